@@ -1,0 +1,99 @@
+# strata: `make`, `make test`, `make asan test`, `make format-check`.
+# Dependencies come from Debian packages through pkg-config (see README).
+
+CC      ?= cc
+PKGS    := libpq sqlite3 libcrypto jansson zlib libprotobuf-c
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   := $(shell pkg-config --libs $(filter-out libprotobuf-c,$(PKGS)))
+# libpg_query ships no .pc file; its shared library carries protobuf-c too.
+PG_QUERY_LIBS := -lpg_query
+
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Wformat=2 -Wvla -Wno-format-nonliteral
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS = -std=c17 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) \
+             $(if $(DEVELOPER),-Werror) -Iinclude -Isrc $(PKG_CFLAGS) \
+             $(CFLAGS) $(SAN_FLAGS)
+LDLIBS  := $(PG_QUERY_LIBS) $(PKG_LIBS) -lm
+
+BUILD   := build
+ifneq ($(filter asan,$(MAKECMDGOALS)),)
+BUILD     := build/asan
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
+             -fno-sanitize-recover=undefined
+export ASAN_OPTIONS := detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS := print_stacktrace=1:halt_on_error=1
+endif
+
+LIB_SRC := $(sort $(wildcard src/*.c))
+CLI_SRC := $(sort $(wildcard src/cli/*.c))
+UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
+TOOL_BIN := $(BUILD)/tests/split-dump
+LIB     := $(BUILD)/libstrata.a
+BIN     := $(BUILD)/strata
+HEADERS := include/strata.h $(wildcard src/*.h src/cli/*.h)
+
+.PHONY: all asan test test-unit test-golden test-shell golden-update \
+        format format-check valgrind clean install
+all: $(BIN)
+asan: $(BIN)
+
+$(BUILD)/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN): $(CLI_OBJ) $(LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS)
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(LIB) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDLIBS) -lcmocka
+
+$(TOOL_BIN): tests/golden/split-dump.c $(LIB) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+# One prove run, one summary: unit (cmocka TAP), golden, shell (bats).
+TEST_ENV = STRATA_BIN=$(abspath $(BIN)) STRATA_BUILD=$(abspath $(BUILD)) \
+           CMOCKA_MESSAGE_OUTPUT=TAP
+PROVE   ?= prove
+PROVE_FLAGS ?= -j2
+test: $(BIN) $(UNIT_BIN) $(TOOL_BIN)
+	$(TEST_ENV) $(PROVE) $(PROVE_FLAGS) --exec tests/run-one \
+		$(UNIT_BIN) tests/golden/golden.t $(sort $(wildcard tests/t/*.bats))
+
+test-unit: $(UNIT_BIN)
+	$(TEST_ENV) $(PROVE) --exec tests/run-one $(UNIT_BIN)
+test-golden: $(TOOL_BIN)
+	$(TEST_ENV) $(PROVE) --exec tests/run-one tests/golden/golden.t
+test-shell: $(BIN)
+	$(TEST_ENV) $(PROVE) $(PROVE_FLAGS) --exec tests/run-one \
+		$(sort $(wildcard tests/t/*.bats))
+golden-update: $(TOOL_BIN)
+	$(TEST_ENV) STRATA_GOLDEN_UPDATE=1 tests/golden/golden.t
+
+# The shell tests again with every strata call under valgrind.
+valgrind: $(BIN)
+	$(TEST_ENV) STRATA_VALGRIND=1 $(PROVE) --exec tests/run-one \
+		$(sort $(wildcard tests/t/*.bats))
+
+FORMAT_FILES = $(wildcard include/*.h src/*.[ch] src/cli/*.[ch] \
+               tests/unit/*.c tests/golden/*.c)
+format:
+	clang-format -i $(FORMAT_FILES)
+format-check:
+	clang-format --dry-run -Werror $(FORMAT_FILES)
+
+PREFIX ?= /usr/local
+install: $(BIN)
+	install -D -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/strata
+
+clean:
+	rm -rf build

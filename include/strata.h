@@ -1,0 +1,345 @@
+/*
+ * libstrata: versioned SQL migrations for PostgreSQL and SQLite, with a
+ * history table byte-compatible with sqlx's `_sqlx_migrations`.
+ *
+ * Conventions (as in git's and libgit2's headers):
+ *  - Functions that can fail return 0 on success and -1 on failure, with
+ *    `err` filled; release it with strata_error_release().
+ *  - The output parameter comes first and is called `out`, the error last.
+ *  - `_new`/`_free` pair for heap objects (free accepts NULL); a returned
+ *    `const char *` is borrowed from its owner, a `char *` is the caller's.
+ *  - The library never prints and never exits; progress and warnings reach
+ *    the caller through the event callback in the options.
+ */
+#ifndef STRATA_H
+#define STRATA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define STRATA_VERSION "0.1.0"
+
+#if defined(__GNUC__)
+#define STRATA_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define STRATA_PRINTF(f, a)
+#endif
+
+/* ---- errors -------------------------------------------------------------
+ * One error type end to end. `code` is exactly the command-line exit code
+ * of the SPEC, so the CLI exits with err.code. */
+
+enum strata_code {
+	STRATA_OK = 0,
+	STRATA_EFAILED = 1,   /* a migration or operation failed */
+	STRATA_EUSAGE = 2,    /* bad options or arguments */
+	STRATA_EPENDING = 3,  /* check: migrations are pending */
+	STRATA_EVALIDATE = 4, /* checksum mismatch, missing, dirty, bad source */
+	STRATA_ELINT = 5,     /* lint found an error-level problem */
+	STRATA_ELOCK = 6,     /* could not take the migration lock */
+	STRATA_ECONNECT = 7,  /* could not connect to the database */
+};
+
+struct strata_error {
+	enum strata_code code;
+	char sqlstate[6]; /* "" unless the database reported one */
+	char *message;    /* primary: lower case, no final period */
+	char *detail;     /* optional, whole sentences */
+	char *hint;       /* optional, whole sentences */
+	char *file;       /* migration file, when known */
+	int line;         /* 1-based line in `file`; 0 = unknown */
+	int column;       /* 1-based column in `line`; 0 = unknown */
+	int position;     /* 1-based character in the statement; 0 = unknown */
+	int statement;    /* 1-based statement number in `file`; 0 = unknown */
+	char *context;    /* the failing statement's first line, when known */
+};
+
+#define STRATA_ERROR_INIT { 0 }
+
+/* Frees the strings of `err` and resets it to STRATA_ERROR_INIT. */
+void strata_error_release(struct strata_error *err);
+
+/*
+ * Sets the code and primary message of `err` (replacing what it held) and
+ * returns -1, so that a failure is one line:
+ *	return strata_error_set(err, STRATA_EVALIDATE, "bad '%s'", path);
+ */
+int strata_error_set(struct strata_error *err, enum strata_code code,
+                     const char *fmt, ...) STRATA_PRINTF(3, 4);
+/* Set the detail or hint of an error already set; both return -1. */
+int strata_error_detail(struct strata_error *err, const char *fmt, ...)
+	STRATA_PRINTF(2, 3);
+int strata_error_hint(struct strata_error *err, const char *fmt, ...)
+	STRATA_PRINTF(2, 3);
+
+/*
+ * Called when memory runs out, with the size that could not be had. The
+ * default prints to stderr and aborts; a replacement must not return.
+ */
+typedef void (*strata_oom_fn)(size_t size);
+void strata_set_oom_handler(strata_oom_fn fn);
+
+/* ---- URLs ---------------------------------------------------------------
+ * `postgres://…`, `postgresql://…`, libpq keyword strings (`host=… dbname=…`)
+ * and `sqlite:PATH`, `sqlite://PATH`, `sqlite::memory:`. */
+
+/* Returns `url` with any password replaced by "***" (caller frees). Safe
+ * to call on anything, including text that is not a URL. */
+char *strata_url_redact(const char *url);
+
+/* ---- migration source ---------------------------------------------------
+ * A directory of versioned migrations in the sqlx layouts: `V_desc.sql`,
+ * `V_desc.up.sql` + `V_desc.down.sql`, `V_desc.sql` + `V_desc.down.sql`. */
+
+#define STRATA_CHECKSUM_LEN             48 /* SHA-384 */
+#define STRATA_DEFAULT_MAX_FILE_SIZE    (64u * 1024u * 1024u)
+#define STRATA_DEFAULT_TABLE            "_sqlx_migrations"
+#define STRATA_NO_TRANSACTION_DIRECTIVE "-- no-transaction"
+
+struct strata_migration {
+	int64_t version;
+	const char *description; /* sqlx's: suffix removed, '_' read as ' ' */
+	const char *up_path;     /* "DIR/NAME", as found */
+	const char *up_sql;      /* the file's bytes, NUL-terminated */
+	size_t up_len;
+	const char *down_path; /* NULL when the migration is not reversible */
+	const char *down_sql;
+	size_t down_len;
+	unsigned char checksum[STRATA_CHECKSUM_LEN]; /* SHA-384 of up_sql */
+	bool is_no_transaction;      /* up file starts with -- no-transaction */
+	bool is_down_no_transaction; /* likewise for the down file */
+	bool is_reversible_pair;     /* named .up.sql/.down.sql */
+};
+
+struct strata_source;
+
+struct strata_source_options {
+	size_t max_file_size; /* 0: STRATA_DEFAULT_MAX_FILE_SIZE */
+};
+
+/*
+ * Reads every migration of `dir`. Any invalid file (a name that does not
+ * parse, a duplicate version, a down file without its up file, invalid
+ * UTF-8, a NUL byte, a link leading out of `dir`, a file over the size
+ * limit) fails the whole load with STRATA_EVALIDATE naming the file, so
+ * nothing can be applied from an invalid source. A missing `dir` is an
+ * error too. Files not ending in ".sql" are passed over.
+ */
+int strata_source_load(struct strata_source **out, const char *dir,
+                       const struct strata_source_options *opts,
+                       struct strata_error *err);
+void strata_source_free(struct strata_source *src);
+const char *strata_source_dir(const struct strata_source *src);
+/* Migrations in ascending version order; `i` < strata_source_count(). */
+size_t strata_source_count(const struct strata_source *src);
+const struct strata_migration *strata_source_at(const struct strata_source *src,
+                                                size_t i);
+/* NULL when no migration has that version. */
+const struct strata_migration *
+strata_source_find(const struct strata_source *src, int64_t version);
+
+/* ---- creating migrations ------------------------------------------------ */
+
+enum strata_versioning {
+	STRATA_VERSIONING_INFER = 0, /* as sqlx: sequential if the newest two
+	                                versions differ by one */
+	STRATA_VERSIONING_TIMESTAMP,
+	STRATA_VERSIONING_SEQUENTIAL,
+};
+
+enum strata_template {
+	STRATA_TEMPLATE_EMPTY = 0,
+	STRATA_TEMPLATE_TABLE,
+	STRATA_TEMPLATE_INDEX,
+	STRATA_TEMPLATE_DATA,
+};
+
+struct strata_new_options {
+	enum strata_versioning versioning;
+	int reversible; /* -1: infer from the newest migration, 0 no, 1 yes */
+	enum strata_template template_kind;
+	int64_t now_timestamp; /* 0: the current UTC time (for tests) */
+};
+
+/*
+ * Creates the next migration file(s) for `description` in `dir` (created
+ * when missing). `*out_paths` receives a NULL-terminated array of the
+ * created paths (caller frees with strata_strv_free()).
+ */
+int strata_migration_new(char ***out_paths, const char *dir,
+                         const char *description,
+                         const struct strata_new_options *opts,
+                         struct strata_error *err);
+void strata_strv_free(char **strv);
+
+/* ---- checksums ---------------------------------------------------------- */
+
+void strata_checksum(unsigned char out[STRATA_CHECKSUM_LEN], const void *data,
+                     size_t len);
+
+/* ---- databases ---------------------------------------------------------- */
+
+enum strata_event_kind {
+	STRATA_EVENT_LOCK_WAIT,     /* another runner holds the lock */
+	STRATA_EVENT_LOCK_ACQUIRED, /* waited_seconds says how long */
+	STRATA_EVENT_APPLY_START,
+	STRATA_EVENT_APPLY_DONE, /* duration_ns */
+	STRATA_EVENT_APPLY_SKIP, /* another runner applied it meanwhile */
+	STRATA_EVENT_REVERT_START,
+	STRATA_EVENT_REVERT_DONE,
+	STRATA_EVENT_DRY_RUN_APPLY, /* would apply (run --dry-run) */
+	STRATA_EVENT_DRY_RUN_REVERT,
+	STRATA_EVENT_WARNING, /* message, maybe migration */
+	STRATA_EVENT_NOTICE,  /* a server notice: message */
+};
+
+struct strata_event {
+	enum strata_event_kind kind;
+	const struct strata_migration *migration; /* NULL when none */
+	int64_t version;
+	const char *description;
+	int64_t duration_ns;
+	const char *message;
+	/* STRATA_EVENT_LOCK_WAIT / LOCK_ACQUIRED */
+	int holder_pid; /* 0 when unknown */
+	const char *holder_application;
+	const char *holder_query;
+	double waited_seconds;
+};
+
+typedef void (*strata_event_fn)(const struct strata_event *ev, void *data);
+
+struct strata_db_options {
+	const char *table;  /* NULL: STRATA_DEFAULT_TABLE; "schema.name" ok */
+	double lock_wait;   /* seconds to wait for the lock; < 0: forever */
+	strata_event_fn on_event; /* NULL: events are dropped */
+	void *event_data;
+};
+
+struct strata_db;
+
+/*
+ * Connects to `url` (see URLs above). Fails with STRATA_ECONNECT when the
+ * server cannot be reached, and STRATA_EUSAGE when the URL is not one
+ * strata knows. Messages never contain the password.
+ */
+int strata_db_open(struct strata_db **out, const char *url,
+                   const struct strata_db_options *opts,
+                   struct strata_error *err);
+void strata_db_close(struct strata_db *db);
+const char *strata_db_driver_name(const struct strata_db *db);
+
+/* ---- running ------------------------------------------------------------ */
+
+struct strata_run_options {
+	bool has_target;
+	int64_t target_version; /* apply nothing above it */
+	bool is_dry_run;
+	bool is_single_transaction; /* all or nothing */
+	bool is_ignore_missing;     /* applied but not in the source is ok */
+	bool is_strict_order;       /* refuse pending below the newest applied */
+};
+
+struct strata_run_result {
+	size_t applied; /* or, with is_dry_run, would be applied */
+	size_t skipped; /* applied meanwhile by a concurrent runner */
+};
+
+/*
+ * Applies the pending migrations of `src` in version order, each in its
+ * own transaction with its history row (or all in one with
+ * is_single_transaction). Before anything runs, the lock is taken, the
+ * history read, and the source checked against it: a failed record,
+ * an edited applied migration, or an applied one missing from the source
+ * (unless is_ignore_missing) stop the run with STRATA_EVALIDATE, as does a
+ * statement that cannot run inside a transaction in a transactional file.
+ * On a failing statement the error names the file, line, statement and
+ * SQLSTATE, and the failing migration leaves nothing behind (a
+ * non-transactional one leaves its failed record).
+ */
+int strata_migrate_run(struct strata_run_result *out, struct strata_db *db,
+                       const struct strata_source *src,
+                       const struct strata_run_options *opts,
+                       struct strata_error *err);
+
+struct strata_revert_options {
+	size_t count; /* how many of the newest to revert; 0 means 1 */
+	bool has_target;
+	int64_t target_version; /* revert everything above it; 0: all */
+	bool is_all;
+	bool is_dry_run;
+};
+
+/*
+ * Reverts applied migrations, newest first, each with its down file in a
+ * transaction together with the removal of its history row. Every
+ * migration to revert is checked first: one without a down file, missing
+ * from the source, or edited since it was applied stops the revert before
+ * anything runs.
+ */
+int strata_migrate_revert(size_t *out_reverted, struct strata_db *db,
+                          const struct strata_source *src,
+                          const struct strata_revert_options *opts,
+                          struct strata_error *err);
+
+/* ---- status ------------------------------------------------------------- */
+
+enum strata_state {
+	STRATA_STATE_APPLIED,
+	STRATA_STATE_PENDING,
+	STRATA_STATE_OUT_OF_ORDER, /* pending, below the newest applied */
+	STRATA_STATE_FAILED,       /* success = false: partially applied */
+	STRATA_STATE_CHECKSUM_MISMATCH,
+	STRATA_STATE_MISSING, /* recorded, but not in the source */
+};
+
+const char *strata_state_name(enum strata_state state);
+
+struct strata_status_entry {
+	int64_t version;
+	const char *description; /* from the source, else from the history */
+	enum strata_state state;
+	const struct strata_migration *migration; /* NULL when missing */
+	bool is_recorded;       /* has a history row */
+	const char *installed_on; /* ISO 8601, "" when not recorded */
+	int64_t execution_time_ns;
+	unsigned char recorded_checksum[STRATA_CHECKSUM_LEN];
+	size_t recorded_checksum_len;
+	bool is_whitespace_only_change; /* mismatch only from CRLF or a BOM */
+};
+
+struct strata_status {
+	struct strata_status_entry *entries; /* ascending version */
+	size_t count;
+	size_t n_applied, n_pending, n_failed, n_mismatch, n_missing;
+	int64_t newest_applied; /* 0 when none */
+};
+
+/*
+ * Compares the source with the history (read-only: a missing history
+ * table means nothing is applied). Free with strata_status_free().
+ */
+int strata_status_get(struct strata_status **out, struct strata_db *db,
+                      const struct strata_source *src,
+                      struct strata_error *err);
+void strata_status_free(struct strata_status *st);
+
+/*
+ * The verdict of `check` for a status: STRATA_OK when up to date,
+ * STRATA_EVALIDATE when anything is failed, edited or missing, else
+ * STRATA_EPENDING when migrations are pending.
+ */
+enum strata_code strata_status_verdict(const struct strata_status *st);
+
+/* ---- databases themselves ----------------------------------------------- */
+
+/* Creates the database named by `url` (no-op when it exists). */
+int strata_database_create(const char *url, struct strata_error *err);
+/* Drops it (no-op when absent); `is_force` ends other sessions first. */
+int strata_database_drop(const char *url, bool is_force,
+                         struct strata_error *err);
+int strata_database_exists(bool *out, const char *url,
+                           struct strata_error *err);
+
+#endif

@@ -1,0 +1,284 @@
+/*
+ * Declarations shared by the library's files. Every file of src/ includes
+ * this first. Nothing here is public: the public API is include/strata.h.
+ */
+#ifndef STRATA_INTERNAL_H
+#define STRATA_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "strata.h"
+#include "banned.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define UNUSED(x)     ((void)(x))
+
+/* An impossible state: report where and abort. Never for bad input. */
+#define BUG(msg) strata_bug(__FILE__, __LINE__, (msg))
+_Noreturn void strata_bug(const char *file, int line, const char *msg);
+
+/* ---- xalloc.c: allocation that never returns NULL ---------------------- */
+void *xmalloc(size_t size);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t size);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xstrfmt(const char *fmt, ...) STRATA_PRINTF(1, 2);
+/* Grow `*p` (of `*alloc` elements of `size`) to hold at least `n`. */
+void xgrow(void **p, size_t *alloc, size_t n, size_t size);
+#define XGROW(p, alloc, n) xgrow((void **)&(p), &(alloc), (n), sizeof(*(p)))
+
+/* ---- sbuf.c: growing strings (like git's strbuf) ------------------------ */
+struct sbuf {
+	char *buf; /* never NULL, always NUL-terminated */
+	size_t len;
+	size_t alloc; /* private */
+};
+extern char sbuf_empty[];
+#define SBUF_INIT { sbuf_empty, 0, 0 }
+
+void sbuf_init(struct sbuf *sb, size_t hint);
+void sbuf_release(struct sbuf *sb);
+void sbuf_reset(struct sbuf *sb);
+char *sbuf_detach(struct sbuf *sb, size_t *len);
+void sbuf_grow(struct sbuf *sb, size_t extra);
+void sbuf_add(struct sbuf *sb, const void *data, size_t len);
+void sbuf_adds(struct sbuf *sb, const char *s);
+void sbuf_addch(struct sbuf *sb, char c);
+void sbuf_addf(struct sbuf *sb, const char *fmt, ...) STRATA_PRINTF(2, 3);
+void sbuf_vaddf(struct sbuf *sb, const char *fmt, va_list ap);
+/* "name" with embedded quotes doubled: an SQL identifier. */
+void sbuf_add_ident(struct sbuf *sb, const char *ident);
+/* 'text' with embedded quotes doubled: an SQL string literal. */
+void sbuf_add_literal(struct sbuf *sb, const char *text);
+/* Lower-case hex of `len` bytes. */
+void sbuf_add_hex(struct sbuf *sb, const unsigned char *data, size_t len);
+/*
+ * Reads the whole file at `path` into `sb` (appending). Fails with
+ * STRATA_EVALIDATE naming the file when it is larger than `max` bytes, and
+ * with STRATA_EFAILED when it cannot be read.
+ */
+int sbuf_read_file(struct sbuf *sb, const char *path, size_t max,
+                   struct strata_error *err);
+
+/* ---- arena.c: memory freed all at once ---------------------------------- */
+struct arena_block;
+struct arena {
+	struct arena_block *head;
+};
+#define ARENA_INIT { NULL }
+void *arena_alloc(struct arena *a, size_t size);
+char *arena_strdup(struct arena *a, const char *s);
+char *arena_strndup(struct arena *a, const char *s, size_t n);
+char *arena_strfmt(struct arena *a, const char *fmt, ...) STRATA_PRINTF(2, 3);
+void arena_release(struct arena *a);
+
+/* ---- error.c ------------------------------------------------------------ */
+/* Adds the file, and line/column computed from a byte offset into it. */
+void error_set_location(struct strata_error *err, const char *file,
+                        const char *text, size_t len, size_t offset);
+/* Moves everything of `src` into `dst` (releasing what dst held). */
+void error_move(struct strata_error *dst, struct strata_error *src);
+/* Prefixes the primary message: "PREFIX: message". */
+void error_prefix(struct strata_error *err, const char *fmt, ...)
+	STRATA_PRINTF(2, 3);
+
+/* ---- text.c: positions and encodings ------------------------------------ */
+/* Byte offset of the 1-based character `pos` of UTF-8 `s` (clamped). */
+size_t text_char_to_byte(const char *s, size_t len, int pos);
+/* 1-based line and column (in characters) of byte `offset` in `s`. */
+void text_line_col(const char *s, size_t len, size_t offset, int *line,
+                   int *col);
+/* Byte offset of the first invalid UTF-8 sequence, or len when valid. */
+size_t text_utf8_invalid_at(const char *s, size_t len);
+/* Start of the line holding `offset`, and its length without newline. */
+void text_line_at(const char *s, size_t len, size_t offset,
+                  const char **line_start, size_t *line_len);
+int64_t text_monotonic_ns(void);
+
+/* ---- url.c -------------------------------------------------------------- */
+enum url_kind {
+	URL_POSTGRES,
+	URL_SQLITE,
+};
+
+struct strata_url {
+	enum url_kind kind;
+	char *raw;      /* as given (holds the password: never show it) */
+	char *redacted; /* safe to show */
+	char *path;     /* SQLite: the file path; NULL for memory */
+	bool is_memory; /* sqlite::memory: */
+	bool is_create; /* SQLite mode allows creating the file */
+	bool is_readonly;
+};
+
+int url_parse(struct strata_url *out, const char *s, struct strata_error *err);
+void url_release(struct strata_url *url);
+
+/* ---- dotenv.c ----------------------------------------------------------- */
+/*
+ * Reads KEY=VALUE lines of `path` (as sqlx's dotenvy and dbmate do: export
+ * prefixes, quotes, # comments) into the environment, never replacing a
+ * variable already set. A missing file is not an error.
+ */
+int dotenv_load(const char *path, struct strata_error *err);
+
+/* ---- statements (split.c for PostgreSQL, driver_sqlite.c for SQLite) ---- */
+enum stmt_flag {
+	STMT_NO_TXN = 1 << 0,      /* refused inside a transaction block */
+	STMT_TXN_CONTROL = 1 << 1, /* BEGIN, COMMIT, ROLLBACK, START, END */
+	STMT_COPY_STDIN = 1 << 2,  /* COPY … FROM STDIN: needs a data stream */
+};
+
+struct strata_stmt {
+	size_t offset; /* bytes into the script, including leading comments */
+	size_t len;
+	size_t token_offset; /* the first token after comments and space */
+	unsigned flags;
+	const char *what; /* for STMT_NO_TXN: "CREATE INDEX CONCURRENTLY"... */
+};
+
+struct strata_script {
+	const char *sql; /* borrowed: the file's text */
+	size_t len;
+	struct strata_stmt *stmts;
+	size_t n;
+	bool is_parsed;         /* false: the parser rejected the text */
+	char *parse_error;      /* the parser's message when !is_parsed */
+	size_t parse_error_at;  /* its byte offset */
+	unsigned flags;         /* union of the statements' flags */
+};
+
+void script_release(struct strata_script *s);
+/* The statement's text, NUL-terminated, in `sb` (reset first). */
+void script_stmt_text(struct sbuf *sb, const struct strata_script *s,
+                      size_t i);
+
+/*
+ * Splits PostgreSQL SQL with libpg_query's parser and classifies each
+ * statement. Text the parser rejects is split by libpg_query's scanner
+ * instead (is_parsed = false, parse_error set): the server stays the judge
+ * of syntax newer than the parser's.
+ */
+int split_pg(struct strata_script *out, const char *sql, size_t len,
+             struct strata_error *err);
+
+/* ---- drivers ------------------------------------------------------------ */
+enum driver_caps {
+	DRV_TXN_DDL = 1 << 0,        /* DDL is transactional */
+	DRV_ADVISORY_LOCK = 1 << 1,  /* lock() excludes other runners */
+	DRV_WRITE_LOCK_TXN = 1 << 2, /* begin() takes the database write lock */
+};
+
+struct history_row {
+	int64_t version;
+	char *description;
+	char *installed_on;
+	bool success;
+	unsigned char checksum[STRATA_CHECKSUM_LEN];
+	size_t checksum_len;
+	int64_t execution_time;
+};
+
+struct history {
+	struct history_row *rows; /* ascending version */
+	size_t n, alloc;
+	bool has_table;
+};
+
+void history_release(struct history *h);
+const struct history_row *history_find(const struct history *h,
+                                       int64_t version);
+
+struct strata_conn {
+	const struct strata_driver *drv;
+	strata_event_fn on_event;
+	void *event_data;
+};
+
+/* `table` below is always the quoted SQL name, safe to paste. */
+struct strata_driver {
+	const char *name;
+	unsigned caps;
+	int (*connect)(struct strata_conn **out, const struct strata_url *url,
+	               struct strata_error *err);
+	void (*close)(struct strata_conn *c);
+	int (*split)(struct strata_script *out, const char *sql, size_t len,
+	             struct strata_error *err);
+	/* Internal SQL, one or more statements, no result. */
+	int (*exec)(struct strata_conn *c, const char *sql,
+	            struct strata_error *err);
+	/*
+	 * A migration's statements. With is_one_per_call each statement is
+	 * its own call (outside a transaction); else they may be sent
+	 * together. On failure err->statement is the 1-based number of the
+	 * failing statement and err->position the server's position in it.
+	 */
+	int (*exec_script)(struct strata_conn *c, const struct strata_script *s,
+	                   bool is_one_per_call, struct strata_error *err);
+	int (*begin)(struct strata_conn *c, struct strata_error *err);
+	int (*commit)(struct strata_conn *c, struct strata_error *err);
+	/* Ends any open or failed transaction; never fails the caller. */
+	void (*rollback)(struct strata_conn *c);
+	int (*lock)(struct strata_conn *c, double wait,
+	            struct strata_error *err);
+	void (*unlock)(struct strata_conn *c);
+	int (*history_ensure)(struct strata_conn *c, const char *table,
+	                      struct strata_error *err);
+	/* A missing table is no error: out->has_table = false. */
+	int (*history_read)(struct strata_conn *c, const char *table,
+	                    struct history *out, struct strata_error *err);
+	int (*history_has)(bool *out, struct strata_conn *c, const char *table,
+	                   int64_t version, struct strata_error *err);
+	int (*history_insert)(struct strata_conn *c, const char *table,
+	                      const struct strata_migration *m, bool success,
+	                      int64_t execution_time,
+	                      struct strata_error *err);
+	/* success = true and the final execution_time. */
+	int (*history_finish)(struct strata_conn *c, const char *table,
+	                      int64_t version, int64_t execution_time,
+	                      struct strata_error *err);
+	int (*history_set_failed)(struct strata_conn *c, const char *table,
+	                          int64_t version, struct strata_error *err);
+	int (*history_delete)(struct strata_conn *c, const char *table,
+	                      int64_t version, struct strata_error *err);
+	int (*database_create)(const struct strata_url *url,
+	                       struct strata_error *err);
+	int (*database_drop)(const struct strata_url *url, bool is_force,
+	                     struct strata_error *err);
+	int (*database_exists)(bool *out, const struct strata_url *url,
+	                       struct strata_error *err);
+};
+
+extern const struct strata_driver pgdrv_driver;
+extern const struct strata_driver sqlitedrv_driver;
+
+const struct strata_driver *driver_for_url(const struct strata_url *url);
+void driver_emit(struct strata_conn *c, const struct strata_event *ev);
+void driver_emit_warning(struct strata_conn *c, const char *fmt, ...)
+	STRATA_PRINTF(2, 3);
+
+/* ---- lockkey.c: sqlx's advisory-lock key -------------------------------- */
+/* 0x3d32ad9e * crc32(database name), as sqlx's generate_lock_id(). */
+int64_t lockkey_for_database(const char *dbname);
+
+/* ---- db.c --------------------------------------------------------------- */
+struct strata_db {
+	const struct strata_driver *drv;
+	struct strata_conn *conn;
+	struct strata_url url;
+	char *table; /* quoted SQL name */
+	struct strata_db_options opts;
+};
+
+/* `"schema"."name"` from `schema.name` or `name`; fails on empty parts. */
+int table_quote(char **out, const char *name, struct strata_error *err);
+void db_emit(struct strata_db *db, const struct strata_event *ev);
+void db_emit_warning(struct strata_db *db,
+                     const struct strata_migration *m, const char *fmt, ...)
+	STRATA_PRINTF(3, 4);
+
+#endif

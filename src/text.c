@@ -1,0 +1,112 @@
+/*
+ * Positions in text: PostgreSQL reports error positions in characters,
+ * editors want lines and columns, and files must be valid UTF-8.
+ */
+#include "internal.h"
+
+#include <string.h>
+#include <time.h>
+
+static bool is_continuation(unsigned char c)
+{
+	return (c & 0xC0) == 0x80;
+}
+
+size_t text_char_to_byte(const char *s, size_t len, int pos)
+{
+	size_t i = 0;
+
+	for (int ch = 1; ch < pos && i < len; ch++) {
+		i++;
+		while (i < len && is_continuation((unsigned char)s[i]))
+			i++;
+	}
+	return i;
+}
+
+void text_line_col(const char *s, size_t len, size_t offset, int *line,
+                   int *col)
+{
+	int l = 1, c = 1;
+
+	if (offset > len)
+		offset = len;
+	for (size_t i = 0; i < offset; i++) {
+		if (s[i] == '\n') {
+			l++;
+			c = 1;
+		} else if (!is_continuation((unsigned char)s[i])) {
+			c++;
+		}
+	}
+	if (line)
+		*line = l;
+	if (col)
+		*col = c;
+}
+
+void text_line_at(const char *s, size_t len, size_t offset,
+                  const char **line_start, size_t *line_len)
+{
+	size_t b = offset > len ? len : offset, e;
+
+	while (b > 0 && s[b - 1] != '\n')
+		b--;
+	e = b;
+	while (e < len && s[e] != '\n')
+		e++;
+	if (e > b && s[e - 1] == '\r')
+		e--;
+	*line_start = s + b;
+	*line_len = e - b;
+}
+
+/* RFC 3629: no overlongs, no surrogates, nothing above U+10FFFF. */
+size_t text_utf8_invalid_at(const char *str, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned char c = s[i];
+		size_t n;
+		uint32_t cp;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		} else if ((c & 0xE0) == 0xC0) {
+			n = 1;
+			cp = c & 0x1F;
+		} else if ((c & 0xF0) == 0xE0) {
+			n = 2;
+			cp = c & 0x0F;
+		} else if ((c & 0xF8) == 0xF0) {
+			n = 3;
+			cp = c & 0x07;
+		} else {
+			return i;
+		}
+		if (n > len - i - 1)
+			return i; /* truncated sequence */
+		for (size_t k = 1; k <= n; k++) {
+			if (!is_continuation(s[i + k]))
+				return i;
+			cp = (cp << 6) | (s[i + k] & 0x3F);
+		}
+		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) ||
+		    (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
+		    (cp >= 0xD800 && cp <= 0xDFFF))
+			return i;
+		i += n + 1;
+	}
+	return len;
+}
+
+int64_t text_monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
