@@ -52,7 +52,7 @@ struct strata_error {
 	int column;       /* 1-based column in `line`; 0 = unknown */
 	int position;     /* 1-based character in the statement; 0 = unknown */
 	int statement;    /* 1-based statement number in `file`; 0 = unknown */
-	char *context;    /* the failing statement's first line, when known */
+	char *context;    /* the server's CONTEXT (inside a function), if any */
 };
 
 #define STRATA_ERROR_INIT { 0 }

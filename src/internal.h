@@ -199,7 +199,17 @@ struct strata_conn {
 	void *event_data;
 };
 
-/* `table` below is always the quoted SQL name, safe to paste. */
+/* The history table's name: `schema.name` or `name`. */
+struct table_name {
+	char *schema; /* NULL when not qualified */
+	char *name;
+	char *quoted; /* "schema"."name": safe to paste into SQL */
+};
+
+int table_name_parse(struct table_name *out, const char *text,
+                     struct strata_error *err);
+void table_name_release(struct table_name *t);
+
 struct strata_driver {
 	const char *name;
 	unsigned caps;
@@ -226,24 +236,24 @@ struct strata_driver {
 	int (*lock)(struct strata_conn *c, double wait,
 	            struct strata_error *err);
 	void (*unlock)(struct strata_conn *c);
-	int (*history_ensure)(struct strata_conn *c, const char *table,
+	int (*history_ensure)(struct strata_conn *c, const struct table_name *table,
 	                      struct strata_error *err);
 	/* A missing table is no error: out->has_table = false. */
-	int (*history_read)(struct strata_conn *c, const char *table,
+	int (*history_read)(struct strata_conn *c, const struct table_name *table,
 	                    struct history *out, struct strata_error *err);
-	int (*history_has)(bool *out, struct strata_conn *c, const char *table,
+	int (*history_has)(bool *out, struct strata_conn *c, const struct table_name *table,
 	                   int64_t version, struct strata_error *err);
-	int (*history_insert)(struct strata_conn *c, const char *table,
+	int (*history_insert)(struct strata_conn *c, const struct table_name *table,
 	                      const struct strata_migration *m, bool success,
 	                      int64_t execution_time,
 	                      struct strata_error *err);
 	/* success = true and the final execution_time. */
-	int (*history_finish)(struct strata_conn *c, const char *table,
+	int (*history_finish)(struct strata_conn *c, const struct table_name *table,
 	                      int64_t version, int64_t execution_time,
 	                      struct strata_error *err);
-	int (*history_set_failed)(struct strata_conn *c, const char *table,
+	int (*history_set_failed)(struct strata_conn *c, const struct table_name *table,
 	                          int64_t version, struct strata_error *err);
-	int (*history_delete)(struct strata_conn *c, const char *table,
+	int (*history_delete)(struct strata_conn *c, const struct table_name *table,
 	                      int64_t version, struct strata_error *err);
 	int (*database_create)(const struct strata_url *url,
 	                       struct strata_error *err);
@@ -270,12 +280,10 @@ struct strata_db {
 	const struct strata_driver *drv;
 	struct strata_conn *conn;
 	struct strata_url url;
-	char *table; /* quoted SQL name */
+	struct table_name table;
 	struct strata_db_options opts;
 };
 
-/* `"schema"."name"` from `schema.name` or `name`; fails on empty parts. */
-int table_quote(char **out, const char *name, struct strata_error *err);
 void db_emit(struct strata_db *db, const struct strata_event *ev);
 void db_emit_warning(struct strata_db *db,
                      const struct strata_migration *m, const char *fmt, ...)
