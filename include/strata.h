@@ -88,6 +88,16 @@ void strata_set_oom_handler(strata_oom_fn fn);
  * to call on anything, including text that is not a URL. */
 char *strata_url_redact(const char *url);
 
+/* ---- environment -------------------------------------------------------- */
+
+/*
+ * Reads KEY=VALUE lines of `path` (as sqlx's dotenvy and dbmate do: export
+ * prefixes, quotes, # comments) into the environment with setenv(), never
+ * replacing a variable already set. A missing file is not an error; a
+ * malformed line is STRATA_EUSAGE naming the file and line.
+ */
+int strata_dotenv_load(const char *path, struct strata_error *err);
+
 /* ---- migration source ---------------------------------------------------
  * A directory of versioned migrations in the sqlx layouts: `V_desc.sql`,
  * `V_desc.up.sql` + `V_desc.down.sql`, `V_desc.sql` + `V_desc.down.sql`. */
@@ -331,6 +341,24 @@ void strata_status_free(struct strata_status *st);
  * STRATA_EPENDING when migrations are pending.
  */
 enum strata_code strata_status_verdict(const struct strata_status *st);
+
+/* ---- validation --------------------------------------------------------- */
+
+struct strata_problems {
+	struct strata_error *items; /* each with its code, file, detail, hint */
+	size_t count, alloc;
+};
+
+/*
+ * Every problem of the history against the source, not only the first:
+ * failed records, applied migrations missing from the source, and
+ * migrations changed after they were applied (with both checksums).
+ * `db` may be NULL (the source was already checked by loading it).
+ */
+int strata_validate(struct strata_problems *out, struct strata_db *db,
+                    const struct strata_source *src,
+                    struct strata_error *err);
+void strata_problems_release(struct strata_problems *p);
 
 /* ---- databases themselves ----------------------------------------------- */
 

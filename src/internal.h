@@ -118,13 +118,6 @@ struct strata_url {
 int url_parse(struct strata_url *out, const char *s, struct strata_error *err);
 void url_release(struct strata_url *url);
 
-/* ---- dotenv.c ----------------------------------------------------------- */
-/*
- * Reads KEY=VALUE lines of `path` (as sqlx's dotenvy and dbmate do: export
- * prefixes, quotes, # comments) into the environment, never replacing a
- * variable already set. A missing file is not an error.
- */
-int dotenv_load(const char *path, struct strata_error *err);
 
 /* ---- statements (split.c for PostgreSQL, driver_sqlite.c for SQLite) ---- */
 enum stmt_flag {
@@ -195,6 +188,7 @@ const struct history_row *history_find(const struct history *h,
 
 struct strata_conn {
 	const struct strata_driver *drv;
+	int server_version; /* PQserverVersion() style; 0 when not relevant */
 	strata_event_fn on_event;
 	void *event_data;
 };
@@ -285,8 +279,55 @@ struct strata_db {
 };
 
 void db_emit(struct strata_db *db, const struct strata_event *ev);
+void db_emit_migration(struct strata_db *db, enum strata_event_kind kind,
+                       const struct strata_migration *m, int64_t duration_ns);
 void db_emit_warning(struct strata_db *db,
                      const struct strata_migration *m, const char *fmt, ...)
 	STRATA_PRINTF(3, 4);
+
+/* ---- migrate.c ---------------------------------------------------------- */
+/* A failed, missing (unless ignored) or edited applied migration. */
+int migrate_check_row(const struct history_row *row,
+                      const struct strata_source *src, bool is_ignore_missing,
+                      struct strata_error *err);
+/* A mismatch caused only by CRLF line endings or a UTF-8 BOM. */
+bool migrate_is_whitespace_only_change(const struct history_row *row,
+                                       const struct strata_migration *m);
+
+/* ---- plan.c: how each migration will run --------------------------------- */
+enum run_mode {
+	MODE_TXN,     /* in a transaction with its history row */
+	MODE_NO_TXN,  /* -- no-transaction: one statement per call, fenced */
+	MODE_OWN_TXN, /* manages its own BEGIN/COMMIT: as written, fenced */
+};
+
+struct plan_step {
+	const struct strata_migration *m;
+	const char *path; /* the file this step runs */
+	const char *sql;
+	size_t len;
+	struct strata_script script;
+	enum run_mode mode;
+};
+
+struct plan {
+	struct plan_step *steps;
+	size_t n, alloc;
+};
+
+/*
+ * Splits and checks the up (or, with is_down, down) file of each
+ * migration, in order, before anything runs: statements that cannot run
+ * in a transaction in a transactional file, COPY FROM STDIN, SQL the
+ * parser rejects (unless the server is newer than the parser), and
+ * anything --single-transaction cannot hold fail with STRATA_EVALIDATE
+ * naming file, line and statement.
+ */
+int plan_add(struct plan *p, struct strata_db *db,
+             const struct strata_migration *m, bool is_down,
+             bool is_single_transaction, struct strata_error *err);
+void plan_release(struct plan *p);
+/* Fills err's file, line and column from the driver's statement/position. */
+void plan_locate_error(const struct plan_step *step, struct strata_error *err);
 
 #endif

@@ -1,0 +1,108 @@
+/*
+ * The command-line front end: global options, the command table, option
+ * tables that also drive --help, and output (text or JSON). No SQL here;
+ * each command makes library calls and prints.
+ */
+#ifndef STRATA_CLI_H
+#define STRATA_CLI_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "strata.h"
+
+enum cli_format {
+	FORMAT_TEXT,
+	FORMAT_JSON,
+};
+
+struct cli {
+	const char *database; /* -d, else DATABASE_URL; NULL when none */
+	const char *source;   /* -s, default "migrations" */
+	const char *table;    /* --table */
+	enum cli_format format;
+	int verbosity; /* -1 quiet, 0 normal, 1 verbose */
+	bool is_color_out, is_color_err;
+	double lock_wait;
+	bool is_help;
+	const char *argv0;
+	/* JSON mode: what the events of a command add to its result */
+	json_t *events;
+	json_t *warnings;
+};
+
+enum command_needs {
+	NEED_DB = 1 << 0,
+	NEED_SOURCE = 1 << 1,
+};
+
+typedef int (*command_fn)(struct cli *cli, int argc, char **argv);
+
+struct command {
+	const char *name;
+	command_fn fn;
+	unsigned needs;
+	const char *summary;
+};
+
+/* ---- opt.c: option tables ---------------------------------------------- */
+enum opt_kind {
+	OPT_FLAG,   /* bool */
+	OPT_STRING, /* const char * */
+	OPT_INT64,  /* int64_t, >= 0 */
+	OPT_SIZE,   /* size_t, >= 1 */
+	OPT_DURATION, /* double seconds: 30, 30s, 500ms, 5m, 1h, forever */
+};
+
+struct opt {
+	char short_name; /* 0 when none */
+	const char *long_name;
+	enum opt_kind kind;
+	void *value;
+	bool *is_set; /* optional: whether it was given */
+	const char *arg_name;
+	const char *help;
+};
+
+#define OPT_END { 0, NULL, OPT_FLAG, NULL, NULL, NULL, NULL }
+
+/*
+ * Parses argv against the command's table and the global options,
+ * leaving the operands in argc and argv. Prints a usage error and returns 2 on
+ * bad input; returns -1 when --help was printed (exit 0); else 0.
+ */
+int opt_parse(struct cli *cli, const char *cmd, const char *usage,
+              const struct opt *opts, int *argc, char ***argv);
+void opt_print_help(FILE *fp, const char *cmd, const char *usage,
+                    const char *summary, const struct opt *opts);
+int opt_parse_duration(double *out, const char *text);
+
+/* ---- output.c ---------------------------------------------------------- */
+int cli_error(struct cli *cli, const struct strata_error *err);
+int cli_usage_error(struct cli *cli, const char *cmd, const char *fmt, ...)
+	STRATA_PRINTF(3, 4);
+void cli_warn(struct cli *cli, const char *fmt, ...) STRATA_PRINTF(2, 3);
+void cli_info(struct cli *cli, const char *fmt, ...) STRATA_PRINTF(2, 3);
+void cli_event(const struct strata_event *ev, void *data);
+void cli_format_duration(char *buf, size_t size, int64_t ns);
+const char *cli_color(struct cli *cli, bool is_err, const char *code);
+void cli_print_json(json_t *doc); /* prints and releases doc */
+json_t *cli_json_error(const struct strata_error *err);
+
+/* ---- common.c: what several commands do -------------------------------- */
+int cli_load_source(struct cli *cli, struct strata_source **out);
+int cli_open_db(struct cli *cli, struct strata_db **out);
+const struct command *cli_find_command(const char *name);
+int cli_parse_version(int64_t *out, const char *text);
+
+/* ---- commands ---------------------------------------------------------- */
+int cmd_run(struct cli *cli, int argc, char **argv);
+int cmd_revert(struct cli *cli, int argc, char **argv);
+int cmd_status(struct cli *cli, int argc, char **argv);
+int cmd_check(struct cli *cli, int argc, char **argv);
+int cmd_validate(struct cli *cli, int argc, char **argv);
+int cmd_new(struct cli *cli, int argc, char **argv);
+int cmd_database(struct cli *cli, int argc, char **argv);
+
+#endif

@@ -1,0 +1,113 @@
+/*
+ * strata new DESCRIPTION: create the next migration file(s), named and
+ * numbered as sqlx-cli's `migrate add` would.
+ */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../banned.h"
+
+static const char usage[] = "[options] DESCRIPTION...";
+
+static int parse_template(enum strata_template *out, const char *name)
+{
+	static const struct {
+		const char *name;
+		enum strata_template kind;
+	} names[] = {
+		{ "empty", STRATA_TEMPLATE_EMPTY },
+		{ "table", STRATA_TEMPLATE_TABLE },
+		{ "index", STRATA_TEMPLATE_INDEX },
+		{ "data", STRATA_TEMPLATE_DATA },
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcmp(names[i].name, name) == 0) {
+			*out = names[i].kind;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int cmd_new(struct cli *cli, int argc, char **argv)
+{
+	struct strata_new_options no = { .reversible = -1 };
+	struct strata_error err = STRATA_ERROR_INIT;
+	bool is_timestamp = false, is_sequential = false, is_reversible = false;
+	bool is_simple = false;
+	const char *template_name = NULL;
+	char **paths = NULL, *description = NULL;
+	size_t len = 0;
+	const struct opt opts[] = {
+		{ 0, "timestamp", OPT_FLAG, &is_timestamp, NULL, NULL,
+		  "version from the current UTC time (YYYYMMDDHHMMSS)" },
+		{ 0, "sequential", OPT_FLAG, &is_sequential, NULL, NULL,
+		  "version one above the newest (default: follow the folder)" },
+		{ 'r', "reversible", OPT_FLAG, &is_reversible, NULL, NULL,
+		  "create an .up.sql/.down.sql pair" },
+		{ 0, "simple", OPT_FLAG, &is_simple, NULL, NULL,
+		  "create a single .sql file even in a reversible folder" },
+		{ 0, "template", OPT_STRING, &template_name, NULL,
+		  "table|index|data", "start from a template" },
+		OPT_END,
+	};
+	int rc = opt_parse(cli, "new", usage, opts, &argc, &argv);
+
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	if (!argc)
+		return cli_usage_error(cli, "new", "a description is required");
+	if (is_timestamp && is_sequential)
+		return cli_usage_error(cli, "new",
+		                       "--timestamp and --sequential exclude each other");
+	if (is_reversible && is_simple)
+		return cli_usage_error(cli, "new",
+		                       "--reversible and --simple exclude each other");
+	if (template_name && parse_template(&no.template_kind, template_name) < 0)
+		return cli_usage_error(cli, "new",
+		                       "--template wants table, index or data, not '%s'",
+		                       template_name);
+	no.versioning = is_timestamp    ? STRATA_VERSIONING_TIMESTAMP
+	                : is_sequential ? STRATA_VERSIONING_SEQUENTIAL
+	                                : STRATA_VERSIONING_INFER;
+	if (is_reversible)
+		no.reversible = 1;
+	if (is_simple)
+		no.reversible = 0;
+	for (int i = 0; i < argc; i++)
+		len += strlen(argv[i]) + 1;
+	description = calloc(1, len + 1);
+	if (!description)
+		abort();
+	for (int i = 0; i < argc; i++) {
+		if (i)
+			memcpy(description + strlen(description), " ", 2);
+		memcpy(description + strlen(description), argv[i],
+		       strlen(argv[i]) + 1);
+	}
+	if (strata_migration_new(&paths, cli->source, description, &no, &err) <
+	    0) {
+		rc = cli_error(cli, &err);
+		goto done;
+	}
+	if (cli->format == FORMAT_JSON) {
+		json_t *doc = json_object(), *list = json_array();
+
+		for (char **p = paths; *p; p++)
+			json_array_append_new(list, json_string(*p));
+		json_object_set_new(doc, "created", list);
+		cli_print_json(doc);
+	} else {
+		for (char **p = paths; *p; p++)
+			printf("Created %s\n", *p);
+	}
+done:
+	free(description);
+	strata_strv_free(paths);
+	strata_error_release(&err);
+	return rc;
+}

@@ -1,0 +1,72 @@
+/*
+ * strata revert: undo the newest applied migrations with their down files.
+ */
+#include "cli.h"
+
+#include "../banned.h"
+
+static const char usage[] = "[--count N | --target-version V | --all] [--dry-run]";
+
+int cmd_revert(struct cli *cli, int argc, char **argv)
+{
+	struct strata_revert_options ro = { 0 };
+	struct strata_error err = STRATA_ERROR_INIT;
+	struct strata_source *src = NULL;
+	struct strata_db *db = NULL;
+	bool has_count = false;
+	size_t reverted = 0;
+	const struct opt opts[] = {
+		{ 0, "count", OPT_SIZE, &ro.count, &has_count, "N",
+		  "revert the newest N migrations (default 1)" },
+		{ 0, "target-version", OPT_INT64, &ro.target_version,
+		  &ro.has_target, "V",
+		  "revert every migration above version V (0: all)" },
+		{ 0, "all", OPT_FLAG, &ro.is_all, NULL, NULL,
+		  "revert every applied migration" },
+		{ 0, "dry-run", OPT_FLAG, &ro.is_dry_run, NULL, NULL,
+		  "show what would be reverted, revert nothing" },
+		OPT_END,
+	};
+	int rc = opt_parse(cli, "revert", usage, opts, &argc, &argv);
+
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	if (argc)
+		return cli_usage_error(cli, "revert", "unexpected argument '%s'",
+		                       argv[0]);
+	if (has_count + ro.has_target + ro.is_all > 1)
+		return cli_usage_error(cli, "revert",
+		                       "--count, --target-version and --all exclude each other");
+	if (cli->format == FORMAT_JSON)
+		cli->events = json_array();
+	if ((rc = cli_load_source(cli, &src)) || (rc = cli_open_db(cli, &db)))
+		goto done;
+	if (strata_migrate_revert(&reverted, db, src, &ro, &err) < 0) {
+		rc = cli_error(cli, &err);
+		goto done;
+	}
+	if (cli->format == FORMAT_JSON) {
+		json_t *doc = json_object();
+
+		json_object_set_new(doc, "dry_run", json_boolean(ro.is_dry_run));
+		json_object_set_new(doc, "reverted", json_integer((json_int_t)reverted));
+		json_object_set(doc, "migrations", cli->events);
+		cli_print_json(doc);
+	} else if (cli->verbosity >= 0) {
+		if (!reverted)
+			printf("Nothing to revert.\n");
+		else if (ro.is_dry_run)
+			printf("%zu migration%s would be reverted (dry run).\n",
+			       reverted, reverted == 1 ? "" : "s");
+		else
+			printf("Reverted %zu migration%s.\n", reverted,
+			       reverted == 1 ? "" : "s");
+	}
+done:
+	json_decref(cli->events);
+	cli->events = NULL;
+	strata_error_release(&err);
+	strata_db_close(db);
+	strata_source_free(src);
+	return rc;
+}

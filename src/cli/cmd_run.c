@@ -1,0 +1,76 @@
+/*
+ * strata run: apply pending migrations (SPEC, Commands).
+ */
+#include "cli.h"
+
+#include <inttypes.h>
+
+#include "../banned.h"
+
+static const char usage[] = "[options]";
+
+int cmd_run(struct cli *cli, int argc, char **argv)
+{
+	struct strata_run_options ro = { 0 };
+	struct strata_run_result res = { 0 };
+	struct strata_error err = STRATA_ERROR_INIT;
+	struct strata_source *src = NULL;
+	struct strata_db *db = NULL;
+	const struct opt opts[] = {
+		{ 0, "dry-run", OPT_FLAG, &ro.is_dry_run, NULL, NULL,
+		  "show what would be applied, apply nothing" },
+		{ 0, "target-version", OPT_INT64, &ro.target_version,
+		  &ro.has_target, "V", "apply nothing above version V" },
+		{ 0, "single-transaction", OPT_FLAG, &ro.is_single_transaction,
+		  NULL, NULL, "apply all pending migrations or none" },
+		{ 0, "ignore-missing", OPT_FLAG, &ro.is_ignore_missing, NULL,
+		  NULL, "allow applied migrations missing from the source" },
+		{ 0, "strict-order", OPT_FLAG, &ro.is_strict_order, NULL, NULL,
+		  "refuse pending migrations older than the newest applied" },
+		OPT_END,
+	};
+	int rc = opt_parse(cli, "run", usage, opts, &argc, &argv);
+
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	if (argc)
+		return cli_usage_error(cli, "run", "unexpected argument '%s'",
+		                       argv[0]);
+	if (cli->format == FORMAT_JSON) {
+		cli->events = json_array();
+		cli->warnings = json_array();
+	}
+	if ((rc = cli_load_source(cli, &src)) || (rc = cli_open_db(cli, &db)))
+		goto done;
+	if (strata_migrate_run(&res, db, src, &ro, &err) < 0) {
+		rc = cli_error(cli, &err);
+		goto done;
+	}
+	if (cli->format == FORMAT_JSON) {
+		json_t *doc = json_object();
+
+		json_object_set_new(doc, "dry_run", json_boolean(ro.is_dry_run));
+		json_object_set_new(doc, "applied", json_integer((json_int_t)res.applied));
+		json_object_set_new(doc, "skipped", json_integer((json_int_t)res.skipped));
+		json_object_set(doc, "migrations", cli->events);
+		json_object_set(doc, "warnings", cli->warnings);
+		cli_print_json(doc);
+	} else if (cli->verbosity >= 0) {
+		if (!res.applied && !res.skipped)
+			printf("Nothing to apply: the database is up to date.\n");
+		else if (ro.is_dry_run)
+			printf("%zu migration%s would be applied (dry run).\n",
+			       res.applied, res.applied == 1 ? "" : "s");
+		else
+			printf("Applied %zu migration%s.\n", res.applied,
+			       res.applied == 1 ? "" : "s");
+	}
+done:
+	json_decref(cli->events);
+	json_decref(cli->warnings);
+	cli->events = cli->warnings = NULL;
+	strata_error_release(&err);
+	strata_db_close(db);
+	strata_source_free(src);
+	return rc;
+}

@@ -1,0 +1,155 @@
+/*
+ * strata status (alias info): every migration with its state, as a table
+ * or as JSON.
+ */
+#include "cli.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#include "../banned.h"
+
+static const char usage[] = "[options]";
+
+static void hex(char *out, const unsigned char *p, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+static json_t *entry_json(const struct strata_status_entry *e)
+{
+	json_t *o = json_object();
+	char sum[2 * STRATA_CHECKSUM_LEN + 1];
+
+	json_object_set_new(o, "version", json_integer(e->version));
+	json_object_set_new(o, "description", json_string(e->description));
+	json_object_set_new(o, "state", json_string(strata_state_name(e->state)));
+	json_object_set_new(o, "file", e->migration
+	                                       ? json_string(e->migration->up_path)
+	                                       : json_null());
+	json_object_set_new(o, "down_file",
+	                    e->migration && e->migration->down_path
+	                            ? json_string(e->migration->down_path)
+	                            : json_null());
+	json_object_set_new(o, "installed_on", e->is_recorded
+	                                               ? json_string(e->installed_on)
+	                                               : json_null());
+	json_object_set_new(o, "execution_time_ns",
+	                    e->is_recorded ? json_integer(e->execution_time_ns)
+	                                   : json_null());
+	if (e->migration) {
+		hex(sum, e->migration->checksum, STRATA_CHECKSUM_LEN);
+		json_object_set_new(o, "checksum", json_string(sum));
+	} else {
+		json_object_set_new(o, "checksum", json_null());
+	}
+	if (e->is_recorded) {
+		hex(sum, e->recorded_checksum, e->recorded_checksum_len);
+		json_object_set_new(o, "applied_checksum", json_string(sum));
+	} else {
+		json_object_set_new(o, "applied_checksum", json_null());
+	}
+	if (e->state == STRATA_STATE_CHECKSUM_MISMATCH)
+		json_object_set_new(o, "whitespace_only_change",
+		                    json_boolean(e->is_whitespace_only_change));
+	return o;
+}
+
+static const char *state_color(enum strata_state s)
+{
+	switch (s) {
+	case STRATA_STATE_APPLIED:
+		return "32";
+	case STRATA_STATE_PENDING:
+	case STRATA_STATE_OUT_OF_ORDER:
+		return "33";
+	default:
+		return "31";
+	}
+}
+
+static void print_text(struct cli *cli, const struct strata_status *st)
+{
+	printf("%-16s %-18s %-20s %-10s %s\n", "VERSION", "STATE",
+	       "INSTALLED ON", "DURATION", "DESCRIPTION");
+	for (size_t i = 0; i < st->count; i++) {
+		const struct strata_status_entry *e = &st->entries[i];
+		char when[20] = "-", dur[32] = "-";
+
+		if (e->is_recorded && strlen(e->installed_on) >= 19) {
+			memcpy(when, e->installed_on, 19);
+			when[10] = ' ';
+			when[19] = '\0';
+		}
+		if (e->is_recorded)
+			cli_format_duration(dur, sizeof(dur),
+			                    e->execution_time_ns);
+		printf("%-16" PRId64 " %s%-18s%s %-20s %-10s %s\n", e->version,
+		       cli_color(cli, false, state_color(e->state)),
+		       strata_state_name(e->state), cli_color(cli, false, NULL),
+		       when, dur, e->description);
+		if (e->state == STRATA_STATE_CHECKSUM_MISMATCH &&
+		    e->is_whitespace_only_change)
+			printf("%-16s   (only line endings or a byte-order mark differ)\n",
+			       "");
+	}
+	printf("\n%zu applied, %zu pending", st->n_applied, st->n_pending);
+	if (st->n_failed)
+		printf(", %zu failed", st->n_failed);
+	if (st->n_mismatch)
+		printf(", %zu changed after applying", st->n_mismatch);
+	if (st->n_missing)
+		printf(", %zu missing from the source", st->n_missing);
+	printf(".\n");
+}
+
+int cmd_status(struct cli *cli, int argc, char **argv)
+{
+	struct strata_error err = STRATA_ERROR_INIT;
+	struct strata_source *src = NULL;
+	struct strata_status *st = NULL;
+	struct strata_db *db = NULL;
+	const struct opt opts[] = { OPT_END };
+	int rc = opt_parse(cli, argv[0], usage, opts, &argc, &argv);
+
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	if (argc)
+		return cli_usage_error(cli, "status", "unexpected argument '%s'",
+		                       argv[0]);
+	if ((rc = cli_load_source(cli, &src)) || (rc = cli_open_db(cli, &db)))
+		goto done;
+	if (strata_status_get(&st, db, src, &err) < 0) {
+		rc = cli_error(cli, &err);
+		goto done;
+	}
+	if (cli->format == FORMAT_JSON) {
+		json_t *doc = json_object(), *list = json_array();
+		json_t *sum = json_object();
+
+		for (size_t i = 0; i < st->count; i++)
+			json_array_append_new(list, entry_json(&st->entries[i]));
+		json_object_set_new(sum, "applied", json_integer((json_int_t)st->n_applied));
+		json_object_set_new(sum, "pending", json_integer((json_int_t)st->n_pending));
+		json_object_set_new(sum, "failed", json_integer((json_int_t)st->n_failed));
+		json_object_set_new(sum, "checksum_mismatch", json_integer((json_int_t)st->n_mismatch));
+		json_object_set_new(sum, "missing", json_integer((json_int_t)st->n_missing));
+		json_object_set_new(doc, "migrations", list);
+		json_object_set_new(doc, "summary", sum);
+		cli_print_json(doc);
+	} else {
+		print_text(cli, st);
+	}
+done:
+	strata_error_release(&err);
+	strata_status_free(st);
+	strata_db_close(db);
+	strata_source_free(src);
+	return rc;
+}

@@ -1,0 +1,114 @@
+/*
+ * strata's entry point: global options, the command table, exit codes
+ * (SPEC, "Output and exit codes"). Each command lives in cmd_<name>.c.
+ */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../banned.h"
+
+#define DEFAULT_LOCK_WAIT 60.0
+
+static const struct command commands[] = {
+	{ "run", cmd_run, NEED_DB | NEED_SOURCE,
+	  "Apply pending migrations in version order." },
+	{ "revert", cmd_revert, NEED_DB | NEED_SOURCE,
+	  "Revert the newest applied migration (or more) with its down file." },
+	{ "status", cmd_status, NEED_DB | NEED_SOURCE,
+	  "Show every migration: applied, pending, failed, changed, missing." },
+	{ "info", cmd_status, NEED_DB | NEED_SOURCE, "Alias of status." },
+	{ "check", cmd_check, NEED_DB | NEED_SOURCE,
+	  "Exit 0 when the database is up to date, 3 when migrations are pending, 4 when the history disagrees with the source." },
+	{ "validate", cmd_validate, NEED_SOURCE,
+	  "Check the source, and with a database, the history against it." },
+	{ "new", cmd_new, NEED_SOURCE, "Create the next migration file." },
+	{ "database", cmd_database, NEED_DB,
+	  "Create, drop, reset or set up the database." },
+};
+
+const struct command *cli_find_command(const char *name)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+static void print_usage(FILE *fp)
+{
+	fprintf(fp, "usage: strata [global options] <command> [options]\n\n"
+	            "Versioned SQL migrations for PostgreSQL and SQLite, compatible with sqlx.\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(fp, "  %-10s %s\n", commands[i].name,
+		        commands[i].summary);
+	fprintf(fp, "\nRun 'strata <command> --help' for a command's options.\n");
+}
+
+static bool wants_color(int fd)
+{
+	const char *no_color = getenv("NO_COLOR");
+	const char *term = getenv("TERM");
+
+	return isatty(fd) && !(no_color && *no_color) &&
+	       !(term && strcmp(term, "dumb") == 0);
+}
+
+static int load_env(struct cli *cli)
+{
+	struct strata_error err = STRATA_ERROR_INIT;
+	int rc = 0;
+
+	if (strata_dotenv_load(".env", &err) < 0)
+		rc = cli_error(cli, &err);
+	strata_error_release(&err);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli cli = {
+		.source = "migrations",
+		.lock_wait = DEFAULT_LOCK_WAIT,
+		.argv0 = argv[0],
+	};
+	const struct command *cmd;
+	int rc;
+
+	cli.is_color_out = wants_color(STDOUT_FILENO);
+	cli.is_color_err = wants_color(STDERR_FILENO);
+	if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
+		printf("strata %s\n", STRATA_VERSION);
+		return 0;
+	}
+	rc = opt_parse(&cli, NULL, NULL, NULL, &argc, &argv);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	if (argc < 1 && cli.is_help) {
+		print_usage(stdout);
+		return 0;
+	}
+	if (argc < 1) {
+		print_usage(stderr);
+		return STRATA_EUSAGE;
+	}
+	if (strcmp(argv[0], "help") == 0) {
+		print_usage(stdout);
+		return 0;
+	}
+	cmd = cli_find_command(argv[0]);
+	if (!cmd) {
+		fprintf(stderr, "strata: '%s' is not a command\n", argv[0]);
+		print_usage(stderr);
+		return STRATA_EUSAGE;
+	}
+	if ((rc = load_env(&cli)) != 0)
+		return rc;
+	if (!cli.database)
+		cli.database = getenv("DATABASE_URL");
+	if (cli.database && !*cli.database)
+		cli.database = NULL;
+	return cmd->fn(&cli, argc, argv);
+}

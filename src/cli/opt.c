@@ -1,0 +1,266 @@
+/*
+ * Option tables: each command lists its options once, and the same table
+ * drives parsing (getopt_long) and --help. Global options are accepted
+ * before or after the command name.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../banned.h"
+
+static const char *format_arg;
+static bool is_quiet, is_verbose, is_no_color;
+static const char *lock_wait_arg;
+
+static struct opt global_opts[] = {
+	{ 'd', "database", OPT_STRING, NULL, NULL, "URL",
+	  "database URL (default: $DATABASE_URL, read from .env too)" },
+	{ 's', "source", OPT_STRING, NULL, NULL, "DIR",
+	  "migrations directory (default: migrations)" },
+	{ 0, "table", OPT_STRING, NULL, NULL, "NAME",
+	  "history table (default: _sqlx_migrations)" },
+	{ 0, "lock-wait", OPT_STRING, &lock_wait_arg, NULL, "DURATION",
+	  "how long to wait for the migration lock (default: 60s; 'forever')" },
+	{ 0, "format", OPT_STRING, &format_arg, NULL, "text|json",
+	  "output format (default: text)" },
+	{ 'q', "quiet", OPT_FLAG, &is_quiet, NULL, NULL, "print only errors" },
+	{ 'v', "verbose", OPT_FLAG, &is_verbose, NULL, NULL,
+	  "print more, including server notices" },
+	{ 0, "no-color", OPT_FLAG, &is_no_color, NULL, NULL,
+	  "no colour (also NO_COLOR)" },
+	{ 'h', "help", OPT_FLAG, NULL, NULL, NULL, "show this help" },
+	OPT_END,
+};
+
+int opt_parse_duration(double *out, const char *text)
+{
+	char *end;
+	double v;
+
+	if (strcmp(text, "forever") == 0 || strcmp(text, "-1") == 0) {
+		*out = -1;
+		return 0;
+	}
+	errno = 0;
+	v = strtod(text, &end);
+	if (errno || end == text || v < 0 || !isfinite(v))
+		return -1;
+	if (!*end || strcmp(end, "s") == 0)
+		*out = v;
+	else if (strcmp(end, "ms") == 0)
+		*out = v / 1000;
+	else if (strcmp(end, "m") == 0 || strcmp(end, "min") == 0)
+		*out = v * 60;
+	else if (strcmp(end, "h") == 0)
+		*out = v * 3600;
+	else
+		return -1;
+	return 0;
+}
+
+static size_t count_opts(const struct opt *o)
+{
+	size_t n = 0;
+
+	while (o && o[n].long_name)
+		n++;
+	return n;
+}
+
+static const struct opt *find_opt(const struct opt *cmd_opts, int index,
+                                  size_t n_cmd)
+{
+	if ((size_t)index < n_cmd)
+		return &cmd_opts[index];
+	return &global_opts[(size_t)index - n_cmd];
+}
+
+static int store(struct cli *cli, const char *cmd, const struct opt *o,
+                 const char *arg)
+{
+	char *end;
+
+	if (o->is_set)
+		*o->is_set = true;
+	switch (o->kind) {
+	case OPT_FLAG:
+		*(bool *)o->value = true;
+		return 0;
+	case OPT_STRING:
+		*(const char **)o->value = arg;
+		return 0;
+	case OPT_INT64: {
+		long long v;
+
+		errno = 0;
+		v = strtoll(arg, &end, 10);
+		if (errno || *end || end == arg || v < 0)
+			return cli_usage_error(cli, cmd,
+			                       "--%s wants a non-negative integer, not '%s'",
+			                       o->long_name, arg);
+		*(int64_t *)o->value = v;
+		return 0;
+	}
+	case OPT_SIZE: {
+		unsigned long long v;
+
+		errno = 0;
+		v = strtoull(arg, &end, 10);
+		if (errno || *end || end == arg || v < 1 || arg[0] == '-')
+			return cli_usage_error(cli, cmd,
+			                       "--%s wants a positive integer, not '%s'",
+			                       o->long_name, arg);
+		*(size_t *)o->value = (size_t)v;
+		return 0;
+	}
+	case OPT_DURATION:
+		if (opt_parse_duration(o->value, arg) < 0)
+			return cli_usage_error(cli, cmd,
+			                       "--%s wants a duration such as 30s, 500ms, 5m or 'forever', not '%s'",
+			                       o->long_name, arg);
+		return 0;
+	}
+	return 0;
+}
+
+static int apply_globals(struct cli *cli, const char *cmd)
+{
+	if (format_arg) {
+		if (strcmp(format_arg, "json") == 0)
+			cli->format = FORMAT_JSON;
+		else if (strcmp(format_arg, "text") == 0)
+			cli->format = FORMAT_TEXT;
+		else
+			return cli_usage_error(cli, cmd,
+			                       "--format wants 'text' or 'json', not '%s'",
+			                       format_arg);
+	}
+	if (is_quiet)
+		cli->verbosity = -1;
+	if (is_verbose)
+		cli->verbosity = 1;
+	if (is_no_color)
+		cli->is_color_out = cli->is_color_err = false;
+	if (lock_wait_arg && opt_parse_duration(&cli->lock_wait, lock_wait_arg) < 0)
+		return cli_usage_error(cli, cmd,
+		                       "--lock-wait wants a duration such as 30s, 5m or 'forever', not '%s'",
+		                       lock_wait_arg);
+	return 0;
+}
+
+int opt_parse(struct cli *cli, const char *cmd, const char *usage,
+              const struct opt *opts, int *argc, char ***argv)
+{
+	size_t n_cmd = count_opts(opts), n_glob = count_opts(global_opts);
+	struct option *lo = calloc(n_cmd + n_glob + 1, sizeof(*lo));
+	char shortopts[128] = "";
+	size_t sp = 0;
+	int rc = 0, c, index;
+
+	if (!lo)
+		abort();
+	global_opts[0].value = &cli->database;
+	global_opts[1].value = &cli->source;
+	global_opts[2].value = &cli->table;
+	global_opts[8].value = &cli->is_help;
+	/* a leading '+' keeps the command name for main's global pass */
+	if (!cmd)
+		shortopts[sp++] = '+';
+	shortopts[sp++] = ':';
+	for (size_t i = 0; i < n_cmd + n_glob; i++) {
+		const struct opt *o = find_opt(opts, (int)i, n_cmd);
+
+		lo[i].name = o->long_name;
+		lo[i].has_arg = o->kind == OPT_FLAG ? no_argument
+		                                    : required_argument;
+		lo[i].val = 0;
+		if (o->short_name && sp + 3 < sizeof(shortopts)) {
+			shortopts[sp++] = o->short_name;
+			if (o->kind != OPT_FLAG)
+				shortopts[sp++] = ':';
+		}
+	}
+	shortopts[sp] = '\0';
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(*argc, *argv, shortopts, lo, &index)) != -1) {
+		const struct opt *o = NULL;
+
+		if (c == '?' || c == ':') {
+			const char *bad = (*argv)[optind - 1];
+
+			rc = cli_usage_error(cli, cmd,
+			                     c == ':' ? "option '%s' wants a value"
+			                              : "unknown option '%s'",
+			                     bad);
+			goto done;
+		}
+		if (c == 0) {
+			o = find_opt(opts, index, n_cmd);
+		} else {
+			for (size_t i = 0; i < n_cmd + n_glob && !o; i++) {
+				const struct opt *k = find_opt(opts, (int)i, n_cmd);
+
+				if (k->short_name == c)
+					o = k;
+			}
+		}
+		if (!o)
+			continue;
+		if ((rc = store(cli, cmd, o, optarg)) != 0)
+			goto done;
+	}
+	if (cli->is_help && cmd) {
+		const struct command *command = cli_find_command(cmd);
+
+		opt_print_help(stdout, cmd, usage,
+		               command ? command->summary : NULL, opts);
+		rc = -1;
+		goto done;
+	}
+	if ((rc = apply_globals(cli, cmd)) != 0)
+		goto done;
+	*argc -= optind;
+	*argv += optind;
+done:
+	free(lo);
+	return rc;
+}
+
+static void print_table(FILE *fp, const struct opt *opts)
+{
+	for (const struct opt *o = opts; o && o->long_name; o++) {
+		char left[64];
+
+		if (o->short_name)
+			snprintf(left, sizeof(left), "-%c, --%s%s%s", o->short_name,
+			         o->long_name, o->arg_name ? " " : "",
+			         o->arg_name ? o->arg_name : "");
+		else
+			snprintf(left, sizeof(left), "    --%s%s%s", o->long_name,
+			         o->arg_name ? " " : "",
+			         o->arg_name ? o->arg_name : "");
+		fprintf(fp, "  %-28s %s\n", left, o->help);
+	}
+}
+
+void opt_print_help(FILE *fp, const char *cmd, const char *usage,
+                    const char *summary, const struct opt *opts)
+{
+	fprintf(fp, "usage: strata %s%s%s\n", cmd, usage && *usage ? " " : "",
+	        usage ? usage : "");
+	if (summary)
+		fprintf(fp, "\n%s\n", summary);
+	if (count_opts(opts)) {
+		fprintf(fp, "\noptions:\n");
+		print_table(fp, opts);
+	}
+	fprintf(fp, "\nglobal options:\n");
+	print_table(fp, global_opts);
+}

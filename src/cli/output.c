@@ -1,0 +1,280 @@
+/*
+ * Output: results to stdout, progress, warnings and errors to stderr;
+ * colour only on a terminal without NO_COLOR; JSON through jansson. Errors
+ * print as `strata: error: MESSAGE` then indented `at FILE:LINE:COL
+ * (statement N, SQLSTATE X)`, detail, hint.
+ */
+#include "cli.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../banned.h"
+
+#define RED    "31"
+#define YELLOW "33"
+#define GREEN  "32"
+#define BOLD   "1"
+
+const char *cli_color(struct cli *cli, bool is_err, const char *code)
+{
+	static char buf[4][16];
+	static int next;
+	char *b;
+
+	if (!(is_err ? cli->is_color_err : cli->is_color_out))
+		return "";
+	b = buf[next++ % 4];
+	if (!code)
+		return "\033[0m";
+	snprintf(b, sizeof(buf[0]), "\033[%sm", code);
+	return b;
+}
+
+void cli_format_duration(char *buf, size_t size, int64_t ns)
+{
+	if (ns < 0)
+		snprintf(buf, size, "-");
+	else if (ns < 1000000)
+		snprintf(buf, size, "%.3f ms", (double)ns / 1e6);
+	else if (ns < 1000000000)
+		snprintf(buf, size, "%.1f ms", (double)ns / 1e6);
+	else
+		snprintf(buf, size, "%.2f s", (double)ns / 1e9);
+}
+
+void cli_print_json(json_t *doc)
+{
+	json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	fputc('\n', stdout);
+	json_decref(doc);
+}
+
+static void set_str(json_t *o, const char *key, const char *val)
+{
+	json_object_set_new(o, key, val ? json_string(val) : json_null());
+}
+
+json_t *cli_json_error(const struct strata_error *err)
+{
+	json_t *e = json_object();
+
+	json_object_set_new(e, "code", json_integer(err->code));
+	set_str(e, "message", err->message ? err->message : "unknown error");
+	set_str(e, "sqlstate", err->sqlstate[0] ? err->sqlstate : NULL);
+	set_str(e, "detail", err->detail);
+	set_str(e, "hint", err->hint);
+	set_str(e, "file", err->file);
+	json_object_set_new(e, "line",
+	                    err->line ? json_integer(err->line) : json_null());
+	json_object_set_new(e, "column", err->column ? json_integer(err->column)
+	                                             : json_null());
+	json_object_set_new(e, "statement", err->statement
+	                                            ? json_integer(err->statement)
+	                                            : json_null());
+	set_str(e, "context", err->context);
+	return e;
+}
+
+static void print_indented(const char *label, const char *text)
+{
+	const char *p = text;
+
+	fprintf(stderr, "  %s: ", label);
+	while (*p) {
+		size_t n = strcspn(p, "\n");
+
+		fwrite(p, 1, n, stderr);
+		p += n;
+		if (*p == '\n' && p[1])
+			fputs("\n    ", stderr);
+		if (*p)
+			p++;
+	}
+	fputc('\n', stderr);
+}
+
+int cli_error(struct cli *cli, const struct strata_error *err)
+{
+	int code = err->code ? (int)err->code : 1;
+
+	if (cli->format == FORMAT_JSON) {
+		json_t *doc = json_object();
+
+		json_object_set_new(doc, "error", cli_json_error(err));
+		cli_print_json(doc);
+		return code;
+	}
+	fprintf(stderr, "strata: %serror:%s %s\n", cli_color(cli, true, RED),
+	        cli_color(cli, true, NULL),
+	        err->message ? err->message : "unknown error");
+	if (err->file || err->sqlstate[0] || err->statement) {
+		fputs("  at ", stderr);
+		if (err->file) {
+			fputs(err->file, stderr);
+			if (err->line)
+				fprintf(stderr, ":%d", err->line);
+			if (err->line && err->column)
+				fprintf(stderr, ":%d", err->column);
+		} else {
+			fputs("database", stderr);
+		}
+		if (err->statement || err->sqlstate[0]) {
+			fputs(" (", stderr);
+			if (err->statement)
+				fprintf(stderr, "statement %d", err->statement);
+			if (err->statement && err->sqlstate[0])
+				fputs(", ", stderr);
+			if (err->sqlstate[0])
+				fprintf(stderr, "SQLSTATE %s", err->sqlstate);
+			fputc(')', stderr);
+		}
+		fputc('\n', stderr);
+	}
+	if (err->detail)
+		print_indented("detail", err->detail);
+	if (err->context)
+		print_indented("context", err->context);
+	if (err->hint)
+		print_indented("hint", err->hint);
+	return code;
+}
+
+int cli_usage_error(struct cli *cli, const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	(void)cli;
+	fputs("strata: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'strata %s%s--help'.\n", cmd ? cmd : "",
+	        cmd ? " " : "");
+	return STRATA_EUSAGE;
+}
+
+void cli_warn(struct cli *cli, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (cli->verbosity < 0)
+		return;
+	fprintf(stderr, "strata: %swarning:%s ", cli_color(cli, true, YELLOW),
+	        cli_color(cli, true, NULL));
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* Progress and informational lines: stderr, silenced by -q. */
+void cli_info(struct cli *cli, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (cli->verbosity < 0)
+		return;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static json_t *event_json(const char *what, const struct strata_event *ev)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "action", json_string(what));
+	json_object_set_new(o, "version", json_integer(ev->version));
+	set_str(o, "description", ev->description);
+	if (ev->migration)
+		set_str(o, "file", ev->migration->up_path);
+	if (ev->duration_ns)
+		json_object_set_new(o, "duration_ns",
+		                    json_integer(ev->duration_ns));
+	return o;
+}
+
+static void print_migration_line(struct cli *cli, const char *verb,
+                                 const char *color,
+                                 const struct strata_event *ev)
+{
+	char dur[32] = "";
+
+	if (ev->duration_ns > 0)
+		cli_format_duration(dur, sizeof(dur), ev->duration_ns);
+	if (cli->verbosity < 0)
+		return;
+	printf("%s%s%s %" PRId64 " %s%s%s%s\n", cli_color(cli, false, color),
+	       verb, cli_color(cli, false, NULL), ev->version, ev->description,
+	       *dur ? " (" : "", dur, *dur ? ")" : "");
+	fflush(stdout);
+}
+
+void cli_event(const struct strata_event *ev, void *data)
+{
+	struct cli *cli = data;
+	bool is_json = cli->format == FORMAT_JSON;
+	static const struct {
+		enum strata_event_kind kind;
+		const char *verb, *action, *color;
+	} lines[] = {
+		{ STRATA_EVENT_APPLY_DONE, "Applied", "applied", GREEN },
+		{ STRATA_EVENT_APPLY_SKIP, "Skipped", "skipped", YELLOW },
+		{ STRATA_EVENT_REVERT_DONE, "Reverted", "reverted", GREEN },
+		{ STRATA_EVENT_DRY_RUN_APPLY, "Would apply", "would-apply",
+		  YELLOW },
+		{ STRATA_EVENT_DRY_RUN_REVERT, "Would revert", "would-revert",
+		  YELLOW },
+	};
+
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		if (lines[i].kind != ev->kind)
+			continue;
+		if (is_json && cli->events)
+			json_array_append_new(cli->events,
+			                      event_json(lines[i].action, ev));
+		else if (!is_json)
+			print_migration_line(cli, lines[i].verb, lines[i].color,
+			                     ev);
+		return;
+	}
+	switch (ev->kind) {
+	case STRATA_EVENT_APPLY_START:
+	case STRATA_EVENT_REVERT_START:
+		if (cli->verbosity > 0)
+			cli_info(cli, "%s %" PRId64 " %s ...",
+			         ev->kind == STRATA_EVENT_APPLY_START ? "Applying"
+			                                              : "Reverting",
+			         ev->version, ev->description);
+		break;
+	case STRATA_EVENT_LOCK_WAIT:
+		cli_info(cli,
+		         "strata: waiting for the migration lock, held by pid %d (application '%s')%s%s",
+		         ev->holder_pid,
+		         ev->holder_application ? ev->holder_application : "",
+		         ev->holder_query && *ev->holder_query ? ": " : "",
+		         ev->holder_query ? ev->holder_query : "");
+		break;
+	case STRATA_EVENT_LOCK_ACQUIRED:
+		if (ev->waited_seconds > 0)
+			cli_info(cli, "strata: took the migration lock after %.1f s",
+			         ev->waited_seconds);
+		break;
+	case STRATA_EVENT_WARNING:
+		if (is_json && cli->warnings)
+			json_array_append_new(cli->warnings,
+			                      json_string(ev->message));
+		cli_warn(cli, "%s", ev->message);
+		break;
+	case STRATA_EVENT_NOTICE:
+		if (cli->verbosity > 0)
+			cli_info(cli, "%s", ev->message);
+		break;
+	default:
+		break;
+	}
+}

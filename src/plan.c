@@ -1,0 +1,167 @@
+/*
+ * The plan: every migration about to run, split into statements and given
+ * a mode, checked as a whole before the first statement is sent (SPEC:
+ * nothing runs when the source cannot run as written). Also the mapping of
+ * a driver's "statement k, character p" back to file:line:column.
+ */
+#include "internal.h"
+
+#include <pg_query.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The major version of the PostgreSQL grammar libpg_query carries. */
+#define PARSER_VERSION_NUM PG_VERSION_NUM
+
+static int stmt_error(struct plan_step *step, size_t i, enum strata_code code,
+                      struct strata_error *err, const char *fmt, ...)
+	STRATA_PRINTF(5, 6);
+
+static int stmt_error(struct plan_step *step, size_t i, enum strata_code code,
+                      struct strata_error *err, const char *fmt, ...)
+{
+	struct sbuf sb = SBUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	sbuf_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	strata_error_set(err, code, "%s", sb.buf);
+	sbuf_release(&sb);
+	err->statement = (int)i + 1;
+	error_set_location(err, step->path, step->sql, step->len,
+	                   step->script.stmts[i].token_offset);
+	return -1;
+}
+
+static size_t first_flagged(const struct strata_script *s, unsigned flag)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->stmts[i].flags & flag)
+			return i;
+	return s->n;
+}
+
+static int check_step(struct plan_step *step, struct strata_db *db,
+                      bool is_no_txn_file, bool is_single,
+                      struct strata_error *err)
+{
+	struct strata_script *s = &step->script;
+	size_t i;
+
+	if (!s->is_parsed) {
+		if (db->conn->server_version &&
+		    db->conn->server_version / 10000 <= PARSER_VERSION_NUM / 10000) {
+			strata_error_set(err, STRATA_EVALIDATE, "%s",
+			                 s->parse_error);
+			error_set_location(err, step->path, step->sql, step->len,
+			                   s->parse_error_at);
+			return strata_error_hint(
+				err, "Fix the SQL; nothing has been applied.");
+		}
+		db_emit_warning(db, step->m,
+		                "the PostgreSQL %d parser rejects '%s' (%s); the server will judge it",
+		                PARSER_VERSION_NUM / 10000, step->path,
+		                s->parse_error);
+	}
+	i = first_flagged(s, STMT_COPY_STDIN);
+	if (i < s->n) {
+		stmt_error(step, i, STRATA_EVALIDATE, err,
+		           "COPY FROM STDIN cannot run in a migration");
+		return strata_error_hint(
+			err, "Use INSERT statements, or COPY from a file on the server.");
+	}
+	if (is_no_txn_file) {
+		step->mode = MODE_NO_TXN;
+	} else if (s->flags & STMT_TXN_CONTROL) {
+		step->mode = MODE_OWN_TXN;
+	} else if (s->flags & STMT_NO_TXN) {
+		i = first_flagged(s, STMT_NO_TXN);
+		stmt_error(step, i, STRATA_EVALIDATE, err,
+		           "%s cannot run inside a transaction block",
+		           s->stmts[i].what ? s->stmts[i].what : "statement");
+		return strata_error_hint(
+			err, "Put '-- no-transaction' on the first line of '%s' so it runs outside a transaction, one statement at a time; keep such a file small, since a failure in it is not rolled back.",
+			step->path);
+	} else {
+		step->mode = MODE_TXN;
+	}
+	if (is_single && step->mode != MODE_TXN) {
+		strata_error_set(err, STRATA_EVALIDATE,
+		                 "'%s' cannot be part of --single-transaction",
+		                 step->path);
+		err->file = xstrdup(step->path);
+		return strata_error_detail(
+			err, step->mode == MODE_NO_TXN
+			             ? "It runs outside a transaction (-- no-transaction)."
+			             : "It manages its own transaction (BEGIN/COMMIT).");
+	}
+	if (step->mode == MODE_OWN_TXN)
+		db_emit_warning(db, step->m,
+		                "'%s' manages its own transaction (BEGIN/COMMIT): it runs as written, outside strata's transaction, and is recorded as failed until it completes",
+		                step->path);
+	return 0;
+}
+
+int plan_add(struct plan *p, struct strata_db *db,
+             const struct strata_migration *m, bool is_down,
+             bool is_single_transaction, struct strata_error *err)
+{
+	struct plan_step *step;
+
+	XGROW(p->steps, p->alloc, p->n + 1);
+	step = &p->steps[p->n];
+	memset(step, 0, sizeof(*step));
+	step->m = m;
+	step->path = is_down ? m->down_path : m->up_path;
+	step->sql = is_down ? m->down_sql : m->up_sql;
+	step->len = is_down ? m->down_len : m->up_len;
+	if (db->drv->split(&step->script, step->sql, step->len, err) < 0) {
+		error_set_location(err, step->path, NULL, 0, 0);
+		script_release(&step->script);
+		return -1;
+	}
+	if (check_step(step, db,
+	               is_down ? m->is_down_no_transaction
+	                       : m->is_no_transaction,
+	               is_single_transaction, err) < 0) {
+		script_release(&step->script);
+		return -1;
+	}
+	p->n++;
+	return 0;
+}
+
+void plan_release(struct plan *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		script_release(&p->steps[i].script);
+	free(p->steps);
+	memset(p, 0, sizeof(*p));
+}
+
+void plan_locate_error(const struct plan_step *step, struct strata_error *err)
+{
+	const struct strata_script *s = &step->script;
+	size_t off;
+
+	if (err->statement > 0 && (size_t)err->statement <= s->n) {
+		const struct strata_stmt *st = &s->stmts[err->statement - 1];
+
+		off = err->position > 0
+		              ? st->offset + text_char_to_byte(step->sql + st->offset,
+		                                               st->len,
+		                                               err->position)
+		              : st->token_offset;
+	} else if (err->position > 0) {
+		off = text_char_to_byte(step->sql, step->len, err->position);
+		for (size_t i = 0; i < s->n; i++)
+			if (off >= s->stmts[i].offset &&
+			    off < s->stmts[i].offset + s->stmts[i].len)
+				err->statement = (int)i + 1;
+	} else {
+		error_set_location(err, step->path, NULL, 0, 0);
+		return;
+	}
+	error_set_location(err, step->path, step->sql, step->len, off);
+}
