@@ -206,6 +206,13 @@ static int apply_txn(struct strata_db *db, const struct plan_step *step,
 	t0 = text_monotonic_ns();
 	if (drv->exec_script(db->conn, &step->script, false, err) < 0) {
 		fail_step(db, step, err);
+		if (!err->hint && is_own_begin)
+			strata_error_hint(
+				err, "Migration %" PRId64 " was rolled back: nothing of it was applied. Fix the file and run again.",
+				step->m->version);
+		else if (!err->hint)
+			strata_error_hint(
+				err, "The whole run was rolled back (--single-transaction): nothing was applied.");
 		return -1;
 	}
 	if (drv->history_insert(db->conn, &db->table, step->m, true,
