@@ -1,0 +1,711 @@
+/*
+ * The migration source: one directory of versioned SQL files, read the way
+ * sqlx reads it (SPEC, Migration sources). The scan is not recursive; a
+ * name is split at its first '_' into a VERSION (ASCII digits, a positive
+ * int64) and a description, whose suffix (".up.sql", ".down.sql", ".sql")
+ * is trimmed as Rust's trim_end_matches() does and whose '_' read as ' '.
+ *
+ * Where sqlx passes over a .sql file it cannot parse or silently accepts two
+ * files of one version, strata refuses the whole source: every problem of
+ * every file is collected (check_entry() for one file, check_version() for
+ * the files of one version), and the first in file-name order is reported
+ * with a count of the others, so the answer does not depend on readdir()'s
+ * order. Nothing is returned from an invalid source.
+ *
+ * This file knows nothing of the other layouts of the SPEC (diesel, dbmate,
+ * Flyway...) nor of SQL: splitting and linting come later, from the texts
+ * kept here.
+ */
+#include "internal.h"
+
+#include <assert.h>
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define NAME_EXAMPLE "20250101120000_create_users.sql"
+
+struct strata_source {
+	struct arena arena; /* everything below, and the migrations' texts */
+	const char *dir;
+	struct strata_migration *migrations; /* ascending version */
+	size_t n;
+};
+
+enum kind {
+	KIND_SIMPLE, /* V_d.sql */
+	KIND_UP,     /* V_d.up.sql */
+	KIND_DOWN,   /* V_d.down.sql */
+};
+
+/* One directory entry ending in ".sql"; all strings in the arena. */
+struct entry {
+	const char *name;
+	const char *path; /* DIR/NAME */
+	bool is_skipped;  /* no regular file, even behind a link */
+	bool is_named;    /* the name parsed: version, kind, description hold */
+	int64_t version;
+	enum kind kind;
+	const char *description;
+	const char *text; /* NULL until read and checked */
+	size_t len;
+};
+
+/*
+ * A problem found in the source, sorted by `key` (the first file name it
+ * concerns) and then by the order it was found in.
+ */
+struct problem {
+	const char *key;
+	size_t seq;
+	struct strata_error err;
+};
+
+struct problems {
+	struct problem *v;
+	size_t n, alloc;
+};
+
+/* Takes over `err` (leaving it empty). */
+static void problems_add(struct problems *p, const char *key,
+                         struct strata_error *err)
+{
+	struct problem *pr;
+
+	XGROW(p->v, p->alloc, p->n + 1);
+	pr = &p->v[p->n];
+	pr->key = key;
+	pr->seq = p->n;
+	memset(&pr->err, 0, sizeof(pr->err));
+	error_move(&pr->err, err);
+	p->n++;
+}
+
+static void problems_release(struct problems *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		strata_error_release(&p->v[i].err);
+	free(p->v);
+	p->v = NULL;
+	p->n = p->alloc = 0;
+}
+
+static int cmp_problem(const void *a, const void *b)
+{
+	const struct problem *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+
+	if (c)
+		return c;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Moves the first problem into `err`, the others counted in its detail. */
+static int problems_report(struct problems *p, struct strata_error *err)
+{
+	struct problem *first;
+	size_t more;
+
+	if (!p->n)
+		BUG("no problem to report");
+	more = p->n - 1;
+	qsort(p->v, p->n, sizeof(*p->v), cmp_problem);
+	first = &p->v[0];
+	if (more) {
+		const char *noun = more == 1 ? "problem" : "problems";
+		char *old = first->err.detail;
+
+		first->err.detail = NULL;
+		strata_error_detail(&first->err,
+		                    "%s%s%zu more %s in the source.",
+		                    old ? old : "", old ? " " : "", more, noun);
+		free(old);
+	}
+	error_move(err, &first->err);
+	return -1;
+}
+
+static bool has_suffix(const char *s, size_t len, const char *suffix)
+{
+	size_t n = strlen(suffix);
+
+	return len >= n && memcmp(s + len - n, suffix, n) == 0;
+}
+
+static const char *kind_suffix(enum kind kind)
+{
+	switch (kind) {
+	case KIND_SIMPLE:
+		return ".sql";
+	case KIND_UP:
+		return ".up.sql";
+	case KIND_DOWN:
+		return ".down.sql";
+	}
+	BUG("unknown migration kind");
+}
+
+/* Fills `err` with a problem of `e`'s name; the detail says what. */
+static int name_error(const struct entry *e, struct strata_error *err,
+                      const char *fmt, ...) STRATA_PRINTF(3, 4);
+static int name_error(const struct entry *e, struct strata_error *err,
+                      const char *fmt, ...)
+{
+	struct sbuf why = SBUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	sbuf_vaddf(&why, fmt, ap);
+	va_end(ap);
+	strata_error_set(err, STRATA_EVALIDATE,
+	                 "invalid migration file name '%s'", e->path);
+	strata_error_detail(err, "%s", why.buf);
+	strata_error_hint(
+	        err,
+	        "Name migrations VERSION_DESCRIPTION.sql, where VERSION is a positive integer, for example '%s'.",
+	        NAME_EXAMPLE);
+	sbuf_release(&why);
+	return -1;
+}
+
+/*
+ * sqlx's parse of a name: VERSION '_' REST, the kind from REST's ending
+ * (MigrationType::from_filename) and the description from REST with every
+ * trailing copy of the suffix trimmed and '_' read as ' '.
+ */
+static int parse_name(struct entry *e, struct arena *arena,
+                      struct strata_error *err)
+{
+	size_t name_len = strlen(e->name);
+	const char *us = strchr(e->name, '_');
+	const char *rest, *suffix;
+	size_t rest_len;
+	int digits;
+	int64_t v = 0;
+	char *desc;
+
+	if (text_utf8_invalid_at(e->name, name_len) != name_len)
+		return name_error(e, err, "The name is not valid UTF-8.");
+	if (!us)
+		return name_error(e, err,
+		                  "The name has no '_' after the version.");
+	if (us - e->name > INT_MAX)
+		return name_error(e, err, "The version is too long.");
+	digits = (int)(us - e->name);
+	if (!digits)
+		return name_error(
+		        e, err,
+		        "The name starts with '_': the version is missing.");
+	for (int i = 0; i < digits; i++) {
+		int d = e->name[i] - '0';
+
+		if (d < 0 || d > 9)
+			return name_error(e, err,
+			                  "The version '%.*s' is not a number.",
+			                  digits, e->name);
+		if (v > (INT64_MAX - d) / 10)
+			return name_error(
+			        e, err,
+			        "The version '%.*s' is larger than a 64-bit integer.",
+			        digits, e->name);
+		v = v * 10 + d;
+	}
+	if (v == 0)
+		return name_error(
+		        e, err,
+		        "The version '%.*s' is zero; versions start at 1.",
+		        digits, e->name);
+
+	rest = us + 1;
+	rest_len = strlen(rest);
+	if (has_suffix(rest, rest_len, ".up.sql"))
+		e->kind = KIND_UP;
+	else if (has_suffix(rest, rest_len, ".down.sql"))
+		e->kind = KIND_DOWN;
+	else
+		e->kind = KIND_SIMPLE;
+	suffix = kind_suffix(e->kind);
+	while (has_suffix(rest, rest_len, suffix))
+		rest_len -= strlen(suffix);
+	desc = arena_strndup(arena, rest, rest_len);
+	for (char *p = desc; *p; p++)
+		if (*p == '_')
+			*p = ' ';
+	e->version = v;
+	e->description = desc;
+	e->is_named = true;
+	return 0;
+}
+
+/* Whether the resolved path `real` lies under the directory `root`. */
+static bool is_inside(const char *real, const char *root)
+{
+	size_t n = strlen(root);
+
+	if (strcmp(root, "/") == 0)
+		return true;
+	return strncmp(real, root, n) == 0 &&
+	       (real[n] == '/' || real[n] == '\0');
+}
+
+/*
+ * Links are followed only inside the source tree (SPEC): a link out of it
+ * could make the history depend on files nobody reviews with the
+ * migrations. A non-regular file (a directory, a FIFO) is no migration and
+ * is passed over, as sqlx passes over what is not a file.
+ */
+static int check_file_type(struct entry *e, const char *root,
+                           struct strata_error *err)
+{
+	struct stat st;
+	char *real;
+	int rc = -1;
+
+	if (lstat(e->path, &st) < 0)
+		return strata_error_set(err, STRATA_EFAILED,
+		                        "could not stat '%s': %s", e->path,
+		                        strerror(errno));
+	if (S_ISREG(st.st_mode))
+		return 0;
+	if (!S_ISLNK(st.st_mode)) {
+		e->is_skipped = true;
+		return 0;
+	}
+	real = realpath(e->path, NULL);
+	if (!real && errno == ENOENT)
+		return strata_error_set(
+		        err, STRATA_EVALIDATE,
+		        "symbolic link '%s' points to a missing file", e->path);
+	if (!real)
+		return strata_error_set(
+		        err, STRATA_EVALIDATE,
+		        "could not follow symbolic link '%s': %s", e->path,
+		        strerror(errno));
+	if (!is_inside(real, root)) {
+		strata_error_set(
+		        err, STRATA_EVALIDATE,
+		        "symbolic link '%s' leads out of the migration directory",
+		        e->path);
+		strata_error_detail(err, "It resolves to '%s', outside '%s'.",
+		                    real, root);
+		goto done;
+	}
+	if (stat(real, &st) < 0) {
+		strata_error_set(err, STRATA_EFAILED, "could not stat '%s': %s",
+		                 e->path, strerror(errno));
+		goto done;
+	}
+	e->is_skipped = !S_ISREG(st.st_mode);
+	rc = 0;
+done:
+	free(real);
+	return rc;
+}
+
+/* SPEC: migration files are UTF-8 without NUL bytes. */
+static int check_text(const struct entry *e, const char *text, size_t len,
+                      struct strata_error *err)
+{
+	const char *nul = memchr(text, '\0', len);
+	size_t bad = text_utf8_invalid_at(text, len);
+
+	if (nul && (size_t)(nul - text) < bad) {
+		size_t at = (size_t)(nul - text);
+		int line;
+
+		text_line_col(text, len, at, &line, NULL);
+		strata_error_set(err, STRATA_EVALIDATE,
+		                 "'%s' holds a NUL byte on line %d", e->path,
+		                 line);
+		error_set_location(err, e->path, text, len, at);
+		return -1;
+	}
+	if (bad < len) {
+		int line, col;
+
+		text_line_col(text, len, bad, &line, &col);
+		strata_error_set(err, STRATA_EVALIDATE,
+		                 "'%s' is not valid UTF-8 (line %d, column %d)",
+		                 e->path, line, col);
+		strata_error_hint(err, "Save the file as UTF-8.");
+		error_set_location(err, e->path, text, len, bad);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Everything that can be wrong with one file on its own: its type, its
+ * name, its size and its bytes. On success the entry is either skipped or
+ * named with its text in the arena. `buf` is scratch space.
+ */
+static int check_entry(struct entry *e, struct arena *arena, const char *root,
+                       size_t max, struct sbuf *buf, struct strata_error *err)
+{
+	if (check_file_type(e, root, err) < 0) {
+		struct strata_error ignored = STRATA_ERROR_INIT;
+
+		/* named, its partner file is not reported as alone */
+		parse_name(e, arena, &ignored);
+		strata_error_release(&ignored);
+		goto fail;
+	}
+	if (e->is_skipped)
+		return 0;
+	if (parse_name(e, arena, err) < 0)
+		goto fail;
+	sbuf_reset(buf);
+	if (sbuf_read_file(buf, e->path, max, err) < 0)
+		goto fail;
+	if (check_text(e, buf->buf, buf->len, err) < 0)
+		return -1;
+	e->text = arena_strndup(arena, buf->buf, buf->len);
+	e->len = buf->len;
+	return 0;
+fail:
+	if (!err->file)
+		error_set_location(err, e->path, NULL, 0, 0);
+	return -1;
+}
+
+/* "'a'", "'a' and 'b'", "'a', 'b' and 'c'" */
+static void add_paths(struct sbuf *sb, struct entry **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			sbuf_adds(sb, i + 1 == n ? " and " : ", ");
+		sbuf_addf(sb, "'%s'", v[i]->path);
+	}
+}
+
+static int duplicate_error(struct entry **v, size_t n, int64_t version,
+                           const char *what, struct strata_error *err)
+{
+	struct sbuf sb = SBUF_INIT;
+
+	add_paths(&sb, v, n);
+	strata_error_set(err, STRATA_EVALIDATE,
+	                 "duplicate %s for migration version %" PRId64 ": %s",
+	                 what, version, sb.buf);
+	strata_error_hint(
+	        err,
+	        "Give one of them a new version (strata new picks the next one).");
+	error_set_location(err, v[1]->path, NULL, 0, 0);
+	sbuf_release(&sb);
+	return -1;
+}
+
+/*
+ * The files of one version, each named and not skipped, sorted with
+ * cmp_entry_version() (up files first, then down files, each by name): at
+ * most one up file (plain or .up.sql), at most one down file, a down file
+ * only beside its up file, an .up.sql only with its .down.sql, and one
+ * description for both. On success `out` is filled but for the texts.
+ * `*key` receives the name a problem is filed under: the group's first.
+ */
+static int check_version(struct strata_migration *out, struct entry **group,
+                         size_t n, const char **key, struct strata_error *err)
+{
+	size_t n_up = 0;
+	struct entry *up, *down;
+
+	*key = group[0]->name;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(group[i]->name, *key) < 0)
+			*key = group[i]->name;
+		if (group[i]->kind != KIND_DOWN)
+			n_up++;
+	}
+	if (n_up > 1)
+		return duplicate_error(group, n_up, group[0]->version,
+		                       "up files", err);
+	if (n - n_up > 1)
+		return duplicate_error(group + n_up, n - n_up,
+		                       group[0]->version, "down files", err);
+	up = n_up ? group[0] : NULL;
+	down = n_up < n ? group[n_up] : NULL;
+	if (!up) {
+		strata_error_set(err, STRATA_EVALIDATE,
+		                 "down file '%s' has no up file", down->path);
+		strata_error_hint(
+		        err,
+		        "Add its up file (the same name ending in .up.sql or .sql), or remove it.");
+		error_set_location(err, down->path, NULL, 0, 0);
+		return -1;
+	}
+	if (up->kind == KIND_UP && !down) {
+		strata_error_set(
+		        err, STRATA_EVALIDATE,
+		        "incomplete reversible pair: '%s' has no down file",
+		        up->path);
+		strata_error_hint(
+		        err,
+		        "Add the .down.sql file beside it, or rename it to end in .sql alone.");
+		error_set_location(err, up->path, NULL, 0, 0);
+		return -1;
+	}
+	if (down && strcmp(up->description, down->description) != 0) {
+		strata_error_set(
+		        err, STRATA_EVALIDATE,
+		        "up file '%s' and down file '%s' differ in description",
+		        up->path, down->path);
+		strata_error_hint(err,
+		                  "Name both files alike but for the ending.");
+		error_set_location(err, down->path, NULL, 0, 0);
+		return -1;
+	}
+
+	memset(out, 0, sizeof(*out));
+	out->version = up->version;
+	out->description = up->description;
+	out->up_path = up->path;
+	out->down_path = down ? down->path : NULL;
+	out->is_reversible_pair = up->kind == KIND_UP;
+	return 0;
+}
+
+static bool starts_with_directive(const char *text, size_t len)
+{
+	size_t n = strlen(STRATA_NO_TRANSACTION_DIRECTIVE);
+
+	/* byte prefix, as sqlx's sql.starts_with("-- no-transaction") */
+	return len >= n &&
+	       memcmp(text, STRATA_NO_TRANSACTION_DIRECTIVE, n) == 0;
+}
+
+static void fill_texts(struct strata_migration *m, const struct entry *up,
+                       const struct entry *down)
+{
+	m->up_sql = up->text;
+	m->up_len = up->len;
+	strata_checksum(m->checksum, up->text, up->len);
+	m->is_no_transaction = starts_with_directive(up->text, up->len);
+	if (down) {
+		m->down_sql = down->text;
+		m->down_len = down->len;
+		m->is_down_no_transaction =
+		        starts_with_directive(down->text, down->len);
+	}
+}
+
+static int cmp_entry_name(const void *a, const void *b)
+{
+	const struct entry *const *x = a, *const *y = b;
+
+	return strcmp((*x)->name, (*y)->name);
+}
+
+/* By version, up files before down files, then by name. */
+static int cmp_entry_version(const void *a, const void *b)
+{
+	const struct entry *const *x = a, *const *y = b;
+	bool x_down = (*x)->kind == KIND_DOWN, y_down = (*y)->kind == KIND_DOWN;
+
+	if ((*x)->version != (*y)->version)
+		return (*x)->version < (*y)->version ? -1 : 1;
+	if (x_down != y_down)
+		return x_down ? 1 : -1;
+	return strcmp((*x)->name, (*y)->name);
+}
+
+static char *join_path(struct arena *arena, const char *dir, const char *name)
+{
+	size_t n = strlen(dir);
+	bool has_slash = n && dir[n - 1] == '/';
+
+	return arena_strfmt(arena, "%s%s%s", dir, has_slash ? "" : "/", name);
+}
+
+/* The ".sql" entries of `dir`, sorted by name, in `*out` (caller frees). */
+static int list_dir(struct entry ***out, size_t *out_n, struct arena *arena,
+                    const char *dir, struct strata_error *err)
+{
+	struct entry **v = NULL;
+	size_t n = 0, alloc = 0;
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (!d) {
+		int e = errno;
+
+		strata_error_set(err, STRATA_EFAILED,
+		                 "could not open migration directory '%s': %s",
+		                 dir, strerror(e));
+		if (e == ENOENT || e == ENOTDIR)
+			strata_error_hint(
+			        err,
+			        "Create it (strata new does), or pass --source with the directory that holds the migrations.");
+		return -1;
+	}
+	for (;;) {
+		struct entry *e;
+
+		errno = 0;
+		de = readdir(d);
+		if (!de)
+			break;
+		if (!has_suffix(de->d_name, strlen(de->d_name), ".sql"))
+			continue;
+		e = arena_alloc(arena, sizeof(*e));
+		memset(e, 0, sizeof(*e));
+		e->name = arena_strdup(arena, de->d_name);
+		e->path = join_path(arena, dir, e->name);
+		XGROW(v, alloc, n + 1);
+		v[n++] = e;
+	}
+	if (errno) {
+		strata_error_set(err, STRATA_EFAILED,
+		                 "could not read migration directory '%s': %s",
+		                 dir, strerror(errno));
+		closedir(d);
+		free(v);
+		return -1;
+	}
+	closedir(d);
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_entry_name);
+	*out = v;
+	*out_n = n;
+	return 0;
+}
+
+/*
+ * Checks the versions of the named entries and, when nothing at all is
+ * wrong, builds the migration array. Entries are reordered.
+ */
+static void build_migrations(struct strata_source *src, struct entry **v,
+                             size_t n, struct problems *problems)
+{
+	struct strata_migration *ms;
+	size_t n_named = 0, n_ms = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (v[i]->is_named)
+			v[n_named++] = v[i];
+	if (n_named)
+		qsort(v, n_named, sizeof(*v), cmp_entry_version);
+	ms = arena_alloc(&src->arena, (n_named ? n_named : 1) * sizeof(*ms));
+	for (size_t i = 0; i < n_named;) {
+		struct strata_error perr = STRATA_ERROR_INIT;
+		struct strata_migration *m = &ms[n_ms];
+		const char *key;
+		size_t j = i + 1;
+
+		while (j < n_named && v[j]->version == v[i]->version)
+			j++;
+		if (check_version(m, v + i, j - i, &key, &perr) < 0) {
+			problems_add(problems, key, &perr);
+		} else if (!problems->n) {
+			fill_texts(m, v[i], j - i > 1 ? v[i + 1] : NULL);
+			n_ms++;
+		}
+		i = j;
+	}
+	src->migrations = ms;
+	src->n = n_ms;
+}
+
+static struct strata_source *source_new(const char *dir)
+{
+	struct strata_source *src = xcalloc(1, sizeof(*src));
+
+	src->dir = arena_strdup(&src->arena, dir);
+	return src;
+}
+
+int strata_source_load(struct strata_source **out, const char *dir,
+                       const struct strata_source_options *opts,
+                       struct strata_error *err)
+{
+	struct strata_source *src = source_new(dir);
+	size_t max = opts && opts->max_file_size ? opts->max_file_size
+	                                         : STRATA_DEFAULT_MAX_FILE_SIZE;
+	struct problems problems = { NULL, 0, 0 };
+	struct sbuf buf = SBUF_INIT;
+	struct entry **entries = NULL;
+	size_t n = 0;
+	char *root = NULL;
+	int rc = -1;
+
+	*out = NULL;
+	if (list_dir(&entries, &n, &src->arena, dir, err) < 0)
+		goto done;
+	root = realpath(dir, NULL);
+	if (!root) {
+		strata_error_set(
+		        err, STRATA_EFAILED,
+		        "could not resolve migration directory '%s': %s", dir,
+		        strerror(errno));
+		goto done;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct strata_error perr = STRATA_ERROR_INIT;
+
+		if (check_entry(entries[i], &src->arena, root, max, &buf,
+		                &perr) < 0)
+			problems_add(&problems, entries[i]->name, &perr);
+	}
+	build_migrations(src, entries, n, &problems);
+	if (problems.n) {
+		problems_report(&problems, err);
+		goto done;
+	}
+	*out = src;
+	src = NULL;
+	rc = 0;
+done:
+	strata_source_free(src);
+	problems_release(&problems);
+	sbuf_release(&buf);
+	free(entries);
+	free(root);
+	return rc;
+}
+
+void strata_source_free(struct strata_source *src)
+{
+	if (!src)
+		return;
+	arena_release(&src->arena);
+	free(src);
+}
+
+const char *strata_source_dir(const struct strata_source *src)
+{
+	return src->dir;
+}
+
+size_t strata_source_count(const struct strata_source *src)
+{
+	return src->n;
+}
+
+const struct strata_migration *strata_source_at(const struct strata_source *src,
+                                                size_t i)
+{
+	assert(i < src->n);
+	return &src->migrations[i];
+}
+
+const struct strata_migration *
+strata_source_find(const struct strata_source *src, int64_t version)
+{
+	size_t lo = 0, hi = src->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int64_t v = src->migrations[mid].version;
+
+		if (v == version)
+			return &src->migrations[mid];
+		if (v < version)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
