@@ -1,0 +1,177 @@
+/*
+ * URLs (src/url.c) and the .env reader (src/dotenv.c): driver selection,
+ * SQLite paths and modes, and that no form of password survives redaction.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+static void assert_redacts(const char *url, const char *want)
+{
+	char *got = strata_url_redact(url);
+
+	assert_string_equal(got, want);
+	assert_null(strstr(got, "s3cr3t"));
+	free(got);
+}
+
+static void test_redact_urls(void **state)
+{
+	(void)state;
+	assert_redacts("postgres://app:s3cr3t@db.example.com:5432/prod",
+	               "postgres://app:***@db.example.com:5432/prod");
+	assert_redacts("postgresql://app@db/prod", "postgresql://app@db/prod");
+	assert_redacts("postgres://app:s3cr3t@db/prod?sslmode=require",
+	               "postgres://app:***@db/prod?sslmode=require");
+	assert_redacts(
+	        "postgres:///prod?user=app&password=s3cr3t&sslmode=verify-full",
+	        "postgres:///prod?user=app&password=***&sslmode=verify-full");
+	/* an '@' inside the password (not percent-encoded) */
+	assert_redacts("postgres://app:s3cr3t@x@db/prod",
+	               "postgres://app:***@db/prod");
+	assert_redacts("sqlite:app.db", "sqlite:app.db");
+}
+
+static void test_redact_keywords(void **state)
+{
+	char *got;
+
+	(void)state;
+	got = strata_url_redact("host=db dbname=prod password=s3cr3t user=app");
+	assert_non_null(strstr(got, "password=***"));
+	assert_non_null(strstr(got, "dbname=prod"));
+	assert_null(strstr(got, "s3cr3t"));
+	free(got);
+	got = strata_url_redact("host=db password='s3cr3t with space'");
+	assert_null(strstr(got, "s3cr3t"));
+	free(got);
+}
+
+static void test_parse_kinds(void **state)
+{
+	struct strata_error err = STRATA_ERROR_INIT;
+	struct strata_url u;
+
+	(void)state;
+	assert_int_equal(url_parse(&u, "postgres://a@b/c", &err), 0);
+	assert_int_equal(u.kind, URL_POSTGRES);
+	url_release(&u);
+	assert_int_equal(url_parse(&u, "host=/tmp dbname=x", &err), 0);
+	assert_int_equal(u.kind, URL_POSTGRES);
+	url_release(&u);
+	assert_int_equal(url_parse(&u, "sqlite:data/app.db", &err), 0);
+	assert_int_equal(u.kind, URL_SQLITE);
+	assert_string_equal(u.path, "data/app.db");
+	assert_true(u.is_create);
+	url_release(&u);
+	assert_int_equal(
+	        url_parse(&u, "sqlite:///var/lib/app.db?mode=ro", &err), 0);
+	assert_string_equal(u.path, "/var/lib/app.db");
+	assert_true(u.is_readonly);
+	assert_false(u.is_create);
+	url_release(&u);
+	assert_int_equal(url_parse(&u, "sqlite::memory:", &err), 0);
+	assert_true(u.is_memory);
+	url_release(&u);
+}
+
+static void test_parse_errors(void **state)
+{
+	struct strata_error err = STRATA_ERROR_INIT;
+	struct strata_url u;
+
+	(void)state;
+	assert_int_equal(url_parse(&u, "mysql://root:s3cr3t@db/x", &err), -1);
+	assert_int_equal(err.code, STRATA_EUSAGE);
+	assert_null(strstr(err.message, "s3cr3t"));
+	assert_non_null(strstr(err.message, "mysql://root:***@db/x"));
+	url_release(&u);
+	strata_error_release(&err);
+	assert_int_equal(url_parse(&u, "sqlite:", &err), -1);
+	url_release(&u);
+	strata_error_release(&err);
+	assert_int_equal(url_parse(&u, "sqlite:x.db?mode=weird", &err), -1);
+	assert_non_null(strstr(err.message, "mode=weird"));
+	url_release(&u);
+	strata_error_release(&err);
+	assert_int_equal(
+	        url_parse(&u, "postgres://a:s3cr3t@b/c?nosuchparam=1", &err),
+	        -1);
+	assert_null(strstr(err.message, "s3cr3t"));
+	assert_true(!err.detail || !strstr(err.detail, "s3cr3t"));
+	url_release(&u);
+	strata_error_release(&err);
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "w");
+
+	assert_non_null(fp);
+	fputs(text, fp);
+	fclose(fp);
+}
+
+static void test_dotenv(void **state)
+{
+	struct strata_error err = STRATA_ERROR_INIT;
+	char path[] = "/tmp/strata-dotenv-XXXXXX";
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	setenv("STRATA_T_KEEP", "from-env", 1);
+	unsetenv("STRATA_T_A");
+	unsetenv("STRATA_T_B");
+	unsetenv("STRATA_T_C");
+	unsetenv("STRATA_T_D");
+	write_file(path, "# comment\n"
+	                 "export STRATA_T_A=plain value # trailing\n"
+	                 "STRATA_T_B = 'single # kept'\r\n"
+	                 "STRATA_T_C=\"double \\\"quoted\\\"\\n\"\n"
+	                 "\n"
+	                 "STRATA_T_D=postgres://u:p#w@h/d\n"
+	                 "STRATA_T_KEEP=from-file\n");
+	assert_int_equal(strata_dotenv_load(path, &err), 0);
+	assert_string_equal(getenv("STRATA_T_A"), "plain value");
+	assert_string_equal(getenv("STRATA_T_B"), "single # kept");
+	assert_string_equal(getenv("STRATA_T_C"), "double \"quoted\"\n");
+	assert_string_equal(getenv("STRATA_T_D"), "postgres://u:p#w@h/d");
+	assert_string_equal(getenv("STRATA_T_KEEP"), "from-env");
+
+	write_file(path, "OK=1\nthis line is wrong\n");
+	assert_int_equal(strata_dotenv_load(path, &err), -1);
+	assert_int_equal(err.code, STRATA_EUSAGE);
+	assert_int_equal(err.line, 2);
+	assert_non_null(strstr(err.message, path));
+	strata_error_release(&err);
+
+	write_file(path, "X=\"unterminated\n");
+	assert_int_equal(strata_dotenv_load(path, &err), -1);
+	strata_error_release(&err);
+	unlink(path);
+	assert_int_equal(strata_dotenv_load(path, &err), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_redact_urls),
+		cmocka_unit_test(test_redact_keywords),
+		cmocka_unit_test(test_parse_kinds),
+		cmocka_unit_test(test_parse_errors),
+		cmocka_unit_test(test_dotenv),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
