@@ -548,7 +548,10 @@ static int list_dir(struct entry ***out, size_t *out_n, struct arena *arena,
 		de = readdir(d);
 		if (!de)
 			break;
-		if (!has_suffix(de->d_name, strlen(de->d_name), ".sql"))
+		/* Hidden names (editor lock files such as ".#1_x.sql") can
+		 * never be migrations: sqlx would reject them as unparsable. */
+		if (de->d_name[0] == '.' ||
+		    !has_suffix(de->d_name, strlen(de->d_name), ".sql"))
 			continue;
 		e = arena_alloc(arena, sizeof(*e));
 		memset(e, 0, sizeof(*e));
