@@ -539,6 +539,21 @@ static void test_symlink_out_of_tree(void **state)
 	load_invalid(f->dir, "1_out.sql");
 }
 
+/* An editor's lock file (a dangling link with a hidden name) while a
+ * migration is being edited must not make the source invalid. */
+static void test_hidden_files_passed_over(void **state)
+{
+	struct fixture *f = *state;
+	struct strata_source *src;
+
+	put(f->dir, "1_x.sql", "");
+	assert_int_equal(symlink("root@host.1234", in(f->dir, ".#1_x.sql")), 0);
+	put(f->dir, ".2_hidden.sql", "");
+	src = load_ok(f->dir);
+	assert_int_equal(strata_source_count(src), 1);
+	strata_source_free(src);
+}
+
 static void test_symlink_dangling(void **state)
 {
 	struct fixture *f = *state;
