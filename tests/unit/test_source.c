@@ -1082,6 +1082,7 @@ int main(void)
 		T(test_pair_descriptions_differ),
 		T(test_symlink_inside),
 		T(test_symlink_out_of_tree),
+		T(test_hidden_files_passed_over),
 		T(test_symlink_dangling),
 		T(test_dangling_up_reported_once),
 		T(test_size_limit),
