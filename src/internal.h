@@ -132,10 +132,10 @@ enum stmt_flag {
 
 struct strata_stmt {
 	size_t offset; /* bytes into the script, including leading comments */
-	size_t len;
+	size_t len;    /* through the terminating ';', when there is one */
 	size_t token_offset; /* the first token after comments and space */
 	unsigned flags;
-	const char *what; /* for STMT_NO_TXN: "CREATE INDEX CONCURRENTLY"... */
+	const char *what; /* when flagged: "CREATE INDEX CONCURRENTLY"... */
 };
 
 struct strata_script {
@@ -158,7 +158,9 @@ void script_stmt_text(struct sbuf *sb, const struct strata_script *s,
  * Splits PostgreSQL SQL with libpg_query's parser and classifies each
  * statement. Text the parser rejects is split by libpg_query's scanner
  * instead (is_parsed = false, parse_error set): the server stays the judge
- * of syntax newer than the parser's.
+ * of syntax newer than the parser's. Fails (STRATA_EVALIDATE, with line and
+ * column) only when even the scanner rejects the text: an unterminated
+ * quote or comment.
  */
 int split_pg(struct strata_script *out, const char *sql, size_t len,
              struct strata_error *err);

@@ -1,0 +1,17 @@
+-- SQL-standard function bodies (PostgreSQL 14+): ';' inside BEGIN ATOMIC.
+CREATE FUNCTION total(a int, b int) RETURNS int
+LANGUAGE sql IMMUTABLE
+BEGIN ATOMIC
+	SELECT a + b;
+END;
+
+CREATE OR REPLACE PROCEDURE insert_pair(x int, y int)
+LANGUAGE sql
+BEGIN ATOMIC
+	INSERT INTO pairs VALUES (x, 1);
+	INSERT INTO pairs VALUES (y, CASE WHEN y > 0 THEN 1 ELSE 2 END);
+END;
+
+CREATE FUNCTION one() RETURNS int RETURN 1;
+BEGIN;
+COMMIT;
