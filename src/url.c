@@ -122,6 +122,8 @@ char *strata_url_redact(const char *url)
 {
 	if (!url)
 		return xstrdup("");
+	if (is_sqlite_url(url))
+		return xstrdup(url); /* a file path: nothing secret */
 	if (strstr(url, "://") && strchr(url, '@'))
 		return redact_url(url);
 	if (strstr(url, "://") && strstr(url, "password="))

@@ -39,6 +39,8 @@ static void test_redact_urls(void **state)
 	assert_redacts("postgres://app:s3cr3t@x@db/prod",
 	               "postgres://app:***@db/prod");
 	assert_redacts("sqlite:app.db", "sqlite:app.db");
+	/* a query string does not make a SQLite URL a keyword string */
+	assert_redacts("sqlite:/x.db?mode=rw", "sqlite:/x.db?mode=rw");
 }
 
 static void test_redact_keywords(void **state)
