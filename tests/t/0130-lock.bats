@@ -1,0 +1,88 @@
+#!/usr/bin/env bats
+# The migration lock (SPEC, History table): sqlx's advisory-lock key on a
+# dedicated connection, polled, bounded by --lock-wait, the holder named.
+
+load lib
+
+lock_key() {
+	# 0x3d32ad9e * crc32(current_database()), computed independently: the
+	# CRC-32 of gzip's trailer (little-endian)
+	local crc
+	crc=$(printf '%s' "$1" | gzip -c | tail -c8 | head -c4 | od -An -tu4 | tr -d ' ')
+	echo $((0x3d32ad9e * crc))
+}
+
+@test "lock: pg_locks shows sqlx's advisory key during a run" {
+	write_migration 1_slow.sql "SELECT pg_sleep(3);"
+	local key
+	key=$(lock_key "$TEST_DB")
+	strata run &
+	local pid=$!
+	local seen=""
+	for _ in $(seq 1 50); do
+		seen=$(psql_db "SELECT (classid::bigint << 32) | objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1 AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")
+		[[ -n $seen ]] && break
+		sleep 0.1
+	done
+	wait "$pid"
+	assert_equal "$seen" "$key"
+	# released afterwards
+	assert_equal "$(psql_db "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")" 0
+}
+
+@test "lock: two concurrent runs apply each migration exactly once; the waiter names the holder" {
+	write_migration 1_slow.sql "CREATE TABLE counter (n int); INSERT INTO counter VALUES (1); SELECT pg_sleep(2);"
+	write_migration 2_more.sql "UPDATE counter SET n = n + 1;"
+	strata run >first.out 2>&1 &
+	local first=$!
+	sleep 0.5
+	run strata run
+	wait "$first"
+	assert_success
+	assert_output --partial "waiting for the migration lock, held by pid"
+	assert_output --partial "application 'strata'"
+	assert_output --partial "Nothing to apply"
+	assert_equal "$(psql_db "SELECT n FROM counter")" 2
+	assert_equal "$(psql_db "SELECT count(*) FROM _sqlx_migrations")" 2
+	grep -q "Applied 2 more" first.out
+}
+
+@test "lock: --lock-wait runs out with exit 6 naming the holder's pid and query" {
+	write_migration 1_a.sql "CREATE TABLE a (id int);"
+	local key
+	key=$(lock_key "$TEST_DB")
+	psql -XAtq -d "$TEST_DB" -c "SET application_name = 'deployer'" -c "SELECT pg_advisory_lock($key)" -c "SELECT pg_sleep(30)" >/dev/null &
+	local holder=$!
+	local hpid=""
+	for _ in $(seq 1 50); do
+		hpid=$(psql_db "SELECT pid FROM pg_stat_activity WHERE application_name = 'deployer'")
+		[[ -n $hpid ]] && break
+		sleep 0.1
+	done
+	run strata run --lock-wait 1s
+	kill "$holder" 2>/dev/null || true
+	wait "$holder" 2>/dev/null || true
+	assert_failure 6
+	assert_output --partial "could not take the migration lock"
+	assert_output --partial "pid $hpid"
+	assert_output --partial "deployer"
+	assert_output --partial "pg_sleep"
+	assert_equal "$(psql_db "SELECT to_regclass('a') IS NULL")" t
+}
+
+@test "lock: SQLite runners serialise on the write lock, each migration once" {
+	sqlite_db
+	write_migration 1_a.sql "CREATE TABLE a (n INTEGER); INSERT INTO a VALUES (1);"
+	local i
+	for i in $(seq 2 30); do
+		write_migration "${i}_bump.sql" "UPDATE a SET n = n + 1;"
+	done
+	strata run >r1.out 2>&1 &
+	local p1=$!
+	strata run >r2.out 2>&1 &
+	local p2=$!
+	wait "$p1"
+	wait "$p2"
+	assert_equal "$(sqlite3 "$TEST_SQLITE" 'SELECT n FROM a')" 30
+	assert_equal "$(sqlite3 "$TEST_SQLITE" 'SELECT count(*) FROM _sqlx_migrations')" 30
+}
