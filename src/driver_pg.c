@@ -1,0 +1,1440 @@
+/*
+ * The PostgreSQL driver, through libpq. Connection strings go to libpq
+ * untouched, so every libpq convention holds (URLs, keyword strings, PG*
+ * variables, .pgpass, service files, sslmode, multiple hosts). It runs a
+ * migration's statements in one pipeline (one round trip), one by one
+ * outside a transaction, or, when the parser rejected the text, as one
+ * simple-protocol query as sqlx does; it keeps the sqlx history table,
+ * takes sqlx's advisory lock on a dedicated session by polling (SPEC,
+ * History table), and creates and drops databases through a maintenance
+ * database as createdb and dropdb do.
+ *
+ * It never prints. Notices raised by migration SQL (and by COMMIT, which
+ * may fire deferred triggers) become STRATA_EVENT_NOTICE; those of
+ * strata's own SQL are dropped, or every run would report that
+ * "relation "_sqlx_migrations" already exists, skipping". It does not
+ * decide what runs, in which transaction, or in which order: migrate.c
+ * does, and sends BEGIN and COMMIT through begin() and commit().
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Type OIDs of the parameters we send (server's catalog/pg_type_d.h). */
+#define BOOLOID  16
+#define BYTEAOID 17
+#define INT8OID  20
+#define TEXTOID  25
+
+#define LOCK_POLL_FIRST_MS 50
+#define LOCK_POLL_MAX_MS   500
+#define LOCK_REPORT_NS     (10 * INT64_C(1000000000))
+
+struct pg_conn {
+	struct strata_conn base;
+	PGconn *pg;
+	PGconn *lock_pg; /* the lock's dedicated session, NULL when none */
+	char *conninfo;  /* url->raw: holds the password, never shown */
+	char *redacted;
+	int server_version;
+	int64_t lock_key;
+	bool is_locked;
+	bool is_quiet; /* running strata's own SQL: drop notices */
+};
+
+static struct pg_conn *pg_conn_of(struct strata_conn *c)
+{
+	return (struct pg_conn *)c;
+}
+
+/* ---- errors ------------------------------------------------------------- */
+
+/* A copy of `s` without trailing white space (libpq ends with "\n"). */
+static char *trimmed(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	while (n && (s[n - 1] == '\n' || s[n - 1] == ' ' || s[n - 1] == '\t' ||
+	             s[n - 1] == '\r'))
+		n--;
+	return xstrndup(s ? s : "", n);
+}
+
+static char *field(const PGresult *res, int code)
+{
+	const char *f = res ? PQresultErrorField(res, code) : NULL;
+
+	return f && *f ? xstrdup(f) : NULL;
+}
+
+/*
+ * The one mapping from libpq to struct strata_error, used for every
+ * failure after connecting: the server's SQLSTATE, primary message,
+ * detail, hint, position (characters, 1-based) and context; or, when the
+ * session is gone, that it is, with libpq's account as the detail.
+ * `res` may be NULL (the failure was libpq's own). Returns -1.
+ */
+static int set_error(struct strata_error *err, PGconn *pg, const PGresult *res)
+{
+	const char *state =
+	        res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *pos;
+	char *text;
+
+	if (!pg || PQstatus(pg) == CONNECTION_BAD) {
+		text = trimmed(pg ? PQerrorMessage(pg) : NULL);
+		if (!*text && res) {
+			free(text);
+			text = trimmed(PQresultErrorMessage(res));
+		}
+		strata_error_set(err, STRATA_EFAILED,
+		                 "connection to the server was lost");
+		if (*text)
+			strata_error_detail(err, "%s", text);
+		free(text);
+		if (err && state && strlen(state) == 5)
+			memcpy(err->sqlstate, state, 6);
+		return -1;
+	}
+	text = field(res, PG_DIAG_MESSAGE_PRIMARY);
+	if (!text)
+		text = trimmed(res ? PQresultErrorMessage(res)
+		                   : PQerrorMessage(pg));
+	strata_error_set(err, STRATA_EFAILED, "%s",
+	                 *text ? text : "unknown error from libpq");
+	free(text);
+	if (!err)
+		return -1;
+	if (state && strlen(state) == 5)
+		memcpy(err->sqlstate, state, 6);
+	err->detail = field(res, PG_DIAG_MESSAGE_DETAIL);
+	err->hint = field(res, PG_DIAG_MESSAGE_HINT);
+	err->context = field(res, PG_DIAG_CONTEXT);
+	pos = res ? PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION) : NULL;
+	if (pos) {
+		char *end;
+		long n;
+
+		errno = 0;
+		n = strtol(pos, &end, 10);
+		if (!errno && end != pos && !*end && n > 0 && n <= INT32_MAX)
+			err->position = (int)n;
+	}
+	return -1;
+}
+
+/* Whether `text` holds any password this connection may have used. */
+static bool mentions_password(const char *text, PGconn *pg,
+                              const char *password)
+{
+	const char *candidates[3];
+
+	candidates[0] = password;
+	candidates[1] = pg ? PQpass(pg) : NULL;
+	candidates[2] = getenv("PGPASSWORD");
+	for (size_t i = 0; i < ARRAY_SIZE(candidates); i++)
+		if (candidates[i] && *candidates[i] &&
+		    strstr(text, candidates[i]))
+			return true;
+	return false;
+}
+
+/*
+ * 0 when `pg` is connected; else STRATA_ECONNECT naming the redacted URL,
+ * with libpq's reason as the detail unless it would show a password
+ * (libpq never prints one, but a reason quoting input could).
+ */
+static int check_connected(PGconn *pg, const char *redacted,
+                           const char *password, struct strata_error *err)
+{
+	char *why;
+
+	if (pg && PQstatus(pg) == CONNECTION_OK)
+		return 0;
+	strata_error_set(err, STRATA_ECONNECT, "could not connect to '%s'",
+	                 redacted);
+	why = trimmed(pg ? PQerrorMessage(pg) : "out of memory");
+	if (*why && !mentions_password(why, pg, password))
+		strata_error_detail(err, "%s", why);
+	free(why);
+	return -1;
+}
+
+/* The password a connection string names, or NULL (caller frees). */
+static char *conninfo_password(const char *conninfo)
+{
+	PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
+	char *password = NULL;
+
+	if (!opts)
+		return NULL;
+	for (PQconninfoOption *o = opts; o->keyword; o++)
+		if (!strcmp(o->keyword, "password") && o->val && *o->val)
+			password = xstrdup(o->val);
+	PQconninfoFree(opts);
+	return password;
+}
+
+/* ---- notices ------------------------------------------------------------ */
+
+static void on_notice(void *arg, const PGresult *res)
+{
+	struct pg_conn *pc = arg;
+	struct strata_event ev = { .kind = STRATA_EVENT_NOTICE };
+	char *text;
+
+	if (pc->is_quiet)
+		return;
+	/* as psql shows it: "NOTICE:  …" with any DETAIL and HINT lines */
+	text = trimmed(PQresultErrorMessage(res));
+	ev.message = text;
+	driver_emit(&pc->base, &ev);
+	free(text);
+}
+
+/* Sessions with no one to tell: libpq's default would print to stderr. */
+static void drop_notice(void *arg, const PGresult *res)
+{
+	UNUSED(arg);
+	UNUSED(res);
+}
+
+/* ---- running SQL -------------------------------------------------------- */
+
+/*
+ * Whether `res` is no error. COPY is dealt with on the way, so that the
+ * session never stays in a COPY state: a migration has no data stream,
+ * so COPY FROM STDIN is ended with an error (the server reports it as
+ * the next result); COPY TO STDOUT is read and dropped.
+ */
+static bool result_ok(PGconn *pg, const PGresult *res)
+{
+	char *buf;
+
+	switch (PQresultStatus(res)) {
+	case PGRES_COPY_IN:
+		PQputCopyEnd(
+		        pg,
+		        "COPY FROM STDIN is not supported in a migration: it has no data stream");
+		return true;
+	case PGRES_COPY_OUT:
+		while (PQgetCopyData(pg, &buf, 0) > 0)
+			PQfreemem(buf);
+		return true;
+	case PGRES_COPY_BOTH:
+	case PGRES_BAD_RESPONSE:
+	case PGRES_NONFATAL_ERROR:
+	case PGRES_FATAL_ERROR:
+		return false;
+	default:
+		return true;
+	}
+}
+
+/*
+ * Sends `sql` (one or more statements) with the simple query protocol and
+ * reads every result, as PQexec does; rows are dropped. The first error
+ * is reported once the session is idle again, so that a session the
+ * server ended is seen as lost. (No single-row mode: the flag outlives a
+ * query that returns no rows and changes what the next one returns.)
+ */
+static int run_simple(PGconn *pg, const char *sql, struct strata_error *err)
+{
+	PGresult *res, *failed = NULL;
+	int rc = 0;
+
+	if (!PQsendQuery(pg, sql))
+		return set_error(err, pg, NULL);
+	while ((res = PQgetResult(pg))) {
+		if (!failed && !result_ok(pg, res)) {
+			failed = res;
+			continue;
+		}
+		PQclear(res);
+	}
+	if (failed)
+		rc = set_error(err, pg, failed);
+	PQclear(failed);
+	return rc;
+}
+
+/*
+ * Like run_simple() for strata's own SQL: notices are dropped, and a
+ * position in our text would only mislead (the CLI relates positions to
+ * migration files).
+ */
+static int run_quiet(struct pg_conn *pc, const char *sql,
+                     struct strata_error *err)
+{
+	bool was_quiet = pc->is_quiet;
+	int rc;
+
+	pc->is_quiet = true;
+	rc = run_simple(pc->pg, sql, err);
+	pc->is_quiet = was_quiet;
+	if (rc < 0 && err)
+		err->position = 0;
+	return rc;
+}
+
+/*
+ * One statement of strata's own with text parameters (`binary` marks the
+ * one sent as raw bytes, -1 for none); notices are dropped. Returns the
+ * result when it is COMMAND_OK or TUPLES_OK, else NULL with err set.
+ */
+static PGresult *query(struct pg_conn *pc, const char *sql, int n,
+                       const Oid *types, const char *const *values, int binary,
+                       int binary_len, struct strata_error *err)
+{
+	int lengths[8] = { 0 }, formats[8] = { 0 };
+	bool was_quiet = pc->is_quiet;
+	PGresult *res;
+
+	if (n > (int)ARRAY_SIZE(lengths))
+		BUG("too many parameters");
+	if (binary >= 0) {
+		lengths[binary] = binary_len;
+		formats[binary] = 1;
+	}
+	pc->is_quiet = true;
+	res = PQexecParams(pc->pg, sql, n, types, values, lengths, formats, 0);
+	pc->is_quiet = was_quiet;
+	if (res && (PQresultStatus(res) == PGRES_COMMAND_OK ||
+	            PQresultStatus(res) == PGRES_TUPLES_OK))
+		return res;
+	set_error(err, pc->pg, res);
+	if (err)
+		err->position = 0; /* in our text: see run_quiet() */
+	PQclear(res);
+	return NULL;
+}
+
+/* ---- connecting --------------------------------------------------------- */
+
+static void close_lock_conn(struct pg_conn *pc)
+{
+	PQfinish(pc->lock_pg);
+	pc->lock_pg = NULL;
+	pc->is_locked = false;
+}
+
+static void pg_close(struct strata_conn *c)
+{
+	struct pg_conn *pc = pg_conn_of(c);
+
+	if (!pc)
+		return;
+	close_lock_conn(pc);
+	PQfinish(pc->pg);
+	free(pc->conninfo);
+	free(pc->redacted);
+	free(pc);
+}
+
+static int pg_connect(struct strata_conn **out, const struct strata_url *url,
+                      struct strata_error *err)
+{
+	const char *const keys[] = { "dbname", "fallback_application_name",
+		                     NULL };
+	const char *const vals[] = { url->raw, "strata", NULL };
+	struct pg_conn *pc = xcalloc(1, sizeof(*pc));
+	char *password = NULL;
+	int rc = -1;
+
+	pc->base.drv = &pgdrv_driver;
+	pc->conninfo = xstrdup(url->raw);
+	pc->redacted = xstrdup(url->redacted);
+	pc->pg = PQconnectdbParams(keys, vals, 1);
+	if (PQstatus(pc->pg) != CONNECTION_OK)
+		password = conninfo_password(url->raw);
+	if (check_connected(pc->pg, pc->redacted, password, err) < 0)
+		goto done;
+	PQsetNoticeReceiver(pc->pg, on_notice, pc);
+	pc->server_version = PQserverVersion(pc->pg);
+	*out = &pc->base;
+	pc = NULL;
+	rc = 0;
+done:
+	if (password) {
+		memset(password, 0, strlen(password));
+		free(password);
+	}
+	pg_close(pc ? &pc->base : NULL);
+	return rc;
+}
+
+/* ---- statements --------------------------------------------------------- */
+
+static int pg_exec(struct strata_conn *c, const char *sql,
+                   struct strata_error *err)
+{
+	return run_quiet(pg_conn_of(c), sql, err);
+}
+
+/* Each statement alone, as its own simple query; stop at the first error. */
+static int run_each(struct pg_conn *pc, const struct strata_script *s,
+                    struct strata_error *err)
+{
+	struct sbuf sql = SBUF_INIT;
+	int rc = 0;
+
+	for (size_t i = 0; i < s->n; i++) {
+		script_stmt_text(&sql, s, i);
+		if (run_simple(pc->pg, sql.buf, err) < 0) {
+			if (err)
+				err->statement = (int)(i + 1);
+			rc = -1;
+			break;
+		}
+	}
+	sbuf_release(&sql);
+	return rc;
+}
+
+/*
+ * Ends pipeline mode, first reading whatever is left should the results
+ * have ended early, so that the session is never left unusable. Only a
+ * broken session stays in pipeline mode, and it is of no use anyway.
+ */
+static void leave_pipeline(PGconn *pg)
+{
+	for (int i = 0; i < 1000 && !PQexitPipelineMode(pg); i++) {
+		if (PQstatus(pg) != CONNECTION_OK)
+			return;
+		PQclear(PQgetResult(pg));
+	}
+}
+
+/*
+ * All statements in one pipeline with one Sync: one round trip for the
+ * whole migration. After an error the server skips the rest
+ * (PGRES_PIPELINE_ABORTED), which are read and dropped. A lost session
+ * ends the reading: libpq returns NULL once the connection is bad.
+ */
+static int run_pipeline(struct pg_conn *pc, const struct strata_script *s,
+                        struct strata_error *err)
+{
+	PGconn *pg = pc->pg;
+	struct sbuf sql = SBUF_INIT;
+	PGresult *res, *failed = NULL;
+	size_t sent = 0, at = 0, failed_at = 0;
+	bool is_synced = false, is_done = false;
+	int rc = -1;
+
+	if (!PQenterPipelineMode(pg))
+		return set_error(err, pg, NULL);
+	for (; sent < s->n; sent++) {
+		script_stmt_text(&sql, s, sent);
+		if (!PQsendQueryParams(pg, sql.buf, 0, NULL, NULL, NULL, NULL,
+		                       0))
+			break;
+	}
+	/* even after a failed send: what was sent must be read */
+	if (PQstatus(pg) == CONNECTION_OK)
+		is_synced = PQpipelineSync(pg) == 1;
+	while (is_synced) {
+		res = PQgetResult(pg);
+		if (!res) {
+			/* each query's results end with NULL, the Sync's not */
+			if (PQstatus(pg) == CONNECTION_BAD || ++at > sent)
+				break;
+			continue;
+		}
+		if (PQresultStatus(res) == PGRES_PIPELINE_SYNC) {
+			PQclear(res);
+			is_done = true;
+			break;
+		}
+		if (!failed && PQresultStatus(res) != PGRES_PIPELINE_ABORTED &&
+		    !result_ok(pg, res)) {
+			failed = res;
+			failed_at = at + 1;
+			continue;
+		}
+		PQclear(res);
+	}
+	if (failed) {
+		set_error(err, pg, failed);
+	} else if (sent < s->n) {
+		set_error(err, pg, NULL);
+		failed_at = sent + 1;
+	} else if (!is_done) {
+		/* lost while reading: the statement then running, if known */
+		set_error(err, pg, NULL);
+		failed_at = is_synced && at < sent ? at + 1 : 0;
+	} else {
+		rc = 0;
+	}
+	if (rc < 0 && err)
+		err->statement = (int)failed_at;
+	leave_pipeline(pg);
+	PQclear(failed);
+	sbuf_release(&sql);
+	return rc;
+}
+
+/* The whole text as one simple query, as sqlx sends a migration. */
+static int run_whole(struct pg_conn *pc, const struct strata_script *s,
+                     struct strata_error *err)
+{
+	struct sbuf sql = SBUF_INIT;
+	int rc;
+
+	/* s->sql may be a section of a longer file (dbmate): copy to a NUL */
+	sbuf_add(&sql, s->sql, s->len);
+	rc = run_simple(pc->pg, sql.buf, err);
+	if (rc < 0 && err)
+		err->statement = 0;
+	sbuf_release(&sql);
+	return rc;
+}
+
+static int pg_exec_script(struct strata_conn *c, const struct strata_script *s,
+                          bool is_one_per_call, struct strata_error *err)
+{
+	struct pg_conn *pc = pg_conn_of(c);
+
+	/*
+	 * COPY FROM STDIN cannot be pipelined: the server would read the next
+	 * statement as COPY data and end the session. Alone it fails cleanly.
+	 */
+	if (is_one_per_call || (s->is_parsed && (s->flags & STMT_COPY_STDIN)))
+		return run_each(pc, s, err);
+	if (s->is_parsed)
+		return s->n ? run_pipeline(pc, s, err) : 0;
+	return s->len ? run_whole(pc, s, err) : 0;
+}
+
+/* ---- transactions ------------------------------------------------------- */
+
+static int pg_begin(struct strata_conn *c, struct strata_error *err)
+{
+	return run_simple(pg_conn_of(c)->pg, "BEGIN", err);
+}
+
+static int pg_commit(struct strata_conn *c, struct strata_error *err)
+{
+	struct pg_conn *pc = pg_conn_of(c);
+	PGTransactionStatusType before = PQtransactionStatus(pc->pg);
+
+	if (run_simple(pc->pg, "COMMIT", err) < 0)
+		return -1;
+	/* COMMIT of a failed transaction succeeds, and rolls back */
+	if (before == PQTRANS_INERROR) {
+		strata_error_set(
+		        err, STRATA_EFAILED,
+		        "the transaction was rolled back, not committed");
+		if (err)
+			memcpy(err->sqlstate, "25P02", 6);
+		return strata_error_detail(
+		        err, "A statement of the transaction had failed.");
+	}
+	return 0;
+}
+
+static void pg_rollback(struct strata_conn *c)
+{
+	struct pg_conn *pc = pg_conn_of(c);
+	struct strata_error ignored = STRATA_ERROR_INIT;
+
+	if (PQstatus(pc->pg) != CONNECTION_OK ||
+	    PQtransactionStatus(pc->pg) == PQTRANS_IDLE)
+		return;
+	run_quiet(pc, "ROLLBACK", &ignored);
+	strata_error_release(&ignored);
+}
+
+/* ---- the migration lock ------------------------------------------------- */
+
+struct lock_holder {
+	int pid; /* 0: unknown */
+	char *application;
+	char *state;
+	char *query;
+};
+
+static void lock_holder_release(struct lock_holder *h)
+{
+	free(h->application);
+	free(h->state);
+	free(h->query);
+	memset(h, 0, sizeof(*h));
+}
+
+/*
+ * Who holds the bigint advisory lock `key` in this database: pg_locks
+ * shows it as classid = high 32 bits, objid = low 32 bits, objsubid = 1.
+ * Best effort: any failure leaves the holder unknown.
+ */
+static void find_lock_holder(struct lock_holder *out, PGconn *pg, int64_t key)
+{
+	static const char sql[] =
+	        "SELECT coalesce(l.pid, 0), coalesce(a.application_name, ''),\n"
+	        "       coalesce(a.state, ''),\n"
+	        "       CASE WHEN length(q) > 200 THEN left(q, 200) || '...'\n"
+	        "            ELSE q END\n"
+	        "  FROM pg_catalog.pg_locks l\n"
+	        "  LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid,\n"
+	        "  LATERAL (SELECT btrim(regexp_replace(coalesce(a.query, ''),\n"
+	        "                  '[[:space:]]+', ' ', 'g')) AS q) t\n"
+	        " WHERE l.locktype = 'advisory' AND l.classid = $1::oid\n"
+	        "   AND l.objid = $2::oid AND l.objsubid = 1 AND l.granted\n"
+	        "   AND l.database = (SELECT oid FROM pg_catalog.pg_database\n"
+	        "                      WHERE datname = current_database())\n"
+	        " LIMIT 1";
+	char hi[16], lo[16];
+	const char *vals[] = { hi, lo };
+	PGresult *res;
+
+	lock_holder_release(out);
+	snprintf(hi, sizeof(hi), "%" PRIu32, (uint32_t)((uint64_t)key >> 32));
+	snprintf(lo, sizeof(lo), "%" PRIu32, (uint32_t)key);
+	res = PQexecParams(pg, sql, 2, NULL, vals, NULL, NULL, 0);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+		out->pid = (int)strtol(PQgetvalue(res, 0, 0), NULL, 10);
+		out->application = xstrdup(PQgetvalue(res, 0, 1));
+		out->state = xstrdup(PQgetvalue(res, 0, 2));
+		out->query = xstrdup(PQgetvalue(res, 0, 3));
+	}
+	PQclear(res);
+}
+
+static void emit_lock_event(struct pg_conn *pc, enum strata_event_kind kind,
+                            const struct lock_holder *h, double waited)
+{
+	struct strata_event ev = { .kind = kind };
+	char *msg;
+
+	if (kind == STRATA_EVENT_LOCK_WAIT && h->pid)
+		msg = xstrfmt("waiting for the migration lock held by pid %d",
+		              h->pid);
+	else if (kind == STRATA_EVENT_LOCK_WAIT)
+		msg = xstrdup("waiting for the migration lock");
+	else
+		msg = xstrfmt("took the migration lock after %.1f s", waited);
+	ev.message = msg;
+	ev.holder_pid = h->pid;
+	ev.holder_application = h->application;
+	ev.holder_query = h->query;
+	ev.waited_seconds = waited;
+	driver_emit(&pc->base, &ev);
+	free(msg);
+}
+
+static int lock_timeout(struct strata_error *err, double wait,
+                        const struct lock_holder *h)
+{
+	if (!h->pid)
+		strata_error_set(
+		        err, STRATA_ELOCK,
+		        "could not take the migration lock within %g s", wait);
+	else
+		strata_error_set(
+		        err, STRATA_ELOCK,
+		        "could not take the migration lock within %g s: held by pid %d (application '%s')",
+		        wait, h->pid, h->application);
+	if (h->pid && h->query && *h->query)
+		strata_error_detail(
+		        err, "Its state is '%s'; its %s query: %s", h->state,
+		        strcmp(h->state, "active") ? "last" : "current",
+		        h->query);
+	return strata_error_hint(
+	        err,
+	        "Wait for the other migration to finish, or raise --lock-wait.");
+}
+
+/*
+ * The lock's own session, on the very server the main session reached
+ * (host, port and address pinned, should the URL list several hosts),
+ * named "strata" so that waiters can tell who holds it.
+ */
+static int open_lock_conn(struct pg_conn *pc, struct strata_error *err)
+{
+	const char *keys[6], *vals[6];
+	const char *host = PQhost(pc->pg), *port = PQport(pc->pg);
+	const char *addr = PQhostaddr(pc->pg);
+	char *password = NULL;
+	PGresult *res = NULL;
+	size_t n = 0;
+	int rc = -1;
+
+	keys[n] = "dbname";
+	vals[n++] = pc->conninfo;
+	if (host && *host) {
+		keys[n] = "host";
+		vals[n++] = host;
+	}
+	if (port && *port) {
+		keys[n] = "port";
+		vals[n++] = port;
+	}
+	if (host && *host && addr && *addr) {
+		keys[n] = "hostaddr";
+		vals[n++] = addr;
+	}
+	keys[n] = "application_name";
+	vals[n++] = "strata";
+	keys[n] = vals[n] = NULL;
+	pc->lock_pg = PQconnectdbParams(keys, vals, 1);
+	if (PQstatus(pc->lock_pg) != CONNECTION_OK)
+		password = conninfo_password(pc->conninfo);
+	if (check_connected(pc->lock_pg, pc->redacted, password, err) < 0)
+		goto done;
+	PQsetNoticeReceiver(pc->lock_pg, drop_notice, NULL);
+	res = PQexec(pc->lock_pg, "SELECT current_database()");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		set_error(err, pc->lock_pg, res);
+		goto done;
+	}
+	pc->lock_key = lockkey_for_database(PQgetvalue(res, 0, 0));
+	rc = 0;
+done:
+	PQclear(res);
+	if (password) {
+		memset(password, 0, strlen(password));
+		free(password);
+	}
+	if (rc < 0)
+		close_lock_conn(pc);
+	return rc;
+}
+
+/* 1 when taken, 0 when someone else holds it, -1 on error. */
+static int try_lock(struct pg_conn *pc, struct strata_error *err)
+{
+	char key[24];
+	const char *vals[] = { key };
+	PGresult *res;
+	int rc;
+
+	snprintf(key, sizeof(key), "%" PRId64, pc->lock_key);
+	res = PQexecParams(pc->lock_pg,
+	                   "SELECT pg_try_advisory_lock($1::bigint)", 1, NULL,
+	                   vals, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+		rc = set_error(err, pc->lock_pg, res);
+	else
+		rc = !strcmp(PQgetvalue(res, 0, 0), "t");
+	PQclear(res);
+	return rc;
+}
+
+static void sleep_ms(int64_t ms)
+{
+	struct timespec ts = { (time_t)(ms / 1000),
+		               (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/*
+ * SPEC, History table: polls pg_try_advisory_lock, never the blocking
+ * pg_advisory_lock, so that a waiter never sits inside a statement (it
+ * would hold a snapshot that CREATE INDEX CONCURRENTLY of the holder
+ * waits for: a deadlock). Every 50 ms at first, then less often.
+ */
+static int pg_lock(struct strata_conn *c, double wait, struct strata_error *err)
+{
+	struct pg_conn *pc = pg_conn_of(c);
+	struct lock_holder holder = { 0 };
+	int64_t start, reported = 0, interval = LOCK_POLL_FIRST_MS;
+	bool has_waited = false;
+	int rc = -1;
+
+	if (pc->is_locked)
+		return 0;
+	if (open_lock_conn(pc, err) < 0)
+		return -1;
+	start = text_monotonic_ns();
+	for (;;) {
+		int got = try_lock(pc, err);
+		int64_t now = text_monotonic_ns(), nap;
+		double waited = (double)(now - start) / 1e9;
+
+		if (got < 0)
+			goto done;
+		if (got) {
+			if (has_waited)
+				emit_lock_event(pc, STRATA_EVENT_LOCK_ACQUIRED,
+				                &holder, waited);
+			break;
+		}
+		if (wait >= 0 && waited >= wait) {
+			find_lock_holder(&holder, pc->lock_pg, pc->lock_key);
+			lock_timeout(err, wait, &holder);
+			goto done;
+		}
+		if (!has_waited || now - reported >= LOCK_REPORT_NS) {
+			find_lock_holder(&holder, pc->lock_pg, pc->lock_key);
+			emit_lock_event(pc, STRATA_EVENT_LOCK_WAIT, &holder,
+			                waited);
+			reported = now;
+			has_waited = true;
+		}
+		nap = interval;
+		if (wait >= 0 && (wait - waited) * 1000 < (double)nap)
+			nap = (int64_t)((wait - waited) * 1000) + 1;
+		sleep_ms(nap);
+		interval = interval * 2 > LOCK_POLL_MAX_MS ? LOCK_POLL_MAX_MS
+		                                           : interval * 2;
+	}
+	pc->is_locked = true;
+	rc = 0;
+done:
+	lock_holder_release(&holder);
+	if (rc < 0)
+		close_lock_conn(pc);
+	return rc;
+}
+
+/* Releases the lock and closes its session (which releases it anyway). */
+static void pg_unlock(struct strata_conn *c)
+{
+	struct pg_conn *pc = pg_conn_of(c);
+	char key[24];
+	const char *vals[] = { key };
+
+	if (pc->lock_pg && pc->is_locked &&
+	    PQstatus(pc->lock_pg) == CONNECTION_OK) {
+		snprintf(key, sizeof(key), "%" PRId64, pc->lock_key);
+		PQclear(PQexecParams(pc->lock_pg,
+		                     "SELECT pg_advisory_unlock($1::bigint)", 1,
+		                     NULL, vals, NULL, NULL, 0));
+	}
+	close_lock_conn(pc);
+}
+
+/* ---- the history table -------------------------------------------------- */
+
+static int pg_history_ensure(struct strata_conn *c,
+                             const struct table_name *table,
+                             struct strata_error *err)
+{
+	struct pg_conn *pc = pg_conn_of(c);
+	struct sbuf sql = SBUF_INIT;
+	struct sbuf fix = SBUF_INIT;
+	int rc;
+
+	/* exactly sqlx's DDL (sqlx-postgres, ensure_migrations_table) */
+	sbuf_addf(&sql,
+	          "CREATE TABLE IF NOT EXISTS %s (\n"
+	          "    version BIGINT PRIMARY KEY,\n"
+	          "    description TEXT NOT NULL,\n"
+	          "    installed_on TIMESTAMPTZ NOT NULL DEFAULT now(),\n"
+	          "    success BOOLEAN NOT NULL,\n"
+	          "    checksum BYTEA NOT NULL,\n"
+	          "    execution_time BIGINT NOT NULL\n"
+	          ");",
+	          table->quoted);
+	rc = run_quiet(pc, sql.buf, err);
+	/* 3F000: the schema is missing, or none is on the search_path */
+	if (rc < 0 && err && !strcmp(err->sqlstate, "3F000")) {
+		if (table->schema) {
+			sbuf_adds(&fix, "CREATE SCHEMA ");
+			sbuf_add_ident(&fix, table->schema);
+			strata_error_hint(
+			        err,
+			        "Create the schema first (%s;), or name another history table with --table.",
+			        fix.buf);
+		} else {
+			strata_error_hint(
+			        err,
+			        "Set a search_path, or qualify the history table with its schema in --table.");
+		}
+	}
+	sbuf_release(&fix);
+	sbuf_release(&sql);
+	return rc;
+}
+
+static int parse_int64(int64_t *out, const char *s)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || end == s || *end)
+		return -1;
+	*out = (int64_t)v;
+	return 0;
+}
+
+static int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* One row of the read query into `row`; -1 (err set) on a bad value. */
+static int parse_history_row(struct history_row *row, const PGresult *res,
+                             int i, const struct table_name *table,
+                             struct strata_error *err)
+{
+	const char *hex = PQgetvalue(res, i, 4);
+	size_t hex_len = strlen(hex);
+
+	memset(row, 0, sizeof(*row));
+	if (parse_int64(&row->version, PQgetvalue(res, i, 0)) < 0 ||
+	    parse_int64(&row->execution_time, PQgetvalue(res, i, 5)) < 0)
+		return strata_error_set(err, STRATA_EFAILED,
+		                        "unexpected number in history table %s",
+		                        table->quoted);
+	row->description = xstrdup(PQgetvalue(res, i, 1));
+	row->installed_on = xstrdup(PQgetvalue(res, i, 2));
+	row->success = !strcmp(PQgetvalue(res, i, 3), "t");
+	/* sqlx's rows hold 48 bytes; checksum_len stays what is stored */
+	row->checksum_len = hex_len / 2;
+	for (size_t k = 0; k < row->checksum_len && k < STRATA_CHECKSUM_LEN;
+	     k++) {
+		int h = hex_value(hex[2 * k]), l = hex_value(hex[2 * k + 1]);
+
+		if (h < 0 || l < 0)
+			return strata_error_set(
+			        err, STRATA_EFAILED,
+			        "unexpected checksum in history table %s",
+			        table->quoted);
+		row->checksum[k] = (unsigned char)(h << 4 | l);
+	}
+	return 0;
+}
+
+static int collect_history(struct history *h, const PGresult *res,
+                           const struct table_name *table,
+                           struct strata_error *err)
+{
+	int n = PQntuples(res);
+
+	if (PQnfields(res) != 6)
+		BUG("history query returned the wrong columns");
+	XGROW(h->rows, h->alloc, (size_t)n);
+	for (int i = 0; i < n; i++) {
+		if (parse_history_row(&h->rows[h->n], res, i, table, err) < 0) {
+			h->n++; /* so that history_release() frees it */
+			return -1;
+		}
+		h->n++;
+	}
+	return 0;
+}
+
+static const char history_exists_sql[] =
+        "SELECT pg_catalog.to_regclass($1) IS NOT NULL";
+
+static void history_select_sql(struct sbuf *sql, const struct table_name *t)
+{
+	sbuf_addf(sql,
+	          "SELECT version, description,\n"
+	          "       to_char(installed_on AT TIME ZONE 'UTC',\n"
+	          "               'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),\n"
+	          "       success, encode(checksum, 'hex'), execution_time\n"
+	          "  FROM %s ORDER BY version",
+	          t->quoted);
+}
+
+/*
+ * Outside a transaction: one round trip, a pipeline of the existence
+ * check and the read (whose error when the table is missing is dropped;
+ * the implicit transaction of the pipeline ends with it). Inside one, an
+ * error would abort the caller's transaction: two round trips instead.
+ */
+static int read_pipelined(struct pg_conn *pc, const char *exists_sql,
+                          const char *select_sql, const char *name,
+                          PGresult **out_exists, PGresult **out_rows,
+                          struct strata_error *err)
+{
+	PGconn *pg = pc->pg;
+	const char *vals[] = { name };
+	PGresult *res;
+	bool was_quiet = pc->is_quiet;
+	int results = 0, rc = -1;
+
+	pc->is_quiet = true;
+	if (!PQenterPipelineMode(pg))
+		goto fail;
+	if (!PQsendQueryParams(pg, exists_sql, 1, NULL, vals, NULL, NULL, 0) ||
+	    !PQsendQueryParams(pg, select_sql, 0, NULL, NULL, NULL, NULL, 0) ||
+	    !PQpipelineSync(pg))
+		goto fail;
+	/* results: exists, NULL, rows (or error or aborted), NULL, Sync */
+	for (int nulls = 0; nulls <= 2;) {
+		res = PQgetResult(pg);
+		if (!res) {
+			if (PQstatus(pg) == CONNECTION_BAD)
+				goto fail;
+			nulls++;
+			continue;
+		}
+		if (PQresultStatus(res) == PGRES_PIPELINE_SYNC) {
+			PQclear(res);
+			break;
+		}
+		if (results == 0 && !*out_exists)
+			*out_exists = res;
+		else if (results == 1 && !*out_rows)
+			*out_rows = res;
+		else
+			PQclear(res);
+		results++;
+	}
+	if (!*out_exists || PQstatus(pg) != CONNECTION_OK)
+		goto fail;
+	rc = 0;
+	goto done;
+fail:
+	set_error(err, pg,
+	          *out_exists && PQresultStatus(*out_exists) != PGRES_TUPLES_OK
+	                  ? *out_exists
+	                  : NULL);
+done:
+	leave_pipeline(pg);
+	pc->is_quiet = was_quiet;
+	return rc;
+}
+
+static int pg_history_read(struct strata_conn *c,
+                           const struct table_name *table, struct history *out,
+                           struct strata_error *err)
+{
+	struct pg_conn *pc = pg_conn_of(c);
+	struct history h = { 0 };
+	struct sbuf sql = SBUF_INIT;
+	const char *vals[] = { table->quoted };
+	PGresult *exists = NULL, *rows = NULL;
+	int rc = -1;
+
+	history_select_sql(&sql, table);
+	if (PQtransactionStatus(pc->pg) == PQTRANS_IDLE) {
+		if (read_pipelined(pc, history_exists_sql, sql.buf,
+		                   table->quoted, &exists, &rows, err) < 0)
+			goto done;
+	} else {
+		exists = query(pc, history_exists_sql, 1, NULL, vals, -1, 0,
+		               err);
+		if (!exists)
+			goto done;
+	}
+	if (PQresultStatus(exists) != PGRES_TUPLES_OK) {
+		set_error(err, pc->pg, exists);
+		goto done;
+	}
+	h.has_table = PQntuples(exists) == 1 &&
+	              !strcmp(PQgetvalue(exists, 0, 0), "t");
+	if (!h.has_table) {
+		*out = h;
+		rc = 0;
+		goto done;
+	}
+	if (!rows) {
+		rows = query(pc, sql.buf, 0, NULL, NULL, -1, 0, err);
+		if (!rows)
+			goto done;
+	}
+	if (PQresultStatus(rows) != PGRES_TUPLES_OK) {
+		set_error(err, pc->pg, rows);
+		goto done;
+	}
+	if (collect_history(&h, rows, table, err) < 0)
+		goto done;
+	*out = h;
+	memset(&h, 0, sizeof(h));
+	rc = 0;
+done:
+	if (rc < 0 && err)
+		err->position = 0; /* in our text: see run_quiet() */
+	history_release(&h);
+	PQclear(exists);
+	PQclear(rows);
+	sbuf_release(&sql);
+	return rc;
+}
+
+/* A statement on the history table: "%s" in `fmt` is its quoted name. */
+static PGresult *history_query(struct pg_conn *pc,
+                               const struct table_name *table, const char *fmt,
+                               int n, const Oid *types, const char *const *vals,
+                               int binary, int binary_len,
+                               struct strata_error *err)
+{
+	struct sbuf sql = SBUF_INIT;
+	PGresult *res;
+
+	sbuf_addf(&sql, fmt, table->quoted);
+	res = query(pc, sql.buf, n, types, vals, binary, binary_len, err);
+	sbuf_release(&sql);
+	return res;
+}
+
+static int pg_history_has(bool *out, struct strata_conn *c,
+                          const struct table_name *table, int64_t version,
+                          struct strata_error *err)
+{
+	char v[24];
+	const char *vals[] = { v };
+	const Oid types[] = { INT8OID };
+	PGresult *res;
+
+	snprintf(v, sizeof(v), "%" PRId64, version);
+	res = history_query(pg_conn_of(c), table,
+	                    "SELECT 1 FROM %s WHERE version = $1", 1, types,
+	                    vals, -1, 0, err);
+	if (!res)
+		return -1;
+	*out = PQntuples(res) > 0;
+	PQclear(res);
+	return 0;
+}
+
+static int pg_history_insert(struct strata_conn *c,
+                             const struct table_name *table,
+                             const struct strata_migration *m, bool success,
+                             int64_t execution_time, struct strata_error *err)
+{
+	char v[24], t[24];
+	const char *vals[] = { v, m->description, success ? "t" : "f",
+		               (const char *)m->checksum, t };
+	const Oid types[] = { INT8OID, TEXTOID, BOOLOID, BYTEAOID, INT8OID };
+	PGresult *res;
+
+	snprintf(v, sizeof(v), "%" PRId64, m->version);
+	snprintf(t, sizeof(t), "%" PRId64, execution_time);
+	res = history_query(
+	        pg_conn_of(c), table,
+	        "INSERT INTO %s (version, description, success, checksum, execution_time) VALUES ($1, $2, $3, $4, $5)",
+	        5, types, vals, 3, STRATA_CHECKSUM_LEN, err);
+	PQclear(res);
+	return res ? 0 : -1;
+}
+
+/* An UPDATE or DELETE of one version's row, which must exist. */
+static int history_change(struct pg_conn *pc, const struct table_name *table,
+                          const char *fmt, int64_t version,
+                          const int64_t *execution_time,
+                          struct strata_error *err)
+{
+	char v[24], t[24];
+	const char *vals[] = { v, t };
+	const Oid types[] = { INT8OID, INT8OID };
+	PGresult *res;
+	int rc = 0;
+
+	snprintf(v, sizeof(v), "%" PRId64, version);
+	if (execution_time)
+		snprintf(t, sizeof(t), "%" PRId64, *execution_time);
+	res = history_query(pc, table, fmt, execution_time ? 2 : 1, types, vals,
+	                    -1, 0, err);
+	if (!res)
+		return -1;
+	if (!strcmp(PQcmdTuples(res), "0"))
+		rc = strata_error_set(err, STRATA_EFAILED,
+		                      "version %" PRId64 " has no record in %s",
+		                      version, table->quoted);
+	PQclear(res);
+	return rc;
+}
+
+static int pg_history_finish(struct strata_conn *c,
+                             const struct table_name *table, int64_t version,
+                             int64_t execution_time, struct strata_error *err)
+{
+	return history_change(
+	        pg_conn_of(c), table,
+	        "UPDATE %s SET success = true, execution_time = $2 WHERE version = $1",
+	        version, &execution_time, err);
+}
+
+static int pg_history_set_failed(struct strata_conn *c,
+                                 const struct table_name *table,
+                                 int64_t version, struct strata_error *err)
+{
+	return history_change(
+	        pg_conn_of(c), table,
+	        "UPDATE %s SET success = false WHERE version = $1", version,
+	        NULL, err);
+}
+
+static int pg_history_delete(struct strata_conn *c,
+                             const struct table_name *table, int64_t version,
+                             struct strata_error *err)
+{
+	return history_change(pg_conn_of(c), table,
+	                      "DELETE FROM %s WHERE version = $1", version,
+	                      NULL, err);
+}
+
+/* ---- databases themselves ----------------------------------------------- */
+
+/* The URL's options as keyword/value arrays, without dbname. */
+struct conn_params {
+	PQconninfoOption *opts;
+	const char **keys, **vals;
+	size_t n;
+	const char *dbname;   /* as the URL gives it; NULL when absent */
+	const char *password; /* likewise */
+	bool has_app_name;
+};
+
+static void conn_params_release(struct conn_params *p)
+{
+	PQconninfoFree(p->opts);
+	free(p->keys);
+	free(p->vals);
+	memset(p, 0, sizeof(*p));
+}
+
+static int conn_params_init(struct conn_params *p, const struct strata_url *url,
+                            struct strata_error *err)
+{
+	size_t count = 0;
+
+	memset(p, 0, sizeof(*p));
+	p->opts = PQconninfoParse(url->raw, NULL);
+	if (!p->opts)
+		return strata_error_set(err, STRATA_EUSAGE,
+		                        "invalid PostgreSQL URL '%s'",
+		                        url->redacted);
+	for (PQconninfoOption *o = p->opts; o->keyword; o++)
+		count++;
+	/* room for dbname, fallback_application_name and the NULL */
+	p->keys = xcalloc(count + 3, sizeof(*p->keys));
+	p->vals = xcalloc(count + 3, sizeof(*p->vals));
+	for (PQconninfoOption *o = p->opts; o->keyword; o++) {
+		if (!o->val)
+			continue;
+		if (!strcmp(o->keyword, "dbname")) {
+			p->dbname = *o->val ? o->val : NULL;
+			continue;
+		}
+		if (!strcmp(o->keyword, "password"))
+			p->password = o->val;
+		if (!strcmp(o->keyword, "application_name") ||
+		    !strcmp(o->keyword, "fallback_application_name"))
+			p->has_app_name = true;
+		p->keys[p->n] = o->keyword;
+		p->vals[p->n++] = o->val;
+	}
+	if (!p->has_app_name) {
+		p->keys[p->n] = "fallback_application_name";
+		p->vals[p->n++] = "strata";
+	}
+	return 0;
+}
+
+/*
+ * The database the URL names when it names none, exactly as libpq
+ * resolves it (a service file's dbname, else PGDATABASE, else the user
+ * name, itself from the service, PGUSER or the login): libpq has no
+ * call for that but PQconnectStart, whose attempt is dropped at once,
+ * before any startup packet.
+ */
+static char *default_dbname(struct conn_params *p)
+{
+	PGconn *probe;
+	char *name = NULL;
+
+	p->keys[p->n] = NULL;
+	probe = PQconnectStartParams(p->keys, p->vals, 0);
+	if (probe && PQdb(probe) && *PQdb(probe))
+		name = xstrdup(PQdb(probe));
+	PQfinish(probe);
+	return name;
+}
+
+/*
+ * A session on the maintenance database, "postgres" else "template1"
+ * (as createdb), with the URL's other options; `*out_target` is the
+ * database the URL means.
+ */
+static int maintenance_connect(PGconn **out, char **out_target,
+                               const struct strata_url *url,
+                               struct strata_error *err)
+{
+	struct conn_params p;
+	const char *maint[] = { "postgres", "template1" };
+	PGconn *pg = NULL;
+	int rc = -1;
+
+	*out = NULL;
+	*out_target = NULL;
+	if (conn_params_init(&p, url, err) < 0)
+		return -1;
+	/* dropping "postgres" itself needs another maintenance database */
+	if (p.dbname && !strcmp(p.dbname, "postgres")) {
+		maint[0] = "template1";
+		maint[1] = "postgres";
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(maint); i++) {
+		p.keys[p.n] = "dbname";
+		p.vals[p.n] = maint[i];
+		p.keys[p.n + 1] = p.vals[p.n + 1] = NULL;
+		pg = PQconnectdbParams(p.keys, p.vals, 0);
+		if (pg && PQstatus(pg) == CONNECTION_OK)
+			break;
+		/* as createdb: if both fail, the first reason is the one */
+		if (i == 0)
+			check_connected(pg, url->redacted, p.password, err);
+		PQfinish(pg);
+		pg = NULL;
+	}
+	if (!pg)
+		goto done;
+	strata_error_release(err);
+	PQsetNoticeReceiver(pg, drop_notice, NULL);
+	*out_target = p.dbname ? xstrdup(p.dbname) : default_dbname(&p);
+	if (!*out_target) {
+		strata_error_set(err, STRATA_EUSAGE, "'%s' names no database",
+		                 url->redacted);
+		goto done;
+	}
+	*out = pg;
+	pg = NULL;
+	rc = 0;
+done:
+	PQfinish(pg);
+	conn_params_release(&p);
+	return rc;
+}
+
+static int database_exists(bool *out, PGconn *pg, const char *name,
+                           struct strata_error *err)
+{
+	const char *vals[] = { name };
+	PGresult *res = PQexecParams(
+	        pg, "SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1",
+	        1, NULL, vals, NULL, NULL, 0);
+	int rc = 0;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		rc = set_error(err, pg, res);
+	else
+		*out = PQntuples(res) > 0;
+	PQclear(res);
+	return rc;
+}
+
+static int pg_database_exists(bool *out, const struct strata_url *url,
+                              struct strata_error *err)
+{
+	PGconn *pg;
+	char *name;
+	int rc;
+
+	if (maintenance_connect(&pg, &name, url, err) < 0)
+		return -1;
+	rc = database_exists(out, pg, name, err);
+	PQfinish(pg);
+	free(name);
+	return rc;
+}
+
+static int pg_database_create(const struct strata_url *url,
+                              struct strata_error *err)
+{
+	struct sbuf sql = SBUF_INIT;
+	PGconn *pg;
+	char *name;
+	bool exists = false;
+	int rc = -1;
+
+	if (maintenance_connect(&pg, &name, url, err) < 0)
+		return -1;
+	if (database_exists(&exists, pg, name, err) < 0)
+		goto done;
+	if (!exists) {
+		sbuf_adds(&sql, "CREATE DATABASE ");
+		sbuf_add_ident(&sql, name);
+		if (run_simple(pg, sql.buf, err) < 0) {
+			/* 42P04: created meanwhile, which is what was asked */
+			if (!err || strcmp(err->sqlstate, "42P04"))
+				goto done;
+			strata_error_release(err);
+		}
+	}
+	rc = 0;
+done:
+	sbuf_release(&sql);
+	PQfinish(pg);
+	free(name);
+	return rc;
+}
+
+static int pg_database_drop(const struct strata_url *url, bool is_force,
+                            struct strata_error *err)
+{
+	struct sbuf sql = SBUF_INIT;
+	const char *vals[1];
+	PGconn *pg;
+	PGresult *res;
+	char *name;
+	int rc = -1;
+
+	if (maintenance_connect(&pg, &name, url, err) < 0)
+		return -1;
+	vals[0] = name;
+	if (is_force && PQserverVersion(pg) < 130000) {
+		/* no WITH (FORCE) before PostgreSQL 13: end the sessions */
+		res = PQexecParams(
+		        pg,
+		        "SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid()",
+		        1, NULL, vals, NULL, NULL, 0);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+			set_error(err, pg, res);
+			PQclear(res);
+			goto done;
+		}
+		PQclear(res);
+	}
+	sbuf_adds(&sql, "DROP DATABASE IF EXISTS ");
+	sbuf_add_ident(&sql, name);
+	if (is_force && PQserverVersion(pg) >= 130000)
+		sbuf_adds(&sql, " WITH (FORCE)");
+	if (run_simple(pg, sql.buf, err) < 0) {
+		/* 55006: other sessions are connected to it */
+		if (err && !strcmp(err->sqlstate, "55006") && !is_force)
+			strata_error_hint(
+			        err,
+			        "End the other sessions first, or drop it with force.");
+		goto done;
+	}
+	rc = 0;
+done:
+	sbuf_release(&sql);
+	PQfinish(pg);
+	free(name);
+	return rc;
+}
+
+const struct strata_driver pgdrv_driver = {
+	.name = "postgres",
+	.caps = DRV_TXN_DDL | DRV_ADVISORY_LOCK,
+	.connect = pg_connect,
+	.close = pg_close,
+	.split = split_pg,
+	.exec = pg_exec,
+	.exec_script = pg_exec_script,
+	.begin = pg_begin,
+	.commit = pg_commit,
+	.rollback = pg_rollback,
+	.lock = pg_lock,
+	.unlock = pg_unlock,
+	.history_ensure = pg_history_ensure,
+	.history_read = pg_history_read,
+	.history_has = pg_history_has,
+	.history_insert = pg_history_insert,
+	.history_finish = pg_history_finish,
+	.history_set_failed = pg_history_set_failed,
+	.history_delete = pg_history_delete,
+	.database_create = pg_database_create,
+	.database_drop = pg_database_drop,
+	.database_exists = pg_database_exists,
+};
