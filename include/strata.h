@@ -32,13 +32,14 @@
 
 enum strata_code {
 	STRATA_OK = 0,
-	STRATA_EFAILED = 1,   /* a migration or operation failed */
-	STRATA_EUSAGE = 2,    /* bad options or arguments */
-	STRATA_EPENDING = 3,  /* check: migrations are pending */
-	STRATA_EVALIDATE = 4, /* checksum mismatch, missing, dirty, bad source */
-	STRATA_ELINT = 5,     /* lint found an error-level problem */
-	STRATA_ELOCK = 6,     /* could not take the migration lock */
-	STRATA_ECONNECT = 7,  /* could not connect to the database */
+	STRATA_EFAILED = 1,  /* a migration or operation failed */
+	STRATA_EUSAGE = 2,   /* bad options or arguments */
+	STRATA_EPENDING = 3, /* check: migrations are pending */
+	STRATA_EVALIDATE =
+	        4,           /* checksum mismatch, missing, dirty, bad source */
+	STRATA_ELINT = 5,    /* lint found an error-level problem */
+	STRATA_ELOCK = 6,    /* could not take the migration lock */
+	STRATA_ECONNECT = 7, /* could not connect to the database */
 };
 
 struct strata_error {
@@ -55,7 +56,10 @@ struct strata_error {
 	char *context;    /* the server's CONTEXT (inside a function), if any */
 };
 
-#define STRATA_ERROR_INIT { 0 }
+#define STRATA_ERROR_INIT \
+	{                 \
+		0         \
+	}
 
 /* Frees the strings of `err` and resets it to STRATA_ERROR_INIT. */
 void strata_error_release(struct strata_error *err);
@@ -69,9 +73,9 @@ int strata_error_set(struct strata_error *err, enum strata_code code,
                      const char *fmt, ...) STRATA_PRINTF(3, 4);
 /* Set the detail or hint of an error already set; both return -1. */
 int strata_error_detail(struct strata_error *err, const char *fmt, ...)
-	STRATA_PRINTF(2, 3);
+        STRATA_PRINTF(2, 3);
 int strata_error_hint(struct strata_error *err, const char *fmt, ...)
-	STRATA_PRINTF(2, 3);
+        STRATA_PRINTF(2, 3);
 
 /*
  * Called when memory runs out, with the size that could not be had. The
@@ -221,8 +225,8 @@ struct strata_event {
 typedef void (*strata_event_fn)(const struct strata_event *ev, void *data);
 
 struct strata_db_options {
-	const char *table;  /* NULL: STRATA_DEFAULT_TABLE; "schema.name" ok */
-	double lock_wait;   /* seconds to wait for the lock; < 0: forever */
+	const char *table; /* NULL: STRATA_DEFAULT_TABLE; "schema.name" ok */
+	double lock_wait;  /* seconds to wait for the lock; < 0: forever */
 	strata_event_fn on_event; /* NULL: events are dropped */
 	void *event_data;
 };
@@ -248,7 +252,7 @@ struct strata_run_options {
 	bool is_dry_run;
 	bool is_single_transaction; /* all or nothing */
 	bool is_ignore_missing;     /* applied but not in the source is ok */
-	bool is_strict_order;       /* refuse pending below the newest applied */
+	bool is_strict_order; /* refuse pending below the newest applied */
 };
 
 struct strata_run_result {
@@ -311,7 +315,7 @@ struct strata_status_entry {
 	const char *description; /* from the source, else from the history */
 	enum strata_state state;
 	const struct strata_migration *migration; /* NULL when missing */
-	bool is_recorded;       /* has a history row */
+	bool is_recorded;                         /* has a history row */
 	const char *installed_on; /* ISO 8601, "" when not recorded */
 	int64_t execution_time_ns;
 	unsigned char recorded_checksum[STRATA_CHECKSUM_LEN];
@@ -356,8 +360,7 @@ struct strata_problems {
  * `db` may be NULL (the source was already checked by loading it).
  */
 int strata_validate(struct strata_problems *out, struct strata_db *db,
-                    const struct strata_source *src,
-                    struct strata_error *err);
+                    const struct strata_source *src, struct strata_error *err);
 void strata_problems_release(struct strata_problems *p);
 
 /* ---- databases themselves ----------------------------------------------- */

@@ -26,7 +26,8 @@ void *arena_alloc(struct arena *a, size_t size)
 	if (need < size)
 		BUG("arena size overflow");
 	if (!b || b->size - b->used < need) {
-		size_t bsize = need > ARENA_BLOCK_SIZE ? need : ARENA_BLOCK_SIZE;
+		size_t bsize =
+		        need > ARENA_BLOCK_SIZE ? need : ARENA_BLOCK_SIZE;
 
 		b = xmalloc(sizeof(*b) + bsize);
 		b->used = 0;

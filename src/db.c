@@ -125,8 +125,7 @@ void history_release(struct history *h)
 	memset(h, 0, sizeof(*h));
 }
 
-const struct history_row *history_find(const struct history *h,
-                                       int64_t version)
+const struct history_row *history_find(const struct history *h, int64_t version)
 {
 	size_t lo = 0, hi = h->n;
 
@@ -216,8 +215,7 @@ int strata_database_drop(const char *url, bool is_force,
 	return rc;
 }
 
-int strata_database_exists(bool *out, const char *url,
-                           struct strata_error *err)
+int strata_database_exists(bool *out, const char *url, struct strata_error *err)
 {
 	struct strata_url u;
 	int rc = -1;

@@ -97,18 +97,19 @@ int strata_dotenv_load(const char *path, struct strata_error *err)
 		s = skip_space(s, le);
 		if (!key.len || s >= le || *s != '=')
 			why = "expected KEY=VALUE";
-		else if (parse_value(&val, skip_space(s + 1, le), le, &why) == 0)
+		else if (parse_value(&val, skip_space(s + 1, le), le, &why) ==
+		         0)
 			why = NULL;
 		if (why) {
-			strata_error_set(err, STRATA_EUSAGE, "%s at '%s' line %d",
-			                 why, path, line);
+			strata_error_set(err, STRATA_EUSAGE,
+			                 "%s at '%s' line %d", why, path, line);
 			err->line = line;
 			goto done;
 		}
 		if (!getenv(key.buf) && setenv(key.buf, val.buf, 0) < 0) {
 			strata_error_set(err, STRATA_EFAILED,
-			                 "could not set '%s' from '%s': %s", key.buf,
-			                 path, strerror(errno));
+			                 "could not set '%s' from '%s': %s",
+			                 key.buf, path, strerror(errno));
 			goto done;
 		}
 	}

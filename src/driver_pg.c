@@ -42,7 +42,6 @@ struct pg_conn {
 	PGconn *lock_pg; /* the lock's dedicated session, NULL when none */
 	char *conninfo;  /* url->raw: holds the password, never shown */
 	char *redacted;
-	int server_version;
 	int64_t lock_key;
 	bool is_locked;
 	bool is_quiet; /* running strata's own SQL: drop notices */
@@ -356,7 +355,7 @@ static int pg_connect(struct strata_conn **out, const struct strata_url *url,
 	if (check_connected(pc->pg, pc->redacted, password, err) < 0)
 		goto done;
 	PQsetNoticeReceiver(pc->pg, on_notice, pc);
-	pc->server_version = PQserverVersion(pc->pg);
+	pc->base.server_version = PQserverVersion(pc->pg);
 	*out = &pc->base;
 	pc = NULL;
 	rc = 0;

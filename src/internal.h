@@ -42,7 +42,10 @@ struct sbuf {
 	size_t alloc; /* private */
 };
 extern char sbuf_empty[];
-#define SBUF_INIT { sbuf_empty, 0, 0 }
+#define SBUF_INIT                \
+	{                        \
+		sbuf_empty, 0, 0 \
+	}
 
 void sbuf_init(struct sbuf *sb, size_t hint);
 void sbuf_release(struct sbuf *sb);
@@ -73,7 +76,10 @@ struct arena_block;
 struct arena {
 	struct arena_block *head;
 };
-#define ARENA_INIT { NULL }
+#define ARENA_INIT   \
+	{            \
+		NULL \
+	}
 void *arena_alloc(struct arena *a, size_t size);
 char *arena_strdup(struct arena *a, const char *s);
 char *arena_strndup(struct arena *a, const char *s, size_t n);
@@ -88,7 +94,7 @@ void error_set_location(struct strata_error *err, const char *file,
 void error_move(struct strata_error *dst, struct strata_error *src);
 /* Prefixes the primary message: "PREFIX: message". */
 void error_prefix(struct strata_error *err, const char *fmt, ...)
-	STRATA_PRINTF(2, 3);
+        STRATA_PRINTF(2, 3);
 
 /* ---- text.c: positions and encodings ------------------------------------ */
 /* Byte offset of the 1-based character `pos` of UTF-8 `s` (clamped). */
@@ -122,12 +128,11 @@ struct strata_url {
 int url_parse(struct strata_url *out, const char *s, struct strata_error *err);
 void url_release(struct strata_url *url);
 
-
 /* ---- statements (split.c for PostgreSQL, driver_sqlite.c for SQLite) ---- */
 enum stmt_flag {
 	STMT_NO_TXN = 1 << 0,      /* refused inside a transaction block */
 	STMT_TXN_CONTROL = 1 << 1, /* BEGIN, COMMIT, ROLLBACK, START, END */
-	STMT_COPY_STDIN = 1 << 2,  /* COPY … FROM STDIN: needs a data stream */
+	STMT_COPY_STDIN = 1 << 2, /* COPY … FROM STDIN: needs a data stream */
 };
 
 struct strata_stmt {
@@ -143,16 +148,15 @@ struct strata_script {
 	size_t len;
 	struct strata_stmt *stmts;
 	size_t n;
-	bool is_parsed;         /* false: the parser rejected the text */
-	char *parse_error;      /* the parser's message when !is_parsed */
-	size_t parse_error_at;  /* its byte offset */
-	unsigned flags;         /* union of the statements' flags */
+	bool is_parsed;        /* false: the parser rejected the text */
+	char *parse_error;     /* the parser's message when !is_parsed */
+	size_t parse_error_at; /* its byte offset */
+	unsigned flags;        /* union of the statements' flags */
 };
 
 void script_release(struct strata_script *s);
 /* The statement's text, NUL-terminated, in `sb` (reset first). */
-void script_stmt_text(struct sbuf *sb, const struct strata_script *s,
-                      size_t i);
+void script_stmt_text(struct sbuf *sb, const struct strata_script *s, size_t i);
 
 /*
  * Splits PostgreSQL SQL with libpg_query's parser and classifies each
@@ -236,25 +240,30 @@ struct strata_driver {
 	int (*lock)(struct strata_conn *c, double wait,
 	            struct strata_error *err);
 	void (*unlock)(struct strata_conn *c);
-	int (*history_ensure)(struct strata_conn *c, const struct table_name *table,
+	int (*history_ensure)(struct strata_conn *c,
+	                      const struct table_name *table,
 	                      struct strata_error *err);
 	/* A missing table is no error: out->has_table = false. */
-	int (*history_read)(struct strata_conn *c, const struct table_name *table,
-	                    struct history *out, struct strata_error *err);
-	int (*history_has)(bool *out, struct strata_conn *c, const struct table_name *table,
-	                   int64_t version, struct strata_error *err);
-	int (*history_insert)(struct strata_conn *c, const struct table_name *table,
+	int (*history_read)(struct strata_conn *c,
+	                    const struct table_name *table, struct history *out,
+	                    struct strata_error *err);
+	int (*history_has)(bool *out, struct strata_conn *c,
+	                   const struct table_name *table, int64_t version,
+	                   struct strata_error *err);
+	int (*history_insert)(struct strata_conn *c,
+	                      const struct table_name *table,
 	                      const struct strata_migration *m, bool success,
-	                      int64_t execution_time,
-	                      struct strata_error *err);
+	                      int64_t execution_time, struct strata_error *err);
 	/* success = true and the final execution_time. */
-	int (*history_finish)(struct strata_conn *c, const struct table_name *table,
-	                      int64_t version, int64_t execution_time,
-	                      struct strata_error *err);
-	int (*history_set_failed)(struct strata_conn *c, const struct table_name *table,
+	int (*history_finish)(struct strata_conn *c,
+	                      const struct table_name *table, int64_t version,
+	                      int64_t execution_time, struct strata_error *err);
+	int (*history_set_failed)(struct strata_conn *c,
+	                          const struct table_name *table,
 	                          int64_t version, struct strata_error *err);
-	int (*history_delete)(struct strata_conn *c, const struct table_name *table,
-	                      int64_t version, struct strata_error *err);
+	int (*history_delete)(struct strata_conn *c,
+	                      const struct table_name *table, int64_t version,
+	                      struct strata_error *err);
 	int (*database_create)(const struct strata_url *url,
 	                       struct strata_error *err);
 	int (*database_drop)(const struct strata_url *url, bool is_force,
@@ -269,7 +278,7 @@ extern const struct strata_driver sqlitedrv_driver;
 const struct strata_driver *driver_for_url(const struct strata_url *url);
 void driver_emit(struct strata_conn *c, const struct strata_event *ev);
 void driver_emit_warning(struct strata_conn *c, const char *fmt, ...)
-	STRATA_PRINTF(2, 3);
+        STRATA_PRINTF(2, 3);
 
 /* ---- lockkey.c: sqlx's advisory-lock key -------------------------------- */
 /* 0x3d32ad9e * crc32(database name), as sqlx's generate_lock_id(). */
@@ -287,9 +296,8 @@ struct strata_db {
 void db_emit(struct strata_db *db, const struct strata_event *ev);
 void db_emit_migration(struct strata_db *db, enum strata_event_kind kind,
                        const struct strata_migration *m, int64_t duration_ns);
-void db_emit_warning(struct strata_db *db,
-                     const struct strata_migration *m, const char *fmt, ...)
-	STRATA_PRINTF(3, 4);
+void db_emit_warning(struct strata_db *db, const struct strata_migration *m,
+                     const char *fmt, ...) STRATA_PRINTF(3, 4);
 
 /* ---- migrate.c ---------------------------------------------------------- */
 /* A failed, missing (unless ignored) or edited applied migration. */

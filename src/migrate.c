@@ -81,7 +81,8 @@ static int mismatch_error(const struct history_row *row,
 	struct sbuf d = SBUF_INIT;
 
 	strata_error_set(err, STRATA_EVALIDATE,
-	                 "migration %" PRId64 " was changed after it was applied",
+	                 "migration %" PRId64
+	                 " was changed after it was applied",
 	                 m->version);
 	err->file = xstrdup(m->up_path);
 	sbuf_adds(&d, "Applied checksum ");
@@ -90,11 +91,14 @@ static int mismatch_error(const struct history_row *row,
 	sbuf_add_hex(&d, m->checksum, STRATA_CHECKSUM_LEN);
 	sbuf_addch(&d, '.');
 	if (is_whitespace_only_change(row, m))
-		sbuf_adds(&d, " The only difference is line endings (CRLF) or a byte-order mark.");
+		sbuf_adds(
+		        &d,
+		        " The only difference is line endings (CRLF) or a byte-order mark.");
 	strata_error_detail(err, "%s", d.buf);
 	sbuf_release(&d);
 	return strata_error_hint(
-		err, "Restore the file as it was applied (for example with git), and put the change in a new migration.");
+	        err,
+	        "Restore the file as it was applied (for example with git), and put the change in a new migration.");
 }
 
 /*
@@ -105,38 +109,48 @@ int migrate_check_row(const struct history_row *row,
                       const struct strata_source *src, bool is_ignore_missing,
                       struct strata_error *err)
 {
-	const struct strata_migration *m = strata_source_find(src, row->version);
+	const struct strata_migration *m =
+	        strata_source_find(src, row->version);
 
 	if (!row->success) {
-		strata_error_set(err, STRATA_EVALIDATE,
-		                 "migration %" PRId64 " (%s) is recorded as failed: it may be partly applied",
-		                 row->version, row->description);
+		strata_error_set(
+		        err, STRATA_EVALIDATE,
+		        "migration %" PRId64
+		        " (%s) is recorded as failed: it may be partly applied",
+		        row->version, row->description);
 		if (m)
 			err->file = xstrdup(m->up_path);
 		strata_error_detail(
-			err, "It ran outside a transaction and did not finish, so the database may hold part of its changes.");
+		        err,
+		        "It ran outside a transaction and did not finish, so the database may hold part of its changes.");
 		return strata_error_hint(
-			err, "Check what it changed and complete or undo it by hand, then remove its record (DELETE FROM the history table WHERE version = %" PRId64 ") so that the next run applies it again.",
-			row->version);
+		        err,
+		        "Check what it changed and complete or undo it by hand, then remove its record (DELETE FROM the history table WHERE version = %" PRId64
+		        ") so that the next run applies it again.",
+		        row->version);
 	}
 	if (!m && !is_ignore_missing) {
 		strata_error_set(err, STRATA_EVALIDATE,
-		                 "migration %" PRId64 " (%s) was applied but is missing from '%s'",
+		                 "migration %" PRId64
+		                 " (%s) was applied but is missing from '%s'",
 		                 row->version, row->description,
 		                 strata_source_dir(src));
 		return strata_error_hint(
-			err, "Restore its file, or pass --ignore-missing if it was removed on purpose.");
+		        err,
+		        "Restore its file, or pass --ignore-missing if it was removed on purpose.");
 	}
 	if (m && !checksum_matches(row, m))
 		return mismatch_error(row, m, err);
 	return 0;
 }
 
-static int check_failed(const struct history *h, struct strata_error *err)
+static int check_failed(const struct history *h,
+                        const struct strata_source *src,
+                        struct strata_error *err)
 {
 	for (size_t i = 0; i < h->n; i++)
 		if (!h->rows[i].success)
-			return migrate_check_row(&h->rows[i], NULL, true, err);
+			return migrate_check_row(&h->rows[i], src, true, err);
 	return 0;
 }
 
@@ -144,11 +158,11 @@ static int check_history(const struct history *h,
                          const struct strata_source *src,
                          bool is_ignore_missing, struct strata_error *err)
 {
-	if (check_failed(h, err) < 0)
+	if (check_failed(h, src, err) < 0)
 		return -1;
 	for (size_t i = 0; i < h->n; i++)
-		if (migrate_check_row(&h->rows[i], src, is_ignore_missing, err) <
-		    0)
+		if (migrate_check_row(&h->rows[i], src, is_ignore_missing,
+		                      err) < 0)
 			return -1;
 	return 0;
 }
@@ -208,11 +222,14 @@ static int apply_txn(struct strata_db *db, const struct plan_step *step,
 		fail_step(db, step, err);
 		if (!err->hint && is_own_begin)
 			strata_error_hint(
-				err, "Migration %" PRId64 " was rolled back: nothing of it was applied. Fix the file and run again.",
-				step->m->version);
+			        err,
+			        "Migration %" PRId64
+			        " was rolled back: nothing of it was applied. Fix the file and run again.",
+			        step->m->version);
 		else if (!err->hint)
 			strata_error_hint(
-				err, "The whole run was rolled back (--single-transaction): nothing was applied.");
+			        err,
+			        "The whole run was rolled back (--single-transaction): nothing was applied.");
 		return -1;
 	}
 	if (drv->history_insert(db->conn, &db->table, step->m, true,
@@ -250,8 +267,10 @@ static int apply_fenced(struct strata_db *db, const struct plan_step *step,
 	if (drv->exec_script(db->conn, &step->script, true, err) < 0) {
 		fail_step(db, step, err);
 		strata_error_hint(
-			err, "Migration %" PRId64 " ran outside a transaction and is recorded as failed: statements before the failing one stay applied. Complete or undo them by hand, then remove its record so the next run applies it again.",
-			step->m->version);
+		        err,
+		        "Migration %" PRId64
+		        " ran outside a transaction and is recorded as failed: statements before the failing one stay applied. Complete or undo them by hand, then remove its record so the next run applies it again.",
+		        step->m->version);
 		return -1;
 	}
 	return drv->history_finish(db->conn, &db->table, step->m->version,
@@ -275,17 +294,25 @@ static int collect_pending(struct plan *plan, struct strata_db *db,
 			break;
 		if (m->version < newest) {
 			if (opts->is_strict_order) {
-				strata_error_set(err, STRATA_EVALIDATE,
-				                 "migration %" PRId64 " is older than the newest applied one (%" PRId64 ")",
-				                 m->version, newest);
+				strata_error_set(
+				        err, STRATA_EVALIDATE,
+				        "migration %" PRId64
+				        " is older than the newest applied one (%" PRId64
+				        ")",
+				        m->version, newest);
 				err->file = xstrdup(m->up_path);
 				return strata_error_hint(
-					err, "Give it a version above %" PRId64 ", or run without --strict-order to apply it out of order.",
-					newest);
+				        err,
+				        "Give it a version above %" PRId64
+				        ", or run without --strict-order to apply it out of order.",
+				        newest);
 			}
-			db_emit_warning(db, m,
-			                "migration %" PRId64 " is applied out of order (the newest applied is %" PRId64 ")",
-			                m->version, newest);
+			db_emit_warning(
+			        db, m,
+			        "migration %" PRId64
+			        " is applied out of order (the newest applied is %" PRId64
+			        ")",
+			        m->version, newest);
 		}
 		if (plan_add(plan, db, m, false, opts->is_single_transaction,
 		             err) < 0)
@@ -333,13 +360,15 @@ int strata_migrate_run(struct strata_run_result *out, struct strata_db *db,
 		bool is_skipped;
 
 		if (step->mode == MODE_TXN) {
-			if (apply_txn(db, step, !in_single, &is_skipped, err) < 0)
+			if (apply_txn(db, step, !in_single, &is_skipped, err) <
+			    0)
 				goto done;
 		} else if (apply_fenced(db, step, &is_skipped, err) < 0) {
 			goto done;
 		}
 		if (is_skipped) {
-			db_emit_migration(db, STRATA_EVENT_APPLY_SKIP, step->m, 0);
+			db_emit_migration(db, STRATA_EVENT_APPLY_SKIP, step->m,
+			                  0);
 			res.skipped++;
 			continue;
 		}
@@ -375,11 +404,13 @@ static int check_revertible(const struct history_row *row,
                             const struct strata_migration **out,
                             struct strata_error *err)
 {
-	const struct strata_migration *m = strata_source_find(src, row->version);
+	const struct strata_migration *m =
+	        strata_source_find(src, row->version);
 
 	if (!m) {
 		strata_error_set(err, STRATA_EVALIDATE,
-		                 "cannot revert migration %" PRId64 " (%s): it is missing from '%s'",
+		                 "cannot revert migration %" PRId64
+		                 " (%s): it is missing from '%s'",
 		                 row->version, row->description,
 		                 strata_source_dir(src));
 		return strata_error_hint(err, "Restore its files first.");
@@ -388,12 +419,15 @@ static int check_revertible(const struct history_row *row,
 		return mismatch_error(row, m, err);
 	if (!m->down_path) {
 		strata_error_set(err, STRATA_EVALIDATE,
-		                 "cannot revert migration %" PRId64 " (%s): it has no down file",
+		                 "cannot revert migration %" PRId64
+		                 " (%s): it has no down file",
 		                 m->version, m->description);
 		err->file = xstrdup(m->up_path);
 		return strata_error_hint(
-			err, "Add %" PRId64 "_<description>.down.sql beside it with the SQL that undoes it, or write a new migration that does.",
-			m->version);
+		        err,
+		        "Add %" PRId64
+		        "_<description>.down.sql beside it with the SQL that undoes it, or write a new migration that does.",
+		        m->version);
 	}
 	*out = m;
 	return 0;
@@ -435,8 +469,10 @@ static int revert_one(struct strata_db *db, const struct plan_step *step,
 	if (drv->exec_script(db->conn, &step->script, true, err) < 0) {
 		fail_step(db, step, err);
 		strata_error_hint(
-			err, "The down file of migration %" PRId64 " ran outside a transaction and its record is now marked failed. Complete or undo its statements by hand, then fix the record.",
-			v);
+		        err,
+		        "The down file of migration %" PRId64
+		        " ran outside a transaction and its record is now marked failed. Complete or undo its statements by hand, then fix the record.",
+		        v);
 		return -1;
 	}
 	return drv->history_delete(db->conn, &db->table, v, err);
@@ -455,14 +491,16 @@ int strata_migrate_revert(size_t *out_reverted, struct strata_db *db,
 	size_t count = opts->count ? opts->count : 1, reverted = 0;
 	int rc = -1;
 
-	if (lock_and_read(db, &h, false, err) < 0 || check_failed(&h, err) < 0)
+	if (lock_and_read(db, &h, false, err) < 0 ||
+	    check_failed(&h, src, err) < 0)
 		goto done;
 	for (size_t i = h.n; i-- > 0;) {
 		const struct history_row *row = &h.rows[i];
 		const struct strata_migration *m = NULL;
 
 		if (opts->is_all || opts->has_target) {
-			if (!opts->is_all && row->version <= opts->target_version)
+			if (!opts->is_all &&
+			    row->version <= opts->target_version)
 				break;
 		} else if (plan.n >= count) {
 			break;

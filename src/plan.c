@@ -15,7 +15,7 @@
 
 static int stmt_error(struct plan_step *step, size_t i, enum strata_code code,
                       struct strata_error *err, const char *fmt, ...)
-	STRATA_PRINTF(5, 6);
+        STRATA_PRINTF(5, 6);
 
 static int stmt_error(struct plan_step *step, size_t i, enum strata_code code,
                       struct strata_error *err, const char *fmt, ...)
@@ -51,25 +51,27 @@ static int check_step(struct plan_step *step, struct strata_db *db,
 
 	if (!s->is_parsed) {
 		if (db->conn->server_version &&
-		    db->conn->server_version / 10000 <= PARSER_VERSION_NUM / 10000) {
+		    db->conn->server_version / 10000 <=
+		            PARSER_VERSION_NUM / 10000) {
 			strata_error_set(err, STRATA_EVALIDATE, "%s",
 			                 s->parse_error);
-			error_set_location(err, step->path, step->sql, step->len,
-			                   s->parse_error_at);
+			error_set_location(err, step->path, step->sql,
+			                   step->len, s->parse_error_at);
 			return strata_error_hint(
-				err, "Fix the SQL; nothing has been applied.");
+			        err, "Fix the SQL; nothing has been applied.");
 		}
-		db_emit_warning(db, step->m,
-		                "the PostgreSQL %d parser rejects '%s' (%s); the server will judge it",
-		                PARSER_VERSION_NUM / 10000, step->path,
-		                s->parse_error);
+		db_emit_warning(
+		        db, step->m,
+		        "the PostgreSQL %d parser rejects '%s' (%s); the server will judge it",
+		        PARSER_VERSION_NUM / 10000, step->path, s->parse_error);
 	}
 	i = first_flagged(s, STMT_COPY_STDIN);
 	if (i < s->n) {
 		stmt_error(step, i, STRATA_EVALIDATE, err,
 		           "COPY FROM STDIN cannot run in a migration");
 		return strata_error_hint(
-			err, "Use INSERT statements, or COPY from a file on the server.");
+		        err,
+		        "Use INSERT statements, or COPY from a file on the server.");
 	}
 	if (is_no_txn_file) {
 		step->mode = MODE_NO_TXN;
@@ -81,8 +83,9 @@ static int check_step(struct plan_step *step, struct strata_db *db,
 		           "%s cannot run inside a transaction block",
 		           s->stmts[i].what ? s->stmts[i].what : "statement");
 		return strata_error_hint(
-			err, "Put '-- no-transaction' on the first line of '%s' so it runs outside a transaction, one statement at a time; keep such a file small, since a failure in it is not rolled back.",
-			step->path);
+		        err,
+		        "Put '-- no-transaction' on the first line of '%s' so it runs outside a transaction, one statement at a time; keep such a file small, since a failure in it is not rolled back.",
+		        step->path);
 	} else {
 		step->mode = MODE_TXN;
 	}
@@ -92,14 +95,16 @@ static int check_step(struct plan_step *step, struct strata_db *db,
 		                 step->path);
 		err->file = xstrdup(step->path);
 		return strata_error_detail(
-			err, step->mode == MODE_NO_TXN
-			             ? "It runs outside a transaction (-- no-transaction)."
-			             : "It manages its own transaction (BEGIN/COMMIT).");
+		        err,
+		        step->mode == MODE_NO_TXN
+		                ? "It runs outside a transaction (-- no-transaction)."
+		                : "It manages its own transaction (BEGIN/COMMIT).");
 	}
 	if (step->mode == MODE_OWN_TXN)
-		db_emit_warning(db, step->m,
-		                "'%s' manages its own transaction (BEGIN/COMMIT): it runs as written, outside strata's transaction, and is recorded as failed until it completes",
-		                step->path);
+		db_emit_warning(
+		        db, step->m,
+		        "'%s' manages its own transaction (BEGIN/COMMIT): it runs as written, outside strata's transaction, and is recorded as failed until it completes",
+		        step->path);
 	return 0;
 }
 
@@ -149,9 +154,9 @@ void plan_locate_error(const struct plan_step *step, struct strata_error *err)
 		const struct strata_stmt *st = &s->stmts[err->statement - 1];
 
 		off = err->position > 0
-		              ? st->offset + text_char_to_byte(step->sql + st->offset,
-		                                               st->len,
-		                                               err->position)
+		              ? st->offset + text_char_to_byte(
+		                                     step->sql + st->offset,
+		                                     st->len, err->position)
 		              : st->token_offset;
 	} else if (err->position > 0) {
 		off = text_char_to_byte(step->sql, step->len, err->position);

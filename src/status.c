@@ -82,8 +82,7 @@ static void count(struct strata_status *st, enum strata_state s)
 }
 
 int strata_status_get(struct strata_status **out, struct strata_db *db,
-                      const struct strata_source *src,
-                      struct strata_error *err)
+                      const struct strata_source *src, struct strata_error *err)
 {
 	struct status_owner *o = xcalloc(1, sizeof(*o));
 	struct strata_status *st = &o->st;
@@ -100,8 +99,9 @@ int strata_status_get(struct strata_status **out, struct strata_db *db,
 	/* Merge two ascending lists. */
 	while (i < ns || j < o->h.n) {
 		const struct strata_migration *m =
-			i < ns ? strata_source_at(src, i) : NULL;
-		const struct history_row *row = j < o->h.n ? &o->h.rows[j] : NULL;
+		        i < ns ? strata_source_at(src, i) : NULL;
+		const struct history_row *row =
+		        j < o->h.n ? &o->h.rows[j] : NULL;
 		struct strata_status_entry *e = &st->entries[st->count++];
 
 		if (m && row && m->version == row->version) {
@@ -124,7 +124,7 @@ int strata_status_get(struct strata_status **out, struct strata_db *db,
 			e->installed_on = "";
 		if (e->state == STRATA_STATE_CHECKSUM_MISMATCH)
 			e->is_whitespace_only_change =
-				migrate_is_whitespace_only_change(row, m);
+			        migrate_is_whitespace_only_change(row, m);
 		count(st, e->state);
 	}
 	*out = st;

@@ -150,7 +150,8 @@ static int parse_sqlite(struct strata_url *out, const char *s,
 	path_len = query ? (size_t)(query - rest) : strlen(rest);
 	if (!path_len)
 		return strata_error_set(err, STRATA_EUSAGE,
-		                        "'%s' names no SQLite file", out->redacted);
+		                        "'%s' names no SQLite file",
+		                        out->redacted);
 	out->path = xstrndup(rest, path_len);
 	out->is_create = true;
 	while (query && *query) {
@@ -171,7 +172,8 @@ static int parse_sqlite(struct strata_url *out, const char *s,
 			                 "unknown SQLite URL parameter '%.*s'",
 			                 (int)n, p);
 			return strata_error_hint(
-				err, "Use mode=ro, mode=rw, mode=rwc or mode=memory.");
+			        err,
+			        "Use mode=ro, mode=rw, mode=rwc or mode=memory.");
 		}
 		query = p[n] ? p + n : NULL;
 	}
@@ -192,9 +194,11 @@ int url_parse(struct strata_url *out, const char *s, struct strata_error *err)
 	}
 	if (!is_pg_url(s) && !is_keyword_string(s)) {
 		strata_error_set(err, STRATA_EUSAGE,
-		                 "unsupported database URL '%s'", out->redacted);
+		                 "unsupported database URL '%s'",
+		                 out->redacted);
 		return strata_error_hint(
-			err, "Use postgres://…, a libpq keyword string such as 'host=… dbname=…', sqlite:PATH or sqlite::memory:.");
+		        err,
+		        "Use postgres://…, a libpq keyword string such as 'host=… dbname=…', sqlite:PATH or sqlite::memory:.");
 	}
 	out->kind = URL_POSTGRES;
 	opts = PQconninfoParse(s, &errmsg);
@@ -204,8 +208,8 @@ int url_parse(struct strata_url *out, const char *s, struct strata_error *err)
 
 		while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
 			msg[--n] = '\0';
-		strata_error_set(err, STRATA_EUSAGE, "invalid PostgreSQL URL '%s'",
-		                 out->redacted);
+		strata_error_set(err, STRATA_EUSAGE,
+		                 "invalid PostgreSQL URL '%s'", out->redacted);
 		/* libpq's message quotes the bad part, which may be a secret */
 		if (!strstr(s, "password") && !strchr(s, '@'))
 			strata_error_detail(err, "%s", msg);

@@ -9,8 +9,7 @@
 #include <string.h>
 
 int strata_validate(struct strata_problems *out, struct strata_db *db,
-                    const struct strata_source *src,
-                    struct strata_error *err)
+                    const struct strata_source *src, struct strata_error *err)
 {
 	struct history h = { 0 };
 

@@ -48,10 +48,10 @@ struct command {
 
 /* ---- opt.c: option tables ---------------------------------------------- */
 enum opt_kind {
-	OPT_FLAG,   /* bool */
-	OPT_STRING, /* const char * */
-	OPT_INT64,  /* int64_t, >= 0 */
-	OPT_SIZE,   /* size_t, >= 1 */
+	OPT_FLAG,     /* bool */
+	OPT_STRING,   /* const char * */
+	OPT_INT64,    /* int64_t, >= 0 */
+	OPT_SIZE,     /* size_t, >= 1 */
 	OPT_DURATION, /* double seconds: 30, 30s, 500ms, 5m, 1h, forever */
 };
 
@@ -65,7 +65,10 @@ struct opt {
 	const char *help;
 };
 
-#define OPT_END { 0, NULL, OPT_FLAG, NULL, NULL, NULL, NULL }
+#define OPT_END                                           \
+	{                                                 \
+		0, NULL, OPT_FLAG, NULL, NULL, NULL, NULL \
+	}
 
 /*
  * Parses argv against the command's table and the global options,
@@ -81,7 +84,7 @@ int opt_parse_duration(double *out, const char *text);
 /* ---- output.c ---------------------------------------------------------- */
 int cli_error(struct cli *cli, const struct strata_error *err);
 int cli_usage_error(struct cli *cli, const char *cmd, const char *fmt, ...)
-	STRATA_PRINTF(3, 4);
+        STRATA_PRINTF(3, 4);
 void cli_warn(struct cli *cli, const char *fmt, ...) STRATA_PRINTF(2, 3);
 void cli_info(struct cli *cli, const char *fmt, ...) STRATA_PRINTF(2, 3);
 void cli_event(const struct strata_event *ev, void *data);

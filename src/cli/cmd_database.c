@@ -25,7 +25,8 @@ static bool confirm(struct cli *cli, const char *url, bool *is_asked)
 		free(shown);
 		return false;
 	}
-	fprintf(stderr, "Drop the database at '%s'? Everything in it is lost. [y/N] ",
+	fprintf(stderr,
+	        "Drop the database at '%s'? Everything in it is lost. [y/N] ",
 	        shown);
 	free(shown);
 	yes = fgets(line, sizeof(line), stdin) &&
@@ -41,8 +42,9 @@ static int drop(struct cli *cli, bool is_yes, bool is_force)
 
 	if (!is_yes && !confirm(cli, cli->database, &is_asked)) {
 		if (!is_asked)
-			return cli_usage_error(cli, "database",
-			                       "refusing to drop the database without --yes (stdin is not a terminal)");
+			return cli_usage_error(
+			        cli, "database",
+			        "refusing to drop the database without --yes (stdin is not a terminal)");
 		fprintf(stderr, "strata: nothing dropped\n");
 		return STRATA_EFAILED;
 	}
@@ -94,13 +96,15 @@ int cmd_database(struct cli *cli, int argc, char **argv)
 	if (rc)
 		return rc < 0 ? 0 : rc;
 	if (argc != 1)
-		return cli_usage_error(cli, "database",
-		                       argc ? "one action, please: create, drop, reset or setup"
-		                            : "an action is required: create, drop, reset or setup");
+		return cli_usage_error(
+		        cli, "database",
+		        argc ? "one action, please: create, drop, reset or setup"
+		             : "an action is required: create, drop, reset or setup");
 	action = argv[0];
 	if (!cli->database)
-		return cli_usage_error(cli, "database",
-		                       "no database given: pass --database URL or set DATABASE_URL");
+		return cli_usage_error(
+		        cli, "database",
+		        "no database given: pass --database URL or set DATABASE_URL");
 	if (strcmp(action, "create") == 0)
 		return create(cli);
 	if (strcmp(action, "drop") == 0)
@@ -111,7 +115,8 @@ int cmd_database(struct cli *cli, int argc, char **argv)
 		rc = drop(cli, is_yes, is_force);
 		return rc ? rc : setup(cli);
 	}
-	return cli_usage_error(cli, "database",
-	                       "unknown action '%s': use create, drop, reset or setup",
-	                       action);
+	return cli_usage_error(
+	        cli, "database",
+	        "unknown action '%s': use create, drop, reset or setup",
+	        action);
 }

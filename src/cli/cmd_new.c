@@ -62,15 +62,19 @@ int cmd_new(struct cli *cli, int argc, char **argv)
 	if (!argc)
 		return cli_usage_error(cli, "new", "a description is required");
 	if (is_timestamp && is_sequential)
-		return cli_usage_error(cli, "new",
-		                       "--timestamp and --sequential exclude each other");
+		return cli_usage_error(
+		        cli, "new",
+		        "--timestamp and --sequential exclude each other");
 	if (is_reversible && is_simple)
-		return cli_usage_error(cli, "new",
-		                       "--reversible and --simple exclude each other");
-	if (template_name && parse_template(&no.template_kind, template_name) < 0)
-		return cli_usage_error(cli, "new",
-		                       "--template wants table, index or data, not '%s'",
-		                       template_name);
+		return cli_usage_error(
+		        cli, "new",
+		        "--reversible and --simple exclude each other");
+	if (template_name &&
+	    parse_template(&no.template_kind, template_name) < 0)
+		return cli_usage_error(
+		        cli, "new",
+		        "--template wants table, index or data, not '%s'",
+		        template_name);
 	no.versioning = is_timestamp    ? STRATA_VERSIONING_TIMESTAMP
 	                : is_sequential ? STRATA_VERSIONING_SEQUENTIAL
 	                                : STRATA_VERSIONING_INFER;

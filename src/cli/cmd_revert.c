@@ -5,7 +5,8 @@
 
 #include "../banned.h"
 
-static const char usage[] = "[--count N | --target-version V | --all] [--dry-run]";
+static const char usage[] =
+        "[--count N | --target-version V | --all] [--dry-run]";
 
 int cmd_revert(struct cli *cli, int argc, char **argv)
 {
@@ -32,11 +33,12 @@ int cmd_revert(struct cli *cli, int argc, char **argv)
 	if (rc)
 		return rc < 0 ? 0 : rc;
 	if (argc)
-		return cli_usage_error(cli, "revert", "unexpected argument '%s'",
-		                       argv[0]);
-	if (has_count + ro.has_target + ro.is_all > 1)
 		return cli_usage_error(cli, "revert",
-		                       "--count, --target-version and --all exclude each other");
+		                       "unexpected argument '%s'", argv[0]);
+	if (has_count + ro.has_target + ro.is_all > 1)
+		return cli_usage_error(
+		        cli, "revert",
+		        "--count, --target-version and --all exclude each other");
 	if (cli->format == FORMAT_JSON)
 		cli->events = json_array();
 	if ((rc = cli_load_source(cli, &src)) || (rc = cli_open_db(cli, &db)))
@@ -48,8 +50,10 @@ int cmd_revert(struct cli *cli, int argc, char **argv)
 	if (cli->format == FORMAT_JSON) {
 		json_t *doc = json_object();
 
-		json_object_set_new(doc, "dry_run", json_boolean(ro.is_dry_run));
-		json_object_set_new(doc, "reverted", json_integer((json_int_t)reverted));
+		json_object_set_new(doc, "dry_run",
+		                    json_boolean(ro.is_dry_run));
+		json_object_set_new(doc, "reverted",
+		                    json_integer((json_int_t)reverted));
 		json_object_set(doc, "migrations", cli->events);
 		cli_print_json(doc);
 	} else if (cli->verbosity >= 0) {

@@ -49,9 +49,12 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 	if (cli->format == FORMAT_JSON) {
 		json_t *doc = json_object();
 
-		json_object_set_new(doc, "dry_run", json_boolean(ro.is_dry_run));
-		json_object_set_new(doc, "applied", json_integer((json_int_t)res.applied));
-		json_object_set_new(doc, "skipped", json_integer((json_int_t)res.skipped));
+		json_object_set_new(doc, "dry_run",
+		                    json_boolean(ro.is_dry_run));
+		json_object_set_new(doc, "applied",
+		                    json_integer((json_int_t)res.applied));
+		json_object_set_new(doc, "skipped",
+		                    json_integer((json_int_t)res.skipped));
 		json_object_set(doc, "migrations", cli->events);
 		json_object_set(doc, "warnings", cli->warnings);
 		cli_print_json(doc);

@@ -29,17 +29,18 @@ static json_t *entry_json(const struct strata_status_entry *e)
 
 	json_object_set_new(o, "version", json_integer(e->version));
 	json_object_set_new(o, "description", json_string(e->description));
-	json_object_set_new(o, "state", json_string(strata_state_name(e->state)));
-	json_object_set_new(o, "file", e->migration
-	                                       ? json_string(e->migration->up_path)
-	                                       : json_null());
+	json_object_set_new(o, "state",
+	                    json_string(strata_state_name(e->state)));
+	json_object_set_new(o, "file",
+	                    e->migration ? json_string(e->migration->up_path)
+	                                 : json_null());
 	json_object_set_new(o, "down_file",
 	                    e->migration && e->migration->down_path
 	                            ? json_string(e->migration->down_path)
 	                            : json_null());
-	json_object_set_new(o, "installed_on", e->is_recorded
-	                                               ? json_string(e->installed_on)
-	                                               : json_null());
+	json_object_set_new(o, "installed_on",
+	                    e->is_recorded ? json_string(e->installed_on)
+	                                   : json_null());
 	json_object_set_new(o, "execution_time_ns",
 	                    e->is_recorded ? json_integer(e->execution_time_ns)
 	                                   : json_null());
@@ -121,8 +122,8 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 	if (rc)
 		return rc < 0 ? 0 : rc;
 	if (argc)
-		return cli_usage_error(cli, "status", "unexpected argument '%s'",
-		                       argv[0]);
+		return cli_usage_error(cli, "status",
+		                       "unexpected argument '%s'", argv[0]);
 	if ((rc = cli_load_source(cli, &src)) || (rc = cli_open_db(cli, &db)))
 		goto done;
 	if (strata_status_get(&st, db, src, &err) < 0) {
@@ -134,12 +135,18 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 		json_t *sum = json_object();
 
 		for (size_t i = 0; i < st->count; i++)
-			json_array_append_new(list, entry_json(&st->entries[i]));
-		json_object_set_new(sum, "applied", json_integer((json_int_t)st->n_applied));
-		json_object_set_new(sum, "pending", json_integer((json_int_t)st->n_pending));
-		json_object_set_new(sum, "failed", json_integer((json_int_t)st->n_failed));
-		json_object_set_new(sum, "checksum_mismatch", json_integer((json_int_t)st->n_mismatch));
-		json_object_set_new(sum, "missing", json_integer((json_int_t)st->n_missing));
+			json_array_append_new(list,
+			                      entry_json(&st->entries[i]));
+		json_object_set_new(sum, "applied",
+		                    json_integer((json_int_t)st->n_applied));
+		json_object_set_new(sum, "pending",
+		                    json_integer((json_int_t)st->n_pending));
+		json_object_set_new(sum, "failed",
+		                    json_integer((json_int_t)st->n_failed));
+		json_object_set_new(sum, "checksum_mismatch",
+		                    json_integer((json_int_t)st->n_mismatch));
+		json_object_set_new(sum, "missing",
+		                    json_integer((json_int_t)st->n_missing));
 		json_object_set_new(doc, "migrations", list);
 		json_object_set_new(doc, "summary", sum);
 		cli_print_json(doc);

@@ -20,8 +20,8 @@ int cmd_validate(struct cli *cli, int argc, char **argv)
 	if (rc)
 		return rc < 0 ? 0 : rc;
 	if (argc)
-		return cli_usage_error(cli, "validate", "unexpected argument '%s'",
-		                       argv[0]);
+		return cli_usage_error(cli, "validate",
+		                       "unexpected argument '%s'", argv[0]);
 	if ((rc = cli_load_source(cli, &src)))
 		goto done;
 	if (cli->database && (rc = cli_open_db(cli, &db)))
@@ -34,9 +34,13 @@ int cmd_validate(struct cli *cli, int argc, char **argv)
 		json_t *doc = json_object(), *list = json_array();
 
 		for (size_t i = 0; i < problems.count; i++)
-			json_array_append_new(list, cli_json_error(&problems.items[i]));
-		json_object_set_new(doc, "valid", json_boolean(!problems.count));
-		json_object_set_new(doc, "migrations", json_integer((json_int_t)strata_source_count(src)));
+			json_array_append_new(
+			        list, cli_json_error(&problems.items[i]));
+		json_object_set_new(doc, "valid",
+		                    json_boolean(!problems.count));
+		json_object_set_new(
+		        doc, "migrations",
+		        json_integer((json_int_t)strata_source_count(src)));
 		json_object_set_new(doc, "online", json_boolean(db != NULL));
 		json_object_set_new(doc, "problems", list);
 		cli_print_json(doc);

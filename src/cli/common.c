@@ -38,7 +38,8 @@ int cli_open_db(struct cli *cli, struct strata_db **out)
 	if (!cli->database) {
 		strata_error_set(&err, STRATA_EUSAGE, "no database given");
 		strata_error_hint(
-			&err, "Pass --database URL, set DATABASE_URL, or put DATABASE_URL=… in a .env file (for example sqlite:app.db or postgres://user@host/db).");
+		        &err,
+		        "Pass --database URL, set DATABASE_URL, or put DATABASE_URL=… in a .env file (for example sqlite:app.db or postgres://user@host/db).");
 		rc = cli_error(cli, &err);
 	} else if (strata_db_open(out, cli->database, &opts, &err) < 0) {
 		rc = cli_error(cli, &err);

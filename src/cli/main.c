@@ -39,12 +39,14 @@ const struct command *cli_find_command(const char *name)
 
 static void print_usage(FILE *fp)
 {
-	fprintf(fp, "usage: strata [global options] <command> [options]\n\n"
-	            "Versioned SQL migrations for PostgreSQL and SQLite, compatible with sqlx.\n\ncommands:\n");
+	fprintf(fp,
+	        "usage: strata [global options] <command> [options]\n\n"
+	        "Versioned SQL migrations for PostgreSQL and SQLite, compatible with sqlx.\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(fp, "  %-10s %s\n", commands[i].name,
 		        commands[i].summary);
-	fprintf(fp, "\nRun 'strata <command> --help' for a command's options.\n");
+	fprintf(fp,
+	        "\nRun 'strata <command> --help' for a command's options.\n");
 }
 
 static bool wants_color(int fd)

@@ -101,9 +101,10 @@ static int store(struct cli *cli, const char *cmd, const struct opt *o,
 		errno = 0;
 		v = strtoll(arg, &end, 10);
 		if (errno || *end || end == arg || v < 0)
-			return cli_usage_error(cli, cmd,
-			                       "--%s wants a non-negative integer, not '%s'",
-			                       o->long_name, arg);
+			return cli_usage_error(
+			        cli, cmd,
+			        "--%s wants a non-negative integer, not '%s'",
+			        o->long_name, arg);
 		*(int64_t *)o->value = v;
 		return 0;
 	}
@@ -113,17 +114,19 @@ static int store(struct cli *cli, const char *cmd, const struct opt *o,
 		errno = 0;
 		v = strtoull(arg, &end, 10);
 		if (errno || *end || end == arg || v < 1 || arg[0] == '-')
-			return cli_usage_error(cli, cmd,
-			                       "--%s wants a positive integer, not '%s'",
-			                       o->long_name, arg);
+			return cli_usage_error(
+			        cli, cmd,
+			        "--%s wants a positive integer, not '%s'",
+			        o->long_name, arg);
 		*(size_t *)o->value = (size_t)v;
 		return 0;
 	}
 	case OPT_DURATION:
 		if (opt_parse_duration(o->value, arg) < 0)
-			return cli_usage_error(cli, cmd,
-			                       "--%s wants a duration such as 30s, 500ms, 5m or 'forever', not '%s'",
-			                       o->long_name, arg);
+			return cli_usage_error(
+			        cli, cmd,
+			        "--%s wants a duration such as 30s, 500ms, 5m or 'forever', not '%s'",
+			        o->long_name, arg);
 		return 0;
 	}
 	return 0;
@@ -137,9 +140,10 @@ static int apply_globals(struct cli *cli, const char *cmd)
 		else if (strcmp(format_arg, "text") == 0)
 			cli->format = FORMAT_TEXT;
 		else
-			return cli_usage_error(cli, cmd,
-			                       "--format wants 'text' or 'json', not '%s'",
-			                       format_arg);
+			return cli_usage_error(
+			        cli, cmd,
+			        "--format wants 'text' or 'json', not '%s'",
+			        format_arg);
 	}
 	if (is_quiet)
 		cli->verbosity = -1;
@@ -147,10 +151,12 @@ static int apply_globals(struct cli *cli, const char *cmd)
 		cli->verbosity = 1;
 	if (is_no_color)
 		cli->is_color_out = cli->is_color_err = false;
-	if (lock_wait_arg && opt_parse_duration(&cli->lock_wait, lock_wait_arg) < 0)
-		return cli_usage_error(cli, cmd,
-		                       "--lock-wait wants a duration such as 30s, 5m or 'forever', not '%s'",
-		                       lock_wait_arg);
+	if (lock_wait_arg &&
+	    opt_parse_duration(&cli->lock_wait, lock_wait_arg) < 0)
+		return cli_usage_error(
+		        cli, cmd,
+		        "--lock-wait wants a duration such as 30s, 5m or 'forever', not '%s'",
+		        lock_wait_arg);
 	return 0;
 }
 
@@ -177,8 +183,8 @@ int opt_parse(struct cli *cli, const char *cmd, const char *usage,
 		const struct opt *o = find_opt(opts, (int)i, n_cmd);
 
 		lo[i].name = o->long_name;
-		lo[i].has_arg = o->kind == OPT_FLAG ? no_argument
-		                                    : required_argument;
+		lo[i].has_arg =
+		        o->kind == OPT_FLAG ? no_argument : required_argument;
 		lo[i].val = 0;
 		if (o->short_name && sp + 3 < sizeof(shortopts)) {
 			shortopts[sp++] = o->short_name;
@@ -195,17 +201,19 @@ int opt_parse(struct cli *cli, const char *cmd, const char *usage,
 		if (c == '?' || c == ':') {
 			const char *bad = (*argv)[optind - 1];
 
-			rc = cli_usage_error(cli, cmd,
-			                     c == ':' ? "option '%s' wants a value"
-			                              : "unknown option '%s'",
-			                     bad);
+			rc = cli_usage_error(
+			        cli, cmd,
+			        c == ':' ? "option '%s' wants a value"
+			                 : "unknown option '%s'",
+			        bad);
 			goto done;
 		}
 		if (c == 0) {
 			o = find_opt(opts, index, n_cmd);
 		} else {
 			for (size_t i = 0; i < n_cmd + n_glob && !o; i++) {
-				const struct opt *k = find_opt(opts, (int)i, n_cmd);
+				const struct opt *k =
+				        find_opt(opts, (int)i, n_cmd);
 
 				if (k->short_name == c)
 					o = k;
@@ -239,12 +247,13 @@ static void print_table(FILE *fp, const struct opt *opts)
 		char left[64];
 
 		if (o->short_name)
-			snprintf(left, sizeof(left), "-%c, --%s%s%s", o->short_name,
-			         o->long_name, o->arg_name ? " " : "",
+			snprintf(left, sizeof(left), "-%c, --%s%s%s",
+			         o->short_name, o->long_name,
+			         o->arg_name ? " " : "",
 			         o->arg_name ? o->arg_name : "");
 		else
-			snprintf(left, sizeof(left), "    --%s%s%s", o->long_name,
-			         o->arg_name ? " " : "",
+			snprintf(left, sizeof(left), "    --%s%s%s",
+			         o->long_name, o->arg_name ? " " : "",
 			         o->arg_name ? o->arg_name : "");
 		fprintf(fp, "  %-28s %s\n", left, o->help);
 	}

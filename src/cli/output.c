@@ -69,11 +69,12 @@ json_t *cli_json_error(const struct strata_error *err)
 	set_str(e, "file", err->file);
 	json_object_set_new(e, "line",
 	                    err->line ? json_integer(err->line) : json_null());
-	json_object_set_new(e, "column", err->column ? json_integer(err->column)
-	                                             : json_null());
-	json_object_set_new(e, "statement", err->statement
-	                                            ? json_integer(err->statement)
-	                                            : json_null());
+	json_object_set_new(e, "column",
+	                    err->column ? json_integer(err->column)
+	                                : json_null());
+	json_object_set_new(e, "statement",
+	                    err->statement ? json_integer(err->statement)
+	                                   : json_null());
 	set_str(e, "context", err->context);
 	return e;
 }
@@ -247,21 +248,24 @@ void cli_event(const struct strata_event *ev, void *data)
 	case STRATA_EVENT_REVERT_START:
 		if (cli->verbosity > 0)
 			cli_info(cli, "%s %" PRId64 " %s ...",
-			         ev->kind == STRATA_EVENT_APPLY_START ? "Applying"
-			                                              : "Reverting",
+			         ev->kind == STRATA_EVENT_APPLY_START
+			                 ? "Applying"
+			                 : "Reverting",
 			         ev->version, ev->description);
 		break;
 	case STRATA_EVENT_LOCK_WAIT:
-		cli_info(cli,
-		         "strata: waiting for the migration lock, held by pid %d (application '%s')%s%s",
-		         ev->holder_pid,
-		         ev->holder_application ? ev->holder_application : "",
-		         ev->holder_query && *ev->holder_query ? ": " : "",
-		         ev->holder_query ? ev->holder_query : "");
+		cli_info(
+		        cli,
+		        "strata: waiting for the migration lock, held by pid %d (application '%s')%s%s",
+		        ev->holder_pid,
+		        ev->holder_application ? ev->holder_application : "",
+		        ev->holder_query && *ev->holder_query ? ": " : "",
+		        ev->holder_query ? ev->holder_query : "");
 		break;
 	case STRATA_EVENT_LOCK_ACQUIRED:
 		if (ev->waited_seconds > 0)
-			cli_info(cli, "strata: took the migration lock after %.1f s",
+			cli_info(cli,
+			         "strata: took the migration lock after %.1f s",
 			         ev->waited_seconds);
 		break;
 	case STRATA_EVENT_WARNING:

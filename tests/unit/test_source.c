@@ -101,7 +101,9 @@ static const char *in(const char *dir, const char *name)
 	static size_t next;
 	char *path = paths[next++ % 4];
 
-	snprintf(path, PATH_MAX, "%s/%s", dir, name);
+	int n = snprintf(path, PATH_MAX, "%s/%s", dir, name);
+
+	assert_true(n > 0 && n < PATH_MAX);
 	return path;
 }
 
