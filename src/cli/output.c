@@ -93,6 +93,9 @@ static void print_indented(const char *label, const char *text)
 			fputs("\n    ", stderr);
 		if (*p)
 			p++;
+		/* continuation lines are ours to indent (libpq adds a tab) */
+		while (*p == ' ' || *p == '\t')
+			p++;
 	}
 	fputc('\n', stderr);
 }
