@@ -2,7 +2,7 @@
 # Dependencies come from Debian packages through pkg-config (see README).
 
 CC      ?= cc
-PKGS    := libpq sqlite3 libcrypto jansson zlib libprotobuf-c
+PKGS    := libpq sqlite3 libcrypto jansson zlib inih libprotobuf-c
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(filter-out libprotobuf-c,$(PKGS)))
 # libpg_query ships no .pc file; its shared library carries protobuf-c too.

@@ -102,6 +102,29 @@ char *strata_url_redact(const char *url);
  */
 int strata_dotenv_load(const char *path, struct strata_error *err);
 
+/* ---- configuration: strata.conf ---------------------------------------- */
+
+/*
+ * An INI file: [strata] holds defaults (database, source, table,
+ * lock_wait, and `environment`, the default active environment), and each
+ * [environment.NAME] the values of one environment, which win over
+ * [strata]'s. Unknown sections or keys fail with STRATA_EUSAGE naming the
+ * line. With `path` NULL, ./strata.conf is read when it exists (else the
+ * configuration is empty); a given `path` must exist.
+ */
+struct strata_config;
+int strata_config_load(struct strata_config **out, const char *path,
+                       struct strata_error *err);
+void strata_config_free(struct strata_config *c);
+/* The value of `key` for environment `env` (NULL: [strata] only), falling
+ * back to [strata]; NULL when unset. Borrowed from the configuration. */
+const char *strata_config_get(const struct strata_config *c, const char *env,
+                              const char *key);
+bool strata_config_has_environment(const struct strata_config *c,
+                                   const char *env);
+/* The file read, or NULL when there was none. */
+const char *strata_config_path(const struct strata_config *c);
+
 /* ---- migration source ---------------------------------------------------
  * A directory of versioned migrations in the sqlx layouts: `V_desc.sql`,
  * `V_desc.up.sql` + `V_desc.down.sql`, `V_desc.sql` + `V_desc.down.sql`. */

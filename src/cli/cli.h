@@ -19,13 +19,17 @@ enum cli_format {
 
 struct cli {
 	const char *database; /* -d, else DATABASE_URL; NULL when none */
-	const char *source;   /* -s, default "migrations" */
-	const char *table;    /* --table */
+	const char *source;   /* -s, else strata.conf, else "migrations" */
+	const char *table;    /* --table, else strata.conf */
+	const char *env;      /* -e, else $STRATA_ENV, else strata.conf's */
+	const char *config;   /* --config FILE */
 	enum cli_format format;
 	int verbosity; /* -1 quiet, 0 normal, 1 verbose */
 	bool is_color_out, is_color_err;
 	double lock_wait;
+	bool has_lock_wait;
 	bool is_help;
+	struct strata_config *settings; /* strata.conf */
 	const char *argv0;
 	/* JSON mode: what the events of a command add to its result */
 	json_t *events;
@@ -94,6 +98,7 @@ void cli_print_json(json_t *doc); /* prints and releases doc */
 json_t *cli_json_error(const struct strata_error *err);
 
 /* ---- common.c: what several commands do -------------------------------- */
+int cli_resolve_settings(struct cli *cli);
 int cli_load_source(struct cli *cli, struct strata_source **out);
 int cli_open_db(struct cli *cli, struct strata_db **out);
 const struct command *cli_find_command(const char *name);

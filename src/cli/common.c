@@ -10,6 +10,58 @@
 
 #include "../banned.h"
 
+/*
+ * Where each setting comes from (SPEC, Databases): the command line, then
+ * the environment (a .env file fills in what is unset), then the active
+ * environment of strata.conf, then its [strata] section, then defaults.
+ */
+int cli_resolve_settings(struct cli *cli)
+{
+	struct strata_error err = STRATA_ERROR_INIT;
+	const char *env, *v;
+	int rc = 0;
+
+	if (strata_dotenv_load(".env", &err) < 0 ||
+	    strata_config_load(&cli->settings, cli->config, &err) < 0) {
+		rc = cli_error(cli, &err);
+		goto done;
+	}
+	env = cli->env ? cli->env : getenv("STRATA_ENV");
+	if (env && *env && !strata_config_has_environment(cli->settings, env)) {
+		rc = cli_usage_error(
+		        cli, NULL, "no environment '%s' in %s", env,
+		        strata_config_path(cli->settings)
+		                ? strata_config_path(cli->settings)
+		                : "strata.conf (there is no such file)");
+		goto done;
+	}
+	if (!env || !*env)
+		env = strata_config_get(cli->settings, NULL, "environment");
+	if (!cli->database)
+		cli->database = getenv("DATABASE_URL");
+	if (!cli->database || !*cli->database)
+		cli->database =
+		        strata_config_get(cli->settings, env, "database");
+	if (cli->database && !*cli->database)
+		cli->database = NULL;
+	if (!cli->source)
+		cli->source = strata_config_get(cli->settings, env, "source");
+	if (!cli->source)
+		cli->source = "migrations";
+	if (!cli->table)
+		cli->table = strata_config_get(cli->settings, env, "table");
+	v = strata_config_get(cli->settings, env, "lock_wait");
+	if (!cli->has_lock_wait && v &&
+	    opt_parse_duration(&cli->lock_wait, v) < 0)
+		rc = cli_usage_error(
+		        cli, NULL,
+		        "lock_wait in %s wants a duration such as 30s, 5m or 'forever', not '%s'",
+		        strata_config_path(cli->settings), v);
+done:
+	strata_error_release(&err);
+	return rc;
+}
+
 int cli_load_source(struct cli *cli, struct strata_source **out)
 {
 	struct strata_error err = STRATA_ERROR_INIT;

@@ -58,21 +58,9 @@ static bool wants_color(int fd)
 	       !(term && strcmp(term, "dumb") == 0);
 }
 
-static int load_env(struct cli *cli)
-{
-	struct strata_error err = STRATA_ERROR_INIT;
-	int rc = 0;
-
-	if (strata_dotenv_load(".env", &err) < 0)
-		rc = cli_error(cli, &err);
-	strata_error_release(&err);
-	return rc;
-}
-
 int main(int argc, char **argv)
 {
 	struct cli cli = {
-		.source = "migrations",
 		.lock_wait = DEFAULT_LOCK_WAIT,
 		.argv0 = argv[0],
 	};
@@ -106,11 +94,8 @@ int main(int argc, char **argv)
 		print_usage(stderr);
 		return STRATA_EUSAGE;
 	}
-	if ((rc = load_env(&cli)) != 0)
-		return rc;
-	if (!cli.database)
-		cli.database = getenv("DATABASE_URL");
-	if (cli.database && !*cli.database)
-		cli.database = NULL;
-	return cmd->fn(&cli, argc, argv);
+	/* settings are resolved once the command has parsed its options */
+	rc = cmd->fn(&cli, argc, argv);
+	strata_config_free(cli.settings);
+	return rc;
 }

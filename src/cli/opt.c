@@ -23,6 +23,10 @@ static struct opt global_opts[] = {
 	  "database URL (default: $DATABASE_URL, read from .env too)" },
 	{ 's', "source", OPT_STRING, NULL, NULL, "DIR",
 	  "migrations directory (default: migrations)" },
+	{ 'e', "env", OPT_STRING, NULL, NULL, "NAME",
+	  "environment of strata.conf to use (default: $STRATA_ENV)" },
+	{ 0, "config", OPT_STRING, NULL, NULL, "FILE",
+	  "configuration file (default: ./strata.conf when present)" },
 	{ 0, "table", OPT_STRING, NULL, NULL, "NAME",
 	  "history table (default: _sqlx_migrations)" },
 	{ 0, "lock-wait", OPT_STRING, &lock_wait_arg, NULL, "DURATION",
@@ -62,6 +66,24 @@ int opt_parse_duration(double *out, const char *text)
 	else
 		return -1;
 	return 0;
+}
+
+static void bind(const char *name, void *value)
+{
+	for (struct opt *o = global_opts; o->long_name; o++)
+		if (strcmp(o->long_name, name) == 0)
+			o->value = value;
+}
+
+/* Global options land in the cli of this run. */
+static void bind_globals(struct cli *cli)
+{
+	bind("database", &cli->database);
+	bind("source", &cli->source);
+	bind("env", &cli->env);
+	bind("config", &cli->config);
+	bind("table", &cli->table);
+	bind("help", &cli->is_help);
 }
 
 static size_t count_opts(const struct opt *o)
@@ -171,10 +193,7 @@ int opt_parse(struct cli *cli, const char *cmd, const char *usage,
 
 	if (!lo)
 		abort();
-	global_opts[0].value = &cli->database;
-	global_opts[1].value = &cli->source;
-	global_opts[2].value = &cli->table;
-	global_opts[8].value = &cli->is_help;
+	bind_globals(cli);
 	/* a leading '+' keeps the command name for main's global pass */
 	if (!cmd)
 		shortopts[sp++] = '+';
@@ -233,6 +252,8 @@ int opt_parse(struct cli *cli, const char *cmd, const char *usage,
 		goto done;
 	}
 	if ((rc = apply_globals(cli, cmd)) != 0)
+		goto done;
+	if (cmd && (rc = cli_resolve_settings(cli)) != 0)
 		goto done;
 	*argc -= optind;
 	*argv += optind;
