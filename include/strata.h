@@ -151,8 +151,21 @@ struct strata_migration {
 
 struct strata_source;
 
+/* A list of problems, each a whole error (code, file, line, detail, hint). */
+struct strata_problems {
+	struct strata_error *items;
+	size_t count, alloc;
+};
+void strata_problems_release(struct strata_problems *p);
+
 struct strata_source_options {
 	size_t max_file_size; /* 0: STRATA_DEFAULT_MAX_FILE_SIZE */
+	/* When set, every problem of an invalid source is appended here, in
+	 * file-name order (the load still fails with the first in err). */
+	struct strata_problems *problems;
+	/* With `problems`: load the sound migrations anyway and succeed, the
+	 * problems only listed (for validation; never for running). */
+	bool is_lenient;
 };
 
 /*
@@ -371,20 +384,27 @@ enum strata_code strata_status_verdict(const struct strata_status *st);
 
 /* ---- validation --------------------------------------------------------- */
 
-struct strata_problems {
-	struct strata_error *items; /* each with its code, file, detail, hint */
-	size_t count, alloc;
+struct strata_validate_options {
+	size_t max_file_size; /* 0: STRATA_DEFAULT_MAX_FILE_SIZE */
+	bool is_strict_order; /* a pending version below the newest applied
+	                         is a problem, not a warning */
 };
 
 /*
- * Every problem of the history against the source, not only the first:
- * failed records, applied migrations missing from the source, and
- * migrations changed after they were applied (with both checksums).
- * `db` may be NULL (the source was already checked by loading it).
+ * Every problem at once, where `run` stops at the first: the source's
+ * (names, duplicate versions, incomplete pairs, invalid UTF-8, NUL bytes,
+ * oversized files, links out of the tree), each file's SQL (statements
+ * that cannot run in a transaction in a transactional file, SQL the parser
+ * rejects, COPY FROM STDIN), and with `db` (may be NULL: offline, judged
+ * with PostgreSQL's parser) the history's: failed records, applied
+ * migrations missing from the source, migrations changed after they were
+ * applied. Out-of-order pending migrations are warnings (events) unless
+ * is_strict_order. Returns 0 when validation ran, whatever it found; -1
+ * when it could not (an unreadable directory, an unreadable history).
  */
 int strata_validate(struct strata_problems *out, struct strata_db *db,
-                    const struct strata_source *src, struct strata_error *err);
-void strata_problems_release(struct strata_problems *p);
+                    const char *dir, const struct strata_validate_options *opts,
+                    struct strata_error *err);
 
 /* ---- databases themselves ----------------------------------------------- */
 

@@ -42,7 +42,7 @@ void driver_emit_warning(struct strata_conn *c, const char *fmt, ...)
 
 void db_emit(struct strata_db *db, const struct strata_event *ev)
 {
-	if (db->opts.on_event)
+	if (db && db->opts.on_event)
 		db->opts.on_event(ev, db->opts.event_data);
 }
 

@@ -293,6 +293,7 @@ struct strata_db {
 	struct strata_db_options opts;
 };
 
+/* Both accept db == NULL (the event is dropped). */
 void db_emit(struct strata_db *db, const struct strata_event *ev);
 void db_emit_migration(struct strata_db *db, enum strata_event_kind kind,
                        const struct strata_migration *m, int64_t duration_ns);
@@ -337,7 +338,16 @@ struct plan {
  * anything --single-transaction cannot hold fail with STRATA_EVALIDATE
  * naming file, line and statement.
  */
-int plan_add(struct plan *p, struct strata_db *db,
+struct plan_ctx {
+	int (*split)(struct strata_script *out, const char *sql, size_t len,
+	             struct strata_error *err);
+	int server_version;   /* 0: offline, judged as the parser's version */
+	struct strata_db *db; /* where warnings go; NULL: dropped */
+};
+
+/* The context of `db`, or with db NULL PostgreSQL's parser offline. */
+void plan_ctx_init(struct plan_ctx *ctx, struct strata_db *db);
+int plan_add(struct plan *p, const struct plan_ctx *ctx,
              const struct strata_migration *m, bool is_down,
              bool is_single_transaction, struct strata_error *err);
 void plan_release(struct plan *p);

@@ -277,7 +277,8 @@ static int apply_fenced(struct strata_db *db, const struct plan_step *step,
 	                           text_monotonic_ns() - t0, err);
 }
 
-static int collect_pending(struct plan *plan, struct strata_db *db,
+static int collect_pending(struct plan *plan, const struct plan_ctx *ctx,
+                           struct strata_db *db,
                            const struct strata_source *src,
                            const struct history *h,
                            const struct strata_run_options *opts,
@@ -314,7 +315,7 @@ static int collect_pending(struct plan *plan, struct strata_db *db,
 			        ")",
 			        m->version, newest);
 		}
-		if (plan_add(plan, db, m, false, opts->is_single_transaction,
+		if (plan_add(plan, ctx, m, false, opts->is_single_transaction,
 		             err) < 0)
 			return -1;
 	}
@@ -330,16 +331,18 @@ int strata_migrate_run(struct strata_run_result *out, struct strata_db *db,
 	struct strata_run_result res = { 0 };
 	struct history h = { 0 };
 	struct plan plan = { 0 };
+	struct plan_ctx ctx;
 	bool in_single = false;
 	int rc = -1;
 
+	plan_ctx_init(&ctx, db);
 	if (opts->has_target && opts->target_version < 0) {
 		strata_error_set(err, STRATA_EUSAGE, "invalid target version");
 		goto done;
 	}
 	if (lock_and_read(db, &h, !opts->is_dry_run, err) < 0 ||
 	    check_history(&h, src, opts->is_ignore_missing, err) < 0 ||
-	    collect_pending(&plan, db, src, &h, opts, err) < 0)
+	    collect_pending(&plan, &ctx, db, src, &h, opts, err) < 0)
 		goto done;
 	if (opts->is_dry_run) {
 		for (size_t i = 0; i < plan.n; i++)
@@ -489,8 +492,10 @@ int strata_migrate_revert(size_t *out_reverted, struct strata_db *db,
 	struct history h = { 0 };
 	struct plan plan = { 0 };
 	size_t count = opts->count ? opts->count : 1, reverted = 0;
+	struct plan_ctx ctx;
 	int rc = -1;
 
+	plan_ctx_init(&ctx, db);
 	if (lock_and_read(db, &h, false, err) < 0 ||
 	    check_failed(&h, src, err) < 0)
 		goto done;
@@ -506,7 +511,7 @@ int strata_migrate_revert(size_t *out_reverted, struct strata_db *db,
 			break;
 		}
 		if (check_revertible(row, src, &m, err) < 0 ||
-		    plan_add(&plan, db, m, true, false, err) < 0)
+		    plan_add(&plan, &ctx, m, true, false, err) < 0)
 			goto done;
 	}
 	for (size_t i = 0; i < plan.n; i++) {

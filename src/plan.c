@@ -42,23 +42,31 @@ static size_t first_flagged(const struct strata_script *s, unsigned flag)
 	return s->n;
 }
 
-static int check_step(struct plan_step *step, struct strata_db *db,
+void plan_ctx_init(struct plan_ctx *ctx, struct strata_db *db)
+{
+	ctx->split = db ? db->drv->split : split_pg;
+	ctx->server_version = db ? db->conn->server_version : 0;
+	ctx->db = db;
+}
+
+static int check_step(struct plan_step *step, const struct plan_ctx *ctx,
                       bool is_no_txn_file, bool is_single,
                       struct strata_error *err)
 {
+	struct strata_db *db = ctx->db;
 	struct strata_script *s = &step->script;
 	size_t i;
 
 	if (!s->is_parsed) {
-		if (db->conn->server_version &&
-		    db->conn->server_version / 10000 <=
-		            PARSER_VERSION_NUM / 10000) {
+		/* Only a server newer than the parser may know better. */
+		if (ctx->server_version / 10000 <= PARSER_VERSION_NUM / 10000) {
 			strata_error_set(err, STRATA_EVALIDATE, "%s",
 			                 s->parse_error);
 			error_set_location(err, step->path, step->sql,
 			                   step->len, s->parse_error_at);
 			return strata_error_hint(
-			        err, "Fix the SQL; nothing has been applied.");
+			        err,
+			        "Fix the SQL: nothing runs until the file parses.");
 		}
 		db_emit_warning(
 		        db, step->m,
@@ -108,7 +116,7 @@ static int check_step(struct plan_step *step, struct strata_db *db,
 	return 0;
 }
 
-int plan_add(struct plan *p, struct strata_db *db,
+int plan_add(struct plan *p, const struct plan_ctx *ctx,
              const struct strata_migration *m, bool is_down,
              bool is_single_transaction, struct strata_error *err)
 {
@@ -121,12 +129,12 @@ int plan_add(struct plan *p, struct strata_db *db,
 	step->path = is_down ? m->down_path : m->up_path;
 	step->sql = is_down ? m->down_sql : m->up_sql;
 	step->len = is_down ? m->down_len : m->up_len;
-	if (db->drv->split(&step->script, step->sql, step->len, err) < 0) {
+	if (ctx->split(&step->script, step->sql, step->len, err) < 0) {
 		error_set_location(err, step->path, NULL, 0, 0);
 		script_release(&step->script);
 		return -1;
 	}
-	if (check_step(step, db,
+	if (check_step(step, ctx,
 	               is_down ? m->is_down_no_transaction
 	                       : m->is_no_transaction,
 	               is_single_transaction, err) < 0) {

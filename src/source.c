@@ -104,8 +104,32 @@ static int cmp_problem(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-/* Moves the first problem into `err`, the others counted in its detail. */
-static int problems_report(struct problems *p, struct strata_error *err)
+static char *dup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+static void problems_copy_to(struct strata_problems *all,
+                             const struct strata_error *e)
+{
+	struct strata_error *c;
+
+	XGROW(all->items, all->alloc, all->count + 1);
+	c = &all->items[all->count++];
+	*c = *e;
+	c->message = dup_or_null(e->message);
+	c->detail = dup_or_null(e->detail);
+	c->hint = dup_or_null(e->hint);
+	c->file = dup_or_null(e->file);
+	c->context = dup_or_null(e->context);
+}
+
+/*
+ * Moves the first problem into `err`, the others counted in its detail;
+ * with `all`, every problem is also copied there, in order.
+ */
+static int problems_report(struct problems *p, struct strata_problems *all,
+                           struct strata_error *err)
 {
 	struct problem *first;
 	size_t more;
@@ -114,6 +138,8 @@ static int problems_report(struct problems *p, struct strata_error *err)
 		BUG("no problem to report");
 	more = p->n - 1;
 	qsort(p->v, p->n, sizeof(*p->v), cmp_problem);
+	for (size_t i = 0; all && i < p->n; i++)
+		problems_copy_to(all, &p->v[i].err);
 	first = &p->v[0];
 	if (more) {
 		const char *noun = more == 1 ? "problem" : "problems";
@@ -580,8 +606,22 @@ static int list_dir(struct entry ***out, size_t *out_n, struct arena *arena,
  * Checks the versions of the named entries and, when nothing at all is
  * wrong, builds the migration array. Entries are reordered.
  */
+/* Whether every file of a version was read and found sound. */
+static bool is_group_sound(struct entry **group, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!group[i]->text)
+			return false;
+	return true;
+}
+
+/*
+ * The migrations of the sound versions. Once any problem is known only a
+ * lenient load (validate) keeps building, to check the rest's SQL.
+ */
 static void build_migrations(struct strata_source *src, struct entry **v,
-                             size_t n, struct problems *problems)
+                             size_t n, struct problems *problems,
+                             bool is_lenient)
 {
 	struct strata_migration *ms;
 	size_t n_named = 0, n_ms = 0;
@@ -602,7 +642,8 @@ static void build_migrations(struct strata_source *src, struct entry **v,
 			j++;
 		if (check_version(m, v + i, j - i, &key, &perr) < 0) {
 			problems_add(problems, key, &perr);
-		} else if (!problems->n) {
+		} else if (is_lenient ? is_group_sound(v + i, j - i)
+		                      : !problems->n) {
 			fill_texts(m, v[i], j - i > 1 ? v[i + 1] : NULL);
 			n_ms++;
 		}
@@ -652,10 +693,13 @@ int strata_source_load(struct strata_source **out, const char *dir,
 		                &perr) < 0)
 			problems_add(&problems, entries[i]->name, &perr);
 	}
-	build_migrations(src, entries, n, &problems);
+	build_migrations(src, entries, n, &problems,
+	                 opts && opts->is_lenient && opts->problems);
 	if (problems.n) {
-		problems_report(&problems, err);
-		goto done;
+		problems_report(&problems, opts ? opts->problems : NULL, err);
+		if (!(opts && opts->is_lenient && opts->problems))
+			goto done;
+		strata_error_release(err);
 	}
 	*out = src;
 	src = NULL;

@@ -12,9 +12,13 @@ int cmd_validate(struct cli *cli, int argc, char **argv)
 {
 	struct strata_error err = STRATA_ERROR_INIT;
 	struct strata_problems problems = { 0 };
-	struct strata_source *src = NULL;
+	struct strata_validate_options vo = { 0 };
 	struct strata_db *db = NULL;
-	const struct opt opts[] = { OPT_END };
+	const struct opt opts[] = {
+		{ 0, "strict-order", OPT_FLAG, &vo.is_strict_order, NULL, NULL,
+		  "a pending migration older than the newest applied is a problem" },
+		OPT_END,
+	};
 	int rc = opt_parse(cli, "validate", usage, opts, &argc, &argv);
 
 	if (rc)
@@ -22,11 +26,9 @@ int cmd_validate(struct cli *cli, int argc, char **argv)
 	if (argc)
 		return cli_usage_error(cli, "validate",
 		                       "unexpected argument '%s'", argv[0]);
-	if ((rc = cli_load_source(cli, &src)))
-		goto done;
 	if (cli->database && (rc = cli_open_db(cli, &db)))
 		goto done;
-	if (strata_validate(&problems, db, src, &err) < 0) {
+	if (strata_validate(&problems, db, cli->source, &vo, &err) < 0) {
 		rc = cli_error(cli, &err);
 		goto done;
 	}
@@ -38,26 +40,24 @@ int cmd_validate(struct cli *cli, int argc, char **argv)
 			        list, cli_json_error(&problems.items[i]));
 		json_object_set_new(doc, "valid",
 		                    json_boolean(!problems.count));
-		json_object_set_new(
-		        doc, "migrations",
-		        json_integer((json_int_t)strata_source_count(src)));
 		json_object_set_new(doc, "online", json_boolean(db != NULL));
 		json_object_set_new(doc, "problems", list);
 		cli_print_json(doc);
 	} else {
 		for (size_t i = 0; i < problems.count; i++)
 			cli_error(cli, &problems.items[i]);
-		if (!problems.count && cli->verbosity >= 0)
-			printf("Valid: %zu migration%s%s.\n",
-			       strata_source_count(src),
-			       strata_source_count(src) == 1 ? "" : "s",
-			       db ? ", history consistent" : " (source only)");
+		if (problems.count && cli->verbosity >= 0)
+			fprintf(stderr, "strata: %zu problem%s found.\n",
+			        problems.count, problems.count == 1 ? "" : "s");
+		else if (cli->verbosity >= 0)
+			printf("Valid: %s.\n",
+			       db ? "source and history agree"
+			          : "the source (no database given)");
 	}
 	rc = problems.count ? STRATA_EVALIDATE : 0;
 done:
 	strata_problems_release(&problems);
 	strata_error_release(&err);
 	strata_db_close(db);
-	strata_source_free(src);
 	return rc;
 }

@@ -100,7 +100,7 @@ edited_file_stops_run() {
 	unset DATABASE_URL
 	run strata validate
 	assert_success
-	assert_output "Valid: 1 migration (source only)."
+	assert_output "Valid: the source (no database given)."
 	write_migration 1_b.sql "CREATE TABLE b (id int);"
 	run strata validate
 	assert_failure 4
