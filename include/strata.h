@@ -265,6 +265,7 @@ struct strata_db_options {
 	double lock_wait;  /* seconds to wait for the lock; < 0: forever */
 	strata_event_fn on_event; /* NULL: events are dropped */
 	void *event_data;
+	const char *command; /* recorded in the audit trail; redact it first */
 };
 
 struct strata_db;

@@ -142,6 +142,22 @@ const struct history_row *history_find(const struct history *h, int64_t version)
 	return NULL;
 }
 
+/* The audit table lives in the history table's schema. */
+static void audit_name(struct table_name *out, const struct table_name *t)
+{
+	struct sbuf q = SBUF_INIT;
+
+	memset(out, 0, sizeof(*out));
+	if (t->schema) {
+		out->schema = xstrdup(t->schema);
+		sbuf_add_ident(&q, t->schema);
+		sbuf_addch(&q, '.');
+	}
+	out->name = xstrdup(AUDIT_TABLE);
+	sbuf_add_ident(&q, out->name);
+	out->quoted = sbuf_detach(&q, NULL);
+}
+
 int strata_db_open(struct strata_db **out, const char *url,
                    const struct strata_db_options *opts,
                    struct strata_error *err)
@@ -157,6 +173,9 @@ int strata_db_open(struct strata_db **out, const char *url,
 	                     err) < 0)
 		goto fail;
 	db->opts.table = NULL; /* borrowed; db->table holds the name */
+	db->command = db->opts.command ? xstrdup(db->opts.command) : NULL;
+	db->opts.command = NULL;
+	audit_name(&db->audit, &db->table);
 	db->drv = driver_for_url(&db->url);
 	if (db->drv->connect(&db->conn, &db->url, err) < 0)
 		goto fail;
@@ -178,6 +197,9 @@ void strata_db_close(struct strata_db *db)
 		db->drv->close(db->conn);
 	url_release(&db->url);
 	table_name_release(&db->table);
+	table_name_release(&db->audit);
+	free(db->command);
+	free(db->git_commit);
 	free(db);
 }
 
@@ -224,4 +246,14 @@ int strata_database_exists(bool *out, const char *url, struct strata_error *err)
 		rc = driver_for_url(&u)->database_exists(out, &u, err);
 	url_release(&u);
 	return rc;
+}
+
+void db_rows_release(struct db_rows *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->n_rows * r->n_cols; i++)
+		free(r->cells[i]);
+	free(r->cells);
+	memset(r, 0, sizeof(*r));
 }

@@ -1413,6 +1413,104 @@ done:
 	return rc;
 }
 
+/* ---- generic queries (strata's own tables) ----------------------------- */
+
+static int pg_query_generic(struct strata_conn *c, const char *sql, size_t n,
+                            const struct db_value *params, struct db_rows *out,
+                            struct strata_error *err)
+{
+	struct pg_conn *pc = pg_conn_of(c);
+	const char **values = xcalloc(n ? n : 1, sizeof(*values));
+	int *lengths = xcalloc(n ? n : 1, sizeof(*lengths));
+	int *formats = xcalloc(n ? n : 1, sizeof(*formats));
+	Oid *types = xcalloc(n ? n : 1, sizeof(*types));
+	char(*ints)[24] = xcalloc(n ? n : 1, sizeof(*ints));
+	bool was_quiet = pc->is_quiet;
+	PGresult *res;
+	int rc = -1;
+
+	for (size_t i = 0; i < n; i++) {
+		switch (params[i].type) {
+		case DBV_NULL:
+			break;
+		case DBV_INT64:
+			snprintf(ints[i], sizeof(ints[i]), "%" PRId64,
+			         params[i].i);
+			values[i] = ints[i];
+			types[i] = INT8OID;
+			break;
+		case DBV_TEXT:
+			values[i] = params[i].s;
+			break;
+		case DBV_BLOB:
+			values[i] = params[i].blob;
+			lengths[i] = (int)params[i].len;
+			formats[i] = 1;
+			types[i] = BYTEAOID;
+			break;
+		}
+	}
+	pc->is_quiet = true;
+	res = PQexecParams(pc->pg, sql, (int)n, types, values, lengths, formats,
+	                   0);
+	pc->is_quiet = was_quiet;
+	if (!res || (PQresultStatus(res) != PGRES_COMMAND_OK &&
+	             PQresultStatus(res) != PGRES_TUPLES_OK)) {
+		set_error(err, pc->pg, res);
+		if (err)
+			err->position = 0; /* in our text, not a migration's */
+		goto done;
+	}
+	if (out) {
+		size_t rows = (size_t)PQntuples(res),
+		       cols = (size_t)PQnfields(res);
+
+		out->n_rows = rows;
+		out->n_cols = cols;
+		out->cells = xcalloc(rows * cols > 0 ? rows * cols : 1,
+		                     sizeof(*out->cells));
+		for (size_t r = 0; r < rows; r++)
+			for (size_t k = 0; k < cols; k++)
+				if (!PQgetisnull(res, (int)r, (int)k))
+					out->cells[r * cols + k] =
+					        xstrdup(PQgetvalue(res, (int)r,
+					                           (int)k));
+	}
+	rc = 0;
+done:
+	PQclear(res);
+	free(values);
+	free(lengths);
+	free(formats);
+	free(types);
+	free(ints);
+	return rc;
+}
+
+static const char pg_audit_ddl[] = "CREATE TABLE IF NOT EXISTS %s (\n"
+                                   "    id BIGSERIAL PRIMARY KEY,\n"
+                                   "    action TEXT NOT NULL,\n"
+                                   "    version BIGINT,\n"
+                                   "    description TEXT,\n"
+                                   "    checksum BYTEA,\n"
+                                   "    outcome TEXT NOT NULL,\n"
+                                   "    error TEXT,\n"
+                                   "    sqlstate TEXT,\n"
+                                   "    started_at TIMESTAMPTZ NOT NULL,\n"
+                                   "    finished_at TIMESTAMPTZ NOT NULL,\n"
+                                   "    duration_ns BIGINT NOT NULL,\n"
+                                   "    lock_wait_ns BIGINT,\n"
+                                   "    os_user TEXT,\n"
+                                   "    db_user TEXT,\n"
+                                   "    host TEXT,\n"
+                                   "    pid INTEGER,\n"
+                                   "    strata_version TEXT NOT NULL,\n"
+                                   "    command TEXT,\n"
+                                   "    git_commit TEXT,\n"
+                                   "    up_sql TEXT,\n"
+                                   "    down_sql TEXT\n"
+                                   ")";
+
 const struct strata_driver pgdrv_driver = {
 	.name = "postgres",
 	.caps = DRV_TXN_DDL | DRV_ADVISORY_LOCK,
@@ -1428,6 +1526,11 @@ const struct strata_driver pgdrv_driver = {
 	.unlock = pg_unlock,
 	.history_ensure = pg_history_ensure,
 	.history_read = pg_history_read,
+	.query = pg_query_generic,
+	.audit_ddl = pg_audit_ddl,
+	.current_user = "current_user",
+	.iso_time =
+	        "to_char(%s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
 	.history_has = pg_history_has,
 	.history_insert = pg_history_insert,
 	.history_finish = pg_history_finish,

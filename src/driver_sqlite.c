@@ -1091,6 +1091,115 @@ static int sqlite_database_exists(bool *out, const struct strata_url *url,
 	                        url->path, strerror(errno));
 }
 
+/* ---- generic queries (strata's own tables) ----------------------------- */
+
+static int bind_params(sqlite3_stmt *st, size_t n,
+                       const struct db_value *params)
+{
+	for (size_t i = 0; i < n; i++) {
+		char name[24];
+		int idx, rc = SQLITE_OK;
+
+		/* "$k" is a named parameter to SQLite: bind by name, so the
+		 * order of first appearance does not matter */
+		snprintf(name, sizeof(name), "$%zu", i + 1);
+		idx = sqlite3_bind_parameter_index(st, name);
+		if (!idx)
+			continue;
+		switch (params[i].type) {
+		case DBV_NULL:
+			rc = sqlite3_bind_null(st, idx);
+			break;
+		case DBV_INT64:
+			rc = sqlite3_bind_int64(st, idx, params[i].i);
+			break;
+		case DBV_TEXT:
+			rc = sqlite3_bind_text(st, idx, params[i].s, -1,
+			                       SQLITE_STATIC);
+			break;
+		case DBV_BLOB:
+			rc = sqlite3_bind_blob(st, idx, params[i].blob,
+			                       (int)params[i].len,
+			                       SQLITE_STATIC);
+			break;
+		}
+		if (rc != SQLITE_OK)
+			return rc;
+	}
+	return SQLITE_OK;
+}
+
+static int sqlite_query(struct strata_conn *conn, const char *sql, size_t n,
+                        const struct db_value *params, struct db_rows *out,
+                        struct strata_error *err)
+{
+	struct sqlite_conn *c = to_sqlite(conn);
+	sqlite3_stmt *st = NULL;
+	size_t alloc = 0, cols;
+	int rc;
+
+	rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return db_error(err, c->db, rc);
+	rc = bind_params(st, n, params);
+	if (rc != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return db_error(err, c->db, rc);
+	}
+	cols = (size_t)sqlite3_column_count(st);
+	if (out) {
+		memset(out, 0, sizeof(*out));
+		out->n_cols = cols;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!out || !cols)
+			continue;
+		XGROW(out->cells, alloc, (out->n_rows + 1) * cols);
+		for (size_t k = 0; k < cols; k++) {
+			const unsigned char *v =
+			        sqlite3_column_text(st, (int)k);
+
+			out->cells[out->n_rows * cols + k] =
+			        v ? xstrdup((const char *)v) : NULL;
+		}
+		out->n_rows++;
+	}
+	if (rc != SQLITE_DONE) {
+		db_error(err, c->db, rc);
+		sqlite3_finalize(st);
+		if (out)
+			db_rows_release(out);
+		return -1;
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+static const char sqlite_audit_ddl[] =
+        "CREATE TABLE IF NOT EXISTS %s (\n"
+        "    id INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+        "    action TEXT NOT NULL,\n"
+        "    version BIGINT,\n"
+        "    description TEXT,\n"
+        "    checksum BLOB,\n"
+        "    outcome TEXT NOT NULL,\n"
+        "    error TEXT,\n"
+        "    sqlstate TEXT,\n"
+        "    started_at TEXT NOT NULL,\n"
+        "    finished_at TEXT NOT NULL,\n"
+        "    duration_ns BIGINT NOT NULL,\n"
+        "    lock_wait_ns BIGINT,\n"
+        "    os_user TEXT,\n"
+        "    db_user TEXT,\n"
+        "    host TEXT,\n"
+        "    pid INTEGER,\n"
+        "    strata_version TEXT NOT NULL,\n"
+        "    command TEXT,\n"
+        "    git_commit TEXT,\n"
+        "    up_sql TEXT,\n"
+        "    down_sql TEXT\n"
+        ")";
+
 const struct strata_driver sqlitedrv_driver = {
 	.name = "sqlite",
 	.caps = DRV_TXN_DDL | DRV_WRITE_LOCK_TXN,
@@ -1106,6 +1215,10 @@ const struct strata_driver sqlitedrv_driver = {
 	.unlock = sqlite_unlock,
 	.history_ensure = sqlite_history_ensure,
 	.history_read = sqlite_history_read,
+	.query = sqlite_query,
+	.audit_ddl = sqlite_audit_ddl,
+	.current_user = "NULL",
+	.iso_time = "%s",
 	.history_has = sqlite_history_has,
 	.history_insert = sqlite_history_insert,
 	.history_finish = sqlite_history_finish,

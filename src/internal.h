@@ -203,6 +203,42 @@ struct strata_conn {
 	void *event_data;
 };
 
+/* Values and rows of the generic query operation: $1…$n in both dialects. */
+enum db_type {
+	DBV_NULL,
+	DBV_INT64,
+	DBV_TEXT,
+	DBV_BLOB,
+};
+
+struct db_value {
+	enum db_type type;
+	int64_t i;
+	const char *s;
+	const void *blob;
+	size_t len;
+};
+
+#define DBV_INT(v) ((struct db_value){ .type = DBV_INT64, .i = (v) })
+#define DBV_TEXT(v) \
+	((struct db_value){ .type = (v) ? DBV_TEXT : DBV_NULL, .s = (v) })
+#define DBV_BYTES(p, n)     \
+	((struct db_value){ \
+	        .type = (p) ? DBV_BLOB : DBV_NULL, .blob = (p), .len = (n) })
+
+/* Rows as text (NULL for SQL NULL), row-major. */
+struct db_rows {
+	size_t n_rows, n_cols;
+	char **cells;
+};
+
+void db_rows_release(struct db_rows *r);
+static inline const char *db_rows_get(const struct db_rows *r, size_t row,
+                                      size_t col)
+{
+	return r->cells[row * r->n_cols + col];
+}
+
 /* The history table's name: `schema.name` or `name`. */
 struct table_name {
 	char *schema; /* NULL when not qualified */
@@ -264,6 +300,17 @@ struct strata_driver {
 	int (*history_delete)(struct strata_conn *c,
 	                      const struct table_name *table, int64_t version,
 	                      struct strata_error *err);
+	/*
+	 * Generic parameterised SQL ($1…$n), for strata's own tables; rows
+	 * (as text) into `out` when not NULL.
+	 */
+	int (*query)(struct strata_conn *c, const char *sql, size_t n,
+	             const struct db_value *params, struct db_rows *out,
+	             struct strata_error *err);
+	/* Dialect pieces for generic SQL (printf formats where noted). */
+	const char *audit_ddl;    /* %s: the quoted audit table name */
+	const char *current_user; /* an expression, "NULL" when none */
+	const char *iso_time;     /* %s: a column, as ISO 8601 UTC text */
 	int (*database_create)(const struct strata_url *url,
 	                       struct strata_error *err);
 	int (*database_drop)(const struct strata_url *url, bool is_force,
@@ -290,7 +337,14 @@ struct strata_db {
 	struct strata_conn *conn;
 	struct strata_url url;
 	struct table_name table;
+	struct table_name audit; /* beside the history table */
 	struct strata_db_options opts;
+	char *command;    /* opts.command, owned */
+	char *git_commit; /* of the source, once looked up */
+	bool has_git_lookup;
+	bool has_audit;         /* the audit table is known to exist */
+	int64_t lock_wait_ns;   /* of the current command */
+	const char *source_dir; /* of the current command, borrowed */
 };
 
 /* Both accept db == NULL (the event is dropped). */
@@ -299,6 +353,36 @@ void db_emit_migration(struct strata_db *db, enum strata_event_kind kind,
                        const struct strata_migration *m, int64_t duration_ns);
 void db_emit_warning(struct strata_db *db, const struct strata_migration *m,
                      const char *fmt, ...) STRATA_PRINTF(3, 4);
+
+/* ---- audit.c: strata's own record of every action ------------------------ */
+#define AUDIT_TABLE "_strata_audit"
+
+struct audit_entry {
+	const char *action; /* apply, revert, fail, repair, ... */
+	int64_t version;    /* 0: none */
+	const char *description;
+	const unsigned char *checksum; /* NULL or STRATA_CHECKSUM_LEN bytes */
+	bool is_success;
+	const struct strata_error *error; /* when it failed */
+	int64_t started_at_ns;            /* wall clock, Unix epoch */
+	int64_t duration_ns;
+	const char *source_dir; /* for the git commit; NULL: none */
+	const char *up_sql, *down_sql;
+	const char *note; /* stored as the error text of a success */
+};
+
+/* Creates the audit table when missing. */
+int audit_ensure(struct strata_db *db, struct strata_error *err);
+/* Records one action; in the caller's transaction when one is open. */
+int audit_add(struct strata_db *db, const struct audit_entry *e,
+              struct strata_error *err);
+/* The same, on a failure path: errors are dropped, nothing is created. */
+void audit_add_quietly(struct strata_db *db, const struct audit_entry *e);
+/* The down SQL recorded when `version` was last applied (caller frees),
+ * with its description; NULL when none was stored. */
+char *audit_stored_down(struct strata_db *db, int64_t version,
+                        char **description, struct strata_error *err);
+int64_t audit_now_ns(void);
 
 /* ---- migrate.c ---------------------------------------------------------- */
 /* A failed, missing (unless ignored) or edited applied migration. */

@@ -171,21 +171,64 @@ static int lock_and_read(struct strata_db *db, struct history *h,
                          bool is_create, struct strata_error *err)
 {
 	const struct strata_driver *drv = db->drv;
+	int64_t t0 = text_monotonic_ns();
+	int rc = drv->lock(db->conn, db->opts.lock_wait, err);
 
-	if (drv->lock(db->conn, db->opts.lock_wait, err) < 0)
+	db->lock_wait_ns = text_monotonic_ns() - t0;
+	if (rc < 0) {
+		if (err && err->code == STRATA_ELOCK) {
+			struct audit_entry e = { .action = "lock-timeout",
+				                 .error = err };
+
+			/* only where the trail exists: we hold no lock */
+			db->has_audit = true;
+			audit_add_quietly(db, &e);
+			db->has_audit = false;
+		}
 		return -1;
-	if (is_create && drv->history_ensure(db->conn, &db->table, err) < 0)
+	}
+	if (is_create && (drv->history_ensure(db->conn, &db->table, err) < 0 ||
+	                  audit_ensure(db, err) < 0))
 		return -1;
 	/* SPEC: the history is read after the lock is taken. */
 	return drv->history_read(db->conn, &db->table, h, err);
 }
 
+static void audit_step(struct audit_entry *e, struct strata_db *db,
+                       const char *action, const struct plan_step *step,
+                       int64_t started_at_ns)
+{
+	const struct strata_migration *m = step->m;
+
+	memset(e, 0, sizeof(*e));
+	e->action = action;
+	e->version = m->version;
+	e->description = m->description;
+	e->checksum = m->checksum;
+	e->is_success = true;
+	e->started_at_ns = started_at_ns;
+	e->source_dir = db->source_dir;
+	/* the texts as applied: a reverted migration's down SQL stays
+	 * available after its files are gone, the up SQL for diffs */
+	e->up_sql = m->up_sql;
+	e->down_sql = m->down_sql;
+}
+
+/* Rolls back, locates the error in the file, and records the failure. */
 static void fail_step(struct strata_db *db, const struct plan_step *step,
+                      const char *action, int64_t started_at_ns,
                       struct strata_error *err)
 {
+	struct audit_entry e;
+
 	db->drv->rollback(db->conn);
 	if (!err->file)
 		plan_locate_error(step, err);
+	audit_step(&e, db, action, step, started_at_ns);
+	e.is_success = false;
+	e.error = err;
+	e.up_sql = e.down_sql = NULL;
+	audit_add_quietly(db, &e);
 }
 
 /* Whether a concurrent runner without an advisory lock (SQLite) got
@@ -204,7 +247,8 @@ static int apply_txn(struct strata_db *db, const struct plan_step *step,
                      struct strata_error *err)
 {
 	const struct strata_driver *drv = db->drv;
-	int64_t t0;
+	int64_t t0, started = audit_now_ns();
+	struct audit_entry e;
 
 	*is_skipped = false;
 	if (is_own_begin && drv->begin(db->conn, err) < 0)
@@ -219,7 +263,7 @@ static int apply_txn(struct strata_db *db, const struct plan_step *step,
 	db_emit_migration(db, STRATA_EVENT_APPLY_START, step->m, 0);
 	t0 = text_monotonic_ns();
 	if (drv->exec_script(db->conn, &step->script, false, err) < 0) {
-		fail_step(db, step, err);
+		fail_step(db, step, "apply", started, err);
 		if (!err->hint && is_own_begin)
 			strata_error_hint(
 			        err,
@@ -232,8 +276,11 @@ static int apply_txn(struct strata_db *db, const struct plan_step *step,
 			        "The whole run was rolled back (--single-transaction): nothing was applied.");
 		return -1;
 	}
+	audit_step(&e, db, "apply", step, started);
+	e.duration_ns = text_monotonic_ns() - t0;
 	if (drv->history_insert(db->conn, &db->table, step->m, true,
-	                        text_monotonic_ns() - t0, err) < 0)
+	                        e.duration_ns, err) < 0 ||
+	    audit_add(db, &e, err) < 0)
 		goto fail;
 	if (is_own_begin && drv->commit(db->conn, err) < 0)
 		goto fail;
@@ -248,7 +295,8 @@ static int apply_fenced(struct strata_db *db, const struct plan_step *step,
                         bool *is_skipped, struct strata_error *err)
 {
 	const struct strata_driver *drv = db->drv;
-	int64_t t0;
+	int64_t t0, started = audit_now_ns();
+	struct audit_entry e;
 
 	*is_skipped = false;
 	if (drv->begin(db->conn, err) < 0)
@@ -265,16 +313,27 @@ static int apply_fenced(struct strata_db *db, const struct plan_step *step,
 	db_emit_migration(db, STRATA_EVENT_APPLY_START, step->m, 0);
 	t0 = text_monotonic_ns();
 	if (drv->exec_script(db->conn, &step->script, true, err) < 0) {
-		fail_step(db, step, err);
+		fail_step(db, step, "apply", started, err);
 		strata_error_hint(
 		        err,
 		        "Migration %" PRId64
-		        " ran outside a transaction and is recorded as failed: statements before the failing one stay applied. Complete or undo them by hand, then remove its record so the next run applies it again.",
-		        step->m->version);
+		        " ran outside a transaction and is recorded as failed: statements before the failing one stay applied. Complete or undo them by hand, then run 'strata repair --mark-applied %" PRId64
+		        "' (if you completed it) or 'strata repair --retry %" PRId64
+		        "' (if you undid it).",
+		        step->m->version, step->m->version, step->m->version);
 		return -1;
 	}
-	return drv->history_finish(db->conn, &db->table, step->m->version,
-	                           text_monotonic_ns() - t0, err);
+	audit_step(&e, db, "apply", step, started);
+	e.duration_ns = text_monotonic_ns() - t0;
+	if (drv->begin(db->conn, err) < 0)
+		return -1;
+	if (drv->history_finish(db->conn, &db->table, step->m->version,
+	                        e.duration_ns, err) < 0 ||
+	    audit_add(db, &e, err) < 0 || drv->commit(db->conn, err) < 0) {
+		drv->rollback(db->conn);
+		return -1;
+	}
+	return 0;
 }
 
 static int collect_pending(struct plan *plan, const struct plan_ctx *ctx,
@@ -336,6 +395,7 @@ int strata_migrate_run(struct strata_run_result *out, struct strata_db *db,
 	int rc = -1;
 
 	plan_ctx_init(&ctx, db);
+	db->source_dir = strata_source_dir(src);
 	if (opts->has_target && opts->target_version < 0) {
 		strata_error_set(err, STRATA_EUSAGE, "invalid target version");
 		goto done;
@@ -402,21 +462,71 @@ done:
 
 /* ---- revert ---------------------------------------------------------- */
 
-static int check_revertible(const struct history_row *row,
+/*
+ * A migration gone from the source (a branch switched, a file deleted)
+ * reverted with the down SQL recorded when it was applied.
+ */
+static const struct strata_migration *
+stored_migration(struct strata_db *db, const struct history_row *row,
+                 struct arena *keep)
+{
+	struct strata_migration *m;
+	char *description = NULL;
+	char *down = db->has_audit ? audit_stored_down(db, row->version,
+	                                               &description, NULL)
+	                           : NULL;
+
+	if (!down)
+		return NULL;
+	m = arena_alloc(keep, sizeof(*m));
+	memset(m, 0, sizeof(*m));
+	m->version = row->version;
+	m->description = arena_strdup(keep, row->description);
+	m->up_path =
+	        arena_strfmt(keep, "(migration %" PRId64 ", not in the source)",
+	                     row->version);
+	m->up_sql = "";
+	m->down_path = arena_strfmt(keep,
+	                            "(down SQL of migration %" PRId64
+	                            " stored in the audit trail)",
+	                            row->version);
+	m->down_sql = arena_strdup(keep, down);
+	m->down_len = strlen(down);
+	m->is_down_no_transaction =
+	        strncmp(down, STRATA_NO_TRANSACTION_DIRECTIVE,
+	                strlen(STRATA_NO_TRANSACTION_DIRECTIVE)) == 0;
+	memcpy(m->checksum, row->checksum, sizeof(m->checksum));
+	free(down);
+	free(description);
+	return m;
+}
+
+static int check_revertible(struct strata_db *db, const struct history_row *row,
                             const struct strata_source *src,
                             const struct strata_migration **out,
-                            struct strata_error *err)
+                            struct arena *keep, struct strata_error *err)
 {
 	const struct strata_migration *m =
 	        strata_source_find(src, row->version);
 
+	if (!m && (m = stored_migration(db, row, keep))) {
+		db_emit_warning(
+		        db, m,
+		        "migration %" PRId64
+		        " (%s) is not in the source: reverting it with the down SQL stored when it was applied",
+		        row->version, row->description);
+		*out = m;
+		return 0;
+	}
 	if (!m) {
 		strata_error_set(err, STRATA_EVALIDATE,
 		                 "cannot revert migration %" PRId64
 		                 " (%s): it is missing from '%s'",
 		                 row->version, row->description,
 		                 strata_source_dir(src));
-		return strata_error_hint(err, "Restore its files first.");
+		return strata_error_hint(
+		        err,
+		        "Restore its files first (no down SQL was stored for it in the audit trail).");
 	}
 	if (!checksum_matches(row, m))
 		return mismatch_error(row, m, err);
@@ -440,7 +550,9 @@ static int revert_one(struct strata_db *db, const struct plan_step *step,
                       bool *is_skipped, struct strata_error *err)
 {
 	const struct strata_driver *drv = db->drv;
-	int64_t v = step->m->version;
+	int64_t v = step->m->version, started = audit_now_ns();
+	int64_t t0 = text_monotonic_ns();
+	struct audit_entry e;
 	bool has = true;
 
 	*is_skipped = false;
@@ -455,12 +567,16 @@ static int revert_one(struct strata_db *db, const struct plan_step *step,
 		return 0;
 	}
 	db_emit_migration(db, STRATA_EVENT_REVERT_START, step->m, 0);
+	audit_step(&e, db, "revert", step, started);
+	e.up_sql = NULL;
 	if (step->mode == MODE_TXN) {
 		if (drv->exec_script(db->conn, &step->script, false, err) < 0) {
-			fail_step(db, step, err);
+			fail_step(db, step, "revert", started, err);
 			return -1;
 		}
+		e.duration_ns = text_monotonic_ns() - t0;
 		if (drv->history_delete(db->conn, &db->table, v, err) < 0 ||
+		    audit_add(db, &e, err) < 0 ||
 		    drv->commit(db->conn, err) < 0)
 			goto fail;
 		return 0;
@@ -470,15 +586,23 @@ static int revert_one(struct strata_db *db, const struct plan_step *step,
 	    drv->commit(db->conn, err) < 0)
 		goto fail;
 	if (drv->exec_script(db->conn, &step->script, true, err) < 0) {
-		fail_step(db, step, err);
+		fail_step(db, step, "revert", started, err);
 		strata_error_hint(
 		        err,
 		        "The down file of migration %" PRId64
-		        " ran outside a transaction and its record is now marked failed. Complete or undo its statements by hand, then fix the record.",
-		        v);
+		        " ran outside a transaction and its record is now marked failed. Complete or undo its statements by hand, then run 'strata repair --retry %" PRId64
+		        "' (if the revert is complete) or 'strata repair --mark-applied %" PRId64
+		        "' (if you restored the migration).",
+		        v, v, v);
 		return -1;
 	}
-	return drv->history_delete(db->conn, &db->table, v, err);
+	e.duration_ns = text_monotonic_ns() - t0;
+	if (drv->begin(db->conn, err) < 0)
+		return -1;
+	if (drv->history_delete(db->conn, &db->table, v, err) < 0 ||
+	    audit_add(db, &e, err) < 0 || drv->commit(db->conn, err) < 0)
+		goto fail;
+	return 0;
 fail:
 	drv->rollback(db->conn);
 	return -1;
@@ -492,12 +616,16 @@ int strata_migrate_revert(size_t *out_reverted, struct strata_db *db,
 	struct history h = { 0 };
 	struct plan plan = { 0 };
 	size_t count = opts->count ? opts->count : 1, reverted = 0;
+	struct arena keep = ARENA_INIT;
 	struct plan_ctx ctx;
 	int rc = -1;
 
 	plan_ctx_init(&ctx, db);
+	db->source_dir = strata_source_dir(src);
 	if (lock_and_read(db, &h, false, err) < 0 ||
 	    check_failed(&h, src, err) < 0)
+		goto done;
+	if (h.has_table && audit_ensure(db, err) < 0)
 		goto done;
 	for (size_t i = h.n; i-- > 0;) {
 		const struct history_row *row = &h.rows[i];
@@ -510,7 +638,7 @@ int strata_migrate_revert(size_t *out_reverted, struct strata_db *db,
 		} else if (plan.n >= count) {
 			break;
 		}
-		if (check_revertible(row, src, &m, err) < 0 ||
+		if (check_revertible(db, row, src, &m, &keep, err) < 0 ||
 		    plan_add(&plan, &ctx, m, true, false, err) < 0)
 			goto done;
 	}
@@ -540,5 +668,6 @@ done:
 		*out_reverted = reverted;
 	plan_release(&plan);
 	history_release(&h);
+	arena_release(&keep);
 	return rc;
 }

@@ -1,0 +1,205 @@
+/*
+ * The audit trail: one row per action (apply, revert, fail, repair,
+ * mark-applied, baseline, accept-checksum, lock-timeout) in a table of
+ * strata's own beside the history table, so that `_sqlx_migrations` stays
+ * exactly what sqlx writes. Rows of actions that change the history are
+ * written in the same transaction as the change; failures are recorded
+ * afterwards, best effort. The SQL is generic ($n parameters); the dialect
+ * pieces (DDL, current_user, timestamps as text) come from the driver.
+ */
+#include "internal.h"
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pwd.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+int64_t audit_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void iso_time(char buf[static 64], int64_t ns)
+{
+	time_t sec = (time_t)(ns / 1000000000);
+	char date[32];
+	struct tm tm;
+
+	gmtime_r(&sec, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, 64, "%s.%06dZ", date, (int)(ns % 1000000000 / 1000));
+}
+
+/*
+ * The commit of the source's git work tree, from git itself (no
+ * environment changes, no shell); NULL outside a work tree or without git.
+ */
+static char *git_head(const char *dir)
+{
+	char *argv[] = { "git",      "-C", (char *)dir, "rev-parse",
+		         "--verify", "-q", "HEAD",      NULL };
+	posix_spawn_file_actions_t fa;
+	char buf[128];
+	size_t len = 0;
+	int fds[2], status;
+	pid_t pid;
+
+	if (pipe(fds) < 0)
+		return NULL;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
+	posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null",
+	                                 O_WRONLY, 0);
+	posix_spawn_file_actions_addclose(&fa, fds[0]);
+	if (posix_spawnp(&pid, "git", &fa, NULL, argv, environ) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		close(fds[0]);
+		close(fds[1]);
+		return NULL;
+	}
+	posix_spawn_file_actions_destroy(&fa);
+	close(fds[1]);
+	for (;;) {
+		ssize_t n = read(fds[0], buf + len, sizeof(buf) - 1 - len);
+
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		if (len == sizeof(buf) - 1)
+			break;
+	}
+	close(fds[0]);
+	while (waitpid(pid, &status, 0) < 0)
+		;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || len < 40)
+		return NULL;
+	while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+		len--;
+	return xstrndup(buf, len);
+}
+
+static const char *os_user(void)
+{
+	struct passwd *pw = getpwuid(geteuid());
+	const char *env = getenv("USER");
+
+	return pw ? pw->pw_name : env;
+}
+
+int audit_ensure(struct strata_db *db, struct strata_error *err)
+{
+	struct sbuf sql = SBUF_INIT;
+	int rc;
+
+	if (db->has_audit)
+		return 0;
+	sbuf_addf(&sql, db->drv->audit_ddl, db->audit.quoted);
+	rc = db->drv->exec(db->conn, sql.buf, err);
+	sbuf_release(&sql);
+	if (rc == 0)
+		db->has_audit = true;
+	return rc;
+}
+
+int audit_add(struct strata_db *db, const struct audit_entry *e,
+              struct strata_error *err)
+{
+	char started[64], finished[64], host[256] = "";
+	struct sbuf sql = SBUF_INIT, msg = SBUF_INIT;
+	int64_t now = audit_now_ns();
+	int64_t begun = e->started_at_ns ? e->started_at_ns : now;
+	int rc;
+
+	if (e->source_dir && !db->has_git_lookup) {
+		db->git_commit = git_head(e->source_dir);
+		db->has_git_lookup = true;
+	}
+	iso_time(started, begun);
+	iso_time(finished, now);
+	if (gethostname(host, sizeof(host) - 1) < 0)
+		host[0] = '\0';
+	if (e->error) {
+		sbuf_adds(&msg, e->error->message ? e->error->message : "");
+		if (e->error->file)
+			sbuf_addf(&msg, " (at %s:%d)", e->error->file,
+			          e->error->line);
+	} else if (e->note) {
+		sbuf_adds(&msg, e->note);
+	}
+	{
+		const struct db_value params[] = {
+			DBV_TEXT(e->action),
+			e->version ? DBV_INT(e->version)
+			           : (struct db_value){ .type = DBV_NULL },
+			DBV_TEXT(e->description),
+			DBV_BYTES(e->checksum, STRATA_CHECKSUM_LEN),
+			DBV_TEXT(e->is_success ? "success" : "failure"),
+			DBV_TEXT(msg.len ? msg.buf : NULL),
+			DBV_TEXT(e->error && e->error->sqlstate[0]
+			                 ? e->error->sqlstate
+			                 : NULL),
+			{ .type = DBV_TEXT, .s = started },
+			{ .type = DBV_TEXT, .s = finished },
+			DBV_INT(e->duration_ns ? e->duration_ns : now - begun),
+			DBV_INT(db->lock_wait_ns),
+			DBV_TEXT(os_user()),
+			*host ? (struct db_value){ .type = DBV_TEXT, .s = host }
+			      : (struct db_value){ .type = DBV_NULL },
+			DBV_INT(getpid()),
+			DBV_TEXT(STRATA_VERSION),
+			DBV_TEXT(db->command),
+			DBV_TEXT(db->git_commit),
+			DBV_TEXT(e->up_sql),
+			DBV_TEXT(e->down_sql),
+		};
+
+		sbuf_addf(
+		        &sql,
+		        "INSERT INTO %s (action, version, description, checksum, outcome, error, sqlstate, started_at, finished_at, duration_ns, lock_wait_ns, os_user, db_user, host, pid, strata_version, command, git_commit, up_sql, down_sql) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, %s, $13, $14, $15, $16, $17, $18, $19)",
+		        db->audit.quoted, db->drv->current_user);
+		rc = db->drv->query(db->conn, sql.buf, ARRAY_SIZE(params),
+		                    params, NULL, err);
+	}
+	sbuf_release(&sql);
+	sbuf_release(&msg);
+	return rc;
+}
+
+void audit_add_quietly(struct strata_db *db, const struct audit_entry *e)
+{
+	if (db->has_audit)
+		audit_add(db, e, NULL);
+}
+
+char *audit_stored_down(struct strata_db *db, int64_t version,
+                        char **description, struct strata_error *err)
+{
+	struct db_rows rows = { 0 };
+	struct sbuf sql = SBUF_INIT;
+	struct db_value v = DBV_INT(version);
+	char *down = NULL;
+
+	*description = NULL;
+	sbuf_addf(
+	        &sql,
+	        "SELECT down_sql, description FROM %s WHERE version = $1 AND action IN ('apply', 'mark-applied', 'baseline') AND outcome = 'success' ORDER BY id DESC LIMIT 1",
+	        db->audit.quoted);
+	if (db->drv->query(db->conn, sql.buf, 1, &v, &rows, err) == 0 &&
+	    rows.n_rows == 1 && db_rows_get(&rows, 0, 0)) {
+		down = xstrdup(db_rows_get(&rows, 0, 0));
+		*description = xstrdup(db_rows_get(&rows, 0, 1)
+		                               ? db_rows_get(&rows, 0, 1)
+		                               : "");
+	}
+	db_rows_release(&rows);
+	sbuf_release(&sql);
+	return down;
+}
