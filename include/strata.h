@@ -358,6 +358,7 @@ struct strata_status_entry {
 	unsigned char recorded_checksum[STRATA_CHECKSUM_LEN];
 	size_t recorded_checksum_len;
 	bool is_whitespace_only_change; /* mismatch only from CRLF or a BOM */
+	const char *applied_by; /* "user@host" from the audit trail, or NULL */
 };
 
 struct strata_status {
@@ -406,6 +407,95 @@ struct strata_validate_options {
 int strata_validate(struct strata_problems *out, struct strata_db *db,
                     const char *dir, const struct strata_validate_options *opts,
                     struct strata_error *err);
+
+/* ---- repairs --------------------------------------------------------------
+ * Every way out of a broken state is one explicit, audited command, run
+ * under the migration lock, its history change and audit row committed
+ * together. */
+
+enum strata_repair_kind {
+	/* a failed record whose effect a human completed: success = true */
+	STRATA_REPAIR_MARK_APPLIED,
+	/* a failed record whose effect a human undid: forgotten, so the next
+	 * run applies the migration again */
+	STRATA_REPAIR_RETRY,
+	/* an applied migration edited on purpose: its checksum re-blessed */
+	STRATA_REPAIR_ACCEPT_CHECKSUM,
+};
+
+struct strata_repair_result {
+	unsigned char old_checksum[STRATA_CHECKSUM_LEN];
+	unsigned char new_checksum[STRATA_CHECKSUM_LEN];
+	char *old_sql; /* accept-checksum: the text as applied, when the
+	                  audit trail holds it; NULL otherwise */
+};
+
+/*
+ * Repairs migration `version`. A record in another state than the repair
+ * needs (not failed, not edited, absent) is STRATA_EVALIDATE with the
+ * state it is in. Release `out` with strata_repair_result_release().
+ */
+int strata_repair(struct strata_repair_result *out, struct strata_db *db,
+                  const struct strata_source *src, enum strata_repair_kind kind,
+                  int64_t version, struct strata_error *err);
+void strata_repair_result_release(struct strata_repair_result *r);
+
+/*
+ * Records migrations as applied without running them, with the rows sqlx
+ * would write (for adopting an existing database): with is_baseline every
+ * pending migration up to `version`, else exactly `version`, which must
+ * be pending. `*out_count` receives how many were recorded.
+ */
+int strata_mark_applied(size_t *out_count, struct strata_db *db,
+                        const struct strata_source *src, int64_t version,
+                        bool is_baseline, struct strata_error *err);
+
+/* ---- the audit trail ---------------------------------------------------- */
+
+struct strata_audit_filter {
+	bool has_version;
+	int64_t version;
+	const char *action; /* NULL: every action */
+	const char *since;  /* ISO 8601 date or time, UTC; NULL: all */
+	size_t limit;       /* the newest N; 0: all */
+};
+
+/* One recorded action; strings are "" or NULL when not recorded. */
+struct strata_audit_row {
+	int64_t id;
+	const char *action; /* apply, revert, repair, mark-applied, baseline,
+	                       accept-checksum, lock-timeout */
+	bool has_version;
+	int64_t version;
+	const char *description;
+	const char *outcome; /* success or failure */
+	const char *error;
+	const char *sqlstate;
+	const char *started_at, *finished_at; /* ISO 8601, UTC */
+	int64_t duration_ns;
+	int64_t lock_wait_ns;
+	const char *os_user, *db_user, *host;
+	int64_t pid;
+	const char *strata_version;
+	const char *command; /* as typed, passwords redacted */
+	const char *git_commit;
+	bool has_down_sql;
+};
+
+struct strata_audit {
+	struct strata_audit_row *rows; /* oldest first */
+	size_t count;
+};
+
+/*
+ * Reads the audit trail (strata's table beside the history table; sqlx's
+ * table is left exactly as sqlx writes it). A database without the trail
+ * gives no rows. Free with strata_audit_free().
+ */
+int strata_audit_read(struct strata_audit **out, struct strata_db *db,
+                      const struct strata_audit_filter *filter,
+                      struct strata_error *err);
+void strata_audit_free(struct strata_audit *a);
 
 /* ---- databases themselves ----------------------------------------------- */
 

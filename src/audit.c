@@ -203,3 +203,173 @@ char *audit_stored_down(struct strata_db *db, int64_t version,
 	sbuf_release(&sql);
 	return down;
 }
+
+struct audit_owner {
+	struct strata_audit a;
+	struct db_rows rows;
+};
+
+static const char *const audit_columns[] = {
+	"id",
+	"action",
+	"version",
+	"description",
+	"outcome",
+	"error",
+	"sqlstate",
+	"@started_at",
+	"@finished_at",
+	"duration_ns",
+	"lock_wait_ns",
+	"os_user",
+	"db_user",
+	"host",
+	"pid",
+	"strata_version",
+	"command",
+	"git_commit",
+	"down_sql IS NOT NULL",
+};
+
+static int64_t to_int(const char *s)
+{
+	return s ? strtoll(s, NULL, 10) : 0;
+}
+
+static bool to_bool(const char *s)
+{
+	return s && (strcmp(s, "t") == 0 || strcmp(s, "1") == 0);
+}
+
+static int audit_exists(bool *out, struct strata_db *db,
+                        struct strata_error *err)
+{
+	struct sbuf sql = SBUF_INIT;
+	struct db_rows rows = { 0 };
+	struct strata_error e = STRATA_ERROR_INIT;
+	int rc;
+
+	(void)err;
+	/* Generic and cheap: a failing probe means there is no table yet. */
+	sbuf_addf(&sql, "SELECT 1 FROM %s WHERE 1 = 0", db->audit.quoted);
+	rc = db->drv->query(db->conn, sql.buf, 0, NULL, &rows, &e);
+	*out = rc == 0;
+	db_rows_release(&rows);
+	sbuf_release(&sql);
+	strata_error_release(&e);
+	return 0;
+}
+
+int strata_audit_read(struct strata_audit **out, struct strata_db *db,
+                      const struct strata_audit_filter *f,
+                      struct strata_error *err)
+{
+	struct audit_owner *o = xcalloc(1, sizeof(*o));
+	struct db_value params[3];
+	struct sbuf sql = SBUF_INIT;
+	size_t n = 0;
+	bool exists;
+	int rc = -1;
+
+	*out = &o->a;
+	if (audit_exists(&exists, db, err) < 0)
+		goto fail;
+	if (!exists)
+		return 0;
+	sbuf_adds(&sql, "SELECT ");
+	for (size_t i = 0; i < ARRAY_SIZE(audit_columns); i++) {
+		const char *c = audit_columns[i];
+
+		if (i)
+			sbuf_adds(&sql, ", ");
+		if (*c == '@')
+			sbuf_addf(&sql, db->drv->iso_time, c + 1);
+		else
+			sbuf_adds(&sql, c);
+	}
+	sbuf_addf(&sql, " FROM %s WHERE 1 = 1", db->audit.quoted);
+	if (f && f->has_version) {
+		params[n++] = DBV_INT(f->version);
+		sbuf_addf(&sql, " AND version = $%zu", n);
+	}
+	if (f && f->action) {
+		params[n++] = DBV_TEXT(f->action);
+		sbuf_addf(&sql, " AND action = $%zu", n);
+	}
+	if (f && f->since) {
+		params[n++] = DBV_TEXT(f->since);
+		sbuf_addf(&sql, " AND started_at >= $%zu", n);
+	}
+	sbuf_adds(&sql, " ORDER BY id DESC");
+	if (f && f->limit)
+		sbuf_addf(&sql, " LIMIT %zu", f->limit);
+	if (db->drv->query(db->conn, sql.buf, n, params, &o->rows, err) < 0)
+		goto fail;
+	o->a.count = o->rows.n_rows;
+	o->a.rows = xcalloc(o->a.count ? o->a.count : 1, sizeof(*o->a.rows));
+	for (size_t r = 0; r < o->a.count; r++) {
+		/* newest first from the query, oldest first in the result */
+		struct strata_audit_row *row = &o->a.rows[o->a.count - 1 - r];
+		const struct db_rows *x = &o->rows;
+
+		row->id = to_int(db_rows_get(x, r, 0));
+		row->action = db_rows_get(x, r, 1);
+		row->has_version = db_rows_get(x, r, 2) != NULL;
+		row->version = to_int(db_rows_get(x, r, 2));
+		row->description = db_rows_get(x, r, 3);
+		row->outcome = db_rows_get(x, r, 4);
+		row->error = db_rows_get(x, r, 5);
+		row->sqlstate = db_rows_get(x, r, 6);
+		row->started_at = db_rows_get(x, r, 7);
+		row->finished_at = db_rows_get(x, r, 8);
+		row->duration_ns = to_int(db_rows_get(x, r, 9));
+		row->lock_wait_ns = to_int(db_rows_get(x, r, 10));
+		row->os_user = db_rows_get(x, r, 11);
+		row->db_user = db_rows_get(x, r, 12);
+		row->host = db_rows_get(x, r, 13);
+		row->pid = to_int(db_rows_get(x, r, 14));
+		row->strata_version = db_rows_get(x, r, 15);
+		row->command = db_rows_get(x, r, 16);
+		row->git_commit = db_rows_get(x, r, 17);
+		row->has_down_sql = to_bool(db_rows_get(x, r, 18));
+	}
+	rc = 0;
+fail:
+	sbuf_release(&sql);
+	if (rc < 0) {
+		strata_audit_free(&o->a);
+		*out = NULL;
+	}
+	return rc;
+}
+
+void strata_audit_free(struct strata_audit *a)
+{
+	struct audit_owner *o = (struct audit_owner *)a;
+
+	if (!a)
+		return;
+	free(a->rows);
+	db_rows_release(&o->rows);
+	free(o);
+}
+
+int audit_applied_by(struct db_rows *out, struct strata_db *db)
+{
+	struct sbuf sql = SBUF_INIT;
+	bool exists = false;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	audit_exists(&exists, db, NULL);
+	if (exists) {
+		/* the newest row per version wins: ordered by id, read last */
+		sbuf_addf(
+		        &sql,
+		        "SELECT version, coalesce(os_user, '?') || '@' || coalesce(host, '?') FROM %s WHERE version IS NOT NULL AND outcome = 'success' AND action IN ('apply', 'mark-applied', 'baseline', 'repair') ORDER BY version, id",
+		        db->audit.quoted);
+		rc = db->drv->query(db->conn, sql.buf, 0, NULL, out, NULL);
+	}
+	sbuf_release(&sql);
+	return rc;
+}

@@ -383,6 +383,9 @@ void audit_add_quietly(struct strata_db *db, const struct audit_entry *e);
 char *audit_stored_down(struct strata_db *db, int64_t version,
                         char **description, struct strata_error *err);
 int64_t audit_now_ns(void);
+/* version, "user@host" of the latest successful apply-like action per
+ * version, ascending by version (empty without a trail). */
+int audit_applied_by(struct db_rows *out, struct strata_db *db);
 
 /* ---- migrate.c ---------------------------------------------------------- */
 /* A failed, missing (unless ignored) or edited applied migration. */

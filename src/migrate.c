@@ -98,7 +98,9 @@ static int mismatch_error(const struct history_row *row,
 	sbuf_release(&d);
 	return strata_error_hint(
 	        err,
-	        "Restore the file as it was applied (for example with git), and put the change in a new migration.");
+	        "Restore the file as it was applied (for example with git) and put the change in a new migration; or, if the edit changes nothing that matters, run 'strata repair --accept-checksum %" PRId64
+	        "'.",
+	        m->version);
 }
 
 /*
@@ -125,9 +127,10 @@ int migrate_check_row(const struct history_row *row,
 		        "It ran outside a transaction and did not finish, so the database may hold part of its changes.");
 		return strata_error_hint(
 		        err,
-		        "Check what it changed and complete or undo it by hand, then remove its record (DELETE FROM the history table WHERE version = %" PRId64
-		        ") so that the next run applies it again.",
-		        row->version);
+		        "Check what it changed. If you completed it by hand, run 'strata repair --mark-applied %" PRId64
+		        "'; if you undid it, run 'strata repair --retry %" PRId64
+		        "' and the next run applies it again.",
+		        row->version, row->version);
 	}
 	if (!m && !is_ignore_missing) {
 		strata_error_set(err, STRATA_EVALIDATE,

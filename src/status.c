@@ -29,8 +29,27 @@ const char *strata_state_name(enum strata_state state)
 
 struct status_owner {
 	struct strata_status st;
-	struct history h; /* entries borrow its strings */
+	struct history h;  /* entries borrow its strings */
+	struct db_rows by; /* and these */
 };
+
+/* Who applied each recorded migration, from the audit trail. */
+static void add_applied_by(struct status_owner *o, struct strata_db *db)
+{
+	size_t e = 0;
+
+	if (audit_applied_by(&o->by, db) < 0)
+		return;
+	for (size_t r = 0; r < o->by.n_rows; r++) {
+		int64_t v = strtoll(db_rows_get(&o->by, r, 0), NULL, 10);
+
+		while (e < o->st.count && o->st.entries[e].version < v)
+			e++;
+		if (e < o->st.count && o->st.entries[e].version == v &&
+		    o->st.entries[e].is_recorded)
+			o->st.entries[e].applied_by = db_rows_get(&o->by, r, 1);
+	}
+}
 
 static void add_recorded(struct strata_status_entry *e,
                          const struct history_row *row)
@@ -127,6 +146,7 @@ int strata_status_get(struct strata_status **out, struct strata_db *db,
 			        migrate_is_whitespace_only_change(row, m);
 		count(st, e->state);
 	}
+	add_applied_by(o, db);
 	*out = st;
 	return 0;
 }
@@ -139,6 +159,7 @@ void strata_status_free(struct strata_status *st)
 		return;
 	free(st->entries);
 	history_release(&o->h);
+	db_rows_release(&o->by);
 	free(o);
 }
 

@@ -31,6 +31,7 @@ struct cli {
 	bool is_help;
 	struct strata_config *settings; /* strata.conf */
 	const char *argv0;
+	char *command_line; /* redacted, for the audit trail */
 	/* JSON mode: what the events of a command add to its result */
 	json_t *events;
 	json_t *warnings;
@@ -112,5 +113,9 @@ int cmd_check(struct cli *cli, int argc, char **argv);
 int cmd_validate(struct cli *cli, int argc, char **argv);
 int cmd_new(struct cli *cli, int argc, char **argv);
 int cmd_database(struct cli *cli, int argc, char **argv);
+int cmd_history(struct cli *cli, int argc, char **argv);
+int cmd_repair(struct cli *cli, int argc, char **argv);
+int cmd_mark_applied(struct cli *cli, int argc, char **argv);
+int cmd_baseline(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -56,6 +56,9 @@ static json_t *entry_json(const struct strata_status_entry *e)
 	} else {
 		json_object_set_new(o, "applied_checksum", json_null());
 	}
+	json_object_set_new(o, "applied_by",
+	                    e->applied_by ? json_string(e->applied_by)
+	                                  : json_null());
 	if (e->state == STRATA_STATE_CHECKSUM_MISMATCH)
 		json_object_set_new(o, "whitespace_only_change",
 		                    json_boolean(e->is_whitespace_only_change));
@@ -77,8 +80,8 @@ static const char *state_color(enum strata_state s)
 
 static void print_text(struct cli *cli, const struct strata_status *st)
 {
-	printf("%-16s %-18s %-20s %-10s %s\n", "VERSION", "STATE",
-	       "INSTALLED ON", "DURATION", "DESCRIPTION");
+	printf("%-16s %-18s %-20s %-10s %-16s %s\n", "VERSION", "STATE",
+	       "INSTALLED ON", "DURATION", "BY", "DESCRIPTION");
 	for (size_t i = 0; i < st->count; i++) {
 		const struct strata_status_entry *e = &st->entries[i];
 		char when[20] = "-", dur[32] = "-";
@@ -91,10 +94,11 @@ static void print_text(struct cli *cli, const struct strata_status *st)
 		if (e->is_recorded)
 			cli_format_duration(dur, sizeof(dur),
 			                    e->execution_time_ns);
-		printf("%-16" PRId64 " %s%-18s%s %-20s %-10s %s\n", e->version,
-		       cli_color(cli, false, state_color(e->state)),
+		printf("%-16" PRId64 " %s%-18s%s %-20s %-10s %-16s %s\n",
+		       e->version, cli_color(cli, false, state_color(e->state)),
 		       strata_state_name(e->state), cli_color(cli, false, NULL),
-		       when, dur, e->description);
+		       when, dur, e->applied_by ? e->applied_by : "-",
+		       e->description);
 		if (e->state == STRATA_STATE_CHECKSUM_MISMATCH &&
 		    e->is_whitespace_only_change)
 			printf("%-16s   (only line endings or a byte-order mark differ)\n",

@@ -83,6 +83,7 @@ int cli_open_db(struct cli *cli, struct strata_db **out)
 		.lock_wait = cli->lock_wait,
 		.on_event = cli_event,
 		.event_data = cli,
+		.command = cli->command_line,
 	};
 	int rc = 0;
 

@@ -24,6 +24,14 @@ static const struct command commands[] = {
 	  "Exit 0 when the database is up to date, 3 when migrations are pending, 4 when the history disagrees with the source." },
 	{ "validate", cmd_validate, NEED_SOURCE,
 	  "Check the source, and with a database, the history against it." },
+	{ "repair", cmd_repair, NEED_DB | NEED_SOURCE,
+	  "Resolve a failed record or accept an edited migration, explicitly and audited." },
+	{ "mark-applied", cmd_mark_applied, NEED_DB | NEED_SOURCE,
+	  "Record one migration as applied without running it." },
+	{ "baseline", cmd_baseline, NEED_DB | NEED_SOURCE,
+	  "Record every migration up to a version as applied without running them." },
+	{ "history", cmd_history, NEED_DB,
+	  "Show the audit trail: who applied, reverted or repaired what, and when." },
 	{ "new", cmd_new, NEED_SOURCE, "Create the next migration file." },
 	{ "database", cmd_database, NEED_DB,
 	  "Create, drop, reset or set up the database." },
@@ -58,12 +66,46 @@ static bool wants_color(int fd)
 	       !(term && strcmp(term, "dumb") == 0);
 }
 
+/* The command line as the audit trail shows it: each argument redacted
+ * (a URL's password, a keyword string's password=). */
+static char *redacted_command_line(int argc, char **argv)
+{
+	size_t len = 0, at = 0;
+	char **parts = calloc((size_t)argc + 1, sizeof(*parts));
+	char *line;
+
+	if (!parts)
+		abort();
+	for (int i = 0; i < argc; i++) {
+		/* not the path it was started from: the tool's name */
+		parts[i] = strata_url_redact(i ? argv[i] : "strata");
+		len += strlen(parts[i]) + 1;
+	}
+	line = malloc(len + 1);
+	if (!line)
+		abort();
+	for (int i = 0; i < argc; i++) {
+		size_t n = strlen(parts[i]);
+
+		memcpy(line + at, parts[i], n);
+		at += n;
+		line[at++] = i + 1 < argc ? ' ' : '\0';
+		free(parts[i]);
+	}
+	if (!argc)
+		line[0] = '\0';
+	free(parts);
+	return line;
+}
+
 int main(int argc, char **argv)
 {
 	struct cli cli = {
 		.lock_wait = DEFAULT_LOCK_WAIT,
 		.argv0 = argv[0],
 	};
+	int full_argc = argc;
+	char **full_argv = argv;
 	const struct command *cmd;
 	int rc;
 
@@ -95,7 +137,9 @@ int main(int argc, char **argv)
 		return STRATA_EUSAGE;
 	}
 	/* settings are resolved once the command has parsed its options */
+	cli.command_line = redacted_command_line(full_argc, full_argv);
 	rc = cmd->fn(&cli, argc, argv);
 	strata_config_free(cli.settings);
+	free(cli.command_line);
 	return rc;
 }

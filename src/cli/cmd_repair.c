@@ -1,0 +1,150 @@
+/*
+ * strata repair: the explicit, audited ways out of a failed record or an
+ * edited applied migration.
+ */
+#include "cli.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../banned.h"
+
+static const char usage[] =
+        "--mark-applied V | --retry V | --accept-checksum V";
+
+static void hex(char *out, const unsigned char *p)
+{
+	for (size_t i = 0; i < STRATA_CHECKSUM_LEN; i++)
+		snprintf(out + 2 * i, 3, "%02x", p[i]);
+}
+
+static int write_temp(char *path, const char *text)
+{
+	int fd = mkstemp(path);
+	size_t len = strlen(text), done = 0;
+
+	if (fd < 0)
+		return -1;
+	while (done < len) {
+		ssize_t n = write(fd, text + done, len - done);
+
+		if (n <= 0) {
+			close(fd);
+			return -1;
+		}
+		done += (size_t)n;
+	}
+	return close(fd);
+}
+
+/* The change since it was applied, by diff(1), as git shows it. */
+static void show_diff(const char *old_sql, const char *path)
+{
+	char old[] = "/tmp/strata-applied-XXXXXX";
+	pid_t pid;
+	int status;
+
+	if (write_temp(old, old_sql) < 0)
+		return;
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		execlp("diff", "diff", "-u", "--label", "as applied", "--label",
+		       path, old, path, (char *)NULL);
+		_exit(127);
+	}
+	if (pid > 0)
+		waitpid(pid, &status, 0);
+	unlink(old);
+}
+
+int cmd_repair(struct cli *cli, int argc, char **argv)
+{
+	struct strata_repair_result res = { 0 };
+	struct strata_error err = STRATA_ERROR_INIT;
+	struct strata_source *src = NULL;
+	struct strata_db *db = NULL;
+	int64_t v_mark = 0, v_retry = 0, v_accept = 0, version;
+	bool has_mark = false, has_retry = false, has_accept = false;
+	enum strata_repair_kind kind;
+	const struct opt opts[] = {
+		{ 0, "mark-applied", OPT_INT64, &v_mark, &has_mark, "V",
+		  "a failed migration completed by hand: record it as applied" },
+		{ 0, "retry", OPT_INT64, &v_retry, &has_retry, "V",
+		  "a failed migration undone by hand: forget it, the next run applies it" },
+		{ 0, "accept-checksum", OPT_INT64, &v_accept, &has_accept, "V",
+		  "an applied migration edited on purpose: accept its new checksum" },
+		OPT_END,
+	};
+	int rc = opt_parse(cli, "repair", usage, opts, &argc, &argv);
+	const struct strata_migration *m;
+
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	if (argc)
+		return cli_usage_error(cli, "repair",
+		                       "unexpected argument '%s'", argv[0]);
+	if (has_mark + has_retry + has_accept != 1)
+		return cli_usage_error(
+		        cli, "repair",
+		        "say what to repair: one of --mark-applied V, --retry V, --accept-checksum V");
+	kind = has_mark    ? STRATA_REPAIR_MARK_APPLIED
+	       : has_retry ? STRATA_REPAIR_RETRY
+	                   : STRATA_REPAIR_ACCEPT_CHECKSUM;
+	version = has_mark ? v_mark : has_retry ? v_retry : v_accept;
+	if ((rc = cli_load_source(cli, &src)) || (rc = cli_open_db(cli, &db)))
+		goto done;
+	if (strata_repair(&res, db, src, kind, version, &err) < 0) {
+		rc = cli_error(cli, &err);
+		goto done;
+	}
+	m = strata_source_find(src, version);
+	if (cli->format == FORMAT_JSON) {
+		json_t *doc = json_object();
+		char sum[2 * STRATA_CHECKSUM_LEN + 1];
+
+		json_object_set_new(doc, "version", json_integer(version));
+		json_object_set_new(doc, "repair",
+		                    json_string(has_mark ? "mark-applied"
+		                                : has_retry
+		                                        ? "retry"
+		                                        : "accept-checksum"));
+		if (has_accept) {
+			hex(sum, res.old_checksum);
+			json_object_set_new(doc, "old_checksum",
+			                    json_string(sum));
+			hex(sum, res.new_checksum);
+			json_object_set_new(doc, "new_checksum",
+			                    json_string(sum));
+		}
+		cli_print_json(doc);
+	} else if (has_accept) {
+		char sum[2 * STRATA_CHECKSUM_LEN + 1];
+
+		hex(sum, res.old_checksum);
+		printf("Accepted the new checksum of migration %" PRId64
+		       ".\n  applied: %s\n",
+		       version, sum);
+		hex(sum, res.new_checksum);
+		printf("  file:    %s\n", sum);
+		if (res.old_sql && m)
+			show_diff(res.old_sql, m->up_path);
+		else
+			printf("  (the audit trail holds no text of it as applied: no diff)\n");
+	} else if (has_mark) {
+		printf("Recorded migration %" PRId64 " as applied.\n", version);
+	} else {
+		printf("Forgot the failed record of migration %" PRId64
+		       ": the next run applies it.\n",
+		       version);
+	}
+done:
+	strata_repair_result_release(&res);
+	strata_error_release(&err);
+	strata_db_close(db);
+	strata_source_free(src);
+	return rc;
+}
