@@ -92,6 +92,12 @@ void strata_set_oom_handler(strata_oom_fn fn);
  * to call on anything, including text that is not a URL. */
 char *strata_url_redact(const char *url);
 
+/*
+ * Parses a duration: "30" or "30s", "500ms", "5m" (or "5min"), "1h";
+ * "forever" and "-1" give -1. Returns -1 when `text` is none of these.
+ */
+int strata_parse_duration(double *out_seconds, const char *text);
+
 /* ---- environment -------------------------------------------------------- */
 
 /*
@@ -242,6 +248,11 @@ enum strata_event_kind {
 	STRATA_EVENT_DRY_RUN_REVERT,
 	STRATA_EVENT_WARNING, /* message, maybe migration */
 	STRATA_EVENT_NOTICE,  /* a server notice: message */
+	STRATA_EVENT_BLOCKED, /* a statement waits on holder_pid: message
+	                         says who (user, state, transaction age) */
+	STRATA_EVENT_RETRY,   /* a lock timeout or deadlock: the migration was
+	                         rolled back and runs again after
+	                         waited_seconds; message says why */
 };
 
 struct strata_event {
@@ -263,6 +274,18 @@ typedef void (*strata_event_fn)(const struct strata_event *ev, void *data);
 struct strata_db_options {
 	const char *table; /* NULL: STRATA_DEFAULT_TABLE; "schema.name" ok */
 	double lock_wait;  /* seconds to wait for the lock; < 0: forever */
+	/*
+	 * Set for every migration (a file's `-- strata:lock-timeout=…` and
+	 * `-- strata:statement-timeout=…` directives win): seconds; 0 means
+	 * the default (lock_timeout 2 s, no statement_timeout), < 0 none.
+	 */
+	double lock_timeout;
+	double statement_timeout;
+	/* A transactional migration failing on a lock timeout (55P03) or a
+	 * deadlock (40P01) runs again up to this many times, with
+	 * exponential backoff and jitter; 0: the default 5, < 0: never. */
+	int retries;
+	bool is_hide_queries;     /* blocker reports without query texts */
 	strata_event_fn on_event; /* NULL: events are dropped */
 	void *event_data;
 	const char *command; /* recorded in the audit trail; redact it first */

@@ -104,7 +104,7 @@ int strata_config_load(struct strata_config **out, const char *path,
 		err->line = line;
 		strata_error_hint(
 		        err,
-		        "Keys: database, source, table, lock_wait (and environment in [strata]).");
+		        "Keys: database, source, table, lock_wait, lock_timeout, statement_timeout, retries (and environment in [strata]).");
 		goto fail;
 	}
 	*out = c;

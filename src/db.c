@@ -182,6 +182,7 @@ int strata_db_open(struct strata_db **out, const char *url,
 	db->conn->drv = db->drv;
 	db->conn->on_event = db->opts.on_event;
 	db->conn->event_data = db->opts.event_data;
+	db->conn->is_hide_queries = db->opts.is_hide_queries;
 	*out = db;
 	return 0;
 fail:

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <time.h>
 
 /* Type OIDs of the parameters we send (server's catalog/pg_type_d.h). */
@@ -44,7 +45,12 @@ struct pg_conn {
 	char *redacted;
 	int64_t lock_key;
 	bool is_locked;
-	bool is_quiet; /* running strata's own SQL: drop notices */
+	/* while a migration's statement waits: who blocks it (SPEC issue of
+	 * blocker reports), sampled on the lock connection */
+	char *blocker; /* "pid 123 (user u, ...)": for the error */
+	int blocker_pid;
+	int64_t reported_ns; /* when the BLOCKED event was last sent */
+	bool is_quiet;       /* running strata's own SQL: drop notices */
 };
 
 static struct pg_conn *pg_conn_of(struct strata_conn *c)
@@ -236,6 +242,108 @@ static bool result_ok(PGconn *pg, const PGresult *res)
 	}
 }
 
+#define SAMPLE_MS      500 /* how often a waiting statement is looked at */
+#define REPORT_AGAIN_S 10  /* how often the same blocker is reported */
+
+/*
+ * Who blocks the work session, by pg_blocking_pids() on the lock session
+ * (never the busy work session). The oldest transaction first: it is the
+ * one to end. Remembered for the error of a lock timeout, and reported
+ * as an event when new and then every REPORT_AGAIN_S.
+ */
+static void sample_blocker(struct pg_conn *pc)
+{
+	static const char sql[] =
+	        "SELECT a.pid, coalesce(a.usename, ''), coalesce(a.application_name, ''), coalesce(a.state, ''), coalesce(extract(epoch FROM now() - a.xact_start)::bigint, -1), left(regexp_replace(coalesce(a.query, ''), '\\s+', ' ', 'g'), 200) FROM pg_stat_activity a WHERE a.pid = ANY (pg_blocking_pids($1::int)) ORDER BY a.xact_start NULLS LAST LIMIT 1";
+	char pid_text[16];
+	const char *vals[] = { pid_text };
+	struct strata_event ev = { .kind = STRATA_EVENT_BLOCKED };
+	struct sbuf who = SBUF_INIT;
+	PGresult *res;
+	int64_t now = text_monotonic_ns(), age;
+	int pid;
+
+	if (!pc->lock_pg || PQstatus(pc->lock_pg) != CONNECTION_OK)
+		return;
+	snprintf(pid_text, sizeof(pid_text), "%d", PQbackendPID(pc->pg));
+	res = PQexecParams(pc->lock_pg, sql, 1, NULL, vals, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		PQclear(res);
+		return;
+	}
+	pid = (int)strtol(PQgetvalue(res, 0, 0), NULL, 10);
+	age = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
+	sbuf_addf(&who, "pid %d (user '%s', application '%s', %s", pid,
+	          PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2),
+	          *PQgetvalue(res, 0, 3) ? PQgetvalue(res, 0, 3)
+	                                 : "state unknown");
+	if (age >= 0)
+		sbuf_addf(&who, ", in a transaction for %" PRId64 " s", age);
+	sbuf_addch(&who, ')');
+	if (!pc->base.is_hide_queries && *PQgetvalue(res, 0, 5))
+		sbuf_addf(&who, ": %s", PQgetvalue(res, 0, 5));
+	free(pc->blocker);
+	pc->blocker = xstrdup(who.buf);
+	if (pid != pc->blocker_pid ||
+	    now - pc->reported_ns >= (int64_t)REPORT_AGAIN_S * 1000000000) {
+		ev.holder_pid = pid;
+		ev.holder_application = PQgetvalue(res, 0, 2);
+		ev.holder_query =
+		        pc->base.is_hide_queries ? NULL : PQgetvalue(res, 0, 5);
+		ev.message = who.buf;
+		driver_emit(&pc->base, &ev);
+		pc->reported_ns = now;
+	}
+	pc->blocker_pid = pid;
+	sbuf_release(&who);
+	PQclear(res);
+}
+
+/*
+ * Waits until a result can be read without blocking, looking at who
+ * blocks the session while it waits. Returns false when the connection
+ * broke (PQgetResult then reports it).
+ */
+static bool await_result(struct pg_conn *pc)
+{
+	while (PQisBusy(pc->pg)) {
+		struct pollfd p = { .fd = PQsocket(pc->pg), .events = POLLIN };
+		int n = poll(&p, 1, SAMPLE_MS);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0) {
+			sample_blocker(pc);
+			continue;
+		}
+		if (n < 0 || !PQconsumeInput(pc->pg))
+			return false;
+	}
+	return true;
+}
+
+static void start_watch(struct pg_conn *pc)
+{
+	free(pc->blocker);
+	pc->blocker = NULL;
+	pc->blocker_pid = 0;
+	pc->reported_ns = 0;
+}
+
+/* A lock timeout or deadlock names the session that was in the way. */
+static void add_blocker(struct pg_conn *pc, struct strata_error *err)
+{
+	char *old;
+
+	if (!err || !pc->blocker ||
+	    (strcmp(err->sqlstate, "55P03") && strcmp(err->sqlstate, "40P01")))
+		return;
+	old = err->detail;
+	err->detail = xstrfmt("%s%sBlocked by %s.", old ? old : "",
+	                      old ? " " : "", pc->blocker);
+	free(old);
+}
+
 /*
  * Sends `sql` (one or more statements) with the simple query protocol and
  * reads every result, as PQexec does; rows are dropped. The first error
@@ -260,6 +368,38 @@ static int run_simple(PGconn *pg, const char *sql, struct strata_error *err)
 	if (failed)
 		rc = set_error(err, pg, failed);
 	PQclear(failed);
+	return rc;
+}
+
+/* run_simple() for a migration's statements: blockers watched. */
+static int run_watched(struct pg_conn *pc, const char *sql,
+                       struct strata_error *err)
+{
+	PGresult *res, *failed = NULL;
+	int rc = 0;
+
+	if (!PQsendQuery(pc->pg, sql))
+		return set_error(err, pc->pg, NULL);
+	while (await_result(pc) && (res = PQgetResult(pc->pg))) {
+		if (!failed && !result_ok(pc->pg, res)) {
+			failed = res;
+			continue;
+		}
+		PQclear(res);
+	}
+	/* a broken connection ends the wait: read what libpq says */
+	while ((res = PQgetResult(pc->pg))) {
+		if (!failed && !result_ok(pc->pg, res)) {
+			failed = res;
+			continue;
+		}
+		PQclear(res);
+	}
+	if (failed || PQstatus(pc->pg) == CONNECTION_BAD)
+		rc = set_error(err, pc->pg, failed);
+	PQclear(failed);
+	if (rc < 0)
+		add_blocker(pc, err);
 	return rc;
 }
 
@@ -331,6 +471,7 @@ static void pg_close(struct strata_conn *c)
 		return;
 	close_lock_conn(pc);
 	PQfinish(pc->pg);
+	free(pc->blocker);
 	free(pc->conninfo);
 	free(pc->redacted);
 	free(pc);
@@ -385,7 +526,7 @@ static int run_each(struct pg_conn *pc, const struct strata_script *s,
 
 	for (size_t i = 0; i < s->n; i++) {
 		script_stmt_text(&sql, s, i);
-		if (run_simple(pc->pg, sql.buf, err) < 0) {
+		if (run_watched(pc, sql.buf, err) < 0) {
 			if (err)
 				err->statement = (int)(i + 1);
 			rc = -1;
@@ -438,7 +579,7 @@ static int run_pipeline(struct pg_conn *pc, const struct strata_script *s,
 	if (PQstatus(pg) == CONNECTION_OK)
 		is_synced = PQpipelineSync(pg) == 1;
 	while (is_synced) {
-		res = PQgetResult(pg);
+		res = await_result(pc) ? PQgetResult(pg) : NULL;
 		if (!res) {
 			/* each query's results end with NULL, the Sync's not */
 			if (PQstatus(pg) == CONNECTION_BAD || ++at > sent)
@@ -460,6 +601,7 @@ static int run_pipeline(struct pg_conn *pc, const struct strata_script *s,
 	}
 	if (failed) {
 		set_error(err, pg, failed);
+		add_blocker(pc, err);
 	} else if (sent < s->n) {
 		set_error(err, pg, NULL);
 		failed_at = sent + 1;
@@ -487,7 +629,7 @@ static int run_whole(struct pg_conn *pc, const struct strata_script *s,
 
 	/* s->sql may be a section of a longer file (dbmate): copy to a NUL */
 	sbuf_add(&sql, s->sql, s->len);
-	rc = run_simple(pc->pg, sql.buf, err);
+	rc = run_watched(pc, sql.buf, err);
 	if (rc < 0 && err)
 		err->statement = 0;
 	sbuf_release(&sql);
@@ -499,6 +641,7 @@ static int pg_exec_script(struct strata_conn *c, const struct strata_script *s,
 {
 	struct pg_conn *pc = pg_conn_of(c);
 
+	start_watch(pc);
 	/*
 	 * COPY FROM STDIN cannot be pipelined: the server would read the next
 	 * statement as COPY data and end the session. Alone it fails cleanly.
@@ -1413,6 +1556,26 @@ done:
 	return rc;
 }
 
+/* ---- timeouts ---------------------------------------------------------- */
+
+static int pg_set_timeouts(struct strata_conn *c, int64_t lock_ms,
+                           int64_t statement_ms, bool is_local,
+                           struct strata_error *err)
+{
+	char sql[160];
+
+	if (lock_ms < 0 && statement_ms < 0)
+		snprintf(sql, sizeof(sql),
+		         "RESET lock_timeout; RESET statement_timeout");
+	else
+		snprintf(sql, sizeof(sql),
+		         "SET %slock_timeout = %" PRId64
+		         "; SET %sstatement_timeout = %" PRId64,
+		         is_local ? "LOCAL " : "", lock_ms,
+		         is_local ? "LOCAL " : "", statement_ms);
+	return run_quiet(pg_conn_of(c), sql, err);
+}
+
 /* ---- generic queries (strata's own tables) ----------------------------- */
 
 static int pg_query_generic(struct strata_conn *c, const char *sql, size_t n,
@@ -1527,6 +1690,7 @@ const struct strata_driver pgdrv_driver = {
 	.history_ensure = pg_history_ensure,
 	.history_read = pg_history_read,
 	.query = pg_query_generic,
+	.set_timeouts = pg_set_timeouts,
 	.audit_ddl = pg_audit_ddl,
 	.current_user = "current_user",
 	.iso_time =

@@ -1091,6 +1091,22 @@ static int sqlite_database_exists(bool *out, const struct strata_url *url,
 	                        url->path, strerror(errno));
 }
 
+/*
+ * SQLite has no lock or statement timeouts of PostgreSQL's kind: writers
+ * wait on the busy timeout set by lock(), and statements run to the end.
+ */
+static int sqlite_set_timeouts(struct strata_conn *c, int64_t lock_ms,
+                               int64_t statement_ms, bool is_local,
+                               struct strata_error *err)
+{
+	(void)c;
+	(void)lock_ms;
+	(void)statement_ms;
+	(void)is_local;
+	(void)err;
+	return 0;
+}
+
 /* ---- generic queries (strata's own tables) ----------------------------- */
 
 static int bind_params(sqlite3_stmt *st, size_t n,
@@ -1216,6 +1232,7 @@ const struct strata_driver sqlitedrv_driver = {
 	.history_ensure = sqlite_history_ensure,
 	.history_read = sqlite_history_read,
 	.query = sqlite_query,
+	.set_timeouts = sqlite_set_timeouts,
 	.audit_ddl = sqlite_audit_ddl,
 	.current_user = "NULL",
 	.iso_time = "%s",

@@ -198,7 +198,8 @@ const struct history_row *history_find(const struct history *h,
 
 struct strata_conn {
 	const struct strata_driver *drv;
-	int server_version; /* PQserverVersion() style; 0 when not relevant */
+	int server_version;   /* PQserverVersion() style; 0 when not relevant */
+	bool is_hide_queries; /* blocker reports without query texts */
 	strata_event_fn on_event;
 	void *event_data;
 };
@@ -273,6 +274,14 @@ struct strata_driver {
 	int (*commit)(struct strata_conn *c, struct strata_error *err);
 	/* Ends any open or failed transaction; never fails the caller. */
 	void (*rollback)(struct strata_conn *c);
+	/*
+	 * lock_timeout and statement_timeout in ms (0: none) for the current
+	 * transaction (is_local) or the session; with both < 0, the
+	 * session's are reset to the server's defaults.
+	 */
+	int (*set_timeouts)(struct strata_conn *c, int64_t lock_ms,
+	                    int64_t statement_ms, bool is_local,
+	                    struct strata_error *err);
 	int (*lock)(struct strata_conn *c, double wait,
 	            struct strata_error *err);
 	void (*unlock)(struct strata_conn *c);
@@ -410,6 +419,8 @@ struct plan_step {
 	size_t len;
 	struct strata_script script;
 	enum run_mode mode;
+	/* from `-- strata:KEY=VALUE` directives; < 0: not given */
+	double lock_timeout, statement_timeout;
 };
 
 struct plan {

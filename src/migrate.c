@@ -8,6 +8,8 @@
 #include "internal.h"
 
 #include <inttypes.h>
+#include <time.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -197,6 +199,35 @@ static int lock_and_read(struct strata_db *db, struct history *h,
 	return drv->history_read(db->conn, &db->table, h, err);
 }
 
+/* A step's directive, else the option, else the default; ms, 0: none. */
+static int64_t timeout_ms(double directive, double option, double fallback)
+{
+	double v = directive >= 0 ? directive : option != 0 ? option : fallback;
+
+	return v <= 0 ? 0 : (int64_t)(v * 1000 + 0.5);
+}
+
+#define DEFAULT_LOCK_TIMEOUT 2.0 /* seconds: what the issue of timeouts asks \
+	                          */
+#define DEFAULT_RETRIES 5
+
+static int set_step_timeouts(struct strata_db *db, const struct plan_step *step,
+                             bool is_local, struct strata_error *err)
+{
+	return db->drv->set_timeouts(db->conn,
+	                             timeout_ms(step->lock_timeout,
+	                                        db->opts.lock_timeout,
+	                                        DEFAULT_LOCK_TIMEOUT),
+	                             timeout_ms(step->statement_timeout,
+	                                        db->opts.statement_timeout, -1),
+	                             is_local, err);
+}
+
+static void reset_timeouts(struct strata_db *db)
+{
+	db->drv->set_timeouts(db->conn, -1, -1, false, NULL);
+}
+
 static void audit_step(struct audit_entry *e, struct strata_db *db,
                        const char *action, const struct plan_step *step,
                        int64_t started_at_ns)
@@ -263,6 +294,8 @@ static int apply_txn(struct strata_db *db, const struct plan_step *step,
 			drv->rollback(db->conn);
 		return 0;
 	}
+	if (set_step_timeouts(db, step, true, err) < 0)
+		goto fail;
 	db_emit_migration(db, STRATA_EVENT_APPLY_START, step->m, 0);
 	t0 = text_monotonic_ns();
 	if (drv->exec_script(db->conn, &step->script, false, err) < 0) {
@@ -300,6 +333,7 @@ static int apply_fenced(struct strata_db *db, const struct plan_step *step,
 	const struct strata_driver *drv = db->drv;
 	int64_t t0, started = audit_now_ns();
 	struct audit_entry e;
+	int rc;
 
 	*is_skipped = false;
 	if (drv->begin(db->conn, err) < 0)
@@ -313,9 +347,13 @@ static int apply_fenced(struct strata_db *db, const struct plan_step *step,
 	}
 	if (*is_skipped)
 		return 0;
+	if (set_step_timeouts(db, step, false, err) < 0)
+		return -1;
 	db_emit_migration(db, STRATA_EVENT_APPLY_START, step->m, 0);
 	t0 = text_monotonic_ns();
-	if (drv->exec_script(db->conn, &step->script, true, err) < 0) {
+	rc = drv->exec_script(db->conn, &step->script, true, err);
+	reset_timeouts(db);
+	if (rc < 0) {
 		fail_step(db, step, "apply", started, err);
 		strata_error_hint(
 		        err,
@@ -337,6 +375,87 @@ static int apply_fenced(struct strata_db *db, const struct plan_step *step,
 		return -1;
 	}
 	return 0;
+}
+
+static bool is_retryable(const struct strata_error *err)
+{
+	/* lock_not_available (lock_timeout) and deadlock_detected */
+	return !strcmp(err->sqlstate, "55P03") ||
+	       !strcmp(err->sqlstate, "40P01");
+}
+
+/* Exponential backoff from 0.5 s, capped at 30 s, with 50-100% jitter. */
+static double backoff_seconds(int attempt, uint64_t *seed)
+{
+	double base = 0.5;
+
+	for (int i = 1; i < attempt && base < 30; i++)
+		base *= 2;
+	if (base > 30)
+		base = 30;
+	*seed ^= *seed << 13;
+	*seed ^= *seed >> 7;
+	*seed ^= *seed << 17;
+	return base * (0.5 + (double)(*seed % 1000) / 2000.0);
+}
+
+static void sleep_seconds(double s)
+{
+	struct timespec ts = { (time_t)s,
+		               (long)((s - (double)(time_t)s) * 1e9) };
+
+	while (nanosleep(&ts, &ts) < 0)
+		;
+}
+
+/*
+ * A transactional migration that lost a lock race (lock_timeout, deadlock)
+ * was rolled back whole: it is run again after a backoff, each attempt
+ * recorded in the audit trail. After the last one: exit 6, the blocker
+ * named by the driver in the detail.
+ */
+static int apply_with_retries(struct strata_db *db,
+                              const struct plan_step *step, bool is_own_begin,
+                              bool *is_skipped, struct strata_error *err)
+{
+	int max = db->opts.retries == 0  ? DEFAULT_RETRIES
+	          : db->opts.retries < 0 ? 0
+	                                 : db->opts.retries;
+	uint64_t seed = (uint64_t)text_monotonic_ns() ^ (uint64_t)getpid()
+	                                                        << 32;
+
+	for (int attempt = 1;; attempt++) {
+		struct strata_event ev = { .kind = STRATA_EVENT_RETRY };
+		struct sbuf msg = SBUF_INIT;
+		double wait;
+
+		if (apply_txn(db, step, is_own_begin, is_skipped, err) == 0)
+			return 0;
+		if (!is_own_begin || !is_retryable(err))
+			return -1;
+		if (attempt > max) {
+			err->code = STRATA_ELOCK;
+			if (max)
+				error_prefix(err,
+				             "migration %" PRId64
+				             " gave up after %d attempts",
+				             step->m->version, attempt);
+			return -1;
+		}
+		wait = backoff_seconds(attempt, &seed);
+		sbuf_addf(&msg, "%s (SQLSTATE %s): attempt %d of %d in %.1f s",
+		          err->message, err->sqlstate, attempt + 1, max + 1,
+		          wait);
+		ev.migration = step->m;
+		ev.version = step->m->version;
+		ev.description = step->m->description;
+		ev.message = msg.buf;
+		ev.waited_seconds = wait;
+		db_emit(db, &ev);
+		sbuf_release(&msg);
+		strata_error_release(err);
+		sleep_seconds(wait);
+	}
 }
 
 static int collect_pending(struct plan *plan, const struct plan_ctx *ctx,
@@ -426,8 +545,8 @@ int strata_migrate_run(struct strata_run_result *out, struct strata_db *db,
 		bool is_skipped;
 
 		if (step->mode == MODE_TXN) {
-			if (apply_txn(db, step, !in_single, &is_skipped, err) <
-			    0)
+			if (apply_with_retries(db, step, !in_single,
+			                       &is_skipped, err) < 0)
 				goto done;
 		} else if (apply_fenced(db, step, &is_skipped, err) < 0) {
 			goto done;
@@ -557,6 +676,7 @@ static int revert_one(struct strata_db *db, const struct plan_step *step,
 	int64_t t0 = text_monotonic_ns();
 	struct audit_entry e;
 	bool has = true;
+	int rc;
 
 	*is_skipped = false;
 	if (drv->begin(db->conn, err) < 0)
@@ -573,6 +693,8 @@ static int revert_one(struct strata_db *db, const struct plan_step *step,
 	audit_step(&e, db, "revert", step, started);
 	e.up_sql = NULL;
 	if (step->mode == MODE_TXN) {
+		if (set_step_timeouts(db, step, true, err) < 0)
+			goto fail;
 		if (drv->exec_script(db->conn, &step->script, false, err) < 0) {
 			fail_step(db, step, "revert", started, err);
 			return -1;
@@ -588,7 +710,11 @@ static int revert_one(struct strata_db *db, const struct plan_step *step,
 	if (drv->history_set_failed(db->conn, &db->table, v, err) < 0 ||
 	    drv->commit(db->conn, err) < 0)
 		goto fail;
-	if (drv->exec_script(db->conn, &step->script, true, err) < 0) {
+	if (set_step_timeouts(db, step, false, err) < 0)
+		return -1;
+	rc = drv->exec_script(db->conn, &step->script, true, err);
+	reset_timeouts(db);
+	if (rc < 0) {
 		fail_step(db, step, "revert", started, err);
 		strata_error_hint(
 		        err,

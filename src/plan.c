@@ -116,6 +116,65 @@ static int check_step(struct plan_step *step, const struct plan_ctx *ctx,
 	return 0;
 }
 
+#define DIRECTIVE_PREFIX "-- strata:"
+
+/*
+ * `-- strata:KEY=VALUE` lines in the comments before the first statement
+ * (SPEC, Migration sources). An unknown key or a bad value is an error:
+ * a misspelt timeout must not silently become no timeout.
+ */
+static int parse_directives(struct plan_step *step, struct strata_error *err)
+{
+	const char *p = step->sql;
+	const char *end =
+	        step->sql + (step->script.n ? step->script.stmts[0].token_offset
+	                                    : step->len);
+
+	step->lock_timeout = step->statement_timeout = -1;
+	while (p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		const char *le = eol ? eol : end, *q = p, *eq;
+		char key[32], value[64];
+		double *slot = NULL;
+
+		while (q < le && (*q == ' ' || *q == '\t'))
+			q++;
+		p = eol ? eol + 1 : end;
+		if ((size_t)(le - q) < strlen(DIRECTIVE_PREFIX) ||
+		    strncmp(q, DIRECTIVE_PREFIX, strlen(DIRECTIVE_PREFIX)))
+			continue;
+		q += strlen(DIRECTIVE_PREFIX);
+		while (le > q && (le[-1] == '\r' || le[-1] == ' '))
+			le--;
+		eq = memchr(q, '=', (size_t)(le - q));
+		if (eq && (size_t)(eq - q) < sizeof(key) &&
+		    (size_t)(le - eq - 1) < sizeof(value)) {
+			memcpy(key, q, (size_t)(eq - q));
+			key[eq - q] = '\0';
+			memcpy(value, eq + 1, (size_t)(le - eq - 1));
+			value[le - eq - 1] = '\0';
+			if (strcmp(key, "lock-timeout") == 0)
+				slot = &step->lock_timeout;
+			else if (strcmp(key, "statement-timeout") == 0)
+				slot = &step->statement_timeout;
+		}
+		if (!slot || strata_parse_duration(slot, value) < 0 ||
+		    *slot < 0) {
+			strata_error_set(
+			        err, STRATA_EVALIDATE,
+			        "invalid directive '%.*s'",
+			        (int)(le - q + strlen(DIRECTIVE_PREFIX)),
+			        q - strlen(DIRECTIVE_PREFIX));
+			error_set_location(err, step->path, step->sql,
+			                   step->len, (size_t)(q - step->sql));
+			return strata_error_hint(
+			        err,
+			        "Known: -- strata:lock-timeout=DURATION and -- strata:statement-timeout=DURATION (such as 5s, 500ms, 2m).");
+		}
+	}
+	return 0;
+}
+
 int plan_add(struct plan *p, const struct plan_ctx *ctx,
              const struct strata_migration *m, bool is_down,
              bool is_single_transaction, struct strata_error *err)
@@ -131,6 +190,10 @@ int plan_add(struct plan *p, const struct plan_ctx *ctx,
 	step->len = is_down ? m->down_len : m->up_len;
 	if (ctx->split(&step->script, step->sql, step->len, err) < 0) {
 		error_set_location(err, step->path, NULL, 0, 0);
+		script_release(&step->script);
+		return -1;
+	}
+	if (parse_directives(step, err) < 0) {
 		script_release(&step->script);
 		return -1;
 	}

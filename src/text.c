@@ -4,6 +4,8 @@
  */
 #include "internal.h"
 
+#include <errno.h>
+#include <math.h>
 #include <string.h>
 #include <time.h>
 
@@ -109,4 +111,30 @@ int64_t text_monotonic_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int strata_parse_duration(double *out, const char *text)
+{
+	char *end;
+	double v;
+
+	if (strcmp(text, "forever") == 0 || strcmp(text, "-1") == 0) {
+		*out = -1;
+		return 0;
+	}
+	errno = 0;
+	v = strtod(text, &end);
+	if (errno || end == text || v < 0 || !isfinite(v))
+		return -1;
+	if (!*end || strcmp(end, "s") == 0)
+		*out = v;
+	else if (strcmp(end, "ms") == 0)
+		*out = v / 1000;
+	else if (strcmp(end, "m") == 0 || strcmp(end, "min") == 0)
+		*out = v * 60;
+	else if (strcmp(end, "h") == 0)
+		*out = v * 3600;
+	else
+		return -1;
+	return 0;
 }

@@ -28,6 +28,11 @@ struct cli {
 	bool is_color_out, is_color_err;
 	double lock_wait;
 	bool has_lock_wait;
+	double lock_timeout, statement_timeout; /* library semantics */
+	bool has_lock_timeout, has_statement_timeout;
+	int retries; /* library semantics */
+	bool has_retries;
+	bool is_hide_queries;
 	bool is_help;
 	struct strata_config *settings; /* strata.conf */
 	const char *argv0;
@@ -84,7 +89,6 @@ int opt_parse(struct cli *cli, const char *cmd, const char *usage,
               const struct opt *opts, int *argc, char ***argv);
 void opt_print_help(FILE *fp, const char *cmd, const char *usage,
                     const char *summary, const struct opt *opts);
-int opt_parse_duration(double *out, const char *text);
 
 /* ---- output.c ---------------------------------------------------------- */
 int cli_error(struct cli *cli, const struct strata_error *err);
@@ -104,6 +108,10 @@ int cli_load_source(struct cli *cli, struct strata_source **out);
 int cli_open_db(struct cli *cli, struct strata_db **out);
 const struct command *cli_find_command(const char *name);
 int cli_parse_version(int64_t *out, const char *text);
+/* A duration where "0" means none (the library's < 0). */
+int cli_parse_timeout(double *out, const char *text);
+/* A count where "0" means never (the library's < 0). */
+int cli_parse_retries(int *out, const char *text);
 
 /* ---- commands ---------------------------------------------------------- */
 int cmd_run(struct cli *cli, int argc, char **argv);

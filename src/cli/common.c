@@ -50,9 +50,29 @@ int cli_resolve_settings(struct cli *cli)
 		cli->source = "migrations";
 	if (!cli->table)
 		cli->table = strata_config_get(cli->settings, env, "table");
+	v = strata_config_get(cli->settings, env, "lock_timeout");
+	if (!cli->has_lock_timeout && v &&
+	    cli_parse_timeout(&cli->lock_timeout, v) < 0)
+		rc = cli_usage_error(
+		        cli, NULL,
+		        "lock_timeout in %s wants a duration such as 2s (0: none), not '%s'",
+		        strata_config_path(cli->settings), v);
+	v = strata_config_get(cli->settings, env, "statement_timeout");
+	if (!cli->has_statement_timeout && v &&
+	    cli_parse_timeout(&cli->statement_timeout, v) < 0)
+		rc = cli_usage_error(
+		        cli, NULL,
+		        "statement_timeout in %s wants a duration such as 30s (0: none), not '%s'",
+		        strata_config_path(cli->settings), v);
+	v = strata_config_get(cli->settings, env, "retries");
+	if (!cli->has_retries && v && cli_parse_retries(&cli->retries, v) < 0)
+		rc = cli_usage_error(
+		        cli, NULL,
+		        "retries in %s wants a whole number, not '%s'",
+		        strata_config_path(cli->settings), v);
 	v = strata_config_get(cli->settings, env, "lock_wait");
 	if (!cli->has_lock_wait && v &&
-	    opt_parse_duration(&cli->lock_wait, v) < 0)
+	    strata_parse_duration(&cli->lock_wait, v) < 0)
 		rc = cli_usage_error(
 		        cli, NULL,
 		        "lock_wait in %s wants a duration such as 30s, 5m or 'forever', not '%s'",
@@ -84,6 +104,10 @@ int cli_open_db(struct cli *cli, struct strata_db **out)
 		.on_event = cli_event,
 		.event_data = cli,
 		.command = cli->command_line,
+		.lock_timeout = cli->lock_timeout,
+		.statement_timeout = cli->statement_timeout,
+		.retries = cli->retries,
+		.is_hide_queries = cli->is_hide_queries,
 	};
 	int rc = 0;
 
@@ -99,6 +123,25 @@ int cli_open_db(struct cli *cli, struct strata_db **out)
 	}
 	strata_error_release(&err);
 	return rc;
+}
+
+int cli_parse_timeout(double *out, const char *text)
+{
+	if (strata_parse_duration(out, text) < 0 || *out < 0)
+		return -1;
+	if (*out == 0)
+		*out = -1;
+	return 0;
+}
+
+int cli_parse_retries(int *out, const char *text)
+{
+	int64_t n;
+
+	if (cli_parse_version(&n, text) < 0 || n > 1000)
+		return -1;
+	*out = n ? (int)n : -1;
+	return 0;
 }
 
 int cli_parse_version(int64_t *out, const char *text)

@@ -16,7 +16,8 @@
 
 static const char *format_arg;
 static bool is_quiet, is_verbose, is_no_color;
-static const char *lock_wait_arg;
+static const char *lock_wait_arg, *lock_timeout_arg, *statement_timeout_arg;
+static const char *retries_arg;
 
 static struct opt global_opts[] = {
 	{ 'd', "database", OPT_STRING, NULL, NULL, "URL",
@@ -31,6 +32,14 @@ static struct opt global_opts[] = {
 	  "history table (default: _sqlx_migrations)" },
 	{ 0, "lock-wait", OPT_STRING, &lock_wait_arg, NULL, "DURATION",
 	  "how long to wait for the migration lock (default: 60s; 'forever')" },
+	{ 0, "lock-timeout", OPT_STRING, &lock_timeout_arg, NULL, "DURATION",
+	  "lock_timeout of every migration (default: 2s; 0: none)" },
+	{ 0, "statement-timeout", OPT_STRING, &statement_timeout_arg, NULL,
+	  "DURATION", "statement_timeout of every migration (default: none)" },
+	{ 0, "retries", OPT_STRING, &retries_arg, NULL, "N",
+	  "runs of a migration that hit a lock timeout or deadlock (default: 5)" },
+	{ 0, "hide-queries", OPT_FLAG, NULL, NULL, NULL,
+	  "name blocking sessions without their query text" },
 	{ 0, "format", OPT_STRING, &format_arg, NULL, "text|json",
 	  "output format (default: text)" },
 	{ 'q', "quiet", OPT_FLAG, &is_quiet, NULL, NULL, "print only errors" },
@@ -41,32 +50,6 @@ static struct opt global_opts[] = {
 	{ 'h', "help", OPT_FLAG, NULL, NULL, NULL, "show this help" },
 	OPT_END,
 };
-
-int opt_parse_duration(double *out, const char *text)
-{
-	char *end;
-	double v;
-
-	if (strcmp(text, "forever") == 0 || strcmp(text, "-1") == 0) {
-		*out = -1;
-		return 0;
-	}
-	errno = 0;
-	v = strtod(text, &end);
-	if (errno || end == text || v < 0 || !isfinite(v))
-		return -1;
-	if (!*end || strcmp(end, "s") == 0)
-		*out = v;
-	else if (strcmp(end, "ms") == 0)
-		*out = v / 1000;
-	else if (strcmp(end, "m") == 0 || strcmp(end, "min") == 0)
-		*out = v * 60;
-	else if (strcmp(end, "h") == 0)
-		*out = v * 3600;
-	else
-		return -1;
-	return 0;
-}
 
 static void bind(const char *name, void *value)
 {
@@ -84,6 +67,7 @@ static void bind_globals(struct cli *cli)
 	bind("config", &cli->config);
 	bind("table", &cli->table);
 	bind("help", &cli->is_help);
+	bind("hide-queries", &cli->is_hide_queries);
 }
 
 static size_t count_opts(const struct opt *o)
@@ -144,7 +128,7 @@ static int store(struct cli *cli, const char *cmd, const struct opt *o,
 		return 0;
 	}
 	case OPT_DURATION:
-		if (opt_parse_duration(o->value, arg) < 0)
+		if (strata_parse_duration(o->value, arg) < 0)
 			return cli_usage_error(
 			        cli, cmd,
 			        "--%s wants a duration such as 30s, 500ms, 5m or 'forever', not '%s'",
@@ -174,7 +158,7 @@ static int apply_globals(struct cli *cli, const char *cmd)
 	if (is_no_color)
 		cli->is_color_out = cli->is_color_err = false;
 	if (lock_wait_arg &&
-	    opt_parse_duration(&cli->lock_wait, lock_wait_arg) < 0)
+	    strata_parse_duration(&cli->lock_wait, lock_wait_arg) < 0)
 		return cli_usage_error(
 		        cli, cmd,
 		        "--lock-wait wants a duration such as 30s, 5m or 'forever', not '%s'",

@@ -277,6 +277,17 @@ void cli_event(const struct strata_event *ev, void *data)
 			                      json_string(ev->message));
 		cli_warn(cli, "%s", ev->message);
 		break;
+	case STRATA_EVENT_BLOCKED:
+		cli_info(cli,
+		         "strata: migration %" PRId64 " waits for pid %d: %s",
+		         ev->version, ev->holder_pid,
+		         ev->message ? ev->message : "");
+		break;
+	case STRATA_EVENT_RETRY:
+		cli_warn(cli, "migration %" PRId64 " (%s): %s", ev->version,
+		         ev->description ? ev->description : "",
+		         ev->message ? ev->message : "");
+		break;
 	case STRATA_EVENT_NOTICE:
 		if (cli->verbosity > 0)
 			cli_info(cli, "%s", ev->message);
