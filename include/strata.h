@@ -285,7 +285,8 @@ struct strata_db_options {
 	 * deadlock (40P01) runs again up to this many times, with
 	 * exponential backoff and jitter; 0: the default 5, < 0: never. */
 	int retries;
-	bool is_hide_queries;     /* blocker reports without query texts */
+	bool is_hide_queries; /* blocker reports without query texts */
+	bool is_read_only;    /* the caller only reads: create no database */
 	strata_event_fn on_event; /* NULL: events are dropped */
 	void *event_data;
 	const char *command; /* recorded in the audit trail; redact it first */

@@ -176,6 +176,11 @@ int strata_db_open(struct strata_db **out, const char *url,
 	db->command = db->opts.command ? xstrdup(db->opts.command) : NULL;
 	db->opts.command = NULL;
 	audit_name(&db->audit, &db->table);
+	if (db->opts.is_read_only) {
+		/* a mistyped path must fail, not leave an empty database */
+		db->url.is_create = false;
+		db->url.is_read_only_command = true;
+	}
 	db->drv = driver_for_url(&db->url);
 	if (db->drv->connect(&db->conn, &db->url, err) < 0)
 		goto fail;

@@ -535,7 +535,9 @@ static int sqlite_connect(struct strata_conn **out,
 		    !url->is_create)
 			strata_error_hint(
 			        err,
-			        "The file does not exist. Create it with 'strata database create', or leave out mode=%s.",
+			        url->is_read_only_command
+			                ? "The file does not exist (this command creates nothing). Check the path; 'strata run' or 'strata database create' creates it."
+			                : "The file does not exist. Create it with 'strata database create', or leave out mode=%s.",
 			        url->is_readonly ? "ro" : "rw");
 		sqlite3_close(c->db);
 		free(c->where);

@@ -123,6 +123,7 @@ struct strata_url {
 	bool is_memory; /* sqlite::memory: */
 	bool is_create; /* SQLite mode allows creating the file */
 	bool is_readonly;
+	bool is_read_only_command; /* the command only reads: create nothing */
 };
 
 int url_parse(struct strata_url *out, const char *s, struct strata_error *err);

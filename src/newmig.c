@@ -117,9 +117,12 @@ static int file_description(struct sbuf *out, const char *description,
 }
 
 /* Creates `dir` (one level) when it does not exist. */
+/* The directory and any missing parents, as sqlx-cli's create_dir_all. */
 static int ensure_dir(const char *dir, struct strata_error *err)
 {
+	struct sbuf path = SBUF_INIT;
 	struct stat st;
+	int rc = 0;
 
 	if (stat(dir, &st) == 0)
 		return 0;
@@ -128,12 +131,21 @@ static int ensure_dir(const char *dir, struct strata_error *err)
 		        err, STRATA_EFAILED,
 		        "could not stat migration directory '%s': %s", dir,
 		        strerror(errno));
-	if (mkdir(dir, 0777) < 0 && errno != EEXIST)
-		return strata_error_set(
-		        err, STRATA_EFAILED,
-		        "could not create migration directory '%s': %s", dir,
-		        strerror(errno));
-	return 0;
+	sbuf_adds(&path, dir);
+	for (size_t i = 1; i <= path.len && rc == 0; i++) {
+		if (i < path.len && path.buf[i] != '/')
+			continue;
+		path.buf[i] = '\0';
+		if (mkdir(path.buf, 0777) < 0 && errno != EEXIST)
+			rc = strata_error_set(
+			        err, STRATA_EFAILED,
+			        "could not create migration directory '%s': %s",
+			        path.buf, strerror(errno));
+		if (i < path.len)
+			path.buf[i] = '/';
+	}
+	sbuf_release(&path);
+	return rc;
 }
 
 /*

@@ -33,6 +33,7 @@ struct cli {
 	int retries; /* library semantics */
 	bool has_retries;
 	bool is_hide_queries;
+	bool is_read_only; /* set by commands that only read */
 	bool is_help;
 	struct strata_config *settings; /* strata.conf */
 	const char *argv0;

@@ -37,6 +37,7 @@ int cmd_check(struct cli *cli, int argc, char **argv)
 	if (argc)
 		return cli_usage_error(cli, "check", "unexpected argument '%s'",
 		                       argv[0]);
+	cli->is_read_only = true;
 	if ((rc = cli_load_source(cli, &src)) || (rc = cli_open_db(cli, &db)))
 		goto done;
 	if (strata_status_get(&st, db, src, &err) < 0) {

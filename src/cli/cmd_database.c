@@ -72,6 +72,28 @@ static int create(struct cli *cli)
 	return rc;
 }
 
+/*
+ * reset and setup end by applying the source: check it whole first, so
+ * that an invalid source never costs a dropped database.
+ */
+static int check_source_first(struct cli *cli)
+{
+	struct strata_error err = STRATA_ERROR_INIT;
+	struct strata_problems problems = { 0 };
+	int rc = 0;
+
+	if (strata_validate(&problems, NULL, cli->source, NULL, &err) < 0)
+		rc = cli_error(cli, &err);
+	for (size_t i = 0; i < problems.count; i++)
+		rc = cli_error(cli, &problems.items[i]);
+	if (problems.count)
+		fprintf(stderr,
+		        "strata: the source is invalid: nothing was dropped or created\n");
+	strata_problems_release(&problems);
+	strata_error_release(&err);
+	return rc;
+}
+
 static int setup(struct cli *cli)
 {
 	char *run_argv[] = { "run", NULL };
@@ -110,8 +132,10 @@ int cmd_database(struct cli *cli, int argc, char **argv)
 	if (strcmp(action, "drop") == 0)
 		return drop(cli, is_yes, is_force);
 	if (strcmp(action, "setup") == 0)
-		return setup(cli);
+		return check_source_first(cli) ? STRATA_EVALIDATE : setup(cli);
 	if (strcmp(action, "reset") == 0) {
+		if ((rc = check_source_first(cli)))
+			return rc;
 		rc = drop(cli, is_yes, is_force);
 		return rc ? rc : setup(cli);
 	}

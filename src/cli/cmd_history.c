@@ -111,6 +111,7 @@ int cmd_history(struct cli *cli, int argc, char **argv)
 	if (argc)
 		return cli_usage_error(cli, "history",
 		                       "unexpected argument '%s'", argv[0]);
+	cli->is_read_only = true;
 	if ((rc = cli_open_db(cli, &db)))
 		goto done;
 	if (strata_audit_read(&a, db, &f, &err) < 0) {

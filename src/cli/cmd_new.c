@@ -105,7 +105,7 @@ int cmd_new(struct cli *cli, int argc, char **argv)
 			json_array_append_new(list, json_string(*p));
 		json_object_set_new(doc, "created", list);
 		cli_print_json(doc);
-	} else {
+	} else if (cli->verbosity >= 0) {
 		for (char **p = paths; *p; p++)
 			printf("Created %s\n", *p);
 	}

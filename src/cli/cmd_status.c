@@ -128,6 +128,7 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 	if (argc)
 		return cli_usage_error(cli, "status",
 		                       "unexpected argument '%s'", argv[0]);
+	cli->is_read_only = true;
 	if ((rc = cli_load_source(cli, &src)) || (rc = cli_open_db(cli, &db)))
 		goto done;
 	if (strata_status_get(&st, db, src, &err) < 0) {

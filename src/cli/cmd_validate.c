@@ -26,8 +26,14 @@ int cmd_validate(struct cli *cli, int argc, char **argv)
 	if (argc)
 		return cli_usage_error(cli, "validate",
 		                       "unexpected argument '%s'", argv[0]);
-	if (cli->database && (rc = cli_open_db(cli, &db)))
-		goto done;
+	cli->is_read_only = true;
+	/* the source's problems are worth knowing even when the database
+	 * cannot be reached: the connection error then comes on top */
+	if (cli->database && (rc = cli_open_db(cli, &db))) {
+		if (cli->format == FORMAT_JSON)
+			goto done; /* one document: the error */
+		db = NULL;
+	}
 	if (strata_validate(&problems, db, cli->source, &vo, &err) < 0) {
 		rc = cli_error(cli, &err);
 		goto done;
@@ -54,7 +60,7 @@ int cmd_validate(struct cli *cli, int argc, char **argv)
 			       db ? "source and history agree"
 			          : "the source (no database given)");
 	}
-	rc = problems.count ? STRATA_EVALIDATE : 0;
+	rc = problems.count ? STRATA_EVALIDATE : rc;
 done:
 	strata_problems_release(&problems);
 	strata_error_release(&err);

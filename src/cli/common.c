@@ -21,6 +21,8 @@ int cli_resolve_settings(struct cli *cli)
 	const char *env, *v;
 	int rc = 0;
 
+	if (cli->settings)
+		return 0; /* once per process: database setup runs `run` */
 	if (strata_dotenv_load(".env", &err) < 0 ||
 	    strata_config_load(&cli->settings, cli->config, &err) < 0) {
 		rc = cli_error(cli, &err);
@@ -108,6 +110,7 @@ int cli_open_db(struct cli *cli, struct strata_db **out)
 		.statement_timeout = cli->statement_timeout,
 		.retries = cli->retries,
 		.is_hide_queries = cli->is_hide_queries,
+		.is_read_only = cli->is_read_only,
 	};
 	int rc = 0;
 

@@ -310,7 +310,6 @@ Created migrations/0002_b.down.sql"
 }
 
 @test "new: creates a nested source folder when missing, as sqlx-cli does (create_dir_all)" {
-	skip "BUG: new -s a/b creates one directory level only (sqlx-cli: create_dir_all)"
 	run strata new -s db/migrations --sequential first
 	assert_success
 	assert_output "Created db/migrations/0001_first.sql"

@@ -238,7 +238,6 @@ reset_keeps_data_when_source_invalid() {
 }
 
 @test "database reset: an invalid source is refused before the database is dropped" {
-	skip "BUG: database reset drops the database, then finds the source invalid (exit 4): data lost"
 	for_each_driver reset_keeps_data_when_source_invalid
 }
 

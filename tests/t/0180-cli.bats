@@ -286,7 +286,6 @@ true"
 }
 
 @test "cli: -q new prints nothing on success" {
-	skip "BUG: strata -q new prints 'Created …' (-q is documented as 'print only errors')"
 	run strata -q new --sequential x
 	assert_success
 	assert_output ""

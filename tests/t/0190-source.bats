@@ -326,6 +326,7 @@ missing_dir() {
 	fi
 	# as the hint says
 	strata new --sequential first
+	strata database create >/dev/null
 	run strata check
 	assert_failure 3
 }

@@ -43,6 +43,7 @@ CONF
 	assert_equal "$(sqlite3 test-env.db 'SELECT version FROM test_history')" 1
 	run env STRATA_ENV=test strata check
 	assert_success
+	strata database create
 	run strata check
 	assert_failure 3
 }
