@@ -27,10 +27,8 @@ struct strata_config {
 };
 
 static const char *const known_keys[] = {
-	"database",
-	"source",
-	"table",
-	"lock_wait",
+	"database",          "source",  "table", "lock_wait", "lock_timeout",
+	"statement_timeout", "retries",
 };
 
 static bool is_known_key(const char *key, bool is_main)

@@ -242,8 +242,9 @@ static bool result_ok(PGconn *pg, const PGresult *res)
 	}
 }
 
-#define SAMPLE_MS      500 /* how often a waiting statement is looked at */
-#define REPORT_AGAIN_S 10  /* how often the same blocker is reported */
+#define FIRST_SAMPLE_MS 100 /* when a waiting statement is first looked at */
+#define SAMPLE_MS       500 /* how often after that */
+#define REPORT_AGAIN_S  10  /* how often the same blocker is reported */
 
 /*
  * Who blocks the work session, by pg_blocking_pids() on the lock session
@@ -306,14 +307,19 @@ static void sample_blocker(struct pg_conn *pc)
  */
 static bool await_result(struct pg_conn *pc)
 {
+	/* the first look early, so that even a short lock_timeout has
+	 * named its blocker by the time it fires */
+	int wait_ms = FIRST_SAMPLE_MS;
+
 	while (PQisBusy(pc->pg)) {
 		struct pollfd p = { .fd = PQsocket(pc->pg), .events = POLLIN };
-		int n = poll(&p, 1, SAMPLE_MS);
+		int n = poll(&p, 1, wait_ms);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n == 0) {
 			sample_blocker(pc);
+			wait_ms = SAMPLE_MS;
 			continue;
 		}
 		if (n < 0 || !PQconsumeInput(pc->pg))
@@ -339,8 +345,10 @@ static void add_blocker(struct pg_conn *pc, struct strata_error *err)
 	    (strcmp(err->sqlstate, "55P03") && strcmp(err->sqlstate, "40P01")))
 		return;
 	old = err->detail;
-	err->detail = xstrfmt("%s%sBlocked by %s.", old ? old : "",
-	                      old ? " " : "", pc->blocker);
+	err->detail = xstrfmt(
+	        "%s%sBlocked by %s%s", old ? old : "", old ? " " : "",
+	        pc->blocker,
+	        strchr(".;", pc->blocker[strlen(pc->blocker) - 1]) ? "" : ".");
 	free(old);
 }
 

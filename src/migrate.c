@@ -436,6 +436,9 @@ static int apply_with_retries(struct strata_db *db,
 			return -1;
 		if (attempt > max) {
 			err->code = STRATA_ELOCK;
+			free(err->hint);
+			err->hint = xstrdup(
+			        "Nothing of it was applied. End the blocking session or wait for it, then run again; --lock-timeout and --retries set how long strata waits.");
 			if (max)
 				error_prefix(err,
 				             "migration %" PRId64

@@ -157,12 +157,39 @@ static int apply_globals(struct cli *cli, const char *cmd)
 		cli->verbosity = 1;
 	if (is_no_color)
 		cli->is_color_out = cli->is_color_err = false;
-	if (lock_wait_arg &&
-	    strata_parse_duration(&cli->lock_wait, lock_wait_arg) < 0)
-		return cli_usage_error(
-		        cli, cmd,
-		        "--lock-wait wants a duration such as 30s, 5m or 'forever', not '%s'",
-		        lock_wait_arg);
+	if (lock_wait_arg) {
+		if (strata_parse_duration(&cli->lock_wait, lock_wait_arg) < 0)
+			return cli_usage_error(
+			        cli, cmd,
+			        "--lock-wait wants a duration such as 30s, 5m or 'forever', not '%s'",
+			        lock_wait_arg);
+		cli->has_lock_wait = true;
+	}
+	if (lock_timeout_arg) {
+		if (cli_parse_timeout(&cli->lock_timeout, lock_timeout_arg) < 0)
+			return cli_usage_error(
+			        cli, cmd,
+			        "--lock-timeout wants a duration such as 2s or 500ms (0: none), not '%s'",
+			        lock_timeout_arg);
+		cli->has_lock_timeout = true;
+	}
+	if (statement_timeout_arg) {
+		if (cli_parse_timeout(&cli->statement_timeout,
+		                      statement_timeout_arg) < 0)
+			return cli_usage_error(
+			        cli, cmd,
+			        "--statement-timeout wants a duration such as 30s or 5m (0: none), not '%s'",
+			        statement_timeout_arg);
+		cli->has_statement_timeout = true;
+	}
+	if (retries_arg) {
+		if (cli_parse_retries(&cli->retries, retries_arg) < 0)
+			return cli_usage_error(
+			        cli, cmd,
+			        "--retries wants a whole number (0: never), not '%s'",
+			        retries_arg);
+		cli->has_retries = true;
+	}
 	return 0;
 }
 

@@ -278,10 +278,8 @@ void cli_event(const struct strata_event *ev, void *data)
 		cli_warn(cli, "%s", ev->message);
 		break;
 	case STRATA_EVENT_BLOCKED:
-		cli_info(cli,
-		         "strata: migration %" PRId64 " waits for pid %d: %s",
-		         ev->version, ev->holder_pid,
-		         ev->message ? ev->message : "");
+		cli_info(cli, "strata: waiting on %s",
+		         ev->message ? ev->message : "another session");
 		break;
 	case STRATA_EVENT_RETRY:
 		cli_warn(cli, "migration %" PRId64 " (%s): %s", ev->version,

@@ -1,0 +1,116 @@
+#!/usr/bin/env bats
+# Production-safe execution: lock_timeout and statement_timeout for every
+# migration, per-file directives, retries of lock timeouts with the blocker
+# named.
+
+load lib
+
+settings_migration() {
+	write_migration "$1" "${2:-}CREATE TABLE seen_$3 AS SELECT current_setting('lock_timeout') AS lock_timeout, current_setting('statement_timeout') AS statement_timeout, current_setting('application_name') AS app;"
+}
+
+@test "timeouts: lock_timeout 2s by default, options and directives win" {
+	settings_migration 1_default.sql "" a
+	settings_migration 2_directive.sql $'-- strata:lock-timeout=750ms\n-- strata:statement-timeout=3s\n' b
+	strata run
+	assert_equal "$(psql_db 'SELECT lock_timeout, statement_timeout, app FROM seen_a')" "2s|0|strata"
+	assert_equal "$(psql_db 'SELECT lock_timeout, statement_timeout FROM seen_b')" "750ms|3s"
+	settings_migration 3_option.sql "" c
+	strata run --lock-timeout 5s --statement-timeout 1m
+	assert_equal "$(psql_db 'SELECT lock_timeout, statement_timeout FROM seen_c')" "5s|1min"
+	settings_migration 4_none.sql "" d
+	strata run --lock-timeout 0
+	assert_equal "$(psql_db 'SELECT lock_timeout FROM seen_d')" "0"
+}
+
+@test "timeouts: a no-transaction migration gets them for its session, reset afterwards" {
+	write_migration 1_t.sql "CREATE TABLE t (id int);"
+	write_migration 2_idx.sql $'-- no-transaction\n-- strata:lock-timeout=1500ms\nCREATE TABLE seen AS SELECT current_setting(\'lock_timeout\') AS lock_timeout;'
+	strata run
+	assert_equal "$(psql_db 'SELECT lock_timeout FROM seen')" "1500ms"
+}
+
+@test "timeouts: an unknown or malformed directive is refused before anything runs" {
+	write_migration 1_a.sql "CREATE TABLE a (id int);"
+	write_migration 2_b.sql $'-- strata:lock-timout=5s\nCREATE TABLE b (id int);'
+	run strata run
+	assert_failure 4
+	assert_output --partial "invalid directive '-- strata:lock-timout=5s'"
+	assert_output --partial "at migrations/2_b.sql:1:"
+	write_migration 2_b.sql $'-- strata:lock-timeout=soon\nCREATE TABLE b (id int);'
+	run strata run
+	assert_failure 4
+	assert_equal "$(psql_db "SELECT to_regclass('a') IS NULL")" t
+}
+
+@test "timeouts: strata.conf sets them for an environment" {
+	printf '[strata]\nlock_timeout = 4s\nretries = 0\n' >strata.conf
+	settings_migration 1_a.sql "" a
+	strata run
+	assert_equal "$(psql_db 'SELECT lock_timeout FROM seen_a')" "4s"
+}
+
+# A session that takes ACCESS EXCLUSIVE on t and then sits idle in its
+# transaction for $1 seconds (the classic blocker); its pid in HOLDER_PID.
+hold_lock() {
+	{
+		echo "SET application_name = 'long-report';"
+		echo "BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE; SELECT 'locked';"
+		sleep "$1"
+		echo "COMMIT;"
+	} | psql -XAtq -d "$TEST_DB" >/dev/null &
+	HOLDER_JOB=$!
+	HOLDER_PID=""
+	for _ in $(seq 1 50); do
+		HOLDER_PID=$(psql_db "SELECT pid FROM pg_stat_activity WHERE application_name = 'long-report' AND state = 'idle in transaction'")
+		[[ -n $HOLDER_PID ]] && break
+		sleep 0.1
+	done
+	[[ -n $HOLDER_PID ]]
+}
+
+@test "retries: a lock timeout is retried, then exit 6 naming the blocker" {
+	write_migration 1_t.sql "CREATE TABLE t (id int);"
+	strata run
+	write_migration 2_alter.sql "ALTER TABLE t ADD COLUMN c int;"
+	hold_lock 30
+	run strata run --lock-timeout 300ms --retries 2
+	kill "$HOLDER_JOB" 2>/dev/null || true
+	psql_db "SELECT pg_terminate_backend($HOLDER_PID)" >/dev/null 2>&1 || true
+	wait "$HOLDER_JOB" 2>/dev/null || true
+	assert_failure 6
+	assert_output --partial "migration 2 gave up after 3 attempts"
+	assert_output --partial "canceling statement due to lock timeout"
+	assert_output --partial "SQLSTATE 55P03"
+	assert_output --partial "Blocked by pid $HOLDER_PID (user 'postgres', application 'long-report', idle in transaction"
+	assert_output --partial "in a transaction for"
+	assert_output --partial ": SELECT 'locked';"
+	assert_output --partial "attempt 2 of 3"
+	assert_equal "$(psql_db "SELECT count(*) FROM _sqlx_migrations WHERE version = 2")" 0
+	assert_equal "$(psql_db "SELECT count(*) FROM _strata_audit WHERE version = 2 AND outcome = 'failure' AND sqlstate = '55P03'")" 3
+}
+
+@test "retries: the migration succeeds once the blocker lets go" {
+	write_migration 1_t.sql "CREATE TABLE t (id int);"
+	strata run
+	write_migration 2_alter.sql "ALTER TABLE t ADD COLUMN c int;"
+	hold_lock 1.5
+	run strata run --lock-timeout 400ms --retries 6
+	wait "$HOLDER_JOB" || true
+	assert_success
+	assert_output --partial "canceling statement due to lock timeout (SQLSTATE 55P03): attempt 2"
+	assert_line --partial "Applied 2 alter"
+	assert_equal "$(psql_db "SELECT count(*) FROM information_schema.columns WHERE table_name = 't' AND column_name = 'c'")" 1
+}
+
+@test "blockers: a waiting statement reports who blocks it; --hide-queries leaves out the text" {
+	write_migration 1_t.sql "CREATE TABLE t (id int);"
+	strata run
+	write_migration 2_alter.sql "ALTER TABLE t ADD COLUMN c int;"
+	hold_lock 2
+	run strata run --lock-timeout 0 --hide-queries
+	wait "$HOLDER_JOB" || true
+	assert_success
+	assert_output --partial "waiting on pid $HOLDER_PID (user 'postgres', application 'long-report', idle in transaction, in a transaction for"
+	refute_output --partial "SELECT 'locked'"
+}
