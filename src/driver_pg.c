@@ -1415,7 +1415,7 @@ done:
 
 const struct strata_driver pgdrv_driver = {
 	.name = "postgres",
-	.caps = DRV_TXN_DDL | DRV_ADVISORY_LOCK,
+	.caps = DRV_TXN_DDL | DRV_ADVISORY_LOCK | DRV_PG_SQL,
 	.connect = pg_connect,
 	.close = pg_close,
 	.split = split_pg,

@@ -34,6 +34,12 @@ struct cli {
 	/* JSON mode: what the events of a command add to its result */
 	json_t *events;
 	json_t *warnings;
+	json_t *findings; /* lint findings (run's gate) */
+	/* text mode: run's gate prints its warnings too (--dry-run, -v) */
+	bool is_show_lint_warnings;
+	/* strata.conf's [lint] settings, for strata_lint_options */
+	struct strata_lint_setting *lint_settings;
+	size_t n_lint_settings;
 };
 
 enum command_needs {
@@ -96,6 +102,10 @@ void cli_format_duration(char *buf, size_t size, int64_t ns);
 const char *cli_color(struct cli *cli, bool is_err, const char *code);
 void cli_print_json(json_t *doc); /* prints and releases doc */
 json_t *cli_json_error(const struct strata_error *err);
+/* `file:line:col: severity: message [rule]`, then the hint indented. */
+void cli_print_finding(struct cli *cli, FILE *fp,
+                       const struct strata_finding *f);
+json_t *cli_json_finding(const struct strata_finding *f);
 
 /* ---- common.c: what several commands do -------------------------------- */
 int cli_resolve_settings(struct cli *cli);
@@ -103,6 +113,10 @@ int cli_load_source(struct cli *cli, struct strata_source **out);
 int cli_open_db(struct cli *cli, struct strata_db **out);
 const struct command *cli_find_command(const char *name);
 int cli_parse_version(int64_t *out, const char *text);
+/* Lint options from strata.conf's [lint] (owned by cli). */
+void cli_lint_options(struct cli *cli, struct strata_lint_options *out);
+/* --pg-version: 15, 9.6, 150004; -1 when it is none of those. */
+int cli_parse_pg_version(int *out, const char *text);
 
 /* ---- commands ---------------------------------------------------------- */
 int cmd_run(struct cli *cli, int argc, char **argv);
@@ -112,5 +126,6 @@ int cmd_check(struct cli *cli, int argc, char **argv);
 int cmd_validate(struct cli *cli, int argc, char **argv);
 int cmd_new(struct cli *cli, int argc, char **argv);
 int cmd_database(struct cli *cli, int argc, char **argv);
+int cmd_lint(struct cli *cli, int argc, char **argv);
 
 #endif
