@@ -253,6 +253,7 @@ struct stmt_span {
 	size_t start;    /* after the previous statement */
 	size_t first;    /* its first token */
 	size_t tok_from; /* first token index */
+	size_t end;      /* past its last token (before any ';') */
 };
 
 struct strata_lint {
@@ -724,8 +725,9 @@ static void add_ignore(struct strata_lint *l, const char *name, size_t n,
 
 /*
  * `-- strata-lint-ignore[-file] RULE[, RULE...] [reason]` (or the same in
- * a block comment): rule ids separated by commas; the first piece holding
- * a space ends the list, and what follows its first word is a free reason.
+ * a block comment): rule ids separated by commas; anything after a rule id
+ * that is not a comma (a space, a colon) ends the list and starts a free
+ * reason.
  */
 static void parse_ignore(struct strata_lint *l, const char *sql,
                          const PgQuery__ScanToken *t)
@@ -754,7 +756,7 @@ static void parse_ignore(struct strata_lint *l, const char *sql,
 		while (p < end && is_space(*p))
 			p++;
 		w = p;
-		while (p < end && *p != ',' && !is_space(*p))
+		while (p < end && *p != ',' && *p != ':' && !is_space(*p))
 			p++;
 		if (p == w) {
 			if (w == end || *w == ',') /* "names no rule" */
@@ -808,6 +810,12 @@ static void report_unused(struct strata_lint *l, struct lint_ctx *c,
 		} else if (l->sev[ig->rule] == STRATA_SEVERITY_OFF ||
 		           (!is_parsed && !ig->is_file)) {
 			continue; /* moot, or not checked */
+		} else if (!ig->is_file && ig->stmt == SIZE_MAX &&
+		           l->n_spans && ig->at > l->spans[0].first &&
+		           ig->at < l->spans[stmt_at(l, ig->at)].end) {
+			msg = xstrfmt(
+			        "this ignore of '%s' is inside a statement: it must come before one",
+			        ig->name);
 		} else if (!ig->is_file && ig->stmt == SIZE_MAX) {
 			msg = xstrfmt(
 			        "this ignore of '%s' precedes no statement",
@@ -1172,6 +1180,16 @@ static void lint_tree(struct strata_lint *l, struct lint_ctx *c,
 		sp->start = at;
 		sp->first = j < c->n_tok ? (size_t)c->tok[j]->start : at;
 		sp->tok_from = j;
+		sp->end = at + (size_t)tree->stmts[i]->stmt_len;
+		if (!tree->stmts[i]->stmt_len) {
+			/* the last statement, without ';' */
+			sp->end = sp->first;
+			for (size_t k = c->n_tok; k-- > j;)
+				if (!is_comment_tok(c->tok[k])) {
+					sp->end = (size_t)c->tok[k]->end;
+					break;
+				}
+		}
 	}
 	target_ignores(l);
 
@@ -1202,11 +1220,12 @@ static void lint_tree(struct strata_lint *l, struct lint_ctx *c,
 }
 
 static void report_parse_error(struct strata_lint *l, struct lint_ctx *c,
-                               const char *msg, size_t at)
+                               const char *text, size_t at)
 {
 	size_t r = lint_rule_index(LINT_PARSE_ERROR);
 	enum strata_severity sev = l->sev[r];
-	char *hint = NULL;
+	size_t n = strcspn(text, "\r\n");
+	char *hint = NULL, *msg;
 
 	if (sev == STRATA_SEVERITY_OFF || is_suppressed(l, r, SIZE_MAX))
 		return;
@@ -1218,8 +1237,12 @@ static void report_parse_error(struct strata_lint *l, struct lint_ctx *c,
 		        "The PostgreSQL %d parser rejects this file, so it was not linted; PostgreSQL %d may accept it.",
 		        PARSER_VERSION_NUM / 10000, l->pg_version / 10000);
 	}
+	/* One line: the parser quotes the rest of the text after an
+	 * unterminated string. */
+	msg = text[n] ? xstrfmt("%.*s...\"", (int)n, text) : xstrdup(text);
 	add_finding(l, c, r, sev, at, SIZE_MAX,
 	            hint ? hint : lint_rules[r].info.hint, msg);
+	free(msg);
 	free(hint);
 }
 
