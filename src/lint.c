@@ -810,8 +810,8 @@ static void report_unused(struct strata_lint *l, struct lint_ctx *c,
 		} else if (l->sev[ig->rule] == STRATA_SEVERITY_OFF ||
 		           (!is_parsed && !ig->is_file)) {
 			continue; /* moot, or not checked */
-		} else if (!ig->is_file && ig->stmt == SIZE_MAX &&
-		           l->n_spans && ig->at > l->spans[0].first &&
+		} else if (!ig->is_file && ig->stmt == SIZE_MAX && l->n_spans &&
+		           ig->at > l->spans[0].first &&
 		           ig->at < l->spans[stmt_at(l, ig->at)].end) {
 			msg = xstrfmt(
 			        "this ignore of '%s' is inside a statement: it must come before one",
