@@ -1257,10 +1257,16 @@ int strata_lint_text(struct strata_lint *l, const char *path, const char *sql,
 	PgQuery__ScanResult *toks = NULL;
 	struct lint_ctx c = { 0 };
 	const char *nul;
+	char *copy;
 	int rc = -1;
 
 	if (!fo)
 		fo = &no_opts;
+	/* libpg_query reads up to a NUL: lint exactly `len` bytes */
+	copy = xmalloc(len + 1);
+	memcpy(copy, sql, len);
+	copy[len] = '\0';
+	sql = copy;
 	l->n_files++;
 	l->path = arena_strdup(&l->arena, path);
 	l->file_first = l->n;
@@ -1335,6 +1341,7 @@ done:
 		protobuf_c_message_free_unpacked(&toks->base, NULL);
 	pg_query_free_protobuf_parse_result(parsed);
 	pg_query_free_scan_result(scanned);
+	free(copy);
 	if (rc < 0 && err)
 		err->file = xstrdup(path);
 	return rc;

@@ -262,9 +262,8 @@ int cmd_lint(struct cli *cli, int argc, char **argv)
 	bool is_all = false, is_list = false;
 	enum reporter reporter = REPORT_TEXT;
 	const struct opt opts[] = {
-		{ 0, "reporter", OPT_STRING, &reporter_arg, NULL,
-		  "text|json|github|sarif",
-		  "output: compiler-style text (default), JSON, GitHub Actions annotations, SARIF 2.1.0" },
+		{ 0, "reporter", OPT_STRING, &reporter_arg, NULL, "NAME",
+		  "text (compiler style, default), json, github (Actions annotations), sarif (2.1.0)" },
 		{ 0, "pg-version", OPT_STRING, &pg_version_arg, NULL, "V",
 		  "target PostgreSQL version (15, 16.2, 150004; default: the database's, else 15)" },
 		{ 0, "all", OPT_FLAG, &is_all, NULL, NULL,
