@@ -319,9 +319,10 @@ void cli_event(const struct strata_event *ev, void *data)
 		if (is_json && cli->findings)
 			json_array_append_new(cli->findings,
 			                      cli_json_finding(ev->finding));
-		else if (!is_json && cli->verbosity >= 0 &&
+		else if (!is_json &&
 		         (ev->finding->severity == STRATA_SEVERITY_ERROR ||
-		          cli->is_show_lint_warnings || cli->verbosity > 0))
+		          (cli->verbosity >= 0 && cli->is_show_lint_warnings) ||
+		          cli->verbosity > 0))
 			cli_print_finding(cli, stderr, ev->finding);
 		break;
 	default:
