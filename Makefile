@@ -31,7 +31,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
-TOOL_BIN := $(BUILD)/tests/split-dump
+TOOL_BIN := $(BUILD)/tests/split-dump $(BUILD)/tests/lint-dump
 LIB     := $(BUILD)/libstrata.a
 BIN     := $(BUILD)/strata
 HEADERS := include/strata.h $(wildcard src/*.h src/cli/*.h)
@@ -56,7 +56,7 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(LIB) $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDLIBS) -lcmocka
 
-$(TOOL_BIN): tests/golden/split-dump.c $(LIB) $(HEADERS)
+$(BUILD)/tests/%-dump: tests/golden/%-dump.c $(LIB) $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 

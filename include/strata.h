@@ -112,9 +112,10 @@ int strata_dotenv_load(const char *path, struct strata_error *err);
 
 /*
  * An INI file: [strata] holds defaults (database, source, table,
- * lock_wait, and `environment`, the default active environment), and each
+ * lock_wait, and `environment`, the default active environment), each
  * [environment.NAME] the values of one environment, which win over
- * [strata]'s. Unknown sections or keys fail with STRATA_EUSAGE naming the
+ * [strata]'s, and [lint] the severities of lint rules (RULE = error,
+ * warning or off). Unknown sections or keys fail with STRATA_EUSAGE naming the
  * line. With `path` NULL, ./strata.conf is read when it exists (else the
  * configuration is empty); a given `path` must exist.
  */
@@ -130,6 +131,11 @@ bool strata_config_has_environment(const struct strata_config *c,
                                    const char *env);
 /* The file read, or NULL when there was none. */
 const char *strata_config_path(const struct strata_config *c);
+struct strata_lint_setting;
+/* The i-th `RULE = SEVERITY` of [lint] (rule and severity checked on
+ * load; the rule id is borrowed); false past the last. */
+bool strata_config_lint_at(const struct strata_config *c, size_t i,
+                           struct strata_lint_setting *out);
 
 /* ---- migration source ---------------------------------------------------
  * A directory of versioned migrations in the sqlx layouts: `V_desc.sql`,
@@ -253,7 +259,10 @@ enum strata_event_kind {
 	STRATA_EVENT_RETRY,   /* a lock timeout or deadlock: the migration was
 	                         rolled back and runs again after
 	                         waited_seconds; message says why */
+	STRATA_EVENT_LINT,    /* run's lint gate: a finding, see below */
 };
+
+struct strata_finding;
 
 struct strata_event {
 	enum strata_event_kind kind;
@@ -267,6 +276,9 @@ struct strata_event {
 	const char *holder_application;
 	const char *holder_query;
 	double waited_seconds;
+	/* STRATA_EVENT_LINT: every finding of the migrations to apply, of
+	 * both severities (the caller decides what to show) */
+	const struct strata_finding *finding;
 };
 
 typedef void (*strata_event_fn)(const struct strata_event *ev, void *data);
@@ -304,8 +316,13 @@ int strata_db_open(struct strata_db **out, const char *url,
                    struct strata_error *err);
 void strata_db_close(struct strata_db *db);
 const char *strata_db_driver_name(const struct strata_db *db);
+/* The server's version as PQserverVersion() gives it (150004); 0 for
+ * SQLite. */
+int strata_db_server_version(const struct strata_db *db);
 
 /* ---- running ------------------------------------------------------------ */
+
+struct strata_lint_options;
 
 struct strata_run_options {
 	bool has_target;
@@ -314,6 +331,15 @@ struct strata_run_options {
 	bool is_single_transaction; /* all or nothing */
 	bool is_ignore_missing;     /* applied but not in the source is ok */
 	bool is_strict_order; /* refuse pending below the newest applied */
+	/*
+	 * The lint gate: what is about to run is linted first (PostgreSQL
+	 * only) and error-level findings stop the run with STRATA_ELINT,
+	 * applying nothing, unless is_allow_unsafe. Every finding reaches the
+	 * event callback as STRATA_EVENT_LINT. `lint` NULL: the defaults; its
+	 * pg_version 0: the server's.
+	 */
+	bool is_allow_unsafe;
+	const struct strata_lint_options *lint;
 };
 
 struct strata_run_result {
@@ -520,6 +546,138 @@ int strata_audit_read(struct strata_audit **out, struct strata_db *db,
                       const struct strata_audit_filter *filter,
                       struct strata_error *err);
 void strata_audit_free(struct strata_audit *a);
+
+/* ---- lint ---------------------------------------------------------------
+ * The safety linter: PostgreSQL migrations read with PostgreSQL's own
+ * parser (libpg_query), checked against rules that keep a live database
+ * up: locks, table rewrites, scans under lock, changes that break running
+ * code. Rules are listed in docs/lint/ (one page each). */
+
+enum strata_severity {
+	STRATA_SEVERITY_OFF = 0, /* the rule does not run */
+	STRATA_SEVERITY_WARNING,
+	STRATA_SEVERITY_ERROR, /* `lint` exits 5, `run` refuses */
+};
+
+/* "off", "warning", "error". */
+const char *strata_severity_name(enum strata_severity sev);
+/* The reverse, also "warn" and "ignore"; -1 for anything else. */
+int strata_severity_parse(enum strata_severity *out, const char *text);
+
+struct strata_lint_rule {
+	const char *id; /* stable, kebab-case: "ban-drop-column" */
+	enum strata_severity severity; /* the default */
+	const char *summary;           /* what it catches, one line */
+	const char *hint;              /* the safe alternative */
+};
+
+/* The rules, in a fixed order; `i` < strata_lint_rule_count(). */
+size_t strata_lint_rule_count(void);
+const struct strata_lint_rule *strata_lint_rule_at(size_t i);
+/* NULL when no rule has that id. */
+const struct strata_lint_rule *strata_lint_rule_find(const char *id);
+
+/* A rule's severity chosen by the user (configuration): OFF also serves
+ * as an ignore list. */
+struct strata_lint_setting {
+	const char *rule;
+	enum strata_severity severity;
+};
+
+struct strata_lint_options {
+	/*
+	 * The target server as PQserverVersion() reports it (150004), for
+	 * rules whose truth depends on it (constant defaults are free since
+	 * 11, SET NOT NULL uses a valid CHECK since 12, ...). 0: the
+	 * parser's version (15), unless strata_lint_source() gets a
+	 * database.
+	 */
+	int pg_version;
+	const struct strata_lint_setting *settings; /* may be NULL */
+	size_t n_settings;
+};
+
+struct strata_lint_file_options {
+	bool is_no_transaction; /* runs outside a transaction */
+	/*
+	 * The file runs in the same run as the files linted before it in this
+	 * session (pending migrations applied together): tables they create
+	 * are new, empty and unused, so lock rules exempt them here too.
+	 * Otherwise only objects created earlier in the same file are.
+	 */
+	bool is_same_run;
+	/* The runner sets lock_timeout before the file runs, which
+	 * satisfies require-lock-timeout (the file may also SET it). */
+	bool is_lock_timeout_set;
+};
+
+struct strata_finding {
+	const char *rule; /* a rule id */
+	enum strata_severity severity;
+	const char *file;    /* as given */
+	int line;            /* 1-based */
+	int column;          /* 1-based, in characters */
+	int statement;       /* 1-based in `file`; 0 when about the file */
+	const char *message; /* names the object; lower case, no period */
+	const char *hint;    /* the safe alternative; NULL when none */
+};
+
+/*
+ * A lint session: files are linted in the order given, findings gathered.
+ * Everything returned is borrowed and lives as long as the session.
+ */
+struct strata_lint;
+
+/* STRATA_EUSAGE when a setting names no rule. */
+int strata_lint_new(struct strata_lint **out,
+                    const struct strata_lint_options *opts,
+                    struct strata_error *err);
+void strata_lint_free(struct strata_lint *l);
+
+/*
+ * Lints one PostgreSQL script, `path` naming it in findings. SQL the
+ * parser rejects is a finding (parse-error) with its exact location, not a
+ * failure; a warning when the target server is newer than the parser.
+ * Comments `-- strata-lint-ignore RULE[,RULE]` before a statement and
+ * `-- strata-lint-ignore-file RULE[,RULE]` anywhere suppress findings; an
+ * ignore that suppresses nothing is itself a finding (unused-ignore).
+ * Fails (STRATA_EFAILED) only when the parser's output cannot be read.
+ */
+int strata_lint_text(struct strata_lint *l, const char *path, const char *sql,
+                     size_t len, const struct strata_lint_file_options *fo,
+                     struct strata_error *err);
+/* Reads and lints `path`; a first line `-- no-transaction` says it runs
+ * outside a transaction, as for migrations. */
+int strata_lint_file(struct strata_lint *l, const char *path,
+                     struct strata_error *err);
+/* The up file of `m`. */
+int strata_lint_migration(struct strata_lint *l,
+                          const struct strata_migration *m, bool is_same_run,
+                          struct strata_error *err);
+/*
+ * With `db` NULL, every migration of `src`, each on its own (as if each
+ * had run in its own deploy). With a PostgreSQL `db`, the pending ones
+ * only (read-only: no lock, nothing created), as one run, and the target
+ * version is the server's unless the options gave one. A SQLite `db` is
+ * STRATA_EUSAGE: the linter reads PostgreSQL SQL.
+ */
+int strata_lint_source(struct strata_lint *l, const struct strata_source *src,
+                       struct strata_db *db, struct strata_error *err);
+
+/* Findings so far, ordered by file (as linted), line, column. */
+size_t strata_lint_count(const struct strata_lint *l);
+const struct strata_finding *strata_lint_at(const struct strata_lint *l,
+                                            size_t i);
+size_t strata_lint_count_severity(const struct strata_lint *l,
+                                  enum strata_severity sev);
+/* The rules' effective severities after the settings. */
+enum strata_severity strata_lint_severity(const struct strata_lint *l,
+                                          const char *rule);
+/* The target version in force (the options', the database's, or 150000). */
+int strata_lint_pg_version(const struct strata_lint *l);
+/* Files and statements linted so far. */
+size_t strata_lint_files(const struct strata_lint *l);
+size_t strata_lint_statements(const struct strata_lint *l);
 
 /* ---- databases themselves ----------------------------------------------- */
 

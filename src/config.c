@@ -1,7 +1,8 @@
 /*
- * strata.conf, read with inih: a [strata] section of defaults and one
+ * strata.conf, read with inih: a [strata] section of defaults, one
  * [environment.NAME] section per environment (SPEC, Databases: the URL
- * comes from --database, else DATABASE_URL, else the active environment).
+ * comes from --database, else DATABASE_URL, else the active environment),
+ * and a [lint] section of rule severities (RULE = error | warning | off).
  * Unknown sections and keys are errors naming the line, so a typo never
  * silently falls back to a default. Values are taken literally.
  */
@@ -14,9 +15,10 @@
 #define ENV_PREFIX "environment."
 
 struct config_entry {
-	char *env; /* NULL for [strata] */
+	char *env; /* NULL for [strata] and [lint] */
 	char *key;
 	char *value;
+	bool is_lint; /* [lint]: key is a rule id, value a severity */
 };
 
 struct strata_config {
@@ -41,20 +43,57 @@ static bool is_known_key(const char *key, bool is_main)
 	return false;
 }
 
+static void add_entry(struct strata_config *c, const char *env, const char *key,
+                      const char *value, bool is_lint)
+{
+	struct config_entry *e;
+
+	XGROW(c->entries, c->alloc, c->n + 1);
+	e = &c->entries[c->n++];
+	e->env = env ? xstrdup(env) : NULL;
+	e->key = xstrdup(key);
+	e->value = xstrdup(value);
+	e->is_lint = is_lint;
+}
+
+/* [lint] RULE = SEVERITY: both checked here, so a typo names its line. */
+static int on_lint_entry(struct strata_config *c, const char *key,
+                         const char *value)
+{
+	enum strata_severity sev;
+
+	if (!strata_lint_rule_find(key)) {
+		if (!c->problem)
+			c->problem = xstrfmt(
+			        "'%s' in [lint] is not a lint rule", key);
+		return 0;
+	}
+	if (strata_severity_parse(&sev, value) < 0) {
+		if (!c->problem)
+			c->problem = xstrfmt(
+			        "'%s' in [lint] wants error, warning or off, not '%s'",
+			        key, value);
+		return 0;
+	}
+	add_entry(c, NULL, key, value, true);
+	return 1;
+}
+
 static int on_entry(void *user, const char *section, const char *key,
                     const char *value)
 {
 	struct strata_config *c = user;
 	const char *env = NULL;
-	struct config_entry *e;
 
+	if (strcmp(section, "lint") == 0)
+		return on_lint_entry(c, key, value);
 	if (strncmp(section, ENV_PREFIX, strlen(ENV_PREFIX)) == 0 &&
 	    section[strlen(ENV_PREFIX)])
 		env = section + strlen(ENV_PREFIX);
 	else if (strcmp(section, "strata") != 0) {
 		if (!c->problem)
 			c->problem = xstrfmt(
-			        "unknown section '[%s]' (use [strata] or [environment.NAME])",
+			        "unknown section '[%s]' (use [strata], [environment.NAME] or [lint])",
 			        section);
 		return 0;
 	}
@@ -64,11 +103,7 @@ static int on_entry(void *user, const char *section, const char *key,
 			                     section);
 		return 0;
 	}
-	XGROW(c->entries, c->alloc, c->n + 1);
-	e = &c->entries[c->n++];
-	e->env = env ? xstrdup(env) : NULL;
-	e->key = xstrdup(key);
-	e->value = xstrdup(value);
+	add_entry(c, env, key, value, false);
 	return 1;
 }
 
@@ -102,7 +137,7 @@ int strata_config_load(struct strata_config **out, const char *path,
 		err->line = line;
 		strata_error_hint(
 		        err,
-		        "Keys: database, source, table, lock_wait, lock_timeout, statement_timeout, retries (and environment in [strata]).");
+		        "Keys: database, source, table, lock_wait, lock_timeout, statement_timeout, retries (and environment in [strata]); in [lint], RULE = error, warning or off.");
 		goto fail;
 	}
 	*out = c;
@@ -136,7 +171,7 @@ static const char *lookup(const struct strata_config *c, const char *env,
 	for (size_t i = 0; i < c->n; i++) {
 		const struct config_entry *e = &c->entries[i];
 
-		if (strcmp(e->key, key) != 0)
+		if (e->is_lint || strcmp(e->key, key) != 0)
 			continue;
 		if ((!env && !e->env) ||
 		    (env && e->env && !strcmp(env, e->env)))
@@ -165,4 +200,20 @@ const char *strata_config_get(const struct strata_config *c, const char *env,
 const char *strata_config_path(const struct strata_config *c)
 {
 	return c->path;
+}
+
+bool strata_config_lint_at(const struct strata_config *c, size_t i,
+                           struct strata_lint_setting *out)
+{
+	for (size_t k = 0; k < c->n; k++) {
+		const struct config_entry *e = &c->entries[k];
+
+		if (!e->is_lint || i--)
+			continue;
+		out->rule = e->key;
+		if (strata_severity_parse(&out->severity, e->value) < 0)
+			BUG("a [lint] severity checked on load");
+		return true;
+	}
+	return false;
 }

@@ -214,6 +214,11 @@ const char *strata_db_driver_name(const struct strata_db *db)
 	return db->drv->name;
 }
 
+int strata_db_server_version(const struct strata_db *db)
+{
+	return db->conn->server_version;
+}
+
 static int with_url(const char *url, struct strata_url *u,
                     struct strata_error *err)
 {

@@ -1684,7 +1684,7 @@ static const char pg_audit_ddl[] = "CREATE TABLE IF NOT EXISTS %s (\n"
 
 const struct strata_driver pgdrv_driver = {
 	.name = "postgres",
-	.caps = DRV_TXN_DDL | DRV_ADVISORY_LOCK,
+	.caps = DRV_TXN_DDL | DRV_ADVISORY_LOCK | DRV_PG_SQL,
 	.connect = pg_connect,
 	.close = pg_close,
 	.split = split_pg,

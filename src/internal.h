@@ -175,6 +175,7 @@ enum driver_caps {
 	DRV_TXN_DDL = 1 << 0,        /* DDL is transactional */
 	DRV_ADVISORY_LOCK = 1 << 1,  /* lock() excludes other runners */
 	DRV_WRITE_LOCK_TXN = 1 << 2, /* begin() takes the database write lock */
+	DRV_PG_SQL = 1 << 3, /* speaks PostgreSQL's SQL: the linter applies */
 };
 
 struct history_row {
@@ -452,5 +453,15 @@ int plan_add(struct plan *p, const struct plan_ctx *ctx,
 void plan_release(struct plan *p);
 /* Fills err's file, line and column from the driver's statement/position. */
 void plan_locate_error(const struct plan_step *step, struct strata_error *err);
+
+/* ---- lint.c: the run gate ------------------------------------------------ */
+/*
+ * Lints the steps of a complete plan as one run (PostgreSQL only: a
+ * driver without DRV_PG_SQL passes), sends every finding to the event
+ * callback, and fails with STRATA_ELINT when one is an error, unless
+ * opts->is_allow_unsafe. Called before anything executes.
+ */
+int lint_plan(struct strata_db *db, const struct plan *plan,
+              const struct strata_run_options *opts, struct strata_error *err);
 
 #endif

@@ -528,7 +528,8 @@ int strata_migrate_run(struct strata_run_result *out, struct strata_db *db,
 	}
 	if (lock_and_read(db, &h, !opts->is_dry_run, err) < 0 ||
 	    check_history(&h, src, opts->is_ignore_missing, err) < 0 ||
-	    collect_pending(&plan, &ctx, db, src, &h, opts, err) < 0)
+	    collect_pending(&plan, &ctx, db, src, &h, opts, err) < 0 ||
+	    lint_plan(db, &plan, opts, err) < 0)
 		goto done;
 	if (opts->is_dry_run) {
 		for (size_t i = 0; i < plan.n; i++)

@@ -41,6 +41,12 @@ struct cli {
 	/* JSON mode: what the events of a command add to its result */
 	json_t *events;
 	json_t *warnings;
+	json_t *findings; /* lint findings (run's gate) */
+	/* text mode: run's gate prints its warnings too (--dry-run, -v) */
+	bool is_show_lint_warnings;
+	/* strata.conf's [lint] settings, for strata_lint_options */
+	struct strata_lint_setting *lint_settings;
+	size_t n_lint_settings;
 };
 
 enum command_needs {
@@ -102,6 +108,10 @@ void cli_format_duration(char *buf, size_t size, int64_t ns);
 const char *cli_color(struct cli *cli, bool is_err, const char *code);
 void cli_print_json(json_t *doc); /* prints and releases doc */
 json_t *cli_json_error(const struct strata_error *err);
+/* `file:line:col: severity: message [rule]`, then the hint indented. */
+void cli_print_finding(struct cli *cli, FILE *fp,
+                       const struct strata_finding *f);
+json_t *cli_json_finding(const struct strata_finding *f);
 
 /* ---- common.c: what several commands do -------------------------------- */
 int cli_resolve_settings(struct cli *cli);
@@ -113,6 +123,10 @@ int cli_parse_version(int64_t *out, const char *text);
 int cli_parse_timeout(double *out, const char *text);
 /* A count where "0" means never (the library's < 0). */
 int cli_parse_retries(int *out, const char *text);
+/* Lint options from strata.conf's [lint] (owned by cli). */
+void cli_lint_options(struct cli *cli, struct strata_lint_options *out);
+/* --pg-version: 15, 9.6, 150004; -1 when it is none of those. */
+int cli_parse_pg_version(int *out, const char *text);
 
 /* ---- commands ---------------------------------------------------------- */
 int cmd_run(struct cli *cli, int argc, char **argv);
@@ -126,5 +140,6 @@ int cmd_history(struct cli *cli, int argc, char **argv);
 int cmd_repair(struct cli *cli, int argc, char **argv);
 int cmd_mark_applied(struct cli *cli, int argc, char **argv);
 int cmd_baseline(struct cli *cli, int argc, char **argv);
+int cmd_lint(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -12,6 +12,7 @@ static const char usage[] = "[options]";
 int cmd_run(struct cli *cli, int argc, char **argv)
 {
 	struct strata_run_options ro = { 0 };
+	struct strata_lint_options lo = { 0 };
 	struct strata_run_result res = { 0 };
 	struct strata_error err = STRATA_ERROR_INIT;
 	struct strata_source *src = NULL;
@@ -27,6 +28,8 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 		  NULL, "allow applied migrations missing from the source" },
 		{ 0, "strict-order", OPT_FLAG, &ro.is_strict_order, NULL, NULL,
 		  "refuse pending migrations older than the newest applied" },
+		{ 0, "allow-unsafe", OPT_FLAG, &ro.is_allow_unsafe, NULL, NULL,
+		  "apply even when lint finds errors (PostgreSQL; see strata lint)" },
 		OPT_END,
 	};
 	int rc = opt_parse(cli, "run", usage, opts, &argc, &argv);
@@ -39,11 +42,24 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 	if (cli->format == FORMAT_JSON) {
 		cli->events = json_array();
 		cli->warnings = json_array();
+		cli->findings = json_array();
 	}
+	cli->is_show_lint_warnings = ro.is_dry_run;
+	cli_lint_options(cli, &lo);
+	ro.lint = &lo;
 	if ((rc = cli_load_source(cli, &src)) || (rc = cli_open_db(cli, &db)))
 		goto done;
 	if (strata_migrate_run(&res, db, src, &ro, &err) < 0) {
-		rc = cli_error(cli, &err);
+		if (cli->format == FORMAT_JSON && err.code == STRATA_ELINT) {
+			json_t *doc = json_object();
+
+			json_object_set_new(doc, "error", cli_json_error(&err));
+			json_object_set(doc, "lint", cli->findings);
+			cli_print_json(doc);
+			rc = err.code;
+		} else {
+			rc = cli_error(cli, &err);
+		}
 		goto done;
 	}
 	if (cli->format == FORMAT_JSON) {
@@ -57,6 +73,7 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 		                    json_integer((json_int_t)res.skipped));
 		json_object_set(doc, "migrations", cli->events);
 		json_object_set(doc, "warnings", cli->warnings);
+		json_object_set(doc, "lint", cli->findings);
 		cli_print_json(doc);
 	} else if (cli->verbosity >= 0) {
 		if (!res.applied && !res.skipped)
@@ -71,7 +88,8 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 done:
 	json_decref(cli->events);
 	json_decref(cli->warnings);
-	cli->events = cli->warnings = NULL;
+	json_decref(cli->findings);
+	cli->events = cli->warnings = cli->findings = NULL;
 	strata_error_release(&err);
 	strata_db_close(db);
 	strata_source_free(src);

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../banned.h"
 
@@ -157,5 +158,56 @@ int cli_parse_version(int64_t *out, const char *text)
 	if (errno || *end || end == text || v < 0)
 		return -1;
 	*out = v;
+	return 0;
+}
+
+void cli_lint_options(struct cli *cli, struct strata_lint_options *out)
+{
+	struct strata_lint_setting s;
+
+	memset(out, 0, sizeof(*out));
+	if (!cli->lint_settings && cli->settings) {
+		for (size_t i = 0; strata_config_lint_at(cli->settings, i, &s);
+		     i++) {
+			struct strata_lint_setting *v = realloc(
+			        cli->lint_settings,
+			        (cli->n_lint_settings + 1) * sizeof(*v));
+
+			if (!v)
+				abort();
+			cli->lint_settings = v;
+			v[cli->n_lint_settings++] = s;
+		}
+	}
+	out->settings = cli->lint_settings;
+	out->n_settings = cli->n_lint_settings;
+}
+
+int cli_parse_pg_version(int *out, const char *text)
+{
+	char *end;
+	long major, minor = 0;
+
+	errno = 0;
+	major = strtol(text, &end, 10);
+	if (errno || end == text || major < 0)
+		return -1;
+	if (*end == '.') {
+		const char *p = end + 1;
+
+		minor = strtol(p, &end, 10);
+		if (end == p || minor < 0 || minor > 99)
+			return -1;
+	}
+	if (*end)
+		return -1;
+	if (major >= 90000 && major < 1000000 && text[strcspn(text, ".")] == 0)
+		*out = (int)major; /* 150004: as the server reports it */
+	else if (major >= 10 && major < 100)
+		*out = (int)major * 10000 + (int)minor;
+	else if (major == 9 && minor <= 6)
+		*out = 90000 + (int)minor * 100;
+	else
+		return -1;
 	return 0;
 }

@@ -22,6 +22,8 @@ static const struct command commands[] = {
 	{ "info", cmd_status, NEED_DB | NEED_SOURCE, "Alias of status." },
 	{ "check", cmd_check, NEED_DB | NEED_SOURCE,
 	  "Exit 0 when the database is up to date, 3 when migrations are pending, 4 when the history disagrees with the source." },
+	{ "lint", cmd_lint, NEED_SOURCE,
+	  "Check migrations for changes that lock, rewrite or break a live database." },
 	{ "validate", cmd_validate, NEED_SOURCE,
 	  "Check the source, and with a database, the history against it." },
 	{ "repair", cmd_repair, NEED_DB | NEED_SOURCE,
@@ -141,5 +143,6 @@ int main(int argc, char **argv)
 	rc = cmd->fn(&cli, argc, argv);
 	strata_config_free(cli.settings);
 	free(cli.command_line);
+	free(cli.lint_settings);
 	return rc;
 }

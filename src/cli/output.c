@@ -79,6 +79,40 @@ json_t *cli_json_error(const struct strata_error *err)
 	return e;
 }
 
+json_t *cli_json_finding(const struct strata_finding *f)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "rule", json_string(f->rule));
+	json_object_set_new(o, "severity",
+	                    json_string(strata_severity_name(f->severity)));
+	set_str(o, "file", f->file);
+	json_object_set_new(o, "line", json_integer(f->line));
+	json_object_set_new(o, "column", json_integer(f->column));
+	json_object_set_new(o, "statement",
+	                    f->statement ? json_integer(f->statement)
+	                                 : json_null());
+	set_str(o, "message", f->message);
+	set_str(o, "hint", f->hint);
+	return o;
+}
+
+void cli_print_finding(struct cli *cli, FILE *fp,
+                       const struct strata_finding *f)
+{
+	bool is_err = fp == stderr;
+	bool is_error = f->severity == STRATA_SEVERITY_ERROR;
+
+	fprintf(fp, "%s%s:%d:%d:%s %s%s:%s %s [%s]\n",
+	        cli_color(cli, is_err, BOLD), f->file, f->line, f->column,
+	        cli_color(cli, is_err, NULL),
+	        cli_color(cli, is_err, is_error ? RED : YELLOW),
+	        strata_severity_name(f->severity), cli_color(cli, is_err, NULL),
+	        f->message, f->rule);
+	if (f->hint)
+		fprintf(fp, "  hint: %s\n", f->hint);
+}
+
 static void print_indented(const char *label, const char *text)
 {
 	const char *p = text;
@@ -289,6 +323,16 @@ void cli_event(const struct strata_event *ev, void *data)
 	case STRATA_EVENT_NOTICE:
 		if (cli->verbosity > 0)
 			cli_info(cli, "%s", ev->message);
+		break;
+	case STRATA_EVENT_LINT:
+		if (is_json && cli->findings)
+			json_array_append_new(cli->findings,
+			                      cli_json_finding(ev->finding));
+		else if (!is_json &&
+		         (ev->finding->severity == STRATA_SEVERITY_ERROR ||
+		          (cli->verbosity >= 0 && cli->is_show_lint_warnings) ||
+		          cli->verbosity > 0))
+			cli_print_finding(cli, stderr, ev->finding);
 		break;
 	default:
 		break;

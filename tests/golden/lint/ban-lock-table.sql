@@ -1,0 +1,3 @@
+SET lock_timeout = '5s';
+LOCK TABLE users;
+LOCK TABLE orders IN SHARE MODE;

@@ -1,0 +1,3 @@
+-- no-transaction
+VACUUM (ANALYZE) users;
+VACUUM (FULL false) users;

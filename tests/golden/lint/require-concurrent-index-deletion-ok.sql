@@ -1,0 +1,3 @@
+-- no-transaction
+SET lock_timeout = '5s';
+DROP INDEX CONCURRENTLY IF EXISTS users_email_idx;

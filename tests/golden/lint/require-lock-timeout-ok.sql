@@ -1,0 +1,3 @@
+SET LOCAL lock_timeout = '3s';
+ALTER TABLE users ADD COLUMN nickname text;
+ALTER TABLE users ADD COLUMN bio text;
