@@ -27,10 +27,7 @@ struct strata_config {
 };
 
 static const char *const known_keys[] = {
-	"database",
-	"source",
-	"table",
-	"lock_wait",
+	"database", "source", "table", "lock_wait", "backup", "backup_dir",
 };
 
 static bool is_known_key(const char *key, bool is_main)
@@ -104,7 +101,7 @@ int strata_config_load(struct strata_config **out, const char *path,
 		err->line = line;
 		strata_error_hint(
 		        err,
-		        "Keys: database, source, table, lock_wait (and environment in [strata]).");
+		        "Keys: database, source, table, lock_wait, backup, backup_dir (and environment in [strata]).");
 		goto fail;
 	}
 	*out = c;

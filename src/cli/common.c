@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../banned.h"
 
@@ -50,6 +51,18 @@ int cli_resolve_settings(struct cli *cli)
 		cli->source = "migrations";
 	if (!cli->table)
 		cli->table = strata_config_get(cli->settings, env, "table");
+	cli->backup_dir = strata_config_get(cli->settings, env, "backup_dir");
+	v = strata_config_get(cli->settings, env, "backup");
+	if (v && (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "on") ||
+	          !strcmp(v, "1"))) {
+		cli->is_backup_on_run = true;
+	} else if (v && strcmp(v, "false") && strcmp(v, "no") &&
+	           strcmp(v, "off") && strcmp(v, "0")) {
+		rc = cli_usage_error(
+		        cli, NULL, "backup in %s wants true or false, not '%s'",
+		        strata_config_path(cli->settings), v);
+		goto done;
+	}
 	v = strata_config_get(cli->settings, env, "lock_wait");
 	if (!cli->has_lock_wait && v &&
 	    opt_parse_duration(&cli->lock_wait, v) < 0)
