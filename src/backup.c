@@ -1366,6 +1366,9 @@ int strata_backup_restore(char **out_target, const struct strata_backup *b,
 			        err, STRATA_EUSAGE,
 			        "refusing to overwrite '%s' without --yes",
 			        t.url.redacted);
+			strata_error_hint(
+			        err,
+			        "Nobody could be asked (stdin is not a terminal): pass --yes to overwrite it.");
 			goto done;
 		}
 		if (!o->confirm(question.buf, o->confirm_data)) {
