@@ -418,32 +418,39 @@ done:
 }
 
 /*
- * A failed child: its first "error:" line as the message (scrubbed of the
- * password), all it said and how it ended as the detail. Returns -1.
+ * A failed child (`tool`): `what`, then its first "error:" line, as the
+ * message; the rest of what it said and how it ended as the detail. All
+ * scrubbed of the password. Returns -1.
  */
 static int tool_failed(struct strata_error *err, enum strata_code code,
-                       const char *what, const struct child *c,
-                       const char *password)
+                       const char *what, const char *tool,
+                       const struct child *c, const char *password)
 {
 	char *text = backup_scrub(c->err.buf, password);
-	const char *line = strstr(text, "error: ");
+	const char *hit = strstr(text, "error: ");
 	struct sbuf detail = SBUF_INIT;
-	size_t n = strlen(text);
+	size_t start = 0, end = 0;
 
-	while (n && (text[n - 1] == '\n' || text[n - 1] == ' '))
-		text[--n] = '\0';
-	if (line) {
-		line += strlen("error: ");
+	if (hit) {
+		while (hit > text && hit[-1] != '\n')
+			hit--;
+		start = (size_t)(hit - text);
+		end = start + strcspn(hit, "\n");
+		hit = strstr(hit, "error: ") + strlen("error: ");
 		strata_error_set(err, code, "%s: %.*s", what,
-		                 (int)strcspn(line, "\n"), line);
+		                 (int)(text + end - hit), hit);
 	} else {
 		strata_error_set(err, code, "%s", what);
 	}
-	if (n) {
-		sbuf_adds(&detail, text);
+	/* what it said besides the message's line */
+	sbuf_add(&detail, text, start);
+	sbuf_adds(&detail, text + end + (text[end] == '\n'));
+	while (detail.len && (detail.buf[detail.len - 1] == '\n' ||
+	                      detail.buf[detail.len - 1] == ' '))
+		detail.buf[--detail.len] = '\0';
+	if (detail.len)
 		sbuf_addch(&detail, '\n');
-	}
-	sbuf_adds(&detail, "The program: ");
+	sbuf_addf(&detail, "%s ", tool);
 	child_describe_status(&detail, c);
 	sbuf_addch(&detail, '.');
 	strata_error_detail(err, "%s", detail.buf);
@@ -686,8 +693,8 @@ static int pg_create(struct backup_job *job, struct strata_error *err)
 	if (child_run(&c, err) < 0)
 		goto done;
 	if (!child_succeeded(&c)) {
-		tool_failed(err, STRATA_EFAILED, "pg_dump failed", &c,
-		            cc.password);
+		tool_failed(err, STRATA_EFAILED, "pg_dump failed", "pg_dump",
+		            &c, cc.password);
 		goto done;
 	}
 	dump_tick(job);
@@ -735,7 +742,8 @@ static int pg_check(size_t *out, const struct strata_backup *b,
 	if (!child_succeeded(&c)) {
 		char *what = xstrfmt("pg_restore cannot read '%s'", b->path);
 
-		tool_failed(err, STRATA_EVALIDATE, what, &c, NULL);
+		tool_failed(err, STRATA_EVALIDATE, what, "pg_restore", &c,
+		            NULL);
 		free(what);
 		goto done;
 	}
@@ -792,8 +800,8 @@ static int run_pg_restore(const struct strata_backup *b,
 	if (child_run(&c, err) < 0)
 		goto done;
 	if (!child_succeeded(&c)) {
-		tool_failed(err, STRATA_EFAILED, "pg_restore failed", &c,
-		            cc.password);
+		tool_failed(err, STRATA_EFAILED, "pg_restore failed",
+		            "pg_restore", &c, cc.password);
 		goto done;
 	}
 	rc = 0;

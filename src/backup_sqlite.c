@@ -109,7 +109,7 @@ static int copy_db(sqlite3 *dst, sqlite3 *src, struct backup_job *job,
 {
 	sqlite3_backup *bk = sqlite3_backup_init(dst, "main", src, "main");
 	int64_t page_size = 0, last = text_monotonic_ns();
-	int waited = 0, rc;
+	int waited = 0, rc, sys;
 	sqlite3_stmt *st = NULL;
 
 	if (!bk) {
@@ -150,6 +150,15 @@ static int copy_db(sqlite3 *dst, sqlite3 *src, struct backup_job *job,
 	                sqlite3_extended_errcode(dst) != SQLITE_OK
 	                        ? sqlite3_extended_errcode(dst)
 	                        : rc);
+	/* and the system's reason (ENOSPC behind SQLITE_FULL) on one of them */
+	sys = sqlite3_system_errno(dst) ? sqlite3_system_errno(dst)
+	                                : sqlite3_system_errno(src);
+	if (err && sys) {
+		char *m = xstrfmt("%s (%s)", err->message, strerror(sys));
+
+		free(err->message);
+		err->message = m;
+	}
 	error_prefix(err, "%s", what);
 	return -1;
 }

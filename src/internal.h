@@ -395,7 +395,7 @@ struct child {
  */
 int child_run(struct child *c, struct strata_error *err);
 bool child_succeeded(const struct child *c);
-/* "it exited with status 1", "it was ended by signal 9 (Killed)". */
+/* "exited with status 1", "was ended by signal 9 (Killed)". */
 void child_describe_status(struct sbuf *sb, const struct child *c);
 void child_release(struct child *c);
 

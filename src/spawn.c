@@ -237,8 +237,8 @@ bool child_succeeded(const struct child *c)
 void child_describe_status(struct sbuf *sb, const struct child *c)
 {
 	if (c->signal)
-		sbuf_addf(sb, "it was ended by signal %d (%s)", c->signal,
+		sbuf_addf(sb, "was ended by signal %d (%s)", c->signal,
 		          strsignal(c->signal));
 	else
-		sbuf_addf(sb, "it exited with status %d", c->exit_status);
+		sbuf_addf(sb, "exited with status %d", c->exit_status);
 }
