@@ -304,6 +304,16 @@ int strata_migrate_run(struct strata_run_result *out, struct strata_db *db,
                        const struct strata_run_options *opts,
                        struct strata_error *err);
 
+/*
+ * The versions `strata_migrate_run()` with `opts` would apply now, in
+ * order (read without the lock: a concurrent runner may change it).
+ * `*out` is the caller's to free (NULL when there are none).
+ */
+int strata_migrate_pending(int64_t **out, size_t *out_n, struct strata_db *db,
+                           const struct strata_source *src,
+                           const struct strata_run_options *opts,
+                           struct strata_error *err);
+
 struct strata_revert_options {
 	size_t count; /* how many of the newest to revert; 0 means 1 */
 	bool has_target;
@@ -632,15 +642,5 @@ int strata_backup_restore(char **out_target, const struct strata_backup *b,
                           const char *url,
                           const struct strata_restore_options *opts,
                           struct strata_error *err);
-
-/*
- * The versions `strata_migrate_run()` with `opts` would apply now, in
- * order (read without the lock: a concurrent runner may change it).
- * `*out` is the caller's to free (NULL when there are none).
- */
-int strata_migrate_pending(int64_t **out, size_t *out_n, struct strata_db *db,
-                           const struct strata_source *src,
-                           const struct strata_run_options *opts,
-                           struct strata_error *err);
 
 #endif

@@ -697,6 +697,22 @@ done:
 
 /* ---- making a backup ---------------------------------------------------- */
 
+/* Verified after writing (SPEC): the tool reads the new file. */
+static int check_new(const struct backup_ops *ops,
+                     const struct strata_backup *b, const char *tmp,
+                     const char *pg_bindir, struct strata_error *err)
+{
+	struct strata_backup probe = *b; /* borrowed: never freed */
+	size_t entries;
+
+	probe.path = (char *)tmp;
+	if (ops->check(&entries, &probe, pg_bindir, err) == 0)
+		return 0;
+	err->code = STRATA_EFAILED;
+	error_prefix(err, "the new backup does not verify");
+	return -1;
+}
+
 int strata_backup_create(struct strata_backup **out, struct strata_db *db,
                          const struct strata_backup_options *opts,
                          struct strata_error *err)
@@ -745,7 +761,8 @@ int strata_backup_create(struct strata_backup **out, struct strata_db *db,
 	if (ops->create(&job, err) < 0)
 		goto done;
 	backup_sort_tables(b);
-	if (hash_file(b->sha256, &b->size, tmp.buf, true, err) < 0)
+	if (hash_file(b->sha256, &b->size, tmp.buf, true, err) < 0 ||
+	    check_new(ops, b, tmp.buf, o->pg_bindir, err) < 0)
 		goto done;
 	backup_progress(&job, (int64_t)b->size);
 

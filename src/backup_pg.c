@@ -31,6 +31,8 @@
  * manifest's newest applied version and per-table row counts are read in
  * it too, the counts while pg_dump runs.
  */
+/* memfd_create() */
+#define _GNU_SOURCE
 #include "internal.h"
 #include "driver_pg.h"
 
@@ -40,6 +42,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -245,10 +248,20 @@ done:
 struct child_conn {
 	struct child_env env;
 	char *dbname_arg; /* "--dbname=dbname='x' ..." */
-	char *dir;        /* the password file's private directory */
+	int pass_fd;      /* the password file in memory, else -1 */
+	int pass_fd_as;   /* its number in the child */
+	char *dir;        /* else the password file's private directory */
 	char *passfile;
 	char *password; /* to scrub from the child's messages */
 };
+
+/* Hands the environment and the password file over to the child. */
+static void child_conn_pass(const struct child_conn *cc, struct child *c)
+{
+	c->envp = cc->env.v;
+	c->pass_fd = cc->pass_fd;
+	c->pass_fd_as = cc->pass_fd_as;
+}
 
 /* key='value' for a libpq keyword string. */
 static void add_keyword(struct sbuf *sb, const char *key, const char *value)
@@ -266,10 +279,12 @@ static void add_keyword(struct sbuf *sb, const char *key, const char *value)
 
 static void child_conn_release(struct child_conn *cc)
 {
-	if (cc->passfile)
+	if (cc->pass_fd >= 0)
+		close(cc->pass_fd);
+	if (cc->dir) {
 		unlink(cc->passfile);
-	if (cc->dir)
 		rmdir(cc->dir);
+	}
 	if (cc->password) {
 		memset(cc->password, 0, strlen(cc->password));
 		free(cc->password);
@@ -281,7 +296,69 @@ static void child_conn_release(struct child_conn *cc)
 	memset(cc, 0, sizeof(*cc));
 }
 
-/* "*:*:*:*:PASSWORD" in a new private file named by PGPASSFILE. */
+/* The password file's line, "*:*:*:*:PASSWORD", escaped as libpq reads it. */
+static void passfile_line(struct sbuf *line, const char *password)
+{
+	/* '\' escapes, and an unescaped ':' would end the field */
+	sbuf_adds(line, "*:*:*:*:");
+	for (const char *p = password; *p; p++) {
+		if (*p == ':' || *p == '\\')
+			sbuf_addch(line, '\\');
+		sbuf_addch(line, *p);
+	}
+	sbuf_addch(line, '\n');
+}
+
+static int write_all(int fd, const struct sbuf *sb)
+{
+	for (size_t off = 0; off < sb->len;) {
+		ssize_t w = write(fd, sb->buf + off, sb->len - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		off += (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * On Linux the password file lives in memory (memfd_create), 0600, and the
+ * child inherits it as descriptor 3 (or 4), named by
+ * PGPASSFILE=/proc/self/fd/N: it never touches a disk and vanishes with
+ * the processes, even when strata is killed. 0 when done; 1 when there is
+ * no memfd to be had, and the caller falls back to a file.
+ */
+static int memory_passfile(struct child_conn *cc, const struct sbuf *line)
+{
+#ifdef MFD_CLOEXEC
+	int fd = memfd_create("strata-pgpass", MFD_CLOEXEC);
+
+	if (fd < 0)
+		return 1;
+	/* libpq ignores a password file that group or others may read */
+	if (fchmod(fd, 0600) < 0 || write_all(fd, line) < 0) {
+		close(fd);
+		return 1;
+	}
+	cc->pass_fd = fd;
+	cc->pass_fd_as = fd == 3 ? 4 : 3;
+	cc->passfile = xstrfmt("/proc/self/fd/%d", cc->pass_fd_as);
+	child_env_set(&cc->env, "PGPASSFILE", cc->passfile);
+	return 0;
+#else
+	UNUSED(cc);
+	UNUSED(line);
+	return 1;
+#endif
+}
+
+/*
+ * Hands `password` to the child in a password file named by PGPASSFILE:
+ * in memory (above), else a private file, 0600 in a 0700 directory made
+ * for it, removed with the directory as soon as the child ends.
+ */
 static int write_passfile(struct child_conn *cc, const char *password,
                           struct strata_error *err)
 {
@@ -293,6 +370,11 @@ static int write_passfile(struct child_conn *cc, const char *password,
 		return strata_error_set(
 		        err, STRATA_EUSAGE,
 		        "the password holds a line break, which cannot be handed to a PostgreSQL tool in a password file");
+	passfile_line(&line, password);
+	if (memory_passfile(cc, &line) == 0) {
+		rc = 0;
+		goto done;
+	}
 	cc->dir = xstrfmt("%s/strata-XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(cc->dir)) {
 		strata_error_set(
@@ -301,7 +383,7 @@ static int write_passfile(struct child_conn *cc, const char *password,
 		        tmp && *tmp ? tmp : "/tmp", strerror(errno));
 		free(cc->dir);
 		cc->dir = NULL;
-		return -1;
+		goto done;
 	}
 	cc->passfile = xstrfmt("%s/pgpass", cc->dir);
 	fd = open(cc->passfile,
@@ -310,30 +392,13 @@ static int write_passfile(struct child_conn *cc, const char *password,
 		strata_error_set(err, STRATA_EFAILED,
 		                 "could not create '%s': %s", cc->passfile,
 		                 strerror(errno));
-		free(cc->passfile);
-		cc->passfile = NULL;
 		goto done;
 	}
-	/* libpq reads '\' as an escape, and ':' ends the field */
-	sbuf_adds(&line, "*:*:*:*:");
-	for (const char *p = password; *p; p++) {
-		if (*p == ':' || *p == '\\')
-			sbuf_addch(&line, '\\');
-		sbuf_addch(&line, *p);
-	}
-	sbuf_addch(&line, '\n');
-	for (size_t off = 0; off < line.len;) {
-		ssize_t w = write(fd, line.buf + off, line.len - off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			strata_error_set(err, STRATA_EFAILED,
-			                 "could not write '%s': %s",
-			                 cc->passfile, strerror(errno));
-			goto done;
-		}
-		off += (size_t)w;
+	if (write_all(fd, &line) < 0) {
+		strata_error_set(err, STRATA_EFAILED,
+		                 "could not write '%s': %s", cc->passfile,
+		                 strerror(errno));
+		goto done;
 	}
 	child_env_set(&cc->env, "PGPASSFILE", cc->passfile);
 	rc = 0;
@@ -359,6 +424,7 @@ static int child_conn_init(struct child_conn *cc, PGconn *pg,
 	int rc = -1;
 
 	memset(cc, 0, sizeof(*cc));
+	cc->pass_fd = -1;
 	child_env_init(&cc->env);
 	if (!opts) {
 		strata_error_set(err, STRATA_EFAILED,
@@ -650,7 +716,7 @@ static int pg_create(struct backup_job *job, struct strata_error *err)
 	PGconn *pg = pgdrv_session(db->conn);
 	int server_major = PQserverVersion(pg) / 10000;
 	struct pg_tool tool = { 0 };
-	struct child_conn cc = { 0 };
+	struct child_conn cc = { .pass_fd = -1 };
 	struct counts k = { 0 };
 	struct child c = CHILD_INIT;
 	char *snapshot = NULL, *file_arg = NULL, *snap_arg = NULL;
@@ -687,7 +753,7 @@ static int pg_create(struct backup_job *job, struct strata_error *err)
 	argv[n++] = cc.dbname_arg;
 	argv[n] = NULL;
 	c.argv = argv;
-	c.envp = cc.env.v;
+	child_conn_pass(&cc, &c);
 	c.tick = dump_tick;
 	c.tick_data = job;
 	if (child_run(&c, err) < 0)
@@ -769,7 +835,7 @@ static int run_pg_restore(const struct strata_backup *b,
 {
 	int dump_major = version_major(b->tool), server_major;
 	struct strata_conn *conn = NULL;
-	struct child_conn cc = { 0 };
+	struct child_conn cc = { .pass_fd = -1 };
 	struct pg_tool tool = { 0 };
 	struct child c = CHILD_INIT;
 	char *min_what = xstrfmt("the pg_dump that wrote '%s' (%s)", b->path,
@@ -796,7 +862,7 @@ static int run_pg_restore(const struct strata_backup *b,
 	argv[4] = b->path;
 	argv[5] = NULL;
 	c.argv = argv;
-	c.envp = cc.env.v;
+	child_conn_pass(&cc, &c);
 	if (child_run(&c, err) < 0)
 		goto done;
 	if (!child_succeeded(&c)) {
@@ -851,8 +917,14 @@ static int pg_restore_op(const struct strata_backup *b,
 		            STRATA_EVENT_RESTORE_PROGRESS,
 		            "dropping and creating '%s' again",
 		            t->url.redacted);
-		if (pgdrv_driver.database_drop(&t->url, false, err) < 0)
+		if (pgdrv_driver.database_drop(&t->url, false, err) < 0) {
+			/* 55006: sessions are connected to it */
+			if (err && !strcmp(err->sqlstate, "55006"))
+				strata_error_hint(
+				        err,
+				        "Stop what is connected to it (the application, psql), then restore again. Nothing was changed.");
 			return -1;
+		}
 	}
 	if ((is_clean || !t->exists) && create_database(&t->url, err) < 0)
 		return -1;

@@ -377,15 +377,17 @@ struct child {
 	size_t max_output;        /* bytes kept of each stream; 0: 64 MiB */
 	void (*tick)(void *data); /* about once a second while it runs */
 	void *tick_data;
+	int pass_fd;    /* a descriptor the child inherits, as pass_fd_as; */
+	int pass_fd_as; /* -1: none (use CHILD_INIT) */
 	/* results */
 	struct sbuf out, err;
 	int exit_status; /* -1 when ended by a signal */
 	int signal;      /* the signal that ended it, else 0 */
 };
 
-#define CHILD_INIT                                                     \
-	{                                                              \
-		NULL, NULL, 0, NULL, NULL, SBUF_INIT, SBUF_INIT, -1, 0 \
+#define CHILD_INIT                                                             \
+	{                                                                      \
+		NULL, NULL, 0, NULL, NULL, -1, -1, SBUF_INIT, SBUF_INIT, -1, 0 \
 	}
 
 /*

@@ -174,7 +174,9 @@ int child_run(struct child *c, struct strata_error *err)
 	if (posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY,
 	                                     0) != 0 ||
 	    posix_spawn_file_actions_adddup2(&fa, outp[1], 1) != 0 ||
-	    posix_spawn_file_actions_adddup2(&fa, errp[1], 2) != 0)
+	    posix_spawn_file_actions_adddup2(&fa, errp[1], 2) != 0 ||
+	    (c->pass_fd >= 0 && posix_spawn_file_actions_adddup2(
+	                                &fa, c->pass_fd, c->pass_fd_as) != 0))
 		BUG("posix_spawn_file_actions failed");
 	e = posix_spawn(&pid, c->argv[0], &fa, NULL, (char *const *)c->argv,
 	                c->envp ? c->envp : environ);
