@@ -104,15 +104,30 @@ static int version_major(const char *text)
 	return v > 0 && v < 1000 ? (int)v : 0;
 }
 
+/*
+ * Our environment without what may hold a password: every child starts
+ * from it, even one that connects nowhere (its environment is readable in
+ * /proc/PID/environ for as long as it runs).
+ */
+static void tool_env_init(struct child_env *e)
+{
+	child_env_init(e);
+	child_env_unset(e, "DATABASE_URL");
+	child_env_unset(e, "PGPASSWORD");
+}
+
 static int ask_version(struct pg_tool *t, const char *path,
                        struct strata_error *err)
 {
 	const char *argv[] = { path, "--version", NULL };
+	struct child_env env;
 	struct child c = CHILD_INIT;
 	size_t n;
 	int rc = -1;
 
+	tool_env_init(&env);
 	c.argv = argv;
+	c.envp = env.v;
 	if (child_run(&c, err) < 0)
 		goto done;
 	n = strcspn(c.out.buf, "\r\n");
@@ -130,6 +145,7 @@ static int ask_version(struct pg_tool *t, const char *path,
 	rc = 0;
 done:
 	child_release(&c);
+	child_env_release(&env);
 	return rc;
 }
 
@@ -425,7 +441,7 @@ static int child_conn_init(struct child_conn *cc, PGconn *pg,
 
 	memset(cc, 0, sizeof(*cc));
 	cc->pass_fd = -1;
-	child_env_init(&cc->env);
+	tool_env_init(&cc->env);
 	if (!opts) {
 		strata_error_set(err, STRATA_EFAILED,
 		                 "could not read the connection's parameters");
@@ -433,7 +449,6 @@ static int child_conn_init(struct child_conn *cc, PGconn *pg,
 	}
 	/* the session's values, not what a variable or service would say */
 	child_env_unset(&cc->env, "PGSERVICE");
-	child_env_unset(&cc->env, "PGPASSWORD");
 	child_env_unset(&cc->env, "PGHOSTADDR");
 	child_env_unset(&cc->env, "PGDATABASE");
 	add_keyword(&conninfo, "dbname", dbname ? dbname : PQdb(pg));
@@ -471,6 +486,8 @@ static int child_conn_init(struct child_conn *cc, PGconn *pg,
 			add_keyword(&conninfo, k, v);
 	}
 	if (password) {
+		/* nothing else of ours may carry it into the child */
+		child_env_unset_containing(&cc->env, password);
 		cc->password = xstrdup(password);
 		if (write_passfile(cc, password, err) < 0)
 			goto done;
@@ -788,6 +805,7 @@ static int pg_check(size_t *out, const struct strata_backup *b,
 {
 	int dump_major = version_major(b->tool);
 	struct pg_tool tool = { 0 };
+	struct child_env env;
 	struct child c = CHILD_INIT;
 	const char *argv[4];
 	char *min_what = xstrfmt("the pg_dump that wrote '%s' (%s)", b->path,
@@ -795,6 +813,7 @@ static int pg_check(size_t *out, const struct strata_backup *b,
 	int rc = -1;
 
 	*out = 0;
+	tool_env_init(&env);
 	if (find_tool(&tool, "pg_restore", 0, dump_major, min_what, bindir,
 	              err) < 0)
 		goto done;
@@ -803,6 +822,7 @@ static int pg_check(size_t *out, const struct strata_backup *b,
 	argv[2] = b->path;
 	argv[3] = NULL;
 	c.argv = argv;
+	c.envp = env.v;
 	if (child_run(&c, err) < 0)
 		goto done;
 	if (!child_succeeded(&c)) {
@@ -823,6 +843,7 @@ static int pg_check(size_t *out, const struct strata_backup *b,
 	rc = 0;
 done:
 	child_release(&c);
+	child_env_release(&env);
 	tool_release(&tool);
 	free(min_what);
 	return rc;

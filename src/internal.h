@@ -368,6 +368,8 @@ struct child_env {
 void child_env_init(struct child_env *e);
 void child_env_set(struct child_env *e, const char *name, const char *value);
 void child_env_unset(struct child_env *e, const char *name);
+/* Removes every variable whose value holds `text` (a secret). */
+void child_env_unset_containing(struct child_env *e, const char *text);
 const char *child_env_get(const struct child_env *e, const char *name);
 void child_env_release(struct child_env *e);
 

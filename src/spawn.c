@@ -72,6 +72,24 @@ void child_env_set(struct child_env *e, const char *name, const char *value)
 	env_push(e, xstrfmt("%s=%s", name, value));
 }
 
+void child_env_unset_containing(struct child_env *e, const char *text)
+{
+	size_t j = 0;
+
+	if (!text || !*text)
+		return;
+	for (size_t i = 0; i < e->n; i++) {
+		const char *eq = strchr(e->v[i], '=');
+
+		if (eq && strstr(eq + 1, text))
+			free(e->v[i]);
+		else
+			e->v[j++] = e->v[i];
+	}
+	e->n = j;
+	e->v[j] = NULL;
+}
+
 const char *child_env_get(const struct child_env *e, const char *name)
 {
 	for (size_t i = 0; i < e->n; i++)

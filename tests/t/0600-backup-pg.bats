@@ -270,6 +270,10 @@ make_spy() {
 			{
 				printf 'argv:'; printf ' %q' "\$0" "\$@"; echo
 				echo "PGPASSWORD=\${PGPASSWORD-unset}"
+				echo "DATABASE_URL=\${DATABASE_URL-unset}"
+				for v in \$(compgen -e); do
+					[[ \$v == SPY_* || \${!v} != *s3cr3t* ]] || echo "secret-in-environment \$v"
+				done
 				echo "PGPASSFILE=\${PGPASSFILE-unset}"
 				if [[ -f \${PGPASSFILE-} ]]; then
 					stat -L -c 'passfile-mode=%a' "\$PGPASSFILE"
@@ -323,6 +327,10 @@ make_spy() {
 	run grep -c '^passfile-has-password$' spy.log
 	assert_output 3
 	run grep -v '^PGPASSWORD=unset$' <(grep '^PGPASSWORD=' spy.log)
+	assert_output ""
+	# no child, even one that connects nowhere, has DATABASE_URL
+	assert_equal "$(grep -c '^DATABASE_URL=unset$' spy.log)" "$(grep -c '^argv:' spy.log)"
+	run grep secret-in-environment spy.log
 	assert_output ""
 	run grep -v '^passfile-mode=600$' <(grep '^passfile-mode=' spy.log)
 	assert_output ""
