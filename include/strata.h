@@ -306,7 +306,8 @@ int strata_migrate_run(struct strata_run_result *out, struct strata_db *db,
 
 /*
  * The versions `strata_migrate_run()` with `opts` would apply now, in
- * order (read without the lock: a concurrent runner may change it).
+ * order (read without the lock: a concurrent runner may change it); none
+ * when the history stops the run (a failed, edited or missing migration).
  * `*out` is the caller's to free (NULL when there are none).
  */
 int strata_migrate_pending(int64_t **out, size_t *out_n, struct strata_db *db,
@@ -422,8 +423,10 @@ int strata_database_exists(bool *out, const char *url,
  * PostgreSQL backups run the server's own pg_dump and pg_restore, of the
  * server's major version when installed (Debian:
  * /usr/lib/postgresql/MAJOR/bin), else the newest found; one older than
- * the server is refused. The connection reaches them through environment
- * variables and a private 0600 password file, never on a command line.
+ * the server is refused. The connection reaches them through PG*
+ * environment variables and a private 0600 password file (in memory where
+ * the system allows), never on a command line; no child inherits
+ * DATABASE_URL, PGPASSWORD or any variable holding the password.
  */
 
 enum strata_backup_kind {

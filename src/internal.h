@@ -379,8 +379,8 @@ struct child {
 	size_t max_output;        /* bytes kept of each stream; 0: 64 MiB */
 	void (*tick)(void *data); /* about once a second while it runs */
 	void *tick_data;
-	int pass_fd;    /* a descriptor the child inherits, as pass_fd_as; */
-	int pass_fd_as; /* -1: none (use CHILD_INIT) */
+	int pass_fd;    /* a descriptor the child inherits as pass_fd_as */
+	int pass_fd_as; /* (a different number); -1: none (CHILD_INIT) */
 	/* results */
 	struct sbuf out, err;
 	int exit_status; /* -1 when ended by a signal */

@@ -12,6 +12,7 @@
  */
 #include "internal.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -177,6 +178,7 @@ int child_run(struct child *c, struct strata_error *err)
 	pid_t pid;
 	int status = 0, e, rc = -1;
 
+	assert(c->pass_fd < 0 || c->pass_fd != c->pass_fd_as);
 	c->exit_status = -1;
 	c->signal = 0;
 	if (make_pipe(outp) < 0 || make_pipe(errp) < 0) {

@@ -164,6 +164,12 @@ int strata_migrate_pending(int64_t **out, size_t *out_n, struct strata_db *db,
 	*out_n = 0;
 	if (strata_status_get(&st, db, src, err) < 0)
 		return -1;
+	/* the run will refuse to start (and say why): nothing would run */
+	if (st->n_failed || st->n_mismatch ||
+	    (st->n_missing && !(opts && opts->is_ignore_missing))) {
+		strata_status_free(st);
+		return 0;
+	}
 	for (size_t i = 0; i < st->count; i++) {
 		const struct strata_status_entry *e = &st->entries[i];
 
