@@ -24,9 +24,11 @@ copy_dated_backups() {
 
 # Full backups at 02:00 every day from 2024-11-01 to 2025-03-15 and one more
 # at 10:00 on the last day; a schema backup; pre-migration backups taken by
-# run --backup 1, 23, 33 and 104 days before NOW.
+# run --backup 1, 23, 33 and 104 days before NOW. The daily ones are one real
+# backup and copies of it under other dates (its manifest with another
+# time and file name, the file hard-linked): prune reads only manifests.
 dated_backups() {
-	local i when v=0
+	local i v=0 when epoch stamp iso first tmpl
 	write_migration 1_a.sql "CREATE TABLE a (id INTEGER);"
 	write_migration 2_b.sql "CREATE TABLE b (id INTEGER);"
 	write_migration 3_c.sql "CREATE TABLE c (id INTEGER);"
@@ -35,12 +37,21 @@ dated_backups() {
 		v=$((v + 1))
 		STRATA_NOW=$when strata -q run --backup --target-version $v
 	done
-	for i in $(seq 0 134); do
-		STRATA_NOW=$(date -u -d "2024-11-01 +$i day" +%Y-%m-%dT02:00:00Z) strata -q backup
-	done
 	STRATA_NOW=2025-03-15T10:00:00Z strata -q backup
 	STRATA_NOW=2025-03-01T05:00:00Z strata -q backup --kind schema
+	STRATA_NOW=2024-11-01T02:00:00Z strata -q backup
+	first=test-20241101T020000Z-full
+	tmpl=$(<"backups/$first.json")
+	epoch=$(date -u -d 2024-11-01T02:00:00Z +%s)
+	for i in $(seq 1 134); do
+		TZ=UTC printf -v stamp '%(%Y%m%dT%H%M%SZ)T' $((epoch + i * 86400))
+		TZ=UTC printf -v iso '%(%Y-%m-%dT%H:%M:%SZ)T' $((epoch + i * 86400))
+		tmpl_i=${tmpl//20241101T020000Z/$stamp}
+		printf '%s\n' "${tmpl_i//2024-11-01T02:00:00Z/$iso}" >"backups/test-$stamp-full.json"
+		ln "backups/$first.sqlite" "backups/test-$stamp-full.sqlite"
+	done
 	[[ $(ls backups/*.json | wc -l) == 141 ]]
+	[[ $(jq -r .created_at backups/test-20250314T020000Z-full.json) == 2025-03-14T02:00:00Z ]]
 }
 
 names() {
