@@ -542,6 +542,24 @@ static int tool_failed(struct strata_error *err, enum strata_code code,
 	return -1;
 }
 
+/* What a child that succeeded said (warnings), as warning events. */
+static void tool_warnings(strata_event_fn fn, void *data, const struct child *c,
+                          const char *password)
+{
+	char *text;
+	size_t n;
+
+	if (!c->err.len)
+		return;
+	text = backup_scrub(c->err.buf, password);
+	n = strlen(text);
+	while (n && (text[n - 1] == '\n' || text[n - 1] == ' '))
+		text[--n] = '\0';
+	if (n)
+		backup_emit(fn, data, STRATA_EVENT_WARNING, "%s", text);
+	free(text);
+}
+
 /* ---- row counts --------------------------------------------------------- */
 
 struct counts {
@@ -780,6 +798,7 @@ static int pg_create(struct backup_job *job, struct strata_error *err)
 		            &c, cc.password);
 		goto done;
 	}
+	tool_warnings(db->opts.on_event, db->opts.event_data, &c, cc.password);
 	dump_tick(job);
 	if (counts_collect(b, &k, pg, err) < 0)
 		goto done;
@@ -852,6 +871,7 @@ done:
 /* Runs pg_restore of `b` into the database `url`, which exists. */
 static int run_pg_restore(const struct strata_backup *b,
                           const struct strata_url *url, const char *bindir,
+                          strata_event_fn on_event, void *event_data,
                           struct strata_error *err)
 {
 	int dump_major = version_major(b->tool), server_major;
@@ -891,6 +911,7 @@ static int run_pg_restore(const struct strata_backup *b,
 		            "pg_restore", &c, cc.password);
 		goto done;
 	}
+	tool_warnings(on_event, event_data, &c, cc.password);
 	rc = 0;
 done:
 	if (conn)
@@ -952,7 +973,8 @@ static int pg_restore_op(const struct strata_backup *b,
 	backup_emit(opts->on_event, opts->event_data,
 	            STRATA_EVENT_RESTORE_PROGRESS, "restoring '%s' into '%s'",
 	            b->path, t->url.redacted);
-	return run_pg_restore(b, &t->url, opts->pg_bindir, err);
+	return run_pg_restore(b, &t->url, opts->pg_bindir, opts->on_event,
+	                      opts->event_data, err);
 }
 
 static int pg_restore_test(struct strata_backup *out,
@@ -987,7 +1009,8 @@ static int pg_restore_test(struct strata_backup *out,
 	backup_emit(opts->on_event, opts->event_data,
 	            STRATA_EVENT_RESTORE_PROGRESS,
 	            "restore test: restoring into scratch database '%s'", name);
-	if (run_pg_restore(b, &scratch, opts->pg_bindir, err) < 0 ||
+	if (run_pg_restore(b, &scratch, opts->pg_bindir, opts->on_event,
+	                   opts->event_data, err) < 0 ||
 	    pgdrv_driver.connect(&conn, &scratch, err) < 0 ||
 	    counts_send(&k, pgdrv_session(conn), false, err) < 0 ||
 	    counts_collect(out, &k, pgdrv_session(conn), err) < 0)
