@@ -93,7 +93,8 @@ void strata_set_oom_handler(strata_oom_fn fn);
 char *strata_url_redact(const char *url);
 
 /*
- * Parses a duration: "30" or "30s", "500ms", "5m" (or "5min"), "1h";
+ * Parses a duration: "30" or "30s", "500ms", "5m" (or "5min"), "1h",
+ * "30d", "2w";
  * "forever" and "-1" give -1. Returns -1 when `text` is none of these.
  */
 int strata_parse_duration(double *out_seconds, const char *text);
@@ -260,6 +261,8 @@ enum strata_event_kind {
 	                         rolled back and runs again after
 	                         waited_seconds; message says why */
 	STRATA_EVENT_LINT,    /* run's lint gate: a finding, see below */
+	STRATA_EVENT_BACKUP_PROGRESS,  /* bytes written so far, message */
+	STRATA_EVENT_RESTORE_PROGRESS, /* message: what is being done */
 };
 
 struct strata_finding;
@@ -279,6 +282,8 @@ struct strata_event {
 	/* STRATA_EVENT_LINT: every finding of the migrations to apply, of
 	 * both severities (the caller decides what to show) */
 	const struct strata_finding *finding;
+	/* STRATA_EVENT_BACKUP_PROGRESS */
+	int64_t bytes;
 };
 
 typedef void (*strata_event_fn)(const struct strata_event *ev, void *data);
@@ -363,6 +368,17 @@ int strata_migrate_run(struct strata_run_result *out, struct strata_db *db,
                        const struct strata_source *src,
                        const struct strata_run_options *opts,
                        struct strata_error *err);
+
+/*
+ * The versions `strata_migrate_run()` with `opts` would apply now, in
+ * order (read without the lock: a concurrent runner may change it); none
+ * when the history stops the run (a failed, edited or missing migration).
+ * `*out` is the caller's to free (NULL when there are none).
+ */
+int strata_migrate_pending(int64_t **out, size_t *out_n, struct strata_db *db,
+                           const struct strata_source *src,
+                           const struct strata_run_options *opts,
+                           struct strata_error *err);
 
 struct strata_revert_options {
 	size_t count; /* how many of the newest to revert; 0 means 1 */
@@ -688,5 +704,240 @@ int strata_database_drop(const char *url, bool is_force,
                          struct strata_error *err);
 int strata_database_exists(bool *out, const char *url,
                            struct strata_error *err);
+
+/* ---- backups and restore ------------------------------------------------
+ * A backup is two files in a directory: the dump itself (PostgreSQL: a
+ * pg_dump custom-format archive, `NAME.dump`; SQLite: a copy made with
+ * SQLite's online backup API, `NAME.sqlite`) and, beside it, its manifest
+ * `NAME.json`. A backup is complete exactly when its manifest exists: both
+ * files are written under temporary hidden names (`.NAME.*.part-XXXXXX`),
+ * fsync'd and renamed, the manifest last, so a failed or interrupted backup
+ * never leaves a file that looks complete.
+ *
+ * PostgreSQL backups run the server's own pg_dump and pg_restore, of the
+ * server's major version when installed (Debian:
+ * /usr/lib/postgresql/MAJOR/bin), else the newest found; one older than
+ * the server is refused. The connection reaches them through PG*
+ * environment variables and a private 0600 password file (in memory where
+ * the system allows), never on a command line; no child inherits
+ * DATABASE_URL, PGPASSWORD or any variable holding the password.
+ */
+
+enum strata_backup_kind {
+	STRATA_BACKUP_FULL = 0, /* schema and data */
+	STRATA_BACKUP_SCHEMA,   /* schema only (pg_dump --schema-only) */
+	STRATA_BACKUP_DATA,     /* data only (pg_dump --data-only) */
+};
+
+#define STRATA_DEFAULT_BACKUP_DIR "backups"
+
+/* "full", "schema", "data". */
+const char *strata_backup_kind_name(enum strata_backup_kind kind);
+/* 0, or -1 when `name` is none of them (no error is set). */
+int strata_backup_kind_parse(enum strata_backup_kind *out, const char *name);
+
+/*
+ * `text` as Unix seconds: "YYYY-MM-DDTHH:MM:SSZ" (UTC, as manifests write
+ * it), or a number of seconds, optionally after '@'. -1 when it is neither.
+ */
+int strata_time_parse(int64_t *out, const char *text);
+
+struct strata_backup_table {
+	char *name;   /* "schema.table" on PostgreSQL, "table" on SQLite */
+	int64_t rows; /* rows in the backup (0 for a schema-only one) */
+};
+
+/* A backup as its manifest describes it. */
+struct strata_backup {
+	char *path;           /* the backup file: DIR/NAME.dump or .sqlite */
+	char *manifest_path;  /* DIR/NAME.json */
+	char *driver;         /* "postgres", "sqlite" */
+	char *database;       /* redacted URL: never holds a password */
+	char *database_name;  /* the database (PostgreSQL) or file name */
+	char *server_version; /* "16.2", or SQLite's library version */
+	char *strata_version; /* STRATA_VERSION of the writer */
+	char *tool;           /* "pg_dump (PostgreSQL) 16.2", "SQLite 3.40.1" */
+	enum strata_backup_kind kind;
+	int64_t created_at;     /* Unix seconds */
+	char created[24];       /* the same, "YYYY-MM-DDTHH:MM:SSZ" */
+	uint64_t size;          /* bytes of the backup file */
+	char sha256[65];        /* lower-case hex of its SHA-256 */
+	int64_t newest_applied; /* newest applied migration; 0 when none */
+	char *tag;              /* NULL when none */
+	bool is_pre_migration;  /* taken by `run --backup` */
+	int64_t *pending;       /* pre-migration: the versions about to run */
+	size_t n_pending;
+	struct strata_backup_table *tables; /* sorted by name */
+	size_t n_tables;
+	bool is_file_missing; /* the manifest's backup file is gone (list) */
+};
+
+void strata_backup_free(struct strata_backup *b);
+
+struct strata_backup_options {
+	enum strata_backup_kind kind;
+	const char *dir; /* NULL: STRATA_DEFAULT_BACKUP_DIR; made if missing */
+	const char *tag; /* NULL: none; shown, and part of the file name */
+	/* A pre-migration backup (`run --backup`): the versions to be run. */
+	bool is_pre_migration;
+	const int64_t *pending;
+	size_t n_pending;
+	const char *pg_bindir; /* NULL: search (see above) */
+	int64_t now;           /* Unix seconds; 0: the current time (tests) */
+};
+
+/*
+ * Backs up `db` into opts->dir and returns its description in `*out`
+ * (caller frees with strata_backup_free()). On PostgreSQL, pg_dump -Fc
+ * dumps an exported snapshot, in which strata also counts each table's
+ * rows and reads the newest applied version, so the manifest describes
+ * exactly what the dump holds. Progress reaches the database's event
+ * callback (STRATA_EVENT_BACKUP_PROGRESS, about once a second). Fails with
+ * STRATA_EFAILED, naming the cause (pg_dump's own message, or the file
+ * system's: "No space left on device"), and leaves no backup behind;
+ * STRATA_EUSAGE for a kind the driver cannot make (SQLite: data).
+ */
+int strata_backup_create(struct strata_backup **out, struct strata_db *db,
+                         const struct strata_backup_options *opts,
+                         struct strata_error *err);
+
+/*
+ * Reads the manifest of the backup at `path`, which may name the backup
+ * file or its manifest. STRATA_EVALIDATE when there is no manifest or it
+ * is not one of strata's.
+ */
+int strata_backup_read(struct strata_backup **out, const char *path,
+                       struct strata_error *err);
+
+struct strata_verify_options {
+	/*
+	 * Also restore into a scratch database (PostgreSQL: created on the
+	 * server of `url` and dropped afterwards; SQLite: in memory) and
+	 * compare every table's row count with the manifest's.
+	 */
+	bool is_restore_test;
+	const char *url; /* PostgreSQL restore test: any database there */
+	const char *pg_bindir;
+	strata_event_fn on_event;
+	void *event_data;
+};
+
+struct strata_verify_result {
+	size_t n_entries; /* pg_restore --list entries; SQLite: tables */
+	bool is_restore_tested;
+	size_t n_tables_compared;
+};
+
+/*
+ * Checks `b`: size and SHA-256 against the manifest, then that the tool
+ * reads it (pg_restore --list; SQLite's quick_check), then, when asked,
+ * the restore test. Any mismatch is STRATA_EVALIDATE, naming what differs.
+ */
+int strata_backup_verify(struct strata_verify_result *out,
+                         const struct strata_backup *b,
+                         const struct strata_verify_options *opts,
+                         struct strata_error *err);
+
+struct strata_backup_list {
+	struct strata_backup **items; /* oldest first */
+	size_t n;
+	/* hidden `.*.part-*` files: backups that never completed */
+	char **incomplete; /* paths */
+	size_t n_incomplete;
+};
+
+/*
+ * The backups in `dir` (NULL: STRATA_DEFAULT_BACKUP_DIR): every manifest
+ * of strata's there; other files are passed over. A missing directory is
+ * an empty list. Release with strata_backup_list_release().
+ */
+int strata_backup_list_load(struct strata_backup_list *out, const char *dir,
+                            struct strata_error *err);
+void strata_backup_list_release(struct strata_backup_list *l);
+
+/*
+ * Retention, as restic and borg define it. Pre-migration backups are kept
+ * while younger than keep_pre_migration and removed after, whatever else
+ * holds. The others are grouped by database and kind; in each group, for
+ * the newest keep_daily UTC days that have a backup, the newest backup of
+ * each day is kept, and likewise for keep_weekly ISO weeks and
+ * keep_monthly months. A backup any rule keeps is kept; the rest go.
+ * Hidden `.part` files of backups that never completed go when they are
+ * older than a day.
+ */
+struct strata_retention {
+	size_t keep_daily, keep_weekly, keep_monthly;
+	double keep_pre_migration; /* seconds; < 0: forever */
+	int64_t now;               /* Unix seconds; 0: the current time */
+	bool is_dry_run;           /* decide and report, remove nothing */
+};
+
+#define STRATA_RETENTION_DEFAULTS                \
+	{                                        \
+		7, 4, 12, 30 * 86400.0, 0, false \
+	}
+
+struct strata_prune_entry {
+	const struct strata_backup *backup; /* borrowed from the result */
+	bool is_kept;
+	char *reason; /* "daily 2025-01-31", "weekly 2025-W05", "monthly
+	                 2025-01", "pre-migration, 3 days old", or why not */
+};
+
+struct strata_prune_result {
+	struct strata_backup_list list;
+	struct strata_prune_entry *entries; /* as list.items: oldest first */
+	size_t n, n_kept, n_removed;
+	char **removed_incomplete; /* .part files removed (or to remove) */
+	size_t n_removed_incomplete;
+};
+
+/*
+ * Applies `policy` to the backups in `dir`: removes each backup it does
+ * not keep (file and manifest), unless is_dry_run. The result says what
+ * was, or would be, kept and why. Release with
+ * strata_prune_result_release().
+ */
+int strata_backup_prune(struct strata_prune_result *out, const char *dir,
+                        const struct strata_retention *policy,
+                        struct strata_error *err);
+void strata_prune_result_release(struct strata_prune_result *r);
+
+/* Asked before a restore overwrites a database; true to go on. */
+typedef bool (*strata_confirm_fn)(const char *question, void *data);
+
+struct strata_restore_options {
+	/*
+	 * The database to restore into: a URL, or a database name on the
+	 * server of the `url` argument (SQLite: a file path). NULL: `url`.
+	 * A PostgreSQL database that does not exist is created.
+	 */
+	const char *into;
+	/*
+	 * A non-empty target is refused unless is_clean, which first empties
+	 * it (PostgreSQL: drops and creates it again, so that afterwards it
+	 * holds exactly the backup) after asking `confirm`, unless is_yes.
+	 */
+	bool is_clean;
+	bool is_yes;
+	strata_confirm_fn confirm; /* NULL: refuse when asking is needed */
+	void *confirm_data;
+	const char *pg_bindir;
+	strata_event_fn on_event;
+	void *event_data;
+};
+
+/*
+ * Restores backup `b` into the database `url` (or opts->into), verifying
+ * it first (size, SHA-256, readable: see strata_backup_verify()). Fails
+ * with STRATA_EVALIDATE when the backup does not verify, STRATA_EUSAGE
+ * when it is another driver's or the target is refused, STRATA_EFAILED
+ * when the restore itself fails (pg_restore's message). `*out_target`,
+ * when not NULL, receives the redacted URL restored into (caller frees).
+ */
+int strata_backup_restore(char **out_target, const struct strata_backup *b,
+                          const char *url,
+                          const struct strata_restore_options *opts,
+                          struct strata_error *err);
 
 #endif

@@ -20,6 +20,17 @@ const struct strata_driver *driver_for_url(const struct strata_url *url)
 	BUG("unknown URL kind");
 }
 
+const struct strata_driver *driver_by_name(const char *name)
+{
+	static const struct strata_driver *const all[] = { &pgdrv_driver,
+		                                           &sqlitedrv_driver };
+
+	for (size_t i = 0; i < ARRAY_SIZE(all); i++)
+		if (name && strcmp(all[i]->name, name) == 0)
+			return all[i];
+	return NULL;
+}
+
 void driver_emit(struct strata_conn *c, const struct strata_event *ev)
 {
 	if (c && c->on_event)

@@ -17,6 +17,7 @@
  * does, and sends BEGIN and COMMIT through begin() and commit().
  */
 #include "internal.h"
+#include "driver_pg.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -1711,4 +1712,29 @@ const struct strata_driver pgdrv_driver = {
 	.database_create = pg_database_create,
 	.database_drop = pg_database_drop,
 	.database_exists = pg_database_exists,
+	.backup = &pgbackup_ops,
 };
+
+/* ---- for backup_pg.c (driver_pg.h) -------------------------------------- */
+
+PGconn *pgdrv_session(struct strata_conn *c)
+{
+	return pg_conn_of(c)->pg;
+}
+
+int pgdrv_error(struct strata_error *err, PGconn *pg, const PGresult *res)
+{
+	return set_error(err, pg, res);
+}
+
+int pgdrv_maintenance_connect(PGconn **out, char **out_target,
+                              const struct strata_url *url,
+                              struct strata_error *err)
+{
+	return maintenance_connect(out, out_target, url, err);
+}
+
+int pgdrv_run(PGconn *pg, const char *sql, struct strata_error *err)
+{
+	return run_simple(pg, sql, err);
+}

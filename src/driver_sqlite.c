@@ -1246,4 +1246,17 @@ const struct strata_driver sqlitedrv_driver = {
 	.database_create = sqlite_database_create,
 	.database_drop = sqlite_database_drop,
 	.database_exists = sqlite_database_exists,
+	.backup = &sqlitebackup_ops,
 };
+
+/* ---- for backup_sqlite.c ------------------------------------------------ */
+
+sqlite3 *sqlitedrv_handle(struct strata_conn *c)
+{
+	return to_sqlite(c)->db;
+}
+
+int sqlitedrv_error(struct strata_error *err, sqlite3 *db, int rc)
+{
+	return db_error(err, db, rc);
+}

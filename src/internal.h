@@ -128,6 +128,8 @@ struct strata_url {
 
 int url_parse(struct strata_url *out, const char *s, struct strata_error *err);
 void url_release(struct strata_url *url);
+/* Whether `s` is a database URL or keyword string rather than a name. */
+bool url_is_url(const char *s);
 
 /* ---- statements (split.c for PostgreSQL, driver_sqlite.c for SQLite) ---- */
 enum stmt_flag {
@@ -253,6 +255,8 @@ int table_name_parse(struct table_name *out, const char *text,
                      struct strata_error *err);
 void table_name_release(struct table_name *t);
 
+struct backup_ops;
+
 struct strata_driver {
 	const char *name;
 	unsigned caps;
@@ -328,12 +332,21 @@ struct strata_driver {
 	                     struct strata_error *err);
 	int (*database_exists)(bool *out, const struct strata_url *url,
 	                       struct strata_error *err);
+	/* backups: NULL when the driver has none */
+	const struct backup_ops *backup;
 };
 
 extern const struct strata_driver pgdrv_driver;
 extern const struct strata_driver sqlitedrv_driver;
 
+/* The SQLite driver's handle, and its error mapping (for backup_sqlite.c) */
+struct sqlite3;
+struct sqlite3 *sqlitedrv_handle(struct strata_conn *c);
+int sqlitedrv_error(struct strata_error *err, struct sqlite3 *db, int rc);
+
 const struct strata_driver *driver_for_url(const struct strata_url *url);
+/* The driver called `name` ("postgres", "sqlite"), or NULL. */
+const struct strata_driver *driver_by_name(const char *name);
 void driver_emit(struct strata_conn *c, const struct strata_event *ev);
 void driver_emit_warning(struct strata_conn *c, const char *fmt, ...)
         STRATA_PRINTF(2, 3);
@@ -463,5 +476,108 @@ void plan_locate_error(const struct plan_step *step, struct strata_error *err);
  */
 int lint_plan(struct strata_db *db, const struct plan *plan,
               const struct strata_run_options *opts, struct strata_error *err);
+/* ---- spawn.c: child processes ------------------------------------------ */
+/* An environment for a child: NULL-terminated "NAME=VALUE" strings. */
+struct child_env {
+	char **v;
+	size_t n, alloc;
+};
+
+/* A copy of this process's environment. */
+void child_env_init(struct child_env *e);
+void child_env_set(struct child_env *e, const char *name, const char *value);
+void child_env_unset(struct child_env *e, const char *name);
+/* Removes every variable whose value holds `text` (a secret). */
+void child_env_unset_containing(struct child_env *e, const char *text);
+const char *child_env_get(const struct child_env *e, const char *name);
+void child_env_release(struct child_env *e);
+
+struct child {
+	const char *const *argv;  /* argv[0] is the program's path */
+	char *const *envp;        /* the whole environment; NULL: ours */
+	size_t max_output;        /* bytes kept of each stream; 0: 64 MiB */
+	void (*tick)(void *data); /* about once a second while it runs */
+	void *tick_data;
+	int pass_fd;    /* a descriptor the child inherits as pass_fd_as */
+	int pass_fd_as; /* (a different number); -1: none (CHILD_INIT) */
+	/* results */
+	struct sbuf out, err;
+	int exit_status; /* -1 when ended by a signal */
+	int signal;      /* the signal that ended it, else 0 */
+};
+
+#define CHILD_INIT                                                             \
+	{                                                                      \
+		NULL, NULL, 0, NULL, NULL, -1, -1, SBUF_INIT, SBUF_INIT, -1, 0 \
+	}
+
+/*
+ * Runs the child to its end, stdin from /dev/null, stdout and stderr
+ * captured. Fails (STRATA_EFAILED) only when it cannot be started or
+ * waited for; its exit status is the caller's to judge.
+ */
+int child_run(struct child *c, struct strata_error *err);
+bool child_succeeded(const struct child *c);
+/* "exited with status 1", "was ended by signal 9 (Killed)". */
+void child_describe_status(struct sbuf *sb, const struct child *c);
+void child_release(struct child *c);
+
+/* ---- backup.c: what the drivers' backup operations share ---------------- */
+struct backup_job {
+	struct strata_db *db;
+	const struct strata_backup_options *opts;
+	const char *tmp_path;    /* write the backup here (it exists, empty) */
+	struct strata_backup *b; /* the manifest: the driver fills
+	                            database_name, server_version, tool,
+	                            tables and newest_applied */
+	int64_t last_bytes;
+};
+
+/* Reports `bytes` written so far (STRATA_EVENT_BACKUP_PROGRESS). */
+void backup_progress(struct backup_job *job, int64_t bytes);
+/* The newest successfully applied version in `table`; 0 when none. */
+int backup_newest_applied(int64_t *out, const struct strata_driver *drv,
+                          struct strata_conn *c, const struct table_name *table,
+                          struct strata_error *err);
+void backup_add_table(struct strata_backup *b, const char *name, int64_t rows);
+/* Sorts the tables by name (the manifest's order). */
+void backup_sort_tables(struct strata_backup *b);
+/* A copy of `text` with every occurrence of `secret` replaced by "***". */
+char *backup_scrub(const char *text, const char *secret);
+void backup_emit(strata_event_fn fn, void *data, enum strata_event_kind kind,
+                 const char *fmt, ...) STRATA_PRINTF(4, 5);
+
+struct backup_target {
+	struct strata_url url;
+	bool exists;
+	bool is_empty;
+};
+
+struct backup_ops {
+	const char *suffix; /* of the backup file: ".dump", ".sqlite" */
+	/* Writes the backup of job->db to job->tmp_path. */
+	int (*create)(struct backup_job *job, struct strata_error *err);
+	/* That the tool reads the backup: *out_entries, what it found. */
+	int (*check)(size_t *out_entries, const struct strata_backup *b,
+	             const char *pg_bindir, struct strata_error *err);
+	/* Restores into a scratch database; out->tables, what it holds. */
+	int (*restore_test)(struct strata_backup *out,
+	                    const struct strata_backup *b,
+	                    const struct strata_verify_options *opts,
+	                    struct strata_error *err);
+	/* The target `into` names on the server of `base` (may be NULL). */
+	int (*resolve)(struct strata_url *out, const struct strata_url *base,
+	               const char *into, struct strata_error *err);
+	/* Fills t->exists and t->is_empty. */
+	int (*inspect)(struct backup_target *t, struct strata_error *err);
+	/* Restores into t (emptied first when is_clean). */
+	int (*restore)(const struct strata_backup *b,
+	               const struct backup_target *t, bool is_clean,
+	               const struct strata_restore_options *opts,
+	               struct strata_error *err);
+};
+
+extern const struct backup_ops pgbackup_ops;
+extern const struct backup_ops sqlitebackup_ops;
 
 #endif

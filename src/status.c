@@ -171,3 +171,41 @@ enum strata_code strata_status_verdict(const struct strata_status *st)
 		return STRATA_EPENDING;
 	return STRATA_OK;
 }
+
+int strata_migrate_pending(int64_t **out, size_t *out_n, struct strata_db *db,
+                           const struct strata_source *src,
+                           const struct strata_run_options *opts,
+                           struct strata_error *err)
+{
+	struct strata_status *st = NULL;
+	int64_t *v = NULL;
+	size_t n = 0;
+
+	*out = NULL;
+	*out_n = 0;
+	if (strata_status_get(&st, db, src, err) < 0)
+		return -1;
+	/* the run will refuse to start (and say why): nothing would run */
+	if (st->n_failed || st->n_mismatch ||
+	    (st->n_missing && !(opts && opts->is_ignore_missing))) {
+		strata_status_free(st);
+		return 0;
+	}
+	for (size_t i = 0; i < st->count; i++) {
+		const struct strata_status_entry *e = &st->entries[i];
+
+		if (e->state != STRATA_STATE_PENDING &&
+		    e->state != STRATA_STATE_OUT_OF_ORDER)
+			continue;
+		if (opts && opts->has_target &&
+		    e->version > opts->target_version)
+			continue;
+		if (!v)
+			v = xcalloc(st->count, sizeof(*v));
+		v[n++] = e->version;
+	}
+	strata_status_free(st);
+	*out = v;
+	*out_n = n;
+	return 0;
+}

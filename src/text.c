@@ -134,6 +134,10 @@ int strata_parse_duration(double *out, const char *text)
 		*out = v * 60;
 	else if (strcmp(end, "h") == 0)
 		*out = v * 3600;
+	else if (strcmp(end, "d") == 0)
+		*out = v * 86400;
+	else if (strcmp(end, "w") == 0)
+		*out = v * 7 * 86400;
 	else
 		return -1;
 	return 0;

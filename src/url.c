@@ -118,6 +118,11 @@ static char *redact_keywords(const char *conninfo)
 	return sbuf_detach(&out, NULL);
 }
 
+bool url_is_url(const char *s)
+{
+	return is_pg_url(s) || is_sqlite_url(s) || is_keyword_string(s);
+}
+
 char *strata_url_redact(const char *url)
 {
 	if (!url)

@@ -36,6 +36,10 @@ struct cli {
 	bool is_read_only; /* set by commands that only read */
 	bool is_help;
 	struct strata_config *settings; /* strata.conf */
+	const char *backup_dir;         /* strata.conf's backup_dir, or NULL */
+	bool is_backup_on_run;          /* strata.conf's backup = true */
+	bool has_progress_line;         /* a progress line awaits its end */
+	json_t *backup;                 /* run --backup's backup, JSON mode */
 	const char *argv0;
 	char *command_line; /* redacted, for the audit trail */
 	/* JSON mode: what the events of a command add to its result */
@@ -105,6 +109,7 @@ void cli_warn(struct cli *cli, const char *fmt, ...) STRATA_PRINTF(2, 3);
 void cli_info(struct cli *cli, const char *fmt, ...) STRATA_PRINTF(2, 3);
 void cli_event(const struct strata_event *ev, void *data);
 void cli_format_duration(char *buf, size_t size, int64_t ns);
+void cli_end_progress(struct cli *cli);
 const char *cli_color(struct cli *cli, bool is_err, const char *code);
 void cli_print_json(json_t *doc); /* prints and releases doc */
 json_t *cli_json_error(const struct strata_error *err);
@@ -141,5 +146,21 @@ int cmd_repair(struct cli *cli, int argc, char **argv);
 int cmd_mark_applied(struct cli *cli, int argc, char **argv);
 int cmd_baseline(struct cli *cli, int argc, char **argv);
 int cmd_lint(struct cli *cli, int argc, char **argv);
+int cmd_backup(struct cli *cli, int argc, char **argv);
+int cmd_restore(struct cli *cli, int argc, char **argv);
+
+/* ---- cmd_backup.c: what run and restore share with backup -------------- */
+/*
+ * run --backup: a pre-migration backup tagged with the versions `ro` would
+ * apply (none: no backup). Returns 0, or the exit code of the failure,
+ * already printed.
+ */
+int cli_backup_before_run(struct cli *cli, struct strata_db *db,
+                          const struct strata_source *src,
+                          const struct strata_run_options *ro);
+/* STRATA_PG_BINDIR, or NULL. */
+const char *cli_pg_bindir(void);
+json_t *cli_backup_json(const struct strata_backup *b);
+void cli_format_size(char *buf, size_t size, uint64_t bytes);
 
 #endif

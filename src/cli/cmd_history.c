@@ -28,7 +28,14 @@ static json_t *row_json(const struct strata_audit_row *r)
 	                                   : json_null());
 	set_str(o, "description", r->description);
 	set_str(o, "outcome", r->outcome);
-	set_str(o, "error", r->error);
+	/* the column holds a failure's error, or a success's note */
+	if (r->outcome && !strcmp(r->outcome, "success")) {
+		set_str(o, "error", NULL);
+		set_str(o, "note", r->error);
+	} else {
+		set_str(o, "error", r->error);
+		set_str(o, "note", NULL);
+	}
 	set_str(o, "sqlstate", r->sqlstate);
 	set_str(o, "started_at", r->started_at);
 	set_str(o, "finished_at", r->finished_at);

@@ -17,6 +17,7 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 	struct strata_error err = STRATA_ERROR_INIT;
 	struct strata_source *src = NULL;
 	struct strata_db *db = NULL;
+	bool is_backup = false, is_no_backup = false;
 	const struct opt opts[] = {
 		{ 0, "dry-run", OPT_FLAG, &ro.is_dry_run, NULL, NULL,
 		  "show what would be applied, apply nothing" },
@@ -30,6 +31,10 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 		  "refuse pending migrations older than the newest applied" },
 		{ 0, "allow-unsafe", OPT_FLAG, &ro.is_allow_unsafe, NULL, NULL,
 		  "apply even when lint finds errors (PostgreSQL; see strata lint)" },
+		{ 0, "backup", OPT_FLAG, &is_backup, NULL, NULL,
+		  "back up first (see 'strata backup'); apply nothing if that fails" },
+		{ 0, "no-backup", OPT_FLAG, &is_no_backup, NULL, NULL,
+		  "no backup, even when strata.conf says backup = true" },
 		OPT_END,
 	};
 	int rc = opt_parse(cli, "run", usage, opts, &argc, &argv);
@@ -48,6 +53,11 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 	cli_lint_options(cli, &lo);
 	ro.lint = &lo;
 	if ((rc = cli_load_source(cli, &src)) || (rc = cli_open_db(cli, &db)))
+		goto done;
+	/* backed up before the run, not under its lock: see cmd_backup.c */
+	if (!ro.is_dry_run &&
+	    (is_backup || (cli->is_backup_on_run && !is_no_backup)) &&
+	    (rc = cli_backup_before_run(cli, db, src, &ro)))
 		goto done;
 	if (strata_migrate_run(&res, db, src, &ro, &err) < 0) {
 		if (cli->format == FORMAT_JSON && err.code == STRATA_ELINT) {
@@ -74,6 +84,8 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 		json_object_set(doc, "migrations", cli->events);
 		json_object_set(doc, "warnings", cli->warnings);
 		json_object_set(doc, "lint", cli->findings);
+		if (cli->backup)
+			json_object_set(doc, "backup", cli->backup);
 		cli_print_json(doc);
 	} else if (cli->verbosity >= 0) {
 		if (!res.applied && !res.skipped)
@@ -90,6 +102,8 @@ done:
 	json_decref(cli->warnings);
 	json_decref(cli->findings);
 	cli->events = cli->warnings = cli->findings = NULL;
+	json_decref(cli->backup);
+	cli->events = cli->warnings = cli->backup = NULL;
 	strata_error_release(&err);
 	strata_db_close(db);
 	strata_source_free(src);

@@ -73,6 +73,18 @@ int cli_resolve_settings(struct cli *cli)
 		        cli, NULL,
 		        "retries in %s wants a whole number, not '%s'",
 		        strata_config_path(cli->settings), v);
+	cli->backup_dir = strata_config_get(cli->settings, env, "backup_dir");
+	v = strata_config_get(cli->settings, env, "backup");
+	if (v && (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "on") ||
+	          !strcmp(v, "1"))) {
+		cli->is_backup_on_run = true;
+	} else if (v && strcmp(v, "false") && strcmp(v, "no") &&
+	           strcmp(v, "off") && strcmp(v, "0")) {
+		rc = cli_usage_error(
+		        cli, NULL, "backup in %s wants true or false, not '%s'",
+		        strata_config_path(cli->settings), v);
+		goto done;
+	}
 	v = strata_config_get(cli->settings, env, "lock_wait");
 	if (!cli->has_lock_wait && v &&
 	    strata_parse_duration(&cli->lock_wait, v) < 0)

@@ -37,6 +37,10 @@ static const struct command commands[] = {
 	{ "new", cmd_new, NEED_SOURCE, "Create the next migration file." },
 	{ "database", cmd_database, NEED_DB,
 	  "Create, drop, reset or set up the database." },
+	{ "backup", cmd_backup, NEED_DB,
+	  "Back up the database (pg_dump or SQLite's backup API); verify, list and prune backups." },
+	{ "restore", cmd_restore, NEED_DB,
+	  "Restore a backup, verified first, into the database or another one." },
 };
 
 const struct command *cli_find_command(const char *name)

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../banned.h"
 
@@ -43,6 +44,28 @@ void cli_format_duration(char *buf, size_t size, int64_t ns)
 		snprintf(buf, size, "%.1f ms", (double)ns / 1e6);
 	else
 		snprintf(buf, size, "%.2f s", (double)ns / 1e9);
+}
+
+void cli_format_size(char *buf, size_t size, uint64_t bytes)
+{
+	if (bytes < 1024)
+		snprintf(buf, size, "%" PRIu64 " bytes", bytes);
+	else if (bytes < 1024 * 1024)
+		snprintf(buf, size, "%.1f KiB", (double)bytes / 1024);
+	else if (bytes < UINT64_C(1024) * 1024 * 1024)
+		snprintf(buf, size, "%.1f MiB", (double)bytes / (1024 * 1024));
+	else
+		snprintf(buf, size, "%.2f GiB",
+		         (double)bytes / (1024.0 * 1024 * 1024));
+}
+
+/* Ends a progress line drawn with '\r', before anything else is said. */
+void cli_end_progress(struct cli *cli)
+{
+	if (!cli->has_progress_line)
+		return;
+	fputc('\n', stderr);
+	cli->has_progress_line = false;
 }
 
 void cli_print_json(json_t *doc)
@@ -138,6 +161,7 @@ int cli_error(struct cli *cli, const struct strata_error *err)
 {
 	int code = err->code ? (int)err->code : 1;
 
+	cli_end_progress(cli);
 	if (cli->format == FORMAT_JSON) {
 		json_t *doc = json_object();
 
@@ -200,6 +224,7 @@ void cli_warn(struct cli *cli, const char *fmt, ...)
 
 	if (cli->verbosity < 0)
 		return;
+	cli_end_progress(cli);
 	fprintf(stderr, "strata: %swarning:%s ", cli_color(cli, true, YELLOW),
 	        cli_color(cli, true, NULL));
 	va_start(ap, fmt);
@@ -215,6 +240,7 @@ void cli_info(struct cli *cli, const char *fmt, ...)
 
 	if (cli->verbosity < 0)
 		return;
+	cli_end_progress(cli);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -333,6 +359,24 @@ void cli_event(const struct strata_event *ev, void *data)
 		          (cli->verbosity >= 0 && cli->is_show_lint_warnings) ||
 		          cli->verbosity > 0))
 			cli_print_finding(cli, stderr, ev->finding);
+		break;
+	case STRATA_EVENT_BACKUP_PROGRESS: {
+		char size[32];
+
+		if (cli->verbosity < 0 || is_json)
+			break;
+		cli_format_size(size, sizeof(size), (uint64_t)ev->bytes);
+		if (isatty(STDERR_FILENO)) {
+			fprintf(stderr, "\rBacking up: %s written", size);
+			cli->has_progress_line = true;
+		} else if (cli->verbosity > 0) {
+			cli_info(cli, "Backing up: %s written", size);
+		}
+		break;
+	}
+	case STRATA_EVENT_RESTORE_PROGRESS:
+		if (cli->verbosity > 0)
+			cli_info(cli, "strata: %s", ev->message);
 		break;
 	default:
 		break;

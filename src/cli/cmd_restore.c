@@ -1,0 +1,83 @@
+/*
+ * strata restore FILE: the backup is verified first (size, SHA-256, that
+ * pg_restore or SQLite reads it), then restored into the database, or
+ * --into another one (created when missing). A non-empty target is
+ * refused unless --clean, and overwriting one asks first unless --yes.
+ */
+#include "cli.h"
+
+#include <inttypes.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../banned.h"
+
+static const char usage[] = "FILE [--into URL|NAME] [--clean] [--yes]";
+
+static bool ask(const char *question, void *data)
+{
+	char line[16];
+
+	(void)data;
+	fprintf(stderr, "%s [y/N] ", question);
+	return fgets(line, sizeof(line), stdin) &&
+	       (line[0] == 'y' || line[0] == 'Y');
+}
+
+int cmd_restore(struct cli *cli, int argc, char **argv)
+{
+	struct strata_restore_options ro = { 0 };
+	struct strata_error err = STRATA_ERROR_INIT;
+	struct strata_backup *b = NULL;
+	char *target = NULL;
+	const struct opt opts[] = {
+		{ 0, "into", OPT_STRING, &ro.into, NULL, "URL|NAME",
+		  "restore into this database: a URL, or a database name on the server of --database (SQLite: a file); created when missing" },
+		{ 0, "clean", OPT_FLAG, &ro.is_clean, NULL, NULL,
+		  "empty a non-empty target first (PostgreSQL: drop and create it again)" },
+		{ 'y', "yes", OPT_FLAG, &ro.is_yes, NULL, NULL,
+		  "overwrite without asking" },
+		OPT_END,
+	};
+	int rc = opt_parse(cli, "restore", usage, opts, &argc, &argv);
+
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	if (argc != 1)
+		return cli_usage_error(cli, "restore",
+		                       argc ? "one backup file, please"
+		                            : "which backup? Give its file");
+	/* asking needs a terminal; without one, --yes or a refusal */
+	ro.confirm = isatty(STDIN_FILENO) ? ask : NULL;
+	ro.pg_bindir = cli_pg_bindir();
+	ro.on_event = cli_event;
+	ro.event_data = cli;
+	if (strata_backup_read(&b, argv[0], &err) < 0 ||
+	    strata_backup_restore(&target, b, cli->database, &ro, &err) < 0) {
+		rc = cli_error(cli, &err);
+		goto done;
+	}
+	if (cli->format == FORMAT_JSON) {
+		json_t *doc = json_object();
+
+		json_object_set_new(doc, "file", json_string(b->path));
+		json_object_set_new(doc, "into", json_string(target));
+		json_object_set_new(doc, "created_at", json_string(b->created));
+		json_object_set_new(doc, "newest_applied_version",
+		                    b->newest_applied
+		                            ? json_integer(b->newest_applied)
+		                            : json_null());
+		cli_print_json(doc);
+	} else if (cli->verbosity >= 0) {
+		printf("Restored %s (taken %s", b->path, b->created);
+		if (b->newest_applied)
+			printf(", newest applied migration %" PRId64,
+			       b->newest_applied);
+		printf(") into '%s'.\n", target);
+	}
+done:
+	strata_error_release(&err);
+	strata_backup_free(b);
+	free(target);
+	return rc;
+}
