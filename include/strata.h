@@ -611,6 +611,9 @@ struct strata_lint_options {
 	int pg_version;
 	const struct strata_lint_setting *settings; /* may be NULL */
 	size_t n_settings;
+	/* The files are run by strata's runner, which sets lock_timeout on
+	 * every migration: require-lock-timeout is then satisfied. */
+	bool is_runner_lock_timeout;
 };
 
 struct strata_lint_file_options {

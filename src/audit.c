@@ -292,7 +292,10 @@ int strata_audit_read(struct strata_audit **out, struct strata_db *db,
 		params[n++] = DBV_INT(f->version);
 		sbuf_addf(&sql, " AND version = $%zu", n);
 	}
-	if (f && f->action) {
+	if (f && f->action && !strcmp(f->action, "fail")) {
+		/* failures are recorded under the action that failed */
+		sbuf_adds(&sql, " AND outcome = 'failure'");
+	} else if (f && f->action) {
 		params[n++] = DBV_TEXT(f->action);
 		sbuf_addf(&sql, " AND action = $%zu", n);
 	}

@@ -260,6 +260,7 @@ struct strata_lint {
 	struct arena arena;
 	int pg_version;
 	bool is_pg_version_given;
+	bool is_runner_lock_timeout;
 	enum strata_severity *sev; /* per rule */
 	struct strata_finding *findings;
 	size_t n, alloc;
@@ -353,6 +354,7 @@ int strata_lint_new(struct strata_lint **out,
 		l->pg_version = opts->pg_version;
 		l->is_pg_version_given = true;
 	}
+	l->is_runner_lock_timeout = opts && opts->is_runner_lock_timeout;
 	for (size_t i = 0; opts && i < opts->n_settings; i++) {
 		const struct strata_lint_setting *s = &opts->settings[i];
 		size_t r = lint_rule_index(s->rule);
@@ -1367,6 +1369,7 @@ int strata_lint_file(struct strata_lint *l, const char *path,
 		return -1;
 	}
 	fo.is_no_transaction = starts_no_transaction(sb.buf, sb.len);
+	fo.is_lock_timeout_set = l->is_runner_lock_timeout;
 	rc = strata_lint_text(l, path, sb.buf, sb.len, &fo, err);
 	sbuf_release(&sb);
 	return rc;
@@ -1380,6 +1383,7 @@ int strata_lint_migration(struct strata_lint *l,
 
 	fo.is_no_transaction = m->is_no_transaction;
 	fo.is_same_run = is_same_run;
+	fo.is_lock_timeout_set = l->is_runner_lock_timeout;
 	return strata_lint_text(l, m->up_path, m->up_sql, m->up_len, &fo, err);
 }
 

@@ -42,6 +42,8 @@ CREATE INDEX t_b ON t (nope);"
 	run strata history --version 2 --format json
 	run jq -r '[.actions[] | .action + ":" + .outcome] | join(",")' <<<"$output"
 	assert_output "apply:failure,repair:success"
+	run strata history --action fail --format json
+	assert_equal "$(jq -r '[.actions[] | .action + ":" + .outcome] | join(",")' <<<"$output")" "apply:failure"
 }
 
 @test "state failed: reported everywhere; repair --mark-applied gets out" {

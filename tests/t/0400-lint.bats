@@ -325,3 +325,13 @@ ALTER TABLE users ADD COLUMN note text;"
 	run vg run --dry-run --allow-unsafe --format json
 	assert_success
 }
+
+@test "lint: strata's runner sets lock_timeout, so require-lock-timeout needs --lock-timeout 0" {
+	write_migration 1_alter.sql "ALTER TABLE users ADD COLUMN nick text;"
+	run strata lint migrations/1_alter.sql
+	assert_success
+	refute_output --partial "[require-lock-timeout]"
+	run strata lint --lock-timeout 0 migrations/1_alter.sql
+	assert_success
+	assert_output --partial "[require-lock-timeout]"
+}
