@@ -46,13 +46,26 @@ struct pg_conn {
 	char *redacted;
 	int64_t lock_key;
 	bool is_locked;
-	/* while a migration's statement waits: who blocks it (SPEC issue of
-	 * blocker reports), sampled on the lock connection */
+	/* while a migration's statement waits: who blocks it, sampled on
+	 * the lock connection */
 	char *blocker; /* "pid 123 (user u, ...)": for the error */
 	int blocker_pid;
 	int64_t reported_ns; /* when the BLOCKED event was last sent */
-	bool is_quiet;       /* running strata's own SQL: drop notices */
+	/*
+	 * Commands of a transaction held back to be sent with the next
+	 * round trip (BEGIN and SET LOCAL with the migration's statements;
+	 * the history and audit rows with COMMIT): a migration costs two
+	 * round trips whatever its length. Only commands whose results
+	 * nobody reads are held back; anything else flushes them first.
+	 */
+	struct pg_cmd *queue;
+	size_t n_queue, alloc_queue;
+	bool is_lazy_txn; /* between begin() and commit()/rollback() */
+	bool is_quiet;    /* running strata's own SQL: drop notices */
 };
+
+static void queue_clear(struct pg_conn *pc);
+static int flush_queue(struct pg_conn *pc, struct strata_error *err);
 
 static struct pg_conn *pg_conn_of(struct strata_conn *c)
 {
@@ -423,6 +436,8 @@ static int run_quiet(struct pg_conn *pc, const char *sql,
 	bool was_quiet = pc->is_quiet;
 	int rc;
 
+	if (flush_queue(pc, err) < 0)
+		return -1;
 	pc->is_quiet = true;
 	rc = run_simple(pc->pg, sql, err);
 	pc->is_quiet = was_quiet;
@@ -446,6 +461,8 @@ static PGresult *query(struct pg_conn *pc, const char *sql, int n,
 
 	if (n > (int)ARRAY_SIZE(lengths))
 		BUG("too many parameters");
+	if (flush_queue(pc, err) < 0)
+		return NULL;
 	if (binary >= 0) {
 		lengths[binary] = binary_len;
 		formats[binary] = 1;
@@ -480,6 +497,8 @@ static void pg_close(struct strata_conn *c)
 		return;
 	close_lock_conn(pc);
 	PQfinish(pc->pg);
+	queue_clear(pc);
+	free(pc->queue);
 	free(pc->blocker);
 	free(pc->conninfo);
 	free(pc->redacted);
@@ -533,6 +552,8 @@ static int run_each(struct pg_conn *pc, const struct strata_script *s,
 	struct sbuf sql = SBUF_INIT;
 	int rc = 0;
 
+	if (flush_queue(pc, err) < 0)
+		return -1;
 	for (size_t i = 0; i < s->n; i++) {
 		script_stmt_text(&sql, s, i);
 		if (run_watched(pc, sql.buf, err) < 0) {
@@ -560,30 +581,104 @@ static void leave_pipeline(PGconn *pg)
 	}
 }
 
+struct pg_cmd {
+	char *sql;
+	int n;
+	char **values;
+	int *lengths, *formats;
+	Oid *types;
+};
+
+static void queue_add(struct pg_conn *pc, const char *sql, int n,
+                      const Oid *types, const char *const *values,
+                      const int *lengths, const int *formats)
+{
+	struct pg_cmd *c;
+
+	XGROW(pc->queue, pc->alloc_queue, pc->n_queue + 1);
+	c = &pc->queue[pc->n_queue++];
+	c->sql = xstrdup(sql);
+	c->n = n;
+	c->values = xcalloc(n ? (size_t)n : 1, sizeof(*c->values));
+	c->lengths = xcalloc(n ? (size_t)n : 1, sizeof(*c->lengths));
+	c->formats = xcalloc(n ? (size_t)n : 1, sizeof(*c->formats));
+	c->types = xcalloc(n ? (size_t)n : 1, sizeof(*c->types));
+	for (int i = 0; i < n; i++) {
+		size_t len;
+
+		c->lengths[i] = lengths ? lengths[i] : 0;
+		c->formats[i] = formats ? formats[i] : 0;
+		c->types[i] = types ? types[i] : 0;
+		if (!values[i])
+			continue;
+		len = c->formats[i] ? (size_t)c->lengths[i] : strlen(values[i]);
+		c->values[i] = xmalloc(len + 1);
+		memcpy(c->values[i], values[i], len);
+		c->values[i][len] = '\0';
+	}
+}
+
+static void queue_clear(struct pg_conn *pc)
+{
+	for (size_t i = 0; i < pc->n_queue; i++) {
+		struct pg_cmd *c = &pc->queue[i];
+
+		for (int k = 0; k < c->n; k++)
+			free(c->values[k]);
+		free(c->values);
+		free(c->lengths);
+		free(c->formats);
+		free(c->types);
+		free(c->sql);
+	}
+	pc->n_queue = 0;
+}
+
 /*
- * All statements in one pipeline with one Sync: one round trip for the
- * whole migration. After an error the server skips the rest
- * (PGRES_PIPELINE_ABORTED), which are read and dropped. A lost session
- * ends the reading: libpq returns NULL once the connection is bad.
+ * One pipeline, one Sync, one round trip: the held-back commands, then
+ * the script's statements (s may be NULL), then `last` (may be NULL).
+ * After an error the server skips the rest (PGRES_PIPELINE_ABORTED), which
+ * are read and dropped; a lost session ends the reading, as libpq returns
+ * NULL once the connection is bad. On a statement's failure
+ * err->statement is its number; on another command's, 0.
  */
-static int run_pipeline(struct pg_conn *pc, const struct strata_script *s,
-                        struct strata_error *err)
+static int pipeline_run(struct pg_conn *pc, const struct strata_script *s,
+                        const char *last, struct strata_error *err)
 {
 	PGconn *pg = pc->pg;
 	struct sbuf sql = SBUF_INIT;
 	PGresult *res, *failed = NULL;
+	size_t k = pc->n_queue, n_stmts = s ? s->n : 0;
+	size_t total = k + n_stmts + (last ? 1 : 0);
 	size_t sent = 0, at = 0, failed_at = 0;
 	bool is_synced = false, is_done = false;
 	int rc = -1;
 
-	if (!PQenterPipelineMode(pg))
+	if (!PQenterPipelineMode(pg)) {
+		queue_clear(pc);
 		return set_error(err, pg, NULL);
-	for (; sent < s->n; sent++) {
-		script_stmt_text(&sql, s, sent);
-		if (!PQsendQueryParams(pg, sql.buf, 0, NULL, NULL, NULL, NULL,
-		                       0))
+	}
+	for (; sent < total; sent++) {
+		int ok;
+
+		if (sent < k) {
+			const struct pg_cmd *c = &pc->queue[sent];
+
+			ok = PQsendQueryParams(pg, c->sql, c->n, c->types,
+			                       (const char *const *)c->values,
+			                       c->lengths, c->formats, 0);
+		} else if (sent < k + n_stmts) {
+			script_stmt_text(&sql, s, sent - k);
+			ok = PQsendQueryParams(pg, sql.buf, 0, NULL, NULL, NULL,
+			                       NULL, 0);
+		} else {
+			ok = PQsendQueryParams(pg, last, 0, NULL, NULL, NULL,
+			                       NULL, 0);
+		}
+		if (!ok)
 			break;
 	}
+	queue_clear(pc);
 	/* even after a failed send: what was sent must be read */
 	if (PQstatus(pg) == CONNECTION_OK)
 		is_synced = PQpipelineSync(pg) == 1;
@@ -611,22 +706,40 @@ static int run_pipeline(struct pg_conn *pc, const struct strata_script *s,
 	if (failed) {
 		set_error(err, pg, failed);
 		add_blocker(pc, err);
-	} else if (sent < s->n) {
+	} else if (sent < total) {
 		set_error(err, pg, NULL);
 		failed_at = sent + 1;
 	} else if (!is_done) {
-		/* lost while reading: the statement then running, if known */
+		/* lost while reading: the command then running, if known */
 		set_error(err, pg, NULL);
 		failed_at = is_synced && at < sent ? at + 1 : 0;
 	} else {
 		rc = 0;
 	}
-	if (rc < 0 && err)
-		err->statement = (int)failed_at;
+	if (rc < 0 && err) {
+		/* a number only for the script's own statements */
+		err->statement = failed_at > k && failed_at <= k + n_stmts
+		                         ? (int)(failed_at - k)
+		                         : 0;
+		if (!err->statement)
+			err->position = 0;
+	}
 	leave_pipeline(pg);
 	PQclear(failed);
 	sbuf_release(&sql);
 	return rc;
+}
+
+/* Sends what was held back, before anything whose result is read. */
+static int flush_queue(struct pg_conn *pc, struct strata_error *err)
+{
+	return pc->n_queue ? pipeline_run(pc, NULL, NULL, err) : 0;
+}
+
+static int run_pipeline(struct pg_conn *pc, const struct strata_script *s,
+                        struct strata_error *err)
+{
+	return pipeline_run(pc, s, NULL, err);
 }
 
 /* The whole text as one simple query, as sqlx sends a migration. */
@@ -636,6 +749,8 @@ static int run_whole(struct pg_conn *pc, const struct strata_script *s,
 	struct sbuf sql = SBUF_INIT;
 	int rc;
 
+	if (flush_queue(pc, err) < 0)
+		return -1;
 	/* s->sql may be a section of a longer file (dbmate): copy to a NUL */
 	sbuf_add(&sql, s->sql, s->len);
 	rc = run_watched(pc, sql.buf, err);
@@ -666,7 +781,14 @@ static int pg_exec_script(struct strata_conn *c, const struct strata_script *s,
 
 static int pg_begin(struct strata_conn *c, struct strata_error *err)
 {
-	return run_simple(pg_conn_of(c)->pg, "BEGIN", err);
+	struct pg_conn *pc = pg_conn_of(c);
+
+	if (flush_queue(pc, err) < 0)
+		return -1;
+	/* held back: sent with the transaction's first round trip */
+	queue_add(pc, "BEGIN", 0, NULL, NULL, NULL, NULL);
+	pc->is_lazy_txn = true;
+	return 0;
 }
 
 static int pg_commit(struct strata_conn *c, struct strata_error *err)
@@ -674,7 +796,9 @@ static int pg_commit(struct strata_conn *c, struct strata_error *err)
 	struct pg_conn *pc = pg_conn_of(c);
 	PGTransactionStatusType before = PQtransactionStatus(pc->pg);
 
-	if (run_simple(pc->pg, "COMMIT", err) < 0)
+	pc->is_lazy_txn = false;
+	/* the held-back rows and COMMIT: one round trip */
+	if (pipeline_run(pc, NULL, "COMMIT", err) < 0)
 		return -1;
 	/* COMMIT of a failed transaction succeeds, and rolls back */
 	if (before == PQTRANS_INERROR) {
@@ -694,6 +818,9 @@ static void pg_rollback(struct strata_conn *c)
 	struct pg_conn *pc = pg_conn_of(c);
 	struct strata_error ignored = STRATA_ERROR_INIT;
 
+	/* held back means never sent: nothing to undo on the server */
+	queue_clear(pc);
+	pc->is_lazy_txn = false;
 	if (PQstatus(pc->pg) != CONNECTION_OK ||
 	    PQtransactionStatus(pc->pg) == PQTRANS_IDLE)
 		return;
@@ -1164,6 +1291,8 @@ static int pg_history_read(struct strata_conn *c,
 	PGresult *exists = NULL, *rows = NULL;
 	int rc = -1;
 
+	if (flush_queue(pc, err) < 0)
+		return -1;
 	history_select_sql(&sql, table);
 	if (PQtransactionStatus(pc->pg) == PQTRANS_IDLE) {
 		if (read_pipelined(pc, history_exists_sql, sql.buf,
@@ -1251,18 +1380,32 @@ static int pg_history_insert(struct strata_conn *c,
                              const struct strata_migration *m, bool success,
                              int64_t execution_time, struct strata_error *err)
 {
+	struct pg_conn *pc = pg_conn_of(c);
 	char v[24], t[24];
 	const char *vals[] = { v, m->description, success ? "t" : "f",
 		               (const char *)m->checksum, t };
 	const Oid types[] = { INT8OID, TEXTOID, BOOLOID, BYTEAOID, INT8OID };
+	const int lengths[] = { 0, 0, 0, STRATA_CHECKSUM_LEN, 0 };
+	const int formats[] = { 0, 0, 0, 1, 0 };
+	struct sbuf sql = SBUF_INIT;
 	PGresult *res;
 
 	snprintf(v, sizeof(v), "%" PRId64, m->version);
 	snprintf(t, sizeof(t), "%" PRId64, execution_time);
-	res = history_query(
-	        pg_conn_of(c), table,
+	sbuf_addf(
+	        &sql,
 	        "INSERT INTO %s (version, description, success, checksum, execution_time) VALUES ($1, $2, $3, $4, $5)",
-	        5, types, vals, 3, STRATA_CHECKSUM_LEN, err);
+	        table->quoted);
+	if (pc->is_lazy_txn) {
+		/* committed with it: sent with COMMIT */
+		queue_add(pc, sql.buf, 5, types, vals, lengths, formats);
+		sbuf_release(&sql);
+		return 0;
+	}
+	res = flush_queue(pc, err) < 0 ? NULL
+	                               : query(pc, sql.buf, 5, types, vals, 3,
+	                                       STRATA_CHECKSUM_LEN, err);
+	sbuf_release(&sql);
 	PQclear(res);
 	return res ? 0 : -1;
 }
@@ -1571,18 +1714,29 @@ static int pg_set_timeouts(struct strata_conn *c, int64_t lock_ms,
                            int64_t statement_ms, bool is_local,
                            struct strata_error *err)
 {
-	char sql[160];
+	struct pg_conn *pc = pg_conn_of(c);
+	char lock_sql[80], stmt_sql[80];
 
-	if (lock_ms < 0 && statement_ms < 0)
-		snprintf(sql, sizeof(sql),
-		         "RESET lock_timeout; RESET statement_timeout");
-	else
-		snprintf(sql, sizeof(sql),
-		         "SET %slock_timeout = %" PRId64
-		         "; SET %sstatement_timeout = %" PRId64,
-		         is_local ? "LOCAL " : "", lock_ms,
-		         is_local ? "LOCAL " : "", statement_ms);
-	return run_quiet(pg_conn_of(c), sql, err);
+	if (lock_ms < 0 && statement_ms < 0) {
+		if (flush_queue(pc, err) < 0)
+			return -1;
+		return run_quiet(
+		        pc, "RESET lock_timeout; RESET statement_timeout", err);
+	}
+	snprintf(lock_sql, sizeof(lock_sql), "SET %slock_timeout = %" PRId64,
+	         is_local ? "LOCAL " : "", lock_ms);
+	snprintf(stmt_sql, sizeof(stmt_sql),
+	         "SET %sstatement_timeout = %" PRId64, is_local ? "LOCAL " : "",
+	         statement_ms);
+	if (pc->is_lazy_txn) {
+		/* with the transaction's first round trip */
+		queue_add(pc, lock_sql, 0, NULL, NULL, NULL, NULL);
+		queue_add(pc, stmt_sql, 0, NULL, NULL, NULL, NULL);
+		return 0;
+	}
+	if (flush_queue(pc, err) < 0 || run_quiet(pc, lock_sql, err) < 0)
+		return -1;
+	return run_quiet(pc, stmt_sql, err);
 }
 
 /* ---- generic queries (strata's own tables) ----------------------------- */
@@ -1598,7 +1752,7 @@ static int pg_query_generic(struct strata_conn *c, const char *sql, size_t n,
 	Oid *types = xcalloc(n ? n : 1, sizeof(*types));
 	char(*ints)[24] = xcalloc(n ? n : 1, sizeof(*ints));
 	bool was_quiet = pc->is_quiet;
-	PGresult *res;
+	PGresult *res = NULL;
 	int rc = -1;
 
 	for (size_t i = 0; i < n; i++) {
@@ -1622,6 +1776,14 @@ static int pg_query_generic(struct strata_conn *c, const char *sql, size_t n,
 			break;
 		}
 	}
+	if (!out && pc->is_lazy_txn) {
+		/* a row of the transaction (the audit trail's): with COMMIT */
+		queue_add(pc, sql, (int)n, types, values, lengths, formats);
+		rc = 0;
+		goto done;
+	}
+	if (flush_queue(pc, err) < 0)
+		goto done;
 	pc->is_quiet = true;
 	res = PQexecParams(pc->pg, sql, (int)n, types, values, lengths, formats,
 	                   0);
