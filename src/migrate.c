@@ -207,10 +207,10 @@ static int64_t timeout_ms(double directive, double option, double fallback)
 	return v <= 0 ? 0 : (int64_t)(v * 1000 + 0.5);
 }
 
-#define DEFAULT_LOCK_TIMEOUT                            \
-	2.0 /* seconds: what the issue of timeouts asks \
-	     */
-#define DEFAULT_RETRIES 5
+/* seconds: short enough that a blocked migration never queues traffic
+ * behind it for long; retries make up for it */
+#define DEFAULT_LOCK_TIMEOUT 2.0
+#define DEFAULT_RETRIES      5
 
 static int set_step_timeouts(struct strata_db *db, const struct plan_step *step,
                              bool is_local, struct strata_error *err)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # A history nobody has to fix by hand: every state visible in status,
 # validate and check, every way out one audited command, and an audit trail
-# that survives reverts (issue: validate, repair, baseline, audit trail).
+# that survives reverts: validate, repair, baseline, the audit trail.
 
 load lib
 
