@@ -37,7 +37,7 @@ BIN     := $(BUILD)/strata
 HEADERS := include/strata.h $(wildcard src/*.h src/cli/*.h)
 
 .PHONY: all asan test test-unit test-golden test-shell golden-update \
-        format format-check valgrind clean install
+        format format-check valgrind clean install bench bench-profile
 all: $(BIN)
 asan: $(BIN)
 
@@ -83,6 +83,14 @@ golden-update: $(TOOL_BIN)
 valgrind: $(BIN)
 	$(TEST_ENV) STRATA_VALGRIND=1 $(PROVE) --exec tests/run-one \
 		$(sort $(wildcard tests/t/*.bats))
+
+# bench/README.md: strata against psql on a throwaway server (BENCH_FLAGS,
+# for example -n "100 1000" -r 7), and where strata's time goes
+# (PROFILE_FLAGS, for example -n 500 -s 2000).
+bench: $(BIN)
+	STRATA_BIN=$(abspath $(BIN)) bench/run $(BENCH_FLAGS)
+bench-profile: $(BIN)
+	STRATA_BIN=$(abspath $(BIN)) bench/profile $(PROFILE_FLAGS)
 
 FORMAT_FILES = $(wildcard include/*.h src/*.[ch] src/cli/*.[ch] \
                tests/unit/*.c tests/golden/*.c)
