@@ -149,6 +149,7 @@ bench_pg_start() {
 	while read -r v; do unset "$v"; done < <(compgen -e -X '!PG*')
 	unset DATABASE_URL STRATA_ENV
 	export PGHOST=$bench_sock PGPORT=$bench_port PGUSER=postgres
+	# shellcheck disable=SC2034 # for the callers
 	bench_server_version=$("$bench_psql" -X -At -d postgres -c 'SHOW server_version')
 }
 
