@@ -172,6 +172,18 @@ void script_stmt_text(struct sbuf *sb, const struct strata_script *s, size_t i);
 int split_pg(struct strata_script *out, const char *sql, size_t len,
              struct strata_error *err);
 
+/* libpg_query's unpacked trees of one text (PgQuery__ParseResult and
+ * PgQuery__ScanResult), parsed once for splitting and linting. */
+struct pg_trees {
+	void *tree;   /* NULL when the parser rejected the text */
+	void *tokens; /* NULL when even the scanner did */
+};
+
+/* split_pg() that also hands over its trees (release them). */
+int split_pg_keep(struct strata_script *out, const char *sql, size_t len,
+                  struct pg_trees *keep, struct strata_error *err);
+void pg_trees_release(struct pg_trees *t);
+
 /* ---- drivers ------------------------------------------------------------ */
 enum driver_caps {
 	DRV_TXN_DDL = 1 << 0,        /* DDL is transactional */
@@ -456,6 +468,8 @@ struct plan_ctx {
 	             struct strata_error *err);
 	int server_version;   /* 0: offline, judged as the parser's version */
 	struct strata_db *db; /* where warnings go; NULL: dropped */
+	struct strata_lint *lint; /* run's lint gate: each step is linted
+	                             as it is planned, from the same parse */
 };
 
 /* The context of `db`, or with db NULL PostgreSQL's parser offline. */
@@ -469,13 +483,21 @@ void plan_locate_error(const struct plan_step *step, struct strata_error *err);
 
 /* ---- lint.c: the run gate ------------------------------------------------ */
 /*
- * Lints the steps of a complete plan as one run (PostgreSQL only: a
- * driver without DRV_PG_SQL passes), sends every finding to the event
- * callback, and fails with STRATA_ELINT when one is an error, unless
- * opts->is_allow_unsafe. Called before anything executes.
+ * run lints the steps of its plan as one run (PostgreSQL only), each as it
+ * is planned, from the parse its split made: lint_begin() gives *out NULL
+ * when the driver's SQL is not PostgreSQL's (nothing to lint), lint_end()
+ * sends every finding to the event callback and fails with STRATA_ELINT
+ * when one is an error, unless opts->is_allow_unsafe. All before anything
+ * executes. The caller frees the lint with strata_lint_free().
  */
-int lint_plan(struct strata_db *db, const struct plan *plan,
-              const struct strata_run_options *opts, struct strata_error *err);
+int lint_begin(struct strata_lint **out, struct strata_db *db,
+               const struct strata_run_options *opts, struct strata_error *err);
+int lint_step(struct strata_lint *l, struct strata_db *db,
+              const struct plan_step *step, const struct pg_trees *trees,
+              struct strata_error *err);
+int lint_end(struct strata_lint *l, struct strata_db *db,
+             const struct strata_run_options *opts, struct strata_error *err);
+
 /* ---- spawn.c: child processes ------------------------------------------ */
 /* An environment for a child: NULL-terminated "NAME=VALUE" strings. */
 struct child_env {

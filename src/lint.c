@@ -1248,15 +1248,21 @@ static void report_parse_error(struct strata_lint *l, struct lint_ctx *c,
 	free(hint);
 }
 
-int strata_lint_text(struct strata_lint *l, const char *path, const char *sql,
+/*
+ * Lints one text. `given` (may be NULL) holds the trees split made of the
+ * same text: then nothing is parsed again; without a tree (the parser
+ * rejected the text) the text is parsed here, for the error's place.
+ */
+static int lint_text(struct strata_lint *l, const char *path, const char *sql,
                      size_t len, const struct strata_lint_file_options *fo,
-                     struct strata_error *err)
+                     const struct pg_trees *given, struct strata_error *err)
 {
 	static const struct strata_lint_file_options no_opts = { 0 };
 	PgQueryProtobufParseResult parsed = { 0 };
 	PgQueryScanResult scanned = { 0 };
 	PgQuery__ParseResult *tree = NULL;
 	PgQuery__ScanResult *toks = NULL;
+	bool is_given = given && given->tree && given->tokens;
 	struct lint_ctx c = { 0 };
 	const char *nul;
 	char *copy;
@@ -1295,8 +1301,17 @@ int strata_lint_text(struct strata_lint *l, const char *path, const char *sql,
 		rc = 0;
 		goto done;
 	}
-	scanned = pg_query_scan(sql);
-	if (!scanned.error) {
+	if (is_given)
+		toks = given->tokens;
+	else
+		scanned = pg_query_scan(sql);
+	if (is_given) {
+		c.tok = toks->tokens;
+		c.n_tok = toks->n_tokens;
+		for (size_t i = 0; i < c.n_tok; i++)
+			if (is_comment_tok(c.tok[i]))
+				parse_ignore(l, sql, c.tok[i]);
+	} else if (!scanned.error) {
 		toks = pg_query__scan_result__unpack(
 		        NULL, scanned.pbuf.len,
 		        (const uint8_t *)scanned.pbuf.data);
@@ -1311,6 +1326,13 @@ int strata_lint_text(struct strata_lint *l, const char *path, const char *sql,
 		for (size_t i = 0; i < c.n_tok; i++)
 			if (is_comment_tok(c.tok[i]))
 				parse_ignore(l, sql, c.tok[i]);
+	}
+	if (is_given) {
+		tree = given->tree;
+		lint_tree(l, &c, tree);
+		report_unused(l, &c, true);
+		rc = 0;
+		goto done;
 	}
 	parsed = pg_query_parse_protobuf(sql);
 	if (parsed.error) {
@@ -1337,9 +1359,9 @@ int strata_lint_text(struct strata_lint *l, const char *path, const char *sql,
 done:
 	end_txn(&c);
 	sort_file_findings(l);
-	if (tree)
+	if (tree && !is_given)
 		protobuf_c_message_free_unpacked(&tree->base, NULL);
-	if (toks)
+	if (toks && !is_given)
 		protobuf_c_message_free_unpacked(&toks->base, NULL);
 	pg_query_free_protobuf_parse_result(parsed);
 	pg_query_free_scan_result(scanned);
@@ -1347,6 +1369,13 @@ done:
 	if (rc < 0 && err)
 		err->file = xstrdup(path);
 	return rc;
+}
+
+int strata_lint_text(struct strata_lint *l, const char *path, const char *sql,
+                     size_t len, const struct strata_lint_file_options *fo,
+                     struct strata_error *err)
+{
+	return lint_text(l, path, sql, len, fo, NULL, err);
 }
 
 static bool starts_no_transaction(const char *sql, size_t len)
@@ -1431,38 +1460,45 @@ done:
 /* ---- the run gate -----------------------------------------------------------
  */
 
-int lint_plan(struct strata_db *db, const struct plan *plan,
-              const struct strata_run_options *opts, struct strata_error *err)
+int lint_begin(struct strata_lint **out, struct strata_db *db,
+               const struct strata_run_options *opts, struct strata_error *err)
 {
 	struct strata_lint_options lo = { 0 };
-	struct strata_lint *l = NULL;
-	size_t n_errors;
-	int rc = -1;
 
+	*out = NULL;
 	/* SQLite's SQL is not PostgreSQL's: its migrations are not linted. */
-	if (!(db->drv->caps & DRV_PG_SQL) || !plan->n)
+	if (!(db->drv->caps & DRV_PG_SQL))
 		return 0;
 	if (opts->lint)
 		lo = *opts->lint;
 	if (!lo.pg_version)
 		lo.pg_version = db->conn->server_version;
-	if (strata_lint_new(&l, &lo, err) < 0)
-		return -1;
-	for (size_t i = 0; i < plan->n; i++) {
-		const struct plan_step *step = &plan->steps[i];
-		struct strata_lint_file_options fo = { 0 };
+	return strata_lint_new(out, &lo, err);
+}
 
-		fo.is_no_transaction = step->mode == MODE_NO_TXN;
-		fo.is_same_run = true;
-		/* the runner sets lock_timeout on every migration unless it
-		 * was turned off and the file sets none */
-		fo.is_lock_timeout_set =
-		        step->lock_timeout > 0 ||
-		        (step->lock_timeout < 0 && db->opts.lock_timeout >= 0);
-		if (strata_lint_text(l, step->path, step->sql, step->len, &fo,
-		                     err) < 0)
-			goto done;
-	}
+int lint_step(struct strata_lint *l, struct strata_db *db,
+              const struct plan_step *step, const struct pg_trees *trees,
+              struct strata_error *err)
+{
+	struct strata_lint_file_options fo = { 0 };
+
+	fo.is_no_transaction = step->mode == MODE_NO_TXN;
+	fo.is_same_run = true;
+	/* the runner sets lock_timeout on every migration unless it was
+	 * turned off and the file sets none */
+	fo.is_lock_timeout_set =
+	        step->lock_timeout > 0 ||
+	        (step->lock_timeout < 0 && db->opts.lock_timeout >= 0);
+	return lint_text(l, step->path, step->sql, step->len, &fo, trees, err);
+}
+
+int lint_end(struct strata_lint *l, struct strata_db *db,
+             const struct strata_run_options *opts, struct strata_error *err)
+{
+	size_t n_errors;
+
+	if (!l)
+		return 0;
 	for (size_t i = 0; i < l->n; i++) {
 		struct strata_event ev = { .kind = STRATA_EVENT_LINT };
 
@@ -1478,18 +1514,14 @@ int lint_plan(struct strata_db *db, const struct plan *plan,
 		        n_errors, n_errors == 1 ? "" : "s",
 		        opts->is_dry_run ? "a run would apply nothing"
 		                         : "nothing was applied");
-		strata_error_hint(
+		return strata_error_hint(
 		        err,
 		        "Make them safe (see each finding's hint and docs/lint/RULE.md), put '-- strata-lint-ignore RULE' before a statement that is safe anyway, or pass --allow-unsafe.");
-		goto done;
 	}
 	if (n_errors)
 		db_emit_warning(
 		        db, NULL,
 		        "applying despite %zu lint error%s (--allow-unsafe)",
 		        n_errors, n_errors == 1 ? "" : "s");
-	rc = 0;
-done:
-	strata_lint_free(l);
-	return rc;
+	return 0;
 }

@@ -516,6 +516,7 @@ int strata_migrate_run(struct strata_run_result *out, struct strata_db *db,
 	struct strata_run_result res = { 0 };
 	struct history h = { 0 };
 	struct plan plan = { 0 };
+	struct strata_lint *lint = NULL;
 	struct plan_ctx ctx;
 	bool in_single = false;
 	int rc = -1;
@@ -528,8 +529,11 @@ int strata_migrate_run(struct strata_run_result *out, struct strata_db *db,
 	}
 	if (lock_and_read(db, &h, !opts->is_dry_run, err) < 0 ||
 	    check_history(&h, src, opts->is_ignore_missing, err) < 0 ||
-	    collect_pending(&plan, &ctx, db, src, &h, opts, err) < 0 ||
-	    lint_plan(db, &plan, opts, err) < 0)
+	    lint_begin(&lint, db, opts, err) < 0)
+		goto done;
+	ctx.lint = lint; /* each step linted as it is planned */
+	if (collect_pending(&plan, &ctx, db, src, &h, opts, err) < 0 ||
+	    lint_end(lint, db, opts, err) < 0)
 		goto done;
 	if (opts->is_dry_run) {
 		for (size_t i = 0; i < plan.n; i++)
@@ -583,6 +587,7 @@ done:
 	if (out)
 		*out = res;
 	plan_release(&plan);
+	strata_lint_free(lint);
 	history_release(&h);
 	return rc;
 }

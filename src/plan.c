@@ -47,6 +47,7 @@ void plan_ctx_init(struct plan_ctx *ctx, struct strata_db *db)
 	ctx->split = db ? db->drv->split : split_pg;
 	ctx->server_version = db ? db->conn->server_version : 0;
 	ctx->db = db;
+	ctx->lint = NULL;
 }
 
 static int check_step(struct plan_step *step, const struct plan_ctx *ctx,
@@ -179,7 +180,9 @@ int plan_add(struct plan *p, const struct plan_ctx *ctx,
              const struct strata_migration *m, bool is_down,
              bool is_single_transaction, struct strata_error *err)
 {
+	struct pg_trees trees = { NULL, NULL };
 	struct plan_step *step;
+	int rc = -1;
 
 	XGROW(p->steps, p->alloc, p->n + 1);
 	step = &p->steps[p->n];
@@ -188,24 +191,29 @@ int plan_add(struct plan *p, const struct plan_ctx *ctx,
 	step->path = is_down ? m->down_path : m->up_path;
 	step->sql = is_down ? m->down_sql : m->up_sql;
 	step->len = is_down ? m->down_len : m->up_len;
-	if (ctx->split(&step->script, step->sql, step->len, err) < 0) {
+	/* with the gate on, one parse serves the split and the linter */
+	if ((ctx->lint ? split_pg_keep(&step->script, step->sql, step->len,
+	                               &trees, err)
+	               : ctx->split(&step->script, step->sql, step->len, err)) <
+	    0) {
 		error_set_location(err, step->path, NULL, 0, 0);
-		script_release(&step->script);
-		return -1;
+		goto done;
 	}
-	if (parse_directives(step, err) < 0) {
-		script_release(&step->script);
-		return -1;
-	}
-	if (check_step(step, ctx,
+	if (parse_directives(step, err) < 0 ||
+	    check_step(step, ctx,
 	               is_down ? m->is_down_no_transaction
 	                       : m->is_no_transaction,
-	               is_single_transaction, err) < 0) {
-		script_release(&step->script);
-		return -1;
-	}
+	               is_single_transaction, err) < 0 ||
+	    (ctx->lint && lint_step(ctx->lint, ctx->db, step, &trees, err) < 0))
+		goto done;
 	p->n++;
-	return 0;
+	rc = 0;
+done:
+	/* the trees go now: memory does not grow with the plan */
+	pg_trees_release(&trees);
+	if (rc < 0)
+		script_release(&step->script);
+	return rc;
 }
 
 void plan_release(struct plan *p)

@@ -637,6 +637,12 @@ done:
 int split_pg(struct strata_script *out, const char *sql, size_t len,
              struct strata_error *err)
 {
+	return split_pg_keep(out, sql, len, NULL, err);
+}
+
+int split_pg_keep(struct strata_script *out, const char *sql, size_t len,
+                  struct pg_trees *keep, struct strata_error *err)
+{
 	PgQueryProtobufParseResult parsed;
 	PgQuery__ParseResult *tree = NULL;
 	PgQuery__ScanResult *scanned = NULL;
@@ -684,6 +690,13 @@ int split_pg(struct strata_script *out, const char *sql, size_t len,
 	rc = 0;
 done:
 	free(st.v);
+	if (keep && rc == 0) {
+		/* handed over: the linter reads the same trees */
+		keep->tree = tree;
+		keep->tokens = scanned;
+		tree = NULL;
+		scanned = NULL;
+	}
 	if (tree)
 		protobuf_c_message_free_unpacked(&tree->base, NULL);
 	if (scanned)
@@ -714,4 +727,15 @@ void script_stmt_text(struct sbuf *sb, const struct strata_script *s, size_t i)
 	st = &s->stmts[i];
 	sbuf_reset(sb);
 	sbuf_add(sb, s->sql + st->offset, st->len);
+}
+
+void pg_trees_release(struct pg_trees *t)
+{
+	if (t->tree)
+		protobuf_c_message_free_unpacked(
+		        &((PgQuery__ParseResult *)t->tree)->base, NULL);
+	if (t->tokens)
+		protobuf_c_message_free_unpacked(
+		        &((PgQuery__ScanResult *)t->tokens)->base, NULL);
+	t->tree = t->tokens = NULL;
 }
