@@ -1,9 +1,8 @@
 /*
  * What the linter's engine (lint.c) shares with its rules (lint_rules.c):
  * the state of a lint as a rule sees it, the reporting call, and helpers
- * over libpg_query's parse tree. Only those two files include this, after
- * internal.h: nothing here is public, and no other file needs the parse
- * tree's types.
+ * over libpg_query's parse tree (which the splitter, split.c, uses too).
+ * Included after internal.h; nothing here is public.
  */
 #ifndef STRATA_LINT_H
 #define STRATA_LINT_H

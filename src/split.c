@@ -36,6 +36,8 @@
 #include <pg_query.h>
 #include <pg_query/pg_query.pb-c.h>
 
+#include "lint.h" /* the parse-tree helpers */
+
 /* The scanner's tokens of the whole text, in order. */
 struct tokens {
 	PgQuery__ScanToken **tok;
@@ -146,20 +148,10 @@ static bool def_bool(const PgQuery__DefElem *d, bool dflt)
 	return dflt;
 }
 
-static const PgQuery__DefElem *find_def(PgQuery__Node **opts, size_t n,
-                                        const char *name)
-{
-	for (size_t i = 0; i < n; i++)
-		if (opts[i]->node_case == PG_QUERY__NODE__NODE_DEF_ELEM &&
-		    !strcmp(opts[i]->def_elem->defname, name))
-			return opts[i]->def_elem;
-	return NULL;
-}
-
 static bool opt_bool(PgQuery__Node **opts, size_t n, const char *name,
                      bool dflt)
 {
-	const PgQuery__DefElem *d = find_def(opts, n, name);
+	const PgQuery__DefElem *d = defs_find(opts, n, name);
 
 	return d ? def_bool(d, dflt) : dflt;
 }
@@ -183,7 +175,7 @@ static void slotless_note(struct slotless *sl,
 	if (a->kind !=
 	    PG_QUERY__ALTER_SUBSCRIPTION_TYPE__ALTER_SUBSCRIPTION_OPTIONS)
 		return;
-	d = find_def(a->options, a->n_options, "slot_name");
+	d = defs_find(a->options, a->n_options, "slot_name");
 	if (!d)
 		return;
 	/* The server compares with "none" exactly: 'NONE' is a slot name. */
@@ -349,8 +341,8 @@ static unsigned classify(const PgQuery__Node *n, struct slotless *sl,
 		*what = "DROP DATABASE";
 		return STMT_NO_TXN;
 	case PG_QUERY__NODE__NODE_ALTER_DATABASE_STMT:
-		if (!find_def(n->alter_database_stmt->options,
-		              n->alter_database_stmt->n_options, "tablespace"))
+		if (!defs_find(n->alter_database_stmt->options,
+		               n->alter_database_stmt->n_options, "tablespace"))
 			return 0;
 		*what = "ALTER DATABASE SET TABLESPACE";
 		return STMT_NO_TXN;

@@ -113,6 +113,8 @@ void cli_end_progress(struct cli *cli);
 const char *cli_color(struct cli *cli, bool is_err, const char *code);
 void cli_print_json(json_t *doc); /* prints and releases doc */
 json_t *cli_json_error(const struct strata_error *err);
+/* applied, pending, failed, checksum_mismatch, missing of a status. */
+void cli_json_counts(json_t *o, const struct strata_status *st);
 /* `file:line:col: severity: message [rule]`, then the hint indented. */
 void cli_print_finding(struct cli *cli, FILE *fp,
                        const struct strata_finding *f);

@@ -50,16 +50,7 @@ int cmd_check(struct cli *cli, int argc, char **argv)
 
 		json_object_set_new(doc, "status",
 		                    json_string(verdict_name(verdict)));
-		json_object_set_new(doc, "applied",
-		                    json_integer((json_int_t)st->n_applied));
-		json_object_set_new(doc, "pending",
-		                    json_integer((json_int_t)st->n_pending));
-		json_object_set_new(doc, "failed",
-		                    json_integer((json_int_t)st->n_failed));
-		json_object_set_new(doc, "checksum_mismatch",
-		                    json_integer((json_int_t)st->n_mismatch));
-		json_object_set_new(doc, "missing",
-		                    json_integer((json_int_t)st->n_missing));
+		cli_json_counts(doc, st);
 		cli_print_json(doc);
 	} else if (cli->verbosity >= 0) {
 		if (verdict == STRATA_OK)

@@ -142,16 +142,7 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 		for (size_t i = 0; i < st->count; i++)
 			json_array_append_new(list,
 			                      entry_json(&st->entries[i]));
-		json_object_set_new(sum, "applied",
-		                    json_integer((json_int_t)st->n_applied));
-		json_object_set_new(sum, "pending",
-		                    json_integer((json_int_t)st->n_pending));
-		json_object_set_new(sum, "failed",
-		                    json_integer((json_int_t)st->n_failed));
-		json_object_set_new(sum, "checksum_mismatch",
-		                    json_integer((json_int_t)st->n_mismatch));
-		json_object_set_new(sum, "missing",
-		                    json_integer((json_int_t)st->n_missing));
+		cli_json_counts(sum, st);
 		json_object_set_new(doc, "migrations", list);
 		json_object_set_new(doc, "summary", sum);
 		cli_print_json(doc);

@@ -382,3 +382,17 @@ void cli_event(const struct strata_event *ev, void *data)
 		break;
 	}
 }
+
+void cli_json_counts(json_t *o, const struct strata_status *st)
+{
+	json_object_set_new(o, "applied",
+	                    json_integer((json_int_t)st->n_applied));
+	json_object_set_new(o, "pending",
+	                    json_integer((json_int_t)st->n_pending));
+	json_object_set_new(o, "failed",
+	                    json_integer((json_int_t)st->n_failed));
+	json_object_set_new(o, "checksum_mismatch",
+	                    json_integer((json_int_t)st->n_mismatch));
+	json_object_set_new(o, "missing",
+	                    json_integer((json_int_t)st->n_missing));
+}
