@@ -9,15 +9,10 @@
  */
 #include "internal.h"
 
-#include <fcntl.h>
 #include <inttypes.h>
 #include <pwd.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-extern char **environ;
 
 int64_t audit_now_ns(void)
 {
@@ -39,51 +34,30 @@ static void iso_time(char buf[static 64], int64_t ns)
 }
 
 /*
- * The commit of the source's git work tree, from git itself (no
- * environment changes, no shell); NULL outside a work tree or without git.
+ * The commit of the source's git work tree, from git itself; NULL outside
+ * a work tree or without git.
  */
 static char *git_head(const char *dir)
 {
-	char *argv[] = { "git",      "-C", (char *)dir, "rev-parse",
-		         "--verify", "-q", "HEAD",      NULL };
-	posix_spawn_file_actions_t fa;
-	char buf[128];
-	size_t len = 0;
-	int fds[2], status;
-	pid_t pid;
+	const char *argv[] = { "git",      "-C", dir,    "rev-parse",
+		               "--verify", "-q", "HEAD", NULL };
+	struct child c = CHILD_INIT;
+	char *head = NULL;
 
-	if (pipe(fds) < 0)
-		return NULL;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
-	posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null",
-	                                 O_WRONLY, 0);
-	posix_spawn_file_actions_addclose(&fa, fds[0]);
-	if (posix_spawnp(&pid, "git", &fa, NULL, argv, environ) != 0) {
-		posix_spawn_file_actions_destroy(&fa);
-		close(fds[0]);
-		close(fds[1]);
-		return NULL;
-	}
-	posix_spawn_file_actions_destroy(&fa);
-	close(fds[1]);
-	for (;;) {
-		ssize_t n = read(fds[0], buf + len, sizeof(buf) - 1 - len);
+	c.argv = argv;
+	c.is_path_search = true;
+	c.max_output = 256;
+	if (child_run(&c, NULL) == 0 && child_succeeded(&c)) {
+		size_t len = c.out.len;
 
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		if (len == sizeof(buf) - 1)
-			break;
+		while (len && (c.out.buf[len - 1] == '\n' ||
+		               c.out.buf[len - 1] == '\r'))
+			len--;
+		if (len >= 40)
+			head = xstrndup(c.out.buf, len);
 	}
-	close(fds[0]);
-	while (waitpid(pid, &status, 0) < 0)
-		;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || len < 40)
-		return NULL;
-	while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
-		len--;
-	return xstrndup(buf, len);
+	child_release(&c);
+	return head;
 }
 
 static const char *os_user(void)

@@ -524,13 +524,15 @@ struct child {
 	int pass_fd_as; /* (a different number); -1: none (CHILD_INIT) */
 	/* results */
 	struct sbuf out, err;
-	int exit_status; /* -1 when ended by a signal */
-	int signal;      /* the signal that ended it, else 0 */
+	int exit_status;     /* -1 when ended by a signal */
+	int signal;          /* the signal that ended it, else 0 */
+	bool is_path_search; /* argv[0] is a name looked up in PATH */
 };
 
-#define CHILD_INIT                                                             \
-	{                                                                      \
-		NULL, NULL, 0, NULL, NULL, -1, -1, SBUF_INIT, SBUF_INIT, -1, 0 \
+#define CHILD_INIT                                                           \
+	{                                                                    \
+		NULL, NULL, 0, NULL, NULL, -1, -1, SBUF_INIT, SBUF_INIT, -1, \
+		        0, false                                             \
 	}
 
 /*

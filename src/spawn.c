@@ -198,8 +198,9 @@ int child_run(struct child *c, struct strata_error *err)
 	    (c->pass_fd >= 0 && posix_spawn_file_actions_adddup2(
 	                                &fa, c->pass_fd, c->pass_fd_as) != 0))
 		BUG("posix_spawn_file_actions failed");
-	e = posix_spawn(&pid, c->argv[0], &fa, NULL, (char *const *)c->argv,
-	                c->envp ? c->envp : environ);
+	e = (c->is_path_search ? posix_spawnp : posix_spawn)(
+	        &pid, c->argv[0], &fa, NULL, (char *const *)c->argv,
+	        c->envp ? c->envp : environ);
 	if (e != 0) {
 		strata_error_set(err, STRATA_EFAILED, "could not run '%s': %s",
 		                 c->argv[0], strerror(e));

@@ -101,9 +101,8 @@ done:
 	json_decref(cli->events);
 	json_decref(cli->warnings);
 	json_decref(cli->findings);
-	cli->events = cli->warnings = cli->findings = NULL;
 	json_decref(cli->backup);
-	cli->events = cli->warnings = cli->backup = NULL;
+	cli->events = cli->warnings = cli->findings = cli->backup = NULL;
 	strata_error_release(&err);
 	strata_db_close(db);
 	strata_source_free(src);
