@@ -14,6 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
+static int audit_exists(bool *out, struct strata_db *db,
+                        struct strata_error *err);
+
 int64_t audit_now_ns(void)
 {
 	struct timespec ts;
@@ -153,29 +156,51 @@ void audit_add_quietly(struct strata_db *db, const struct audit_entry *e)
 		audit_add(db, e, NULL);
 }
 
-char *audit_stored_down(struct strata_db *db, int64_t version,
-                        char **description, struct strata_error *err)
+int audit_stored(struct audit_texts *out, struct strata_db *db, int64_t version)
 {
 	struct db_rows rows = { 0 };
 	struct sbuf sql = SBUF_INIT;
 	struct db_value v = DBV_INT(version);
-	char *down = NULL;
+	int rc;
 
-	*description = NULL;
+	memset(out, 0, sizeof(*out));
+	/* the newest row that recorded the migration's texts as applied */
 	sbuf_addf(
 	        &sql,
-	        "SELECT down_sql, description FROM %s WHERE version = $1 AND action IN ('apply', 'mark-applied', 'baseline') AND outcome = 'success' ORDER BY id DESC LIMIT 1",
+	        "SELECT up_sql, down_sql, description FROM %s WHERE version = $1 AND action IN ('apply', 'mark-applied', 'baseline', 'accept-checksum') AND outcome = 'success' ORDER BY id DESC LIMIT 1",
 	        db->audit.quoted);
-	if (db->drv->query(db->conn, sql.buf, 1, &v, &rows, err) == 0 &&
-	    rows.n_rows == 1 && db_rows_get(&rows, 0, 0)) {
-		down = xstrdup(db_rows_get(&rows, 0, 0));
-		*description = xstrdup(db_rows_get(&rows, 0, 1)
-		                               ? db_rows_get(&rows, 0, 1)
-		                               : "");
+	rc = db->drv->query(db->conn, sql.buf, 1, &v, &rows, NULL);
+	if (rc == 0 && rows.n_rows == 1) {
+		const char *up = db_rows_get(&rows, 0, 0);
+		const char *down = db_rows_get(&rows, 0, 1);
+		const char *description = db_rows_get(&rows, 0, 2);
+
+		out->up_sql = up ? xstrdup(up) : NULL;
+		out->down_sql = down ? xstrdup(down) : NULL;
+		out->description = xstrdup(description ? description : "");
 	}
 	db_rows_release(&rows);
 	sbuf_release(&sql);
-	return down;
+	return rc;
+}
+
+void audit_texts_release(struct audit_texts *t)
+{
+	free(t->up_sql);
+	free(t->down_sql);
+	free(t->description);
+	memset(t, 0, sizeof(*t));
+}
+
+/* A failure of ours while the lock is not held: recorded only where the
+ * trail already exists (nothing is created without the lock). */
+void audit_add_if_present(struct strata_db *db, const struct audit_entry *e)
+{
+	bool exists = false;
+
+	audit_exists(&exists, db, NULL);
+	if (exists)
+		audit_add(db, e, NULL);
 }
 
 struct audit_owner {

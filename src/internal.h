@@ -414,10 +414,16 @@ int audit_add(struct strata_db *db, const struct audit_entry *e,
               struct strata_error *err);
 /* The same, on a failure path: errors are dropped, nothing is created. */
 void audit_add_quietly(struct strata_db *db, const struct audit_entry *e);
-/* The down SQL recorded when `version` was last applied (caller frees),
- * with its description; NULL when none was stored. */
-char *audit_stored_down(struct strata_db *db, int64_t version,
-                        char **description, struct strata_error *err);
+/* The texts recorded when `version` was last applied (or re-blessed);
+ * all NULL when the trail holds none. Release with audit_texts_release(). */
+struct audit_texts {
+	char *up_sql, *down_sql, *description;
+};
+int audit_stored(struct audit_texts *out, struct strata_db *db,
+                 int64_t version);
+void audit_texts_release(struct audit_texts *t);
+/* Records a failure where the trail already exists (no lock is held). */
+void audit_add_if_present(struct strata_db *db, const struct audit_entry *e);
 int64_t audit_now_ns(void);
 /* version, "user@host" of the latest successful apply-like action per
  * version, ascending by version (empty without a trail). */

@@ -185,10 +185,7 @@ static int lock_and_read(struct strata_db *db, struct history *h,
 			struct audit_entry e = { .action = "lock-timeout",
 				                 .error = err };
 
-			/* only where the trail exists: we hold no lock */
-			db->has_audit = true;
-			audit_add_quietly(db, &e);
-			db->has_audit = false;
+			audit_add_if_present(db, &e);
 		}
 		return -1;
 	}
@@ -603,13 +600,14 @@ stored_migration(struct strata_db *db, const struct history_row *row,
                  struct arena *keep)
 {
 	struct strata_migration *m;
-	char *description = NULL;
-	char *down = db->has_audit ? audit_stored_down(db, row->version,
-	                                               &description, NULL)
-	                           : NULL;
+	struct audit_texts t = { 0 };
 
-	if (!down)
+	if (db->has_audit)
+		audit_stored(&t, db, row->version);
+	if (!t.down_sql) {
+		audit_texts_release(&t);
 		return NULL;
+	}
 	m = arena_alloc(keep, sizeof(*m));
 	memset(m, 0, sizeof(*m));
 	m->version = row->version;
@@ -622,14 +620,13 @@ stored_migration(struct strata_db *db, const struct history_row *row,
 	                            "(down SQL of migration %" PRId64
 	                            " stored in the audit trail)",
 	                            row->version);
-	m->down_sql = arena_strdup(keep, down);
-	m->down_len = strlen(down);
+	m->down_sql = arena_strdup(keep, t.down_sql);
+	m->down_len = strlen(t.down_sql);
 	m->is_down_no_transaction =
-	        strncmp(down, STRATA_NO_TRANSACTION_DIRECTIVE,
+	        strncmp(t.down_sql, STRATA_NO_TRANSACTION_DIRECTIVE,
 	                strlen(STRATA_NO_TRANSACTION_DIRECTIVE)) == 0;
 	memcpy(m->checksum, row->checksum, sizeof(m->checksum));
-	free(down);
-	free(description);
+	audit_texts_release(&t);
 	return m;
 }
 

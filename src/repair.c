@@ -58,25 +58,6 @@ static int wrong_state(int64_t version, const char *wanted,
 	        err, "Run 'strata status' to see every migration's state.");
 }
 
-static char *stored_up(struct strata_db *db, int64_t version)
-{
-	struct db_rows rows = { 0 };
-	struct sbuf sql = SBUF_INIT;
-	struct db_value v = DBV_INT(version);
-	char *text = NULL;
-
-	sbuf_addf(
-	        &sql,
-	        "SELECT up_sql FROM %s WHERE version = $1 AND up_sql IS NOT NULL AND action IN ('apply', 'accept-checksum') AND outcome = 'success' ORDER BY id DESC LIMIT 1",
-	        db->audit.quoted);
-	if (db->drv->query(db->conn, sql.buf, 1, &v, &rows, NULL) == 0 &&
-	    rows.n_rows == 1)
-		text = xstrdup(db_rows_get(&rows, 0, 0));
-	db_rows_release(&rows);
-	sbuf_release(&sql);
-	return text;
-}
-
 static int set_checksum(struct strata_db *db, int64_t version,
                         const unsigned char *sum, struct strata_error *err)
 {
@@ -149,7 +130,14 @@ int strata_repair(struct strata_repair_result *out, struct strata_db *db,
 			goto done;
 		}
 		memcpy(out->new_checksum, m->checksum, STRATA_CHECKSUM_LEN);
-		out->old_sql = stored_up(db, version);
+		{
+			struct audit_texts t;
+
+			audit_stored(&t, db, version);
+			out->old_sql = t.up_sql;
+			t.up_sql = NULL;
+			audit_texts_release(&t);
+		}
 		e.action = "accept-checksum";
 		e.checksum = m->checksum;
 		e.up_sql = m->up_sql;

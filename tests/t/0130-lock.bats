@@ -86,3 +86,24 @@ lock_key() {
 	assert_equal "$(sqlite3 "$TEST_SQLITE" 'SELECT n FROM a')" 30
 	assert_equal "$(sqlite3 "$TEST_SQLITE" 'SELECT count(*) FROM _sqlx_migrations')" 30
 }
+
+@test "lock: a lock-wait timeout is recorded in an existing audit trail" {
+	write_migration 1_a.sql "CREATE TABLE a (id int);"
+	strata run
+	write_migration 2_b.sql "CREATE TABLE b (id int);"
+	local key
+	key=$(lock_key "$TEST_DB")
+	psql -XAtq -d "$TEST_DB" -c "SELECT pg_advisory_lock($key)" -c "SELECT pg_sleep(30)" >/dev/null &
+	local holder=$!
+	for _ in $(seq 1 50); do
+		[[ -n $(psql_db "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted") ]] && break
+		sleep 0.1
+	done
+	run strata run --lock-wait 500ms
+	kill "$holder" 2>/dev/null || true
+	wait "$holder" 2>/dev/null || true
+	assert_failure 6
+	assert_equal "$(psql_db "SELECT action || ':' || outcome FROM _strata_audit WHERE action = 'lock-timeout'")" "lock-timeout:failure"
+	run strata history --action lock-timeout --format json
+	assert_output --partial "could not take the migration lock"
+}
