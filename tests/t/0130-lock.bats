@@ -34,8 +34,14 @@ lock_key() {
 	write_migration 1_slow.sql "CREATE TABLE counter (n int); INSERT INTO counter VALUES (1); SELECT pg_sleep(2);"
 	write_migration 2_more.sql "UPDATE counter SET n = n + 1;"
 	strata run >first.out 2>&1 &
-	local first=$!
-	sleep 0.5
+	local first=$! held=""
+	# the second starts once the first holds the lock
+	for _ in $(seq 1 150); do
+		held=$(psql_db "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted")
+		[[ -n $held ]] && break
+		sleep 0.1
+	done
+	[[ -n $held ]] || fail "the first run never took the lock"
 	run strata run
 	wait "$first"
 	assert_success
@@ -54,11 +60,13 @@ lock_key() {
 	psql -XAtq -d "$TEST_DB" -c "SET application_name = 'deployer'" -c "SELECT pg_advisory_lock($key)" -c "SELECT pg_sleep(30)" >/dev/null &
 	local holder=$!
 	local hpid=""
-	for _ in $(seq 1 50); do
-		hpid=$(psql_db "SELECT pid FROM pg_stat_activity WHERE application_name = 'deployer'")
+	# wait for the lock itself, not only the session
+	for _ in $(seq 1 150); do
+		hpid=$(psql_db "SELECT a.pid FROM pg_stat_activity a JOIN pg_locks l USING (pid) WHERE a.application_name = 'deployer' AND l.locktype = 'advisory' AND l.granted")
 		[[ -n $hpid ]] && break
 		sleep 0.1
 	done
+	[[ -n $hpid ]] || fail "the holder never took the lock"
 	run strata run --lock-wait 1s
 	kill "$holder" 2>/dev/null || true
 	wait "$holder" 2>/dev/null || true
@@ -94,11 +102,14 @@ lock_key() {
 	local key
 	key=$(lock_key "$TEST_DB")
 	psql -XAtq -d "$TEST_DB" -c "SELECT pg_advisory_lock($key)" -c "SELECT pg_sleep(30)" >/dev/null &
-	local holder=$!
-	for _ in $(seq 1 50); do
-		[[ -n $(psql_db "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted") ]] && break
+	local holder=$! seen=""
+	# a loaded machine can take a while to start the holder's session
+	for _ in $(seq 1 150); do
+		seen=$(psql_db "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid = ($key & 4294967295)::oid")
+		[[ -n $seen ]] && break
 		sleep 0.1
 	done
+	[[ -n $seen ]] || fail "the holder never took the lock"
 	run strata run --lock-wait 500ms
 	kill "$holder" 2>/dev/null || true
 	wait "$holder" 2>/dev/null || true
