@@ -798,6 +798,25 @@ static int sqlite_history_ensure(struct strata_conn *conn,
 }
 
 /* Whether the history table exists in its schema (main by default). */
+/*
+ * Whether the bound statement `st` (rc: how binding went) returns a row;
+ * finalizes it.
+ */
+static int step_exists(bool *out, struct sqlite_conn *c, sqlite3_stmt *st,
+                       int rc, struct strata_error *err)
+{
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_step(st);
+		*out = rc == SQLITE_ROW;
+		if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+			rc = SQLITE_OK;
+	}
+	if (rc != SQLITE_OK)
+		db_error(err, c->db, rc);
+	sqlite3_finalize(st);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
 static int table_exists(bool *out, struct sqlite_conn *c,
                         const struct table_name *table,
                         struct strata_error *err)
@@ -815,16 +834,7 @@ static int table_exists(bool *out, struct sqlite_conn *c,
 	sbuf_release(&sql);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_text(st, 1, table->name, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK) {
-		rc = sqlite3_step(st);
-		*out = rc == SQLITE_ROW;
-		if (rc == SQLITE_ROW || rc == SQLITE_DONE)
-			rc = SQLITE_OK;
-	}
-	if (rc != SQLITE_OK)
-		db_error(err, c->db, rc);
-	sqlite3_finalize(st);
-	return rc == SQLITE_OK ? 0 : -1;
+	return step_exists(out, c, st, rc, err);
 }
 
 static char *column_strdup(sqlite3_stmt *st, int col)
@@ -908,16 +918,7 @@ static int sqlite_history_has(bool *out, struct strata_conn *conn,
 	               err) < 0)
 		return -1;
 	rc = sqlite3_bind_int64(st, 1, version);
-	if (rc == SQLITE_OK) {
-		rc = sqlite3_step(st);
-		*out = rc == SQLITE_ROW;
-		if (rc == SQLITE_ROW || rc == SQLITE_DONE)
-			rc = SQLITE_OK;
-	}
-	if (rc != SQLITE_OK)
-		db_error(err, c->db, rc);
-	sqlite3_finalize(st);
-	return rc == SQLITE_OK ? 0 : -1;
+	return step_exists(out, c, st, rc, err);
 }
 
 /* success is written as the integer 1 or 0, as sqlx writes booleans. */

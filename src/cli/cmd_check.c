@@ -37,13 +37,8 @@ int cmd_check(struct cli *cli, int argc, char **argv)
 	if (argc)
 		return cli_usage_error(cli, "check", "unexpected argument '%s'",
 		                       argv[0]);
-	cli->is_read_only = true;
-	if ((rc = cli_load_source(cli, &src)) || (rc = cli_open_db(cli, &db)))
+	if ((rc = cli_read_status(cli, &src, &db, &st)))
 		goto done;
-	if (strata_status_get(&st, db, src, &err) < 0) {
-		rc = cli_error(cli, &err);
-		goto done;
-	}
 	verdict = strata_status_verdict(st);
 	if (cli->format == FORMAT_JSON) {
 		json_t *doc = json_object();

@@ -128,13 +128,8 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 	if (argc)
 		return cli_usage_error(cli, "status",
 		                       "unexpected argument '%s'", argv[0]);
-	cli->is_read_only = true;
-	if ((rc = cli_load_source(cli, &src)) || (rc = cli_open_db(cli, &db)))
+	if ((rc = cli_read_status(cli, &src, &db, &st)))
 		goto done;
-	if (strata_status_get(&st, db, src, &err) < 0) {
-		rc = cli_error(cli, &err);
-		goto done;
-	}
 	if (cli->format == FORMAT_JSON) {
 		json_t *doc = json_object(), *list = json_array();
 		json_t *sum = json_object();

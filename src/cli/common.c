@@ -110,6 +110,22 @@ int cli_load_source(struct cli *cli, struct strata_source **out)
 	return rc;
 }
 
+/* status and check: the source, the database (read only), their status. */
+int cli_read_status(struct cli *cli, struct strata_source **src,
+                    struct strata_db **db, struct strata_status **st)
+{
+	struct strata_error err = STRATA_ERROR_INIT;
+	int rc;
+
+	cli->is_read_only = true;
+	if ((rc = cli_load_source(cli, src)) || (rc = cli_open_db(cli, db)))
+		return rc;
+	if (strata_status_get(st, *db, *src, &err) < 0)
+		rc = cli_error(cli, &err);
+	strata_error_release(&err);
+	return rc;
+}
+
 int cli_open_db(struct cli *cli, struct strata_db **out)
 {
 	struct strata_error err = STRATA_ERROR_INIT;

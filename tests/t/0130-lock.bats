@@ -19,11 +19,7 @@ lock_key() {
 	strata run &
 	local pid=$!
 	local seen=""
-	for _ in $(seq 1 50); do
-		seen=$(psql_db "SELECT (classid::bigint << 32) | objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1 AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")
-		[[ -n $seen ]] && break
-		sleep 0.1
-	done
+	seen=$(await_sql "SELECT (classid::bigint << 32) | objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1 AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")
 	wait "$pid"
 	assert_equal "$seen" "$key"
 	# released afterwards
@@ -36,12 +32,7 @@ lock_key() {
 	strata run >first.out 2>&1 &
 	local first=$! held=""
 	# the second starts once the first holds the lock
-	for _ in $(seq 1 150); do
-		held=$(psql_db "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted")
-		[[ -n $held ]] && break
-		sleep 0.1
-	done
-	[[ -n $held ]] || fail "the first run never took the lock"
+	held=$(await_sql "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted")
 	run strata run
 	wait "$first"
 	assert_success
@@ -60,13 +51,7 @@ lock_key() {
 	psql -XAtq -d "$TEST_DB" -c "SET application_name = 'deployer'" -c "SELECT pg_advisory_lock($key)" -c "SELECT pg_sleep(30)" >/dev/null &
 	local holder=$!
 	local hpid=""
-	# wait for the lock itself, not only the session
-	for _ in $(seq 1 150); do
-		hpid=$(psql_db "SELECT a.pid FROM pg_stat_activity a JOIN pg_locks l USING (pid) WHERE a.application_name = 'deployer' AND l.locktype = 'advisory' AND l.granted")
-		[[ -n $hpid ]] && break
-		sleep 0.1
-	done
-	[[ -n $hpid ]] || fail "the holder never took the lock"
+	hpid=$(await_sql "SELECT a.pid FROM pg_stat_activity a JOIN pg_locks l USING (pid) WHERE a.application_name = 'deployer' AND l.locktype = 'advisory' AND l.granted")
 	run strata run --lock-wait 1s
 	kill "$holder" 2>/dev/null || true
 	wait "$holder" 2>/dev/null || true
@@ -103,13 +88,7 @@ lock_key() {
 	key=$(lock_key "$TEST_DB")
 	psql -XAtq -d "$TEST_DB" -c "SELECT pg_advisory_lock($key)" -c "SELECT pg_sleep(30)" >/dev/null &
 	local holder=$! seen=""
-	# a loaded machine can take a while to start the holder's session
-	for _ in $(seq 1 150); do
-		seen=$(psql_db "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid = ($key & 4294967295)::oid")
-		[[ -n $seen ]] && break
-		sleep 0.1
-	done
-	[[ -n $seen ]] || fail "the holder never took the lock"
+	seen=$(await_sql "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid = ($key & 4294967295)::oid")
 	run strata run --lock-wait 500ms
 	kill "$holder" 2>/dev/null || true
 	wait "$holder" 2>/dev/null || true

@@ -61,12 +61,7 @@ hold_lock() {
 	} | psql -XAtq -d "$TEST_DB" >/dev/null &
 	HOLDER_JOB=$!
 	HOLDER_PID=""
-	for _ in $(seq 1 50); do
-		HOLDER_PID=$(psql_db "SELECT pid FROM pg_stat_activity WHERE application_name = 'long-report' AND state = 'idle in transaction'")
-		[[ -n $HOLDER_PID ]] && break
-		sleep 0.1
-	done
-	[[ -n $HOLDER_PID ]]
+	HOLDER_PID=$(await_sql "SELECT pid FROM pg_stat_activity WHERE application_name = 'long-report' AND state = 'idle in transaction'")
 }
 
 @test "retries: a lock timeout is retried, then exit 6 naming the blocker" {

@@ -33,6 +33,7 @@
 #                        once on PostgreSQL, each with new_db/sqlite_db first;
 #                        STRATA_TEST_DRIVER says which. CMD runs in the test's
 #                        own shell, so a failure stops the test there.
+#   await_sql SQL        psql_db SQL until it returns a row (15 s), print it
 #   psql_db [SQL]        run SQL (or stdin) on $TEST_DB: psql -XAtq,
 #                        ON_ERROR_STOP; rows as a|b, one per line
 #   query_db [SQL]       the same on the current driver's database (psql or
@@ -502,6 +503,22 @@ psql_db() {
 	else
 		_pg_psql -d "$TEST_DB" -f -
 	fi
+}
+
+# await_sql SQL: runs SQL on $TEST_DB until it returns something (up to
+# 15 s, for a loaded machine) and prints that; fails if it never does.
+await_sql() {
+	local out
+	for _ in $(seq 1 150); do
+		out=$(psql_db "$1")
+		if [[ -n $out ]]; then
+			printf '%s\n' "$out"
+			return 0
+		fi
+		sleep 0.1
+	done
+	echo "await_sql: nothing after 15 s: $1" >&2
+	return 1
 }
 
 query_db() {
