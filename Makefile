@@ -11,10 +11,10 @@ PG_QUERY_LIBS := -lpg_query
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wformat=2 -Wvla -Wno-format-nonliteral
 CFLAGS  ?= -O2 -g
-ALL_CFLAGS = -std=c17 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) \
+ALL_CFLAGS = -std=c17 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -pthread $(WARN) \
              $(if $(DEVELOPER),-Werror) -Iinclude -Isrc $(PKG_CFLAGS) \
              $(CFLAGS) $(SAN_FLAGS)
-LDLIBS  := $(PG_QUERY_LIBS) $(PKG_LIBS) -lm
+LDLIBS  := $(PG_QUERY_LIBS) $(PKG_LIBS) -lm -pthread
 
 BUILD   := build
 ifneq ($(filter asan,$(MAKECMDGOALS)),)

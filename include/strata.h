@@ -179,6 +179,10 @@ struct strata_source_options {
 	/* With `problems`: load the sound migrations anyway and succeed, the
 	 * problems only listed (for validation; never for running). */
 	bool is_lenient;
+	/* Read only what status and check need: each up file, to checksum
+	 * it (up_sql and down_sql stay NULL; down files are checked by name
+	 * only). Not for running or reverting. */
+	bool is_checksums_only;
 };
 
 /*
@@ -441,6 +445,25 @@ struct strata_status {
 int strata_status_get(struct strata_status **out, struct strata_db *db,
                       const struct strata_source *src,
                       struct strata_error *err);
+
+struct strata_status_options {
+	/* leave applied_by NULL: one read of the audit trail less (check) */
+	bool is_without_applied_by;
+};
+
+/*
+ * strata_source_load() of `dir` and strata_status_get() in one: the files
+ * are read and hashed on other threads while the database answers. On
+ * failure nothing is returned, and a problem with the source wins over
+ * one with the database. `src_opts` and `opts` may be NULL. Free both
+ * results.
+ */
+int strata_status_load(struct strata_status **out,
+                       struct strata_source **out_src, struct strata_db *db,
+                       const char *dir,
+                       const struct strata_source_options *src_opts,
+                       const struct strata_status_options *opts,
+                       struct strata_error *err);
 void strata_status_free(struct strata_status *st);
 
 /*

@@ -356,21 +356,22 @@ void strata_audit_free(struct strata_audit *a)
 	free(o);
 }
 
-int audit_applied_by(struct db_rows *out, struct strata_db *db)
+int audit_applied_by(struct strata_db *db, db_row_fn *fn, void *data)
 {
 	struct sbuf sql = SBUF_INIT;
 	bool exists = false;
 	int rc = 0;
 
-	memset(out, 0, sizeof(*out));
 	audit_exists(&exists, db, NULL);
 	if (exists) {
-		/* the newest row per version wins: ordered by id, read last */
+		/* unsorted (a sort of the whole trail was most of the
+		 * query's time): the caller keeps the newest id per version */
 		sbuf_addf(
 		        &sql,
-		        "SELECT version, coalesce(os_user, '?') || '@' || coalesce(host, '?') FROM %s WHERE version IS NOT NULL AND outcome = 'success' AND action IN ('apply', 'mark-applied', 'baseline', 'repair') ORDER BY version, id",
+		        "SELECT version, id, coalesce(os_user, '?') || '@' || coalesce(host, '?') FROM %s WHERE version IS NOT NULL AND outcome = 'success' AND action IN ('apply', 'mark-applied', 'baseline', 'repair')",
 		        db->audit.quoted);
-		rc = db->drv->query(db->conn, sql.buf, 0, NULL, out, NULL);
+		rc = db->drv->query_each(db->conn, sql.buf, 0, NULL, fn, data,
+		                         NULL);
 	}
 	sbuf_release(&sql);
 	return rc;

@@ -128,10 +128,7 @@ void table_name_release(struct table_name *t)
 
 void history_release(struct history *h)
 {
-	for (size_t i = 0; i < h->n; i++) {
-		free(h->rows[i].description);
-		free(h->rows[i].installed_on);
-	}
+	arena_release(&h->strings);
 	free(h->rows);
 	memset(h, 0, sizeof(*h));
 }
@@ -274,8 +271,7 @@ void db_rows_release(struct db_rows *r)
 {
 	if (!r)
 		return;
-	for (size_t i = 0; i < r->n_rows * r->n_cols; i++)
-		free(r->cells[i]);
+	arena_release(&r->strings);
 	free(r->cells);
 	memset(r, 0, sizeof(*r));
 }

@@ -451,9 +451,10 @@ static int run_quiet(struct pg_conn *pc, const char *sql,
  * one sent as raw bytes, -1 for none); notices are dropped. Returns the
  * result when it is COMMAND_OK or TUPLES_OK, else NULL with err set.
  */
-static PGresult *query(struct pg_conn *pc, const char *sql, int n,
-                       const Oid *types, const char *const *values, int binary,
-                       int binary_len, struct strata_error *err)
+static PGresult *query_as(struct pg_conn *pc, const char *sql, int n,
+                          const Oid *types, const char *const *values,
+                          int binary, int binary_len, int result_format,
+                          struct strata_error *err)
 {
 	int lengths[8] = { 0 }, formats[8] = { 0 };
 	bool was_quiet = pc->is_quiet;
@@ -468,7 +469,8 @@ static PGresult *query(struct pg_conn *pc, const char *sql, int n,
 		formats[binary] = 1;
 	}
 	pc->is_quiet = true;
-	res = PQexecParams(pc->pg, sql, n, types, values, lengths, formats, 0);
+	res = PQexecParams(pc->pg, sql, n, types, values, lengths, formats,
+	                   result_format);
 	pc->is_quiet = was_quiet;
 	if (res && (PQresultStatus(res) == PGRES_COMMAND_OK ||
 	            PQresultStatus(res) == PGRES_TUPLES_OK))
@@ -478,6 +480,13 @@ static PGresult *query(struct pg_conn *pc, const char *sql, int n,
 		err->position = 0; /* in our text: see run_quiet() */
 	PQclear(res);
 	return NULL;
+}
+
+static PGresult *query(struct pg_conn *pc, const char *sql, int n,
+                       const Oid *types, const char *const *values, int binary,
+                       int binary_len, struct strata_error *err)
+{
+	return query_as(pc, sql, n, types, values, binary, binary_len, 0, err);
 }
 
 /* ---- connecting --------------------------------------------------------- */
@@ -1132,58 +1141,107 @@ static int pg_history_ensure(struct strata_conn *c,
 	return rc;
 }
 
-static int parse_int64(int64_t *out, const char *s)
+static int64_t get_int8(const PGresult *res, int row, int col)
 {
-	char *end;
-	long long v;
+	const unsigned char *p =
+	        (const unsigned char *)PQgetvalue(res, row, col);
+	uint64_t v = 0;
 
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno || end == s || *end)
-		return -1;
-	*out = (int64_t)v;
-	return 0;
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return (int64_t)v;
 }
 
-static int hex_value(char c)
+/* `n` as `width` decimal digits, zero-padded, at `p`. */
+static char *put_digits(char *p, int64_t n, int width)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
+	for (int i = width - 1; i >= 0; i--) {
+		p[i] = (char)('0' + n % 10);
+		n /= 10;
+	}
+	return p + width;
 }
 
-/* One row of the read query into `row`; -1 (err set) on a bad value. */
-static int parse_history_row(struct history_row *row, const PGresult *res,
-                             int i, const struct table_name *table,
-                             struct strata_error *err)
+/*
+ * A timestamptz in binary: microseconds since 2000-01-01 00:00:00 UTC,
+ * written as ISO 8601 in UTC with microseconds, "2025-01-27T12:00:00.123456Z"
+ * (by hand: snprintf() was most of reading 10,000 rows).
+ */
+static const char *format_timestamptz(struct arena *a, int64_t us)
 {
-	const char *hex = PQgetvalue(res, i, 4);
-	size_t hex_len = strlen(hex);
+	int64_t secs = us / 1000000, frac = us % 1000000;
+	struct tm tm;
+	time_t t;
+	char *out, *p;
+
+	if (us == INT64_MAX)
+		return "infinity";
+	if (us == INT64_MIN)
+		return "-infinity";
+	if (frac < 0) {
+		frac += 1000000;
+		secs--;
+	}
+	t = (time_t)(secs + 946684800); /* 2000-01-01 in Unix time */
+	if (!gmtime_r(&t, &tm) || tm.tm_year + 1900 < 0 ||
+	    tm.tm_year + 1900 > 9999)
+		return arena_strfmt(a, "%" PRId64 "us", us);
+	out = p = arena_alloc(a, sizeof("2025-01-27T12:00:00.123456Z"));
+	p = put_digits(p, tm.tm_year + 1900, 4);
+	*p++ = '-';
+	p = put_digits(p, tm.tm_mon + 1, 2);
+	*p++ = '-';
+	p = put_digits(p, tm.tm_mday, 2);
+	*p++ = 'T';
+	p = put_digits(p, tm.tm_hour, 2);
+	*p++ = ':';
+	p = put_digits(p, tm.tm_min, 2);
+	*p++ = ':';
+	p = put_digits(p, tm.tm_sec, 2);
+	*p++ = '.';
+	p = put_digits(p, frac, 6);
+	*p++ = 'Z';
+	*p = '\0';
+	return out;
+}
+
+/* One row of the (binary) read query into `row`. */
+static void parse_history_row(struct history_row *row, struct arena *strings,
+                              const PGresult *res, int i)
+{
+	size_t sum_len = (size_t)PQgetlength(res, i, 4);
 
 	memset(row, 0, sizeof(*row));
-	if (parse_int64(&row->version, PQgetvalue(res, i, 0)) < 0 ||
-	    parse_int64(&row->execution_time, PQgetvalue(res, i, 5)) < 0)
-		return strata_error_set(err, STRATA_EFAILED,
-		                        "unexpected number in history table %s",
-		                        table->quoted);
-	row->description = xstrdup(PQgetvalue(res, i, 1));
-	row->installed_on = xstrdup(PQgetvalue(res, i, 2));
-	row->success = !strcmp(PQgetvalue(res, i, 3), "t");
+	row->version = get_int8(res, i, 0);
+	row->description = arena_strndup(strings, PQgetvalue(res, i, 1),
+	                                 (size_t)PQgetlength(res, i, 1));
+	row->installed_on = format_timestamptz(strings, get_int8(res, i, 2));
+	row->success = PQgetvalue(res, i, 3)[0] != 0;
 	/* sqlx's rows hold 48 bytes; checksum_len stays what is stored */
-	row->checksum_len = hex_len / 2;
-	for (size_t k = 0; k < row->checksum_len && k < STRATA_CHECKSUM_LEN;
-	     k++) {
-		int h = hex_value(hex[2 * k]), l = hex_value(hex[2 * k + 1]);
+	row->checksum_len = sum_len;
+	memcpy(row->checksum, PQgetvalue(res, i, 4),
+	       sum_len < STRATA_CHECKSUM_LEN ? sum_len : STRATA_CHECKSUM_LEN);
+	row->execution_time = get_int8(res, i, 5);
+}
 
-		if (h < 0 || l < 0)
+/* Row `i` of a (binary) read of the history appended to `h`. */
+static int add_history_row(struct history *h, const PGresult *res, int i,
+                           const struct table_name *table,
+                           struct strata_error *err)
+{
+	static const int lengths[] = { 8, -1, 8, 1, -1, 8 };
+
+	if (PQnfields(res) != 6 || PQbinaryTuples(res) != 1)
+		BUG("history query returned the wrong columns");
+	for (int c = 0; c < 6; c++)
+		if (PQgetisnull(res, i, c) ||
+		    (lengths[c] >= 0 && PQgetlength(res, i, c) != lengths[c]))
 			return strata_error_set(
 			        err, STRATA_EFAILED,
-			        "unexpected checksum in history table %s",
-			        table->quoted);
-		row->checksum[k] = (unsigned char)(h << 4 | l);
-	}
+			        "unexpected value in history table %s (row %zu, column %d)",
+			        table->quoted, h->n + 1, c + 1);
+	XGROW(h->rows, h->alloc, h->n + 1);
+	parse_history_row(&h->rows[h->n++], &h->strings, res, i);
 	return 0;
 }
 
@@ -1193,29 +1251,26 @@ static int collect_history(struct history *h, const PGresult *res,
 {
 	int n = PQntuples(res);
 
-	if (PQnfields(res) != 6)
-		BUG("history query returned the wrong columns");
-	XGROW(h->rows, h->alloc, (size_t)n);
-	for (int i = 0; i < n; i++) {
-		if (parse_history_row(&h->rows[h->n], res, i, table, err) < 0) {
-			h->n++; /* so that history_release() frees it */
+	for (int i = 0; i < n; i++)
+		if (add_history_row(h, res, i, table, err) < 0)
 			return -1;
-		}
-		h->n++;
-	}
 	return 0;
 }
 
 static const char history_exists_sql[] =
         "SELECT pg_catalog.to_regclass($1) IS NOT NULL";
 
+/*
+ * Read in binary (result format 1): no to_char()/encode() on the server,
+ * no text to parse here, and no dependence on the session's DateStyle.
+ * The casts are no-ops on sqlx's table and pin the binary layouts.
+ */
 static void history_select_sql(struct sbuf *sql, const struct table_name *t)
 {
 	sbuf_addf(sql,
-	          "SELECT version, description,\n"
-	          "       to_char(installed_on AT TIME ZONE 'UTC',\n"
-	          "               'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),\n"
-	          "       success, encode(checksum, 'hex'), execution_time\n"
+	          "SELECT version::int8, description::text,\n"
+	          "       installed_on::timestamptz, success::bool,\n"
+	          "       checksum::bytea, execution_time::int8\n"
 	          "  FROM %s ORDER BY version",
 	          t->quoted);
 }
@@ -1225,27 +1280,33 @@ static void history_select_sql(struct sbuf *sql, const struct table_name *t)
  * check and the read (whose error when the table is missing is dropped;
  * the implicit transaction of the pipeline ends with it). Inside one, an
  * error would abort the caller's transaction: two round trips instead.
+ * The rows come one at a time (single-row mode) into `h`: 10,000 of them
+ * in one result would take twice their memory for a moment.
  */
 static int read_pipelined(struct pg_conn *pc, const char *exists_sql,
-                          const char *select_sql, const char *name,
+                          const char *select_sql,
+                          const struct table_name *table, struct history *h,
                           PGresult **out_exists, PGresult **out_rows,
                           struct strata_error *err)
 {
 	PGconn *pg = pc->pg;
-	const char *vals[] = { name };
+	const char *vals[] = { table->quoted };
 	PGresult *res;
-	bool was_quiet = pc->is_quiet;
+	bool was_quiet = pc->is_quiet, is_row_error = false;
 	int results = 0, rc = -1;
 
 	pc->is_quiet = true;
 	if (!PQenterPipelineMode(pg))
 		goto fail;
 	if (!PQsendQueryParams(pg, exists_sql, 1, NULL, vals, NULL, NULL, 0) ||
-	    !PQsendQueryParams(pg, select_sql, 0, NULL, NULL, NULL, NULL, 0) ||
+	    !PQsendQueryParams(pg, select_sql, 0, NULL, NULL, NULL, NULL, 1) ||
 	    !PQpipelineSync(pg))
 		goto fail;
 	/* results: exists, NULL, rows (or error or aborted), NULL, Sync */
 	for (int nulls = 0; nulls <= 2;) {
+		/* refused (0) leaves whole-result mode: slower, as correct */
+		if (nulls == 1 && results == 1)
+			PQsetSingleRowMode(pg);
 		res = PQgetResult(pg);
 		if (!res) {
 			if (PQstatus(pg) == CONNECTION_BAD)
@@ -1257,6 +1318,19 @@ static int read_pipelined(struct pg_conn *pc, const char *exists_sql,
 			PQclear(res);
 			break;
 		}
+		if (results == 1 && !is_row_error &&
+		    (PQresultStatus(res) == PGRES_SINGLE_TUPLE ||
+		     PQresultStatus(res) == PGRES_TUPLES_OK)) {
+			/* rows: collected now, the last (TUPLES_OK) ends them
+			 */
+			bool is_last = PQresultStatus(res) == PGRES_TUPLES_OK;
+
+			if (collect_history(h, res, table, err) < 0)
+				is_row_error = true;
+			PQclear(res);
+			results += is_last;
+			continue;
+		}
 		if (results == 0 && !*out_exists)
 			*out_exists = res;
 		else if (results == 1 && !*out_rows)
@@ -1264,6 +1338,11 @@ static int read_pipelined(struct pg_conn *pc, const char *exists_sql,
 		else
 			PQclear(res);
 		results++;
+	}
+	if (is_row_error) {
+		leave_pipeline(pg);
+		pc->is_quiet = was_quiet;
+		return -1;
 	}
 	if (!*out_exists || PQstatus(pg) != CONNECTION_OK)
 		goto fail;
@@ -1289,14 +1368,16 @@ static int pg_history_read(struct strata_conn *c,
 	struct sbuf sql = SBUF_INIT;
 	const char *vals[] = { table->quoted };
 	PGresult *exists = NULL, *rows = NULL;
+	bool is_pipelined;
 	int rc = -1;
 
 	if (flush_queue(pc, err) < 0)
 		return -1;
 	history_select_sql(&sql, table);
-	if (PQtransactionStatus(pc->pg) == PQTRANS_IDLE) {
-		if (read_pipelined(pc, history_exists_sql, sql.buf,
-		                   table->quoted, &exists, &rows, err) < 0)
+	is_pipelined = PQtransactionStatus(pc->pg) == PQTRANS_IDLE;
+	if (is_pipelined) {
+		if (read_pipelined(pc, history_exists_sql, sql.buf, table, &h,
+		                   &exists, &rows, err) < 0)
 			goto done;
 	} else {
 		exists = query(pc, history_exists_sql, 1, NULL, vals, -1, 0,
@@ -1315,17 +1396,17 @@ static int pg_history_read(struct strata_conn *c,
 		rc = 0;
 		goto done;
 	}
-	if (!rows) {
-		rows = query(pc, sql.buf, 0, NULL, NULL, -1, 0, err);
+	if (!rows && !is_pipelined) {
+		rows = query_as(pc, sql.buf, 0, NULL, NULL, -1, 0, 1, err);
 		if (!rows)
 			goto done;
-	}
-	if (PQresultStatus(rows) != PGRES_TUPLES_OK) {
+		if (collect_history(&h, rows, table, err) < 0)
+			goto done;
+	} else if (rows) {
+		/* the pipelined read failed, the table being there */
 		set_error(err, pc->pg, rows);
 		goto done;
 	}
-	if (collect_history(&h, rows, table, err) < 0)
-		goto done;
 	*out = h;
 	memset(&h, 0, sizeof(h));
 	rc = 0;
@@ -1741,52 +1822,77 @@ static int pg_set_timeouts(struct strata_conn *c, int64_t lock_ms,
 
 /* ---- generic queries (strata's own tables) ----------------------------- */
 
-static int pg_query_generic(struct strata_conn *c, const char *sql, size_t n,
-                            const struct db_value *params, struct db_rows *out,
-                            struct strata_error *err)
-{
-	struct pg_conn *pc = pg_conn_of(c);
-	const char **values = xcalloc(n ? n : 1, sizeof(*values));
-	int *lengths = xcalloc(n ? n : 1, sizeof(*lengths));
-	int *formats = xcalloc(n ? n : 1, sizeof(*formats));
-	Oid *types = xcalloc(n ? n : 1, sizeof(*types));
-	char(*ints)[24] = xcalloc(n ? n : 1, sizeof(*ints));
-	bool was_quiet = pc->is_quiet;
-	PGresult *res = NULL;
-	int rc = -1;
+/* db_value parameters as libpq takes them. */
+struct pg_params {
+	const char **values;
+	int *lengths, *formats;
+	Oid *types;
+	char (*ints)[24];
+};
 
+static void pg_params_init(struct pg_params *p, size_t n,
+                           const struct db_value *params)
+{
+	p->values = xcalloc(n ? n : 1, sizeof(*p->values));
+	p->lengths = xcalloc(n ? n : 1, sizeof(*p->lengths));
+	p->formats = xcalloc(n ? n : 1, sizeof(*p->formats));
+	p->types = xcalloc(n ? n : 1, sizeof(*p->types));
+	p->ints = xcalloc(n ? n : 1, sizeof(*p->ints));
 	for (size_t i = 0; i < n; i++) {
 		switch (params[i].type) {
 		case DBV_NULL:
 			break;
 		case DBV_INT64:
-			snprintf(ints[i], sizeof(ints[i]), "%" PRId64,
+			snprintf(p->ints[i], sizeof(p->ints[i]), "%" PRId64,
 			         params[i].i);
-			values[i] = ints[i];
-			types[i] = INT8OID;
+			p->values[i] = p->ints[i];
+			p->types[i] = INT8OID;
 			break;
 		case DBV_TEXT:
-			values[i] = params[i].s;
+			p->values[i] = params[i].s;
 			break;
 		case DBV_BLOB:
-			values[i] = params[i].blob;
-			lengths[i] = (int)params[i].len;
-			formats[i] = 1;
-			types[i] = BYTEAOID;
+			p->values[i] = params[i].blob;
+			p->lengths[i] = (int)params[i].len;
+			p->formats[i] = 1;
+			p->types[i] = BYTEAOID;
 			break;
 		}
 	}
+}
+
+static void pg_params_release(struct pg_params *p)
+{
+	free(p->values);
+	free(p->lengths);
+	free(p->formats);
+	free(p->types);
+	free(p->ints);
+}
+
+static int pg_query_generic(struct strata_conn *c, const char *sql, size_t n,
+                            const struct db_value *params, struct db_rows *out,
+                            struct strata_error *err)
+{
+	struct pg_conn *pc = pg_conn_of(c);
+	struct pg_params p;
+	bool was_quiet = pc->is_quiet;
+	PGresult *res = NULL;
+	int rc = -1;
+
+	pg_params_init(&p, n, params);
 	if (!out && pc->is_lazy_txn) {
 		/* a row of the transaction (the audit trail's): with COMMIT */
-		queue_add(pc, sql, (int)n, types, values, lengths, formats);
+		queue_add(pc, sql, (int)n, p.types, p.values, p.lengths,
+		          p.formats);
 		rc = 0;
 		goto done;
 	}
 	if (flush_queue(pc, err) < 0)
 		goto done;
 	pc->is_quiet = true;
-	res = PQexecParams(pc->pg, sql, (int)n, types, values, lengths, formats,
-	                   0);
+	res = PQexecParams(pc->pg, sql, (int)n, p.types, p.values, p.lengths,
+	                   p.formats, 0);
 	pc->is_quiet = was_quiet;
 	if (!res || (PQresultStatus(res) != PGRES_COMMAND_OK &&
 	             PQresultStatus(res) != PGRES_TUPLES_OK)) {
@@ -1799,6 +1905,7 @@ static int pg_query_generic(struct strata_conn *c, const char *sql, size_t n,
 		size_t rows = (size_t)PQntuples(res),
 		       cols = (size_t)PQnfields(res);
 
+		memset(out, 0, sizeof(*out));
 		out->n_rows = rows;
 		out->n_cols = cols;
 		out->cells = xcalloc(rows * cols > 0 ? rows * cols : 1,
@@ -1807,17 +1914,71 @@ static int pg_query_generic(struct strata_conn *c, const char *sql, size_t n,
 			for (size_t k = 0; k < cols; k++)
 				if (!PQgetisnull(res, (int)r, (int)k))
 					out->cells[r * cols + k] =
-					        xstrdup(PQgetvalue(res, (int)r,
-					                           (int)k));
+					        arena_strndup(
+					                &out->strings,
+					                PQgetvalue(res, (int)r,
+					                           (int)k),
+					                (size_t)PQgetlength(
+					                        res, (int)r,
+					                        (int)k));
 	}
 	rc = 0;
 done:
 	PQclear(res);
-	free(values);
-	free(lengths);
-	free(formats);
-	free(types);
-	free(ints);
+	pg_params_release(&p);
+	return rc;
+}
+
+/* Row by row (single-row mode): no whole result in memory at once. */
+static int pg_query_each(struct strata_conn *c, const char *sql, size_t n,
+                         const struct db_value *params, db_row_fn *fn,
+                         void *data, struct strata_error *err)
+{
+	struct pg_conn *pc = pg_conn_of(c);
+	struct pg_params p;
+	bool was_quiet = pc->is_quiet;
+	const char *cells[16];
+	PGresult *res;
+	int rc = -1;
+
+	if (flush_queue(pc, err) < 0)
+		return -1;
+	pg_params_init(&p, n, params);
+	pc->is_quiet = true;
+	if (!PQsendQueryParams(pc->pg, sql, (int)n, p.types, p.values,
+	                       p.lengths, p.formats, 0)) {
+		set_error(err, pc->pg, NULL);
+		goto done;
+	}
+	PQsetSingleRowMode(pc->pg); /* refused: one result, as correct */
+	rc = 0;
+	while ((res = PQgetResult(pc->pg))) {
+		ExecStatusType status = PQresultStatus(res);
+
+		if (status == PGRES_SINGLE_TUPLE || status == PGRES_TUPLES_OK) {
+			int cols = PQnfields(res);
+
+			if (cols > (int)ARRAY_SIZE(cells))
+				BUG("too many columns");
+			for (int r = 0; rc == 0 && r < PQntuples(res); r++) {
+				for (int k = 0; k < cols; k++)
+					cells[k] =
+					        PQgetisnull(res, r, k)
+					                ? NULL
+					                : PQgetvalue(res, r, k);
+				rc = fn(data, cells, (size_t)cols);
+			}
+		} else if (status != PGRES_COMMAND_OK && rc == 0) {
+			set_error(err, pc->pg, res);
+			if (err)
+				err->position = 0;
+			rc = -1;
+		}
+		PQclear(res);
+	}
+done:
+	pc->is_quiet = was_quiet;
+	pg_params_release(&p);
 	return rc;
 }
 
@@ -1861,6 +2022,7 @@ const struct strata_driver pgdrv_driver = {
 	.history_ensure = pg_history_ensure,
 	.history_read = pg_history_read,
 	.query = pg_query_generic,
+	.query_each = pg_query_each,
 	.set_timeouts = pg_set_timeouts,
 	.audit_ddl = pg_audit_ddl,
 	.current_user = "current_user",

@@ -837,11 +837,11 @@ static int table_exists(bool *out, struct sqlite_conn *c,
 	return step_exists(out, c, st, rc, err);
 }
 
-static char *column_strdup(sqlite3_stmt *st, int col)
+static char *column_strdup(struct arena *a, sqlite3_stmt *st, int col)
 {
 	const unsigned char *s = sqlite3_column_text(st, col);
 
-	return xstrdup(s ? (const char *)s : "");
+	return arena_strdup(a, s ? (const char *)s : "");
 }
 
 /*
@@ -883,8 +883,8 @@ static int sqlite_history_read(struct strata_conn *conn,
 		row = &h.rows[h.n++];
 		memset(row, 0, sizeof(*row));
 		row->version = sqlite3_column_int64(st, 0);
-		row->description = column_strdup(st, 1);
-		row->installed_on = column_strdup(st, 2);
+		row->description = column_strdup(&h.strings, st, 1);
+		row->installed_on = column_strdup(&h.strings, st, 2);
 		row->success = sqlite3_column_int64(st, 3) != 0;
 		sum = sqlite3_column_blob(st, 4);
 		sum_len = (size_t)sqlite3_column_bytes(st, 4);
@@ -1148,6 +1148,46 @@ static int bind_params(sqlite3_stmt *st, size_t n,
 	return SQLITE_OK;
 }
 
+static int sqlite_query_each(struct strata_conn *conn, const char *sql,
+                             size_t n, const struct db_value *params,
+                             db_row_fn *fn, void *data,
+                             struct strata_error *err)
+{
+	struct sqlite_conn *c = to_sqlite(conn);
+	const char *cells[16];
+	sqlite3_stmt *st = NULL;
+	size_t cols;
+	int rc;
+
+	rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return db_error(err, c->db, rc);
+	rc = bind_params(st, n, params);
+	if (rc != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return db_error(err, c->db, rc);
+	}
+	cols = (size_t)sqlite3_column_count(st);
+	if (cols > ARRAY_SIZE(cells))
+		BUG("too many columns");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		for (size_t k = 0; k < cols; k++)
+			cells[k] =
+			        (const char *)sqlite3_column_text(st, (int)k);
+		if (fn(data, cells, cols) < 0) {
+			sqlite3_finalize(st);
+			return -1;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		db_error(err, c->db, rc);
+		sqlite3_finalize(st);
+		return -1;
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
 static int sqlite_query(struct strata_conn *conn, const char *sql, size_t n,
                         const struct db_value *params, struct db_rows *out,
                         struct strata_error *err)
@@ -1179,7 +1219,8 @@ static int sqlite_query(struct strata_conn *conn, const char *sql, size_t n,
 			        sqlite3_column_text(st, (int)k);
 
 			out->cells[out->n_rows * cols + k] =
-			        v ? xstrdup((const char *)v) : NULL;
+			        v ? arena_strdup(&out->strings, (const char *)v)
+			          : NULL;
 		}
 		out->n_rows++;
 	}
@@ -1235,6 +1276,7 @@ const struct strata_driver sqlitedrv_driver = {
 	.history_ensure = sqlite_history_ensure,
 	.history_read = sqlite_history_read,
 	.query = sqlite_query,
+	.query_each = sqlite_query_each,
 	.set_timeouts = sqlite_set_timeouts,
 	.audit_ddl = sqlite_audit_ddl,
 	.current_user = "NULL",

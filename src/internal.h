@@ -194,8 +194,8 @@ enum driver_caps {
 
 struct history_row {
 	int64_t version;
-	char *description;
-	char *installed_on;
+	const char *description;  /* in the history's arena */
+	const char *installed_on; /* ISO 8601 in UTC, likewise */
 	bool success;
 	unsigned char checksum[STRATA_CHECKSUM_LEN];
 	size_t checksum_len;
@@ -206,6 +206,7 @@ struct history {
 	struct history_row *rows; /* ascending version */
 	size_t n, alloc;
 	bool has_table;
+	struct arena strings; /* the rows' */
 };
 
 void history_release(struct history *h);
@@ -246,10 +247,12 @@ struct db_value {
 /* Rows as text (NULL for SQL NULL), row-major. */
 struct db_rows {
 	size_t n_rows, n_cols;
-	char **cells;
+	char **cells;         /* NULL for SQL NULL */
+	struct arena strings; /* the cells' */
 };
 
 void db_rows_release(struct db_rows *r);
+typedef int db_row_fn(void *data, const char *const *cells, size_t n_cols);
 static inline const char *db_rows_get(const struct db_rows *r, size_t row,
                                       size_t col)
 {
@@ -334,6 +337,12 @@ struct strata_driver {
 	int (*query)(struct strata_conn *c, const char *sql, size_t n,
 	             const struct db_value *params, struct db_rows *out,
 	             struct strata_error *err);
+	/* query() of many rows without holding them: `fn` sees each row's
+	 * cells (as text, NULL for NULL, valid during the call); its -1
+	 * stops the read and is returned. */
+	int (*query_each)(struct strata_conn *c, const char *sql, size_t n,
+	                  const struct db_value *params, db_row_fn *fn,
+	                  void *data, struct strata_error *err);
 	/* Dialect pieces for generic SQL (printf formats where noted). */
 	const char *audit_ddl;    /* %s: the quoted audit table name */
 	const char *current_user; /* an expression, "NULL" when none */
@@ -425,9 +434,10 @@ void audit_texts_release(struct audit_texts *t);
 /* Records a failure where the trail already exists (no lock is held). */
 void audit_add_if_present(struct strata_db *db, const struct audit_entry *e);
 int64_t audit_now_ns(void);
-/* version, "user@host" of the latest successful apply-like action per
- * version, ascending by version (empty without a trail). */
-int audit_applied_by(struct db_rows *out, struct strata_db *db);
+/* To `fn`: version, id, "user@host" of every successful apply-like
+ * action, in no order; the newest id per version is who applied it
+ * (no rows without a trail). */
+int audit_applied_by(struct strata_db *db, db_row_fn *fn, void *data);
 
 /* ---- migrate.c ---------------------------------------------------------- */
 /* A failed, missing (unless ignored) or edited applied migration. */

@@ -40,7 +40,7 @@ static bool checksum_matches(const struct history_row *row,
 static bool is_whitespace_only_change(const struct history_row *row,
                                       const struct strata_migration *m)
 {
-	struct sbuf v = SBUF_INIT;
+	struct sbuf v = SBUF_INIT, file = SBUF_INIT;
 	unsigned char sum[STRATA_CHECKSUM_LEN];
 	const char *p = m->up_sql;
 	size_t len = m->up_len;
@@ -48,6 +48,13 @@ static bool is_whitespace_only_change(const struct history_row *row,
 
 	if (row->checksum_len != STRATA_CHECKSUM_LEN)
 		return false;
+	if (!p) {
+		/* a checksums-only source (status, check) kept no text */
+		if (sbuf_read_file(&file, m->up_path, SIZE_MAX - 1, NULL) < 0)
+			return false;
+		p = file.buf;
+		len = file.len;
+	}
 	for (int variant = 0; variant < 4 && !same; variant++) {
 		bool strip_bom = variant & 1, to_lf = variant & 2;
 		size_t i = 0;
@@ -67,6 +74,7 @@ static bool is_whitespace_only_change(const struct history_row *row,
 		same = memcmp(sum, row->checksum, sizeof(sum)) == 0;
 	}
 	sbuf_release(&v);
+	sbuf_release(&file);
 	return same;
 }
 

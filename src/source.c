@@ -19,18 +19,29 @@
 #include "internal.h"
 
 #include <assert.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define NAME_EXAMPLE "20250101120000_create_users.sql"
 
+/* Threads reading files: system calls dominate a large source's load. */
+#define MAX_READERS 4
+/* below this many files one thread is as fast */
+#define FILES_PER_READER 256
+
 struct strata_source {
 	struct arena arena; /* everything below, and the migrations' texts */
+	/* what the other reader threads allocated (names, texts) */
+	struct arena reader_arenas[MAX_READERS - 1];
 	const char *dir;
 	struct strata_migration *migrations; /* ascending version */
 	size_t n;
@@ -48,11 +59,36 @@ struct entry {
 	const char *path; /* DIR/NAME */
 	bool is_skipped;  /* no regular file, even behind a link */
 	bool is_named;    /* the name parsed: version, kind, description hold */
-	int64_t version;
+	bool is_regular;  /* readdir() said so: no lstat() needed */
+	bool is_sound;    /* read (unless skipped as a down file) and checked */
 	enum kind kind;
+	int64_t version;
 	const char *description;
-	const char *text; /* NULL until read and checked */
+	struct content *content;  /* NULL until read */
+	struct strata_error *err; /* what check_entry() found wrong, if any */
+};
+
+/* What reading a file learnt (apart: status reads no down file). */
+struct content {
+	const char *text; /* NULL when not kept */
 	size_t len;
+	unsigned char checksum[STRATA_CHECKSUM_LEN]; /* of an up file */
+	bool is_no_transaction;
+};
+
+/* One thread's reading of the entries; each thread has its own. */
+struct reader {
+	struct arena *arena;   /* what the source keeps */
+	struct arena *scratch; /* what the load needs no longer */
+	int dir_fd;
+	const char *root; /* realpath() of the directory, found when needed */
+	const char *dir;
+	size_t max;
+	bool is_checksums_only;
+	struct sbuf buf; /* scratch */
+	struct entry **entries;
+	size_t n;
+	atomic_size_t *next; /* the next entry to take, shared */
 };
 
 /*
@@ -284,13 +320,15 @@ static bool is_inside(const char *real, const char *root)
  * migrations. A non-regular file (a directory, a FIFO) is no migration and
  * is passed over, as sqlx passes over what is not a file.
  */
-static int check_file_type(struct entry *e, const char *root,
+static int check_file_type(struct entry *e, struct reader *r,
                            struct strata_error *err)
 {
 	struct stat st;
 	char *real;
 	int rc = -1;
 
+	if (e->is_regular)
+		return 0;
 	if (lstat(e->path, &st) < 0)
 		return strata_error_set(err, STRATA_EFAILED,
 		                        "could not stat '%s': %s", e->path,
@@ -311,13 +349,26 @@ static int check_file_type(struct entry *e, const char *root,
 		        err, STRATA_EVALIDATE,
 		        "could not follow symbolic link '%s': %s", e->path,
 		        strerror(errno));
-	if (!is_inside(real, root)) {
+	if (!r->root) {
+		char *root = realpath(r->dir, NULL);
+
+		if (!root) {
+			strata_error_set(
+			        err, STRATA_EFAILED,
+			        "could not resolve migration directory '%s': %s",
+			        r->dir, strerror(errno));
+			goto done;
+		}
+		r->root = arena_strdup(r->arena, root);
+		free(root);
+	}
+	if (!is_inside(real, r->root)) {
 		strata_error_set(
 		        err, STRATA_EVALIDATE,
 		        "symbolic link '%s' leads out of the migration directory",
 		        e->path);
 		strata_error_detail(err, "It resolves to '%s', outside '%s'.",
-		                    real, root);
+		                    real, r->root);
 		goto done;
 	}
 	if (stat(real, &st) < 0) {
@@ -365,32 +416,106 @@ static int check_text(const struct entry *e, const char *text, size_t len,
 }
 
 /*
+ * The file's bytes into r->buf: open, read to the end, close, relative to
+ * the directory already open (four system calls: this runs for every file
+ * of every status).
+ */
+static int read_entry(struct entry *e, struct reader *r,
+                      struct strata_error *err)
+{
+	struct sbuf *b = &r->buf;
+	int fd = openat(r->dir_fd, e->name, O_RDONLY | O_CLOEXEC);
+	int rc = -1;
+
+	if (fd < 0)
+		return strata_error_set(err, STRATA_EFAILED,
+		                        "could not open '%s': %s", e->path,
+		                        strerror(errno));
+	sbuf_reset(b);
+	for (;;) {
+		ssize_t n;
+
+		sbuf_grow(b, 64 * 1024);
+		n = read(fd, b->buf + b->len, b->alloc - b->len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			strata_error_set(err, STRATA_EFAILED,
+			                 "could not read '%s': %s", e->path,
+			                 strerror(errno));
+			goto done;
+		}
+		if (n == 0)
+			break;
+		b->len += (size_t)n;
+		b->buf[b->len] = '\0';
+		if (b->len > r->max) {
+			strata_error_set(
+			        err, STRATA_EVALIDATE,
+			        "'%s' is larger than the limit of %zu bytes",
+			        e->path, r->max);
+			strata_error_hint(
+			        err,
+			        "Split the migration, or raise the limit.");
+			goto done;
+		}
+	}
+	rc = 0;
+done:
+	close(fd);
+	return rc;
+}
+
+static bool starts_with_directive(const char *text, size_t len)
+{
+	size_t n = strlen(STRATA_NO_TRANSACTION_DIRECTIVE);
+
+	/* byte prefix, as sqlx's sql.starts_with("-- no-transaction") */
+	return len >= n &&
+	       memcmp(text, STRATA_NO_TRANSACTION_DIRECTIVE, n) == 0;
+}
+
+/*
  * Everything that can be wrong with one file on its own: its type, its
  * name, its size and its bytes. On success the entry is either skipped or
- * named with its text in the arena. `buf` is scratch space.
+ * named and sound, with its text in the arena, or only its checksum for a
+ * checksums-only load (which reads no down file at all).
  */
-static int check_entry(struct entry *e, struct arena *arena, const char *root,
-                       size_t max, struct sbuf *buf, struct strata_error *err)
+static int check_entry(struct entry *e, struct reader *r,
+                       struct strata_error *err)
 {
-	if (check_file_type(e, root, err) < 0) {
+	struct content *c;
+
+	if (check_file_type(e, r, err) < 0) {
 		struct strata_error ignored = STRATA_ERROR_INIT;
 
 		/* named, its partner file is not reported as alone */
-		parse_name(e, arena, &ignored);
+		parse_name(e, r->arena, &ignored);
 		strata_error_release(&ignored);
 		goto fail;
 	}
 	if (e->is_skipped)
 		return 0;
-	if (parse_name(e, arena, err) < 0)
+	if (parse_name(e, r->arena, err) < 0)
 		goto fail;
-	sbuf_reset(buf);
-	if (sbuf_read_file(buf, e->path, max, err) < 0)
+	if (r->is_checksums_only && e->kind == KIND_DOWN) {
+		e->is_sound = true;
+		return 0;
+	}
+	if (read_entry(e, r, err) < 0)
 		goto fail;
-	if (check_text(e, buf->buf, buf->len, err) < 0)
+	if (check_text(e, r->buf.buf, r->buf.len, err) < 0)
 		return -1;
-	e->text = arena_strndup(arena, buf->buf, buf->len);
-	e->len = buf->len;
+	c = arena_alloc(r->scratch, sizeof(*c));
+	memset(c, 0, sizeof(*c));
+	c->len = r->buf.len;
+	c->is_no_transaction = starts_with_directive(r->buf.buf, r->buf.len);
+	if (e->kind != KIND_DOWN)
+		strata_checksum(c->checksum, r->buf.buf, r->buf.len);
+	if (!r->is_checksums_only)
+		c->text = arena_strndup(r->arena, r->buf.buf, r->buf.len);
+	e->content = c;
+	e->is_sound = true;
 	return 0;
 fail:
 	if (!err->file)
@@ -494,27 +619,17 @@ static int check_version(struct strata_migration *out, struct entry **group,
 	return 0;
 }
 
-static bool starts_with_directive(const char *text, size_t len)
-{
-	size_t n = strlen(STRATA_NO_TRANSACTION_DIRECTIVE);
-
-	/* byte prefix, as sqlx's sql.starts_with("-- no-transaction") */
-	return len >= n &&
-	       memcmp(text, STRATA_NO_TRANSACTION_DIRECTIVE, n) == 0;
-}
-
 static void fill_texts(struct strata_migration *m, const struct entry *up,
                        const struct entry *down)
 {
-	m->up_sql = up->text;
-	m->up_len = up->len;
-	strata_checksum(m->checksum, up->text, up->len);
-	m->is_no_transaction = starts_with_directive(up->text, up->len);
-	if (down) {
-		m->down_sql = down->text;
-		m->down_len = down->len;
-		m->is_down_no_transaction =
-		        starts_with_directive(down->text, down->len);
+	m->up_sql = up->content->text;
+	m->up_len = up->content->len;
+	memcpy(m->checksum, up->content->checksum, sizeof(m->checksum));
+	m->is_no_transaction = up->content->is_no_transaction;
+	if (down && down->content) {
+		m->down_sql = down->content->text;
+		m->down_len = down->content->len;
+		m->is_down_no_transaction = down->content->is_no_transaction;
 	}
 }
 
@@ -538,26 +653,40 @@ static int cmp_entry_version(const void *a, const void *b)
 	return strcmp((*x)->name, (*y)->name);
 }
 
-static char *join_path(struct arena *arena, const char *dir, const char *name)
+static char *join_path(struct arena *arena, const char *dir, size_t dir_len,
+                       const char *name, size_t name_len)
 {
-	size_t n = strlen(dir);
-	bool has_slash = n && dir[n - 1] == '/';
+	bool has_slash = dir_len && dir[dir_len - 1] == '/';
+	char *p = arena_alloc(arena, dir_len + 1 + name_len + 1), *q = p;
 
-	return arena_strfmt(arena, "%s%s%s", dir, has_slash ? "" : "/", name);
+	memcpy(q, dir, dir_len);
+	q += dir_len;
+	if (!has_slash)
+		*q++ = '/';
+	memcpy(q, name, name_len + 1);
+	return p;
 }
 
-/* The ".sql" entries of `dir`, sorted by name, in `*out` (caller frees). */
-static int list_dir(struct entry ***out, size_t *out_n, struct arena *arena,
-                    const char *dir, struct strata_error *err)
+/*
+ * The ".sql" entries of `dir`, sorted by name, in `*out` (caller frees);
+ * `*dir_fd` stays open on the directory for reading them. The entries are
+ * in `scratch`, their paths (which the migrations keep) in `keep`.
+ */
+static int list_dir(struct entry ***out, size_t *out_n, int *dir_fd,
+                    struct arena *scratch, struct arena *keep, const char *dir,
+                    struct strata_error *err)
 {
 	struct entry **v = NULL;
-	size_t n = 0, alloc = 0;
+	size_t n = 0, alloc = 0, dir_len = strlen(dir);
 	struct dirent *de;
-	DIR *d = opendir(dir);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
 
 	if (!d) {
 		int e = errno;
 
+		if (fd >= 0)
+			close(fd);
 		strata_error_set(err, STRATA_EFAILED,
 		                 "could not open migration directory '%s': %s",
 		                 dir, strerror(e));
@@ -569,20 +698,23 @@ static int list_dir(struct entry ***out, size_t *out_n, struct arena *arena,
 	}
 	for (;;) {
 		struct entry *e;
+		size_t len;
 
 		errno = 0;
 		de = readdir(d);
 		if (!de)
 			break;
+		len = strlen(de->d_name);
 		/* Hidden names (editor lock files such as ".#1_x.sql") can
 		 * never be migrations: sqlx would reject them as unparsable. */
 		if (de->d_name[0] == '.' ||
-		    !has_suffix(de->d_name, strlen(de->d_name), ".sql"))
+		    !has_suffix(de->d_name, len, ".sql"))
 			continue;
-		e = arena_alloc(arena, sizeof(*e));
+		e = arena_alloc(scratch, sizeof(*e));
 		memset(e, 0, sizeof(*e));
-		e->name = arena_strdup(arena, de->d_name);
-		e->path = join_path(arena, dir, e->name);
+		e->path = join_path(keep, dir, dir_len, de->d_name, len);
+		e->name = e->path + strlen(e->path) - len;
+		e->is_regular = de->d_type == DT_REG;
 		XGROW(v, alloc, n + 1);
 		v[n++] = e;
 	}
@@ -594,7 +726,15 @@ static int list_dir(struct entry ***out, size_t *out_n, struct arena *arena,
 		free(v);
 		return -1;
 	}
+	*dir_fd = dup(dirfd(d));
 	closedir(d);
+	if (*dir_fd < 0) {
+		strata_error_set(err, STRATA_EFAILED,
+		                 "could not read migration directory '%s': %s",
+		                 dir, strerror(errno));
+		free(v);
+		return -1;
+	}
 	if (n)
 		qsort(v, n, sizeof(*v), cmp_entry_name);
 	*out = v;
@@ -610,7 +750,7 @@ static int list_dir(struct entry ***out, size_t *out_n, struct arena *arena,
 static bool is_group_sound(struct entry **group, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (!group[i]->text)
+		if (!group[i]->is_sound)
 			return false;
 	return true;
 }
@@ -624,14 +764,17 @@ static void build_migrations(struct strata_source *src, struct entry **v,
                              bool is_lenient)
 {
 	struct strata_migration *ms;
-	size_t n_named = 0, n_ms = 0;
+	size_t n_named = 0, n_ms = 0, n_versions = 0;
 
 	for (size_t i = 0; i < n; i++)
 		if (v[i]->is_named)
 			v[n_named++] = v[i];
 	if (n_named)
 		qsort(v, n_named, sizeof(*v), cmp_entry_version);
-	ms = arena_alloc(&src->arena, (n_named ? n_named : 1) * sizeof(*ms));
+	for (size_t i = 0; i < n_named; i++)
+		n_versions += !i || v[i]->version != v[i - 1]->version;
+	ms = arena_alloc(&src->arena,
+	                 (n_versions ? n_versions : 1) * sizeof(*ms));
 	for (size_t i = 0; i < n_named;) {
 		struct strata_error perr = STRATA_ERROR_INIT;
 		struct strata_migration *m = &ms[n_ms];
@@ -653,6 +796,65 @@ static void build_migrations(struct strata_source *src, struct entry **v,
 	src->n = n_ms;
 }
 
+static void *reader_run(void *arg)
+{
+	struct reader *r = arg;
+
+	for (;;) {
+		size_t i = atomic_fetch_add(r->next, 1);
+
+		if (i >= r->n)
+			break;
+		struct strata_error err = STRATA_ERROR_INIT;
+
+		if (check_entry(r->entries[i], r, &err) < 0) {
+			r->entries[i]->err = xmalloc(sizeof(err));
+			*r->entries[i]->err = err;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * check_entry() for every entry, on up to MAX_READERS threads taking the
+ * next entry in turn; what each found stays in the entry, so the problems
+ * come out in the same order whichever thread read which file.
+ */
+static void read_entries(struct strata_source *src, struct reader *r,
+                         struct arena scratch[MAX_READERS - 1],
+                         struct entry **entries, size_t n)
+{
+	struct reader others[MAX_READERS - 1];
+	pthread_t threads[MAX_READERS - 1];
+	atomic_size_t next = 0;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t n_threads = n / FILES_PER_READER, started = 0;
+
+	if (n_threads > (size_t)(cpus > 0 ? cpus : 1))
+		n_threads = (size_t)(cpus > 0 ? cpus : 1);
+	if (n_threads > MAX_READERS)
+		n_threads = MAX_READERS;
+	r->entries = entries;
+	r->n = n;
+	r->next = &next;
+	for (size_t t = 0; t + 1 < n_threads; t++) {
+		others[t] = *r;
+		others[t].arena = &src->reader_arenas[t];
+		others[t].scratch = &scratch[t];
+		others[t].root = NULL;
+		others[t].buf = (struct sbuf)SBUF_INIT;
+		/* without a thread the others are read here: nothing lost */
+		if (pthread_create(&threads[t], NULL, reader_run, &others[t]))
+			break;
+		started++;
+	}
+	reader_run(r);
+	for (size_t t = 0; t < started; t++) {
+		pthread_join(threads[t], NULL);
+		sbuf_release(&others[t].buf);
+	}
+}
+
 static struct strata_source *source_new(const char *dir)
 {
 	struct strata_source *src = xcalloc(1, sizeof(*src));
@@ -666,33 +868,36 @@ int strata_source_load(struct strata_source **out, const char *dir,
                        struct strata_error *err)
 {
 	struct strata_source *src = source_new(dir);
-	size_t max = opts && opts->max_file_size ? opts->max_file_size
-	                                         : STRATA_DEFAULT_MAX_FILE_SIZE;
+	struct reader r = {
+		.arena = &src->arena,
+		.dir_fd = -1,
+		.dir = dir,
+		.max = opts && opts->max_file_size
+		               ? opts->max_file_size
+		               : STRATA_DEFAULT_MAX_FILE_SIZE,
+		.is_checksums_only = opts && opts->is_checksums_only,
+		.buf = SBUF_INIT,
+	};
 	struct problems problems = { NULL, 0, 0 };
-	struct sbuf buf = SBUF_INIT;
+	/* the entries and what was read of them: gone once loaded */
+	struct arena scratch = ARENA_INIT, reader_scratch[MAX_READERS - 1];
 	struct entry **entries = NULL;
 	size_t n = 0;
-	char *root = NULL;
 	int rc = -1;
 
 	*out = NULL;
-	if (list_dir(&entries, &n, &src->arena, dir, err) < 0)
+	memset(reader_scratch, 0, sizeof(reader_scratch));
+	r.scratch = &scratch;
+	if (list_dir(&entries, &n, &r.dir_fd, &scratch, &src->arena, dir, err) <
+	    0)
 		goto done;
-	root = realpath(dir, NULL);
-	if (!root) {
-		strata_error_set(
-		        err, STRATA_EFAILED,
-		        "could not resolve migration directory '%s': %s", dir,
-		        strerror(errno));
-		goto done;
-	}
-	for (size_t i = 0; i < n; i++) {
-		struct strata_error perr = STRATA_ERROR_INIT;
-
-		if (check_entry(entries[i], &src->arena, root, max, &buf,
-		                &perr) < 0)
-			problems_add(&problems, entries[i]->name, &perr);
-	}
+	read_entries(src, &r, reader_scratch, entries, n);
+	for (size_t i = 0; i < n; i++)
+		if (entries[i]->err) {
+			problems_add(&problems, entries[i]->name,
+			             entries[i]->err);
+			free(entries[i]->err);
+		}
 	build_migrations(src, entries, n, &problems,
 	                 opts && opts->is_lenient && opts->problems);
 	if (problems.n) {
@@ -707,9 +912,13 @@ int strata_source_load(struct strata_source **out, const char *dir,
 done:
 	strata_source_free(src);
 	problems_release(&problems);
-	sbuf_release(&buf);
+	sbuf_release(&r.buf);
 	free(entries);
-	free(root);
+	arena_release(&scratch);
+	for (size_t t = 0; t < MAX_READERS - 1; t++)
+		arena_release(&reader_scratch[t]);
+	if (r.dir_fd >= 0)
+		close(r.dir_fd);
 	return rc;
 }
 
@@ -718,6 +927,8 @@ void strata_source_free(struct strata_source *src)
 	if (!src)
 		return;
 	arena_release(&src->arena);
+	for (size_t t = 0; t < MAX_READERS - 1; t++)
+		arena_release(&src->reader_arenas[t]);
 	free(src);
 }
 

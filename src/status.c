@@ -5,6 +5,7 @@
  */
 #include "internal.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,28 +28,83 @@ const char *strata_state_name(enum strata_state state)
 	BUG("unknown state");
 }
 
-struct status_owner {
-	struct strata_status st;
-	struct history h;  /* entries borrow its strings */
-	struct db_rows by; /* and these */
+/* A row of the audit trail saying who applied a version. */
+struct applied {
+	int64_t version, id;
+	const char *who; /* in the owner's who_strings */
 };
 
-/* Who applied each recorded migration, from the audit trail. */
-static void add_applied_by(struct status_owner *o, struct strata_db *db)
+struct status_owner {
+	struct strata_status st;
+	struct history h; /* entries borrow its strings */
+	struct applied *by;
+	size_t n_by, alloc_by;
+	/* the few distinct "user@host" of the trail, each once */
+	struct arena who_strings;
+	const char *whos[16];
+	size_t n_whos;
+};
+
+/* One row of audit_applied_by(): version, id, who. */
+static int add_applied_row(void *data, const char *const *cells, size_t n_cols)
 {
-	size_t e = 0;
+	struct status_owner *o = data;
+	struct applied *a;
+	const char *who = cells[2] ? cells[2] : "?";
+	size_t i;
 
-	if (audit_applied_by(&o->by, db) < 0)
-		return;
-	for (size_t r = 0; r < o->by.n_rows; r++) {
-		int64_t v = strtoll(db_rows_get(&o->by, r, 0), NULL, 10);
-
-		while (e < o->st.count && o->st.entries[e].version < v)
-			e++;
-		if (e < o->st.count && o->st.entries[e].version == v &&
-		    o->st.entries[e].is_recorded)
-			o->st.entries[e].applied_by = db_rows_get(&o->by, r, 1);
+	if (n_cols != 3 || !cells[0] || !cells[1])
+		return 0;
+	XGROW(o->by, o->alloc_by, o->n_by + 1);
+	a = &o->by[o->n_by++];
+	a->version = strtoll(cells[0], NULL, 10);
+	a->id = strtoll(cells[1], NULL, 10);
+	for (i = 0; i < o->n_whos && strcmp(o->whos[i], who); i++)
+		;
+	if (i < o->n_whos) {
+		a->who = o->whos[i];
+	} else {
+		a->who = arena_strdup(&o->who_strings, who);
+		if (o->n_whos < ARRAY_SIZE(o->whos))
+			o->whos[o->n_whos++] = a->who;
 	}
+	return 0;
+}
+
+static struct strata_status_entry *find_entry(struct strata_status *st,
+                                              int64_t version)
+{
+	size_t lo = 0, hi = st->count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (st->entries[mid].version == version)
+			return &st->entries[mid];
+		if (st->entries[mid].version < version)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* Who applied each recorded migration: the trail's newest row for it. */
+static void add_applied_by(struct status_owner *o)
+{
+	int64_t *newest =
+	        xcalloc(o->st.count ? o->st.count : 1, sizeof(*newest));
+
+	for (size_t r = 0; r < o->n_by; r++) {
+		const struct applied *a = &o->by[r];
+		struct strata_status_entry *e = find_entry(&o->st, a->version);
+
+		if (e && e->is_recorded && a->id > newest[e - o->st.entries]) {
+			newest[e - o->st.entries] = a->id;
+			e->applied_by = a->who;
+		}
+	}
+	free(newest);
 }
 
 static void add_recorded(struct strata_status_entry *e,
@@ -100,21 +156,29 @@ static void count(struct strata_status *st, enum strata_state s)
 	}
 }
 
-int strata_status_get(struct strata_status **out, struct strata_db *db,
-                      const struct strata_source *src, struct strata_error *err)
+/* What the database says: the history and, unless not wanted, who. */
+static int read_database(struct status_owner *o, struct strata_db *db,
+                         bool with_applied_by, struct strata_error *err)
 {
-	struct status_owner *o = xcalloc(1, sizeof(*o));
+	if (db->drv->history_read(db->conn, &db->table, &o->h, err) < 0)
+		return -1;
+	/* without the trail the BY column stays empty: not an error */
+	if (with_applied_by && audit_applied_by(db, add_applied_row, o) < 0)
+		o->n_by = 0;
+	return 0;
+}
+
+/* The source and the history side by side, in `o->st`. */
+static void merge(struct status_owner *o, const struct strata_source *src)
+{
 	struct strata_status *st = &o->st;
 	size_t ns = strata_source_count(src), i = 0, j = 0;
 
-	if (db->drv->history_read(db->conn, &db->table, &o->h, err) < 0) {
-		strata_status_free(st);
-		return -1;
-	}
 	for (size_t k = 0; k < o->h.n; k++)
 		if (o->h.rows[k].version > st->newest_applied)
 			st->newest_applied = o->h.rows[k].version;
-	st->entries = xcalloc(ns + o->h.n, sizeof(*st->entries));
+	st->entries =
+	        xcalloc(ns + o->h.n ? ns + o->h.n : 1, sizeof(*st->entries));
 	/* Merge two ascending lists. */
 	while (i < ns || j < o->h.n) {
 		const struct strata_migration *m =
@@ -146,8 +210,81 @@ int strata_status_get(struct strata_status **out, struct strata_db *db,
 			        migrate_is_whitespace_only_change(row, m);
 		count(st, e->state);
 	}
-	add_applied_by(o, db);
-	*out = st;
+	add_applied_by(o);
+}
+
+int strata_status_get(struct strata_status **out, struct strata_db *db,
+                      const struct strata_source *src, struct strata_error *err)
+{
+	struct status_owner *o = xcalloc(1, sizeof(*o));
+
+	*out = NULL;
+	if (read_database(o, db, true, err) < 0) {
+		strata_status_free(&o->st);
+		return -1;
+	}
+	merge(o, src);
+	*out = &o->st;
+	return 0;
+}
+
+struct database_job {
+	struct status_owner *o;
+	struct strata_db *db;
+	bool with_applied_by;
+	struct strata_error err;
+	int rc;
+};
+
+static void *read_database_job(void *arg)
+{
+	struct database_job *job = arg;
+
+	job->rc =
+	        read_database(job->o, job->db, job->with_applied_by, &job->err);
+	return NULL;
+}
+
+int strata_status_load(struct strata_status **out,
+                       struct strata_source **out_src, struct strata_db *db,
+                       const char *dir,
+                       const struct strata_source_options *src_opts,
+                       const struct strata_status_options *opts,
+                       struct strata_error *err)
+{
+	struct status_owner *o = xcalloc(1, sizeof(*o));
+	struct database_job job = { o, db,
+		                    !(opts && opts->is_without_applied_by),
+		                    STRATA_ERROR_INIT, 0 };
+	struct strata_error src_err = STRATA_ERROR_INIT;
+	struct strata_source *src = NULL;
+	pthread_t thread;
+	bool is_threaded;
+	int src_rc;
+
+	*out = NULL;
+	*out_src = NULL;
+	/*
+	 * The server answers while the files are read and hashed here (on
+	 * this thread, so that the memory the load frees serves the merge).
+	 */
+	is_threaded = !pthread_create(&thread, NULL, read_database_job, &job);
+	src_rc = strata_source_load(&src, dir, src_opts, &src_err);
+	if (is_threaded)
+		pthread_join(thread, NULL);
+	else
+		read_database_job(&job);
+	if (src_rc < 0 || job.rc < 0) {
+		error_move(err, src_rc < 0 ? &src_err : &job.err);
+		strata_error_release(&src_err);
+		strata_error_release(&job.err);
+		strata_source_free(src);
+		strata_status_free(&o->st);
+		return -1;
+	}
+	merge(o, src);
+	*out = &o->st;
+	*out_src = src;
 	return 0;
 }
 
@@ -159,7 +296,8 @@ void strata_status_free(struct strata_status *st)
 		return;
 	free(st->entries);
 	history_release(&o->h);
-	db_rows_release(&o->by);
+	free(o->by);
+	arena_release(&o->who_strings);
 	free(o);
 }
 

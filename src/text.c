@@ -75,7 +75,14 @@ size_t text_utf8_invalid_at(const char *str, size_t len)
 		uint32_t cp;
 
 		if (c < 0x80) {
-			i++;
+			uint64_t w;
+
+			/* ASCII, eight bytes at a time: most SQL is */
+			while (len - i >= 8 && (memcpy(&w, s + i, 8),
+			                        !(w & 0x8080808080808080u)))
+				i += 8;
+			if (i < len && s[i] < 0x80)
+				i++;
 			continue;
 		} else if ((c & 0xE0) == 0xC0) {
 			n = 1;

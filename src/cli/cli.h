@@ -124,8 +124,9 @@ json_t *cli_json_finding(const struct strata_finding *f);
 int cli_resolve_settings(struct cli *cli);
 int cli_load_source(struct cli *cli, struct strata_source **out);
 int cli_open_db(struct cli *cli, struct strata_db **out);
-int cli_read_status(struct cli *cli, struct strata_source **src,
-                    struct strata_db **db, struct strata_status **st);
+int cli_read_status(struct cli *cli, bool with_applied_by,
+                    struct strata_source **src, struct strata_db **db,
+                    struct strata_status **st);
 const struct command *cli_find_command(const char *name);
 int cli_parse_version(int64_t *out, const char *text);
 /* A duration where "0" means none (the library's < 0). */

@@ -37,7 +37,7 @@ int cmd_check(struct cli *cli, int argc, char **argv)
 	if (argc)
 		return cli_usage_error(cli, "check", "unexpected argument '%s'",
 		                       argv[0]);
-	if ((rc = cli_read_status(cli, &src, &db, &st)))
+	if ((rc = cli_read_status(cli, false, &src, &db, &st)))
 		goto done;
 	verdict = strata_status_verdict(st);
 	if (cli->format == FORMAT_JSON) {

@@ -78,6 +78,21 @@ static const char *state_color(enum strata_state s)
 	}
 }
 
+/* `s` left-aligned in `width` columns, then a space (as "%-*s "). */
+static void put_column(const char *s, size_t width)
+{
+	size_t n = strlen(s);
+
+	fputs(s, stdout);
+	for (; n < width; n++)
+		putchar(' ');
+	putchar(' ');
+}
+
+/*
+ * By hand rather than one printf() per row: on 10,000 migrations the
+ * formatting was a fifth of status.
+ */
 static void print_text(struct cli *cli, const struct strata_status *st)
 {
 	printf("%-16s %-18s %-20s %-10s %-16s %s\n", "VERSION", "STATE",
@@ -94,11 +109,22 @@ static void print_text(struct cli *cli, const struct strata_status *st)
 		if (e->is_recorded)
 			cli_format_duration(dur, sizeof(dur),
 			                    e->execution_time_ns);
-		printf("%-16" PRId64 " %s%-18s%s %-20s %-10s %-16s %s\n",
-		       e->version, cli_color(cli, false, state_color(e->state)),
-		       strata_state_name(e->state), cli_color(cli, false, NULL),
-		       when, dur, e->applied_by ? e->applied_by : "-",
-		       e->description);
+		char version[24];
+
+		snprintf(version, sizeof(version), "%" PRId64, e->version);
+		put_column(version, 16);
+		fputs(cli_color(cli, false, state_color(e->state)), stdout);
+		fputs(strata_state_name(e->state), stdout);
+		for (size_t n = strlen(strata_state_name(e->state)); n < 18;
+		     n++)
+			putchar(' ');
+		fputs(cli_color(cli, false, NULL), stdout);
+		putchar(' ');
+		put_column(when, 20);
+		put_column(dur, 10);
+		put_column(e->applied_by ? e->applied_by : "-", 16);
+		fputs(e->description, stdout);
+		putchar('\n');
 		if (e->state == STRATA_STATE_CHECKSUM_MISMATCH &&
 		    e->is_whitespace_only_change)
 			printf("%-16s   (only line endings or a byte-order mark differ)\n",
@@ -128,7 +154,7 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 	if (argc)
 		return cli_usage_error(cli, "status",
 		                       "unexpected argument '%s'", argv[0]);
-	if ((rc = cli_read_status(cli, &src, &db, &st)))
+	if ((rc = cli_read_status(cli, true, &src, &db, &st)))
 		goto done;
 	if (cli->format == FORMAT_JSON) {
 		json_t *doc = json_object(), *list = json_array();

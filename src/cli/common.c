@@ -3,6 +3,8 @@
  * (URL from -d, else DATABASE_URL), parsing versions.
  */
 #include "cli.h"
+#include <time.h>
+#include <stdio.h>
 
 #include <errno.h>
 #include <inttypes.h>
@@ -97,12 +99,13 @@ done:
 	return rc;
 }
 
-int cli_load_source(struct cli *cli, struct strata_source **out)
+static int load_source(struct cli *cli, struct strata_source **out,
+                       const struct strata_source_options *opts)
 {
 	struct strata_error err = STRATA_ERROR_INIT;
 	int rc = 0;
 
-	if (strata_source_load(out, cli->source, NULL, &err) < 0) {
+	if (strata_source_load(out, cli->source, opts, &err) < 0) {
 		rc = cli_error(cli, &err);
 		*out = NULL;
 	}
@@ -110,25 +113,15 @@ int cli_load_source(struct cli *cli, struct strata_source **out)
 	return rc;
 }
 
-/* status and check: the source, the database (read only), their status. */
-int cli_read_status(struct cli *cli, struct strata_source **src,
-                    struct strata_db **db, struct strata_status **st)
+int cli_load_source(struct cli *cli, struct strata_source **out)
 {
-	struct strata_error err = STRATA_ERROR_INIT;
-	int rc;
-
-	cli->is_read_only = true;
-	if ((rc = cli_load_source(cli, src)) || (rc = cli_open_db(cli, db)))
-		return rc;
-	if (strata_status_get(st, *db, *src, &err) < 0)
-		rc = cli_error(cli, &err);
-	strata_error_release(&err);
-	return rc;
+	return load_source(cli, out, NULL);
 }
 
-int cli_open_db(struct cli *cli, struct strata_db **out)
+/* cli_open_db() that leaves the error to the caller (database given). */
+static int cli_open_db_quiet(struct cli *cli, struct strata_db **out,
+                             struct strata_error *err)
 {
-	struct strata_error err = STRATA_ERROR_INIT;
 	struct strata_db_options opts = {
 		.table = cli->table,
 		.lock_wait = cli->lock_wait,
@@ -141,6 +134,44 @@ int cli_open_db(struct cli *cli, struct strata_db **out)
 		.is_hide_queries = cli->is_hide_queries,
 		.is_read_only = cli->is_read_only,
 	};
+
+	return strata_db_open(out, cli->database, &opts, err);
+}
+
+/*
+ * status and check: the source (checksums only: they show no SQL) and the
+ * database (read only) at once, and their status. A broken source is
+ * reported before an unreachable database, as the other commands do.
+ */
+int cli_read_status(struct cli *cli, bool with_applied_by,
+                    struct strata_source **src, struct strata_db **db,
+                    struct strata_status **st)
+{
+	struct strata_error err = STRATA_ERROR_INIT;
+	const struct strata_source_options src_opts = { .is_checksums_only =
+		                                                true };
+	const struct strata_status_options opts = { .is_without_applied_by =
+		                                            !with_applied_by };
+	int rc;
+
+	cli->is_read_only = true;
+	if (!cli->database || cli_open_db_quiet(cli, db, &err) < 0) {
+		if (!(rc = load_source(cli, src, &src_opts)))
+			rc = cli_open_db(cli, db);
+		strata_error_release(&err);
+		return rc;
+	}
+	rc = 0;
+	if (strata_status_load(st, src, *db, cli->source, &src_opts, &opts,
+	                       &err) < 0)
+		rc = cli_error(cli, &err);
+	strata_error_release(&err);
+	return rc;
+}
+
+int cli_open_db(struct cli *cli, struct strata_db **out)
+{
+	struct strata_error err = STRATA_ERROR_INIT;
 	int rc = 0;
 
 	*out = NULL;
@@ -150,7 +181,7 @@ int cli_open_db(struct cli *cli, struct strata_db **out)
 		        &err,
 		        "Pass --database URL, set DATABASE_URL, or put DATABASE_URL=… in a .env file (for example sqlite:app.db or postgres://user@host/db).");
 		rc = cli_error(cli, &err);
-	} else if (strata_db_open(out, cli->database, &opts, &err) < 0) {
+	} else if (cli_open_db_quiet(cli, out, &err) < 0) {
 		rc = cli_error(cli, &err);
 	}
 	strata_error_release(&err);

@@ -157,6 +157,55 @@ false"
 	assert_output "${utc}Z"
 }
 
+@test "status: installed_on to the microsecond, before and after 2000" {
+	# PostgreSQL sends timestamps as microseconds from 2000-01-01: the
+	# instants on either side of it, and the digits of each field
+	two_of_three
+	psql_db "UPDATE _sqlx_migrations SET installed_on = '1999-12-31 23:59:59.999999+00' WHERE version = 1"
+	psql_db "UPDATE _sqlx_migrations SET installed_on = '2038-01-19 03:14:08.000001+00' WHERE version = 2"
+	run strata status --format json
+	assert_success
+	run jq -r '.migrations[0:2][] | .installed_on' <<<"$output"
+	assert_output "1999-12-31T23:59:59.999999Z
+2038-01-19T03:14:08.000001Z"
+	psql_db "UPDATE _sqlx_migrations SET installed_on = '2000-01-01 00:00:00+00' WHERE version = 1"
+	psql_db "UPDATE _sqlx_migrations SET installed_on = '1970-01-01 00:00:00.5+00' WHERE version = 2"
+	run strata status --format json
+	run jq -r '.migrations[0:2][] | .installed_on' <<<"$output"
+	assert_output "2000-01-01T00:00:00.000000Z
+1970-01-01T00:00:00.500000Z"
+	run strata status
+	assert_line --index 1 --regexp "^1 {16}applied {12}2000-01-01 00:00:00  "
+}
+
+@test "status and check read no down file; validate and revert still judge them" {
+	# status and check are gates: they checksum every up file and need
+	# nothing else, so a down file is known by its name only
+	for_each_driver status_down_unread
+}
+
+status_down_unread() {
+	three
+	strata run >/dev/null
+	printf 'DROP TABLE users; -- \xff\n' >migrations/1_create_users.down.sql
+	run strata status
+	assert_success
+	assert_line --index 1 --regexp "^1 {16}applied "
+	run strata check
+	assert_success
+	run strata validate
+	assert_failure 4
+	assert_output --partial "1_create_users.down.sql' is not valid UTF-8"
+	run strata revert --all
+	assert_failure 4
+	assert_output --partial "not valid UTF-8"
+	# a down file without its up file is a naming problem: seen by all
+	printf 'SELECT 1;\n' >migrations/7_orphan.down.sql
+	run strata check
+	assert_failure 4
+	assert_output --partial "has no up file"
+}
+
 # ---------------------------------------------------------------- check
 
 check_codes() {
