@@ -144,6 +144,10 @@ struct strata_stmt {
 	size_t token_offset; /* the first token after comments and space */
 	unsigned flags;
 	const char *what; /* when flagged: "CREATE INDEX CONCURRENTLY"... */
+	/* CREATE INDEX CONCURRENTLY with a name: the index, quoted for SQL
+	 * ("schema"."name" when the table is qualified), to drop the invalid
+	 * index a failed build leaves before building again */
+	char *index_name;
 };
 
 struct strata_script {

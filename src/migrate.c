@@ -332,57 +332,6 @@ fail:
 	return -1;
 }
 
-/* Non-transactional: the fence row first, committed on its own. */
-static int apply_fenced(struct strata_db *db, const struct plan_step *step,
-                        bool *is_skipped, struct strata_error *err)
-{
-	const struct strata_driver *drv = db->drv;
-	int64_t t0, started = audit_now_ns();
-	struct audit_entry e;
-	int rc;
-
-	*is_skipped = false;
-	if (drv->begin(db->conn, err) < 0)
-		return -1;
-	if (applied_meanwhile(is_skipped, db, step->m->version, err) < 0 ||
-	    (!*is_skipped && drv->history_insert(db->conn, &db->table, step->m,
-	                                         false, -1, err) < 0) ||
-	    drv->commit(db->conn, err) < 0) {
-		drv->rollback(db->conn);
-		return -1;
-	}
-	if (*is_skipped)
-		return 0;
-	if (set_step_timeouts(db, step, false, err) < 0)
-		return -1;
-	db_emit_migration(db, STRATA_EVENT_APPLY_START, step->m, 0);
-	t0 = text_monotonic_ns();
-	rc = drv->exec_script(db->conn, &step->script, true, err);
-	reset_timeouts(db);
-	if (rc < 0) {
-		fail_step(db, step, "apply", started, err);
-		strata_error_hint(
-		        err,
-		        "Migration %" PRId64
-		        " ran outside a transaction and is recorded as failed: statements before the failing one stay applied. Complete or undo them by hand, then run 'strata repair --mark-applied %" PRId64
-		        "' (if you completed it) or 'strata repair --retry %" PRId64
-		        "' (if you undid it).",
-		        step->m->version, step->m->version, step->m->version);
-		return -1;
-	}
-	audit_step(&e, db, "apply", step, started);
-	e.duration_ns = text_monotonic_ns() - t0;
-	if (drv->begin(db->conn, err) < 0)
-		return -1;
-	if (drv->history_finish(db->conn, &db->table, step->m->version,
-	                        e.duration_ns, err) < 0 ||
-	    audit_add(db, &e, err) < 0 || drv->commit(db->conn, err) < 0) {
-		drv->rollback(db->conn);
-		return -1;
-	}
-	return 0;
-}
-
 static bool is_retryable(const struct strata_error *err)
 {
 	/* lock_not_available (lock_timeout) and deadlock_detected */
@@ -414,6 +363,221 @@ static void sleep_seconds(double s)
 		;
 }
 
+static int max_retries(const struct strata_db *db)
+{
+	return db->opts.retries == 0  ? DEFAULT_RETRIES
+	       : db->opts.retries < 0 ? 0
+	                              : db->opts.retries;
+}
+
+/*
+ * After a failed attempt that will be retried: says so (an event naming
+ * what failed and when the next attempt comes), forgets the error and
+ * waits.
+ */
+static void wait_to_retry(struct strata_db *db, const struct plan_step *step,
+                          const char *what, int attempt, int max,
+                          uint64_t *seed, struct strata_error *err)
+{
+	struct strata_event ev = { .kind = STRATA_EVENT_RETRY };
+	struct sbuf msg = SBUF_INIT;
+	double wait = backoff_seconds(attempt, seed);
+
+	sbuf_addf(&msg, "%s%s (SQLSTATE %s): attempt %d of %d in %.1f s", what,
+	          err->message, err->sqlstate, attempt + 1, max + 1, wait);
+	ev.migration = step->m;
+	ev.version = step->m->version;
+	ev.description = step->m->description;
+	ev.message = msg.buf;
+	ev.waited_seconds = wait;
+	db_emit(db, &ev);
+	sbuf_release(&msg);
+	strata_error_release(err);
+	sleep_seconds(wait);
+}
+
+static uint64_t retry_seed(void)
+{
+	return (uint64_t)text_monotonic_ns() ^ (uint64_t)getpid() << 32;
+}
+
+/*
+ * Whether statement `k` of a non-transactional migration may run again
+ * after losing a lock race. Alone in its implicit transaction it left
+ * nothing behind, but for the concurrent builds: CREATE INDEX
+ * CONCURRENTLY leaves an invalid index (dropped first, when the statement
+ * names it); REINDEX and DETACH PARTITION ... CONCURRENTLY leave states
+ * for a person to finish. Within the file's own BEGIN ... COMMIT the
+ * statements before it were rolled back too: no retry.
+ */
+static bool is_repeatable(const struct strata_script *s, size_t k)
+{
+	const struct strata_stmt *st = &s->stmts[k];
+
+	if (s->flags & STMT_TXN_CONTROL)
+		return false;
+	if (!st->what)
+		return true;
+	if (!strcmp(st->what, "CREATE INDEX CONCURRENTLY"))
+		return st->index_name != NULL;
+	return strcmp(st->what, "REINDEX CONCURRENTLY") != 0 &&
+	       strcmp(st->what,
+	              "ALTER TABLE ... DETACH PARTITION CONCURRENTLY") != 0;
+}
+
+/* The invalid index a failed CREATE INDEX CONCURRENTLY left, dropped. */
+static int drop_invalid_index(struct strata_db *db, const char *name,
+                              struct strata_error *err)
+{
+	struct db_value v = DBV_TEXT(name);
+	struct db_rows rows = { 0 };
+	struct sbuf sql = SBUF_INIT;
+	int rc = db->drv->query(
+	        db->conn,
+	        "SELECT NOT indisvalid FROM pg_catalog.pg_index WHERE indexrelid = pg_catalog.to_regclass($1)",
+	        1, &v, &rows, err);
+
+	if (rc == 0 && rows.n_rows == 1 && rows.cells[0] &&
+	    !strcmp(rows.cells[0], "t")) {
+		sbuf_addf(&sql, "DROP INDEX CONCURRENTLY IF EXISTS %s", name);
+		rc = db->drv->exec(db->conn, sql.buf, err);
+	}
+	db_rows_release(&rows);
+	sbuf_release(&sql);
+	return rc;
+}
+
+/*
+ * The last attempt at statement `st` lost its lock race too: exit 6, and
+ * no invalid index left behind to make a later run fail (or, with IF NOT
+ * EXISTS, silently keep an index that is never used).
+ */
+static void give_up(struct strata_db *db, const struct plan_step *step,
+                    const struct strata_stmt *st, int attempt, int max,
+                    struct strata_error *err)
+{
+	struct strata_error ignored = STRATA_ERROR_INIT;
+
+	err->code = STRATA_ELOCK;
+	if (max)
+		error_prefix(err,
+		             "migration %" PRId64 " gave up after %d attempts",
+		             step->m->version, attempt);
+	if (st->index_name &&
+	    drop_invalid_index(db, st->index_name, &ignored) < 0) {
+		char *was = err->detail;
+
+		err->detail = NULL;
+		strata_error_detail(
+		        err,
+		        "%s%sThe invalid index %s it left could not be dropped: %s.",
+		        was ? was : "", was ? " " : "", st->index_name,
+		        ignored.message);
+		free(was);
+	}
+	strata_error_release(&ignored);
+}
+
+/*
+ * A non-transactional file's statements (`action` "apply" or "revert"),
+ * each retried where that is safe (is_repeatable()) when it loses a lock
+ * race; the statements before it are not run again. Every failed attempt
+ * is in the audit trail.
+ */
+static int exec_fenced(struct strata_db *db, const struct plan_step *step,
+                       const char *action, int64_t started_at_ns,
+                       struct strata_error *err)
+{
+	const struct strata_script *s = &step->script;
+	int max = max_retries(db);
+	uint64_t seed = retry_seed();
+	size_t done = 0; /* statements applied */
+
+	for (int attempt = 1;; attempt++) {
+		struct strata_script rest = *s;
+		struct sbuf what = SBUF_INIT;
+		size_t k;
+
+		rest.stmts += done;
+		rest.n -= done;
+		if (db->drv->exec_script(db->conn, &rest, true, err) == 0)
+			return 0;
+		k = done +
+		    (err->statement > 0 ? (size_t)err->statement - 1 : 0);
+		err->statement = (int)k + 1;
+		if (!is_retryable(err) || !is_repeatable(s, k) ||
+		    attempt > max) {
+			if (is_retryable(err) && is_repeatable(s, k))
+				give_up(db, step, &s->stmts[k], attempt, max,
+				        err);
+			return -1;
+		}
+		/* this attempt, in the trail as a failure */
+		fail_step(db, step, action, started_at_ns, err);
+		done = k;
+		sbuf_addf(&what, "statement %zu: ", k + 1);
+		wait_to_retry(db, step, what.buf, attempt, max, &seed, err);
+		sbuf_release(&what);
+		if (s->stmts[k].index_name &&
+		    drop_invalid_index(db, s->stmts[k].index_name, err) < 0) {
+			if (!is_retryable(err))
+				return -1;
+			strata_error_release(err);
+		}
+	}
+}
+
+/* Non-transactional: the fence row first, committed on its own. */
+static int apply_fenced(struct strata_db *db, const struct plan_step *step,
+                        bool *is_skipped, struct strata_error *err)
+{
+	const struct strata_driver *drv = db->drv;
+	int64_t t0, started = audit_now_ns();
+	struct audit_entry e;
+	int rc;
+
+	*is_skipped = false;
+	if (drv->begin(db->conn, err) < 0)
+		return -1;
+	if (applied_meanwhile(is_skipped, db, step->m->version, err) < 0 ||
+	    (!*is_skipped && drv->history_insert(db->conn, &db->table, step->m,
+	                                         false, -1, err) < 0) ||
+	    drv->commit(db->conn, err) < 0) {
+		drv->rollback(db->conn);
+		return -1;
+	}
+	if (*is_skipped)
+		return 0;
+	if (set_step_timeouts(db, step, false, err) < 0)
+		return -1;
+	db_emit_migration(db, STRATA_EVENT_APPLY_START, step->m, 0);
+	t0 = text_monotonic_ns();
+	rc = exec_fenced(db, step, "apply", started, err);
+	reset_timeouts(db);
+	if (rc < 0) {
+		fail_step(db, step, "apply", started, err);
+		strata_error_hint(
+		        err,
+		        "Migration %" PRId64
+		        " ran outside a transaction and is recorded as failed: statements before the failing one stay applied. Complete or undo them by hand, then run 'strata repair --mark-applied %" PRId64
+		        "' (if you completed it) or 'strata repair --retry %" PRId64
+		        "' (if you undid it).",
+		        step->m->version, step->m->version, step->m->version);
+		return -1;
+	}
+	audit_step(&e, db, "apply", step, started);
+	e.duration_ns = text_monotonic_ns() - t0;
+	if (drv->begin(db->conn, err) < 0)
+		return -1;
+	if (drv->history_finish(db->conn, &db->table, step->m->version,
+	                        e.duration_ns, err) < 0 ||
+	    audit_add(db, &e, err) < 0 || drv->commit(db->conn, err) < 0) {
+		drv->rollback(db->conn);
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * A transactional migration that lost a lock race (lock_timeout, deadlock)
  * was rolled back whole: it is run again after a backoff, each attempt
@@ -424,17 +588,10 @@ static int apply_with_retries(struct strata_db *db,
                               const struct plan_step *step, bool is_own_begin,
                               bool *is_skipped, struct strata_error *err)
 {
-	int max = db->opts.retries == 0  ? DEFAULT_RETRIES
-	          : db->opts.retries < 0 ? 0
-	                                 : db->opts.retries;
-	uint64_t seed = (uint64_t)text_monotonic_ns() ^ (uint64_t)getpid()
-	                                                        << 32;
+	int max = max_retries(db);
+	uint64_t seed = retry_seed();
 
 	for (int attempt = 1;; attempt++) {
-		struct strata_event ev = { .kind = STRATA_EVENT_RETRY };
-		struct sbuf msg = SBUF_INIT;
-		double wait;
-
 		if (apply_txn(db, step, is_own_begin, is_skipped, err) == 0)
 			return 0;
 		if (!is_own_begin || !is_retryable(err))
@@ -451,19 +608,7 @@ static int apply_with_retries(struct strata_db *db,
 				             step->m->version, attempt);
 			return -1;
 		}
-		wait = backoff_seconds(attempt, &seed);
-		sbuf_addf(&msg, "%s (SQLSTATE %s): attempt %d of %d in %.1f s",
-		          err->message, err->sqlstate, attempt + 1, max + 1,
-		          wait);
-		ev.migration = step->m;
-		ev.version = step->m->version;
-		ev.description = step->m->description;
-		ev.message = msg.buf;
-		ev.waited_seconds = wait;
-		db_emit(db, &ev);
-		sbuf_release(&msg);
-		strata_error_release(err);
-		sleep_seconds(wait);
+		wait_to_retry(db, step, "", attempt, max, &seed, err);
 	}
 }
 
@@ -727,7 +872,7 @@ static int revert_one(struct strata_db *db, const struct plan_step *step,
 		goto fail;
 	if (set_step_timeouts(db, step, false, err) < 0)
 		return -1;
-	rc = drv->exec_script(db->conn, &step->script, true, err);
+	rc = exec_fenced(db, step, "revert", started, err);
 	reset_timeouts(db);
 	if (rc < 0) {
 		fail_step(db, step, "revert", started, err);

@@ -93,9 +93,30 @@ static void add_stmt(struct stmts *s, size_t offset, size_t end,
 	st->token_offset = token_offset;
 	st->flags = flags;
 	st->what = what;
+	st->index_name = NULL;
 }
 
 /* ---- classification by the parse tree --------------------------------- */
+
+/* The index a CREATE INDEX CONCURRENTLY names, in the table's schema. */
+static char *concurrent_index_name(const PgQuery__Node *n)
+{
+	const PgQuery__IndexStmt *ix;
+	struct sbuf q = SBUF_INIT;
+
+	if (!n || n->node_case != PG_QUERY__NODE__NODE_INDEX_STMT)
+		return NULL;
+	ix = n->index_stmt;
+	if (!ix->concurrent || !ix->idxname || !*ix->idxname)
+		return NULL;
+	if (ix->relation && ix->relation->schemaname &&
+	    *ix->relation->schemaname) {
+		sbuf_add_ident(&q, ix->relation->schemaname);
+		sbuf_addch(&q, '.');
+	}
+	sbuf_add_ident(&q, ix->idxname);
+	return sbuf_detach(&q, NULL);
+}
 
 /*
  * A DefElem's value as the server's defGetString() reads a word or a
@@ -421,6 +442,8 @@ static void split_parsed(struct stmts *out, const PgQuery__ParseResult *tree,
 		}
 		flags = classify(raw->stmt, &sl, &what);
 		add_stmt(out, off, end, first, flags, what);
+		out->v[out->n - 1].index_name =
+		        concurrent_index_name(raw->stmt);
 	}
 	free(sl.names);
 }
@@ -706,6 +729,8 @@ void script_release(struct strata_script *s)
 {
 	if (!s)
 		return;
+	for (size_t i = 0; i < s->n; i++)
+		free(s->stmts[i].index_name);
 	free(s->stmts);
 	free(s->parse_error);
 	memset(s, 0, sizeof(*s));

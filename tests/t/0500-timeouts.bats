@@ -109,3 +109,59 @@ hold_lock() {
 	assert_output --partial "waiting on pid $HOLDER_PID (user 'postgres', application 'long-report', idle in transaction, in a transaction for"
 	refute_output --partial "SELECT 'locked'"
 }
+
+# A session holding a snapshot (REPEATABLE READ, idle in its transaction)
+# for $1 seconds: CREATE INDEX CONCURRENTLY waits for it after it has
+# built the index, so a lock timeout there leaves an invalid index.
+hold_snapshot() {
+	{
+		echo "SET application_name = 'old-snapshot';"
+		echo "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM log;"
+		sleep "$1"
+		echo "COMMIT;"
+	} | psql -XAtq -d "$TEST_DB" >/dev/null &
+	HOLDER_JOB=$!
+	HOLDER_PID=""
+	HOLDER_PID=$(await_sql "SELECT pid FROM pg_stat_activity WHERE application_name = 'old-snapshot' AND state = 'idle in transaction'")
+}
+
+index_migrations() {
+	write_migration 1_t.sql "CREATE TABLE t (id int, x int); CREATE TABLE log (what text); INSERT INTO t SELECT g, g FROM generate_series(1, 1000) g;"
+	strata run
+	write_migration 2_index.sql $'-- no-transaction\nINSERT INTO log VALUES (\'before\');\nCREATE INDEX CONCURRENTLY t_x_idx ON t (x);\nINSERT INTO log VALUES (\'after\');'
+}
+
+@test "retries: a no-transaction migration retries the statement that lost the race, after dropping the invalid index" {
+	index_migrations
+	hold_snapshot 2
+	run strata run --lock-timeout 300ms --retries 10
+	wait "$HOLDER_JOB" || true
+	assert_success
+	assert_output --partial "statement 2: canceling statement due to lock timeout (SQLSTATE 55P03): attempt 2"
+	assert_line --partial "Applied 2 index"
+	# the statement before was not run again, the one after ran once
+	assert_equal "$(psql_db "SELECT string_agg(what, ',' ORDER BY what) FROM log")" "after,before"
+	assert_equal "$(psql_db "SELECT count(*) FROM pg_index WHERE indrelid = 't'::regclass")" 1
+	assert_equal "$(psql_db "SELECT indisvalid FROM pg_index WHERE indexrelid = 't_x_idx'::regclass")" t
+	assert_equal "$(psql_db "SELECT success FROM _sqlx_migrations WHERE version = 2")" t
+	run psql_db "SELECT count(*) > 0 FROM _strata_audit WHERE version = 2 AND outcome = 'failure' AND sqlstate = '55P03'"
+	assert_output t
+}
+
+@test "retries: a no-transaction migration that never gets its lock: exit 6, the blocker named, no invalid index left" {
+	index_migrations
+	hold_snapshot 30
+	run strata run --lock-timeout 300ms --retries 1
+	kill "$HOLDER_JOB" 2>/dev/null || true
+	psql_db "SELECT pg_terminate_backend($HOLDER_PID)" >/dev/null 2>&1 || true
+	wait "$HOLDER_JOB" 2>/dev/null || true
+	assert_failure 6
+	assert_output --partial "migration 2 gave up after 2 attempts"
+	assert_output --partial "pid $HOLDER_PID"
+	assert_output --partial "strata repair --retry 2"
+	# recorded as failed (the fence), the first statement applied once,
+	# and the half-built index gone: a later run cannot trip on it
+	assert_equal "$(psql_db "SELECT success FROM _sqlx_migrations WHERE version = 2")" f
+	assert_equal "$(psql_db "SELECT string_agg(what, ',') FROM log")" "before"
+	assert_equal "$(psql_db "SELECT count(*) FROM pg_index WHERE indrelid = 't'::regclass")" 0
+}
