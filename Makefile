@@ -37,7 +37,8 @@ BIN     := $(BUILD)/strata
 HEADERS := include/strata.h $(wildcard src/*.h src/cli/*.h)
 
 .PHONY: all asan test test-unit test-golden test-shell golden-update \
-        format format-check valgrind clean install bench bench-profile
+        format format-check valgrind clean install bench bench-profile \
+        bench-lock
 all: $(BIN)
 asan: $(BIN)
 
@@ -86,11 +87,14 @@ valgrind: $(BIN)
 
 # bench/README.md: strata against psql on a throwaway server (BENCH_FLAGS,
 # for example -n "100 1000" -r 7), and where strata's time goes
-# (PROFILE_FLAGS, for example -n 500 -s 2000).
+# (PROFILE_FLAGS, for example -n 500 -s 2000); the application's latency
+# while a migration waits for its lock (BENCH_LOCK_FLAGS, for example -r 5).
 bench: $(BIN)
 	STRATA_BIN=$(abspath $(BIN)) bench/run $(BENCH_FLAGS)
 bench-profile: $(BIN)
 	STRATA_BIN=$(abspath $(BIN)) bench/profile $(PROFILE_FLAGS)
+bench-lock: $(BIN)
+	STRATA_BIN=$(abspath $(BIN)) bench/lock-latency $(BENCH_LOCK_FLAGS)
 
 FORMAT_FILES = $(wildcard include/*.h src/*.[ch] src/cli/*.[ch] \
                tests/unit/*.c tests/golden/*.c)

@@ -1,7 +1,8 @@
-# bench/lib.bash: a throwaway PostgreSQL server for bench/run and
-# bench/profile, started the way tests/t/lib.bash starts the test clusters
-# (initdb -A trust -U postgres as an unprivileged user when root, no TCP,
-# a private socket directory, a free port, fsync off).
+# bench/lib.bash: a throwaway PostgreSQL server for bench/run,
+# bench/profile and bench/lock-latency, started the way tests/t/lib.bash
+# starts the test clusters (initdb -A trust -U postgres as an unprivileged
+# user when root, no TCP, a private socket directory, a free port, fsync
+# off).
 #
 #   bench_pg_start     start it in a fresh scratch directory; sets
 #                      bench_scratch, bench_psql (the server's own psql),
