@@ -391,7 +391,9 @@ struct strata_db {
 	char *command;    /* opts.command, owned */
 	char *git_commit; /* of the source, once looked up */
 	bool has_git_lookup;
-	bool has_audit;         /* the audit table is known to exist */
+	bool has_audit;     /* the audit table is known to exist */
+	bool is_lock_probe; /* this attempt has another after it: see migrate.c
+	                     */
 	int64_t lock_wait_ns;   /* of the current command */
 	const char *source_dir; /* of the current command, borrowed */
 };

@@ -217,13 +217,24 @@ static int64_t timeout_ms(double directive, double option, double fallback)
 #define DEFAULT_LOCK_TIMEOUT 2.0
 #define DEFAULT_RETRIES      5
 
+/*
+ * A waiting lock request queues every later request on the table behind
+ * it. An attempt with another after it only probes: it waits at most this
+ * long for a lock, so that while a long transaction blocks the migration
+ * the application's queries are held up for milliseconds per attempt;
+ * the last attempt waits the whole lock_timeout.
+ */
+#define LOCK_PROBE_MS 20
+
 static int set_step_timeouts(struct strata_db *db, const struct plan_step *step,
                              bool is_local, struct strata_error *err)
 {
-	return db->drv->set_timeouts(db->conn,
-	                             timeout_ms(step->lock_timeout,
-	                                        db->opts.lock_timeout,
-	                                        DEFAULT_LOCK_TIMEOUT),
+	int64_t lock_ms = timeout_ms(step->lock_timeout, db->opts.lock_timeout,
+	                             DEFAULT_LOCK_TIMEOUT);
+
+	if (db->is_lock_probe && lock_ms > LOCK_PROBE_MS)
+		lock_ms = LOCK_PROBE_MS;
+	return db->drv->set_timeouts(db->conn, lock_ms,
 	                             timeout_ms(step->statement_timeout,
 	                                        db->opts.statement_timeout, -1),
 	                             is_local, err);
@@ -491,19 +502,36 @@ static int exec_fenced(struct strata_db *db, const struct plan_step *step,
 	const struct strata_script *s = &step->script;
 	int max = max_retries(db);
 	uint64_t seed = retry_seed();
-	size_t done = 0; /* statements applied */
+	bool is_probing = false; /* as the session's lock_timeout stands */
+	size_t k = 0;
 
-	for (int attempt = 1;; attempt++) {
-		struct strata_script rest = *s;
+	for (int attempt = 1; k < s->n;) {
+		struct strata_script one = *s;
 		struct sbuf what = SBUF_INIT;
-		size_t k;
+		/*
+		 * Probe only where a lost race can be retried, and not for
+		 * the concurrent builds: their waits hold up no query, and a
+		 * lost race costs them the whole build.
+		 */
+		bool probe = attempt <= max && is_repeatable(s, k) &&
+		             !s->stmts[k].what;
 
-		rest.stmts += done;
-		rest.n -= done;
-		if (db->drv->exec_script(db->conn, &rest, true, err) == 0)
-			return 0;
-		k = done +
-		    (err->statement > 0 ? (size_t)err->statement - 1 : 0);
+		if (probe != is_probing) {
+			db->is_lock_probe = probe;
+			if (set_step_timeouts(db, step, false, err) < 0) {
+				db->is_lock_probe = false;
+				return -1;
+			}
+			db->is_lock_probe = false;
+			is_probing = probe;
+		}
+		one.stmts += k;
+		one.n = 1;
+		if (db->drv->exec_script(db->conn, &one, true, err) == 0) {
+			k++;
+			attempt = 1;
+			continue;
+		}
 		err->statement = (int)k + 1;
 		if (!is_retryable(err) || !is_repeatable(s, k) ||
 		    attempt > max) {
@@ -514,10 +542,10 @@ static int exec_fenced(struct strata_db *db, const struct plan_step *step,
 		}
 		/* this attempt, in the trail as a failure */
 		fail_step(db, step, action, started_at_ns, err);
-		done = k;
 		sbuf_addf(&what, "statement %zu: ", k + 1);
 		wait_to_retry(db, step, what.buf, attempt, max, &seed, err);
 		sbuf_release(&what);
+		attempt++;
 		if (s->stmts[k].index_name &&
 		    drop_invalid_index(db, s->stmts[k].index_name, err) < 0) {
 			if (!is_retryable(err))
@@ -525,6 +553,7 @@ static int exec_fenced(struct strata_db *db, const struct plan_step *step,
 			strata_error_release(err);
 		}
 	}
+	return 0;
 }
 
 /* Non-transactional: the fence row first, committed on its own. */
@@ -592,7 +621,13 @@ static int apply_with_retries(struct strata_db *db,
 	uint64_t seed = retry_seed();
 
 	for (int attempt = 1;; attempt++) {
-		if (apply_txn(db, step, is_own_begin, is_skipped, err) == 0)
+		int rc;
+
+		/* in --single-transaction one attempt: nothing to probe for */
+		db->is_lock_probe = is_own_begin && attempt <= max;
+		rc = apply_txn(db, step, is_own_begin, is_skipped, err);
+		db->is_lock_probe = false;
+		if (rc == 0)
 			return 0;
 		if (!is_own_begin || !is_retryable(err))
 			return -1;

@@ -33,7 +33,7 @@ static struct opt global_opts[] = {
 	{ 0, "lock-wait", OPT_STRING, &lock_wait_arg, NULL, "DURATION",
 	  "how long to wait for the migration lock (default: 60s; 'forever')" },
 	{ 0, "lock-timeout", OPT_STRING, &lock_timeout_arg, NULL, "DURATION",
-	  "lock_timeout of every migration (default: 2s; 0: none)" },
+	  "lock_timeout of each migration's last try (default: 2s; 0: none)" },
 	{ 0, "statement-timeout", OPT_STRING, &statement_timeout_arg, NULL,
 	  "DURATION", "statement_timeout of every migration (default: none)" },
 	{ 0, "retries", OPT_STRING, &retries_arg, NULL, "N",

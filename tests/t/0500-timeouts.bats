@@ -9,25 +9,42 @@ settings_migration() {
 	write_migration "$1" "${2:-}CREATE TABLE seen_$3 AS SELECT current_setting('lock_timeout') AS lock_timeout, current_setting('statement_timeout') AS statement_timeout, current_setting('application_name') AS app;"
 }
 
+# (--retries 0: the only attempt is the last, which waits the whole
+# lock_timeout; the attempts before it probe, see below)
 @test "timeouts: lock_timeout 2s by default, options and directives win" {
 	settings_migration 1_default.sql "" a
 	settings_migration 2_directive.sql $'-- strata:lock-timeout=750ms\n-- strata:statement-timeout=3s\n' b
-	strata run
+	strata run --retries 0
 	assert_equal "$(psql_db 'SELECT lock_timeout, statement_timeout, app FROM seen_a')" "2s|0|strata"
 	assert_equal "$(psql_db 'SELECT lock_timeout, statement_timeout FROM seen_b')" "750ms|3s"
 	settings_migration 3_option.sql "" c
-	strata run --lock-timeout 5s --statement-timeout 1m
+	strata run --retries 0 --lock-timeout 5s --statement-timeout 1m
 	assert_equal "$(psql_db 'SELECT lock_timeout, statement_timeout FROM seen_c')" "5s|1min"
 	settings_migration 4_none.sql "" d
 	strata run --lock-timeout 0
 	assert_equal "$(psql_db 'SELECT lock_timeout FROM seen_d')" "0"
 }
 
-@test "timeouts: a no-transaction migration gets them for its session, reset afterwards" {
-	write_migration 1_t.sql "CREATE TABLE t (id int);"
-	write_migration 2_idx.sql $'-- no-transaction\n-- strata:lock-timeout=1500ms\nCREATE TABLE seen AS SELECT current_setting(\'lock_timeout\') AS lock_timeout;'
+@test "timeouts: an attempt with a retry after it probes: 20 ms for its locks, never more than lock_timeout" {
+	settings_migration 1_default.sql "" a
+	settings_migration 2_short.sql $'-- strata:lock-timeout=10ms\n' b
+	write_migration 3_nt.sql $'-- no-transaction\nCREATE TABLE seen_c AS SELECT current_setting(\'lock_timeout\') AS lock_timeout;'
 	strata run
+	assert_equal "$(psql_db 'SELECT lock_timeout FROM seen_a')" "20ms"
+	assert_equal "$(psql_db 'SELECT lock_timeout FROM seen_b')" "10ms"
+	assert_equal "$(psql_db 'SELECT lock_timeout FROM seen_c')" "20ms"
+	# the whole run in one transaction has one attempt: no probe
+	settings_migration 4_single.sql "" d
+	strata run --single-transaction
+	assert_equal "$(psql_db 'SELECT lock_timeout FROM seen_d')" "2s"
+}
+
+@test "timeouts: a no-transaction migration gets them for its session, around a concurrent build" {
+	write_migration 1_t.sql "CREATE TABLE t (id int);"
+	write_migration 2_idx.sql $'-- no-transaction\n-- strata:lock-timeout=1500ms\nCREATE TABLE seen AS SELECT current_setting(\'lock_timeout\') AS lock_timeout;\nCREATE INDEX CONCURRENTLY t_idx ON t (id);\nCREATE TABLE seen2 AS SELECT current_setting(\'lock_timeout\') AS lock_timeout;'
+	strata run --retries 0
 	assert_equal "$(psql_db 'SELECT lock_timeout FROM seen')" "1500ms"
+	assert_equal "$(psql_db 'SELECT lock_timeout FROM seen2')" "1500ms"
 }
 
 @test "timeouts: an unknown or malformed directive is refused before anything runs" {
