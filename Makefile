@@ -36,7 +36,7 @@ LIB     := $(BUILD)/libstrata.a
 BIN     := $(BUILD)/strata
 HEADERS := include/strata.h $(wildcard src/*.h src/cli/*.h)
 
-.PHONY: all asan test test-unit test-golden test-shell golden-update \
+.PHONY: all asan test test-unit test-golden test-shell test-faults golden-update \
         format format-check valgrind clean install bench bench-profile
 all: $(BIN)
 asan: $(BIN)
@@ -76,6 +76,12 @@ test-golden: $(TOOL_BIN)
 test-shell: $(BIN)
 	$(TEST_ENV) $(PROVE) $(PROVE_FLAGS) --exec tests/run-one \
 		$(sort $(wildcard tests/t/*.bats))
+# Heavier, randomized fault tests (kill -9, terminated sessions, restarts,
+# concurrency, lock holders, password canary): tests/faults/*.bats.
+# STRATA_FAULT_SEED replays a run (each test prints its seed).
+test-faults: $(BIN)
+	$(TEST_ENV) $(PROVE) $(PROVE_FLAGS) --exec tests/run-one \
+		$(sort $(wildcard tests/faults/*.bats))
 golden-update: $(TOOL_BIN)
 	$(TEST_ENV) STRATA_GOLDEN_UPDATE=1 tests/golden/golden.t
 
