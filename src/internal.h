@@ -511,7 +511,8 @@ struct child_env {
 	size_t n, alloc;
 };
 
-/* A copy of this process's environment. */
+/* A copy of this process's environment, less the variables that may hold
+ * a password (DATABASE_URL, PGPASSWORD). */
 void child_env_init(struct child_env *e);
 void child_env_set(struct child_env *e, const char *name, const char *value);
 void child_env_unset(struct child_env *e, const char *name);
@@ -522,7 +523,8 @@ void child_env_release(struct child_env *e);
 
 struct child {
 	const char *const *argv;  /* argv[0] is the program's path */
-	char *const *envp;        /* the whole environment; NULL: ours */
+	char *const *envp;        /* the whole environment; NULL: ours, as
+	                           * child_env_init() gives it */
 	size_t max_output;        /* bytes kept of each stream; 0: 64 MiB */
 	void (*tick)(void *data); /* about once a second while it runs */
 	void *tick_data;
