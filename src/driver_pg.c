@@ -1072,6 +1072,49 @@ done:
 	return rc;
 }
 
+/*
+ * The lock lives as long as its session, which a DBA's
+ * pg_terminate_backend(), idle_session_timeout or a restart may end while
+ * the migration session goes on. An idle session is sent something only
+ * when it ends, so a look at its socket (no round trip) says whether to
+ * make sure with a query.
+ */
+static int pg_lock_check(struct strata_conn *c, struct strata_error *err)
+{
+	struct pg_conn *pc = pg_conn_of(c);
+	struct pollfd p = { .fd = -1, .events = POLLIN };
+	PGresult *res;
+	char *why;
+	int n;
+
+	if (!pc->is_locked)
+		return 0;
+	if (PQstatus(pc->lock_pg) == CONNECTION_OK) {
+		p.fd = PQsocket(pc->lock_pg);
+		do
+			n = poll(&p, 1, 0);
+		while (n < 0 && errno == EINTR);
+		if (n == 0)
+			return 0;
+		res = PQexec(pc->lock_pg, "SELECT 1");
+		n = PQresultStatus(res) == PGRES_TUPLES_OK;
+		PQclear(res);
+		if (n)
+			return 0;
+	}
+	/* the first line: the server's reason, when it gave one */
+	why = trimmed(PQerrorMessage(pc->lock_pg));
+	why[strcspn(why, "\n")] = '\0';
+	strata_error_set(err, STRATA_ELOCK,
+	                 "lost the migration lock: its session ended");
+	if (*why)
+		strata_error_detail(err, "%s", why);
+	free(why);
+	return strata_error_hint(
+	        err,
+	        "Nothing more was committed once it was lost. Another strata may hold the lock now: run again when it is done.");
+}
+
 /* Releases the lock and closes its session (which releases it anyway). */
 static void pg_unlock(struct strata_conn *c)
 {
@@ -1858,6 +1901,7 @@ const struct strata_driver pgdrv_driver = {
 	.rollback = pg_rollback,
 	.lock = pg_lock,
 	.unlock = pg_unlock,
+	.lock_check = pg_lock_check,
 	.history_ensure = pg_history_ensure,
 	.history_read = pg_history_read,
 	.query = pg_query_generic,

@@ -303,6 +303,13 @@ struct strata_driver {
 	int (*lock)(struct strata_conn *c, double wait,
 	            struct strata_error *err);
 	void (*unlock)(struct strata_conn *c);
+	/*
+	 * 0 while the lock taken by lock() stands, else -1 with STRATA_ELOCK:
+	 * its session ended, and another runner may hold it now. Cheap
+	 * enough before every commit. NULL: a lock that is lost only with
+	 * the connection itself.
+	 */
+	int (*lock_check)(struct strata_conn *c, struct strata_error *err);
 	int (*history_ensure)(struct strata_conn *c,
 	                      const struct table_name *table,
 	                      struct strata_error *err);

@@ -221,6 +221,14 @@ static int set_step_timeouts(struct strata_db *db, const struct plan_step *step,
 	                             is_local, err);
 }
 
+/* SPEC, History table: one process migrates at a time, so nothing is
+ * committed once the lock is lost (the history's primary key backs this
+ * up should it be lost in between). */
+static int check_lock(struct strata_db *db, struct strata_error *err)
+{
+	return db->drv->lock_check ? db->drv->lock_check(db->conn, err) : 0;
+}
+
 static void reset_timeouts(struct strata_db *db)
 {
 	db->drv->set_timeouts(db->conn, -1, -1, false, NULL);
@@ -316,7 +324,8 @@ static int apply_txn(struct strata_db *db, const struct plan_step *step,
 	                        e.duration_ns, err) < 0 ||
 	    audit_add(db, &e, err) < 0)
 		goto fail;
-	if (is_own_begin && drv->commit(db->conn, err) < 0)
+	if (is_own_begin &&
+	    (check_lock(db, err) < 0 || drv->commit(db->conn, err) < 0))
 		goto fail;
 	return 0;
 fail:
@@ -334,7 +343,7 @@ static int apply_fenced(struct strata_db *db, const struct plan_step *step,
 	int rc;
 
 	*is_skipped = false;
-	if (drv->begin(db->conn, err) < 0)
+	if (check_lock(db, err) < 0 || drv->begin(db->conn, err) < 0)
 		return -1;
 	if (applied_meanwhile(is_skipped, db, step->m->version, err) < 0 ||
 	    (!*is_skipped && drv->history_insert(db->conn, &db->table, step->m,
@@ -569,7 +578,7 @@ int strata_migrate_run(struct strata_run_result *out, struct strata_db *db,
 			                  text_monotonic_ns() - t0);
 	}
 	if (in_single) {
-		if (drv->commit(db->conn, err) < 0)
+		if (check_lock(db, err) < 0 || drv->commit(db->conn, err) < 0)
 			goto done;
 		in_single = false;
 		for (size_t i = 0; i < plan.n; i++)
@@ -686,7 +695,7 @@ static int revert_one(struct strata_db *db, const struct plan_step *step,
 	int rc;
 
 	*is_skipped = false;
-	if (drv->begin(db->conn, err) < 0)
+	if (check_lock(db, err) < 0 || drv->begin(db->conn, err) < 0)
 		return -1;
 	if (!(drv->caps & DRV_ADVISORY_LOCK) &&
 	    drv->history_has(&has, db->conn, &db->table, v, err) < 0)
@@ -708,7 +717,7 @@ static int revert_one(struct strata_db *db, const struct plan_step *step,
 		}
 		e.duration_ns = text_monotonic_ns() - t0;
 		if (drv->history_delete(db->conn, &db->table, v, err) < 0 ||
-		    audit_add(db, &e, err) < 0 ||
+		    audit_add(db, &e, err) < 0 || check_lock(db, err) < 0 ||
 		    drv->commit(db->conn, err) < 0)
 			goto fail;
 		return 0;
