@@ -107,7 +107,11 @@ static int set_error(struct strata_error *err, PGconn *pg, const PGresult *res)
 	char *text;
 
 	if (!pg || PQstatus(pg) == CONNECTION_BAD) {
-		text = trimmed(pg ? PQerrorMessage(pg) : NULL);
+		/* the server's reason when it gave one (terminated, shutting
+		 * down), not libpq's guess that it "terminated abnormally" */
+		text = field(res, PG_DIAG_MESSAGE_PRIMARY);
+		if (!text)
+			text = trimmed(pg ? PQerrorMessage(pg) : NULL);
 		if (!*text && res) {
 			free(text);
 			text = trimmed(PQresultErrorMessage(res));
@@ -117,6 +121,11 @@ static int set_error(struct strata_error *err, PGconn *pg, const PGresult *res)
 		if (*text)
 			strata_error_detail(err, "%s", text);
 		free(text);
+		/* kept by a transactional migration's failure, which would
+		 * otherwise say to fix its file */
+		strata_error_hint(
+		        err,
+		        "The server rolled back whatever the session had not committed. Run again once it can be reached.");
 		if (err && state && strlen(state) == 5)
 			memcpy(err->sqlstate, state, 6);
 		return -1;

@@ -53,6 +53,9 @@ assert_clean_output() {
 	assert_output --partial "connection to the server was lost"
 	assert_output --partial "at migrations/2_slow.sql:1"
 	assert_output --partial "SQLSTATE 57P01"
+	assert_output --partial "detail: terminating connection due to administrator command"
+	refute_output --partial "terminated abnormally"
+	refute_output --partial "Fix the file"
 	assert_clean_output
 	# rolled back with its transaction
 	assert_equal "$(psql_db "SELECT string_agg(version::text, ',' ORDER BY version) FROM _sqlx_migrations")" 1
