@@ -78,9 +78,10 @@ test-shell: $(BIN)
 		$(sort $(wildcard tests/t/*.bats))
 # Heavier, randomized fault tests (kill -9, terminated sessions, restarts,
 # concurrency, lock holders, password canary): tests/faults/*.bats.
-# STRATA_FAULT_SEED replays a run (each test prints its seed).
+# Verbose: the seeds and what each run did show up in the log;
+# STRATA_FAULT_SEED=N replays a run.
 test-faults: $(BIN)
-	$(TEST_ENV) $(PROVE) $(PROVE_FLAGS) --exec tests/run-one \
+	$(TEST_ENV) $(PROVE) $(PROVE_FLAGS) -v --exec tests/run-one \
 		$(sort $(wildcard tests/faults/*.bats))
 golden-update: $(TOOL_BIN)
 	$(TEST_ENV) STRATA_GOLDEN_UPDATE=1 tests/golden/golden.t

@@ -76,7 +76,7 @@ attempts() {
 			holder_send "SELECT 1 FROM t WHERE id = 1 FOR UPDATE;"
 		fi
 		pid=$(holder_pid)
-		hold=$(random_ms 700 2500)
+		hold=$(random_ms 1000 2500)
 		{
 			sleep "$(ms_to_s "$hold")"
 			holder_send "COMMIT;"
