@@ -3,10 +3,12 @@
 # never applied twice nor recorded without its effect; an interrupted
 # -- no-transaction migration is a visible failed record that blocks later
 # runs until repair; after repair, running again converges.
+#
 # The migrations are faults.bash's write_set: transactional and
 # non-transactional ones that sleep between effects counted in a table.
-# Replay a failure with STRATA_FAULT_SEED; STRATA_FAULT_KILLS sets how many
-# kills (32).
+# STRATA_FAULT_SEED replays a run's choices (sleeps, kill delays, repairs;
+# where a kill lands still depends on timing); STRATA_FAULT_KILLS sets how
+# many kills (32).
 
 load ../t/lib
 load faults

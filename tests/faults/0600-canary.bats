@@ -40,8 +40,7 @@ setup_file() {
 teardown() {
 	sampler_stop
 	if [[ -n ${HOLDER_JOB:-} ]]; then
-		kill "$HOLDER_JOB" 2>/dev/null || true
-		wait "$HOLDER_JOB" 2>/dev/null || true
+		unhold
 	fi
 }
 
