@@ -36,9 +36,9 @@ LIB     := $(BUILD)/libstrata.a
 BIN     := $(BUILD)/strata
 HEADERS := include/strata.h $(wildcard src/*.h src/cli/*.h)
 
-.PHONY: all asan test test-unit test-golden test-shell golden-update \
-        format format-check valgrind clean install bench bench-profile \
-        bench-lock
+.PHONY: all asan test test-unit test-golden test-shell test-faults \
+        golden-update format format-check valgrind clean install bench \
+        bench-profile bench-lock
 all: $(BIN)
 asan: $(BIN)
 
@@ -77,6 +77,13 @@ test-golden: $(TOOL_BIN)
 test-shell: $(BIN)
 	$(TEST_ENV) $(PROVE) $(PROVE_FLAGS) --exec tests/run-one \
 		$(sort $(wildcard tests/t/*.bats))
+# Heavier, randomized fault tests (kill -9, terminated sessions, restarts,
+# concurrency, lock holders, password canary): tests/faults/*.bats.
+# Verbose: the seeds and what each run did show up in the log;
+# STRATA_FAULT_SEED=N replays a run.
+test-faults: $(BIN)
+	$(TEST_ENV) $(PROVE) $(PROVE_FLAGS) -v --exec tests/run-one \
+		$(sort $(wildcard tests/faults/*.bats))
 golden-update: $(TOOL_BIN)
 	$(TEST_ENV) STRATA_GOLDEN_UPDATE=1 tests/golden/golden.t
 

@@ -302,6 +302,13 @@ struct strata_db_options {
 	 */
 	double lock_timeout;
 	double statement_timeout;
+	/*
+	 * Seconds an attempt that has another after it (see retries) waits
+	 * for its locks, at most lock_timeout: a waiting lock request holds
+	 * up every later one on the table. 0: the default (20 ms); < 0:
+	 * every attempt waits the whole lock_timeout.
+	 */
+	double lock_probe;
 	/* A transactional migration failing on a lock timeout (55P03) or a
 	 * deadlock (40P01) runs again up to this many times, with
 	 * exponential backoff and jitter; 0: the default 5, < 0: never. */

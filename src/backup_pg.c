@@ -104,18 +104,6 @@ static int version_major(const char *text)
 	return v > 0 && v < 1000 ? (int)v : 0;
 }
 
-/*
- * Our environment without what may hold a password: every child starts
- * from it, even one that connects nowhere (its environment is readable in
- * /proc/PID/environ for as long as it runs).
- */
-static void tool_env_init(struct child_env *e)
-{
-	child_env_init(e);
-	child_env_unset(e, "DATABASE_URL");
-	child_env_unset(e, "PGPASSWORD");
-}
-
 static int ask_version(struct pg_tool *t, const char *path,
                        struct strata_error *err)
 {
@@ -125,7 +113,7 @@ static int ask_version(struct pg_tool *t, const char *path,
 	size_t n;
 	int rc = -1;
 
-	tool_env_init(&env);
+	child_env_init(&env);
 	c.argv = argv;
 	c.envp = env.v;
 	if (child_run(&c, err) < 0)
@@ -441,7 +429,7 @@ static int child_conn_init(struct child_conn *cc, PGconn *pg,
 
 	memset(cc, 0, sizeof(*cc));
 	cc->pass_fd = -1;
-	tool_env_init(&cc->env);
+	child_env_init(&cc->env);
 	if (!opts) {
 		strata_error_set(err, STRATA_EFAILED,
 		                 "could not read the connection's parameters");
@@ -832,7 +820,7 @@ static int pg_check(size_t *out, const struct strata_backup *b,
 	int rc = -1;
 
 	*out = 0;
-	tool_env_init(&env);
+	child_env_init(&env);
 	if (find_tool(&tool, "pg_restore", 0, dump_major, min_what, bindir,
 	              err) < 0)
 		goto done;

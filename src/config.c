@@ -29,8 +29,10 @@ struct strata_config {
 };
 
 static const char *const known_keys[] = {
-	"database",          "source",  "table",  "lock_wait",  "lock_timeout",
-	"statement_timeout", "retries", "backup", "backup_dir",
+	"database",          "source",       "table",
+	"lock_wait",         "lock_timeout", "lock_probe",
+	"statement_timeout", "retries",      "backup",
+	"backup_dir",
 };
 
 static bool is_known_key(const char *key, bool is_main)
@@ -137,7 +139,7 @@ int strata_config_load(struct strata_config **out, const char *path,
 		err->line = line;
 		strata_error_hint(
 		        err,
-		        "Keys: database, source, table, lock_wait, lock_timeout, statement_timeout, retries, backup, backup_dir (and environment in [strata]); in [lint], RULE = error, warning or off.");
+		        "Keys: database, source, table, lock_wait, lock_timeout, lock_probe, statement_timeout, retries, backup, backup_dir (and environment in [strata]); in [lint], RULE = error, warning or off.");
 		goto fail;
 	}
 	*out = c;

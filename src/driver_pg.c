@@ -51,6 +51,7 @@ struct pg_conn {
 	char *blocker; /* "pid 123 (user u, ...)": for the error */
 	int blocker_pid;
 	int64_t reported_ns; /* when the BLOCKED event was last sent */
+	int64_t lock_ms;     /* the lock_timeout set last, < 0 when reset */
 	/*
 	 * Commands of a transaction held back to be sent with the next
 	 * round trip (BEGIN and SET LOCAL with the migration's statements;
@@ -107,7 +108,11 @@ static int set_error(struct strata_error *err, PGconn *pg, const PGresult *res)
 	char *text;
 
 	if (!pg || PQstatus(pg) == CONNECTION_BAD) {
-		text = trimmed(pg ? PQerrorMessage(pg) : NULL);
+		/* the server's reason when it gave one (terminated, shutting
+		 * down), not libpq's guess that it "terminated abnormally" */
+		text = field(res, PG_DIAG_MESSAGE_PRIMARY);
+		if (!text)
+			text = trimmed(pg ? PQerrorMessage(pg) : NULL);
 		if (!*text && res) {
 			free(text);
 			text = trimmed(PQresultErrorMessage(res));
@@ -117,6 +122,11 @@ static int set_error(struct strata_error *err, PGconn *pg, const PGresult *res)
 		if (*text)
 			strata_error_detail(err, "%s", text);
 		free(text);
+		/* kept by a transactional migration's failure, which would
+		 * otherwise say to fix its file */
+		strata_error_hint(
+		        err,
+		        "The server rolled back whatever the session had not committed. Run again once it can be reached.");
 		if (err && state && strlen(state) == 5)
 			memcpy(err->sqlstate, state, 6);
 		return -1;
@@ -321,9 +331,11 @@ static void sample_blocker(struct pg_conn *pc)
  */
 static bool await_result(struct pg_conn *pc)
 {
-	/* the first look early, so that even a short lock_timeout has
-	 * named its blocker by the time it fires */
-	int wait_ms = FIRST_SAMPLE_MS;
+	/* the first look early, so that even a short lock_timeout (a
+	 * probe's) has named its blocker by the time it fires */
+	int wait_ms = pc->lock_ms > 0 && pc->lock_ms < 2 * FIRST_SAMPLE_MS
+	                      ? (int)(pc->lock_ms / 2) + 1
+	                      : FIRST_SAMPLE_MS;
 
 	while (PQisBusy(pc->pg)) {
 		struct pollfd p = { .fd = PQsocket(pc->pg), .events = POLLIN };
@@ -1081,6 +1093,49 @@ done:
 	return rc;
 }
 
+/*
+ * The lock lives as long as its session, which a DBA's
+ * pg_terminate_backend(), idle_session_timeout or a restart may end while
+ * the migration session goes on. An idle session is sent something only
+ * when it ends, so a look at its socket (no round trip) says whether to
+ * make sure with a query.
+ */
+static int pg_lock_check(struct strata_conn *c, struct strata_error *err)
+{
+	struct pg_conn *pc = pg_conn_of(c);
+	struct pollfd p = { .fd = -1, .events = POLLIN };
+	PGresult *res;
+	char *why;
+	int n;
+
+	if (!pc->is_locked)
+		return 0;
+	if (PQstatus(pc->lock_pg) == CONNECTION_OK) {
+		p.fd = PQsocket(pc->lock_pg);
+		do
+			n = poll(&p, 1, 0);
+		while (n < 0 && errno == EINTR);
+		if (n == 0)
+			return 0;
+		res = PQexec(pc->lock_pg, "SELECT 1");
+		n = PQresultStatus(res) == PGRES_TUPLES_OK;
+		PQclear(res);
+		if (n)
+			return 0;
+	}
+	/* the first line: the server's reason, when it gave one */
+	why = trimmed(PQerrorMessage(pc->lock_pg));
+	why[strcspn(why, "\n")] = '\0';
+	strata_error_set(err, STRATA_ELOCK,
+	                 "lost the migration lock: its session ended");
+	if (*why)
+		strata_error_detail(err, "%s", why);
+	free(why);
+	return strata_error_hint(
+	        err,
+	        "Nothing more was committed once it was lost. Another strata may hold the lock now: run again when it is done.");
+}
+
 /* Releases the lock and closes its session (which releases it anyway). */
 static void pg_unlock(struct strata_conn *c)
 {
@@ -1798,6 +1853,7 @@ static int pg_set_timeouts(struct strata_conn *c, int64_t lock_ms,
 	struct pg_conn *pc = pg_conn_of(c);
 	char lock_sql[80], stmt_sql[80];
 
+	pc->lock_ms = lock_ms;
 	if (lock_ms < 0 && statement_ms < 0) {
 		if (flush_queue(pc, err) < 0)
 			return -1;
@@ -2019,6 +2075,7 @@ const struct strata_driver pgdrv_driver = {
 	.rollback = pg_rollback,
 	.lock = pg_lock,
 	.unlock = pg_unlock,
+	.lock_check = pg_lock_check,
 	.history_ensure = pg_history_ensure,
 	.history_read = pg_history_read,
 	.query = pg_query_generic,

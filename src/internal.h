@@ -310,6 +310,13 @@ struct strata_driver {
 	int (*lock)(struct strata_conn *c, double wait,
 	            struct strata_error *err);
 	void (*unlock)(struct strata_conn *c);
+	/*
+	 * 0 while the lock taken by lock() stands, else -1 with STRATA_ELOCK:
+	 * its session ended, and another runner may hold it now. Cheap
+	 * enough before every commit. NULL: a lock that is lost only with
+	 * the connection itself.
+	 */
+	int (*lock_check)(struct strata_conn *c, struct strata_error *err);
 	int (*history_ensure)(struct strata_conn *c,
 	                      const struct table_name *table,
 	                      struct strata_error *err);
@@ -527,7 +534,8 @@ struct child_env {
 	size_t n, alloc;
 };
 
-/* A copy of this process's environment. */
+/* A copy of this process's environment, less the variables that may hold
+ * a password (DATABASE_URL, PGPASSWORD). */
 void child_env_init(struct child_env *e);
 void child_env_set(struct child_env *e, const char *name, const char *value);
 void child_env_unset(struct child_env *e, const char *name);
@@ -538,7 +546,8 @@ void child_env_release(struct child_env *e);
 
 struct child {
 	const char *const *argv;  /* argv[0] is the program's path */
-	char *const *envp;        /* the whole environment; NULL: ours */
+	char *const *envp;        /* the whole environment; NULL: ours, as
+	                           * child_env_init() gives it */
 	size_t max_output;        /* bytes kept of each stream; 0: 64 MiB */
 	void (*tick)(void *data); /* about once a second while it runs */
 	void *tick_data;

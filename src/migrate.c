@@ -224,20 +224,30 @@ static int64_t timeout_ms(double directive, double option, double fallback)
  * the application's queries are held up for milliseconds per attempt;
  * the last attempt waits the whole lock_timeout.
  */
-#define LOCK_PROBE_MS 20
+#define DEFAULT_LOCK_PROBE 0.020
 
 static int set_step_timeouts(struct strata_db *db, const struct plan_step *step,
                              bool is_local, struct strata_error *err)
 {
 	int64_t lock_ms = timeout_ms(step->lock_timeout, db->opts.lock_timeout,
 	                             DEFAULT_LOCK_TIMEOUT);
+	int64_t probe_ms =
+	        timeout_ms(-1, db->opts.lock_probe, DEFAULT_LOCK_PROBE);
 
-	if (db->is_lock_probe && lock_ms > LOCK_PROBE_MS)
-		lock_ms = LOCK_PROBE_MS;
+	if (db->is_lock_probe && probe_ms && lock_ms > probe_ms)
+		lock_ms = probe_ms;
 	return db->drv->set_timeouts(db->conn, lock_ms,
 	                             timeout_ms(step->statement_timeout,
 	                                        db->opts.statement_timeout, -1),
 	                             is_local, err);
+}
+
+/* SPEC, History table: one process migrates at a time, so nothing is
+ * committed once the lock is lost (the history's primary key backs this
+ * up should it be lost in between). */
+static int check_lock(struct strata_db *db, struct strata_error *err)
+{
+	return db->drv->lock_check ? db->drv->lock_check(db->conn, err) : 0;
 }
 
 static void reset_timeouts(struct strata_db *db)
@@ -335,7 +345,8 @@ static int apply_txn(struct strata_db *db, const struct plan_step *step,
 	                        e.duration_ns, err) < 0 ||
 	    audit_add(db, &e, err) < 0)
 		goto fail;
-	if (is_own_begin && drv->commit(db->conn, err) < 0)
+	if (is_own_begin &&
+	    (check_lock(db, err) < 0 || drv->commit(db->conn, err) < 0))
 		goto fail;
 	return 0;
 fail:
@@ -566,7 +577,7 @@ static int apply_fenced(struct strata_db *db, const struct plan_step *step,
 	int rc;
 
 	*is_skipped = false;
-	if (drv->begin(db->conn, err) < 0)
+	if (check_lock(db, err) < 0 || drv->begin(db->conn, err) < 0)
 		return -1;
 	if (applied_meanwhile(is_skipped, db, step->m->version, err) < 0 ||
 	    (!*is_skipped && drv->history_insert(db->conn, &db->table, step->m,
@@ -757,7 +768,7 @@ int strata_migrate_run(struct strata_run_result *out, struct strata_db *db,
 			                  text_monotonic_ns() - t0);
 	}
 	if (in_single) {
-		if (drv->commit(db->conn, err) < 0)
+		if (check_lock(db, err) < 0 || drv->commit(db->conn, err) < 0)
 			goto done;
 		in_single = false;
 		for (size_t i = 0; i < plan.n; i++)
@@ -874,7 +885,7 @@ static int revert_one(struct strata_db *db, const struct plan_step *step,
 	int rc;
 
 	*is_skipped = false;
-	if (drv->begin(db->conn, err) < 0)
+	if (check_lock(db, err) < 0 || drv->begin(db->conn, err) < 0)
 		return -1;
 	if (!(drv->caps & DRV_ADVISORY_LOCK) &&
 	    drv->history_has(&has, db->conn, &db->table, v, err) < 0)
@@ -896,7 +907,7 @@ static int revert_one(struct strata_db *db, const struct plan_step *step,
 		}
 		e.duration_ns = text_monotonic_ns() - t0;
 		if (drv->history_delete(db->conn, &db->table, v, err) < 0 ||
-		    audit_add(db, &e, err) < 0 ||
+		    audit_add(db, &e, err) < 0 || check_lock(db, err) < 0 ||
 		    drv->commit(db->conn, err) < 0)
 			goto fail;
 		return 0;

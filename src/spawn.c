@@ -44,6 +44,13 @@ void child_env_init(struct child_env *e)
 	e->v[0] = NULL;
 	for (char **p = environ; p && *p; p++)
 		env_push(e, xstrdup(*p));
+	/*
+	 * What may hold a password (set by .env too) never reaches a child,
+	 * even one that connects nowhere: its environment is readable in
+	 * /proc/PID/environ for as long as it runs.
+	 */
+	child_env_unset(e, "DATABASE_URL");
+	child_env_unset(e, "PGPASSWORD");
 }
 
 static bool is_entry_of(const char *entry, const char *name)
@@ -170,6 +177,7 @@ static int wait_child(pid_t pid, int *status)
 int child_run(struct child *c, struct strata_error *err)
 {
 	posix_spawn_file_actions_t fa;
+	struct child_env ours = { 0 };
 	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
 	struct pollfd pfd[2];
 	size_t max = c->max_output ? c->max_output : DEFAULT_MAX_OUTPUT;
@@ -198,9 +206,11 @@ int child_run(struct child *c, struct strata_error *err)
 	    (c->pass_fd >= 0 && posix_spawn_file_actions_adddup2(
 	                                &fa, c->pass_fd, c->pass_fd_as) != 0))
 		BUG("posix_spawn_file_actions failed");
+	if (!c->envp)
+		child_env_init(&ours);
 	e = (c->is_path_search ? posix_spawnp : posix_spawn)(
 	        &pid, c->argv[0], &fa, NULL, (char *const *)c->argv,
-	        c->envp ? c->envp : environ);
+	        c->envp ? c->envp : ours.v);
 	if (e != 0) {
 		strata_error_set(err, STRATA_EFAILED, "could not run '%s': %s",
 		                 c->argv[0], strerror(e));
@@ -243,6 +253,7 @@ int child_run(struct child *c, struct strata_error *err)
 		c->signal = WTERMSIG(status);
 	rc = 0;
 done:
+	child_env_release(&ours);
 	if (has_fa)
 		posix_spawn_file_actions_destroy(&fa);
 	close_fd(&outp[0]);

@@ -29,7 +29,8 @@ struct cli {
 	double lock_wait;
 	bool has_lock_wait;
 	double lock_timeout, statement_timeout; /* library semantics */
-	bool has_lock_timeout, has_statement_timeout;
+	double lock_probe;
+	bool has_lock_timeout, has_statement_timeout, has_lock_probe;
 	int retries; /* library semantics */
 	bool has_retries;
 	bool is_hide_queries;

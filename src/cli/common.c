@@ -62,6 +62,13 @@ int cli_resolve_settings(struct cli *cli)
 		        cli, NULL,
 		        "lock_timeout in %s wants a duration such as 2s (0: none), not '%s'",
 		        strata_config_path(cli->settings), v);
+	v = strata_config_get(cli->settings, env, "lock_probe");
+	if (!cli->has_lock_probe && v &&
+	    cli_parse_timeout(&cli->lock_probe, v) < 0)
+		rc = cli_usage_error(
+		        cli, NULL,
+		        "lock_probe in %s wants a duration such as 20ms (0: none), not '%s'",
+		        strata_config_path(cli->settings), v);
 	v = strata_config_get(cli->settings, env, "statement_timeout");
 	if (!cli->has_statement_timeout && v &&
 	    cli_parse_timeout(&cli->statement_timeout, v) < 0)
@@ -129,6 +136,7 @@ static int cli_open_db_quiet(struct cli *cli, struct strata_db **out,
 		.event_data = cli,
 		.command = cli->command_line,
 		.lock_timeout = cli->lock_timeout,
+		.lock_probe = cli->lock_probe,
 		.statement_timeout = cli->statement_timeout,
 		.retries = cli->retries,
 		.is_hide_queries = cli->is_hide_queries,

@@ -215,6 +215,21 @@ apply|success|1|true|true|true|true|true|0.1.0"
 	assert_output --partial "postgres:***@"
 }
 
+@test "history: the git child gets no password from DATABASE_URL or PGPASSWORD, even from .env" {
+	# a git that writes down its environment, then answers as git does
+	mkdir spy
+	printf '#!/bin/sh\nenv >>"%s/git.env"\nexec %s "$@"\n' "$PWD" "$(command -v git)" >spy/git
+	chmod +x spy/git
+	write_migration 1_a.sql "CREATE TABLE a (id int);"
+	unset DATABASE_URL
+	printf "DATABASE_URL='postgresql://postgres:SECRETpw123@/%s?host=%s&port=%s'\nPGPASSWORD=SECRETpw456\n" \
+		"$TEST_DB" "${PGHOST//\//%2F}" "$PGPORT" >.env
+	PATH=$PWD/spy:$PATH strata run
+	[[ -s git.env ]]
+	run grep -c -e SECRETpw -e '^DATABASE_URL=' -e '^PGPASSWORD=' git.env
+	assert_output 0
+}
+
 mark_and_baseline() {
 	write_migration 1_a.sql "CREATE TABLE a (id int);"
 	write_migration 2_b.sql "CREATE TABLE b (id int);"

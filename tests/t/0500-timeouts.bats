@@ -37,6 +37,20 @@ settings_migration() {
 	settings_migration 4_single.sql "" d
 	strata run --single-transaction
 	assert_equal "$(psql_db 'SELECT lock_timeout FROM seen_d')" "2s"
+	# --lock-probe sets it, 0 turns it off; so does lock_probe in strata.conf
+	settings_migration 5_probe.sql "" e
+	strata run --lock-probe 50ms
+	assert_equal "$(psql_db 'SELECT lock_timeout FROM seen_e')" "50ms"
+	settings_migration 6_off.sql "" f
+	strata run --lock-probe 0
+	assert_equal "$(psql_db 'SELECT lock_timeout FROM seen_f')" "2s"
+	printf '[strata]\nlock_probe = 0\n' >strata.conf
+	settings_migration 7_conf.sql "" g
+	strata run
+	assert_equal "$(psql_db 'SELECT lock_timeout FROM seen_g')" "2s"
+	run strata run --lock-probe soon
+	assert_failure 2
+	assert_output --partial "--lock-probe wants a duration"
 }
 
 @test "timeouts: a no-transaction migration gets them for its session, around a concurrent build" {
