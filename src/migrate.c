@@ -180,6 +180,7 @@ static int lock_and_read(struct strata_db *db, struct history *h,
 	int rc = drv->lock(db->conn, db->opts.lock_wait, err);
 
 	db->lock_wait_ns = text_monotonic_ns() - t0;
+	progress_reset(&db->progress);
 	if (rc < 0) {
 		if (err && err->code == STRATA_ELOCK) {
 			struct audit_entry e = { .action = "lock-timeout",
@@ -224,6 +225,20 @@ static int set_step_timeouts(struct strata_db *db, const struct plan_step *step,
 static void reset_timeouts(struct strata_db *db)
 {
 	db->drv->set_timeouts(db->conn, -1, -1, false, NULL);
+}
+
+/* A step's statements, their progress reported as they run. */
+static int exec_step(struct strata_db *db, const struct plan_step *step,
+                     bool is_down, bool is_one_per_call,
+                     struct strata_error *err)
+{
+	int rc;
+
+	progress_start(db, step, is_down);
+	rc = db->drv->exec_script(db->conn, &step->script, is_one_per_call,
+	                          err);
+	progress_stop(db, rc == 0);
+	return rc;
 }
 
 static void audit_step(struct audit_entry *e, struct strata_db *db,
@@ -296,7 +311,7 @@ static int apply_txn(struct strata_db *db, const struct plan_step *step,
 		goto fail;
 	db_emit_migration(db, STRATA_EVENT_APPLY_START, step->m, 0);
 	t0 = text_monotonic_ns();
-	if (drv->exec_script(db->conn, &step->script, false, err) < 0) {
+	if (exec_step(db, step, false, false, err) < 0) {
 		fail_step(db, step, "apply", started, err);
 		if (!err->hint && is_own_begin)
 			strata_error_hint(
@@ -349,7 +364,7 @@ static int apply_fenced(struct strata_db *db, const struct plan_step *step,
 		return -1;
 	db_emit_migration(db, STRATA_EVENT_APPLY_START, step->m, 0);
 	t0 = text_monotonic_ns();
-	rc = drv->exec_script(db->conn, &step->script, true, err);
+	rc = exec_step(db, step, false, true, err);
 	reset_timeouts(db);
 	if (rc < 0) {
 		fail_step(db, step, "apply", started, err);
@@ -702,7 +717,7 @@ static int revert_one(struct strata_db *db, const struct plan_step *step,
 	if (step->mode == MODE_TXN) {
 		if (set_step_timeouts(db, step, true, err) < 0)
 			goto fail;
-		if (drv->exec_script(db->conn, &step->script, false, err) < 0) {
+		if (exec_step(db, step, true, false, err) < 0) {
 			fail_step(db, step, "revert", started, err);
 			return -1;
 		}
@@ -719,7 +734,7 @@ static int revert_one(struct strata_db *db, const struct plan_step *step,
 		goto fail;
 	if (set_step_timeouts(db, step, false, err) < 0)
 		return -1;
-	rc = drv->exec_script(db->conn, &step->script, true, err);
+	rc = exec_step(db, step, true, true, err);
 	reset_timeouts(db);
 	if (rc < 0) {
 		fail_step(db, step, "revert", started, err);
