@@ -30,7 +30,8 @@ struct strata_config {
 
 static const char *const known_keys[] = {
 	"database",          "source",  "table",  "lock_wait",  "lock_timeout",
-	"statement_timeout", "retries", "backup", "backup_dir",
+	"statement_timeout", "retries", "backup", "backup_dir", "warn_after",
+	"progress_interval",
 };
 
 static bool is_known_key(const char *key, bool is_main)
