@@ -36,6 +36,7 @@
 #define DRAW_AFTER_MS 200 /* a quicker migration never shows the line */
 #define REDRAW_MS     100
 #define MIN_DESC      12 /* characters of a description kept when cut */
+#define MIN_TEXT      24 /* of a statement's text, made room for */
 
 #define BOLD   "1"
 #define DIM    "2"
@@ -217,15 +218,15 @@ static void draw(struct cli *cli)
 	struct cli_progress *p = &cli->progress;
 	struct seg segs[8];
 	char out[4096];
-	size_t n_segs = compose(segs, p, false), len = 0, fixed = 0, room;
+	size_t n_segs = compose(segs, p, false), len = 0, fixed = 0, tail = 0;
 	/* the last column stays free: some terminals wrap on writing there */
-	size_t width = (size_t)term_width() - 1;
+	size_t width = (size_t)term_width() - 1, room;
 
-	/* the statement's text is cut first, then the description shrinks,
-	 * then what is left is cut at the edge */
+	/* the statement's text is cut first, but a long description gives
+	 * it some room; what is left is cut at the edge */
 	for (size_t i = 0; i < n_segs; i++)
-		if (!segs[i].is_tail)
-			fixed += cols(segs[i].text);
+		*(segs[i].is_tail ? &tail : &fixed) += cols(segs[i].text);
+	fixed += tail < MIN_TEXT ? tail : MIN_TEXT;
 	if (fixed > width) {
 		char *desc = segs[2].text;
 		size_t have = cols(desc),
@@ -237,7 +238,6 @@ static void draw(struct cli *cli)
 			size_t at = prefix_bytes(desc, keep > 3 ? keep - 3 : 0);
 
 			snprintf(desc + at, sizeof(segs[2].text) - at, "...");
-			fixed -= have - keep;
 		}
 	}
 	out[len++] = '\r';
