@@ -23,6 +23,7 @@
 #include "cli.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -142,28 +143,49 @@ static size_t prefix_bytes(const char *s, size_t n)
 	return i;
 }
 
-/* Control characters of a file name never reach the terminal. */
-static void set_clean(struct seg *g, const char *color, const char *s)
+/* Ends `s` before a character that vsnprintf() cut short. */
+static void drop_partial(char *s)
 {
-	size_t n = 0;
+	size_t n = strlen(s), i = n, need;
+	unsigned char lead;
 
+	while (i && ((unsigned char)s[i - 1] & 0xc0) == 0x80)
+		i--;
+	if (!i)
+		return;
+	lead = (unsigned char)s[i - 1];
+	need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+	if (n - (i - 1) < need)
+		s[i - 1] = '\0';
+}
+
+/* Appends a segment; control characters (a file name may hold them)
+ * never reach the terminal. */
+static void add(struct seg *segs, size_t *n, const char *color, bool is_tail,
+                const char *fmt, ...) STRATA_PRINTF(5, 6);
+
+static void add(struct seg *segs, size_t *n, const char *color, bool is_tail,
+                const char *fmt, ...)
+{
+	struct seg *g = &segs[(*n)++];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(g->text, sizeof(g->text), fmt, ap);
+	va_end(ap);
+	drop_partial(g->text);
+	for (char *c = g->text; *c; c++)
+		if ((unsigned char)*c < 0x20)
+			*c = '?';
 	g->color = color;
-	g->is_tail = false;
-	for (; *s && n + 1 < sizeof(g->text); s++)
-		g->text[n++] = (unsigned char)*s < 0x20 ? '?' : *s;
-	/* never half a character */
-	while (n && ((unsigned char)g->text[n - 1] & 0xc0) == 0x80 &&
-	       ((unsigned char)*s & 0xc0) == 0x80)
-		n--;
-	if (n && ((unsigned char)g->text[n - 1] & 0xc0) == 0xc0)
-		n--;
-	g->text[n] = '\0';
+	g->is_tail = is_tail;
 }
 
 /*
  * "Applying 3 build index: 1m 12s, statement 2/3: CREATE INDEX …", or
  * with a blocker "…, statement 2/3, waiting on pid 42 (alice, idle in
- * transaction, for 3.0 s)". Returns the number of segments.
+ * transaction, for 3.0 s)". Returns the number of segments; the third is
+ * the description.
  */
 static size_t compose(struct seg *segs, const struct cli_progress *p,
                       bool is_still)
@@ -171,35 +193,28 @@ static size_t compose(struct seg *segs, const struct cli_progress *p,
 	char elapsed[32], waited[32];
 	size_t n = 0;
 
-	set_clean(&segs[n++], BOLD,
-	          is_still ? (p->is_down ? "Still reverting" : "Still applying")
-	                   : (p->is_down ? "Reverting" : "Applying"));
-	set_clean(&segs[n], NULL, "");
-	snprintf(segs[n++].text, sizeof(segs[0].text), " %" PRId64 " ",
-	         p->version);
-	set_clean(&segs[n++], NULL, p->description ? p->description : "");
+	add(segs, &n, BOLD, false, "%s%s", is_still ? "Still " : "",
+	    p->is_down ? (is_still ? "reverting" : "Reverting")
+	               : (is_still ? "applying" : "Applying"));
+	add(segs, &n, NULL, false, " %" PRId64 " ", p->version);
+	add(segs, &n, NULL, false, "%s", p->description ? p->description : "");
 	format_elapsed(elapsed, sizeof(elapsed), (double)p->elapsed_ns / 1e9);
-	set_clean(&segs[n], NULL, "");
 	if (p->statement)
-		snprintf(segs[n++].text, sizeof(segs[0].text),
-		         ": %s, statement %zu/%zu", elapsed, p->statement,
-		         p->n_statements);
+		add(segs, &n, NULL, false, ": %s, statement %zu/%zu", elapsed,
+		    p->statement, p->n_statements);
 	else
-		snprintf(segs[n++].text, sizeof(segs[0].text), ": %s", elapsed);
+		add(segs, &n, NULL, false, ": %s", elapsed);
 	if (p->holder_pid) {
 		format_elapsed(waited, sizeof(waited), p->waited);
-		set_clean(&segs[n++], NULL, ", ");
-		set_clean(&segs[n], YELLOW, "");
-		snprintf(segs[n++].text, sizeof(segs[0].text),
-		         "waiting on pid %d (%s, %s, for %s)", p->holder_pid,
-		         p->holder_user,
-		         *p->holder_state ? p->holder_state : "state unknown",
-		         waited);
+		add(segs, &n, NULL, false, ", ");
+		add(segs, &n, YELLOW, false,
+		    "waiting on pid %d (%s, %s, for %s)", p->holder_pid,
+		    p->holder_user,
+		    *p->holder_state ? p->holder_state : "state unknown",
+		    waited);
 	} else if (p->text[0]) {
-		set_clean(&segs[n], NULL, ": ");
-		segs[n++].is_tail = true;
-		set_clean(&segs[n], DIM, p->text);
-		segs[n++].is_tail = true;
+		add(segs, &n, NULL, true, ": ");
+		add(segs, &n, DIM, true, "%s", p->text);
 	}
 	return n;
 }
