@@ -157,9 +157,10 @@ json_t *cli_json_finding(const struct strata_finding *f);
 void cli_progress_init(struct cli *cli);
 void cli_progress_start(struct cli *cli, const struct strata_event *ev);
 void cli_progress_update(struct cli *cli, const struct strata_event *ev);
-/* The migration of `ev` ended: its result line (stdout) is verb + rest. */
+/* The migration of `ev` ended: its result line (stdout) says `verb` and
+ * `duration` ("" when none). */
 void cli_progress_end(struct cli *cli, const struct strata_event *ev,
-                      const char *verb, const char *rest);
+                      const char *verb, const char *duration);
 /* Erases the live line before anything else is printed on the terminal,
  * and draws it again afterwards. */
 void cli_progress_clear(struct cli *cli);

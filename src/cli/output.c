@@ -271,17 +271,16 @@ static void print_migration_line(struct cli *cli, const char *verb,
                                  const char *color,
                                  const struct strata_event *ev)
 {
-	char dur[32] = "", line[512];
+	char dur[32] = "";
 
 	if (ev->duration_ns > 0)
 		cli_format_duration(dur, sizeof(dur), ev->duration_ns);
 	if (cli->verbosity < 0)
 		return;
-	snprintf(line, sizeof(line), " %" PRId64 " %s%s%s%s", ev->version,
-	         ev->description, *dur ? " (" : "", dur, *dur ? ")" : "");
-	cli_progress_end(cli, ev, verb, line);
-	printf("%s%s%s%s\n", cli_color(cli, false, color), verb,
-	       cli_color(cli, false, NULL), line);
+	cli_progress_end(cli, ev, verb, dur);
+	printf("%s%s%s %" PRId64 " %s%s%s%s\n", cli_color(cli, false, color),
+	       verb, cli_color(cli, false, NULL), ev->version, ev->description,
+	       *dur ? " (" : "", dur, *dur ? ")" : "");
 	fflush(stdout);
 }
 

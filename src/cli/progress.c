@@ -457,7 +457,7 @@ void cli_progress_update(struct cli *cli, const struct strata_event *ev)
 }
 
 void cli_progress_end(struct cli *cli, const struct strata_event *ev,
-                      const char *verb, const char *rest)
+                      const char *verb, const char *duration)
 {
 	struct cli_progress *p = &cli->progress;
 	bool is_dry_run = ev->kind == STRATA_EVENT_DRY_RUN_APPLY ||
@@ -465,7 +465,9 @@ void cli_progress_end(struct cli *cli, const struct strata_event *ev,
 
 	cli_progress_clear(cli);
 	if (p->mode == PROGRESS_PLAIN && !p->is_same_output && !is_dry_run)
-		cli_info(cli, "%s%s", verb, rest);
+		cli_info(cli, "%s %" PRId64 " %s%s%s%s", verb, ev->version,
+		         ev->description, *duration ? " (" : "", duration,
+		         *duration ? ")" : "");
 	p->is_running = p->has_state = false;
 	p->version = 0;
 	p->holder_pid = 0;

@@ -262,6 +262,17 @@ SELECT 2;"
 	assert_success
 	run jq -c 'select(.event == "warning") | [.statement, has("statement_text")]' <<<"$stderr"
 	assert_output '[1,false]'
+	# nothing else on stderr, unless -v asks for starts and ends
+	write_migration 3_quick.sql "SELECT 1;"
+	run --separate-stderr strata run --format json
+	assert_success
+	assert_equal "$stderr" ""
+	write_migration 4_quick.sql "SELECT 1;"
+	run --separate-stderr strata -v run --format json
+	assert_success
+	run jq -c '[.event, .version]' <<<"$stderr"
+	assert_output '["start",4]
+["applied",4]'
 }
 
 @test "progress: -q prints none of it, on a terminal or not" {
