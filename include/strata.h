@@ -304,6 +304,15 @@ struct strata_event {
 	size_t n_statements;
 	const char *statement_text;
 	bool is_down; /* the down file runs: a revert */
+	/*
+	 * STRATA_EVENT_PROGRESS on PostgreSQL: the server's own account of a
+	 * CREATE INDEX, CLUSTER, VACUUM FULL or VACUUM running (its
+	 * pg_stat_progress_* view): the phase, "building index: scanning
+	 * table", and the percent of its blocks or tuples done (-1: not
+	 * known); NULL when the server reports none.
+	 */
+	const char *phase;
+	int percent;
 	/* STRATA_EVENT_PROGRESS and BLOCKED: the blocking session */
 	const char *holder_user;
 	const char *holder_state; /* "idle in transaction", "active", ... */

@@ -322,6 +322,38 @@ static void sample_blocker(struct pg_conn *pc)
 }
 
 /*
+ * What the server says of the work session's statement, for a migration's
+ * progress: the phase of a CREATE INDEX, CLUSTER or VACUUM (FULL), and how
+ * far it is (the counts of a "waiting for ..." phase are left over from
+ * the phase before), from the views PostgreSQL 12 has. Best effort, like
+ * sample_blocker(), on the lock session.
+ */
+static void sample_phase(struct pg_conn *pc)
+{
+	static const char sql[] =
+	        "SELECT phase, CASE WHEN phase LIKE 'waiting%' THEN -1 WHEN blocks_total > 0 THEN 100 * blocks_done / blocks_total WHEN tuples_total > 0 THEN 100 * tuples_done / tuples_total ELSE -1 END FROM pg_stat_progress_create_index WHERE pid = $1::int "
+	        "UNION ALL SELECT command || ': ' || phase, CASE WHEN heap_blks_total > 0 THEN 100 * heap_blks_scanned / heap_blks_total ELSE -1 END FROM pg_stat_progress_cluster WHERE pid = $1::int "
+	        "UNION ALL SELECT 'VACUUM: ' || phase, CASE WHEN heap_blks_total > 0 THEN 100 * heap_blks_scanned / heap_blks_total ELSE -1 END FROM pg_stat_progress_vacuum WHERE pid = $1::int LIMIT 1";
+	char pid_text[16];
+	const char *vals[] = { pid_text };
+	PGresult *res;
+
+	if (!pc->base.progress || !pc->lock_pg ||
+	    PQstatus(pc->lock_pg) != CONNECTION_OK)
+		return;
+	snprintf(pid_text, sizeof(pid_text), "%d", PQbackendPID(pc->pg));
+	res = PQexecParams(pc->lock_pg, sql, 1, NULL, vals, NULL, NULL, 0);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK)
+		progress_phase(
+		        &pc->base,
+		        PQntuples(res) ? PQgetvalue(res, 0, 0) : NULL,
+		        PQntuples(res)
+		                ? (int)strtol(PQgetvalue(res, 0, 1), NULL, 10)
+		                : -1);
+	PQclear(res);
+}
+
+/*
  * Waits until a result can be read without blocking, looking at who
  * blocks the session while it waits, and ticking the progress of a
  * migration. Returns false when the connection broke (PQgetResult then
@@ -350,6 +382,7 @@ static bool await_result(struct pg_conn *pc)
 		now = text_monotonic_ns();
 		if (now >= sample_ns) {
 			sample_blocker(pc);
+			sample_phase(pc);
 			sample_ns = now + SAMPLE_MS * NS_PER_MS;
 		}
 		progress_tick(&pc->base);

@@ -393,6 +393,8 @@ struct progress {
 	int64_t warn_after_ns; /* 0: never */
 	size_t at;             /* the statement running, 1-based; 0: unknown */
 	char text[400];        /* its start, one line ("": none) */
+	char phase[128];       /* the server's account of it ("": none) */
+	int percent;           /* of the phase; -1: not known */
 	/* who blocks it, as last sampled; pid 0: nobody */
 	int holder_pid;
 	int64_t holder_since_ns;
@@ -410,6 +412,8 @@ void progress_stop(struct strata_db *db, bool is_success);
 void progress_statement(struct strata_conn *c, size_t k);
 void progress_holder(struct strata_conn *c, int pid, const char *user,
                      const char *state, const char *application);
+/* The server's phase of the statement (NULL: none) and its percent. */
+void progress_phase(struct strata_conn *c, const char *phase, int percent);
 void progress_tick(struct strata_conn *c);
 /* When the next tick is due (monotonic ns); INT64_MAX when nothing is. */
 int64_t progress_due_ns(const struct strata_conn *c);

@@ -48,7 +48,7 @@ void progress_start(struct strata_db *db, const struct plan_step *step,
 	p->warn_after_ns = w > 0 ? (int64_t)(w * 1e9) : 0;
 	p->reported_ns = now;
 	p->at = 0;
-	p->text[0] = '\0';
+	p->text[0] = p->phase[0] = '\0';
 	holder_clear(p);
 	db->conn->progress = p;
 }
@@ -113,6 +113,10 @@ static void fill(struct strata_event *ev, const struct progress *p, int64_t now)
 	ev->n_statements = p->script->n;
 	ev->statement_text = p->is_hide_queries || !p->text[0] ? NULL : p->text;
 	ev->is_down = p->is_down;
+	if (p->phase[0]) {
+		ev->phase = p->phase;
+		ev->percent = p->percent;
+	}
 	if (!p->holder_pid)
 		return;
 	ev->holder_pid = p->holder_pid;
@@ -156,6 +160,10 @@ static void warn_if_due(struct strata_conn *c, struct progress *p, int64_t now)
 	if (p->at)
 		sbuf_addf(&msg, ", on statement %zu of %zu", p->at,
 		          p->script->n);
+	if (ev.phase && ev.percent >= 0)
+		sbuf_addf(&msg, " (%s, %d%%)", ev.phase, ev.percent);
+	else if (ev.phase)
+		sbuf_addf(&msg, " (%s)", ev.phase);
 	if (ev.holder_pid)
 		sbuf_addf(&msg, ", waiting on pid %d (user '%s', %s)",
 		          ev.holder_pid, ev.holder_user,
@@ -184,7 +192,7 @@ void progress_statement(struct strata_conn *c, size_t k)
 	if (!p || k == p->at || k > p->script->n)
 		return;
 	p->at = k;
-	p->text[0] = '\0';
+	p->text[0] = p->phase[0] = '\0';
 	if (k)
 		set_text(p, k);
 	/* the statement before may have been the blocked one */
@@ -220,6 +228,20 @@ void progress_holder(struct strata_conn *c, int pid, const char *user,
 	}
 	if (is_new)
 		report(c, p, now);
+}
+
+void progress_phase(struct strata_conn *c, const char *phase, int percent)
+{
+	struct progress *p = c->progress;
+	bool is_new;
+
+	if (!p)
+		return;
+	is_new = strcmp(p->phase, phase ? phase : "") != 0;
+	copy(p->phase, sizeof(p->phase), phase);
+	p->percent = percent;
+	if (is_new)
+		report(c, p, text_monotonic_ns());
 }
 
 void progress_tick(struct strata_conn *c)

@@ -37,6 +37,8 @@ struct cli_progress {
 	int64_t elapsed_ns;
 	size_t statement, n_statements;
 	char text[400];
+	char phase[128];
+	int percent;
 	int holder_pid;
 	char holder_user[64], holder_state[64];
 	double waited;

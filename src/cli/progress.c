@@ -182,10 +182,11 @@ static void add(struct seg *segs, size_t *n, const char *color, bool is_tail,
 }
 
 /*
- * "Applying 3 build index: 1m 12s, statement 2/3: CREATE INDEX …", or
- * with a blocker "…, statement 2/3, waiting on pid 42 (alice, idle in
- * transaction, for 3.0 s)". Returns the number of segments; the third is
- * the description.
+ * "Applying 3 build index: 1m 12s, statement 2/3: CREATE INDEX …", with
+ * the server's phase when it tells one ("…, statement 2/3, building index:
+ * scanning table 45%: CREATE …"), and with a blocker "…, waiting on pid 42
+ * (alice, idle in transaction, for 3.0 s)" instead of the text. Returns
+ * the number of segments; the third is the description.
  */
 static size_t compose(struct seg *segs, const struct cli_progress *p,
                       bool is_still)
@@ -204,6 +205,10 @@ static size_t compose(struct seg *segs, const struct cli_progress *p,
 		    p->statement, p->n_statements);
 	else
 		add(segs, &n, NULL, false, ": %s", elapsed);
+	if (p->phase[0] && p->percent >= 0)
+		add(segs, &n, NULL, false, ", %s %d%%", p->phase, p->percent);
+	else if (p->phase[0])
+		add(segs, &n, NULL, false, ", %s", p->phase);
 	if (p->holder_pid) {
 		format_elapsed(waited, sizeof(waited), p->waited);
 		add(segs, &n, NULL, false, ", ");
@@ -340,6 +345,12 @@ void cli_progress_json(const char *event, const struct strata_event *ev)
 	if (ev->statement_text)
 		json_object_set_new(o, "statement_text",
 		                    json_string(ev->statement_text));
+	if (ev->phase) {
+		json_object_set_new(o, "phase", json_string(ev->phase));
+		if (ev->percent >= 0)
+			json_object_set_new(o, "percent",
+			                    json_integer(ev->percent));
+	}
 	if (ev->duration_ns)
 		json_object_set_new(o, "elapsed_ns",
 		                    json_integer(ev->duration_ns));
@@ -434,6 +445,8 @@ void cli_progress_update(struct cli *cli, const struct strata_event *ev)
 	p->n_statements = ev->n_statements;
 	snprintf(p->text, sizeof(p->text), "%s",
 	         ev->statement_text ? ev->statement_text : "");
+	snprintf(p->phase, sizeof(p->phase), "%s", ev->phase ? ev->phase : "");
+	p->percent = ev->percent;
 	p->holder_pid = ev->holder_pid;
 	snprintf(p->holder_user, sizeof(p->holder_user), "%s",
 	         ev->holder_user ? ev->holder_user : "");

@@ -170,6 +170,25 @@ hold_lock() {
 	assert_line --regexp '^Applied 2 alter \([0-9.]+ s\)$'
 }
 
+@test "progress: the server's phase of an index build, and the old transaction it waits for" {
+	write_migration 1_t.sql "CREATE TABLE t (id int); INSERT INTO t SELECT generate_series(1, 1000);"
+	strata run
+	write_migration 2_index.sql $'-- no-transaction\nCREATE INDEX CONCURRENTLY t_id ON t (id);'
+	# a transaction with a snapshot: the build waits for it at the end
+	{
+		echo "SET application_name = 'old-snapshot';"
+		echo "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT 1;"
+		sleep 3
+		echo "COMMIT;"
+	} | psql -XAtq -d "$TEST_DB" >/dev/null &
+	local job=$! pid=""
+	pid=$(await_sql "SELECT pid FROM pg_stat_activity WHERE application_name = 'old-snapshot' AND state = 'idle in transaction'")
+	run strata run --progress-interval 200ms --lock-timeout 0
+	wait "$job" || true
+	assert_success
+	assert_line --regexp "^$TS Still applying 2 index: [0-9.]+ s, statement 1/1, waiting for old snapshots, waiting on pid $pid \(postgres, idle in transaction, for [0-9.]+ s\)$"
+}
+
 # ---------------------------------------------------------------- --warn-after
 
 warn_after() {
