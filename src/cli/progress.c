@@ -38,6 +38,7 @@
 #define REDRAW_MS     100
 #define MIN_DESC      12 /* characters of a description kept when cut */
 #define MIN_TEXT      24 /* of a statement's text, made room for */
+#define DESC_FOR_TEXT 32 /* by a description longer than this */
 
 #define BOLD   "1"
 #define DIM    "2"
@@ -233,6 +234,32 @@ static int term_width(void)
 	return 80;
 }
 
+/*
+ * How many characters of a description of `have` to cut, the rest of the
+ * line being `fixed` plus a statement's text of `tail`, in `width`: what
+ * must fit may shrink it to MIN_DESC, and a description longer than
+ * DESC_FOR_TEXT gives way to MIN_TEXT of the text too. What still does
+ * not fit is cut at the edge.
+ */
+static size_t desc_cut(size_t have, size_t fixed, size_t tail, size_t width)
+{
+	size_t want = fixed + (tail < MIN_TEXT ? tail : MIN_TEXT), cut = 0;
+
+	if (have <= MIN_DESC)
+		return 0;
+	if (fixed > width)
+		cut = fixed - width;
+	if (want > width && have > DESC_FOR_TEXT) {
+		size_t for_text = want - width < have - DESC_FOR_TEXT
+		                          ? want - width
+		                          : have - DESC_FOR_TEXT;
+
+		if (for_text > cut)
+			cut = for_text;
+	}
+	return cut < have - MIN_DESC ? cut : have - MIN_DESC;
+}
+
 static void draw(struct cli *cli)
 {
 	struct cli_progress *p = &cli->progress;
@@ -240,25 +267,16 @@ static void draw(struct cli *cli)
 	char out[4096];
 	size_t n_segs = compose(segs, p, false), len = 0, fixed = 0, tail = 0;
 	/* the last column stays free: some terminals wrap on writing there */
-	size_t width = (size_t)term_width() - 1, room;
+	size_t width = (size_t)term_width() - 1, room, cut;
 
-	/* the statement's text is cut first, but a long description gives
-	 * it some room; what is left is cut at the edge */
 	for (size_t i = 0; i < n_segs; i++)
 		*(segs[i].is_tail ? &tail : &fixed) += cols(segs[i].text);
-	fixed += tail < MIN_TEXT ? tail : MIN_TEXT;
-	if (fixed > width) {
+	cut = desc_cut(cols(segs[2].text), fixed, tail, width);
+	if (cut) {
 		char *desc = segs[2].text;
-		size_t have = cols(desc),
-		       keep = have > MIN_DESC ? MIN_DESC : have;
+		size_t at = prefix_bytes(desc, cols(desc) - cut - 3);
 
-		if (have - keep > fixed - width)
-			keep = have - (fixed - width);
-		if (keep < have) {
-			size_t at = prefix_bytes(desc, keep > 3 ? keep - 3 : 0);
-
-			snprintf(desc + at, sizeof(segs[2].text) - at, "...");
-		}
+		snprintf(desc + at, sizeof(segs[2].text) - at, "...");
 	}
 	out[len++] = '\r';
 	room = width;

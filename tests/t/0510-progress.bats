@@ -111,7 +111,7 @@ live_line() {
 	[[ $output == *$'\r'"Applying 1 backfill"* || $output == *$'\r\e[1mApplying\e[0m 1 backfill'* ]] ||
 		fail "no redrawn line in: $output"
 	[[ $output == *$'\e[K'* ]] || fail "no erase in: $output"
-	frames | grep -qE '^Applying 1 backfill.*: [0-9.]+ s, statement 1/1: (SELECT pg_sleep|WITH RECURSIVE)' ||
+	frames | grep -qE '^Applying 1 backfill.*: [0-9.]+ s, statement 1/1: (SELECT pg_s|WITH RECUR)' ||
 		fail "no 'statement 1/1' in: $(frames)"
 	# never wider than the terminal (80 when it says nothing) less one
 	local widest
