@@ -267,6 +267,16 @@ enum strata_event_kind {
 	STRATA_EVENT_LINT,    /* run's lint gate: a finding, see below */
 	STRATA_EVENT_BACKUP_PROGRESS,  /* bytes written so far, message */
 	STRATA_EVENT_RESTORE_PROGRESS, /* message: what is being done */
+	/*
+	 * A migration's statements run: statement of n_statements (0: not
+	 * known, as when the parser rejected the text and it runs whole),
+	 * duration_ns since the migration started (retries included), and
+	 * while a session blocks it, holder_pid (else 0), holder_user,
+	 * holder_state, holder_application, and waited_seconds on it. Sent
+	 * when a statement starts and about every 200 ms while one runs; it
+	 * ends with the migration's APPLY_DONE or REVERT_DONE, or an error.
+	 */
+	STRATA_EVENT_PROGRESS,
 };
 
 struct strata_finding;
@@ -278,7 +288,7 @@ struct strata_event {
 	const char *description;
 	int64_t duration_ns;
 	const char *message;
-	/* STRATA_EVENT_LOCK_WAIT / LOCK_ACQUIRED */
+	/* STRATA_EVENT_LOCK_WAIT / LOCK_ACQUIRED, BLOCKED, PROGRESS */
 	int holder_pid; /* 0 when unknown */
 	const char *holder_application;
 	const char *holder_query;
@@ -288,6 +298,28 @@ struct strata_event {
 	const struct strata_finding *finding;
 	/* STRATA_EVENT_BACKUP_PROGRESS */
 	int64_t bytes;
+	/*
+	 * STRATA_EVENT_PROGRESS, and the WARNING of warn_after: the statement
+	 * running (1-based; 0 when not known) of how many, and the start of
+	 * its text on one line, at most about 80 characters (NULL with
+	 * is_hide_queries, or when not known).
+	 */
+	size_t statement;
+	size_t n_statements;
+	const char *statement_text;
+	bool is_down; /* the down file runs: a revert */
+	/*
+	 * STRATA_EVENT_PROGRESS on PostgreSQL: the server's own account of a
+	 * CREATE INDEX, CLUSTER, VACUUM FULL or VACUUM running (its
+	 * pg_stat_progress_* view): the phase, "building index: scanning
+	 * table", and the percent of its blocks or tuples done (-1: not
+	 * known); NULL when the server reports none.
+	 */
+	const char *phase;
+	int percent;
+	/* STRATA_EVENT_PROGRESS and BLOCKED: the blocking session */
+	const char *holder_user;
+	const char *holder_state; /* "idle in transaction", "active", ... */
 };
 
 typedef void (*strata_event_fn)(const struct strata_event *ev, void *data);
@@ -313,7 +345,13 @@ struct strata_db_options {
 	 * deadlock (40P01) runs again up to this many times, with
 	 * exponential backoff and jitter; 0: the default 5, < 0: never. */
 	int retries;
-	bool is_hide_queries; /* blocker reports without query texts */
+	/* A warning (STRATA_EVENT_WARNING naming the statement running) once
+	 * a migration has run this many seconds (a file's
+	 * `-- strata:warn-after=…` directive wins); 0: the default 60 s,
+	 * < 0: never. */
+	double warn_after;
+	bool is_hide_queries; /* no query texts in blocker reports, progress
+	                         and warnings */
 	bool is_read_only;    /* the caller only reads: create no database */
 	strata_event_fn on_event; /* NULL: events are dropped */
 	void *event_data;

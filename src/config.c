@@ -32,7 +32,7 @@ static const char *const known_keys[] = {
 	"database",          "source",       "table",
 	"lock_wait",         "lock_timeout", "lock_probe",
 	"statement_timeout", "retries",      "backup",
-	"backup_dir",
+	"backup_dir",        "warn_after",   "progress_interval",
 };
 
 static bool is_known_key(const char *key, bool is_main)

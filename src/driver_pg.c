@@ -266,6 +266,7 @@ static bool result_ok(PGconn *pg, const PGresult *res)
 	}
 }
 
+#define NS_PER_MS       INT64_C(1000000)
 #define FIRST_SAMPLE_MS 100 /* when a waiting statement is first looked at */
 #define SAMPLE_MS       500 /* how often after that */
 #define REPORT_AGAIN_S  10  /* how often the same blocker is reported */
@@ -293,6 +294,8 @@ static void sample_blocker(struct pg_conn *pc)
 	snprintf(pid_text, sizeof(pid_text), "%d", PQbackendPID(pc->pg));
 	res = PQexecParams(pc->lock_pg, sql, 1, NULL, vals, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		if (PQresultStatus(res) == PGRES_TUPLES_OK)
+			progress_holder(&pc->base, 0, NULL, NULL, NULL);
 		PQclear(res);
 		return;
 	}
@@ -312,6 +315,8 @@ static void sample_blocker(struct pg_conn *pc)
 	if (pid != pc->blocker_pid ||
 	    now - pc->reported_ns >= (int64_t)REPORT_AGAIN_S * 1000000000) {
 		ev.holder_pid = pid;
+		ev.holder_user = PQgetvalue(res, 0, 1);
+		ev.holder_state = PQgetvalue(res, 0, 3);
 		ev.holder_application = PQgetvalue(res, 0, 2);
 		ev.holder_query =
 		        pc->base.is_hide_queries ? NULL : PQgetvalue(res, 0, 5);
@@ -320,36 +325,80 @@ static void sample_blocker(struct pg_conn *pc)
 		pc->reported_ns = now;
 	}
 	pc->blocker_pid = pid;
+	progress_holder(&pc->base, pid, PQgetvalue(res, 0, 1),
+	                PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 2));
 	sbuf_release(&who);
 	PQclear(res);
 }
 
 /*
+ * What the server says of the work session's statement, for a migration's
+ * progress: the phase of a CREATE INDEX, CLUSTER or VACUUM (FULL), and how
+ * far it is (the counts of a "waiting for ..." phase are left over from
+ * the phase before), from the views PostgreSQL 12 has. Best effort, like
+ * sample_blocker(), on the lock session.
+ */
+static void sample_phase(struct pg_conn *pc)
+{
+	static const char sql[] =
+	        "SELECT phase, CASE WHEN phase LIKE 'waiting%' THEN -1 WHEN blocks_total > 0 THEN 100 * blocks_done / blocks_total WHEN tuples_total > 0 THEN 100 * tuples_done / tuples_total ELSE -1 END FROM pg_stat_progress_create_index WHERE pid = $1::int "
+	        "UNION ALL SELECT command || ': ' || phase, CASE WHEN heap_blks_total > 0 THEN 100 * heap_blks_scanned / heap_blks_total ELSE -1 END FROM pg_stat_progress_cluster WHERE pid = $1::int "
+	        "UNION ALL SELECT 'VACUUM: ' || phase, CASE WHEN heap_blks_total > 0 THEN 100 * heap_blks_scanned / heap_blks_total ELSE -1 END FROM pg_stat_progress_vacuum WHERE pid = $1::int LIMIT 1";
+	char pid_text[16];
+	const char *vals[] = { pid_text };
+	PGresult *res;
+
+	if (!pc->base.progress || !pc->lock_pg ||
+	    PQstatus(pc->lock_pg) != CONNECTION_OK)
+		return;
+	snprintf(pid_text, sizeof(pid_text), "%d", PQbackendPID(pc->pg));
+	res = PQexecParams(pc->lock_pg, sql, 1, NULL, vals, NULL, NULL, 0);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK)
+		progress_phase(
+		        &pc->base,
+		        PQntuples(res) ? PQgetvalue(res, 0, 0) : NULL,
+		        PQntuples(res)
+		                ? (int)strtol(PQgetvalue(res, 0, 1), NULL, 10)
+		                : -1);
+	PQclear(res);
+}
+
+/*
  * Waits until a result can be read without blocking, looking at who
- * blocks the session while it waits. Returns false when the connection
- * broke (PQgetResult then reports it).
+ * blocks the session while it waits, and ticking the progress of a
+ * migration. Returns false when the connection broke (PQgetResult then
+ * reports it).
  */
 static bool await_result(struct pg_conn *pc)
 {
 	/* the first look early, so that even a short lock_timeout (a
 	 * probe's) has named its blocker by the time it fires */
-	int wait_ms = pc->lock_ms > 0 && pc->lock_ms < 2 * FIRST_SAMPLE_MS
-	                      ? (int)(pc->lock_ms / 2) + 1
-	                      : FIRST_SAMPLE_MS;
+	int64_t first_ms = pc->lock_ms > 0 && pc->lock_ms < 2 * FIRST_SAMPLE_MS
+	                           ? pc->lock_ms / 2 + 1
+	                           : FIRST_SAMPLE_MS;
+	int64_t sample_ns = text_monotonic_ns() + first_ms * NS_PER_MS;
 
 	while (PQisBusy(pc->pg)) {
 		struct pollfd p = { .fd = PQsocket(pc->pg), .events = POLLIN };
-		int n = poll(&p, 1, wait_ms);
+		int64_t now = text_monotonic_ns();
+		int64_t due = progress_due_ns(&pc->base);
+		int n;
 
+		if (due > sample_ns)
+			due = sample_ns;
+		n = poll(&p, 1,
+		         due > now ? (int)((due - now) / NS_PER_MS) + 1 : 0);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n == 0) {
-			sample_blocker(pc);
-			wait_ms = SAMPLE_MS;
-			continue;
-		}
-		if (n < 0 || !PQconsumeInput(pc->pg))
+		if (n < 0 || (n > 0 && !PQconsumeInput(pc->pg)))
 			return false;
+		now = text_monotonic_ns();
+		if (now >= sample_ns) {
+			sample_blocker(pc);
+			sample_phase(pc);
+			sample_ns = now + SAMPLE_MS * NS_PER_MS;
+		}
+		progress_tick(&pc->base);
 	}
 	return true;
 }
@@ -577,6 +626,7 @@ static int run_each(struct pg_conn *pc, const struct strata_script *s,
 		return -1;
 	for (size_t i = 0; i < s->n; i++) {
 		script_stmt_text(&sql, s, i);
+		progress_statement(&pc->base, i + 1);
 		if (run_watched(pc, sql.buf, err) < 0) {
 			if (err)
 				err->statement = (int)(i + 1);
@@ -690,8 +740,12 @@ static int pipeline_run(struct pg_conn *pc, const struct strata_script *s,
 			                       c->lengths, c->formats, 0);
 		} else if (sent < k + n_stmts) {
 			script_stmt_text(&sql, s, sent - k);
+			/* the server holds results back until the Sync unless
+			 * asked to flush: with a Flush after each statement its
+			 * result tells when it ended (progress) */
 			ok = PQsendQueryParams(pg, sql.buf, 0, NULL, NULL, NULL,
-			                       NULL, 0);
+			                       NULL, 0) &&
+			     PQsendFlushRequest(pg);
 		} else {
 			ok = PQsendQueryParams(pg, last, 0, NULL, NULL, NULL,
 			                       NULL, 0);
@@ -703,12 +757,18 @@ static int pipeline_run(struct pg_conn *pc, const struct strata_script *s,
 	/* even after a failed send: what was sent must be read */
 	if (PQstatus(pg) == CONNECTION_OK)
 		is_synced = PQpipelineSync(pg) == 1;
+	/* results come in order: the script's statement k runs once the
+	 * results of the commands before it are in */
+	if (n_stmts)
+		progress_statement(&pc->base, 1);
 	while (is_synced) {
 		res = await_result(pc) ? PQgetResult(pg) : NULL;
 		if (!res) {
 			/* each query's results end with NULL, the Sync's not */
 			if (PQstatus(pg) == CONNECTION_BAD || ++at > sent)
 				break;
+			if (!failed && at > k && at < k + n_stmts)
+				progress_statement(&pc->base, at - k + 1);
 			continue;
 		}
 		if (PQresultStatus(res) == PGRES_PIPELINE_SYNC) {

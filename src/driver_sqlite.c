@@ -613,23 +613,39 @@ static int exec_one(struct sqlite_conn *c, const char *text, size_t n,
 	return 0;
 }
 
+/* Called every PROGRESS_OPS virtual machine instructions of a running
+ * statement: progress_tick() keeps to its own pace. */
+#define PROGRESS_OPS 1000
+
+static int on_progress(void *data)
+{
+	progress_tick(data);
+	return 0; /* go on */
+}
+
 static int sqlite_exec_script(struct strata_conn *conn,
                               const struct strata_script *s,
                               bool is_one_per_call, struct strata_error *err)
 {
 	struct sqlite_conn *c = to_sqlite(conn);
+	int rc = 0;
 
 	/* SQLite runs one statement per call anyway */
 	UNUSED(is_one_per_call);
-	for (size_t i = 0; i < s->n; i++) {
+	if (conn->progress)
+		sqlite3_progress_handler(c->db, PROGRESS_OPS, on_progress,
+		                         conn);
+	for (size_t i = 0; i < s->n && !rc; i++) {
 		const struct strata_stmt *st = &s->stmts[i];
 
+		progress_statement(conn, i + 1);
 		if (exec_one(c, s->sql + st->offset, st->len, err) < 0) {
 			err->statement = (int)(i + 1);
-			return -1;
+			rc = -1;
 		}
 	}
-	return 0;
+	sqlite3_progress_handler(c->db, 0, NULL, NULL);
+	return rc;
 }
 
 /*

@@ -188,6 +188,7 @@ static int lock_and_read(struct strata_db *db, struct history *h,
 	int rc = drv->lock(db->conn, db->opts.lock_wait, err);
 
 	db->lock_wait_ns = text_monotonic_ns() - t0;
+	progress_reset(&db->progress);
 	if (rc < 0) {
 		if (err && err->code == STRATA_ELOCK) {
 			struct audit_entry e = { .action = "lock-timeout",
@@ -253,6 +254,20 @@ static int check_lock(struct strata_db *db, struct strata_error *err)
 static void reset_timeouts(struct strata_db *db)
 {
 	db->drv->set_timeouts(db->conn, -1, -1, false, NULL);
+}
+
+/* A step's statements, their progress reported as they run. */
+static int exec_step(struct strata_db *db, const struct plan_step *step,
+                     bool is_down, bool is_one_per_call,
+                     struct strata_error *err)
+{
+	int rc;
+
+	progress_start(db, step, is_down);
+	rc = db->drv->exec_script(db->conn, &step->script, is_one_per_call,
+	                          err);
+	progress_stop(db, rc == 0);
+	return rc;
 }
 
 static void audit_step(struct audit_entry *e, struct strata_db *db,
@@ -325,7 +340,7 @@ static int apply_txn(struct strata_db *db, const struct plan_step *step,
 		goto fail;
 	db_emit_migration(db, STRATA_EVENT_APPLY_START, step->m, 0);
 	t0 = text_monotonic_ns();
-	if (drv->exec_script(db->conn, &step->script, false, err) < 0) {
+	if (exec_step(db, step, false, false, err) < 0) {
 		fail_step(db, step, "apply", started, err);
 		if (!err->hint && is_own_begin)
 			strata_error_hint(
@@ -507,7 +522,7 @@ static void give_up(struct strata_db *db, const struct plan_step *step,
  * is in the audit trail.
  */
 static int exec_fenced(struct strata_db *db, const struct plan_step *step,
-                       const char *action, int64_t started_at_ns,
+                       bool is_down, const char *action, int64_t started_at_ns,
                        struct strata_error *err)
 {
 	const struct strata_script *s = &step->script;
@@ -515,7 +530,9 @@ static int exec_fenced(struct strata_db *db, const struct plan_step *step,
 	uint64_t seed = retry_seed();
 	bool is_probing = false; /* as the session's lock_timeout stands */
 	size_t k = 0;
+	int rc = 0;
 
+	progress_start(db, step, is_down);
 	for (int attempt = 1; k < s->n;) {
 		struct strata_script one = *s;
 		struct sbuf what = SBUF_INIT;
@@ -531,13 +548,15 @@ static int exec_fenced(struct strata_db *db, const struct plan_step *step,
 			db->is_lock_probe = probe;
 			if (set_step_timeouts(db, step, false, err) < 0) {
 				db->is_lock_probe = false;
-				return -1;
+				rc = -1;
+				break;
 			}
 			db->is_lock_probe = false;
 			is_probing = probe;
 		}
 		one.stmts += k;
 		one.n = 1;
+		db->progress.first = k;
 		if (db->drv->exec_script(db->conn, &one, true, err) == 0) {
 			k++;
 			attempt = 1;
@@ -549,7 +568,8 @@ static int exec_fenced(struct strata_db *db, const struct plan_step *step,
 			if (is_retryable(err) && is_repeatable(s, k))
 				give_up(db, step, &s->stmts[k], attempt, max,
 				        err);
-			return -1;
+			rc = -1;
+			break;
 		}
 		/* this attempt, in the trail as a failure */
 		fail_step(db, step, action, started_at_ns, err);
@@ -559,12 +579,15 @@ static int exec_fenced(struct strata_db *db, const struct plan_step *step,
 		attempt++;
 		if (s->stmts[k].index_name &&
 		    drop_invalid_index(db, s->stmts[k].index_name, err) < 0) {
-			if (!is_retryable(err))
-				return -1;
+			if (!is_retryable(err)) {
+				rc = -1;
+				break;
+			}
 			strata_error_release(err);
 		}
 	}
-	return 0;
+	progress_stop(db, rc == 0);
+	return rc;
 }
 
 /* Non-transactional: the fence row first, committed on its own. */
@@ -592,7 +615,7 @@ static int apply_fenced(struct strata_db *db, const struct plan_step *step,
 		return -1;
 	db_emit_migration(db, STRATA_EVENT_APPLY_START, step->m, 0);
 	t0 = text_monotonic_ns();
-	rc = exec_fenced(db, step, "apply", started, err);
+	rc = exec_fenced(db, step, false, "apply", started, err);
 	reset_timeouts(db);
 	if (rc < 0) {
 		fail_step(db, step, "apply", started, err);
@@ -901,7 +924,7 @@ static int revert_one(struct strata_db *db, const struct plan_step *step,
 	if (step->mode == MODE_TXN) {
 		if (set_step_timeouts(db, step, true, err) < 0)
 			goto fail;
-		if (drv->exec_script(db->conn, &step->script, false, err) < 0) {
+		if (exec_step(db, step, true, false, err) < 0) {
 			fail_step(db, step, "revert", started, err);
 			return -1;
 		}
@@ -918,7 +941,7 @@ static int revert_one(struct strata_db *db, const struct plan_step *step,
 		goto fail;
 	if (set_step_timeouts(db, step, false, err) < 0)
 		return -1;
-	rc = exec_fenced(db, step, "revert", started, err);
+	rc = exec_fenced(db, step, true, "revert", started, err);
 	reset_timeouts(db);
 	if (rc < 0) {
 		fail_step(db, step, "revert", started, err);

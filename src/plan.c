@@ -131,7 +131,7 @@ static int parse_directives(struct plan_step *step, struct strata_error *err)
 	        step->sql + (step->script.n ? step->script.stmts[0].token_offset
 	                                    : step->len);
 
-	step->lock_timeout = step->statement_timeout = -1;
+	step->lock_timeout = step->statement_timeout = step->warn_after = -1;
 	while (p < end) {
 		const char *eol = memchr(p, '\n', (size_t)(end - p));
 		const char *le = eol ? eol : end, *q = p, *eq;
@@ -158,6 +158,8 @@ static int parse_directives(struct plan_step *step, struct strata_error *err)
 				slot = &step->lock_timeout;
 			else if (strcmp(key, "statement-timeout") == 0)
 				slot = &step->statement_timeout;
+			else if (strcmp(key, "warn-after") == 0)
+				slot = &step->warn_after;
 		}
 		if (!slot || strata_parse_duration(slot, value) < 0 ||
 		    *slot < 0) {
@@ -170,7 +172,7 @@ static int parse_directives(struct plan_step *step, struct strata_error *err)
 			                   step->len, (size_t)(q - step->sql));
 			return strata_error_hint(
 			        err,
-			        "Known: -- strata:lock-timeout=DURATION and -- strata:statement-timeout=DURATION (such as 5s, 500ms, 2m).");
+			        "Known: -- strata:lock-timeout=DURATION, -- strata:statement-timeout=DURATION and -- strata:warn-after=DURATION (such as 5s, 500ms, 2m).");
 		}
 	}
 	return 0;

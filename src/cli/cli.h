@@ -17,6 +17,36 @@ enum cli_format {
 	FORMAT_JSON,
 };
 
+enum progress_mode {
+	PROGRESS_OFF,   /* not a migrating command, or -q */
+	PROGRESS_LIVE,  /* stderr is a terminal: one line, redrawn */
+	PROGRESS_PLAIN, /* a log: lines with a timestamp, when things happen */
+	PROGRESS_JSON,  /* --format json: those events as JSON lines */
+};
+
+/* What run and revert show of the migration running (progress.c). */
+struct cli_progress {
+	enum progress_mode mode;
+	bool is_same_output; /* stdout and stderr are one file */
+	bool is_running;     /* a migration started and has not ended */
+	bool has_state;      /* ... and reported progress since */
+	bool is_drawn;       /* the live line is on the screen */
+	bool is_down;
+	int64_t version;         /* of the migration running; 0: none */
+	const char *description; /* borrowed from the event's migration */
+	int64_t elapsed_ns;
+	size_t statement, n_statements;
+	char text[400];
+	char phase[128];
+	int percent;
+	int holder_pid;
+	char holder_user[64], holder_state[64];
+	double waited;
+	int64_t drawn_ns;  /* monotonic, of the last redraw */
+	int64_t logged_ns; /* elapsed at the last "Still" line */
+	int reported_pid;  /* the blocker last printed */
+};
+
 struct cli {
 	const char *database; /* -d, else DATABASE_URL; NULL when none */
 	const char *source;   /* -s, else strata.conf, else "migrations" */
@@ -33,6 +63,10 @@ struct cli {
 	bool has_lock_timeout, has_statement_timeout, has_lock_probe;
 	int retries; /* library semantics */
 	bool has_retries;
+	double warn_after;        /* library semantics */
+	double progress_interval; /* seconds between "Still" lines; < 0 never */
+	bool has_warn_after, has_progress_interval;
+	struct cli_progress progress;
 	bool is_hide_queries;
 	bool is_read_only; /* set by commands that only read */
 	bool is_help;
@@ -120,6 +154,27 @@ void cli_json_counts(json_t *o, const struct strata_status *st);
 void cli_print_finding(struct cli *cli, FILE *fp,
                        const struct strata_finding *f);
 json_t *cli_json_finding(const struct strata_finding *f);
+
+/* ---- progress.c: the migration running, on stderr ---------------------- */
+/* run and revert: how progress is shown, from the output and options. */
+void cli_progress_init(struct cli *cli);
+void cli_progress_start(struct cli *cli, const struct strata_event *ev);
+void cli_progress_update(struct cli *cli, const struct strata_event *ev);
+/* The migration of `ev` ended: its result line (stdout) says `verb` and
+ * `duration` ("" when none). */
+void cli_progress_end(struct cli *cli, const struct strata_event *ev,
+                      const char *verb, const char *duration);
+/* Erases the live line before anything else is printed on the terminal,
+ * and draws it again afterwards. */
+void cli_progress_clear(struct cli *cli);
+void cli_progress_restore(struct cli *cli);
+/* The timestamp that starts a line in the plain mode. */
+void cli_progress_stamp(struct cli *cli);
+/* Whether a BLOCKED event names another blocker than the last printed. */
+bool cli_progress_is_new_blocker(struct cli *cli,
+                                 const struct strata_event *ev);
+/* One event as a JSON line on stderr: {"time":…,"event":…,…}. */
+void cli_progress_json(const char *event, const struct strata_event *ev);
 
 /* ---- common.c: what several commands do -------------------------------- */
 int cli_resolve_settings(struct cli *cli);

@@ -39,8 +39,11 @@ int cmd_revert(struct cli *cli, int argc, char **argv)
 		return cli_usage_error(
 		        cli, "revert",
 		        "--count, --target-version and --all exclude each other");
-	if (cli->format == FORMAT_JSON)
+	if (cli->format == FORMAT_JSON) {
 		cli->events = json_array();
+		cli->warnings = json_array();
+	}
+	cli_progress_init(cli);
 	if ((rc = cli_load_source(cli, &src)) || (rc = cli_open_db(cli, &db)))
 		goto done;
 	if (strata_migrate_revert(&reverted, db, src, &ro, &err) < 0) {
@@ -55,6 +58,7 @@ int cmd_revert(struct cli *cli, int argc, char **argv)
 		json_object_set_new(doc, "reverted",
 		                    json_integer((json_int_t)reverted));
 		json_object_set(doc, "migrations", cli->events);
+		json_object_set(doc, "warnings", cli->warnings);
 		cli_print_json(doc);
 	} else if (cli->verbosity >= 0) {
 		if (!reverted)
@@ -68,7 +72,8 @@ int cmd_revert(struct cli *cli, int argc, char **argv)
 	}
 done:
 	json_decref(cli->events);
-	cli->events = NULL;
+	json_decref(cli->warnings);
+	cli->events = cli->warnings = NULL;
 	strata_error_release(&err);
 	strata_db_close(db);
 	strata_source_free(src);

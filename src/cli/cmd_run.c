@@ -50,6 +50,7 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 		cli->findings = json_array();
 	}
 	cli->is_show_lint_warnings = ro.is_dry_run;
+	cli_progress_init(cli);
 	cli_lint_options(cli, &lo);
 	ro.lint = &lo;
 	if ((rc = cli_load_source(cli, &src)) || (rc = cli_open_db(cli, &db)))

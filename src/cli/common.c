@@ -82,6 +82,20 @@ int cli_resolve_settings(struct cli *cli)
 		        cli, NULL,
 		        "retries in %s wants a whole number, not '%s'",
 		        strata_config_path(cli->settings), v);
+	v = strata_config_get(cli->settings, env, "warn_after");
+	if (!cli->has_warn_after && v &&
+	    cli_parse_timeout(&cli->warn_after, v) < 0)
+		rc = cli_usage_error(
+		        cli, NULL,
+		        "warn_after in %s wants a duration such as 60s or 10m (0: never), not '%s'",
+		        strata_config_path(cli->settings), v);
+	v = strata_config_get(cli->settings, env, "progress_interval");
+	if (!cli->has_progress_interval && v &&
+	    cli_parse_timeout(&cli->progress_interval, v) < 0)
+		rc = cli_usage_error(
+		        cli, NULL,
+		        "progress_interval in %s wants a duration such as 30s (0: never), not '%s'",
+		        strata_config_path(cli->settings), v);
 	cli->backup_dir = strata_config_get(cli->settings, env, "backup_dir");
 	v = strata_config_get(cli->settings, env, "backup");
 	if (v && (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "on") ||
@@ -137,6 +151,7 @@ static int cli_open_db_quiet(struct cli *cli, struct strata_db **out,
 		.command = cli->command_line,
 		.lock_timeout = cli->lock_timeout,
 		.lock_probe = cli->lock_probe,
+		.warn_after = cli->warn_after,
 		.statement_timeout = cli->statement_timeout,
 		.retries = cli->retries,
 		.is_hide_queries = cli->is_hide_queries,

@@ -10,7 +10,8 @@
 
 #include "../banned.h"
 
-#define DEFAULT_LOCK_WAIT 60.0
+#define DEFAULT_LOCK_WAIT         60.0
+#define DEFAULT_PROGRESS_INTERVAL 30.0 /* seconds: see cli/progress.c */
 
 static const struct command commands[] = {
 	{ "run", cmd_run, NEED_DB | NEED_SOURCE,
@@ -108,6 +109,7 @@ int main(int argc, char **argv)
 {
 	struct cli cli = {
 		.lock_wait = DEFAULT_LOCK_WAIT,
+		.progress_interval = DEFAULT_PROGRESS_INTERVAL,
 		.argv0 = argv[0],
 	};
 	int full_argc = argc;

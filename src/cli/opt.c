@@ -18,7 +18,7 @@ static const char *format_arg;
 static bool is_quiet, is_verbose, is_no_color;
 static const char *lock_wait_arg, *lock_timeout_arg, *statement_timeout_arg;
 static const char *lock_probe_arg;
-static const char *retries_arg;
+static const char *retries_arg, *warn_after_arg, *progress_interval_arg;
 
 static struct opt global_opts[] = {
 	{ 'd', "database", OPT_STRING, NULL, NULL, "URL",
@@ -41,8 +41,13 @@ static struct opt global_opts[] = {
 	  "DURATION", "statement_timeout of every migration (default: none)" },
 	{ 0, "retries", OPT_STRING, &retries_arg, NULL, "N",
 	  "runs of a migration that hit a lock timeout or deadlock (default: 5)" },
+	{ 0, "warn-after", OPT_STRING, &warn_after_arg, NULL, "DURATION",
+	  "warn when one migration runs longer (default: 60s; 0: never)" },
+	{ 0, "progress-interval", OPT_STRING, &progress_interval_arg, NULL,
+	  "DURATION",
+	  "without a terminal, a line this often while a migration runs (default: 30s; 0: never)" },
 	{ 0, "hide-queries", OPT_FLAG, NULL, NULL, NULL,
-	  "name blocking sessions without their query text" },
+	  "no query texts in progress, warnings and blocker reports" },
 	{ 0, "format", OPT_STRING, &format_arg, NULL, "text|json",
 	  "output format (default: text)" },
 	{ 'q', "quiet", OPT_FLAG, &is_quiet, NULL, NULL, "print only errors" },
@@ -200,6 +205,23 @@ static int apply_globals(struct cli *cli, const char *cmd)
 			        "--retries wants a whole number (0: never), not '%s'",
 			        retries_arg);
 		cli->has_retries = true;
+	}
+	if (warn_after_arg) {
+		if (cli_parse_timeout(&cli->warn_after, warn_after_arg) < 0)
+			return cli_usage_error(
+			        cli, cmd,
+			        "--warn-after wants a duration such as 60s or 10m (0: never), not '%s'",
+			        warn_after_arg);
+		cli->has_warn_after = true;
+	}
+	if (progress_interval_arg) {
+		if (cli_parse_timeout(&cli->progress_interval,
+		                      progress_interval_arg) < 0)
+			return cli_usage_error(
+			        cli, cmd,
+			        "--progress-interval wants a duration such as 30s or 5m (0: never), not '%s'",
+			        progress_interval_arg);
+		cli->has_progress_interval = true;
 	}
 	return 0;
 }

@@ -59,9 +59,11 @@ void cli_format_size(char *buf, size_t size, uint64_t bytes)
 		         (double)bytes / (1024.0 * 1024 * 1024));
 }
 
-/* Ends a progress line drawn with '\r', before anything else is said. */
+/* Ends a progress line drawn with '\r', before anything else is said:
+ * a migration's is erased (it comes back), a backup's is kept. */
 void cli_end_progress(struct cli *cli)
 {
+	cli_progress_clear(cli);
 	if (!cli->has_progress_line)
 		return;
 	fputc('\n', stderr);
@@ -225,6 +227,7 @@ void cli_warn(struct cli *cli, const char *fmt, ...)
 	if (cli->verbosity < 0)
 		return;
 	cli_end_progress(cli);
+	cli_progress_stamp(cli);
 	fprintf(stderr, "strata: %swarning:%s ", cli_color(cli, true, YELLOW),
 	        cli_color(cli, true, NULL));
 	va_start(ap, fmt);
@@ -241,6 +244,7 @@ void cli_info(struct cli *cli, const char *fmt, ...)
 	if (cli->verbosity < 0)
 		return;
 	cli_end_progress(cli);
+	cli_progress_stamp(cli);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -262,6 +266,7 @@ static json_t *event_json(const char *what, const struct strata_event *ev)
 	return o;
 }
 
+/* A migration's result line on stdout; its progress line ends with it. */
 static void print_migration_line(struct cli *cli, const char *verb,
                                  const char *color,
                                  const struct strata_event *ev)
@@ -272,6 +277,7 @@ static void print_migration_line(struct cli *cli, const char *verb,
 		cli_format_duration(dur, sizeof(dur), ev->duration_ns);
 	if (cli->verbosity < 0)
 		return;
+	cli_progress_end(cli, ev, verb, dur);
 	printf("%s%s%s %" PRId64 " %s%s%s%s\n", cli_color(cli, false, color),
 	       verb, cli_color(cli, false, NULL), ev->version, ev->description,
 	       *dur ? " (" : "", dur, *dur ? ")" : "");
@@ -282,6 +288,9 @@ void cli_event(const struct strata_event *ev, void *data)
 {
 	struct cli *cli = data;
 	bool is_json = cli->format == FORMAT_JSON;
+	/* run and revert in JSON: events on stderr are JSON lines too */
+	bool is_json_lines =
+	        cli->progress.mode == PROGRESS_JSON && cli->verbosity >= 0;
 	static const struct {
 		enum strata_event_kind kind;
 		const char *verb, *action, *color;
@@ -301,7 +310,10 @@ void cli_event(const struct strata_event *ev, void *data)
 		if (is_json && cli->events)
 			json_array_append_new(cli->events,
 			                      event_json(lines[i].action, ev));
-		else if (!is_json)
+		if (is_json && cli->progress.mode == PROGRESS_JSON &&
+		    cli->verbosity > 0)
+			cli_progress_json(lines[i].action, ev);
+		if (!is_json)
 			print_migration_line(cli, lines[i].verb, lines[i].color,
 			                     ev);
 		return;
@@ -309,14 +321,16 @@ void cli_event(const struct strata_event *ev, void *data)
 	switch (ev->kind) {
 	case STRATA_EVENT_APPLY_START:
 	case STRATA_EVENT_REVERT_START:
-		if (cli->verbosity > 0)
-			cli_info(cli, "%s %" PRId64 " %s ...",
-			         ev->kind == STRATA_EVENT_APPLY_START
-			                 ? "Applying"
-			                 : "Reverting",
-			         ev->version, ev->description);
-		break;
+		cli_progress_start(cli, ev);
+		return;
+	case STRATA_EVENT_PROGRESS:
+		cli_progress_update(cli, ev);
+		return;
 	case STRATA_EVENT_LOCK_WAIT:
+		if (is_json_lines) {
+			cli_progress_json("lock-wait", ev);
+			break;
+		}
 		cli_info(
 		        cli,
 		        "strata: waiting for the migration lock, held by pid %d (application '%s')%s%s",
@@ -326,7 +340,9 @@ void cli_event(const struct strata_event *ev, void *data)
 		        ev->holder_query ? ev->holder_query : "");
 		break;
 	case STRATA_EVENT_LOCK_ACQUIRED:
-		if (ev->waited_seconds > 0)
+		if (ev->waited_seconds > 0 && is_json_lines)
+			cli_progress_json("lock-acquired", ev);
+		else if (ev->waited_seconds > 0)
 			cli_info(cli,
 			         "strata: took the migration lock after %.1f s",
 			         ev->waited_seconds);
@@ -335,19 +351,36 @@ void cli_event(const struct strata_event *ev, void *data)
 		if (is_json && cli->warnings)
 			json_array_append_new(cli->warnings,
 			                      json_string(ev->message));
-		cli_warn(cli, "%s", ev->message);
+		if (is_json_lines)
+			cli_progress_json("warning", ev);
+		else
+			cli_warn(cli, "%s", ev->message);
 		break;
 	case STRATA_EVENT_BLOCKED:
-		cli_info(cli, "strata: waiting on %s",
-		         ev->message ? ev->message : "another session");
+		if (!cli_progress_is_new_blocker(cli, ev))
+			break;
+		if (is_json_lines)
+			cli_progress_json("blocked", ev);
+		else
+			cli_info(cli, "strata: waiting on %s",
+			         ev->message ? ev->message : "another session");
 		break;
 	case STRATA_EVENT_RETRY:
-		cli_warn(cli, "migration %" PRId64 " (%s): %s", ev->version,
-		         ev->description ? ev->description : "",
-		         ev->message ? ev->message : "");
+		/* what the line showed is over: it comes back with the
+		 * next attempt's progress */
+		cli->progress.has_state = false;
+		if (is_json_lines)
+			cli_progress_json("retry", ev);
+		else
+			cli_warn(cli, "migration %" PRId64 " (%s): %s",
+			         ev->version,
+			         ev->description ? ev->description : "",
+			         ev->message ? ev->message : "");
 		break;
 	case STRATA_EVENT_NOTICE:
-		if (cli->verbosity > 0)
+		if (cli->verbosity > 0 && is_json_lines)
+			cli_progress_json("notice", ev);
+		else if (cli->verbosity > 0)
 			cli_info(cli, "%s", ev->message);
 		break;
 	case STRATA_EVENT_LINT:
@@ -381,6 +414,8 @@ void cli_event(const struct strata_event *ev, void *data)
 	default:
 		break;
 	}
+	/* the live line comes back below whatever was said */
+	cli_progress_restore(cli);
 }
 
 void cli_json_counts(json_t *o, const struct strata_status *st)

@@ -219,7 +219,8 @@ numeric_order() {
 	write_migration 10_alter.sql "ALTER TABLE t ADD COLUMN name text;"
 	write_migration 0011_alter_more.sql "ALTER TABLE t ADD COLUMN email text;"
 	write_migration 000000000000000000100_seed.sql "INSERT INTO t VALUES (1, 'a', 'b');"
-	run strata run
+	# the results, without the progress lines on stderr
+	run --separate-stderr strata run
 	assert_success
 	assert_line --index 0 --partial "Applied 9 create"
 	assert_line --index 1 --partial "Applied 10 alter"
