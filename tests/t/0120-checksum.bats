@@ -107,3 +107,34 @@ edited_file_stops_run() {
 	assert_output --partial "1_a.sql"
 	assert_output --partial "1_b.sql"
 }
+
+big_files() {
+	# a file that takes several reads (the reader's buffer is 64 KiB),
+	# and one of 65,535 bytes, about that size
+	local i
+	mkdir -p migrations
+	{
+		echo "CREATE TABLE big (id int, v text);"
+		for ((i = 0; i < 3000; i++)); do
+			echo "INSERT INTO big VALUES ($i, '$(printf '%*s' $((i % 150)) '' | tr ' ' x)');"
+		done
+	} >migrations/1_big.sql
+	sed 's/ big / big2 /' migrations/1_big.sql | head -c 65000 >migrations/2_exact.sql
+	# cut at a line end, so that it stays valid SQL, then padded with a
+	# comment to the buffer's size
+	sed -i '$d' migrations/2_exact.sql
+	printf -- '--%*s\n' $((65535 - $(stat -c %s migrations/2_exact.sql) - 3)) '' >>migrations/2_exact.sql
+	assert_equal "$(stat -c %s migrations/2_exact.sql)" 65535
+	strata run >/dev/null
+	run strata --format json status
+	assert_success
+	assert_equal "$(jq -r '.migrations[0].checksum' <<<"$output")" "$(sha384 migrations/1_big.sql)"
+	assert_equal "$(jq -r '.migrations[1].checksum' <<<"$output")" "$(sha384 migrations/2_exact.sql)"
+	assert_equal "$(jq -r '.migrations[0].applied_checksum' <<<"$output")" "$(sha384 migrations/1_big.sql)"
+	run strata check
+	assert_success
+}
+
+@test "checksum: files larger than one read hash as openssl hashes them" {
+	for_each_driver big_files
+}
