@@ -267,6 +267,19 @@ static int parse_name(struct entry *e, struct arena *arena,
 	return 0;
 }
 
+int source_parse_name(struct source_name *out, const char *name,
+                      struct arena *arena, struct strata_error *err)
+{
+	struct entry e = { .name = name, .path = name };
+
+	if (parse_name(&e, arena, err) < 0)
+		return -1;
+	out->version = e.version;
+	out->description = e.description;
+	out->suffix = kind_suffix(e.kind);
+	return 0;
+}
+
 /* Whether the resolved path `real` lies under the directory `root`. */
 static bool is_inside(const char *real, const char *root)
 {
@@ -494,7 +507,7 @@ static int check_version(struct strata_migration *out, struct entry **group,
 	return 0;
 }
 
-static bool starts_with_directive(const char *text, size_t len)
+bool source_is_no_transaction(const char *text, size_t len)
 {
 	size_t n = strlen(STRATA_NO_TRANSACTION_DIRECTIVE);
 
@@ -509,12 +522,12 @@ static void fill_texts(struct strata_migration *m, const struct entry *up,
 	m->up_sql = up->text;
 	m->up_len = up->len;
 	strata_checksum(m->checksum, up->text, up->len);
-	m->is_no_transaction = starts_with_directive(up->text, up->len);
+	m->is_no_transaction = source_is_no_transaction(up->text, up->len);
 	if (down) {
 		m->down_sql = down->text;
 		m->down_len = down->len;
 		m->is_down_no_transaction =
-		        starts_with_directive(down->text, down->len);
+		        source_is_no_transaction(down->text, down->len);
 	}
 }
 
