@@ -126,15 +126,18 @@ static char *redact_url(const char *url)
 		     p++)
 			hide[p - url] = true;
 	}
-	for (const char *q = strchr(first_at ? first_at : auth, '?'); q;) {
-		const char *p = q + 1;
-		size_t len = strcspn(p, "&");
-		const char *eq = memchr(p, '=', len);
+	/* any '?' may start the parameters: libpq's host may be [a?b] */
+	for (const char *q = first_at ? first_at : auth; *q; q++) {
+		const char *p = q + 1, *eq;
+		size_t len;
 
+		if (*q != '?' && *q != '&')
+			continue;
+		len = strcspn(p, "&");
+		eq = memchr(p, '=', len);
 		if (eq && is_password_param(p, (size_t)(eq - p)))
 			for (const char *v = eq + 1; v < p + len; v++)
 				hide[v - url] = true;
-		q = p[len] ? p + len : NULL;
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (!hide[i])

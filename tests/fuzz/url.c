@@ -7,8 +7,10 @@
  * - in a URL (SCHEME://…), the user's password as libpq reads it (from
  *   the first ':' to the first '@' before any '/') and as RFC 3986 reads
  *   it (the userinfo ends at the last '@' before any of "/?#"), and the
- *   value of every query parameter whose name, percent-decoded, is
- *   "password" (libpq splits parameters at '&' alone);
+ *   value of every parameter whose name, percent-decoded, is "password"
+ *   (libpq splits parameters at '&' alone; any '?' after the user may
+ *   begin them, since a host [a?b] hides the first). When libpq takes
+ *   the URL, its password must be one of these (check_model());
  * - in anything else, the password libpq's own keyword/value parser
  *   (PQconninfoParse) finds, or when libpq rejects the string, the value of
  *   each password=… pair a scan in libpq's syntax finds.
@@ -164,16 +166,19 @@ static void url_secrets(struct oracle *o, const char *auth)
 			break;
 		}
 	}
-	/* libpq's parameters: from the first '?' after the user */
-	for (q = strchr(at ? at : auth, '?'); q;) {
-		const char *p = q + 1;
-		size_t n = strcspn(p, "&");
-		const char *eq = memchr(p, '=', n);
-		struct secret name = { p, eq ? (size_t)(eq - p) : 0, false };
+	/* libpq's parameters, after the user */
+	for (q = at ? at : auth; *q; q++) {
+		const char *p = q + 1, *eq;
+		struct secret name;
+		size_t n;
 
+		if (*q != '?' && *q != '&')
+			continue;
+		n = strcspn(p, "&");
+		eq = memchr(p, '=', n);
+		name = (struct secret){ p, eq ? (size_t)(eq - p) : 0, false };
 		if (eq && decodes_to(&name, "password"))
 			add_secret(o, eq + 1, (size_t)(p + n - eq - 1), false);
-		q = p[n] ? p + n : NULL;
 	}
 }
 

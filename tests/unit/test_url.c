@@ -77,6 +77,9 @@ static void test_redact_as_libpq_reads(void **state)
 	               "postgres://db/prod?password=***&sslmode=require");
 	assert_redacts("postgres://db/prod?pass%77ord=s3cr3t",
 	               "postgres://db/prod?pass%77ord=***");
+	/* a '?' inside a host's brackets starts no parameters */
+	assert_redacts("postgres://[a?b]:5/?password=s3cr3t",
+	               "postgres://[a?b]:5/?password=***");
 	/* another scheme, or no scheme at all, the same */
 	assert_redacts("postgresql+psycopg2://app:s3cr3t@db/prod",
 	               "postgresql+psycopg2://app:***@db/prod");
