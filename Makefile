@@ -1,4 +1,5 @@
-# strata: `make`, `make test`, `make asan test`, `make format-check`.
+# strata: `make`, `make test`, `make asan test`, `make format-check`,
+# `make fuzz`.
 # Dependencies come from Debian packages through pkg-config (see README).
 
 CC      ?= cc
@@ -38,7 +39,7 @@ HEADERS := include/strata.h $(wildcard src/*.h src/cli/*.h)
 
 .PHONY: all asan test test-unit test-golden test-shell test-faults \
         golden-update format format-check valgrind clean install bench \
-        bench-profile bench-lock
+        bench-profile bench-lock fuzz fuzz-build
 all: $(BIN)
 asan: $(BIN)
 
@@ -103,8 +104,39 @@ bench-profile: $(BIN)
 bench-lock: $(BIN)
 	STRATA_BIN=$(abspath $(BIN)) bench/lock-latency $(BENCH_LOCK_FLAGS)
 
+# libFuzzer targets (README, Fuzzing): the library again, with clang's
+# coverage and sanitizers, into its own directory; each target runs for
+# FUZZ_SECONDS on a copy of its seed corpus and a crash fails the make.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 30
+FUZZ_BUILD   := build/fuzz
+FUZZ_CFLAGS   = -std=c17 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) \
+                $(if $(DEVELOPER),-Werror) -Iinclude -Isrc $(PKG_CFLAGS) \
+                -O1 -g -fno-omit-frame-pointer \
+                -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_SRC     := $(sort $(wildcard tests/fuzz/*.c))
+FUZZ_BIN     := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_BUILD)/%.o)
+
+$(FUZZ_LIB_OBJ): $(FUZZ_BUILD)/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_BUILD)/libstrata.a: $(FUZZ_LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_BIN): $(FUZZ_BUILD)/%: tests/fuzz/%.c $(FUZZ_BUILD)/libstrata.a \
+              $(HEADERS) tests/fuzz/fuzz.h
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< \
+		$(FUZZ_BUILD)/libstrata.a $(LDLIBS)
+
+fuzz-build: $(FUZZ_BIN)
+fuzz: $(FUZZ_BIN)
+	tests/fuzz/run $(FUZZ_SECONDS) $(FUZZ_BIN)
+
 FORMAT_FILES = $(wildcard include/*.h src/*.[ch] src/cli/*.[ch] \
-               tests/unit/*.c tests/golden/*.c)
+               tests/unit/*.c tests/golden/*.c tests/fuzz/*.c)
 format:
 	clang-format -i $(FORMAT_FILES)
 format-check:

@@ -64,19 +64,13 @@ static int parse_value(struct sbuf *val, const char *p, const char *end,
 	return 0;
 }
 
-int strata_dotenv_load(const char *path, struct strata_error *err)
+int dotenv_parse(const char *text, size_t len, const char *path,
+                 dotenv_pair_fn fn, void *data, struct strata_error *err)
 {
-	struct sbuf text = SBUF_INIT, key = SBUF_INIT, val = SBUF_INIT;
-	struct stat st;
-	const char *p, *end;
+	struct sbuf key = SBUF_INIT, val = SBUF_INIT;
+	const char *p = text, *end = text + len;
 	int line = 0, rc = -1;
 
-	if (stat(path, &st) < 0 && errno == ENOENT)
-		return 0;
-	if (sbuf_read_file(&text, path, 1 << 20, err) < 0)
-		goto done;
-	p = text.buf;
-	end = text.buf + text.len;
 	while (p < end) {
 		const char *eol = memchr(p, '\n', (size_t)(end - p));
 		const char *le = eol ? eol : end, *s, *why = NULL;
@@ -106,17 +100,42 @@ int strata_dotenv_load(const char *path, struct strata_error *err)
 			err->line = line;
 			goto done;
 		}
-		if (!getenv(key.buf) && setenv(key.buf, val.buf, 0) < 0) {
-			strata_error_set(err, STRATA_EFAILED,
-			                 "could not set '%s' from '%s': %s",
-			                 key.buf, path, strerror(errno));
+		if (fn(key.buf, val.buf, data, err) < 0)
 			goto done;
-		}
 	}
 	rc = 0;
 done:
-	sbuf_release(&text);
 	sbuf_release(&key);
 	sbuf_release(&val);
+	return rc;
+}
+
+/* Variables already in the environment win. */
+static int set_unless_set(const char *key, const char *value, void *data,
+                          struct strata_error *err)
+{
+	const char *path = data;
+
+	if (!getenv(key) && setenv(key, value, 0) < 0)
+		return strata_error_set(err, STRATA_EFAILED,
+		                        "could not set '%s' from '%s': %s", key,
+		                        path, strerror(errno));
+	return 0;
+}
+
+int strata_dotenv_load(const char *path, struct strata_error *err)
+{
+	struct sbuf text = SBUF_INIT;
+	struct stat st;
+	int rc = -1;
+
+	if (stat(path, &st) < 0 && errno == ENOENT)
+		return 0;
+	if (sbuf_read_file(&text, path, 1 << 20, err) < 0)
+		goto done;
+	rc = dotenv_parse(text.buf, text.len, path, set_unless_set,
+	                  (void *)path, err);
+done:
+	sbuf_release(&text);
 	return rc;
 }

@@ -131,6 +131,33 @@ void url_release(struct strata_url *url);
 /* Whether `s` is a database URL or keyword string rather than a name. */
 bool url_is_url(const char *s);
 
+/* ---- source.c: the parts of the source's reading tests call alone ------- */
+struct source_name {
+	int64_t version;
+	const char *description; /* '_' read as ' ', in the arena */
+	const char *suffix;      /* ".sql", ".up.sql" or ".down.sql" */
+};
+
+/* A file name read as the source reads it: STRATA_EVALIDATE when it names
+ * no migration. `name` also stands for the path in the error. */
+int source_parse_name(struct source_name *out, const char *name,
+                      struct arena *arena, struct strata_error *err);
+/* Whether a file's text starts with STRATA_NO_TRANSACTION_DIRECTIVE. */
+bool source_is_no_transaction(const char *text, size_t len);
+
+/* ---- dotenv.c ----------------------------------------------------------- */
+/* Receives one KEY=VALUE of a .env text; returns 0, or -1 with err set. */
+typedef int (*dotenv_pair_fn)(const char *key, const char *value, void *data,
+                              struct strata_error *err);
+
+/*
+ * The pairs of a .env text, in order, to `fn`; `path` names the text in
+ * errors. Stops at the first bad line (STRATA_EUSAGE, err->line set) or
+ * the first failure of `fn`. strata_dotenv_load() is this over a file.
+ */
+int dotenv_parse(const char *text, size_t len, const char *path,
+                 dotenv_pair_fn fn, void *data, struct strata_error *err);
+
 /* ---- statements (split.c for PostgreSQL, driver_sqlite.c for SQLite) ---- */
 enum stmt_flag {
 	STMT_NO_TXN = 1 << 0,      /* refused inside a transaction block */

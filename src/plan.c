@@ -6,6 +6,7 @@
  */
 #include "internal.h"
 
+#include <limits.h>
 #include <pg_query.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,8 +162,10 @@ static int parse_directives(struct plan_step *step, struct strata_error *err)
 			else if (strcmp(key, "warn-after") == 0)
 				slot = &step->warn_after;
 		}
+		/* PostgreSQL takes at most INT_MAX ms: refused now, not
+		 * by the server once earlier migrations have run */
 		if (!slot || strata_parse_duration(slot, value) < 0 ||
-		    *slot < 0) {
+		    *slot < 0 || *slot * 1000 > INT_MAX) {
 			strata_error_set(
 			        err, STRATA_EVALIDATE,
 			        "invalid directive '%.*s'",
@@ -172,7 +175,7 @@ static int parse_directives(struct plan_step *step, struct strata_error *err)
 			                   step->len, (size_t)(q - step->sql));
 			return strata_error_hint(
 			        err,
-			        "Known: -- strata:lock-timeout=DURATION, -- strata:statement-timeout=DURATION and -- strata:warn-after=DURATION (such as 5s, 500ms, 2m).");
+			        "Known: -- strata:lock-timeout=DURATION, -- strata:statement-timeout=DURATION and -- strata:warn-after=DURATION (such as 5s, 500ms, 2m; timeouts at most 24 days).");
 		}
 	}
 	return 0;

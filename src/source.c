@@ -303,6 +303,19 @@ static int parse_name(struct entry *e, struct arena *arena,
 	return 0;
 }
 
+int source_parse_name(struct source_name *out, const char *name,
+                      struct arena *arena, struct strata_error *err)
+{
+	struct entry e = { .name = name, .path = name };
+
+	if (parse_name(&e, arena, err) < 0)
+		return -1;
+	out->version = e.version;
+	out->description = e.description;
+	out->suffix = kind_suffix(e.kind);
+	return 0;
+}
+
 /* Whether the resolved path `real` lies under the directory `root`. */
 static bool is_inside(const char *real, const char *root)
 {
@@ -472,7 +485,7 @@ done:
 	return rc;
 }
 
-static bool starts_with_directive(const char *text, size_t len)
+bool source_is_no_transaction(const char *text, size_t len)
 {
 	size_t n = strlen(STRATA_NO_TRANSACTION_DIRECTIVE);
 
@@ -515,7 +528,7 @@ static int check_entry(struct entry *e, struct reader *r,
 	c = arena_alloc(r->scratch, sizeof(*c));
 	memset(c, 0, sizeof(*c));
 	c->len = r->buf.len;
-	c->is_no_transaction = starts_with_directive(r->buf.buf, r->buf.len);
+	c->is_no_transaction = source_is_no_transaction(r->buf.buf, r->buf.len);
 	if (e->kind != KIND_DOWN)
 		strata_checksum(c->checksum, r->buf.buf, r->buf.len);
 	if (!r->is_checksums_only)

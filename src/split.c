@@ -609,6 +609,27 @@ static void split_scanned(struct stmts *out, const struct tokens *t)
 
 /* ---- the entry points --------------------------------------------------- */
 
+/*
+ * libpg_query's scanner ends U&'...' and U&"..." tokens where they begin
+ * (or one byte on): such a token runs to the next token, less the space
+ * before it, or else a statement ending in one would lose its end.
+ */
+static void fix_unicode_ends(struct tokens *t, const char *sql, size_t len)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		PgQuery__ScanToken *tk = t->tok[i];
+		size_t end = i + 1 < t->n ? tok_start(t->tok[i + 1]) : len;
+
+		if (tk->token != PG_QUERY__TOKEN__USCONST &&
+		    tk->token != PG_QUERY__TOKEN__UIDENT)
+			continue;
+		while (end > tok_start(tk) &&
+		       memchr(" \t\n\r\f", sql[end - 1], 5))
+			end--;
+		tk->end = (int32_t)end;
+	}
+}
+
 static int scan(struct tokens *out, PgQuery__ScanResult **res, const char *sql,
                 size_t len, struct strata_error *err)
 {
@@ -636,6 +657,7 @@ static int scan(struct tokens *out, PgQuery__ScanResult **res, const char *sql,
 	}
 	out->tok = (*res)->tokens;
 	out->n = (*res)->n_tokens;
+	fix_unicode_ends(out, sql, len);
 	out->last_end = 0;
 	for (size_t i = out->n; i-- > 0;) {
 		if (!is_comment(out->tok[i])) {

@@ -6,6 +6,7 @@
  */
 #include "internal.h"
 
+#include <ctype.h>
 #include <libpq-fe.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,69 +28,124 @@ static bool is_sqlite_url(const char *s)
 	return has_prefix(s, "sqlite:");
 }
 
+/*
+ * SCHEME://…, RFC 3986's scheme syntax: not libpq's keyword=value pairs,
+ * where a value may hold "://" (application_name=a://b).
+ */
+static bool is_url_form(const char *s)
+{
+	const char *p = s;
+
+	if (!isalpha((unsigned char)*p))
+		return false;
+	while (isalnum((unsigned char)*p) || *p == '+' || *p == '-' ||
+	       *p == '.')
+		p++;
+	return has_prefix(p, "://");
+}
+
 /* A libpq keyword string: "host=x dbname=y" (no scheme, has '='). */
 static bool is_keyword_string(const char *s)
 {
-	return !strstr(s, "://") && strchr(s, '=');
+	return !is_url_form(s) && strchr(s, '=');
 }
 
-/* Replace the value of each "password=" query parameter. */
-static void redact_query(struct sbuf *out, const char *q)
+static int hex_value(char c)
 {
-	while (*q) {
-		size_t n = strcspn(q, "&#");
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
 
-		if (n >= 9 && strncmp(q, "password=", 9) == 0)
-			sbuf_adds(out, "password=" REDACTED);
-		else
-			sbuf_add(out, q, n);
-		q += n;
-		if (*q == '#') {
-			sbuf_adds(out, q);
-			return;
+/* `s` percent-decoded as libpq decodes URLs (%00 left as it is). */
+static void url_decode(struct sbuf *out, const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		int hi = i + 2 < len ? hex_value(s[i + 1]) : -1;
+		int lo = hi >= 0 ? hex_value(s[i + 2]) : -1;
+
+		if (s[i] == '%' && lo >= 0 && (hi || lo)) {
+			sbuf_addch(out, (char)(hi * 16 + lo));
+			i += 2;
+		} else {
+			sbuf_addch(out, s[i]);
 		}
-		if (*q)
-			sbuf_addch(out, *q++);
 	}
 }
 
+/* Whether `s` says "password", plainly or percent-encoded. */
+static bool mentions_password(const char *s)
+{
+	struct sbuf d = SBUF_INIT;
+	bool found;
+
+	url_decode(&d, s, strlen(s));
+	found = strstr(d.buf, "password") != NULL;
+	sbuf_release(&d);
+	return found;
+}
+
+static bool is_password_param(const char *name, size_t len)
+{
+	struct sbuf d = SBUF_INIT;
+	bool is_password;
+
+	url_decode(&d, name, len);
+	is_password = strcmp(d.buf, "password") == 0;
+	sbuf_release(&d);
+	return is_password;
+}
+
+/*
+ * The URL with its password replaced by "***", read as libpq reads it:
+ * user:password up to the first '@' before any '/', so a password may hold
+ * '?' or '#' (hidden up to the last '@' there, in case it holds an '@'
+ * too), and parameters after it split at '&' alone, whose names may be
+ * percent-encoded. Any other scheme's URL gets the same treatment.
+ */
 static char *redact_url(const char *url)
 {
 	struct sbuf out = SBUF_INIT;
+	size_t n = strlen(url);
+	bool *hide = xcalloc(n + 1, sizeof(*hide));
 	const char *auth = strstr(url, "://") + 3;
-	size_t auth_len = strcspn(auth, "/?#");
-	const char *at = NULL, *q;
+	size_t auth_len = strcspn(auth, "/");
+	const char *first_at = memchr(auth, '@', auth_len), *last_at = NULL;
 
 	for (const char *p = auth; p < auth + auth_len; p++)
 		if (*p == '@')
-			at = p;
-	sbuf_add(&out, url, (size_t)(auth - url));
-	if (at) {
-		const char *colon = memchr(auth, ':', (size_t)(at - auth));
+			last_at = p;
+	if (last_at) {
+		const char *colon = memchr(auth, ':', (size_t)(last_at - auth));
 
-		if (colon) {
-			sbuf_add(&out, auth, (size_t)(colon - auth));
-			sbuf_adds(&out, ":" REDACTED);
-		} else {
-			sbuf_add(&out, auth, (size_t)(at - auth));
-		}
-		sbuf_add(&out, at, (size_t)(auth + auth_len - at));
-	} else {
-		sbuf_add(&out, auth, auth_len);
+		for (const char *p = colon ? colon + 1 : last_at; p < last_at;
+		     p++)
+			hide[p - url] = true;
 	}
-	q = auth + auth_len;
-	if (*q == '/') {
-		size_t n = strcspn(q, "?#");
+	/* any '?' may start the parameters: libpq's host may be [a?b] */
+	for (const char *q = first_at ? first_at : auth; *q; q++) {
+		const char *p = q + 1, *eq;
+		size_t len;
 
-		sbuf_add(&out, q, n);
-		q += n;
+		if (*q != '?' && *q != '&')
+			continue;
+		len = strcspn(p, "&");
+		eq = memchr(p, '=', len);
+		if (eq && is_password_param(p, (size_t)(eq - p)))
+			for (const char *v = eq + 1; v < p + len; v++)
+				hide[v - url] = true;
 	}
-	if (*q == '?') {
-		sbuf_addch(&out, '?');
-		redact_query(&out, q + 1);
-	} else {
-		sbuf_adds(&out, q);
+	for (size_t i = 0; i < n; i++) {
+		if (!hide[i])
+			sbuf_addch(&out, url[i]);
+		else if (!i || !hide[i - 1])
+			sbuf_adds(&out, REDACTED);
 	}
+	free(hide);
 	return sbuf_detach(&out, NULL);
 }
 
@@ -129,12 +185,13 @@ char *strata_url_redact(const char *url)
 		return xstrdup("");
 	if (is_sqlite_url(url))
 		return xstrdup(url); /* a file path: nothing secret */
-	if (strstr(url, "://") && strchr(url, '@'))
-		return redact_url(url);
-	if (strstr(url, "://") && strstr(url, "password="))
+	if (is_url_form(url))
 		return redact_url(url);
 	if (is_keyword_string(url))
 		return redact_keywords(url);
+	/* no URL either (" postgres://…"): what would be its password */
+	if (strstr(url, "://"))
+		return redact_url(url);
 	return xstrdup(url);
 }
 
@@ -216,7 +273,7 @@ int url_parse(struct strata_url *out, const char *s, struct strata_error *err)
 		strata_error_set(err, STRATA_EUSAGE,
 		                 "invalid PostgreSQL URL '%s'", out->redacted);
 		/* libpq's message quotes the bad part, which may be a secret */
-		if (!strstr(s, "password") && !strchr(s, '@'))
+		if (!mentions_password(s) && !strchr(s, '@'))
 			strata_error_detail(err, "%s", msg);
 		free(msg);
 		PQfreemem(errmsg);

@@ -185,7 +185,8 @@ int cli_read_status(struct cli *cli, bool with_applied_by,
                     struct strata_status **st);
 const struct command *cli_find_command(const char *name);
 int cli_parse_version(int64_t *out, const char *text);
-/* A duration where "0" means none (the library's < 0). */
+/* A duration where "0" means none (the library's < 0), up to PostgreSQL's
+ * INT_MAX ms. */
 int cli_parse_timeout(double *out, const char *text);
 /* A count where "0" means never (the library's < 0). */
 int cli_parse_retries(int *out, const char *text);

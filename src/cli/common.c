@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -213,7 +214,9 @@ int cli_open_db(struct cli *cli, struct strata_db **out)
 
 int cli_parse_timeout(double *out, const char *text)
 {
-	if (strata_parse_duration(out, text) < 0 || *out < 0)
+	/* PostgreSQL takes at most INT_MAX ms */
+	if (strata_parse_duration(out, text) < 0 || *out < 0 ||
+	    *out * 1000 > INT_MAX)
 		return -1;
 	if (*out == 0)
 		*out = -1;

@@ -73,6 +73,26 @@ static bool wants_color(int fd)
 	       !(term && strcmp(term, "dumb") == 0);
 }
 
+/* One argument redacted; of --name=VALUE, the value. */
+static char *redacted_arg(const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	char *value, *out;
+	size_t n;
+
+	if (strncmp(arg, "--", 2) != 0 || !eq)
+		return strata_url_redact(arg);
+	value = strata_url_redact(eq + 1);
+	n = (size_t)(eq + 1 - arg);
+	out = malloc(n + strlen(value) + 1);
+	if (!out)
+		abort();
+	memcpy(out, arg, n);
+	memcpy(out + n, value, strlen(value) + 1);
+	free(value);
+	return out;
+}
+
 /* The command line as the audit trail shows it: each argument redacted
  * (a URL's password, a keyword string's password=). */
 static char *redacted_command_line(int argc, char **argv)
@@ -85,7 +105,7 @@ static char *redacted_command_line(int argc, char **argv)
 		abort();
 	for (int i = 0; i < argc; i++) {
 		/* not the path it was started from: the tool's name */
-		parts[i] = strata_url_redact(i ? argv[i] : "strata");
+		parts[i] = redacted_arg(i ? argv[i] : "strata");
 		len += strlen(parts[i]) + 1;
 	}
 	line = malloc(len + 1);

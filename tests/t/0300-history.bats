@@ -209,10 +209,16 @@ apply|success|1|true|true|true|true|true|0.1.0"
 @test "history: passwords in the command line are not recorded" {
 	write_migration 1_a.sql "CREATE TABLE a (id int);"
 	strata run -d "postgresql://postgres:SECRETpw123@/$TEST_DB?host=$PGHOST&port=$PGPORT"
-	run psql_db "SELECT command FROM _strata_audit"
+	# a '#' in the password, and the --option=URL form
+	write_migration 2_b.sql "CREATE TABLE b (id int);"
+	strata run --database="postgresql://postgres:SECRET%23pw#tail789@/$TEST_DB?host=$PGHOST&port=$PGPORT"
+	run psql_db "SELECT command FROM _strata_audit ORDER BY id"
 	assert_success
 	refute_output --partial SECRETpw123
-	assert_output --partial "postgres:***@"
+	refute_output --partial SECRET%23pw
+	refute_output --partial tail789
+	assert_output --partial " postgresql://postgres:***@"
+	assert_output --partial " --database=postgresql://postgres:***@"
 }
 
 @test "history: the git child gets no password from DATABASE_URL or PGPASSWORD, even from .env" {

@@ -71,7 +71,25 @@ settings_migration() {
 	write_migration 2_b.sql $'-- strata:lock-timeout=soon\nCREATE TABLE b (id int);'
 	run strata run
 	assert_failure 4
+	# PostgreSQL takes at most INT_MAX ms (24.8 days)
+	write_migration 2_b.sql $'-- strata:statement-timeout=25d\nCREATE TABLE b (id int);'
+	run strata run
+	assert_failure 4
+	assert_output --partial "invalid directive '-- strata:statement-timeout=25d'"
 	assert_equal "$(psql_db "SELECT to_regclass('a') IS NULL")" t
+}
+
+@test "timeouts: a timeout PostgreSQL cannot take is a usage error" {
+	write_migration 1_a.sql "CREATE TABLE a (id int);"
+	run strata run --lock-timeout 1e300
+	assert_failure 2
+	run strata run --statement-timeout 25d
+	assert_failure 2
+	printf '[strata]\nlock_timeout = 1e10\n' >strata.conf
+	run strata run
+	assert_failure 2
+	assert_equal "$(psql_db "SELECT to_regclass('a') IS NULL")" t
+	strata run --lock-timeout 24d
 }
 
 @test "timeouts: strata.conf sets them for an environment" {

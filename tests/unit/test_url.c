@@ -58,6 +58,55 @@ static void test_redact_keywords(void **state)
 	free(got);
 }
 
+/* What libpq takes for the password, wherever it reads it from. */
+static void test_redact_as_libpq_reads(void **state)
+{
+	struct strata_error err = STRATA_ERROR_INIT;
+	struct strata_url u;
+	char *got;
+
+	(void)state;
+	/* the user and password run to the first '@' before any '/' */
+	assert_redacts("postgres://app:s3cr3t#1@db/prod",
+	               "postgres://app:***@db/prod");
+	assert_redacts("postgres://app:s3cr3t?1@db/prod",
+	               "postgres://app:***@db/prod");
+	assert_redacts("postgres://app?:s3cr3t@db", "postgres://app?:***@db");
+	/* parameters split at '&' alone, their names percent-decoded */
+	assert_redacts("postgres://db/prod?password=s3cr3t#1&sslmode=require",
+	               "postgres://db/prod?password=***&sslmode=require");
+	assert_redacts("postgres://db/prod?pass%77ord=s3cr3t",
+	               "postgres://db/prod?pass%77ord=***");
+	/* a '?' inside a host's brackets starts no parameters */
+	assert_redacts("postgres://[a?b]:5/?password=s3cr3t",
+	               "postgres://[a?b]:5/?password=***");
+	/* another scheme, or no scheme at all, the same */
+	assert_redacts("postgresql+psycopg2://app:s3cr3t@db/prod",
+	               "postgresql+psycopg2://app:***@db/prod");
+	assert_redacts(" postgres://app:s3cr3t@db", " postgres://app:***@db");
+	/* keywords whose values hold "://" are keywords still */
+	got = strata_url_redact(
+	        "host=db password=s3cr3t application_name=a://b");
+	assert_string_equal(got, "password=*** host=db application_name=a://b");
+	free(got);
+	assert_redacts("x=1 password=s3cr3t junk=a://b@c",
+	               "(unparsable connection string)");
+	assert_int_equal(
+	        url_parse(&u, "host=db password=s3cr3t application_name=a://b",
+	                  &err),
+	        0);
+	assert_int_equal(u.kind, URL_POSTGRES);
+	url_release(&u);
+	/* libpq's message quotes its input: not shown with a password */
+	assert_int_equal(
+	        url_parse(&u, "postgres://db/x?pass%77ord=s3cr3t%zz", &err),
+	        -1);
+	assert_null(strstr(err.message, "s3cr3t"));
+	assert_null(err.detail);
+	url_release(&u);
+	strata_error_release(&err);
+}
+
 static void test_parse_kinds(void **state)
 {
 	struct strata_error err = STRATA_ERROR_INIT;
@@ -170,6 +219,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_redact_urls),
 		cmocka_unit_test(test_redact_keywords),
+		cmocka_unit_test(test_redact_as_libpq_reads),
 		cmocka_unit_test(test_parse_kinds),
 		cmocka_unit_test(test_parse_errors),
 		cmocka_unit_test(test_dotenv),
