@@ -652,13 +652,6 @@ static void fill_texts(struct strata_migration *m, const struct entry *up,
 	}
 }
 
-static int cmp_entry_name(const void *a, const void *b)
-{
-	const struct entry *const *x = a, *const *y = b;
-
-	return strcmp((*x)->name, (*y)->name);
-}
-
 /* By version, up files before down files, then by name. */
 static int cmp_entry_version(const void *a, const void *b)
 {
@@ -687,7 +680,8 @@ static char *join_path(struct arena *arena, const char *dir, size_t dir_len,
 }
 
 /*
- * The ".sql" entries of `dir`, sorted by name, in `*out` (caller frees);
+ * The ".sql" entries of `dir`, in readdir()'s order (problems are sorted
+ * when reported, migrations by version), in `*out` (caller frees);
  * `*dir_fd` stays open on the directory for reading them. The entries are
  * in `scratch`, their paths (which the migrations keep) in `keep`.
  */
@@ -754,8 +748,6 @@ static int list_dir(struct entry ***out, size_t *out_n, int *dir_fd,
 		free(v);
 		return -1;
 	}
-	if (n)
-		qsort(v, n, sizeof(*v), cmp_entry_name);
 	*out = v;
 	*out_n = n;
 	return 0;

@@ -78,28 +78,36 @@ static const char *state_color(enum strata_state s)
 	}
 }
 
-/* `s` left-aligned in `width` columns, then a space (as "%-*s "). */
+/* fputs() for a caller that holds stdout's lock (flockfile()). */
+static void put_str(const char *s)
+{
+	while (*s)
+		putchar_unlocked(*s++);
+}
+
+/* `s` left-aligned in `width` columns, then a space (as "%-*s "), likewise. */
 static void put_column(const char *s, size_t width)
 {
 	size_t n = strlen(s);
 
-	fputs(s, stdout);
+	put_str(s);
 	for (; n < width; n++)
-		putchar(' ');
-	putchar(' ');
+		putchar_unlocked(' ');
+	putchar_unlocked(' ');
 }
 
 /*
- * By hand rather than one printf() per row: on 10,000 migrations the
- * formatting was a fifth of status.
+ * By hand rather than one printf() per row, and with stdout locked once:
+ * on 10,000 migrations the formatting was a fifth of status.
  */
 static void print_text(struct cli *cli, const struct strata_status *st)
 {
+	flockfile(stdout);
 	printf("%-16s %-18s %-20s %-10s %-16s %s\n", "VERSION", "STATE",
 	       "INSTALLED ON", "DURATION", "BY", "DESCRIPTION");
 	for (size_t i = 0; i < st->count; i++) {
 		const struct strata_status_entry *e = &st->entries[i];
-		char when[20] = "-", dur[32] = "-";
+		char when[20] = "-", dur[32] = "-", version[24];
 
 		if (e->is_recorded && strlen(e->installed_on) >= 19) {
 			memcpy(when, e->installed_on, 19);
@@ -109,22 +117,20 @@ static void print_text(struct cli *cli, const struct strata_status *st)
 		if (e->is_recorded)
 			cli_format_duration(dur, sizeof(dur),
 			                    e->execution_time_ns);
-		char version[24];
-
 		snprintf(version, sizeof(version), "%" PRId64, e->version);
 		put_column(version, 16);
-		fputs(cli_color(cli, false, state_color(e->state)), stdout);
-		fputs(strata_state_name(e->state), stdout);
+		put_str(cli_color(cli, false, state_color(e->state)));
+		put_str(strata_state_name(e->state));
 		for (size_t n = strlen(strata_state_name(e->state)); n < 18;
 		     n++)
-			putchar(' ');
-		fputs(cli_color(cli, false, NULL), stdout);
-		putchar(' ');
+			putchar_unlocked(' ');
+		put_str(cli_color(cli, false, NULL));
+		putchar_unlocked(' ');
 		put_column(when, 20);
 		put_column(dur, 10);
 		put_column(e->applied_by ? e->applied_by : "-", 16);
-		fputs(e->description, stdout);
-		putchar('\n');
+		put_str(e->description);
+		putchar_unlocked('\n');
 		if (e->state == STRATA_STATE_CHECKSUM_MISMATCH &&
 		    e->is_whitespace_only_change)
 			printf("%-16s   (only line endings or a byte-order mark differ)\n",
@@ -138,6 +144,7 @@ static void print_text(struct cli *cli, const struct strata_status *st)
 	if (st->n_missing)
 		printf(", %zu missing from the source", st->n_missing);
 	printf(".\n");
+	funlockfile(stdout);
 }
 
 int cmd_status(struct cli *cli, int argc, char **argv)
