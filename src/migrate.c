@@ -644,12 +644,13 @@ static int apply_fenced(struct strata_db *db, const struct plan_step *step,
 /*
  * A transactional migration that lost a lock race (lock_timeout, deadlock)
  * was rolled back whole: it is run again after a backoff, each attempt
- * recorded in the audit trail. After the last one: exit 6, the blocker
- * named by the driver in the detail.
+ * recorded in the audit trail, every one but the last only probing for its
+ * locks. After the last one: exit 6, the blocker named by the driver in the
+ * detail. (--single-transaction: apply_all_in_one().)
  */
 static int apply_with_retries(struct strata_db *db,
-                              const struct plan_step *step, bool is_own_begin,
-                              bool *is_skipped, struct strata_error *err)
+                              const struct plan_step *step, bool *is_skipped,
+                              struct strata_error *err)
 {
 	int max = max_retries(db);
 	uint64_t seed = retry_seed();
@@ -657,13 +658,12 @@ static int apply_with_retries(struct strata_db *db,
 	for (int attempt = 1;; attempt++) {
 		int rc;
 
-		/* in --single-transaction one attempt: nothing to probe for */
-		db->is_lock_probe = is_own_begin && attempt <= max;
-		rc = apply_txn(db, step, is_own_begin, is_skipped, err);
+		db->is_lock_probe = attempt <= max;
+		rc = apply_txn(db, step, true, is_skipped, err);
 		db->is_lock_probe = false;
 		if (rc == 0)
 			return 0;
-		if (!is_own_begin || !is_retryable(err))
+		if (!is_retryable(err))
 			return -1;
 		if (attempt > max) {
 			err->code = STRATA_ELOCK;
@@ -678,6 +678,72 @@ static int apply_with_retries(struct strata_db *db,
 			return -1;
 		}
 		wait_to_retry(db, step, "", attempt, max, &seed, err);
+	}
+}
+
+/*
+ * --single-transaction: every step in one transaction, committed at the
+ * end. A lost lock race (lock timeout, deadlock) rolls back the whole run,
+ * which runs again from the first step after a backoff; every attempt but
+ * the last probes for its locks, as a migration's do.
+ */
+static int apply_all_in_one(struct strata_db *db, const struct plan *plan,
+                            struct strata_run_result *res,
+                            struct strata_error *err)
+{
+	const struct strata_driver *drv = db->drv;
+	int max = max_retries(db);
+	uint64_t seed = retry_seed();
+
+	for (int attempt = 1;; attempt++) {
+		const struct plan_step *failed = NULL;
+		size_t applied = 0, skipped = 0;
+
+		if (drv->begin(db->conn, err) < 0)
+			return -1;
+		db->is_lock_probe = attempt <= max;
+		for (size_t i = 0; i < plan->n && !failed; i++) {
+			bool is_skipped;
+
+			if (apply_txn(db, &plan->steps[i], false, &is_skipped,
+			              err) < 0) {
+				failed = &plan->steps[i];
+			} else if (is_skipped) {
+				db_emit_migration(db, STRATA_EVENT_APPLY_SKIP,
+				                  plan->steps[i].m, 0);
+				skipped++;
+			} else {
+				applied++;
+			}
+		}
+		db->is_lock_probe = false;
+		if (!failed) {
+			if (check_lock(db, err) < 0 ||
+			    drv->commit(db->conn, err) < 0) {
+				drv->rollback(db->conn);
+				return -1;
+			}
+			for (size_t i = 0; i < plan->n; i++)
+				db_emit_migration(db, STRATA_EVENT_APPLY_DONE,
+				                  plan->steps[i].m, 0);
+			res->applied = applied;
+			res->skipped = skipped;
+			return 0;
+		}
+		drv->rollback(db->conn);
+		if (!is_retryable(err))
+			return -1;
+		if (attempt > max) {
+			err->code = STRATA_ELOCK;
+			if (max)
+				error_prefix(
+				        err,
+				        "the run gave up after %d attempts",
+				        attempt);
+			return -1;
+		}
+		wait_to_retry(db, failed, "the whole run: ", attempt, max,
+		              &seed, err);
 	}
 }
 
@@ -737,7 +803,6 @@ int strata_migrate_run(struct strata_run_result *out, struct strata_db *db,
 	struct plan plan = { 0 };
 	struct strata_lint *lint = NULL;
 	struct plan_ctx ctx;
-	bool in_single = false;
 	int rc = -1;
 
 	plan_ctx_init(&ctx, db);
@@ -763,9 +828,10 @@ int strata_migrate_run(struct strata_run_result *out, struct strata_db *db,
 		goto done;
 	}
 	if (opts->is_single_transaction && plan.n) {
-		if (drv->begin(db->conn, err) < 0)
+		if (apply_all_in_one(db, &plan, &res, err) < 0)
 			goto done;
-		in_single = true;
+		rc = 0;
+		goto done;
 	}
 	for (size_t i = 0; i < plan.n; i++) {
 		const struct plan_step *step = &plan.steps[i];
@@ -773,8 +839,7 @@ int strata_migrate_run(struct strata_run_result *out, struct strata_db *db,
 		bool is_skipped;
 
 		if (step->mode == MODE_TXN) {
-			if (apply_with_retries(db, step, !in_single,
-			                       &is_skipped, err) < 0)
+			if (apply_with_retries(db, step, &is_skipped, err) < 0)
 				goto done;
 		} else if (apply_fenced(db, step, &is_skipped, err) < 0) {
 			goto done;
@@ -786,22 +851,11 @@ int strata_migrate_run(struct strata_run_result *out, struct strata_db *db,
 			continue;
 		}
 		res.applied++;
-		if (!in_single)
-			db_emit_migration(db, STRATA_EVENT_APPLY_DONE, step->m,
-			                  text_monotonic_ns() - t0);
-	}
-	if (in_single) {
-		if (check_lock(db, err) < 0 || drv->commit(db->conn, err) < 0)
-			goto done;
-		in_single = false;
-		for (size_t i = 0; i < plan.n; i++)
-			db_emit_migration(db, STRATA_EVENT_APPLY_DONE,
-			                  plan.steps[i].m, 0);
+		db_emit_migration(db, STRATA_EVENT_APPLY_DONE, step->m,
+		                  text_monotonic_ns() - t0);
 	}
 	rc = 0;
 done:
-	if (in_single)
-		drv->rollback(db->conn);
 	drv->unlock(db->conn);
 	if (out)
 		*out = res;

@@ -33,10 +33,10 @@ settings_migration() {
 	assert_equal "$(psql_db 'SELECT lock_timeout FROM seen_a')" "20ms"
 	assert_equal "$(psql_db 'SELECT lock_timeout FROM seen_b')" "10ms"
 	assert_equal "$(psql_db 'SELECT lock_timeout FROM seen_c')" "20ms"
-	# the whole run in one transaction has one attempt: no probe
+	# the whole run in one transaction is retried whole: it probes too
 	settings_migration 4_single.sql "" d
 	strata run --single-transaction
-	assert_equal "$(psql_db 'SELECT lock_timeout FROM seen_d')" "2s"
+	assert_equal "$(psql_db 'SELECT lock_timeout FROM seen_d')" "20ms"
 	# --lock-probe sets it, 0 turns it off; so does lock_probe in strata.conf
 	settings_migration 5_probe.sql "" e
 	strata run --lock-probe 50ms
@@ -213,4 +213,37 @@ index_migrations() {
 	assert_equal "$(psql_db "SELECT success FROM _sqlx_migrations WHERE version = 2")" f
 	assert_equal "$(psql_db "SELECT string_agg(what, ',') FROM log")" "before"
 	assert_equal "$(psql_db "SELECT count(*) FROM pg_index WHERE indrelid = 't'::regclass")" 0
+}
+
+@test "retries: --single-transaction runs the whole run again after a lost lock race" {
+	write_migration 1_t.sql "CREATE TABLE t (id int);"
+	strata run
+	write_migration 2_other.sql "CREATE TABLE other (id int);"
+	write_migration 3_alter.sql "ALTER TABLE t ADD COLUMN c int;"
+	hold_lock 1.5
+	run strata run --single-transaction --lock-timeout 400ms --retries 8
+	wait "$HOLDER_JOB" || true
+	assert_success
+	assert_output --partial "the whole run: canceling statement due to lock timeout (SQLSTATE 55P03): attempt 2"
+	assert_equal "$(psql_db "SELECT string_agg(version::text, ',' ORDER BY version) FROM _sqlx_migrations")" "1,2,3"
+	assert_equal "$(psql_db "SELECT count(*) FROM information_schema.columns WHERE table_name = 't' AND column_name = 'c'")" 1
+	run psql_db "SELECT count(*) > 0 FROM _strata_audit WHERE version = 3 AND outcome = 'failure' AND sqlstate = '55P03'"
+	assert_output t
+}
+
+@test "retries: --single-transaction that never gets its lock: exit 6, nothing applied" {
+	write_migration 1_t.sql "CREATE TABLE t (id int);"
+	strata run
+	write_migration 2_other.sql "CREATE TABLE other (id int);"
+	write_migration 3_alter.sql "ALTER TABLE t ADD COLUMN c int;"
+	hold_lock 30
+	run strata run --single-transaction --lock-timeout 300ms --retries 1
+	kill "$HOLDER_JOB" 2>/dev/null || true
+	psql_db "SELECT pg_terminate_backend($HOLDER_PID)" >/dev/null 2>&1 || true
+	wait "$HOLDER_JOB" 2>/dev/null || true
+	assert_failure 6
+	assert_output --partial "the run gave up after 2 attempts"
+	assert_output --partial "Blocked by pid $HOLDER_PID"
+	assert_equal "$(psql_db "SELECT string_agg(version::text, ',') FROM _sqlx_migrations")" "1"
+	assert_equal "$(psql_db "SELECT to_regclass('other') IS NULL")" t
 }
