@@ -588,6 +588,23 @@ void plan_ctx_init(struct plan_ctx *ctx, struct strata_db *db);
 int plan_add(struct plan *p, const struct plan_ctx *ctx,
              const struct strata_migration *m, bool is_down,
              bool is_single_transaction, struct strata_error *err);
+/*
+ * PostgreSQL's parse of the up files of `ms`, made ahead on other threads
+ * (a bounded distance ahead, so memory does not grow with the plan), for
+ * plan_add_next() to take in order: parsing is most of planning. Without
+ * threads to spare (or with another driver's split) it does nothing and
+ * plan_add_next() is plan_add().
+ */
+struct presplit;
+struct presplit *presplit_start(const struct plan_ctx *ctx,
+                                const struct strata_migration *const *ms,
+                                size_t n);
+/* plan_add() of ms[i] (up), i counting from 0 in the order started. */
+int plan_add_next(struct plan *p, const struct plan_ctx *ctx,
+                  struct presplit *ps, size_t i,
+                  const struct strata_migration *m, bool is_single_transaction,
+                  struct strata_error *err);
+void presplit_stop(struct presplit *ps);
 void plan_release(struct plan *p);
 /* Fills err's file, line and column from the driver's statement/position. */
 void plan_locate_error(const struct plan_step *step, struct strata_error *err);

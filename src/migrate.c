@@ -755,6 +755,11 @@ static int collect_pending(struct plan *plan, const struct plan_ctx *ctx,
                            struct strata_error *err)
 {
 	int64_t newest = h->n ? h->rows[h->n - 1].version : 0;
+	const struct strata_migration **todo =
+	        xcalloc(strata_source_count(src) + 1, sizeof(*todo));
+	struct presplit *ps;
+	size_t n = 0;
+	int rc = 0;
 
 	for (size_t i = 0; i < strata_source_count(src); i++) {
 		const struct strata_migration *m = strata_source_at(src, i);
@@ -772,11 +777,13 @@ static int collect_pending(struct plan *plan, const struct plan_ctx *ctx,
 				        ")",
 				        m->version, newest);
 				err->file = xstrdup(m->up_path);
-				return strata_error_hint(
+				strata_error_hint(
 				        err,
 				        "Give it a version above %" PRId64
 				        ", or run without --strict-order to apply it out of order.",
 				        newest);
+				free(todo);
+				return -1;
 			}
 			db_emit_warning(
 			        db, m,
@@ -785,11 +792,16 @@ static int collect_pending(struct plan *plan, const struct plan_ctx *ctx,
 			        ")",
 			        m->version, newest);
 		}
-		if (plan_add(plan, ctx, m, false, opts->is_single_transaction,
-		             err) < 0)
-			return -1;
+		todo[n++] = m;
 	}
-	return 0;
+	/* parsed ahead on other threads, planned (and linted) here */
+	ps = presplit_start(ctx, todo, n);
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = plan_add_next(plan, ctx, ps, i, todo[i],
+		                   opts->is_single_transaction, err);
+	presplit_stop(ps);
+	free(todo);
+	return rc;
 }
 
 int strata_migrate_run(struct strata_run_result *out, struct strata_db *db,

@@ -6,6 +6,9 @@
  */
 #include "internal.h"
 
+#include <pthread.h>
+#include <unistd.h>
+
 #include <limits.h>
 #include <pg_query.h>
 #include <stdlib.h>
@@ -181,13 +184,25 @@ static int parse_directives(struct plan_step *step, struct strata_error *err)
 	return 0;
 }
 
-int plan_add(struct plan *p, const struct plan_ctx *ctx,
-             const struct strata_migration *m, bool is_down,
-             bool is_single_transaction, struct strata_error *err)
+/* What a split made ahead hands over (presplit below). */
+struct split_result {
+	struct strata_script script;
+	struct pg_trees trees;
+	struct strata_error err;
+	int rc;
+	bool is_done;
+	size_t worker; /* the thread that made it, and frees its trees */
+};
+
+/* With `pre` its trees are handed back in it once used, not released. */
+static int add_step(struct plan *p, const struct plan_ctx *ctx,
+                    const struct strata_migration *m, bool is_down,
+                    bool is_single_transaction, struct split_result *pre,
+                    struct strata_error *err)
 {
 	struct pg_trees trees = { NULL, NULL };
 	struct plan_step *step;
-	int rc = -1;
+	int rc = -1, split_rc;
 
 	XGROW(p->steps, p->alloc, p->n + 1);
 	step = &p->steps[p->n];
@@ -196,11 +211,23 @@ int plan_add(struct plan *p, const struct plan_ctx *ctx,
 	step->path = is_down ? m->down_path : m->up_path;
 	step->sql = is_down ? m->down_sql : m->up_sql;
 	step->len = is_down ? m->down_len : m->up_len;
-	/* with the gate on, one parse serves the split and the linter */
-	if ((ctx->lint ? split_pg_keep(&step->script, step->sql, step->len,
-	                               &trees, err)
-	               : ctx->split(&step->script, step->sql, step->len, err)) <
-	    0) {
+	if (pre) {
+		step->script = pre->script;
+		trees = pre->trees;
+		split_rc = pre->rc;
+		if (split_rc < 0)
+			error_move(err, &pre->err);
+		memset(&pre->script, 0, sizeof(pre->script));
+		memset(&pre->trees, 0, sizeof(pre->trees));
+	} else if (ctx->lint) {
+		/* with the gate on, one parse serves the split and the linter
+		 */
+		split_rc = split_pg_keep(&step->script, step->sql, step->len,
+		                         &trees, err);
+	} else {
+		split_rc = ctx->split(&step->script, step->sql, step->len, err);
+	}
+	if (split_rc < 0) {
 		error_set_location(err, step->path, NULL, 0, 0);
 		goto done;
 	}
@@ -215,10 +242,197 @@ int plan_add(struct plan *p, const struct plan_ctx *ctx,
 	rc = 0;
 done:
 	/* the trees go now: memory does not grow with the plan */
-	pg_trees_release(&trees);
+	if (pre)
+		pre->trees = trees;
+	else
+		pg_trees_release(&trees);
 	if (rc < 0)
 		script_release(&step->script);
 	return rc;
+}
+
+int plan_add(struct plan *p, const struct plan_ctx *ctx,
+             const struct strata_migration *m, bool is_down,
+             bool is_single_transaction, struct strata_error *err)
+{
+	return add_step(p, ctx, m, is_down, is_single_transaction, NULL, err);
+}
+
+/* ---- parsing ahead ------------------------------------------------------ */
+
+#define MAX_SPLITTERS 4
+/* how far ahead of the plan the threads may be: their trees wait */
+#define SPLIT_AHEAD 32
+
+/*
+ * A splitting thread, and the trees it made that the plan is done with: it
+ * frees them itself (freed by another thread, their memory was neither
+ * reused nor cheap to free).
+ */
+struct splitter {
+	struct presplit *ps;
+	size_t id;
+	pthread_t thread;
+	struct pg_trees *garbage;
+	size_t n_garbage, alloc_garbage;
+};
+
+struct presplit {
+	pthread_mutex_t mu;
+	pthread_cond_t cond; /* a result is done, or one was taken */
+	const struct strata_migration *const *ms;
+	struct split_result *results;
+	size_t n, next, taken;
+	bool is_keep_trees, is_stopping;
+	struct splitter splitters[MAX_SPLITTERS];
+	size_t n_threads;
+};
+
+/* Frees `sp`'s garbage; called with ps->mu held, which it lets go of
+ * meanwhile. */
+static void take_out_garbage(struct splitter *sp)
+{
+	struct pg_trees *g = sp->garbage;
+	size_t n = sp->n_garbage;
+
+	if (!n)
+		return;
+	sp->garbage = NULL;
+	sp->n_garbage = sp->alloc_garbage = 0;
+	pthread_mutex_unlock(&sp->ps->mu);
+	for (size_t i = 0; i < n; i++)
+		pg_trees_release(&g[i]);
+	free(g);
+	pthread_mutex_lock(&sp->ps->mu);
+}
+
+static void *splitter_run(void *arg)
+{
+	struct splitter *sp = arg;
+	struct presplit *ps = sp->ps;
+
+	pthread_mutex_lock(&ps->mu);
+	for (;;) {
+		const struct strata_migration *m;
+		struct split_result r = { .rc = 0, .worker = sp->id };
+		size_t i;
+
+		take_out_garbage(sp);
+		if (ps->is_stopping)
+			break;
+		/* all split, or far enough ahead: wait for trees to free */
+		if (ps->next >= ps->n || ps->next >= ps->taken + SPLIT_AHEAD) {
+			pthread_cond_wait(&ps->cond, &ps->mu);
+			continue;
+		}
+		i = ps->next++;
+		m = ps->ms[i];
+		pthread_mutex_unlock(&ps->mu);
+		r.rc = ps->is_keep_trees
+		               ? split_pg_keep(&r.script, m->up_sql, m->up_len,
+		                               &r.trees, &r.err)
+		               : split_pg(&r.script, m->up_sql, m->up_len,
+		                          &r.err);
+		r.is_done = true;
+		pthread_mutex_lock(&ps->mu);
+		ps->results[i] = r;
+		pthread_cond_broadcast(&ps->cond);
+	}
+	pthread_mutex_unlock(&ps->mu);
+	return NULL;
+}
+
+struct presplit *presplit_start(const struct plan_ctx *ctx,
+                                const struct strata_migration *const *ms,
+                                size_t n)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	struct presplit *ps;
+	size_t want;
+
+	/* PostgreSQL's parser only (thread-safe: libpg_query keeps its
+	 * state per thread); a few files are parsed as fast here */
+	if (cpus < 2 || n < 8 || (!ctx->lint && ctx->split != split_pg))
+		return NULL;
+	want = (size_t)cpus < MAX_SPLITTERS ? (size_t)cpus : MAX_SPLITTERS;
+	ps = xcalloc(1, sizeof(*ps));
+	pthread_mutex_init(&ps->mu, NULL);
+	pthread_cond_init(&ps->cond, NULL);
+	ps->ms = ms;
+	ps->n = n;
+	ps->results = xcalloc(n, sizeof(*ps->results));
+	ps->is_keep_trees = ctx->lint != NULL;
+	for (size_t t = 0; t < want; t++) {
+		struct splitter *sp = &ps->splitters[ps->n_threads];
+
+		sp->ps = ps;
+		sp->id = ps->n_threads;
+		if (!pthread_create(&sp->thread, NULL, splitter_run, sp))
+			ps->n_threads++;
+	}
+	if (!ps->n_threads) {
+		presplit_stop(ps);
+		return NULL;
+	}
+	return ps;
+}
+
+int plan_add_next(struct plan *p, const struct plan_ctx *ctx,
+                  struct presplit *ps, size_t i,
+                  const struct strata_migration *m, bool is_single_transaction,
+                  struct strata_error *err)
+{
+	struct split_result r;
+	struct splitter *sp;
+	int rc;
+
+	if (!ps)
+		return plan_add(p, ctx, m, false, is_single_transaction, err);
+	pthread_mutex_lock(&ps->mu);
+	while (!ps->results[i].is_done)
+		pthread_cond_wait(&ps->cond, &ps->mu);
+	r = ps->results[i];
+	memset(&ps->results[i], 0, sizeof(ps->results[i]));
+	ps->taken = i + 1;
+	pthread_cond_broadcast(&ps->cond);
+	pthread_mutex_unlock(&ps->mu);
+	rc = add_step(p, ctx, m, false, is_single_transaction, &r, err);
+	/* the trees back to the thread that made them */
+	sp = &ps->splitters[r.worker];
+	pthread_mutex_lock(&ps->mu);
+	XGROW(sp->garbage, sp->alloc_garbage, sp->n_garbage + 1);
+	sp->garbage[sp->n_garbage++] = r.trees;
+	pthread_cond_broadcast(&ps->cond);
+	pthread_mutex_unlock(&ps->mu);
+	return rc;
+}
+
+void presplit_stop(struct presplit *ps)
+{
+	if (!ps)
+		return;
+	pthread_mutex_lock(&ps->mu);
+	ps->is_stopping = true;
+	pthread_cond_broadcast(&ps->cond);
+	pthread_mutex_unlock(&ps->mu);
+	for (size_t t = 0; t < ps->n_threads; t++) {
+		struct splitter *sp = &ps->splitters[t];
+
+		pthread_join(sp->thread, NULL);
+		for (size_t g = 0; g < sp->n_garbage; g++)
+			pg_trees_release(&sp->garbage[g]);
+		free(sp->garbage);
+	}
+	/* what was made ahead and not taken */
+	for (size_t i = 0; i < ps->n; i++) {
+		script_release(&ps->results[i].script);
+		pg_trees_release(&ps->results[i].trees);
+		strata_error_release(&ps->results[i].err);
+	}
+	pthread_mutex_destroy(&ps->mu);
+	pthread_cond_destroy(&ps->cond);
+	free(ps->results);
+	free(ps);
 }
 
 void plan_release(struct plan *p)
