@@ -2053,7 +2053,7 @@ static int pg_query_each(struct strata_conn *c, const char *sql, size_t n,
 	struct pg_conn *pc = pg_conn_of(c);
 	struct pg_params p;
 	bool was_quiet = pc->is_quiet;
-	const char *cells[16];
+	const char *cells[64];
 	PGresult *res;
 	int rc = -1;
 

@@ -1170,7 +1170,7 @@ static int sqlite_query_each(struct strata_conn *conn, const char *sql,
                              struct strata_error *err)
 {
 	struct sqlite_conn *c = to_sqlite(conn);
-	const char *cells[16];
+	const char *cells[64];
 	sqlite3_stmt *st = NULL;
 	size_t cols;
 	int rc;
@@ -1204,50 +1204,49 @@ static int sqlite_query_each(struct strata_conn *conn, const char *sql,
 	return 0;
 }
 
+/* query() as query_each() into rows: every cell copied. */
+struct rows_collector {
+	struct db_rows *out;
+	size_t alloc;
+};
+
+static int collect_row(void *data, const char *const *cells, size_t n_cols)
+{
+	struct rows_collector *rc = data;
+	struct db_rows *out = rc->out;
+
+	out->n_cols = n_cols;
+	XGROW(out->cells, rc->alloc, (out->n_rows + 1) * n_cols);
+	for (size_t k = 0; k < n_cols; k++)
+		out->cells[out->n_rows * n_cols + k] =
+		        cells[k] ? arena_strdup(&out->strings, cells[k]) : NULL;
+	out->n_rows++;
+	return 0;
+}
+
+static int ignore_row(void *data, const char *const *cells, size_t n_cols)
+{
+	(void)data;
+	(void)cells;
+	(void)n_cols;
+	return 0;
+}
+
 static int sqlite_query(struct strata_conn *conn, const char *sql, size_t n,
                         const struct db_value *params, struct db_rows *out,
                         struct strata_error *err)
 {
-	struct sqlite_conn *c = to_sqlite(conn);
-	sqlite3_stmt *st = NULL;
-	size_t alloc = 0, cols;
-	int rc;
+	struct rows_collector rc = { out, 0 };
 
-	rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return db_error(err, c->db, rc);
-	rc = bind_params(st, n, params);
-	if (rc != SQLITE_OK) {
-		sqlite3_finalize(st);
-		return db_error(err, c->db, rc);
-	}
-	cols = (size_t)sqlite3_column_count(st);
-	if (out) {
-		memset(out, 0, sizeof(*out));
-		out->n_cols = cols;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (!out || !cols)
-			continue;
-		XGROW(out->cells, alloc, (out->n_rows + 1) * cols);
-		for (size_t k = 0; k < cols; k++) {
-			const unsigned char *v =
-			        sqlite3_column_text(st, (int)k);
-
-			out->cells[out->n_rows * cols + k] =
-			        v ? arena_strdup(&out->strings, (const char *)v)
-			          : NULL;
-		}
-		out->n_rows++;
-	}
-	if (rc != SQLITE_DONE) {
-		db_error(err, c->db, rc);
-		sqlite3_finalize(st);
-		if (out)
-			db_rows_release(out);
+	if (!out)
+		return sqlite_query_each(conn, sql, n, params, ignore_row, NULL,
+		                         err);
+	memset(out, 0, sizeof(*out));
+	if (sqlite_query_each(conn, sql, n, params, collect_row, &rc, err) <
+	    0) {
+		db_rows_release(out);
 		return -1;
 	}
-	sqlite3_finalize(st);
 	return 0;
 }
 

@@ -99,20 +99,6 @@ settings_migration() {
 	assert_equal "$(psql_db 'SELECT lock_timeout FROM seen_a')" "4s"
 }
 
-# A session that takes ACCESS EXCLUSIVE on t and then sits idle in its
-# transaction for $1 seconds (the classic blocker); its pid in HOLDER_PID.
-hold_lock() {
-	{
-		echo "SET application_name = 'long-report';"
-		echo "BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE; SELECT 'locked';"
-		sleep "$1"
-		echo "COMMIT;"
-	} | psql -XAtq -d "$TEST_DB" >/dev/null &
-	HOLDER_JOB=$!
-	HOLDER_PID=""
-	HOLDER_PID=$(await_sql "SELECT pid FROM pg_stat_activity WHERE application_name = 'long-report' AND state = 'idle in transaction'")
-}
-
 @test "retries: a lock timeout is retried, then exit 6 naming the blocker" {
 	write_migration 1_t.sql "CREATE TABLE t (id int);"
 	strata run
@@ -163,15 +149,7 @@ hold_lock() {
 # for $1 seconds: CREATE INDEX CONCURRENTLY waits for it after it has
 # built the index, so a lock timeout there leaves an invalid index.
 hold_snapshot() {
-	{
-		echo "SET application_name = 'old-snapshot';"
-		echo "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM log;"
-		sleep "$1"
-		echo "COMMIT;"
-	} | psql -XAtq -d "$TEST_DB" >/dev/null &
-	HOLDER_JOB=$!
-	HOLDER_PID=""
-	HOLDER_PID=$(await_sql "SELECT pid FROM pg_stat_activity WHERE application_name = 'old-snapshot' AND state = 'idle in transaction'")
+	hold_session old-snapshot "$1" "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM log;"
 }
 
 index_migrations() {

@@ -140,20 +140,6 @@ Applied 1 migration\.$'
 Reverted 1 migration\.$'
 }
 
-# A session that takes ACCESS EXCLUSIVE on t and then sits idle in its
-# transaction for $1 seconds; its pid in HOLDER_PID.
-hold_lock() {
-	{
-		echo "SET application_name = 'long-report';"
-		echo "BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE; SELECT 'locked';"
-		sleep "$1"
-		echo "COMMIT;"
-	} | psql -XAtq -d "$TEST_DB" >/dev/null &
-	HOLDER_JOB=$!
-	HOLDER_PID=""
-	HOLDER_PID=$(await_sql "SELECT pid FROM pg_stat_activity WHERE application_name = 'long-report' AND state = 'idle in transaction'")
-}
-
 @test "progress: on a terminal, the line names the session the statement waits on" {
 	write_migration 1_t.sql "CREATE TABLE t (id int);"
 	strata run

@@ -34,6 +34,10 @@
 #                        STRATA_TEST_DRIVER says which. CMD runs in the test's
 #                        own shell, so a failure stops the test there.
 #   await_sql SQL        psql_db SQL until it returns a row (15 s), print it
+#   hold_session APP SECONDS SQL  a session APP runs SQL (opening a
+#                        transaction), idle in it SECONDS, then commits in the
+#                        background: HOLDER_PID, HOLDER_JOB; hold_lock SECONDS
+#                        holds ACCESS EXCLUSIVE on table t that way
 #   psql_db [SQL]        run SQL (or stdin) on $TEST_DB: psql -XAtq,
 #                        ON_ERROR_STOP; rows as a|b, one per line
 #   query_db [SQL]       the same on the current driver's database (psql or
@@ -559,4 +563,24 @@ write_migration() {
 	else
 		printf '%s\n' "$2" >"$path"
 	fi
+}
+
+# hold_session APP SECONDS SQL: a session named APP runs SQL (which opens a
+# transaction) and then sits idle in it for SECONDS before it commits; its
+# pid in HOLDER_PID, its background job in HOLDER_JOB.
+hold_session() {
+	{
+		echo "SET application_name = '$1';"
+		echo "$3"
+		sleep "$2"
+		echo "COMMIT;"
+	} | psql -XAtq -d "$TEST_DB" >/dev/null &
+	HOLDER_JOB=$!
+	HOLDER_PID=""
+	HOLDER_PID=$(await_sql "SELECT pid FROM pg_stat_activity WHERE application_name = '$1' AND state = 'idle in transaction'")
+}
+
+# hold_lock SECONDS: the classic blocker, ACCESS EXCLUSIVE on table t.
+hold_lock() {
+	hold_session long-report "$1" "BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE; SELECT 'locked';"
 }
