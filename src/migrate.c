@@ -519,7 +519,8 @@ static void give_up(struct strata_db *db, const struct plan_step *step,
  * A non-transactional file's statements (`action` "apply" or "revert"),
  * each retried where that is safe (is_repeatable()) when it loses a lock
  * race; the statements before it are not run again. Every failed attempt
- * is in the audit trail.
+ * is in the audit trail. It sets the session's timeouts itself (SET only
+ * when a statement needs other ones than the one before).
  */
 static int exec_fenced(struct strata_db *db, const struct plan_step *step,
                        bool is_down, const char *action, int64_t started_at_ns,
@@ -528,7 +529,8 @@ static int exec_fenced(struct strata_db *db, const struct plan_step *step,
 	const struct strata_script *s = &step->script;
 	int max = max_retries(db);
 	uint64_t seed = retry_seed();
-	bool is_probing = false; /* as the session's lock_timeout stands */
+	int probing = -1; /* the session's lock_timeout: probe (1), not (0),
+	                     not set yet (-1) */
 	size_t k = 0;
 	int rc = 0;
 
@@ -544,7 +546,7 @@ static int exec_fenced(struct strata_db *db, const struct plan_step *step,
 		bool probe = attempt <= max && is_repeatable(s, k) &&
 		             !s->stmts[k].what;
 
-		if (probe != is_probing) {
+		if (probing != probe) {
 			db->is_lock_probe = probe;
 			if (set_step_timeouts(db, step, false, err) < 0) {
 				db->is_lock_probe = false;
@@ -552,7 +554,7 @@ static int exec_fenced(struct strata_db *db, const struct plan_step *step,
 				break;
 			}
 			db->is_lock_probe = false;
-			is_probing = probe;
+			probing = probe;
 		}
 		one.stmts += k;
 		one.n = 1;
@@ -611,8 +613,6 @@ static int apply_fenced(struct strata_db *db, const struct plan_step *step,
 	}
 	if (*is_skipped)
 		return 0;
-	if (set_step_timeouts(db, step, false, err) < 0)
-		return -1;
 	db_emit_migration(db, STRATA_EVENT_APPLY_START, step->m, 0);
 	t0 = text_monotonic_ns();
 	rc = exec_fenced(db, step, false, "apply", started, err);
@@ -1005,8 +1005,6 @@ static int revert_one(struct strata_db *db, const struct plan_step *step,
 	if (drv->history_set_failed(db->conn, &db->table, v, err) < 0 ||
 	    drv->commit(db->conn, err) < 0)
 		goto fail;
-	if (set_step_timeouts(db, step, false, err) < 0)
-		return -1;
 	rc = exec_fenced(db, step, true, "revert", started, err);
 	reset_timeouts(db);
 	if (rc < 0) {

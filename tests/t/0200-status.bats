@@ -378,3 +378,32 @@ no_history_table() {
 	assert_success
 	assert_equal "$(psql_db "SELECT to_regclass('_sqlx_migrations') IS NULL")" t
 }
+
+@test "status and check: a broken source is reported before the database, reachable or not" {
+	# the source and the history are read at once; what is reported
+	# must not depend on which answers first
+	write_migration 1_ok.sql "SELECT 1;"
+	write_migration not_a_migration.sql "SELECT 2;"
+	psql_db "CREATE TABLE weird (version text, description text, installed_on text, success text, checksum text, execution_time text); INSERT INTO weird VALUES ('one', 'x', 'y', 'z', 'w', 'v')"
+	for cmd in status check; do
+		run strata "$cmd"
+		assert_failure 4
+		assert_output --partial "not_a_migration.sql"
+		run strata -d "postgres://nobody@127.0.0.1:1/none?connect_timeout=2" "$cmd"
+		assert_failure 4
+		assert_output --partial "not_a_migration.sql"
+		refute_output --partial "could not connect"
+		# reachable, but its history cannot be read
+		run strata --table weird "$cmd"
+		assert_failure 4
+		assert_output --partial "not_a_migration.sql"
+	done
+	# with the source sound, the unreachable database is the error
+	rm migrations/not_a_migration.sql
+	run strata --table weird status
+	assert_failure
+	assert_output --partial "invalid input syntax for type bigint"
+	run strata -d "postgres://nobody@127.0.0.1:1/none?connect_timeout=2" status
+	assert_failure 7
+	assert_output --partial "could not connect"
+}

@@ -105,9 +105,7 @@ settings_migration() {
 	write_migration 2_alter.sql "ALTER TABLE t ADD COLUMN c int;"
 	hold_lock 30
 	run strata run --lock-timeout 300ms --retries 2
-	kill "$HOLDER_JOB" 2>/dev/null || true
-	psql_db "SELECT pg_terminate_backend($HOLDER_PID)" >/dev/null 2>&1 || true
-	wait "$HOLDER_JOB" 2>/dev/null || true
+	release_holder
 	assert_failure 6
 	assert_output --partial "migration 2 gave up after 3 attempts"
 	assert_output --partial "canceling statement due to lock timeout"
@@ -179,9 +177,7 @@ index_migrations() {
 	index_migrations
 	hold_snapshot 30
 	run strata run --lock-timeout 300ms --retries 1
-	kill "$HOLDER_JOB" 2>/dev/null || true
-	psql_db "SELECT pg_terminate_backend($HOLDER_PID)" >/dev/null 2>&1 || true
-	wait "$HOLDER_JOB" 2>/dev/null || true
+	release_holder
 	assert_failure 6
 	assert_output --partial "migration 2 gave up after 2 attempts"
 	assert_output --partial "pid $HOLDER_PID"
@@ -216,9 +212,7 @@ index_migrations() {
 	write_migration 3_alter.sql "ALTER TABLE t ADD COLUMN c int;"
 	hold_lock 30
 	run strata run --single-transaction --lock-timeout 300ms --retries 1
-	kill "$HOLDER_JOB" 2>/dev/null || true
-	psql_db "SELECT pg_terminate_backend($HOLDER_PID)" >/dev/null 2>&1 || true
-	wait "$HOLDER_JOB" 2>/dev/null || true
+	release_holder
 	assert_failure 6
 	assert_output --partial "the run gave up after 2 attempts"
 	assert_output --partial "Blocked by pid $HOLDER_PID"

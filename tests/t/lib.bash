@@ -37,7 +37,8 @@
 #   hold_session APP SECONDS SQL  a session APP runs SQL (opening a
 #                        transaction), idle in it SECONDS, then commits in the
 #                        background: HOLDER_PID, HOLDER_JOB; hold_lock SECONDS
-#                        holds ACCESS EXCLUSIVE on table t that way
+#                        holds ACCESS EXCLUSIVE on table t that way;
+#                        release_holder ends that session at once
 #   psql_db [SQL]        run SQL (or stdin) on $TEST_DB: psql -XAtq,
 #                        ON_ERROR_STOP; rows as a|b, one per line
 #   query_db [SQL]       the same on the current driver's database (psql or
@@ -578,6 +579,13 @@ hold_session() {
 	HOLDER_JOB=$!
 	HOLDER_PID=""
 	HOLDER_PID=$(await_sql "SELECT pid FROM pg_stat_activity WHERE application_name = '$1' AND state = 'idle in transaction'")
+}
+
+# release_holder: ends hold_session's session now, whatever it was doing.
+release_holder() {
+	kill "$HOLDER_JOB" 2>/dev/null || true
+	psql_db "SELECT pg_terminate_backend($HOLDER_PID)" >/dev/null 2>&1 || true
+	wait "$HOLDER_JOB" 2>/dev/null || true
 }
 
 # hold_lock SECONDS: the classic blocker, ACCESS EXCLUSIVE on table t.
