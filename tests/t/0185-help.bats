@@ -282,6 +282,10 @@ sqlx_run_revert_info() {
 	run strata --format json migrate info --source elsewhere -D "$url"
 	run jq -r '.summary.missing' <<<"$output"
 	assert_output 1
+	# revert takes it too; 2 is reverted with the down SQL kept for it
+	run strata migrate revert --source elsewhere -D "$url" --ignore-missing
+	assert_success
+	assert_output --partial "Reverted 1 migration."
 }
 
 @test "sqlx: migrate run, revert and info with -D/--database-url, --source, --dry-run, --target-version, --ignore-missing" {
