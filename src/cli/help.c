@@ -347,7 +347,10 @@ static void pad(FILE *fp, size_t n)
 		fputc(' ', fp);
 }
 
-/* The length of the word at `p`; a synopsis's [...] is one word. */
+/*
+ * The length of the word at `p`; a synopsis's [...] is one word, and so is
+ * an SQL comment's "--" with the word after it.
+ */
 static size_t word_len(const char *p, bool is_synopsis)
 {
 	size_t n = 0;
@@ -359,6 +362,9 @@ static size_t word_len(const char *p, bool is_synopsis)
 		else if (is_synopsis && p[n] == ']' && depth > 0)
 			depth--;
 	}
+	if (n && strspn(p, "'-") == n && p[n] == ' ' && p[n + 1] &&
+	    p[n + 1] != ' ')
+		n += 1 + word_len(p + n + 1, is_synopsis);
 	return n;
 }
 
