@@ -12,6 +12,13 @@
 
 #include "strata.h"
 
+/* What --help prints (help.c). */
+enum help_mode {
+	HELP_PAGE,         /* the whole page */
+	HELP_SECTION,      /* a subcommand's part of its family's page */
+	HELP_LIST_OPTIONS, /* every option accepted, one a line (tests) */
+};
+
 enum cli_format {
 	FORMAT_TEXT,
 	FORMAT_JSON,
@@ -70,6 +77,9 @@ struct cli {
 	bool is_hide_queries;
 	bool is_read_only; /* set by commands that only read */
 	bool is_help;
+	bool is_no_dotenv;
+	enum help_mode help_mode;
+	const char *parent; /* "migrate" while running `migrate run` */
 	struct strata_config *settings; /* strata.conf */
 	const char *backup_dir;         /* strata.conf's backup_dir, or NULL */
 	bool is_backup_on_run;          /* strata.conf's backup = true */
@@ -127,14 +137,74 @@ struct opt {
 	}
 
 /*
- * Parses argv against the command's table and the global options,
- * leaving the operands in argc and argv. Prints a usage error and returns 2 on
- * bad input; returns -1 when --help was printed (exit 0); else 0.
+ * Parses argv against the command's table and the global options that
+ * apply to it (help.c says which), leaving the operands in argc and argv.
+ * Prints a usage error and returns 2 on bad input; returns -1 when --help
+ * was printed (exit 0); else 0.
  */
 int opt_parse(struct cli *cli, const char *cmd, const char *usage,
               const struct opt *opts, int *argc, char ***argv);
-void opt_print_help(FILE *fp, const char *cmd, const char *usage,
-                    const char *summary, const struct opt *opts);
+/* The global options, ending with OPT_END. */
+const struct opt *opt_globals(void);
+/* Whether global option `o` applies to a command that `uses` (help.c). */
+bool opt_global_applies(const struct opt *o, unsigned uses);
+/* Whether `arg` is an option given without its value, which then comes
+ * in the next argument ("--source DIR", "-s DIR"). */
+bool opt_wants_next(const char *arg, const struct opt *opts);
+
+/* ---- help.c: the help of strata and of each command -------------------- */
+/* What a command does, which says which global options apply to it. */
+enum help_uses {
+	USES_SOURCE = 1 << 0, /* reads migrations: -s */
+	USES_DB = 1 << 1,     /* connects: -d, --table */
+	USES_LOCK = 1 << 2,   /* takes the migration lock: --lock-wait */
+	USES_MIGRATE =
+	        1 << 3,     /* runs migrations: timeouts, retries, progress */
+	USES_LINT = 1 << 4, /* lints: --lock-timeout */
+};
+
+struct help_pair {
+	const char *name; /* an example's command, an action's name */
+	const char *text; /* what it does */
+};
+
+/*
+ * A command's help as data, for --help and for manual pages made from the
+ * same text: lists end with NULL (pairs with { NULL }). Its own options
+ * come from the command's option table, the global ones from `uses`.
+ */
+struct help {
+	const char *name;                 /* "run", "backup verify" */
+	const char *const *synopsis;      /* after "strata NAME ", one a form */
+	const char *const *description;   /* paragraphs; the first a summary */
+	const struct help_pair *actions;  /* database create, drop, ... */
+	const char *const *subcommands;   /* families: each one's options */
+	const struct help_pair *examples; /* command, what it shows */
+	unsigned uses;                    /* enum help_uses */
+	unsigned exits;                   /* bit n: exits with code n */
+};
+
+/* The help of `name` (an alias gives its command's), or NULL. */
+const struct help *help_find(const char *name);
+/* Its help's uses; every bit when it has none. */
+unsigned help_uses(const char *name);
+/* The short name of global option `o` beside a command's own `opts`,
+ * which win a letter both take (0: none). */
+char opt_short(const struct opt *o, const struct opt *opts);
+/* strata --help. */
+void help_print_main(FILE *fp);
+/* `strata NAME --help` in cli->help_mode; `usage` when help has none. */
+void help_print(struct cli *cli, const char *name, const char *usage,
+                const struct opt *opts);
+/* The candidate nearest to `word` (Damerau-Levenshtein, as git's
+ * help.c), or NULL when none is close enough. */
+const char *help_suggest(const char *word, const char *const *candidates);
+/* A usage error for a command (cmd NULL) or a subcommand of cmd that is
+ * not one: the nearest of `candidates` is suggested. Returns 2. */
+int help_unknown(struct cli *cli, const char *cmd, const char *word,
+                 const char *const *candidates);
+/* `strata help [--list-options] [COMMAND [SUBCOMMAND]]`. */
+int cmd_help(struct cli *cli, int argc, char **argv);
 
 /* ---- output.c ---------------------------------------------------------- */
 int cli_error(struct cli *cli, const struct strata_error *err);
@@ -184,6 +254,8 @@ int cli_read_status(struct cli *cli, bool with_applied_by,
                     struct strata_source **src, struct strata_db **db,
                     struct strata_status **st);
 const struct command *cli_find_command(const char *name);
+/* The command table, `*n` rows. */
+const struct command *cli_commands(size_t *n);
 int cli_parse_version(int64_t *out, const char *text);
 /* A duration where "0" means none (the library's < 0), up to PostgreSQL's
  * INT_MAX ms. */
@@ -210,6 +282,8 @@ int cmd_baseline(struct cli *cli, int argc, char **argv);
 int cmd_lint(struct cli *cli, int argc, char **argv);
 int cmd_backup(struct cli *cli, int argc, char **argv);
 int cmd_restore(struct cli *cli, int argc, char **argv);
+int cmd_migrate(struct cli *cli, int argc, char **argv);
+int cmd_migrate_add(struct cli *cli, int argc, char **argv);
 
 /* ---- cmd_backup.c: what run and restore share with backup -------------- */
 /*

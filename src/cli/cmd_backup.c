@@ -136,11 +136,18 @@ static int create(struct cli *cli, int argc, char **argv)
 
 	if (rc)
 		return rc < 0 ? 0 : rc;
-	if (argc)
+	if (argc) {
+		static const char *const subs[] = { "verify", "list", "prune",
+			                            NULL };
+		const char *near = help_suggest(argv[0], subs);
+
+		if (near)
+			return help_unknown(cli, "backup", argv[0], subs);
 		return cli_usage_error(
 		        cli, "backup",
 		        "unexpected argument '%s' (verify, list or prune come right after 'backup')",
 		        argv[0]);
+	}
 	if (kind && strata_backup_kind_parse(&bo.kind, kind) < 0)
 		return cli_usage_error(
 		        cli, "backup",

@@ -12,6 +12,8 @@
 #include "../banned.h"
 
 static const char usage[] = "create|drop|reset|setup [options]";
+static const char *const actions[] = { "create", "drop", "reset", "setup",
+	                               NULL };
 
 static bool confirm(struct cli *cli, const char *url, bool *is_asked)
 {
@@ -139,6 +141,11 @@ int cmd_database(struct cli *cli, int argc, char **argv)
 		rc = drop(cli, is_yes, is_force);
 		return rc ? rc : setup(cli);
 	}
+	if (help_suggest(action, actions))
+		return cli_usage_error(
+		        cli, "database",
+		        "unknown action '%s'; did you mean '%s'?", action,
+		        help_suggest(action, actions));
 	return cli_usage_error(
 	        cli, "database",
 	        "unknown action '%s': use create, drop, reset or setup",

@@ -1,6 +1,7 @@
 /*
  * strata new DESCRIPTION: create the next migration file(s), named and
- * numbered as sqlx-cli's `migrate add` would.
+ * numbered as sqlx-cli's `migrate add` would. `strata migrate add` is the
+ * same with sqlx-cli's short options (-s is --sequential there).
  */
 #include "cli.h"
 
@@ -33,7 +34,8 @@ static int parse_template(enum strata_template *out, const char *name)
 	return -1;
 }
 
-int cmd_new(struct cli *cli, int argc, char **argv)
+static int new_migration(struct cli *cli, const char *name, bool is_sqlx,
+                         int argc, char **argv)
 {
 	struct strata_new_options no = { .reversible = -1 };
 	struct strata_error err = STRATA_ERROR_INIT;
@@ -55,24 +57,41 @@ int cmd_new(struct cli *cli, int argc, char **argv)
 		  "table|index|data", "start from a template" },
 		OPT_END,
 	};
-	int rc = opt_parse(cli, "new", usage, opts, &argc, &argv);
+	/* sqlx-cli's migrate add: -t and -s, which leaves --source long */
+	const struct opt sqlx_opts[] = {
+		{ 'r', "reversible", OPT_FLAG, &is_reversible, NULL, NULL,
+		  "create an .up.sql/.down.sql pair" },
+		{ 0, "simple", OPT_FLAG, &is_simple, NULL, NULL,
+		  "create a single .sql file even in a reversible folder" },
+		{ 't', "timestamp", OPT_FLAG, &is_timestamp, NULL, NULL,
+		  "version from the current UTC time (YYYYMMDDHHMMSS)" },
+		{ 's', "sequential", OPT_FLAG, &is_sequential, NULL, NULL,
+		  "version one above the newest (default: follow the folder)" },
+		{ 0, "template", OPT_STRING, &template_name, NULL,
+		  "table|index|data", "start from a template" },
+		OPT_END,
+	};
+	/* how usage errors name it: migrate's subcommand is "add" */
+	const char *shown = is_sqlx ? "migrate add" : name;
+	int rc = opt_parse(cli, name, usage, is_sqlx ? sqlx_opts : opts, &argc,
+	                   &argv);
 
 	if (rc)
 		return rc < 0 ? 0 : rc;
 	if (!argc)
-		return cli_usage_error(cli, "new", "a description is required");
+		return cli_usage_error(cli, shown, "a description is required");
 	if (is_timestamp && is_sequential)
 		return cli_usage_error(
-		        cli, "new",
+		        cli, shown,
 		        "--timestamp and --sequential exclude each other");
 	if (is_reversible && is_simple)
 		return cli_usage_error(
-		        cli, "new",
+		        cli, shown,
 		        "--reversible and --simple exclude each other");
 	if (template_name &&
 	    parse_template(&no.template_kind, template_name) < 0)
 		return cli_usage_error(
-		        cli, "new",
+		        cli, shown,
 		        "--template wants table, index or data, not '%s'",
 		        template_name);
 	no.versioning = is_timestamp    ? STRATA_VERSIONING_TIMESTAMP
@@ -114,4 +133,14 @@ done:
 	strata_strv_free(paths);
 	strata_error_release(&err);
 	return rc;
+}
+
+int cmd_new(struct cli *cli, int argc, char **argv)
+{
+	return new_migration(cli, "new", false, argc, argv);
+}
+
+int cmd_migrate_add(struct cli *cli, int argc, char **argv)
+{
+	return new_migration(cli, "add", true, argc, argv);
 }

@@ -14,7 +14,7 @@ int cmd_revert(struct cli *cli, int argc, char **argv)
 	struct strata_error err = STRATA_ERROR_INIT;
 	struct strata_source *src = NULL;
 	struct strata_db *db = NULL;
-	bool has_count = false;
+	bool has_count = false, is_ignore_missing = false;
 	size_t reverted = 0;
 	const struct opt opts[] = {
 		{ 0, "count", OPT_SIZE, &ro.count, &has_count, "N",
@@ -26,6 +26,9 @@ int cmd_revert(struct cli *cli, int argc, char **argv)
 		  "revert every applied migration" },
 		{ 0, "dry-run", OPT_FLAG, &ro.is_dry_run, NULL, NULL,
 		  "show what would be reverted, revert nothing" },
+		/* sqlx-cli's: there, a revert checks every applied migration */
+		{ 0, "ignore-missing", OPT_FLAG, &is_ignore_missing, NULL, NULL,
+		  "as sqlx-cli's; a revert never looks at migrations it does not revert" },
 		OPT_END,
 	};
 	int rc = opt_parse(cli, "revert", usage, opts, &argc, &argv);

@@ -27,7 +27,7 @@ int cli_resolve_settings(struct cli *cli)
 
 	if (cli->settings)
 		return 0; /* once per process: database setup runs `run` */
-	if (strata_dotenv_load(".env", &err) < 0 ||
+	if ((!cli->is_no_dotenv && strata_dotenv_load(".env", &err) < 0) ||
 	    strata_config_load(&cli->settings, cli->config, &err) < 0) {
 		rc = cli_error(cli, &err);
 		goto done;

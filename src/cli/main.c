@@ -42,6 +42,11 @@ static const struct command commands[] = {
 	  "Back up the database (pg_dump or SQLite's backup API); verify, list and prune backups." },
 	{ "restore", cmd_restore, NEED_DB,
 	  "Restore a backup, verified first, into the database or another one." },
+	{ "migrate", cmd_migrate, NEED_DB | NEED_SOURCE,
+	  "sqlx-cli's spellings: migrate run, revert, info and add." },
+	/* other names, not listed (a summary of NULL) */
+	{ "db", cmd_database, NEED_DB, NULL },
+	{ "mig", cmd_migrate, NEED_DB | NEED_SOURCE, NULL },
 };
 
 const struct command *cli_find_command(const char *name)
@@ -52,16 +57,23 @@ const struct command *cli_find_command(const char *name)
 	return NULL;
 }
 
-static void print_usage(FILE *fp)
+const struct command *cli_commands(size_t *n)
 {
-	fprintf(fp,
-	        "usage: strata [global options] <command> [options]\n\n"
-	        "Versioned SQL migrations for PostgreSQL and SQLite, compatible with sqlx.\n\ncommands:\n");
+	*n = sizeof(commands) / sizeof(commands[0]);
+	return commands;
+}
+
+/* An unknown command: the nearest one, if any is near. */
+static int unknown_command(struct cli *cli, const char *name)
+{
+	const char *names[sizeof(commands) / sizeof(commands[0]) + 2];
+	size_t n = 0;
+
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(fp, "  %-10s %s\n", commands[i].name,
-		        commands[i].summary);
-	fprintf(fp,
-	        "\nRun 'strata <command> --help' for a command's options.\n");
+		names[n++] = commands[i].name;
+	names[n++] = "help";
+	names[n] = NULL;
+	return help_unknown(cli, NULL, name, names);
 }
 
 static bool wants_color(int fd)
@@ -147,23 +159,18 @@ int main(int argc, char **argv)
 	if (rc)
 		return rc < 0 ? 0 : rc;
 	if (argc < 1 && cli.is_help) {
-		print_usage(stdout);
+		help_print_main(stdout);
 		return 0;
 	}
-	if (argc < 1) {
-		print_usage(stderr);
-		return STRATA_EUSAGE;
-	}
-	if (strcmp(argv[0], "help") == 0) {
-		print_usage(stdout);
-		return 0;
-	}
+	if (argc < 1)
+		return cli_usage_error(
+		        &cli, NULL,
+		        "a command is required (usage: strata [global options] <command> [options])");
+	if (strcmp(argv[0], "help") == 0)
+		return cmd_help(&cli, argc, argv);
 	cmd = cli_find_command(argv[0]);
-	if (!cmd) {
-		fprintf(stderr, "strata: '%s' is not a command\n", argv[0]);
-		print_usage(stderr);
-		return STRATA_EUSAGE;
-	}
+	if (!cmd)
+		return unknown_command(&cli, argv[0]);
 	/* settings are resolved once the command has parsed its options */
 	cli.command_line = redacted_command_line(full_argc, full_argv);
 	rc = cmd->fn(&cli, argc, argv);

@@ -1,7 +1,8 @@
 /*
  * Option tables: each command lists its options once, and the same table
  * drives parsing (getopt_long) and --help. Global options are accepted
- * before or after the command name.
+ * before the command name, and after it those that apply to the command
+ * (global_scope), so that its --help lists exactly what it accepts.
  */
 #include "cli.h"
 
@@ -23,6 +24,8 @@ static const char *retries_arg, *warn_after_arg, *progress_interval_arg;
 static struct opt global_opts[] = {
 	{ 'd', "database", OPT_STRING, NULL, NULL, "URL",
 	  "database URL (default: $DATABASE_URL, read from .env too)" },
+	{ 'D', "database-url", OPT_STRING, NULL, NULL, "URL",
+	  "the same as --database (sqlx-cli's spelling)" },
 	{ 's', "source", OPT_STRING, NULL, NULL, "DIR",
 	  "migrations directory (default: migrations)" },
 	{ 'e', "env", OPT_STRING, NULL, NULL, "NAME",
@@ -55,9 +58,49 @@ static struct opt global_opts[] = {
 	  "print more, including server notices" },
 	{ 0, "no-color", OPT_FLAG, &is_no_color, NULL, NULL,
 	  "no colour (also NO_COLOR)" },
+	{ 0, "no-dotenv", OPT_FLAG, NULL, NULL, NULL,
+	  "do not read DATABASE_URL and the rest from ./.env" },
 	{ 'h', "help", OPT_FLAG, NULL, NULL, NULL, "show this help" },
 	OPT_END,
 };
+
+/*
+ * The commands a global option applies to, by what they do (enum
+ * help_uses); one not named here applies to every command.
+ */
+static const struct {
+	const char *name;
+	unsigned uses;
+} global_scope[] = {
+	{ "database", USES_DB },
+	{ "database-url", USES_DB },
+	{ "table", USES_DB },
+	{ "source", USES_SOURCE },
+	{ "lock-wait", USES_LOCK },
+	/* lint judges a lock-taking statement by the runner's lock_timeout */
+	{ "lock-timeout", USES_MIGRATE | USES_LINT },
+	{ "lock-probe", USES_MIGRATE },
+	{ "statement-timeout", USES_MIGRATE },
+	{ "retries", USES_MIGRATE },
+	{ "warn-after", USES_MIGRATE },
+	{ "progress-interval", USES_MIGRATE },
+	/* the lock's holder is named with its query too */
+	{ "hide-queries", USES_LOCK | USES_MIGRATE },
+};
+
+const struct opt *opt_globals(void)
+{
+	return global_opts;
+}
+
+bool opt_global_applies(const struct opt *o, unsigned uses)
+{
+	for (size_t i = 0; i < sizeof(global_scope) / sizeof(global_scope[0]);
+	     i++)
+		if (strcmp(global_scope[i].name, o->long_name) == 0)
+			return (global_scope[i].uses & uses) != 0;
+	return true;
+}
 
 static void bind(const char *name, void *value)
 {
@@ -70,6 +113,8 @@ static void bind(const char *name, void *value)
 static void bind_globals(struct cli *cli)
 {
 	bind("database", &cli->database);
+	bind("database-url", &cli->database);
+	bind("no-dotenv", &cli->is_no_dotenv);
 	bind("source", &cli->source);
 	bind("env", &cli->env);
 	bind("config", &cli->config);
@@ -87,12 +132,36 @@ static size_t count_opts(const struct opt *o)
 	return n;
 }
 
-static const struct opt *find_opt(const struct opt *cmd_opts, int index,
-                                  size_t n_cmd)
+char opt_short(const struct opt *o, const struct opt *opts)
 {
-	if ((size_t)index < n_cmd)
-		return &cmd_opts[index];
-	return &global_opts[(size_t)index - n_cmd];
+	for (const struct opt *k = opts; k && k->long_name; k++)
+		if (k != o && k->short_name == o->short_name)
+			return 0;
+	return o->short_name;
+}
+
+/* Whether `arg` names option `o`: "--name", "--name=...", or "-x". */
+static bool is_named(const char *arg, const struct opt *o, char short_name)
+{
+	size_t n = strlen(o->long_name);
+
+	if (arg[0] == '-' && arg[1] == '-')
+		return strncmp(arg + 2, o->long_name, n) == 0 &&
+		       (arg[2 + n] == '\0' || arg[2 + n] == '=');
+	return short_name && arg[0] == '-' && arg[1] == short_name;
+}
+
+bool opt_wants_next(const char *arg, const struct opt *opts)
+{
+	const struct opt *lists[] = { opts, global_opts };
+
+	if (arg[0] != '-' || strchr(arg, '=') || (arg[1] != '-' && arg[2]))
+		return false;
+	for (size_t l = 0; l < 2; l++)
+		for (const struct opt *o = lists[l]; o && o->long_name; o++)
+			if (is_named(arg, o, o->short_name))
+				return o->kind != OPT_FLAG;
+	return false;
 }
 
 static int store(struct cli *cli, const char *cmd, const struct opt *o,
@@ -226,31 +295,94 @@ static int apply_globals(struct cli *cli, const char *cmd)
 	return 0;
 }
 
+/* An option the command does not take: the nearest it does, or that it
+ * is a global option that does not apply here. */
+static int unknown_option(struct cli *cli, const char *cmd,
+                          const struct opt *const *accepted, size_t n,
+                          const char *bad, bool is_missing_value)
+{
+	const char **names = calloc(n + 1, sizeof(*names));
+	char word[64];
+	const char *near;
+	int rc;
+
+	if (!names)
+		abort();
+	if (is_missing_value) {
+		rc = cli_usage_error(cli, cmd, "option '%s' wants a value",
+		                     bad);
+		goto done;
+	}
+	for (const struct opt *o = global_opts; cmd && o->long_name; o++) {
+		if (!is_named(bad, o, o->short_name))
+			continue;
+		rc = cli_usage_error(
+		        cli, cmd, "option '%s' does not apply to 'strata %s'",
+		        bad, cmd);
+		goto done;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (strchr(bad, '=') && is_named(bad, accepted[i], 0)) {
+			rc = cli_usage_error(cli, cmd,
+			                     "option '--%s' takes no value",
+			                     accepted[i]->long_name);
+			goto done;
+		}
+		names[i] = accepted[i]->long_name;
+	}
+	snprintf(word, sizeof(word), "%.*s", (int)strcspn(bad, "="), bad);
+	near = strncmp(word, "--", 2) == 0 ? help_suggest(word + 2, names)
+	                                   : NULL;
+	if (near)
+		rc = cli_usage_error(
+		        cli, cmd, "unknown option '%s'; did you mean '--%s'?",
+		        bad, near);
+	else
+		rc = cli_usage_error(cli, cmd, "unknown option '%s'", bad);
+done:
+	free(names);
+	return rc;
+}
+
 int opt_parse(struct cli *cli, const char *cmd, const char *usage,
               const struct opt *opts, int *argc, char ***argv)
 {
 	size_t n_cmd = count_opts(opts), n_glob = count_opts(global_opts);
+	const struct opt **accepted =
+	        calloc(n_cmd + n_glob + 1, sizeof(*accepted));
 	struct option *lo = calloc(n_cmd + n_glob + 1, sizeof(*lo));
-	char shortopts[128] = "";
-	size_t sp = 0;
+	char shortopts[128] = "", name[64], bad[64];
+	unsigned uses;
+	size_t sp = 0, n = 0;
 	int rc = 0, c, index;
 
-	if (!lo)
+	if (!lo || !accepted)
 		abort();
+	if (cmd && cli->parent) {
+		snprintf(name, sizeof(name), "%s %s", cli->parent, cmd);
+		cmd = name;
+	}
+	uses = cmd ? help_uses(cmd) : ~0u;
 	bind_globals(cli);
+	for (size_t i = 0; i < n_cmd; i++)
+		accepted[n++] = &opts[i];
+	for (size_t i = 0; i < n_glob; i++)
+		if (!cmd || opt_global_applies(&global_opts[i], uses))
+			accepted[n++] = &global_opts[i];
 	/* a leading '+' keeps the command name for main's global pass */
 	if (!cmd)
 		shortopts[sp++] = '+';
 	shortopts[sp++] = ':';
-	for (size_t i = 0; i < n_cmd + n_glob; i++) {
-		const struct opt *o = find_opt(opts, (int)i, n_cmd);
+	for (size_t i = 0; i < n; i++) {
+		const struct opt *o = accepted[i];
+		char s = i < n_cmd ? o->short_name : opt_short(o, opts);
 
 		lo[i].name = o->long_name;
 		lo[i].has_arg =
 		        o->kind == OPT_FLAG ? no_argument : required_argument;
 		lo[i].val = 0;
-		if (o->short_name && sp + 3 < sizeof(shortopts)) {
-			shortopts[sp++] = o->short_name;
+		if (s && sp + 3 < sizeof(shortopts)) {
+			shortopts[sp++] = s;
 			if (o->kind != OPT_FLAG)
 				shortopts[sp++] = ':';
 		}
@@ -262,23 +394,23 @@ int opt_parse(struct cli *cli, const char *cmd, const char *usage,
 		const struct opt *o = NULL;
 
 		if (c == '?' || c == ':') {
-			const char *bad = (*argv)[optind - 1];
-
-			rc = cli_usage_error(
-			        cli, cmd,
-			        c == ':' ? "option '%s' wants a value"
-			                 : "unknown option '%s'",
-			        bad);
+			if (optopt)
+				snprintf(bad, sizeof(bad), "-%c", optopt);
+			else
+				snprintf(bad, sizeof(bad), "%s",
+				         (*argv)[optind - 1]);
+			rc = unknown_option(cli, cmd, accepted, n, bad,
+			                    c == ':');
 			goto done;
 		}
 		if (c == 0) {
-			o = find_opt(opts, index, n_cmd);
+			o = accepted[index];
 		} else {
-			for (size_t i = 0; i < n_cmd + n_glob && !o; i++) {
-				const struct opt *k =
-				        find_opt(opts, (int)i, n_cmd);
+			for (size_t i = 0; i < n && !o; i++) {
+				const struct opt *k = accepted[i];
 
-				if (k->short_name == c)
+				if ((i < n_cmd ? k->short_name
+				               : opt_short(k, opts)) == c)
 					o = k;
 			}
 		}
@@ -288,10 +420,7 @@ int opt_parse(struct cli *cli, const char *cmd, const char *usage,
 			goto done;
 	}
 	if (cli->is_help && cmd) {
-		const struct command *command = cli_find_command(cmd);
-
-		opt_print_help(stdout, cmd, usage,
-		               command ? command->summary : NULL, opts);
+		help_print(cli, cmd, usage, opts);
 		rc = -1;
 		goto done;
 	}
@@ -303,38 +432,6 @@ int opt_parse(struct cli *cli, const char *cmd, const char *usage,
 	*argv += optind;
 done:
 	free(lo);
+	free(accepted);
 	return rc;
-}
-
-static void print_table(FILE *fp, const struct opt *opts)
-{
-	for (const struct opt *o = opts; o && o->long_name; o++) {
-		char left[64];
-
-		if (o->short_name)
-			snprintf(left, sizeof(left), "-%c, --%s%s%s",
-			         o->short_name, o->long_name,
-			         o->arg_name ? " " : "",
-			         o->arg_name ? o->arg_name : "");
-		else
-			snprintf(left, sizeof(left), "    --%s%s%s",
-			         o->long_name, o->arg_name ? " " : "",
-			         o->arg_name ? o->arg_name : "");
-		fprintf(fp, "  %-28s %s\n", left, o->help);
-	}
-}
-
-void opt_print_help(FILE *fp, const char *cmd, const char *usage,
-                    const char *summary, const struct opt *opts)
-{
-	fprintf(fp, "usage: strata %s%s%s\n", cmd, usage && *usage ? " " : "",
-	        usage ? usage : "");
-	if (summary)
-		fprintf(fp, "\n%s\n", summary);
-	if (count_opts(opts)) {
-		fprintf(fp, "\noptions:\n");
-		print_table(fp, opts);
-	}
-	fprintf(fp, "\nglobal options:\n");
-	print_table(fp, global_opts);
 }

@@ -210,12 +210,13 @@ int cli_usage_error(struct cli *cli, const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
 
-	(void)cli;
-	fputs("strata: ", stderr);
+	/* one line, then where to read more (as git does) */
+	fprintf(stderr, "strata: %serror:%s ", cli_color(cli, true, RED),
+	        cli_color(cli, true, NULL));
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nTry 'strata %s%s--help'.\n", cmd ? cmd : "",
+	fprintf(stderr, "\nsee 'strata %s%s--help'\n", cmd ? cmd : "",
 	        cmd ? " " : "");
 	return STRATA_EUSAGE;
 }

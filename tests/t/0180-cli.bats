@@ -44,10 +44,17 @@ one_migration() {
 		run --separate-stderr strata "$c" --help
 		assert_success
 		assert_line --index 0 --partial "usage: strata $c"
-		assert_line --partial "--database URL"
 		assert_line --partial "--format text|json"
 		assert_equal "$stderr" ""
 		# -h too, and after other options, without touching the database
+		run strata "$c" --format json -h
+		assert_success
+		run strata -d "postgresql:///x?host=/nonexistent" "$c" -h
+		assert_success
+	done
+	for c in run revert status check validate database; do
+		run strata "$c" --help
+		assert_line --partial "--database URL"
 		run strata "$c" -d "postgresql:///x?host=/nonexistent" -h
 		assert_success
 	done
@@ -62,14 +69,15 @@ one_migration() {
 	assert_failure 2
 	assert_output ""
 	[[ $stderr == *"usage: strata"* ]]
+	[[ $stderr == *"see 'strata --help'"* ]]
 }
 
-@test "cli: an unknown command exits 2, names it and lists the commands" {
+@test "cli: an unknown command exits 2, names it and the nearest command" {
 	run --separate-stderr strata stauts
 	assert_failure 2
 	assert_output ""
-	[[ $stderr == *"'stauts' is not a command"* ]]
-	[[ $stderr == *"  status "* ]]
+	[[ $stderr == *"'stauts' is not a strata command; did you mean 'status'?"* ]]
+	[[ $stderr == *"see 'strata --help'"* ]]
 }
 
 @test "cli: an unknown option exits 2 with a hint, before or after the command" {
@@ -77,11 +85,11 @@ one_migration() {
 	assert_failure 2
 	assert_output ""
 	[[ $stderr == *"unknown option '--frobnicate'"* ]]
-	[[ $stderr == *"Try 'strata --help'."* ]]
+	[[ $stderr == *"see 'strata --help'"* ]]
 	run --separate-stderr strata status --frobnicate
 	assert_failure 2
 	[[ $stderr == *"unknown option '--frobnicate'"* ]]
-	[[ $stderr == *"Try 'strata status --help'."* ]]
+	[[ $stderr == *"see 'strata status --help'"* ]]
 	run strata run -Z
 	assert_failure 2
 	assert_output --partial "unknown option '-Z'"

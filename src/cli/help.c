@@ -1,0 +1,768 @@
+/*
+ * The help of strata and of each command, as data: per command its
+ * synopsis, description, actions or subcommands, examples, exit codes, and
+ * what it does (enum help_uses), which chooses the global options that
+ * apply to it. Its own options come from its option table, the one the
+ * parser reads, so that the help lists exactly what the command accepts.
+ * Manual pages are meant to be made from the same data; this file only
+ * renders text, wrapped to 80 columns.
+ */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../banned.h"
+
+#define WIDTH   80
+#define OPT_COL 30 /* where an option's help starts, as git's */
+
+#define X(n)       (1u << (n))
+#define LIST(...)  ((const char *const[]){ __VA_ARGS__, NULL })
+#define PAIRS(...) ((const struct help_pair[]){ __VA_ARGS__, { NULL, NULL } })
+
+static const char *const exit_codes[] = {
+	"success",
+	"a migration or operation failed (the error names its file, line, statement and SQLSTATE)",
+	"usage error: a bad command, option or argument",
+	"migrations are pending",
+	"validation failed: a checksum mismatch, an applied migration missing from the source, a failed record, or an invalid source",
+	"lint found an error-level problem (run applied nothing)",
+	"the migration lock could not be taken in time, or a lock timeout ran out on every try",
+	"could not connect to the database",
+};
+
+/* The text as data, one field a line, left as written. */
+/* clang-format off */
+static const struct help helps[] = {
+	{
+		.name = "run",
+		.synopsis = LIST("[options]"),
+		.description = LIST(
+			"Apply pending migrations in version order, each in its own transaction together with its row in the history table (_sqlx_migrations).",
+			"One runner works at a time: strata takes sqlx's advisory lock (PostgreSQL) or the database's write lock (SQLite), waiting up to --lock-wait. Each migration runs with a lock_timeout; one that loses a lock race is rolled back and tried again (--retries). On PostgreSQL, what is about to be applied is linted first, and error-level findings stop the run unless --allow-unsafe.",
+			"An applied migration whose file changed stops the run (exit 4), as does one missing from the source unless --ignore-missing."),
+		.examples = PAIRS(
+			{ "strata run --dry-run",
+			  "What would be applied, with every lint finding; nothing changes" },
+			{ "strata -d postgres://deploy@db/app run --backup",
+			  "A backup first, then every pending migration" },
+			{ "strata run --target-version 20250101120000 --single-transaction",
+			  "Up to one version, all or nothing" }),
+		.uses = USES_SOURCE | USES_DB | USES_LOCK | USES_MIGRATE | USES_LINT,
+		.exits = X(0) | X(1) | X(2) | X(4) | X(5) | X(6) | X(7),
+	},
+	{
+		.name = "revert",
+		.synopsis = LIST(
+			"[--count N | --target-version V | --all] [--dry-run] [--ignore-missing]"),
+		.description = LIST(
+			"Revert the newest applied migration with its down file, or more: the newest N, every one above a version, or all.",
+			"Each migration is reverted in its own transaction together with the deletion of its history row, under the same lock, timeouts and retries as run. A migration without a down file stops the revert with an error naming it; one whose files are gone is reverted with the down SQL kept in the audit trail."),
+		.examples = PAIRS(
+			{ "strata revert --dry-run",
+			  "What would be reverted" },
+			{ "strata revert --count 2",
+			  "The two newest migrations" },
+			{ "strata revert --target-version 0",
+			  "Every applied migration (as --all)" }),
+		.uses = USES_SOURCE | USES_DB | USES_LOCK | USES_MIGRATE,
+		.exits = X(0) | X(1) | X(2) | X(4) | X(6) | X(7),
+	},
+	{
+		.name = "status",
+		.synopsis = LIST("[options]"),
+		.description = LIST(
+			"Show every migration of the source and of the history: its version, state (applied, pending, out-of-order, failed, checksum-mismatch, missing), when it was installed, how long it took, who applied it, and its description.",
+			"It changes nothing and takes no lock. 'info' is another name for it, as in sqlx-cli's 'migrate info'."),
+		.examples = PAIRS(
+			{ "strata status",
+			  "Every migration and its state" },
+			{ "strata status --format json | jq .summary",
+			  "The counts, for a script" }),
+		.uses = USES_SOURCE | USES_DB,
+		.exits = X(0) | X(1) | X(2) | X(4) | X(7),
+	},
+	{
+		.name = "check",
+		.synopsis = LIST("[options]"),
+		.description = LIST(
+			"Exit 0 when the database is exactly up to date, 3 when migrations are pending, 4 when the history disagrees with the source (a failed record, an edited or a missing migration).",
+			"Made for start-up gates, health checks and CI: it changes nothing and takes no lock."),
+		.examples = PAIRS(
+			{ "strata check && exec ./server",
+			  "Start the application only on an up-to-date database" },
+			{ "strata check --format json",
+			  "The verdict and the counts as JSON" }),
+		.uses = USES_SOURCE | USES_DB,
+		.exits = X(0) | X(1) | X(2) | X(3) | X(4) | X(7),
+	},
+	{
+		.name = "lint",
+		.synopsis = LIST("[options] [FILE...]"),
+		.description = LIST(
+			"Read migrations with PostgreSQL's parser and report what would lock, rewrite or break a live database, in the compiler style FILE:LINE:COL: SEVERITY: MESSAGE [RULE], with the safe alternative.",
+			"Files given are linted each on its own. Otherwise the source is: with a PostgreSQL database its pending migrations, as one run; without one, or with --all, every migration. A statement is exempted in its file by '-- strata-lint-ignore RULE: reason' before it; severities are set in the [lint] section of strata.conf. SQLite migrations are not linted."),
+		.examples = PAIRS(
+			{ "strata lint",
+			  "The pending migrations (every one without a database)" },
+			{ "strata lint --reporter github migrations/20250101120000_orders_index.sql",
+			  "One file, as GitHub Actions annotations" },
+			{ "strata lint --list-rules",
+			  "Every rule and its severity" }),
+		.uses = USES_SOURCE | USES_DB | USES_LINT,
+		.exits = X(0) | X(1) | X(2) | X(4) | X(5) | X(7),
+	},
+	{
+		.name = "validate",
+		.synopsis = LIST("[options]"),
+		.description = LIST(
+			"Check the source offline: every file is read, versions are unique, names follow sqlx's convention, reversible pairs are complete.",
+			"With a database, the history against the source too: checksums match, nothing applied is missing, nothing failed. Every problem is reported, not only the first."),
+		.examples = PAIRS(
+			{ "strata validate",
+			  "The source, and the history when a database is given" },
+			{ "strata validate --format json",
+			  "The problems as JSON" }),
+		.uses = USES_SOURCE | USES_DB,
+		.exits = X(0) | X(1) | X(2) | X(4) | X(7),
+	},
+	{
+		.name = "repair",
+		.synopsis = LIST(
+			"--mark-applied V | --retry V | --accept-checksum V"),
+		.description = LIST(
+			"The explicit ways out of a failed record (a migration that failed outside a transaction, recorded with success = false) or of an applied migration edited afterwards; each is recorded in the audit trail.",
+			"--mark-applied records a failed migration completed by hand as applied. --retry forgets a failed migration undone by hand, so that the next run applies it. --accept-checksum records an edited file's new checksum and shows the change since it was applied."),
+		.examples = PAIRS(
+			{ "strata repair --retry 20250101120000",
+			  "Its changes were undone by hand: apply it again on the next run" },
+			{ "strata repair --accept-checksum 20250101120000",
+			  "The file was edited on purpose (a comment, say)" }),
+		.uses = USES_SOURCE | USES_DB | USES_LOCK,
+		.exits = X(0) | X(1) | X(2) | X(4) | X(6) | X(7),
+	},
+	{
+		.name = "mark-applied",
+		.synopsis = LIST("V"),
+		.description = LIST(
+			"Record migration V as applied without running it, with the history row sqlx would write and an audit row: for a change already made by hand."),
+		.examples = PAIRS(
+			{ "strata mark-applied 20250101120000",
+			  "Its change is in the database already" }),
+		.uses = USES_SOURCE | USES_DB | USES_LOCK,
+		.exits = X(0) | X(1) | X(2) | X(4) | X(6) | X(7),
+	},
+	{
+		.name = "baseline",
+		.synopsis = LIST("V"),
+		.description = LIST(
+			"Record every migration up to version V as applied without running them: for adopting a database whose schema exists already. Later migrations run as usual."),
+		.examples = PAIRS(
+			{ "strata baseline 20250101120000",
+			  "The schema is that of these migrations already" }),
+		.uses = USES_SOURCE | USES_DB | USES_LOCK,
+		.exits = X(0) | X(1) | X(2) | X(4) | X(6) | X(7),
+	},
+	{
+		.name = "history",
+		.synopsis = LIST(
+			"[--version V] [--action ACTION] [--since DATE] [--limit N]"),
+		.description = LIST(
+			"Show the audit trail (_strata_audit): who applied, reverted or repaired which migration, when, from which host and commit, for how long, and how it ended, with the error and SQLSTATE of a failure."),
+		.examples = PAIRS(
+			{ "strata history --limit 20",
+			  "The newest 20 actions" },
+			{ "strata history --action fail --since 2025-01-01",
+			  "Every failure this year" },
+			{ "strata history --version 20250101120000 --format json",
+			  "One migration's actions as JSON" }),
+		.uses = USES_DB,
+		.exits = X(0) | X(1) | X(2) | X(7),
+	},
+	{
+		.name = "new",
+		.synopsis = LIST("[options] DESCRIPTION..."),
+		.description = LIST(
+			"Create the next migration file in the source folder, named as sqlx-cli names it: VERSION_DESCRIPTION.sql, or a .up.sql and .down.sql pair.",
+			"The version is the current UTC time (YYYYMMDDHHMMSS) or the next number of a sequence (0001), as the folder already goes unless --timestamp or --sequential says; the file is one of a pair when the folder's newest migration is, unless -r or --simple says. The words of DESCRIPTION are joined with underscores."),
+		.examples = PAIRS(
+			{ "strata new create users",
+			  "migrations/20250101120000_create_users.sql" },
+			{ "strata new -r add orders index",
+			  "A reversible pair: .up.sql and .down.sql" },
+			{ "strata new --template index add orders index",
+			  "Starting from CREATE INDEX CONCURRENTLY" }),
+		.uses = USES_SOURCE,
+		.exits = X(0) | X(1) | X(2) | X(4),
+	},
+	{
+		.name = "database",
+		.synopsis = LIST("create|drop|reset|setup [options]"),
+		.description = LIST(
+			"Create, drop, reset or set up the database the URL names, as sqlx-cli's 'database' commands do ('db' is another name). drop and reset ask before dropping when stdin is a terminal, and without one refuse unless -y."),
+		.actions = PAIRS(
+			{ "create",
+			  "create the database when it does not exist" },
+			{ "drop",
+			  "drop the database when it exists (-f: end the other sessions on it first)" },
+			{ "reset",
+			  "drop the database, create it again and apply every migration; an invalid source stops it before anything is dropped" },
+			{ "setup",
+			  "create the database when it does not exist and apply the pending migrations" }),
+		.examples = PAIRS(
+			{ "strata database setup",
+			  "A developer's database, created and migrated" },
+			{ "strata database reset -y -d postgres://app@localhost/app_test",
+			  "A test database from scratch, without asking" }),
+		.uses = USES_SOURCE | USES_DB | USES_LOCK | USES_MIGRATE | USES_LINT,
+		.exits = X(0) | X(1) | X(2) | X(4) | X(5) | X(6) | X(7),
+	},
+	{
+		.name = "backup",
+		.synopsis = LIST(
+			"[--kind full|schema|data] [--dir DIR] [--tag TAG]",
+			"verify FILE [--restore-test]",
+			"list [--dir DIR]",
+			"prune [--dry-run] [--keep-daily N] [--keep-weekly N] [--keep-monthly N] [--keep-pre-migration DURATION] [--dir DIR]"),
+		.description = LIST(
+			"Back up the database with PostgreSQL's own pg_dump (custom format, of the server's major version) or SQLite's online backup API, with a manifest NAME.json beside the file: size, SHA-256, newest applied migration, row counts. A backup is complete once its manifest exists.",
+			"backup verify checks a file against its manifest and that it can be read back. backup list shows the backups of a folder. backup prune removes the ones the retention policy does not keep."),
+		.subcommands = LIST("backup verify", "backup list", "backup prune"),
+		.examples = PAIRS(
+			{ "strata backup --tag before-release",
+			  "backups/app-20250101T120000Z-full-before-release.dump and .json" },
+			{ "strata backup verify backups/app-20250101T120000Z-full.dump --restore-test",
+			  "Checked, and restored into a scratch database" },
+			{ "strata backup prune --dry-run",
+			  "What the retention policy would remove" }),
+		.uses = USES_DB,
+		.exits = X(0) | X(1) | X(2) | X(4) | X(7),
+	},
+	{
+		.name = "backup verify",
+		.synopsis = LIST("FILE [--restore-test]"),
+		.description = LIST(
+			"Check a backup against its manifest (size, SHA-256) and that pg_restore or SQLite reads it; exit 4 when it differs. --restore-test restores it into a scratch database and compares the row counts with the manifest's."),
+		.examples = PAIRS(
+			{ "strata backup verify backups/app-20250101T120000Z-full.dump",
+			  "Size, SHA-256, and pg_restore --list" }),
+		.uses = USES_DB,
+		.exits = X(0) | X(1) | X(2) | X(4) | X(7),
+	},
+	{
+		.name = "backup list",
+		.synopsis = LIST("[--dir DIR]"),
+		.description = LIST(
+			"List the backups of a folder, oldest first, with their kind, size, newest applied migration and tag, and the incomplete ones."),
+		.examples = PAIRS(
+			{ "strata backup list --format json",
+			  "Every backup's manifest" }),
+		.uses = 0,
+		.exits = X(0) | X(1) | X(2),
+	},
+	{
+		.name = "backup prune",
+		.synopsis = LIST("[options]"),
+		.description = LIST(
+			"Remove the backups the retention policy does not keep. It keeps, per database and kind, the newest backup of each of the newest --keep-daily days, --keep-weekly ISO weeks and --keep-monthly months that have one (UTC), and pre-migration backups younger than --keep-pre-migration; incomplete backups over a day old are removed."),
+		.examples = PAIRS(
+			{ "strata backup prune --dry-run --keep-daily 3",
+			  "What a tighter policy would remove" }),
+		.uses = 0,
+		.exits = X(0) | X(1) | X(2),
+	},
+	{
+		.name = "restore",
+		.synopsis = LIST( "FILE [--into URL|NAME] [--clean] [--yes]"),
+		.description = LIST(
+			"Verify a backup, then restore it into the database, or --into another one, created when missing. A non-empty target is refused unless --clean, and overwriting one asks first (on a terminal) unless --yes."),
+		.examples = PAIRS(
+			{ "strata restore backups/app-20250101T120000Z-full.dump --into app_copy",
+			  "Into a new database beside the original" }),
+		.uses = USES_DB,
+		.exits = X(0) | X(1) | X(2) | X(4) | X(7),
+	},
+	{
+		.name = "migrate",
+		.synopsis = LIST("run|revert|info|add [options]"),
+		.description = LIST(
+			"sqlx-cli's 'migrate' commands, so that scripts and habits carry over ('mig' is another name): 'migrate run' is strata run, 'migrate revert' is strata revert, 'migrate info' is strata status, and 'migrate add' is strata new with sqlx-cli's options.",
+			"sqlx-cli's --database-url (-D), --source, --dry-run, --ignore-missing and --target-version work as they do there."),
+		.subcommands = LIST("migrate run", "migrate revert", "migrate add"),
+		.examples = PAIRS(
+			{ "strata migrate run -D postgres://app@db/prod",
+			  "As sqlx migrate run" },
+			{ "strata migrate revert --target-version 0",
+			  "Every applied migration" },
+			{ "strata migrate add -r create users",
+			  "A reversible pair, as sqlx migrate add -r" }),
+		.uses = USES_SOURCE | USES_DB | USES_LOCK | USES_MIGRATE | USES_LINT,
+		.exits = X(0) | X(1) | X(2) | X(4) | X(5) | X(6) | X(7),
+	},
+	{
+		.name = "migrate add",
+		.synopsis = LIST("[options] DESCRIPTION..."),
+		.description = LIST(
+			"sqlx-cli's spelling of strata new, with its options: -r/--reversible, --simple, -t/--timestamp and -s/--sequential. As in sqlx-cli, -s is --sequential here; the folder is given with --source."),
+		.examples = PAIRS(
+			{ "strata migrate add -r create users",
+			  "migrations/20250101120000_create_users.up.sql and .down.sql" },
+			{ "strata migrate add --source db/migrations -s seed data",
+			  "db/migrations/0002_seed_data.sql after 0001" }),
+		.uses = USES_SOURCE,
+		.exits = X(0) | X(1) | X(2) | X(4),
+	},
+};
+/* clang-format on */
+
+/* Other names of a command, and where the help of one lives. */
+static const struct help_pair aliases[] = {
+	{ "info", "status" },           { "db", "database" },
+	{ "mig", "migrate" },           { "migrate run", "run" },
+	{ "migrate revert", "revert" }, { "migrate info", "status" },
+};
+
+const struct help *help_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++)
+		if (strcmp(aliases[i].name, name) == 0)
+			name = aliases[i].text;
+	for (size_t i = 0; i < sizeof(helps) / sizeof(helps[0]); i++)
+		if (strcmp(helps[i].name, name) == 0)
+			return &helps[i];
+	return NULL;
+}
+
+unsigned help_uses(const char *name)
+{
+	const struct help *h = help_find(name);
+
+	return h ? h->uses : ~0u;
+}
+
+static void pad(FILE *fp, size_t n)
+{
+	while (n--)
+		fputc(' ', fp);
+}
+
+/*
+ * The length of the word at `p`; a synopsis's [...] is one word, and so is
+ * an SQL comment's "--" with the word after it.
+ */
+static size_t word_len(const char *p, bool is_synopsis)
+{
+	size_t n = 0;
+	int depth = 0;
+
+	for (; p[n] && (p[n] != ' ' || depth > 0); n++) {
+		if (is_synopsis && p[n] == '[')
+			depth++;
+		else if (is_synopsis && p[n] == ']' && depth > 0)
+			depth--;
+	}
+	if (n && strspn(p, "'-") == n && p[n] == ' ' && p[n + 1] &&
+	    p[n + 1] != ' ')
+		n += 1 + word_len(p + n + 1, is_synopsis);
+	return n;
+}
+
+/*
+ * `text` from column `col`, where the cursor is, wrapped at WIDTH with
+ * continuation lines indented to `indent`; then a newline.
+ */
+static void wrap_text(FILE *fp, size_t col, size_t indent, const char *text,
+                      bool is_synopsis)
+{
+	bool is_first = true;
+
+	while (*text) {
+		size_t n = word_len(text, is_synopsis);
+
+		if (!is_first && col + 1 + n > WIDTH) {
+			fputc('\n', fp);
+			pad(fp, indent);
+			col = indent;
+		} else if (!is_first) {
+			fputc(' ', fp);
+			col++;
+		}
+		fwrite(text, 1, n, fp);
+		col += n;
+		is_first = false;
+		text += n;
+		while (*text == ' ')
+			text++;
+	}
+	fputc('\n', fp);
+}
+
+static void wrap(FILE *fp, size_t col, size_t indent, const char *text)
+{
+	wrap_text(fp, col, indent, text, false);
+}
+
+/* An option's left column: "-d, --database URL" or "    --table NAME". */
+static size_t opt_left(char *buf, size_t size, const struct opt *o,
+                       char short_name)
+{
+	int n;
+
+	if (short_name)
+		n = snprintf(buf, size, "-%c, --%s%s%s", short_name,
+		             o->long_name, o->arg_name ? " " : "",
+		             o->arg_name ? o->arg_name : "");
+	else
+		n = snprintf(buf, size, "    --%s%s%s", o->long_name,
+		             o->arg_name ? " " : "",
+		             o->arg_name ? o->arg_name : "");
+	return n < 0 ? 0 : (size_t)n;
+}
+
+/* A table's rows: two spaces, the left column, its help at `col`. */
+static void print_row(FILE *fp, const char *left, const char *text, size_t col)
+{
+	size_t len = strlen(left);
+
+	fprintf(fp, "  %s", left);
+	if (2 + len + 2 > col) {
+		fputc('\n', fp);
+		pad(fp, col);
+	} else {
+		pad(fp, col - 2 - len);
+	}
+	wrap(fp, col, col, text);
+}
+
+static void print_opts(FILE *fp, const struct opt *opts, unsigned uses,
+                       bool is_globals, const struct opt *own)
+{
+	char left[128];
+
+	for (const struct opt *o = opts; o && o->long_name; o++) {
+		if (is_globals && !opt_global_applies(o, uses))
+			continue;
+		opt_left(left, sizeof(left), o,
+		         is_globals ? opt_short(o, own) : o->short_name);
+		print_row(fp, left, o->help, OPT_COL);
+	}
+}
+
+static void list_opts(FILE *fp, const struct opt *opts, unsigned uses,
+                      bool is_globals, const struct opt *own)
+{
+	for (const struct opt *o = opts; o && o->long_name; o++) {
+		char s = is_globals ? opt_short(o, own) : o->short_name;
+
+		if (is_globals && !opt_global_applies(o, uses))
+			continue;
+		/* as the help shows them: the long form with its value */
+		fprintf(fp, "--%s%s%s\n", o->long_name, o->arg_name ? " " : "",
+		        o->arg_name ? o->arg_name : "");
+		if (s)
+			fprintf(fp, "-%c%s%s\n", s, o->arg_name ? " " : "",
+			        o->arg_name ? o->arg_name : "");
+	}
+}
+
+static void print_paragraphs(FILE *fp, const char *const *text)
+{
+	for (; text && *text; text++) {
+		fputc('\n', fp);
+		wrap(fp, 0, 0, *text);
+	}
+}
+
+static void print_examples(FILE *fp, const struct help_pair *ex)
+{
+	if (!ex || !ex->name)
+		return;
+	fprintf(fp, "\nexamples:\n");
+	for (; ex->name; ex++) {
+		fputs("  # ", fp);
+		wrap(fp, 4, 4, ex->text);
+		fputs("  $ ", fp);
+		wrap(fp, 4, 6, ex->name);
+	}
+}
+
+static void print_exits(FILE *fp, unsigned exits)
+{
+	char left[8];
+
+	fprintf(fp, "\nexit codes:\n");
+	for (size_t i = 0; i < sizeof(exit_codes) / sizeof(exit_codes[0]);
+	     i++) {
+		if (!(exits & X(i)))
+			continue;
+		snprintf(left, sizeof(left), "%zu", i);
+		print_row(fp, left, exit_codes[i], 5);
+	}
+}
+
+/*
+ * A family's subcommands, each through its own command so that its own
+ * option table is the one shown: `strata backup verify --help` in
+ * HELP_SECTION mode.
+ */
+static void print_subcommands(struct cli *cli, const char *const *subs)
+{
+	enum help_mode mode = cli->help_mode;
+	const char *parent = cli->parent;
+
+	cli->help_mode = HELP_SECTION;
+	cli->parent = NULL;
+	for (; subs && *subs; subs++) {
+		char word[32], sub[32];
+		char *argv[] = { word, sub, "--help", NULL };
+		const struct command *c;
+
+		if (sscanf(*subs, "%31s %31s", word, sub) == 2 &&
+		    (c = cli_find_command(word)))
+			c->fn(cli, 3, argv);
+	}
+	cli->help_mode = mode;
+	cli->parent = parent;
+}
+
+void help_print(struct cli *cli, const char *name, const char *usage,
+                const struct opt *opts)
+{
+	const struct help *h = help_find(name);
+	const struct opt *globals = opt_globals();
+	unsigned uses = h ? h->uses : ~0u;
+	FILE *fp = stdout;
+
+	if (cli->help_mode == HELP_LIST_OPTIONS) {
+		list_opts(fp, opts, uses, false, NULL);
+		list_opts(fp, globals, uses, true, opts);
+		return;
+	}
+	if (cli->help_mode == HELP_SECTION) {
+		if (!opts || !opts->long_name)
+			return;
+		fprintf(fp, "\n'strata %s' options:\n", name);
+		print_opts(fp, opts, uses, false, NULL);
+		return;
+	}
+	if (h && h->synopsis) {
+		for (const char *const *s = h->synopsis; *s; s++) {
+			int n = fprintf(
+			        fp, "%s strata %s ",
+			        s == h->synopsis ? "usage:" : "   or:", name);
+
+			wrap_text(fp, (size_t)n, (size_t)n, *s, true);
+		}
+	} else {
+		fprintf(fp, "usage: strata %s%s%s\n", name,
+		        usage && *usage ? " " : "", usage ? usage : "");
+	}
+	if (h && strcmp(h->name, name) != 0 && strcmp(h->name, "migrate") != 0)
+		fprintf(fp, "\nThe same as 'strata %s'.\n", h->name);
+	if (h)
+		print_paragraphs(fp, h->description);
+	if (h && h->actions) {
+		fprintf(fp, "\nactions:\n");
+		for (const struct help_pair *a = h->actions; a->name; a++)
+			print_row(fp, a->name, a->text, 10);
+	}
+	if (opts && opts->long_name) {
+		fprintf(fp, "\noptions:\n");
+		print_opts(fp, opts, uses, false, NULL);
+	}
+	if (h && h->subcommands)
+		print_subcommands(cli, h->subcommands);
+	fprintf(fp, "\nglobal options:\n");
+	print_opts(fp, globals, uses, true, opts);
+	if (h) {
+		print_examples(fp, h->examples);
+		print_exits(fp, h->exits);
+	}
+}
+
+static const struct help_pair environment[] = {
+	{ "DATABASE_URL",
+	  "the database when -d is not given; also read from ./.env (a variable set in the environment wins)" },
+	{ "STRATA_ENV", "the environment of strata.conf to use, as -e" },
+	{ "NO_COLOR", "no colour when set and not empty" },
+	{ "PGHOST, PGUSER, ...",
+	  "libpq's variables, password file and service file apply to PostgreSQL URLs" },
+	{ "STRATA_PG_BINDIR",
+	  "where backup and restore take pg_dump and pg_restore from" },
+};
+
+static const struct help_pair main_examples[] = {
+	{ "strata new create users",
+	  "The next migration file: migrations/20250101120000_create_users.sql" },
+	{ "strata -d postgres://deploy@db/app run",
+	  "Apply the pending migrations" },
+	{ "strata status", "Every migration and its state" },
+	{ "strata check", "Exit 0 when up to date, 3 when pending" },
+	{ NULL, NULL },
+};
+
+void help_print_main(FILE *fp)
+{
+	const struct opt *globals = opt_globals();
+	const struct opt version = { 0,    "version", OPT_FLAG,           NULL,
+		                     NULL, NULL,      "print the version" };
+	size_t n, cmd_col = 0;
+	const struct command *cmds = cli_commands(&n);
+	char left[128];
+
+	fprintf(fp, "usage: strata [global options] <command> [options]\n\n");
+	wrap(fp, 0, 0,
+	     "strata applies versioned SQL migrations to PostgreSQL and SQLite, one runner at a time, each migration committed with its history row. It reads sqlx-cli's migration files and keeps its _sqlx_migrations table as sqlx does.");
+	fprintf(fp, "\ncommands:\n");
+	for (size_t i = 0; i < n; i++)
+		if (cmds[i].summary && strlen(cmds[i].name) + 4 > cmd_col)
+			cmd_col = strlen(cmds[i].name) + 4;
+	for (size_t i = 0; i < n; i++)
+		if (cmds[i].summary)
+			print_row(fp, cmds[i].name, cmds[i].summary, cmd_col);
+	fprintf(fp,
+	        "\nglobal options (before the command, or after it where they apply):\n");
+	print_opts(fp, globals, ~0u, true, NULL);
+	opt_left(left, sizeof(left), &version, 0);
+	print_row(fp, left, version.help, OPT_COL);
+	fprintf(fp, "\nenvironment:\n");
+	for (size_t i = 0; i < sizeof(environment) / sizeof(environment[0]);
+	     i++)
+		print_row(fp, environment[i].name, environment[i].text, 23);
+	print_exits(fp, ~0u);
+	print_examples(fp, main_examples);
+	fprintf(fp,
+	        "\nRun 'strata help COMMAND' or 'strata COMMAND --help' for a command's usage,\noptions, examples and exit codes.\n");
+}
+
+/* Optimal string alignment distance (Damerau-Levenshtein without
+ * transposing twice), as git's help.c measures typed commands. */
+static size_t distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), d;
+	size_t *row0 = calloc(3 * (lb + 1), sizeof(*row0));
+	size_t *prev2 = row0, *prev = row0 + lb + 1, *cur = prev + lb + 1;
+
+	if (!row0)
+		abort();
+	for (size_t j = 0; j <= lb; j++)
+		prev[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		cur[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t cost = a[i - 1] != b[j - 1];
+			size_t v = prev[j - 1] + cost;
+
+			if (prev[j] + 1 < v)
+				v = prev[j] + 1;
+			if (cur[j - 1] + 1 < v)
+				v = cur[j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1] && prev2[j - 2] + 1 < v)
+				v = prev2[j - 2] + 1;
+			cur[j] = v;
+		}
+		{
+			size_t *t = prev2;
+
+			prev2 = prev;
+			prev = cur;
+			cur = t;
+		}
+	}
+	d = prev[lb];
+	free(row0);
+	return d;
+}
+
+const char *help_suggest(const char *word, const char *const *candidates)
+{
+	size_t len = strlen(word), best_d = (size_t)-1;
+	/* a typo or two, and not more than a third of the word */
+	size_t limit = len / 3 > 1 ? len / 3 : 1;
+	const char *best = NULL;
+
+	for (const char *const *c = candidates; c && *c; c++) {
+		size_t d = distance(word, *c);
+
+		/* an abbreviation is as good as a typo */
+		if (len >= 3 && strncmp(*c, word, len) == 0)
+			d = 1;
+		if (d <= limit && d < best_d) {
+			best = *c;
+			best_d = d;
+		}
+	}
+	return best;
+}
+
+int help_unknown(struct cli *cli, const char *cmd, const char *word,
+                 const char *const *candidates)
+{
+	const char *near = help_suggest(word, candidates);
+	char what[64];
+
+	if (cmd)
+		snprintf(what, sizeof(what), "a subcommand of 'strata %s'",
+		         cmd);
+	else
+		snprintf(what, sizeof(what), "a strata command");
+	if (near)
+		return cli_usage_error(cli, cmd,
+		                       "'%s' is not %s; did you mean '%s'?",
+		                       word, what, near);
+	return cli_usage_error(cli, cmd, "'%s' is not %s", word, what);
+}
+
+int cmd_help(struct cli *cli, int argc, char **argv)
+{
+	char *sub_argv[4] = { NULL };
+	const char **names;
+	const struct command *cmds, *cmd;
+	size_t n;
+	int rc;
+
+	argc--;
+	argv++;
+	if (argc && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h") ||
+	             !strcmp(argv[0], "help"))) {
+		help_print_main(stdout);
+		return 0;
+	}
+	if (argc && strcmp(argv[0], "--list-options") == 0) {
+		cli->help_mode = HELP_LIST_OPTIONS;
+		argc--;
+		argv++;
+	}
+	if (!argc) {
+		if (cli->help_mode != HELP_LIST_OPTIONS) {
+			help_print_main(stdout);
+			return 0;
+		}
+		list_opts(stdout, opt_globals(), ~0u, true, NULL);
+		printf("--version\n");
+		return 0;
+	}
+	if (argc > 2 || argv[0][0] == '-')
+		return cli_usage_error(
+		        cli, "help",
+		        "usage: strata help [COMMAND [SUBCOMMAND]]");
+	cmd = cli_find_command(argv[0]);
+	if (!cmd) {
+		cmds = cli_commands(&n);
+		names = calloc(n + 1, sizeof(*names));
+		if (!names)
+			abort();
+		for (size_t i = 0; i < n; i++)
+			names[i] = cmds[i].name;
+		rc = help_unknown(cli, NULL, argv[0], names);
+		free(names);
+		return rc;
+	}
+	sub_argv[0] = argv[0];
+	sub_argv[1] = argc > 1 ? argv[1] : "--help";
+	sub_argv[2] = argc > 1 ? "--help" : NULL;
+	cli->is_help = true;
+	return cmd->fn(cli, argc + 1, sub_argv);
+}
