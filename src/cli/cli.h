@@ -74,7 +74,10 @@ struct cli {
 	const char *backup_dir;         /* strata.conf's backup_dir, or NULL */
 	bool is_backup_on_run;          /* strata.conf's backup = true */
 	bool has_progress_line;         /* a progress line awaits its end */
-	json_t *backup;                 /* run --backup's backup, JSON mode */
+	bool has_said_interrupted;      /* cli_error() reported a signal */
+	double connect_timeout;         /* library semantics */
+	bool has_connect_timeout;
+	json_t *backup; /* run --backup's backup, JSON mode */
 	const char *argv0;
 	char *command_line; /* redacted, for the audit trail */
 	/* JSON mode: what the events of a command add to its result */
@@ -184,10 +187,14 @@ int cli_read_status(struct cli *cli, bool with_applied_by,
                     struct strata_source **src, struct strata_db **db,
                     struct strata_status **st);
 const struct command *cli_find_command(const char *name);
+/* The signal (SIGINT, SIGTERM, SIGHUP) that interrupted strata, or 0. */
+int cli_interrupted(void);
 int cli_parse_version(int64_t *out, const char *text);
 /* A duration where "0" means none (the library's < 0), up to PostgreSQL's
  * INT_MAX ms. */
 int cli_parse_timeout(double *out, const char *text);
+/* --connect-timeout: a duration, "0" or "forever" for none (< 0). */
+int cli_parse_connect_timeout(double *out, const char *text);
 /* A count where "0" means never (the library's < 0). */
 int cli_parse_retries(int *out, const char *text);
 /* Lint options from strata.conf's [lint] (owned by cli). */
