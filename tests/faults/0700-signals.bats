@@ -27,8 +27,12 @@ strata_statements() {
 		new_db
 		dbs=$((dbs + 1))
 		write_set
+		# statements long enough to be cut short: a migration and a
+		# no-transaction one end with a second of sleep
+		echo "SELECT pg_sleep(1);" >>migrations/3_txn_3.sql
+		echo "SELECT pg_sleep(1);" >>migrations/6_nt_6.sql
 		while :; do
-			delay=$(random_ms 0 500)
+			delay=$(random_ms 0 1500)
 			if ((RANDOM % 2)); then
 				sig=INT code=130
 			else
