@@ -55,8 +55,7 @@ struct pg_conn {
 	struct strata_conn base;
 	PGconn *pg;
 	PGconn *lock_pg; /* the lock's dedicated session, NULL when none */
-	struct pg_cancel cancel, lock_cancel; /* of pg and lock_pg */
-	char *conninfo; /* url->raw: holds the password, never shown */
+	char *conninfo;  /* url->raw: holds the password, never shown */
 	char *redacted;
 	int64_t lock_key;
 	bool is_locked;
@@ -77,6 +76,8 @@ struct pg_conn {
 	size_t n_queue, alloc_queue;
 	bool is_lazy_txn; /* between begin() and commit()/rollback() */
 	bool is_quiet;    /* running strata's own SQL: drop notices */
+	/* of pg and lock_pg, while they are connected */
+	struct pg_cancel cancel, lock_cancel;
 };
 
 static void queue_clear(struct pg_conn *pc);

@@ -58,6 +58,9 @@ struct cli {
 	bool is_color_out, is_color_err;
 	double lock_wait;
 	bool has_lock_wait;
+	double connect_timeout; /* library semantics */
+	bool has_connect_timeout;
+	bool has_said_interrupted; /* cli_error() said so: a signal came */
 	double lock_timeout, statement_timeout; /* library semantics */
 	double lock_probe;
 	bool has_lock_timeout, has_statement_timeout, has_lock_probe;
@@ -74,10 +77,7 @@ struct cli {
 	const char *backup_dir;         /* strata.conf's backup_dir, or NULL */
 	bool is_backup_on_run;          /* strata.conf's backup = true */
 	bool has_progress_line;         /* a progress line awaits its end */
-	bool has_said_interrupted;      /* cli_error() reported a signal */
-	double connect_timeout;         /* library semantics */
-	bool has_connect_timeout;
-	json_t *backup; /* run --backup's backup, JSON mode */
+	json_t *backup;                 /* run --backup's backup, JSON mode */
 	const char *argv0;
 	char *command_line; /* redacted, for the audit trail */
 	/* JSON mode: what the events of a command add to its result */
