@@ -56,6 +56,7 @@ SELECT pg_sleep(30);"
 	await_exit 10
 	cat strata.out
 	assert_equal "$STRATA_RC" "$code"
+	echo "# SIG$sig: exit $code ${STRATA_MS} ms after the signal" >&3
 	((STRATA_MS < 2500)) || fail "exit took ${STRATA_MS} ms"
 	assert_nothing_left
 	grep -q "^strata: interrupted: cancelled 20240101000000 add index while running statement 2 (line 2); rolled back$" strata.out
