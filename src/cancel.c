@@ -78,11 +78,16 @@ int cancel_check(struct strata_error *err)
 
 int cancel_thread_create(pthread_t *out, void *(*fn)(void *), void *arg)
 {
+	/* a fault stays the faulting thread's own to report */
+	static const int faults[] = { SIGSEGV, SIGBUS,  SIGFPE,
+		                      SIGILL,  SIGTRAP, SIGABRT };
 	sigset_t all, was;
 	int rc;
 
 	/* the new thread inherits the mask: signals go to the caller's */
 	sigfillset(&all);
+	for (size_t i = 0; i < ARRAY_SIZE(faults); i++)
+		sigdelset(&all, faults[i]);
 	pthread_sigmask(SIG_SETMASK, &all, &was);
 	rc = pthread_create(out, NULL, fn, arg);
 	pthread_sigmask(SIG_SETMASK, &was, NULL);

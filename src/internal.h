@@ -113,8 +113,8 @@ void cancel_connecting(bool is_start);
 /* 0, or -1 with STRATA_ECANCELED ("cancelled") once strata_cancel() ran:
  * before each step that could take long. */
 int cancel_check(struct strata_error *err);
-/* pthread_create() of a thread that blocks every signal, so that the
- * program's handlers run on its own thread. */
+/* pthread_create() of a thread that blocks every signal but faults, so
+ * that the program's handlers run on its own thread. */
 int cancel_thread_create(pthread_t *out, void *(*fn)(void *), void *arg);
 
 /* ---- text.c: positions and encodings ------------------------------------ */
