@@ -235,3 +235,18 @@ WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2000000
 	assert_equal "$(sqlite3 "$TEST_SQLITE" "SELECT count(*) FROM sqlite_master WHERE name = 'a'")" 0
 	assert_equal "$(sqlite3 "$TEST_SQLITE" "SELECT count(*) FROM _sqlx_migrations")" 0
 }
+
+@test "signals: SQLite: a backup stops and leaves nothing behind" {
+	sqlite_db
+	# 400 MB: the copy takes a while
+	sqlite3 "$TEST_SQLITE" "CREATE TABLE b (x); WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 400000) INSERT INTO b SELECT randomblob(1000) FROM c;"
+	start_strata backup
+	sleep 0.3
+	kill -TERM "$STRATA_PID"
+	await_exit 5
+	cat strata.out
+	assert_equal "$STRATA_RC" 143
+	grep -q "^strata: interrupted: cancelled the backup$" strata.out
+	run find backups -type f
+	assert_output ""
+}
