@@ -40,6 +40,9 @@ enum strata_code {
 	STRATA_ELINT = 5,    /* lint found an error-level problem */
 	STRATA_ELOCK = 6,    /* could not take the migration lock */
 	STRATA_ECONNECT = 7, /* could not connect to the database */
+	/* stopped by strata_cancel(); the CLI exits 128 + the signal's
+	 * number (130 for SIGINT), as a shell reports it */
+	STRATA_ECANCELED = 130,
 };
 
 struct strata_error {
@@ -83,6 +86,39 @@ int strata_error_hint(struct strata_error *err, const char *fmt, ...)
  */
 typedef void (*strata_oom_fn)(size_t size);
 void strata_set_oom_handler(strata_oom_fn fn);
+
+/* ---- cancelling ---------------------------------------------------------
+ * The library installs no signal handler: the program does, and calls
+ * strata_cancel() from it. */
+
+/*
+ * Stops what the library is doing, as soon as it safely can. Every
+ * statement running is sent a cancel request (PostgreSQL's PQcancel(),
+ * SQLite's sqlite3_interrupt()), child processes (pg_dump, pg_restore)
+ * are sent SIGTERM, and from then on the call in progress, and every
+ * later one that runs SQL, fails with STRATA_ECANCELED at its next step
+ * (a wait for the migration lock ends, no further statement or migration
+ * starts) once it has rolled back what it began and released the lock. A
+ * migration run outside a transaction stays recorded as failed, as after
+ * a crash. Async-signal-safe, and may be called again (it sends the
+ * cancel requests again).
+ *
+ * Returns false when the library is inside a call that cannot be
+ * interrupted and holds nothing yet (opening a connection): the caller
+ * should exit rather than wait for it.
+ */
+bool strata_cancel(void);
+/* Whether strata_cancel() was called. */
+bool strata_is_cancelled(void);
+
+/*
+ * How long opening a PostgreSQL connection (TCP, TLS and authentication)
+ * may take, per host, unless the URL or PGCONNECT_TIMEOUT sets
+ * connect_timeout (libpq's own rule: whole seconds, at least 2). Seconds;
+ * 0 restores the default (10 s), < 0 waits forever. Process-wide, as
+ * libpq's defaults are; call it before connecting.
+ */
+void strata_set_connect_timeout(double seconds);
 
 /* ---- URLs ---------------------------------------------------------------
  * `postgres://…`, `postgresql://…`, libpq keyword strings (`host=… dbname=…`)

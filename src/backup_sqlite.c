@@ -123,6 +123,12 @@ static int copy_db(sqlite3 *dst, sqlite3 *src, struct backup_job *job,
 		page_size = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	for (;;) {
+		/* strata_cancel(): the copy stops; the caller removes it */
+		if (strata_is_cancelled()) {
+			sqlite3_backup_finish(bk);
+			return strata_error_set(err, STRATA_ECANCELED,
+			                        "cancelled the backup");
+		}
 		rc = sqlite3_backup_step(bk, job ? STEP_PAGES : -1);
 		if (rc == SQLITE_DONE)
 			break;

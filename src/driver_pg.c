@@ -38,6 +38,19 @@
 #define LOCK_POLL_MAX_MS   500
 #define LOCK_REPORT_NS     (10 * INT64_C(1000000000))
 
+/* seconds: a server that accepts and never answers must not hang us */
+#define DEFAULT_CONNECT_TIMEOUT 10
+/* how often a statement still running is sent a cancel request again
+ * after strata_cancel(): one sent while the server was still reading the
+ * query is dropped by it */
+#define CANCEL_AGAIN_NS (200 * INT64_C(1000000))
+
+/* A session strata_cancel() reaches: PQcancel() is async-signal-safe. */
+struct pg_cancel {
+	struct cancel_hook hook;
+	PGcancel *cancel;
+};
+
 struct pg_conn {
 	struct strata_conn base;
 	PGconn *pg;
@@ -63,6 +76,8 @@ struct pg_conn {
 	size_t n_queue, alloc_queue;
 	bool is_lazy_txn; /* between begin() and commit()/rollback() */
 	bool is_quiet;    /* running strata's own SQL: drop notices */
+	/* of pg and lock_pg, while they are connected */
+	struct pg_cancel cancel, lock_cancel;
 };
 
 static void queue_clear(struct pg_conn *pc);
@@ -135,8 +150,13 @@ static int set_error(struct strata_error *err, PGconn *pg, const PGresult *res)
 	if (!text)
 		text = trimmed(res ? PQresultErrorMessage(res)
 		                   : PQerrorMessage(pg));
-	strata_error_set(err, STRATA_EFAILED, "%s",
-	                 *text ? text : "unknown error from libpq");
+	/* 57014 query_canceled: ours, when strata_cancel() asked for it */
+	strata_error_set(err,
+	                 state && !strcmp(state, "57014") &&
+	                                 strata_is_cancelled()
+	                         ? STRATA_ECANCELED
+	                         : STRATA_EFAILED,
+	                 "%s", *text ? text : "unknown error from libpq");
 	free(text);
 	if (!err)
 		return -1;
@@ -174,6 +194,23 @@ static bool mentions_password(const char *text, PGconn *pg,
 	return false;
 }
 
+/* A server that accepted the connection and never finished it (or no
+ * server, silently dropping packets): how long we waited, and why. */
+static void timeout_hint(PGconn *pg, struct strata_error *err)
+{
+	PQconninfoOption *opts = PQconninfo(pg);
+	const char *secs = NULL;
+
+	for (PQconninfoOption *o = opts; o && o->keyword; o++)
+		if (!strcmp(o->keyword, "connect_timeout") && o->val)
+			secs = o->val;
+	strata_error_hint(
+	        err,
+	        "Nothing answered within the connect timeout (connect_timeout=%s, in seconds). Check that the host and port are those of a PostgreSQL server that is up, or allow it longer.",
+	        secs ? secs : "?");
+	PQconninfoFree(opts);
+}
+
 /*
  * 0 when `pg` is connected; else STRATA_ECONNECT naming the redacted URL,
  * with libpq's reason as the detail unless it would show a password
@@ -191,6 +228,8 @@ static int check_connected(PGconn *pg, const char *redacted,
 	why = trimmed(pg ? PQerrorMessage(pg) : "out of memory");
 	if (*why && !mentions_password(why, pg, password))
 		strata_error_detail(err, "%s", why);
+	if (strstr(why, "timeout expired"))
+		timeout_hint(pg, err);
 	free(why);
 	return -1;
 }
@@ -377,6 +416,7 @@ static bool await_result(struct pg_conn *pc)
 	                           ? pc->lock_ms / 2 + 1
 	                           : FIRST_SAMPLE_MS;
 	int64_t sample_ns = text_monotonic_ns() + first_ms * NS_PER_MS;
+	int64_t cancel_ns = 0;
 
 	while (PQisBusy(pc->pg)) {
 		struct pollfd p = { .fd = PQsocket(pc->pg), .events = POLLIN };
@@ -384,6 +424,15 @@ static bool await_result(struct pg_conn *pc)
 		int64_t due = progress_due_ns(&pc->base);
 		int n;
 
+		/* strata_cancel() may have run before this statement was
+		 * sent, or while the server was still reading it */
+		if (strata_is_cancelled() && pc->cancel.cancel &&
+		    now >= cancel_ns) {
+			pc->cancel.hook.fn(&pc->cancel.hook);
+			cancel_ns = now + CANCEL_AGAIN_NS;
+		}
+		if (strata_is_cancelled() && due > cancel_ns)
+			due = cancel_ns;
 		if (due > sample_ns)
 			due = sample_ns;
 		n = poll(&p, 1,
@@ -552,8 +601,90 @@ static PGresult *query(struct pg_conn *pc, const char *sql, int n,
 
 /* ---- connecting --------------------------------------------------------- */
 
+static double connect_timeout_s; /* 0: DEFAULT_CONNECT_TIMEOUT */
+
+void strata_set_connect_timeout(double seconds)
+{
+	connect_timeout_s = seconds;
+}
+
+/*
+ * The connect_timeout to pass before the URL (so that the URL's own
+ * wins), in `buf`; NULL when PGCONNECT_TIMEOUT is set, which then wins
+ * as libpq has it, or when there is none.
+ */
+static const char *connect_timeout(char buf[24])
+{
+	double s =
+	        connect_timeout_s ? connect_timeout_s : DEFAULT_CONNECT_TIMEOUT;
+	const char *env = getenv("PGCONNECT_TIMEOUT");
+	long long whole = (long long)s;
+
+	if (s < 0 || (env && *env))
+		return NULL;
+	/* whole seconds, rounded up; libpq takes 1 for 2 */
+	if ((double)whole < s)
+		whole++;
+	snprintf(buf, 24, "%lld", whole < 2 ? 2 : whole);
+	return buf;
+}
+
+/* PQconnectdbParams() with the connect timeout, marked as a call that
+ * strata_cancel() cannot interrupt. */
+static PGconn *connect_params(const char *const *keys, const char *const *vals,
+                              int expand)
+{
+	const char *k[64], *v[64];
+	char timeout[24];
+	size_t n = 0;
+	PGconn *pg;
+
+	k[n] = "connect_timeout";
+	v[n] = connect_timeout(timeout);
+	if (v[n])
+		n++;
+	for (size_t i = 0; keys[i]; i++) {
+		if (n + 1 >= ARRAY_SIZE(k))
+			BUG("too many connection parameters");
+		k[n] = keys[i];
+		v[n++] = vals[i];
+	}
+	k[n] = v[n] = NULL;
+	cancel_connecting(true);
+	pg = PQconnectdbParams(k, v, expand);
+	cancel_connecting(false);
+	return pg;
+}
+
+static void cancel_session(struct cancel_hook *h)
+{
+	struct pg_cancel *c = (struct pg_cancel *)h;
+	char buf[256];
+
+	PQcancel(c->cancel, buf, sizeof(buf));
+}
+
+/* Lets strata_cancel() reach the session `pg` (connected). */
+static void cancel_arm(struct pg_cancel *c, PGconn *pg)
+{
+	c->hook.fn = cancel_session;
+	c->cancel = PQgetCancel(pg);
+	if (c->cancel)
+		cancel_register(&c->hook);
+}
+
+static void cancel_disarm(struct pg_cancel *c)
+{
+	if (!c->cancel)
+		return;
+	cancel_unregister(&c->hook);
+	PQfreeCancel(c->cancel);
+	c->cancel = NULL;
+}
+
 static void close_lock_conn(struct pg_conn *pc)
 {
+	cancel_disarm(&pc->lock_cancel);
 	PQfinish(pc->lock_pg);
 	pc->lock_pg = NULL;
 	pc->is_locked = false;
@@ -566,6 +697,7 @@ static void pg_close(struct strata_conn *c)
 	if (!pc)
 		return;
 	close_lock_conn(pc);
+	cancel_disarm(&pc->cancel);
 	PQfinish(pc->pg);
 	queue_clear(pc);
 	free(pc->queue);
@@ -588,11 +720,12 @@ static int pg_connect(struct strata_conn **out, const struct strata_url *url,
 	pc->base.drv = &pgdrv_driver;
 	pc->conninfo = xstrdup(url->raw);
 	pc->redacted = xstrdup(url->redacted);
-	pc->pg = PQconnectdbParams(keys, vals, 1);
+	pc->pg = connect_params(keys, vals, 1);
 	if (PQstatus(pc->pg) != CONNECTION_OK)
 		password = conninfo_password(url->raw);
 	if (check_connected(pc->pg, pc->redacted, password, err) < 0)
 		goto done;
+	cancel_arm(&pc->cancel, pc->pg);
 	PQsetNoticeReceiver(pc->pg, on_notice, pc);
 	pc->base.server_version = PQserverVersion(pc->pg);
 	*out = &pc->base;
@@ -1040,11 +1173,12 @@ static int open_lock_conn(struct pg_conn *pc, struct strata_error *err)
 	keys[n] = "application_name";
 	vals[n++] = "strata";
 	keys[n] = vals[n] = NULL;
-	pc->lock_pg = PQconnectdbParams(keys, vals, 1);
+	pc->lock_pg = connect_params(keys, vals, 1);
 	if (PQstatus(pc->lock_pg) != CONNECTION_OK)
 		password = conninfo_password(pc->conninfo);
 	if (check_connected(pc->lock_pg, pc->redacted, password, err) < 0)
 		goto done;
+	cancel_arm(&pc->lock_cancel, pc->lock_pg);
 	PQsetNoticeReceiver(pc->lock_pg, drop_notice, NULL);
 	res = PQexec(pc->lock_pg, "SELECT current_database()");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
@@ -1089,7 +1223,9 @@ static void sleep_ms(int64_t ms)
 	struct timespec ts = { (time_t)(ms / 1000),
 		               (long)(ms % 1000) * 1000000 };
 
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+	/* a signal ends the nap when it cancelled the wait */
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR &&
+	       !strata_is_cancelled())
 		;
 }
 
@@ -1113,12 +1249,18 @@ static int pg_lock(struct strata_conn *c, double wait, struct strata_error *err)
 		return -1;
 	start = text_monotonic_ns();
 	for (;;) {
-		int got = try_lock(pc, err);
+		int got = strata_is_cancelled() ? 0 : try_lock(pc, err);
 		int64_t now = text_monotonic_ns(), nap;
 		double waited = (double)(now - start) / 1e9;
 
 		if (got < 0)
 			goto done;
+		if (strata_is_cancelled()) {
+			strata_error_set(
+			        err, STRATA_ECANCELED,
+			        "cancelled while waiting for the migration lock");
+			goto done;
+		}
 		if (got) {
 			if (has_waited)
 				emit_lock_event(pc, STRATA_EVENT_LOCK_ACQUIRED,
@@ -1767,7 +1909,7 @@ static int maintenance_connect(PGconn **out, char **out_target,
 		p.keys[p.n] = "dbname";
 		p.vals[p.n] = maint[i];
 		p.keys[p.n + 1] = p.vals[p.n + 1] = NULL;
-		pg = PQconnectdbParams(p.keys, p.vals, 0);
+		pg = connect_params(p.keys, p.vals, 0);
 		if (pg && PQstatus(pg) == CONNECTION_OK)
 			break;
 		/* as createdb: if both fail, the first reason is the one */

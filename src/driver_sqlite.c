@@ -41,6 +41,11 @@ struct sqlite_conn {
 	struct strata_conn base;
 	sqlite3 *db;
 	char *where; /* the redacted URL, for messages */
+	/* strata_cancel() interrupts the statement running */
+	struct cancel_hook cancel;
+	/* the busy wait: how long in all, and since when */
+	int busy_ms;
+	int64_t busy_since_ns;
 };
 
 static struct sqlite_conn *to_sqlite(struct strata_conn *c)
@@ -180,8 +185,15 @@ static bool is_busy(int rc)
  */
 static int db_error(struct strata_error *err, sqlite3 *db, int rc)
 {
-	strata_error_set(err, is_busy(rc) ? STRATA_ELOCK : STRATA_EFAILED, "%s",
-	                 sqlite3_errmsg(db));
+	/* interrupted or no longer waiting: strata_cancel()'s doing */
+	bool is_cancelled = strata_is_cancelled() &&
+	                    ((rc & 0xff) == SQLITE_INTERRUPT || is_busy(rc));
+
+	strata_error_set(err,
+	                 is_cancelled  ? STRATA_ECANCELED
+	                 : is_busy(rc) ? STRATA_ELOCK
+	                               : STRATA_EFAILED,
+	                 "%s", sqlite3_errmsg(db));
 	strata_error_detail(err, "SQLite result code %s (%d): %s.",
 	                    code_name(rc), rc, sqlite3_errstr(rc));
 	if (is_busy(rc))
@@ -496,6 +508,39 @@ static int check_database(sqlite3 *db)
 	                    NULL, NULL);
 }
 
+static void interrupt(struct cancel_hook *h)
+{
+	/* async-signal-safe: it only sets a flag the statement checks */
+	sqlite3_interrupt(
+	        ((struct sqlite_conn *)((char *)h -
+	                                offsetof(struct sqlite_conn, cancel)))
+	                ->db);
+}
+
+/*
+ * sqlite3_busy_timeout()'s wait, which strata_cancel() ends (SQLite's
+ * own busy handler sleeps on through an interrupt).
+ */
+static int on_busy(void *data, int count)
+{
+	struct sqlite_conn *c = data;
+	int64_t now = text_monotonic_ns();
+
+	if (count == 0)
+		c->busy_since_ns = now;
+	if (strata_is_cancelled() ||
+	    now - c->busy_since_ns >= (int64_t)c->busy_ms * 1000000)
+		return 0;
+	sqlite3_sleep(count < 10 ? count + 1 : 20);
+	return 1;
+}
+
+static void set_busy_timeout(struct sqlite_conn *c, int ms)
+{
+	c->busy_ms = ms;
+	sqlite3_busy_handler(c->db, on_busy, c);
+}
+
 static int sqlite_connect(struct strata_conn **out,
                           const struct strata_url *url,
                           struct strata_error *err)
@@ -519,7 +564,7 @@ static int sqlite_connect(struct strata_conn **out,
 	rc = sqlite3_open_v2(path, &c->db, flags, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_extended_result_codes(c->db, 1);
-		sqlite3_busy_timeout(c->db, DEFAULT_BUSY_MS);
+		set_busy_timeout(c, DEFAULT_BUSY_MS);
 		rc = check_database(c->db);
 	}
 	/* sqlx's default for SQLite */
@@ -544,6 +589,8 @@ static int sqlite_connect(struct strata_conn **out,
 		free(c);
 		return -1;
 	}
+	c->cancel.fn = interrupt;
+	cancel_register(&c->cancel);
 	*out = &c->base;
 	return 0;
 }
@@ -554,6 +601,7 @@ static void sqlite_close(struct strata_conn *conn)
 
 	if (!c)
 		return;
+	cancel_unregister(&c->cancel);
 	sqlite3_close_v2(c->db);
 	free(c->where);
 	free(c);
@@ -586,8 +634,12 @@ static int exec_one(struct sqlite_conn *c, const char *text, size_t n,
 	while (p < end) {
 		sqlite3_stmt *st = NULL;
 		const char *tail = NULL;
-		int rc = sqlite3_prepare_v2(c->db, p, (int)(end - p), &st,
-		                            &tail);
+		int rc;
+
+		/* an interrupt reaches only a statement already running */
+		if (cancel_check(err) < 0)
+			return -1;
+		rc = sqlite3_prepare_v2(c->db, p, (int)(end - p), &st, &tail);
 
 		if (rc == SQLITE_OK && st) {
 			while ((rc = sqlite3_step(st)) == SQLITE_ROW)
@@ -694,7 +746,7 @@ static int sqlite_lock(struct strata_conn *conn, double wait,
 		ms = INT_MAX; /* about 25 days: as good as forever */
 	else
 		ms = (int)(wait * 1000.0);
-	sqlite3_busy_timeout(c->db, ms);
+	set_busy_timeout(c, ms);
 	return 0;
 }
 

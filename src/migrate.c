@@ -290,6 +290,41 @@ static void audit_step(struct audit_entry *e, struct strata_db *db,
 	e->down_sql = m->down_sql;
 }
 
+/* After strata_cancel(), no migration starts: -1 with STRATA_ECANCELED. */
+static int check_cancel(const struct plan_step *step, const char *verb,
+                        struct strata_error *err)
+{
+	if (!strata_is_cancelled())
+		return 0;
+	return strata_error_set(err, STRATA_ECANCELED,
+	                        "cancelled before %s %" PRId64 " %s", verb,
+	                        step->m->version, step->m->description);
+}
+
+/*
+ * A step failed after strata_cancel(): the error becomes the one line
+ * saying what stopped where and what it left (`left`), rather than the
+ * server's "canceling statement due to user request".
+ */
+static void say_cancelled(const struct plan_step *step, const char *left,
+                          struct strata_error *err)
+{
+	struct sbuf sb = SBUF_INIT;
+
+	if (!strata_is_cancelled())
+		return;
+	sbuf_addf(&sb, "cancelled %" PRId64 " %s", step->m->version,
+	          step->m->description);
+	if (err->statement)
+		sbuf_addf(&sb, " while running statement %d", err->statement);
+	if (err->statement && err->line)
+		sbuf_addf(&sb, " (line %d)", err->line);
+	sbuf_addf(&sb, "; %s", left);
+	free(err->message);
+	err->message = sbuf_detach(&sb, NULL);
+	err->code = STRATA_ECANCELED;
+}
+
 /* Rolls back, locates the error in the file, and records the failure. */
 static void fail_step(struct strata_db *db, const struct plan_step *step,
                       const char *action, int64_t started_at_ns,
@@ -327,7 +362,8 @@ static int apply_txn(struct strata_db *db, const struct plan_step *step,
 	struct audit_entry e;
 
 	*is_skipped = false;
-	if (is_own_begin && drv->begin(db->conn, err) < 0)
+	if (check_cancel(step, "applying", err) < 0 ||
+	    (is_own_begin && drv->begin(db->conn, err) < 0))
 		return -1;
 	if (applied_meanwhile(is_skipped, db, step->m->version, err) < 0)
 		goto fail;
@@ -352,6 +388,7 @@ static int apply_txn(struct strata_db *db, const struct plan_step *step,
 			strata_error_hint(
 			        err,
 			        "The whole run was rolled back (--single-transaction): nothing was applied.");
+		say_cancelled(step, "rolled back", err);
 		return -1;
 	}
 	audit_step(&e, db, "apply", step, started);
@@ -396,7 +433,8 @@ static void sleep_seconds(double s)
 	struct timespec ts = { (time_t)s,
 		               (long)((s - (double)(time_t)s) * 1e9) };
 
-	while (nanosleep(&ts, &ts) < 0)
+	/* strata_cancel() ends the wait: the retry then does not start */
+	while (nanosleep(&ts, &ts) < 0 && !strata_is_cancelled())
 		;
 }
 
@@ -559,6 +597,10 @@ static int exec_fenced(struct strata_db *db, const struct plan_step *step,
 		one.stmts += k;
 		one.n = 1;
 		db->progress.first = k;
+		if (cancel_check(err) < 0) {
+			rc = -1;
+			break;
+		}
 		if (db->drv->exec_script(db->conn, &one, true, err) == 0) {
 			k++;
 			attempt = 1;
@@ -566,8 +608,9 @@ static int exec_fenced(struct strata_db *db, const struct plan_step *step,
 		}
 		err->statement = (int)k + 1;
 		if (!is_retryable(err) || !is_repeatable(s, k) ||
-		    attempt > max) {
-			if (is_retryable(err) && is_repeatable(s, k))
+		    attempt > max || strata_is_cancelled()) {
+			if (is_retryable(err) && is_repeatable(s, k) &&
+			    !strata_is_cancelled())
 				give_up(db, step, &s->stmts[k], attempt, max,
 				        err);
 			rc = -1;
@@ -602,7 +645,8 @@ static int apply_fenced(struct strata_db *db, const struct plan_step *step,
 	int rc;
 
 	*is_skipped = false;
-	if (check_lock(db, err) < 0 || drv->begin(db->conn, err) < 0)
+	if (check_cancel(step, "applying", err) < 0 ||
+	    check_lock(db, err) < 0 || drv->begin(db->conn, err) < 0)
 		return -1;
 	if (applied_meanwhile(is_skipped, db, step->m->version, err) < 0 ||
 	    (!*is_skipped && drv->history_insert(db->conn, &db->table, step->m,
@@ -626,6 +670,8 @@ static int apply_fenced(struct strata_db *db, const struct plan_step *step,
 		        "' (if you completed it) or 'strata repair --retry %" PRId64
 		        "' (if you undid it).",
 		        step->m->version, step->m->version, step->m->version);
+		say_cancelled(step, "recorded as failed, see strata repair",
+		              err);
 		return -1;
 	}
 	audit_step(&e, db, "apply", step, started);
@@ -636,6 +682,8 @@ static int apply_fenced(struct strata_db *db, const struct plan_step *step,
 	                        e.duration_ns, err) < 0 ||
 	    audit_add(db, &e, err) < 0 || drv->commit(db->conn, err) < 0) {
 		drv->rollback(db->conn);
+		say_cancelled(step, "recorded as failed, see strata repair",
+		              err);
 		return -1;
 	}
 	return 0;
@@ -663,7 +711,7 @@ static int apply_with_retries(struct strata_db *db,
 		db->is_lock_probe = false;
 		if (rc == 0)
 			return 0;
-		if (!is_retryable(err))
+		if (!is_retryable(err) || strata_is_cancelled())
 			return -1;
 		if (attempt > max) {
 			err->code = STRATA_ELOCK;
@@ -731,7 +779,7 @@ static int apply_all_in_one(struct strata_db *db, const struct plan *plan,
 			return 0;
 		}
 		drv->rollback(db->conn);
-		if (!is_retryable(err))
+		if (!is_retryable(err) || strata_is_cancelled())
 			return -1;
 		if (attempt > max) {
 			err->code = STRATA_ELOCK;
@@ -974,7 +1022,8 @@ static int revert_one(struct strata_db *db, const struct plan_step *step,
 	int rc;
 
 	*is_skipped = false;
-	if (check_lock(db, err) < 0 || drv->begin(db->conn, err) < 0)
+	if (check_cancel(step, "reverting", err) < 0 ||
+	    check_lock(db, err) < 0 || drv->begin(db->conn, err) < 0)
 		return -1;
 	if (!(drv->caps & DRV_ADVISORY_LOCK) &&
 	    drv->history_has(&has, db->conn, &db->table, v, err) < 0)
@@ -992,6 +1041,7 @@ static int revert_one(struct strata_db *db, const struct plan_step *step,
 			goto fail;
 		if (exec_step(db, step, true, false, err) < 0) {
 			fail_step(db, step, "revert", started, err);
+			say_cancelled(step, "rolled back", err);
 			return -1;
 		}
 		e.duration_ns = text_monotonic_ns() - t0;
@@ -1016,6 +1066,8 @@ static int revert_one(struct strata_db *db, const struct plan_step *step,
 		        "' (if the revert is complete) or 'strata repair --mark-applied %" PRId64
 		        "' (if you restored the migration).",
 		        v, v, v);
+		say_cancelled(step, "recorded as failed, see strata repair",
+		              err);
 		return -1;
 	}
 	e.duration_ns = text_monotonic_ns() - t0;

@@ -367,7 +367,7 @@ struct presplit *presplit_start(const struct plan_ctx *ctx,
 
 		sp->ps = ps;
 		sp->id = ps->n_threads;
-		if (!pthread_create(&sp->thread, NULL, splitter_run, sp))
+		if (!cancel_thread_create(&sp->thread, splitter_run, sp))
 			ps->n_threads++;
 	}
 	if (!ps->n_threads) {

@@ -855,7 +855,7 @@ static void read_entries(struct strata_source *src, struct reader *r,
 		others[t].root = NULL;
 		others[t].buf = (struct sbuf)SBUF_INIT;
 		/* without a thread the others are read here: nothing lost */
-		if (pthread_create(&threads[t], NULL, reader_run, &others[t]))
+		if (cancel_thread_create(&threads[t], reader_run, &others[t]))
 			break;
 		started++;
 	}

@@ -6,9 +6,10 @@
  * tick callback is called about once a second, which is how long dumps
  * report progress.
  *
- * It does not judge exit statuses (callers know what a status means), and
- * does not kill children: an interrupted strata takes its children with it
- * through the terminal's process group, as a shell would.
+ * It does not judge exit statuses (callers know what a status means). A
+ * child is ended with SIGTERM by strata_cancel() (a SIGTERM sent to
+ * strata alone does not reach it through the terminal's process group),
+ * and its caller then sees it fail as any failed child.
  */
 #include "internal.h"
 
@@ -164,6 +165,16 @@ static ssize_t drain(int fd, struct sbuf *sb, size_t max)
 	return n;
 }
 
+struct child_hook {
+	struct cancel_hook hook;
+	pid_t pid;
+};
+
+static void end_child(struct cancel_hook *h)
+{
+	kill(((struct child_hook *)h)->pid, SIGTERM);
+}
+
 static int wait_child(pid_t pid, int *status)
 {
 	pid_t r;
@@ -178,6 +189,8 @@ int child_run(struct child *c, struct strata_error *err)
 {
 	posix_spawn_file_actions_t fa;
 	struct child_env ours = { 0 };
+	struct child_hook hook = { .hook.fn = end_child };
+	bool is_ended = false;
 	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
 	struct pollfd pfd[2];
 	size_t max = c->max_output ? c->max_output : DEFAULT_MAX_OUTPUT;
@@ -218,9 +231,16 @@ int child_run(struct child *c, struct strata_error *err)
 	}
 	close_fd(&outp[1]);
 	close_fd(&errp[1]);
+	hook.pid = pid;
+	cancel_register(&hook.hook);
 	while (outp[0] >= 0 || errp[0] >= 0) {
 		int n;
 
+		/* strata_cancel() may have come before the hook was there */
+		if (strata_is_cancelled() && !is_ended) {
+			kill(pid, SIGTERM);
+			is_ended = true;
+		}
 		pfd[0].fd = outp[0];
 		pfd[1].fd = errp[0];
 		pfd[0].events = pfd[1].events = POLLIN;
@@ -241,12 +261,16 @@ int child_run(struct child *c, struct strata_error *err)
 	}
 	close_fd(&outp[0]);
 	close_fd(&errp[0]);
+	if (strata_is_cancelled() && !is_ended)
+		kill(pid, SIGTERM);
 	if (wait_child(pid, &status) < 0) {
+		cancel_unregister(&hook.hook);
 		strata_error_set(err, STRATA_EFAILED,
 		                 "could not wait for '%s': %s", c->argv[0],
 		                 strerror(errno));
 		goto done;
 	}
+	cancel_unregister(&hook.hook);
 	if (WIFEXITED(status))
 		c->exit_status = WEXITSTATUS(status);
 	else if (WIFSIGNALED(status))

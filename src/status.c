@@ -268,7 +268,7 @@ int strata_status_load(struct strata_status **out,
 	 * The server answers while the files are read and hashed here (on
 	 * this thread, so that the memory the load frees serves the merge).
 	 */
-	is_threaded = !pthread_create(&thread, NULL, read_database_job, &job);
+	is_threaded = !cancel_thread_create(&thread, read_database_job, &job);
 	src_rc = strata_source_load(&src, dir, src_opts, &src_err);
 	if (is_threaded)
 		pthread_join(thread, NULL);

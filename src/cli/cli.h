@@ -65,6 +65,9 @@ struct cli {
 	bool is_color_out, is_color_err;
 	double lock_wait;
 	bool has_lock_wait;
+	double connect_timeout; /* library semantics */
+	bool has_connect_timeout;
+	bool has_said_interrupted; /* cli_error() said so: a signal came */
 	double lock_timeout, statement_timeout; /* library semantics */
 	double lock_probe;
 	bool has_lock_timeout, has_statement_timeout, has_lock_probe;
@@ -256,10 +259,14 @@ int cli_read_status(struct cli *cli, bool with_applied_by,
 const struct command *cli_find_command(const char *name);
 /* The command table, `*n` rows. */
 const struct command *cli_commands(size_t *n);
+/* The signal (SIGINT, SIGTERM, SIGHUP) that interrupted strata, or 0. */
+int cli_interrupted(void);
 int cli_parse_version(int64_t *out, const char *text);
 /* A duration where "0" means none (the library's < 0), up to PostgreSQL's
  * INT_MAX ms. */
 int cli_parse_timeout(double *out, const char *text);
+/* --connect-timeout: a duration, "0" or "forever" for none (< 0). */
+int cli_parse_connect_timeout(double *out, const char *text);
 /* A count where "0" means never (the library's < 0). */
 int cli_parse_retries(int *out, const char *text);
 /* Lint options from strata.conf's [lint] (owned by cli). */

@@ -111,11 +111,23 @@ int cli_resolve_settings(struct cli *cli)
 	}
 	v = strata_config_get(cli->settings, env, "lock_wait");
 	if (!cli->has_lock_wait && v &&
-	    strata_parse_duration(&cli->lock_wait, v) < 0)
+	    strata_parse_duration(&cli->lock_wait, v) < 0) {
 		rc = cli_usage_error(
 		        cli, NULL,
 		        "lock_wait in %s wants a duration such as 30s, 5m or 'forever', not '%s'",
 		        strata_config_path(cli->settings), v);
+		goto done;
+	}
+	v = strata_config_get(cli->settings, env, "connect_timeout");
+	if (!cli->has_connect_timeout && v &&
+	    cli_parse_connect_timeout(&cli->connect_timeout, v) < 0) {
+		rc = cli_usage_error(
+		        cli, NULL,
+		        "connect_timeout in %s wants a duration such as 10s (0: forever), not '%s'",
+		        strata_config_path(cli->settings), v);
+		goto done;
+	}
+	strata_set_connect_timeout(cli->connect_timeout);
 done:
 	strata_error_release(&err);
 	return rc;
@@ -180,8 +192,11 @@ int cli_read_status(struct cli *cli, bool with_applied_by,
 
 	cli->is_read_only = true;
 	if (!cli->database || cli_open_db_quiet(cli, db, &err) < 0) {
+		/* the database's error, kept: connecting again would wait
+		 * for an unresponsive server twice */
 		if (!(rc = load_source(cli, src, &src_opts)))
-			rc = cli_open_db(cli, db);
+			rc = cli->database ? cli_error(cli, &err)
+			                   : cli_open_db(cli, db);
 		strata_error_release(&err);
 		return rc;
 	}
@@ -219,6 +234,15 @@ int cli_parse_timeout(double *out, const char *text)
 	    *out * 1000 > INT_MAX)
 		return -1;
 	if (*out == 0)
+		*out = -1;
+	return 0;
+}
+
+int cli_parse_connect_timeout(double *out, const char *text)
+{
+	if (strata_parse_duration(out, text) < 0)
+		return -1;
+	if (*out <= 0)
 		*out = -1;
 	return 0;
 }

@@ -4,6 +4,8 @@
  */
 #include "cli.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,6 +14,9 @@
 
 #define DEFAULT_LOCK_WAIT         60.0
 #define DEFAULT_PROGRESS_INTERVAL 30.0 /* seconds: see cli/progress.c */
+/* seconds a cancelled statement has to end (and its transaction to roll
+ * back) before strata exits anyway: the server then rolls back alone */
+#define CANCEL_GRACE 5
 
 static const struct command commands[] = {
 	{ "run", cmd_run, NEED_DB | NEED_SOURCE,
@@ -74,6 +79,77 @@ static int unknown_command(struct cli *cli, const char *name)
 	names[n++] = "help";
 	names[n] = NULL;
 	return help_unknown(cli, NULL, name, names);
+}
+
+/* ---- signals ---------------------------------------------------------- */
+
+static volatile sig_atomic_t got_signal;
+
+int cli_interrupted(void)
+{
+	return got_signal;
+}
+
+/* write(2): the only output a signal handler may make */
+static void say(const char *text)
+{
+	ssize_t n = write(STDERR_FILENO, text, strlen(text));
+
+	(void)n;
+}
+
+/*
+ * SIGINT, SIGTERM, SIGHUP: every statement running is cancelled on the
+ * server, and the command unwinds as after a failure (rolled back, the
+ * lock released) to exit 128 + the signal. Exiting at once would leave
+ * the statement running, holding its locks, until the server next reads
+ * from the vanished client. A second signal exits at once, its cancel
+ * requests sent first all the same.
+ */
+static void on_signal(int sig)
+{
+	int saved = errno;
+
+	if (got_signal) {
+		strata_cancel();
+		say("strata: interrupted again: exiting without waiting for the rollback\n");
+		_exit(128 + sig);
+	}
+	got_signal = sig;
+	if (!strata_cancel()) {
+		say("strata: interrupted while connecting\n");
+		_exit(128 + sig);
+	}
+	alarm(CANCEL_GRACE);
+	errno = saved;
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	strata_cancel();
+	say("strata: interrupted: the cancelled work did not end in time; exiting (the server rolls back what was not committed)\n");
+	_exit(128 + got_signal);
+}
+
+static void catch_signals(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	struct sigaction sa, old;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sa.sa_handler = on_alarm;
+	sigaction(SIGALRM, &sa, NULL);
+	sa.sa_handler = on_signal;
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		/* one ignored by whoever started us (nohup) stays ignored */
+		if (sigaction(sigs[i], NULL, &old) == 0 &&
+		    old.sa_handler == SIG_IGN)
+			continue;
+		sigaction(sigs[i], &sa, NULL);
+	}
 }
 
 static bool wants_color(int fd)
@@ -173,7 +249,14 @@ int main(int argc, char **argv)
 		return unknown_command(&cli, argv[0]);
 	/* settings are resolved once the command has parsed its options */
 	cli.command_line = redacted_command_line(full_argc, full_argv);
+	catch_signals();
 	rc = cmd->fn(&cli, argc, argv);
+	if (got_signal && rc != 128 + got_signal) {
+		/* it ended on its own meanwhile: the signal still counts */
+		if (!cli.has_said_interrupted)
+			fputs("strata: interrupted\n", stderr);
+		rc = 128 + got_signal;
+	}
 	strata_config_free(cli.settings);
 	free(cli.command_line);
 	free(cli.lint_settings);

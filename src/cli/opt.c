@@ -18,7 +18,7 @@
 static const char *format_arg;
 static bool is_quiet, is_verbose, is_no_color;
 static const char *lock_wait_arg, *lock_timeout_arg, *statement_timeout_arg;
-static const char *lock_probe_arg;
+static const char *lock_probe_arg, *connect_timeout_arg;
 static const char *retries_arg, *warn_after_arg, *progress_interval_arg;
 
 static struct opt global_opts[] = {
@@ -34,6 +34,9 @@ static struct opt global_opts[] = {
 	  "configuration file (default: ./strata.conf when present)" },
 	{ 0, "table", OPT_STRING, NULL, NULL, "NAME",
 	  "history table (default: _sqlx_migrations)" },
+	{ 0, "connect-timeout", OPT_STRING, &connect_timeout_arg, NULL,
+	  "DURATION",
+	  "how long connecting to PostgreSQL may take (default: 10s; 0: forever)" },
 	{ 0, "lock-wait", OPT_STRING, &lock_wait_arg, NULL, "DURATION",
 	  "how long to wait for the migration lock (default: 60s; 'forever')" },
 	{ 0, "lock-timeout", OPT_STRING, &lock_timeout_arg, NULL, "DURATION",
@@ -75,6 +78,7 @@ static const struct {
 	{ "database", USES_DB },
 	{ "database-url", USES_DB },
 	{ "table", USES_DB },
+	{ "connect-timeout", USES_DB },
 	{ "source", USES_SOURCE },
 	{ "lock-wait", USES_LOCK },
 	/* lint judges a lock-taking statement by the runner's lock_timeout */
@@ -241,6 +245,15 @@ static int apply_globals(struct cli *cli, const char *cmd)
 			        "--lock-wait wants a duration such as 30s, 5m or 'forever', not '%s'",
 			        lock_wait_arg);
 		cli->has_lock_wait = true;
+	}
+	if (connect_timeout_arg) {
+		if (cli_parse_connect_timeout(&cli->connect_timeout,
+		                              connect_timeout_arg) < 0)
+			return cli_usage_error(
+			        cli, cmd,
+			        "--connect-timeout wants a duration such as 10s or 1m (0: forever), not '%s'",
+			        connect_timeout_arg);
+		cli->has_connect_timeout = true;
 	}
 	if (lock_timeout_arg) {
 		if (cli_parse_timeout(&cli->lock_timeout, lock_timeout_arg) < 0)

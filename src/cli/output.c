@@ -162,8 +162,15 @@ static void print_indented(const char *label, const char *text)
 int cli_error(struct cli *cli, const struct strata_error *err)
 {
 	int code = err->code ? (int)err->code : 1;
+	int sig = cli_interrupted();
+	bool is_interrupt = sig || err->code == STRATA_ECANCELED;
 
 	cli_end_progress(cli);
+	/* whatever failed once a signal came: the exit a shell expects */
+	if (is_interrupt) {
+		code = sig ? 128 + sig : STRATA_ECANCELED;
+		cli->has_said_interrupted = true;
+	}
 	if (cli->format == FORMAT_JSON) {
 		json_t *doc = json_object();
 
@@ -171,9 +178,13 @@ int cli_error(struct cli *cli, const struct strata_error *err)
 		cli_print_json(doc);
 		return code;
 	}
-	fprintf(stderr, "strata: %serror:%s %s\n", cli_color(cli, true, RED),
+	fprintf(stderr, "strata: %s%s:%s %s\n", cli_color(cli, true, RED),
+	        is_interrupt ? "interrupted" : "error",
 	        cli_color(cli, true, NULL),
 	        err->message ? err->message : "unknown error");
+	/* the one line says what was stopped and what it left */
+	if (err->code == STRATA_ECANCELED)
+		return code;
 	if (err->file || err->sqlstate[0] || err->statement) {
 		fputs("  at ", stderr);
 		if (err->file) {
