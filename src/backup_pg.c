@@ -1700,7 +1700,8 @@ static int pg_restore_op(const struct strata_backup *b, struct backup_target *t,
 
 	if (!t->exists) {
 		/* created for the restore: dropped again when it fails */
-		if (create_database(&t->url, NULL, err) < 0)
+		if (create_database(&t->url, "restore into a new database",
+		                    err) < 0)
 			return -1;
 		backup_emit(opts->on_event, opts->event_data,
 		            STRATA_EVENT_RESTORE_PROGRESS,
