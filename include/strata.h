@@ -1009,6 +1009,9 @@ struct strata_restore_options {
 	 * over, and the restore's own row records `command` (redacted). */
 	const char *command;
 	const char *table; /* the history table (NULL: the default) */
+	/* > 0: how long a restore inside the target (see is_clean) waits
+	 * for a lock another session holds, in seconds; else no bound */
+	double lock_wait;
 };
 
 /*

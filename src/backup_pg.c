@@ -1034,14 +1034,68 @@ done:
 	return rc;
 }
 
+/*
+ * pg_restore's session, watched once a second while it runs: when it has
+ * waited for a lock longer than lock_wait, who holds it is noted and the
+ * statement cancelled, which fails the restore (and, in one transaction,
+ * rolls it back) instead of holding it up for good.
+ */
+struct restore_watch {
+	const struct strata_url *url;
+	struct strata_conn *probe;
+	char app[64];
+	double lock_wait, waited;
+	struct sbuf who;
+	bool is_cancelled;
+};
+
+static void restore_tick(void *data)
+{
+	struct restore_watch *w = data;
+	const char *vals[] = { w->app };
+	PGresult *res;
+
+	if (w->is_cancelled ||
+	    (!w->probe && pgdrv_driver.connect(&w->probe, w->url, NULL) < 0)) {
+		w->probe = NULL;
+		return;
+	}
+	res = PQexecParams(
+	        pgdrv_session(w->probe),
+	        "SELECT " PGDRV_SESSION_COLUMNS
+	        ", r.pid, extract(epoch FROM now() - r.query_start)::float8"
+	        " FROM pg_catalog.pg_stat_activity r"
+	        " JOIN pg_catalog.pg_stat_activity a"
+	        " ON a.pid = (pg_catalog.pg_blocking_pids(r.pid))[1]"
+	        " WHERE r.application_name = $1 AND r.wait_event_type = 'Lock'",
+	        1, NULL, vals, NULL, NULL, 0);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+	    strtod(PQgetvalue(res, 0, 7), NULL) >= w->lock_wait) {
+		const char *pid[] = { PQgetvalue(res, 0, 6) };
+		PGresult *cancel;
+
+		w->waited = strtod(PQgetvalue(res, 0, 7), NULL);
+		sbuf_reset(&w->who);
+		pgdrv_describe_session(&w->who, res, 0, false);
+		cancel = PQexecParams(
+		        pgdrv_session(w->probe),
+		        "SELECT pg_catalog.pg_cancel_backend($1::int)", 1, NULL,
+		        pid, NULL, NULL, 0);
+		w->is_cancelled = PQresultStatus(cancel) == PGRES_TUPLES_OK;
+		PQclear(cancel);
+	}
+	PQclear(res);
+}
+
 #define RESTORE_ONE_TXN 1u /* --single-transaction: all or nothing */
 #define RESTORE_CLEAN   2u /* --clean --if-exists: replace what is there */
 
 /* Runs pg_restore of `b` into the database `url`, which exists. */
 static int run_pg_restore(const struct strata_backup *b,
                           const struct strata_url *url, unsigned flags,
-                          const char *bindir, strata_event_fn on_event,
-                          void *event_data, struct strata_error *err)
+                          double lock_wait, const char *bindir,
+                          strata_event_fn on_event, void *event_data,
+                          struct strata_error *err)
 {
 	int dump_major = version_major(b->tool), server_major;
 	struct strata_conn *conn = NULL;
@@ -1050,6 +1104,7 @@ static int run_pg_restore(const struct strata_backup *b,
 	struct child c = CHILD_INIT;
 	char *min_what = xstrfmt("the pg_dump that wrote '%s' (%s)", b->path,
 	                         b->tool ? b->tool : "unknown");
+	struct restore_watch w = { .who = SBUF_INIT };
 	const char *argv[9];
 	size_t n = 0;
 	int rc = -1;
@@ -1062,6 +1117,17 @@ static int run_pg_restore(const struct strata_backup *b,
 		goto done;
 	pgdrv_driver.close(conn);
 	conn = NULL;
+	if (lock_wait > 0) {
+		/* pg_restore sets lock_timeout = 0 itself: its session is
+		 * found by this name and watched instead */
+		snprintf(w.app, sizeof(w.app), "strata restore %ld",
+		         (long)getpid());
+		child_env_set(&cc.env, "PGAPPNAME", w.app);
+		w.url = url;
+		w.lock_wait = lock_wait;
+		c.tick = restore_tick;
+		c.tick_data = &w;
+	}
 	if (find_tool(&tool, "pg_restore",
 	              dump_major > server_major ? dump_major : server_major,
 	              dump_major, min_what, bindir, err) < 0)
@@ -1082,6 +1148,20 @@ static int run_pg_restore(const struct strata_backup *b,
 	child_conn_pass(&cc, &c);
 	if (child_run(&c, err) < 0)
 		goto done;
+	if (!child_succeeded(&c) && w.is_cancelled) {
+		strata_error_set(
+		        err, STRATA_ELOCK,
+		        "could not restore into '%s': a table stayed locked by another session for %.0f s",
+		        /* the probe cancelled it */
+		        PQdb(pgdrv_session(w.probe)), w.waited);
+		strata_error_detail(
+		        err, "Blocked by %s%s", w.who.buf,
+		        strchr(".;", w.who.buf[w.who.len - 1]) ? "" : ".");
+		strata_error_hint(
+		        err,
+		        "End the session in the way, or restore when it is done.");
+		goto done;
+	}
 	if (!child_succeeded(&c)) {
 		tool_failed(err, STRATA_EFAILED, "pg_restore failed",
 		            "pg_restore", &c, cc.password);
@@ -1090,6 +1170,9 @@ static int run_pg_restore(const struct strata_backup *b,
 	tool_warnings(on_event, event_data, &c, cc.password);
 	rc = 0;
 done:
+	if (w.probe)
+		pgdrv_driver.close(w.probe);
+	sbuf_release(&w.who);
 	if (conn)
 		pgdrv_driver.close(conn);
 	child_release(&c);
@@ -1453,7 +1536,7 @@ done:
 
 /* Row counts of the restored database against the manifest's. */
 static int verify_restored(const struct strata_backup *b, PGconn *pg,
-                           struct strata_error *err)
+                           const char *what, struct strata_error *err)
 {
 	struct strata_backup got = { 0 };
 	struct counts k = { 0 };
@@ -1463,8 +1546,7 @@ static int verify_restored(const struct strata_backup *b, PGconn *pg,
 	    counts_collect(&got, &k, pg, err) < 0)
 		goto done;
 	backup_sort_tables(&got);
-	rc = backup_compare_tables(b, &got, "the restored copy does not verify",
-	                           err);
+	rc = backup_compare_tables(b, &got, what, err);
 done:
 	counts_release(&k, pg);
 	for (size_t i = 0; i < got.n_tables; i++)
@@ -1517,12 +1599,13 @@ static int restore_swap(const struct strata_backup *b, struct backup_target *t,
 	        opts->on_event, opts->event_data, STRATA_EVENT_RESTORE_PROGRESS,
 	        "restoring '%s' into new database '%s' ('%s' stays as it is until that is complete)",
 	        b->path, new_name, name);
-	if (run_pg_restore(b, &new_url, 0, opts->pg_bindir, opts->on_event,
+	if (run_pg_restore(b, &new_url, 0, 0, opts->pg_bindir, opts->on_event,
 	                   opts->event_data, err) < 0 ||
 	    pgdrv_driver.connect(&conn, &new_url, err) < 0)
 		goto done;
 	if (b->kind != STRATA_BACKUP_DATA &&
-	    verify_restored(b, pgdrv_session(conn), err) < 0)
+	    verify_restored(b, pgdrv_session(conn),
+	                    "the restored copy does not verify", err) < 0)
 		goto done;
 	/* a schema-only backup is followed by a data load that brings the
 	 * trail: rows of ours now would collide with it */
@@ -1667,13 +1750,26 @@ static int restore_in_place(const struct strata_backup *b,
 	        "restoring '%s' into '%s' in one transaction (role '%s' may not create databases)",
 	        b->path, t->url.redacted, r->role);
 	if (run_pg_restore(b, &t->url, RESTORE_ONE_TXN | RESTORE_CLEAN,
-	                   opts->pg_bindir, opts->on_event, opts->event_data,
-	                   err) < 0)
+	                   opts->lock_wait, opts->pg_bindir, opts->on_event,
+	                   opts->event_data, err) < 0)
 		goto done;
 	/* restored: what follows can only warn */
 	rc = 0;
-	if (pgdrv_driver.connect(&conn, &t->url, &e2) < 0 ||
-	    audit_carry(&carried, pgdrv_session(conn), t->audit, rows, &e2) < 0)
+	if (pgdrv_driver.connect(&conn, &t->url, &e2) < 0) {
+		backup_emit(opts->on_event, opts->event_data,
+		            STRATA_EVENT_WARNING,
+		            "restored, but it could not be checked: %s",
+		            e2.message);
+		goto done;
+	}
+	if (b->kind != STRATA_BACKUP_DATA &&
+	    verify_restored(b, pgdrv_session(conn),
+	                    "restored in place, but it differs from the backup",
+	                    &e2) < 0)
+		backup_emit(opts->on_event, opts->event_data,
+		            STRATA_EVENT_WARNING, "%s", e2.message);
+	strata_error_release(&e2);
+	if (audit_carry(&carried, pgdrv_session(conn), t->audit, rows, &e2) < 0)
 		backup_emit(
 		        opts->on_event, opts->event_data, STRATA_EVENT_WARNING,
 		        "restored, but the audit rows written after the backup could not be carried over: %s",
@@ -1707,7 +1803,7 @@ static int pg_restore_op(const struct strata_backup *b, struct backup_target *t,
 		            STRATA_EVENT_RESTORE_PROGRESS,
 		            "restoring '%s' into new database '%s'", b->path,
 		            t->url.redacted);
-		rc = run_pg_restore(b, &t->url, 0, opts->pg_bindir,
+		rc = run_pg_restore(b, &t->url, 0, 0, opts->pg_bindir,
 		                    opts->on_event, opts->event_data, err);
 		if (rc < 0 &&
 		    pgdrv_driver.database_drop(&t->url, true, &e2) < 0)
@@ -1726,8 +1822,8 @@ static int pg_restore_op(const struct strata_backup *b, struct backup_target *t,
 		            "restoring '%s' into '%s' in one transaction",
 		            b->path, t->url.redacted);
 		return run_pg_restore(b, &t->url, RESTORE_ONE_TXN,
-		                      opts->pg_bindir, opts->on_event,
-		                      opts->event_data, err);
+		                      opts->lock_wait, opts->pg_bindir,
+		                      opts->on_event, opts->event_data, err);
 	}
 	/* every right checked before anything is touched */
 	if (pgdrv_driver.connect(&conn, &t->url, err) < 0 ||
@@ -1782,7 +1878,7 @@ static int pg_restore_test(struct strata_backup *out,
 	backup_emit(opts->on_event, opts->event_data,
 	            STRATA_EVENT_RESTORE_PROGRESS,
 	            "restore test: restoring into scratch database '%s'", name);
-	if (run_pg_restore(b, &scratch, 0, opts->pg_bindir, opts->on_event,
+	if (run_pg_restore(b, &scratch, 0, 0, opts->pg_bindir, opts->on_event,
 	                   opts->event_data, err) < 0 ||
 	    pgdrv_driver.connect(&conn, &scratch, err) < 0 ||
 	    counts_send(&k, pgdrv_session(conn), false, err) < 0 ||

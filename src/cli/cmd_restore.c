@@ -58,6 +58,7 @@ int cmd_restore(struct cli *cli, int argc, char **argv)
 	ro.pg_bindir = cli_pg_bindir();
 	ro.command = cli->command_line;
 	ro.table = cli->table;
+	ro.lock_wait = cli->lock_wait;
 	ro.out_kept = &kept;
 	ro.on_event = cli_event;
 	ro.event_data = cli;

@@ -303,3 +303,28 @@ audit_survives() {
 	run ls -A backups
 	assert_output ""
 }
+
+@test "restore --clean in place: a session holding a table fails it within --lock-wait, unchanged; a table the backup lacks is named" {
+	owned_by_app
+	strata backup >/dev/null
+	file=$(ls backups/*.dump)
+	psql_db "SET ROLE appowner; INSERT INTO users VALUES (101, 'late')"
+	hold_session report-job 60 "BEGIN; SELECT count(*) FROM users;"
+	SECONDS=0
+	run strata --lock-wait 1s restore "$file" --clean --yes
+	took=$SECONDS
+	release_holder
+	assert_failure 6
+	assert_output --partial "1 other session is connected to '$TEST_DB': the restore waits for their locks"
+	assert_output --partial "could not restore into '$TEST_DB': a table stayed locked by another session for"
+	assert_output --partial "Blocked by pid $HOLDER_PID (user 'postgres', application 'report-job'"
+	assert_output --partial "The database was not changed."
+	((took < 15))
+	assert_equal "$(users)" "101 101"
+
+	psql_db "SET ROLE appowner; CREATE TABLE extra (id int)"
+	run strata restore "$file" --clean --yes
+	assert_success
+	assert_output --partial "restored in place, but it differs from the backup: table 'public.extra' is in the restored database but not in the manifest"
+	assert_equal "$(users)" "100 100"
+}
