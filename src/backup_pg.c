@@ -1476,13 +1476,28 @@ static int audit_carry(int *n_out, PGconn *pg, const char *audit,
 	if (pgdrv_run(pg, sql.buf, err) < 0)
 		goto fail;
 	sbuf_reset(&sql);
-	sbuf_addf(&sql, "SELECT coalesce(max(id), 0) FROM %s", audit);
+	sbuf_addf(&sql,
+	          "SELECT id, started_at FROM %s ORDER BY id DESC LIMIT 1",
+	          audit);
 	res = PQexec(pg, sql.buf);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		pgdrv_error(err, pg, res);
 		goto fail;
 	}
-	max = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	if (PQntuples(res) == 1) {
+		bool is_same = false;
+
+		max = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		/* the restored trail must be where the target's came from
+		 * (a backup of another database has a history of its own) */
+		for (int r = 0; r < PQntuples(rows) && !is_same; r++)
+			is_same = strtoll(PQgetvalue(rows, r, 0), NULL, 10) ==
+			                  max &&
+			          !strcmp(PQgetvalue(rows, r, 8),
+			                  PQgetvalue(res, 0, 1));
+		if (!is_same)
+			max = INT64_MAX;
+	}
 	PQclear(res);
 	res = NULL;
 	sbuf_addf(&ins, "INSERT INTO %s (%s) VALUES (", audit, audit_cols);

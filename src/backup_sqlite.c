@@ -495,7 +495,15 @@ static int carry_audit(sqlite3 *dst, const char *target,
 		        "; INSERT INTO main." AUDIT_TABLE
 		        " (%s) SELECT %s FROM strata_old." AUDIT_TABLE
 		        " WHERE id > (SELECT coalesce(max(id), 0) FROM main." AUDIT_TABLE
-		        ") ORDER BY id",
+		        ")"
+		        /* the restored trail must be where the target's came
+		         * from (another database has a history of its own) */
+		        " AND (NOT EXISTS (SELECT 1 FROM main." AUDIT_TABLE
+		        ") OR EXISTS (SELECT 1 FROM main." AUDIT_TABLE
+		        " m JOIN strata_old." AUDIT_TABLE
+		        " o ON o.id = m.id AND o.started_at = m.started_at"
+		        " WHERE m.id = (SELECT max(id) FROM main." AUDIT_TABLE
+		        "))) ORDER BY id",
 		        cols, cols);
 		if (exec(dst, sql.buf, "could not carry the audit trail over",
 		         err) < 0)

@@ -182,10 +182,17 @@ no_side_databases() {
 	other=${TEST_DB}_other
 	psql_db "CREATE DATABASE \"$other\""
 	TEST_DB=$other psql_db "CREATE TABLE unrelated (x int)"
+	# a history of its own, longer than the backup's
+	mkdir other
+	write_migration ../other/1_x.sql "CREATE TABLE x (id int);"
+	write_migration ../other/2_y.sql "CREATE TABLE y (id int);"
+	strata -d "$(pg_url "$other")" -s other run >/dev/null
 	run strata -d "$(pg_url "$other")" restore "$file" --clean --yes
 	assert_success
 	assert_equal "$(TEST_DB=$other users)" "7 7"
 	assert_equal "$(TEST_DB=$other psql_db "SELECT to_regclass('unrelated') IS NULL")" t
+	# its trail is the backup's, not the replaced database's
+	assert_equal "$(TEST_DB=$other psql_db "SELECT string_agg(action || ':' || coalesce(version::text, '-'), ',' ORDER BY id) FROM _strata_audit")" "apply:1,restore:1"
 }
 
 # The audit trail after a restore: what was recorded after the backup
