@@ -549,11 +549,13 @@ static int sqlite_restore(const struct strata_backup *b,
                           struct strata_error *err)
 {
 	static const char *const side[] = { "-journal", "-wal", "-shm" };
-	const char *path = t->url.path, *slash = strrchr(path, '/');
+	/* through a symbolic link: the file it names is replaced */
+	char *real = t->exists ? realpath(t->url.path, NULL) : NULL;
+	const char *path = real ? real : t->url.path;
+	const char *slash = strrchr(path, '/');
 	struct sbuf tmp = SBUF_INIT, p = SBUF_INIT;
 	sqlite3 *src = NULL, *dst = NULL;
 	struct stat st;
-	mode_t mask;
 	int fd, rc = -1;
 
 	/* the whole content is replaced: clean or not alike */
@@ -572,11 +574,9 @@ static int sqlite_restore(const struct strata_backup *b,
 		sbuf_reset(&tmp);
 		goto done;
 	}
-	/* the target's mode, else what a new database file would get */
-	mask = umask(0);
-	umask(mask);
-	fchmod(fd, t->exists && stat(path, &st) == 0 ? st.st_mode & 07777
-	                                             : 0666 & ~mask);
+	/* the target's mode; a new one stays 0600, as backups are */
+	if (t->exists && stat(path, &st) == 0)
+		fchmod(fd, st.st_mode & 07777);
 	close(fd);
 	if (open_file(&src, b->path, OPEN_IMMUTABLE, err) < 0 ||
 	    open_file(&dst, tmp.buf, OPEN_WRITE, err) < 0 ||
@@ -633,6 +633,7 @@ done:
 	}
 	sbuf_release(&tmp);
 	sbuf_release(&p);
+	free(real);
 	return rc;
 }
 

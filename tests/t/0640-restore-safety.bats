@@ -269,6 +269,15 @@ audit_survives() {
 	run strata restore bad.sqlite --clean --yes
 	assert_failure
 	assert_equal "$(sqlite3 "$TEST_SQLITE" "SELECT group_concat(id) FROM a")" "1,3"
+
+	# through a symbolic link: the file it names is replaced, the link stays
+	mkdir real
+	mv "$TEST_SQLITE" real/app.db
+	ln -s real/app.db "$TEST_SQLITE"
+	run strata restore "$file" --clean --yes
+	assert_success
+	[[ -L $TEST_SQLITE ]]
+	assert_equal "$(sqlite3 real/app.db "SELECT group_concat(id) FROM a")" 1
 }
 
 @test "backup of an SQLite file that does not exist is refused as status refuses it, and creates nothing" {
