@@ -1021,9 +1021,15 @@ struct strata_restore_options {
 	 */
 	const char *into;
 	/*
-	 * A non-empty target is refused unless is_clean, which first empties
-	 * it (PostgreSQL: drops and creates it again, so that afterwards it
-	 * holds exactly the backup) after asking `confirm`, unless is_yes.
+	 * A non-empty target is refused unless is_clean, which replaces its
+	 * content after asking `confirm`, unless is_yes. A failed restore
+	 * leaves the target as it was. PostgreSQL, when the role may create
+	 * databases and owns the target: the backup is restored into a new
+	 * database, verified, and swapped in by renaming (no other session
+	 * may be connected); the old one is then dropped, or kept under a
+	 * name of its own with is_keep_old. Otherwise pg_restore --clean in
+	 * one transaction inside the target, refused before anything is
+	 * touched when the role does not own what is there.
 	 */
 	bool is_clean;
 	bool is_yes;
@@ -1032,6 +1038,16 @@ struct strata_restore_options {
 	const char *pg_bindir;
 	strata_event_fn on_event;
 	void *event_data;
+	bool is_keep_old;
+	char **out_kept; /* when not NULL: the kept database's name, or NULL
+	                    when none was kept (caller frees) */
+	/* The audit trail: its rows newer than the backup's are carried
+	 * over, and the restore's own row records `command` (redacted). */
+	const char *command;
+	const char *table; /* the history table (NULL: the default) */
+	/* > 0: how long a restore inside the target (see is_clean) waits
+	 * for a lock another session holds, in seconds; else no bound */
+	double lock_wait;
 };
 
 /*

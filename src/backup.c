@@ -882,9 +882,8 @@ static int check_file(const struct strata_backup *b, struct strata_error *err)
 	return 0;
 }
 
-/* Both lists sorted by name. */
-static int compare_tables(const struct strata_backup *want,
-                          const struct strata_backup *got,
+int backup_compare_tables(const struct strata_backup *want,
+                          const struct strata_backup *got, const char *what,
                           struct strata_error *err)
 {
 	size_t i = 0, j = 0;
@@ -899,19 +898,19 @@ static int compare_tables(const struct strata_backup *want,
 		if (c < 0)
 			return strata_error_set(
 			        err, STRATA_EVALIDATE,
-			        "restore test: table '%s' is missing from the restored database",
-			        w->name);
+			        "%s: table '%s' is missing from the restored database",
+			        what, w->name);
 		if (c > 0)
 			return strata_error_set(
 			        err, STRATA_EVALIDATE,
-			        "restore test: table '%s' is in the restored database but not in the manifest",
-			        g->name);
+			        "%s: table '%s' is in the restored database but not in the manifest",
+			        what, g->name);
 		if (w->rows != g->rows)
 			return strata_error_set(
 			        err, STRATA_EVALIDATE,
-			        "restore test: table '%s' has %" PRId64
+			        "%s: table '%s' has %" PRId64
 			        " rows after restoring, the manifest says %" PRId64,
-			        w->name, g->rows, w->rows);
+			        what, w->name, g->rows, w->rows);
 		i++;
 		j++;
 	}
@@ -946,7 +945,7 @@ int strata_backup_verify(struct strata_verify_result *out,
 		if (ops->restore_test(&got, b, o, err) < 0)
 			goto done;
 		backup_sort_tables(&got);
-		if (compare_tables(b, &got, err) < 0)
+		if (backup_compare_tables(b, &got, "restore test", err) < 0)
 			goto done;
 		res.is_restore_tested = true;
 		res.n_tables_compared = b->n_tables;
@@ -1272,9 +1271,12 @@ void strata_prune_result_release(struct strata_prune_result *r)
  * its data is what the caller asked for.
  */
 static void record_restore(const struct strata_backup *b,
-                           const struct backup_target *t, int64_t started)
+                           const struct backup_target *t,
+                           const struct strata_restore_options *ro,
+                           int64_t started)
 {
-	struct strata_db_options o = { 0 };
+	struct strata_db_options o = { .command = ro->command,
+		                       .table = ro->table };
 	struct strata_error e = STRATA_ERROR_INIT;
 	struct strata_db *db = NULL;
 	struct sbuf note = SBUF_INIT;
@@ -1298,6 +1300,40 @@ done:
 	sbuf_release(&note);
 	strata_db_close(db);
 	strata_error_release(&e);
+}
+
+/* A failed restore leaves the target as it was (SPEC): it says so. */
+static void restore_failed(struct strata_error *err,
+                           const struct backup_target *t)
+{
+	char *old;
+
+	if (!err)
+		return;
+	old = err->detail;
+	err->detail =
+	        xstrfmt("%s%sThe database was not %s.", old ? old : "",
+	                old ? "\n" : "", t->exists ? "changed" : "created");
+	free(old);
+}
+
+/* The audit table beside history table `table` (NULL: the default), quoted. */
+static int audit_of(char **out, const char *table, struct strata_error *err)
+{
+	struct table_name name = { 0 };
+	struct sbuf sb = SBUF_INIT;
+
+	if (table_name_parse(&name, table ? table : STRATA_DEFAULT_TABLE, err) <
+	    0)
+		return -1;
+	if (name.schema) {
+		sbuf_add_ident(&sb, name.schema);
+		sbuf_addch(&sb, '.');
+	}
+	sbuf_add_ident(&sb, AUDIT_TABLE);
+	table_name_release(&name);
+	*out = sbuf_detach(&sb, NULL);
+	return 0;
 }
 
 static int resolve_target(struct backup_target *t, const struct backup_ops *ops,
@@ -1345,7 +1381,9 @@ int strata_backup_restore(char **out_target, const struct strata_backup *b,
 
 	if (out_target)
 		*out_target = NULL;
-	if (!ops)
+	if (o->out_kept)
+		*o->out_kept = NULL;
+	if (!ops || audit_of(&t.audit, o->table, err) < 0)
 		goto done;
 	backup_emit(o->on_event, o->event_data, STRATA_EVENT_RESTORE_PROGRESS,
 	            "verifying '%s'", b->path);
@@ -1419,14 +1457,22 @@ int strata_backup_restore(char **out_target, const struct strata_backup *b,
 		}
 	}
 	if (ops->restore(b, &t, o->is_clean && t.exists && !t.is_empty, o,
-	                 err) < 0)
+	                 err) < 0) {
+		restore_failed(err, &t);
 		goto done;
-	record_restore(b, &t, started);
+	}
+	record_restore(b, &t, o, started);
 	if (out_target)
 		*out_target = xstrdup(t.url.redacted);
+	if (o->out_kept) {
+		*o->out_kept = t.kept;
+		t.kept = NULL;
+	}
 	rc = 0;
 done:
 	url_release(&t.url);
+	free(t.audit);
+	free(t.kept);
 	sbuf_release(&question);
 	return rc;
 }

@@ -39,6 +39,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
+#include <poll.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -640,8 +641,12 @@ static void counts_release(struct counts *k, PGconn *pg)
 
 /* ---- databases ---------------------------------------------------------- */
 
-/* CREATE DATABASE from template0, as pg_restore's documentation advises. */
-static int create_database(const struct strata_url *url,
+/*
+ * CREATE DATABASE from template0, as pg_restore's documentation advises.
+ * `why`, when given, says what it is for: a role without CREATEDB then
+ * hears that, and the grant that would let it.
+ */
+static int create_database(const struct strata_url *url, const char *why,
                            struct strata_error *err)
 {
 	struct sbuf sql = SBUF_INIT;
@@ -655,6 +660,20 @@ static int create_database(const struct strata_url *url,
 	sbuf_add_ident(&sql, name);
 	sbuf_adds(&sql, " TEMPLATE template0");
 	rc = pgdrv_run(pg, sql.buf, err);
+	/* 42501: the role lacks CREATEDB */
+	if (rc < 0 && why && err && !strcmp(err->sqlstate, "42501")) {
+		sbuf_reset(&sql);
+		sbuf_adds(&sql, "ALTER ROLE ");
+		sbuf_add_ident(&sql, PQuser(pg));
+		sbuf_adds(&sql, " CREATEDB;");
+		strata_error_set(err, STRATA_EFAILED,
+		                 "%s: role '%s' may not create database '%s'",
+		                 why, PQuser(pg), name);
+		strata_error_hint(
+		        err,
+		        "It needs the CREATEDB privilege (as a superuser: %s), or a server where the role may create databases (the database URL names the server). Nothing was changed.",
+		        sql.buf);
+	}
 	sbuf_release(&sql);
 	PQfinish(pg);
 	free(name);
@@ -692,6 +711,156 @@ static int pg_resolve(struct strata_url *out, const struct strata_url *base,
 	rc = url_parse(out, sb.buf, err);
 	memset(sb.buf, 0, sb.len);
 	sbuf_release(&sb);
+	return rc;
+}
+
+/* ---- locks -------------------------------------------------------------- */
+
+#define BLOCKER_FIRST_MS 200 /* when a waiting LOCK is first looked at */
+#define BLOCKER_EVERY_MS 500
+
+/* Who blocks backend `pid`, looked at from `probe`: into `who`, and
+ * reported when not `last`; the pid. */
+static int sample_blockers(struct sbuf *who, PGconn *probe, int pid, int last,
+                           struct strata_db *db)
+{
+	char pid_text[16];
+	const char *vals[] = { pid_text };
+	struct strata_event ev = { .kind = STRATA_EVENT_BLOCKED };
+	PGresult *res;
+	int holder = 0;
+
+	snprintf(pid_text, sizeof(pid_text), "%d", pid);
+	res = PQexecParams(
+	        probe,
+	        "SELECT " PGDRV_SESSION_COLUMNS
+	        " FROM pg_catalog.pg_stat_activity a WHERE a.pid = ANY (pg_catalog.pg_blocking_pids($1::int))"
+	        " ORDER BY a.xact_start NULLS LAST LIMIT 1",
+	        1, NULL, vals, NULL, NULL, 0);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+		holder = (int)strtol(PQgetvalue(res, 0, 0), NULL, 10);
+		sbuf_reset(who);
+		pgdrv_describe_session(who, res, 0, db->opts.is_hide_queries);
+		ev.holder_pid = holder;
+		ev.holder_user = PQgetvalue(res, 0, 1);
+		ev.holder_application = PQgetvalue(res, 0, 2);
+		ev.holder_state = PQgetvalue(res, 0, 3);
+		ev.holder_query =
+		        db->opts.is_hide_queries ? NULL : PQgetvalue(res, 0, 5);
+		ev.message = who->buf;
+		if (holder != last)
+			db_emit(db, &ev);
+	}
+	PQclear(res);
+	return holder;
+}
+
+/*
+ * Takes ACCESS SHARE on every table pg_dump dumps, in the snapshot's
+ * transaction, waiting at most the lock wait (db->opts.lock_wait): a
+ * session holding ACCESS EXCLUSIVE on one would otherwise hold pg_dump
+ * (and the row counts) up without a word. While it waits, the session in
+ * the way is named as run names it; when the wait runs out the error
+ * (STRATA_ELOCK) names it. The locks then last until the snapshot ends,
+ * so pg_dump finds no table gone or locked by the time it runs.
+ */
+static int lock_tables(struct strata_db *db, PGconn *pg,
+                       struct strata_error *err)
+{
+	struct sbuf sql = SBUF_INIT, who = SBUF_INIT;
+	struct strata_conn *probe = NULL;
+	PGresult *names = PQexec(pg, tables_sql), *res, *failed = NULL;
+	int64_t start = text_monotonic_ns(), next;
+	int holder = 0, rc = -1;
+
+	if (PQresultStatus(names) != PGRES_TUPLES_OK) {
+		pgdrv_error(err, pg, names);
+		goto done;
+	}
+	if (!PQntuples(names)) {
+		rc = 0;
+		goto done;
+	}
+	sbuf_addf(&sql, "SET LOCAL lock_timeout = %lld",
+	          db->opts.lock_wait < 0
+	                  ? 0LL
+	                  : (long long)(db->opts.lock_wait * 1000) + 1);
+	if (pgdrv_run(pg, sql.buf, err) < 0)
+		goto done;
+	sbuf_reset(&sql);
+	sbuf_adds(&sql, "LOCK TABLE ");
+	for (int i = 0; i < PQntuples(names); i++) {
+		sbuf_adds(&sql, i ? ", ONLY " : "ONLY ");
+		sbuf_add_ident(&sql, PQgetvalue(names, i, 0));
+		sbuf_addch(&sql, '.');
+		sbuf_add_ident(&sql, PQgetvalue(names, i, 1));
+	}
+	sbuf_adds(&sql, " IN ACCESS SHARE MODE");
+	if (!PQsendQuery(pg, sql.buf)) {
+		pgdrv_error(err, pg, NULL);
+		goto done;
+	}
+	next = start + (int64_t)BLOCKER_FIRST_MS * 1000000;
+	while (PQisBusy(pg)) {
+		struct pollfd p = { .fd = PQsocket(pg), .events = POLLIN };
+		int64_t now = text_monotonic_ns();
+		int n = poll(&p, 1,
+		             next > now ? (int)((next - now) / 1000000) + 1
+		                        : 0);
+
+		if (n < 0 && errno != EINTR)
+			break;
+		if (n > 0 && !PQconsumeInput(pg))
+			break;
+		if (text_monotonic_ns() < next || !PQisBusy(pg))
+			continue;
+		/* still waiting: who is in the way, from a session of its own
+		 */
+		if (!probe && pgdrv_driver.connect(&probe, &db->url, NULL) < 0)
+			probe = NULL;
+		if (probe)
+			holder = sample_blockers(&who, pgdrv_session(probe),
+			                         PQbackendPID(pg), holder, db);
+		next = text_monotonic_ns() +
+		       (int64_t)BLOCKER_EVERY_MS * 1000000;
+	}
+	while ((res = PQgetResult(pg))) {
+		if (!failed && PQresultStatus(res) != PGRES_COMMAND_OK) {
+			failed = res;
+			continue;
+		}
+		PQclear(res);
+	}
+	if (!failed) {
+		rc = 0;
+		goto done;
+	}
+	pgdrv_error(err, pg, failed);
+	/* 55P03: the wait ran out */
+	if (err && !strcmp(err->sqlstate, "55P03")) {
+		double waited =
+		        (double)(text_monotonic_ns() - start) / 1000000000.0;
+
+		err->code = STRATA_ELOCK;
+		free(err->message);
+		err->message = xstrfmt(
+		        "could not back up '%s': a table stayed locked by another session for %.1f s",
+		        PQdb(pg), waited);
+		if (who.len)
+			strata_error_detail(
+			        err, "Blocked by %s%s", who.buf,
+			        strchr(".;", who.buf[who.len - 1]) ? "" : ".");
+		strata_error_hint(
+		        err,
+		        "pg_dump needs to read every table; end the session in the way, or back up when it is done. Nothing was written.");
+	}
+done:
+	if (probe)
+		pgdrv_driver.close(probe);
+	PQclear(failed);
+	PQclear(names);
+	sbuf_release(&sql);
+	sbuf_release(&who);
 	return rc;
 }
 
@@ -744,7 +913,8 @@ static int pg_create(struct backup_job *job, struct strata_error *err)
 	struct child c = CHILD_INIT;
 	char *snapshot = NULL, *file_arg = NULL, *snap_arg = NULL;
 	char *min_what = NULL;
-	const char *argv[8];
+	const char *argv[9];
+	char wait_arg[64];
 	size_t n = 0;
 	int rc = -1;
 
@@ -756,6 +926,7 @@ static int pg_create(struct backup_job *job, struct strata_error *err)
 		goto done;
 	b->tool = xstrdup(tool.version);
 	if (begin_snapshot(&snapshot, pg, err) < 0 ||
+	    lock_tables(db, pg, err) < 0 ||
 	    backup_newest_applied(&b->newest_applied, db->drv, db->conn,
 	                          &db->table, err) < 0 ||
 	    child_conn_init(&cc, pg, NULL, "pg_dump", err) < 0 ||
@@ -769,6 +940,13 @@ static int pg_create(struct backup_job *job, struct strata_error *err)
 	argv[n++] = "--no-password";
 	argv[n++] = file_arg;
 	argv[n++] = snap_arg;
+	if (db->opts.lock_wait >= 0) {
+		/* pg_dump's own locks too: a session may queue for one
+		 * between ours and its */
+		snprintf(wait_arg, sizeof(wait_arg), "--lock-wait-timeout=%lld",
+		         (long long)(db->opts.lock_wait * 1000) + 1);
+		argv[n++] = wait_arg;
+	}
 	if (job->opts->kind == STRATA_BACKUP_SCHEMA)
 		argv[n++] = "--schema-only";
 	else if (job->opts->kind == STRATA_BACKUP_DATA)
@@ -856,9 +1034,66 @@ done:
 	return rc;
 }
 
+/*
+ * pg_restore's session, watched once a second while it runs: when it has
+ * waited for a lock longer than lock_wait, who holds it is noted and the
+ * statement cancelled, which fails the restore (and, in one transaction,
+ * rolls it back) instead of holding it up for good.
+ */
+struct restore_watch {
+	const struct strata_url *url;
+	struct strata_conn *probe;
+	char app[64];
+	double lock_wait, waited;
+	struct sbuf who;
+	bool is_cancelled;
+};
+
+static void restore_tick(void *data)
+{
+	struct restore_watch *w = data;
+	const char *vals[] = { w->app };
+	PGresult *res;
+
+	if (w->is_cancelled ||
+	    (!w->probe && pgdrv_driver.connect(&w->probe, w->url, NULL) < 0)) {
+		w->probe = NULL;
+		return;
+	}
+	res = PQexecParams(
+	        pgdrv_session(w->probe),
+	        "SELECT " PGDRV_SESSION_COLUMNS
+	        ", r.pid, extract(epoch FROM now() - r.query_start)::float8"
+	        " FROM pg_catalog.pg_stat_activity r"
+	        " JOIN pg_catalog.pg_stat_activity a"
+	        " ON a.pid = (pg_catalog.pg_blocking_pids(r.pid))[1]"
+	        " WHERE r.application_name = $1 AND r.wait_event_type = 'Lock'",
+	        1, NULL, vals, NULL, NULL, 0);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+	    strtod(PQgetvalue(res, 0, 7), NULL) >= w->lock_wait) {
+		const char *pid[] = { PQgetvalue(res, 0, 6) };
+		PGresult *cancel;
+
+		w->waited = strtod(PQgetvalue(res, 0, 7), NULL);
+		sbuf_reset(&w->who);
+		pgdrv_describe_session(&w->who, res, 0, false);
+		cancel = PQexecParams(
+		        pgdrv_session(w->probe),
+		        "SELECT pg_catalog.pg_cancel_backend($1::int)", 1, NULL,
+		        pid, NULL, NULL, 0);
+		w->is_cancelled = PQresultStatus(cancel) == PGRES_TUPLES_OK;
+		PQclear(cancel);
+	}
+	PQclear(res);
+}
+
+#define RESTORE_ONE_TXN 1u /* --single-transaction: all or nothing */
+#define RESTORE_CLEAN   2u /* --clean --if-exists: replace what is there */
+
 /* Runs pg_restore of `b` into the database `url`, which exists. */
 static int run_pg_restore(const struct strata_backup *b,
-                          const struct strata_url *url, const char *bindir,
+                          const struct strata_url *url, unsigned flags,
+                          double lock_wait, const char *bindir,
                           strata_event_fn on_event, void *event_data,
                           struct strata_error *err)
 {
@@ -869,7 +1104,9 @@ static int run_pg_restore(const struct strata_backup *b,
 	struct child c = CHILD_INIT;
 	char *min_what = xstrfmt("the pg_dump that wrote '%s' (%s)", b->path,
 	                         b->tool ? b->tool : "unknown");
-	const char *argv[6];
+	struct restore_watch w = { .who = SBUF_INIT };
+	const char *argv[9];
+	size_t n = 0;
 	int rc = -1;
 
 	if (pgdrv_driver.connect(&conn, url, err) < 0)
@@ -880,20 +1117,51 @@ static int run_pg_restore(const struct strata_backup *b,
 		goto done;
 	pgdrv_driver.close(conn);
 	conn = NULL;
+	if (lock_wait > 0) {
+		/* pg_restore sets lock_timeout = 0 itself: its session is
+		 * found by this name and watched instead */
+		snprintf(w.app, sizeof(w.app), "strata restore %ld",
+		         (long)getpid());
+		child_env_set(&cc.env, "PGAPPNAME", w.app);
+		w.url = url;
+		w.lock_wait = lock_wait;
+		c.tick = restore_tick;
+		c.tick_data = &w;
+	}
 	if (find_tool(&tool, "pg_restore",
 	              dump_major > server_major ? dump_major : server_major,
 	              dump_major, min_what, bindir, err) < 0)
 		goto done;
-	argv[0] = tool.path;
-	argv[1] = "--no-password";
-	argv[2] = "--exit-on-error";
-	argv[3] = cc.dbname_arg;
-	argv[4] = b->path;
-	argv[5] = NULL;
+	argv[n++] = tool.path;
+	argv[n++] = "--no-password";
+	argv[n++] = "--exit-on-error";
+	if (flags & RESTORE_ONE_TXN)
+		argv[n++] = "--single-transaction";
+	if (flags & RESTORE_CLEAN) {
+		argv[n++] = "--clean";
+		argv[n++] = "--if-exists";
+	}
+	argv[n++] = cc.dbname_arg;
+	argv[n++] = b->path;
+	argv[n] = NULL;
 	c.argv = argv;
 	child_conn_pass(&cc, &c);
 	if (child_run(&c, err) < 0)
 		goto done;
+	if (!child_succeeded(&c) && w.is_cancelled) {
+		strata_error_set(
+		        err, STRATA_ELOCK,
+		        "could not restore into '%s': a table stayed locked by another session for %.0f s",
+		        /* the probe cancelled it */
+		        PQdb(pgdrv_session(w.probe)), w.waited);
+		strata_error_detail(
+		        err, "Blocked by %s%s", w.who.buf,
+		        strchr(".;", w.who.buf[w.who.len - 1]) ? "" : ".");
+		strata_error_hint(
+		        err,
+		        "End the session in the way, or restore when it is done.");
+		goto done;
+	}
 	if (!child_succeeded(&c)) {
 		tool_failed(err, STRATA_EFAILED, "pg_restore failed",
 		            "pg_restore", &c, cc.password);
@@ -902,6 +1170,9 @@ static int run_pg_restore(const struct strata_backup *b,
 	tool_warnings(on_event, event_data, &c, cc.password);
 	rc = 0;
 done:
+	if (w.probe)
+		pgdrv_driver.close(w.probe);
+	sbuf_release(&w.who);
 	if (conn)
 		pgdrv_driver.close(conn);
 	child_release(&c);
@@ -937,32 +1208,654 @@ static int pg_inspect(struct backup_target *t, struct strata_error *err)
 	return rc;
 }
 
-static int pg_restore_op(const struct strata_backup *b,
-                         const struct backup_target *t, bool is_clean,
+/* ---- restoring: never the only copy first ------------------------------- */
+
+/* What the restoring role may do with the target database. */
+struct target_rights {
+	char *role;          /* current_user */
+	char *owner;         /* the database's owner */
+	bool is_super;       /* a superuser */
+	bool can_createdb;   /* CREATEDB (or superuser) */
+	bool is_owner;       /* a member of the owner (or superuser) */
+	struct sbuf unowned; /* what the role cannot drop, one per line */
+	int n_unowned;
+};
+
+static void rights_release(struct target_rights *r)
+{
+	free(r->role);
+	free(r->owner);
+	sbuf_release(&r->unowned);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Objects of the target the role does not own: pg_restore --clean would
+ * fail on them (and roll back); named up front instead. */
+static const char unowned_sql[] =
+        "SELECT 'schema ' || pg_catalog.quote_ident(n.nspname) FROM pg_catalog.pg_namespace n"
+        " WHERE n.nspname NOT IN ('public', 'information_schema') AND n.nspname !~ '^pg_'"
+        " AND NOT pg_catalog.pg_has_role(n.nspowner, 'MEMBER')"
+        " UNION ALL SELECT CASE c.relkind WHEN 'S' THEN 'sequence ' WHEN 'v' THEN 'view '"
+        " WHEN 'm' THEN 'materialized view ' ELSE 'table ' END"
+        " || pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname)"
+        " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')"
+        " AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'"
+        " AND NOT pg_catalog.pg_has_role(c.relowner, 'MEMBER')"
+        " ORDER BY 1";
+
+static int read_rights(struct target_rights *r, PGconn *pg,
+                       struct strata_error *err)
+{
+	PGresult *res = PQexec(
+	        pg,
+	        "SELECT current_user, r.rolsuper, r.rolsuper OR r.rolcreatedb,"
+	        " pg_catalog.pg_get_userbyid(d.datdba),"
+	        " pg_catalog.pg_has_role(d.datdba, 'MEMBER')"
+	        " FROM pg_catalog.pg_roles r, pg_catalog.pg_database d"
+	        " WHERE r.rolname = current_user"
+	        " AND d.datname = pg_catalog.current_database()");
+	int rc = -1;
+
+	memset(r, 0, sizeof(*r));
+	r->unowned = (struct sbuf)SBUF_INIT;
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		pgdrv_error(err, pg, res);
+		goto done;
+	}
+	r->role = xstrdup(PQgetvalue(res, 0, 0));
+	r->is_super = !strcmp(PQgetvalue(res, 0, 1), "t");
+	r->can_createdb = !strcmp(PQgetvalue(res, 0, 2), "t");
+	r->owner = xstrdup(PQgetvalue(res, 0, 3));
+	r->is_owner = !strcmp(PQgetvalue(res, 0, 4), "t");
+	PQclear(res);
+	res = PQexec(pg, unowned_sql);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		pgdrv_error(err, pg, res);
+		goto done;
+	}
+	r->n_unowned = PQntuples(res);
+	for (int i = 0; i < r->n_unowned && i < 10; i++)
+		sbuf_addf(&r->unowned, "%s%s", i ? ", " : "",
+		          PQgetvalue(res, i, 0));
+	if (r->n_unowned > 10)
+		sbuf_addf(&r->unowned, " and %d more", r->n_unowned - 10);
+	rc = 0;
+done:
+	PQclear(res);
+	return rc;
+}
+
+/*
+ * The client sessions connected to database `name` other than ours, as
+ * run names a blocker, one sentence each, into `out`; their number.
+ */
+static int other_sessions(int *out, struct sbuf *list, PGconn *pg,
+                          const char *name, struct strata_error *err)
+{
+	const char *vals[] = { name };
+	PGresult *res = PQexecParams(
+	        pg,
+	        "SELECT " PGDRV_SESSION_COLUMNS
+	        " FROM pg_catalog.pg_stat_activity a WHERE a.datname = $1"
+	        " AND a.pid <> pg_catalog.pg_backend_pid()"
+	        /* NULL: another role's, as a non-superuser sees it */
+	        " AND coalesce(a.backend_type, 'client backend') = 'client backend'"
+	        " ORDER BY a.pid",
+	        1, NULL, vals, NULL, NULL, 0);
+
+	*out = 0;
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		pgdrv_error(err, pg, res);
+		PQclear(res);
+		return -1;
+	}
+	*out = PQntuples(res);
+	for (int i = 0; i < *out; i++) {
+		sbuf_adds(list, i ? "\n" : "");
+		pgdrv_describe_session(list, res, i, false);
+		sbuf_addch(list, '.');
+	}
+	PQclear(res);
+	return 0;
+}
+
+/*
+ * Closes a session of ours on the target and waits (up to 2 s) until the
+ * server has let it go: a backend ends after its client has hung up, and
+ * until then it counts as connected, which a rename refuses.
+ */
+static void close_and_await(struct strata_conn *c, const struct strata_url *url)
+{
+	char pid_text[16];
+	const char *vals[] = { pid_text };
+	PGconn *m = NULL;
+	char *name = NULL;
+
+	snprintf(pid_text, sizeof(pid_text), "%d",
+	         PQbackendPID(pgdrv_session(c)));
+	pgdrv_driver.close(c);
+	if (pgdrv_maintenance_connect(&m, &name, url, NULL) < 0)
+		return;
+	for (int i = 0; i < 200; i++) {
+		PGresult *res = PQexecParams(
+		        m,
+		        "SELECT 1 FROM pg_catalog.pg_stat_activity WHERE pid = $1::int",
+		        1, NULL, vals, NULL, NULL, 0);
+		bool is_gone = PQresultStatus(res) != PGRES_TUPLES_OK ||
+		               PQntuples(res) == 0;
+
+		PQclear(res);
+		if (is_gone)
+			break;
+		poll(NULL, 0, 10);
+	}
+	PQfinish(m);
+	free(name);
+}
+
+/* Refuses a swap while sessions are connected to `name` (they would keep
+ * the old database, and PostgreSQL refuses to rename it under them). */
+static int refuse_if_connected(PGconn *pg, const char *name,
+                               struct strata_error *err)
+{
+	struct sbuf list = SBUF_INIT;
+	int n = 0, rc = 0;
+
+	if (other_sessions(&n, &list, pg, name, err) < 0)
+		rc = -1;
+	else if (n) {
+		strata_error_set(
+		        err, STRATA_EFAILED,
+		        "refusing to replace '%s': %d other session%s connected to it",
+		        name, n, n == 1 ? " is" : "s are");
+		strata_error_detail(err, "%s", list.buf);
+		strata_error_hint(
+		        err,
+		        "Stop them (the application, psql, a pooler such as PgBouncer: PAUSE), then restore again; or restore into another database.");
+		rc = -1;
+	}
+	sbuf_release(&list);
+	return rc;
+}
+
+/* `base` + `infix` + `suffix`, cut to PostgreSQL's 63 bytes at a
+ * character's start. */
+static char *side_name(const char *base, const char *infix, const char *suffix)
+{
+	size_t room = 63 - strlen(infix) - strlen(suffix);
+	size_t n = strlen(base);
+
+	if (n > room) {
+		n = room;
+		while (n && ((unsigned char)base[n] & 0xc0) == 0x80)
+			n--;
+	}
+	return xstrfmt("%.*s%s%s", (int)n, base, infix, suffix);
+}
+
+static int drop_named(PGconn *pg, const char *name, struct strata_error *err)
+{
+	struct sbuf sql = SBUF_INIT;
+	int rc;
+
+	sbuf_adds(&sql, "DROP DATABASE IF EXISTS ");
+	sbuf_add_ident(&sql, name);
+	rc = pgdrv_run(pg, sql.buf, err);
+	sbuf_release(&sql);
+	return rc;
+}
+
+/* ---- the audit trail across a restore ---------------------------------- */
+
+static const char audit_cols[] =
+        "id, action, version, description, checksum, outcome, error,"
+        " sqlstate, started_at, finished_at, duration_ns, lock_wait_ns,"
+        " os_user, db_user, host, pid, strata_version, command, git_commit,"
+        " up_sql, down_sql";
+#define AUDIT_NCOLS 21
+
+/* Every row of `audit` in `pg`, by id; *out stays NULL without the table. */
+static int audit_rows(PGresult **out, PGconn *pg, const char *audit,
+                      struct strata_error *err)
+{
+	const char *vals[] = { audit };
+	struct sbuf sql = SBUF_INIT;
+	PGresult *res;
+	int rc = -1;
+
+	*out = NULL;
+	res = PQexecParams(pg, "SELECT pg_catalog.to_regclass($1) IS NOT NULL",
+	                   1, NULL, vals, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		pgdrv_error(err, pg, res);
+		goto done;
+	}
+	if (strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
+		rc = 0;
+		goto done;
+	}
+	PQclear(res);
+	sbuf_addf(&sql, "SELECT %s FROM %s ORDER BY id", audit_cols, audit);
+	res = PQexec(pg, sql.buf);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		pgdrv_error(err, pg, res);
+		goto done;
+	}
+	*out = res;
+	res = NULL;
+	rc = 0;
+done:
+	PQclear(res);
+	sbuf_release(&sql);
+	return rc;
+}
+
+/*
+ * Appends to `audit` in `pg` the rows of `rows` (the target's trail as it
+ * was) newer than every row there, with their ids, in one transaction,
+ * and moves its id sequence past them: what was recorded after the
+ * backup (reverts, repairs) survives the restore, and ids keep growing.
+ * *n_out: how many.
+ */
+static int audit_carry(int *n_out, PGconn *pg, const char *audit,
+                       const PGresult *rows, struct strata_error *err)
+{
+	struct sbuf sql = SBUF_INIT, ins = SBUF_INIT;
+	const char *vals[AUDIT_NCOLS];
+	PGresult *res = NULL;
+	int64_t max = 0;
+	int rc = -1, n = 0;
+
+	*n_out = 0;
+	if (!rows || !PQntuples(rows))
+		return 0;
+	sbuf_addf(&sql, pgdrv_driver.audit_ddl, audit);
+	if (pgdrv_run(pg, "BEGIN", err) < 0)
+		goto done;
+	if (pgdrv_run(pg, sql.buf, err) < 0)
+		goto fail;
+	sbuf_reset(&sql);
+	sbuf_addf(&sql,
+	          "SELECT id, started_at FROM %s ORDER BY id DESC LIMIT 1",
+	          audit);
+	res = PQexec(pg, sql.buf);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		pgdrv_error(err, pg, res);
+		goto fail;
+	}
+	if (PQntuples(res) == 1) {
+		bool is_same = false;
+
+		max = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		/* the restored trail must be where the target's came from
+		 * (a backup of another database has a history of its own) */
+		for (int r = 0; r < PQntuples(rows) && !is_same; r++)
+			is_same = strtoll(PQgetvalue(rows, r, 0), NULL, 10) ==
+			                  max &&
+			          !strcmp(PQgetvalue(rows, r, 8),
+			                  PQgetvalue(res, 0, 1));
+		if (!is_same)
+			max = INT64_MAX;
+	}
+	PQclear(res);
+	res = NULL;
+	sbuf_addf(&ins, "INSERT INTO %s (%s) VALUES (", audit, audit_cols);
+	for (int i = 1; i <= AUDIT_NCOLS; i++)
+		sbuf_addf(&ins, "%s$%d", i > 1 ? ", " : "", i);
+	sbuf_addch(&ins, ')');
+	for (int r = 0; r < PQntuples(rows); r++) {
+		if (strtoll(PQgetvalue(rows, r, 0), NULL, 10) <= max)
+			continue;
+		for (int i = 0; i < AUDIT_NCOLS; i++)
+			vals[i] = PQgetisnull(rows, r, i)
+			                  ? NULL
+			                  : PQgetvalue(rows, r, i);
+		res = PQexecParams(pg, ins.buf, AUDIT_NCOLS, NULL, vals, NULL,
+		                   NULL, 0);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			pgdrv_error(err, pg, res);
+			goto fail;
+		}
+		PQclear(res);
+		res = NULL;
+		n++;
+	}
+	if (n) {
+		const char *v[] = { audit };
+
+		sbuf_reset(&sql);
+		sbuf_addf(
+		        &sql,
+		        "SELECT pg_catalog.setval(pg_catalog.pg_get_serial_sequence($1, 'id'), max(id)) FROM %s",
+		        audit);
+		res = PQexecParams(pg, sql.buf, 1, NULL, v, NULL, NULL, 0);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+			pgdrv_error(err, pg, res);
+			goto fail;
+		}
+	}
+	if (pgdrv_run(pg, "COMMIT", err) < 0)
+		goto done;
+	*n_out = n;
+	rc = 0;
+	goto done;
+fail:
+	pgdrv_run(pg, "ROLLBACK", NULL);
+done:
+	PQclear(res);
+	sbuf_release(&sql);
+	sbuf_release(&ins);
+	return rc;
+}
+
+/* Row counts of the restored database against the manifest's. */
+static int verify_restored(const struct strata_backup *b, PGconn *pg,
+                           const char *what, struct strata_error *err)
+{
+	struct strata_backup got = { 0 };
+	struct counts k = { 0 };
+	int rc = -1;
+
+	if (counts_send(&k, pg, false, err) < 0 ||
+	    counts_collect(&got, &k, pg, err) < 0)
+		goto done;
+	backup_sort_tables(&got);
+	rc = backup_compare_tables(b, &got, what, err);
+done:
+	counts_release(&k, pg);
+	for (size_t i = 0; i < got.n_tables; i++)
+		free(got.tables[i].name);
+	free(got.tables);
+	return rc;
+}
+
+/*
+ * With CREATEDB and the target's ownership: the backup goes into a new
+ * database beside it, is verified there, gets the target's newer audit
+ * rows, and only then takes the target's name in one transaction
+ * (ALTER DATABASE ... RENAME twice); the old one is dropped after, or
+ * kept. Until that commit the target is untouched, so every failure
+ * before leaves it as it was.
+ */
+static int restore_swap(const struct strata_backup *b, struct backup_target *t,
+                        const struct target_rights *r,
+                        const struct strata_restore_options *opts,
+                        struct strata_error *err)
+{
+	struct strata_error e2 = STRATA_ERROR_INIT;
+	struct strata_url new_url = { 0 };
+	struct strata_conn *conn = NULL, *old = NULL;
+	struct sbuf sql = SBUF_INIT;
+	PGresult *rows = NULL;
+	PGconn *m = NULL;
+	char *name = NULL, *new_name = NULL, *old_name = NULL, suffix[40];
+	bool is_created = false, is_swapped = false;
+	int carried = 0, rc = -1;
+
+	if (pgdrv_maintenance_connect(&m, &name, &t->url, err) < 0)
+		goto done;
+	if (refuse_if_connected(m, name, err) < 0)
+		goto done;
+	snprintf(suffix, sizeof(suffix), "%ld_%lld", (long)getpid(),
+	         (long long)time(NULL));
+	new_name = side_name(name, "_strata_restore_", suffix);
+	old_name = side_name(name, "_strata_old_", suffix);
+	sbuf_adds(&sql, "CREATE DATABASE ");
+	sbuf_add_ident(&sql, new_name);
+	sbuf_adds(&sql, " TEMPLATE template0 OWNER ");
+	sbuf_add_ident(&sql, r->owner);
+	if (pgdrv_run(m, sql.buf, err) < 0)
+		goto done;
+	is_created = true;
+	if (pg_resolve(&new_url, &t->url, new_name, err) < 0)
+		goto done;
+	backup_emit(
+	        opts->on_event, opts->event_data, STRATA_EVENT_RESTORE_PROGRESS,
+	        "restoring '%s' into new database '%s' ('%s' stays as it is until that is complete)",
+	        b->path, new_name, name);
+	if (run_pg_restore(b, &new_url, 0, 0, opts->pg_bindir, opts->on_event,
+	                   opts->event_data, err) < 0 ||
+	    pgdrv_driver.connect(&conn, &new_url, err) < 0)
+		goto done;
+	if (b->kind != STRATA_BACKUP_DATA &&
+	    verify_restored(b, pgdrv_session(conn),
+	                    "the restored copy does not verify", err) < 0)
+		goto done;
+	/* a schema-only backup is followed by a data load that brings the
+	 * trail: rows of ours now would collide with it */
+	if (b->kind == STRATA_BACKUP_FULL &&
+	    (pgdrv_driver.connect(&old, &t->url, err) < 0 ||
+	     audit_rows(&rows, pgdrv_session(old), t->audit, err) < 0 ||
+	     audit_carry(&carried, pgdrv_session(conn), t->audit, rows, err) <
+	             0))
+		goto done;
+	if (old)
+		close_and_await(old, &t->url);
+	old = NULL;
+	close_and_await(conn, &new_url);
+	conn = NULL;
+	if (carried)
+		backup_emit(
+		        opts->on_event, opts->event_data,
+		        STRATA_EVENT_RESTORE_PROGRESS,
+		        "carried %d audit row%s written after the backup over",
+		        carried, carried == 1 ? "" : "s");
+	if (refuse_if_connected(m, name, err) < 0)
+		goto done;
+	sbuf_reset(&sql);
+	sbuf_adds(&sql, "BEGIN; ALTER DATABASE ");
+	sbuf_add_ident(&sql, name);
+	sbuf_adds(&sql, " RENAME TO ");
+	sbuf_add_ident(&sql, old_name);
+	sbuf_adds(&sql, "; ALTER DATABASE ");
+	sbuf_add_ident(&sql, new_name);
+	sbuf_adds(&sql, " RENAME TO ");
+	sbuf_add_ident(&sql, name);
+	sbuf_adds(&sql, "; COMMIT");
+	if (pgdrv_run(m, sql.buf, err) < 0) {
+		pgdrv_run(m, "ROLLBACK", NULL);
+		/* 55006: a session connected since the check */
+		if (err && !strcmp(err->sqlstate, "55006") &&
+		    refuse_if_connected(m, name, &e2) < 0 && e2.message) {
+			strata_error_release(err);
+			*err = e2;
+			e2 = (struct strata_error)STRATA_ERROR_INIT;
+		}
+		goto done;
+	}
+	is_swapped = true;
+	if (opts->is_keep_old) {
+		t->kept = xstrdup(old_name);
+	} else if (drop_named(m, old_name, &e2) < 0) {
+		backup_emit(
+		        opts->on_event, opts->event_data, STRATA_EVENT_WARNING,
+		        "restored, but the database as it was, now '%s', could not be dropped: %s",
+		        old_name, e2.message);
+		t->kept = xstrdup(old_name);
+	}
+	rc = 0;
+done:
+	if (conn)
+		pgdrv_driver.close(conn);
+	if (old)
+		pgdrv_driver.close(old);
+	if (is_created && !is_swapped && m) {
+		strata_error_release(&e2);
+		if (drop_named(m, new_name, &e2) < 0)
+			backup_emit(
+			        opts->on_event, opts->event_data,
+			        STRATA_EVENT_WARNING,
+			        "could not drop the unfinished copy '%s': %s",
+			        new_name, e2.message);
+	}
+	strata_error_release(&e2);
+	PQclear(rows);
+	if (m)
+		PQfinish(m);
+	url_release(&new_url);
+	sbuf_release(&sql);
+	free(name);
+	free(new_name);
+	free(old_name);
+	return rc;
+}
+
+/* "ALTER ROLE alice CREATEDB;", the grant that is missing. */
+static void add_grant(struct sbuf *sb, const char *what, const char *role,
+                      const char *rest)
+{
+	sbuf_adds(sb, what);
+	sbuf_add_ident(sb, role);
+	sbuf_adds(sb, rest);
+}
+
+/*
+ * Without the rights to swap: pg_restore --clean --if-exists in one
+ * transaction inside the target, so that a failure rolls everything back.
+ * Refused before anything is touched when the role does not own what is
+ * there (DROP would fail on it). The target's audit rows written after
+ * the backup are put back after.
+ */
+static int restore_in_place(const struct strata_backup *b,
+                            struct backup_target *t,
+                            const struct target_rights *r, PGconn *pg,
+                            const struct strata_restore_options *opts,
+                            struct strata_error *err)
+{
+	struct strata_error e2 = STRATA_ERROR_INIT;
+	struct strata_conn *conn = NULL;
+	struct sbuf grant = SBUF_INIT, list = SBUF_INIT;
+	PGresult *rows = NULL;
+	int n = 0, carried = 0, rc = -1;
+
+	if (r->n_unowned) {
+		strata_error_set(
+		        err, STRATA_EFAILED,
+		        "cannot replace '%s': role '%s' may not create databases and does not own everything in it",
+		        PQdb(pg), r->role);
+		strata_error_detail(err, "Not owned by '%s': %s.", r->role,
+		                    r->unowned.buf);
+		if (!r->can_createdb)
+			add_grant(&grant, "ALTER ROLE ", r->role, " CREATEDB;");
+		if (!r->is_owner) {
+			sbuf_adds(&grant, grant.len ? " and " : "");
+			sbuf_adds(&grant, "ALTER DATABASE ");
+			sbuf_add_ident(&grant, PQdb(pg));
+			add_grant(&grant, " OWNER TO ", r->role, ";");
+		}
+		strata_error_hint(
+		        err,
+		        "As a superuser, run %s then restore again: strata then restores into a new database and swaps it in. Or restore as the owner of those objects.",
+		        grant.buf);
+		goto done;
+	}
+	if (other_sessions(&n, &list, pg, PQdb(pg), err) < 0)
+		goto done;
+	if (n)
+		backup_emit(
+		        opts->on_event, opts->event_data, STRATA_EVENT_WARNING,
+		        "%d other session%s connected to '%s': the restore waits for their locks\n%s",
+		        n, n == 1 ? " is" : "s are", PQdb(pg), list.buf);
+	if (b->kind == STRATA_BACKUP_FULL &&
+	    audit_rows(&rows, pg, t->audit, err) < 0)
+		goto done;
+	backup_emit(
+	        opts->on_event, opts->event_data, STRATA_EVENT_RESTORE_PROGRESS,
+	        "restoring '%s' into '%s' in one transaction (role '%s' may not create databases)",
+	        b->path, t->url.redacted, r->role);
+	if (run_pg_restore(b, &t->url, RESTORE_ONE_TXN | RESTORE_CLEAN,
+	                   opts->lock_wait, opts->pg_bindir, opts->on_event,
+	                   opts->event_data, err) < 0)
+		goto done;
+	/* restored: what follows can only warn */
+	rc = 0;
+	if (pgdrv_driver.connect(&conn, &t->url, &e2) < 0) {
+		backup_emit(opts->on_event, opts->event_data,
+		            STRATA_EVENT_WARNING,
+		            "restored, but it could not be checked: %s",
+		            e2.message);
+		goto done;
+	}
+	if (b->kind != STRATA_BACKUP_DATA &&
+	    verify_restored(b, pgdrv_session(conn),
+	                    "restored in place, but it differs from the backup",
+	                    &e2) < 0)
+		backup_emit(opts->on_event, opts->event_data,
+		            STRATA_EVENT_WARNING, "%s", e2.message);
+	strata_error_release(&e2);
+	if (audit_carry(&carried, pgdrv_session(conn), t->audit, rows, &e2) < 0)
+		backup_emit(
+		        opts->on_event, opts->event_data, STRATA_EVENT_WARNING,
+		        "restored, but the audit rows written after the backup could not be carried over: %s",
+		        e2.message);
+done:
+	if (conn)
+		pgdrv_driver.close(conn);
+	strata_error_release(&e2);
+	PQclear(rows);
+	sbuf_release(&grant);
+	sbuf_release(&list);
+	return rc;
+}
+
+static int pg_restore_op(const struct strata_backup *b, struct backup_target *t,
+                         bool is_clean,
                          const struct strata_restore_options *opts,
                          struct strata_error *err)
 {
-	if (is_clean) {
+	struct strata_error e2 = STRATA_ERROR_INIT;
+	struct target_rights r = { 0 };
+	struct strata_conn *conn = NULL;
+	int rc = -1;
+
+	if (!t->exists) {
+		/* created for the restore: dropped again when it fails */
+		if (create_database(&t->url, "restore into a new database",
+		                    err) < 0)
+			return -1;
 		backup_emit(opts->on_event, opts->event_data,
 		            STRATA_EVENT_RESTORE_PROGRESS,
-		            "dropping and creating '%s' again",
+		            "restoring '%s' into new database '%s'", b->path,
 		            t->url.redacted);
-		if (pgdrv_driver.database_drop(&t->url, false, err) < 0) {
-			/* 55006: sessions are connected to it */
-			if (err && !strcmp(err->sqlstate, "55006"))
-				strata_error_hint(
-				        err,
-				        "Stop what is connected to it (the application, psql), then restore again. Nothing was changed.");
-			return -1;
-		}
+		rc = run_pg_restore(b, &t->url, 0, 0, opts->pg_bindir,
+		                    opts->on_event, opts->event_data, err);
+		if (rc < 0 &&
+		    pgdrv_driver.database_drop(&t->url, true, &e2) < 0)
+			backup_emit(
+			        opts->on_event, opts->event_data,
+			        STRATA_EVENT_WARNING,
+			        "could not drop '%s', created for the restore: %s",
+			        t->url.redacted, e2.message);
+		strata_error_release(&e2);
+		return rc;
 	}
-	if ((is_clean || !t->exists) && create_database(&t->url, err) < 0)
-		return -1;
-	backup_emit(opts->on_event, opts->event_data,
-	            STRATA_EVENT_RESTORE_PROGRESS, "restoring '%s' into '%s'",
-	            b->path, t->url.redacted);
-	return run_pg_restore(b, &t->url, opts->pg_bindir, opts->on_event,
-	                      opts->event_data, err);
+	if (!is_clean) {
+		/* an empty database, or a data load: all or nothing */
+		backup_emit(opts->on_event, opts->event_data,
+		            STRATA_EVENT_RESTORE_PROGRESS,
+		            "restoring '%s' into '%s' in one transaction",
+		            b->path, t->url.redacted);
+		return run_pg_restore(b, &t->url, RESTORE_ONE_TXN,
+		                      opts->lock_wait, opts->pg_bindir,
+		                      opts->on_event, opts->event_data, err);
+	}
+	/* every right checked before anything is touched */
+	if (pgdrv_driver.connect(&conn, &t->url, err) < 0 ||
+	    read_rights(&r, pgdrv_session(conn), err) < 0)
+		goto done;
+	if (r.can_createdb && r.is_owner) {
+		close_and_await(conn, &t->url);
+		conn = NULL;
+		rc = restore_swap(b, t, &r, opts, err);
+	} else {
+		rc = restore_in_place(b, t, &r, pgdrv_session(conn), opts, err);
+	}
+done:
+	if (conn)
+		pgdrv_driver.close(conn);
+	rights_release(&r);
+	return rc;
 }
 
 static int pg_restore_test(struct strata_backup *out,
@@ -991,13 +1884,16 @@ static int pg_restore_test(struct strata_backup *out,
 	name = xstrfmt("strata_restore_test_%ld_%lld", (long)getpid(),
 	               (long long)time(NULL));
 	if (pg_resolve(&scratch, &base, name, err) < 0 ||
-	    create_database(&scratch, err) < 0)
+	    create_database(
+	            &scratch,
+	            "restore test: a scratch database is created (and dropped afterwards)",
+	            err) < 0)
 		goto done;
 	is_created = true;
 	backup_emit(opts->on_event, opts->event_data,
 	            STRATA_EVENT_RESTORE_PROGRESS,
 	            "restore test: restoring into scratch database '%s'", name);
-	if (run_pg_restore(b, &scratch, opts->pg_bindir, opts->on_event,
+	if (run_pg_restore(b, &scratch, 0, 0, opts->pg_bindir, opts->on_event,
 	                   opts->event_data, err) < 0 ||
 	    pgdrv_driver.connect(&conn, &scratch, err) < 0 ||
 	    counts_send(&k, pgdrv_session(conn), false, err) < 0 ||

@@ -15,6 +15,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -451,29 +452,194 @@ done:
 	return rc;
 }
 
+/*
+ * The target's audit rows newer than every row of the copy, appended to
+ * the copy with their ids (AUTOINCREMENT follows): what was recorded
+ * after the backup survives the restore. Read from the target through
+ * ATTACH, read only.
+ */
+static int carry_audit(sqlite3 *dst, const char *target,
+                       struct strata_error *err)
+{
+	static const char cols[] =
+	        "id, action, version, description, checksum, outcome, error, sqlstate, started_at, finished_at, duration_ns, lock_wait_ns, os_user, db_user, host, pid, strata_version, command, git_commit, up_sql, down_sql";
+	struct sbuf uri = SBUF_INIT, sql = SBUF_INIT;
+	sqlite3_stmt *st = NULL;
+	bool has_audit = false;
+	int rc = -1;
+
+	add_file_uri(&uri, target, "mode=ro");
+	if (sqlite3_prepare_v2(dst, "ATTACH ?1 AS strata_old", -1, &st, NULL) !=
+	            SQLITE_OK ||
+	    sqlite3_bind_text(st, 1, uri.buf, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_DONE) {
+		sqlitedrv_error(err, dst, sqlite3_extended_errcode(dst));
+		error_prefix(err, "could not read the audit trail of '%s'",
+		             target);
+		goto done;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (sqlite3_prepare_v2(
+	            dst,
+	            "SELECT 1 FROM strata_old.sqlite_schema WHERE type = 'table' AND name = '" AUDIT_TABLE
+	            "'",
+	            -1, &st, NULL) != SQLITE_OK) {
+		sqlitedrv_error(err, dst, sqlite3_extended_errcode(dst));
+		error_prefix(err, "could not read the audit trail of '%s'",
+		             target);
+		goto detach;
+	}
+	has_audit = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (has_audit) {
+		sbuf_addf(&sql, sqlitedrv_driver.audit_ddl,
+		          "main." AUDIT_TABLE);
+		sbuf_addf(
+		        &sql,
+		        "; INSERT INTO main." AUDIT_TABLE
+		        " (%s) SELECT %s FROM strata_old." AUDIT_TABLE
+		        " WHERE id > (SELECT coalesce(max(id), 0) FROM main." AUDIT_TABLE
+		        ")"
+		        /* the restored trail must be where the target's came
+		         * from (another database has a history of its own) */
+		        " AND (NOT EXISTS (SELECT 1 FROM main." AUDIT_TABLE
+		        ") OR EXISTS (SELECT 1 FROM main." AUDIT_TABLE
+		        " m JOIN strata_old." AUDIT_TABLE
+		        " o ON o.id = m.id AND o.started_at = m.started_at"
+		        " WHERE m.id = (SELECT max(id) FROM main." AUDIT_TABLE
+		        "))) ORDER BY id",
+		        cols, cols);
+		if (exec(dst, sql.buf, "could not carry the audit trail over",
+		         err) < 0)
+			goto detach;
+	}
+	rc = 0;
+detach:
+	sqlite3_exec(dst, "DETACH strata_old", NULL, NULL, NULL);
+done:
+	sqlite3_finalize(st);
+	sbuf_release(&uri);
+	sbuf_release(&sql);
+	return rc;
+}
+
+/* fsync of the file at `path`. */
+static int sync_file(const char *path, struct strata_error *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || fsync(fd) < 0) {
+		strata_error_set(err, STRATA_EFAILED,
+		                 "could not write '%s' to disk: %s", path,
+		                 strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/*
+ * Never the only copy first: the backup is copied into a new file beside
+ * the target (same directory, so the same file system), the target's
+ * newer audit rows are added, it is synced, and only then renamed over
+ * the target, which until then is untouched. What SQLite kept beside the
+ * old file (-wal, -shm, a journal) belongs to the old content and goes.
+ */
 static int sqlite_restore(const struct strata_backup *b,
-                          const struct backup_target *t, bool is_clean,
+                          struct backup_target *t, bool is_clean,
                           const struct strata_restore_options *opts,
                           struct strata_error *err)
 {
+	static const char *const side[] = { "-journal", "-wal", "-shm" };
+	/* through a symbolic link: the file it names is replaced */
+	char *real = t->exists ? realpath(t->url.path, NULL) : NULL;
+	const char *path = real ? real : t->url.path;
+	const char *slash = strrchr(path, '/');
+	struct sbuf tmp = SBUF_INIT, p = SBUF_INIT;
 	sqlite3 *src = NULL, *dst = NULL;
-	int rc = -1;
+	struct stat st;
+	int fd, rc = -1;
 
-	/* the backup API replaces the whole content: clean or not alike */
+	/* the whole content is replaced: clean or not alike */
 	UNUSED(is_clean);
 	backup_emit(opts->on_event, opts->event_data,
 	            STRATA_EVENT_RESTORE_PROGRESS, "restoring '%s' into '%s'",
 	            b->path, t->url.redacted);
-	if (open_file(&src, b->path, OPEN_IMMUTABLE, err) < 0 ||
-	    open_file(&dst, t->url.path, OPEN_WRITE, err) < 0 ||
-	    copy_db(dst, src, NULL, "could not restore", err) < 0)
+	if (slash)
+		sbuf_add(&tmp, path, (size_t)(slash - path) + 1);
+	sbuf_addf(&tmp, ".%s.strata-restore-XXXXXX", slash ? slash + 1 : path);
+	fd = mkstemp(tmp.buf);
+	if (fd < 0) {
+		strata_error_set(err, STRATA_EFAILED,
+		                 "could not create a file beside '%s': %s",
+		                 path, strerror(errno));
+		sbuf_reset(&tmp);
 		goto done;
+	}
+	/* the target's mode; a new one stays 0600, as backups are */
+	if (t->exists && stat(path, &st) == 0)
+		fchmod(fd, st.st_mode & 07777);
+	close(fd);
+	if (open_file(&src, b->path, OPEN_IMMUTABLE, err) < 0 ||
+	    open_file(&dst, tmp.buf, OPEN_WRITE, err) < 0 ||
+	    exec(dst, "PRAGMA journal_mode = OFF", "could not restore", err) <
+	            0 ||
+	    copy_db(dst, src, NULL, "could not restore", err) < 0 ||
+	    exec(dst, "PRAGMA journal_mode = DELETE", "could not restore",
+	         err) < 0)
+		goto done;
+	if (t->exists && b->kind == STRATA_BACKUP_FULL &&
+	    carry_audit(dst, path, err) < 0)
+		goto done;
+	if (sqlite3_close(dst) != SQLITE_OK) {
+		strata_error_set(err, STRATA_EFAILED, "could not close '%s'",
+		                 tmp.buf);
+		goto done;
+	}
+	dst = NULL;
+	if (sync_file(tmp.buf, err) < 0)
+		goto done;
+	if (rename(tmp.buf, path) < 0) {
+		strata_error_set(err, STRATA_EFAILED,
+		                 "could not rename '%s' to '%s': %s", tmp.buf,
+		                 path, strerror(errno));
+		goto done;
+	}
+	sbuf_reset(&tmp);
+	for (size_t i = 0; i < ARRAY_SIZE(side); i++) {
+		sbuf_reset(&p);
+		sbuf_addf(&p, "%s%s", path, side[i]);
+		unlink(p.buf);
+	}
+	sbuf_reset(&p);
+	if (slash)
+		sbuf_add(&p, path, (size_t)(slash - path) + 1);
+	sbuf_adds(&p, ".");
+	/* the rename made durable; it is done either way */
+	fd = open(p.buf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
 	rc = 0;
 done:
 	sqlite3_close(src);
-	if (sqlite3_close(dst) != SQLITE_OK && rc == 0)
-		rc = strata_error_set(err, STRATA_EFAILED,
-		                      "could not close '%s'", t->url.path);
+	sqlite3_close(dst);
+	if (tmp.len) {
+		unlink(tmp.buf);
+		for (size_t i = 0; i < ARRAY_SIZE(side); i++) {
+			sbuf_reset(&p);
+			sbuf_addf(&p, "%s%s", tmp.buf, side[i]);
+			unlink(p.buf);
+		}
+	}
+	sbuf_release(&tmp);
+	sbuf_release(&p);
+	free(real);
 	return rc;
 }
 

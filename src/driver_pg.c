@@ -310,6 +310,24 @@ static bool result_ok(PGconn *pg, const PGresult *res)
 #define SAMPLE_MS       500 /* how often after that */
 #define REPORT_AGAIN_S  10  /* how often the same blocker is reported */
 
+/* See driver_pg.h. */
+void pgdrv_describe_session(struct sbuf *who, const PGresult *res, int row,
+                            bool is_hide_query)
+{
+	int64_t age = strtoll(PQgetvalue(res, row, 4), NULL, 10);
+
+	sbuf_addf(who, "pid %s (user '%s', application '%s', %s",
+	          PQgetvalue(res, row, 0), PQgetvalue(res, row, 1),
+	          PQgetvalue(res, row, 2),
+	          *PQgetvalue(res, row, 3) ? PQgetvalue(res, row, 3)
+	                                   : "state unknown");
+	if (age >= 0)
+		sbuf_addf(who, ", in a transaction for %" PRId64 " s", age);
+	sbuf_addch(who, ')');
+	if (!is_hide_query && *PQgetvalue(res, row, 5))
+		sbuf_addf(who, ": %s", PQgetvalue(res, row, 5));
+}
+
 /*
  * Who blocks the work session, by pg_blocking_pids() on the lock session
  * (never the busy work session). The oldest transaction first: it is the
@@ -325,7 +343,7 @@ static void sample_blocker(struct pg_conn *pc)
 	struct strata_event ev = { .kind = STRATA_EVENT_BLOCKED };
 	struct sbuf who = SBUF_INIT;
 	PGresult *res;
-	int64_t now = text_monotonic_ns(), age;
+	int64_t now = text_monotonic_ns();
 	int pid;
 
 	if (!pc->lock_pg || PQstatus(pc->lock_pg) != CONNECTION_OK)
@@ -339,16 +357,7 @@ static void sample_blocker(struct pg_conn *pc)
 		return;
 	}
 	pid = (int)strtol(PQgetvalue(res, 0, 0), NULL, 10);
-	age = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
-	sbuf_addf(&who, "pid %d (user '%s', application '%s', %s", pid,
-	          PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2),
-	          *PQgetvalue(res, 0, 3) ? PQgetvalue(res, 0, 3)
-	                                 : "state unknown");
-	if (age >= 0)
-		sbuf_addf(&who, ", in a transaction for %" PRId64 " s", age);
-	sbuf_addch(&who, ')');
-	if (!pc->base.is_hide_queries && *PQgetvalue(res, 0, 5))
-		sbuf_addf(&who, ": %s", PQgetvalue(res, 0, 5));
+	pgdrv_describe_session(&who, res, 0, pc->base.is_hide_queries);
 	free(pc->blocker);
 	pc->blocker = xstrdup(who.buf);
 	if (pid != pc->blocker_pid ||

@@ -21,6 +21,19 @@ int pgdrv_error(struct strata_error *err, PGconn *pg, const PGresult *res);
 int pgdrv_maintenance_connect(PGconn **out, char **out_target,
                               const struct strata_url *url,
                               struct strata_error *err);
+/*
+ * One session as a lock's holder is named: "pid 42 (user 'u', application
+ * 'a', idle in transaction, in a transaction for 3 s): QUERY", from row
+ * `row` of `res`, whose columns are pid, user, application, state, seconds
+ * in the transaction (-1: none) and query (left out with is_hide_query).
+ */
+#define PGDRV_SESSION_COLUMNS                                                \
+	"a.pid, coalesce(a.usename, ''), coalesce(a.application_name, ''), " \
+	"coalesce(a.state, ''), "                                            \
+	"coalesce(extract(epoch FROM now() - a.xact_start)::bigint, -1), "   \
+	"left(regexp_replace(coalesce(a.query, ''), '\\s+', ' ', 'g'), 200)"
+void pgdrv_describe_session(struct sbuf *who, const PGresult *res, int row,
+                            bool is_hide_query);
 /* Runs `sql` (no result wanted) on `pg`; -1 with err set on failure. */
 int pgdrv_run(PGconn *pg, const char *sql, struct strata_error *err);
 

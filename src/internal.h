@@ -726,7 +726,15 @@ struct backup_target {
 	struct strata_url url;
 	bool exists;
 	bool is_empty;
+	char *audit; /* the audit table, quoted ("schema"."_strata_audit") */
+	char *kept;  /* after a swap with is_keep_old: the old one's name */
 };
+
+/* `got`'s tables and row counts against the manifest's, both sorted by
+ * name; STRATA_EVALIDATE, its message starting with `what`, if they differ. */
+int backup_compare_tables(const struct strata_backup *want,
+                          const struct strata_backup *got, const char *what,
+                          struct strata_error *err);
 
 struct backup_ops {
 	const char *suffix; /* of the backup file: ".dump", ".sqlite" */
@@ -745,10 +753,10 @@ struct backup_ops {
 	               const char *into, struct strata_error *err);
 	/* Fills t->exists and t->is_empty. */
 	int (*inspect)(struct backup_target *t, struct strata_error *err);
-	/* Restores into t (emptied first when is_clean). */
-	int (*restore)(const struct strata_backup *b,
-	               const struct backup_target *t, bool is_clean,
-	               const struct strata_restore_options *opts,
+	/* Restores into t (its content replaced when is_clean); a failure
+	 * leaves t as it was, and says so. */
+	int (*restore)(const struct strata_backup *b, struct backup_target *t,
+	               bool is_clean, const struct strata_restore_options *opts,
 	               struct strata_error *err);
 };
 

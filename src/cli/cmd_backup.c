@@ -157,6 +157,9 @@ static int create(struct cli *cli, int argc, char **argv)
 	bo.dir = backup_dir(cli, dir);
 	bo.tag = tag;
 	bo.pg_bindir = cli_pg_bindir();
+	/* a backup only reads: a mistyped SQLite path must fail as status's
+	 * does, not leave an empty database and a backup of it */
+	cli->is_read_only = true;
 	if ((rc = cli_open_db(cli, &db)))
 		goto done;
 	if (strata_backup_create(&b, db, &bo, &err) < 0) {

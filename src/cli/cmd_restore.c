@@ -12,7 +12,8 @@
 
 #include "../banned.h"
 
-static const char usage[] = "FILE [--into URL|NAME] [--clean] [--yes]";
+static const char usage[] =
+        "FILE [--into URL|NAME] [--clean [--keep-old]] [--yes]";
 
 static bool ask(const char *question, void *data)
 {
@@ -29,12 +30,14 @@ int cmd_restore(struct cli *cli, int argc, char **argv)
 	struct strata_restore_options ro = { 0 };
 	struct strata_error err = STRATA_ERROR_INIT;
 	struct strata_backup *b = NULL;
-	char *target = NULL;
+	char *target = NULL, *kept = NULL;
 	const struct opt opts[] = {
 		{ 0, "into", OPT_STRING, &ro.into, NULL, "URL|NAME",
 		  "restore into this database: a URL, or a database name on the server of --database (SQLite: a file); created when missing" },
 		{ 0, "clean", OPT_FLAG, &ro.is_clean, NULL, NULL,
-		  "empty a non-empty target first (PostgreSQL: drop and create it again)" },
+		  "replace a non-empty target (PostgreSQL: restored into a new database, then swapped in; without CREATEDB, in one transaction inside it)" },
+		{ 0, "keep-old", OPT_FLAG, &ro.is_keep_old, NULL, NULL,
+		  "with --clean on PostgreSQL: keep the replaced database, renamed, instead of dropping it" },
 		{ 'y', "yes", OPT_FLAG, &ro.is_yes, NULL, NULL,
 		  "overwrite without asking" },
 		OPT_END,
@@ -49,7 +52,14 @@ int cmd_restore(struct cli *cli, int argc, char **argv)
 		                            : "which backup? Give its file");
 	/* asking needs a terminal; without one, --yes or a refusal */
 	ro.confirm = isatty(STDIN_FILENO) ? ask : NULL;
+	if (ro.is_keep_old && !ro.is_clean)
+		return cli_usage_error(cli, "restore",
+		                       "--keep-old goes with --clean");
 	ro.pg_bindir = cli_pg_bindir();
+	ro.command = cli->command_line;
+	ro.table = cli->table;
+	ro.lock_wait = cli->lock_wait;
+	ro.out_kept = &kept;
 	ro.on_event = cli_event;
 	ro.event_data = cli;
 	if (strata_backup_read(&b, argv[0], &err) < 0 ||
@@ -67,6 +77,8 @@ int cmd_restore(struct cli *cli, int argc, char **argv)
 		                    b->newest_applied
 		                            ? json_integer(b->newest_applied)
 		                            : json_null());
+		json_object_set_new(doc, "kept",
+		                    kept ? json_string(kept) : json_null());
 		cli_print_json(doc);
 	} else if (cli->verbosity >= 0) {
 		printf("Restored %s (taken %s", b->path, b->created);
@@ -74,10 +86,14 @@ int cmd_restore(struct cli *cli, int argc, char **argv)
 			printf(", newest applied migration %" PRId64,
 			       b->newest_applied);
 		printf(") into '%s'.\n", target);
+		if (kept)
+			printf("The database as it was before is kept as '%s'.\n",
+			       kept);
 	}
 done:
 	strata_error_release(&err);
 	strata_backup_free(b);
 	free(target);
+	free(kept);
 	return rc;
 }
