@@ -275,12 +275,20 @@ static bool result_ok(PGconn *pg, const PGresult *res)
  * Who blocks the work session, by pg_blocking_pids() on the lock session
  * (never the busy work session). The oldest transaction first: it is the
  * one to end. Remembered for the error of a lock timeout, and reported
- * as an event when new and then every REPORT_AGAIN_S.
+ * as an event when new and then every REPORT_AGAIN_S. How long the
+ * statement has waited is the server's pg_locks.waitstart (PostgreSQL
+ * 14); a blocker of another role is seen without its state and query
+ * unless this role may read every session's (pg_read_all_stats).
  */
 static void sample_blocker(struct pg_conn *pc)
 {
 	static const char sql[] =
-	        "SELECT a.pid, coalesce(a.usename, ''), coalesce(a.application_name, ''), coalesce(a.state, ''), coalesce(extract(epoch FROM now() - a.xact_start)::bigint, -1), left(regexp_replace(coalesce(a.query, ''), '\\s+', ' ', 'g'), 200) FROM pg_stat_activity a WHERE a.pid = ANY (pg_blocking_pids($1::int)) ORDER BY a.xact_start NULLS LAST LIMIT 1";
+	        "SELECT a.pid, coalesce(a.usename, ''), coalesce(a.application_name, ''), coalesce(a.state, ''), coalesce(extract(epoch FROM now() - a.xact_start)::bigint, -1), left(regexp_replace(coalesce(a.query, ''), '\\s+', ' ', 'g'), 200), %s, a.state IS NULL AND a.usesysid IS NOT NULL AND NOT pg_catalog.pg_has_role(a.usesysid, 'USAGE') AND NOT pg_catalog.pg_has_role('pg_read_all_stats', 'USAGE') FROM pg_stat_activity a WHERE a.pid = ANY (pg_blocking_pids($1::int)) ORDER BY a.xact_start NULLS LAST LIMIT 1";
+	static const char waited_14[] =
+	        "coalesce((SELECT extract(epoch FROM pg_catalog.clock_timestamp() - min(l.waitstart)) FROM pg_catalog.pg_locks l WHERE l.pid = $1::int AND NOT l.granted), -1)";
+	char text[sizeof(sql) + sizeof(waited_14)];
+	const char *state;
+	bool is_hidden;
 	char pid_text[16];
 	const char *vals[] = { pid_text };
 	struct strata_event ev = { .kind = STRATA_EVENT_BLOCKED };
@@ -292,23 +300,29 @@ static void sample_blocker(struct pg_conn *pc)
 	if (!pc->lock_pg || PQstatus(pc->lock_pg) != CONNECTION_OK)
 		return;
 	snprintf(pid_text, sizeof(pid_text), "%d", PQbackendPID(pc->pg));
-	res = PQexecParams(pc->lock_pg, sql, 1, NULL, vals, NULL, NULL, 0);
+	snprintf(text, sizeof(text), sql,
+	         pc->base.server_version >= 140000 ? waited_14 : "-1");
+	res = PQexecParams(pc->lock_pg, text, 1, NULL, vals, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
 		if (PQresultStatus(res) == PGRES_TUPLES_OK)
-			progress_holder(&pc->base, 0, NULL, NULL, NULL);
+			progress_holder(&pc->base, 0, NULL, NULL, NULL, -1);
 		PQclear(res);
 		return;
 	}
 	pid = (int)strtol(PQgetvalue(res, 0, 0), NULL, 10);
 	age = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
+	state = PQgetvalue(res, 0, 3);
+	is_hidden = !strcmp(PQgetvalue(res, 0, 7), "t");
+	if (!*state && is_hidden)
+		state = "state unknown: another role's session (pg_read_all_stats shows it)";
+	else if (!*state)
+		state = "state unknown";
 	sbuf_addf(&who, "pid %d (user '%s', application '%s', %s", pid,
-	          PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2),
-	          *PQgetvalue(res, 0, 3) ? PQgetvalue(res, 0, 3)
-	                                 : "state unknown");
+	          PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2), state);
 	if (age >= 0)
 		sbuf_addf(&who, ", in a transaction for %" PRId64 " s", age);
 	sbuf_addch(&who, ')');
-	if (!pc->base.is_hide_queries && *PQgetvalue(res, 0, 5))
+	if (!pc->base.is_hide_queries && !is_hidden && *PQgetvalue(res, 0, 5))
 		sbuf_addf(&who, ": %s", PQgetvalue(res, 0, 5));
 	free(pc->blocker);
 	pc->blocker = xstrdup(who.buf);
@@ -316,17 +330,19 @@ static void sample_blocker(struct pg_conn *pc)
 	    now - pc->reported_ns >= (int64_t)REPORT_AGAIN_S * 1000000000) {
 		ev.holder_pid = pid;
 		ev.holder_user = PQgetvalue(res, 0, 1);
-		ev.holder_state = PQgetvalue(res, 0, 3);
+		ev.holder_state = state;
 		ev.holder_application = PQgetvalue(res, 0, 2);
-		ev.holder_query =
-		        pc->base.is_hide_queries ? NULL : PQgetvalue(res, 0, 5);
+		ev.holder_query = pc->base.is_hide_queries || is_hidden
+		                          ? NULL
+		                          : PQgetvalue(res, 0, 5);
 		ev.message = who.buf;
 		driver_emit(&pc->base, &ev);
 		pc->reported_ns = now;
 	}
 	pc->blocker_pid = pid;
-	progress_holder(&pc->base, pid, PQgetvalue(res, 0, 1),
-	                PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 2));
+	progress_holder(&pc->base, pid, PQgetvalue(res, 0, 1), state,
+	                PQgetvalue(res, 0, 2),
+	                strtod(PQgetvalue(res, 0, 6), NULL));
 	sbuf_release(&who);
 	PQclear(res);
 }
@@ -1215,6 +1231,43 @@ static void pg_unlock(struct strata_conn *c)
 
 /* ---- the history table -------------------------------------------------- */
 
+/*
+ * CREATE TABLE IF NOT EXISTS refused for want of the CREATE privilege on
+ * the schema (42501), which PostgreSQL checks before it looks for the
+ * table: a table made by the schema's owner is used as it is; else the
+ * error says which table strata was creating and the GRANT that lets it.
+ */
+static int pg_create_failed(struct strata_conn *c, const struct table_name *t,
+                            const char *what, struct strata_error *err)
+{
+	static const char sql[] =
+	        "SELECT pg_catalog.to_regclass($1) IS NOT NULL, pg_catalog.quote_ident(coalesce($2, pg_catalog.current_schema())), pg_catalog.quote_ident($3), pg_catalog.quote_ident(current_user)";
+	struct pg_conn *pc = pg_conn_of(c);
+	const char *vals[] = { t->quoted, t->schema, t->name };
+	PGresult *res;
+	int rc = -1;
+
+	if (!err || strcmp(err->sqlstate, "42501"))
+		return -1;
+	res = PQexecParams(pc->pg, sql, 3, NULL, vals, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+		goto done;
+	if (!strcmp(PQgetvalue(res, 0, 0), "t")) {
+		strata_error_release(err);
+		rc = 0;
+		goto done;
+	}
+	error_prefix(err, "could not create the %s %s.%s", what,
+	             PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
+	strata_error_hint(
+	        err,
+	        "Grant the role the right to create it (GRANT CREATE ON SCHEMA %s TO %s;), have the schema's owner create it, or keep the history in a schema the role may create in (--table schema.name).",
+	        PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 3));
+done:
+	PQclear(res);
+	return rc;
+}
+
 static int pg_history_ensure(struct strata_conn *c,
                              const struct table_name *table,
                              struct strata_error *err)
@@ -1236,6 +1289,8 @@ static int pg_history_ensure(struct strata_conn *c,
 	          ");",
 	          table->quoted);
 	rc = run_quiet(pc, sql.buf, err);
+	if (rc < 0 && pg_create_failed(c, table, "history table", err) == 0)
+		rc = 0;
 	/* 3F000: the schema is missing, or none is on the search_path */
 	if (rc < 0 && err && !strcmp(err->sqlstate, "3F000")) {
 		if (table->schema) {
@@ -2137,6 +2192,7 @@ const struct strata_driver pgdrv_driver = {
 	.unlock = pg_unlock,
 	.lock_check = pg_lock_check,
 	.history_ensure = pg_history_ensure,
+	.create_failed = pg_create_failed,
 	.history_read = pg_history_read,
 	.query = pg_query_generic,
 	.query_each = pg_query_each,
