@@ -42,7 +42,18 @@ struct pg_conn {
 	struct strata_conn base;
 	PGconn *pg;
 	PGconn *lock_pg; /* the lock's dedicated session, NULL when none */
-	char *conninfo;  /* url->raw: holds the password, never shown */
+	/*
+	 * Where a waiting statement is looked at (the phase, the blocker):
+	 * its own session, "strata monitor", opened when first needed, so
+	 * that the lock session's pg_stat_activity row says which migration
+	 * its holder applies, and since when (see announce()). NULL: not
+	 * opened yet; when it cannot be, the lock session does it.
+	 */
+	PGconn *monitor_pg;
+	bool is_monitor_failed;
+	bool is_announce_pending; /* a result to read on lock_pg */
+	const struct strata_migration *announced;
+	char *conninfo; /* url->raw: holds the password, never shown */
 	char *redacted;
 	int64_t lock_key;
 	bool is_locked;
@@ -67,6 +78,8 @@ struct pg_conn {
 
 static void queue_clear(struct pg_conn *pc);
 static int flush_queue(struct pg_conn *pc, struct strata_error *err);
+static PGconn *monitor_session(struct pg_conn *pc);
+static void announce(struct pg_conn *pc);
 
 static struct pg_conn *pg_conn_of(struct strata_conn *c)
 {
@@ -272,13 +285,13 @@ static bool result_ok(PGconn *pg, const PGresult *res)
 #define REPORT_AGAIN_S  10  /* how often the same blocker is reported */
 
 /*
- * Who blocks the work session, by pg_blocking_pids() on the lock session
- * (never the busy work session). The oldest transaction first: it is the
- * one to end. Remembered for the error of a lock timeout, and reported
- * as an event when new and then every REPORT_AGAIN_S. How long the
- * statement has waited is the server's pg_locks.waitstart (PostgreSQL
- * 14); a blocker of another role is seen without its state and query
- * unless this role may read every session's (pg_read_all_stats).
+ * Who blocks the work session, by pg_blocking_pids() on the monitor
+ * session (never the busy work session). The oldest transaction first: it is
+ * the one to end. Remembered for the error of a lock timeout, and reported as
+ * an event when new and then every REPORT_AGAIN_S. How long the statement has
+ * waited is the server's pg_locks.waitstart (PostgreSQL 14); a blocker of
+ * another role is seen without its state and query unless this role may read
+ * every session's (pg_read_all_stats).
  */
 static void sample_blocker(struct pg_conn *pc)
 {
@@ -297,12 +310,14 @@ static void sample_blocker(struct pg_conn *pc)
 	int64_t now = text_monotonic_ns(), age;
 	int pid;
 
-	if (!pc->lock_pg || PQstatus(pc->lock_pg) != CONNECTION_OK)
+	PGconn *mon = monitor_session(pc);
+
+	if (!mon)
 		return;
 	snprintf(pid_text, sizeof(pid_text), "%d", PQbackendPID(pc->pg));
 	snprintf(text, sizeof(text), sql,
 	         pc->base.server_version >= 140000 ? waited_14 : "-1");
-	res = PQexecParams(pc->lock_pg, text, 1, NULL, vals, NULL, NULL, 0);
+	res = PQexecParams(mon, text, 1, NULL, vals, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
 		if (PQresultStatus(res) == PGRES_TUPLES_OK)
 			progress_holder(&pc->base, 0, NULL, NULL, NULL, -1);
@@ -352,7 +367,7 @@ static void sample_blocker(struct pg_conn *pc)
  * progress: the phase of a CREATE INDEX, CLUSTER or VACUUM (FULL), and how
  * far it is (the counts of a "waiting for ..." phase are left over from
  * the phase before), from the views PostgreSQL 12 has. Best effort, like
- * sample_blocker(), on the lock session.
+ * sample_blocker(), on the monitor session.
  */
 static void sample_phase(struct pg_conn *pc)
 {
@@ -364,11 +379,12 @@ static void sample_phase(struct pg_conn *pc)
 	const char *vals[] = { pid_text };
 	PGresult *res;
 
-	if (!pc->base.progress || !pc->lock_pg ||
-	    PQstatus(pc->lock_pg) != CONNECTION_OK)
+	PGconn *mon = pc->base.progress ? monitor_session(pc) : NULL;
+
+	if (!mon)
 		return;
 	snprintf(pid_text, sizeof(pid_text), "%d", PQbackendPID(pc->pg));
-	res = PQexecParams(pc->lock_pg, sql, 1, NULL, vals, NULL, NULL, 0);
+	res = PQexecParams(mon, sql, 1, NULL, vals, NULL, NULL, 0);
 	if (PQresultStatus(res) == PGRES_TUPLES_OK)
 		progress_phase(
 		        &pc->base,
@@ -573,6 +589,10 @@ static void close_lock_conn(struct pg_conn *pc)
 	PQfinish(pc->lock_pg);
 	pc->lock_pg = NULL;
 	pc->is_locked = false;
+	pc->is_announce_pending = false;
+	pc->announced = NULL;
+	PQfinish(pc->monitor_pg);
+	pc->monitor_pg = NULL;
 }
 
 static void pg_close(struct strata_conn *c)
@@ -863,6 +883,7 @@ static int pg_exec_script(struct strata_conn *c, const struct strata_script *s,
 	struct pg_conn *pc = pg_conn_of(c);
 
 	start_watch(pc);
+	announce(pc);
 	/*
 	 * COPY FROM STDIN cannot be pipelined: the server would read the next
 	 * statement as COPY data and end the session. Alone it fails cleanly.
@@ -932,6 +953,7 @@ struct lock_holder {
 	char *application;
 	char *state;
 	char *query;
+	double age; /* seconds since its state changed; < 0: unknown */
 };
 
 static void lock_holder_release(struct lock_holder *h)
@@ -953,7 +975,9 @@ static void find_lock_holder(struct lock_holder *out, PGconn *pg, int64_t key)
 	        "SELECT coalesce(l.pid, 0), coalesce(a.application_name, ''),\n"
 	        "       coalesce(a.state, ''),\n"
 	        "       CASE WHEN length(q) > 200 THEN left(q, 200) || '...'\n"
-	        "            ELSE q END\n"
+	        "            ELSE q END,\n"
+	        "       coalesce(extract(epoch FROM pg_catalog.clock_timestamp()\n"
+	        "                               - a.state_change), -1)\n"
 	        "  FROM pg_catalog.pg_locks l\n"
 	        "  LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid,\n"
 	        "  LATERAL (SELECT btrim(regexp_replace(coalesce(a.query, ''),\n"
@@ -976,35 +1000,67 @@ static void find_lock_holder(struct lock_holder *out, PGconn *pg, int64_t key)
 		out->application = xstrdup(PQgetvalue(res, 0, 1));
 		out->state = xstrdup(PQgetvalue(res, 0, 2));
 		out->query = xstrdup(PQgetvalue(res, 0, 3));
+		out->age = strtod(PQgetvalue(res, 0, 4), NULL);
 	}
 	PQclear(res);
+}
+
+/*
+ * The holder as a waiter shows it: "pid 123 (strata, applying
+ * 20250101120000 create users, for 12.3 s)" when it is a strata (its
+ * lock session says which migration: see announce()), never the text of
+ * strata's own queries; else "pid 123 (application 'deployer')", its
+ * query being the caller's to add. Whether it is a strata: the return.
+ */
+static bool describe_holder(struct sbuf *sb, const struct lock_holder *h)
+{
+	const char *app = h->application ? h->application : "";
+
+	sbuf_addf(sb, "pid %d (", h->pid);
+	if (strcmp(app, "strata") && strncmp(app, "strata: ", 8)) {
+		sbuf_addf(sb, "application '%s')", app);
+		return false;
+	}
+	sbuf_adds(sb, "strata");
+	/* a plain "strata" has not started a migration: no age to tell */
+	if (app[6] && h->age >= 0)
+		sbuf_addf(sb, ", %s, for %.1f s", app + 8, h->age);
+	else if (app[6])
+		sbuf_addf(sb, ", %s", app + 8);
+	sbuf_addch(sb, ')');
+	return true;
 }
 
 static void emit_lock_event(struct pg_conn *pc, enum strata_event_kind kind,
                             const struct lock_holder *h, double waited)
 {
 	struct strata_event ev = { .kind = kind };
-	char *msg;
+	struct sbuf msg = SBUF_INIT;
+	bool is_strata = false;
 
-	if (kind == STRATA_EVENT_LOCK_WAIT && h->pid)
-		msg = xstrfmt("waiting for the migration lock held by pid %d",
-		              h->pid);
-	else if (kind == STRATA_EVENT_LOCK_WAIT)
-		msg = xstrdup("waiting for the migration lock");
-	else
-		msg = xstrfmt("took the migration lock after %.1f s", waited);
-	ev.message = msg;
+	if (kind == STRATA_EVENT_LOCK_WAIT && h->pid) {
+		sbuf_adds(&msg, "waiting for the migration lock, held by ");
+		is_strata = describe_holder(&msg, h);
+	} else if (kind == STRATA_EVENT_LOCK_WAIT) {
+		sbuf_adds(&msg, "waiting for the migration lock");
+	} else {
+		sbuf_addf(&msg, "took the migration lock after %.1f s", waited);
+	}
+	ev.message = msg.buf;
 	ev.holder_pid = h->pid;
 	ev.holder_application = h->application;
-	ev.holder_query = h->query;
+	ev.holder_query = is_strata ? NULL : h->query;
 	ev.waited_seconds = waited;
 	driver_emit(&pc->base, &ev);
-	free(msg);
+	sbuf_release(&msg);
 }
 
 static int lock_timeout(struct strata_error *err, double wait,
                         const struct lock_holder *h)
 {
+	struct sbuf who = SBUF_INIT;
+	bool is_strata = h->pid && describe_holder(&who, h);
+
 	if (!h->pid)
 		strata_error_set(
 		        err, STRATA_ELOCK,
@@ -1012,9 +1068,10 @@ static int lock_timeout(struct strata_error *err, double wait,
 	else
 		strata_error_set(
 		        err, STRATA_ELOCK,
-		        "could not take the migration lock within %g s: held by pid %d (application '%s')",
-		        wait, h->pid, h->application);
-	if (h->pid && h->query && *h->query)
+		        "could not take the migration lock within %g s: held by %s",
+		        wait, who.buf);
+	sbuf_release(&who);
+	if (h->pid && !is_strata && h->query && *h->query)
 		strata_error_detail(
 		        err, "Its state is '%s'; its %s query: %s", h->state,
 		        strcmp(h->state, "active") ? "last" : "current",
@@ -1078,6 +1135,105 @@ done:
 	if (rc < 0)
 		close_lock_conn(pc);
 	return rc;
+}
+
+/* Reads the result of announce() on the lock session, if one is due. */
+static void lock_drain(struct pg_conn *pc)
+{
+	PGresult *res;
+
+	if (!pc->is_announce_pending)
+		return;
+	while ((res = PQgetResult(pc->lock_pg)))
+		PQclear(res);
+	pc->is_announce_pending = false;
+}
+
+/*
+ * The session that looks at a waiting statement: "strata monitor", on
+ * the server the others reached, opened once per command when first
+ * needed; else (it could not be opened) the lock session. Best effort:
+ * NULL when neither can be used.
+ */
+static PGconn *monitor_session(struct pg_conn *pc)
+{
+	const char *keys[7], *vals[7];
+	const char *host = PQhost(pc->pg), *port = PQport(pc->pg);
+	const char *addr = PQhostaddr(pc->pg);
+	size_t n = 0;
+
+	if (!pc->monitor_pg && !pc->is_monitor_failed) {
+		keys[n] = "dbname";
+		vals[n++] = pc->conninfo;
+		if (host && *host) {
+			keys[n] = "host";
+			vals[n++] = host;
+		}
+		if (port && *port) {
+			keys[n] = "port";
+			vals[n++] = port;
+		}
+		if (host && *host && addr && *addr) {
+			keys[n] = "hostaddr";
+			vals[n++] = addr;
+		}
+		keys[n] = "application_name";
+		vals[n++] = "strata monitor";
+		/* a look at progress never holds the migration up long */
+		keys[n] = "connect_timeout";
+		vals[n++] = "5";
+		keys[n] = vals[n] = NULL;
+		pc->monitor_pg = PQconnectdbParams(keys, vals, 1);
+		if (PQstatus(pc->monitor_pg) != CONNECTION_OK) {
+			PQfinish(pc->monitor_pg);
+			pc->monitor_pg = NULL;
+			pc->is_monitor_failed = true;
+		} else {
+			PQsetNoticeReceiver(pc->monitor_pg, drop_notice, NULL);
+		}
+	}
+	if (pc->monitor_pg && PQstatus(pc->monitor_pg) == CONNECTION_OK)
+		return pc->monitor_pg;
+	if (!pc->lock_pg || PQstatus(pc->lock_pg) != CONNECTION_OK)
+		return NULL;
+	lock_drain(pc);
+	return pc->lock_pg;
+}
+
+/*
+ * The lock session's application_name says which migration its holder
+ * applies, "strata: applying 20250101120000 create users", from when it
+ * starts (pg_stat_activity.state_change), for waiting runners to show:
+ * sent without waiting for its result (lock_drain() reads it), so that
+ * it costs no round trip.
+ */
+static void announce(struct pg_conn *pc)
+{
+	const struct progress *p = pc->base.progress;
+	char name[64]; /* NAMEDATALEN - 1 bytes: as the server keeps it */
+	const char *vals[] = { name };
+	size_t n;
+
+	if (!p || !p->m || p->m == pc->announced || !pc->is_locked ||
+	    PQstatus(pc->lock_pg) != CONNECTION_OK)
+		return;
+	lock_drain(pc);
+	n = (size_t)snprintf(name, sizeof(name), "strata: %s %" PRId64 " %s",
+	                     p->is_down ? "reverting" : "applying",
+	                     p->m->version, p->m->description);
+	/* never half a UTF-8 character at the cut */
+	if (n >= sizeof(name)) {
+		n = sizeof(name) - 1;
+		while (n && ((unsigned char)name[n] & 0xc0) == 0x80)
+			n--;
+		name[n] = '\0';
+	}
+	if (PQsendQueryParams(
+	            pc->lock_pg,
+	            "SELECT pg_catalog.set_config('application_name', $1, false)",
+	            1, NULL, vals, NULL, NULL, 0))
+		pc->is_announce_pending = true;
+	pc->announced = p->m;
 }
 
 /* 1 when taken, 0 when someone else holds it, -1 on error. */
@@ -1186,6 +1342,7 @@ static int pg_lock_check(struct strata_conn *c, struct strata_error *err)
 
 	if (!pc->is_locked)
 		return 0;
+	lock_drain(pc);
 	if (PQstatus(pc->lock_pg) == CONNECTION_OK) {
 		p.fd = PQsocket(pc->lock_pg);
 		do
@@ -1221,6 +1378,7 @@ static void pg_unlock(struct strata_conn *c)
 
 	if (pc->lock_pg && pc->is_locked &&
 	    PQstatus(pc->lock_pg) == CONNECTION_OK) {
+		lock_drain(pc);
 		snprintf(key, sizeof(key), "%" PRId64, pc->lock_key);
 		PQclear(PQexecParams(pc->lock_pg,
 		                     "SELECT pg_advisory_unlock($1::bigint)", 1,

@@ -508,7 +508,7 @@ static int64_t stmt_lock_ms(const struct strata_db *db,
  * half-done copies beside the index as NAME_ccnew or NAME_ccold.
  */
 static int invalid_indexes(struct db_rows *out, struct strata_db *db,
-                           const struct strata_stmt *st,
+                           const struct strata_stmt *st, bool is_to_drop,
                            struct strata_error *err)
 {
 	static const char sql[] =
@@ -532,15 +532,21 @@ static int invalid_indexes(struct db_rows *out, struct strata_db *db,
 	        "  WHEN 's' THEN c.relnamespace =\n"
 	        "    pg_catalog.to_regnamespace($2::text)\n"
 	        "  ELSE false END\n"
+	        /* never one another session is building right now */
+	        "  AND NOT ($4::bool AND EXISTS (SELECT FROM\n"
+	        "   pg_catalog.pg_stat_progress_create_index p\n"
+	        "   WHERE p.index_relid = i.indexrelid\n"
+	        "     AND p.pid <> pg_catalog.pg_backend_pid()))\n"
 	        " ORDER BY 1";
 	char kind[2] = { st->index_kind, '\0' };
-	struct db_value v[3];
+	struct db_value v[4];
 
 	v[0] = (struct db_value){ .type = DBV_TEXT, .s = kind };
 	v[1] = DBV_TEXT(st->index_target);
 	v[2] = DBV_TEXT(st->index_name);
+	v[3] = DBV_TEXT(is_to_drop ? "t" : "f");
 	memset(out, 0, sizeof(*out));
-	return db->drv->query(db->conn, sql, 3, v, out, err);
+	return db->drv->query(db->conn, sql, 4, v, out, err);
 }
 
 /*
@@ -560,7 +566,7 @@ static int drop_invalid_indexes(struct strata_db *db,
 
 	if (st->index_kind != 'c')
 		return 0;
-	rc = invalid_indexes(&rows, db, st, err);
+	rc = invalid_indexes(&rows, db, st, true, err);
 	for (size_t r = 0; rc == 0 && r < rows.n_rows; r++) {
 		const char *name = db_rows_get(&rows, r, 0);
 
@@ -651,7 +657,7 @@ static int check_indexes_valid(struct strata_db *db,
 
 		if (!s->stmts[k].index_kind)
 			continue;
-		if (invalid_indexes(&rows, db, &s->stmts[k], err) < 0)
+		if (invalid_indexes(&rows, db, &s->stmts[k], false, err) < 0)
 			return -1;
 		if (!rows.n_rows) {
 			db_rows_release(&rows);

@@ -99,3 +99,23 @@ frames() {
 	[[ -n $waited ]] || fail "no waiting line in: $(frames)"
 	awk -v w="$waited" 'BEGIN { exit !(w >= 1.0) }' || fail "at most $waited s waited in: $(frames)"
 }
+
+@test "lock: a waiting runner names the migration the holding strata applies, never strata's own queries" {
+	write_migration 1_slow.sql "SELECT pg_sleep(3);"
+	strata run >first.out 2>&1 &
+	local first=$! holder=""
+	holder=$(await_sql "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted")
+	# long enough for the holder to have looked at its statement a
+	# few times: on its monitor session, not on the lock session
+	sleep 1
+	run strata run --lock-wait 500ms
+	assert_failure 6
+	assert_output --regexp "could not take the migration lock within 0\.5 s: held by pid $holder \(strata, applying 1 slow, for [0-9]+\.[0-9] s\)"
+	refute_output --partial "SELECT"
+	run strata run --lock-wait 10s
+	wait "$first"
+	assert_success
+	assert_line --regexp "strata: waiting for the migration lock, held by pid $holder \(strata, applying 1 slow, for [0-9.]+ s\)$"
+	assert_output --partial "Nothing to apply"
+	refute_output --partial "SELECT"
+}
