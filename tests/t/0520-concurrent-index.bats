@@ -126,3 +126,19 @@ invalid_indexes() {
 	assert_failure 6
 	assert_output --partial "canceling statement due to lock timeout"
 }
+
+@test "concurrent index: concurrent_lock_timeout in strata.conf bounds the wait" {
+	write_migration 1_t.sql "CREATE TABLE t (id int); CREATE TABLE other (id int);"
+	strata run
+	write_migration 2_t_id.sql $'-- no-transaction\nCREATE INDEX CONCURRENTLY t_id ON t (id);'
+	printf '[strata]\nenvironment = ci\n\n[environment.ci]\nconcurrent_lock_timeout = 300ms\n' >strata.conf
+	hold_session old-report 30 "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM other;"
+	run strata run --retries 0
+	release_holder
+	assert_failure 6
+	assert_output --partial "canceling statement due to lock timeout"
+	printf '[strata]\nenvironment = ci\n\n[environment.ci]\nconcurrent_lock_timeout = soon\n' >strata.conf
+	run strata run
+	assert_failure 2
+	assert_output --partial "concurrent_lock_timeout in strata.conf wants a duration such as 10m (0: none), not 'soon'"
+}
