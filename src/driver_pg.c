@@ -79,7 +79,7 @@ struct pg_conn {
 static void queue_clear(struct pg_conn *pc);
 static int flush_queue(struct pg_conn *pc, struct strata_error *err);
 static PGconn *monitor_session(struct pg_conn *pc);
-static void announce(struct pg_conn *pc);
+static void announce(struct pg_conn *pc, bool is_reset);
 
 static struct pg_conn *pg_conn_of(struct strata_conn *c)
 {
@@ -426,6 +426,7 @@ static bool await_result(struct pg_conn *pc)
 			return false;
 		now = text_monotonic_ns();
 		if (now >= sample_ns) {
+			announce(pc, false);
 			sample_blocker(pc);
 			sample_phase(pc);
 			sample_ns = now + SAMPLE_MS * NS_PER_MS;
@@ -883,7 +884,7 @@ static int pg_exec_script(struct strata_conn *c, const struct strata_script *s,
 	struct pg_conn *pc = pg_conn_of(c);
 
 	start_watch(pc);
-	announce(pc);
+	announce(pc, true);
 	/*
 	 * COPY FROM STDIN cannot be pipelined: the server would read the next
 	 * statement as COPY data and end the session. Alone it fails cleanly.
@@ -1202,38 +1203,47 @@ static PGconn *monitor_session(struct pg_conn *pc)
 
 /*
  * The lock session's application_name says which migration its holder
- * applies, "strata: applying 20250101120000 create users", from when it
- * starts (pg_stat_activity.state_change), for waiting runners to show:
- * sent without waiting for its result (lock_drain() reads it), so that
- * it costs no round trip.
+ * applies, "strata: applying 20250101120000 create users", for waiting
+ * runners to show (and pg_stat_activity.state_change since when). Set once
+ * a statement has run long enough to be looked at (is_reset false), and
+ * back to "strata" when the next migration starts: a quick migration
+ * costs nothing. Sent without waiting for its result (lock_drain() reads
+ * it).
  */
-static void announce(struct pg_conn *pc)
+static void announce(struct pg_conn *pc, bool is_reset)
 {
 	const struct progress *p = pc->base.progress;
 	char name[64]; /* NAMEDATALEN - 1 bytes: as the server keeps it */
 	const char *vals[] = { name };
 	size_t n;
 
-	if (!p || !p->m || p->m == pc->announced || !pc->is_locked ||
-	    PQstatus(pc->lock_pg) != CONNECTION_OK)
+	if (!pc->is_locked || PQstatus(pc->lock_pg) != CONNECTION_OK)
+		return;
+	if (is_reset ? !pc->announced || (p && p->m == pc->announced)
+	             : !p || !p->m || p->m == pc->announced)
 		return;
 	lock_drain(pc);
-	n = (size_t)snprintf(name, sizeof(name), "strata: %s %" PRId64 " %s",
-	                     p->is_down ? "reverting" : "applying",
-	                     p->m->version, p->m->description);
-	/* never half a UTF-8 character at the cut */
-	if (n >= sizeof(name)) {
-		n = sizeof(name) - 1;
-		while (n && ((unsigned char)name[n] & 0xc0) == 0x80)
-			n--;
-		name[n] = '\0';
+	if (is_reset) {
+		snprintf(name, sizeof(name), "strata");
+	} else {
+		n = (size_t)snprintf(name, sizeof(name),
+		                     "strata: %s %" PRId64 " %s",
+		                     p->is_down ? "reverting" : "applying",
+		                     p->m->version, p->m->description);
+		/* never half a UTF-8 character at the cut */
+		if (n >= sizeof(name)) {
+			n = sizeof(name) - 1;
+			while (n && ((unsigned char)name[n] & 0xc0) == 0x80)
+				n--;
+			name[n] = '\0';
+		}
 	}
 	if (PQsendQueryParams(
 	            pc->lock_pg,
 	            "SELECT pg_catalog.set_config('application_name', $1, false)",
 	            1, NULL, vals, NULL, NULL, 0))
 		pc->is_announce_pending = true;
-	pc->announced = p->m;
+	pc->announced = is_reset ? NULL : p->m;
 }
 
 /* 1 when taken, 0 when someone else holds it, -1 on error. */

@@ -612,7 +612,9 @@ static void drop_after_failure(struct strata_db *db,
 	struct sbuf dropped = SBUF_INIT, name = SBUF_INIT;
 	char *was = err->detail;
 
-	if (st->index_kind != 'c')
+	/* 25001: refused inside a transaction block, it built nothing (and
+	 * the block's failed transaction would refuse the look) */
+	if (st->index_kind != 'c' || !strcmp(err->sqlstate, "25001"))
 		return;
 	err->detail = NULL;
 	if (drop_invalid_indexes(db, st, &dropped, &ignored) < 0) {
