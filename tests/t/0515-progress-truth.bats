@@ -89,11 +89,11 @@ frames() {
 	write_migration 1_t.sql "CREATE TABLE t (id int);"
 	strata run
 	write_migration 2_alter.sql "ALTER TABLE t ADD COLUMN c int;"
-	hold_lock 3
-	on_tty run --retries 8
+	hold_lock 4
+	on_tty run --retries 10 --lock-probe 200ms
 	wait "$HOLDER_JOB" || true
 	assert_success
-	# each attempt waits 20 ms; the migration has waited on it for seconds
+	# each attempt waits 200 ms; the migration has waited on it for seconds
 	local waited
 	waited=$(frames | grep -oE "waiting on pid $HOLDER_PID \(.*, for [0-9.]+ s\)$" | sed -E 's/.*, for ([0-9.]+) s\)$/\1/' | sort -n | tail -n 1)
 	[[ -n $waited ]] || fail "no waiting line in: $(frames)"
