@@ -377,6 +377,15 @@ struct strata_db_options {
 	 * every attempt waits the whole lock_timeout.
 	 */
 	double lock_probe;
+	/*
+	 * lock_timeout of the statements with CONCURRENTLY (CREATE and DROP
+	 * INDEX, REINDEX, DETACH PARTITION; a file's
+	 * `-- strata:concurrent-lock-timeout=…` wins): seconds. They wait for
+	 * every older transaction of the database, under lock_timeout, while
+	 * holding no lock that application queries queue behind; a timeout
+	 * throws their work away. 0: the default, none; < 0 none.
+	 */
+	double concurrent_lock_timeout;
 	/* A transactional migration failing on a lock timeout (55P03) or a
 	 * deadlock (40P01) runs again up to this many times, with
 	 * exponential backoff and jitter; 0: the default 5, < 0: never. */

@@ -80,6 +80,10 @@ int audit_ensure(struct strata_db *db, struct strata_error *err)
 		return 0;
 	sbuf_addf(&sql, db->drv->audit_ddl, db->audit.quoted);
 	rc = db->drv->exec(db->conn, sql.buf, err);
+	if (rc < 0 && db->drv->create_failed &&
+	    db->drv->create_failed(db->conn, &db->audit, "audit table", err) ==
+	            0)
+		rc = 0;
 	sbuf_release(&sql);
 	if (rc == 0)
 		db->has_audit = true;

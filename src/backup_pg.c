@@ -744,7 +744,7 @@ static int sample_blockers(struct sbuf *who, PGconn *probe, int pid, int last,
 		ev.holder_pid = holder;
 		ev.holder_user = PQgetvalue(res, 0, 1);
 		ev.holder_application = PQgetvalue(res, 0, 2);
-		ev.holder_state = PQgetvalue(res, 0, 3);
+		ev.holder_state = pgdrv_session_state(res, 0);
 		ev.holder_query =
 		        db->opts.is_hide_queries ? NULL : PQgetvalue(res, 0, 5);
 		ev.message = who->buf;
@@ -1070,11 +1070,11 @@ static void restore_tick(void *data)
 	        " WHERE r.application_name = $1 AND r.wait_event_type = 'Lock'",
 	        1, NULL, vals, NULL, NULL, 0);
 	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
-	    strtod(PQgetvalue(res, 0, 7), NULL) >= w->lock_wait) {
-		const char *pid[] = { PQgetvalue(res, 0, 6) };
+	    strtod(PQgetvalue(res, 0, 8), NULL) >= w->lock_wait) {
+		const char *pid[] = { PQgetvalue(res, 0, 7) };
 		PGresult *cancel;
 
-		w->waited = strtod(PQgetvalue(res, 0, 7), NULL);
+		w->waited = strtod(PQgetvalue(res, 0, 8), NULL);
 		sbuf_reset(&w->who);
 		pgdrv_describe_session(&w->who, res, 0, false);
 		cancel = PQexecParams(

@@ -40,6 +40,8 @@ static bool is_known_key(const char *key, bool is_main)
 {
 	if (is_main && strcmp(key, "environment") == 0)
 		return true;
+	if (strcmp(key, "concurrent_lock_timeout") == 0)
+		return true;
 	for (size_t i = 0; i < ARRAY_SIZE(known_keys); i++)
 		if (strcmp(known_keys[i], key) == 0)
 			return true;
@@ -140,7 +142,7 @@ int strata_config_load(struct strata_config **out, const char *path,
 		err->line = line;
 		strata_error_hint(
 		        err,
-		        "Keys: database, source, table, connect_timeout, lock_wait, lock_timeout, lock_probe, statement_timeout, retries, backup, backup_dir (and environment in [strata]); in [lint], RULE = error, warning or off.");
+		        "Keys: database, source, table, connect_timeout, lock_wait, lock_timeout, lock_probe, concurrent_lock_timeout, statement_timeout, retries, backup, backup_dir (and environment in [strata]); in [lint], RULE = error, warning or off.");
 		goto fail;
 	}
 	*out = c;

@@ -55,7 +55,18 @@ struct pg_conn {
 	struct strata_conn base;
 	PGconn *pg;
 	PGconn *lock_pg; /* the lock's dedicated session, NULL when none */
-	char *conninfo;  /* url->raw: holds the password, never shown */
+	/*
+	 * Where a waiting statement is looked at (the phase, the blocker):
+	 * its own session, "strata monitor", opened when first needed, so
+	 * that the lock session's pg_stat_activity row says which migration
+	 * its holder applies, and since when (see announce()). NULL: not
+	 * opened yet; when it cannot be, the lock session does it.
+	 */
+	PGconn *monitor_pg;
+	bool is_monitor_failed;
+	bool is_announce_pending; /* a result to read on lock_pg */
+	const struct strata_migration *announced;
+	char *conninfo; /* url->raw: holds the password, never shown */
 	char *redacted;
 	int64_t lock_key;
 	bool is_locked;
@@ -82,6 +93,8 @@ struct pg_conn {
 
 static void queue_clear(struct pg_conn *pc);
 static int flush_queue(struct pg_conn *pc, struct strata_error *err);
+static PGconn *monitor_session(struct pg_conn *pc);
+static void announce(struct pg_conn *pc, bool is_reset);
 
 static struct pg_conn *pg_conn_of(struct strata_conn *c)
 {
@@ -311,6 +324,24 @@ static bool result_ok(PGconn *pg, const PGresult *res)
 #define REPORT_AGAIN_S  10  /* how often the same blocker is reported */
 
 /* See driver_pg.h. */
+const char *pgdrv_session_state(const PGresult *res, int row)
+{
+	const char *state = PQgetvalue(res, row, 3);
+
+	if (*state)
+		return state;
+	if (!pgdrv_session_query_visible(res, row))
+		return "state unknown: another role's session (pg_read_all_stats shows it)";
+	return "state unknown";
+}
+
+/* See driver_pg.h. */
+bool pgdrv_session_query_visible(const PGresult *res, int row)
+{
+	return strcmp(PQgetvalue(res, row, 6), "t") != 0;
+}
+
+/* See driver_pg.h. */
 void pgdrv_describe_session(struct sbuf *who, const PGresult *res, int row,
                             bool is_hide_query)
 {
@@ -318,26 +349,34 @@ void pgdrv_describe_session(struct sbuf *who, const PGresult *res, int row,
 
 	sbuf_addf(who, "pid %s (user '%s', application '%s', %s",
 	          PQgetvalue(res, row, 0), PQgetvalue(res, row, 1),
-	          PQgetvalue(res, row, 2),
-	          *PQgetvalue(res, row, 3) ? PQgetvalue(res, row, 3)
-	                                   : "state unknown");
+	          PQgetvalue(res, row, 2), pgdrv_session_state(res, row));
 	if (age >= 0)
 		sbuf_addf(who, ", in a transaction for %" PRId64 " s", age);
 	sbuf_addch(who, ')');
-	if (!is_hide_query && *PQgetvalue(res, row, 5))
+	if (!is_hide_query && pgdrv_session_query_visible(res, row) &&
+	    *PQgetvalue(res, row, 5))
 		sbuf_addf(who, ": %s", PQgetvalue(res, row, 5));
 }
 
 /*
- * Who blocks the work session, by pg_blocking_pids() on the lock session
- * (never the busy work session). The oldest transaction first: it is the
- * one to end. Remembered for the error of a lock timeout, and reported
- * as an event when new and then every REPORT_AGAIN_S.
+ * Who blocks the work session, by pg_blocking_pids() on the monitor
+ * session (never the busy work session). The oldest transaction first: it is
+ * the one to end. Remembered for the error of a lock timeout, and reported as
+ * an event when new and then every REPORT_AGAIN_S. How long the statement has
+ * waited is the server's pg_locks.waitstart (PostgreSQL 14); a blocker of
+ * another role is seen without its state and query unless this role may read
+ * every session's (pg_read_all_stats).
  */
 static void sample_blocker(struct pg_conn *pc)
 {
 	static const char sql[] =
-	        "SELECT a.pid, coalesce(a.usename, ''), coalesce(a.application_name, ''), coalesce(a.state, ''), coalesce(extract(epoch FROM now() - a.xact_start)::bigint, -1), left(regexp_replace(coalesce(a.query, ''), '\\s+', ' ', 'g'), 200) FROM pg_stat_activity a WHERE a.pid = ANY (pg_blocking_pids($1::int)) ORDER BY a.xact_start NULLS LAST LIMIT 1";
+	        "SELECT " PGDRV_SESSION_COLUMNS
+	        ", %s FROM pg_stat_activity a WHERE a.pid = ANY (pg_blocking_pids($1::int)) ORDER BY a.xact_start NULLS LAST LIMIT 1";
+	static const char waited_14[] =
+	        "coalesce((SELECT extract(epoch FROM pg_catalog.clock_timestamp() - min(l.waitstart)) FROM pg_catalog.pg_locks l WHERE l.pid = $1::int AND NOT l.granted), -1)";
+	char text[sizeof(sql) + sizeof(waited_14)];
+	const char *state;
+	bool is_hidden;
 	char pid_text[16];
 	const char *vals[] = { pid_text };
 	struct strata_event ev = { .kind = STRATA_EVENT_BLOCKED };
@@ -346,17 +385,23 @@ static void sample_blocker(struct pg_conn *pc)
 	int64_t now = text_monotonic_ns();
 	int pid;
 
-	if (!pc->lock_pg || PQstatus(pc->lock_pg) != CONNECTION_OK)
+	PGconn *mon = monitor_session(pc);
+
+	if (!mon)
 		return;
 	snprintf(pid_text, sizeof(pid_text), "%d", PQbackendPID(pc->pg));
-	res = PQexecParams(pc->lock_pg, sql, 1, NULL, vals, NULL, NULL, 0);
+	snprintf(text, sizeof(text), sql,
+	         pc->base.server_version >= 140000 ? waited_14 : "-1");
+	res = PQexecParams(mon, text, 1, NULL, vals, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
 		if (PQresultStatus(res) == PGRES_TUPLES_OK)
-			progress_holder(&pc->base, 0, NULL, NULL, NULL);
+			progress_holder(&pc->base, 0, NULL, NULL, NULL, -1);
 		PQclear(res);
 		return;
 	}
 	pid = (int)strtol(PQgetvalue(res, 0, 0), NULL, 10);
+	state = pgdrv_session_state(res, 0);
+	is_hidden = !pgdrv_session_query_visible(res, 0);
 	pgdrv_describe_session(&who, res, 0, pc->base.is_hide_queries);
 	free(pc->blocker);
 	pc->blocker = xstrdup(who.buf);
@@ -364,17 +409,20 @@ static void sample_blocker(struct pg_conn *pc)
 	    now - pc->reported_ns >= (int64_t)REPORT_AGAIN_S * 1000000000) {
 		ev.holder_pid = pid;
 		ev.holder_user = PQgetvalue(res, 0, 1);
-		ev.holder_state = PQgetvalue(res, 0, 3);
+		ev.holder_state = state;
 		ev.holder_application = PQgetvalue(res, 0, 2);
-		ev.holder_query =
-		        pc->base.is_hide_queries ? NULL : PQgetvalue(res, 0, 5);
+		ev.holder_query = pc->base.is_hide_queries || is_hidden
+		                          ? NULL
+		                          : PQgetvalue(res, 0, 5);
 		ev.message = who.buf;
 		driver_emit(&pc->base, &ev);
 		pc->reported_ns = now;
 	}
 	pc->blocker_pid = pid;
-	progress_holder(&pc->base, pid, PQgetvalue(res, 0, 1),
-	                PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 2));
+	progress_holder(
+	        &pc->base, pid, PQgetvalue(res, 0, 1), state,
+	        PQgetvalue(res, 0, 2),
+	        strtod(PQgetvalue(res, 0, PGDRV_SESSION_NCOLUMNS), NULL));
 	sbuf_release(&who);
 	PQclear(res);
 }
@@ -384,7 +432,7 @@ static void sample_blocker(struct pg_conn *pc)
  * progress: the phase of a CREATE INDEX, CLUSTER or VACUUM (FULL), and how
  * far it is (the counts of a "waiting for ..." phase are left over from
  * the phase before), from the views PostgreSQL 12 has. Best effort, like
- * sample_blocker(), on the lock session.
+ * sample_blocker(), on the monitor session.
  */
 static void sample_phase(struct pg_conn *pc)
 {
@@ -396,11 +444,12 @@ static void sample_phase(struct pg_conn *pc)
 	const char *vals[] = { pid_text };
 	PGresult *res;
 
-	if (!pc->base.progress || !pc->lock_pg ||
-	    PQstatus(pc->lock_pg) != CONNECTION_OK)
+	PGconn *mon = pc->base.progress ? monitor_session(pc) : NULL;
+
+	if (!mon)
 		return;
 	snprintf(pid_text, sizeof(pid_text), "%d", PQbackendPID(pc->pg));
-	res = PQexecParams(pc->lock_pg, sql, 1, NULL, vals, NULL, NULL, 0);
+	res = PQexecParams(mon, sql, 1, NULL, vals, NULL, NULL, 0);
 	if (PQresultStatus(res) == PGRES_TUPLES_OK)
 		progress_phase(
 		        &pc->base,
@@ -452,6 +501,7 @@ static bool await_result(struct pg_conn *pc)
 			return false;
 		now = text_monotonic_ns();
 		if (now >= sample_ns) {
+			announce(pc, false);
 			sample_blocker(pc);
 			sample_phase(pc);
 			sample_ns = now + SAMPLE_MS * NS_PER_MS;
@@ -697,6 +747,10 @@ static void close_lock_conn(struct pg_conn *pc)
 	PQfinish(pc->lock_pg);
 	pc->lock_pg = NULL;
 	pc->is_locked = false;
+	pc->is_announce_pending = false;
+	pc->announced = NULL;
+	PQfinish(pc->monitor_pg);
+	pc->monitor_pg = NULL;
 }
 
 static void pg_close(struct strata_conn *c)
@@ -989,6 +1043,7 @@ static int pg_exec_script(struct strata_conn *c, const struct strata_script *s,
 	struct pg_conn *pc = pg_conn_of(c);
 
 	start_watch(pc);
+	announce(pc, true);
 	/*
 	 * COPY FROM STDIN cannot be pipelined: the server would read the next
 	 * statement as COPY data and end the session. Alone it fails cleanly.
@@ -1058,6 +1113,7 @@ struct lock_holder {
 	char *application;
 	char *state;
 	char *query;
+	double age; /* seconds since its state changed; < 0: unknown */
 };
 
 static void lock_holder_release(struct lock_holder *h)
@@ -1079,7 +1135,9 @@ static void find_lock_holder(struct lock_holder *out, PGconn *pg, int64_t key)
 	        "SELECT coalesce(l.pid, 0), coalesce(a.application_name, ''),\n"
 	        "       coalesce(a.state, ''),\n"
 	        "       CASE WHEN length(q) > 200 THEN left(q, 200) || '...'\n"
-	        "            ELSE q END\n"
+	        "            ELSE q END,\n"
+	        "       coalesce(extract(epoch FROM pg_catalog.clock_timestamp()\n"
+	        "                               - a.state_change), -1)\n"
 	        "  FROM pg_catalog.pg_locks l\n"
 	        "  LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid,\n"
 	        "  LATERAL (SELECT btrim(regexp_replace(coalesce(a.query, ''),\n"
@@ -1102,35 +1160,67 @@ static void find_lock_holder(struct lock_holder *out, PGconn *pg, int64_t key)
 		out->application = xstrdup(PQgetvalue(res, 0, 1));
 		out->state = xstrdup(PQgetvalue(res, 0, 2));
 		out->query = xstrdup(PQgetvalue(res, 0, 3));
+		out->age = strtod(PQgetvalue(res, 0, 4), NULL);
 	}
 	PQclear(res);
+}
+
+/*
+ * The holder as a waiter shows it: "pid 123 (strata, applying
+ * 20250101120000 create users, for 12.3 s)" when it is a strata (its
+ * lock session says which migration: see announce()), never the text of
+ * strata's own queries; else "pid 123 (application 'deployer')", its
+ * query being the caller's to add. Whether it is a strata: the return.
+ */
+static bool describe_holder(struct sbuf *sb, const struct lock_holder *h)
+{
+	const char *app = h->application ? h->application : "";
+
+	sbuf_addf(sb, "pid %d (", h->pid);
+	if (strcmp(app, "strata") && strncmp(app, "strata: ", 8)) {
+		sbuf_addf(sb, "application '%s')", app);
+		return false;
+	}
+	sbuf_adds(sb, "strata");
+	/* a plain "strata" has not started a migration: no age to tell */
+	if (app[6] && h->age >= 0)
+		sbuf_addf(sb, ", %s, for %.1f s", app + 8, h->age);
+	else if (app[6])
+		sbuf_addf(sb, ", %s", app + 8);
+	sbuf_addch(sb, ')');
+	return true;
 }
 
 static void emit_lock_event(struct pg_conn *pc, enum strata_event_kind kind,
                             const struct lock_holder *h, double waited)
 {
 	struct strata_event ev = { .kind = kind };
-	char *msg;
+	struct sbuf msg = SBUF_INIT;
+	bool is_strata = false;
 
-	if (kind == STRATA_EVENT_LOCK_WAIT && h->pid)
-		msg = xstrfmt("waiting for the migration lock held by pid %d",
-		              h->pid);
-	else if (kind == STRATA_EVENT_LOCK_WAIT)
-		msg = xstrdup("waiting for the migration lock");
-	else
-		msg = xstrfmt("took the migration lock after %.1f s", waited);
-	ev.message = msg;
+	if (kind == STRATA_EVENT_LOCK_WAIT && h->pid) {
+		sbuf_adds(&msg, "waiting for the migration lock, held by ");
+		is_strata = describe_holder(&msg, h);
+	} else if (kind == STRATA_EVENT_LOCK_WAIT) {
+		sbuf_adds(&msg, "waiting for the migration lock");
+	} else {
+		sbuf_addf(&msg, "took the migration lock after %.1f s", waited);
+	}
+	ev.message = msg.buf;
 	ev.holder_pid = h->pid;
 	ev.holder_application = h->application;
-	ev.holder_query = h->query;
+	ev.holder_query = is_strata ? NULL : h->query;
 	ev.waited_seconds = waited;
 	driver_emit(&pc->base, &ev);
-	free(msg);
+	sbuf_release(&msg);
 }
 
 static int lock_timeout(struct strata_error *err, double wait,
                         const struct lock_holder *h)
 {
+	struct sbuf who = SBUF_INIT;
+	bool is_strata = h->pid && describe_holder(&who, h);
+
 	if (!h->pid)
 		strata_error_set(
 		        err, STRATA_ELOCK,
@@ -1138,9 +1228,10 @@ static int lock_timeout(struct strata_error *err, double wait,
 	else
 		strata_error_set(
 		        err, STRATA_ELOCK,
-		        "could not take the migration lock within %g s: held by pid %d (application '%s')",
-		        wait, h->pid, h->application);
-	if (h->pid && h->query && *h->query)
+		        "could not take the migration lock within %g s: held by %s",
+		        wait, who.buf);
+	sbuf_release(&who);
+	if (h->pid && !is_strata && h->query && *h->query)
 		strata_error_detail(
 		        err, "Its state is '%s'; its %s query: %s", h->state,
 		        strcmp(h->state, "active") ? "last" : "current",
@@ -1205,6 +1296,114 @@ done:
 	if (rc < 0)
 		close_lock_conn(pc);
 	return rc;
+}
+
+/* Reads the result of announce() on the lock session, if one is due. */
+static void lock_drain(struct pg_conn *pc)
+{
+	PGresult *res;
+
+	if (!pc->is_announce_pending)
+		return;
+	while ((res = PQgetResult(pc->lock_pg)))
+		PQclear(res);
+	pc->is_announce_pending = false;
+}
+
+/*
+ * The session that looks at a waiting statement: "strata monitor", on
+ * the server the others reached, opened once per command when first
+ * needed; else (it could not be opened) the lock session. Best effort:
+ * NULL when neither can be used.
+ */
+static PGconn *monitor_session(struct pg_conn *pc)
+{
+	const char *keys[7], *vals[7];
+	const char *host = PQhost(pc->pg), *port = PQport(pc->pg);
+	const char *addr = PQhostaddr(pc->pg);
+	size_t n = 0;
+
+	if (!pc->monitor_pg && !pc->is_monitor_failed) {
+		keys[n] = "dbname";
+		vals[n++] = pc->conninfo;
+		if (host && *host) {
+			keys[n] = "host";
+			vals[n++] = host;
+		}
+		if (port && *port) {
+			keys[n] = "port";
+			vals[n++] = port;
+		}
+		if (host && *host && addr && *addr) {
+			keys[n] = "hostaddr";
+			vals[n++] = addr;
+		}
+		keys[n] = "application_name";
+		vals[n++] = "strata monitor";
+		/* a look at progress never holds the migration up long */
+		keys[n] = "connect_timeout";
+		vals[n++] = "5";
+		keys[n] = vals[n] = NULL;
+		pc->monitor_pg = PQconnectdbParams(keys, vals, 1);
+		if (PQstatus(pc->monitor_pg) != CONNECTION_OK) {
+			PQfinish(pc->monitor_pg);
+			pc->monitor_pg = NULL;
+			pc->is_monitor_failed = true;
+		} else {
+			PQsetNoticeReceiver(pc->monitor_pg, drop_notice, NULL);
+		}
+	}
+	if (pc->monitor_pg && PQstatus(pc->monitor_pg) == CONNECTION_OK)
+		return pc->monitor_pg;
+	if (!pc->lock_pg || PQstatus(pc->lock_pg) != CONNECTION_OK)
+		return NULL;
+	lock_drain(pc);
+	return pc->lock_pg;
+}
+
+/*
+ * The lock session's application_name says which migration its holder
+ * applies, "strata: applying 20250101120000 create users", for waiting
+ * runners to show (and pg_stat_activity.state_change since when). Set once
+ * a statement has run long enough to be looked at (is_reset false), and
+ * back to "strata" when the next migration starts: a quick migration
+ * costs nothing. Sent without waiting for its result (lock_drain() reads
+ * it).
+ */
+static void announce(struct pg_conn *pc, bool is_reset)
+{
+	const struct progress *p = pc->base.progress;
+	char name[64]; /* NAMEDATALEN - 1 bytes: as the server keeps it */
+	const char *vals[] = { name };
+	size_t n;
+
+	if (!pc->is_locked || PQstatus(pc->lock_pg) != CONNECTION_OK)
+		return;
+	if (is_reset ? !pc->announced || (p && p->m == pc->announced)
+	             : !p || !p->m || p->m == pc->announced)
+		return;
+	lock_drain(pc);
+	if (is_reset) {
+		snprintf(name, sizeof(name), "strata");
+	} else {
+		n = (size_t)snprintf(name, sizeof(name),
+		                     "strata: %s %" PRId64 " %s",
+		                     p->is_down ? "reverting" : "applying",
+		                     p->m->version, p->m->description);
+		/* never half a UTF-8 character at the cut */
+		if (n >= sizeof(name)) {
+			n = sizeof(name) - 1;
+			while (n && ((unsigned char)name[n] & 0xc0) == 0x80)
+				n--;
+			name[n] = '\0';
+		}
+	}
+	if (PQsendQueryParams(
+	            pc->lock_pg,
+	            "SELECT pg_catalog.set_config('application_name', $1, false)",
+	            1, NULL, vals, NULL, NULL, 0))
+		pc->is_announce_pending = true;
+	pc->announced = is_reset ? NULL : p->m;
 }
 
 /* 1 when taken, 0 when someone else holds it, -1 on error. */
@@ -1321,6 +1520,7 @@ static int pg_lock_check(struct strata_conn *c, struct strata_error *err)
 
 	if (!pc->is_locked)
 		return 0;
+	lock_drain(pc);
 	if (PQstatus(pc->lock_pg) == CONNECTION_OK) {
 		p.fd = PQsocket(pc->lock_pg);
 		do
@@ -1356,6 +1556,7 @@ static void pg_unlock(struct strata_conn *c)
 
 	if (pc->lock_pg && pc->is_locked &&
 	    PQstatus(pc->lock_pg) == CONNECTION_OK) {
+		lock_drain(pc);
 		snprintf(key, sizeof(key), "%" PRId64, pc->lock_key);
 		PQclear(PQexecParams(pc->lock_pg,
 		                     "SELECT pg_advisory_unlock($1::bigint)", 1,
@@ -1365,6 +1566,43 @@ static void pg_unlock(struct strata_conn *c)
 }
 
 /* ---- the history table -------------------------------------------------- */
+
+/*
+ * CREATE TABLE IF NOT EXISTS refused for want of the CREATE privilege on
+ * the schema (42501), which PostgreSQL checks before it looks for the
+ * table: a table made by the schema's owner is used as it is; else the
+ * error says which table strata was creating and the GRANT that lets it.
+ */
+static int pg_create_failed(struct strata_conn *c, const struct table_name *t,
+                            const char *what, struct strata_error *err)
+{
+	static const char sql[] =
+	        "SELECT pg_catalog.to_regclass($1) IS NOT NULL, pg_catalog.quote_ident(coalesce($2, pg_catalog.current_schema())), pg_catalog.quote_ident($3), pg_catalog.quote_ident(current_user)";
+	struct pg_conn *pc = pg_conn_of(c);
+	const char *vals[] = { t->quoted, t->schema, t->name };
+	PGresult *res;
+	int rc = -1;
+
+	if (!err || strcmp(err->sqlstate, "42501"))
+		return -1;
+	res = PQexecParams(pc->pg, sql, 3, NULL, vals, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+		goto done;
+	if (!strcmp(PQgetvalue(res, 0, 0), "t")) {
+		strata_error_release(err);
+		rc = 0;
+		goto done;
+	}
+	error_prefix(err, "could not create the %s %s.%s", what,
+	             PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
+	strata_error_hint(
+	        err,
+	        "Grant the role the right to create it (GRANT CREATE ON SCHEMA %s TO %s;), have the schema's owner create it, or keep the history in a schema the role may create in (--table schema.name).",
+	        PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 3));
+done:
+	PQclear(res);
+	return rc;
+}
 
 static int pg_history_ensure(struct strata_conn *c,
                              const struct table_name *table,
@@ -1387,6 +1625,8 @@ static int pg_history_ensure(struct strata_conn *c,
 	          ");",
 	          table->quoted);
 	rc = run_quiet(pc, sql.buf, err);
+	if (rc < 0 && pg_create_failed(c, table, "history table", err) == 0)
+		rc = 0;
 	/* 3F000: the schema is missing, or none is on the search_path */
 	if (rc < 0 && err && !strcmp(err->sqlstate, "3F000")) {
 		if (table->schema) {
@@ -2288,6 +2528,7 @@ const struct strata_driver pgdrv_driver = {
 	.unlock = pg_unlock,
 	.lock_check = pg_lock_check,
 	.history_ensure = pg_history_ensure,
+	.create_failed = pg_create_failed,
 	.history_read = pg_history_read,
 	.query = pg_query_generic,
 	.query_each = pg_query_each,

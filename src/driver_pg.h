@@ -25,15 +25,25 @@ int pgdrv_maintenance_connect(PGconn **out, char **out_target,
  * One session as a lock's holder is named: "pid 42 (user 'u', application
  * 'a', idle in transaction, in a transaction for 3 s): QUERY", from row
  * `row` of `res`, whose columns are pid, user, application, state, seconds
- * in the transaction (-1: none) and query (left out with is_hide_query).
+ * in the transaction (-1: none), query (left out with is_hide_query) and
+ * whether the session is another role's that this role may not see (its
+ * state and query hidden: pg_read_all_stats shows them).
  */
-#define PGDRV_SESSION_COLUMNS                                                \
-	"a.pid, coalesce(a.usename, ''), coalesce(a.application_name, ''), " \
-	"coalesce(a.state, ''), "                                            \
-	"coalesce(extract(epoch FROM now() - a.xact_start)::bigint, -1), "   \
-	"left(regexp_replace(coalesce(a.query, ''), '\\s+', ' ', 'g'), 200)"
+#define PGDRV_SESSION_COLUMNS                                                  \
+	"a.pid, coalesce(a.usename, ''), coalesce(a.application_name, ''), "   \
+	"coalesce(a.state, ''), "                                              \
+	"coalesce(extract(epoch FROM now() - a.xact_start)::bigint, -1), "     \
+	"left(regexp_replace(coalesce(a.query, ''), '\\s+', ' ', 'g'), 200), " \
+	"a.state IS NULL AND a.usesysid IS NOT NULL AND "                      \
+	"NOT pg_catalog.pg_has_role(a.usesysid, 'USAGE') AND "                 \
+	"NOT pg_catalog.pg_has_role('pg_read_all_stats', 'USAGE')"
+#define PGDRV_SESSION_NCOLUMNS 7
 void pgdrv_describe_session(struct sbuf *who, const PGresult *res, int row,
                             bool is_hide_query);
+/* The state of that session's row, with why it is unknown when it is. */
+const char *pgdrv_session_state(const PGresult *res, int row);
+/* Whether its query may be shown (not another role's hidden one). */
+bool pgdrv_session_query_visible(const PGresult *res, int row);
 /* Runs `sql` (no result wanted) on `pg`; -1 with err set on failure. */
 int pgdrv_run(PGconn *pg, const char *sql, struct strata_error *err);
 

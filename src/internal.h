@@ -192,9 +192,15 @@ struct strata_stmt {
 	size_t token_offset; /* the first token after comments and space */
 	unsigned flags;
 	const char *what; /* when flagged: "CREATE INDEX CONCURRENTLY"... */
-	/* CREATE INDEX CONCURRENTLY with a name: the index, quoted for SQL
-	 * ("schema"."name" when the table is qualified), to drop the invalid
-	 * index a failed build leaves before building again */
+	/*
+	 * What a concurrent build or rebuild may leave invalid, found in the
+	 * catalog by these (never by the statement's text): index_kind 'c'
+	 * CREATE INDEX CONCURRENTLY of index_name (unquoted, in the schema of
+	 * the table index_target); 'i', 't', 's' REINDEX ... CONCURRENTLY of
+	 * the index, table or schema index_target (quoted for SQL); 0: none.
+	 */
+	char index_kind;
+	char *index_target;
 	char *index_name;
 };
 
@@ -369,6 +375,14 @@ struct strata_driver {
 	int (*history_ensure)(struct strata_conn *c,
 	                      const struct table_name *table,
 	                      struct strata_error *err);
+	/*
+	 * After creating strata's table `t` (`what`: "audit table") failed
+	 * with `err`: 0 (err released) when it exists after all, else -1
+	 * with err saying what strata was creating and how to let it. NULL:
+	 * err stands as it is.
+	 */
+	int (*create_failed)(struct strata_conn *c, const struct table_name *t,
+	                     const char *what, struct strata_error *err);
 	/* A missing table is no error: out->has_table = false. */
 	int (*history_read)(struct strata_conn *c,
 	                    const struct table_name *table, struct history *out,
@@ -468,8 +482,11 @@ struct progress {
 	int percent;     /* of the phase; -1: not known */
 	/* who blocks it, as last sampled; pid 0: nobody */
 	int holder_pid;
+	/* since when the migration has waited on since_pid, over its
+	 * attempts (a probe lasts milliseconds: the wait is the sum) */
+	int since_pid;
 	int64_t holder_since_ns;
-	char holder_user[64], holder_state[64], holder_application[64];
+	char holder_user[64], holder_state[128], holder_application[64];
 };
 
 /* A new command: the next migration starts its clock afresh. */
@@ -481,8 +498,10 @@ void progress_start(struct strata_db *db, const struct plan_step *step,
 void progress_stop(struct strata_db *db, bool is_success);
 /* For the drivers. */
 void progress_statement(struct strata_conn *c, size_t k);
+/* `waited`: seconds the statement has waited on it, as the server says
+ * (pg_locks.waitstart); < 0: not known, counted from the first report. */
 void progress_holder(struct strata_conn *c, int pid, const char *user,
-                     const char *state, const char *application);
+                     const char *state, const char *application, double waited);
 /* The server's phase of the statement (NULL: none) and its percent. */
 void progress_phase(struct strata_conn *c, const char *phase, int percent);
 void progress_tick(struct strata_conn *c);
@@ -580,6 +599,7 @@ struct plan_step {
 	enum run_mode mode;
 	/* from `-- strata:KEY=VALUE` directives; < 0: not given */
 	double lock_timeout, statement_timeout, warn_after;
+	double concurrent_lock_timeout;
 };
 
 struct plan {

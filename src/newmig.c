@@ -377,8 +377,10 @@ static void template_index(struct sbuf *out, enum part part, const char *desc)
 	        "\n"
 	        "-- CONCURRENTLY builds the index without blocking writes, but cannot run\n"
 	        "-- inside a transaction: hence the directive above. Keep one statement\n"
-	        "-- per file. A failed build leaves an INVALID index that IF NOT EXISTS\n"
-	        "-- would accept: drop it (DROP INDEX CONCURRENTLY) before a new try.\n");
+	        "-- per file. It waits for every older transaction of the database, with\n"
+	        "-- no lock_timeout (-- strata:concurrent-lock-timeout=30m to bound it).\n"
+	        "-- strata drops the INVALID index a failed build leaves, and builds\n"
+	        "-- again one it finds, so that IF NOT EXISTS never keeps it.\n");
 }
 
 static void template_data(struct sbuf *out, enum part part)

@@ -136,6 +136,7 @@ static int parse_directives(struct plan_step *step, struct strata_error *err)
 	                                    : step->len);
 
 	step->lock_timeout = step->statement_timeout = step->warn_after = -1;
+	step->concurrent_lock_timeout = -1;
 	while (p < end) {
 		const char *eol = memchr(p, '\n', (size_t)(end - p));
 		const char *le = eol ? eol : end, *q = p, *eq;
@@ -164,6 +165,8 @@ static int parse_directives(struct plan_step *step, struct strata_error *err)
 				slot = &step->statement_timeout;
 			else if (strcmp(key, "warn-after") == 0)
 				slot = &step->warn_after;
+			else if (strcmp(key, "concurrent-lock-timeout") == 0)
+				slot = &step->concurrent_lock_timeout;
 		}
 		/* PostgreSQL takes at most INT_MAX ms: refused now, not
 		 * by the server once earlier migrations have run */
@@ -178,7 +181,7 @@ static int parse_directives(struct plan_step *step, struct strata_error *err)
 			                   step->len, (size_t)(q - step->sql));
 			return strata_error_hint(
 			        err,
-			        "Known: -- strata:lock-timeout=DURATION, -- strata:statement-timeout=DURATION and -- strata:warn-after=DURATION (such as 5s, 500ms, 2m; timeouts at most 24 days).");
+			        "Known: -- strata:lock-timeout=DURATION, -- strata:concurrent-lock-timeout=DURATION, -- strata:statement-timeout=DURATION and -- strata:warn-after=DURATION (such as 5s, 500ms, 2m; timeouts at most 24 days).");
 		}
 	}
 	return 0;

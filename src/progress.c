@@ -42,6 +42,7 @@ void progress_start(struct strata_db *db, const struct plan_step *step,
 		p->is_down = is_down;
 		p->started_ns = now;
 		p->is_warned = false;
+		p->since_pid = 0;
 	}
 	p->script = &step->script;
 	p->is_hide_queries = db->opts.is_hide_queries;
@@ -209,7 +210,7 @@ static void copy(char *dst, size_t size, const char *src)
 }
 
 void progress_holder(struct strata_conn *c, int pid, const char *user,
-                     const char *state, const char *application)
+                     const char *state, const char *application, double waited)
 {
 	struct progress *p = c->progress;
 	int64_t now = text_monotonic_ns();
@@ -221,8 +222,16 @@ void progress_holder(struct strata_conn *c, int pid, const char *user,
 	if (!pid) {
 		holder_clear(p);
 	} else {
-		if (is_new)
-			p->holder_since_ns = now;
+		int64_t since =
+		        waited >= 0 ? now - (int64_t)(waited * 1e9) : now;
+
+		/* the one seen in an earlier attempt keeps its start */
+		if (pid != p->since_pid) {
+			p->since_pid = pid;
+			p->holder_since_ns = since;
+		} else if (since < p->holder_since_ns) {
+			p->holder_since_ns = since;
+		}
 		p->holder_pid = pid;
 		copy(p->holder_user, sizeof(p->holder_user), user);
 		copy(p->holder_state, sizeof(p->holder_state), state);

@@ -93,29 +93,73 @@ static void add_stmt(struct stmts *s, size_t offset, size_t end,
 	st->token_offset = token_offset;
 	st->flags = flags;
 	st->what = what;
+	st->index_kind = 0;
+	st->index_target = NULL;
 	st->index_name = NULL;
 }
 
 /* ---- classification by the parse tree --------------------------------- */
 
-/* The index a CREATE INDEX CONCURRENTLY names, in the table's schema. */
-static char *concurrent_index_name(const PgQuery__Node *n)
+static char *quoted_range_var(const PgQuery__RangeVar *rv)
 {
-	const PgQuery__IndexStmt *ix;
 	struct sbuf q = SBUF_INIT;
 
-	if (!n || n->node_case != PG_QUERY__NODE__NODE_INDEX_STMT)
-		return NULL;
-	ix = n->index_stmt;
-	if (!ix->concurrent || !ix->idxname || !*ix->idxname)
-		return NULL;
-	if (ix->relation && ix->relation->schemaname &&
-	    *ix->relation->schemaname) {
-		sbuf_add_ident(&q, ix->relation->schemaname);
+	if (rv->schemaname && *rv->schemaname) {
+		sbuf_add_ident(&q, rv->schemaname);
 		sbuf_addch(&q, '.');
 	}
-	sbuf_add_ident(&q, ix->idxname);
+	sbuf_add_ident(&q, rv->relname);
 	return sbuf_detach(&q, NULL);
+}
+
+/*
+ * The indexes a concurrent build or rebuild names (see strata_stmt): a
+ * failed one leaves an invalid index, which IF NOT EXISTS would keep.
+ */
+static void concurrent_index_target(struct strata_stmt *st,
+                                    const PgQuery__Node *n)
+{
+	const PgQuery__ReindexStmt *r;
+	struct sbuf q = SBUF_INIT;
+
+	if (!n)
+		return;
+	if (n->node_case == PG_QUERY__NODE__NODE_INDEX_STMT) {
+		const PgQuery__IndexStmt *ix = n->index_stmt;
+
+		if (!ix->concurrent || !ix->idxname || !*ix->idxname ||
+		    !ix->relation || !ix->relation->relname)
+			return;
+		st->index_kind = 'c';
+		st->index_target = quoted_range_var(ix->relation);
+		st->index_name = xstrdup(ix->idxname);
+		return;
+	}
+	if (n->node_case != PG_QUERY__NODE__NODE_REINDEX_STMT || !st->what ||
+	    strcmp(st->what, "REINDEX CONCURRENTLY"))
+		return;
+	r = n->reindex_stmt;
+	switch (r->kind) {
+	case PG_QUERY__REINDEX_OBJECT_TYPE__REINDEX_OBJECT_INDEX:
+	case PG_QUERY__REINDEX_OBJECT_TYPE__REINDEX_OBJECT_TABLE:
+		if (!r->relation || !r->relation->relname)
+			return;
+		st->index_kind =
+		        r->kind == PG_QUERY__REINDEX_OBJECT_TYPE__REINDEX_OBJECT_INDEX
+		                ? 'i'
+		                : 't';
+		st->index_target = quoted_range_var(r->relation);
+		return;
+	case PG_QUERY__REINDEX_OBJECT_TYPE__REINDEX_OBJECT_SCHEMA:
+		if (!r->name || !*r->name)
+			return;
+		sbuf_add_ident(&q, r->name);
+		st->index_kind = 's';
+		st->index_target = sbuf_detach(&q, NULL);
+		return;
+	default:
+		return;
+	}
 }
 
 /*
@@ -442,8 +486,7 @@ static void split_parsed(struct stmts *out, const PgQuery__ParseResult *tree,
 		}
 		flags = classify(raw->stmt, &sl, &what);
 		add_stmt(out, off, end, first, flags, what);
-		out->v[out->n - 1].index_name =
-		        concurrent_index_name(raw->stmt);
+		concurrent_index_target(&out->v[out->n - 1], raw->stmt);
 	}
 	free(sl.names);
 }
@@ -751,8 +794,10 @@ void script_release(struct strata_script *s)
 {
 	if (!s)
 		return;
-	for (size_t i = 0; i < s->n; i++)
+	for (size_t i = 0; i < s->n; i++) {
 		free(s->stmts[i].index_name);
+		free(s->stmts[i].index_target);
+	}
 	free(s->stmts);
 	free(s->parse_error);
 	memset(s, 0, sizeof(*s));

@@ -47,7 +47,7 @@ struct cli_progress {
 	char phase[128];
 	int percent;
 	int holder_pid;
-	char holder_user[64], holder_state[64];
+	char holder_user[64], holder_state[128];
 	double waited;
 	int64_t drawn_ns;  /* monotonic, of the last redraw */
 	int64_t logged_ns; /* elapsed at the last "Still" line */
@@ -70,7 +70,9 @@ struct cli {
 	bool has_said_interrupted; /* cli_error() said so: a signal came */
 	double lock_timeout, statement_timeout; /* library semantics */
 	double lock_probe;
+	double concurrent_lock_timeout;
 	bool has_lock_timeout, has_statement_timeout, has_lock_probe;
+	bool has_concurrent_lock_timeout;
 	int retries; /* library semantics */
 	bool has_retries;
 	double warn_after;        /* library semantics */

@@ -70,6 +70,13 @@ int cli_resolve_settings(struct cli *cli)
 		        cli, NULL,
 		        "lock_probe in %s wants a duration such as 20ms (0: none), not '%s'",
 		        strata_config_path(cli->settings), v);
+	v = strata_config_get(cli->settings, env, "concurrent_lock_timeout");
+	if (!cli->has_concurrent_lock_timeout && v &&
+	    cli_parse_timeout(&cli->concurrent_lock_timeout, v) < 0)
+		rc = cli_usage_error(
+		        cli, NULL,
+		        "concurrent_lock_timeout in %s wants a duration such as 10m (0: none), not '%s'",
+		        strata_config_path(cli->settings), v);
 	v = strata_config_get(cli->settings, env, "statement_timeout");
 	if (!cli->has_statement_timeout && v &&
 	    cli_parse_timeout(&cli->statement_timeout, v) < 0)
@@ -164,6 +171,7 @@ static int cli_open_db_quiet(struct cli *cli, struct strata_db **out,
 		.command = cli->command_line,
 		.lock_timeout = cli->lock_timeout,
 		.lock_probe = cli->lock_probe,
+		.concurrent_lock_timeout = cli->concurrent_lock_timeout,
 		.warn_after = cli->warn_after,
 		.statement_timeout = cli->statement_timeout,
 		.retries = cli->retries,

@@ -19,6 +19,7 @@ static const char *format_arg;
 static bool is_quiet, is_verbose, is_no_color;
 static const char *lock_wait_arg, *lock_timeout_arg, *statement_timeout_arg;
 static const char *lock_probe_arg, *connect_timeout_arg;
+static const char *concurrent_lock_timeout_arg;
 static const char *retries_arg, *warn_after_arg, *progress_interval_arg;
 
 static struct opt global_opts[] = {
@@ -43,6 +44,9 @@ static struct opt global_opts[] = {
 	  "lock_timeout of each migration's last try (default: 2s; 0: none)" },
 	{ 0, "lock-probe", OPT_STRING, &lock_probe_arg, NULL, "DURATION",
 	  "lock wait of the tries before the last (default: 20ms; 0: none)" },
+	{ 0, "concurrent-lock-timeout", OPT_STRING,
+	  &concurrent_lock_timeout_arg, NULL, "DURATION",
+	  "lock_timeout of statements with CONCURRENTLY (default: 0, none)" },
 	{ 0, "statement-timeout", OPT_STRING, &statement_timeout_arg, NULL,
 	  "DURATION", "statement_timeout of every migration (default: none)" },
 	{ 0, "retries", OPT_STRING, &retries_arg, NULL, "N",
@@ -270,6 +274,15 @@ static int apply_globals(struct cli *cli, const char *cmd)
 			        "--lock-probe wants a duration such as 20ms (0: every try waits the whole lock timeout), not '%s'",
 			        lock_probe_arg);
 		cli->has_lock_probe = true;
+	}
+	if (concurrent_lock_timeout_arg) {
+		if (cli_parse_timeout(&cli->concurrent_lock_timeout,
+		                      concurrent_lock_timeout_arg) < 0)
+			return cli_usage_error(
+			        cli, cmd,
+			        "--concurrent-lock-timeout wants a duration such as 10m (0: none), not '%s'",
+			        concurrent_lock_timeout_arg);
+		cli->has_concurrent_lock_timeout = true;
 	}
 	if (statement_timeout_arg) {
 		if (cli_parse_timeout(&cli->statement_timeout,

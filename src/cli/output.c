@@ -343,13 +343,11 @@ void cli_event(const struct strata_event *ev, void *data)
 			cli_progress_json("lock-wait", ev);
 			break;
 		}
-		cli_info(
-		        cli,
-		        "strata: waiting for the migration lock, held by pid %d (application '%s')%s%s",
-		        ev->holder_pid,
-		        ev->holder_application ? ev->holder_application : "",
-		        ev->holder_query && *ev->holder_query ? ": " : "",
-		        ev->holder_query ? ev->holder_query : "");
+		cli_info(cli, "strata: %s%s%s",
+		         ev->message ? ev->message
+		                     : "waiting for the migration lock",
+		         ev->holder_query && *ev->holder_query ? ": " : "",
+		         ev->holder_query ? ev->holder_query : "");
 		break;
 	case STRATA_EVENT_LOCK_ACQUIRED:
 		if (ev->waited_seconds > 0 && is_json_lines)

@@ -37,7 +37,8 @@ lock_key() {
 	wait "$first"
 	assert_success
 	assert_output --partial "waiting for the migration lock, held by pid"
-	assert_output --partial "application 'strata'"
+	assert_output --partial "(strata, applying 1 slow, for "
+	refute_output --partial "pg_stat_progress"
 	assert_output --partial "Nothing to apply"
 	assert_equal "$(psql_db "SELECT n FROM counter")" 2
 	assert_equal "$(psql_db "SELECT count(*) FROM _sqlx_migrations")" 2

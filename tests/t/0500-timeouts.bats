@@ -159,7 +159,7 @@ index_migrations() {
 @test "retries: a no-transaction migration retries the statement that lost the race, after dropping the invalid index" {
 	index_migrations
 	hold_snapshot 2
-	run strata run --lock-timeout 300ms --retries 10
+	run strata run --concurrent-lock-timeout 300ms --retries 10
 	wait "$HOLDER_JOB" || true
 	assert_success
 	assert_output --partial "statement 2: canceling statement due to lock timeout (SQLSTATE 55P03): attempt 2"
@@ -176,7 +176,7 @@ index_migrations() {
 @test "retries: a no-transaction migration that never gets its lock: exit 6, the blocker named, no invalid index left" {
 	index_migrations
 	hold_snapshot 30
-	run strata run --lock-timeout 300ms --retries 1
+	run strata run --concurrent-lock-timeout 300ms --retries 1
 	release_holder
 	assert_failure 6
 	assert_output --partial "migration 2 gave up after 2 attempts"
