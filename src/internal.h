@@ -482,7 +482,10 @@ struct strata_db {
 	bool has_audit;     /* the audit table is known to exist */
 	bool is_lock_probe; /* this attempt has another after it: see migrate.c
 	                     */
-	int64_t lock_wait_ns;   /* of the current command */
+	int64_t lock_wait_ns; /* of the current command */
+	/* of the step that just ended: its statements' time, the figure its
+	 * history row records (execution_time), which run also prints */
+	int64_t step_ns;
 	const char *source_dir; /* of the current command, borrowed */
 	struct progress progress;
 };

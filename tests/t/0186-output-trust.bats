@@ -69,3 +69,43 @@ SQL
 	run bash -c 'strata status 2>&1 >/dev/null | head -c1'
 	assert_output ""
 }
+
+# -- one clock for a migration's time ------------------------------------
+
+same_time() {
+	write_migration 1_a.sql "CREATE TABLE a (id int);"
+	if [[ $STRATA_TEST_DRIVER == postgres ]]; then
+		write_migration 2_slow.sql "SELECT pg_sleep(0.05);"
+	else
+		write_migration 2_slow.sql "CREATE TABLE b (id int);"
+	fi
+	run --separate-stderr strata run
+	assert_success
+	local ran shown
+	ran=$(sed -n 's/^Applied 2 slow (\(.*\))$/\1/p' <<<"$output")
+	[[ -n $ran ]]
+	run strata status
+	shown=$(awk '$1 == 2 && $2 == "applied" { print $5, $6 }' <<<"$output")
+	assert_equal "$shown" "$ran"
+	# the JSON figures are the recorded one too
+	run strata status --format json
+	local ns
+	ns=$(jq '.migrations[] | select(.version == 2) | .execution_time_ns' <<<"$output")
+	run query_db "SELECT execution_time FROM _sqlx_migrations WHERE version = 2"
+	assert_output "$ns"
+}
+
+@test "run prints the time status shows: the one recorded in execution_time" {
+	for_each_driver same_time
+}
+
+@test "--single-transaction prints each migration's recorded time" {
+	write_migration 1_a.sql "SELECT pg_sleep(0.02);"
+	run --separate-stderr strata run --single-transaction
+	assert_success
+	local ran
+	ran=$(sed -n 's/^Applied 1 a (\(.*\))$/\1/p' <<<"$output")
+	[[ -n $ran ]]
+	run strata status
+	assert_equal "$(awk '$1 == 1 && $2 == "applied" { print $5, $6 }' <<<"$output")" "$ran"
+}
