@@ -99,6 +99,24 @@ char *strata_url_redact(const char *url);
  */
 int strata_parse_duration(double *out_seconds, const char *text);
 
+/* ---- text from elsewhere -------------------------------------------------
+ * File names, server messages, statements and history rows may hold bytes
+ * that drive a terminal (ESC [2J clears it; a newline forges a line). */
+
+enum {
+	/* newlines and tabs stay (error detail, a statement's lines) */
+	STRATA_PRINTABLE_LINES = 1 << 0,
+};
+
+/*
+ * `s` made safe to show on a terminal or in a log: C0 control characters
+ * (\n \r \t, else \x1b), DEL (\x7f), C1 controls and bidirectional
+ * overrides (\u0085, \u202e) and bytes that are not UTF-8 (\xff) become
+ * escapes; everything else, backslashes included, stays as it is. Returns
+ * a new string (caller frees), or NULL when `s` is safe as it is.
+ */
+char *strata_printable(const char *s, unsigned flags);
+
 /* ---- environment -------------------------------------------------------- */
 
 /*

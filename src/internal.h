@@ -108,6 +108,9 @@ size_t text_utf8_invalid_at(const char *s, size_t len);
 void text_line_at(const char *s, size_t len, size_t offset,
                   const char **line_start, size_t *line_len);
 int64_t text_monotonic_ns(void);
+/* `s` escaped as strata_printable() says, appended to `sb`. */
+void sbuf_add_printable(struct sbuf *sb, const char *s, size_t len,
+                        unsigned flags);
 
 /* ---- url.c -------------------------------------------------------------- */
 enum url_kind {

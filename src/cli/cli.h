@@ -144,6 +144,13 @@ void cli_warn(struct cli *cli, const char *fmt, ...) STRATA_PRINTF(2, 3);
 void cli_info(struct cli *cli, const char *fmt, ...) STRATA_PRINTF(2, 3);
 void cli_event(const struct strata_event *ev, void *data);
 void cli_format_duration(char *buf, size_t size, int64_t ns);
+/*
+ * Text strata did not write, safe to print (strata_printable()): on one
+ * line, or with its newlines and tabs kept. Borrowed: `s` itself when it
+ * is safe, else a copy valid for the next 15 calls (the fields of a line).
+ */
+const char *cli_safe(const char *s);
+const char *cli_safe_lines(const char *s);
 void cli_end_progress(struct cli *cli);
 const char *cli_color(struct cli *cli, bool is_err, const char *code);
 void cli_print_json(json_t *doc); /* prints and releases doc */

@@ -107,7 +107,7 @@ int cmd_new(struct cli *cli, int argc, char **argv)
 		cli_print_json(doc);
 	} else if (cli->verbosity >= 0) {
 		for (char **p = paths; *p; p++)
-			printf("Created %s\n", *p);
+			printf("Created %s\n", cli_safe(*p));
 	}
 done:
 	free(description);

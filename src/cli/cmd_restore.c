@@ -69,11 +69,12 @@ int cmd_restore(struct cli *cli, int argc, char **argv)
 		                            : json_null());
 		cli_print_json(doc);
 	} else if (cli->verbosity >= 0) {
-		printf("Restored %s (taken %s", b->path, b->created);
+		printf("Restored %s (taken %s", cli_safe(b->path),
+		       cli_safe(b->created));
 		if (b->newest_applied)
 			printf(", newest applied migration %" PRId64,
 			       b->newest_applied);
-		printf(") into '%s'.\n", target);
+		printf(") into '%s'.\n", cli_safe(target));
 	}
 done:
 	strata_error_release(&err);

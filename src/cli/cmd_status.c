@@ -128,8 +128,8 @@ static void print_text(struct cli *cli, const struct strata_status *st)
 		putchar_unlocked(' ');
 		put_column(when, 20);
 		put_column(dur, 10);
-		put_column(e->applied_by ? e->applied_by : "-", 16);
-		put_str(e->description);
+		put_column(e->applied_by ? cli_safe(e->applied_by) : "-", 16);
+		put_str(cli_safe(e->description));
 		putchar_unlocked('\n');
 		if (e->state == STRATA_STATE_CHECKSUM_MISMATCH &&
 		    e->is_whitespace_only_change)

@@ -161,7 +161,7 @@ static void drop_partial(char *s)
 }
 
 /* Appends a segment; control characters (a file name may hold them)
- * never reach the terminal. */
+ * never reach the terminal: they show escaped. */
 static void add(struct seg *segs, size_t *n, const char *color, bool is_tail,
                 const char *fmt, ...) STRATA_PRINTF(5, 6);
 
@@ -169,15 +169,15 @@ static void add(struct seg *segs, size_t *n, const char *color, bool is_tail,
                 const char *fmt, ...)
 {
 	struct seg *g = &segs[(*n)++];
+	char raw[sizeof(g->text)];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(g->text, sizeof(g->text), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	drop_partial(raw);
+	snprintf(g->text, sizeof(g->text), "%s", cli_safe(raw));
 	drop_partial(g->text);
-	for (char *c = g->text; *c; c++)
-		if ((unsigned char)*c < 0x20)
-			*c = '?';
 	g->color = color;
 	g->is_tail = is_tail;
 }

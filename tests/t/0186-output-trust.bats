@@ -109,3 +109,130 @@ same_time() {
 	run strata status
 	assert_equal "$(awk '$1 == 1 && $2 == "applied" { print $5, $6 }' <<<"$output")" "$ran"
 }
+
+# -- text strata did not write -------------------------------------------
+
+ESC=$'\e'
+HOSTILE=$'1_x\e[2Jevil\nFAKE Applied 99.sql'
+
+# Neither stdout nor stderr of the last `run --separate-stderr` holds a
+# control character but newlines, nor a line of someone else's making.
+assert_clean() {
+	local all="$output"$'\n'"$stderr"
+	if [[ $all == *"$ESC"* || $all =~ [$'\x01'-$'\x09\x0b'-$'\x1f\x7f'] ]]; then
+		printf 'raw control character in:\n%s\n' "$all" | cat -v >&2
+		return 1
+	fi
+	if grep -E '^(FAKE|[0-9TZ:.-]+ FAKE)' <<<"$all" >&2; then
+		echo "a forged line" >&2
+		return 1
+	fi
+}
+
+hostile_name() {
+	write_migration "$HOSTILE" "CREATE TABLE t (id int);"
+	write_migration $'2_c1\xc2\x9b31m_bidi\xe2\x80\xaeend.sql' "CREATE TABLE u (id int);"
+	run --separate-stderr strata run
+	assert_success
+	assert_clean
+	[[ $output == *'Applied 1 x\x1b[2Jevil\nFAKE Applied 99 ('* ]]
+	[[ $output == *'Applied 2 c1\u009b31m bidi\u202eend ('* ]]
+	run --separate-stderr strata status
+	assert_success
+	assert_clean
+	[[ $output == *' x\x1b[2Jevil\nFAKE Applied 99'* ]]
+	run --separate-stderr strata history
+	assert_success
+	assert_clean
+	[[ $output == *' x\x1b[2Jevil\nFAKE Applied 99'* ]]
+	# an edited applied file: check and validate name it in their errors
+	write_migration "$HOSTILE" "CREATE TABLE t (id bigint);"
+	run --separate-stderr strata check
+	assert_failure 4
+	assert_clean
+	run --separate-stderr strata validate
+	assert_failure 4
+	assert_clean
+	[[ $stderr == *'1_x\x1b[2Jevil\nFAKE Applied 99.sql'* ]]
+	run --separate-stderr strata run
+	assert_failure 4
+	assert_clean
+	# JSON escapes by itself (jansson)
+	run --separate-stderr strata status --format json
+	assert_clean
+	jq -e '.migrations[0].description == "x\u001b[2Jevil\nFAKE Applied 99"' <<<"$output"
+}
+
+@test "a hostile file name is shown escaped by run, status, history, check and validate" {
+	for_each_driver hostile_name
+}
+
+@test "lint and run's lint gate show a hostile file name escaped" {
+	write_migration 1_t.sql "CREATE TABLE t (id int, a int);"
+	strata run
+	write_migration $'2_x\e[2J\nFAKE.sql' "ALTER TABLE t DROP COLUMN a;"
+	run --separate-stderr strata lint
+	assert_failure 5
+	assert_clean
+	[[ $output$stderr == *'2_x\x1b[2J\nFAKE.sql:1:'* ]]
+	run --separate-stderr strata lint --reporter github
+	assert_clean
+	run --separate-stderr strata run
+	assert_failure 5
+	assert_clean
+}
+
+@test "server messages (error, detail, hint, context, notices) are shown escaped" {
+	write_migration 1_raise.sql <<'SQL'
+DO $$
+BEGIN
+	RAISE NOTICE E'\x1b[2Jnotice\nFAKE notice line';
+	RAISE EXCEPTION E'\x1b[2Jboom\nFAKE Applied 99'
+		USING DETAIL = E'first line\nsecond \x1b[31mred', HINT = E'\x1b]0;title\x07hint';
+END
+$$;
+SQL
+	run --separate-stderr strata run -v
+	assert_failure 1
+	assert_clean
+	[[ $stderr == *'NOTICE:  \x1b[2Jnotice\nFAKE notice line'* ]]
+	[[ $stderr == *'strata: error: \x1b[2Jboom\nFAKE Applied 99'* ]]
+	[[ $stderr == *'  detail: first line'$'\n''    second \x1b[31mred'* ]]
+	[[ $stderr == *'  hint: \x1b]0;title\x07hint'* ]]
+	# the audit trail holds the error as the server sent it; history
+	# shows it escaped
+	run --separate-stderr strata history
+	assert_clean
+	[[ $output == *'error: \x1b[2Jboom\nFAKE Applied 99'* ]]
+	run --separate-stderr strata run --format json
+	assert_clean
+}
+
+@test "history rows written by others are shown escaped" {
+	write_migration 1_a.sql "CREATE TABLE a (id int);"
+	strata run
+	psql_db "UPDATE _strata_audit SET host = E'h\x1b[2J', os_user = E'u\nFAKE', description = E'd\u009b'"
+	psql_db "UPDATE _sqlx_migrations SET description = E'x\x1b[2J\nFAKE'"
+	run --separate-stderr strata history
+	assert_success
+	assert_clean
+	[[ $output == *'u\nFAKE@h\x1b[2J'* ]]
+	[[ $output == *' d\u009b'* ]]
+	run --separate-stderr strata status
+	assert_clean
+}
+
+@test "the live line on a terminal shows a hostile name and statement escaped" {
+	write_migration $'1_x\e[2J\nFAKE.sql' "SELECT pg_sleep(0.8), '"$'\e'"[2Jin the text';"
+	run env TERM=xterm script -qec "strata run" /dev/null
+	assert_success
+	# strata's own: colours, erase to the end of the line, carriage returns
+	local shown
+	shown=$(sed -e $'s/\e\\[[0-9;]*[mK]//g' -e $'s/\r//g' <<<"$output")
+	[[ $output == *$'\e[K'* ]] || fail "no live line in: $output"
+	[[ $shown != *$'\e'* ]] || fail "raw ESC in: $(cat -v <<<"$shown")"
+	! grep -q '^FAKE' <<<"$shown"
+	[[ $shown == *'Applying 1 x\x1b[2J\nFAKE'* ]]
+	# (the statement's own control characters show as spaces)
+	[[ $shown == *"statement 1/1: SELECT pg_sleep(0.8), ' [2J"* ]]
+}
