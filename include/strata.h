@@ -150,6 +150,14 @@ bool strata_config_has_environment(const struct strata_config *c,
                                    const char *env);
 /* The file read, or NULL when there was none. */
 const char *strata_config_path(const struct strata_config *c);
+/* The i-th [environment.NAME] of the file (0-based, a section with no key
+ * included), or NULL past the last. */
+const char *strata_config_environment_at(const struct strata_config *c,
+                                         size_t i);
+/* The line that sets what strata_config_get() returns (0: unset), and
+ * whether it is in [environment.ENV] rather than [strata]. */
+int strata_config_line(const struct strata_config *c, const char *env,
+                       const char *key, bool *is_in_env);
 struct strata_lint_setting;
 /* The i-th `RULE = SEVERITY` of [lint] (rule and severity checked on
  * load; the rule id is borrowed); false past the last. */

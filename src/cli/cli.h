@@ -48,11 +48,13 @@ struct cli_progress {
 };
 
 struct cli {
-	const char *database; /* -d, else DATABASE_URL; NULL when none */
-	const char *source;   /* -s, else strata.conf, else "migrations" */
-	const char *table;    /* --table, else strata.conf */
-	const char *env;      /* -e, else $STRATA_ENV, else strata.conf's */
-	const char *config;   /* --config FILE */
+	const char *database;    /* -d, else DATABASE_URL; NULL when none */
+	const char *source;      /* -s, else strata.conf, else "migrations" */
+	const char *table;       /* --table, else strata.conf */
+	const char *env;         /* -e, else $STRATA_ENV, else strata.conf's */
+	char database_from[512]; /* where database came from, for -v */
+	bool is_database_shown;
+	const char *config; /* --config FILE */
 	enum cli_format format;
 	int verbosity; /* -1 quiet, 0 normal, 1 verbose */
 	bool is_color_out, is_color_err;
@@ -185,6 +187,8 @@ void cli_progress_json(const char *event, const struct strata_event *ev);
 
 /* ---- common.c: what several commands do -------------------------------- */
 int cli_resolve_settings(struct cli *cli);
+/* "strata: database URL (from …)", redacted, once (-v, run's log). */
+void cli_show_database(struct cli *cli);
 int cli_load_source(struct cli *cli, struct strata_source **out);
 int cli_open_db(struct cli *cli, struct strata_db **out);
 int cli_read_status(struct cli *cli, bool with_applied_by,

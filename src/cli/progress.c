@@ -421,10 +421,14 @@ void cli_progress_start(struct cli *cli, const struct strata_event *ev)
 		cli_progress_json("start", ev);
 	/* a log says when each starts; -v says it on a terminal too */
 	else if (p->mode == PROGRESS_PLAIN ||
-	         (p->mode != PROGRESS_JSON && cli->verbosity > 0))
+	         (p->mode != PROGRESS_JSON && cli->verbosity > 0)) {
+		/* and, before the first, which database it changes */
+		if (p->mode == PROGRESS_PLAIN)
+			cli_show_database(cli);
 		cli_info(cli, "%s %" PRId64 " %s ...",
 		         is_down ? "Reverting" : "Applying", ev->version,
 		         ev->description);
+	}
 }
 
 /* The plain mode's line while a migration runs: the live line, whole. */
