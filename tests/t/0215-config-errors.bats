@@ -117,3 +117,47 @@ setup() {
 	run --separate-stderr strata status
 	[[ $stderr != *"strata: database"* ]]
 }
+
+# -- database URLs libpq refuses ------------------------------------------
+
+@test "url: libpq's reason is shown, with what to do, and no password" {
+	run strata -d 'postgres://app:s3cr3t@db.invalid/app?search_path=tenant1' status
+	assert_failure 2
+	assert_line "strata: error: invalid PostgreSQL URL 'postgres://app:***@db.invalid/app?search_path=tenant1': invalid URI query parameter: \"search_path\""
+	assert_line "  hint: libpq takes no parameter 'search_path'. A server setting goes in options: ?options=-csearch_path%3Dtenant1"
+	refute_output --partial s3cr3t
+	run strata -d 'host=db.invalid password=s3cr3t search_path=tenant1' status
+	assert_failure 2
+	assert_line "strata: error: invalid PostgreSQL connection string: invalid connection option \"search_path\""
+	assert_line "  hint: libpq takes no option 'search_path'. A server setting goes in options: options='-c search_path=tenant1'"
+	refute_output --partial s3cr3t
+}
+
+@test "url: a bad percent-encoding is named, the password it is in hidden" {
+	run strata -d 'postgres://app:50%off@db.invalid/app' status
+	assert_failure 2
+	assert_line "strata: error: invalid PostgreSQL URL 'postgres://app:***@db.invalid/app': invalid percent-encoded token: \"***\""
+	assert_line --partial "write a % of a user name, password or value as %25."
+	refute_output --partial "50%off"
+	run strata -d 'postgres://app@db.invalid/app?password=s3cr3t%zz&sslmode=require' status
+	assert_failure 2
+	assert_line --partial "invalid percent-encoded token: \"***\""
+	refute_output --partial "s3cr3t"
+	run strata -d 'postgres://app@db.invalid/app?sslmode=require&application_name=a%zz' status
+	assert_failure 2
+	assert_line --partial "invalid percent-encoded token: \"a%zz\""
+	# in JSON too
+	run strata -d 'postgres://app:s3cr3t@db.invalid/app?search_path=x' status --format json
+	assert_failure 2
+	refute_output --partial s3cr3t
+	jq -e '.error.message | endswith("invalid URI query parameter: \"search_path\"")' <<<"$output"
+}
+
+@test "url: a connect error keeps libpq's reason when the password is shown anyway" {
+	# the password is the host's name: libpq's reason names the host,
+	# which the URL beside it shows too
+	run strata -d 'postgres://app:nohost@nohost.invalid/app?connect_timeout=2' status
+	assert_failure 7
+	assert_line "strata: error: could not connect to 'postgres://app:***@nohost.invalid/app?connect_timeout=2'"
+	assert_line --partial '  detail: could not translate host name "nohost.invalid" to address'
+}
