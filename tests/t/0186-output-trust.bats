@@ -236,3 +236,15 @@ SQL
 	# (the statement's own control characters show as spaces)
 	[[ $shown == *"statement 1/1: SELECT pg_sleep(0.8), ' [2J"* ]]
 }
+
+@test "repair --accept-checksum shows the diff of hostile text escaped" {
+	write_migration 1_a.sql "-- "$'\e'"[2J applied"$'\n'"CREATE TABLE a (id int);"
+	strata run
+	write_migration 1_a.sql "-- "$'\e'"]0;title"$'\a'" edited"$'\n'"CREATE TABLE a (id int);"
+	run --separate-stderr strata repair --accept-checksum 1
+	assert_success
+	assert_clean
+	assert_line -- '--- as applied'
+	assert_line -- '--- \x1b[2J applied'
+	assert_line -- '+-- \x1b]0;title\x07 edited'
+}
