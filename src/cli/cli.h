@@ -156,6 +156,9 @@ const char *cli_safe_lines(const char *s);
 void cli_end_progress(struct cli *cli);
 const char *cli_color(struct cli *cli, bool is_err, const char *code);
 void cli_print_json(json_t *doc); /* prints and releases doc */
+/* A JSON string of text from elsewhere: escaped as strata_printable()
+ * does when it is not UTF-8 (which a JSON string must be). */
+json_t *cli_json_text(const char *s);
 json_t *cli_json_error(const struct strata_error *err);
 /* applied, pending, failed, checksum_mismatch, missing of a status. */
 void cli_json_counts(json_t *o, const struct strata_status *st);

@@ -14,7 +14,7 @@ static const char usage[] =
 
 static void set_str(json_t *o, const char *key, const char *v)
 {
-	json_object_set_new(o, key, v ? json_string(v) : json_null());
+	json_object_set_new(o, key, v ? cli_json_text(v) : json_null());
 }
 
 static json_t *row_json(const struct strata_audit_row *r)

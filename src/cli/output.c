@@ -124,6 +124,20 @@ void cli_end_progress(struct cli *cli)
 	cli->has_progress_line = false;
 }
 
+json_t *cli_json_text(const char *s)
+{
+	json_t *j;
+	char *p;
+
+	if (!s || (j = json_string(s)))
+		return s ? j : NULL;
+	/* not UTF-8: jansson takes none of it, the escaped form is text */
+	p = strata_printable(s, STRATA_PRINTABLE_LINES);
+	j = json_string(p ? p : "");
+	free(p);
+	return j;
+}
+
 void cli_print_json(json_t *doc)
 {
 	json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -133,7 +147,7 @@ void cli_print_json(json_t *doc)
 
 static void set_str(json_t *o, const char *key, const char *val)
 {
-	json_object_set_new(o, key, val ? json_string(val) : json_null());
+	json_object_set_new(o, key, val ? cli_json_text(val) : json_null());
 }
 
 json_t *cli_json_error(const struct strata_error *err)
@@ -413,7 +427,7 @@ void cli_event(const struct strata_event *ev, void *data)
 	case STRATA_EVENT_WARNING:
 		if (is_json && cli->warnings)
 			json_array_append_new(cli->warnings,
-			                      json_string(ev->message));
+			                      cli_json_text(ev->message));
 		if (is_json_lines)
 			cli_progress_json("warning", ev);
 		else

@@ -248,3 +248,17 @@ SQL
 	assert_line -- '--- \x1b[2J applied'
 	assert_line -- '+-- \x1b]0;title\x07 edited'
 }
+
+@test "JSON: a history row that is not UTF-8 keeps its key, escaped" {
+	sqlite_db
+	write_migration 1_a.sql "SELECT 1;"
+	strata run
+	sqlite3 "$TEST_SQLITE" "UPDATE _sqlx_migrations SET description = CAST(X'61FF62' AS TEXT)"
+	rm migrations/1_a.sql
+	run --separate-stderr strata status --format json
+	assert_success
+	jq -e '.migrations[0].description == "a\\xffb"' <<<"$output"
+	run --separate-stderr strata status
+	assert_clean
+	[[ $output == *' a\xffb'* ]]
+}
