@@ -358,6 +358,8 @@ static const char *keyword_value(const char *s, const char *name, size_t *len)
 {
 	size_t n = strlen(name);
 
+	if (!n)
+		return NULL; /* libpq may quote an empty keyword */
 	for (const char *p = strstr(s, name); p; p = strstr(p + 1, name)) {
 		const char *v = p + n;
 
