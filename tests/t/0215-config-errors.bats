@@ -39,10 +39,10 @@ setup() {
 	printf '[strata]\nenvironment = nope\n\n[environment.development]\ndatabase = sqlite:dev.db\n\n[environment.prod]\ndatabase = sqlite:prod.db\n' >strata.conf
 	run strata status
 	assert_failure 2
-	assert_line "strata: no environment 'nope' in strata.conf (line 2 says environment = nope; it has: development, prod)"
+	assert_line --regexp "^strata: (error: )?no environment 'nope' in strata.conf \\(line 2 says environment = nope; it has: development, prod\\)$"
 	run strata status -e staging
 	assert_failure 2
-	assert_line "strata: no environment 'staging' in strata.conf (it has: development, prod)"
+	assert_line --regexp "^strata: (error: )?no environment 'staging' in strata.conf \\(it has: development, prod\\)$"
 	[[ ! -f dev.db && ! -f prod.db ]]
 }
 
@@ -63,11 +63,11 @@ setup() {
 	printf '[strata]\nsource = migrations\n\nbackup = maybe\n' >strata.conf
 	run strata status
 	assert_failure 2
-	assert_line "strata: backup in strata.conf line 4 wants true or false, not 'maybe'"
+	assert_line --regexp "^strata: (error: )?backup in strata.conf line 4 wants true or false, not 'maybe'$"
 	printf '[environment.development]\ndatabase = sqlite:x.db\nlock_wait = soon\n' >strata.conf
 	run strata status
 	assert_failure 2
-	assert_line "strata: lock_wait in strata.conf line 3 wants a duration such as 30s, 5m or 'forever', not 'soon'"
+	assert_line --regexp "^strata: (error: )?lock_wait in strata.conf line 3 wants a duration such as 30s, 5m or 'forever', not 'soon'$"
 	printf '[strata]\nwarn_after = 1m\n[environment.development]\nwarn_after = x\n' >strata.conf
 	run strata status
 	assert_failure 2
