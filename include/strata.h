@@ -135,6 +135,24 @@ char *strata_url_redact(const char *url);
  */
 int strata_parse_duration(double *out_seconds, const char *text);
 
+/* ---- text from elsewhere -------------------------------------------------
+ * File names, server messages, statements and history rows may hold bytes
+ * that drive a terminal (ESC [2J clears it; a newline forges a line). */
+
+enum {
+	/* newlines and tabs stay (error detail, a statement's lines) */
+	STRATA_PRINTABLE_LINES = 1 << 0,
+};
+
+/*
+ * `s` made safe to show on a terminal or in a log: C0 control characters
+ * (\n \r \t, else \x1b), DEL (\x7f), C1 controls and bidirectional
+ * overrides (\u0085, \u202e) and bytes that are not UTF-8 (\xff) become
+ * escapes; everything else, backslashes included, stays as it is. Returns
+ * a new string (caller frees), or NULL when `s` is safe as it is.
+ */
+char *strata_printable(const char *s, unsigned flags);
+
 /* ---- environment -------------------------------------------------------- */
 
 /*
@@ -168,6 +186,14 @@ bool strata_config_has_environment(const struct strata_config *c,
                                    const char *env);
 /* The file read, or NULL when there was none. */
 const char *strata_config_path(const struct strata_config *c);
+/* The i-th [environment.NAME] of the file (0-based, a section with no key
+ * included), or NULL past the last. */
+const char *strata_config_environment_at(const struct strata_config *c,
+                                         size_t i);
+/* The line that sets what strata_config_get() returns (0: unset), and
+ * whether it is in [environment.ENV] rather than [strata]. */
+int strata_config_line(const struct strata_config *c, const char *env,
+                       const char *key, bool *is_in_env);
 struct strata_lint_setting;
 /* The i-th `RULE = SEVERITY` of [lint] (rule and severity checked on
  * load; the rule id is borrowed); false past the last. */

@@ -191,9 +191,14 @@ static int set_error(struct strata_error *err, PGconn *pg, const PGresult *res)
 	return -1;
 }
 
-/* Whether `text` holds any password this connection may have used. */
+/*
+ * Whether `text` holds any password this connection may have used, but
+ * for one the redacted URL shows anyway (a user named as the password
+ * is): libpq's "password authentication failed for user "app"" says no
+ * more then than the URL beside it.
+ */
 static bool mentions_password(const char *text, PGconn *pg,
-                              const char *password)
+                              const char *password, const char *redacted)
 {
 	const char *candidates[3];
 
@@ -202,7 +207,8 @@ static bool mentions_password(const char *text, PGconn *pg,
 	candidates[2] = getenv("PGPASSWORD");
 	for (size_t i = 0; i < ARRAY_SIZE(candidates); i++)
 		if (candidates[i] && *candidates[i] &&
-		    strstr(text, candidates[i]))
+		    strstr(text, candidates[i]) &&
+		    !strstr(redacted, candidates[i]))
 			return true;
 	return false;
 }
@@ -239,7 +245,7 @@ static int check_connected(PGconn *pg, const char *redacted,
 	strata_error_set(err, STRATA_ECONNECT, "could not connect to '%s'",
 	                 redacted);
 	why = trimmed(pg ? PQerrorMessage(pg) : "out of memory");
-	if (*why && !mentions_password(why, pg, password))
+	if (*why && !mentions_password(why, pg, password, redacted))
 		strata_error_detail(err, "%s", why);
 	if (strstr(why, "timeout expired"))
 		timeout_hint(pg, err);

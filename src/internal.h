@@ -129,6 +129,9 @@ size_t text_utf8_invalid_at(const char *s, size_t len);
 void text_line_at(const char *s, size_t len, size_t offset,
                   const char **line_start, size_t *line_len);
 int64_t text_monotonic_ns(void);
+/* `s` escaped as strata_printable() says, appended to `sb`. */
+void sbuf_add_printable(struct sbuf *sb, const char *s, size_t len,
+                        unsigned flags);
 
 /* ---- url.c -------------------------------------------------------------- */
 enum url_kind {
@@ -522,7 +525,10 @@ struct strata_db {
 	bool has_audit;     /* the audit table is known to exist */
 	bool is_lock_probe; /* this attempt has another after it: see migrate.c
 	                     */
-	int64_t lock_wait_ns;   /* of the current command */
+	int64_t lock_wait_ns; /* of the current command */
+	/* of the step that just ended: its statements' time, the figure its
+	 * history row records (execution_time), which run also prints */
+	int64_t step_ns;
 	const char *source_dir; /* of the current command, borrowed */
 	struct progress progress;
 };

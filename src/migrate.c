@@ -392,7 +392,7 @@ static int apply_txn(struct strata_db *db, const struct plan_step *step,
 		return -1;
 	}
 	audit_step(&e, db, "apply", step, started);
-	e.duration_ns = text_monotonic_ns() - t0;
+	e.duration_ns = db->step_ns = text_monotonic_ns() - t0;
 	if (drv->history_insert(db->conn, &db->table, step->m, true,
 	                        e.duration_ns, err) < 0 ||
 	    audit_add(db, &e, err) < 0)
@@ -865,7 +865,7 @@ static int apply_fenced(struct strata_db *db, const struct plan_step *step,
 		return -1;
 	}
 	audit_step(&e, db, "apply", step, started);
-	e.duration_ns = text_monotonic_ns() - t0;
+	e.duration_ns = db->step_ns = text_monotonic_ns() - t0;
 	if (drv->begin(db->conn, err) < 0)
 		return -1;
 	if (drv->history_finish(db->conn, &db->table, step->m->version,
@@ -932,6 +932,8 @@ static int apply_all_in_one(struct strata_db *db, const struct plan *plan,
 	const struct strata_driver *drv = db->drv;
 	int max = max_retries(db);
 	uint64_t seed = retry_seed();
+	int64_t *step_ns = xcalloc(plan->n, sizeof(*step_ns));
+	int rc = -1;
 
 	for (int attempt = 1;; attempt++) {
 		const struct plan_step *failed = NULL;
@@ -951,6 +953,7 @@ static int apply_all_in_one(struct strata_db *db, const struct plan *plan,
 				                  plan->steps[i].m, 0);
 				skipped++;
 			} else {
+				step_ns[i] = db->step_ns;
 				applied++;
 			}
 		}
@@ -959,18 +962,19 @@ static int apply_all_in_one(struct strata_db *db, const struct plan *plan,
 			if (check_lock(db, err) < 0 ||
 			    drv->commit(db->conn, err) < 0) {
 				drv->rollback(db->conn);
-				return -1;
+				goto done;
 			}
 			for (size_t i = 0; i < plan->n; i++)
 				db_emit_migration(db, STRATA_EVENT_APPLY_DONE,
-				                  plan->steps[i].m, 0);
+				                  plan->steps[i].m, step_ns[i]);
 			res->applied = applied;
 			res->skipped = skipped;
-			return 0;
+			rc = 0;
+			goto done;
 		}
 		drv->rollback(db->conn);
 		if (!is_retryable(err) || strata_is_cancelled())
-			return -1;
+			goto done;
 		if (attempt > max) {
 			err->code = STRATA_ELOCK;
 			if (max)
@@ -978,11 +982,14 @@ static int apply_all_in_one(struct strata_db *db, const struct plan *plan,
 				        err,
 				        "the run gave up after %d attempts",
 				        attempt);
-			return -1;
+			goto done;
 		}
 		wait_to_retry(db, failed, "the whole run: ", attempt, max,
 		              &seed, err);
 	}
+done:
+	free(step_ns);
+	return rc;
 }
 
 static int collect_pending(struct plan *plan, const struct plan_ctx *ctx,
@@ -1085,7 +1092,6 @@ int strata_migrate_run(struct strata_run_result *out, struct strata_db *db,
 	}
 	for (size_t i = 0; i < plan.n; i++) {
 		const struct plan_step *step = &plan.steps[i];
-		int64_t t0 = text_monotonic_ns();
 		bool is_skipped;
 
 		if (step->mode == MODE_TXN) {
@@ -1102,7 +1108,7 @@ int strata_migrate_run(struct strata_run_result *out, struct strata_db *db,
 		}
 		res.applied++;
 		db_emit_migration(db, STRATA_EVENT_APPLY_DONE, step->m,
-		                  text_monotonic_ns() - t0);
+		                  db->step_ns);
 	}
 	rc = 0;
 done:
@@ -1234,7 +1240,7 @@ static int revert_one(struct strata_db *db, const struct plan_step *step,
 			say_cancelled(step, "rolled back", err);
 			return -1;
 		}
-		e.duration_ns = text_monotonic_ns() - t0;
+		e.duration_ns = db->step_ns = text_monotonic_ns() - t0;
 		if (drv->history_delete(db->conn, &db->table, v, err) < 0 ||
 		    audit_add(db, &e, err) < 0 || check_lock(db, err) < 0 ||
 		    drv->commit(db->conn, err) < 0)
@@ -1260,7 +1266,7 @@ static int revert_one(struct strata_db *db, const struct plan_step *step,
 		              err);
 		return -1;
 	}
-	e.duration_ns = text_monotonic_ns() - t0;
+	e.duration_ns = db->step_ns = text_monotonic_ns() - t0;
 	if (drv->begin(db->conn, err) < 0)
 		return -1;
 	if (drv->history_delete(db->conn, &db->table, v, err) < 0 ||
@@ -1308,7 +1314,6 @@ int strata_migrate_revert(size_t *out_reverted, struct strata_db *db,
 	}
 	for (size_t i = 0; i < plan.n; i++) {
 		const struct plan_step *step = &plan.steps[i];
-		int64_t t0 = text_monotonic_ns();
 		bool is_skipped = false;
 
 		if (opts->is_dry_run) {
@@ -1323,7 +1328,7 @@ int strata_migrate_revert(size_t *out_reverted, struct strata_db *db,
 			continue;
 		reverted++;
 		db_emit_migration(db, STRATA_EVENT_REVERT_DONE, step->m,
-		                  text_monotonic_ns() - t0);
+		                  db->step_ns);
 	}
 	rc = 0;
 done:

@@ -188,6 +188,8 @@ static int wait_child(pid_t pid, int *status)
 int child_run(struct child *c, struct strata_error *err)
 {
 	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t sigdef;
 	struct child_env ours = { 0 };
 	struct child_hook hook = { .hook.fn = end_child };
 	bool is_ended = false;
@@ -221,9 +223,17 @@ int child_run(struct child *c, struct strata_error *err)
 		BUG("posix_spawn_file_actions failed");
 	if (!c->envp)
 		child_env_init(&ours);
+	/* strata ignores SIGPIPE (a closed stdout must not kill a run); the
+	 * child gets its default back, as if started by a shell */
+	if (posix_spawnattr_init(&attr) != 0 || sigemptyset(&sigdef) != 0 ||
+	    sigaddset(&sigdef, SIGPIPE) != 0 ||
+	    posix_spawnattr_setsigdefault(&attr, &sigdef) != 0 ||
+	    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF) != 0)
+		BUG("posix_spawnattr failed");
 	e = (c->is_path_search ? posix_spawnp : posix_spawn)(
-	        &pid, c->argv[0], &fa, NULL, (char *const *)c->argv,
+	        &pid, c->argv[0], &fa, &attr, (char *const *)c->argv,
 	        c->envp ? c->envp : ours.v);
+	posix_spawnattr_destroy(&attr);
 	if (e != 0) {
 		strata_error_set(err, STRATA_EFAILED, "could not run '%s': %s",
 		                 c->argv[0], strerror(e));

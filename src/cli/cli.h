@@ -55,11 +55,13 @@ struct cli_progress {
 };
 
 struct cli {
-	const char *database; /* -d, else DATABASE_URL; NULL when none */
-	const char *source;   /* -s, else strata.conf, else "migrations" */
-	const char *table;    /* --table, else strata.conf */
-	const char *env;      /* -e, else $STRATA_ENV, else strata.conf's */
-	const char *config;   /* --config FILE */
+	const char *database;    /* -d, else DATABASE_URL; NULL when none */
+	const char *source;      /* -s, else strata.conf, else "migrations" */
+	const char *table;       /* --table, else strata.conf */
+	const char *env;         /* -e, else $STRATA_ENV, else strata.conf's */
+	char database_from[512]; /* where database came from, for -v */
+	bool is_database_shown;
+	const char *config; /* --config FILE */
 	enum cli_format format;
 	int verbosity; /* -1 quiet, 0 normal, 1 verbose */
 	bool is_color_out, is_color_err;
@@ -219,9 +221,19 @@ void cli_warn(struct cli *cli, const char *fmt, ...) STRATA_PRINTF(2, 3);
 void cli_info(struct cli *cli, const char *fmt, ...) STRATA_PRINTF(2, 3);
 void cli_event(const struct strata_event *ev, void *data);
 void cli_format_duration(char *buf, size_t size, int64_t ns);
+/*
+ * Text strata did not write, safe to print (strata_printable()): on one
+ * line, or with its newlines and tabs kept. Borrowed: `s` itself when it
+ * is safe, else a copy valid for the next 15 calls (the fields of a line).
+ */
+const char *cli_safe(const char *s);
+const char *cli_safe_lines(const char *s);
 void cli_end_progress(struct cli *cli);
 const char *cli_color(struct cli *cli, bool is_err, const char *code);
 void cli_print_json(json_t *doc); /* prints and releases doc */
+/* A JSON string of text from elsewhere: escaped as strata_printable()
+ * does when it is not UTF-8 (which a JSON string must be). */
+json_t *cli_json_text(const char *s);
 json_t *cli_json_error(const struct strata_error *err);
 /* applied, pending, failed, checksum_mismatch, missing of a status. */
 void cli_json_counts(json_t *o, const struct strata_status *st);
@@ -253,6 +265,8 @@ void cli_progress_json(const char *event, const struct strata_event *ev);
 
 /* ---- common.c: what several commands do -------------------------------- */
 int cli_resolve_settings(struct cli *cli);
+/* "strata: database URL (from …)", redacted, once (-v, run's log). */
+void cli_show_database(struct cli *cli);
 int cli_load_source(struct cli *cli, struct strata_source **out);
 int cli_open_db(struct cli *cli, struct strata_db **out);
 int cli_read_status(struct cli *cli, bool with_applied_by,

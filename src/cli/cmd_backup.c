@@ -107,13 +107,13 @@ static void print_created(struct cli *cli, const struct strata_backup *b)
 	if (cli->verbosity < 0)
 		return;
 	cli_format_size(size, sizeof(size), b->size);
-	printf("Backed up to %s (%s, %s, %zu table%s", b->path, size,
+	printf("Backed up to %s (%s, %s, %zu table%s", cli_safe(b->path), size,
 	       strata_backup_kind_name(b->kind), b->n_tables,
 	       b->n_tables == 1 ? "" : "s");
 	if (b->newest_applied)
 		printf(", newest applied migration %" PRId64,
 		       b->newest_applied);
-	printf(").\nManifest: %s\n", b->manifest_path);
+	printf(").\nManifest: %s\n", cli_safe(b->manifest_path));
 }
 
 static int create(struct cli *cli, int argc, char **argv)
@@ -293,7 +293,7 @@ static int verify(struct cli *cli, int argc, char **argv)
 		cli_print_json(doc);
 	} else if (cli->verbosity >= 0) {
 		printf("%s: OK (SHA-256 matches the manifest; readable, %zu entr%s",
-		       b->path, res.n_entries,
+		       cli_safe(b->path), res.n_entries,
 		       res.n_entries == 1 ? "y" : "ies");
 		if (res.is_restore_tested)
 			printf("; restore test: the row counts of %zu table%s match",
@@ -345,7 +345,7 @@ static int list(struct cli *cli, int argc, char **argv)
 		goto done;
 	}
 	if (!l.n)
-		printf("No backups in %s.\n", backup_dir(cli, dir));
+		printf("No backups in %s.\n", cli_safe(backup_dir(cli, dir)));
 	else
 		printf("%-20s %-6s %-10s %-16s %-30s %s\n", "CREATED", "KIND",
 		       "SIZE", "NEWEST APPLIED", "TAG", "FILE");
@@ -357,9 +357,10 @@ static int list(struct cli *cli, int argc, char **argv)
 		if (b->newest_applied)
 			snprintf(newest, sizeof(newest), "%" PRId64,
 			         b->newest_applied);
-		printf("%-20s %-6s %-10s %-16s %-30s %s%s\n", b->created,
-		       strata_backup_kind_name(b->kind), size, newest,
-		       b->tag ? b->tag : "-", b->path,
+		printf("%-20s %-6s %-10s %-16s %-30s %s%s\n",
+		       cli_safe(b->created), strata_backup_kind_name(b->kind),
+		       size, newest, b->tag ? cli_safe(b->tag) : "-",
+		       cli_safe(b->path),
 		       b->is_file_missing ? " (file missing)" : "");
 	}
 	for (size_t i = 0; i < l.n_incomplete; i++)
@@ -458,12 +459,12 @@ static int prune(struct cli *cli, int argc, char **argv)
 		       e->is_kept          ? "keep"
 		       : policy.is_dry_run ? "would remove"
 		                           : "removed",
-		       e->backup->path, e->reason);
+		       cli_safe(e->backup->path), cli_safe(e->reason));
 	}
 	for (size_t i = 0; i < r.n_removed_incomplete; i++)
 		printf("%-12s %s (incomplete, over a day old)\n",
 		       policy.is_dry_run ? "would remove" : "removed",
-		       r.removed_incomplete[i]);
+		       cli_safe(r.removed_incomplete[i]));
 	printf("%zu kept, %zu %s%s.\n", r.n_kept, r.n_removed,
 	       policy.is_dry_run ? "to remove" : "removed",
 	       policy.is_dry_run ? " (dry run: nothing was removed)" : "");

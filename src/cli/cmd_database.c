@@ -29,7 +29,7 @@ static bool confirm(struct cli *cli, const char *url, bool *is_asked)
 	}
 	fprintf(stderr,
 	        "Drop the database at '%s'? Everything in it is lost. [y/N] ",
-	        shown);
+	        cli_safe(shown));
 	free(shown);
 	yes = fgets(line, sizeof(line), stdin) &&
 	      (line[0] == 'y' || line[0] == 'Y');

@@ -14,7 +14,7 @@ static const char usage[] =
 
 static void set_str(json_t *o, const char *key, const char *v)
 {
-	json_object_set_new(o, key, v ? json_string(v) : json_null());
+	json_object_set_new(o, key, v ? cli_json_text(v) : json_null());
 }
 
 static json_t *row_json(const struct strata_audit_row *r)
@@ -79,18 +79,21 @@ static void print_text(struct cli *cli, const struct strata_audit *a)
 		         r->os_user ? r->os_user : "?", r->host ? r->host : "?",
 		         r->db_user ? " (" : "", r->db_user ? r->db_user : "",
 		         r->db_user ? ")" : "");
+		/* rows anyone with write access to the table may have written
+		 */
 		printf("%-5" PRId64
 		       " %-19s %-15s %-16s %s%-8s%s %-10s %-22s %s\n",
-		       r->id, when, r->action ? r->action : "", version,
+		       r->id, cli_safe(when),
+		       r->action ? cli_safe(r->action) : "", version,
 		       cli_color(cli, false, ok ? "32" : "31"),
-		       r->outcome ? r->outcome : "",
-		       cli_color(cli, false, NULL), dur, by,
-		       r->description ? r->description : "");
+		       r->outcome ? cli_safe(r->outcome) : "",
+		       cli_color(cli, false, NULL), dur, cli_safe(by),
+		       r->description ? cli_safe(r->description) : "");
 		if (r->error && *r->error)
 			printf("      %s%s%s%s\n",
-			       ok ? "note: " : "error: ", r->error,
+			       ok ? "note: " : "error: ", cli_safe(r->error),
 			       r->sqlstate ? " SQLSTATE " : "",
-			       r->sqlstate ? r->sqlstate : "");
+			       r->sqlstate ? cli_safe(r->sqlstate) : "");
 	}
 }
 

@@ -70,8 +70,11 @@ static void print_json(const struct strata_lint *l)
 }
 
 /* GitHub's workflow commands: % CR LF escaped, and : , in properties. */
-static void gh_escape(const char *s, bool is_property)
+static void gh_escape(const char *text, bool is_property)
 {
+	/* GitHub's log shows ANSI escapes as colours: none from a file */
+	const char *s = cli_safe_lines(text);
+
 	for (; *s; s++) {
 		if (*s == '%')
 			fputs("%25", stdout);

@@ -126,7 +126,7 @@ static int new_migration(struct cli *cli, const char *name, bool is_sqlx,
 		cli_print_json(doc);
 	} else if (cli->verbosity >= 0) {
 		for (char **p = paths; *p; p++)
-			printf("Created %s\n", *p);
+			printf("Created %s\n", cli_safe(*p));
 	}
 done:
 	free(description);

@@ -40,24 +40,55 @@ static int write_temp(char *path, const char *text)
 	return close(fd);
 }
 
-/* The change since it was applied, by diff(1), as git shows it. */
+/* The change since it was applied, by diff(1), as git shows it; read
+ * back and printed here, since both texts may hold control characters. */
 static void show_diff(const char *old_sql, const char *path)
 {
 	char old[] = "/tmp/strata-applied-XXXXXX";
+	char *text = NULL;
+	size_t len = 0, alloc = 0;
+	int fds[2];
 	pid_t pid;
 	int status;
 
 	if (write_temp(old, old_sql) < 0)
 		return;
-	fflush(stdout);
+	if (pipe(fds) < 0) {
+		unlink(old);
+		return;
+	}
 	pid = fork();
 	if (pid == 0) {
+		close(fds[0]);
+		dup2(fds[1], STDOUT_FILENO);
+		close(fds[1]);
 		execlp("diff", "diff", "-u", "--label", "as applied", "--label",
 		       path, old, path, (char *)NULL);
 		_exit(127);
 	}
+	close(fds[1]);
+	for (;;) {
+		ssize_t n;
+
+		if (len + 4096 + 1 > alloc) {
+			alloc = (len + 4096 + 1) * 2;
+			text = realloc(text, alloc);
+			if (!text)
+				abort();
+		}
+		n = read(fds[0], text + len, alloc - len - 1);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fds[0]);
 	if (pid > 0)
 		waitpid(pid, &status, 0);
+	if (text) {
+		text[len] = '\0';
+		fputs(cli_safe_lines(text), stdout);
+	}
+	free(text);
 	unlink(old);
 }
 

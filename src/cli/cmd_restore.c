@@ -81,14 +81,15 @@ int cmd_restore(struct cli *cli, int argc, char **argv)
 		                    kept ? json_string(kept) : json_null());
 		cli_print_json(doc);
 	} else if (cli->verbosity >= 0) {
-		printf("Restored %s (taken %s", b->path, b->created);
+		printf("Restored %s (taken %s", cli_safe(b->path),
+		       cli_safe(b->created));
 		if (b->newest_applied)
 			printf(", newest applied migration %" PRId64,
 			       b->newest_applied);
-		printf(") into '%s'.\n", target);
+		printf(") into '%s'.\n", cli_safe(target));
 		if (kept)
 			printf("The database as it was before is kept as '%s'.\n",
-			       kept);
+			       cli_safe(kept));
 	}
 done:
 	strata_error_release(&err);

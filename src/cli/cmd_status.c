@@ -28,18 +28,18 @@ static json_t *entry_json(const struct strata_status_entry *e)
 	char sum[2 * STRATA_CHECKSUM_LEN + 1];
 
 	json_object_set_new(o, "version", json_integer(e->version));
-	json_object_set_new(o, "description", json_string(e->description));
+	json_object_set_new(o, "description", cli_json_text(e->description));
 	json_object_set_new(o, "state",
 	                    json_string(strata_state_name(e->state)));
 	json_object_set_new(o, "file",
-	                    e->migration ? json_string(e->migration->up_path)
+	                    e->migration ? cli_json_text(e->migration->up_path)
 	                                 : json_null());
 	json_object_set_new(o, "down_file",
 	                    e->migration && e->migration->down_path
-	                            ? json_string(e->migration->down_path)
+	                            ? cli_json_text(e->migration->down_path)
 	                            : json_null());
 	json_object_set_new(o, "installed_on",
-	                    e->is_recorded ? json_string(e->installed_on)
+	                    e->is_recorded ? cli_json_text(e->installed_on)
 	                                   : json_null());
 	json_object_set_new(o, "execution_time_ns",
 	                    e->is_recorded ? json_integer(e->execution_time_ns)
@@ -57,7 +57,7 @@ static json_t *entry_json(const struct strata_status_entry *e)
 		json_object_set_new(o, "applied_checksum", json_null());
 	}
 	json_object_set_new(o, "applied_by",
-	                    e->applied_by ? json_string(e->applied_by)
+	                    e->applied_by ? cli_json_text(e->applied_by)
 	                                  : json_null());
 	if (e->state == STRATA_STATE_CHECKSUM_MISMATCH)
 		json_object_set_new(o, "whitespace_only_change",
@@ -128,8 +128,8 @@ static void print_text(struct cli *cli, const struct strata_status *st)
 		putchar_unlocked(' ');
 		put_column(when, 20);
 		put_column(dur, 10);
-		put_column(e->applied_by ? e->applied_by : "-", 16);
-		put_str(e->description);
+		put_column(e->applied_by ? cli_safe(e->applied_by) : "-", 16);
+		put_str(cli_safe(e->description));
 		putchar_unlocked('\n');
 		if (e->state == STRATA_STATE_CHECKSUM_MISMATCH &&
 		    e->is_whitespace_only_change)

@@ -14,6 +14,128 @@
 
 #include "../banned.h"
 
+/* The environments strata.conf names, for an error: "a, b" or "none". */
+static void list_environments(char *buf, size_t size,
+                              const struct strata_config *c)
+{
+	size_t len = 0;
+	const char *e;
+
+	buf[0] = '\0';
+	for (size_t i = 0; (e = strata_config_environment_at(c, i)); i++)
+		len += (size_t)snprintf(buf + len, len < size ? size - len : 0,
+		                        "%s%s", i ? ", " : "", e);
+	if (!buf[0])
+		snprintf(buf, size, "none");
+}
+
+/* "strata.conf line 4": where a value of strata.conf was set. */
+static void config_where(char *buf, size_t size, struct cli *cli,
+                         const char *env, const char *key)
+{
+	int line = strata_config_line(cli->settings, env, key, NULL);
+
+	if (line)
+		snprintf(buf, size, "%s line %d",
+		         strata_config_path(cli->settings), line);
+	else
+		snprintf(buf, size, "%s", strata_config_path(cli->settings));
+}
+
+/* A value of strata.conf that is not what `key` takes: exit 2. */
+static int bad_value(struct cli *cli, const char *env, const char *key,
+                     const char *wants, const char *value)
+{
+	char where[512];
+
+	config_where(where, sizeof(where), cli, env, key);
+	return cli_usage_error(cli, NULL, "%s in %s wants %s, not '%s'", key,
+	                       where, wants, value);
+}
+
+/* Which environment is active, checked: -e, else STRATA_ENV, else
+ * [strata]'s environment, else development (the documented default,
+ * which need not exist). */
+static int resolve_environment(struct cli *cli, const char **out)
+{
+	const char *env = cli->env ? cli->env : getenv("STRATA_ENV");
+	const char *path = strata_config_path(cli->settings);
+	char names[512];
+	int line = 0;
+
+	*out = NULL;
+	if (!env || !*env) {
+		env = strata_config_get(cli->settings, NULL, "environment");
+		line = strata_config_line(cli->settings, NULL, "environment",
+		                          NULL);
+	}
+	if (!env || !*env) {
+		*out = "development";
+		return 0;
+	}
+	if (strata_config_has_environment(cli->settings, env)) {
+		*out = env;
+		return 0;
+	}
+	if (!path)
+		return cli_usage_error(
+		        cli, NULL,
+		        "no environment '%s' in strata.conf (there is no such file)",
+		        env);
+	list_environments(names, sizeof(names), cli->settings);
+	if (line)
+		return cli_usage_error(
+		        cli, NULL,
+		        "no environment '%s' in %s (line %d says environment = %s; it has: %s)",
+		        env, path, line, env, names);
+	return cli_usage_error(cli, NULL,
+	                       "no environment '%s' in %s (it has: %s)", env,
+	                       path, names);
+}
+
+/* Where the database came from, as -v and run say (SPEC, Databases). */
+static void set_database_origin(struct cli *cli, bool is_flag, bool is_real_env,
+                                const char *env)
+{
+	bool is_in_env = false;
+	int line;
+
+	if (!cli->database)
+		return;
+	if (is_flag) {
+		snprintf(cli->database_from, sizeof(cli->database_from),
+		         "--database");
+	} else if (getenv("DATABASE_URL") == cli->database) {
+		snprintf(cli->database_from, sizeof(cli->database_from),
+		         "DATABASE_URL %s",
+		         is_real_env ? "in the environment" : "from .env");
+	} else {
+		line = strata_config_line(cli->settings, env, "database",
+		                          &is_in_env);
+		if (is_in_env)
+			snprintf(cli->database_from, sizeof(cli->database_from),
+			         "environment '%s' of %s, line %d", env,
+			         strata_config_path(cli->settings), line);
+		else
+			snprintf(cli->database_from, sizeof(cli->database_from),
+			         "[strata] of %s, line %d",
+			         strata_config_path(cli->settings), line);
+	}
+}
+
+void cli_show_database(struct cli *cli)
+{
+	char *shown;
+
+	if (!cli->database || cli->is_database_shown)
+		return;
+	cli->is_database_shown = true;
+	shown = strata_url_redact(cli->database);
+	cli_info(cli, "strata: database %s (from %s)", shown,
+	         cli->database_from);
+	free(shown);
+}
+
 /*
  * Where each setting comes from (SPEC, Databases): the command line, then
  * the environment (a .env file fills in what is unset), then the active
@@ -23,6 +145,8 @@ int cli_resolve_settings(struct cli *cli)
 {
 	struct strata_error err = STRATA_ERROR_INIT;
 	const char *env, *v;
+	bool is_flag = cli->database != NULL;
+	bool is_real_env = getenv("DATABASE_URL") != NULL;
 	int rc = 0;
 
 	if (cli->settings)
@@ -32,17 +156,9 @@ int cli_resolve_settings(struct cli *cli)
 		rc = cli_error(cli, &err);
 		goto done;
 	}
-	env = cli->env ? cli->env : getenv("STRATA_ENV");
-	if (env && *env && !strata_config_has_environment(cli->settings, env)) {
-		rc = cli_usage_error(
-		        cli, NULL, "no environment '%s' in %s", env,
-		        strata_config_path(cli->settings)
-		                ? strata_config_path(cli->settings)
-		                : "strata.conf (there is no such file)");
+	if ((rc = resolve_environment(cli, &env)))
 		goto done;
-	}
-	if (!env || !*env)
-		env = strata_config_get(cli->settings, NULL, "environment");
+	cli->env = env;
 	if (!cli->database)
 		cli->database = getenv("DATABASE_URL");
 	if (!cli->database || !*cli->database)
@@ -50,6 +166,7 @@ int cli_resolve_settings(struct cli *cli)
 		        strata_config_get(cli->settings, env, "database");
 	if (cli->database && !*cli->database)
 		cli->database = NULL;
+	set_database_origin(cli, is_flag, is_real_env, env);
 	if (!cli->source)
 		cli->source = strata_config_get(cli->settings, env, "source");
 	if (!cli->source)
@@ -59,51 +176,36 @@ int cli_resolve_settings(struct cli *cli)
 	v = strata_config_get(cli->settings, env, "lock_timeout");
 	if (!cli->has_lock_timeout && v &&
 	    cli_parse_timeout(&cli->lock_timeout, v) < 0)
-		rc = cli_usage_error(
-		        cli, NULL,
-		        "lock_timeout in %s wants a duration such as 2s (0: none), not '%s'",
-		        strata_config_path(cli->settings), v);
+		rc = bad_value(cli, env, "lock_timeout",
+		               "a duration such as 2s (0: none)", v);
 	v = strata_config_get(cli->settings, env, "lock_probe");
 	if (!cli->has_lock_probe && v &&
 	    cli_parse_timeout(&cli->lock_probe, v) < 0)
-		rc = cli_usage_error(
-		        cli, NULL,
-		        "lock_probe in %s wants a duration such as 20ms (0: none), not '%s'",
-		        strata_config_path(cli->settings), v);
+		rc = bad_value(cli, env, "lock_probe",
+		               "a duration such as 20ms (0: none)", v);
 	v = strata_config_get(cli->settings, env, "concurrent_lock_timeout");
 	if (!cli->has_concurrent_lock_timeout && v &&
 	    cli_parse_timeout(&cli->concurrent_lock_timeout, v) < 0)
-		rc = cli_usage_error(
-		        cli, NULL,
-		        "concurrent_lock_timeout in %s wants a duration such as 10m (0: none), not '%s'",
-		        strata_config_path(cli->settings), v);
+		rc = bad_value(cli, env, "concurrent_lock_timeout",
+		               "a duration such as 10m (0: none)", v);
 	v = strata_config_get(cli->settings, env, "statement_timeout");
 	if (!cli->has_statement_timeout && v &&
 	    cli_parse_timeout(&cli->statement_timeout, v) < 0)
-		rc = cli_usage_error(
-		        cli, NULL,
-		        "statement_timeout in %s wants a duration such as 30s (0: none), not '%s'",
-		        strata_config_path(cli->settings), v);
+		rc = bad_value(cli, env, "statement_timeout",
+		               "a duration such as 30s (0: none)", v);
 	v = strata_config_get(cli->settings, env, "retries");
 	if (!cli->has_retries && v && cli_parse_retries(&cli->retries, v) < 0)
-		rc = cli_usage_error(
-		        cli, NULL,
-		        "retries in %s wants a whole number, not '%s'",
-		        strata_config_path(cli->settings), v);
+		rc = bad_value(cli, env, "retries", "a whole number", v);
 	v = strata_config_get(cli->settings, env, "warn_after");
 	if (!cli->has_warn_after && v &&
 	    cli_parse_timeout(&cli->warn_after, v) < 0)
-		rc = cli_usage_error(
-		        cli, NULL,
-		        "warn_after in %s wants a duration such as 60s or 10m (0: never), not '%s'",
-		        strata_config_path(cli->settings), v);
+		rc = bad_value(cli, env, "warn_after",
+		               "a duration such as 60s or 10m (0: never)", v);
 	v = strata_config_get(cli->settings, env, "progress_interval");
 	if (!cli->has_progress_interval && v &&
 	    cli_parse_timeout(&cli->progress_interval, v) < 0)
-		rc = cli_usage_error(
-		        cli, NULL,
-		        "progress_interval in %s wants a duration such as 30s (0: never), not '%s'",
-		        strata_config_path(cli->settings), v);
+		rc = bad_value(cli, env, "progress_interval",
+		               "a duration such as 30s (0: never)", v);
 	cli->backup_dir = strata_config_get(cli->settings, env, "backup_dir");
 	v = strata_config_get(cli->settings, env, "backup");
 	if (v && (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "on") ||
@@ -111,29 +213,19 @@ int cli_resolve_settings(struct cli *cli)
 		cli->is_backup_on_run = true;
 	} else if (v && strcmp(v, "false") && strcmp(v, "no") &&
 	           strcmp(v, "off") && strcmp(v, "0")) {
-		rc = cli_usage_error(
-		        cli, NULL, "backup in %s wants true or false, not '%s'",
-		        strata_config_path(cli->settings), v);
+		rc = bad_value(cli, env, "backup", "true or false", v);
 		goto done;
 	}
 	v = strata_config_get(cli->settings, env, "lock_wait");
 	if (!cli->has_lock_wait && v &&
-	    strata_parse_duration(&cli->lock_wait, v) < 0) {
-		rc = cli_usage_error(
-		        cli, NULL,
-		        "lock_wait in %s wants a duration such as 30s, 5m or 'forever', not '%s'",
-		        strata_config_path(cli->settings), v);
-		goto done;
-	}
+	    strata_parse_duration(&cli->lock_wait, v) < 0)
+		rc = bad_value(cli, env, "lock_wait",
+		               "a duration such as 30s, 5m or 'forever'", v);
 	v = strata_config_get(cli->settings, env, "connect_timeout");
 	if (!cli->has_connect_timeout && v &&
-	    cli_parse_connect_timeout(&cli->connect_timeout, v) < 0) {
-		rc = cli_usage_error(
-		        cli, NULL,
-		        "connect_timeout in %s wants a duration such as 10s (0: forever), not '%s'",
-		        strata_config_path(cli->settings), v);
-		goto done;
-	}
+	    cli_parse_connect_timeout(&cli->connect_timeout, v) < 0)
+		rc = bad_value(cli, env, "connect_timeout",
+		               "a duration such as 10s (0: forever)", v);
 	strata_set_connect_timeout(cli->connect_timeout);
 done:
 	strata_error_release(&err);
@@ -179,6 +271,8 @@ static int cli_open_db_quiet(struct cli *cli, struct strata_db **out,
 		.is_read_only = cli->is_read_only,
 	};
 
+	if (cli->verbosity > 0 && cli->format != FORMAT_JSON)
+		cli_show_database(cli);
 	return strata_db_open(out, cli->database, &opts, err);
 }
 
@@ -223,10 +317,21 @@ int cli_open_db(struct cli *cli, struct strata_db **out)
 
 	*out = NULL;
 	if (!cli->database) {
+		const char *path = cli->settings
+		                           ? strata_config_path(cli->settings)
+		                           : NULL;
+
 		strata_error_set(&err, STRATA_EUSAGE, "no database given");
+		if (path)
+			strata_error_detail(
+			        &err,
+			        "Environment '%s' of %s sets no database, nor does its [strata] section.",
+			        cli->env ? cli->env : "development", path);
 		strata_error_hint(
 		        &err,
-		        "Pass --database URL, set DATABASE_URL, or put DATABASE_URL=… in a .env file (for example sqlite:app.db or postgres://user@host/db).");
+		        "Pass --database URL, set DATABASE_URL, or put DATABASE_URL=… in a .env file (for example sqlite:app.db or postgres://user@host/db)%s.",
+		        path ? ", or add database = URL to the environment's section"
+		             : "");
 		rc = cli_error(cli, &err);
 	} else if (cli_open_db_quiet(cli, out, &err) < 0) {
 		rc = cli_error(cli, &err);

@@ -5,6 +5,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -213,7 +214,7 @@ static char *redacted_command_line(int argc, char **argv)
 	return line;
 }
 
-int main(int argc, char **argv)
+static int run_command_line(int argc, char **argv)
 {
 	struct cli cli = {
 		.lock_wait = DEFAULT_LOCK_WAIT,
@@ -261,4 +262,43 @@ int main(int argc, char **argv)
 	free(cli.command_line);
 	free(cli.lint_settings);
 	return rc;
+}
+
+/* Whether stdout is a pipe whose reader has gone (as `| head -1` leaves it). */
+static bool is_reader_gone(void)
+{
+	struct pollfd p = { .fd = STDOUT_FILENO, .events = POLLOUT };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLERR);
+}
+
+/*
+ * What was printed must have reached stdout, as git checks: a full disk is
+ * an error (exit 1, even after a run that applied migrations: they are
+ * recorded, the report of them is lost). A reader that went away (`| head`)
+ * is no error: it wanted no more, and the exit code stays the command's.
+ */
+static int finish_stdout(int rc)
+{
+	int e = 0;
+
+	if (fflush(stdout))
+		e = errno;
+	else if (ferror(stdout))
+		e = is_reader_gone() ? EPIPE : EIO;
+	if (fclose(stdout) && !e)
+		e = errno;
+	if (!e || e == EPIPE)
+		return rc;
+	fprintf(stderr, "strata: error: write failure on standard output: %s\n",
+	        strerror(e));
+	return rc ? rc : 1;
+}
+
+int main(int argc, char **argv)
+{
+	/* A closed stdout must not kill a migration mid-flight: writes to it
+	 * fail instead (EPIPE), and finish_stdout() says nothing of it. */
+	signal(SIGPIPE, SIG_IGN);
+	return finish_stdout(run_command_line(argc, argv));
 }

@@ -3,6 +3,11 @@
  * colour only on a terminal without NO_COLOR; JSON through jansson. Errors
  * print as `strata: error: MESSAGE` then indented `at FILE:LINE:COL
  * (statement N, SQLSTATE X)`, detail, hint.
+ *
+ * Text strata did not write (file names, descriptions, statements, server
+ * messages, history rows) goes through cli_safe() on its way out, and
+ * whatever the error, warning and info printers are given is escaped
+ * whole: no byte of it drives the terminal or starts a line of its own.
  */
 #include "cli.h"
 
@@ -32,6 +37,55 @@ const char *cli_color(struct cli *cli, bool is_err, const char *code)
 		return "\033[0m";
 	snprintf(b, sizeof(buf[0]), "\033[%sm", code);
 	return b;
+}
+
+#define SAFE_RING 16
+
+static const char *safe(const char *s, unsigned flags)
+{
+	static char *ring[SAFE_RING];
+	static size_t next;
+	char *p;
+
+	if (!s || !(p = strata_printable(s, flags)))
+		return s;
+	free(ring[next % SAFE_RING]);
+	ring[next++ % SAFE_RING] = p;
+	return p;
+}
+
+const char *cli_safe(const char *s)
+{
+	return safe(s, 0);
+}
+
+const char *cli_safe_lines(const char *s)
+{
+	return safe(s, STRATA_PRINTABLE_LINES);
+}
+
+/* fmt's output escaped whole (caller frees): strata's own format strings
+ * hold no control characters, what they are given may. */
+static char *vsafe_format(const char *fmt, va_list ap)
+{
+	va_list again;
+	int n;
+	char *buf, *p;
+
+	va_copy(again, ap);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	if (n < 0)
+		n = 0;
+	buf = malloc((size_t)n + 1);
+	if (!buf)
+		abort();
+	vsnprintf(buf, (size_t)n + 1, fmt, again);
+	va_end(again);
+	p = strata_printable(buf, 0);
+	if (!p)
+		return buf;
+	free(buf);
+	return p;
 }
 
 void cli_format_duration(char *buf, size_t size, int64_t ns)
@@ -70,6 +124,20 @@ void cli_end_progress(struct cli *cli)
 	cli->has_progress_line = false;
 }
 
+json_t *cli_json_text(const char *s)
+{
+	json_t *j;
+	char *p;
+
+	if (!s || (j = json_string(s)))
+		return s ? j : NULL;
+	/* not UTF-8: jansson takes none of it, the escaped form is text */
+	p = strata_printable(s, STRATA_PRINTABLE_LINES);
+	j = json_string(p ? p : "");
+	free(p);
+	return j;
+}
+
 void cli_print_json(json_t *doc)
 {
 	json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -79,7 +147,7 @@ void cli_print_json(json_t *doc)
 
 static void set_str(json_t *o, const char *key, const char *val)
 {
-	json_object_set_new(o, key, val ? json_string(val) : json_null());
+	json_object_set_new(o, key, val ? cli_json_text(val) : json_null());
 }
 
 json_t *cli_json_error(const struct strata_error *err)
@@ -129,18 +197,20 @@ void cli_print_finding(struct cli *cli, FILE *fp,
 	bool is_error = f->severity == STRATA_SEVERITY_ERROR;
 
 	fprintf(fp, "%s%s:%d:%d:%s %s%s:%s %s [%s]\n",
-	        cli_color(cli, is_err, BOLD), f->file, f->line, f->column,
-	        cli_color(cli, is_err, NULL),
+	        cli_color(cli, is_err, BOLD), cli_safe(f->file), f->line,
+	        f->column, cli_color(cli, is_err, NULL),
 	        cli_color(cli, is_err, is_error ? RED : YELLOW),
 	        strata_severity_name(f->severity), cli_color(cli, is_err, NULL),
-	        f->message, f->rule);
+	        cli_safe(f->message), f->rule);
 	if (f->hint)
-		fprintf(fp, "  hint: %s\n", f->hint);
+		fprintf(fp, "  hint: %s\n", cli_safe(f->hint));
 }
 
+/* Lines stay lines (a server's detail, PL/pgSQL's context), each
+ * indented: none can pass for one of strata's own. */
 static void print_indented(const char *label, const char *text)
 {
-	const char *p = text;
+	const char *p = cli_safe_lines(text);
 
 	fprintf(stderr, "  %s: ", label);
 	while (*p) {
@@ -181,14 +251,14 @@ int cli_error(struct cli *cli, const struct strata_error *err)
 	fprintf(stderr, "strata: %s%s:%s %s\n", cli_color(cli, true, RED),
 	        is_interrupt ? "interrupted" : "error",
 	        cli_color(cli, true, NULL),
-	        err->message ? err->message : "unknown error");
+	        err->message ? cli_safe(err->message) : "unknown error");
 	/* the one line says what was stopped and what it left */
 	if (err->code == STRATA_ECANCELED)
 		return code;
 	if (err->file || err->sqlstate[0] || err->statement) {
 		fputs("  at ", stderr);
 		if (err->file) {
-			fputs(err->file, stderr);
+			fputs(cli_safe(err->file), stderr);
 			if (err->line)
 				fprintf(stderr, ":%d", err->line);
 			if (err->line && err->column)
@@ -203,7 +273,8 @@ int cli_error(struct cli *cli, const struct strata_error *err)
 			if (err->statement && err->sqlstate[0])
 				fputs(", ", stderr);
 			if (err->sqlstate[0])
-				fprintf(stderr, "SQLSTATE %s", err->sqlstate);
+				fprintf(stderr, "SQLSTATE %s",
+				        cli_safe(err->sqlstate));
 			fputc(')', stderr);
 		}
 		fputc('\n', stderr);
@@ -220,13 +291,16 @@ int cli_error(struct cli *cli, const struct strata_error *err)
 int cli_usage_error(struct cli *cli, const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
+	char *msg;
 
 	/* one line, then where to read more (as git does) */
 	fprintf(stderr, "strata: %serror:%s ", cli_color(cli, true, RED),
 	        cli_color(cli, true, NULL));
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	msg = vsafe_format(fmt, ap);
 	va_end(ap);
+	fputs(msg, stderr);
+	free(msg);
 	fprintf(stderr, "\nsee 'strata %s%s--help'\n", cmd ? cmd : "",
 	        cmd ? " " : "");
 	return STRATA_EUSAGE;
@@ -235,32 +309,35 @@ int cli_usage_error(struct cli *cli, const char *cmd, const char *fmt, ...)
 void cli_warn(struct cli *cli, const char *fmt, ...)
 {
 	va_list ap;
+	char *msg;
 
 	if (cli->verbosity < 0)
 		return;
 	cli_end_progress(cli);
 	cli_progress_stamp(cli);
-	fprintf(stderr, "strata: %swarning:%s ", cli_color(cli, true, YELLOW),
-	        cli_color(cli, true, NULL));
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	msg = vsafe_format(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fprintf(stderr, "strata: %swarning:%s %s\n",
+	        cli_color(cli, true, YELLOW), cli_color(cli, true, NULL), msg);
+	free(msg);
 }
 
 /* Progress and informational lines: stderr, silenced by -q. */
 void cli_info(struct cli *cli, const char *fmt, ...)
 {
 	va_list ap;
+	char *msg;
 
 	if (cli->verbosity < 0)
 		return;
 	cli_end_progress(cli);
 	cli_progress_stamp(cli);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	msg = vsafe_format(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fprintf(stderr, "%s\n", msg);
+	free(msg);
 }
 
 static json_t *event_json(const char *what, const struct strata_event *ev)
@@ -291,8 +368,9 @@ static void print_migration_line(struct cli *cli, const char *verb,
 		return;
 	cli_progress_end(cli, ev, verb, dur);
 	printf("%s%s%s %" PRId64 " %s%s%s%s\n", cli_color(cli, false, color),
-	       verb, cli_color(cli, false, NULL), ev->version, ev->description,
-	       *dur ? " (" : "", dur, *dur ? ")" : "");
+	       verb, cli_color(cli, false, NULL), ev->version,
+	       cli_safe(ev->description), *dur ? " (" : "", dur,
+	       *dur ? ")" : "");
 	fflush(stdout);
 }
 
@@ -360,7 +438,7 @@ void cli_event(const struct strata_event *ev, void *data)
 	case STRATA_EVENT_WARNING:
 		if (is_json && cli->warnings)
 			json_array_append_new(cli->warnings,
-			                      json_string(ev->message));
+			                      cli_json_text(ev->message));
 		if (is_json_lines)
 			cli_progress_json("warning", ev);
 		else

@@ -161,7 +161,7 @@ static void drop_partial(char *s)
 }
 
 /* Appends a segment; control characters (a file name may hold them)
- * never reach the terminal. */
+ * never reach the terminal: they show escaped. */
 static void add(struct seg *segs, size_t *n, const char *color, bool is_tail,
                 const char *fmt, ...) STRATA_PRINTF(5, 6);
 
@@ -169,15 +169,15 @@ static void add(struct seg *segs, size_t *n, const char *color, bool is_tail,
                 const char *fmt, ...)
 {
 	struct seg *g = &segs[(*n)++];
+	char raw[sizeof(g->text)];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(g->text, sizeof(g->text), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	drop_partial(raw);
+	snprintf(g->text, sizeof(g->text), "%s", cli_safe(raw));
 	drop_partial(g->text);
-	for (char *c = g->text; *c; c++)
-		if ((unsigned char)*c < 0x20)
-			*c = '?';
 	g->color = color;
 	g->is_tail = is_tail;
 }
@@ -350,10 +350,10 @@ void cli_progress_json(const char *event, const struct strata_event *ev)
 		json_object_set_new(o, "version", json_integer(ev->version));
 		if (ev->description)
 			json_object_set_new(o, "description",
-			                    json_string(ev->description));
+			                    cli_json_text(ev->description));
 	}
 	if (file_of(ev))
-		json_object_set_new(o, "file", json_string(file_of(ev)));
+		json_object_set_new(o, "file", cli_json_text(file_of(ev)));
 	if (ev->statement) {
 		json_object_set_new(o, "statement",
 		                    json_integer((json_int_t)ev->statement));
@@ -362,9 +362,9 @@ void cli_progress_json(const char *event, const struct strata_event *ev)
 	}
 	if (ev->statement_text)
 		json_object_set_new(o, "statement_text",
-		                    json_string(ev->statement_text));
+		                    cli_json_text(ev->statement_text));
 	if (ev->phase) {
-		json_object_set_new(o, "phase", json_string(ev->phase));
+		json_object_set_new(o, "phase", cli_json_text(ev->phase));
 		if (ev->percent >= 0)
 			json_object_set_new(o, "percent",
 			                    json_integer(ev->percent));
@@ -378,24 +378,24 @@ void cli_progress_json(const char *event, const struct strata_event *ev)
 		json_object_set_new(h, "pid", json_integer(ev->holder_pid));
 		if (ev->holder_user)
 			json_object_set_new(h, "user",
-			                    json_string(ev->holder_user));
+			                    cli_json_text(ev->holder_user));
 		if (ev->holder_state)
 			json_object_set_new(h, "state",
-			                    json_string(ev->holder_state));
+			                    cli_json_text(ev->holder_state));
 		if (ev->holder_application)
 			json_object_set_new(
 			        h, "application",
-			        json_string(ev->holder_application));
+			        cli_json_text(ev->holder_application));
 		if (ev->holder_query)
 			json_object_set_new(h, "query",
-			                    json_string(ev->holder_query));
+			                    cli_json_text(ev->holder_query));
 		json_object_set_new(o, "holder", h);
 	}
 	if (ev->waited_seconds > 0)
 		json_object_set_new(o, "waited_seconds",
 		                    json_real(ev->waited_seconds));
 	if (ev->message)
-		json_object_set_new(o, "message", json_string(ev->message));
+		json_object_set_new(o, "message", cli_json_text(ev->message));
 	json_dumpf(o, stderr, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	fputc('\n', stderr);
 	json_decref(o);
@@ -421,10 +421,14 @@ void cli_progress_start(struct cli *cli, const struct strata_event *ev)
 		cli_progress_json("start", ev);
 	/* a log says when each starts; -v says it on a terminal too */
 	else if (p->mode == PROGRESS_PLAIN ||
-	         (p->mode != PROGRESS_JSON && cli->verbosity > 0))
+	         (p->mode != PROGRESS_JSON && cli->verbosity > 0)) {
+		/* and, before the first, which database it changes */
+		if (p->mode == PROGRESS_PLAIN)
+			cli_show_database(cli);
 		cli_info(cli, "%s %" PRId64 " %s ...",
 		         is_down ? "Reverting" : "Applying", ev->version,
 		         ev->description);
+	}
 }
 
 /* The plain mode's line while a migration runs: the live line, whole. */
