@@ -159,7 +159,8 @@ struct strata_migration {
 	unsigned char checksum[STRATA_CHECKSUM_LEN]; /* SHA-384 of up_sql */
 	bool is_no_transaction;      /* up file starts with -- no-transaction */
 	bool is_down_no_transaction; /* likewise for the down file */
-	bool is_reversible_pair;     /* named .up.sql/.down.sql */
+	bool is_reversible_pair;     /* named .up.sql (down_path NULL when
+	                                its .down.sql is missing) */
 };
 
 struct strata_source;
@@ -188,10 +189,13 @@ struct strata_source_options {
 /*
  * Reads every migration of `dir`. Any invalid file (a name that does not
  * parse, a duplicate version, a down file without its up file, invalid
- * UTF-8, a NUL byte, a link leading out of `dir`, a file over the size
- * limit) fails the whole load with STRATA_EVALIDATE naming the file, so
+ * UTF-8, a NUL byte, a byte-order mark, dbmate's "-- migrate:" sections, a
+ * link leading out of `dir`, a directory named like a migration, a file
+ * over the size limit) or any entry of another tool's layout (diesel
+ * directories, Flyway names, a subdirectory holding files named like
+ * migrations) fails the whole load with STRATA_EVALIDATE naming it, so
  * nothing can be applied from an invalid source. A missing `dir` is an
- * error too. Files not ending in ".sql" are passed over.
+ * error too. Other files not ending in ".sql" are passed over.
  */
 int strata_source_load(struct strata_source **out, const char *dir,
                        const struct strata_source_options *opts,

@@ -499,7 +499,8 @@ void db_emit_warning(struct strata_db *db, const struct strata_migration *m,
 
 struct audit_entry {
 	const char *action; /* apply, revert, fail, repair, ... */
-	int64_t version;    /* 0: none */
+	int64_t version;
+	bool is_versionless; /* of no migration (lock timeout, restore) */
 	const char *description;
 	const unsigned char *checksum; /* NULL or STRATA_CHECKSUM_LEN bytes */
 	bool is_success;

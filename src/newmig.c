@@ -501,8 +501,10 @@ int strata_migration_new(char ***out_paths, const char *dir,
 		goto done;
 
 	/* -1 follows the newest migration, and a reversible one its layout */
-	is_reversible = opts->reversible < 0 ? newest && newest->down_path
-	                                     : opts->reversible > 0;
+	is_reversible = opts->reversible < 0
+	                        ? newest && (newest->down_path ||
+	                                     newest->is_reversible_pair)
+	                        : opts->reversible > 0;
 	is_plain_down = is_reversible && newest && newest->down_path &&
 	                !newest->is_reversible_pair;
 	if (!is_reversible) {
