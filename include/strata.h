@@ -99,6 +99,13 @@ char *strata_url_redact(const char *url);
  */
 int strata_parse_duration(double *out_seconds, const char *text);
 
+/*
+ * Parses a size in bytes: "1048576", "512KiB", "64MiB", "1GiB" (powers of
+ * 1024), "100kB", "50MB", "2GB" (powers of 1000), "B" allowed. Returns -1
+ * on anything else, on 0 and on a size that does not fit a size_t.
+ */
+int strata_parse_size(size_t *out, const char *text);
+
 /* ---- environment -------------------------------------------------------- */
 
 /*
@@ -231,6 +238,7 @@ struct strata_new_options {
 	int reversible; /* -1: infer from the newest migration, 0 no, 1 yes */
 	enum strata_template template_kind;
 	int64_t now_timestamp; /* 0: the current UTC time (for tests) */
+	size_t max_file_size;  /* of the source's files; 0: the default */
 };
 
 /*
@@ -686,6 +694,7 @@ struct strata_lint_options {
 	/* The files are run by strata's runner, which sets lock_timeout on
 	 * every migration: require-lock-timeout is then satisfied. */
 	bool is_runner_lock_timeout;
+	size_t max_file_size; /* of strata_lint_file(); 0: the default */
 };
 
 struct strata_lint_file_options {

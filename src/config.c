@@ -33,6 +33,7 @@ static const char *const known_keys[] = {
 	"lock_wait",         "lock_timeout", "lock_probe",
 	"statement_timeout", "retries",      "backup",
 	"backup_dir",        "warn_after",   "progress_interval",
+	"max_file_size",
 };
 
 static bool is_known_key(const char *key, bool is_main)
@@ -139,7 +140,7 @@ int strata_config_load(struct strata_config **out, const char *path,
 		err->line = line;
 		strata_error_hint(
 		        err,
-		        "Keys: database, source, table, lock_wait, lock_timeout, lock_probe, statement_timeout, retries, backup, backup_dir (and environment in [strata]); in [lint], RULE = error, warning or off.");
+		        "Keys: database, source, table, lock_wait, lock_timeout, lock_probe, statement_timeout, retries, backup, backup_dir, warn_after, progress_interval, max_file_size (and environment in [strata]); in [lint], RULE = error, warning or off.");
 		goto fail;
 	}
 	*out = c;

@@ -261,6 +261,7 @@ struct strata_lint {
 	int pg_version;
 	bool is_pg_version_given;
 	bool is_runner_lock_timeout;
+	size_t max_file_size;
 	enum strata_severity *sev; /* per rule */
 	struct strata_finding *findings;
 	size_t n, alloc;
@@ -355,6 +356,8 @@ int strata_lint_new(struct strata_lint **out,
 		l->is_pg_version_given = true;
 	}
 	l->is_runner_lock_timeout = opts && opts->is_runner_lock_timeout;
+	l->max_file_size = opts && opts->max_file_size ? opts->max_file_size
+	                                               : MAX_LINT_FILE;
 	for (size_t i = 0; opts && i < opts->n_settings; i++) {
 		const struct strata_lint_setting *s = &opts->settings[i];
 		size_t r = lint_rule_index(s->rule);
@@ -1393,7 +1396,7 @@ int strata_lint_file(struct strata_lint *l, const char *path,
 	struct sbuf sb = SBUF_INIT;
 	int rc;
 
-	if (sbuf_read_file(&sb, path, MAX_LINT_FILE, err) < 0) {
+	if (sbuf_read_file(&sb, path, l->max_file_size, err) < 0) {
 		sbuf_release(&sb);
 		return -1;
 	}

@@ -480,6 +480,7 @@ int strata_migration_new(char ***out_paths, const char *dir,
 		.reversible = -1,
 		.template_kind = STRATA_TEMPLATE_EMPTY,
 	};
+	struct strata_source_options so = { 0 };
 	struct strata_source *src = NULL;
 	const struct strata_migration *newest = NULL;
 	struct sbuf name = SBUF_INIT, version = SBUF_INIT, text = SBUF_INIT;
@@ -490,9 +491,10 @@ int strata_migration_new(char ***out_paths, const char *dir,
 
 	if (!opts)
 		opts = &defaults;
+	so.max_file_size = opts->max_file_size;
 	if (file_description(&name, description, err) < 0 ||
 	    ensure_dir(dir, err) < 0 ||
-	    strata_source_load(&src, dir, NULL, err) < 0)
+	    strata_source_load(&src, dir, &so, err) < 0)
 		goto done;
 	if (strata_source_count(src))
 		newest = strata_source_at(src, strata_source_count(src) - 1);

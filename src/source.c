@@ -538,11 +538,12 @@ static int check_text(const struct entry *e, const char *text, size_t len,
  * the directory already open (three system calls: this runs for every file
  * of every status).
  */
-static int read_entry(struct entry *e, struct reader *r,
-                      struct strata_error *err)
+static int read_entry(struct entry *e, struct reader *r, const char **text,
+                      size_t *len, struct strata_error *err)
 {
 	struct sbuf *b = &r->buf;
 	int fd = openat(r->dir_fd, e->name, O_RDONLY | O_CLOEXEC);
+	struct stat st;
 	int rc = -1;
 
 	if (fd < 0)
@@ -550,6 +551,40 @@ static int read_entry(struct entry *e, struct reader *r,
 		                        "could not open '%s': %s", e->path,
 		                        strerror(errno));
 	sbuf_reset(b);
+	/* A text that is kept is read straight into the arena, sized by
+	 * fstat(): a large file is then held once, not twice. */
+	if (!r->is_checksums_only && fstat(fd, &st) == 0 &&
+	    S_ISREG(st.st_mode) && (uintmax_t)st.st_size <= r->max) {
+		size_t cap = (size_t)st.st_size + 1, got = 0;
+		char *p = arena_alloc(r->arena, cap + 1);
+
+		for (;;) {
+			size_t want = cap - got;
+			ssize_t n = read(fd, p + got, want);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0) {
+				strata_error_set(err, STRATA_EFAILED,
+				                 "could not read '%s': %s",
+				                 e->path, strerror(errno));
+				goto done;
+			}
+			got += (size_t)n;
+			/* a regular file's short read is its end */
+			if ((size_t)n < want || got == cap)
+				break;
+		}
+		if (got < cap) {
+			p[got] = '\0';
+			*text = p;
+			*len = got;
+			rc = 0;
+			goto done;
+		}
+		/* grown since fstat(): read the rest as any file */
+		sbuf_add(b, p, got);
+	}
 	for (;;) {
 		size_t want;
 		ssize_t n;
@@ -572,11 +607,11 @@ static int read_entry(struct entry *e, struct reader *r,
 		if (b->len > r->max) {
 			strata_error_set(
 			        err, STRATA_EVALIDATE,
-			        "'%s' is larger than the limit of %zu bytes",
-			        e->path, r->max);
+			        "'%s' is larger than the limit of %zu bytes (%.1f MiB)",
+			        e->path, r->max, r->max / 1048576.0);
 			strata_error_hint(
 			        err,
-			        "Split the migration, or raise the limit.");
+			        "Split the migration, or raise the limit with --max-file-size or max_file_size in strata.conf (such as 256MiB).");
 			goto done;
 		}
 		/* only a file (links to others are passed over), whose
@@ -584,6 +619,8 @@ static int read_entry(struct entry *e, struct reader *r,
 		if ((size_t)n < want)
 			break;
 	}
+	*text = b->buf;
+	*len = b->len;
 	rc = 0;
 done:
 	close(fd);
@@ -609,6 +646,8 @@ static int check_entry(struct entry *e, struct reader *r,
                        struct strata_error *err)
 {
 	struct content *c;
+	const char *text = NULL;
+	size_t len = 0;
 
 	if (check_file_type(e, r, err) < 0) {
 		struct strata_error ignored = STRATA_ERROR_INIT;
@@ -624,18 +663,20 @@ static int check_entry(struct entry *e, struct reader *r,
 		e->is_sound = true;
 		return 0;
 	}
-	if (read_entry(e, r, err) < 0)
+	if (read_entry(e, r, &text, &len, err) < 0)
 		goto fail;
-	if (check_text(e, r->buf.buf, r->buf.len, err) < 0)
+	if (check_text(e, text, len, err) < 0)
 		return -1;
 	c = arena_alloc(r->scratch, sizeof(*c));
 	memset(c, 0, sizeof(*c));
-	c->len = r->buf.len;
-	c->is_no_transaction = source_is_no_transaction(r->buf.buf, r->buf.len);
+	c->len = len;
+	c->is_no_transaction = source_is_no_transaction(text, len);
 	if (e->kind != KIND_DOWN)
-		strata_checksum(c->checksum, r->buf.buf, r->buf.len);
+		strata_checksum(c->checksum, text, len);
 	if (!r->is_checksums_only)
-		c->text = arena_strndup(r->arena, r->buf.buf, r->buf.len);
+		c->text = text == r->buf.buf
+		                  ? arena_strndup(r->arena, text, len)
+		                  : text;
 	e->content = c;
 	e->is_sound = true;
 	return 0;

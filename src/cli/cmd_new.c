@@ -93,6 +93,7 @@ int cmd_new(struct cli *cli, int argc, char **argv)
 		memcpy(description + strlen(description), argv[i],
 		       strlen(argv[i]) + 1);
 	}
+	no.max_file_size = cli->max_file_size;
 	if (strata_migration_new(&paths, cli->source, description, &no, &err) <
 	    0) {
 		rc = cli_error(cli, &err);

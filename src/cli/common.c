@@ -97,6 +97,13 @@ int cli_resolve_settings(struct cli *cli)
 		        cli, NULL,
 		        "progress_interval in %s wants a duration such as 30s (0: never), not '%s'",
 		        strata_config_path(cli->settings), v);
+	v = strata_config_get(cli->settings, env, "max_file_size");
+	if (!cli->has_max_file_size && v &&
+	    strata_parse_size(&cli->max_file_size, v) < 0)
+		rc = cli_usage_error(
+		        cli, NULL,
+		        "max_file_size in %s wants a size such as 64MiB or 1GiB, not '%s'",
+		        strata_config_path(cli->settings), v);
 	cli->backup_dir = strata_config_get(cli->settings, env, "backup_dir");
 	v = strata_config_get(cli->settings, env, "backup");
 	if (v && (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "on") ||
@@ -137,7 +144,11 @@ static int load_source(struct cli *cli, struct strata_source **out,
 
 int cli_load_source(struct cli *cli, struct strata_source **out)
 {
-	return load_source(cli, out, NULL);
+	const struct strata_source_options opts = {
+		.max_file_size = cli->max_file_size
+	};
+
+	return load_source(cli, out, &opts);
 }
 
 /* cli_open_db() that leaves the error to the caller (database given). */
@@ -172,8 +183,10 @@ int cli_read_status(struct cli *cli, bool with_applied_by,
                     struct strata_status **st)
 {
 	struct strata_error err = STRATA_ERROR_INIT;
-	const struct strata_source_options src_opts = { .is_checksums_only =
-		                                                true };
+	const struct strata_source_options src_opts = {
+		.max_file_size = cli->max_file_size,
+		.is_checksums_only = true,
+	};
 	const struct strata_status_options opts = { .is_without_applied_by =
 		                                            !with_applied_by };
 	int rc;
@@ -266,6 +279,7 @@ void cli_lint_options(struct cli *cli, struct strata_lint_options *out)
 	}
 	out->settings = cli->lint_settings;
 	out->n_settings = cli->n_lint_settings;
+	out->max_file_size = cli->max_file_size;
 }
 
 int cli_parse_pg_version(int *out, const char *text)

@@ -268,3 +268,49 @@ version_zero() {
 @test "source: version 0 works end to end: run, status, check, revert, mark-applied" {
 	for_each_driver version_zero
 }
+
+@test "max_file_size: --max-file-size and strata.conf set the limit (64MiB by default), in sizes such as 1KiB" {
+	sqlite_db
+	write_migration 1_first.sql "CREATE TABLE first (id int);"
+	{
+		echo "CREATE TABLE big (v text);"
+		for i in $(seq 1 100); do
+			echo "INSERT INTO big VALUES ('row $i of a migration that is larger than one kibibyte');"
+		done
+	} >migrations/2_big.sql
+	run --separate-stderr strata --max-file-size 1KiB run
+	assert_failure 4
+	[[ $stderr == *"'migrations/2_big.sql' is larger than the limit of 1024 bytes"* ]] || fail "$stderr"
+	[[ $stderr == *"--max-file-size or max_file_size in strata.conf"* ]] || fail "$stderr"
+	run strata --max-file-size 1KiB status
+	assert_failure 4
+	run strata --max-file-size 1KiB validate
+	assert_failure 4
+	run strata --max-file-size 1KiB lint migrations/2_big.sql
+	assert_failure 4
+	printf '[strata]\nmax_file_size = 1kB\n' >strata.conf
+	run strata check
+	assert_failure 4
+	assert_output --partial "larger than the limit of 1000 bytes"
+	# the command line wins over strata.conf
+	run strata --max-file-size 1MiB run
+	assert_success
+	assert_line "Applied 2 migrations."
+	printf '[strata]\nmax_file_size = lots\n' >strata.conf
+	run strata status
+	assert_failure 2
+	assert_output --partial "max_file_size in strata.conf wants a size such as 64MiB or 1GiB, not 'lots'"
+	rm strata.conf
+	run strata --max-file-size 0 status
+	assert_failure 2
+	# past the default of 64 MiB only with the limit raised
+	yes "SELECT 1;" | head -c $((65 * 1024 * 1024)) >migrations/3_huge.sql
+	run strata status
+	assert_failure 4
+	assert_output --partial "larger than the limit of 67108864 bytes (64.0 MiB)"
+	run strata --max-file-size 1GiB status
+	assert_success
+	assert_line --regexp '^3 +pending '
+
+	rm migrations/3_huge.sql
+}
