@@ -314,3 +314,109 @@ version_zero() {
 
 	rm migrations/3_huge.sql
 }
+
+# A migration of $1 MiB of INSERTs into t, whose ';' inside strings,
+# comments, dollar quotes and a BEGIN ATOMIC body fall where a large file
+# is cut into pieces (every MiB or so), ending in $2.
+big_migration() {
+	local mib=$1 last=$2
+	awk -v mib="$mib" -v last="$last" 'BEGIN {
+		q = sprintf("%c", 39)
+		print "CREATE TABLE t (id int, note text);"
+		size = 0; i = 0; piece = 1
+		while (size < mib * 1048576) {
+			line = sprintf("INSERT INTO t VALUES (%d, %c-- not a comment; row %d%c);", i, 39, i, 39)
+			if (size > piece * 1048576 - 40000 && piece <= 4) {
+				if (piece == 1) {
+					s = ""; for (k = 0; k < 4000; k++) s = s "a;b;c;d;e;f;g;h;"
+					line = "INSERT INTO t VALUES (-1, " q s q ");"
+				} else if (piece == 2) {
+					s = ""; for (k = 0; k < 3000; k++) s = s "  PERFORM 1; PERFORM 2; PERFORM 3;\n"
+					line = "CREATE FUNCTION f_dollar() RETURNS int LANGUAGE plpgsql AS $body$\nBEGIN\n" s "  RETURN 7;\nEND\n$body$;"
+				} else if (piece == 3) {
+					s = ""; for (k = 0; k < 4000; k++) s = s "  SELECT 1 WHERE false;\n"
+					line = "CREATE FUNCTION f_atomic() RETURNS int LANGUAGE sql BEGIN ATOMIC\n" s "  SELECT 8;\nEND;"
+				} else {
+					s = ""; for (k = 0; k < 4000; k++) s = s " a comment; with semicolons;\n"
+					line = "/*" s "*/ INSERT INTO t VALUES (-2, $$dollar;quoted;$$);"
+				}
+				piece++
+			}
+			print line
+			size += length(line) + 1
+			i++
+		}
+		print last
+	}'
+}
+
+big_file() {
+	write_migration 1_old.sql "CREATE TABLE old (id int);"
+	big_migration 5 "SELECT 1/0;" >migrations/2_big.sql
+	local n_lines zero_line
+	n_lines=$(wc -l <migrations/2_big.sql)
+	zero_line=$n_lines
+	# the error names the statement's line and number, past the pieces
+	run --separate-stderr strata run
+	assert_failure 1
+	[[ $stderr == *"division by zero"* ]] || fail "$stderr"
+	[[ $stderr == *"at migrations/2_big.sql:$zero_line"* ]] || fail "line $zero_line not in: $stderr"
+	assert_equal "$(psql_db "SELECT to_regclass('t') IS NULL")" t
+	# lint reads every piece: a finding near the end, at its line
+	big_migration 5 "CREATE INDEX old_idx ON old (id);" >migrations/2_big.sql
+	run strata lint --all
+	assert_failure 5
+	assert_output --partial "migrations/2_big.sql:$n_lines:25: error: creating index 'old_idx'"
+	assert_output --partial "[require-concurrent-index-creation]"
+	refute_output --partial "parse"
+	run strata run --allow-unsafe
+	assert_success
+	assert_equal "$(psql_db "SELECT f_dollar(), f_atomic()")" "7|8"
+	assert_equal "$(psql_db "SELECT count(*) FILTER (WHERE id = -1 AND note LIKE 'a;b;%'), count(*) FILTER (WHERE id = -2 AND note = 'dollar;quoted;'), count(*) FILTER (WHERE note LIKE '-- not a comment;%') FROM t")" \
+		"1|1|$(grep -c "^INSERT INTO t VALUES ([0-9]*, '-- not a comment" migrations/2_big.sql)"
+	assert_equal "$(psql_db "SELECT to_regclass('old_idx') IS NOT NULL")" t
+}
+
+@test "large file: parsed in pieces, every statement split, linted and located as in one piece" {
+	new_db
+	big_file
+}
+
+# Peak resident memory of `strata "$@"`, in KiB.
+peak_kib() {
+	/usr/bin/time -f '%M' -o "$BATS_TEST_TMPDIR/rss" "$STRATA_BIN" "$@" >/dev/null 2>&1 || true
+	tail -1 "$BATS_TEST_TMPDIR/rss"
+}
+
+# Within 3x the file's size, plus what parsing one piece at a time takes
+# whatever the size (it was fifty times the size, parsed whole).
+@test "large file: memory for one migration stays within 3x its size (run, lint, status; PostgreSQL and SQLite)" {
+	if [[ ${STRATA_VALGRIND:-} == 1 ]] || ldd "$STRATA_BIN" 2>/dev/null | grep -q 'libasan'; then
+		skip "memory is measured on the plain build"
+	fi
+	[[ -x /usr/bin/time ]] || skip "no /usr/bin/time"
+	new_db
+	local size base peak c
+	write_migration 1_small.sql "CREATE TABLE small (id int);"
+	base=$(peak_kib run --allow-unsafe)
+	psql_db "DROP TABLE small; DELETE FROM _sqlx_migrations"
+	rm migrations/1_small.sql
+	big_migration 16 "SELECT 1;" >migrations/1_big.sql
+	size=$(($(stat -c %s migrations/1_big.sql) / 1024))
+	for c in lint status "run --allow-unsafe"; do
+		peak=$(peak_kib $c)
+		echo "# $c on PostgreSQL: $peak KiB, baseline $base KiB, file $size KiB" >&3
+		((peak - base <= 3 * size + 65536)) || fail "strata $c: $peak KiB at peak, over $base + 3 x $size + 65536 KiB"
+	done
+	assert_equal "$(psql_db "SELECT count(*) FROM _sqlx_migrations")" 1
+	sqlite_db
+	big_migration 16 "SELECT 1;" >migrations/1_big.sql
+	sed -i -e '/CREATE FUNCTION/,/^END/d' -e '/^\/\*/,/\*\//d' -e '/^\$body\$;$/d' migrations/1_big.sql
+	size=$(($(stat -c %s migrations/1_big.sql) / 1024))
+	for c in status run; do
+		peak=$(peak_kib $c)
+		echo "# $c on SQLite: $peak KiB, baseline $base KiB, file $size KiB" >&3
+		((peak - base <= 3 * size + 65536)) || fail "strata $c: $peak KiB at peak, over $base + 3 x $size + 65536 KiB"
+	done
+	assert_equal "$(sqlite3 "$TEST_SQLITE" "SELECT count(*) FROM _sqlx_migrations")" 1
+}
