@@ -135,6 +135,13 @@ char *strata_url_redact(const char *url);
  */
 int strata_parse_duration(double *out_seconds, const char *text);
 
+/*
+ * Parses a size in bytes: "1048576", "512KiB", "64MiB", "1GiB" (powers of
+ * 1024), "100kB", "50MB", "2GB" (powers of 1000), "B" allowed. Returns -1
+ * on anything else, on 0 and on a size that does not fit a size_t.
+ */
+int strata_parse_size(size_t *out, const char *text);
+
 /* ---- text from elsewhere -------------------------------------------------
  * File names, server messages, statements and history rows may hold bytes
  * that drive a terminal (ESC [2J clears it; a newline forges a line). */
@@ -221,7 +228,8 @@ struct strata_migration {
 	unsigned char checksum[STRATA_CHECKSUM_LEN]; /* SHA-384 of up_sql */
 	bool is_no_transaction;      /* up file starts with -- no-transaction */
 	bool is_down_no_transaction; /* likewise for the down file */
-	bool is_reversible_pair;     /* named .up.sql/.down.sql */
+	bool is_reversible_pair;     /* named .up.sql (down_path NULL when
+	                                its .down.sql is missing) */
 };
 
 struct strata_source;
@@ -250,10 +258,13 @@ struct strata_source_options {
 /*
  * Reads every migration of `dir`. Any invalid file (a name that does not
  * parse, a duplicate version, a down file without its up file, invalid
- * UTF-8, a NUL byte, a link leading out of `dir`, a file over the size
- * limit) fails the whole load with STRATA_EVALIDATE naming the file, so
+ * UTF-8, a NUL byte, a byte-order mark, dbmate's "-- migrate:" sections, a
+ * link leading out of `dir`, a directory named like a migration, a file
+ * over the size limit) or any entry of another tool's layout (diesel
+ * directories, Flyway names, a subdirectory holding files named like
+ * migrations) fails the whole load with STRATA_EVALIDATE naming it, so
  * nothing can be applied from an invalid source. A missing `dir` is an
- * error too. Files not ending in ".sql" are passed over.
+ * error too. Other files not ending in ".sql" are passed over.
  */
 int strata_source_load(struct strata_source **out, const char *dir,
                        const struct strata_source_options *opts,
@@ -289,6 +300,7 @@ struct strata_new_options {
 	int reversible; /* -1: infer from the newest migration, 0 no, 1 yes */
 	enum strata_template template_kind;
 	int64_t now_timestamp; /* 0: the current UTC time (for tests) */
+	size_t max_file_size;  /* of the source's files; 0: the default */
 };
 
 /*
@@ -753,6 +765,7 @@ struct strata_lint_options {
 	/* The files are run by strata's runner, which sets lock_timeout on
 	 * every migration: require-lock-timeout is then satisfied. */
 	bool is_runner_lock_timeout;
+	size_t max_file_size; /* of strata_lint_file(); 0: the default */
 };
 
 struct strata_lint_file_options {

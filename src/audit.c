@@ -118,8 +118,9 @@ int audit_add(struct strata_db *db, const struct audit_entry *e,
 	{
 		const struct db_value params[] = {
 			DBV_TEXT(e->action),
-			e->version ? DBV_INT(e->version)
-			           : (struct db_value){ .type = DBV_NULL },
+			!e->is_versionless
+			        ? DBV_INT(e->version)
+			        : (struct db_value){ .type = DBV_NULL },
 			DBV_TEXT(e->description),
 			DBV_BYTES(e->checksum, STRATA_CHECKSUM_LEN),
 			DBV_TEXT(e->is_success ? "success" : "failure"),

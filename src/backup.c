@@ -1295,6 +1295,7 @@ static void record_restore(const struct strata_backup *b,
 	a.note = note.buf;
 	a.started_at_ns = started;
 	a.version = b->newest_applied;
+	a.is_versionless = !b->newest_applied;
 	audit_add(db, &a, &e);
 done:
 	sbuf_release(&note);

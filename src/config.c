@@ -51,6 +51,7 @@ static const char *const known_keys[] = {
 	"progress_interval",
 	"connect_timeout",
 	"concurrent_lock_timeout",
+	"max_file_size",
 };
 
 /* What the key table holds, for the hint that lists it. */

@@ -913,10 +913,12 @@ static void queue_clear(struct pg_conn *pc)
  * After an error the server skips the rest (PGRES_PIPELINE_ABORTED), which
  * are read and dropped; a lost session ends the reading, as libpq returns
  * NULL once the connection is bad. On a statement's failure
- * err->statement is its number; on another command's, 0.
+ * err->statement is its number (`first` are before s's own); on another
+ * command's, 0.
  */
 static int pipeline_run(struct pg_conn *pc, const struct strata_script *s,
-                        const char *last, struct strata_error *err)
+                        size_t first, const char *last,
+                        struct strata_error *err)
 {
 	PGconn *pg = pc->pg;
 	struct sbuf sql = SBUF_INIT;
@@ -962,7 +964,7 @@ static int pipeline_run(struct pg_conn *pc, const struct strata_script *s,
 	/* results come in order: the script's statement k runs once the
 	 * results of the commands before it are in */
 	if (n_stmts)
-		progress_statement(&pc->base, 1);
+		progress_statement(&pc->base, first + 1);
 	while (is_synced) {
 		res = await_result(pc) ? PQgetResult(pg) : NULL;
 		if (!res) {
@@ -970,7 +972,8 @@ static int pipeline_run(struct pg_conn *pc, const struct strata_script *s,
 			if (PQstatus(pg) == CONNECTION_BAD || ++at > sent)
 				break;
 			if (!failed && at > k && at < k + n_stmts)
-				progress_statement(&pc->base, at - k + 1);
+				progress_statement(&pc->base,
+				                   first + at - k + 1);
 			continue;
 		}
 		if (PQresultStatus(res) == PGRES_PIPELINE_SYNC) {
@@ -1002,7 +1005,7 @@ static int pipeline_run(struct pg_conn *pc, const struct strata_script *s,
 	if (rc < 0 && err) {
 		/* a number only for the script's own statements */
 		err->statement = failed_at > k && failed_at <= k + n_stmts
-		                         ? (int)(failed_at - k)
+		                         ? (int)(first + failed_at - k)
 		                         : 0;
 		if (!err->statement)
 			err->position = 0;
@@ -1016,13 +1019,33 @@ static int pipeline_run(struct pg_conn *pc, const struct strata_script *s,
 /* Sends what was held back, before anything whose result is read. */
 static int flush_queue(struct pg_conn *pc, struct strata_error *err)
 {
-	return pc->n_queue ? pipeline_run(pc, NULL, NULL, err) : 0;
+	return pc->n_queue ? pipeline_run(pc, NULL, 0, NULL, err) : 0;
 }
+
+/*
+ * A long script goes in pipelines of PIPELINE_MAX statements: libpq keeps
+ * every statement's text until its result is read, so one pipeline of a
+ * file of a million INSERTs held it twice over. The script runs inside
+ * the migration's transaction, which a Sync does not end; after a failure
+ * nothing more is sent.
+ */
+#define PIPELINE_MAX 10000
 
 static int run_pipeline(struct pg_conn *pc, const struct strata_script *s,
                         struct strata_error *err)
 {
-	return pipeline_run(pc, s, NULL, err);
+	struct strata_script part = *s;
+	size_t done = 0;
+
+	while (done < s->n) {
+		part.stmts = s->stmts + done;
+		part.n =
+		        s->n - done < PIPELINE_MAX ? s->n - done : PIPELINE_MAX;
+		if (pipeline_run(pc, &part, done, NULL, err) < 0)
+			return -1;
+		done += part.n;
+	}
+	return 0;
 }
 
 /* The whole text as one simple query, as sqlx sends a migration. */
@@ -1082,7 +1105,7 @@ static int pg_commit(struct strata_conn *c, struct strata_error *err)
 
 	pc->is_lazy_txn = false;
 	/* the held-back rows and COMMIT: one round trip */
-	if (pipeline_run(pc, NULL, "COMMIT", err) < 0)
+	if (pipeline_run(pc, NULL, 0, "COMMIT", err) < 0)
 		return -1;
 	/* COMMIT of a failed transaction succeeds, and rolls back */
 	if (before == PQTRANS_INERROR) {
@@ -2383,6 +2406,24 @@ static void pg_params_release(struct pg_params *p)
 	free(p->ints);
 }
 
+/*
+ * A held-back command keeps a copy of its parameters until COMMIT; one
+ * larger than this (a large migration's text in the audit trail) is sent
+ * at once instead, a round trip for not holding the text twice.
+ */
+#define QUEUED_MAX (1u << 20)
+
+static size_t params_size(const struct pg_params *p, size_t n)
+{
+	size_t size = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (p->values[i])
+			size += p->formats[i] ? (size_t)p->lengths[i]
+			                      : strlen(p->values[i]);
+	return size;
+}
+
 static int pg_query_generic(struct strata_conn *c, const char *sql, size_t n,
                             const struct db_value *params, struct db_rows *out,
                             struct strata_error *err)
@@ -2394,7 +2435,7 @@ static int pg_query_generic(struct strata_conn *c, const char *sql, size_t n,
 	int rc = -1;
 
 	pg_params_init(&p, n, params);
-	if (!out && pc->is_lazy_txn) {
+	if (!out && pc->is_lazy_txn && params_size(&p, n) < QUEUED_MAX) {
 		/* a row of the transaction (the audit trail's): with COMMIT */
 		queue_add(pc, sql, (int)n, p.types, p.values, p.lengths,
 		          p.formats);

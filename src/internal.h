@@ -245,6 +245,30 @@ int split_pg_keep(struct strata_script *out, const char *sql, size_t len,
                   struct pg_trees *keep, struct strata_error *err);
 void pg_trees_release(struct pg_trees *t);
 
+/*
+ * A text past PG_PIECES_FROM bytes is parsed a piece (about PG_PIECE_SIZE
+ * bytes of whole statements) at a time, its trees freed before the next:
+ * its memory stays a small multiple of the piece, not of the file (the
+ * trees of a whole file take fifty times its size). split_pg_keep() then
+ * keeps no trees, and the linter parses the pieces again itself.
+ */
+#define PG_PIECES_FROM (4u << 20)
+#define PG_PIECE_SIZE  (1u << 20)
+
+struct pg_piece {
+	void *tree;   /* PgQuery__ParseResult, locations as in the text */
+	void *tokens; /* PgQuery__ScanResult, likewise */
+};
+
+/*
+ * The next piece of `sql` from `*at`, which it advances: 1 with a piece,
+ * 0 at the end, -1 when the rest does not parse (the caller then takes the
+ * whole text, which reports the error as the parser sees it).
+ */
+int pg_piece_next(struct pg_piece *out, const char *sql, size_t len,
+                  size_t *at);
+void pg_piece_release(struct pg_piece *p);
+
 /* ---- drivers ------------------------------------------------------------ */
 enum driver_caps {
 	DRV_TXN_DDL = 1 << 0,        /* DDL is transactional */
@@ -545,7 +569,8 @@ void db_emit_warning(struct strata_db *db, const struct strata_migration *m,
 
 struct audit_entry {
 	const char *action; /* apply, revert, fail, repair, ... */
-	int64_t version;    /* 0: none */
+	int64_t version;
+	bool is_versionless; /* of no migration (lock timeout, restore) */
 	const char *description;
 	const unsigned char *checksum; /* NULL or STRATA_CHECKSUM_LEN bytes */
 	bool is_success;

@@ -261,6 +261,7 @@ struct strata_lint {
 	int pg_version;
 	bool is_pg_version_given;
 	bool is_runner_lock_timeout;
+	size_t max_file_size;
 	enum strata_severity *sev; /* per rule */
 	struct strata_finding *findings;
 	size_t n, alloc;
@@ -355,6 +356,8 @@ int strata_lint_new(struct strata_lint **out,
 		l->is_pg_version_given = true;
 	}
 	l->is_runner_lock_timeout = opts && opts->is_runner_lock_timeout;
+	l->max_file_size = opts && opts->max_file_size ? opts->max_file_size
+	                                               : MAX_LINT_FILE;
 	for (size_t i = 0; opts && i < opts->n_settings; i++) {
 		const struct strata_lint_setting *s = &opts->settings[i];
 		size_t r = lint_rule_index(s->rule);
@@ -1164,14 +1167,16 @@ static size_t next_token(PgQuery__ScanToken **tok, size_t n, size_t i,
 	return i;
 }
 
-static void lint_tree(struct strata_lint *l, struct lint_ctx *c,
-                      const PgQuery__ParseResult *tree)
+/*
+ * The statements of `tree` (the whole text's, or a piece's, whose tokens
+ * are c->tok), numbered on from the statements before.
+ */
+static void lint_stmts(struct strata_lint *l, struct lint_ctx *c,
+                       const PgQuery__ParseResult *tree)
 {
-	static const PgQuery__Node end_node = PG_QUERY__NODE__INIT;
-	size_t j = 0;
+	size_t j = 0, first = l->n_spans;
 
 	/* where each statement starts, its first token, its tokens */
-	l->n_spans = 0;
 	for (size_t i = 0; i < tree->n_stmts; i++) {
 		struct stmt_span *sp;
 		size_t at = (size_t)tree->stmts[i]->stmt_location;
@@ -1194,14 +1199,8 @@ static void lint_tree(struct strata_lint *l, struct lint_ctx *c,
 		}
 	}
 	target_ignores(l);
-
-	c->is_wrapped = !c->is_no_transaction;
-	for (size_t i = 0; i < tree->n_stmts; i++)
-		if (is_txn_control(tree->stmts[i]->stmt))
-			c->is_wrapped = false;
-	c->in_txn = c->is_wrapped;
-	for (size_t i = 0; i < tree->n_stmts; i++) {
-		const PgQuery__Node *n = tree->stmts[i]->stmt;
+	for (size_t i = first; i < l->n_spans; i++) {
+		const PgQuery__Node *n = tree->stmts[i - first]->stmt;
 
 		if (!n)
 			continue;
@@ -1214,11 +1213,80 @@ static void lint_tree(struct strata_lint *l, struct lint_ctx *c,
 		track(c, n);
 		l->n_stmts++;
 	}
+}
+
+static bool has_txn_control(const PgQuery__ParseResult *tree)
+{
+	for (size_t i = 0; i < tree->n_stmts; i++)
+		if (is_txn_control(tree->stmts[i]->stmt))
+			return true;
+	return false;
+}
+
+/* The call after the last statement. */
+static void lint_file_end(struct strata_lint *l, struct lint_ctx *c)
+{
+	static const PgQuery__Node end_node = PG_QUERY__NODE__INIT;
+
 	c->is_end = true;
 	c->stmt = l->n_spans ? l->n_spans - 1 : 0;
 	c->stmt_at = c->len;
 	c->tok_from = c->tok_to = c->n_tok;
 	run_rules(c, &end_node);
+}
+
+static void lint_tree(struct strata_lint *l, struct lint_ctx *c,
+                      const PgQuery__ParseResult *tree)
+{
+	l->n_spans = 0;
+	c->is_wrapped = !c->is_no_transaction && !has_txn_control(tree);
+	c->in_txn = c->is_wrapped;
+	lint_stmts(l, c, tree);
+	lint_file_end(l, c);
+}
+
+/*
+ * A large text, a piece at a time (PG_PIECES_FROM): a first pass checks
+ * that every piece parses and whether the file controls its own
+ * transaction (what `split`, when parsed, already knows), the second
+ * lints. False, having linted nothing, when some piece does not parse:
+ * the whole text is then linted at once.
+ */
+static bool lint_pieces(struct strata_lint *l, struct lint_ctx *c,
+                        const char *sql, size_t len,
+                        const struct strata_script *split)
+{
+	struct pg_piece p;
+	bool has_txn = split && (split->flags & STMT_TXN_CONTROL);
+	size_t at = 0;
+	int r = 0;
+
+	while (!(split && split->is_parsed) &&
+	       (r = pg_piece_next(&p, sql, len, &at)) > 0) {
+		has_txn = has_txn || has_txn_control(p.tree);
+		pg_piece_release(&p);
+	}
+	if (r < 0)
+		return false;
+	c->is_wrapped = !c->is_no_transaction && !has_txn;
+	c->in_txn = c->is_wrapped;
+	l->n_spans = 0;
+	at = 0;
+	while (pg_piece_next(&p, sql, len, &at) > 0) {
+		const PgQuery__ScanResult *toks = p.tokens;
+
+		c->tok = toks->tokens;
+		c->n_tok = toks->n_tokens;
+		for (size_t i = 0; i < c->n_tok; i++)
+			if (is_comment_tok(c->tok[i]))
+				parse_ignore(l, sql, c->tok[i]);
+		lint_stmts(l, c, p.tree);
+		c->tok = NULL;
+		c->n_tok = 0;
+		pg_piece_release(&p);
+	}
+	lint_file_end(l, c);
+	return true;
 }
 
 static void report_parse_error(struct strata_lint *l, struct lint_ctx *c,
@@ -1255,7 +1323,9 @@ static void report_parse_error(struct strata_lint *l, struct lint_ctx *c,
  */
 static int lint_text(struct strata_lint *l, const char *path, const char *sql,
                      size_t len, const struct strata_lint_file_options *fo,
-                     const struct pg_trees *given, struct strata_error *err)
+                     const struct pg_trees *given,
+                     const struct strata_script *split,
+                     struct strata_error *err)
 {
 	static const struct strata_lint_file_options no_opts = { 0 };
 	PgQueryProtobufParseResult parsed = { 0 };
@@ -1265,16 +1335,11 @@ static int lint_text(struct strata_lint *l, const char *path, const char *sql,
 	bool is_given = given && given->tree && given->tokens;
 	struct lint_ctx c = { 0 };
 	const char *nul;
-	char *copy;
+	char *copy = NULL;
 	int rc = -1;
 
 	if (!fo)
 		fo = &no_opts;
-	/* libpg_query reads up to a NUL: lint exactly `len` bytes */
-	copy = xmalloc(len + 1);
-	memcpy(copy, sql, len);
-	copy[len] = '\0';
-	sql = copy;
 	l->n_files++;
 	l->path = arena_strdup(&l->arena, path);
 	l->file_first = l->n;
@@ -1301,6 +1366,18 @@ static int lint_text(struct strata_lint *l, const char *path, const char *sql,
 		rc = 0;
 		goto done;
 	}
+	if (!is_given && len > PG_PIECES_FROM &&
+	    lint_pieces(l, &c, sql, len, split)) {
+		report_unused(l, &c, true);
+		rc = 0;
+		goto done;
+	}
+	/* libpg_query reads up to a NUL: lint exactly `len` bytes */
+	copy = xmalloc(len + 1);
+	memcpy(copy, sql, len);
+	copy[len] = '\0';
+	sql = copy;
+	c.sql = sql;
 	if (is_given)
 		toks = given->tokens;
 	else
@@ -1375,7 +1452,7 @@ int strata_lint_text(struct strata_lint *l, const char *path, const char *sql,
                      size_t len, const struct strata_lint_file_options *fo,
                      struct strata_error *err)
 {
-	return lint_text(l, path, sql, len, fo, NULL, err);
+	return lint_text(l, path, sql, len, fo, NULL, NULL, err);
 }
 
 static bool starts_no_transaction(const char *sql, size_t len)
@@ -1393,7 +1470,7 @@ int strata_lint_file(struct strata_lint *l, const char *path,
 	struct sbuf sb = SBUF_INIT;
 	int rc;
 
-	if (sbuf_read_file(&sb, path, MAX_LINT_FILE, err) < 0) {
+	if (sbuf_read_file(&sb, path, l->max_file_size, err) < 0) {
 		sbuf_release(&sb);
 		return -1;
 	}
@@ -1489,7 +1566,8 @@ int lint_step(struct strata_lint *l, struct strata_db *db,
 	fo.is_lock_timeout_set =
 	        step->lock_timeout > 0 ||
 	        (step->lock_timeout < 0 && db->opts.lock_timeout >= 0);
-	return lint_text(l, step->path, step->sql, step->len, &fo, trees, err);
+	return lint_text(l, step->path, step->sql, step->len, &fo, trees,
+	                 &step->script, err);
 }
 
 int lint_end(struct strata_lint *l, struct strata_db *db,

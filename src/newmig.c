@@ -482,6 +482,7 @@ int strata_migration_new(char ***out_paths, const char *dir,
 		.reversible = -1,
 		.template_kind = STRATA_TEMPLATE_EMPTY,
 	};
+	struct strata_source_options so = { 0 };
 	struct strata_source *src = NULL;
 	const struct strata_migration *newest = NULL;
 	struct sbuf name = SBUF_INIT, version = SBUF_INIT, text = SBUF_INIT;
@@ -492,9 +493,10 @@ int strata_migration_new(char ***out_paths, const char *dir,
 
 	if (!opts)
 		opts = &defaults;
+	so.max_file_size = opts->max_file_size;
 	if (file_description(&name, description, err) < 0 ||
 	    ensure_dir(dir, err) < 0 ||
-	    strata_source_load(&src, dir, NULL, err) < 0)
+	    strata_source_load(&src, dir, &so, err) < 0)
 		goto done;
 	if (strata_source_count(src))
 		newest = strata_source_at(src, strata_source_count(src) - 1);
@@ -503,8 +505,10 @@ int strata_migration_new(char ***out_paths, const char *dir,
 		goto done;
 
 	/* -1 follows the newest migration, and a reversible one its layout */
-	is_reversible = opts->reversible < 0 ? newest && newest->down_path
-	                                     : opts->reversible > 0;
+	is_reversible = opts->reversible < 0
+	                        ? newest && (newest->down_path ||
+	                                     newest->is_reversible_pair)
+	                        : opts->reversible > 0;
 	is_plain_down = is_reversible && newest && newest->down_path &&
 	                !newest->is_reversible_pair;
 	if (!is_reversible) {

@@ -1,9 +1,10 @@
 /*
  * The migration source: one directory of versioned SQL files, read the way
  * sqlx reads it (SPEC, Migration sources). The scan is not recursive; a
- * name is split at its first '_' into a VERSION (ASCII digits, a positive
- * int64) and a description, whose suffix (".up.sql", ".down.sql", ".sql")
- * is trimmed as Rust's trim_end_matches() does and whose '_' read as ' '.
+ * name is split at its first '_' into a VERSION (ASCII digits, an int64,
+ * 0 included as sqlx reads it) and a description, whose suffix (".up.sql",
+ * ".down.sql", ".sql") is trimmed as Rust's trim_end_matches() does and whose
+ * '_' read as ' '.
  *
  * Where sqlx passes over a .sql file it cannot parse or silently accepts two
  * files of one version, strata refuses the whole source: every problem of
@@ -12,10 +13,13 @@
  * with a count of the others, so the answer does not depend on readdir()'s
  * order. Nothing is returned from an invalid source.
  *
- * This file knows nothing of the other layouts of the SPEC (diesel, dbmate,
- * Flyway...) nor of SQL: splitting and linting come later, from the texts
- * kept here.
+ * The other layouts of the SPEC (diesel, dbmate, Flyway...) are not read:
+ * they are recognised only to be refused by name, since sqlx would pass
+ * over them or run a dbmate file's down section as part of its up. This
+ * file knows nothing of SQL: splitting and linting come later, from the
+ * texts kept here.
  */
+#define _GNU_SOURCE /* memmem() */
 #include "internal.h"
 
 #include <assert.h>
@@ -28,6 +32,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -57,7 +62,6 @@ enum kind {
 struct entry {
 	const char *name;
 	const char *path; /* DIR/NAME */
-	bool is_skipped;  /* no regular file, even behind a link */
 	bool is_named;    /* the name parsed: version, kind, description hold */
 	bool is_regular;  /* readdir() said so: no lstat() needed */
 	bool is_sound;    /* read (unless skipped as a down file) and checked */
@@ -228,7 +232,7 @@ static int name_error(const struct entry *e, struct strata_error *err,
 	strata_error_detail(err, "%s", why.buf);
 	strata_error_hint(
 	        err,
-	        "Name migrations VERSION_DESCRIPTION.sql, where VERSION is a positive integer, for example '%s'.",
+	        "Name migrations VERSION_DESCRIPTION.sql, where VERSION is a number, for example '%s'.",
 	        NAME_EXAMPLE);
 	sbuf_release(&why);
 	return -1;
@@ -276,11 +280,6 @@ static int parse_name(struct entry *e, struct arena *arena,
 			        digits, e->name);
 		v = v * 10 + d;
 	}
-	if (v == 0)
-		return name_error(
-		        e, err,
-		        "The version '%.*s' is zero; versions start at 1.",
-		        digits, e->name);
 
 	rest = us + 1;
 	rest_len = strlen(rest);
@@ -328,10 +327,33 @@ static bool is_inside(const char *real, const char *root)
 }
 
 /*
+ * A directory (or FIFO...) named like a migration file is refused: sqlx
+ * passes over it, so a migration someone meant to add would silently never
+ * run.
+ */
+static int not_a_file_error(const struct entry *e, mode_t mode,
+                            struct strata_error *err)
+{
+	if (S_ISDIR(mode)) {
+		strata_error_set(err, STRATA_EVALIDATE,
+		                 "'%s' is a directory, not a migration file",
+		                 e->path);
+		return strata_error_hint(
+		        err,
+		        "strata reads the files of the migration directory, not its subdirectories: move it out, or make it a file.");
+	}
+	strata_error_set(err, STRATA_EVALIDATE,
+	                 "'%s' is not a regular file, so not a migration file",
+	                 e->path);
+	return strata_error_hint(
+	        err,
+	        "Replace it with a regular file, or move it out of the migration directory.");
+}
+
+/*
  * Links are followed only inside the source tree (SPEC): a link out of it
  * could make the history depend on files nobody reviews with the
- * migrations. A non-regular file (a directory, a FIFO) is no migration and
- * is passed over, as sqlx passes over what is not a file.
+ * migrations.
  */
 static int check_file_type(struct entry *e, struct reader *r,
                            struct strata_error *err)
@@ -348,10 +370,8 @@ static int check_file_type(struct entry *e, struct reader *r,
 		                        strerror(errno));
 	if (S_ISREG(st.st_mode))
 		return 0;
-	if (!S_ISLNK(st.st_mode)) {
-		e->is_skipped = true;
-		return 0;
-	}
+	if (!S_ISLNK(st.st_mode))
+		return not_a_file_error(e, st.st_mode, err);
 	real = realpath(e->path, NULL);
 	if (!real && errno == ENOENT)
 		return strata_error_set(
@@ -389,19 +409,104 @@ static int check_file_type(struct entry *e, struct reader *r,
 		                 e->path, strerror(errno));
 		goto done;
 	}
-	e->is_skipped = !S_ISREG(st.st_mode);
+	if (!S_ISREG(st.st_mode)) {
+		not_a_file_error(e, st.st_mode, err);
+		goto done;
+	}
 	rc = 0;
 done:
 	free(real);
 	return rc;
 }
 
-/* SPEC: migration files are UTF-8 without NUL bytes. */
+/*
+ * dbmate's marker, as its regexp `(?m)^--\s*migrate:(up|down)` finds it:
+ * the offset of the first "-- migrate:KIND" line of `text`, or `len`.
+ */
+static size_t find_dbmate_marker(const char *text, size_t len, const char *kind)
+{
+	const char *p = text, *end = text + len;
+	size_t klen = strlen(kind);
+
+	while ((p = memmem(p, (size_t)(end - p), "migrate:", 8))) {
+		const char *q = p;
+
+		/* back over \s* (RE2's: space, \t, \n, \f, \r) to "--" */
+		while (q > text && strchr(" \t\n\f\r", q[-1]) && q[-1])
+			q--;
+		if (q - text >= 2 && q[-1] == '-' && q[-2] == '-' &&
+		    (q - 2 == text || q[-3] == '\n') &&
+		    (size_t)(end - p) >= 8 + klen &&
+		    memcmp(p + 8, kind, klen) == 0)
+			return (size_t)(q - 2 - text);
+		p += 8;
+	}
+	return len;
+}
+
+/*
+ * A dbmate file holds its down section after its up section: read as sqlx
+ * reads it, the whole file would run as the up, the down included.
+ */
+static int check_dbmate(const struct entry *e, const char *text, size_t len,
+                        struct strata_error *err)
+{
+	size_t up = find_dbmate_marker(text, len, "up");
+	size_t down = find_dbmate_marker(text, len, "down");
+	size_t first = up < down ? up : down;
+	int line, down_line = 0;
+
+	if (first == len)
+		return 0;
+	text_line_col(text, len, first, &line, NULL);
+	if (down < len)
+		text_line_col(text, len, down, &down_line, NULL);
+	strata_error_set(
+	        err, STRATA_EVALIDATE,
+	        "'%s' is a dbmate migration ('-- migrate:%s' on line %d)",
+	        e->path, first == up ? "up" : "down", line);
+	if (down_line)
+		strata_error_detail(
+		        err,
+		        "strata reads sqlx's layout, where the whole file is the up migration: its '-- migrate:down' section (line %d) would run as part of the up.",
+		        down_line);
+	else
+		strata_error_detail(
+		        err,
+		        "strata reads sqlx's layout, where the whole file is the up migration; dbmate's '-- migrate:' sections are not read.");
+	strata_error_hint(
+	        err,
+	        "Split it into VERSION_NAME.up.sql (the up section) and VERSION_NAME.down.sql (the down section), or apply it with dbmate.");
+	error_set_location(err, e->path, text, len, first);
+	return -1;
+}
+
+/*
+ * SPEC: migration files are UTF-8 without NUL bytes. A byte-order mark is
+ * refused, not stripped: the checksum is of the file's bytes, and sqlx
+ * would send the mark to the server as the start of the first statement.
+ */
 static int check_text(const struct entry *e, const char *text, size_t len,
                       struct strata_error *err)
 {
 	const char *nul = memchr(text, '\0', len);
 	size_t bad = text_utf8_invalid_at(text, len);
+
+	if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
+		strata_error_set(
+		        err, STRATA_EVALIDATE,
+		        "'%s' starts with a UTF-8 byte-order mark (EF BB BF)",
+		        e->path);
+		strata_error_detail(
+		        err,
+		        "The server would read the mark as part of the first statement; strata does not strip it, as the checksum is of the file's bytes.");
+		strata_error_hint(
+		        err,
+		        "Save the file as UTF-8 without a BOM (sed -i '1s/^\\xEF\\xBB\\xBF//' '%s' removes it).",
+		        e->path);
+		error_set_location(err, e->path, text, len, 0);
+		return -1;
+	}
 
 	if (nul && (size_t)(nul - text) < bad) {
 		size_t at = (size_t)(nul - text);
@@ -425,7 +530,7 @@ static int check_text(const struct entry *e, const char *text, size_t len,
 		error_set_location(err, e->path, text, len, bad);
 		return -1;
 	}
-	return 0;
+	return check_dbmate(e, text, len, err);
 }
 
 /*
@@ -433,11 +538,12 @@ static int check_text(const struct entry *e, const char *text, size_t len,
  * the directory already open (three system calls: this runs for every file
  * of every status).
  */
-static int read_entry(struct entry *e, struct reader *r,
-                      struct strata_error *err)
+static int read_entry(struct entry *e, struct reader *r, const char **text,
+                      size_t *len, struct strata_error *err)
 {
 	struct sbuf *b = &r->buf;
 	int fd = openat(r->dir_fd, e->name, O_RDONLY | O_CLOEXEC);
+	struct stat st;
 	int rc = -1;
 
 	if (fd < 0)
@@ -445,6 +551,40 @@ static int read_entry(struct entry *e, struct reader *r,
 		                        "could not open '%s': %s", e->path,
 		                        strerror(errno));
 	sbuf_reset(b);
+	/* A text that is kept is read straight into the arena, sized by
+	 * fstat(): a large file is then held once, not twice. */
+	if (!r->is_checksums_only && fstat(fd, &st) == 0 &&
+	    S_ISREG(st.st_mode) && (uintmax_t)st.st_size <= r->max) {
+		size_t cap = (size_t)st.st_size + 1, got = 0;
+		char *p = arena_alloc(r->arena, cap + 1);
+
+		for (;;) {
+			size_t want = cap - got;
+			ssize_t n = read(fd, p + got, want);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0) {
+				strata_error_set(err, STRATA_EFAILED,
+				                 "could not read '%s': %s",
+				                 e->path, strerror(errno));
+				goto done;
+			}
+			got += (size_t)n;
+			/* a regular file's short read is its end */
+			if ((size_t)n < want || got == cap)
+				break;
+		}
+		if (got < cap) {
+			p[got] = '\0';
+			*text = p;
+			*len = got;
+			rc = 0;
+			goto done;
+		}
+		/* grown since fstat(): read the rest as any file */
+		sbuf_add(b, p, got);
+	}
 	for (;;) {
 		size_t want;
 		ssize_t n;
@@ -467,11 +607,11 @@ static int read_entry(struct entry *e, struct reader *r,
 		if (b->len > r->max) {
 			strata_error_set(
 			        err, STRATA_EVALIDATE,
-			        "'%s' is larger than the limit of %zu bytes",
-			        e->path, r->max);
+			        "'%s' is larger than the limit of %zu bytes (%.1f MiB)",
+			        e->path, r->max, r->max / 1048576.0);
 			strata_error_hint(
 			        err,
-			        "Split the migration, or raise the limit.");
+			        "Split the migration, or raise the limit with --max-file-size or max_file_size in strata.conf (such as 256MiB).");
 			goto done;
 		}
 		/* only a file (links to others are passed over), whose
@@ -479,6 +619,8 @@ static int read_entry(struct entry *e, struct reader *r,
 		if ((size_t)n < want)
 			break;
 	}
+	*text = b->buf;
+	*len = b->len;
 	rc = 0;
 done:
 	close(fd);
@@ -496,14 +638,16 @@ bool source_is_no_transaction(const char *text, size_t len)
 
 /*
  * Everything that can be wrong with one file on its own: its type, its
- * name, its size and its bytes. On success the entry is either skipped or
- * named and sound, with its text in the arena, or only its checksum for a
- * checksums-only load (which reads no down file at all).
+ * name, its size and its bytes. On success the entry is named and sound, with
+ * its text in the arena, or only its checksum for a checksums-only load (which
+ * reads no down file at all).
  */
 static int check_entry(struct entry *e, struct reader *r,
                        struct strata_error *err)
 {
 	struct content *c;
+	const char *text = NULL;
+	size_t len = 0;
 
 	if (check_file_type(e, r, err) < 0) {
 		struct strata_error ignored = STRATA_ERROR_INIT;
@@ -513,26 +657,26 @@ static int check_entry(struct entry *e, struct reader *r,
 		strata_error_release(&ignored);
 		goto fail;
 	}
-	if (e->is_skipped)
-		return 0;
 	if (parse_name(e, r->arena, err) < 0)
 		goto fail;
 	if (r->is_checksums_only && e->kind == KIND_DOWN) {
 		e->is_sound = true;
 		return 0;
 	}
-	if (read_entry(e, r, err) < 0)
+	if (read_entry(e, r, &text, &len, err) < 0)
 		goto fail;
-	if (check_text(e, r->buf.buf, r->buf.len, err) < 0)
+	if (check_text(e, text, len, err) < 0)
 		return -1;
 	c = arena_alloc(r->scratch, sizeof(*c));
 	memset(c, 0, sizeof(*c));
-	c->len = r->buf.len;
-	c->is_no_transaction = source_is_no_transaction(r->buf.buf, r->buf.len);
+	c->len = len;
+	c->is_no_transaction = source_is_no_transaction(text, len);
 	if (e->kind != KIND_DOWN)
-		strata_checksum(c->checksum, r->buf.buf, r->buf.len);
+		strata_checksum(c->checksum, text, len);
 	if (!r->is_checksums_only)
-		c->text = arena_strndup(r->arena, r->buf.buf, r->buf.len);
+		c->text = text == r->buf.buf
+		                  ? arena_strndup(r->arena, text, len)
+		                  : text;
 	e->content = c;
 	e->is_sound = true;
 	return 0;
@@ -573,8 +717,9 @@ static int duplicate_error(struct entry **v, size_t n, int64_t version,
  * The files of one version, each named and not skipped, sorted with
  * cmp_entry_version() (up files first, then down files, each by name): at
  * most one up file (plain or .up.sql), at most one down file, a down file
- * only beside its up file, an .up.sql only with its .down.sql, and one
- * description for both. On success `out` is filled but for the texts.
+ * only beside its up file, and one description for both. An .up.sql
+ * without its .down.sql is a migration that cannot be reverted, as sqlx
+ * reads it. On success `out` is filled but for the texts.
  * `*key` receives the name a problem is filed under: the group's first.
  */
 static int check_version(struct strata_migration *out, struct entry **group,
@@ -605,17 +750,6 @@ static int check_version(struct strata_migration *out, struct entry **group,
 		        err,
 		        "Add its up file (the same name ending in .up.sql or .sql), or remove it.");
 		error_set_location(err, down->path, NULL, 0, 0);
-		return -1;
-	}
-	if (up->kind == KIND_UP && !down) {
-		strata_error_set(
-		        err, STRATA_EVALIDATE,
-		        "incomplete reversible pair: '%s' has no down file",
-		        up->path);
-		strata_error_hint(
-		        err,
-		        "Add the .down.sql file beside it, or rename it to end in .sql alone.");
-		error_set_location(err, up->path, NULL, 0, 0);
 		return -1;
 	}
 	if (down && strcmp(up->description, down->description) != 0) {
@@ -680,13 +814,234 @@ static char *join_path(struct arena *arena, const char *dir, size_t dir_len,
 }
 
 /*
+ * Entries that strata does not read but that look like migrations of
+ * another layout (SPEC, Migration sources): sqlx passes over them, so a
+ * folder of them would be reported up to date, or some of a mixed folder's
+ * migrations would never run. Each is an error; a hidden entry, or a
+ * directory holding no file named like a migration (shared SQL that
+ * migrations link to, seeds), is clearly no migration.
+ */
+enum alien_kind {
+	ALIEN_DIESEL, /* VERSION_NAME/up.sql */
+	ALIEN_FLYWAY, /* V1__x.sql, U1__x.sql, R__x.sql */
+	ALIEN_DIR,    /* a directory named like a migration or holding one */
+	ALIEN_NAME,   /* a file named like a migration, not ending in .sql */
+};
+
+struct alien {
+	enum alien_kind kind;
+	const char *name, *path;
+};
+
+struct aliens {
+	struct alien *v;
+	size_t n, alloc;
+};
+
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* Flyway's default prefixes: V<ver>__, U<ver>__ (ver: digits, '.', '_'), R__ */
+static bool is_flyway_name(const char *s)
+{
+	if (s[0] == 'R')
+		return s[1] == '_' && s[2] == '_';
+	if ((s[0] != 'V' && s[0] != 'U') || !is_digit(s[1]))
+		return false;
+	for (size_t i = 1; is_digit(s[i]) || s[i] == '.' || s[i] == '_'; i++)
+		if (s[i] == '_' && s[i + 1] == '_')
+			return true;
+	return false;
+}
+
+/* VERSION_...: digits, and for diesel's 2023-01-01-000000 dashes too */
+static bool is_versioned(const char *s, bool is_dash_ok)
+{
+	size_t i = 0;
+
+	while (is_digit(s[i]) || (is_dash_ok && i && s[i] == '-'))
+		i++;
+	return i && s[i] == '_';
+}
+
+/*
+ * A file named VERSION_... that sqlx would pass over: ".SQL", or
+ * golang-migrate's NAME.up.EXT / NAME.down.EXT with another extension.
+ */
+static bool is_alien_file_name(const char *s, size_t len)
+{
+	const char *dot = strrchr(s, '.');
+
+	if (!is_versioned(s, false) || !dot || !dot[1])
+		return false;
+	if (len >= 4 && strcasecmp(s + len - 4, ".sql") == 0)
+		return true;
+	return has_suffix(s, (size_t)(dot - s), ".up") ||
+	       has_suffix(s, (size_t)(dot - s), ".down");
+}
+
+/*
+ * What the subdirectory `name` of `fd` holds: diesel's files, .sql files
+ * named like sqlx's or Flyway's migrations.
+ */
+static void scan_subdir(int fd, const char *name, bool *has_diesel,
+                        bool *has_migration)
+{
+	int sub = openat(fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = sub < 0 ? NULL : fdopendir(sub);
+	struct dirent *de;
+
+	*has_diesel = *has_migration = false;
+	if (!d) {
+		if (sub >= 0)
+			close(sub);
+		return; /* unreadable: judged by its name alone */
+	}
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (!strcmp(de->d_name, "up.sql") ||
+		    !strcmp(de->d_name, "down.sql"))
+			*has_diesel = true;
+		else if (has_suffix(de->d_name, strlen(de->d_name), ".sql") &&
+		         (is_versioned(de->d_name, false) ||
+		          is_flyway_name(de->d_name)))
+			*has_migration = true;
+	}
+	closedir(d);
+}
+
+/* Whether the entry `de` (not ending in ".sql") is an alien, and which. */
+static bool classify_alien(enum alien_kind *out, int fd,
+                           const struct dirent *de)
+{
+	const char *name = de->d_name;
+	bool has_diesel, has_migration;
+	struct stat st;
+
+	if (de->d_type == DT_REG)
+		return (*out = ALIEN_NAME,
+		        is_alien_file_name(name, strlen(name)));
+	if (de->d_type != DT_DIR && de->d_type != DT_LNK &&
+	    de->d_type != DT_UNKNOWN)
+		return false;
+	if (fstatat(fd, name, &st, 0) < 0)
+		return false; /* a dangling link: no file to pass over */
+	if (S_ISREG(st.st_mode))
+		return (*out = ALIEN_NAME,
+		        is_alien_file_name(name, strlen(name)));
+	if (!S_ISDIR(st.st_mode))
+		return false;
+	scan_subdir(fd, name, &has_diesel, &has_migration);
+	*out = has_diesel ? ALIEN_DIESEL : ALIEN_DIR;
+	return has_diesel || has_migration || is_versioned(name, true);
+}
+
+static void aliens_add(struct aliens *a, enum alien_kind kind, const char *name,
+                       const char *path)
+{
+	XGROW(a->v, a->alloc, a->n + 1);
+	a->v[a->n].kind = kind;
+	a->v[a->n].name = name;
+	a->v[a->n].path = path;
+	a->n++;
+}
+
+/*
+ * One problem per diesel or Flyway folder (the first entry in name order
+ * and how many there are: hundreds of errors would say less), one per
+ * other alien.
+ */
+static void report_aliens(struct problems *problems, const struct aliens *a,
+                          const char *dir)
+{
+	const struct alien *first[2] = { NULL, NULL };
+	size_t count[2] = { 0, 0 };
+
+	for (size_t i = 0; i < a->n; i++) {
+		const struct alien *x = &a->v[i];
+		struct strata_error e = STRATA_ERROR_INIT;
+
+		if (x->kind == ALIEN_DIESEL || x->kind == ALIEN_FLYWAY) {
+			count[x->kind]++;
+			if (!first[x->kind] ||
+			    strcmp(x->name, first[x->kind]->name) < 0)
+				first[x->kind] = x;
+			continue;
+		}
+		if (x->kind == ALIEN_DIR) {
+			strata_error_set(
+			        &e, STRATA_EVALIDATE,
+			        "directory '%s' looks like a migration, which strata does not read",
+			        x->path);
+			strata_error_detail(
+			        &e,
+			        "It is named VERSION_NAME or holds files named like migrations, but strata reads the files of the migration directory, not its subdirectories.");
+			strata_error_hint(
+			        &e,
+			        "Move it out of the migration directory, or rename it to start with '.' to keep it there unread.");
+		} else {
+			strata_error_set(
+			        &e, STRATA_EVALIDATE,
+			        "'%s' is named like a migration but does not end in '.sql'",
+			        x->path);
+			strata_error_detail(
+			        &e,
+			        "strata reads only names ending in '.sql', as sqlx does, and would pass over this one.");
+			strata_error_hint(
+			        &e,
+			        "Rename it to end in .sql (or .up.sql and .down.sql), or move it out of the migration directory.");
+		}
+		error_set_location(&e, x->path, NULL, 0, 0);
+		problems_add(problems, x->name, &e);
+	}
+	if (first[ALIEN_DIESEL]) {
+		struct strata_error e = STRATA_ERROR_INIT;
+
+		strata_error_set(
+		        &e, STRATA_EVALIDATE,
+		        "'%s' holds diesel migrations, which strata does not read",
+		        dir);
+		strata_error_detail(
+		        &e,
+		        "'%s' is one of %zu such directories: diesel keeps each migration in a directory VERSION_NAME holding up.sql and down.sql, where strata reads sqlx's layout, one VERSION_NAME.sql file (or .up.sql and .down.sql) per migration.",
+		        first[ALIEN_DIESEL]->path, count[ALIEN_DIESEL]);
+		strata_error_hint(
+		        &e,
+		        "Apply them with diesel, or move each directory's up.sql to VERSION_NAME.up.sql and its down.sql to VERSION_NAME.down.sql, VERSION in digits alone (2023-01-01-000000 becomes 20230101000000).");
+		error_set_location(&e, first[ALIEN_DIESEL]->path, NULL, 0, 0);
+		problems_add(problems, first[ALIEN_DIESEL]->name, &e);
+	}
+	if (first[ALIEN_FLYWAY]) {
+		struct strata_error e = STRATA_ERROR_INIT;
+
+		strata_error_set(
+		        &e, STRATA_EVALIDATE,
+		        "'%s' holds Flyway migrations, which strata does not read",
+		        dir);
+		strata_error_detail(
+		        &e,
+		        "'%s' is one of %zu such files: Flyway names them V<VERSION>__<DESCRIPTION>.sql (U for undo, R__ for repeatable), where strata reads sqlx's <VERSION>_<DESCRIPTION>.sql.",
+		        first[ALIEN_FLYWAY]->path, count[ALIEN_FLYWAY]);
+		strata_error_hint(
+		        &e,
+		        "Apply them with Flyway, or rename each V file to <VERSION>_<DESCRIPTION>.sql and each U file to <VERSION>_<DESCRIPTION>.down.sql, VERSION in digits alone; repeatable migrations have no equivalent.");
+		error_set_location(&e, first[ALIEN_FLYWAY]->path, NULL, 0, 0);
+		problems_add(problems, first[ALIEN_FLYWAY]->name, &e);
+	}
+}
+
+/*
  * The ".sql" entries of `dir`, in readdir()'s order (problems are sorted
  * when reported, migrations by version), in `*out` (caller frees);
  * `*dir_fd` stays open on the directory for reading them. The entries are
  * in `scratch`, their paths (which the migrations keep) in `keep`.
  */
 static int list_dir(struct entry ***out, size_t *out_n, int *dir_fd,
-                    struct arena *scratch, struct arena *keep, const char *dir,
+                    struct aliens *aliens, struct arena *scratch,
+                    struct arena *keep, const char *dir,
                     struct strata_error *err)
 {
 	struct entry **v = NULL;
@@ -720,9 +1075,22 @@ static int list_dir(struct entry ***out, size_t *out_n, int *dir_fd,
 		len = strlen(de->d_name);
 		/* Hidden names (editor lock files such as ".#1_x.sql") can
 		 * never be migrations: sqlx would reject them as unparsable. */
-		if (de->d_name[0] == '.' ||
-		    !has_suffix(de->d_name, len, ".sql"))
+		if (de->d_name[0] == '.')
 			continue;
+		if (!has_suffix(de->d_name, len, ".sql") ||
+		    is_flyway_name(de->d_name)) {
+			enum alien_kind kind = ALIEN_FLYWAY;
+
+			if (is_flyway_name(de->d_name) ||
+			    classify_alien(&kind, fd, de)) {
+				const char *path = join_path(keep, dir, dir_len,
+				                             de->d_name, len);
+
+				aliens_add(aliens, kind,
+				           path + strlen(path) - len, path);
+			}
+			continue;
+		}
 		e = arena_alloc(scratch, sizeof(*e));
 		memset(e, 0, sizeof(*e));
 		e->path = join_path(keep, dir, dir_len, de->d_name, len);
@@ -890,6 +1258,7 @@ int strata_source_load(struct strata_source **out, const char *dir,
 		.buf = SBUF_INIT,
 	};
 	struct problems problems = { NULL, 0, 0 };
+	struct aliens aliens = { NULL, 0, 0 };
 	/* the entries and what was read of them: gone once loaded */
 	struct arena scratch = ARENA_INIT, reader_scratch[MAX_READERS - 1];
 	struct entry **entries = NULL;
@@ -899,9 +1268,10 @@ int strata_source_load(struct strata_source **out, const char *dir,
 	*out = NULL;
 	memset(reader_scratch, 0, sizeof(reader_scratch));
 	r.scratch = &scratch;
-	if (list_dir(&entries, &n, &r.dir_fd, &scratch, &src->arena, dir, err) <
-	    0)
+	if (list_dir(&entries, &n, &r.dir_fd, &aliens, &scratch, &src->arena,
+	             dir, err) < 0)
 		goto done;
+	report_aliens(&problems, &aliens, dir);
 	read_entries(src, &r, reader_scratch, entries, n);
 	for (size_t i = 0; i < n; i++)
 		if (entries[i]->err) {
@@ -923,6 +1293,7 @@ int strata_source_load(struct strata_source **out, const char *dir,
 done:
 	strata_source_free(src);
 	problems_release(&problems);
+	free(aliens.v);
 	sbuf_release(&r.buf);
 	free(entries);
 	arena_release(&scratch);

@@ -80,6 +80,8 @@ struct cli {
 	double warn_after;        /* library semantics */
 	double progress_interval; /* seconds between "Still" lines; < 0 never */
 	bool has_warn_after, has_progress_interval;
+	size_t max_file_size; /* of a migration file; 0: the default */
+	bool has_max_file_size;
 	struct cli_progress progress;
 	bool is_hide_queries;
 	bool is_read_only; /* set by commands that only read */

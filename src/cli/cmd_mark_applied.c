@@ -23,9 +23,9 @@ static int record(struct cli *cli, const char *name, bool is_baseline, int argc,
 
 	if (rc)
 		return rc < 0 ? 0 : rc;
-	if (argc != 1 || cli_parse_version(&version, argv[0]) < 0 || !version)
+	if (argc != 1 || cli_parse_version(&version, argv[0]) < 0)
 		return cli_usage_error(
-		        cli, name, "one version, please (a positive integer)");
+		        cli, name, "one version, please (a number, 0 or more)");
 	if ((rc = cli_load_source(cli, &src)) || (rc = cli_open_db(cli, &db)))
 		goto done;
 	if (strata_mark_applied(&count, db, src, version, is_baseline, &err) <

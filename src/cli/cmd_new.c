@@ -112,6 +112,7 @@ static int new_migration(struct cli *cli, const char *name, bool is_sqlx,
 		memcpy(description + strlen(description), argv[i],
 		       strlen(argv[i]) + 1);
 	}
+	no.max_file_size = cli->max_file_size;
 	if (strata_migration_new(&paths, cli->source, description, &no, &err) <
 	    0) {
 		rc = cli_error(cli, &err);

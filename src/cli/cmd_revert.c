@@ -21,7 +21,7 @@ int cmd_revert(struct cli *cli, int argc, char **argv)
 		  "revert the newest N migrations (default 1)" },
 		{ 0, "target-version", OPT_INT64, &ro.target_version,
 		  &ro.has_target, "V",
-		  "revert every migration above version V (0: all)" },
+		  "revert every migration above version V (0: all but a version 0)" },
 		{ 0, "all", OPT_FLAG, &ro.is_all, NULL, NULL,
 		  "revert every applied migration" },
 		{ 0, "dry-run", OPT_FLAG, &ro.is_dry_run, NULL, NULL,

@@ -206,6 +206,11 @@ int cli_resolve_settings(struct cli *cli)
 	    cli_parse_timeout(&cli->progress_interval, v) < 0)
 		rc = bad_value(cli, env, "progress_interval",
 		               "a duration such as 30s (0: never)", v);
+	v = strata_config_get(cli->settings, env, "max_file_size");
+	if (!cli->has_max_file_size && v &&
+	    strata_parse_size(&cli->max_file_size, v) < 0)
+		rc = bad_value(cli, env, "max_file_size",
+		               "a size such as 64MiB or 1GiB", v);
 	cli->backup_dir = strata_config_get(cli->settings, env, "backup_dir");
 	v = strata_config_get(cli->settings, env, "backup");
 	if (v && (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "on") ||
@@ -248,7 +253,11 @@ static int load_source(struct cli *cli, struct strata_source **out,
 
 int cli_load_source(struct cli *cli, struct strata_source **out)
 {
-	return load_source(cli, out, NULL);
+	const struct strata_source_options opts = {
+		.max_file_size = cli->max_file_size
+	};
+
+	return load_source(cli, out, &opts);
 }
 
 /* cli_open_db() that leaves the error to the caller (database given). */
@@ -286,8 +295,10 @@ int cli_read_status(struct cli *cli, bool with_applied_by,
                     struct strata_status **st)
 {
 	struct strata_error err = STRATA_ERROR_INIT;
-	const struct strata_source_options src_opts = { .is_checksums_only =
-		                                                true };
+	const struct strata_source_options src_opts = {
+		.max_file_size = cli->max_file_size,
+		.is_checksums_only = true,
+	};
 	const struct strata_status_options opts = { .is_without_applied_by =
 		                                            !with_applied_by };
 	int rc;
@@ -403,6 +414,7 @@ void cli_lint_options(struct cli *cli, struct strata_lint_options *out)
 	}
 	out->settings = cli->lint_settings;
 	out->n_settings = cli->n_lint_settings;
+	out->max_file_size = cli->max_file_size;
 }
 
 int cli_parse_pg_version(int *out, const char *text)

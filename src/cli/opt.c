@@ -21,6 +21,7 @@ static const char *lock_wait_arg, *lock_timeout_arg, *statement_timeout_arg;
 static const char *lock_probe_arg, *connect_timeout_arg;
 static const char *concurrent_lock_timeout_arg;
 static const char *retries_arg, *warn_after_arg, *progress_interval_arg;
+static const char *max_file_size_arg;
 
 static struct opt global_opts[] = {
 	{ 'd', "database", OPT_STRING, NULL, NULL, "URL",
@@ -56,6 +57,8 @@ static struct opt global_opts[] = {
 	{ 0, "progress-interval", OPT_STRING, &progress_interval_arg, NULL,
 	  "DURATION",
 	  "without a terminal, a line this often while a migration runs (default: 30s; 0: never)" },
+	{ 0, "max-file-size", OPT_STRING, &max_file_size_arg, NULL, "SIZE",
+	  "largest migration file read (default: 64MiB; 1GiB, 500MB...)" },
 	{ 0, "hide-queries", OPT_FLAG, NULL, NULL, NULL,
 	  "no query texts in progress, warnings and blocker reports" },
 	{ 0, "format", OPT_STRING, &format_arg, NULL, "text|json",
@@ -84,10 +87,12 @@ static const struct {
 	{ "table", USES_DB },
 	{ "connect-timeout", USES_DB },
 	{ "source", USES_SOURCE },
+	{ "max-file-size", USES_SOURCE },
 	{ "lock-wait", USES_LOCK },
 	/* lint judges a lock-taking statement by the runner's lock_timeout */
 	{ "lock-timeout", USES_MIGRATE | USES_LINT },
 	{ "lock-probe", USES_MIGRATE },
+	{ "concurrent-lock-timeout", USES_MIGRATE },
 	{ "statement-timeout", USES_MIGRATE },
 	{ "retries", USES_MIGRATE },
 	{ "warn-after", USES_MIGRATE },
@@ -308,6 +313,15 @@ static int apply_globals(struct cli *cli, const char *cmd)
 			        "--warn-after wants a duration such as 60s or 10m (0: never), not '%s'",
 			        warn_after_arg);
 		cli->has_warn_after = true;
+	}
+	if (max_file_size_arg) {
+		if (strata_parse_size(&cli->max_file_size, max_file_size_arg) <
+		    0)
+			return cli_usage_error(
+			        cli, cmd,
+			        "--max-file-size wants a size such as 64MiB or 1GiB, not '%s'",
+			        max_file_size_arg);
+		cli->has_max_file_size = true;
 	}
 	if (progress_interval_arg) {
 		if (cli_parse_timeout(&cli->progress_interval,

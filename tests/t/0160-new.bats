@@ -213,18 +213,18 @@ Created migrations/0002_b.down.sql"
 
 @test "new: never overwrites: a name taken by something else is refused, the pair all or nothing" {
 	write_migration 0001_a.sql "SELECT 1;"
-	# not a migration (a directory is passed over), but it holds the name
+	# a directory holding the name is refused with the source
 	mkdir migrations/0002_b.sql
 	run strata new b
 	assert_failure
-	assert_output --partial "'migrations/0002_b.sql' already exists"
+	assert_output --partial "'migrations/0002_b.sql' is a directory, not a migration file"
 	[[ -d migrations/0002_b.sql ]]
 	rmdir migrations/0002_b.sql
 	# the down file's name is taken: the up file is not left behind
 	mkdir migrations/0002_b.down.sql
 	run strata new -r b
 	assert_failure
-	assert_output --partial "0002_b.down.sql' already exists"
+	assert_output --partial "0002_b.down.sql' is a directory"
 	[[ ! -e migrations/0002_b.up.sql ]]
 	rmdir migrations/0002_b.down.sql
 	run listing

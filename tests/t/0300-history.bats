@@ -276,13 +276,13 @@ mark_and_baseline() {
 	write_migration 2_idx.sql "CREATE INDEX CONCURRENTLY i ON a (id);"
 	write_migration 3_typo.sql "CREATE TABLE x (id int);
 SELEC 1;"
-	write_migration 4_pair.up.sql "CREATE TABLE p (id int);"
+	printf '\xEF\xBB\xBFCREATE TABLE p (id int);\n' >migrations/4_bom.sql
 	printf 'SELECT 1;\xff\n' >migrations/5_latin1.sql
 	run strata validate --format json
 	assert_failure 4
 	run jq -r '.problems[] | .file + ":" + (.line // 0 | tostring) + ": " + .message' <<<"$output"
 	assert_output "migrations/1_again.sql:0: duplicate up files for migration version 1: 'migrations/1_a.sql' and 'migrations/1_again.sql'
-migrations/4_pair.up.sql:0: incomplete reversible pair: 'migrations/4_pair.up.sql' has no down file
+migrations/4_bom.sql:1: 'migrations/4_bom.sql' starts with a UTF-8 byte-order mark (EF BB BF)
 migrations/5_latin1.sql:1: 'migrations/5_latin1.sql' is not valid UTF-8 (line 1, column 10)
 migrations/2_idx.sql:1: CREATE INDEX CONCURRENTLY cannot run inside a transaction block
 migrations/3_typo.sql:2: syntax error at or near \"SELEC\""

@@ -351,11 +351,11 @@ static void test_non_migrations_passed_over(void **state)
 	put(f->dir, "notes.txt", "");
 	put(f->dir, "1_x.sql~", "");
 	put(f->dir, "1_x.sql", "");
-	assert_int_equal(mkdir(in(f->dir, "sub"), 0777), 0);
-	put(in(f->dir, "sub"), "2_nested.sql", "");
-	/* a directory is no file, whatever its name */
-	assert_int_equal(mkdir(in(f->dir, "3_dir.sql"), 0777), 0);
-	assert_int_equal(mkdir(in(f->dir, "junk.sql"), 0777), 0);
+	/* hidden, or without .sql files: clearly no migration */
+	assert_int_equal(mkdir(in(f->dir, ".sub"), 0777), 0);
+	put(in(f->dir, ".sub"), "2_nested.sql", "");
+	assert_int_equal(mkdir(in(f->dir, "docs"), 0777), 0);
+	put(in(f->dir, "docs"), "notes.md", "");
 	src = load_ok(f->dir);
 	assert_int_equal(strata_source_count(src), 1);
 	assert_true(strata_source_at(src, 0)->version == 1);
@@ -399,8 +399,6 @@ static void test_bad_versions(void **state)
 	static const char *const names[] = {
 		"abc_x.sql",
 		"_x.sql",
-		"0_x.sql",
-		"000_x.sql",
 		"+1_x.sql",
 		"-1_x.sql",
 		"1a_x.sql",
@@ -484,14 +482,44 @@ static void test_down_without_up(void **state)
 	load_invalid(f->dir, "2_b.down.sql");
 }
 
+/* as sqlx reads it: a reversible migration that cannot be reverted */
 static void test_up_without_down(void **state)
+{
+	struct fixture *f = *state;
+	struct strata_source *src;
+
+	put(f->dir, "1_a.up.sql", "UP;\n");
+	src = load_ok(f->dir);
+	assert_int_equal(strata_source_count(src), 1);
+	assert_true(strata_source_at(src, 0)->is_reversible_pair);
+	assert_null(strata_source_at(src, 0)->down_path);
+	strata_source_free(src);
+}
+
+static void test_version_zero(void **state)
+{
+	struct fixture *f = *state;
+	struct strata_source *src;
+
+	put(f->dir, "0000_init.sql", "");
+	put(f->dir, "1_a.sql", "");
+	src = load_ok(f->dir);
+	assert_int_equal(strata_source_count(src), 2);
+	assert_true(strata_source_at(src, 0)->version == 0);
+	assert_string_equal(strata_source_at(src, 0)->description, "init");
+	strata_source_free(src);
+}
+
+/* a directory is no file: named like one, it is an error, not skipped */
+static void test_dir_named_sql(void **state)
 {
 	struct fixture *f = *state;
 	struct strata_error err = STRATA_ERROR_INIT;
 
-	put(f->dir, "1_a.up.sql", "");
-	load_fails(f->dir, NULL, STRATA_EVALIDATE, "1_a.up.sql", &err);
-	assert_non_null(strstr(err.message, "incomplete reversible pair"));
+	put(f->dir, "1_a.sql", "");
+	assert_int_equal(mkdir(in(f->dir, "2_dir.sql"), 0777), 0);
+	load_fails(f->dir, NULL, STRATA_EVALIDATE, "2_dir.sql", &err);
+	assert_non_null(strstr(err.message, "is a directory"));
 	strata_error_release(&err);
 }
 
@@ -522,8 +550,6 @@ static void test_symlink_inside(void **state)
 	put(in(f->dir, "shared"), "body.sql", "SELECT 1;\n");
 	assert_int_equal(symlink("shared/body.sql", in(f->dir, "1_linked.sql")),
 	                 0);
-	/* a link to a directory inside is passed over like the directory */
-	assert_int_equal(symlink("shared", in(f->dir, "2_dir.sql")), 0);
 	src = load_ok(f->dir);
 	assert_int_equal(strata_source_count(src), 1);
 	assert_string_equal(strata_source_at(src, 0)->up_sql, "SELECT 1;\n");
@@ -898,18 +924,19 @@ static void test_new_refuses_to_overwrite(void **state)
 	char **paths = NULL;
 	struct stat st;
 
-	/* directories are no migrations, but they hold the names */
+	/* a directory holding the name is refused with the source */
 	assert_int_equal(mkdir(in(f->dir, NOW_STAMP "_x.down.sql"), 0777), 0);
 	assert_int_equal(strata_migration_new(&paths, f->dir, "x", &o, &err),
 	                 -1);
 	assert_null(paths);
-	assert_int_equal(err.code, STRATA_EFAILED);
-	assert_non_null(strstr(err.message, "already exists"));
+	assert_int_equal(err.code, STRATA_EVALIDATE);
+	assert_non_null(strstr(err.message, "is a directory"));
 	/* all or nothing: the up file is gone again */
 	assert_int_equal(stat(in(f->dir, NOW_STAMP "_x.up.sql"), &st), -1);
 	strata_error_release(&err);
 
 	o.reversible = 0;
+	assert_int_equal(rmdir(in(f->dir, NOW_STAMP "_x.down.sql")), 0);
 	assert_int_equal(mkdir(in(f->dir, NOW_STAMP "_x.sql"), 0777), 0);
 	assert_int_equal(strata_migration_new(&paths, f->dir, "x", &o, &err),
 	                 -1);
@@ -949,11 +976,11 @@ static void test_new_in_invalid_source(void **state)
 	struct strata_error err = STRATA_ERROR_INIT;
 	char **paths = NULL;
 
-	put(f->dir, "1_a.up.sql", "");
+	put(f->dir, "1_a.down.sql", "");
 	assert_int_equal(strata_migration_new(&paths, f->dir, "b", NULL, &err),
 	                 -1);
 	assert_int_equal(err.code, STRATA_EVALIDATE);
-	assert_non_null(strstr(err.message, "1_a.up.sql"));
+	assert_non_null(strstr(err.message, "1_a.down.sql"));
 	strata_error_release(&err);
 }
 
@@ -1066,6 +1093,8 @@ int main(void)
 		T(test_simple_layout),
 		T(test_empty_directory),
 		T(test_leading_zeros),
+		T(test_version_zero),
+		T(test_dir_named_sql),
 		T(test_numeric_order),
 		T(test_largest_version),
 		T(test_reversible_pair),
