@@ -253,6 +253,10 @@ struct strata_source_options {
 	 * it (up_sql and down_sql stay NULL; down files are checked by name
 	 * only). Not for running or reverting. */
 	bool is_checksums_only;
+	/* A folder that holds no migration loads (to create the first one);
+	 * otherwise it is STRATA_EVALIDATE: read as "up to date", a wrong
+	 * or emptied folder would hide everything the database is missing. */
+	bool is_empty_ok;
 };
 
 /*

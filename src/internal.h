@@ -168,6 +168,10 @@ int source_parse_name(struct source_name *out, const char *name,
                       struct arena *arena, struct strata_error *err);
 /* Whether a file's text starts with STRATA_NO_TRANSACTION_DIRECTIVE. */
 bool source_is_no_transaction(const char *text, size_t len);
+/* STRATA_EVALIDATE naming the file when `text` starts with a UTF-8
+ * byte-order mark (refused where the file is to run). */
+int source_check_bom(const char *path, const char *text, size_t len,
+                     struct strata_error *err);
 
 /* ---- dotenv.c ----------------------------------------------------------- */
 /* Receives one KEY=VALUE of a .env text; returns 0, or -1 with err set. */

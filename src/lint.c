@@ -1310,6 +1310,17 @@ static void report_parse_error(struct strata_lint *l, struct lint_ctx *c,
 	/* One line: the parser quotes the rest of the text after an
 	 * unterminated string. */
 	msg = text[n] ? xstrfmt("%.*s...\"", (int)n, text) : xstrdup(text);
+	if (c->len >= 3 && !memcmp(c->sql, "\xEF\xBB\xBF", 3)) {
+		/* the mark, not the syntax error it makes, is what to fix */
+		free(msg);
+		msg = xstrdup(
+		        "the file starts with a UTF-8 byte-order mark (EF BB BF), which PostgreSQL reads as part of the first statement");
+		free(hint);
+		hint = xstrfmt(
+		        "Save the file as UTF-8 without a BOM (sed -i '1s/^\\xEF\\xBB\\xBF//' '%s' removes it).",
+		        c->path ? c->path : "FILE");
+		at = 0;
+	}
 	add_finding(l, c, r, sev, at, SIZE_MAX,
 	            hint ? hint : lint_rules[r].info.hint, msg);
 	free(msg);

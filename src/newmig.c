@@ -494,6 +494,7 @@ int strata_migration_new(char ***out_paths, const char *dir,
 	if (!opts)
 		opts = &defaults;
 	so.max_file_size = opts->max_file_size;
+	so.is_empty_ok = true; /* the first migration is being made */
 	if (file_description(&name, description, err) < 0 ||
 	    ensure_dir(dir, err) < 0 ||
 	    strata_source_load(&src, dir, &so, err) < 0)

@@ -63,6 +63,11 @@ static int check_step(struct plan_step *step, const struct plan_ctx *ctx,
 	size_t i;
 
 	if (!s->is_parsed) {
+		/* PostgreSQL reads a byte-order mark as the start of a word:
+		 * the mark, not the syntax error it makes, is what to name
+		 * (SQLite passes over it, as when sqlx applied the file) */
+		if (source_check_bom(step->path, step->sql, step->len, err) < 0)
+			return -1;
 		/* Only a server newer than the parser may know better. */
 		if (ctx->server_version / 10000 <= PARSER_VERSION_NUM / 10000) {
 			strata_error_set(err, STRATA_EVALIDATE, "%s",

@@ -482,31 +482,35 @@ static int check_dbmate(const struct entry *e, const char *text, size_t len,
 }
 
 /*
- * SPEC: migration files are UTF-8 without NUL bytes. A byte-order mark is
- * refused, not stripped: the checksum is of the file's bytes, and sqlx
- * would send the mark to the server as the start of the first statement.
+ * A byte-order mark is named, not stripped, where the parser stumbles on
+ * it: the checksum is of the file's bytes (sqlx sends them as they are),
+ * and SQLite, which passes over the mark, runs such a file as sqlx did.
  */
+int source_check_bom(const char *path, const char *text, size_t len,
+                     struct strata_error *err)
+{
+	if (len < 3 || memcmp(text, "\xEF\xBB\xBF", 3) != 0)
+		return 0;
+	strata_error_set(err, STRATA_EVALIDATE,
+	                 "'%s' starts with a UTF-8 byte-order mark (EF BB BF)",
+	                 path);
+	strata_error_detail(
+	        err,
+	        "The server would read the mark as part of the first statement; strata does not strip it, as the checksum is of the file's bytes.");
+	strata_error_hint(
+	        err,
+	        "Save the file as UTF-8 without a BOM (sed -i '1s/^\\xEF\\xBB\\xBF//' '%s' removes it).",
+	        path);
+	error_set_location(err, path, text, len, 0);
+	return -1;
+}
+
+/* SPEC: migration files are UTF-8 without NUL bytes. */
 static int check_text(const struct entry *e, const char *text, size_t len,
                       struct strata_error *err)
 {
 	const char *nul = memchr(text, '\0', len);
 	size_t bad = text_utf8_invalid_at(text, len);
-
-	if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
-		strata_error_set(
-		        err, STRATA_EVALIDATE,
-		        "'%s' starts with a UTF-8 byte-order mark (EF BB BF)",
-		        e->path);
-		strata_error_detail(
-		        err,
-		        "The server would read the mark as part of the first statement; strata does not strip it, as the checksum is of the file's bytes.");
-		strata_error_hint(
-		        err,
-		        "Save the file as UTF-8 without a BOM (sed -i '1s/^\\xEF\\xBB\\xBF//' '%s' removes it).",
-		        e->path);
-		error_set_location(err, e->path, text, len, 0);
-		return -1;
-	}
 
 	if (nul && (size_t)(nul - text) < bad) {
 		size_t at = (size_t)(nul - text);
@@ -1286,6 +1290,17 @@ int strata_source_load(struct strata_source **out, const char *dir,
 		if (!(opts && opts->is_lenient && opts->problems))
 			goto done;
 		strata_error_release(err);
+	}
+	if (!src->n && !problems.n && !(opts && opts->is_empty_ok)) {
+		strata_error_set(err, STRATA_EVALIDATE,
+		                 "'%s' holds no migration", dir);
+		strata_error_detail(
+		        err,
+		        "Migrations are files named VERSION_DESCRIPTION.sql (or .up.sql and .down.sql); a folder without any would report any database up to date.");
+		strata_error_hint(
+		        err,
+		        "Create the first migration in it (strata new does), or pass --source with the directory that holds the migrations.");
+		goto done;
 	}
 	*out = src;
 	src = NULL;

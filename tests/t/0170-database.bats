@@ -60,6 +60,7 @@ two_migrations() {
 	assert_failure 2
 	assert_output --partial "refusing to drop the database without --yes"
 	assert_equal "$(pg_exists "$TEST_DB")" t
+	write_migration 1_t.sql "CREATE TABLE t (id int);"
 	run strata database reset </dev/null
 	assert_failure 2
 	assert_equal "$(pg_exists "$TEST_DB")" t
@@ -201,6 +202,7 @@ two_migrations() {
 	assert_success
 	[[ ! -e test.db && ! -e test.db-wal && ! -e test.db-shm ]]
 	# a later database of that name starts empty
+	write_migration 1_u.sql "CREATE TABLE u (id int);"
 	run strata database setup
 	assert_success
 	assert_equal "$(sqlite3 test.db "SELECT count(*) FROM sqlite_master WHERE name = 't'")" 0

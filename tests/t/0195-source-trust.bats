@@ -150,15 +150,31 @@ dir_named_like_migration() {
 	for_each_driver dir_named_like_migration
 }
 
+# PostgreSQL reads a byte-order mark as the start of the first statement.
 byte_order_mark() {
+	local c
 	write_migration 1_first.sql "CREATE TABLE first (id int);"
 	printf '\xEF\xBB\xBFCREATE TABLE users (id int);\n' >migrations/2_users.sql
-	assert_refused_everywhere migrations/2_users.sql \
-		"'migrations/2_users.sql' starts with a UTF-8 byte-order mark (EF BB BF)"
-	run strata run
-	assert_output --partial "at migrations/2_users.sql:1"
+	# refused wherever it is to run or be checked, before anything runs
+	run strata lint
+	assert_failure 5
+	assert_output --partial "migrations/2_users.sql:1:1: error: the file starts with a UTF-8 byte-order mark (EF BB BF)"
 	assert_output --partial "sed -i '1s/^\xEF\xBB\xBF//' 'migrations/2_users.sql'"
 	refute_output --partial "syntax error"
+	for c in run "run --dry-run" validate; do
+		run --separate-stderr strata $c
+		[[ $status == 4 ]] || fail "strata $c: exit $status, not 4: $stderr"
+		[[ $stderr == *"'migrations/2_users.sql' starts with a UTF-8 byte-order mark (EF BB BF)"* ]] ||
+			fail "strata $c: $stderr"
+		[[ $stderr == *"at migrations/2_users.sql:1"* ]] || fail "strata $c: $stderr"
+		[[ $stderr != *"syntax error"* ]] || fail "strata $c: $stderr"
+	done
+	assert_equal "$(psql_db "SELECT count(*) FROM _sqlx_migrations")" 0
+	run strata run
+	assert_output --partial "sed -i '1s/^\xEF\xBB\xBF//' 'migrations/2_users.sql'"
+	# status and check show it as what it is: pending
+	run strata check
+	assert_failure 3
 	# the hint's command is the fix
 	sed -i '1s/^\xEF\xBB\xBF//' migrations/2_users.sql
 	run strata run
@@ -167,7 +183,31 @@ byte_order_mark() {
 }
 
 @test "source: a byte-order mark is named, with its fix, not sent to the server" {
-	for_each_driver byte_order_mark
+	require_pg
+	byte_order_mark
+}
+
+# SQLite passes over a mark, as it did when sqlx applied such a file: the
+# file runs, and once applied it keeps the folder loading.
+sqlite_byte_order_mark() {
+	printf '\xEF\xBB\xBFCREATE TABLE users (id int);\n' >migrations/1_users.sql
+	run strata run
+	assert_success
+	assert_line --partial "Applied 1 users"
+	assert_equal "$(query_db "SELECT count(*) FROM users")" 0
+	write_migration 2_more.sql "CREATE TABLE more (id int);"
+	run strata run
+	assert_success
+	assert_line --partial "Applied 2 more"
+	run strata check
+	assert_success
+	run strata validate
+	assert_success
+}
+
+@test "source: SQLite runs a file with a byte-order mark, as sqlx does" {
+	sqlite_db
+	sqlite_byte_order_mark
 }
 
 up_without_down() {
@@ -299,7 +339,7 @@ version_zero() {
 	printf '[strata]\nmax_file_size = lots\n' >strata.conf
 	run strata status
 	assert_failure 2
-	assert_output --partial "max_file_size in strata.conf wants a size such as 64MiB or 1GiB, not 'lots'"
+	assert_output --partial "max_file_size in strata.conf line 2 wants a size such as 64MiB or 1GiB, not 'lots'"
 	rm strata.conf
 	run strata --max-file-size 0 status
 	assert_failure 2

@@ -344,18 +344,35 @@ no_history_table() {
 	for_each_driver no_history_table
 }
 
-@test "status on an empty source and an empty database" {
-	run strata status
+# An empty folder read as "up to date" would hide everything the database
+# is missing (a wrong --source, a checkout without its migrations).
+empty_source() {
+	local c
+	for c in status check run validate lint "revert --all"; do
+		run --separate-stderr strata $c
+		[[ $status == 4 ]] || fail "strata $c: exit $status, not 4: $output $stderr"
+		[[ $stderr == *"'migrations' holds no migration"* ]] || fail "strata $c: $stderr"
+	done
+	run strata status --format json
+	assert_failure 4
+	run jq -r .error.message <<<"$output"
+	assert_output "'migrations' holds no migration"
+	# a README alone is no migration either
+	echo "notes" >migrations/README.md
+	run strata check
+	assert_failure 4
+	# strata new makes the first one
+	run strata new first
 	assert_success
-	assert_equal "${#lines[@]}" 2
-	assert_line --index 0 --regexp "$HEADER_RE"
-	assert_line --index 1 "0 applied, 0 pending."
+	run strata run
+	assert_success
+	assert_line "Applied 1 migration."
 	run strata check
 	assert_success
-	assert_output "Up to date: 0 migrations applied."
-	run strata status --format json
-	run jq -c '[.migrations, (.summary | {applied, pending, failed, checksum_mismatch, missing})]' <<<"$output"
-	assert_output '[[],{"applied":0,"pending":0,"failed":0,"checksum_mismatch":0,"missing":0}]'
+}
+
+@test "status, check, run: an empty source is an error, not up to date" {
+	for_each_driver empty_source
 }
 
 @test "status and check on a missing SQLite file create no file" {

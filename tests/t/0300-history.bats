@@ -282,10 +282,10 @@ SELEC 1;"
 	assert_failure 4
 	run jq -r '.problems[] | .file + ":" + (.line // 0 | tostring) + ": " + .message' <<<"$output"
 	assert_output "migrations/1_again.sql:0: duplicate up files for migration version 1: 'migrations/1_a.sql' and 'migrations/1_again.sql'
-migrations/4_bom.sql:1: 'migrations/4_bom.sql' starts with a UTF-8 byte-order mark (EF BB BF)
 migrations/5_latin1.sql:1: 'migrations/5_latin1.sql' is not valid UTF-8 (line 1, column 10)
 migrations/2_idx.sql:1: CREATE INDEX CONCURRENTLY cannot run inside a transaction block
-migrations/3_typo.sql:2: syntax error at or near \"SELEC\""
+migrations/3_typo.sql:2: syntax error at or near \"SELEC\"
+migrations/4_bom.sql:1: 'migrations/4_bom.sql' starts with a UTF-8 byte-order mark (EF BB BF)"
 	run strata validate
 	assert_failure 4
 	assert_output --partial "5 problems found."

@@ -140,5 +140,5 @@ invalid_indexes() {
 	printf '[strata]\nenvironment = ci\n\n[environment.ci]\nconcurrent_lock_timeout = soon\n' >strata.conf
 	run strata run
 	assert_failure 2
-	assert_output --partial "concurrent_lock_timeout in strata.conf wants a duration such as 10m (0: none), not 'soon'"
+	assert_output --partial "concurrent_lock_timeout in strata.conf line 5 wants a duration such as 10m (0: none), not 'soon'"
 }

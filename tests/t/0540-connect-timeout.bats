@@ -133,7 +133,7 @@ assert_names_server() {
 	printf '[strata]\nconnect_timeout = soon\n' >strata.conf
 	run strata -d "postgresql://app@127.0.0.1:$FAKE_PORT/app" status
 	assert_failure 2
-	assert_output --partial "connect_timeout in strata.conf wants a duration"
+	assert_output --partial "connect_timeout in strata.conf line 2 wants a duration such as 10s (0: forever), not 'soon'"
 	rm strata.conf
 	run strata --connect-timeout soon status
 	assert_failure 2
