@@ -1271,19 +1271,17 @@ static int lock_timeout(struct strata_error *err, double wait,
 }
 
 /*
- * The lock's own session, on the very server the main session reached
- * (host, port and address pinned, should the URL list several hosts),
- * named "strata" so that waiters can tell who holds it.
+ * A further session on the very server the main session reached (host,
+ * port and address pinned, should the URL list several hosts), named
+ * `application`; `timeout` (or NULL) bounds its connecting more tightly.
  */
-static int open_lock_conn(struct pg_conn *pc, struct strata_error *err)
+static PGconn *connect_sibling(struct pg_conn *pc, const char *application,
+                               const char *timeout)
 {
-	const char *keys[6], *vals[6];
+	const char *keys[7], *vals[7];
 	const char *host = PQhost(pc->pg), *port = PQport(pc->pg);
 	const char *addr = PQhostaddr(pc->pg);
-	char *password = NULL;
-	PGresult *res = NULL;
 	size_t n = 0;
-	int rc = -1;
 
 	keys[n] = "dbname";
 	vals[n++] = pc->conninfo;
@@ -1300,9 +1298,24 @@ static int open_lock_conn(struct pg_conn *pc, struct strata_error *err)
 		vals[n++] = addr;
 	}
 	keys[n] = "application_name";
-	vals[n++] = "strata";
+	vals[n++] = application;
+	if (timeout) {
+		keys[n] = "connect_timeout";
+		vals[n++] = timeout;
+	}
 	keys[n] = vals[n] = NULL;
-	pc->lock_pg = connect_params(keys, vals, 1);
+	return connect_params(keys, vals, 1);
+}
+
+/* The lock's own session, named "strata" so that waiters can tell who
+ * holds it. */
+static int open_lock_conn(struct pg_conn *pc, struct strata_error *err)
+{
+	char *password = NULL;
+	PGresult *res = NULL;
+	int rc = -1;
+
+	pc->lock_pg = connect_sibling(pc, "strata", NULL);
 	if (PQstatus(pc->lock_pg) != CONNECTION_OK)
 		password = conninfo_password(pc->conninfo);
 	if (check_connected(pc->lock_pg, pc->redacted, password, err) < 0)
@@ -1347,33 +1360,9 @@ static void lock_drain(struct pg_conn *pc)
  */
 static PGconn *monitor_session(struct pg_conn *pc)
 {
-	const char *keys[7], *vals[7];
-	const char *host = PQhost(pc->pg), *port = PQport(pc->pg);
-	const char *addr = PQhostaddr(pc->pg);
-	size_t n = 0;
-
 	if (!pc->monitor_pg && !pc->is_monitor_failed) {
-		keys[n] = "dbname";
-		vals[n++] = pc->conninfo;
-		if (host && *host) {
-			keys[n] = "host";
-			vals[n++] = host;
-		}
-		if (port && *port) {
-			keys[n] = "port";
-			vals[n++] = port;
-		}
-		if (host && *host && addr && *addr) {
-			keys[n] = "hostaddr";
-			vals[n++] = addr;
-		}
-		keys[n] = "application_name";
-		vals[n++] = "strata monitor";
 		/* a look at progress never holds the migration up long */
-		keys[n] = "connect_timeout";
-		vals[n++] = "5";
-		keys[n] = vals[n] = NULL;
-		pc->monitor_pg = PQconnectdbParams(keys, vals, 1);
+		pc->monitor_pg = connect_sibling(pc, "strata monitor", "5");
 		if (PQstatus(pc->monitor_pg) != CONNECTION_OK) {
 			PQfinish(pc->monitor_pg);
 			pc->monitor_pg = NULL;

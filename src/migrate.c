@@ -1192,25 +1192,18 @@ static int check_revertible(struct strata_db *db, const struct history_row *row,
 	}
 	if (!checksum_matches(row, m))
 		return mismatch_error(row, m, err);
-	if (!m->down_path && m->is_reversible_pair) {
-		size_t n = strlen(m->up_path) - strlen(".up.sql");
-
-		strata_error_set(err, STRATA_EVALIDATE,
-		                 "cannot revert migration %" PRId64
-		                 " (%s): it has no down file",
-		                 m->version, m->description);
-		err->file = xstrdup(m->up_path);
-		return strata_error_hint(
-		        err,
-		        "Add '%.*s.down.sql' beside it with the SQL that undoes it, or write a new migration that does.",
-		        (int)n, m->up_path);
-	}
 	if (!m->down_path) {
 		strata_error_set(err, STRATA_EVALIDATE,
 		                 "cannot revert migration %" PRId64
 		                 " (%s): it has no down file",
 		                 m->version, m->description);
 		err->file = xstrdup(m->up_path);
+		if (m->is_reversible_pair)
+			return strata_error_hint(
+			        err,
+			        "Add '%.*s.down.sql' beside it with the SQL that undoes it, or write a new migration that does.",
+			        (int)(strlen(m->up_path) - strlen(".up.sql")),
+			        m->up_path);
 		return strata_error_hint(
 		        err,
 		        "Add %" PRId64

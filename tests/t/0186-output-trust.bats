@@ -254,7 +254,9 @@ SQL
 	write_migration 1_a.sql "SELECT 1;"
 	strata run
 	sqlite3 "$TEST_SQLITE" "UPDATE _sqlx_migrations SET description = CAST(X'61FF62' AS TEXT)"
+	# the row is shown as recorded once its file is gone
 	rm migrations/1_a.sql
+	write_migration 2_b.sql "SELECT 2;"
 	run --separate-stderr strata status --format json
 	assert_success
 	jq -e '.migrations[0].description == "a\\xffb"' <<<"$output"

@@ -12,6 +12,8 @@ load lib
 # word; `auth` answers the SSL request and asks for an MD5 password, then
 # never answers it. FAKE_PORT, FAKE_PID.
 start_fake() {
+	# a source to read: an empty one stops a command before it connects
+	write_migration 1_t.sql "SELECT 1;"
 	cat >fake.py <<'PY'
 import os, socket, struct, sys, threading
 

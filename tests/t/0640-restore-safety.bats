@@ -282,6 +282,7 @@ audit_survives() {
 
 @test "backup of an SQLite file that does not exist is refused as status refuses it, and creates nothing" {
 	sqlite_db
+	write_migration 1_t.sql "CREATE TABLE t (id int);"
 	run strata -d sqlite:missing.db status
 	assert_failure 7
 	status_out=$output
