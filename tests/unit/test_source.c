@@ -219,11 +219,21 @@ static void test_simple_layout(void **state)
 	strata_source_free(src);
 }
 
+/* An empty folder would read as "up to date": an error, unless asked for
+ * (strata new creates the first migration in it). */
 static void test_empty_directory(void **state)
 {
 	struct fixture *f = *state;
-	struct strata_source *src = load_ok(f->dir);
+	struct strata_source_options empty_ok = { .is_empty_ok = true };
+	struct strata_error err = STRATA_ERROR_INIT;
+	struct strata_source *src = NULL;
 
+	load_fails(f->dir, NULL, STRATA_EVALIDATE, "holds no migration", &err);
+	strata_error_release(&err);
+	put(f->dir, "README.md", "not a migration\n");
+	load_fails(f->dir, NULL, STRATA_EVALIDATE, "holds no migration", &err);
+	strata_error_release(&err);
+	assert_int_equal(strata_source_load(&src, f->dir, &empty_ok, &err), 0);
 	assert_int_equal(strata_source_count(src), 0);
 	assert_null(strata_source_find(src, 1));
 	strata_source_free(src);
