@@ -31,7 +31,8 @@ static void check_parsed(const char *name, const struct source_name *n)
 		CHECK(v <= (INT64_MAX - (*p - '0')) / 10);
 		v = v * 10 + (*p - '0');
 	}
-	CHECK(v > 0 && v == n->version);
+	/* 0 too: sqlx parses an i64, and diesel and Go projects start at 0 */
+	CHECK(v >= 0 && v == n->version);
 
 	rest = us + 1;
 	rest_len = strlen(rest);
