@@ -236,8 +236,9 @@ static const struct help helps[] = {
 			  "Checked, and restored into a scratch database" },
 			{ "strata backup prune --dry-run",
 			  "What the retention policy would remove" }),
-		.uses = USES_DB,
-		.exits = X(0) | X(1) | X(2) | X(4) | X(7),
+		/* --lock-wait bounds pg_dump's wait for table locks */
+		.uses = USES_DB | USES_LOCK,
+		.exits = X(0) | X(1) | X(2) | X(4) | X(6) | X(7),
 	},
 	{
 		.name = "backup verify",
@@ -274,14 +275,16 @@ static const struct help helps[] = {
 	},
 	{
 		.name = "restore",
-		.synopsis = LIST( "FILE [--into URL|NAME] [--clean] [--yes]"),
+		.synopsis = LIST("FILE [--into URL|NAME] [--clean [--keep-old]] [--yes]"),
 		.description = LIST(
-			"Verify a backup, then restore it into the database, or --into another one, created when missing. A non-empty target is refused unless --clean, and overwriting one asks first (on a terminal) unless --yes."),
+			"Verify a backup, then restore it into the database, or --into another one, created when missing. A non-empty target is refused unless --clean, and overwriting one asks first (on a terminal) unless --yes.",
+			"A failed restore leaves the target as it was: with --clean, PostgreSQL restores into a new database and swaps it in when complete (which needs CREATEDB and ownership of the target), else restores in one transaction inside it; SQLite writes a new file and renames it over the old."),
 		.examples = PAIRS(
 			{ "strata restore backups/app-20250101T120000Z-full.dump --into app_copy",
 			  "Into a new database beside the original" }),
-		.uses = USES_DB,
-		.exits = X(0) | X(1) | X(2) | X(4) | X(7),
+		/* --lock-wait bounds an in-place restore's wait for locks */
+		.uses = USES_DB | USES_LOCK,
+		.exits = X(0) | X(1) | X(2) | X(4) | X(6) | X(7),
 	},
 	{
 		.name = "migrate",

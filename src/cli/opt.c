@@ -40,7 +40,7 @@ static struct opt global_opts[] = {
 	  "DURATION",
 	  "how long connecting to PostgreSQL may take (default: 10s; 0: forever)" },
 	{ 0, "lock-wait", OPT_STRING, &lock_wait_arg, NULL, "DURATION",
-	  "how long to wait for the migration lock (default: 60s; 'forever')" },
+	  "how long to wait for the migration lock (backup, restore: for table locks; default: 60s; 'forever')" },
 	{ 0, "lock-timeout", OPT_STRING, &lock_timeout_arg, NULL, "DURATION",
 	  "lock_timeout of each migration's last try (default: 2s; 0: none)" },
 	{ 0, "lock-probe", OPT_STRING, &lock_probe_arg, NULL, "DURATION",

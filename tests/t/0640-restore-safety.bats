@@ -309,7 +309,7 @@ audit_survives() {
 	strata run >/dev/null
 	hold_lock 60
 	SECONDS=0
-	run strata --lock-wait 1s backup
+	run strata backup --lock-wait 1s
 	took=$SECONDS
 	release_holder
 	assert_failure 6
@@ -328,7 +328,7 @@ audit_survives() {
 	psql_db "SET ROLE appowner; INSERT INTO users VALUES (101, 'late')"
 	hold_session report-job 60 "BEGIN; SELECT count(*) FROM users;"
 	SECONDS=0
-	run strata --lock-wait 1s restore "$file" --clean --yes
+	run strata restore "$file" --clean --yes --lock-wait 1s
 	took=$SECONDS
 	release_holder
 	assert_failure 6
