@@ -218,6 +218,25 @@ static void find_secrets(const char *s, struct sbuf *secrets)
 			}
 		}
 		free(hide);
+		/* libpq's own reading: user:password up to the FIRST '@'
+		 * before any '/', where the mask reads to the last one */
+		{
+			const char *u = strstr(s, "://") + 3;
+			size_t at = strcspn(u, "@/");
+
+			if (u[at] == '@') {
+				const char *colon = memchr(u, ':', at);
+
+				if (colon) {
+					size_t k = (size_t)(u + at - colon - 1);
+
+					sbuf_add(secrets, colon + 1, k);
+					sbuf_addch(secrets, '\0');
+					url_decode(secrets, colon + 1, k);
+					sbuf_addch(secrets, '\0');
+				}
+			}
+		}
 	}
 	/* libpq's keyword=value syntax (a string that only looks like a URL
 	 * is read so too): a value quoted up to its closing quote, with

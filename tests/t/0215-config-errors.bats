@@ -146,6 +146,11 @@ setup() {
 	run strata -d 'postgres://app@db.invalid/app?sslmode=require&application_name=a%zz' status
 	assert_failure 2
 	assert_line --partial "invalid percent-encoded token: \"a%zz\""
+	# libpq ends the password at the first '@', the redacted URL at the last
+	run strata -d 'postgres://app:s3cr%00t@db@db.invalid/app' status
+	assert_failure 2
+	assert_line --partial "forbidden value %00 in percent-encoded value: \"***\""
+	refute_output --partial "s3cr"
 	# in JSON too
 	run strata -d 'postgres://app:s3cr3t@db.invalid/app?search_path=x' status --format json
 	assert_failure 2
