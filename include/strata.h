@@ -262,13 +262,15 @@ struct strata_source_options {
 /*
  * Reads every migration of `dir`. Any invalid file (a name that does not
  * parse, a duplicate version, a down file without its up file, invalid
- * UTF-8, a NUL byte, a byte-order mark, dbmate's "-- migrate:" sections, a
- * link leading out of `dir`, a directory named like a migration, a file
- * over the size limit) or any entry of another tool's layout (diesel
- * directories, Flyway names, a subdirectory holding files named like
- * migrations) fails the whole load with STRATA_EVALIDATE naming it, so
- * nothing can be applied from an invalid source. A missing `dir` is an
- * error too. Other files not ending in ".sql" are passed over.
+ * UTF-8, a NUL byte, dbmate's "-- migrate:" sections, a link leading out
+ * of `dir`, a directory named like a migration, a file over the size
+ * limit) or any entry of another tool's layout (diesel directories,
+ * Flyway names, a subdirectory holding files named like migrations) fails
+ * the whole load with STRATA_EVALIDATE naming it, so nothing can be
+ * applied from an invalid source; so does a folder holding no migration,
+ * unless is_empty_ok. A missing `dir` is an error too. Other files not
+ * ending in ".sql" are passed over. A byte-order mark is left to the
+ * plan, which names it where PostgreSQL's parser would stumble on it.
  */
 int strata_source_load(struct strata_source **out, const char *dir,
                        const struct strata_source_options *opts,
