@@ -422,9 +422,15 @@ big_file() {
 	big_file
 }
 
-# Peak resident memory of `strata "$@"`, in KiB.
+# Peak resident memory of `strata "$@"`, in KiB; the command must exit 0
+# (or 5, lint's findings): one that failed early proves nothing of memory.
 peak_kib() {
-	/usr/bin/time -f '%M' -o "$BATS_TEST_TMPDIR/rss" "$STRATA_BIN" "$@" >/dev/null 2>&1 || true
+	local rc=0
+	/usr/bin/time -f '%M' -o "$BATS_TEST_TMPDIR/rss" "$STRATA_BIN" "$@" >/dev/null 2>"$BATS_TEST_TMPDIR/err" || rc=$?
+	if ((rc != 0)) && ! [[ $1 == lint && $rc == 5 ]]; then
+		echo "strata $*: exit $rc: $(cat "$BATS_TEST_TMPDIR/err")" >&2
+		return 1
+	fi
 	tail -1 "$BATS_TEST_TMPDIR/rss"
 }
 
@@ -438,13 +444,13 @@ peak_kib() {
 	new_db
 	local size base peak c
 	write_migration 1_small.sql "CREATE TABLE small (id int);"
-	base=$(peak_kib run --allow-unsafe)
+	base=$(peak_kib run --allow-unsafe) || fail "the baseline run failed"
 	psql_db "DROP TABLE small; DELETE FROM _sqlx_migrations"
 	rm migrations/1_small.sql
 	big_migration 16 "SELECT 1;" >migrations/1_big.sql
 	size=$(($(stat -c %s migrations/1_big.sql) / 1024))
 	for c in lint status "run --allow-unsafe"; do
-		peak=$(peak_kib $c)
+		peak=$(peak_kib $c) || fail "strata $c failed"
 		echo "# $c on PostgreSQL: $peak KiB, baseline $base KiB, file $size KiB" >&3
 		((peak - base <= 3 * size + 65536)) || fail "strata $c: $peak KiB at peak, over $base + 3 x $size + 65536 KiB"
 	done
@@ -453,8 +459,8 @@ peak_kib() {
 	big_migration 16 "SELECT 1;" >migrations/1_big.sql
 	sed -i -e '/CREATE FUNCTION/,/^END/d' -e '/^\/\*/,/\*\//d' -e '/^\$body\$;$/d' migrations/1_big.sql
 	size=$(($(stat -c %s migrations/1_big.sql) / 1024))
-	for c in status run; do
-		peak=$(peak_kib $c)
+	for c in run status; do
+		peak=$(peak_kib $c) || fail "strata $c failed"
 		echo "# $c on SQLite: $peak KiB, baseline $base KiB, file $size KiB" >&3
 		((peak - base <= 3 * size + 65536)) || fail "strata $c: $peak KiB at peak, over $base + 3 x $size + 65536 KiB"
 	done
