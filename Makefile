@@ -26,7 +26,7 @@ export ASAN_OPTIONS := detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS := print_stacktrace=1:halt_on_error=1
 endif
 
-LIB_SRC := $(sort $(wildcard src/*.c))
+LIB_SRC := $(sort $(filter-out src/cli/%,$(wildcard src/*/*.c)))
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -35,7 +35,6 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 TOOL_BIN := $(BUILD)/tests/split-dump $(BUILD)/tests/lint-dump
 LIB     := $(BUILD)/libstrata.a
 BIN     := $(BUILD)/strata
-HEADERS := include/strata.h $(wildcard src/*.h src/cli/*.h)
 
 .PHONY: all asan test test-unit test-golden test-shell test-faults \
         golden-update format format-check valgrind clean install bench \
@@ -43,9 +42,10 @@ HEADERS := include/strata.h $(wildcard src/*.h src/cli/*.h)
 all: $(BIN)
 asan: $(BIN)
 
-$(BUILD)/%.o: %.c $(HEADERS)
+# Header dependencies come from the compiler (-MMD), beside each object.
+$(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
@@ -54,13 +54,13 @@ $(LIB): $(LIB_OBJ)
 $(BIN): $(CLI_OBJ) $(LIB)
 	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS)
 
-$(BUILD)/tests/unit/%: tests/unit/%.c $(LIB) $(HEADERS)
+$(BUILD)/tests/unit/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDLIBS) -lcmocka
+	$(CC) $(ALL_CFLAGS) -MMD -MP -o $@ $< $(LIB) $(LDLIBS) -lcmocka
 
-$(BUILD)/tests/%-dump: tests/golden/%-dump.c $(LIB) $(HEADERS)
+$(BUILD)/tests/%-dump: tests/golden/%-dump.c $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -o $@ $< $(LIB) $(LDLIBS)
 
 # One prove run, one summary: unit (cmocka TAP), golden, shell (bats).
 TEST_ENV = STRATA_BIN=$(abspath $(BIN)) STRATA_BUILD=$(abspath $(BUILD)) \
@@ -118,24 +118,23 @@ FUZZ_SRC     := $(sort $(wildcard tests/fuzz/*.c))
 FUZZ_BIN     := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
 FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_BUILD)/%.o)
 
-$(FUZZ_LIB_OBJ): $(FUZZ_BUILD)/%.o: %.c $(HEADERS)
+$(FUZZ_LIB_OBJ): $(FUZZ_BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -fsanitize=fuzzer-no-link -c -o $@ $<
 
 $(FUZZ_BUILD)/libstrata.a: $(FUZZ_LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(FUZZ_BIN): $(FUZZ_BUILD)/%: tests/fuzz/%.c $(FUZZ_BUILD)/libstrata.a \
-              $(HEADERS) tests/fuzz/fuzz.h
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< \
+$(FUZZ_BIN): $(FUZZ_BUILD)/%: tests/fuzz/%.c $(FUZZ_BUILD)/libstrata.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -fsanitize=fuzzer -o $@ $< \
 		$(FUZZ_BUILD)/libstrata.a $(LDLIBS)
 
 fuzz-build: $(FUZZ_BIN)
 fuzz: $(FUZZ_BIN)
 	tests/fuzz/run $(FUZZ_SECONDS) $(FUZZ_BIN)
 
-FORMAT_FILES = $(wildcard include/*.h src/*.[ch] src/cli/*.[ch] \
+FORMAT_FILES = $(wildcard include/*.h src/*/*.[ch] \
                tests/unit/*.c tests/golden/*.c tests/fuzz/*.c)
 format:
 	clang-format -i $(FORMAT_FILES)
@@ -148,3 +147,5 @@ install: $(BIN)
 
 clean:
 	rm -rf build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

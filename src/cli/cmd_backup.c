@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../banned.h"
+#include "util/banned.h"
 
 static const char usage[] =
         "[--kind full|schema|data] [--dir DIR] [--tag TAG]\n"

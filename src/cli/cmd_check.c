@@ -6,7 +6,7 @@
 
 #include <inttypes.h>
 
-#include "../banned.h"
+#include "util/banned.h"
 
 static const char usage[] = "";
 

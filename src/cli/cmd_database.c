@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../banned.h"
+#include "util/banned.h"
 
 static const char usage[] = "create|drop|reset|setup [options]";
 static const char *const actions[] = { "create", "drop", "reset", "setup",

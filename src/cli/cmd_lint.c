@@ -10,7 +10,7 @@
 
 #include <string.h>
 
-#include "../banned.h"
+#include "util/banned.h"
 
 static const char usage[] = "[options] [FILE...]";
 

@@ -8,7 +8,7 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "../banned.h"
+#include "util/banned.h"
 
 static int record(struct cli *cli, const char *name, bool is_baseline, int argc,
                   char **argv)

@@ -8,7 +8,7 @@
 
 #include <string.h>
 
-#include "../banned.h"
+#include "util/banned.h"
 
 static const struct {
 	const char *name;

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../banned.h"
+#include "util/banned.h"
 
 static const char usage[] = "[options] DESCRIPTION...";
 

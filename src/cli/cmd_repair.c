@@ -10,7 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../banned.h"
+#include "util/banned.h"
 
 static const char usage[] =
         "--mark-applied V | --retry V | --accept-checksum V";

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../banned.h"
+#include "util/banned.h"
 
 static const char usage[] =
         "FILE [--into URL|NAME] [--clean [--keep-old]] [--yes]";

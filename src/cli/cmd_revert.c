@@ -3,7 +3,7 @@
  */
 #include "cli.h"
 
-#include "../banned.h"
+#include "util/banned.h"
 
 static const char usage[] =
         "[--count N | --target-version V | --all] [--dry-run]";

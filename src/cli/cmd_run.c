@@ -5,7 +5,7 @@
 
 #include <inttypes.h>
 
-#include "../banned.h"
+#include "util/banned.h"
 
 static const char usage[] = "[options]";
 

@@ -7,7 +7,7 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "../banned.h"
+#include "util/banned.h"
 
 static const char usage[] = "[options]";
 

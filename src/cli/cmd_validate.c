@@ -4,7 +4,7 @@
  */
 #include "cli.h"
 
-#include "../banned.h"
+#include "util/banned.h"
 
 static const char usage[] = "[options]";
 

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../banned.h"
+#include "util/banned.h"
 
 /* The environments strata.conf names, for an error: "a, b" or "none". */
 static void list_environments(char *buf, size_t size,

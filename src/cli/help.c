@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../banned.h"
+#include "util/banned.h"
 
 #define WIDTH   80
 #define OPT_COL 30 /* where an option's help starts, as git's */

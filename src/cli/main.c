@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../banned.h"
+#include "util/banned.h"
 
 #define DEFAULT_LOCK_WAIT         60.0
 #define DEFAULT_PROGRESS_INTERVAL 30.0 /* seconds: see cli/progress.c */

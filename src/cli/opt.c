@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../banned.h"
+#include "util/banned.h"
 
 static const char *format_arg;
 static bool is_quiet, is_verbose, is_no_color;

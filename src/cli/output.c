@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../banned.h"
+#include "util/banned.h"
 
 #define RED    "31"
 #define YELLOW "33"

@@ -31,7 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../banned.h"
+#include "util/banned.h"
 
 #define NS_PER_MS     INT64_C(1000000)
 #define DRAW_AFTER_MS 200 /* a quicker migration never shows the line */

@@ -12,7 +12,11 @@
 #include <math.h>
 #include <string.h>
 
-#include "internal.h"
+#include "util/common.h"
+#include "util/xalloc.h"
+#include "engine/source.h"
+#include "sql/split.h"
+#include "engine/plan.h"
 #include "fuzz.h"
 
 #define PATH "20250101120000_fuzz.sql"

@@ -8,7 +8,9 @@
  */
 #include <string.h>
 
-#include "internal.h"
+#include "util/common.h"
+#include "util/sbuf.h"
+#include "engine/dotenv.h"
 #include "fuzz.h"
 
 #define PATH ".env"

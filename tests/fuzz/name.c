@@ -7,7 +7,11 @@
  */
 #include <string.h>
 
-#include "internal.h"
+#include "util/common.h"
+#include "util/xalloc.h"
+#include "util/arena.h"
+#include "util/text.h"
+#include "engine/source.h"
 #include "fuzz.h"
 
 static bool ends_with(const char *s, size_t len, const char *suffix)

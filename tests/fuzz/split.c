@@ -11,7 +11,10 @@
 #include <pg_query.h>
 #include <pg_query/pg_query.pb-c.h>
 
-#include "internal.h"
+#include "util/common.h"
+#include "util/xalloc.h"
+#include "util/sbuf.h"
+#include "sql/split.h"
 #include "fuzz.h"
 
 #define KNOWN_FLAGS (STMT_NO_TXN | STMT_TXN_CONTROL | STMT_COPY_STDIN)

@@ -3,7 +3,7 @@
  * crashes it checks the promise that matters: a password in the input
  * shows neither in the redacted form nor in url_parse()'s error.
  *
- * The passwords are found here, independently of src/url.c:
+ * The passwords are found here, independently of src/engine/url.c:
  * - in a URL (SCHEME://…), the user's password as libpq reads it (from
  *   the first ':' to the first '@' before any '/') and as RFC 3986 reads
  *   it (the userinfo ends at the last '@' before any of "/?#"), and the
@@ -31,7 +31,9 @@
 
 #include <libpq-fe.h>
 
-#include "internal.h"
+#include "util/common.h"
+#include "util/xalloc.h"
+#include "engine/url.h"
 #include "fuzz.h"
 
 #define MIN_LEN     4

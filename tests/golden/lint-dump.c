@@ -7,7 +7,8 @@
  * Exits 0 whenever it could lint (findings are part of the dump), 2 on a
  * usage error or an unreadable file.
  */
-#include "internal.h"
+#include "util/common.h"
+#include "util/sbuf.h"
 
 #include <stdio.h>
 #include <stdlib.h>

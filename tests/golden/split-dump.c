@@ -6,7 +6,10 @@
  * then a summary. Exits 0 whenever it could dump (a failed split is part
  * of the dump), 2 when the file cannot be read.
  */
-#include "internal.h"
+#include "util/common.h"
+#include "util/sbuf.h"
+#include "util/text.h"
+#include "sql/split.h"
 
 #include <stdio.h>
 #include <stdlib.h>

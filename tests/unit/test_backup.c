@@ -1,5 +1,5 @@
 /*
- * What backups rest on, without a server: child processes (src/spawn.c:
+ * What backups rest on, without a server: child processes (src/util/spawn.c:
  * argv without a shell, captured streams, exit statuses, an inherited
  * descriptor, environments), times as manifests write them, kinds, and
  * the scrubbing of secrets from messages.
@@ -17,7 +17,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "util/common.h"
+#include "util/sbuf.h"
+#include "util/spawn.h"
+#include "backup/backup.h"
 
 static void test_time_parse(void **state)
 {

@@ -1,5 +1,5 @@
 /*
- * The linter's library API (src/lint.c): sessions and settings, text that
+ * The linter's library API (src/lint/lint.c): sessions and settings, text that
  * is not NUL-terminated or holds a NUL, findings in order with their
  * statement, file scope against run scope, and the rule table.
  */
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "util/common.h"
 
 static struct strata_lint *new_lint(const struct strata_lint_options *opts)
 {

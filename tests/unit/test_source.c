@@ -1,7 +1,7 @@
 /*
- * The migration source (src/source.c), checksums (src/checksum.c) and
- * `strata new` (src/newmig.c), against real files in a fresh temporary
- * directory per test. The SHA-384 oracle below was computed once with
+ * The migration source (src/engine/source.c), checksums (src/engine/checksum.c)
+ * and `strata new` (src/engine/newmig.c), against real files in a fresh
+ * temporary directory per test. The SHA-384 oracle below was computed once with
  * `printf 'SELECT 1;\n' | openssl dgst -sha384`, independently of the code
  * under test.
  */

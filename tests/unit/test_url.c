@@ -1,6 +1,7 @@
 /*
- * URLs (src/url.c) and the .env reader (src/dotenv.c): driver selection,
- * SQLite paths and modes, and that no form of password survives redaction.
+ * URLs (src/engine/url.c) and the .env reader (src/engine/dotenv.c): driver
+ * selection, SQLite paths and modes, and that no form of password survives
+ * redaction.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,7 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "util/common.h"
+#include "engine/url.h"
 
 static void assert_redacts(const char *url, const char *want)
 {

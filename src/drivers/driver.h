@@ -1,0 +1,213 @@
+/* What a driver is: a connection and its dialect */
+#ifndef STRATA_DRIVERS_DRIVER_H
+#define STRATA_DRIVERS_DRIVER_H
+
+#include "util/common.h"
+#include "util/arena.h"
+#include "engine/url.h"
+#include "sql/split.h"
+
+enum driver_caps {
+	DRV_TXN_DDL = 1 << 0,        /* DDL is transactional */
+	DRV_ADVISORY_LOCK = 1 << 1,  /* lock() excludes other runners */
+	DRV_WRITE_LOCK_TXN = 1 << 2, /* begin() takes the database write lock */
+	DRV_PG_SQL = 1 << 3, /* speaks PostgreSQL's SQL: the linter applies */
+};
+
+struct history_row {
+	int64_t version;
+	const char *description;  /* in the history's arena */
+	const char *installed_on; /* ISO 8601 in UTC, likewise */
+	bool success;
+	unsigned char checksum[STRATA_CHECKSUM_LEN];
+	size_t checksum_len;
+	int64_t execution_time;
+};
+
+struct history {
+	struct history_row *rows; /* ascending version */
+	size_t n, alloc;
+	bool has_table;
+	struct arena strings; /* the rows' */
+};
+
+void history_release(struct history *h);
+const struct history_row *history_find(const struct history *h,
+                                       int64_t version);
+
+struct strata_conn {
+	const struct strata_driver *drv;
+	int server_version;   /* PQserverVersion() style; 0 when not relevant */
+	bool is_hide_queries; /* blocker reports without query texts */
+	strata_event_fn on_event;
+	void *event_data;
+	struct progress *progress; /* while a migration's script runs */
+};
+
+/* Values and rows of the generic query operation: $1…$n in both dialects. */
+enum db_type {
+	DBV_NULL,
+	DBV_INT64,
+	DBV_TEXT,
+	DBV_BLOB,
+};
+
+struct db_value {
+	enum db_type type;
+	int64_t i;
+	const char *s;
+	const void *blob;
+	size_t len;
+};
+
+#define DBV_INT(v) ((struct db_value){ .type = DBV_INT64, .i = (v) })
+#define DBV_TEXT(v) \
+	((struct db_value){ .type = (v) ? DBV_TEXT : DBV_NULL, .s = (v) })
+#define DBV_BYTES(p, n)     \
+	((struct db_value){ \
+	        .type = (p) ? DBV_BLOB : DBV_NULL, .blob = (p), .len = (n) })
+
+/* Rows as text (NULL for SQL NULL), row-major. */
+struct db_rows {
+	size_t n_rows, n_cols;
+	char **cells;         /* NULL for SQL NULL */
+	struct arena strings; /* the cells' */
+};
+
+void db_rows_release(struct db_rows *r);
+typedef int db_row_fn(void *data, const char *const *cells, size_t n_cols);
+static inline const char *db_rows_get(const struct db_rows *r, size_t row,
+                                      size_t col)
+{
+	return r->cells[row * r->n_cols + col];
+}
+
+/* The history table's name: `schema.name` or `name`. */
+struct table_name {
+	char *schema; /* NULL when not qualified */
+	char *name;
+	char *quoted; /* "schema"."name": safe to paste into SQL */
+};
+
+int table_name_parse(struct table_name *out, const char *text,
+                     struct strata_error *err);
+void table_name_release(struct table_name *t);
+
+struct backup_ops;
+
+struct strata_driver {
+	const char *name;
+	unsigned caps;
+	int (*connect)(struct strata_conn **out, const struct strata_url *url,
+	               struct strata_error *err);
+	void (*close)(struct strata_conn *c);
+	int (*split)(struct strata_script *out, const char *sql, size_t len,
+	             struct strata_error *err);
+	/* Internal SQL, one or more statements, no result. */
+	int (*exec)(struct strata_conn *c, const char *sql,
+	            struct strata_error *err);
+	/*
+	 * A migration's statements. With is_one_per_call each statement is
+	 * its own call (outside a transaction); else they may be sent
+	 * together. On failure err->statement is the 1-based number of the
+	 * failing statement and err->position the server's position in it.
+	 */
+	int (*exec_script)(struct strata_conn *c, const struct strata_script *s,
+	                   bool is_one_per_call, struct strata_error *err);
+	int (*begin)(struct strata_conn *c, struct strata_error *err);
+	int (*commit)(struct strata_conn *c, struct strata_error *err);
+	/* Ends any open or failed transaction; never fails the caller. */
+	void (*rollback)(struct strata_conn *c);
+	/*
+	 * lock_timeout and statement_timeout in ms (0: none) for the current
+	 * transaction (is_local) or the session; with both < 0, the
+	 * session's are reset to the server's defaults.
+	 */
+	int (*set_timeouts)(struct strata_conn *c, int64_t lock_ms,
+	                    int64_t statement_ms, bool is_local,
+	                    struct strata_error *err);
+	int (*lock)(struct strata_conn *c, double wait,
+	            struct strata_error *err);
+	void (*unlock)(struct strata_conn *c);
+	/*
+	 * 0 while the lock taken by lock() stands, else -1 with STRATA_ELOCK:
+	 * its session ended, and another runner may hold it now. Cheap
+	 * enough before every commit. NULL: a lock that is lost only with
+	 * the connection itself.
+	 */
+	int (*lock_check)(struct strata_conn *c, struct strata_error *err);
+	int (*history_ensure)(struct strata_conn *c,
+	                      const struct table_name *table,
+	                      struct strata_error *err);
+	/*
+	 * After creating strata's table `t` (`what`: "audit table") failed
+	 * with `err`: 0 (err released) when it exists after all, else -1
+	 * with err saying what strata was creating and how to let it. NULL:
+	 * err stands as it is.
+	 */
+	int (*create_failed)(struct strata_conn *c, const struct table_name *t,
+	                     const char *what, struct strata_error *err);
+	/* A missing table is no error: out->has_table = false. */
+	int (*history_read)(struct strata_conn *c,
+	                    const struct table_name *table, struct history *out,
+	                    struct strata_error *err);
+	int (*history_has)(bool *out, struct strata_conn *c,
+	                   const struct table_name *table, int64_t version,
+	                   struct strata_error *err);
+	int (*history_insert)(struct strata_conn *c,
+	                      const struct table_name *table,
+	                      const struct strata_migration *m, bool success,
+	                      int64_t execution_time, struct strata_error *err);
+	/* success = true and the final execution_time. */
+	int (*history_finish)(struct strata_conn *c,
+	                      const struct table_name *table, int64_t version,
+	                      int64_t execution_time, struct strata_error *err);
+	int (*history_set_failed)(struct strata_conn *c,
+	                          const struct table_name *table,
+	                          int64_t version, struct strata_error *err);
+	int (*history_delete)(struct strata_conn *c,
+	                      const struct table_name *table, int64_t version,
+	                      struct strata_error *err);
+	/*
+	 * Generic parameterised SQL ($1…$n), for strata's own tables; rows
+	 * (as text) into `out` when not NULL.
+	 */
+	int (*query)(struct strata_conn *c, const char *sql, size_t n,
+	             const struct db_value *params, struct db_rows *out,
+	             struct strata_error *err);
+	/* query() of many rows without holding them: `fn` sees each row's
+	 * cells (as text, NULL for NULL, valid during the call); its -1
+	 * stops the read and is returned. */
+	int (*query_each)(struct strata_conn *c, const char *sql, size_t n,
+	                  const struct db_value *params, db_row_fn *fn,
+	                  void *data, struct strata_error *err);
+	/* Dialect pieces for generic SQL (printf formats where noted). */
+	const char *audit_ddl;    /* %s: the quoted audit table name */
+	const char *current_user; /* an expression, "NULL" when none */
+	const char *iso_time;     /* %s: a column, as ISO 8601 UTC text */
+	int (*database_create)(const struct strata_url *url,
+	                       struct strata_error *err);
+	int (*database_drop)(const struct strata_url *url, bool is_force,
+	                     struct strata_error *err);
+	int (*database_exists)(bool *out, const struct strata_url *url,
+	                       struct strata_error *err);
+	/* backups: NULL when the driver has none */
+	const struct backup_ops *backup;
+};
+
+extern const struct strata_driver pgdrv_driver;
+extern const struct strata_driver sqlitedrv_driver;
+
+/* The SQLite driver's handle, and its error mapping (for backup_sqlite.c) */
+struct sqlite3;
+struct sqlite3 *sqlitedrv_handle(struct strata_conn *c);
+int sqlitedrv_error(struct strata_error *err, struct sqlite3 *db, int rc);
+
+const struct strata_driver *driver_for_url(const struct strata_url *url);
+/* The driver called `name` ("postgres", "sqlite"), or NULL. */
+const struct strata_driver *driver_by_name(const char *name);
+void driver_emit(struct strata_conn *c, const struct strata_event *ev);
+void driver_emit_warning(struct strata_conn *c, const char *fmt, ...)
+        STRATA_PRINTF(2, 3);
+
+#endif

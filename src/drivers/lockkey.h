@@ -1,0 +1,10 @@
+/* Sqlx's advisory-lock key */
+#ifndef STRATA_DRIVERS_LOCKKEY_H
+#define STRATA_DRIVERS_LOCKKEY_H
+
+#include "util/common.h"
+
+/* 0x3d32ad9e * crc32(database name), as sqlx's generate_lock_id(). */
+int64_t lockkey_for_database(const char *dbname);
+
+#endif

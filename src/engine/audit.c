@@ -1,0 +1,388 @@
+/*
+ * The audit trail: one row per action (apply, revert, fail, repair,
+ * mark-applied, baseline, accept-checksum, lock-timeout) in a table of
+ * strata's own beside the history table, so that `_sqlx_migrations` stays
+ * exactly what sqlx writes. Rows of actions that change the history are
+ * written in the same transaction as the change; failures are recorded
+ * afterwards, best effort. The SQL is generic ($n parameters); the dialect
+ * pieces (DDL, current_user, timestamps as text) come from the driver.
+ */
+#include "engine/audit.h"
+#include "util/xalloc.h"
+#include "util/sbuf.h"
+#include "util/spawn.h"
+#include "drivers/driver.h"
+#include "engine/db.h"
+
+#include <inttypes.h>
+#include <pwd.h>
+#include <time.h>
+#include <unistd.h>
+
+static int audit_exists(bool *out, struct strata_db *db,
+                        struct strata_error *err);
+
+int64_t audit_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void iso_time(char buf[static 64], int64_t ns)
+{
+	time_t sec = (time_t)(ns / 1000000000);
+	char date[32];
+	struct tm tm;
+
+	gmtime_r(&sec, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, 64, "%s.%06dZ", date, (int)(ns % 1000000000 / 1000));
+}
+
+/*
+ * The commit of the source's git work tree, from git itself; NULL outside
+ * a work tree or without git.
+ */
+static char *git_head(const char *dir)
+{
+	const char *argv[] = { "git",      "-C", dir,    "rev-parse",
+		               "--verify", "-q", "HEAD", NULL };
+	struct child c = CHILD_INIT;
+	char *head = NULL;
+
+	c.argv = argv;
+	c.is_path_search = true;
+	c.max_output = 256;
+	if (child_run(&c, NULL) == 0 && child_succeeded(&c)) {
+		size_t len = c.out.len;
+
+		while (len && (c.out.buf[len - 1] == '\n' ||
+		               c.out.buf[len - 1] == '\r'))
+			len--;
+		if (len >= 40)
+			head = xstrndup(c.out.buf, len);
+	}
+	child_release(&c);
+	return head;
+}
+
+static const char *os_user(void)
+{
+	struct passwd *pw = getpwuid(geteuid());
+	const char *env = getenv("USER");
+
+	return pw ? pw->pw_name : env;
+}
+
+int audit_ensure(struct strata_db *db, struct strata_error *err)
+{
+	struct sbuf sql = SBUF_INIT;
+	int rc;
+
+	if (db->has_audit)
+		return 0;
+	sbuf_addf(&sql, db->drv->audit_ddl, db->audit.quoted);
+	rc = db->drv->exec(db->conn, sql.buf, err);
+	if (rc < 0 && db->drv->create_failed &&
+	    db->drv->create_failed(db->conn, &db->audit, "audit table", err) ==
+	            0)
+		rc = 0;
+	sbuf_release(&sql);
+	if (rc == 0)
+		db->has_audit = true;
+	return rc;
+}
+
+int audit_add(struct strata_db *db, const struct audit_entry *e,
+              struct strata_error *err)
+{
+	char started[64], finished[64], host[256] = "";
+	struct sbuf sql = SBUF_INIT, msg = SBUF_INIT;
+	int64_t now = audit_now_ns();
+	int64_t begun = e->started_at_ns ? e->started_at_ns : now;
+	int rc;
+
+	if (e->source_dir && !db->has_git_lookup) {
+		db->git_commit = git_head(e->source_dir);
+		db->has_git_lookup = true;
+	}
+	iso_time(started, begun);
+	iso_time(finished, now);
+	if (gethostname(host, sizeof(host) - 1) < 0)
+		host[0] = '\0';
+	if (e->error) {
+		sbuf_adds(&msg, e->error->message ? e->error->message : "");
+		if (e->error->file)
+			sbuf_addf(&msg, " (at %s:%d)", e->error->file,
+			          e->error->line);
+	} else if (e->note) {
+		sbuf_adds(&msg, e->note);
+	}
+	{
+		const struct db_value params[] = {
+			DBV_TEXT(e->action),
+			!e->is_versionless
+			        ? DBV_INT(e->version)
+			        : (struct db_value){ .type = DBV_NULL },
+			DBV_TEXT(e->description),
+			DBV_BYTES(e->checksum, STRATA_CHECKSUM_LEN),
+			DBV_TEXT(e->is_success ? "success" : "failure"),
+			DBV_TEXT(msg.len ? msg.buf : NULL),
+			DBV_TEXT(e->error && e->error->sqlstate[0]
+			                 ? e->error->sqlstate
+			                 : NULL),
+			{ .type = DBV_TEXT, .s = started },
+			{ .type = DBV_TEXT, .s = finished },
+			DBV_INT(e->duration_ns ? e->duration_ns : now - begun),
+			DBV_INT(db->lock_wait_ns),
+			DBV_TEXT(os_user()),
+			*host ? (struct db_value){ .type = DBV_TEXT, .s = host }
+			      : (struct db_value){ .type = DBV_NULL },
+			DBV_INT(getpid()),
+			DBV_TEXT(STRATA_VERSION),
+			DBV_TEXT(db->command),
+			DBV_TEXT(db->git_commit),
+			DBV_TEXT(e->up_sql),
+			DBV_TEXT(e->down_sql),
+		};
+
+		sbuf_addf(
+		        &sql,
+		        "INSERT INTO %s (action, version, description, checksum, outcome, error, sqlstate, started_at, finished_at, duration_ns, lock_wait_ns, os_user, db_user, host, pid, strata_version, command, git_commit, up_sql, down_sql) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, %s, $13, $14, $15, $16, $17, $18, $19)",
+		        db->audit.quoted, db->drv->current_user);
+		rc = db->drv->query(db->conn, sql.buf, ARRAY_SIZE(params),
+		                    params, NULL, err);
+	}
+	sbuf_release(&sql);
+	sbuf_release(&msg);
+	return rc;
+}
+
+void audit_add_quietly(struct strata_db *db, const struct audit_entry *e)
+{
+	if (db->has_audit)
+		audit_add(db, e, NULL);
+}
+
+int audit_stored(struct audit_texts *out, struct strata_db *db, int64_t version)
+{
+	struct db_rows rows = { 0 };
+	struct sbuf sql = SBUF_INIT;
+	struct db_value v = DBV_INT(version);
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	/* the newest row that recorded the migration's texts as applied */
+	sbuf_addf(
+	        &sql,
+	        "SELECT up_sql, down_sql, description FROM %s WHERE version = $1 AND action IN ('apply', 'mark-applied', 'baseline', 'accept-checksum') AND outcome = 'success' ORDER BY id DESC LIMIT 1",
+	        db->audit.quoted);
+	rc = db->drv->query(db->conn, sql.buf, 1, &v, &rows, NULL);
+	if (rc == 0 && rows.n_rows == 1) {
+		const char *up = db_rows_get(&rows, 0, 0);
+		const char *down = db_rows_get(&rows, 0, 1);
+		const char *description = db_rows_get(&rows, 0, 2);
+
+		out->up_sql = up ? xstrdup(up) : NULL;
+		out->down_sql = down ? xstrdup(down) : NULL;
+		out->description = xstrdup(description ? description : "");
+	}
+	db_rows_release(&rows);
+	sbuf_release(&sql);
+	return rc;
+}
+
+void audit_texts_release(struct audit_texts *t)
+{
+	free(t->up_sql);
+	free(t->down_sql);
+	free(t->description);
+	memset(t, 0, sizeof(*t));
+}
+
+/* A failure of ours while the lock is not held: recorded only where the
+ * trail already exists (nothing is created without the lock). */
+void audit_add_if_present(struct strata_db *db, const struct audit_entry *e)
+{
+	bool exists = false;
+
+	audit_exists(&exists, db, NULL);
+	if (exists)
+		audit_add(db, e, NULL);
+}
+
+struct audit_owner {
+	struct strata_audit a;
+	struct db_rows rows;
+};
+
+static const char *const audit_columns[] = {
+	"id",
+	"action",
+	"version",
+	"description",
+	"outcome",
+	"error",
+	"sqlstate",
+	"@started_at",
+	"@finished_at",
+	"duration_ns",
+	"lock_wait_ns",
+	"os_user",
+	"db_user",
+	"host",
+	"pid",
+	"strata_version",
+	"command",
+	"git_commit",
+	"down_sql IS NOT NULL",
+};
+
+static int64_t to_int(const char *s)
+{
+	return s ? strtoll(s, NULL, 10) : 0;
+}
+
+static bool to_bool(const char *s)
+{
+	return s && (strcmp(s, "t") == 0 || strcmp(s, "1") == 0);
+}
+
+static int audit_exists(bool *out, struct strata_db *db,
+                        struct strata_error *err)
+{
+	struct sbuf sql = SBUF_INIT;
+	struct db_rows rows = { 0 };
+	struct strata_error e = STRATA_ERROR_INIT;
+	int rc;
+
+	(void)err;
+	/* Generic and cheap: a failing probe means there is no table yet. */
+	sbuf_addf(&sql, "SELECT 1 FROM %s WHERE 1 = 0", db->audit.quoted);
+	rc = db->drv->query(db->conn, sql.buf, 0, NULL, &rows, &e);
+	*out = rc == 0;
+	db_rows_release(&rows);
+	sbuf_release(&sql);
+	strata_error_release(&e);
+	return 0;
+}
+
+int strata_audit_read(struct strata_audit **out, struct strata_db *db,
+                      const struct strata_audit_filter *f,
+                      struct strata_error *err)
+{
+	struct audit_owner *o = xcalloc(1, sizeof(*o));
+	struct db_value params[3];
+	struct sbuf sql = SBUF_INIT;
+	size_t n = 0;
+	bool exists;
+	int rc = -1;
+
+	*out = &o->a;
+	if (audit_exists(&exists, db, err) < 0)
+		goto fail;
+	if (!exists)
+		return 0;
+	sbuf_adds(&sql, "SELECT ");
+	for (size_t i = 0; i < ARRAY_SIZE(audit_columns); i++) {
+		const char *c = audit_columns[i];
+
+		if (i)
+			sbuf_adds(&sql, ", ");
+		if (*c == '@')
+			sbuf_addf(&sql, db->drv->iso_time, c + 1);
+		else
+			sbuf_adds(&sql, c);
+	}
+	sbuf_addf(&sql, " FROM %s WHERE 1 = 1", db->audit.quoted);
+	if (f && f->has_version) {
+		params[n++] = DBV_INT(f->version);
+		sbuf_addf(&sql, " AND version = $%zu", n);
+	}
+	if (f && f->action && !strcmp(f->action, "fail")) {
+		/* failures are recorded under the action that failed */
+		sbuf_adds(&sql, " AND outcome = 'failure'");
+	} else if (f && f->action) {
+		params[n++] = DBV_TEXT(f->action);
+		sbuf_addf(&sql, " AND action = $%zu", n);
+	}
+	if (f && f->since) {
+		params[n++] = DBV_TEXT(f->since);
+		sbuf_addf(&sql, " AND started_at >= $%zu", n);
+	}
+	sbuf_adds(&sql, " ORDER BY id DESC");
+	if (f && f->limit)
+		sbuf_addf(&sql, " LIMIT %zu", f->limit);
+	if (db->drv->query(db->conn, sql.buf, n, params, &o->rows, err) < 0)
+		goto fail;
+	o->a.count = o->rows.n_rows;
+	o->a.rows = xcalloc(o->a.count ? o->a.count : 1, sizeof(*o->a.rows));
+	for (size_t r = 0; r < o->a.count; r++) {
+		/* newest first from the query, oldest first in the result */
+		struct strata_audit_row *row = &o->a.rows[o->a.count - 1 - r];
+		const struct db_rows *x = &o->rows;
+
+		row->id = to_int(db_rows_get(x, r, 0));
+		row->action = db_rows_get(x, r, 1);
+		row->has_version = db_rows_get(x, r, 2) != NULL;
+		row->version = to_int(db_rows_get(x, r, 2));
+		row->description = db_rows_get(x, r, 3);
+		row->outcome = db_rows_get(x, r, 4);
+		row->error = db_rows_get(x, r, 5);
+		row->sqlstate = db_rows_get(x, r, 6);
+		row->started_at = db_rows_get(x, r, 7);
+		row->finished_at = db_rows_get(x, r, 8);
+		row->duration_ns = to_int(db_rows_get(x, r, 9));
+		row->lock_wait_ns = to_int(db_rows_get(x, r, 10));
+		row->os_user = db_rows_get(x, r, 11);
+		row->db_user = db_rows_get(x, r, 12);
+		row->host = db_rows_get(x, r, 13);
+		row->pid = to_int(db_rows_get(x, r, 14));
+		row->strata_version = db_rows_get(x, r, 15);
+		row->command = db_rows_get(x, r, 16);
+		row->git_commit = db_rows_get(x, r, 17);
+		row->has_down_sql = to_bool(db_rows_get(x, r, 18));
+	}
+	rc = 0;
+fail:
+	sbuf_release(&sql);
+	if (rc < 0) {
+		strata_audit_free(&o->a);
+		*out = NULL;
+	}
+	return rc;
+}
+
+void strata_audit_free(struct strata_audit *a)
+{
+	struct audit_owner *o = (struct audit_owner *)a;
+
+	if (!a)
+		return;
+	free(a->rows);
+	db_rows_release(&o->rows);
+	free(o);
+}
+
+int audit_applied_by(struct strata_db *db, db_row_fn *fn, void *data)
+{
+	struct sbuf sql = SBUF_INIT;
+	bool exists = false;
+	int rc = 0;
+
+	audit_exists(&exists, db, NULL);
+	if (exists) {
+		/* unsorted (a sort of the whole trail was most of the
+		 * query's time): the caller keeps the newest id per version */
+		sbuf_addf(
+		        &sql,
+		        "SELECT version, id, coalesce(os_user, '?') || '@' || coalesce(host, '?') FROM %s WHERE version IS NOT NULL AND outcome = 'success' AND action IN ('apply', 'mark-applied', 'baseline', 'repair')",
+		        db->audit.quoted);
+		rc = db->drv->query_each(db->conn, sql.buf, 0, NULL, fn, data,
+		                         NULL);
+	}
+	sbuf_release(&sql);
+	return rc;
+}

@@ -1,0 +1,48 @@
+/* Strata's own record of every action */
+#ifndef STRATA_ENGINE_AUDIT_H
+#define STRATA_ENGINE_AUDIT_H
+
+#include "util/common.h"
+#include "engine/db.h"
+
+#define AUDIT_TABLE "_strata_audit"
+
+struct audit_entry {
+	const char *action; /* apply, revert, fail, repair, ... */
+	int64_t version;
+	bool is_versionless; /* of no migration (lock timeout, restore) */
+	const char *description;
+	const unsigned char *checksum; /* NULL or STRATA_CHECKSUM_LEN bytes */
+	bool is_success;
+	const struct strata_error *error; /* when it failed */
+	int64_t started_at_ns;            /* wall clock, Unix epoch */
+	int64_t duration_ns;
+	const char *source_dir; /* for the git commit; NULL: none */
+	const char *up_sql, *down_sql;
+	const char *note; /* stored as the error text of a success */
+};
+
+/* Creates the audit table when missing. */
+int audit_ensure(struct strata_db *db, struct strata_error *err);
+/* Records one action; in the caller's transaction when one is open. */
+int audit_add(struct strata_db *db, const struct audit_entry *e,
+              struct strata_error *err);
+/* The same, on a failure path: errors are dropped, nothing is created. */
+void audit_add_quietly(struct strata_db *db, const struct audit_entry *e);
+/* The texts recorded when `version` was last applied (or re-blessed);
+ * all NULL when the trail holds none. Release with audit_texts_release(). */
+struct audit_texts {
+	char *up_sql, *down_sql, *description;
+};
+int audit_stored(struct audit_texts *out, struct strata_db *db,
+                 int64_t version);
+void audit_texts_release(struct audit_texts *t);
+/* Records a failure where the trail already exists (no lock is held). */
+void audit_add_if_present(struct strata_db *db, const struct audit_entry *e);
+int64_t audit_now_ns(void);
+/* To `fn`: version, id, "user@host" of every successful apply-like
+ * action, in no order; the newest id per version is who applied it
+ * (no rows without a trail). */
+int audit_applied_by(struct strata_db *db, db_row_fn *fn, void *data);
+
+#endif

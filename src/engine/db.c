@@ -1,0 +1,283 @@
+/*
+ * Opening a database: the URL picks the driver (postgres:// and keyword
+ * strings to libpq, sqlite: to SQLite), the history table name is quoted
+ * once, and events from drivers and the migrator reach the caller's
+ * callback. Also the shared history helpers and `database create|drop`.
+ */
+#include "engine/db.h"
+#include "util/xalloc.h"
+#include "util/sbuf.h"
+#include "util/arena.h"
+#include "engine/url.h"
+#include "drivers/driver.h"
+#include "engine/audit.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const struct strata_driver *driver_for_url(const struct strata_url *url)
+{
+	switch (url->kind) {
+	case URL_POSTGRES:
+		return &pgdrv_driver;
+	case URL_SQLITE:
+		return &sqlitedrv_driver;
+	}
+	BUG("unknown URL kind");
+}
+
+const struct strata_driver *driver_by_name(const char *name)
+{
+	static const struct strata_driver *const all[] = { &pgdrv_driver,
+		                                           &sqlitedrv_driver };
+
+	for (size_t i = 0; i < ARRAY_SIZE(all); i++)
+		if (name && strcmp(all[i]->name, name) == 0)
+			return all[i];
+	return NULL;
+}
+
+void driver_emit(struct strata_conn *c, const struct strata_event *ev)
+{
+	if (c && c->on_event)
+		c->on_event(ev, c->event_data);
+}
+
+void driver_emit_warning(struct strata_conn *c, const char *fmt, ...)
+{
+	struct strata_event ev = { .kind = STRATA_EVENT_WARNING };
+	struct sbuf sb = SBUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	sbuf_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	ev.message = sb.buf;
+	driver_emit(c, &ev);
+	sbuf_release(&sb);
+}
+
+void db_emit(struct strata_db *db, const struct strata_event *ev)
+{
+	if (db && db->opts.on_event)
+		db->opts.on_event(ev, db->opts.event_data);
+}
+
+void db_emit_warning(struct strata_db *db, const struct strata_migration *m,
+                     const char *fmt, ...)
+{
+	struct strata_event ev = { .kind = STRATA_EVENT_WARNING };
+	struct sbuf sb = SBUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	sbuf_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	ev.message = sb.buf;
+	ev.migration = m;
+	if (m) {
+		ev.version = m->version;
+		ev.description = m->description;
+	}
+	db_emit(db, &ev);
+	sbuf_release(&sb);
+}
+
+static bool is_valid_part(const char *s, size_t n)
+{
+	if (!n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20)
+			return false;
+	return true;
+}
+
+int table_name_parse(struct table_name *out, const char *text,
+                     struct strata_error *err)
+{
+	const char *dot = strchr(text, '.');
+	struct sbuf q = SBUF_INIT;
+
+	memset(out, 0, sizeof(*out));
+	if (dot) {
+		if (!is_valid_part(text, (size_t)(dot - text)) ||
+		    !is_valid_part(dot + 1, strlen(dot + 1)) ||
+		    strchr(dot + 1, '.'))
+			goto bad;
+		out->schema = xstrndup(text, (size_t)(dot - text));
+		out->name = xstrdup(dot + 1);
+		sbuf_add_ident(&q, out->schema);
+		sbuf_addch(&q, '.');
+	} else {
+		if (!is_valid_part(text, strlen(text)))
+			goto bad;
+		out->name = xstrdup(text);
+	}
+	sbuf_add_ident(&q, out->name);
+	out->quoted = sbuf_detach(&q, NULL);
+	return 0;
+bad:
+	table_name_release(out);
+	strata_error_set(err, STRATA_EUSAGE, "invalid history table name '%s'",
+	                 text);
+	return strata_error_hint(err, "Use NAME or SCHEMA.NAME.");
+}
+
+void table_name_release(struct table_name *t)
+{
+	free(t->schema);
+	free(t->name);
+	free(t->quoted);
+	memset(t, 0, sizeof(*t));
+}
+
+void history_release(struct history *h)
+{
+	arena_release(&h->strings);
+	free(h->rows);
+	memset(h, 0, sizeof(*h));
+}
+
+const struct history_row *history_find(const struct history *h, int64_t version)
+{
+	size_t lo = 0, hi = h->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (h->rows[mid].version == version)
+			return &h->rows[mid];
+		if (h->rows[mid].version < version)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* The audit table lives in the history table's schema. */
+static void audit_name(struct table_name *out, const struct table_name *t)
+{
+	struct sbuf q = SBUF_INIT;
+
+	memset(out, 0, sizeof(*out));
+	if (t->schema) {
+		out->schema = xstrdup(t->schema);
+		sbuf_add_ident(&q, t->schema);
+		sbuf_addch(&q, '.');
+	}
+	out->name = xstrdup(AUDIT_TABLE);
+	sbuf_add_ident(&q, out->name);
+	out->quoted = sbuf_detach(&q, NULL);
+}
+
+int strata_db_open(struct strata_db **out, const char *url,
+                   const struct strata_db_options *opts,
+                   struct strata_error *err)
+{
+	struct strata_db *db = xcalloc(1, sizeof(*db));
+
+	if (opts)
+		db->opts = *opts;
+	if (url_parse(&db->url, url, err) < 0 ||
+	    table_name_parse(&db->table,
+	                     db->opts.table ? db->opts.table
+	                                    : STRATA_DEFAULT_TABLE,
+	                     err) < 0)
+		goto fail;
+	db->opts.table = NULL; /* borrowed; db->table holds the name */
+	db->command = db->opts.command ? xstrdup(db->opts.command) : NULL;
+	db->opts.command = NULL;
+	audit_name(&db->audit, &db->table);
+	if (db->opts.is_read_only) {
+		/* a mistyped path must fail, not leave an empty database */
+		db->url.is_create = false;
+		db->url.is_read_only_command = true;
+	}
+	db->drv = driver_for_url(&db->url);
+	if (db->drv->connect(&db->conn, &db->url, err) < 0)
+		goto fail;
+	db->conn->drv = db->drv;
+	db->conn->on_event = db->opts.on_event;
+	db->conn->event_data = db->opts.event_data;
+	db->conn->is_hide_queries = db->opts.is_hide_queries;
+	*out = db;
+	return 0;
+fail:
+	strata_db_close(db);
+	return -1;
+}
+
+void strata_db_close(struct strata_db *db)
+{
+	if (!db)
+		return;
+	if (db->conn)
+		db->drv->close(db->conn);
+	url_release(&db->url);
+	table_name_release(&db->table);
+	table_name_release(&db->audit);
+	free(db->command);
+	free(db->git_commit);
+	free(db);
+}
+
+const char *strata_db_driver_name(const struct strata_db *db)
+{
+	return db->drv->name;
+}
+
+int strata_db_server_version(const struct strata_db *db)
+{
+	return db->conn->server_version;
+}
+
+static int with_url(const char *url, struct strata_url *u,
+                    struct strata_error *err)
+{
+	return url_parse(u, url, err);
+}
+
+int strata_database_create(const char *url, struct strata_error *err)
+{
+	struct strata_url u;
+	int rc = -1;
+
+	if (with_url(url, &u, err) == 0)
+		rc = driver_for_url(&u)->database_create(&u, err);
+	url_release(&u);
+	return rc;
+}
+
+int strata_database_drop(const char *url, bool is_force,
+                         struct strata_error *err)
+{
+	struct strata_url u;
+	int rc = -1;
+
+	if (with_url(url, &u, err) == 0)
+		rc = driver_for_url(&u)->database_drop(&u, is_force, err);
+	url_release(&u);
+	return rc;
+}
+
+int strata_database_exists(bool *out, const char *url, struct strata_error *err)
+{
+	struct strata_url u;
+	int rc = -1;
+
+	if (with_url(url, &u, err) == 0)
+		rc = driver_for_url(&u)->database_exists(out, &u, err);
+	url_release(&u);
+	return rc;
+}
+
+void db_rows_release(struct db_rows *r)
+{
+	if (!r)
+		return;
+	arena_release(&r->strings);
+	free(r->cells);
+	memset(r, 0, sizeof(*r));
+}

@@ -1,0 +1,37 @@
+/* An open database: connection, tables, options */
+#ifndef STRATA_ENGINE_DB_H
+#define STRATA_ENGINE_DB_H
+
+#include "util/common.h"
+#include "drivers/driver.h"
+#include "engine/progress.h"
+
+struct strata_db {
+	const struct strata_driver *drv;
+	struct strata_conn *conn;
+	struct strata_url url;
+	struct table_name table;
+	struct table_name audit; /* beside the history table */
+	struct strata_db_options opts;
+	char *command;    /* opts.command, owned */
+	char *git_commit; /* of the source, once looked up */
+	bool has_git_lookup;
+	bool has_audit;     /* the audit table is known to exist */
+	bool is_lock_probe; /* this attempt has another after it: see migrate.c
+	                     */
+	int64_t lock_wait_ns; /* of the current command */
+	/* of the step that just ended: its statements' time, the figure its
+	 * history row records (execution_time), which run also prints */
+	int64_t step_ns;
+	const char *source_dir; /* of the current command, borrowed */
+	struct progress progress;
+};
+
+/* Both accept db == NULL (the event is dropped). */
+void db_emit(struct strata_db *db, const struct strata_event *ev);
+void db_emit_migration(struct strata_db *db, enum strata_event_kind kind,
+                       const struct strata_migration *m, int64_t duration_ns);
+void db_emit_warning(struct strata_db *db, const struct strata_migration *m,
+                     const char *fmt, ...) STRATA_PRINTF(3, 4);
+
+#endif

@@ -1,0 +1,487 @@
+/*
+ * The plan: every migration about to run, split into statements and given
+ * a mode, checked as a whole before the first statement is sent (SPEC:
+ * nothing runs when the source cannot run as written). Also the mapping of
+ * a driver's "statement k, character p" back to file:line:column.
+ */
+#include "engine/plan.h"
+#include "util/xalloc.h"
+#include "util/sbuf.h"
+#include "util/error.h"
+#include "util/cancel.h"
+#include "util/text.h"
+#include "engine/source.h"
+#include "sql/split.h"
+#include "engine/db.h"
+#include "lint/gate.h"
+
+#include <pthread.h>
+#include <unistd.h>
+
+#include <limits.h>
+#include <pg_query.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The major version of the PostgreSQL grammar libpg_query carries. */
+#define PARSER_VERSION_NUM PG_VERSION_NUM
+
+static int stmt_error(struct plan_step *step, size_t i, enum strata_code code,
+                      struct strata_error *err, const char *fmt, ...)
+        STRATA_PRINTF(5, 6);
+
+static int stmt_error(struct plan_step *step, size_t i, enum strata_code code,
+                      struct strata_error *err, const char *fmt, ...)
+{
+	struct sbuf sb = SBUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	sbuf_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	strata_error_set(err, code, "%s", sb.buf);
+	sbuf_release(&sb);
+	err->statement = (int)i + 1;
+	error_set_location(err, step->path, step->sql, step->len,
+	                   step->script.stmts[i].token_offset);
+	return -1;
+}
+
+static size_t first_flagged(const struct strata_script *s, unsigned flag)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->stmts[i].flags & flag)
+			return i;
+	return s->n;
+}
+
+void plan_ctx_init(struct plan_ctx *ctx, struct strata_db *db)
+{
+	ctx->split = db ? db->drv->split : split_pg;
+	ctx->server_version = db ? db->conn->server_version : 0;
+	ctx->db = db;
+	ctx->lint = NULL;
+}
+
+static int check_step(struct plan_step *step, const struct plan_ctx *ctx,
+                      bool is_no_txn_file, bool is_single,
+                      struct strata_error *err)
+{
+	struct strata_db *db = ctx->db;
+	struct strata_script *s = &step->script;
+	size_t i;
+
+	if (!s->is_parsed) {
+		/* PostgreSQL reads a byte-order mark as the start of a word:
+		 * the mark, not the syntax error it makes, is what to name
+		 * (SQLite passes over it, as when sqlx applied the file) */
+		if (source_check_bom(step->path, step->sql, step->len, err) < 0)
+			return -1;
+		/* Only a server newer than the parser may know better. */
+		if (ctx->server_version / 10000 <= PARSER_VERSION_NUM / 10000) {
+			strata_error_set(err, STRATA_EVALIDATE, "%s",
+			                 s->parse_error);
+			error_set_location(err, step->path, step->sql,
+			                   step->len, s->parse_error_at);
+			return strata_error_hint(
+			        err,
+			        "Fix the SQL: nothing runs until the file parses.");
+		}
+		db_emit_warning(
+		        db, step->m,
+		        "the PostgreSQL %d parser rejects '%s' (%s); the server will judge it",
+		        PARSER_VERSION_NUM / 10000, step->path, s->parse_error);
+	}
+	i = first_flagged(s, STMT_COPY_STDIN);
+	if (i < s->n) {
+		stmt_error(step, i, STRATA_EVALIDATE, err,
+		           "COPY FROM STDIN cannot run in a migration");
+		return strata_error_hint(
+		        err,
+		        "Use INSERT statements, or COPY from a file on the server.");
+	}
+	if (is_no_txn_file) {
+		step->mode = MODE_NO_TXN;
+	} else if (s->flags & STMT_TXN_CONTROL) {
+		step->mode = MODE_OWN_TXN;
+	} else if (s->flags & STMT_NO_TXN) {
+		i = first_flagged(s, STMT_NO_TXN);
+		stmt_error(step, i, STRATA_EVALIDATE, err,
+		           "%s cannot run inside a transaction block",
+		           s->stmts[i].what ? s->stmts[i].what : "statement");
+		return strata_error_hint(
+		        err,
+		        "Put '-- no-transaction' on the first line of '%s' so it runs outside a transaction, one statement at a time; keep such a file small, since a failure in it is not rolled back.",
+		        step->path);
+	} else {
+		step->mode = MODE_TXN;
+	}
+	if (is_single && step->mode != MODE_TXN) {
+		strata_error_set(err, STRATA_EVALIDATE,
+		                 "'%s' cannot be part of --single-transaction",
+		                 step->path);
+		err->file = xstrdup(step->path);
+		return strata_error_detail(
+		        err,
+		        step->mode == MODE_NO_TXN
+		                ? "It runs outside a transaction (-- no-transaction)."
+		                : "It manages its own transaction (BEGIN/COMMIT).");
+	}
+	if (step->mode == MODE_OWN_TXN)
+		db_emit_warning(
+		        db, step->m,
+		        "'%s' manages its own transaction (BEGIN/COMMIT): it runs as written, outside strata's transaction, and is recorded as failed until it completes",
+		        step->path);
+	return 0;
+}
+
+#define DIRECTIVE_PREFIX "-- strata:"
+
+/*
+ * `-- strata:KEY=VALUE` lines in the comments before the first statement
+ * (SPEC, Migration sources). An unknown key or a bad value is an error:
+ * a misspelt timeout must not silently become no timeout.
+ */
+static int parse_directives(struct plan_step *step, struct strata_error *err)
+{
+	const char *p = step->sql;
+	const char *end =
+	        step->sql + (step->script.n ? step->script.stmts[0].token_offset
+	                                    : step->len);
+
+	step->lock_timeout = step->statement_timeout = step->warn_after = -1;
+	step->concurrent_lock_timeout = -1;
+	while (p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		const char *le = eol ? eol : end, *q = p, *eq;
+		char key[32], value[64];
+		double *slot = NULL;
+
+		while (q < le && (*q == ' ' || *q == '\t'))
+			q++;
+		p = eol ? eol + 1 : end;
+		if ((size_t)(le - q) < strlen(DIRECTIVE_PREFIX) ||
+		    strncmp(q, DIRECTIVE_PREFIX, strlen(DIRECTIVE_PREFIX)))
+			continue;
+		q += strlen(DIRECTIVE_PREFIX);
+		while (le > q && (le[-1] == '\r' || le[-1] == ' '))
+			le--;
+		eq = memchr(q, '=', (size_t)(le - q));
+		if (eq && (size_t)(eq - q) < sizeof(key) &&
+		    (size_t)(le - eq - 1) < sizeof(value)) {
+			memcpy(key, q, (size_t)(eq - q));
+			key[eq - q] = '\0';
+			memcpy(value, eq + 1, (size_t)(le - eq - 1));
+			value[le - eq - 1] = '\0';
+			if (strcmp(key, "lock-timeout") == 0)
+				slot = &step->lock_timeout;
+			else if (strcmp(key, "statement-timeout") == 0)
+				slot = &step->statement_timeout;
+			else if (strcmp(key, "warn-after") == 0)
+				slot = &step->warn_after;
+			else if (strcmp(key, "concurrent-lock-timeout") == 0)
+				slot = &step->concurrent_lock_timeout;
+		}
+		/* PostgreSQL takes at most INT_MAX ms: refused now, not
+		 * by the server once earlier migrations have run */
+		if (!slot || strata_parse_duration(slot, value) < 0 ||
+		    *slot < 0 || *slot * 1000 > INT_MAX) {
+			strata_error_set(
+			        err, STRATA_EVALIDATE,
+			        "invalid directive '%.*s'",
+			        (int)(le - q + strlen(DIRECTIVE_PREFIX)),
+			        q - strlen(DIRECTIVE_PREFIX));
+			error_set_location(err, step->path, step->sql,
+			                   step->len, (size_t)(q - step->sql));
+			return strata_error_hint(
+			        err,
+			        "Known: -- strata:lock-timeout=DURATION, -- strata:concurrent-lock-timeout=DURATION, -- strata:statement-timeout=DURATION and -- strata:warn-after=DURATION (such as 5s, 500ms, 2m; timeouts at most 24 days).");
+		}
+	}
+	return 0;
+}
+
+/* What a split made ahead hands over (presplit below). */
+struct split_result {
+	struct strata_script script;
+	struct pg_trees trees;
+	struct strata_error err;
+	int rc;
+	bool is_done;
+	size_t worker; /* the thread that made it, and frees its trees */
+};
+
+/* With `pre` its trees are handed back in it once used, not released. */
+static int add_step(struct plan *p, const struct plan_ctx *ctx,
+                    const struct strata_migration *m, bool is_down,
+                    bool is_single_transaction, struct split_result *pre,
+                    struct strata_error *err)
+{
+	struct pg_trees trees = { NULL, NULL };
+	struct plan_step *step;
+	int rc = -1, split_rc;
+
+	XGROW(p->steps, p->alloc, p->n + 1);
+	step = &p->steps[p->n];
+	memset(step, 0, sizeof(*step));
+	step->m = m;
+	step->path = is_down ? m->down_path : m->up_path;
+	step->sql = is_down ? m->down_sql : m->up_sql;
+	step->len = is_down ? m->down_len : m->up_len;
+	if (pre) {
+		step->script = pre->script;
+		trees = pre->trees;
+		split_rc = pre->rc;
+		if (split_rc < 0)
+			error_move(err, &pre->err);
+		memset(&pre->script, 0, sizeof(pre->script));
+		memset(&pre->trees, 0, sizeof(pre->trees));
+	} else if (ctx->lint) {
+		/* with the gate on, one parse serves the split and the linter
+		 */
+		split_rc = split_pg_keep(&step->script, step->sql, step->len,
+		                         &trees, err);
+	} else {
+		split_rc = ctx->split(&step->script, step->sql, step->len, err);
+	}
+	if (split_rc < 0) {
+		error_set_location(err, step->path, NULL, 0, 0);
+		goto done;
+	}
+	if (parse_directives(step, err) < 0 ||
+	    check_step(step, ctx,
+	               is_down ? m->is_down_no_transaction
+	                       : m->is_no_transaction,
+	               is_single_transaction, err) < 0 ||
+	    (ctx->lint && lint_step(ctx->lint, ctx->db, step, &trees, err) < 0))
+		goto done;
+	p->n++;
+	rc = 0;
+done:
+	/* the trees go now: memory does not grow with the plan */
+	if (pre)
+		pre->trees = trees;
+	else
+		pg_trees_release(&trees);
+	if (rc < 0)
+		script_release(&step->script);
+	return rc;
+}
+
+int plan_add(struct plan *p, const struct plan_ctx *ctx,
+             const struct strata_migration *m, bool is_down,
+             bool is_single_transaction, struct strata_error *err)
+{
+	return add_step(p, ctx, m, is_down, is_single_transaction, NULL, err);
+}
+
+/* ---- parsing ahead ------------------------------------------------------ */
+
+#define MAX_SPLITTERS 4
+/* how far ahead of the plan the threads may be: their trees wait */
+#define SPLIT_AHEAD 32
+
+/*
+ * A splitting thread, and the trees it made that the plan is done with: it
+ * frees them itself (freed by another thread, their memory was neither
+ * reused nor cheap to free).
+ */
+struct splitter {
+	struct presplit *ps;
+	size_t id;
+	pthread_t thread;
+	struct pg_trees *garbage;
+	size_t n_garbage, alloc_garbage;
+};
+
+struct presplit {
+	pthread_mutex_t mu;
+	pthread_cond_t cond; /* a result is done, or one was taken */
+	const struct strata_migration *const *ms;
+	struct split_result *results;
+	size_t n, next, taken;
+	bool is_keep_trees, is_stopping;
+	struct splitter splitters[MAX_SPLITTERS];
+	size_t n_threads;
+};
+
+/* Frees `sp`'s garbage; called with ps->mu held, which it lets go of
+ * meanwhile. */
+static void take_out_garbage(struct splitter *sp)
+{
+	struct pg_trees *g = sp->garbage;
+	size_t n = sp->n_garbage;
+
+	if (!n)
+		return;
+	sp->garbage = NULL;
+	sp->n_garbage = sp->alloc_garbage = 0;
+	pthread_mutex_unlock(&sp->ps->mu);
+	for (size_t i = 0; i < n; i++)
+		pg_trees_release(&g[i]);
+	free(g);
+	pthread_mutex_lock(&sp->ps->mu);
+}
+
+static void *splitter_run(void *arg)
+{
+	struct splitter *sp = arg;
+	struct presplit *ps = sp->ps;
+
+	pthread_mutex_lock(&ps->mu);
+	for (;;) {
+		const struct strata_migration *m;
+		struct split_result r = { .rc = 0, .worker = sp->id };
+		size_t i;
+
+		take_out_garbage(sp);
+		if (ps->is_stopping)
+			break;
+		/* all split, or far enough ahead: wait for trees to free */
+		if (ps->next >= ps->n || ps->next >= ps->taken + SPLIT_AHEAD) {
+			pthread_cond_wait(&ps->cond, &ps->mu);
+			continue;
+		}
+		i = ps->next++;
+		m = ps->ms[i];
+		pthread_mutex_unlock(&ps->mu);
+		r.rc = ps->is_keep_trees
+		               ? split_pg_keep(&r.script, m->up_sql, m->up_len,
+		                               &r.trees, &r.err)
+		               : split_pg(&r.script, m->up_sql, m->up_len,
+		                          &r.err);
+		r.is_done = true;
+		pthread_mutex_lock(&ps->mu);
+		ps->results[i] = r;
+		pthread_cond_broadcast(&ps->cond);
+	}
+	pthread_mutex_unlock(&ps->mu);
+	return NULL;
+}
+
+struct presplit *presplit_start(const struct plan_ctx *ctx,
+                                const struct strata_migration *const *ms,
+                                size_t n)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	struct presplit *ps;
+	size_t want;
+
+	/* PostgreSQL's parser only (thread-safe: libpg_query keeps its
+	 * state per thread); a few files are parsed as fast here */
+	if (cpus < 2 || n < 8 || (!ctx->lint && ctx->split != split_pg))
+		return NULL;
+	want = (size_t)cpus < MAX_SPLITTERS ? (size_t)cpus : MAX_SPLITTERS;
+	ps = xcalloc(1, sizeof(*ps));
+	pthread_mutex_init(&ps->mu, NULL);
+	pthread_cond_init(&ps->cond, NULL);
+	ps->ms = ms;
+	ps->n = n;
+	ps->results = xcalloc(n, sizeof(*ps->results));
+	ps->is_keep_trees = ctx->lint != NULL;
+	for (size_t t = 0; t < want; t++) {
+		struct splitter *sp = &ps->splitters[ps->n_threads];
+
+		sp->ps = ps;
+		sp->id = ps->n_threads;
+		if (!cancel_thread_create(&sp->thread, splitter_run, sp))
+			ps->n_threads++;
+	}
+	if (!ps->n_threads) {
+		presplit_stop(ps);
+		return NULL;
+	}
+	return ps;
+}
+
+int plan_add_next(struct plan *p, const struct plan_ctx *ctx,
+                  struct presplit *ps, size_t i,
+                  const struct strata_migration *m, bool is_single_transaction,
+                  struct strata_error *err)
+{
+	struct split_result r;
+	struct splitter *sp;
+	int rc;
+
+	if (!ps)
+		return plan_add(p, ctx, m, false, is_single_transaction, err);
+	pthread_mutex_lock(&ps->mu);
+	while (!ps->results[i].is_done)
+		pthread_cond_wait(&ps->cond, &ps->mu);
+	r = ps->results[i];
+	memset(&ps->results[i], 0, sizeof(ps->results[i]));
+	ps->taken = i + 1;
+	pthread_cond_broadcast(&ps->cond);
+	pthread_mutex_unlock(&ps->mu);
+	rc = add_step(p, ctx, m, false, is_single_transaction, &r, err);
+	/* the trees back to the thread that made them */
+	sp = &ps->splitters[r.worker];
+	pthread_mutex_lock(&ps->mu);
+	XGROW(sp->garbage, sp->alloc_garbage, sp->n_garbage + 1);
+	sp->garbage[sp->n_garbage++] = r.trees;
+	pthread_cond_broadcast(&ps->cond);
+	pthread_mutex_unlock(&ps->mu);
+	return rc;
+}
+
+void presplit_stop(struct presplit *ps)
+{
+	if (!ps)
+		return;
+	pthread_mutex_lock(&ps->mu);
+	ps->is_stopping = true;
+	pthread_cond_broadcast(&ps->cond);
+	pthread_mutex_unlock(&ps->mu);
+	for (size_t t = 0; t < ps->n_threads; t++) {
+		struct splitter *sp = &ps->splitters[t];
+
+		pthread_join(sp->thread, NULL);
+		for (size_t g = 0; g < sp->n_garbage; g++)
+			pg_trees_release(&sp->garbage[g]);
+		free(sp->garbage);
+	}
+	/* what was made ahead and not taken */
+	for (size_t i = 0; i < ps->n; i++) {
+		script_release(&ps->results[i].script);
+		pg_trees_release(&ps->results[i].trees);
+		strata_error_release(&ps->results[i].err);
+	}
+	pthread_mutex_destroy(&ps->mu);
+	pthread_cond_destroy(&ps->cond);
+	free(ps->results);
+	free(ps);
+}
+
+void plan_release(struct plan *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		script_release(&p->steps[i].script);
+	free(p->steps);
+	memset(p, 0, sizeof(*p));
+}
+
+void plan_locate_error(const struct plan_step *step, struct strata_error *err)
+{
+	const struct strata_script *s = &step->script;
+	size_t off;
+
+	if (err->statement > 0 && (size_t)err->statement <= s->n) {
+		const struct strata_stmt *st = &s->stmts[err->statement - 1];
+
+		off = err->position > 0
+		              ? st->offset + text_char_to_byte(
+		                                     step->sql + st->offset,
+		                                     st->len, err->position)
+		              : st->token_offset;
+	} else if (err->position > 0) {
+		off = text_char_to_byte(step->sql, step->len, err->position);
+		for (size_t i = 0; i < s->n; i++)
+			if (off >= s->stmts[i].offset &&
+			    off < s->stmts[i].offset + s->stmts[i].len)
+				err->statement = (int)i + 1;
+	} else {
+		error_set_location(err, step->path, NULL, 0, 0);
+		return;
+	}
+	error_set_location(err, step->path, step->sql, step->len, off);
+}

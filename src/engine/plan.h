@@ -1,0 +1,75 @@
+/* How each migration will run */
+#ifndef STRATA_ENGINE_PLAN_H
+#define STRATA_ENGINE_PLAN_H
+
+#include "util/common.h"
+#include "engine/db.h"
+#include "sql/split.h"
+
+enum run_mode {
+	MODE_TXN,     /* in a transaction with its history row */
+	MODE_NO_TXN,  /* -- no-transaction: one statement per call, fenced */
+	MODE_OWN_TXN, /* manages its own BEGIN/COMMIT: as written, fenced */
+};
+
+struct plan_step {
+	const struct strata_migration *m;
+	const char *path; /* the file this step runs */
+	const char *sql;
+	size_t len;
+	struct strata_script script;
+	enum run_mode mode;
+	/* from `-- strata:KEY=VALUE` directives; < 0: not given */
+	double lock_timeout, statement_timeout, warn_after;
+	double concurrent_lock_timeout;
+};
+
+struct plan {
+	struct plan_step *steps;
+	size_t n, alloc;
+};
+
+/*
+ * Splits and checks the up (or, with is_down, down) file of each
+ * migration, in order, before anything runs: statements that cannot run
+ * in a transaction in a transactional file, COPY FROM STDIN, SQL the
+ * parser rejects (unless the server is newer than the parser), and
+ * anything --single-transaction cannot hold fail with STRATA_EVALIDATE
+ * naming file, line and statement.
+ */
+struct plan_ctx {
+	int (*split)(struct strata_script *out, const char *sql, size_t len,
+	             struct strata_error *err);
+	int server_version;   /* 0: offline, judged as the parser's version */
+	struct strata_db *db; /* where warnings go; NULL: dropped */
+	struct strata_lint *lint; /* run's lint gate: each step is linted
+	                             as it is planned, from the same parse */
+};
+
+/* The context of `db`, or with db NULL PostgreSQL's parser offline. */
+void plan_ctx_init(struct plan_ctx *ctx, struct strata_db *db);
+int plan_add(struct plan *p, const struct plan_ctx *ctx,
+             const struct strata_migration *m, bool is_down,
+             bool is_single_transaction, struct strata_error *err);
+/*
+ * PostgreSQL's parse of the up files of `ms`, made ahead on other threads
+ * (a bounded distance ahead, so memory does not grow with the plan), for
+ * plan_add_next() to take in order: parsing is most of planning. Without
+ * threads to spare (or with another driver's split) it does nothing and
+ * plan_add_next() is plan_add().
+ */
+struct presplit;
+struct presplit *presplit_start(const struct plan_ctx *ctx,
+                                const struct strata_migration *const *ms,
+                                size_t n);
+/* plan_add() of ms[i] (up), i counting from 0 in the order started. */
+int plan_add_next(struct plan *p, const struct plan_ctx *ctx,
+                  struct presplit *ps, size_t i,
+                  const struct strata_migration *m, bool is_single_transaction,
+                  struct strata_error *err);
+void presplit_stop(struct presplit *ps);
+void plan_release(struct plan *p);
+/* Fills err's file, line and column from the driver's statement/position. */
+void plan_locate_error(const struct plan_step *step, struct strata_error *err);
+
+#endif

@@ -1,0 +1,25 @@
+/* The parts of the source's reading tests call alone */
+#ifndef STRATA_ENGINE_SOURCE_H
+#define STRATA_ENGINE_SOURCE_H
+
+#include "util/common.h"
+#include "util/arena.h"
+
+struct source_name {
+	int64_t version;
+	const char *description; /* '_' read as ' ', in the arena */
+	const char *suffix;      /* ".sql", ".up.sql" or ".down.sql" */
+};
+
+/* A file name read as the source reads it: STRATA_EVALIDATE when it names
+ * no migration. `name` also stands for the path in the error. */
+int source_parse_name(struct source_name *out, const char *name,
+                      struct arena *arena, struct strata_error *err);
+/* Whether a file's text starts with STRATA_NO_TRANSACTION_DIRECTIVE. */
+bool source_is_no_transaction(const char *text, size_t len);
+/* STRATA_EVALIDATE naming the file when `text` starts with a UTF-8
+ * byte-order mark (refused where the file is to run). */
+int source_check_bom(const char *path, const char *text, size_t len,
+                     struct strata_error *err);
+
+#endif

@@ -1,0 +1,118 @@
+/*
+ * Validation that reports every problem at once (SPEC, validate), where
+ * `run` stops at the first: the source, each file's SQL through the same
+ * plan checks `run` makes, and the history against the source.
+ */
+#include "util/common.h"
+#include "util/xalloc.h"
+#include "drivers/driver.h"
+#include "engine/db.h"
+#include "engine/migrate.h"
+#include "engine/plan.h"
+
+#include <inttypes.h>
+
+static void add(struct strata_problems *out, struct strata_error *e)
+{
+	XGROW(out->items, out->alloc, out->count + 1);
+	out->items[out->count++] = *e;
+	memset(e, 0, sizeof(*e));
+}
+
+static void check_sql(struct strata_problems *out, const struct plan_ctx *ctx,
+                      const struct strata_source *src)
+{
+	for (size_t i = 0; i < strata_source_count(src); i++) {
+		const struct strata_migration *m = strata_source_at(src, i);
+
+		for (int is_down = 0; is_down <= !!m->down_path; is_down++) {
+			struct strata_error e = STRATA_ERROR_INIT;
+			struct plan p = { 0 };
+
+			if (plan_add(&p, ctx, m, is_down, false, &e) < 0)
+				add(out, &e);
+			plan_release(&p);
+		}
+	}
+}
+
+static int check_history(struct strata_problems *out, struct strata_db *db,
+                         const struct strata_source *src,
+                         const struct strata_validate_options *opts,
+                         struct strata_error *err)
+{
+	struct history h = { 0 };
+	int64_t newest;
+
+	if (db->drv->history_read(db->conn, &db->table, &h, err) < 0)
+		return -1;
+	for (size_t i = 0; i < h.n; i++) {
+		struct strata_error e = STRATA_ERROR_INIT;
+
+		if (migrate_check_row(&h.rows[i], src, false, &e) < 0)
+			add(out, &e);
+	}
+	newest = h.n ? h.rows[h.n - 1].version : 0;
+	for (size_t i = 0; i < strata_source_count(src); i++) {
+		const struct strata_migration *m = strata_source_at(src, i);
+		struct strata_error e = STRATA_ERROR_INIT;
+
+		if (m->version >= newest || history_find(&h, m->version))
+			continue;
+		if (!opts->is_strict_order) {
+			db_emit_warning(
+			        db, m,
+			        "migration %" PRId64
+			        " is pending below the newest applied one (%" PRId64
+			        "): it will be applied out of order",
+			        m->version, newest);
+			continue;
+		}
+		strata_error_set(
+		        &e, STRATA_EVALIDATE,
+		        "migration %" PRId64
+		        " is older than the newest applied one (%" PRId64 ")",
+		        m->version, newest);
+		e.file = xstrdup(m->up_path);
+		strata_error_hint(&e, "Give it a version above %" PRId64 ".",
+		                  newest);
+		add(out, &e);
+	}
+	history_release(&h);
+	return 0;
+}
+
+int strata_validate(struct strata_problems *out, struct strata_db *db,
+                    const char *dir, const struct strata_validate_options *opts,
+                    struct strata_error *err)
+{
+	static const struct strata_validate_options defaults = { 0 };
+	struct strata_source_options so = { 0 };
+	struct strata_source *src = NULL;
+	struct plan_ctx ctx;
+	int rc = 0;
+
+	if (!opts)
+		opts = &defaults;
+	memset(out, 0, sizeof(*out));
+	so.max_file_size = opts->max_file_size;
+	so.problems = out;
+	so.is_lenient = true;
+	/* leniently loaded, so only an unreadable directory fails here */
+	if (strata_source_load(&src, dir, &so, err) < 0)
+		return -1;
+	plan_ctx_init(&ctx, db);
+	check_sql(out, &ctx, src);
+	if (db)
+		rc = check_history(out, db, src, opts, err);
+	strata_source_free(src);
+	return rc;
+}
+
+void strata_problems_release(struct strata_problems *p)
+{
+	for (size_t i = 0; i < p->count; i++)
+		strata_error_release(&p->items[i]);
+	free(p->items);
+	memset(p, 0, sizeof(*p));
+}

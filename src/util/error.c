@@ -1,0 +1,108 @@
+/*
+ * The one error type, filled by the library and printed by the CLI. Each
+ * layer adds its context once; nothing here formats for display.
+ */
+#include "util/error.h"
+#include "util/xalloc.h"
+#include "util/sbuf.h"
+#include "util/text.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void strata_error_release(struct strata_error *err)
+{
+	if (!err)
+		return;
+	free(err->message);
+	free(err->detail);
+	free(err->hint);
+	free(err->file);
+	free(err->context);
+	memset(err, 0, sizeof(*err));
+}
+
+static char *vfmt(const char *fmt, va_list ap)
+{
+	struct sbuf sb = SBUF_INIT;
+
+	sbuf_vaddf(&sb, fmt, ap);
+	return sbuf_detach(&sb, NULL);
+}
+
+int strata_error_set(struct strata_error *err, enum strata_code code,
+                     const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err)
+		return -1;
+	strata_error_release(err);
+	err->code = code;
+	va_start(ap, fmt);
+	err->message = vfmt(fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int strata_error_detail(struct strata_error *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err)
+		return -1;
+	free(err->detail);
+	va_start(ap, fmt);
+	err->detail = vfmt(fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int strata_error_hint(struct strata_error *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err)
+		return -1;
+	free(err->hint);
+	va_start(ap, fmt);
+	err->hint = vfmt(fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+void error_set_location(struct strata_error *err, const char *file,
+                        const char *text, size_t len, size_t offset)
+{
+	if (!err)
+		return;
+	free(err->file);
+	err->file = file ? xstrdup(file) : NULL;
+	if (text)
+		text_line_col(text, len, offset, &err->line, &err->column);
+}
+
+void error_move(struct strata_error *dst, struct strata_error *src)
+{
+	if (!dst || dst == src)
+		return;
+	strata_error_release(dst);
+	*dst = *src;
+	memset(src, 0, sizeof(*src));
+}
+
+void error_prefix(struct strata_error *err, const char *fmt, ...)
+{
+	struct sbuf sb = SBUF_INIT;
+	va_list ap;
+
+	if (!err)
+		return;
+	va_start(ap, fmt);
+	sbuf_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	sbuf_adds(&sb, ": ");
+	sbuf_adds(&sb, err->message ? err->message : "unknown error");
+	free(err->message);
+	err->message = sbuf_detach(&sb, NULL);
+}

@@ -1,0 +1,16 @@
+/* Filling and moving a struct strata_error */
+#ifndef STRATA_UTIL_ERROR_H
+#define STRATA_UTIL_ERROR_H
+
+#include "util/common.h"
+
+/* Adds the file, and line/column computed from a byte offset into it. */
+void error_set_location(struct strata_error *err, const char *file,
+                        const char *text, size_t len, size_t offset);
+/* Moves everything of `src` into `dst` (releasing what dst held). */
+void error_move(struct strata_error *dst, struct strata_error *src);
+/* Prefixes the primary message: "PREFIX: message". */
+void error_prefix(struct strata_error *err, const char *fmt, ...)
+        STRATA_PRINTF(2, 3);
+
+#endif

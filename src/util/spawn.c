@@ -1,0 +1,316 @@
+/*
+ * Child processes (pg_dump, pg_restore): started with posix_spawn() from an
+ * explicit argv and environment, never through a shell, so nothing is
+ * quoted or expanded. The child reads /dev/null; its stdout and stderr are
+ * captured (up to a cap) for results and error messages. While it runs, a
+ * tick callback is called about once a second, which is how long dumps
+ * report progress.
+ *
+ * It does not judge exit statuses (callers know what a status means). A
+ * child is ended with SIGTERM by strata_cancel() (a SIGTERM sent to
+ * strata alone does not reach it through the terminal's process group),
+ * and its caller then sees it fail as any failed child.
+ */
+#include "util/spawn.h"
+#include "util/xalloc.h"
+#include "util/sbuf.h"
+#include "util/cancel.h"
+#include "util/text.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define DEFAULT_MAX_OUTPUT (64u * 1024u * 1024u)
+#define TICK_NS            INT64_C(1000000000)
+#define POLL_MS            200
+
+/* ---- environments ------------------------------------------------------- */
+
+static void env_push(struct child_env *e, char *entry)
+{
+	XGROW(e->v, e->alloc, e->n + 2);
+	e->v[e->n++] = entry;
+	e->v[e->n] = NULL;
+}
+
+void child_env_init(struct child_env *e)
+{
+	memset(e, 0, sizeof(*e));
+	XGROW(e->v, e->alloc, 1);
+	e->v[0] = NULL;
+	for (char **p = environ; p && *p; p++)
+		env_push(e, xstrdup(*p));
+	/*
+	 * What may hold a password (set by .env too) never reaches a child,
+	 * even one that connects nowhere: its environment is readable in
+	 * /proc/PID/environ for as long as it runs.
+	 */
+	child_env_unset(e, "DATABASE_URL");
+	child_env_unset(e, "PGPASSWORD");
+}
+
+static bool is_entry_of(const char *entry, const char *name)
+{
+	size_t n = strlen(name);
+
+	return strncmp(entry, name, n) == 0 && entry[n] == '=';
+}
+
+void child_env_unset(struct child_env *e, const char *name)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < e->n; i++) {
+		if (is_entry_of(e->v[i], name))
+			free(e->v[i]);
+		else
+			e->v[j++] = e->v[i];
+	}
+	e->n = j;
+	e->v[j] = NULL;
+}
+
+void child_env_set(struct child_env *e, const char *name, const char *value)
+{
+	child_env_unset(e, name);
+	env_push(e, xstrfmt("%s=%s", name, value));
+}
+
+void child_env_unset_containing(struct child_env *e, const char *text)
+{
+	size_t j = 0;
+
+	if (!text || !*text)
+		return;
+	for (size_t i = 0; i < e->n; i++) {
+		const char *eq = strchr(e->v[i], '=');
+
+		if (eq && strstr(eq + 1, text))
+			free(e->v[i]);
+		else
+			e->v[j++] = e->v[i];
+	}
+	e->n = j;
+	e->v[j] = NULL;
+}
+
+const char *child_env_get(const struct child_env *e, const char *name)
+{
+	for (size_t i = 0; i < e->n; i++)
+		if (is_entry_of(e->v[i], name))
+			return e->v[i] + strlen(name) + 1;
+	return NULL;
+}
+
+void child_env_release(struct child_env *e)
+{
+	for (size_t i = 0; i < e->n; i++)
+		free(e->v[i]);
+	free(e->v);
+	memset(e, 0, sizeof(*e));
+}
+
+/* ---- running ------------------------------------------------------------ */
+
+void child_release(struct child *c)
+{
+	sbuf_release(&c->out);
+	sbuf_release(&c->err);
+}
+
+static int set_cloexec(int fd)
+{
+	int flags = fcntl(fd, F_GETFD);
+
+	return flags < 0 ? -1 : fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+}
+
+static int make_pipe(int fds[2])
+{
+	if (pipe(fds) < 0)
+		return -1;
+	if (set_cloexec(fds[0]) < 0 || set_cloexec(fds[1]) < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		fds[0] = fds[1] = -1;
+		return -1;
+	}
+	return 0;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* Reads what is there into `sb` (dropping what exceeds `max`); 0 at EOF. */
+static ssize_t drain(int fd, struct sbuf *sb, size_t max)
+{
+	char buf[8192];
+	ssize_t n;
+
+	do
+		n = read(fd, buf, sizeof(buf));
+	while (n < 0 && errno == EINTR);
+	if (n > 0 && sb->len < max)
+		sbuf_add(sb, buf,
+		         (size_t)n < max - sb->len ? (size_t)n : max - sb->len);
+	return n;
+}
+
+struct child_hook {
+	struct cancel_hook hook;
+	pid_t pid;
+};
+
+static void end_child(struct cancel_hook *h)
+{
+	kill(((struct child_hook *)h)->pid, SIGTERM);
+}
+
+static int wait_child(pid_t pid, int *status)
+{
+	pid_t r;
+
+	do
+		r = waitpid(pid, status, 0);
+	while (r < 0 && errno == EINTR);
+	return r < 0 ? -1 : 0;
+}
+
+int child_run(struct child *c, struct strata_error *err)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t sigdef;
+	struct child_env ours = { 0 };
+	struct child_hook hook = { .hook.fn = end_child };
+	bool is_ended = false;
+	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
+	struct pollfd pfd[2];
+	size_t max = c->max_output ? c->max_output : DEFAULT_MAX_OUTPUT;
+	int64_t last_tick = text_monotonic_ns();
+	bool has_fa = false;
+	pid_t pid;
+	int status = 0, e, rc = -1;
+
+	assert(c->pass_fd < 0 || c->pass_fd != c->pass_fd_as);
+	c->exit_status = -1;
+	c->signal = 0;
+	if (make_pipe(outp) < 0 || make_pipe(errp) < 0) {
+		strata_error_set(err, STRATA_EFAILED,
+		                 "could not create a pipe for '%s': %s",
+		                 c->argv[0], strerror(errno));
+		goto done;
+	}
+	if (posix_spawn_file_actions_init(&fa) != 0)
+		BUG("posix_spawn_file_actions_init failed");
+	has_fa = true;
+	/* dup2 clears close-on-exec on the target; the originals close */
+	if (posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY,
+	                                     0) != 0 ||
+	    posix_spawn_file_actions_adddup2(&fa, outp[1], 1) != 0 ||
+	    posix_spawn_file_actions_adddup2(&fa, errp[1], 2) != 0 ||
+	    (c->pass_fd >= 0 && posix_spawn_file_actions_adddup2(
+	                                &fa, c->pass_fd, c->pass_fd_as) != 0))
+		BUG("posix_spawn_file_actions failed");
+	if (!c->envp)
+		child_env_init(&ours);
+	/* strata ignores SIGPIPE (a closed stdout must not kill a run); the
+	 * child gets its default back, as if started by a shell */
+	if (posix_spawnattr_init(&attr) != 0 || sigemptyset(&sigdef) != 0 ||
+	    sigaddset(&sigdef, SIGPIPE) != 0 ||
+	    posix_spawnattr_setsigdefault(&attr, &sigdef) != 0 ||
+	    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF) != 0)
+		BUG("posix_spawnattr failed");
+	e = (c->is_path_search ? posix_spawnp : posix_spawn)(
+	        &pid, c->argv[0], &fa, &attr, (char *const *)c->argv,
+	        c->envp ? c->envp : ours.v);
+	posix_spawnattr_destroy(&attr);
+	if (e != 0) {
+		strata_error_set(err, STRATA_EFAILED, "could not run '%s': %s",
+		                 c->argv[0], strerror(e));
+		goto done;
+	}
+	close_fd(&outp[1]);
+	close_fd(&errp[1]);
+	hook.pid = pid;
+	cancel_register(&hook.hook);
+	while (outp[0] >= 0 || errp[0] >= 0) {
+		int n;
+
+		/* strata_cancel() may have come before the hook was there */
+		if (strata_is_cancelled() && !is_ended) {
+			kill(pid, SIGTERM);
+			is_ended = true;
+		}
+		pfd[0].fd = outp[0];
+		pfd[1].fd = errp[0];
+		pfd[0].events = pfd[1].events = POLLIN;
+		pfd[0].revents = pfd[1].revents = 0;
+		n = poll(pfd, 2, POLL_MS);
+		if (n < 0 && errno != EINTR)
+			break;
+		if (n > 0 && pfd[0].revents &&
+		    drain(outp[0], &c->out, max) <= 0)
+			close_fd(&outp[0]);
+		if (n > 0 && pfd[1].revents &&
+		    drain(errp[0], &c->err, max) <= 0)
+			close_fd(&errp[0]);
+		if (c->tick && text_monotonic_ns() - last_tick >= TICK_NS) {
+			last_tick = text_monotonic_ns();
+			c->tick(c->tick_data);
+		}
+	}
+	close_fd(&outp[0]);
+	close_fd(&errp[0]);
+	if (strata_is_cancelled() && !is_ended)
+		kill(pid, SIGTERM);
+	if (wait_child(pid, &status) < 0) {
+		cancel_unregister(&hook.hook);
+		strata_error_set(err, STRATA_EFAILED,
+		                 "could not wait for '%s': %s", c->argv[0],
+		                 strerror(errno));
+		goto done;
+	}
+	cancel_unregister(&hook.hook);
+	if (WIFEXITED(status))
+		c->exit_status = WEXITSTATUS(status);
+	else if (WIFSIGNALED(status))
+		c->signal = WTERMSIG(status);
+	rc = 0;
+done:
+	child_env_release(&ours);
+	if (has_fa)
+		posix_spawn_file_actions_destroy(&fa);
+	close_fd(&outp[0]);
+	close_fd(&outp[1]);
+	close_fd(&errp[0]);
+	close_fd(&errp[1]);
+	return rc;
+}
+
+bool child_succeeded(const struct child *c)
+{
+	return c->exit_status == 0 && c->signal == 0;
+}
+
+void child_describe_status(struct sbuf *sb, const struct child *c)
+{
+	if (c->signal)
+		sbuf_addf(sb, "was ended by signal %d (%s)", c->signal,
+		          strsignal(c->signal));
+	else
+		sbuf_addf(sb, "exited with status %d", c->exit_status);
+}

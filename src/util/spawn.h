@@ -1,0 +1,57 @@
+/* Child processes */
+#ifndef STRATA_UTIL_SPAWN_H
+#define STRATA_UTIL_SPAWN_H
+
+#include "util/common.h"
+#include "util/sbuf.h"
+
+/* An environment for a child: NULL-terminated "NAME=VALUE" strings. */
+struct child_env {
+	char **v;
+	size_t n, alloc;
+};
+
+/* A copy of this process's environment, less the variables that may hold
+ * a password (DATABASE_URL, PGPASSWORD). */
+void child_env_init(struct child_env *e);
+void child_env_set(struct child_env *e, const char *name, const char *value);
+void child_env_unset(struct child_env *e, const char *name);
+/* Removes every variable whose value holds `text` (a secret). */
+void child_env_unset_containing(struct child_env *e, const char *text);
+const char *child_env_get(const struct child_env *e, const char *name);
+void child_env_release(struct child_env *e);
+
+struct child {
+	const char *const *argv;  /* argv[0] is the program's path */
+	char *const *envp;        /* the whole environment; NULL: ours, as
+	                           * child_env_init() gives it */
+	size_t max_output;        /* bytes kept of each stream; 0: 64 MiB */
+	void (*tick)(void *data); /* about once a second while it runs */
+	void *tick_data;
+	int pass_fd;    /* a descriptor the child inherits as pass_fd_as */
+	int pass_fd_as; /* (a different number); -1: none (CHILD_INIT) */
+	/* results */
+	struct sbuf out, err;
+	int exit_status;     /* -1 when ended by a signal */
+	int signal;          /* the signal that ended it, else 0 */
+	bool is_path_search; /* argv[0] is a name looked up in PATH */
+};
+
+#define CHILD_INIT                                                           \
+	{                                                                    \
+		NULL, NULL, 0, NULL, NULL, -1, -1, SBUF_INIT, SBUF_INIT, -1, \
+		        0, false                                             \
+	}
+
+/*
+ * Runs the child to its end, stdin from /dev/null, stdout and stderr
+ * captured. Fails (STRATA_EFAILED) only when it cannot be started or
+ * waited for; its exit status is the caller's to judge.
+ */
+int child_run(struct child *c, struct strata_error *err);
+bool child_succeeded(const struct child *c);
+/* "exited with status 1", "was ended by signal 9 (Killed)". */
+void child_describe_status(struct sbuf *sb, const struct child *c);
+void child_release(struct child *c);
+
+#endif
