@@ -134,7 +134,7 @@ fuzz-build: $(FUZZ_BIN)
 fuzz: $(FUZZ_BIN)
 	tests/fuzz/run $(FUZZ_SECONDS) $(FUZZ_BIN)
 
-FORMAT_FILES = $(wildcard include/*.h src/*/*.[ch] \
+FORMAT_FILES = $(wildcard include/*.h src/*/*.[ch] tests/unit/*.h \
                tests/unit/*.c tests/golden/*.c tests/fuzz/*.c)
 format:
 	clang-format -i $(FORMAT_FILES)
