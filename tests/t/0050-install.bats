@@ -128,6 +128,19 @@ write_app() {
 	grep -qx strata_migrate_run <<<"$names"
 	grep -qx strata_backup_restore <<<"$names"
 	! grep -qx strata_bug <<<"$names"
+	# every function strata.h declares is marked STRATA_API, and exported
+	run awk '(/^[a-z].*[^a-z_]strata_[a-z0-9_]+\(/ ||
+		  (/^strata_[a-z0-9_]+\(/ && prev !~ /^STRATA_API /)) {
+			print FILENAME ":" FNR ": " $0
+		}
+		{ prev = $0 }' "$DEST/usr/include/strata.h"
+	assert_success
+	refute_output
+	local declared
+	declared=$(perl -0ne 'print "$1\n" while /^STRATA_API\b[^;(]*?\b(strata_\w+)\s*\(/mg' \
+		"$DEST/usr/include/strata.h" | sort)
+	[[ -n $declared ]] || fail "no STRATA_API declaration found"
+	assert_equal "$(sort <<<"$names")" "$declared"
 	run readelf -d "$so"
 	assert_output --regexp "SONAME.*\[libstrata\.so\.$MAJOR\]"
 }
@@ -288,9 +301,27 @@ page_options() {
 	assert_equal "${lines[5]}" "--simple"
 	assert_equal "${lines[6]}" "text json"
 	assert_equal "${lines[7]}" "create drop reset setup"
-	# zsh reads its file
-	run zsh -n "$DEST/usr/share/zsh/site-functions/_strata"
+	# zsh reads its file, and offers the same (compadd and _files stubbed:
+	# zsh filters by the word typed itself)
+	local zfile=$DEST/usr/share/zsh/site-functions/_strata
+	run zsh -n "$zfile"
 	assert_success
+	run zsh -c '
+		zfile=$1
+		compadd() { shift; print -r -- "$*"; }
+		_files() { print -r -- "files $*"; }
+		t() { words=("$@"); CURRENT=$#; source "$zfile"; }
+		t strata ru
+		t strata backup ""
+		t strata migrate add --sim
+		t strata --format ""
+		t strata run --source ""' zsh "$zfile"
+	assert_success
+	assert_line --index 0 --regexp '^run revert status '
+	assert_line --index 1 "verify list prune"
+	assert_line --index 2 --regexp '^--reversible -r --simple '
+	assert_line --index 3 "text json"
+	assert_line --index 4 "files -/"
 }
 
 @test "uninstall: removes every file install put" {
