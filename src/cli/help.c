@@ -4,8 +4,8 @@
  * what it does (enum help_uses), which chooses the global options that
  * apply to it. Its own options come from its option table, the one the
  * parser reads, so that the help lists exactly what the command accepts.
- * Manual pages are meant to be made from the same data; this file only
- * renders text, wrapped to 80 columns.
+ * This file renders it as text, wrapped to 80 columns; help_gen.c makes
+ * the manual pages and the shell completions from the same data.
  */
 #include "cli.h"
 
