@@ -162,6 +162,30 @@ write_app() {
 	assert_line --regexp '^applied 2, lint findings [1-9]'
 }
 
+@test "install: libstrata(3)'s example builds and tells a pending database from an up-to-date one" {
+	# the page's literal block, as scdoc prints it (a backslash escaped)
+	awk '/^# EXAMPLE/ { on = 1 } on && /^```$/ { n++; next } on && n == 1' \
+		"$STRATA_TEST_ROOT/docs/man/libstrata.3.scd" | sed 's/\\\\/\\/g' >example.c
+	cat >>example.c <<-'EOF'
+	int main(int argc, char **argv)
+	{
+		return argc == 3 && up_to_date(argv[1], argv[2]) == 0 ? 0 : 1;
+	}
+	EOF
+	# shellcheck disable=SC2046,SC2086
+	gcc -std=c11 -Wall -Wextra -pedantic -Werror ${STRATA_SAN_FLAGS:-} \
+		example.c -o example $(pkg-config --cflags --libs libstrata)
+	mkdir migrations
+	echo 'CREATE TABLE t (id int);' >migrations/1_t.sql
+	export LD_LIBRARY_PATH=$DEST/usr/lib
+	run ./example "sqlite:$PWD/app.db" migrations
+	assert_failure 1
+	strata -d "sqlite:$PWD/app.db" run >/dev/null
+	run ./example "sqlite:$PWD/app.db" migrations
+	assert_success
+	assert_output ""
+}
+
 @test "install: a C++ program builds with pkg-config and runs" {
 	cat >app.cpp <<-'EOF'
 	#include <cstdio>
