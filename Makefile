@@ -152,7 +152,7 @@ golden-update: $(TOOL_BIN)
 	$(TEST_ENV) STRATA_GOLDEN_UPDATE=1 tests/golden/golden.t
 
 # The shell tests again with every strata call under valgrind.
-valgrind: $(BIN)
+valgrind: $(INSTALLABLE)
 	$(TEST_ENV) STRATA_VALGRIND=1 $(PROVE) --exec tests/run-one \
 		$(sort $(wildcard tests/t/*.bats))
 
