@@ -1,10 +1,11 @@
 /*
- * Listing a backup directory (every manifest, oldest first, with what is
- * wrong with each one that does not load) and retention: which backups a
- * prune keeps (the newest N per database and kind, those younger than a
- * duration, and always the newest complete one) and which it removes,
- * files first and the manifest last, so an interrupted prune leaves
- * nothing that looks complete and is not.
+ * Listing a backup directory (strata's manifests, oldest first, and the
+ * hidden .part- files of backups that never completed) and retention:
+ * which backups a prune keeps (per database and kind, the newest of each
+ * of the newest N days, ISO weeks and months, and pre-migration backups
+ * younger than a duration) and which it removes: the manifest first, then
+ * the file, so that an interrupted prune never leaves a manifest without
+ * its backup; leftover .part- files too.
  */
 #include "backup/backup.h"
 #include "backup/files.h"
