@@ -161,7 +161,8 @@ int backup_newest_applied(int64_t *out, const struct strata_driver *drv,
 
 /* ---- making a backup ---------------------------------------------------- */
 
-/* Verified after writing (SPEC): the tool reads the new file. */
+/* Verified after writing (design.md, Backups): the tool reads the new
+ * file. */
 static int check_new(const struct backup_ops *ops,
                      const struct strata_backup *b, const char *tmp,
                      const char *pg_bindir, struct strata_error *err)

@@ -55,7 +55,8 @@ done:
 	strata_error_release(&e);
 }
 
-/* A failed restore leaves the target as it was (SPEC): it says so. */
+/* A failed restore leaves the target as it was (design.md, Backups): it
+ * says so. */
 static void restore_failed(struct strata_error *err,
                            const struct backup_target *t)
 {

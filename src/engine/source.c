@@ -1,10 +1,10 @@
 /*
  * The migration source: one directory of versioned SQL files, read the way
- * sqlx reads it (SPEC, Migration sources). The scan is not recursive; a
- * name is split at its first '_' into a VERSION (ASCII digits, an int64,
- * 0 included as sqlx reads it) and a description, whose suffix (".up.sql",
- * ".down.sql", ".sql") is trimmed as Rust's trim_end_matches() does and whose
- * '_' read as ' '.
+ * sqlx reads it (design.md, Migration sources and layouts). The scan is
+ * not recursive; a name is split at its first '_' into a VERSION (ASCII
+ * digits, an int64, 0 included as sqlx reads it) and a description, whose
+ * suffix (".up.sql", ".down.sql", ".sql") is trimmed as Rust's
+ * trim_end_matches() does and whose '_' read as ' '.
  *
  * Where sqlx passes over a .sql file it cannot parse or silently accepts two
  * files of one version, strata refuses the whole source: every problem of
@@ -13,7 +13,7 @@
  * file-name order is reported with a count of the others, so the answer does
  * not depend on readdir()'s order. Nothing is returned from an invalid source.
  *
- * The other layouts of the SPEC (diesel, dbmate, Flyway...) are not read:
+ * Other tools' layouts (diesel, dbmate, Flyway...) are not read:
  * they are recognised only to be refused by name, since sqlx would pass
  * over them or run a dbmate file's down section as part of its up. This
  * file knows nothing of SQL: splitting and linting come later, from the

@@ -54,9 +54,9 @@ static int not_a_file_error(const struct entry *e, mode_t mode,
 }
 
 /*
- * Links are followed only inside the source tree (SPEC): a link out of it
- * could make the history depend on files nobody reviews with the
- * migrations.
+ * Links are followed only inside the source tree (design.md, Migration
+ * sources and layouts): a link out of it could make the history depend on
+ * files nobody reviews with the migrations.
  */
 static int check_file_type(struct entry *e, struct reader *r,
                            struct strata_error *err)
@@ -208,7 +208,8 @@ int source_check_bom(const char *path, const char *text, size_t len,
 	return -1;
 }
 
-/* SPEC: migration files are UTF-8 without NUL bytes. */
+/* Migration files are UTF-8 without NUL bytes (design.md, Migration
+ * sources and layouts). */
 static int check_text(const struct entry *e, const char *text, size_t len,
                       struct strata_error *err)
 {

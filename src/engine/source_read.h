@@ -112,11 +112,11 @@ int source_check_entry(struct entry *e, struct reader *r,
 
 /*
  * Entries that strata does not read but that look like migrations of
- * another layout (SPEC, Migration sources): sqlx passes over them, so a
- * folder of them would be reported up to date, or some of a mixed folder's
- * migrations would never run. Each is an error; a hidden entry, or a
- * directory holding no file named like a migration (shared SQL that
- * migrations link to, seeds), is clearly no migration.
+ * another layout (design.md, Migration sources and layouts): sqlx passes
+ * over them, so a folder of them would be reported up to date, or some of
+ * a mixed folder's migrations would never run. Each is an error; a hidden
+ * entry, or a directory holding no file named like a migration (shared SQL
+ * that migrations link to, seeds), is clearly no migration.
  */
 enum alien_kind {
 	ALIEN_DIESEL, /* VERSION_NAME/up.sql */
