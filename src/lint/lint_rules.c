@@ -25,26 +25,27 @@
 /* ---- helpers --------------------------------------------------------------
  */
 
-const PgQuery__AlterTableCmd *cmd_of(const PgQuery__Node *n)
+const PgQuery__AlterTableCmd *rules_cmd_of(const PgQuery__Node *n)
 {
 	return IS(n, ALTER_TABLE_CMD) ? n->alter_table_cmd : NULL;
 }
 
-const PgQuery__ColumnDef *cmd_coldef(const PgQuery__AlterTableCmd *cmd)
+const PgQuery__ColumnDef *rules_cmd_coldef(const PgQuery__AlterTableCmd *cmd)
 {
 	return cmd->def && IS(cmd->def, COLUMN_DEF) ? cmd->def->column_def
 	                                            : NULL;
 }
 
-const PgQuery__Constraint *cmd_constraint(const PgQuery__AlterTableCmd *cmd)
+const PgQuery__Constraint *
+rules_cmd_constraint(const PgQuery__AlterTableCmd *cmd)
 {
 	return cmd->def && IS(cmd->def, CONSTRAINT) ? cmd->def->constraint
 	                                            : NULL;
 }
 
 /* ALTER TABLE of a table that exists (not created in this migration). */
-const PgQuery__AlterTableStmt *alter_existing(const struct lint_ctx *c,
-                                              const PgQuery__Node *n)
+const PgQuery__AlterTableStmt *rules_alter_existing(const struct lint_ctx *c,
+                                                    const PgQuery__Node *n)
 {
 	const PgQuery__AlterTableStmt *a;
 
@@ -57,7 +58,7 @@ const PgQuery__AlterTableStmt *alter_existing(const struct lint_ctx *c,
 	return a;
 }
 
-void coldef_info(struct coldef_info *out, const PgQuery__ColumnDef *d)
+void rules_coldef_info(struct coldef_info *out, const PgQuery__ColumnDef *d)
 {
 	memset(out, 0, sizeof(*out));
 	out->is_not_null = d->is_not_null;
@@ -102,7 +103,7 @@ void coldef_info(struct coldef_info *out, const PgQuery__ColumnDef *d)
 	}
 }
 
-bool is_one_of(const char *s, const char *const *list, size_t n)
+bool rules_is_one_of(const char *s, const char *const *list, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		if (!strcmp(s, list[i]))
@@ -110,24 +111,25 @@ bool is_one_of(const char *s, const char *const *list, size_t n)
 	return false;
 }
 
-bool is_serial(const char *t)
+bool rules_is_serial(const char *t)
 {
 	static const char *const serials[] = {
 		"serial",  "serial2",     "serial4",
 		"serial8", "smallserial", "bigserial",
 	};
 
-	return is_one_of(t, serials, ARRAY_SIZE(serials));
+	return rules_is_one_of(t, serials, ARRAY_SIZE(serials));
 }
 
-const char *drop_object_name(const struct lint_ctx *c, const PgQuery__Node *o)
+const char *rules_drop_object_name(const struct lint_ctx *c,
+                                   const PgQuery__Node *o)
 {
 	if (IS(o, LIST))
 		return lint_names(c, o->list->items, o->list->n_items);
 	return node_string(o);
 }
 
-const char *drop_object_last(const PgQuery__Node *o)
+const char *rules_drop_object_last(const PgQuery__Node *o)
 {
 	if (IS(o, LIST))
 		return names_last(o->list->items, o->list->n_items);
@@ -135,7 +137,7 @@ const char *drop_object_last(const PgQuery__Node *o)
 }
 
 /* The CONCURRENTLY form a statement uses, or NULL. */
-const char *concurrent_form(const PgQuery__Node *n)
+const char *rules_concurrent_form(const PgQuery__Node *n)
 {
 	const PgQuery__DefElem *d;
 
@@ -155,7 +157,7 @@ const char *concurrent_form(const PgQuery__Node *n)
 	case PG_QUERY__NODE__NODE_ALTER_TABLE_STMT:
 		for (size_t i = 0; i < n->alter_table_stmt->n_cmds; i++) {
 			const PgQuery__AlterTableCmd *cmd =
-			        cmd_of(n->alter_table_stmt->cmds[i]);
+			        rules_cmd_of(n->alter_table_stmt->cmds[i]);
 
 			if (cmd && cmd->subtype == AT(DetachPartition) &&
 			    cmd->def && IS(cmd->def, PARTITION_CMD) &&

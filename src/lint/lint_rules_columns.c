@@ -102,7 +102,8 @@ static bool find_volatile(const ProtobufCMessage *m, void *data)
 		return false;
 	f = (const PgQuery__FuncCall *)m;
 	name = names_last(f->funcname, f->n_funcname);
-	if (name && is_one_of(name, stable_funcs, ARRAY_SIZE(stable_funcs)))
+	if (name &&
+	    rules_is_one_of(name, stable_funcs, ARRAY_SIZE(stable_funcs)))
 		return false;
 	w->name = name ? name : "a function";
 	return true;
@@ -122,21 +123,21 @@ static const char *volatile_call(const PgQuery__Node *e)
 
 void rule_adding_field_with_default(struct lint_ctx *c, const PgQuery__Node *n)
 {
-	const PgQuery__AlterTableStmt *a = alter_existing(c, n);
+	const PgQuery__AlterTableStmt *a = rules_alter_existing(c, n);
 
 	for (size_t i = 0; a && i < a->n_cmds; i++) {
-		const PgQuery__AlterTableCmd *cmd = cmd_of(a->cmds[i]);
+		const PgQuery__AlterTableCmd *cmd = rules_cmd_of(a->cmds[i]);
 		const char *rel = lint_rv_name(c, a->relation), *f;
 		const PgQuery__ColumnDef *d;
 		struct coldef_info info;
 
 		if (!cmd || cmd->subtype != AT(AddColumn) ||
-		    !(d = cmd_coldef(cmd)))
+		    !(d = rules_cmd_coldef(cmd)))
 			continue;
-		coldef_info(&info, d);
+		rules_coldef_info(&info, d);
 		if (d->type_name &&
-		    is_serial(names_last(d->type_name->names,
-		                         d->type_name->n_names)))
+		    rules_is_serial(names_last(d->type_name->names,
+		                               d->type_name->n_names)))
 			lint_report(
 			        c, d->location, NULL,
 			        "adding %s column '%s' to '%s' rewrites the table under an ACCESS EXCLUSIVE lock: its default, nextval(), is volatile",
@@ -170,23 +171,23 @@ void rule_adding_field_with_default(struct lint_ctx *c, const PgQuery__Node *n)
 
 void rule_adding_required_field(struct lint_ctx *c, const PgQuery__Node *n)
 {
-	const PgQuery__AlterTableStmt *a = alter_existing(c, n);
+	const PgQuery__AlterTableStmt *a = rules_alter_existing(c, n);
 
 	for (size_t i = 0; a && i < a->n_cmds; i++) {
-		const PgQuery__AlterTableCmd *cmd = cmd_of(a->cmds[i]);
+		const PgQuery__AlterTableCmd *cmd = rules_cmd_of(a->cmds[i]);
 		const PgQuery__ColumnDef *d;
 		struct coldef_info info;
 
 		if (!cmd || cmd->subtype != AT(AddColumn) ||
-		    !(d = cmd_coldef(cmd)))
+		    !(d = rules_cmd_coldef(cmd)))
 			continue;
-		coldef_info(&info, d);
+		rules_coldef_info(&info, d);
 		if (!info.is_not_null ||
 		    (info.dflt && !is_null_const(info.dflt)) ||
 		    info.is_identity || info.is_generated ||
 		    (d->type_name &&
-		     is_serial(names_last(d->type_name->names,
-		                          d->type_name->n_names))))
+		     rules_is_serial(names_last(d->type_name->names,
+		                                d->type_name->n_names))))
 			continue;
 		lint_report(
 		        c, d->location, NULL,
@@ -201,10 +202,10 @@ void rule_adding_required_field(struct lint_ctx *c, const PgQuery__Node *n)
 void rule_adding_foreign_key_constraint(struct lint_ctx *c,
                                         const PgQuery__Node *n)
 {
-	const PgQuery__AlterTableStmt *a = alter_existing(c, n);
+	const PgQuery__AlterTableStmt *a = rules_alter_existing(c, n);
 
 	for (size_t i = 0; a && i < a->n_cmds; i++) {
-		const PgQuery__AlterTableCmd *cmd = cmd_of(a->cmds[i]);
+		const PgQuery__AlterTableCmd *cmd = rules_cmd_of(a->cmds[i]);
 		const char *rel = lint_rv_name(c, a->relation);
 		const PgQuery__Constraint *k;
 		const PgQuery__ColumnDef *d;
@@ -213,15 +214,16 @@ void rule_adding_foreign_key_constraint(struct lint_ctx *c,
 		if (!cmd)
 			continue;
 		if (cmd->subtype == AT(AddConstraint) &&
-		    (k = cmd_constraint(cmd)) &&
+		    (k = rules_cmd_constraint(cmd)) &&
 		    k->contype == CONSTR(FOREIGN) && !k->skip_validation)
 			lint_report(
 			        c, k->location, NULL,
 			        "adding %s to '%s' checks every row while holding SHARE ROW EXCLUSIVE locks on '%s' and '%s'",
 			        con_name(c, k, "foreign key"), rel, rel,
 			        lint_rv_name(c, k->pktable));
-		if (cmd->subtype == AT(AddColumn) && (d = cmd_coldef(cmd))) {
-			coldef_info(&info, d);
+		if (cmd->subtype == AT(AddColumn) &&
+		    (d = rules_cmd_coldef(cmd))) {
+			rules_coldef_info(&info, d);
 			if (info.fk)
 				lint_report(
 				        c, info.fk->location, NULL,
@@ -235,10 +237,10 @@ void rule_adding_foreign_key_constraint(struct lint_ctx *c,
 void rule_constraint_missing_not_valid(struct lint_ctx *c,
                                        const PgQuery__Node *n)
 {
-	const PgQuery__AlterTableStmt *a = alter_existing(c, n);
+	const PgQuery__AlterTableStmt *a = rules_alter_existing(c, n);
 
 	for (size_t i = 0; a && i < a->n_cmds; i++) {
-		const PgQuery__AlterTableCmd *cmd = cmd_of(a->cmds[i]);
+		const PgQuery__AlterTableCmd *cmd = rules_cmd_of(a->cmds[i]);
 		const char *rel = lint_rv_name(c, a->relation);
 		const PgQuery__Constraint *k;
 		const PgQuery__ColumnDef *d;
@@ -247,14 +249,15 @@ void rule_constraint_missing_not_valid(struct lint_ctx *c,
 		if (!cmd)
 			continue;
 		if (cmd->subtype == AT(AddConstraint) &&
-		    (k = cmd_constraint(cmd)) && k->contype == CONSTR(CHECK) &&
-		    !k->skip_validation)
+		    (k = rules_cmd_constraint(cmd)) &&
+		    k->contype == CONSTR(CHECK) && !k->skip_validation)
 			lint_report(
 			        c, k->location, NULL,
 			        "adding %s to '%s' scans the whole table under an ACCESS EXCLUSIVE lock",
 			        con_name(c, k, "CHECK constraint"), rel);
-		if (cmd->subtype == AT(AddColumn) && (d = cmd_coldef(cmd))) {
-			coldef_info(&info, d);
+		if (cmd->subtype == AT(AddColumn) &&
+		    (d = rules_cmd_coldef(cmd))) {
+			rules_coldef_info(&info, d);
 			if (info.check)
 				lint_report(
 				        c, info.check->location, NULL,
@@ -274,10 +277,10 @@ void rule_constraint_missing_not_valid(struct lint_ctx *c,
 
 void rule_setting_not_nullable_field(struct lint_ctx *c, const PgQuery__Node *n)
 {
-	const PgQuery__AlterTableStmt *a = alter_existing(c, n);
+	const PgQuery__AlterTableStmt *a = rules_alter_existing(c, n);
 
 	for (size_t i = 0; a && i < a->n_cmds; i++) {
-		const PgQuery__AlterTableCmd *cmd = cmd_of(a->cmds[i]);
+		const PgQuery__AlterTableCmd *cmd = rules_cmd_of(a->cmds[i]);
 
 		if (!cmd || cmd->subtype != AT(SetNotNull))
 			continue;
@@ -298,10 +301,10 @@ void rule_setting_not_nullable_field(struct lint_ctx *c, const PgQuery__Node *n)
 static void report_index_constraint(struct lint_ctx *c, const PgQuery__Node *n,
                                     PgQuery__ConstrType type, const char *what)
 {
-	const PgQuery__AlterTableStmt *a = alter_existing(c, n);
+	const PgQuery__AlterTableStmt *a = rules_alter_existing(c, n);
 
 	for (size_t i = 0; a && i < a->n_cmds; i++) {
-		const PgQuery__AlterTableCmd *cmd = cmd_of(a->cmds[i]);
+		const PgQuery__AlterTableCmd *cmd = rules_cmd_of(a->cmds[i]);
 		const char *rel = lint_rv_name(c, a->relation);
 		const PgQuery__Constraint *k;
 		const PgQuery__ColumnDef *d;
@@ -310,14 +313,15 @@ static void report_index_constraint(struct lint_ctx *c, const PgQuery__Node *n,
 		if (!cmd)
 			continue;
 		if (cmd->subtype == AT(AddConstraint) &&
-		    (k = cmd_constraint(cmd)) && k->contype == type &&
+		    (k = rules_cmd_constraint(cmd)) && k->contype == type &&
 		    !*k->indexname)
 			lint_report(
 			        c, k->location, NULL,
 			        "adding %s to '%s' builds its index under an ACCESS EXCLUSIVE lock",
 			        con_name(c, k, what), rel);
-		if (cmd->subtype == AT(AddColumn) && (d = cmd_coldef(cmd))) {
-			coldef_info(&info, d);
+		if (cmd->subtype == AT(AddColumn) &&
+		    (d = rules_cmd_coldef(cmd))) {
+			rules_coldef_info(&info, d);
 			k = type == CONSTR(PRIMARY) ? info.pk : info.unique;
 			if (k)
 				lint_report(
@@ -349,10 +353,10 @@ void rule_disallowed_unique_constraint(struct lint_ctx *c,
 
 void rule_ban_drop_column(struct lint_ctx *c, const PgQuery__Node *n)
 {
-	const PgQuery__AlterTableStmt *a = alter_existing(c, n);
+	const PgQuery__AlterTableStmt *a = rules_alter_existing(c, n);
 
 	for (size_t i = 0; a && i < a->n_cmds; i++) {
-		const PgQuery__AlterTableCmd *cmd = cmd_of(a->cmds[i]);
+		const PgQuery__AlterTableCmd *cmd = rules_cmd_of(a->cmds[i]);
 
 		if (cmd && cmd->subtype == AT(DropColumn))
 			lint_report(
@@ -370,7 +374,7 @@ void rule_ban_drop_table(struct lint_ctx *c, const PgQuery__Node *n)
 		return;
 	s = n->drop_stmt;
 	for (size_t i = 0; i < s->n_objects; i++) {
-		const char *name = drop_object_last(s->objects[i]);
+		const char *name = rules_drop_object_last(s->objects[i]);
 		PgQuery__RangeVar rv = PG_QUERY__RANGE_VAR__INIT;
 
 		rv.relname = (char *)(name ? name : "");
@@ -379,7 +383,7 @@ void rule_ban_drop_table(struct lint_ctx *c, const PgQuery__Node *n)
 		lint_report(
 		        c, -1, NULL,
 		        "dropping table '%s' breaks the code still using it, and loses its data",
-		        drop_object_name(c, s->objects[i]));
+		        rules_drop_object_name(c, s->objects[i]));
 	}
 }
 
@@ -394,10 +398,10 @@ void rule_ban_drop_database(struct lint_ctx *c, const PgQuery__Node *n)
 
 void rule_ban_drop_not_null(struct lint_ctx *c, const PgQuery__Node *n)
 {
-	const PgQuery__AlterTableStmt *a = alter_existing(c, n);
+	const PgQuery__AlterTableStmt *a = rules_alter_existing(c, n);
 
 	for (size_t i = 0; a && i < a->n_cmds; i++) {
-		const PgQuery__AlterTableCmd *cmd = cmd_of(a->cmds[i]);
+		const PgQuery__AlterTableCmd *cmd = rules_cmd_of(a->cmds[i]);
 
 		if (cmd && cmd->subtype == AT(DropNotNull))
 			lint_report(

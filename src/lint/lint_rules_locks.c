@@ -44,12 +44,12 @@ void rule_require_concurrent_index_deletion(struct lint_ctx *c,
 	if (s->remove_type != OBJ(INDEX) || s->concurrent)
 		return;
 	for (size_t i = 0; i < s->n_objects; i++) {
-		if (lint_is_new_index(c, drop_object_last(s->objects[i])))
+		if (lint_is_new_index(c, rules_drop_object_last(s->objects[i])))
 			continue;
 		lint_report(
 		        c, -1, NULL,
 		        "dropping index '%s' without CONCURRENTLY takes an ACCESS EXCLUSIVE lock on its table",
-		        drop_object_name(c, s->objects[i]));
+		        rules_drop_object_name(c, s->objects[i]));
 		return;
 	}
 }
@@ -99,12 +99,12 @@ void rule_require_concurrent_reindex(struct lint_ctx *c, const PgQuery__Node *n)
 void rule_require_concurrent_detach_partition(struct lint_ctx *c,
                                               const PgQuery__Node *n)
 {
-	const PgQuery__AlterTableStmt *a = alter_existing(c, n);
+	const PgQuery__AlterTableStmt *a = rules_alter_existing(c, n);
 
 	if (c->pg_version < 140000)
 		return; /* no DETACH CONCURRENTLY before 14 */
 	for (size_t i = 0; a && i < a->n_cmds; i++) {
-		const PgQuery__AlterTableCmd *cmd = cmd_of(a->cmds[i]);
+		const PgQuery__AlterTableCmd *cmd = rules_cmd_of(a->cmds[i]);
 		const PgQuery__PartitionCmd *p;
 
 		if (!cmd || cmd->subtype != AT(DetachPartition) || !cmd->def ||
@@ -124,7 +124,7 @@ void rule_require_concurrent_detach_partition(struct lint_ctx *c,
 void rule_ban_concurrently_in_transaction(struct lint_ctx *c,
                                           const PgQuery__Node *n)
 {
-	const char *what = concurrent_form(n);
+	const char *what = rules_concurrent_form(n);
 
 	if (!what || !c->in_txn)
 		return;
@@ -153,10 +153,10 @@ static const char *heavy_lock(const struct lint_ctx *c, const PgQuery__Node *n)
 			return rv->relname;
 		for (size_t i = 0; i < n->alter_table_stmt->n_cmds; i++) {
 			const PgQuery__AlterTableCmd *cmd =
-			        cmd_of(n->alter_table_stmt->cmds[i]);
+			        rules_cmd_of(n->alter_table_stmt->cmds[i]);
 			const PgQuery__Constraint *k;
 
-			if (cmd && (k = cmd_constraint(cmd)) &&
+			if (cmd && (k = rules_cmd_constraint(cmd)) &&
 			    k->contype == CONSTR(FOREIGN) &&
 			    !lint_is_new_rel(c, k->pktable))
 				return k->pktable->relname;
@@ -173,7 +173,7 @@ static const char *heavy_lock(const struct lint_ctx *c, const PgQuery__Node *n)
 				return e->constraint->pktable->relname;
 			if (!IS(e, COLUMN_DEF))
 				continue;
-			coldef_info(&info, e->column_def);
+			rules_coldef_info(&info, e->column_def);
 			if (info.fk && !lint_is_new_rel(c, info.fk->pktable))
 				return info.fk->pktable->relname;
 		}
@@ -189,9 +189,9 @@ static const char *heavy_lock(const struct lint_ctx *c, const PgQuery__Node *n)
 			for (size_t i = 0; i < n->drop_stmt->n_objects; i++)
 				if (!lint_is_new_index(
 				            c,
-				            drop_object_last(
+				            rules_drop_object_last(
 				                    n->drop_stmt->objects[i])))
-					return drop_object_last(
+					return rules_drop_object_last(
 					        n->drop_stmt->objects[i]);
 			return NULL;
 		case OBJ(TABLE):
@@ -199,7 +199,7 @@ static const char *heavy_lock(const struct lint_ctx *c, const PgQuery__Node *n)
 		case OBJ(MATVIEW):
 			for (size_t i = 0; i < n->drop_stmt->n_objects; i++) {
 				PgQuery__RangeVar r = PG_QUERY__RANGE_VAR__INIT;
-				const char *name = drop_object_last(
+				const char *name = rules_drop_object_last(
 				        n->drop_stmt->objects[i]);
 
 				r.relname = (char *)(name ? name : "");
@@ -246,7 +246,7 @@ static const char *heavy_lock(const struct lint_ctx *c, const PgQuery__Node *n)
 		rv = n->create_policy_stmt->table;
 		break;
 	case PG_QUERY__NODE__NODE_REINDEX_STMT:
-		if (concurrent_form(n))
+		if (rules_concurrent_form(n))
 			return NULL;
 		rv = n->reindex_stmt->relation;
 		if (rv &&

@@ -172,7 +172,7 @@ static const char *fragile(const struct lint_ctx *c, const PgQuery__Node *n)
 		return lint_strfmt(
 		        c, "%s '%s' without IF EXISTS",
 		        drop_kind(n->drop_stmt->remove_type),
-		        drop_object_name(c, n->drop_stmt->objects[0]));
+		        rules_drop_object_name(c, n->drop_stmt->objects[0]));
 	case PG_QUERY__NODE__NODE_CREATE_SEQ_STMT:
 		return n->create_seq_stmt->if_not_exists
 		               ? NULL
@@ -236,13 +236,13 @@ static const char *fragile(const struct lint_ctx *c, const PgQuery__Node *n)
 	case PG_QUERY__NODE__NODE_ALTER_TABLE_STMT:
 		for (size_t i = 0; i < n->alter_table_stmt->n_cmds; i++) {
 			const PgQuery__AlterTableCmd *cmd =
-			        cmd_of(n->alter_table_stmt->cmds[i]);
+			        rules_cmd_of(n->alter_table_stmt->cmds[i]);
 			const PgQuery__ColumnDef *d;
 
 			if (!cmd || cmd->missing_ok)
 				continue;
 			if (cmd->subtype == AT(AddColumn) &&
-			    (d = cmd_coldef(cmd)))
+			    (d = rules_cmd_coldef(cmd)))
 				return lint_strfmt(
 				        c,
 				        "ADD COLUMN '%s' without IF NOT EXISTS",
@@ -271,7 +271,7 @@ void rule_prefer_robust_stmts(struct lint_ctx *c, const PgQuery__Node *n)
 		return;
 	lint_report(
 	        c, -1,
-	        concurrent_form(n) && IS(n, INDEX_STMT)
+	        rules_concurrent_form(n) && IS(n, INDEX_STMT)
 	                ? "Precede it with DROP INDEX CONCURRENTLY IF EXISTS: an interrupted CREATE INDEX CONCURRENTLY leaves an INVALID index of that name, which IF NOT EXISTS would keep."
 	                : NULL,
 	        "%s fails when this non-transactional file runs again after failing part-way",

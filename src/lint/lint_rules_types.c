@@ -76,7 +76,7 @@ static void each_coldef(struct lint_ctx *c, const PgQuery__Node *n,
 			if (!IS(s->table_elts[i], COLUMN_DEF))
 				continue;
 			d = s->table_elts[i]->column_def;
-			coldef_info(&info, d);
+			rules_coldef_info(&info, d);
 			fn(c, s->relation, d->colname, d,
 			   info.pk || is_table_key(s, d->colname));
 		}
@@ -85,14 +85,16 @@ static void each_coldef(struct lint_ctx *c, const PgQuery__Node *n,
 		const PgQuery__AlterTableStmt *a = n->alter_table_stmt;
 
 		for (size_t i = 0; i < a->n_cmds; i++) {
-			const PgQuery__AlterTableCmd *cmd = cmd_of(a->cmds[i]);
+			const PgQuery__AlterTableCmd *cmd =
+			        rules_cmd_of(a->cmds[i]);
 			const PgQuery__ColumnDef *d;
 			struct coldef_info info;
 
-			if (!cmd || !(d = cmd_coldef(cmd)) || !d->type_name)
+			if (!cmd || !(d = rules_cmd_coldef(cmd)) ||
+			    !d->type_name)
 				continue;
 			if (cmd->subtype == AT(AddColumn)) {
-				coldef_info(&info, d);
+				rules_coldef_info(&info, d);
 				fn(c, a->relation, d->colname, d,
 				   info.pk != NULL);
 			} else if (cmd->subtype == AT(AlterColumnType)) {
@@ -150,17 +152,17 @@ static bool is_free_change(const struct lint_type *from,
 
 void rule_changing_column_type(struct lint_ctx *c, const PgQuery__Node *n)
 {
-	const PgQuery__AlterTableStmt *a = alter_existing(c, n);
+	const PgQuery__AlterTableStmt *a = rules_alter_existing(c, n);
 
 	for (size_t i = 0; a && i < a->n_cmds; i++) {
-		const PgQuery__AlterTableCmd *cmd = cmd_of(a->cmds[i]);
+		const PgQuery__AlterTableCmd *cmd = rules_cmd_of(a->cmds[i]);
 		const char *rel = lint_rv_name(c, a->relation);
 		const struct lint_type *from;
 		const PgQuery__ColumnDef *d;
 		struct lint_type to;
 
 		if (!cmd || cmd->subtype != AT(AlterColumnType) ||
-		    !(d = cmd_coldef(cmd)) || !d->type_name)
+		    !(d = rules_cmd_coldef(cmd)) || !d->type_name)
 			continue;
 		lint_type_of(&to, d->type_name);
 		from = lint_column_type(c, a->relation->relname, cmd->name);
@@ -199,7 +201,7 @@ static void check_int_key(struct lint_ctx *c, const PgQuery__RangeVar *rel,
 	if (!is_key || !d->type_name)
 		return;
 	lint_type_of(&t, d->type_name);
-	if (t.is_array || !is_one_of(t.name, small, ARRAY_SIZE(small)))
+	if (t.is_array || !rules_is_one_of(t.name, small, ARRAY_SIZE(small)))
 		return;
 	lint_report(
 	        c, d->type_name->location, NULL,
@@ -225,7 +227,7 @@ static void check_serial(struct lint_ctx *c, const PgQuery__RangeVar *rel,
 	if (!d->type_name || d->type_name->n_array_bounds)
 		return;
 	t = names_last(d->type_name->names, d->type_name->n_names);
-	if (t && is_serial(t))
+	if (t && rules_is_serial(t))
 		lint_report(
 		        c, d->type_name->location, NULL,
 		        "column '%s' of '%s' is %s: its sequence lives apart from the table (ownership, grants, dumps)",

@@ -20,13 +20,14 @@
  */
 
 /* The ALTER TABLE command a node is, or NULL. */
-const PgQuery__AlterTableCmd *cmd_of(const PgQuery__Node *n);
+const PgQuery__AlterTableCmd *rules_cmd_of(const PgQuery__Node *n);
 /* The column definition or the constraint a command adds, or NULL. */
-const PgQuery__ColumnDef *cmd_coldef(const PgQuery__AlterTableCmd *cmd);
-const PgQuery__Constraint *cmd_constraint(const PgQuery__AlterTableCmd *cmd);
+const PgQuery__ColumnDef *rules_cmd_coldef(const PgQuery__AlterTableCmd *cmd);
+const PgQuery__Constraint *
+rules_cmd_constraint(const PgQuery__AlterTableCmd *cmd);
 /* ALTER TABLE of a table that exists (not created in this migration). */
-const PgQuery__AlterTableStmt *alter_existing(const struct lint_ctx *c,
-                                              const PgQuery__Node *n);
+const PgQuery__AlterTableStmt *rules_alter_existing(const struct lint_ctx *c,
+                                                    const PgQuery__Node *n);
 
 /* What a column definition says beyond its type. */
 struct coldef_info {
@@ -36,16 +37,17 @@ struct coldef_info {
 	bool is_not_null, is_identity, is_generated;
 };
 
-void coldef_info(struct coldef_info *out, const PgQuery__ColumnDef *d);
+void rules_coldef_info(struct coldef_info *out, const PgQuery__ColumnDef *d);
 
-bool is_one_of(const char *s, const char *const *list, size_t n);
+bool rules_is_one_of(const char *s, const char *const *list, size_t n);
 /* serial, bigserial and the other spellings. */
-bool is_serial(const char *t);
+bool rules_is_serial(const char *t);
 /* The dotted name, or its last part, of an object a DROP names. */
-const char *drop_object_name(const struct lint_ctx *c, const PgQuery__Node *o);
-const char *drop_object_last(const PgQuery__Node *o);
+const char *rules_drop_object_name(const struct lint_ctx *c,
+                                   const PgQuery__Node *o);
+const char *rules_drop_object_last(const PgQuery__Node *o);
 /* The CONCURRENTLY form a statement uses, or NULL. */
-const char *concurrent_form(const PgQuery__Node *n);
+const char *rules_concurrent_form(const PgQuery__Node *n);
 
 /* ---- the rules, one per row of lint_rules[] -------------------------------
  */
