@@ -3,8 +3,9 @@
  * every row, NOT NULL without a default), adding constraints (foreign
  * keys and CHECKs without NOT VALID, SET NOT NULL's scan, primary and
  * unique keys that build their index under lock), domain constraints,
- * and dropping or renaming what running code still uses. Their rows are
- * in lint_rules[] (lint_rules.c).
+ * and dropping or renaming what running code still uses (columns, tables,
+ * NOT NULL, a database, TRUNCATE ... CASCADE). Their rows are in
+ * lint_rules[] (lint_rules.c).
  */
 #include "util/common.h"
 #include "sql/pgtree.h"

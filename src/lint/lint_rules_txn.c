@@ -1,9 +1,9 @@
 /*
  * The rules on transactions: BEGIN and COMMIT as the file's statements
- * pair them, enum values added and used in one transaction, and the DDL
- * of a -- no-transaction file that fails when the file runs a second time
- * (a crash leaves such a file half applied). Their rows are in
- * lint_rules[] (lint_rules.c).
+ * pair them, enum values (used in the transaction that added them, or
+ * added without a position), and the DDL of a -- no-transaction file that
+ * fails when the file runs a second time (a crash leaves such a file half
+ * applied). Their rows are in lint_rules[] (lint_rules.c).
  */
 #include "util/common.h"
 #include "sql/pgtree.h"

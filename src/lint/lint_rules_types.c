@@ -1,8 +1,8 @@
 /*
  * The rules on what columns hold and what statements write: type changes
  * that rewrite the table, the types to prefer (bigint keys, identity,
- * text, timestamptz), identifiers PostgreSQL truncates, and UPDATE,
- * DELETE or INSERT that touch more than they say. Their rows are in
+ * text, timestamptz), identifiers PostgreSQL truncates, UPDATE and DELETE
+ * without WHERE, and a column assigned twice. Their rows are in
  * lint_rules[] (lint_rules.c).
  */
 #include "util/common.h"
