@@ -1,9 +1,9 @@
 /*
- * The backup directory's files: names (database, time, newest version,
- * tag), the discipline of temporary name, fsync and rename that makes a
- * file exist only when complete, SHA-256 of a backup file, and the
- * manifest (JSON, beside the backup, written last) with its reader, which
- * refuses a manifest it does not fully understand. Also the UTC times
+ * The backup directory's files: names (database, time, kind, tag), the
+ * discipline of temporary name, fsync and link that makes a file exist
+ * only when complete, SHA-256 of a backup file, and the manifest (JSON,
+ * beside the backup, written last) with its reader, which passes over
+ * other JSON and refuses a newer strata's manifest. Also the UTC times
  * manifests and names carry.
  */
 #include "backup/backup.h"
