@@ -1,5 +1,5 @@
 /*
- * strata lint [FILES...]: the safety linter (SPEC, Commands). Without
+ * strata lint [FILES...]: the safety linter (design.md, Commands). Without
  * files it lints the source: with a PostgreSQL database, the pending
  * migrations as one run (the target version is the server's); without
  * one (or with --all), every migration, each on its own. Reporters: text

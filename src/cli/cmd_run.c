@@ -1,5 +1,5 @@
 /*
- * strata run: apply pending migrations (SPEC, Commands).
+ * strata run: apply pending migrations (design.md, Commands).
  */
 #include "cli.h"
 

@@ -93,7 +93,7 @@ static int resolve_environment(struct cli *cli, const char **out)
 	                       path, names);
 }
 
-/* Where the database came from, as -v and run say (SPEC, Databases). */
+/* Where the database came from, as -v and run say (design.md, Databases). */
 static void set_database_origin(struct cli *cli, bool is_flag, bool is_real_env,
                                 const char *env)
 {
@@ -137,7 +137,7 @@ void cli_show_database(struct cli *cli)
 }
 
 /*
- * Where each setting comes from (SPEC, Databases): the command line, then
+ * Where each setting comes from (design.md, Databases): the command line, then
  * the environment (a .env file fills in what is unset), then the active
  * environment of strata.conf, then its [strata] section, then defaults.
  */

@@ -1,6 +1,6 @@
 /*
  * strata's entry point: global options, the command table, exit codes
- * (SPEC, "Output and exit codes"). Each command lives in cmd_<name>.c.
+ * (design.md, Exit codes). Each command lives in cmd_<name>.c.
  */
 #include "cli.h"
 

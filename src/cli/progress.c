@@ -1,6 +1,6 @@
 /*
- * The migration running, as run and revert show it on stderr (SPEC,
- * Output: progress goes to stderr, results to stdout).
+ * The migration running, as run and revert show it on stderr (design.md,
+ * Commands: progress goes to stderr, results to stdout).
  *
  * On a terminal: one line, redrawn in place at most every REDRAW_MS
  * ('\r', the text, then erase to the end of the line), cut to the

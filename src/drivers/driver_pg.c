@@ -5,8 +5,8 @@
  * migration's statements in one pipeline (one round trip), one by one
  * outside a transaction, or, when the parser rejected the text, as one
  * simple-protocol query as sqlx does; it keeps the sqlx history table,
- * takes sqlx's advisory lock on a dedicated session by polling (SPEC,
- * History table), and creates and drops databases through a maintenance
+ * takes sqlx's advisory lock on a dedicated session by polling (design.md,
+ * The lock), and creates and drops databases through a maintenance
  * database as createdb and dropdb do.
  *
  * It never prints. Notices raised by migration SQL (and by COMMIT, which
@@ -1467,7 +1467,7 @@ static void sleep_ms(int64_t ms)
 }
 
 /*
- * SPEC, History table: polls pg_try_advisory_lock, never the blocking
+ * design.md, The lock: polls pg_try_advisory_lock, never the blocking
  * pg_advisory_lock, so that a waiter never sits inside a statement (it
  * would hold a snapshot that CREATE INDEX CONCURRENTLY of the holder
  * waits for: a deadlock). Every 50 ms at first, then less often.

@@ -1,8 +1,8 @@
 /*
  * The SQLite driver: `sqlite:PATH` and `sqlite::memory:` through SQLite 3,
- * the embedded default for the quick start and for local work (SPEC
- * "Databases"). It keeps the history in sqlx's SQLite form of
- * `_sqlx_migrations` (SPEC "History table"), so a database migrated by
+ * the embedded default for the quick start and for local work (design.md,
+ * Databases). It keeps the history in sqlx's SQLite form of
+ * `_sqlx_migrations` (design.md, History table), so a database migrated by
  * sqlx-cli is up to date for strata and the other way round.
  *
  * SQL is split and classified by SQLite's own code, never by a tokenizer

@@ -1,6 +1,6 @@
 /*
  * The advisory-lock key sqlx uses, so that strata and sqlx-based
- * applications exclude each other (SPEC, History table): the CRC-32
+ * applications exclude each other (design.md, The lock): the CRC-32
  * (ISO-HDLC, zlib's) of the database name times 0x3d32ad9e. The product
  * stays below 2^63, so no overflow.
  */

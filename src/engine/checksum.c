@@ -1,6 +1,6 @@
 /*
  * The checksum of a migration: SHA-384 of the up file's bytes, exactly as
- * sqlx computes it (SPEC, History table), so that a database migrated by
+ * sqlx computes it (design.md, History table), so that a database migrated by
  * sqlx-cli is up to date for strata. OpenSSL's libcrypto does the hashing;
  * no normalisation (line endings, BOM) happens here: comparing leniently
  * is the status code's business.

@@ -1,6 +1,6 @@
 /*
  * strata.conf, read with inih: a [strata] section of defaults, one
- * [environment.NAME] section per environment (SPEC, Databases: the URL
+ * [environment.NAME] section per environment (design.md, Databases: the URL
  * comes from --database, else DATABASE_URL, else the active environment),
  * and a [lint] section of rule severities (RULE = error | warning | off).
  * Unknown sections and keys are errors naming the line, so a typo never

@@ -1,5 +1,5 @@
 /*
- * Running and reverting migrations (SPEC, "History table"): take the lock,
+ * Running and reverting migrations (design.md, The fence): take the lock,
  * read the history after it, check the source against it, plan every
  * step, and only then execute. A transactional migration commits with its
  * history row; a non-transactional one is fenced by a `success = false`
@@ -127,8 +127,9 @@ static int mismatch_error(const struct history_row *row,
 }
 
 /*
- * One history row against the source (SPEC: a failed record, an edited or
- * a vanished applied migration stop everything until a human has looked).
+ * One history row against the source (design.md, History table: a failed
+ * record, an edited or a vanished applied migration stop everything until
+ * a human has looked).
  */
 int migrate_check_row(const struct history_row *row,
                       const struct strata_source *src, bool is_ignore_missing,
@@ -215,7 +216,7 @@ static int lock_and_read(struct strata_db *db, struct history *h,
 	if (is_create && (drv->history_ensure(db->conn, &db->table, err) < 0 ||
 	                  audit_ensure(db, err) < 0))
 		return -1;
-	/* SPEC: the history is read after the lock is taken. */
+	/* the history is read after the lock is taken (design.md, The lock) */
 	return drv->history_read(db->conn, &db->table, h, err);
 }
 
@@ -257,7 +258,7 @@ static int set_step_timeouts(struct strata_db *db, const struct plan_step *step,
 	                             is_local, err);
 }
 
-/* SPEC, History table: one process migrates at a time, so nothing is
+/* design.md, The lock: one process migrates at a time, so nothing is
  * committed once the lock is lost (the history's primary key backs this
  * up should it be lost in between). */
 static int check_lock(struct strata_db *db, struct strata_error *err)

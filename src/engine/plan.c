@@ -1,8 +1,8 @@
 /*
  * The plan: every migration about to run, split into statements and given
- * a mode, checked as a whole before the first statement is sent (SPEC:
- * nothing runs when the source cannot run as written). Also the mapping of
- * a driver's "statement k, character p" back to file:line:column.
+ * a mode, checked as a whole before the first statement is sent (design.md,
+ * Directives: nothing runs when the source cannot run as written). Also the
+ * mapping of a driver's "statement k, character p" back to file:line:column.
  */
 #include "engine/plan.h"
 #include "util/xalloc.h"
@@ -139,7 +139,7 @@ static int check_step(struct plan_step *step, const struct plan_ctx *ctx,
 
 /*
  * `-- strata:KEY=VALUE` lines in the comments before the first statement
- * (SPEC, Migration sources). An unknown key or a bad value is an error:
+ * (design.md, Directives). An unknown key or a bad value is an error:
  * a misspelt timeout must not silently become no timeout.
  */
 static int parse_directives(struct plan_step *step, struct strata_error *err)

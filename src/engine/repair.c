@@ -1,5 +1,5 @@
 /*
- * The ways out of broken states (SPEC, repair, mark-applied, baseline):
+ * The ways out of broken states (design.md, History table; Commands):
  * each takes the lock, checks the record is in the state the repair is
  * for, and commits the history change with its audit row. Nothing here
  * runs a migration's SQL.

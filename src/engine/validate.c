@@ -1,5 +1,5 @@
 /*
- * Validation that reports every problem at once (SPEC, validate), where
+ * Validation that reports every problem at once (design.md, Commands), where
  * `run` stops at the first: the source, each file's SQL through the same
  * plan checks `run` makes, and the history against the source.
  */

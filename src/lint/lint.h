@@ -1,5 +1,5 @@
 /*
- * What the linter's engine (lint.c) shares with its rules (lint_rules.c):
+ * What the linter's engine (lint*.c) shares with its rules (lint_rules*.c):
  * the state of a lint as a rule sees it and the reporting call. Nothing
  * here is public.
  */

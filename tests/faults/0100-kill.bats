@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# kill -9 of strata at random moments (SPEC, History table): a migration is
+# kill -9 of strata at random moments (design.md, Crash model): a migration is
 # never applied twice nor recorded without its effect; an interrupted
 # -- no-transaction migration is a visible failed record that blocks later
 # runs until repair; after repair, running again converges.

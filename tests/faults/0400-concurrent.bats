@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Many runners at once on one database (SPEC, History table: one process
+# Many runners at once on one database (design.md, The lock: one process
 # migrates at a time; waiters poll the advisory lock and never sit inside
 # a statement, which CREATE INDEX CONCURRENTLY would wait for forever).
 

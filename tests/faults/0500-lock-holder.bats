@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# A session in the way of a migration (SPEC, run --lock-timeout and
+# A session in the way of a migration (design.md, The lock: --lock-timeout and
 # --retries): retried while it holds on, recorded attempt by attempt in
 # the audit trail, named by its real pid when strata gives up; and a
 # deadlock retried like a lock timeout. tests/t/0500-timeouts.bats has the

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Password canary (SPEC: passwords are never printed): a role with a long
+# Password canary (design.md, Databases): a role with a long
 # random password, handed to strata in a URL, in PGPASSWORD or in a
 # password file, all from .env so that no process of the test itself holds
 # it. strata is driven through failures (wrong password, unreachable

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# The migration lock (SPEC, History table): sqlx's advisory-lock key on a
+# The migration lock (design.md, The lock): sqlx's advisory-lock key on a
 # dedicated connection, polled, bounded by --lock-wait, the holder named.
 
 load lib

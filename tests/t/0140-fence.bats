@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# The non-transactional fence (SPEC, History table): success = false before
+# The non-transactional fence (design.md, The fence): success = false before
 # a -- no-transaction migration starts, true when it ends; a failed record
 # stops later runs with exit 4 naming the version and the way out.
 

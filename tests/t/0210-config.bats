@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# strata.conf (SPEC, Databases): --database, else DATABASE_URL, else the
+# strata.conf (design.md, Databases): --database, else DATABASE_URL, else the
 # active environment; its values win over [strata]'s; typos are errors.
 
 load lib

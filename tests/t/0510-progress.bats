@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Progress of run and revert on stderr (SPEC, Output): a live line on a
+# Progress of run and revert on stderr (design.md, Commands): a live line on a
 # terminal, timestamped lines in a log, JSON lines with --format json; the
 # warning of --warn-after naming the statement; nothing with -q.
 

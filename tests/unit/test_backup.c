@@ -1,8 +1,7 @@
 /*
- * What backups rest on, without a server: child processes (src/util/spawn.c:
- * argv without a shell, captured streams, exit statuses, an inherited
- * descriptor, environments), times as manifests write them, kinds, and
- * the scrubbing of secrets from messages.
+ * What backups rest on, without a server (src/backup/backup*.c): times as
+ * manifests write them, kinds, and the scrubbing of secrets from
+ * messages.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,16 +9,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <fcntl.h>
-#include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
 #include "util/common.h"
-#include "util/sbuf.h"
-#include "util/spawn.h"
 #include "backup/backup.h"
 
 static void test_time_parse(void **state)
@@ -76,140 +68,12 @@ static void test_scrub(void **state)
 	free(s);
 }
 
-static void test_env(void **state)
-{
-	struct child_env e;
-
-	(void)state;
-	setenv("STRATA_T_ENV", "from-parent", 1);
-	child_env_init(&e);
-	assert_string_equal(child_env_get(&e, "STRATA_T_ENV"), "from-parent");
-	child_env_set(&e, "STRATA_T_ENV", "mine");
-	child_env_set(&e, "STRATA_T_SECRET", "u:s3cr3t@h");
-	assert_string_equal(child_env_get(&e, "STRATA_T_ENV"), "mine");
-	child_env_unset_containing(&e, "s3cr3t");
-	assert_null(child_env_get(&e, "STRATA_T_SECRET"));
-	child_env_unset(&e, "STRATA_T_ENV");
-	assert_null(child_env_get(&e, "STRATA_T_ENV"));
-	assert_null(e.v[e.n]);
-	/* a prefix is not the variable */
-	child_env_set(&e, "STRATA_T_ENVX", "1");
-	assert_null(child_env_get(&e, "STRATA_T_ENV"));
-	child_env_release(&e);
-	/* ours is untouched */
-	assert_string_equal(getenv("STRATA_T_ENV"), "from-parent");
-}
-
-static void test_child_streams_and_status(void **state)
-{
-	const char *argv[] = { "/bin/sh",
-		               "-c",
-		               "echo \"$1\"; echo oops >&2; exit 3",
-		               "sh",
-		               "an argument with 'quotes' and $HOME",
-		               NULL };
-	struct strata_error err = STRATA_ERROR_INIT;
-	struct child c = CHILD_INIT;
-	struct sbuf sb = SBUF_INIT;
-
-	(void)state;
-	c.argv = argv;
-	assert_int_equal(child_run(&c, &err), 0);
-	/* no shell between us and the child: the argument arrives as is */
-	assert_string_equal(c.out.buf, "an argument with 'quotes' and $HOME\n");
-	assert_string_equal(c.err.buf, "oops\n");
-	assert_int_equal(c.exit_status, 3);
-	assert_false(child_succeeded(&c));
-	child_describe_status(&sb, &c);
-	assert_string_equal(sb.buf, "exited with status 3");
-	child_release(&c);
-	sbuf_release(&sb);
-}
-
-static void test_child_signal_and_missing(void **state)
-{
-	const char *killed[] = { "/bin/sh", "-c", "kill -TERM $$", NULL };
-	const char *missing[] = { "/nonexistent/pg_dump", "--version", NULL };
-	struct strata_error err = STRATA_ERROR_INIT;
-	struct child c = CHILD_INIT, m = CHILD_INIT;
-	struct sbuf sb = SBUF_INIT;
-
-	(void)state;
-	c.argv = killed;
-	assert_int_equal(child_run(&c, &err), 0);
-	assert_int_equal(c.signal, SIGTERM);
-	child_describe_status(&sb, &c);
-	assert_non_null(strstr(sb.buf, "was ended by signal 15"));
-	m.argv = missing;
-	assert_int_equal(child_run(&m, &err), -1);
-	assert_non_null(
-	        strstr(err.message, "could not run '/nonexistent/pg_dump'"));
-	strata_error_release(&err);
-	child_release(&c);
-	child_release(&m);
-	sbuf_release(&sb);
-}
-
-static int ticks;
-
-static void tick(void *data)
-{
-	(void)data;
-	ticks++;
-}
-
-static void test_child_env_fd_tick(void **state)
-{
-	const char *argv[] = {
-		"/bin/sh",
-		"-c",
-		"cat /proc/self/fd/$1; echo \"[$STRATA_T_X]\"; sleep 1.3",
-		"sh",
-		NULL,
-		NULL
-	};
-	char as[8];
-	struct strata_error err = STRATA_ERROR_INIT;
-	struct child c = CHILD_INIT;
-	struct child_env env;
-	char path[] = "/tmp/strata-test-fd-XXXXXX";
-	int fd = mkstemp(path);
-
-	(void)state;
-	assert_true(fd >= 0);
-	unlink(path);
-	assert_int_equal(write(fd, "secret-line\n", 12), 12);
-	assert_int_equal(fcntl(fd, F_SETFD, FD_CLOEXEC), 0);
-	child_env_init(&env);
-	child_env_set(&env, "STRATA_T_X", "only-in-the-child");
-	c.argv = argv;
-	c.envp = env.v;
-	c.pass_fd = fd;
-	c.pass_fd_as = fd == 3 ? 4 : 3; /* must differ */
-	snprintf(as, sizeof(as), "%d", c.pass_fd_as);
-	argv[4] = as;
-	c.tick = tick;
-	ticks = 0;
-	assert_int_equal(child_run(&c, &err), 0);
-	assert_true(child_succeeded(&c));
-	assert_string_equal(c.out.buf, "secret-line\n[only-in-the-child]\n");
-	assert_true(ticks >= 1);
-	assert_null(getenv("STRATA_T_X"));
-	close(fd);
-	child_env_release(&env);
-	child_release(&c);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_time_parse),
 		cmocka_unit_test(test_kinds),
 		cmocka_unit_test(test_scrub),
-		cmocka_unit_test(test_env),
-		cmocka_unit_test(test_child_streams_and_status),
-		cmocka_unit_test(test_child_signal_and_missing),
-		cmocka_unit_test(test_child_env_fd_tick),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

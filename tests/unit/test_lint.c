@@ -1,5 +1,5 @@
 /*
- * The linter's library API (src/lint/lint.c): sessions and settings, text that
+ * The linter's library API (src/lint/lint*.c): sessions and settings, text that
  * is not NUL-terminated or holds a NUL, findings in order with their
  * statement, file scope against run scope, and the rule table.
  */

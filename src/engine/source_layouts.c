@@ -1,0 +1,214 @@
+/*
+ * Other tools' layouts in a source directory, recognised only to be
+ * refused by name (design.md, Migration sources): diesel's and Flyway's
+ * folders, Flyway's V1__name.sql, dbmate's and goose's markers, and
+ * files named like migrations that sqlx would silently pass over. One
+ * problem per layout, naming its first file, so the answer does not
+ * depend on readdir()'s order.
+ */
+#include "engine/source.h"
+#include "engine/source_read.h"
+#include "util/xalloc.h"
+#include "util/error.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* Flyway's default prefixes: V<ver>__, U<ver>__ (ver: digits, '.', '_'), R__ */
+bool source_is_flyway_name(const char *s)
+{
+	if (s[0] == 'R')
+		return s[1] == '_' && s[2] == '_';
+	if ((s[0] != 'V' && s[0] != 'U') || !is_digit(s[1]))
+		return false;
+	for (size_t i = 1; is_digit(s[i]) || s[i] == '.' || s[i] == '_'; i++)
+		if (s[i] == '_' && s[i + 1] == '_')
+			return true;
+	return false;
+}
+
+/* VERSION_...: digits, and for diesel's 2023-01-01-000000 dashes too */
+static bool is_versioned(const char *s, bool is_dash_ok)
+{
+	size_t i = 0;
+
+	while (is_digit(s[i]) || (is_dash_ok && i && s[i] == '-'))
+		i++;
+	return i && s[i] == '_';
+}
+
+/*
+ * A file named VERSION_... that sqlx would pass over: ".SQL", or
+ * golang-migrate's NAME.up.EXT / NAME.down.EXT with another extension.
+ */
+static bool is_alien_file_name(const char *s, size_t len)
+{
+	const char *dot = strrchr(s, '.');
+
+	if (!is_versioned(s, false) || !dot || !dot[1])
+		return false;
+	if (len >= 4 && strcasecmp(s + len - 4, ".sql") == 0)
+		return true;
+	return source_has_suffix(s, (size_t)(dot - s), ".up") ||
+	       source_has_suffix(s, (size_t)(dot - s), ".down");
+}
+
+/*
+ * What the subdirectory `name` of `fd` holds: diesel's files, .sql files
+ * named like sqlx's or Flyway's migrations.
+ */
+static void scan_subdir(int fd, const char *name, bool *has_diesel,
+                        bool *has_migration)
+{
+	int sub = openat(fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = sub < 0 ? NULL : fdopendir(sub);
+	struct dirent *de;
+
+	*has_diesel = *has_migration = false;
+	if (!d) {
+		if (sub >= 0)
+			close(sub);
+		return; /* unreadable: judged by its name alone */
+	}
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (!strcmp(de->d_name, "up.sql") ||
+		    !strcmp(de->d_name, "down.sql"))
+			*has_diesel = true;
+		else if (source_has_suffix(de->d_name, strlen(de->d_name),
+		                           ".sql") &&
+		         (is_versioned(de->d_name, false) ||
+		          source_is_flyway_name(de->d_name)))
+			*has_migration = true;
+	}
+	closedir(d);
+}
+
+/* Whether the entry `de` (not ending in ".sql") is an alien, and which. */
+bool source_classify_alien(enum alien_kind *out, int fd,
+                           const struct dirent *de)
+{
+	const char *name = de->d_name;
+	bool has_diesel, has_migration;
+	struct stat st;
+
+	if (de->d_type == DT_REG)
+		return (*out = ALIEN_NAME,
+		        is_alien_file_name(name, strlen(name)));
+	if (de->d_type != DT_DIR && de->d_type != DT_LNK &&
+	    de->d_type != DT_UNKNOWN)
+		return false;
+	if (fstatat(fd, name, &st, 0) < 0)
+		return false; /* a dangling link: no file to pass over */
+	if (S_ISREG(st.st_mode))
+		return (*out = ALIEN_NAME,
+		        is_alien_file_name(name, strlen(name)));
+	if (!S_ISDIR(st.st_mode))
+		return false;
+	scan_subdir(fd, name, &has_diesel, &has_migration);
+	*out = has_diesel ? ALIEN_DIESEL : ALIEN_DIR;
+	return has_diesel || has_migration || is_versioned(name, true);
+}
+
+void source_aliens_add(struct aliens *a, enum alien_kind kind, const char *name,
+                       const char *path)
+{
+	XGROW(a->v, a->alloc, a->n + 1);
+	a->v[a->n].kind = kind;
+	a->v[a->n].name = name;
+	a->v[a->n].path = path;
+	a->n++;
+}
+
+/*
+ * One problem per diesel or Flyway folder (the first entry in name order
+ * and how many there are: hundreds of errors would say less), one per
+ * other alien.
+ */
+void source_report_aliens(struct problems *problems, const struct aliens *a,
+                          const char *dir)
+{
+	const struct alien *first[2] = { NULL, NULL };
+	size_t count[2] = { 0, 0 };
+
+	for (size_t i = 0; i < a->n; i++) {
+		const struct alien *x = &a->v[i];
+		struct strata_error e = STRATA_ERROR_INIT;
+
+		if (x->kind == ALIEN_DIESEL || x->kind == ALIEN_FLYWAY) {
+			count[x->kind]++;
+			if (!first[x->kind] ||
+			    strcmp(x->name, first[x->kind]->name) < 0)
+				first[x->kind] = x;
+			continue;
+		}
+		if (x->kind == ALIEN_DIR) {
+			strata_error_set(
+			        &e, STRATA_EVALIDATE,
+			        "directory '%s' looks like a migration, which strata does not read",
+			        x->path);
+			strata_error_detail(
+			        &e,
+			        "It is named VERSION_NAME or holds files named like migrations, but strata reads the files of the migration directory, not its subdirectories.");
+			strata_error_hint(
+			        &e,
+			        "Move it out of the migration directory, or rename it to start with '.' to keep it there unread.");
+		} else {
+			strata_error_set(
+			        &e, STRATA_EVALIDATE,
+			        "'%s' is named like a migration but does not end in '.sql'",
+			        x->path);
+			strata_error_detail(
+			        &e,
+			        "strata reads only names ending in '.sql', as sqlx does, and would pass over this one.");
+			strata_error_hint(
+			        &e,
+			        "Rename it to end in .sql (or .up.sql and .down.sql), or move it out of the migration directory.");
+		}
+		error_set_location(&e, x->path, NULL, 0, 0);
+		source_problems_add(problems, x->name, &e);
+	}
+	if (first[ALIEN_DIESEL]) {
+		struct strata_error e = STRATA_ERROR_INIT;
+
+		strata_error_set(
+		        &e, STRATA_EVALIDATE,
+		        "'%s' holds diesel migrations, which strata does not read",
+		        dir);
+		strata_error_detail(
+		        &e,
+		        "'%s' is one of %zu such directories: diesel keeps each migration in a directory VERSION_NAME holding up.sql and down.sql, where strata reads sqlx's layout, one VERSION_NAME.sql file (or .up.sql and .down.sql) per migration.",
+		        first[ALIEN_DIESEL]->path, count[ALIEN_DIESEL]);
+		strata_error_hint(
+		        &e,
+		        "Apply them with diesel, or move each directory's up.sql to VERSION_NAME.up.sql and its down.sql to VERSION_NAME.down.sql, VERSION in digits alone (2023-01-01-000000 becomes 20230101000000).");
+		error_set_location(&e, first[ALIEN_DIESEL]->path, NULL, 0, 0);
+		source_problems_add(problems, first[ALIEN_DIESEL]->name, &e);
+	}
+	if (first[ALIEN_FLYWAY]) {
+		struct strata_error e = STRATA_ERROR_INIT;
+
+		strata_error_set(
+		        &e, STRATA_EVALIDATE,
+		        "'%s' holds Flyway migrations, which strata does not read",
+		        dir);
+		strata_error_detail(
+		        &e,
+		        "'%s' is one of %zu such files: Flyway names them V<VERSION>__<DESCRIPTION>.sql (U for undo, R__ for repeatable), where strata reads sqlx's <VERSION>_<DESCRIPTION>.sql.",
+		        first[ALIEN_FLYWAY]->path, count[ALIEN_FLYWAY]);
+		strata_error_hint(
+		        &e,
+		        "Apply them with Flyway, or rename each V file to <VERSION>_<DESCRIPTION>.sql and each U file to <VERSION>_<DESCRIPTION>.down.sql, VERSION in digits alone; repeatable migrations have no equivalent.");
+		error_set_location(&e, first[ALIEN_FLYWAY]->path, NULL, 0, 0);
+		source_problems_add(problems, first[ALIEN_FLYWAY]->name, &e);
+	}
+}

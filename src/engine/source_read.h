@@ -1,0 +1,149 @@
+/*
+ * What the source reader's files share: the source and its entries as
+ * the load builds them (source.c), names and versions (source_names.c),
+ * one file's checks and reading (source_files.c) and other tools'
+ * layouts (source_layouts.c). Nothing here is public.
+ */
+#ifndef STRATA_ENGINE_SOURCE_READ_H
+#define STRATA_ENGINE_SOURCE_READ_H
+
+#include "util/common.h"
+#include "util/arena.h"
+#include "util/sbuf.h"
+
+#include <dirent.h>
+#include <stdatomic.h>
+
+/* Threads reading files: system calls dominate a large source's load. */
+#define MAX_READERS 4
+
+struct strata_source {
+	struct arena arena; /* everything below, and the migrations' texts */
+	/* what the other reader threads allocated (names, texts) */
+	struct arena reader_arenas[MAX_READERS - 1];
+	const char *dir;
+	struct strata_migration *migrations; /* ascending version */
+	size_t n;
+};
+
+enum kind {
+	KIND_SIMPLE, /* V_d.sql */
+	KIND_UP,     /* V_d.up.sql */
+	KIND_DOWN,   /* V_d.down.sql */
+};
+
+/* One directory entry ending in ".sql"; all strings in the arena. */
+struct entry {
+	const char *name;
+	const char *path; /* DIR/NAME */
+	bool is_named;    /* the name parsed: version, kind, description hold */
+	bool is_regular;  /* readdir() said so: no lstat() needed */
+	bool is_sound;    /* read (unless skipped as a down file) and checked */
+	enum kind kind;
+	int64_t version;
+	const char *description;
+	struct content *content;  /* NULL until read */
+	struct strata_error *err; /* what check_entry() found wrong, if any */
+};
+
+/* What reading a file learnt (apart: status reads no down file). */
+struct content {
+	const char *text; /* NULL when not kept */
+	size_t len;
+	unsigned char checksum[STRATA_CHECKSUM_LEN]; /* of an up file */
+	bool is_no_transaction;
+};
+
+/* One thread's reading of the entries; each thread has its own. */
+struct reader {
+	struct arena *arena;   /* what the source keeps */
+	struct arena *scratch; /* what the load needs no longer */
+	int dir_fd;
+	const char *root; /* realpath() of the directory, found when needed */
+	const char *dir;
+	size_t max;
+	bool is_checksums_only;
+	struct sbuf buf; /* scratch */
+	struct entry **entries;
+	size_t n;
+	atomic_size_t *next; /* the next entry to take, shared */
+};
+
+/*
+ * A problem found in the source, sorted by `key` (the first file name it
+ * concerns) and then by the order it was found in.
+ */
+struct problem {
+	const char *key;
+	size_t seq;
+	struct strata_error err;
+};
+
+struct problems {
+	struct problem *v;
+	size_t n, alloc;
+};
+
+/* Takes over `err` (leaving it empty). */
+void source_problems_add(struct problems *p, const char *key,
+                         struct strata_error *err);
+
+/* ---- source_names.c ------------------------------------------------------
+ */
+
+bool source_has_suffix(const char *s, size_t len, const char *suffix);
+/* Names `e` (version, kind, description), or fills `err`. */
+int source_parse_entry(struct entry *e, struct arena *arena,
+                       struct strata_error *err);
+/* The files of one version, sorted by kind, checked together; `*key`
+ * receives the name a problem is filed under. */
+int source_check_version(struct strata_migration *out, struct entry **group,
+                         size_t n, const char **key, struct strata_error *err);
+
+/* ---- source_files.c ------------------------------------------------------
+ */
+
+/* Everything that can be wrong with one file on its own; reads it. */
+int source_check_entry(struct entry *e, struct reader *r,
+                       struct strata_error *err);
+
+/* ---- source_layouts.c ----------------------------------------------------
+ */
+
+/*
+ * Entries that strata does not read but that look like migrations of
+ * another layout (design.md, Migration sources and layouts): sqlx passes
+ * over them, so a folder of them would be reported up to date, or some of
+ * a mixed folder's migrations would never run. Each is an error; a hidden
+ * entry, or a directory holding no file named like a migration (shared SQL
+ * that migrations link to, seeds), is clearly no migration.
+ */
+enum alien_kind {
+	ALIEN_DIESEL, /* VERSION_NAME/up.sql */
+	ALIEN_FLYWAY, /* V1__x.sql, U1__x.sql, R__x.sql */
+	ALIEN_DIR,    /* a directory named like a migration or holding one */
+	ALIEN_NAME,   /* a file named like a migration, not ending in .sql */
+};
+
+struct alien {
+	enum alien_kind kind;
+	const char *name, *path;
+};
+
+struct aliens {
+	struct alien *v;
+	size_t n, alloc;
+};
+
+/* Flyway's default prefixes: V<ver>__, U<ver>__, R__ */
+bool source_is_flyway_name(const char *s);
+/* Whether the entry `de` (not ending in ".sql") is an alien, and which. */
+bool source_classify_alien(enum alien_kind *out, int fd,
+                           const struct dirent *de);
+void source_aliens_add(struct aliens *a, enum alien_kind kind, const char *name,
+                       const char *path);
+/* The aliens as problems, one per diesel or Flyway folder. */
+void source_report_aliens(struct problems *problems, const struct aliens *a,
+                          const char *dir);
+
+#endif
