@@ -724,7 +724,8 @@ int strata_backup_create(struct strata_backup **out, struct strata_db *db,
                          const struct strata_backup_options *opts,
                          struct strata_error *err)
 {
-	static const struct strata_backup_options defaults;
+	static const struct strata_backup_options defaults =
+	        STRATA_BACKUP_OPTIONS_INIT;
 	const struct strata_backup_options *o = opts ? opts : &defaults;
 	const struct backup_ops *ops = db->drv->backup;
 	const char *dir =
@@ -738,6 +739,9 @@ int strata_backup_create(struct strata_backup **out, struct strata_db *db,
 	int rc = -1, r;
 
 	*out = NULL;
+	if (OPTIONS_CHECK(opts, STRATA_BACKUP_OPTIONS_VERSION,
+	                  "strata_backup_options", err) < 0)
+		goto done;
 	if (!ops) {
 		strata_error_set(err, STRATA_EUSAGE,
 		                 "the %s driver cannot make backups",
@@ -929,9 +933,14 @@ int strata_backup_verify(struct strata_verify_result *out,
                          const struct strata_verify_options *opts,
                          struct strata_error *err)
 {
-	static const struct strata_verify_options defaults;
+	static const struct strata_verify_options defaults =
+	        STRATA_VERIFY_OPTIONS_INIT;
 	const struct strata_verify_options *o = opts ? opts : &defaults;
-	const struct backup_ops *ops = ops_of(b, err);
+	const struct backup_ops *ops =
+	        OPTIONS_CHECK(opts, STRATA_VERIFY_OPTIONS_VERSION,
+	                      "strata_verify_options", err) < 0
+	                ? NULL
+	                : ops_of(b, err);
 	struct strata_verify_result res = { 0 };
 	struct strata_backup got = { 0 };
 	int rc = -1;
@@ -946,7 +955,9 @@ int strata_backup_verify(struct strata_verify_result *out,
 			        "a data-only backup cannot be restored on its own, so it cannot be restore-tested");
 			strata_error_hint(
 			        err,
-			        "Verify it without --restore-test, or restore-test a full backup.");
+			        "Verify it without the restore test, or restore-test a full backup.");
+			strata_error_reason(
+			        err, STRATA_REASON_RESTORE_TEST_KIND, -1);
 			goto done;
 		}
 		if (ops->restore_test(&got, b, o, err) < 0)
@@ -1111,6 +1122,12 @@ struct rule {
 	size_t keep;
 };
 
+/* A retention count: 0 is the default, < 0 (STRATA_KEEP_NONE) none. */
+static size_t keep_count(int n, int fallback)
+{
+	return n == 0 ? (size_t)fallback : n < 0 ? 0 : (size_t)n;
+}
+
 static void keep_for(struct strata_prune_entry *e, const char *why)
 {
 	struct sbuf sb = SBUF_INIT;
@@ -1165,14 +1182,24 @@ int strata_backup_prune(struct strata_prune_result *out, const char *dir,
                         const struct strata_retention *policy,
                         struct strata_error *err)
 {
-	static const struct strata_retention defaults =
-	        STRATA_RETENTION_DEFAULTS;
+	static const struct strata_retention defaults = STRATA_RETENTION_INIT;
 	const struct strata_retention *p = policy ? policy : &defaults;
 	const struct rule rules[] = {
-		{ "daily", "%Y-%m-%d", p->keep_daily },
-		{ "weekly", "%G-W%V", p->keep_weekly },
-		{ "monthly", "%Y-%m", p->keep_monthly },
+		{ "daily", "%Y-%m-%d",
+		  keep_count(p->keep_daily, STRATA_DEFAULT_KEEP_DAILY) },
+		{ "weekly", "%G-W%V",
+		  keep_count(p->keep_weekly, STRATA_DEFAULT_KEEP_WEEKLY) },
+		{ "monthly", "%Y-%m",
+		  keep_count(p->keep_monthly, STRATA_DEFAULT_KEEP_MONTHLY) },
 	};
+	/* 0: the default; STRATA_KEEP_NONE: none (-1: no age qualifies) */
+	double keep_pre = p->keep_pre_migration == 0
+	                          ? STRATA_DEFAULT_KEEP_PRE_MIGRATION
+	                  : p->keep_pre_migration == STRATA_KEEP_NONE
+	                          ? -1
+	                          : p->keep_pre_migration;
+	bool is_keep_pre_forever = p->keep_pre_migration < 0 &&
+	                           p->keep_pre_migration != STRATA_KEEP_NONE;
 	struct strata_prune_result r = { 0 };
 	struct strata_prune_entry **order = NULL;
 	size_t n_order = 0, alloc = 0;
@@ -1183,7 +1210,9 @@ int strata_backup_prune(struct strata_prune_result *out, const char *dir,
 	memset(out, 0, sizeof(*out));
 	if (!dir || !*dir)
 		dir = STRATA_DEFAULT_BACKUP_DIR;
-	if (strata_backup_list_load(&r.list, dir, err) < 0)
+	if (OPTIONS_CHECK(policy, STRATA_RETENTION_VERSION, "strata_retention",
+	                  err) < 0 ||
+	    strata_backup_list_load(&r.list, dir, err) < 0)
 		goto done;
 	r.n = r.list.n;
 	r.entries = xcalloc(r.n ? r.n : 1, sizeof(*r.entries));
@@ -1201,12 +1230,13 @@ int strata_backup_prune(struct strata_prune_result *out, const char *dir,
 		}
 		sbuf_adds(&why, "pre-migration, ");
 		add_age(&why, age);
-		if (p->keep_pre_migration < 0 ||
-		    (double)age <= p->keep_pre_migration) {
+		if (is_keep_pre_forever || (double)age <= keep_pre) {
 			e->is_kept = true;
+		} else if (keep_pre < 0) {
+			sbuf_adds(&why, ", none kept");
 		} else {
 			sbuf_adds(&why, ", over ");
-			add_duration(&why, p->keep_pre_migration);
+			add_duration(&why, keep_pre);
 		}
 		e->reason = sbuf_detach(&why, NULL);
 	}
@@ -1282,7 +1312,8 @@ static void record_restore(const struct strata_backup *b,
                            const struct strata_restore_options *ro,
                            int64_t started)
 {
-	struct strata_db_options o = { .command = ro->command,
+	struct strata_db_options o = { .version = STRATA_DB_OPTIONS_VERSION,
+		                       .command = ro->command,
 		                       .table = ro->table };
 	struct strata_error e = STRATA_ERROR_INIT;
 	struct strata_db *db = NULL;
@@ -1358,9 +1389,9 @@ static int resolve_target(struct backup_target *t, const struct backup_ops *ops,
 	if (!into) {
 		strata_error_set(err, STRATA_EUSAGE,
 		                 "no database to restore into");
-		return strata_error_hint(
-		        err,
-		        "Pass --database URL (or set DATABASE_URL), or --into URL.");
+		strata_error_hint(
+		        err, "Give the URL of the database to restore into.");
+		return strata_error_reason(err, STRATA_REASON_NEED_TARGET, -1);
 	}
 	if (url && url_parse(&base, url, err) < 0) {
 		url_release(&base);
@@ -1376,9 +1407,11 @@ int strata_backup_restore(char **out_target, const struct strata_backup *b,
                           const struct strata_restore_options *opts,
                           struct strata_error *err)
 {
-	static const struct strata_restore_options defaults;
+	static const struct strata_restore_options defaults =
+	        STRATA_RESTORE_OPTIONS_INIT;
 	const struct strata_restore_options *o = opts ? opts : &defaults;
-	const struct backup_ops *ops = ops_of(b, err);
+	struct strata_restore_options resolved;
+	const struct backup_ops *ops;
 	const struct strata_driver *drv;
 	struct backup_target t = { 0 };
 	struct sbuf question = SBUF_INIT;
@@ -1389,6 +1422,16 @@ int strata_backup_restore(char **out_target, const struct strata_backup *b,
 
 	if (out_target)
 		*out_target = NULL;
+	if (OPTIONS_CHECK(opts, STRATA_RESTORE_OPTIONS_VERSION,
+	                  "strata_restore_options", err) < 0)
+		return -1;
+	/* the drivers bound a lock wait > 0, and only such a one */
+	resolved = *o;
+	resolved.lock_wait = o->lock_wait == 0 ? STRATA_DEFAULT_LOCK_WAIT
+	                     : o->lock_wait == STRATA_NO_WAIT ? 0.001
+	                                                      : o->lock_wait;
+	o = &resolved;
+	ops = ops_of(b, err);
 	if (o->out_kept)
 		*o->out_kept = NULL;
 	if (!ops || audit_of(&t.audit, o->table, err) < 0)
@@ -1437,7 +1480,9 @@ int strata_backup_restore(char **out_target, const struct strata_backup *b,
 			        t.url.redacted);
 			strata_error_hint(
 			        err,
-			        "Pass --clean to empty it first (everything in it is lost), or restore --into another database.");
+			        "Replace its content (everything in it is lost), or restore into another database.");
+			strata_error_reason(err, STRATA_REASON_TARGET_NOT_EMPTY,
+			                    -1);
 			goto done;
 		}
 		is_overwrite = true;
@@ -1450,11 +1495,12 @@ int strata_backup_restore(char **out_target, const struct strata_backup *b,
 		if (!o->confirm) {
 			strata_error_set(
 			        err, STRATA_EUSAGE,
-			        "refusing to overwrite '%s' without --yes",
+			        "refusing to overwrite '%s' unconfirmed",
 			        t.url.redacted);
 			strata_error_hint(
 			        err,
-			        "Nobody could be asked (stdin is not a terminal): pass --yes to overwrite it.");
+			        "Nobody could be asked: confirm beforehand to overwrite it.");
+			strata_error_reason(err, STRATA_REASON_CONFIRM, -1);
 			goto done;
 		}
 		if (!o->confirm(question.buf, o->confirm_data)) {

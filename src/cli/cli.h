@@ -107,6 +107,22 @@ struct cli {
 	size_t n_lint_settings;
 };
 
+/* strata's exit codes (SPEC, "Output and exit codes"). */
+enum cli_exit {
+	EXIT_OK = 0,
+	EXIT_FAILED = 1,
+	EXIT_USAGE = 2,
+	EXIT_PENDING = 3,
+	EXIT_VALIDATE = 4,
+	EXIT_LINT = 5,
+	EXIT_LOCK = 6,
+	EXIT_CONNECT = 7,
+	EXIT_CANCELED = 130, /* 128 + SIGINT, when no signal says better */
+};
+
+/* The exit code of a library error class (main.c, one table). */
+int cli_exit_code(enum strata_code code);
+
 enum command_needs {
 	NEED_DB = 1 << 0,
 	NEED_SOURCE = 1 << 1,
@@ -217,6 +233,10 @@ int cmd_help(struct cli *cli, int argc, char **argv);
 
 /* ---- output.c ---------------------------------------------------------- */
 int cli_error(struct cli *cli, const struct strata_error *err);
+/* The hint shown for `err`: the library's, or for a reason the command
+ * line knows, its own naming the flag or command to use (caller frees;
+ * NULL when none). */
+char *cli_error_hint(const struct strata_error *err);
 int cli_usage_error(struct cli *cli, const char *cmd, const char *fmt, ...)
         STRATA_PRINTF(3, 4);
 void cli_warn(struct cli *cli, const char *fmt, ...) STRATA_PRINTF(2, 3);
@@ -280,6 +300,9 @@ const struct command *cli_commands(size_t *n);
 /* The signal (SIGINT, SIGTERM, SIGHUP) that interrupted strata, or 0. */
 int cli_interrupted(void);
 int cli_parse_version(int64_t *out, const char *text);
+/* --lock-wait: a duration, "0" for one try (the library's
+ * STRATA_NO_WAIT), "forever" for no limit. */
+int cli_parse_lock_wait(double *out, const char *text);
 /* A duration where "0" means none (the library's < 0), up to PostgreSQL's
  * INT_MAX ms. */
 int cli_parse_timeout(double *out, const char *text);

@@ -10,7 +10,7 @@ static const char usage[] =
 
 int cmd_revert(struct cli *cli, int argc, char **argv)
 {
-	struct strata_revert_options ro = { 0 };
+	struct strata_revert_options ro = STRATA_REVERT_OPTIONS_INIT;
 	struct strata_error err = STRATA_ERROR_INIT;
 	struct strata_source *src = NULL;
 	struct strata_db *db = NULL;

@@ -223,7 +223,7 @@ int cli_resolve_settings(struct cli *cli)
 	}
 	v = strata_config_get(cli->settings, env, "lock_wait");
 	if (!cli->has_lock_wait && v &&
-	    strata_parse_duration(&cli->lock_wait, v) < 0)
+	    cli_parse_lock_wait(&cli->lock_wait, v) < 0)
 		rc = bad_value(cli, env, "lock_wait",
 		               "a duration such as 30s, 5m or 'forever'", v);
 	v = strata_config_get(cli->settings, env, "connect_timeout");
@@ -254,7 +254,8 @@ static int load_source(struct cli *cli, struct strata_source **out,
 int cli_load_source(struct cli *cli, struct strata_source **out)
 {
 	const struct strata_source_options opts = {
-		.max_file_size = cli->max_file_size
+		.version = STRATA_SOURCE_OPTIONS_VERSION,
+		.max_file_size = cli->max_file_size,
 	};
 
 	return load_source(cli, out, &opts);
@@ -265,6 +266,7 @@ static int cli_open_db_quiet(struct cli *cli, struct strata_db **out,
                              struct strata_error *err)
 {
 	struct strata_db_options opts = {
+		.version = STRATA_DB_OPTIONS_VERSION,
 		.table = cli->table,
 		.lock_wait = cli->lock_wait,
 		.on_event = cli_event,
@@ -296,11 +298,14 @@ int cli_read_status(struct cli *cli, bool with_applied_by,
 {
 	struct strata_error err = STRATA_ERROR_INIT;
 	const struct strata_source_options src_opts = {
+		.version = STRATA_SOURCE_OPTIONS_VERSION,
 		.max_file_size = cli->max_file_size,
 		.is_checksums_only = true,
 	};
-	const struct strata_status_options opts = { .is_without_applied_by =
-		                                            !with_applied_by };
+	const struct strata_status_options opts = {
+		.version = STRATA_STATUS_OPTIONS_VERSION,
+		.is_without_applied_by = !with_applied_by,
+	};
 	int rc;
 
 	cli->is_read_only = true;
@@ -381,6 +386,15 @@ int cli_parse_retries(int *out, const char *text)
 	return 0;
 }
 
+int cli_parse_lock_wait(double *out, const char *text)
+{
+	if (strata_parse_duration(out, text) < 0)
+		return -1;
+	if (*out == 0)
+		*out = STRATA_NO_WAIT;
+	return 0;
+}
+
 int cli_parse_version(int64_t *out, const char *text)
 {
 	char *end;
@@ -398,7 +412,7 @@ void cli_lint_options(struct cli *cli, struct strata_lint_options *out)
 {
 	struct strata_lint_setting s;
 
-	memset(out, 0, sizeof(*out));
+	strata_lint_options_init(out, STRATA_LINT_OPTIONS_VERSION);
 	if (!cli->lint_settings && cli->settings) {
 		for (size_t i = 0; strata_config_lint_at(cli->settings, i, &s);
 		     i++) {

@@ -13,7 +13,6 @@
 
 #include "util/banned.h"
 
-#define DEFAULT_LOCK_WAIT         60.0
 #define DEFAULT_PROGRESS_INTERVAL 30.0 /* seconds: see cli/progress.c */
 /* seconds a cancelled statement has to end (and its transaction to roll
  * back) before strata exits anyway: the server then rolls back alone */
@@ -54,6 +53,30 @@ static const struct command commands[] = {
 	{ "db", cmd_database, NEED_DB, NULL },
 	{ "mig", cmd_migrate, NEED_DB | NEED_SOURCE, NULL },
 };
+
+/* The library's error classes as exit codes: the one place they meet. */
+static const struct {
+	enum strata_code code;
+	enum cli_exit exit;
+} exit_codes[] = {
+	{ STRATA_OK, EXIT_OK },
+	{ STRATA_EFAILED, EXIT_FAILED },
+	{ STRATA_EUSAGE, EXIT_USAGE },
+	{ STRATA_EPENDING, EXIT_PENDING },
+	{ STRATA_EVALIDATE, EXIT_VALIDATE },
+	{ STRATA_ELINT, EXIT_LINT },
+	{ STRATA_ELOCK, EXIT_LOCK },
+	{ STRATA_ECONNECT, EXIT_CONNECT },
+	{ STRATA_ECANCELED, EXIT_CANCELED },
+};
+
+int cli_exit_code(enum strata_code code)
+{
+	for (size_t i = 0; i < sizeof(exit_codes) / sizeof(exit_codes[0]); i++)
+		if (exit_codes[i].code == code)
+			return exit_codes[i].exit;
+	return EXIT_FAILED;
+}
 
 const struct command *cli_find_command(const char *name)
 {
@@ -217,7 +240,6 @@ static char *redacted_command_line(int argc, char **argv)
 static int run_command_line(int argc, char **argv)
 {
 	struct cli cli = {
-		.lock_wait = DEFAULT_LOCK_WAIT,
 		.progress_interval = DEFAULT_PROGRESS_INTERVAL,
 		.argv0 = argv[0],
 	};

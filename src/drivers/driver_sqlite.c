@@ -46,7 +46,7 @@
 
 #define BUSY_HINT                                                            \
 	"Another connection is writing to this database. Try again when it " \
-	"is done, or wait longer with --lock-wait."
+	"is done, or allow a longer lock wait."
 
 struct sqlite_conn {
 	struct strata_conn base;
@@ -207,8 +207,10 @@ static int db_error(struct strata_error *err, sqlite3 *db, int rc)
 	                 "%s", sqlite3_errmsg(db));
 	strata_error_detail(err, "SQLite result code %s (%d): %s.",
 	                    code_name(rc), rc, sqlite3_errstr(rc));
-	if (is_busy(rc))
+	if (is_busy(rc)) {
 		strata_error_hint(err, BUSY_HINT);
+		strata_error_reason(err, STRATA_REASON_LOCK_WAIT, -1);
+	}
 	return -1;
 }
 

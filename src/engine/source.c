@@ -621,7 +621,9 @@ static int read_entry(struct entry *e, struct reader *r, const char **text,
 			        e->path, r->max, r->max / 1048576.0);
 			strata_error_hint(
 			        err,
-			        "Split the migration, or raise the limit with --max-file-size or max_file_size in strata.conf (such as 256MiB).");
+			        "Split the migration, or raise the limit (max_file_size), such as to 256MiB.");
+			strata_error_reason(err, STRATA_REASON_FILE_TOO_LARGE,
+			                    -1);
 			goto done;
 		}
 		/* only a file (links to others are passed over), whose
@@ -1068,10 +1070,13 @@ static int list_dir(struct entry ***out, size_t *out_n, int *dir_fd,
 		strata_error_set(err, STRATA_EFAILED,
 		                 "could not open migration directory '%s': %s",
 		                 dir, strerror(e));
-		if (e == ENOENT || e == ENOTDIR)
+		if (e == ENOENT || e == ENOTDIR) {
 			strata_error_hint(
 			        err,
-			        "Create it (strata new does), or pass --source with the directory that holds the migrations.");
+			        "Create it (strata_migration_new() does), or load the directory that holds the migrations.");
+			strata_error_reason(err, STRATA_REASON_SOURCE_MISSING,
+			                    -1);
+		}
 		return -1;
 	}
 	for (;;) {
@@ -1268,6 +1273,12 @@ int strata_source_load(struct strata_source **out, const char *dir,
 		.buf = SBUF_INIT,
 	};
 	struct problems problems = { NULL, 0, 0 };
+
+	if (OPTIONS_CHECK(opts, STRATA_SOURCE_OPTIONS_VERSION,
+	                  "strata_source_options", err) < 0) {
+		strata_source_free(src);
+		return -1;
+	}
 	struct aliens aliens = { NULL, 0, 0 };
 	/* the entries and what was read of them: gone once loaded */
 	struct arena scratch = ARENA_INIT, reader_scratch[MAX_READERS - 1];
@@ -1305,7 +1316,8 @@ int strata_source_load(struct strata_source **out, const char *dir,
 		        "Migrations are files named VERSION_DESCRIPTION.sql (or .up.sql and .down.sql); a folder without any would report any database up to date.");
 		strata_error_hint(
 		        err,
-		        "Create the first migration in it (strata new does), or pass --source with the directory that holds the migrations.");
+		        "Create the first migration in it (strata_migration_new() does), or load the directory that holds the migrations.");
+		strata_error_reason(err, STRATA_REASON_SOURCE_EMPTY, -1);
 		goto done;
 	}
 	*out = src;

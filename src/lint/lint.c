@@ -20,6 +20,7 @@
  */
 #include "lint/lint.h"
 #include "util/xalloc.h"
+#include "util/error.h"
 #include "util/sbuf.h"
 #include "util/arena.h"
 #include "util/text.h"
@@ -167,9 +168,13 @@ int strata_lint_new(struct strata_lint **out,
                     const struct strata_lint_options *opts,
                     struct strata_error *err)
 {
-	struct strata_lint *l = xcalloc(1, sizeof(*l));
+	struct strata_lint *l;
 
 	*out = NULL;
+	if (OPTIONS_CHECK(opts, STRATA_LINT_OPTIONS_VERSION,
+	                  "strata_lint_options", err) < 0)
+		return -1;
+	l = xcalloc(1, sizeof(*l));
 	sbuf_init(&l->key, 64);
 	l->sev = xcalloc(lint_rules_count, sizeof(*l->sev));
 	for (size_t i = 0; i < lint_rules_count; i++)
@@ -190,8 +195,9 @@ int strata_lint_new(struct strata_lint **out,
 			strata_error_set(err, STRATA_EUSAGE,
 			                 "'%s' is not a lint rule", s->rule);
 			strata_error_hint(
-			        err,
-			        "'strata lint --list-rules' lists the rules.");
+			        err, "strata_lint_rule_at() lists the rules.");
+			strata_error_reason(err, STRATA_REASON_UNKNOWN_RULE,
+			                    -1);
 			strata_lint_free(l);
 			return -1;
 		}
@@ -1162,7 +1168,8 @@ static int lint_text(struct strata_lint *l, const char *path, const char *sql,
                      const struct strata_script *split,
                      struct strata_error *err)
 {
-	static const struct strata_lint_file_options no_opts = { 0 };
+	static const struct strata_lint_file_options no_opts =
+	        STRATA_LINT_FILE_OPTIONS_INIT;
 	PgQueryProtobufParseResult parsed = { 0 };
 	PgQueryScanResult scanned = { 0 };
 	PgQuery__ParseResult *tree = NULL;
@@ -1287,6 +1294,9 @@ int strata_lint_text(struct strata_lint *l, const char *path, const char *sql,
                      size_t len, const struct strata_lint_file_options *fo,
                      struct strata_error *err)
 {
+	if (OPTIONS_CHECK(fo, STRATA_LINT_FILE_OPTIONS_VERSION,
+	                  "strata_lint_file_options", err) < 0)
+		return -1;
 	return lint_text(l, path, sql, len, fo, NULL, NULL, err);
 }
 
@@ -1301,7 +1311,7 @@ static bool starts_no_transaction(const char *sql, size_t len)
 int strata_lint_file(struct strata_lint *l, const char *path,
                      struct strata_error *err)
 {
-	struct strata_lint_file_options fo = { 0 };
+	struct strata_lint_file_options fo = STRATA_LINT_FILE_OPTIONS_INIT;
 	struct sbuf sb = SBUF_INIT;
 	int rc;
 
@@ -1320,7 +1330,7 @@ int strata_lint_migration(struct strata_lint *l,
                           const struct strata_migration *m, bool is_same_run,
                           struct strata_error *err)
 {
-	struct strata_lint_file_options fo = { 0 };
+	struct strata_lint_file_options fo = STRATA_LINT_FILE_OPTIONS_INIT;
 
 	fo.is_no_transaction = m->is_no_transaction;
 	fo.is_same_run = is_same_run;
@@ -1375,7 +1385,7 @@ done:
 int lint_begin(struct strata_lint **out, struct strata_db *db,
                const struct strata_run_options *opts, struct strata_error *err)
 {
-	struct strata_lint_options lo = { 0 };
+	struct strata_lint_options lo = STRATA_LINT_OPTIONS_INIT;
 
 	*out = NULL;
 	/* SQLite's SQL is not PostgreSQL's: its migrations are not linted. */
@@ -1392,7 +1402,7 @@ int lint_step(struct strata_lint *l, struct strata_db *db,
               const struct plan_step *step, const struct pg_trees *trees,
               struct strata_error *err)
 {
-	struct strata_lint_file_options fo = { 0 };
+	struct strata_lint_file_options fo = STRATA_LINT_FILE_OPTIONS_INIT;
 
 	fo.is_no_transaction = step->mode == MODE_NO_TXN;
 	fo.is_same_run = true;
@@ -1427,14 +1437,15 @@ int lint_end(struct strata_lint *l, struct strata_db *db,
 		        n_errors, n_errors == 1 ? "" : "s",
 		        opts->is_dry_run ? "a run would apply nothing"
 		                         : "nothing was applied");
-		return strata_error_hint(
+		strata_error_hint(
 		        err,
-		        "Make them safe (see each finding's hint and docs/lint/RULE.md), put '-- strata-lint-ignore RULE' before a statement that is safe anyway, or pass --allow-unsafe.");
+		        "Make them safe (see each finding's hint and docs/lint/RULE.md), put '-- strata-lint-ignore RULE' before a statement that is safe anyway, or allow unsafe migrations.");
+		return strata_error_reason(err, STRATA_REASON_LINT_GATE, -1);
 	}
 	if (n_errors)
 		db_emit_warning(
 		        db, NULL,
-		        "applying despite %zu lint error%s (--allow-unsafe)",
+		        "applying despite %zu lint error%s (unsafe migrations allowed)",
 		        n_errors, n_errors == 1 ? "" : "s");
 	return 0;
 }

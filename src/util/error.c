@@ -71,6 +71,39 @@ int strata_error_hint(struct strata_error *err, const char *fmt, ...)
 	return -1;
 }
 
+int strata_error_reason(struct strata_error *err, enum strata_reason reason,
+                        int64_t version)
+{
+	if (!err)
+		return -1;
+	err->reason = reason;
+	err->has_version = version >= 0;
+	err->version = version >= 0 ? version : 0;
+	return -1;
+}
+
+int error_options_version(unsigned int version, unsigned int known,
+                          const char *name, struct strata_error *err)
+{
+	if (version == known)
+		return 0;
+	if (!version) {
+		strata_error_set(err, STRATA_EUSAGE,
+		                 "struct %s was not initialised (version 0)",
+		                 name);
+		return strata_error_hint(
+		        err,
+		        "Start it from its _INIT macro or its _init() function, which set the version.");
+	}
+	strata_error_set(
+	        err, STRATA_EUSAGE,
+	        "struct %s has version %u, where this library knows %u", name,
+	        version, known);
+	return strata_error_hint(
+	        err,
+	        "Build the program against the strata.h of the library it runs with.");
+}
+
 void error_set_location(struct strata_error *err, const char *file,
                         const char *text, size_t len, size_t offset)
 {

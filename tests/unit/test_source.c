@@ -224,7 +224,9 @@ static void test_simple_layout(void **state)
 static void test_empty_directory(void **state)
 {
 	struct fixture *f = *state;
-	struct strata_source_options empty_ok = { .is_empty_ok = true };
+	struct strata_source_options empty_ok = {
+		.version = STRATA_SOURCE_OPTIONS_VERSION, .is_empty_ok = true
+	};
 	struct strata_error err = STRATA_ERROR_INIT;
 	struct strata_source *src = NULL;
 
@@ -618,7 +620,9 @@ static void test_dangling_up_reported_once(void **state)
 static void test_size_limit(void **state)
 {
 	struct fixture *f = *state;
-	struct strata_source_options o = { .max_file_size = 10 };
+	struct strata_source_options o = {
+		.version = STRATA_SOURCE_OPTIONS_VERSION, .max_file_size = 10
+	};
 	struct strata_source *src = NULL;
 	struct strata_error err = STRATA_ERROR_INIT;
 
@@ -726,8 +730,11 @@ static void test_missing_directory(void **state)
 	           "could not open migration directory", &err);
 	assert_non_null(strstr(err.message, "nope"));
 	assert_non_null(strstr(err.message, strerror(ENOENT)));
+	/* the library's hint names no flag: the reason lets a program say
+	 * how to give another directory */
 	assert_non_null(err.hint);
-	assert_non_null(strstr(err.hint, "--source"));
+	assert_null(strstr(err.hint, "--"));
+	assert_int_equal(err.reason, STRATA_REASON_SOURCE_MISSING);
 	strata_error_release(&err);
 }
 
@@ -787,7 +794,8 @@ static void new_expect(const char *dir, const struct strata_new_options *o,
 static void test_new_creates_directory(void **state)
 {
 	struct fixture *f = *state;
-	struct strata_new_options o = { .now_timestamp = NOW };
+	struct strata_new_options o = { .version = STRATA_NEW_OPTIONS_VERSION,
+		                        .now_timestamp = NOW };
 	char dir[PATH_MAX];
 	char **paths;
 	char *text;
@@ -805,7 +813,8 @@ static void test_new_creates_directory(void **state)
 static void test_new_sequential_after_sequence(void **state)
 {
 	struct fixture *f = *state;
-	struct strata_new_options o = { .now_timestamp = NOW };
+	struct strata_new_options o = { .version = STRATA_NEW_OPTIONS_VERSION,
+		                        .now_timestamp = NOW };
 
 	put(f->dir, "0001_a.sql", "");
 	put(f->dir, "0002_b.sql", "");
@@ -815,7 +824,8 @@ static void test_new_sequential_after_sequence(void **state)
 static void test_new_keeps_padding(void **state)
 {
 	struct fixture *f = *state;
-	struct strata_new_options o = { .now_timestamp = NOW };
+	struct strata_new_options o = { .version = STRATA_NEW_OPTIONS_VERSION,
+		                        .now_timestamp = NOW };
 
 	put(f->dir, "002_a.sql", "");
 	put(f->dir, "003_b.sql", "");
@@ -826,7 +836,8 @@ static void test_new_keeps_padding(void **state)
 static void test_new_after_single_first(void **state)
 {
 	struct fixture *f = *state;
-	struct strata_new_options o = { .now_timestamp = NOW };
+	struct strata_new_options o = { .version = STRATA_NEW_OPTIONS_VERSION,
+		                        .now_timestamp = NOW };
 
 	put(f->dir, "1_x.sql", "");
 	new_expect(f->dir, &o, "0002_next_step.sql");
@@ -835,7 +846,8 @@ static void test_new_after_single_first(void **state)
 static void test_new_timestamp_after_timestamps(void **state)
 {
 	struct fixture *f = *state;
-	struct strata_new_options o = { .now_timestamp = NOW };
+	struct strata_new_options o = { .version = STRATA_NEW_OPTIONS_VERSION,
+		                        .now_timestamp = NOW };
 
 	put(f->dir, "20240101000000_a.sql", "");
 	put(f->dir, "20240102000000_b.sql", "");
@@ -846,7 +858,8 @@ static void test_new_timestamp_after_timestamps(void **state)
 static void test_new_timestamp_after_single(void **state)
 {
 	struct fixture *f = *state;
-	struct strata_new_options o = { .now_timestamp = NOW };
+	struct strata_new_options o = { .version = STRATA_NEW_OPTIONS_VERSION,
+		                        .now_timestamp = NOW };
 
 	put(f->dir, "5_x.sql", "");
 	new_expect(f->dir, &o, NOW_STAMP "_next_step.sql");
@@ -856,7 +869,8 @@ static void test_new_timestamp_after_single(void **state)
 static void test_new_never_below_newest(void **state)
 {
 	struct fixture *f = *state;
-	struct strata_new_options o = { .now_timestamp = NOW };
+	struct strata_new_options o = { .version = STRATA_NEW_OPTIONS_VERSION,
+		                        .now_timestamp = NOW };
 
 	put(f->dir, "20300101000000_a.sql", "");
 	put(f->dir, "20300102000000_b.sql", "");
@@ -866,7 +880,8 @@ static void test_new_never_below_newest(void **state)
 static void test_new_explicit_versioning(void **state)
 {
 	struct fixture *f = *state;
-	struct strata_new_options o = { .now_timestamp = NOW };
+	struct strata_new_options o = { .version = STRATA_NEW_OPTIONS_VERSION,
+		                        .now_timestamp = NOW };
 
 	o.versioning = STRATA_VERSIONING_SEQUENTIAL;
 	new_expect(f->dir, &o, "0001_next_step.sql");
@@ -879,7 +894,9 @@ static void test_new_explicit_versioning(void **state)
 static void test_new_reversible(void **state)
 {
 	struct fixture *f = *state;
-	struct strata_new_options o = { .now_timestamp = NOW, .reversible = 1 };
+	struct strata_new_options o = { .version = STRATA_NEW_OPTIONS_VERSION,
+		                        .now_timestamp = NOW,
+		                        .reversible = STRATA_REVERSIBLE_YES };
 	char **paths;
 	char *text;
 
@@ -896,7 +913,7 @@ static void test_new_reversible(void **state)
 	strata_strv_free(paths);
 
 	/* inferred from the newest */
-	o.reversible = -1;
+	o.reversible = STRATA_REVERSIBLE_INFER;
 	paths = new_ok(f->dir, "more", &o);
 	assert_string_equal(paths[0], in(f->dir, "20250101120001_more.up.sql"));
 	assert_non_null(paths[1]);
@@ -906,8 +923,9 @@ static void test_new_reversible(void **state)
 static void test_new_reversible_inference(void **state)
 {
 	struct fixture *f = *state;
-	struct strata_new_options o = { .now_timestamp = NOW,
-		                        .reversible = -1 };
+	struct strata_new_options o = { .version = STRATA_NEW_OPTIONS_VERSION,
+		                        .now_timestamp = NOW,
+		                        .reversible = STRATA_REVERSIBLE_INFER };
 	char **paths;
 
 	/* empty: not reversible */
@@ -922,14 +940,16 @@ static void test_new_reversible_inference(void **state)
 	strata_strv_free(paths);
 
 	/* explicitly not reversible */
-	o.reversible = 0;
+	o.reversible = STRATA_REVERSIBLE_NO;
 	new_expect(f->dir, &o, "20260101000002_next_step.sql");
 }
 
 static void test_new_refuses_to_overwrite(void **state)
 {
 	struct fixture *f = *state;
-	struct strata_new_options o = { .now_timestamp = NOW, .reversible = 1 };
+	struct strata_new_options o = { .version = STRATA_NEW_OPTIONS_VERSION,
+		                        .now_timestamp = NOW,
+		                        .reversible = STRATA_REVERSIBLE_YES };
 	struct strata_error err = STRATA_ERROR_INIT;
 	char **paths = NULL;
 	struct stat st;
@@ -945,7 +965,7 @@ static void test_new_refuses_to_overwrite(void **state)
 	assert_int_equal(stat(in(f->dir, NOW_STAMP "_x.up.sql"), &st), -1);
 	strata_error_release(&err);
 
-	o.reversible = 0;
+	o.reversible = STRATA_REVERSIBLE_NO;
 	assert_int_equal(rmdir(in(f->dir, NOW_STAMP "_x.down.sql")), 0);
 	assert_int_equal(mkdir(in(f->dir, NOW_STAMP "_x.sql"), 0777), 0);
 	assert_int_equal(strata_migration_new(&paths, f->dir, "x", &o, &err),
@@ -998,7 +1018,8 @@ static void test_new_in_invalid_source(void **state)
 static void test_new_round_trip(void **state)
 {
 	struct fixture *f = *state;
-	struct strata_new_options o = { .now_timestamp = NOW };
+	struct strata_new_options o = { .version = STRATA_NEW_OPTIONS_VERSION,
+		                        .now_timestamp = NOW };
 	struct strata_source *src;
 	char **paths;
 
@@ -1015,7 +1036,9 @@ static void test_new_round_trip(void **state)
 static void test_new_templates(void **state)
 {
 	struct fixture *f = *state;
-	struct strata_new_options o = { .now_timestamp = NOW, .reversible = 1 };
+	struct strata_new_options o = { .version = STRATA_NEW_OPTIONS_VERSION,
+		                        .now_timestamp = NOW,
+		                        .reversible = STRATA_REVERSIBLE_YES };
 	struct strata_source *src;
 	const struct strata_migration *m;
 	char **paths;
@@ -1027,7 +1050,7 @@ static void test_new_templates(void **state)
 	o.template_kind = STRATA_TEMPLATE_DATA;
 	strata_strv_free(new_ok(f->dir, "backfill emails", &o));
 	o.template_kind = STRATA_TEMPLATE_TABLE;
-	o.reversible = 0;
+	o.reversible = STRATA_REVERSIBLE_NO;
 	paths = new_ok(f->dir, "create user table", &o);
 	assert_null(paths[1]);
 	strata_strv_free(paths);
@@ -1069,7 +1092,8 @@ static void test_new_templates(void **state)
 static void test_new_object_names(void **state)
 {
 	struct fixture *f = *state;
-	struct strata_new_options o = { .now_timestamp = NOW,
+	struct strata_new_options o = { .version = STRATA_NEW_OPTIONS_VERSION,
+		                        .now_timestamp = NOW,
 		                        .template_kind =
 		                                STRATA_TEMPLATE_INDEX };
 	struct strata_source *src;
