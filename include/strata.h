@@ -279,18 +279,13 @@ void strata_set_threads(bool is_enabled);
 char *strata_url_redact(const char *url);
 
 /*
- * Parses a duration: "30" or "30s", "500ms", "5m" (or "5min"), "1h",
- * "30d", "2w";
- * "forever" and "-1" give -1. Returns -1 when `text` is none of these.
+ * Parses a duration as the directives of migration files write it
+ * (`-- strata:lock-timeout=5s`): "30" or "30s", "500ms", "5m" (or "5min"),
+ * "1h", "30d", "2w"; "forever" and "-1" give -1. Returns -1 when `text`
+ * is none of these. Public so that a program's own options take the same
+ * spellings.
  */
 int strata_parse_duration(double *out_seconds, const char *text);
-
-/*
- * Parses a size in bytes: "1048576", "512KiB", "64MiB", "1GiB" (powers of
- * 1024), "100kB", "50MB", "2GB" (powers of 1000), "B" allowed. Returns -1
- * on anything else, on 0 and on a size that does not fit a size_t.
- */
-int strata_parse_size(size_t *out, const char *text);
 
 /* ---- text from elsewhere -------------------------------------------------
  * File names, server messages, statements and history rows may hold bytes
@@ -309,53 +304,6 @@ enum {
  * a new string (caller frees), or NULL when `s` is safe as it is.
  */
 char *strata_printable(const char *s, unsigned flags);
-
-/* ---- environment -------------------------------------------------------- */
-
-/*
- * Reads KEY=VALUE lines of `path` (as sqlx's dotenvy and dbmate do: export
- * prefixes, quotes, # comments) into the environment with setenv(), never
- * replacing a variable already set. A missing file is not an error; a
- * malformed line is STRATA_EUSAGE naming the file and line.
- */
-int strata_dotenv_load(const char *path, struct strata_error *err);
-
-/* ---- configuration: strata.conf ---------------------------------------- */
-
-/*
- * An INI file: [strata] holds defaults (database, source, table,
- * lock_wait, and `environment`, the default active environment), each
- * [environment.NAME] the values of one environment, which win over
- * [strata]'s, and [lint] the severities of lint rules (RULE = error,
- * warning or off). Unknown sections or keys fail with STRATA_EUSAGE naming the
- * line. With `path` NULL, ./strata.conf is read when it exists (else the
- * configuration is empty); a given `path` must exist.
- */
-struct strata_config;
-int strata_config_load(struct strata_config **out, const char *path,
-                       struct strata_error *err);
-void strata_config_free(struct strata_config *c);
-/* The value of `key` for environment `env` (NULL: [strata] only), falling
- * back to [strata]; NULL when unset. Borrowed from the configuration. */
-const char *strata_config_get(const struct strata_config *c, const char *env,
-                              const char *key);
-bool strata_config_has_environment(const struct strata_config *c,
-                                   const char *env);
-/* The file read, or NULL when there was none. */
-const char *strata_config_path(const struct strata_config *c);
-/* The i-th [environment.NAME] of the file (0-based, a section with no key
- * included), or NULL past the last. */
-const char *strata_config_environment_at(const struct strata_config *c,
-                                         size_t i);
-/* The line that sets what strata_config_get() returns (0: unset), and
- * whether it is in [environment.ENV] rather than [strata]. */
-int strata_config_line(const struct strata_config *c, const char *env,
-                       const char *key, bool *is_in_env);
-struct strata_lint_setting;
-/* The i-th `RULE = SEVERITY` of [lint] (rule and severity checked on
- * load; the rule id is borrowed); false past the last. */
-bool strata_config_lint_at(const struct strata_config *c, size_t i,
-                           struct strata_lint_setting *out);
 
 /* ---- migration source ---------------------------------------------------
  * A directory of versioned migrations in the sqlx layouts: `V_desc.sql`,

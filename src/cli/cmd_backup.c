@@ -133,7 +133,7 @@ static int create(struct cli *cli, int argc, char **argv)
 		  "a label, kept in the manifest and the file name" },
 		OPT_END,
 	};
-	int rc = opt_parse(cli, "backup", usage, opts, &argc, &argv);
+	int rc = cli_parse_options(cli, "backup", usage, opts, &argc, &argv);
 
 	if (rc)
 		return rc < 0 ? 0 : rc;
@@ -260,8 +260,8 @@ static int verify(struct cli *cli, int argc, char **argv)
 		  "also restore into a scratch database and compare row counts (PostgreSQL: on the server of --database)" },
 		OPT_END,
 	};
-	int rc = opt_parse(cli, "backup verify", "FILE [--restore-test]", opts,
-	                   &argc, &argv);
+	int rc = cli_parse_options(cli, "backup verify",
+	                           "FILE [--restore-test]", opts, &argc, &argv);
 
 	if (rc)
 		return rc < 0 ? 0 : rc;
@@ -318,8 +318,8 @@ static int list(struct cli *cli, int argc, char **argv)
 		  "where backups are (default: backup_dir of strata.conf, else backups)" },
 		OPT_END,
 	};
-	int rc = opt_parse(cli, "backup list", "[--dir DIR]", opts, &argc,
-	                   &argv);
+	int rc = cli_parse_options(cli, "backup list", "[--dir DIR]", opts,
+	                           &argc, &argv);
 
 	if (rc)
 		return rc < 0 ? 0 : rc;
@@ -432,8 +432,8 @@ static int prune(struct cli *cli, int argc, char **argv)
 		  "where backups are (default: backup_dir of strata.conf, else backups)" },
 		OPT_END,
 	};
-	int rc =
-	        opt_parse(cli, "backup prune", "[options]", opts, &argc, &argv);
+	int rc = cli_parse_options(cli, "backup prune", "[options]", opts,
+	                           &argc, &argv);
 
 	if (rc)
 		return rc < 0 ? 0 : rc;

@@ -30,7 +30,7 @@ int cmd_check(struct cli *cli, int argc, char **argv)
 	struct strata_db *db = NULL;
 	const struct opt opts[] = { OPT_END };
 	enum strata_code verdict;
-	int rc = opt_parse(cli, "check", usage, opts, &argc, &argv);
+	int rc = cli_parse_options(cli, "check", usage, opts, &argc, &argv);
 
 	if (rc)
 		return rc < 0 ? 0 : rc;

@@ -114,7 +114,7 @@ int cmd_database(struct cli *cli, int argc, char **argv)
 		  "end other sessions on the database before dropping it" },
 		OPT_END,
 	};
-	int rc = opt_parse(cli, "database", usage, opts, &argc, &argv);
+	int rc = cli_parse_options(cli, "database", usage, opts, &argc, &argv);
 	const char *action;
 
 	if (rc)

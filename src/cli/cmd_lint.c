@@ -275,7 +275,7 @@ int cmd_lint(struct cli *cli, int argc, char **argv)
 		  "list the rules and their severities" },
 		OPT_END,
 	};
-	int rc = opt_parse(cli, "lint", usage, opts, &argc, &argv);
+	int rc = cli_parse_options(cli, "lint", usage, opts, &argc, &argv);
 
 	if (rc)
 		return rc < 0 ? 0 : rc;

@@ -73,8 +73,8 @@ static int new_migration(struct cli *cli, const char *name, bool is_sqlx,
 	};
 	/* how usage errors name it: migrate's subcommand is "add" */
 	const char *shown = is_sqlx ? "migrate add" : name;
-	int rc = opt_parse(cli, name, usage, is_sqlx ? sqlx_opts : opts, &argc,
-	                   &argv);
+	int rc = cli_parse_options(cli, name, usage, is_sqlx ? sqlx_opts : opts,
+	                           &argc, &argv);
 
 	if (rc)
 		return rc < 0 ? 0 : rc;

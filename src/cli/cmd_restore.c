@@ -42,7 +42,7 @@ int cmd_restore(struct cli *cli, int argc, char **argv)
 		  "overwrite without asking" },
 		OPT_END,
 	};
-	int rc = opt_parse(cli, "restore", usage, opts, &argc, &argv);
+	int rc = cli_parse_options(cli, "restore", usage, opts, &argc, &argv);
 
 	if (rc)
 		return rc < 0 ? 0 : rc;

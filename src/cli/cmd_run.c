@@ -37,7 +37,7 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 		  "no backup, even when strata.conf says backup = true" },
 		OPT_END,
 	};
-	int rc = opt_parse(cli, "run", usage, opts, &argc, &argv);
+	int rc = cli_parse_options(cli, "run", usage, opts, &argc, &argv);
 
 	if (rc)
 		return rc < 0 ? 0 : rc;

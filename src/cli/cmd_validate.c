@@ -19,7 +19,7 @@ int cmd_validate(struct cli *cli, int argc, char **argv)
 		  "a pending migration older than the newest applied is a problem" },
 		OPT_END,
 	};
-	int rc = opt_parse(cli, "validate", usage, opts, &argc, &argv);
+	int rc = cli_parse_options(cli, "validate", usage, opts, &argc, &argv);
 
 	if (rc)
 		return rc < 0 ? 0 : rc;

@@ -322,8 +322,7 @@ static int apply_globals(struct cli *cli, const char *cmd)
 		cli->has_warn_after = true;
 	}
 	if (max_file_size_arg) {
-		if (strata_parse_size(&cli->max_file_size, max_file_size_arg) <
-		    0)
+		if (cli_parse_size(&cli->max_file_size, max_file_size_arg) < 0)
 			return cli_usage_error(
 			        cli, cmd,
 			        "--max-file-size wants a size such as 64MiB or 1GiB, not '%s'",
@@ -472,8 +471,6 @@ int opt_parse(struct cli *cli, const char *cmd, const char *usage,
 		goto done;
 	}
 	if ((rc = apply_globals(cli, cmd)) != 0)
-		goto done;
-	if (cmd && (rc = cli_resolve_settings(cli)) != 0)
 		goto done;
 	*argc -= optind;
 	*argv += optind;
