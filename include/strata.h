@@ -40,6 +40,7 @@
  * lock without waiting, keep no backup) STRATA_NO_WAIT or STRATA_KEEP_NONE
  * where a field says so. The command line maps its own "0" to these.
  */
+
 /* An options struct's initialiser: its version, every other field zero. */
 #ifdef __cplusplus
 #define STRATA_OPTIONS_INIT_(v) \
