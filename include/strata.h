@@ -162,6 +162,12 @@ enum strata_reason {
 	STRATA_REASON_BACKUP_KIND,
 	/* a restore test of a backup that is not a full one */
 	STRATA_REASON_RESTORE_TEST_KIND,
+	/* the status says more (strata_status_get()), of `version` if set */
+	STRATA_REASON_SEE_STATUS,
+	/* two files share migration `version` */
+	STRATA_REASON_DUPLICATE_VERSION,
+	/* a SQLite file that does not exist and may not be created */
+	STRATA_REASON_NO_DATABASE_FILE,
 };
 
 struct strata_error {

@@ -296,6 +296,18 @@ static const struct {
 	  "Back up with --kind full (or --kind schema)." },
 	{ STRATA_REASON_RESTORE_TEST_KIND, "without the restore test",
 	  "without --restore-test" },
+	{ STRATA_REASON_SEE_STATUS, "The status (strata_status_get()) shows",
+	  "Run 'strata status' to see" },
+	{ STRATA_REASON_DUPLICATE_VERSION, "strata_migration_new() picks",
+	  "strata new picks" },
+	{ STRATA_REASON_NO_DATABASE_FILE, "(a read-only open creates nothing)",
+	  "(this command creates nothing)" },
+	{ STRATA_REASON_NO_DATABASE_FILE,
+	  "a run or strata_database_create() creates it",
+	  "'strata run' or 'strata database create' creates it" },
+	{ STRATA_REASON_NO_DATABASE_FILE,
+	  "Create it with strata_database_create()",
+	  "Create it with 'strata database create'" },
 };
 
 /* `text` with each %V replaced by the version of `err` (caller frees). */

@@ -448,6 +448,14 @@ static void test_lock_wait_reason(void **state)
 	strata_db_close(db);
 }
 
+/* `dir`/`name` in `buf`. */
+static const char *strcat_path(char *buf, size_t size, const char *dir,
+                               const char *name)
+{
+	snprintf(buf, size, "%s/%s", dir, name);
+	return buf;
+}
+
 static void test_source_reasons(void **state)
 {
 	struct fixture *f = *state;
@@ -467,12 +475,23 @@ static void test_source_reasons(void **state)
 	assert_int_equal(err.reason, STRATA_REASON_SOURCE_EMPTY);
 	assert_false(names_flag(err.hint));
 	strata_error_release(&err);
-	/* a reason set is no failure of its own: an error without one has
-	 * STRATA_REASON_NONE */
+	/* a command is named by the program too: the library names its
+	 * function */
 	write_file(f->dir, "3_c.sql", "SELECT 1;\n");
 	write_file(f->dir, "3_d.sql", "SELECT 1;\n");
 	assert_int_equal(strata_source_load(&src, f->dir, NULL, &err), -1);
+	assert_int_equal(err.reason, STRATA_REASON_DUPLICATE_VERSION);
+	assert_true(err.has_version);
+	assert_int_equal(err.version, 3);
+	assert_null(strstr(err.hint, "strata new"));
+	assert_non_null(strstr(err.hint, "strata_migration_new()"));
+	strata_error_release(&err);
+	/* an error no option gets past has no reason */
+	unlink(strcat_path(empty, sizeof(empty), f->dir, "3_d.sql"));
+	write_file(f->dir, "v4_e.sql", "SELECT 1;\n");
+	assert_int_equal(strata_source_load(&src, f->dir, NULL, &err), -1);
 	assert_int_equal(err.reason, STRATA_REASON_NONE);
+	assert_false(err.has_version);
 	strata_error_release(&err);
 }
 
