@@ -128,7 +128,8 @@ static int create(struct cli *cli, int argc, char **argv)
 		{ 0, "kind", OPT_STRING, &kind, NULL, "full|schema|data",
 		  "what to back up (default: full)" },
 		{ 0, "dir", OPT_STRING, &dir, NULL, "DIR",
-		  "where backups go (default: backup_dir of strata.conf, else backups)" },
+		  "where backups go (default: backup_dir of strata.conf, else " STRATA_DEFAULT_BACKUP_DIR
+		  ")" },
 		{ 0, "tag", OPT_STRING, &tag, NULL, "TAG",
 		  "a label, kept in the manifest and the file name" },
 		OPT_END,
@@ -315,7 +316,8 @@ static int list(struct cli *cli, int argc, char **argv)
 	const char *dir = NULL;
 	const struct opt opts[] = {
 		{ 0, "dir", OPT_STRING, &dir, NULL, "DIR",
-		  "where backups are (default: backup_dir of strata.conf, else backups)" },
+		  "where backups are (default: backup_dir of strata.conf, else " STRATA_DEFAULT_BACKUP_DIR
+		  ")" },
 		OPT_END,
 	};
 	int rc = cli_parse_options(cli, "backup list", "[--dir DIR]", opts,
@@ -429,7 +431,8 @@ static int prune(struct cli *cli, int argc, char **argv)
 		  "pre-migration backups younger than this (default " STRATA_STR(
 		          STRATA_DEFAULT_KEEP_PRE_MIGRATION_DAYS) "d; 'forever')" },
 		{ 0, "dir", OPT_STRING, &dir, NULL, "DIR",
-		  "where backups are (default: backup_dir of strata.conf, else backups)" },
+		  "where backups are (default: backup_dir of strata.conf, else " STRATA_DEFAULT_BACKUP_DIR
+		  ")" },
 		OPT_END,
 	};
 	int rc = cli_parse_options(cli, "backup prune", "[options]", opts,
