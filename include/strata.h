@@ -207,6 +207,9 @@ int strata_error_detail(struct strata_error *err, const char *fmt, ...)
         STRATA_PRINTF(2, 3);
 int strata_error_hint(struct strata_error *err, const char *fmt, ...)
         STRATA_PRINTF(2, 3);
+/* A reason's stable name, in kebab case ("lock-wait", "missing-applied"):
+ * for logs and machine-readable output. NULL for STRATA_REASON_NONE. */
+const char *strata_reason_name(enum strata_reason reason);
 /* Sets the reason of an error already set (and the migration concerned
  * unless `version` < 0: versions are never negative); returns -1. */
 int strata_error_reason(struct strata_error *err, enum strata_reason reason,

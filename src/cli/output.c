@@ -172,6 +172,7 @@ json_t *cli_json_error(const struct strata_error *err)
 	                    err->statement ? json_integer(err->statement)
 	                                   : json_null());
 	set_str(e, "context", err->context);
+	set_str(e, "reason", strata_reason_name(err->reason));
 	return e;
 }
 

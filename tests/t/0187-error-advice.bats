@@ -107,6 +107,8 @@ lock_key() {
 	run --separate-stderr strata run --format json
 	assert_failure 4
 	[[ $output == *'"hint": "Restore its file, or pass --ignore-missing if it was removed on purpose."'* ]] || fail "$output"
+	run jq -r .error.reason <<<"$output"
+	assert_output missing-applied
 	run "$LIBRUN" ignore-missing
 	assert_success
 }

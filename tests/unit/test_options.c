@@ -381,6 +381,24 @@ static void test_zero_is_the_default_policy(void **state)
 
 /* ---- reasons, not flags ------------------------------------------------- */
 
+static void test_reason_names(void **state)
+{
+	(void)state;
+	assert_null(strata_reason_name(STRATA_REASON_NONE));
+	for (int r = STRATA_REASON_NONE + 1;
+	     r <= STRATA_REASON_NO_DATABASE_FILE; r++) {
+		const char *name = strata_reason_name((enum strata_reason)r);
+
+		assert_non_null(name);
+		assert_true(strspn(name, "abcdefghijklmnopqrstuvwxyz-") ==
+		            strlen(name));
+	}
+	assert_string_equal(strata_reason_name(STRATA_REASON_LOCK_WAIT),
+	                    "lock-wait");
+	assert_null(strata_reason_name(
+	        (enum strata_reason)(STRATA_REASON_NO_DATABASE_FILE + 1)));
+}
+
 static void test_missing_applied_reason(void **state)
 {
 	struct fixture *f = *state;
@@ -653,6 +671,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_inits),
+		cmocka_unit_test(test_reason_names),
 		cmocka_unit_test_setup_teardown(test_versions_refused, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_null_options, setup,
