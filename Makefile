@@ -117,9 +117,16 @@ $(BUILD)/completions/_strata: $(BIN)
 $(BIN): $(CLI_OBJ) $(LIB)
 	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS)
 
-$(BUILD)/tests/unit/%: tests/unit/%.c $(LIB)
+# The command line's modules but main(), for unit tests of its own
+# parsers (strata.conf, .env): a test links only those it calls.
+CLI_LIB := $(BUILD)/libstrata-cli.a
+$(CLI_LIB): $(filter-out $(BUILD)/src/cli/main.o,$(CLI_OBJ))
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(CLI_LIB) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -MMD -MP -o $@ $< $(LIB) $(LDLIBS) -lcmocka
+	$(CC) $(ALL_CFLAGS) -MMD -MP -o $@ $< $(CLI_LIB) $(LIB) $(LDLIBS) -lcmocka
 
 $(BUILD)/tests/%-dump: tests/golden/%-dump.c $(LIB)
 	@mkdir -p $(dir $@)
@@ -189,9 +196,16 @@ $(FUZZ_BUILD)/libstrata.a: $(FUZZ_LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
+# The .env reader belongs to the command line.
+FUZZ_CLI_OBJ := $(FUZZ_BUILD)/src/cli/dotenv.o
+$(FUZZ_CLI_OBJ): $(FUZZ_BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -fsanitize=fuzzer-no-link -c -o $@ $<
+$(FUZZ_BUILD)/dotenv: $(FUZZ_CLI_OBJ)
+
 $(FUZZ_BIN): $(FUZZ_BUILD)/%: tests/fuzz/%.c $(FUZZ_BUILD)/libstrata.a
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -fsanitize=fuzzer -o $@ $< \
-		$(FUZZ_BUILD)/libstrata.a $(LDLIBS)
+		$(filter $(FUZZ_CLI_OBJ),$^) $(FUZZ_BUILD)/libstrata.a $(LDLIBS)
 
 fuzz-build: $(FUZZ_BIN)
 fuzz: $(FUZZ_BIN)

@@ -62,24 +62,148 @@ extern "C" {
 /* The version of the library linked, "MAJOR.MINOR.PATCH": STRATA_VERSION
  * as it was when the library was built. */
 STRATA_API const char *strata_version(void);
+/* ---- options ------------------------------------------------------------
+ * Every options struct starts with `version`, set by its
+ * STRATA_X_OPTIONS_INIT initialiser or strata_X_options_init() (as
+ * libgit2's), so that a program built against another layout of the
+ * struct is refused (STRATA_EUSAGE) instead of misread. A function taking
+ * options accepts NULL for the defaults.
+ *
+ * Zero is the default in every field: a struct fresh from its initialiser
+ * behaves as the documented defaults below. A duration is in seconds; an
+ * explicit "no limit" (wait forever, never warn, no timeout) is
+ * STRATA_FOREVER (any negative value), and an explicit nothing (take the
+ * lock without waiting, keep no backup) STRATA_NO_WAIT or STRATA_KEEP_NONE
+ * where a field says so. The command line maps its own "0" to these.
+ */
+
+/* An options struct's initialiser: its version, every other field zero. */
+#ifdef __cplusplus
+#define STRATA_OPTIONS_INIT_(v) \
+	{                       \
+		(v)             \
+	}
+#else
+#define STRATA_OPTIONS_INIT_(v) \
+	{                       \
+		.version = (v)  \
+	}
+#endif
+
+#define STRATA_FOREVER   (-1.0)
+#define STRATA_NO_WAIT   (-2.0)
+#define STRATA_KEEP_NONE (-2)
+
+/*
+ * The defaults, each defined once (plain numbers, so that the command
+ * line's help can quote them with STRATA_STR()).
+ */
+#define STRATA_DEFAULT_LOCK_WAIT         60 /* seconds */
+#define STRATA_DEFAULT_LOCK_TIMEOUT      2  /* seconds */
+#define STRATA_DEFAULT_LOCK_PROBE_MS     20 /* milliseconds */
+#define STRATA_DEFAULT_LOCK_PROBE        (STRATA_DEFAULT_LOCK_PROBE_MS / 1000.0)
+#define STRATA_DEFAULT_RETRIES           5
+#define STRATA_DEFAULT_WARN_AFTER        60 /* seconds */
+#define STRATA_DEFAULT_CONNECT_TIMEOUT   10 /* seconds */
+#define STRATA_DEFAULT_MAX_FILE_SIZE_MIB 64
+#define STRATA_DEFAULT_MAX_FILE_SIZE \
+	((size_t)STRATA_DEFAULT_MAX_FILE_SIZE_MIB * 1024u * 1024u)
+#define STRATA_DEFAULT_KEEP_DAILY              7
+#define STRATA_DEFAULT_KEEP_WEEKLY             4
+#define STRATA_DEFAULT_KEEP_MONTHLY            12
+#define STRATA_DEFAULT_KEEP_PRE_MIGRATION_DAYS 30
+#define STRATA_DEFAULT_KEEP_PRE_MIGRATION \
+	(STRATA_DEFAULT_KEEP_PRE_MIGRATION_DAYS * 86400.0) /* seconds */
+
+#define STRATA_STR_(x) #x
+#define STRATA_STR(x)  STRATA_STR_(x)
 
 /* ---- errors -------------------------------------------------------------
- * One error type end to end. `code` is exactly the command-line exit code
- * of the SPEC, so the CLI exits with err.code. */
+ * One error type end to end. `code` is the class of the failure, the
+ * expected ones each their own; a program maps classes to what it does
+ * (the command line: to its exit codes, one table in src/cli/main.c).
+ * Their values are stable. */
 
 enum strata_code {
 	STRATA_OK = 0,
-	STRATA_EFAILED = 1,  /* a migration or operation failed */
-	STRATA_EUSAGE = 2,   /* bad options or arguments */
-	STRATA_EPENDING = 3, /* check: migrations are pending */
-	STRATA_EVALIDATE =
-	        4,           /* checksum mismatch, missing, dirty, bad source */
-	STRATA_ELINT = 5,    /* lint found an error-level problem */
-	STRATA_ELOCK = 6,    /* could not take the migration lock */
-	STRATA_ECONNECT = 7, /* could not connect to the database */
-	/* stopped by strata_cancel(); the CLI exits 128 + the signal's
-	 * number (130 for SIGINT), as a shell reports it */
+	/* anything not below: a migration's statement failed (sqlstate
+	 * set), a file or child process failed, the server went away */
+	STRATA_EFAILED = 1,
+	/* bad options or arguments: a URL strata does not know, an options
+	 * struct of another version, a combination that cannot be */
+	STRATA_EUSAGE = 2,
+	STRATA_EPENDING = 3, /* migrations are pending (a verdict) */
+	/* the source or the history is not sound: a bad file name, an
+	 * edited or missing applied migration, a failed record */
+	STRATA_EVALIDATE = 4,
+	STRATA_ELINT = 5,    /* the lint gate found an error-level problem */
+	STRATA_ELOCK = 6,    /* a lock could not be had in time */
+	STRATA_ECONNECT = 7, /* the database could not be reached */
+	/* stopped by strata_cancel() */
 	STRATA_ECANCELED = 130,
+};
+
+/*
+ * Why an error happened, where an option or another call of the library
+ * would get past it: a program keys its own advice on this (the command
+ * line names its flags) while `hint` says it in the library's words.
+ */
+enum strata_reason {
+	STRATA_REASON_NONE = 0,
+	/* another runner holds the migration lock: a longer lock_wait */
+	STRATA_REASON_LOCK_WAIT,
+	/* a statement's locks timed out on every attempt: lock_timeout,
+	 * retries */
+	STRATA_REASON_LOCK_TIMEOUT,
+	/* an applied migration is not in the source: is_ignore_missing */
+	STRATA_REASON_MISSING_APPLIED,
+	/* the lint gate stopped the run: is_allow_unsafe */
+	STRATA_REASON_LINT_GATE,
+	/* a pending migration below the newest applied: is_strict_order */
+	STRATA_REASON_STRICT_ORDER,
+	/* a file over the size limit: max_file_size */
+	STRATA_REASON_FILE_TOO_LARGE,
+	/* the source folder is missing or holds no migration */
+	STRATA_REASON_SOURCE_MISSING,
+	STRATA_REASON_SOURCE_EMPTY,
+	/* the history table's schema or name: the table option */
+	STRATA_REASON_HISTORY_TABLE,
+	/* migration `version` has a failed record: strata_repair() with
+	 * STRATA_REPAIR_MARK_APPLIED or STRATA_REPAIR_RETRY */
+	STRATA_REASON_FAILED_RECORD,
+	/* migration `version` failed outside a transaction: some of it may
+	 * stay applied */
+	STRATA_REASON_FAILED_APPLY,
+	/* the down file of migration `version` failed outside a transaction */
+	STRATA_REASON_FAILED_REVERT,
+	/* migration `version` left an invalid index: STRATA_REPAIR_RETRY
+	 * once it is dropped */
+	STRATA_REASON_INVALID_INDEX,
+	/* migration `version` was edited after it was applied:
+	 * STRATA_REPAIR_ACCEPT_CHECKSUM */
+	STRATA_REASON_CHECKSUM,
+	/* a lint setting names no rule: strata_lint_rule_at() lists them */
+	STRATA_REASON_UNKNOWN_RULE,
+	/* a whole server URL is needed (a database name alone is not) */
+	STRATA_REASON_NEED_URL,
+	/* a restore test needs a server to create a scratch database on */
+	STRATA_REASON_NEED_SCRATCH_URL,
+	/* a restore needs a target */
+	STRATA_REASON_NEED_TARGET,
+	/* the restore target is not empty: is_clean */
+	STRATA_REASON_TARGET_NOT_EMPTY,
+	/* overwriting needs a confirmation nobody could give: is_yes */
+	STRATA_REASON_CONFIRM,
+	/* a backup kind the driver cannot make */
+	STRATA_REASON_BACKUP_KIND,
+	/* a restore test of a backup that is not a full one */
+	STRATA_REASON_RESTORE_TEST_KIND,
+	/* the status says more (strata_status_get()), of `version` if set */
+	STRATA_REASON_SEE_STATUS,
+	/* two files share migration `version` */
+	STRATA_REASON_DUPLICATE_VERSION,
+	/* a SQLite file that does not exist and may not be created */
+	STRATA_REASON_NO_DATABASE_FILE,
 };
 
 struct strata_error {
@@ -94,6 +218,9 @@ struct strata_error {
 	int position;     /* 1-based character in the statement; 0 = unknown */
 	int statement;    /* 1-based statement number in `file`; 0 = unknown */
 	char *context;    /* the server's CONTEXT (inside a function), if any */
+	enum strata_reason reason; /* STRATA_REASON_NONE unless one applies */
+	bool has_version;          /* the migration concerned, when one is */
+	int64_t version;
 };
 
 /* An error that holds nothing: `struct strata_error err =
@@ -124,6 +251,13 @@ STRATA_API int strata_error_detail(struct strata_error *err, const char *fmt,
                                    ...) STRATA_PRINTF(2, 3);
 STRATA_API int strata_error_hint(struct strata_error *err, const char *fmt, ...)
         STRATA_PRINTF(2, 3);
+/* A reason's stable name, in kebab case ("lock-wait", "missing-applied"):
+ * for logs and machine-readable output. NULL for STRATA_REASON_NONE. */
+STRATA_API const char *strata_reason_name(enum strata_reason reason);
+/* Sets the reason of an error already set (and the migration concerned
+ * unless `version` < 0: versions are never negative); returns -1. */
+STRATA_API int strata_error_reason(struct strata_error *err,
+                                   enum strata_reason reason, int64_t version);
 
 /*
  * Called when memory runs out, with the size that could not be had. The
@@ -160,10 +294,35 @@ STRATA_API bool strata_is_cancelled(void);
  * How long opening a PostgreSQL connection (TCP, TLS and authentication)
  * may take, per host, unless the URL or PGCONNECT_TIMEOUT sets
  * connect_timeout (libpq's own rule: whole seconds, at least 2). Seconds;
- * 0 restores the default (10 s), < 0 waits forever. Process-wide, as
+ * 0 restores the default (STRATA_DEFAULT_CONNECT_TIMEOUT), STRATA_FOREVER
+ * (< 0) waits forever. Process-wide, as
  * libpq's defaults are; call it before connecting.
  */
 STRATA_API void strata_set_connect_timeout(double seconds);
+
+/* ---- side effects -------------------------------------------------------
+ * What the library does beyond the work each call documents, and how to
+ * turn it off:
+ *  - Threads. strata_source_load() reads and hashes files on a few
+ *    threads, strata_status_load() asks the database on one while the
+ *    files are read, and a run parses the next migrations on others while
+ *    one runs. They block every signal but faults (a program's handlers
+ *    run on its own threads) and end before the call returns.
+ *    strata_set_threads(false) does all of it on the calling thread.
+ *  - A `git` child. The audit trail records the commit of the source's
+ *    git work tree: once per database handle, at the first audited action
+ *    (run, revert, repair, mark-applied), `git -C DIR rev-parse HEAD` runs,
+ *    found on PATH. strata_db_options.is_no_git records no commit and runs
+ *    no git.
+ *  - Backups run pg_dump and pg_restore (strata_backup_*()): that is
+ *    their work, nothing runs them otherwise.
+ *  - Nothing else: no signal handler, no change to the environment, no
+ *    output, no exit; a SQLite URL creates its file unless is_read_only.
+ */
+
+/* Whether the library may start threads (above); process-wide, default
+ * true. Call it before the calls it should govern. */
+STRATA_API void strata_set_threads(bool is_enabled);
 
 /* ---- URLs ---------------------------------------------------------------
  * `postgres://…`, `postgresql://…`, libpq keyword strings (`host=… dbname=…`)
@@ -174,18 +333,13 @@ STRATA_API void strata_set_connect_timeout(double seconds);
 STRATA_API char *strata_url_redact(const char *url);
 
 /*
- * Parses a duration: "30" or "30s", "500ms", "5m" (or "5min"), "1h",
- * "30d", "2w";
- * "forever" and "-1" give -1. Returns -1 when `text` is none of these.
+ * Parses a duration as the directives of migration files write it
+ * (`-- strata:lock-timeout=5s`): "30" or "30s", "500ms", "5m" (or "5min"),
+ * "1h", "30d", "2w"; "forever" and "-1" give -1. Returns -1 when `text`
+ * is none of these. Public so that a program's own options take the same
+ * spellings.
  */
 STRATA_API int strata_parse_duration(double *out_seconds, const char *text);
-
-/*
- * Parses a size in bytes: "1048576", "512KiB", "64MiB", "1GiB" (powers of
- * 1024), "100kB", "50MB", "2GB" (powers of 1000), "B" allowed. Returns -1
- * on anything else, on 0 and on a size that does not fit a size_t.
- */
-STRATA_API int strata_parse_size(size_t *out, const char *text);
 
 /* ---- text from elsewhere -------------------------------------------------
  * File names, server messages, statements and history rows may hold bytes
@@ -205,60 +359,11 @@ enum {
  */
 STRATA_API char *strata_printable(const char *s, unsigned flags);
 
-/* ---- environment -------------------------------------------------------- */
-
-/*
- * Reads KEY=VALUE lines of `path` (as sqlx's dotenvy and dbmate do: export
- * prefixes, quotes, # comments) into the environment with setenv(), never
- * replacing a variable already set. A missing file is not an error; a
- * malformed line is STRATA_EUSAGE naming the file and line.
- */
-STRATA_API int strata_dotenv_load(const char *path, struct strata_error *err);
-
-/* ---- configuration: strata.conf ---------------------------------------- */
-
-/*
- * An INI file: [strata] holds defaults (database, source, table,
- * lock_wait, and `environment`, the default active environment), each
- * [environment.NAME] the values of one environment, which win over
- * [strata]'s, and [lint] the severities of lint rules (RULE = error,
- * warning or off). Unknown sections or keys fail with STRATA_EUSAGE naming the
- * line. With `path` NULL, ./strata.conf is read when it exists (else the
- * configuration is empty); a given `path` must exist.
- */
-struct strata_config;
-STRATA_API int strata_config_load(struct strata_config **out, const char *path,
-                                  struct strata_error *err);
-STRATA_API void strata_config_free(struct strata_config *c);
-/* The value of `key` for environment `env` (NULL: [strata] only), falling
- * back to [strata]; NULL when unset. Borrowed from the configuration. */
-STRATA_API const char *strata_config_get(const struct strata_config *c,
-                                         const char *env, const char *key);
-STRATA_API bool strata_config_has_environment(const struct strata_config *c,
-                                              const char *env);
-/* The file read, or NULL when there was none. */
-STRATA_API const char *strata_config_path(const struct strata_config *c);
-/* The i-th [environment.NAME] of the file (0-based, a section with no key
- * included), or NULL past the last. */
-STRATA_API const char *
-strata_config_environment_at(const struct strata_config *c, size_t i);
-/* The line that sets what strata_config_get() returns (0: unset), and
- * whether it is in [environment.ENV] rather than [strata]. */
-STRATA_API int strata_config_line(const struct strata_config *c,
-                                  const char *env, const char *key,
-                                  bool *is_in_env);
-struct strata_lint_setting;
-/* The i-th `RULE = SEVERITY` of [lint] (rule and severity checked on
- * load; the rule id is borrowed); false past the last. */
-STRATA_API bool strata_config_lint_at(const struct strata_config *c, size_t i,
-                                      struct strata_lint_setting *out);
-
 /* ---- migration source ---------------------------------------------------
  * A directory of versioned migrations in the sqlx layouts: `V_desc.sql`,
  * `V_desc.up.sql` + `V_desc.down.sql`, `V_desc.sql` + `V_desc.down.sql`. */
 
 #define STRATA_CHECKSUM_LEN             48 /* SHA-384 */
-#define STRATA_DEFAULT_MAX_FILE_SIZE    (64u * 1024u * 1024u)
 #define STRATA_DEFAULT_TABLE            "_sqlx_migrations"
 #define STRATA_NO_TRANSACTION_DIRECTIVE "-- no-transaction"
 
@@ -288,6 +393,7 @@ struct strata_problems {
 STRATA_API void strata_problems_release(struct strata_problems *p);
 
 struct strata_source_options {
+	unsigned int version; /* STRATA_SOURCE_OPTIONS_VERSION */
 	size_t max_file_size; /* 0: STRATA_DEFAULT_MAX_FILE_SIZE */
 	/* When set, every problem of an invalid source is appended here, in
 	 * file-name order (the load still fails with the first in err). */
@@ -304,6 +410,14 @@ struct strata_source_options {
 	 * or emptied folder would hide everything the database is missing. */
 	bool is_empty_ok;
 };
+
+#define STRATA_SOURCE_OPTIONS_VERSION 1
+#define STRATA_SOURCE_OPTIONS_INIT \
+	STRATA_OPTIONS_INIT_(STRATA_SOURCE_OPTIONS_VERSION)
+/* Fills `opts` with the defaults; -1 for a version this library does not
+ * know (so for every strata_*_options_init() below). */
+STRATA_API int strata_source_options_init(struct strata_source_options *opts,
+                                          unsigned int version);
 
 /*
  * Reads every migration of `dir`. Any invalid file (a name that does not
@@ -347,13 +461,25 @@ enum strata_template {
 	STRATA_TEMPLATE_DATA,
 };
 
+enum strata_reversible {
+	STRATA_REVERSIBLE_INFER = 0, /* as the newest migration is */
+	STRATA_REVERSIBLE_YES,       /* an up and a down file */
+	STRATA_REVERSIBLE_NO,        /* one file */
+};
+
 struct strata_new_options {
+	unsigned int version; /* STRATA_NEW_OPTIONS_VERSION */
 	enum strata_versioning versioning;
-	int reversible; /* -1: infer from the newest migration, 0 no, 1 yes */
+	enum strata_reversible reversible;
 	enum strata_template template_kind;
 	int64_t now_timestamp; /* 0: the current UTC time (for tests) */
 	size_t max_file_size;  /* of the source's files; 0: the default */
 };
+
+#define STRATA_NEW_OPTIONS_VERSION 1
+#define STRATA_NEW_OPTIONS_INIT    STRATA_OPTIONS_INIT_(STRATA_NEW_OPTIONS_VERSION)
+STRATA_API int strata_new_options_init(struct strata_new_options *opts,
+                                       unsigned int version);
 
 /*
  * Creates the next migration file(s) for `description` in `dir` (created
@@ -451,20 +577,29 @@ struct strata_event {
 typedef void (*strata_event_fn)(const struct strata_event *ev, void *data);
 
 struct strata_db_options {
-	const char *table; /* NULL: STRATA_DEFAULT_TABLE; "schema.name" ok */
-	double lock_wait;  /* seconds to wait for the lock; < 0: forever */
+	unsigned int version; /* STRATA_DB_OPTIONS_VERSION */
+	const char *table;    /* NULL: STRATA_DEFAULT_TABLE; "schema.name" ok */
+	/*
+	 * How long to wait for the migration lock (and, for a backup, for
+	 * its table locks): seconds; 0: STRATA_DEFAULT_LOCK_WAIT;
+	 * STRATA_NO_WAIT: one try; any other negative (STRATA_FOREVER): no
+	 * limit.
+	 */
+	double lock_wait;
 	/*
 	 * Set for every migration (a file's `-- strata:lock-timeout=…` and
 	 * `-- strata:statement-timeout=…` directives win): seconds; 0 means
-	 * the default (lock_timeout 2 s, no statement_timeout), < 0 none.
+	 * the default (lock_timeout STRATA_DEFAULT_LOCK_TIMEOUT, no
+	 * statement_timeout), < 0 (STRATA_FOREVER) none.
 	 */
 	double lock_timeout;
 	double statement_timeout;
 	/*
 	 * Seconds an attempt that has another after it (see retries) waits
 	 * for its locks, at most lock_timeout: a waiting lock request holds
-	 * up every later one on the table. 0: the default (20 ms); < 0:
-	 * every attempt waits the whole lock_timeout.
+	 * up every later one on the table. 0: the default
+	 * (STRATA_DEFAULT_LOCK_PROBE); < 0: every attempt waits the whole
+	 * lock_timeout.
 	 */
 	double lock_probe;
 	/*
@@ -478,20 +613,27 @@ struct strata_db_options {
 	double concurrent_lock_timeout;
 	/* A transactional migration failing on a lock timeout (55P03) or a
 	 * deadlock (40P01) runs again up to this many times, with
-	 * exponential backoff and jitter; 0: the default 5, < 0: never. */
+	 * exponential backoff and jitter; 0: the default
+	 * (STRATA_DEFAULT_RETRIES), < 0: never. */
 	int retries;
 	/* A warning (STRATA_EVENT_WARNING naming the statement running) once
 	 * a migration has run this many seconds (a file's
-	 * `-- strata:warn-after=…` directive wins); 0: the default 60 s,
-	 * < 0: never. */
+	 * `-- strata:warn-after=…` directive wins); 0: the default
+	 * (STRATA_DEFAULT_WARN_AFTER), < 0: never. */
 	double warn_after;
 	bool is_hide_queries; /* no query texts in blocker reports, progress
 	                         and warnings */
 	bool is_read_only;    /* the caller only reads: create no database */
+	bool is_no_git;       /* no git child: see "side effects" */
 	strata_event_fn on_event; /* NULL: events are dropped */
 	void *event_data;
 	const char *command; /* recorded in the audit trail; redact it first */
 };
+
+#define STRATA_DB_OPTIONS_VERSION 1
+#define STRATA_DB_OPTIONS_INIT    STRATA_OPTIONS_INIT_(STRATA_DB_OPTIONS_VERSION)
+STRATA_API int strata_db_options_init(struct strata_db_options *opts,
+                                      unsigned int version);
 
 struct strata_db;
 
@@ -514,6 +656,7 @@ STRATA_API int strata_db_server_version(const struct strata_db *db);
 struct strata_lint_options;
 
 struct strata_run_options {
+	unsigned int version; /* STRATA_RUN_OPTIONS_VERSION */
 	bool has_target;
 	int64_t target_version; /* apply nothing above it */
 	bool is_dry_run;
@@ -530,6 +673,11 @@ struct strata_run_options {
 	bool is_allow_unsafe;
 	const struct strata_lint_options *lint;
 };
+
+#define STRATA_RUN_OPTIONS_VERSION 1
+#define STRATA_RUN_OPTIONS_INIT    STRATA_OPTIONS_INIT_(STRATA_RUN_OPTIONS_VERSION)
+STRATA_API int strata_run_options_init(struct strata_run_options *opts,
+                                       unsigned int version);
 
 struct strata_run_result {
 	size_t applied; /* or, with is_dry_run, would be applied */
@@ -567,12 +715,19 @@ STRATA_API int strata_migrate_pending(int64_t **out, size_t *out_n,
                                       struct strata_error *err);
 
 struct strata_revert_options {
-	size_t count; /* how many of the newest to revert; 0 means 1 */
+	unsigned int version; /* STRATA_REVERT_OPTIONS_VERSION */
+	size_t count;         /* how many of the newest to revert; 0 means 1 */
 	bool has_target;
 	int64_t target_version; /* revert everything above it; 0: all */
 	bool is_all;
 	bool is_dry_run;
 };
+
+#define STRATA_REVERT_OPTIONS_VERSION 1
+#define STRATA_REVERT_OPTIONS_INIT \
+	STRATA_OPTIONS_INIT_(STRATA_REVERT_OPTIONS_VERSION)
+STRATA_API int strata_revert_options_init(struct strata_revert_options *opts,
+                                          unsigned int version);
 
 /*
  * Reverts applied migrations, newest first, each with its down file in a
@@ -630,9 +785,16 @@ STRATA_API int strata_status_get(struct strata_status **out,
                                  struct strata_error *err);
 
 struct strata_status_options {
+	unsigned int version; /* STRATA_STATUS_OPTIONS_VERSION */
 	/* leave applied_by NULL: one read of the audit trail less (check) */
 	bool is_without_applied_by;
 };
+
+#define STRATA_STATUS_OPTIONS_VERSION 1
+#define STRATA_STATUS_OPTIONS_INIT \
+	STRATA_OPTIONS_INIT_(STRATA_STATUS_OPTIONS_VERSION)
+STRATA_API int strata_status_options_init(struct strata_status_options *opts,
+                                          unsigned int version);
 
 /*
  * strata_source_load() of `dir` and strata_status_get() in one: the files
@@ -660,10 +822,18 @@ strata_status_verdict(const struct strata_status *st);
 /* ---- validation --------------------------------------------------------- */
 
 struct strata_validate_options {
+	unsigned int version; /* STRATA_VALIDATE_OPTIONS_VERSION */
 	size_t max_file_size; /* 0: STRATA_DEFAULT_MAX_FILE_SIZE */
 	bool is_strict_order; /* a pending version below the newest applied
 	                         is a problem, not a warning */
 };
+
+#define STRATA_VALIDATE_OPTIONS_VERSION 1
+#define STRATA_VALIDATE_OPTIONS_INIT \
+	STRATA_OPTIONS_INIT_(STRATA_VALIDATE_OPTIONS_VERSION)
+STRATA_API int
+strata_validate_options_init(struct strata_validate_options *opts,
+                             unsigned int version);
 
 /*
  * Every problem at once, where `run` stops at the first: the source's
@@ -814,6 +984,7 @@ struct strata_lint_setting {
 };
 
 struct strata_lint_options {
+	unsigned int version; /* STRATA_LINT_OPTIONS_VERSION */
 	/*
 	 * The target server as PQserverVersion() reports it (150004), for
 	 * rules whose truth depends on it (constant defaults are free since
@@ -830,7 +1001,14 @@ struct strata_lint_options {
 	size_t max_file_size; /* of strata_lint_file(); 0: the default */
 };
 
+#define STRATA_LINT_OPTIONS_VERSION 1
+#define STRATA_LINT_OPTIONS_INIT \
+	STRATA_OPTIONS_INIT_(STRATA_LINT_OPTIONS_VERSION)
+STRATA_API int strata_lint_options_init(struct strata_lint_options *opts,
+                                        unsigned int version);
+
 struct strata_lint_file_options {
+	unsigned int version;   /* STRATA_LINT_FILE_OPTIONS_VERSION */
 	bool is_no_transaction; /* runs outside a transaction */
 	/*
 	 * The file runs in the same run as the files linted before it in this
@@ -843,6 +1021,13 @@ struct strata_lint_file_options {
 	 * satisfies require-lock-timeout (the file may also SET it). */
 	bool is_lock_timeout_set;
 };
+
+#define STRATA_LINT_FILE_OPTIONS_VERSION 1
+#define STRATA_LINT_FILE_OPTIONS_INIT \
+	STRATA_OPTIONS_INIT_(STRATA_LINT_FILE_OPTIONS_VERSION)
+STRATA_API int
+strata_lint_file_options_init(struct strata_lint_file_options *opts,
+                              unsigned int version);
 
 struct strata_finding {
 	const char *rule; /* a rule id */
@@ -998,6 +1183,7 @@ struct strata_backup {
 STRATA_API void strata_backup_free(struct strata_backup *b);
 
 struct strata_backup_options {
+	unsigned int version; /* STRATA_BACKUP_OPTIONS_VERSION */
 	enum strata_backup_kind kind;
 	const char *dir; /* NULL: STRATA_DEFAULT_BACKUP_DIR; made if missing */
 	const char *tag; /* NULL: none; shown, and part of the file name */
@@ -1008,6 +1194,12 @@ struct strata_backup_options {
 	const char *pg_bindir; /* NULL: search (see above) */
 	int64_t now;           /* Unix seconds; 0: the current time (tests) */
 };
+
+#define STRATA_BACKUP_OPTIONS_VERSION 1
+#define STRATA_BACKUP_OPTIONS_INIT \
+	STRATA_OPTIONS_INIT_(STRATA_BACKUP_OPTIONS_VERSION)
+STRATA_API int strata_backup_options_init(struct strata_backup_options *opts,
+                                          unsigned int version);
 
 /*
  * Backs up `db` into opts->dir and returns its description in `*out`
@@ -1034,6 +1226,7 @@ STRATA_API int strata_backup_read(struct strata_backup **out, const char *path,
                                   struct strata_error *err);
 
 struct strata_verify_options {
+	unsigned int version; /* STRATA_VERIFY_OPTIONS_VERSION */
 	/*
 	 * Also restore into a scratch database (PostgreSQL: created on the
 	 * server of `url` and dropped afterwards; SQLite: in memory) and
@@ -1045,6 +1238,12 @@ struct strata_verify_options {
 	strata_event_fn on_event;
 	void *event_data;
 };
+
+#define STRATA_VERIFY_OPTIONS_VERSION 1
+#define STRATA_VERIFY_OPTIONS_INIT \
+	STRATA_OPTIONS_INIT_(STRATA_VERIFY_OPTIONS_VERSION)
+STRATA_API int strata_verify_options_init(struct strata_verify_options *opts,
+                                          unsigned int version);
 
 struct strata_verify_result {
 	size_t n_entries; /* pg_restore --list entries; SQLite: tables */
@@ -1081,7 +1280,8 @@ STRATA_API int strata_backup_list_load(struct strata_backup_list *out,
 STRATA_API void strata_backup_list_release(struct strata_backup_list *l);
 
 /*
- * Retention, as restic and borg define it. Pre-migration backups are kept
+ * Retention, as restic and borg define it; every field 0 is the default
+ * (STRATA_DEFAULT_KEEP_*). Pre-migration backups are kept
  * while younger than keep_pre_migration and removed after, whatever else
  * holds. The others are grouped by database and kind; in each group, for
  * the newest keep_daily UTC days that have a backup, the newest backup of
@@ -1091,16 +1291,20 @@ STRATA_API void strata_backup_list_release(struct strata_backup_list *l);
  * older than a day.
  */
 struct strata_retention {
-	size_t keep_daily, keep_weekly, keep_monthly;
-	double keep_pre_migration; /* seconds; < 0: forever */
-	int64_t now;               /* Unix seconds; 0: the current time */
-	bool is_dry_run;           /* decide and report, remove nothing */
+	unsigned int version; /* STRATA_RETENTION_VERSION */
+	/* how many days, weeks, months; < 0 (STRATA_KEEP_NONE): none */
+	int keep_daily, keep_weekly, keep_monthly;
+	/* seconds; STRATA_KEEP_NONE: none; other < 0 (STRATA_FOREVER):
+	 * forever */
+	double keep_pre_migration;
+	int64_t now;     /* Unix seconds; 0: the current time */
+	bool is_dry_run; /* decide and report, remove nothing */
 };
 
-#define STRATA_RETENTION_DEFAULTS                \
-	{                                        \
-		7, 4, 12, 30 * 86400.0, 0, false \
-	}
+#define STRATA_RETENTION_VERSION 1
+#define STRATA_RETENTION_INIT    STRATA_OPTIONS_INIT_(STRATA_RETENTION_VERSION)
+STRATA_API int strata_retention_init(struct strata_retention *policy,
+                                     unsigned int version);
 
 struct strata_prune_entry {
 	const struct strata_backup *backup; /* borrowed from the result */
@@ -1133,6 +1337,7 @@ STRATA_API void strata_prune_result_release(struct strata_prune_result *r);
 typedef bool (*strata_confirm_fn)(const char *question, void *data);
 
 struct strata_restore_options {
+	unsigned int version; /* STRATA_RESTORE_OPTIONS_VERSION */
 	/*
 	 * The database to restore into: a URL, or a database name on the
 	 * server of the `url` argument (SQLite: a file path). NULL: `url`.
@@ -1164,10 +1369,16 @@ struct strata_restore_options {
 	 * over, and the restore's own row records `command` (redacted). */
 	const char *command;
 	const char *table; /* the history table (NULL: the default) */
-	/* > 0: how long a restore inside the target (see is_clean) waits
-	 * for a lock another session holds, in seconds; else no bound */
+	/* How long a restore inside the target (see is_clean) waits for a
+	 * lock another session holds: as strata_db_options.lock_wait. */
 	double lock_wait;
 };
+
+#define STRATA_RESTORE_OPTIONS_VERSION 1
+#define STRATA_RESTORE_OPTIONS_INIT \
+	STRATA_OPTIONS_INIT_(STRATA_RESTORE_OPTIONS_VERSION)
+STRATA_API int strata_restore_options_init(struct strata_restore_options *opts,
+                                           unsigned int version);
 
 /*
  * Restores backup `b` into the database `url` (or opts->into), verifying

@@ -182,7 +182,8 @@ int strata_backup_create(struct strata_backup **out, struct strata_db *db,
                          const struct strata_backup_options *opts,
                          struct strata_error *err)
 {
-	static const struct strata_backup_options defaults;
+	static const struct strata_backup_options defaults =
+	        STRATA_BACKUP_OPTIONS_INIT;
 	const struct strata_backup_options *o = opts ? opts : &defaults;
 	const struct backup_ops *ops = db->drv->backup;
 	const char *dir =
@@ -196,6 +197,9 @@ int strata_backup_create(struct strata_backup **out, struct strata_db *db,
 	int rc = -1, r;
 
 	*out = NULL;
+	if (OPTIONS_CHECK(opts, STRATA_BACKUP_OPTIONS_VERSION,
+	                  "strata_backup_options", err) < 0)
+		goto done;
 	if (!ops) {
 		strata_error_set(err, STRATA_EUSAGE,
 		                 "the %s driver cannot make backups",
@@ -388,9 +392,14 @@ int strata_backup_verify(struct strata_verify_result *out,
                          const struct strata_verify_options *opts,
                          struct strata_error *err)
 {
-	static const struct strata_verify_options defaults;
+	static const struct strata_verify_options defaults =
+	        STRATA_VERIFY_OPTIONS_INIT;
 	const struct strata_verify_options *o = opts ? opts : &defaults;
-	const struct backup_ops *ops = backup_ops_of(b, err);
+	const struct backup_ops *ops =
+	        OPTIONS_CHECK(opts, STRATA_VERIFY_OPTIONS_VERSION,
+	                      "strata_verify_options", err) < 0
+	                ? NULL
+	                : backup_ops_of(b, err);
 	struct strata_verify_result res = { 0 };
 	struct strata_backup got = { 0 };
 	int rc = -1;
@@ -405,7 +414,9 @@ int strata_backup_verify(struct strata_verify_result *out,
 			        "a data-only backup cannot be restored on its own, so it cannot be restore-tested");
 			strata_error_hint(
 			        err,
-			        "Verify it without --restore-test, or restore-test a full backup.");
+			        "Verify it without the restore test, or restore-test a full backup.");
+			strata_error_reason(
+			        err, STRATA_REASON_RESTORE_TEST_KIND, -1);
 			goto done;
 		}
 		if (ops->restore_test(&got, b, o, err) < 0)

@@ -702,9 +702,10 @@ static int pg_resolve(struct strata_url *out, const struct strata_url *base,
 		        err, STRATA_EUSAGE,
 		        "'%s' is a database name, but no PostgreSQL server was given",
 		        dbname);
-		return strata_error_hint(
+		strata_error_hint(
 		        err,
-		        "Pass --database URL for the server (or set DATABASE_URL), or give a whole URL.");
+		        "Give a whole URL, or the name with the URL of its server.");
+		return strata_error_reason(err, STRATA_REASON_NEED_URL, -1);
 	}
 	opts = PQconninfoParse(base->raw, NULL);
 	if (!opts)
@@ -1883,9 +1884,11 @@ static int pg_restore_test(struct strata_backup *out,
 		strata_error_set(
 		        err, STRATA_EUSAGE,
 		        "a restore test of a PostgreSQL backup needs a server");
-		return strata_error_hint(
+		strata_error_hint(
 		        err,
-		        "Pass --database URL (any database on the server to test on): a scratch database is created there and dropped afterwards.");
+		        "Give the URL of any database on the server to test on: a scratch database is created there and dropped afterwards.");
+		return strata_error_reason(err, STRATA_REASON_NEED_SCRATCH_URL,
+		                           -1);
 	}
 	if (url_parse(&base, opts->url, err) < 0)
 		goto done;

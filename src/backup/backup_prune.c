@@ -166,6 +166,12 @@ struct rule {
 	size_t keep;
 };
 
+/* A retention count: 0 is the default, < 0 (STRATA_KEEP_NONE) none. */
+static size_t keep_count(int n, int fallback)
+{
+	return n == 0 ? (size_t)fallback : n < 0 ? 0 : (size_t)n;
+}
+
 static void keep_for(struct strata_prune_entry *e, const char *why)
 {
 	struct sbuf sb = SBUF_INIT;
@@ -220,14 +226,24 @@ int strata_backup_prune(struct strata_prune_result *out, const char *dir,
                         const struct strata_retention *policy,
                         struct strata_error *err)
 {
-	static const struct strata_retention defaults =
-	        STRATA_RETENTION_DEFAULTS;
+	static const struct strata_retention defaults = STRATA_RETENTION_INIT;
 	const struct strata_retention *p = policy ? policy : &defaults;
 	const struct rule rules[] = {
-		{ "daily", "%Y-%m-%d", p->keep_daily },
-		{ "weekly", "%G-W%V", p->keep_weekly },
-		{ "monthly", "%Y-%m", p->keep_monthly },
+		{ "daily", "%Y-%m-%d",
+		  keep_count(p->keep_daily, STRATA_DEFAULT_KEEP_DAILY) },
+		{ "weekly", "%G-W%V",
+		  keep_count(p->keep_weekly, STRATA_DEFAULT_KEEP_WEEKLY) },
+		{ "monthly", "%Y-%m",
+		  keep_count(p->keep_monthly, STRATA_DEFAULT_KEEP_MONTHLY) },
 	};
+	/* 0: the default; STRATA_KEEP_NONE: none (-1: no age qualifies) */
+	double keep_pre = p->keep_pre_migration == 0
+	                          ? STRATA_DEFAULT_KEEP_PRE_MIGRATION
+	                  : p->keep_pre_migration == STRATA_KEEP_NONE
+	                          ? -1
+	                          : p->keep_pre_migration;
+	bool is_keep_pre_forever = p->keep_pre_migration < 0 &&
+	                           p->keep_pre_migration != STRATA_KEEP_NONE;
 	struct strata_prune_result r = { 0 };
 	struct strata_prune_entry **order = NULL;
 	size_t n_order = 0, alloc = 0;
@@ -238,7 +254,9 @@ int strata_backup_prune(struct strata_prune_result *out, const char *dir,
 	memset(out, 0, sizeof(*out));
 	if (!dir || !*dir)
 		dir = STRATA_DEFAULT_BACKUP_DIR;
-	if (strata_backup_list_load(&r.list, dir, err) < 0)
+	if (OPTIONS_CHECK(policy, STRATA_RETENTION_VERSION, "strata_retention",
+	                  err) < 0 ||
+	    strata_backup_list_load(&r.list, dir, err) < 0)
 		goto done;
 	r.n = r.list.n;
 	r.entries = xcalloc(r.n ? r.n : 1, sizeof(*r.entries));
@@ -256,12 +274,13 @@ int strata_backup_prune(struct strata_prune_result *out, const char *dir,
 		}
 		sbuf_adds(&why, "pre-migration, ");
 		add_age(&why, age);
-		if (p->keep_pre_migration < 0 ||
-		    (double)age <= p->keep_pre_migration) {
+		if (is_keep_pre_forever || (double)age <= keep_pre) {
 			e->is_kept = true;
+		} else if (keep_pre < 0) {
+			sbuf_adds(&why, ", none kept");
 		} else {
 			sbuf_adds(&why, ", over ");
-			add_duration(&why, p->keep_pre_migration);
+			add_duration(&why, keep_pre);
 		}
 		e->reason = sbuf_detach(&why, NULL);
 	}

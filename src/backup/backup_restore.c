@@ -27,7 +27,8 @@ static void record_restore(const struct strata_backup *b,
                            const struct strata_restore_options *ro,
                            int64_t started)
 {
-	struct strata_db_options o = { .command = ro->command,
+	struct strata_db_options o = { .version = STRATA_DB_OPTIONS_VERSION,
+		                       .command = ro->command,
 		                       .table = ro->table };
 	struct strata_error e = STRATA_ERROR_INIT;
 	struct strata_db *db = NULL;
@@ -104,9 +105,9 @@ static int resolve_target(struct backup_target *t, const struct backup_ops *ops,
 	if (!into) {
 		strata_error_set(err, STRATA_EUSAGE,
 		                 "no database to restore into");
-		return strata_error_hint(
-		        err,
-		        "Pass --database URL (or set DATABASE_URL), or --into URL.");
+		strata_error_hint(
+		        err, "Give the URL of the database to restore into.");
+		return strata_error_reason(err, STRATA_REASON_NEED_TARGET, -1);
 	}
 	if (url && url_parse(&base, url, err) < 0) {
 		url_release(&base);
@@ -122,9 +123,11 @@ int strata_backup_restore(char **out_target, const struct strata_backup *b,
                           const struct strata_restore_options *opts,
                           struct strata_error *err)
 {
-	static const struct strata_restore_options defaults;
+	static const struct strata_restore_options defaults =
+	        STRATA_RESTORE_OPTIONS_INIT;
 	const struct strata_restore_options *o = opts ? opts : &defaults;
-	const struct backup_ops *ops = backup_ops_of(b, err);
+	struct strata_restore_options resolved;
+	const struct backup_ops *ops;
 	const struct strata_driver *drv;
 	struct backup_target t = { 0 };
 	struct sbuf question = SBUF_INIT;
@@ -135,6 +138,16 @@ int strata_backup_restore(char **out_target, const struct strata_backup *b,
 
 	if (out_target)
 		*out_target = NULL;
+	if (OPTIONS_CHECK(opts, STRATA_RESTORE_OPTIONS_VERSION,
+	                  "strata_restore_options", err) < 0)
+		return -1;
+	/* the drivers bound a lock wait > 0, and only such a one */
+	resolved = *o;
+	resolved.lock_wait = o->lock_wait == 0 ? STRATA_DEFAULT_LOCK_WAIT
+	                     : o->lock_wait == STRATA_NO_WAIT ? 0.001
+	                                                      : o->lock_wait;
+	o = &resolved;
+	ops = backup_ops_of(b, err);
 	if (o->out_kept)
 		*o->out_kept = NULL;
 	if (!ops || audit_of(&t.audit, o->table, err) < 0)
@@ -183,7 +196,9 @@ int strata_backup_restore(char **out_target, const struct strata_backup *b,
 			        t.url.redacted);
 			strata_error_hint(
 			        err,
-			        "Pass --clean to empty it first (everything in it is lost), or restore --into another database.");
+			        "Replace its content (everything in it is lost), or restore into another database.");
+			strata_error_reason(err, STRATA_REASON_TARGET_NOT_EMPTY,
+			                    -1);
 			goto done;
 		}
 		is_overwrite = true;
@@ -196,11 +211,12 @@ int strata_backup_restore(char **out_target, const struct strata_backup *b,
 		if (!o->confirm) {
 			strata_error_set(
 			        err, STRATA_EUSAGE,
-			        "refusing to overwrite '%s' without --yes",
+			        "refusing to overwrite '%s' unconfirmed",
 			        t.url.redacted);
 			strata_error_hint(
 			        err,
-			        "Nobody could be asked (stdin is not a terminal): pass --yes to overwrite it.");
+			        "Nobody could be asked: confirm beforehand to overwrite it.");
+			strata_error_reason(err, STRATA_REASON_CONFIRM, -1);
 			goto done;
 		}
 		if (!o->confirm(question.buf, o->confirm_data)) {

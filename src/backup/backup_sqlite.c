@@ -304,8 +304,9 @@ static int sqlite_create(struct backup_job *job, struct strata_error *err)
 	if (job->opts->kind == STRATA_BACKUP_DATA) {
 		strata_error_set(err, STRATA_EUSAGE,
 		                 "SQLite databases have no data-only backups");
-		return strata_error_hint(
-		        err, "Back up with --kind full (or --kind schema).");
+		strata_error_hint(
+		        err, "Back up the whole database (or its schema).");
+		return strata_error_reason(err, STRATA_REASON_BACKUP_KIND, -1);
 	}
 	/* the copy needs no journal: it is a temporary file until renamed */
 	if (open_file(&dst, job->tmp_path, OPEN_WRITE, err) < 0 ||

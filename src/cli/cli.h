@@ -91,12 +91,12 @@ struct cli {
 	bool is_help;
 	bool is_no_dotenv;
 	enum help_mode help_mode;
-	const char *parent; /* "migrate" while running `migrate run` */
-	struct strata_config *settings; /* strata.conf */
-	const char *backup_dir;         /* strata.conf's backup_dir, or NULL */
-	bool is_backup_on_run;          /* strata.conf's backup = true */
-	bool has_progress_line;         /* a progress line awaits its end */
-	json_t *backup;                 /* run --backup's backup, JSON mode */
+	const char *parent;      /* "migrate" while running `migrate run` */
+	struct config *settings; /* strata.conf */
+	const char *backup_dir;  /* strata.conf's backup_dir, or NULL */
+	bool is_backup_on_run;   /* strata.conf's backup = true */
+	bool has_progress_line;  /* a progress line awaits its end */
+	json_t *backup;          /* run --backup's backup, JSON mode */
 	const char *argv0;
 	char *command_line; /* redacted, for the audit trail */
 	/* JSON mode: what the events of a command add to its result */
@@ -110,17 +110,28 @@ struct cli {
 	size_t n_lint_settings;
 };
 
-enum command_needs {
-	NEED_DB = 1 << 0,
-	NEED_SOURCE = 1 << 1,
+/* strata's exit codes (SPEC, "Output and exit codes"). */
+enum cli_exit {
+	EXIT_OK = 0,
+	EXIT_FAILED = 1,
+	EXIT_USAGE = 2,
+	EXIT_PENDING = 3,
+	EXIT_VALIDATE = 4,
+	EXIT_LINT = 5,
+	EXIT_LOCK = 6,
+	EXIT_CONNECT = 7,
+	EXIT_CANCELED = 130, /* 128 + SIGINT, when no signal says better */
 };
+
+/* The exit code of a library error class (main.c, one table). */
+int cli_exit_code(enum strata_code code);
 
 typedef int (*command_fn)(struct cli *cli, int argc, char **argv);
 
+/* What a command reads (source, database, lock) is its help's `uses`. */
 struct command {
 	const char *name;
 	command_fn fn;
-	unsigned needs;
 	const char *summary;
 };
 
@@ -150,9 +161,9 @@ struct opt {
 
 /*
  * Parses argv against the command's table and the global options that
- * apply to it (help.c says which), leaving the operands in argc and argv.
- * Prints a usage error and returns 2 on bad input; returns -1 when --help
- * was printed (exit 0); else 0.
+ * apply to it (help.c says which), leaving the operands in argc and argv;
+ * reads nothing else. Prints a usage error and returns 2 on bad input;
+ * returns -1 when --help was printed (exit 0); else 0.
  */
 int opt_parse(struct cli *cli, const char *cmd, const char *usage,
               const struct opt *opts, int *argc, char ***argv);
@@ -244,6 +255,10 @@ int help_gen(struct cli *cli, int argc, char **argv);
 
 /* ---- output.c ---------------------------------------------------------- */
 int cli_error(struct cli *cli, const struct strata_error *err);
+/* The hint shown for `err`: the library's, or for a reason the command
+ * line knows, its own naming the flag or command to use (caller frees;
+ * NULL when none). */
+char *cli_error_hint(const struct strata_error *err);
 int cli_usage_error(struct cli *cli, const char *cmd, const char *fmt, ...)
         STRATA_PRINTF(3, 4);
 void cli_warn(struct cli *cli, const char *fmt, ...) STRATA_PRINTF(2, 3);
@@ -293,6 +308,10 @@ bool cli_progress_is_new_blocker(struct cli *cli,
 void cli_progress_json(const char *event, const struct strata_event *ev);
 
 /* ---- common.c: what several commands do -------------------------------- */
+/* A command's opt_parse(), then the settings the options leave open, from
+ * .env and strata.conf (cli_resolve_settings()); returns as opt_parse(). */
+int cli_parse_options(struct cli *cli, const char *cmd, const char *usage,
+                      const struct opt *opts, int *argc, char ***argv);
 int cli_resolve_settings(struct cli *cli);
 /* "strata: database URL (from …)", redacted, once (-v, run's log). */
 void cli_show_database(struct cli *cli);
@@ -307,17 +326,73 @@ const struct command *cli_commands(size_t *n);
 /* The signal (SIGINT, SIGTERM, SIGHUP) that interrupted strata, or 0. */
 int cli_interrupted(void);
 int cli_parse_version(int64_t *out, const char *text);
+/* --lock-wait: a duration, "0" for one try (the library's
+ * STRATA_NO_WAIT), "forever" for no limit. */
+int cli_parse_lock_wait(double *out, const char *text);
 /* A duration where "0" means none (the library's < 0), up to PostgreSQL's
  * INT_MAX ms. */
 int cli_parse_timeout(double *out, const char *text);
 /* --connect-timeout: a duration, "0" or "forever" for none (< 0). */
 int cli_parse_connect_timeout(double *out, const char *text);
+/* A size in bytes: "1048576", "512KiB", "64MiB", "1GiB" (powers of 1024),
+ * "100kB", "50MB", "2GB" (powers of 1000), "B" allowed; -1 on anything
+ * else, on 0 and on a size that does not fit a size_t. */
+int cli_parse_size(size_t *out, const char *text);
 /* A count where "0" means never (the library's < 0). */
 int cli_parse_retries(int *out, const char *text);
 /* Lint options from strata.conf's [lint] (owned by cli). */
 void cli_lint_options(struct cli *cli, struct strata_lint_options *out);
 /* --pg-version: 15, 9.6, 150004; -1 when it is none of those. */
 int cli_parse_pg_version(int *out, const char *text);
+
+/* ---- config.c: strata.conf -------------------------------------------- */
+/*
+ * An INI file: [strata] holds defaults (database, source, table,
+ * lock_wait, and `environment`, the default active environment), each
+ * [environment.NAME] the values of one environment, which win over
+ * [strata]'s, and [lint] the severities of lint rules (RULE = error,
+ * warning or off). Unknown sections or keys fail with STRATA_EUSAGE naming
+ * the line. With `path` NULL, ./strata.conf is read when it exists (else
+ * the configuration is empty); a given `path` must exist.
+ */
+struct config;
+int config_load(struct config **out, const char *path,
+                struct strata_error *err);
+void config_free(struct config *c);
+/* The value of `key` for environment `env` (NULL: [strata] only), falling
+ * back to [strata]; NULL when unset. Borrowed from the configuration. */
+const char *config_get(const struct config *c, const char *env,
+                       const char *key);
+bool config_has_environment(const struct config *c, const char *env);
+/* The file read, or NULL when there was none. */
+const char *config_path(const struct config *c);
+/* The i-th [environment.NAME] of the file (0-based, a section with no key
+ * included), or NULL past the last. */
+const char *config_environment_at(const struct config *c, size_t i);
+/* The line that sets what config_get() returns (0: unset), and whether it
+ * is in [environment.ENV] rather than [strata]. */
+int config_line(const struct config *c, const char *env, const char *key,
+                bool *is_in_env);
+/* The i-th `RULE = SEVERITY` of [lint] (rule and severity checked on
+ * load; the rule id is borrowed); false past the last. */
+bool config_lint_at(const struct config *c, size_t i,
+                    struct strata_lint_setting *out);
+
+/* ---- dotenv.c: .env ---------------------------------------------------- */
+/* Receives one KEY=VALUE of a .env text; returns 0, or -1 with err set. */
+typedef int (*dotenv_pair_fn)(const char *key, const char *value, void *data,
+                              struct strata_error *err);
+/*
+ * The pairs of a .env text, in order, to `fn` (as sqlx's dotenvy and
+ * dbmate read it: export prefixes, quotes, # comments); `path` names the
+ * text in errors. Stops at the first bad line (STRATA_EUSAGE, err->line
+ * set) or the first failure of `fn`. Touches nothing else.
+ */
+int dotenv_parse(const char *text, size_t len, const char *path,
+                 dotenv_pair_fn fn, void *data, struct strata_error *err);
+/* dotenv_parse() of the file `path` into the environment with setenv(),
+ * never replacing a variable already set. A missing file is no error. */
+int dotenv_load(const char *path, struct strata_error *err);
 
 /* ---- commands ---------------------------------------------------------- */
 int cmd_run(struct cli *cli, int argc, char **argv);

@@ -10,6 +10,7 @@
 #include "cli.h"
 
 #include <inttypes.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -118,7 +119,7 @@ static void print_created(struct cli *cli, const struct strata_backup *b)
 
 static int create(struct cli *cli, int argc, char **argv)
 {
-	struct strata_backup_options bo = { 0 };
+	struct strata_backup_options bo = STRATA_BACKUP_OPTIONS_INIT;
 	struct strata_error err = STRATA_ERROR_INIT;
 	struct strata_backup *b = NULL;
 	struct strata_db *db = NULL;
@@ -127,12 +128,13 @@ static int create(struct cli *cli, int argc, char **argv)
 		{ 0, "kind", OPT_STRING, &kind, NULL, "full|schema|data",
 		  "what to back up (default: full)" },
 		{ 0, "dir", OPT_STRING, &dir, NULL, "DIR",
-		  "where backups go (default: backup_dir of strata.conf, else backups)" },
+		  "where backups go (default: backup_dir of strata.conf, else " STRATA_DEFAULT_BACKUP_DIR
+		  ")" },
 		{ 0, "tag", OPT_STRING, &tag, NULL, "TAG",
 		  "a label, kept in the manifest and the file name" },
 		OPT_END,
 	};
-	int rc = opt_parse(cli, "backup", usage, opts, &argc, &argv);
+	int rc = cli_parse_options(cli, "backup", usage, opts, &argc, &argv);
 
 	if (rc)
 		return rc < 0 ? 0 : rc;
@@ -191,7 +193,7 @@ int cli_backup_before_run(struct cli *cli, struct strata_db *db,
                           const struct strata_source *src,
                           const struct strata_run_options *ro)
 {
-	struct strata_backup_options bo = { 0 };
+	struct strata_backup_options bo = STRATA_BACKUP_OPTIONS_INIT;
 	struct strata_error err = STRATA_ERROR_INIT;
 	struct strata_backup *b = NULL;
 	char tag[256] = "pre-migration:";
@@ -250,7 +252,7 @@ done:
 
 static int verify(struct cli *cli, int argc, char **argv)
 {
-	struct strata_verify_options vo = { 0 };
+	struct strata_verify_options vo = STRATA_VERIFY_OPTIONS_INIT;
 	struct strata_verify_result res = { 0 };
 	struct strata_error err = STRATA_ERROR_INIT;
 	struct strata_backup *b = NULL;
@@ -259,8 +261,8 @@ static int verify(struct cli *cli, int argc, char **argv)
 		  "also restore into a scratch database and compare row counts (PostgreSQL: on the server of --database)" },
 		OPT_END,
 	};
-	int rc = opt_parse(cli, "backup verify", "FILE [--restore-test]", opts,
-	                   &argc, &argv);
+	int rc = cli_parse_options(cli, "backup verify",
+	                           "FILE [--restore-test]", opts, &argc, &argv);
 
 	if (rc)
 		return rc < 0 ? 0 : rc;
@@ -314,11 +316,12 @@ static int list(struct cli *cli, int argc, char **argv)
 	const char *dir = NULL;
 	const struct opt opts[] = {
 		{ 0, "dir", OPT_STRING, &dir, NULL, "DIR",
-		  "where backups are (default: backup_dir of strata.conf, else backups)" },
+		  "where backups are (default: backup_dir of strata.conf, else " STRATA_DEFAULT_BACKUP_DIR
+		  ")" },
 		OPT_END,
 	};
-	int rc = opt_parse(cli, "backup list", "[--dir DIR]", opts, &argc,
-	                   &argv);
+	int rc = cli_parse_options(cli, "backup list", "[--dir DIR]", opts,
+	                           &argc, &argv);
 
 	if (rc)
 		return rc < 0 ? 0 : rc;
@@ -394,33 +397,46 @@ static json_t *entries_json(const struct strata_prune_result *r, bool is_kept)
 	return a;
 }
 
+/* --keep-daily N and the like: 0 keeps none. */
+static int keep_arg(int64_t n)
+{
+	return n == 0 ? STRATA_KEEP_NONE : n > INT_MAX ? INT_MAX : (int)n;
+}
+
 static int prune(struct cli *cli, int argc, char **argv)
 {
-	struct strata_retention policy = STRATA_RETENTION_DEFAULTS;
+	struct strata_retention policy = STRATA_RETENTION_INIT;
 	struct strata_prune_result r = { 0 };
 	struct strata_error err = STRATA_ERROR_INIT;
-	int64_t daily = (int64_t)policy.keep_daily,
-	        weekly = (int64_t)policy.keep_weekly,
-	        monthly = (int64_t)policy.keep_monthly;
+	int64_t daily = STRATA_DEFAULT_KEEP_DAILY,
+	        weekly = STRATA_DEFAULT_KEEP_WEEKLY,
+	        monthly = STRATA_DEFAULT_KEEP_MONTHLY;
+	double keep_pre = 0;
+	bool has_keep_pre = false;
 	const char *dir = NULL;
 	const struct opt opts[] = {
 		{ 0, "dry-run", OPT_FLAG, &policy.is_dry_run, NULL, NULL,
 		  "say what would be removed, remove nothing" },
 		{ 0, "keep-daily", OPT_INT64, &daily, NULL, "N",
-		  "the newest backup of each of the newest N days (default 7)" },
+		  "the newest backup of each of the newest N days (default " STRATA_STR(
+		          STRATA_DEFAULT_KEEP_DAILY) ")" },
 		{ 0, "keep-weekly", OPT_INT64, &weekly, NULL, "N",
-		  "the newest of each of the newest N ISO weeks (default 4)" },
+		  "the newest of each of the newest N ISO weeks (default " STRATA_STR(
+		          STRATA_DEFAULT_KEEP_WEEKLY) ")" },
 		{ 0, "keep-monthly", OPT_INT64, &monthly, NULL, "N",
-		  "the newest of each of the newest N months (default 12)" },
-		{ 0, "keep-pre-migration", OPT_DURATION,
-		  &policy.keep_pre_migration, NULL, "DURATION",
-		  "pre-migration backups younger than this (default 30d; 'forever')" },
+		  "the newest of each of the newest N months (default " STRATA_STR(
+		          STRATA_DEFAULT_KEEP_MONTHLY) ")" },
+		{ 0, "keep-pre-migration", OPT_DURATION, &keep_pre,
+		  &has_keep_pre, "DURATION",
+		  "pre-migration backups younger than this (default " STRATA_STR(
+		          STRATA_DEFAULT_KEEP_PRE_MIGRATION_DAYS) "d; 'forever')" },
 		{ 0, "dir", OPT_STRING, &dir, NULL, "DIR",
-		  "where backups are (default: backup_dir of strata.conf, else backups)" },
+		  "where backups are (default: backup_dir of strata.conf, else " STRATA_DEFAULT_BACKUP_DIR
+		  ")" },
 		OPT_END,
 	};
-	int rc =
-	        opt_parse(cli, "backup prune", "[options]", opts, &argc, &argv);
+	int rc = cli_parse_options(cli, "backup prune", "[options]", opts,
+	                           &argc, &argv);
 
 	if (rc)
 		return rc < 0 ? 0 : rc;
@@ -429,9 +445,13 @@ static int prune(struct cli *cli, int argc, char **argv)
 		                       "unexpected argument '%s'", argv[0]);
 	if ((rc = knob_now(cli, "backup prune", &policy.now)) != 0)
 		return rc;
-	policy.keep_daily = (size_t)daily;
-	policy.keep_weekly = (size_t)weekly;
-	policy.keep_monthly = (size_t)monthly;
+	/* the command line's 0 keeps none, the library's is the default */
+	policy.keep_daily = keep_arg(daily);
+	policy.keep_weekly = keep_arg(weekly);
+	policy.keep_monthly = keep_arg(monthly);
+	if (has_keep_pre)
+		policy.keep_pre_migration =
+		        keep_pre == 0 ? STRATA_KEEP_NONE : keep_pre;
 	if (strata_backup_prune(&r, backup_dir(cli, dir), &policy, &err) < 0) {
 		rc = cli_error(cli, &err);
 		goto done;

@@ -30,7 +30,7 @@ int cmd_check(struct cli *cli, int argc, char **argv)
 	struct strata_db *db = NULL;
 	const struct opt opts[] = { OPT_END };
 	enum strata_code verdict;
-	int rc = opt_parse(cli, "check", usage, opts, &argc, &argv);
+	int rc = cli_parse_options(cli, "check", usage, opts, &argc, &argv);
 
 	if (rc)
 		return rc < 0 ? 0 : rc;
@@ -58,7 +58,7 @@ int cmd_check(struct cli *cli, int argc, char **argv)
 			printf("The history disagrees with the source: %zu failed, %zu changed after applying, %zu missing from the source. Run 'strata status' for details.\n",
 			       st->n_failed, st->n_mismatch, st->n_missing);
 	}
-	rc = (int)verdict;
+	rc = cli_exit_code(verdict);
 done:
 	strata_error_release(&err);
 	strata_status_free(st);

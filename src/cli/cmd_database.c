@@ -48,7 +48,7 @@ static int drop(struct cli *cli, bool is_yes, bool is_force)
 			        cli, "database",
 			        "refusing to drop the database without --yes (stdin is not a terminal)");
 		fprintf(stderr, "strata: nothing dropped\n");
-		return STRATA_EFAILED;
+		return EXIT_FAILED;
 	}
 	if (strata_database_drop(cli->database, is_force, &err) < 0)
 		rc = cli_error(cli, &err);
@@ -114,7 +114,7 @@ int cmd_database(struct cli *cli, int argc, char **argv)
 		  "end other sessions on the database before dropping it" },
 		OPT_END,
 	};
-	int rc = opt_parse(cli, "database", usage, opts, &argc, &argv);
+	int rc = cli_parse_options(cli, "database", usage, opts, &argc, &argv);
 	const char *action;
 
 	if (rc)
@@ -134,7 +134,7 @@ int cmd_database(struct cli *cli, int argc, char **argv)
 	if (strcmp(action, "drop") == 0)
 		return drop(cli, is_yes, is_force);
 	if (strcmp(action, "setup") == 0)
-		return check_source_first(cli) ? STRATA_EVALIDATE : setup(cli);
+		return check_source_first(cli) ? EXIT_VALIDATE : setup(cli);
 	if (strcmp(action, "reset") == 0) {
 		if ((rc = check_source_first(cli)))
 			return rc;

@@ -114,7 +114,7 @@ int cmd_history(struct cli *cli, int argc, char **argv)
 		  "only the newest N actions" },
 		OPT_END,
 	};
-	int rc = opt_parse(cli, "history", usage, opts, &argc, &argv);
+	int rc = cli_parse_options(cli, "history", usage, opts, &argc, &argv);
 
 	if (rc)
 		return rc < 0 ? 0 : rc;

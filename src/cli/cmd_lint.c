@@ -256,7 +256,7 @@ static int list_rules(struct cli *cli, const struct strata_lint *l)
 
 int cmd_lint(struct cli *cli, int argc, char **argv)
 {
-	struct strata_lint_options lo = { 0 };
+	struct strata_lint_options lo = STRATA_LINT_OPTIONS_INIT;
 	struct strata_error err = STRATA_ERROR_INIT;
 	struct strata_source *src = NULL;
 	struct strata_lint *l = NULL;
@@ -275,7 +275,7 @@ int cmd_lint(struct cli *cli, int argc, char **argv)
 		  "list the rules and their severities" },
 		OPT_END,
 	};
-	int rc = opt_parse(cli, "lint", usage, opts, &argc, &argv);
+	int rc = cli_parse_options(cli, "lint", usage, opts, &argc, &argv);
 
 	if (rc)
 		return rc < 0 ? 0 : rc;
@@ -346,7 +346,7 @@ int cmd_lint(struct cli *cli, int argc, char **argv)
 		print_sarif(l);
 		break;
 	}
-	rc = strata_lint_count_severity(l, STRATA_SEVERITY_ERROR) ? STRATA_ELINT
+	rc = strata_lint_count_severity(l, STRATA_SEVERITY_ERROR) ? EXIT_LINT
 	                                                          : 0;
 done:
 	strata_error_release(&err);

@@ -19,7 +19,7 @@ static int record(struct cli *cli, const char *name, bool is_baseline, int argc,
 	const struct opt opts[] = { OPT_END };
 	size_t count = 0;
 	int64_t version;
-	int rc = opt_parse(cli, name, "V", opts, &argc, &argv);
+	int rc = cli_parse_options(cli, name, "V", opts, &argc, &argv);
 
 	if (rc)
 		return rc < 0 ? 0 : rc;

@@ -34,7 +34,8 @@ int cmd_migrate(struct cli *cli, int argc, char **argv)
 	if (at >= argc || argv[at][0] == '-') {
 		/* --help, or no subcommand: the family's page or a usage error
 		 */
-		rc = opt_parse(cli, "migrate", NULL, opts, &argc, &argv);
+		rc = cli_parse_options(cli, "migrate", NULL, opts, &argc,
+		                       &argv);
 		if (rc)
 			return rc < 0 ? 0 : rc;
 		return cli_usage_error(

@@ -37,7 +37,7 @@ static int parse_template(enum strata_template *out, const char *name)
 static int new_migration(struct cli *cli, const char *name, bool is_sqlx,
                          int argc, char **argv)
 {
-	struct strata_new_options no = { .reversible = -1 };
+	struct strata_new_options no = STRATA_NEW_OPTIONS_INIT;
 	struct strata_error err = STRATA_ERROR_INIT;
 	bool is_timestamp = false, is_sequential = false, is_reversible = false;
 	bool is_simple = false;
@@ -73,8 +73,8 @@ static int new_migration(struct cli *cli, const char *name, bool is_sqlx,
 	};
 	/* how usage errors name it: migrate's subcommand is "add" */
 	const char *shown = is_sqlx ? "migrate add" : name;
-	int rc = opt_parse(cli, name, usage, is_sqlx ? sqlx_opts : opts, &argc,
-	                   &argv);
+	int rc = cli_parse_options(cli, name, usage, is_sqlx ? sqlx_opts : opts,
+	                           &argc, &argv);
 
 	if (rc)
 		return rc < 0 ? 0 : rc;
@@ -98,9 +98,9 @@ static int new_migration(struct cli *cli, const char *name, bool is_sqlx,
 	                : is_sequential ? STRATA_VERSIONING_SEQUENTIAL
 	                                : STRATA_VERSIONING_INFER;
 	if (is_reversible)
-		no.reversible = 1;
+		no.reversible = STRATA_REVERSIBLE_YES;
 	if (is_simple)
-		no.reversible = 0;
+		no.reversible = STRATA_REVERSIBLE_NO;
 	for (int i = 0; i < argc; i++)
 		len += strlen(argv[i]) + 1;
 	description = calloc(1, len + 1);

@@ -110,7 +110,7 @@ int cmd_repair(struct cli *cli, int argc, char **argv)
 		  "an applied migration edited on purpose: accept its new checksum" },
 		OPT_END,
 	};
-	int rc = opt_parse(cli, "repair", usage, opts, &argc, &argv);
+	int rc = cli_parse_options(cli, "repair", usage, opts, &argc, &argv);
 	const struct strata_migration *m;
 
 	if (rc)

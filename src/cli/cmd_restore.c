@@ -27,7 +27,7 @@ static bool ask(const char *question, void *data)
 
 int cmd_restore(struct cli *cli, int argc, char **argv)
 {
-	struct strata_restore_options ro = { 0 };
+	struct strata_restore_options ro = STRATA_RESTORE_OPTIONS_INIT;
 	struct strata_error err = STRATA_ERROR_INIT;
 	struct strata_backup *b = NULL;
 	char *target = NULL, *kept = NULL;
@@ -42,7 +42,7 @@ int cmd_restore(struct cli *cli, int argc, char **argv)
 		  "overwrite without asking" },
 		OPT_END,
 	};
-	int rc = opt_parse(cli, "restore", usage, opts, &argc, &argv);
+	int rc = cli_parse_options(cli, "restore", usage, opts, &argc, &argv);
 
 	if (rc)
 		return rc < 0 ? 0 : rc;

@@ -10,7 +10,7 @@ static const char usage[] =
 
 int cmd_revert(struct cli *cli, int argc, char **argv)
 {
-	struct strata_revert_options ro = { 0 };
+	struct strata_revert_options ro = STRATA_REVERT_OPTIONS_INIT;
 	struct strata_error err = STRATA_ERROR_INIT;
 	struct strata_source *src = NULL;
 	struct strata_db *db = NULL;
@@ -31,7 +31,7 @@ int cmd_revert(struct cli *cli, int argc, char **argv)
 		  "as sqlx-cli's; a revert never looks at migrations it does not revert" },
 		OPT_END,
 	};
-	int rc = opt_parse(cli, "revert", usage, opts, &argc, &argv);
+	int rc = cli_parse_options(cli, "revert", usage, opts, &argc, &argv);
 
 	if (rc)
 		return rc < 0 ? 0 : rc;

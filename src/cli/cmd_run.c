@@ -11,8 +11,8 @@ static const char usage[] = "[options]";
 
 int cmd_run(struct cli *cli, int argc, char **argv)
 {
-	struct strata_run_options ro = { 0 };
-	struct strata_lint_options lo = { 0 };
+	struct strata_run_options ro = STRATA_RUN_OPTIONS_INIT;
+	struct strata_lint_options lo = STRATA_LINT_OPTIONS_INIT;
 	struct strata_run_result res = { 0 };
 	struct strata_error err = STRATA_ERROR_INIT;
 	struct strata_source *src = NULL;
@@ -37,7 +37,7 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 		  "no backup, even when strata.conf says backup = true" },
 		OPT_END,
 	};
-	int rc = opt_parse(cli, "run", usage, opts, &argc, &argv);
+	int rc = cli_parse_options(cli, "run", usage, opts, &argc, &argv);
 
 	if (rc)
 		return rc < 0 ? 0 : rc;
@@ -67,7 +67,7 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 			json_object_set_new(doc, "error", cli_json_error(&err));
 			json_object_set(doc, "lint", cli->findings);
 			cli_print_json(doc);
-			rc = err.code;
+			rc = cli_exit_code(err.code);
 		} else {
 			rc = cli_error(cli, &err);
 		}

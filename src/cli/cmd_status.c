@@ -154,7 +154,7 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 	struct strata_status *st = NULL;
 	struct strata_db *db = NULL;
 	const struct opt opts[] = { OPT_END };
-	int rc = opt_parse(cli, argv[0], usage, opts, &argc, &argv);
+	int rc = cli_parse_options(cli, argv[0], usage, opts, &argc, &argv);
 
 	if (rc)
 		return rc < 0 ? 0 : rc;

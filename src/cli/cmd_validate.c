@@ -12,14 +12,14 @@ int cmd_validate(struct cli *cli, int argc, char **argv)
 {
 	struct strata_error err = STRATA_ERROR_INIT;
 	struct strata_problems problems = { 0 };
-	struct strata_validate_options vo = { 0 };
+	struct strata_validate_options vo = STRATA_VALIDATE_OPTIONS_INIT;
 	struct strata_db *db = NULL;
 	const struct opt opts[] = {
 		{ 0, "strict-order", OPT_FLAG, &vo.is_strict_order, NULL, NULL,
 		  "a pending migration older than the newest applied is a problem" },
 		OPT_END,
 	};
-	int rc = opt_parse(cli, "validate", usage, opts, &argc, &argv);
+	int rc = cli_parse_options(cli, "validate", usage, opts, &argc, &argv);
 
 	if (rc)
 		return rc < 0 ? 0 : rc;
@@ -61,7 +61,7 @@ int cmd_validate(struct cli *cli, int argc, char **argv)
 			       db ? "source and history agree"
 			          : "the source (no database given)");
 	}
-	rc = problems.count ? STRATA_EVALIDATE : rc;
+	rc = problems.count ? EXIT_VALIDATE : rc;
 done:
 	strata_problems_release(&problems);
 	strata_error_release(&err);

@@ -15,14 +15,13 @@
 #include "util/banned.h"
 
 /* The environments strata.conf names, for an error: "a, b" or "none". */
-static void list_environments(char *buf, size_t size,
-                              const struct strata_config *c)
+static void list_environments(char *buf, size_t size, const struct config *c)
 {
 	size_t len = 0;
 	const char *e;
 
 	buf[0] = '\0';
-	for (size_t i = 0; (e = strata_config_environment_at(c, i)); i++)
+	for (size_t i = 0; (e = config_environment_at(c, i)); i++)
 		len += (size_t)snprintf(buf + len, len < size ? size - len : 0,
 		                        "%s%s", i ? ", " : "", e);
 	if (!buf[0])
@@ -33,13 +32,13 @@ static void list_environments(char *buf, size_t size,
 static void config_where(char *buf, size_t size, struct cli *cli,
                          const char *env, const char *key)
 {
-	int line = strata_config_line(cli->settings, env, key, NULL);
+	int line = config_line(cli->settings, env, key, NULL);
 
 	if (line)
-		snprintf(buf, size, "%s line %d",
-		         strata_config_path(cli->settings), line);
+		snprintf(buf, size, "%s line %d", config_path(cli->settings),
+		         line);
 	else
-		snprintf(buf, size, "%s", strata_config_path(cli->settings));
+		snprintf(buf, size, "%s", config_path(cli->settings));
 }
 
 /* A value of strata.conf that is not what `key` takes: exit 2. */
@@ -59,21 +58,20 @@ static int bad_value(struct cli *cli, const char *env, const char *key,
 static int resolve_environment(struct cli *cli, const char **out)
 {
 	const char *env = cli->env ? cli->env : getenv("STRATA_ENV");
-	const char *path = strata_config_path(cli->settings);
+	const char *path = config_path(cli->settings);
 	char names[512];
 	int line = 0;
 
 	*out = NULL;
 	if (!env || !*env) {
-		env = strata_config_get(cli->settings, NULL, "environment");
-		line = strata_config_line(cli->settings, NULL, "environment",
-		                          NULL);
+		env = config_get(cli->settings, NULL, "environment");
+		line = config_line(cli->settings, NULL, "environment", NULL);
 	}
 	if (!env || !*env) {
 		*out = "development";
 		return 0;
 	}
-	if (strata_config_has_environment(cli->settings, env)) {
+	if (config_has_environment(cli->settings, env)) {
 		*out = env;
 		return 0;
 	}
@@ -110,16 +108,15 @@ static void set_database_origin(struct cli *cli, bool is_flag, bool is_real_env,
 		         "DATABASE_URL %s",
 		         is_real_env ? "in the environment" : "from .env");
 	} else {
-		line = strata_config_line(cli->settings, env, "database",
-		                          &is_in_env);
+		line = config_line(cli->settings, env, "database", &is_in_env);
 		if (is_in_env)
 			snprintf(cli->database_from, sizeof(cli->database_from),
 			         "environment '%s' of %s, line %d", env,
-			         strata_config_path(cli->settings), line);
+			         config_path(cli->settings), line);
 		else
 			snprintf(cli->database_from, sizeof(cli->database_from),
 			         "[strata] of %s, line %d",
-			         strata_config_path(cli->settings), line);
+			         config_path(cli->settings), line);
 	}
 }
 
@@ -141,6 +138,14 @@ void cli_show_database(struct cli *cli)
  * the environment (a .env file fills in what is unset), then the active
  * environment of strata.conf, then its [strata] section, then defaults.
  */
+int cli_parse_options(struct cli *cli, const char *cmd, const char *usage,
+                      const struct opt *opts, int *argc, char ***argv)
+{
+	int rc = opt_parse(cli, cmd, usage, opts, argc, argv);
+
+	return rc ? rc : cli_resolve_settings(cli);
+}
+
 int cli_resolve_settings(struct cli *cli)
 {
 	struct strata_error err = STRATA_ERROR_INIT;
@@ -151,8 +156,8 @@ int cli_resolve_settings(struct cli *cli)
 
 	if (cli->settings)
 		return 0; /* once per process: database setup runs `run` */
-	if ((!cli->is_no_dotenv && strata_dotenv_load(".env", &err) < 0) ||
-	    strata_config_load(&cli->settings, cli->config, &err) < 0) {
+	if ((!cli->is_no_dotenv && dotenv_load(".env", &err) < 0) ||
+	    config_load(&cli->settings, cli->config, &err) < 0) {
 		rc = cli_error(cli, &err);
 		goto done;
 	}
@@ -162,57 +167,56 @@ int cli_resolve_settings(struct cli *cli)
 	if (!cli->database)
 		cli->database = getenv("DATABASE_URL");
 	if (!cli->database || !*cli->database)
-		cli->database =
-		        strata_config_get(cli->settings, env, "database");
+		cli->database = config_get(cli->settings, env, "database");
 	if (cli->database && !*cli->database)
 		cli->database = NULL;
 	set_database_origin(cli, is_flag, is_real_env, env);
 	if (!cli->source)
-		cli->source = strata_config_get(cli->settings, env, "source");
+		cli->source = config_get(cli->settings, env, "source");
 	if (!cli->source)
 		cli->source = "migrations";
 	if (!cli->table)
-		cli->table = strata_config_get(cli->settings, env, "table");
-	v = strata_config_get(cli->settings, env, "lock_timeout");
+		cli->table = config_get(cli->settings, env, "table");
+	v = config_get(cli->settings, env, "lock_timeout");
 	if (!cli->has_lock_timeout && v &&
 	    cli_parse_timeout(&cli->lock_timeout, v) < 0)
 		rc = bad_value(cli, env, "lock_timeout",
 		               "a duration such as 2s (0: none)", v);
-	v = strata_config_get(cli->settings, env, "lock_probe");
+	v = config_get(cli->settings, env, "lock_probe");
 	if (!cli->has_lock_probe && v &&
 	    cli_parse_timeout(&cli->lock_probe, v) < 0)
 		rc = bad_value(cli, env, "lock_probe",
 		               "a duration such as 20ms (0: none)", v);
-	v = strata_config_get(cli->settings, env, "concurrent_lock_timeout");
+	v = config_get(cli->settings, env, "concurrent_lock_timeout");
 	if (!cli->has_concurrent_lock_timeout && v &&
 	    cli_parse_timeout(&cli->concurrent_lock_timeout, v) < 0)
 		rc = bad_value(cli, env, "concurrent_lock_timeout",
 		               "a duration such as 10m (0: none)", v);
-	v = strata_config_get(cli->settings, env, "statement_timeout");
+	v = config_get(cli->settings, env, "statement_timeout");
 	if (!cli->has_statement_timeout && v &&
 	    cli_parse_timeout(&cli->statement_timeout, v) < 0)
 		rc = bad_value(cli, env, "statement_timeout",
 		               "a duration such as 30s (0: none)", v);
-	v = strata_config_get(cli->settings, env, "retries");
+	v = config_get(cli->settings, env, "retries");
 	if (!cli->has_retries && v && cli_parse_retries(&cli->retries, v) < 0)
 		rc = bad_value(cli, env, "retries", "a whole number", v);
-	v = strata_config_get(cli->settings, env, "warn_after");
+	v = config_get(cli->settings, env, "warn_after");
 	if (!cli->has_warn_after && v &&
 	    cli_parse_timeout(&cli->warn_after, v) < 0)
 		rc = bad_value(cli, env, "warn_after",
 		               "a duration such as 60s or 10m (0: never)", v);
-	v = strata_config_get(cli->settings, env, "progress_interval");
+	v = config_get(cli->settings, env, "progress_interval");
 	if (!cli->has_progress_interval && v &&
 	    cli_parse_timeout(&cli->progress_interval, v) < 0)
 		rc = bad_value(cli, env, "progress_interval",
 		               "a duration such as 30s (0: never)", v);
-	v = strata_config_get(cli->settings, env, "max_file_size");
+	v = config_get(cli->settings, env, "max_file_size");
 	if (!cli->has_max_file_size && v &&
-	    strata_parse_size(&cli->max_file_size, v) < 0)
+	    cli_parse_size(&cli->max_file_size, v) < 0)
 		rc = bad_value(cli, env, "max_file_size",
 		               "a size such as 64MiB or 1GiB", v);
-	cli->backup_dir = strata_config_get(cli->settings, env, "backup_dir");
-	v = strata_config_get(cli->settings, env, "backup");
+	cli->backup_dir = config_get(cli->settings, env, "backup_dir");
+	v = config_get(cli->settings, env, "backup");
 	if (v && (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "on") ||
 	          !strcmp(v, "1"))) {
 		cli->is_backup_on_run = true;
@@ -221,12 +225,12 @@ int cli_resolve_settings(struct cli *cli)
 		rc = bad_value(cli, env, "backup", "true or false", v);
 		goto done;
 	}
-	v = strata_config_get(cli->settings, env, "lock_wait");
+	v = config_get(cli->settings, env, "lock_wait");
 	if (!cli->has_lock_wait && v &&
-	    strata_parse_duration(&cli->lock_wait, v) < 0)
+	    cli_parse_lock_wait(&cli->lock_wait, v) < 0)
 		rc = bad_value(cli, env, "lock_wait",
 		               "a duration such as 30s, 5m or 'forever'", v);
-	v = strata_config_get(cli->settings, env, "connect_timeout");
+	v = config_get(cli->settings, env, "connect_timeout");
 	if (!cli->has_connect_timeout && v &&
 	    cli_parse_connect_timeout(&cli->connect_timeout, v) < 0)
 		rc = bad_value(cli, env, "connect_timeout",
@@ -254,7 +258,8 @@ static int load_source(struct cli *cli, struct strata_source **out,
 int cli_load_source(struct cli *cli, struct strata_source **out)
 {
 	const struct strata_source_options opts = {
-		.max_file_size = cli->max_file_size
+		.version = STRATA_SOURCE_OPTIONS_VERSION,
+		.max_file_size = cli->max_file_size,
 	};
 
 	return load_source(cli, out, &opts);
@@ -265,6 +270,7 @@ static int cli_open_db_quiet(struct cli *cli, struct strata_db **out,
                              struct strata_error *err)
 {
 	struct strata_db_options opts = {
+		.version = STRATA_DB_OPTIONS_VERSION,
 		.table = cli->table,
 		.lock_wait = cli->lock_wait,
 		.on_event = cli_event,
@@ -296,11 +302,14 @@ int cli_read_status(struct cli *cli, bool with_applied_by,
 {
 	struct strata_error err = STRATA_ERROR_INIT;
 	const struct strata_source_options src_opts = {
+		.version = STRATA_SOURCE_OPTIONS_VERSION,
 		.max_file_size = cli->max_file_size,
 		.is_checksums_only = true,
 	};
-	const struct strata_status_options opts = { .is_without_applied_by =
-		                                            !with_applied_by };
+	const struct strata_status_options opts = {
+		.version = STRATA_STATUS_OPTIONS_VERSION,
+		.is_without_applied_by = !with_applied_by,
+	};
 	int rc;
 
 	cli->is_read_only = true;
@@ -328,9 +337,8 @@ int cli_open_db(struct cli *cli, struct strata_db **out)
 
 	*out = NULL;
 	if (!cli->database) {
-		const char *path = cli->settings
-		                           ? strata_config_path(cli->settings)
-		                           : NULL;
+		const char *path =
+		        cli->settings ? config_path(cli->settings) : NULL;
 
 		strata_error_set(&err, STRATA_EUSAGE, "no database given");
 		if (path)
@@ -381,6 +389,53 @@ int cli_parse_retries(int *out, const char *text)
 	return 0;
 }
 
+int cli_parse_size(size_t *out, const char *text)
+{
+	static const struct {
+		const char *suffix;
+		unsigned long long factor;
+	} units[] = {
+		{ "", 1 },
+		{ "B", 1 },
+		{ "kB", 1000ULL },
+		{ "KB", 1000ULL },
+		{ "KiB", 1ULL << 10 },
+		{ "MB", 1000ULL * 1000 },
+		{ "MiB", 1ULL << 20 },
+		{ "GB", 1000ULL * 1000 * 1000 },
+		{ "GiB", 1ULL << 30 },
+		{ "TB", 1000ULL * 1000 * 1000 * 1000 },
+		{ "TiB", 1ULL << 40 },
+	};
+	unsigned long long v;
+	char *end;
+
+	if (text[0] < '0' || text[0] > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(text, &end, 10);
+	if (errno || !v)
+		return -1;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(end, units[i].suffix))
+			continue;
+		if (v > SIZE_MAX / units[i].factor)
+			return -1;
+		*out = (size_t)(v * units[i].factor);
+		return 0;
+	}
+	return -1;
+}
+
+int cli_parse_lock_wait(double *out, const char *text)
+{
+	if (strata_parse_duration(out, text) < 0)
+		return -1;
+	if (*out == 0)
+		*out = STRATA_NO_WAIT;
+	return 0;
+}
+
 int cli_parse_version(int64_t *out, const char *text)
 {
 	char *end;
@@ -398,10 +453,9 @@ void cli_lint_options(struct cli *cli, struct strata_lint_options *out)
 {
 	struct strata_lint_setting s;
 
-	memset(out, 0, sizeof(*out));
+	strata_lint_options_init(out, STRATA_LINT_OPTIONS_VERSION);
 	if (!cli->lint_settings && cli->settings) {
-		for (size_t i = 0; strata_config_lint_at(cli->settings, i, &s);
-		     i++) {
+		for (size_t i = 0; config_lint_at(cli->settings, i, &s); i++) {
 			struct strata_lint_setting *v = realloc(
 			        cli->lint_settings,
 			        (cli->n_lint_settings + 1) * sizeof(*v));

@@ -39,7 +39,7 @@ static const struct help helps[] = {
 		.name = "run",
 		.synopsis = LIST("[options]"),
 		.description = LIST(
-			"Apply pending migrations in version order, each in its own transaction together with its row in the history table (_sqlx_migrations).",
+			"Apply pending migrations in version order, each in its own transaction together with its row in the history table (" STRATA_DEFAULT_TABLE ").",
 			"One runner works at a time: strata takes sqlx's advisory lock (PostgreSQL) or the database's write lock (SQLite), waiting up to --lock-wait. Each migration runs with a lock_timeout; one that loses a lock race is rolled back and tried again (--retries). On PostgreSQL, what is about to be applied is linted first, and error-level findings stop the run unless --allow-unsafe.",
 			"An applied migration whose file changed stops the run (exit 4), as does one missing from the source unless --ignore-missing."),
 		.examples = PAIRS(

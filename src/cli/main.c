@@ -13,47 +13,69 @@
 
 #include "util/banned.h"
 
-#define DEFAULT_LOCK_WAIT         60.0
 #define DEFAULT_PROGRESS_INTERVAL 30.0 /* seconds: see cli/progress.c */
 /* seconds a cancelled statement has to end (and its transaction to roll
  * back) before strata exits anyway: the server then rolls back alone */
 #define CANCEL_GRACE 5
 
 static const struct command commands[] = {
-	{ "run", cmd_run, NEED_DB | NEED_SOURCE,
-	  "Apply pending migrations in version order." },
-	{ "revert", cmd_revert, NEED_DB | NEED_SOURCE,
+	{ "run", cmd_run, "Apply pending migrations in version order." },
+	{ "revert", cmd_revert,
 	  "Revert the newest applied migration (or more) with its down file." },
-	{ "status", cmd_status, NEED_DB | NEED_SOURCE,
+	{ "status", cmd_status,
 	  "Show every migration: applied, pending, failed, changed, missing." },
-	{ "info", cmd_status, NEED_DB | NEED_SOURCE, "Alias of status." },
-	{ "check", cmd_check, NEED_DB | NEED_SOURCE,
+	{ "info", cmd_status, "Alias of status." },
+	{ "check", cmd_check,
 	  "Exit 0 when the database is up to date, 3 when migrations are pending, 4 when the history disagrees with the source." },
-	{ "lint", cmd_lint, NEED_SOURCE,
+	{ "lint", cmd_lint,
 	  "Check migrations for changes that lock, rewrite or break a live database." },
-	{ "validate", cmd_validate, NEED_SOURCE,
+	{ "validate", cmd_validate,
 	  "Check the source, and with a database, the history against it." },
-	{ "repair", cmd_repair, NEED_DB | NEED_SOURCE,
+	{ "repair", cmd_repair,
 	  "Resolve a failed record or accept an edited migration, explicitly and audited." },
-	{ "mark-applied", cmd_mark_applied, NEED_DB | NEED_SOURCE,
+	{ "mark-applied", cmd_mark_applied,
 	  "Record one migration as applied without running it." },
-	{ "baseline", cmd_baseline, NEED_DB | NEED_SOURCE,
+	{ "baseline", cmd_baseline,
 	  "Record every migration up to a version as applied without running them." },
-	{ "history", cmd_history, NEED_DB,
+	{ "history", cmd_history,
 	  "Show the audit trail: who applied, reverted or repaired what, and when." },
-	{ "new", cmd_new, NEED_SOURCE, "Create the next migration file." },
-	{ "database", cmd_database, NEED_DB,
+	{ "new", cmd_new, "Create the next migration file." },
+	{ "database", cmd_database,
 	  "Create, drop, reset or set up the database." },
-	{ "backup", cmd_backup, NEED_DB,
+	{ "backup", cmd_backup,
 	  "Back up the database (pg_dump or SQLite's backup API); verify, list and prune backups." },
-	{ "restore", cmd_restore, NEED_DB,
+	{ "restore", cmd_restore,
 	  "Restore a backup, verified first, into the database or another one." },
-	{ "migrate", cmd_migrate, NEED_DB | NEED_SOURCE,
+	{ "migrate", cmd_migrate,
 	  "sqlx-cli's spellings: migrate run, revert, info and add." },
 	/* other names, not listed (a summary of NULL) */
-	{ "db", cmd_database, NEED_DB, NULL },
-	{ "mig", cmd_migrate, NEED_DB | NEED_SOURCE, NULL },
+	{ "db", cmd_database, NULL },
+	{ "mig", cmd_migrate, NULL },
 };
+
+/* The library's error classes as exit codes: the one place they meet. */
+static const struct {
+	enum strata_code code;
+	enum cli_exit exit;
+} exit_codes[] = {
+	{ STRATA_OK, EXIT_OK },
+	{ STRATA_EFAILED, EXIT_FAILED },
+	{ STRATA_EUSAGE, EXIT_USAGE },
+	{ STRATA_EPENDING, EXIT_PENDING },
+	{ STRATA_EVALIDATE, EXIT_VALIDATE },
+	{ STRATA_ELINT, EXIT_LINT },
+	{ STRATA_ELOCK, EXIT_LOCK },
+	{ STRATA_ECONNECT, EXIT_CONNECT },
+	{ STRATA_ECANCELED, EXIT_CANCELED },
+};
+
+int cli_exit_code(enum strata_code code)
+{
+	for (size_t i = 0; i < sizeof(exit_codes) / sizeof(exit_codes[0]); i++)
+		if (exit_codes[i].code == code)
+			return exit_codes[i].exit;
+	return EXIT_FAILED;
+}
 
 const struct command *cli_find_command(const char *name)
 {
@@ -217,7 +239,6 @@ static char *redacted_command_line(int argc, char **argv)
 static int run_command_line(int argc, char **argv)
 {
 	struct cli cli = {
-		.lock_wait = DEFAULT_LOCK_WAIT,
 		.progress_interval = DEFAULT_PROGRESS_INTERVAL,
 		.argv0 = argv[0],
 	};
@@ -258,7 +279,7 @@ static int run_command_line(int argc, char **argv)
 			fputs("strata: interrupted\n", stderr);
 		rc = 128 + got_signal;
 	}
-	strata_config_free(cli.settings);
+	config_free(cli.settings);
 	free(cli.command_line);
 	free(cli.lint_settings);
 	return rc;

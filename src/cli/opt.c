@@ -35,30 +35,37 @@ static struct opt global_opts[] = {
 	{ 0, "config", OPT_STRING, NULL, NULL, "FILE",
 	  "configuration file (default: ./strata.conf when present)" },
 	{ 0, "table", OPT_STRING, NULL, NULL, "NAME",
-	  "history table (default: _sqlx_migrations)" },
+	  "history table (default: " STRATA_DEFAULT_TABLE ")" },
 	{ 0, "connect-timeout", OPT_STRING, &connect_timeout_arg, NULL,
 	  "DURATION",
-	  "how long connecting to PostgreSQL may take (default: 10s; 0: forever)" },
+	  "how long connecting to PostgreSQL may take (default: " STRATA_STR(
+	          STRATA_DEFAULT_CONNECT_TIMEOUT) "s; 0: forever)" },
 	{ 0, "lock-wait", OPT_STRING, &lock_wait_arg, NULL, "DURATION",
-	  "how long to wait for the migration lock (backup, restore: for table locks; default: 60s; 'forever')" },
+	  "how long to wait for the migration lock (backup, restore: for table locks; default: " STRATA_STR(
+	          STRATA_DEFAULT_LOCK_WAIT) "s; 'forever')" },
 	{ 0, "lock-timeout", OPT_STRING, &lock_timeout_arg, NULL, "DURATION",
-	  "lock_timeout of each migration's last try (default: 2s; 0: none)" },
+	  "lock_timeout of each migration's last try (default: " STRATA_STR(
+	          STRATA_DEFAULT_LOCK_TIMEOUT) "s; 0: none)" },
 	{ 0, "lock-probe", OPT_STRING, &lock_probe_arg, NULL, "DURATION",
-	  "lock wait of the tries before the last (default: 20ms; 0: none)" },
+	  "lock wait of the tries before the last (default: " STRATA_STR(
+	          STRATA_DEFAULT_LOCK_PROBE_MS) "ms; 0: none)" },
 	{ 0, "concurrent-lock-timeout", OPT_STRING,
 	  &concurrent_lock_timeout_arg, NULL, "DURATION",
 	  "lock_timeout of statements with CONCURRENTLY (default: 0, none)" },
 	{ 0, "statement-timeout", OPT_STRING, &statement_timeout_arg, NULL,
 	  "DURATION", "statement_timeout of every migration (default: none)" },
 	{ 0, "retries", OPT_STRING, &retries_arg, NULL, "N",
-	  "runs of a migration that hit a lock timeout or deadlock (default: 5)" },
+	  "runs of a migration that hit a lock timeout or deadlock (default: " STRATA_STR(
+	          STRATA_DEFAULT_RETRIES) ")" },
 	{ 0, "warn-after", OPT_STRING, &warn_after_arg, NULL, "DURATION",
-	  "warn when one migration runs longer (default: 60s; 0: never)" },
+	  "warn when one migration runs longer (default: " STRATA_STR(
+	          STRATA_DEFAULT_WARN_AFTER) "s; 0: never)" },
 	{ 0, "progress-interval", OPT_STRING, &progress_interval_arg, NULL,
 	  "DURATION",
 	  "without a terminal, a line this often while a migration runs (default: 30s; 0: never)" },
 	{ 0, "max-file-size", OPT_STRING, &max_file_size_arg, NULL, "SIZE",
-	  "largest migration file read (default: 64MiB; 1GiB, 500MB...)" },
+	  "largest migration file read (default: " STRATA_STR(
+	          STRATA_DEFAULT_MAX_FILE_SIZE_MIB) "MiB; 1GiB, 500MB...)" },
 	{ 0, "hide-queries", OPT_FLAG, NULL, NULL, NULL,
 	  "no query texts in progress, warnings and blocker reports" },
 	{ 0, "format", OPT_STRING, &format_arg, NULL, "text|json",
@@ -248,7 +255,7 @@ static int apply_globals(struct cli *cli, const char *cmd)
 	if (is_no_color)
 		cli->is_color_out = cli->is_color_err = false;
 	if (lock_wait_arg) {
-		if (strata_parse_duration(&cli->lock_wait, lock_wait_arg) < 0)
+		if (cli_parse_lock_wait(&cli->lock_wait, lock_wait_arg) < 0)
 			return cli_usage_error(
 			        cli, cmd,
 			        "--lock-wait wants a duration such as 30s, 5m or 'forever', not '%s'",
@@ -315,8 +322,7 @@ static int apply_globals(struct cli *cli, const char *cmd)
 		cli->has_warn_after = true;
 	}
 	if (max_file_size_arg) {
-		if (strata_parse_size(&cli->max_file_size, max_file_size_arg) <
-		    0)
+		if (cli_parse_size(&cli->max_file_size, max_file_size_arg) < 0)
 			return cli_usage_error(
 			        cli, cmd,
 			        "--max-file-size wants a size such as 64MiB or 1GiB, not '%s'",
@@ -465,8 +471,6 @@ int opt_parse(struct cli *cli, const char *cmd, const char *usage,
 		goto done;
 	}
 	if ((rc = apply_globals(cli, cmd)) != 0)
-		goto done;
-	if (cmd && (rc = cli_resolve_settings(cli)) != 0)
 		goto done;
 	*argc -= optind;
 	*argv += optind;

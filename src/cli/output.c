@@ -154,11 +154,14 @@ json_t *cli_json_error(const struct strata_error *err)
 {
 	json_t *e = json_object();
 
-	json_object_set_new(e, "code", json_integer(err->code));
+	char *hint = cli_error_hint(err);
+
+	json_object_set_new(e, "code", json_integer(cli_exit_code(err->code)));
 	set_str(e, "message", err->message ? err->message : "unknown error");
 	set_str(e, "sqlstate", err->sqlstate[0] ? err->sqlstate : NULL);
 	set_str(e, "detail", err->detail);
-	set_str(e, "hint", err->hint);
+	set_str(e, "hint", hint);
+	free(hint);
 	set_str(e, "file", err->file);
 	json_object_set_new(e, "line",
 	                    err->line ? json_integer(err->line) : json_null());
@@ -169,6 +172,7 @@ json_t *cli_json_error(const struct strata_error *err)
 	                    err->statement ? json_integer(err->statement)
 	                                   : json_null());
 	set_str(e, "context", err->context);
+	set_str(e, "reason", strata_reason_name(err->reason));
 	return e;
 }
 
@@ -229,16 +233,170 @@ static void print_indented(const char *label, const char *text)
 	fputc('\n', stderr);
 }
 
+/*
+ * The library's hints speak of its options ("allow a longer lock wait");
+ * the command line says which flag or command does it. For each reason,
+ * the library's phrase and the command line's (NULL `from`: the whole
+ * hint); %V is the version of the migration concerned.
+ */
+static const struct {
+	enum strata_reason reason;
+	const char *from, *to;
+} advice[] = {
+	{ STRATA_REASON_LOCK_WAIT, "allow a longer lock wait",
+	  "raise --lock-wait" },
+	{ STRATA_REASON_LOCK_TIMEOUT, "the lock timeout and the retries set",
+	  "--lock-timeout and --retries set" },
+	{ STRATA_REASON_MISSING_APPLIED, "ignore missing migrations",
+	  "pass --ignore-missing" },
+	{ STRATA_REASON_LINT_GATE, "allow unsafe migrations",
+	  "pass --allow-unsafe" },
+	{ STRATA_REASON_STRICT_ORDER, "apply it out of order (no strict order)",
+	  "run without --strict-order to apply it out of order" },
+	{ STRATA_REASON_FILE_TOO_LARGE, "raise the limit (max_file_size)",
+	  "raise the limit with --max-file-size or max_file_size in strata.conf" },
+	{ STRATA_REASON_SOURCE_MISSING,
+	  "(strata_migration_new() does), or load the directory",
+	  "(strata new does), or pass --source with the directory" },
+	{ STRATA_REASON_SOURCE_EMPTY,
+	  "(strata_migration_new() does), or load the directory",
+	  "(strata new does), or pass --source with the directory" },
+	{ STRATA_REASON_HISTORY_TABLE, "a schema the role may create in",
+	  "a schema the role may create in (--table schema.name)" },
+	{ STRATA_REASON_HISTORY_TABLE, "name another history table",
+	  "name another history table with --table" },
+	{ STRATA_REASON_HISTORY_TABLE, "with its schema",
+	  "with its schema in --table" },
+	{ STRATA_REASON_FAILED_RECORD,
+	  "mark it applied; if you undid it, retry it (a repair)",
+	  "run 'strata repair --mark-applied %V'; if you undid it, run 'strata repair --retry %V'" },
+	{ STRATA_REASON_FAILED_APPLY,
+	  "mark it applied (if you completed it) or retry it (if you undid it), a repair either way",
+	  "run 'strata repair --mark-applied %V' (if you completed it) or 'strata repair --retry %V' (if you undid it)" },
+	{ STRATA_REASON_FAILED_REVERT,
+	  "retry it (if the revert is complete) or mark it applied (if you restored the migration), a repair either way",
+	  "run 'strata repair --retry %V' (if the revert is complete) or 'strata repair --mark-applied %V' (if you restored the migration)" },
+	{ STRATA_REASON_INVALID_INDEX, "retry migration %V (a repair)",
+	  "run 'strata repair --retry %V'" },
+	{ STRATA_REASON_CHECKSUM, "accept its new checksum (a repair)",
+	  "run 'strata repair --accept-checksum %V'" },
+	{ STRATA_REASON_UNKNOWN_RULE, "strata_lint_rule_at() lists the rules",
+	  "'strata lint --list-rules' lists the rules" },
+	{ STRATA_REASON_NEED_URL, NULL,
+	  "Pass --database URL for the server (or set DATABASE_URL), or give a whole URL." },
+	{ STRATA_REASON_NEED_SCRATCH_URL,
+	  "Give the URL of any database on the server to test on",
+	  "Pass --database URL (any database on the server to test on)" },
+	{ STRATA_REASON_NEED_TARGET, NULL,
+	  "Pass --database URL (or set DATABASE_URL), or --into URL." },
+	{ STRATA_REASON_TARGET_NOT_EMPTY, NULL,
+	  "Pass --clean to empty it first (everything in it is lost), or restore --into another database." },
+	{ STRATA_REASON_CONFIRM, NULL,
+	  "Nobody could be asked (stdin is not a terminal): pass --yes to overwrite it." },
+	{ STRATA_REASON_BACKUP_KIND, NULL,
+	  "Back up with --kind full (or --kind schema)." },
+	{ STRATA_REASON_RESTORE_TEST_KIND, "without the restore test",
+	  "without --restore-test" },
+	{ STRATA_REASON_SEE_STATUS, "The status (strata_status_get()) shows",
+	  "Run 'strata status' to see" },
+	{ STRATA_REASON_DUPLICATE_VERSION, "strata_migration_new() picks",
+	  "strata new picks" },
+	{ STRATA_REASON_NO_DATABASE_FILE, "(a read-only open creates nothing)",
+	  "(this command creates nothing)" },
+	{ STRATA_REASON_NO_DATABASE_FILE,
+	  "a run or strata_database_create() creates it",
+	  "'strata run' or 'strata database create' creates it" },
+	{ STRATA_REASON_NO_DATABASE_FILE,
+	  "Create it with strata_database_create()",
+	  "Create it with 'strata database create'" },
+};
+
+/* `text` with each %V replaced by the version of `err` (caller frees). */
+static char *with_version(const char *text, const struct strata_error *err)
+{
+	char v[32];
+	size_t n = 0, cap = strlen(text) + 1;
+	char *out;
+
+	snprintf(v, sizeof(v), "%" PRId64, err->version);
+	for (const char *p = text; (p = strstr(p, "%V")); p += 2)
+		cap += strlen(v);
+	out = malloc(cap);
+	if (!out)
+		abort();
+	for (const char *p = text; *p;) {
+		if (p[0] == '%' && p[1] == 'V') {
+			memcpy(out + n, v, strlen(v));
+			n += strlen(v);
+			p += 2;
+		} else {
+			out[n++] = *p++;
+		}
+	}
+	out[n] = '\0';
+	return out;
+}
+
+/* `s` with its first `from` replaced by `to`, or NULL when it has none. */
+static char *replaced(const char *s, const char *from, const char *to)
+{
+	const char *at = strstr(s, from);
+	size_t head, tail;
+	char *out;
+
+	if (!at)
+		return NULL;
+	head = (size_t)(at - s);
+	tail = strlen(at + strlen(from));
+	out = malloc(head + strlen(to) + tail + 1);
+	if (!out)
+		abort();
+	memcpy(out, s, head);
+	memcpy(out + head, to, strlen(to));
+	memcpy(out + head + strlen(to), at + strlen(from), tail + 1);
+	return out;
+}
+
+char *cli_error_hint(const struct strata_error *err)
+{
+	char *hint = err->hint ? strdup(err->hint) : NULL;
+
+	if (err->hint && !hint)
+		abort();
+	for (size_t i = 0; i < sizeof(advice) / sizeof(advice[0]); i++) {
+		char *from, *to, *next;
+
+		if (advice[i].reason != err->reason || !err->reason)
+			continue;
+		to = with_version(advice[i].to, err);
+		if (!advice[i].from) {
+			free(hint);
+			hint = to;
+			continue;
+		}
+		from = with_version(advice[i].from, err);
+		next = hint ? replaced(hint, from, to) : NULL;
+		if (next) {
+			free(hint);
+			hint = next;
+		}
+		free(from);
+		free(to);
+	}
+	return hint;
+}
+
 int cli_error(struct cli *cli, const struct strata_error *err)
 {
-	int code = err->code ? (int)err->code : 1;
+	int code = err->code ? cli_exit_code(err->code) : EXIT_FAILED;
 	int sig = cli_interrupted();
+	char *hint;
 	bool is_interrupt = sig || err->code == STRATA_ECANCELED;
 
 	cli_end_progress(cli);
 	/* whatever failed once a signal came: the exit a shell expects */
 	if (is_interrupt) {
-		code = sig ? 128 + sig : STRATA_ECANCELED;
+		code = sig ? 128 + sig : EXIT_CANCELED;
 		cli->has_said_interrupted = true;
 	}
 	if (cli->format == FORMAT_JSON) {
@@ -283,8 +441,9 @@ int cli_error(struct cli *cli, const struct strata_error *err)
 		print_indented("detail", err->detail);
 	if (err->context)
 		print_indented("context", err->context);
-	if (err->hint)
-		print_indented("hint", err->hint);
+	if ((hint = cli_error_hint(err)))
+		print_indented("hint", hint);
+	free(hint);
 	return code;
 }
 
@@ -303,7 +462,7 @@ int cli_usage_error(struct cli *cli, const char *cmd, const char *fmt, ...)
 	free(msg);
 	fprintf(stderr, "\nsee 'strata %s%s--help'\n", cmd ? cmd : "",
 	        cmd ? " " : "");
-	return STRATA_EUSAGE;
+	return EXIT_USAGE;
 }
 
 void cli_warn(struct cli *cli, const char *fmt, ...)

@@ -50,7 +50,7 @@
 #define LOCK_REPORT_NS     (10 * INT64_C(1000000000))
 
 /* seconds: a server that accepts and never answers must not hang us */
-#define DEFAULT_CONNECT_TIMEOUT 10
+#define DEFAULT_CONNECT_TIMEOUT STRATA_DEFAULT_CONNECT_TIMEOUT
 /* how often a statement still running is sent a cancel request again
  * after strata_cancel(): one sent while the server was still reading the
  * query is dropped by it */
@@ -1276,9 +1276,10 @@ static int lock_timeout(struct strata_error *err, double wait,
 		        err, "Its state is '%s'; its %s query: %s", h->state,
 		        strcmp(h->state, "active") ? "last" : "current",
 		        h->query);
-	return strata_error_hint(
+	strata_error_hint(
 	        err,
-	        "Wait for the other migration to finish, or raise --lock-wait.");
+	        "Wait for the other migration to finish, or allow a longer lock wait.");
+	return strata_error_reason(err, STRATA_REASON_LOCK_WAIT, -1);
 }
 
 /*
@@ -1626,8 +1627,9 @@ static int pg_create_failed(struct strata_conn *c, const struct table_name *t,
 	             PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
 	strata_error_hint(
 	        err,
-	        "Grant the role the right to create it (GRANT CREATE ON SCHEMA %s TO %s;), have the schema's owner create it, or keep the history in a schema the role may create in (--table schema.name).",
+	        "Grant the role the right to create it (GRANT CREATE ON SCHEMA %s TO %s;), have the schema's owner create it, or keep the history in a schema the role may create in.",
 	        PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 3));
+	strata_error_reason(err, STRATA_REASON_HISTORY_TABLE, -1);
 done:
 	PQclear(res);
 	return rc;
@@ -1663,13 +1665,14 @@ static int pg_history_ensure(struct strata_conn *c,
 			sbuf_add_ident(&fix, table->schema);
 			strata_error_hint(
 			        err,
-			        "Create the schema first (%s;), or name another history table with --table.",
+			        "Create the schema first (%s;), or name another history table.",
 			        fix.buf);
 		} else {
 			strata_error_hint(
 			        err,
-			        "Set a search_path, or qualify the history table with its schema in --table.");
+			        "Set a search_path, or qualify the history table with its schema.");
 		}
+		strata_error_reason(err, STRATA_REASON_HISTORY_TABLE, -1);
 	}
 	sbuf_release(&fix);
 	sbuf_release(&sql);

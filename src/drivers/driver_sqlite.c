@@ -46,7 +46,7 @@
 
 #define BUSY_HINT                                                            \
 	"Another connection is writing to this database. Try again when it " \
-	"is done, or wait longer with --lock-wait."
+	"is done, or allow a longer lock wait."
 
 struct sqlite_conn {
 	struct strata_conn base;
@@ -207,8 +207,10 @@ static int db_error(struct strata_error *err, sqlite3 *db, int rc)
 	                 "%s", sqlite3_errmsg(db));
 	strata_error_detail(err, "SQLite result code %s (%d): %s.",
 	                    code_name(rc), rc, sqlite3_errstr(rc));
-	if (is_busy(rc))
+	if (is_busy(rc)) {
 		strata_error_hint(err, BUSY_HINT);
+		strata_error_reason(err, STRATA_REASON_LOCK_WAIT, -1);
+	}
 	return -1;
 }
 
@@ -588,13 +590,16 @@ static int sqlite_connect(struct strata_conn **out,
 		                 c->db ? sqlite3_errmsg(c->db)
 		                       : sqlite3_errstr(rc));
 		if (!url->is_memory && access(path, F_OK) != 0 &&
-		    !url->is_create)
+		    !url->is_create) {
 			strata_error_hint(
 			        err,
 			        url->is_read_only_command
-			                ? "The file does not exist (this command creates nothing). Check the path; 'strata run' or 'strata database create' creates it."
-			                : "The file does not exist. Create it with 'strata database create', or leave out mode=%s.",
+			                ? "The file does not exist (a read-only open creates nothing). Check the path; a run or strata_database_create() creates it."
+			                : "The file does not exist. Create it with strata_database_create(), or leave out mode=%s.",
 			        url->is_readonly ? "ro" : "rw");
+			strata_error_reason(err, STRATA_REASON_NO_DATABASE_FILE,
+			                    -1);
+		}
 		sqlite3_close(c->db);
 		free(c->where);
 		free(c);

@@ -104,7 +104,7 @@ int audit_add(struct strata_db *db, const struct audit_entry *e,
 	int64_t begun = e->started_at_ns ? e->started_at_ns : now;
 	int rc;
 
-	if (e->source_dir && !db->has_git_lookup) {
+	if (e->source_dir && !db->has_git_lookup && !db->opts.is_no_git) {
 		db->git_commit = git_head(e->source_dir);
 		db->has_git_lookup = true;
 	}

@@ -6,6 +6,7 @@
  */
 #include "engine/db.h"
 #include "util/xalloc.h"
+#include "util/error.h"
 #include "util/sbuf.h"
 #include "util/arena.h"
 #include "engine/url.h"
@@ -176,10 +177,20 @@ int strata_db_open(struct strata_db **out, const char *url,
                    const struct strata_db_options *opts,
                    struct strata_error *err)
 {
-	struct strata_db *db = xcalloc(1, sizeof(*db));
+	struct strata_db *db;
 
+	*out = NULL;
+	if (OPTIONS_CHECK(opts, STRATA_DB_OPTIONS_VERSION, "strata_db_options",
+	                  err) < 0)
+		return -1;
+	db = xcalloc(1, sizeof(*db));
 	if (opts)
 		db->opts = *opts;
+	/* the drivers' lock wait: 0 is one try, < 0 no limit */
+	db->opts.lock_wait = db->opts.lock_wait == 0 ? STRATA_DEFAULT_LOCK_WAIT
+	                     : db->opts.lock_wait == STRATA_NO_WAIT
+	                             ? 0
+	                             : db->opts.lock_wait;
 	if (url_parse(&db->url, url, err) < 0 ||
 	    table_name_parse(&db->table,
 	                     db->opts.table ? db->opts.table

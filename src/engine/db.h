@@ -12,6 +12,7 @@ struct strata_db {
 	struct strata_url url;
 	struct table_name table;
 	struct table_name audit; /* beside the history table */
+	/* as given, but lock_wait as the drivers take it: 0 is one try */
 	struct strata_db_options opts;
 	char *command;    /* opts.command, owned */
 	char *git_commit; /* of the source, once looked up */

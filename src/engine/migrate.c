@@ -119,11 +119,10 @@ static int mismatch_error(const struct history_row *row,
 		        " The only difference is line endings (CRLF) or a byte-order mark.");
 	strata_error_detail(err, "%s", d.buf);
 	sbuf_release(&d);
-	return strata_error_hint(
+	strata_error_hint(
 	        err,
-	        "Restore the file as it was applied (for example with git) and put the change in a new migration; or, if the edit changes nothing that matters, run 'strata repair --accept-checksum %" PRId64
-	        "'.",
-	        m->version);
+	        "Restore the file as it was applied (for example with git) and put the change in a new migration; or, if the edit changes nothing that matters, accept its new checksum (a repair).");
+	return strata_error_reason(err, STRATA_REASON_CHECKSUM, m->version);
 }
 
 /*
@@ -149,12 +148,11 @@ int migrate_check_row(const struct history_row *row,
 		strata_error_detail(
 		        err,
 		        "It ran outside a transaction and did not finish, so the database may hold part of its changes.");
-		return strata_error_hint(
+		strata_error_hint(
 		        err,
-		        "Check what it changed. If you completed it by hand, run 'strata repair --mark-applied %" PRId64
-		        "'; if you undid it, run 'strata repair --retry %" PRId64
-		        "' and the next run applies it again.",
-		        row->version, row->version);
+		        "Check what it changed. If you completed it by hand, mark it applied; if you undid it, retry it (a repair) and the next run applies it again.");
+		return strata_error_reason(err, STRATA_REASON_FAILED_RECORD,
+		                           row->version);
 	}
 	if (!m && !is_ignore_missing) {
 		strata_error_set(err, STRATA_EVALIDATE,
@@ -162,9 +160,11 @@ int migrate_check_row(const struct history_row *row,
 		                 " (%s) was applied but is missing from '%s'",
 		                 row->version, row->description,
 		                 strata_source_dir(src));
-		return strata_error_hint(
+		strata_error_hint(
 		        err,
-		        "Restore its file, or pass --ignore-missing if it was removed on purpose.");
+		        "Restore its file, or ignore missing migrations if it was removed on purpose.");
+		return strata_error_reason(err, STRATA_REASON_MISSING_APPLIED,
+		                           row->version);
 	}
 	if (m && !checksum_matches(row, m))
 		return mismatch_error(row, m, err);
@@ -230,8 +230,8 @@ static int64_t timeout_ms(double directive, double option, double fallback)
 
 /* seconds: short enough that a blocked migration never queues traffic
  * behind it for long; retries make up for it */
-#define DEFAULT_LOCK_TIMEOUT 2.0
-#define DEFAULT_RETRIES      5
+#define DEFAULT_LOCK_TIMEOUT STRATA_DEFAULT_LOCK_TIMEOUT
+#define DEFAULT_RETRIES      STRATA_DEFAULT_RETRIES
 
 /*
  * A waiting lock request queues every later request on the table behind
@@ -240,7 +240,7 @@ static int64_t timeout_ms(double directive, double option, double fallback)
  * the application's queries are held up for milliseconds per attempt;
  * the last attempt waits the whole lock_timeout.
  */
-#define DEFAULT_LOCK_PROBE 0.020
+#define DEFAULT_LOCK_PROBE STRATA_DEFAULT_LOCK_PROBE
 
 static int set_step_timeouts(struct strata_db *db, const struct plan_step *step,
                              bool is_local, struct strata_error *err)
@@ -402,7 +402,7 @@ static int apply_txn(struct strata_db *db, const struct plan_step *step,
 		else if (!err->hint)
 			strata_error_hint(
 			        err,
-			        "The whole run was rolled back (--single-transaction): nothing was applied.");
+			        "The whole run was rolled back (a single-transaction run): nothing was applied.");
 		say_cancelled(step, "rolled back", err);
 		return -1;
 	}
@@ -730,9 +730,10 @@ static int check_indexes_valid(struct strata_db *db,
 		        k + 1);
 		strata_error_hint(
 		        err,
-		        "Drop it (DROP INDEX CONCURRENTLY %s;), then run 'strata repair --retry %" PRId64
-		        "' and run again to build it.",
+		        "Drop it (DROP INDEX CONCURRENTLY %s;), then retry migration %" PRId64
+		        " (a repair) and run again to build it.",
 		        name, v);
+		strata_error_reason(err, STRATA_REASON_INVALID_INDEX, v);
 		db_rows_release(&rows);
 		return -1;
 	}
@@ -871,10 +872,10 @@ static int apply_fenced(struct strata_db *db, const struct plan_step *step,
 		strata_error_hint(
 		        err,
 		        "Migration %" PRId64
-		        " ran outside a transaction and is recorded as failed: statements before the failing one stay applied. Complete or undo them by hand, then run 'strata repair --mark-applied %" PRId64
-		        "' (if you completed it) or 'strata repair --retry %" PRId64
-		        "' (if you undid it).",
-		        step->m->version, step->m->version, step->m->version);
+		        " ran outside a transaction and is recorded as failed: statements before the failing one stay applied. Complete or undo them by hand, then mark it applied (if you completed it) or retry it (if you undid it), a repair either way.",
+		        step->m->version);
+		strata_error_reason(err, STRATA_REASON_FAILED_APPLY,
+		                    step->m->version);
 		say_cancelled(step, "recorded as failed, see strata repair",
 		              err);
 		return -1;
@@ -922,7 +923,9 @@ static int apply_with_retries(struct strata_db *db,
 			err->code = STRATA_ELOCK;
 			free(err->hint);
 			err->hint = xstrdup(
-			        "Nothing of it was applied. End the blocking session or wait for it, then run again; --lock-timeout and --retries set how long strata waits.");
+			        "Nothing of it was applied. End the blocking session or wait for it, then run again; the lock timeout and the retries set how long strata waits.");
+			strata_error_reason(err, STRATA_REASON_LOCK_TIMEOUT,
+			                    step->m->version);
 			if (max)
 				error_prefix(err,
 				             "migration %" PRId64
@@ -1040,8 +1043,11 @@ static int collect_pending(struct plan *plan, const struct plan_ctx *ctx,
 				strata_error_hint(
 				        err,
 				        "Give it a version above %" PRId64
-				        ", or run without --strict-order to apply it out of order.",
+				        ", or apply it out of order (no strict order).",
 				        newest);
+				strata_error_reason(err,
+				                    STRATA_REASON_STRICT_ORDER,
+				                    m->version);
 				free(todo);
 				return -1;
 			}
@@ -1069,6 +1075,8 @@ int strata_migrate_run(struct strata_run_result *out, struct strata_db *db,
                        const struct strata_run_options *opts,
                        struct strata_error *err)
 {
+	static const struct strata_run_options defaults =
+	        STRATA_RUN_OPTIONS_INIT;
 	const struct strata_driver *drv = db->drv;
 	struct strata_run_result res = { 0 };
 	struct history h = { 0 };
@@ -1079,6 +1087,11 @@ int strata_migrate_run(struct strata_run_result *out, struct strata_db *db,
 
 	plan_ctx_init(&ctx, db);
 	db->source_dir = strata_source_dir(src);
+	if (!opts)
+		opts = &defaults;
+	if (OPTIONS_CHECK(opts, STRATA_RUN_OPTIONS_VERSION,
+	                  "strata_run_options", err) < 0)
+		goto done;
 	if (opts->has_target && opts->target_version < 0) {
 		strata_error_set(err, STRATA_EUSAGE, "invalid target version");
 		goto done;
@@ -1279,10 +1292,9 @@ static int revert_one(struct strata_db *db, const struct plan_step *step,
 		strata_error_hint(
 		        err,
 		        "The down file of migration %" PRId64
-		        " ran outside a transaction and its record is now marked failed. Complete or undo its statements by hand, then run 'strata repair --retry %" PRId64
-		        "' (if the revert is complete) or 'strata repair --mark-applied %" PRId64
-		        "' (if you restored the migration).",
-		        v, v, v);
+		        " ran outside a transaction and its record is now marked failed. Complete or undo its statements by hand, then retry it (if the revert is complete) or mark it applied (if you restored the migration), a repair either way.",
+		        v);
+		strata_error_reason(err, STRATA_REASON_FAILED_REVERT, v);
 		say_cancelled(step, "recorded as failed, see strata repair",
 		              err);
 		return -1;
@@ -1304,16 +1316,22 @@ int strata_migrate_revert(size_t *out_reverted, struct strata_db *db,
                           const struct strata_revert_options *opts,
                           struct strata_error *err)
 {
+	static const struct strata_revert_options defaults =
+	        STRATA_REVERT_OPTIONS_INIT;
 	struct history h = { 0 };
 	struct plan plan = { 0 };
-	size_t count = opts->count ? opts->count : 1, reverted = 0;
+	size_t count = opts && opts->count ? opts->count : 1, reverted = 0;
 	struct arena keep = ARENA_INIT;
 	struct plan_ctx ctx;
 	int rc = -1;
 
 	plan_ctx_init(&ctx, db);
 	db->source_dir = strata_source_dir(src);
-	if (lock_and_read(db, &h, false, err) < 0 ||
+	if (!opts)
+		opts = &defaults;
+	if (OPTIONS_CHECK(opts, STRATA_REVERT_OPTIONS_VERSION,
+	                  "strata_revert_options", err) < 0 ||
+	    lock_and_read(db, &h, false, err) < 0 ||
 	    check_failed(&h, src, err) < 0)
 		goto done;
 	if (h.has_table && audit_ensure(db, err) < 0)

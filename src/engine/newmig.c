@@ -13,6 +13,7 @@
  */
 #include "util/common.h"
 #include "util/xalloc.h"
+#include "util/error.h"
 #include "util/sbuf.h"
 #include "util/text.h"
 
@@ -480,12 +481,9 @@ int strata_migration_new(char ***out_paths, const char *dir,
                          const struct strata_new_options *opts,
                          struct strata_error *err)
 {
-	static const struct strata_new_options defaults = {
-		.versioning = STRATA_VERSIONING_INFER,
-		.reversible = -1,
-		.template_kind = STRATA_TEMPLATE_EMPTY,
-	};
-	struct strata_source_options so = { 0 };
+	static const struct strata_new_options defaults =
+	        STRATA_NEW_OPTIONS_INIT;
+	struct strata_source_options so = STRATA_SOURCE_OPTIONS_INIT;
 	struct strata_source *src = NULL;
 	const struct strata_migration *newest = NULL;
 	struct sbuf name = SBUF_INIT, version = SBUF_INIT, text = SBUF_INIT;
@@ -496,6 +494,9 @@ int strata_migration_new(char ***out_paths, const char *dir,
 
 	if (!opts)
 		opts = &defaults;
+	if (OPTIONS_CHECK(opts, STRATA_NEW_OPTIONS_VERSION,
+	                  "strata_new_options", err) < 0)
+		goto done;
 	so.max_file_size = opts->max_file_size;
 	so.is_empty_ok = true; /* the first migration is being made */
 	if (file_description(&name, description, err) < 0 ||
@@ -508,11 +509,12 @@ int strata_migration_new(char ***out_paths, const char *dir,
 	                   err) < 0)
 		goto done;
 
-	/* -1 follows the newest migration, and a reversible one its layout */
-	is_reversible = opts->reversible < 0
+	/* INFER follows the newest migration, and a reversible one its
+	 * layout */
+	is_reversible = opts->reversible == STRATA_REVERSIBLE_INFER
 	                        ? newest && (newest->down_path ||
 	                                     newest->is_reversible_pair)
-	                        : opts->reversible > 0;
+	                        : opts->reversible == STRATA_REVERSIBLE_YES;
 	is_plain_down = is_reversible && newest && newest->down_path &&
 	                !newest->is_reversible_pair;
 	if (!is_reversible) {

@@ -117,9 +117,10 @@ static int check_step(struct plan_step *step, const struct plan_ctx *ctx,
 		step->mode = MODE_TXN;
 	}
 	if (is_single && step->mode != MODE_TXN) {
-		strata_error_set(err, STRATA_EVALIDATE,
-		                 "'%s' cannot be part of --single-transaction",
-		                 step->path);
+		strata_error_set(
+		        err, STRATA_EVALIDATE,
+		        "'%s' cannot be part of a single-transaction run",
+		        step->path);
 		err->file = xstrdup(step->path);
 		return strata_error_detail(
 		        err,

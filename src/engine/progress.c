@@ -17,7 +17,7 @@
 #include <inttypes.h>
 
 #define NS_PER_MS          INT64_C(1000000)
-#define DEFAULT_WARN_AFTER 60.0 /* seconds: see strata_db_options */
+#define DEFAULT_WARN_AFTER STRATA_DEFAULT_WARN_AFTER
 #define TEXT_CHARS         80
 
 void progress_reset(struct progress *p)

@@ -58,8 +58,10 @@ static int wrong_state(int64_t version, const char *wanted,
 	strata_error_set(err, STRATA_EVALIDATE,
 	                 "migration %" PRId64 " is %s, not %s", version,
 	                 state_of(row, m), wanted);
-	return strata_error_hint(
-	        err, "Run 'strata status' to see every migration's state.");
+	strata_error_hint(
+	        err,
+	        "The status (strata_status_get()) shows every migration's state.");
+	return strata_error_reason(err, STRATA_REASON_SEE_STATUS, version);
 }
 
 static int set_checksum(struct strata_db *db, int64_t version,
@@ -177,8 +179,11 @@ int strata_mark_applied(size_t *out_count, struct strata_db *db,
 		strata_error_set(err, STRATA_EVALIDATE,
 		                 "migration %" PRId64 " is not in '%s'",
 		                 version, strata_source_dir(src));
-		return strata_error_hint(
-		        err, "Run 'strata status' to see the versions.");
+		strata_error_hint(
+		        err,
+		        "The status (strata_status_get()) shows the versions.");
+		return strata_error_reason(err, STRATA_REASON_SEE_STATUS,
+		                           version);
 	}
 	if (begin_locked(db, &h, src, err) < 0)
 		goto done;

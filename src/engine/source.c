@@ -195,10 +195,13 @@ static int list_dir(struct entry ***out, size_t *out_n, int *dir_fd,
 		strata_error_set(err, STRATA_EFAILED,
 		                 "could not open migration directory '%s': %s",
 		                 dir, strerror(e));
-		if (e == ENOENT || e == ENOTDIR)
+		if (e == ENOENT || e == ENOTDIR) {
 			strata_error_hint(
 			        err,
-			        "Create it (strata new does), or pass --source with the directory that holds the migrations.");
+			        "Create it (strata_migration_new() does), or load the directory that holds the migrations.");
+			strata_error_reason(err, STRATA_REASON_SOURCE_MISSING,
+			                    -1);
+		}
 		return -1;
 	}
 	for (;;) {
@@ -404,6 +407,11 @@ int strata_source_load(struct strata_source **out, const char *dir,
 	int rc = -1;
 
 	*out = NULL;
+	if (OPTIONS_CHECK(opts, STRATA_SOURCE_OPTIONS_VERSION,
+	                  "strata_source_options", err) < 0) {
+		strata_source_free(src);
+		return -1;
+	}
 	memset(reader_scratch, 0, sizeof(reader_scratch));
 	r.scratch = &scratch;
 	if (list_dir(&entries, &n, &r.dir_fd, &aliens, &scratch, &src->arena,
@@ -433,7 +441,8 @@ int strata_source_load(struct strata_source **out, const char *dir,
 		        "Migrations are files named VERSION_DESCRIPTION.sql (or .up.sql and .down.sql); a folder without any would report any database up to date.");
 		strata_error_hint(
 		        err,
-		        "Create the first migration in it (strata new does), or pass --source with the directory that holds the migrations.");
+		        "Create the first migration in it (strata_migration_new() does), or load the directory that holds the migrations.");
+		strata_error_reason(err, STRATA_REASON_SOURCE_EMPTY, -1);
 		goto done;
 	}
 	*out = src;

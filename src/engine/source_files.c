@@ -319,7 +319,9 @@ static int read_entry(struct entry *e, struct reader *r, const char **text,
 			        e->path, r->max, r->max / 1048576.0);
 			strata_error_hint(
 			        err,
-			        "Split the migration, or raise the limit with --max-file-size or max_file_size in strata.conf (such as 256MiB).");
+			        "Split the migration, or raise the limit (max_file_size), such as to 256MiB.");
+			strata_error_reason(err, STRATA_REASON_FILE_TOO_LARGE,
+			                    -1);
 			goto done;
 		}
 		/* only a file (links to others are passed over), whose

@@ -158,7 +158,8 @@ static int duplicate_error(struct entry **v, size_t n, int64_t version,
 	                 what, version, sb.buf);
 	strata_error_hint(
 	        err,
-	        "Give one of them a new version (strata new picks the next one).");
+	        "Give one of them a new version (strata_migration_new() picks the next one).");
+	strata_error_reason(err, STRATA_REASON_DUPLICATE_VERSION, version);
 	error_set_location(err, v[1]->path, NULL, 0, 0);
 	sbuf_release(&sb);
 	return -1;

@@ -272,6 +272,11 @@ int strata_status_load(struct strata_status **out,
 
 	*out = NULL;
 	*out_src = NULL;
+	if (OPTIONS_CHECK(opts, STRATA_STATUS_OPTIONS_VERSION,
+	                  "strata_status_options", err) < 0) {
+		free(o);
+		return -1;
+	}
 	/*
 	 * The server answers while the files are read and hashed here (on
 	 * this thread, so that the memory the load frees serves the merge).
@@ -329,7 +334,9 @@ int strata_migrate_pending(int64_t **out, size_t *out_n, struct strata_db *db,
 
 	*out = NULL;
 	*out_n = 0;
-	if (strata_status_get(&st, db, src, err) < 0)
+	if (OPTIONS_CHECK(opts, STRATA_RUN_OPTIONS_VERSION,
+	                  "strata_run_options", err) < 0 ||
+	    strata_status_get(&st, db, src, err) < 0)
 		return -1;
 	/* the run will refuse to start (and say why): nothing would run */
 	if (st->n_failed || st->n_mismatch ||

@@ -5,6 +5,7 @@
  */
 #include "util/common.h"
 #include "util/xalloc.h"
+#include "util/error.h"
 #include "drivers/driver.h"
 #include "engine/db.h"
 #include "engine/migrate.h"
@@ -86,8 +87,9 @@ int strata_validate(struct strata_problems *out, struct strata_db *db,
                     const char *dir, const struct strata_validate_options *opts,
                     struct strata_error *err)
 {
-	static const struct strata_validate_options defaults = { 0 };
-	struct strata_source_options so = { 0 };
+	static const struct strata_validate_options defaults =
+	        STRATA_VALIDATE_OPTIONS_INIT;
+	struct strata_source_options so = STRATA_SOURCE_OPTIONS_INIT;
 	struct strata_source *src = NULL;
 	struct plan_ctx ctx;
 	int rc = 0;
@@ -95,6 +97,9 @@ int strata_validate(struct strata_problems *out, struct strata_db *db,
 	if (!opts)
 		opts = &defaults;
 	memset(out, 0, sizeof(*out));
+	if (OPTIONS_CHECK(opts, STRATA_VALIDATE_OPTIONS_VERSION,
+	                  "strata_validate_options", err) < 0)
+		return -1;
 	so.max_file_size = opts->max_file_size;
 	so.problems = out;
 	so.is_lenient = true;

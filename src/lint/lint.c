@@ -25,6 +25,7 @@
  */
 #include "lint/session.h"
 #include "util/xalloc.h"
+#include "util/error.h"
 #include "util/sbuf.h"
 #include "util/arena.h"
 #include "util/strmap.h"
@@ -109,9 +110,13 @@ int strata_lint_new(struct strata_lint **out,
                     const struct strata_lint_options *opts,
                     struct strata_error *err)
 {
-	struct strata_lint *l = xcalloc(1, sizeof(*l));
+	struct strata_lint *l;
 
 	*out = NULL;
+	if (OPTIONS_CHECK(opts, STRATA_LINT_OPTIONS_VERSION,
+	                  "strata_lint_options", err) < 0)
+		return -1;
+	l = xcalloc(1, sizeof(*l));
 	sbuf_init(&l->key, 64);
 	l->sev = xcalloc(lint_rules_count, sizeof(*l->sev));
 	for (size_t i = 0; i < lint_rules_count; i++)
@@ -132,8 +137,9 @@ int strata_lint_new(struct strata_lint **out,
 			strata_error_set(err, STRATA_EUSAGE,
 			                 "'%s' is not a lint rule", s->rule);
 			strata_error_hint(
-			        err,
-			        "'strata lint --list-rules' lists the rules.");
+			        err, "strata_lint_rule_at() lists the rules.");
+			strata_error_reason(err, STRATA_REASON_UNKNOWN_RULE,
+			                    -1);
 			strata_lint_free(l);
 			return -1;
 		}

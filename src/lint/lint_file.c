@@ -7,6 +7,7 @@
  * the entry points that lint a file, a migration or a whole source.
  */
 #include "lint/session.h"
+#include "util/error.h"
 #include "util/xalloc.h"
 #include "util/sbuf.h"
 #include "util/text.h"
@@ -225,7 +226,8 @@ int lint_text(struct strata_lint *l, const char *path, const char *sql,
               const struct pg_trees *given, const struct strata_script *split,
               struct strata_error *err)
 {
-	static const struct strata_lint_file_options no_opts = { 0 };
+	static const struct strata_lint_file_options no_opts =
+	        STRATA_LINT_FILE_OPTIONS_INIT;
 	PgQueryProtobufParseResult parsed = { 0 };
 	PgQueryScanResult scanned = { 0 };
 	PgQuery__ParseResult *tree = NULL;
@@ -350,6 +352,9 @@ int strata_lint_text(struct strata_lint *l, const char *path, const char *sql,
                      size_t len, const struct strata_lint_file_options *fo,
                      struct strata_error *err)
 {
+	if (OPTIONS_CHECK(fo, STRATA_LINT_FILE_OPTIONS_VERSION,
+	                  "strata_lint_file_options", err) < 0)
+		return -1;
 	return lint_text(l, path, sql, len, fo, NULL, NULL, err);
 }
 
@@ -364,7 +369,7 @@ static bool starts_no_transaction(const char *sql, size_t len)
 int strata_lint_file(struct strata_lint *l, const char *path,
                      struct strata_error *err)
 {
-	struct strata_lint_file_options fo = { 0 };
+	struct strata_lint_file_options fo = STRATA_LINT_FILE_OPTIONS_INIT;
 	struct sbuf sb = SBUF_INIT;
 	int rc;
 
@@ -383,7 +388,7 @@ int strata_lint_migration(struct strata_lint *l,
                           const struct strata_migration *m, bool is_same_run,
                           struct strata_error *err)
 {
-	struct strata_lint_file_options fo = { 0 };
+	struct strata_lint_file_options fo = STRATA_LINT_FILE_OPTIONS_INIT;
 
 	fo.is_no_transaction = m->is_no_transaction;
 	fo.is_same_run = is_same_run;

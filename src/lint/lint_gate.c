@@ -17,7 +17,7 @@
 int lint_begin(struct strata_lint **out, struct strata_db *db,
                const struct strata_run_options *opts, struct strata_error *err)
 {
-	struct strata_lint_options lo = { 0 };
+	struct strata_lint_options lo = STRATA_LINT_OPTIONS_INIT;
 
 	*out = NULL;
 	/* SQLite's SQL is not PostgreSQL's: its migrations are not linted. */
@@ -34,7 +34,7 @@ int lint_step(struct strata_lint *l, struct strata_db *db,
               const struct plan_step *step, const struct pg_trees *trees,
               struct strata_error *err)
 {
-	struct strata_lint_file_options fo = { 0 };
+	struct strata_lint_file_options fo = STRATA_LINT_FILE_OPTIONS_INIT;
 
 	fo.is_no_transaction = step->mode == MODE_NO_TXN;
 	fo.is_same_run = true;
@@ -69,14 +69,15 @@ int lint_end(struct strata_lint *l, struct strata_db *db,
 		        n_errors, n_errors == 1 ? "" : "s",
 		        opts->is_dry_run ? "a run would apply nothing"
 		                         : "nothing was applied");
-		return strata_error_hint(
+		strata_error_hint(
 		        err,
-		        "Make them safe (see each finding's hint and docs/lint/RULE.md), put '-- strata-lint-ignore RULE' before a statement that is safe anyway, or pass --allow-unsafe.");
+		        "Make them safe (see each finding's hint and docs/lint/RULE.md), put '-- strata-lint-ignore RULE' before a statement that is safe anyway, or allow unsafe migrations.");
+		return strata_error_reason(err, STRATA_REASON_LINT_GATE, -1);
 	}
 	if (n_errors)
 		db_emit_warning(
 		        db, NULL,
-		        "applying despite %zu lint error%s (--allow-unsafe)",
+		        "applying despite %zu lint error%s (unsafe migrations allowed)",
 		        n_errors, n_errors == 1 ? "" : "s");
 	return 0;
 }

@@ -16,6 +16,7 @@
  */
 #include "util/cancel.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdatomic.h>
 
@@ -76,6 +77,14 @@ int cancel_check(struct strata_error *err)
 	return strata_error_set(err, STRATA_ECANCELED, "cancelled");
 }
 
+/* strata_set_threads(): read by every thread-starting call */
+static volatile int is_threads_off;
+
+void strata_set_threads(bool is_enabled)
+{
+	is_threads_off = !is_enabled;
+}
+
 int cancel_thread_create(pthread_t *out, void *(*fn)(void *), void *arg)
 {
 	/* a fault stays the faulting thread's own to report */
@@ -84,6 +93,9 @@ int cancel_thread_create(pthread_t *out, void *(*fn)(void *), void *arg)
 	sigset_t all, was;
 	int rc;
 
+	/* callers do the work on their own thread when none starts */
+	if (is_threads_off)
+		return EAGAIN;
 	/* the new thread inherits the mask: signals go to the caller's */
 	sigfillset(&all);
 	for (size_t i = 0; i < ARRAY_SIZE(faults); i++)

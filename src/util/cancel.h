@@ -20,7 +20,8 @@ void cancel_connecting(bool is_start);
  * before each step that could take long. */
 int cancel_check(struct strata_error *err);
 /* pthread_create() of a thread that blocks every signal but faults, so
- * that the program's handlers run on its own thread. */
+ * that the program's handlers run on its own thread; EAGAIN without one
+ * after strata_set_threads(false), when the caller does the work itself. */
 int cancel_thread_create(pthread_t *out, void *(*fn)(void *), void *arg);
 
 #endif

@@ -71,6 +71,74 @@ int strata_error_hint(struct strata_error *err, const char *fmt, ...)
 	return -1;
 }
 
+const char *strata_reason_name(enum strata_reason reason)
+{
+	static const char *const names[] = {
+		[STRATA_REASON_LOCK_WAIT] = "lock-wait",
+		[STRATA_REASON_LOCK_TIMEOUT] = "lock-timeout",
+		[STRATA_REASON_MISSING_APPLIED] = "missing-applied",
+		[STRATA_REASON_LINT_GATE] = "lint-gate",
+		[STRATA_REASON_STRICT_ORDER] = "strict-order",
+		[STRATA_REASON_FILE_TOO_LARGE] = "file-too-large",
+		[STRATA_REASON_SOURCE_MISSING] = "source-missing",
+		[STRATA_REASON_SOURCE_EMPTY] = "source-empty",
+		[STRATA_REASON_HISTORY_TABLE] = "history-table",
+		[STRATA_REASON_FAILED_RECORD] = "failed-record",
+		[STRATA_REASON_FAILED_APPLY] = "failed-apply",
+		[STRATA_REASON_FAILED_REVERT] = "failed-revert",
+		[STRATA_REASON_INVALID_INDEX] = "invalid-index",
+		[STRATA_REASON_CHECKSUM] = "checksum",
+		[STRATA_REASON_UNKNOWN_RULE] = "unknown-rule",
+		[STRATA_REASON_NEED_URL] = "need-url",
+		[STRATA_REASON_NEED_SCRATCH_URL] = "need-scratch-url",
+		[STRATA_REASON_NEED_TARGET] = "need-target",
+		[STRATA_REASON_TARGET_NOT_EMPTY] = "target-not-empty",
+		[STRATA_REASON_CONFIRM] = "confirm",
+		[STRATA_REASON_BACKUP_KIND] = "backup-kind",
+		[STRATA_REASON_RESTORE_TEST_KIND] = "restore-test-kind",
+		[STRATA_REASON_SEE_STATUS] = "see-status",
+		[STRATA_REASON_DUPLICATE_VERSION] = "duplicate-version",
+		[STRATA_REASON_NO_DATABASE_FILE] = "no-database-file",
+	};
+
+	if ((size_t)reason >= ARRAY_SIZE(names))
+		return NULL;
+	return names[reason];
+}
+
+int strata_error_reason(struct strata_error *err, enum strata_reason reason,
+                        int64_t version)
+{
+	if (!err)
+		return -1;
+	err->reason = reason;
+	err->has_version = version >= 0;
+	err->version = version >= 0 ? version : 0;
+	return -1;
+}
+
+int error_options_version(unsigned int version, unsigned int known,
+                          const char *name, struct strata_error *err)
+{
+	if (version == known)
+		return 0;
+	if (!version) {
+		strata_error_set(err, STRATA_EUSAGE,
+		                 "struct %s was not initialised (version 0)",
+		                 name);
+		return strata_error_hint(
+		        err,
+		        "Start it from its _INIT macro or its _init() function, which set the version.");
+	}
+	strata_error_set(
+	        err, STRATA_EUSAGE,
+	        "struct %s has version %u, where this library knows %u", name,
+	        version, known);
+	return strata_error_hint(
+	        err,
+	        "Build the program against the strata.h of the library it runs with.");
+}
+
 void error_set_location(struct strata_error *err, const char *file,
                         const char *text, size_t len, size_t offset)
 {

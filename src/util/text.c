@@ -231,44 +231,6 @@ int64_t text_monotonic_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-int strata_parse_size(size_t *out, const char *text)
-{
-	static const struct {
-		const char *suffix;
-		unsigned long long factor;
-	} units[] = {
-		{ "", 1 },
-		{ "B", 1 },
-		{ "kB", 1000ULL },
-		{ "KB", 1000ULL },
-		{ "KiB", 1ULL << 10 },
-		{ "MB", 1000ULL * 1000 },
-		{ "MiB", 1ULL << 20 },
-		{ "GB", 1000ULL * 1000 * 1000 },
-		{ "GiB", 1ULL << 30 },
-		{ "TB", 1000ULL * 1000 * 1000 * 1000 },
-		{ "TiB", 1ULL << 40 },
-	};
-	unsigned long long v;
-	char *end;
-
-	if (text[0] < '0' || text[0] > '9')
-		return -1;
-	errno = 0;
-	v = strtoull(text, &end, 10);
-	if (errno || !v)
-		return -1;
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (strcmp(end, units[i].suffix))
-			continue;
-		if (v > SIZE_MAX / units[i].factor)
-			return -1;
-		*out = (size_t)(v * units[i].factor);
-		return 0;
-	}
-	return -1;
-}
-
 int strata_parse_duration(double *out, const char *text)
 {
 	char *end;

@@ -1,6 +1,6 @@
 /*
  * Fuzzes the .env reader (dotenv_parse(), the buffer half of
- * strata_dotenv_load()). The pairs come back through the callback, so the
+ * dotenv_load()). The pairs come back through the callback, so the
  * environment is never touched. Beyond crashes it checks that keys are
  * well formed, that an error names a line of the text, and that the reader
  * is line by line: the text read whole, read one line at a time, and read
@@ -10,7 +10,7 @@
 
 #include "util/common.h"
 #include "util/sbuf.h"
-#include "engine/dotenv.h"
+#include "cli/cli.h"
 #include "fuzz.h"
 
 #define PATH ".env"

@@ -15,7 +15,7 @@
 
 int main(int argc, char **argv)
 {
-	struct strata_lint_options opts = { 0 };
+	struct strata_lint_options opts = STRATA_LINT_OPTIONS_INIT;
 	struct strata_error err = { 0 };
 	struct strata_lint *l = NULL;
 	bool is_same_run = false;
@@ -45,7 +45,8 @@ int main(int argc, char **argv)
 		goto fail;
 	for (; i < argc; i++) {
 		struct sbuf text = SBUF_INIT;
-		struct strata_lint_file_options fo = { 0 };
+		struct strata_lint_file_options fo =
+		        STRATA_LINT_FILE_OPTIONS_INIT;
 		int r;
 
 		if (sbuf_read_file(&text, argv[i], 1u << 26, &err) < 0) {

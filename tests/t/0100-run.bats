@@ -176,7 +176,7 @@ single_transaction() {
 CREATE INDEX CONCURRENTLY a_id ON a (id);"
 	run strata run --single-transaction
 	assert_failure 4
-	assert_output --partial "2_idx.sql' cannot be part of --single-transaction"
+	assert_output --partial "2_idx.sql' cannot be part of a single-transaction run"
 	assert_equal "$(psql_db "SELECT to_regclass('a') IS NULL")" t
 }
 

@@ -221,7 +221,7 @@ ALTER TABLE users ADD COLUMN note text;"
 	run strata run --allow-unsafe
 	assert_success
 	assert_output --partial "[ban-drop-column]"
-	assert_output --partial "applying despite 1 lint error (--allow-unsafe)"
+	assert_output --partial "applying despite 1 lint error (unsafe migrations allowed)"
 	assert_line --partial "Applied 2 drop"
 	assert_equal "$(psql_db "SELECT count(*) FROM information_schema.columns WHERE table_name = 'users' AND column_name = 'legacy'")" 0
 }

@@ -153,7 +153,7 @@ shop.orders 2000"
 	assert_output --partial "it is not empty"
 	run strata restore "$file" --clean </dev/null
 	assert_failure 2
-	assert_output --partial "without --yes"
+	assert_output --partial "pass --yes to overwrite it"
 	assert_equal "$(psql_db 'SELECT count(*) FROM users')" 501
 	run strata restore "$file" --clean --yes
 	assert_success

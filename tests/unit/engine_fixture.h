@@ -77,7 +77,7 @@ static inline int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	const char *tmp = getenv("TMPDIR");
-	struct strata_db_options opts = { 0 };
+	struct strata_db_options opts = STRATA_DB_OPTIONS_INIT;
 
 	if (!f)
 		return -1;
@@ -157,11 +157,10 @@ static inline long run_with(struct fixture *f,
 	return (long)res.applied;
 }
 
+/* NULL options: the defaults */
 static inline long run_all(struct fixture *f)
 {
-	struct strata_run_options opts = { 0 };
-
-	return run_with(f, &opts);
+	return run_with(f, NULL);
 }
 
 /* The status of f->src against f->db; free it. */

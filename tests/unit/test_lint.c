@@ -40,7 +40,7 @@ static void test_settings(void **state)
 		{ "ban-drop-column", STRATA_SEVERITY_OFF },
 		{ "prefer-text-field", STRATA_SEVERITY_ERROR },
 	};
-	struct strata_lint_options opts = { 0 };
+	struct strata_lint_options opts = STRATA_LINT_OPTIONS_INIT;
 	struct strata_error err = STRATA_ERROR_INIT;
 	struct strata_lint *l = NULL;
 	enum strata_severity sev;
@@ -131,7 +131,9 @@ static void test_order_and_statements(void **state)
 
 static void test_scope(void **state)
 {
-	struct strata_lint_file_options same = { .is_same_run = true };
+	struct strata_lint_file_options same = {
+		.version = STRATA_LINT_FILE_OPTIONS_VERSION, .is_same_run = true
+	};
 	struct strata_lint *l = new_lint(NULL);
 
 	(void)state;

@@ -45,7 +45,7 @@ static void failing_migration_leaves_nothing(void **state)
 static void single_transaction_is_all_or_nothing(void **state)
 {
 	struct fixture *f = *state;
-	struct strata_run_options opts = { 0 };
+	struct strata_run_options opts = STRATA_RUN_OPTIONS_INIT;
 
 	opts.is_single_transaction = true;
 	write_file(f, "1_a.sql", "CREATE TABLE a (id int);");
@@ -61,7 +61,7 @@ static void single_transaction_is_all_or_nothing(void **state)
 static void target_version_and_dry_run(void **state)
 {
 	struct fixture *f = *state;
-	struct strata_run_options opts = { 0 };
+	struct strata_run_options opts = STRATA_RUN_OPTIONS_INIT;
 
 	write_file(f, "1_a.sql", "CREATE TABLE a (id int);");
 	write_file(f, "2_b.sql", "CREATE TABLE b (id int);");
@@ -97,7 +97,7 @@ static void edited_applied_migration_stops_the_run(void **state)
 static void missing_applied_migration_needs_ignore_missing(void **state)
 {
 	struct fixture *f = *state;
-	struct strata_run_options opts = { 0 };
+	struct strata_run_options opts = STRATA_RUN_OPTIONS_INIT;
 
 	write_file(f, "1_a.sql", "CREATE TABLE a (id int);");
 	load(f);
@@ -115,7 +115,7 @@ static void missing_applied_migration_needs_ignore_missing(void **state)
 static void pending_lists_what_run_would_apply(void **state)
 {
 	struct fixture *f = *state;
-	struct strata_run_options opts = { 0 };
+	struct strata_run_options opts = STRATA_RUN_OPTIONS_INIT;
 	int64_t *versions = NULL;
 	size_t n = 0;
 
@@ -141,7 +141,7 @@ static void pending_lists_what_run_would_apply(void **state)
 static void revert_runs_down_files_newest_first(void **state)
 {
 	struct fixture *f = *state;
-	struct strata_revert_options opts = { 0 };
+	struct strata_revert_options opts = STRATA_REVERT_OPTIONS_INIT;
 	size_t reverted = 0;
 
 	write_file(f, "1_a.up.sql", "CREATE TABLE a (id int);");
@@ -170,7 +170,7 @@ static void revert_runs_down_files_newest_first(void **state)
 static void revert_without_down_file_reverts_nothing(void **state)
 {
 	struct fixture *f = *state;
-	struct strata_revert_options opts = { 0 };
+	struct strata_revert_options opts = STRATA_REVERT_OPTIONS_INIT;
 	size_t reverted = 0;
 
 	write_file(f, "1_a.up.sql", "CREATE TABLE a (id int);");

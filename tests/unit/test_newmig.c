@@ -57,7 +57,8 @@ static void new_expect(const char *dir, const struct strata_new_options *o,
 static void test_new_creates_directory(void **state)
 {
 	struct fixture *f = *state;
-	struct strata_new_options o = { .now_timestamp = NOW };
+	struct strata_new_options o = { .version = STRATA_NEW_OPTIONS_VERSION,
+		                        .now_timestamp = NOW };
 	char dir[PATH_MAX];
 	char **paths;
 	char *text;
@@ -75,7 +76,8 @@ static void test_new_creates_directory(void **state)
 static void test_new_sequential_after_sequence(void **state)
 {
 	struct fixture *f = *state;
-	struct strata_new_options o = { .now_timestamp = NOW };
+	struct strata_new_options o = { .version = STRATA_NEW_OPTIONS_VERSION,
+		                        .now_timestamp = NOW };
 
 	put(f->dir, "0001_a.sql", "");
 	put(f->dir, "0002_b.sql", "");
@@ -85,7 +87,8 @@ static void test_new_sequential_after_sequence(void **state)
 static void test_new_keeps_padding(void **state)
 {
 	struct fixture *f = *state;
-	struct strata_new_options o = { .now_timestamp = NOW };
+	struct strata_new_options o = { .version = STRATA_NEW_OPTIONS_VERSION,
+		                        .now_timestamp = NOW };
 
 	put(f->dir, "002_a.sql", "");
 	put(f->dir, "003_b.sql", "");
@@ -96,7 +99,8 @@ static void test_new_keeps_padding(void **state)
 static void test_new_after_single_first(void **state)
 {
 	struct fixture *f = *state;
-	struct strata_new_options o = { .now_timestamp = NOW };
+	struct strata_new_options o = { .version = STRATA_NEW_OPTIONS_VERSION,
+		                        .now_timestamp = NOW };
 
 	put(f->dir, "1_x.sql", "");
 	new_expect(f->dir, &o, "0002_next_step.sql");
@@ -105,7 +109,8 @@ static void test_new_after_single_first(void **state)
 static void test_new_timestamp_after_timestamps(void **state)
 {
 	struct fixture *f = *state;
-	struct strata_new_options o = { .now_timestamp = NOW };
+	struct strata_new_options o = { .version = STRATA_NEW_OPTIONS_VERSION,
+		                        .now_timestamp = NOW };
 
 	put(f->dir, "20240101000000_a.sql", "");
 	put(f->dir, "20240102000000_b.sql", "");
@@ -116,7 +121,8 @@ static void test_new_timestamp_after_timestamps(void **state)
 static void test_new_timestamp_after_single(void **state)
 {
 	struct fixture *f = *state;
-	struct strata_new_options o = { .now_timestamp = NOW };
+	struct strata_new_options o = { .version = STRATA_NEW_OPTIONS_VERSION,
+		                        .now_timestamp = NOW };
 
 	put(f->dir, "5_x.sql", "");
 	new_expect(f->dir, &o, NOW_STAMP "_next_step.sql");
@@ -126,7 +132,8 @@ static void test_new_timestamp_after_single(void **state)
 static void test_new_never_below_newest(void **state)
 {
 	struct fixture *f = *state;
-	struct strata_new_options o = { .now_timestamp = NOW };
+	struct strata_new_options o = { .version = STRATA_NEW_OPTIONS_VERSION,
+		                        .now_timestamp = NOW };
 
 	put(f->dir, "20300101000000_a.sql", "");
 	put(f->dir, "20300102000000_b.sql", "");
@@ -136,7 +143,8 @@ static void test_new_never_below_newest(void **state)
 static void test_new_explicit_versioning(void **state)
 {
 	struct fixture *f = *state;
-	struct strata_new_options o = { .now_timestamp = NOW };
+	struct strata_new_options o = { .version = STRATA_NEW_OPTIONS_VERSION,
+		                        .now_timestamp = NOW };
 
 	o.versioning = STRATA_VERSIONING_SEQUENTIAL;
 	new_expect(f->dir, &o, "0001_next_step.sql");
@@ -149,7 +157,9 @@ static void test_new_explicit_versioning(void **state)
 static void test_new_reversible(void **state)
 {
 	struct fixture *f = *state;
-	struct strata_new_options o = { .now_timestamp = NOW, .reversible = 1 };
+	struct strata_new_options o = { .version = STRATA_NEW_OPTIONS_VERSION,
+		                        .now_timestamp = NOW,
+		                        .reversible = STRATA_REVERSIBLE_YES };
 	char **paths;
 	char *text;
 
@@ -166,7 +176,7 @@ static void test_new_reversible(void **state)
 	strata_strv_free(paths);
 
 	/* inferred from the newest */
-	o.reversible = -1;
+	o.reversible = STRATA_REVERSIBLE_INFER;
 	paths = new_ok(f->dir, "more", &o);
 	assert_string_equal(paths[0], in(f->dir, "20250101120001_more.up.sql"));
 	assert_non_null(paths[1]);
@@ -176,8 +186,9 @@ static void test_new_reversible(void **state)
 static void test_new_reversible_inference(void **state)
 {
 	struct fixture *f = *state;
-	struct strata_new_options o = { .now_timestamp = NOW,
-		                        .reversible = -1 };
+	struct strata_new_options o = { .version = STRATA_NEW_OPTIONS_VERSION,
+		                        .now_timestamp = NOW,
+		                        .reversible = STRATA_REVERSIBLE_INFER };
 	char **paths;
 
 	/* empty: not reversible */
@@ -192,14 +203,16 @@ static void test_new_reversible_inference(void **state)
 	strata_strv_free(paths);
 
 	/* explicitly not reversible */
-	o.reversible = 0;
+	o.reversible = STRATA_REVERSIBLE_NO;
 	new_expect(f->dir, &o, "20260101000002_next_step.sql");
 }
 
 static void test_new_refuses_to_overwrite(void **state)
 {
 	struct fixture *f = *state;
-	struct strata_new_options o = { .now_timestamp = NOW, .reversible = 1 };
+	struct strata_new_options o = { .version = STRATA_NEW_OPTIONS_VERSION,
+		                        .now_timestamp = NOW,
+		                        .reversible = STRATA_REVERSIBLE_YES };
 	struct strata_error err = STRATA_ERROR_INIT;
 	char **paths = NULL;
 	struct stat st;
@@ -215,7 +228,7 @@ static void test_new_refuses_to_overwrite(void **state)
 	assert_int_equal(stat(in(f->dir, NOW_STAMP "_x.up.sql"), &st), -1);
 	strata_error_release(&err);
 
-	o.reversible = 0;
+	o.reversible = STRATA_REVERSIBLE_NO;
 	assert_int_equal(rmdir(in(f->dir, NOW_STAMP "_x.down.sql")), 0);
 	assert_int_equal(mkdir(in(f->dir, NOW_STAMP "_x.sql"), 0777), 0);
 	assert_int_equal(strata_migration_new(&paths, f->dir, "x", &o, &err),
@@ -268,7 +281,8 @@ static void test_new_in_invalid_source(void **state)
 static void test_new_round_trip(void **state)
 {
 	struct fixture *f = *state;
-	struct strata_new_options o = { .now_timestamp = NOW };
+	struct strata_new_options o = { .version = STRATA_NEW_OPTIONS_VERSION,
+		                        .now_timestamp = NOW };
 	struct strata_source *src;
 	char **paths;
 
@@ -285,7 +299,9 @@ static void test_new_round_trip(void **state)
 static void test_new_templates(void **state)
 {
 	struct fixture *f = *state;
-	struct strata_new_options o = { .now_timestamp = NOW, .reversible = 1 };
+	struct strata_new_options o = { .version = STRATA_NEW_OPTIONS_VERSION,
+		                        .now_timestamp = NOW,
+		                        .reversible = STRATA_REVERSIBLE_YES };
 	struct strata_source *src;
 	const struct strata_migration *m;
 	char **paths;
@@ -297,7 +313,7 @@ static void test_new_templates(void **state)
 	o.template_kind = STRATA_TEMPLATE_DATA;
 	strata_strv_free(new_ok(f->dir, "backfill emails", &o));
 	o.template_kind = STRATA_TEMPLATE_TABLE;
-	o.reversible = 0;
+	o.reversible = STRATA_REVERSIBLE_NO;
 	paths = new_ok(f->dir, "create user table", &o);
 	assert_null(paths[1]);
 	strata_strv_free(paths);
@@ -339,7 +355,8 @@ static void test_new_templates(void **state)
 static void test_new_object_names(void **state)
 {
 	struct fixture *f = *state;
-	struct strata_new_options o = { .now_timestamp = NOW,
+	struct strata_new_options o = { .version = STRATA_NEW_OPTIONS_VERSION,
+		                        .now_timestamp = NOW,
 		                        .template_kind =
 		                                STRATA_TEMPLATE_INDEX };
 	struct strata_source *src;

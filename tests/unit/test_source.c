@@ -74,7 +74,9 @@ static void test_simple_layout(void **state)
 static void test_empty_directory(void **state)
 {
 	struct fixture *f = *state;
-	struct strata_source_options empty_ok = { .is_empty_ok = true };
+	struct strata_source_options empty_ok = {
+		.version = STRATA_SOURCE_OPTIONS_VERSION, .is_empty_ok = true
+	};
 	struct strata_error err = STRATA_ERROR_INIT;
 	struct strata_source *src = NULL;
 
@@ -468,7 +470,9 @@ static void test_dangling_up_reported_once(void **state)
 static void test_size_limit(void **state)
 {
 	struct fixture *f = *state;
-	struct strata_source_options o = { .max_file_size = 10 };
+	struct strata_source_options o = {
+		.version = STRATA_SOURCE_OPTIONS_VERSION, .max_file_size = 10
+	};
 	struct strata_source *src = NULL;
 	struct strata_error err = STRATA_ERROR_INIT;
 
@@ -556,8 +560,11 @@ static void test_missing_directory(void **state)
 	           "could not open migration directory", &err);
 	assert_non_null(strstr(err.message, "nope"));
 	assert_non_null(strstr(err.message, strerror(ENOENT)));
+	/* the library's hint names no flag: the reason lets a program say
+	 * how to give another directory */
 	assert_non_null(err.hint);
-	assert_non_null(strstr(err.hint, "--source"));
+	assert_null(strstr(err.hint, "--"));
+	assert_int_equal(err.reason, STRATA_REASON_SOURCE_MISSING);
 	strata_error_release(&err);
 }
 

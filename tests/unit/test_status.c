@@ -102,15 +102,14 @@ static void status_load_agrees_with_status_get(void **state)
 	struct fixture *f = *state;
 	struct strata_status *st = NULL;
 	struct strata_source *src = NULL;
+	struct strata_run_options opts = STRATA_RUN_OPTIONS_INIT;
 
 	write_file(f, "1_a.sql", "CREATE TABLE a (id int);");
 	write_file(f, "2_b.sql", "CREATE TABLE b (id int);");
 	load(f);
-	assert_int_equal(
-	        run_with(f,
-	                 &(struct strata_run_options){ .has_target = true,
-	                                               .target_version = 1 }),
-	        1);
+	opts.has_target = true;
+	opts.target_version = 1;
+	assert_int_equal(run_with(f, &opts), 1);
 	assert_int_equal(strata_status_load(&st, &src, f->db, f->dir, NULL,
 	                                    NULL, &f->err),
 	                 0);

@@ -6,16 +6,69 @@
  * Unknown sections and keys are errors naming the line, so a typo never
  * silently falls back to a default. Values are taken literally.
  */
-#include "util/common.h"
-#include "util/xalloc.h"
-#include "util/sbuf.h"
+#include "cli.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
+#include "util/banned.h"
+
 #define ENV_PREFIX "environment."
+
+/* Out of memory ends the command line, as everywhere in it. */
+static void *checked(void *p)
+{
+	if (!p)
+		abort();
+	return p;
+}
+
+static char *copy_n(const char *s, size_t n)
+{
+	char *d = checked(malloc(n + 1));
+
+	memcpy(d, s, n);
+	d[n] = '\0';
+	return d;
+}
+
+static char *copy(const char *s)
+{
+	return copy_n(s, strlen(s));
+}
+
+static char *format(const char *fmt, ...) STRATA_PRINTF(1, 2);
+static char *format(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	s = checked(malloc((size_t)n + 1));
+	va_start(ap, fmt);
+	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return s;
+}
+
+/* Room for `n` items of `size` in `*items`, which holds `*alloc`. */
+static void grow(void *items, size_t *alloc, size_t n, size_t size)
+{
+	void **p = items;
+
+	if (n <= *alloc)
+		return;
+	*alloc = *alloc * 2 > n ? *alloc * 2 : n + 8;
+	*p = checked(realloc(*p, *alloc * size));
+}
 
 struct config_entry {
 	char *env; /* NULL for [strata] and [lint] */
@@ -25,7 +78,7 @@ struct config_entry {
 	bool is_lint; /* [lint]: key is a rule id, value a severity */
 };
 
-struct strata_config {
+struct config {
 	char *path; /* NULL when no file was read */
 	struct config_entry *entries;
 	size_t n, alloc;
@@ -59,19 +112,19 @@ static const char *const known_keys[] = {
 /* What the key table holds, for the hint that lists it. */
 static char *keys_hint(void)
 {
-	struct sbuf sb = SBUF_INIT;
+	char keys[1024];
+	size_t len = 0;
 
-	sbuf_adds(&sb, "Keys: ");
-	for (size_t i = 0; i < ARRAY_SIZE(known_keys); i++)
-		sbuf_addf(&sb, "%s%s", i ? ", " : "", known_keys[i]);
-	sbuf_adds(
-	        &sb,
-	        " (and environment in [strata]); in [lint], RULE = error, warning or off.");
-	return sbuf_detach(&sb, NULL);
+	for (size_t i = 0; i < sizeof(known_keys) / sizeof(known_keys[0]); i++)
+		len += (size_t)snprintf(keys + len, sizeof(keys) - len, "%s%s",
+		                        i ? ", " : "", known_keys[i]);
+	return format(
+	        "Keys: %s (and environment in [strata]); in [lint], RULE = error, warning or off.",
+	        keys);
 }
 
 /* The first problem wins: it is the one on the earliest line. */
-static void set_problem(struct strata_config *c, char *msg, char *hint)
+static void set_problem(struct config *c, char *msg, char *hint)
 {
 	if (c->problem) {
 		free(msg);
@@ -89,43 +142,41 @@ static bool is_known_key(const char *key, bool is_main)
 		return true;
 	if (strcmp(key, "concurrent_lock_timeout") == 0)
 		return true;
-	for (size_t i = 0; i < ARRAY_SIZE(known_keys); i++)
+	for (size_t i = 0; i < sizeof(known_keys) / sizeof(known_keys[0]); i++)
 		if (strcmp(known_keys[i], key) == 0)
 			return true;
 	return false;
 }
 
-static void add_entry(struct strata_config *c, const char *env, const char *key,
+static void add_entry(struct config *c, const char *env, const char *key,
                       const char *value, bool is_lint)
 {
 	struct config_entry *e;
 
-	XGROW(c->entries, c->alloc, c->n + 1);
+	grow(&c->entries, &c->alloc, c->n + 1, sizeof(*c->entries));
 	e = &c->entries[c->n++];
-	e->env = env ? xstrdup(env) : NULL;
-	e->key = xstrdup(key);
-	e->value = xstrdup(value);
+	e->env = env ? copy(env) : NULL;
+	e->key = copy(key);
+	e->value = copy(value);
 	e->line = c->line;
 	e->is_lint = is_lint;
 }
 
 /* [lint] RULE = SEVERITY: both checked here, so a typo names its line. */
-static int on_lint_entry(struct strata_config *c, const char *key,
-                         const char *value)
+static int on_lint_entry(struct config *c, const char *key, const char *value)
 {
 	enum strata_severity sev;
 
 	if (!strata_lint_rule_find(key)) {
-		set_problem(c,
-		            xstrfmt("'%s' in [lint] is not a lint rule", key),
-		            xstrdup("'strata lint --list-rules' lists them."));
+		set_problem(c, format("'%s' in [lint] is not a lint rule", key),
+		            copy("'strata lint --list-rules' lists them."));
 		return 0;
 	}
 	if (strata_severity_parse(&sev, value) < 0) {
 		set_problem(
 		        c,
-		        xstrfmt("'%s' in [lint] wants error, warning or off, not '%s'",
-		                key, value),
+		        format("'%s' in [lint] wants error, warning or off, not '%s'",
+		               key, value),
 		        NULL);
 		return 0;
 	}
@@ -136,7 +187,7 @@ static int on_lint_entry(struct strata_config *c, const char *key,
 static int on_entry(void *user, const char *section, const char *key,
                     const char *value)
 {
-	struct strata_config *c = user;
+	struct config *c = user;
 	const char *env = NULL;
 
 	if (strcmp(section, "lint") == 0)
@@ -148,16 +199,15 @@ static int on_entry(void *user, const char *section, const char *key,
 		set_problem(
 		        c,
 		        *section
-		                ? xstrfmt("unknown section '[%s]' (use [strata], [environment.NAME] or [lint])",
-		                          section)
-		                : xstrfmt("'%s' is in no section (use [strata], [environment.NAME] or [lint])",
-		                          key),
+		                ? format("unknown section '[%s]' (use [strata], [environment.NAME] or [lint])",
+		                         section)
+		                : format("'%s' is in no section (use [strata], [environment.NAME] or [lint])",
+		                         key),
 		        NULL);
 		return 0;
 	}
 	if (!is_known_key(key, !env)) {
-		set_problem(c,
-		            xstrfmt("unknown key '%s' in [%s]", key, section),
+		set_problem(c, format("unknown key '%s' in [%s]", key, section),
 		            keys_hint());
 		return 0;
 	}
@@ -170,7 +220,7 @@ static int on_entry(void *user, const char *section, const char *key,
  * and the line an error is found on. A header not closed is said so here
  * (inih would report it as a line of an unnamed section).
  */
-static void look_at_line(struct strata_config *c, const char *line)
+static void look_at_line(struct config *c, const char *line)
 {
 	const char *p = line, *end;
 	size_t n;
@@ -186,23 +236,23 @@ static void look_at_line(struct strata_config *c, const char *line)
 			n--;
 		set_problem(
 		        c,
-		        xstrfmt("the section header '%.*s' is not closed",
-		                (int)n, p),
-		        xstrdup("End it with ']', as in [strata] or [environment.production]."));
+		        format("the section header '%.*s' is not closed",
+		               (int)n, p),
+		        copy("End it with ']', as in [strata] or [environment.production]."));
 		return;
 	}
 	n = strlen(ENV_PREFIX);
 	if ((size_t)(end - p - 1) > n && strncmp(p + 1, ENV_PREFIX, n) == 0) {
-		XGROW(c->envs, c->envs_alloc, c->n_envs + 1);
+		grow(&c->envs, &c->envs_alloc, c->n_envs + 1, sizeof(*c->envs));
 		c->envs[c->n_envs++] =
-		        xstrndup(p + 1 + n, (size_t)(end - p - 1) - n);
+		        copy_n(p + 1 + n, (size_t)(end - p - 1) - n);
 	}
 }
 
 /* inih's reader (fgets), counting what it reads: the handler's line. */
 static char *read_line(char *str, int num, void *stream)
 {
-	struct strata_config *c = stream;
+	struct config *c = stream;
 	char *s = fgets(str, num, c->fp);
 
 	if (s) {
@@ -212,10 +262,9 @@ static char *read_line(char *str, int num, void *stream)
 	return s;
 }
 
-int strata_config_load(struct strata_config **out, const char *path,
-                       struct strata_error *err)
+int config_load(struct config **out, const char *path, struct strata_error *err)
 {
-	struct strata_config *c = xcalloc(1, sizeof(*c));
+	struct config *c = checked(calloc(1, sizeof(*c)));
 	const char *file = path ? path : "strata.conf";
 	struct stat st;
 	int line;
@@ -225,7 +274,7 @@ int strata_config_load(struct strata_config **out, const char *path,
 		*out = c; /* no file: an empty configuration */
 		return 0;
 	}
-	c->path = xstrdup(file);
+	c->path = copy(file);
 	c->fp = fopen(file, "r");
 	if (!c->fp) {
 		strata_error_set(err, STRATA_EUSAGE,
@@ -249,7 +298,7 @@ int strata_config_load(struct strata_config **out, const char *path,
 		                 is_ours ? c->problem
 		                         : "not a KEY = VALUE line",
 		                 file, line);
-		err->file = xstrdup(file);
+		err->file = copy(file);
 		err->line = line;
 		if (is_ours && c->problem_hint)
 			strata_error_hint(err, "%s", c->problem_hint);
@@ -266,11 +315,11 @@ int strata_config_load(struct strata_config **out, const char *path,
 	*out = c;
 	return 0;
 fail:
-	strata_config_free(c);
+	config_free(c);
 	return -1;
 }
 
-void strata_config_free(struct strata_config *c)
+void config_free(struct config *c)
 {
 	if (!c)
 		return;
@@ -291,7 +340,7 @@ void strata_config_free(struct strata_config *c)
 	free(c);
 }
 
-static const struct config_entry *lookup_entry(const struct strata_config *c,
+static const struct config_entry *lookup_entry(const struct config *c,
                                                const char *env, const char *key)
 {
 	const struct config_entry *found = NULL;
@@ -309,7 +358,7 @@ static const struct config_entry *lookup_entry(const struct strata_config *c,
 	return found;
 }
 
-static const char *lookup(const struct strata_config *c, const char *env,
+static const char *lookup(const struct config *c, const char *env,
                           const char *key)
 {
 	const struct config_entry *e = lookup_entry(c, env, key);
@@ -317,8 +366,7 @@ static const char *lookup(const struct strata_config *c, const char *env,
 	return e ? e->value : NULL;
 }
 
-bool strata_config_has_environment(const struct strata_config *c,
-                                   const char *env)
+bool config_has_environment(const struct config *c, const char *env)
 {
 	for (size_t i = 0; i < c->n_envs; i++)
 		if (strcmp(c->envs[i], env) == 0)
@@ -326,8 +374,7 @@ bool strata_config_has_environment(const struct strata_config *c,
 	return false;
 }
 
-const char *strata_config_environment_at(const struct strata_config *c,
-                                         size_t i)
+const char *config_environment_at(const struct config *c, size_t i)
 {
 	/* a section may come twice: each name once, in the file's order */
 	for (size_t k = 0; k < c->n_envs; k++) {
@@ -341,8 +388,8 @@ const char *strata_config_environment_at(const struct strata_config *c,
 	return NULL;
 }
 
-int strata_config_line(const struct strata_config *c, const char *env,
-                       const char *key, bool *is_in_env)
+int config_line(const struct config *c, const char *env, const char *key,
+                bool *is_in_env)
 {
 	const struct config_entry *e = env ? lookup_entry(c, env, key) : NULL;
 
@@ -353,21 +400,20 @@ int strata_config_line(const struct strata_config *c, const char *env,
 	return e ? e->line : 0;
 }
 
-const char *strata_config_get(const struct strata_config *c, const char *env,
-                              const char *key)
+const char *config_get(const struct config *c, const char *env, const char *key)
 {
 	const char *v = env ? lookup(c, env, key) : NULL;
 
 	return v ? v : lookup(c, NULL, key);
 }
 
-const char *strata_config_path(const struct strata_config *c)
+const char *config_path(const struct config *c)
 {
 	return c->path;
 }
 
-bool strata_config_lint_at(const struct strata_config *c, size_t i,
-                           struct strata_lint_setting *out)
+bool config_lint_at(const struct config *c, size_t i,
+                    struct strata_lint_setting *out)
 {
 	for (size_t k = 0; k < c->n; k++) {
 		const struct config_entry *e = &c->entries[k];
@@ -376,7 +422,7 @@ bool strata_config_lint_at(const struct strata_config *c, size_t i,
 			continue;
 		out->rule = e->key;
 		if (strata_severity_parse(&out->severity, e->value) < 0)
-			BUG("a [lint] severity checked on load");
+			abort(); /* checked on load */
 		return true;
 	}
 	return false;

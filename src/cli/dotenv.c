@@ -6,14 +6,46 @@
  * win. Not supported: ${VAR} expansion and values spanning lines (an
  * error, never a silent misread).
  */
-#include "engine/dotenv.h"
-#include "util/sbuf.h"
+#include "cli.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+#include "util/banned.h"
+
+/* A growing string: NUL-terminated, never NULL once added to. */
+struct text {
+	char *buf;
+	size_t len, alloc;
+};
+
+static void text_add(struct text *t, const char *p, size_t n)
+{
+	if (t->len + n + 1 > t->alloc) {
+		t->alloc = (t->len + n + 1) * 2;
+		t->buf = realloc(t->buf, t->alloc);
+		if (!t->buf)
+			abort();
+	}
+	memcpy(t->buf + t->len, p, n);
+	t->len += n;
+	t->buf[t->len] = '\0';
+}
+
+static void text_addch(struct text *t, char c)
+{
+	text_add(t, &c, 1);
+}
+
+static void text_reset(struct text *t)
+{
+	t->len = 0;
+	text_add(t, "", 0);
+}
 
 static const char *skip_space(const char *p, const char *end)
 {
@@ -28,7 +60,7 @@ static bool is_key_char(char c)
 }
 
 /* Parses the value at p..end into `val`; 0, or -1 with a reason. */
-static int parse_value(struct sbuf *val, const char *p, const char *end,
+static int parse_value(struct text *val, const char *p, const char *end,
                        const char **why)
 {
 	if (p < end && (*p == '\'' || *p == '"')) {
@@ -37,9 +69,9 @@ static int parse_value(struct sbuf *val, const char *p, const char *end,
 		for (; p < end && *p != q; p++) {
 			if (q == '"' && *p == '\\' && p + 1 < end) {
 				p++;
-				sbuf_addch(val, *p == 'n' ? '\n' : *p);
+				text_addch(val, *p == 'n' ? '\n' : *p);
 			} else {
-				sbuf_addch(val, *p);
+				text_addch(val, *p);
 			}
 		}
 		if (p >= end) {
@@ -61,14 +93,14 @@ static int parse_value(struct sbuf *val, const char *p, const char *end,
 	}
 	while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
 		end--;
-	sbuf_add(val, p, (size_t)(end - p));
+	text_add(val, p, (size_t)(end - p));
 	return 0;
 }
 
 int dotenv_parse(const char *text, size_t len, const char *path,
                  dotenv_pair_fn fn, void *data, struct strata_error *err)
 {
-	struct sbuf key = SBUF_INIT, val = SBUF_INIT;
+	struct text key = { 0 }, val = { 0 };
 	const char *p = text, *end = text + len;
 	int line = 0, rc = -1;
 
@@ -85,10 +117,10 @@ int dotenv_parse(const char *text, size_t len, const char *path,
 			continue;
 		if ((size_t)(le - s) > 7 && strncmp(s, "export ", 7) == 0)
 			s = skip_space(s + 7, le);
-		sbuf_reset(&key);
-		sbuf_reset(&val);
+		text_reset(&key);
+		text_reset(&val);
 		while (s < le && is_key_char(*s))
-			sbuf_addch(&key, *s++);
+			text_addch(&key, *s++);
 		s = skip_space(s, le);
 		if (!key.len || s >= le || *s != '=')
 			why = "expected KEY=VALUE";
@@ -106,8 +138,8 @@ int dotenv_parse(const char *text, size_t len, const char *path,
 	}
 	rc = 0;
 done:
-	sbuf_release(&key);
-	sbuf_release(&val);
+	free(key.buf);
+	free(val.buf);
 	return rc;
 }
 
@@ -124,19 +156,41 @@ static int set_unless_set(const char *key, const char *value, void *data,
 	return 0;
 }
 
-int strata_dotenv_load(const char *path, struct strata_error *err)
+int dotenv_load(const char *path, struct strata_error *err)
 {
-	struct sbuf text = SBUF_INIT;
-	struct stat st;
+	/* a .env file holds a few variables: anything larger is no .env */
+	const size_t max = 1 << 20;
+	struct text text = { 0 };
+	char chunk[8192];
+	FILE *fp = fopen(path, "rb");
+	size_t n;
 	int rc = -1;
 
-	if (stat(path, &st) < 0 && errno == ENOENT)
+	if (!fp && errno == ENOENT)
 		return 0;
-	if (sbuf_read_file(&text, path, 1 << 20, err) < 0)
+	if (!fp)
+		return strata_error_set(err, STRATA_EFAILED,
+		                        "could not open '%s': %s", path,
+		                        strerror(errno));
+	text_reset(&text);
+	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0) {
+		if (text.len + n > max) {
+			strata_error_set(err, STRATA_EFAILED,
+			                 "'%s' is larger than %zu bytes", path,
+			                 max);
+			goto done;
+		}
+		text_add(&text, chunk, n);
+	}
+	if (ferror(fp)) {
+		strata_error_set(err, STRATA_EFAILED, "could not read '%s': %s",
+		                 path, strerror(errno));
 		goto done;
+	}
 	rc = dotenv_parse(text.buf, text.len, path, set_unless_set,
 	                  (void *)path, err);
 done:
-	sbuf_release(&text);
+	fclose(fp);
+	free(text.buf);
 	return rc;
 }
