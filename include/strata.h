@@ -77,16 +77,22 @@ STRATA_API const char *strata_version(void);
  * where a field says so. The command line maps its own "0" to these.
  */
 
-/* An options struct's initialiser: its version, every other field zero. */
+/*
+ * An options struct's initialiser: its version, every other field zero.
+ * C++ has no designated initialisers before C++20, and `{ v }` draws
+ * -Wmissing-field-initializers there: a lambda builds the value instead.
+ */
 #ifdef __cplusplus
-#define STRATA_OPTIONS_INIT_(v) \
-	{                       \
-		(v)             \
-	}
+#define STRATA_OPTIONS_INIT_(type, v) \
+	([]() {                       \
+		type o_ = {};         \
+		o_.version = (v);     \
+		return o_;            \
+	}())
 #else
-#define STRATA_OPTIONS_INIT_(v) \
-	{                       \
-		.version = (v)  \
+#define STRATA_OPTIONS_INIT_(type, v) \
+	{                             \
+		.version = (v)        \
 	}
 #endif
 
@@ -412,8 +418,9 @@ struct strata_source_options {
 };
 
 #define STRATA_SOURCE_OPTIONS_VERSION 1
-#define STRATA_SOURCE_OPTIONS_INIT \
-	STRATA_OPTIONS_INIT_(STRATA_SOURCE_OPTIONS_VERSION)
+#define STRATA_SOURCE_OPTIONS_INIT                         \
+	STRATA_OPTIONS_INIT_(struct strata_source_options, \
+	                     STRATA_SOURCE_OPTIONS_VERSION)
 /* Fills `opts` with the defaults; -1 for a version this library does not
  * know (so for every strata_*_options_init() below). */
 STRATA_API int strata_source_options_init(struct strata_source_options *opts,
@@ -477,7 +484,9 @@ struct strata_new_options {
 };
 
 #define STRATA_NEW_OPTIONS_VERSION 1
-#define STRATA_NEW_OPTIONS_INIT    STRATA_OPTIONS_INIT_(STRATA_NEW_OPTIONS_VERSION)
+#define STRATA_NEW_OPTIONS_INIT                         \
+	STRATA_OPTIONS_INIT_(struct strata_new_options, \
+	                     STRATA_NEW_OPTIONS_VERSION)
 STRATA_API int strata_new_options_init(struct strata_new_options *opts,
                                        unsigned int version);
 
@@ -631,7 +640,9 @@ struct strata_db_options {
 };
 
 #define STRATA_DB_OPTIONS_VERSION 1
-#define STRATA_DB_OPTIONS_INIT    STRATA_OPTIONS_INIT_(STRATA_DB_OPTIONS_VERSION)
+#define STRATA_DB_OPTIONS_INIT                         \
+	STRATA_OPTIONS_INIT_(struct strata_db_options, \
+	                     STRATA_DB_OPTIONS_VERSION)
 STRATA_API int strata_db_options_init(struct strata_db_options *opts,
                                       unsigned int version);
 
@@ -675,7 +686,9 @@ struct strata_run_options {
 };
 
 #define STRATA_RUN_OPTIONS_VERSION 1
-#define STRATA_RUN_OPTIONS_INIT    STRATA_OPTIONS_INIT_(STRATA_RUN_OPTIONS_VERSION)
+#define STRATA_RUN_OPTIONS_INIT                         \
+	STRATA_OPTIONS_INIT_(struct strata_run_options, \
+	                     STRATA_RUN_OPTIONS_VERSION)
 STRATA_API int strata_run_options_init(struct strata_run_options *opts,
                                        unsigned int version);
 
@@ -724,8 +737,9 @@ struct strata_revert_options {
 };
 
 #define STRATA_REVERT_OPTIONS_VERSION 1
-#define STRATA_REVERT_OPTIONS_INIT \
-	STRATA_OPTIONS_INIT_(STRATA_REVERT_OPTIONS_VERSION)
+#define STRATA_REVERT_OPTIONS_INIT                         \
+	STRATA_OPTIONS_INIT_(struct strata_revert_options, \
+	                     STRATA_REVERT_OPTIONS_VERSION)
 STRATA_API int strata_revert_options_init(struct strata_revert_options *opts,
                                           unsigned int version);
 
@@ -791,8 +805,9 @@ struct strata_status_options {
 };
 
 #define STRATA_STATUS_OPTIONS_VERSION 1
-#define STRATA_STATUS_OPTIONS_INIT \
-	STRATA_OPTIONS_INIT_(STRATA_STATUS_OPTIONS_VERSION)
+#define STRATA_STATUS_OPTIONS_INIT                         \
+	STRATA_OPTIONS_INIT_(struct strata_status_options, \
+	                     STRATA_STATUS_OPTIONS_VERSION)
 STRATA_API int strata_status_options_init(struct strata_status_options *opts,
                                           unsigned int version);
 
@@ -829,8 +844,9 @@ struct strata_validate_options {
 };
 
 #define STRATA_VALIDATE_OPTIONS_VERSION 1
-#define STRATA_VALIDATE_OPTIONS_INIT \
-	STRATA_OPTIONS_INIT_(STRATA_VALIDATE_OPTIONS_VERSION)
+#define STRATA_VALIDATE_OPTIONS_INIT                         \
+	STRATA_OPTIONS_INIT_(struct strata_validate_options, \
+	                     STRATA_VALIDATE_OPTIONS_VERSION)
 STRATA_API int
 strata_validate_options_init(struct strata_validate_options *opts,
                              unsigned int version);
@@ -1002,8 +1018,9 @@ struct strata_lint_options {
 };
 
 #define STRATA_LINT_OPTIONS_VERSION 1
-#define STRATA_LINT_OPTIONS_INIT \
-	STRATA_OPTIONS_INIT_(STRATA_LINT_OPTIONS_VERSION)
+#define STRATA_LINT_OPTIONS_INIT                         \
+	STRATA_OPTIONS_INIT_(struct strata_lint_options, \
+	                     STRATA_LINT_OPTIONS_VERSION)
 STRATA_API int strata_lint_options_init(struct strata_lint_options *opts,
                                         unsigned int version);
 
@@ -1023,8 +1040,9 @@ struct strata_lint_file_options {
 };
 
 #define STRATA_LINT_FILE_OPTIONS_VERSION 1
-#define STRATA_LINT_FILE_OPTIONS_INIT \
-	STRATA_OPTIONS_INIT_(STRATA_LINT_FILE_OPTIONS_VERSION)
+#define STRATA_LINT_FILE_OPTIONS_INIT                         \
+	STRATA_OPTIONS_INIT_(struct strata_lint_file_options, \
+	                     STRATA_LINT_FILE_OPTIONS_VERSION)
 STRATA_API int
 strata_lint_file_options_init(struct strata_lint_file_options *opts,
                               unsigned int version);
@@ -1196,8 +1214,9 @@ struct strata_backup_options {
 };
 
 #define STRATA_BACKUP_OPTIONS_VERSION 1
-#define STRATA_BACKUP_OPTIONS_INIT \
-	STRATA_OPTIONS_INIT_(STRATA_BACKUP_OPTIONS_VERSION)
+#define STRATA_BACKUP_OPTIONS_INIT                         \
+	STRATA_OPTIONS_INIT_(struct strata_backup_options, \
+	                     STRATA_BACKUP_OPTIONS_VERSION)
 STRATA_API int strata_backup_options_init(struct strata_backup_options *opts,
                                           unsigned int version);
 
@@ -1240,8 +1259,9 @@ struct strata_verify_options {
 };
 
 #define STRATA_VERIFY_OPTIONS_VERSION 1
-#define STRATA_VERIFY_OPTIONS_INIT \
-	STRATA_OPTIONS_INIT_(STRATA_VERIFY_OPTIONS_VERSION)
+#define STRATA_VERIFY_OPTIONS_INIT                         \
+	STRATA_OPTIONS_INIT_(struct strata_verify_options, \
+	                     STRATA_VERIFY_OPTIONS_VERSION)
 STRATA_API int strata_verify_options_init(struct strata_verify_options *opts,
                                           unsigned int version);
 
@@ -1302,7 +1322,8 @@ struct strata_retention {
 };
 
 #define STRATA_RETENTION_VERSION 1
-#define STRATA_RETENTION_INIT    STRATA_OPTIONS_INIT_(STRATA_RETENTION_VERSION)
+#define STRATA_RETENTION_INIT \
+	STRATA_OPTIONS_INIT_(struct strata_retention, STRATA_RETENTION_VERSION)
 STRATA_API int strata_retention_init(struct strata_retention *policy,
                                      unsigned int version);
 
@@ -1375,8 +1396,9 @@ struct strata_restore_options {
 };
 
 #define STRATA_RESTORE_OPTIONS_VERSION 1
-#define STRATA_RESTORE_OPTIONS_INIT \
-	STRATA_OPTIONS_INIT_(STRATA_RESTORE_OPTIONS_VERSION)
+#define STRATA_RESTORE_OPTIONS_INIT                         \
+	STRATA_OPTIONS_INIT_(struct strata_restore_options, \
+	                     STRATA_RESTORE_OPTIONS_VERSION)
 STRATA_API int strata_restore_options_init(struct strata_restore_options *opts,
                                            unsigned int version);
 

@@ -172,7 +172,7 @@ int strata_backup_restore(char **out_target, const struct strata_backup *b,
 		if (o->is_clean) {
 			strata_error_set(
 			        err, STRATA_EUSAGE,
-			        "--clean does not go with a data-only backup");
+			        "a data-only backup cannot replace a database's content");
 			strata_error_hint(
 			        err,
 			        "A data-only backup is loaded into the tables that exist; restore a full backup to replace everything.");

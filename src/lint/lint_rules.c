@@ -184,7 +184,7 @@ const struct lint_rule
         lint_rules[] = {
 	        RULE(LINT_PARSE_ERROR, ERROR, NULL,
 	             "SQL the PostgreSQL parser rejects",
-	             "Fix the SQL; with a newer server pass --pg-version so the error becomes a warning."),
+	             "Fix the SQL; with a newer server, lint for its version so the error becomes a warning."),
 	        RULE("adding-field-with-default", ERROR,
 	             rule_adding_field_with_default,
 	             "adding a column whose default must be computed for every row (volatile, serial, identity, generated; any default before PostgreSQL 11)",

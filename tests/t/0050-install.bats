@@ -56,9 +56,10 @@ write_app() {
 		const char *sql = "ALTER TABLE t ADD COLUMN c int NOT NULL;";
 		int rc = 1;
 
-		memset(&dbo, 0, sizeof(dbo));
-		memset(&ro, 0, sizeof(ro));
 		memset(&res, 0, sizeof(res));
+		if (strata_db_options_init(&dbo, STRATA_DB_OPTIONS_VERSION) < 0 ||
+		    strata_run_options_init(&ro, STRATA_RUN_OPTIONS_VERSION) < 0)
+			return 2;
 		if (argc != 2 || strcmp(strata_version(), STRATA_VERSION) != 0)
 			return 2;
 		printf("%s %d\n", strata_version(), STRATA_VERSION_NUMBER);
@@ -243,8 +244,9 @@ write_app() {
 	# STRATA_ERROR_INIT and the other initialisers, in both languages
 	printf '%s\n' '#include <strata.h>' \
 		'int main(void) { struct strata_error e = STRATA_ERROR_INIT;' \
-		'struct strata_retention r = STRATA_RETENTION_DEFAULTS;' \
-		'(void)r; strata_error_release(&e); return 0; }' >init.c
+		'struct strata_retention r = STRATA_RETENTION_INIT;' \
+		'struct strata_run_options o = STRATA_RUN_OPTIONS_INIT;' \
+		'(void)r; (void)o; strata_error_release(&e); return 0; }' >init.c
 	run gcc -std=c11 -Wall -Wextra -pedantic -Werror -I"$DEST/usr/include" -fsyntax-only init.c
 	assert_success
 	run g++ -x c++ -std=c++11 -Wall -Wextra -pedantic -Werror -I"$DEST/usr/include" -fsyntax-only init.c
