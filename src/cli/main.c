@@ -42,6 +42,8 @@ static const struct command commands[] = {
 	{ "history", cmd_history, NEED_DB,
 	  "Show the audit trail: who applied, reverted or repaired what, and when." },
 	{ "new", cmd_new, NEED_SOURCE, "Create the next migration file." },
+	{ "embed", cmd_embed, NEED_SOURCE,
+	  "Write the migrations as C source, to compile into a program." },
 	{ "database", cmd_database, NEED_DB,
 	  "Create, drop, reset or set up the database." },
 	{ "backup", cmd_backup, NEED_DB,
