@@ -15,7 +15,7 @@ SPECIAL='q"uote \ back ??= ??/ é ✓ '"'x'"
 use_libstrata() {
 	local prefix=${STRATA_INSTALLED_PREFIX:-} pc=$BATS_FILE_TMPDIR/pc san=
 	if [[ -n $prefix ]]; then
-		export PKG_CONFIG_PATH=$prefix/lib/pkgconfig:$prefix/share/pkgconfig
+		export PKG_CONFIG_PATH=$prefix/lib/pkgconfig:$prefix/share/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
 		export LD_LIBRARY_PATH=$prefix/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 		return
 	fi
@@ -130,6 +130,10 @@ embedded_against_folder() {
 	run strata check
 	assert_success
 	assert_output --partial "Up to date: 5 migrations applied."
+	run strata status
+	assert_success
+	assert_output --partial "5 applied, 0 pending."
+	refute_output --partial "mismatch"
 	run ./prog status "$DATABASE_URL"
 	assert_success
 	assert_line "20250101000005 applied"
