@@ -265,6 +265,11 @@ DROP TABLE d;"
 	assert_failure 1
 	[[ $stderr == *"could not open migration directory 'missing'"* ]] || fail "$stderr"
 	assert_equal "$output" ""
+
+	write_migration 1_first.sql "CREATE TABLE first (id int);"
+	run --separate-stderr strata embed -o nowhere/migrations.c
+	assert_failure 1
+	[[ $stderr == *"could not write 'nowhere/migrations.c': No such file or directory"* ]] || fail "$stderr"
 }
 
 @test "embed: the same folder gives the same bytes, on stdout or with -o" {
