@@ -3,7 +3,8 @@
 # that loads them with strata_source_from_embedded(). The program and the
 # folder agree on every checksum; edited data, and any folder strata would
 # refuse, are refused. Programs link build/'s libstrata.a, or the library
-# installed under STRATA_INSTALLED_PREFIX, through pkg-config either way.
+# installed under STRATA_INSTALLED_PREFIX (in STRATA_INSTALLED_DESTDIR when
+# installed with DESTDIR), through pkg-config either way.
 
 load lib
 
@@ -17,6 +18,10 @@ use_libstrata() {
 	if [[ -n $prefix ]]; then
 		export PKG_CONFIG_PATH=$prefix/lib/pkgconfig:$prefix/share/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
 		export LD_LIBRARY_PATH=$prefix/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+		# installed with DESTDIR: the .pc names paths without it
+		if [[ -n ${STRATA_INSTALLED_DESTDIR:-} ]]; then
+			export PKG_CONFIG_SYSROOT_DIR=$STRATA_INSTALLED_DESTDIR
+		fi
 		return
 	fi
 	# a sanitized library (make asan) needs the sanitizers' runtime
