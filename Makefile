@@ -1,5 +1,14 @@
-# strata: `make`, `make test`, `make asan test`, `make format-check`,
-# `make fuzz`.
+# strata's build. Targets:
+#   make               the CLI (build/strata), libstrata.a, libstrata.so,
+#                      the manual pages (build/man) and shell completions
+#   make install       all of them, and strata.h and libstrata.pc, under
+#                      PREFIX (/usr/local), staged under DESTDIR; LIBDIR,
+#                      MANDIR... as below; NO_BUILD=1 installs what BUILD
+#                      holds without building anything
+#   make uninstall     removes what install put there (same variables)
+#   make test, test-unit, test-golden, test-shell, test-faults, valgrind
+#   make asan test     the same, built with ASan and UBSan into build/asan
+#   make format, format-check, fuzz, bench, bench-profile, bench-lock, clean
 # Dependencies come from Debian packages through pkg-config (see README).
 
 CC      ?= cc
@@ -26,6 +35,11 @@ export ASAN_OPTIONS := detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS := print_stacktrace=1:halt_on_error=1
 endif
 
+# The version: include/strata.h defines it, once.
+version_part = $(shell sed -n 's/^.define STRATA_VERSION_$(1) *\([0-9][0-9]*\)$$/\1/p' include/strata.h)
+VERSION_MAJOR := $(call version_part,MAJOR)
+VERSION := $(VERSION_MAJOR).$(call version_part,MINOR).$(call version_part,PATCH)
+
 LIB_SRC := $(sort $(filter-out src/cli/%,$(wildcard src/*/*.c)))
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
@@ -35,11 +49,20 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 TOOL_BIN := $(BUILD)/tests/split-dump $(BUILD)/tests/lint-dump
 LIB     := $(BUILD)/libstrata.a
 BIN     := $(BUILD)/strata
+# The shared library: the same sources compiled again with -fPIC.
+PIC_OBJ := $(LIB_SRC:%.c=$(BUILD)/pic/%.o)
+SONAME  := libstrata.so.$(VERSION_MAJOR)
+SHLIB   := $(BUILD)/libstrata.so.$(VERSION)
+SHLIB_LINKS := $(BUILD)/$(SONAME) $(BUILD)/libstrata.so
+MAN_SRC := $(sort $(wildcard docs/man/*.scd))
+MAN_STAMP := $(BUILD)/man/.made
+COMPLETIONS := $(BUILD)/completions/strata.bash $(BUILD)/completions/_strata
+INSTALLABLE := $(BIN) $(LIB) $(SHLIB) $(MAN_STAMP) $(COMPLETIONS)
 
 .PHONY: all asan test test-unit test-golden test-shell test-faults \
         golden-update format format-check valgrind clean install bench \
-        bench-profile bench-lock fuzz fuzz-build
-all: $(BIN)
+        bench-profile bench-lock fuzz fuzz-build uninstall man completions
+all: $(INSTALLABLE)
 asan: $(BIN)
 
 # Header dependencies come from the compiler (-MMD), beside each object.
@@ -47,9 +70,49 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
+# The library exports only what strata.h marks STRATA_API: the rest stays
+# internal to it, also when the static library goes into a shared object.
+$(LIB_OBJ): ALL_CFLAGS += -fvisibility=hidden
+
+$(PIC_OBJ): $(BUILD)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -MMD -MP -c -o $@ $<
+
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
+
+# libstrata.so.MAJOR.MINOR.PATCH, its soname libstrata.so.MAJOR, and
+# libstrata.so for the linker; -z defs: every symbol found at link time.
+$(SHLIB): $(PIC_OBJ)
+	$(CC) $(ALL_CFLAGS) -shared -Wl,-soname,$(SONAME) -Wl,-z,defs \
+		-o $@ $(PIC_OBJ) $(LDLIBS)
+	ln -sf $(notdir $@) $(BUILD)/$(SONAME)
+	ln -sf $(SONAME) $(BUILD)/libstrata.so
+
+# Manual pages: strata(1) and strata-COMMAND(1) from the help data that
+# --help prints (strata help --scdoc), the others from docs/man/*.scd.
+man: $(MAN_STAMP)
+$(MAN_STAMP): $(BIN) $(MAN_SRC)
+	@mkdir -p $(dir $@)
+	rm -f $(BUILD)/man/*.[1-9] $(BUILD)/man/*.scd
+	$(BIN) help --scdoc >$(BUILD)/man/strata.1.scd
+	for c in $$($(BIN) help --scdoc --commands); do \
+		$(BIN) help --scdoc $$c >$(BUILD)/man/strata-$$c.1.scd || exit 1; \
+	done
+	for f in $(BUILD)/man/*.scd $(MAN_SRC); do \
+		scdoc <$$f >$(BUILD)/man/$$(basename $$f .scd) || exit 1; \
+	done
+	@touch $@
+
+# Shell completions from the command and option tables.
+completions: $(COMPLETIONS)
+$(BUILD)/completions/strata.bash: $(BIN)
+	@mkdir -p $(dir $@)
+	$(BIN) help --completion bash >$@.tmp && mv $@.tmp $@
+$(BUILD)/completions/_strata: $(BIN)
+	@mkdir -p $(dir $@)
+	$(BIN) help --completion zsh >$@.tmp && mv $@.tmp $@
 
 $(BIN): $(CLI_OBJ) $(LIB)
 	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS)
@@ -64,10 +127,10 @@ $(BUILD)/tests/%-dump: tests/golden/%-dump.c $(LIB)
 
 # One prove run, one summary: unit (cmocka TAP), golden, shell (bats).
 TEST_ENV = STRATA_BIN=$(abspath $(BIN)) STRATA_BUILD=$(abspath $(BUILD)) \
-           CMOCKA_MESSAGE_OUTPUT=TAP
+           STRATA_SAN_FLAGS="$(SAN_FLAGS)" CMOCKA_MESSAGE_OUTPUT=TAP
 PROVE   ?= prove
 PROVE_FLAGS ?= -j2
-test: $(BIN) $(UNIT_BIN) $(TOOL_BIN)
+test: $(INSTALLABLE) $(UNIT_BIN) $(TOOL_BIN)
 	$(TEST_ENV) $(PROVE) $(PROVE_FLAGS) --exec tests/run-one \
 		$(UNIT_BIN) tests/golden/golden.t $(sort $(wildcard tests/t/*.bats))
 
@@ -75,7 +138,7 @@ test-unit: $(UNIT_BIN)
 	$(TEST_ENV) $(PROVE) --exec tests/run-one $(UNIT_BIN)
 test-golden: $(TOOL_BIN)
 	$(TEST_ENV) $(PROVE) --exec tests/run-one tests/golden/golden.t
-test-shell: $(BIN)
+test-shell: $(INSTALLABLE)
 	$(TEST_ENV) $(PROVE) $(PROVE_FLAGS) --exec tests/run-one \
 		$(sort $(wildcard tests/t/*.bats))
 # Heavier, randomized fault tests (kill -9, terminated sessions, restarts,
@@ -89,7 +152,7 @@ golden-update: $(TOOL_BIN)
 	$(TEST_ENV) STRATA_GOLDEN_UPDATE=1 tests/golden/golden.t
 
 # The shell tests again with every strata call under valgrind.
-valgrind: $(BIN)
+valgrind: $(INSTALLABLE)
 	$(TEST_ENV) STRATA_VALGRIND=1 $(PROVE) --exec tests/run-one \
 		$(sort $(wildcard tests/t/*.bats))
 
@@ -134,16 +197,52 @@ fuzz-build: $(FUZZ_BIN)
 fuzz: $(FUZZ_BIN)
 	tests/fuzz/run $(FUZZ_SECONDS) $(FUZZ_BIN)
 
-FORMAT_FILES = $(wildcard include/*.h src/*/*.[ch] \
+FORMAT_FILES = $(wildcard include/*.h src/*/*.[ch] tests/unit/*.h \
                tests/unit/*.c tests/golden/*.c tests/fuzz/*.c)
 format:
 	clang-format -i $(FORMAT_FILES)
 format-check:
 	clang-format --dry-run -Werror $(FORMAT_FILES)
 
-PREFIX ?= /usr/local
-install: $(BIN)
-	install -D -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/strata
+PREFIX      ?= /usr/local
+BINDIR      ?= $(PREFIX)/bin
+LIBDIR      ?= $(PREFIX)/lib
+INCLUDEDIR  ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+MANDIR      ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
+D = $(DESTDIR)
+
+install: $(if $(NO_BUILD),,$(INSTALLABLE))
+	install -d $(D)$(BINDIR) $(D)$(LIBDIR) $(D)$(INCLUDEDIR) \
+		$(D)$(PKGCONFIGDIR) $(D)$(MANDIR)/man1 $(D)$(MANDIR)/man3 \
+		$(D)$(MANDIR)/man5 $(D)$(BASHCOMPDIR) $(D)$(ZSHCOMPDIR)
+	install -m 755 $(BIN) $(D)$(BINDIR)/strata
+	install -m 755 $(SHLIB) $(D)$(LIBDIR)/$(notdir $(SHLIB))
+	ln -sf $(notdir $(SHLIB)) $(D)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(D)$(LIBDIR)/libstrata.so
+	install -m 644 $(LIB) $(D)$(LIBDIR)/libstrata.a
+	install -m 644 include/strata.h $(D)$(INCLUDEDIR)/strata.h
+	sed -e 's|@prefix@|$(PREFIX)|' -e 's|@libdir@|$(LIBDIR)|' \
+		-e 's|@includedir@|$(INCLUDEDIR)|' -e 's|@version@|$(VERSION)|' \
+		libstrata.pc.in >$(D)$(PKGCONFIGDIR)/libstrata.pc
+	install -m 644 $(BUILD)/man/*.1 $(D)$(MANDIR)/man1/
+	install -m 644 $(BUILD)/man/*.3 $(D)$(MANDIR)/man3/
+	install -m 644 $(BUILD)/man/*.5 $(D)$(MANDIR)/man5/
+	install -m 644 $(BUILD)/completions/strata.bash $(D)$(BASHCOMPDIR)/strata
+	install -m 644 $(BUILD)/completions/_strata $(D)$(ZSHCOMPDIR)/_strata
+
+# Every page install puts is strata.1, strata-*.1 or one of docs/man's.
+uninstall:
+	rm -f $(D)$(BINDIR)/strata $(D)$(LIBDIR)/$(notdir $(SHLIB)) \
+		$(D)$(LIBDIR)/$(SONAME) $(D)$(LIBDIR)/libstrata.so \
+		$(D)$(LIBDIR)/libstrata.a $(D)$(INCLUDEDIR)/strata.h \
+		$(D)$(PKGCONFIGDIR)/libstrata.pc \
+		$(D)$(MANDIR)/man1/strata.1 $(D)$(MANDIR)/man1/strata-*.1 \
+		$(foreach f,$(MAN_SRC:docs/man/%.scd=%),\
+		  $(D)$(MANDIR)/man$(subst .,,$(suffix $(f)))/$(f)) \
+		$(D)$(BASHCOMPDIR)/strata $(D)$(ZSHCOMPDIR)/_strata
 
 clean:
 	rm -rf build

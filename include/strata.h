@@ -18,13 +18,50 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STRATA_VERSION "0.1.0"
+/*
+ * The version, defined here only (the Makefile reads it for the shared
+ * library's file name and soname, libstrata.so.MAJOR).
+ * STRATA_VERSION_NUMBER is MAJOR * 10000 + MINOR * 100 + PATCH (0.1.0 is
+ * 100, 1.2.3 is 10203), for `#if STRATA_VERSION_NUMBER >= 10200`; it is
+ * the version compiled against, strata_version() the one linked.
+ */
+#define STRATA_VERSION_MAJOR 0
+#define STRATA_VERSION_MINOR 1
+#define STRATA_VERSION_PATCH 0
+#define STRATA_VERSION_NUMBER                                        \
+	(STRATA_VERSION_MAJOR * 10000 + STRATA_VERSION_MINOR * 100 + \
+	 STRATA_VERSION_PATCH)
+#define STRATA_STR_(x)  #x
+#define STRATA_XSTR_(x) STRATA_STR_(x)
+/* "MAJOR.MINOR.PATCH" */
+#define STRATA_VERSION                                           \
+	STRATA_XSTR_(STRATA_VERSION_MAJOR)                       \
+	"." STRATA_XSTR_(STRATA_VERSION_MINOR) "." STRATA_XSTR_( \
+	        STRATA_VERSION_PATCH)
+
+/*
+ * What the shared library exports: the functions declared here, nothing
+ * else (it is compiled with -fvisibility=hidden), as libgit2's GIT_EXTERN.
+ */
+#if defined(__GNUC__) && __GNUC__ >= 4
+#define STRATA_API __attribute__((visibility("default")))
+#else
+#define STRATA_API
+#endif
 
 #if defined(__GNUC__)
 #define STRATA_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #else
 #define STRATA_PRINTF(f, a)
 #endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The version of the library linked, "MAJOR.MINOR.PATCH": STRATA_VERSION
+ * as it was when the library was built. */
+STRATA_API const char *strata_version(void);
 
 /* ---- errors -------------------------------------------------------------
  * One error type end to end. `code` is exactly the command-line exit code
@@ -59,25 +96,33 @@ struct strata_error {
 	char *context;    /* the server's CONTEXT (inside a function), if any */
 };
 
+/* An error that holds nothing: `struct strata_error err =
+ * STRATA_ERROR_INIT;` (C++ takes no 0 for the enum, C no empty braces) */
+#ifdef __cplusplus
+#define STRATA_ERROR_INIT \
+	{                 \
+	}
+#else
 #define STRATA_ERROR_INIT \
 	{                 \
 		0         \
 	}
+#endif
 
 /* Frees the strings of `err` and resets it to STRATA_ERROR_INIT. */
-void strata_error_release(struct strata_error *err);
+STRATA_API void strata_error_release(struct strata_error *err);
 
 /*
  * Sets the code and primary message of `err` (replacing what it held) and
  * returns -1, so that a failure is one line:
  *	return strata_error_set(err, STRATA_EVALIDATE, "bad '%s'", path);
  */
-int strata_error_set(struct strata_error *err, enum strata_code code,
-                     const char *fmt, ...) STRATA_PRINTF(3, 4);
+STRATA_API int strata_error_set(struct strata_error *err, enum strata_code code,
+                                const char *fmt, ...) STRATA_PRINTF(3, 4);
 /* Set the detail or hint of an error already set; both return -1. */
-int strata_error_detail(struct strata_error *err, const char *fmt, ...)
-        STRATA_PRINTF(2, 3);
-int strata_error_hint(struct strata_error *err, const char *fmt, ...)
+STRATA_API int strata_error_detail(struct strata_error *err, const char *fmt,
+                                   ...) STRATA_PRINTF(2, 3);
+STRATA_API int strata_error_hint(struct strata_error *err, const char *fmt, ...)
         STRATA_PRINTF(2, 3);
 
 /*
@@ -85,7 +130,7 @@ int strata_error_hint(struct strata_error *err, const char *fmt, ...)
  * default prints to stderr and aborts; a replacement must not return.
  */
 typedef void (*strata_oom_fn)(size_t size);
-void strata_set_oom_handler(strata_oom_fn fn);
+STRATA_API void strata_set_oom_handler(strata_oom_fn fn);
 
 /* ---- cancelling ---------------------------------------------------------
  * The library installs no signal handler: the program does, and calls
@@ -107,9 +152,9 @@ void strata_set_oom_handler(strata_oom_fn fn);
  * interrupted and holds nothing yet (opening a connection): the caller
  * should exit rather than wait for it.
  */
-bool strata_cancel(void);
+STRATA_API bool strata_cancel(void);
 /* Whether strata_cancel() was called. */
-bool strata_is_cancelled(void);
+STRATA_API bool strata_is_cancelled(void);
 
 /*
  * How long opening a PostgreSQL connection (TCP, TLS and authentication)
@@ -118,7 +163,7 @@ bool strata_is_cancelled(void);
  * 0 restores the default (10 s), < 0 waits forever. Process-wide, as
  * libpq's defaults are; call it before connecting.
  */
-void strata_set_connect_timeout(double seconds);
+STRATA_API void strata_set_connect_timeout(double seconds);
 
 /* ---- URLs ---------------------------------------------------------------
  * `postgres://…`, `postgresql://…`, libpq keyword strings (`host=… dbname=…`)
@@ -126,21 +171,21 @@ void strata_set_connect_timeout(double seconds);
 
 /* Returns `url` with any password replaced by "***" (caller frees). Safe
  * to call on anything, including text that is not a URL. */
-char *strata_url_redact(const char *url);
+STRATA_API char *strata_url_redact(const char *url);
 
 /*
  * Parses a duration: "30" or "30s", "500ms", "5m" (or "5min"), "1h",
  * "30d", "2w";
  * "forever" and "-1" give -1. Returns -1 when `text` is none of these.
  */
-int strata_parse_duration(double *out_seconds, const char *text);
+STRATA_API int strata_parse_duration(double *out_seconds, const char *text);
 
 /*
  * Parses a size in bytes: "1048576", "512KiB", "64MiB", "1GiB" (powers of
  * 1024), "100kB", "50MB", "2GB" (powers of 1000), "B" allowed. Returns -1
  * on anything else, on 0 and on a size that does not fit a size_t.
  */
-int strata_parse_size(size_t *out, const char *text);
+STRATA_API int strata_parse_size(size_t *out, const char *text);
 
 /* ---- text from elsewhere -------------------------------------------------
  * File names, server messages, statements and history rows may hold bytes
@@ -158,7 +203,7 @@ enum {
  * escapes; everything else, backslashes included, stays as it is. Returns
  * a new string (caller frees), or NULL when `s` is safe as it is.
  */
-char *strata_printable(const char *s, unsigned flags);
+STRATA_API char *strata_printable(const char *s, unsigned flags);
 
 /* ---- environment -------------------------------------------------------- */
 
@@ -168,7 +213,7 @@ char *strata_printable(const char *s, unsigned flags);
  * replacing a variable already set. A missing file is not an error; a
  * malformed line is STRATA_EUSAGE naming the file and line.
  */
-int strata_dotenv_load(const char *path, struct strata_error *err);
+STRATA_API int strata_dotenv_load(const char *path, struct strata_error *err);
 
 /* ---- configuration: strata.conf ---------------------------------------- */
 
@@ -182,30 +227,31 @@ int strata_dotenv_load(const char *path, struct strata_error *err);
  * configuration is empty); a given `path` must exist.
  */
 struct strata_config;
-int strata_config_load(struct strata_config **out, const char *path,
-                       struct strata_error *err);
-void strata_config_free(struct strata_config *c);
+STRATA_API int strata_config_load(struct strata_config **out, const char *path,
+                                  struct strata_error *err);
+STRATA_API void strata_config_free(struct strata_config *c);
 /* The value of `key` for environment `env` (NULL: [strata] only), falling
  * back to [strata]; NULL when unset. Borrowed from the configuration. */
-const char *strata_config_get(const struct strata_config *c, const char *env,
-                              const char *key);
-bool strata_config_has_environment(const struct strata_config *c,
-                                   const char *env);
+STRATA_API const char *strata_config_get(const struct strata_config *c,
+                                         const char *env, const char *key);
+STRATA_API bool strata_config_has_environment(const struct strata_config *c,
+                                              const char *env);
 /* The file read, or NULL when there was none. */
-const char *strata_config_path(const struct strata_config *c);
+STRATA_API const char *strata_config_path(const struct strata_config *c);
 /* The i-th [environment.NAME] of the file (0-based, a section with no key
  * included), or NULL past the last. */
-const char *strata_config_environment_at(const struct strata_config *c,
-                                         size_t i);
+STRATA_API const char *
+strata_config_environment_at(const struct strata_config *c, size_t i);
 /* The line that sets what strata_config_get() returns (0: unset), and
  * whether it is in [environment.ENV] rather than [strata]. */
-int strata_config_line(const struct strata_config *c, const char *env,
-                       const char *key, bool *is_in_env);
+STRATA_API int strata_config_line(const struct strata_config *c,
+                                  const char *env, const char *key,
+                                  bool *is_in_env);
 struct strata_lint_setting;
 /* The i-th `RULE = SEVERITY` of [lint] (rule and severity checked on
  * load; the rule id is borrowed); false past the last. */
-bool strata_config_lint_at(const struct strata_config *c, size_t i,
-                           struct strata_lint_setting *out);
+STRATA_API bool strata_config_lint_at(const struct strata_config *c, size_t i,
+                                      struct strata_lint_setting *out);
 
 /* ---- migration source ---------------------------------------------------
  * A directory of versioned migrations in the sqlx layouts: `V_desc.sql`,
@@ -239,7 +285,7 @@ struct strata_problems {
 	struct strata_error *items;
 	size_t count, alloc;
 };
-void strata_problems_release(struct strata_problems *p);
+STRATA_API void strata_problems_release(struct strata_problems *p);
 
 struct strata_source_options {
 	size_t max_file_size; /* 0: STRATA_DEFAULT_MAX_FILE_SIZE */
@@ -272,17 +318,17 @@ struct strata_source_options {
  * ending in ".sql" are passed over. A byte-order mark is left to the
  * plan, which names it where PostgreSQL's parser would stumble on it.
  */
-int strata_source_load(struct strata_source **out, const char *dir,
-                       const struct strata_source_options *opts,
-                       struct strata_error *err);
-void strata_source_free(struct strata_source *src);
-const char *strata_source_dir(const struct strata_source *src);
+STRATA_API int strata_source_load(struct strata_source **out, const char *dir,
+                                  const struct strata_source_options *opts,
+                                  struct strata_error *err);
+STRATA_API void strata_source_free(struct strata_source *src);
+STRATA_API const char *strata_source_dir(const struct strata_source *src);
 /* Migrations in ascending version order; `i` < strata_source_count(). */
-size_t strata_source_count(const struct strata_source *src);
-const struct strata_migration *strata_source_at(const struct strata_source *src,
-                                                size_t i);
+STRATA_API size_t strata_source_count(const struct strata_source *src);
+STRATA_API const struct strata_migration *
+strata_source_at(const struct strata_source *src, size_t i);
 /* NULL when no migration has that version. */
-const struct strata_migration *
+STRATA_API const struct strata_migration *
 strata_source_find(const struct strata_source *src, int64_t version);
 
 /* ---- embedded migrations --------------------------------------------------
@@ -340,9 +386,9 @@ struct strata_embedded {
  * The texts are borrowed: `emb` must outlive the source (generated data
  * is static). strata_source_dir() gives "DIR (embedded)".
  */
-int strata_source_from_embedded(struct strata_source **out,
-                                const struct strata_embedded *emb,
-                                struct strata_error *err);
+STRATA_API int strata_source_from_embedded(struct strata_source **out,
+                                           const struct strata_embedded *emb,
+                                           struct strata_error *err);
 
 /* ---- creating migrations ------------------------------------------------ */
 
@@ -373,16 +419,16 @@ struct strata_new_options {
  * when missing). `*out_paths` receives a NULL-terminated array of the
  * created paths (caller frees with strata_strv_free()).
  */
-int strata_migration_new(char ***out_paths, const char *dir,
-                         const char *description,
-                         const struct strata_new_options *opts,
-                         struct strata_error *err);
-void strata_strv_free(char **strv);
+STRATA_API int strata_migration_new(char ***out_paths, const char *dir,
+                                    const char *description,
+                                    const struct strata_new_options *opts,
+                                    struct strata_error *err);
+STRATA_API void strata_strv_free(char **strv);
 
 /* ---- checksums ---------------------------------------------------------- */
 
-void strata_checksum(unsigned char out[STRATA_CHECKSUM_LEN], const void *data,
-                     size_t len);
+STRATA_API void strata_checksum(unsigned char out[STRATA_CHECKSUM_LEN],
+                                const void *data, size_t len);
 
 /* ---- databases ---------------------------------------------------------- */
 
@@ -513,14 +559,14 @@ struct strata_db;
  * server cannot be reached, and STRATA_EUSAGE when the URL is not one
  * strata knows. Messages never contain the password.
  */
-int strata_db_open(struct strata_db **out, const char *url,
-                   const struct strata_db_options *opts,
-                   struct strata_error *err);
-void strata_db_close(struct strata_db *db);
-const char *strata_db_driver_name(const struct strata_db *db);
+STRATA_API int strata_db_open(struct strata_db **out, const char *url,
+                              const struct strata_db_options *opts,
+                              struct strata_error *err);
+STRATA_API void strata_db_close(struct strata_db *db);
+STRATA_API const char *strata_db_driver_name(const struct strata_db *db);
 /* The server's version as PQserverVersion() gives it (150004); 0 for
  * SQLite. */
-int strata_db_server_version(const struct strata_db *db);
+STRATA_API int strata_db_server_version(const struct strata_db *db);
 
 /* ---- running ------------------------------------------------------------ */
 
@@ -561,10 +607,11 @@ struct strata_run_result {
  * SQLSTATE, and the failing migration leaves nothing behind (a
  * non-transactional one leaves its failed record).
  */
-int strata_migrate_run(struct strata_run_result *out, struct strata_db *db,
-                       const struct strata_source *src,
-                       const struct strata_run_options *opts,
-                       struct strata_error *err);
+STRATA_API int strata_migrate_run(struct strata_run_result *out,
+                                  struct strata_db *db,
+                                  const struct strata_source *src,
+                                  const struct strata_run_options *opts,
+                                  struct strata_error *err);
 
 /*
  * The versions `strata_migrate_run()` with `opts` would apply now, in
@@ -572,10 +619,11 @@ int strata_migrate_run(struct strata_run_result *out, struct strata_db *db,
  * when the history stops the run (a failed, edited or missing migration).
  * `*out` is the caller's to free (NULL when there are none).
  */
-int strata_migrate_pending(int64_t **out, size_t *out_n, struct strata_db *db,
-                           const struct strata_source *src,
-                           const struct strata_run_options *opts,
-                           struct strata_error *err);
+STRATA_API int strata_migrate_pending(int64_t **out, size_t *out_n,
+                                      struct strata_db *db,
+                                      const struct strata_source *src,
+                                      const struct strata_run_options *opts,
+                                      struct strata_error *err);
 
 struct strata_revert_options {
 	size_t count; /* how many of the newest to revert; 0 means 1 */
@@ -592,10 +640,10 @@ struct strata_revert_options {
  * from the source, or edited since it was applied stops the revert before
  * anything runs.
  */
-int strata_migrate_revert(size_t *out_reverted, struct strata_db *db,
-                          const struct strata_source *src,
-                          const struct strata_revert_options *opts,
-                          struct strata_error *err);
+STRATA_API int strata_migrate_revert(size_t *out_reverted, struct strata_db *db,
+                                     const struct strata_source *src,
+                                     const struct strata_revert_options *opts,
+                                     struct strata_error *err);
 
 /* ---- status ------------------------------------------------------------- */
 
@@ -608,7 +656,7 @@ enum strata_state {
 	STRATA_STATE_MISSING, /* recorded, but not in the source */
 };
 
-const char *strata_state_name(enum strata_state state);
+STRATA_API const char *strata_state_name(enum strata_state state);
 
 struct strata_status_entry {
 	int64_t version;
@@ -635,9 +683,10 @@ struct strata_status {
  * Compares the source with the history (read-only: a missing history
  * table means nothing is applied). Free with strata_status_free().
  */
-int strata_status_get(struct strata_status **out, struct strata_db *db,
-                      const struct strata_source *src,
-                      struct strata_error *err);
+STRATA_API int strata_status_get(struct strata_status **out,
+                                 struct strata_db *db,
+                                 const struct strata_source *src,
+                                 struct strata_error *err);
 
 struct strata_status_options {
 	/* leave applied_by NULL: one read of the audit trail less (check) */
@@ -651,20 +700,21 @@ struct strata_status_options {
  * one with the database. `src_opts` and `opts` may be NULL. Free both
  * results.
  */
-int strata_status_load(struct strata_status **out,
-                       struct strata_source **out_src, struct strata_db *db,
-                       const char *dir,
-                       const struct strata_source_options *src_opts,
-                       const struct strata_status_options *opts,
-                       struct strata_error *err);
-void strata_status_free(struct strata_status *st);
+STRATA_API int strata_status_load(struct strata_status **out,
+                                  struct strata_source **out_src,
+                                  struct strata_db *db, const char *dir,
+                                  const struct strata_source_options *src_opts,
+                                  const struct strata_status_options *opts,
+                                  struct strata_error *err);
+STRATA_API void strata_status_free(struct strata_status *st);
 
 /*
  * The verdict of `check` for a status: STRATA_OK when up to date,
  * STRATA_EVALIDATE when anything is failed, edited or missing, else
  * STRATA_EPENDING when migrations are pending.
  */
-enum strata_code strata_status_verdict(const struct strata_status *st);
+STRATA_API enum strata_code
+strata_status_verdict(const struct strata_status *st);
 
 /* ---- validation --------------------------------------------------------- */
 
@@ -686,15 +736,17 @@ struct strata_validate_options {
  * is_strict_order. Returns 0 when validation ran, whatever it found; -1
  * when it could not (an unreadable directory, an unreadable history).
  */
-int strata_validate(struct strata_problems *out, struct strata_db *db,
-                    const char *dir, const struct strata_validate_options *opts,
-                    struct strata_error *err);
+STRATA_API int strata_validate(struct strata_problems *out,
+                               struct strata_db *db, const char *dir,
+                               const struct strata_validate_options *opts,
+                               struct strata_error *err);
 /* strata_validate() of a source already loaded (embedded ones): its SQL
  * and, with `db`, the history; the source's own checks were its load's. */
-int strata_validate_source(struct strata_problems *out, struct strata_db *db,
-                           const struct strata_source *src,
-                           const struct strata_validate_options *opts,
-                           struct strata_error *err);
+STRATA_API int
+strata_validate_source(struct strata_problems *out, struct strata_db *db,
+                       const struct strata_source *src,
+                       const struct strata_validate_options *opts,
+                       struct strata_error *err);
 
 /* ---- repairs --------------------------------------------------------------
  * Every way out of a broken state is one explicit, audited command, run
@@ -723,10 +775,12 @@ struct strata_repair_result {
  * needs (not failed, not edited, absent) is STRATA_EVALIDATE with the
  * state it is in. Release `out` with strata_repair_result_release().
  */
-int strata_repair(struct strata_repair_result *out, struct strata_db *db,
-                  const struct strata_source *src, enum strata_repair_kind kind,
-                  int64_t version, struct strata_error *err);
-void strata_repair_result_release(struct strata_repair_result *r);
+STRATA_API int strata_repair(struct strata_repair_result *out,
+                             struct strata_db *db,
+                             const struct strata_source *src,
+                             enum strata_repair_kind kind, int64_t version,
+                             struct strata_error *err);
+STRATA_API void strata_repair_result_release(struct strata_repair_result *r);
 
 /*
  * Records migrations as applied without running them, with the rows sqlx
@@ -734,9 +788,10 @@ void strata_repair_result_release(struct strata_repair_result *r);
  * pending migration up to `version`, else exactly `version`, which must
  * be pending. `*out_count` receives how many were recorded.
  */
-int strata_mark_applied(size_t *out_count, struct strata_db *db,
-                        const struct strata_source *src, int64_t version,
-                        bool is_baseline, struct strata_error *err);
+STRATA_API int strata_mark_applied(size_t *out_count, struct strata_db *db,
+                                   const struct strata_source *src,
+                                   int64_t version, bool is_baseline,
+                                   struct strata_error *err);
 
 /* ---- the audit trail ---------------------------------------------------- */
 
@@ -780,10 +835,11 @@ struct strata_audit {
  * table is left exactly as sqlx writes it). A database without the trail
  * gives no rows. Free with strata_audit_free().
  */
-int strata_audit_read(struct strata_audit **out, struct strata_db *db,
-                      const struct strata_audit_filter *filter,
-                      struct strata_error *err);
-void strata_audit_free(struct strata_audit *a);
+STRATA_API int strata_audit_read(struct strata_audit **out,
+                                 struct strata_db *db,
+                                 const struct strata_audit_filter *filter,
+                                 struct strata_error *err);
+STRATA_API void strata_audit_free(struct strata_audit *a);
 
 /* ---- lint ---------------------------------------------------------------
  * The safety linter: PostgreSQL migrations read with PostgreSQL's own
@@ -798,9 +854,10 @@ enum strata_severity {
 };
 
 /* "off", "warning", "error". */
-const char *strata_severity_name(enum strata_severity sev);
+STRATA_API const char *strata_severity_name(enum strata_severity sev);
 /* The reverse, also "warn" and "ignore"; -1 for anything else. */
-int strata_severity_parse(enum strata_severity *out, const char *text);
+STRATA_API int strata_severity_parse(enum strata_severity *out,
+                                     const char *text);
 
 struct strata_lint_rule {
 	const char *id; /* stable, kebab-case: "ban-drop-column" */
@@ -810,10 +867,10 @@ struct strata_lint_rule {
 };
 
 /* The rules, in a fixed order; `i` < strata_lint_rule_count(). */
-size_t strata_lint_rule_count(void);
-const struct strata_lint_rule *strata_lint_rule_at(size_t i);
+STRATA_API size_t strata_lint_rule_count(void);
+STRATA_API const struct strata_lint_rule *strata_lint_rule_at(size_t i);
 /* NULL when no rule has that id. */
-const struct strata_lint_rule *strata_lint_rule_find(const char *id);
+STRATA_API const struct strata_lint_rule *strata_lint_rule_find(const char *id);
 
 /* A rule's severity chosen by the user (configuration): OFF also serves
  * as an ignore list. */
@@ -871,10 +928,10 @@ struct strata_finding {
 struct strata_lint;
 
 /* STRATA_EUSAGE when a setting names no rule. */
-int strata_lint_new(struct strata_lint **out,
-                    const struct strata_lint_options *opts,
-                    struct strata_error *err);
-void strata_lint_free(struct strata_lint *l);
+STRATA_API int strata_lint_new(struct strata_lint **out,
+                               const struct strata_lint_options *opts,
+                               struct strata_error *err);
+STRATA_API void strata_lint_free(struct strata_lint *l);
 
 /*
  * Lints one PostgreSQL script, `path` naming it in findings. SQL the
@@ -885,17 +942,19 @@ void strata_lint_free(struct strata_lint *l);
  * ignore that suppresses nothing is itself a finding (unused-ignore).
  * Fails (STRATA_EFAILED) only when the parser's output cannot be read.
  */
-int strata_lint_text(struct strata_lint *l, const char *path, const char *sql,
-                     size_t len, const struct strata_lint_file_options *fo,
-                     struct strata_error *err);
+STRATA_API int strata_lint_text(struct strata_lint *l, const char *path,
+                                const char *sql, size_t len,
+                                const struct strata_lint_file_options *fo,
+                                struct strata_error *err);
 /* Reads and lints `path`; a first line `-- no-transaction` says it runs
  * outside a transaction, as for migrations. */
-int strata_lint_file(struct strata_lint *l, const char *path,
-                     struct strata_error *err);
+STRATA_API int strata_lint_file(struct strata_lint *l, const char *path,
+                                struct strata_error *err);
 /* The up file of `m`. */
-int strata_lint_migration(struct strata_lint *l,
-                          const struct strata_migration *m, bool is_same_run,
-                          struct strata_error *err);
+STRATA_API int strata_lint_migration(struct strata_lint *l,
+                                     const struct strata_migration *m,
+                                     bool is_same_run,
+                                     struct strata_error *err);
 /*
  * With `db` NULL, every migration of `src`, each on its own (as if each
  * had run in its own deploy). With a PostgreSQL `db`, the pending ones
@@ -903,33 +962,36 @@ int strata_lint_migration(struct strata_lint *l,
  * version is the server's unless the options gave one. A SQLite `db` is
  * STRATA_EUSAGE: the linter reads PostgreSQL SQL.
  */
-int strata_lint_source(struct strata_lint *l, const struct strata_source *src,
-                       struct strata_db *db, struct strata_error *err);
+STRATA_API int strata_lint_source(struct strata_lint *l,
+                                  const struct strata_source *src,
+                                  struct strata_db *db,
+                                  struct strata_error *err);
 
 /* Findings so far, ordered by file (as linted), line, column. */
-size_t strata_lint_count(const struct strata_lint *l);
-const struct strata_finding *strata_lint_at(const struct strata_lint *l,
-                                            size_t i);
-size_t strata_lint_count_severity(const struct strata_lint *l,
-                                  enum strata_severity sev);
+STRATA_API size_t strata_lint_count(const struct strata_lint *l);
+STRATA_API const struct strata_finding *
+strata_lint_at(const struct strata_lint *l, size_t i);
+STRATA_API size_t strata_lint_count_severity(const struct strata_lint *l,
+                                             enum strata_severity sev);
 /* The rules' effective severities after the settings. */
-enum strata_severity strata_lint_severity(const struct strata_lint *l,
-                                          const char *rule);
+STRATA_API enum strata_severity
+strata_lint_severity(const struct strata_lint *l, const char *rule);
 /* The target version in force (the options', the database's, or 150000). */
-int strata_lint_pg_version(const struct strata_lint *l);
+STRATA_API int strata_lint_pg_version(const struct strata_lint *l);
 /* Files and statements linted so far. */
-size_t strata_lint_files(const struct strata_lint *l);
-size_t strata_lint_statements(const struct strata_lint *l);
+STRATA_API size_t strata_lint_files(const struct strata_lint *l);
+STRATA_API size_t strata_lint_statements(const struct strata_lint *l);
 
 /* ---- databases themselves ----------------------------------------------- */
 
 /* Creates the database named by `url` (no-op when it exists). */
-int strata_database_create(const char *url, struct strata_error *err);
+STRATA_API int strata_database_create(const char *url,
+                                      struct strata_error *err);
 /* Drops it (no-op when absent); `is_force` ends other sessions first. */
-int strata_database_drop(const char *url, bool is_force,
-                         struct strata_error *err);
-int strata_database_exists(bool *out, const char *url,
-                           struct strata_error *err);
+STRATA_API int strata_database_drop(const char *url, bool is_force,
+                                    struct strata_error *err);
+STRATA_API int strata_database_exists(bool *out, const char *url,
+                                      struct strata_error *err);
 
 /* ---- backups and restore ------------------------------------------------
  * A backup is two files in a directory: the dump itself (PostgreSQL: a
@@ -958,15 +1020,16 @@ enum strata_backup_kind {
 #define STRATA_DEFAULT_BACKUP_DIR "backups"
 
 /* "full", "schema", "data". */
-const char *strata_backup_kind_name(enum strata_backup_kind kind);
+STRATA_API const char *strata_backup_kind_name(enum strata_backup_kind kind);
 /* 0, or -1 when `name` is none of them (no error is set). */
-int strata_backup_kind_parse(enum strata_backup_kind *out, const char *name);
+STRATA_API int strata_backup_kind_parse(enum strata_backup_kind *out,
+                                        const char *name);
 
 /*
  * `text` as Unix seconds: "YYYY-MM-DDTHH:MM:SSZ" (UTC, as manifests write
  * it), or a number of seconds, optionally after '@'. -1 when it is neither.
  */
-int strata_time_parse(int64_t *out, const char *text);
+STRATA_API int strata_time_parse(int64_t *out, const char *text);
 
 struct strata_backup_table {
 	char *name;   /* "schema.table" on PostgreSQL, "table" on SQLite */
@@ -998,7 +1061,7 @@ struct strata_backup {
 	bool is_file_missing; /* the manifest's backup file is gone (list) */
 };
 
-void strata_backup_free(struct strata_backup *b);
+STRATA_API void strata_backup_free(struct strata_backup *b);
 
 struct strata_backup_options {
 	enum strata_backup_kind kind;
@@ -1023,17 +1086,18 @@ struct strata_backup_options {
  * system's: "No space left on device"), and leaves no backup behind;
  * STRATA_EUSAGE for a kind the driver cannot make (SQLite: data).
  */
-int strata_backup_create(struct strata_backup **out, struct strata_db *db,
-                         const struct strata_backup_options *opts,
-                         struct strata_error *err);
+STRATA_API int strata_backup_create(struct strata_backup **out,
+                                    struct strata_db *db,
+                                    const struct strata_backup_options *opts,
+                                    struct strata_error *err);
 
 /*
  * Reads the manifest of the backup at `path`, which may name the backup
  * file or its manifest. STRATA_EVALIDATE when there is no manifest or it
  * is not one of strata's.
  */
-int strata_backup_read(struct strata_backup **out, const char *path,
-                       struct strata_error *err);
+STRATA_API int strata_backup_read(struct strata_backup **out, const char *path,
+                                  struct strata_error *err);
 
 struct strata_verify_options {
 	/*
@@ -1059,10 +1123,10 @@ struct strata_verify_result {
  * reads it (pg_restore --list; SQLite's quick_check), then, when asked,
  * the restore test. Any mismatch is STRATA_EVALIDATE, naming what differs.
  */
-int strata_backup_verify(struct strata_verify_result *out,
-                         const struct strata_backup *b,
-                         const struct strata_verify_options *opts,
-                         struct strata_error *err);
+STRATA_API int strata_backup_verify(struct strata_verify_result *out,
+                                    const struct strata_backup *b,
+                                    const struct strata_verify_options *opts,
+                                    struct strata_error *err);
 
 struct strata_backup_list {
 	struct strata_backup **items; /* oldest first */
@@ -1077,9 +1141,10 @@ struct strata_backup_list {
  * of strata's there; other files are passed over. A missing directory is
  * an empty list. Release with strata_backup_list_release().
  */
-int strata_backup_list_load(struct strata_backup_list *out, const char *dir,
-                            struct strata_error *err);
-void strata_backup_list_release(struct strata_backup_list *l);
+STRATA_API int strata_backup_list_load(struct strata_backup_list *out,
+                                       const char *dir,
+                                       struct strata_error *err);
+STRATA_API void strata_backup_list_release(struct strata_backup_list *l);
 
 /*
  * Retention, as restic and borg define it. Pre-migration backups are kept
@@ -1124,10 +1189,11 @@ struct strata_prune_result {
  * was, or would be, kept and why. Release with
  * strata_prune_result_release().
  */
-int strata_backup_prune(struct strata_prune_result *out, const char *dir,
-                        const struct strata_retention *policy,
-                        struct strata_error *err);
-void strata_prune_result_release(struct strata_prune_result *r);
+STRATA_API int strata_backup_prune(struct strata_prune_result *out,
+                                   const char *dir,
+                                   const struct strata_retention *policy,
+                                   struct strata_error *err);
+STRATA_API void strata_prune_result_release(struct strata_prune_result *r);
 
 /* Asked before a restore overwrites a database; true to go on. */
 typedef bool (*strata_confirm_fn)(const char *question, void *data);
@@ -1177,9 +1243,14 @@ struct strata_restore_options {
  * when the restore itself fails (pg_restore's message). `*out_target`,
  * when not NULL, receives the redacted URL restored into (caller frees).
  */
-int strata_backup_restore(char **out_target, const struct strata_backup *b,
-                          const char *url,
-                          const struct strata_restore_options *opts,
-                          struct strata_error *err);
+STRATA_API int strata_backup_restore(char **out_target,
+                                     const struct strata_backup *b,
+                                     const char *url,
+                                     const struct strata_restore_options *opts,
+                                     struct strata_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -14,9 +14,12 @@
 
 /* What --help prints (help.c). */
 enum help_mode {
-	HELP_PAGE,         /* the whole page */
-	HELP_SECTION,      /* a subcommand's part of its family's page */
-	HELP_LIST_OPTIONS, /* every option accepted, one a line (tests) */
+	HELP_PAGE,          /* the whole page */
+	HELP_SECTION,       /* a subcommand's part of its family's page */
+	HELP_LIST_OPTIONS,  /* every option accepted, one a line (tests) */
+	HELP_SCDOC,         /* the manual page, as scdoc (help_gen.c) */
+	HELP_SCDOC_SECTION, /* a subcommand's part of it */
+	HELP_COMPLETION,    /* options gathered for the completions */
 };
 
 enum cli_format {
@@ -214,6 +217,30 @@ int help_unknown(struct cli *cli, const char *cmd, const char *word,
                  const char *const *candidates);
 /* `strata help [--list-options] [COMMAND [SUBCOMMAND]]`. */
 int cmd_help(struct cli *cli, int argc, char **argv);
+/* What strata --help shows besides commands and global options. */
+struct help_main {
+	const char *description;
+	const struct help_pair *environment; /* ends with { NULL } */
+	const struct help_pair *examples;    /* likewise */
+	const struct opt *version;           /* --version */
+};
+const struct help_main *help_main(void);
+/* What exit code `code` means; NULL past the last. */
+const char *help_exit_text(unsigned code);
+
+/* ---- help_gen.c: manual pages and completions from the help data ------- */
+/* help_print() in HELP_SCDOC or HELP_SCDOC_SECTION mode. */
+void help_scdoc(struct cli *cli, const struct help *h, const char *name,
+                const char *usage, const struct opt *opts);
+/* help_print() in HELP_COMPLETION mode: the options of `name`. */
+void help_completion_add(const char *name, const struct opt *opts,
+                         unsigned uses);
+/*
+ * The build's hidden `strata help --scdoc [--commands | COMMAND]` (a
+ * page as scdoc; the commands that have one) and `strata help
+ * --completion bash|zsh`; argv[0] is the option.
+ */
+int help_gen(struct cli *cli, int argc, char **argv);
 
 /* ---- output.c ---------------------------------------------------------- */
 int cli_error(struct cli *cli, const struct strata_error *err);

@@ -4,8 +4,8 @@
  * what it does (enum help_uses), which chooses the global options that
  * apply to it. Its own options come from its option table, the one the
  * parser reads, so that the help lists exactly what the command accepts.
- * Manual pages are meant to be made from the same data; this file only
- * renders text, wrapped to 80 columns.
+ * This file renders it as text, wrapped to 80 columns; help_gen.c makes
+ * the manual pages and the shell completions from the same data.
  */
 #include "cli.h"
 
@@ -333,6 +333,13 @@ static const struct help helps[] = {
 };
 /* clang-format on */
 
+const char *help_exit_text(unsigned code)
+{
+	return code < sizeof(exit_codes) / sizeof(exit_codes[0])
+	               ? exit_codes[code]
+	               : NULL;
+}
+
 /* Other names of a command, and where the help of one lives. */
 static const struct help_pair aliases[] = {
 	{ "info", "status" },           { "db", "database" },
@@ -551,6 +558,15 @@ void help_print(struct cli *cli, const char *name, const char *usage,
 	unsigned uses = h ? h->uses : ~0u;
 	FILE *fp = stdout;
 
+	if (cli->help_mode == HELP_SCDOC ||
+	    cli->help_mode == HELP_SCDOC_SECTION) {
+		help_scdoc(cli, h, name, usage, opts);
+		return;
+	}
+	if (cli->help_mode == HELP_COMPLETION) {
+		help_completion_add(name, opts, uses);
+		return;
+	}
 	if (cli->help_mode == HELP_LIST_OPTIONS) {
 		list_opts(fp, opts, uses, false, NULL);
 		list_opts(fp, globals, uses, true, opts);
@@ -607,6 +623,7 @@ static const struct help_pair environment[] = {
 	  "libpq's variables, password file and service file apply to PostgreSQL URLs" },
 	{ "STRATA_PG_BINDIR",
 	  "where backup and restore take pg_dump and pg_restore from" },
+	{ NULL, NULL },
 };
 
 static const struct help_pair main_examples[] = {
@@ -619,18 +636,31 @@ static const struct help_pair main_examples[] = {
 	{ NULL, NULL },
 };
 
+static const struct opt version = { 0,    "version", OPT_FLAG,           NULL,
+	                            NULL, NULL,      "print the version" };
+
+static const struct help_main main_help = {
+	.description =
+	        "strata applies versioned SQL migrations to PostgreSQL and SQLite, one runner at a time, each migration committed with its history row. It reads sqlx-cli's migration files and keeps its _sqlx_migrations table as sqlx does.",
+	.environment = environment,
+	.examples = main_examples,
+	.version = &version,
+};
+
+const struct help_main *help_main(void)
+{
+	return &main_help;
+}
+
 void help_print_main(FILE *fp)
 {
 	const struct opt *globals = opt_globals();
-	const struct opt version = { 0,    "version", OPT_FLAG,           NULL,
-		                     NULL, NULL,      "print the version" };
 	size_t n, cmd_col = 0;
 	const struct command *cmds = cli_commands(&n);
 	char left[128];
 
 	fprintf(fp, "usage: strata [global options] <command> [options]\n\n");
-	wrap(fp, 0, 0,
-	     "strata applies versioned SQL migrations to PostgreSQL and SQLite, one runner at a time, each migration committed with its history row. It reads sqlx-cli's migration files and keeps its _sqlx_migrations table as sqlx does.");
+	wrap(fp, 0, 0, main_help.description);
 	fprintf(fp, "\ncommands:\n");
 	for (size_t i = 0; i < n; i++)
 		if (cmds[i].summary && strlen(cmds[i].name) + 4 > cmd_col)
@@ -644,9 +674,8 @@ void help_print_main(FILE *fp)
 	opt_left(left, sizeof(left), &version, 0);
 	print_row(fp, left, version.help, OPT_COL);
 	fprintf(fp, "\nenvironment:\n");
-	for (size_t i = 0; i < sizeof(environment) / sizeof(environment[0]);
-	     i++)
-		print_row(fp, environment[i].name, environment[i].text, 23);
+	for (const struct help_pair *e = environment; e->name; e++)
+		print_row(fp, e->name, e->text, 23);
 	print_exits(fp, ~0u);
 	print_examples(fp, main_examples);
 	fprintf(fp,
@@ -742,6 +771,9 @@ int cmd_help(struct cli *cli, int argc, char **argv)
 
 	argc--;
 	argv++;
+	if (argc &&
+	    (!strcmp(argv[0], "--scdoc") || !strcmp(argv[0], "--completion")))
+		return help_gen(cli, argc, argv);
 	if (argc && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h") ||
 	             !strcmp(argv[0], "help"))) {
 		help_print_main(stdout);

@@ -231,7 +231,7 @@ static int run_command_line(int argc, char **argv)
 	cli.is_color_out = wants_color(STDOUT_FILENO);
 	cli.is_color_err = wants_color(STDERR_FILENO);
 	if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
-		printf("strata %s\n", STRATA_VERSION);
+		printf("strata %s\n", strata_version());
 		return 0;
 	}
 	rc = opt_parse(&cli, NULL, NULL, NULL, &argc, &argv);
