@@ -59,7 +59,7 @@ static void on_event(const struct strata_event *ev, void *data)
 int main(void)
 {
 	const char *url = getenv("DATABASE_URL");
-	struct strata_error err = { 0 };
+	struct strata_error err = STRATA_ERROR_INIT;
 	struct strata_db_options opts = { 0 };
 	struct strata_run_options ro = { 0 };
 	struct strata_run_result res = { 0 };

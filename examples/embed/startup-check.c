@@ -35,7 +35,7 @@ static void report(const struct strata_status *st)
 int main(void)
 {
 	const char *url = getenv("DATABASE_URL");
-	struct strata_error err = { 0 };
+	struct strata_error err = STRATA_ERROR_INIT;
 	struct strata_db_options opts = { 0 };
 	struct strata_source *src = NULL;
 	struct strata_status *st = NULL;

@@ -2,48 +2,52 @@
 # strata embed: a folder's migrations as C source, compiled into a program
 # that loads them with strata_source_from_embedded(). The program and the
 # folder agree on every checksum; edited data, and any folder strata would
-# refuse, are refused. Programs link build/'s libstrata.a, or the library
-# installed under STRATA_INSTALLED_PREFIX (in STRATA_INSTALLED_DESTDIR when
-# installed with DESTDIR), through pkg-config either way.
+# refuse, are refused. Programs are built as an application's would be,
+# with pkg-config against the installed library: the build under test
+# installed (NO_BUILD=1) into this file's scratch DESTDIR, or the one
+# under STRATA_INSTALLED_PREFIX (in STRATA_INSTALLED_DESTDIR when staged).
 
 load lib
 
 BUILD=${STRATA_BUILD:-$STRATA_TEST_ROOT/build}
 SPECIAL='q"uote \ back ??= ??/ é ✓ '"'x'"
 
-# PKG_CONFIG_PATH (and LD_LIBRARY_PATH) for libstrata: the installed one,
-# else a .pc describing the build tree, written for this file only.
+setup_file() {
+	pg_start
+	if [[ -z ${STRATA_INSTALLED_PREFIX:-} ]]; then
+		make -s -C "$STRATA_TEST_ROOT" install NO_BUILD=1 BUILD="$BUILD" \
+			DESTDIR="$BATS_FILE_TMPDIR/dest" PREFIX=/usr \
+			>"$BATS_FILE_TMPDIR/install.log" 2>&1 ||
+			{ cat "$BATS_FILE_TMPDIR/install.log" >&2; return 1; }
+	fi
+}
+
+# pkg-config and the loader find the installed libstrata; SAN holds what
+# a program linking a sanitized one (make asan) needs too.
 use_libstrata() {
-	local prefix=${STRATA_INSTALLED_PREFIX:-} pc=$BATS_FILE_TMPDIR/pc san=
-	if [[ -n $prefix ]]; then
-		export PKG_CONFIG_PATH=$prefix/lib/pkgconfig:$prefix/share/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
-		export LD_LIBRARY_PATH=$prefix/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-		# installed with DESTDIR: the .pc names paths without it
-		if [[ -n ${STRATA_INSTALLED_DESTDIR:-} ]]; then
-			export PKG_CONFIG_SYSROOT_DIR=$STRATA_INSTALLED_DESTDIR
-		fi
-		return
+	local prefix=${STRATA_INSTALLED_PREFIX:-$BATS_FILE_TMPDIR/dest/usr}
+	local root=${STRATA_INSTALLED_DESTDIR:-}
+	if [[ -z ${STRATA_INSTALLED_PREFIX:-} ]]; then
+		root=$BATS_FILE_TMPDIR/dest
 	fi
-	# a sanitized library (make asan) needs the sanitizers' runtime
-	if nm "$BUILD/libstrata.a" 2>/dev/null | grep -q __asan_; then
-		san='-fsanitize=address,undefined'
+	export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
+	# the .pc names paths without DESTDIR (and /usr ones pkg-config drops)
+	if [[ -n $root ]]; then
+		export PKG_CONFIG_SYSROOT_DIR=$root
+		export PKG_CONFIG_ALLOW_SYSTEM_CFLAGS=1 PKG_CONFIG_ALLOW_SYSTEM_LIBS=1
 	fi
-	mkdir -p "$pc"
-	cat >"$pc/libstrata.pc" <<-EOF
-		Name: libstrata
-		Description: strata's library in the build tree
-		Version: 0
-		Cflags: -I$STRATA_TEST_ROOT/include
-		Libs: $san $BUILD/libstrata.a -lpg_query $(pkg-config --libs libpq sqlite3 libcrypto jansson zlib inih) -lm -pthread
-	EOF
-	export PKG_CONFIG_PATH=$pc
+	export LD_LIBRARY_PATH=$prefix/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+	SAN=${STRATA_SAN_FLAGS:-}
+	if [[ -z $SAN ]] && nm -D "$prefix/lib/libstrata.so" 2>/dev/null | grep -q __asan_; then
+		SAN='-fsanitize=address,undefined'
+	fi
 }
 
 # The test program of tests/t/embed-prog.c with migrations.c ($1) in.
 build_prog() {
 	use_libstrata
-	# shellcheck disable=SC2046
-	cc -std=c11 -Wall -Wextra -pedantic -Werror -o prog \
+	# shellcheck disable=SC2046,SC2086
+	cc -std=c11 -Wall -Wextra -pedantic -Werror $SAN -o prog \
 		"$STRATA_TEST_DIR/embed-prog.c" "$1" \
 		$(pkg-config --cflags --libs libstrata)
 }
@@ -318,7 +322,8 @@ two.c"
 build_examples() {
 	use_libstrata
 	cp -r "$STRATA_TEST_ROOT/examples/embed" ex
-	make -s -C ex STRATA="$STRATA_BIN" MIGRATIONS="$PWD/migrations" >/dev/null
+	make -s -C ex CC="cc $SAN" STRATA="$STRATA_BIN" \
+		MIGRATIONS="$PWD/migrations" >/dev/null
 }
 
 @test "embed: examples/embed: startup-check refuses pending migrations, auto-migrate applies each once from 3 replicas" {

@@ -107,13 +107,12 @@ static int lint(const struct strata_source *src, struct strata_error *err)
 
 int main(int argc, char **argv)
 {
-	struct strata_error err;
+	struct strata_error err = STRATA_ERROR_INIT;
 	struct strata_source *src = NULL;
 	struct strata_db *db = NULL;
 	struct strata_db_options dbo;
 	int rc;
 
-	memset(&err, 0, sizeof(err));
 	memset(&dbo, 0, sizeof(dbo));
 	if (argc < 2)
 		return 2;
