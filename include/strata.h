@@ -452,6 +452,65 @@ strata_source_at(const struct strata_source *src, size_t i);
 STRATA_API const struct strata_migration *
 strata_source_find(const struct strata_source *src, int64_t version);
 
+/* ---- embedded migrations --------------------------------------------------
+ * A folder's migrations compiled into a program, as sqlx's migrate!() does:
+ * `strata embed DIR -o migrations.c` writes C source (C11 or C++) that
+ * defines a `const struct strata_embedded` with external C linkage, named
+ * strata_migrations unless its -n says otherwise, and the program makes a
+ * source of it wherever a folder's would do (run, status, check, validate,
+ * revert, lint):
+ *
+ *	extern const struct strata_embedded strata_migrations;
+ *	...
+ *	if (strata_source_from_embedded(&src, &strata_migrations, &err) < 0)
+ *
+ * Each checksum is the folder's: the SHA-384 of the up file's bytes, as
+ * sqlx computes it, so a database migrated from the folder is up to date
+ * for the program and the other way round. The data is generated: it is
+ * regenerated from the folder (at build time), not edited.
+ */
+
+/* The layout of struct strata_embedded_migration that strata embed writes
+ * now. A library reads the data of every version up to its own; a field
+ * added later comes with a new version. */
+#define STRATA_EMBEDDED_VERSION 1
+
+struct strata_embedded_migration {
+	int64_t version;
+	const char *description; /* as the folder's source reads the name */
+	const char *up_name;     /* the file's name in the folder */
+	const char *up_sql;      /* its bytes, NUL-terminated */
+	size_t up_len;
+	const char *down_name; /* NULL when the migration has no down file */
+	const char *down_sql;
+	size_t down_len;
+	unsigned char checksum[STRATA_CHECKSUM_LEN]; /* SHA-384 of up_sql */
+	bool is_no_transaction;
+	bool is_down_no_transaction;
+	bool is_reversible_pair; /* up file named .up.sql */
+};
+
+struct strata_embedded {
+	unsigned int version; /* STRATA_EMBEDDED_VERSION of the writer */
+	const char *dir;      /* the folder, as given to strata embed */
+	const struct strata_embedded_migration *migrations; /* ascending */
+	size_t count;
+};
+
+/*
+ * A source of the migrations `emb` holds, checked as the folder was when
+ * it was embedded: versions ascending and unique, names that parse to
+ * them, texts of the length recorded, valid UTF-8, and each checksum
+ * that of its text (a mismatch is corrupted or edited data). Any problem
+ * is STRATA_EVALIDATE naming the file as "DIR/NAME (embedded)", as are
+ * data of a newer version than this library reads and an empty list.
+ * The texts are borrowed: `emb` must outlive the source (generated data
+ * is static). strata_source_dir() gives "DIR (embedded)".
+ */
+STRATA_API int strata_source_from_embedded(struct strata_source **out,
+                                           const struct strata_embedded *emb,
+                                           struct strata_error *err);
+
 /* ---- creating migrations ------------------------------------------------ */
 
 enum strata_versioning {
@@ -867,6 +926,13 @@ STRATA_API int strata_validate(struct strata_problems *out,
                                struct strata_db *db, const char *dir,
                                const struct strata_validate_options *opts,
                                struct strata_error *err);
+/* strata_validate() of a source already loaded (embedded ones): its SQL
+ * and, with `db`, the history; the source's own checks were its load's. */
+STRATA_API int
+strata_validate_source(struct strata_problems *out, struct strata_db *db,
+                       const struct strata_source *src,
+                       const struct strata_validate_options *opts,
+                       struct strata_error *err);
 
 /* ---- repairs --------------------------------------------------------------
  * Every way out of a broken state is one explicit, audited command, run

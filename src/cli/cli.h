@@ -411,6 +411,7 @@ int cmd_backup(struct cli *cli, int argc, char **argv);
 int cmd_restore(struct cli *cli, int argc, char **argv);
 int cmd_migrate(struct cli *cli, int argc, char **argv);
 int cmd_migrate_add(struct cli *cli, int argc, char **argv);
+int cmd_embed(struct cli *cli, int argc, char **argv);
 
 /* ---- cmd_backup.c: what run and restore share with backup -------------- */
 /*

@@ -197,6 +197,20 @@ static const struct help helps[] = {
 		.exits = X(0) | X(1) | X(2) | X(4),
 	},
 	{
+		.name = "embed",
+		.synopsis = LIST("[-n NAME] [-o FILE] [DIR]"),
+		.description = LIST(
+			"Write the migrations of DIR (default: the source folder) as C source that a program compiles in and loads with strata_source_from_embedded(), as sqlx's migrate!() does for Rust: every file's text byte for byte, its name, version, description and checksum, in a const struct strata_embedded named NAME (default: strata_migrations).",
+			"The folder is read as every command reads it: one that run would refuse is refused (exit 4) and nothing is written. The checksums are the folder's, so a database migrated from the folder and from the program agree; a text changed in the generated file is refused when the program loads it. The same folder gives the same bytes, which compile as C11 and as C++. -o writes FILE whole or not at all."),
+		.examples = PAIRS(
+			{ "strata embed migrations -o migrations.c",
+			  "migrations.c, for the program's build" },
+			{ "strata embed -n app_migrations db/migrations > db_migrations.c",
+			  "Another symbol, on standard output" }),
+		.uses = USES_SOURCE,
+		.exits = X(0) | X(1) | X(2) | X(4),
+	},
+	{
 		.name = "database",
 		.synopsis = LIST("create|drop|reset|setup [options]"),
 		.description = LIST(

@@ -40,6 +40,8 @@ static const struct command commands[] = {
 	{ "history", cmd_history,
 	  "Show the audit trail: who applied, reverted or repaired what, and when." },
 	{ "new", cmd_new, "Create the next migration file." },
+	{ "embed", cmd_embed,
+	  "Write the migrations as C source, to compile into a program." },
 	{ "database", cmd_database,
 	  "Create, drop, reset or set up the database." },
 	{ "backup", cmd_backup,

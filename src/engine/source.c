@@ -472,6 +472,22 @@ void strata_source_free(struct strata_source *src)
 	free(src);
 }
 
+struct strata_source *source_new_built(const char *dir,
+                                       struct arena **out_arena)
+{
+	struct strata_source *src = source_new(dir);
+
+	*out_arena = &src->arena;
+	return src;
+}
+
+void source_set_migrations(struct strata_source *src,
+                           struct strata_migration *ms, size_t n)
+{
+	src->migrations = ms;
+	src->n = n;
+}
+
 const char *strata_source_dir(const struct strata_source *src)
 {
 	return src->dir;

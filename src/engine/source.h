@@ -22,4 +22,14 @@ bool source_is_no_transaction(const char *text, size_t len);
 int source_check_bom(const char *path, const char *text, size_t len,
                      struct strata_error *err);
 
+/*
+ * A source whose migrations were read elsewhere (source_embed.c): what
+ * they need lives in `*out_arena`, the source's, or outlives it. The
+ * migrations are set once, in ascending version order.
+ */
+struct strata_source *source_new_built(const char *dir,
+                                       struct arena **out_arena);
+void source_set_migrations(struct strata_source *src,
+                           struct strata_migration *ms, size_t n);
+
 #endif

@@ -114,6 +114,26 @@ int strata_validate(struct strata_problems *out, struct strata_db *db,
 	return rc;
 }
 
+int strata_validate_source(struct strata_problems *out, struct strata_db *db,
+                           const struct strata_source *src,
+                           const struct strata_validate_options *opts,
+                           struct strata_error *err)
+{
+	static const struct strata_validate_options defaults =
+	        STRATA_VALIDATE_OPTIONS_INIT;
+	struct plan_ctx ctx;
+
+	if (!opts)
+		opts = &defaults;
+	memset(out, 0, sizeof(*out));
+	if (OPTIONS_CHECK(opts, STRATA_VALIDATE_OPTIONS_VERSION,
+	                  "strata_validate_options", err) < 0)
+		return -1;
+	plan_ctx_init(&ctx, db);
+	check_sql(out, &ctx, src);
+	return db ? check_history(out, db, src, opts, err) : 0;
+}
+
 void strata_problems_release(struct strata_problems *p)
 {
 	for (size_t i = 0; i < p->count; i++)
