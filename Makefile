@@ -54,6 +54,13 @@ $(LIB): $(LIB_OBJ)
 $(BIN): $(CLI_OBJ) $(LIB)
 	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS)
 
+# strata serve's HTTP server belongs to the command line, not to libstrata.
+CLI_PKGS        := libmicrohttpd
+CLI_PKG_CFLAGS  := $(shell pkg-config --cflags $(CLI_PKGS))
+CLI_PKG_LIBS    := $(shell pkg-config --libs $(CLI_PKGS))
+$(CLI_OBJ): ALL_CFLAGS += $(CLI_PKG_CFLAGS)
+$(BIN): LDLIBS += $(CLI_PKG_LIBS)
+
 $(BUILD)/tests/unit/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -o $@ $< $(LIB) $(LDLIBS) -lcmocka

@@ -181,6 +181,24 @@ static const struct help helps[] = {
 		.exits = X(0) | X(1) | X(2) | X(7),
 	},
 	{
+		.name = "serve",
+		.synopsis = LIST(
+			"[--listen ADDR] [--interval DURATION] [--pending-ok] [--max-connections N] [--timeout DURATION]"),
+		.description = LIST(
+			"Serve the migration state over HTTP, for load balancers, readiness probes, Prometheus and people: GET /health (JSON: status ok, warning or error, migrations_pending, migrations_applied, migrations_failed, latest_version, checksum_mismatches, checked_at; 200 when up to date, 503 when migrations are pending, failed or the database cannot be read), GET /metrics (Prometheus text format), GET / (a page: the state, what is not applied, a chart of migration durations and the audit trail) and GET /history.json (the same data).",
+			"It only reads and never migrates: a role that may SELECT the history table (_sqlx_migrations) and the audit trail (_strata_audit) is enough. The database is read at most once per --interval however many requests come; a database that goes away makes /health say error (503) and is connected to again at the next read. SIGTERM, SIGINT or SIGHUP stop it: requests in flight finish, and it exits 0.",
+			"It speaks plain HTTP without authentication: keep it on loopback or a private network, or put it behind a proxy that adds TLS and authentication."),
+		.examples = PAIRS(
+			{ "strata serve",
+			  "On http://127.0.0.1:9187/" },
+			{ "strata serve --listen 0.0.0.0:9187 --pending-ok",
+			  "For a probe that must not fail while a deploy's migrations wait" },
+			{ "strata serve --listen unix:/run/strata/serve.sock --interval 30s",
+			  "On a Unix socket, reading the database at most every 30 s" }),
+		.uses = USES_SOURCE | USES_DB,
+		.exits = X(0) | X(1) | X(2) | X(4),
+	},
+	{
 		.name = "new",
 		.synopsis = LIST("[options] DESCRIPTION..."),
 		.description = LIST(

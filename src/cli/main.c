@@ -50,6 +50,8 @@ static const struct command commands[] = {
 	  "Restore a backup, verified first, into the database or another one." },
 	{ "migrate", cmd_migrate, NEED_DB | NEED_SOURCE,
 	  "sqlx-cli's spellings: migrate run, revert, info and add." },
+	{ "serve", cmd_serve, NEED_DB | NEED_SOURCE,
+	  "Serve the migration state over HTTP: /health, /metrics, a page and /history.json." },
 	/* other names, not listed (a summary of NULL) */
 	{ "db", cmd_database, NEED_DB, NULL },
 	{ "mig", cmd_migrate, NEED_DB | NEED_SOURCE, NULL },
