@@ -66,9 +66,15 @@ static const char style[] =
         "td.nowrap{white-space:nowrap}"
         "tr.detail td{color:#6b2a24;font-family:ui-monospace,monospace;font-size:.8rem;white-space:pre-wrap;overflow-wrap:anywhere}"
         ".success{color:#1f7a3f;font-weight:600}.failure{color:#b3261e;font-weight:600}"
-        ".chart{background:#fff;border:1px solid #dde1e6;border-radius:.5rem;padding:.5rem}"
-        ".chart svg{display:block;width:100%;height:auto}"
+        ".chart{background:#fff;border:1px solid #dde1e6;border-radius:.5rem;padding:.5rem;overflow-x:auto}"
+        ".chart svg{display:block;width:100%;min-width:28rem;max-width:44rem;height:auto;margin:0 auto}"
         ".empty{color:#5a6472;font-style:italic}"
+        /* a phone: each row a card, each cell labelled */
+        "@media (max-width:40rem){.cards thead{display:none}"
+        ".cards tr{display:block;padding:.35rem 0;border-bottom:1px solid #dde1e6}"
+        ".cards td{display:flex;gap:.75rem;border:0;padding:.1rem .6rem;text-align:left;white-space:normal;overflow-wrap:anywhere;min-width:0}"
+        ".cards td::before{content:attr(data-label);flex:0 0 6rem;color:#5a6472;font-weight:600}"
+        ".cards td:empty{display:none}.cards tr.detail td::before{content:none}}"
         "@media (prefers-color-scheme:dark){body{background:#14171c;color:#e3e6ea}"
         ".scroll,.chart{background:#1c2027;border-color:#2c323b}th{background:#232830}"
         "th,td{border-color:#2a2f37}.meta,.empty{color:#9aa3ae}tr.detail td{color:#f2b8b5}"
@@ -130,7 +136,10 @@ static void glance(FILE *fp, const struct serve_read *r)
 static void version_cell(FILE *fp, bool has, int64_t v)
 {
 	if (has)
-		fprintf(fp, "<td class=\"num\">%" PRId64 "</td>", v);
+		fprintf(fp,
+		        "<td class=\"num\" data-label=\"Version\">%" PRId64
+		        "</td>",
+		        v);
 	else
 		fputs("<td></td>", fp);
 }
@@ -149,7 +158,7 @@ static void not_applied(FILE *fp, const struct strata_status *st)
 		      fp);
 		return;
 	}
-	fputs("<div class=\"scroll\"><table id=\"pending\"><thead><tr><th>Version</th><th>State</th><th>Description</th><th>File</th></tr></thead><tbody>\n",
+	fputs("<div class=\"scroll\"><table id=\"pending\" class=\"cards\"><thead><tr><th>Version</th><th>State</th><th>Description</th><th>File</th></tr></thead><tbody>\n",
 	      fp);
 	for (size_t i = 0; i < st->count; i++) {
 		const struct strata_status_entry *e = &st->entries[i];
@@ -158,10 +167,11 @@ static void not_applied(FILE *fp, const struct strata_status *st)
 			continue;
 		fputs("<tr>", fp);
 		version_cell(fp, true, e->version);
-		fprintf(fp, "<td class=\"nowrap\">%s</td><td>",
+		fprintf(fp,
+		        "<td class=\"nowrap\" data-label=\"State\">%s</td><td data-label=\"Description\">",
 		        strata_state_name(e->state));
 		html(fp, e->description);
-		fputs("</td><td>", fp);
+		fputs("</td><td data-label=\"File\">", fp);
 		html(fp, e->migration ? e->migration->up_path : "");
 		fputs("</td></tr>\n", fp);
 	}
@@ -208,7 +218,7 @@ static void chart_axes(FILE *fp, double lo, double hi, double t0, double t1)
 {
 	static const double ticks[] = { 0.0001, 0.001, 0.01, 0.1,  1,
 		                        10,     60,    600,  3600, 36000 };
-	char label[32];
+	char label[32], last[32];
 
 	for (size_t i = 0; i < sizeof(ticks) / sizeof(ticks[0]); i++) {
 		double y, l = log10(ticks[i]);
@@ -225,12 +235,12 @@ static void chart_axes(FILE *fp, double lo, double hi, double t0, double t1)
 	date_label(label, sizeof(label), t0);
 	fprintf(fp, "<text x=\"%d\" y=\"%d\" text-anchor=\"start\">%s</text>",
 	        CL, CB + 20, label);
-	if (t1 > t0) {
-		date_label(label, sizeof(label), t1);
+	/* the newest too, unless the same minute */
+	date_label(last, sizeof(last), t1);
+	if (strcmp(last, label))
 		fprintf(fp,
 		        "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>",
-		        CR, CB + 20, label);
-	}
+		        CR, CB + 20, last);
 	fprintf(fp,
 	        "<line x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\" stroke=\"#9aa3ae\"/>"
 	        "<line x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\" stroke=\"#9aa3ae\"/>\n",
@@ -300,7 +310,7 @@ static void chart(FILE *fp, const struct strata_audit *a)
 	lo = floor(lo);
 	hi = fmax(ceil(hi), lo + 2);
 	fprintf(fp,
-	        "<div class=\"chart\"><svg id=\"durations\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"Duration of each apply over time (log scale)\" font-size=\"15\" fill=\"#5a6472\">\n",
+	        "<div class=\"chart\"><svg id=\"durations\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"Duration of each apply over time (log scale)\" font-size=\"14\" fill=\"#5a6472\">\n",
 	        CW, CH);
 	chart_axes(fp, lo, hi, t0, t1);
 	chart_points(fp, pts, n, lo, hi, t0, t1);
@@ -332,25 +342,28 @@ static void audit_row(FILE *fp, const struct strata_audit_row *row)
 		when[19] = '\0';
 	}
 	cli_format_duration(dur, sizeof(dur), row->duration_ns);
-	fputs("<tr><td class=\"nowrap\">", fp);
+	fputs("<tr><td class=\"nowrap\" data-label=\"Started\">", fp);
 	html(fp, when);
-	fputs("</td><td>", fp);
+	fputs("</td><td data-label=\"Action\">", fp);
 	html(fp, row->action);
 	fputs("</td>", fp);
 	version_cell(fp, row->has_version, row->version);
-	fputs("<td>", fp);
+	fputs("<td data-label=\"Description\">", fp);
 	html(fp, row->description);
-	fprintf(fp, "</td><td class=\"%s\">", ok ? "success" : "failure");
+	fprintf(fp, "</td><td class=\"%s\" data-label=\"Outcome\">",
+	        ok ? "success" : "failure");
 	html(fp, row->outcome);
-	fprintf(fp, "</td><td class=\"num\">%s</td><td>", dur);
+	fprintf(fp,
+	        "</td><td class=\"num\" data-label=\"Duration\">%s</td><td data-label=\"By\">",
+	        dur);
 	who(fp, row);
-	fputs("</td><td>", fp);
+	fputs("</td><td data-label=\"From\">", fp);
 	html(fp, row->host);
 	if (row->git_commit && *row->git_commit) {
 		fputs(" @ ", fp);
 		html(fp, row->git_commit);
 	}
-	fputs("</td><td>", fp);
+	fputs("</td><td data-label=\"SQLSTATE\">", fp);
 	html(fp, row->sqlstate);
 	fputs("</td></tr>\n", fp);
 	if (row->error && *row->error) {
@@ -371,7 +384,7 @@ static void audit_table(FILE *fp, const struct strata_audit *a)
 		fputs("<p class=\"empty\">No recorded actions.</p>\n", fp);
 		return;
 	}
-	fputs("<div class=\"scroll\"><table id=\"audit\"><thead><tr><th>Started (UTC)</th><th>Action</th><th>Version</th><th>Description</th><th>Outcome</th><th>Duration</th><th>By</th><th>From</th><th>SQLSTATE</th></tr></thead><tbody>\n",
+	fputs("<div class=\"scroll\"><table id=\"audit\" class=\"cards\"><thead><tr><th>Started (UTC)</th><th>Action</th><th>Version</th><th>Description</th><th>Outcome</th><th>Duration</th><th>By</th><th>From</th><th>SQLSTATE</th></tr></thead><tbody>\n",
 	      fp);
 	for (size_t i = a->count; i-- > 0 && shown < PAGE_AUDIT_ROWS; shown++)
 		audit_row(fp, &a->rows[i]);
