@@ -303,8 +303,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 
 	(void)version;
 	(void)upload;
-	(void)upload_size;
-	(void)state;
+	/* Answer once the whole request is in (a body, of a POST, read and
+	 * dropped): a response queued earlier makes libmicrohttpd close the
+	 * connection, and a scraper would connect again for every scrape. */
+	if (!*state) {
+		*state = s;
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		*upload_size = 0;
+		return MHD_YES;
+	}
 	if (strcmp(method, MHD_HTTP_METHOD_GET) &&
 	    strcmp(method, MHD_HTTP_METHOD_HEAD))
 		return respond_text(c, MHD_HTTP_METHOD_NOT_ALLOWED,

@@ -264,3 +264,18 @@ logged_statements() {
 	assert_failure 2
 	assert_output --partial "no database given"
 }
+
+@test "serve: a connection is kept alive across requests (a scraper connects once)" {
+	two_migrations
+	serve_start --interval 0
+	run curl -sv -o /dev/null -o /dev/null "$SERVE_URL/metrics" "$SERVE_URL/health"
+	assert_success
+	assert_output --partial "Re-using existing connection"
+	refute_output --partial "Connection: close"
+	# a POST's body is read and dropped, and the connection stays usable
+	run curl -sv -o /dev/null -o /dev/null -d 'x=1' "$SERVE_URL/health" \
+		--next -s -o /dev/null "$SERVE_URL/health"
+	assert_output --partial "405 Method Not Allowed"
+	assert_output --partial "Re-using existing connection"
+	serve_stop
+}
