@@ -85,13 +85,16 @@ static const struct help helps[] = {
 	},
 	{
 		.name = "check",
-		.synopsis = LIST("[options]"),
+		.synopsis = LIST("[--wait DURATION] [options]"),
 		.description = LIST(
 			"Exit 0 when the database is exactly up to date, 3 when migrations are pending, 4 when the history disagrees with the source (a failed record, an edited or a missing migration).",
-			"Made for start-up gates, health checks and CI: it changes nothing and takes no lock."),
+			"Made for start-up gates, health checks and CI: it changes nothing and takes no lock.",
+			"With --wait it looks again every second, printing nothing, until the database is up to date (exit 0) or DURATION has passed: then it exits as without --wait (3 pending, 4, or 7 when the database could not be reached). A database not reachable yet, pending migrations and a migration recorded as failed while it runs are waited out; a source that cannot be read is not. An init container or a start script waits for the migration job this way."),
 		.examples = PAIRS(
 			{ "strata check && exec ./server",
 			  "Start the application only on an up-to-date database" },
+			{ "strata check --wait 5m && exec ./server",
+			  "Wait up to five minutes for the migrations, then start" },
 			{ "strata check --format json",
 			  "The verdict and the counts as JSON" }),
 		.uses = USES_SOURCE | USES_DB,
