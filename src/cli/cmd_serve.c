@@ -117,11 +117,11 @@ static int open_db(struct server *s, struct strata_error *err)
 	return strata_db_open(&s->db, s->cli->database, &opts, err);
 }
 
-static int read_once(struct server *s, struct serve_read *r,
-                     struct strata_error *err)
+int serve_read_state(struct serve_read *r, struct cli *cli,
+                     struct strata_db *db, struct strata_error *err)
 {
 	const struct strata_source_options src_opts = {
-		.max_file_size = s->cli->max_file_size,
+		.max_file_size = cli->max_file_size,
 		.is_checksums_only = true,
 	};
 	/* the page's "who" comes from the audit trail read next */
@@ -129,21 +129,27 @@ static int read_once(struct server *s, struct serve_read *r,
 		                                            true };
 	const struct strata_audit_filter all = { 0 };
 
-	if (!s->db && open_db(s, err) < 0)
+	r->driver = strata_db_driver_name(db);
+	if (strata_status_load(&r->st, &r->src, db, cli->source, &src_opts,
+	                       &opts, err) < 0)
 		return -1;
-	r->driver = strata_db_driver_name(s->db);
-	if (strata_status_load(&r->st, &r->src, s->db, s->cli->source,
-	                       &src_opts, &opts, err) < 0)
-		return -1;
-	return strata_audit_read(&r->audit, s->db, &all, err);
+	return strata_audit_read(&r->audit, db, &all, err);
 }
 
-static void read_backups(struct server *s, struct serve_read *r)
+static int read_once(struct server *s, struct serve_read *r,
+                     struct strata_error *err)
+{
+	if (!s->db && open_db(s, err) < 0)
+		return -1;
+	return serve_read_state(r, s->cli, s->db, err);
+}
+
+void serve_read_backups(struct serve_read *r, struct cli *cli)
 {
 	struct strata_backup_list l = { 0 };
 	struct strata_error err = STRATA_ERROR_INIT;
 
-	if (strata_backup_list_load(&l, s->cli->backup_dir, &err) == 0 && l.n) {
+	if (strata_backup_list_load(&l, cli->backup_dir, &err) == 0 && l.n) {
 		r->has_backup = true;
 		r->backup_at = l.items[l.n - 1]->created_at;
 	}
@@ -151,7 +157,7 @@ static void read_backups(struct server *s, struct serve_read *r)
 	strata_error_release(&err);
 }
 
-static void read_release(struct serve_read *r)
+void serve_read_release(struct serve_read *r)
 {
 	strata_status_free(r->st);
 	strata_source_free(r->src);
@@ -175,7 +181,7 @@ static struct serve_pages *read_and_render(struct server *s)
 	rc = read_once(s, &r, &err);
 	if (rc < 0 && was_open && err.code != STRATA_EVALIDATE) {
 		/* the connection may have died with its server: once more */
-		read_release(&r);
+		serve_read_release(&r);
 		strata_db_close(s->db);
 		s->db = NULL;
 		strata_error_release(&err);
@@ -184,7 +190,7 @@ static struct serve_pages *read_and_render(struct server *s)
 	s->reads++;
 	if (rc < 0) {
 		s->read_errors++;
-		read_release(&r);
+		serve_read_release(&r);
 		r.error = strdup(err.message ? err.message : "unknown error");
 		if (!r.error)
 			abort();
@@ -199,7 +205,7 @@ static struct serve_pages *read_and_render(struct server *s)
 	}
 	s->was_ok = rc == 0;
 	s->has_read = true;
-	read_backups(s, &r);
+	serve_read_backups(&r, s->cli);
 	r.read_at = now_ms(CLOCK_REALTIME);
 	r.read_secs = (double)(now_us(CLOCK_MONOTONIC) - t0) / 1e6;
 	r.url = s->url;
@@ -207,7 +213,7 @@ static struct serve_pages *read_and_render(struct server *s)
 	r.reads = s->reads;
 	r.read_errors = s->read_errors;
 	serve_render(pages, &r);
-	read_release(&r);
+	serve_read_release(&r);
 	strata_error_release(&err);
 	return pages;
 }

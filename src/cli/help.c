@@ -41,7 +41,8 @@ static const struct help helps[] = {
 		.description = LIST(
 			"Apply pending migrations in version order, each in its own transaction together with its row in the history table (_sqlx_migrations).",
 			"One runner works at a time: strata takes sqlx's advisory lock (PostgreSQL) or the database's write lock (SQLite), waiting up to --lock-wait. Each migration runs with a lock_timeout; one that loses a lock race is rolled back and tried again (--retries). On PostgreSQL, what is about to be applied is linted first, and error-level findings stop the run unless --allow-unsafe.",
-			"An applied migration whose file changed stops the run (exit 4), as does one missing from the source unless --ignore-missing."),
+			"An applied migration whose file changed stops the run (exit 4), as does one missing from the source unless --ignore-missing.",
+			"With --metrics-file PATH the run ends, whatever its outcome, by writing the metrics of 'strata serve' (pending, applied and failed counts, durations, the last run and its exit code) to PATH atomically, for node_exporter's textfile collector: for runs from cron or CI."),
 		.examples = PAIRS(
 			{ "strata run --dry-run",
 			  "What would be applied, with every lint finding; nothing changes" },

@@ -25,6 +25,10 @@ struct serve_read {
 	int64_t backup_at; /* the newest complete backup's time, Unix s */
 	bool is_pending_ok;
 	uint64_t reads, read_errors; /* since the server started */
+	/* run --metrics-file: the run's exit code and end, instead of the
+	 * server's own counters */
+	bool is_run;
+	int run_exit;
 };
 
 struct serve_body {
@@ -37,6 +41,23 @@ struct serve_pages {
 	int health_code; /* 200 or 503 */
 	struct serve_body health, metrics, page, history;
 };
+
+/* Status and audit trail of `db` into `r` (cmd_serve.c); the newest
+ * backup of the backup folder, when there is one; release. */
+int serve_read_state(struct serve_read *r, struct cli *cli,
+                     struct strata_db *db, struct strata_error *err);
+void serve_read_backups(struct serve_read *r, struct cli *cli);
+void serve_read_release(struct serve_read *r);
+
+/*
+ * run --metrics-file: the metrics of /metrics after a run that exited
+ * `run_exit`, written to `path` atomically (a hidden temporary file in the
+ * same folder, synced, renamed over it), as node_exporter's textfile
+ * collector reads them. `db` may be NULL (the run could not connect).
+ * Returns 0, or 1 with the error printed.
+ */
+int serve_write_metrics_file(struct cli *cli, const char *path,
+                             struct strata_db *db, int run_exit);
 
 /* "ok", "warning" or "error", and the HTTP code /health answers with. */
 const char *serve_health_status(const struct serve_read *r, int *code);

@@ -7,11 +7,15 @@
  */
 #include "serve.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util/banned.h"
 
@@ -388,6 +392,23 @@ static void status_metrics(FILE *fp, const struct serve_read *r)
 			      at);
 }
 
+/* The server's own: its reads of the database and how they went. */
+static void serve_counters(FILE *fp, const struct serve_read *r)
+{
+	family(fp, "strata_serve_reads_total", "counter",
+	       "Reads of the database by this server.");
+	fprintf(fp, "strata_serve_reads_total %" PRIu64 "\n", r->reads);
+	family(fp, "strata_serve_read_errors_total", "counter",
+	       "Reads of the database by this server that failed.");
+	fprintf(fp, "strata_serve_read_errors_total %" PRIu64 "\n",
+	        r->read_errors);
+	gauge(fp, "strata_serve_last_read_timestamp_seconds",
+	      "When this server last read the database.",
+	      (double)r->read_at / 1000);
+	gauge(fp, "strata_serve_read_duration_seconds",
+	      "How long the last read of the database took.", r->read_secs);
+}
+
 static char *metrics_text(const struct serve_read *r)
 {
 	char *text = NULL;
@@ -411,18 +432,16 @@ static char *metrics_text(const struct serve_read *r)
 		      "Age of the newest complete backup at the last read.",
 		      (double)r->read_at / 1000 - (double)r->backup_at);
 	}
-	family(fp, "strata_serve_reads_total", "counter",
-	       "Reads of the database by this server.");
-	fprintf(fp, "strata_serve_reads_total %" PRIu64 "\n", r->reads);
-	family(fp, "strata_serve_read_errors_total", "counter",
-	       "Reads of the database by this server that failed.");
-	fprintf(fp, "strata_serve_read_errors_total %" PRIu64 "\n",
-	        r->read_errors);
-	gauge(fp, "strata_serve_last_read_timestamp_seconds",
-	      "When this server last read the database.",
-	      (double)r->read_at / 1000);
-	gauge(fp, "strata_serve_read_duration_seconds",
-	      "How long the last read of the database took.", r->read_secs);
+	if (r->is_run) {
+		gauge(fp, "strata_run_exit_code",
+		      "The exit code of the strata run that wrote this file.",
+		      r->run_exit);
+		gauge(fp, "strata_run_end_timestamp_seconds",
+		      "When the strata run that wrote this file ended.",
+		      (double)r->read_at / 1000);
+	} else {
+		serve_counters(fp, r);
+	}
 	family(fp, "strata_build_info", "gauge",
 	       "The strata version and database driver, as labels.");
 	fputs("strata_build_info{version=\"" STRATA_VERSION "\",driver=\"", fp);
@@ -473,4 +492,66 @@ void serve_pages_release(struct serve_pages *p)
 	free(p->page.text);
 	free(p->history.text);
 	memset(p, 0, sizeof(*p));
+}
+
+/* `len` bytes of `text` to `fd`, whole. */
+static int write_all(int fd, const char *text, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, text, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		text += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int serve_write_metrics_file(struct cli *cli, const char *path,
+                             struct strata_db *db, int run_exit)
+{
+	struct strata_error err = STRATA_ERROR_INIT;
+	struct serve_read r = { .is_run = true, .run_exit = run_exit };
+	const char *slash = strrchr(path, '/');
+	size_t dir_len = slash ? (size_t)(slash - path) + 1 : 0;
+	char *text = NULL, *tmp = malloc(strlen(path) + 16);
+	int fd = -1, rc = 1;
+
+	if (!tmp)
+		abort();
+	if (db && serve_read_state(&r, cli, db, &err) == 0) {
+		r.is_ok = true;
+	} else {
+		serve_read_release(&r);
+		r.is_run = true;
+		r.run_exit = run_exit;
+	}
+	serve_read_backups(&r, cli);
+	r.read_at = (int64_t)time(NULL) * 1000;
+	text = metrics_text(&r);
+	/* hidden and not *.prom: the collector never reads a partial file */
+	snprintf(tmp, strlen(path) + 16, "%.*s.%s.XXXXXX", (int)dir_len, path,
+	         path + dir_len);
+	fd = mkstemp(tmp);
+	if (fd < 0 || fchmod(fd, 0644) < 0 ||
+	    write_all(fd, text, strlen(text)) < 0 || fsync(fd) < 0 ||
+	    close(fd) < 0 || (fd = -1, rename(tmp, path) < 0)) {
+		fprintf(stderr,
+		        "strata: error: could not write the metrics file '%s': %s\n",
+		        path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		unlink(tmp);
+		goto done;
+	}
+	rc = 0;
+done:
+	serve_read_release(&r);
+	strata_error_release(&err);
+	free(text);
+	free(tmp);
+	return rc;
 }
