@@ -13,8 +13,8 @@
  * once at once (the server restarted); one that still fails is the answer
  * (status "error", 503) until the next interval. libmicrohttpd serves
  * from a few threads with a bounded number of connections and an idle
- * timeout; SIGTERM, SIGINT and SIGHUP stop it: requests in flight finish,
- * a read in flight is cancelled, and serve exits 0.
+ * timeout; SIGTERM, SIGINT and SIGHUP stop it: a read in flight is
+ * cancelled, and serve exits 0.
  */
 #include "serve.h"
 
@@ -40,6 +40,9 @@
 #define DEFAULT_MAX_CONNECTIONS 128
 #define DEFAULT_TIMEOUT         10.0
 #define WORKER_THREADS          4
+/* seconds a stopping server waits for a read that is still connecting:
+ * nothing is lost by leaving it, serve only reads */
+#define STOP_GRACE 3
 
 static const char usage[] =
         "[--listen ADDR] [--interval DURATION] [--pending-ok] [--max-connections N] [--timeout DURATION]";
@@ -62,6 +65,15 @@ struct server {
 };
 
 static int stop_pipe[2] = { -1, -1 };
+static volatile sig_atomic_t is_stopping;
+
+/* write(2): the only output a signal handler may make */
+static void say_now(const char *text)
+{
+	ssize_t n = write(STDERR_FILENO, text, strlen(text));
+
+	(void)n;
+}
 
 static void on_stop(int sig)
 {
@@ -69,11 +81,25 @@ static void on_stop(int sig)
 	char c = (char)sig;
 	ssize_t n;
 
-	/* a read in flight ends now rather than at its timeout */
+	if (is_stopping) {
+		say_now("strata: stopping now\n");
+		_exit(0);
+	}
+	is_stopping = 1;
+	/* a read in flight ends now rather than at its timeout; one still
+	 * connecting cannot be cut short, and gets STOP_GRACE seconds */
 	strata_cancel();
+	alarm(STOP_GRACE);
 	n = write(stop_pipe[1], &c, 1);
 	(void)n;
 	errno = saved;
+}
+
+static void on_stop_alarm(int sig)
+{
+	(void)sig;
+	say_now("strata: a read of the database did not end in time; stopping without it\n");
+	_exit(0);
 }
 
 static int64_t now_us(clockid_t clock)
@@ -512,6 +538,8 @@ static void catch_stop_signals(void)
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
 	sa.sa_flags = SA_RESTART;
+	sa.sa_handler = on_stop_alarm;
+	sigaction(SIGALRM, &sa, NULL);
 	sa.sa_handler = on_stop;
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
 		/* one ignored by whoever started us (nohup) stays ignored */
@@ -627,6 +655,7 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 	wait_for_stop();
 	say("%s", "stopping");
 	MHD_stop_daemon(d);
+	alarm(0);
 	rc = 0;
 done:
 	if (!strncmp(listen_addr, "unix:", 5) && d)

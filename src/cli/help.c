@@ -190,7 +190,7 @@ static const struct help helps[] = {
 			"[--listen ADDR] [--interval DURATION] [--pending-ok] [--max-connections N] [--timeout DURATION]"),
 		.description = LIST(
 			"Serve the migration state over HTTP, for load balancers, readiness probes, Prometheus and people: GET /health (JSON: status ok, warning or error, migrations_pending, migrations_applied, migrations_failed, latest_version, checksum_mismatches, checked_at; 200 when up to date, 503 when migrations are pending, failed or the database cannot be read), GET /metrics (Prometheus text format), GET / (a page: the state, what is not applied, a chart of migration durations and the audit trail) and GET /history.json (the same data).",
-			"It only reads and never migrates: a role that may SELECT the history table (_sqlx_migrations) and the audit trail (_strata_audit) is enough. The database is read at most once per --interval however many requests come; a database that goes away makes /health say error (503) and is connected to again at the next read. SIGTERM, SIGINT or SIGHUP stop it: requests in flight finish, and it exits 0.",
+			"It only reads and never migrates: a role that may SELECT the history table (_sqlx_migrations) and the audit trail (_strata_audit) is enough. The database is read at most once per --interval however many requests come; a database that goes away makes /health say error (503) and is connected to again at the next read. SIGTERM, SIGINT or SIGHUP stop it promptly (a read in flight is cancelled), with exit 0.",
 			"It speaks plain HTTP without authentication: keep it on loopback or a private network, or put it behind a proxy that adds TLS and authentication."),
 		.examples = PAIRS(
 			{ "strata serve",

@@ -279,3 +279,37 @@ logged_statements() {
 	assert_output --partial "Re-using existing connection"
 	serve_stop
 }
+
+@test "serve: SIGTERM while a read hangs connecting (a server that never answers) still stops within seconds" {
+	two_migrations
+	cat >silent.py <<'PY'
+import os, socket, sys
+srv = socket.socket()
+srv.bind(("127.0.0.1", 0))
+srv.listen(16)
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write(str(srv.getsockname()[1]))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+held = []
+while True:
+    held.append(srv.accept()[0])
+PY
+	python3 silent.py silent.port 3>&- &
+	local fake=$!
+	for i in $(seq 1 100); do
+		[[ -s silent.port ]] && break
+		sleep 0.05
+	done
+	DATABASE_URL="postgresql://u@127.0.0.1:$(cat silent.port)/db" \
+		serve_start --connect-timeout 60s
+	curl -s -o /dev/null --max-time 30 "$SERVE_URL/health" 3>&- &
+	local client=$!
+	sleep 0.5
+	local t0=$SECONDS
+	serve_stop
+	((SECONDS - t0 <= 5)) || fail "took $((SECONDS - t0)) s"
+	run cat "$SERVE_LOG"
+	assert_output --partial "did not end in time"
+	kill "$fake" "$client" 2>/dev/null || true
+	wait "$fake" "$client" 2>/dev/null || true
+}
