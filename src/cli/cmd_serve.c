@@ -8,13 +8,13 @@
  * The database is read at most once per --interval however many ask: the
  * first request after the interval reads (one status read, one audit read),
  * renders every answer (serve.h) and swaps them in; requests meanwhile get
- * the previous answers, so no request waits on the database except the
- * very first. A read that fails on a connection that worked reconnects
- * once at once (the server restarted); one that still fails is the answer
- * (status "error", 503) until the next interval. libmicrohttpd serves
- * from a few threads with a bounded number of connections and an idle
- * timeout; SIGTERM, SIGINT and SIGHUP stop it: a read in flight is
- * cancelled, and serve exits 0.
+ * the previous answers, so only the reading request waits on the database
+ * (and, before the first read, those that come with it). A read that fails
+ * on a connection that worked reconnects once at once (the server
+ * restarted); one that still fails is the answer (status "error", 503)
+ * until the next interval. libmicrohttpd serves from a few threads with a
+ * bounded number of connections and an idle timeout; SIGTERM, SIGINT and
+ * SIGHUP stop it: a read in flight is cancelled, and serve exits 0.
  */
 #include "serve.h"
 
@@ -128,8 +128,7 @@ static void say(const char *fmt, const char *text)
 	free(safe);
 }
 
-/* ---- reading --------------------------------------------------------------
- */
+/* ---- reading ------------------------------------------------------------- */
 
 static int open_db(struct server *s, struct strata_error *err)
 {
@@ -284,8 +283,7 @@ static struct serve_pages *current_pages(struct server *s)
 	}
 }
 
-/* ---- HTTP -----------------------------------------------------------------
- */
+/* ---- HTTP ---------------------------------------------------------------- */
 
 static enum MHD_Result respond(struct MHD_Connection *c, unsigned status,
                                const char *type, const char *body, size_t len)
@@ -396,8 +394,7 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 	say("serve: %s", msg);
 }
 
-/* ---- listening ------------------------------------------------------------
- */
+/* ---- listening ----------------------------------------------------------- */
 
 static int listen_unix(struct cli *cli, const char *path, char *shown,
                        size_t size)

@@ -318,8 +318,7 @@ static void chart(FILE *fp, const struct strata_audit *a)
 	free(pts);
 }
 
-/* ---- the audit trail ------------------------------------------------------
- */
+/* ---- the audit trail ----------------------------------------------------- */
 
 static void who(FILE *fp, const struct strata_audit_row *row)
 {
