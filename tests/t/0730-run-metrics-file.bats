@@ -72,3 +72,18 @@ require_promtool() {
 		skip "promtool is not installed"
 	fi
 }
+
+@test "run --metrics-file: the newest backup's time and age, after run --backup" {
+	require_promtool
+	sqlite_db
+	two_migrations
+	strata run --backup --metrics-file strata.prom
+	run promtool check metrics <strata.prom
+	assert_success
+	local made age
+	made=$(date -u -d "$(jq -r .created_at backups/*.json)" +%s)
+	run grep -v '^#' strata.prom
+	assert_line "strata_backup_newest_timestamp_seconds $made"
+	age=$(sed -n 's/^strata_backup_newest_age_seconds //p' strata.prom)
+	[[ -n $age ]] && (($(printf '%.0f' "$age") >= 0 && $(printf '%.0f' "$age") < 60)) || fail "age: '$age'"
+}
