@@ -454,7 +454,8 @@ static int split_listen(const char *addr, char *host, size_t host_size,
 		host[hlen - 2] = '\0';
 	}
 	memcpy(serv, colon + 1, strlen(colon + 1) + 1);
-	return 0;
+	/* getaddrinfo() takes 99999 and wraps it */
+	return strtol(serv, NULL, 10) <= 65535 ? 0 : -1;
 }
 
 /* A usage error unless `addr` is HOST:PORT, [IPV6]:PORT or unix:PATH. */

@@ -248,6 +248,9 @@ logged_statements() {
 	run strata serve --listen nowhere
 	assert_failure 2
 	assert_output --partial "--listen wants HOST:PORT"
+	run strata serve --listen localhost:99999
+	assert_failure 2
+	assert_output --partial "'localhost:99999'"
 	run strata serve --interval forever
 	assert_failure 2
 	serve_start
