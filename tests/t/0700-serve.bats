@@ -248,7 +248,7 @@ logged_statements() {
 	run strata serve --listen nowhere
 	assert_failure 2
 	assert_output --partial "--listen wants HOST:PORT"
-	run strata serve --listen localhost:99999
+	run timeout 10 strata serve --listen localhost:99999
 	assert_failure 2
 	assert_output --partial "'localhost:99999'"
 	run strata serve --interval forever
