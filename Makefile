@@ -124,6 +124,13 @@ $(CLI_LIB): $(filter-out $(BUILD)/src/cli/main.o,$(CLI_OBJ))
 	@rm -f $@
 	ar rcs $@ $^
 
+# strata serve's HTTP server belongs to the command line, not to libstrata.
+CLI_PKGS        := libmicrohttpd
+CLI_PKG_CFLAGS  := $(shell pkg-config --cflags $(CLI_PKGS))
+CLI_PKG_LIBS    := $(shell pkg-config --libs $(CLI_PKGS))
+$(CLI_OBJ): ALL_CFLAGS += $(CLI_PKG_CFLAGS)
+$(BIN): LDLIBS += $(CLI_PKG_LIBS)
+
 $(BUILD)/tests/unit/%: tests/unit/%.c $(CLI_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -o $@ $< $(CLI_LIB) $(LIB) $(LDLIBS) -lcmocka

@@ -279,6 +279,10 @@ void cli_print_json(json_t *doc); /* prints and releases doc */
  * does when it is not UTF-8 (which a JSON string must be). */
 json_t *cli_json_text(const char *s);
 json_t *cli_json_error(const struct strata_error *err);
+/* A migration of status --format json (cmd_status.c), an action of
+ * history --format json (cmd_history.c); serve's history.json has both. */
+json_t *cli_json_status_entry(const struct strata_status_entry *e);
+json_t *cli_json_audit_row(const struct strata_audit_row *r);
 /* applied, pending, failed, checksum_mismatch, missing of a status. */
 void cli_json_counts(json_t *o, const struct strata_status *st);
 /* `file:line:col: severity: message [rule]`, then the hint indented. */
@@ -412,6 +416,7 @@ int cmd_restore(struct cli *cli, int argc, char **argv);
 int cmd_migrate(struct cli *cli, int argc, char **argv);
 int cmd_migrate_add(struct cli *cli, int argc, char **argv);
 int cmd_embed(struct cli *cli, int argc, char **argv);
+int cmd_serve(struct cli *cli, int argc, char **argv);
 
 /* ---- cmd_backup.c: what run and restore share with backup -------------- */
 /*

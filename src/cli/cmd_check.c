@@ -5,10 +5,14 @@
 #include "cli.h"
 
 #include <inttypes.h>
+#include <time.h>
 
 #include "util/banned.h"
 
-static const char usage[] = "";
+static const char usage[] = "[--wait DURATION]";
+
+/* How often check --wait looks again: a status read is one cheap query. */
+#define WAIT_POLL_SECONDS 1.0
 
 static const char *verdict_name(enum strata_code code)
 {
@@ -22,13 +26,112 @@ static const char *verdict_name(enum strata_code code)
 	}
 }
 
+static double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* One look, printing nothing; the connection is kept for the next. */
+static int look(struct cli *cli, struct strata_source **src,
+                struct strata_db **db, struct strata_status **st,
+                struct strata_error *err)
+{
+	const struct strata_source_options src_opts = {
+		.version = STRATA_SOURCE_OPTIONS_VERSION,
+		.max_file_size = cli->max_file_size,
+		.is_checksums_only = true,
+	};
+	const struct strata_status_options opts = {
+		.version = STRATA_STATUS_OPTIONS_VERSION,
+		.is_without_applied_by = true,
+	};
+	const struct strata_db_options db_opts = {
+		.version = STRATA_DB_OPTIONS_VERSION,
+		.table = cli->table,
+		.lock_wait = cli->lock_wait,
+		.is_read_only = true,
+		.command = cli->command_line,
+	};
+
+	strata_status_free(*st);
+	strata_source_free(*src);
+	*st = NULL;
+	*src = NULL;
+	strata_error_release(err);
+	if (!*db && strata_db_open(db, cli->database, &db_opts, err) < 0)
+		return -1;
+	if (strata_status_load(st, src, *db, cli->source, &src_opts, &opts,
+	                       err) == 0)
+		return 0;
+	/* a lost connection is opened again at the next look */
+	strata_db_close(*db);
+	*db = NULL;
+	return -1;
+}
+
+/*
+ * check --wait: looks every second, quietly, until the database is up to
+ * date or `wait` seconds (< 0: forever) have passed. A database that
+ * cannot be reached yet, migrations pending, or a record failed for now
+ * (a -- no-transaction migration is, while it runs) are waited out; a
+ * source that cannot be read is not. Returns 0 with the last status in
+ * *st, or the exit code of an error, printed.
+ */
+static int wait_up_to_date(struct cli *cli, double wait,
+                           struct strata_source **src, struct strata_db **db,
+                           struct strata_status **st)
+{
+	struct strata_error err = STRATA_ERROR_INIT;
+	double deadline = now_seconds() + wait;
+	int rc;
+
+	cli->is_read_only = true;
+	if (!cli->database)
+		return cli_open_db(cli, db); /* its error: no database */
+	/* a wrong --source is not waited out: said at once */
+	if ((rc = cli_load_source(cli, src)))
+		return rc;
+	for (;;) {
+		rc = look(cli, src, db, st, &err);
+		if (rc == 0 && strata_status_verdict(*st) == STRATA_OK)
+			break;
+		if (rc < 0 && err.code != STRATA_ECONNECT &&
+		    err.code != STRATA_EFAILED)
+			break; /* the URL, a signal: waiting changes nothing */
+		if (wait >= 0 && now_seconds() >= deadline)
+			break;
+		for (double t = 0;
+		     t < WAIT_POLL_SECONDS && !cli_interrupted() &&
+		     (wait < 0 || now_seconds() < deadline);
+		     t += 0.1)
+			nanosleep(&(struct timespec){ .tv_nsec = 100000000 },
+			          NULL);
+		if (cli_interrupted()) {
+			strata_error_release(&err);
+			return 128 + cli_interrupted();
+		}
+	}
+	rc = rc < 0 ? cli_error(cli, &err) : 0;
+	strata_error_release(&err);
+	return rc;
+}
+
 int cmd_check(struct cli *cli, int argc, char **argv)
 {
 	struct strata_error err = STRATA_ERROR_INIT;
 	struct strata_source *src = NULL;
 	struct strata_status *st = NULL;
 	struct strata_db *db = NULL;
-	const struct opt opts[] = { OPT_END };
+	double wait = 0;
+	bool has_wait = false;
+	const struct opt opts[] = {
+		{ 0, "wait", OPT_DURATION, &wait, &has_wait, "DURATION",
+		  "wait until nothing is pending, looking every second, quietly; exit 3 (or 4, 7) when DURATION has passed ('forever': no limit)" },
+		OPT_END,
+	};
 	enum strata_code verdict;
 	int rc = cli_parse_options(cli, "check", usage, opts, &argc, &argv);
 
@@ -37,7 +140,11 @@ int cmd_check(struct cli *cli, int argc, char **argv)
 	if (argc)
 		return cli_usage_error(cli, "check", "unexpected argument '%s'",
 		                       argv[0]);
-	if ((rc = cli_read_status(cli, false, &src, &db, &st)))
+	if (has_wait)
+		rc = wait_up_to_date(cli, wait, &src, &db, &st);
+	else
+		rc = cli_read_status(cli, false, &src, &db, &st);
+	if (rc)
 		goto done;
 	verdict = strata_status_verdict(st);
 	if (cli->format == FORMAT_JSON) {

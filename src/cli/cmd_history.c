@@ -17,7 +17,7 @@ static void set_str(json_t *o, const char *key, const char *v)
 	json_object_set_new(o, key, v ? cli_json_text(v) : json_null());
 }
 
-static json_t *row_json(const struct strata_audit_row *r)
+json_t *cli_json_audit_row(const struct strata_audit_row *r)
 {
 	json_t *o = json_object();
 
@@ -132,7 +132,8 @@ int cmd_history(struct cli *cli, int argc, char **argv)
 		json_t *doc = json_object(), *list = json_array();
 
 		for (size_t i = 0; i < a->count; i++)
-			json_array_append_new(list, row_json(&a->rows[i]));
+			json_array_append_new(list,
+			                      cli_json_audit_row(&a->rows[i]));
 		json_object_set_new(doc, "actions", list);
 		cli_print_json(doc);
 	} else {

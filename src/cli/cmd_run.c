@@ -5,6 +5,8 @@
 
 #include <inttypes.h>
 
+#include "serve.h"
+
 #include "util/banned.h"
 
 static const char usage[] = "[options]";
@@ -18,6 +20,7 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 	struct strata_source *src = NULL;
 	struct strata_db *db = NULL;
 	bool is_backup = false, is_no_backup = false;
+	const char *metrics_file = NULL;
 	const struct opt opts[] = {
 		{ 0, "dry-run", OPT_FLAG, &ro.is_dry_run, NULL, NULL,
 		  "show what would be applied, apply nothing" },
@@ -35,6 +38,8 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 		  "back up first (see 'strata backup'); apply nothing if that fails" },
 		{ 0, "no-backup", OPT_FLAG, &is_no_backup, NULL, NULL,
 		  "no backup, even when strata.conf says backup = true" },
+		{ 0, "metrics-file", OPT_STRING, &metrics_file, NULL, "PATH",
+		  "afterwards, write the migration metrics there for node_exporter's textfile collector, whatever the outcome" },
 		OPT_END,
 	};
 	int rc = cli_parse_options(cli, "run", usage, opts, &argc, &argv);
@@ -99,6 +104,11 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 			       res.applied == 1 ? "" : "s");
 	}
 done:
+	/* a run that applied its migrations but could not say so: exit 1,
+	 * as for a full disk on stdout */
+	if (metrics_file &&
+	    serve_write_metrics_file(cli, metrics_file, db, rc) && !rc)
+		rc = 1;
 	json_decref(cli->events);
 	json_decref(cli->warnings);
 	json_decref(cli->findings);

@@ -22,7 +22,7 @@ static void hex(char *out, const unsigned char *p, size_t n)
 	out[2 * n] = '\0';
 }
 
-static json_t *entry_json(const struct strata_status_entry *e)
+json_t *cli_json_status_entry(const struct strata_status_entry *e)
 {
 	json_t *o = json_object();
 	char sum[2 * STRATA_CHECKSUM_LEN + 1];
@@ -168,8 +168,8 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 		json_t *sum = json_object();
 
 		for (size_t i = 0; i < st->count; i++)
-			json_array_append_new(list,
-			                      entry_json(&st->entries[i]));
+			json_array_append_new(
+			        list, cli_json_status_entry(&st->entries[i]));
 		cli_json_counts(sum, st);
 		json_object_set_new(doc, "migrations", list);
 		json_object_set_new(doc, "summary", sum);

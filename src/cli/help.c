@@ -41,7 +41,8 @@ static const struct help helps[] = {
 		.description = LIST(
 			"Apply pending migrations in version order, each in its own transaction together with its row in the history table (" STRATA_DEFAULT_TABLE ").",
 			"One runner works at a time: strata takes sqlx's advisory lock (PostgreSQL) or the database's write lock (SQLite), waiting up to --lock-wait. Each migration runs with a lock_timeout; one that loses a lock race is rolled back and tried again (--retries). On PostgreSQL, what is about to be applied is linted first, and error-level findings stop the run unless --allow-unsafe.",
-			"An applied migration whose file changed stops the run (exit 4), as does one missing from the source unless --ignore-missing."),
+			"An applied migration whose file changed stops the run (exit 4), as does one missing from the source unless --ignore-missing.",
+			"With --metrics-file PATH the run ends, whatever its outcome, by writing the metrics of 'strata serve' (pending, applied and failed counts, durations, the last run and its exit code) to PATH atomically, for node_exporter's textfile collector: for runs from cron or CI."),
 		.examples = PAIRS(
 			{ "strata run --dry-run",
 			  "What would be applied, with every lint finding; nothing changes" },
@@ -85,13 +86,16 @@ static const struct help helps[] = {
 	},
 	{
 		.name = "check",
-		.synopsis = LIST("[options]"),
+		.synopsis = LIST("[--wait DURATION] [options]"),
 		.description = LIST(
 			"Exit 0 when the database is exactly up to date, 3 when migrations are pending, 4 when the history disagrees with the source (a failed record, an edited or a missing migration).",
-			"Made for start-up gates, health checks and CI: it changes nothing and takes no lock."),
+			"Made for start-up gates, health checks and CI: it changes nothing and takes no lock.",
+			"With --wait it looks again every second, printing nothing, until the database is up to date (exit 0) or DURATION has passed: then it exits as without --wait (3 pending, 4, or 7 when the database could not be reached). A database not reachable yet, pending migrations and a migration recorded as failed while it runs are waited out; a source that cannot be read is not. An init container or a start script waits for the migration job this way."),
 		.examples = PAIRS(
 			{ "strata check && exec ./server",
 			  "Start the application only on an up-to-date database" },
+			{ "strata check --wait 5m && exec ./server",
+			  "Wait up to five minutes for the migrations, then start" },
 			{ "strata check --format json",
 			  "The verdict and the counts as JSON" }),
 		.uses = USES_SOURCE | USES_DB,
@@ -179,6 +183,24 @@ static const struct help helps[] = {
 			  "One migration's actions as JSON" }),
 		.uses = USES_DB,
 		.exits = X(0) | X(1) | X(2) | X(7),
+	},
+	{
+		.name = "serve",
+		.synopsis = LIST(
+			"[--listen ADDR] [--interval DURATION] [--pending-ok] [--max-connections N] [--timeout DURATION]"),
+		.description = LIST(
+			"Serve the migration state over HTTP, for load balancers, readiness probes, Prometheus and people: GET /health (JSON: status ok, warning or error, migrations_pending, migrations_applied, migrations_failed, latest_version, checksum_mismatches, checked_at; 200 when up to date, 503 when migrations are pending, failed or the database cannot be read), GET /metrics (Prometheus text format), GET / (a page: the state, what is not applied, a chart of migration durations and the audit trail) and GET /history.json (the same data).",
+			"It only reads and never migrates: a role that may SELECT the history table (_sqlx_migrations) and the audit trail (_strata_audit) is enough. The database is read at most once per --interval however many requests come; a database that goes away makes /health say error (503) and is connected to again at the next read. SIGTERM, SIGINT or SIGHUP stop it promptly (a read in flight is cancelled), with exit 0.",
+			"It speaks plain HTTP without authentication: keep it on loopback or a private network, or put it behind a proxy that adds TLS and authentication."),
+		.examples = PAIRS(
+			{ "strata serve",
+			  "On http://127.0.0.1:9187/" },
+			{ "strata serve --listen 0.0.0.0:9187 --pending-ok",
+			  "For a probe that must not fail while a deploy's migrations wait" },
+			{ "strata serve --listen unix:/run/strata/serve.sock --interval 30s",
+			  "On a Unix socket, reading the database at most every 30 s" }),
+		.uses = USES_SOURCE | USES_DB,
+		.exits = X(0) | X(1) | X(2) | X(4),
 	},
 	{
 		.name = "new",

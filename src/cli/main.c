@@ -50,6 +50,8 @@ static const struct command commands[] = {
 	  "Restore a backup, verified first, into the database or another one." },
 	{ "migrate", cmd_migrate,
 	  "sqlx-cli's spellings: migrate run, revert, info and add." },
+	{ "serve", cmd_serve,
+	  "Serve the migration state over HTTP: /health, /metrics, a page and /history.json." },
 	/* other names, not listed (a summary of NULL) */
 	{ "db", cmd_database, NULL },
 	{ "mig", cmd_migrate, NULL },

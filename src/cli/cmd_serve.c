@@ -1,0 +1,674 @@
+/*
+ * strata serve: the migration state over HTTP, for load balancers and
+ * readiness probes (/health), Prometheus (/metrics), people (/) and
+ * scripts (/history.json). It only reads, as status and history do, and
+ * never migrates, so a role that may only SELECT the history and audit
+ * tables is enough.
+ *
+ * The database is read at most once per --interval however many ask: the
+ * first request after the interval reads (one status read, one audit read),
+ * renders every answer (serve.h) and swaps them in; requests meanwhile get
+ * the previous answers, so only the reading request waits on the database
+ * (and, before the first read, those that come with it). A read that fails
+ * on a connection that worked reconnects once at once (the server
+ * restarted); one that still fails is the answer (status "error", 503)
+ * until the next interval. libmicrohttpd serves from a few threads with a
+ * bounded number of connections and an idle timeout; SIGTERM, SIGINT and
+ * SIGHUP stop it: a read in flight is cancelled, and serve exits 0.
+ */
+#include "serve.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/banned.h"
+
+#define DEFAULT_LISTEN          "127.0.0.1:9187"
+#define DEFAULT_INTERVAL        10.0
+#define DEFAULT_MAX_CONNECTIONS 128
+#define DEFAULT_TIMEOUT         10.0
+#define WORKER_THREADS          4
+/* seconds a stopping server waits for a read that is still connecting:
+ * nothing is lost by leaving it, serve only reads */
+#define STOP_GRACE 3
+
+static const char usage[] =
+        "[--listen ADDR] [--interval DURATION] [--pending-ok] [--max-connections N] [--timeout DURATION]";
+
+struct server {
+	struct cli *cli;
+	const char *url; /* redacted */
+	double interval;
+	bool is_pending_ok;
+	pthread_mutex_t lock;
+	pthread_cond_t read_done;
+	/* under lock */
+	bool is_reading;
+	struct serve_pages *pages; /* NULL before the first read */
+	int64_t pages_at;          /* monotonic ms of their read */
+	/* the reader's own (one read at a time) */
+	struct strata_db *db;
+	uint64_t reads, read_errors;
+	bool was_ok, has_read;
+};
+
+static int stop_pipe[2] = { -1, -1 };
+static volatile sig_atomic_t is_stopping;
+
+/* write(2): the only output a signal handler may make */
+static void say_now(const char *text)
+{
+	ssize_t n = write(STDERR_FILENO, text, strlen(text));
+
+	(void)n;
+}
+
+static void on_stop(int sig)
+{
+	int saved = errno;
+	char c = (char)sig;
+	ssize_t n;
+
+	if (is_stopping) {
+		say_now("strata: stopping now\n");
+		_exit(0);
+	}
+	is_stopping = 1;
+	/* a read in flight ends now rather than at its timeout; one still
+	 * connecting cannot be cut short, and gets STOP_GRACE seconds */
+	strata_cancel();
+	alarm(STOP_GRACE);
+	n = write(stop_pipe[1], &c, 1);
+	(void)n;
+	errno = saved;
+}
+
+static void on_stop_alarm(int sig)
+{
+	(void)sig;
+	say_now("strata: a read of the database did not end in time; stopping without it\n");
+	_exit(0);
+}
+
+static int64_t now_us(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int64_t now_ms(clockid_t clock)
+{
+	return now_us(clock) / 1000;
+}
+
+/* A line on stderr, stamped as the plain progress lines are. */
+static void say(const char *fmt, const char *text)
+{
+	char when[32];
+	char *safe = strata_printable(text ? text : "", 0);
+
+	serve_format_time(when, sizeof(when), now_ms(CLOCK_REALTIME));
+	fprintf(stderr, "%s strata: ", when);
+	fprintf(stderr, fmt, safe ? safe : text ? text : "");
+	fputc('\n', stderr);
+	free(safe);
+}
+
+/* ---- reading ------------------------------------------------------------- */
+
+static int open_db(struct server *s, struct strata_error *err)
+{
+	const struct strata_db_options opts = {
+		.version = STRATA_DB_OPTIONS_VERSION,
+		.table = s->cli->table,
+		.lock_wait = s->cli->lock_wait,
+		.is_read_only = true,
+		.command = s->cli->command_line,
+	};
+
+	return strata_db_open(&s->db, s->cli->database, &opts, err);
+}
+
+int serve_read_state(struct serve_read *r, struct cli *cli,
+                     struct strata_db *db, struct strata_error *err)
+{
+	const struct strata_source_options src_opts = {
+		.version = STRATA_SOURCE_OPTIONS_VERSION,
+		.max_file_size = cli->max_file_size,
+		.is_checksums_only = true,
+	};
+	/* the page's "who" comes from the audit trail read next */
+	const struct strata_status_options opts = {
+		.version = STRATA_STATUS_OPTIONS_VERSION,
+		.is_without_applied_by = true,
+	};
+	const struct strata_audit_filter all = { 0 };
+
+	r->driver = strata_db_driver_name(db);
+	if (strata_status_load(&r->st, &r->src, db, cli->source, &src_opts,
+	                       &opts, err) < 0)
+		return -1;
+	return strata_audit_read(&r->audit, db, &all, err);
+}
+
+static int read_once(struct server *s, struct serve_read *r,
+                     struct strata_error *err)
+{
+	if (!s->db && open_db(s, err) < 0)
+		return -1;
+	return serve_read_state(r, s->cli, s->db, err);
+}
+
+void serve_read_backups(struct serve_read *r, struct cli *cli)
+{
+	struct strata_backup_list l = { 0 };
+	struct strata_error err = STRATA_ERROR_INIT;
+
+	if (strata_backup_list_load(&l, cli->backup_dir, &err) == 0 && l.n) {
+		r->has_backup = true;
+		r->backup_at = l.items[l.n - 1]->created_at;
+	}
+	strata_backup_list_release(&l);
+	strata_error_release(&err);
+}
+
+void serve_read_release(struct serve_read *r)
+{
+	strata_status_free(r->st);
+	strata_source_free(r->src);
+	strata_audit_free(r->audit);
+	free(r->error);
+	memset(r, 0, sizeof(*r));
+}
+
+/* One read, rendered. Only one runs at a time (is_reading). */
+static struct serve_pages *read_and_render(struct server *s)
+{
+	struct strata_error err = STRATA_ERROR_INIT;
+	struct serve_read r = { 0 };
+	struct serve_pages *pages = calloc(1, sizeof(*pages));
+	int64_t t0 = now_us(CLOCK_MONOTONIC);
+	bool was_open = s->db != NULL;
+	int rc;
+
+	if (!pages)
+		abort();
+	rc = read_once(s, &r, &err);
+	if (rc < 0 && was_open && err.code != STRATA_EVALIDATE) {
+		/* the connection may have died with its server: once more */
+		serve_read_release(&r);
+		strata_db_close(s->db);
+		s->db = NULL;
+		strata_error_release(&err);
+		rc = read_once(s, &r, &err);
+	}
+	s->reads++;
+	if (rc < 0) {
+		s->read_errors++;
+		serve_read_release(&r);
+		r.error = strdup(err.message ? err.message : "unknown error");
+		if (!r.error)
+			abort();
+		if (s->was_ok || !s->has_read)
+			say("could not read the migration state: %s", r.error);
+		strata_db_close(s->db);
+		s->db = NULL;
+	} else {
+		r.is_ok = true;
+		if (!s->was_ok && s->has_read)
+			say("%s", "the migration state can be read again");
+	}
+	s->was_ok = rc == 0;
+	s->has_read = true;
+	serve_read_backups(&r, s->cli);
+	r.read_at = now_ms(CLOCK_REALTIME);
+	r.read_secs = (double)(now_us(CLOCK_MONOTONIC) - t0) / 1e6;
+	r.url = s->url;
+	r.is_pending_ok = s->is_pending_ok;
+	r.reads = s->reads;
+	r.read_errors = s->read_errors;
+	serve_render(pages, &r);
+	serve_read_release(&r);
+	strata_error_release(&err);
+	return pages;
+}
+
+static void pages_free(struct serve_pages *p)
+{
+	serve_pages_release(p);
+	free(p);
+}
+
+/*
+ * The current answers, read again first when older than the interval.
+ * Called with s->lock held; returns with it held. NULL when serve is
+ * stopping before anything was read.
+ */
+static struct serve_pages *current_pages(struct server *s)
+{
+	for (;;) {
+		int64_t now = now_ms(CLOCK_MONOTONIC);
+		bool is_stale =
+		        !s->pages || now - s->pages_at >= s->interval * 1000;
+		struct serve_pages *fresh, *old;
+
+		if (is_stale && !s->is_reading && !strata_is_cancelled()) {
+			s->is_reading = true;
+			pthread_mutex_unlock(&s->lock);
+			fresh = read_and_render(s);
+			pthread_mutex_lock(&s->lock);
+			old = s->pages;
+			s->pages = fresh;
+			s->pages_at = now_ms(CLOCK_MONOTONIC);
+			s->is_reading = false;
+			pthread_cond_broadcast(&s->read_done);
+			pages_free(old);
+			return s->pages;
+		}
+		if (s->pages)
+			return s->pages;
+		if (!s->is_reading)
+			return NULL; /* stopping before the first read */
+		pthread_cond_wait(&s->read_done, &s->lock);
+	}
+}
+
+/* ---- HTTP ---------------------------------------------------------------- */
+
+static enum MHD_Result respond(struct MHD_Connection *c, unsigned status,
+                               const char *type, const char *body, size_t len)
+{
+	struct MHD_Response *res = MHD_create_response_from_buffer(
+	        len, (void *)body, MHD_RESPMEM_MUST_COPY);
+	enum MHD_Result rc;
+
+	if (!res)
+		return MHD_NO;
+	MHD_add_response_header(res, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	/* a probe or a proxy must never be answered from a cache */
+	MHD_add_response_header(res, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	MHD_add_response_header(res, "X-Content-Type-Options", "nosniff");
+	/* nothing on the page runs or loads: if escaping ever failed, the
+	 * browser would still refuse the script */
+	MHD_add_response_header(
+	        res, "Content-Security-Policy",
+	        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'");
+	MHD_add_response_header(res, "Referrer-Policy", "no-referrer");
+	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+		MHD_add_response_header(res, MHD_HTTP_HEADER_ALLOW,
+		                        "GET, HEAD");
+	rc = MHD_queue_response(c, status, res);
+	MHD_destroy_response(res);
+	return rc;
+}
+
+static enum MHD_Result respond_text(struct MHD_Connection *c, unsigned status,
+                                    const char *text)
+{
+	return respond(c, status, "text/plain; charset=utf-8", text,
+	               strlen(text));
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
+                                  const char *url, const char *method,
+                                  const char *version, const char *upload,
+                                  size_t *upload_size, void **state)
+{
+	struct server *s = cls;
+	const struct serve_body *body;
+	struct serve_pages *pages;
+	const char *type;
+	unsigned status = MHD_HTTP_OK;
+	enum MHD_Result rc;
+
+	(void)version;
+	(void)upload;
+	/* Answer once the whole request is in (a body, of a POST, read and
+	 * dropped): a response queued earlier makes libmicrohttpd close the
+	 * connection, and a scraper would connect again for every scrape. */
+	if (!*state) {
+		*state = s;
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (strcmp(method, MHD_HTTP_METHOD_GET) &&
+	    strcmp(method, MHD_HTTP_METHOD_HEAD))
+		return respond_text(c, MHD_HTTP_METHOD_NOT_ALLOWED,
+		                    "only GET and HEAD\n");
+	if (strcmp(url, "/") && strcmp(url, "/health") &&
+	    strcmp(url, "/metrics") && strcmp(url, "/history.json"))
+		return respond_text(
+		        c, MHD_HTTP_NOT_FOUND,
+		        "not found: try /, /health, /metrics or /history.json\n");
+	pthread_mutex_lock(&s->lock);
+	pages = current_pages(s);
+	if (!pages) {
+		pthread_mutex_unlock(&s->lock);
+		return respond_text(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+		                    "stopping\n");
+	}
+	if (!strcmp(url, "/health")) {
+		body = &pages->health;
+		status = (unsigned)pages->health_code;
+		type = "application/json";
+	} else if (!strcmp(url, "/metrics")) {
+		body = &pages->metrics;
+		type = "text/plain; version=0.0.4; charset=utf-8";
+	} else if (!strcmp(url, "/history.json")) {
+		body = &pages->history;
+		type = "application/json";
+	} else {
+		body = &pages->page;
+		type = "text/html; charset=utf-8";
+	}
+	/* copied while the lock keeps the answers from being swapped */
+	rc = respond(c, status, type, body->text, body->len);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+/* libmicrohttpd's own complaints (a full descriptor table, ...). */
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	say("serve: %s", msg);
+}
+
+/* ---- listening ----------------------------------------------------------- */
+
+static int listen_unix(struct cli *cli, const char *path, char *shown,
+                       size_t size)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat sb;
+	int fd;
+
+	if (!*path || strlen(path) >= sizeof(sa.sun_path))
+		return cli_usage_error(
+		        cli, "serve",
+		        "--listen unix:PATH wants a path of 1 to %zu bytes, not '%s'",
+		        sizeof(sa.sun_path) - 1, path);
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto fail;
+	/* a socket left by a server that is gone: nobody answers on it */
+	if (lstat(path, &sb) == 0 && S_ISSOCK(sb.st_mode) &&
+	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 &&
+	    errno == ECONNREFUSED) {
+		unlink(path);
+		close(fd);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			goto fail;
+	}
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(fd, 128) < 0)
+		goto fail;
+	snprintf(shown, size, "unix:%s", path);
+	return fd;
+fail:
+	fprintf(stderr, "strata: error: could not listen on 'unix:%s': %s\n",
+	        path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+/* "HOST:PORT" or "[V6]:PORT" split (host may be empty: every address);
+ * -1 when `addr` is neither. */
+static int split_listen(const char *addr, char *host, size_t host_size,
+                        char *serv, size_t serv_size)
+{
+	const char *colon = strrchr(addr, ':');
+	size_t hlen;
+
+	if (!colon || !colon[1] || strlen(colon + 1) >= serv_size ||
+	    strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
+	    (hlen = (size_t)(colon - addr)) >= host_size)
+		return -1;
+	memcpy(host, addr, hlen);
+	host[hlen] = '\0';
+	if (hlen >= 2 && host[0] == '[' && host[hlen - 1] == ']') {
+		memmove(host, host + 1, hlen - 2);
+		host[hlen - 2] = '\0';
+	}
+	memcpy(serv, colon + 1, strlen(colon + 1) + 1);
+	/* getaddrinfo() takes 99999 and wraps it */
+	return strtol(serv, NULL, 10) <= 65535 ? 0 : -1;
+}
+
+/* A usage error unless `addr` is HOST:PORT, [IPV6]:PORT or unix:PATH. */
+static int check_listen(struct cli *cli, const char *addr)
+{
+	char host[256], serv[16];
+
+	if (!strncmp(addr, "unix:", 5) ||
+	    split_listen(addr, host, sizeof(host), serv, sizeof(serv)) == 0)
+		return 0;
+	return cli_usage_error(
+	        cli, "serve",
+	        "--listen wants HOST:PORT, [IPV6]:PORT or unix:PATH, not '%s'",
+	        addr);
+}
+
+/* A listening socket on `addr` (checked by check_listen()), or -1
+ * (printed). `shown` gets the address as bound (port 0 picks one). */
+static int listen_on(struct cli *cli, const char *addr, char *shown,
+                     size_t size)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+		                  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+	struct addrinfo *res = NULL, *ai;
+	char host[256], serv[16], nhost[NI_MAXHOST];
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	int fd = -1, one = 1, e;
+
+	if (!strncmp(addr, "unix:", 5))
+		return listen_unix(cli, addr + 5, shown, size);
+	/* check_listen() let it through */
+	if (split_listen(addr, host, sizeof(host), serv, sizeof(serv)) < 0)
+		abort();
+	e = getaddrinfo(*host ? host : NULL, serv, &hints, &res);
+	if (e) {
+		fprintf(stderr, "strata: error: could not listen on '%s': %s\n",
+		        addr, gai_strerror(e));
+		return -1;
+	}
+	errno = 0;
+	for (ai = res; ai; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+		            ai->ai_protocol);
+		if (fd < 0)
+			continue;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+		    listen(fd, 128) == 0)
+			break;
+		e = errno;
+		close(fd);
+		fd = -1;
+		errno = e;
+	}
+	freeaddrinfo(res);
+	if (fd < 0) {
+		fprintf(stderr, "strata: error: could not listen on '%s': %s\n",
+		        addr, strerror(errno ? errno : EADDRNOTAVAIL));
+		return -1;
+	}
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0 &&
+	    getnameinfo((struct sockaddr *)&ss, sl, nhost, sizeof(nhost), serv,
+	                sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV) == 0)
+		snprintf(shown, size, "http://%s%s%s:%s/",
+		         ss.ss_family == AF_INET6 ? "[" : "", nhost,
+		         ss.ss_family == AF_INET6 ? "]" : "", serv);
+	else
+		snprintf(shown, size, "%s", addr);
+	return fd;
+}
+
+static void catch_stop_signals(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	struct sigaction sa, old;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sa.sa_handler = on_stop_alarm;
+	sigaction(SIGALRM, &sa, NULL);
+	sa.sa_handler = on_stop;
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		/* one ignored by whoever started us (nohup) stays ignored */
+		if (sigaction(sigs[i], NULL, &old) == 0 &&
+		    old.sa_handler == SIG_IGN)
+			continue;
+		sigaction(sigs[i], &sa, NULL);
+	}
+}
+
+/* Waits for a stop signal; returns it. */
+static int wait_for_stop(void)
+{
+	struct pollfd p = { .fd = stop_pipe[0], .events = POLLIN };
+	char c = 0;
+
+	while (poll(&p, 1, -1) < 0 && errno == EINTR)
+		;
+	if (read(stop_pipe[0], &c, 1) < 0)
+		c = 0;
+	return c;
+}
+
+int cmd_serve(struct cli *cli, int argc, char **argv)
+{
+	const char *listen_addr = DEFAULT_LISTEN;
+	double interval = DEFAULT_INTERVAL, timeout = DEFAULT_TIMEOUT;
+	size_t max_connections = DEFAULT_MAX_CONNECTIONS;
+	bool is_pending_ok = false;
+	const struct opt opts[] = {
+		{ 0, "listen", OPT_STRING, &listen_addr, NULL, "ADDR",
+		  "where to listen: HOST:PORT, [IPV6]:PORT or unix:PATH (default " DEFAULT_LISTEN
+		  "; port 0 picks a free one)" },
+		{ 0, "interval", OPT_DURATION, &interval, NULL, "DURATION",
+		  "read the database at most this often, however many ask (default 10s; 0: at every request)" },
+		{ 0, "pending-ok", OPT_FLAG, &is_pending_ok, NULL, NULL,
+		  "/health answers 200 (status warning) while migrations are pending, not 503" },
+		{ 0, "max-connections", OPT_SIZE, &max_connections, NULL, "N",
+		  "connections served at once; more are closed (default 128)" },
+		{ 0, "timeout", OPT_DURATION, &timeout, NULL, "DURATION",
+		  "close a connection idle this long, mid-request too (default 10s)" },
+		OPT_END,
+	};
+	struct server s = { .cli = cli };
+	struct strata_source *src = NULL;
+	struct strata_db *db = NULL;
+	struct MHD_Daemon *d = NULL;
+	char shown[NI_MAXHOST + 64];
+	char *url = NULL;
+	int fd = -1,
+	    rc = cli_parse_options(cli, "serve", usage, opts, &argc, &argv);
+
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	if (argc)
+		return cli_usage_error(cli, "serve", "unexpected argument '%s'",
+		                       argv[0]);
+	if ((rc = check_listen(cli, listen_addr)))
+		return rc;
+	if (interval < 0)
+		return cli_usage_error(
+		        cli, "serve",
+		        "--interval wants a duration, not forever");
+	if (timeout < 1 || timeout > 86400)
+		return cli_usage_error(
+		        cli, "serve",
+		        "--timeout wants a duration from 1s to 24h");
+	if (!cli->database)
+		return cli_open_db(cli, &db); /* its error: no database */
+	/* a wrong --source is the operator's to fix now, not a 503 forever */
+	if ((rc = cli_load_source(cli, &src)))
+		return rc;
+	strata_source_free(src);
+	if ((fd = listen_on(cli, listen_addr, shown, sizeof(shown))) < 0)
+		return 1;
+	if (pipe(stop_pipe) < 0 ||
+	    fcntl(stop_pipe[0], F_SETFD, FD_CLOEXEC) < 0 ||
+	    fcntl(stop_pipe[1], F_SETFD, FD_CLOEXEC) < 0) {
+		close(fd);
+		fprintf(stderr, "strata: error: pipe: %s\n", strerror(errno));
+		return 1;
+	}
+	url = strata_url_redact(cli->database);
+	s.url = url;
+	s.interval = interval;
+	s.is_pending_ok = is_pending_ok;
+	pthread_mutex_init(&s.lock, NULL);
+	pthread_cond_init(&s.read_done, NULL);
+	catch_stop_signals();
+	d = MHD_start_daemon(
+	        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
+	                MHD_USE_ERROR_LOG,
+	        0, NULL, NULL, on_request, &s, MHD_OPTION_EXTERNAL_LOGGER,
+	        on_mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET, fd,
+	        /* each worker takes its share of the connections; one
+	         * connection: no pool (0) */
+	        MHD_OPTION_THREAD_POOL_SIZE,
+	        (unsigned)(max_connections < 2                ? 0
+	                   : max_connections < WORKER_THREADS ? max_connections
+	                                                      : WORKER_THREADS),
+	        MHD_OPTION_CONNECTION_LIMIT, (unsigned)max_connections,
+	        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)timeout,
+	        MHD_OPTION_END);
+	if (!d) {
+		fprintf(stderr,
+		        "strata: error: could not start the HTTP server on %s\n",
+		        shown);
+		close(fd);
+		rc = 1;
+		goto done;
+	}
+	say("serving %s", shown);
+	say("database %s, read at most once per interval", url);
+	wait_for_stop();
+	say("%s", "stopping");
+	MHD_stop_daemon(d);
+	alarm(0);
+	rc = 0;
+done:
+	if (!strncmp(listen_addr, "unix:", 5) && d)
+		unlink(listen_addr + 5);
+	pages_free(s.pages);
+	strata_db_close(s.db);
+	pthread_mutex_destroy(&s.lock);
+	pthread_cond_destroy(&s.read_done);
+	close(stop_pipe[0]);
+	close(stop_pipe[1]);
+	free(url);
+	return rc;
+}
