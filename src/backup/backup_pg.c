@@ -935,8 +935,8 @@ static int pg_create(struct backup_job *job, struct strata_error *err)
 	b->tool = xstrdup(tool.version);
 	if (begin_snapshot(&snapshot, pg, err) < 0 ||
 	    lock_tables(db, pg, err) < 0 ||
-	    backup_newest_applied(&b->newest_applied, db->drv, db->conn,
-	                          &db->table, err) < 0 ||
+	    backup_newest_applied(&b->newest_applied, db->conn, &db->table,
+	                          err) < 0 ||
 	    child_conn_init(&cc, pg, NULL, "pg_dump", err) < 0 ||
 	    counts_send(&k, pg, job->opts->kind == STRATA_BACKUP_SCHEMA, err) <
 	            0)

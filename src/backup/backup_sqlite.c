@@ -284,8 +284,7 @@ static int newest_in_copy(int64_t *out, const char *path,
 	u.path = xstrdup(path);
 	rc = sqlitedrv_driver.connect(&conn, &u, err);
 	if (rc == 0)
-		rc = backup_newest_applied(out, &sqlitedrv_driver, conn, table,
-		                           err);
+		rc = backup_newest_applied(out, conn, table, err);
 	if (conn)
 		sqlitedrv_driver.close(conn);
 	url_release(&u);

@@ -1633,453 +1633,30 @@ done:
 	return rc;
 }
 
-static int pg_history_ensure(struct strata_conn *c,
-                             const struct table_name *table,
-                             struct strata_error *err)
+/* exactly sqlx's DDL (sqlx-postgres, ensure_migrations_table) */
+static const char pg_history_ddl[] =
+        "CREATE TABLE IF NOT EXISTS %s (\n"
+        "    version BIGINT PRIMARY KEY,\n"
+        "    description TEXT NOT NULL,\n"
+        "    installed_on TIMESTAMPTZ NOT NULL DEFAULT now(),\n"
+        "    success BOOLEAN NOT NULL,\n"
+        "    checksum BYTEA NOT NULL,\n"
+        "    execution_time BIGINT NOT NULL\n"
+        ");";
+
+static int pg_table_exists(bool *out, struct strata_conn *c,
+                           const struct table_name *t, struct strata_error *err)
 {
-	struct pg_conn *pc = pg_conn_of(c);
-	struct sbuf sql = SBUF_INIT;
-	struct sbuf fix = SBUF_INIT;
-	int rc;
+	const char *vals[] = { t->quoted };
+	PGresult *res = query(pg_conn_of(c),
+	                      "SELECT pg_catalog.to_regclass($1) IS NOT NULL",
+	                      1, NULL, vals, -1, 0, err);
 
-	/* exactly sqlx's DDL (sqlx-postgres, ensure_migrations_table) */
-	sbuf_addf(&sql,
-	          "CREATE TABLE IF NOT EXISTS %s (\n"
-	          "    version BIGINT PRIMARY KEY,\n"
-	          "    description TEXT NOT NULL,\n"
-	          "    installed_on TIMESTAMPTZ NOT NULL DEFAULT now(),\n"
-	          "    success BOOLEAN NOT NULL,\n"
-	          "    checksum BYTEA NOT NULL,\n"
-	          "    execution_time BIGINT NOT NULL\n"
-	          ");",
-	          table->quoted);
-	rc = run_quiet(pc, sql.buf, err);
-	if (rc < 0 && pg_create_failed(c, table, "history table", err) == 0)
-		rc = 0;
-	/* 3F000: the schema is missing, or none is on the search_path */
-	if (rc < 0 && err && !strcmp(err->sqlstate, "3F000")) {
-		if (table->schema) {
-			sbuf_adds(&fix, "CREATE SCHEMA ");
-			sbuf_add_ident(&fix, table->schema);
-			strata_error_hint(
-			        err,
-			        "Create the schema first (%s;), or name another history table with --table.",
-			        fix.buf);
-		} else {
-			strata_error_hint(
-			        err,
-			        "Set a search_path, or qualify the history table with its schema in --table.");
-		}
-	}
-	sbuf_release(&fix);
-	sbuf_release(&sql);
-	return rc;
-}
-
-static int64_t get_int8(const PGresult *res, int row, int col)
-{
-	const unsigned char *p =
-	        (const unsigned char *)PQgetvalue(res, row, col);
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return (int64_t)v;
-}
-
-/* `n` as `width` decimal digits, zero-padded, at `p`. */
-static char *put_digits(char *p, int64_t n, int width)
-{
-	for (int i = width - 1; i >= 0; i--) {
-		p[i] = (char)('0' + n % 10);
-		n /= 10;
-	}
-	return p + width;
-}
-
-/*
- * A timestamptz in binary: microseconds since 2000-01-01 00:00:00 UTC,
- * written as ISO 8601 in UTC with microseconds, "2025-01-27T12:00:00.123456Z"
- * (by hand: snprintf() was most of reading 10,000 rows).
- */
-static const char *format_timestamptz(struct arena *a, int64_t us)
-{
-	int64_t secs = us / 1000000, frac = us % 1000000;
-	struct tm tm;
-	time_t t;
-	char *out, *p;
-
-	if (us == INT64_MAX)
-		return "infinity";
-	if (us == INT64_MIN)
-		return "-infinity";
-	if (frac < 0) {
-		frac += 1000000;
-		secs--;
-	}
-	t = (time_t)(secs + 946684800); /* 2000-01-01 in Unix time */
-	if (!gmtime_r(&t, &tm) || tm.tm_year + 1900 < 0 ||
-	    tm.tm_year + 1900 > 9999)
-		return arena_strfmt(a, "%" PRId64 "us", us);
-	out = p = arena_alloc(a, sizeof("2025-01-27T12:00:00.123456Z"));
-	p = put_digits(p, tm.tm_year + 1900, 4);
-	*p++ = '-';
-	p = put_digits(p, tm.tm_mon + 1, 2);
-	*p++ = '-';
-	p = put_digits(p, tm.tm_mday, 2);
-	*p++ = 'T';
-	p = put_digits(p, tm.tm_hour, 2);
-	*p++ = ':';
-	p = put_digits(p, tm.tm_min, 2);
-	*p++ = ':';
-	p = put_digits(p, tm.tm_sec, 2);
-	*p++ = '.';
-	p = put_digits(p, frac, 6);
-	*p++ = 'Z';
-	*p = '\0';
-	return out;
-}
-
-/* One row of the (binary) read query into `row`. */
-static void parse_history_row(struct history_row *row, struct arena *strings,
-                              const PGresult *res, int i)
-{
-	size_t sum_len = (size_t)PQgetlength(res, i, 4);
-
-	memset(row, 0, sizeof(*row));
-	row->version = get_int8(res, i, 0);
-	row->description = arena_strndup(strings, PQgetvalue(res, i, 1),
-	                                 (size_t)PQgetlength(res, i, 1));
-	row->installed_on = format_timestamptz(strings, get_int8(res, i, 2));
-	row->success = PQgetvalue(res, i, 3)[0] != 0;
-	/* sqlx's rows hold 48 bytes; checksum_len stays what is stored */
-	row->checksum_len = sum_len;
-	memcpy(row->checksum, PQgetvalue(res, i, 4),
-	       sum_len < STRATA_CHECKSUM_LEN ? sum_len : STRATA_CHECKSUM_LEN);
-	row->execution_time = get_int8(res, i, 5);
-}
-
-/* Row `i` of a (binary) read of the history appended to `h`. */
-static int add_history_row(struct history *h, const PGresult *res, int i,
-                           const struct table_name *table,
-                           struct strata_error *err)
-{
-	static const int lengths[] = { 8, -1, 8, 1, -1, 8 };
-
-	if (PQnfields(res) != 6 || PQbinaryTuples(res) != 1)
-		BUG("history query returned the wrong columns");
-	for (int c = 0; c < 6; c++)
-		if (PQgetisnull(res, i, c) ||
-		    (lengths[c] >= 0 && PQgetlength(res, i, c) != lengths[c]))
-			return strata_error_set(
-			        err, STRATA_EFAILED,
-			        "unexpected value in history table %s (row %zu, column %d)",
-			        table->quoted, h->n + 1, c + 1);
-	XGROW(h->rows, h->alloc, h->n + 1);
-	parse_history_row(&h->rows[h->n++], &h->strings, res, i);
-	return 0;
-}
-
-static int collect_history(struct history *h, const PGresult *res,
-                           const struct table_name *table,
-                           struct strata_error *err)
-{
-	int n = PQntuples(res);
-
-	for (int i = 0; i < n; i++)
-		if (add_history_row(h, res, i, table, err) < 0)
-			return -1;
-	return 0;
-}
-
-static const char history_exists_sql[] =
-        "SELECT pg_catalog.to_regclass($1) IS NOT NULL";
-
-/*
- * Read in binary (result format 1): no to_char()/encode() on the server,
- * no text to parse here, and no dependence on the session's DateStyle.
- * The casts are no-ops on sqlx's table and pin the binary layouts.
- */
-static void history_select_sql(struct sbuf *sql, const struct table_name *t)
-{
-	sbuf_addf(sql,
-	          "SELECT version::int8, description::text,\n"
-	          "       installed_on::timestamptz, success::bool,\n"
-	          "       checksum::bytea, execution_time::int8\n"
-	          "  FROM %s ORDER BY version",
-	          t->quoted);
-}
-
-/*
- * Outside a transaction: one round trip, a pipeline of the existence
- * check and the read (whose error when the table is missing is dropped;
- * the implicit transaction of the pipeline ends with it). Inside one, an
- * error would abort the caller's transaction: two round trips instead.
- * The rows come one at a time (single-row mode) into `h`: 10,000 of them
- * in one result would take twice their memory for a moment.
- */
-static int read_pipelined(struct pg_conn *pc, const char *exists_sql,
-                          const char *select_sql,
-                          const struct table_name *table, struct history *h,
-                          PGresult **out_exists, PGresult **out_rows,
-                          struct strata_error *err)
-{
-	PGconn *pg = pc->pg;
-	const char *vals[] = { table->quoted };
-	PGresult *res;
-	bool was_quiet = pc->is_quiet, is_row_error = false;
-	int results = 0, rc = -1;
-
-	pc->is_quiet = true;
-	if (!PQenterPipelineMode(pg))
-		goto fail;
-	if (!PQsendQueryParams(pg, exists_sql, 1, NULL, vals, NULL, NULL, 0) ||
-	    !PQsendQueryParams(pg, select_sql, 0, NULL, NULL, NULL, NULL, 1) ||
-	    !PQpipelineSync(pg))
-		goto fail;
-	/* results: exists, NULL, rows (or error or aborted), NULL, Sync */
-	for (int nulls = 0; nulls <= 2;) {
-		/* refused (0) leaves whole-result mode: slower, as correct */
-		if (nulls == 1 && results == 1)
-			PQsetSingleRowMode(pg);
-		res = PQgetResult(pg);
-		if (!res) {
-			if (PQstatus(pg) == CONNECTION_BAD)
-				goto fail;
-			nulls++;
-			continue;
-		}
-		if (PQresultStatus(res) == PGRES_PIPELINE_SYNC) {
-			PQclear(res);
-			break;
-		}
-		if (results == 1 && !is_row_error &&
-		    (PQresultStatus(res) == PGRES_SINGLE_TUPLE ||
-		     PQresultStatus(res) == PGRES_TUPLES_OK)) {
-			/* rows: collected now, the last (TUPLES_OK) ends them
-			 */
-			bool is_last = PQresultStatus(res) == PGRES_TUPLES_OK;
-
-			if (collect_history(h, res, table, err) < 0)
-				is_row_error = true;
-			PQclear(res);
-			results += is_last;
-			continue;
-		}
-		if (results == 0 && !*out_exists)
-			*out_exists = res;
-		else if (results == 1 && !*out_rows)
-			*out_rows = res;
-		else
-			PQclear(res);
-		results++;
-	}
-	if (is_row_error) {
-		leave_pipeline(pg);
-		pc->is_quiet = was_quiet;
-		return -1;
-	}
-	if (!*out_exists || PQstatus(pg) != CONNECTION_OK)
-		goto fail;
-	rc = 0;
-	goto done;
-fail:
-	set_error(err, pg,
-	          *out_exists && PQresultStatus(*out_exists) != PGRES_TUPLES_OK
-	                  ? *out_exists
-	                  : NULL);
-done:
-	leave_pipeline(pg);
-	pc->is_quiet = was_quiet;
-	return rc;
-}
-
-static int pg_history_read(struct strata_conn *c,
-                           const struct table_name *table, struct history *out,
-                           struct strata_error *err)
-{
-	struct pg_conn *pc = pg_conn_of(c);
-	struct history h = { 0 };
-	struct sbuf sql = SBUF_INIT;
-	const char *vals[] = { table->quoted };
-	PGresult *exists = NULL, *rows = NULL;
-	bool is_pipelined;
-	int rc = -1;
-
-	if (flush_queue(pc, err) < 0)
-		return -1;
-	history_select_sql(&sql, table);
-	is_pipelined = PQtransactionStatus(pc->pg) == PQTRANS_IDLE;
-	if (is_pipelined) {
-		if (read_pipelined(pc, history_exists_sql, sql.buf, table, &h,
-		                   &exists, &rows, err) < 0)
-			goto done;
-	} else {
-		exists = query(pc, history_exists_sql, 1, NULL, vals, -1, 0,
-		               err);
-		if (!exists)
-			goto done;
-	}
-	if (PQresultStatus(exists) != PGRES_TUPLES_OK) {
-		set_error(err, pc->pg, exists);
-		goto done;
-	}
-	h.has_table = PQntuples(exists) == 1 &&
-	              !strcmp(PQgetvalue(exists, 0, 0), "t");
-	if (!h.has_table) {
-		*out = h;
-		rc = 0;
-		goto done;
-	}
-	if (!rows && !is_pipelined) {
-		rows = query_as(pc, sql.buf, 0, NULL, NULL, -1, 0, 1, err);
-		if (!rows)
-			goto done;
-		if (collect_history(&h, rows, table, err) < 0)
-			goto done;
-	} else if (rows) {
-		/* the pipelined read failed, the table being there */
-		set_error(err, pc->pg, rows);
-		goto done;
-	}
-	*out = h;
-	memset(&h, 0, sizeof(h));
-	rc = 0;
-done:
-	if (rc < 0 && err)
-		err->position = 0; /* in our text: see run_quiet() */
-	history_release(&h);
-	PQclear(exists);
-	PQclear(rows);
-	sbuf_release(&sql);
-	return rc;
-}
-
-/* A statement on the history table: "%s" in `fmt` is its quoted name. */
-static PGresult *history_query(struct pg_conn *pc,
-                               const struct table_name *table, const char *fmt,
-                               int n, const Oid *types, const char *const *vals,
-                               int binary, int binary_len,
-                               struct strata_error *err)
-{
-	struct sbuf sql = SBUF_INIT;
-	PGresult *res;
-
-	sbuf_addf(&sql, fmt, table->quoted);
-	res = query(pc, sql.buf, n, types, vals, binary, binary_len, err);
-	sbuf_release(&sql);
-	return res;
-}
-
-static int pg_history_has(bool *out, struct strata_conn *c,
-                          const struct table_name *table, int64_t version,
-                          struct strata_error *err)
-{
-	char v[24];
-	const char *vals[] = { v };
-	const Oid types[] = { INT8OID };
-	PGresult *res;
-
-	snprintf(v, sizeof(v), "%" PRId64, version);
-	res = history_query(pg_conn_of(c), table,
-	                    "SELECT 1 FROM %s WHERE version = $1", 1, types,
-	                    vals, -1, 0, err);
 	if (!res)
 		return -1;
-	*out = PQntuples(res) > 0;
+	*out = PQntuples(res) == 1 && !strcmp(PQgetvalue(res, 0, 0), "t");
 	PQclear(res);
 	return 0;
-}
-
-static int pg_history_insert(struct strata_conn *c,
-                             const struct table_name *table,
-                             const struct strata_migration *m, bool success,
-                             int64_t execution_time, struct strata_error *err)
-{
-	struct pg_conn *pc = pg_conn_of(c);
-	char v[24], t[24];
-	const char *vals[] = { v, m->description, success ? "t" : "f",
-		               (const char *)m->checksum, t };
-	const Oid types[] = { INT8OID, TEXTOID, BOOLOID, BYTEAOID, INT8OID };
-	const int lengths[] = { 0, 0, 0, STRATA_CHECKSUM_LEN, 0 };
-	const int formats[] = { 0, 0, 0, 1, 0 };
-	struct sbuf sql = SBUF_INIT;
-	PGresult *res;
-
-	snprintf(v, sizeof(v), "%" PRId64, m->version);
-	snprintf(t, sizeof(t), "%" PRId64, execution_time);
-	sbuf_addf(
-	        &sql,
-	        "INSERT INTO %s (version, description, success, checksum, execution_time) VALUES ($1, $2, $3, $4, $5)",
-	        table->quoted);
-	if (pc->is_lazy_txn) {
-		/* committed with it: sent with COMMIT */
-		queue_add(pc, sql.buf, 5, types, vals, lengths, formats);
-		sbuf_release(&sql);
-		return 0;
-	}
-	res = flush_queue(pc, err) < 0 ? NULL
-	                               : query(pc, sql.buf, 5, types, vals, 3,
-	                                       STRATA_CHECKSUM_LEN, err);
-	sbuf_release(&sql);
-	PQclear(res);
-	return res ? 0 : -1;
-}
-
-/* An UPDATE or DELETE of one version's row, which must exist. */
-static int history_change(struct pg_conn *pc, const struct table_name *table,
-                          const char *fmt, int64_t version,
-                          const int64_t *execution_time,
-                          struct strata_error *err)
-{
-	char v[24], t[24];
-	const char *vals[] = { v, t };
-	const Oid types[] = { INT8OID, INT8OID };
-	PGresult *res;
-	int rc = 0;
-
-	snprintf(v, sizeof(v), "%" PRId64, version);
-	if (execution_time)
-		snprintf(t, sizeof(t), "%" PRId64, *execution_time);
-	res = history_query(pc, table, fmt, execution_time ? 2 : 1, types, vals,
-	                    -1, 0, err);
-	if (!res)
-		return -1;
-	if (!strcmp(PQcmdTuples(res), "0"))
-		rc = strata_error_set(err, STRATA_EFAILED,
-		                      "version %" PRId64 " has no record in %s",
-		                      version, table->quoted);
-	PQclear(res);
-	return rc;
-}
-
-static int pg_history_finish(struct strata_conn *c,
-                             const struct table_name *table, int64_t version,
-                             int64_t execution_time, struct strata_error *err)
-{
-	return history_change(
-	        pg_conn_of(c), table,
-	        "UPDATE %s SET success = true, execution_time = $2 WHERE version = $1",
-	        version, &execution_time, err);
-}
-
-static int pg_history_set_failed(struct strata_conn *c,
-                                 const struct table_name *table,
-                                 int64_t version, struct strata_error *err)
-{
-	return history_change(
-	        pg_conn_of(c), table,
-	        "UPDATE %s SET success = false WHERE version = $1", version,
-	        NULL, err);
-}
-
-static int pg_history_delete(struct strata_conn *c,
-                             const struct table_name *table, int64_t version,
-                             struct strata_error *err)
-{
-	return history_change(pg_conn_of(c), table,
-	                      "DELETE FROM %s WHERE version = $1", version,
-	                      NULL, err);
 }
 
 /* ---- databases themselves ----------------------------------------------- */
@@ -2562,10 +2139,13 @@ static const char pg_audit_ddl[] = "CREATE TABLE IF NOT EXISTS %s (\n"
 
 const struct strata_driver pgdrv_driver = {
 	.name = "postgres",
-	.caps = DRV_TXN_DDL | DRV_ADVISORY_LOCK | DRV_PG_SQL,
+	/* libpg_query keeps its state per thread: split() on several */
+	.caps = DRV_TXN_DDL | DRV_ADVISORY_LOCK | DRV_PG_SQL |
+	        DRV_SPLIT_THREADS,
 	.connect = pg_connect,
 	.close = pg_close,
 	.split = split_pg,
+	.split_keep = split_pg_keep,
 	.exec = pg_exec,
 	.exec_script = pg_exec_script,
 	.begin = pg_begin,
@@ -2574,21 +2154,19 @@ const struct strata_driver pgdrv_driver = {
 	.lock = pg_lock,
 	.unlock = pg_unlock,
 	.lock_check = pg_lock_check,
-	.history_ensure = pg_history_ensure,
 	.create_failed = pg_create_failed,
-	.history_read = pg_history_read,
+	.table_exists = pg_table_exists,
 	.query = pg_query_generic,
 	.query_each = pg_query_each,
 	.set_timeouts = pg_set_timeouts,
 	.audit_ddl = pg_audit_ddl,
+	.history_ddl = pg_history_ddl,
 	.current_user = "current_user",
 	.iso_time =
 	        "to_char(%s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
-	.history_has = pg_history_has,
-	.history_insert = pg_history_insert,
-	.history_finish = pg_history_finish,
-	.history_set_failed = pg_history_set_failed,
-	.history_delete = pg_history_delete,
+	.timestamp_iso = "to_char(CAST(%s AS TIMESTAMPTZ) AT TIME ZONE 'UTC', "
+	                 "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
+	.hex = "encode(CAST(%s AS BYTEA), 'hex')",
 	.database_create = pg_database_create,
 	.database_drop = pg_database_drop,
 	.database_exists = pg_database_exists,

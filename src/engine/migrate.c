@@ -3,9 +3,10 @@
  * read the history after it, check the source against it, plan every
  * step, and only then execute. A transactional migration commits with its
  * history row; a non-transactional one is fenced by a `success = false`
- * row flipped when it ends. Dialect-specific SQL lives in the drivers.
+ * row flipped when it ends. The history's SQL is in history.c, the
+ * dialect's pieces in the drivers.
  */
-#include "engine/migrate.h"
+#include "engine/history.h"
 #include "util/xalloc.h"
 #include "util/sbuf.h"
 #include "util/arena.h"
@@ -38,145 +39,13 @@ void db_emit_migration(struct strata_db *db, enum strata_event_kind kind,
 	db_emit(db, &ev);
 }
 
-static bool checksum_matches(const struct history_row *row,
-                             const struct strata_migration *m)
-{
-	return row->checksum_len == STRATA_CHECKSUM_LEN &&
-	       memcmp(row->checksum, m->checksum, STRATA_CHECKSUM_LEN) == 0;
-}
-
-/*
- * Whether the recorded checksum is that of the same text with LF endings
- * or without a UTF-8 BOM: the usual cause of a mismatch after a checkout
- * on another OS, worth saying so.
- */
-static bool is_whitespace_only_change(const struct history_row *row,
-                                      const struct strata_migration *m)
-{
-	struct sbuf v = SBUF_INIT, file = SBUF_INIT;
-	unsigned char sum[STRATA_CHECKSUM_LEN];
-	const char *p = m->up_sql;
-	size_t len = m->up_len;
-	bool same = false;
-
-	if (row->checksum_len != STRATA_CHECKSUM_LEN)
-		return false;
-	if (!p) {
-		/* a checksums-only source (status, check) kept no text */
-		if (sbuf_read_file(&file, m->up_path, SIZE_MAX - 1, NULL) < 0)
-			return false;
-		p = file.buf;
-		len = file.len;
-	}
-	for (int variant = 0; variant < 4 && !same; variant++) {
-		bool strip_bom = variant & 1, to_lf = variant & 2;
-		size_t i = 0;
-
-		if (!variant)
-			continue;
-		sbuf_reset(&v);
-		if (strip_bom && len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
-			i = 3;
-		else if (strip_bom)
-			continue;
-		for (; i < len; i++)
-			if (!(to_lf && p[i] == '\r' && i + 1 < len &&
-			      p[i + 1] == '\n'))
-				sbuf_addch(&v, p[i]);
-		strata_checksum(sum, v.buf, v.len);
-		same = memcmp(sum, row->checksum, sizeof(sum)) == 0;
-	}
-	sbuf_release(&v);
-	sbuf_release(&file);
-	return same;
-}
-
-bool migrate_is_whitespace_only_change(const struct history_row *row,
-                                       const struct strata_migration *m)
-{
-	return is_whitespace_only_change(row, m);
-}
-
-static int mismatch_error(const struct history_row *row,
-                          const struct strata_migration *m,
-                          struct strata_error *err)
-{
-	struct sbuf d = SBUF_INIT;
-
-	strata_error_set(err, STRATA_EVALIDATE,
-	                 "migration %" PRId64
-	                 " was changed after it was applied",
-	                 m->version);
-	err->file = xstrdup(m->up_path);
-	sbuf_adds(&d, "Applied checksum ");
-	sbuf_add_hex(&d, row->checksum, row->checksum_len);
-	sbuf_adds(&d, ", file checksum ");
-	sbuf_add_hex(&d, m->checksum, STRATA_CHECKSUM_LEN);
-	sbuf_addch(&d, '.');
-	if (is_whitespace_only_change(row, m))
-		sbuf_adds(
-		        &d,
-		        " The only difference is line endings (CRLF) or a byte-order mark.");
-	strata_error_detail(err, "%s", d.buf);
-	sbuf_release(&d);
-	return strata_error_hint(
-	        err,
-	        "Restore the file as it was applied (for example with git) and put the change in a new migration; or, if the edit changes nothing that matters, run 'strata repair --accept-checksum %" PRId64
-	        "'.",
-	        m->version);
-}
-
-/*
- * One history row against the source (SPEC: a failed record, an edited or
- * a vanished applied migration stop everything until a human has looked).
- */
-int migrate_check_row(const struct history_row *row,
-                      const struct strata_source *src, bool is_ignore_missing,
-                      struct strata_error *err)
-{
-	const struct strata_migration *m =
-	        strata_source_find(src, row->version);
-
-	if (!row->success) {
-		strata_error_set(
-		        err, STRATA_EVALIDATE,
-		        "migration %" PRId64
-		        " (%s) is recorded as failed: it may be partly applied",
-		        row->version, row->description);
-		if (m)
-			err->file = xstrdup(m->up_path);
-		strata_error_detail(
-		        err,
-		        "It ran outside a transaction and did not finish, so the database may hold part of its changes.");
-		return strata_error_hint(
-		        err,
-		        "Check what it changed. If you completed it by hand, run 'strata repair --mark-applied %" PRId64
-		        "'; if you undid it, run 'strata repair --retry %" PRId64
-		        "' and the next run applies it again.",
-		        row->version, row->version);
-	}
-	if (!m && !is_ignore_missing) {
-		strata_error_set(err, STRATA_EVALIDATE,
-		                 "migration %" PRId64
-		                 " (%s) was applied but is missing from '%s'",
-		                 row->version, row->description,
-		                 strata_source_dir(src));
-		return strata_error_hint(
-		        err,
-		        "Restore its file, or pass --ignore-missing if it was removed on purpose.");
-	}
-	if (m && !checksum_matches(row, m))
-		return mismatch_error(row, m, err);
-	return 0;
-}
-
 static int check_failed(const struct history *h,
                         const struct strata_source *src,
                         struct strata_error *err)
 {
 	for (size_t i = 0; i < h->n; i++)
 		if (!h->rows[i].success)
-			return migrate_check_row(&h->rows[i], src, true, err);
+			return history_check_row(&h->rows[i], src, true, err);
 	return 0;
 }
 
@@ -187,7 +56,7 @@ static int check_history(const struct history *h,
 	if (check_failed(h, src, err) < 0)
 		return -1;
 	for (size_t i = 0; i < h->n; i++)
-		if (migrate_check_row(&h->rows[i], src, is_ignore_missing,
+		if (history_check_row(&h->rows[i], src, is_ignore_missing,
 		                      err) < 0)
 			return -1;
 	return 0;
@@ -212,11 +81,11 @@ static int lock_and_read(struct strata_db *db, struct history *h,
 		}
 		return -1;
 	}
-	if (is_create && (drv->history_ensure(db->conn, &db->table, err) < 0 ||
+	if (is_create && (history_ensure(db->conn, &db->table, err) < 0 ||
 	                  audit_ensure(db, err) < 0))
 		return -1;
 	/* SPEC: the history is read after the lock is taken. */
-	return drv->history_read(db->conn, &db->table, h, err);
+	return history_read(db->conn, &db->table, h, err);
 }
 
 /* A step's directive, else the option, else the default; ms, 0: none. */
@@ -364,7 +233,7 @@ static int applied_meanwhile(bool *out, struct strata_db *db, int64_t version,
 	*out = false;
 	if (db->drv->caps & DRV_ADVISORY_LOCK)
 		return 0;
-	return db->drv->history_has(out, db->conn, &db->table, version, err);
+	return history_has(out, db->conn, &db->table, version, err);
 }
 
 static int apply_txn(struct strata_db *db, const struct plan_step *step,
@@ -407,8 +276,8 @@ static int apply_txn(struct strata_db *db, const struct plan_step *step,
 	}
 	audit_step(&e, db, "apply", step, started);
 	e.duration_ns = db->step_ns = text_monotonic_ns() - t0;
-	if (drv->history_insert(db->conn, &db->table, step->m, true,
-	                        e.duration_ns, err) < 0 ||
+	if (history_insert(db->conn, &db->table, step->m, true, e.duration_ns,
+	                   err) < 0 ||
 	    audit_add(db, &e, err) < 0)
 		goto fail;
 	if (is_own_begin &&
@@ -849,8 +718,8 @@ static int apply_fenced(struct strata_db *db, const struct plan_step *step,
 	    check_lock(db, err) < 0 || drv->begin(db->conn, err) < 0)
 		return -1;
 	if (applied_meanwhile(is_skipped, db, step->m->version, err) < 0 ||
-	    (!*is_skipped && drv->history_insert(db->conn, &db->table, step->m,
-	                                         false, -1, err) < 0) ||
+	    (!*is_skipped && history_insert(db->conn, &db->table, step->m,
+	                                    false, -1, err) < 0) ||
 	    drv->commit(db->conn, err) < 0) {
 		drv->rollback(db->conn);
 		return -1;
@@ -882,8 +751,8 @@ static int apply_fenced(struct strata_db *db, const struct plan_step *step,
 	e.duration_ns = db->step_ns = text_monotonic_ns() - t0;
 	if (drv->begin(db->conn, err) < 0)
 		return -1;
-	if (drv->history_finish(db->conn, &db->table, step->m->version,
-	                        e.duration_ns, err) < 0 ||
+	if (history_finish(db->conn, &db->table, step->m->version,
+	                   e.duration_ns, err) < 0 ||
 	    audit_add(db, &e, err) < 0 || drv->commit(db->conn, err) < 0) {
 		drv->rollback(db->conn);
 		say_cancelled(step, "recorded as failed, see strata repair",
@@ -1203,8 +1072,8 @@ static int check_revertible(struct strata_db *db, const struct history_row *row,
 		        err,
 		        "Restore its files first (no down SQL was stored for it in the audit trail).");
 	}
-	if (!checksum_matches(row, m))
-		return mismatch_error(row, m, err);
+	if (!history_checksum_matches(row, m))
+		return history_mismatch_error(row, m, err);
 	if (!m->down_path) {
 		strata_error_set(err, STRATA_EVALIDATE,
 		                 "cannot revert migration %" PRId64
@@ -1242,7 +1111,7 @@ static int revert_one(struct strata_db *db, const struct plan_step *step,
 	    check_lock(db, err) < 0 || drv->begin(db->conn, err) < 0)
 		return -1;
 	if (!(drv->caps & DRV_ADVISORY_LOCK) &&
-	    drv->history_has(&has, db->conn, &db->table, v, err) < 0)
+	    history_has(&has, db->conn, &db->table, v, err) < 0)
 		goto fail;
 	if (!has) {
 		*is_skipped = true;
@@ -1261,14 +1130,14 @@ static int revert_one(struct strata_db *db, const struct plan_step *step,
 			return -1;
 		}
 		e.duration_ns = db->step_ns = text_monotonic_ns() - t0;
-		if (drv->history_delete(db->conn, &db->table, v, err) < 0 ||
+		if (history_delete(db->conn, &db->table, v, err) < 0 ||
 		    audit_add(db, &e, err) < 0 || check_lock(db, err) < 0 ||
 		    drv->commit(db->conn, err) < 0)
 			goto fail;
 		return 0;
 	}
 	/* Fenced: marked failed while the down file runs outside a txn. */
-	if (drv->history_set_failed(db->conn, &db->table, v, err) < 0 ||
+	if (history_set_failed(db->conn, &db->table, v, err) < 0 ||
 	    drv->commit(db->conn, err) < 0)
 		goto fail;
 	rc = exec_fenced(db, step, true, "revert", started, err);
@@ -1289,7 +1158,7 @@ static int revert_one(struct strata_db *db, const struct plan_step *step,
 	e.duration_ns = db->step_ns = text_monotonic_ns() - t0;
 	if (drv->begin(db->conn, err) < 0)
 		return -1;
-	if (drv->history_delete(db->conn, &db->table, v, err) < 0 ||
+	if (history_delete(db->conn, &db->table, v, err) < 0 ||
 	    audit_add(db, &e, err) < 0 || drv->commit(db->conn, err) < 0)
 		goto fail;
 	return 0;
