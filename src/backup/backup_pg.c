@@ -40,7 +40,7 @@
 #include "util/spawn.h"
 #include "engine/url.h"
 #include "drivers/driver.h"
-#include "drivers/driver_pg.h"
+#include "drivers/pgsession.h"
 #include "engine/db.h"
 #include "backup/backup.h"
 
@@ -57,6 +57,12 @@
 #include <unistd.h>
 
 #define DEBIAN_PREFIX "/usr/lib/postgresql/"
+
+/* The libpq session of a PostgreSQL connection, through the driver table. */
+static PGconn *session_of(struct strata_conn *c)
+{
+	return c->drv->handle(c);
+}
 
 /* User tables whose rows pg_dump dumps (not extension members). */
 static const char tables_sql[] =
@@ -574,7 +580,7 @@ static int counts_send(struct counts *k, PGconn *pg, bool is_schema_only,
 	memset(k, 0, sizeof(*k));
 	k->names = PQexec(pg, tables_sql);
 	if (PQresultStatus(k->names) != PGRES_TUPLES_OK)
-		return pgdrv_error(err, pg, k->names);
+		return pgsession_error(err, pg, k->names);
 	n = PQntuples(k->names);
 	if (is_schema_only || n == 0)
 		return 0;
@@ -588,7 +594,7 @@ static int counts_send(struct counts *k, PGconn *pg, bool is_schema_only,
 	}
 	if (!PQsendQuery(pg, sql.buf)) {
 		sbuf_release(&sql);
-		return pgdrv_error(err, pg, NULL);
+		return pgsession_error(err, pg, NULL);
 	}
 	k->is_sent = true;
 	sbuf_release(&sql);
@@ -613,7 +619,7 @@ static int counts_collect(struct strata_backup *b, struct counts *k, PGconn *pg,
 	sbuf_release(&name);
 	while (k->is_sent && (res = PQgetResult(pg))) {
 		if (rc == 0 && PQresultStatus(res) != PGRES_TUPLES_OK)
-			rc = pgdrv_error(err, pg, res);
+			rc = pgsession_error(err, pg, res);
 		for (int j = 0; rc == 0 && j < PQntuples(res); j++) {
 			long i = strtol(PQgetvalue(res, j, 0), NULL, 10);
 
@@ -662,12 +668,12 @@ static int create_database(const struct strata_url *url, const char *why,
 	char *name = NULL;
 	int rc = -1;
 
-	if (pgdrv_maintenance_connect(&pg, &name, url, err) < 0)
+	if (pgsession_maintenance_connect(&pg, &name, url, err) < 0)
 		return -1;
 	sbuf_adds(&sql, "CREATE DATABASE ");
 	sbuf_add_ident(&sql, name);
 	sbuf_adds(&sql, " TEMPLATE template0");
-	rc = pgdrv_run(pg, sql.buf, err);
+	rc = pgsession_run(pg, sql.buf, err);
 	/* 42501: the role lacks CREATEDB */
 	if (rc < 0 && why && err && !strcmp(err->sqlstate, "42501")) {
 		sbuf_reset(&sql);
@@ -741,18 +747,18 @@ static int sample_blockers(struct sbuf *who, PGconn *probe, int pid, int last,
 	snprintf(pid_text, sizeof(pid_text), "%d", pid);
 	res = PQexecParams(
 	        probe,
-	        "SELECT " PGDRV_SESSION_COLUMNS
+	        "SELECT " PGSESSION_COLUMNS
 	        " FROM pg_catalog.pg_stat_activity a WHERE a.pid = ANY (pg_catalog.pg_blocking_pids($1::int))"
 	        " ORDER BY a.xact_start NULLS LAST LIMIT 1",
 	        1, NULL, vals, NULL, NULL, 0);
 	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
 		holder = (int)strtol(PQgetvalue(res, 0, 0), NULL, 10);
 		sbuf_reset(who);
-		pgdrv_describe_session(who, res, 0, db->opts.is_hide_queries);
+		pgsession_describe(who, res, 0, db->opts.is_hide_queries);
 		ev.holder_pid = holder;
 		ev.holder_user = PQgetvalue(res, 0, 1);
 		ev.holder_application = PQgetvalue(res, 0, 2);
-		ev.holder_state = pgdrv_session_state(res, 0);
+		ev.holder_state = pgsession_state(res, 0);
 		ev.holder_query =
 		        db->opts.is_hide_queries ? NULL : PQgetvalue(res, 0, 5);
 		ev.message = who->buf;
@@ -782,7 +788,7 @@ static int lock_tables(struct strata_db *db, PGconn *pg,
 	int holder = 0, rc = -1;
 
 	if (PQresultStatus(names) != PGRES_TUPLES_OK) {
-		pgdrv_error(err, pg, names);
+		pgsession_error(err, pg, names);
 		goto done;
 	}
 	if (!PQntuples(names)) {
@@ -793,7 +799,7 @@ static int lock_tables(struct strata_db *db, PGconn *pg,
 	          db->opts.lock_wait < 0
 	                  ? 0LL
 	                  : (long long)(db->opts.lock_wait * 1000) + 1);
-	if (pgdrv_run(pg, sql.buf, err) < 0)
+	if (pgsession_run(pg, sql.buf, err) < 0)
 		goto done;
 	sbuf_reset(&sql);
 	sbuf_adds(&sql, "LOCK TABLE ");
@@ -805,7 +811,7 @@ static int lock_tables(struct strata_db *db, PGconn *pg,
 	}
 	sbuf_adds(&sql, " IN ACCESS SHARE MODE");
 	if (!PQsendQuery(pg, sql.buf)) {
-		pgdrv_error(err, pg, NULL);
+		pgsession_error(err, pg, NULL);
 		goto done;
 	}
 	next = start + (int64_t)BLOCKER_FIRST_MS * 1000000;
@@ -827,7 +833,7 @@ static int lock_tables(struct strata_db *db, PGconn *pg,
 		if (!probe && pgdrv_driver.connect(&probe, &db->url, NULL) < 0)
 			probe = NULL;
 		if (probe)
-			holder = sample_blockers(&who, pgdrv_session(probe),
+			holder = sample_blockers(&who, session_of(probe),
 			                         PQbackendPID(pg), holder, db);
 		next = text_monotonic_ns() +
 		       (int64_t)BLOCKER_EVERY_MS * 1000000;
@@ -843,7 +849,7 @@ static int lock_tables(struct strata_db *db, PGconn *pg,
 		rc = 0;
 		goto done;
 	}
-	pgdrv_error(err, pg, failed);
+	pgsession_error(err, pg, failed);
 	/* 55P03: the wait ran out */
 	if (err && !strcmp(err->sqlstate, "55P03")) {
 		double waited =
@@ -887,12 +893,13 @@ static int begin_snapshot(char **out, PGconn *pg, struct strata_error *err)
 {
 	PGresult *res;
 
-	if (pgdrv_run(pg, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
-	              err) < 0)
+	if (pgsession_run(pg,
+	                  "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+	                  err) < 0)
 		return -1;
 	res = PQexec(pg, "SELECT pg_catalog.pg_export_snapshot()");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-		pgdrv_error(err, pg, res);
+		pgsession_error(err, pg, res);
 		PQclear(res);
 		return -1;
 	}
@@ -913,7 +920,7 @@ static int pg_create(struct backup_job *job, struct strata_error *err)
 {
 	struct strata_db *db = job->db;
 	struct strata_backup *b = job->b;
-	PGconn *pg = pgdrv_session(db->conn);
+	PGconn *pg = session_of(db->conn);
 	int server_major = PQserverVersion(pg) / 10000;
 	struct pg_tool tool = { 0 };
 	struct child_conn cc = { .pass_fd = -1 };
@@ -1069,8 +1076,8 @@ static void restore_tick(void *data)
 		return;
 	}
 	res = PQexecParams(
-	        pgdrv_session(w->probe),
-	        "SELECT " PGDRV_SESSION_COLUMNS
+	        session_of(w->probe),
+	        "SELECT " PGSESSION_COLUMNS
 	        ", r.pid, extract(epoch FROM now() - r.query_start)::float8"
 	        " FROM pg_catalog.pg_stat_activity r"
 	        " JOIN pg_catalog.pg_stat_activity a"
@@ -1084,9 +1091,9 @@ static void restore_tick(void *data)
 
 		w->waited = strtod(PQgetvalue(res, 0, 8), NULL);
 		sbuf_reset(&w->who);
-		pgdrv_describe_session(&w->who, res, 0, false);
+		pgsession_describe(&w->who, res, 0, false);
 		cancel = PQexecParams(
-		        pgdrv_session(w->probe),
+		        session_of(w->probe),
 		        "SELECT pg_catalog.pg_cancel_backend($1::int)", 1, NULL,
 		        pid, NULL, NULL, 0);
 		w->is_cancelled = PQresultStatus(cancel) == PGRES_TUPLES_OK;
@@ -1119,9 +1126,8 @@ static int run_pg_restore(const struct strata_backup *b,
 
 	if (pgdrv_driver.connect(&conn, url, err) < 0)
 		goto done;
-	server_major = PQserverVersion(pgdrv_session(conn)) / 10000;
-	if (child_conn_init(&cc, pgdrv_session(conn), NULL, "pg_restore", err) <
-	    0)
+	server_major = PQserverVersion(session_of(conn)) / 10000;
+	if (child_conn_init(&cc, session_of(conn), NULL, "pg_restore", err) < 0)
 		goto done;
 	pgdrv_driver.close(conn);
 	conn = NULL;
@@ -1161,7 +1167,7 @@ static int run_pg_restore(const struct strata_backup *b,
 		        err, STRATA_ELOCK,
 		        "could not restore into '%s': a table stayed locked by another session for %.0f s",
 		        /* the probe cancelled it */
-		        PQdb(pgdrv_session(w.probe)), w.waited);
+		        PQdb(session_of(w.probe)), w.waited);
 		strata_error_detail(
 		        err, "Blocked by %s%s", w.who.buf,
 		        strchr(".;", w.who.buf[w.who.len - 1]) ? "" : ".");
@@ -1204,9 +1210,9 @@ static int pg_inspect(struct backup_target *t, struct strata_error *err)
 		return 0;
 	if (pgdrv_driver.connect(&conn, &t->url, err) < 0)
 		return -1;
-	res = PQexec(pgdrv_session(conn), is_empty_sql);
+	res = PQexec(session_of(conn), is_empty_sql);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-		pgdrv_error(err, pgdrv_session(conn), res);
+		pgsession_error(err, session_of(conn), res);
 	} else {
 		t->is_empty = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
 		rc = 0;
@@ -1268,7 +1274,7 @@ static int read_rights(struct target_rights *r, PGconn *pg,
 	memset(r, 0, sizeof(*r));
 	r->unowned = (struct sbuf)SBUF_INIT;
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-		pgdrv_error(err, pg, res);
+		pgsession_error(err, pg, res);
 		goto done;
 	}
 	r->role = xstrdup(PQgetvalue(res, 0, 0));
@@ -1279,7 +1285,7 @@ static int read_rights(struct target_rights *r, PGconn *pg,
 	PQclear(res);
 	res = PQexec(pg, unowned_sql);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		pgdrv_error(err, pg, res);
+		pgsession_error(err, pg, res);
 		goto done;
 	}
 	r->n_unowned = PQntuples(res);
@@ -1304,7 +1310,7 @@ static int other_sessions(int *out, struct sbuf *list, PGconn *pg,
 	const char *vals[] = { name };
 	PGresult *res = PQexecParams(
 	        pg,
-	        "SELECT " PGDRV_SESSION_COLUMNS
+	        "SELECT " PGSESSION_COLUMNS
 	        " FROM pg_catalog.pg_stat_activity a WHERE a.datname = $1"
 	        " AND a.pid <> pg_catalog.pg_backend_pid()"
 	        /* NULL: another role's, as a non-superuser sees it */
@@ -1314,14 +1320,14 @@ static int other_sessions(int *out, struct sbuf *list, PGconn *pg,
 
 	*out = 0;
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		pgdrv_error(err, pg, res);
+		pgsession_error(err, pg, res);
 		PQclear(res);
 		return -1;
 	}
 	*out = PQntuples(res);
 	for (int i = 0; i < *out; i++) {
 		sbuf_adds(list, i ? "\n" : "");
-		pgdrv_describe_session(list, res, i, false);
+		pgsession_describe(list, res, i, false);
 		sbuf_addch(list, '.');
 	}
 	PQclear(res);
@@ -1340,10 +1346,9 @@ static void close_and_await(struct strata_conn *c, const struct strata_url *url)
 	PGconn *m = NULL;
 	char *name = NULL;
 
-	snprintf(pid_text, sizeof(pid_text), "%d",
-	         PQbackendPID(pgdrv_session(c)));
+	snprintf(pid_text, sizeof(pid_text), "%d", PQbackendPID(session_of(c)));
 	pgdrv_driver.close(c);
-	if (pgdrv_maintenance_connect(&m, &name, url, NULL) < 0)
+	if (pgsession_maintenance_connect(&m, &name, url, NULL) < 0)
 		return;
 	for (int i = 0; i < 200; i++) {
 		PGresult *res = PQexecParams(
@@ -1409,7 +1414,7 @@ static int drop_named(PGconn *pg, const char *name, struct strata_error *err)
 
 	sbuf_adds(&sql, "DROP DATABASE IF EXISTS ");
 	sbuf_add_ident(&sql, name);
-	rc = pgdrv_run(pg, sql.buf, err);
+	rc = pgsession_run(pg, sql.buf, err);
 	sbuf_release(&sql);
 	return rc;
 }
@@ -1436,7 +1441,7 @@ static int audit_rows(PGresult **out, PGconn *pg, const char *audit,
 	res = PQexecParams(pg, "SELECT pg_catalog.to_regclass($1) IS NOT NULL",
 	                   1, NULL, vals, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-		pgdrv_error(err, pg, res);
+		pgsession_error(err, pg, res);
 		goto done;
 	}
 	if (strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
@@ -1447,7 +1452,7 @@ static int audit_rows(PGresult **out, PGconn *pg, const char *audit,
 	sbuf_addf(&sql, "SELECT %s FROM %s ORDER BY id", audit_cols, audit);
 	res = PQexec(pg, sql.buf);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		pgdrv_error(err, pg, res);
+		pgsession_error(err, pg, res);
 		goto done;
 	}
 	*out = res;
@@ -1479,9 +1484,9 @@ static int audit_carry(int *n_out, PGconn *pg, const char *audit,
 	if (!rows || !PQntuples(rows))
 		return 0;
 	sbuf_addf(&sql, pgdrv_driver.audit_ddl, audit);
-	if (pgdrv_run(pg, "BEGIN", err) < 0)
+	if (pgsession_run(pg, "BEGIN", err) < 0)
 		goto done;
-	if (pgdrv_run(pg, sql.buf, err) < 0)
+	if (pgsession_run(pg, sql.buf, err) < 0)
 		goto fail;
 	sbuf_reset(&sql);
 	sbuf_addf(&sql,
@@ -1489,7 +1494,7 @@ static int audit_carry(int *n_out, PGconn *pg, const char *audit,
 	          audit);
 	res = PQexec(pg, sql.buf);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		pgdrv_error(err, pg, res);
+		pgsession_error(err, pg, res);
 		goto fail;
 	}
 	if (PQntuples(res) == 1) {
@@ -1522,7 +1527,7 @@ static int audit_carry(int *n_out, PGconn *pg, const char *audit,
 		res = PQexecParams(pg, ins.buf, AUDIT_NCOLS, NULL, vals, NULL,
 		                   NULL, 0);
 		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-			pgdrv_error(err, pg, res);
+			pgsession_error(err, pg, res);
 			goto fail;
 		}
 		PQclear(res);
@@ -1539,17 +1544,17 @@ static int audit_carry(int *n_out, PGconn *pg, const char *audit,
 		        audit);
 		res = PQexecParams(pg, sql.buf, 1, NULL, v, NULL, NULL, 0);
 		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-			pgdrv_error(err, pg, res);
+			pgsession_error(err, pg, res);
 			goto fail;
 		}
 	}
-	if (pgdrv_run(pg, "COMMIT", err) < 0)
+	if (pgsession_run(pg, "COMMIT", err) < 0)
 		goto done;
 	*n_out = n;
 	rc = 0;
 	goto done;
 fail:
-	pgdrv_run(pg, "ROLLBACK", NULL);
+	pgsession_run(pg, "ROLLBACK", NULL);
 done:
 	PQclear(res);
 	sbuf_release(&sql);
@@ -1601,7 +1606,7 @@ static int restore_swap(const struct strata_backup *b, struct backup_target *t,
 	bool is_created = false, is_swapped = false;
 	int carried = 0, rc = -1;
 
-	if (pgdrv_maintenance_connect(&m, &name, &t->url, err) < 0)
+	if (pgsession_maintenance_connect(&m, &name, &t->url, err) < 0)
 		goto done;
 	if (refuse_if_connected(m, name, err) < 0)
 		goto done;
@@ -1613,7 +1618,7 @@ static int restore_swap(const struct strata_backup *b, struct backup_target *t,
 	sbuf_add_ident(&sql, new_name);
 	sbuf_adds(&sql, " TEMPLATE template0 OWNER ");
 	sbuf_add_ident(&sql, r->owner);
-	if (pgdrv_run(m, sql.buf, err) < 0)
+	if (pgsession_run(m, sql.buf, err) < 0)
 		goto done;
 	is_created = true;
 	if (pg_resolve(&new_url, &t->url, new_name, err) < 0)
@@ -1627,16 +1632,15 @@ static int restore_swap(const struct strata_backup *b, struct backup_target *t,
 	    pgdrv_driver.connect(&conn, &new_url, err) < 0)
 		goto done;
 	if (b->kind != STRATA_BACKUP_DATA &&
-	    verify_restored(b, pgdrv_session(conn),
+	    verify_restored(b, session_of(conn),
 	                    "the restored copy does not verify", err) < 0)
 		goto done;
 	/* a schema-only backup is followed by a data load that brings the
 	 * trail: rows of ours now would collide with it */
 	if (b->kind == STRATA_BACKUP_FULL &&
 	    (pgdrv_driver.connect(&old, &t->url, err) < 0 ||
-	     audit_rows(&rows, pgdrv_session(old), t->audit, err) < 0 ||
-	     audit_carry(&carried, pgdrv_session(conn), t->audit, rows, err) <
-	             0))
+	     audit_rows(&rows, session_of(old), t->audit, err) < 0 ||
+	     audit_carry(&carried, session_of(conn), t->audit, rows, err) < 0))
 		goto done;
 	if (old)
 		close_and_await(old, &t->url);
@@ -1661,8 +1665,8 @@ static int restore_swap(const struct strata_backup *b, struct backup_target *t,
 	sbuf_adds(&sql, " RENAME TO ");
 	sbuf_add_ident(&sql, name);
 	sbuf_adds(&sql, "; COMMIT");
-	if (pgdrv_run(m, sql.buf, err) < 0) {
-		pgdrv_run(m, "ROLLBACK", NULL);
+	if (pgsession_run(m, sql.buf, err) < 0) {
+		pgsession_run(m, "ROLLBACK", NULL);
 		/* 55006: a session connected since the check */
 		if (err && !strcmp(err->sqlstate, "55006") &&
 		    refuse_if_connected(m, name, &e2) < 0 && e2.message) {
@@ -1786,13 +1790,13 @@ static int restore_in_place(const struct strata_backup *b,
 		goto done;
 	}
 	if (b->kind != STRATA_BACKUP_DATA &&
-	    verify_restored(b, pgdrv_session(conn),
+	    verify_restored(b, session_of(conn),
 	                    "restored in place, but it differs from the backup",
 	                    &e2) < 0)
 		backup_emit(opts->on_event, opts->event_data,
 		            STRATA_EVENT_WARNING, "%s", e2.message);
 	strata_error_release(&e2);
-	if (audit_carry(&carried, pgdrv_session(conn), t->audit, rows, &e2) < 0)
+	if (audit_carry(&carried, session_of(conn), t->audit, rows, &e2) < 0)
 		backup_emit(
 		        opts->on_event, opts->event_data, STRATA_EVENT_WARNING,
 		        "restored, but the audit rows written after the backup could not be carried over: %s",
@@ -1850,14 +1854,14 @@ static int pg_restore_op(const struct strata_backup *b, struct backup_target *t,
 	}
 	/* every right checked before anything is touched */
 	if (pgdrv_driver.connect(&conn, &t->url, err) < 0 ||
-	    read_rights(&r, pgdrv_session(conn), err) < 0)
+	    read_rights(&r, session_of(conn), err) < 0)
 		goto done;
 	if (r.can_createdb && r.is_owner) {
 		close_and_await(conn, &t->url);
 		conn = NULL;
 		rc = restore_swap(b, t, &r, opts, err);
 	} else {
-		rc = restore_in_place(b, t, &r, pgdrv_session(conn), opts, err);
+		rc = restore_in_place(b, t, &r, session_of(conn), opts, err);
 	}
 done:
 	if (conn)
@@ -1904,13 +1908,13 @@ static int pg_restore_test(struct strata_backup *out,
 	if (run_pg_restore(b, &scratch, 0, 0, opts->pg_bindir, opts->on_event,
 	                   opts->event_data, err) < 0 ||
 	    pgdrv_driver.connect(&conn, &scratch, err) < 0 ||
-	    counts_send(&k, pgdrv_session(conn), false, err) < 0 ||
-	    counts_collect(out, &k, pgdrv_session(conn), err) < 0)
+	    counts_send(&k, session_of(conn), false, err) < 0 ||
+	    counts_collect(out, &k, session_of(conn), err) < 0)
 		goto done;
 	rc = 0;
 done:
 	if (conn) {
-		counts_release(&k, pgdrv_session(conn));
+		counts_release(&k, session_of(conn));
 		pgdrv_driver.close(conn);
 	}
 	if (is_created &&

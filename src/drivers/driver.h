@@ -167,6 +167,12 @@ struct strata_driver {
 	                     struct strata_error *err);
 	int (*database_exists)(bool *out, const struct strata_url *url,
 	                       struct strata_error *err);
+	/*
+	 * The connection's library handle, for the backups, which speak the
+	 * same library: a PGconn * (libpq) for postgres, a sqlite3 * for
+	 * sqlite. Borrowed: valid while the connection is open.
+	 */
+	void *(*handle)(struct strata_conn *c);
 	/* backups: NULL when the driver has none */
 	const struct backup_ops *backup;
 };
@@ -174,9 +180,8 @@ struct strata_driver {
 extern const struct strata_driver pgdrv_driver;
 extern const struct strata_driver sqlitedrv_driver;
 
-/* The SQLite driver's handle, and its error mapping (for backup_sqlite.c) */
+/* The SQLite driver's error mapping (for backup_sqlite.c) */
 struct sqlite3;
-struct sqlite3 *sqlitedrv_handle(struct strata_conn *c);
 int sqlitedrv_error(struct strata_error *err, struct sqlite3 *db, int rc);
 
 const struct strata_driver *driver_for_url(const struct strata_url *url);

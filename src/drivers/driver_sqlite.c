@@ -811,6 +811,12 @@ static const char sqlite_audit_ddl[] =
         "    down_sql TEXT\n"
         ")";
 
+/* The sqlite3 *, for the backups. */
+static void *handle(struct strata_conn *c)
+{
+	return to_sqlite(c)->db;
+}
+
 const struct strata_driver sqlitedrv_driver = {
 	.name = "sqlite",
 	.caps = DRV_TXN_DDL | DRV_WRITE_LOCK_TXN,
@@ -841,15 +847,11 @@ const struct strata_driver sqlitedrv_driver = {
 	.database_create = sqlite_database_create,
 	.database_drop = sqlite_database_drop,
 	.database_exists = sqlite_database_exists,
+	.handle = handle,
 	.backup = &sqlitebackup_ops,
 };
 
 /* ---- for backup_sqlite.c ------------------------------------------------ */
-
-sqlite3 *sqlitedrv_handle(struct strata_conn *c)
-{
-	return to_sqlite(c)->db;
-}
 
 int sqlitedrv_error(struct strata_error *err, sqlite3 *db, int rc)
 {
