@@ -7,11 +7,10 @@
 #include "engine/url.h"
 #include "util/sbuf.h"
 #include "sql/split.h"
+#include "drivers/batch.h"
 
 enum driver_caps {
-	DRV_TXN_DDL = 1 << 0,        /* DDL is transactional */
-	DRV_ADVISORY_LOCK = 1 << 1,  /* lock() excludes other runners */
-	DRV_WRITE_LOCK_TXN = 1 << 2, /* begin() takes the database write lock */
+	DRV_ADVISORY_LOCK = 1 << 1, /* lock() excludes other runners */
 	DRV_PG_SQL = 1 << 3, /* speaks PostgreSQL's SQL: the linter applies */
 	DRV_SPLIT_THREADS = 1 << 4, /* split() may run on several threads */
 };
@@ -39,6 +38,8 @@ struct db_value {
 	const char *s;
 	const void *blob;
 	size_t len;
+	/* in a batch: not copied, it outlives the batch (a migration's text) */
+	bool is_borrowed;
 };
 
 #define DBV_INT(v) ((struct db_value){ .type = DBV_INT64, .i = (v) })
@@ -94,25 +95,17 @@ struct strata_driver {
 	int (*exec)(struct strata_conn *c, const char *sql,
 	            struct strata_error *err);
 	/*
-	 * A migration's statements. With is_one_per_call each statement is
-	 * its own call (outside a transaction); else they may be sent
-	 * together. On failure err->statement is the 1-based number of the
-	 * failing statement and err->position the server's position in it.
+	 * The items of `b` in order (see batch.h), in as few round trips as
+	 * the protocol allows; the first failure ends it, and what follows
+	 * is not run (the caller rolls back). A migration's statements
+	 * report their progress as they run; on the failure of one,
+	 * err->statement is its 1-based number and err->position the
+	 * server's position in it; on another item's, both are 0.
 	 */
-	int (*exec_script)(struct strata_conn *c, const struct strata_script *s,
-	                   bool is_one_per_call, struct strata_error *err);
-	int (*begin)(struct strata_conn *c, struct strata_error *err);
-	int (*commit)(struct strata_conn *c, struct strata_error *err);
+	int (*exec_batch)(struct strata_conn *c, const struct batch *b,
+	                  struct strata_error *err);
 	/* Ends any open or failed transaction; never fails the caller. */
 	void (*rollback)(struct strata_conn *c);
-	/*
-	 * lock_timeout and statement_timeout in ms (0: none) for the current
-	 * transaction (is_local) or the session; with both < 0, the
-	 * session's are reset to the server's defaults.
-	 */
-	int (*set_timeouts)(struct strata_conn *c, int64_t lock_ms,
-	                    int64_t statement_ms, bool is_local,
-	                    struct strata_error *err);
 	int (*lock)(struct strata_conn *c, double wait,
 	            struct strata_error *err);
 	void (*unlock)(struct strata_conn *c);

@@ -17,8 +17,8 @@
  * may fire deferred triggers) become STRATA_EVENT_NOTICE; those of
  * strata's own SQL are dropped, or every run would report that
  * "relation "_sqlx_migrations" already exists, skipping". It does not
- * decide what runs, in which transaction, or in which order: migrate.c
- * does, and sends BEGIN and COMMIT through begin() and commit().
+ * decide what runs, in which transaction, or in which order: the engine
+ * does, and sends each migration's transaction as a batch (batch.h).
  */
 #include "drivers/pg_conn.h"
 #include "util/xalloc.h"
@@ -92,8 +92,6 @@ static void pg_close(struct strata_conn *c)
 	pglock_close(pc);
 	pgdrv_cancel_disarm(&pc->cancel);
 	PQfinish(pc->pg);
-	pgexec_queue_clear(pc);
-	free(pc->queue);
 	free(pc->blocker);
 	free(pc->conninfo);
 	free(pc->redacted);
@@ -166,16 +164,13 @@ static const char pg_audit_ddl[] = "CREATE TABLE IF NOT EXISTS %s (\n"
 const struct strata_driver pgdrv_driver = {
 	.name = "postgres",
 	/* libpg_query keeps its state per thread: split() on several */
-	.caps = DRV_TXN_DDL | DRV_ADVISORY_LOCK | DRV_PG_SQL |
-	        DRV_SPLIT_THREADS,
+	.caps = DRV_ADVISORY_LOCK | DRV_PG_SQL | DRV_SPLIT_THREADS,
 	.connect = pg_connect,
 	.close = pg_close,
 	.split = split_pg,
 	.split_keep = split_pg_keep,
 	.exec = pgexec_exec,
-	.exec_script = pgexec_script,
-	.begin = pgexec_begin,
-	.commit = pgexec_commit,
+	.exec_batch = pgexec_batch,
 	.rollback = pgexec_rollback,
 	.lock = pglock_lock,
 	.unlock = pglock_unlock,
@@ -184,7 +179,6 @@ const struct strata_driver pgdrv_driver = {
 	.table_exists = pgquery_table_exists,
 	.query = pgquery_query,
 	.query_each = pgquery_each,
-	.set_timeouts = pgexec_set_timeouts,
 	.audit_ddl = pg_audit_ddl,
 	.history_ddl = pgquery_history_ddl,
 	.current_user = "current_user",

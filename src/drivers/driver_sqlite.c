@@ -8,9 +8,10 @@
  * SQL is split and classified by SQLite's own code: sql/split_sqlite.c.
  *
  * What it deliberately does not do: there is no advisory lock. Runners
- * serialise on the database's write lock instead: begin() is BEGIN
- * IMMEDIATE, which waits up to the busy timeout that lock() sets. Nor does
- * it change the journal mode or any other persistent setting of the file.
+ * serialise on the database's write lock instead: a transaction begins
+ * with BEGIN IMMEDIATE, which waits up to the busy timeout that lock()
+ * sets. Nor does it change the journal mode or any other persistent setting of
+ * the file.
  */
 #include "util/common.h"
 #include "util/xalloc.h"
@@ -397,15 +398,13 @@ static int on_progress(void *data)
 	return 0; /* go on */
 }
 
-static int sqlite_exec_script(struct strata_conn *conn,
-                              const struct strata_script *s,
-                              bool is_one_per_call, struct strata_error *err)
+/* A migration's statements; SQLite runs one statement per call anyway. */
+static int exec_script(struct strata_conn *conn, const struct strata_script *s,
+                       struct strata_error *err)
 {
 	struct sqlite_conn *c = to_sqlite(conn);
 	int rc = 0;
 
-	/* SQLite runs one statement per call anyway */
-	UNUSED(is_one_per_call);
 	if (conn->progress)
 		sqlite3_progress_handler(c->db, PROGRESS_OPS, on_progress,
 		                         conn);
@@ -426,7 +425,7 @@ static int sqlite_exec_script(struct strata_conn *conn,
  * BEGIN IMMEDIATE takes the database's write lock now, waiting up to the
  * busy timeout, rather than at the first write: runners serialise here.
  */
-static int sqlite_begin(struct strata_conn *conn, struct strata_error *err)
+static int begin(struct strata_conn *conn, struct strata_error *err)
 {
 	struct sqlite_conn *c = to_sqlite(conn);
 	int rc = sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
@@ -440,7 +439,7 @@ static int sqlite_begin(struct strata_conn *conn, struct strata_error *err)
 	return -1;
 }
 
-static int sqlite_commit(struct strata_conn *conn, struct strata_error *err)
+static int commit(struct strata_conn *conn, struct strata_error *err)
 {
 	return sqlite_exec(conn, "COMMIT", err);
 }
@@ -454,8 +453,8 @@ static void sqlite_rollback(struct strata_conn *conn)
 }
 
 /*
- * No advisory lock: the lock is the write lock begin() takes, and `wait`
- * bounds how long that (and any statement) waits for it.
+ * No advisory lock: the lock is the write lock BEGIN IMMEDIATE takes, and
+ * `wait` bounds how long that (and any statement) waits for it.
  */
 static int sqlite_lock(struct strata_conn *conn, double wait,
                        struct strata_error *err)
@@ -650,18 +649,6 @@ static int sqlite_database_exists(bool *out, const struct strata_url *url,
  * SQLite has no lock or statement timeouts of PostgreSQL's kind: writers
  * wait on the busy timeout set by lock(), and statements run to the end.
  */
-static int sqlite_set_timeouts(struct strata_conn *c, int64_t lock_ms,
-                               int64_t statement_ms, bool is_local,
-                               struct strata_error *err)
-{
-	(void)c;
-	(void)lock_ms;
-	(void)statement_ms;
-	(void)is_local;
-	(void)err;
-	return 0;
-}
-
 /* ---- generic queries (strata's own tables) ----------------------------- */
 
 static int bind_params(sqlite3_stmt *st, size_t n,
@@ -786,6 +773,45 @@ static int sqlite_query(struct strata_conn *conn, const char *sql, size_t n,
 	return 0;
 }
 
+/*
+ * A batch in order, one item after the other: SQLite has no round trips
+ * to save. Timeouts are not SQLite's (the busy timeout bounds its waits).
+ */
+static int sqlite_exec_batch(struct strata_conn *conn, const struct batch *b,
+                             struct strata_error *err)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		const struct batch_item *it = &b->items[i];
+		struct db_rows rows = { 0 };
+		int rc = 0;
+
+		switch (it->kind) {
+		case BATCH_BEGIN:
+			rc = begin(conn, err);
+			break;
+		case BATCH_COMMIT:
+			rc = commit(conn, err);
+			break;
+		case BATCH_TIMEOUTS:
+			break;
+		case BATCH_SQL:
+			rc = sqlite_query(conn, it->sql, it->n, it->params,
+			                  it->no_row ? &rows : NULL, err);
+			if (rc == 0 && it->no_row && !rows.n_rows)
+				rc = strata_error_set(err, STRATA_EFAILED, "%s",
+				                      it->no_row);
+			db_rows_release(&rows);
+			break;
+		case BATCH_SCRIPT:
+			rc = exec_script(conn, it->script, err);
+			break;
+		}
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static const char sqlite_audit_ddl[] =
         "CREATE TABLE IF NOT EXISTS %s (\n"
         "    id INTEGER PRIMARY KEY AUTOINCREMENT,\n"
@@ -819,21 +845,18 @@ static void *handle(struct strata_conn *c)
 
 const struct strata_driver sqlitedrv_driver = {
 	.name = "sqlite",
-	.caps = DRV_TXN_DDL | DRV_WRITE_LOCK_TXN,
+	.caps = 0,
 	.connect = sqlite_connect,
 	.close = sqlite_close,
 	.split = split_sqlite,
 	.exec = sqlite_exec,
-	.exec_script = sqlite_exec_script,
-	.begin = sqlite_begin,
-	.commit = sqlite_commit,
+	.exec_batch = sqlite_exec_batch,
 	.rollback = sqlite_rollback,
 	.lock = sqlite_lock,
 	.unlock = sqlite_unlock,
 	.table_exists = sqlite_table_exists,
 	.query = sqlite_query,
 	.query_each = sqlite_query_each,
-	.set_timeouts = sqlite_set_timeouts,
 	.audit_ddl = sqlite_audit_ddl,
 	.history_ddl = sqlite_history_ddl,
 	.ddl_name = ddl_name,

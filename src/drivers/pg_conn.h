@@ -52,17 +52,7 @@ struct pg_conn {
 	int blocker_pid;
 	int64_t reported_ns; /* when the BLOCKED event was last sent */
 	int64_t lock_ms;     /* the lock_timeout set last, < 0 when reset */
-	/*
-	 * Commands of a transaction held back to be sent with the next
-	 * round trip (BEGIN and SET LOCAL with the migration's statements;
-	 * the history and audit rows with COMMIT): a migration costs two
-	 * round trips whatever its length. Only commands whose results
-	 * nobody reads are held back; anything else flushes them first.
-	 */
-	struct pg_cmd *queue;
-	size_t n_queue, alloc_queue;
-	bool is_lazy_txn; /* between begin() and commit()/rollback() */
-	bool is_quiet;    /* running strata's own SQL: drop notices */
+	bool is_quiet;       /* running strata's own SQL: drop notices */
 	/* of pg and lock_pg, while they are connected */
 	struct pg_cancel cancel, lock_cancel;
 };
@@ -87,28 +77,27 @@ int pgexec_run_quiet(struct pg_conn *pc, const char *sql,
 PGresult *pgexec_query(struct pg_conn *pc, const char *sql, int n,
                        const Oid *types, const char *const *values, int binary,
                        int binary_len, struct strata_error *err);
-/* A command held back until the transaction's next round trip. */
-void pgexec_queue_add(struct pg_conn *pc, const char *sql, int n,
-                      const Oid *types, const char *const *values,
-                      const int *lengths, const int *formats);
-void pgexec_queue_clear(struct pg_conn *pc);
-/* Sends what was held back, before anything whose result is read. */
-int pgexec_flush(struct pg_conn *pc, struct strata_error *err);
-/* The driver table's exec, exec_script, begin, commit, rollback and
- * set_timeouts. */
+/* The driver table's exec and exec_batch. */
 int pgexec_exec(struct strata_conn *c, const char *sql,
                 struct strata_error *err);
-int pgexec_script(struct strata_conn *c, const struct strata_script *s,
-                  bool is_one_per_call, struct strata_error *err);
-int pgexec_begin(struct strata_conn *c, struct strata_error *err);
-int pgexec_commit(struct strata_conn *c, struct strata_error *err);
+int pgexec_batch(struct strata_conn *c, const struct batch *b,
+                 struct strata_error *err);
 void pgexec_rollback(struct strata_conn *c);
-int pgexec_set_timeouts(struct strata_conn *c, int64_t lock_ms,
-                        int64_t statement_ms, bool is_local,
-                        struct strata_error *err);
 
-/* pg_query.c: the driver table's query, query_each, create_failed,
- * table_exists and history_ddl */
+/* pg_query.c */
+/* db_value parameters as libpq takes them. */
+struct pg_params {
+	const char **values;
+	int *lengths, *formats;
+	Oid *types;
+	char (*ints)[24];
+};
+
+void pgquery_params_init(struct pg_params *p, size_t n,
+                         const struct db_value *params);
+void pgquery_params_release(struct pg_params *p);
+/* The driver table's query, query_each, create_failed, table_exists and
+ * history_ddl. */
 int pgquery_query(struct strata_conn *c, const char *sql, size_t n,
                   const struct db_value *params, struct db_rows *out,
                   struct strata_error *err);

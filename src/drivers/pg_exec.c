@@ -1,9 +1,10 @@
 /*
- * Running SQL on the PostgreSQL driver's session: a migration's statements
- * in one pipeline (one round trip), one by one outside a transaction, or,
- * when the parser rejected the text, as one simple-protocol query as sqlx
- * does; strata's own statements; transactions and timeouts. While a
- * statement runs its phase and its blocker are sampled (pg_lock.c's
+ * Running SQL on the PostgreSQL driver's session: a batch (batch.h) in one
+ * pipeline where the protocol allows (a migration's transaction in one or
+ * two round trips), a migration's statements one by one outside a
+ * transaction, or, when the parser rejected the text, as one
+ * simple-protocol query as sqlx does; and strata's own statements. While
+ * a statement runs its phase and its blocker are sampled (pg_lock.c's
  * monitor session), and strata_cancel() is answered.
  */
 #include "drivers/pg_conn.h"
@@ -256,8 +257,6 @@ int pgexec_run_quiet(struct pg_conn *pc, const char *sql,
 	bool was_quiet = pc->is_quiet;
 	int rc;
 
-	if (pgexec_flush(pc, err) < 0)
-		return -1;
 	pc->is_quiet = true;
 	rc = pgsession_run(pc->pg, sql, err);
 	pc->is_quiet = was_quiet;
@@ -282,8 +281,6 @@ static PGresult *query_as(struct pg_conn *pc, const char *sql, int n,
 
 	if (n > (int)ARRAY_SIZE(lengths))
 		BUG("too many parameters");
-	if (pgexec_flush(pc, err) < 0)
-		return NULL;
 	if (binary >= 0) {
 		lengths[binary] = binary_len;
 		formats[binary] = 1;
@@ -322,8 +319,6 @@ static int run_each(struct pg_conn *pc, const struct strata_script *s,
 	struct sbuf sql = SBUF_INIT;
 	int rc = 0;
 
-	if (pgexec_flush(pc, err) < 0)
-		return -1;
 	for (size_t i = 0; i < s->n; i++) {
 		script_stmt_text(&sql, s, i);
 		progress_statement(&pc->base, i + 1);
@@ -352,126 +347,178 @@ static void leave_pipeline(PGconn *pg)
 	}
 }
 
-struct pg_cmd {
-	char *sql;
-	int n;
-	char **values;
-	int *lengths, *formats;
-	Oid *types;
-};
-
-void pgexec_queue_add(struct pg_conn *pc, const char *sql, int n,
-                      const Oid *types, const char *const *values,
-                      const int *lengths, const int *formats)
+/* The whole text as one simple query, as sqlx sends a migration. */
+static int run_whole(struct pg_conn *pc, const struct strata_script *s,
+                     struct strata_error *err)
 {
-	struct pg_cmd *c;
+	struct sbuf sql = SBUF_INIT;
+	int rc;
 
-	XGROW(pc->queue, pc->alloc_queue, pc->n_queue + 1);
-	c = &pc->queue[pc->n_queue++];
-	c->sql = xstrdup(sql);
-	c->n = n;
-	c->values = xcalloc(n ? (size_t)n : 1, sizeof(*c->values));
-	c->lengths = xcalloc(n ? (size_t)n : 1, sizeof(*c->lengths));
-	c->formats = xcalloc(n ? (size_t)n : 1, sizeof(*c->formats));
-	c->types = xcalloc(n ? (size_t)n : 1, sizeof(*c->types));
-	for (int i = 0; i < n; i++) {
-		size_t len;
-
-		c->lengths[i] = lengths ? lengths[i] : 0;
-		c->formats[i] = formats ? formats[i] : 0;
-		c->types[i] = types ? types[i] : 0;
-		if (!values[i])
-			continue;
-		len = c->formats[i] ? (size_t)c->lengths[i] : strlen(values[i]);
-		c->values[i] = xmalloc(len + 1);
-		memcpy(c->values[i], values[i], len);
-		c->values[i][len] = '\0';
-	}
-}
-
-void pgexec_queue_clear(struct pg_conn *pc)
-{
-	for (size_t i = 0; i < pc->n_queue; i++) {
-		struct pg_cmd *c = &pc->queue[i];
-
-		for (int k = 0; k < c->n; k++)
-			free(c->values[k]);
-		free(c->values);
-		free(c->lengths);
-		free(c->formats);
-		free(c->types);
-		free(c->sql);
-	}
-	pc->n_queue = 0;
+	/* s->sql may be a section of a longer file (dbmate): copy to a NUL */
+	sbuf_add(&sql, s->sql, s->len);
+	rc = run_watched(pc, sql.buf, err);
+	if (rc < 0 && err)
+		err->statement = 0;
+	sbuf_release(&sql);
+	return rc;
 }
 
 /*
- * One pipeline, one Sync, one round trip: the held-back commands, then
- * the script's statements (s may be NULL), then `last` (may be NULL).
- * After an error the server skips the rest (PGRES_PIPELINE_ABORTED), which
- * are read and dropped; a lost session ends the reading, as libpq returns
- * NULL once the connection is bad. On a statement's failure
- * err->statement is its number (`first` are before s's own); on another
- * command's, 0.
+ * A pipeline being filled from a batch: each command sent, with the item
+ * it came from and, for a migration's statement, its number, so that its
+ * result is understood when read.
  */
-static int pipeline_run(struct pg_conn *pc, const struct strata_script *s,
-                        size_t first, const char *last,
+struct sent {
+	const struct batch_item *item;
+	size_t stmt; /* 0-based, in item->script */
+};
+
+struct pipeline {
+	struct sent *cmds;
+	size_t n, alloc;
+	size_t n_stmts; /* the migrations' statements among them */
+	struct sbuf sql;
+	bool is_open; /* in pipeline mode */
+};
+
+static void note(struct pipeline *pl, const struct batch_item *it, size_t k)
+{
+	XGROW(pl->cmds, pl->alloc, pl->n + 1);
+	pl->cmds[pl->n].item = it;
+	pl->cmds[pl->n++].stmt = k;
+	if (it->kind == BATCH_SCRIPT)
+		pl->n_stmts++;
+}
+
+static int send_text(struct pg_conn *pc, struct pipeline *pl,
+                     const struct batch_item *it, const char *sql)
+{
+	if (!PQsendQueryParams(pc->pg, sql, 0, NULL, NULL, NULL, NULL, 0))
+		return -1;
+	note(pl, it, 0);
+	return 0;
+}
+
+static int send_timeouts(struct pg_conn *pc, struct pipeline *pl,
+                         const struct batch_item *it)
+{
+	char sql[80];
+
+	pc->lock_ms = it->lock_ms;
+	if (it->lock_ms < 0 && it->statement_ms < 0)
+		return send_text(pc, pl, it, "RESET lock_timeout") < 0 ||
+		                       send_text(pc, pl, it,
+		                                 "RESET statement_timeout") < 0
+		               ? -1
+		               : 0;
+	snprintf(sql, sizeof(sql), "SET %slock_timeout = %" PRId64,
+	         it->is_local ? "LOCAL " : "", it->lock_ms);
+	if (send_text(pc, pl, it, sql) < 0)
+		return -1;
+	snprintf(sql, sizeof(sql), "SET %sstatement_timeout = %" PRId64,
+	         it->is_local ? "LOCAL " : "", it->statement_ms);
+	return send_text(pc, pl, it, sql);
+}
+
+static int send_sql(struct pg_conn *pc, struct pipeline *pl,
+                    const struct batch_item *it)
+{
+	struct pg_params p;
+	int ok;
+
+	pgquery_params_init(&p, it->n, it->params);
+	ok = PQsendQueryParams(pc->pg, it->sql, (int)it->n, p.types, p.values,
+	                       p.lengths, p.formats, 0);
+	pgquery_params_release(&p);
+	if (!ok)
+		return -1;
+	note(pl, it, 0);
+	return 0;
+}
+
+/* A migration's statement: the server holds results back until the Sync
+ * unless asked to flush; with a Flush after each statement its result
+ * tells when it ended (progress). */
+static int send_stmt(struct pg_conn *pc, struct pipeline *pl,
+                     const struct batch_item *it, size_t k)
+{
+	script_stmt_text(&pl->sql, it->script, k);
+	if (!PQsendQueryParams(pc->pg, pl->sql.buf, 0, NULL, NULL, NULL, NULL,
+	                       0) ||
+	    !PQsendFlushRequest(pc->pg))
+		return -1;
+	note(pl, it, k);
+	return 0;
+}
+
+/* Whether result `res` of command `c` fails it beyond the server's say:
+ * a COMMIT that rolled back, a change that found no row. */
+static int check_result(const struct sent *c, const PGresult *res,
                         struct strata_error *err)
 {
+	if (c->item->kind == BATCH_COMMIT &&
+	    !strcmp(PQcmdStatus((PGresult *)res), "ROLLBACK")) {
+		/* COMMIT of a failed transaction succeeds, and rolls back */
+		strata_error_set(
+		        err, STRATA_EFAILED,
+		        "the transaction was rolled back, not committed");
+		if (err)
+			memcpy(err->sqlstate, "25P02", 6);
+		return strata_error_detail(
+		        err, "A statement of the transaction had failed.");
+	}
+	if (c->item->no_row && PQresultStatus(res) == PGRES_TUPLES_OK &&
+	    PQntuples(res) == 0)
+		return strata_error_set(err, STRATA_EFAILED, "%s",
+		                        c->item->no_row);
+	return 0;
+}
+
+static void say_statement(struct pg_conn *pc, const struct sent *c)
+{
+	if (c->item->kind == BATCH_SCRIPT)
+		progress_statement(&pc->base, c->stmt + 1);
+}
+
+/*
+ * Ends the pipeline being filled: one Sync, one round trip, its results
+ * read. After an error the server skips the rest (PGRES_PIPELINE_ABORTED),
+ * which are read and dropped; a lost session ends the reading, as libpq
+ * returns NULL once the connection is bad. On a migration's statement's
+ * failure err->statement is its number; on another command's, 0.
+ */
+static int pipeline_sync(struct pg_conn *pc, struct pipeline *pl,
+                         bool is_send_failed, struct strata_error *err)
+{
 	PGconn *pg = pc->pg;
-	struct sbuf sql = SBUF_INIT;
 	PGresult *res, *failed = NULL;
-	size_t k = pc->n_queue, n_stmts = s ? s->n : 0;
-	size_t total = k + n_stmts + (last ? 1 : 0);
-	size_t sent = 0, at = 0, failed_at = 0;
-	bool is_synced = false, is_done = false;
+	size_t sent = pl->n, at = 0, failed_at = 0;
+	bool is_synced = false, is_done = false, was_quiet = pc->is_quiet;
 	int rc = -1;
 
-	if (!PQenterPipelineMode(pg)) {
-		pgexec_queue_clear(pc);
-		return pgsession_error(err, pg, NULL);
-	}
-	for (; sent < total; sent++) {
-		int ok;
-
-		if (sent < k) {
-			const struct pg_cmd *c = &pc->queue[sent];
-
-			ok = PQsendQueryParams(pg, c->sql, c->n, c->types,
-			                       (const char *const *)c->values,
-			                       c->lengths, c->formats, 0);
-		} else if (sent < k + n_stmts) {
-			script_stmt_text(&sql, s, sent - k);
-			/* the server holds results back until the Sync unless
-			 * asked to flush: with a Flush after each statement its
-			 * result tells when it ended (progress) */
-			ok = PQsendQueryParams(pg, sql.buf, 0, NULL, NULL, NULL,
-			                       NULL, 0) &&
-			     PQsendFlushRequest(pg);
-		} else {
-			ok = PQsendQueryParams(pg, last, 0, NULL, NULL, NULL,
-			                       NULL, 0);
-		}
-		if (!ok)
-			break;
-	}
-	pgexec_queue_clear(pc);
+	if (!pl->is_open)
+		return 0;
 	/* even after a failed send: what was sent must be read */
 	if (PQstatus(pg) == CONNECTION_OK)
 		is_synced = PQpipelineSync(pg) == 1;
-	/* results come in order: the script's statement k runs once the
-	 * results of the commands before it are in */
-	if (n_stmts)
-		progress_statement(&pc->base, first + 1);
+	/* results come in order: a statement runs once the results of the
+	 * commands before it are in (their own results wait for its Flush) */
+	for (size_t i = 0; i < sent; i++)
+		if (pl->cmds[i].item->kind == BATCH_SCRIPT) {
+			say_statement(pc, &pl->cmds[i]);
+			break;
+		}
 	while (is_synced) {
+		pc->is_quiet =
+		        at < sent && pl->cmds[at].item->kind != BATCH_SCRIPT;
 		res = await_result(pc) ? PQgetResult(pg) : NULL;
 		if (!res) {
 			/* each query's results end with NULL, the Sync's not */
 			if (PQstatus(pg) == CONNECTION_BAD || ++at > sent)
 				break;
-			if (!failed && at > k && at < k + n_stmts)
-				progress_statement(&pc->base,
-				                   first + at - k + 1);
+			if (!failed && at < sent && at > 0 &&
+			    pl->cmds[at - 1].item->kind == BATCH_SCRIPT)
+				say_statement(pc, &pl->cmds[at]);
 			continue;
 		}
 		if (PQresultStatus(res) == PGRES_PIPELINE_SYNC) {
@@ -485,12 +532,18 @@ static int pipeline_run(struct pg_conn *pc, const struct strata_script *s,
 			failed_at = at + 1;
 			continue;
 		}
+		if (!failed && !failed_at && at < sent &&
+		    check_result(&pl->cmds[at], res, err) < 0)
+			failed_at = at + 1;
 		PQclear(res);
 	}
+	pc->is_quiet = was_quiet;
 	if (failed) {
 		pgsession_error(err, pg, failed);
 		add_blocker(pc, err);
-	} else if (sent < total) {
+	} else if (failed_at) {
+		/* check_result() said why */
+	} else if (is_send_failed) {
 		pgsession_error(err, pg, NULL);
 		failed_at = sent + 1;
 	} else if (!is_done) {
@@ -501,23 +554,22 @@ static int pipeline_run(struct pg_conn *pc, const struct strata_script *s,
 		rc = 0;
 	}
 	if (rc < 0 && err) {
-		/* a number only for the script's own statements */
-		err->statement = failed_at > k && failed_at <= k + n_stmts
-		                         ? (int)(first + failed_at - k)
+		/* a number only for a migration's own statements */
+		const struct sent *c = failed_at && failed_at <= sent
+		                               ? &pl->cmds[failed_at - 1]
+		                               : NULL;
+
+		err->statement = c && c->item->kind == BATCH_SCRIPT
+		                         ? (int)c->stmt + 1
 		                         : 0;
 		if (!err->statement)
-			err->position = 0;
+			err->position = 0; /* in our text, not a migration's */
 	}
 	leave_pipeline(pg);
 	PQclear(failed);
-	sbuf_release(&sql);
+	pl->n = pl->n_stmts = 0;
+	pl->is_open = false;
 	return rc;
-}
-
-/* Sends what was held back, before anything whose result is read. */
-int pgexec_flush(struct pg_conn *pc, struct strata_error *err)
-{
-	return pc->n_queue ? pipeline_run(pc, NULL, 0, NULL, err) : 0;
 }
 
 /*
@@ -529,91 +581,107 @@ int pgexec_flush(struct pg_conn *pc, struct strata_error *err)
  */
 #define PIPELINE_MAX 10000
 
-static int run_pipeline(struct pg_conn *pc, const struct strata_script *s,
-                        struct strata_error *err)
-{
-	struct strata_script part = *s;
-	size_t done = 0;
-
-	while (done < s->n) {
-		part.stmts = s->stmts + done;
-		part.n =
-		        s->n - done < PIPELINE_MAX ? s->n - done : PIPELINE_MAX;
-		if (pipeline_run(pc, &part, done, NULL, err) < 0)
-			return -1;
-		done += part.n;
-	}
-	return 0;
-}
-
-/* The whole text as one simple query, as sqlx sends a migration. */
-static int run_whole(struct pg_conn *pc, const struct strata_script *s,
+/* The statements of `it` that run alone, outside the pipeline: each as its
+ * own simple query, or the whole text as one. */
+static int run_alone(struct pg_conn *pc, const struct batch_item *it,
                      struct strata_error *err)
 {
-	struct sbuf sql = SBUF_INIT;
-	int rc;
+	const struct strata_script *s = it->script;
 
-	if (pgexec_flush(pc, err) < 0)
-		return -1;
-	/* s->sql may be a section of a longer file (dbmate): copy to a NUL */
-	sbuf_add(&sql, s->sql, s->len);
-	rc = run_watched(pc, sql.buf, err);
-	if (rc < 0 && err)
-		err->statement = 0;
-	sbuf_release(&sql);
-	return rc;
-}
-
-int pgexec_script(struct strata_conn *c, const struct strata_script *s,
-                  bool is_one_per_call, struct strata_error *err)
-{
-	struct pg_conn *pc = pg_conn_of(c);
-
-	start_watch(pc);
-	pglock_announce(pc, true);
 	/*
 	 * COPY FROM STDIN cannot be pipelined: the server would read the next
 	 * statement as COPY data and end the session. Alone it fails cleanly.
 	 */
-	if (is_one_per_call || (s->is_parsed && (s->flags & STMT_COPY_STDIN)))
+	if (it->is_one_per_call ||
+	    (s->is_parsed && (s->flags & STMT_COPY_STDIN)))
 		return run_each(pc, s, err);
-	if (s->is_parsed)
-		return s->n ? run_pipeline(pc, s, err) : 0;
 	return s->len ? run_whole(pc, s, err) : 0;
 }
 
-int pgexec_begin(struct strata_conn *c, struct strata_error *err)
+static bool is_alone(const struct batch_item *it)
 {
-	struct pg_conn *pc = pg_conn_of(c);
+	const struct strata_script *s = it->script;
 
-	if (pgexec_flush(pc, err) < 0)
-		return -1;
-	/* held back: sent with the transaction's first round trip */
-	pgexec_queue_add(pc, "BEGIN", 0, NULL, NULL, NULL, NULL);
-	pc->is_lazy_txn = true;
-	return 0;
+	return it->is_one_per_call || !s->is_parsed ||
+	       (s->flags & STMT_COPY_STDIN);
 }
 
-int pgexec_commit(struct strata_conn *c, struct strata_error *err)
+/*
+ * A batch in one pipeline where the protocol allows: BEGIN, SET LOCAL, the
+ * statements and the rows all in one round trip. A script that must run
+ * alone (one statement per call, COPY FROM STDIN, a text the parser
+ * rejected) ends the pipeline before it and runs as simple queries.
+ */
+int pgexec_batch(struct strata_conn *c, const struct batch *b,
+                 struct strata_error *err)
 {
 	struct pg_conn *pc = pg_conn_of(c);
-	PGTransactionStatusType before = PQtransactionStatus(pc->pg);
+	struct pipeline pl = { .sql = SBUF_INIT };
+	int rc = 0;
 
-	pc->is_lazy_txn = false;
-	/* the held-back rows and COMMIT: one round trip */
-	if (pipeline_run(pc, NULL, 0, "COMMIT", err) < 0)
-		return -1;
-	/* COMMIT of a failed transaction succeeds, and rolls back */
-	if (before == PQTRANS_INERROR) {
-		strata_error_set(
-		        err, STRATA_EFAILED,
-		        "the transaction was rolled back, not committed");
-		if (err)
-			memcpy(err->sqlstate, "25P02", 6);
-		return strata_error_detail(
-		        err, "A statement of the transaction had failed.");
+	for (size_t i = 0; i < b->n && rc == 0; i++) {
+		const struct batch_item *it = &b->items[i];
+		int sent = 0;
+
+		if (it->kind == BATCH_SCRIPT) {
+			start_watch(pc);
+			pglock_announce(pc, true);
+		}
+		if (it->kind == BATCH_SCRIPT && is_alone(it)) {
+			rc = pipeline_sync(pc, &pl, false, err);
+			if (rc == 0)
+				rc = run_alone(pc, it, err);
+			continue;
+		}
+		if (!pl.is_open) {
+			if (!PQenterPipelineMode(pc->pg)) {
+				rc = pgsession_error(err, pc->pg, NULL);
+				break;
+			}
+			pl.is_open = true;
+		}
+		switch (it->kind) {
+		case BATCH_BEGIN:
+			sent = send_text(pc, &pl, it, "BEGIN");
+			break;
+		case BATCH_COMMIT:
+			sent = send_text(pc, &pl, it, "COMMIT");
+			break;
+		case BATCH_TIMEOUTS:
+			sent = send_timeouts(pc, &pl, it);
+			break;
+		case BATCH_SQL:
+			sent = send_sql(pc, &pl, it);
+			break;
+		case BATCH_SCRIPT:
+			for (size_t k = 0;
+			     k < it->script->n && sent == 0 && rc == 0; k++) {
+				sent = send_stmt(pc, &pl, it, k);
+				if (sent == 0 && pl.n_stmts >= PIPELINE_MAX)
+					rc = pipeline_sync(pc, &pl, false, err);
+				if (rc == 0 && sent == 0 && !pl.is_open &&
+				    k + 1 < it->script->n) {
+					if (!PQenterPipelineMode(pc->pg))
+						rc = pgsession_error(
+						        err, pc->pg, NULL);
+					else
+						pl.is_open = true;
+				}
+			}
+			break;
+		}
+		if (sent < 0) {
+			pipeline_sync(pc, &pl, true, err);
+			rc = -1;
+		}
 	}
-	return 0;
+	if (rc == 0)
+		rc = pipeline_sync(pc, &pl, false, err);
+	else if (pl.is_open)
+		pipeline_sync(pc, &pl, false, NULL);
+	free(pl.cmds);
+	sbuf_release(&pl.sql);
+	return rc;
 }
 
 void pgexec_rollback(struct strata_conn *c)
@@ -621,43 +689,9 @@ void pgexec_rollback(struct strata_conn *c)
 	struct pg_conn *pc = pg_conn_of(c);
 	struct strata_error ignored = STRATA_ERROR_INIT;
 
-	/* held back means never sent: nothing to undo on the server */
-	pgexec_queue_clear(pc);
-	pc->is_lazy_txn = false;
 	if (PQstatus(pc->pg) != CONNECTION_OK ||
 	    PQtransactionStatus(pc->pg) == PQTRANS_IDLE)
 		return;
 	pgexec_run_quiet(pc, "ROLLBACK", &ignored);
 	strata_error_release(&ignored);
-}
-
-int pgexec_set_timeouts(struct strata_conn *c, int64_t lock_ms,
-                        int64_t statement_ms, bool is_local,
-                        struct strata_error *err)
-{
-	struct pg_conn *pc = pg_conn_of(c);
-	char lock_sql[80], stmt_sql[80];
-
-	pc->lock_ms = lock_ms;
-	if (lock_ms < 0 && statement_ms < 0) {
-		if (pgexec_flush(pc, err) < 0)
-			return -1;
-		return pgexec_run_quiet(
-		        pc, "RESET lock_timeout; RESET statement_timeout", err);
-	}
-	snprintf(lock_sql, sizeof(lock_sql), "SET %slock_timeout = %" PRId64,
-	         is_local ? "LOCAL " : "", lock_ms);
-	snprintf(stmt_sql, sizeof(stmt_sql),
-	         "SET %sstatement_timeout = %" PRId64, is_local ? "LOCAL " : "",
-	         statement_ms);
-	if (pc->is_lazy_txn) {
-		/* with the transaction's first round trip */
-		pgexec_queue_add(pc, lock_sql, 0, NULL, NULL, NULL, NULL);
-		pgexec_queue_add(pc, stmt_sql, 0, NULL, NULL, NULL, NULL);
-		return 0;
-	}
-	if (pgexec_flush(pc, err) < 0 ||
-	    pgexec_run_quiet(pc, lock_sql, err) < 0)
-		return -1;
-	return pgexec_run_quiet(pc, stmt_sql, err);
 }

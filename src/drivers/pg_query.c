@@ -24,15 +24,9 @@
 #include <time.h>
 
 /* db_value parameters as libpq takes them. */
-struct pg_params {
-	const char **values;
-	int *lengths, *formats;
-	Oid *types;
-	char (*ints)[24];
-};
 
-static void pg_params_init(struct pg_params *p, size_t n,
-                           const struct db_value *params)
+void pgquery_params_init(struct pg_params *p, size_t n,
+                         const struct db_value *params)
 {
 	p->values = xcalloc(n ? n : 1, sizeof(*p->values));
 	p->lengths = xcalloc(n ? n : 1, sizeof(*p->lengths));
@@ -62,31 +56,13 @@ static void pg_params_init(struct pg_params *p, size_t n,
 	}
 }
 
-static void pg_params_release(struct pg_params *p)
+void pgquery_params_release(struct pg_params *p)
 {
 	free(p->values);
 	free(p->lengths);
 	free(p->formats);
 	free(p->types);
 	free(p->ints);
-}
-
-/*
- * A held-back command keeps a copy of its parameters until COMMIT; one
- * larger than this (a large migration's text in the audit trail) is sent
- * at once instead, a round trip for not holding the text twice.
- */
-#define QUEUED_MAX (1u << 20)
-
-static size_t params_size(const struct pg_params *p, size_t n)
-{
-	size_t size = 0;
-
-	for (size_t i = 0; i < n; i++)
-		if (p->values[i])
-			size += p->formats[i] ? (size_t)p->lengths[i]
-			                      : strlen(p->values[i]);
-	return size;
 }
 
 int pgquery_query(struct strata_conn *c, const char *sql, size_t n,
@@ -99,16 +75,7 @@ int pgquery_query(struct strata_conn *c, const char *sql, size_t n,
 	PGresult *res = NULL;
 	int rc = -1;
 
-	pg_params_init(&p, n, params);
-	if (!out && pc->is_lazy_txn && params_size(&p, n) < QUEUED_MAX) {
-		/* a row of the transaction (the audit trail's): with COMMIT */
-		pgexec_queue_add(pc, sql, (int)n, p.types, p.values, p.lengths,
-		                 p.formats);
-		rc = 0;
-		goto done;
-	}
-	if (pgexec_flush(pc, err) < 0)
-		goto done;
+	pgquery_params_init(&p, n, params);
 	pc->is_quiet = true;
 	res = PQexecParams(pc->pg, sql, (int)n, p.types, p.values, p.lengths,
 	                   p.formats, 0);
@@ -144,7 +111,7 @@ int pgquery_query(struct strata_conn *c, const char *sql, size_t n,
 	rc = 0;
 done:
 	PQclear(res);
-	pg_params_release(&p);
+	pgquery_params_release(&p);
 	return rc;
 }
 
@@ -160,9 +127,7 @@ int pgquery_each(struct strata_conn *c, const char *sql, size_t n,
 	PGresult *res;
 	int rc = -1;
 
-	if (pgexec_flush(pc, err) < 0)
-		return -1;
-	pg_params_init(&p, n, params);
+	pgquery_params_init(&p, n, params);
 	pc->is_quiet = true;
 	if (!PQsendQueryParams(pc->pg, sql, (int)n, p.types, p.values,
 	                       p.lengths, p.formats, 0)) {
@@ -197,7 +162,7 @@ int pgquery_each(struct strata_conn *c, const char *sql, size_t n,
 	}
 done:
 	pc->is_quiet = was_quiet;
-	pg_params_release(&p);
+	pgquery_params_release(&p);
 	return rc;
 }
 

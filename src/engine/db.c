@@ -43,6 +43,31 @@ void driver_emit(struct strata_conn *c, const struct strata_event *ev)
 		c->on_event(ev, c->event_data);
 }
 
+int db_exec_batch(struct strata_db *db, struct batch *b,
+                  struct strata_error *err)
+{
+	int rc = db->drv->exec_batch(db->conn, b, err);
+
+	batch_reset(b);
+	return rc;
+}
+
+int db_begin(struct strata_db *db, struct strata_error *err)
+{
+	struct batch b = BATCH_INIT;
+
+	batch_add_begin(&b);
+	return db_exec_batch(db, &b, err);
+}
+
+int db_commit(struct strata_db *db, struct strata_error *err)
+{
+	struct batch b = BATCH_INIT;
+
+	batch_add_commit(&b);
+	return db_exec_batch(db, &b, err);
+}
+
 void db_emit(struct strata_db *db, const struct strata_event *ev)
 {
 	if (db && db->opts.on_event)

@@ -300,6 +300,7 @@ int fenced_exec(struct strata_db *db, const struct plan_step *step,
                 struct strata_error *err)
 {
 	const struct strata_script *s = &step->script;
+	struct batch b = BATCH_INIT;
 	int max = step_max_retries(db);
 	uint64_t seed = step_retry_seed();
 	int64_t set_ms = -1; /* the session's lock_timeout; -1: not set */
@@ -322,9 +323,8 @@ int fenced_exec(struct strata_db *db, const struct plan_step *step,
 		int64_t lock_ms = stmt_lock_ms(db, step, st, probe);
 
 		if (lock_ms != set_ms) {
-			if (db->drv->set_timeouts(db->conn, lock_ms,
-			                          statement_ms, false,
-			                          err) < 0) {
+			batch_add_timeouts(&b, lock_ms, statement_ms, false);
+			if (db_exec_batch(db, &b, err) < 0) {
 				rc = -1;
 				break;
 			}
@@ -342,7 +342,8 @@ int fenced_exec(struct strata_db *db, const struct plan_step *step,
 			rc = -1;
 			break;
 		}
-		if (db->drv->exec_script(db->conn, &one, true, err) == 0) {
+		batch_add_script(&b, &one, true);
+		if (db_exec_batch(db, &b, err) == 0) {
 			k++;
 			attempt = 1;
 			continue;
@@ -369,31 +370,41 @@ int fenced_exec(struct strata_db *db, const struct plan_step *step,
 		attempt++;
 	}
 	progress_stop(db, rc == 0);
+	batch_release(&b);
 	return rc;
 }
 
-/* Non-transactional: the fence row first, committed on its own. */
+/*
+ * Non-transactional: the fence row first, committed on its own (BEGIN,
+ * the row, COMMIT: one batch), then the statements; the row is flipped
+ * with the audit row in a second batch.
+ */
 int fenced_apply(struct strata_db *db, const struct plan_step *step,
                  bool *is_skipped, struct strata_error *err)
 {
 	const struct strata_driver *drv = db->drv;
 	int64_t t0, started = audit_now_ns();
+	struct batch b = BATCH_INIT;
 	struct audit_entry e;
 	int rc;
 
 	*is_skipped = false;
 	if (step_check_cancel(step, "applying", err) < 0 ||
-	    step_check_lock(db, err) < 0 || drv->begin(db->conn, err) < 0)
+	    step_check_lock(db, err) < 0)
 		return -1;
-	if (step_applied_meanwhile(is_skipped, db, step->m->version, err) < 0 ||
-	    (!*is_skipped && history_insert(db->conn, &db->table, step->m,
-	                                    false, -1, err) < 0) ||
-	    drv->commit(db->conn, err) < 0) {
+	batch_add_begin(&b);
+	if (!(drv->caps & DRV_ADVISORY_LOCK) &&
+	    (db_exec_batch(db, &b, err) < 0 ||
+	     step_applied_meanwhile(is_skipped, db, step->m->version, err) < 0))
+		goto fail;
+	if (*is_skipped) {
 		drv->rollback(db->conn);
-		return -1;
-	}
-	if (*is_skipped)
 		return 0;
+	}
+	history_add_insert(&b, &db->table, step->m, false, -1);
+	batch_add_commit(&b);
+	if (db_exec_batch(db, &b, err) < 0)
+		goto fail;
 	db_emit_migration(db, STRATA_EVENT_APPLY_START, step->m, 0);
 	t0 = text_monotonic_ns();
 	rc = fenced_exec(db, step, false, "apply", started, err);
@@ -417,15 +428,19 @@ int fenced_apply(struct strata_db *db, const struct plan_step *step,
 	}
 	step_audit(&e, db, "apply", step, started);
 	e.duration_ns = db->step_ns = text_monotonic_ns() - t0;
-	if (drv->begin(db->conn, err) < 0)
-		return -1;
-	if (history_finish(db->conn, &db->table, step->m->version,
-	                   e.duration_ns, err) < 0 ||
-	    audit_add(db, &e, err) < 0 || drv->commit(db->conn, err) < 0) {
+	batch_add_begin(&b);
+	history_add_finish(&b, &db->table, step->m->version, e.duration_ns);
+	audit_add_to(&b, db, &e);
+	batch_add_commit(&b);
+	if (db_exec_batch(db, &b, err) < 0) {
 		drv->rollback(db->conn);
 		step_say_cancelled(
 		        step, "recorded as failed, see strata repair", err);
 		return -1;
 	}
 	return 0;
+fail:
+	batch_reset(&b);
+	drv->rollback(db->conn);
+	return -1;
 }

@@ -228,9 +228,9 @@ int history_has(bool *out, struct strata_conn *c,
  * sqlx writes booleans as true/false in PostgreSQL and 1/0 in SQLite: the
  * literals TRUE and FALSE are each of these in its dialect.
  */
-int history_insert(struct strata_conn *c, const struct table_name *table,
-                   const struct strata_migration *m, bool success,
-                   int64_t execution_time, struct strata_error *err)
+void history_add_insert(struct batch *b, const struct table_name *table,
+                        const struct strata_migration *m, bool success,
+                        int64_t execution_time)
 {
 	const struct db_value v[] = {
 		DBV_INT(m->version),
@@ -239,69 +239,106 @@ int history_insert(struct strata_conn *c, const struct table_name *table,
 		DBV_INT(execution_time),
 	};
 	struct sbuf sql = SBUF_INIT;
-	int rc;
 
 	sbuf_addf(
 	        &sql,
 	        "INSERT INTO %s (version, description, success, checksum, execution_time) VALUES ($1, $2, %s, $3, $4)",
 	        table->quoted, success ? "TRUE" : "FALSE");
-	rc = c->drv->query(c, sql.buf, ARRAY_SIZE(v), v, NULL, err);
+	batch_add_sql(b, sql.buf, ARRAY_SIZE(v), v);
 	sbuf_release(&sql);
-	return rc;
 }
 
 /*
- * `sql` (%s: the table) changes version's row, $1, and returns it: no row
+ * `fmt` (%s: the table) changes version's row, $1, and returns it: no row
  * back is an error, a history changed behind strata's back.
  */
-static int change_row(struct strata_conn *c, const struct table_name *table,
-                      const char *fmt, int64_t version,
-                      const int64_t *execution_time, struct strata_error *err)
+static void add_change(struct batch *b, const struct table_name *table,
+                       const char *fmt, int64_t version,
+                       const int64_t *execution_time)
 {
 	const struct db_value v[] = {
 		DBV_INT(version),
 		DBV_INT(execution_time ? *execution_time : 0),
 	};
-	struct db_rows rows = { 0 };
 	struct sbuf sql = SBUF_INIT;
-	int rc;
 
 	sbuf_addf(&sql, fmt, table->quoted);
 	sbuf_adds(&sql, " RETURNING version");
-	rc = c->drv->query(c, sql.buf, execution_time ? 2 : 1, v, &rows, err);
-	if (rc == 0 && !rows.n_rows)
-		rc = strata_error_set(err, STRATA_EFAILED,
-		                      "no row for version %" PRId64
-		                      " in history table %s",
-		                      version, table->quoted);
-	db_rows_release(&rows);
+	batch_add_sql(b, sql.buf, execution_time ? 2 : 1, v);
+	batch_expect_row(b,
+	                 "no row for version %" PRId64 " in history table %s",
+	                 version, table->quoted);
 	sbuf_release(&sql);
+}
+
+void history_add_finish(struct batch *b, const struct table_name *table,
+                        int64_t version, int64_t execution_time)
+{
+	add_change(
+	        b, table,
+	        "UPDATE %s SET success = TRUE, execution_time = $2 WHERE version = $1",
+	        version, &execution_time);
+}
+
+void history_add_set_failed(struct batch *b, const struct table_name *table,
+                            int64_t version)
+{
+	add_change(b, table, "UPDATE %s SET success = FALSE WHERE version = $1",
+	           version, NULL);
+}
+
+void history_add_delete(struct batch *b, const struct table_name *table,
+                        int64_t version)
+{
+	add_change(b, table, "DELETE FROM %s WHERE version = $1", version,
+	           NULL);
+}
+
+/* `b` alone, now. */
+static int run(struct strata_conn *c, struct batch *b, struct strata_error *err)
+{
+	int rc = c->drv->exec_batch(c, b, err);
+
+	batch_release(b);
 	return rc;
+}
+
+int history_insert(struct strata_conn *c, const struct table_name *table,
+                   const struct strata_migration *m, bool success,
+                   int64_t execution_time, struct strata_error *err)
+{
+	struct batch b = BATCH_INIT;
+
+	history_add_insert(&b, table, m, success, execution_time);
+	return run(c, &b, err);
 }
 
 int history_finish(struct strata_conn *c, const struct table_name *table,
                    int64_t version, int64_t execution_time,
                    struct strata_error *err)
 {
-	return change_row(
-	        c, table,
-	        "UPDATE %s SET success = TRUE, execution_time = $2 WHERE version = $1",
-	        version, &execution_time, err);
+	struct batch b = BATCH_INIT;
+
+	history_add_finish(&b, table, version, execution_time);
+	return run(c, &b, err);
 }
 
 int history_set_failed(struct strata_conn *c, const struct table_name *table,
                        int64_t version, struct strata_error *err)
 {
-	return change_row(c, table,
-	                  "UPDATE %s SET success = FALSE WHERE version = $1",
-	                  version, NULL, err);
+	struct batch b = BATCH_INIT;
+
+	history_add_set_failed(&b, table, version);
+	return run(c, &b, err);
 }
 
 int history_delete(struct strata_conn *c, const struct table_name *table,
                    int64_t version, struct strata_error *err)
 {
-	return change_row(c, table, "DELETE FROM %s WHERE version = $1",
-	                  version, NULL, err);
+	struct batch b = BATCH_INIT;
+
+	history_add_delete(&b, table, version);
+	return run(c, &b, err);
 }
 
 /* ---- checks against the source ------------------------------------------ */

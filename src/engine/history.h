@@ -42,9 +42,7 @@ int history_has(bool *out, struct strata_conn *c,
                 struct strata_error *err);
 /*
  * The row of a migration applied (success) or being applied outside a
- * transaction (!success, execution_time -1: the fence). In a transaction
- * the driver may hold it back until the next statement that needs an
- * answer (see driver.h, query()).
+ * transaction (!success, execution_time -1: the fence).
  */
 int history_insert(struct strata_conn *c, const struct table_name *table,
                    const struct strata_migration *m, bool success,
@@ -57,6 +55,16 @@ int history_set_failed(struct strata_conn *c, const struct table_name *table,
                        int64_t version, struct strata_error *err);
 int history_delete(struct strata_conn *c, const struct table_name *table,
                    int64_t version, struct strata_error *err);
+/* The same, added to a batch: a migration's transaction ends with them. */
+void history_add_insert(struct batch *b, const struct table_name *table,
+                        const struct strata_migration *m, bool success,
+                        int64_t execution_time);
+void history_add_finish(struct batch *b, const struct table_name *table,
+                        int64_t version, int64_t execution_time);
+void history_add_set_failed(struct batch *b, const struct table_name *table,
+                            int64_t version);
+void history_add_delete(struct batch *b, const struct table_name *table,
+                        int64_t version);
 
 /* Whether the recorded checksum is the file's. */
 bool history_checksum_matches(const struct history_row *row,

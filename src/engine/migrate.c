@@ -53,32 +53,44 @@ static int check_history(const struct history *h,
 	return 0;
 }
 
-static int apply_txn(struct strata_db *db, const struct plan_step *step,
-                     bool is_own_begin, bool *is_skipped,
-                     struct strata_error *err)
+/*
+ * A transactional step, its transaction built here as two batches: BEGIN,
+ * SET LOCAL and the statements; then, the time known and the lock checked,
+ * the history row, the audit row and COMMIT. Each is one round trip where
+ * the driver pipelines. In --single-transaction (!is_own_txn) `b` carries
+ * the rows of the steps before, sent with this step's statements, and
+ * this step's rows are left in it for the next step or the final COMMIT.
+ */
+static int apply_txn(struct strata_db *db, struct batch *b,
+                     const struct plan_step *step, bool is_own_txn,
+                     bool *is_skipped, struct strata_error *err)
 {
-	const struct strata_driver *drv = db->drv;
 	int64_t t0, started = audit_now_ns();
 	struct audit_entry e;
 
 	*is_skipped = false;
-	if (step_check_cancel(step, "applying", err) < 0 ||
-	    (is_own_begin && drv->begin(db->conn, err) < 0))
-		return -1;
-	if (step_applied_meanwhile(is_skipped, db, step->m->version, err) < 0)
+	if (step_check_cancel(step, "applying", err) < 0)
 		goto fail;
-	if (*is_skipped) {
-		if (is_own_begin)
-			drv->rollback(db->conn);
-		return 0;
+	if (is_own_txn)
+		batch_add_begin(b);
+	if (!(db->drv->caps & DRV_ADVISORY_LOCK)) {
+		/* no lock but the write transaction's: look inside it */
+		if (db_exec_batch(db, b, err) < 0 ||
+		    step_applied_meanwhile(is_skipped, db, step->m->version,
+		                           err) < 0)
+			goto fail;
+		if (*is_skipped) {
+			if (is_own_txn)
+				db->drv->rollback(db->conn);
+			return 0;
+		}
 	}
-	if (step_set_timeouts(db, step, true, err) < 0)
-		goto fail;
+	step_add_timeouts(b, db, step, true);
 	db_emit_migration(db, STRATA_EVENT_APPLY_START, step->m, 0);
 	t0 = text_monotonic_ns();
-	if (step_exec(db, step, false, false, err) < 0) {
+	if (step_exec(db, b, step, false, false, err) < 0) {
 		step_fail(db, step, "apply", started, err);
-		if (!err->hint && is_own_begin)
+		if (!err->hint && is_own_txn)
 			strata_error_hint(
 			        err,
 			        "Migration %" PRId64
@@ -93,16 +105,19 @@ static int apply_txn(struct strata_db *db, const struct plan_step *step,
 	}
 	step_audit(&e, db, "apply", step, started);
 	e.duration_ns = db->step_ns = text_monotonic_ns() - t0;
-	if (history_insert(db->conn, &db->table, step->m, true, e.duration_ns,
-	                   err) < 0 ||
-	    audit_add(db, &e, err) < 0)
+	history_add_insert(b, &db->table, step->m, true, e.duration_ns);
+	audit_add_to(b, db, &e);
+	if (!is_own_txn)
+		return 0;
+	if (step_check_lock(db, err) < 0)
 		goto fail;
-	if (is_own_begin &&
-	    (step_check_lock(db, err) < 0 || drv->commit(db->conn, err) < 0))
+	batch_add_commit(b);
+	if (db_exec_batch(db, b, err) < 0)
 		goto fail;
 	return 0;
 fail:
-	drv->rollback(db->conn);
+	batch_reset(b);
+	db->drv->rollback(db->conn);
 	return -1;
 }
 
@@ -117,6 +132,7 @@ static int apply_with_retries(struct strata_db *db,
                               const struct plan_step *step, bool *is_skipped,
                               struct strata_error *err)
 {
+	struct batch b = BATCH_INIT;
 	int max = step_max_retries(db);
 	uint64_t seed = step_retry_seed();
 
@@ -124,7 +140,7 @@ static int apply_with_retries(struct strata_db *db,
 		int rc;
 
 		db->is_lock_probe = attempt <= max;
-		rc = apply_txn(db, step, true, is_skipped, err);
+		rc = apply_txn(db, &b, step, true, is_skipped, err);
 		db->is_lock_probe = false;
 		if (rc == 0)
 			return 0;
@@ -157,6 +173,7 @@ static int apply_all_in_one(struct strata_db *db, const struct plan *plan,
                             struct strata_error *err)
 {
 	const struct strata_driver *drv = db->drv;
+	struct batch b = BATCH_INIT;
 	int max = step_max_retries(db);
 	uint64_t seed = step_retry_seed();
 	int64_t *step_ns = xcalloc(plan->n, sizeof(*step_ns));
@@ -166,14 +183,14 @@ static int apply_all_in_one(struct strata_db *db, const struct plan *plan,
 		const struct plan_step *failed = NULL;
 		size_t applied = 0, skipped = 0;
 
-		if (drv->begin(db->conn, err) < 0)
-			return -1;
+		/* sent with the first step's statements */
+		batch_add_begin(&b);
 		db->is_lock_probe = attempt <= max;
 		for (size_t i = 0; i < plan->n && !failed; i++) {
 			bool is_skipped;
 
-			if (apply_txn(db, &plan->steps[i], false, &is_skipped,
-			              err) < 0) {
+			if (apply_txn(db, &b, &plan->steps[i], false,
+			              &is_skipped, err) < 0) {
 				failed = &plan->steps[i];
 			} else if (is_skipped) {
 				db_emit_migration(db, STRATA_EVENT_APPLY_SKIP,
@@ -186,8 +203,14 @@ static int apply_all_in_one(struct strata_db *db, const struct plan *plan,
 		}
 		db->is_lock_probe = false;
 		if (!failed) {
-			if (step_check_lock(db, err) < 0 ||
-			    drv->commit(db->conn, err) < 0) {
+			/* the last step's rows and COMMIT */
+			if (step_check_lock(db, err) < 0) {
+				batch_reset(&b);
+				drv->rollback(db->conn);
+				goto done;
+			}
+			batch_add_commit(&b);
+			if (db_exec_batch(db, &b, err) < 0) {
 				drv->rollback(db->conn);
 				goto done;
 			}
@@ -215,6 +238,7 @@ static int apply_all_in_one(struct strata_db *db, const struct plan *plan,
 		                   &seed, err);
 	}
 done:
+	batch_release(&b);
 	free(step_ns);
 	return rc;
 }

@@ -36,15 +36,17 @@ int step_lock_and_read(struct strata_db *db, struct history *h, bool is_create,
 int64_t step_timeout_ms(double directive, double option, double fallback);
 /* The step's lock and statement timeouts, for its transaction (is_local)
  * or the session; an attempt that probes (db->is_lock_probe) waits less. */
-int step_set_timeouts(struct strata_db *db, const struct plan_step *step,
-                      bool is_local, struct strata_error *err);
+void step_add_timeouts(struct batch *b, struct strata_db *db,
+                       const struct plan_step *step, bool is_local);
 /* 0 while the migration lock stands, else -1 (STRATA_ELOCK). */
 int step_check_lock(struct strata_db *db, struct strata_error *err);
 /* The session's timeouts back to the server's defaults. */
 void step_reset_timeouts(struct strata_db *db);
-/* A step's statements, their progress reported as they run. */
-int step_exec(struct strata_db *db, const struct plan_step *step, bool is_down,
-              bool is_one_per_call, struct strata_error *err);
+/* `b` (empty after) then a step's statements, their progress reported as
+ * they run. */
+int step_exec(struct strata_db *db, struct batch *b,
+              const struct plan_step *step, bool is_down, bool is_one_per_call,
+              struct strata_error *err);
 /* `e` filled for step's `action` ("apply", "revert"), a success. */
 void step_audit(struct audit_entry *e, struct strata_db *db, const char *action,
                 const struct plan_step *step, int64_t started_at_ns);

@@ -25,12 +25,12 @@ static int begin_locked(struct strata_db *db, struct history *h,
 	    audit_ensure(db, err) < 0 ||
 	    history_read(db->conn, &db->table, h, err) < 0)
 		return -1;
-	return drv->begin(db->conn, err);
+	return db_begin(db, err);
 }
 
 static int finish(struct strata_db *db, int rc, struct strata_error *err)
 {
-	if (rc == 0 && db->drv->commit(db->conn, err) < 0)
+	if (rc == 0 && db_commit(db, err) < 0)
 		rc = -1;
 	if (rc < 0)
 		db->drv->rollback(db->conn);

@@ -114,22 +114,31 @@ static int check_revertible(struct strata_db *db, const struct history_row *row,
 	return 0;
 }
 
+/*
+ * One step back. Transactional: BEGIN, SET LOCAL and the down file's
+ * statements in one batch; the history row's delete, the audit row and
+ * COMMIT in another. Fenced: the row marked failed and committed first,
+ * the statements outside a transaction, then the row deleted.
+ */
 static int revert_one(struct strata_db *db, const struct plan_step *step,
                       bool *is_skipped, struct strata_error *err)
 {
 	const struct strata_driver *drv = db->drv;
 	int64_t v = step->m->version, started = audit_now_ns();
 	int64_t t0 = text_monotonic_ns();
+	struct batch b = BATCH_INIT;
 	struct audit_entry e;
 	bool has = true;
 	int rc;
 
 	*is_skipped = false;
 	if (step_check_cancel(step, "reverting", err) < 0 ||
-	    step_check_lock(db, err) < 0 || drv->begin(db->conn, err) < 0)
+	    step_check_lock(db, err) < 0)
 		return -1;
+	batch_add_begin(&b);
 	if (!(drv->caps & DRV_ADVISORY_LOCK) &&
-	    history_has(&has, db->conn, &db->table, v, err) < 0)
+	    (db_exec_batch(db, &b, err) < 0 ||
+	     history_has(&has, db->conn, &db->table, v, err) < 0))
 		goto fail;
 	if (!has) {
 		*is_skipped = true;
@@ -140,24 +149,26 @@ static int revert_one(struct strata_db *db, const struct plan_step *step,
 	step_audit(&e, db, "revert", step, started);
 	e.up_sql = NULL;
 	if (step->mode == MODE_TXN) {
-		if (step_set_timeouts(db, step, true, err) < 0)
-			goto fail;
-		if (step_exec(db, step, true, false, err) < 0) {
+		step_add_timeouts(&b, db, step, true);
+		if (step_exec(db, &b, step, true, false, err) < 0) {
 			step_fail(db, step, "revert", started, err);
 			step_say_cancelled(step, "rolled back", err);
 			return -1;
 		}
 		e.duration_ns = db->step_ns = text_monotonic_ns() - t0;
-		if (history_delete(db->conn, &db->table, v, err) < 0 ||
-		    audit_add(db, &e, err) < 0 ||
-		    step_check_lock(db, err) < 0 ||
-		    drv->commit(db->conn, err) < 0)
+		history_add_delete(&b, &db->table, v);
+		audit_add_to(&b, db, &e);
+		if (step_check_lock(db, err) < 0)
+			goto fail;
+		batch_add_commit(&b);
+		if (db_exec_batch(db, &b, err) < 0)
 			goto fail;
 		return 0;
 	}
 	/* Fenced: marked failed while the down file runs outside a txn. */
-	if (history_set_failed(db->conn, &db->table, v, err) < 0 ||
-	    drv->commit(db->conn, err) < 0)
+	history_add_set_failed(&b, &db->table, v);
+	batch_add_commit(&b);
+	if (db_exec_batch(db, &b, err) < 0)
 		goto fail;
 	rc = fenced_exec(db, step, true, "revert", started, err);
 	step_reset_timeouts(db);
@@ -175,13 +186,15 @@ static int revert_one(struct strata_db *db, const struct plan_step *step,
 		return -1;
 	}
 	e.duration_ns = db->step_ns = text_monotonic_ns() - t0;
-	if (drv->begin(db->conn, err) < 0)
-		return -1;
-	if (history_delete(db->conn, &db->table, v, err) < 0 ||
-	    audit_add(db, &e, err) < 0 || drv->commit(db->conn, err) < 0)
+	batch_add_begin(&b);
+	history_add_delete(&b, &db->table, v);
+	audit_add_to(&b, db, &e);
+	batch_add_commit(&b);
+	if (db_exec_batch(db, &b, err) < 0)
 		goto fail;
 	return 0;
 fail:
+	batch_reset(&b);
 	drv->rollback(db->conn);
 	return -1;
 }

@@ -68,22 +68,11 @@ int64_t step_timeout_ms(double directive, double option, double fallback)
 	return v <= 0 ? 0 : (int64_t)(v * 1000 + 0.5);
 }
 
-/* seconds: short enough that a blocked migration never queues traffic
- * behind it for long; retries make up for it */
-#define DEFAULT_LOCK_TIMEOUT 2.0
-#define DEFAULT_RETRIES      5
+/* attempts after the first, unless the options say otherwise */
+#define DEFAULT_RETRIES 5
 
-/*
- * A waiting lock request queues every later request on the table behind
- * it. An attempt with another after it only probes: it waits at most this
- * long for a lock, so that while a long transaction blocks the migration
- * the application's queries are held up for milliseconds per attempt;
- * the last attempt waits the whole lock_timeout.
- */
-#define DEFAULT_LOCK_PROBE 0.020
-
-int step_set_timeouts(struct strata_db *db, const struct plan_step *step,
-                      bool is_local, struct strata_error *err)
+void step_add_timeouts(struct batch *b, struct strata_db *db,
+                       const struct plan_step *step, bool is_local)
 {
 	int64_t lock_ms =
 	        step_timeout_ms(step->lock_timeout, db->opts.lock_timeout,
@@ -93,11 +82,10 @@ int step_set_timeouts(struct strata_db *db, const struct plan_step *step,
 
 	if (db->is_lock_probe && probe_ms && lock_ms > probe_ms)
 		lock_ms = probe_ms;
-	return db->drv->set_timeouts(db->conn, lock_ms,
-	                             step_timeout_ms(step->statement_timeout,
-	                                             db->opts.statement_timeout,
-	                                             -1),
-	                             is_local, err);
+	batch_add_timeouts(b, lock_ms,
+	                   step_timeout_ms(step->statement_timeout,
+	                                   db->opts.statement_timeout, -1),
+	                   is_local);
 }
 
 /* SPEC, History table: one process migrates at a time, so nothing is
@@ -110,18 +98,25 @@ int step_check_lock(struct strata_db *db, struct strata_error *err)
 
 void step_reset_timeouts(struct strata_db *db)
 {
-	db->drv->set_timeouts(db->conn, -1, -1, false, NULL);
+	struct batch b = BATCH_INIT;
+
+	batch_add_timeouts(&b, -1, -1, false);
+	db_exec_batch(db, &b, NULL);
 }
 
-/* A step's statements, their progress reported as they run. */
-int step_exec(struct strata_db *db, const struct plan_step *step, bool is_down,
-              bool is_one_per_call, struct strata_error *err)
+/*
+ * `b` and then a step's statements, their progress reported as they run;
+ * `b` is empty after.
+ */
+int step_exec(struct strata_db *db, struct batch *b,
+              const struct plan_step *step, bool is_down, bool is_one_per_call,
+              struct strata_error *err)
 {
 	int rc;
 
 	progress_start(db, step, is_down);
-	rc = db->drv->exec_script(db->conn, &step->script, is_one_per_call,
-	                          err);
+	batch_add_script(b, &step->script, is_one_per_call);
+	rc = db_exec_batch(db, b, err);
 	progress_stop(db, rc == 0);
 	return rc;
 }

@@ -2,7 +2,8 @@
  * The history module (src/engine/history.c) over an in-memory SQLite
  * database opened with strata_db_open(): sqlx's table as sqlx creates it,
  * rows written and read back, the fence's changes, the one error for a
- * row that is not there, and the checks of a row against its migration.
+ * row that is not there, a transaction sent as one batch, and the checks
+ * of a row against its migration.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -197,6 +198,46 @@ static void test_missing_row_is_an_error(void **state)
 	}
 }
 
+/* A migration's transaction as the engine sends it: BEGIN, its rows,
+ * COMMIT; the first failure ends the batch and nothing is committed. */
+static void test_batch_stops_at_first_failure(void **state)
+{
+	struct fixture *f = *state;
+	struct strata_conn *c = f->db->conn;
+	const struct table_name *t = &f->db->table;
+	struct strata_migration m = migration(1, "SELECT 1;");
+	struct batch b = BATCH_INIT;
+	struct history h = { 0 };
+
+	assert_int_equal(history_ensure(c, t, &f->err), 0);
+	batch_add_begin(&b);
+	history_add_insert(&b, t, &m, true, 5);
+	history_add_finish(&b, t, 9, 1);
+	batch_add_commit(&b);
+	assert_int_equal(b.n, 4);
+	assert_int_equal(c->drv->exec_batch(c, &b, &f->err), -1);
+	assert_string_equal(
+	        f->err.message,
+	        "no row for version 9 in history table \"_sqlx_migrations\"");
+	assert_int_equal(f->err.statement, 0);
+	c->drv->rollback(c);
+	batch_reset(&b);
+	assert_int_equal(history_read(c, t, &h, &f->err), 0);
+	assert_int_equal(h.n, 0);
+	history_release(&h);
+
+	strata_error_release(&f->err);
+	batch_add_begin(&b);
+	history_add_insert(&b, t, &m, true, 5);
+	batch_add_commit(&b);
+	assert_int_equal(c->drv->exec_batch(c, &b, &f->err), 0);
+	batch_release(&b);
+	assert_int_equal(history_read(c, t, &h, &f->err), 0);
+	assert_int_equal(h.n, 1);
+	assert_int_equal(h.rows[0].execution_time, 5);
+	history_release(&h);
+}
+
 static void test_whitespace_only_change(void **state)
 {
 	struct strata_migration lf = migration(1, "SELECT 1;\nSELECT 2;\n");
@@ -229,6 +270,8 @@ int main(void)
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_missing_row_is_an_error,
 		                                setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		        test_batch_stops_at_first_failure, setup, teardown),
 		cmocka_unit_test(test_whitespace_only_change),
 	};
 
