@@ -6,6 +6,8 @@
  * sqlx-cli is up to date for strata and the other way round.
  *
  * SQL is split and classified by SQLite's own code: sql/split_sqlite.c.
+ * Strata's own tables are queried in sqlite_query.c; databases are
+ * created and dropped in sqlite_database.c.
  *
  * What it deliberately does not do: there is no advisory lock. Runners
  * serialise on the database's write lock instead: a transaction begins
@@ -24,6 +26,7 @@
 #include "sql/split.h"
 #include "sql/split_sqlite.h"
 #include "drivers/driver.h"
+#include "drivers/sqlite_conn.h"
 #include "engine/progress.h"
 #include "backup/backup.h"
 
@@ -46,22 +49,6 @@
 #define BUSY_HINT                                                            \
 	"Another connection is writing to this database. Try again when it " \
 	"is done, or wait longer with --lock-wait."
-
-struct sqlite_conn {
-	struct strata_conn base;
-	sqlite3 *db;
-	char *where; /* the redacted URL, for messages */
-	/* strata_cancel() interrupts the statement running */
-	struct cancel_hook cancel;
-	/* the busy wait: how long in all, and since when */
-	int busy_ms;
-	int64_t busy_since_ns;
-};
-
-static struct sqlite_conn *to_sqlite(struct strata_conn *c)
-{
-	return (struct sqlite_conn *)c;
-}
 
 /* ---- errors ------------------------------------------------------------- */
 
@@ -225,7 +212,7 @@ static int char_position(const char *s, size_t offset)
 /* ---- connections -------------------------------------------------------- */
 
 /* Reads the schema, so a file that is no database fails now. */
-static int check_database(sqlite3 *db)
+int sqlitedrv_check_database(sqlite3 *db)
 {
 	return sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", NULL,
 	                    NULL, NULL);
@@ -288,7 +275,7 @@ static int sqlite_connect(struct strata_conn **out,
 	if (rc == SQLITE_OK) {
 		sqlite3_extended_result_codes(c->db, 1);
 		set_busy_timeout(c, DEFAULT_BUSY_MS);
-		rc = check_database(c->db);
+		rc = sqlitedrv_check_database(c->db);
 	}
 	/* sqlx's default for SQLite */
 	if (rc == SQLITE_OK)
@@ -569,210 +556,6 @@ static int sqlite_table_exists(bool *out, struct strata_conn *conn,
 	return step_exists(out, c, st, rc, err);
 }
 
-/* ---- databases ---------------------------------------------------------- */
-
-static int sqlite_database_create(const struct strata_url *url,
-                                  struct strata_error *err)
-{
-	sqlite3 *db = NULL;
-	int rc;
-
-	if (url->is_memory)
-		return 0;
-	rc = sqlite3_open_v2(url->path, &db,
-	                     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
-	if (rc == SQLITE_OK)
-		rc = check_database(db);
-	if (rc != SQLITE_OK)
-		strata_error_set(err, STRATA_EFAILED,
-		                 "could not create database '%s': %s",
-		                 url->redacted,
-		                 db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-	sqlite3_close(db);
-	return rc == SQLITE_OK ? 0 : -1;
-}
-
-/*
- * Removes the file, then its journals: a journal left behind would be
- * taken for the journal of the next database of that name. When the file
- * itself cannot be removed, its (possibly hot) journals are left alone.
- */
-static int sqlite_database_drop(const struct strata_url *url, bool is_force,
-                                struct strata_error *err)
-{
-	static const char *const suffixes[] = { "", "-wal", "-shm",
-		                                "-journal" };
-	struct sbuf path = SBUF_INIT;
-	int rc = 0;
-
-	UNUSED(is_force);
-	if (url->is_memory)
-		return 0;
-	for (size_t i = 0; i < ARRAY_SIZE(suffixes); i++) {
-		sbuf_reset(&path);
-		sbuf_adds(&path, url->path);
-		sbuf_adds(&path, suffixes[i]);
-		if (unlink(path.buf) != 0 && errno != ENOENT) {
-			rc = strata_error_set(err, STRATA_EFAILED,
-			                      "could not remove '%s': %s",
-			                      path.buf, strerror(errno));
-			break;
-		}
-	}
-	sbuf_release(&path);
-	return rc;
-}
-
-/* As sqlx: the file exists; a memory database always does. */
-static int sqlite_database_exists(bool *out, const struct strata_url *url,
-                                  struct strata_error *err)
-{
-	struct stat sb;
-
-	if (url->is_memory) {
-		*out = true;
-		return 0;
-	}
-	if (stat(url->path, &sb) == 0) {
-		*out = true;
-		return 0;
-	}
-	if (errno == ENOENT || errno == ENOTDIR) {
-		*out = false;
-		return 0;
-	}
-	return strata_error_set(err, STRATA_EFAILED, "could not check '%s': %s",
-	                        url->path, strerror(errno));
-}
-
-/*
- * SQLite has no lock or statement timeouts of PostgreSQL's kind: writers
- * wait on the busy timeout set by lock(), and statements run to the end.
- */
-/* ---- generic queries (strata's own tables) ----------------------------- */
-
-static int bind_params(sqlite3_stmt *st, size_t n,
-                       const struct db_value *params)
-{
-	for (size_t i = 0; i < n; i++) {
-		char name[24];
-		int idx, rc = SQLITE_OK;
-
-		/* "$k" is a named parameter to SQLite: bind by name, so the
-		 * order of first appearance does not matter */
-		snprintf(name, sizeof(name), "$%zu", i + 1);
-		idx = sqlite3_bind_parameter_index(st, name);
-		if (!idx)
-			continue;
-		switch (params[i].type) {
-		case DBV_NULL:
-			rc = sqlite3_bind_null(st, idx);
-			break;
-		case DBV_INT64:
-			rc = sqlite3_bind_int64(st, idx, params[i].i);
-			break;
-		case DBV_TEXT:
-			rc = sqlite3_bind_text(st, idx, params[i].s, -1,
-			                       SQLITE_STATIC);
-			break;
-		case DBV_BLOB:
-			rc = sqlite3_bind_blob(st, idx, params[i].blob,
-			                       (int)params[i].len,
-			                       SQLITE_STATIC);
-			break;
-		}
-		if (rc != SQLITE_OK)
-			return rc;
-	}
-	return SQLITE_OK;
-}
-
-static int sqlite_query_each(struct strata_conn *conn, const char *sql,
-                             size_t n, const struct db_value *params,
-                             db_row_fn *fn, void *data,
-                             struct strata_error *err)
-{
-	struct sqlite_conn *c = to_sqlite(conn);
-	const char *cells[64];
-	sqlite3_stmt *st = NULL;
-	size_t cols;
-	int rc;
-
-	rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return db_error(err, c->db, rc);
-	rc = bind_params(st, n, params);
-	if (rc != SQLITE_OK) {
-		sqlite3_finalize(st);
-		return db_error(err, c->db, rc);
-	}
-	cols = (size_t)sqlite3_column_count(st);
-	if (cols > ARRAY_SIZE(cells))
-		BUG("too many columns");
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		for (size_t k = 0; k < cols; k++)
-			cells[k] =
-			        (const char *)sqlite3_column_text(st, (int)k);
-		if (fn(data, cells, cols) < 0) {
-			sqlite3_finalize(st);
-			return -1;
-		}
-	}
-	if (rc != SQLITE_DONE) {
-		db_error(err, c->db, rc);
-		sqlite3_finalize(st);
-		return -1;
-	}
-	sqlite3_finalize(st);
-	return 0;
-}
-
-/* query() as query_each() into rows: every cell copied. */
-struct rows_collector {
-	struct db_rows *out;
-	size_t alloc;
-};
-
-static int collect_row(void *data, const char *const *cells, size_t n_cols)
-{
-	struct rows_collector *rc = data;
-	struct db_rows *out = rc->out;
-
-	out->n_cols = n_cols;
-	XGROW(out->cells, rc->alloc, (out->n_rows + 1) * n_cols);
-	for (size_t k = 0; k < n_cols; k++)
-		out->cells[out->n_rows * n_cols + k] =
-		        cells[k] ? arena_strdup(&out->strings, cells[k]) : NULL;
-	out->n_rows++;
-	return 0;
-}
-
-static int ignore_row(void *data, const char *const *cells, size_t n_cols)
-{
-	(void)data;
-	(void)cells;
-	(void)n_cols;
-	return 0;
-}
-
-static int sqlite_query(struct strata_conn *conn, const char *sql, size_t n,
-                        const struct db_value *params, struct db_rows *out,
-                        struct strata_error *err)
-{
-	struct rows_collector rc = { out, 0 };
-
-	if (!out)
-		return sqlite_query_each(conn, sql, n, params, ignore_row, NULL,
-		                         err);
-	memset(out, 0, sizeof(*out));
-	if (sqlite_query_each(conn, sql, n, params, collect_row, &rc, err) <
-	    0) {
-		db_rows_release(out);
-		return -1;
-	}
-	return 0;
-}
-
 /*
  * A batch in order, one item after the other: SQLite has no round trips
  * to save. Timeouts are not SQLite's (the busy timeout bounds its waits).
@@ -795,8 +578,8 @@ static int sqlite_exec_batch(struct strata_conn *conn, const struct batch *b,
 		case BATCH_TIMEOUTS:
 			break;
 		case BATCH_SQL:
-			rc = sqlite_query(conn, it->sql, it->n, it->params,
-			                  it->no_row ? &rows : NULL, err);
+			rc = sqlitequery_query(conn, it->sql, it->n, it->params,
+			                       it->no_row ? &rows : NULL, err);
 			if (rc == 0 && it->no_row && !rows.n_rows)
 				rc = strata_error_set(err, STRATA_EFAILED, "%s",
 				                      it->no_row);
@@ -855,8 +638,8 @@ const struct strata_driver sqlitedrv_driver = {
 	.lock = sqlite_lock,
 	.unlock = sqlite_unlock,
 	.table_exists = sqlite_table_exists,
-	.query = sqlite_query,
-	.query_each = sqlite_query_each,
+	.query = sqlitequery_query,
+	.query_each = sqlitequery_each,
 	.audit_ddl = sqlite_audit_ddl,
 	.history_ddl = sqlite_history_ddl,
 	.ddl_name = ddl_name,
@@ -867,9 +650,9 @@ const struct strata_driver sqlitedrv_driver = {
 	.timestamp_iso = "CASE typeof(%1$s) WHEN 'text' THEN "
 	                 "strftime('%%Y-%%m-%%dT%%H:%%M:%%SZ', %1$s) END",
 	.hex = "hex(%s)",
-	.database_create = sqlite_database_create,
-	.database_drop = sqlite_database_drop,
-	.database_exists = sqlite_database_exists,
+	.database_create = sqlitedb_create,
+	.database_drop = sqlitedb_drop,
+	.database_exists = sqlitedb_exists,
 	.handle = handle,
 	.backup = &sqlitebackup_ops,
 };
