@@ -162,10 +162,12 @@ bench_url() {
 	echo "postgresql:///$1?host=$bench_sock&port=$bench_port&user=postgres"
 }
 
-# What strata reads for status, check and a no-op run (driver_pg.c,
-# history_select_sql): psql sending the same query is their floor.
+# What strata reads for status, check and a no-op run (src/engine/history.c,
+# history_read(), PostgreSQL's dialect): psql sending the same query is
+# their floor.
 # shellcheck disable=SC2034
-bench_history_sql="SELECT version, description,
-       to_char(installed_on AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),
-       success, encode(checksum, 'hex'), execution_time
-  FROM _sqlx_migrations ORDER BY version"
+bench_history_sql="SELECT CAST(version AS BIGINT), CAST(description AS TEXT),
+       coalesce(to_char(CAST(installed_on AS TIMESTAMPTZ) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), CAST(installed_on AS TEXT)),
+       CASE WHEN CAST(success AS BOOLEAN) THEN 1 ELSE 0 END,
+       encode(CAST(checksum AS BYTEA), 'hex'), CAST(execution_time AS BIGINT)
+  FROM \"_sqlx_migrations\" ORDER BY version"

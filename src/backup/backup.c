@@ -23,6 +23,7 @@
 #include "util/sbuf.h"
 #include "util/error.h"
 #include "drivers/driver.h"
+#include "engine/history.h"
 #include "engine/db.h"
 
 #include <inttypes.h>
@@ -143,14 +144,14 @@ void backup_progress(struct backup_job *job, int64_t bytes)
 	db_emit(job->db, &ev);
 }
 
-int backup_newest_applied(int64_t *out, const struct strata_driver *drv,
-                          struct strata_conn *c, const struct table_name *table,
+int backup_newest_applied(int64_t *out, struct strata_conn *c,
+                          const struct table_name *table,
                           struct strata_error *err)
 {
 	struct history h = { 0 };
 
 	*out = 0;
-	if (drv->history_read(c, table, &h, err) < 0)
+	if (history_read(c, table, &h, err) < 0)
 		return -1;
 	for (size_t i = 0; i < h.n; i++)
 		if (h.rows[i].success && h.rows[i].version > *out)

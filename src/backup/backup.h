@@ -18,8 +18,8 @@ struct backup_job {
 /* Reports `bytes` written so far (STRATA_EVENT_BACKUP_PROGRESS). */
 void backup_progress(struct backup_job *job, int64_t bytes);
 /* The newest successfully applied version in `table`; 0 when none. */
-int backup_newest_applied(int64_t *out, const struct strata_driver *drv,
-                          struct strata_conn *c, const struct table_name *table,
+int backup_newest_applied(int64_t *out, struct strata_conn *c,
+                          const struct table_name *table,
                           struct strata_error *err);
 void backup_add_table(struct strata_backup *b, const char *name, int64_t rows);
 /* Sorts the tables by name (the manifest's order). */

@@ -284,8 +284,7 @@ static int newest_in_copy(int64_t *out, const char *path,
 	u.path = xstrdup(path);
 	rc = sqlitedrv_driver.connect(&conn, &u, err);
 	if (rc == 0)
-		rc = backup_newest_applied(out, &sqlitedrv_driver, conn, table,
-		                           err);
+		rc = backup_newest_applied(out, conn, table, err);
 	if (conn)
 		sqlitedrv_driver.close(conn);
 	url_release(&u);
@@ -295,7 +294,7 @@ static int newest_in_copy(int64_t *out, const char *path,
 static int sqlite_create(struct backup_job *job, struct strata_error *err)
 {
 	struct strata_backup *b = job->b;
-	sqlite3 *src = sqlitedrv_handle(job->db->conn), *dst = NULL;
+	sqlite3 *src = job->db->drv->handle(job->db->conn), *dst = NULL;
 	int rc = -1;
 
 	b->database_name = name_of(&job->db->url);

@@ -110,7 +110,7 @@ struct cli {
 	size_t n_lint_settings;
 };
 
-/* strata's exit codes (SPEC, "Output and exit codes"). */
+/* strata's exit codes (design.md, Exit codes). */
 enum cli_exit {
 	EXIT_OK = 0,
 	EXIT_FAILED = 1,

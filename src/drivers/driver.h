@@ -5,35 +5,15 @@
 #include "util/common.h"
 #include "util/arena.h"
 #include "engine/url.h"
+#include "util/sbuf.h"
 #include "sql/split.h"
+#include "drivers/batch.h"
 
 enum driver_caps {
-	DRV_TXN_DDL = 1 << 0,        /* DDL is transactional */
-	DRV_ADVISORY_LOCK = 1 << 1,  /* lock() excludes other runners */
-	DRV_WRITE_LOCK_TXN = 1 << 2, /* begin() takes the database write lock */
+	DRV_ADVISORY_LOCK = 1 << 1, /* lock() excludes other runners */
 	DRV_PG_SQL = 1 << 3, /* speaks PostgreSQL's SQL: the linter applies */
+	DRV_SPLIT_THREADS = 1 << 4, /* split() may run on several threads */
 };
-
-struct history_row {
-	int64_t version;
-	const char *description;  /* in the history's arena */
-	const char *installed_on; /* ISO 8601 in UTC, likewise */
-	bool success;
-	unsigned char checksum[STRATA_CHECKSUM_LEN];
-	size_t checksum_len;
-	int64_t execution_time;
-};
-
-struct history {
-	struct history_row *rows; /* ascending version */
-	size_t n, alloc;
-	bool has_table;
-	struct arena strings; /* the rows' */
-};
-
-void history_release(struct history *h);
-const struct history_row *history_find(const struct history *h,
-                                       int64_t version);
 
 struct strata_conn {
 	const struct strata_driver *drv;
@@ -58,6 +38,8 @@ struct db_value {
 	const char *s;
 	const void *blob;
 	size_t len;
+	/* in a batch: not copied, it outlives the batch (a migration's text) */
+	bool is_borrowed;
 };
 
 #define DBV_INT(v) ((struct db_value){ .type = DBV_INT64, .i = (v) })
@@ -101,31 +83,29 @@ struct strata_driver {
 	int (*connect)(struct strata_conn **out, const struct strata_url *url,
 	               struct strata_error *err);
 	void (*close)(struct strata_conn *c);
+	/* A migration's text as statements (see sql/split.h). */
 	int (*split)(struct strata_script *out, const char *sql, size_t len,
 	             struct strata_error *err);
+	/* split() that hands over the parse trees the linter reads; NULL
+	 * where the linter does not apply (no DRV_PG_SQL). */
+	int (*split_keep)(struct strata_script *out, const char *sql,
+	                  size_t len, struct pg_trees *keep,
+	                  struct strata_error *err);
 	/* Internal SQL, one or more statements, no result. */
 	int (*exec)(struct strata_conn *c, const char *sql,
 	            struct strata_error *err);
 	/*
-	 * A migration's statements. With is_one_per_call each statement is
-	 * its own call (outside a transaction); else they may be sent
-	 * together. On failure err->statement is the 1-based number of the
-	 * failing statement and err->position the server's position in it.
+	 * The items of `b` in order (see batch.h), in as few round trips as
+	 * the protocol allows; the first failure ends it, and what follows
+	 * is not run (the caller rolls back). A migration's statements
+	 * report their progress as they run; on the failure of one,
+	 * err->statement is its 1-based number and err->position the
+	 * server's position in it; on another item's, both are 0.
 	 */
-	int (*exec_script)(struct strata_conn *c, const struct strata_script *s,
-	                   bool is_one_per_call, struct strata_error *err);
-	int (*begin)(struct strata_conn *c, struct strata_error *err);
-	int (*commit)(struct strata_conn *c, struct strata_error *err);
+	int (*exec_batch)(struct strata_conn *c, const struct batch *b,
+	                  struct strata_error *err);
 	/* Ends any open or failed transaction; never fails the caller. */
 	void (*rollback)(struct strata_conn *c);
-	/*
-	 * lock_timeout and statement_timeout in ms (0: none) for the current
-	 * transaction (is_local) or the session; with both < 0, the
-	 * session's are reset to the server's defaults.
-	 */
-	int (*set_timeouts)(struct strata_conn *c, int64_t lock_ms,
-	                    int64_t statement_ms, bool is_local,
-	                    struct strata_error *err);
 	int (*lock)(struct strata_conn *c, double wait,
 	            struct strata_error *err);
 	void (*unlock)(struct strata_conn *c);
@@ -136,9 +116,6 @@ struct strata_driver {
 	 * the connection itself.
 	 */
 	int (*lock_check)(struct strata_conn *c, struct strata_error *err);
-	int (*history_ensure)(struct strata_conn *c,
-	                      const struct table_name *table,
-	                      struct strata_error *err);
 	/*
 	 * After creating strata's table `t` (`what`: "audit table") failed
 	 * with `err`: 0 (err released) when it exists after all, else -1
@@ -147,27 +124,10 @@ struct strata_driver {
 	 */
 	int (*create_failed)(struct strata_conn *c, const struct table_name *t,
 	                     const char *what, struct strata_error *err);
-	/* A missing table is no error: out->has_table = false. */
-	int (*history_read)(struct strata_conn *c,
-	                    const struct table_name *table, struct history *out,
+	/* Whether table `t` exists (a table, not a view: SQLite's schema). */
+	int (*table_exists)(bool *out, struct strata_conn *c,
+	                    const struct table_name *t,
 	                    struct strata_error *err);
-	int (*history_has)(bool *out, struct strata_conn *c,
-	                   const struct table_name *table, int64_t version,
-	                   struct strata_error *err);
-	int (*history_insert)(struct strata_conn *c,
-	                      const struct table_name *table,
-	                      const struct strata_migration *m, bool success,
-	                      int64_t execution_time, struct strata_error *err);
-	/* success = true and the final execution_time. */
-	int (*history_finish)(struct strata_conn *c,
-	                      const struct table_name *table, int64_t version,
-	                      int64_t execution_time, struct strata_error *err);
-	int (*history_set_failed)(struct strata_conn *c,
-	                          const struct table_name *table,
-	                          int64_t version, struct strata_error *err);
-	int (*history_delete)(struct strata_conn *c,
-	                      const struct table_name *table, int64_t version,
-	                      struct strata_error *err);
 	/*
 	 * Generic parameterised SQL ($1…$n), for strata's own tables; rows
 	 * (as text) into `out` when not NULL.
@@ -182,15 +142,30 @@ struct strata_driver {
 	                  const struct db_value *params, db_row_fn *fn,
 	                  void *data, struct strata_error *err);
 	/* Dialect pieces for generic SQL (printf formats where noted). */
-	const char *audit_ddl;    /* %s: the quoted audit table name */
+	const char *audit_ddl; /* %s: the quoted audit table name */
+	/* sqlx's CREATE TABLE IF NOT EXISTS of its history table, byte for
+	 * byte; %s: the table as ddl_name() writes it */
+	const char *history_ddl;
+	/* The table's name in history_ddl; NULL: its quoted name. */
+	void (*ddl_name)(struct sbuf *out, const struct table_name *t);
 	const char *current_user; /* an expression, "NULL" when none */
 	const char *iso_time;     /* %s: a column, as ISO 8601 UTC text */
+	/* %1$s: a column of sqlx's installed_on, as ISO 8601 UTC text, NULL
+	 * when it cannot say */
+	const char *timestamp_iso;
+	const char *hex; /* %s: a column of bytes, as hex text */
 	int (*database_create)(const struct strata_url *url,
 	                       struct strata_error *err);
 	int (*database_drop)(const struct strata_url *url, bool is_force,
 	                     struct strata_error *err);
 	int (*database_exists)(bool *out, const struct strata_url *url,
 	                       struct strata_error *err);
+	/*
+	 * The connection's library handle, for the backups, which speak the
+	 * same library: a PGconn * (libpq) for postgres, a sqlite3 * for
+	 * sqlite. Borrowed: valid while the connection is open.
+	 */
+	void *(*handle)(struct strata_conn *c);
 	/* backups: NULL when the driver has none */
 	const struct backup_ops *backup;
 };
@@ -198,16 +173,13 @@ struct strata_driver {
 extern const struct strata_driver pgdrv_driver;
 extern const struct strata_driver sqlitedrv_driver;
 
-/* The SQLite driver's handle, and its error mapping (for backup_sqlite.c) */
+/* The SQLite driver's error mapping (for backup_sqlite.c) */
 struct sqlite3;
-struct sqlite3 *sqlitedrv_handle(struct strata_conn *c);
 int sqlitedrv_error(struct strata_error *err, struct sqlite3 *db, int rc);
 
 const struct strata_driver *driver_for_url(const struct strata_url *url);
 /* The driver called `name` ("postgres", "sqlite"), or NULL. */
 const struct strata_driver *driver_by_name(const char *name);
 void driver_emit(struct strata_conn *c, const struct strata_event *ev);
-void driver_emit_warning(struct strata_conn *c, const char *fmt, ...)
-        STRATA_PRINTF(2, 3);
 
 #endif

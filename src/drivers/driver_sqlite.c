@@ -5,15 +5,15 @@
  * `_sqlx_migrations` (design.md, History table), so a database migrated by
  * sqlx-cli is up to date for strata and the other way round.
  *
- * SQL is split and classified by SQLite's own code, never by a tokenizer
- * of ours: sqlite3_complete() finds where statements end (trigger bodies,
- * strings and comments stay whole) and sqlite3_prepare_v2() on a private
- * `:memory:` connection, with an authorizer, tells what each statement is.
+ * SQL is split and classified by SQLite's own code: sql/split_sqlite.c.
+ * Strata's own tables are queried in sqlite_query.c; databases are
+ * created and dropped in sqlite_database.c.
  *
  * What it deliberately does not do: there is no advisory lock. Runners
- * serialise on the database's write lock instead: begin() is BEGIN
- * IMMEDIATE, which waits up to the busy timeout that lock() sets. Nor does
- * it change the journal mode or any other persistent setting of the file.
+ * serialise on the database's write lock instead: a transaction begins
+ * with BEGIN IMMEDIATE, which waits up to the busy timeout that lock()
+ * sets. Nor does it change the journal mode or any other persistent setting of
+ * the file.
  */
 #include "util/common.h"
 #include "util/xalloc.h"
@@ -24,7 +24,9 @@
 #include "util/text.h"
 #include "engine/url.h"
 #include "sql/split.h"
+#include "sql/split_sqlite.h"
 #include "drivers/driver.h"
+#include "drivers/sqlite_conn.h"
 #include "engine/progress.h"
 #include "backup/backup.h"
 
@@ -47,22 +49,6 @@
 #define BUSY_HINT                                                            \
 	"Another connection is writing to this database. Try again when it " \
 	"is done, or allow a longer lock wait."
-
-struct sqlite_conn {
-	struct strata_conn base;
-	sqlite3 *db;
-	char *where; /* the redacted URL, for messages */
-	/* strata_cancel() interrupts the statement running */
-	struct cancel_hook cancel;
-	/* the busy wait: how long in all, and since when */
-	int busy_ms;
-	int64_t busy_since_ns;
-};
-
-static struct sqlite_conn *to_sqlite(struct strata_conn *c)
-{
-	return (struct sqlite_conn *)c;
-}
 
 /* ---- errors ------------------------------------------------------------- */
 
@@ -225,297 +211,10 @@ static int char_position(const char *s, size_t offset)
 	return pos;
 }
 
-/* ---- splitting ---------------------------------------------------------- */
-
-/*
- * A private `:memory:` connection on which statements are prepared, never
- * run, so that SQLite's own parser says what they are; and a copy of the
- * script that sqlite3_complete() can read up to any `;` (it wants a NUL).
- */
-struct classifier {
-	sqlite3 *db;
-	unsigned flags; /* what the authorizer saw */
-	char *text;     /* the script, NUL-terminated, cut only for a moment */
-	size_t len;
-	struct sbuf buf;
-};
-
-static int authorize(void *data, int action, const char *arg1, const char *arg2,
-                     const char *dbname, const char *trigger)
-{
-	struct classifier *k = data;
-
-	UNUSED(arg1);
-	UNUSED(arg2);
-	UNUSED(dbname);
-	UNUSED(trigger);
-	/* BEGIN, COMMIT, END and ROLLBACK (not SAVEPOINT, RELEASE, ROLLBACK
-	 * TO, which nest inside the migration's transaction) */
-	if (action == SQLITE_TRANSACTION)
-		k->flags |= STMT_TXN_CONTROL;
-	/*
-	 * Some pragmas act while they are prepared (cache_size, and the
-	 * process-wide soft_heap_limit or temp_store_directory). Refused, a
-	 * pragma fails to prepare and counts as an ordinary statement.
-	 */
-	if (action == SQLITE_PRAGMA)
-		return SQLITE_DENY;
-	return SQLITE_OK;
-}
-
-static int classifier_init(struct classifier *k, const char *sql, size_t len,
-                           struct strata_error *err)
-{
-	const char *nul = memchr(sql, '\0', len);
-	int rc;
-
-	memset(k, 0, sizeof(*k));
-	sbuf_init(&k->buf, 0);
-	if (nul)
-		return strata_error_set(
-		        err, STRATA_EVALIDATE,
-		        "SQL text holds a NUL byte at offset %zu",
-		        (size_t)(nul - sql));
-	rc = sqlite3_open_v2(":memory:", &k->db,
-	                     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
-	if (rc != SQLITE_OK) {
-		strata_error_set(err, STRATA_EFAILED,
-		                 "could not open an SQLite memory database: %s",
-		                 k->db ? sqlite3_errmsg(k->db)
-		                       : sqlite3_errstr(rc));
-		sqlite3_close(k->db);
-		k->db = NULL;
-		return -1;
-	}
-	sqlite3_set_authorizer(k->db, authorize, k);
-	k->text = xstrndup(sql, len);
-	k->len = len;
-	return 0;
-}
-
-static void classifier_release(struct classifier *k)
-{
-	sqlite3_close(k->db);
-	k->db = NULL;
-	free(k->text);
-	k->text = NULL;
-	sbuf_release(&k->buf);
-}
-
-/*
- * Whether `p[0..n)` holds no SQL, only whitespace, comments and empty
- * statements: prepare then gives no statement and no error.
- */
-static bool is_blank(struct classifier *k, const char *p, size_t n)
-{
-	sqlite3_stmt *st = NULL;
-	int rc;
-
-	if (!n)
-		return true;
-	if (n > INT_MAX)
-		return false;
-	rc = sqlite3_prepare_v2(k->db, p, (int)n, &st, NULL);
-	sqlite3_finalize(st);
-	return rc == SQLITE_OK && !st;
-}
-
-/*
- * Offset of the first token of `p[0..n)` (n when there is none), found
- * with is_blank() on prefixes, so SQLite decides what whitespace and
- * comments are. A prefix ending before the first token is blank, unless it
- * cuts a comment's opening: SQLite reads a final `-` or `/`, and a final
- * `/ *` too, as operators. A prefix ending after the first token never is.
- * So "one of the prefixes of i, i + 1 and i + 2 bytes is blank" holds
- * exactly for i <= token, and the token is the last i where it holds,
- * found by galloping and then bisecting: O(log n) prepares of prefixes
- * about twice as long as the leading comments.
- */
-static bool holds(struct classifier *k, const char *p, size_t n, size_t i)
-{
-	for (size_t j = i; j <= n && j <= i + 2; j++)
-		if (is_blank(k, p, j))
-			return true;
-	return false;
-}
-
-static size_t first_token(struct classifier *k, const char *p, size_t n)
-{
-	size_t lo = 0, hi = 1;
-
-	while (hi <= n && holds(k, p, n, hi)) {
-		lo = hi;
-		hi = hi * 2 > n ? n + 1 : hi * 2;
-	}
-	/* holds(lo), and hi is past n or !holds(hi) */
-	while (hi - lo > 1) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (holds(k, p, n, mid))
-			lo = mid;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-/*
- * VACUUM consults no authorizer (SQLite has no action code for it), but it
- * compiles to the Vacuum opcode, which EXPLAIN lists: SQLite's compiler
- * recognises it, whatever the spelling (VACUUM, VACUUM schema, VACUUM
- * INTO). `p` starts at the statement's first token.
- */
-static bool is_vacuum(struct classifier *k, const char *p, size_t n)
-{
-	sqlite3_stmt *st = NULL;
-	bool found = false;
-
-	sbuf_reset(&k->buf);
-	sbuf_adds(&k->buf, "EXPLAIN ");
-	sbuf_add(&k->buf, p, n);
-	if (k->buf.len > INT_MAX ||
-	    sqlite3_prepare_v2(k->db, k->buf.buf, (int)k->buf.len, &st, NULL) !=
-	            SQLITE_OK)
-		goto done;
-	while (st && !found && sqlite3_step(st) == SQLITE_ROW) {
-		const unsigned char *op = sqlite3_column_text(st, 1);
-
-		found = op && strcmp((const char *)op, "Vacuum") == 0;
-	}
-done:
-	sqlite3_finalize(st);
-	return found;
-}
-
-/*
- * Classifies `p[0..n)`, a statement without its final `;`, by preparing
- * it. Returns false when it holds no SQL. A statement that does not
- * prepare here (typically "no such table", its tables being created by
- * earlier statements that have not run) is an ordinary statement.
- */
-static bool classify(struct classifier *k, struct strata_stmt *out,
-                     const char *p, size_t n)
-{
-	sqlite3_stmt *st = NULL;
-	unsigned seen;
-	size_t tok;
-	int rc;
-
-	if (n > INT_MAX)
-		return true;
-	k->flags = 0;
-	rc = sqlite3_prepare_v2(k->db, p, (int)n, &st, NULL);
-	seen = k->flags;
-	if (rc == SQLITE_OK && !st)
-		return false;
-	tok = first_token(k, p, n);
-	out->token_offset = out->offset + tok;
-	if (st && (seen & STMT_TXN_CONTROL)) {
-		out->flags |= STMT_TXN_CONTROL;
-	} else if (st && !sqlite3_stmt_readonly(st) &&
-	           is_vacuum(k, p + tok, n - tok)) {
-		out->flags |= STMT_NO_TXN;
-		out->what = "VACUUM";
-	}
-	sqlite3_finalize(st);
-	return true;
-}
-
-/* Whether sqlite3_complete() finds text[start..semi] complete. */
-static bool is_complete_at(struct classifier *k, size_t start, size_t semi)
-{
-	char saved = k->text[semi + 1];
-	bool is_complete;
-
-	k->text[semi + 1] = '\0';
-	is_complete = sqlite3_complete(k->text + start) != 0;
-	k->text[semi + 1] = saved;
-	return is_complete;
-}
-
-/*
- * Where the statement starting at `start` ends: the first `;` after which
- * sqlite3_complete() finds the text complete (not in a string, a comment
- * or a trigger body). Returns false when none does.
- *
- * Asking at every `;` costs the statement's length each time, which is
- * quadratic for many `;` in strings or comments; so SQLite's parser is
- * asked first. It stops right after the `;` that ends the statement, also
- * when it finds an error there ("no such table"), and sqlite3_complete()
- * confirms that `;`. Only when it stops elsewhere (an error inside the
- * statement) is every `;` tried.
- */
-static bool find_end(struct classifier *k, size_t start, size_t *out)
-{
-	const char *s = k->text + start, *tail = NULL;
-	sqlite3_stmt *st = NULL;
-
-	sqlite3_prepare_v2(k->db, s, -1, &st, &tail);
-	sqlite3_finalize(st);
-	if (tail && tail > s && tail[-1] == ';' &&
-	    is_complete_at(k, start, (size_t)(tail - 1 - k->text))) {
-		*out = (size_t)(tail - 1 - k->text);
-		return true;
-	}
-	for (size_t j = start; j < k->len; j++) {
-		if (k->text[j] == ';' && is_complete_at(k, start, j)) {
-			*out = j;
-			return true;
-		}
-	}
-	return false;
-}
-
-/*
- * Splits SQLite SQL. Each statement runs from just after the previous
- * statement's `;` (leading whitespace and comments included, as
- * libpg_query's locations do) up to, not including, its own `;`; text
- * after the last `;` is a statement when it holds any SQL. Empty
- * statements (`;;`, a comment before `;`) are none: their text leads the
- * next statement, whose first prepare skips it as SQLite always does.
- */
-static int sqlite_split(struct strata_script *out, const char *sql, size_t len,
-                        struct strata_error *err)
-{
-	struct classifier k;
-	size_t start = 0, pos = 0, alloc = 0;
-
-	memset(out, 0, sizeof(*out));
-	out->sql = sql;
-	out->len = len;
-	if (classifier_init(&k, sql, len, err) < 0) {
-		classifier_release(&k);
-		return -1;
-	}
-	while (pos < len) {
-		size_t end, next;
-		struct strata_stmt st = { 0 };
-
-		if (find_end(&k, pos, &end)) {
-			next = end + 1;
-		} else {
-			end = len;
-			next = len;
-		}
-		st.offset = start;
-		st.len = end - start;
-		if (classify(&k, &st, sql + start, end - start)) {
-			XGROW(out->stmts, alloc, out->n + 1);
-			out->stmts[out->n++] = st;
-			out->flags |= st.flags;
-			start = next;
-		}
-		pos = next;
-	}
-	out->is_parsed = true;
-	classifier_release(&k);
-	return 0;
-}
-
 /* ---- connections -------------------------------------------------------- */
 
 /* Reads the schema, so a file that is no database fails now. */
-static int check_database(sqlite3 *db)
+int sqlitedrv_check_database(sqlite3 *db)
 {
 	return sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", NULL,
 	                    NULL, NULL);
@@ -578,7 +277,7 @@ static int sqlite_connect(struct strata_conn **out,
 	if (rc == SQLITE_OK) {
 		sqlite3_extended_result_codes(c->db, 1);
 		set_busy_timeout(c, DEFAULT_BUSY_MS);
-		rc = check_database(c->db);
+		rc = sqlitedrv_check_database(c->db);
 	}
 	/* sqlx's default for SQLite */
 	if (rc == SQLITE_OK)
@@ -691,15 +390,13 @@ static int on_progress(void *data)
 	return 0; /* go on */
 }
 
-static int sqlite_exec_script(struct strata_conn *conn,
-                              const struct strata_script *s,
-                              bool is_one_per_call, struct strata_error *err)
+/* A migration's statements; SQLite runs one statement per call anyway. */
+static int exec_script(struct strata_conn *conn, const struct strata_script *s,
+                       struct strata_error *err)
 {
 	struct sqlite_conn *c = to_sqlite(conn);
 	int rc = 0;
 
-	/* SQLite runs one statement per call anyway */
-	UNUSED(is_one_per_call);
 	if (conn->progress)
 		sqlite3_progress_handler(c->db, PROGRESS_OPS, on_progress,
 		                         conn);
@@ -720,7 +417,7 @@ static int sqlite_exec_script(struct strata_conn *conn,
  * BEGIN IMMEDIATE takes the database's write lock now, waiting up to the
  * busy timeout, rather than at the first write: runners serialise here.
  */
-static int sqlite_begin(struct strata_conn *conn, struct strata_error *err)
+static int begin(struct strata_conn *conn, struct strata_error *err)
 {
 	struct sqlite_conn *c = to_sqlite(conn);
 	int rc = sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
@@ -734,7 +431,7 @@ static int sqlite_begin(struct strata_conn *conn, struct strata_error *err)
 	return -1;
 }
 
-static int sqlite_commit(struct strata_conn *conn, struct strata_error *err)
+static int commit(struct strata_conn *conn, struct strata_error *err)
 {
 	return sqlite_exec(conn, "COMMIT", err);
 }
@@ -748,8 +445,8 @@ static void sqlite_rollback(struct strata_conn *conn)
 }
 
 /*
- * No advisory lock: the lock is the write lock begin() takes, and `wait`
- * bounds how long that (and any statement) waits for it.
+ * No advisory lock: the lock is the write lock BEGIN IMMEDIATE takes, and
+ * `wait` bounds how long that (and any statement) waits for it.
  */
 static int sqlite_lock(struct strata_conn *conn, double wait,
                        struct strata_error *err)
@@ -771,57 +468,7 @@ static void sqlite_unlock(struct strata_conn *conn)
 	UNUSED(conn);
 }
 
-/* ---- history ------------------------------------------------------------ */
-
-/* Prepares `before` + the table's quoted name + `after`. */
-static int prepare_on(sqlite3_stmt **out, struct sqlite_conn *c,
-                      const char *before, const struct table_name *t,
-                      const char *after, struct strata_error *err)
-{
-	struct sbuf sql = SBUF_INIT;
-	int rc;
-
-	sbuf_adds(&sql, before);
-	sbuf_adds(&sql, t->quoted);
-	sbuf_adds(&sql, after);
-	rc = sqlite3_prepare_v2(c->db, sql.buf, (int)sql.len, out, NULL);
-	sbuf_release(&sql);
-	if (rc != SQLITE_OK) {
-		sqlite3_finalize(*out);
-		*out = NULL;
-		return db_error(err, c->db, rc);
-	}
-	return 0;
-}
-
-/* Steps `st` to its end and finalizes it. */
-static int run(struct sqlite_conn *c, sqlite3_stmt *st,
-               struct strata_error *err)
-{
-	int rc;
-
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		;
-	if (rc != SQLITE_DONE)
-		db_error(err, c->db, rc);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -1;
-}
-
-/* Like run(), for an UPDATE or DELETE that must find version's row. */
-static int run_on_row(struct sqlite_conn *c, sqlite3_stmt *st,
-                      const struct table_name *t, int64_t version,
-                      struct strata_error *err)
-{
-	if (run(c, st, err) < 0)
-		return -1;
-	if (sqlite3_changes(c->db) == 0)
-		return strata_error_set(err, STRATA_EFAILED,
-		                        "no row for version %" PRId64
-		                        " in history table '%s'",
-		                        version, t->name);
-	return 0;
-}
+/* ---- history table's dialect ------------------------------------------- */
 
 static bool is_name_char(char ch, bool is_first)
 {
@@ -843,45 +490,36 @@ static bool is_plain_name(const char *s)
 	return !sqlite3_keyword_check(s, (int)n);
 }
 
-/*
- * sqlx's SQLite DDL, byte for byte. SQLite keeps the text from the name on
- * in sqlite_master, so a plain name goes in unquoted, as sqlx writes it:
- * the stored schema is then the same whichever tool created the table
- * (schema dumps and diffs of the two agree). Any other name is quoted.
- */
-static int sqlite_history_ensure(struct strata_conn *conn,
-                                 const struct table_name *table,
-                                 struct strata_error *err)
-{
-	struct sbuf sql = SBUF_INIT;
-	int rc;
+/* sqlx's SQLite DDL, byte for byte (see ddl_name()). */
+static const char sqlite_history_ddl[] =
+        "CREATE TABLE IF NOT EXISTS %s (\n"
+        "    version BIGINT PRIMARY KEY,\n"
+        "    description TEXT NOT NULL,\n"
+        "    installed_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,\n"
+        "    success BOOLEAN NOT NULL,\n"
+        "    checksum BLOB NOT NULL,\n"
+        "    execution_time BIGINT NOT NULL\n"
+        ");";
 
-	sbuf_adds(&sql, "CREATE TABLE IF NOT EXISTS ");
+/*
+ * SQLite keeps the text from the name on in sqlite_master, so a plain
+ * name goes in unquoted, as sqlx writes it: the stored schema is then the
+ * same whichever tool created the table (schema dumps and diffs of the
+ * two agree). Any other name is quoted.
+ */
+static void ddl_name(struct sbuf *out, const struct table_name *table)
+{
 	if (!is_plain_name(table->name)) {
-		sbuf_adds(&sql, table->quoted);
-	} else {
-		if (table->schema) {
-			sbuf_add_ident(&sql, table->schema);
-			sbuf_addch(&sql, '.');
-		}
-		sbuf_adds(&sql, table->name);
+		sbuf_adds(out, table->quoted);
+		return;
 	}
-	sbuf_adds(
-	        &sql,
-	        " (\n"
-	        "    version BIGINT PRIMARY KEY,\n"
-	        "    description TEXT NOT NULL,\n"
-	        "    installed_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,\n"
-	        "    success BOOLEAN NOT NULL,\n"
-	        "    checksum BLOB NOT NULL,\n"
-	        "    execution_time BIGINT NOT NULL\n"
-	        ");");
-	rc = sqlite_exec(conn, sql.buf, err);
-	sbuf_release(&sql);
-	return rc;
+	if (table->schema) {
+		sbuf_add_ident(out, table->schema);
+		sbuf_addch(out, '.');
+	}
+	sbuf_adds(out, table->name);
 }
 
-/* Whether the history table exists in its schema (main by default). */
 /*
  * Whether the bound statement `st` (rc: how binding went) returns a row;
  * finalizes it.
@@ -901,10 +539,12 @@ static int step_exists(bool *out, struct sqlite_conn *c, sqlite3_stmt *st,
 	return rc == SQLITE_OK ? 0 : -1;
 }
 
-static int table_exists(bool *out, struct sqlite_conn *c,
-                        const struct table_name *table,
-                        struct strata_error *err)
+/* Whether the table exists in its schema (main by default). */
+static int sqlite_table_exists(bool *out, struct strata_conn *conn,
+                               const struct table_name *table,
+                               struct strata_error *err)
 {
+	struct sqlite_conn *c = to_sqlite(conn);
 	struct sbuf sql = SBUF_INIT;
 	sqlite3_stmt *st = NULL;
 	int rc;
@@ -921,399 +561,41 @@ static int table_exists(bool *out, struct sqlite_conn *c,
 	return step_exists(out, c, st, rc, err);
 }
 
-static char *column_strdup(struct arena *a, sqlite3_stmt *st, int col)
-{
-	const unsigned char *s = sqlite3_column_text(st, col);
-
-	return arena_strdup(a, s ? (const char *)s : "");
-}
-
 /*
- * installed_on is SQLite's CURRENT_TIMESTAMP text, "YYYY-MM-DD HH:MM:SS"
- * in UTC; strftime() rewrites it as ISO 8601 ("YYYY-MM-DDTHH:MM:SSZ") and
- * leaves anything it cannot read as it was.
+ * A batch in order, one item after the other: SQLite has no round trips
+ * to save. Timeouts are not SQLite's (the busy timeout bounds its waits).
  */
-static int sqlite_history_read(struct strata_conn *conn,
-                               const struct table_name *table,
-                               struct history *out, struct strata_error *err)
-{
-	struct sqlite_conn *c = to_sqlite(conn);
-	struct history h = { 0 };
-	sqlite3_stmt *st = NULL;
-	bool exists = false;
-	int rc;
-
-	if (table_exists(&exists, c, table, err) < 0)
-		return -1;
-	if (!exists) {
-		*out = h;
-		return 0;
-	}
-	h.has_table = true;
-	if (prepare_on(
-	            &st, c,
-	            "SELECT version, description, CASE typeof(installed_on) "
-	            "WHEN 'text' THEN coalesce(strftime('%Y-%m-%dT%H:%M:%SZ', "
-	            "installed_on), installed_on) ELSE CAST(installed_on AS "
-	            "TEXT) END, success, checksum, execution_time FROM ",
-	            table, " ORDER BY version", err) < 0)
-		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct history_row *row;
-		const void *sum;
-		size_t sum_len;
-
-		XGROW(h.rows, h.alloc, h.n + 1);
-		row = &h.rows[h.n++];
-		memset(row, 0, sizeof(*row));
-		row->version = sqlite3_column_int64(st, 0);
-		row->description = column_strdup(&h.strings, st, 1);
-		row->installed_on = column_strdup(&h.strings, st, 2);
-		row->success = sqlite3_column_int64(st, 3) != 0;
-		sum = sqlite3_column_blob(st, 4);
-		sum_len = (size_t)sqlite3_column_bytes(st, 4);
-		if (sum_len > STRATA_CHECKSUM_LEN)
-			sum_len = STRATA_CHECKSUM_LEN;
-		if (sum)
-			memcpy(row->checksum, sum, sum_len);
-		row->checksum_len = sum ? sum_len : 0;
-		row->execution_time = sqlite3_column_int64(st, 5);
-	}
-	if (rc != SQLITE_DONE) {
-		db_error(err, c->db, rc);
-		sqlite3_finalize(st);
-		history_release(&h);
-		return -1;
-	}
-	sqlite3_finalize(st);
-	*out = h;
-	return 0;
-}
-
-static int sqlite_history_has(bool *out, struct strata_conn *conn,
-                              const struct table_name *table, int64_t version,
-                              struct strata_error *err)
-{
-	struct sqlite_conn *c = to_sqlite(conn);
-	sqlite3_stmt *st = NULL;
-	int rc;
-
-	if (prepare_on(&st, c, "SELECT 1 FROM ", table, " WHERE version = ?1",
-	               err) < 0)
-		return -1;
-	rc = sqlite3_bind_int64(st, 1, version);
-	return step_exists(out, c, st, rc, err);
-}
-
-/* success is written as the integer 1 or 0, as sqlx writes booleans. */
-static int sqlite_history_insert(struct strata_conn *conn,
-                                 const struct table_name *table,
-                                 const struct strata_migration *m, bool success,
-                                 int64_t execution_time,
-                                 struct strata_error *err)
-{
-	struct sqlite_conn *c = to_sqlite(conn);
-	sqlite3_stmt *st = NULL;
-	int rc;
-
-	if (prepare_on(&st, c, "INSERT INTO ", table,
-	               " (version, description, success, checksum, "
-	               "execution_time) VALUES (?1, ?2, ?3, ?4, ?5)",
-	               err) < 0)
-		return -1;
-	rc = sqlite3_bind_int64(st, 1, m->version);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(st, 2, m->description, -1,
-		                       SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int(st, 3, success ? 1 : 0);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_blob(st, 4, m->checksum, STRATA_CHECKSUM_LEN,
-		                       SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 5, execution_time);
-	if (rc != SQLITE_OK) {
-		db_error(err, c->db, rc);
-		sqlite3_finalize(st);
-		return -1;
-	}
-	return run(c, st, err);
-}
-
-static int sqlite_history_finish(struct strata_conn *conn,
-                                 const struct table_name *table,
-                                 int64_t version, int64_t execution_time,
-                                 struct strata_error *err)
-{
-	struct sqlite_conn *c = to_sqlite(conn);
-	sqlite3_stmt *st = NULL;
-	int rc;
-
-	if (prepare_on(
-	            &st, c, "UPDATE ", table,
-	            " SET success = 1, execution_time = ?2 WHERE version = ?1",
-	            err) < 0)
-		return -1;
-	rc = sqlite3_bind_int64(st, 1, version);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 2, execution_time);
-	if (rc != SQLITE_OK) {
-		db_error(err, c->db, rc);
-		sqlite3_finalize(st);
-		return -1;
-	}
-	return run_on_row(c, st, table, version, err);
-}
-
-/* set_failed and delete: `after` has ?1 for the version. */
-static int run_for_version(struct strata_conn *conn, const char *before,
-                           const struct table_name *table, const char *after,
-                           int64_t version, struct strata_error *err)
-{
-	struct sqlite_conn *c = to_sqlite(conn);
-	sqlite3_stmt *st = NULL;
-	int rc;
-
-	if (prepare_on(&st, c, before, table, after, err) < 0)
-		return -1;
-	rc = sqlite3_bind_int64(st, 1, version);
-	if (rc != SQLITE_OK) {
-		db_error(err, c->db, rc);
-		sqlite3_finalize(st);
-		return -1;
-	}
-	return run_on_row(c, st, table, version, err);
-}
-
-static int sqlite_history_set_failed(struct strata_conn *conn,
-                                     const struct table_name *table,
-                                     int64_t version, struct strata_error *err)
-{
-	return run_for_version(conn, "UPDATE ", table,
-	                       " SET success = 0 WHERE version = ?1", version,
-	                       err);
-}
-
-static int sqlite_history_delete(struct strata_conn *conn,
-                                 const struct table_name *table,
-                                 int64_t version, struct strata_error *err)
-{
-	return run_for_version(conn, "DELETE FROM ", table,
-	                       " WHERE version = ?1", version, err);
-}
-
-/* ---- databases ---------------------------------------------------------- */
-
-static int sqlite_database_create(const struct strata_url *url,
-                                  struct strata_error *err)
-{
-	sqlite3 *db = NULL;
-	int rc;
-
-	if (url->is_memory)
-		return 0;
-	rc = sqlite3_open_v2(url->path, &db,
-	                     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
-	if (rc == SQLITE_OK)
-		rc = check_database(db);
-	if (rc != SQLITE_OK)
-		strata_error_set(err, STRATA_EFAILED,
-		                 "could not create database '%s': %s",
-		                 url->redacted,
-		                 db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-	sqlite3_close(db);
-	return rc == SQLITE_OK ? 0 : -1;
-}
-
-/*
- * Removes the file, then its journals: a journal left behind would be
- * taken for the journal of the next database of that name. When the file
- * itself cannot be removed, its (possibly hot) journals are left alone.
- */
-static int sqlite_database_drop(const struct strata_url *url, bool is_force,
-                                struct strata_error *err)
-{
-	static const char *const suffixes[] = { "", "-wal", "-shm",
-		                                "-journal" };
-	struct sbuf path = SBUF_INIT;
-	int rc = 0;
-
-	UNUSED(is_force);
-	if (url->is_memory)
-		return 0;
-	for (size_t i = 0; i < ARRAY_SIZE(suffixes); i++) {
-		sbuf_reset(&path);
-		sbuf_adds(&path, url->path);
-		sbuf_adds(&path, suffixes[i]);
-		if (unlink(path.buf) != 0 && errno != ENOENT) {
-			rc = strata_error_set(err, STRATA_EFAILED,
-			                      "could not remove '%s': %s",
-			                      path.buf, strerror(errno));
-			break;
-		}
-	}
-	sbuf_release(&path);
-	return rc;
-}
-
-/* As sqlx: the file exists; a memory database always does. */
-static int sqlite_database_exists(bool *out, const struct strata_url *url,
-                                  struct strata_error *err)
-{
-	struct stat sb;
-
-	if (url->is_memory) {
-		*out = true;
-		return 0;
-	}
-	if (stat(url->path, &sb) == 0) {
-		*out = true;
-		return 0;
-	}
-	if (errno == ENOENT || errno == ENOTDIR) {
-		*out = false;
-		return 0;
-	}
-	return strata_error_set(err, STRATA_EFAILED, "could not check '%s': %s",
-	                        url->path, strerror(errno));
-}
-
-/*
- * SQLite has no lock or statement timeouts of PostgreSQL's kind: writers
- * wait on the busy timeout set by lock(), and statements run to the end.
- */
-static int sqlite_set_timeouts(struct strata_conn *c, int64_t lock_ms,
-                               int64_t statement_ms, bool is_local,
-                               struct strata_error *err)
-{
-	(void)c;
-	(void)lock_ms;
-	(void)statement_ms;
-	(void)is_local;
-	(void)err;
-	return 0;
-}
-
-/* ---- generic queries (strata's own tables) ----------------------------- */
-
-static int bind_params(sqlite3_stmt *st, size_t n,
-                       const struct db_value *params)
-{
-	for (size_t i = 0; i < n; i++) {
-		char name[24];
-		int idx, rc = SQLITE_OK;
-
-		/* "$k" is a named parameter to SQLite: bind by name, so the
-		 * order of first appearance does not matter */
-		snprintf(name, sizeof(name), "$%zu", i + 1);
-		idx = sqlite3_bind_parameter_index(st, name);
-		if (!idx)
-			continue;
-		switch (params[i].type) {
-		case DBV_NULL:
-			rc = sqlite3_bind_null(st, idx);
-			break;
-		case DBV_INT64:
-			rc = sqlite3_bind_int64(st, idx, params[i].i);
-			break;
-		case DBV_TEXT:
-			rc = sqlite3_bind_text(st, idx, params[i].s, -1,
-			                       SQLITE_STATIC);
-			break;
-		case DBV_BLOB:
-			rc = sqlite3_bind_blob(st, idx, params[i].blob,
-			                       (int)params[i].len,
-			                       SQLITE_STATIC);
-			break;
-		}
-		if (rc != SQLITE_OK)
-			return rc;
-	}
-	return SQLITE_OK;
-}
-
-static int sqlite_query_each(struct strata_conn *conn, const char *sql,
-                             size_t n, const struct db_value *params,
-                             db_row_fn *fn, void *data,
+static int sqlite_exec_batch(struct strata_conn *conn, const struct batch *b,
                              struct strata_error *err)
 {
-	struct sqlite_conn *c = to_sqlite(conn);
-	const char *cells[64];
-	sqlite3_stmt *st = NULL;
-	size_t cols;
-	int rc;
+	for (size_t i = 0; i < b->n; i++) {
+		const struct batch_item *it = &b->items[i];
+		struct db_rows rows = { 0 };
+		int rc = 0;
 
-	rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return db_error(err, c->db, rc);
-	rc = bind_params(st, n, params);
-	if (rc != SQLITE_OK) {
-		sqlite3_finalize(st);
-		return db_error(err, c->db, rc);
-	}
-	cols = (size_t)sqlite3_column_count(st);
-	if (cols > ARRAY_SIZE(cells))
-		BUG("too many columns");
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		for (size_t k = 0; k < cols; k++)
-			cells[k] =
-			        (const char *)sqlite3_column_text(st, (int)k);
-		if (fn(data, cells, cols) < 0) {
-			sqlite3_finalize(st);
-			return -1;
+		switch (it->kind) {
+		case BATCH_BEGIN:
+			rc = begin(conn, err);
+			break;
+		case BATCH_COMMIT:
+			rc = commit(conn, err);
+			break;
+		case BATCH_TIMEOUTS:
+			break;
+		case BATCH_SQL:
+			rc = sqlitequery_query(conn, it->sql, it->n, it->params,
+			                       it->no_row ? &rows : NULL, err);
+			if (rc == 0 && it->no_row && !rows.n_rows)
+				rc = strata_error_set(err, STRATA_EFAILED, "%s",
+				                      it->no_row);
+			db_rows_release(&rows);
+			break;
+		case BATCH_SCRIPT:
+			rc = exec_script(conn, it->script, err);
+			break;
 		}
-	}
-	if (rc != SQLITE_DONE) {
-		db_error(err, c->db, rc);
-		sqlite3_finalize(st);
-		return -1;
-	}
-	sqlite3_finalize(st);
-	return 0;
-}
-
-/* query() as query_each() into rows: every cell copied. */
-struct rows_collector {
-	struct db_rows *out;
-	size_t alloc;
-};
-
-static int collect_row(void *data, const char *const *cells, size_t n_cols)
-{
-	struct rows_collector *rc = data;
-	struct db_rows *out = rc->out;
-
-	out->n_cols = n_cols;
-	XGROW(out->cells, rc->alloc, (out->n_rows + 1) * n_cols);
-	for (size_t k = 0; k < n_cols; k++)
-		out->cells[out->n_rows * n_cols + k] =
-		        cells[k] ? arena_strdup(&out->strings, cells[k]) : NULL;
-	out->n_rows++;
-	return 0;
-}
-
-static int ignore_row(void *data, const char *const *cells, size_t n_cols)
-{
-	(void)data;
-	(void)cells;
-	(void)n_cols;
-	return 0;
-}
-
-static int sqlite_query(struct strata_conn *conn, const char *sql, size_t n,
-                        const struct db_value *params, struct db_rows *out,
-                        struct strata_error *err)
-{
-	struct rows_collector rc = { out, 0 };
-
-	if (!out)
-		return sqlite_query_each(conn, sql, n, params, ignore_row, NULL,
-		                         err);
-	memset(out, 0, sizeof(*out));
-	if (sqlite_query_each(conn, sql, n, params, collect_row, &rc, err) <
-	    0) {
-		db_rows_release(out);
-		return -1;
+		if (rc < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -1343,44 +625,44 @@ static const char sqlite_audit_ddl[] =
         "    down_sql TEXT\n"
         ")";
 
+/* The sqlite3 *, for the backups. */
+static void *handle(struct strata_conn *c)
+{
+	return to_sqlite(c)->db;
+}
+
 const struct strata_driver sqlitedrv_driver = {
 	.name = "sqlite",
-	.caps = DRV_TXN_DDL | DRV_WRITE_LOCK_TXN,
+	.caps = 0,
 	.connect = sqlite_connect,
 	.close = sqlite_close,
-	.split = sqlite_split,
+	.split = split_sqlite,
 	.exec = sqlite_exec,
-	.exec_script = sqlite_exec_script,
-	.begin = sqlite_begin,
-	.commit = sqlite_commit,
+	.exec_batch = sqlite_exec_batch,
 	.rollback = sqlite_rollback,
 	.lock = sqlite_lock,
 	.unlock = sqlite_unlock,
-	.history_ensure = sqlite_history_ensure,
-	.history_read = sqlite_history_read,
-	.query = sqlite_query,
-	.query_each = sqlite_query_each,
-	.set_timeouts = sqlite_set_timeouts,
+	.table_exists = sqlite_table_exists,
+	.query = sqlitequery_query,
+	.query_each = sqlitequery_each,
 	.audit_ddl = sqlite_audit_ddl,
+	.history_ddl = sqlite_history_ddl,
+	.ddl_name = ddl_name,
 	.current_user = "NULL",
 	.iso_time = "%s",
-	.history_has = sqlite_history_has,
-	.history_insert = sqlite_history_insert,
-	.history_finish = sqlite_history_finish,
-	.history_set_failed = sqlite_history_set_failed,
-	.history_delete = sqlite_history_delete,
-	.database_create = sqlite_database_create,
-	.database_drop = sqlite_database_drop,
-	.database_exists = sqlite_database_exists,
+	/* installed_on is CURRENT_TIMESTAMP's text, "YYYY-MM-DD HH:MM:SS"
+	 * in UTC; anything strftime() cannot read stays as it is */
+	.timestamp_iso = "CASE typeof(%1$s) WHEN 'text' THEN "
+	                 "strftime('%%Y-%%m-%%dT%%H:%%M:%%SZ', %1$s) END",
+	.hex = "hex(%s)",
+	.database_create = sqlitedb_create,
+	.database_drop = sqlitedb_drop,
+	.database_exists = sqlitedb_exists,
+	.handle = handle,
 	.backup = &sqlitebackup_ops,
 };
 
 /* ---- for backup_sqlite.c ------------------------------------------------ */
-
-sqlite3 *sqlitedrv_handle(struct strata_conn *c)
-{
-	return to_sqlite(c)->db;
-}
 
 int sqlitedrv_error(struct strata_error *err, sqlite3 *db, int rc)
 {

@@ -95,14 +95,13 @@ int audit_ensure(struct strata_db *db, struct strata_error *err)
 	return rc;
 }
 
-int audit_add(struct strata_db *db, const struct audit_entry *e,
-              struct strata_error *err)
+void audit_add_to(struct batch *b, struct strata_db *db,
+                  const struct audit_entry *e)
 {
 	char started[64], finished[64], host[256] = "";
 	struct sbuf sql = SBUF_INIT, msg = SBUF_INIT;
 	int64_t now = audit_now_ns();
 	int64_t begun = e->started_at_ns ? e->started_at_ns : now;
-	int rc;
 
 	if (e->source_dir && !db->has_git_lookup && !db->opts.is_no_git) {
 		db->git_commit = git_head(e->source_dir);
@@ -144,20 +143,32 @@ int audit_add(struct strata_db *db, const struct audit_entry *e,
 			DBV_TEXT(STRATA_VERSION),
 			DBV_TEXT(db->command),
 			DBV_TEXT(db->git_commit),
-			DBV_TEXT(e->up_sql),
-			DBV_TEXT(e->down_sql),
+			/* the migration's texts outlive the batch */
+			{ .type = e->up_sql ? DBV_TEXT : DBV_NULL,
+			  .s = e->up_sql,
+			  .is_borrowed = true },
+			{ .type = e->down_sql ? DBV_TEXT : DBV_NULL,
+			  .s = e->down_sql,
+			  .is_borrowed = true },
 		};
 
 		sbuf_addf(
 		        &sql,
 		        "INSERT INTO %s (action, version, description, checksum, outcome, error, sqlstate, started_at, finished_at, duration_ns, lock_wait_ns, os_user, db_user, host, pid, strata_version, command, git_commit, up_sql, down_sql) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, %s, $13, $14, $15, $16, $17, $18, $19)",
 		        db->audit.quoted, db->drv->current_user);
-		rc = db->drv->query(db->conn, sql.buf, ARRAY_SIZE(params),
-		                    params, NULL, err);
+		batch_add_sql(b, sql.buf, ARRAY_SIZE(params), params);
 	}
 	sbuf_release(&sql);
 	sbuf_release(&msg);
-	return rc;
+}
+
+int audit_add(struct strata_db *db, const struct audit_entry *e,
+              struct strata_error *err)
+{
+	struct batch b = BATCH_INIT;
+
+	audit_add_to(&b, db, e);
+	return db_exec_batch(db, &b, err);
 }
 
 void audit_add_quietly(struct strata_db *db, const struct audit_entry *e)

@@ -27,6 +27,9 @@ int audit_ensure(struct strata_db *db, struct strata_error *err);
 /* Records one action; in the caller's transaction when one is open. */
 int audit_add(struct strata_db *db, const struct audit_entry *e,
               struct strata_error *err);
+/* The same row added to `b`: a migration's transaction ends with it. */
+void audit_add_to(struct batch *b, struct strata_db *db,
+                  const struct audit_entry *e);
 /* The same, on a failure path: errors are dropped, nothing is created. */
 void audit_add_quietly(struct strata_db *db, const struct audit_entry *e);
 /* The texts recorded when `version` was last applied (or re-blessed);

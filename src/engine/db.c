@@ -2,7 +2,7 @@
  * Opening a database: the URL picks the driver (postgres:// and keyword
  * strings to libpq, sqlite: to SQLite), the history table name is quoted
  * once, and events from drivers and the migrator reach the caller's
- * callback. Also the shared history helpers and `database create|drop`.
+ * callback. Also `database create|drop`.
  */
 #include "engine/db.h"
 #include "util/xalloc.h"
@@ -44,18 +44,29 @@ void driver_emit(struct strata_conn *c, const struct strata_event *ev)
 		c->on_event(ev, c->event_data);
 }
 
-void driver_emit_warning(struct strata_conn *c, const char *fmt, ...)
+int db_exec_batch(struct strata_db *db, struct batch *b,
+                  struct strata_error *err)
 {
-	struct strata_event ev = { .kind = STRATA_EVENT_WARNING };
-	struct sbuf sb = SBUF_INIT;
-	va_list ap;
+	int rc = db->drv->exec_batch(db->conn, b, err);
 
-	va_start(ap, fmt);
-	sbuf_vaddf(&sb, fmt, ap);
-	va_end(ap);
-	ev.message = sb.buf;
-	driver_emit(c, &ev);
-	sbuf_release(&sb);
+	batch_reset(b);
+	return rc;
+}
+
+int db_begin(struct strata_db *db, struct strata_error *err)
+{
+	struct batch b = BATCH_INIT;
+
+	batch_add_begin(&b);
+	return db_exec_batch(db, &b, err);
+}
+
+int db_commit(struct strata_db *db, struct strata_error *err)
+{
+	struct batch b = BATCH_INIT;
+
+	batch_add_commit(&b);
+	return db_exec_batch(db, &b, err);
 }
 
 void db_emit(struct strata_db *db, const struct strata_event *ev)
@@ -131,30 +142,6 @@ void table_name_release(struct table_name *t)
 	free(t->name);
 	free(t->quoted);
 	memset(t, 0, sizeof(*t));
-}
-
-void history_release(struct history *h)
-{
-	arena_release(&h->strings);
-	free(h->rows);
-	memset(h, 0, sizeof(*h));
-}
-
-const struct history_row *history_find(const struct history *h, int64_t version)
-{
-	size_t lo = 0, hi = h->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (h->rows[mid].version == version)
-			return &h->rows[mid];
-		if (h->rows[mid].version < version)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
 }
 
 /* The audit table lives in the history table's schema. */

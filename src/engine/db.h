@@ -28,6 +28,13 @@ struct strata_db {
 	struct progress progress;
 };
 
+/* Runs `b` (see batch.h), then empties it whatever the outcome. */
+int db_exec_batch(struct strata_db *db, struct batch *b,
+                  struct strata_error *err);
+/* A one-item batch: BEGIN, or COMMIT. */
+int db_begin(struct strata_db *db, struct strata_error *err);
+int db_commit(struct strata_db *db, struct strata_error *err);
+
 /* Both accept db == NULL (the event is dropped). */
 void db_emit(struct strata_db *db, const struct strata_event *ev);
 void db_emit_migration(struct strata_db *db, enum strata_event_kind kind,

@@ -1,9 +1,11 @@
 /*
- * Running and reverting migrations (design.md, The fence): take the lock,
+ * Running migrations (design.md, History table): take the lock,
  * read the history after it, check the source against it, plan every
  * step, and only then execute. A transactional migration commits with its
  * history row; a non-transactional one is fenced by a `success = false`
- * row flipped when it ends. Dialect-specific SQL lives in the drivers.
+ * row flipped when it ends. The history's SQL is in history.c, the
+ * dialect's pieces in the drivers; fenced.c runs non-transactional
+ * steps, revert.c reverts.
  */
 #include "engine/migrate.h"
 #include "util/xalloc.h"
@@ -38,362 +40,57 @@ void db_emit_migration(struct strata_db *db, enum strata_event_kind kind,
 	db_emit(db, &ev);
 }
 
-static bool checksum_matches(const struct history_row *row,
-                             const struct strata_migration *m)
-{
-	return row->checksum_len == STRATA_CHECKSUM_LEN &&
-	       memcmp(row->checksum, m->checksum, STRATA_CHECKSUM_LEN) == 0;
-}
-
-/*
- * Whether the recorded checksum is that of the same text with LF endings
- * or without a UTF-8 BOM: the usual cause of a mismatch after a checkout
- * on another OS, worth saying so.
- */
-static bool is_whitespace_only_change(const struct history_row *row,
-                                      const struct strata_migration *m)
-{
-	struct sbuf v = SBUF_INIT, file = SBUF_INIT;
-	unsigned char sum[STRATA_CHECKSUM_LEN];
-	const char *p = m->up_sql;
-	size_t len = m->up_len;
-	bool same = false;
-
-	if (row->checksum_len != STRATA_CHECKSUM_LEN)
-		return false;
-	if (!p) {
-		/* a checksums-only source (status, check) kept no text */
-		if (sbuf_read_file(&file, m->up_path, SIZE_MAX - 1, NULL) < 0)
-			return false;
-		p = file.buf;
-		len = file.len;
-	}
-	for (int variant = 0; variant < 4 && !same; variant++) {
-		bool strip_bom = variant & 1, to_lf = variant & 2;
-		size_t i = 0;
-
-		if (!variant)
-			continue;
-		sbuf_reset(&v);
-		if (strip_bom && len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
-			i = 3;
-		else if (strip_bom)
-			continue;
-		for (; i < len; i++)
-			if (!(to_lf && p[i] == '\r' && i + 1 < len &&
-			      p[i + 1] == '\n'))
-				sbuf_addch(&v, p[i]);
-		strata_checksum(sum, v.buf, v.len);
-		same = memcmp(sum, row->checksum, sizeof(sum)) == 0;
-	}
-	sbuf_release(&v);
-	sbuf_release(&file);
-	return same;
-}
-
-bool migrate_is_whitespace_only_change(const struct history_row *row,
-                                       const struct strata_migration *m)
-{
-	return is_whitespace_only_change(row, m);
-}
-
-static int mismatch_error(const struct history_row *row,
-                          const struct strata_migration *m,
-                          struct strata_error *err)
-{
-	struct sbuf d = SBUF_INIT;
-
-	strata_error_set(err, STRATA_EVALIDATE,
-	                 "migration %" PRId64
-	                 " was changed after it was applied",
-	                 m->version);
-	err->file = xstrdup(m->up_path);
-	sbuf_adds(&d, "Applied checksum ");
-	sbuf_add_hex(&d, row->checksum, row->checksum_len);
-	sbuf_adds(&d, ", file checksum ");
-	sbuf_add_hex(&d, m->checksum, STRATA_CHECKSUM_LEN);
-	sbuf_addch(&d, '.');
-	if (is_whitespace_only_change(row, m))
-		sbuf_adds(
-		        &d,
-		        " The only difference is line endings (CRLF) or a byte-order mark.");
-	strata_error_detail(err, "%s", d.buf);
-	sbuf_release(&d);
-	strata_error_hint(
-	        err,
-	        "Restore the file as it was applied (for example with git) and put the change in a new migration; or, if the edit changes nothing that matters, accept its new checksum (a repair).");
-	return strata_error_reason(err, STRATA_REASON_CHECKSUM, m->version);
-}
-
-/*
- * One history row against the source (design.md, History table: a failed
- * record, an edited or a vanished applied migration stop everything until
- * a human has looked).
- */
-int migrate_check_row(const struct history_row *row,
-                      const struct strata_source *src, bool is_ignore_missing,
-                      struct strata_error *err)
-{
-	const struct strata_migration *m =
-	        strata_source_find(src, row->version);
-
-	if (!row->success) {
-		strata_error_set(
-		        err, STRATA_EVALIDATE,
-		        "migration %" PRId64
-		        " (%s) is recorded as failed: it may be partly applied",
-		        row->version, row->description);
-		if (m)
-			err->file = xstrdup(m->up_path);
-		strata_error_detail(
-		        err,
-		        "It ran outside a transaction and did not finish, so the database may hold part of its changes.");
-		strata_error_hint(
-		        err,
-		        "Check what it changed. If you completed it by hand, mark it applied; if you undid it, retry it (a repair) and the next run applies it again.");
-		return strata_error_reason(err, STRATA_REASON_FAILED_RECORD,
-		                           row->version);
-	}
-	if (!m && !is_ignore_missing) {
-		strata_error_set(err, STRATA_EVALIDATE,
-		                 "migration %" PRId64
-		                 " (%s) was applied but is missing from '%s'",
-		                 row->version, row->description,
-		                 strata_source_dir(src));
-		strata_error_hint(
-		        err,
-		        "Restore its file, or ignore missing migrations if it was removed on purpose.");
-		return strata_error_reason(err, STRATA_REASON_MISSING_APPLIED,
-		                           row->version);
-	}
-	if (m && !checksum_matches(row, m))
-		return mismatch_error(row, m, err);
-	return 0;
-}
-
-static int check_failed(const struct history *h,
-                        const struct strata_source *src,
-                        struct strata_error *err)
-{
-	for (size_t i = 0; i < h->n; i++)
-		if (!h->rows[i].success)
-			return migrate_check_row(&h->rows[i], src, true, err);
-	return 0;
-}
-
 static int check_history(const struct history *h,
                          const struct strata_source *src,
                          bool is_ignore_missing, struct strata_error *err)
 {
-	if (check_failed(h, src, err) < 0)
+	if (step_check_failed(h, src, err) < 0)
 		return -1;
 	for (size_t i = 0; i < h->n; i++)
-		if (migrate_check_row(&h->rows[i], src, is_ignore_missing,
+		if (history_check_row(&h->rows[i], src, is_ignore_missing,
 		                      err) < 0)
 			return -1;
 	return 0;
 }
 
-static int lock_and_read(struct strata_db *db, struct history *h,
-                         bool is_create, struct strata_error *err)
-{
-	const struct strata_driver *drv = db->drv;
-	int64_t t0 = text_monotonic_ns();
-	int rc = drv->lock(db->conn, db->opts.lock_wait, err);
-
-	db->lock_wait_ns = text_monotonic_ns() - t0;
-	progress_reset(&db->progress);
-	if (rc < 0) {
-		if (err && err->code == STRATA_ELOCK) {
-			struct audit_entry e = { .action = "lock-timeout",
-				                 .is_versionless = true,
-				                 .error = err };
-
-			audit_add_if_present(db, &e);
-		}
-		return -1;
-	}
-	if (is_create && (drv->history_ensure(db->conn, &db->table, err) < 0 ||
-	                  audit_ensure(db, err) < 0))
-		return -1;
-	/* the history is read after the lock is taken (design.md, The lock) */
-	return drv->history_read(db->conn, &db->table, h, err);
-}
-
-/* A step's directive, else the option, else the default; ms, 0: none. */
-static int64_t timeout_ms(double directive, double option, double fallback)
-{
-	double v = directive >= 0 ? directive : option != 0 ? option : fallback;
-
-	return v <= 0 ? 0 : (int64_t)(v * 1000 + 0.5);
-}
-
-/* seconds: short enough that a blocked migration never queues traffic
- * behind it for long; retries make up for it */
-#define DEFAULT_LOCK_TIMEOUT STRATA_DEFAULT_LOCK_TIMEOUT
-#define DEFAULT_RETRIES      STRATA_DEFAULT_RETRIES
-
 /*
- * A waiting lock request queues every later request on the table behind
- * it. An attempt with another after it only probes: it waits at most this
- * long for a lock, so that while a long transaction blocks the migration
- * the application's queries are held up for milliseconds per attempt;
- * the last attempt waits the whole lock_timeout.
+ * A transactional step, its transaction built here as two batches: BEGIN,
+ * SET LOCAL and the statements; then, the time known and the lock checked,
+ * the history row, the audit row and COMMIT. Each is one round trip where
+ * the driver pipelines. In --single-transaction (!is_own_txn) `b` carries
+ * the rows of the steps before, sent with this step's statements, and
+ * this step's rows are left in it for the next step or the final COMMIT.
  */
-#define DEFAULT_LOCK_PROBE STRATA_DEFAULT_LOCK_PROBE
-
-static int set_step_timeouts(struct strata_db *db, const struct plan_step *step,
-                             bool is_local, struct strata_error *err)
+static int apply_txn(struct strata_db *db, struct batch *b,
+                     const struct plan_step *step, bool is_own_txn,
+                     bool *is_skipped, struct strata_error *err)
 {
-	int64_t lock_ms = timeout_ms(step->lock_timeout, db->opts.lock_timeout,
-	                             DEFAULT_LOCK_TIMEOUT);
-	int64_t probe_ms =
-	        timeout_ms(-1, db->opts.lock_probe, DEFAULT_LOCK_PROBE);
-
-	if (db->is_lock_probe && probe_ms && lock_ms > probe_ms)
-		lock_ms = probe_ms;
-	return db->drv->set_timeouts(db->conn, lock_ms,
-	                             timeout_ms(step->statement_timeout,
-	                                        db->opts.statement_timeout, -1),
-	                             is_local, err);
-}
-
-/* design.md, The lock: one process migrates at a time, so nothing is
- * committed once the lock is lost (the history's primary key backs this
- * up should it be lost in between). */
-static int check_lock(struct strata_db *db, struct strata_error *err)
-{
-	return db->drv->lock_check ? db->drv->lock_check(db->conn, err) : 0;
-}
-
-static void reset_timeouts(struct strata_db *db)
-{
-	db->drv->set_timeouts(db->conn, -1, -1, false, NULL);
-}
-
-/* A step's statements, their progress reported as they run. */
-static int exec_step(struct strata_db *db, const struct plan_step *step,
-                     bool is_down, bool is_one_per_call,
-                     struct strata_error *err)
-{
-	int rc;
-
-	progress_start(db, step, is_down);
-	rc = db->drv->exec_script(db->conn, &step->script, is_one_per_call,
-	                          err);
-	progress_stop(db, rc == 0);
-	return rc;
-}
-
-static void audit_step(struct audit_entry *e, struct strata_db *db,
-                       const char *action, const struct plan_step *step,
-                       int64_t started_at_ns)
-{
-	const struct strata_migration *m = step->m;
-
-	memset(e, 0, sizeof(*e));
-	e->action = action;
-	e->version = m->version;
-	e->description = m->description;
-	e->checksum = m->checksum;
-	e->is_success = true;
-	e->started_at_ns = started_at_ns;
-	e->source_dir = db->source_dir;
-	/* the texts as applied: a reverted migration's down SQL stays
-	 * available after its files are gone, the up SQL for diffs */
-	e->up_sql = m->up_sql;
-	e->down_sql = m->down_sql;
-}
-
-/* After strata_cancel(), no migration starts: -1 with STRATA_ECANCELED. */
-static int check_cancel(const struct plan_step *step, const char *verb,
-                        struct strata_error *err)
-{
-	if (!strata_is_cancelled())
-		return 0;
-	return strata_error_set(err, STRATA_ECANCELED,
-	                        "cancelled before %s %" PRId64 " %s", verb,
-	                        step->m->version, step->m->description);
-}
-
-/*
- * A step failed after strata_cancel(): the error becomes the one line
- * saying what stopped where and what it left (`left`), rather than the
- * server's "canceling statement due to user request".
- */
-static void say_cancelled(const struct plan_step *step, const char *left,
-                          struct strata_error *err)
-{
-	struct sbuf sb = SBUF_INIT;
-
-	if (!strata_is_cancelled())
-		return;
-	sbuf_addf(&sb, "cancelled %" PRId64 " %s", step->m->version,
-	          step->m->description);
-	if (err->statement)
-		sbuf_addf(&sb, " while running statement %d", err->statement);
-	if (err->statement && err->line)
-		sbuf_addf(&sb, " (line %d)", err->line);
-	sbuf_addf(&sb, "; %s", left);
-	free(err->message);
-	err->message = sbuf_detach(&sb, NULL);
-	err->code = STRATA_ECANCELED;
-}
-
-/* Rolls back, locates the error in the file, and records the failure. */
-static void fail_step(struct strata_db *db, const struct plan_step *step,
-                      const char *action, int64_t started_at_ns,
-                      struct strata_error *err)
-{
-	struct audit_entry e;
-
-	db->drv->rollback(db->conn);
-	if (!err->file)
-		plan_locate_error(step, err);
-	audit_step(&e, db, action, step, started_at_ns);
-	e.is_success = false;
-	e.error = err;
-	e.up_sql = e.down_sql = NULL;
-	audit_add_quietly(db, &e);
-}
-
-/* Whether a concurrent runner without an advisory lock (SQLite) got
- * there first: checked inside our write transaction. */
-static int applied_meanwhile(bool *out, struct strata_db *db, int64_t version,
-                             struct strata_error *err)
-{
-	*out = false;
-	if (db->drv->caps & DRV_ADVISORY_LOCK)
-		return 0;
-	return db->drv->history_has(out, db->conn, &db->table, version, err);
-}
-
-static int apply_txn(struct strata_db *db, const struct plan_step *step,
-                     bool is_own_begin, bool *is_skipped,
-                     struct strata_error *err)
-{
-	const struct strata_driver *drv = db->drv;
 	int64_t t0, started = audit_now_ns();
 	struct audit_entry e;
 
 	*is_skipped = false;
-	if (check_cancel(step, "applying", err) < 0 ||
-	    (is_own_begin && drv->begin(db->conn, err) < 0))
-		return -1;
-	if (applied_meanwhile(is_skipped, db, step->m->version, err) < 0)
+	if (step_check_cancel(step, "applying", err) < 0)
 		goto fail;
-	if (*is_skipped) {
-		if (is_own_begin)
-			drv->rollback(db->conn);
-		return 0;
+	if (is_own_txn)
+		batch_add_begin(b);
+	if (!(db->drv->caps & DRV_ADVISORY_LOCK)) {
+		/* no lock but the write transaction's: look inside it */
+		if (db_exec_batch(db, b, err) < 0 ||
+		    step_applied_meanwhile(is_skipped, db, step->m->version,
+		                           err) < 0)
+			goto fail;
+		if (*is_skipped) {
+			if (is_own_txn)
+				db->drv->rollback(db->conn);
+			return 0;
+		}
 	}
-	if (set_step_timeouts(db, step, true, err) < 0)
-		goto fail;
+	step_add_timeouts(b, db, step, true);
 	db_emit_migration(db, STRATA_EVENT_APPLY_START, step->m, 0);
 	t0 = text_monotonic_ns();
-	if (exec_step(db, step, false, false, err) < 0) {
-		fail_step(db, step, "apply", started, err);
-		if (!err->hint && is_own_begin)
+	if (step_exec(db, b, step, false, false, err) < 0) {
+		step_fail(db, step, "apply", started, err);
+		if (!err->hint && is_own_txn)
 			strata_error_hint(
 			        err,
 			        "Migration %" PRId64
@@ -403,496 +100,25 @@ static int apply_txn(struct strata_db *db, const struct plan_step *step,
 			strata_error_hint(
 			        err,
 			        "The whole run was rolled back (a single-transaction run): nothing was applied.");
-		say_cancelled(step, "rolled back", err);
+		step_say_cancelled(step, "rolled back", err);
 		return -1;
 	}
-	audit_step(&e, db, "apply", step, started);
+	step_audit(&e, db, "apply", step, started);
 	e.duration_ns = db->step_ns = text_monotonic_ns() - t0;
-	if (drv->history_insert(db->conn, &db->table, step->m, true,
-	                        e.duration_ns, err) < 0 ||
-	    audit_add(db, &e, err) < 0)
+	history_add_insert(b, &db->table, step->m, true, e.duration_ns);
+	audit_add_to(b, db, &e);
+	if (!is_own_txn)
+		return 0;
+	if (step_check_lock(db, err) < 0)
 		goto fail;
-	if (is_own_begin &&
-	    (check_lock(db, err) < 0 || drv->commit(db->conn, err) < 0))
+	batch_add_commit(b);
+	if (db_exec_batch(db, b, err) < 0)
 		goto fail;
 	return 0;
 fail:
-	drv->rollback(db->conn);
+	batch_reset(b);
+	db->drv->rollback(db->conn);
 	return -1;
-}
-
-static bool is_retryable(const struct strata_error *err)
-{
-	/* lock_not_available (lock_timeout) and deadlock_detected */
-	return !strcmp(err->sqlstate, "55P03") ||
-	       !strcmp(err->sqlstate, "40P01");
-}
-
-/* Exponential backoff from 0.5 s, capped at 30 s, with 50-100% jitter. */
-static double backoff_seconds(int attempt, uint64_t *seed)
-{
-	double base = 0.5;
-
-	for (int i = 1; i < attempt && base < 30; i++)
-		base *= 2;
-	if (base > 30)
-		base = 30;
-	*seed ^= *seed << 13;
-	*seed ^= *seed >> 7;
-	*seed ^= *seed << 17;
-	return base * (0.5 + (double)(*seed % 1000) / 2000.0);
-}
-
-static void sleep_seconds(double s)
-{
-	struct timespec ts = { (time_t)s,
-		               (long)((s - (double)(time_t)s) * 1e9) };
-
-	/* strata_cancel() ends the wait: the retry then does not start */
-	while (nanosleep(&ts, &ts) < 0 && !strata_is_cancelled())
-		;
-}
-
-static int max_retries(const struct strata_db *db)
-{
-	return db->opts.retries == 0  ? DEFAULT_RETRIES
-	       : db->opts.retries < 0 ? 0
-	                              : db->opts.retries;
-}
-
-/*
- * After a failed attempt that will be retried: says so (an event naming
- * what failed and when the next attempt comes), forgets the error and
- * waits.
- */
-static void wait_to_retry(struct strata_db *db, const struct plan_step *step,
-                          const char *what, int attempt, int max,
-                          uint64_t *seed, struct strata_error *err)
-{
-	struct strata_event ev = { .kind = STRATA_EVENT_RETRY };
-	struct sbuf msg = SBUF_INIT;
-	double wait = backoff_seconds(attempt, seed);
-
-	sbuf_addf(&msg, "%s%s (SQLSTATE %s): attempt %d of %d in %.1f s", what,
-	          err->message, err->sqlstate, attempt + 1, max + 1, wait);
-	ev.migration = step->m;
-	ev.version = step->m->version;
-	ev.description = step->m->description;
-	ev.message = msg.buf;
-	ev.waited_seconds = wait;
-	db_emit(db, &ev);
-	sbuf_release(&msg);
-	strata_error_release(err);
-	sleep_seconds(wait);
-}
-
-static uint64_t retry_seed(void)
-{
-	return (uint64_t)text_monotonic_ns() ^ (uint64_t)getpid() << 32;
-}
-
-/*
- * Whether statement `k` of a non-transactional migration may run again
- * after losing a lock race. Alone in its implicit transaction it left
- * nothing behind, but for the concurrent builds: CREATE INDEX
- * CONCURRENTLY leaves an invalid index (dropped first, when the statement
- * names it); REINDEX and DETACH PARTITION ... CONCURRENTLY leave states
- * for a person to finish. Within the file's own BEGIN ... COMMIT the
- * statements before it were rolled back too: no retry.
- */
-static bool is_repeatable(const struct strata_script *s, size_t k)
-{
-	const struct strata_stmt *st = &s->stmts[k];
-
-	if (s->flags & STMT_TXN_CONTROL)
-		return false;
-	if (!st->what)
-		return true;
-	if (!strcmp(st->what, "CREATE INDEX CONCURRENTLY"))
-		return st->index_kind == 'c';
-	return strcmp(st->what, "REINDEX CONCURRENTLY") != 0 &&
-	       strcmp(st->what,
-	              "ALTER TABLE ... DETACH PARTITION CONCURRENTLY") != 0;
-}
-
-/*
- * The statements that wait for every older transaction of the database
- * (PostgreSQL's WaitForOlderSnapshots and WaitForLockers), under
- * lock_timeout, while holding only SHARE UPDATE EXCLUSIVE, which no
- * INSERT, UPDATE, DELETE or SELECT queues behind.
- */
-static bool is_concurrent(const struct strata_stmt *st)
-{
-	static const char *const whats[] = {
-		"CREATE INDEX CONCURRENTLY",
-		"DROP INDEX CONCURRENTLY",
-		"REINDEX CONCURRENTLY",
-		"ALTER TABLE ... DETACH PARTITION CONCURRENTLY",
-	};
-
-	for (size_t i = 0; st->what && i < ARRAY_SIZE(whats); i++)
-		if (!strcmp(st->what, whats[i]))
-			return true;
-	return false;
-}
-
-/* A statement's lock_timeout in ms (0: none): a concurrent one's waits
- * hold no application query up, and losing one throws a build away. */
-static int64_t stmt_lock_ms(const struct strata_db *db,
-                            const struct plan_step *step,
-                            const struct strata_stmt *st, bool is_probe)
-{
-	int64_t lock_ms = timeout_ms(step->lock_timeout, db->opts.lock_timeout,
-	                             DEFAULT_LOCK_TIMEOUT);
-	int64_t probe_ms =
-	        timeout_ms(-1, db->opts.lock_probe, DEFAULT_LOCK_PROBE);
-
-	if (is_concurrent(st))
-		return timeout_ms(step->concurrent_lock_timeout,
-		                  db->opts.concurrent_lock_timeout, 0);
-	if (is_probe && probe_ms && lock_ms > probe_ms)
-		lock_ms = probe_ms;
-	return lock_ms;
-}
-
-/*
- * The invalid indexes statement `st` names (see strata_stmt), quoted
- * "schema"."name", one per row; REINDEX ... CONCURRENTLY leaves its
- * half-done copies beside the index as NAME_ccnew or NAME_ccold.
- */
-static int invalid_indexes(struct db_rows *out, struct strata_db *db,
-                           const struct strata_stmt *st, bool is_to_drop,
-                           struct strata_error *err)
-{
-	static const char sql[] =
-	        "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)\n"
-	        "  FROM pg_catalog.pg_index i\n"
-	        "  JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid\n"
-	        "  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace\n"
-	        " WHERE NOT i.indisvalid AND CASE $1::text\n"
-	        "  WHEN 'c' THEN c.relname::text = $3::text AND c.relnamespace =\n"
-	        "    (SELECT t.relnamespace FROM pg_catalog.pg_class t\n"
-	        "      WHERE t.oid = pg_catalog.to_regclass($2::text))\n"
-	        "  WHEN 'i' THEN i.indrelid =\n"
-	        "    (SELECT x.indrelid FROM pg_catalog.pg_index x\n"
-	        "      WHERE x.indexrelid = pg_catalog.to_regclass($2::text))\n"
-	        "    AND (i.indexrelid = pg_catalog.to_regclass($2::text) OR\n"
-	        "     pg_catalog.starts_with(c.relname::text,\n"
-	        "      (SELECT x.relname::text FROM pg_catalog.pg_class x\n"
-	        "        WHERE x.oid = pg_catalog.to_regclass($2::text))\n"
-	        "      || '_cc'))\n"
-	        "  WHEN 't' THEN i.indrelid = pg_catalog.to_regclass($2::text)\n"
-	        "  WHEN 's' THEN c.relnamespace =\n"
-	        "    pg_catalog.to_regnamespace($2::text)\n"
-	        "  ELSE false END\n"
-	        /* never one another session is building right now */
-	        "  AND NOT ($4::bool AND EXISTS (SELECT FROM\n"
-	        "   pg_catalog.pg_stat_progress_create_index p\n"
-	        "   WHERE p.index_relid = i.indexrelid\n"
-	        "     AND p.pid <> pg_catalog.pg_backend_pid()))\n"
-	        " ORDER BY 1";
-	char kind[2] = { st->index_kind, '\0' };
-	struct db_value v[4];
-
-	v[0] = (struct db_value){ .type = DBV_TEXT, .s = kind };
-	v[1] = DBV_TEXT(st->index_target);
-	v[2] = DBV_TEXT(st->index_name);
-	v[3] = DBV_TEXT(is_to_drop ? "t" : "f");
-	memset(out, 0, sizeof(*out));
-	return db->drv->query(db->conn, sql, 4, v, out, err);
-}
-
-/*
- * Drops the invalid index a CREATE INDEX CONCURRENTLY left when it
- * failed (whatever the reason: a duplicate key, a timeout, a cancel):
- * it enforces nothing, no query uses it, every write still maintains
- * it, and IF NOT EXISTS would keep it. Only an invalid one is dropped.
- * The names dropped go to `dropped`, ", " between them.
- */
-static int drop_invalid_indexes(struct strata_db *db,
-                                const struct strata_stmt *st,
-                                struct sbuf *dropped, struct strata_error *err)
-{
-	struct db_rows rows = { 0 };
-	struct sbuf sql = SBUF_INIT;
-	int rc = 0;
-
-	if (st->index_kind != 'c')
-		return 0;
-	rc = invalid_indexes(&rows, db, st, true, err);
-	for (size_t r = 0; rc == 0 && r < rows.n_rows; r++) {
-		const char *name = db_rows_get(&rows, r, 0);
-
-		sbuf_reset(&sql);
-		sbuf_addf(&sql, "DROP INDEX CONCURRENTLY IF EXISTS %s", name);
-		rc = db->drv->exec(db->conn, sql.buf, err);
-		if (rc == 0) {
-			if (dropped->len)
-				sbuf_adds(dropped, ", ");
-			sbuf_adds(dropped, name);
-		}
-	}
-	db_rows_release(&rows);
-	sbuf_release(&sql);
-	return rc;
-}
-
-/* Before a CREATE INDEX CONCURRENTLY: an invalid index of its name (a
- * build that failed, or was killed) is dropped and built for real. */
-static int drop_before_build(struct strata_db *db, const struct plan_step *step,
-                             const struct strata_stmt *st,
-                             struct strata_error *err)
-{
-	struct sbuf dropped = SBUF_INIT;
-	int rc = drop_invalid_indexes(db, st, &dropped, err);
-
-	if (dropped.len)
-		db_emit_warning(
-		        db, step->m,
-		        "dropped the invalid index %s, left by a CREATE INDEX CONCURRENTLY that failed, to build it again",
-		        dropped.buf);
-	sbuf_release(&dropped);
-	return rc;
-}
-
-/* After a CREATE INDEX CONCURRENTLY failed: its invalid index dropped,
- * and the error says so (or how to drop it when that failed too). */
-static void drop_after_failure(struct strata_db *db,
-                               const struct strata_stmt *st,
-                               struct strata_error *err)
-{
-	struct strata_error ignored = STRATA_ERROR_INIT;
-	struct sbuf dropped = SBUF_INIT, name = SBUF_INIT;
-	char *was = err->detail;
-
-	/* 25001: refused inside a transaction block, it built nothing (and
-	 * the block's failed transaction would refuse the look) */
-	if (st->index_kind != 'c' || !strcmp(err->sqlstate, "25001"))
-		return;
-	err->detail = NULL;
-	if (drop_invalid_indexes(db, st, &dropped, &ignored) < 0) {
-		sbuf_add_ident(&name, st->index_name);
-		strata_error_detail(
-		        err,
-		        "%s%sThe invalid index %s it may have left could not be dropped (%s): drop it (DROP INDEX CONCURRENTLY IF EXISTS) before running it again.",
-		        was ? was : "", was ? " " : "", name.buf,
-		        ignored.message);
-	} else if (dropped.len) {
-		strata_error_detail(
-		        err,
-		        "%s%sThe invalid index %s it left was dropped (DROP INDEX CONCURRENTLY).",
-		        was ? was : "", was ? " " : "", dropped.buf);
-	} else {
-		err->detail = was;
-		was = NULL;
-	}
-	free(was);
-	strata_error_release(&ignored);
-	sbuf_release(&dropped);
-	sbuf_release(&name);
-}
-
-/*
- * Before a non-transactional migration is recorded as applied: no index a
- * concurrent build or rebuild of it names may be invalid. CREATE INDEX
- * CONCURRENTLY IF NOT EXISTS keeps an invalid index it finds, and a
- * REINDEX ... CONCURRENTLY that failed part way leaves one; recorded as
- * applied, it would enforce nothing (a unique one lets duplicates in).
- */
-static int check_indexes_valid(struct strata_db *db,
-                               const struct plan_step *step,
-                               struct strata_error *err)
-{
-	const struct strata_script *s = &step->script;
-	int64_t v = step->m->version;
-
-	for (size_t k = 0; k < s->n; k++) {
-		struct db_rows rows;
-		const char *name;
-
-		if (!s->stmts[k].index_kind)
-			continue;
-		if (invalid_indexes(&rows, db, &s->stmts[k], false, err) < 0)
-			return -1;
-		if (!rows.n_rows) {
-			db_rows_release(&rows);
-			continue;
-		}
-		name = db_rows_get(&rows, 0, 0);
-		strata_error_set(err, STRATA_EFAILED,
-		                 "index %s is invalid after migration %" PRId64
-		                 " ran",
-		                 name, v);
-		err->statement = (int)k + 1;
-		strata_error_detail(
-		        err,
-		        "An invalid index enforces nothing (a unique one lets duplicates in) and no query uses it: a concurrent build or rebuild of it failed, and statement %zu left it so or kept it (IF NOT EXISTS). The migration is recorded as failed.",
-		        k + 1);
-		strata_error_hint(
-		        err,
-		        "Drop it (DROP INDEX CONCURRENTLY %s;), then retry migration %" PRId64
-		        " (a repair) and run again to build it.",
-		        name, v);
-		strata_error_reason(err, STRATA_REASON_INVALID_INDEX, v);
-		db_rows_release(&rows);
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * The last attempt at a statement lost its lock race too: exit 6 (its
- * invalid index, if any, is dropped by drop_after_failure()).
- */
-static void give_up(const struct plan_step *step, int attempt, int max,
-                    struct strata_error *err)
-{
-	err->code = STRATA_ELOCK;
-	if (max)
-		error_prefix(err,
-		             "migration %" PRId64 " gave up after %d attempts",
-		             step->m->version, attempt);
-}
-
-/*
- * A non-transactional file's statements (`action` "apply" or "revert"),
- * each retried where that is safe (is_repeatable()) when it loses a lock
- * race; the statements before it are not run again. Every failed attempt
- * is in the audit trail. It sets the session's timeouts itself (SET only
- * when a statement needs other ones than the one before).
- */
-static int exec_fenced(struct strata_db *db, const struct plan_step *step,
-                       bool is_down, const char *action, int64_t started_at_ns,
-                       struct strata_error *err)
-{
-	const struct strata_script *s = &step->script;
-	int max = max_retries(db);
-	uint64_t seed = retry_seed();
-	int64_t set_ms = -1; /* the session's lock_timeout; -1: not set */
-	int64_t statement_ms = timeout_ms(step->statement_timeout,
-	                                  db->opts.statement_timeout, -1);
-	size_t k = 0;
-	int rc = 0;
-
-	progress_start(db, step, is_down);
-	for (int attempt = 1; k < s->n;) {
-		const struct strata_stmt *st = &s->stmts[k];
-		struct strata_script one = *s;
-		struct sbuf what = SBUF_INIT;
-		/*
-		 * Probe only where a lost race can be retried, and not for
-		 * the concurrent builds: their waits hold up no query, and a
-		 * lost race costs them the whole build.
-		 */
-		bool probe = attempt <= max && is_repeatable(s, k) && !st->what;
-		int64_t lock_ms = stmt_lock_ms(db, step, st, probe);
-
-		if (lock_ms != set_ms) {
-			if (db->drv->set_timeouts(db->conn, lock_ms,
-			                          statement_ms, false,
-			                          err) < 0) {
-				rc = -1;
-				break;
-			}
-			set_ms = lock_ms;
-		}
-		if (drop_before_build(db, step, st, err) < 0) {
-			err->statement = (int)k + 1;
-			rc = -1;
-			break;
-		}
-		one.stmts += k;
-		one.n = 1;
-		db->progress.first = k;
-		if (cancel_check(err) < 0) {
-			rc = -1;
-			break;
-		}
-		if (db->drv->exec_script(db->conn, &one, true, err) == 0) {
-			k++;
-			attempt = 1;
-			continue;
-		}
-		err->statement = (int)k + 1;
-		if (!is_retryable(err) || !is_repeatable(s, k) ||
-		    attempt > max || strata_is_cancelled()) {
-			if (is_retryable(err) && is_repeatable(s, k) &&
-			    !strata_is_cancelled())
-				give_up(step, attempt, max, err);
-			/* a cancelled run sends nothing more; the next run
-			 * drops what the build left before building again */
-			if (!strata_is_cancelled())
-				drop_after_failure(db, st, err);
-			rc = -1;
-			break;
-		}
-		/* this attempt, in the trail as a failure */
-		fail_step(db, step, action, started_at_ns, err);
-		sbuf_addf(&what, "statement %zu: ", k + 1);
-		wait_to_retry(db, step, what.buf, attempt, max, &seed, err);
-		sbuf_release(&what);
-		attempt++;
-	}
-	progress_stop(db, rc == 0);
-	return rc;
-}
-
-/* Non-transactional: the fence row first, committed on its own. */
-static int apply_fenced(struct strata_db *db, const struct plan_step *step,
-                        bool *is_skipped, struct strata_error *err)
-{
-	const struct strata_driver *drv = db->drv;
-	int64_t t0, started = audit_now_ns();
-	struct audit_entry e;
-	int rc;
-
-	*is_skipped = false;
-	if (check_cancel(step, "applying", err) < 0 ||
-	    check_lock(db, err) < 0 || drv->begin(db->conn, err) < 0)
-		return -1;
-	if (applied_meanwhile(is_skipped, db, step->m->version, err) < 0 ||
-	    (!*is_skipped && drv->history_insert(db->conn, &db->table, step->m,
-	                                         false, -1, err) < 0) ||
-	    drv->commit(db->conn, err) < 0) {
-		drv->rollback(db->conn);
-		return -1;
-	}
-	if (*is_skipped)
-		return 0;
-	db_emit_migration(db, STRATA_EVENT_APPLY_START, step->m, 0);
-	t0 = text_monotonic_ns();
-	rc = exec_fenced(db, step, false, "apply", started, err);
-	reset_timeouts(db);
-	if (rc == 0 && check_indexes_valid(db, step, err) < 0) {
-		fail_step(db, step, "apply", started, err);
-		return -1;
-	}
-	if (rc < 0) {
-		fail_step(db, step, "apply", started, err);
-		strata_error_hint(
-		        err,
-		        "Migration %" PRId64
-		        " ran outside a transaction and is recorded as failed: statements before the failing one stay applied. Complete or undo them by hand, then mark it applied (if you completed it) or retry it (if you undid it), a repair either way.",
-		        step->m->version);
-		strata_error_reason(err, STRATA_REASON_FAILED_APPLY,
-		                    step->m->version);
-		say_cancelled(step, "recorded as failed, see strata repair",
-		              err);
-		return -1;
-	}
-	audit_step(&e, db, "apply", step, started);
-	e.duration_ns = db->step_ns = text_monotonic_ns() - t0;
-	if (drv->begin(db->conn, err) < 0)
-		return -1;
-	if (drv->history_finish(db->conn, &db->table, step->m->version,
-	                        e.duration_ns, err) < 0 ||
-	    audit_add(db, &e, err) < 0 || drv->commit(db->conn, err) < 0) {
-		drv->rollback(db->conn);
-		say_cancelled(step, "recorded as failed, see strata repair",
-		              err);
-		return -1;
-	}
-	return 0;
 }
 
 /*
@@ -906,18 +132,19 @@ static int apply_with_retries(struct strata_db *db,
                               const struct plan_step *step, bool *is_skipped,
                               struct strata_error *err)
 {
-	int max = max_retries(db);
-	uint64_t seed = retry_seed();
+	struct batch b = BATCH_INIT;
+	int max = step_max_retries(db);
+	uint64_t seed = step_retry_seed();
 
 	for (int attempt = 1;; attempt++) {
 		int rc;
 
 		db->is_lock_probe = attempt <= max;
-		rc = apply_txn(db, step, true, is_skipped, err);
+		rc = apply_txn(db, &b, step, true, is_skipped, err);
 		db->is_lock_probe = false;
 		if (rc == 0)
 			return 0;
-		if (!is_retryable(err) || strata_is_cancelled())
+		if (!step_is_retryable(err) || strata_is_cancelled())
 			return -1;
 		if (attempt > max) {
 			err->code = STRATA_ELOCK;
@@ -933,7 +160,7 @@ static int apply_with_retries(struct strata_db *db,
 				             step->m->version, attempt);
 			return -1;
 		}
-		wait_to_retry(db, step, "", attempt, max, &seed, err);
+		step_wait_to_retry(db, step, "", attempt, max, &seed, err);
 	}
 }
 
@@ -948,8 +175,9 @@ static int apply_all_in_one(struct strata_db *db, const struct plan *plan,
                             struct strata_error *err)
 {
 	const struct strata_driver *drv = db->drv;
-	int max = max_retries(db);
-	uint64_t seed = retry_seed();
+	struct batch b = BATCH_INIT;
+	int max = step_max_retries(db);
+	uint64_t seed = step_retry_seed();
 	int64_t *step_ns = xcalloc(plan->n, sizeof(*step_ns));
 	int rc = -1;
 
@@ -957,14 +185,14 @@ static int apply_all_in_one(struct strata_db *db, const struct plan *plan,
 		const struct plan_step *failed = NULL;
 		size_t applied = 0, skipped = 0;
 
-		if (drv->begin(db->conn, err) < 0)
-			return -1;
+		/* sent with the first step's statements */
+		batch_add_begin(&b);
 		db->is_lock_probe = attempt <= max;
 		for (size_t i = 0; i < plan->n && !failed; i++) {
 			bool is_skipped;
 
-			if (apply_txn(db, &plan->steps[i], false, &is_skipped,
-			              err) < 0) {
+			if (apply_txn(db, &b, &plan->steps[i], false,
+			              &is_skipped, err) < 0) {
 				failed = &plan->steps[i];
 			} else if (is_skipped) {
 				db_emit_migration(db, STRATA_EVENT_APPLY_SKIP,
@@ -977,8 +205,14 @@ static int apply_all_in_one(struct strata_db *db, const struct plan *plan,
 		}
 		db->is_lock_probe = false;
 		if (!failed) {
-			if (check_lock(db, err) < 0 ||
-			    drv->commit(db->conn, err) < 0) {
+			/* the last step's rows and COMMIT */
+			if (step_check_lock(db, err) < 0) {
+				batch_reset(&b);
+				drv->rollback(db->conn);
+				goto done;
+			}
+			batch_add_commit(&b);
+			if (db_exec_batch(db, &b, err) < 0) {
 				drv->rollback(db->conn);
 				goto done;
 			}
@@ -991,7 +225,7 @@ static int apply_all_in_one(struct strata_db *db, const struct plan *plan,
 			goto done;
 		}
 		drv->rollback(db->conn);
-		if (!is_retryable(err) || strata_is_cancelled())
+		if (!step_is_retryable(err) || strata_is_cancelled())
 			goto done;
 		if (attempt > max) {
 			err->code = STRATA_ELOCK;
@@ -1002,10 +236,11 @@ static int apply_all_in_one(struct strata_db *db, const struct plan *plan,
 				        attempt);
 			goto done;
 		}
-		wait_to_retry(db, failed, "the whole run: ", attempt, max,
-		              &seed, err);
+		step_wait_to_retry(db, failed, "the whole run: ", attempt, max,
+		                   &seed, err);
 	}
 done:
+	batch_release(&b);
 	free(step_ns);
 	return rc;
 }
@@ -1096,7 +331,7 @@ int strata_migrate_run(struct strata_run_result *out, struct strata_db *db,
 		strata_error_set(err, STRATA_EUSAGE, "invalid target version");
 		goto done;
 	}
-	if (lock_and_read(db, &h, !opts->is_dry_run, err) < 0 ||
+	if (step_lock_and_read(db, &h, !opts->is_dry_run, err) < 0 ||
 	    check_history(&h, src, opts->is_ignore_missing, err) < 0 ||
 	    lint_begin(&lint, db, opts, err) < 0)
 		goto done;
@@ -1125,7 +360,7 @@ int strata_migrate_run(struct strata_run_result *out, struct strata_db *db,
 		if (step->mode == MODE_TXN) {
 			if (apply_with_retries(db, step, &is_skipped, err) < 0)
 				goto done;
-		} else if (apply_fenced(db, step, &is_skipped, err) < 0) {
+		} else if (fenced_apply(db, step, &is_skipped, err) < 0) {
 			goto done;
 		}
 		if (is_skipped) {
@@ -1146,236 +381,5 @@ done:
 	plan_release(&plan);
 	strata_lint_free(lint);
 	history_release(&h);
-	return rc;
-}
-
-/* ---- revert ---------------------------------------------------------- */
-
-/*
- * A migration gone from the source (a branch switched, a file deleted)
- * reverted with the down SQL recorded when it was applied.
- */
-static const struct strata_migration *
-stored_migration(struct strata_db *db, const struct history_row *row,
-                 struct arena *keep)
-{
-	struct strata_migration *m;
-	struct audit_texts t = { 0 };
-
-	if (db->has_audit)
-		audit_stored(&t, db, row->version);
-	if (!t.down_sql) {
-		audit_texts_release(&t);
-		return NULL;
-	}
-	m = arena_alloc(keep, sizeof(*m));
-	memset(m, 0, sizeof(*m));
-	m->version = row->version;
-	m->description = arena_strdup(keep, row->description);
-	m->up_path =
-	        arena_strfmt(keep, "(migration %" PRId64 ", not in the source)",
-	                     row->version);
-	m->up_sql = "";
-	m->down_path = arena_strfmt(keep,
-	                            "(down SQL of migration %" PRId64
-	                            " stored in the audit trail)",
-	                            row->version);
-	m->down_sql = arena_strdup(keep, t.down_sql);
-	m->down_len = strlen(t.down_sql);
-	m->is_down_no_transaction =
-	        strncmp(t.down_sql, STRATA_NO_TRANSACTION_DIRECTIVE,
-	                strlen(STRATA_NO_TRANSACTION_DIRECTIVE)) == 0;
-	memcpy(m->checksum, row->checksum, sizeof(m->checksum));
-	audit_texts_release(&t);
-	return m;
-}
-
-static int check_revertible(struct strata_db *db, const struct history_row *row,
-                            const struct strata_source *src,
-                            const struct strata_migration **out,
-                            struct arena *keep, struct strata_error *err)
-{
-	const struct strata_migration *m =
-	        strata_source_find(src, row->version);
-
-	if (!m && (m = stored_migration(db, row, keep))) {
-		db_emit_warning(
-		        db, m,
-		        "migration %" PRId64
-		        " (%s) is not in the source: reverting it with the down SQL stored when it was applied",
-		        row->version, row->description);
-		*out = m;
-		return 0;
-	}
-	if (!m) {
-		strata_error_set(err, STRATA_EVALIDATE,
-		                 "cannot revert migration %" PRId64
-		                 " (%s): it is missing from '%s'",
-		                 row->version, row->description,
-		                 strata_source_dir(src));
-		return strata_error_hint(
-		        err,
-		        "Restore its files first (no down SQL was stored for it in the audit trail).");
-	}
-	if (!checksum_matches(row, m))
-		return mismatch_error(row, m, err);
-	if (!m->down_path) {
-		strata_error_set(err, STRATA_EVALIDATE,
-		                 "cannot revert migration %" PRId64
-		                 " (%s): it has no down file",
-		                 m->version, m->description);
-		err->file = xstrdup(m->up_path);
-		if (m->is_reversible_pair)
-			return strata_error_hint(
-			        err,
-			        "Add '%.*s.down.sql' beside it with the SQL that undoes it, or write a new migration that does.",
-			        (int)(strlen(m->up_path) - strlen(".up.sql")),
-			        m->up_path);
-		return strata_error_hint(
-		        err,
-		        "Add %" PRId64
-		        "_<description>.down.sql beside it with the SQL that undoes it, or write a new migration that does.",
-		        m->version);
-	}
-	*out = m;
-	return 0;
-}
-
-static int revert_one(struct strata_db *db, const struct plan_step *step,
-                      bool *is_skipped, struct strata_error *err)
-{
-	const struct strata_driver *drv = db->drv;
-	int64_t v = step->m->version, started = audit_now_ns();
-	int64_t t0 = text_monotonic_ns();
-	struct audit_entry e;
-	bool has = true;
-	int rc;
-
-	*is_skipped = false;
-	if (check_cancel(step, "reverting", err) < 0 ||
-	    check_lock(db, err) < 0 || drv->begin(db->conn, err) < 0)
-		return -1;
-	if (!(drv->caps & DRV_ADVISORY_LOCK) &&
-	    drv->history_has(&has, db->conn, &db->table, v, err) < 0)
-		goto fail;
-	if (!has) {
-		*is_skipped = true;
-		drv->rollback(db->conn);
-		return 0;
-	}
-	db_emit_migration(db, STRATA_EVENT_REVERT_START, step->m, 0);
-	audit_step(&e, db, "revert", step, started);
-	e.up_sql = NULL;
-	if (step->mode == MODE_TXN) {
-		if (set_step_timeouts(db, step, true, err) < 0)
-			goto fail;
-		if (exec_step(db, step, true, false, err) < 0) {
-			fail_step(db, step, "revert", started, err);
-			say_cancelled(step, "rolled back", err);
-			return -1;
-		}
-		e.duration_ns = db->step_ns = text_monotonic_ns() - t0;
-		if (drv->history_delete(db->conn, &db->table, v, err) < 0 ||
-		    audit_add(db, &e, err) < 0 || check_lock(db, err) < 0 ||
-		    drv->commit(db->conn, err) < 0)
-			goto fail;
-		return 0;
-	}
-	/* Fenced: marked failed while the down file runs outside a txn. */
-	if (drv->history_set_failed(db->conn, &db->table, v, err) < 0 ||
-	    drv->commit(db->conn, err) < 0)
-		goto fail;
-	rc = exec_fenced(db, step, true, "revert", started, err);
-	reset_timeouts(db);
-	if (rc < 0) {
-		fail_step(db, step, "revert", started, err);
-		strata_error_hint(
-		        err,
-		        "The down file of migration %" PRId64
-		        " ran outside a transaction and its record is now marked failed. Complete or undo its statements by hand, then retry it (if the revert is complete) or mark it applied (if you restored the migration), a repair either way.",
-		        v);
-		strata_error_reason(err, STRATA_REASON_FAILED_REVERT, v);
-		say_cancelled(step, "recorded as failed, see strata repair",
-		              err);
-		return -1;
-	}
-	e.duration_ns = db->step_ns = text_monotonic_ns() - t0;
-	if (drv->begin(db->conn, err) < 0)
-		return -1;
-	if (drv->history_delete(db->conn, &db->table, v, err) < 0 ||
-	    audit_add(db, &e, err) < 0 || drv->commit(db->conn, err) < 0)
-		goto fail;
-	return 0;
-fail:
-	drv->rollback(db->conn);
-	return -1;
-}
-
-int strata_migrate_revert(size_t *out_reverted, struct strata_db *db,
-                          const struct strata_source *src,
-                          const struct strata_revert_options *opts,
-                          struct strata_error *err)
-{
-	static const struct strata_revert_options defaults =
-	        STRATA_REVERT_OPTIONS_INIT;
-	struct history h = { 0 };
-	struct plan plan = { 0 };
-	size_t count = opts && opts->count ? opts->count : 1, reverted = 0;
-	struct arena keep = ARENA_INIT;
-	struct plan_ctx ctx;
-	int rc = -1;
-
-	plan_ctx_init(&ctx, db);
-	db->source_dir = strata_source_dir(src);
-	if (!opts)
-		opts = &defaults;
-	if (OPTIONS_CHECK(opts, STRATA_REVERT_OPTIONS_VERSION,
-	                  "strata_revert_options", err) < 0 ||
-	    lock_and_read(db, &h, false, err) < 0 ||
-	    check_failed(&h, src, err) < 0)
-		goto done;
-	if (h.has_table && audit_ensure(db, err) < 0)
-		goto done;
-	for (size_t i = h.n; i-- > 0;) {
-		const struct history_row *row = &h.rows[i];
-		const struct strata_migration *m = NULL;
-
-		if (opts->is_all || opts->has_target) {
-			if (!opts->is_all &&
-			    row->version <= opts->target_version)
-				break;
-		} else if (plan.n >= count) {
-			break;
-		}
-		if (check_revertible(db, row, src, &m, &keep, err) < 0 ||
-		    plan_add(&plan, &ctx, m, true, false, err) < 0)
-			goto done;
-	}
-	for (size_t i = 0; i < plan.n; i++) {
-		const struct plan_step *step = &plan.steps[i];
-		bool is_skipped = false;
-
-		if (opts->is_dry_run) {
-			db_emit_migration(db, STRATA_EVENT_DRY_RUN_REVERT,
-			                  step->m, 0);
-			reverted++;
-			continue;
-		}
-		if (revert_one(db, step, &is_skipped, err) < 0)
-			goto done;
-		if (is_skipped)
-			continue;
-		reverted++;
-		db_emit_migration(db, STRATA_EVENT_REVERT_DONE, step->m,
-		                  db->step_ns);
-	}
-	rc = 0;
-done:
-	db->drv->unlock(db->conn);
-	if (out_reverted)
-		*out_reverted = reverted;
-	plan_release(&plan);
-	history_release(&h);
-	arena_release(&keep);
 	return rc;
 }

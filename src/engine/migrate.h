@@ -1,16 +1,87 @@
-/* The checks of applied migrations */
+/*
+ * The steps of run and revert, shared by their files: step.c (what every
+ * step does: lock and history, timeouts, cancel, failure, retries),
+ * migrate.c (run: transactional steps, --single-transaction), fenced.c
+ * (non-transactional steps) and revert.c.
+ */
 #ifndef STRATA_ENGINE_MIGRATE_H
 #define STRATA_ENGINE_MIGRATE_H
 
 #include "util/common.h"
-#include "drivers/driver.h"
+#include "engine/db.h"
+#include "engine/audit.h"
+#include "engine/history.h"
+#include "engine/plan.h"
 
-/* A failed, missing (unless ignored) or edited applied migration. */
-int migrate_check_row(const struct history_row *row,
-                      const struct strata_source *src, bool is_ignore_missing,
+/* seconds: short enough that a blocked migration never queues traffic
+ * behind it for long; retries make up for it */
+#define DEFAULT_LOCK_TIMEOUT STRATA_DEFAULT_LOCK_TIMEOUT
+/*
+ * A waiting lock request queues every later request on the table behind
+ * it. An attempt with another after it only probes: it waits at most this
+ * long for a lock, so that while a long transaction blocks the migration
+ * the application's queries are held up for milliseconds per attempt;
+ * the last attempt waits the whole lock_timeout.
+ */
+#define DEFAULT_LOCK_PROBE STRATA_DEFAULT_LOCK_PROBE
+
+/* step.c */
+/* The first failed record, checked (see history_check_row()). */
+int step_check_failed(const struct history *h, const struct strata_source *src,
                       struct strata_error *err);
-/* A mismatch caused only by CRLF line endings or a UTF-8 BOM. */
-bool migrate_is_whitespace_only_change(const struct history_row *row,
-                                       const struct strata_migration *m);
+/* Takes the lock, creates the tables (is_create), then reads the history. */
+int step_lock_and_read(struct strata_db *db, struct history *h, bool is_create,
+                       struct strata_error *err);
+/* A step's directive, else the option, else the default; ms, 0: none. */
+int64_t step_timeout_ms(double directive, double option, double fallback);
+/* The step's lock and statement timeouts, for its transaction (is_local)
+ * or the session; an attempt that probes (db->is_lock_probe) waits less. */
+void step_add_timeouts(struct batch *b, struct strata_db *db,
+                       const struct plan_step *step, bool is_local);
+/* 0 while the migration lock stands, else -1 (STRATA_ELOCK). */
+int step_check_lock(struct strata_db *db, struct strata_error *err);
+/* The session's timeouts back to the server's defaults. */
+void step_reset_timeouts(struct strata_db *db);
+/* `b` (empty after) then a step's statements, their progress reported as
+ * they run. */
+int step_exec(struct strata_db *db, struct batch *b,
+              const struct plan_step *step, bool is_down, bool is_one_per_call,
+              struct strata_error *err);
+/* `e` filled for step's `action` ("apply", "revert"), a success. */
+void step_audit(struct audit_entry *e, struct strata_db *db, const char *action,
+                const struct plan_step *step, int64_t started_at_ns);
+/* After strata_cancel(), no migration starts: -1 with STRATA_ECANCELED. */
+int step_check_cancel(const struct plan_step *step, const char *verb,
+                      struct strata_error *err);
+/* After strata_cancel(): the error says what stopped where and what it
+ * left (`left`). */
+void step_say_cancelled(const struct plan_step *step, const char *left,
+                        struct strata_error *err);
+/* Rolls back, locates the error in the file, and records the failure. */
+void step_fail(struct strata_db *db, const struct plan_step *step,
+               const char *action, int64_t started_at_ns,
+               struct strata_error *err);
+/* Whether a concurrent runner without an advisory lock (SQLite) got
+ * there first: checked inside our write transaction. */
+int step_applied_meanwhile(bool *out, struct strata_db *db, int64_t version,
+                           struct strata_error *err);
+/* A lost lock race (lock_timeout, deadlock): worth another attempt. */
+bool step_is_retryable(const struct strata_error *err);
+int step_max_retries(const struct strata_db *db);
+/* After a failed attempt that will be retried: says so, forgets the
+ * error and waits (backoff with jitter from `seed`). */
+void step_wait_to_retry(struct strata_db *db, const struct plan_step *step,
+                        const char *what, int attempt, int max, uint64_t *seed,
+                        struct strata_error *err);
+uint64_t step_retry_seed(void);
+
+/* fenced.c */
+/* A non-transactional file's statements, each retried where safe. */
+int fenced_exec(struct strata_db *db, const struct plan_step *step,
+                bool is_down, const char *action, int64_t started_at_ns,
+                struct strata_error *err);
+/* Non-transactional: the fence row first, committed on its own. */
+int fenced_apply(struct strata_db *db, const struct plan_step *step,
+                 bool *is_skipped, struct strata_error *err);
 
 #endif

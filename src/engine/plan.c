@@ -57,7 +57,7 @@ static size_t first_flagged(const struct strata_script *s, unsigned flag)
 
 void plan_ctx_init(struct plan_ctx *ctx, struct strata_db *db)
 {
-	ctx->split = db ? db->drv->split : split_pg;
+	ctx->drv = db ? db->drv : &pgdrv_driver;
 	ctx->server_version = db ? db->conn->server_version : 0;
 	ctx->db = db;
 	ctx->lint = NULL;
@@ -237,13 +237,14 @@ static int add_step(struct plan *p, const struct plan_ctx *ctx,
 			error_move(err, &pre->err);
 		memset(&pre->script, 0, sizeof(pre->script));
 		memset(&pre->trees, 0, sizeof(pre->trees));
-	} else if (ctx->lint) {
+	} else if (ctx->lint && ctx->drv->split_keep) {
 		/* with the gate on, one parse serves the split and the linter
 		 */
-		split_rc = split_pg_keep(&step->script, step->sql, step->len,
-		                         &trees, err);
+		split_rc = ctx->drv->split_keep(&step->script, step->sql,
+		                                step->len, &trees, err);
 	} else {
-		split_rc = ctx->split(&step->script, step->sql, step->len, err);
+		split_rc = ctx->drv->split(&step->script, step->sql, step->len,
+		                           err);
 	}
 	if (split_rc < 0) {
 		error_set_location(err, step->path, NULL, 0, 0);
@@ -298,6 +299,7 @@ struct splitter {
 struct presplit {
 	pthread_mutex_t mu;
 	pthread_cond_t cond; /* a result is done, or one was taken */
+	const struct strata_driver *drv;
 	const struct strata_migration *const *ms;
 	struct split_result *results;
 	size_t n, next, taken;
@@ -347,10 +349,11 @@ static void *splitter_run(void *arg)
 		m = ps->ms[i];
 		pthread_mutex_unlock(&ps->mu);
 		r.rc = ps->is_keep_trees
-		               ? split_pg_keep(&r.script, m->up_sql, m->up_len,
-		                               &r.trees, &r.err)
-		               : split_pg(&r.script, m->up_sql, m->up_len,
-		                          &r.err);
+		               ? ps->drv->split_keep(&r.script, m->up_sql,
+		                                     m->up_len, &r.trees,
+		                                     &r.err)
+		               : ps->drv->split(&r.script, m->up_sql, m->up_len,
+		                                &r.err);
 		r.is_done = true;
 		pthread_mutex_lock(&ps->mu);
 		ps->results[i] = r;
@@ -368,9 +371,8 @@ struct presplit *presplit_start(const struct plan_ctx *ctx,
 	struct presplit *ps;
 	size_t want;
 
-	/* PostgreSQL's parser only (thread-safe: libpg_query keeps its
-	 * state per thread); a few files are parsed as fast here */
-	if (cpus < 2 || n < 8 || (!ctx->lint && ctx->split != split_pg))
+	/* a few files are parsed as fast here */
+	if (cpus < 2 || n < 8 || !(ctx->drv->caps & DRV_SPLIT_THREADS))
 		return NULL;
 	want = (size_t)cpus < MAX_SPLITTERS ? (size_t)cpus : MAX_SPLITTERS;
 	ps = xcalloc(1, sizeof(*ps));
@@ -379,7 +381,8 @@ struct presplit *presplit_start(const struct plan_ctx *ctx,
 	ps->ms = ms;
 	ps->n = n;
 	ps->results = xcalloc(n, sizeof(*ps->results));
-	ps->is_keep_trees = ctx->lint != NULL;
+	ps->drv = ctx->drv;
+	ps->is_keep_trees = ctx->lint && ctx->drv->split_keep;
 	for (size_t t = 0; t < want; t++) {
 		struct splitter *sp = &ps->splitters[ps->n_threads];
 

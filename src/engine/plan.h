@@ -38,8 +38,7 @@ struct plan {
  * naming file, line and statement.
  */
 struct plan_ctx {
-	int (*split)(struct strata_script *out, const char *sql, size_t len,
-	             struct strata_error *err);
+	const struct strata_driver *drv; /* whose split() parses the files */
 	int server_version;   /* 0: offline, judged as the parser's version */
 	struct strata_db *db; /* where warnings go; NULL: dropped */
 	struct strata_lint *lint; /* run's lint gate: each step is linted
@@ -52,11 +51,11 @@ int plan_add(struct plan *p, const struct plan_ctx *ctx,
              const struct strata_migration *m, bool is_down,
              bool is_single_transaction, struct strata_error *err);
 /*
- * PostgreSQL's parse of the up files of `ms`, made ahead on other threads
+ * The driver's parse of the up files of `ms`, made ahead on other threads
  * (a bounded distance ahead, so memory does not grow with the plan), for
  * plan_add_next() to take in order: parsing is most of planning. Without
- * threads to spare (or with another driver's split) it does nothing and
- * plan_add_next() is plan_add().
+ * threads to spare (or with a driver whose split() is not DRV_SPLIT_THREADS)
+ * it does nothing and plan_add_next() is plan_add().
  */
 struct presplit;
 struct presplit *presplit_start(const struct plan_ctx *ctx,

@@ -45,7 +45,7 @@ struct progress {
 
 /* A new command: the next migration starts its clock afresh. */
 void progress_reset(struct progress *p);
-/* Around a step's exec_script(): a failed step keeps its clock for a
+/* Around a step's statements: a failed step keeps its clock for a
  * retry of the same migration. */
 void progress_start(struct strata_db *db, const struct plan_step *step,
                     bool is_down);

@@ -7,6 +7,7 @@
 #include "util/common.h"
 #include "util/sbuf.h"
 #include "drivers/driver.h"
+#include "engine/history.h"
 #include "engine/db.h"
 #include "engine/audit.h"
 
@@ -20,16 +21,16 @@ static int begin_locked(struct strata_db *db, struct history *h,
 
 	db->source_dir = src ? strata_source_dir(src) : NULL;
 	if (drv->lock(db->conn, db->opts.lock_wait, err) < 0 ||
-	    drv->history_ensure(db->conn, &db->table, err) < 0 ||
+	    history_ensure(db->conn, &db->table, err) < 0 ||
 	    audit_ensure(db, err) < 0 ||
-	    drv->history_read(db->conn, &db->table, h, err) < 0)
+	    history_read(db->conn, &db->table, h, err) < 0)
 		return -1;
-	return drv->begin(db->conn, err);
+	return db_begin(db, err);
 }
 
 static int finish(struct strata_db *db, int rc, struct strata_error *err)
 {
-	if (rc == 0 && db->drv->commit(db->conn, err) < 0)
+	if (rc == 0 && db_commit(db, err) < 0)
 		rc = -1;
 	if (rc < 0)
 		db->drv->rollback(db->conn);
@@ -112,14 +113,12 @@ int strata_repair(struct strata_repair_result *out, struct strata_db *db,
 		if (kind == STRATA_REPAIR_MARK_APPLIED) {
 			e.note =
 			        "marked applied: its effect was completed by hand";
-			rc = db->drv->history_finish(db->conn, &db->table,
-			                             version,
-			                             row->execution_time, err);
+			rc = history_finish(db->conn, &db->table, version,
+			                    row->execution_time, err);
 		} else {
 			e.note =
 			        "record removed: the next run applies it again";
-			rc = db->drv->history_delete(db->conn, &db->table,
-			                             version, err);
+			rc = history_delete(db->conn, &db->table, version, err);
 		}
 		break;
 	case STRATA_REPAIR_ACCEPT_CHECKSUM:
@@ -211,8 +210,7 @@ int strata_mark_applied(size_t *out_count, struct strata_db *db,
 		e.down_sql = m->down_sql;
 		e.note = "recorded as applied without running it";
 		/* execution_time 0: it did not run here */
-		if (db->drv->history_insert(db->conn, &db->table, m, true, 0,
-		                            err) < 0 ||
+		if (history_insert(db->conn, &db->table, m, true, 0, err) < 0 ||
 		    audit_add(db, &e, err) < 0)
 			goto done;
 		count++;

@@ -11,7 +11,7 @@
 #include "drivers/driver.h"
 #include "engine/db.h"
 #include "engine/audit.h"
-#include "engine/migrate.h"
+#include "engine/history.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -168,7 +168,7 @@ static void count(struct strata_status *st, enum strata_state s)
 static int read_database(struct status_owner *o, struct strata_db *db,
                          bool with_applied_by, struct strata_error *err)
 {
-	if (db->drv->history_read(db->conn, &db->table, &o->h, err) < 0)
+	if (history_read(db->conn, &db->table, &o->h, err) < 0)
 		return -1;
 	/* without the trail the BY column stays empty: not an error */
 	if (with_applied_by && audit_applied_by(db, add_applied_row, o) < 0)
@@ -215,7 +215,7 @@ static void merge(struct status_owner *o, const struct strata_source *src)
 			e->installed_on = "";
 		if (e->state == STRATA_STATE_CHECKSUM_MISMATCH)
 			e->is_whitespace_only_change =
-			        migrate_is_whitespace_only_change(row, m);
+			        history_is_whitespace_only_change(row, m);
 		count(st, e->state);
 	}
 	add_applied_by(o);

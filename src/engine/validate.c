@@ -8,7 +8,7 @@
 #include "util/error.h"
 #include "drivers/driver.h"
 #include "engine/db.h"
-#include "engine/migrate.h"
+#include "engine/history.h"
 #include "engine/plan.h"
 
 #include <inttypes.h>
@@ -45,12 +45,12 @@ static int check_history(struct strata_problems *out, struct strata_db *db,
 	struct history h = { 0 };
 	int64_t newest;
 
-	if (db->drv->history_read(db->conn, &db->table, &h, err) < 0)
+	if (history_read(db->conn, &db->table, &h, err) < 0)
 		return -1;
 	for (size_t i = 0; i < h.n; i++) {
 		struct strata_error e = STRATA_ERROR_INIT;
 
-		if (migrate_check_row(&h.rows[i], src, false, &e) < 0)
+		if (history_check_row(&h.rows[i], src, false, &e) < 0)
 			add(out, &e);
 	}
 	newest = h.n ? h.rows[h.n - 1].version : 0;

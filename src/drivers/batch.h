@@ -1,0 +1,81 @@
+/*
+ * A batch: what the engine sends a driver in one exec_batch() call, in
+ * order. A migration's transaction is one such value (BEGIN, its SET
+ * LOCALs, its statements; then its history and audit rows, COMMIT), built
+ * by the engine, so that what is sent, and when, is said in one place
+ * rather than guessed by a driver. The PostgreSQL driver pipelines a batch
+ * in one round trip where the protocol allows; SQLite runs it in order.
+ */
+#ifndef STRATA_DRIVERS_BATCH_H
+#define STRATA_DRIVERS_BATCH_H
+
+#include "util/common.h"
+#include "util/arena.h"
+
+struct strata_script;
+struct db_value;
+
+enum batch_kind {
+	BATCH_BEGIN,    /* the dialect's BEGIN (SQLite: BEGIN IMMEDIATE) */
+	BATCH_COMMIT,   /* fails when the server rolled back instead */
+	BATCH_TIMEOUTS, /* lock_ms, statement_ms: see below */
+	BATCH_SQL,      /* strata's own SQL, $1…$n */
+	BATCH_SCRIPT,   /* a migration's statements */
+};
+
+struct batch_item {
+	enum batch_kind kind;
+	/* BATCH_SQL: text and parameters, in the batch's arena */
+	const char *sql;
+	size_t n;
+	struct db_value *params;
+	/* BATCH_SQL: when set, no row back is an error with this message
+	 * (STRATA_EFAILED), for a change that must find its row */
+	const char *no_row;
+	/* BATCH_SCRIPT: borrowed; each statement alone, its own simple
+	 * query, with is_one_per_call (outside a transaction) */
+	const struct strata_script *script;
+	bool is_one_per_call;
+	/*
+	 * BATCH_TIMEOUTS: lock_timeout and statement_timeout in ms (0:
+	 * none) for the transaction (is_local) or the session; both < 0:
+	 * the session's reset to the server's defaults. A dialect without
+	 * them (SQLite) skips the item.
+	 */
+	int64_t lock_ms, statement_ms;
+	bool is_local;
+};
+
+struct batch {
+	struct batch_item *items;
+	size_t n, alloc;
+	struct arena mem;
+};
+
+#define BATCH_INIT                     \
+	{                              \
+		NULL, 0, 0, ARENA_INIT \
+	}
+
+void batch_add_begin(struct batch *b);
+void batch_add_commit(struct batch *b);
+void batch_add_timeouts(struct batch *b, int64_t lock_ms, int64_t statement_ms,
+                        bool is_local);
+/*
+ * `sql` with `n` parameters: copied, but for values marked is_borrowed
+ * (a migration's text), which must outlive the batch.
+ */
+void batch_add_sql(struct batch *b, const char *sql, size_t n,
+                   const struct db_value *params);
+/* The last item (BATCH_SQL) must return a row, else fails with `msg`. */
+void batch_expect_row(struct batch *b, const char *fmt, ...)
+        STRATA_PRINTF(2, 3);
+void batch_add_script(struct batch *b, const struct strata_script *s,
+                      bool is_one_per_call);
+/* Whether the batch holds a migration's statements. */
+bool batch_has_script(const struct batch *b);
+/* Empty again, keeping nothing. */
+void batch_reset(struct batch *b);
+void batch_release(struct batch *b);
+
+#endif

@@ -1,0 +1,133 @@
+/*
+ * The PostgreSQL driver's connection, shared by its files: driver_pg.c
+ * (connecting, the driver table), pg_exec.c (running SQL: migrations'
+ * statements, pipelines, transactions), pg_query.c (strata's own tables),
+ * pg_lock.c (the migration lock and the sessions that watch a waiting
+ * statement) and pg_database.c (database create, drop, exists).
+ */
+#ifndef STRATA_DRIVERS_PG_CONN_H
+#define STRATA_DRIVERS_PG_CONN_H
+
+#include "util/common.h"
+#include "util/cancel.h"
+#include "drivers/driver.h"
+#include "drivers/pgsession.h"
+
+#include <libpq-fe.h>
+
+/* Type OIDs of the parameters we send (server's catalog/pg_type_d.h). */
+#define BOOLOID  16
+#define BYTEAOID 17
+#define INT8OID  20
+#define TEXTOID  25
+
+/* A session strata_cancel() reaches: PQcancel() is async-signal-safe. */
+struct pg_cancel {
+	struct cancel_hook hook;
+	PGcancel *cancel;
+};
+
+struct pg_conn {
+	struct strata_conn base;
+	PGconn *pg;
+	PGconn *lock_pg; /* the lock's dedicated session, NULL when none */
+	/*
+	 * Where a waiting statement is looked at (the phase, the blocker):
+	 * its own session, "strata monitor", opened when first needed, so
+	 * that the lock session's pg_stat_activity row says which migration
+	 * its holder applies, and since when (see announce()). NULL: not
+	 * opened yet; when it cannot be, the lock session does it.
+	 */
+	PGconn *monitor_pg;
+	bool is_monitor_failed;
+	bool is_announce_pending; /* a result to read on lock_pg */
+	const struct strata_migration *announced;
+	char *conninfo; /* url->raw: holds the password, never shown */
+	char *redacted;
+	int64_t lock_key;
+	bool is_locked;
+	/* while a migration's statement waits: who blocks it, sampled on
+	 * the lock connection */
+	char *blocker; /* "pid 123 (user u, ...)": for the error */
+	int blocker_pid;
+	int64_t reported_ns; /* when the BLOCKED event was last sent */
+	int64_t lock_ms;     /* the lock_timeout set last, < 0 when reset */
+	bool is_quiet;       /* running strata's own SQL: drop notices */
+	/* of pg and lock_pg, while they are connected */
+	struct pg_cancel cancel, lock_cancel;
+};
+
+static inline struct pg_conn *pg_conn_of(struct strata_conn *c)
+{
+	return (struct pg_conn *)c;
+}
+
+/* driver_pg.c: lets strata_cancel() reach the session `pg` (connected). */
+void pgdrv_cancel_arm(struct pg_cancel *c, PGconn *pg);
+void pgdrv_cancel_disarm(struct pg_cancel *c);
+
+/* pg_exec.c */
+/* pgsession_run() for strata's own SQL: notices dropped, no position. */
+int pgexec_run_quiet(struct pg_conn *pc, const char *sql,
+                     struct strata_error *err);
+/*
+ * One statement of strata's own with text parameters (`binary` marks the
+ * one sent as raw bytes, -1 for none); the result, or NULL with err set.
+ */
+PGresult *pgexec_query(struct pg_conn *pc, const char *sql, int n,
+                       const Oid *types, const char *const *values, int binary,
+                       int binary_len, struct strata_error *err);
+/* The driver table's exec and exec_batch. */
+int pgexec_exec(struct strata_conn *c, const char *sql,
+                struct strata_error *err);
+int pgexec_batch(struct strata_conn *c, const struct batch *b,
+                 struct strata_error *err);
+void pgexec_rollback(struct strata_conn *c);
+
+/* pg_query.c */
+/* db_value parameters as libpq takes them. */
+struct pg_params {
+	const char **values;
+	int *lengths, *formats;
+	Oid *types;
+	char (*ints)[24];
+};
+
+void pgquery_params_init(struct pg_params *p, size_t n,
+                         const struct db_value *params);
+void pgquery_params_release(struct pg_params *p);
+/* The driver table's query, query_each, create_failed, table_exists and
+ * history_ddl. */
+int pgquery_query(struct strata_conn *c, const char *sql, size_t n,
+                  const struct db_value *params, struct db_rows *out,
+                  struct strata_error *err);
+int pgquery_each(struct strata_conn *c, const char *sql, size_t n,
+                 const struct db_value *params, db_row_fn *fn, void *data,
+                 struct strata_error *err);
+int pgquery_create_failed(struct strata_conn *c, const struct table_name *t,
+                          const char *what, struct strata_error *err);
+int pgquery_table_exists(bool *out, struct strata_conn *c,
+                         const struct table_name *t, struct strata_error *err);
+extern const char pgquery_history_ddl[];
+
+/* pg_lock.c */
+/* Closes the lock's session (the lock goes with it) and the monitor's. */
+void pglock_close(struct pg_conn *pc);
+/* The session that looks at a waiting statement, opened when first
+ * needed; NULL when none can be had. */
+PGconn *pglock_monitor_session(struct pg_conn *pc);
+/* Tells the lock session's pg_stat_activity row which migration runs
+ * (see pg_lock.c); is_reset: a new statement began. */
+void pglock_announce(struct pg_conn *pc, bool is_reset);
+int pglock_lock(struct strata_conn *c, double wait, struct strata_error *err);
+int pglock_check(struct strata_conn *c, struct strata_error *err);
+void pglock_unlock(struct strata_conn *c);
+
+/* pg_database.c */
+int pgdatabase_exists(bool *out, const struct strata_url *url,
+                      struct strata_error *err);
+int pgdatabase_create(const struct strata_url *url, struct strata_error *err);
+int pgdatabase_drop(const struct strata_url *url, bool is_force,
+                    struct strata_error *err);
+
+#endif

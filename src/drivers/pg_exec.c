@@ -1,0 +1,697 @@
+/*
+ * Running SQL on the PostgreSQL driver's session: a batch (batch.h) in one
+ * pipeline where the protocol allows (a migration's transaction in one or
+ * two round trips), a migration's statements one by one outside a
+ * transaction, or, when the parser rejected the text, as one
+ * simple-protocol query as sqlx does; and strata's own statements. While
+ * a statement runs its phase and its blocker are sampled (pg_lock.c's
+ * monitor session), and strata_cancel() is answered.
+ */
+#include "drivers/pg_conn.h"
+#include "engine/progress.h"
+#include "util/xalloc.h"
+#include "util/sbuf.h"
+#include "util/arena.h"
+#include "util/error.h"
+#include "util/cancel.h"
+#include "util/text.h"
+#include "engine/url.h"
+#include "sql/split.h"
+#include "drivers/driver.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <poll.h>
+#include <time.h>
+
+/* how often a statement still running is sent a cancel request again
+ * after strata_cancel(): one sent while the server was still reading the
+ * query is dropped by it */
+#define CANCEL_AGAIN_NS (200 * INT64_C(1000000))
+
+#define NS_PER_MS       INT64_C(1000000)
+#define FIRST_SAMPLE_MS 100 /* when a waiting statement is first looked at */
+#define SAMPLE_MS       500 /* how often after that */
+#define REPORT_AGAIN_S  10  /* how often the same blocker is reported */
+
+/*
+ * Who blocks the work session, by pg_blocking_pids() on the monitor
+ * session (never the busy work session). The oldest transaction first: it is
+ * the one to end. Remembered for the error of a lock timeout, and reported as
+ * an event when new and then every REPORT_AGAIN_S. How long the statement has
+ * waited is the server's pg_locks.waitstart (PostgreSQL 14); a blocker of
+ * another role is seen without its state and query unless this role may read
+ * every session's (pg_read_all_stats).
+ */
+static void sample_blocker(struct pg_conn *pc)
+{
+	static const char sql[] =
+	        "SELECT " PGSESSION_COLUMNS
+	        ", %s FROM pg_stat_activity a WHERE a.pid = ANY (pg_blocking_pids($1::int)) ORDER BY a.xact_start NULLS LAST LIMIT 1";
+	static const char waited_14[] =
+	        "coalesce((SELECT extract(epoch FROM pg_catalog.clock_timestamp() - min(l.waitstart)) FROM pg_catalog.pg_locks l WHERE l.pid = $1::int AND NOT l.granted), -1)";
+	char text[sizeof(sql) + sizeof(waited_14)];
+	const char *state;
+	bool is_hidden;
+	char pid_text[16];
+	const char *vals[] = { pid_text };
+	struct strata_event ev = { .kind = STRATA_EVENT_BLOCKED };
+	struct sbuf who = SBUF_INIT;
+	PGresult *res;
+	int64_t now = text_monotonic_ns();
+	int pid;
+
+	PGconn *mon = pglock_monitor_session(pc);
+
+	if (!mon)
+		return;
+	snprintf(pid_text, sizeof(pid_text), "%d", PQbackendPID(pc->pg));
+	snprintf(text, sizeof(text), sql,
+	         pc->base.server_version >= 140000 ? waited_14 : "-1");
+	res = PQexecParams(mon, text, 1, NULL, vals, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		if (PQresultStatus(res) == PGRES_TUPLES_OK)
+			progress_holder(&pc->base, 0, NULL, NULL, NULL, -1);
+		PQclear(res);
+		return;
+	}
+	pid = (int)strtol(PQgetvalue(res, 0, 0), NULL, 10);
+	state = pgsession_state(res, 0);
+	is_hidden = !pgsession_query_visible(res, 0);
+	pgsession_describe(&who, res, 0, pc->base.is_hide_queries);
+	free(pc->blocker);
+	pc->blocker = xstrdup(who.buf);
+	if (pid != pc->blocker_pid ||
+	    now - pc->reported_ns >= (int64_t)REPORT_AGAIN_S * 1000000000) {
+		ev.holder_pid = pid;
+		ev.holder_user = PQgetvalue(res, 0, 1);
+		ev.holder_state = state;
+		ev.holder_application = PQgetvalue(res, 0, 2);
+		ev.holder_query = pc->base.is_hide_queries || is_hidden
+		                          ? NULL
+		                          : PQgetvalue(res, 0, 5);
+		ev.message = who.buf;
+		driver_emit(&pc->base, &ev);
+		pc->reported_ns = now;
+	}
+	pc->blocker_pid = pid;
+	progress_holder(&pc->base, pid, PQgetvalue(res, 0, 1), state,
+	                PQgetvalue(res, 0, 2),
+	                strtod(PQgetvalue(res, 0, PGSESSION_NCOLUMNS), NULL));
+	sbuf_release(&who);
+	PQclear(res);
+}
+
+/*
+ * What the server says of the work session's statement, for a migration's
+ * progress: the phase of a CREATE INDEX, CLUSTER or VACUUM (FULL), and how
+ * far it is (the counts of a "waiting for ..." phase are left over from
+ * the phase before), from the views PostgreSQL 12 has. Best effort, like
+ * sample_blocker(), on the monitor session.
+ */
+static void sample_phase(struct pg_conn *pc)
+{
+	static const char sql[] =
+	        "SELECT phase, CASE WHEN phase LIKE 'waiting%' THEN -1 WHEN blocks_total > 0 THEN 100 * blocks_done / blocks_total WHEN tuples_total > 0 THEN 100 * tuples_done / tuples_total ELSE -1 END FROM pg_stat_progress_create_index WHERE pid = $1::int "
+	        "UNION ALL SELECT command || ': ' || phase, CASE WHEN heap_blks_total > 0 THEN 100 * heap_blks_scanned / heap_blks_total ELSE -1 END FROM pg_stat_progress_cluster WHERE pid = $1::int "
+	        "UNION ALL SELECT 'VACUUM: ' || phase, CASE WHEN heap_blks_total > 0 THEN 100 * heap_blks_scanned / heap_blks_total ELSE -1 END FROM pg_stat_progress_vacuum WHERE pid = $1::int LIMIT 1";
+	char pid_text[16];
+	const char *vals[] = { pid_text };
+	PGresult *res;
+
+	PGconn *mon = pc->base.progress ? pglock_monitor_session(pc) : NULL;
+
+	if (!mon)
+		return;
+	snprintf(pid_text, sizeof(pid_text), "%d", PQbackendPID(pc->pg));
+	res = PQexecParams(mon, sql, 1, NULL, vals, NULL, NULL, 0);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK)
+		progress_phase(
+		        &pc->base,
+		        PQntuples(res) ? PQgetvalue(res, 0, 0) : NULL,
+		        PQntuples(res)
+		                ? (int)strtol(PQgetvalue(res, 0, 1), NULL, 10)
+		                : -1);
+	PQclear(res);
+}
+
+/*
+ * Waits until a result can be read without blocking, looking at who
+ * blocks the session while it waits, and ticking the progress of a
+ * migration. Returns false when the connection broke (PQgetResult then
+ * reports it).
+ */
+static bool await_result(struct pg_conn *pc)
+{
+	/* the first look early, so that even a short lock_timeout (a
+	 * probe's) has named its blocker by the time it fires */
+	int64_t first_ms = pc->lock_ms > 0 && pc->lock_ms < 2 * FIRST_SAMPLE_MS
+	                           ? pc->lock_ms / 2 + 1
+	                           : FIRST_SAMPLE_MS;
+	int64_t sample_ns = text_monotonic_ns() + first_ms * NS_PER_MS;
+	int64_t cancel_ns = 0;
+
+	while (PQisBusy(pc->pg)) {
+		struct pollfd p = { .fd = PQsocket(pc->pg), .events = POLLIN };
+		int64_t now = text_monotonic_ns();
+		int64_t due = progress_due_ns(&pc->base);
+		int n;
+
+		/* strata_cancel() may have run before this statement was
+		 * sent, or while the server was still reading it */
+		if (strata_is_cancelled() && pc->cancel.cancel &&
+		    now >= cancel_ns) {
+			pc->cancel.hook.fn(&pc->cancel.hook);
+			cancel_ns = now + CANCEL_AGAIN_NS;
+		}
+		if (strata_is_cancelled() && due > cancel_ns)
+			due = cancel_ns;
+		if (due > sample_ns)
+			due = sample_ns;
+		n = poll(&p, 1,
+		         due > now ? (int)((due - now) / NS_PER_MS) + 1 : 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || (n > 0 && !PQconsumeInput(pc->pg)))
+			return false;
+		now = text_monotonic_ns();
+		if (now >= sample_ns) {
+			pglock_announce(pc, false);
+			sample_blocker(pc);
+			sample_phase(pc);
+			sample_ns = now + SAMPLE_MS * NS_PER_MS;
+		}
+		progress_tick(&pc->base);
+	}
+	return true;
+}
+
+static void start_watch(struct pg_conn *pc)
+{
+	free(pc->blocker);
+	pc->blocker = NULL;
+	pc->blocker_pid = 0;
+	pc->reported_ns = 0;
+}
+
+/* A lock timeout or deadlock names the session that was in the way. */
+static void add_blocker(struct pg_conn *pc, struct strata_error *err)
+{
+	char *old;
+
+	if (!err || !pc->blocker ||
+	    (strcmp(err->sqlstate, "55P03") && strcmp(err->sqlstate, "40P01")))
+		return;
+	old = err->detail;
+	err->detail = xstrfmt(
+	        "%s%sBlocked by %s%s", old ? old : "", old ? " " : "",
+	        pc->blocker,
+	        strchr(".;", pc->blocker[strlen(pc->blocker) - 1]) ? "" : ".");
+	free(old);
+}
+
+/* pgsession_run() for a migration's statements: blockers watched. */
+static int run_watched(struct pg_conn *pc, const char *sql,
+                       struct strata_error *err)
+{
+	PGresult *res, *failed = NULL;
+	int rc = 0;
+
+	if (!PQsendQuery(pc->pg, sql))
+		return pgsession_error(err, pc->pg, NULL);
+	while (await_result(pc) && (res = PQgetResult(pc->pg))) {
+		if (!failed && !pgsession_result_ok(pc->pg, res)) {
+			failed = res;
+			continue;
+		}
+		PQclear(res);
+	}
+	/* a broken connection ends the wait: read what libpq says */
+	while ((res = PQgetResult(pc->pg))) {
+		if (!failed && !pgsession_result_ok(pc->pg, res)) {
+			failed = res;
+			continue;
+		}
+		PQclear(res);
+	}
+	if (failed || PQstatus(pc->pg) == CONNECTION_BAD)
+		rc = pgsession_error(err, pc->pg, failed);
+	PQclear(failed);
+	if (rc < 0)
+		add_blocker(pc, err);
+	return rc;
+}
+
+/*
+ * Like pgsession_run() for strata's own SQL: notices are dropped, and a
+ * position in our text would only mislead (the CLI relates positions to
+ * migration files).
+ */
+int pgexec_run_quiet(struct pg_conn *pc, const char *sql,
+                     struct strata_error *err)
+{
+	bool was_quiet = pc->is_quiet;
+	int rc;
+
+	pc->is_quiet = true;
+	rc = pgsession_run(pc->pg, sql, err);
+	pc->is_quiet = was_quiet;
+	if (rc < 0 && err)
+		err->position = 0;
+	return rc;
+}
+
+/*
+ * One statement of strata's own with text parameters (`binary` marks the
+ * one sent as raw bytes, -1 for none); notices are dropped. Returns the
+ * result when it is COMMAND_OK or TUPLES_OK, else NULL with err set.
+ */
+static PGresult *query_as(struct pg_conn *pc, const char *sql, int n,
+                          const Oid *types, const char *const *values,
+                          int binary, int binary_len, int result_format,
+                          struct strata_error *err)
+{
+	int lengths[8] = { 0 }, formats[8] = { 0 };
+	bool was_quiet = pc->is_quiet;
+	PGresult *res;
+
+	if (n > (int)ARRAY_SIZE(lengths))
+		BUG("too many parameters");
+	if (binary >= 0) {
+		lengths[binary] = binary_len;
+		formats[binary] = 1;
+	}
+	pc->is_quiet = true;
+	res = PQexecParams(pc->pg, sql, n, types, values, lengths, formats,
+	                   result_format);
+	pc->is_quiet = was_quiet;
+	if (res && (PQresultStatus(res) == PGRES_COMMAND_OK ||
+	            PQresultStatus(res) == PGRES_TUPLES_OK))
+		return res;
+	pgsession_error(err, pc->pg, res);
+	if (err)
+		err->position = 0; /* in our text: see pgexec_run_quiet() */
+	PQclear(res);
+	return NULL;
+}
+
+PGresult *pgexec_query(struct pg_conn *pc, const char *sql, int n,
+                       const Oid *types, const char *const *values, int binary,
+                       int binary_len, struct strata_error *err)
+{
+	return query_as(pc, sql, n, types, values, binary, binary_len, 0, err);
+}
+
+int pgexec_exec(struct strata_conn *c, const char *sql,
+                struct strata_error *err)
+{
+	return pgexec_run_quiet(pg_conn_of(c), sql, err);
+}
+
+/* Each statement alone, as its own simple query; stop at the first error. */
+static int run_each(struct pg_conn *pc, const struct strata_script *s,
+                    struct strata_error *err)
+{
+	struct sbuf sql = SBUF_INIT;
+	int rc = 0;
+
+	for (size_t i = 0; i < s->n; i++) {
+		script_stmt_text(&sql, s, i);
+		progress_statement(&pc->base, i + 1);
+		if (run_watched(pc, sql.buf, err) < 0) {
+			if (err)
+				err->statement = (int)(i + 1);
+			rc = -1;
+			break;
+		}
+	}
+	sbuf_release(&sql);
+	return rc;
+}
+
+/*
+ * Ends pipeline mode, first reading whatever is left should the results
+ * have ended early, so that the session is never left unusable. Only a
+ * broken session stays in pipeline mode, and it is of no use anyway.
+ */
+static void leave_pipeline(PGconn *pg)
+{
+	for (int i = 0; i < 1000 && !PQexitPipelineMode(pg); i++) {
+		if (PQstatus(pg) != CONNECTION_OK)
+			return;
+		PQclear(PQgetResult(pg));
+	}
+}
+
+/* The whole text as one simple query, as sqlx sends a migration. */
+static int run_whole(struct pg_conn *pc, const struct strata_script *s,
+                     struct strata_error *err)
+{
+	struct sbuf sql = SBUF_INIT;
+	int rc;
+
+	/* s->sql may be a section of a longer file (dbmate): copy to a NUL */
+	sbuf_add(&sql, s->sql, s->len);
+	rc = run_watched(pc, sql.buf, err);
+	if (rc < 0 && err)
+		err->statement = 0;
+	sbuf_release(&sql);
+	return rc;
+}
+
+/*
+ * A pipeline being filled from a batch: each command sent, with the item
+ * it came from and, for a migration's statement, its number, so that its
+ * result is understood when read.
+ */
+struct sent {
+	const struct batch_item *item;
+	size_t stmt; /* 0-based, in item->script */
+};
+
+struct pipeline {
+	struct sent *cmds;
+	size_t n, alloc;
+	size_t n_stmts; /* the migrations' statements among them */
+	struct sbuf sql;
+	bool is_open; /* in pipeline mode */
+};
+
+static void note(struct pipeline *pl, const struct batch_item *it, size_t k)
+{
+	XGROW(pl->cmds, pl->alloc, pl->n + 1);
+	pl->cmds[pl->n].item = it;
+	pl->cmds[pl->n++].stmt = k;
+	if (it->kind == BATCH_SCRIPT)
+		pl->n_stmts++;
+}
+
+static int send_text(struct pg_conn *pc, struct pipeline *pl,
+                     const struct batch_item *it, const char *sql)
+{
+	if (!PQsendQueryParams(pc->pg, sql, 0, NULL, NULL, NULL, NULL, 0))
+		return -1;
+	note(pl, it, 0);
+	return 0;
+}
+
+static int send_timeouts(struct pg_conn *pc, struct pipeline *pl,
+                         const struct batch_item *it)
+{
+	char sql[80];
+
+	pc->lock_ms = it->lock_ms;
+	if (it->lock_ms < 0 && it->statement_ms < 0)
+		return send_text(pc, pl, it, "RESET lock_timeout") < 0 ||
+		                       send_text(pc, pl, it,
+		                                 "RESET statement_timeout") < 0
+		               ? -1
+		               : 0;
+	snprintf(sql, sizeof(sql), "SET %slock_timeout = %" PRId64,
+	         it->is_local ? "LOCAL " : "", it->lock_ms);
+	if (send_text(pc, pl, it, sql) < 0)
+		return -1;
+	snprintf(sql, sizeof(sql), "SET %sstatement_timeout = %" PRId64,
+	         it->is_local ? "LOCAL " : "", it->statement_ms);
+	return send_text(pc, pl, it, sql);
+}
+
+static int send_sql(struct pg_conn *pc, struct pipeline *pl,
+                    const struct batch_item *it)
+{
+	struct pg_params p;
+	int ok;
+
+	pgquery_params_init(&p, it->n, it->params);
+	ok = PQsendQueryParams(pc->pg, it->sql, (int)it->n, p.types, p.values,
+	                       p.lengths, p.formats, 0);
+	pgquery_params_release(&p);
+	if (!ok)
+		return -1;
+	note(pl, it, 0);
+	return 0;
+}
+
+/* A migration's statement: the server holds results back until the Sync
+ * unless asked to flush; with a Flush after each statement its result
+ * tells when it ended (progress). */
+static int send_stmt(struct pg_conn *pc, struct pipeline *pl,
+                     const struct batch_item *it, size_t k)
+{
+	script_stmt_text(&pl->sql, it->script, k);
+	if (!PQsendQueryParams(pc->pg, pl->sql.buf, 0, NULL, NULL, NULL, NULL,
+	                       0) ||
+	    !PQsendFlushRequest(pc->pg))
+		return -1;
+	note(pl, it, k);
+	return 0;
+}
+
+/* Whether result `res` of command `c` fails it beyond the server's say:
+ * a COMMIT that rolled back, a change that found no row. */
+static int check_result(const struct sent *c, const PGresult *res,
+                        struct strata_error *err)
+{
+	if (c->item->kind == BATCH_COMMIT &&
+	    !strcmp(PQcmdStatus((PGresult *)res), "ROLLBACK")) {
+		/* COMMIT of a failed transaction succeeds, and rolls back */
+		strata_error_set(
+		        err, STRATA_EFAILED,
+		        "the transaction was rolled back, not committed");
+		if (err)
+			memcpy(err->sqlstate, "25P02", 6);
+		return strata_error_detail(
+		        err, "A statement of the transaction had failed.");
+	}
+	if (c->item->no_row && PQresultStatus(res) == PGRES_TUPLES_OK &&
+	    PQntuples(res) == 0)
+		return strata_error_set(err, STRATA_EFAILED, "%s",
+		                        c->item->no_row);
+	return 0;
+}
+
+static void say_statement(struct pg_conn *pc, const struct sent *c)
+{
+	if (c->item->kind == BATCH_SCRIPT)
+		progress_statement(&pc->base, c->stmt + 1);
+}
+
+/*
+ * Ends the pipeline being filled: one Sync, one round trip, its results
+ * read. After an error the server skips the rest (PGRES_PIPELINE_ABORTED),
+ * which are read and dropped; a lost session ends the reading, as libpq
+ * returns NULL once the connection is bad. On a migration's statement's
+ * failure err->statement is its number; on another command's, 0.
+ */
+static int pipeline_sync(struct pg_conn *pc, struct pipeline *pl,
+                         bool is_send_failed, struct strata_error *err)
+{
+	PGconn *pg = pc->pg;
+	PGresult *res, *failed = NULL;
+	size_t sent = pl->n, at = 0, failed_at = 0;
+	bool is_synced = false, is_done = false, was_quiet = pc->is_quiet;
+	int rc = -1;
+
+	if (!pl->is_open)
+		return 0;
+	/* even after a failed send: what was sent must be read */
+	if (PQstatus(pg) == CONNECTION_OK)
+		is_synced = PQpipelineSync(pg) == 1;
+	/* results come in order: a statement runs once the results of the
+	 * commands before it are in (their own results wait for its Flush) */
+	for (size_t i = 0; i < sent; i++)
+		if (pl->cmds[i].item->kind == BATCH_SCRIPT) {
+			say_statement(pc, &pl->cmds[i]);
+			break;
+		}
+	while (is_synced) {
+		pc->is_quiet =
+		        at < sent && pl->cmds[at].item->kind != BATCH_SCRIPT;
+		res = await_result(pc) ? PQgetResult(pg) : NULL;
+		if (!res) {
+			/* each query's results end with NULL, the Sync's not */
+			if (PQstatus(pg) == CONNECTION_BAD || ++at > sent)
+				break;
+			if (!failed && at < sent && at > 0 &&
+			    pl->cmds[at - 1].item->kind == BATCH_SCRIPT)
+				say_statement(pc, &pl->cmds[at]);
+			continue;
+		}
+		if (PQresultStatus(res) == PGRES_PIPELINE_SYNC) {
+			PQclear(res);
+			is_done = true;
+			break;
+		}
+		if (!failed && PQresultStatus(res) != PGRES_PIPELINE_ABORTED &&
+		    !pgsession_result_ok(pg, res)) {
+			failed = res;
+			failed_at = at + 1;
+			continue;
+		}
+		if (!failed && !failed_at && at < sent &&
+		    check_result(&pl->cmds[at], res, err) < 0)
+			failed_at = at + 1;
+		PQclear(res);
+	}
+	pc->is_quiet = was_quiet;
+	if (failed) {
+		pgsession_error(err, pg, failed);
+		add_blocker(pc, err);
+	} else if (failed_at) {
+		/* check_result() said why */
+	} else if (is_send_failed) {
+		pgsession_error(err, pg, NULL);
+		failed_at = sent + 1;
+	} else if (!is_done) {
+		/* lost while reading: the command then running, if known */
+		pgsession_error(err, pg, NULL);
+		failed_at = is_synced && at < sent ? at + 1 : 0;
+	} else {
+		rc = 0;
+	}
+	if (rc < 0 && err) {
+		/* a number only for a migration's own statements */
+		const struct sent *c = failed_at && failed_at <= sent
+		                               ? &pl->cmds[failed_at - 1]
+		                               : NULL;
+
+		err->statement = c && c->item->kind == BATCH_SCRIPT
+		                         ? (int)c->stmt + 1
+		                         : 0;
+		if (!err->statement)
+			err->position = 0; /* in our text, not a migration's */
+	}
+	leave_pipeline(pg);
+	PQclear(failed);
+	pl->n = pl->n_stmts = 0;
+	pl->is_open = false;
+	return rc;
+}
+
+/*
+ * A long script goes in pipelines of PIPELINE_MAX statements: libpq keeps
+ * every statement's text until its result is read, so one pipeline of a
+ * file of a million INSERTs held it twice over. The script runs inside
+ * the migration's transaction, which a Sync does not end; after a failure
+ * nothing more is sent.
+ */
+#define PIPELINE_MAX 10000
+
+/* The statements of `it` that run alone, outside the pipeline: each as its
+ * own simple query, or the whole text as one. */
+static int run_alone(struct pg_conn *pc, const struct batch_item *it,
+                     struct strata_error *err)
+{
+	const struct strata_script *s = it->script;
+
+	/*
+	 * COPY FROM STDIN cannot be pipelined: the server would read the next
+	 * statement as COPY data and end the session. Alone it fails cleanly.
+	 */
+	if (it->is_one_per_call ||
+	    (s->is_parsed && (s->flags & STMT_COPY_STDIN)))
+		return run_each(pc, s, err);
+	return s->len ? run_whole(pc, s, err) : 0;
+}
+
+static bool is_alone(const struct batch_item *it)
+{
+	const struct strata_script *s = it->script;
+
+	return it->is_one_per_call || !s->is_parsed ||
+	       (s->flags & STMT_COPY_STDIN);
+}
+
+/*
+ * A batch in one pipeline where the protocol allows: BEGIN, SET LOCAL, the
+ * statements and the rows all in one round trip. A script that must run
+ * alone (one statement per call, COPY FROM STDIN, a text the parser
+ * rejected) ends the pipeline before it and runs as simple queries.
+ */
+int pgexec_batch(struct strata_conn *c, const struct batch *b,
+                 struct strata_error *err)
+{
+	struct pg_conn *pc = pg_conn_of(c);
+	struct pipeline pl = { .sql = SBUF_INIT };
+	int rc = 0;
+
+	for (size_t i = 0; i < b->n && rc == 0; i++) {
+		const struct batch_item *it = &b->items[i];
+		int sent = 0;
+
+		if (it->kind == BATCH_SCRIPT) {
+			start_watch(pc);
+			pglock_announce(pc, true);
+		}
+		if (it->kind == BATCH_SCRIPT && is_alone(it)) {
+			rc = pipeline_sync(pc, &pl, false, err);
+			if (rc == 0)
+				rc = run_alone(pc, it, err);
+			continue;
+		}
+		if (!pl.is_open) {
+			if (!PQenterPipelineMode(pc->pg)) {
+				rc = pgsession_error(err, pc->pg, NULL);
+				break;
+			}
+			pl.is_open = true;
+		}
+		switch (it->kind) {
+		case BATCH_BEGIN:
+			sent = send_text(pc, &pl, it, "BEGIN");
+			break;
+		case BATCH_COMMIT:
+			sent = send_text(pc, &pl, it, "COMMIT");
+			break;
+		case BATCH_TIMEOUTS:
+			sent = send_timeouts(pc, &pl, it);
+			break;
+		case BATCH_SQL:
+			sent = send_sql(pc, &pl, it);
+			break;
+		case BATCH_SCRIPT:
+			for (size_t k = 0;
+			     k < it->script->n && sent == 0 && rc == 0; k++) {
+				sent = send_stmt(pc, &pl, it, k);
+				if (sent == 0 && pl.n_stmts >= PIPELINE_MAX)
+					rc = pipeline_sync(pc, &pl, false, err);
+				if (rc == 0 && sent == 0 && !pl.is_open &&
+				    k + 1 < it->script->n) {
+					if (!PQenterPipelineMode(pc->pg))
+						rc = pgsession_error(
+						        err, pc->pg, NULL);
+					else
+						pl.is_open = true;
+				}
+			}
+			break;
+		}
+		if (sent < 0) {
+			pipeline_sync(pc, &pl, true, err);
+			rc = -1;
+		}
+	}
+	if (rc == 0)
+		rc = pipeline_sync(pc, &pl, false, err);
+	else if (pl.is_open)
+		pipeline_sync(pc, &pl, false, NULL);
+	free(pl.cmds);
+	sbuf_release(&pl.sql);
+	return rc;
+}
+
+void pgexec_rollback(struct strata_conn *c)
+{
+	struct pg_conn *pc = pg_conn_of(c);
+	struct strata_error ignored = STRATA_ERROR_INIT;
+
+	if (PQstatus(pc->pg) != CONNECTION_OK ||
+	    PQtransactionStatus(pc->pg) == PQTRANS_IDLE)
+		return;
+	pgexec_run_quiet(pc, "ROLLBACK", &ignored);
+	strata_error_release(&ignored);
+}

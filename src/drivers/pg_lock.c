@@ -1,0 +1,492 @@
+/*
+ * The PostgreSQL driver's migration lock: sqlx's advisory lock, taken on a
+ * dedicated session by polling (design.md, The lock), its holder named
+ * while strata waits; and the monitor session that looks at a waiting
+ * statement's phase and blocker.
+ */
+#include "drivers/pg_conn.h"
+#include "drivers/lockkey.h"
+#include "engine/progress.h"
+#include "util/xalloc.h"
+#include "util/sbuf.h"
+#include "util/arena.h"
+#include "util/error.h"
+#include "util/cancel.h"
+#include "util/text.h"
+#include "engine/url.h"
+#include "sql/split.h"
+#include "drivers/driver.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <poll.h>
+#include <time.h>
+
+#define LOCK_POLL_FIRST_MS 50
+#define LOCK_POLL_MAX_MS   500
+#define LOCK_REPORT_NS     (10 * INT64_C(1000000000))
+
+void pglock_close(struct pg_conn *pc)
+{
+	pgdrv_cancel_disarm(&pc->lock_cancel);
+	PQfinish(pc->lock_pg);
+	pc->lock_pg = NULL;
+	pc->is_locked = false;
+	pc->is_announce_pending = false;
+	pc->announced = NULL;
+	PQfinish(pc->monitor_pg);
+	pc->monitor_pg = NULL;
+}
+
+struct lock_holder {
+	int pid; /* 0: unknown */
+	char *application;
+	char *state;
+	char *query;
+	double age; /* seconds since its state changed; < 0: unknown */
+};
+
+static void lock_holder_release(struct lock_holder *h)
+{
+	free(h->application);
+	free(h->state);
+	free(h->query);
+	memset(h, 0, sizeof(*h));
+}
+
+/*
+ * Who holds the bigint advisory lock `key` in this database: pg_locks
+ * shows it as classid = high 32 bits, objid = low 32 bits, objsubid = 1.
+ * Best effort: any failure leaves the holder unknown.
+ */
+static void find_lock_holder(struct lock_holder *out, PGconn *pg, int64_t key)
+{
+	static const char sql[] =
+	        "SELECT coalesce(l.pid, 0), coalesce(a.application_name, ''),\n"
+	        "       coalesce(a.state, ''),\n"
+	        "       CASE WHEN length(q) > 200 THEN left(q, 200) || '...'\n"
+	        "            ELSE q END,\n"
+	        "       coalesce(extract(epoch FROM pg_catalog.clock_timestamp()\n"
+	        "                               - a.state_change), -1)\n"
+	        "  FROM pg_catalog.pg_locks l\n"
+	        "  LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid,\n"
+	        "  LATERAL (SELECT btrim(regexp_replace(coalesce(a.query, ''),\n"
+	        "                  '[[:space:]]+', ' ', 'g')) AS q) t\n"
+	        " WHERE l.locktype = 'advisory' AND l.classid = $1::oid\n"
+	        "   AND l.objid = $2::oid AND l.objsubid = 1 AND l.granted\n"
+	        "   AND l.database = (SELECT oid FROM pg_catalog.pg_database\n"
+	        "                      WHERE datname = current_database())\n"
+	        " LIMIT 1";
+	char hi[16], lo[16];
+	const char *vals[] = { hi, lo };
+	PGresult *res;
+
+	lock_holder_release(out);
+	snprintf(hi, sizeof(hi), "%" PRIu32, (uint32_t)((uint64_t)key >> 32));
+	snprintf(lo, sizeof(lo), "%" PRIu32, (uint32_t)key);
+	res = PQexecParams(pg, sql, 2, NULL, vals, NULL, NULL, 0);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+		out->pid = (int)strtol(PQgetvalue(res, 0, 0), NULL, 10);
+		out->application = xstrdup(PQgetvalue(res, 0, 1));
+		out->state = xstrdup(PQgetvalue(res, 0, 2));
+		out->query = xstrdup(PQgetvalue(res, 0, 3));
+		out->age = strtod(PQgetvalue(res, 0, 4), NULL);
+	}
+	PQclear(res);
+}
+
+/*
+ * The holder as a waiter shows it: "pid 123 (strata, applying
+ * 20250101120000 create users, for 12.3 s)" when it is a strata (its
+ * lock session says which migration: see pglock_announce()), never the text of
+ * strata's own queries; else "pid 123 (application 'deployer')", its
+ * query being the caller's to add. Whether it is a strata: the return.
+ */
+static bool describe_holder(struct sbuf *sb, const struct lock_holder *h)
+{
+	const char *app = h->application ? h->application : "";
+
+	sbuf_addf(sb, "pid %d (", h->pid);
+	if (strcmp(app, "strata") && strncmp(app, "strata: ", 8)) {
+		sbuf_addf(sb, "application '%s')", app);
+		return false;
+	}
+	sbuf_adds(sb, "strata");
+	/* a plain "strata" has not started a migration: no age to tell */
+	if (app[6] && h->age >= 0)
+		sbuf_addf(sb, ", %s, for %.1f s", app + 8, h->age);
+	else if (app[6])
+		sbuf_addf(sb, ", %s", app + 8);
+	sbuf_addch(sb, ')');
+	return true;
+}
+
+static void emit_lock_event(struct pg_conn *pc, enum strata_event_kind kind,
+                            const struct lock_holder *h, double waited)
+{
+	struct strata_event ev = { .kind = kind };
+	struct sbuf msg = SBUF_INIT;
+	bool is_strata = false;
+
+	if (kind == STRATA_EVENT_LOCK_WAIT && h->pid) {
+		sbuf_adds(&msg, "waiting for the migration lock, held by ");
+		is_strata = describe_holder(&msg, h);
+	} else if (kind == STRATA_EVENT_LOCK_WAIT) {
+		sbuf_adds(&msg, "waiting for the migration lock");
+	} else {
+		sbuf_addf(&msg, "took the migration lock after %.1f s", waited);
+	}
+	ev.message = msg.buf;
+	ev.holder_pid = h->pid;
+	ev.holder_application = h->application;
+	ev.holder_query = is_strata ? NULL : h->query;
+	ev.waited_seconds = waited;
+	driver_emit(&pc->base, &ev);
+	sbuf_release(&msg);
+}
+
+static int lock_timeout(struct strata_error *err, double wait,
+                        const struct lock_holder *h)
+{
+	struct sbuf who = SBUF_INIT;
+	bool is_strata = h->pid && describe_holder(&who, h);
+
+	if (!h->pid)
+		strata_error_set(
+		        err, STRATA_ELOCK,
+		        "could not take the migration lock within %g s", wait);
+	else
+		strata_error_set(
+		        err, STRATA_ELOCK,
+		        "could not take the migration lock within %g s: held by %s",
+		        wait, who.buf);
+	sbuf_release(&who);
+	if (h->pid && !is_strata && h->query && *h->query)
+		strata_error_detail(
+		        err, "Its state is '%s'; its %s query: %s", h->state,
+		        strcmp(h->state, "active") ? "last" : "current",
+		        h->query);
+	strata_error_hint(
+	        err,
+	        "Wait for the other migration to finish, or allow a longer lock wait.");
+	return strata_error_reason(err, STRATA_REASON_LOCK_WAIT, -1);
+}
+
+/*
+ * A further session on the very server the main session reached (host,
+ * port and address pinned, should the URL list several hosts), named
+ * `application`; `timeout` (or NULL) bounds its connecting more tightly.
+ */
+static PGconn *connect_sibling(struct pg_conn *pc, const char *application,
+                               const char *timeout)
+{
+	const char *keys[7], *vals[7];
+	const char *host = PQhost(pc->pg), *port = PQport(pc->pg);
+	const char *addr = PQhostaddr(pc->pg);
+	size_t n = 0;
+
+	keys[n] = "dbname";
+	vals[n++] = pc->conninfo;
+	if (host && *host) {
+		keys[n] = "host";
+		vals[n++] = host;
+	}
+	if (port && *port) {
+		keys[n] = "port";
+		vals[n++] = port;
+	}
+	if (host && *host && addr && *addr) {
+		keys[n] = "hostaddr";
+		vals[n++] = addr;
+	}
+	keys[n] = "application_name";
+	vals[n++] = application;
+	if (timeout) {
+		keys[n] = "connect_timeout";
+		vals[n++] = timeout;
+	}
+	keys[n] = vals[n] = NULL;
+	return pgsession_connect(keys, vals, 1);
+}
+
+/* The lock's own session, named "strata" so that waiters can tell who
+ * holds it. */
+static int open_lock_conn(struct pg_conn *pc, struct strata_error *err)
+{
+	char *password = NULL;
+	PGresult *res = NULL;
+	int rc = -1;
+
+	pc->lock_pg = connect_sibling(pc, "strata", NULL);
+	if (PQstatus(pc->lock_pg) != CONNECTION_OK)
+		password = pgsession_conninfo_password(pc->conninfo);
+	if (pgsession_check_connected(pc->lock_pg, pc->redacted, password,
+	                              err) < 0)
+		goto done;
+	pgdrv_cancel_arm(&pc->lock_cancel, pc->lock_pg);
+	PQsetNoticeReceiver(pc->lock_pg, pgsession_drop_notice, NULL);
+	res = PQexec(pc->lock_pg, "SELECT current_database()");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		pgsession_error(err, pc->lock_pg, res);
+		goto done;
+	}
+	pc->lock_key = lockkey_for_database(PQgetvalue(res, 0, 0));
+	rc = 0;
+done:
+	PQclear(res);
+	if (password) {
+		memset(password, 0, strlen(password));
+		free(password);
+	}
+	if (rc < 0)
+		pglock_close(pc);
+	return rc;
+}
+
+/* Reads the result of pglock_announce() on the lock session, if one is due. */
+static void lock_drain(struct pg_conn *pc)
+{
+	PGresult *res;
+
+	if (!pc->is_announce_pending)
+		return;
+	while ((res = PQgetResult(pc->lock_pg)))
+		PQclear(res);
+	pc->is_announce_pending = false;
+}
+
+/*
+ * The session that looks at a waiting statement: "strata monitor", on
+ * the server the others reached, opened once per command when first
+ * needed; else (it could not be opened) the lock session. Best effort:
+ * NULL when neither can be used.
+ */
+PGconn *pglock_monitor_session(struct pg_conn *pc)
+{
+	if (!pc->monitor_pg && !pc->is_monitor_failed) {
+		/* a look at progress never holds the migration up long */
+		pc->monitor_pg = connect_sibling(pc, "strata monitor", "5");
+		if (PQstatus(pc->monitor_pg) != CONNECTION_OK) {
+			PQfinish(pc->monitor_pg);
+			pc->monitor_pg = NULL;
+			pc->is_monitor_failed = true;
+		} else {
+			PQsetNoticeReceiver(pc->monitor_pg,
+			                    pgsession_drop_notice, NULL);
+		}
+	}
+	if (pc->monitor_pg && PQstatus(pc->monitor_pg) == CONNECTION_OK)
+		return pc->monitor_pg;
+	if (!pc->lock_pg || PQstatus(pc->lock_pg) != CONNECTION_OK)
+		return NULL;
+	lock_drain(pc);
+	return pc->lock_pg;
+}
+
+/*
+ * The lock session's application_name says which migration its holder
+ * applies, "strata: applying 20250101120000 create users", for waiting
+ * runners to show (and pg_stat_activity.state_change since when). Set once
+ * a statement has run long enough to be looked at (is_reset false), and
+ * back to "strata" when the next migration starts: a quick migration
+ * costs nothing. Sent without waiting for its result (lock_drain() reads
+ * it).
+ */
+void pglock_announce(struct pg_conn *pc, bool is_reset)
+{
+	const struct progress *p = pc->base.progress;
+	char name[64]; /* NAMEDATALEN - 1 bytes: as the server keeps it */
+	const char *vals[] = { name };
+	size_t n;
+
+	if (!pc->is_locked || PQstatus(pc->lock_pg) != CONNECTION_OK)
+		return;
+	if (is_reset ? !pc->announced || (p && p->m == pc->announced)
+	             : !p || !p->m || p->m == pc->announced)
+		return;
+	lock_drain(pc);
+	if (is_reset) {
+		snprintf(name, sizeof(name), "strata");
+	} else {
+		n = (size_t)snprintf(name, sizeof(name),
+		                     "strata: %s %" PRId64 " %s",
+		                     p->is_down ? "reverting" : "applying",
+		                     p->m->version, p->m->description);
+		/* never half a UTF-8 character at the cut */
+		if (n >= sizeof(name)) {
+			n = sizeof(name) - 1;
+			while (n && ((unsigned char)name[n] & 0xc0) == 0x80)
+				n--;
+			name[n] = '\0';
+		}
+	}
+	if (PQsendQueryParams(
+	            pc->lock_pg,
+	            "SELECT pg_catalog.set_config('application_name', $1, false)",
+	            1, NULL, vals, NULL, NULL, 0))
+		pc->is_announce_pending = true;
+	pc->announced = is_reset ? NULL : p->m;
+}
+
+/* 1 when taken, 0 when someone else holds it, -1 on error. */
+static int try_lock(struct pg_conn *pc, struct strata_error *err)
+{
+	char key[24];
+	const char *vals[] = { key };
+	PGresult *res;
+	int rc;
+
+	snprintf(key, sizeof(key), "%" PRId64, pc->lock_key);
+	res = PQexecParams(pc->lock_pg,
+	                   "SELECT pg_try_advisory_lock($1::bigint)", 1, NULL,
+	                   vals, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+		rc = pgsession_error(err, pc->lock_pg, res);
+	else
+		rc = !strcmp(PQgetvalue(res, 0, 0), "t");
+	PQclear(res);
+	return rc;
+}
+
+static void sleep_ms(int64_t ms)
+{
+	struct timespec ts = { (time_t)(ms / 1000),
+		               (long)(ms % 1000) * 1000000 };
+
+	/* a signal ends the nap when it cancelled the wait */
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR &&
+	       !strata_is_cancelled())
+		;
+}
+
+/*
+ * design.md, The lock: polls pg_try_advisory_lock, never the blocking
+ * pg_advisory_lock, so that a waiter never sits inside a statement (it
+ * would hold a snapshot that CREATE INDEX CONCURRENTLY of the holder
+ * waits for: a deadlock). Every 50 ms at first, then less often.
+ */
+int pglock_lock(struct strata_conn *c, double wait, struct strata_error *err)
+{
+	struct pg_conn *pc = pg_conn_of(c);
+	struct lock_holder holder = { 0 };
+	int64_t start, reported = 0, interval = LOCK_POLL_FIRST_MS;
+	bool has_waited = false;
+	int rc = -1;
+
+	if (pc->is_locked)
+		return 0;
+	if (open_lock_conn(pc, err) < 0)
+		return -1;
+	start = text_monotonic_ns();
+	for (;;) {
+		int got = strata_is_cancelled() ? 0 : try_lock(pc, err);
+		int64_t now = text_monotonic_ns(), nap;
+		double waited = (double)(now - start) / 1e9;
+
+		if (got < 0)
+			goto done;
+		if (strata_is_cancelled()) {
+			strata_error_set(
+			        err, STRATA_ECANCELED,
+			        "cancelled while waiting for the migration lock");
+			goto done;
+		}
+		if (got) {
+			if (has_waited)
+				emit_lock_event(pc, STRATA_EVENT_LOCK_ACQUIRED,
+				                &holder, waited);
+			break;
+		}
+		if (wait >= 0 && waited >= wait) {
+			find_lock_holder(&holder, pc->lock_pg, pc->lock_key);
+			lock_timeout(err, wait, &holder);
+			goto done;
+		}
+		if (!has_waited || now - reported >= LOCK_REPORT_NS) {
+			find_lock_holder(&holder, pc->lock_pg, pc->lock_key);
+			emit_lock_event(pc, STRATA_EVENT_LOCK_WAIT, &holder,
+			                waited);
+			reported = now;
+			has_waited = true;
+		}
+		nap = interval;
+		if (wait >= 0 && (wait - waited) * 1000 < (double)nap)
+			nap = (int64_t)((wait - waited) * 1000) + 1;
+		sleep_ms(nap);
+		interval = interval * 2 > LOCK_POLL_MAX_MS ? LOCK_POLL_MAX_MS
+		                                           : interval * 2;
+	}
+	pc->is_locked = true;
+	rc = 0;
+done:
+	lock_holder_release(&holder);
+	if (rc < 0)
+		pglock_close(pc);
+	return rc;
+}
+
+/*
+ * The lock lives as long as its session, which a DBA's
+ * pg_terminate_backend(), idle_session_timeout or a restart may end while
+ * the migration session goes on. An idle session is sent something only
+ * when it ends, so a look at its socket (no round trip) says whether to
+ * make sure with a query.
+ */
+int pglock_check(struct strata_conn *c, struct strata_error *err)
+{
+	struct pg_conn *pc = pg_conn_of(c);
+	struct pollfd p = { .fd = -1, .events = POLLIN };
+	PGresult *res;
+	char *why;
+	int n;
+
+	if (!pc->is_locked)
+		return 0;
+	lock_drain(pc);
+	if (PQstatus(pc->lock_pg) == CONNECTION_OK) {
+		p.fd = PQsocket(pc->lock_pg);
+		do
+			n = poll(&p, 1, 0);
+		while (n < 0 && errno == EINTR);
+		if (n == 0)
+			return 0;
+		res = PQexec(pc->lock_pg, "SELECT 1");
+		n = PQresultStatus(res) == PGRES_TUPLES_OK;
+		PQclear(res);
+		if (n)
+			return 0;
+	}
+	/* the first line: the server's reason, when it gave one */
+	why = pgsession_trimmed(PQerrorMessage(pc->lock_pg));
+	why[strcspn(why, "\n")] = '\0';
+	strata_error_set(err, STRATA_ELOCK,
+	                 "lost the migration lock: its session ended");
+	if (*why)
+		strata_error_detail(err, "%s", why);
+	free(why);
+	return strata_error_hint(
+	        err,
+	        "Nothing more was committed once it was lost. Another strata may hold the lock now: run again when it is done.");
+}
+
+/* Releases the lock and closes its session (which releases it anyway). */
+void pglock_unlock(struct strata_conn *c)
+{
+	struct pg_conn *pc = pg_conn_of(c);
+	char key[24];
+	const char *vals[] = { key };
+
+	if (pc->lock_pg && pc->is_locked &&
+	    PQstatus(pc->lock_pg) == CONNECTION_OK) {
+		lock_drain(pc);
+		snprintf(key, sizeof(key), "%" PRId64, pc->lock_key);
+		PQclear(PQexecParams(pc->lock_pg,
+		                     "SELECT pg_advisory_unlock($1::bigint)", 1,
+		                     NULL, vals, NULL, NULL, 0));
+	}
+	pglock_close(pc);
+}

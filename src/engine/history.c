@@ -1,0 +1,472 @@
+/*
+ * The history table, written once for every driver (design.md, "History
+ * table"): generic SQL over the driver's query() with $1…$n, the dialect's
+ * pieces (sqlx's DDL, how a table is found, timestamps and bytes as text)
+ * from the driver table. Also the checks of a recorded migration against
+ * the source, which run, status and check share.
+ */
+#include "engine/history.h"
+#include "util/xalloc.h"
+#include "util/sbuf.h"
+#include "util/arena.h"
+#include "util/error.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+void history_release(struct history *h)
+{
+	arena_release(&h->strings);
+	free(h->rows);
+	memset(h, 0, sizeof(*h));
+}
+
+const struct history_row *history_find(const struct history *h, int64_t version)
+{
+	size_t lo = 0, hi = h->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (h->rows[mid].version == version)
+			return &h->rows[mid];
+		if (h->rows[mid].version < version)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* ---- the table ---------------------------------------------------------- */
+
+int history_ensure(struct strata_conn *c, const struct table_name *table,
+                   struct strata_error *err)
+{
+	const struct strata_driver *drv = c->drv;
+	struct sbuf sql = SBUF_INIT, name = SBUF_INIT, fix = SBUF_INIT;
+	int rc;
+
+	if (drv->ddl_name)
+		drv->ddl_name(&name, table);
+	else
+		sbuf_adds(&name, table->quoted);
+	sbuf_addf(&sql, drv->history_ddl, name.buf);
+	rc = drv->exec(c, sql.buf, err);
+	if (rc < 0 && drv->create_failed &&
+	    drv->create_failed(c, table, "history table", err) == 0)
+		rc = 0;
+	/* 3F000: the schema is missing, or none is on the search_path */
+	if (rc < 0 && err && !strcmp(err->sqlstate, "3F000")) {
+		if (table->schema) {
+			sbuf_adds(&fix, "CREATE SCHEMA ");
+			sbuf_add_ident(&fix, table->schema);
+			strata_error_hint(
+			        err,
+			        "Create the schema first (%s;), or name another history table.",
+			        fix.buf);
+		} else {
+			strata_error_hint(
+			        err,
+			        "Set a search_path, or qualify the history table with its schema.");
+		}
+		strata_error_reason(err, STRATA_REASON_HISTORY_TABLE, -1);
+	}
+	sbuf_release(&fix);
+	sbuf_release(&name);
+	sbuf_release(&sql);
+	return rc;
+}
+
+/* ---- reading ------------------------------------------------------------ */
+
+struct reader {
+	struct history *h;
+	const struct table_name *table;
+	struct strata_error *err;
+};
+
+static int hex_digit(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* Hex text (either case) into `row`'s checksum; false when not hex. */
+static bool parse_checksum(struct history_row *row, const char *hex)
+{
+	size_t len = hex ? strlen(hex) : 0;
+
+	if (len % 2)
+		return false;
+	row->checksum_len = len / 2;
+	for (size_t i = 0; i < len; i += 2) {
+		int hi = hex_digit(hex[i]), lo = hex_digit(hex[i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return false;
+		if (i / 2 < STRATA_CHECKSUM_LEN)
+			row->checksum[i / 2] = (unsigned char)(hi << 4 | lo);
+	}
+	return true;
+}
+
+static bool parse_int(int64_t *out, const char *s)
+{
+	char *end;
+
+	if (!s || !*s)
+		return false;
+	*out = strtoll(s, &end, 10);
+	return !*end;
+}
+
+/* One row of the read: version, description, installed_on, success,
+ * checksum (hex), execution_time, all as text. */
+static int add_row(void *data, const char *const *cells, size_t n_cols)
+{
+	struct reader *r = data;
+	struct history *h = r->h;
+	struct history_row row = { 0 };
+	int bad = 0;
+
+	if (n_cols != 6)
+		BUG("history query returned the wrong columns");
+	if (!parse_int(&row.version, cells[0]))
+		bad = 1;
+	else if (!cells[1])
+		bad = 2;
+	else if (!cells[2])
+		bad = 3;
+	else if (!cells[3])
+		bad = 4;
+	else if (!parse_checksum(&row, cells[4]))
+		bad = 5;
+	else if (!parse_int(&row.execution_time, cells[5]))
+		bad = 6;
+	if (bad)
+		return strata_error_set(
+		        r->err, STRATA_EFAILED,
+		        "unexpected value in history table %s (row %zu, column %d)",
+		        r->table->quoted, h->n + 1, bad);
+	row.description = arena_strdup(&h->strings, cells[1]);
+	row.installed_on = arena_strdup(&h->strings, cells[2]);
+	row.success = strcmp(cells[3], "0") != 0;
+	XGROW(h->rows, h->alloc, h->n + 1);
+	h->rows[h->n++] = row;
+	return 0;
+}
+
+int history_read(struct strata_conn *c, const struct table_name *table,
+                 struct history *out, struct strata_error *err)
+{
+	const struct strata_driver *drv = c->drv;
+	struct history h = { 0 };
+	struct sbuf sql = SBUF_INIT;
+	struct reader r = { &h, table, err };
+	int rc = -1;
+
+	if (drv->table_exists(&h.has_table, c, table, err) < 0)
+		goto done;
+	if (h.has_table) {
+		/*
+		 * The casts are no-ops on sqlx's table and pin the types of
+		 * another's (a value of the wrong kind is an error, not a
+		 * misread). success is a BOOLEAN in PostgreSQL, 1 or 0 in
+		 * SQLite: CASE reads both. A timestamp strata cannot read
+		 * as ISO 8601 is shown as the database writes it.
+		 */
+		sbuf_adds(&sql, "SELECT CAST(version AS BIGINT), "
+		                "CAST(description AS TEXT), coalesce(");
+		sbuf_addf(&sql, drv->timestamp_iso, "installed_on");
+		sbuf_adds(
+		        &sql,
+		        ", CAST(installed_on AS TEXT)), "
+		        "CASE WHEN CAST(success AS BOOLEAN) THEN 1 ELSE 0 END, ");
+		sbuf_addf(&sql, drv->hex, "checksum");
+		sbuf_addf(
+		        &sql,
+		        ", CAST(execution_time AS BIGINT) FROM %s ORDER BY version",
+		        table->quoted);
+		if (drv->query_each(c, sql.buf, 0, NULL, add_row, &r, err) < 0)
+			goto done;
+	}
+	*out = h;
+	memset(&h, 0, sizeof(h));
+	rc = 0;
+done:
+	history_release(&h);
+	sbuf_release(&sql);
+	return rc;
+}
+
+int history_has(bool *out, struct strata_conn *c,
+                const struct table_name *table, int64_t version,
+                struct strata_error *err)
+{
+	const struct db_value v[] = { DBV_INT(version) };
+	struct db_rows rows = { 0 };
+	struct sbuf sql = SBUF_INIT;
+	int rc;
+
+	sbuf_addf(&sql, "SELECT 1 FROM %s WHERE version = $1", table->quoted);
+	rc = c->drv->query(c, sql.buf, ARRAY_SIZE(v), v, &rows, err);
+	*out = rc == 0 && rows.n_rows > 0;
+	db_rows_release(&rows);
+	sbuf_release(&sql);
+	return rc;
+}
+
+/* ---- writing ------------------------------------------------------------ */
+
+/*
+ * sqlx writes booleans as true/false in PostgreSQL and 1/0 in SQLite: the
+ * literals TRUE and FALSE are each of these in its dialect.
+ */
+void history_add_insert(struct batch *b, const struct table_name *table,
+                        const struct strata_migration *m, bool success,
+                        int64_t execution_time)
+{
+	const struct db_value v[] = {
+		DBV_INT(m->version),
+		DBV_TEXT(m->description),
+		DBV_BYTES(m->checksum, STRATA_CHECKSUM_LEN),
+		DBV_INT(execution_time),
+	};
+	struct sbuf sql = SBUF_INIT;
+
+	sbuf_addf(
+	        &sql,
+	        "INSERT INTO %s (version, description, success, checksum, execution_time) VALUES ($1, $2, %s, $3, $4)",
+	        table->quoted, success ? "TRUE" : "FALSE");
+	batch_add_sql(b, sql.buf, ARRAY_SIZE(v), v);
+	sbuf_release(&sql);
+}
+
+/*
+ * `fmt` (%s: the table) changes version's row, $1, and returns it: no row
+ * back is an error, a history changed behind strata's back.
+ */
+static void add_change(struct batch *b, const struct table_name *table,
+                       const char *fmt, int64_t version,
+                       const int64_t *execution_time)
+{
+	const struct db_value v[] = {
+		DBV_INT(version),
+		DBV_INT(execution_time ? *execution_time : 0),
+	};
+	struct sbuf sql = SBUF_INIT;
+
+	sbuf_addf(&sql, fmt, table->quoted);
+	sbuf_adds(&sql, " RETURNING version");
+	batch_add_sql(b, sql.buf, execution_time ? 2 : 1, v);
+	batch_expect_row(b,
+	                 "no row for version %" PRId64 " in history table %s",
+	                 version, table->quoted);
+	sbuf_release(&sql);
+}
+
+void history_add_finish(struct batch *b, const struct table_name *table,
+                        int64_t version, int64_t execution_time)
+{
+	add_change(
+	        b, table,
+	        "UPDATE %s SET success = TRUE, execution_time = $2 WHERE version = $1",
+	        version, &execution_time);
+}
+
+void history_add_set_failed(struct batch *b, const struct table_name *table,
+                            int64_t version)
+{
+	add_change(b, table, "UPDATE %s SET success = FALSE WHERE version = $1",
+	           version, NULL);
+}
+
+void history_add_delete(struct batch *b, const struct table_name *table,
+                        int64_t version)
+{
+	add_change(b, table, "DELETE FROM %s WHERE version = $1", version,
+	           NULL);
+}
+
+/* `b` alone, now. */
+static int run(struct strata_conn *c, struct batch *b, struct strata_error *err)
+{
+	int rc = c->drv->exec_batch(c, b, err);
+
+	batch_release(b);
+	return rc;
+}
+
+int history_insert(struct strata_conn *c, const struct table_name *table,
+                   const struct strata_migration *m, bool success,
+                   int64_t execution_time, struct strata_error *err)
+{
+	struct batch b = BATCH_INIT;
+
+	history_add_insert(&b, table, m, success, execution_time);
+	return run(c, &b, err);
+}
+
+int history_finish(struct strata_conn *c, const struct table_name *table,
+                   int64_t version, int64_t execution_time,
+                   struct strata_error *err)
+{
+	struct batch b = BATCH_INIT;
+
+	history_add_finish(&b, table, version, execution_time);
+	return run(c, &b, err);
+}
+
+int history_set_failed(struct strata_conn *c, const struct table_name *table,
+                       int64_t version, struct strata_error *err)
+{
+	struct batch b = BATCH_INIT;
+
+	history_add_set_failed(&b, table, version);
+	return run(c, &b, err);
+}
+
+int history_delete(struct strata_conn *c, const struct table_name *table,
+                   int64_t version, struct strata_error *err)
+{
+	struct batch b = BATCH_INIT;
+
+	history_add_delete(&b, table, version);
+	return run(c, &b, err);
+}
+
+/* ---- checks against the source ------------------------------------------ */
+
+bool history_checksum_matches(const struct history_row *row,
+                              const struct strata_migration *m)
+{
+	return row->checksum_len == STRATA_CHECKSUM_LEN &&
+	       memcmp(row->checksum, m->checksum, STRATA_CHECKSUM_LEN) == 0;
+}
+
+/*
+ * Whether the recorded checksum is that of the same text with LF endings
+ * or without a UTF-8 BOM: the usual cause of a mismatch after a checkout
+ * on another OS, worth saying so.
+ */
+bool history_is_whitespace_only_change(const struct history_row *row,
+                                       const struct strata_migration *m)
+{
+	struct sbuf v = SBUF_INIT, file = SBUF_INIT;
+	unsigned char sum[STRATA_CHECKSUM_LEN];
+	const char *p = m->up_sql;
+	size_t len = m->up_len;
+	bool same = false;
+
+	if (row->checksum_len != STRATA_CHECKSUM_LEN)
+		return false;
+	if (!p) {
+		/* a checksums-only source (status, check) kept no text */
+		if (sbuf_read_file(&file, m->up_path, SIZE_MAX - 1, NULL) < 0)
+			return false;
+		p = file.buf;
+		len = file.len;
+	}
+	for (int variant = 0; variant < 4 && !same; variant++) {
+		bool strip_bom = variant & 1, to_lf = variant & 2;
+		size_t i = 0;
+
+		if (!variant)
+			continue;
+		sbuf_reset(&v);
+		if (strip_bom && len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
+			i = 3;
+		else if (strip_bom)
+			continue;
+		for (; i < len; i++)
+			if (!(to_lf && p[i] == '\r' && i + 1 < len &&
+			      p[i + 1] == '\n'))
+				sbuf_addch(&v, p[i]);
+		strata_checksum(sum, v.buf, v.len);
+		same = memcmp(sum, row->checksum, sizeof(sum)) == 0;
+	}
+	sbuf_release(&v);
+	sbuf_release(&file);
+	return same;
+}
+
+int history_mismatch_error(const struct history_row *row,
+                           const struct strata_migration *m,
+                           struct strata_error *err)
+{
+	struct sbuf d = SBUF_INIT;
+
+	strata_error_set(err, STRATA_EVALIDATE,
+	                 "migration %" PRId64
+	                 " was changed after it was applied",
+	                 m->version);
+	err->file = xstrdup(m->up_path);
+	sbuf_adds(&d, "Applied checksum ");
+	sbuf_add_hex(&d, row->checksum, row->checksum_len);
+	sbuf_adds(&d, ", file checksum ");
+	sbuf_add_hex(&d, m->checksum, STRATA_CHECKSUM_LEN);
+	sbuf_addch(&d, '.');
+	if (history_is_whitespace_only_change(row, m))
+		sbuf_adds(
+		        &d,
+		        " The only difference is line endings (CRLF) or a byte-order mark.");
+	strata_error_detail(err, "%s", d.buf);
+	sbuf_release(&d);
+	strata_error_hint(
+	        err,
+	        "Restore the file as it was applied (for example with git) and put the change in a new migration; or, if the edit changes nothing that matters, accept its new checksum (a repair).");
+	return strata_error_reason(err, STRATA_REASON_CHECKSUM, m->version);
+}
+
+/*
+ * One history row against the source (design.md, History table: a failed
+ * record, an edited or a vanished applied migration stop everything until a
+ * human has looked).
+ */
+int history_check_row(const struct history_row *row,
+                      const struct strata_source *src, bool is_ignore_missing,
+                      struct strata_error *err)
+{
+	const struct strata_migration *m =
+	        strata_source_find(src, row->version);
+
+	if (!row->success) {
+		strata_error_set(
+		        err, STRATA_EVALIDATE,
+		        "migration %" PRId64
+		        " (%s) is recorded as failed: it may be partly applied",
+		        row->version, row->description);
+		if (m)
+			err->file = xstrdup(m->up_path);
+		strata_error_detail(
+		        err,
+		        "It ran outside a transaction and did not finish, so the database may hold part of its changes.");
+		strata_error_hint(
+		        err,
+		        "Check what it changed. If you completed it by hand, mark it applied; if you undid it, retry it (a repair) and the next run applies it again.");
+		return strata_error_reason(err, STRATA_REASON_FAILED_RECORD,
+		                           row->version);
+	}
+	if (!m && !is_ignore_missing) {
+		strata_error_set(err, STRATA_EVALIDATE,
+		                 "migration %" PRId64
+		                 " (%s) was applied but is missing from '%s'",
+		                 row->version, row->description,
+		                 strata_source_dir(src));
+		strata_error_hint(
+		        err,
+		        "Restore its file, or ignore missing migrations if it was removed on purpose.");
+		return strata_error_reason(err, STRATA_REASON_MISSING_APPLIED,
+		                           row->version);
+	}
+	if (m && !history_checksum_matches(row, m))
+		return history_mismatch_error(row, m, err);
+	return 0;
+}

@@ -1,0 +1,268 @@
+/*
+ * Reverting migrations (design.md, Commands): the newest applied first, with
+ * their down files, or with the down SQL the audit trail kept when the
+ * files are gone; transactional or fenced as their down files say.
+ */
+#include "engine/migrate.h"
+#include "util/xalloc.h"
+#include "util/sbuf.h"
+#include "util/arena.h"
+#include "util/error.h"
+#include "util/cancel.h"
+#include "util/text.h"
+#include "sql/split.h"
+#include "drivers/driver.h"
+#include "engine/progress.h"
+#include "engine/db.h"
+#include "engine/audit.h"
+#include "engine/plan.h"
+#include "lint/gate.h"
+
+#include <inttypes.h>
+#include <time.h>
+#include <unistd.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * A migration gone from the source (a branch switched, a file deleted)
+ * reverted with the down SQL recorded when it was applied.
+ */
+static const struct strata_migration *
+stored_migration(struct strata_db *db, const struct history_row *row,
+                 struct arena *keep)
+{
+	struct strata_migration *m;
+	struct audit_texts t = { 0 };
+
+	if (db->has_audit)
+		audit_stored(&t, db, row->version);
+	if (!t.down_sql) {
+		audit_texts_release(&t);
+		return NULL;
+	}
+	m = arena_alloc(keep, sizeof(*m));
+	memset(m, 0, sizeof(*m));
+	m->version = row->version;
+	m->description = arena_strdup(keep, row->description);
+	m->up_path =
+	        arena_strfmt(keep, "(migration %" PRId64 ", not in the source)",
+	                     row->version);
+	m->up_sql = "";
+	m->down_path = arena_strfmt(keep,
+	                            "(down SQL of migration %" PRId64
+	                            " stored in the audit trail)",
+	                            row->version);
+	m->down_sql = arena_strdup(keep, t.down_sql);
+	m->down_len = strlen(t.down_sql);
+	m->is_down_no_transaction =
+	        strncmp(t.down_sql, STRATA_NO_TRANSACTION_DIRECTIVE,
+	                strlen(STRATA_NO_TRANSACTION_DIRECTIVE)) == 0;
+	memcpy(m->checksum, row->checksum, sizeof(m->checksum));
+	audit_texts_release(&t);
+	return m;
+}
+
+static int check_revertible(struct strata_db *db, const struct history_row *row,
+                            const struct strata_source *src,
+                            const struct strata_migration **out,
+                            struct arena *keep, struct strata_error *err)
+{
+	const struct strata_migration *m =
+	        strata_source_find(src, row->version);
+
+	if (!m && (m = stored_migration(db, row, keep))) {
+		db_emit_warning(
+		        db, m,
+		        "migration %" PRId64
+		        " (%s) is not in the source: reverting it with the down SQL stored when it was applied",
+		        row->version, row->description);
+		*out = m;
+		return 0;
+	}
+	if (!m) {
+		strata_error_set(err, STRATA_EVALIDATE,
+		                 "cannot revert migration %" PRId64
+		                 " (%s): it is missing from '%s'",
+		                 row->version, row->description,
+		                 strata_source_dir(src));
+		return strata_error_hint(
+		        err,
+		        "Restore its files first (no down SQL was stored for it in the audit trail).");
+	}
+	if (!history_checksum_matches(row, m))
+		return history_mismatch_error(row, m, err);
+	if (!m->down_path) {
+		strata_error_set(err, STRATA_EVALIDATE,
+		                 "cannot revert migration %" PRId64
+		                 " (%s): it has no down file",
+		                 m->version, m->description);
+		err->file = xstrdup(m->up_path);
+		if (m->is_reversible_pair)
+			return strata_error_hint(
+			        err,
+			        "Add '%.*s.down.sql' beside it with the SQL that undoes it, or write a new migration that does.",
+			        (int)(strlen(m->up_path) - strlen(".up.sql")),
+			        m->up_path);
+		return strata_error_hint(
+		        err,
+		        "Add %" PRId64
+		        "_<description>.down.sql beside it with the SQL that undoes it, or write a new migration that does.",
+		        m->version);
+	}
+	*out = m;
+	return 0;
+}
+
+/*
+ * One step back. Transactional: BEGIN, SET LOCAL and the down file's
+ * statements in one batch; the history row's delete, the audit row and
+ * COMMIT in another. Fenced: the row marked failed and committed first,
+ * the statements outside a transaction, then the row deleted.
+ */
+static int revert_one(struct strata_db *db, const struct plan_step *step,
+                      bool *is_skipped, struct strata_error *err)
+{
+	const struct strata_driver *drv = db->drv;
+	int64_t v = step->m->version, started = audit_now_ns();
+	int64_t t0 = text_monotonic_ns();
+	struct batch b = BATCH_INIT;
+	struct audit_entry e;
+	bool has = true;
+	int rc;
+
+	*is_skipped = false;
+	if (step_check_cancel(step, "reverting", err) < 0 ||
+	    step_check_lock(db, err) < 0)
+		return -1;
+	batch_add_begin(&b);
+	if (!(drv->caps & DRV_ADVISORY_LOCK) &&
+	    (db_exec_batch(db, &b, err) < 0 ||
+	     history_has(&has, db->conn, &db->table, v, err) < 0))
+		goto fail;
+	if (!has) {
+		*is_skipped = true;
+		drv->rollback(db->conn);
+		return 0;
+	}
+	db_emit_migration(db, STRATA_EVENT_REVERT_START, step->m, 0);
+	step_audit(&e, db, "revert", step, started);
+	e.up_sql = NULL;
+	if (step->mode == MODE_TXN) {
+		step_add_timeouts(&b, db, step, true);
+		if (step_exec(db, &b, step, true, false, err) < 0) {
+			step_fail(db, step, "revert", started, err);
+			step_say_cancelled(step, "rolled back", err);
+			return -1;
+		}
+		e.duration_ns = db->step_ns = text_monotonic_ns() - t0;
+		history_add_delete(&b, &db->table, v);
+		audit_add_to(&b, db, &e);
+		if (step_check_lock(db, err) < 0)
+			goto fail;
+		batch_add_commit(&b);
+		if (db_exec_batch(db, &b, err) < 0)
+			goto fail;
+		return 0;
+	}
+	/* Fenced: marked failed while the down file runs outside a txn. */
+	history_add_set_failed(&b, &db->table, v);
+	batch_add_commit(&b);
+	if (db_exec_batch(db, &b, err) < 0)
+		goto fail;
+	rc = fenced_exec(db, step, true, "revert", started, err);
+	step_reset_timeouts(db);
+	if (rc < 0) {
+		step_fail(db, step, "revert", started, err);
+		strata_error_hint(
+		        err,
+		        "The down file of migration %" PRId64
+		        " ran outside a transaction and its record is now marked failed. Complete or undo its statements by hand, then retry it (if the revert is complete) or mark it applied (if you restored the migration), a repair either way.",
+		        v);
+		strata_error_reason(err, STRATA_REASON_FAILED_REVERT, v);
+		step_say_cancelled(
+		        step, "recorded as failed, see strata repair", err);
+		return -1;
+	}
+	e.duration_ns = db->step_ns = text_monotonic_ns() - t0;
+	batch_add_begin(&b);
+	history_add_delete(&b, &db->table, v);
+	audit_add_to(&b, db, &e);
+	batch_add_commit(&b);
+	if (db_exec_batch(db, &b, err) < 0)
+		goto fail;
+	return 0;
+fail:
+	batch_reset(&b);
+	drv->rollback(db->conn);
+	return -1;
+}
+
+int strata_migrate_revert(size_t *out_reverted, struct strata_db *db,
+                          const struct strata_source *src,
+                          const struct strata_revert_options *opts,
+                          struct strata_error *err)
+{
+	static const struct strata_revert_options defaults =
+	        STRATA_REVERT_OPTIONS_INIT;
+	struct history h = { 0 };
+	struct plan plan = { 0 };
+	size_t count = opts && opts->count ? opts->count : 1, reverted = 0;
+	struct arena keep = ARENA_INIT;
+	struct plan_ctx ctx;
+	int rc = -1;
+
+	plan_ctx_init(&ctx, db);
+	db->source_dir = strata_source_dir(src);
+	if (!opts)
+		opts = &defaults;
+	if (OPTIONS_CHECK(opts, STRATA_REVERT_OPTIONS_VERSION,
+	                  "strata_revert_options", err) < 0 ||
+	    step_lock_and_read(db, &h, false, err) < 0 ||
+	    step_check_failed(&h, src, err) < 0)
+		goto done;
+	if (h.has_table && audit_ensure(db, err) < 0)
+		goto done;
+	for (size_t i = h.n; i-- > 0;) {
+		const struct history_row *row = &h.rows[i];
+		const struct strata_migration *m = NULL;
+
+		if (opts->is_all || opts->has_target) {
+			if (!opts->is_all &&
+			    row->version <= opts->target_version)
+				break;
+		} else if (plan.n >= count) {
+			break;
+		}
+		if (check_revertible(db, row, src, &m, &keep, err) < 0 ||
+		    plan_add(&plan, &ctx, m, true, false, err) < 0)
+			goto done;
+	}
+	for (size_t i = 0; i < plan.n; i++) {
+		const struct plan_step *step = &plan.steps[i];
+		bool is_skipped = false;
+
+		if (opts->is_dry_run) {
+			db_emit_migration(db, STRATA_EVENT_DRY_RUN_REVERT,
+			                  step->m, 0);
+			reverted++;
+			continue;
+		}
+		if (revert_one(db, step, &is_skipped, err) < 0)
+			goto done;
+		if (is_skipped)
+			continue;
+		reverted++;
+		db_emit_migration(db, STRATA_EVENT_REVERT_DONE, step->m,
+		                  db->step_ns);
+	}
+	rc = 0;
+done:
+	db->drv->unlock(db->conn);
+	if (out_reverted)
+		*out_reverted = reverted;
+	plan_release(&plan);
+	history_release(&h);
+	arena_release(&keep);
+	return rc;
+}

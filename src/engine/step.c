@@ -1,0 +1,274 @@
+/*
+ * What every step of run and revert shares (design.md, History table): the
+ * lock and the history read after it, a step's timeouts, the lock check
+ * before a commit, cancel, the record of a failure, and the retries of a
+ * lost lock race.
+ */
+#include "engine/migrate.h"
+#include "util/xalloc.h"
+#include "util/sbuf.h"
+#include "util/arena.h"
+#include "util/error.h"
+#include "util/cancel.h"
+#include "util/text.h"
+#include "sql/split.h"
+#include "drivers/driver.h"
+#include "engine/progress.h"
+#include "engine/db.h"
+#include "engine/audit.h"
+#include "engine/plan.h"
+#include "lint/gate.h"
+
+#include <inttypes.h>
+#include <time.h>
+#include <unistd.h>
+#include <stdlib.h>
+#include <string.h>
+
+int step_check_failed(const struct history *h, const struct strata_source *src,
+                      struct strata_error *err)
+{
+	for (size_t i = 0; i < h->n; i++)
+		if (!h->rows[i].success)
+			return history_check_row(&h->rows[i], src, true, err);
+	return 0;
+}
+
+int step_lock_and_read(struct strata_db *db, struct history *h, bool is_create,
+                       struct strata_error *err)
+{
+	const struct strata_driver *drv = db->drv;
+	int64_t t0 = text_monotonic_ns();
+	int rc = drv->lock(db->conn, db->opts.lock_wait, err);
+
+	db->lock_wait_ns = text_monotonic_ns() - t0;
+	progress_reset(&db->progress);
+	if (rc < 0) {
+		if (err && err->code == STRATA_ELOCK) {
+			struct audit_entry e = { .action = "lock-timeout",
+				                 .is_versionless = true,
+				                 .error = err };
+
+			audit_add_if_present(db, &e);
+		}
+		return -1;
+	}
+	if (is_create && (history_ensure(db->conn, &db->table, err) < 0 ||
+	                  audit_ensure(db, err) < 0))
+		return -1;
+	/* design.md, The lock: the history is read after the lock is taken. */
+	return history_read(db->conn, &db->table, h, err);
+}
+
+/* A step's directive, else the option, else the default; ms, 0: none. */
+int64_t step_timeout_ms(double directive, double option, double fallback)
+{
+	double v = directive >= 0 ? directive : option != 0 ? option : fallback;
+
+	return v <= 0 ? 0 : (int64_t)(v * 1000 + 0.5);
+}
+
+/* attempts after the first, unless the options say otherwise */
+#define DEFAULT_RETRIES STRATA_DEFAULT_RETRIES
+
+void step_add_timeouts(struct batch *b, struct strata_db *db,
+                       const struct plan_step *step, bool is_local)
+{
+	int64_t lock_ms =
+	        step_timeout_ms(step->lock_timeout, db->opts.lock_timeout,
+	                        DEFAULT_LOCK_TIMEOUT);
+	int64_t probe_ms =
+	        step_timeout_ms(-1, db->opts.lock_probe, DEFAULT_LOCK_PROBE);
+
+	if (db->is_lock_probe && probe_ms && lock_ms > probe_ms)
+		lock_ms = probe_ms;
+	batch_add_timeouts(b, lock_ms,
+	                   step_timeout_ms(step->statement_timeout,
+	                                   db->opts.statement_timeout, -1),
+	                   is_local);
+}
+
+/* design.md, History table: one process migrates at a time, so nothing is
+ * committed once the lock is lost (the history's primary key backs this
+ * up should it be lost in between). */
+int step_check_lock(struct strata_db *db, struct strata_error *err)
+{
+	return db->drv->lock_check ? db->drv->lock_check(db->conn, err) : 0;
+}
+
+void step_reset_timeouts(struct strata_db *db)
+{
+	struct batch b = BATCH_INIT;
+
+	batch_add_timeouts(&b, -1, -1, false);
+	db_exec_batch(db, &b, NULL);
+}
+
+/*
+ * `b` and then a step's statements, their progress reported as they run;
+ * `b` is empty after.
+ */
+int step_exec(struct strata_db *db, struct batch *b,
+              const struct plan_step *step, bool is_down, bool is_one_per_call,
+              struct strata_error *err)
+{
+	int rc;
+
+	progress_start(db, step, is_down);
+	batch_add_script(b, &step->script, is_one_per_call);
+	rc = db_exec_batch(db, b, err);
+	progress_stop(db, rc == 0);
+	return rc;
+}
+
+void step_audit(struct audit_entry *e, struct strata_db *db, const char *action,
+                const struct plan_step *step, int64_t started_at_ns)
+{
+	const struct strata_migration *m = step->m;
+
+	memset(e, 0, sizeof(*e));
+	e->action = action;
+	e->version = m->version;
+	e->description = m->description;
+	e->checksum = m->checksum;
+	e->is_success = true;
+	e->started_at_ns = started_at_ns;
+	e->source_dir = db->source_dir;
+	/* the texts as applied: a reverted migration's down SQL stays
+	 * available after its files are gone, the up SQL for diffs */
+	e->up_sql = m->up_sql;
+	e->down_sql = m->down_sql;
+}
+
+/* After strata_cancel(), no migration starts: -1 with STRATA_ECANCELED. */
+int step_check_cancel(const struct plan_step *step, const char *verb,
+                      struct strata_error *err)
+{
+	if (!strata_is_cancelled())
+		return 0;
+	return strata_error_set(err, STRATA_ECANCELED,
+	                        "cancelled before %s %" PRId64 " %s", verb,
+	                        step->m->version, step->m->description);
+}
+
+/*
+ * A step failed after strata_cancel(): the error becomes the one line
+ * saying what stopped where and what it left (`left`), rather than the
+ * server's "canceling statement due to user request".
+ */
+void step_say_cancelled(const struct plan_step *step, const char *left,
+                        struct strata_error *err)
+{
+	struct sbuf sb = SBUF_INIT;
+
+	if (!strata_is_cancelled())
+		return;
+	sbuf_addf(&sb, "cancelled %" PRId64 " %s", step->m->version,
+	          step->m->description);
+	if (err->statement)
+		sbuf_addf(&sb, " while running statement %d", err->statement);
+	if (err->statement && err->line)
+		sbuf_addf(&sb, " (line %d)", err->line);
+	sbuf_addf(&sb, "; %s", left);
+	free(err->message);
+	err->message = sbuf_detach(&sb, NULL);
+	err->code = STRATA_ECANCELED;
+}
+
+/* Rolls back, locates the error in the file, and records the failure. */
+void step_fail(struct strata_db *db, const struct plan_step *step,
+               const char *action, int64_t started_at_ns,
+               struct strata_error *err)
+{
+	struct audit_entry e;
+
+	db->drv->rollback(db->conn);
+	if (!err->file)
+		plan_locate_error(step, err);
+	step_audit(&e, db, action, step, started_at_ns);
+	e.is_success = false;
+	e.error = err;
+	e.up_sql = e.down_sql = NULL;
+	audit_add_quietly(db, &e);
+}
+
+/* Whether a concurrent runner without an advisory lock (SQLite) got
+ * there first: checked inside our write transaction. */
+int step_applied_meanwhile(bool *out, struct strata_db *db, int64_t version,
+                           struct strata_error *err)
+{
+	*out = false;
+	if (db->drv->caps & DRV_ADVISORY_LOCK)
+		return 0;
+	return history_has(out, db->conn, &db->table, version, err);
+}
+
+bool step_is_retryable(const struct strata_error *err)
+{
+	/* lock_not_available (lock_timeout) and deadlock_detected */
+	return !strcmp(err->sqlstate, "55P03") ||
+	       !strcmp(err->sqlstate, "40P01");
+}
+
+/* Exponential backoff from 0.5 s, capped at 30 s, with 50-100% jitter. */
+static double backoff_seconds(int attempt, uint64_t *seed)
+{
+	double base = 0.5;
+
+	for (int i = 1; i < attempt && base < 30; i++)
+		base *= 2;
+	if (base > 30)
+		base = 30;
+	*seed ^= *seed << 13;
+	*seed ^= *seed >> 7;
+	*seed ^= *seed << 17;
+	return base * (0.5 + (double)(*seed % 1000) / 2000.0);
+}
+
+static void sleep_seconds(double s)
+{
+	struct timespec ts = { (time_t)s,
+		               (long)((s - (double)(time_t)s) * 1e9) };
+
+	/* strata_cancel() ends the wait: the retry then does not start */
+	while (nanosleep(&ts, &ts) < 0 && !strata_is_cancelled())
+		;
+}
+
+int step_max_retries(const struct strata_db *db)
+{
+	return db->opts.retries == 0  ? DEFAULT_RETRIES
+	       : db->opts.retries < 0 ? 0
+	                              : db->opts.retries;
+}
+
+/*
+ * After a failed attempt that will be retried: says so (an event naming
+ * what failed and when the next attempt comes), forgets the error and
+ * waits.
+ */
+void step_wait_to_retry(struct strata_db *db, const struct plan_step *step,
+                        const char *what, int attempt, int max, uint64_t *seed,
+                        struct strata_error *err)
+{
+	struct strata_event ev = { .kind = STRATA_EVENT_RETRY };
+	struct sbuf msg = SBUF_INIT;
+	double wait = backoff_seconds(attempt, seed);
+
+	sbuf_addf(&msg, "%s%s (SQLSTATE %s): attempt %d of %d in %.1f s", what,
+	          err->message, err->sqlstate, attempt + 1, max + 1, wait);
+	ev.migration = step->m;
+	ev.version = step->m->version;
+	ev.description = step->m->description;
+	ev.message = msg.buf;
+	ev.waited_seconds = wait;
+	db_emit(db, &ev);
+	sbuf_release(&msg);
+	strata_error_release(err);
+	sleep_seconds(wait);
+}
+
+uint64_t step_retry_seed(void)
+{
+	return (uint64_t)text_monotonic_ns() ^ (uint64_t)getpid() << 32;
+}
