@@ -179,10 +179,11 @@ static int lock_timeout(struct strata_error *err, double wait,
 /*
  * A further session on the very server the main session reached (host,
  * port and address pinned, should the URL list several hosts), named
- * `application`; `timeout` (or NULL) bounds its connecting more tightly.
+ * `application`; with `beside` > 0 it is made while the work runs, within
+ * that many seconds (pgsession_connect_beside()).
  */
 static PGconn *connect_sibling(struct pg_conn *pc, const char *application,
-                               const char *timeout)
+                               double beside)
 {
 	const char *keys[7], *vals[7];
 	const char *host = PQhost(pc->pg), *port = PQport(pc->pg);
@@ -205,11 +206,9 @@ static PGconn *connect_sibling(struct pg_conn *pc, const char *application,
 	}
 	keys[n] = "application_name";
 	vals[n++] = application;
-	if (timeout) {
-		keys[n] = "connect_timeout";
-		vals[n++] = timeout;
-	}
 	keys[n] = vals[n] = NULL;
+	if (beside > 0)
+		return pgsession_connect_beside(keys, vals, 1, beside);
 	return pgsession_connect(keys, vals, 1);
 }
 
@@ -221,7 +220,7 @@ static int open_lock_conn(struct pg_conn *pc, struct strata_error *err)
 	PGresult *res = NULL;
 	int rc = -1;
 
-	pc->lock_pg = connect_sibling(pc, "strata", NULL);
+	pc->lock_pg = connect_sibling(pc, "strata", 0);
 	if (PQstatus(pc->lock_pg) != CONNECTION_OK)
 		password = pgsession_conninfo_password(pc->conninfo);
 	if (pgsession_check_connected(pc->lock_pg, pc->redacted, password,
@@ -269,8 +268,9 @@ PGconn *pglock_monitor_session(struct pg_conn *pc)
 {
 	if (!pc->monitor_pg && !pc->is_monitor_failed) {
 		/* a look at progress never holds the migration up long */
-		pc->monitor_pg = connect_sibling(pc, "strata monitor", "5");
-		if (PQstatus(pc->monitor_pg) != CONNECTION_OK) {
+		pc->monitor_pg = connect_sibling(pc, "strata monitor", 5);
+		if (!pc->monitor_pg ||
+		    PQstatus(pc->monitor_pg) != CONNECTION_OK) {
 			PQfinish(pc->monitor_pg);
 			pc->monitor_pg = NULL;
 			pc->is_monitor_failed = true;

@@ -345,6 +345,45 @@ PGconn *pgsession_connect(const char *const *keys, const char *const *vals,
 	return pg;
 }
 
+/*
+ * Not a blocking PQconnectdbParams() counted by cancel_connecting(): a
+ * signal while it ran would find a connect under way and end the command
+ * on the spot, without the unwinding that records and reports the work it
+ * cancelled; and the work's own cancel waited for the connect.
+ */
+PGconn *pgsession_connect_beside(const char *const *keys,
+                                 const char *const *vals, int expand,
+                                 double timeout)
+{
+	int64_t deadline = text_monotonic_ns() + (int64_t)(timeout * 1e9);
+	PostgresPollingStatusType state = PGRES_POLLING_WRITING;
+	PGconn *pg = PQconnectStartParams(keys, vals, expand);
+
+	if (!pg || PQstatus(pg) == CONNECTION_BAD)
+		goto fail;
+	while (state != PGRES_POLLING_OK) {
+		struct pollfd pfd = { .fd = PQsocket(pg) };
+		int64_t left = deadline - text_monotonic_ns();
+		int r;
+
+		if (state == PGRES_POLLING_FAILED || pfd.fd < 0 || left <= 0 ||
+		    strata_is_cancelled())
+			goto fail;
+		pfd.events = state == PGRES_POLLING_READING ? POLLIN : POLLOUT;
+		/* a look at the cancel flag every 50 ms at least */
+		r = poll(&pfd, 1,
+		         left > 50000000 ? 50 : (int)(left / 1000000) + 1);
+		if (r < 0 && errno != EINTR)
+			goto fail;
+		if (r > 0)
+			state = PQconnectPoll(pg);
+	}
+	return pg;
+fail:
+	PQfinish(pg);
+	return NULL;
+}
+
 /* The URL's options as keyword/value arrays, without dbname. */
 struct conn_params {
 	PQconninfoOption *opts;

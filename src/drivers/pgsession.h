@@ -48,6 +48,14 @@ int pgsession_run(PGconn *pg, const char *sql, struct strata_error *err);
 PGconn *pgsession_connect(const char *const *keys, const char *const *vals,
                           int expand);
 /*
+ * A session opened beside the work while it runs (the monitor), within
+ * `timeout` seconds: polled, so that strata_cancel() ends the wait at
+ * once. NULL when cancelled, out of time or refused.
+ */
+PGconn *pgsession_connect_beside(const char *const *keys,
+                                 const char *const *vals, int expand,
+                                 double timeout);
+/*
  * A session on the maintenance database ("postgres", else "template1")
  * with the URL's other options; `*out_target` is the database the URL
  * names (caller frees).

@@ -8,6 +8,7 @@
 #include "sql/split_sqlite.h"
 #include "util/xalloc.h"
 #include "util/sbuf.h"
+#include "util/text.h"
 
 #include <limits.h>
 #include <sqlite3.h>
@@ -254,6 +255,23 @@ static bool find_end(struct classifier *k, size_t start, size_t *out)
 }
 
 /*
+ * Whether the text from `start` to the end is a whole statement once a
+ * `;` ends it: not inside a string, a quoted name or a trigger body (the
+ * newline first, so that a trailing -- comment does not swallow the `;`).
+ */
+static bool is_complete_tail(const struct classifier *k, size_t start)
+{
+	struct sbuf sb = SBUF_INIT;
+	bool is_complete;
+
+	sbuf_add(&sb, k->text + start, k->len - start);
+	sbuf_adds(&sb, "\n;");
+	is_complete = sqlite3_complete(sb.buf) != 0;
+	sbuf_release(&sb);
+	return is_complete;
+}
+
+/*
  * Splits SQLite SQL. Each statement runs from just after the previous
  * statement's `;` (leading whitespace and comments included, as
  * libpg_query's locations do) up to, not including, its own `;`; text
@@ -287,6 +305,24 @@ int split_sqlite(struct strata_script *out, const char *sql, size_t len,
 		st.offset = start;
 		st.len = end - start;
 		if (classify(&k, &st, sql + start, end - start)) {
+			/* what SQLite would refuse only once the statements
+			 * before it ran: refused before anything runs */
+			if (next == len && end == len &&
+			    !is_complete_tail(&k, start)) {
+				strata_error_set(
+				        err, STRATA_EVALIDATE,
+				        "the last statement does not end: an unterminated string, quoted name or trigger body");
+				if (err) {
+					strata_error_hint(
+					        err,
+					        "Close it, and end the statement with ';'.");
+					text_line_col(sql, len, st.token_offset,
+					              &err->line, &err->column);
+				}
+				script_release(out);
+				classifier_release(&k);
+				return -1;
+			}
 			XGROW(out->stmts, alloc, out->n + 1);
 			out->stmts[out->n++] = st;
 			out->flags |= st.flags;

@@ -1,6 +1,8 @@
 /*
  * How each migration will run (src/engine/plan.c), judged before anything
- * runs: through strata_validate() offline (PostgreSQL's parser, no server).
+ * runs: through strata_validate() offline (PostgreSQL's parser, no server)
+ * and through a run on sqlite::memory: that must apply nothing when a
+ * later file cannot run as written.
  */
 #include "engine_fixture.h"
 
@@ -62,6 +64,28 @@ static void copy_from_stdin_and_syntax_errors_are_found_at_once(void **state)
 	strata_problems_release(&p);
 }
 
+static void run_checks_every_file_before_the_first_runs(void **state)
+{
+	struct fixture *f = *state;
+
+	/* a later file whose last statement does not end (SQLite would
+	 * refuse it only once the statements before it ran) stops the run
+	 * before the first migration is applied */
+	write_file(f, "1_a.sql", "CREATE TABLE a (id int);");
+	write_file(f, "2_b.sql", "INSERT INTO a VALUES (1);\nSELECT 'oops;\n");
+	load(f);
+	assert_int_equal(run_all(f), -1);
+	assert_int_equal(f->err.code, STRATA_EVALIDATE);
+	assert_non_null(strstr(f->err.file, "2_b.sql"));
+	assert_int_equal(f->err.line, 2);
+	assert_int_equal(state_of(f, 1), STRATA_STATE_PENDING);
+	/* a last statement without its ';', and a comment after it, run */
+	write_file(f, "2_b.sql",
+	           "INSERT INTO a VALUES (1);\nSELECT 'ok' -- end");
+	load(f);
+	assert_int_equal(run_all(f), 2);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -69,6 +93,7 @@ int main(void)
 		T(concurrently_in_a_transactional_file_is_named),
 		T(no_transaction_file_may_hold_it),
 		T(copy_from_stdin_and_syntax_errors_are_found_at_once),
+		T(run_checks_every_file_before_the_first_runs),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);
