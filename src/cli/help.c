@@ -5,7 +5,9 @@
  * apply to it. Its own options come from its option table, the one the
  * parser reads, so that the help lists exactly what the command accepts.
  * This file renders it as text, wrapped to 80 columns; help_gen.c makes
- * the manual pages and the shell completions from the same data.
+ * the manual pages and the shell completions from the same data. Most of
+ * its length is that text, one table: kept whole so that every command's
+ * help reads in one place.
  */
 #include "cli.h"
 

@@ -24,7 +24,9 @@ struct strata_db {
 	/* of the step that just ended: its statements' time, the figure its
 	 * history row records (execution_time), which run also prints */
 	int64_t step_ns;
-	const char *source_dir; /* of the current command, borrowed */
+	/* the folder of the current command's source, for the git commit;
+	 * NULL when it has none (embedded), borrowed */
+	const char *source_dir;
 	struct progress progress;
 };
 

@@ -9,6 +9,7 @@
  */
 #include "engine/migrate.h"
 #include "util/xalloc.h"
+#include "engine/source.h"
 #include "util/sbuf.h"
 #include "util/arena.h"
 #include "util/error.h"
@@ -321,7 +322,7 @@ int strata_migrate_run(struct strata_run_result *out, struct strata_db *db,
 	int rc = -1;
 
 	plan_ctx_init(&ctx, db);
-	db->source_dir = strata_source_dir(src);
+	db->source_dir = source_folder(src);
 	if (!opts)
 		opts = &defaults;
 	if (OPTIONS_CHECK(opts, STRATA_RUN_OPTIONS_VERSION,

@@ -7,6 +7,7 @@
 #include "util/common.h"
 #include "util/sbuf.h"
 #include "drivers/driver.h"
+#include "engine/source.h"
 #include "engine/history.h"
 #include "engine/db.h"
 #include "engine/audit.h"
@@ -19,7 +20,7 @@ static int begin_locked(struct strata_db *db, struct history *h,
 {
 	const struct strata_driver *drv = db->drv;
 
-	db->source_dir = src ? strata_source_dir(src) : NULL;
+	db->source_dir = src ? source_folder(src) : NULL;
 	if (drv->lock(db->conn, db->opts.lock_wait, err) < 0 ||
 	    history_ensure(db->conn, &db->table, err) < 0 ||
 	    audit_ensure(db, err) < 0 ||

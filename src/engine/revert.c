@@ -5,6 +5,7 @@
  */
 #include "engine/migrate.h"
 #include "util/xalloc.h"
+#include "engine/source.h"
 #include "util/sbuf.h"
 #include "util/arena.h"
 #include "util/error.h"
@@ -63,6 +64,15 @@ stored_migration(struct strata_db *db, const struct history_row *row,
 	return m;
 }
 
+/* The length of an up file's path before its ".up.sql" (an embedded
+ * one's is followed by " (embedded)"). */
+static size_t up_name_len(const char *up_path)
+{
+	const char *at = strstr(up_path, ".up.sql");
+
+	return at ? (size_t)(at - up_path) : strlen(up_path);
+}
+
 static int check_revertible(struct strata_db *db, const struct history_row *row,
                             const struct strata_source *src,
                             const struct strata_migration **out,
@@ -102,8 +112,7 @@ static int check_revertible(struct strata_db *db, const struct history_row *row,
 			return strata_error_hint(
 			        err,
 			        "Add '%.*s.down.sql' beside it with the SQL that undoes it, or write a new migration that does.",
-			        (int)(strlen(m->up_path) - strlen(".up.sql")),
-			        m->up_path);
+			        (int)up_name_len(m->up_path), m->up_path);
 		return strata_error_hint(
 		        err,
 		        "Add %" PRId64
@@ -213,7 +222,7 @@ int strata_migrate_revert(size_t *out_reverted, struct strata_db *db,
 	int rc = -1;
 
 	plan_ctx_init(&ctx, db);
-	db->source_dir = strata_source_dir(src);
+	db->source_dir = source_folder(src);
 	if (!opts)
 		opts = &defaults;
 	if (OPTIONS_CHECK(opts, STRATA_REVERT_OPTIONS_VERSION,

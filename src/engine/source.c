@@ -477,8 +477,14 @@ struct strata_source *source_new_built(const char *dir,
 {
 	struct strata_source *src = source_new(dir);
 
+	src->is_built = true;
 	*out_arena = &src->arena;
 	return src;
+}
+
+const char *source_folder(const struct strata_source *src)
+{
+	return src->is_built ? NULL : src->dir;
 }
 
 void source_set_migrations(struct strata_source *src,

@@ -31,5 +31,8 @@ struct strata_source *source_new_built(const char *dir,
                                        struct arena **out_arena);
 void source_set_migrations(struct strata_source *src,
                            struct strata_migration *ms, size_t n);
+/* The folder the files were read from, for the audit trail's git commit;
+ * NULL for a built source (its folder is not there to ask). */
+const char *source_folder(const struct strata_source *src);
 
 #endif

@@ -24,6 +24,7 @@ struct strata_source {
 	const char *dir;
 	struct strata_migration *migrations; /* ascending version */
 	size_t n;
+	bool is_built; /* not read from `dir` (source_new_built()) */
 };
 
 enum kind {

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "util/common.h"
 
@@ -211,6 +213,71 @@ static void test_refuses_lists(void **state)
 	strata_error_release(&err);
 }
 
+/*
+ * Run and reverted as a folder's would be, but with no folder to ask git
+ * about (a `git` first in PATH marks any call), and a missing down file
+ * named after the embedded one.
+ */
+static void test_runs_without_a_folder(void **state)
+{
+	struct strata_error err = STRATA_ERROR_INIT;
+	struct strata_source *src = NULL;
+	struct strata_db *db = NULL;
+	struct strata_run_result res = { 0 };
+	struct strata_run_options ro = STRATA_RUN_OPTIONS_INIT;
+	struct strata_audit *a = NULL;
+	char root[] = "/tmp/strata-embed-XXXXXX", bin[64], mark[64];
+	char git[96], path[8192];
+	const char *was = getenv("PATH");
+	char *old_path = strdup(was ? was : "/usr/bin:/bin");
+	size_t reverted = 0;
+	FILE *fp;
+
+	(void)state;
+	assert_non_null(mkdtemp(root));
+	snprintf(bin, sizeof(bin), "%s/bin", root);
+	snprintf(mark, sizeof(mark), "%s/git-called", root);
+	snprintf(git, sizeof(git), "%s/git", bin);
+	assert_int_equal(mkdir(bin, 0777), 0);
+	fp = fopen(git, "w");
+	assert_non_null(fp);
+	fprintf(fp, "#!/bin/sh\ntouch '%s'\necho 0123456789abcdef\n", mark);
+	fclose(fp);
+	assert_int_equal(chmod(git, 0755), 0);
+	snprintf(path, sizeof(path), "%s:%s", bin, old_path);
+	setenv("PATH", path, 1);
+
+	ms[0].down_name = NULL; /* a pair whose down file is missing */
+	ms[0].down_sql = NULL;
+	ms[0].down_len = 0;
+	assert_int_equal(strata_source_from_embedded(&src, &emb, &err), 0);
+	assert_int_equal(strata_db_open(&db, "sqlite::memory:", NULL, &err), 0);
+	ro.has_target = true;
+	ro.target_version = 1;
+	assert_int_equal(strata_migrate_run(&res, db, src, &ro, &err), 0);
+	assert_int_equal(res.applied, 1);
+	assert_int_equal(strata_audit_read(&a, db, NULL, &err), 0);
+	assert_true(a->count > 0);
+	assert_true(!a->rows[a->count - 1].git_commit ||
+	            !*a->rows[a->count - 1].git_commit);
+	strata_audit_free(a);
+	assert_int_equal(access(mark, F_OK), -1); /* git never ran */
+
+	assert_int_equal(strata_migrate_revert(&reverted, db, src, NULL, &err),
+	                 -1);
+	assert_non_null(err.hint);
+	assert_non_null(
+	        strstr(err.hint, "'db/migrations/1_create_a.down.sql'"));
+	strata_error_release(&err);
+	setenv("PATH", old_path, 1);
+	strata_db_close(db);
+	strata_source_free(src);
+	unlink(git);
+	rmdir(bin);
+	rmdir(root);
+	free(old_path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -218,6 +285,7 @@ int main(void)
 		cmocka_unit_test_setup(test_refuses_damage, reset),
 		cmocka_unit_test_setup(test_refuses_names, reset),
 		cmocka_unit_test_setup(test_refuses_lists, reset),
+		cmocka_unit_test_setup(test_runs_without_a_folder, reset),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
