@@ -52,7 +52,7 @@ int main(int argc, char **argv)
 }
 EOF
 	# shellcheck disable=SC2046
-	cc -std=c17 -I"$root/include" -o "$LIBRUN" "$BATS_FILE_TMPDIR/lib-run.c" \
+	cc -std=c17 ${STRATA_SAN_FLAGS:-} -I"$root/include" -o "$LIBRUN" "$BATS_FILE_TMPDIR/lib-run.c" \
 		"$STRATA_BUILD/libstrata.a" -lpg_query \
 		$(pkg-config --libs libpq sqlite3 libcrypto jansson zlib inih) \
 		-lm -pthread
