@@ -62,13 +62,38 @@ static void cancel_session(struct cancel_hook *h)
 	struct pg_cancel *c = (struct pg_cancel *)h;
 	char buf[256];
 
+	c->is_sent = 1;
 	PQcancel(c->cancel, buf, sizeof(buf));
+}
+
+/*
+ * A cancel request makes the server signal the session before PQcancel()
+ * returns, but the session acts on the signal only at its next check for
+ * interrupts: with the next command when the two arrive together. After
+ * a cancelled statement that command is strata's own (the rollback, the
+ * failure's audit row), which the request would cancel in the statement's
+ * place; and the statement is asked again every 200 ms while it runs, so
+ * a request can come late. One trivial statement spends any such signal:
+ * it succeeds when none is pending, and when one is, it fails, and the
+ * server's recovery from an error forgets pending cancels (as it does in
+ * a failed transaction, which the statement's error there also leaves).
+ */
+void pgdrv_settle_cancel(struct pg_conn *pc)
+{
+	PGresult *res;
+
+	if (!pc->cancel.is_sent || PQstatus(pc->pg) != CONNECTION_OK)
+		return;
+	pc->cancel.is_sent = 0;
+	res = PQexec(pc->pg, "SELECT 1");
+	PQclear(res);
 }
 
 /* Lets strata_cancel() reach the session `pg` (connected). */
 void pgdrv_cancel_arm(struct pg_cancel *c, PGconn *pg)
 {
 	c->hook.fn = cancel_session;
+	c->is_sent = 0;
 	c->cancel = PQgetCancel(pg);
 	if (c->cancel)
 		cancel_register(&c->hook);

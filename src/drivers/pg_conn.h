@@ -14,6 +14,7 @@
 #include "drivers/pgsession.h"
 
 #include <libpq-fe.h>
+#include <signal.h>
 
 /* Type OIDs of the parameters we send (server's catalog/pg_type_d.h). */
 #define BOOLOID  16
@@ -25,6 +26,8 @@
 struct pg_cancel {
 	struct cancel_hook hook;
 	PGcancel *cancel;
+	volatile sig_atomic_t is_sent; /* a request went out: see
+	                                  pgdrv_settle_cancel() */
 };
 
 struct pg_conn {
@@ -65,6 +68,9 @@ static inline struct pg_conn *pg_conn_of(struct strata_conn *c)
 /* driver_pg.c: lets strata_cancel() reach the session `pg` (connected). */
 void pgdrv_cancel_arm(struct pg_cancel *c, PGconn *pg);
 void pgdrv_cancel_disarm(struct pg_cancel *c);
+/* Before strata's own SQL on the work session: a cancel request sent for
+ * a migration's statement is spent, so that it cannot cancel this. */
+void pgdrv_settle_cancel(struct pg_conn *pc);
 
 /* pg_exec.c */
 /* pgsession_run() for strata's own SQL: notices dropped, no position. */

@@ -162,9 +162,10 @@ static bool await_result(struct pg_conn *pc)
 		int n;
 
 		/* strata_cancel() may have run before this statement was
-		 * sent, or while the server was still reading it */
+		 * sent, or while the server was still reading it; strata's
+		 * own SQL (the record of what was cancelled) is let be */
 		if (strata_is_cancelled() && pc->cancel.cancel &&
-		    now >= cancel_ns) {
+		    !pc->is_quiet && now >= cancel_ns) {
 			pc->cancel.hook.fn(&pc->cancel.hook);
 			cancel_ns = now + CANCEL_AGAIN_NS;
 		}
@@ -258,6 +259,7 @@ int pgexec_run_quiet(struct pg_conn *pc, const char *sql,
 	int rc;
 
 	pc->is_quiet = true;
+	pgdrv_settle_cancel(pc);
 	rc = pgsession_run(pc->pg, sql, err);
 	pc->is_quiet = was_quiet;
 	if (rc < 0 && err)
@@ -619,6 +621,8 @@ int pgexec_batch(struct strata_conn *c, const struct batch *b,
 	struct pipeline pl = { .sql = SBUF_INIT };
 	int rc = 0;
 
+	/* after a cancel, what follows is the record of what it stopped */
+	pgdrv_settle_cancel(pc);
 	for (size_t i = 0; i < b->n && rc == 0; i++) {
 		const struct batch_item *it = &b->items[i];
 		int sent = 0;

@@ -77,6 +77,7 @@ int pgquery_query(struct strata_conn *c, const char *sql, size_t n,
 
 	pgquery_params_init(&p, n, params);
 	pc->is_quiet = true;
+	pgdrv_settle_cancel(pc);
 	res = PQexecParams(pc->pg, sql, (int)n, p.types, p.values, p.lengths,
 	                   p.formats, 0);
 	pc->is_quiet = was_quiet;
@@ -129,6 +130,7 @@ int pgquery_each(struct strata_conn *c, const char *sql, size_t n,
 
 	pgquery_params_init(&p, n, params);
 	pc->is_quiet = true;
+	pgdrv_settle_cancel(pc);
 	if (!PQsendQueryParams(pc->pg, sql, (int)n, p.types, p.values,
 	                       p.lengths, p.formats, 0)) {
 		pgsession_error(err, pc->pg, NULL);

@@ -23,7 +23,7 @@ through_slow_monitor() {
 	"$STRATA_TEST_DIR/helpers/slow-relay" "$PGHOST/.s.PGSQL.$PGPORT" \
 		relay.port "strata monitor" "$1" &
 	RELAY_PID=$!
-	for ((i = 0; i < 100; i++)); do
+	for ((i = 0; i < 300; i++)); do
 		[[ -s relay.port ]] && break
 		sleep 0.05
 	done
@@ -45,7 +45,7 @@ CREATE TABLE never (id int);"
 	kill -INT "$STRATA_PID"
 	rc=0
 	t0=$(date +%s%N)
-	timeout 15 tail --pid="$STRATA_PID" -f /dev/null || fail "strata still running 15 s after the signal"
+	timeout 15 tail -s 0.05 --pid="$STRATA_PID" -f /dev/null || fail "strata still running 15 s after the signal"
 	wait "$STRATA_PID" || rc=$?
 	ms=$((($(date +%s%N) - t0) / 1000000))
 	cat strata.out
