@@ -35,32 +35,7 @@ struct fixture {
 	char last_warning[512];
 };
 
-static inline void remove_tree(const char *path)
-{
-	struct stat st;
-	DIR *d;
-	struct dirent *de;
-
-	if (lstat(path, &st) < 0)
-		return;
-	if (!S_ISDIR(st.st_mode)) {
-		unlink(path);
-		return;
-	}
-	d = opendir(path);
-	while (d && (de = readdir(d))) {
-		char sub[PATH_MAX];
-
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name) <
-		    (int)sizeof(sub))
-			remove_tree(sub);
-	}
-	if (d)
-		closedir(d);
-	rmdir(path);
-}
+#include "rmtree.h"
 
 static inline void on_event(const struct strata_event *ev, void *data)
 {

@@ -31,31 +31,7 @@ struct fixture {
 	char url[1100]; /* sqlite:root/app.db */
 };
 
-static void remove_tree(const char *path)
-{
-	struct stat st;
-	struct dirent *de;
-	DIR *d;
-
-	if (lstat(path, &st) < 0)
-		return;
-	if (!S_ISDIR(st.st_mode)) {
-		unlink(path);
-		return;
-	}
-	d = opendir(path);
-	while (d && (de = readdir(d))) {
-		char sub[PATH_MAX];
-
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-		remove_tree(sub);
-	}
-	if (d)
-		closedir(d);
-	rmdir(path);
-}
+#include "rmtree.h"
 
 static void write_file(const char *dir, const char *name, const char *text)
 {
