@@ -367,7 +367,21 @@ STRATA_API char *strata_printable(const char *s, unsigned flags);
 
 /* ---- migration source ---------------------------------------------------
  * A directory of versioned migrations in the sqlx layouts: `V_desc.sql`,
- * `V_desc.up.sql` + `V_desc.down.sql`, `V_desc.sql` + `V_desc.down.sql`. */
+ * `V_desc.up.sql` + `V_desc.down.sql`, `V_desc.sql` + `V_desc.down.sql`;
+ * or in another tool's layout, read as that tool reads it and tracked in
+ * that tool's own history table (design.md, Layouts). */
+
+enum strata_layout {
+	STRATA_LAYOUT_AUTO = 0, /* detected from the folder */
+	STRATA_LAYOUT_SQLX,
+	STRATA_LAYOUT_DBMATE, /* V_name.sql with -- migrate:up / down */
+	STRATA_LAYOUT_DIESEL, /* VERSION_name/up.sql, down.sql */
+};
+
+/* "sqlx", "dbmate", "diesel" ("auto" for STRATA_LAYOUT_AUTO). */
+STRATA_API const char *strata_layout_name(enum strata_layout layout);
+/* The layout called `name`; -1 when there is none of that name. */
+STRATA_API int strata_layout_parse(enum strata_layout *out, const char *name);
 
 #define STRATA_CHECKSUM_LEN             48 /* SHA-384 */
 #define STRATA_DEFAULT_TABLE            "_sqlx_migrations"
@@ -387,6 +401,9 @@ struct strata_migration {
 	bool is_down_no_transaction; /* likewise for the down file */
 	bool is_reversible_pair;     /* named .up.sql (down_path NULL when
 	                                its .down.sql is missing) */
+	/* The version as the layout writes it in its history table: the
+	 * file's digits, leading zeros kept ("00000000000000" of diesel) */
+	const char *version_text;
 };
 
 struct strata_source;
@@ -415,6 +432,9 @@ struct strata_source_options {
 	 * otherwise it is STRATA_EVALIDATE: read as "up to date", a wrong
 	 * or emptied folder would hide everything the database is missing. */
 	bool is_empty_ok;
+	/* STRATA_LAYOUT_AUTO: the folder's own; another: that one, and a
+	 * folder of another layout is STRATA_EVALIDATE. */
+	enum strata_layout layout;
 };
 
 #define STRATA_SOURCE_OPTIONS_VERSION 1
@@ -444,6 +464,9 @@ STRATA_API int strata_source_load(struct strata_source **out, const char *dir,
                                   struct strata_error *err);
 STRATA_API void strata_source_free(struct strata_source *src);
 STRATA_API const char *strata_source_dir(const struct strata_source *src);
+/* The layout the migrations were read in (never STRATA_LAYOUT_AUTO). */
+STRATA_API enum strata_layout
+strata_source_layout(const struct strata_source *src);
 /* Migrations in ascending version order; `i` < strata_source_count(). */
 STRATA_API size_t strata_source_count(const struct strata_source *src);
 STRATA_API const struct strata_migration *
@@ -896,10 +919,11 @@ strata_status_verdict(const struct strata_status *st);
 /* ---- validation --------------------------------------------------------- */
 
 struct strata_validate_options {
-	unsigned int version; /* STRATA_VALIDATE_OPTIONS_VERSION */
-	size_t max_file_size; /* 0: STRATA_DEFAULT_MAX_FILE_SIZE */
-	bool is_strict_order; /* a pending version below the newest applied
-	                         is a problem, not a warning */
+	unsigned int version;      /* STRATA_VALIDATE_OPTIONS_VERSION */
+	size_t max_file_size;      /* 0: STRATA_DEFAULT_MAX_FILE_SIZE */
+	bool is_strict_order;      /* a pending version below the newest applied
+	                              is a problem, not a warning */
+	enum strata_layout layout; /* as strata_source_options' */
 };
 
 #define STRATA_VALIDATE_OPTIONS_VERSION 1

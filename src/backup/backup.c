@@ -145,13 +145,13 @@ void backup_progress(struct backup_job *job, int64_t bytes)
 }
 
 int backup_newest_applied(int64_t *out, struct strata_conn *c,
-                          const struct table_name *table,
+                          const struct history_tables *ht,
                           struct strata_error *err)
 {
 	struct history h = { 0 };
 
 	*out = 0;
-	if (history_read(c, table, &h, err) < 0)
+	if (history_read(c, ht, &h, err) < 0)
 		return -1;
 	for (size_t i = 0; i < h.n; i++)
 		if (h.rows[i].success && h.rows[i].version > *out)

@@ -19,7 +19,7 @@ struct backup_job {
 void backup_progress(struct backup_job *job, int64_t bytes);
 /* The newest successfully applied version in `table`; 0 when none. */
 int backup_newest_applied(int64_t *out, struct strata_conn *c,
-                          const struct table_name *table,
+                          const struct history_tables *ht,
                           struct strata_error *err);
 void backup_add_table(struct strata_backup *b, const char *name, int64_t rows);
 /* Sorts the tables by name (the manifest's order). */

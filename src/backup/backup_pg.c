@@ -536,7 +536,7 @@ static int pg_create(struct backup_job *job, struct strata_error *err)
 	b->tool = xstrdup(tool.version);
 	if (begin_snapshot(&snapshot, pg, err) < 0 ||
 	    lock_tables(db, pg, err) < 0 ||
-	    backup_newest_applied(&b->newest_applied, db->conn, &db->table,
+	    backup_newest_applied(&b->newest_applied, db->conn, &db->hist,
 	                          err) < 0 ||
 	    pgchild_init(&cc, pg, NULL, "pg_dump", err) < 0 ||
 	    pgbackup_counts_send(

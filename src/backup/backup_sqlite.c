@@ -271,7 +271,7 @@ static char *name_of(const struct strata_url *url)
 
 /* The newest applied version, read by the driver from the copy at `path`. */
 static int newest_in_copy(int64_t *out, const char *path,
-                          const struct table_name *table,
+                          const struct history_tables *ht,
                           struct strata_error *err)
 {
 	struct strata_url u = { 0 };
@@ -284,7 +284,7 @@ static int newest_in_copy(int64_t *out, const char *path,
 	u.path = xstrdup(path);
 	rc = sqlitedrv_driver.connect(&conn, &u, err);
 	if (rc == 0)
-		rc = backup_newest_applied(out, conn, table, err);
+		rc = backup_newest_applied(out, conn, ht, err);
 	if (conn)
 		sqlitedrv_driver.close(conn);
 	url_release(&u);
@@ -317,7 +317,7 @@ static int sqlite_create(struct backup_job *job, struct strata_error *err)
 		goto done;
 	sqlite3_close(dst);
 	dst = NULL;
-	if (newest_in_copy(&b->newest_applied, job->tmp_path, &job->db->table,
+	if (newest_in_copy(&b->newest_applied, job->tmp_path, &job->db->hist,
 	                   err) < 0 ||
 	    open_file(&dst, job->tmp_path, OPEN_WRITE, err) < 0)
 		goto done;

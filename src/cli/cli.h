@@ -58,9 +58,11 @@ struct cli_progress {
 };
 
 struct cli {
-	const char *database;    /* -d, else DATABASE_URL; NULL when none */
-	const char *source;      /* -s, else strata.conf, else "migrations" */
-	const char *table;       /* --table, else strata.conf */
+	const char *database;   /* -d, else DATABASE_URL; NULL when none */
+	const char *source;     /* -s, else strata.conf, else "migrations" */
+	const char *table;      /* --table, else strata.conf */
+	const char *layout_arg; /* --layout, else strata.conf */
+	enum strata_layout layout;
 	const char *env;         /* -e, else $STRATA_ENV, else strata.conf's */
 	char database_from[512]; /* where database came from, for -v */
 	bool is_database_shown;

@@ -43,6 +43,7 @@ static int look(struct cli *cli, struct strata_source **src,
 		.version = STRATA_SOURCE_OPTIONS_VERSION,
 		.max_file_size = cli->max_file_size,
 		.is_checksums_only = true,
+		.layout = cli->layout,
 	};
 	const struct strata_status_options opts = {
 		.version = STRATA_STATUS_OPTIONS_VERSION,

@@ -331,6 +331,14 @@ int cmd_embed(struct cli *cli, int argc, char **argv)
 		return cli_usage_error(cli, "embed",
 		                       "--output wants a file name");
 	so.max_file_size = cli->max_file_size;
+	/* embedded migrations are sqlx's: another layout's folder is refused
+	 * as sqlx's layout refuses it */
+	if (cli->layout != STRATA_LAYOUT_AUTO &&
+	    cli->layout != STRATA_LAYOUT_SQLX)
+		return cli_usage_error(
+		        cli, "embed", "embed reads sqlx's layout only, not %s's",
+		        strata_layout_name(cli->layout));
+	so.layout = STRATA_LAYOUT_SQLX;
 	/* the folder as its paths begin: "migrations/", not "migrations//" */
 	dir = strdup(argc ? argv[0] : cli->source);
 	if (!dir)

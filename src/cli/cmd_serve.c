@@ -150,6 +150,7 @@ int serve_read_state(struct serve_read *r, struct cli *cli,
 		.version = STRATA_SOURCE_OPTIONS_VERSION,
 		.max_file_size = cli->max_file_size,
 		.is_checksums_only = true,
+		.layout = cli->layout,
 	};
 	/* the page's "who" comes from the audit trail read next */
 	const struct strata_status_options opts = {

@@ -27,6 +27,7 @@ int cmd_validate(struct cli *cli, int argc, char **argv)
 		return cli_usage_error(cli, "validate",
 		                       "unexpected argument '%s'", argv[0]);
 	vo.max_file_size = cli->max_file_size;
+	vo.layout = cli->layout;
 	cli->is_read_only = true;
 	/* the source's problems are worth knowing even when the database
 	 * cannot be reached: the connection error then comes on top */

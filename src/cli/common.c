@@ -177,6 +177,21 @@ int cli_resolve_settings(struct cli *cli)
 		cli->source = "migrations";
 	if (!cli->table)
 		cli->table = config_get(cli->settings, env, "table");
+	v = cli->layout_arg;
+	if (!v)
+		v = config_get(cli->settings, env, "layout");
+	if (v && (strata_layout_parse(&cli->layout, v) < 0 ||
+	          cli->layout == STRATA_LAYOUT_AUTO)) {
+		cli->layout = STRATA_LAYOUT_AUTO;
+		if (cli->layout_arg)
+			rc = cli_usage_error(
+			        cli, NULL,
+			        "unknown layout '%s' (sqlx, dbmate or diesel)",
+			        v);
+		else
+			rc = bad_value(cli, env, "layout",
+			               "sqlx, dbmate or diesel", v);
+	}
 	v = config_get(cli->settings, env, "lock_timeout");
 	if (!cli->has_lock_timeout && v &&
 	    cli_parse_timeout(&cli->lock_timeout, v) < 0)
@@ -260,6 +275,7 @@ int cli_load_source(struct cli *cli, struct strata_source **out)
 	const struct strata_source_options opts = {
 		.version = STRATA_SOURCE_OPTIONS_VERSION,
 		.max_file_size = cli->max_file_size,
+		.layout = cli->layout,
 	};
 
 	return load_source(cli, out, &opts);
@@ -304,6 +320,7 @@ int cli_read_status(struct cli *cli, bool with_applied_by,
 	const struct strata_source_options src_opts = {
 		.version = STRATA_SOURCE_OPTIONS_VERSION,
 		.max_file_size = cli->max_file_size,
+		.layout = cli->layout,
 		.is_checksums_only = true,
 	};
 	const struct strata_status_options opts = {

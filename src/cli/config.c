@@ -95,6 +95,7 @@ static const char *const known_keys[] = {
 	"database",
 	"source",
 	"table",
+	"layout",
 	"lock_wait",
 	"lock_timeout",
 	"lock_probe",

@@ -35,7 +35,10 @@ static struct opt global_opts[] = {
 	{ 0, "config", OPT_STRING, NULL, NULL, "FILE",
 	  "configuration file (default: ./strata.conf when present)" },
 	{ 0, "table", OPT_STRING, NULL, NULL, "NAME",
-	  "history table (default: " STRATA_DEFAULT_TABLE ")" },
+	  "history table (default: " STRATA_DEFAULT_TABLE
+	  ", or the layout's tool's own)" },
+	{ 0, "layout", OPT_STRING, NULL, NULL, "NAME",
+	  "the folder's layout: sqlx, dbmate or diesel (default: detected)" },
 	{ 0, "connect-timeout", OPT_STRING, &connect_timeout_arg, NULL,
 	  "DURATION",
 	  "how long connecting to PostgreSQL may take (default: " STRATA_STR(
@@ -94,6 +97,7 @@ static const struct {
 	{ "table", USES_DB },
 	{ "connect-timeout", USES_DB },
 	{ "source", USES_SOURCE },
+	{ "layout", USES_SOURCE },
 	{ "max-file-size", USES_SOURCE },
 	{ "lock-wait", USES_LOCK },
 	/* lint judges a lock-taking statement by the runner's lock_timeout */
@@ -139,6 +143,7 @@ static void bind_globals(struct cli *cli)
 	bind("env", &cli->env);
 	bind("config", &cli->config);
 	bind("table", &cli->table);
+	bind("layout", &cli->layout_arg);
 	bind("help", &cli->is_help);
 	bind("hide-queries", &cli->is_hide_queries);
 }

@@ -144,8 +144,10 @@ void table_name_release(struct table_name *t)
 	memset(t, 0, sizeof(*t));
 }
 
-/* The audit table lives in the history table's schema. */
-static void audit_name(struct table_name *out, const struct table_name *t)
+/* The table `name` in `t`'s schema (strata's tables live beside the
+ * history table). */
+static void name_beside(struct table_name *out, const struct table_name *t,
+                        const char *name)
 {
 	struct sbuf q = SBUF_INIT;
 
@@ -155,7 +157,7 @@ static void audit_name(struct table_name *out, const struct table_name *t)
 		sbuf_add_ident(&q, t->schema);
 		sbuf_addch(&q, '.');
 	}
-	out->name = xstrdup(AUDIT_TABLE);
+	out->name = xstrdup(name);
 	sbuf_add_ident(&q, out->name);
 	out->quoted = sbuf_detach(&q, NULL);
 }
@@ -178,16 +180,19 @@ int strata_db_open(struct strata_db **out, const char *url,
 	                     : db->opts.lock_wait == STRATA_NO_WAIT
 	                             ? 0
 	                             : db->opts.lock_wait;
+	db->hist.layout = STRATA_LAYOUT_SQLX;
 	if (url_parse(&db->url, url, err) < 0 ||
-	    table_name_parse(&db->table,
+	    table_name_parse(&db->hist.own,
 	                     db->opts.table ? db->opts.table
 	                                    : STRATA_DEFAULT_TABLE,
 	                     err) < 0)
 		goto fail;
-	db->opts.table = NULL; /* borrowed; db->table holds the name */
+	/* borrowed; kept for the tool's table of a layout found later */
+	db->table_text = db->opts.table ? xstrdup(db->opts.table) : NULL;
+	db->opts.table = NULL;
 	db->command = db->opts.command ? xstrdup(db->opts.command) : NULL;
 	db->opts.command = NULL;
-	audit_name(&db->audit, &db->table);
+	name_beside(&db->audit, &db->hist.own, AUDIT_TABLE);
 	if (db->opts.is_read_only) {
 		/* a mistyped path must fail, not leave an empty database */
 		db->url.is_create = false;
@@ -214,11 +219,51 @@ void strata_db_close(struct strata_db *db)
 	if (db->conn)
 		db->drv->close(db->conn);
 	url_release(&db->url);
-	table_name_release(&db->table);
+	history_tables_release(&db->hist);
+	free(db->table_text);
 	table_name_release(&db->audit);
 	free(db->command);
 	free(db->git_commit);
 	free(db);
+}
+
+int db_bind_layout(struct strata_db *db, const struct strata_source *src,
+                   struct strata_error *err)
+{
+	enum strata_layout layout = strata_source_layout(src);
+	struct history_tables ht = { .layout = layout };
+	struct sbuf own = SBUF_INIT;
+	int rc = -1;
+
+	if (layout == db->hist.layout)
+		return 0;
+	if (db->is_layout_bound) {
+		strata_error_set(
+		        err, STRATA_EUSAGE,
+		        "the database was read in %s's layout, this source is in %s's",
+		        strata_layout_name(db->hist.layout),
+		        strata_layout_name(layout));
+		return strata_error_hint(
+		        err, "Open the database again for the other source.");
+	}
+	if (table_name_parse(&ht.tool,
+	                     db->table_text
+	                             ? db->table_text
+	                             : history_tool_default_table(layout),
+	                     err) < 0)
+		goto done;
+	/* strata's record, beside the tool's table in its schema */
+	sbuf_addf(&own, "_strata_%s_migrations", strata_layout_name(layout));
+	name_beside(&ht.own, &ht.tool, own.buf);
+	history_tables_release(&db->hist);
+	db->hist = ht;
+	memset(&ht, 0, sizeof(ht));
+	rc = 0;
+done:
+	db->is_layout_bound = true;
+	history_tables_release(&ht);
+	sbuf_release(&own);
+	return rc;
 }
 
 const char *strata_db_driver_name(const struct strata_db *db)

@@ -3,6 +3,7 @@
 #define STRATA_ENGINE_DB_H
 
 #include "util/common.h"
+#include "engine/history.h"
 #include "drivers/driver.h"
 #include "engine/progress.h"
 
@@ -10,14 +11,16 @@ struct strata_db {
 	const struct strata_driver *drv;
 	struct strata_conn *conn;
 	struct strata_url url;
-	struct table_name table;
-	struct table_name audit; /* beside the history table */
+	struct history_tables hist; /* sqlx's until a source's layout says */
+	char *table_text;           /* opts.table, owned: the tool's table */
+	struct table_name audit;    /* beside the history table */
 	/* as given, but lock_wait as the drivers take it: 0 is one try */
 	struct strata_db_options opts;
 	char *command;    /* opts.command, owned */
 	char *git_commit; /* of the source, once looked up */
 	bool has_git_lookup;
-	bool has_audit;     /* the audit table is known to exist */
+	bool has_audit;       /* the audit table is known to exist */
+	bool is_layout_bound; /* by the first source: db_bind_layout() */
 	bool is_lock_probe; /* this attempt has another after it: see migrate.c
 	                     */
 	int64_t lock_wait_ns; /* of the current command */
@@ -29,6 +32,14 @@ struct strata_db {
 	const char *source_dir;
 	struct progress progress;
 };
+
+/*
+ * The history tables of `src`'s layout (design.md, Layouts): the first
+ * source a command brings decides them; another layout later on the same
+ * handle is STRATA_EUSAGE.
+ */
+int db_bind_layout(struct strata_db *db, const struct strata_source *src,
+                   struct strata_error *err);
 
 /* Runs `b` (see batch.h), then empties it whatever the outcome. */
 int db_exec_batch(struct strata_db *db, struct batch *b,

@@ -402,7 +402,7 @@ int fenced_apply(struct strata_db *db, const struct plan_step *step,
 		drv->rollback(db->conn);
 		return 0;
 	}
-	history_add_insert(&b, &db->table, step->m, false, -1);
+	history_add_insert(&b, &db->hist, step->m, false, -1);
 	batch_add_commit(&b);
 	if (db_exec_batch(db, &b, err) < 0)
 		goto fail;
@@ -430,7 +430,8 @@ int fenced_apply(struct strata_db *db, const struct plan_step *step,
 	step_audit(&e, db, "apply", step, started);
 	e.duration_ns = db->step_ns = text_monotonic_ns() - t0;
 	batch_add_begin(&b);
-	history_add_finish(&b, &db->table, step->m->version, e.duration_ns);
+	history_add_finish(&b, &db->hist, step->m->version,
+	                   step->m->version_text, e.duration_ns);
 	audit_add_to(&b, db, &e);
 	batch_add_commit(&b);
 	if (db_exec_batch(db, &b, err) < 0) {

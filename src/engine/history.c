@@ -15,6 +15,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+void history_tables_release(struct history_tables *ht)
+{
+	table_name_release(&ht->own);
+	table_name_release(&ht->tool);
+	memset(ht, 0, sizeof(*ht));
+}
+
+static bool has_tool(const struct history_tables *ht)
+{
+	return ht->layout != STRATA_LAYOUT_SQLX &&
+	       ht->layout != STRATA_LAYOUT_AUTO;
+}
+
+/* The version as another tool's table holds it, into `buf` when the
+ * migration's own text is not known. */
+static const char *version_text(const char *text, int64_t version,
+                                char buf[static 24])
+{
+	if (text)
+		return text;
+	snprintf(buf, 24, "%" PRId64, version);
+	return buf;
+}
+
 void history_release(struct history *h)
 {
 	arena_release(&h->strings);
@@ -41,12 +65,14 @@ const struct history_row *history_find(const struct history *h, int64_t version)
 
 /* ---- the table ---------------------------------------------------------- */
 
-int history_ensure(struct strata_conn *c, const struct table_name *table,
+int history_ensure(struct strata_conn *c, const struct history_tables *ht,
                    struct strata_error *err)
 {
 	const struct strata_driver *drv = c->drv;
 	struct sbuf sql = SBUF_INIT, name = SBUF_INIT, fix = SBUF_INIT;
 	int rc;
+
+	const struct table_name *table = &ht->own;
 
 	if (drv->ddl_name)
 		drv->ddl_name(&name, table);
@@ -57,6 +83,8 @@ int history_ensure(struct strata_conn *c, const struct table_name *table,
 	if (rc < 0 && drv->create_failed &&
 	    drv->create_failed(c, table, "history table", err) == 0)
 		rc = 0;
+	if (rc == 0 && has_tool(ht))
+		rc = history_tool_ensure(c, ht, err);
 	/* 3F000: the schema is missing, or none is on the search_path */
 	if (rc < 0 && err && !strcmp(err->sqlstate, "3F000")) {
 		if (table->schema) {
@@ -163,12 +191,13 @@ static int add_row(void *data, const char *const *cells, size_t n_cols)
 	return 0;
 }
 
-int history_read(struct strata_conn *c, const struct table_name *table,
+int history_read(struct strata_conn *c, const struct history_tables *ht,
                  struct history *out, struct strata_error *err)
 {
 	const struct strata_driver *drv = c->drv;
 	struct history h = { 0 };
 	struct sbuf sql = SBUF_INIT;
+	const struct table_name *table = &ht->own;
 	struct reader r = { &h, table, err };
 	int rc = -1;
 
@@ -197,6 +226,8 @@ int history_read(struct strata_conn *c, const struct table_name *table,
 		if (drv->query_each(c, sql.buf, 0, NULL, add_row, &r, err) < 0)
 			goto done;
 	}
+	if (has_tool(ht) && history_tool_read(c, ht, &h, err) < 0)
+		goto done;
 	*out = h;
 	memset(&h, 0, sizeof(h));
 	rc = 0;
@@ -207,7 +238,7 @@ done:
 }
 
 int history_has(bool *out, struct strata_conn *c,
-                const struct table_name *table, int64_t version,
+                const struct history_tables *ht, int64_t version,
                 struct strata_error *err)
 {
 	const struct db_value v[] = { DBV_INT(version) };
@@ -215,7 +246,16 @@ int history_has(bool *out, struct strata_conn *c,
 	struct sbuf sql = SBUF_INIT;
 	int rc;
 
-	sbuf_addf(&sql, "SELECT 1 FROM %s WHERE version = $1", table->quoted);
+	if (has_tool(ht)) {
+		/* the tool's table says, merged with strata's */
+		struct history h = { 0 };
+
+		rc = history_read(c, ht, &h, err);
+		*out = rc == 0 && history_find(&h, version);
+		history_release(&h);
+		return rc;
+	}
+	sbuf_addf(&sql, "SELECT 1 FROM %s WHERE version = $1", ht->own.quoted);
 	rc = c->drv->query(c, sql.buf, ARRAY_SIZE(v), v, &rows, err);
 	*out = rc == 0 && rows.n_rows > 0;
 	db_rows_release(&rows);
@@ -229,7 +269,7 @@ int history_has(bool *out, struct strata_conn *c,
  * sqlx writes booleans as true/false in PostgreSQL and 1/0 in SQLite: the
  * literals TRUE and FALSE are each of these in its dialect.
  */
-void history_add_insert(struct batch *b, const struct table_name *table,
+void history_add_insert(struct batch *b, const struct history_tables *ht,
                         const struct strata_migration *m, bool success,
                         int64_t execution_time)
 {
@@ -240,13 +280,24 @@ void history_add_insert(struct batch *b, const struct table_name *table,
 		DBV_INT(execution_time),
 	};
 	struct sbuf sql = SBUF_INIT;
+	char buf[24];
 
+	/* a record of strata's the tool has reverted since */
+	if (has_tool(ht)) {
+		sbuf_addf(&sql, "DELETE FROM %s WHERE version = $1",
+		          ht->own.quoted);
+		batch_add_sql(b, sql.buf, 1, v);
+		sbuf_reset(&sql);
+	}
 	sbuf_addf(
 	        &sql,
 	        "INSERT INTO %s (version, description, success, checksum, execution_time) VALUES ($1, $2, %s, $3, $4)",
-	        table->quoted, success ? "TRUE" : "FALSE");
+	        ht->own.quoted, success ? "TRUE" : "FALSE");
 	batch_add_sql(b, sql.buf, ARRAY_SIZE(v), v);
 	sbuf_release(&sql);
+	if (has_tool(ht) && success)
+		history_tool_add_applied(
+		        b, ht, version_text(m->version_text, m->version, buf));
 }
 
 /*
@@ -272,27 +323,51 @@ static void add_change(struct batch *b, const struct table_name *table,
 	sbuf_release(&sql);
 }
 
-void history_add_finish(struct batch *b, const struct table_name *table,
-                        int64_t version, int64_t execution_time)
+void history_add_finish(struct batch *b, const struct history_tables *ht,
+                        int64_t version, const char *text,
+                        int64_t execution_time)
 {
+	char buf[24];
+
 	add_change(
-	        b, table,
+	        b, &ht->own,
 	        "UPDATE %s SET success = TRUE, execution_time = $2 WHERE version = $1",
 	        version, &execution_time);
+	if (has_tool(ht))
+		history_tool_add_applied(b, ht,
+		                         version_text(text, version, buf));
 }
 
-void history_add_set_failed(struct batch *b, const struct table_name *table,
-                            int64_t version)
+void history_add_set_failed(struct batch *b, const struct history_tables *ht,
+                            const struct strata_migration *m)
 {
-	add_change(b, table, "UPDATE %s SET success = FALSE WHERE version = $1",
-	           version, NULL);
+	/* strata may hold no record of what the tool applied: a new one */
+	if (has_tool(ht)) {
+		history_add_insert(b, ht, m, false, -1);
+		return;
+	}
+	add_change(b, &ht->own,
+	           "UPDATE %s SET success = FALSE WHERE version = $1",
+	           m->version, NULL);
 }
 
-void history_add_delete(struct batch *b, const struct table_name *table,
-                        int64_t version)
+void history_add_delete(struct batch *b, const struct history_tables *ht,
+                        int64_t version, const char *text)
 {
-	add_change(b, table, "DELETE FROM %s WHERE version = $1", version,
-	           NULL);
+	const struct db_value v[] = { DBV_INT(version) };
+	struct sbuf sql = SBUF_INIT;
+	char buf[24];
+
+	if (!has_tool(ht)) {
+		add_change(b, &ht->own, "DELETE FROM %s WHERE version = $1",
+		           version, NULL);
+		return;
+	}
+	/* strata may hold no record of what the tool applied */
+	sbuf_addf(&sql, "DELETE FROM %s WHERE version = $1", ht->own.quoted);
+	batch_add_sql(b, sql.buf, ARRAY_SIZE(v), v);
+	sbuf_release(&sql);
+	history_tool_add_removed(b, ht, version_text(text, version, buf));
 }
 
 /* `b` alone, now. */
@@ -304,41 +379,42 @@ static int run(struct strata_conn *c, struct batch *b, struct strata_error *err)
 	return rc;
 }
 
-int history_insert(struct strata_conn *c, const struct table_name *table,
+int history_insert(struct strata_conn *c, const struct history_tables *ht,
                    const struct strata_migration *m, bool success,
                    int64_t execution_time, struct strata_error *err)
 {
 	struct batch b = BATCH_INIT;
 
-	history_add_insert(&b, table, m, success, execution_time);
+	history_add_insert(&b, ht, m, success, execution_time);
 	return run(c, &b, err);
 }
 
-int history_finish(struct strata_conn *c, const struct table_name *table,
-                   int64_t version, int64_t execution_time,
+int history_finish(struct strata_conn *c, const struct history_tables *ht,
+                   int64_t version, const char *text, int64_t execution_time,
                    struct strata_error *err)
 {
 	struct batch b = BATCH_INIT;
 
-	history_add_finish(&b, table, version, execution_time);
+	history_add_finish(&b, ht, version, text, execution_time);
 	return run(c, &b, err);
 }
 
-int history_set_failed(struct strata_conn *c, const struct table_name *table,
-                       int64_t version, struct strata_error *err)
+int history_set_failed(struct strata_conn *c, const struct history_tables *ht,
+                       const struct strata_migration *m,
+                       struct strata_error *err)
 {
 	struct batch b = BATCH_INIT;
 
-	history_add_set_failed(&b, table, version);
+	history_add_set_failed(&b, ht, m);
 	return run(c, &b, err);
 }
 
-int history_delete(struct strata_conn *c, const struct table_name *table,
-                   int64_t version, struct strata_error *err)
+int history_delete(struct strata_conn *c, const struct history_tables *ht,
+                   int64_t version, const char *text, struct strata_error *err)
 {
 	struct batch b = BATCH_INIT;
 
-	history_add_delete(&b, table, version);
+	history_add_delete(&b, ht, version, text);
 	return run(c, &b, err);
 }
 
@@ -347,6 +423,8 @@ int history_delete(struct strata_conn *c, const struct table_name *table,
 bool history_checksum_matches(const struct history_row *row,
                               const struct strata_migration *m)
 {
+	if (row->is_unverified)
+		return true; /* nothing to compare with */
 	return row->checksum_len == STRATA_CHECKSUM_LEN &&
 	       memcmp(row->checksum, m->checksum, STRATA_CHECKSUM_LEN) == 0;
 }

@@ -12,12 +12,16 @@
 
 struct history_row {
 	int64_t version;
+	/* as another tool's table holds it (NULL in sqlx's) */
+	const char *version_text;
 	const char *description;  /* in the history's arena */
 	const char *installed_on; /* ISO 8601 in UTC, likewise */
 	bool success;
 	unsigned char checksum[STRATA_CHECKSUM_LEN];
 	size_t checksum_len; /* as stored: sqlx's rows hold 48 bytes */
 	int64_t execution_time;
+	/* applied by another tool, never seen by strata: no checksum */
+	bool is_unverified;
 };
 
 struct history {
@@ -27,44 +31,61 @@ struct history {
 	struct arena strings; /* the rows' */
 };
 
+/*
+ * Where the history is kept (design.md, Layouts): sqlx's table; or, for
+ * another tool's layout, that tool's own table, exactly as the tool writes
+ * it, and strata's record beside it in sqlx's form (history_tool.c).
+ */
+struct history_tables {
+	struct table_name own;     /* sqlx's, or strata's beside the tool's */
+	enum strata_layout layout; /* STRATA_LAYOUT_SQLX: no `tool` */
+	struct table_name tool;
+};
+
+void history_tables_release(struct history_tables *ht);
+
 void history_release(struct history *h);
 const struct history_row *history_find(const struct history *h,
                                        int64_t version);
 
 /* CREATE TABLE IF NOT EXISTS in the driver's sqlx form. */
-int history_ensure(struct strata_conn *c, const struct table_name *table,
+int history_ensure(struct strata_conn *c, const struct history_tables *ht,
                    struct strata_error *err);
 /* Every row, ascending; a missing table is no error: !out->has_table. */
-int history_read(struct strata_conn *c, const struct table_name *table,
+int history_read(struct strata_conn *c, const struct history_tables *ht,
                  struct history *out, struct strata_error *err);
 int history_has(bool *out, struct strata_conn *c,
-                const struct table_name *table, int64_t version,
+                const struct history_tables *ht, int64_t version,
                 struct strata_error *err);
 /*
  * The row of a migration applied (success) or being applied outside a
  * transaction (!success, execution_time -1: the fence).
  */
-int history_insert(struct strata_conn *c, const struct table_name *table,
+int history_insert(struct strata_conn *c, const struct history_tables *ht,
                    const struct strata_migration *m, bool success,
                    int64_t execution_time, struct strata_error *err);
-/* The changes of one version's row, which must exist. */
-int history_finish(struct strata_conn *c, const struct table_name *table,
-                   int64_t version, int64_t execution_time,
+/* The changes of one version's row, which must exist. `version_text`:
+ * the version as another tool's table holds it (NULL: in digits). */
+int history_finish(struct strata_conn *c, const struct history_tables *ht,
+                   int64_t version, const char *version_text,
+                   int64_t execution_time, struct strata_error *err);
+int history_set_failed(struct strata_conn *c, const struct history_tables *ht,
+                       const struct strata_migration *m,
+                       struct strata_error *err);
+int history_delete(struct strata_conn *c, const struct history_tables *ht,
+                   int64_t version, const char *version_text,
                    struct strata_error *err);
-int history_set_failed(struct strata_conn *c, const struct table_name *table,
-                       int64_t version, struct strata_error *err);
-int history_delete(struct strata_conn *c, const struct table_name *table,
-                   int64_t version, struct strata_error *err);
 /* The same, added to a batch: a migration's transaction ends with them. */
-void history_add_insert(struct batch *b, const struct table_name *table,
+void history_add_insert(struct batch *b, const struct history_tables *ht,
                         const struct strata_migration *m, bool success,
                         int64_t execution_time);
-void history_add_finish(struct batch *b, const struct table_name *table,
-                        int64_t version, int64_t execution_time);
-void history_add_set_failed(struct batch *b, const struct table_name *table,
-                            int64_t version);
-void history_add_delete(struct batch *b, const struct table_name *table,
-                        int64_t version);
+void history_add_finish(struct batch *b, const struct history_tables *ht,
+                        int64_t version, const char *version_text,
+                        int64_t execution_time);
+void history_add_set_failed(struct batch *b, const struct history_tables *ht,
+                            const struct strata_migration *m);
+void history_add_delete(struct batch *b, const struct history_tables *ht,
+                        int64_t version, const char *version_text);
 
 /* Whether the recorded checksum is the file's. */
 bool history_checksum_matches(const struct history_row *row,
@@ -80,5 +101,19 @@ int history_check_row(const struct history_row *row,
 /* A mismatch caused only by CRLF line endings or a UTF-8 BOM. */
 bool history_is_whitespace_only_change(const struct history_row *row,
                                        const struct strata_migration *m);
+
+/* ---- history_tool.c: another tool's table ------------------------------ */
+
+/* The table the tool names by default ("schema_migrations"). */
+const char *history_tool_default_table(enum strata_layout layout);
+int history_tool_ensure(struct strata_conn *c, const struct history_tables *ht,
+                        struct strata_error *err);
+/* strata's rows (`*own`) merged with the tool's: see history_tool.c. */
+int history_tool_read(struct strata_conn *c, const struct history_tables *ht,
+                      struct history *own, struct strata_error *err);
+void history_tool_add_applied(struct batch *b, const struct history_tables *ht,
+                              const char *version_text);
+void history_tool_add_removed(struct batch *b, const struct history_tables *ht,
+                              const char *version_text);
 
 #endif

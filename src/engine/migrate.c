@@ -106,7 +106,7 @@ static int apply_txn(struct strata_db *db, struct batch *b,
 	}
 	step_audit(&e, db, "apply", step, started);
 	e.duration_ns = db->step_ns = text_monotonic_ns() - t0;
-	history_add_insert(b, &db->table, step->m, true, e.duration_ns);
+	history_add_insert(b, &db->hist, step->m, true, e.duration_ns);
 	audit_add_to(b, db, &e);
 	if (!is_own_txn)
 		return 0;
@@ -332,7 +332,8 @@ int strata_migrate_run(struct strata_run_result *out, struct strata_db *db,
 		strata_error_set(err, STRATA_EUSAGE, "invalid target version");
 		goto done;
 	}
-	if (step_lock_and_read(db, &h, !opts->is_dry_run, err) < 0 ||
+	if (db_bind_layout(db, src, err) < 0 ||
+	    step_lock_and_read(db, &h, !opts->is_dry_run, err) < 0 ||
 	    check_history(&h, src, opts->is_ignore_missing, err) < 0 ||
 	    lint_begin(&lint, db, opts, err) < 0)
 		goto done;

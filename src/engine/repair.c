@@ -21,10 +21,11 @@ static int begin_locked(struct strata_db *db, struct history *h,
 	const struct strata_driver *drv = db->drv;
 
 	db->source_dir = src ? source_folder(src) : NULL;
-	if (drv->lock(db->conn, db->opts.lock_wait, err) < 0 ||
-	    history_ensure(db->conn, &db->table, err) < 0 ||
+	if ((src && db_bind_layout(db, src, err) < 0) ||
+	    drv->lock(db->conn, db->opts.lock_wait, err) < 0 ||
+	    history_ensure(db->conn, &db->hist, err) < 0 ||
 	    audit_ensure(db, err) < 0 ||
-	    history_read(db->conn, &db->table, h, err) < 0)
+	    history_read(db->conn, &db->hist, h, err) < 0)
 		return -1;
 	return db_begin(db, err);
 }
@@ -46,8 +47,7 @@ static const char *state_of(const struct history_row *row,
 		return "not recorded (pending)";
 	if (!row->success)
 		return "recorded as failed";
-	if (m && (row->checksum_len != STRATA_CHECKSUM_LEN ||
-	          memcmp(row->checksum, m->checksum, STRATA_CHECKSUM_LEN)))
+	if (m && !history_checksum_matches(row, m))
 		return "applied, changed since";
 	return "applied";
 }
@@ -66,6 +66,15 @@ static int wrong_state(int64_t version, const char *wanted,
 	return strata_error_reason(err, STRATA_REASON_SEE_STATUS, version);
 }
 
+/* The version as another tool's table writes it, when known. */
+static const char *version_text_of(const struct history_row *row,
+                                   const struct strata_migration *m)
+{
+	if (row && row->version_text)
+		return row->version_text;
+	return m ? m->version_text : NULL;
+}
+
 static int set_checksum(struct strata_db *db, int64_t version,
                         const unsigned char *sum, struct strata_error *err)
 {
@@ -75,7 +84,7 @@ static int set_checksum(struct strata_db *db, int64_t version,
 	int rc;
 
 	sbuf_addf(&sql, "UPDATE %s SET checksum = $1 WHERE version = $2",
-	          db->table.quoted);
+	          db->hist.own.quoted);
 	rc = db->drv->query(db->conn, sql.buf, 2, params, NULL, err);
 	sbuf_release(&sql);
 	return rc;
@@ -114,12 +123,14 @@ int strata_repair(struct strata_repair_result *out, struct strata_db *db,
 		if (kind == STRATA_REPAIR_MARK_APPLIED) {
 			e.note =
 			        "marked applied: its effect was completed by hand";
-			rc = history_finish(db->conn, &db->table, version,
+			rc = history_finish(db->conn, &db->hist, version,
+			                    version_text_of(row, m),
 			                    row->execution_time, err);
 		} else {
 			e.note =
 			        "record removed: the next run applies it again";
-			rc = history_delete(db->conn, &db->table, version, err);
+			rc = history_delete(db->conn, &db->hist, version,
+			                    version_text_of(row, m), err);
 		}
 		break;
 	case STRATA_REPAIR_ACCEPT_CHECKSUM:
@@ -211,7 +222,7 @@ int strata_mark_applied(size_t *out_count, struct strata_db *db,
 		e.down_sql = m->down_sql;
 		e.note = "recorded as applied without running it";
 		/* execution_time 0: it did not run here */
-		if (history_insert(db->conn, &db->table, m, true, 0, err) < 0 ||
+		if (history_insert(db->conn, &db->hist, m, true, 0, err) < 0 ||
 		    audit_add(db, &e, err) < 0)
 			goto done;
 		count++;

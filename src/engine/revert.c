@@ -147,7 +147,7 @@ static int revert_one(struct strata_db *db, const struct plan_step *step,
 	batch_add_begin(&b);
 	if (!(drv->caps & DRV_ADVISORY_LOCK) &&
 	    (db_exec_batch(db, &b, err) < 0 ||
-	     history_has(&has, db->conn, &db->table, v, err) < 0))
+	     history_has(&has, db->conn, &db->hist, v, err) < 0))
 		goto fail;
 	if (!has) {
 		*is_skipped = true;
@@ -165,7 +165,7 @@ static int revert_one(struct strata_db *db, const struct plan_step *step,
 			return -1;
 		}
 		e.duration_ns = db->step_ns = text_monotonic_ns() - t0;
-		history_add_delete(&b, &db->table, v);
+		history_add_delete(&b, &db->hist, v, step->m->version_text);
 		audit_add_to(&b, db, &e);
 		if (step_check_lock(db, err) < 0)
 			goto fail;
@@ -175,7 +175,7 @@ static int revert_one(struct strata_db *db, const struct plan_step *step,
 		return 0;
 	}
 	/* Fenced: marked failed while the down file runs outside a txn. */
-	history_add_set_failed(&b, &db->table, v);
+	history_add_set_failed(&b, &db->hist, step->m);
 	batch_add_commit(&b);
 	if (db_exec_batch(db, &b, err) < 0)
 		goto fail;
@@ -195,7 +195,7 @@ static int revert_one(struct strata_db *db, const struct plan_step *step,
 	}
 	e.duration_ns = db->step_ns = text_monotonic_ns() - t0;
 	batch_add_begin(&b);
-	history_add_delete(&b, &db->table, v);
+	history_add_delete(&b, &db->hist, v, step->m->version_text);
 	audit_add_to(&b, db, &e);
 	batch_add_commit(&b);
 	if (db_exec_batch(db, &b, err) < 0)
@@ -227,6 +227,7 @@ int strata_migrate_revert(size_t *out_reverted, struct strata_db *db,
 		opts = &defaults;
 	if (OPTIONS_CHECK(opts, STRATA_REVERT_OPTIONS_VERSION,
 	                  "strata_revert_options", err) < 0 ||
+	    db_bind_layout(db, src, err) < 0 ||
 	    step_lock_and_read(db, &h, false, err) < 0 ||
 	    step_check_failed(&h, src, err) < 0)
 		goto done;

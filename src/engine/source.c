@@ -130,7 +130,7 @@ static int problems_report(struct problems *p, struct strata_problems *all,
 }
 
 static void fill_texts(struct strata_migration *m, const struct entry *up,
-                       const struct entry *down)
+                       const struct entry *down, struct arena *arena)
 {
 	m->up_sql = up->content->text;
 	m->up_len = up->content->len;
@@ -140,6 +140,14 @@ static void fill_texts(struct strata_migration *m, const struct entry *up,
 		m->down_sql = down->content->text;
 		m->down_len = down->content->len;
 		m->is_down_no_transaction = down->content->is_no_transaction;
+	}
+	if (up->content->is_dbmate)
+		source_fill_dbmate(m, up->content, arena);
+	if (up->is_diesel) {
+		/* metadata.toml rules both files; "-- no-transaction" is
+		 * sqlx's, not diesel's */
+		m->is_no_transaction = up->is_diesel_no_transaction;
+		m->is_down_no_transaction = up->is_diesel_no_transaction;
 	}
 }
 
@@ -178,7 +186,7 @@ static char *join_path(struct arena *arena, const char *dir, size_t dir_len,
  */
 static int list_dir(struct entry ***out, size_t *out_n, int *dir_fd,
                     struct aliens *aliens, struct arena *scratch,
-                    struct arena *keep, const char *dir,
+                    struct arena *keep, const char *dir, size_t *out_alloc,
                     struct strata_error *err)
 {
 	struct entry **v = NULL;
@@ -259,6 +267,7 @@ static int list_dir(struct entry ***out, size_t *out_n, int *dir_fd,
 	}
 	*out = v;
 	*out_n = n;
+	*out_alloc = alloc;
 	return 0;
 }
 
@@ -307,7 +316,8 @@ static void build_migrations(struct strata_source *src, struct entry **v,
 			source_problems_add(problems, key, &perr);
 		} else if (is_lenient ? is_group_sound(v + i, j - i)
 		                      : !problems->n) {
-			fill_texts(m, v[i], j - i > 1 ? v[i + 1] : NULL);
+			fill_texts(m, v[i], j - i > 1 ? v[i + 1] : NULL,
+			           &src->arena);
 			n_ms++;
 		}
 		i = j;
@@ -375,11 +385,124 @@ static void read_entries(struct strata_source *src, struct reader *r,
 	}
 }
 
+static bool has_diesel_dirs(const struct aliens *a)
+{
+	for (size_t i = 0; i < a->n; i++)
+		if (a->v[i].kind == ALIEN_DIESEL)
+			return true;
+	return false;
+}
+
+/* The aliens but diesel's directories, which diesel's layout reads. */
+static void drop_diesel_aliens(struct aliens *a)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < a->n; i++)
+		if (a->v[i].kind != ALIEN_DIESEL)
+			a->v[k++] = a->v[i];
+	a->n = k;
+}
+
+/* A file of one layout in a folder read in another: never passed over. */
+static void layout_problem(struct problems *problems, const struct entry *e,
+                           const char *what, enum strata_layout layout)
+{
+	struct strata_error err = STRATA_ERROR_INIT;
+
+	strata_error_set(&err, STRATA_EVALIDATE,
+	                 "'%s' is %s, in a folder read in %s's layout", e->path,
+	                 what, strata_layout_name(layout));
+	strata_error_hint(
+	        &err,
+	        "Keep one layout per folder; choose the layout with --layout (or layout = in strata.conf) if strata chose the wrong one.");
+	error_set_location(&err, e->path, NULL, 0, 0);
+	source_problems_add(problems, e->name, &err);
+}
+
+/*
+ * The layout of a folder whose files are read: dbmate's when its files
+ * hold dbmate's sections, sqlx's otherwise; a folder of both is neither.
+ */
+static enum strata_layout settle_layout(enum strata_layout asked,
+                                        struct entry **v, size_t n,
+                                        struct problems *problems)
+{
+	const struct entry *dbmate = NULL, *other = NULL;
+
+	if (asked == STRATA_LAYOUT_SQLX || asked == STRATA_LAYOUT_DIESEL)
+		return asked;
+	for (size_t i = 0; i < n; i++) {
+		const struct entry *e = v[i];
+
+		if (!e->is_named || !e->is_sound)
+			continue;
+		if (e->content && e->content->is_dbmate) {
+			if (!dbmate || strcmp(e->name, dbmate->name) < 0)
+				dbmate = e;
+		} else if (!other || strcmp(e->name, other->name) < 0) {
+			other = e;
+		}
+	}
+	if (asked == STRATA_LAYOUT_DBMATE) {
+		if (other)
+			layout_problem(
+			        problems, other,
+			        "not a dbmate migration (no '-- migrate:up')",
+			        asked);
+		return asked;
+	}
+	if (dbmate && other) {
+		layout_problem(
+		        problems, other,
+		        "a migration of sqlx's layout (no '-- migrate:up')",
+		        STRATA_LAYOUT_DBMATE);
+		return STRATA_LAYOUT_DBMATE;
+	}
+	return dbmate ? STRATA_LAYOUT_DBMATE : STRATA_LAYOUT_SQLX;
+}
+
+/*
+ * diesel runs migrations in the order of their versions as text, dbmate in
+ * the order of the file names: when that is not the order of the numbers
+ * (versions of different lengths), strata would run them in another order
+ * than the tool, so the folder is refused rather than read either way.
+ */
+static void check_text_order(const struct strata_source *src,
+                             struct problems *problems)
+{
+	for (size_t i = 1; i < src->n; i++) {
+		const struct strata_migration *a = &src->migrations[i - 1];
+		const struct strata_migration *b = &src->migrations[i];
+		struct strata_error err = STRATA_ERROR_INIT;
+
+		if (strcmp(a->version_text, b->version_text) < 0)
+			continue;
+		strata_error_set(
+		        &err, STRATA_EVALIDATE,
+		        "%s runs '%s' before '%s', strata the other way round",
+		        strata_layout_name(src->layout), b->up_path,
+		        a->up_path);
+		strata_error_detail(
+		        &err,
+		        "%s orders versions as text ('%s' before '%s'), strata as numbers.",
+		        strata_layout_name(src->layout), b->version_text,
+		        a->version_text);
+		strata_error_hint(
+		        &err,
+		        "Give the versions the same number of digits (leading zeros), so that both orders agree.");
+		error_set_location(&err, b->up_path, NULL, 0, 0);
+		source_problems_add(problems, b->up_path, &err);
+		return;
+	}
+}
+
 static struct strata_source *source_new(const char *dir)
 {
 	struct strata_source *src = xcalloc(1, sizeof(*src));
 
 	src->dir = arena_strdup(&src->arena, dir);
+	src->layout = STRATA_LAYOUT_SQLX;
 	return src;
 }
 
@@ -396,6 +519,7 @@ int strata_source_load(struct strata_source **out, const char *dir,
 		               ? opts->max_file_size
 		               : STRATA_DEFAULT_MAX_FILE_SIZE,
 		.is_checksums_only = opts && opts->is_checksums_only,
+		.layout = opts ? opts->layout : STRATA_LAYOUT_AUTO,
 		.buf = SBUF_INIT,
 	};
 	struct problems problems = { NULL, 0, 0 };
@@ -403,7 +527,7 @@ int strata_source_load(struct strata_source **out, const char *dir,
 	/* the entries and what was read of them: gone once loaded */
 	struct arena scratch = ARENA_INIT, reader_scratch[MAX_READERS - 1];
 	struct entry **entries = NULL;
-	size_t n = 0;
+	size_t n = 0, alloc = 0;
 	int rc = -1;
 
 	*out = NULL;
@@ -415,10 +539,24 @@ int strata_source_load(struct strata_source **out, const char *dir,
 	memset(reader_scratch, 0, sizeof(reader_scratch));
 	r.scratch = &scratch;
 	if (list_dir(&entries, &n, &r.dir_fd, &aliens, &scratch, &src->arena,
-	             dir, err) < 0)
+	             dir, &alloc, err) < 0)
 		goto done;
-	source_report_aliens(&problems, &aliens, dir);
+	if (r.layout == STRATA_LAYOUT_DIESEL ||
+	    (r.layout == STRATA_LAYOUT_AUTO && !n &&
+	     has_diesel_dirs(&aliens))) {
+		r.layout = STRATA_LAYOUT_DIESEL;
+		for (size_t i = 0; i < n; i++)
+			layout_problem(&problems, entries[i],
+			               "a file of another layout",
+			               STRATA_LAYOUT_DIESEL);
+		n = 0;
+		source_add_diesel(&entries, &n, &alloc, &problems, &aliens,
+		                  r.dir_fd, &scratch, &src->arena, dir);
+		drop_diesel_aliens(&aliens);
+	}
+	source_report_aliens(&problems, &aliens, dir, r.layout);
 	read_entries(src, &r, reader_scratch, entries, n);
+	src->layout = settle_layout(r.layout, entries, n, &problems);
 	for (size_t i = 0; i < n; i++)
 		if (entries[i]->err) {
 			source_problems_add(&problems, entries[i]->name,
@@ -427,6 +565,9 @@ int strata_source_load(struct strata_source **out, const char *dir,
 		}
 	build_migrations(src, entries, n, &problems,
 	                 opts && opts->is_lenient && opts->problems);
+	if (src->layout == STRATA_LAYOUT_DBMATE ||
+	    src->layout == STRATA_LAYOUT_DIESEL)
+		check_text_order(src, &problems);
 	if (problems.n) {
 		problems_report(&problems, opts ? opts->problems : NULL, err);
 		if (!(opts && opts->is_lenient && opts->problems))
@@ -497,6 +638,35 @@ void source_set_migrations(struct strata_source *src,
 const char *strata_source_dir(const struct strata_source *src)
 {
 	return src->dir;
+}
+
+enum strata_layout strata_source_layout(const struct strata_source *src)
+{
+	return src->layout;
+}
+
+static const char *const layout_names[] = {
+	[STRATA_LAYOUT_AUTO] = "auto",
+	[STRATA_LAYOUT_SQLX] = "sqlx",
+	[STRATA_LAYOUT_DBMATE] = "dbmate",
+	[STRATA_LAYOUT_DIESEL] = "diesel",
+};
+
+const char *strata_layout_name(enum strata_layout layout)
+{
+	if ((size_t)layout < ARRAY_SIZE(layout_names))
+		return layout_names[layout];
+	return "unknown";
+}
+
+int strata_layout_parse(enum strata_layout *out, const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(layout_names); i++)
+		if (!strcmp(name, layout_names[i])) {
+			*out = (enum strata_layout)i;
+			return 0;
+		}
+	return -1;
 }
 
 size_t strata_source_count(const struct strata_source *src)

@@ -179,7 +179,7 @@ static int check_dbmate(const struct entry *e, const char *text, size_t len,
 		        "strata reads sqlx's layout, where the whole file is the up migration; dbmate's '-- migrate:' sections are not read.");
 	strata_error_hint(
 	        err,
-	        "Split it into VERSION_NAME.up.sql (the up section) and VERSION_NAME.down.sql (the down section), or apply it with dbmate.");
+	        "Read the folder in dbmate's layout (--layout dbmate, or layout = dbmate in strata.conf), or split the file into VERSION_NAME.up.sql (the up section) and VERSION_NAME.down.sql (the down section).");
 	error_set_location(err, e->path, text, len, first);
 	return -1;
 }
@@ -211,7 +211,7 @@ int source_check_bom(const char *path, const char *text, size_t len,
 /* Migration files are UTF-8 without NUL bytes (design.md, Migration
  * sources and layouts). */
 static int check_text(const struct entry *e, const char *text, size_t len,
-                      struct strata_error *err)
+                      enum strata_layout layout, struct strata_error *err)
 {
 	const char *nul = memchr(text, '\0', len);
 	size_t bad = text_utf8_invalid_at(text, len);
@@ -238,6 +238,9 @@ static int check_text(const struct entry *e, const char *text, size_t len,
 		error_set_location(err, e->path, text, len, bad);
 		return -1;
 	}
+	/* dbmate's sections are read where its layout may be the folder's */
+	if (layout == STRATA_LAYOUT_AUTO || layout == STRATA_LAYOUT_DBMATE)
+		return 0;
 	return check_dbmate(e, text, len, err);
 }
 
@@ -367,7 +370,7 @@ int source_check_entry(struct entry *e, struct reader *r,
 		strata_error_release(&ignored);
 		goto fail;
 	}
-	if (source_parse_entry(e, r->arena, err) < 0)
+	if (!e->is_diesel && source_parse_entry(e, r->arena, err) < 0)
 		goto fail;
 	if (r->is_checksums_only && e->kind == KIND_DOWN) {
 		e->is_sound = true;
@@ -375,14 +378,23 @@ int source_check_entry(struct entry *e, struct reader *r,
 	}
 	if (read_entry(e, r, &text, &len, err) < 0)
 		goto fail;
-	if (check_text(e, text, len, err) < 0)
+	if (check_text(e, text, len, r->layout, err) < 0)
 		return -1;
 	c = arena_alloc(r->scratch, sizeof(*c));
 	memset(c, 0, sizeof(*c));
 	c->len = len;
 	c->is_no_transaction = source_is_no_transaction(text, len);
+	if (e->kind == KIND_SIMPLE && !e->is_diesel &&
+	    (r->layout == STRATA_LAYOUT_DBMATE ||
+	     (r->layout == STRATA_LAYOUT_AUTO &&
+	      source_has_dbmate_marker(text, len))) &&
+	    source_read_dbmate(c, e, text, len, err) < 0)
+		return -1;
+	/* dbmate's checksum is of its up section, as the down's is no
+	 * part of sqlx's either */
 	if (e->kind != KIND_DOWN)
-		strata_checksum(c->checksum, text, len);
+		strata_checksum(c->checksum, text,
+		                c->is_dbmate ? c->down_at : len);
 	if (!r->is_checksums_only)
 		c->text = text == r->buf.buf
 		                  ? arena_strndup(r->arena, text, len)

@@ -135,7 +135,7 @@ void source_aliens_add(struct aliens *a, enum alien_kind kind, const char *name,
  * other alien.
  */
 void source_report_aliens(struct problems *problems, const struct aliens *a,
-                          const char *dir)
+                          const char *dir, enum strata_layout layout)
 {
 	const struct alien *first[2] = { NULL, NULL };
 	size_t count[2] = { 0, 0 };
@@ -180,17 +180,23 @@ void source_report_aliens(struct problems *problems, const struct aliens *a,
 	if (first[ALIEN_DIESEL]) {
 		struct strata_error e = STRATA_ERROR_INIT;
 
-		strata_error_set(
-		        &e, STRATA_EVALIDATE,
-		        "'%s' holds diesel migrations, which strata does not read",
-		        dir);
+		if (layout == STRATA_LAYOUT_AUTO)
+			strata_error_set(
+			        &e, STRATA_EVALIDATE,
+			        "'%s' mixes diesel migrations with files of another layout",
+			        dir);
+		else
+			strata_error_set(
+			        &e, STRATA_EVALIDATE,
+			        "'%s' holds diesel migrations, which %s's layout does not read",
+			        dir, strata_layout_name(layout));
 		strata_error_detail(
 		        &e,
-		        "'%s' is one of %zu such directories: diesel keeps each migration in a directory VERSION_NAME holding up.sql and down.sql, where strata reads sqlx's layout, one VERSION_NAME.sql file (or .up.sql and .down.sql) per migration.",
+		        "'%s' is one of %zu such directories: diesel keeps each migration in a directory VERSION_NAME holding up.sql and down.sql; strata reads them as diesel does in a folder of diesel's layout alone.",
 		        first[ALIEN_DIESEL]->path, count[ALIEN_DIESEL]);
 		strata_error_hint(
 		        &e,
-		        "Apply them with diesel, or move each directory's up.sql to VERSION_NAME.up.sql and its down.sql to VERSION_NAME.down.sql, VERSION in digits alone (2023-01-01-000000 becomes 20230101000000).");
+		        "Keep one layout per folder: read it with --layout diesel (or layout = diesel in strata.conf), and move the other files out.");
 		error_set_location(&e, first[ALIEN_DIESEL]->path, NULL, 0, 0);
 		source_problems_add(problems, first[ALIEN_DIESEL]->name, &e);
 	}

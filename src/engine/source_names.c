@@ -119,6 +119,7 @@ int source_parse_entry(struct entry *e, struct arena *arena,
 		if (*p == '_')
 			*p = ' ';
 	e->version = v;
+	e->version_text = arena_strndup(arena, e->name, (size_t)digits);
 	e->description = desc;
 	e->is_named = true;
 	return 0;
@@ -217,6 +218,7 @@ int source_check_version(struct strata_migration *out, struct entry **group,
 
 	memset(out, 0, sizeof(*out));
 	out->version = up->version;
+	out->version_text = up->version_text;
 	out->description = up->description;
 	out->up_path = up->path;
 	out->down_path = down ? down->path : NULL;

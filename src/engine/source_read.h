@@ -25,6 +25,7 @@ struct strata_source {
 	struct strata_migration *migrations; /* ascending version */
 	size_t n;
 	bool is_built; /* not read from `dir` (source_new_built()) */
+	enum strata_layout layout;
 };
 
 enum kind {
@@ -42,8 +43,12 @@ struct entry {
 	bool is_sound;    /* read (unless skipped as a down file) and checked */
 	enum kind kind;
 	int64_t version;
+	const char *version_text; /* the name's digits, as written */
 	const char *description;
-	struct content *content;  /* NULL until read */
+	/* DIR/up.sql or DIR/down.sql of diesel's layout, named from DIR */
+	bool is_diesel;
+	bool is_diesel_no_transaction; /* DIR/metadata.toml says so */
+	struct content *content;       /* NULL until read */
 	struct strata_error *err; /* what check_entry() found wrong, if any */
 };
 
@@ -53,6 +58,12 @@ struct content {
 	size_t len;
 	unsigned char checksum[STRATA_CHECKSUM_LEN]; /* of an up file */
 	bool is_no_transaction;
+	/* dbmate's sections: text[0, down_at) is the up (only comments come
+	 * before its marker), text[down_at, len) the down */
+	bool is_dbmate;
+	bool is_down_no_transaction;
+	bool has_down_statements; /* more than comments after its marker */
+	size_t down_at;
 };
 
 /* One thread's reading of the entries; each thread has its own. */
@@ -64,7 +75,8 @@ struct reader {
 	const char *dir;
 	size_t max;
 	bool is_checksums_only;
-	struct sbuf buf; /* scratch */
+	enum strata_layout layout; /* as asked: AUTO reads dbmate's sections */
+	struct sbuf buf;           /* scratch */
 	struct entry **entries;
 	size_t n;
 	atomic_size_t *next; /* the next entry to take, shared */
@@ -145,6 +157,29 @@ void source_aliens_add(struct aliens *a, enum alien_kind kind, const char *name,
                        const char *path);
 /* The aliens as problems, one per diesel or Flyway folder. */
 void source_report_aliens(struct problems *problems, const struct aliens *a,
-                          const char *dir);
+                          const char *dir, enum strata_layout layout);
+
+/* ---- source_dbmate.c / source_diesel.c -----------------------------------
+ */
+
+/* Whether `text` holds a "-- migrate:up" or "-- migrate:down" marker. */
+bool source_has_dbmate_marker(const char *text, size_t len);
+/* dbmate's sections of an entry's text into `c`, checked as dbmate checks
+ * them (migration.go), or fills `err`. */
+int source_read_dbmate(struct content *c, const struct entry *e,
+                       const char *text, size_t len, struct strata_error *err);
+/* The up and down texts of a dbmate file's content, into `m`. */
+void source_fill_dbmate(struct strata_migration *m, const struct content *c,
+                        struct arena *arena);
+/*
+ * The entries of diesel's directories (aliens of kind ALIEN_DIESEL):
+ * DIR/up.sql and DIR/down.sql, named from DIR as diesel names them, with
+ * DIR/metadata.toml read; what is wrong with a directory becomes a
+ * problem. Appends to `*v`.
+ */
+void source_add_diesel(struct entry ***v, size_t *n, size_t *alloc,
+                       struct problems *problems, const struct aliens *a,
+                       int dir_fd, struct arena *scratch, struct arena *keep,
+                       const char *dir);
 
 #endif

@@ -136,8 +136,7 @@ static enum strata_state state_of(const struct history_row *row,
 		return STRATA_STATE_FAILED;
 	if (!m)
 		return STRATA_STATE_MISSING;
-	if (row->checksum_len != STRATA_CHECKSUM_LEN ||
-	    memcmp(row->checksum, m->checksum, STRATA_CHECKSUM_LEN) != 0)
+	if (!history_checksum_matches(row, m))
 		return STRATA_STATE_CHECKSUM_MISMATCH;
 	return STRATA_STATE_APPLIED;
 }
@@ -168,7 +167,7 @@ static void count(struct strata_status *st, enum strata_state s)
 static int read_database(struct status_owner *o, struct strata_db *db,
                          bool with_applied_by, struct strata_error *err)
 {
-	if (history_read(db->conn, &db->table, &o->h, err) < 0)
+	if (history_read(db->conn, &db->hist, &o->h, err) < 0)
 		return -1;
 	/* without the trail the BY column stays empty: not an error */
 	if (with_applied_by && audit_applied_by(db, add_applied_row, o) < 0)
@@ -221,13 +220,35 @@ static void merge(struct status_owner *o, const struct strata_source *src)
 	add_applied_by(o);
 }
 
+/*
+ * The database read again in the source's layout, when it was read in
+ * another (the load reads both at once, before the layout is known).
+ */
+static int read_in_layout(struct status_owner *o, struct strata_db *db,
+                          const struct strata_source *src, bool with_applied_by,
+                          struct strata_error *err)
+{
+	if (strata_source_layout(src) == db->hist.layout && db->is_layout_bound)
+		return 0;
+	if (db_bind_layout(db, src, err) < 0)
+		return -1;
+	history_release(&o->h);
+	free(o->by);
+	o->by = NULL;
+	o->n_by = o->alloc_by = 0;
+	arena_release(&o->who_strings);
+	o->n_whos = 0;
+	return read_database(o, db, with_applied_by, err);
+}
+
 int strata_status_get(struct strata_status **out, struct strata_db *db,
                       const struct strata_source *src, struct strata_error *err)
 {
 	struct status_owner *o = xcalloc(1, sizeof(*o));
 
 	*out = NULL;
-	if (read_database(o, db, true, err) < 0) {
+	if (db_bind_layout(db, src, err) < 0 ||
+	    read_database(o, db, true, err) < 0) {
 		strata_status_free(&o->st);
 		return -1;
 	}
@@ -287,6 +308,9 @@ int strata_status_load(struct strata_status **out,
 		pthread_join(thread, NULL);
 	else
 		read_database_job(&job);
+	if (src_rc == 0 && job.rc == 0)
+		job.rc = read_in_layout(o, db, src, job.with_applied_by,
+		                        &job.err);
 	if (src_rc < 0 || job.rc < 0) {
 		error_move(err, src_rc < 0 ? &src_err : &job.err);
 		strata_error_release(&src_err);

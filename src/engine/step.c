@@ -53,11 +53,11 @@ int step_lock_and_read(struct strata_db *db, struct history *h, bool is_create,
 		}
 		return -1;
 	}
-	if (is_create && (history_ensure(db->conn, &db->table, err) < 0 ||
+	if (is_create && (history_ensure(db->conn, &db->hist, err) < 0 ||
 	                  audit_ensure(db, err) < 0))
 		return -1;
 	/* design.md, The lock: the history is read after the lock is taken. */
-	return history_read(db->conn, &db->table, h, err);
+	return history_read(db->conn, &db->hist, h, err);
 }
 
 /* A step's directive, else the option, else the default; ms, 0: none. */
@@ -200,7 +200,7 @@ int step_applied_meanwhile(bool *out, struct strata_db *db, int64_t version,
 	*out = false;
 	if (db->drv->caps & DRV_ADVISORY_LOCK)
 		return 0;
-	return history_has(out, db->conn, &db->table, version, err);
+	return history_has(out, db->conn, &db->hist, version, err);
 }
 
 bool step_is_retryable(const struct strata_error *err)

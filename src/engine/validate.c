@@ -45,7 +45,8 @@ static int check_history(struct strata_problems *out, struct strata_db *db,
 	struct history h = { 0 };
 	int64_t newest;
 
-	if (history_read(db->conn, &db->table, &h, err) < 0)
+	if (db_bind_layout(db, src, err) < 0 ||
+	    history_read(db->conn, &db->hist, &h, err) < 0)
 		return -1;
 	for (size_t i = 0; i < h.n; i++) {
 		struct strata_error e = STRATA_ERROR_INIT;
@@ -101,6 +102,7 @@ int strata_validate(struct strata_problems *out, struct strata_db *db,
 	                  "strata_validate_options", err) < 0)
 		return -1;
 	so.max_file_size = opts->max_file_size;
+	so.layout = opts->layout;
 	so.problems = out;
 	so.is_lenient = true;
 	/* leniently loaded, so only an unreadable directory fails here */

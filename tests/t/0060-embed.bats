@@ -230,11 +230,13 @@ embedded_against_folder() {
 
 # strata embed refuses the folder as run does: exit 4, nothing on stdout,
 # and with -o the file left as it was, no temporary file beside it.
+# MESSAGE from embed (which reads sqlx's layout only), RUN_MESSAGE (default
+# the same) from run
 assert_embed_refused() {
-	local message=$1
+	local message=$1 run_message=${2:-$1}
 	run --separate-stderr strata run
 	assert_failure 4
-	[[ $stderr == *"$message"* ]] || fail "run: '$message' not in: $stderr"
+	[[ $stderr == *"$run_message"* ]] || fail "run: '$run_message' not in: $stderr"
 	run --separate-stderr strata embed migrations
 	assert_failure 4
 	[[ $stderr == *"$message"* ]] || fail "embed: '$message' not in: $stderr"
@@ -259,12 +261,14 @@ assert_embed_refused() {
 CREATE TABLE d (id int);
 -- migrate:down
 DROP TABLE d;"
-	assert_embed_refused "'migrations/2_dbmate.sql' is a dbmate migration"
+	assert_embed_refused "'migrations/2_dbmate.sql' is a dbmate migration" \
+		"'migrations/1_first.sql' is a migration of sqlx's layout"
 	rm migrations/2_dbmate.sql
 
 	write_migration 2023-01-01-000000_create_d/up.sql "CREATE TABLE d (id int);"
 	write_migration 2023-01-01-000000_create_d/down.sql "DROP TABLE d;"
-	assert_embed_refused "holds diesel migrations, which strata does not read"
+	assert_embed_refused "holds diesel migrations, which sqlx's layout does not read" \
+		"mixes diesel migrations with files of another layout"
 	rm -r migrations/2023-01-01-000000_create_d
 
 	rm migrations/1_first.sql

@@ -34,15 +34,19 @@ CREATE TABLE users (id int);
 
 -- migrate:down
 DROP TABLE users;"
-	assert_refused_everywhere migrations/20240101000000_create_users.sql \
-		"'migrations/20240101000000_create_users.sql' is a dbmate migration ('-- migrate:up' on line 1)"
-	run strata run
+	# a folder of both layouts is neither
+	assert_refused_everywhere migrations/1_first.sql \
+		"'migrations/1_first.sql' is a migration of sqlx's layout (no '-- migrate:up'), in a folder read in dbmate's layout"
+	# read as sqlx's, the down section would run as part of the up
+	run strata --layout sqlx run
+	assert_failure 4
+	assert_output --partial "'migrations/20240101000000_create_users.sql' is a dbmate migration ('-- migrate:up' on line 1)"
 	assert_output --partial "its '-- migrate:down' section (line 4) would run as part of the up"
-	assert_output --partial "hint: Split it into VERSION_NAME.up.sql (the up section) and VERSION_NAME.down.sql"
+	assert_output --partial "hint: Read the folder in dbmate's layout (--layout dbmate"
 	assert_output --partial "migrations/20240101000000_create_users.sql:1"
 }
 
-@test "dbmate: a file with -- migrate:up and -- migrate:down sections is refused by every command" {
+@test "dbmate: a folder mixing dbmate's files with sqlx's, or read as sqlx's, is refused by every command" {
 	for_each_driver dbmate_file
 }
 
@@ -50,14 +54,14 @@ DROP TABLE users;"
 	sqlite_db
 	write_migration 1_up_only.sql "--migrate:up
 CREATE TABLE a (id int);"
-	run strata run
+	run strata --layout sqlx run
 	assert_failure 4
 	assert_output --partial "'migrations/1_up_only.sql' is a dbmate migration ('-- migrate:up' on line 1)"
 	rm migrations/1_up_only.sql
 	write_migration 2_late.sql "CREATE TABLE b (id int);
 --   migrate:down transaction:false
 DROP TABLE b;"
-	run strata run
+	run strata --layout sqlx run
 	assert_failure 4
 	assert_output --partial "'migrations/2_late.sql' is a dbmate migration ('-- migrate:down' on line 2)"
 	rm migrations/2_late.sql
@@ -80,17 +84,16 @@ diesel_folder() {
 	done
 	mkdir -p migrations/00000000000000_diesel_initial_setup
 	echo "SELECT 1;" >migrations/00000000000000_diesel_initial_setup/up.sql
-	assert_refused_everywhere migrations/00000000000000_diesel_initial_setup \
-		"'migrations' holds diesel migrations, which strata does not read"
-	run strata check
-	assert_output --partial "is one of 301 such directories"
-	# mixed with real migrations: still refused
+	# mixed with sqlx's files: refused, not reported up to date
 	write_migration 1_first.sql "CREATE TABLE first (id int);"
 	assert_refused_everywhere migrations/00000000000000_diesel_initial_setup \
-		"'migrations' holds diesel migrations"
+		"'migrations' mixes diesel migrations with files of another layout"
+	run strata check
+	assert_output --partial "is one of 301 such directories"
+	assert_output --partial "--layout diesel"
 }
 
-@test "diesel: a folder of VERSION_NAME/up.sql directories is refused, not reported up to date" {
+@test "diesel: a folder mixing diesel's directories with sqlx's files is refused, not reported up to date" {
 	for_each_driver diesel_folder
 }
 

@@ -1,0 +1,202 @@
+/*
+ * diesel's layout (design.md, Layouts): a directory VERSION_NAME per
+ * migration holding up.sql, down.sql (optional) and metadata.toml, whose
+ * `run_in_transaction = false` runs both outside a transaction. The
+ * version is the name's part before its first '_' with the dashes
+ * removed ("2023-01-01-000000" is "20230101000000"), kept as text in
+ * diesel's table. Each directory becomes entries DIR/up.sql and
+ * DIR/down.sql, read and checked as every other file is.
+ */
+#include "engine/source.h"
+#include "engine/source_read.h"
+#include "util/error.h"
+#include "util/sbuf.h"
+#include "util/xalloc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int dir_error(struct problems *problems, const struct alien *x,
+                     const char *fmt, const char *hint)
+{
+	struct strata_error e = STRATA_ERROR_INIT;
+
+	strata_error_set(&e, STRATA_EVALIDATE, fmt, x->path);
+	strata_error_hint(&e, "%s", hint);
+	error_set_location(&e, x->path, NULL, 0, 0);
+	source_problems_add(problems, x->name, &e);
+	return -1;
+}
+
+/* The version and description diesel reads in the directory's name. */
+static int parse_dir_name(struct entry *e, const struct alien *x,
+                          struct problems *problems, struct arena *keep)
+{
+	const char *us = strchr(x->name, '_');
+	size_t end = us ? (size_t)(us - x->name) : strlen(x->name);
+	struct sbuf digits = SBUF_INIT;
+	int64_t v = 0;
+	char *desc;
+
+	for (size_t i = 0; i < end; i++) {
+		char ch = x->name[i];
+
+		if (ch == '-')
+			continue;
+		if (ch < '0' || ch > '9' || v > (INT64_MAX - (ch - '0')) / 10) {
+			sbuf_release(&digits);
+			return dir_error(
+			        problems, x,
+			        "diesel migration '%s' has a version that is not a number",
+			        "Name the directory VERSION_NAME with VERSION in digits and dashes, as diesel migration generate does (2023-01-01-000000_create_users).");
+		}
+		v = v * 10 + (ch - '0');
+		sbuf_addch(&digits, ch);
+	}
+	if (!digits.len) {
+		sbuf_release(&digits);
+		return dir_error(
+		        problems, x, "diesel migration '%s' has no version",
+		        "Name the directory VERSION_NAME, as diesel migration generate does (2023-01-01-000000_create_users).");
+	}
+	e->version = v;
+	e->version_text = arena_strndup(keep, digits.buf, digits.len);
+	desc = arena_strdup(keep, us ? us + 1 : "");
+	for (char *p = desc; *p; p++)
+		if (*p == '_')
+			*p = ' ';
+	e->description = desc;
+	sbuf_release(&digits);
+	return 0;
+}
+
+/*
+ * metadata.toml, as far as diesel reads it: `run_in_transaction` (a TOML
+ * boolean), other keys passed over as diesel passes them over. A file that
+ * is not there is the default, a transaction.
+ */
+static int read_metadata(bool *out_no_transaction, const struct alien *x,
+                         int dir_fd, struct problems *problems)
+{
+	struct sbuf path = SBUF_INIT, text = SBUF_INIT;
+	struct strata_error e = STRATA_ERROR_INIT;
+	int fd, line = 0, rc = 0;
+
+	*out_no_transaction = false;
+	sbuf_addf(&path, "%s/metadata.toml", x->name);
+	fd = openat(dir_fd, path.buf, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		sbuf_release(&path);
+		return 0;
+	}
+	for (;;) {
+		ssize_t n;
+
+		sbuf_grow(&text, 4096);
+		n = read(fd, text.buf + text.len, text.alloc - text.len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		text.len += (size_t)n;
+		text.buf[text.len] = '\0';
+	}
+	close(fd);
+	for (const char *p = text.buf ? text.buf : ""; *p;) {
+		const char *eol = strchr(p, '\n');
+		size_t n = eol ? (size_t)(eol - p) : strlen(p);
+		char key[32], value[16];
+
+		line++;
+		if (sscanf(p, " %31[A-Za-z_-] = %15[a-z\"]", key, value) == 2 &&
+		    !strcmp(key, "run_in_transaction")) {
+			if (strcmp(value, "true") && strcmp(value, "false")) {
+				strata_error_set(
+				        &e, STRATA_EVALIDATE,
+				        "'%s/metadata.toml' line %d: run_in_transaction is not true or false",
+				        x->path, line);
+				strata_error_hint(
+				        &e,
+				        "Write run_in_transaction = false (a TOML boolean, unquoted), as diesel reads it.");
+				error_set_location(&e, x->path, NULL, 0, 0);
+				source_problems_add(problems, x->name, &e);
+				rc = -1;
+				break;
+			}
+			*out_no_transaction = !strcmp(value, "false");
+		}
+		p += n + (eol != NULL);
+	}
+	sbuf_release(&path);
+	sbuf_release(&text);
+	return rc;
+}
+
+static bool has_file(int dir_fd, const char *dir, const char *name)
+{
+	struct sbuf path = SBUF_INIT;
+	struct stat st;
+	bool has;
+
+	sbuf_addf(&path, "%s/%s", dir, name);
+	has = fstatat(dir_fd, path.buf, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	sbuf_release(&path);
+	return has;
+}
+
+static struct entry *new_entry(const struct entry *named, const char *file,
+                               enum kind kind, struct arena *scratch,
+                               struct arena *keep, const char *dir,
+                               const struct alien *x)
+{
+	struct entry *e = arena_alloc(scratch, sizeof(*e));
+	struct sbuf path = SBUF_INIT;
+	size_t dir_len = strlen(dir);
+
+	*e = *named;
+	sbuf_add(&path, dir, dir_len);
+	if (dir_len && dir[dir_len - 1] != '/')
+		sbuf_addch(&path, '/');
+	sbuf_addf(&path, "%s/%s", x->name, file);
+	e->path = arena_strndup(keep, path.buf, path.len);
+	/* relative to the directory's descriptor, as files are opened */
+	e->name = e->path + path.len - strlen(x->name) - 1 - strlen(file);
+	e->kind = kind;
+	sbuf_release(&path);
+	return e;
+}
+
+void source_add_diesel(struct entry ***v, size_t *n, size_t *alloc,
+                       struct problems *problems, const struct aliens *a,
+                       int dir_fd, struct arena *scratch, struct arena *keep,
+                       const char *dir)
+{
+	for (size_t i = 0; i < a->n; i++) {
+		const struct alien *x = &a->v[i];
+		struct entry named = { 0 };
+
+		if (x->kind != ALIEN_DIESEL)
+			continue;
+		if (parse_dir_name(&named, x, problems, keep) < 0 ||
+		    read_metadata(&named.is_diesel_no_transaction, x, dir_fd,
+		                  problems) < 0)
+			continue;
+		if (!has_file(dir_fd, x->name, "up.sql")) {
+			dir_error(problems, x,
+			          "diesel migration '%s' has no up.sql",
+			          "Add its up.sql, or remove the directory.");
+			continue;
+		}
+		named.is_diesel = true;
+		named.is_named = true;
+		XGROW(*v, *alloc, *n + 2);
+		(*v)[(*n)++] = new_entry(&named, "up.sql", KIND_UP, scratch,
+		                         keep, dir, x);
+		if (has_file(dir_fd, x->name, "down.sql"))
+			(*v)[(*n)++] = new_entry(&named, "down.sql", KIND_DOWN,
+			                         scratch, keep, dir, x);
+	}
+}

@@ -1,0 +1,337 @@
+#!/usr/bin/env bats
+# Other tools' layouts (design.md, Layouts): dbmate's and diesel's folders
+# read as those tools read them, each tracked in the tool's own table,
+# exactly as the tool writes it, so the tool and strata see one state. The
+# dbmate tests run the real dbmate (scripts/install-deps --test installs
+# it with npm under tests/deps); without it they skip, unless
+# STRATA_TEST_REQUIRE_DBMATE=1 (CI) makes that a failure.
+
+load lib
+
+dbmate_bin() {
+	local bin=${STRATA_DBMATE:-$BATS_TEST_DIRNAME/../deps/node_modules/.bin/dbmate}
+	if [[ ! -x $bin ]]; then
+		if [[ ${STRATA_TEST_REQUIRE_DBMATE:-} == 1 ]]; then
+			echo "dbmate not found at $bin" >&2
+			return 1
+		fi
+		skip "dbmate not installed (scripts/install-deps --test)"
+	fi
+	DBMATE=$bin
+}
+
+# dbmate on this test's database: its own URL syntax for a socket
+dbmate() {
+	local url
+	if [[ $STRATA_TEST_DRIVER == sqlite ]]; then
+		url=sqlite:$TEST_SQLITE
+	else
+		url="postgres://postgres@localhost:$STRATA_TEST_CLUSTER_PORT/$TEST_DB?socket=$STRATA_TEST_CLUSTER_SOCK&sslmode=disable"
+	fi
+	"$DBMATE" --url "$url" --migrations-dir migrations --no-dump-schema "$@"
+}
+
+write_dbmate_folder() {
+	write_migration 20240101000000_create_users.sql <<'EOF'
+-- A comment before the up section is allowed.
+-- migrate:up
+create table users (id int primary key, name text);
+
+-- migrate:down
+drop table users;
+EOF
+	write_migration 20240102000000_add_email.sql <<'EOF'
+-- migrate:up
+alter table users add column email text;
+-- migrate:down
+alter table users drop column email;
+EOF
+	write_migration 20240103000000_seed.sql <<'EOF'
+-- migrate:up
+insert into users (id, name) values (1, 'ada');
+-- migrate:down
+delete from users where id = 1;
+EOF
+}
+
+@test "dbmate: strata applies the up sections only and writes dbmate's table as dbmate does" {
+	check() {
+		write_dbmate_folder
+		run strata run
+		[ "$status" -eq 0 ]
+		[[ $output == *"Applied 20240103000000 seed"* ]]
+		# the down sections did not run
+		[ "$(query_db "select count(*) from users")" = 1 ]
+		[ "$(query_db "select version from schema_migrations order by 1" | tr '\n' ' ')" = "20240101000000 20240102000000 20240103000000 " ]
+		run strata status
+		[ "$status" -eq 0 ]
+		[[ $output == *"3 applied"* ]]
+		if [[ $STRATA_TEST_DRIVER == sqlite ]]; then
+			# the text SQLite keeps is dbmate's own DDL
+			[ "$(sqlite3 "$TEST_SQLITE" "select sql from sqlite_master where name = 'schema_migrations'")" = 'CREATE TABLE "schema_migrations" (version varchar(128) primary key)' ]
+		else
+			[ "$(psql_db "select column_name || ':' || data_type || ':' || is_nullable from information_schema.columns where table_name = 'schema_migrations'")" = "version:character varying:NO" ]
+		fi
+	}
+	for_each_driver check
+}
+
+@test "dbmate: the real dbmate and strata see one state, each after the other" {
+	dbmate_bin
+	check() {
+		write_dbmate_folder
+		run strata run
+		[ "$status" -eq 0 ]
+		run dbmate status --exit-code
+		echo "$output"
+		[ "$status" -eq 0 ]
+		[[ $output == *"Applied: 3"* && $output == *"Pending: 0"* ]]
+		run dbmate up
+		[ "$status" -eq 0 ]
+		[[ $output != *Applying* ]]
+		# dbmate rolls back the newest; strata sees it pending
+		run dbmate rollback
+		[ "$status" -eq 0 ]
+		run strata status
+		[ "$status" -eq 0 ]
+		[[ $output == *"2 applied, 1 pending"* ]]
+		# a migration dbmate applies is applied for strata too
+		write_migration 20240104000000_more.sql <<'EOF'
+-- migrate:up
+create table more (id int);
+-- migrate:down
+drop table more;
+EOF
+		run dbmate up
+		[ "$status" -eq 0 ]
+		run strata check
+		echo "$output"
+		[ "$status" -eq 0 ]
+		[ "$(query_db "select count(*) from users")" = 1 ]
+		# strata reverts what dbmate applied: dbmate's row goes
+		run strata revert
+		[ "$status" -eq 0 ]
+		[[ $output == *"Reverted 20240104000000"* ]]
+		run dbmate status --exit-code
+		[ "$status" -ne 0 ]
+		[[ $output == *"[ ] 20240104000000_more.sql"* ]]
+	}
+	for_each_driver check
+}
+
+@test "dbmate: transaction:false runs the section outside a transaction" {
+	new_db
+	write_migration 20240101000000_t.sql <<'EOF'
+-- migrate:up
+create table t (a int);
+-- migrate:down
+drop table t;
+EOF
+	write_migration 20240102000000_idx.sql <<'EOF'
+-- migrate:up transaction:false
+create index concurrently t_a on t (a);
+-- migrate:down transaction:false
+drop index concurrently t_a;
+EOF
+	run strata run
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(psql_db "select count(*) from pg_indexes where indexname = 't_a'")" = 1 ]
+	run strata revert
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(psql_db "select count(*) from pg_indexes where indexname = 't_a'")" = 0 ]
+	[ "$(psql_db "select count(*) from schema_migrations")" = 1 ]
+}
+
+@test "dbmate: a failing down section is recorded as failed, dbmate's row kept" {
+	new_db
+	write_migration 20240101000000_t.sql <<'EOF'
+-- migrate:up transaction:false
+create table t (a int);
+-- migrate:down transaction:false
+drop table t;
+drop table no_such_table;
+EOF
+	run strata run
+	[ "$status" -eq 0 ]
+	run strata revert
+	[ "$status" -ne 0 ]
+	[[ $output == *"no_such_table"* ]]
+	# the error names the file's own line (the down section's second)
+	[[ $output == *"20240101000000_t.sql:5"* ]]
+	[ "$(psql_db "select count(*) from schema_migrations")" = 1 ]
+	run strata status
+	[[ $output == *failed* ]]
+	run strata run
+	[ "$status" -ne 0 ]
+	[[ $output == *"recorded as failed"* ]]
+}
+
+@test "dbmate: files dbmate refuses are refused by name, nothing applied" {
+	new_db
+	write_migration 20240101000000_a.sql <<'EOF'
+create table before_up (a int);
+-- migrate:up
+create table a (a int);
+-- migrate:down
+drop table a;
+EOF
+	run strata run
+	[ "$status" -ne 0 ]
+	[[ $output == *"20240101000000_a.sql' has statements before its '-- migrate:up' line"* ]]
+	rm migrations/*
+	write_migration 20240101000000_a.sql <<'EOF'
+-- migrate:up
+create table a (a int);
+EOF
+	run strata run
+	[ "$status" -ne 0 ]
+	[[ $output == *"has no '-- migrate:down' section"* ]]
+	rm migrations/*
+	write_migration 20240101000000_a.sql <<'EOF'
+-- migrate:up
+create table a (a int);
+-- migrate:down
+drop table a;
+-- migrate:up
+create table b (a int);
+-- migrate:down
+drop table b;
+EOF
+	run strata run
+	[ "$status" -ne 0 ]
+	[[ $output == *"holds more than one '-- migrate:up' section"* ]]
+	[ "$(psql_db "select count(*) from pg_tables where tablename in ('a', 'b', 'before_up')")" = 0 ]
+}
+
+@test "a folder mixing dbmate files and sqlx files is refused, naming both" {
+	new_db
+	write_migration 1_a.sql <<'EOF'
+-- migrate:up
+create table a (a int);
+-- migrate:down
+drop table a;
+EOF
+	write_migration 2_b.sql 'create table b (b int);'
+	run strata run
+	[ "$status" -ne 0 ]
+	[[ $output == *"2_b.sql' is a migration of sqlx's layout"* ]]
+	[[ $output == *"--layout"* ]]
+	run strata --layout sqlx run
+	[ "$status" -ne 0 ]
+	[[ $output == *"1_a.sql' is a dbmate migration"* ]]
+	[ "$(psql_db "select count(*) from pg_tables where tablename in ('a', 'b')")" = 0 ]
+}
+
+write_diesel_folder() {
+	write_migration 00000000000000_diesel_initial_setup/up.sql 'create table setup (a int);'
+	write_migration 00000000000000_diesel_initial_setup/down.sql 'drop table setup;'
+	write_migration 2024-01-01-000000_create_posts/up.sql 'create table posts (id int primary key, title text);'
+	write_migration 2024-01-01-000000_create_posts/down.sql 'drop table posts;'
+	write_migration 2024-01-02-000000_index_posts/up.sql 'create index concurrently posts_title on posts (title);'
+	write_migration 2024-01-02-000000_index_posts/down.sql 'drop index concurrently posts_title;'
+	write_migration 2024-01-02-000000_index_posts/metadata.toml 'run_in_transaction = false'
+}
+
+@test "diesel: a folder of diesel's directories applies and is recorded in diesel's table" {
+	check() {
+		write_diesel_folder
+		if [[ $STRATA_TEST_DRIVER == sqlite ]]; then
+			write_migration 2024-01-02-000000_index_posts/up.sql 'create index posts_title on posts (title);'
+			write_migration 2024-01-02-000000_index_posts/down.sql 'drop index posts_title;'
+			sqlite3 "$TEST_SQLITE" 'select 1' >/dev/null
+		fi
+		run strata status
+		[ "$status" -eq 0 ]
+		[[ $output == *"3 pending"* ]]
+		run strata run
+		echo "$output"
+		[ "$status" -eq 0 ]
+		[ "$(query_db "select version from __diesel_schema_migrations order by 1" | tr '\n' ' ')" = "00000000000000 20240101000000 20240102000000 " ]
+		[ "$(query_db "select count(*) from __diesel_schema_migrations where run_on is not null")" = 3 ]
+		run strata revert
+		[ "$status" -eq 0 ]
+		[ "$(query_db "select count(*) from __diesel_schema_migrations")" = 2 ]
+		run strata run
+		[ "$status" -eq 0 ]
+		run strata check
+		[ "$status" -eq 0 ]
+	}
+	for_each_driver check
+}
+
+@test "diesel: run_in_transaction = false in metadata.toml runs both files outside a transaction" {
+	new_db
+	write_diesel_folder
+	run strata run
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(psql_db "select count(*) from pg_indexes where indexname = 'posts_title'")" = 1 ]
+	[ "$(psql_db "select column_name || ':' || data_type from information_schema.columns where table_name = '__diesel_schema_migrations' order by ordinal_position" | tr '\n' ' ')" = "version:character varying run_on:timestamp without time zone " ]
+	run strata revert
+	[ "$status" -eq 0 ]
+	[ "$(psql_db "select count(*) from pg_indexes where indexname = 'posts_title'")" = 0 ]
+}
+
+@test "diesel: a database diesel migrated is up to date for strata" {
+	new_db
+	write_diesel_folder
+	psql_db <<'EOF'
+CREATE TABLE IF NOT EXISTS __diesel_schema_migrations (
+       version VARCHAR(50) PRIMARY KEY NOT NULL,
+       run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP
+);
+create table setup (a int);
+create table posts (id int primary key, title text);
+insert into __diesel_schema_migrations (version) values ('00000000000000'), ('20240101000000');
+EOF
+	run strata status
+	[ "$status" -eq 0 ]
+	[[ $output == *"2 applied, 1 pending"* ]]
+	run strata run
+	[ "$status" -eq 0 ]
+	[[ $output != *"create posts"* ]]
+	[ "$(psql_db "select count(*) from __diesel_schema_migrations")" = 3 ]
+}
+
+@test "diesel: versions whose text order is not their number order are refused" {
+	new_db
+	write_migration 9_a/up.sql 'create table a (a int);'
+	write_migration 10_b/up.sql 'create table b (a int);'
+	run strata run
+	[ "$status" -ne 0 ]
+	[[ $output == *"runs 'migrations/10_b/up.sql' before 'migrations/9_a/up.sql'"* ]]
+}
+
+@test "diesel: a directory without up.sql, a bad metadata.toml and loose .sql files are named" {
+	new_db
+	write_migration 2024-01-01-000000_a/down.sql 'drop table a;'
+	write_migration 2024-01-02-000000_b/up.sql 'create table b (a int);'
+	write_migration 2024-01-02-000000_b/metadata.toml 'run_in_transaction = "no"'
+	run strata run
+	[ "$status" -ne 0 ]
+	[[ $output == *"diesel migration 'migrations/2024-01-01-000000_a' has no up.sql"* ]]
+	rm -r migrations/2024-01-01-000000_a
+	run strata run
+	[ "$status" -ne 0 ]
+	[[ $output == *"metadata.toml' line 1: run_in_transaction is not true or false"* ]]
+	rm -r migrations/*
+	write_migration 2024-01-02-000000_b/up.sql 'create table b (a int);'
+	write_migration 3_c.sql 'create table c (a int);'
+	run strata --layout diesel run
+	[ "$status" -ne 0 ]
+	[[ $output == *"3_c.sql' is a file of another layout"* ]]
+	[ "$(psql_db "select count(*) from pg_tables where tablename in ('b', 'c')")" = 0 ]
+}
+
+@test "--layout and layout = in strata.conf: an unknown name is refused" {
+	sqlite_db
+	run strata --layout flyway status
+	[ "$status" -eq 2 ]
+	[[ $output == *"unknown layout 'flyway'"* ]]
+	printf '[strata]\nlayout = nope\n' > strata.conf
+	run strata status
+	[ "$status" -eq 2 ]
+	[[ $output == *"layout"* && $output == *"nope"* ]]
+}
