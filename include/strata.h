@@ -401,8 +401,10 @@ struct strata_migration {
 	bool is_down_no_transaction; /* likewise for the down file */
 	bool is_reversible_pair;     /* named .up.sql (down_path NULL when
 	                                its .down.sql is missing) */
-	/* The version as the layout writes it in its history table: the
-	 * file's digits, leading zeros kept ("00000000000000" of diesel) */
+	/* The version as the layout writes it and shows it: sqlx's number
+	 * in decimal; the name's digits, leading zeros kept, in dbmate's
+	 * and diesel's ("00000000000000"). `version` orders: see
+	 * strata_source_version_key(). */
 	const char *version_text;
 };
 
@@ -467,6 +469,15 @@ STRATA_API const char *strata_source_dir(const struct strata_source *src);
 /* The layout the migrations were read in (never STRATA_LAYOUT_AUTO). */
 STRATA_API enum strata_layout
 strata_source_layout(const struct strata_source *src);
+/*
+ * The version a user names (VERSION as the layout writes it, in digits)
+ * as the source orders it: itself, but in diesel's layout, which orders
+ * versions as text, the number that orders as its digits do as text (the
+ * migration's `version`; strata_migration.version_text shows it). -1 for
+ * a number no version of the layout can be.
+ */
+STRATA_API int64_t strata_source_version_key(const struct strata_source *src,
+                                             int64_t version);
 /* Migrations in ascending version order; `i` < strata_source_count(). */
 STRATA_API size_t strata_source_count(const struct strata_source *src);
 STRATA_API const struct strata_migration *
@@ -852,7 +863,8 @@ STRATA_API const char *strata_state_name(enum strata_state state);
 
 struct strata_status_entry {
 	int64_t version;
-	const char *description; /* from the source, else from the history */
+	const char *version_text; /* as the layout shows it */
+	const char *description;  /* from the source, else from the history */
 	enum strata_state state;
 	const struct strata_migration *migration; /* NULL when missing */
 	bool is_recorded;                         /* has a history row */

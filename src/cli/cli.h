@@ -43,6 +43,7 @@ struct cli_progress {
 	bool is_drawn;       /* the live line is on the screen */
 	bool is_down;
 	int64_t version;         /* of the migration running; 0: none */
+	char version_text[32];   /* as its layout shows it */
 	const char *description; /* borrowed from the event's migration */
 	int64_t elapsed_ns;
 	size_t statement, n_statements;
@@ -273,6 +274,9 @@ void cli_format_duration(char *buf, size_t size, int64_t ns);
  * is safe, else a copy valid for the next 15 calls (the fields of a line).
  */
 const char *cli_safe(const char *s);
+/* The event's version as its layout shows it (diesel's text, not the
+ * number that orders it), in `buf` when it has no migration. */
+const char *cli_event_version(const struct strata_event *ev, char buf[32]);
 const char *cli_safe_lines(const char *s);
 void cli_end_progress(struct cli *cli);
 const char *cli_color(struct cli *cli, bool is_err, const char *code);

@@ -336,7 +336,8 @@ int cmd_embed(struct cli *cli, int argc, char **argv)
 	if (cli->layout != STRATA_LAYOUT_AUTO &&
 	    cli->layout != STRATA_LAYOUT_SQLX)
 		return cli_usage_error(
-		        cli, "embed", "embed reads sqlx's layout only, not %s's",
+		        cli, "embed",
+		        "embed reads sqlx's layout only, not %s's",
 		        strata_layout_name(cli->layout));
 	so.layout = STRATA_LAYOUT_SQLX;
 	/* the folder as its paths begin: "migrations/", not "migrations//" */

@@ -28,6 +28,7 @@ json_t *cli_json_status_entry(const struct strata_status_entry *e)
 	char sum[2 * STRATA_CHECKSUM_LEN + 1];
 
 	json_object_set_new(o, "version", json_integer(e->version));
+	json_object_set_new(o, "version_text", json_string(e->version_text));
 	json_object_set_new(o, "description", cli_json_text(e->description));
 	json_object_set_new(o, "state",
 	                    json_string(strata_state_name(e->state)));
@@ -107,7 +108,7 @@ static void print_text(struct cli *cli, const struct strata_status *st)
 	       "INSTALLED ON", "DURATION", "BY", "DESCRIPTION");
 	for (size_t i = 0; i < st->count; i++) {
 		const struct strata_status_entry *e = &st->entries[i];
-		char when[20] = "-", dur[32] = "-", version[24];
+		char when[20] = "-", dur[32] = "-", version[32];
 
 		if (e->is_recorded && strlen(e->installed_on) >= 19) {
 			memcpy(when, e->installed_on, 19);
@@ -117,7 +118,7 @@ static void print_text(struct cli *cli, const struct strata_status *st)
 		if (e->is_recorded)
 			cli_format_duration(dur, sizeof(dur),
 			                    e->execution_time_ns);
-		snprintf(version, sizeof(version), "%" PRId64, e->version);
+		snprintf(version, sizeof(version), "%s", e->version_text);
 		put_column(version, 16);
 		put_str(cli_color(cli, false, state_color(e->state)));
 		put_str(strata_state_name(e->state));

@@ -499,12 +499,23 @@ void cli_info(struct cli *cli, const char *fmt, ...)
 	free(msg);
 }
 
+const char *cli_event_version(const struct strata_event *ev, char buf[32])
+{
+	if (ev->migration && ev->migration->version_text)
+		return ev->migration->version_text;
+	snprintf(buf, 32, "%" PRId64, ev->version);
+	return buf;
+}
+
 static json_t *event_json(const char *what, const struct strata_event *ev)
 {
 	json_t *o = json_object();
+	char v[32];
 
 	json_object_set_new(o, "action", json_string(what));
 	json_object_set_new(o, "version", json_integer(ev->version));
+	json_object_set_new(o, "version_text",
+	                    json_string(cli_event_version(ev, v)));
 	set_str(o, "description", ev->description);
 	if (ev->migration)
 		set_str(o, "file", ev->migration->up_path);
@@ -519,15 +530,15 @@ static void print_migration_line(struct cli *cli, const char *verb,
                                  const char *color,
                                  const struct strata_event *ev)
 {
-	char dur[32] = "";
+	char dur[32] = "", v[32];
 
 	if (ev->duration_ns > 0)
 		cli_format_duration(dur, sizeof(dur), ev->duration_ns);
 	if (cli->verbosity < 0)
 		return;
 	cli_progress_end(cli, ev, verb, dur);
-	printf("%s%s%s %" PRId64 " %s%s%s%s\n", cli_color(cli, false, color),
-	       verb, cli_color(cli, false, NULL), ev->version,
+	printf("%s%s%s %s %s%s%s%s\n", cli_color(cli, false, color), verb,
+	       cli_color(cli, false, NULL), cli_event_version(ev, v),
 	       cli_safe(ev->description), *dur ? " (" : "", dur,
 	       *dur ? ")" : "");
 	fflush(stdout);

@@ -198,7 +198,7 @@ static size_t compose(struct seg *segs, const struct cli_progress *p,
 	add(segs, &n, BOLD, false, "%s%s", is_still ? "Still " : "",
 	    p->is_down ? (is_still ? "reverting" : "Reverting")
 	               : (is_still ? "applying" : "Applying"));
-	add(segs, &n, NULL, false, " %" PRId64 " ", p->version);
+	add(segs, &n, NULL, false, " %s ", p->version_text);
 	add(segs, &n, NULL, false, "%s", p->description ? p->description : "");
 	format_elapsed(elapsed, sizeof(elapsed), (double)p->elapsed_ns / 1e9);
 	if (p->statement)
@@ -403,6 +403,7 @@ void cli_progress_json(const char *event, const struct strata_event *ev)
 
 void cli_progress_start(struct cli *cli, const struct strata_event *ev)
 {
+	char v[32];
 	struct cli_progress *p = &cli->progress;
 	bool is_down = ev->kind == STRATA_EVENT_REVERT_START;
 
@@ -416,6 +417,8 @@ void cli_progress_start(struct cli *cli, const struct strata_event *ev)
 	p->has_state = false;
 	p->is_down = is_down;
 	p->version = ev->version;
+	snprintf(p->version_text, sizeof(p->version_text), "%s",
+	         cli_event_version(ev, v));
 	p->description = ev->description;
 	if (p->mode == PROGRESS_JSON && cli->verbosity > 0)
 		cli_progress_json("start", ev);
@@ -425,9 +428,9 @@ void cli_progress_start(struct cli *cli, const struct strata_event *ev)
 		/* and, before the first, which database it changes */
 		if (p->mode == PROGRESS_PLAIN)
 			cli_show_database(cli);
-		cli_info(cli, "%s %" PRId64 " %s ...",
-		         is_down ? "Reverting" : "Applying", ev->version,
-		         ev->description);
+		cli_info(cli, "%s %s %s ...",
+		         is_down ? "Reverting" : "Applying",
+		         cli_event_version(ev, v), ev->description);
 	}
 }
 
@@ -451,6 +454,7 @@ static void still_line(struct cli *cli)
 
 void cli_progress_update(struct cli *cli, const struct strata_event *ev)
 {
+	char v[32];
 	struct cli_progress *p = &cli->progress;
 	int64_t now = monotonic_ns();
 	bool is_new_holder = ev->holder_pid != p->holder_pid;
@@ -461,6 +465,8 @@ void cli_progress_update(struct cli *cli, const struct strata_event *ev)
 	p->is_running = true;
 	p->is_down = ev->is_down;
 	p->version = ev->version;
+	snprintf(p->version_text, sizeof(p->version_text), "%s",
+	         cli_event_version(ev, v));
 	p->description = ev->description;
 	p->elapsed_ns = ev->duration_ns;
 	p->statement = ev->statement;
@@ -494,13 +500,14 @@ void cli_progress_update(struct cli *cli, const struct strata_event *ev)
 void cli_progress_end(struct cli *cli, const struct strata_event *ev,
                       const char *verb, const char *duration)
 {
+	char v[32];
 	struct cli_progress *p = &cli->progress;
 	bool is_dry_run = ev->kind == STRATA_EVENT_DRY_RUN_APPLY ||
 	                  ev->kind == STRATA_EVENT_DRY_RUN_REVERT;
 
 	cli_progress_clear(cli);
 	if (p->mode == PROGRESS_PLAIN && !p->is_same_output && !is_dry_run)
-		cli_info(cli, "%s %" PRId64 " %s%s%s%s", verb, ev->version,
+		cli_info(cli, "%s %s %s%s%s%s", verb, cli_event_version(ev, v),
 		         ev->description, *duration ? " (" : "", duration,
 		         *duration ? ")" : "");
 	p->is_running = p->has_state = false;

@@ -13,6 +13,7 @@
  * row) or a down (the tool's row is still there).
  */
 #include "engine/history.h"
+#include "engine/source_read.h"
 #include "util/error.h"
 #include "util/sbuf.h"
 #include "util/xalloc.h"
@@ -89,9 +90,14 @@ static int add_tool_row(void *data, const char *const *cells, size_t n_cols)
 	char *end;
 
 	(void)n_cols;
-	if (!v || !*v || strspn(v, "0123456789") != strlen(v) ||
-	    (row.version = strtoll(v, &end, 10), *end) ||
-	    (row.version == INT64_MAX && strcmp(v, "9223372036854775807")))
+	if (!v || !*v || strspn(v, "0123456789") != strlen(v))
+		row.version = -1;
+	else if (r->ht->layout == STRATA_LAYOUT_DIESEL)
+		row.version = source_diesel_key(v, strlen(v));
+	else if ((row.version = strtoll(v, &end, 10), *end) ||
+	         (row.version == INT64_MAX && strcmp(v, "9223372036854775807")))
+		row.version = -1;
+	if (row.version < 0)
 		return strata_error_set(
 		        r->err, STRATA_EFAILED,
 		        "version '%s' in history table %s is not a number strata can read",

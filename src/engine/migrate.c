@@ -265,7 +265,9 @@ static int collect_pending(struct plan *plan, const struct plan_ctx *ctx,
 
 		if (history_find(h, m->version))
 			continue;
-		if (opts->has_target && m->version > opts->target_version)
+		if (opts->has_target &&
+		    m->version > strata_source_version_key(
+		                         src, opts->target_version))
 			break;
 		if (m->version < newest) {
 			if (opts->is_strict_order) {

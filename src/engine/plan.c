@@ -26,6 +26,35 @@
 /* The major version of the PostgreSQL grammar libpg_query carries. */
 #define PARSER_VERSION_NUM PG_VERSION_NUM
 
+/* How the layout runs a file outside a transaction (design.md, Layouts). */
+static int no_transaction_hint(struct strata_error *err,
+                               const struct strata_db *db,
+                               const struct plan_step *step)
+{
+	bool is_down = step->m && step->sql == step->m->down_sql;
+
+	static const char tail[] =
+	        "so it runs outside a transaction, one statement at a time; keep such a migration small, since a failure in it is not rolled back.";
+
+	switch (db ? db->hist.layout : STRATA_LAYOUT_SQLX) {
+	case STRATA_LAYOUT_DBMATE:
+		return strata_error_hint(
+		        err,
+		        "Put 'transaction:false' on the section's marker line in '%s' ('-- migrate:%s transaction:false'), %s",
+		        step->path, is_down ? "down" : "up", tail);
+	case STRATA_LAYOUT_DIESEL:
+		return strata_error_hint(
+		        err,
+		        "Put 'run_in_transaction = false' in the metadata.toml beside '%s', %s",
+		        step->path, tail);
+	default:
+		return strata_error_hint(
+		        err,
+		        "Put '-- no-transaction' on the first line of '%s' %s",
+		        step->path, tail);
+	}
+}
+
 static int stmt_error(struct plan_step *step, size_t i, enum strata_code code,
                       struct strata_error *err, const char *fmt, ...)
         STRATA_PRINTF(5, 6);
@@ -109,10 +138,7 @@ static int check_step(struct plan_step *step, const struct plan_ctx *ctx,
 		stmt_error(step, i, STRATA_EVALIDATE, err,
 		           "%s cannot run inside a transaction block",
 		           s->stmts[i].what ? s->stmts[i].what : "statement");
-		return strata_error_hint(
-		        err,
-		        "Put '-- no-transaction' on the first line of '%s' so it runs outside a transaction, one statement at a time; keep such a file small, since a failure in it is not rolled back.",
-		        step->path);
+		return no_transaction_hint(err, db, step);
 	} else {
 		step->mode = MODE_TXN;
 	}

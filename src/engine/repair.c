@@ -94,7 +94,8 @@ int strata_repair(struct strata_repair_result *out, struct strata_db *db,
                   const struct strata_source *src, enum strata_repair_kind kind,
                   int64_t version, struct strata_error *err)
 {
-	const struct strata_migration *m = strata_source_find(src, version);
+	const struct strata_migration *m = strata_source_find(
+	        src, version = strata_source_version_key(src, version));
 	const struct history_row *row;
 	struct audit_entry e = { .version = version, .is_success = true };
 	struct history h = { 0 };
@@ -186,6 +187,7 @@ int strata_mark_applied(size_t *out_count, struct strata_db *db,
 	int rc = -1;
 
 	*out_count = 0;
+	version = strata_source_version_key(src, version);
 	if (!is_baseline && !strata_source_find(src, version)) {
 		strata_error_set(err, STRATA_EVALIDATE,
 		                 "migration %" PRId64 " is not in '%s'",

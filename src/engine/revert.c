@@ -239,7 +239,8 @@ int strata_migrate_revert(size_t *out_reverted, struct strata_db *db,
 
 		if (opts->is_all || opts->has_target) {
 			if (!opts->is_all &&
-			    row->version <= opts->target_version)
+			    row->version <= strata_source_version_key(
+			                            src, opts->target_version))
 				break;
 		} else if (plan.n >= count) {
 			break;

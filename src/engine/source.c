@@ -35,6 +35,7 @@
 
 #include <assert.h>
 #include <dirent.h>
+#include <inttypes.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -385,6 +386,15 @@ static void read_entries(struct strata_source *src, struct reader *r,
 	}
 }
 
+static size_t count_versioned(struct entry **v, size_t n)
+{
+	size_t count = 0;
+
+	for (size_t i = 0; i < n; i++)
+		count += source_is_versioned(v[i]->name, false);
+	return count;
+}
+
 static bool has_diesel_dirs(const struct aliens *a)
 {
 	for (size_t i = 0; i < a->n; i++)
@@ -542,13 +552,16 @@ int strata_source_load(struct strata_source **out, const char *dir,
 	             dir, &alloc, err) < 0)
 		goto done;
 	if (r.layout == STRATA_LAYOUT_DIESEL ||
-	    (r.layout == STRATA_LAYOUT_AUTO && !n &&
+	    (r.layout == STRATA_LAYOUT_AUTO && !count_versioned(entries, n) &&
 	     has_diesel_dirs(&aliens))) {
 		r.layout = STRATA_LAYOUT_DIESEL;
+		/* diesel passes over files: SQL beside the directories that
+		 * is named like no migration (seed data) stays unread */
 		for (size_t i = 0; i < n; i++)
-			layout_problem(&problems, entries[i],
-			               "a file of another layout",
-			               STRATA_LAYOUT_DIESEL);
+			if (source_is_versioned(entries[i]->name, false))
+				layout_problem(&problems, entries[i],
+				               "a file of another layout",
+				               STRATA_LAYOUT_DIESEL);
 		n = 0;
 		source_add_diesel(&entries, &n, &alloc, &problems, &aliens,
 		                  r.dir_fd, &scratch, &src->arena, dir);
@@ -568,6 +581,12 @@ int strata_source_load(struct strata_source **out, const char *dir,
 	if (src->layout == STRATA_LAYOUT_DBMATE ||
 	    src->layout == STRATA_LAYOUT_DIESEL)
 		check_text_order(src, &problems);
+	/* sqlx shows its versions as numbers: 0001 is 1 */
+	if (src->layout == STRATA_LAYOUT_SQLX)
+		for (size_t i = 0; i < src->n; i++)
+			src->migrations[i].version_text =
+			        arena_strfmt(&src->arena, "%" PRId64,
+			                     src->migrations[i].version);
 	if (problems.n) {
 		problems_report(&problems, opts ? opts->problems : NULL, err);
 		if (!(opts && opts->is_lenient && opts->problems))
@@ -643,6 +662,20 @@ const char *strata_source_dir(const struct strata_source *src)
 enum strata_layout strata_source_layout(const struct strata_source *src)
 {
 	return src->layout;
+}
+
+int64_t strata_source_version_key(const struct strata_source *src,
+                                  int64_t version)
+{
+	char digits[24];
+	int len;
+
+	if (version < 0)
+		return -1;
+	if (src->layout != STRATA_LAYOUT_DIESEL)
+		return version;
+	len = snprintf(digits, sizeof(digits), "%" PRId64, version);
+	return source_diesel_key(digits, (size_t)len);
 }
 
 static const char *const layout_names[] = {

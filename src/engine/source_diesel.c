@@ -31,6 +31,31 @@ static int dir_error(struct problems *problems, const struct alien *x,
 	return -1;
 }
 
+#define KEY_DIGITS 18
+
+/*
+ * The rank of `digits` among all texts of up to KEY_DIGITS digits in text
+ * order ("", "0", "00", ..., "1", "10", ...): a number that orders as the
+ * texts do and tells every two texts apart ("20260527120000" comes before
+ * "202605271200000000", as in diesel). There are about 1.1e18 such texts,
+ * so every rank fits an int64.
+ */
+int64_t source_diesel_key(const char *digits, size_t len)
+{
+	int64_t key = 0, below = 1; /* texts of up to k digits, "" too */
+
+	if (len > KEY_DIGITS)
+		return -1;
+	/* below: the count of texts of up to KEY_DIGITS - 1 - i digits */
+	for (int k = 0; k < KEY_DIGITS - 1; k++)
+		below = below * 10 + 1;
+	for (size_t i = 0; i < len; i++) {
+		key += (digits[i] - '0') * below + 1;
+		below /= 10;
+	}
+	return key;
+}
+
 /* The version and description diesel reads in the directory's name. */
 static int parse_dir_name(struct entry *e, const struct alien *x,
                           struct problems *problems, struct arena *keep)
@@ -46,15 +71,23 @@ static int parse_dir_name(struct entry *e, const struct alien *x,
 
 		if (ch == '-')
 			continue;
-		if (ch < '0' || ch > '9' || v > (INT64_MAX - (ch - '0')) / 10) {
+		if (ch < '0' || ch > '9') {
 			sbuf_release(&digits);
 			return dir_error(
 			        problems, x,
 			        "diesel migration '%s' has a version that is not a number",
 			        "Name the directory VERSION_NAME with VERSION in digits and dashes, as diesel migration generate does (2023-01-01-000000_create_users).");
 		}
-		v = v * 10 + (ch - '0');
 		sbuf_addch(&digits, ch);
+	}
+	/* diesel orders versions as text: the key orders as the text */
+	v = digits.len ? source_diesel_key(digits.buf, digits.len) : -1;
+	if (digits.len && v < 0) {
+		sbuf_release(&digits);
+		return dir_error(
+		        problems, x,
+		        "diesel migration '%s' has a version of more than 18 digits",
+		        "Name the directory with a version of at most 18 digits (diesel's 2023-01-01-000000 has 14).");
 	}
 	if (!digits.len) {
 		sbuf_release(&digits);

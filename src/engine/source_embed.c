@@ -181,8 +181,7 @@ static int build_one(struct strata_migration *m,
 	}
 	memset(m, 0, sizeof(*m));
 	m->version = em->version;
-	m->version_text = arena_strndup(arena, em->up_name,
-	                                strspn(em->up_name, "0123456789"));
+	m->version_text = arena_strfmt(arena, "%" PRId64, em->version);
 	m->description = em->description;
 	m->up_path = up_path;
 	m->up_sql = em->up_sql;

@@ -36,7 +36,7 @@ bool source_is_flyway_name(const char *s)
 }
 
 /* VERSION_...: digits, and for diesel's 2023-01-01-000000 dashes too */
-static bool is_versioned(const char *s, bool is_dash_ok)
+bool source_is_versioned(const char *s, bool is_dash_ok)
 {
 	size_t i = 0;
 
@@ -53,7 +53,7 @@ static bool is_alien_file_name(const char *s, size_t len)
 {
 	const char *dot = strrchr(s, '.');
 
-	if (!is_versioned(s, false) || !dot || !dot[1])
+	if (!source_is_versioned(s, false) || !dot || !dot[1])
 		return false;
 	if (len >= 4 && strcasecmp(s + len - 4, ".sql") == 0)
 		return true;
@@ -86,7 +86,7 @@ static void scan_subdir(int fd, const char *name, bool *has_diesel,
 			*has_diesel = true;
 		else if (source_has_suffix(de->d_name, strlen(de->d_name),
 		                           ".sql") &&
-		         (is_versioned(de->d_name, false) ||
+		         (source_is_versioned(de->d_name, false) ||
 		          source_is_flyway_name(de->d_name)))
 			*has_migration = true;
 	}
@@ -116,7 +116,7 @@ bool source_classify_alien(enum alien_kind *out, int fd,
 		return false;
 	scan_subdir(fd, name, &has_diesel, &has_migration);
 	*out = has_diesel ? ALIEN_DIESEL : ALIEN_DIR;
-	return has_diesel || has_migration || is_versioned(name, true);
+	return has_diesel || has_migration || source_is_versioned(name, true);
 }
 
 void source_aliens_add(struct aliens *a, enum alien_kind kind, const char *name,

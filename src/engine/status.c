@@ -13,6 +13,7 @@
 #include "engine/audit.h"
 #include "engine/history.h"
 
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -205,6 +206,12 @@ static void merge(struct status_owner *o, const struct strata_source *src)
 			m = NULL;
 		}
 		e->version = m ? m->version : row->version;
+		e->version_text =
+		        m && m->version_text ? m->version_text
+		        : row->version_text
+		                ? row->version_text
+		                : arena_strfmt(&o->h.strings, "%" PRId64,
+		                               row->version);
 		e->description = m ? m->description : row->description;
 		e->migration = m;
 		e->state = state_of(row, m, st->newest_applied);

@@ -295,13 +295,32 @@ EOF
 	[ "$(psql_db "select count(*) from __diesel_schema_migrations")" = 3 ]
 }
 
-@test "diesel: versions whose text order is not their number order are refused" {
+@test "diesel: versions run in diesel's text order, 14 and 18 digits apart, and show as diesel writes them" {
 	new_db
-	write_migration 9_a/up.sql 'create table a (a int);'
-	write_migration 10_b/up.sql 'create table b (a int);'
+	# diesel orders "2017-09-23-..." (20170923...) after "20170309...",
+	# and "20260527120000" before "2026-05-27-120000-0000"
+	write_migration 2017-09-23-182408_second/up.sql 'insert into log values (2);'
+	write_migration 20170309122510_first/up.sql 'create table log (n int); insert into log values (1);'
+	write_migration 2026-05-27-120000-0000_fourth/up.sql 'insert into log values (4);'
+	write_migration 2026-05-27-120000_third/up.sql 'insert into log values (3);'
+	write_migration 9_last/up.sql 'insert into log values (5);'
+	write_migration 9_last/down.sql 'delete from log where n = 5;'
+	write_migration 2026-05-27-120000-0000_fourth/down.sql 'delete from log where n = 4;'
 	run strata run
-	[ "$status" -ne 0 ]
-	[[ $output == *"runs 'migrations/10_b/up.sql' before 'migrations/9_a/up.sql'"* ]]
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(psql_db "select string_agg(n::text, ',' order by ctid) from log")" = "1,2,3,4,5" ]
+	[[ $output == *"Applied 20260527120000 third"* ]]
+	[[ $output == *"Applied 202605271200000000 fourth"* ]]
+	[ "$(psql_db "select version from __diesel_schema_migrations order by version" | tr '\n' ' ')" = "20170309122510 20170923182408 20260527120000 202605271200000000 9 " ]
+	run strata --format json status
+	[ "$(jq -r '.migrations[3].version_text' <<<"$output")" = 202605271200000000 ]
+	# a version given by its digits, as diesel writes it
+	run strata revert --target-version 20260527120000
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ $output == *"Reverted 9 last"* && $output == *"Reverted 202605271200000000 fourth"* ]]
+	[ "$(psql_db "select count(*) from __diesel_schema_migrations")" = 3 ]
 }
 
 @test "diesel: a directory without up.sql, a bad metadata.toml and loose .sql files are named" {
