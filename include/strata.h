@@ -227,6 +227,9 @@ struct strata_error {
 	enum strata_reason reason; /* STRATA_REASON_NONE unless one applies */
 	bool has_version;          /* the migration concerned, when one is */
 	int64_t version;
+	/* its version as its layout shows it ("" when not known: then
+	 * `version`); what a command line names it by */
+	char version_text[24];
 };
 
 /* An error that holds nothing: `struct strata_error err =
@@ -574,6 +577,8 @@ struct strata_new_options {
 	enum strata_template template_kind;
 	int64_t now_timestamp; /* 0: the current UTC time (for tests) */
 	size_t max_file_size;  /* of the source's files; 0: the default */
+	/* STRATA_LAYOUT_AUTO: the folder's (sqlx's for an empty one) */
+	enum strata_layout layout;
 };
 
 #define STRATA_NEW_OPTIONS_VERSION 1

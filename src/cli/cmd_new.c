@@ -113,6 +113,7 @@ static int new_migration(struct cli *cli, const char *name, bool is_sqlx,
 		       strlen(argv[i]) + 1);
 	}
 	no.max_file_size = cli->max_file_size;
+	no.layout = cli->layout;
 	if (strata_migration_new(&paths, cli->source, description, &no, &err) <
 	    0) {
 		rc = cli_error(cli, &err);

@@ -318,7 +318,10 @@ static char *with_version(const char *text, const struct strata_error *err)
 	size_t n = 0, cap = strlen(text) + 1;
 	char *out;
 
-	snprintf(v, sizeof(v), "%" PRId64, err->version);
+	if (err->version_text[0])
+		snprintf(v, sizeof(v), "%s", err->version_text);
+	else
+		snprintf(v, sizeof(v), "%" PRId64, err->version);
 	for (const char *p = text; (p = strstr(p, "%V")); p += 2)
 		cap += strlen(v);
 	out = malloc(cap);

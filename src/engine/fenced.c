@@ -4,6 +4,7 @@
  * alone and retried where that is safe; the invalid indexes a concurrent
  * build leaves are dropped, and none may stay behind a recorded success.
  */
+#include "engine/source.h"
 #include "engine/migrate.h"
 #include "util/xalloc.h"
 #include "util/sbuf.h"
@@ -255,9 +256,8 @@ static int check_indexes_valid(struct strata_db *db,
 		}
 		name = db_rows_get(&rows, 0, 0);
 		strata_error_set(err, STRATA_EFAILED,
-		                 "index %s is invalid after migration %" PRId64
-		                 " ran",
-		                 name, v);
+		                 "index %s is invalid after migration %s ran",
+		                 name, migration_version(step->m));
 		err->statement = (int)k + 1;
 		strata_error_detail(
 		        err,
@@ -265,9 +265,8 @@ static int check_indexes_valid(struct strata_db *db,
 		        k + 1);
 		strata_error_hint(
 		        err,
-		        "Drop it (DROP INDEX CONCURRENTLY %s;), then retry migration %" PRId64
-		        " (a repair) and run again to build it.",
-		        name, v);
+		        "Drop it (DROP INDEX CONCURRENTLY %s;), then retry migration %s (a repair) and run again to build it.",
+		        name, migration_version(step->m));
 		strata_error_reason(err, STRATA_REASON_INVALID_INDEX, v);
 		db_rows_release(&rows);
 		return -1;
@@ -284,9 +283,8 @@ static void give_up(const struct plan_step *step, int attempt, int max,
 {
 	err->code = STRATA_ELOCK;
 	if (max)
-		error_prefix(err,
-		             "migration %" PRId64 " gave up after %d attempts",
-		             step->m->version, attempt);
+		error_prefix(err, "migration %s gave up after %d attempts",
+		             migration_version(step->m), attempt);
 }
 
 /*
@@ -418,9 +416,8 @@ int fenced_apply(struct strata_db *db, const struct plan_step *step,
 		step_fail(db, step, "apply", started, err);
 		strata_error_hint(
 		        err,
-		        "Migration %" PRId64
-		        " ran outside a transaction and is recorded as failed: statements before the failing one stay applied. Complete or undo them by hand, then mark it applied (if you completed it) or retry it (if you undid it), a repair either way.",
-		        step->m->version);
+		        "Migration %s ran outside a transaction and is recorded as failed: statements before the failing one stay applied. Complete or undo them by hand, then mark it applied (if you completed it) or retry it (if you undid it), a repair either way.",
+		        migration_version(step->m));
 		strata_error_reason(err, STRATA_REASON_FAILED_APPLY,
 		                    step->m->version);
 		step_say_cancelled(

@@ -6,6 +6,7 @@
  * the source, which run, status and check share.
  */
 #include "engine/history.h"
+#include "engine/source.h"
 #include "util/xalloc.h"
 #include "util/sbuf.h"
 #include "util/arena.h"
@@ -420,6 +421,15 @@ int history_delete(struct strata_conn *c, const struct history_tables *ht,
 
 /* ---- checks against the source ------------------------------------------ */
 
+const char *history_row_version(const struct history_row *row,
+                                const struct strata_migration *m,
+                                char buf[static 24])
+{
+	if (m)
+		return migration_version(m);
+	return version_text(row->version_text, row->version, buf);
+}
+
 bool history_checksum_matches(const struct history_row *row,
                               const struct strata_migration *m)
 {
@@ -482,9 +492,8 @@ int history_mismatch_error(const struct history_row *row,
 	struct sbuf d = SBUF_INIT;
 
 	strata_error_set(err, STRATA_EVALIDATE,
-	                 "migration %" PRId64
-	                 " was changed after it was applied",
-	                 m->version);
+	                 "migration %s was changed after it was applied",
+	                 migration_version(m));
 	err->file = xstrdup(m->up_path);
 	sbuf_adds(&d, "Applied checksum ");
 	sbuf_add_hex(&d, row->checksum, row->checksum_len);
@@ -514,13 +523,13 @@ int history_check_row(const struct history_row *row,
 {
 	const struct strata_migration *m =
 	        strata_source_find(src, row->version);
+	char buf[24];
 
 	if (!row->success) {
 		strata_error_set(
 		        err, STRATA_EVALIDATE,
-		        "migration %" PRId64
-		        " (%s) is recorded as failed: it may be partly applied",
-		        row->version, row->description);
+		        "migration %s (%s) is recorded as failed: it may be partly applied",
+		        history_row_version(row, m, buf), row->description);
 		if (m)
 			err->file = xstrdup(m->up_path);
 		strata_error_detail(
@@ -533,11 +542,11 @@ int history_check_row(const struct history_row *row,
 		                           row->version);
 	}
 	if (!m && !is_ignore_missing) {
-		strata_error_set(err, STRATA_EVALIDATE,
-		                 "migration %" PRId64
-		                 " (%s) was applied but is missing from '%s'",
-		                 row->version, row->description,
-		                 strata_source_dir(src));
+		strata_error_set(
+		        err, STRATA_EVALIDATE,
+		        "migration %s (%s) was applied but is missing from '%s'",
+		        history_row_version(row, m, buf), row->description,
+		        strata_source_dir(src));
 		strata_error_hint(
 		        err,
 		        "Restore its file, or ignore missing migrations if it was removed on purpose.");

@@ -87,6 +87,12 @@ void history_add_set_failed(struct batch *b, const struct history_tables *ht,
 void history_add_delete(struct batch *b, const struct history_tables *ht,
                         int64_t version, const char *version_text);
 
+/* A row's version as its layout shows it: its migration's (`m`, may be
+ * NULL), else the tool's text, else the number in `buf`. */
+const char *history_row_version(const struct history_row *row,
+                                const struct strata_migration *m,
+                                char buf[static 24]);
+
 /* Whether the recorded checksum is the file's. */
 bool history_checksum_matches(const struct history_row *row,
                               const struct strata_migration *m);

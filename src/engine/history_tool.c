@@ -13,7 +13,7 @@
  * row) or a down (the tool's row is still there).
  */
 #include "engine/history.h"
-#include "engine/source_read.h"
+#include "engine/source.h"
 #include "util/error.h"
 #include "util/sbuf.h"
 #include "util/xalloc.h"

@@ -94,9 +94,8 @@ static int apply_txn(struct strata_db *db, struct batch *b,
 		if (!err->hint && is_own_txn)
 			strata_error_hint(
 			        err,
-			        "Migration %" PRId64
-			        " was rolled back: nothing of it was applied. Fix the file and run again.",
-			        step->m->version);
+			        "Migration %s was rolled back: nothing of it was applied. Fix the file and run again.",
+			        migration_version(step->m));
 		else if (!err->hint)
 			strata_error_hint(
 			        err,
@@ -155,10 +154,10 @@ static int apply_with_retries(struct strata_db *db,
 			strata_error_reason(err, STRATA_REASON_LOCK_TIMEOUT,
 			                    step->m->version);
 			if (max)
-				error_prefix(err,
-				             "migration %" PRId64
-				             " gave up after %d attempts",
-				             step->m->version, attempt);
+				error_prefix(
+				        err,
+				        "migration %s gave up after %d attempts",
+				        migration_version(step->m), attempt);
 			return -1;
 		}
 		step_wait_to_retry(db, step, "", attempt, max, &seed, err);
@@ -254,6 +253,11 @@ static int collect_pending(struct plan *plan, const struct plan_ctx *ctx,
                            struct strata_error *err)
 {
 	int64_t newest = h->n ? h->rows[h->n - 1].version : 0;
+	char buf[24];
+	const char *newest_text =
+	        h->n ? history_row_version(&h->rows[h->n - 1],
+	                                   strata_source_find(src, newest), buf)
+	             : "0";
 	const struct strata_migration **todo =
 	        xcalloc(strata_source_count(src) + 1, sizeof(*todo));
 	struct presplit *ps;
@@ -273,16 +277,13 @@ static int collect_pending(struct plan *plan, const struct plan_ctx *ctx,
 			if (opts->is_strict_order) {
 				strata_error_set(
 				        err, STRATA_EVALIDATE,
-				        "migration %" PRId64
-				        " is older than the newest applied one (%" PRId64
-				        ")",
-				        m->version, newest);
+				        "migration %s is older than the newest applied one (%s)",
+				        migration_version(m), newest_text);
 				err->file = xstrdup(m->up_path);
 				strata_error_hint(
 				        err,
-				        "Give it a version above %" PRId64
-				        ", or apply it out of order (no strict order).",
-				        newest);
+				        "Give it a version above %s, or apply it out of order (no strict order).",
+				        newest_text);
 				strata_error_reason(err,
 				                    STRATA_REASON_STRICT_ORDER,
 				                    m->version);
@@ -291,10 +292,8 @@ static int collect_pending(struct plan *plan, const struct plan_ctx *ctx,
 			}
 			db_emit_warning(
 			        db, m,
-			        "migration %" PRId64
-			        " is applied out of order (the newest applied is %" PRId64
-			        ")",
-			        m->version, newest);
+			        "migration %s is applied out of order (the newest applied is %s)",
+			        migration_version(m), newest_text);
 		}
 		todo[n++] = m;
 	}
@@ -379,6 +378,8 @@ int strata_migrate_run(struct strata_run_result *out, struct strata_db *db,
 	}
 	rc = 0;
 done:
+	if (rc < 0)
+		source_name_version(src, err);
 	drv->unlock(db->conn);
 	if (out)
 		*out = res;

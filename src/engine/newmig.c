@@ -12,6 +12,7 @@
  * Files are created with O_EXCL: nothing existing is ever overwritten.
  */
 #include "util/common.h"
+#include "engine/source.h"
 #include "util/xalloc.h"
 #include "util/error.h"
 #include "util/sbuf.h"
@@ -380,8 +381,8 @@ static void template_index(struct sbuf *out, enum part part, const char *desc)
 	        " ON table_name (column_name);\n"
 	        "\n"
 	        "-- CONCURRENTLY builds the index without blocking writes, but cannot run\n"
-	        "-- inside a transaction: hence the directive above. Keep one statement\n"
-	        "-- per file. It waits for every older transaction of the database, with\n"
+	        "-- inside a transaction, so this migration runs outside one. Keep one\n"
+	        "-- statement per migration. It waits for every older transaction, with\n"
 	        "-- no lock_timeout (-- strata:concurrent-lock-timeout=30m to bound it).\n"
 	        "-- strata drops the INVALID index a failed build leaves, and builds\n"
 	        "-- again one it finds, so that IF NOT EXISTS never keeps it.\n");
@@ -439,6 +440,45 @@ static void template_text(struct sbuf *out, enum strata_template kind,
 	BUG("unknown migration template");
 }
 
+/*
+ * A template's text without strata's "-- no-transaction" line, and
+ * whether it had one: dbmate and diesel say it their own way.
+ */
+static bool take_directive(struct sbuf *text)
+{
+	size_t n = strlen(STRATA_NO_TRANSACTION_DIRECTIVE "\n");
+
+	if (text->len < n ||
+	    memcmp(text->buf, STRATA_NO_TRANSACTION_DIRECTIVE "\n", n) != 0)
+		return false;
+	memmove(text->buf, text->buf + n, text->len - n + 1);
+	text->len -= n;
+	return true;
+}
+
+/* dbmate's file: both sections in one, as dbmate new writes it. */
+static void dbmate_text(struct sbuf *out, enum strata_template kind,
+                        const char *description)
+{
+	struct sbuf part = SBUF_INIT;
+	bool is_no_txn;
+
+	if (kind == STRATA_TEMPLATE_EMPTY) {
+		sbuf_adds(out, "-- migrate:up\n\n\n-- migrate:down\n\n");
+		return;
+	}
+	template_text(&part, kind, PART_UP, description);
+	is_no_txn = take_directive(&part);
+	sbuf_addf(out, "-- migrate:up%s\n%s\n",
+	          is_no_txn ? " transaction:false" : "", part.buf);
+	sbuf_reset(&part);
+	template_text(&part, kind, PART_DOWN, description);
+	is_no_txn = take_directive(&part);
+	sbuf_addf(out, "-- migrate:down%s\n%s",
+	          is_no_txn ? " transaction:false" : "", part.buf);
+	sbuf_release(&part);
+}
+
 /* Creates `path` with `text`; never replaces an existing file. */
 static int write_new_file(const char *path, const struct sbuf *text,
                           struct strata_error *err)
@@ -476,6 +516,96 @@ fail:
 	return -1;
 }
 
+/*
+ * diesel's directory, as diesel migration generate makes it: the UTC time
+ * as YYYY-MM-DD-HHMMSS, up.sql and down.sql, and metadata.toml when the
+ * template runs outside a transaction. All or nothing.
+ */
+static int new_diesel(char **paths, const char *dir, const char *sep,
+                      const struct sbuf *name,
+                      const struct strata_migration *newest,
+                      const struct strata_new_options *opts,
+                      const char *description, struct strata_error *err)
+{
+	struct sbuf text = SBUF_INIT, down = SBUF_INIT;
+	char stamp[32], digits[32];
+	time_t t =
+	        opts->now_timestamp ? (time_t)opts->now_timestamp : time(NULL);
+	char *sub = NULL, *meta = NULL;
+	bool is_no_txn;
+	struct tm tm;
+	int rc = -1;
+
+	/* a second on when the newest is this second's (two made at once),
+	 * never below the newest: it would be applied out of order */
+	for (int tries = 0;; tries++, t++) {
+		if (!gmtime_r(&t, &tm) ||
+		    !strftime(stamp, sizeof(stamp), "%Y-%m-%d-%H%M%S", &tm) ||
+		    !strftime(digits, sizeof(digits), "%Y%m%d%H%M%S", &tm))
+			return strata_error_set(
+			        err, STRATA_EFAILED,
+			        "could not format the time %" PRId64,
+			        (int64_t)t);
+		if (!newest ||
+		    source_diesel_key(digits, strlen(digits)) > newest->version)
+			break;
+		if (tries == 60) {
+			strata_error_set(
+			        err, STRATA_EFAILED,
+			        "the newest migration (%s) is later than now (%s)",
+			        newest->version_text, digits);
+			return strata_error_hint(
+			        err,
+			        "Check the clock, or name the directory by hand after the newest one.");
+		}
+	}
+	sub = xstrfmt("%s%s%s_%s", dir, sep, stamp, name->buf);
+	if (mkdir(sub, 0777) < 0) {
+		strata_error_set(err, STRATA_EFAILED,
+		                 "could not create '%s': %s", sub,
+		                 strerror(errno));
+		goto done;
+	}
+	if (opts->template_kind == STRATA_TEMPLATE_EMPTY) {
+		sbuf_adds(&text, "-- Your SQL goes here\n");
+		sbuf_adds(&down,
+		          "-- This file should undo anything in `up.sql`\n");
+	} else {
+		template_text(&text, opts->template_kind, PART_UP, description);
+		template_text(&down, opts->template_kind, PART_DOWN,
+		              description);
+	}
+	is_no_txn = take_directive(&text);
+	take_directive(&down);
+	paths[0] = xstrfmt("%s/up.sql", sub);
+	paths[1] = xstrfmt("%s/down.sql", sub);
+	if (write_new_file(paths[0], &text, err) < 0 ||
+	    write_new_file(paths[1], &down, err) < 0)
+		goto undo;
+	if (is_no_txn) {
+		meta = xstrfmt("%s/metadata.toml", sub);
+		sbuf_reset(&text);
+		sbuf_adds(&text, "run_in_transaction = false\n");
+		if (write_new_file(meta, &text, err) < 0)
+			goto undo;
+		paths[2] = meta;
+		meta = NULL;
+	}
+	rc = 0;
+	goto done;
+undo:
+	for (int i = 0; i < 2; i++)
+		if (paths[i])
+			unlink(paths[i]);
+	rmdir(sub);
+done:
+	free(sub);
+	free(meta);
+	sbuf_release(&text);
+	sbuf_release(&down);
+	return rc;
+}
+
 int strata_migration_new(char ***out_paths, const char *dir,
                          const char *description,
                          const struct strata_new_options *opts,
@@ -488,8 +618,9 @@ int strata_migration_new(char ***out_paths, const char *dir,
 	const struct strata_migration *newest = NULL;
 	struct sbuf name = SBUF_INIT, version = SBUF_INIT, text = SBUF_INIT;
 	const char *sep = *dir && dir[strlen(dir) - 1] == '/' ? "" : "/";
-	char **paths = xcalloc(3, sizeof(*paths));
+	char **paths = xcalloc(4, sizeof(*paths));
 	bool is_reversible, is_plain_down;
+	enum strata_layout layout;
 	int rc = -1;
 
 	if (!opts)
@@ -505,9 +636,23 @@ int strata_migration_new(char ***out_paths, const char *dir,
 		goto done;
 	if (strata_source_count(src))
 		newest = strata_source_at(src, strata_source_count(src) - 1);
+	layout = opts->layout == STRATA_LAYOUT_AUTO ? strata_source_layout(src)
+	                                            : opts->layout;
+	if (layout == STRATA_LAYOUT_DIESEL) {
+		rc = new_diesel(paths, dir, sep, &name, newest, opts,
+		                description, err);
+		goto created;
+	}
 	if (choose_version(&version, src, opts->versioning, opts->now_timestamp,
 	                   err) < 0)
 		goto done;
+	if (layout == STRATA_LAYOUT_DBMATE) {
+		paths[0] = xstrfmt("%s%s%s_%s.sql", dir, sep, version.buf,
+		                   name.buf);
+		dbmate_text(&text, opts->template_kind, description);
+		rc = write_new_file(paths[0], &text, err);
+		goto created;
+	}
 
 	/* INFER follows the newest migration, and a reversible one its
 	 * layout */
@@ -541,9 +686,12 @@ int strata_migration_new(char ***out_paths, const char *dir,
 			goto done;
 		}
 	}
-	*out_paths = paths;
-	paths = NULL;
 	rc = 0;
+created:
+	if (rc == 0) {
+		*out_paths = paths;
+		paths = NULL;
+	}
 done:
 	strata_strv_free(paths);
 	strata_source_free(src);

@@ -6,6 +6,7 @@
  * time passes); the pace of events and the warning are decided here, and
  * how any of it is shown is the caller's business.
  */
+#include "engine/source.h"
 #include "engine/progress.h"
 #include "util/sbuf.h"
 #include "util/text.h"
@@ -160,9 +161,8 @@ static void warn_if_due(struct strata_conn *c, struct progress *p, int64_t now)
 		return;
 	p->is_warned = true;
 	fill(&ev, p, now);
-	sbuf_addf(&msg,
-	          "%smigration %" PRId64 " (%s) has been running for over ",
-	          p->is_down ? "the revert of " : "", p->m->version,
+	sbuf_addf(&msg, "%smigration %s (%s) has been running for over ",
+	          p->is_down ? "the revert of " : "", migration_version(p->m),
 	          p->m->description);
 	add_seconds(&msg, (double)p->warn_after_ns / 1e9);
 	if (p->at)

@@ -57,9 +57,14 @@ static int wrong_state(int64_t version, const char *wanted,
                        const struct strata_migration *m,
                        struct strata_error *err)
 {
-	strata_error_set(err, STRATA_EVALIDATE,
-	                 "migration %" PRId64 " is %s, not %s", version,
-	                 state_of(row, m), wanted);
+	char buf[24];
+
+	strata_error_set(
+	        err, STRATA_EVALIDATE, "migration %s is %s, not %s",
+	        row ? history_row_version(row, m, buf)
+	        : m ? migration_version(m)
+	            : (snprintf(buf, sizeof(buf), "%" PRId64, version), buf),
+	        state_of(row, m), wanted);
 	strata_error_hint(
 	        err,
 	        "The status (strata_status_get()) shows every migration's state.");
@@ -168,6 +173,8 @@ int strata_repair(struct strata_repair_result *out, struct strata_db *db,
 		rc = audit_add(db, &e, err);
 done:
 	rc = finish(db, rc, err);
+	if (rc < 0)
+		source_name_version(src, err);
 	history_release(&h);
 	return rc;
 }
@@ -233,8 +240,10 @@ int strata_mark_applied(size_t *out_count, struct strata_db *db,
 	*out_count = count;
 done:
 	rc = finish(db, rc, err);
-	if (rc < 0)
+	if (rc < 0) {
 		*out_count = 0;
+		source_name_version(src, err);
+	}
 	history_release(&h);
 	return rc;
 }

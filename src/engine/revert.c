@@ -35,6 +35,7 @@ stored_migration(struct strata_db *db, const struct history_row *row,
 {
 	struct strata_migration *m;
 	struct audit_texts t = { 0 };
+	char buf[24];
 
 	if (db->has_audit)
 		audit_stored(&t, db, row->version);
@@ -45,15 +46,16 @@ stored_migration(struct strata_db *db, const struct history_row *row,
 	m = arena_alloc(keep, sizeof(*m));
 	memset(m, 0, sizeof(*m));
 	m->version = row->version;
+	/* the tool's table knows it by its text */
+	m->version_text =
+	        arena_strdup(keep, history_row_version(row, NULL, buf));
 	m->description = arena_strdup(keep, row->description);
-	m->up_path =
-	        arena_strfmt(keep, "(migration %" PRId64 ", not in the source)",
-	                     row->version);
+	m->up_path = arena_strfmt(keep, "(migration %s, not in the source)",
+	                          m->version_text);
 	m->up_sql = "";
-	m->down_path = arena_strfmt(keep,
-	                            "(down SQL of migration %" PRId64
-	                            " stored in the audit trail)",
-	                            row->version);
+	m->down_path = arena_strfmt(
+	        keep, "(down SQL of migration %s stored in the audit trail)",
+	        m->version_text);
 	m->down_sql = arena_strdup(keep, t.down_sql);
 	m->down_len = strlen(t.down_sql);
 	m->is_down_no_transaction =
@@ -80,22 +82,22 @@ static int check_revertible(struct strata_db *db, const struct history_row *row,
 {
 	const struct strata_migration *m =
 	        strata_source_find(src, row->version);
+	char buf[24];
 
 	if (!m && (m = stored_migration(db, row, keep))) {
 		db_emit_warning(
 		        db, m,
-		        "migration %" PRId64
-		        " (%s) is not in the source: reverting it with the down SQL stored when it was applied",
-		        row->version, row->description);
+		        "migration %s (%s) is not in the source: reverting it with the down SQL stored when it was applied",
+		        history_row_version(row, NULL, buf), row->description);
 		*out = m;
 		return 0;
 	}
 	if (!m) {
-		strata_error_set(err, STRATA_EVALIDATE,
-		                 "cannot revert migration %" PRId64
-		                 " (%s): it is missing from '%s'",
-		                 row->version, row->description,
-		                 strata_source_dir(src));
+		strata_error_set(
+		        err, STRATA_EVALIDATE,
+		        "cannot revert migration %s (%s): it is missing from '%s'",
+		        history_row_version(row, NULL, buf), row->description,
+		        strata_source_dir(src));
 		return strata_error_hint(
 		        err,
 		        "Restore its files first (no down SQL was stored for it in the audit trail).");
@@ -103,10 +105,10 @@ static int check_revertible(struct strata_db *db, const struct history_row *row,
 	if (!history_checksum_matches(row, m))
 		return history_mismatch_error(row, m, err);
 	if (!m->down_path) {
-		strata_error_set(err, STRATA_EVALIDATE,
-		                 "cannot revert migration %" PRId64
-		                 " (%s): it has no down file",
-		                 m->version, m->description);
+		strata_error_set(
+		        err, STRATA_EVALIDATE,
+		        "cannot revert migration %s (%s): it has no down file",
+		        migration_version(m), m->description);
 		err->file = xstrdup(m->up_path);
 		if (m->is_reversible_pair)
 			return strata_error_hint(
@@ -115,9 +117,8 @@ static int check_revertible(struct strata_db *db, const struct history_row *row,
 			        (int)up_name_len(m->up_path), m->up_path);
 		return strata_error_hint(
 		        err,
-		        "Add %" PRId64
-		        "_<description>.down.sql beside it with the SQL that undoes it, or write a new migration that does.",
-		        m->version);
+		        "Add %s_<description>.down.sql beside it with the SQL that undoes it, or write a new migration that does.",
+		        migration_version(m));
 	}
 	*out = m;
 	return 0;
@@ -185,9 +186,8 @@ static int revert_one(struct strata_db *db, const struct plan_step *step,
 		step_fail(db, step, "revert", started, err);
 		strata_error_hint(
 		        err,
-		        "The down file of migration %" PRId64
-		        " ran outside a transaction and its record is now marked failed. Complete or undo its statements by hand, then retry it (if the revert is complete) or mark it applied (if you restored the migration), a repair either way.",
-		        v);
+		        "The down file of migration %s ran outside a transaction and its record is now marked failed. Complete or undo its statements by hand, then retry it (if the revert is complete) or mark it applied (if you restored the migration), a repair either way.",
+		        migration_version(step->m));
 		strata_error_reason(err, STRATA_REASON_FAILED_REVERT, v);
 		step_say_cancelled(
 		        step, "recorded as failed, see strata repair", err);
@@ -269,6 +269,8 @@ int strata_migrate_revert(size_t *out_reverted, struct strata_db *db,
 	}
 	rc = 0;
 done:
+	if (rc < 0)
+		source_name_version(src, err);
 	db->drv->unlock(db->conn);
 	if (out_reverted)
 		*out_reverted = reverted;

@@ -659,6 +659,29 @@ const char *strata_source_dir(const struct strata_source *src)
 	return src->dir;
 }
 
+void source_name_version(const struct strata_source *src,
+                         struct strata_error *err)
+{
+	const struct strata_migration *m;
+
+	if (!err || !err->has_version || !src ||
+	    !(m = strata_source_find(src, err->version)))
+		return;
+	snprintf(err->version_text, sizeof(err->version_text), "%s",
+	         migration_version(m));
+}
+
+const char *migration_version(const struct strata_migration *m)
+{
+	/* a migration made by hand (tests) has no text: its number */
+	static _Thread_local char buf[24];
+
+	if (m->version_text)
+		return m->version_text;
+	snprintf(buf, sizeof(buf), "%" PRId64, m->version);
+	return buf;
+}
+
 enum strata_layout strata_source_layout(const struct strata_source *src)
 {
 	return src->layout;

@@ -15,6 +15,15 @@ struct source_name {
  * no migration. `name` also stands for the path in the error. */
 int source_parse_name(struct source_name *out, const char *name,
                       struct arena *arena, struct strata_error *err);
+/* The version as the migration's layout shows it (diesel's text, not the
+ * number that orders it). */
+const char *migration_version(const struct strata_migration *m);
+/* err's version shown as the source's layout shows it (version_text). */
+void source_name_version(const struct strata_source *src,
+                         struct strata_error *err);
+/* diesel's version text as the number that orders as the text does (see
+ * strata_source_version_key()); -1 for more than 18 digits. */
+int64_t source_diesel_key(const char *digits, size_t len);
 /* Whether a file's text starts with STRATA_NO_TRANSACTION_DIRECTIVE. */
 bool source_is_no_transaction(const char *text, size_t len);
 /* STRATA_EVALIDATE naming the file when `text` starts with a UTF-8

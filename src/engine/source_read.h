@@ -148,10 +148,6 @@ struct aliens {
 	size_t n, alloc;
 };
 
-/* diesel's version text as the number that orders as the text does (see
- * strata_source_version_key()); -1 for more than 18 digits. */
-int64_t source_diesel_key(const char *digits, size_t len);
-
 /* VERSION_...: digits (and dashes, for diesel's directories) then '_' */
 bool source_is_versioned(const char *s, bool is_dash_ok);
 /* Flyway's default prefixes: V<ver>__, U<ver>__, R__ */

@@ -4,6 +4,7 @@
  * before a commit, cancel, the record of a failure, and the retries of a
  * lost lock race.
  */
+#include "engine/source.h"
 #include "engine/migrate.h"
 #include "util/xalloc.h"
 #include "util/sbuf.h"
@@ -146,9 +147,9 @@ int step_check_cancel(const struct plan_step *step, const char *verb,
 {
 	if (!strata_is_cancelled())
 		return 0;
-	return strata_error_set(err, STRATA_ECANCELED,
-	                        "cancelled before %s %" PRId64 " %s", verb,
-	                        step->m->version, step->m->description);
+	return strata_error_set(
+	        err, STRATA_ECANCELED, "cancelled before %s %s %s", verb,
+	        migration_version(step->m), step->m->description);
 }
 
 /*
@@ -163,7 +164,7 @@ void step_say_cancelled(const struct plan_step *step, const char *left,
 
 	if (!strata_is_cancelled())
 		return;
-	sbuf_addf(&sb, "cancelled %" PRId64 " %s", step->m->version,
+	sbuf_addf(&sb, "cancelled %s %s", migration_version(step->m),
 	          step->m->description);
 	if (err->statement)
 		sbuf_addf(&sb, " while running statement %d", err->statement);

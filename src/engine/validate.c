@@ -7,6 +7,7 @@
 #include "util/xalloc.h"
 #include "util/error.h"
 #include "drivers/driver.h"
+#include "engine/source.h"
 #include "engine/db.h"
 #include "engine/history.h"
 #include "engine/plan.h"
@@ -44,6 +45,8 @@ static int check_history(struct strata_problems *out, struct strata_db *db,
 {
 	struct history h = { 0 };
 	int64_t newest;
+	const char *newest_text;
+	char buf[24];
 
 	if (db_bind_layout(db, src, err) < 0 ||
 	    history_read(db->conn, &db->hist, &h, err) < 0)
@@ -55,6 +58,10 @@ static int check_history(struct strata_problems *out, struct strata_db *db,
 			add(out, &e);
 	}
 	newest = h.n ? h.rows[h.n - 1].version : 0;
+	newest_text =
+	        h.n ? history_row_version(&h.rows[h.n - 1],
+	                                  strata_source_find(src, newest), buf)
+	            : "0";
 	for (size_t i = 0; i < strata_source_count(src); i++) {
 		const struct strata_migration *m = strata_source_at(src, i);
 		struct strata_error e = STRATA_ERROR_INIT;
@@ -64,20 +71,17 @@ static int check_history(struct strata_problems *out, struct strata_db *db,
 		if (!opts->is_strict_order) {
 			db_emit_warning(
 			        db, m,
-			        "migration %" PRId64
-			        " is pending below the newest applied one (%" PRId64
-			        "): it will be applied out of order",
-			        m->version, newest);
+			        "migration %s is pending below the newest applied one (%s): it will be applied out of order",
+			        migration_version(m), newest_text);
 			continue;
 		}
 		strata_error_set(
 		        &e, STRATA_EVALIDATE,
-		        "migration %" PRId64
-		        " is older than the newest applied one (%" PRId64 ")",
-		        m->version, newest);
+		        "migration %s is older than the newest applied one (%s)",
+		        migration_version(m), newest_text);
 		e.file = xstrdup(m->up_path);
-		strata_error_hint(&e, "Give it a version above %" PRId64 ".",
-		                  newest);
+		strata_error_hint(&e, "Give it a version above %s.",
+		                  newest_text);
 		add(out, &e);
 	}
 	history_release(&h);

@@ -354,3 +354,61 @@ EOF
 	[ "$status" -eq 2 ]
 	[[ $output == *"layout"* && $output == *"nope"* ]]
 }
+
+@test "new: the next migration in the folder's own layout, dbmate's and diesel's" {
+	new_db
+	write_dbmate_folder
+	run strata new add_phone
+	[ "$status" -eq 0 ]
+	[[ $output =~ Created\ migrations/[0-9]{14}_add_phone\.sql ]]
+	run strata new --template index users_phone
+	[ "$status" -eq 0 ]
+	f=$(ls migrations/*_users_phone.sql)
+	[ "$(head -1 "$f")" = "-- migrate:up transaction:false" ]
+	grep -qx -- "-- migrate:down transaction:false" "$f"
+	sed -i 's/table_name (column_name)/users (name)/' "$f"
+	run strata run
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(psql_db "select count(*) from schema_migrations")" = 5 ]
+
+	new_db
+	write_diesel_folder
+	run strata new create_tags
+	[ "$status" -eq 0 ]
+	[[ $output =~ Created\ migrations/[0-9]{4}-[0-9]{2}-[0-9]{2}-[0-9]{6}_create_tags/up\.sql ]]
+	run strata new --template index tags_name
+	[ "$status" -eq 0 ]
+	d=$(ls -d migrations/*_tags_name)
+	[ "$(cat "$d/metadata.toml")" = "run_in_transaction = false" ]
+	# made in the same second as the one before: a second later
+	[ "$(ls -d migrations/*_create_tags)" \< "$d" ]
+	sed -i 's/table_name (column_name)/posts (title)/' "$d/up.sql"
+	echo 'select 1;' > "$(ls -d migrations/*_create_tags)/up.sql"
+	run strata run
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(psql_db "select count(*) from __diesel_schema_migrations")" = 5 ]
+}
+
+@test "diesel: a failure names the migration by diesel's version, and repair takes it" {
+	new_db
+	write_migration 2024-01-01-000000_a/up.sql 'create table a (x int); select no_such_column from a;'
+	write_migration 2024-01-01-000000_a/metadata.toml 'run_in_transaction = false'
+	run strata run
+	[ "$status" -ne 0 ]
+	[[ $output == *"Migration 20240101000000 ran outside a transaction"* ]]
+	[[ $output == *"strata repair --retry 20240101000000"* ]]
+	# the tool's table holds nothing of a failed migration
+	[ "$(psql_db "select count(*) from __diesel_schema_migrations")" = 0 ]
+	run strata status
+	[[ $output == *"20240101000000"*failed* ]]
+	psql_db 'drop table a'
+	run strata repair --retry 20240101000000
+	echo "$output"
+	[ "$status" -eq 0 ]
+	write_migration 2024-01-01-000000_a/up.sql 'create table a (x int);'
+	run strata run
+	[ "$status" -eq 0 ]
+	[ "$(psql_db "select version from __diesel_schema_migrations")" = 20240101000000 ]
+}
