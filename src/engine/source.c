@@ -229,13 +229,14 @@ static int list_dir(struct entry ***out, size_t *out_n, int *dir_fd,
 		if (!source_has_suffix(de->d_name, len, ".sql") ||
 		    source_is_flyway_name(de->d_name)) {
 			enum alien_kind kind = ALIEN_FLYWAY;
+			unsigned files = 0;
 
 			if (source_is_flyway_name(de->d_name) ||
-			    source_classify_alien(&kind, fd, de)) {
+			    source_classify_alien(&kind, &files, fd, de)) {
 				const char *path = join_path(keep, dir, dir_len,
 				                             de->d_name, len);
 
-				source_aliens_add(aliens, kind,
+				source_aliens_add(aliens, kind, files,
 				                  path + strlen(path) - len,
 				                  path);
 			}

@@ -119,6 +119,8 @@ static int read_metadata(bool *out_no_transaction, const struct alien *x,
 	int fd, line = 0, rc = 0;
 
 	*out_no_transaction = false;
+	if (!(x->files & DIESEL_METADATA))
+		return 0;
 	sbuf_addf(&path, "%s/metadata.toml", x->name);
 	fd = openat(dir_fd, path.buf, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
@@ -168,18 +170,6 @@ static int read_metadata(bool *out_no_transaction, const struct alien *x,
 	return rc;
 }
 
-static bool has_file(int dir_fd, const char *dir, const char *name)
-{
-	struct sbuf path = SBUF_INIT;
-	struct stat st;
-	bool has;
-
-	sbuf_addf(&path, "%s/%s", dir, name);
-	has = fstatat(dir_fd, path.buf, &st, AT_SYMLINK_NOFOLLOW) == 0;
-	sbuf_release(&path);
-	return has;
-}
-
 static struct entry *new_entry(const struct entry *named, const char *file,
                                enum kind kind, struct arena *scratch,
                                struct arena *keep, const char *dir,
@@ -217,7 +207,7 @@ void source_add_diesel(struct entry ***v, size_t *n, size_t *alloc,
 		    read_metadata(&named.is_diesel_no_transaction, x, dir_fd,
 		                  problems) < 0)
 			continue;
-		if (!has_file(dir_fd, x->name, "up.sql")) {
+		if (!(x->files & DIESEL_UP)) {
 			dir_error(problems, x,
 			          "diesel migration '%s' has no up.sql",
 			          "Add its up.sql, or remove the directory.");
@@ -226,9 +216,11 @@ void source_add_diesel(struct entry ***v, size_t *n, size_t *alloc,
 		named.is_diesel = true;
 		named.is_named = true;
 		XGROW(*v, *alloc, *n + 2);
+		named.is_regular = x->files & DIESEL_UP_REGULAR;
 		(*v)[(*n)++] = new_entry(&named, "up.sql", KIND_UP, scratch,
 		                         keep, dir, x);
-		if (has_file(dir_fd, x->name, "down.sql"))
+		named.is_regular = x->files & DIESEL_DOWN_REGULAR;
+		if (x->files & DIESEL_DOWN)
 			(*v)[(*n)++] = new_entry(&named, "down.sql", KIND_DOWN,
 			                         scratch, keep, dir, x);
 	}

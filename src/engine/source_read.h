@@ -138,9 +138,19 @@ enum alien_kind {
 	ALIEN_NAME,   /* a file named like a migration, not ending in .sql */
 };
 
+/* What a diesel directory holds, seen when it was classified */
+enum diesel_files {
+	DIESEL_UP = 1 << 0,
+	DIESEL_DOWN = 1 << 1,
+	DIESEL_METADATA = 1 << 2,
+	DIESEL_UP_REGULAR = 1 << 3, /* readdir() said so: no lstat() */
+	DIESEL_DOWN_REGULAR = 1 << 4,
+};
+
 struct alien {
 	enum alien_kind kind;
 	const char *name, *path;
+	unsigned files; /* enum diesel_files, of an ALIEN_DIESEL */
 };
 
 struct aliens {
@@ -153,10 +163,10 @@ bool source_is_versioned(const char *s, bool is_dash_ok);
 /* Flyway's default prefixes: V<ver>__, U<ver>__, R__ */
 bool source_is_flyway_name(const char *s);
 /* Whether the entry `de` (not ending in ".sql") is an alien, and which. */
-bool source_classify_alien(enum alien_kind *out, int fd,
+bool source_classify_alien(enum alien_kind *out, unsigned *out_files, int fd,
                            const struct dirent *de);
-void source_aliens_add(struct aliens *a, enum alien_kind kind, const char *name,
-                       const char *path);
+void source_aliens_add(struct aliens *a, enum alien_kind kind, unsigned files,
+                       const char *name, const char *path);
 /* The aliens as problems, one per diesel or Flyway folder. */
 void source_report_aliens(struct problems *problems, const struct aliens *a,
                           const char *dir, enum strata_layout layout);
