@@ -31,15 +31,23 @@
 #define SEP '\036' /* between names in a parameter: no identifier has it */
 
 static const char catalog_sql[] =
-        "WITH RECURSIVE q AS ("
-        " SELECT o.i, nullif(o.c, '') AS col,"
-        " to_regclass(CASE WHEN coalesce(o.s, '') = '' THEN quote_ident(o.r)"
-        " ELSE quote_ident(o.s) || '.' || quote_ident(o.r) END) AS rel"
+        "WITH RECURSIVE o AS ("
+        " SELECT o.*, EXISTS (SELECT FROM pg_catalog.pg_namespace n"
+        " WHERE n.nspname = o.s"
+        " AND NOT has_schema_privilege(n.oid, 'USAGE')) AS is_hidden"
         " FROM unnest(string_to_array($1, chr(30)),"
         " string_to_array($2, chr(30)), string_to_array($3, chr(30)))"
         " WITH ORDINALITY AS o(s, r, c, i)"
+        "), q AS ("
+        /* a schema this role may not use is not looked into */
+        " SELECT o.i, o.is_hidden, nullif(o.c, '') AS col,"
+        " CASE WHEN NOT o.is_hidden THEN to_regclass("
+        " CASE WHEN coalesce(o.s, '') = '' THEN quote_ident(o.r)"
+        " ELSE quote_ident(o.s) || '.' || quote_ident(o.r) END) END AS rel"
+        " FROM o"
         "), t AS ("
-        " SELECT q.i, q.col, q.rel, coalesce(x.indrelid, q.rel) AS tbl"
+        " SELECT q.i, q.is_hidden, q.col, q.rel,"
+        " coalesce(x.indrelid, q.rel) AS tbl"
         " FROM q LEFT JOIN pg_catalog.pg_index x ON x.indexrelid = q.rel"
         "), tree AS ("
         " SELECT t.i, t.tbl AS oid FROM t WHERE t.tbl IS NOT NULL"
@@ -58,7 +66,7 @@ static const char catalog_sql[] =
         " GROUP BY tree.i"
         ")"
         " SELECT t.i, t.rel IS NOT NULL, tc.relname, s.n_rows, s.is_never,"
-        " s.n_bytes, a.attnum IS NOT NULL,"
+        " s.n_bytes, a.attnum IS NOT NULL, t.is_hidden,"
         " CASE WHEN bt.typcategory = 'A' THEN et.typname ELSE bt.typname END,"
         " CASE WHEN at.typtype = 'd' THEN at.typtypmod ELSE a.atttypmod END,"
         " bt.typcategory = 'A',"
@@ -82,6 +90,7 @@ enum {
 	COL_NEVER,
 	COL_BYTES,
 	COL_HAS_COL,
+	COL_HIDDEN,
 	COL_TYPE,
 	COL_TYPMOD,
 	COL_ARRAY,
@@ -242,6 +251,8 @@ static bool judge(struct strata_lint *l, size_t i, const char *const *row)
 	struct lint_subject *s = &l->subjects[i];
 	struct db_facts d;
 
+	if (is_true(row[COL_HIDDEN]))
+		return true; /* unknown: the offline judgement stands */
 	if (!is_true(row[COL_EXISTS]))
 		return false; /* nothing to lock, nothing to break */
 	if ((s->flags & LINT_ON_COLUMN) && !is_true(row[COL_HAS_COL]))

@@ -183,3 +183,13 @@ ALTER TABLE big ALTER COLUMN w TYPE varchar(40);"
 	refute_output --partial "type of column 'v'"
 	refute_output --partial "type of column 'w'"
 }
+
+@test "lint: a schema the role may not use is left to the offline judgement" {
+	psql_db "CREATE ROLE lint_reader LOGIN; CREATE SCHEMA secret; CREATE TABLE secret.t (a int)"
+	write_migration 1_s.sql "ALTER TABLE secret.t DROP COLUMN a;
+DROP INDEX IF EXISTS no_such_index;"
+	run env DATABASE_URL="${DATABASE_URL/user=postgres/user=lint_reader}" strata lint
+	assert_failure 5
+	assert_output --partial "dropping column 'a' of 'secret.t'"
+	refute_output --partial "no_such_index"
+}
