@@ -412,6 +412,120 @@ static bool is_pk(const PgQuery__Node *n)
 	       n->constraint->contype == PG_QUERY__CONSTR_TYPE__CONSTR_PRIMARY;
 }
 
+/* An index a CREATE TABLE's constraint builds, in the order PostgreSQL
+ * builds them (transformIndexConstraints()). */
+struct table_index {
+	const PgQuery__Constraint *k;
+	const char *col;  /* of a column constraint */
+	const char *name; /* given, or moved from a redundant twin */
+};
+
+static const char *key_at(const struct table_index *x, size_t i)
+{
+	if (!x->k->n_keys)
+		return i ? NULL : x->col;
+	return i < x->k->n_keys ? node_string(x->k->keys[i]) : NULL;
+}
+
+static bool same_names(PgQuery__Node **a, size_t na, PgQuery__Node **b,
+                       size_t nb)
+{
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++) {
+		const char *x = node_string(a[i]), *y = node_string(b[i]);
+
+		if (!x || !y || strcmp(x, y) != 0)
+			return false;
+	}
+	return true;
+}
+
+/* A PRIMARY KEY or UNIQUE that repeats an earlier one: PostgreSQL builds
+ * one index for both, under the first one's name (or the second's, when
+ * only it has one). */
+static bool is_twin(const struct table_index *a, const struct table_index *b)
+{
+	size_t na = a->k->n_keys ? a->k->n_keys : 1;
+	size_t nb = b->k->n_keys ? b->k->n_keys : 1;
+
+	if (a->k->contype == PG_QUERY__CONSTR_TYPE__CONSTR_EXCLUSION ||
+	    b->k->contype == PG_QUERY__CONSTR_TYPE__CONSTR_EXCLUSION ||
+	    a->k->where_clause || b->k->where_clause || na != nb ||
+	    a->k->deferrable != b->k->deferrable ||
+	    a->k->initdeferred != b->k->initdeferred ||
+	    a->k->nulls_not_distinct != b->k->nulls_not_distinct ||
+	    strcmp(a->k->access_method, b->k->access_method) != 0 ||
+	    !same_names(a->k->including, a->k->n_including, b->k->including,
+	                b->k->n_including))
+		return false;
+	for (size_t i = 0; i < na; i++)
+		if (!key_at(a, i) || !key_at(b, i) ||
+		    strcmp(key_at(a, i), key_at(b, i)) != 0)
+			return false;
+	return true;
+}
+
+static void add_table_index(struct table_index *v, size_t *n, size_t cap,
+                            const PgQuery__Constraint *k, const char *col)
+{
+	struct table_index x = { k, col, *k->conname ? k->conname : NULL };
+
+	if (*k->indexname)
+		return; /* USING INDEX: the index exists, and is renamed */
+	for (size_t i = 0; i < *n; i++) {
+		if (!is_twin(&v[i], &x))
+			continue;
+		if (!v[i].name)
+			v[i].name = x.name;
+		return;
+	}
+	if (*n < cap)
+		v[(*n)++] = x;
+}
+
+static void track_table_indexes(struct strata_lint *l, const char *rel,
+                                const PgQuery__CreateStmt *s)
+{
+	struct table_index v[64];
+	size_t n = 0;
+
+	/* the primary key first, then the others in the order written */
+	for (int is_primary = 1; is_primary >= 0; is_primary--) {
+		for (size_t i = 0; i < s->n_table_elts; i++) {
+			const PgQuery__Node *e = s->table_elts[i];
+			const PgQuery__ColumnDef *d;
+
+			if (e->node_case == PG_QUERY__NODE__NODE_CONSTRAINT &&
+			    is_index_constraint(e->constraint) &&
+			    is_pk(e) == is_primary)
+				add_table_index(v, &n, ARRAY_SIZE(v),
+				                e->constraint, NULL);
+			if (e->node_case != PG_QUERY__NODE__NODE_COLUMN_DEF)
+				continue;
+			d = e->column_def;
+			for (size_t k = 0; k < d->n_constraints; k++)
+				if (d->constraints[k]->node_case ==
+				            PG_QUERY__NODE__NODE_CONSTRAINT &&
+				    is_index_constraint(
+				            d->constraints[k]->constraint) &&
+				    is_pk(d->constraints[k]) == is_primary)
+					add_table_index(
+					        v, &n, ARRAY_SIZE(v),
+					        d->constraints[k]->constraint,
+					        d->colname);
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].name) {
+			put(&l->new_indexes, l, v[i].name);
+			put(&l->new_cons, l, v[i].name);
+		} else {
+			constraint_index(l, rel, v[i].k, v[i].col);
+		}
+	}
+}
+
 static void track_create_table(struct strata_lint *l,
                                const PgQuery__CreateStmt *s)
 {
@@ -422,51 +536,19 @@ static void track_create_table(struct strata_lint *l,
 	for (size_t i = 0; i < n; i++)
 		if (e[i]->node_case == PG_QUERY__NODE__NODE_COLUMN_DEF)
 			column_sequence(l, rel, e[i]->column_def);
+	/* CHECKs are named with the table, then the indexes are built, then
+	 * the foreign keys added */
 	for (enum pass p = PASS_CHECK; p <= PASS_FK; p++) {
-		/* the primary key's index is built before the others */
-		for (size_t i = 0; p == PASS_INDEX && i < n; i++) {
-			const PgQuery__ColumnDef *d;
-
-			if (is_pk(e[i]))
-				constraint_index(l, rel, e[i]->constraint,
-				                 NULL);
-			if (e[i]->node_case != PG_QUERY__NODE__NODE_COLUMN_DEF)
-				continue;
-			d = e[i]->column_def;
-			for (size_t k = 0; k < d->n_constraints; k++)
-				if (is_pk(d->constraints[k]))
-					constraint_index(
-					        l, rel,
-					        d->constraints[k]->constraint,
-					        d->colname);
+		if (p == PASS_INDEX) {
+			track_table_indexes(l, rel, s);
+			continue;
 		}
 		for (size_t i = 0; i < n; i++) {
-			const PgQuery__ColumnDef *d;
-
-			if (e[i]->node_case ==
-			    PG_QUERY__NODE__NODE_CONSTRAINT) {
-				if (!is_pk(e[i]))
-					table_constraint(l, rel,
-					                 e[i]->constraint, p);
-				continue;
-			}
-			if (e[i]->node_case != PG_QUERY__NODE__NODE_COLUMN_DEF)
-				continue;
-			d = e[i]->column_def;
-			if (p != PASS_INDEX) {
-				column_constraints(l, rel, d, p);
-				continue;
-			}
-			for (size_t k = 0; k < d->n_constraints; k++)
-				if (!is_pk(d->constraints[k]) &&
-				    d->constraints[k]->node_case ==
-				            PG_QUERY__NODE__NODE_CONSTRAINT &&
-				    is_index_constraint(
-				            d->constraints[k]->constraint))
-					constraint_index(
-					        l, rel,
-					        d->constraints[k]->constraint,
-					        d->colname);
+			if (e[i]->node_case == PG_QUERY__NODE__NODE_CONSTRAINT)
+				table_constraint(l, rel, e[i]->constraint, p);
+			else if (e[i]->node_case ==
+			         PG_QUERY__NODE__NODE_COLUMN_DEF)
+				column_constraints(l, rel, e[i]->column_def, p);
 		}
 	}
 }
