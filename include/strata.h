@@ -1179,8 +1179,13 @@ STRATA_API int strata_lint_migration(struct strata_lint *l,
  * With `db` NULL, every migration of `src`, each on its own (as if each
  * had run in its own deploy). With a PostgreSQL `db`, the pending ones
  * only (read-only: no lock, nothing created), as one run, and the target
- * version is the server's unless the options gave one. A SQLite `db` is
- * STRATA_EUSAGE: the linter reads PostgreSQL SQL.
+ * version is the server's unless the options gave one; then the findings
+ * are judged against the database with one catalog query, as the run
+ * gate judges them: one about a table, index or column it does not have
+ * is dropped, a lock or rewrite hazard says its table's size and is
+ * graded by it (see big_table_rows), and a type change from a type the
+ * migrations do not set is decided by the column's type there. A SQLite
+ * `db` is STRATA_EUSAGE: the linter reads PostgreSQL SQL.
  */
 STRATA_API int strata_lint_source(struct strata_lint *l,
                                   const struct strata_source *src,

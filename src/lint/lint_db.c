@@ -56,9 +56,14 @@ static const char catalog_sql[] =
         " JOIN pg_catalog.pg_inherits h ON h.inhparent = tree.oid"
         "), sizes AS ("
         " SELECT tree.i,"
-        /* a partitioned table's own reltuples counts its partitions' */
-        " sum(CASE WHEN c.relkind IN ('r', 'm') THEN greatest(c.reltuples, 0)"
-        " ELSE 0 END)::bigint AS n_rows,"
+        /* rows as the planner estimates them: reltuples scaled to the
+         * pages the table has now; a partitioned table's own reltuples
+         * counts its partitions' again */
+        " sum(CASE WHEN c.relkind NOT IN ('r', 'm') THEN 0"
+        " WHEN c.relpages > 0 AND c.reltuples >= 0"
+        " THEN c.reltuples / c.relpages * (pg_catalog.pg_relation_size(c.oid)"
+        " / current_setting('block_size')::int)"
+        " ELSE greatest(c.reltuples, 0) END)::bigint AS n_rows,"
         " coalesce(bool_or(c.reltuples < 0 AND c.relkind IN ('r', 'm')),"
         " false) AS is_never,"
         " sum(pg_catalog.pg_total_relation_size(c.oid))::bigint AS n_bytes"

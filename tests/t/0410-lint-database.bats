@@ -199,3 +199,13 @@ DROP INDEX IF EXISTS no_such_index;"
 	assert_output --partial "dropping column 'a' of 'secret.t'"
 	refute_output --partial "no_such_index"
 }
+
+@test "lint: rows are estimated as the planner does, from the pages there are now" {
+	psql_db "CREATE TABLE grown (id int, pad text) WITH (autovacuum_enabled = off);
+INSERT INTO grown SELECT g, 'x' FROM generate_series(1, 1000) g; ANALYZE grown;
+INSERT INTO grown SELECT g, 'x' FROM generate_series(1, 29000) g"
+	write_migration 1_i.sql "CREATE INDEX grown_id_idx ON grown (id);"
+	run strata lint
+	assert_success
+	assert_output --regexp "warning: creating index 'grown_id_idx' on 'grown' .*\\(grown: ~[23][0-9]k rows, "
+}
