@@ -16,8 +16,8 @@
  * database, each finding says what it is about (lint_on()) and
  * lint_db.c judges them all after the last file, with one catalog query.
  * What it deliberately doesn't do: look inside function bodies or DO
- * blocks, or guess at SQL the
- * parser rejects: that is a parse-error finding at the parser's location.
+ * blocks, or guess at SQL the parser rejects: that is a parse-error
+ * finding at the parser's location.
  * Suppression comments are the only text read outside the parse tree, and
  * only the scanner says where comments are.
  *

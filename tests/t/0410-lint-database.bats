@@ -113,6 +113,10 @@ CREATE INDEX empty_ref_idx ON empty (ref);"
 	assert_line --partial "warning: creating index 'orders_ref_idx' on 'orders' without CONCURRENTLY blocks writes to the table while the index builds (orders: ~20k rows, "
 	assert_line --partial "note: creating index 'empty_ref_idx' on 'empty'"
 	[[ $stderr == "0 errors, 1 warning, 1 note in 1 file (2 statements)." ]]
+	run strata lint --reporter sarif
+	jq -e '[.runs[0].results[].level] == ["warning", "note"]' <<<"$output"
+	run strata lint --reporter github
+	assert_line --index 1 --regexp "^::notice file=migrations/1_i.sql,line=2,"
 	printf '[lint]\nbig_table_rows = 1_000\nsmall_table_rows = 100\n' >strata.conf
 	run strata lint --format json
 	assert_failure 5
