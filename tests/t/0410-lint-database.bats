@@ -213,3 +213,14 @@ INSERT INTO grown SELECT g, 'x' FROM generate_series(1, 29000) g"
 	assert_success
 	assert_output --regexp "warning: creating index 'grown_id_idx' on 'grown' .*\\(grown: ~[23][0-9]k rows, "
 }
+
+@test "run: a table on the migration's search path is not taken for a missing one" {
+	psql_db "CREATE SCHEMA app; CREATE TABLE app.orders (id bigint, ref text);
+INSERT INTO app.orders SELECT g, 'r' FROM generate_series(1, 3000) g; ANALYZE app.orders"
+	write_migration 1_i.sql "SET search_path = app;
+CREATE INDEX orders_ref_idx ON orders (ref);"
+	printf '[lint]\nbig_table_rows = 2000\n' >strata.conf
+	run strata run
+	assert_failure 5
+	assert_output --partial "error: creating index 'orders_ref_idx' on 'orders' without CONCURRENTLY blocks writes to the table while the index builds (orders: ~3.0k rows, "
+}
