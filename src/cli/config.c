@@ -120,7 +120,7 @@ static char *keys_hint(void)
 		len += (size_t)snprintf(keys + len, sizeof(keys) - len, "%s%s",
 		                        i ? ", " : "", known_keys[i]);
 	return format(
-	        "Keys: %s (and environment in [strata]); in [lint], RULE = error, warning or off.",
+	        "Keys: %s (and environment in [strata]); in [lint], RULE = error, warning or off, and big_table_rows, big_table_size, small_table_rows, small_table_size.",
 	        keys);
 }
 

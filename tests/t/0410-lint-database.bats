@@ -137,6 +137,11 @@ INSERT INTO fresh SELECT g, repeat('x', 200) FROM generate_series(1, 20000) g"
 	run strata lint
 	assert_failure 2
 	assert_output --partial "'big_table_size' in [lint] wants a size such as 100MB or 1GB, not 'huge' at 'strata.conf' line 2"
+	printf '[strata]\nbig_table_rows = 5\n' >strata.conf
+	run strata lint
+	assert_failure 2
+	assert_output --partial "unknown key 'big_table_rows' in [strata]"
+	assert_output --partial "in [lint], RULE = error, warning or off, and big_table_rows, big_table_size, small_table_rows, small_table_size."
 }
 
 @test "run: a partitioned table's size is its partitions'" {
