@@ -1078,9 +1078,14 @@ enum strata_severity {
 	STRATA_SEVERITY_OFF = 0, /* the rule does not run */
 	STRATA_SEVERITY_WARNING,
 	STRATA_SEVERITY_ERROR, /* `lint` exits 5, `run` refuses */
+	/*
+	 * Findings only, never a rule's setting: a lock or rewrite hazard on
+	 * a table the database says is small (see big_table_rows).
+	 */
+	STRATA_SEVERITY_NOTE,
 };
 
-/* "off", "warning", "error". */
+/* "off", "warning", "error", "note". */
 STRATA_API const char *strata_severity_name(enum strata_severity sev);
 /* The reverse, also "warn" and "ignore"; -1 for anything else. */
 STRATA_API int strata_severity_parse(enum strata_severity *out,
@@ -1122,9 +1127,21 @@ struct strata_lint_options {
 	 * every migration: require-lock-timeout is then satisfied. */
 	bool is_runner_lock_timeout;
 	size_t max_file_size; /* of strata_lint_file(); 0: the default */
+	/*
+	 * With a database (the run gate, strata_lint_source()), a lock or
+	 * rewrite hazard is graded by its table's size (pg_class.reltuples,
+	 * pg_total_relation_size(), partitions and children included): an
+	 * error on a table of at least big_table_rows rows or
+	 * big_table_size bytes, a note on one below small_table_rows rows
+	 * and small_table_size bytes, a warning in between. A table never
+	 * analysed is judged by its size alone. 0: the defaults, 1,000,000
+	 * rows, 100 MB (MiB), 10,000 rows, 10 MB (MiB).
+	 */
+	int64_t big_table_rows, big_table_size;
+	int64_t small_table_rows, small_table_size;
 };
 
-#define STRATA_LINT_OPTIONS_VERSION 1
+#define STRATA_LINT_OPTIONS_VERSION 2
 #define STRATA_LINT_OPTIONS_INIT                         \
 	STRATA_OPTIONS_INIT_(struct strata_lint_options, \
 	                     STRATA_LINT_OPTIONS_VERSION)
@@ -1203,8 +1220,13 @@ STRATA_API int strata_lint_migration(struct strata_lint *l,
  * With `db` NULL, every migration of `src`, each on its own (as if each
  * had run in its own deploy). With a PostgreSQL `db`, the pending ones
  * only (read-only: no lock, nothing created), as one run, and the target
- * version is the server's unless the options gave one. A SQLite `db` is
- * STRATA_EUSAGE: the linter reads PostgreSQL SQL.
+ * version is the server's unless the options gave one; then the findings
+ * are judged against the database with one catalog query, as the run
+ * gate judges them: one about a table, index or column it does not have
+ * is dropped, a lock or rewrite hazard says its table's size and is
+ * graded by it (see big_table_rows), and a type change from a type the
+ * migrations do not set is decided by the column's type there. A SQLite
+ * `db` is STRATA_EUSAGE: the linter reads PostgreSQL SQL.
  */
 STRATA_API int strata_lint_source(struct strata_lint *l,
                                   const struct strata_source *src,

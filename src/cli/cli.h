@@ -387,6 +387,13 @@ int config_line(const struct config *c, const char *env, const char *key,
  * load; the rule id is borrowed); false past the last. */
 bool config_lint_at(const struct config *c, size_t i,
                     struct strata_lint_setting *out);
+/* Whether `key` is one of [lint]'s table sizes (big_table_rows, ...): its
+ * value, checked on load, is config_get(c, NULL, key). */
+bool config_is_lint_key(const char *key);
+/* A number of rows as [lint] takes it (1000000, 1_000_000). */
+int config_parse_rows(int64_t *out, const char *text);
+/* A size as [lint] takes it: postgresql.conf's units (100MB, 1GB). */
+int config_parse_table_size(int64_t *out, const char *text);
 
 /* ---- dotenv.c: .env ---------------------------------------------------- */
 /* Receives one KEY=VALUE of a .env text; returns 0, or -1 with err set. */

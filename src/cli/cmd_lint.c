@@ -27,22 +27,27 @@ static void print_text(struct cli *cli, const struct strata_lint *l)
 {
 	size_t n_err = strata_lint_count_severity(l, STRATA_SEVERITY_ERROR);
 	size_t n_warn = strata_lint_count_severity(l, STRATA_SEVERITY_WARNING);
+	size_t n_note = strata_lint_count_severity(l, STRATA_SEVERITY_NOTE);
 	size_t files = strata_lint_files(l), stmts = strata_lint_statements(l);
+	char notes[64] = "";
 
 	for (size_t i = 0; i < strata_lint_count(l); i++)
 		cli_print_finding(cli, stdout, strata_lint_at(l, i));
 	fflush(stdout);
+	if (n_note)
+		snprintf(notes, sizeof(notes), ", %zu note%s", n_note,
+		         n_note == 1 ? "" : "s");
 	if (!n_err && !n_warn)
-		cli_info(cli, "No problems in %zu file%s (%zu statement%s).",
+		cli_info(cli, "No problems in %zu file%s (%zu statement%s%s).",
 		         files, files == 1 ? "" : "s", stmts,
-		         stmts == 1 ? "" : "s");
+		         stmts == 1 ? "" : "s", notes);
 	else
 		cli_info(
 		        cli,
-		        "%zu error%s, %zu warning%s in %zu file%s (%zu statement%s).",
+		        "%zu error%s, %zu warning%s%s in %zu file%s (%zu statement%s).",
 		        n_err, n_err == 1 ? "" : "s", n_warn,
-		        n_warn == 1 ? "" : "s", files, files == 1 ? "" : "s",
-		        stmts, stmts == 1 ? "" : "s");
+		        n_warn == 1 ? "" : "s", notes, files,
+		        files == 1 ? "" : "s", stmts, stmts == 1 ? "" : "s");
 }
 
 static void print_json(const struct strata_lint *l)
@@ -63,6 +68,9 @@ static void print_json(const struct strata_lint *l)
 	json_object_set_new(doc, "warnings",
 	                    json_integer((json_int_t)strata_lint_count_severity(
 	                            l, STRATA_SEVERITY_WARNING)));
+	json_object_set_new(doc, "notes",
+	                    json_integer((json_int_t)strata_lint_count_severity(
+	                            l, STRATA_SEVERITY_NOTE)));
 	json_object_set_new(doc, "pg_version",
 	                    json_integer(strata_lint_pg_version(l)));
 	json_object_set_new(doc, "findings", list);
@@ -96,9 +104,10 @@ static void print_github(const struct strata_lint *l)
 	for (size_t i = 0; i < strata_lint_count(l); i++) {
 		const struct strata_finding *f = strata_lint_at(l, i);
 
-		printf("::%s file=", f->severity == STRATA_SEVERITY_ERROR
-		                             ? "error"
-		                             : "warning");
+		printf("::%s file=",
+		       f->severity == STRATA_SEVERITY_ERROR     ? "error"
+		       : f->severity == STRATA_SEVERITY_WARNING ? "warning"
+		                                                : "notice");
 		gh_escape(f->file, true);
 		printf(",line=%d,col=%d,title=", f->line, f->column);
 		gh_escape(f->rule, true);
@@ -145,6 +154,8 @@ static const char *sarif_level(enum strata_severity sev)
 		return "error";
 	case STRATA_SEVERITY_WARNING:
 		return "warning";
+	case STRATA_SEVERITY_NOTE:
+		return "note";
 	default:
 		return "none";
 	}

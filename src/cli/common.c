@@ -486,6 +486,19 @@ void cli_lint_options(struct cli *cli, struct strata_lint_options *out)
 	out->settings = cli->lint_settings;
 	out->n_settings = cli->n_lint_settings;
 	out->max_file_size = cli->max_file_size;
+	if (cli->settings) {
+		/* checked on load: a value here parses */
+		const char *v;
+
+		if ((v = config_get(cli->settings, NULL, "big_table_rows")))
+			config_parse_rows(&out->big_table_rows, v);
+		if ((v = config_get(cli->settings, NULL, "small_table_rows")))
+			config_parse_rows(&out->small_table_rows, v);
+		if ((v = config_get(cli->settings, NULL, "big_table_size")))
+			config_parse_table_size(&out->big_table_size, v);
+		if ((v = config_get(cli->settings, NULL, "small_table_size")))
+			config_parse_table_size(&out->small_table_size, v);
+	}
 }
 
 int cli_parse_pg_version(int *out, const char *text)

@@ -2,7 +2,8 @@
  * strata.conf, read with inih: a [strata] section of defaults, one
  * [environment.NAME] section per environment (design.md, Databases: the URL
  * comes from --database, else DATABASE_URL, else the active environment),
- * and a [lint] section of rule severities (RULE = error | warning | off).
+ * and a [lint] section of rule severities (RULE = error | warning | off)
+ * and the table sizes that grade findings against a database.
  * Unknown sections and keys are errors naming the line, so a typo never
  * silently falls back to a default. Values are taken literally.
  */
@@ -120,7 +121,7 @@ static char *keys_hint(void)
 		len += (size_t)snprintf(keys + len, sizeof(keys) - len, "%s%s",
 		                        i ? ", " : "", known_keys[i]);
 	return format(
-	        "Keys: %s (and environment in [strata]); in [lint], RULE = error, warning or off.",
+	        "Keys: %s (and environment in [strata]); in [lint], RULE = error, warning or off, and big_table_rows, big_table_size, small_table_rows, small_table_size.",
 	        keys);
 }
 
@@ -163,14 +164,109 @@ static void add_entry(struct config *c, const char *env, const char *key,
 	e->is_lint = is_lint;
 }
 
+/* [lint] keys that are not rules: the sizes of a big and a small table. */
+static const char *const lint_keys[] = {
+	"big_table_rows",
+	"big_table_size",
+	"small_table_rows",
+	"small_table_size",
+};
+
+bool config_is_lint_key(const char *key)
+{
+	for (size_t i = 0; i < sizeof(lint_keys) / sizeof(lint_keys[0]); i++)
+		if (strcmp(lint_keys[i], key) == 0)
+			return true;
+	return false;
+}
+
+/* A count of rows: a whole number above 0, '_' between digits allowed. */
+int config_parse_rows(int64_t *out, const char *text)
+{
+	int64_t v = 0;
+	bool has_digit = false;
+
+	for (const char *p = text; *p; p++) {
+		if (*p == '_' && has_digit && p[1] >= '0' && p[1] <= '9')
+			continue;
+		if (*p < '0' || *p > '9' || v > (INT64_MAX - 9) / 10)
+			return -1;
+		v = v * 10 + (*p - '0');
+		has_digit = true;
+	}
+	if (!has_digit || v <= 0)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* A table's size in postgresql.conf's units: B, kB, MB, GB, TB (1024). */
+int config_parse_table_size(int64_t *out, const char *text)
+{
+	static const char *const units[] = { "B", "kB", "MB", "GB", "TB" };
+	const char *p = text;
+	int64_t v = 0;
+
+	if (*p < '0' || *p > '9')
+		return -1;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (v > (INT64_MAX - 9) / 10)
+			return -1;
+		v = v * 10 + (*p - '0');
+	}
+	while (*p == ' ')
+		p++;
+	if (*p) {
+		size_t u = 0;
+
+		while (u < sizeof(units) / sizeof(units[0]) &&
+		       strcmp(p, units[u]) != 0)
+			u++;
+		if (u == sizeof(units) / sizeof(units[0]))
+			return -1;
+		for (; u > 0; u--) {
+			if (v > INT64_MAX / 1024)
+				return -1;
+			v *= 1024;
+		}
+	}
+	if (v <= 0)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int on_lint_size_entry(struct config *c, const char *key,
+                              const char *value)
+{
+	int64_t v;
+	bool is_rows = strstr(key, "_rows") != NULL;
+
+	if (is_rows ? config_parse_rows(&v, value) < 0
+	            : config_parse_table_size(&v, value) < 0) {
+		set_problem(c,
+		            format("'%s' in [lint] wants %s, not '%s'", key,
+		                   is_rows ? "a number of rows such as 1000000"
+		                           : "a size such as 100MB or 1GB",
+		                   value),
+		            NULL);
+		return 0;
+	}
+	add_entry(c, NULL, key, value, false);
+	return 1;
+}
+
 /* [lint] RULE = SEVERITY: both checked here, so a typo names its line. */
 static int on_lint_entry(struct config *c, const char *key, const char *value)
 {
 	enum strata_severity sev;
 
+	if (config_is_lint_key(key))
+		return on_lint_size_entry(c, key, value);
 	if (!strata_lint_rule_find(key)) {
-		set_problem(c, format("'%s' in [lint] is not a lint rule", key),
-		            copy("'strata lint --list-rules' lists them."));
+		set_problem(
+		        c, format("'%s' in [lint] is not a lint rule", key),
+		        copy("'strata lint --list-rules' lists them; the other keys of [lint] are big_table_rows, big_table_size, small_table_rows and small_table_size."));
 		return 0;
 	}
 	if (strata_severity_parse(&sev, value) < 0) {

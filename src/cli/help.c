@@ -108,7 +108,7 @@ static const struct help helps[] = {
 		.synopsis = LIST("[options] [FILE...]"),
 		.description = LIST(
 			"Read migrations with PostgreSQL's parser and report what would lock, rewrite or break a live database, in the compiler style FILE:LINE:COL: SEVERITY: MESSAGE [RULE], with the safe alternative.",
-			"Files given are linted each on its own. Otherwise the source is: with a PostgreSQL database its pending migrations, as one run; without one, or with --all, every migration. A statement is exempted in its file by '-- strata-lint-ignore RULE: reason' before it; severities are set in the [lint] section of strata.conf. SQLite migrations are not linted."),
+			"Files given are linted each on its own. Otherwise the source is: with a PostgreSQL database its pending migrations, as one run; without one, or with --all, every migration. A statement is exempted in its file by '-- strata-lint-ignore RULE: reason' before it; severities are set in the [lint] section of strata.conf. With a database, a finding about an object it does not have is dropped, a lock or rewrite says its table's size and is a note on a small table (a warning in between, as it is on a big one: [lint] big_table_rows, big_table_size, small_table_rows, small_table_size), and a type change is judged from the column's type there. SQLite migrations are not linted."),
 		.examples = PAIRS(
 			{ "strata lint",
 			  "The pending migrations (every one without a database)" },

@@ -198,12 +198,14 @@ void cli_print_finding(struct cli *cli, FILE *fp,
                        const struct strata_finding *f)
 {
 	bool is_err = fp == stderr;
-	bool is_error = f->severity == STRATA_SEVERITY_ERROR;
+	const char *color = f->severity == STRATA_SEVERITY_ERROR     ? RED
+	                    : f->severity == STRATA_SEVERITY_WARNING ? YELLOW
+	                                                             : NULL;
 
 	fprintf(fp, "%s%s:%d:%d:%s %s%s:%s %s [%s]\n",
 	        cli_color(cli, is_err, BOLD), cli_safe(f->file), f->line,
 	        f->column, cli_color(cli, is_err, NULL),
-	        cli_color(cli, is_err, is_error ? RED : YELLOW),
+	        cli_color(cli, is_err, color),
 	        strata_severity_name(f->severity), cli_color(cli, is_err, NULL),
 	        cli_safe(f->message), f->rule);
 	if (f->hint)

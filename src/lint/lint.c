@@ -11,10 +11,13 @@
  * strata will run the file (wrapped in one transaction, -- no-transaction,
  * or its own BEGIN/COMMIT).
  *
- * What it deliberately doesn't do: look at the database (a table the
- * migrations did not create is assumed to exist, hold rows and serve
- * traffic), look inside function bodies or DO blocks, or guess at SQL the
- * parser rejects: that is a parse-error finding at the parser's location.
+ * Rules never look at the database: offline, a table the migrations did
+ * not create is assumed to exist, hold rows and serve traffic. With a
+ * database, each finding says what it is about (lint_on()) and
+ * lint_db.c judges them all after the last file, with one catalog query.
+ * What it deliberately doesn't do: look inside function bodies or DO
+ * blocks, or guess at SQL the parser rejects: that is a parse-error
+ * finding at the parser's location.
  * Suppression comments are the only text read outside the parse tree, and
  * only the scanner says where comments are.
  *
@@ -89,6 +92,8 @@ const char *strata_severity_name(enum strata_severity sev)
 		return "warning";
 	case STRATA_SEVERITY_ERROR:
 		return "error";
+	case STRATA_SEVERITY_NOTE:
+		return "note";
 	}
 	BUG("unknown severity");
 }
@@ -129,6 +134,17 @@ int strata_lint_new(struct strata_lint **out,
 	l->is_runner_lock_timeout = opts && opts->is_runner_lock_timeout;
 	l->max_file_size = opts && opts->max_file_size ? opts->max_file_size
 	                                               : MAX_LINT_FILE;
+	l->big_rows = opts && opts->big_table_rows > 0 ? opts->big_table_rows
+	                                               : 1000000;
+	l->big_size = opts && opts->big_table_size > 0
+	                      ? opts->big_table_size
+	                      : INT64_C(100) * 1024 * 1024;
+	l->small_rows = opts && opts->small_table_rows > 0
+	                        ? opts->small_table_rows
+	                        : 10000;
+	l->small_size = opts && opts->small_table_size > 0
+	                        ? opts->small_table_size
+	                        : INT64_C(10) * 1024 * 1024;
 	for (size_t i = 0; opts && i < opts->n_settings; i++) {
 		const struct strata_lint_setting *s = &opts->settings[i];
 		size_t r = lint_rule_index(s->rule);
@@ -156,6 +172,9 @@ void strata_lint_free(struct strata_lint *l)
 	strmap_release(&l->new_rels);
 	strmap_release(&l->new_indexes);
 	strmap_release(&l->new_types);
+	strmap_release(&l->new_cons);
+	strmap_release(&l->renamed);
+	strmap_release(&l->renamed_cols);
 	strmap_release(&l->columns);
 	strmap_release(&l->checks);
 	strmap_release(&l->validated);
@@ -166,6 +185,7 @@ void strata_lint_free(struct strata_lint *l)
 	free(l->lines);
 	free(l->spans);
 	free(l->findings);
+	free(l->subjects);
 	free(l->sev);
 	arena_release(&l->arena);
 	free(l);
@@ -242,6 +262,51 @@ bool lint_is_new_type(const struct lint_ctx *c, PgQuery__Node **names, size_t n)
 	const char *name = names_last(names, n);
 
 	return name && strmap_has(&c->l->new_types, name);
+}
+
+void lint_on(struct lint_ctx *c, const PgQuery__RangeVar *rv, const char *col,
+             unsigned flags)
+{
+	memset(&c->on, 0, sizeof(c->on));
+	if (!rv || !rv->relname || !*rv->relname)
+		return;
+	c->on.schema =
+	        rv->schemaname && *rv->schemaname ? rv->schemaname : NULL;
+	c->on.rel = rv->relname;
+	c->on.col = col;
+	c->on.flags = flags;
+}
+
+void lint_on_type(struct lint_ctx *c, const PgQuery__RangeVar *rv,
+                  const char *col, const struct lint_type *to,
+                  const char *shown, unsigned flags)
+{
+	lint_on(c, rv, col, LINT_ON_TYPE | flags);
+	if (!c->on.rel)
+		return;
+	c->on.to = *to;
+	c->on.to_shown = shown;
+}
+
+void lint_on_object(struct lint_ctx *c, const PgQuery__Node *o, unsigned flags)
+{
+	PgQuery__RangeVar rv = PG_QUERY__RANGE_VAR__INIT;
+
+	memset(&c->on, 0, sizeof(c->on));
+	if (o && o->node_case == PG_QUERY__NODE__NODE_LIST) {
+		PgQuery__Node **items = o->list->items;
+		size_t n = o->list->n_items;
+
+		if (n > 3 || !n)
+			return;
+		rv.relname = (char *)node_string(items[n - 1]);
+		rv.schemaname = n > 1 ? (char *)node_string(items[n - 2]) : "";
+		if (n == 3)
+			return; /* another database's: not this one's */
+	} else {
+		rv.relname = (char *)(o ? node_string(o) : NULL);
+	}
+	lint_on(c, &rv, NULL, flags);
 }
 
 const struct lint_type *lint_column_type(const struct lint_ctx *c,
@@ -383,6 +448,35 @@ bool lint_is_suppressed(struct strata_lint *l, size_t rule, size_t stmt)
 	return hit;
 }
 
+/*
+ * What finding `i` is about, kept in the arena beyond its file's parse
+ * tree, with names the pending migrations gave back to the ones the
+ * database has.
+ */
+static void set_subject(struct strata_lint *l, size_t i,
+                        const struct lint_subject *on)
+{
+	struct lint_subject *s;
+	const char *old;
+
+	XGROW(l->subjects, l->alloc_subjects, l->n);
+	s = &l->subjects[i];
+	memset(s, 0, sizeof(*s));
+	if (!on->rel)
+		return;
+	*s = *on;
+	old = on->col ? strmap_get(&l->renamed_cols,
+	                           lint_key(l, on->rel, on->col))
+	              : NULL;
+	s->col = on->col ? arena_strdup(&l->arena, old ? old : on->col) : NULL;
+	old = strmap_get(&l->renamed, on->rel);
+	s->rel = arena_strdup(&l->arena, old ? old : on->rel);
+	s->schema = on->schema ? arena_strdup(&l->arena, on->schema) : NULL;
+	s->to.name = arena_strdup(&l->arena, on->to.name ? on->to.name : "");
+	s->to_shown =
+	        on->to_shown ? arena_strdup(&l->arena, on->to_shown) : NULL;
+}
+
 void lint_add_finding(struct strata_lint *l, const struct lint_ctx *c,
                       size_t rule, enum strata_severity sev, size_t at,
                       size_t stmt, const char *hint, const char *msg)
@@ -401,6 +495,7 @@ void lint_add_finding(struct strata_lint *l, const struct lint_ctx *c,
 	f->statement = stmt == SIZE_MAX ? 0 : (int)stmt + 1;
 	f->message = arena_strdup(&l->arena, msg);
 	f->hint = hint ? arena_strdup(&l->arena, hint) : NULL;
+	set_subject(l, l->n - 1, &c->on);
 }
 
 void lint_report(struct lint_ctx *c, int at, const char *hint, const char *fmt,
@@ -414,18 +509,26 @@ void lint_report(struct lint_ctx *c, int at, const char *hint, const char *fmt,
 	where = at >= 0 && (size_t)at <= c->len ? (size_t)at : c->stmt_at;
 	stmt = l->n_spans ? lint_stmt_at(l, where) : SIZE_MAX;
 	if (l->sev[rule] == STRATA_SEVERITY_OFF ||
-	    lint_is_suppressed(l, rule, stmt))
+	    lint_is_suppressed(l, rule, stmt)) {
+		memset(&c->on, 0, sizeof(c->on));
 		return;
+	}
 	va_start(ap, fmt);
 	sbuf_vaddf(&sb, fmt, ap);
 	va_end(ap);
 	lint_add_finding(l, c, rule, l->sev[rule], where, stmt,
 	                 hint ? hint : c->rule->info.hint, sb.buf);
+	/* a finding's type change that cannot be judged offline warns */
+	if ((c->on.flags & LINT_ON_UNSURE) &&
+	    l->findings[l->n - 1].severity == STRATA_SEVERITY_ERROR)
+		l->findings[l->n - 1].severity = STRATA_SEVERITY_WARNING;
+	memset(&c->on, 0, sizeof(c->on));
 	sbuf_release(&sb);
 }
 
 struct order {
 	struct strata_finding f;
+	struct lint_subject s;
 	size_t seq;
 };
 
@@ -451,10 +554,13 @@ void lint_sort_file_findings(struct strata_lint *l)
 	o = xmalloc(n * sizeof(*o));
 	for (size_t i = 0; i < n; i++) {
 		o[i].f = l->findings[l->file_first + i];
+		o[i].s = l->subjects[l->file_first + i];
 		o[i].seq = i;
 	}
 	qsort(o, n, sizeof(*o), cmp_order);
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		l->findings[l->file_first + i] = o[i].f;
+		l->subjects[l->file_first + i] = o[i].s;
+	}
 	free(o);
 }

@@ -22,6 +22,35 @@ struct lint_type {
 };
 
 void lint_type_of(struct lint_type *out, const PgQuery__TypeName *tn);
+/* Whether PostgreSQL changes `from` to `to` without rewriting the table
+ * (binary-coercible, or a wider limit). */
+bool lint_type_is_free_change(const struct lint_type *from,
+                              const struct lint_type *to);
+
+/* ---- what a finding is about ---------------------------------------------
+ */
+
+/*
+ * The object a finding is about, for the pass that knows the database
+ * (lint_db.c): a finding about an object the database does not have is
+ * dropped, one whose cost is the table's size says the size and is
+ * graded by it, and a type change from a type not seen is judged from
+ * the column's type on the database.
+ */
+#define LINT_ON_INDEX  (1u << 0) /* `rel` is an index: its table's size */
+#define LINT_ON_SIZE   (1u << 1) /* a lock or rewrite as long as the table */
+#define LINT_ON_COLUMN (1u << 2) /* moot when `col` does not exist */
+#define LINT_ON_TYPE   (1u << 3) /* `col` changes to `to`, old type unseen */
+#define LINT_ON_UNSURE (1u << 4) /* offline at most a warning */
+
+struct lint_subject {
+	const char *schema; /* NULL: as the search path finds `rel` */
+	const char *rel;    /* NULL: about no object */
+	const char *col;
+	unsigned flags; /* LINT_ON_* */
+	struct lint_type to;
+	const char *to_shown; /* `to` as a person writes it */
+};
 
 /* ---- the state a rule sees ------------------------------------------------
  */
@@ -55,6 +84,9 @@ struct lint_ctx {
 	int begin_at;          /* byte offset of that BEGIN */
 	bool has_lock_timeout; /* set by the runner or the file */
 	bool is_lock_timeout_reported;
+
+	/* what the next lint_report() is about (lint_on()) */
+	struct lint_subject on;
 };
 
 /*
@@ -65,6 +97,21 @@ struct lint_ctx {
  */
 void lint_report(struct lint_ctx *c, int at, const char *hint, const char *fmt,
                  ...) STRATA_PRINTF(4, 5);
+
+/*
+ * Says what the next lint_report() of the running rule is about: the
+ * relation `rv` (or the index of that name, LINT_ON_INDEX) and, for
+ * LINT_ON_COLUMN or LINT_ON_TYPE, its column `col`.
+ */
+void lint_on(struct lint_ctx *c, const PgQuery__RangeVar *rv, const char *col,
+             unsigned flags);
+/* LINT_ON_TYPE: column `col` of `rv` changes to `to`, from a type the
+ * files never set. */
+void lint_on_type(struct lint_ctx *c, const PgQuery__RangeVar *rv,
+                  const char *col, const struct lint_type *to,
+                  const char *shown, unsigned flags);
+/* The same for a name of a DROP (a list of String nodes, or one). */
+void lint_on_object(struct lint_ctx *c, const PgQuery__Node *o, unsigned flags);
 
 /* Created earlier in this file (or run): empty, unused, so exempt from
  * the lock rules. */

@@ -42,8 +42,10 @@ static void run_rules(struct lint_ctx *c, const PgQuery__Node *n)
 		if (!lint_rules[r].fn || c->l->sev[r] == STRATA_SEVERITY_OFF)
 			continue;
 		c->rule = &lint_rules[r];
+		memset(&c->on, 0, sizeof(c->on));
 		lint_rules[r].fn(c, n);
 	}
+	memset(&c->on, 0, sizeof(c->on));
 	c->rule = NULL;
 }
 
@@ -248,6 +250,9 @@ int lint_text(struct strata_lint *l, const char *path, const char *sql,
 		strmap_clear(&l->new_rels);
 		strmap_clear(&l->new_indexes);
 		strmap_clear(&l->new_types);
+		strmap_clear(&l->new_cons);
+		strmap_clear(&l->renamed);
+		strmap_clear(&l->renamed_cols);
 	}
 	c.l = l;
 	lint_end_txn(&c);
@@ -431,7 +436,7 @@ int strata_lint_source(struct strata_lint *l, const struct strata_source *src,
 		    strata_lint_migration(l, e->migration, true, err) < 0)
 			goto done;
 	}
-	rc = 0;
+	rc = lint_db_apply(l, db, err);
 done:
 	strata_status_free(st);
 	return rc;

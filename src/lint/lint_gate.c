@@ -2,7 +2,9 @@
  * The run gate: run and migrate lint the steps of their plan before
  * anything executes, send each finding to the event callback, and refuse
  * with STRATA_ELINT when one is an error (unless the run allows unsafe
- * migrations). SQLite's migrations are not linted: their SQL is not
+ * migrations). The findings are judged against the database first
+ * (lint_db.c): what it does not have is no hazard, and a small table's
+ * lock is a note. SQLite's migrations are not linted: their SQL is not
  * PostgreSQL's.
  */
 #include "lint/session.h"
@@ -54,6 +56,8 @@ int lint_end(struct strata_lint *l, struct strata_db *db,
 
 	if (!l)
 		return 0;
+	if (lint_db_apply(l, db, err) < 0)
+		return -1;
 	for (size_t i = 0; i < l->n; i++) {
 		struct strata_event ev = { .kind = STRATA_EVENT_LINT };
 

@@ -136,6 +136,7 @@ void rule_adding_field_with_default(struct lint_ctx *c, const PgQuery__Node *n)
 		    !(d = rules_cmd_coldef(cmd)))
 			continue;
 		rules_coldef_info(&info, d);
+		lint_on(c, a->relation, NULL, LINT_ON_SIZE);
 		if (d->type_name &&
 		    rules_is_serial(names_last(d->type_name->names,
 		                               d->type_name->n_names)))
@@ -190,6 +191,7 @@ void rule_adding_required_field(struct lint_ctx *c, const PgQuery__Node *n)
 		     rules_is_serial(names_last(d->type_name->names,
 		                                d->type_name->n_names))))
 			continue;
+		lint_on(c, a->relation, NULL, 0);
 		lint_report(
 		        c, d->location, NULL,
 		        "adding NOT NULL column '%s' without a default to '%s' fails as soon as the table holds a row",
@@ -214,6 +216,7 @@ void rule_adding_foreign_key_constraint(struct lint_ctx *c,
 
 		if (!cmd)
 			continue;
+		lint_on(c, a->relation, NULL, LINT_ON_SIZE);
 		if (cmd->subtype == AT(AddConstraint) &&
 		    (k = rules_cmd_constraint(cmd)) &&
 		    k->contype == CONSTR(FOREIGN) && !k->skip_validation)
@@ -225,6 +228,7 @@ void rule_adding_foreign_key_constraint(struct lint_ctx *c,
 		if (cmd->subtype == AT(AddColumn) &&
 		    (d = rules_cmd_coldef(cmd))) {
 			rules_coldef_info(&info, d);
+			lint_on(c, a->relation, NULL, LINT_ON_SIZE);
 			if (info.fk)
 				lint_report(
 				        c, info.fk->location, NULL,
@@ -249,6 +253,7 @@ void rule_constraint_missing_not_valid(struct lint_ctx *c,
 
 		if (!cmd)
 			continue;
+		lint_on(c, a->relation, NULL, LINT_ON_SIZE);
 		if (cmd->subtype == AT(AddConstraint) &&
 		    (k = rules_cmd_constraint(cmd)) &&
 		    k->contype == CONSTR(CHECK) && !k->skip_validation)
@@ -259,12 +264,14 @@ void rule_constraint_missing_not_valid(struct lint_ctx *c,
 		if (cmd->subtype == AT(AddColumn) &&
 		    (d = rules_cmd_coldef(cmd))) {
 			rules_coldef_info(&info, d);
+			lint_on(c, a->relation, NULL, LINT_ON_SIZE);
 			if (info.check)
 				lint_report(
 				        c, info.check->location, NULL,
 				        "adding column '%s' with a CHECK constraint to '%s' scans the whole table under an ACCESS EXCLUSIVE lock",
 				        d->colname, rel);
 		}
+		lint_on(c, a->relation, NULL, LINT_ON_SIZE);
 		if (cmd->subtype == AT(ValidateConstraint) && c->in_txn &&
 		    lint_is_not_valid_in_txn(c, a->relation->relname,
 		                             cmd->name))
@@ -289,6 +296,7 @@ void rule_setting_not_nullable_field(struct lint_ctx *c, const PgQuery__Node *n)
 		    lint_has_validated_check(c, a->relation->relname,
 		                             cmd->name))
 			continue;
+		lint_on(c, a->relation, NULL, LINT_ON_SIZE);
 		lint_report(
 		        c, -1,
 		        c->pg_version >= 120000
@@ -313,6 +321,7 @@ static void report_index_constraint(struct lint_ctx *c, const PgQuery__Node *n,
 
 		if (!cmd)
 			continue;
+		lint_on(c, a->relation, NULL, LINT_ON_SIZE);
 		if (cmd->subtype == AT(AddConstraint) &&
 		    (k = rules_cmd_constraint(cmd)) && k->contype == type &&
 		    !*k->indexname)
@@ -324,6 +333,7 @@ static void report_index_constraint(struct lint_ctx *c, const PgQuery__Node *n,
 		    (d = rules_cmd_coldef(cmd))) {
 			rules_coldef_info(&info, d);
 			k = type == CONSTR(PRIMARY) ? info.pk : info.unique;
+			lint_on(c, a->relation, NULL, LINT_ON_SIZE);
 			if (k)
 				lint_report(
 				        c, k->location, NULL,
@@ -359,11 +369,13 @@ void rule_ban_drop_column(struct lint_ctx *c, const PgQuery__Node *n)
 	for (size_t i = 0; a && i < a->n_cmds; i++) {
 		const PgQuery__AlterTableCmd *cmd = rules_cmd_of(a->cmds[i]);
 
-		if (cmd && cmd->subtype == AT(DropColumn))
-			lint_report(
-			        c, -1, NULL,
-			        "dropping column '%s' of '%s' breaks the code still reading it",
-			        cmd->name, lint_rv_name(c, a->relation));
+		if (!cmd || cmd->subtype != AT(DropColumn))
+			continue;
+		lint_on(c, a->relation, cmd->name, LINT_ON_COLUMN);
+		lint_report(
+		        c, -1, NULL,
+		        "dropping column '%s' of '%s' breaks the code still reading it",
+		        cmd->name, lint_rv_name(c, a->relation));
 	}
 }
 
@@ -381,6 +393,7 @@ void rule_ban_drop_table(struct lint_ctx *c, const PgQuery__Node *n)
 		rv.relname = (char *)(name ? name : "");
 		if (lint_is_new_rel(c, &rv))
 			continue;
+		lint_on_object(c, s->objects[i], 0);
 		lint_report(
 		        c, -1, NULL,
 		        "dropping table '%s' breaks the code still using it, and loses its data",
@@ -404,11 +417,13 @@ void rule_ban_drop_not_null(struct lint_ctx *c, const PgQuery__Node *n)
 	for (size_t i = 0; a && i < a->n_cmds; i++) {
 		const PgQuery__AlterTableCmd *cmd = rules_cmd_of(a->cmds[i]);
 
-		if (cmd && cmd->subtype == AT(DropNotNull))
-			lint_report(
-			        c, -1, NULL,
-			        "dropping NOT NULL from column '%s' of '%s' lets NULLs reach code that assumes there are none",
-			        cmd->name, lint_rv_name(c, a->relation));
+		if (!cmd || cmd->subtype != AT(DropNotNull))
+			continue;
+		lint_on(c, a->relation, cmd->name, LINT_ON_COLUMN);
+		lint_report(
+		        c, -1, NULL,
+		        "dropping NOT NULL from column '%s' of '%s' lets NULLs reach code that assumes there are none",
+		        cmd->name, lint_rv_name(c, a->relation));
 	}
 }
 
@@ -422,6 +437,7 @@ void rule_renaming_column(struct lint_ctx *c, const PgQuery__Node *n)
 	if (r->rename_type != OBJ(COLUMN) || !r->relation ||
 	    lint_is_new_rel(c, r->relation))
 		return;
+	lint_on(c, r->relation, r->subname, LINT_ON_COLUMN);
 	lint_report(
 	        c, r->relation->location, NULL,
 	        "renaming column '%s' of '%s' to '%s' breaks the code still using the old name",
@@ -438,6 +454,7 @@ void rule_renaming_table(struct lint_ctx *c, const PgQuery__Node *n)
 	if (r->rename_type != OBJ(TABLE) || !r->relation ||
 	    lint_is_new_rel(c, r->relation))
 		return;
+	lint_on(c, r->relation, NULL, 0);
 	lint_report(
 	        c, r->relation->location, NULL,
 	        "renaming table '%s' to '%s' breaks the code still using the old name",

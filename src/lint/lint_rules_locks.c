@@ -25,6 +25,7 @@ void rule_require_concurrent_index_creation(struct lint_ctx *c,
 	s = n->index_stmt;
 	if (s->concurrent || !s->relation || lint_is_new_rel(c, s->relation))
 		return;
+	lint_on(c, s->relation, NULL, LINT_ON_SIZE);
 	lint_report(
 	        c, s->relation->location, NULL,
 	        "creating %s on '%s' without CONCURRENTLY blocks writes to the table while the index builds",
@@ -43,14 +44,15 @@ void rule_require_concurrent_index_deletion(struct lint_ctx *c,
 	s = n->drop_stmt;
 	if (s->remove_type != OBJ(INDEX) || s->concurrent)
 		return;
+	/* each index: with a database, the ones it lacks are no hazard */
 	for (size_t i = 0; i < s->n_objects; i++) {
 		if (lint_is_new_index(c, rules_drop_object_last(s->objects[i])))
 			continue;
+		lint_on_object(c, s->objects[i], LINT_ON_INDEX | LINT_ON_SIZE);
 		lint_report(
 		        c, -1, NULL,
 		        "dropping index '%s' without CONCURRENTLY takes an ACCESS EXCLUSIVE lock on its table",
 		        rules_drop_object_name(c, s->objects[i]));
-		return;
 	}
 }
 
@@ -69,12 +71,14 @@ void rule_require_concurrent_reindex(struct lint_ctx *c, const PgQuery__Node *n)
 	case PG_QUERY__REINDEX_OBJECT_TYPE__REINDEX_OBJECT_INDEX:
 		if (s->relation && lint_is_new_index(c, s->relation->relname))
 			return;
+		lint_on(c, s->relation, NULL, LINT_ON_INDEX | LINT_ON_SIZE);
 		what = lint_strfmt(c, "index '%s'",
 		                   lint_rv_name(c, s->relation));
 		break;
 	case PG_QUERY__REINDEX_OBJECT_TYPE__REINDEX_OBJECT_TABLE:
 		if (lint_is_new_rel(c, s->relation))
 			return;
+		lint_on(c, s->relation, NULL, LINT_ON_SIZE);
 		what = lint_strfmt(c, "table '%s'",
 		                   lint_rv_name(c, s->relation));
 		break;
@@ -113,6 +117,7 @@ void rule_require_concurrent_detach_partition(struct lint_ctx *c,
 		p = cmd->def->partition_cmd;
 		if (p->concurrent)
 			continue;
+		lint_on(c, p->name, NULL, LINT_ON_SIZE);
 		lint_report(
 		        c, p->name ? p->name->location : -1, NULL,
 		        "detaching partition '%s' from '%s' without CONCURRENTLY takes an ACCESS EXCLUSIVE lock on '%s'",
@@ -336,6 +341,7 @@ void rule_ban_vacuum_full(struct lint_ctx *c, const PgQuery__Node *n)
 		    !(rv = v->rels[i]->vacuum_relation->relation) ||
 		    lint_is_new_rel(c, rv))
 			continue;
+		lint_on(c, rv, NULL, LINT_ON_SIZE);
 		lint_report(
 		        c, rv->location, NULL,
 		        "VACUUM FULL rewrites '%s' under an ACCESS EXCLUSIVE lock",
@@ -350,15 +356,18 @@ void rule_ban_cluster(struct lint_ctx *c, const PgQuery__Node *n)
 	if (!IS(n, CLUSTER_STMT))
 		return;
 	rv = n->cluster_stmt->relation;
-	if (!rv)
+	if (!rv) {
 		lint_report(
 		        c, -1, NULL,
 		        "CLUSTER rewrites every clustered table of the database under ACCESS EXCLUSIVE locks");
-	else if (!lint_is_new_rel(c, rv))
-		lint_report(
-		        c, rv->location, NULL,
-		        "CLUSTER rewrites '%s' under an ACCESS EXCLUSIVE lock",
-		        lint_rv_name(c, rv));
+		return;
+	}
+	if (lint_is_new_rel(c, rv))
+		return;
+	lint_on(c, rv, NULL, LINT_ON_SIZE);
+	lint_report(c, rv->location, NULL,
+	            "CLUSTER rewrites '%s' under an ACCESS EXCLUSIVE lock",
+	            lint_rv_name(c, rv));
 }
 
 void rule_require_concurrent_refresh(struct lint_ctx *c, const PgQuery__Node *n)
@@ -370,6 +379,7 @@ void rule_require_concurrent_refresh(struct lint_ctx *c, const PgQuery__Node *n)
 	r = n->refresh_mat_view_stmt;
 	if (r->concurrent || r->skip_data || lint_is_new_rel(c, r->relation))
 		return;
+	lint_on(c, r->relation, NULL, LINT_ON_SIZE);
 	lint_report(
 	        c, r->relation ? r->relation->location : -1, NULL,
 	        "REFRESH MATERIALIZED VIEW '%s' without CONCURRENTLY blocks reads of it until it ends",

@@ -121,10 +121,8 @@ static bool is_varchar(const char *t)
 	return !strcmp(t, "varchar");
 }
 
-/* Whether PostgreSQL changes `from` to `to` without rewriting the table
- * (binary-coercible, or a wider limit). */
-static bool is_free_change(const struct lint_type *from,
-                           const struct lint_type *to)
+bool lint_type_is_free_change(const struct lint_type *from,
+                              const struct lint_type *to)
 {
 	if (same_type(from, to))
 		return true;
@@ -150,6 +148,20 @@ static bool is_free_change(const struct lint_type *from,
 	return !strcmp(from->name, "cidr") && !strcmp(to->name, "inet");
 }
 
+/* Types some other type changes to without a rewrite. */
+static bool may_be_free(const struct lint_type *to)
+{
+	static const char *const targets[] = {
+		"text", "varchar", "numeric", "varbit", "inet",
+	};
+
+	return !to->is_array && !to->is_other_mods &&
+	       rules_is_one_of(to->name, targets, ARRAY_SIZE(targets));
+}
+
+#define UNSEEN_HINT \
+	"Lint against the database (strata lint with a database, or the run gate), which knows the column's type; a change such as varchar(n) to text or to a wider varchar does not rewrite, text to varchar(n) does."
+
 void rule_changing_column_type(struct lint_ctx *c, const PgQuery__Node *n)
 {
 	const PgQuery__AlterTableStmt *a = rules_alter_existing(c, n);
@@ -166,21 +178,28 @@ void rule_changing_column_type(struct lint_ctx *c, const PgQuery__Node *n)
 			continue;
 		lint_type_of(&to, d->type_name);
 		from = lint_column_type(c, a->relation->relname, cmd->name);
+		lint_on(c, a->relation, NULL, LINT_ON_SIZE);
 		if (d->raw_default) {
 			lint_report(
 			        c, d->location, NULL,
 			        "changing the type of column '%s' of '%s' to %s USING an expression rewrites the table under an ACCESS EXCLUSIVE lock",
 			        cmd->name, rel, type_display(c, &to));
-		} else if (from && !is_free_change(from, &to)) {
+		} else if (from && !lint_type_is_free_change(from, &to)) {
 			lint_report(
 			        c, d->location, NULL,
 			        "changing the type of column '%s' of '%s' from %s to %s rewrites the table under an ACCESS EXCLUSIVE lock",
 			        cmd->name, rel, type_display(c, from),
 			        type_display(c, &to));
-		} else if (!from && !to.is_array && !to.is_other_mods &&
-		           (is_varchar(to.name) || !strcmp(to.name, "text"))) {
-			continue; /* unseen: taken as a widening, the usual */
+		} else if (!from && may_be_free(&to)) {
+			lint_on_type(c, a->relation, cmd->name, &to,
+			             type_display(c, &to), LINT_ON_UNSURE);
+			lint_report(
+			        c, d->location, UNSEEN_HINT,
+			        "changing the type of column '%s' of '%s' to %s may rewrite the table under an ACCESS EXCLUSIVE lock: no migration linted here sets its current type",
+			        cmd->name, rel, type_display(c, &to));
 		} else if (!from) {
+			lint_on_type(c, a->relation, cmd->name, &to,
+			             type_display(c, &to), 0);
 			lint_report(
 			        c, d->location, NULL,
 			        "changing the type of column '%s' of '%s' to %s rewrites the table under an ACCESS EXCLUSIVE lock, unless the old type is binary-coercible to it",

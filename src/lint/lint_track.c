@@ -56,7 +56,7 @@ static void track_alter_table(struct lint_ctx *c,
 	for (size_t i = 0; i < a->n_cmds; i++) {
 		const PgQuery__AlterTableCmd *cmd;
 		const PgQuery__Constraint *k;
-		const char *col;
+		const char *col, *con;
 
 		if (a->cmds[i]->node_case !=
 		    PG_QUERY__NODE__NODE_ALTER_TABLE_CMD)
@@ -81,18 +81,20 @@ static void track_alter_table(struct lint_ctx *c,
 			            PG_QUERY__NODE__NODE_CONSTRAINT)
 				break;
 			k = cmd->def->constraint;
-			if (!k->skip_validation || !*k->conname)
+			/* unnamed: the name PostgreSQL will give it */
+			con = lint_constraint_name(l, rel, k);
+			if (!k->skip_validation || !con)
 				break;
 			col = k->contype == PG_QUERY__CONSTR_TYPE__CONSTR_CHECK
 			              ? not_null_check_column(k)
 			              : NULL;
 			if (col)
 				strmap_put(&l->checks, &l->arena,
-				           lint_key(l, rel, k->conname),
+				           lint_key(l, rel, con),
 				           arena_strdup(&l->arena, col));
 			if (c->in_txn)
 				strmap_put(&l->txn_not_valid, &l->arena,
-				           lint_key(l, rel, k->conname), NULL);
+				           lint_key(l, rel, con), NULL);
 			break;
 		case PG_QUERY__ALTER_TABLE_TYPE__AT_ValidateConstraint:
 			col = strmap_get(&l->checks,
@@ -126,15 +128,35 @@ static void track_create(struct strata_lint *l, const PgQuery__CreateStmt *s)
 static void track_rename(struct strata_lint *l, const PgQuery__RenameStmt *r)
 {
 	const struct lint_type *t;
+	const char *old;
 
 	if (!r->relation)
 		return;
 	if (r->rename_type == PG_QUERY__OBJECT_TYPE__OBJECT_TABLE &&
 	    strmap_has(&l->new_rels, r->relation->relname))
 		strmap_put(&l->new_rels, &l->arena, r->newname, NULL);
-	if (r->rename_type == PG_QUERY__OBJECT_TYPE__OBJECT_INDEX &&
-	    strmap_has(&l->new_indexes, r->relation->relname))
+	else if (r->rename_type == PG_QUERY__OBJECT_TYPE__OBJECT_INDEX &&
+	         strmap_has(&l->new_indexes, r->relation->relname))
 		strmap_put(&l->new_indexes, &l->arena, r->newname, NULL);
+	else if ((r->rename_type == PG_QUERY__OBJECT_TYPE__OBJECT_TABLE ||
+	          r->rename_type == PG_QUERY__OBJECT_TYPE__OBJECT_INDEX ||
+	          r->rename_type == PG_QUERY__OBJECT_TYPE__OBJECT_MATVIEW) &&
+	         r->newname && *r->newname) {
+		/* the database knows it by its old name */
+		old = strmap_get(&l->renamed, r->relation->relname);
+		strmap_put(&l->renamed, &l->arena, r->newname,
+		           arena_strdup(&l->arena,
+		                        old ? old : r->relation->relname));
+	}
+	if (r->rename_type == PG_QUERY__OBJECT_TYPE__OBJECT_COLUMN &&
+	    r->subname && r->newname) {
+		old = strmap_get(&l->renamed_cols,
+		                 lint_key(l, r->relation->relname, r->subname));
+		old = arena_strdup(&l->arena, old ? old : r->subname);
+		strmap_put(&l->renamed_cols, &l->arena,
+		           lint_key(l, r->relation->relname, r->newname),
+		           (void *)old);
+	}
 	if (r->rename_type == PG_QUERY__OBJECT_TYPE__OBJECT_COLUMN) {
 		t = strmap_get(&l->columns,
 		               lint_key(l, r->relation->relname, r->subname));
@@ -304,6 +326,7 @@ void lint_track(struct lint_ctx *c, const PgQuery__Node *n)
 	default:
 		break;
 	}
+	lint_track_names(l, n);
 	if (!c->in_txn)
 		lint_end_txn(c); /* the statement committed on its own */
 }

@@ -44,10 +44,18 @@ struct strata_lint {
 	enum strata_severity *sev; /* per rule */
 	struct strata_finding *findings;
 	size_t n, alloc;
+	struct lint_subject *subjects; /* what each finding is about */
+	size_t alloc_subjects;
+	/* a table's size that grades its findings (lint_db.c) */
+	int64_t big_rows, big_size, small_rows, small_size;
 	size_t n_files, n_stmts;
 
 	/* created in scope: this file, or this run */
 	struct strmap new_rels, new_indexes, new_types;
+	struct strmap new_cons; /* constraints, by name */
+	/* renamed from what the database has: new name -> old name */
+	struct strmap renamed;      /* relations */
+	struct strmap renamed_cols; /* "rel\037new" -> old column */
 	/* the whole session */
 	struct strmap columns;   /* "rel\037col" -> struct lint_type */
 	struct strmap checks;    /* "rel\037con" -> col: CHECK (col IS NOT
@@ -106,6 +114,35 @@ void lint_report_unused(struct strata_lint *l, struct lint_ctx *c,
 void lint_track(struct lint_ctx *c, const PgQuery__Node *n);
 /* Forgets what the transaction that just ended added. */
 void lint_end_txn(struct lint_ctx *c);
+
+/* ---- lint_names.c ---------------------------------------------------------
+ */
+
+/*
+ * Records the names PostgreSQL chooses for what a statement creates
+ * without naming it (indexes, constraints, sequences), as its
+ * ChooseRelationName() and ChooseConstraintName() do, so that later
+ * statements on them know them as new.
+ */
+void lint_track_names(struct strata_lint *l, const PgQuery__Node *n);
+/* The name a CHECK or FOREIGN KEY constraint added to `rel` has, or will
+ * have once the statement runs; NULL for other constraints. */
+const char *lint_constraint_name(struct strata_lint *l, const char *rel,
+                                 const PgQuery__Constraint *k);
+/* makeObjectName(): "name1_name2_label" cut to 63 bytes, into `out`. */
+void lint_object_name(struct sbuf *out, const char *name1, const char *name2,
+                      const char *label);
+
+/* ---- lint_db.c -------------------------------------------------------------
+ */
+
+/*
+ * Judges the findings against the database with one catalog query:
+ * drops those about objects it does not have, grades those whose cost
+ * is a table's size, and decides type changes from a type not seen.
+ */
+int lint_db_apply(struct strata_lint *l, struct strata_db *db,
+                  struct strata_error *err);
 
 /* ---- lint_file.c ----------------------------------------------------------
  */

@@ -11,6 +11,7 @@ unsafe_drop() {
 }
 
 @test "lint: compiler-style text, the hint below, exit 5 on an error" {
+	unset DATABASE_URL # a database would know there is no table 'users'
 	write_migration 1_a.sql "SET lock_timeout = '5s';
 ALTER TABLE users DROP COLUMN legacy;"
 	run --separate-stderr strata lint
@@ -61,6 +62,7 @@ CREATE TABLE t (id bigint PRIMARY KEY, at timestamp);"
 }
 
 @test "lint --reporter sarif: valid SARIF 2.1.0 with rules and results" {
+	unset DATABASE_URL
 	write_migration 1_a.sql "SET lock_timeout = '5s';
 ALTER TABLE users ADD COLUMN token uuid DEFAULT gen_random_uuid();
 CREATE TABLE t (id int PRIMARY KEY);"
@@ -81,6 +83,7 @@ CREATE TABLE t (id int PRIMARY KEY);"
 }
 
 @test "lint --reporter github: workflow commands, escaped" {
+	unset DATABASE_URL
 	write_migration 1_a.sql "SET lock_timeout = '5s';
 ALTER TABLE users DROP COLUMN legacy;"
 	run --separate-stderr strata lint --reporter github
@@ -125,9 +128,15 @@ INSERT INTO t VALUES (1) (2);"
 	assert_failure 5
 	assert_output --partial "[require-concurrent-index-creation]"
 	strata run --target-version 1
+	# users exists now: its size grades the lock (an empty table: a note)
+	run strata lint
+	assert_success
+	assert_output --partial "migrations/2_index.sql:1:30: note: creating index 'users_id_idx' on 'users' without CONCURRENTLY"
+	printf '[lint]\nbig_table_size = 1kB\n' >strata.conf
 	run strata lint
 	assert_failure 5
 	assert_output --partial "migrations/2_index.sql:1:30: error: creating index 'users_id_idx' on 'users' without CONCURRENTLY"
+	rm strata.conf
 	# applied migrations are not linted, --all lints them anyway
 	write_migration 2_index.sql "-- no-transaction
 CREATE INDEX CONCURRENTLY IF NOT EXISTS users_id_idx ON users (id);"

@@ -5,5 +5,3 @@ ALTER TABLE users ALTER COLUMN name TYPE varchar(100);
 ALTER TABLE users ALTER COLUMN code TYPE text;
 ALTER TABLE users ALTER COLUMN price TYPE numeric(14, 2);
 ALTER TABLE users ALTER COLUMN address TYPE inet;
--- unseen columns: text and varchar are taken as widenings
-ALTER TABLE orders ALTER COLUMN note TYPE text;
