@@ -377,6 +377,27 @@ void strata_audit_free(struct strata_audit *a)
 	free(o);
 }
 
+int audit_reverted(struct strata_db *db, db_row_fn *fn, void *data)
+{
+	struct sbuf sql = SBUF_INIT, when = SBUF_INIT;
+	bool exists = false;
+	int rc = 0;
+
+	audit_exists(&exists, db, NULL);
+	if (exists) {
+		sbuf_addf(&when, db->drv->iso_time, "max(finished_at)");
+		sbuf_addf(
+		        &sql,
+		        "SELECT version, %s FROM %s WHERE version IS NOT NULL AND outcome = 'success' AND action = 'revert' GROUP BY version",
+		        when.buf, db->audit.quoted);
+		rc = db->drv->query_each(db->conn, sql.buf, 0, NULL, fn, data,
+		                         NULL);
+	}
+	sbuf_release(&when);
+	sbuf_release(&sql);
+	return rc;
+}
+
 int audit_applied_by(struct strata_db *db, db_row_fn *fn, void *data)
 {
 	struct sbuf sql = SBUF_INIT;

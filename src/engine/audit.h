@@ -47,5 +47,9 @@ int64_t audit_now_ns(void);
  * action, in no order; the newest id per version is who applied it
  * (no rows without a trail). */
 int audit_applied_by(struct strata_db *db, db_row_fn *fn, void *data);
+/* Each version reverted (successfully) at some time, with its newest
+ * revert's time as ISO 8601: `fn` sees (version, time); no trail, no
+ * rows. */
+int audit_reverted(struct strata_db *db, db_row_fn *fn, void *data);
 
 #endif

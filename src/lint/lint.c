@@ -186,6 +186,7 @@ void strata_lint_free(struct strata_lint *l)
 	free(l->spans);
 	free(l->findings);
 	free(l->subjects);
+	free(l->step_files);
 	free(l->sev);
 	arena_release(&l->arena);
 	free(l);

@@ -10,8 +10,13 @@
 #include "lint/session.h"
 #include "lint/gate.h"
 #include "drivers/driver.h"
+#include "engine/audit.h"
 #include "engine/db.h"
 #include "engine/plan.h"
+#include "util/xalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
 
 /* ---- the run gate -----------------------------------------------------------
  */
@@ -38,6 +43,9 @@ int lint_step(struct strata_lint *l, struct strata_db *db,
 {
 	struct strata_lint_file_options fo = STRATA_LINT_FILE_OPTIONS_INIT;
 
+	XGROW(l->step_files, l->alloc_step_files, l->n_step_files + 1);
+	l->step_files[l->n_step_files].path = step->path;
+	l->step_files[l->n_step_files++].version = step->m->version;
 	fo.is_no_transaction = step->mode == MODE_NO_TXN;
 	fo.is_same_run = true;
 	/* the runner sets lock_timeout on every migration unless it was
@@ -49,6 +57,71 @@ int lint_step(struct strata_lint *l, struct strata_db *db,
 	                 &step->script, err);
 }
 
+/* Rules whose finding is about the code running beside the migration,
+ * not about the database's locks or time. */
+static const char *const breaking_rules[] = {
+	"ban-drop-column",
+	"ban-drop-table",
+	"renaming-column",
+	"renaming-table",
+};
+
+static bool is_breaking(const char *rule)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(breaking_rules); i++)
+		if (!strcmp(rule, breaking_rules[i]))
+			return true;
+	return false;
+}
+
+/* One row of audit_reverted(): its files' breaking findings become
+ * notes. */
+static int downgrade_reverted(void *data, const char *const *cells,
+                              size_t n_cols)
+{
+	struct strata_lint *l = data;
+	int64_t version;
+
+	if (n_cols != 2 || !cells[0])
+		return 0;
+	version = strtoll(cells[0], NULL, 10);
+	for (size_t s = 0; s < l->n_step_files; s++) {
+		if (l->step_files[s].version != version)
+			continue;
+		for (size_t i = 0; i < l->n; i++) {
+			struct strata_finding *f = &l->findings[i];
+
+			if (!f->file ||
+			    strcmp(f->file, l->step_files[s].path) ||
+			    !is_breaking(f->rule) ||
+			    f->severity == STRATA_SEVERITY_NOTE)
+				continue;
+			f->severity = STRATA_SEVERITY_NOTE;
+			f->message = arena_strfmt(
+			        &l->arena,
+			        "%s (applied before, reverted at %.19s: the code has run without it)",
+			        f->message, cells[1] ? cells[1] : "?");
+		}
+	}
+	return 0;
+}
+
+/*
+ * A migration applied before and reverted since breaks no running code by
+ * applying again: whatever runs beside the database already ran with it
+ * applied. Its findings about running code are notes (docs/lint).
+ */
+static void judge_reverted(struct strata_lint *l, struct strata_db *db)
+{
+	bool has_breaking = false;
+
+	for (size_t i = 0; i < l->n && !has_breaking; i++)
+		has_breaking = is_breaking(l->findings[i].rule);
+	/* no trail, or none readable: the findings stand */
+	if (has_breaking)
+		audit_reverted(db, downgrade_reverted, l);
+}
+
 int lint_end(struct strata_lint *l, struct strata_db *db,
              const struct strata_run_options *opts, struct strata_error *err)
 {
@@ -58,6 +131,7 @@ int lint_end(struct strata_lint *l, struct strata_db *db,
 		return 0;
 	if (lint_db_apply(l, db, err) < 0)
 		return -1;
+	judge_reverted(l, db);
 	for (size_t i = 0; i < l->n; i++) {
 		struct strata_event ev = { .kind = STRATA_EVENT_LINT };
 

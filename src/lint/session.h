@@ -46,6 +46,12 @@ struct strata_lint {
 	size_t n, alloc;
 	struct lint_subject *subjects; /* what each finding is about */
 	size_t alloc_subjects;
+	/* the run gate's steps: the migration each file is (lint_gate.c) */
+	struct lint_step_file {
+		const char *path;
+		int64_t version;
+	} * step_files;
+	size_t n_step_files, alloc_step_files;
 	/* a table's size that grades its findings (lint_db.c) */
 	int64_t big_rows, big_size, small_rows, small_size;
 	size_t n_files, n_stmts;

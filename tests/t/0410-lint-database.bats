@@ -229,3 +229,20 @@ CREATE INDEX orders_ref_idx ON orders (ref);"
 	assert_failure 5
 	assert_output --partial "error: creating index 'orders_ref_idx' on 'orders' without CONCURRENTLY blocks writes to the table while the index builds (orders: ~3.0k rows, "
 }
+
+@test "run: applying again what was reverted breaks no running code: a note, not an error" {
+	write_migration 1_t.sql "CREATE TABLE t (a int, b int);"
+	write_migration 2_d.up.sql "ALTER TABLE t DROP COLUMN b;"
+	write_migration 2_d.down.sql "ALTER TABLE t ADD COLUMN b int;"
+	strata run --target-version 1
+	# the column exists and the drop was never applied: the code may read it
+	run strata run
+	assert_failure 5
+	assert_output --partial "[ban-drop-column]"
+	strata run --allow-unsafe
+	strata revert
+	run strata -v run
+	assert_success
+	assert_output --regexp "note: .*applied before, reverted at [0-9-]+T[0-9:]+.*\[ban-drop-column\]"
+	[[ $(psql_db "SELECT count(*) FROM information_schema.columns WHERE table_name = 't' AND column_name = 'b'") == 0 ]]
+}
