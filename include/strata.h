@@ -379,9 +379,13 @@ enum strata_layout {
 	STRATA_LAYOUT_SQLX,
 	STRATA_LAYOUT_DBMATE, /* V_name.sql with -- migrate:up / down */
 	STRATA_LAYOUT_DIESEL, /* VERSION_name/up.sql, down.sql */
+	/* sqlx's .up.sql/.down.sql pairs, golang-migrate's one-row table:
+	 * found from the database's table, or asked for */
+	STRATA_LAYOUT_GOLANG_MIGRATE,
 };
 
-/* "sqlx", "dbmate", "diesel" ("auto" for STRATA_LAYOUT_AUTO). */
+/* "sqlx", "dbmate", "diesel", "golang-migrate" ("auto" for
+ * STRATA_LAYOUT_AUTO). */
 STRATA_API const char *strata_layout_name(enum strata_layout layout);
 /* The layout called `name`; -1 when there is none of that name. */
 STRATA_API int strata_layout_parse(enum strata_layout *out, const char *name);

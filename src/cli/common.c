@@ -186,11 +186,12 @@ int cli_resolve_settings(struct cli *cli)
 		if (cli->layout_arg)
 			rc = cli_usage_error(
 			        cli, NULL,
-			        "unknown layout '%s' (sqlx, dbmate or diesel)",
+			        "unknown layout '%s' (sqlx, dbmate, diesel or golang-migrate)",
 			        v);
 		else
 			rc = bad_value(cli, env, "layout",
-			               "sqlx, dbmate or diesel", v);
+			               "sqlx, dbmate, diesel or golang-migrate",
+			               v);
 	}
 	v = config_get(cli->settings, env, "lock_timeout");
 	if (!cli->has_lock_timeout && v &&

@@ -5,6 +5,7 @@
  * callback. Also `database create|drop`.
  */
 #include "engine/db.h"
+#include "engine/source.h"
 #include "util/xalloc.h"
 #include "util/error.h"
 #include "util/sbuf.h"
@@ -227,16 +228,84 @@ void strata_db_close(struct strata_db *db)
 	free(db);
 }
 
+/*
+ * Whether the database's history is golang-migrate's, for a folder of
+ * .up.sql/.down.sql pairs either tool reads: its table (version, dirty)
+ * there and sqlx's not. Both there is for a person to choose.
+ */
+static int find_golang(bool *out, struct strata_db *db,
+                       struct strata_error *err)
+{
+	struct table_name t = { 0 };
+	bool has_tool = false, has_sqlx = false;
+	int rc = -1;
+
+	*out = false;
+	if (table_name_parse(&t,
+	                     db->table_text
+	                             ? db->table_text
+	                             : history_tool_default_table(
+	                                       STRATA_LAYOUT_GOLANG_MIGRATE),
+	                     err) < 0)
+		return -1;
+	if (db->drv->table_exists(&has_tool, db->conn, &t, err) < 0)
+		goto done;
+	if (has_tool) {
+		struct sbuf sql = SBUF_INIT;
+
+		/* dbmate's table has the same name and no dirty column */
+		sbuf_addf(&sql, "SELECT dirty FROM %s WHERE 1 = 0", t.quoted);
+		has_tool = db->drv->query(db->conn, sql.buf, 0, NULL, NULL,
+		                          NULL) == 0;
+		sbuf_release(&sql);
+		db->drv->rollback(db->conn);
+	}
+	if (has_tool &&
+	    db->drv->table_exists(&has_sqlx, db->conn, &db->hist.own, err) < 0)
+		goto done;
+	if (has_tool && has_sqlx) {
+		strata_error_set(
+		        err, STRATA_EUSAGE,
+		        "the database holds both sqlx's history (%s) and golang-migrate's (%s)",
+		        db->hist.own.quoted, t.quoted);
+		strata_error_hint(
+		        err,
+		        "Say which one this folder's history is: --layout sqlx or --layout golang-migrate (or layout = in strata.conf).");
+		goto done;
+	}
+	*out = has_tool;
+	rc = 0;
+done:
+	table_name_release(&t);
+	return rc;
+}
+
 int db_bind_layout(struct strata_db *db, const struct strata_source *src,
                    struct strata_error *err)
 {
 	enum strata_layout layout = strata_source_layout(src);
 	struct history_tables ht = { .layout = layout };
 	struct sbuf own = SBUF_INIT;
+	bool is_golang = false;
 	int rc = -1;
 
-	if (layout == db->hist.layout)
+	db->hist.src = src;
+	/* the same folder read by sqlx or golang-migrate: the table says */
+	if (layout == STRATA_LAYOUT_SQLX && !db->is_layout_bound &&
+	    !source_is_layout_asked(src) && source_is_all_pairs(src)) {
+		if (find_golang(&is_golang, db, err) < 0)
+			return -1;
+		if (is_golang)
+			layout = ht.layout = STRATA_LAYOUT_GOLANG_MIGRATE;
+	}
+	if (layout == db->hist.layout) {
+		db->is_layout_bound = true;
 		return 0;
+	}
+	if (layout == STRATA_LAYOUT_SQLX && db->is_layout_bound &&
+	    db->hist.layout == STRATA_LAYOUT_GOLANG_MIGRATE &&
+	    !source_is_layout_asked(src))
+		return 0; /* found in the database before */
 	if (db->is_layout_bound) {
 		strata_error_set(
 		        err, STRATA_EUSAGE,
@@ -257,6 +326,7 @@ int db_bind_layout(struct strata_db *db, const struct strata_source *src,
 	name_beside(&ht.own, &ht.tool, own.buf);
 	history_tables_release(&db->hist);
 	db->hist = ht;
+	db->hist.src = src;
 	memset(&ht, 0, sizeof(ht));
 	rc = 0;
 done:

@@ -298,7 +298,10 @@ void history_add_insert(struct batch *b, const struct history_tables *ht,
 	sbuf_release(&sql);
 	if (has_tool(ht) && success)
 		history_tool_add_applied(
-		        b, ht, version_text(m->version_text, m->version, buf));
+		        b, ht, m->version,
+		        version_text(m->version_text, m->version, buf));
+	else if (has_tool(ht))
+		history_tool_add_dirty(b, ht, m->version);
 }
 
 /*
@@ -335,7 +338,7 @@ void history_add_finish(struct batch *b, const struct history_tables *ht,
 	        "UPDATE %s SET success = TRUE, execution_time = $2 WHERE version = $1",
 	        version, &execution_time);
 	if (has_tool(ht))
-		history_tool_add_applied(b, ht,
+		history_tool_add_applied(b, ht, version,
 		                         version_text(text, version, buf));
 }
 
@@ -368,7 +371,8 @@ void history_add_delete(struct batch *b, const struct history_tables *ht,
 	sbuf_addf(&sql, "DELETE FROM %s WHERE version = $1", ht->own.quoted);
 	batch_add_sql(b, sql.buf, ARRAY_SIZE(v), v);
 	sbuf_release(&sql);
-	history_tool_add_removed(b, ht, version_text(text, version, buf));
+	history_tool_add_removed(b, ht, version,
+	                         version_text(text, version, buf));
 }
 
 /* `b` alone, now. */

@@ -40,6 +40,9 @@ struct history_tables {
 	struct table_name own;     /* sqlx's, or strata's beside the tool's */
 	enum strata_layout layout; /* STRATA_LAYOUT_SQLX: no `tool` */
 	struct table_name tool;
+	/* golang-migrate's table holds one version: every migration of the
+	 * source up to it is applied (borrowed, the command's source) */
+	const struct strata_source *src;
 };
 
 void history_tables_release(struct history_tables *ht);
@@ -118,8 +121,12 @@ int history_tool_ensure(struct strata_conn *c, const struct history_tables *ht,
 int history_tool_read(struct strata_conn *c, const struct history_tables *ht,
                       struct history *own, struct strata_error *err);
 void history_tool_add_applied(struct batch *b, const struct history_tables *ht,
-                              const char *version_text);
+                              int64_t version, const char *version_text);
 void history_tool_add_removed(struct batch *b, const struct history_tables *ht,
-                              const char *version_text);
+                              int64_t version, const char *version_text);
+/* A migration under way outside a transaction: golang-migrate's dirty
+ * row (the other tools' tables have no such row). */
+void history_tool_add_dirty(struct batch *b, const struct history_tables *ht,
+                            int64_t version);
 
 #endif

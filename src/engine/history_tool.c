@@ -28,6 +28,12 @@ static const char dbmate_pg_ddl[] =
         "create table if not exists %s (version varchar primary key)";
 static const char dbmate_sqlite_ddl[] =
         "create table if not exists %s (version varchar(128) primary key)";
+static const char golang_pg_ddl[] =
+        "CREATE TABLE IF NOT EXISTS %s (version bigint not null primary key, dirty boolean not null)";
+static const char golang_sqlite_ddl[] =
+        "\n\tCREATE TABLE IF NOT EXISTS %1$s (version uint64,dirty bool);\n"
+        "  CREATE UNIQUE INDEX IF NOT EXISTS version_unique ON %1$s (version);\n"
+        "  ";
 static const char diesel_ddl[] =
         "CREATE TABLE IF NOT EXISTS %s (\n"
         "       version VARCHAR(50) PRIMARY KEY NOT NULL,\n"
@@ -41,6 +47,8 @@ const char *history_tool_default_table(enum strata_layout layout)
 		return "schema_migrations";
 	case STRATA_LAYOUT_DIESEL:
 		return "__diesel_schema_migrations";
+	case STRATA_LAYOUT_GOLANG_MIGRATE:
+		return "schema_migrations";
 	default:
 		return STRATA_DEFAULT_TABLE;
 	}
@@ -58,12 +66,17 @@ int history_tool_ensure(struct strata_conn *c, const struct history_tables *ht,
 		/* dbmate quotes the name in both dialects */
 		sbuf_adds(&name, ht->tool.quoted);
 		ddl = is_pg ? dbmate_pg_ddl : dbmate_sqlite_ddl;
+	} else if (ht->layout == STRATA_LAYOUT_GOLANG_MIGRATE && is_pg) {
+		sbuf_adds(&name, ht->tool.quoted);
+		ddl = golang_pg_ddl;
 	} else {
 		if (c->drv->ddl_name)
 			c->drv->ddl_name(&name, &ht->tool);
 		else
 			sbuf_adds(&name, ht->tool.quoted);
-		ddl = diesel_ddl;
+		ddl = ht->layout == STRATA_LAYOUT_GOLANG_MIGRATE
+		              ? golang_sqlite_ddl
+		              : diesel_ddl;
 	}
 	sbuf_addf(&sql, ddl, name.buf);
 	rc = c->drv->exec(c, sql.buf, err);
@@ -112,6 +125,54 @@ static int add_tool_row(void *data, const char *const *cells, size_t n_cols)
 	return 0;
 }
 
+static void add_synthesized(struct history *h, int64_t version,
+                            const char *text, bool success)
+{
+	struct history_row row = { 0 };
+
+	row.version = version;
+	row.version_text = arena_strdup(&h->strings, text);
+	row.description = "";
+	row.installed_on = "";
+	row.success = success;
+	row.is_unverified = true;
+	XGROW(h->rows, h->alloc, h->n + 1);
+	h->rows[h->n++] = row;
+}
+
+/*
+ * golang-migrate's one row (version V, dirty): every migration of the
+ * source below V is applied, V is applied unless dirty (a migration that
+ * stopped half way, or a down that did).
+ */
+static int golang_row(void *data, const char *const *cells, size_t n_cols)
+{
+	struct tool_reader *r = data;
+	const struct strata_source *src = r->ht->src;
+	char *end;
+	int64_t v;
+
+	(void)n_cols;
+	if (!cells[0] || (v = strtoll(cells[0], &end, 10), *end))
+		return strata_error_set(
+		        r->err, STRATA_EFAILED,
+		        "version '%s' in history table %s is not a number",
+		        cells[0] ? cells[0] : "NULL", r->ht->tool.quoted);
+	if (v < 0)
+		return 0; /* golang-migrate's "no version" */
+	for (size_t i = 0; src && i < strata_source_count(src); i++) {
+		const struct strata_migration *m = strata_source_at(src, i);
+
+		if (m->version >= v)
+			break;
+		add_synthesized(r->tool, m->version, migration_version(m),
+		                true);
+	}
+	add_synthesized(r->tool, v, cells[0],
+	                !(cells[1] && strcmp(cells[1], "0")));
+	return 0;
+}
+
 static int cmp_row(const void *a, const void *b)
 {
 	const struct history_row *x = a, *y = b;
@@ -135,7 +196,16 @@ int history_tool_read(struct strata_conn *c, const struct history_tables *ht,
 
 	if (c->drv->table_exists(&tool.has_table, c, &ht->tool, err) < 0)
 		goto done;
-	if (tool.has_table) {
+	if (tool.has_table && ht->layout == STRATA_LAYOUT_GOLANG_MIGRATE) {
+		sbuf_addf(
+		        &sql,
+		        "SELECT CAST(version AS TEXT), CASE WHEN dirty THEN 1 "
+		        "ELSE 0 END FROM %s LIMIT 1",
+		        ht->tool.quoted);
+		if (c->drv->query_each(c, sql.buf, 0, NULL, golang_row, &r,
+		                       err) < 0)
+			goto done;
+	} else if (tool.has_table) {
 		sbuf_adds(&sql, "SELECT CAST(version AS TEXT), ");
 		if (ht->layout == STRATA_LAYOUT_DIESEL)
 			sbuf_addf(&sql, c->drv->timestamp_iso, "run_on");
@@ -164,11 +234,21 @@ int history_tool_read(struct strata_conn *c, const struct history_tables *ht,
 			row = *o;
 		} else {
 			/* failed too when strata's record says so: a down
-			 * section that stopped half way */
+			 * section that stopped half way; or the tool's */
 			row = *o;
 			row.version_text = t->version_text;
+			if (!t->success)
+				row.success = false;
 			i++;
 			k++;
+		}
+		/* a row the tool wrote has no description: its file's */
+		if (!*row.description && ht->src) {
+			const struct strata_migration *m =
+			        strata_source_find(ht->src, row.version);
+
+			if (m)
+				row.description = m->description;
 		}
 		row.description = arena_strdup(&out.strings, row.description);
 		row.installed_on = arena_strdup(&out.strings, row.installed_on);
@@ -189,11 +269,43 @@ done:
 	return rc;
 }
 
+/* golang-migrate's one row, as its SetVersion() writes it; version < 0:
+ * none. */
+static void golang_set(struct batch *b, const struct history_tables *ht,
+                       int64_t version, bool is_dirty)
+{
+	const struct db_value v[] = { DBV_INT(version) };
+	struct sbuf sql = SBUF_INIT;
+
+	sbuf_addf(&sql, "DELETE FROM %s", ht->tool.quoted);
+	batch_add_sql(b, sql.buf, 0, NULL);
+	if (version >= 0) {
+		sbuf_reset(&sql);
+		sbuf_addf(&sql,
+		          "INSERT INTO %s (version, dirty) VALUES ($1, %s)",
+		          ht->tool.quoted, is_dirty ? "TRUE" : "FALSE");
+		batch_add_sql(b, sql.buf, ARRAY_SIZE(v), v);
+	}
+	sbuf_release(&sql);
+}
+
+void history_tool_add_dirty(struct batch *b, const struct history_tables *ht,
+                            int64_t version)
+{
+	if (ht->layout == STRATA_LAYOUT_GOLANG_MIGRATE)
+		golang_set(b, ht, version, true);
+}
+
 void history_tool_add_applied(struct batch *b, const struct history_tables *ht,
-                              const char *version_text)
+                              int64_t version, const char *version_text)
 {
 	const struct db_value v[] = { DBV_TEXT(version_text) };
 	struct sbuf sql = SBUF_INIT;
+
+	if (ht->layout == STRATA_LAYOUT_GOLANG_MIGRATE) {
+		golang_set(b, ht, version, false);
+		return;
+	}
 
 	/* already there after a down section that stopped half way */
 	sbuf_addf(
@@ -206,10 +318,27 @@ void history_tool_add_applied(struct batch *b, const struct history_tables *ht,
 }
 
 void history_tool_add_removed(struct batch *b, const struct history_tables *ht,
-                              const char *version_text)
+                              int64_t version, const char *version_text)
 {
 	const struct db_value v[] = { DBV_TEXT(version_text) };
 	struct sbuf sql = SBUF_INIT;
+
+	if (ht->layout == STRATA_LAYOUT_GOLANG_MIGRATE) {
+		/* down to the migration before it, as golang-migrate's down
+		 * leaves it; none before: no row */
+		int64_t prev = -1;
+
+		for (size_t i = 0; ht->src && i < strata_source_count(ht->src);
+		     i++) {
+			int64_t m = strata_source_at(ht->src, i)->version;
+
+			if (m >= version)
+				break;
+			prev = m;
+		}
+		golang_set(b, ht, prev, false);
+		return;
+	}
 
 	/* none after an up section that stopped half way */
 	sbuf_addf(&sql, "DELETE FROM %s WHERE version = $1", ht->tool.quoted);

@@ -47,6 +47,11 @@ static int no_transaction_hint(struct strata_error *err,
 		        err,
 		        "Put 'run_in_transaction = false' in the metadata.toml beside '%s', %s",
 		        step->path, tail);
+	case STRATA_LAYOUT_GOLANG_MIGRATE:
+		return strata_error_hint(
+		        err,
+		        "Give the statement a file of its own (golang-migrate runs a file of one statement outside a transaction block), or put '-- no-transaction' on the first line of '%s' %s",
+		        step->path, tail);
 	default:
 		return strata_error_hint(
 		        err,
@@ -133,6 +138,11 @@ static int check_step(struct plan_step *step, const struct plan_ctx *ctx,
 		step->mode = MODE_NO_TXN;
 	} else if (s->flags & STMT_TXN_CONTROL) {
 		step->mode = MODE_OWN_TXN;
+	} else if ((s->flags & STMT_NO_TXN) && s->n == 1 && db &&
+	           db->hist.layout == STRATA_LAYOUT_GOLANG_MIGRATE) {
+		/* golang-migrate sends a file as one query: a statement
+		 * alone runs outside a transaction block there */
+		step->mode = MODE_NO_TXN;
 	} else if (s->flags & STMT_NO_TXN) {
 		i = first_flagged(s, STMT_NO_TXN);
 		stmt_error(step, i, STRATA_EVALIDATE, err,

@@ -443,6 +443,18 @@ static enum strata_layout settle_layout(enum strata_layout asked,
 
 	if (asked == STRATA_LAYOUT_SQLX || asked == STRATA_LAYOUT_DIESEL)
 		return asked;
+	if (asked == STRATA_LAYOUT_GOLANG_MIGRATE) {
+		/* golang-migrate reads VERSION_title.up.sql / .down.sql */
+		for (size_t i = 0; i < n; i++)
+			if (v[i]->is_named && v[i]->kind == KIND_SIMPLE) {
+				layout_problem(
+				        problems, v[i],
+				        "not named as golang-migrate names migrations (VERSION_title.up.sql)",
+				        asked);
+				break;
+			}
+		return asked;
+	}
 	for (size_t i = 0; i < n; i++) {
 		const struct entry *e = v[i];
 
@@ -571,6 +583,7 @@ int strata_source_load(struct strata_source **out, const char *dir,
 	source_report_aliens(&problems, &aliens, dir, r.layout);
 	read_entries(src, &r, reader_scratch, entries, n);
 	src->layout = settle_layout(r.layout, entries, n, &problems);
+	src->is_layout_asked = r.layout != STRATA_LAYOUT_AUTO;
 	for (size_t i = 0; i < n; i++)
 		if (entries[i]->err) {
 			source_problems_add(&problems, entries[i]->name,
@@ -583,7 +596,8 @@ int strata_source_load(struct strata_source **out, const char *dir,
 	    src->layout == STRATA_LAYOUT_DIESEL)
 		check_text_order(src, &problems);
 	/* sqlx shows its versions as numbers: 0001 is 1 */
-	if (src->layout == STRATA_LAYOUT_SQLX)
+	if (src->layout == STRATA_LAYOUT_SQLX ||
+	    src->layout == STRATA_LAYOUT_GOLANG_MIGRATE)
 		for (size_t i = 0; i < src->n; i++)
 			src->migrations[i].version_text =
 			        arena_strfmt(&src->arena, "%" PRId64,
@@ -660,6 +674,19 @@ const char *strata_source_dir(const struct strata_source *src)
 	return src->dir;
 }
 
+bool source_is_layout_asked(const struct strata_source *src)
+{
+	return src->is_layout_asked;
+}
+
+bool source_is_all_pairs(const struct strata_source *src)
+{
+	for (size_t i = 0; i < src->n; i++)
+		if (!src->migrations[i].is_reversible_pair)
+			return false;
+	return src->n > 0;
+}
+
 void source_name_version(const struct strata_source *src,
                          struct strata_error *err)
 {
@@ -707,6 +734,7 @@ static const char *const layout_names[] = {
 	[STRATA_LAYOUT_SQLX] = "sqlx",
 	[STRATA_LAYOUT_DBMATE] = "dbmate",
 	[STRATA_LAYOUT_DIESEL] = "diesel",
+	[STRATA_LAYOUT_GOLANG_MIGRATE] = "golang-migrate",
 };
 
 const char *strata_layout_name(enum strata_layout layout)

@@ -18,6 +18,11 @@ int source_parse_name(struct source_name *out, const char *name,
 /* The version as the migration's layout shows it (diesel's text, not the
  * number that orders it). */
 const char *migration_version(const struct strata_migration *m);
+/* Whether the layout was asked for rather than detected from the folder. */
+bool source_is_layout_asked(const struct strata_source *src);
+/* Whether every migration is an .up.sql (and .down.sql) pair, as
+ * golang-migrate names them. */
+bool source_is_all_pairs(const struct strata_source *src);
 /* err's version shown as the source's layout shows it (version_text). */
 void source_name_version(const struct strata_source *src,
                          struct strata_error *err);

@@ -26,6 +26,7 @@ struct strata_source {
 	size_t n;
 	bool is_built; /* not read from `dir` (source_new_built()) */
 	enum strata_layout layout;
+	bool is_layout_asked; /* not detected: the database cannot change it */
 };
 
 enum kind {

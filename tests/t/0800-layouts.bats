@@ -412,3 +412,96 @@ EOF
 	[ "$status" -eq 0 ]
 	[ "$(psql_db "select version from __diesel_schema_migrations")" = 20240101000000 ]
 }
+
+write_golang_folder() {
+	write_migration 1_create_a.up.sql 'create table a (x int);'
+	write_migration 1_create_a.down.sql 'drop table a;'
+	write_migration 2_index_a.up.sql 'create index concurrently a_x on a (x);'
+	write_migration 2_index_a.down.sql 'drop index concurrently a_x;'
+	write_migration 3_fill_a.up.sql 'insert into a values (1);'
+	write_migration 3_fill_a.down.sql 'delete from a;'
+}
+
+@test "golang-migrate: its one-row table is found in the database and kept as golang-migrate keeps it" {
+	new_db
+	write_golang_folder
+	# what golang-migrate's postgres driver leaves after migrating to 1
+	psql_db <<'EOF2'
+CREATE TABLE IF NOT EXISTS "public"."schema_migrations" (version bigint not null primary key, dirty boolean not null);
+INSERT INTO schema_migrations (version, dirty) VALUES (1, false);
+create table a (x int);
+EOF2
+	run strata status
+	[ "$status" -eq 0 ]
+	[[ $output == *"1 applied, 2 pending"* ]]
+	run strata run
+	echo "$output"
+	[ "$status" -eq 0 ]
+	# a file of one statement that needs no transaction runs outside one,
+	# as golang-migrate sends it
+	[ "$(psql_db "select count(*) from pg_indexes where indexname = 'a_x'")" = 1 ]
+	[ "$(psql_db "select version || ':' || dirty from schema_migrations")" = "3:false" ]
+	[ "$(psql_db "select to_regclass('_sqlx_migrations') is null")" = t ]
+	run strata revert --count 2
+	[ "$status" -eq 0 ]
+	[ "$(psql_db "select version || ':' || dirty from schema_migrations")" = "1:false" ]
+	run strata revert
+	[ "$status" -eq 0 ]
+	[ "$(psql_db "select count(*) from schema_migrations")" = 0 ]
+}
+
+@test "golang-migrate: a dirty version is a failed migration, and repair does what migrate force does" {
+	new_db
+	write_golang_folder
+	psql_db <<'EOF2'
+CREATE TABLE schema_migrations (version bigint not null primary key, dirty boolean not null);
+INSERT INTO schema_migrations (version, dirty) VALUES (2, true);
+create table a (x int);
+EOF2
+	run strata status
+	[[ $output == *"2 "*failed* ]]
+	run strata run
+	[ "$status" -eq 4 ]
+	[[ $output == *"migration 2 (index a) is recorded as failed"* ]]
+	run strata repair --retry 2
+	[ "$status" -eq 0 ]
+	[ "$(psql_db "select version || ':' || dirty from schema_migrations")" = "1:false" ]
+	run strata run
+	[ "$status" -eq 0 ]
+	[ "$(psql_db "select version || ':' || dirty from schema_migrations")" = "3:false" ]
+}
+
+@test "golang-migrate: asked for on a fresh database, its table is created as golang-migrate creates it" {
+	check() {
+		write_golang_folder
+		if [[ $STRATA_TEST_DRIVER == sqlite ]]; then
+			write_migration 2_index_a.up.sql 'create index a_x on a (x);'
+			write_migration 2_index_a.down.sql 'drop index a_x;'
+		fi
+		printf '[strata]\nlayout = golang-migrate\n' > strata.conf
+		run strata run
+		echo "$output"
+		[ "$status" -eq 0 ]
+		if [[ $STRATA_TEST_DRIVER == sqlite ]]; then
+			[ "$(sqlite3 "$TEST_SQLITE" "select sql from sqlite_master where tbl_name = 'schema_migrations' order by type desc")" = "CREATE TABLE schema_migrations (version uint64,dirty bool)
+CREATE UNIQUE INDEX version_unique ON schema_migrations (version)" ]
+			[ "$(sqlite3 "$TEST_SQLITE" "select version || ':' || dirty from schema_migrations")" = "3:0" ]
+		else
+			[ "$(psql_db "select column_name || ':' || data_type || ':' || is_nullable from information_schema.columns where table_name = 'schema_migrations' order by ordinal_position" | tr '\n' ' ')" = "version:bigint:NO dirty:boolean:NO " ]
+			[ "$(psql_db "select version || ':' || dirty from schema_migrations")" = "3:false" ]
+		fi
+	}
+	for_each_driver check
+}
+
+@test "golang-migrate: both sqlx's table and golang-migrate's in one database is for a person to choose" {
+	new_db
+	write_golang_folder
+	psql_db 'CREATE TABLE schema_migrations (version bigint not null primary key, dirty boolean not null)'
+	strata --layout sqlx run --target-version 1
+	run strata status
+	[ "$status" -eq 2 ]
+	[[ $output == *"both sqlx's history"* && $output == *"--layout sqlx or --layout golang-migrate"* ]]
+	run strata --layout sqlx status
+	[ "$status" -eq 0 ]
+}
