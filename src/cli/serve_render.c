@@ -138,6 +138,9 @@ static json_t *health_json(const struct serve_read *r, int *code)
 		json_object_set_new(o, "migrations_missing", json_null());
 		json_object_set_new(o, "error", cli_json_text(r->error));
 	}
+	/* schema drift is not detected yet: null says "not known", which
+	 * "none" (false) would not */
+	json_object_set_new(o, "drift", json_null());
 	serve_format_time(when, sizeof(when), r->read_at);
 	json_object_set_new(o, "checked_at", json_string(when));
 	return o;
