@@ -482,18 +482,58 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 	return rc;
 }
 
+/* libmicrohttpd's lines last said, each at most once a minute: a TCP
+ * probe of a TLS port (connect, close) or a scanner must not fill the log
+ * with one failed handshake a connection. */
+#define MHD_LOG_SLOTS 8
+static struct {
+	char msg[512];
+	int64_t at; /* monotonic ms; 0: free */
+	uint64_t held;
+} mhd_said[MHD_LOG_SLOTS];
+static pthread_mutex_t mhd_said_lock = PTHREAD_MUTEX_INITIALIZER;
+
 /* libmicrohttpd's own complaints (a full descriptor table, ...). */
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
-	char msg[512];
-	size_t n;
+	char msg[512], line[600];
+	int64_t now = now_ms(CLOCK_MONOTONIC);
+	uint64_t held = 0;
+	size_t n, k, oldest = 0;
 
 	(void)cls;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	n = strlen(msg);
 	while (n && msg[n - 1] == '\n')
 		msg[--n] = '\0';
-	say("serve: %s", msg);
+	pthread_mutex_lock(&mhd_said_lock);
+	for (k = 0; k < MHD_LOG_SLOTS; k++) {
+		if (mhd_said[k].at && !strcmp(mhd_said[k].msg, msg))
+			break;
+		if (mhd_said[k].at < mhd_said[oldest].at)
+			oldest = k;
+	}
+	if (k < MHD_LOG_SLOTS && now - mhd_said[k].at < 60 * 1000) {
+		mhd_said[k].held++;
+		pthread_mutex_unlock(&mhd_said_lock);
+		return;
+	}
+	if (k == MHD_LOG_SLOTS) {
+		k = oldest;
+		memcpy(mhd_said[k].msg, msg, n + 1);
+		mhd_said[k].held = 0;
+	}
+	held = mhd_said[k].held;
+	mhd_said[k].held = 0;
+	mhd_said[k].at = now;
+	pthread_mutex_unlock(&mhd_said_lock);
+	if (held)
+		snprintf(line, sizeof(line),
+		         "%s (%llu more since the last such line)", msg,
+		         (unsigned long long)held);
+	else
+		snprintf(line, sizeof(line), "%s", msg);
+	say("serve: %s", line);
 }
 
 /* ---- listening ----------------------------------------------------------- */

@@ -139,3 +139,26 @@ make_cert() {
 	# nothing was left listening by any of them
 	[[ -z $(jobs -p) ]]
 }
+
+@test "serve --tls-cert: TCP probes and plain HTTP on the TLS port do not fill the log (each line at most once a minute)" {
+	require_tool openssl
+	two_migrations
+	make_cert server
+	serve_start --interval 0 --tls-cert server.pem --tls-key server.key
+	local port=${SERVE_URL##*:} i
+	# what a Kubernetes tcpSocket probe does: connect, close
+	for i in $(seq 1 5); do
+		(exec 5<>"/dev/tcp/127.0.0.1/$port") 3>&-
+	done
+	for i in $(seq 1 3); do
+		curl -s --max-time 5 -o /dev/null "http://127.0.0.1:$port/health" || true
+	done
+	get health --cacert server.pem
+	[[ $HTTP_CODE == 503 ]] || fail "HTTP $HTTP_CODE: $BODY"
+	serve_stop
+	run grep ' strata: serve: ' "$SERVE_LOG"
+	((${#lines[@]} >= 1)) || fail "no failed handshake logged: $(cat "$SERVE_LOG")"
+	local repeated
+	repeated=$(sed 's/^[^ ]* //' "$SERVE_LOG" | grep '^strata: serve: ' | sort | uniq -d)
+	[[ -z $repeated ]] || fail "said more than once: $repeated"
+}
