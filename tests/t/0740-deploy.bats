@@ -102,6 +102,14 @@ PY
 	[[ -z $missing ]] || fail "the rules read metrics serve does not expose: $missing"
 }
 
+@test "deploy: the alerting rules fire when they should and not before (promtool test rules)" {
+	require_tool promtool
+	cd "$DEPLOY/prometheus"
+	run promtool test rules strata-rules.test.yml
+	assert_success
+	assert_output --partial SUCCESS
+}
+
 @test "deploy: the name check catches a metric serve does not expose" {
 	cat >rules.yml <<'EOF'
 groups:
