@@ -422,6 +422,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 	const char *type;
 	unsigned status = MHD_HTTP_OK;
 	enum MHD_Result rc;
+	const char *auth = NULL;
 	bool is_allowed = true;
 
 	(void)version;
@@ -441,14 +442,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 	    strcmp(method, MHD_HTTP_METHOD_HEAD))
 		return respond_text(c, MHD_HTTP_METHOD_NOT_ALLOWED,
 		                    "only GET and HEAD\n");
-	if (s->auth)
-		is_allowed = serve_auth_check(
-		        s->auth, MHD_lookup_connection_value(
-		                         c, MHD_HEADER_KIND,
-		                         MHD_HTTP_HEADER_AUTHORIZATION));
+	if (s->auth) {
+		auth = MHD_lookup_connection_value(
+		        c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+		is_allowed = serve_auth_check(s->auth, auth);
+	}
 	/* /health's status stays open for checks that cannot send
-	 * credentials (a load balancer's), unless --auth-health */
-	if (!is_allowed && (strcmp(url, "/health") || s->is_auth_health))
+	 * credentials (a load balancer's), unless --auth-health; wrong ones
+	 * are refused there too, so that a misconfigured client hears it */
+	if (!is_allowed &&
+	    (strcmp(url, "/health") || s->is_auth_health || auth))
 		return refuse(s, c);
 	if (strcmp(url, "/") && strcmp(url, "/health") &&
 	    strcmp(url, "/metrics") && strcmp(url, "/history.json"))

@@ -100,6 +100,11 @@ code() {
 	get health -u alice:alice-Pw
 	[[ $HTTP_CODE == 503 ]] || fail "HTTP $HTTP_CODE: $BODY"
 	[[ $(jq .migrations_pending <<<"$BODY") == 2 ]] || fail "$BODY"
+	# wrong credentials are refused, not taken for none
+	get health -u alice:wrong
+	[[ $HTTP_CODE == 401 ]] || fail "wrong credentials: HTTP $HTTP_CODE: $BODY"
+	get health -H "Authorization: Bearer not-the-token-0123456789"
+	[[ $HTTP_CODE == 401 ]] || fail "a wrong token: HTTP $HTTP_CODE: $BODY"
 	strata run
 	get health
 	[[ $HTTP_CODE == 200 && $(jq -r .status <<<"$BODY") == ok ]] || fail "HTTP $HTTP_CODE: $BODY"
