@@ -125,7 +125,7 @@ $(CLI_LIB): $(filter-out $(BUILD)/src/cli/main.o,$(CLI_OBJ))
 	ar rcs $@ $^
 
 # strata serve's HTTP server belongs to the command line, not to libstrata.
-CLI_PKGS        := libmicrohttpd
+CLI_PKGS        := libmicrohttpd libcrypt
 CLI_PKG_CFLAGS  := $(shell pkg-config --cflags $(CLI_PKGS))
 CLI_PKG_LIBS    := $(shell pkg-config --libs $(CLI_PKGS))
 $(CLI_OBJ): ALL_CFLAGS += $(CLI_PKG_CFLAGS)

@@ -15,6 +15,13 @@
  * until the next interval. libmicrohttpd serves from a few threads with a
  * bounded number of connections and an idle timeout; SIGTERM, SIGINT and
  * SIGHUP stop it: a read in flight is cancelled, and serve exits 0.
+ *
+ * With --auth-file every request needs credentials (serve_auth.c) but
+ * /health's status, which a load balancer's check cannot authenticate
+ * for (--auth-health: that too); with --tls-cert and --tls-key it speaks
+ * HTTPS only (serve_tls.c). Beyond loopback it refuses to start without
+ * credentials unless --no-auth says that is meant: the page names hosts,
+ * users and commands of every deploy.
  */
 #include "serve.h"
 
@@ -22,6 +29,7 @@
 #include <fcntl.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -45,13 +53,19 @@
 #define STOP_GRACE 3
 
 static const char usage[] =
-        "[--listen ADDR] [--interval DURATION] [--pending-ok] [--max-connections N] [--timeout DURATION]";
+        "[--listen ADDR] [--interval DURATION] [--pending-ok] [--max-connections N] [--timeout DURATION] [--auth-file FILE [--auth-health] | --no-auth] [--tls-cert FILE --tls-key FILE]";
+
+/* a refused request is logged at most this often (seconds): a scanner
+ * must not fill the log */
+#define REFUSED_LOG_EVERY 60
 
 struct server {
 	struct cli *cli;
 	const char *url; /* redacted */
 	double interval;
 	bool is_pending_ok;
+	struct serve_auth *auth; /* NULL: no credentials asked */
+	bool is_auth_health;
 	pthread_mutex_t lock;
 	pthread_cond_t read_done;
 	/* under lock */
@@ -62,6 +76,10 @@ struct server {
 	struct strata_db *db;
 	uint64_t reads, read_errors;
 	bool was_ok, has_read;
+	/* refused requests not logged yet, and when the last line was */
+	pthread_mutex_t refused_lock;
+	uint64_t refused;
+	int64_t refused_logged_at;
 };
 
 static int stop_pipe[2] = { -1, -1 };
@@ -290,15 +308,14 @@ static struct serve_pages *current_pages(struct server *s)
 
 /* ---- HTTP ---------------------------------------------------------------- */
 
-static enum MHD_Result respond(struct MHD_Connection *c, unsigned status,
-                               const char *type, const char *body, size_t len)
+static struct MHD_Response *new_response(const char *type, const char *body,
+                                         size_t len)
 {
 	struct MHD_Response *res = MHD_create_response_from_buffer(
 	        len, (void *)body, MHD_RESPMEM_MUST_COPY);
-	enum MHD_Result rc;
 
 	if (!res)
-		return MHD_NO;
+		return NULL;
 	MHD_add_response_header(res, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	/* a probe or a proxy must never be answered from a cache */
 	MHD_add_response_header(res, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
@@ -309,6 +326,17 @@ static enum MHD_Result respond(struct MHD_Connection *c, unsigned status,
 	        res, "Content-Security-Policy",
 	        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'");
 	MHD_add_response_header(res, "Referrer-Policy", "no-referrer");
+	return res;
+}
+
+static enum MHD_Result respond(struct MHD_Connection *c, unsigned status,
+                               const char *type, const char *body, size_t len)
+{
+	struct MHD_Response *res = new_response(type, body, len);
+	enum MHD_Result rc;
+
+	if (!res)
+		return MHD_NO;
 	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
 		MHD_add_response_header(res, MHD_HTTP_HEADER_ALLOW,
 		                        "GET, HEAD");
@@ -324,6 +352,66 @@ static enum MHD_Result respond_text(struct MHD_Connection *c, unsigned status,
 	               strlen(text));
 }
 
+/* The client's address, for the log: numeric, or "a Unix socket". */
+static void client_address(struct MHD_Connection *c, char *buf, size_t size)
+{
+	const union MHD_ConnectionInfo *ci =
+	        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+	socklen_t len = !sa                        ? 0
+	                : sa->sa_family == AF_INET ? sizeof(struct sockaddr_in)
+	                : sa->sa_family == AF_INET6
+	                        ? sizeof(struct sockaddr_in6)
+	                        : 0;
+
+	if (!len || getnameinfo(sa, len, buf, size, NULL, 0, NI_NUMERICHOST))
+		snprintf(buf, size, "a Unix socket");
+}
+
+/* 401 with the challenges the auth file can answer; the first refusal,
+ * then at most one line a minute, is logged with the client's address
+ * (never what it sent). */
+static enum MHD_Result refuse(struct server *s, struct MHD_Connection *c)
+{
+	static const char text[] = "authentication required\n";
+	struct MHD_Response *res =
+	        new_response("text/plain; charset=utf-8", text, strlen(text));
+	int64_t now = now_ms(CLOCK_MONOTONIC);
+	enum MHD_Result rc;
+	uint64_t n = 0;
+	char from[NI_MAXHOST], line[NI_MAXHOST + 96];
+
+	pthread_mutex_lock(&s->refused_lock);
+	s->refused++;
+	if (!s->refused_logged_at ||
+	    now - s->refused_logged_at >= REFUSED_LOG_EVERY * 1000) {
+		n = s->refused;
+		s->refused = 0;
+		s->refused_logged_at = now;
+	}
+	pthread_mutex_unlock(&s->refused_lock);
+	if (n) {
+		client_address(c, from, sizeof(from));
+		snprintf(
+		        line, sizeof(line),
+		        "refused %llu request%s without valid credentials, the last from %s",
+		        (unsigned long long)n, n == 1 ? "" : "s", from);
+		say("%s", line);
+	}
+	if (!res)
+		return MHD_NO;
+	if (serve_auth_has_basic(s->auth))
+		MHD_add_response_header(
+		        res, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+		        "Basic realm=\"strata\", charset=\"UTF-8\"");
+	if (serve_auth_has_bearer(s->auth))
+		MHD_add_response_header(res, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+		                        "Bearer realm=\"strata\"");
+	rc = MHD_queue_response(c, MHD_HTTP_UNAUTHORIZED, res);
+	MHD_destroy_response(res);
+	return rc;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
                                   const char *url, const char *method,
                                   const char *version, const char *upload,
@@ -335,6 +423,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 	const char *type;
 	unsigned status = MHD_HTTP_OK;
 	enum MHD_Result rc;
+	const char *auth = NULL;
+	bool is_allowed = true;
 
 	(void)version;
 	(void)upload;
@@ -353,6 +443,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 	    strcmp(method, MHD_HTTP_METHOD_HEAD))
 		return respond_text(c, MHD_HTTP_METHOD_NOT_ALLOWED,
 		                    "only GET and HEAD\n");
+	if (s->auth) {
+		auth = MHD_lookup_connection_value(
+		        c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+		is_allowed = serve_auth_check(s->auth, auth);
+	}
+	/* /health's status stays open for checks that cannot send
+	 * credentials (a load balancer's), unless --auth-health; wrong ones
+	 * are refused there too, so that a misconfigured client hears it */
+	if (!is_allowed &&
+	    (strcmp(url, "/health") || s->is_auth_health || auth))
+		return refuse(s, c);
 	if (strcmp(url, "/") && strcmp(url, "/health") &&
 	    strcmp(url, "/metrics") && strcmp(url, "/history.json"))
 		return respond_text(
@@ -366,7 +467,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 		                    "stopping\n");
 	}
 	if (!strcmp(url, "/health")) {
-		body = &pages->health;
+		body = is_allowed ? &pages->health : &pages->health_public;
 		status = (unsigned)pages->health_code;
 		type = "application/json";
 	} else if (!strcmp(url, "/metrics")) {
@@ -385,18 +486,58 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 	return rc;
 }
 
+/* libmicrohttpd's lines last said, each at most once a minute: a TCP
+ * probe of a TLS port (connect, close) or a scanner must not fill the log
+ * with one failed handshake a connection. */
+#define MHD_LOG_SLOTS 8
+static struct {
+	char msg[512];
+	int64_t at; /* monotonic ms; 0: free */
+	uint64_t held;
+} mhd_said[MHD_LOG_SLOTS];
+static pthread_mutex_t mhd_said_lock = PTHREAD_MUTEX_INITIALIZER;
+
 /* libmicrohttpd's own complaints (a full descriptor table, ...). */
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
-	char msg[512];
-	size_t n;
+	char msg[512], line[600];
+	int64_t now = now_ms(CLOCK_MONOTONIC);
+	uint64_t held = 0;
+	size_t n, k, oldest = 0;
 
 	(void)cls;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	n = strlen(msg);
 	while (n && msg[n - 1] == '\n')
 		msg[--n] = '\0';
-	say("serve: %s", msg);
+	pthread_mutex_lock(&mhd_said_lock);
+	for (k = 0; k < MHD_LOG_SLOTS; k++) {
+		if (mhd_said[k].at && !strcmp(mhd_said[k].msg, msg))
+			break;
+		if (mhd_said[k].at < mhd_said[oldest].at)
+			oldest = k;
+	}
+	if (k < MHD_LOG_SLOTS && now - mhd_said[k].at < 60 * 1000) {
+		mhd_said[k].held++;
+		pthread_mutex_unlock(&mhd_said_lock);
+		return;
+	}
+	if (k == MHD_LOG_SLOTS) {
+		k = oldest;
+		memcpy(mhd_said[k].msg, msg, n + 1);
+		mhd_said[k].held = 0;
+	}
+	held = mhd_said[k].held;
+	mhd_said[k].held = 0;
+	mhd_said[k].at = now;
+	pthread_mutex_unlock(&mhd_said_lock);
+	if (held)
+		snprintf(line, sizeof(line),
+		         "%s (%llu more since the last such line)", msg,
+		         (unsigned long long)held);
+	else
+		snprintf(line, sizeof(line), "%s", msg);
+	say("serve: %s", line);
 }
 
 /* ---- listening ----------------------------------------------------------- */
@@ -533,6 +674,30 @@ static int listen_on(struct cli *cli, const char *addr, char *shown,
 	return fd;
 }
 
+/* Whether the socket `fd` listens on this host only: a Unix socket,
+ * 127.0.0.0/8 or ::1 (also as ::ffff:127.x.y.z). */
+static bool is_local(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0)
+		return false;
+	if (ss.ss_family == AF_UNIX)
+		return true;
+	if (ss.ss_family == AF_INET)
+		return (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >>
+		        24) == 127;
+	if (ss.ss_family == AF_INET6) {
+		const struct in6_addr *a =
+		        &((struct sockaddr_in6 *)&ss)->sin6_addr;
+
+		return IN6_IS_ADDR_LOOPBACK(a) ||
+		       (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+	}
+	return false;
+}
+
 static void catch_stop_signals(void)
 {
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
@@ -571,7 +736,8 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 	const char *listen_addr = DEFAULT_LISTEN;
 	double interval = DEFAULT_INTERVAL, timeout = DEFAULT_TIMEOUT;
 	size_t max_connections = DEFAULT_MAX_CONNECTIONS;
-	bool is_pending_ok = false;
+	bool is_pending_ok = false, is_auth_health = false, is_no_auth = false;
+	const char *auth_file = NULL, *tls_cert = NULL, *tls_key = NULL;
 	const struct opt opts[] = {
 		{ 0, "listen", OPT_STRING, &listen_addr, NULL, "ADDR",
 		  "where to listen: HOST:PORT, [IPV6]:PORT or unix:PATH (default " DEFAULT_LISTEN
@@ -584,14 +750,32 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 		  "connections served at once; more are closed (default 128)" },
 		{ 0, "timeout", OPT_DURATION, &timeout, NULL, "DURATION",
 		  "close a connection idle this long, mid-request too (default 10s)" },
+		{ 0, "auth-file", OPT_STRING, &auth_file, NULL, "FILE",
+		  "every request needs credentials from FILE: USER:BCRYPT-HASH lines (htpasswd -B) for HTTP Basic, bearer:TOKEN lines for bearer tokens; /health without them answers its status only" },
+		{ 0, "auth-health", OPT_FLAG, &is_auth_health, NULL, NULL,
+		  "/health needs credentials too (with --auth-file)" },
+		{ 0, "no-auth", OPT_FLAG, &is_no_auth, NULL, NULL,
+		  "serve beyond loopback without credentials (behind a proxy or a network policy that keeps others out)" },
+		{ 0, "tls-cert", OPT_STRING, &tls_cert, NULL, "FILE",
+		  "speak HTTPS with this PEM certificate (and its chain); with --tls-key" },
+		{ 0, "tls-key", OPT_STRING, &tls_key, NULL, "FILE",
+		  "the certificate's private key, PEM, unencrypted" },
 		OPT_END,
 	};
 	struct server s = { .cli = cli };
 	struct strata_source *src = NULL;
 	struct strata_db *db = NULL;
 	struct MHD_Daemon *d = NULL;
+	struct strata_error err = STRATA_ERROR_INIT;
+	struct serve_tls tls = { 0 };
+	struct MHD_OptionItem tls_opts[] = {
+		{ MHD_OPTION_END, 0, NULL },
+		{ MHD_OPTION_END, 0, NULL },
+		{ MHD_OPTION_END, 0, NULL },
+	};
 	char shown[NI_MAXHOST + 64];
 	char *url = NULL;
+	bool is_here;
 	int fd = -1,
 	    rc = cli_parse_options(cli, "serve", usage, opts, &argc, &argv);
 
@@ -610,31 +794,84 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 		return cli_usage_error(
 		        cli, "serve",
 		        "--timeout wants a duration from 1s to 24h");
+	if (!tls_cert != !tls_key)
+		return cli_usage_error(
+		        cli, "serve",
+		        "--tls-cert and --tls-key go together: %s",
+		        tls_cert ? "give --tls-key too"
+		                 : "give --tls-cert too");
+	if (is_auth_health && !auth_file)
+		return cli_usage_error(cli, "serve",
+		                       "--auth-health wants --auth-file");
+	if (is_no_auth && auth_file)
+		return cli_usage_error(
+		        cli, "serve",
+		        "--no-auth and --auth-file exclude each other");
+	if (tls_cert && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+		fprintf(stderr,
+		        "strata: error: this libmicrohttpd was built without TLS: serve cannot speak HTTPS\n");
+		return 1;
+	}
 	if (!cli->database)
 		return cli_open_db(cli, &db); /* its error: no database */
 	/* a wrong --source is the operator's to fix now, not a 503 forever */
 	if ((rc = cli_load_source(cli, &src)))
 		return rc;
 	strata_source_free(src);
-	if ((fd = listen_on(cli, listen_addr, shown, sizeof(shown))) < 0)
-		return 1;
+	pthread_mutex_init(&s.lock, NULL);
+	pthread_mutex_init(&s.refused_lock, NULL);
+	pthread_cond_init(&s.read_done, NULL);
+	/* so are an auth file or a certificate that cannot be used */
+	if ((auth_file && serve_auth_load(&s.auth, auth_file, &err) < 0) ||
+	    (tls_cert && serve_tls_load(&tls, tls_cert, tls_key, &err) < 0)) {
+		rc = cli_error(cli, &err);
+		goto done;
+	}
+	if ((fd = listen_on(cli, listen_addr, shown, sizeof(shown))) < 0) {
+		rc = 1;
+		goto done;
+	}
+	is_here = is_local(fd);
+	if (!is_here && !s.auth && !is_no_auth) {
+		close(fd);
+		strata_error_set(
+		        &err, STRATA_EUSAGE,
+		        "serving '%s' beyond this host without authentication",
+		        listen_addr);
+		strata_error_hint(
+		        &err,
+		        "Give --auth-file FILE, or --no-auth when a proxy or a network policy keeps others out: the state names hosts, users and commands.");
+		rc = cli_error(cli, &err);
+		goto done;
+	}
 	if (pipe(stop_pipe) < 0 ||
 	    fcntl(stop_pipe[0], F_SETFD, FD_CLOEXEC) < 0 ||
 	    fcntl(stop_pipe[1], F_SETFD, FD_CLOEXEC) < 0) {
 		close(fd);
 		fprintf(stderr, "strata: error: pipe: %s\n", strerror(errno));
-		return 1;
+		rc = 1;
+		goto done;
+	}
+	if (tls.cert) {
+		tls_opts[0] =
+		        (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0,
+			                         tls.cert };
+		tls_opts[1] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY,
+			                               0, tls.key };
+		if (!strncmp(shown, "http://", 7)) {
+			memmove(shown + 5, shown + 4, strlen(shown + 4) + 1);
+			shown[4] = 's';
+		}
 	}
 	url = strata_url_redact(cli->database);
 	s.url = url;
 	s.interval = interval;
 	s.is_pending_ok = is_pending_ok;
-	pthread_mutex_init(&s.lock, NULL);
-	pthread_cond_init(&s.read_done, NULL);
+	s.is_auth_health = is_auth_health;
 	catch_stop_signals();
 	d = MHD_start_daemon(
 	        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
-	                MHD_USE_ERROR_LOG,
+	                MHD_USE_ERROR_LOG | (tls.cert ? MHD_USE_TLS : 0),
 	        0, NULL, NULL, on_request, &s, MHD_OPTION_EXTERNAL_LOGGER,
 	        on_mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET, fd,
 	        /* each worker takes its share of the connections; one
@@ -645,7 +882,7 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 	                                                      : WORKER_THREADS),
 	        MHD_OPTION_CONNECTION_LIMIT, (unsigned)max_connections,
 	        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)timeout,
-	        MHD_OPTION_END);
+	        MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
 	if (!d) {
 		fprintf(stderr,
 		        "strata: error: could not start the HTTP server on %s\n",
@@ -656,6 +893,15 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 	}
 	say("serving %s", shown);
 	say("database %s, read at most once per interval", url);
+	if (!is_here && !s.auth)
+		say("%s",
+		    "warning: serving beyond this host without authentication (--no-auth): whoever reaches it reads the migration state");
+	else if (!is_here && !tls.cert)
+		say("%s",
+		    "warning: credentials cross the network in clear text: give --tls-cert and --tls-key, or put a TLS proxy in front");
+	if (tls.is_expired)
+		say("warning: the TLS certificate '%s' is expired or not valid yet: clients will refuse it",
+		    tls_cert);
 	wait_for_stop();
 	say("%s", "stopping");
 	MHD_stop_daemon(d);
@@ -668,8 +914,14 @@ done:
 	strata_db_close(s.db);
 	pthread_mutex_destroy(&s.lock);
 	pthread_cond_destroy(&s.read_done);
-	close(stop_pipe[0]);
-	close(stop_pipe[1]);
+	pthread_mutex_destroy(&s.refused_lock);
+	if (stop_pipe[0] >= 0)
+		close(stop_pipe[0]);
+	if (stop_pipe[1] >= 0)
+		close(stop_pipe[1]);
 	free(url);
+	serve_auth_free(s.auth);
+	serve_tls_release(&tls);
+	strata_error_release(&err);
 	return rc;
 }

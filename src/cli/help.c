@@ -189,15 +189,20 @@ static const struct help helps[] = {
 	{
 		.name = "serve",
 		.synopsis = LIST(
-			"[--listen ADDR] [--interval DURATION] [--pending-ok] [--max-connections N] [--timeout DURATION]"),
+			"[--listen ADDR] [--interval DURATION] [--pending-ok] [--max-connections N] [--timeout DURATION] [--auth-file FILE [--auth-health] | --no-auth] [--tls-cert FILE --tls-key FILE]"),
 		.description = LIST(
-			"Serve the migration state over HTTP, for load balancers, readiness probes, Prometheus and people: GET /health (JSON: status ok, warning or error, migrations_pending, migrations_applied, migrations_failed, latest_version, checksum_mismatches, checked_at; 200 when up to date, 503 when migrations are pending, failed or the database cannot be read), GET /metrics (Prometheus text format), GET / (a page: the state, what is not applied, a chart of migration durations and the audit trail) and GET /history.json (the same data).",
+			"Serve the migration state over HTTP, for load balancers, readiness probes, Prometheus and people: GET /health (JSON: status ok, warning or error, migrations_pending, migrations_applied, migrations_failed, latest_version, checksum_mismatches, migrations_missing, drift (null: schema drift is not detected yet), checked_at; 200 when up to date, 503 when migrations are pending, failed or the database cannot be read), GET /metrics (Prometheus text format), GET / (a page: the state, what is not applied, a chart of migration durations and the audit trail) and GET /history.json (the same data).",
 			"It only reads and never migrates: a role that may SELECT the history table (_sqlx_migrations) and the audit trail (_strata_audit) is enough. The database is read at most once per --interval however many requests come; a database that goes away makes /health say error (503) and is connected to again at the next read. SIGTERM, SIGINT or SIGHUP stop it promptly (a read in flight is cancelled), with exit 0.",
-			"It speaks plain HTTP without authentication: keep it on loopback or a private network, or put it behind a proxy that adds TLS and authentication."),
+			"With --auth-file FILE every request needs credentials, or gets 401: HTTP Basic for the USER:HASH lines of FILE (bcrypt hashes, as htpasswd -B writes them) and Authorization: Bearer for its bearer:TOKEN lines (at least 16 characters); blank lines and lines starting with # are passed over. Only /health answers without them (but not with wrong ones), with its HTTP code and status alone, for load balancers and probes that cannot send credentials; --auth-health closes that too. A file that cannot be used stops serve at start, naming its line. Listening beyond loopback (anything but 127.0.0.0/8, ::1 and unix:) without --auth-file is refused unless --no-auth says a proxy or a network policy keeps others out.",
+			"With --tls-cert FILE and --tls-key FILE it speaks HTTPS only: the certificate in PEM, followed by its intermediate certificates, and its unencrypted private key, both checked at start. A new certificate is read at the next start."),
 		.examples = PAIRS(
 			{ "strata serve",
 			  "On http://127.0.0.1:9187/" },
-			{ "strata serve --listen 0.0.0.0:9187 --pending-ok",
+			{ "strata serve --listen 0.0.0.0:9187 --auth-file /etc/strata/serve.auth",
+			  "On every address, for the users and tokens of serve.auth" },
+			{ "strata serve --auth-file serve.auth --tls-cert tls.crt --tls-key tls.key",
+			  "Over HTTPS (tls.crt: the certificate, then its intermediates)" },
+			{ "strata serve --pending-ok",
 			  "For a probe that must not fail while a deploy's migrations wait" },
 			{ "strata serve --listen unix:/run/strata/serve.sock --interval 30s",
 			  "On a Unix socket, reading the database at most every 30 s" }),

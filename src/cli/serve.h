@@ -40,6 +40,8 @@ struct serve_body {
 struct serve_pages {
 	int health_code; /* 200 or 503 */
 	struct serve_body health, metrics, page, history;
+	/* /health without credentials (--auth-file): the status alone */
+	struct serve_body health_public;
 };
 
 /* Status and audit trail of `db` into `r` (cmd_serve.c); the newest
@@ -76,5 +78,29 @@ bool serve_parse_time(double *out, const char *s);
 void serve_format_time(char *buf, size_t size, int64_t ms);
 /* The newest version applied, false when none is. */
 bool serve_latest_version(int64_t *out, const struct strata_status *st);
+
+/*
+ * --auth-file (serve_auth.c): credentials read from `path` (USER:BCRYPT
+ * lines for HTTP Basic, bearer:TOKEN lines), or -1 with `err` naming the
+ * file and line. serve_auth_check() says whether an Authorization header
+ * (NULL when none) holds one of them; it may be called from any thread.
+ */
+struct serve_auth;
+int serve_auth_load(struct serve_auth **out, const char *path,
+                    struct strata_error *err);
+void serve_auth_free(struct serve_auth *a);
+bool serve_auth_check(struct serve_auth *a, const char *header);
+bool serve_auth_has_basic(const struct serve_auth *a);
+bool serve_auth_has_bearer(const struct serve_auth *a);
+
+/* --tls-cert and --tls-key (serve_tls.c): both PEM texts, checked to be a
+ * certificate and its unencrypted key, or -1 with `err` naming the file. */
+struct serve_tls {
+	char *cert, *key;
+	bool is_expired; /* or not valid yet: worth a warning */
+};
+int serve_tls_load(struct serve_tls *out, const char *cert_path,
+                   const char *key_path, struct strata_error *err);
+void serve_tls_release(struct serve_tls *t);
 
 #endif

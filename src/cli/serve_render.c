@@ -138,6 +138,9 @@ static json_t *health_json(const struct serve_read *r, int *code)
 		json_object_set_new(o, "migrations_missing", json_null());
 		json_object_set_new(o, "error", cli_json_text(r->error));
 	}
+	/* schema drift is not detected yet: null says "not known", which
+	 * "none" (false) would not */
+	json_object_set_new(o, "drift", json_null());
 	serve_format_time(when, sizeof(when), r->read_at);
 	json_object_set_new(o, "checked_at", json_string(when));
 	return o;
@@ -466,18 +469,39 @@ static char *page_text(const struct serve_read *r)
 	return text;
 }
 
-void serve_render(struct serve_pages *out, const struct serve_read *r)
+/* `doc` on one line: what a probe's log shows. */
+static char *json_line(json_t *doc)
 {
-	/* one line: what a probe's log shows */
-	char *health = dump(health_json(r, &out->health_code), 0);
-	size_t n = strlen(health);
-	char *line = realloc(health, n + 2);
+	char *text = dump(doc, 0);
+	size_t n = strlen(text);
+	char *line = realloc(text, n + 2);
 
 	if (!line)
 		abort();
 	line[n] = '\n';
 	line[n + 1] = '\0';
-	set_body(&out->health, line);
+	return line;
+}
+
+/* What /health tells a client without credentials: whether to send
+ * traffic, not the counts or the error (which may name hosts). */
+static json_t *public_health_json(const struct serve_read *r)
+{
+	json_t *o = json_object();
+	char when[32];
+	int code;
+
+	json_object_set_new(o, "status",
+	                    json_string(serve_health_status(r, &code)));
+	serve_format_time(when, sizeof(when), r->read_at);
+	json_object_set_new(o, "checked_at", json_string(when));
+	return o;
+}
+
+void serve_render(struct serve_pages *out, const struct serve_read *r)
+{
+	set_body(&out->health, json_line(health_json(r, &out->health_code)));
+	set_body(&out->health_public, json_line(public_health_json(r)));
 	set_body(&out->metrics, metrics_text(r));
 	set_body(&out->page, page_text(r));
 	set_body(&out->history, history_text(r));
@@ -488,6 +512,7 @@ void serve_pages_release(struct serve_pages *p)
 	if (!p)
 		return;
 	free(p->health.text);
+	free(p->health_public.text);
 	free(p->metrics.text);
 	free(p->page.text);
 	free(p->history.text);

@@ -2,7 +2,8 @@
 #
 #   serve_start [ARGS...]  strata serve --listen 127.0.0.1:0 ARGS in the
 #                          background (a free port, picked by the kernel):
-#                          SERVE_PID, SERVE_URL (http://127.0.0.1:PORT),
+#                          SERVE_PID, SERVE_URL (http://127.0.0.1:PORT; https:
+#                          with --tls-cert),
 #                          its stderr in SERVE_LOG; waits until it listens
 #   serve_stop             SIGTERM; fails unless it exits 0 within 5 s
 #   serve_kill             ends it whatever state it is in (teardown)
@@ -23,7 +24,7 @@ serve_start() {
 	SERVE_PID=$!
 	SERVE_URL=
 	for i in $(seq 1 100); do
-		SERVE_URL=$(sed -n 's|.* strata: serving \(http://[^ ]*\)/$|\1|p' "$SERVE_LOG")
+		SERVE_URL=$(sed -n 's|.* strata: serving \(https\{0,1\}://[^ ]*\)/$|\1|p' "$SERVE_LOG")
 		[[ -n $SERVE_URL ]] && return 0
 		if ! kill -0 "$SERVE_PID" 2>/dev/null; then
 			cat "$SERVE_LOG" >&2
