@@ -166,7 +166,9 @@ static void not_applied(FILE *fp, const struct strata_status *st)
 		if (e->state == STRATA_STATE_APPLIED)
 			continue;
 		fputs("<tr>", fp);
-		version_cell(fp, true, e->version);
+		fputs("<td class=\"num\" data-label=\"Version\">", fp);
+		html(fp, e->version_text);
+		fputs("</td>", fp);
 		fprintf(fp,
 		        "<td class=\"nowrap\" data-label=\"State\">%s</td><td data-label=\"Description\">",
 		        strata_state_name(e->state));
