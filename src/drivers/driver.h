@@ -22,6 +22,10 @@ struct strata_conn {
 	strata_event_fn on_event;
 	void *event_data;
 	struct progress *progress; /* while a migration's script runs */
+	/* golang-migrate's table: its advisory lock is taken beside
+	 * strata's, so that the two tools exclude each other (NULL: none;
+	 * the schema NULL: the session's current one) */
+	const char *tool_lock_schema, *tool_lock_table;
 };
 
 /* Values and rows of the generic query operation: $1…$n in both dialects. */

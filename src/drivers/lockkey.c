@@ -9,6 +9,21 @@
 #include <string.h>
 #include <zlib.h>
 
+int64_t lockkey_golang_migrate(const char *dbname, const char *schema,
+                               const char *table)
+{
+	const char *parts[] = { schema, table, dbname };
+	uLong crc = crc32(0L, Z_NULL, 0);
+
+	for (size_t i = 0; i < 3; i++) {
+		if (i)
+			crc = crc32(crc, (const Bytef *)"", 1); /* the \0 */
+		crc = crc32(crc, (const Bytef *)parts[i],
+		            (uInt)strlen(parts[i]));
+	}
+	return (int64_t)(uint32_t)((uint32_t)crc * 1486364155u);
+}
+
 int64_t lockkey_for_database(const char *dbname)
 {
 	uLong crc = crc32(0L, Z_NULL, 0);

@@ -48,6 +48,8 @@ struct pg_conn {
 	char *conninfo; /* url->raw: holds the password, never shown */
 	char *redacted;
 	int64_t lock_key;
+	int64_t tool_lock_key; /* golang-migrate's, beside it; 0: none */
+	int64_t busy_key;      /* the key another session held last */
 	bool is_locked;
 	/* while a migration's statement waits: who blocks it, sampled on
 	 * the lock connection */

@@ -228,12 +228,23 @@ static int open_lock_conn(struct pg_conn *pc, struct strata_error *err)
 		goto done;
 	pgdrv_cancel_arm(&pc->lock_cancel, pc->lock_pg);
 	PQsetNoticeReceiver(pc->lock_pg, pgsession_drop_notice, NULL);
-	res = PQexec(pc->lock_pg, "SELECT current_database()");
+	res = PQexec(
+	        pc->lock_pg,
+	        "SELECT current_database(), coalesce(current_schema(), '')");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
 		pgsession_error(err, pc->lock_pg, res);
 		goto done;
 	}
 	pc->lock_key = lockkey_for_database(PQgetvalue(res, 0, 0));
+	pc->tool_lock_key =
+	        pc->base.tool_lock_table
+	                ? lockkey_golang_migrate(
+	                          PQgetvalue(res, 0, 0),
+	                          pc->base.tool_lock_schema
+	                                  ? pc->base.tool_lock_schema
+	                                  : PQgetvalue(res, 0, 1),
+	                          pc->base.tool_lock_table)
+	                : 0;
 	rc = 0;
 done:
 	PQclear(res);
@@ -332,24 +343,44 @@ void pglock_announce(struct pg_conn *pc, bool is_reset)
 	pc->announced = is_reset ? NULL : p->m;
 }
 
-/* 1 when taken, 0 when someone else holds it, -1 on error. */
+/*
+ * 1 when taken (both keys, when another tool's is taken too), 0 when
+ * someone else holds one (pc->busy_key), -1 on error. A key taken alone
+ * is given back at once, so that neither runner holds half.
+ */
 static int try_lock(struct pg_conn *pc, struct strata_error *err)
 {
-	char key[24];
-	const char *vals[] = { key };
+	char key[24], tool_key[24];
+	const char *vals[] = { key, tool_key };
+	bool has_tool = pc->tool_lock_key != 0, got, got_tool = true;
 	PGresult *res;
 	int rc;
 
 	snprintf(key, sizeof(key), "%" PRId64, pc->lock_key);
+	snprintf(tool_key, sizeof(tool_key), "%" PRId64, pc->tool_lock_key);
 	res = PQexecParams(pc->lock_pg,
-	                   "SELECT pg_try_advisory_lock($1::bigint)", 1, NULL,
-	                   vals, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+	                   has_tool
+	                           ? "SELECT pg_try_advisory_lock($1::bigint), "
+	                             "pg_try_advisory_lock($2::bigint)"
+	                           : "SELECT pg_try_advisory_lock($1::bigint)",
+	                   has_tool ? 2 : 1, NULL, vals, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
 		rc = pgsession_error(err, pc->lock_pg, res);
-	else
-		rc = !strcmp(PQgetvalue(res, 0, 0), "t");
+		PQclear(res);
+		return rc;
+	}
+	got = !strcmp(PQgetvalue(res, 0, 0), "t");
+	if (has_tool)
+		got_tool = !strcmp(PQgetvalue(res, 0, 1), "t");
 	PQclear(res);
-	return rc;
+	if (got && got_tool)
+		return 1;
+	pc->busy_key = got ? pc->tool_lock_key : pc->lock_key;
+	if (got != got_tool)
+		PQclear(PQexecParams(
+		        pc->lock_pg, "SELECT pg_advisory_unlock($1::bigint)", 1,
+		        NULL, got ? vals : vals + 1, NULL, NULL, 0));
+	return 0;
 }
 
 static void sleep_ms(int64_t ms)
@@ -402,12 +433,12 @@ int pglock_lock(struct strata_conn *c, double wait, struct strata_error *err)
 			break;
 		}
 		if (wait >= 0 && waited >= wait) {
-			find_lock_holder(&holder, pc->lock_pg, pc->lock_key);
+			find_lock_holder(&holder, pc->lock_pg, pc->busy_key);
 			lock_timeout(err, wait, &holder);
 			goto done;
 		}
 		if (!has_waited || now - reported >= LOCK_REPORT_NS) {
-			find_lock_holder(&holder, pc->lock_pg, pc->lock_key);
+			find_lock_holder(&holder, pc->lock_pg, pc->busy_key);
 			emit_lock_event(pc, STRATA_EVENT_LOCK_WAIT, &holder,
 			                waited);
 			reported = now;
@@ -487,6 +518,14 @@ void pglock_unlock(struct strata_conn *c)
 		PQclear(PQexecParams(pc->lock_pg,
 		                     "SELECT pg_advisory_unlock($1::bigint)", 1,
 		                     NULL, vals, NULL, NULL, 0));
+		if (pc->tool_lock_key) {
+			snprintf(key, sizeof(key), "%" PRId64,
+			         pc->tool_lock_key);
+			PQclear(PQexecParams(
+			        pc->lock_pg,
+			        "SELECT pg_advisory_unlock($1::bigint)", 1,
+			        NULL, vals, NULL, NULL, 0));
+		}
 	}
 	pglock_close(pc);
 }

@@ -328,6 +328,10 @@ int db_bind_layout(struct strata_db *db, const struct strata_source *src,
 	db->hist = ht;
 	db->hist.src = src;
 	memset(&ht, 0, sizeof(ht));
+	if (db->hist.layout == STRATA_LAYOUT_GOLANG_MIGRATE) {
+		db->conn->tool_lock_schema = db->hist.tool.schema;
+		db->conn->tool_lock_table = db->hist.tool.name;
+	}
 	rc = 0;
 done:
 	db->is_layout_bound = true;

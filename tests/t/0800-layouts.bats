@@ -505,3 +505,23 @@ CREATE UNIQUE INDEX version_unique ON schema_migrations (version)" ]
 	run strata --layout sqlx status
 	[ "$status" -eq 0 ]
 }
+
+@test "golang-migrate: its advisory lock is taken beside strata's, so the two tools exclude each other" {
+	new_db
+	write_golang_folder
+	psql_db 'CREATE TABLE schema_migrations (version bigint not null primary key, dirty boolean not null)'
+	# golang-migrate's GenerateAdvisoryLockId(database, schema, table)
+	key=$(python3 -c 'import sys, zlib; print((zlib.crc32(("public\0schema_migrations\0" + sys.argv[1]).encode()) * 1486364155) & 0xffffffff)' "$TEST_DB")
+	hold_session golang-migrate 30 "BEGIN; SELECT pg_advisory_lock($key);"
+	await_sql "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objid = ($key::bigint & 4294967295)::oid AND granted"
+	run strata run --lock-wait 1
+	echo "$output"
+	[ "$status" -eq 6 ]
+	[[ $output == *golang-migrate* ]]
+	[ "$(psql_db "select count(*) from schema_migrations")" = 0 ]
+	release_holder
+	# nothing of strata's lock is left held by the failed try
+	[ "$(psql_db "select count(*) from pg_locks where locktype = 'advisory'")" = 0 ]
+	run strata run
+	[ "$status" -eq 0 ]
+}
