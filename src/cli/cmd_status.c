@@ -28,7 +28,6 @@ json_t *cli_json_status_entry(const struct strata_status_entry *e)
 	char sum[2 * STRATA_CHECKSUM_LEN + 1];
 
 	json_object_set_new(o, "version", json_integer(e->version));
-	json_object_set_new(o, "version_text", json_string(e->version_text));
 	json_object_set_new(o, "description", cli_json_text(e->description));
 	json_object_set_new(o, "state",
 	                    json_string(strata_state_name(e->state)));
@@ -51,7 +50,8 @@ json_t *cli_json_status_entry(const struct strata_status_entry *e)
 	} else {
 		json_object_set_new(o, "checksum", json_null());
 	}
-	if (e->is_recorded) {
+	/* another tool's row strata never saw has no checksum */
+	if (e->is_recorded && e->recorded_checksum_len) {
 		hex(sum, e->recorded_checksum, e->recorded_checksum_len);
 		json_object_set_new(o, "applied_checksum", json_string(sum));
 	} else {
@@ -63,6 +63,9 @@ json_t *cli_json_status_entry(const struct strata_status_entry *e)
 	if (e->state == STRATA_STATE_CHECKSUM_MISMATCH)
 		json_object_set_new(o, "whitespace_only_change",
 		                    json_boolean(e->is_whitespace_only_change));
+	/* as the layout writes it: diesel's text, not the number that
+	 * orders it */
+	json_object_set_new(o, "version_text", cli_json_text(e->version_text));
 	return o;
 }
 
