@@ -188,7 +188,7 @@ static char *join_path(struct arena *arena, const char *dir, size_t dir_len,
 static int list_dir(struct entry ***out, size_t *out_n, int *dir_fd,
                     struct aliens *aliens, struct arena *scratch,
                     struct arena *keep, const char *dir, size_t *out_alloc,
-                    struct strata_error *err)
+                    bool is_diesel_ok, struct strata_error *err)
 {
 	struct entry **v = NULL;
 	size_t n = 0, alloc = 0, dir_len = strlen(dir);
@@ -231,7 +231,17 @@ static int list_dir(struct entry ***out, size_t *out_n, int *dir_fd,
 			enum alien_kind kind = ALIEN_FLYWAY;
 			unsigned files = 0;
 
-			if (source_is_flyway_name(de->d_name) ||
+			/* a folder of diesel's thousands of directories is
+			 * not looked into one by one here: what they hold is
+			 * found on the reader threads (or by
+			 * source_scan_aliens() when the folder is not
+			 * diesel's) */
+			if (de->d_type == DT_DIR && is_diesel_ok &&
+			    source_is_versioned(de->d_name, true)) {
+				kind = ALIEN_DIESEL;
+				files = DIESEL_UNSCANNED;
+			}
+			if (files || source_is_flyway_name(de->d_name) ||
 			    source_classify_alien(&kind, &files, fd, de)) {
 				const char *path = join_path(keep, dir, dir_len,
 				                             de->d_name, len);
@@ -562,7 +572,10 @@ int strata_source_load(struct strata_source **out, const char *dir,
 	memset(reader_scratch, 0, sizeof(reader_scratch));
 	r.scratch = &scratch;
 	if (list_dir(&entries, &n, &r.dir_fd, &aliens, &scratch, &src->arena,
-	             dir, &alloc, err) < 0)
+	             dir, &alloc,
+	             r.layout == STRATA_LAYOUT_AUTO ||
+	                     r.layout == STRATA_LAYOUT_DIESEL,
+	             err) < 0)
 		goto done;
 	if (r.layout == STRATA_LAYOUT_DIESEL ||
 	    (r.layout == STRATA_LAYOUT_AUTO && !count_versioned(entries, n) &&
@@ -580,6 +593,7 @@ int strata_source_load(struct strata_source **out, const char *dir,
 		                  r.dir_fd, &scratch, &src->arena, dir);
 		drop_diesel_aliens(&aliens);
 	}
+	source_scan_aliens(&aliens, r.dir_fd);
 	source_report_aliens(&problems, &aliens, dir, r.layout);
 	read_entries(src, &r, reader_scratch, entries, n);
 	src->layout = settle_layout(r.layout, entries, n, &problems);

@@ -111,17 +111,17 @@ static int parse_dir_name(struct entry *e, const struct alien *x,
  * boolean), other keys passed over as diesel passes them over. A file that
  * is not there is the default, a transaction.
  */
-static int read_metadata(bool *out_no_transaction, const struct alien *x,
-                         int dir_fd, struct problems *problems)
+static int parse_metadata(bool *out_no_transaction, const char *dir_path,
+                          size_t dir_path_len, const char *dir_name,
+                          size_t dir_name_len, int dir_fd,
+                          struct strata_error *err)
 {
 	struct sbuf path = SBUF_INIT, text = SBUF_INIT;
-	struct strata_error e = STRATA_ERROR_INIT;
 	int fd, line = 0, rc = 0;
 
 	*out_no_transaction = false;
-	if (!(x->files & DIESEL_METADATA))
-		return 0;
-	sbuf_addf(&path, "%s/metadata.toml", x->name);
+	sbuf_add(&path, dir_name, dir_name_len);
+	sbuf_adds(&path, "/metadata.toml");
 	fd = openat(dir_fd, path.buf, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		sbuf_release(&path);
@@ -150,14 +150,12 @@ static int read_metadata(bool *out_no_transaction, const struct alien *x,
 		    !strcmp(key, "run_in_transaction")) {
 			if (strcmp(value, "true") && strcmp(value, "false")) {
 				strata_error_set(
-				        &e, STRATA_EVALIDATE,
-				        "'%s/metadata.toml' line %d: run_in_transaction is not true or false",
-				        x->path, line);
+				        err, STRATA_EVALIDATE,
+				        "'%.*s/metadata.toml' line %d: run_in_transaction is not true or false",
+				        (int)dir_path_len, dir_path, line);
 				strata_error_hint(
-				        &e,
+				        err,
 				        "Write run_in_transaction = false (a TOML boolean, unquoted), as diesel reads it.");
-				error_set_location(&e, x->path, NULL, 0, 0);
-				source_problems_add(problems, x->name, &e);
 				rc = -1;
 				break;
 			}
@@ -168,6 +166,50 @@ static int read_metadata(bool *out_no_transaction, const struct alien *x,
 	sbuf_release(&path);
 	sbuf_release(&text);
 	return rc;
+}
+
+static int read_metadata(bool *out_no_transaction, const struct alien *x,
+                         int dir_fd, struct problems *problems)
+{
+	struct strata_error e = STRATA_ERROR_INIT;
+
+	*out_no_transaction = false;
+	if (!(x->files & DIESEL_METADATA))
+		return 0;
+	if (parse_metadata(out_no_transaction, x->path, strlen(x->path),
+	                   x->name, strlen(x->name), dir_fd, &e) == 0)
+		return 0;
+	error_set_location(&e, x->path, NULL, 0, 0);
+	source_problems_add(problems, x->name, &e);
+	return -1;
+}
+
+int source_probe_diesel(struct entry *e, struct reader *r,
+                        struct strata_error *err)
+{
+	const char *file = e->kind == KIND_UP ? "/up.sql" : "/down.sql";
+	size_t name_len = strlen(e->name) - strlen(file);
+	size_t path_len = strlen(e->path) - strlen(file);
+	struct stat st;
+
+	if (e->kind == KIND_UP &&
+	    parse_metadata(&e->is_diesel_no_transaction, e->path, path_len,
+	                   e->name, name_len, r->dir_fd, err) < 0)
+		return -1;
+	/* status reads no down file: whether it is there is enough */
+	if (fstatat(r->dir_fd, e->name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno != ENOENT)
+			return strata_error_set(err, STRATA_EFAILED,
+			                        "could not stat '%s': %s",
+			                        e->path, strerror(errno));
+		if (e->kind == KIND_DOWN)
+			return 1;
+		return strata_error_set(err, STRATA_EVALIDATE,
+		                        "diesel migration '%.*s' has no up.sql",
+		                        (int)path_len, e->path);
+	}
+	e->is_regular = S_ISREG(st.st_mode);
+	return 0;
 }
 
 static struct entry *new_entry(const struct entry *named, const char *file,
@@ -207,6 +249,17 @@ void source_add_diesel(struct entry ***v, size_t *n, size_t *alloc,
 		    read_metadata(&named.is_diesel_no_transaction, x, dir_fd,
 		                  problems) < 0)
 			continue;
+		if (x->files & DIESEL_UNSCANNED) {
+			/* found out when read, on the reader threads */
+			named.is_diesel = named.is_named = named.is_probe =
+			        true;
+			XGROW(*v, *alloc, *n + 2);
+			(*v)[(*n)++] = new_entry(&named, "up.sql", KIND_UP,
+			                         scratch, keep, dir, x);
+			(*v)[(*n)++] = new_entry(&named, "down.sql", KIND_DOWN,
+			                         scratch, keep, dir, x);
+			continue;
+		}
 		if (!(x->files & DIESEL_UP)) {
 			dir_error(problems, x,
 			          "diesel migration '%s' has no up.sql",

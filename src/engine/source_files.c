@@ -362,6 +362,17 @@ int source_check_entry(struct entry *e, struct reader *r,
 	const char *text = NULL;
 	size_t len = 0;
 
+	if (e->is_probe) {
+		int rc = source_probe_diesel(e, r, err);
+
+		if (rc < 0)
+			goto fail;
+		if (rc > 0) {
+			/* no such file: no entry */
+			e->is_named = false;
+			return 0;
+		}
+	}
 	if (check_file_type(e, r, err) < 0) {
 		struct strata_error ignored = STRATA_ERROR_INIT;
 

@@ -134,6 +134,26 @@ bool source_classify_alien(enum alien_kind *out, unsigned *out_files, int fd,
 	return has_diesel || has_migration || source_is_versioned(name, true);
 }
 
+void source_scan_aliens(struct aliens *a, int fd)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < a->n; i++) {
+		struct alien *x = &a->v[i];
+		bool has_migration;
+
+		if (x->files & DIESEL_UNSCANNED) {
+			scan_subdir(fd, x->name, &x->files, &has_migration);
+			x->kind = x->files & (DIESEL_UP | DIESEL_DOWN)
+			                  ? ALIEN_DIESEL
+			                  : ALIEN_DIR;
+			/* named like a migration: an alien either way */
+		}
+		a->v[k++] = *x;
+	}
+	a->n = k;
+}
+
 void source_aliens_add(struct aliens *a, enum alien_kind kind, unsigned files,
                        const char *name, const char *path)
 {

@@ -49,7 +49,10 @@ struct entry {
 	/* DIR/up.sql or DIR/down.sql of diesel's layout, named from DIR */
 	bool is_diesel;
 	bool is_diesel_no_transaction; /* DIR/metadata.toml says so */
-	struct content *content;       /* NULL until read */
+	/* of an unscanned diesel directory: whether the file is there, and
+	 * DIR/metadata.toml, are found when it is read */
+	bool is_probe;
+	struct content *content;  /* NULL until read */
 	struct strata_error *err; /* what check_entry() found wrong, if any */
 };
 
@@ -146,6 +149,9 @@ enum diesel_files {
 	DIESEL_METADATA = 1 << 2,
 	DIESEL_UP_REGULAR = 1 << 3, /* readdir() said so: no lstat() */
 	DIESEL_DOWN_REGULAR = 1 << 4,
+	/* not looked into yet: named like diesel's, its files are found
+	 * when read (on the reader threads) */
+	DIESEL_UNSCANNED = 1 << 5,
 };
 
 struct alien {
@@ -163,6 +169,9 @@ struct aliens {
 bool source_is_versioned(const char *s, bool is_dash_ok);
 /* Flyway's default prefixes: V<ver>__, U<ver>__, R__ */
 bool source_is_flyway_name(const char *s);
+/* The kind of the unscanned directories of `a`, looked into now (the
+ * folder is not diesel's): those no alien leave the list. */
+void source_scan_aliens(struct aliens *a, int fd);
 /* Whether the entry `de` (not ending in ".sql") is an alien, and which. */
 bool source_classify_alien(enum alien_kind *out, unsigned *out_files, int fd,
                            const struct dirent *de);
@@ -194,5 +203,12 @@ void source_add_diesel(struct entry ***v, size_t *n, size_t *alloc,
                        struct problems *problems, const struct aliens *a,
                        int dir_fd, struct arena *scratch, struct arena *keep,
                        const char *dir);
+/*
+ * A probed entry of an unscanned diesel directory, before it is read:
+ * its up file's metadata.toml; 1 when the (down) file is not there, so
+ * the entry is no file at all; -1 with `err`.
+ */
+int source_probe_diesel(struct entry *e, struct reader *r,
+                        struct strata_error *err);
 
 #endif
