@@ -11,6 +11,7 @@
 #include "util/xalloc.h"
 #include "util/sbuf.h"
 #include "util/text.h"
+#include "sql/pgparse.h"
 #include "drivers/driver.h"
 #include "engine/db.h"
 
@@ -228,7 +229,7 @@ int lint_text(struct strata_lint *l, const char *path, const char *sql,
 {
 	static const struct strata_lint_file_options no_opts =
 	        STRATA_LINT_FILE_OPTIONS_INIT;
-	PgQueryProtobufParseResult parsed = { 0 };
+	struct pg_parse parsed = { 0 };
 	PgQueryScanResult scanned = { 0 };
 	PgQuery__ParseResult *tree = NULL;
 	PgQuery__ScanResult *toks = NULL;
@@ -311,36 +312,33 @@ int lint_text(struct strata_lint *l, const char *path, const char *sql,
 		rc = 0;
 		goto done;
 	}
-	parsed = pg_query_parse_protobuf(sql);
-	if (parsed.error) {
-		int pos = parsed.error->cursorpos;
+	if (!toks) {
+		/* the scanner rejects it (an unterminated quote): so would
+		 * the parser, which reads the same tokens */
+		int pos = scanned.error->cursorpos;
 
-		report_parse_error(l, &c, parsed.error->message,
-		                   pos > 0 ? text_char_to_byte(sql, len, pos)
-		                           : 0);
+		parsed.error = xstrdup(scanned.error->message);
+		parsed.error_at =
+		        pos > 0 ? text_char_to_byte(sql, len, pos) : 0;
+	} else if (pg_parse(&parsed, sql, len, toks, err) < 0) {
+		goto done;
+	}
+	if (parsed.error) {
+		report_parse_error(l, &c, parsed.error, parsed.error_at);
 		lint_report_unused(l, &c, false);
 		rc = 0;
 		goto done;
 	}
-	tree = pg_query__parse_result__unpack(
-	        NULL, parsed.parse_tree.len,
-	        (const uint8_t *)parsed.parse_tree.data);
-	if (!tree) {
-		strata_error_set(err, STRATA_EFAILED,
-		                 "could not decode the SQL parse tree");
-		goto done;
-	}
+	tree = parsed.tree;
 	lint_tree(l, &c, tree);
 	lint_report_unused(l, &c, true);
 	rc = 0;
 done:
 	lint_end_txn(&c);
 	lint_sort_file_findings(l);
-	if (tree && !is_given)
-		protobuf_c_message_free_unpacked(&tree->base, NULL);
+	pg_parse_release(&parsed);
 	if (toks && !is_given)
 		protobuf_c_message_free_unpacked(&toks->base, NULL);
-	pg_query_free_protobuf_parse_result(parsed);
 	pg_query_free_scan_result(scanned);
 	free(copy);
 	if (rc < 0 && err)

@@ -10,6 +10,7 @@
 #include "sql/splitter.h"
 #include "util/xalloc.h"
 #include "sql/pgtree.h"
+#include "sql/pgparse.h"
 
 /* ---- large texts, in pieces --------------------------------------------- */
 
@@ -120,7 +121,8 @@ int pg_piece_next(struct pg_piece *out, const char *sql, size_t len, size_t *at)
 	for (;;) {
 		size_t cut = 0;
 		char *piece;
-		PgQueryProtobufParseResult parsed;
+		struct pg_parse parsed = { 0 };
+		PgQueryScanResult sc;
 		PgQuery__ParseResult *tree = NULL;
 		PgQuery__ScanResult *toks = NULL;
 
@@ -138,21 +140,18 @@ int pg_piece_next(struct pg_piece *out, const char *sql, size_t len, size_t *at)
 		if (!cut)
 			cut = len;
 		piece = piece_copy(sql + from, cut - from);
-		parsed = pg_query_parse_protobuf(piece);
-		if (!parsed.error)
-			tree = pg_query__parse_result__unpack(
-			        NULL, parsed.parse_tree.len,
-			        (const uint8_t *)parsed.parse_tree.data);
-		pg_query_free_protobuf_parse_result(parsed);
-		if (tree) {
-			PgQueryScanResult sc = pg_query_scan(piece);
-
-			if (!sc.error)
-				toks = pg_query__scan_result__unpack(
-				        NULL, sc.pbuf.len,
-				        (const uint8_t *)sc.pbuf.data);
-			pg_query_free_scan_result(sc);
-		}
+		sc = pg_query_scan(piece);
+		if (!sc.error)
+			toks = pg_query__scan_result__unpack(
+			        NULL, sc.pbuf.len,
+			        (const uint8_t *)sc.pbuf.data);
+		pg_query_free_scan_result(sc);
+		/* the tokens size the parser's stack; a piece that cannot be
+		 * parsed is left to the whole text, which reports why */
+		if (toks &&
+		    pg_parse(&parsed, piece, cut - from, toks, NULL) == 0)
+			tree = parsed.tree;
+		free(parsed.error);
 		free(piece);
 		if (tree && toks &&
 		    (cut == len || ends_statement(toks, cut - from))) {
@@ -162,8 +161,7 @@ int pg_piece_next(struct pg_piece *out, const char *sql, size_t len, size_t *at)
 			*at = cut;
 			return 1;
 		}
-		if (tree)
-			protobuf_c_message_free_unpacked(&tree->base, NULL);
+		pgtree_free(tree ? &tree->base : NULL);
 		if (toks)
 			protobuf_c_message_free_unpacked(&toks->base, NULL);
 		if (cut == len)
