@@ -154,7 +154,7 @@ static json_t *text_obj(const char *text)
 {
 	json_t *o = json_object();
 
-	json_object_set_new(o, "text", json_string(text));
+	json_object_set_new(o, "text", cli_json_text(text));
 	return o;
 }
 

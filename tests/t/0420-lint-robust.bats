@@ -96,3 +96,37 @@ plus_chain() {
 	assert_failure 5
 	assert_line --partial "migrations/1_big.sql:62:1: error: stack depth limit exceeded"
 }
+
+# Text that is not UTF-8 (a JSON string must be) keeps its bytes as \xNN.
+@test "lint --reporter json and sarif: an identifier with byte 0xff is escaped, never dropped" {
+	printf 'ALTER TABLE t DROP COLUMN "a\xffb";\n' >bad.sql
+	run --separate-stderr strata lint --reporter json bad.sql
+	assert_failure 5
+	run jq -r '.findings[0].message' <<<"$output"
+	assert_output "dropping column 'a\\xffb' of 't' breaks the code still reading it"
+	run --separate-stderr strata lint --reporter sarif bad.sql
+	assert_failure 5
+	# SARIF 2.1.0: a result's message is an object with its text
+	run jq -r '.runs[0].results[0].message.text' <<<"$output"
+	assert_output "dropping column 'a\\xffb' of 't' breaks the code still reading it"
+}
+
+@test "lint --reporter sarif: a file name with byte 0xff is a percent-encoded URI" {
+	printf 'DROP TABLE x;\n' >"n$(printf '\xff')ame.sql"
+	run --separate-stderr strata lint --reporter sarif n*ame.sql
+	assert_failure 5
+	run jq -r '.runs[0].results[0].locations[0].physicalLocation.artifactLocation.uri' <<<"$output"
+	assert_output "n%FFame.sql"
+}
+
+@test "backup --format json and its manifest: a tag with byte 0xff is escaped, never dropped" {
+	sqlite_db
+	write_migration 1_a.sql "CREATE TABLE t (id INTEGER PRIMARY KEY);"
+	strata run
+	run --separate-stderr strata backup --format json --tag "x$(printf '\xff')y"
+	assert_success
+	run jq -r '.tag' <<<"$output"
+	assert_output 'x\xffy'
+	run jq -r '.tag' backups/*.json
+	assert_output 'x\xffy'
+}
