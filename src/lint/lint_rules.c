@@ -175,6 +175,7 @@ const char *rules_concurrent_form(const PgQuery__Node *n)
 
 #define ERROR   STRATA_SEVERITY_ERROR
 #define WARNING STRATA_SEVERITY_WARNING
+#define OFF     STRATA_SEVERITY_OFF
 #define RULE(id, sev, fn, summary, hint)       \
 	{                                      \
 		{ id, sev, summary, hint }, fn \
@@ -306,6 +307,10 @@ const struct lint_rule
 	             rule_prefer_bigint_over_int,
 	             "a primary key column of type integer, smallint or serial",
 	             "Use bigint, as bigint GENERATED ALWAYS AS IDENTITY."),
+	        RULE("prefer-bigint-over-smallint", WARNING,
+	             rule_prefer_bigint_over_smallint,
+	             "a smallint or smallserial column (a key is prefer-bigint-over-int's)",
+	             "Use bigint (or integer where the values stay small): widening a column later rewrites the table under lock."),
 	        RULE("prefer-identity", WARNING, rule_prefer_identity,
 	             "a serial column",
 	             "Use bigint GENERATED ALWAYS AS IDENTITY (or BY DEFAULT)."),
@@ -325,6 +330,9 @@ const struct lint_rule
 	             rule_ban_create_domain_with_constraint,
 	             "CREATE DOMAIN with a CHECK constraint",
 	             "Put the CHECK on the columns as table constraints, which can be changed NOT VALID."),
+	        RULE("require-table-schema", OFF, rule_require_table_schema,
+	             "a table named without its schema (off unless turned on)",
+	             "Name the table with its schema, as app.users: the statement then means the same table whatever the session's search_path."),
 	        RULE(LINT_UNUSED_IGNORE, WARNING, NULL,
 	             "a strata-lint-ignore comment that suppresses nothing",
 	             "Remove the comment, or fix the rule name."),

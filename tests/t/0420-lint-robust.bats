@@ -130,3 +130,33 @@ plus_chain() {
 	run jq -r '.tag' backups/*.json
 	assert_output 'x\xffy'
 }
+
+@test "lint: prefer-bigint-over-smallint flags smallint columns, keys left to prefer-bigint-over-int" {
+	write_migration 1_a.sql "CREATE TABLE r (id smallint PRIMARY KEY, level smallint, n integer);
+ALTER TABLE r ADD COLUMN seq smallserial;"
+	run env -u DATABASE_URL strata lint
+	assert_success
+	assert_line "migrations/1_a.sql:1:48: warning: column 'level' of 'r' is smallint: its values run out at 32,767, and widening it later rewrites the table [prefer-bigint-over-smallint]"
+	assert_line --partial "migrations/1_a.sql:2:30: warning: column 'seq' of 'r' is smallserial"
+	assert_line --partial "primary key column 'id' of 'r' is smallint: its values run out at 32,767 [prefer-bigint-over-int]"
+	# each column once: the key is not reported twice
+	run grep -c "prefer-bigint-over-smallint\]" <<<"$output"
+	assert_output 2
+}
+
+@test "lint: require-table-schema is off until strata.conf turns it on" {
+	write_migration 1_a.sql "CREATE TABLE users (id bigint PRIMARY KEY);
+CREATE TABLE app.teams (id bigint PRIMARY KEY);
+CREATE TEMPORARY TABLE scratch (id bigint);"
+	run env -u DATABASE_URL strata lint --list-rules
+	assert_line --regexp "^require-table-schema +off "
+	run env -u DATABASE_URL strata lint
+	assert_success
+	refute_output --partial "require-table-schema"
+	printf '[lint]\nrequire-table-schema = error\n' >strata.conf
+	run env -u DATABASE_URL strata lint
+	assert_failure 5
+	assert_line "migrations/1_a.sql:1:14: error: table 'users' is named without its schema: which table it is depends on the search_path [require-table-schema]"
+	refute_output --partial "'app.teams'"
+	refute_output --partial "'scratch'"
+}
