@@ -1081,9 +1081,13 @@ struct strata_lint_options {
 	 * every migration: require-lock-timeout is then satisfied. */
 	bool is_runner_lock_timeout;
 	size_t max_file_size; /* of strata_lint_file(); 0: the default */
+	/* The runner sets statement_timeout on every migration (it sets
+	 * none unless told to): require-statement-timeout is then
+	 * satisfied. */
+	bool is_runner_statement_timeout;
 };
 
-#define STRATA_LINT_OPTIONS_VERSION 1
+#define STRATA_LINT_OPTIONS_VERSION 2
 #define STRATA_LINT_OPTIONS_INIT                         \
 	STRATA_OPTIONS_INIT_(struct strata_lint_options, \
 	                     STRATA_LINT_OPTIONS_VERSION)
@@ -1103,9 +1107,11 @@ struct strata_lint_file_options {
 	/* The runner sets lock_timeout before the file runs, which
 	 * satisfies require-lock-timeout (the file may also SET it). */
 	bool is_lock_timeout_set;
+	/* Likewise statement_timeout, for require-statement-timeout. */
+	bool is_statement_timeout_set;
 };
 
-#define STRATA_LINT_FILE_OPTIONS_VERSION 1
+#define STRATA_LINT_FILE_OPTIONS_VERSION 2
 #define STRATA_LINT_FILE_OPTIONS_INIT                         \
 	STRATA_OPTIONS_INIT_(struct strata_lint_file_options, \
 	                     STRATA_LINT_FILE_OPTIONS_VERSION)

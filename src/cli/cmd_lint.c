@@ -300,6 +300,8 @@ int cmd_lint(struct cli *cli, int argc, char **argv)
 	/* strata runs these files with its lock_timeout, unless told not to */
 	lo.is_runner_lock_timeout =
 	        !(cli->has_lock_timeout && cli->lock_timeout < 0);
+	/* and with a statement_timeout only when one is configured */
+	lo.is_runner_statement_timeout = cli->statement_timeout > 0;
 	if (pg_version_arg &&
 	    cli_parse_pg_version(&lo.pg_version, pg_version_arg) < 0)
 		return cli_usage_error(

@@ -127,6 +127,8 @@ int strata_lint_new(struct strata_lint **out,
 		l->is_pg_version_given = true;
 	}
 	l->is_runner_lock_timeout = opts && opts->is_runner_lock_timeout;
+	l->is_runner_statement_timeout =
+	        opts && opts->is_runner_statement_timeout;
 	l->max_file_size = opts && opts->max_file_size ? opts->max_file_size
 	                                               : MAX_LINT_FILE;
 	for (size_t i = 0; opts && i < opts->n_settings; i++) {

@@ -55,6 +55,10 @@ struct lint_ctx {
 	int begin_at;          /* byte offset of that BEGIN */
 	bool has_lock_timeout; /* set by the runner or the file */
 	bool is_lock_timeout_reported;
+	/* likewise statement_timeout (require-statement-timeout tracks
+	 * the file's own SET as it goes) */
+	bool has_statement_timeout;
+	bool is_statement_timeout_reported;
 };
 
 /*

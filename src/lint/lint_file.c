@@ -258,6 +258,7 @@ int lint_text(struct strata_lint *l, const char *path, const char *sql,
 	c.len = len;
 	c.is_no_transaction = fo->is_no_transaction;
 	c.has_lock_timeout = fo->is_lock_timeout_set;
+	c.has_statement_timeout = fo->is_statement_timeout_set;
 	lint_index_lines(l, sql, len);
 
 	nul = memchr(sql, '\0', len);
@@ -377,6 +378,7 @@ int strata_lint_file(struct strata_lint *l, const char *path,
 	}
 	fo.is_no_transaction = starts_no_transaction(sb.buf, sb.len);
 	fo.is_lock_timeout_set = l->is_runner_lock_timeout;
+	fo.is_statement_timeout_set = l->is_runner_statement_timeout;
 	rc = strata_lint_text(l, path, sb.buf, sb.len, &fo, err);
 	sbuf_release(&sb);
 	return rc;
@@ -391,6 +393,7 @@ int strata_lint_migration(struct strata_lint *l,
 	fo.is_no_transaction = m->is_no_transaction;
 	fo.is_same_run = is_same_run;
 	fo.is_lock_timeout_set = l->is_runner_lock_timeout;
+	fo.is_statement_timeout_set = l->is_runner_statement_timeout;
 	return strata_lint_text(l, m->up_path, m->up_sql, m->up_len, &fo, err);
 }
 

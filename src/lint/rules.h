@@ -89,6 +89,7 @@ void rule_require_concurrent_detach_partition(struct lint_ctx *c,
 void rule_ban_concurrently_in_transaction(struct lint_ctx *c,
                                           const PgQuery__Node *n);
 void rule_require_lock_timeout(struct lint_ctx *c, const PgQuery__Node *n);
+void rule_require_statement_timeout(struct lint_ctx *c, const PgQuery__Node *n);
 void rule_ban_lock_table(struct lint_ctx *c, const PgQuery__Node *n);
 void rule_ban_vacuum_full(struct lint_ctx *c, const PgQuery__Node *n);
 void rule_ban_cluster(struct lint_ctx *c, const PgQuery__Node *n);

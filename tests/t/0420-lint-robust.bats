@@ -160,3 +160,54 @@ CREATE TEMPORARY TABLE scratch (id bigint);"
 	refute_output --partial "'app.teams'"
 	refute_output --partial "'scratch'"
 }
+
+@test "lint: require-statement-timeout is true to the runner: it sets none unless configured" {
+	write_migration 1_users.sql "CREATE TABLE users (id bigint PRIMARY KEY);"
+	write_migration 2_alter.sql "ALTER TABLE users ADD COLUMN nick text;
+ALTER TABLE users ADD COLUMN bio text;"
+	run env -u DATABASE_URL strata lint
+	assert_success
+	refute_output --partial "[require-statement-timeout]"
+	printf '[lint]\nrequire-statement-timeout = warning\n' >strata.conf
+	run env -u DATABASE_URL strata lint migrations/2_alter.sql
+	assert_success
+	assert_line "migrations/2_alter.sql:1:1: warning: 'users' is locked with no statement_timeout set: once it has the lock, nothing bounds how long this statement keeps every query on 'users' waiting [require-statement-timeout]"
+	# reported once a file
+	run grep -c "require-statement-timeout\]" <<<"$output"
+	assert_output 1
+	# the runner's own statement_timeout satisfies it
+	run env -u DATABASE_URL strata lint --statement-timeout 30s migrations/2_alter.sql
+	assert_success
+	refute_output --partial "[require-statement-timeout]"
+	printf '[strata]\nstatement_timeout = 30s\n[lint]\nrequire-statement-timeout = warning\n' >strata.conf
+	run env -u DATABASE_URL strata lint migrations/2_alter.sql
+	assert_success
+	refute_output --partial "[require-statement-timeout]"
+	# and so does the file's own, until it turns it off
+	printf '[lint]\nrequire-statement-timeout = warning\n' >strata.conf
+	write_migration 2_alter.sql "SET LOCAL statement_timeout = '30s';
+ALTER TABLE users ADD COLUMN nick text;
+SET LOCAL statement_timeout = 0;
+ALTER TABLE users ADD COLUMN bio text;"
+	run env -u DATABASE_URL strata lint migrations/2_alter.sql
+	assert_success
+	assert_line --partial "migrations/2_alter.sql:4:1: warning: 'users' is locked with no statement_timeout set"
+}
+
+@test "run: the gate's require-statement-timeout knows the run's statement_timeout" {
+	printf '[lint]\nrequire-statement-timeout = warning\n' >strata.conf
+	write_migration 1_users.sql "CREATE TABLE users (id bigint PRIMARY KEY);"
+	strata run
+	write_migration 2_alter.sql "ALTER TABLE users ADD COLUMN nick text;"
+	run strata run --dry-run
+	assert_success
+	assert_output --partial "[require-statement-timeout]"
+	run strata run --dry-run --statement-timeout 30s
+	assert_success
+	refute_output --partial "[require-statement-timeout]"
+	write_migration 2_alter.sql "-- strata:statement-timeout=30s
+ALTER TABLE users ADD COLUMN nick text;"
+	run strata run --dry-run
+	assert_success
+	refute_output --partial "[require-statement-timeout]"
+}
