@@ -136,7 +136,7 @@ static void lint_tree(struct strata_lint *l, struct lint_ctx *c,
 }
 
 /*
- * A large text, a piece at a time (PG_PIECES_FROM): a first pass checks
+ * A large text, a piece at a time (LINT_PIECES_FROM): a first pass checks
  * that every piece parses and whether the file controls its own
  * transaction (what `split`, when parsed, already knows), the second
  * lints. False, having linted nothing, when some piece does not parse:
@@ -152,7 +152,7 @@ static bool lint_pieces(struct strata_lint *l, struct lint_ctx *c,
 	int r = 0;
 
 	while (!(split && split->is_parsed) &&
-	       (r = pg_piece_next(&p, sql, len, &at)) > 0) {
+	       (r = pg_piece_next(&p, sql, len, LINT_PIECE_SIZE, &at)) > 0) {
 		has_txn = has_txn || has_txn_control(p.tree);
 		pg_piece_release(&p);
 	}
@@ -162,7 +162,7 @@ static bool lint_pieces(struct strata_lint *l, struct lint_ctx *c,
 	c->in_txn = c->is_wrapped;
 	l->n_spans = 0;
 	at = 0;
-	while (pg_piece_next(&p, sql, len, &at) > 0) {
+	while (pg_piece_next(&p, sql, len, LINT_PIECE_SIZE, &at) > 0) {
 		const PgQuery__ScanResult *toks = p.tokens;
 
 		c->tok = toks->tokens;
@@ -268,7 +268,7 @@ int lint_text(struct strata_lint *l, const char *path, const char *sql,
 		rc = 0;
 		goto done;
 	}
-	if (!is_given && len > PG_PIECES_FROM &&
+	if (!is_given && len > LINT_PIECES_FROM &&
 	    lint_pieces(l, &c, sql, len, split)) {
 		lint_report_unused(l, &c, true);
 		rc = 0;

@@ -211,3 +211,38 @@ ALTER TABLE users ADD COLUMN nick text;"
 	assert_success
 	refute_output --partial "[require-statement-timeout]"
 }
+
+# Peak resident memory of `strata "$@"` in KiB (lint exits 0 or 5).
+lint_peak_kib() {
+	local rc=0
+	/usr/bin/time -f '%M' -o "$BATS_TEST_TMPDIR/rss" "$STRATA_BIN" "$@" >/dev/null 2>"$BATS_TEST_TMPDIR/err" || rc=$?
+	if ((rc != 0 && rc != 5)); then
+		echo "strata $*: exit $rc: $(cat "$BATS_TEST_TMPDIR/err")" >&2
+		return 1
+	fi
+	tail -1 "$BATS_TEST_TMPDIR/rss"
+}
+
+@test "lint: memory follows the largest statement, not the file (a 3 MB file of INSERTs)" {
+	if [[ ${STRATA_VALGRIND:-} == 1 ]] || ldd "$STRATA_BIN" 2>/dev/null | grep -q 'libasan'; then
+		skip "memory is measured on the plain build"
+	fi
+	[[ -x /usr/bin/time ]] || skip "no /usr/bin/time"
+	local base peak size
+	printf 'CREATE TABLE t (id bigint PRIMARY KEY, a text);\n' >small.sql
+	base=$(lint_peak_kib lint small.sql) || fail "the baseline lint failed"
+	{
+		seq 40000 | sed "s/.*/INSERT INTO t (id, a, n) VALUES (&, 'row & of the seed data', &);/"
+		printf 'ALTER TABLE t DROP COLUMN n;\n'
+	} >big.sql
+	size=$(($(stat -c %s big.sql) / 1024))
+	((size > 2048 && size < 4096))
+	peak=$(lint_peak_kib lint big.sql) || fail "lint failed"
+	echo "# lint: $peak KiB at peak, baseline $base KiB, file $size KiB" >&3
+	# parsed whole, the trees alone took some 80 times the file
+	((peak - base <= 3 * size + 16384)) || fail "lint: $peak KiB at peak, over $base + 3 x $size + 16384 KiB"
+	# and the findings are where they are in one piece
+	run strata lint big.sql
+	assert_failure 5
+	assert_line --partial "big.sql:40001:1: error: dropping column 'n' of 't'"
+}
