@@ -1143,6 +1143,10 @@ struct strata_lint_options {
 	 */
 	int64_t big_table_rows, big_table_size;
 	int64_t small_table_rows, small_table_size;
+	/* The runner sets statement_timeout on every migration (it sets
+	 * none unless told to): require-statement-timeout is then
+	 * satisfied. */
+	bool is_runner_statement_timeout;
 };
 
 #define STRATA_LINT_OPTIONS_VERSION 2
@@ -1165,9 +1169,11 @@ struct strata_lint_file_options {
 	/* The runner sets lock_timeout before the file runs, which
 	 * satisfies require-lock-timeout (the file may also SET it). */
 	bool is_lock_timeout_set;
+	/* Likewise statement_timeout, for require-statement-timeout. */
+	bool is_statement_timeout_set;
 };
 
-#define STRATA_LINT_FILE_OPTIONS_VERSION 1
+#define STRATA_LINT_FILE_OPTIONS_VERSION 2
 #define STRATA_LINT_FILE_OPTIONS_INIT                         \
 	STRATA_OPTIONS_INIT_(struct strata_lint_file_options, \
 	                     STRATA_LINT_FILE_OPTIONS_VERSION)

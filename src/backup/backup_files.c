@@ -319,9 +319,20 @@ static const char *base_of(const char *path)
 
 /* ---- manifests ---------------------------------------------------------- */
 
+/* A JSON string must be UTF-8: text that is not (a database's name in
+ * SQL_ASCII) is kept escaped as strata_printable() escapes it, never
+ * dropped. */
 static void set_str(json_t *o, const char *key, const char *val)
 {
-	json_object_set_new(o, key, val ? json_string(val) : json_null());
+	json_t *j = val ? json_string(val) : json_null();
+	char *p;
+
+	if (!j) {
+		p = strata_printable(val, STRATA_PRINTABLE_LINES);
+		j = json_string(p ? p : "");
+		free(p);
+	}
+	json_object_set_new(o, key, j);
 }
 
 char *backup_manifest_text(const struct strata_backup *b)

@@ -55,22 +55,22 @@ json_t *cli_backup_json(const struct strata_backup *b)
 	json_t *o = json_object(), *pending = json_array(),
 	       *tables = json_array();
 
-	json_object_set_new(o, "file", json_string(b->path));
-	json_object_set_new(o, "manifest", json_string(b->manifest_path));
+	json_object_set_new(o, "file", cli_json_text(b->path));
+	json_object_set_new(o, "manifest", cli_json_text(b->manifest_path));
 	json_object_set_new(o, "driver", json_string(b->driver));
 	json_object_set_new(o, "database",
-	                    b->database ? json_string(b->database)
+	                    b->database ? cli_json_text(b->database)
 	                                : json_null());
 	json_object_set_new(o, "kind",
 	                    json_string(strata_backup_kind_name(b->kind)));
-	json_object_set_new(o, "created_at", json_string(b->created));
+	json_object_set_new(o, "created_at", cli_json_text(b->created));
 	json_object_set_new(o, "size", json_integer((json_int_t)b->size));
 	json_object_set_new(o, "sha256", json_string(b->sha256));
 	json_object_set_new(o, "server_version",
-	                    b->server_version ? json_string(b->server_version)
+	                    b->server_version ? cli_json_text(b->server_version)
 	                                      : json_null());
 	json_object_set_new(o, "tool",
-	                    b->tool ? json_string(b->tool) : json_null());
+	                    b->tool ? cli_json_text(b->tool) : json_null());
 	json_object_set_new(o, "strata_version",
 	                    b->strata_version ? json_string(b->strata_version)
 	                                      : json_null());
@@ -78,7 +78,7 @@ json_t *cli_backup_json(const struct strata_backup *b)
 	                    b->newest_applied ? json_integer(b->newest_applied)
 	                                      : json_null());
 	json_object_set_new(o, "tag",
-	                    b->tag ? json_string(b->tag) : json_null());
+	                    b->tag ? cli_json_text(b->tag) : json_null());
 	json_object_set_new(o, "pre_migration",
 	                    json_boolean(b->is_pre_migration));
 	for (size_t i = 0; i < b->n_pending; i++)
@@ -87,7 +87,8 @@ json_t *cli_backup_json(const struct strata_backup *b)
 	for (size_t i = 0; i < b->n_tables; i++) {
 		json_t *t = json_object();
 
-		json_object_set_new(t, "name", json_string(b->tables[i].name));
+		json_object_set_new(t, "name",
+		                    cli_json_text(b->tables[i].name));
 		json_object_set_new(t, "rows", json_integer(b->tables[i].rows));
 		json_array_append_new(tables, t);
 	}
@@ -282,7 +283,7 @@ static int verify(struct cli *cli, int argc, char **argv)
 	if (cli->format == FORMAT_JSON) {
 		json_t *doc = json_object();
 
-		json_object_set_new(doc, "file", json_string(b->path));
+		json_object_set_new(doc, "file", cli_json_text(b->path));
 		json_object_set_new(doc, "ok", json_true());
 		json_object_set_new(doc, "sha256", json_string(b->sha256));
 		json_object_set_new(doc, "entries",
@@ -341,7 +342,7 @@ static int list(struct cli *cli, int argc, char **argv)
 			                      cli_backup_json(l.items[i]));
 		for (size_t i = 0; i < l.n_incomplete; i++)
 			json_array_append_new(incomplete,
-			                      json_string(l.incomplete[i]));
+			                      cli_json_text(l.incomplete[i]));
 		json_object_set_new(doc, "backups", items);
 		json_object_set_new(doc, "incomplete", incomplete);
 		cli_print_json(doc);
@@ -388,10 +389,10 @@ static json_t *entries_json(const struct strata_prune_result *r, bool is_kept)
 		if (e->is_kept != is_kept)
 			continue;
 		o = json_object();
-		json_object_set_new(o, "file", json_string(e->backup->path));
+		json_object_set_new(o, "file", cli_json_text(e->backup->path));
 		json_object_set_new(o, "created_at",
-		                    json_string(e->backup->created));
-		json_object_set_new(o, "reason", json_string(e->reason));
+		                    cli_json_text(e->backup->created));
+		json_object_set_new(o, "reason", cli_json_text(e->reason));
 		json_array_append_new(a, o);
 	}
 	return a;
@@ -461,7 +462,7 @@ static int prune(struct cli *cli, int argc, char **argv)
 
 		for (size_t i = 0; i < r.n_removed_incomplete; i++)
 			json_array_append_new(
-			        inc, json_string(r.removed_incomplete[i]));
+			        inc, cli_json_text(r.removed_incomplete[i]));
 		json_object_set_new(doc, "dry_run",
 		                    json_boolean(policy.is_dry_run));
 		json_object_set_new(doc, "kept", entries_json(&r, true));

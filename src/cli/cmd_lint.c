@@ -165,7 +165,7 @@ static json_t *text_obj(const char *text)
 {
 	json_t *o = json_object();
 
-	json_object_set_new(o, "text", json_string(text));
+	json_object_set_new(o, "text", cli_json_text(text));
 	return o;
 }
 
@@ -311,6 +311,8 @@ int cmd_lint(struct cli *cli, int argc, char **argv)
 	/* strata runs these files with its lock_timeout, unless told not to */
 	lo.is_runner_lock_timeout =
 	        !(cli->has_lock_timeout && cli->lock_timeout < 0);
+	/* and with a statement_timeout only when one is configured */
+	lo.is_runner_statement_timeout = cli->statement_timeout > 0;
 	if (pg_version_arg &&
 	    cli_parse_pg_version(&lo.pg_version, pg_version_arg) < 0)
 		return cli_usage_error(

@@ -123,7 +123,7 @@ static int new_migration(struct cli *cli, const char *name, bool is_sqlx,
 		json_t *doc = json_object(), *list = json_array();
 
 		for (char **p = paths; *p; p++)
-			json_array_append_new(list, json_string(*p));
+			json_array_append_new(list, cli_json_text(*p));
 		json_object_set_new(doc, "created", list);
 		cli_print_json(doc);
 	} else if (cli->verbosity >= 0) {

@@ -70,15 +70,16 @@ int cmd_restore(struct cli *cli, int argc, char **argv)
 	if (cli->format == FORMAT_JSON) {
 		json_t *doc = json_object();
 
-		json_object_set_new(doc, "file", json_string(b->path));
-		json_object_set_new(doc, "into", json_string(target));
-		json_object_set_new(doc, "created_at", json_string(b->created));
+		json_object_set_new(doc, "file", cli_json_text(b->path));
+		json_object_set_new(doc, "into", cli_json_text(target));
+		json_object_set_new(doc, "created_at",
+		                    cli_json_text(b->created));
 		json_object_set_new(doc, "newest_applied_version",
 		                    b->newest_applied
 		                            ? json_integer(b->newest_applied)
 		                            : json_null());
 		json_object_set_new(doc, "kept",
-		                    kept ? json_string(kept) : json_null());
+		                    kept ? cli_json_text(kept) : json_null());
 		cli_print_json(doc);
 	} else if (cli->verbosity >= 0) {
 		printf("Restored %s (taken %s", cli_safe(b->path),

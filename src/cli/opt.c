@@ -104,7 +104,7 @@ static const struct {
 	{ "lock-timeout", USES_MIGRATE | USES_LINT },
 	{ "lock-probe", USES_MIGRATE },
 	{ "concurrent-lock-timeout", USES_MIGRATE },
-	{ "statement-timeout", USES_MIGRATE },
+	{ "statement-timeout", USES_MIGRATE | USES_LINT },
 	{ "retries", USES_MIGRATE },
 	{ "warn-after", USES_MIGRATE },
 	{ "progress-interval", USES_MIGRATE },

@@ -132,6 +132,8 @@ int strata_lint_new(struct strata_lint **out,
 		l->is_pg_version_given = true;
 	}
 	l->is_runner_lock_timeout = opts && opts->is_runner_lock_timeout;
+	l->is_runner_statement_timeout =
+	        opts && opts->is_runner_statement_timeout;
 	l->max_file_size = opts && opts->max_file_size ? opts->max_file_size
 	                                               : MAX_LINT_FILE;
 	l->big_rows = opts && opts->big_table_rows > 0 ? opts->big_table_rows

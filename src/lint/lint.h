@@ -87,6 +87,10 @@ struct lint_ctx {
 
 	/* what the next lint_report() is about (lint_on()) */
 	struct lint_subject on;
+	/* likewise statement_timeout (require-statement-timeout tracks
+	 * the file's own SET as it goes) */
+	bool has_statement_timeout;
+	bool is_statement_timeout_reported;
 };
 
 /*

@@ -11,6 +11,7 @@
 #include "util/xalloc.h"
 #include "util/sbuf.h"
 #include "util/text.h"
+#include "sql/pgparse.h"
 #include "drivers/driver.h"
 #include "engine/db.h"
 
@@ -137,7 +138,7 @@ static void lint_tree(struct strata_lint *l, struct lint_ctx *c,
 }
 
 /*
- * A large text, a piece at a time (PG_PIECES_FROM): a first pass checks
+ * A large text, a piece at a time (LINT_PIECES_FROM): a first pass checks
  * that every piece parses and whether the file controls its own
  * transaction (what `split`, when parsed, already knows), the second
  * lints. False, having linted nothing, when some piece does not parse:
@@ -153,7 +154,7 @@ static bool lint_pieces(struct strata_lint *l, struct lint_ctx *c,
 	int r = 0;
 
 	while (!(split && split->is_parsed) &&
-	       (r = pg_piece_next(&p, sql, len, &at)) > 0) {
+	       (r = pg_piece_next(&p, sql, len, LINT_PIECE_SIZE, &at)) > 0) {
 		has_txn = has_txn || has_txn_control(p.tree);
 		pg_piece_release(&p);
 	}
@@ -163,7 +164,7 @@ static bool lint_pieces(struct strata_lint *l, struct lint_ctx *c,
 	c->in_txn = c->is_wrapped;
 	l->n_spans = 0;
 	at = 0;
-	while (pg_piece_next(&p, sql, len, &at) > 0) {
+	while (pg_piece_next(&p, sql, len, LINT_PIECE_SIZE, &at) > 0) {
 		const PgQuery__ScanResult *toks = p.tokens;
 
 		c->tok = toks->tokens;
@@ -230,7 +231,7 @@ int lint_text(struct strata_lint *l, const char *path, const char *sql,
 {
 	static const struct strata_lint_file_options no_opts =
 	        STRATA_LINT_FILE_OPTIONS_INIT;
-	PgQueryProtobufParseResult parsed = { 0 };
+	struct pg_parse parsed = { 0 };
 	PgQueryScanResult scanned = { 0 };
 	PgQuery__ParseResult *tree = NULL;
 	PgQuery__ScanResult *toks = NULL;
@@ -262,6 +263,7 @@ int lint_text(struct strata_lint *l, const char *path, const char *sql,
 	c.len = len;
 	c.is_no_transaction = fo->is_no_transaction;
 	c.has_lock_timeout = fo->is_lock_timeout_set;
+	c.has_statement_timeout = fo->is_statement_timeout_set;
 	lint_index_lines(l, sql, len);
 
 	nul = memchr(sql, '\0', len);
@@ -271,7 +273,7 @@ int lint_text(struct strata_lint *l, const char *path, const char *sql,
 		rc = 0;
 		goto done;
 	}
-	if (!is_given && len > PG_PIECES_FROM &&
+	if (!is_given && len > LINT_PIECES_FROM &&
 	    lint_pieces(l, &c, sql, len, split)) {
 		lint_report_unused(l, &c, true);
 		rc = 0;
@@ -316,36 +318,33 @@ int lint_text(struct strata_lint *l, const char *path, const char *sql,
 		rc = 0;
 		goto done;
 	}
-	parsed = pg_query_parse_protobuf(sql);
-	if (parsed.error) {
-		int pos = parsed.error->cursorpos;
+	if (!toks) {
+		/* the scanner rejects it (an unterminated quote): so would
+		 * the parser, which reads the same tokens */
+		int pos = scanned.error->cursorpos;
 
-		report_parse_error(l, &c, parsed.error->message,
-		                   pos > 0 ? text_char_to_byte(sql, len, pos)
-		                           : 0);
+		parsed.error = xstrdup(scanned.error->message);
+		parsed.error_at =
+		        pos > 0 ? text_char_to_byte(sql, len, pos) : 0;
+	} else if (pg_parse(&parsed, sql, len, toks, err) < 0) {
+		goto done;
+	}
+	if (parsed.error) {
+		report_parse_error(l, &c, parsed.error, parsed.error_at);
 		lint_report_unused(l, &c, false);
 		rc = 0;
 		goto done;
 	}
-	tree = pg_query__parse_result__unpack(
-	        NULL, parsed.parse_tree.len,
-	        (const uint8_t *)parsed.parse_tree.data);
-	if (!tree) {
-		strata_error_set(err, STRATA_EFAILED,
-		                 "could not decode the SQL parse tree");
-		goto done;
-	}
+	tree = parsed.tree;
 	lint_tree(l, &c, tree);
 	lint_report_unused(l, &c, true);
 	rc = 0;
 done:
 	lint_end_txn(&c);
 	lint_sort_file_findings(l);
-	if (tree && !is_given)
-		protobuf_c_message_free_unpacked(&tree->base, NULL);
+	pg_parse_release(&parsed);
 	if (toks && !is_given)
 		protobuf_c_message_free_unpacked(&toks->base, NULL);
-	pg_query_free_protobuf_parse_result(parsed);
 	pg_query_free_scan_result(scanned);
 	free(copy);
 	if (rc < 0 && err)
@@ -384,6 +383,7 @@ int strata_lint_file(struct strata_lint *l, const char *path,
 	}
 	fo.is_no_transaction = starts_no_transaction(sb.buf, sb.len);
 	fo.is_lock_timeout_set = l->is_runner_lock_timeout;
+	fo.is_statement_timeout_set = l->is_runner_statement_timeout;
 	rc = strata_lint_text(l, path, sb.buf, sb.len, &fo, err);
 	sbuf_release(&sb);
 	return rc;
@@ -398,6 +398,7 @@ int strata_lint_migration(struct strata_lint *l,
 	fo.is_no_transaction = m->is_no_transaction;
 	fo.is_same_run = is_same_run;
 	fo.is_lock_timeout_set = l->is_runner_lock_timeout;
+	fo.is_statement_timeout_set = l->is_runner_statement_timeout;
 	return strata_lint_text(l, m->up_path, m->up_sql, m->up_len, &fo, err);
 }
 

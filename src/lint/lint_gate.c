@@ -53,6 +53,10 @@ int lint_step(struct strata_lint *l, struct strata_db *db,
 	fo.is_lock_timeout_set =
 	        step->lock_timeout > 0 ||
 	        (step->lock_timeout < 0 && db->opts.lock_timeout >= 0);
+	/* statement_timeout only when a directive or the options set one */
+	fo.is_statement_timeout_set =
+	        step->statement_timeout > 0 ||
+	        (step->statement_timeout < 0 && db->opts.statement_timeout > 0);
 	return lint_text(l, step->path, step->sql, step->len, &fo, trees,
 	                 &step->script, err);
 }

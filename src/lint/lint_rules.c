@@ -175,11 +175,14 @@ const char *rules_concurrent_form(const PgQuery__Node *n)
 
 #define ERROR   STRATA_SEVERITY_ERROR
 #define WARNING STRATA_SEVERITY_WARNING
+#define OFF     STRATA_SEVERITY_OFF
 #define RULE(id, sev, fn, summary, hint)       \
 	{                                      \
 		{ id, sev, summary, hint }, fn \
 	}
 
+/* The table keeps its layout as rows are added. */
+/* clang-format off */
 const struct lint_rule
         lint_rules[] = {
 	        RULE(LINT_PARSE_ERROR, ERROR, NULL,
@@ -285,6 +288,10 @@ const struct lint_rule
 	        RULE("require-lock-timeout", WARNING, rule_require_lock_timeout,
 	             "a statement that takes a blocking lock on an existing table, with no lock_timeout set",
 	             "SET lock_timeout = '5s' at the top of the file (SET LOCAL inside a transaction), and retry the migration when it times out."),
+	        RULE("require-statement-timeout", OFF,
+	             rule_require_statement_timeout,
+	             "a statement that takes a blocking lock on an existing table, with no statement_timeout set (off unless turned on)",
+	             "Set a statement_timeout for the migration (SET LOCAL statement_timeout = '30s' at the top of the file, or strata's statement_timeout setting), so that a statement that holds its lock too long is cancelled and rolled back."),
 	        RULE("prefer-robust-stmts", WARNING, rule_prefer_robust_stmts,
 	             "DDL that fails when a -- no-transaction file runs again (including CREATE EXTENSION without IF NOT EXISTS)",
 	             "Write it to run twice: IF NOT EXISTS, IF EXISTS, OR REPLACE."),
@@ -306,6 +313,10 @@ const struct lint_rule
 	             rule_prefer_bigint_over_int,
 	             "a primary key column of type integer, smallint or serial",
 	             "Use bigint, as bigint GENERATED ALWAYS AS IDENTITY."),
+	        RULE("prefer-bigint-over-smallint", WARNING,
+	             rule_prefer_bigint_over_smallint,
+	             "a smallint or smallserial column (a key is prefer-bigint-over-int's)",
+	             "Use bigint (or integer where the values stay small): widening a column later rewrites the table under lock."),
 	        RULE("prefer-identity", WARNING, rule_prefer_identity,
 	             "a serial column",
 	             "Use bigint GENERATED ALWAYS AS IDENTITY (or BY DEFAULT)."),
@@ -325,9 +336,13 @@ const struct lint_rule
 	             rule_ban_create_domain_with_constraint,
 	             "CREATE DOMAIN with a CHECK constraint",
 	             "Put the CHECK on the columns as table constraints, which can be changed NOT VALID."),
+	        RULE("require-table-schema", OFF, rule_require_table_schema,
+	             "a table named without its schema (off unless turned on)",
+	             "Name the table with its schema, as app.users: the statement then means the same table whatever the session's search_path."),
 	        RULE(LINT_UNUSED_IGNORE, WARNING, NULL,
 	             "a strata-lint-ignore comment that suppresses nothing",
 	             "Remove the comment, or fix the rule name."),
         };
+/* clang-format on */
 
 const size_t lint_rules_count = ARRAY_SIZE(lint_rules);

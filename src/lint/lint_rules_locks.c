@@ -280,6 +280,86 @@ void rule_require_lock_timeout(struct lint_ctx *c, const PgQuery__Node *n)
 	c->is_lock_timeout_reported = true;
 }
 
+/* A statement_timeout value that bounds anything: above 0. */
+static bool is_bounded(const PgQuery__Node *v)
+{
+	const char *s;
+
+	if (!v || !IS(v, A_CONST))
+		return false;
+	switch (v->a_const->val_case) {
+	case PG_QUERY__A__CONST__VAL_IVAL:
+		return v->a_const->ival->ival > 0;
+	case PG_QUERY__A__CONST__VAL_FVAL:
+		s = v->a_const->fval->fval;
+		break;
+	case PG_QUERY__A__CONST__VAL_SVAL:
+		s = v->a_const->sval->sval;
+		break;
+	default:
+		return false;
+	}
+	return strtod(s, NULL) > 0;
+}
+
+/* SET [LOCAL] statement_timeout, or SELECT set_config('statement_timeout',
+ * ...): whether `n` sets it, and to what. */
+static bool sets_statement_timeout(const PgQuery__Node *n, bool *is_on)
+{
+	if (IS(n, VARIABLE_SET_STMT)) {
+		const PgQuery__VariableSetStmt *v = n->variable_set_stmt;
+
+		if (strcmp(v->name, "statement_timeout") != 0)
+			return false;
+		*is_on =
+		        v->kind == PG_QUERY__VARIABLE_SET_KIND__VAR_SET_VALUE &&
+		        v->n_args == 1 && is_bounded(v->args[0]);
+		return true;
+	}
+	if (!IS(n, SELECT_STMT))
+		return false;
+	for (size_t i = 0; i < n->select_stmt->n_target_list; i++) {
+		const PgQuery__Node *t = n->select_stmt->target_list[i];
+		const PgQuery__FuncCall *f;
+		const char *fn;
+
+		if (!IS(t, RES_TARGET) || !t->res_target->val ||
+		    !IS(t->res_target->val, FUNC_CALL))
+			continue;
+		f = t->res_target->val->func_call;
+		fn = names_last(f->funcname, f->n_funcname);
+		if (f->n_args < 2 || !fn || strcmp(fn, "set_config") != 0 ||
+		    !IS(f->args[0], A_CONST) ||
+		    f->args[0]->a_const->val_case !=
+		            PG_QUERY__A__CONST__VAL_SVAL ||
+		    strcmp(f->args[0]->a_const->sval->sval,
+		           "statement_timeout") != 0)
+			continue;
+		*is_on = is_bounded(f->args[1]);
+		return true;
+	}
+	return false;
+}
+
+void rule_require_statement_timeout(struct lint_ctx *c, const PgQuery__Node *n)
+{
+	const char *rel;
+	bool is_on;
+
+	if (sets_statement_timeout(n, &is_on)) {
+		c->has_statement_timeout = is_on;
+		return;
+	}
+	if (c->has_statement_timeout || c->is_statement_timeout_reported ||
+	    !(rel = heavy_lock(c, n)))
+		return;
+	lint_report(
+	        c, -1, NULL,
+	        "'%s' is locked with no statement_timeout set: once it has the lock, nothing bounds how long this statement keeps every query on '%s' waiting",
+	        rel, rel);
+	c->is_statement_timeout_reported = true;
+}
+
 void rule_ban_lock_table(struct lint_ctx *c, const PgQuery__Node *n)
 {
 	static const char *const modes[] = {

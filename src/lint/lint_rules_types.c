@@ -236,6 +236,31 @@ void rule_prefer_bigint_over_int(struct lint_ctx *c, const PgQuery__Node *n)
 	each_coldef(c, n, check_int_key);
 }
 
+/* Key columns are prefer-bigint-over-int's: each column is reported once. */
+static void check_smallint(struct lint_ctx *c, const PgQuery__RangeVar *rel,
+                           const char *col, const PgQuery__ColumnDef *d,
+                           bool is_key)
+{
+	static const char *const small[] = { "int2", "serial2", "smallserial" };
+	struct lint_type t;
+
+	if (is_key || !d->type_name)
+		return;
+	lint_type_of(&t, d->type_name);
+	if (!rules_is_one_of(t.name, small, ARRAY_SIZE(small)))
+		return;
+	lint_report(
+	        c, d->type_name->location, NULL,
+	        "column '%s' of '%s' is %s: its values run out at 32,767, and widening it later rewrites the table",
+	        col, lint_rv_name(c, rel), type_display(c, &t));
+}
+
+void rule_prefer_bigint_over_smallint(struct lint_ctx *c,
+                                      const PgQuery__Node *n)
+{
+	each_coldef(c, n, check_smallint);
+}
+
 static void check_serial(struct lint_ctx *c, const PgQuery__RangeVar *rel,
                          const char *col, const PgQuery__ColumnDef *d,
                          bool is_key)

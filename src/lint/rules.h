@@ -89,6 +89,7 @@ void rule_require_concurrent_detach_partition(struct lint_ctx *c,
 void rule_ban_concurrently_in_transaction(struct lint_ctx *c,
                                           const PgQuery__Node *n);
 void rule_require_lock_timeout(struct lint_ctx *c, const PgQuery__Node *n);
+void rule_require_statement_timeout(struct lint_ctx *c, const PgQuery__Node *n);
 void rule_ban_lock_table(struct lint_ctx *c, const PgQuery__Node *n);
 void rule_ban_vacuum_full(struct lint_ctx *c, const PgQuery__Node *n);
 void rule_ban_cluster(struct lint_ctx *c, const PgQuery__Node *n);
@@ -98,6 +99,8 @@ void rule_require_concurrent_refresh(struct lint_ctx *c,
 /* lint_rules_types.c: types and data changes */
 void rule_changing_column_type(struct lint_ctx *c, const PgQuery__Node *n);
 void rule_prefer_bigint_over_int(struct lint_ctx *c, const PgQuery__Node *n);
+void rule_prefer_bigint_over_smallint(struct lint_ctx *c,
+                                      const PgQuery__Node *n);
 void rule_prefer_identity(struct lint_ctx *c, const PgQuery__Node *n);
 void rule_prefer_text_field(struct lint_ctx *c, const PgQuery__Node *n);
 void rule_ban_char_field(struct lint_ctx *c, const PgQuery__Node *n);
@@ -107,6 +110,9 @@ void rule_duplicate_column_assignment(struct lint_ctx *c,
                                       const PgQuery__Node *n);
 void rule_ban_update_without_where(struct lint_ctx *c, const PgQuery__Node *n);
 void rule_ban_delete_without_where(struct lint_ctx *c, const PgQuery__Node *n);
+
+/* lint_rules_names.c: how objects are named */
+void rule_require_table_schema(struct lint_ctx *c, const PgQuery__Node *n);
 
 /* lint_rules_txn.c: transactions */
 void rule_transaction_nesting(struct lint_ctx *c, const PgQuery__Node *n);

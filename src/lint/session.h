@@ -40,6 +40,7 @@ struct strata_lint {
 	int pg_version;
 	bool is_pg_version_given;
 	bool is_runner_lock_timeout;
+	bool is_runner_statement_timeout;
 	size_t max_file_size;
 	enum strata_severity *sev; /* per rule */
 	struct strata_finding *findings;

@@ -1,5 +1,6 @@
 /* Helpers over libpg_query's parse tree. */
 #include "sql/pgtree.h"
+#include "util/xalloc.h"
 
 const ProtobufCMessage *node_message(const PgQuery__Node *n)
 {
@@ -28,44 +29,83 @@ int node_location(const PgQuery__Node *n)
 	return *(const int32_t *)((const char *)m + f->offset);
 }
 
+/* Depth first with the messages still to visit on a heap stack: a tree
+ * may nest deeper than the call stack would allow (sql/pgparse.h). */
 bool node_walk(const ProtobufCMessage *m, node_walk_fn fn, void *data)
 {
-	const ProtobufCMessageDescriptor *d;
-	const char *base = (const char *)m;
+	const ProtobufCMessage **todo = NULL;
+	size_t n = 0, alloc = 0;
+	bool is_found = false;
 
 	if (!m)
 		return false;
-	d = m->descriptor;
-	if (d == &pg_query__node__descriptor)
-		return node_walk(node_message((const PgQuery__Node *)m), fn,
-		                 data);
-	if (fn(m, data))
-		return true;
-	for (unsigned i = 0; i < d->n_fields; i++) {
-		const ProtobufCFieldDescriptor *f = &d->fields[i];
+	XGROW(todo, alloc, n + 1);
+	todo[n++] = m;
+	while (n && !is_found) {
+		const ProtobufCMessageDescriptor *d;
+		const char *base;
+		size_t first;
 
-		if (f->type != PROTOBUF_C_TYPE_MESSAGE)
+		m = todo[--n];
+		d = m->descriptor;
+		base = (const char *)m;
+		if (d == &pg_query__node__descriptor) {
+			m = node_message((const PgQuery__Node *)m);
+			if (m) {
+				XGROW(todo, alloc, n + 1);
+				todo[n++] = m;
+			}
 			continue;
-		if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
-		    *(const uint32_t *)(base + f->quantifier_offset) != f->id)
-			continue;
-		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-			size_t n =
-			        *(const size_t *)(base + f->quantifier_offset);
-			ProtobufCMessage *const *v =
-			        *(ProtobufCMessage *const *const *)(base +
-			                                            f->offset);
+		}
+		if (fn(m, data)) {
+			is_found = true;
+			break;
+		}
+		first = n;
+		for (unsigned i = 0; i < d->n_fields; i++) {
+			const ProtobufCFieldDescriptor *f = &d->fields[i];
 
-			for (size_t k = 0; k < n; k++)
-				if (node_walk(v[k], fn, data))
-					return true;
-		} else if (node_walk(*(ProtobufCMessage *const *)(base +
-		                                                  f->offset),
-		                     fn, data)) {
-			return true;
+			if (f->type != PROTOBUF_C_TYPE_MESSAGE)
+				continue;
+			if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+			    *(const uint32_t *)(base + f->quantifier_offset) !=
+			            f->id)
+				continue;
+			if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+				size_t k =
+				        *(const size_t *)(base +
+				                          f->quantifier_offset);
+				ProtobufCMessage *const *v =
+				        *(ProtobufCMessage *const *const
+				                  *)(base + f->offset);
+
+				for (size_t j = 0; j < k; j++) {
+					if (!v[j])
+						continue;
+					XGROW(todo, alloc, n + 1);
+					todo[n++] = v[j];
+				}
+			} else {
+				const ProtobufCMessage *sub =
+				        *(ProtobufCMessage *const *)(base +
+				                                     f->offset);
+
+				if (sub) {
+					XGROW(todo, alloc, n + 1);
+					todo[n++] = sub;
+				}
+			}
+		}
+		/* children in field order: the first is visited first */
+		for (size_t a = first, b = n; a + 1 < b; a++, b--) {
+			const ProtobufCMessage *t = todo[a];
+
+			todo[a] = todo[b - 1];
+			todo[b - 1] = t;
 		}
 	}
-	return false;
+	free(todo);
+	return is_found;
 }
 
 const char *node_string(const PgQuery__Node *n)

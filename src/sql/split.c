@@ -36,6 +36,7 @@
 #include "util/sbuf.h"
 #include "util/text.h"
 #include "sql/pgtree.h"
+#include "sql/pgparse.h"
 
 #include <assert.h>
 
@@ -129,8 +130,7 @@ int split_pg(struct strata_script *out, const char *sql, size_t len,
 int split_pg_keep(struct strata_script *out, const char *sql, size_t len,
                   struct pg_trees *keep, struct strata_error *err)
 {
-	PgQueryProtobufParseResult parsed;
-	PgQuery__ParseResult *tree = NULL;
+	struct pg_parse parsed = { 0 };
 	PgQuery__ScanResult *scanned = NULL;
 	struct tokens toks;
 	struct stmts st = { NULL, 0, 0 };
@@ -145,31 +145,19 @@ int split_pg_keep(struct strata_script *out, const char *sql, size_t len,
 	if (len > PG_PIECES_FROM && split_pieces(out, sql, len) == 0)
 		return 0; /* no trees kept: the linter parses the pieces */
 
-	parsed = pg_query_parse_protobuf(sql);
-	if (parsed.error) {
-		int pos = parsed.error->cursorpos;
-
-		out->parse_error = xstrdup(parsed.error->message);
-		/* cursorpos counts characters from 1, as the server's. */
-		out->parse_error_at =
-		        pos > 0 ? text_char_to_byte(sql, len, pos) : 0;
-	} else {
-		out->is_parsed = true;
-		tree = pg_query__parse_result__unpack(
-		        NULL, parsed.parse_tree.len,
-		        (const uint8_t *)parsed.parse_tree.data);
-		if (!tree) {
-			strata_error_set(err, STRATA_EFAILED,
-			                 "could not decode the SQL parse tree");
-			goto done;
-		}
-	}
-	if (scan(&toks, &scanned, sql, len, err) < 0)
+	/* the tokens first: they size the parser's stack */
+	if (scan(&toks, &scanned, sql, len, err) < 0 ||
+	    pg_parse(&parsed, sql, len, scanned, err) < 0)
 		goto done;
-	if (tree)
-		split_parsed(&st, tree, &toks);
-	else
+	if (parsed.tree) {
+		out->is_parsed = true;
+		split_parsed(&st, parsed.tree, &toks);
+	} else {
+		out->parse_error = parsed.error;
+		out->parse_error_at = parsed.error_at;
+		parsed.error = NULL;
 		split_scanned(&st, &toks);
+	}
 	out->stmts = st.v;
 	out->n = st.n;
 	st.v = NULL;
@@ -180,16 +168,14 @@ done:
 	free(st.v);
 	if (keep && rc == 0) {
 		/* handed over: the linter reads the same trees */
-		keep->tree = tree;
+		keep->tree = parsed.tree;
 		keep->tokens = scanned;
-		tree = NULL;
+		parsed.tree = NULL;
 		scanned = NULL;
 	}
-	if (tree)
-		protobuf_c_message_free_unpacked(&tree->base, NULL);
+	pg_parse_release(&parsed);
 	if (scanned)
 		protobuf_c_message_free_unpacked(&scanned->base, NULL);
-	pg_query_free_protobuf_parse_result(parsed);
 	if (rc < 0) {
 		script_release(out);
 		out->sql = sql;
@@ -224,8 +210,7 @@ void script_stmt_text(struct sbuf *sb, const struct strata_script *s, size_t i)
 void pg_trees_release(struct pg_trees *t)
 {
 	if (t->tree)
-		protobuf_c_message_free_unpacked(
-		        &((PgQuery__ParseResult *)t->tree)->base, NULL);
+		pgtree_free(&((PgQuery__ParseResult *)t->tree)->base);
 	if (t->tokens)
 		protobuf_c_message_free_unpacked(
 		        &((PgQuery__ScanResult *)t->tokens)->base, NULL);

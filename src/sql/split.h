@@ -76,6 +76,13 @@ void pg_trees_release(struct pg_trees *t);
  */
 #define PG_PIECES_FROM (4u << 20)
 #define PG_PIECE_SIZE  (1u << 20)
+/*
+ * The linter (which keeps no tree past its statement) lints a text past
+ * LINT_PIECES_FROM bytes in pieces of about LINT_PIECE_SIZE: its memory
+ * then follows the largest statement, not the file.
+ */
+#define LINT_PIECES_FROM (256u << 10)
+#define LINT_PIECE_SIZE  (64u << 10)
 
 struct pg_piece {
 	void *tree;   /* PgQuery__ParseResult, locations as in the text */
@@ -83,12 +90,13 @@ struct pg_piece {
 };
 
 /*
- * The next piece of `sql` from `*at`, which it advances: 1 with a piece,
+ * The next piece of `sql` from `*at`, which it advances, of whole
+ * statements from the first ';' past `size` bytes: 1 with a piece,
  * 0 at the end, -1 when the rest does not parse (the caller then takes the
  * whole text, which reports the error as the parser sees it).
  */
 int pg_piece_next(struct pg_piece *out, const char *sql, size_t len,
-                  size_t *at);
+                  size_t size, size_t *at);
 void pg_piece_release(struct pg_piece *p);
 
 #endif

@@ -10,6 +10,7 @@
 #include "sql/splitter.h"
 #include "util/xalloc.h"
 #include "sql/pgtree.h"
+#include "sql/pgparse.h"
 
 /* ---- large texts, in pieces --------------------------------------------- */
 
@@ -72,11 +73,11 @@ static char *piece_copy(const char *sql, size_t n)
 
 /*
  * Where a piece from `from` may end: after the `skip`-th ';' past
- * PG_PIECE_SIZE that the scanner finds outside strings, comments and
+ * `size` that the scanner finds outside strings, comments and
  * dollar quotes, in a window of `*window` bytes (doubled while it holds
  * none). 0: at the end of the text.
  */
-static size_t piece_cut(const char *sql, size_t len, size_t from,
+static size_t piece_cut(const char *sql, size_t len, size_t from, size_t size,
                         size_t *window, size_t skip)
 {
 	for (;;) {
@@ -92,7 +93,7 @@ static size_t piece_cut(const char *sql, size_t len, size_t from,
 			size_t at = (size_t)r.stmts[i]->stmt_location +
 			            (size_t)r.stmts[i]->stmt_len;
 
-			if (at < PG_PIECE_SIZE || w[at] != ';')
+			if (at < size || w[at] != ';')
 				continue;
 			if (skip-- == 0) {
 				cut = from + at + 1;
@@ -107,9 +108,10 @@ static size_t piece_cut(const char *sql, size_t len, size_t from,
 	}
 }
 
-int pg_piece_next(struct pg_piece *out, const char *sql, size_t len, size_t *at)
+int pg_piece_next(struct pg_piece *out, const char *sql, size_t len,
+                  size_t size, size_t *at)
 {
-	size_t from = *at, window = 2 * PG_PIECE_SIZE, skip = 0;
+	size_t from = *at, window = 2 * size, skip = 0;
 	bool is_scanned = false;
 
 	memset(out, 0, sizeof(*out));
@@ -120,39 +122,36 @@ int pg_piece_next(struct pg_piece *out, const char *sql, size_t len, size_t *at)
 	for (;;) {
 		size_t cut = 0;
 		char *piece;
-		PgQueryProtobufParseResult parsed;
+		struct pg_parse parsed = { 0 };
+		PgQueryScanResult sc;
 		PgQuery__ParseResult *tree = NULL;
 		PgQuery__ScanResult *toks = NULL;
 
-		if (len - from > PG_PIECE_SIZE && !is_scanned) {
+		if (len - from > size && !is_scanned) {
 			/* first the next ';' byte: in a file of INSERTs, most
 			 * often a statement's end, and cheapest to find */
-			const char *semi =
-			        memchr(sql + from + PG_PIECE_SIZE, ';',
-			               len - from - PG_PIECE_SIZE);
+			const char *semi = memchr(sql + from + size, ';',
+			                          len - from - size);
 
 			cut = semi ? (size_t)(semi - sql) + 1 : 0;
-		} else if (len - from > PG_PIECE_SIZE) {
-			cut = piece_cut(sql, len, from, &window, skip);
+		} else if (len - from > size) {
+			cut = piece_cut(sql, len, from, size, &window, skip);
 		}
 		if (!cut)
 			cut = len;
 		piece = piece_copy(sql + from, cut - from);
-		parsed = pg_query_parse_protobuf(piece);
-		if (!parsed.error)
-			tree = pg_query__parse_result__unpack(
-			        NULL, parsed.parse_tree.len,
-			        (const uint8_t *)parsed.parse_tree.data);
-		pg_query_free_protobuf_parse_result(parsed);
-		if (tree) {
-			PgQueryScanResult sc = pg_query_scan(piece);
-
-			if (!sc.error)
-				toks = pg_query__scan_result__unpack(
-				        NULL, sc.pbuf.len,
-				        (const uint8_t *)sc.pbuf.data);
-			pg_query_free_scan_result(sc);
-		}
+		sc = pg_query_scan(piece);
+		if (!sc.error)
+			toks = pg_query__scan_result__unpack(
+			        NULL, sc.pbuf.len,
+			        (const uint8_t *)sc.pbuf.data);
+		pg_query_free_scan_result(sc);
+		/* the tokens size the parser's stack; a piece that cannot be
+		 * parsed is left to the whole text, which reports why */
+		if (toks &&
+		    pg_parse(&parsed, piece, cut - from, toks, NULL) == 0)
+			tree = parsed.tree;
+		free(parsed.error);
 		free(piece);
 		if (tree && toks &&
 		    (cut == len || ends_statement(toks, cut - from))) {
@@ -162,8 +161,7 @@ int pg_piece_next(struct pg_piece *out, const char *sql, size_t len, size_t *at)
 			*at = cut;
 			return 1;
 		}
-		if (tree)
-			protobuf_c_message_free_unpacked(&tree->base, NULL);
+		pgtree_free(tree ? &tree->base : NULL);
 		if (toks)
 			protobuf_c_message_free_unpacked(&toks->base, NULL);
 		if (cut == len)
@@ -212,7 +210,7 @@ int split_pieces(struct strata_script *out, const char *sql, size_t len)
 	size_t at = 0;
 	int r;
 
-	while ((r = pg_piece_next(&p, sql, len, &at)) > 0) {
+	while ((r = pg_piece_next(&p, sql, len, PG_PIECE_SIZE, &at)) > 0) {
 		struct tokens toks;
 
 		piece_tokens(&toks, p.tokens, sql, len);

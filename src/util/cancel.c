@@ -87,6 +87,12 @@ void strata_set_threads(bool is_enabled)
 
 int cancel_thread_create(pthread_t *out, void *(*fn)(void *), void *arg)
 {
+	return cancel_thread_create_attr(out, NULL, fn, arg);
+}
+
+int cancel_thread_create_attr(pthread_t *out, const pthread_attr_t *attr,
+                              void *(*fn)(void *), void *arg)
+{
 	/* a fault stays the faulting thread's own to report */
 	static const int faults[] = { SIGSEGV, SIGBUS,  SIGFPE,
 		                      SIGILL,  SIGTRAP, SIGABRT };
@@ -101,7 +107,7 @@ int cancel_thread_create(pthread_t *out, void *(*fn)(void *), void *arg)
 	for (size_t i = 0; i < ARRAY_SIZE(faults); i++)
 		sigdelset(&all, faults[i]);
 	pthread_sigmask(SIG_SETMASK, &all, &was);
-	rc = pthread_create(out, NULL, fn, arg);
+	rc = pthread_create(out, attr, fn, arg);
 	pthread_sigmask(SIG_SETMASK, &was, NULL);
 	return rc;
 }

@@ -23,5 +23,8 @@ int cancel_check(struct strata_error *err);
  * that the program's handlers run on its own thread; EAGAIN without one
  * after strata_set_threads(false), when the caller does the work itself. */
 int cancel_thread_create(pthread_t *out, void *(*fn)(void *), void *arg);
+/* The same with the thread's attributes (its stack). */
+int cancel_thread_create_attr(pthread_t *out, const pthread_attr_t *attr,
+                              void *(*fn)(void *), void *arg);
 
 #endif

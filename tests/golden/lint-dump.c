@@ -1,8 +1,9 @@
 /*
- * lint-dump [--pg-version N] [--same-run] FILE...: lints FILEs in one
- * session and prints the findings as `strata lint` prints text, then a
- * summary line, for the golden tests (tests/golden/lint/NAME.sql ->
- * NAME.out). A first line `-- no-transaction` marks a file as running
+ * lint-dump [--pg-version N] [--same-run] [--warn RULE] FILE...: lints FILEs
+ * in one session (--warn: RULE, even one off by default, as a warning) and
+ * prints the findings as `strata lint` prints text, then a summary line,
+ * for the golden tests (tests/golden/lint/NAME.sql -> NAME.out). A first
+ * line `-- no-transaction` marks a file as running
  * outside a transaction. `lint-dump --list-rules` prints the rule ids.
  * Exits 0 whenever it could lint (findings are part of the dump), 2 on a
  * usage error or an unreadable file.
@@ -18,6 +19,8 @@ int main(int argc, char **argv)
 	struct strata_lint_options opts = STRATA_LINT_OPTIONS_INIT;
 	struct strata_error err = { 0 };
 	struct strata_lint *l = NULL;
+	struct strata_lint_setting warn[8];
+	size_t n_warn = 0;
 	bool is_same_run = false;
 	int i = 1, rc = 2;
 
@@ -33,14 +36,21 @@ int main(int argc, char **argv)
 			opts.pg_version = (int)strtol(argv[++i], NULL, 10);
 		else if (!strcmp(argv[i], "--same-run"))
 			is_same_run = true;
+		else if (!strcmp(argv[i], "--warn") && i + 1 < argc &&
+		         n_warn < ARRAY_SIZE(warn))
+			warn[n_warn++] = (struct strata_lint_setting){
+				argv[++i], STRATA_SEVERITY_WARNING
+			};
 		else
 			break;
 	}
 	if (i == argc) {
 		fprintf(stderr,
-		        "usage: lint-dump [--pg-version N] [--same-run] FILE...\n");
+		        "usage: lint-dump [--pg-version N] [--same-run] [--warn RULE] FILE...\n");
 		return 2;
 	}
+	opts.settings = warn;
+	opts.n_settings = n_warn;
 	if (strata_lint_new(&l, &opts, &err) < 0)
 		goto fail;
 	for (; i < argc; i++) {
