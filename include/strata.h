@@ -764,6 +764,26 @@ STRATA_API const char *strata_db_driver_name(const struct strata_db *db);
  * SQLite. */
 STRATA_API int strata_db_server_version(const struct strata_db *db);
 
+/* Another runner at work on the database, as its lock shows it. */
+struct strata_runner {
+	bool is_running; /* a session holds the migration lock */
+	int pid;         /* its server process; 0 when not known */
+	/* what it runs, as strata's lock session announces it ("applying
+	 * 20250101120000 create users"), "" between migrations or when the
+	 * holder is not strata */
+	char what[256];
+	/* how long its migration has been running; < 0 when none is */
+	double seconds;
+};
+
+/*
+ * Who holds the migration lock of `db`'s database, without taking it
+ * (read only: pg_locks and pg_stat_activity). SQLite's lock is the
+ * writer's own and is not seen: never running.
+ */
+STRATA_API int strata_db_runner(struct strata_db *db, struct strata_runner *out,
+                                struct strata_error *err);
+
 /* ---- running ------------------------------------------------------------ */
 
 struct strata_lint_options;

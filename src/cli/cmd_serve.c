@@ -179,7 +179,8 @@ int serve_read_state(struct serve_read *r, struct cli *cli,
 
 	r->driver = strata_db_driver_name(db);
 	if (strata_status_load(&r->st, &r->src, db, cli->source, &src_opts,
-	                       &opts, err) < 0)
+	                       &opts, err) < 0 ||
+	    strata_db_runner(db, &r->runner, err) < 0)
 		return -1;
 	return strata_audit_read(&r->audit, db, &all, err);
 }

@@ -21,6 +21,7 @@ struct serve_read {
 	struct strata_source *src;
 	struct strata_status *st;
 	struct strata_audit *audit;
+	struct strata_runner runner; /* who holds the migration lock now */
 	bool has_backup;
 	int64_t backup_at; /* the newest complete backup's time, Unix s */
 	bool is_pending_ok;

@@ -103,6 +103,24 @@ const char *serve_health_status(const struct serve_read *r, int *code)
 	return "error";
 }
 
+/* The runner holding the migration lock, or null. */
+static json_t *running_json(const struct strata_runner *run)
+{
+	json_t *o;
+
+	if (!run->is_running)
+		return json_null();
+	o = json_object();
+	json_object_set_new(o, "pid", json_integer(run->pid));
+	json_object_set_new(o, "migration",
+	                    *run->what ? cli_json_text(run->what)
+	                               : json_null());
+	json_object_set_new(o, "seconds",
+	                    run->seconds >= 0 ? json_real(run->seconds)
+	                                      : json_null());
+	return o;
+}
+
 static json_t *health_json(const struct serve_read *r, int *code)
 {
 	json_t *o = json_object();
@@ -128,6 +146,7 @@ static json_t *health_json(const struct serve_read *r, int *code)
 		                    json_integer((json_int_t)st->n_mismatch));
 		json_object_set_new(o, "migrations_missing",
 		                    json_integer((json_int_t)st->n_missing));
+		json_object_set_new(o, "running", running_json(&r->runner));
 	} else {
 		/* unknown, not zero: a probe must not read "nothing pending" */
 		json_object_set_new(o, "migrations_pending", json_null());
@@ -136,6 +155,7 @@ static json_t *health_json(const struct serve_read *r, int *code)
 		json_object_set_new(o, "latest_version", json_null());
 		json_object_set_new(o, "checksum_mismatches", json_null());
 		json_object_set_new(o, "migrations_missing", json_null());
+		json_object_set_new(o, "running", json_null());
 		json_object_set_new(o, "error", cli_json_text(r->error));
 	}
 	/* schema drift is not detected yet: null says "not known", which
@@ -426,6 +446,14 @@ static char *metrics_text(const struct serve_read *r)
 	if (r->is_ok) {
 		status_metrics(fp, r);
 		audit_metrics(fp, r);
+		/* a migration in its transaction is in no table yet: the
+		 * lock its runner holds says it runs, and since when */
+		gauge(fp, "strata_migration_running",
+		      "Whether a runner holds the migration lock.",
+		      r->runner.is_running ? 1 : 0);
+		gauge(fp, "strata_migration_running_seconds",
+		      "How long the migration running now has run (0: none).",
+		      r->runner.seconds > 0 ? r->runner.seconds : 0);
 	}
 	if (r->has_backup) {
 		gauge(fp, "strata_backup_newest_timestamp_seconds",

@@ -128,6 +128,10 @@ struct strata_driver {
 	 */
 	int (*create_failed)(struct strata_conn *c, const struct table_name *t,
 	                     const char *what, struct strata_error *err);
+	/* Who holds the migration lock, from another session; NULL: no
+	 * runner can be seen (out says none). */
+	int (*runner)(struct strata_conn *c, struct strata_runner *out,
+	              struct strata_error *err);
 	/* Whether table `t` exists (a table, not a view: SQLite's schema). */
 	int (*table_exists)(bool *out, struct strata_conn *c,
 	                    const struct table_name *t,

@@ -200,6 +200,7 @@ const struct strata_driver pgdrv_driver = {
 	.lock = pglock_lock,
 	.unlock = pglock_unlock,
 	.lock_check = pglock_check,
+	.runner = pglock_runner,
 	.create_failed = pgquery_create_failed,
 	.table_exists = pgquery_table_exists,
 	.query = pgquery_query,

@@ -129,6 +129,8 @@ PGconn *pglock_monitor_session(struct pg_conn *pc);
 void pglock_announce(struct pg_conn *pc, bool is_reset);
 int pglock_lock(struct strata_conn *c, double wait, struct strata_error *err);
 int pglock_check(struct strata_conn *c, struct strata_error *err);
+int pglock_runner(struct strata_conn *c, struct strata_runner *out,
+                  struct strata_error *err);
 void pglock_unlock(struct strata_conn *c);
 
 /* pg_database.c */

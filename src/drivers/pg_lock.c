@@ -323,10 +323,15 @@ void pglock_announce(struct pg_conn *pc, bool is_reset)
 	if (is_reset) {
 		snprintf(name, sizeof(name), "strata");
 	} else {
-		n = (size_t)snprintf(name, sizeof(name),
-		                     "strata: %s %" PRId64 " %s",
+		char v[24];
+
+		/* the version as its layout shows it (diesel's text) */
+		snprintf(v, sizeof(v), "%" PRId64, p->m->version);
+		n = (size_t)snprintf(name, sizeof(name), "strata: %s %s %s",
 		                     p->is_down ? "reverting" : "applying",
-		                     p->m->version, p->m->description);
+		                     p->m->version_text ? p->m->version_text
+		                                        : v,
+		                     p->m->description);
 		/* never half a UTF-8 character at the cut */
 		if (n >= sizeof(name)) {
 			n = sizeof(name) - 1;
@@ -458,6 +463,37 @@ done:
 	if (rc < 0)
 		pglock_close(pc);
 	return rc;
+}
+
+int pglock_runner(struct strata_conn *c, struct strata_runner *out,
+                  struct strata_error *err)
+{
+	struct pg_conn *pc = pg_conn_of(c);
+	struct lock_holder holder = { 0 };
+	PGresult *res;
+	const char *app;
+
+	res = PQexec(pc->pg, "SELECT current_database()");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		int rc = pgsession_error(err, pc->pg, res);
+
+		PQclear(res);
+		return rc;
+	}
+	find_lock_holder(&holder, pc->pg,
+	                 lockkey_for_database(PQgetvalue(res, 0, 0)));
+	PQclear(res);
+	out->is_running = holder.pid != 0;
+	out->pid = holder.pid;
+	app = holder.application ? holder.application : "";
+	/* "strata: applying V description", set when the migration began:
+	 * the session's state changed then */
+	if (!strncmp(app, "strata: ", 8)) {
+		snprintf(out->what, sizeof(out->what), "%s", app + 8);
+		out->seconds = holder.age;
+	}
+	lock_holder_release(&holder);
+	return 0;
 }
 
 /*

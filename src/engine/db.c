@@ -340,6 +340,16 @@ done:
 	return rc;
 }
 
+int strata_db_runner(struct strata_db *db, struct strata_runner *out,
+                     struct strata_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	out->seconds = -1;
+	if (!db->drv->runner)
+		return 0;
+	return db->drv->runner(db->conn, out, err);
+}
+
 const char *strata_db_driver_name(const struct strata_db *db)
 {
 	return db->drv->name;
