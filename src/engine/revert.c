@@ -110,6 +110,16 @@ static int check_revertible(struct strata_db *db, const struct history_row *row,
 		        "cannot revert migration %s (%s): it has no down file",
 		        migration_version(m), m->description);
 		err->file = xstrdup(m->up_path);
+		if (db->hist.layout == STRATA_LAYOUT_DBMATE)
+			return strata_error_hint(
+			        err,
+			        "Write the SQL that undoes it after the '-- migrate:down' line of '%s', or write a new migration that does.",
+			        m->up_path);
+		if (db->hist.layout == STRATA_LAYOUT_DIESEL)
+			return strata_error_hint(
+			        err,
+			        "Add down.sql beside '%s' with the SQL that undoes it, or write a new migration that does.",
+			        m->up_path);
 		if (m->is_reversible_pair)
 			return strata_error_hint(
 			        err,

@@ -525,3 +525,25 @@ CREATE UNIQUE INDEX version_unique ON schema_migrations (version)" ]
 	run strata run
 	[ "$status" -eq 0 ]
 }
+
+@test "revert: a migration without its down SQL says how its layout writes one" {
+	new_db
+	write_migration 20240101000000_a.sql <<'EOF2'
+-- migrate:up
+create table a (x int);
+-- migrate:down
+-- nothing: it cannot be undone
+EOF2
+	strata run
+	run strata revert
+	[ "$status" -eq 4 ]
+	[[ $output == *"it has no down file"* ]]
+	[[ $output == *"after the '-- migrate:down' line of 'migrations/20240101000000_a.sql'"* ]]
+
+	new_db
+	write_migration 2024-01-01-000000_a/up.sql 'create table a (x int);'
+	strata run
+	run strata revert
+	[ "$status" -eq 4 ]
+	[[ $output == *"Add down.sql beside 'migrations/2024-01-01-000000_a/up.sql'"* ]]
+}
