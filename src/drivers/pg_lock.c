@@ -381,7 +381,7 @@ static int try_lock(struct pg_conn *pc, struct strata_error *err)
 	if (got && got_tool)
 		return 1;
 	pc->busy_key = got ? pc->tool_lock_key : pc->lock_key;
-	if (got != got_tool)
+	if (has_tool && got != got_tool)
 		PQclear(PQexecParams(
 		        pc->lock_pg, "SELECT pg_advisory_unlock($1::bigint)", 1,
 		        NULL, got ? vals : vals + 1, NULL, NULL, 0));
