@@ -3,7 +3,9 @@
  * tool creates and writes it, so the tool sees strata's work as its own
  * and the other way round: dbmate's `schema_migrations (version)` and
  * diesel's `__diesel_schema_migrations (version, run_on)`, one row per
- * applied version, as text. What the tool's table has no room for (the
+ * applied version, as text; golang-migrate's `schema_migrations (version,
+ * dirty)`, one row for the newest version, every migration of the source
+ * below it applied too. What the tool's table has no room for (the
  * checksum, a no-transaction migration under way or failed, how long it
  * took) strata keeps in a table of its own beside it, in sqlx's form.
  * The tool's table says what is applied: a version strata recorded that
