@@ -251,14 +251,21 @@ static int find_golang(bool *out, struct strata_db *db,
 	if (db->drv->table_exists(&has_tool, db->conn, &t, err) < 0)
 		goto done;
 	if (has_tool) {
-		struct sbuf sql = SBUF_INIT;
+		/* dbmate's (or Rails') table has the same name and no dirty
+		 * column; asked of the catalog, so that no error is logged */
+		const struct db_value v[] = { DBV_TEXT(t.name),
+			                      DBV_TEXT(t.schema) };
+		struct db_rows rows = { 0 };
 
-		/* dbmate's table has the same name and no dirty column */
-		sbuf_addf(&sql, "SELECT dirty FROM %s WHERE 1 = 0", t.quoted);
-		has_tool = db->drv->query(db->conn, sql.buf, 0, NULL, NULL,
-		                          NULL) == 0;
-		sbuf_release(&sql);
-		db->drv->rollback(db->conn);
+		if (db->drv->query(
+		            db->conn,
+		            db->drv->caps & DRV_PG_SQL
+		                    ? "SELECT 1 FROM information_schema.columns WHERE table_name = $1 AND table_schema = coalesce($2, current_schema()) AND column_name = 'dirty'"
+		                    : "SELECT 1 FROM pragma_table_info($1, $2) WHERE name = 'dirty'",
+		            2, v, &rows, err) < 0)
+			goto done;
+		has_tool = rows.n_rows > 0;
+		db_rows_release(&rows);
 	}
 	if (has_tool &&
 	    db->drv->table_exists(&has_sqlx, db->conn, &db->hist.own, err) < 0)
