@@ -106,8 +106,13 @@ static void put_column(const char *s, size_t width)
  */
 static void print_text(struct cli *cli, const struct strata_status *st)
 {
+	int width = 16; /* a timestamp version; diesel's may be 18 digits */
+
+	for (size_t i = 0; i < st->count; i++)
+		if (strlen(st->entries[i].version_text) > (size_t)width)
+			width = (int)strlen(st->entries[i].version_text);
 	flockfile(stdout);
-	printf("%-16s %-18s %-20s %-10s %-16s %s\n", "VERSION", "STATE",
+	printf("%-*s %-18s %-20s %-10s %-16s %s\n", width, "VERSION", "STATE",
 	       "INSTALLED ON", "DURATION", "BY", "DESCRIPTION");
 	for (size_t i = 0; i < st->count; i++) {
 		const struct strata_status_entry *e = &st->entries[i];
@@ -122,7 +127,7 @@ static void print_text(struct cli *cli, const struct strata_status *st)
 			cli_format_duration(dur, sizeof(dur),
 			                    e->execution_time_ns);
 		snprintf(version, sizeof(version), "%s", e->version_text);
-		put_column(version, 16);
+		put_column(version, (size_t)width);
 		put_str(cli_color(cli, false, state_color(e->state)));
 		put_str(strata_state_name(e->state));
 		for (size_t n = strlen(strata_state_name(e->state)); n < 18;
@@ -137,8 +142,8 @@ static void print_text(struct cli *cli, const struct strata_status *st)
 		putchar_unlocked('\n');
 		if (e->state == STRATA_STATE_CHECKSUM_MISMATCH &&
 		    e->is_whitespace_only_change)
-			printf("%-16s   (only line endings or a byte-order mark differ)\n",
-			       "");
+			printf("%-*s   (only line endings or a byte-order mark differ)\n",
+			       width, "");
 	}
 	printf("\n%zu applied, %zu pending", st->n_applied, st->n_pending);
 	if (st->n_failed)

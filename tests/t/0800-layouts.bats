@@ -315,6 +315,9 @@ EOF
 	[ "$(psql_db "select version from __diesel_schema_migrations order by version" | tr '\n' ' ')" = "20170309122510 20170923182408 20260527120000 202605271200000000 9 " ]
 	run strata --format json status
 	[ "$(jq -r '.migrations[3].version_text' <<<"$output")" = 202605271200000000 ]
+	# the text table's columns stay in line past 16 digits
+	run strata status
+	[ "$(sed -n '/^20170309122510 /s/applied.*//p' <<<"$output" | wc -c)" = "$(sed -n '/^202605271200000000 /s/applied.*//p' <<<"$output" | wc -c)" ]
 	# a version given by its digits, as diesel writes it
 	run strata revert --target-version 20260527120000
 	echo "$output"
