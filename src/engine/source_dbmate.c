@@ -29,8 +29,8 @@ static bool is_space(char ch)
  * `(?m)^--\s*migrate:KIND(\s*$|\s+\S+)` finds it: "--" at a line's start,
  * KIND followed by white space or the end; `len` when there is none.
  */
-static size_t find_marker(const char *text, size_t len, size_t from,
-                          const char *kind)
+size_t source_find_dbmate_marker(const char *text, size_t len, size_t from,
+                                 const char *kind)
 {
 	const char *p = text + from, *end = text + len;
 	size_t klen = strlen(kind);
@@ -57,14 +57,15 @@ static size_t find_next_marker(const char *text, size_t len, size_t at,
 {
 	const char *eol = memchr(text + at, '\n', len - at);
 
-	return eol ? find_marker(text, len, (size_t)(eol - text) + 1, kind)
+	return eol ? source_find_dbmate_marker(text, len,
+	                                       (size_t)(eol - text) + 1, kind)
 	           : len;
 }
 
 bool source_has_dbmate_marker(const char *text, size_t len)
 {
-	return find_marker(text, len, 0, "up") < len ||
-	       find_marker(text, len, 0, "down") < len;
+	return source_find_dbmate_marker(text, len, 0, "up") < len ||
+	       source_find_dbmate_marker(text, len, 0, "down") < len;
 }
 
 /* Whether [from, to) holds only blank lines and "--" comment lines. */
@@ -129,8 +130,8 @@ static int section_error(const struct entry *e, const char *text, size_t len,
 int source_read_dbmate(struct content *c, const struct entry *e,
                        const char *text, size_t len, struct strata_error *err)
 {
-	size_t up = find_marker(text, len, 0, "up");
-	size_t down = find_marker(text, len, 0, "down");
+	size_t up = source_find_dbmate_marker(text, len, 0, "up");
+	size_t down = source_find_dbmate_marker(text, len, 0, "down");
 	size_t more_up = up < len ? find_next_marker(text, len, up, "up") : len;
 	size_t more_down;
 

@@ -123,39 +123,14 @@ done:
 }
 
 /*
- * dbmate's marker, as its regexp `(?m)^--\s*migrate:(up|down)` finds it:
- * the offset of the first "-- migrate:KIND" line of `text`, or `len`.
- */
-static size_t find_dbmate_marker(const char *text, size_t len, const char *kind)
-{
-	const char *p = text, *end = text + len;
-	size_t klen = strlen(kind);
-
-	while ((p = memmem(p, (size_t)(end - p), "migrate:", 8))) {
-		const char *q = p;
-
-		/* back over \s* (RE2's: space, \t, \n, \f, \r) to "--" */
-		while (q > text && strchr(" \t\n\f\r", q[-1]) && q[-1])
-			q--;
-		if (q - text >= 2 && q[-1] == '-' && q[-2] == '-' &&
-		    (q - 2 == text || q[-3] == '\n') &&
-		    (size_t)(end - p) >= 8 + klen &&
-		    memcmp(p + 8, kind, klen) == 0)
-			return (size_t)(q - 2 - text);
-		p += 8;
-	}
-	return len;
-}
-
-/*
  * A dbmate file holds its down section after its up section: read as sqlx
  * reads it, the whole file would run as the up, the down included.
  */
 static int check_dbmate(const struct entry *e, const char *text, size_t len,
                         struct strata_error *err)
 {
-	size_t up = find_dbmate_marker(text, len, "up");
-	size_t down = find_dbmate_marker(text, len, "down");
+	size_t up = source_find_dbmate_marker(text, len, 0, "up");
+	size_t down = source_find_dbmate_marker(text, len, 0, "down");
 	size_t first = up < down ? up : down;
 	int line, down_line = 0;
 

@@ -550,3 +550,15 @@ EOF2
 	[ "$status" -eq 4 ]
 	[[ $output == *"Add down.sql beside 'migrations/2024-01-01-000000_a/up.sql'"* ]]
 }
+
+@test "diesel: an up.sql that links out of the folder is refused, nothing applied" {
+	new_db
+	echo 'create table outside (a int);' > "$BATS_TEST_TMPDIR/outside.sql"
+	mkdir -p migrations/2024-01-01-000000_a
+	ln -s "$BATS_TEST_TMPDIR/outside.sql" migrations/2024-01-01-000000_a/up.sql
+	write_migration 2024-01-02-000000_b/up.sql 'create table b (a int);'
+	run strata run
+	[ "$status" -eq 4 ]
+	[[ $output == *"symbolic link 'migrations/2024-01-01-000000_a/up.sql' leads out of the migration directory"* ]]
+	[ "$(psql_db "select count(*) from pg_tables where tablename in ('outside', 'b')")" = 0 ]
+}
