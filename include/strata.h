@@ -1167,6 +1167,10 @@ struct strata_lint_options {
 	 * none unless told to): require-statement-timeout is then
 	 * satisfied. */
 	bool is_runner_statement_timeout;
+	/* Notes too common to report unasked: prefer-robust-stmts on DDL
+	 * in a file that runs in one transaction (a failure undoes it all,
+	 * so a second run starts afresh; squawk warns of it anyway). */
+	bool is_robust_notes;
 };
 
 #define STRATA_LINT_OPTIONS_VERSION 2

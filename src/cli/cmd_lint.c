@@ -273,7 +273,7 @@ int cmd_lint(struct cli *cli, int argc, char **argv)
 	struct strata_lint *l = NULL;
 	struct strata_db *db = NULL;
 	const char *reporter_arg = NULL, *pg_version_arg = NULL;
-	bool is_all = false, is_list = false;
+	bool is_all = false, is_list = false, is_notes = false;
 	enum reporter reporter = REPORT_TEXT;
 	const struct opt opts[] = {
 		{ 0, "reporter", OPT_STRING, &reporter_arg, NULL, "NAME",
@@ -284,6 +284,8 @@ int cmd_lint(struct cli *cli, int argc, char **argv)
 		  "every migration, even with a database (default: the pending ones)" },
 		{ 0, "list-rules", OPT_FLAG, &is_list, NULL, NULL,
 		  "list the rules and their severities" },
+		{ 0, "notes", OPT_FLAG, &is_notes, NULL, NULL,
+		  "also the notes too common to report unasked (prefer-robust-stmts in files that run in one transaction)" },
 		OPT_END,
 	};
 	int rc = cli_parse_options(cli, "lint", usage, opts, &argc, &argv);
@@ -308,6 +310,7 @@ int cmd_lint(struct cli *cli, int argc, char **argv)
 			        reporter_arg);
 	}
 	cli_lint_options(cli, &lo);
+	lo.is_robust_notes = is_notes;
 	/* strata runs these files with its lock_timeout, unless told not to */
 	lo.is_runner_lock_timeout =
 	        !(cli->has_lock_timeout && cli->lock_timeout < 0);

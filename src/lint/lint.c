@@ -134,6 +134,7 @@ int strata_lint_new(struct strata_lint **out,
 	l->is_runner_lock_timeout = opts && opts->is_runner_lock_timeout;
 	l->is_runner_statement_timeout =
 	        opts && opts->is_runner_statement_timeout;
+	l->is_robust_notes = opts && opts->is_robust_notes;
 	l->max_file_size = opts && opts->max_file_size ? opts->max_file_size
 	                                               : MAX_LINT_FILE;
 	l->big_rows = opts && opts->big_table_rows > 0 ? opts->big_table_rows
@@ -525,6 +526,8 @@ void lint_report(struct lint_ctx *c, int at, const char *hint, const char *fmt,
 	if ((c->on.flags & LINT_ON_UNSURE) &&
 	    l->findings[l->n - 1].severity == STRATA_SEVERITY_ERROR)
 		l->findings[l->n - 1].severity = STRATA_SEVERITY_WARNING;
+	if (c->on.flags & LINT_ON_NOTE)
+		l->findings[l->n - 1].severity = STRATA_SEVERITY_NOTE;
 	memset(&c->on, 0, sizeof(c->on));
 	sbuf_release(&sb);
 }

@@ -42,6 +42,7 @@ bool lint_type_is_free_change(const struct lint_type *from,
 #define LINT_ON_COLUMN (1u << 2) /* moot when `col` does not exist */
 #define LINT_ON_TYPE   (1u << 3) /* `col` changes to `to`, old type unseen */
 #define LINT_ON_UNSURE (1u << 4) /* offline at most a warning */
+#define LINT_ON_NOTE   (1u << 5) /* a note, whatever the rule's severity */
 
 struct lint_subject {
 	const char *schema; /* NULL: as the search path finds `rel` */
@@ -61,6 +62,7 @@ struct lint_ctx {
 	struct strata_lint *l;
 	const struct lint_rule *rule; /* the rule running */
 	int pg_version;               /* target server, 150000 style */
+	bool is_robust_notes;         /* strata_lint_options' */
 
 	/* the file */
 	const char *path;

@@ -258,6 +258,7 @@ int lint_text(struct strata_lint *l, const char *path, const char *sql,
 	c.l = l;
 	lint_end_txn(&c);
 	c.pg_version = l->pg_version;
+	c.is_robust_notes = l->is_robust_notes;
 	c.path = l->path;
 	c.sql = sql;
 	c.len = len;

@@ -267,8 +267,20 @@ void rule_prefer_robust_stmts(struct lint_ctx *c, const PgQuery__Node *n)
 {
 	const char *what;
 
-	if (c->in_txn || !(what = fragile(c, n)))
+	if (!(what = fragile(c, n)))
 		return;
+	if (c->in_txn) {
+		if (!c->is_robust_notes)
+			return;
+		/* a failure undoes the whole transaction: a second run starts
+		 * from the same state, so only a note (squawk's warning) */
+		c->on.flags |= LINT_ON_NOTE;
+		lint_report(
+		        c, -1,
+		        "Harmless while it runs in one transaction; write it to run twice (IF NOT EXISTS, IF EXISTS, OR REPLACE) if the file may ever run without one.",
+		        "%s fails if this statement runs a second time", what);
+		return;
+	}
 	lint_report(
 	        c, -1,
 	        rules_concurrent_form(n) && IS(n, INDEX_STMT)

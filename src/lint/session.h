@@ -41,6 +41,7 @@ struct strata_lint {
 	bool is_pg_version_given;
 	bool is_runner_lock_timeout;
 	bool is_runner_statement_timeout;
+	bool is_robust_notes; /* strata_lint_options */
 	size_t max_file_size;
 	enum strata_severity *sev; /* per rule */
 	struct strata_finding *findings;

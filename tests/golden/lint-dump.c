@@ -36,6 +36,8 @@ int main(int argc, char **argv)
 			opts.pg_version = (int)strtol(argv[++i], NULL, 10);
 		else if (!strcmp(argv[i], "--same-run"))
 			is_same_run = true;
+		else if (!strcmp(argv[i], "--notes"))
+			opts.is_robust_notes = true;
 		else if (!strcmp(argv[i], "--warn") && i + 1 < argc &&
 		         n_warn < ARRAY_SIZE(warn))
 			warn[n_warn++] = (struct strata_lint_setting){
@@ -46,7 +48,7 @@ int main(int argc, char **argv)
 	}
 	if (i == argc) {
 		fprintf(stderr,
-		        "usage: lint-dump [--pg-version N] [--same-run] [--warn RULE] FILE...\n");
+		        "usage: lint-dump [--pg-version N] [--same-run] [--notes] [--warn RULE] FILE...\n");
 		return 2;
 	}
 	opts.settings = warn;

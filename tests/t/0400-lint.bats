@@ -344,3 +344,31 @@ ALTER TABLE users ADD COLUMN note text;"
 	assert_success
 	assert_output --partial "[require-lock-timeout]"
 }
+
+@test "lint --notes: prefer-robust-stmts in a transactional file is a note, reported only when asked" {
+	unset DATABASE_URL
+	write_migration 1_a.sql "CREATE TABLE t (id bigint PRIMARY KEY);
+CREATE INDEX t_id ON t (id);"
+	run --separate-stderr strata lint
+	assert_success
+	assert_output ""
+	[[ $stderr == "No problems in 1 file (2 statements)." ]]
+	run --separate-stderr strata lint --notes
+	assert_success
+	assert_line --index 0 "migrations/1_a.sql:1:1: note: CREATE TABLE 't' without IF NOT EXISTS fails if this statement runs a second time [prefer-robust-stmts]"
+	assert_line --index 1 --partial "  hint: Harmless while it runs in one transaction"
+	assert_line --index 2 --partial "migrations/1_a.sql:2:1: note: CREATE INDEX 't_id' without IF NOT EXISTS"
+	[[ $stderr == "No problems in 1 file (2 statements, 2 notes)." ]]
+	run strata lint --notes --reporter json
+	assert_success
+	[[ $(jq -c '[.notes, [.findings[].severity]]' <<<"$output") == '[2,["note","note"]]' ]]
+	run strata lint --reporter sarif
+	[[ $(jq '.runs[0].results | length' <<<"$output") == 0 ]]
+	# outside a transaction it stays a warning, asked or not
+	write_migration 2_b.sql "-- no-transaction
+CREATE INDEX CONCURRENTLY t_id2 ON t (id);"
+	run strata lint
+	assert_success
+	assert_output --partial "migrations/2_b.sql:2:1: warning: CREATE INDEX CONCURRENTLY 't_id2' without IF NOT EXISTS"
+	refute_output --partial "migrations/1_a.sql"
+}
