@@ -77,8 +77,13 @@ void serve_page_write(FILE *fp, const struct serve_read *r);
 bool serve_parse_time(double *out, const char *s);
 /* Unix milliseconds as "2025-01-01T12:00:00.123Z". */
 void serve_format_time(char *buf, size_t size, int64_t ms);
-/* The newest version applied, false when none is. */
-bool serve_latest_version(int64_t *out, const struct strata_status *st);
+/* The newest version applied: its entry, NULL when none is. */
+const struct strata_status_entry *
+serve_latest_version(const struct strata_status *st);
+/* An entry's version as a number as its layout writes it (diesel's
+ * digits, not their order key); false for one that is no whole number
+ * (Flyway's 1.1). */
+bool serve_version_number(int64_t *out, const struct strata_status_entry *e);
 
 /*
  * --auth-file (serve_auth.c): credentials read from `path` (USER:BCRYPT

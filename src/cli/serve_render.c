@@ -61,20 +61,43 @@ void serve_format_time(char *buf, size_t size, int64_t ms)
 	         tm.tm_min, tm.tm_sec, (int)(ms % 1000));
 }
 
-bool serve_latest_version(int64_t *out, const struct strata_status *st)
+const struct strata_status_entry *
+serve_latest_version(const struct strata_status *st)
 {
-	bool has = false;
+	const struct strata_status_entry *latest = NULL;
 
 	for (size_t i = 0; i < st->count; i++) {
 		const struct strata_status_entry *e = &st->entries[i];
 
 		if (e->is_recorded && e->state != STRATA_STATE_FAILED &&
-		    (!has || e->version > *out)) {
-			*out = e->version;
-			has = true;
-		}
+		    (!latest || e->version > latest->version))
+			latest = e;
 	}
-	return has;
+	return latest;
+}
+
+bool serve_version_number(int64_t *out, const struct strata_status_entry *e)
+{
+	const char *s = e->version_text;
+	size_t n = s ? strspn(s, "0123456789") : 0;
+
+	if (!s || !*s) {
+		*out = e->version;
+		return true;
+	}
+	if (s[n] || n > 18)
+		return false;
+	*out = strtoll(s, NULL, 10);
+	return true;
+}
+
+/* The version for JSON: a number where the layout's is one. */
+static json_t *version_json(const struct strata_status_entry *e)
+{
+	int64_t n;
+
+	return serve_version_number(&n, e) ? json_integer(n)
+	                                   : json_string(e->version_text);
 }
 
 /*
@@ -125,12 +148,13 @@ static json_t *health_json(const struct serve_read *r, int *code)
 {
 	json_t *o = json_object();
 	char when[32];
-	int64_t latest;
 
 	json_object_set_new(o, "status",
 	                    json_string(serve_health_status(r, code)));
 	if (r->is_ok) {
 		const struct strata_status *st = r->st;
+		const struct strata_status_entry *latest =
+		        serve_latest_version(st);
 
 		json_object_set_new(o, "migrations_pending",
 		                    json_integer((json_int_t)st->n_pending));
@@ -139,9 +163,8 @@ static json_t *health_json(const struct serve_read *r, int *code)
 		json_object_set_new(o, "migrations_failed",
 		                    json_integer((json_int_t)st->n_failed));
 		json_object_set_new(o, "latest_version",
-		                    serve_latest_version(&latest, st)
-		                            ? json_integer(latest)
-		                            : json_null());
+		                    latest ? version_json(latest)
+		                           : json_null());
 		json_object_set_new(o, "checksum_mismatches",
 		                    json_integer((json_int_t)st->n_mismatch));
 		json_object_set_new(o, "migrations_missing",
@@ -386,7 +409,8 @@ static void audit_metrics(FILE *fp, const struct serve_read *r)
 static void status_metrics(FILE *fp, const struct serve_read *r)
 {
 	const struct strata_status *st = r->st;
-	int64_t latest;
+	const struct strata_status_entry *latest;
+	int64_t number;
 	double at;
 
 	gauge(fp, "strata_migrations_pending",
@@ -403,16 +427,23 @@ static void status_metrics(FILE *fp, const struct serve_read *r)
 	gauge(fp, "strata_migrations_missing",
 	      "Applied migrations missing from the source.",
 	      (double)st->n_missing);
-	if (!serve_latest_version(&latest, st))
+	if (!(latest = serve_latest_version(st)))
 		return;
-	gauge(fp, "strata_migration_latest_version",
-	      "The newest version applied.", (double)latest);
-	for (size_t i = 0; i < st->count; i++)
-		if (st->entries[i].version == latest &&
-		    serve_parse_time(&at, st->entries[i].installed_on))
-			gauge(fp, "strata_migration_latest_timestamp_seconds",
-			      "When the newest version applied was installed.",
-			      at);
+	/* a version such as Flyway's 1.1 is no number: the info has it */
+	if (serve_version_number(&number, latest))
+		gauge(fp, "strata_migration_latest_version",
+		      "The newest version applied.", (double)number);
+	family(fp, "strata_migration_latest_info", "gauge",
+	       "The newest version applied, as its layout writes it, in a label.");
+	fputs("strata_migration_latest_info{version=\"", fp);
+	if (latest->version_text && *latest->version_text)
+		label_value(fp, latest->version_text);
+	else
+		fprintf(fp, "%" PRId64, latest->version);
+	fputs("\"} 1\n", fp);
+	if (serve_parse_time(&at, latest->installed_on))
+		gauge(fp, "strata_migration_latest_timestamp_seconds",
+		      "When the newest version applied was installed.", at);
 }
 
 /* The server's own: its reads of the database and how they went. */

@@ -320,3 +320,23 @@ PY
 	kill "$(cat silent.pid)" "$client" 2>/dev/null || true
 	wait 2>/dev/null || true
 }
+
+@test "serve: the newest version as its layout writes it (diesel's text order), in /health and /metrics" {
+	require_tool promtool
+	new_db
+	write_migration 20240101000000_first/up.sql "CREATE TABLE a (id int);"
+	# diesel orders versions as text: "9" is the newest
+	write_migration 9_last/up.sql "CREATE TABLE b (id int);"
+	run strata run
+	assert_success
+	serve_start --interval 0
+	get health
+	[[ $HTTP_CODE == 200 ]] || fail "HTTP $HTTP_CODE: $BODY"
+	[[ $(jq -c .latest_version <<<"$BODY") == 9 ]] || fail "$BODY"
+	get metrics
+	run promtool check metrics <"$BODY_FILE"
+	assert_success
+	grep -qx 'strata_migration_latest_version 9' <<<"$BODY" || fail "$BODY"
+	grep -qx 'strata_migration_latest_info{version="9"} 1' <<<"$BODY" || fail "$BODY"
+	serve_stop
+}
