@@ -295,6 +295,9 @@ void cli_json_counts(json_t *o, const struct strata_status *st);
 void cli_print_finding(struct cli *cli, FILE *fp,
                        const struct strata_finding *f);
 json_t *cli_json_finding(const struct strata_finding *f);
+/* Where backups are: `given` (--dir), else backup_dir of strata.conf,
+ * else STRATA_DEFAULT_BACKUP_DIR. */
+const char *cli_backup_dir(struct cli *cli, const char *given);
 
 /* ---- progress.c: the migration running, on stderr ---------------------- */
 /* run and revert: how progress is shown, from the output and options. */

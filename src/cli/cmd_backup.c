@@ -43,7 +43,7 @@ static int knob_now(struct cli *cli, const char *cmd, int64_t *out)
 	return 0;
 }
 
-static const char *backup_dir(struct cli *cli, const char *given)
+const char *cli_backup_dir(struct cli *cli, const char *given)
 {
 	if (given && *given)
 		return given;
@@ -157,7 +157,7 @@ static int create(struct cli *cli, int argc, char **argv)
 		        "--kind wants full, schema or data, not '%s'", kind);
 	if ((rc = knob_now(cli, "backup", &bo.now)) != 0)
 		return rc;
-	bo.dir = backup_dir(cli, dir);
+	bo.dir = cli_backup_dir(cli, dir);
 	bo.tag = tag;
 	bo.pg_bindir = cli_pg_bindir();
 	/* a backup only reads: a mistyped SQLite path must fail as status's
@@ -219,7 +219,7 @@ int cli_backup_before_run(struct cli *cli, struct strata_db *db,
 	if ((rc = knob_now(cli, "run", &bo.now)) != 0)
 		goto done;
 	bo.kind = STRATA_BACKUP_FULL;
-	bo.dir = backup_dir(cli, NULL);
+	bo.dir = cli_backup_dir(cli, NULL);
 	bo.tag = tag;
 	bo.is_pre_migration = true;
 	bo.pending = pending;
@@ -329,7 +329,7 @@ static int list(struct cli *cli, int argc, char **argv)
 	if (argc)
 		return cli_usage_error(cli, "backup list",
 		                       "unexpected argument '%s'", argv[0]);
-	if (strata_backup_list_load(&l, backup_dir(cli, dir), &err) < 0) {
+	if (strata_backup_list_load(&l, cli_backup_dir(cli, dir), &err) < 0) {
 		rc = cli_error(cli, &err);
 		goto done;
 	}
@@ -349,7 +349,8 @@ static int list(struct cli *cli, int argc, char **argv)
 		goto done;
 	}
 	if (!l.n)
-		printf("No backups in %s.\n", cli_safe(backup_dir(cli, dir)));
+		printf("No backups in %s.\n",
+		       cli_safe(cli_backup_dir(cli, dir)));
 	else
 		printf("%-20s %-6s %-10s %-16s %-30s %s\n", "CREATED", "KIND",
 		       "SIZE", "NEWEST APPLIED", "TAG", "FILE");
@@ -453,7 +454,8 @@ static int prune(struct cli *cli, int argc, char **argv)
 	if (has_keep_pre)
 		policy.keep_pre_migration =
 		        keep_pre == 0 ? STRATA_KEEP_NONE : keep_pre;
-	if (strata_backup_prune(&r, backup_dir(cli, dir), &policy, &err) < 0) {
+	if (strata_backup_prune(&r, cli_backup_dir(cli, dir), &policy, &err) <
+	    0) {
 		rc = cli_error(cli, &err);
 		goto done;
 	}

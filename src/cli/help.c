@@ -318,13 +318,19 @@ static const struct help helps[] = {
 	},
 	{
 		.name = "restore",
-		.synopsis = LIST("FILE [--into URL|NAME] [--clean [--keep-old]] [--yes]"),
+		.synopsis = LIST("FILE [--into URL|NAME] [--clean [--keep-old]] [--yes]",
+		                 "--latest|--before TIME|--tag TAG [--kind KIND] [--dir DIR] [--into URL|NAME] [--clean [--keep-old]] [--yes]"),
 		.description = LIST(
 			"Verify a backup, then restore it into the database, or --into another one, created when missing. A non-empty target is refused unless --clean, and overwriting one asks first (on a terminal) unless --yes.",
+			"Instead of a file, --latest chooses the newest complete backup of the database (as --database names it) and --kind (full by default) in the backup directory, pre-migration backups included; --before TIME the newest taken at or before TIME, --tag TAG the newest with that tag. The chosen file is named before anything is restored; when none fits, nothing is restored and the error says what was asked.",
 			"A failed restore leaves the target as it was: with --clean, PostgreSQL restores into a new database and swaps it in when complete (which needs CREATEDB and ownership of the target), else restores in one transaction inside it; SQLite writes a new file and renames it over the old."),
 		.examples = PAIRS(
 			{ "strata restore backups/app-20250101T120000Z-full.dump --into app_copy",
-			  "Into a new database beside the original" }),
+			  "Into a new database beside the original" },
+			{ "strata restore --latest --clean",
+			  "The newest full backup, over the database (after a failed deploy: the pre-migration one)" },
+			{ "strata restore --before 2025-01-01T12:00:00Z --into app_copy",
+			  "As it was at noon, beside it" }),
 		/* --lock-wait bounds an in-place restore's wait for locks */
 		.uses = USES_DB | USES_LOCK,
 		.exits = X(0) | X(1) | X(2) | X(4) | X(6) | X(7),
