@@ -877,6 +877,27 @@ STRATA_API int strata_migrate_revert(size_t *out_reverted, struct strata_db *db,
                                      const struct strata_revert_options *opts,
                                      struct strata_error *err);
 
+/* ---- seeds -------------------------------------------------------------- */
+
+/*
+ * Runs `sql`, the text of the seed file `path` (named in errors and the
+ * audit trail), in one transaction under the migration lock, with the
+ * database's lock_timeout and statement_timeout, and records it in the
+ * audit trail as action "seed": never in the history, since a seed is no
+ * version of the schema and may run again. What one transaction cannot
+ * hold (CREATE INDEX CONCURRENTLY, BEGIN/COMMIT, COPY FROM STDIN) and SQL
+ * the parser rejects are STRATA_EVALIDATE before anything runs; a failing
+ * statement rolls the whole file back (STRATA_EFAILED, file, line and
+ * SQLSTATE in `err`).
+ */
+STRATA_API int strata_seed_run(struct strata_db *db, const char *path,
+                               const char *sql, size_t len,
+                               struct strata_error *err);
+/* strata_seed_run()'s checks alone, for every file before the first runs. */
+STRATA_API int strata_seed_check(struct strata_db *db, const char *path,
+                                 const char *sql, size_t len,
+                                 struct strata_error *err);
+
 /* ---- status ------------------------------------------------------------- */
 
 enum strata_state {

@@ -429,6 +429,12 @@ int cmd_baseline(struct cli *cli, int argc, char **argv);
 int cmd_lint(struct cli *cli, int argc, char **argv);
 int cmd_backup(struct cli *cli, int argc, char **argv);
 int cmd_restore(struct cli *cli, int argc, char **argv);
+int cmd_seed(struct cli *cli, int argc, char **argv);
+/* The seeds of `dir` (NULL: strata.conf's seeds, else seeds), NAME...
+ * of them when argc; database setup --seed shares it. */
+int cli_seed(struct cli *cli, const char *dir, int argc, char **argv);
+/* 0, or the error that refuses to seed production (reported). */
+int cli_seed_allowed(struct cli *cli, bool is_yes);
 int cmd_migrate(struct cli *cli, int argc, char **argv);
 int cmd_migrate_add(struct cli *cli, int argc, char **argv);
 int cmd_embed(struct cli *cli, int argc, char **argv);

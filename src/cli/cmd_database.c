@@ -96,22 +96,26 @@ static int check_source_first(struct cli *cli)
 	return rc;
 }
 
-static int setup(struct cli *cli)
+static int setup(struct cli *cli, bool is_seed)
 {
 	char *run_argv[] = { "run", NULL };
 	int rc = create(cli);
 
-	return rc ? rc : cmd_run(cli, 1, run_argv);
+	if (!rc)
+		rc = cmd_run(cli, 1, run_argv);
+	return rc || !is_seed ? rc : cli_seed(cli, NULL, 0, NULL);
 }
 
 int cmd_database(struct cli *cli, int argc, char **argv)
 {
-	bool is_yes = false, is_force = false;
+	bool is_yes = false, is_force = false, is_seed = false;
 	const struct opt opts[] = {
 		{ 'y', "yes", OPT_FLAG, &is_yes, NULL, NULL,
 		  "drop without asking" },
 		{ 'f', "force", OPT_FLAG, &is_force, NULL, NULL,
 		  "end other sessions on the database before dropping it" },
+		{ 0, "seed", OPT_FLAG, &is_seed, NULL, NULL,
+		  "setup and reset: load the seed files after migrating (strata seed)" },
 		OPT_END,
 	};
 	int rc = cli_parse_options(cli, "database", usage, opts, &argc, &argv);
@@ -129,17 +133,23 @@ int cmd_database(struct cli *cli, int argc, char **argv)
 		return cli_usage_error(
 		        cli, "database",
 		        "no database given: pass --database URL or set DATABASE_URL");
+	if (is_seed && strcmp(action, "setup") && strcmp(action, "reset"))
+		return cli_usage_error(cli, "database",
+		                       "--seed goes with setup and reset");
+	if (is_seed && (rc = cli_seed_allowed(cli, false)))
+		return rc;
 	if (strcmp(action, "create") == 0)
 		return create(cli);
 	if (strcmp(action, "drop") == 0)
 		return drop(cli, is_yes, is_force);
 	if (strcmp(action, "setup") == 0)
-		return check_source_first(cli) ? EXIT_VALIDATE : setup(cli);
+		return check_source_first(cli) ? EXIT_VALIDATE
+		                               : setup(cli, is_seed);
 	if (strcmp(action, "reset") == 0) {
 		if ((rc = check_source_first(cli)))
 			return rc;
 		rc = drop(cli, is_yes, is_force);
-		return rc ? rc : setup(cli);
+		return rc ? rc : setup(cli, is_seed);
 	}
 	if (help_suggest(action, actions))
 		return cli_usage_error(

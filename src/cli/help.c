@@ -336,6 +336,19 @@ static const struct help helps[] = {
 		.exits = X(0) | X(1) | X(2) | X(4) | X(6) | X(7),
 	},
 	{
+		.name = "seed",
+		.synopsis = LIST("[NAME...] [--seeds DIR] [--yes]"),
+		.description = LIST(
+			"Load the seed files, development and test data, into the database: the .sql files of the seeds folder (--seeds DIR, seeds of strata.conf, else seeds), then those of its folder named after the active environment (seeds/test/ under -e test), each group in name order; NAME... only those (with or without .sql). Other environments' folders are left alone; any other entry of the folder is an error, so no file is skipped unsaid.",
+			"Each file runs in its own transaction under the migration lock, with the lock_timeout and statement_timeout of a migration, and is recorded in the audit trail (strata history), never in the migration history: a seed may run again. A failing file is rolled back whole; the files before it stay. Statements that cannot run in a transaction are refused before anything runs. The production environment (production or prod) is refused unless --yes or allow_seed = true in its section of strata.conf."),
+		.examples = PAIRS(
+			{ "strata seed", "Every seed for the active environment" },
+			{ "strata -e test seed users", "seeds/users.sql or seeds/test/users.sql only" },
+			{ "strata database setup --seed", "Create, migrate, then seed" }),
+		.uses = USES_DB | USES_LOCK,
+		.exits = X(0) | X(1) | X(2) | X(4) | X(6) | X(7),
+	},
+	{
 		.name = "migrate",
 		.synopsis = LIST("run|revert|info|add [options]"),
 		.description = LIST(

@@ -48,6 +48,8 @@ static const struct command commands[] = {
 	  "Back up the database (pg_dump or SQLite's backup API); verify, list and prune backups." },
 	{ "restore", cmd_restore,
 	  "Restore a backup, verified first, into the database or another one." },
+	{ "seed", cmd_seed,
+	  "Load the seed files (development and test data) into the database." },
 	{ "migrate", cmd_migrate,
 	  "sqlx-cli's spellings: migrate run, revert, info and add." },
 	{ "serve", cmd_serve,
