@@ -898,6 +898,20 @@ STRATA_API int strata_seed_check(struct strata_db *db, const char *path,
                                  const char *sql, size_t len,
                                  struct strata_error *err);
 
+/* ---- fleets ------------------------------------------------------------- */
+
+/*
+ * The targets a query on the PostgreSQL database `url` names: each row's
+ * first column a URL, or a database name on the same server (given as a
+ * URL with the server and options of `url`, its password included, for
+ * connecting: redact it before showing it). The query runs read-only. An
+ * array of `*out_n` strings in `*out`; the caller frees each and the
+ * array.
+ */
+STRATA_API int strata_fleet_query_targets(char ***out, size_t *out_n,
+                                          const char *url, const char *sql,
+                                          struct strata_error *err);
+
 /* ---- status ------------------------------------------------------------- */
 
 enum strata_state {

@@ -54,20 +54,6 @@ void pgchild_pass(const struct child_conn *cc, struct child *c)
 	c->pass_fd_as = cc->pass_fd_as;
 }
 
-/* key='value' for a libpq keyword string. */
-static void add_keyword(struct sbuf *sb, const char *key, const char *value)
-{
-	if (sb->len)
-		sbuf_addch(sb, ' ');
-	sbuf_addf(sb, "%s='", key);
-	for (const char *p = value; *p; p++) {
-		if (*p == '\'' || *p == '\\')
-			sbuf_addch(sb, '\\');
-		sbuf_addch(sb, *p);
-	}
-	sbuf_addch(sb, '\'');
-}
-
 void pgchild_release(struct child_conn *cc)
 {
 	if (cc->pass_fd >= 0)
@@ -225,7 +211,7 @@ int pgchild_init(struct child_conn *cc, PGconn *pg, const char *dbname,
 	child_env_unset(&cc->env, "PGSERVICE");
 	child_env_unset(&cc->env, "PGHOSTADDR");
 	child_env_unset(&cc->env, "PGDATABASE");
-	add_keyword(&conninfo, "dbname", dbname ? dbname : PQdb(pg));
+	pgsession_add_keyword(&conninfo, "dbname", dbname ? dbname : PQdb(pg));
 	for (PQconninfoOption *o = opts; o->keyword; o++) {
 		const char *k = o->keyword, *v = o->val;
 
@@ -257,7 +243,7 @@ int pgchild_init(struct child_conn *cc, PGconn *pg, const char *dbname,
 		if (o->envvar)
 			child_env_set(&cc->env, o->envvar, v);
 		else
-			add_keyword(&conninfo, k, v);
+			pgsession_add_keyword(&conninfo, k, v);
 	}
 	if (password) {
 		/* nothing else of ours may carry it into the child */
@@ -378,33 +364,5 @@ int pgchild_create_database(const struct strata_url *url, const char *why,
 int pgchild_resolve(struct strata_url *out, const struct strata_url *base,
                     const char *dbname, struct strata_error *err)
 {
-	PQconninfoOption *opts;
-	struct sbuf sb = SBUF_INIT;
-	int rc;
-
-	memset(out, 0, sizeof(*out));
-	if (!base || base->kind != URL_POSTGRES) {
-		strata_error_set(
-		        err, STRATA_EUSAGE,
-		        "'%s' is a database name, but no PostgreSQL server was given",
-		        dbname);
-		strata_error_hint(
-		        err,
-		        "Give a whole URL, or the name with the URL of its server.");
-		return strata_error_reason(err, STRATA_REASON_NEED_URL, -1);
-	}
-	opts = PQconninfoParse(base->raw, NULL);
-	if (!opts)
-		return strata_error_set(err, STRATA_EUSAGE,
-		                        "invalid PostgreSQL URL '%s'",
-		                        base->redacted);
-	for (PQconninfoOption *o = opts; o->keyword; o++)
-		if (o->val && strcmp(o->keyword, "dbname") != 0)
-			add_keyword(&sb, o->keyword, o->val);
-	add_keyword(&sb, "dbname", dbname);
-	PQconninfoFree(opts);
-	rc = url_parse(out, sb.buf, err);
-	memset(sb.buf, 0, sb.len);
-	sbuf_release(&sb);
-	return rc;
+	return pgsession_url_on_server(out, base, dbname, err);
 }

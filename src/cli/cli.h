@@ -108,6 +108,18 @@ struct cli {
 	json_t *findings; /* lint findings (run's gate) */
 	/* text mode: run's gate prints its warnings too (--dry-run, -v) */
 	bool is_show_lint_warnings;
+	/* a fleet (fleet.c): the targets, and how to run them */
+	const char *fleet_targets_file, *fleet_targets_query;
+	int fleet_jobs, fleet_canary; /* 0: the defaults */
+	bool is_fleet_fail_fast;
+	/* in a fleet's child: the target, in place of the database */
+	const char *fleet_target;
+	bool is_fleet_child;
+	/* the command as main() dispatched it, for a fleet's children */
+	const char *cmd_name;
+	int (*cmd_fn)(struct cli *cli, int argc, char **argv);
+	int cmd_argc;
+	char **cmd_argv;
 	/* strata.conf's [lint] settings, for strata_lint_options */
 	struct strata_lint_setting *lint_settings;
 	size_t n_lint_settings;
@@ -435,6 +447,9 @@ int cmd_seed(struct cli *cli, int argc, char **argv);
 int cli_seed(struct cli *cli, const char *dir, int argc, char **argv);
 /* 0, or the error that refuses to seed production (reported). */
 int cli_seed_allowed(struct cli *cli, bool is_yes);
+/* fleet.c: the command over every target of --targets/--targets-query,
+ * with its report; the exit code. */
+int cli_fleet_run(struct cli *cli);
 int cmd_migrate(struct cli *cli, int argc, char **argv);
 int cmd_migrate_add(struct cli *cli, int argc, char **argv);
 int cmd_embed(struct cli *cli, int argc, char **argv);

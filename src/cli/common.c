@@ -143,7 +143,20 @@ int cli_parse_options(struct cli *cli, const char *cmd, const char *usage,
 {
 	int rc = opt_parse(cli, cmd, usage, opts, argc, argv);
 
-	return rc ? rc : cli_resolve_settings(cli);
+	if (!rc)
+		rc = cli_resolve_settings(cli);
+	if (rc)
+		return rc;
+	if (cli->is_fleet_child) {
+		/* the target, whatever -d says: it names the fleet's query */
+		cli->database = cli->fleet_target;
+		return 0;
+	}
+	if (cli->fleet_targets_file || cli->fleet_targets_query) {
+		rc = cli_fleet_run(cli);
+		return rc ? rc : -1; /* done: the command does nothing more */
+	}
+	return 0;
 }
 
 int cli_resolve_settings(struct cli *cli)

@@ -278,6 +278,10 @@ static int run_command_line(int argc, char **argv)
 	/* settings are resolved once the command has parsed its options */
 	cli.command_line = redacted_command_line(full_argc, full_argv);
 	catch_signals();
+	cli.cmd_name = cmd->name;
+	cli.cmd_fn = cmd->fn;
+	cli.cmd_argc = argc;
+	cli.cmd_argv = argv;
 	rc = cmd->fn(&cli, argc, argv);
 	if (got_signal && rc != 128 + got_signal) {
 		/* it ended on its own meanwhile: the signal still counts */

@@ -22,6 +22,7 @@ static const char *lock_probe_arg, *connect_timeout_arg;
 static const char *concurrent_lock_timeout_arg;
 static const char *retries_arg, *warn_after_arg, *progress_interval_arg;
 static const char *max_file_size_arg;
+static const char *jobs_arg, *canary_arg;
 
 static struct opt global_opts[] = {
 	{ 'd', "database", OPT_STRING, NULL, NULL, "URL",
@@ -69,6 +70,16 @@ static struct opt global_opts[] = {
 	{ 0, "max-file-size", OPT_STRING, &max_file_size_arg, NULL, "SIZE",
 	  "largest migration file read (default: " STRATA_STR(
 	          STRATA_DEFAULT_MAX_FILE_SIZE_MIB) "MiB; 1GiB, 500MB...)" },
+	{ 0, "targets", OPT_STRING, NULL, NULL, "FILE",
+	  "a fleet: the command on every database FILE names, a URL or keyword string per line (- for standard input)" },
+	{ 0, "targets-query", OPT_STRING, NULL, NULL, "SQL",
+	  "a fleet: the databases the query on --database names, a URL or a database name of that server per row" },
+	{ 0, "jobs", OPT_STRING, &jobs_arg, NULL, "N",
+	  "a fleet's targets at once (default: 4)" },
+	{ 0, "fail-fast", OPT_FLAG, NULL, NULL, NULL,
+	  "a fleet starts no target after one fails" },
+	{ 0, "canary", OPT_STRING, &canary_arg, NULL, "N",
+	  "a fleet's first N targets first; the rest only when none of them failed" },
 	{ 0, "hide-queries", OPT_FLAG, NULL, NULL, NULL,
 	  "no query texts in progress, warnings and blocker reports" },
 	{ 0, "format", OPT_STRING, &format_arg, NULL, "text|json",
@@ -110,6 +121,11 @@ static const struct {
 	{ "progress-interval", USES_MIGRATE },
 	/* the lock's holder is named with its query too */
 	{ "hide-queries", USES_LOCK | USES_MIGRATE },
+	{ "targets", USES_DB },
+	{ "targets-query", USES_DB },
+	{ "jobs", USES_DB },
+	{ "fail-fast", USES_DB },
+	{ "canary", USES_DB },
 };
 
 const struct opt *opt_globals(void)
@@ -146,6 +162,23 @@ static void bind_globals(struct cli *cli)
 	bind("layout", &cli->layout_arg);
 	bind("help", &cli->is_help);
 	bind("hide-queries", &cli->is_hide_queries);
+	bind("targets", &cli->fleet_targets_file);
+	bind("targets-query", &cli->fleet_targets_query);
+	bind("fail-fast", &cli->is_fleet_fail_fast);
+}
+
+/* A fleet's count: a whole number from 1 to 1000. */
+static int parse_count(int *out, const char *text)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(text, &end, 10);
+	if (errno || end == text || *end || v < 1 || v > 1000)
+		return -1;
+	*out = (int)v;
+	return 0;
 }
 
 static size_t count_opts(const struct opt *o)
@@ -326,6 +359,16 @@ static int apply_globals(struct cli *cli, const char *cmd)
 			        warn_after_arg);
 		cli->has_warn_after = true;
 	}
+	if (jobs_arg && parse_count(&cli->fleet_jobs, jobs_arg) < 0)
+		return cli_usage_error(
+		        cli, cmd,
+		        "--jobs wants a number from 1 to 1000, not '%s'",
+		        jobs_arg);
+	if (canary_arg && parse_count(&cli->fleet_canary, canary_arg) < 0)
+		return cli_usage_error(
+		        cli, cmd,
+		        "--canary wants a number from 1 to 1000, not '%s'",
+		        canary_arg);
 	if (max_file_size_arg) {
 		if (cli_parse_size(&cli->max_file_size, max_file_size_arg) < 0)
 			return cli_usage_error(

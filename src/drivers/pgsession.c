@@ -534,3 +534,52 @@ int pgsession_database_exists(bool *out, PGconn *pg, const char *name,
 	PQclear(res);
 	return rc;
 }
+
+/* key='value' for a libpq keyword string. */
+void pgsession_add_keyword(struct sbuf *sb, const char *key, const char *value)
+{
+	if (sb->len)
+		sbuf_addch(sb, ' ');
+	sbuf_addf(sb, "%s='", key);
+	for (const char *p = value; *p; p++) {
+		if (*p == '\'' || *p == '\\')
+			sbuf_addch(sb, '\\');
+		sbuf_addch(sb, *p);
+	}
+	sbuf_addch(sb, '\'');
+}
+
+int pgsession_url_on_server(struct strata_url *out,
+                            const struct strata_url *base, const char *dbname,
+                            struct strata_error *err)
+{
+	PQconninfoOption *opts;
+	struct sbuf sb = SBUF_INIT;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!base || base->kind != URL_POSTGRES) {
+		strata_error_set(
+		        err, STRATA_EUSAGE,
+		        "'%s' is a database name, but no PostgreSQL server was given",
+		        dbname);
+		strata_error_hint(
+		        err,
+		        "Give a whole URL, or the name with the URL of its server.");
+		return strata_error_reason(err, STRATA_REASON_NEED_URL, -1);
+	}
+	opts = PQconninfoParse(base->raw, NULL);
+	if (!opts)
+		return strata_error_set(err, STRATA_EUSAGE,
+		                        "invalid PostgreSQL URL '%s'",
+		                        base->redacted);
+	for (PQconninfoOption *o = opts; o->keyword; o++)
+		if (o->val && strcmp(o->keyword, "dbname") != 0)
+			pgsession_add_keyword(&sb, o->keyword, o->val);
+	pgsession_add_keyword(&sb, "dbname", dbname);
+	PQconninfoFree(opts);
+	rc = url_parse(out, sb.buf, err);
+	memset(sb.buf, 0, sb.len);
+	sbuf_release(&sb);
+	return rc;
+}

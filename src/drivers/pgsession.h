@@ -91,4 +91,12 @@ const char *pgsession_state(const PGresult *res, int row);
 /* Whether its query may be shown (not another role's hidden one). */
 bool pgsession_query_visible(const PGresult *res, int row);
 
+/* key='value' for a libpq keyword string, quoted as libpq reads it. */
+void pgsession_add_keyword(struct sbuf *sb, const char *key, const char *value);
+/* `base`'s server and options with database `dbname`, as a keyword
+ * string in `out` (its password kept, for connecting). */
+int pgsession_url_on_server(struct strata_url *out,
+                            const struct strata_url *base, const char *dbname,
+                            struct strata_error *err);
+
 #endif
