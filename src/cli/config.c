@@ -109,6 +109,7 @@ static const char *const known_keys[] = {
 	"connect_timeout",
 	"concurrent_lock_timeout",
 	"max_file_size",
+	"verify",
 };
 
 /* What the key table holds, for the hint that lists it. */
