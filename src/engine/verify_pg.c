@@ -425,12 +425,13 @@ static int count_orphans(struct verify *v, const struct db_rows *rows, size_t i,
 		verify_add(
 		        v, "orphaned-rows", STRATA_SEVERITY_ERROR, name,
 		        fix.buf,
-		        "%s%s row%s of %s reference%s no row of %s (constraint %s): VALIDATE CONSTRAINT fails until they are fixed or deleted",
+		        "%s%s row%s of %s reference%s no row of %s: VALIDATE CONSTRAINT fails until %s fixed or deleted",
 		        n, strcmp(n, "1000") ? "" : " or more",
 		        strcmp(n, "1") ? "s" : "",
 		        db_rows_get(rows, i, NV_TABLE),
 		        strcmp(n, "1") ? "" : "s",
-		        db_rows_get(rows, i, NV_PARENT), name);
+		        db_rows_get(rows, i, NV_PARENT),
+		        strcmp(n, "1") ? "they are" : "it is");
 	}
 done:
 	db_rows_release(&count);

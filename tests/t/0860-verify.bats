@@ -52,7 +52,7 @@ ALTER TABLE child ADD CONSTRAINT child_parent_fk FOREIGN KEY (parent_id) REFEREN
 	assert_failure 4
 	assert_line "child_parent_fk on public.child: warning: constraint child_parent_fk on public.child (FOREIGN KEY (parent_id) REFERENCES parent(id) NOT VALID) is NOT VALID: the rows written before it was added were never checked [not-valid-constraint]"
 	assert_line "  fix: ALTER TABLE public.child VALIDATE CONSTRAINT child_parent_fk;"
-	assert_line "child_parent_fk on public.child: error: 2 rows of public.child reference no row of public.parent (constraint child_parent_fk on public.child): VALIDATE CONSTRAINT fails until they are fixed or deleted [orphaned-rows]"
+	assert_line "child_parent_fk on public.child: error: 2 rows of public.child reference no row of public.parent: VALIDATE CONSTRAINT fails until they are fixed or deleted [orphaned-rows]"
 	fix=$(printf '%s\n' "$output" | grep -A1 '\[orphaned-rows\]' | sed -n 's/^  fix: //p')
 	[[ $fix == "SELECT c.* FROM public.child c WHERE c.parent_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.parent p WHERE p.id = c.parent_id);" ]] || fail "fix: $fix"
 	run psql_db "$fix"
@@ -204,6 +204,21 @@ ALTER TABLE secret ADD CONSTRAINT secret_parent_fk FOREIGN KEY (parent_id) REFER
 	refute_output --partial "[not-run]"
 	run strata verify --budget 0
 	assert_failure 2
+}
+
+@test "a query the budget cancels while it waits: its check is reported, and verify ends on time" {
+	psql_db "CREATE TABLE t (id serial PRIMARY KEY); INSERT INTO t VALUES (5)"
+	hold_lock 60
+	start=$(date +%s%N)
+	run strata verify --budget 2s
+	elapsed_ms=$((($(date +%s%N) - start) / 1000000))
+	release_holder
+	assert_success
+	assert_line "sequence-behind: warning: check 'sequence-behind' did not run on 1 sequence: the 2s budget ran out [not-run]"
+	assert_output --partial "hint: 1 check did not run within the budget"
+	((elapsed_ms >= 1900 && elapsed_ms < 6000)) || fail "verify took $elapsed_ms ms on a 2s budget"
+	# nothing was left behind on the server: the lock's queue is empty
+	[[ $(psql_db "SELECT count(*) FROM pg_locks WHERE NOT granted") == 0 ]]
 }
 
 @test "--format json: the findings, their fixes, the counts" {
