@@ -274,6 +274,12 @@ ALTER TABLE secret ADD CONSTRAINT secret_parent_fk FOREIGN KEY (parent_id) REFER
 	run strata run --verify
 	assert_success
 	assert_output --partial "No problems"
+	printf '[strata]\nverify = maybe\n' >strata.conf
+	run strata run
+	assert_failure 2
+	assert_output --partial "verify"
+	run strata run --verify-budget 0
+	assert_failure 2
 }
 
 @test "SQLite: orphaned rows from foreign_key_check, tables without a primary key" {
@@ -298,4 +304,14 @@ INSERT INTO child VALUES (1, 1), (2, 5), (3, 6);"
 	run strata verify
 	assert_success
 	assert_output --partial "No problems (3 checks ran"
+	# run --verify on the same connection, which writes again afterwards
+	sqlite3 "$TEST_SQLITE" "INSERT INTO child VALUES (4, 9)"
+	write_migration 1_next.sql "CREATE TABLE next (id INTEGER PRIMARY KEY);"
+	run strata run --verify
+	assert_failure 4
+	assert_line "Applied 1 migration."
+	assert_output --partial "1 row of \"child\" references no row of \"parent\""
+	[[ $(sqlite3 "$TEST_SQLITE" "SELECT count(*) FROM next") == 0 ]]
+	# the migration stays recorded as applied
+	[[ $(sqlite3 "$TEST_SQLITE" "SELECT count(*) FROM _sqlx_migrations") == 1 ]]
 }
