@@ -1317,6 +1317,76 @@ STRATA_API int strata_lint_pg_version(const struct strata_lint *l);
 STRATA_API size_t strata_lint_files(const struct strata_lint *l);
 STRATA_API size_t strata_lint_statements(const struct strata_lint *l);
 
+/* ---- verifying a live database -------------------------------------------
+ * What a deploy checks by hand after migrating: invalid indexes, constraints
+ * not validated and their orphaned rows, sequences behind their column,
+ * duplicate indexes, tables without a primary key, disabled triggers and,
+ * when asked, B-tree corruption (amcheck). Read only, and bounded in time. */
+
+#define STRATA_DEFAULT_VERIFY_BUDGET 30.0 /* seconds */
+
+struct strata_db_verify_options {
+	unsigned int version; /* STRATA_DB_VERIFY_OPTIONS_VERSION */
+	/*
+	 * Seconds for every check together; each PostgreSQL query gets what
+	 * is left as its statement_timeout, and a check the budget leaves out
+	 * is a finding of its own (not-run). 0: STRATA_DEFAULT_VERIFY_BUDGET.
+	 */
+	double budget;
+	/* PostgreSQL: bt_index_check() of every B-tree index, smallest
+	 * first, when the amcheck extension is installed (it is never
+	 * created: a finding says how) */
+	bool is_deep;
+};
+
+#define STRATA_DB_VERIFY_OPTIONS_VERSION 1
+#define STRATA_DB_VERIFY_OPTIONS_INIT                         \
+	STRATA_OPTIONS_INIT_(struct strata_db_verify_options, \
+	                     STRATA_DB_VERIFY_OPTIONS_VERSION)
+STRATA_API int
+strata_db_verify_options_init(struct strata_db_verify_options *opts,
+                              unsigned int version);
+
+struct strata_db_finding {
+	/* stable, kebab-case: "invalid-index", "orphaned-rows",
+	 * "sequence-behind", "not-valid-constraint", "duplicate-index",
+	 * "missing-primary-key", "disabled-trigger", "corrupt-index",
+	 * "integrity" (SQLite); and about the checks themselves: "not-run"
+	 * (the budget ran out), "no-privilege", "amcheck-missing" */
+	const char *check;
+	enum strata_severity severity; /* ERROR or WARNING */
+	/* what it is about, its identifiers quoted as SQL needs them
+	 * (public."a""b"); for not-run, the check that did not run */
+	const char *object;
+	const char *message; /* what is wrong and why it matters */
+	/* SQL that fixes it or shows more, one statement a line; NULL when
+	 * none */
+	const char *fix;
+};
+
+struct strata_db_report {
+	struct strata_db_finding *findings; /* by check, then object */
+	size_t n_findings;
+	size_t n_errors, n_warnings;
+	size_t n_checks;  /* checks that ran to the end */
+	size_t n_not_run; /* checks the budget cut short (each a finding) */
+	double seconds;   /* the time the checks took */
+};
+
+/*
+ * Checks the database of `db` (PostgreSQL or SQLite) and fills `out`
+ * (released with strata_db_report_release(); empty on failure). Nothing is
+ * written: PostgreSQL's checks run in one READ ONLY transaction, SQLite's
+ * with query_only. A check this role may not run (a table it cannot read)
+ * is a finding (no-privilege), not a failure; fails only when the
+ * database cannot be read at all (STRATA_EFAILED, STRATA_ECANCELED).
+ */
+STRATA_API int strata_db_verify(struct strata_db_report *out,
+                                struct strata_db *db,
+                                const struct strata_db_verify_options *opts,
+                                struct strata_error *err);
+STRATA_API void strata_db_report_release(struct strata_db_report *r);
+
 /* ---- databases themselves ----------------------------------------------- */
 
 /* Creates the database named by `url` (no-op when it exists). */

@@ -98,6 +98,7 @@ struct cli {
 	struct config *settings; /* strata.conf */
 	const char *backup_dir;  /* strata.conf's backup_dir, or NULL */
 	bool is_backup_on_run;   /* strata.conf's backup = true */
+	bool is_verify_on_run;   /* strata.conf's verify = true */
 	bool has_progress_line;  /* a progress line awaits its end */
 	json_t *backup;          /* run --backup's backup, JSON mode */
 	const char *argv0;
@@ -311,6 +312,12 @@ json_t *cli_json_finding(const struct strata_finding *f);
  * else STRATA_DEFAULT_BACKUP_DIR. */
 const char *cli_backup_dir(struct cli *cli, const char *given);
 
+/* ---- cmd_verify.c: a verify report, also run --verify's ---------------- */
+/* Findings on stdout, the fix indented under each; the summary on
+ * stderr. */
+void cli_verify_print(struct cli *cli, const struct strata_db_report *r);
+json_t *cli_verify_json(const struct strata_db_report *r);
+
 /* ---- progress.c: the migration running, on stderr ---------------------- */
 /* run and revert: how progress is shown, from the output and options. */
 void cli_progress_init(struct cli *cli);
@@ -431,6 +438,7 @@ int cmd_run(struct cli *cli, int argc, char **argv);
 int cmd_revert(struct cli *cli, int argc, char **argv);
 int cmd_status(struct cli *cli, int argc, char **argv);
 int cmd_check(struct cli *cli, int argc, char **argv);
+int cmd_verify(struct cli *cli, int argc, char **argv);
 int cmd_validate(struct cli *cli, int argc, char **argv);
 int cmd_new(struct cli *cli, int argc, char **argv);
 int cmd_database(struct cli *cli, int argc, char **argv);

@@ -11,6 +11,53 @@
 
 static const char usage[] = "[options]";
 
+/*
+ * run --verify: strata verify on the database just migrated, its report
+ * after the run's. The migrations are committed whatever it finds: an
+ * error-level finding exits 4 saying so, and JSON carries the report as
+ * "verify". Returns the exit code.
+ */
+static int verify_after(struct cli *cli, struct strata_db *db, double budget,
+                        json_t *doc)
+{
+	struct strata_db_verify_options vo = STRATA_DB_VERIFY_OPTIONS_INIT;
+	struct strata_db_report report = { 0 };
+	struct strata_error err = STRATA_ERROR_INIT;
+	int rc;
+
+	vo.budget = budget;
+	if (strata_db_verify(&report, db, &vo, &err) < 0) {
+		strata_error_detail(
+		        &err,
+		        "The migrations were applied and committed; only the verification failed.");
+		if (doc)
+			json_object_set_new(doc, "verify_error",
+			                    cli_json_error(&err));
+		rc = doc ? cli_exit_code(err.code) : cli_error(cli, &err);
+		goto done;
+	}
+	rc = report.n_errors ? EXIT_VALIDATE : EXIT_OK;
+	if (doc) {
+		json_object_set_new(doc, "verify", cli_verify_json(&report));
+		goto done;
+	}
+	cli_verify_print(cli, &report);
+	if (report.n_errors) {
+		strata_error_set(&err, STRATA_EVALIDATE,
+		                 "verify found %zu error%s in the database",
+		                 report.n_errors,
+		                 report.n_errors == 1 ? "" : "s");
+		strata_error_detail(
+		        &err,
+		        "The migrations were applied and committed; the findings above are the database's state after them.");
+		cli_error(cli, &err);
+	}
+done:
+	strata_db_report_release(&report);
+	strata_error_release(&err);
+	return rc;
+}
+
 int cmd_run(struct cli *cli, int argc, char **argv)
 {
 	struct strata_run_options ro = STRATA_RUN_OPTIONS_INIT;
@@ -20,6 +67,8 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 	struct strata_source *src = NULL;
 	struct strata_db *db = NULL;
 	bool is_backup = false, is_no_backup = false;
+	bool is_verify = false, is_no_verify = false, has_budget = false;
+	double verify_budget = 0;
 	const char *metrics_file = NULL;
 	const struct opt opts[] = {
 		{ 0, "dry-run", OPT_FLAG, &ro.is_dry_run, NULL, NULL,
@@ -38,6 +87,13 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 		  "back up first (see 'strata backup'); apply nothing if that fails" },
 		{ 0, "no-backup", OPT_FLAG, &is_no_backup, NULL, NULL,
 		  "no backup, even when strata.conf says backup = true" },
+		{ 0, "verify", OPT_FLAG, &is_verify, NULL, NULL,
+		  "afterwards, check the database as 'strata verify' does; exit 4 when it finds an error (the migrations stay applied)" },
+		{ 0, "no-verify", OPT_FLAG, &is_no_verify, NULL, NULL,
+		  "no verification, even when strata.conf says verify = true" },
+		{ 0, "verify-budget", OPT_DURATION, &verify_budget, &has_budget,
+		  "DURATION",
+		  "the verification's time for every check together (default 30s)" },
 		{ 0, "metrics-file", OPT_STRING, &metrics_file, NULL, "PATH",
 		  "afterwards, write the migration metrics there for node_exporter's textfile collector, whatever the outcome" },
 		OPT_END,
@@ -49,6 +105,12 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 	if (argc)
 		return cli_usage_error(cli, "run", "unexpected argument '%s'",
 		                       argv[0]);
+	if (has_budget && verify_budget <= 0)
+		return cli_usage_error(
+		        cli, "run",
+		        "--verify-budget must be a positive duration");
+	is_verify = !ro.is_dry_run &&
+	            (is_verify || (cli->is_verify_on_run && !is_no_verify));
 	if (cli->format == FORMAT_JSON) {
 		cli->events = json_array();
 		cli->warnings = json_array();
@@ -92,8 +154,12 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 		json_object_set(doc, "lint", cli->findings);
 		if (cli->backup)
 			json_object_set(doc, "backup", cli->backup);
+		if (is_verify)
+			rc = verify_after(cli, db, verify_budget, doc);
 		cli_print_json(doc);
-	} else if (cli->verbosity >= 0) {
+		goto done;
+	}
+	if (cli->verbosity >= 0) {
 		if (!res.applied && !res.skipped)
 			printf("Nothing to apply: the database is up to date.\n");
 		else if (ro.is_dry_run)
@@ -102,6 +168,10 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 		else
 			printf("Applied %zu migration%s.\n", res.applied,
 			       res.applied == 1 ? "" : "s");
+	}
+	if (is_verify) {
+		fflush(stdout);
+		rc = verify_after(cli, db, verify_budget, NULL);
 	}
 done:
 	/* a run that applied its migrations but could not say so: exit 1,

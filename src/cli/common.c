@@ -254,6 +254,15 @@ int cli_resolve_settings(struct cli *cli)
 		rc = bad_value(cli, env, "backup", "true or false", v);
 		goto done;
 	}
+	v = config_get(cli->settings, env, "verify");
+	if (v && (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "on") ||
+	          !strcmp(v, "1"))) {
+		cli->is_verify_on_run = true;
+	} else if (v && strcmp(v, "false") && strcmp(v, "no") &&
+	           strcmp(v, "off") && strcmp(v, "0")) {
+		rc = bad_value(cli, env, "verify", "true or false", v);
+		goto done;
+	}
 	v = config_get(cli->settings, env, "lock_wait");
 	if (!cli->has_lock_wait && v &&
 	    cli_parse_lock_wait(&cli->lock_wait, v) < 0)

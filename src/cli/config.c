@@ -111,6 +111,7 @@ static const char *const known_keys[] = {
 	"max_file_size",
 	"seeds",
 	"allow_seed",
+	"verify",
 };
 
 /* What the key table holds, for the hint that lists it. */

@@ -27,6 +27,8 @@ static const struct command commands[] = {
 	{ "info", cmd_status, "Alias of status." },
 	{ "check", cmd_check,
 	  "Exit 0 when the database is up to date, 3 when migrations are pending, 4 when the history disagrees with the source." },
+	{ "verify", cmd_verify,
+	  "Check the live database: invalid indexes, orphaned rows, sequences behind, and more." },
 	{ "lint", cmd_lint,
 	  "Check migrations for changes that lock, rewrite or break a live database." },
 	{ "validate", cmd_validate,

@@ -45,3 +45,5 @@ OPTIONS_INIT_FN(strata_retention_init, strata_retention,
                 STRATA_RETENTION_VERSION)
 OPTIONS_INIT_FN(strata_restore_options_init, strata_restore_options,
                 STRATA_RESTORE_OPTIONS_VERSION)
+OPTIONS_INIT_FN(strata_db_verify_options_init, strata_db_verify_options,
+                STRATA_DB_VERIFY_OPTIONS_VERSION)

@@ -138,6 +138,9 @@ static void test_inits(void **state)
 	           STRATA_RETENTION_INIT, STRATA_RETENTION_VERSION);
 	CHECK_INIT(strata_restore_options, strata_restore_options_init,
 	           STRATA_RESTORE_OPTIONS_INIT, STRATA_RESTORE_OPTIONS_VERSION);
+	CHECK_INIT(strata_db_verify_options, strata_db_verify_options_init,
+	           STRATA_DB_VERIFY_OPTIONS_INIT,
+	           STRATA_DB_VERIFY_OPTIONS_VERSION);
 }
 
 /* ---- versions ----------------------------------------------------------- */
