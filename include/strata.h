@@ -739,6 +739,15 @@ struct strata_db_options {
 	strata_event_fn on_event; /* NULL: events are dropped */
 	void *event_data;
 	const char *command; /* recorded in the audit trail; redact it first */
+	/*
+	 * PostgreSQL, schema per tenant: the session's search_path is this
+	 * schema alone, the history table (when `table` names no schema)
+	 * and the audit trail are in it, and the migration lock is this
+	 * schema's, so that the schemas of one database migrate at once.
+	 * NULL: the URL's search_path, and the lock of the database as
+	 * sqlx takes it.
+	 */
+	const char *schema;
 };
 
 #define STRATA_DB_OPTIONS_VERSION 1
@@ -910,6 +919,11 @@ STRATA_API int strata_seed_check(struct strata_db *db, const char *path,
  */
 STRATA_API int strata_fleet_query_targets(char ***out, size_t *out_n,
                                           const char *url, const char *sql,
+                                          struct strata_error *err);
+/* The schemas of the PostgreSQL database `url` whose names are LIKE
+ * `pattern`, in name order, for strata_db_options.schema; as above. */
+STRATA_API int strata_fleet_query_schemas(char ***out, size_t *out_n,
+                                          const char *url, const char *pattern,
                                           struct strata_error *err);
 
 /* ---- status ------------------------------------------------------------- */

@@ -110,7 +110,8 @@ struct cli {
 	/* text mode: run's gate prints its warnings too (--dry-run, -v) */
 	bool is_show_lint_warnings;
 	/* a fleet (fleet.c): the targets, and how to run them */
-	const char *fleet_targets_file, *fleet_targets_query;
+	const char *fleet_targets_file, *fleet_targets_query, *fleet_schemas;
+	const char *schema;           /* --schema: strata_db_options.schema */
 	int fleet_jobs, fleet_canary; /* 0: the defaults */
 	bool is_fleet_fail_fast;
 	/* in a fleet's child: the target, in place of the database */

@@ -55,6 +55,7 @@ static int look(struct cli *cli, struct strata_source **src,
 		.lock_wait = cli->lock_wait,
 		.is_read_only = true,
 		.command = cli->command_line,
+		.schema = cli->schema,
 	};
 
 	strata_status_free(*st);

@@ -156,6 +156,7 @@ static int open_db(struct server *s, struct strata_error *err)
 		.lock_wait = s->cli->lock_wait,
 		.is_read_only = true,
 		.command = s->cli->command_line,
+		.schema = s->cli->schema,
 	};
 
 	return strata_db_open(&s->db, s->cli->database, &opts, err);

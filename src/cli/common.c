@@ -152,7 +152,8 @@ int cli_parse_options(struct cli *cli, const char *cmd, const char *usage,
 		cli->database = cli->fleet_target;
 		return 0;
 	}
-	if (cli->fleet_targets_file || cli->fleet_targets_query) {
+	if (cli->fleet_targets_file || cli->fleet_targets_query ||
+	    cli->fleet_schemas) {
 		rc = cli_fleet_run(cli);
 		return rc ? rc : -1; /* done: the command does nothing more */
 	}
@@ -323,6 +324,7 @@ static int cli_open_db_quiet(struct cli *cli, struct strata_db **out,
 		.retries = cli->retries,
 		.is_hide_queries = cli->is_hide_queries,
 		.is_read_only = cli->is_read_only,
+		.schema = cli->schema,
 	};
 
 	if (cli->verbosity > 0 && cli->format != FORMAT_JSON)

@@ -37,6 +37,7 @@ enum target_state {
 
 struct target {
 	char *url;      /* as given: may hold a password */
+	char *schema;   /* --schemas: the tenant's; NULL otherwise */
 	char *redacted; /* what is shown */
 	enum target_state state;
 	pid_t pid;
@@ -70,7 +71,7 @@ static void out_add(struct sbuf_lite *b, const char *data, size_t n)
 	b->buf[b->len] = '\0';
 }
 
-static void fleet_add(struct fleet *f, const char *url)
+static void fleet_add(struct fleet *f, const char *url, const char *schema)
 {
 	struct target *t;
 
@@ -86,6 +87,17 @@ static void fleet_add(struct fleet *f, const char *url)
 	t->redacted = strata_url_redact(url);
 	if (!t->url || !t->redacted)
 		abort();
+	if (schema) {
+		size_t n = strlen(t->redacted) + strlen(schema) + 16;
+		char *shown = malloc(n);
+
+		t->schema = strdup(schema);
+		if (!shown || !t->schema)
+			abort();
+		snprintf(shown, n, "%s schema %s", t->redacted, schema);
+		free(t->redacted);
+		t->redacted = shown;
+	}
 	t->fd = -1;
 }
 
@@ -93,6 +105,7 @@ static void fleet_release(struct fleet *f)
 {
 	for (size_t i = 0; i < f->n; i++) {
 		free(f->targets[i].url);
+		free(f->targets[i].schema);
 		free(f->targets[i].redacted);
 		free(f->targets[i].out.buf);
 	}
@@ -120,7 +133,7 @@ static int read_targets_file(struct cli *cli, struct fleet *f, const char *path)
 			e--;
 		*e = '\0';
 		if (*s && *s != '#')
-			fleet_add(f, s);
+			fleet_add(f, s, NULL);
 	}
 	free(line);
 	if (fp != stdin)
@@ -148,10 +161,36 @@ static int query_targets(struct cli *cli, struct fleet *f, const char *sql)
 		return rc;
 	}
 	for (size_t i = 0; i < n; i++) {
-		fleet_add(f, urls[i]);
+		fleet_add(f, urls[i], NULL);
 		free(urls[i]);
 	}
 	free(urls);
+	return 0;
+}
+
+/* --schemas PATTERN: the schemas of the database LIKE it. */
+static int query_schemas(struct cli *cli, struct fleet *f, const char *pattern)
+{
+	struct strata_error err = STRATA_ERROR_INIT;
+	char **names = NULL;
+	size_t n = 0;
+	int rc = 0;
+
+	if (!cli->database)
+		return cli_usage_error(
+		        cli, NULL,
+		        "--schemas lists the schemas of the database: give --database URL (or DATABASE_URL)");
+	if (strata_fleet_query_schemas(&names, &n, cli->database, pattern,
+	                               &err) < 0) {
+		rc = cli_error(cli, &err);
+		strata_error_release(&err);
+		return rc;
+	}
+	for (size_t i = 0; i < n; i++) {
+		fleet_add(f, cli->database, names[i]);
+		free(names[i]);
+	}
+	free(names);
 	return 0;
 }
 
@@ -220,6 +259,8 @@ static int start(struct cli *cli, struct fleet *f, struct target *t)
 		dup2(fds[1], STDERR_FILENO);
 		close(fds[1]);
 		cli->fleet_target = t->url;
+		if (t->schema)
+			cli->schema = t->schema;
 		cli->is_fleet_child = true;
 		cli->format = FORMAT_JSON;
 		cli->is_color_out = cli->is_color_err = false;
@@ -471,15 +512,18 @@ int cli_fleet_run(struct cli *cli)
 	if ((cli->fleet_targets_file &&
 	     (rc = read_targets_file(cli, &f, cli->fleet_targets_file))) ||
 	    (cli->fleet_targets_query &&
-	     (rc = query_targets(cli, &f, cli->fleet_targets_query))))
+	     (rc = query_targets(cli, &f, cli->fleet_targets_query))) ||
+	    (cli->fleet_schemas &&
+	     (rc = query_schemas(cli, &f, cli->fleet_schemas))))
 		goto done;
 	if (!f.n) {
 		struct strata_error err = STRATA_ERROR_INIT;
 
 		strata_error_set(&err, STRATA_EVALIDATE,
 		                 "the fleet has no target: %s names none",
-		                 cli->fleet_targets_file ? "--targets"
-		                                         : "--targets-query");
+		                 cli->fleet_targets_file    ? "--targets"
+		                 : cli->fleet_targets_query ? "--targets-query"
+		                                            : "--schemas");
 		rc = cli_error(cli, &err);
 		strata_error_release(&err);
 		goto done;

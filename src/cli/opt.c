@@ -70,6 +70,10 @@ static struct opt global_opts[] = {
 	{ 0, "max-file-size", OPT_STRING, &max_file_size_arg, NULL, "SIZE",
 	  "largest migration file read (default: " STRATA_STR(
 	          STRATA_DEFAULT_MAX_FILE_SIZE_MIB) "MiB; 1GiB, 500MB...)" },
+	{ 0, "schema", OPT_STRING, NULL, NULL, "NAME",
+	  "PostgreSQL, schema per tenant: the search_path, the history table and the lock of this schema" },
+	{ 0, "schemas", OPT_STRING, NULL, NULL, "PATTERN",
+	  "a fleet: every schema of the database whose name is LIKE PATTERN, each as --schema" },
 	{ 0, "targets", OPT_STRING, NULL, NULL, "FILE",
 	  "a fleet: the command on every database FILE names, a URL or keyword string per line (- for standard input)" },
 	{ 0, "targets-query", OPT_STRING, NULL, NULL, "SQL",
@@ -121,6 +125,8 @@ static const struct {
 	{ "progress-interval", USES_MIGRATE },
 	/* the lock's holder is named with its query too */
 	{ "hide-queries", USES_LOCK | USES_MIGRATE },
+	{ "schema", USES_DB },
+	{ "schemas", USES_DB },
 	{ "targets", USES_DB },
 	{ "targets-query", USES_DB },
 	{ "jobs", USES_DB },
@@ -162,6 +168,8 @@ static void bind_globals(struct cli *cli)
 	bind("layout", &cli->layout_arg);
 	bind("help", &cli->is_help);
 	bind("hide-queries", &cli->is_hide_queries);
+	bind("schema", &cli->schema);
+	bind("schemas", &cli->fleet_schemas);
 	bind("targets", &cli->fleet_targets_file);
 	bind("targets-query", &cli->fleet_targets_query);
 	bind("fail-fast", &cli->is_fleet_fail_fast);

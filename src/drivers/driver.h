@@ -26,6 +26,9 @@ struct strata_conn {
 	 * strata's, so that the two tools exclude each other (NULL: none;
 	 * the schema NULL: the session's current one) */
 	const char *tool_lock_schema, *tool_lock_table;
+	/* strata_db_options.schema: the lock is this schema's (NULL: the
+	 * database's) */
+	const char *lock_scope;
 };
 
 /* Values and rows of the generic query operation: $1…$n in both dialects. */

@@ -24,6 +24,16 @@ int64_t lockkey_golang_migrate(const char *dbname, const char *schema,
 	return (int64_t)(uint32_t)((uint32_t)crc * 1486364155u);
 }
 
+int64_t lockkey_for_schema(const char *dbname, const char *schema)
+{
+	uLong crc = crc32(0L, Z_NULL, 0);
+
+	crc = crc32(crc, (const Bytef *)dbname, (uInt)strlen(dbname));
+	crc = crc32(crc, (const Bytef *)"", 1); /* the \0 */
+	crc = crc32(crc, (const Bytef *)schema, (uInt)strlen(schema));
+	return (int64_t)0x3d32ad9e * (int64_t)(uint32_t)crc;
+}
+
 int64_t lockkey_for_database(const char *dbname)
 {
 	uLong crc = crc32(0L, Z_NULL, 0);

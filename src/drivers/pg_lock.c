@@ -235,7 +235,10 @@ static int open_lock_conn(struct pg_conn *pc, struct strata_error *err)
 		pgsession_error(err, pc->lock_pg, res);
 		goto done;
 	}
-	pc->lock_key = lockkey_for_database(PQgetvalue(res, 0, 0));
+	pc->lock_key = pc->base.lock_scope
+	                       ? lockkey_for_schema(PQgetvalue(res, 0, 0),
+	                                            pc->base.lock_scope)
+	                       : lockkey_for_database(PQgetvalue(res, 0, 0));
 	pc->tool_lock_key =
 	        pc->base.tool_lock_table
 	                ? lockkey_golang_migrate(

@@ -163,6 +163,69 @@ static void name_beside(struct table_name *out, const struct table_name *t,
 	out->quoted = sbuf_detach(&q, NULL);
 }
 
+/*
+ * The history table's name as given, kept for the tool's table of a layout
+ * found later (NULL: the default); with a schema (schema per tenant), in
+ * that schema unless it names one.
+ */
+static int schema_table(struct strata_db *db, struct strata_error *err)
+{
+	const char *table = db->opts.table;
+	const char *schema = db->opts.schema;
+
+	if (!schema) {
+		db->table_text = table ? xstrdup(table) : NULL;
+		return 0;
+	}
+	if (!is_valid_part(schema, strlen(schema)) || strchr(schema, '.'))
+		return strata_error_set(err, STRATA_EUSAGE,
+		                        "invalid schema name '%s'", schema);
+	if (db->url.kind != URL_POSTGRES) {
+		strata_error_set(err, STRATA_EUSAGE,
+		                 "a schema per tenant needs PostgreSQL");
+		return strata_error_hint(
+		        err,
+		        "SQLite has no schemas: give each tenant its file.");
+	}
+	db->schema = xstrdup(schema);
+	db->opts.schema = NULL;
+	if (table && strchr(table, '.'))
+		db->table_text = xstrdup(table);
+	else
+		db->table_text = xstrfmt("%s.%s", schema,
+		                         table ? table : STRATA_DEFAULT_TABLE);
+	return 0;
+}
+
+/* The schema alone on the search path: the migrations' objects go there.
+ * A schema that does not exist is said before anything runs. */
+static int set_search_path(struct strata_db *db, struct strata_error *err)
+{
+	struct sbuf sql = SBUF_INIT;
+	struct db_rows rows = { 0 };
+	struct db_value name = DBV_TEXT(db->schema);
+	int rc = db->drv->query(db->conn,
+	                        "SELECT 1 FROM pg_catalog.pg_namespace"
+	                        " WHERE nspname = $1",
+	                        1, &name, &rows, err);
+
+	if (rc == 0 && !rows.n_rows) {
+		strata_error_set(err, STRATA_EUSAGE, "no schema '%s' in '%s'",
+		                 db->schema, db->url.redacted);
+		rc = strata_error_hint(
+		        err,
+		        "Create it first (CREATE SCHEMA), or check its name.");
+	}
+	db_rows_release(&rows);
+	if (rc < 0)
+		return -1;
+	sbuf_adds(&sql, "SET search_path TO ");
+	sbuf_add_ident(&sql, db->schema);
+	rc = db->drv->exec(db->conn, sql.buf, err);
+	sbuf_release(&sql);
+	return rc;
+}
+
 int strata_db_open(struct strata_db **out, const char *url,
                    const struct strata_db_options *opts,
                    struct strata_error *err)
@@ -182,14 +245,12 @@ int strata_db_open(struct strata_db **out, const char *url,
 	                             ? 0
 	                             : db->opts.lock_wait;
 	db->hist.layout = STRATA_LAYOUT_SQLX;
-	if (url_parse(&db->url, url, err) < 0 ||
+	if (url_parse(&db->url, url, err) < 0 || schema_table(db, err) < 0 ||
 	    table_name_parse(&db->hist.own,
-	                     db->opts.table ? db->opts.table
+	                     db->table_text ? db->table_text
 	                                    : STRATA_DEFAULT_TABLE,
 	                     err) < 0)
 		goto fail;
-	/* borrowed; kept for the tool's table of a layout found later */
-	db->table_text = db->opts.table ? xstrdup(db->opts.table) : NULL;
 	db->opts.table = NULL;
 	db->command = db->opts.command ? xstrdup(db->opts.command) : NULL;
 	db->opts.command = NULL;
@@ -206,6 +267,9 @@ int strata_db_open(struct strata_db **out, const char *url,
 	db->conn->on_event = db->opts.on_event;
 	db->conn->event_data = db->opts.event_data;
 	db->conn->is_hide_queries = db->opts.is_hide_queries;
+	db->conn->lock_scope = db->schema;
+	if (db->schema && set_search_path(db, err) < 0)
+		goto fail;
 	*out = db;
 	return 0;
 fail:
@@ -222,6 +286,7 @@ void strata_db_close(struct strata_db *db)
 	url_release(&db->url);
 	history_tables_release(&db->hist);
 	free(db->table_text);
+	free(db->schema);
 	table_name_release(&db->audit);
 	free(db->command);
 	free(db->git_commit);

@@ -13,6 +13,7 @@ struct strata_db {
 	struct strata_url url;
 	struct history_tables hist; /* sqlx's until a source's layout says */
 	char *table_text;           /* opts.table, owned: the tool's table */
+	char *schema;               /* opts.schema, owned */
 	struct table_name audit;    /* beside the history table */
 	/* as given, but lock_wait as the drivers take it: 0 is one try */
 	struct strata_db_options opts;

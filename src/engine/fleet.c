@@ -72,3 +72,39 @@ done:
 	strata_db_close(db);
 	return rc;
 }
+
+int strata_fleet_query_schemas(char ***out, size_t *out_n, const char *url,
+                               const char *pattern, struct strata_error *err)
+{
+	struct strata_db *db = NULL;
+	struct db_rows rows = { 0 };
+	struct db_value like = DBV_TEXT(pattern);
+	char **list = NULL;
+	size_t n = 0;
+	int rc = -1;
+
+	*out = NULL;
+	*out_n = 0;
+	if (strata_db_open(&db, url, NULL, err) < 0)
+		return -1;
+	if (strcmp(db->drv->name, "postgres") != 0) {
+		strata_error_set(err, STRATA_EUSAGE,
+		                 "a schema per tenant needs PostgreSQL");
+		goto done;
+	}
+	if (db->drv->query(db->conn,
+	                   "SELECT nspname FROM pg_catalog.pg_namespace"
+	                   " WHERE nspname LIKE $1 ORDER BY nspname",
+	                   1, &like, &rows, err) < 0)
+		goto done;
+	list = xcalloc(rows.n_rows + 1, sizeof(*list));
+	for (size_t r = 0; r < rows.n_rows; r++)
+		list[n++] = xstrdup(db_rows_get(&rows, r, 0));
+	*out = list;
+	*out_n = n;
+	rc = 0;
+done:
+	db_rows_release(&rows);
+	strata_db_close(db);
+	return rc;
+}

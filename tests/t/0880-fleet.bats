@@ -161,3 +161,49 @@ three_migrations() {
 	assert_failure 2
 	assert_output --partial "cannot read --targets 'nope.txt'"
 }
+
+@test "fleet: --schemas, schema per tenant: 50 schemas of one database, each with its tables, history and lock" {
+	new_db
+	local sql=""
+	for i in $(seq 1 50); do
+		sql+="CREATE SCHEMA tenant_$i;"
+	done
+	psql_db "$sql CREATE SCHEMA other;" >/dev/null
+	write_migration 1_a.sql "CREATE TABLE a (id int);"
+	write_migration 2_b.sql "INSERT INTO a VALUES (1);"
+	run strata --schemas 'tenant\_%' --jobs 8 run
+	assert_success
+	assert_output --partial "50 targets: 50 ok, 0 failed, 0 not started."
+	assert_output --partial " schema tenant_17"
+	assert_equal "$(psql_db "SELECT count(*) FROM pg_tables WHERE tablename = 'a'")" 50
+	assert_equal "$(psql_db "SELECT count(*) FROM tenant_33._sqlx_migrations WHERE success")" 2
+	assert_equal "$(psql_db "SELECT count(*) FROM tenant_33.a")" 1
+	# nothing in public, nor in the schema the pattern leaves out
+	assert_equal "$(psql_db "SELECT count(*) FROM pg_tables WHERE schemaname IN ('public', 'other')")" 0
+	# one tenant alone; status over the fleet
+	write_migration 3_c.sql "CREATE TABLE c (id int);"
+	run strata --schema tenant_5 run
+	assert_success
+	assert_equal "$(psql_db "SELECT count(*) FROM pg_tables WHERE tablename = 'c'")" 1
+	run strata --schemas 'tenant\_%' check
+	assert_failure 3
+	run strata --schema nope run
+	assert_failure 2
+	assert_output --partial "no schema 'nope' in"
+}
+
+@test "fleet: --schema takes each tenant's own lock: a tenant locked elsewhere does not stop another" {
+	new_db
+	psql_db "CREATE SCHEMA t1; CREATE SCHEMA t2;" >/dev/null
+	write_migration 1_slow.sql "SELECT pg_sleep(3); CREATE TABLE a (id int);"
+	strata --schema t1 run >t1.out 2>&1 &
+	local pid=$!
+	sleep 1
+	# t1's run holds its lock now; t2 needs no wait
+	run strata --schema t2 --lock-wait 0 status
+	assert_success
+	run timeout 10 strata --schema t2 --lock-wait 0.5s run
+	assert_success
+	wait "$pid"
+	assert_equal "$(psql_db "SELECT count(*) FROM pg_tables WHERE tablename = 'a'")" 2
+}
