@@ -31,8 +31,10 @@ lock_key() {
 	write_migration 2_more.sql "UPDATE counter SET n = n + 1;"
 	strata run >first.out 2>&1 &
 	local first=$! held=""
-	# the second starts once the first holds the lock
+	# the second starts once the first holds the lock and says what it
+	# applies (its lock session's name, set once a statement runs a while)
 	held=$(await_sql "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted")
+	held=$(await_sql "SELECT 1 FROM pg_stat_activity WHERE application_name LIKE 'strata: applying 1 slow%'")
 	run strata run
 	wait "$first"
 	assert_success
