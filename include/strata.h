@@ -920,6 +920,11 @@ STRATA_API int strata_seed_check(struct strata_db *db, const char *path,
 STRATA_API int strata_fleet_query_targets(char ***out, size_t *out_n,
                                           const char *url, const char *sql,
                                           struct strata_error *err);
+/* The connections the PostgreSQL server of `url` has free for a role
+ * that is not a superuser (max_connections, less those reserved and
+ * those open); -1 for a database that has no such limit (SQLite). */
+STRATA_API int strata_fleet_free_connections(int *out, const char *url,
+                                             struct strata_error *err);
 /* The schemas of the PostgreSQL database `url` whose names are LIKE
  * `pattern`, in name order, for strata_db_options.schema; as above. */
 STRATA_API int strata_fleet_query_schemas(char ***out, size_t *out_n,

@@ -111,7 +111,8 @@ struct cli {
 	bool is_show_lint_warnings;
 	/* a fleet (fleet.c): the targets, and how to run them */
 	const char *fleet_targets_file, *fleet_targets_query, *fleet_schemas;
-	const char *schema;           /* --schema: strata_db_options.schema */
+	const char *schema;     /* --schema: strata_db_options.schema */
+	const char *fleet_name; /* --fleet NAME: [fleet.NAME] of strata.conf */
 	int fleet_jobs, fleet_canary; /* 0: the defaults */
 	bool is_fleet_fail_fast;
 	/* in a fleet's child: the target, in place of the database */
@@ -397,6 +398,10 @@ void config_free(struct config *c);
 const char *config_get(const struct config *c, const char *env,
                        const char *key);
 bool config_has_environment(const struct config *c, const char *env);
+/* [fleet.NAME]'s `key` (NULL: unset), and whether the fleet is there. */
+const char *config_fleet_get(const struct config *c, const char *fleet,
+                             const char *key);
+bool config_has_fleet(const struct config *c, const char *fleet);
 /* The file read, or NULL when there was none. */
 const char *config_path(const struct config *c);
 /* The i-th [environment.NAME] of the file (0-based, a section with no key
@@ -459,6 +464,8 @@ int cli_seed_allowed(struct cli *cli, bool is_yes);
 /* fleet.c: the command over every target of --targets/--targets-query,
  * with its report; the exit code. */
 int cli_fleet_run(struct cli *cli);
+/* A fleet's count (--jobs, --canary): a whole number from 1 to 1000. */
+int cli_parse_count(int *out, const char *text);
 int cmd_migrate(struct cli *cli, int argc, char **argv);
 int cmd_migrate_add(struct cli *cli, int argc, char **argv);
 int cmd_embed(struct cli *cli, int argc, char **argv);

@@ -133,6 +133,49 @@ void cli_show_database(struct cli *cli)
 	free(shown);
 }
 
+/* --fleet NAME: [fleet.NAME]'s keys, where the command line says
+ * nothing. */
+static int named_fleet(struct cli *cli)
+{
+	const struct config *c = cli->settings;
+	const char *name = cli->fleet_name, *v;
+
+	if (!config_has_fleet(c, name))
+		return cli_usage_error(
+		        cli, NULL, "no fleet '%s' in %s", name,
+		        config_path(c) ? config_path(c)
+		                       : "strata.conf (there is no such file)");
+	if (!cli->fleet_targets_file && !cli->fleet_targets_query &&
+	    !cli->fleet_schemas) {
+		cli->fleet_targets_file = config_fleet_get(c, name, "targets");
+		cli->fleet_targets_query =
+		        config_fleet_get(c, name, "targets_query");
+		cli->fleet_schemas = config_fleet_get(c, name, "schemas");
+	}
+	if (!cli->fleet_targets_file && !cli->fleet_targets_query &&
+	    !cli->fleet_schemas)
+		return cli_usage_error(
+		        cli, NULL,
+		        "fleet '%s' of strata.conf names no targets: give it targets, targets_query or schemas",
+		        name);
+	if (!cli->fleet_jobs && (v = config_fleet_get(c, name, "jobs")) &&
+	    cli_parse_count(&cli->fleet_jobs, v) < 0)
+		return cli_usage_error(
+		        cli, NULL,
+		        "jobs in [fleet.%s] wants a number from 1 to 1000, not '%s'",
+		        name, v);
+	if (!cli->fleet_canary && (v = config_fleet_get(c, name, "canary")) &&
+	    cli_parse_count(&cli->fleet_canary, v) < 0)
+		return cli_usage_error(
+		        cli, NULL,
+		        "canary in [fleet.%s] wants a number from 1 to 1000, not '%s'",
+		        name, v);
+	if ((v = config_fleet_get(c, name, "fail_fast")) &&
+	    (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "1")))
+		cli->is_fleet_fail_fast = true;
+	return 0;
+}
+
 /*
  * Where each setting comes from (design.md, Databases): the command line, then
  * the environment (a .env file fills in what is unset), then the active
@@ -152,6 +195,8 @@ int cli_parse_options(struct cli *cli, const char *cmd, const char *usage,
 		cli->database = cli->fleet_target;
 		return 0;
 	}
+	if (cli->fleet_name && (rc = named_fleet(cli)))
+		return rc;
 	if (cli->fleet_targets_file || cli->fleet_targets_query ||
 	    cli->fleet_schemas) {
 		rc = cli_fleet_run(cli);

@@ -77,6 +77,7 @@ struct config_entry {
 	char *value;
 	int line;
 	bool is_lint; /* [lint]: key is a rule id, value a severity */
+	char *fleet;  /* [fleet.NAME]: NAME; NULL elsewhere */
 };
 
 struct config {
@@ -284,6 +285,50 @@ static int on_lint_entry(struct config *c, const char *key, const char *value)
 	return 1;
 }
 
+/* [fleet.NAME]: what --fleet NAME stands for (design.md, Fleets). */
+static const char *const fleet_keys[] = {
+	"targets", "targets_query", "schemas", "jobs", "fail_fast", "canary"
+};
+
+static int on_fleet_entry(struct config *c, const char *fleet, const char *key,
+                          const char *value)
+{
+	bool is_known = false;
+
+	for (size_t i = 0; i < sizeof(fleet_keys) / sizeof(fleet_keys[0]); i++)
+		is_known = is_known || !strcmp(fleet_keys[i], key);
+	if (!is_known) {
+		set_problem(
+		        c, format("unknown key '%s' in [fleet.%s]", key, fleet),
+		        copy("A fleet's keys: targets (a file), targets_query (SQL), schemas (a LIKE pattern), jobs, fail_fast, canary."));
+		return 0;
+	}
+	add_entry(c, NULL, key, value, false);
+	c->entries[c->n - 1].fleet = copy(fleet);
+	return 1;
+}
+
+const char *config_fleet_get(const struct config *c, const char *fleet,
+                             const char *key)
+{
+	const char *found = NULL;
+
+	for (size_t i = 0; i < c->n; i++)
+		if (c->entries[i].fleet &&
+		    !strcmp(c->entries[i].fleet, fleet) &&
+		    !strcmp(c->entries[i].key, key))
+			found = c->entries[i].value;
+	return found;
+}
+
+bool config_has_fleet(const struct config *c, const char *fleet)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (c->entries[i].fleet && !strcmp(c->entries[i].fleet, fleet))
+			return true;
+	return false;
+}
+
 static int on_entry(void *user, const char *section, const char *key,
                     const char *value)
 {
@@ -292,6 +337,8 @@ static int on_entry(void *user, const char *section, const char *key,
 
 	if (strcmp(section, "lint") == 0)
 		return on_lint_entry(c, key, value);
+	if (!strncmp(section, "fleet.", 6) && section[6])
+		return on_fleet_entry(c, section + 6, key, value);
 	if (strncmp(section, ENV_PREFIX, strlen(ENV_PREFIX)) == 0 &&
 	    section[strlen(ENV_PREFIX)])
 		env = section + strlen(ENV_PREFIX);
@@ -299,9 +346,9 @@ static int on_entry(void *user, const char *section, const char *key,
 		set_problem(
 		        c,
 		        *section
-		                ? format("unknown section '[%s]' (use [strata], [environment.NAME] or [lint])",
+		                ? format("unknown section '[%s]' (use [strata], [environment.NAME], [fleet.NAME] or [lint])",
 		                         section)
-		                : format("'%s' is in no section (use [strata], [environment.NAME] or [lint])",
+		                : format("'%s' is in no section (use [strata], [environment.NAME], [fleet.NAME] or [lint])",
 		                         key),
 		        NULL);
 		return 0;
@@ -425,6 +472,7 @@ void config_free(struct config *c)
 		return;
 	for (size_t i = 0; i < c->n; i++) {
 		free(c->entries[i].env);
+		free(c->entries[i].fleet);
 		free(c->entries[i].key);
 		free(c->entries[i].value);
 	}
@@ -449,7 +497,7 @@ static const struct config_entry *lookup_entry(const struct config *c,
 	for (size_t i = 0; i < c->n; i++) {
 		const struct config_entry *e = &c->entries[i];
 
-		if (e->is_lint || strcmp(e->key, key) != 0)
+		if (e->is_lint || e->fleet || strcmp(e->key, key) != 0)
 			continue;
 		if ((!env && !e->env) ||
 		    (env && e->env && !strcmp(env, e->env)))

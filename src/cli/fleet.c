@@ -41,11 +41,13 @@ struct target {
 	char *redacted; /* what is shown */
 	enum target_state state;
 	pid_t pid;
-	int fd; /* the child's stdout and stderr, one pipe */
+	int fd;     /* the child's stdout: its JSON result */
+	int fd_err; /* its stderr: JSON lines of what it does */
 	struct sbuf_lite {
 		char *buf;
 		size_t len, alloc;
-	} out;
+	} out, err;
+	char *waiting; /* what it waits on now, from its stderr; NULL */
 	int exit_code;
 	struct timespec started;
 	double seconds;
@@ -98,7 +100,7 @@ static void fleet_add(struct fleet *f, const char *url, const char *schema)
 		free(t->redacted);
 		t->redacted = shown;
 	}
-	t->fd = -1;
+	t->fd = t->fd_err = -1;
 }
 
 static void fleet_release(struct fleet *f)
@@ -108,6 +110,8 @@ static void fleet_release(struct fleet *f)
 		free(f->targets[i].schema);
 		free(f->targets[i].redacted);
 		free(f->targets[i].out.buf);
+		free(f->targets[i].err.buf);
+		free(f->targets[i].waiting);
 	}
 	free(f->targets);
 }
@@ -203,14 +207,35 @@ static double since(const struct timespec *t0)
 	       (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-/* The live line on a terminal: how the fleet stands. */
+/* The live line on a terminal: how the fleet stands, and its slowest
+ * target with what it waits on. */
 static void show_line(struct cli *cli, struct fleet *f)
 {
+	const struct target *slowest = NULL;
+	double longest = 0;
+
 	if (!f->is_tty || cli->verbosity < 0 || cli->format == FORMAT_JSON)
 		return;
+	for (size_t i = 0; i < f->n; i++) {
+		const struct target *t = &f->targets[i];
+		double s;
+
+		if (t->state != TARGET_RUNNING)
+			continue;
+		s = since(&t->started);
+		if (!slowest || s > longest) {
+			slowest = t;
+			longest = s;
+		}
+	}
 	fprintf(stderr,
 	        "\r\033[KFleet: %zu done, %zu running, %zu failed, %zu left",
 	        f->done, f->running, f->failed, f->n - f->next);
+	if (slowest && longest >= 1)
+		fprintf(stderr, "; slowest %s, %.0f s%s%.80s",
+		        cli_safe(slowest->redacted), longest,
+		        slowest->waiting ? ": " : "",
+		        slowest->waiting ? cli_safe(slowest->waiting) : "");
 	cli->has_progress_line = true;
 }
 
@@ -234,17 +259,24 @@ static void say(struct cli *cli, struct fleet *f, const char *fmt, ...)
 
 static int start(struct cli *cli, struct fleet *f, struct target *t)
 {
-	int fds[2];
+	int fds[2], efds[2];
 	pid_t pid;
 
 	if (pipe(fds) < 0)
 		return -1;
+	if (pipe(efds) < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
 	fflush(stdout);
 	fflush(stderr);
 	pid = fork();
 	if (pid < 0) {
 		close(fds[0]);
 		close(fds[1]);
+		close(efds[0]);
+		close(efds[1]);
 		return -1;
 	}
 	if (pid == 0) {
@@ -255,9 +287,11 @@ static int start(struct cli *cli, struct fleet *f, struct target *t)
 		if (getppid() == 1)
 			_exit(128 + SIGTERM);
 		close(fds[0]);
+		close(efds[0]);
 		dup2(fds[1], STDOUT_FILENO);
-		dup2(fds[1], STDERR_FILENO);
+		dup2(efds[1], STDERR_FILENO);
 		close(fds[1]);
+		close(efds[1]);
 		cli->fleet_target = t->url;
 		if (t->schema)
 			cli->schema = t->schema;
@@ -267,9 +301,12 @@ static int start(struct cli *cli, struct fleet *f, struct target *t)
 		exit(cli->cmd_fn(cli, cli->cmd_argc, cli->cmd_argv));
 	}
 	close(fds[1]);
+	close(efds[1]);
 	fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+	fcntl(efds[0], F_SETFD, FD_CLOEXEC);
 	t->pid = pid;
 	t->fd = fds[0];
+	t->fd_err = efds[0];
 	t->state = TARGET_RUNNING;
 	clock_gettime(CLOCK_MONOTONIC, &t->started);
 	f->running++;
@@ -369,43 +406,101 @@ static void finish(struct cli *cli, struct fleet *f, struct target *t,
 	free(msg);
 }
 
+/*
+ * The child's JSON lines of events (run's progress in JSON): what it
+ * waits on, for the live line and the log, until it goes on.
+ */
+static void read_events(struct cli *cli, struct fleet *f, struct target *t)
+{
+	char *line = t->err.buf, *nl;
+
+	while (line && (nl = strchr(line, '\n'))) {
+		json_t *o, *ev, *msg;
+
+		*nl = '\0';
+		if ((o = json_loads(line, 0, NULL))) {
+			ev = json_object_get(o, "event");
+			msg = json_object_get(o, "message");
+			if (json_is_string(ev) &&
+			    (!strcmp(json_string_value(ev), "lock-wait") ||
+			     !strcmp(json_string_value(ev), "blocked")) &&
+			    json_is_string(msg)) {
+				free(t->waiting);
+				t->waiting = strdup(json_string_value(msg));
+				say(cli, f, "%s: %s", t->redacted,
+				    json_string_value(msg));
+			} else if (json_is_string(ev)) {
+				free(t->waiting);
+				t->waiting = NULL;
+			}
+			json_decref(o);
+		}
+		line = nl + 1;
+	}
+	if (line && line != t->err.buf) {
+		t->err.len -= (size_t)(line - t->err.buf);
+		memmove(t->err.buf, line, t->err.len + 1);
+	}
+}
+
+/* Reads what a child wrote on `*fd`; closes it at the end. */
+static void drain(int *fd, struct sbuf_lite *into)
+{
+	char buf[8192];
+	ssize_t got = read(*fd, buf, sizeof(buf));
+
+	if (got > 0) {
+		out_add(into, buf, (size_t)got);
+	} else if (got == 0 || errno != EINTR) {
+		close(*fd);
+		*fd = -1;
+	}
+}
+
 /* Reads what children wrote and reaps those that ended. */
 static void wait_some(struct cli *cli, struct fleet *f, bool is_check)
 {
-	struct pollfd pfd[256];
-	size_t map[256], n = 0;
+	struct pollfd pfd[512];
+	size_t map[512], n = 0;
 
-	for (size_t i = 0; i < f->n && n < 256; i++)
-		if (f->targets[i].state == TARGET_RUNNING &&
-		    f->targets[i].fd >= 0) {
-			pfd[n].fd = f->targets[i].fd;
-			pfd[n].events = POLLIN;
+	for (size_t i = 0; i < f->n && n + 2 <= 512; i++) {
+		const struct target *t = &f->targets[i];
+
+		if (t->state != TARGET_RUNNING)
+			continue;
+		if (t->fd >= 0) {
+			pfd[n] = (struct pollfd){ .fd = t->fd,
+				                  .events = POLLIN };
 			map[n++] = i;
 		}
+		if (t->fd_err >= 0) {
+			pfd[n] = (struct pollfd){ .fd = t->fd_err,
+				                  .events = POLLIN };
+			map[n++] = i;
+		}
+	}
 	if (n && poll(pfd, n, 200) > 0) {
 		for (size_t k = 0; k < n; k++) {
 			struct target *t = &f->targets[map[k]];
-			char buf[8192];
-			ssize_t got;
 
 			if (!(pfd[k].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
-			got = read(t->fd, buf, sizeof(buf));
-			if (got > 0) {
-				out_add(&t->out, buf, (size_t)got);
-			} else if (got == 0 || errno != EINTR) {
-				close(t->fd);
-				t->fd = -1;
+			if (pfd[k].fd == t->fd) {
+				drain(&t->fd, &t->out);
+			} else {
+				drain(&t->fd_err, &t->err);
+				read_events(cli, f, t);
 			}
 		}
 	} else if (!n) {
 		usleep(20000);
 	}
+	show_line(cli, f);
 	for (size_t i = 0; i < f->n; i++) {
 		struct target *t = &f->targets[i];
 		int status;
 
-		if (t->state != TARGET_RUNNING || t->fd >= 0)
+		if (t->state != TARGET_RUNNING || t->fd >= 0 || t->fd_err >= 0)
 			continue;
 		if (waitpid(t->pid, &status, 0) == t->pid)
 			finish(cli, f, t, status, is_check);
@@ -490,6 +585,33 @@ static void print_report(struct cli *cli, struct fleet *f)
 	       f->n - f->done - f->failed);
 }
 
+/*
+ * --jobs, but never more than the server has free connections for: each
+ * target holds two (its session and the lock's). The server of the
+ * database, else of the first target, is asked; one that cannot be
+ * reached is the targets' failure to report, not this one's.
+ */
+static size_t cap_jobs(struct cli *cli, struct fleet *f, size_t jobs)
+{
+	struct strata_error err = STRATA_ERROR_INIT;
+	const char *url = cli->database ? cli->database : f->targets[0].url;
+	int free_conns = -1;
+	size_t most;
+
+	if (strata_fleet_free_connections(&free_conns, url, &err) < 0 ||
+	    free_conns < 0) {
+		strata_error_release(&err);
+		return jobs;
+	}
+	most = free_conns >= 4 ? (size_t)free_conns / 2 : 1;
+	if (jobs <= most)
+		return jobs;
+	say(cli, f,
+	    "strata: %zu targets at once, not %zu: the server has %d free connections, and each target takes two",
+	    most, jobs, free_conns);
+	return most;
+}
+
 int cli_fleet_run(struct cli *cli)
 {
 	struct fleet f = { 0 };
@@ -529,6 +651,7 @@ int cli_fleet_run(struct cli *cli)
 		goto done;
 	}
 	f.is_tty = isatty(STDERR_FILENO);
+	jobs = cap_jobs(cli, &f, jobs);
 	if (canary > f.n)
 		canary = f.n;
 	while (f.next < f.n || f.running) {

@@ -70,6 +70,8 @@ static struct opt global_opts[] = {
 	{ 0, "max-file-size", OPT_STRING, &max_file_size_arg, NULL, "SIZE",
 	  "largest migration file read (default: " STRATA_STR(
 	          STRATA_DEFAULT_MAX_FILE_SIZE_MIB) "MiB; 1GiB, 500MB...)" },
+	{ 0, "fleet", OPT_STRING, NULL, NULL, "NAME",
+	  "a fleet named in strata.conf ([fleet.NAME]: targets, targets_query or schemas, and jobs, canary, fail_fast)" },
 	{ 0, "schema", OPT_STRING, NULL, NULL, "NAME",
 	  "PostgreSQL, schema per tenant: the search_path, the history table and the lock of this schema" },
 	{ 0, "schemas", OPT_STRING, NULL, NULL, "PATTERN",
@@ -125,6 +127,7 @@ static const struct {
 	{ "progress-interval", USES_MIGRATE },
 	/* the lock's holder is named with its query too */
 	{ "hide-queries", USES_LOCK | USES_MIGRATE },
+	{ "fleet", USES_DB },
 	{ "schema", USES_DB },
 	{ "schemas", USES_DB },
 	{ "targets", USES_DB },
@@ -168,6 +171,7 @@ static void bind_globals(struct cli *cli)
 	bind("layout", &cli->layout_arg);
 	bind("help", &cli->is_help);
 	bind("hide-queries", &cli->is_hide_queries);
+	bind("fleet", &cli->fleet_name);
 	bind("schema", &cli->schema);
 	bind("schemas", &cli->fleet_schemas);
 	bind("targets", &cli->fleet_targets_file);
@@ -175,8 +179,7 @@ static void bind_globals(struct cli *cli)
 	bind("fail-fast", &cli->is_fleet_fail_fast);
 }
 
-/* A fleet's count: a whole number from 1 to 1000. */
-static int parse_count(int *out, const char *text)
+int cli_parse_count(int *out, const char *text)
 {
 	char *end;
 	long v;
@@ -367,12 +370,12 @@ static int apply_globals(struct cli *cli, const char *cmd)
 			        warn_after_arg);
 		cli->has_warn_after = true;
 	}
-	if (jobs_arg && parse_count(&cli->fleet_jobs, jobs_arg) < 0)
+	if (jobs_arg && cli_parse_count(&cli->fleet_jobs, jobs_arg) < 0)
 		return cli_usage_error(
 		        cli, cmd,
 		        "--jobs wants a number from 1 to 1000, not '%s'",
 		        jobs_arg);
-	if (canary_arg && parse_count(&cli->fleet_canary, canary_arg) < 0)
+	if (canary_arg && cli_parse_count(&cli->fleet_canary, canary_arg) < 0)
 		return cli_usage_error(
 		        cli, cmd,
 		        "--canary wants a number from 1 to 1000, not '%s'",

@@ -10,6 +10,7 @@
 #include "engine/db.h"
 #include "engine/url.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 int strata_fleet_query_targets(char ***out, size_t *out_n, const char *url,
@@ -102,6 +103,38 @@ int strata_fleet_query_schemas(char ***out, size_t *out_n, const char *url,
 		list[n++] = xstrdup(db_rows_get(&rows, r, 0));
 	*out = list;
 	*out_n = n;
+	rc = 0;
+done:
+	db_rows_release(&rows);
+	strata_db_close(db);
+	return rc;
+}
+
+int strata_fleet_free_connections(int *out, const char *url,
+                                  struct strata_error *err)
+{
+	struct strata_db *db = NULL;
+	struct db_rows rows = { 0 };
+	int rc = -1;
+
+	*out = -1;
+	if (strata_db_open(&db, url, NULL, err) < 0)
+		return -1;
+	if (strcmp(db->drv->name, "postgres") != 0) {
+		rc = 0; /* no server: no limit */
+		goto done;
+	}
+	/* what a role without superuser may still open */
+	if (db->drv->query(
+	            db->conn,
+	            "SELECT current_setting('max_connections')::int"
+	            " - current_setting('superuser_reserved_connections')::int"
+	            " - (SELECT count(*) FROM pg_catalog.pg_stat_activity"
+	            " WHERE backend_type = 'client backend')::int",
+	            0, NULL, &rows, err) < 0)
+		goto done;
+	if (rows.n_rows == 1 && db_rows_get(&rows, 0, 0))
+		*out = (int)strtol(db_rows_get(&rows, 0, 0), NULL, 10);
 	rc = 0;
 done:
 	db_rows_release(&rows);

@@ -207,3 +207,35 @@ three_migrations() {
 	wait "$pid"
 	assert_equal "$(psql_db "SELECT count(*) FROM pg_tables WHERE tablename = 'a'")" 2
 }
+
+@test "fleet: --fleet NAME from strata.conf; what a target waits on is logged; --jobs capped by the server's free connections" {
+	new_db
+	psql_db "CREATE SCHEMA tenant_1; CREATE SCHEMA tenant_2; CREATE SCHEMA tenant_3;" >/dev/null
+	write_migration 1_slow.sql "SELECT pg_sleep(2); CREATE TABLE a (id int);"
+	printf '[fleet.tenants]\nschemas = tenant\\_%%\njobs = 3\n' >strata.conf
+	# tenant_2 busy elsewhere: the fleet says what that target waits on
+	strata --schema tenant_2 run >busy.out 2>&1 &
+	local pid=$!
+	await_sql "SELECT 1 FROM pg_stat_activity WHERE query LIKE '%pg_sleep(2)%' AND pid <> pg_backend_pid()" >/dev/null
+	run strata --fleet tenants run
+	wait "$pid"
+	assert_success
+	assert_output --partial "3 targets: 3 ok, 0 failed, 0 not started."
+	assert_output --regexp "schema tenant_2: waiting for the migration lock, held by pid [0-9]+"
+	assert_equal "$(psql_db "SELECT count(*) FROM pg_tables WHERE tablename = 'a'")" 3
+	# far more jobs than the server has connections for
+	run strata --fleet tenants --jobs 1000 status
+	assert_success
+	assert_output --regexp "strata: [0-9]+ targets at once, not 1000: the server has [0-9]+ free connections, and each target takes two"
+	run strata --fleet nope run
+	assert_failure 2
+	assert_output --partial "no fleet 'nope' in strata.conf"
+	printf '[fleet.empty]\njobs = 2\n' >strata.conf
+	run strata --fleet empty run
+	assert_failure 2
+	assert_output --partial "fleet 'empty' of strata.conf names no targets"
+	printf '[fleet.bad]\ntarget = x\n' >strata.conf
+	run strata --fleet bad run
+	assert_failure 2
+	assert_output --partial "unknown key 'target' in [fleet.bad]"
+}
