@@ -587,7 +587,8 @@ static void print_report(struct cli *cli, struct fleet *f)
 
 /*
  * --jobs, but never more than the server has free connections for: each
- * target holds two (its session and the lock's). The server of the
+ * target holds up to three (its session, the lock's, and one that watches
+ * what blocks it). The server of the
  * database, else of the first target, is asked; one that cannot be
  * reached is the targets' failure to report, not this one's.
  */
@@ -603,11 +604,11 @@ static size_t cap_jobs(struct cli *cli, struct fleet *f, size_t jobs)
 		strata_error_release(&err);
 		return jobs;
 	}
-	most = free_conns >= 4 ? (size_t)free_conns / 2 : 1;
+	most = free_conns >= 6 ? (size_t)free_conns / 3 : 1;
 	if (jobs <= most)
 		return jobs;
 	say(cli, f,
-	    "strata: %zu targets at once, not %zu: the server has %d free connections, and each target takes two",
+	    "strata: %zu targets at once, not %zu: the server has %d free connections, and each target takes up to three",
 	    most, jobs, free_conns);
 	return most;
 }

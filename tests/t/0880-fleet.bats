@@ -226,7 +226,7 @@ three_migrations() {
 	# far more jobs than the server has connections for
 	run strata --fleet tenants --jobs 1000 status
 	assert_success
-	assert_output --regexp "strata: [0-9]+ targets at once, not 1000: the server has [0-9]+ free connections, and each target takes two"
+	assert_output --regexp "strata: [0-9]+ targets at once, not 1000: the server has [0-9]+ free connections, and each target takes up to three"
 	run strata --fleet nope run
 	assert_failure 2
 	assert_output --partial "no fleet 'nope' in strata.conf"
