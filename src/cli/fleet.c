@@ -23,9 +23,10 @@
 #include "util/banned.h"
 
 /* the commands that take a fleet: each reads or changes one database */
-static const char *const fleet_commands[] = { "run",      "status", "check",
-	                                      "validate", "lint",   "revert",
-	                                      "backup",   "history" };
+static const char *const fleet_commands[] = {
+	"run",    "status", "check",   "validate", "lint",
+	"revert", "backup", "history", "verify",
+};
 
 enum target_state {
 	TARGET_WAITING,
@@ -368,6 +369,12 @@ static void what_of(char *buf, size_t size, const struct target *t,
 		snprintf(buf, size,
 		         json_integer_value(v) ? "applied %lld" : "up to date",
 		         (long long)json_integer_value(v));
+	else if (!strcmp(cmd, "verify") &&
+	         json_is_integer(v = json_object_get(doc, "errors")))
+		snprintf(buf, size, "%lld errors, %lld warnings",
+		         (long long)json_integer_value(v),
+		         (long long)json_integer_value(
+		                 json_object_get(doc, "warnings")));
 	else if (json_is_integer(v = json_object_get(doc, "pending")) ||
 	         json_is_integer(
 	                 v = json_object_get(json_object_get(doc, "summary"),
@@ -568,7 +575,8 @@ static void print_report(struct cli *cli, struct fleet *f)
 		char *msg = t->state == TARGET_FAILED ? error_of(t) : NULL;
 		char what[64] = "";
 
-		if (t->state == TARGET_DONE)
+		if (t->state == TARGET_DONE ||
+		    (t->state == TARGET_FAILED && !msg))
 			what_of(what, sizeof(what), t, cli->cmd_name);
 		printf("%-11s %-14s %8.1f  %s\n",
 		       t->state == TARGET_DONE     ? "ok"
@@ -630,7 +638,7 @@ int cli_fleet_run(struct cli *cli)
 	if (!is_known)
 		return cli_usage_error(
 		        cli, cli->cmd_name,
-		        "'strata %s' takes no fleet (--targets, --targets-query): run, status, check, validate, lint, revert, backup and history do",
+		        "'strata %s' takes no fleet (--targets, --targets-query, --schemas, --fleet): run, status, check, validate, lint, revert, backup, history and verify do",
 		        cli->cmd_name);
 	if ((cli->fleet_targets_file &&
 	     (rc = read_targets_file(cli, &f, cli->fleet_targets_file))) ||
