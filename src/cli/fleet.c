@@ -569,7 +569,7 @@ static void print_report(struct cli *cli, struct fleet *f)
 	}
 	if (cli->verbosity < 0 && !f->failed)
 		return;
-	printf("%-11s %-14s %8s  %s\n", "RESULT", "", "SECONDS", "TARGET");
+	printf("%-11s %-20s %8s  %s\n", "RESULT", "", "SECONDS", "TARGET");
 	for (size_t i = 0; i < f->n; i++) {
 		const struct target *t = &f->targets[i];
 		char *msg = t->state == TARGET_FAILED ? error_of(t) : NULL;
@@ -578,13 +578,13 @@ static void print_report(struct cli *cli, struct fleet *f)
 		if (t->state == TARGET_DONE ||
 		    (t->state == TARGET_FAILED && !msg))
 			what_of(what, sizeof(what), t, cli->cmd_name);
-		printf("%-11s %-14s %8.1f  %s\n",
+		printf("%-11s %-20s %8.1f  %s\n",
 		       t->state == TARGET_DONE     ? "ok"
 		       : t->state == TARGET_FAILED ? "failed"
 		                                   : "not started",
 		       what, t->seconds, cli_safe(t->redacted));
 		if (msg)
-			printf("%-11s %-14s %8s    %s\n", "", "", "",
+			printf("%-11s %-20s %8s    %s\n", "", "", "",
 			       cli_safe(msg));
 		free(msg);
 	}
