@@ -93,21 +93,14 @@ struct config {
 };
 
 static const char *const known_keys[] = {
-	"database",
-	"source",
-	"table",
-	"layout",
-	"lock_wait",
-	"lock_timeout",
-	"lock_probe",
-	"statement_timeout",
-	"retries",
-	"backup",
-	"backup_dir",
-	"warn_after",
-	"progress_interval",
-	"connect_timeout",
-	"concurrent_lock_timeout",
+	"database",        "source",
+	"table",           "layout",
+	"lock_wait",       "lock_timeout",
+	"lock_probe",      "statement_timeout",
+	"retries",         "backup",
+	"backup_dir",      "dump_schema",
+	"warn_after",      "progress_interval",
+	"connect_timeout", "concurrent_lock_timeout",
 	"max_file_size",
 };
 
@@ -281,6 +274,30 @@ static int on_lint_entry(struct config *c, const char *key, const char *value)
 	return 1;
 }
 
+/* [drift] exclude = PATTERN, PATTERN: repeated lines add to the list. */
+static int on_drift_entry(struct config *c, const char *key, const char *value)
+{
+	if (strcmp(key, "exclude") != 0) {
+		set_problem(
+		        c, format("unknown key '%s' in [drift]", key),
+		        copy("[drift] takes exclude = PATTERN, PATTERN, ... (globs on object names)."));
+		return 0;
+	}
+	for (size_t i = 0; i < c->n; i++) {
+		struct config_entry *e = &c->entries[i];
+
+		if (!e->env && !strcmp(e->key, "drift.exclude")) {
+			char *both = format("%s, %s", e->value, value);
+
+			free(e->value);
+			e->value = both;
+			return 1;
+		}
+	}
+	add_entry(c, NULL, "drift.exclude", value, false);
+	return 1;
+}
+
 static int on_entry(void *user, const char *section, const char *key,
                     const char *value)
 {
@@ -289,6 +306,8 @@ static int on_entry(void *user, const char *section, const char *key,
 
 	if (strcmp(section, "lint") == 0)
 		return on_lint_entry(c, key, value);
+	if (strcmp(section, "drift") == 0)
+		return on_drift_entry(c, key, value);
 	if (strncmp(section, ENV_PREFIX, strlen(ENV_PREFIX)) == 0 &&
 	    section[strlen(ENV_PREFIX)])
 		env = section + strlen(ENV_PREFIX);
@@ -296,7 +315,7 @@ static int on_entry(void *user, const char *section, const char *key,
 		set_problem(
 		        c,
 		        *section
-		                ? format("unknown section '[%s]' (use [strata], [environment.NAME] or [lint])",
+		                ? format("unknown section '[%s]' (use [strata], [environment.NAME], [lint] or [drift])",
 		                         section)
 		                : format("'%s' is in no section (use [strata], [environment.NAME] or [lint])",
 		                         key),
