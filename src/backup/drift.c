@@ -45,10 +45,22 @@ static const char pg_foreign_sql[] =
         " AND c.oid IS DISTINCT FROM pg_catalog.to_regclass($3)"
         " ORDER BY 1";
 
-/* What a shadow strata made before (or --shadow-reset allowed) holds. */
+/*
+ * Empties a shadow: what the role owns (DROP OWNED), else (the bootstrap
+ * superuser owns the system too) the public schema made again as
+ * initdb makes it; and every other schema of users.
+ */
 static const char pg_reset_sql[] =
         "DO $$DECLARE s name; BEGIN"
-        " EXECUTE 'DROP OWNED BY CURRENT_USER';"
+        " BEGIN EXECUTE 'DROP OWNED BY CURRENT_USER';"
+        " EXCEPTION WHEN dependent_objects_still_exist THEN"
+        " DROP SCHEMA public CASCADE; CREATE SCHEMA public;"
+        " IF pg_catalog.current_setting('server_version_num')::int >= 150000"
+        " THEN EXECUTE 'ALTER SCHEMA public OWNER TO pg_database_owner';"
+        " GRANT USAGE ON SCHEMA public TO PUBLIC;"
+        " ELSE GRANT ALL ON SCHEMA public TO PUBLIC; END IF;"
+        " COMMENT ON SCHEMA public IS 'standard public schema';"
+        " END;"
         " FOR s IN SELECT nspname FROM pg_catalog.pg_namespace"
         " WHERE nspname NOT IN ('public', 'information_schema')"
         " AND nspname !~ '^pg_' LOOP"
@@ -59,6 +71,7 @@ struct shadow {
 	struct strata_url url; /* PostgreSQL's temporary one: to drop */
 	char *path;            /* SQLite's temporary file: to remove */
 	bool is_created;       /* a database of ours: dropped afterwards */
+	bool is_emptied;       /* a given one: emptied afterwards too */
 	struct strata_db *db;
 };
 
@@ -82,6 +95,14 @@ static void shadow_remove(struct shadow *s, struct strata_db *db,
 {
 	struct strata_error e = STRATA_ERROR_INIT;
 
+	/* a given shadow keeps nothing of this use: the next one finds it
+	 * as empty as it refuses to find a database of value */
+	if (s->is_emptied && s->db &&
+	    pgsession_run(session_of(s->db->conn), pg_reset_sql, &e) < 0)
+		db_emit_warning(db, NULL,
+		                "could not empty shadow database '%s': %s",
+		                name ? name : "?", e.message);
+	strata_error_release(&e);
 	strata_db_close(s->db);
 	s->db = NULL;
 	if (s->is_created && pgdrv_driver.database_drop(&s->url, true, &e) < 0)
@@ -222,11 +243,16 @@ static int open_shadow(struct shadow *s, struct strata_db *db,
 	o.lock_wait = STRATA_NO_WAIT;
 	o.command = db->opts.command;
 	if (opts->shadow_url) {
+		struct strata_url given = { 0 };
+
 		url = xstrdup(opts->shadow_url);
-		if (!is_pg && opts->is_shadow_reset &&
-		    !strncmp(url, "sqlite:", 7) && strcmp(url + 7, ":memory:"))
-			unlink(url + 7 +
-			       (url[7] == '/' && url[8] == '/' ? 2 : 0));
+		if (url_parse(&given, url, err) < 0)
+			goto done;
+		/* SQLite: a file strata may empty is emptied by removing it */
+		if (given.kind != URL_POSTGRES && given.path &&
+		    opts->is_shadow_reset)
+			unlink(given.path);
+		url_release(&given);
 	} else if (is_pg) {
 		if (pg_create_shadow(s, db, out_name, err) < 0)
 			goto done;
@@ -246,6 +272,8 @@ static int open_shadow(struct shadow *s, struct strata_db *db,
 		if (is_pg &&
 		    pg_prepare_given(s, opts->is_shadow_reset, err) < 0)
 			goto done;
+		/* emptied after use too: the next use finds it empty */
+		s->is_emptied = is_pg;
 		if (!is_pg) {
 			struct strata_schema_options so =
 			        STRATA_SCHEMA_OPTIONS_INIT;
@@ -269,6 +297,9 @@ static int open_shadow(struct shadow *s, struct strata_db *db,
 				goto done;
 			}
 			free(text);
+			/* found empty: removed after use (never before) */
+			if (s->db->url.path)
+				s->path = xstrdup(s->db->url.path);
 		}
 	}
 	rc = 0;
