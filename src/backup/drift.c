@@ -229,6 +229,30 @@ static int sqlite_temp(struct shadow *s, struct strata_error *err)
 	return 0;
 }
 
+/* Whether two handles reach one database: a shadow must never be it. */
+static bool is_same_database(struct strata_db *a, struct strata_db *b)
+{
+	if (a->drv != b->drv)
+		return false;
+	if (a->drv->caps & DRV_PG_SQL) {
+		PGconn *x = session_of(a->conn), *y = session_of(b->conn);
+
+		return !strcmp(PQdb(x), PQdb(y)) &&
+		       !strcmp(PQport(x), PQport(y)) &&
+		       !strcmp(PQhost(x), PQhost(y));
+	}
+	if (a->url.path && b->url.path) {
+		char *p = realpath(a->url.path, NULL),
+		     *q = realpath(b->url.path, NULL);
+		bool same = p && q && !strcmp(p, q);
+
+		free(p);
+		free(q);
+		return same;
+	}
+	return false;
+}
+
 static int open_shadow(struct shadow *s, struct strata_db *db,
                        const struct strata_source *sub,
                        const struct strata_drift_options *opts, char **out_name,
@@ -269,6 +293,16 @@ static int open_shadow(struct shadow *s, struct strata_db *db,
 		goto done;
 	if (opts->shadow_url) {
 		*out_name = xstrdup(s->db->url.redacted);
+		if (is_same_database(db, s->db)) {
+			strata_error_set(
+			        err, STRATA_EUSAGE,
+			        "the shadow database '%s' is the database itself",
+			        s->db->url.redacted);
+			strata_error_hint(
+			        err,
+			        "A shadow database is emptied: name another one.");
+			goto done;
+		}
 		if (is_pg &&
 		    pg_prepare_given(s, opts->is_shadow_reset, err) < 0)
 			goto done;

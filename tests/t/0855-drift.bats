@@ -135,6 +135,12 @@ CREATE VIEW v AS SELECT id FROM t;"
 	run strata drift --shadow-reset
 	assert_failure 2
 	assert_output --partial "--shadow-reset needs --shadow URL"
+	# never the database itself, even when asked to reset it
+	run strata drift --shadow "$DATABASE_URL" --shadow-reset
+	assert_failure 2
+	assert_output --partial "the shadow database '"
+	assert_output --partial "is the database itself"
+	assert_equal "$(psql_db "SELECT count(*) FROM t")" 0
 }
 
 @test "drift: no shadow database is left after a migration fails on it, and the error says where" {
