@@ -16,6 +16,7 @@
 #include "util/sbuf.h"
 #include "util/spawn.h"
 #include "util/cancel.h"
+#include "util/error.h"
 #include "engine/url.h"
 #include "engine/source.h"
 #include "drivers/driver.h"
@@ -825,14 +826,11 @@ int strata_drift_check(struct strata_drift **out, struct strata_db *db,
 	int rc = -1;
 
 	*out = NULL;
+	if (OPTIONS_CHECK(opts, STRATA_DRIFT_OPTIONS_VERSION,
+	                  "strata_drift_options", err) < 0)
+		goto done;
 	if (!opts)
 		opts = &defaults;
-	if (opts->version != STRATA_DRIFT_OPTIONS_VERSION) {
-		strata_error_set(err, STRATA_EUSAGE,
-		                 "unknown drift options version %u",
-		                 opts->version);
-		goto done;
-	}
 	cmp.opts = opts;
 	so.is_owners = opts->is_owners;
 	so.is_privileges = opts->is_privileges;

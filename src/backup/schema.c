@@ -15,6 +15,7 @@
 #include "util/xalloc.h"
 #include "util/sbuf.h"
 #include "util/cancel.h"
+#include "util/error.h"
 #include "drivers/driver.h"
 #include "engine/db.h"
 #include "backup/schema.h"
@@ -244,12 +245,11 @@ int strata_schema_dump(char **out, size_t *out_len, struct strata_db *db,
 	*out = NULL;
 	if (out_len)
 		*out_len = 0;
+	if (OPTIONS_CHECK(opts, STRATA_SCHEMA_OPTIONS_VERSION,
+	                  "strata_schema_options", err) < 0)
+		return -1;
 	if (!opts)
 		opts = &defaults;
-	if (opts->version != STRATA_SCHEMA_OPTIONS_VERSION)
-		return strata_error_set(err, STRATA_EUSAGE,
-		                        "unknown schema options version %u",
-		                        opts->version);
 	if (cancel_check(err) < 0)
 		return -1;
 	if (opts->src && db_bind_layout(db, opts->src, err) < 0)
