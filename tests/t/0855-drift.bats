@@ -166,18 +166,22 @@ CREATE VIEW v AS SELECT id FROM t;"
 	assert_no_shadow
 }
 
-@test "drift: SIGINT while the shadow is built leaves no shadow database" {
+@test "drift: SIGINT or SIGTERM while the shadow is built leaves no shadow database" {
 	write_migration 1_slow.sql "CREATE TABLE t (id int);
 SELECT pg_sleep(CASE WHEN current_database() LIKE 'strata\_shadow\_%' THEN 30 ELSE 0 END);"
 	strata run >/dev/null
-	env --default-signal "$STRATA_BIN" drift >drift.out 2>&1 &
-	local pid=$! rc=0
-	await_sql "SELECT datname FROM pg_stat_activity WHERE datname LIKE 'strata\_shadow\_%' AND query LIKE '%pg_sleep%' AND state = 'active'" >/dev/null
-	kill -INT "$pid"
-	wait "$pid" || rc=$?
-	cat drift.out
-	assert_equal "$rc" 130
-	assert_no_shadow
+	local sig code pid rc
+	for sig in INT:130 TERM:143; do
+		code=${sig#*:} sig=${sig%:*} rc=0
+		env --default-signal "$STRATA_BIN" drift >drift.out 2>&1 &
+		pid=$!
+		await_sql "SELECT datname FROM pg_stat_activity WHERE datname LIKE 'strata\_shadow\_%' AND query LIKE '%pg_sleep%' AND state = 'active'" >/dev/null
+		kill -"$sig" "$pid"
+		wait "$pid" || rc=$?
+		cat drift.out
+		assert_equal "$rc" "$code"
+		assert_no_shadow
+	done
 }
 
 @test "drift: a role without CREATEDB is told so, and of --shadow" {
