@@ -26,12 +26,14 @@
 #include "backup/backup_pg.h"
 #include "backup/schema.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -372,6 +374,138 @@ static void shadow_failed(struct strata_error *err, const char *shadow)
 		        len, name);
 	}
 	free(was);
+}
+
+/* ---- extensions ---------------------------------------------------------- */
+
+static bool word_at(const char *p, const char *word)
+{
+	size_t n = strlen(word);
+
+	return !strncasecmp(p, word, n) &&
+	       !(isalnum((unsigned char)p[n]) || p[n] == '_');
+}
+
+static const char *skip_space(const char *p)
+{
+	while (isspace((unsigned char)*p))
+		p++;
+	return p;
+}
+
+/* The extensions `sql` creates (CREATE EXTENSION [IF NOT EXISTS] NAME),
+ * one a line, added to `out` when not there yet. */
+static void created_extensions(struct sbuf *out, const char *sql)
+{
+	for (const char *p = sql; *p; p++) {
+		const char *q, *name;
+		bool is_quoted;
+		size_t len;
+		char *line;
+
+		if (!word_at(p, "create") ||
+		    (p > sql &&
+		     (isalnum((unsigned char)p[-1]) || p[-1] == '_')))
+			continue;
+		q = p + 6;
+		q = skip_space(q);
+		if (!word_at(q, "extension"))
+			continue;
+		q = skip_space(q + 9);
+		if (word_at(q, "if")) {
+			q = skip_space(q + 2);
+			if (!word_at(q, "not"))
+				continue;
+			q = skip_space(q + 3);
+			if (!word_at(q, "exists"))
+				continue;
+			q = skip_space(q + 6);
+		}
+		is_quoted = *q == '"';
+		if (is_quoted) {
+			name = ++q;
+			len = strcspn(q, "\"");
+		} else {
+			name = q;
+			for (len = 0; isalnum((unsigned char)q[len]) ||
+			              q[len] == '_' || q[len] == '-';
+			     len++)
+				;
+			if (len == 0)
+				continue;
+		}
+		line = xstrfmt("\n%.*s\n", (int)len, name);
+		/* unquoted, a name is folded to lower case, as the server does
+		 */
+		for (char *c = line; *c && !is_quoted; c++)
+			*c = (char)tolower((unsigned char)*c);
+		if (!strstr(out->buf, line)) {
+			if (!out->len)
+				sbuf_addch(out, '\n');
+			sbuf_adds(out, line + 1);
+		}
+		free(line);
+	}
+}
+
+/*
+ * Every extension the migrations create that the shadow's server does not
+ * have, said at once before anything runs on the shadow (a migration would
+ * stop at the first).
+ */
+static int check_extensions(struct strata_db *shadow,
+                            const struct strata_source *sub,
+                            struct strata_error *err)
+{
+	PGconn *pg = session_of(shadow->conn);
+	struct sbuf want = SBUF_INIT, missing = SBUF_INIT;
+	PGresult *res = NULL;
+	int n_missing = 0, rc = -1;
+
+	for (size_t i = 0; i < strata_source_count(sub); i++)
+		created_extensions(&want, strata_source_at(sub, i)->up_sql);
+	if (!want.len) {
+		rc = 0;
+		goto done;
+	}
+	res = PQexec(pg, "SELECT name FROM pg_catalog.pg_available_extensions");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		pgsession_error(err, pg, res);
+		goto done;
+	}
+	for (const char *p = want.buf + 1; *p;) {
+		size_t len = strcspn(p, "\n");
+		bool found = false;
+
+		for (int r = 0; r < PQntuples(res) && !found; r++)
+			found = strlen(PQgetvalue(res, r, 0)) == len &&
+			        !strncmp(PQgetvalue(res, r, 0), p, len);
+		if (!found) {
+			sbuf_addf(&missing, "%s'%.*s'", n_missing ? ", " : "",
+			          (int)len, p);
+			n_missing++;
+		}
+		p += len + (p[len] == '\n');
+	}
+	if (n_missing) {
+		strata_error_set(
+		        err, STRATA_EFAILED,
+		        "the shadow's server lacks %s the migrations create: %s",
+		        n_missing == 1 ? "an extension" : "extensions",
+		        missing.buf);
+		strata_error_hint(
+		        err,
+		        "Install %s there (its package), or use a shadow on a server that has %s.",
+		        n_missing == 1 ? "it" : "them",
+		        n_missing == 1 ? "it" : "them");
+		goto done;
+	}
+	rc = 0;
+done:
+	PQclear(res);
+	sbuf_release(&want);
+	sbuf_release(&missing);
+	return rc;
 }
 
 /* ---- comparing --------------------------------------------------------- */
@@ -852,6 +986,9 @@ int strata_drift_check(struct strata_drift **out, struct strata_db *db,
 	/* the migrations as they were applied: the gate judged them then */
 	ro.is_allow_unsafe = true;
 	ro.is_ignore_missing = false;
+	if ((s.db->drv->caps & DRV_PG_SQL) &&
+	    check_extensions(s.db, sub, err) < 0)
+		goto done;
 	if (strata_migrate_run(&res, s.db, sub, &ro, err) < 0) {
 		shadow_failed(err, d->shadow);
 		goto done;

@@ -156,13 +156,17 @@ CREATE VIEW v AS SELECT id FROM t;"
 	assert_no_shadow
 }
 
-@test "drift: an extension the shadow's server lacks is named" {
+@test "drift: the extensions the shadow's server lacks are named, all at once, before anything runs there" {
 	schema
-	write_migration 3_ext.sql "CREATE EXTENSION strata_no_such_extension;"
+	write_migration 3_ext.sql "CREATE EXTENSION IF NOT EXISTS plpgsql;
+CREATE EXTENSION Strata_No_Such_Extension;
+-- a comment, then one quoted
+create   extension if not exists \"strata-also-missing\" WITH SCHEMA public;"
 	strata mark-applied 3 >/dev/null
 	run strata drift
 	assert_failure 1
-	assert_output --partial "Extension 'strata_no_such_extension' is missing on the shadow's server"
+	assert_output --partial "the shadow's server lacks extensions the migrations create: 'strata_no_such_extension', 'strata-also-missing'"
+	refute_output --partial "'plpgsql'"
 	assert_no_shadow
 }
 
