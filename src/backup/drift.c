@@ -30,6 +30,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,6 +131,96 @@ static void shadow_remove(struct shadow *s, struct strata_db *db,
 }
 
 /* CREATE DATABASE strata_shadow_PID_RANDOM on db's server. */
+/* What a temporary shadow's comment says of the drift that made it. */
+#define SHADOW_MARK "strata drift shadow: host="
+
+static void this_host(char *buf, size_t size)
+{
+	if (gethostname(buf, size) < 0)
+		snprintf(buf, size, "?");
+	buf[size - 1] = '\0';
+}
+
+/*
+ * Drops the temporary shadows a drift of this host left when it was
+ * killed (SIGKILL, a power loss: no exit path ran), each marked by its
+ * comment with the host and pid of its drift; a shadow of a drift still
+ * running, or of another host, is left alone. Best effort: a failure is
+ * a warning.
+ */
+static void sweep_orphans(struct strata_db *db)
+{
+	PGconn *pg = session_of(db->conn);
+	struct sbuf like = SBUF_INIT;
+	char host[256];
+	const char *vals[1];
+	PGresult *res;
+
+	this_host(host, sizeof(host));
+	/* the host name as itself, not as a LIKE pattern */
+	sbuf_adds(&like, SHADOW_MARK);
+	for (const char *p = host; *p; p++) {
+		if (strchr("\\%_", *p))
+			sbuf_addch(&like, '\\');
+		sbuf_addch(&like, *p);
+	}
+	sbuf_adds(&like, " pid=%");
+	vals[0] = like.buf;
+	res = PQexecParams(
+	        pg,
+	        "SELECT d.datname, pg_catalog.shobj_description(d.oid, 'pg_database')"
+	        " FROM pg_catalog.pg_database d"
+	        " WHERE d.datname LIKE 'strata\\_shadow\\_%'"
+	        " AND pg_catalog.shobj_description(d.oid, 'pg_database') LIKE $1",
+	        1, NULL, vals, NULL, NULL, 0);
+	for (int i = 0;
+	     PQresultStatus(res) == PGRES_TUPLES_OK && i < PQntuples(res);
+	     i++) {
+		const char *name = PQgetvalue(res, i, 0);
+		const char *pid_at = strstr(PQgetvalue(res, i, 1), " pid=");
+		long pid = pid_at ? strtol(pid_at + 5, NULL, 10) : 0;
+		struct strata_error e = STRATA_ERROR_INIT;
+		struct strata_url url = { 0 };
+
+		if (pid <= 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		if (pgchild_resolve(&url, &db->url, name, &e) == 0 &&
+		    pgdrv_driver.database_drop(&url, true, &e) == 0)
+			db_emit_warning(
+			        db, NULL,
+			        "dropped shadow database '%s', left by a drift (pid %ld) that was killed",
+			        name, pid);
+		else
+			db_emit_warning(
+			        db, NULL,
+			        "could not drop shadow database '%s', left by a drift (pid %ld) that was killed: %s",
+			        name, pid, e.message);
+		url_release(&url);
+		strata_error_release(&e);
+	}
+	PQclear(res);
+	sbuf_release(&like);
+}
+
+static int mark_shadow(struct strata_db *db, const char *name,
+                       struct strata_error *err)
+{
+	struct sbuf sql = SBUF_INIT, mark = SBUF_INIT;
+	char host[256];
+	int rc;
+
+	this_host(host, sizeof(host));
+	sbuf_addf(&mark, SHADOW_MARK "%s pid=%ld", host, (long)getpid());
+	sbuf_adds(&sql, "COMMENT ON DATABASE ");
+	sbuf_add_ident(&sql, name);
+	sbuf_adds(&sql, " IS ");
+	sbuf_add_literal(&sql, mark.buf);
+	rc = pgsession_run(session_of(db->conn), sql.buf, err);
+	sbuf_release(&sql);
+	sbuf_release(&mark);
+	return rc;
+}
+
 static int pg_create_shadow(struct shadow *s, struct strata_db *db,
                             char **out_name, struct strata_error *err)
 {
@@ -159,6 +250,9 @@ static int pg_create_shadow(struct shadow *s, struct strata_db *db,
 		goto done;
 	}
 	s->is_created = true;
+	/* the mark a later drift sweeps by, should this one be killed */
+	if (mark_shadow(db, name, err) < 0)
+		goto done;
 	*out_name = name;
 	name = NULL;
 	rc = 0;
@@ -281,6 +375,7 @@ static int open_shadow(struct shadow *s, struct strata_db *db,
 			unlink(given.path);
 		url_release(&given);
 	} else if (is_pg) {
+		sweep_orphans(db);
 		if (pg_create_shadow(s, db, out_name, err) < 0)
 			goto done;
 		url = xstrdup(s->url.raw);

@@ -188,6 +188,31 @@ SELECT pg_sleep(CASE WHEN current_database() LIKE 'strata\_shadow\_%' THEN 30 EL
 	done
 }
 
+@test "drift: a shadow left by a drift that was killed (SIGKILL) is dropped by the next drift on the host" {
+	write_migration 1_slow.sql "CREATE TABLE t (id int);
+SELECT pg_sleep(CASE WHEN current_database() LIKE 'strata\_shadow\_%' THEN 30 ELSE 0 END);"
+	strata run >/dev/null
+	"$STRATA_BIN" drift >drift.out 2>&1 &
+	local pid=$!
+	local left
+	left=$(await_sql "SELECT datname FROM pg_stat_activity WHERE datname LIKE 'strata\_shadow\_%' AND query LIKE '%pg_sleep%' AND state = 'active'")
+	kill -KILL "$pid"
+	wait "$pid" || true
+	# the server ends the killed session's statement in its own time
+	psql_db "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '$left'" >/dev/null
+	assert_equal "$(psql_db "SELECT count(*) FROM pg_database WHERE datname = '$left'")" 1
+	# another host's shadow, or one of a drift still running, stays
+	psql_db "CREATE DATABASE strata_shadow_1_other"
+	psql_db "COMMENT ON DATABASE strata_shadow_1_other IS 'strata drift shadow: host=elsewhere pid=99999999'"
+	write_migration 1_slow.sql "CREATE TABLE t (id int);"
+	strata repair --accept-checksum 1 >/dev/null
+	run strata drift
+	assert_success
+	assert_output --partial "dropped shadow database '$left', left by a drift (pid $pid) that was killed"
+	assert_equal "$(psql_db "SELECT string_agg(datname, ',') FROM pg_database WHERE datname LIKE 'strata\_shadow\_%'")" strata_shadow_1_other
+	psql_db "DROP DATABASE strata_shadow_1_other"
+}
+
 @test "drift: a role without CREATEDB is told so, and of --shadow" {
 	psql_db "DO \$\$BEGIN CREATE ROLE nocreate LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END\$\$"
 	psql_db "ALTER DATABASE \"$TEST_DB\" OWNER TO nocreate; ALTER SCHEMA public OWNER TO nocreate"
