@@ -28,9 +28,11 @@ static int source_if_any(struct cli *cli, struct strata_source **out)
 	return cli_load_source(cli, out);
 }
 
-int cli_schema_write(struct cli *cli, struct strata_db *db,
-                     const struct strata_source *src, const char *path,
-                     bool is_owners, bool is_privileges)
+/* The dump to `path` or stdout; `is_report`: as schema dump's result
+ * (JSON: {"file", "schema"}), not a step of another command. */
+static int dump_to(struct cli *cli, struct strata_db *db,
+                   const struct strata_source *src, const char *path,
+                   bool is_owners, bool is_privileges, bool is_report)
 {
 	struct strata_schema_options so = STRATA_SCHEMA_OPTIONS_INIT;
 	struct strata_error err = STRATA_ERROR_INIT;
@@ -47,12 +49,28 @@ int cli_schema_write(struct cli *cli, struct strata_db *db,
 		rc = cli_error(cli, &err);
 		goto done;
 	}
-	if (!path && fwrite(text, 1, len, stdout) != len)
+	if (is_report && cli->format == FORMAT_JSON) {
+		json_t *doc = json_object();
+
+		json_object_set_new(doc, "file",
+		                    path ? cli_json_text(path) : json_null());
+		json_object_set_new(doc, "schema",
+		                    path ? json_null() : cli_json_text(text));
+		cli_print_json(doc);
+	} else if (!path && fwrite(text, 1, len, stdout) != len) {
 		rc = 1; /* main() says why (a full disk) */
+	}
 done:
 	strata_error_release(&err);
 	free(text);
 	return rc;
+}
+
+int cli_schema_write(struct cli *cli, struct strata_db *db,
+                     const struct strata_source *src, const char *path,
+                     bool is_owners, bool is_privileges)
+{
+	return dump_to(cli, db, src, path, is_owners, is_privileges, false);
 }
 
 int cmd_schema(struct cli *cli, int argc, char **argv)
@@ -99,7 +117,7 @@ int cmd_schema(struct cli *cli, int argc, char **argv)
 	cli->is_read_only = true;
 	if ((rc = source_if_any(cli, &src)) || (rc = cli_open_db(cli, &db)))
 		goto done;
-	rc = cli_schema_write(cli, db, src, out, is_owners, is_privileges);
+	rc = dump_to(cli, db, src, out, is_owners, is_privileges, true);
 done:
 	strata_db_close(db);
 	strata_source_free(src);

@@ -110,6 +110,12 @@ SQL
 	refute_output --partial "history"
 	refute_output --partial "_strata_audit"
 	assert_output --partial "CREATE SCHEMA ops;"
+	# --format json: the same text in "schema", or the file written
+	run --separate-stderr strata --table ops.history schema dump --format json
+	assert_success
+	assert_equal "$(jq -r .schema <<<"$output")" "$(strata --table ops.history schema dump)"
+	run --separate-stderr strata --table ops.history schema dump --format json --out s.sql
+	assert_equal "$(jq -c . <<<"$output")" '{"file":"s.sql","schema":null}'
 	# a table of the user's named like strata's in another schema stays
 	psql_db "CREATE TABLE public.history (x int)"
 	run strata --table ops.history schema dump
