@@ -93,15 +93,23 @@ struct config {
 };
 
 static const char *const known_keys[] = {
-	"database",        "source",
-	"table",           "layout",
-	"lock_wait",       "lock_timeout",
-	"lock_probe",      "statement_timeout",
-	"retries",         "backup",
-	"backup_dir",      "dump_schema",
-	"warn_after",      "progress_interval",
-	"connect_timeout", "concurrent_lock_timeout",
+	"database",
+	"source",
+	"table",
+	"layout",
+	"lock_wait",
+	"lock_timeout",
+	"lock_probe",
+	"statement_timeout",
+	"retries",
+	"backup",
+	"backup_dir",
+	"warn_after",
+	"progress_interval",
+	"connect_timeout",
+	"concurrent_lock_timeout",
 	"max_file_size",
+	"dump_schema",
 };
 
 /* What the key table holds, for the hint that lists it. */
