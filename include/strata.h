@@ -210,6 +210,11 @@ enum strata_reason {
 	STRATA_REASON_DUPLICATE_VERSION,
 	/* a SQLite file that does not exist and may not be created */
 	STRATA_REASON_NO_DATABASE_FILE,
+	/* a drift's temporary shadow cannot be created: shadow_url */
+	STRATA_REASON_SHADOW_CREATEDB,
+	/* the given shadow holds tables strata did not make:
+	 * is_shadow_reset */
+	STRATA_REASON_SHADOW_NOT_EMPTY,
 };
 
 struct strata_error {
@@ -1702,6 +1707,136 @@ STRATA_API int strata_backup_restore(char **out_target,
                                      const char *url,
                                      const struct strata_restore_options *opts,
                                      struct strata_error *err);
+
+/* ---- the schema ------------------------------------------------------------
+ * What the database's schema is, as SQL that psql (or sqlite3) can load,
+ * the same bytes whenever the schema is the same: PostgreSQL's own pg_dump
+ * --schema-only (found as backups find it), without its banners, version
+ * comments and SET preamble, each object after its "-- Name: …; Type: …;
+ * Schema: …" header in pg_dump's order (by kind and name, dependencies
+ * first), so that one schema built along different paths dumps alike. A
+ * column's place in its table is kept: a column added later is a real
+ * difference (SELECT * and COPY see it). SQLite: sqlite_schema's
+ * statements, tables, indexes, views and triggers each by name. strata's
+ * own tables (the history table, the audit trail, another tool's table)
+ * are left out.
+ */
+
+struct strata_schema_options {
+	unsigned int version; /* STRATA_SCHEMA_OPTIONS_VERSION */
+	bool is_owners;       /* keep ownership (ALTER … OWNER TO) */
+	bool is_privileges;   /* keep GRANT and REVOKE */
+	/* Whose history tables to leave out: the source's layout decides
+	 * (NULL: sqlx's, or the one already read on `db`). */
+	const struct strata_source *src;
+	const char *pg_bindir; /* NULL: search, as for backups */
+};
+
+#define STRATA_SCHEMA_OPTIONS_VERSION 1
+#define STRATA_SCHEMA_OPTIONS_INIT                         \
+	STRATA_OPTIONS_INIT_(struct strata_schema_options, \
+	                     STRATA_SCHEMA_OPTIONS_VERSION)
+STRATA_API int strata_schema_options_init(struct strata_schema_options *opts,
+                                          unsigned int version);
+
+/*
+ * The schema of `db` into `*out` (caller frees), `*out_len` bytes when
+ * out_len is not NULL. pg_dump gets the password as backups hand it over,
+ * never on its command line. STRATA_EFAILED when pg_dump fails (its
+ * message), STRATA_ECANCELED after strata_cancel().
+ */
+STRATA_API int strata_schema_dump(char **out, size_t *out_len,
+                                  struct strata_db *db,
+                                  const struct strata_schema_options *opts,
+                                  struct strata_error *err);
+
+/*
+ * Writes `len` bytes of `text` to `path` atomically: a temporary file
+ * beside it, synced, renamed over it. A failure leaves `path` as it was.
+ */
+STRATA_API int strata_schema_write(const char *path, const char *text,
+                                   size_t len, struct strata_error *err);
+
+/* ---- drift ------------------------------------------------------------------
+ * Whether the database is what its applied migrations make: they are
+ * applied to a shadow database, and both schemas are dumped (as
+ * strata_schema_dump()) and compared object by object.
+ *
+ * The shadow: `shadow_url`, a database strata may empty (one holding
+ * tables strata did not make is refused unless is_shadow_reset); else, on
+ * PostgreSQL, a new database strata_shadow_PID_RANDOM on the same server
+ * (CREATE DATABASE … TEMPLATE template0: it needs CREATEDB), dropped
+ * afterwards on every path, strata_cancel() included; on SQLite a
+ * temporary file.
+ */
+
+enum strata_drift_state {
+	STRATA_DRIFT_MISSING, /* the migrations make it, the database lacks it
+	                       */
+	STRATA_DRIFT_UNEXPECTED, /* in the database, not made by the migrations
+	                          */
+	STRATA_DRIFT_CHANGED,    /* in both, defined differently */
+};
+
+struct strata_drift_item {
+	enum strata_drift_state state;
+	char *kind;   /* "table", "column", "index", "function", … */
+	char *schema; /* NULL when it has none (SQLite, extensions) */
+	char *name;   /* "users", "users.email", "f(integer)" */
+};
+
+struct strata_drift {
+	struct strata_drift_item *items; /* by kind, then name */
+	size_t n_items;
+	size_t n_excluded; /* differences an exclude pattern matched */
+	char *expected;    /* the shadow's schema dump */
+	char *actual;      /* the database's */
+	char *diff; /* unified diff of expected and actual; "" when equal */
+	/* applied migrations whose file's checksum differs from the
+	 * recorded one: the shadow applied the file as it is now */
+	int64_t *edited;
+	size_t n_edited;
+	size_t n_applied; /* migrations applied to the shadow */
+	char *shadow; /* the shadow database (redacted URL, or "temporary") */
+};
+
+STRATA_API void strata_drift_free(struct strata_drift *d);
+
+struct strata_drift_options {
+	unsigned int version;   /* STRATA_DRIFT_OPTIONS_VERSION */
+	const char *shadow_url; /* NULL: a temporary one (see above) */
+	bool is_shadow_reset;   /* empty a shadow holding other tables */
+	/* Glob patterns (fnmatch) on an object's name, "schema.name" or
+	 * "kind:name": a difference they match is ignored (n_excluded). */
+	const char *const *exclude;
+	size_t n_exclude;
+	bool is_owners, is_privileges; /* as strata_schema_options */
+	const char *pg_bindir;
+};
+
+#define STRATA_DRIFT_OPTIONS_VERSION 1
+#define STRATA_DRIFT_OPTIONS_INIT                         \
+	STRATA_OPTIONS_INIT_(struct strata_drift_options, \
+	                     STRATA_DRIFT_OPTIONS_VERSION)
+STRATA_API int strata_drift_options_init(struct strata_drift_options *opts,
+                                         unsigned int version);
+
+/*
+ * Compares `db` with what the migrations of `src` it has applied make
+ * (the same versions: pending ones are not applied to the shadow).
+ * `*out` (free with strata_drift_free()) has no items when they agree.
+ * STRATA_EVALIDATE when an applied migration is missing from the source
+ * or has a failed record; STRATA_EFAILED when the shadow cannot be made
+ * (STRATA_REASON_SHADOW_CREATEDB: the role may not create databases;
+ * STRATA_REASON_SHADOW_NOT_EMPTY: the given shadow holds other tables) or
+ * a migration fails on it (an extension missing from the server is
+ * named); STRATA_ECANCELED after strata_cancel().
+ */
+STRATA_API int strata_drift_check(struct strata_drift **out,
+                                  struct strata_db *db,
+                                  const struct strata_source *src,
+                                  const struct strata_drift_options *opts,
+                                  struct strata_error *err);
 
 #ifdef __cplusplus
 }

@@ -99,6 +99,7 @@ struct cli {
 	const char *backup_dir;  /* strata.conf's backup_dir, or NULL */
 	bool is_backup_on_run;   /* strata.conf's backup = true */
 	bool is_verify_on_run;   /* strata.conf's verify = true */
+	const char *dump_schema; /* strata.conf's dump_schema, or NULL */
 	bool has_progress_line;  /* a progress line awaits its end */
 	json_t *backup;          /* run --backup's backup, JSON mode */
 	const char *argv0;
@@ -160,6 +161,13 @@ enum opt_kind {
 	OPT_INT64,    /* int64_t, >= 0 */
 	OPT_SIZE,     /* size_t, >= 1 */
 	OPT_DURATION, /* double seconds: 30, 30s, 500ms, 5m, 1h, forever */
+	OPT_STRINGS,  /* struct opt_strings: each time it is given, added */
+};
+
+/* The values of an OPT_STRINGS option, in the order given (free v). */
+struct opt_strings {
+	const char **v;
+	size_t n;
 };
 
 struct opt {
@@ -470,6 +478,18 @@ int cmd_migrate(struct cli *cli, int argc, char **argv);
 int cmd_migrate_add(struct cli *cli, int argc, char **argv);
 int cmd_embed(struct cli *cli, int argc, char **argv);
 int cmd_serve(struct cli *cli, int argc, char **argv);
+int cmd_schema(struct cli *cli, int argc, char **argv);
+int cmd_drift(struct cli *cli, int argc, char **argv);
+
+/* ---- cmd_schema.c: what run shares with schema dump -------------------- */
+/*
+ * The schema of `db` to `path` (atomically), or stdout when NULL; `src`
+ * (may be NULL) says which history tables are strata's. Returns 0, or the
+ * exit code of the failure, already printed.
+ */
+int cli_schema_write(struct cli *cli, struct strata_db *db,
+                     const struct strata_source *src, const char *path,
+                     bool is_owners, bool is_privileges);
 
 /* ---- cmd_backup.c: what run and restore share with backup -------------- */
 /*

@@ -69,7 +69,7 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 	bool is_backup = false, is_no_backup = false;
 	bool is_verify = false, is_no_verify = false, has_budget = false;
 	double verify_budget = 0;
-	const char *metrics_file = NULL;
+	const char *metrics_file = NULL, *dump_schema = NULL;
 	const struct opt opts[] = {
 		{ 0, "dry-run", OPT_FLAG, &ro.is_dry_run, NULL, NULL,
 		  "show what would be applied, apply nothing" },
@@ -96,6 +96,8 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 		  "the verification's time for every check together (default 30s)" },
 		{ 0, "metrics-file", OPT_STRING, &metrics_file, NULL, "PATH",
 		  "afterwards, write the migration metrics there for node_exporter's textfile collector, whatever the outcome" },
+		{ 0, "dump-schema", OPT_STRING, &dump_schema, NULL, "FILE",
+		  "after a successful run, write the schema to FILE (see 'strata schema dump'; strata.conf: dump_schema)" },
 		OPT_END,
 	};
 	int rc = cli_parse_options(cli, "run", usage, opts, &argc, &argv);
@@ -140,6 +142,12 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 		}
 		goto done;
 	}
+	if (!dump_schema)
+		dump_schema = cli->dump_schema;
+	/* what the migrations made, for a team that reviews schema.sql */
+	if (!ro.is_dry_run && dump_schema && *dump_schema &&
+	    (rc = cli_schema_write(cli, db, src, dump_schema, false, false)))
+		goto done;
 	if (cli->format == FORMAT_JSON) {
 		json_t *doc = json_object();
 

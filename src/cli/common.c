@@ -291,6 +291,7 @@ int cli_resolve_settings(struct cli *cli)
 		rc = bad_value(cli, env, "max_file_size",
 		               "a size such as 64MiB or 1GiB", v);
 	cli->backup_dir = config_get(cli->settings, env, "backup_dir");
+	cli->dump_schema = config_get(cli->settings, env, "dump_schema");
 	v = config_get(cli->settings, env, "backup");
 	if (v && (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "on") ||
 	          !strcmp(v, "1"))) {

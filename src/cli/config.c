@@ -113,6 +113,7 @@ static const char *const known_keys[] = {
 	"seeds",
 	"allow_seed",
 	"verify",
+	"dump_schema",
 };
 
 /* What the key table holds, for the hint that lists it. */
@@ -329,6 +330,30 @@ bool config_has_fleet(const struct config *c, const char *fleet)
 	return false;
 }
 
+/* [drift] exclude = PATTERN, PATTERN: repeated lines add to the list. */
+static int on_drift_entry(struct config *c, const char *key, const char *value)
+{
+	if (strcmp(key, "exclude") != 0) {
+		set_problem(
+		        c, format("unknown key '%s' in [drift]", key),
+		        copy("[drift] takes exclude = PATTERN, PATTERN, ... (globs on object names)."));
+		return 0;
+	}
+	for (size_t i = 0; i < c->n; i++) {
+		struct config_entry *e = &c->entries[i];
+
+		if (!e->env && !strcmp(e->key, "drift.exclude")) {
+			char *both = format("%s, %s", e->value, value);
+
+			free(e->value);
+			e->value = both;
+			return 1;
+		}
+	}
+	add_entry(c, NULL, "drift.exclude", value, false);
+	return 1;
+}
+
 static int on_entry(void *user, const char *section, const char *key,
                     const char *value)
 {
@@ -339,6 +364,8 @@ static int on_entry(void *user, const char *section, const char *key,
 		return on_lint_entry(c, key, value);
 	if (!strncmp(section, "fleet.", 6) && section[6])
 		return on_fleet_entry(c, section + 6, key, value);
+	if (strcmp(section, "drift") == 0)
+		return on_drift_entry(c, key, value);
 	if (strncmp(section, ENV_PREFIX, strlen(ENV_PREFIX)) == 0 &&
 	    section[strlen(ENV_PREFIX)])
 		env = section + strlen(ENV_PREFIX);
@@ -346,9 +373,9 @@ static int on_entry(void *user, const char *section, const char *key,
 		set_problem(
 		        c,
 		        *section
-		                ? format("unknown section '[%s]' (use [strata], [environment.NAME], [fleet.NAME] or [lint])",
+		                ? format("unknown section '[%s]' (use [strata], [environment.NAME], [fleet.NAME], [lint] or [drift])",
 		                         section)
-		                : format("'%s' is in no section (use [strata], [environment.NAME], [fleet.NAME] or [lint])",
+		                : format("'%s' is in no section (use [strata], [environment.NAME], [fleet.NAME], [lint] or [drift])",
 		                         key),
 		        NULL);
 		return 0;

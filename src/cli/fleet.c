@@ -25,7 +25,7 @@
 /* the commands that take a fleet: each reads or changes one database */
 static const char *const fleet_commands[] = {
 	"run",    "status", "check",   "validate", "lint",
-	"revert", "backup", "history", "verify",
+	"revert", "backup", "history", "verify",   "drift",
 };
 
 enum target_state {
@@ -638,7 +638,7 @@ int cli_fleet_run(struct cli *cli)
 	if (!is_known)
 		return cli_usage_error(
 		        cli, cli->cmd_name,
-		        "'strata %s' takes no fleet (--targets, --targets-query, --schemas, --fleet): run, status, check, validate, lint, revert, backup, history and verify do",
+		        "'strata %s' takes no fleet (--targets, --targets-query, --schemas, --fleet): run, status, check, validate, lint, revert, backup, history, verify and drift do",
 		        cli->cmd_name);
 	if ((cli->fleet_targets_file &&
 	     (rc = read_targets_file(cli, &f, cli->fleet_targets_file))) ||

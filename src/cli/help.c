@@ -207,6 +207,37 @@ static const struct help helps[] = {
 		.exits = X(0) | X(1) | X(2) | X(7),
 	},
 	{
+		.name = "schema",
+		.synopsis = LIST("dump [--out FILE] [--owners] [--privileges]"),
+		.description = LIST(
+			"Print the database's schema as SQL that psql (or sqlite3) can load, the same bytes whenever the schema is the same: two dumps of an unchanged database, or of one schema built by migrations applied in another order, are identical. PostgreSQL: the server's own pg_dump --schema-only (of its major version, as for backups; the password never reaches its command line), without banners, version comments or SET lines, in pg_dump's order (by kind, schema and name, dependencies first). A column's place in its table is kept: a column added later is a real difference. SQLite: sqlite_schema's statements, tables, indexes, views and triggers each by name.",
+			"strata's own tables (the history table, the audit trail, another tool's table) are left out, and so are ownership and privileges unless --owners or --privileges. run --dump-schema FILE (or dump_schema = FILE in strata.conf) writes it after every successful run, for a team that commits schema.sql and reviews its diffs."),
+		.examples = PAIRS(
+			{ "strata schema dump --out schema.sql",
+			  "The schema, written atomically to schema.sql" },
+			{ "strata schema dump | diff -u schema.sql -",
+			  "What changed since schema.sql was written" }),
+		.uses = USES_SOURCE | USES_DB,
+		.exits = X(0) | X(1) | X(2) | X(7),
+	},
+	{
+		.name = "drift",
+		.synopsis = LIST("[--shadow URL [--shadow-reset]] [--exclude PATTERN]... [--owners] [--privileges]"),
+		.description = LIST(
+			"Tell whether the database is what its applied migrations make: the migrations applied on the database (the same versions; pending ones are not) are applied to a shadow database, both schemas are dumped as strata schema dump does, and every object that differs is listed (its kind and name, and whether the database lacks it, has it unexpectedly, or defines it otherwise), followed by a unified diff of the two dumps. Exit 0 when they agree, 4 when the database drifted. An applied migration whose file changed since is said first: the shadow applies the file as it is.",
+			"The shadow: --shadow URL, a database strata may empty (one holding tables strata did not make is refused unless --shadow-reset); else a new database strata_shadow_PID_RANDOM on the same server (the role needs CREATEDB), dropped afterwards, also when strata is interrupted. SQLite: a temporary file. Extensions the migrations create must be available on the shadow's server.",
+			"--exclude PATTERN (repeatable; also exclude = PATTERN, ... in [drift] of strata.conf) ignores differences whose object matches the glob: NAME, SCHEMA.NAME or KIND:NAME (table:audit_*)."),
+		.examples = PAIRS(
+			{ "strata drift",
+			  "Exit 4 and the list of differences when someone changed the schema by hand" },
+			{ "strata drift --format json --exclude 'public.pg_stat_*'",
+			  "The differences as JSON, ignoring an accepted extension's objects" },
+			{ "strata drift --shadow postgres://ci@localhost/app_shadow",
+			  "With a shadow database of one's own (no CREATEDB needed)" }),
+		.uses = USES_SOURCE | USES_DB,
+		.exits = X(0) | X(1) | X(2) | X(4) | X(7),
+	},
+	{
 		.name = "serve",
 		.synopsis = LIST(
 			"[--listen ADDR] [--interval DURATION] [--pending-ok] [--max-connections N] [--timeout DURATION] [--auth-file FILE [--auth-health] | --no-auth] [--tls-cert FILE --tls-key FILE]"),

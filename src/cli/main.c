@@ -54,6 +54,10 @@ static const struct command commands[] = {
 	  "Load the seed files (development and test data) into the database." },
 	{ "migrate", cmd_migrate,
 	  "sqlx-cli's spellings: migrate run, revert, info and add." },
+	{ "schema", cmd_schema,
+	  "Dump the database's schema as SQL, the same bytes for the same schema." },
+	{ "drift", cmd_drift,
+	  "Compare the database with what its applied migrations make, on a shadow database." },
 	{ "serve", cmd_serve,
 	  "Serve the migration state over HTTP: /health, /metrics, a page and /history.json." },
 	/* other names, not listed (a summary of NULL) */

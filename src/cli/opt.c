@@ -247,6 +247,16 @@ static int store(struct cli *cli, const char *cmd, const struct opt *o,
 	case OPT_STRING:
 		*(const char **)o->value = arg;
 		return 0;
+	case OPT_STRINGS: {
+		struct opt_strings *l = o->value;
+		const char **v = realloc(l->v, (l->n + 1) * sizeof(*v));
+
+		if (!v)
+			abort();
+		v[l->n++] = arg;
+		l->v = v;
+		return 0;
+	}
 	case OPT_INT64: {
 		long long v;
 

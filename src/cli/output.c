@@ -311,6 +311,11 @@ static const struct {
 	{ STRATA_REASON_NO_DATABASE_FILE,
 	  "Create it with strata_database_create()",
 	  "Create it with 'strata database create'" },
+	{ STRATA_REASON_SHADOW_CREATEDB,
+	  "or a shadow database of its own to use",
+	  "or pass --shadow URL with a database strata may empty" },
+	{ STRATA_REASON_SHADOW_NOT_EMPTY, "or reset it to empty it anyway",
+	  "or pass --shadow-reset to empty it anyway" },
 };
 
 /* `text` with each %V replaced by the version of `err` (caller frees). */

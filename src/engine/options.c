@@ -43,6 +43,10 @@ OPTIONS_INIT_FN(strata_verify_options_init, strata_verify_options,
                 STRATA_VERIFY_OPTIONS_VERSION)
 OPTIONS_INIT_FN(strata_retention_init, strata_retention,
                 STRATA_RETENTION_VERSION)
+OPTIONS_INIT_FN(strata_schema_options_init, strata_schema_options,
+                STRATA_SCHEMA_OPTIONS_VERSION)
+OPTIONS_INIT_FN(strata_drift_options_init, strata_drift_options,
+                STRATA_DRIFT_OPTIONS_VERSION)
 OPTIONS_INIT_FN(strata_restore_options_init, strata_restore_options,
                 STRATA_RESTORE_OPTIONS_VERSION)
 OPTIONS_INIT_FN(strata_db_verify_options_init, strata_db_verify_options,

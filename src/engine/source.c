@@ -671,6 +671,24 @@ struct strata_source *source_new_built(const char *dir,
 	return src;
 }
 
+struct strata_source *source_subset(const struct strata_source *src,
+                                    const bool *keep, enum strata_layout layout)
+{
+	struct arena *arena;
+	struct strata_source *out = source_new_built(src->dir, &arena);
+	size_t n = 0;
+
+	out->migrations = arena_alloc(arena, (src->n ? src->n : 1) *
+	                                             sizeof(*src->migrations));
+	for (size_t i = 0; i < src->n; i++)
+		if (keep[i])
+			out->migrations[n++] = src->migrations[i];
+	out->n = n;
+	out->layout = layout;
+	out->is_layout_asked = true;
+	return out;
+}
+
 const char *source_folder(const struct strata_source *src)
 {
 	return src->is_built ? NULL : src->dir;

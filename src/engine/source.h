@@ -45,6 +45,14 @@ struct strata_source *source_new_built(const char *dir,
                                        struct arena **out_arena);
 void source_set_migrations(struct strata_source *src,
                            struct strata_migration *ms, size_t n);
+/*
+ * A source of `src`'s migrations whose versions `keep` says (in `src`'s
+ * order), read in `layout` as if asked: drift's shadow applies what the
+ * database has applied. It borrows from `src`, which must outlive it.
+ */
+struct strata_source *source_subset(const struct strata_source *src,
+                                    const bool *keep,
+                                    enum strata_layout layout);
 /* The folder the files were read from, for the audit trail's git commit;
  * NULL for a built source (its folder is not there to ask). */
 const char *source_folder(const struct strata_source *src);

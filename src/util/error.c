@@ -99,6 +99,8 @@ const char *strata_reason_name(enum strata_reason reason)
 		[STRATA_REASON_SEE_STATUS] = "see-status",
 		[STRATA_REASON_DUPLICATE_VERSION] = "duplicate-version",
 		[STRATA_REASON_NO_DATABASE_FILE] = "no-database-file",
+		[STRATA_REASON_SHADOW_CREATEDB] = "shadow-createdb",
+		[STRATA_REASON_SHADOW_NOT_EMPTY] = "shadow-not-empty",
 	};
 
 	if ((size_t)reason >= ARRAY_SIZE(names))

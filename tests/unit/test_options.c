@@ -141,6 +141,10 @@ static void test_inits(void **state)
 	CHECK_INIT(strata_db_verify_options, strata_db_verify_options_init,
 	           STRATA_DB_VERIFY_OPTIONS_INIT,
 	           STRATA_DB_VERIFY_OPTIONS_VERSION);
+	CHECK_INIT(strata_schema_options, strata_schema_options_init,
+	           STRATA_SCHEMA_OPTIONS_INIT, STRATA_SCHEMA_OPTIONS_VERSION);
+	CHECK_INIT(strata_drift_options, strata_drift_options_init,
+	           STRATA_DRIFT_OPTIONS_INIT, STRATA_DRIFT_OPTIONS_VERSION);
 }
 
 /* ---- versions ----------------------------------------------------------- */
@@ -186,6 +190,10 @@ static void test_versions_refused(void **state)
 	struct strata_verify_options vfo = STRATA_VERIFY_OPTIONS_INIT;
 	struct strata_retention rp = STRATA_RETENTION_INIT;
 	struct strata_restore_options rso = STRATA_RESTORE_OPTIONS_INIT;
+	struct strata_schema_options sco = STRATA_SCHEMA_OPTIONS_INIT;
+	struct strata_drift_options dro = STRATA_DRIFT_OPTIONS_INIT;
+	struct strata_drift *drift = NULL;
+	char *schema = NULL;
 
 	refused(strata_source_load(&src, f->dir, &so, &err), &err,
 	        "strata_source_options", "version 0");
@@ -237,6 +245,14 @@ static void test_versions_refused(void **state)
 	rso.version = 0;
 	refused(strata_backup_restore(NULL, &none, f->url, &rso, &err), &err,
 	        "strata_restore_options", "version 0");
+	sco.version = 0;
+	refused(strata_schema_dump(&schema, NULL, db, &sco, &err), &err,
+	        "strata_schema_options", "version 0");
+	assert_null(schema);
+	dro.version = 3;
+	refused(strata_drift_check(&drift, db, src, &dro, &err), &err,
+	        "strata_drift_options", "version 3");
+	assert_null(drift);
 	strata_lint_free(lint);
 	strata_source_free(src);
 	strata_db_close(db);
@@ -365,7 +381,7 @@ static void test_reason_names(void **state)
 	(void)state;
 	assert_null(strata_reason_name(STRATA_REASON_NONE));
 	for (int r = STRATA_REASON_NONE + 1;
-	     r <= STRATA_REASON_NO_DATABASE_FILE; r++) {
+	     r <= STRATA_REASON_SHADOW_NOT_EMPTY; r++) {
 		const char *name = strata_reason_name((enum strata_reason)r);
 
 		assert_non_null(name);
@@ -375,7 +391,7 @@ static void test_reason_names(void **state)
 	assert_string_equal(strata_reason_name(STRATA_REASON_LOCK_WAIT),
 	                    "lock-wait");
 	assert_null(strata_reason_name(
-	        (enum strata_reason)(STRATA_REASON_NO_DATABASE_FILE + 1)));
+	        (enum strata_reason)(STRATA_REASON_SHADOW_NOT_EMPTY + 1)));
 }
 
 static void test_missing_applied_reason(void **state)

@@ -1,0 +1,44 @@
+/*
+ * What the schema dump's files share (schema.c, schema_pg.c,
+ * schema_sqlite.c, drift.c): a dump is a list of entries, each a header
+ * "-- Name: N; Type: T; Schema: S; Owner: O" between two "--" lines, then
+ * its SQL, as pg_dump writes them; SQLite's dump is written the same way.
+ */
+#ifndef STRATA_BACKUP_SCHEMA_H
+#define STRATA_BACKUP_SCHEMA_H
+
+#include "util/common.h"
+#include "util/sbuf.h"
+#include "engine/db.h"
+
+struct schema_entry {
+	char *name, *type, *schema, *owner; /* of the header */
+	char *header;                       /* its three lines */
+	char *body;                         /* its SQL, without blank ends */
+};
+
+struct schema_entries {
+	struct schema_entry *v;
+	size_t n, alloc;
+};
+
+/* The entries of a dump (raw pg_dump output or a dump of ours); what
+ * comes before the first header is passed over. */
+void schema_parse(struct schema_entries *out, const char *text);
+void schema_entries_release(struct schema_entries *e);
+/* The entries as a dump of ours: headers and bodies, nothing else. */
+void schema_format(struct sbuf *out, const struct schema_entries *e);
+
+/* pg_dump --schema-only of db, raw, into `out`. */
+int pgschema_dump(struct sbuf *out, struct strata_db *db,
+                  const struct strata_schema_options *opts,
+                  struct strata_error *err);
+/* SQLite's schema as a dump of ours. */
+int sqliteschema_dump(struct sbuf *out, struct strata_db *db,
+                      struct strata_error *err);
+/* strata's tables of `db`, unqualified names as given ("_sqlx_migrations"),
+ * qualified ones as "schema.name": up to 3, NULL-terminated. */
+void schema_own_tables(const struct strata_db *db,
+                       const struct table_name *out[4]);
+
+#endif
