@@ -1838,6 +1838,71 @@ STRATA_API int strata_drift_check(struct strata_drift **out,
                                   const struct strata_drift_options *opts,
                                   struct strata_error *err);
 
+/* ---- proving down files ------------------------------------------------- */
+
+enum strata_proof_result {
+	STRATA_PROOF_OK,          /* up, down, up again; the down undid the up */
+	STRATA_PROOF_NO_DOWN,     /* up only: the migration has no down file */
+	STRATA_PROOF_UP_FAILED,   /* the up failed (message) */
+	STRATA_PROOF_DOWN_FAILED, /* the down failed (message); rolled back */
+	STRATA_PROOF_DOWN_LEAVES, /* the down left the schema otherwise (diff) */
+	STRATA_PROOF_REUP_FAILED, /* the up after the down failed (message) */
+	STRATA_PROOF_NOT_RUN,     /* after a failure, without is_keep_going */
+};
+
+STRATA_API const char *strata_proof_result_name(enum strata_proof_result r);
+
+struct strata_proof_step {
+	const struct strata_migration *migration; /* of the source */
+	enum strata_proof_result result;
+	double up_ms, down_ms; /* < 0: not run */
+	char *message;         /* why it failed; NULL */
+	char *diff;            /* DOWN_LEAVES: before the up against after the
+	                          down, diff -u; NULL */
+};
+
+struct strata_proof {
+	struct strata_proof_step *steps; /* the migrations tested, in order */
+	size_t n;
+	size_t n_failed;
+	char *shadow; /* where it ran, redacted */
+};
+
+STRATA_API void strata_proof_free(struct strata_proof *p);
+
+struct strata_proof_options {
+	unsigned int version;   /* STRATA_PROOF_OPTIONS_VERSION */
+	const char *shadow_url; /* as strata_drift_options */
+	bool is_shadow_reset;
+	bool has_from, has_to;
+	int64_t from, to;   /* the versions to test (the source's order keys);
+	                       those below `from` are applied first, untested */
+	bool is_keep_going; /* test the rest after a failure */
+	const char *pg_bindir;
+};
+
+#define STRATA_PROOF_OPTIONS_VERSION 1
+#define STRATA_PROOF_OPTIONS_INIT                         \
+	STRATA_OPTIONS_INIT_(struct strata_proof_options, \
+	                     STRATA_PROOF_OPTIONS_VERSION)
+STRATA_API int strata_proof_options_init(struct strata_proof_options *opts,
+                                         unsigned int version);
+
+/*
+ * Proves the down files of `src` on a shadow database of `db`'s server
+ * (made and removed as drift's is): for each migration in order, the
+ * schema is dumped, the up applied, the down applied, the schema dumped
+ * again and compared with the one before the up, and the up applied once
+ * more, which must succeed. A migration without a down file is applied
+ * and passed over. `db` itself is never changed. `*out` (free with
+ * strata_proof_free()) says what each migration did; the errors are
+ * drift's, for the shadow.
+ */
+STRATA_API int strata_proof_run(struct strata_proof **out, struct strata_db *db,
+                                const struct strata_source *src,
+                                const struct strata_proof_options *opts,
+                                struct strata_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -344,25 +344,28 @@ static int write_temp(char **out, const char *text, struct strata_error *err)
 	return 0;
 }
 
-/* diff -u of the two dumps, labelled as what they are. */
-static int unified_diff(struct strata_drift *d, const char *want,
-                        const char *got, struct strata_error *err)
+int schema_diff(char **out, const char *want, const char *got,
+                const char *want_label, const char *got_label,
+                struct strata_error *err)
 {
-	char *a = NULL, *b = NULL;
+	char *a = NULL, *b = NULL, *la, *lb;
 	const char *argv[8];
 	struct child c = CHILD_INIT;
 	int rc = -1;
 
+	*out = NULL;
 	if (!strcmp(want, got)) {
-		d->diff = xstrdup("");
+		*out = xstrdup("");
 		return 0;
 	}
+	la = xstrfmt("--label=%s", want_label);
+	lb = xstrfmt("--label=%s", got_label);
 	if (write_temp(&a, want, err) < 0 || write_temp(&b, got, err) < 0)
 		goto done;
 	argv[0] = "diff";
 	argv[1] = "-u";
-	argv[2] = "--label=expected (the migrations, on the shadow)";
-	argv[3] = "--label=actual (the database)";
+	argv[2] = la;
+	argv[3] = lb;
 	argv[4] = a;
 	argv[5] = b;
 	argv[6] = NULL;
@@ -381,7 +384,7 @@ static int unified_diff(struct strata_drift *d, const char *want,
 		sbuf_release(&how);
 		goto done;
 	}
-	d->diff = sbuf_detach(&c.out, NULL);
+	*out = sbuf_detach(&c.out, NULL);
 	rc = 0;
 done:
 	if (a)
@@ -390,6 +393,8 @@ done:
 		unlink(b);
 	free(a);
 	free(b);
+	free(la);
+	free(lb);
 	child_release(&c);
 	return rc;
 }
@@ -532,7 +537,9 @@ int strata_drift_check(struct strata_drift **out, struct strata_db *db,
 		qsort(d->items, d->n_items, sizeof(*d->items), item_order);
 	kept_text(&a, &want, opts);
 	kept_text(&b, &got, opts);
-	if (unified_diff(d, a.buf, b.buf, err) < 0)
+	if (schema_diff(&d->diff, a.buf, b.buf,
+	                "expected (the migrations, on the shadow)",
+	                "actual (the database)", err) < 0)
 		goto done;
 	*out = d;
 	d = NULL;

@@ -36,6 +36,10 @@ int pgschema_dump(struct sbuf *out, struct strata_db *db,
 /* SQLite's schema as a dump of ours. */
 int sqliteschema_dump(struct sbuf *out, struct strata_db *db,
                       struct strata_error *err);
+/* diff -u of two dumps, labelled; "" when they are the same. */
+int schema_diff(char **out, const char *want, const char *got,
+                const char *want_label, const char *got_label,
+                struct strata_error *err);
 /* strata's tables of `db`, unqualified names as given ("_sqlx_migrations"),
  * qualified ones as "schema.name": up to 3, NULL-terminated. */
 void schema_own_tables(const struct strata_db *db,

@@ -464,6 +464,7 @@ int cmd_lint(struct cli *cli, int argc, char **argv);
 int cmd_backup(struct cli *cli, int argc, char **argv);
 int cmd_restore(struct cli *cli, int argc, char **argv);
 int cmd_seed(struct cli *cli, int argc, char **argv);
+int cmd_test(struct cli *cli, int argc, char **argv);
 /* The seeds of `dir` (NULL: strata.conf's seeds, else seeds), NAME...
  * of them when argc; database setup --seed shares it. */
 int cli_seed(struct cli *cli, const char *dir, int argc, char **argv);

@@ -387,6 +387,18 @@ static const struct help helps[] = {
 		.exits = X(0) | X(1) | X(2) | X(4) | X(6) | X(7),
 	},
 	{
+		.name = "test",
+		.synopsis = LIST("[--from V] [--to V] [--keep-going] [--shadow URL [--shadow-reset]]"),
+		.description = LIST(
+			"Prove the down files on a shadow database, as drift makes it (a temporary database on the server, CREATEDB needed, or --shadow URL; SQLite: a temporary file), removed afterwards on every path. For each migration in order: the schema is dumped, the up applied, the down applied, the schema dumped again and compared with the one before the up, and the up applied once more, which must succeed. The database itself is never changed.",
+			"A table of each migration's up and down times and result: ok, no-down (applied only), up-failed, down-failed, down-leaves (with the diff of what the down left or removed), reup-failed, not-run. Exit 4 at the first failure, or after all of them with --keep-going. --from V and --to V test a range; the migrations before V are applied first, untested."),
+		.examples = PAIRS(
+			{ "strata test", "Every migration: up, down, up again" },
+			{ "strata test --from 20250101000000 --keep-going", "The newest ones, every failure reported" }),
+		.uses = USES_DB | USES_SOURCE,
+		.exits = X(0) | X(1) | X(2) | X(4) | X(7),
+	},
+	{
 		.name = "seed",
 		.synopsis = LIST("[NAME...] [--seeds DIR] [--yes]"),
 		.description = LIST(

@@ -50,6 +50,8 @@ static const struct command commands[] = {
 	  "Back up the database (pg_dump or SQLite's backup API); verify, list and prune backups." },
 	{ "restore", cmd_restore,
 	  "Restore a backup, verified first, into the database or another one." },
+	{ "test", cmd_test,
+	  "Prove the down files on a shadow database: up, down, the schema as before, up again." },
 	{ "seed", cmd_seed,
 	  "Load the seed files (development and test data) into the database." },
 	{ "migrate", cmd_migrate,

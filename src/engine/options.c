@@ -47,6 +47,8 @@ OPTIONS_INIT_FN(strata_schema_options_init, strata_schema_options,
                 STRATA_SCHEMA_OPTIONS_VERSION)
 OPTIONS_INIT_FN(strata_drift_options_init, strata_drift_options,
                 STRATA_DRIFT_OPTIONS_VERSION)
+OPTIONS_INIT_FN(strata_proof_options_init, strata_proof_options,
+                STRATA_PROOF_OPTIONS_VERSION)
 OPTIONS_INIT_FN(strata_restore_options_init, strata_restore_options,
                 STRATA_RESTORE_OPTIONS_VERSION)
 OPTIONS_INIT_FN(strata_db_verify_options_init, strata_db_verify_options,

@@ -1,0 +1,272 @@
+/*
+ * strata test: down files proven on a shadow database (design.md, Proving
+ * down files). For each migration in order: the schema before it, its up,
+ * its down, the schema again, which must be the one before the up, and
+ * its up once more, which must succeed (a down that leaves something
+ * behind breaks the next apply). The shadow is drift's, made and removed
+ * the same way on every path; the database itself is never touched.
+ */
+#include "util/common.h"
+#include "util/xalloc.h"
+#include "util/sbuf.h"
+#include "util/cancel.h"
+#include "util/error.h"
+#include "util/text.h"
+#include "engine/source.h"
+#include "engine/db.h"
+#include "backup/schema.h"
+#include "backup/drift.h"
+
+#include <string.h>
+
+const char *strata_proof_result_name(enum strata_proof_result r)
+{
+	switch (r) {
+	case STRATA_PROOF_OK:
+		return "ok";
+	case STRATA_PROOF_NO_DOWN:
+		return "no-down";
+	case STRATA_PROOF_UP_FAILED:
+		return "up-failed";
+	case STRATA_PROOF_DOWN_FAILED:
+		return "down-failed";
+	case STRATA_PROOF_DOWN_LEAVES:
+		return "down-leaves";
+	case STRATA_PROOF_REUP_FAILED:
+		return "reup-failed";
+	case STRATA_PROOF_NOT_RUN:
+		return "not-run";
+	}
+	return "?";
+}
+
+void strata_proof_free(struct strata_proof *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n; i++) {
+		free(p->steps[i].message);
+		free(p->steps[i].diff);
+	}
+	free(p->steps);
+	free(p->shadow);
+	free(p);
+}
+
+struct prover {
+	struct strata_db *shadow;
+	const struct strata_source *src;
+	struct strata_schema_options so;
+	bool is_stuck; /* the shadow cannot be taken further */
+};
+
+static int dump(char **out, struct prover *pv, struct strata_error *err)
+{
+	free(*out);
+	*out = NULL;
+	return strata_schema_dump(out, NULL, pv->shadow, &pv->so, err);
+}
+
+static double ms_since(int64_t t0)
+{
+	return (double)(text_monotonic_ns() - t0) / 1e6;
+}
+
+/* Applies the source up to `version`; -1 with `err` when it failed. */
+static int up_to(struct prover *pv, int64_t version, struct strata_error *err)
+{
+	struct strata_run_options ro = STRATA_RUN_OPTIONS_INIT;
+	struct strata_run_result res = { 0 };
+
+	/* proving downs, not judging ups: the gate is run's business */
+	ro.is_allow_unsafe = true;
+	ro.has_target = true;
+	ro.target_version = version;
+	return strata_migrate_run(&res, pv->shadow, pv->src, &ro, err);
+}
+
+static int down_one(struct prover *pv, struct strata_error *err)
+{
+	struct strata_revert_options vo = STRATA_REVERT_OPTIONS_INIT;
+	size_t n = 0;
+
+	vo.count = 1;
+	return strata_migrate_revert(&n, pv->shadow, pv->src, &vo, err);
+}
+
+static char *take_message(struct strata_error *err)
+{
+	char *m;
+
+	if (err->file && err->line)
+		m = xstrfmt("%s (at %s:%d)", err->message ? err->message : "",
+		            err->file, err->line);
+	else
+		m = xstrdup(err->message ? err->message : "");
+	strata_error_release(err);
+	return m;
+}
+
+/*
+ * One migration: up, down, compare, up again. `*before` is the schema
+ * before it, and after it returns, the schema after it (the next one's
+ * before). -1 only when the test itself cannot go on (the shadow lost,
+ * a dump that fails, a signal).
+ */
+static int prove_one(struct strata_proof_step *st, struct prover *pv,
+                     char **before, struct strata_error *err)
+{
+	const struct strata_migration *m = st->migration;
+	struct strata_error e = STRATA_ERROR_INIT;
+	char *after = NULL;
+	int64_t t0 = text_monotonic_ns();
+	int rc = -1;
+
+	if (up_to(pv, m->version, &e) < 0) {
+		if (e.code == STRATA_ECANCELED) {
+			error_move(err, &e);
+			return -1;
+		}
+		st->result = STRATA_PROOF_UP_FAILED;
+		st->message = take_message(&e);
+		return 0;
+	}
+	st->up_ms = ms_since(t0);
+	if (!m->down_sql) {
+		st->result = STRATA_PROOF_NO_DOWN;
+		return dump(before, pv, err);
+	}
+	t0 = text_monotonic_ns();
+	if (down_one(pv, &e) < 0) {
+		if (e.code == STRATA_ECANCELED) {
+			error_move(err, &e);
+			return -1;
+		}
+		st->result = STRATA_PROOF_DOWN_FAILED;
+		st->message = take_message(&e);
+		/* rolled back: the up stands, the next one builds on it */
+		return dump(before, pv, err);
+	}
+	st->down_ms = ms_since(t0);
+	if (dump(&after, pv, err) < 0)
+		goto done;
+	if (strcmp(after, *before) != 0) {
+		st->result = STRATA_PROOF_DOWN_LEAVES;
+		st->message = xstrdup(
+		        "after the down, the schema is not what it was before the up");
+		if (schema_diff(&st->diff, *before, after, "before the up",
+		                "after the down", err) < 0)
+			goto done;
+	}
+	if (up_to(pv, m->version, &e) < 0) {
+		if (e.code == STRATA_ECANCELED) {
+			error_move(err, &e);
+			goto done;
+		}
+		if (st->result == STRATA_PROOF_OK) {
+			st->result = STRATA_PROOF_REUP_FAILED;
+			st->message = take_message(&e);
+		} else {
+			/* what the down left is what breaks the next up */
+			char *again = take_message(&e),
+			     *both = xstrfmt("%s; the up then failed again: %s",
+			                     st->message, again);
+
+			free(st->message);
+			free(again);
+			st->message = both;
+		}
+		pv->is_stuck = true;
+		/* where the shadow stands now is what the next one meets */
+		rc = dump(before, pv, err);
+		goto done;
+	}
+	rc = dump(before, pv, err);
+done:
+	free(after);
+	return rc;
+}
+
+int strata_proof_run(struct strata_proof **out, struct strata_db *db,
+                     const struct strata_source *src,
+                     const struct strata_proof_options *opts,
+                     struct strata_error *err)
+{
+	struct strata_proof_options defaults = STRATA_PROOF_OPTIONS_INIT;
+	struct strata_drift_options dopts = STRATA_DRIFT_OPTIONS_INIT;
+	struct strata_proof *p = xcalloc(1, sizeof(*p));
+	struct prover pv = { .src = src };
+	struct shadow s = { 0 };
+	size_t n = strata_source_count(src);
+	char *before = NULL;
+	bool is_stopped = false;
+	int rc = -1;
+
+	*out = NULL;
+	if (OPTIONS_CHECK(opts, STRATA_PROOF_OPTIONS_VERSION,
+	                  "strata_proof_options", err) < 0)
+		goto done;
+	if (!opts)
+		opts = &defaults;
+	dopts.shadow_url = opts->shadow_url;
+	dopts.is_shadow_reset = opts->is_shadow_reset;
+	dopts.pg_bindir = opts->pg_bindir;
+	pv.so = (struct strata_schema_options)STRATA_SCHEMA_OPTIONS_INIT;
+	pv.so.src = src;
+	pv.so.pg_bindir = opts->pg_bindir;
+	if (db_bind_layout(db, src, err) < 0 || cancel_check(err) < 0 ||
+	    drift_shadow_open(&s, db, src, &dopts, &p->shadow, err) < 0)
+		goto done;
+	pv.shadow = s.db;
+	if ((s.db->drv->caps & DRV_PG_SQL) &&
+	    drift_check_extensions(s.db, src, err) < 0)
+		goto done;
+	p->steps = xcalloc(n + 1, sizeof(*p->steps));
+	/* what comes before `from`: applied, untested */
+	if (opts->has_from) {
+		int64_t below = INT64_MIN;
+
+		for (size_t i = 0; i < n; i++)
+			if (strata_source_at(src, i)->version < opts->from)
+				below = strata_source_at(src, i)->version;
+		if (below != INT64_MIN && up_to(&pv, below, err) < 0) {
+			drift_shadow_failed(err, p->shadow);
+			goto done;
+		}
+	}
+	if (dump(&before, &pv, err) < 0)
+		goto done;
+	for (size_t i = 0; i < n; i++) {
+		const struct strata_migration *m = strata_source_at(src, i);
+		struct strata_proof_step *st;
+
+		if ((opts->has_from && m->version < opts->from) ||
+		    (opts->has_to && m->version > opts->to))
+			continue;
+		st = &p->steps[p->n++];
+		st->migration = m;
+		st->up_ms = st->down_ms = -1;
+		if (is_stopped) {
+			st->result = STRATA_PROOF_NOT_RUN;
+			continue;
+		}
+		if (prove_one(st, &pv, &before, err) < 0)
+			goto done;
+		if (st->result != STRATA_PROOF_OK &&
+		    st->result != STRATA_PROOF_NO_DOWN) {
+			p->n_failed++;
+			/* after a failed up, nothing later can be applied */
+			is_stopped = !opts->is_keep_going || pv.is_stuck ||
+			             st->result == STRATA_PROOF_UP_FAILED;
+		}
+	}
+	*out = p;
+	p = NULL;
+	rc = 0;
+done:
+	/* on every path, strata_cancel() included: nothing is left behind */
+	drift_shadow_remove(&s, db, p ? p->shadow : (*out)->shadow);
+	free(before);
+	strata_proof_free(p);
+	return rc;
+}
