@@ -146,56 +146,39 @@ static int read_targets_file(struct cli *cli, struct fleet *f, const char *path)
 	return 0;
 }
 
-/* --targets-query SQL on the database: each row a URL or a database
- * name on the same server. */
-static int query_targets(struct cli *cli, struct fleet *f, const char *sql)
+/*
+ * The targets a question to the database names: --targets-query SQL (each
+ * row a URL or a database name on the same server) or, with is_schemas,
+ * --schemas PATTERN (each schema LIKE it, on the database itself).
+ */
+static int query_targets(struct cli *cli, struct fleet *f, const char *arg,
+                         bool is_schemas)
 {
 	struct strata_error err = STRATA_ERROR_INIT;
-	char **urls = NULL;
+	char **rows = NULL;
 	size_t n = 0;
-	int rc = 0;
+	int rc;
 
 	if (!cli->database)
 		return cli_usage_error(
 		        cli, NULL,
-		        "--targets-query runs on the database: give --database URL (or DATABASE_URL)");
-	if (strata_fleet_query_targets(&urls, &n, cli->database, sql, &err) <
-	    0) {
+		        "%s asks the database: give --database URL (or DATABASE_URL)",
+		        is_schemas ? "--schemas" : "--targets-query");
+	rc = is_schemas ? strata_fleet_query_schemas(&rows, &n, cli->database,
+	                                             arg, &err)
+	                : strata_fleet_query_targets(&rows, &n, cli->database,
+	                                             arg, &err);
+	if (rc < 0) {
 		rc = cli_error(cli, &err);
 		strata_error_release(&err);
 		return rc;
 	}
 	for (size_t i = 0; i < n; i++) {
-		fleet_add(f, urls[i], NULL);
-		free(urls[i]);
+		fleet_add(f, is_schemas ? cli->database : rows[i],
+		          is_schemas ? rows[i] : NULL);
+		free(rows[i]);
 	}
-	free(urls);
-	return 0;
-}
-
-/* --schemas PATTERN: the schemas of the database LIKE it. */
-static int query_schemas(struct cli *cli, struct fleet *f, const char *pattern)
-{
-	struct strata_error err = STRATA_ERROR_INIT;
-	char **names = NULL;
-	size_t n = 0;
-	int rc = 0;
-
-	if (!cli->database)
-		return cli_usage_error(
-		        cli, NULL,
-		        "--schemas lists the schemas of the database: give --database URL (or DATABASE_URL)");
-	if (strata_fleet_query_schemas(&names, &n, cli->database, pattern,
-	                               &err) < 0) {
-		rc = cli_error(cli, &err);
-		strata_error_release(&err);
-		return rc;
-	}
-	for (size_t i = 0; i < n; i++) {
-		fleet_add(f, cli->database, names[i]);
-		free(names[i]);
-	}
-	free(names);
+	free(rows);
 	return 0;
 }
 
@@ -643,9 +626,9 @@ int cli_fleet_run(struct cli *cli)
 	if ((cli->fleet_targets_file &&
 	     (rc = read_targets_file(cli, &f, cli->fleet_targets_file))) ||
 	    (cli->fleet_targets_query &&
-	     (rc = query_targets(cli, &f, cli->fleet_targets_query))) ||
+	     (rc = query_targets(cli, &f, cli->fleet_targets_query, false))) ||
 	    (cli->fleet_schemas &&
-	     (rc = query_schemas(cli, &f, cli->fleet_schemas))))
+	     (rc = query_targets(cli, &f, cli->fleet_schemas, true))))
 		goto done;
 	if (!f.n) {
 		struct strata_error err = STRATA_ERROR_INIT;

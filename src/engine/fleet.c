@@ -13,6 +13,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* `url`, which must be PostgreSQL's for `what`. */
+static int open_pg(struct strata_db **db, const char *url, const char *what,
+                   struct strata_error *err)
+{
+	if (strata_db_open(db, url, NULL, err) < 0)
+		return -1;
+	if (!strcmp((*db)->drv->name, "postgres"))
+		return 0;
+	strata_error_set(err, STRATA_EUSAGE, "%s needs a PostgreSQL database",
+	                 what);
+	return strata_error_hint(
+	        err, "Name the targets in a file with --targets FILE.");
+}
+
 int strata_fleet_query_targets(char ***out, size_t *out_n, const char *url,
                                const char *sql, struct strata_error *err)
 {
@@ -24,15 +38,8 @@ int strata_fleet_query_targets(char ***out, size_t *out_n, const char *url,
 
 	*out = NULL;
 	*out_n = 0;
-	if (strata_db_open(&db, url, NULL, err) < 0)
-		return -1;
-	if (strcmp(db->drv->name, "postgres") != 0) {
-		strata_error_set(err, STRATA_EUSAGE,
-		                 "a fleet query needs a PostgreSQL database");
-		strata_error_hint(
-		        err, "Name the targets in a file with --targets FILE.");
+	if (open_pg(&db, url, "a fleet query", err) < 0)
 		goto done;
-	}
 	if (db->drv->exec(
 	            db->conn,
 	            "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY",
@@ -86,13 +93,8 @@ int strata_fleet_query_schemas(char ***out, size_t *out_n, const char *url,
 
 	*out = NULL;
 	*out_n = 0;
-	if (strata_db_open(&db, url, NULL, err) < 0)
-		return -1;
-	if (strcmp(db->drv->name, "postgres") != 0) {
-		strata_error_set(err, STRATA_EUSAGE,
-		                 "a schema per tenant needs PostgreSQL");
+	if (open_pg(&db, url, "a schema per tenant", err) < 0)
 		goto done;
-	}
 	if (db->drv->query(db->conn,
 	                   "SELECT nspname FROM pg_catalog.pg_namespace"
 	                   " WHERE nspname LIKE $1 ORDER BY nspname",
