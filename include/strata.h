@@ -382,6 +382,7 @@ enum strata_layout {
 	/* sqlx's .up.sql/.down.sql pairs, golang-migrate's one-row table:
 	 * found from the database's table, or asked for */
 	STRATA_LAYOUT_GOLANG_MIGRATE,
+	STRATA_LAYOUT_FLYWAY, /* V<VER>__desc.sql, U<VER>__desc.sql */
 };
 
 /* "sqlx", "dbmate", "diesel", "golang-migrate" ("auto" for
@@ -413,6 +414,9 @@ struct strata_migration {
 	 * and diesel's ("00000000000000"). `version` orders: see
 	 * strata_source_version_key(). */
 	const char *version_text;
+	/* Flyway's checksum of the up file (flyway layout; 0 otherwise):
+	 * CRC-32 of its lines, line endings and a BOM left out */
+	int32_t flyway_checksum;
 };
 
 struct strata_source;

@@ -186,12 +186,13 @@ int cli_resolve_settings(struct cli *cli)
 		if (cli->layout_arg)
 			rc = cli_usage_error(
 			        cli, NULL,
-			        "unknown layout '%s' (sqlx, dbmate, diesel or golang-migrate)",
+			        "unknown layout '%s' (sqlx, dbmate, diesel, golang-migrate or flyway)",
 			        v);
 		else
-			rc = bad_value(cli, env, "layout",
-			               "sqlx, dbmate, diesel or golang-migrate",
-			               v);
+			rc = bad_value(
+			        cli, env, "layout",
+			        "sqlx, dbmate, diesel, golang-migrate or flyway",
+			        v);
 	}
 	v = config_get(cli->settings, env, "lock_timeout");
 	if (!cli->has_lock_timeout && v &&

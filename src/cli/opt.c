@@ -38,7 +38,7 @@ static struct opt global_opts[] = {
 	  "history table (default: " STRATA_DEFAULT_TABLE
 	  ", or the layout's tool's own)" },
 	{ 0, "layout", OPT_STRING, NULL, NULL, "NAME",
-	  "the folder's layout: sqlx, dbmate, diesel or golang-migrate (default: detected)" },
+	  "the folder's layout: sqlx, dbmate, diesel, golang-migrate or flyway (default: detected)" },
 	{ 0, "connect-timeout", OPT_STRING, &connect_timeout_arg, NULL,
 	  "DURATION",
 	  "how long connecting to PostgreSQL may take (default: " STRATA_STR(

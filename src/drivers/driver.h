@@ -26,6 +26,8 @@ struct strata_conn {
 	 * strata's, so that the two tools exclude each other (NULL: none;
 	 * the schema NULL: the session's current one) */
 	const char *tool_lock_schema, *tool_lock_table;
+	bool is_tool_lock_flyway; /* Flyway's key for that table, not golang's
+	                           */
 };
 
 /* Values and rows of the generic query operation: $1…$n in both dialects. */
