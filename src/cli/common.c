@@ -457,15 +457,7 @@ int cli_parse_lock_wait(double *out, const char *text)
 
 int cli_parse_version(int64_t *out, const char *text)
 {
-	char *end;
-	long long v;
-
-	errno = 0;
-	v = strtoll(text, &end, 10);
-	if (errno || *end || end == text || v < 0)
-		return -1;
-	*out = v;
-	return 0;
+	return strata_version_parse(out, text);
 }
 
 void cli_lint_options(struct cli *cli, struct strata_lint_options *out)

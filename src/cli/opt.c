@@ -216,6 +216,13 @@ static int store(struct cli *cli, const char *cmd, const struct opt *o,
 		*(int64_t *)o->value = v;
 		return 0;
 	}
+	case OPT_VERSION:
+		if (strata_version_parse(o->value, arg) < 0)
+			return cli_usage_error(
+			        cli, cmd,
+			        "--%s wants a version (digits, or Flyway's 1.2), not '%s'",
+			        o->long_name, arg);
+		return 0;
 	case OPT_SIZE: {
 		unsigned long long v;
 

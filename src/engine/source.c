@@ -824,6 +824,10 @@ int64_t strata_source_version_key(const struct strata_source *src,
 
 	if (version < 0)
 		return -1;
+	if (version & STRATA_VERSION_FLYWAY_KEY)
+		return src->layout == STRATA_LAYOUT_FLYWAY
+		               ? version & ~STRATA_VERSION_FLYWAY_KEY
+		               : -1;
 	if (src->layout != STRATA_LAYOUT_DIESEL &&
 	    src->layout != STRATA_LAYOUT_FLYWAY)
 		return version;
@@ -831,6 +835,25 @@ int64_t strata_source_version_key(const struct strata_source *src,
 	if (src->layout == STRATA_LAYOUT_FLYWAY)
 		return source_flyway_key(digits, (size_t)len);
 	return source_diesel_key(digits, (size_t)len);
+}
+
+int strata_version_parse(int64_t *out, const char *text)
+{
+	char *end;
+	long long v;
+	int64_t key;
+
+	errno = 0;
+	v = strtoll(text, &end, 10);
+	if (!errno && !*end && end != text && v >= 0) {
+		*out = v;
+		return 0;
+	}
+	key = source_flyway_key(text, strlen(text));
+	if (key < 0 || !strpbrk(text, "._"))
+		return -1;
+	*out = key | STRATA_VERSION_FLYWAY_KEY;
+	return 0;
 }
 
 static const char *const layout_names[] = {

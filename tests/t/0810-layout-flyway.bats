@@ -377,3 +377,31 @@ CREATE INDEX "flyway_schema_history_s_idx" ON "flyway_schema_history" ("success"
 	[ "$status" -eq 0 ]
 	[[ $output == *mark-applied* || $output == *marked* ]]
 }
+
+@test "flyway: a dotted version is named on the command line as Flyway writes it (run --target-version, repair, revert)" {
+	new_db
+	write_migration V1__create_a.sql 'create table a (x int);'
+	write_migration V1.1__add_y.sql 'alter table a add column y int;'
+	write_migration U1.1__add_y.sql 'alter table a drop column y;'
+	write_migration V1.2__index_a.sql 'create index concurrently a_x on a (x);
+create index concurrently a_z on a (no_such_column);'
+	write_migration V1.2__index_a.sql.conf 'executeInTransaction=false'
+	run strata run --target-version 1_1
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(psql_db "select string_agg(version, ',' order by installed_rank) from flyway_schema_history")" = 1,1.1 ]
+	run strata run
+	[ "$status" -ne 0 ]
+	[[ $output == *"strata repair --retry 1.2"* ]]
+	psql_db 'drop index a_x'
+	run strata repair --retry 1.2
+	echo "$output"
+	[ "$status" -eq 0 ]
+	run strata revert --target-version 1.0
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(psql_db "select version || ':' || type from flyway_schema_history order by installed_rank desc limit 1")" = 1.1:UNDO_SQL ]
+	run strata repair --retry 1.2.x
+	[ "$status" -eq 2 ]
+	[[ $output == *"--retry wants a version (digits, or Flyway's 1.2), not '1.2.x'"* ]]
+}
