@@ -370,7 +370,9 @@ int source_check_entry(struct entry *e, struct reader *r,
 	}
 	if (read_entry(e, r, &text, &len, err) < 0)
 		goto fail;
-	if (check_text(e, text, len, r->layout, err) < 0)
+	if (check_text(e, text, len, r->layout, err) < 0 ||
+	    (e->is_flyway &&
+	     source_check_flyway_placeholders(e, text, len, err) < 0))
 		return -1;
 	c = arena_alloc(r->scratch, sizeof(*c));
 	memset(c, 0, sizeof(*c));

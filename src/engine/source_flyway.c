@@ -173,6 +173,41 @@ int source_parse_flyway(struct entry *e, struct arena *arena,
 }
 
 /*
+ * Flyway replaces ${name} everywhere in a file, comments included, and
+ * refuses a name it has no value for; strata replaces none yet, so such
+ * a file is refused rather than sent with the placeholder in it.
+ */
+int source_check_flyway_placeholders(const struct entry *e, const char *text,
+                                     size_t len, struct strata_error *err)
+{
+	for (size_t i = 0; i + 1 < len; i++) {
+		size_t end = i + 2;
+		int line;
+
+		if (text[i] != '$' || text[i + 1] != '{')
+			continue;
+		while (end < len && text[end] != '}' && text[end] != '\n')
+			end++;
+		text_line_col(text, len, i, &line, NULL);
+		strata_error_set(
+		        err, STRATA_EVALIDATE,
+		        "'%s' line %d uses Flyway placeholder '%.*s', which strata does not replace",
+		        e->path, line,
+		        (int)(end - i + (end < len && text[end] == '}')),
+		        text + i);
+		strata_error_detail(
+		        err,
+		        "Flyway replaces ${name} everywhere in a migration, comments included, from its configuration or its built-ins (${flyway:user}...); strata would send it as written.");
+		strata_error_hint(
+		        err,
+		        "Write the value in the file, or apply the folder with Flyway.");
+		error_set_location(err, e->path, text, len, i);
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * NAME.conf beside the file: Flyway's per-script configuration, of which
  * strata reads executeInTransaction (as Flyway does, "key=value" lines,
  * '#' comments); another key is refused rather than passed over.

@@ -224,6 +224,9 @@ int source_probe_diesel(struct entry *e, struct reader *r,
 /* Names a Flyway entry (V, U or R file) as Flyway does, or fills `err`. */
 int source_parse_flyway(struct entry *e, struct arena *arena,
                         struct strata_error *err);
+/* A Flyway file's ${placeholder}, refused naming its line. */
+int source_check_flyway_placeholders(const struct entry *e, const char *text,
+                                     size_t len, struct strata_error *err);
 /* The migration's executeInTransaction from NAME.conf beside it, if any. */
 int source_read_flyway_conf(bool *out_no_transaction, const struct entry *e,
                             int dir_fd, struct strata_error *err);
