@@ -13,9 +13,10 @@
  * file-name order is reported with a count of the others, so the answer does
  * not depend on readdir()'s order. Nothing is returned from an invalid source.
  *
- * Other tools' layouts (diesel, dbmate, Flyway...) are not read:
- * they are recognised only to be refused by name, since sqlx would pass
- * over them or run a dbmate file's down section as part of its up. This
+ * Other tools' layouts are read as those tools read them when the folder
+ * is theirs (dbmate's sections, diesel's directories, Flyway's V/U
+ * files); in another layout they are refused by name, since sqlx would
+ * pass over them or run a dbmate file's down section as part of its up. This
  * file knows nothing of SQL: splitting and linting come later, from the
  * texts kept here.
  *
