@@ -372,10 +372,16 @@ CREATE INDEX "flyway_schema_history_s_idx" ON "flyway_schema_history" ("success"
 	assert_equal "$(psql_db "select string_agg(version, ',' order by installed_rank) from flyway_schema_history")" "1,1.1,1.2,1.10,2"
 	run strata status
 	[[ $output == *"5 applied, 7 pending"* ]]
+	# the audit trail names versions as Flyway writes them
 	run strata history
 	echo "$output"
 	[ "$status" -eq 0 ]
-	[[ $output == *mark-applied* || $output == *marked* ]]
+	echo "$output" | grep -Eq '^[0-9]+ +[0-9-]+ [0-9:]+ mark-applied +1 +success'
+	echo "$output" | grep -Eq '^[0-9]+ +[0-9-]+ [0-9:]+ baseline +1\.10 +success'
+	run strata history --version 1.10
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | grep -c ' 1\.10 ')" = 1 ]
+	[[ $output != *" 1.1 "* ]]
 }
 
 @test "flyway: a dotted version is named on the command line as Flyway writes it (run --target-version, repair, revert)" {
