@@ -387,6 +387,7 @@ enum strata_layout {
 	/* sqlx's .up.sql/.down.sql pairs, golang-migrate's one-row table:
 	 * found from the database's table, or asked for */
 	STRATA_LAYOUT_GOLANG_MIGRATE,
+	STRATA_LAYOUT_FLYWAY, /* V<VER>__desc.sql, U<VER>__desc.sql */
 };
 
 /* "sqlx", "dbmate", "diesel", "golang-migrate" ("auto" for
@@ -418,6 +419,9 @@ struct strata_migration {
 	 * and diesel's ("00000000000000"). `version` orders: see
 	 * strata_source_version_key(). */
 	const char *version_text;
+	/* Flyway's checksum of the up file (flyway layout; 0 otherwise):
+	 * CRC-32 of its lines, line endings and a BOM left out */
+	int32_t flyway_checksum;
 };
 
 struct strata_source;
@@ -485,11 +489,21 @@ strata_source_layout(const struct strata_source *src);
  * The version a user names (VERSION as the layout writes it, in digits)
  * as the source orders it: itself, but in diesel's layout, which orders
  * versions as text, the number that orders as its digits do as text (the
- * migration's `version`; strata_migration.version_text shows it). -1 for
- * a number no version of the layout can be.
+ * migration's `version`; strata_migration.version_text shows it); in
+ * Flyway's, the key of its parts (see strata_version_parse()). -1 for a
+ * number no version of the layout can be.
  */
 STRATA_API int64_t strata_source_version_key(const struct strata_source *src,
                                              int64_t version);
+/* Set in a version that strata_version_parse() read as Flyway's parts. */
+#define STRATA_VERSION_FLYWAY_KEY (INT64_C(1) << 62)
+/*
+ * A version as a user writes it, for strata_source_version_key() and the
+ * functions taking one: digits, or Flyway's parts ("1.2", "1_2") as their
+ * order key with STRATA_VERSION_FLYWAY_KEY set (a version only a source in
+ * Flyway's layout has). -1 when it is neither.
+ */
+STRATA_API int strata_version_parse(int64_t *out, const char *text);
 /* Migrations in ascending version order; `i` < strata_source_count(). */
 STRATA_API size_t strata_source_count(const struct strata_source *src);
 STRATA_API const struct strata_migration *

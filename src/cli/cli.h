@@ -159,6 +159,7 @@ enum opt_kind {
 	OPT_FLAG,     /* bool */
 	OPT_STRING,   /* const char * */
 	OPT_INT64,    /* int64_t, >= 0 */
+	OPT_VERSION,  /* int64_t: strata_version_parse() */
 	OPT_SIZE,     /* size_t, >= 1 */
 	OPT_DURATION, /* double seconds: 30, 30s, 500ms, 5m, 1h, forever */
 	OPT_STRINGS,  /* struct opt_strings: each time it is given, added */

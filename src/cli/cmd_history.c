@@ -52,7 +52,28 @@ json_t *cli_json_audit_row(const struct strata_audit_row *r)
 	return o;
 }
 
-static void print_text(struct cli *cli, const struct strata_audit *a)
+/*
+ * The source, when it can be read, to show a version as its layout writes
+ * it (diesel's and Flyway's are recorded as their order keys); NULL
+ * otherwise: the trail does not need the files.
+ */
+static struct strata_source *quiet_source(struct cli *cli)
+{
+	struct strata_source_options opts = STRATA_SOURCE_OPTIONS_INIT;
+	struct strata_error err = STRATA_ERROR_INIT;
+	struct strata_source *src = NULL;
+
+	opts.max_file_size = cli->max_file_size;
+	opts.layout = cli->layout;
+	opts.is_checksums_only = true;
+	if (strata_source_load(&src, cli->source, &opts, &err) < 0)
+		src = NULL;
+	strata_error_release(&err);
+	return src;
+}
+
+static void print_text(struct cli *cli, const struct strata_audit *a,
+                       const struct strata_source *src)
 {
 	if (!a->count) {
 		printf("No recorded actions.\n");
@@ -64,6 +85,7 @@ static void print_text(struct cli *cli, const struct strata_audit *a)
 	for (size_t i = 0; i < a->count; i++) {
 		const struct strata_audit_row *r = &a->rows[i];
 		char when[20] = "-", dur[32], version[24] = "-", by[128];
+		const struct strata_migration *m;
 		bool ok = r->outcome && strcmp(r->outcome, "success") == 0;
 
 		if (r->started_at && strlen(r->started_at) >= 19) {
@@ -72,7 +94,12 @@ static void print_text(struct cli *cli, const struct strata_audit *a)
 			when[19] = '\0';
 		}
 		cli_format_duration(dur, sizeof(dur), r->duration_ns);
-		if (r->has_version)
+		if (r->has_version && src &&
+		    (m = strata_source_find(src, r->version)) &&
+		    m->version_text)
+			snprintf(version, sizeof(version), "%s",
+			         m->version_text);
+		else if (r->has_version)
 			snprintf(version, sizeof(version), "%" PRId64,
 			         r->version);
 		snprintf(by, sizeof(by), "%s@%s%s%s%s",
@@ -103,8 +130,9 @@ int cmd_history(struct cli *cli, int argc, char **argv)
 	struct strata_error err = STRATA_ERROR_INIT;
 	struct strata_audit *a = NULL;
 	struct strata_db *db = NULL;
+	struct strata_source *src = NULL;
 	const struct opt opts[] = {
-		{ 0, "version", OPT_INT64, &f.version, &f.has_version, "V",
+		{ 0, "version", OPT_VERSION, &f.version, &f.has_version, "V",
 		  "only actions on migration V" },
 		{ 0, "action", OPT_STRING, &f.action, NULL, "ACTION",
 		  "only apply, revert, fail (any failure), repair, mark-applied, baseline, accept-checksum, restore or lock-timeout" },
@@ -124,6 +152,9 @@ int cmd_history(struct cli *cli, int argc, char **argv)
 	cli->is_read_only = true;
 	if ((rc = cli_open_db(cli, &db)))
 		goto done;
+	src = quiet_source(cli);
+	if (f.has_version && src)
+		f.version = strata_source_version_key(src, f.version);
 	if (strata_audit_read(&a, db, &f, &err) < 0) {
 		rc = cli_error(cli, &err);
 		goto done;
@@ -137,9 +168,10 @@ int cmd_history(struct cli *cli, int argc, char **argv)
 		json_object_set_new(doc, "actions", list);
 		cli_print_json(doc);
 	} else {
-		print_text(cli, a);
+		print_text(cli, a, src);
 	}
 done:
+	strata_source_free(src);
 	strata_audit_free(a);
 	strata_error_release(&err);
 	strata_db_close(db);

@@ -102,11 +102,12 @@ int cmd_repair(struct cli *cli, int argc, char **argv)
 	bool has_mark = false, has_retry = false, has_accept = false;
 	enum strata_repair_kind kind;
 	const struct opt opts[] = {
-		{ 0, "mark-applied", OPT_INT64, &v_mark, &has_mark, "V",
+		{ 0, "mark-applied", OPT_VERSION, &v_mark, &has_mark, "V",
 		  "a failed migration completed by hand: record it as applied" },
-		{ 0, "retry", OPT_INT64, &v_retry, &has_retry, "V",
+		{ 0, "retry", OPT_VERSION, &v_retry, &has_retry, "V",
 		  "a failed migration undone by hand: forget it, the next run applies it" },
-		{ 0, "accept-checksum", OPT_INT64, &v_accept, &has_accept, "V",
+		{ 0, "accept-checksum", OPT_VERSION, &v_accept, &has_accept,
+		  "V",
 		  "an applied migration edited on purpose: accept its new checksum" },
 		OPT_END,
 	};

@@ -19,7 +19,7 @@ int cmd_revert(struct cli *cli, int argc, char **argv)
 	const struct opt opts[] = {
 		{ 0, "count", OPT_SIZE, &ro.count, &has_count, "N",
 		  "revert the newest N migrations (default 1)" },
-		{ 0, "target-version", OPT_INT64, &ro.target_version,
+		{ 0, "target-version", OPT_VERSION, &ro.target_version,
 		  &ro.has_target, "V",
 		  "revert every migration above version V (0: all but a version 0)" },
 		{ 0, "all", OPT_FLAG, &ro.is_all, NULL, NULL,

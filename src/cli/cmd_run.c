@@ -73,7 +73,7 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 	const struct opt opts[] = {
 		{ 0, "dry-run", OPT_FLAG, &ro.is_dry_run, NULL, NULL,
 		  "show what would be applied, apply nothing" },
-		{ 0, "target-version", OPT_INT64, &ro.target_version,
+		{ 0, "target-version", OPT_VERSION, &ro.target_version,
 		  &ro.has_target, "V", "apply nothing above version V" },
 		{ 0, "single-transaction", OPT_FLAG, &ro.is_single_transaction,
 		  NULL, NULL, "apply all pending migrations or none" },

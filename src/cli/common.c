@@ -245,12 +245,13 @@ int cli_resolve_settings(struct cli *cli)
 		if (cli->layout_arg)
 			rc = cli_usage_error(
 			        cli, NULL,
-			        "unknown layout '%s' (sqlx, dbmate, diesel or golang-migrate)",
+			        "unknown layout '%s' (sqlx, dbmate, diesel, golang-migrate or flyway)",
 			        v);
 		else
-			rc = bad_value(cli, env, "layout",
-			               "sqlx, dbmate, diesel or golang-migrate",
-			               v);
+			rc = bad_value(
+			        cli, env, "layout",
+			        "sqlx, dbmate, diesel, golang-migrate or flyway",
+			        v);
 	}
 	v = config_get(cli->settings, env, "lock_timeout");
 	if (!cli->has_lock_timeout && v &&
@@ -526,15 +527,7 @@ int cli_parse_lock_wait(double *out, const char *text)
 
 int cli_parse_version(int64_t *out, const char *text)
 {
-	char *end;
-	long long v;
-
-	errno = 0;
-	v = strtoll(text, &end, 10);
-	if (errno || *end || end == text || v < 0)
-		return -1;
-	*out = v;
-	return 0;
+	return strata_version_parse(out, text);
 }
 
 void cli_lint_options(struct cli *cli, struct strata_lint_options *out)

@@ -39,7 +39,7 @@ static struct opt global_opts[] = {
 	  "history table (default: " STRATA_DEFAULT_TABLE
 	  ", or the layout's tool's own)" },
 	{ 0, "layout", OPT_STRING, NULL, NULL, "NAME",
-	  "the folder's layout: sqlx, dbmate, diesel or golang-migrate (default: detected)" },
+	  "the folder's layout: sqlx, dbmate, diesel, golang-migrate or flyway (default: detected)" },
 	{ 0, "connect-timeout", OPT_STRING, &connect_timeout_arg, NULL,
 	  "DURATION",
 	  "how long connecting to PostgreSQL may take (default: " STRATA_STR(
@@ -270,6 +270,13 @@ static int store(struct cli *cli, const char *cmd, const struct opt *o,
 		*(int64_t *)o->value = v;
 		return 0;
 	}
+	case OPT_VERSION:
+		if (strata_version_parse(o->value, arg) < 0)
+			return cli_usage_error(
+			        cli, cmd,
+			        "--%s wants a version (digits, or Flyway's 1.2), not '%s'",
+			        o->long_name, arg);
+		return 0;
 	case OPT_SIZE: {
 		unsigned long long v;
 

@@ -29,6 +29,8 @@ struct strata_conn {
 	/* strata_db_options.schema: the lock is this schema's (NULL: the
 	 * database's) */
 	const char *lock_scope;
+	bool is_tool_lock_flyway; /* Flyway's key for that table, not golang's
+	                           */
 };
 
 /* Values and rows of the generic query operation: $1…$n in both dialects. */

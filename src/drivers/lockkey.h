@@ -13,5 +13,8 @@ int64_t lockkey_for_schema(const char *dbname, const char *schema);
  * CRC-32 of "schema\0table\0database" times its salt, as a uint32. */
 int64_t lockkey_golang_migrate(const char *dbname, const char *schema,
                                const char *table);
+/* Flyway's PostgreSQLAdvisoryLockTemplate: "Flyway" in ASCII plus Java's
+ * String.hashCode() of the table as Flyway writes it, "schema"."table". */
+int64_t lockkey_flyway(const char *schema, const char *table);
 
 #endif

@@ -239,15 +239,21 @@ static int open_lock_conn(struct pg_conn *pc, struct strata_error *err)
 	                       ? lockkey_for_schema(PQgetvalue(res, 0, 0),
 	                                            pc->base.lock_scope)
 	                       : lockkey_for_database(PQgetvalue(res, 0, 0));
-	pc->tool_lock_key =
-	        pc->base.tool_lock_table
-	                ? lockkey_golang_migrate(
-	                          PQgetvalue(res, 0, 0),
-	                          pc->base.tool_lock_schema
-	                                  ? pc->base.tool_lock_schema
-	                                  : PQgetvalue(res, 0, 1),
-	                          pc->base.tool_lock_table)
-	                : 0;
+	if (pc->base.tool_lock_table) {
+		const char *schema = pc->base.tool_lock_schema
+		                             ? pc->base.tool_lock_schema
+		                             : PQgetvalue(res, 0, 1);
+
+		pc->tool_lock_key =
+		        pc->base.is_tool_lock_flyway
+		                ? lockkey_flyway(schema,
+		                                 pc->base.tool_lock_table)
+		                : lockkey_golang_migrate(
+		                          PQgetvalue(res, 0, 0), schema,
+		                          pc->base.tool_lock_table);
+	} else {
+		pc->tool_lock_key = 0;
+	}
 	rc = 0;
 done:
 	PQclear(res);

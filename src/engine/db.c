@@ -400,9 +400,13 @@ int db_bind_layout(struct strata_db *db, const struct strata_source *src,
 	db->hist = ht;
 	db->hist.src = src;
 	memset(&ht, 0, sizeof(ht));
-	if (db->hist.layout == STRATA_LAYOUT_GOLANG_MIGRATE) {
+	db->hist.current_user = db->conn->drv->current_user;
+	if (db->hist.layout == STRATA_LAYOUT_GOLANG_MIGRATE ||
+	    db->hist.layout == STRATA_LAYOUT_FLYWAY) {
 		db->conn->tool_lock_schema = db->hist.tool.schema;
 		db->conn->tool_lock_table = db->hist.tool.name;
+		db->conn->is_tool_lock_flyway =
+		        db->hist.layout == STRATA_LAYOUT_FLYWAY;
 	}
 	rc = 0;
 done:

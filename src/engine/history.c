@@ -299,7 +299,8 @@ void history_add_insert(struct batch *b, const struct history_tables *ht,
 	if (has_tool(ht) && success)
 		history_tool_add_applied(
 		        b, ht, m->version,
-		        version_text(m->version_text, m->version, buf));
+		        version_text(m->version_text, m->version, buf),
+		        execution_time);
 	else if (has_tool(ht))
 		history_tool_add_dirty(b, ht, m->version);
 }
@@ -339,7 +340,8 @@ void history_add_finish(struct batch *b, const struct history_tables *ht,
 	        version, &execution_time);
 	if (has_tool(ht))
 		history_tool_add_applied(b, ht, version,
-		                         version_text(text, version, buf));
+		                         version_text(text, version, buf),
+		                         execution_time);
 }
 
 void history_add_set_failed(struct batch *b, const struct history_tables *ht,
@@ -439,6 +441,15 @@ bool history_checksum_matches(const struct history_row *row,
 {
 	if (row->is_unverified)
 		return true; /* nothing to compare with */
+	if (row->checksum_len == 4) {
+		/* Flyway's, big-endian */
+		uint32_t crc = (uint32_t)row->checksum[0] << 24 |
+		               (uint32_t)row->checksum[1] << 16 |
+		               (uint32_t)row->checksum[2] << 8 |
+		               row->checksum[3];
+
+		return (int32_t)crc == m->flyway_checksum;
+	}
 	return row->checksum_len == STRATA_CHECKSUM_LEN &&
 	       memcmp(row->checksum, m->checksum, STRATA_CHECKSUM_LEN) == 0;
 }
@@ -499,11 +510,25 @@ int history_mismatch_error(const struct history_row *row,
 	                 "migration %s was changed after it was applied",
 	                 migration_version(m));
 	err->file = xstrdup(m->up_path);
-	sbuf_adds(&d, "Applied checksum ");
-	sbuf_add_hex(&d, row->checksum, row->checksum_len);
-	sbuf_adds(&d, ", file checksum ");
-	sbuf_add_hex(&d, m->checksum, STRATA_CHECKSUM_LEN);
-	sbuf_addch(&d, '.');
+	if (row->checksum_len == 4) {
+		/* Flyway's validate: "Migration checksum mismatch" */
+		int32_t crc = (int32_t)((uint32_t)row->checksum[0] << 24 |
+		                        (uint32_t)row->checksum[1] << 16 |
+		                        (uint32_t)row->checksum[2] << 8 |
+		                        row->checksum[3]);
+
+		sbuf_addf(
+		        &d,
+		        "Flyway's checksum mismatch: applied to database %" PRId32
+		        ", resolved locally %" PRId32 ".",
+		        crc, m->flyway_checksum);
+	} else {
+		sbuf_adds(&d, "Applied checksum ");
+		sbuf_add_hex(&d, row->checksum, row->checksum_len);
+		sbuf_adds(&d, ", file checksum ");
+		sbuf_add_hex(&d, m->checksum, STRATA_CHECKSUM_LEN);
+		sbuf_addch(&d, '.');
+	}
 	if (history_is_whitespace_only_change(row, m))
 		sbuf_adds(
 		        &d,

@@ -43,6 +43,8 @@ struct history_tables {
 	/* golang-migrate's table holds one version: every migration of the
 	 * source up to it is applied (borrowed, the command's source) */
 	const struct strata_source *src;
+	/* the driver's expression for the session's user ("NULL": none) */
+	const char *current_user;
 };
 
 void history_tables_release(struct history_tables *ht);
@@ -121,7 +123,8 @@ int history_tool_ensure(struct strata_conn *c, const struct history_tables *ht,
 int history_tool_read(struct strata_conn *c, const struct history_tables *ht,
                       struct history *own, struct strata_error *err);
 void history_tool_add_applied(struct batch *b, const struct history_tables *ht,
-                              int64_t version, const char *version_text);
+                              int64_t version, const char *version_text,
+                              int64_t execution_time);
 void history_tool_add_removed(struct batch *b, const struct history_tables *ht,
                               int64_t version, const char *version_text);
 /* A migration under way outside a transaction: golang-migrate's dirty

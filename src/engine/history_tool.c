@@ -5,7 +5,10 @@
  * diesel's `__diesel_schema_migrations (version, run_on)`, one row per
  * applied version, as text; golang-migrate's `schema_migrations (version,
  * dirty)`, one row for the newest version, every migration of the source
- * below it applied too. What the tool's table has no room for (the
+ * below it applied too; Flyway's `flyway_schema_history`, a row per
+ * migration run (installed_rank ascending), an undo (UNDO_SQL) or a
+ * baseline (BASELINE: every version up to it applied), whose last row of
+ * a version says its state. What the tool's table has no room for (the
  * checksum, a no-transaction migration under way or failed, how long it
  * took) strata keeps in a table of its own beside it, in sqlx's form.
  * The tool's table says what is applied: a version strata recorded that
@@ -42,6 +45,38 @@ static const char diesel_ddl[] =
         "       run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP\n"
         ");\n";
 
+/* Flyway's getRawCreateScript(): PostgreSQLDatabase's and SQLiteDatabase's,
+ * %1$s the table as Flyway writes it, %2$s its bare name (%3$s: schema) */
+static const char flyway_pg_ddl[] =
+        "CREATE TABLE %1$s (\n"
+        "    \"installed_rank\" INT NOT NULL,\n"
+        "    \"version\" VARCHAR(50),\n"
+        "    \"description\" VARCHAR(200) NOT NULL,\n"
+        "    \"type\" VARCHAR(20) NOT NULL,\n"
+        "    \"script\" VARCHAR(1000) NOT NULL,\n"
+        "    \"checksum\" INTEGER,\n"
+        "    \"installed_by\" VARCHAR(100) NOT NULL,\n"
+        "    \"installed_on\" TIMESTAMP NOT NULL DEFAULT now(),\n"
+        "    \"execution_time\" INTEGER NOT NULL,\n"
+        "    \"success\" BOOLEAN NOT NULL\n"
+        ");\n"
+        "ALTER TABLE %1$s ADD CONSTRAINT \"%2$s_pk\" PRIMARY KEY (\"installed_rank\");\n"
+        "CREATE INDEX \"%2$s_s_idx\" ON %1$s (\"success\");";
+static const char flyway_sqlite_ddl[] =
+        "CREATE TABLE %1$s (\n"
+        "    \"installed_rank\" INT NOT NULL PRIMARY KEY,\n"
+        "    \"version\" VARCHAR(50),\n"
+        "    \"description\" VARCHAR(200) NOT NULL,\n"
+        "    \"type\" VARCHAR(20) NOT NULL,\n"
+        "    \"script\" VARCHAR(1000) NOT NULL,\n"
+        "    \"checksum\" INT,\n"
+        "    \"installed_by\" VARCHAR(100) NOT NULL,\n"
+        "    \"installed_on\" TEXT NOT NULL DEFAULT (strftime('%%Y-%%m-%%d %%H:%%M:%%f','now')),\n"
+        "    \"execution_time\" INT NOT NULL,\n"
+        "    \"success\" BOOLEAN NOT NULL\n"
+        ");\n"
+        "CREATE INDEX \"%3$s\".\"%2$s_s_idx\" ON \"%2$s\" (\"success\");";
+
 const char *history_tool_default_table(enum strata_layout layout)
 {
 	switch (layout) {
@@ -51,6 +86,8 @@ const char *history_tool_default_table(enum strata_layout layout)
 		return "__diesel_schema_migrations";
 	case STRATA_LAYOUT_GOLANG_MIGRATE:
 		return "schema_migrations";
+	case STRATA_LAYOUT_FLYWAY:
+		return "flyway_schema_history";
 	default:
 		return STRATA_DEFAULT_TABLE;
 	}
@@ -64,7 +101,26 @@ int history_tool_ensure(struct strata_conn *c, const struct history_tables *ht,
 	const char *ddl;
 	int rc;
 
-	if (ht->layout == STRATA_LAYOUT_DBMATE) {
+	if (ht->layout == STRATA_LAYOUT_FLYWAY) {
+		bool has_table;
+
+		/* Flyway's DDL has no IF NOT EXISTS */
+		if (c->drv->table_exists(&has_table, c, &ht->tool, err) < 0)
+			return -1;
+		if (has_table)
+			return 0;
+		/* Flyway names SQLite's table with its schema, "main" */
+		if (!is_pg && !ht->tool.schema)
+			sbuf_adds(&name, "\"main\".");
+		sbuf_adds(&name, ht->tool.quoted);
+		sbuf_addf(&sql, is_pg ? flyway_pg_ddl : flyway_sqlite_ddl,
+		          name.buf, ht->tool.name,
+		          ht->tool.schema ? ht->tool.schema : "main");
+		rc = c->drv->exec(c, sql.buf, err);
+		sbuf_release(&name);
+		sbuf_release(&sql);
+		return rc;
+	} else if (ht->layout == STRATA_LAYOUT_DBMATE) {
 		/* dbmate quotes the name in both dialects */
 		sbuf_adds(&name, ht->tool.quoted);
 		ddl = is_pg ? dbmate_pg_ddl : dbmate_sqlite_ddl;
@@ -175,6 +231,96 @@ static int golang_row(void *data, const char *const *cells, size_t n_cols)
 	return 0;
 }
 
+/* The row of `version` in `h`, NULL when none. */
+static struct history_row *find_row(struct history *h, int64_t version)
+{
+	for (size_t i = h->n; i-- > 0;)
+		if (h->rows[i].version == version)
+			return &h->rows[i];
+	return NULL;
+}
+
+static void remove_row(struct history *h, struct history_row *row)
+{
+	size_t i = (size_t)(row - h->rows);
+
+	memmove(row, row + 1, (h->n - i - 1) * sizeof(*row));
+	h->n--;
+}
+
+/*
+ * One row of Flyway's table, in installed_rank order (rank, version,
+ * type, checksum, success, installed_on, description): the version's
+ * state is its last row's. A BASELINE applies every version up to its
+ * own; an undo (UNDO_SQL) or Flyway 10's DELETE that succeeded takes the
+ * version back out. Repeatables (no version) and the schema's creation
+ * are no versioned migration.
+ */
+static int flyway_row(void *data, const char *const *cells, size_t n_cols)
+{
+	struct tool_reader *r = data;
+	struct history *h = r->tool;
+	const char *v = cells[1], *type = cells[2] ? cells[2] : "";
+	bool success = cells[4] && strcmp(cells[4], "0");
+	struct history_row row = { 0 }, *old;
+	int64_t key;
+
+	(void)n_cols;
+	if (!v || !strcmp(type, "SCHEMA"))
+		return 0;
+	key = source_flyway_key(v, strlen(v));
+	if (key < 0)
+		return strata_error_set(
+		        r->err, STRATA_EFAILED,
+		        "version '%s' in history table %s is not a Flyway version strata can order",
+		        v, r->ht->tool.quoted);
+	old = find_row(h, key);
+	if (!strncmp(type, "UNDO_", 5) || !strcmp(type, "DELETE")) {
+		if (old && success)
+			remove_row(h, old);
+		else if (old)
+			old->success =
+			        false; /* an undo that stopped half way */
+		return 0;
+	}
+	if (!strcmp(type, "BASELINE")) {
+		const struct strata_source *src = r->ht->src;
+
+		for (size_t i = 0; src && i < strata_source_count(src); i++) {
+			const struct strata_migration *m =
+			        strata_source_at(src, i);
+
+			if (m->version >= key)
+				break;
+			if (!find_row(h, m->version))
+				add_synthesized(h, m->version,
+				                migration_version(m), true);
+		}
+	}
+	row.version = key;
+	row.version_text = arena_strdup(&h->strings, v);
+	row.description = arena_strdup(&h->strings, cells[6] ? cells[6] : "");
+	row.installed_on = arena_strdup(&h->strings, cells[5] ? cells[5] : "");
+	row.success = success;
+	row.is_unverified = !cells[3] || !strcmp(type, "BASELINE");
+	if (!row.is_unverified) {
+		uint32_t crc = (uint32_t)strtol(cells[3], NULL, 10);
+
+		row.checksum[0] = (unsigned char)(crc >> 24);
+		row.checksum[1] = (unsigned char)(crc >> 16);
+		row.checksum[2] = (unsigned char)(crc >> 8);
+		row.checksum[3] = (unsigned char)crc;
+		row.checksum_len = 4;
+	}
+	if (old) {
+		*old = row;
+		return 0;
+	}
+	XGROW(h->rows, h->alloc, h->n + 1);
+	h->rows[h->n++] = row;
+	return 0;
+}
+
 static int cmp_row(const void *a, const void *b)
 {
 	const struct history_row *x = a, *y = b;
@@ -198,7 +344,20 @@ int history_tool_read(struct strata_conn *c, const struct history_tables *ht,
 
 	if (c->drv->table_exists(&tool.has_table, c, &ht->tool, err) < 0)
 		goto done;
-	if (tool.has_table && ht->layout == STRATA_LAYOUT_GOLANG_MIGRATE) {
+	if (tool.has_table && ht->layout == STRATA_LAYOUT_FLYWAY) {
+		sbuf_adds(&sql, "SELECT installed_rank, version, type, "
+		                "CAST(checksum AS TEXT), CASE WHEN success "
+		                "THEN 1 ELSE 0 END, ");
+		sbuf_addf(&sql, c->drv->timestamp_iso, "installed_on");
+		sbuf_addf(&sql, ", description FROM %s ORDER BY installed_rank",
+		          ht->tool.quoted);
+		if (c->drv->query_each(c, sql.buf, 0, NULL, flyway_row, &r,
+		                       err) < 0)
+			goto done;
+		if (tool.n > 1)
+			qsort(tool.rows, tool.n, sizeof(*tool.rows), cmp_row);
+	} else if (tool.has_table &&
+	           ht->layout == STRATA_LAYOUT_GOLANG_MIGRATE) {
 		sbuf_addf(
 		        &sql,
 		        "SELECT CAST(version AS TEXT), CASE WHEN dirty THEN 1 "
@@ -291,21 +450,126 @@ static void golang_set(struct batch *b, const struct history_tables *ht,
 	sbuf_release(&sql);
 }
 
+/* Whether the last row of version $1 in Flyway's table (%1$s) is an
+ * applied migration. */
+#define FLYWAY_LAST                                                                       \
+	"(SELECT 1 FROM %1$s WHERE installed_rank = (SELECT MAX("                         \
+	"installed_rank) FROM %1$s WHERE version = CAST($1 AS VARCHAR)) AND success AND " \
+	"type NOT LIKE 'UNDO%%' AND type <> 'DELETE')"
+
+static const char *basename_of(const char *path)
+{
+	const char *slash = path ? strrchr(path, '/') : NULL;
+
+	return slash ? slash + 1 : path ? path : "";
+}
+
+/*
+ * A row as Flyway's doAddAppliedMigration() writes it: installed_rank the
+ * last one's + 1, the script's file name, Flyway's checksum, the
+ * session's user (Flyway's SQLite has none: ""), the time in ms.
+ * `sql_tail` says when (a WHERE clause, %1$s the table).
+ */
+static void flyway_insert(struct batch *b, const struct history_tables *ht,
+                          const char *version_text, const char *type,
+                          const char *script, const char *description,
+                          bool has_checksum, int32_t checksum,
+                          int64_t execution_ms, bool success,
+                          const char *sql_tail)
+{
+	const struct db_value v[] = {
+		DBV_TEXT(version_text),
+		DBV_TEXT(description),
+		DBV_TEXT(script),
+		has_checksum ? DBV_INT(checksum) : DBV_TEXT(NULL),
+		DBV_INT(execution_ms),
+	};
+	const char *user = ht->current_user && strcmp(ht->current_user, "NULL")
+	                           ? ht->current_user
+	                           : "''";
+	struct sbuf sql = SBUF_INIT;
+
+	sbuf_addf(&sql,
+	          "INSERT INTO %1$s (installed_rank, version, description, "
+	          "type, script, checksum, installed_by, execution_time, "
+	          "success) SELECT n.next_rank, CAST($1 AS VARCHAR), "
+	          "CAST($2 AS VARCHAR), '%2$s', CAST($3 AS VARCHAR), "
+	          "CAST($4 AS INTEGER), %3$s, CAST($5 AS INTEGER), %4$s "
+	          "FROM (SELECT COALESCE(MAX(installed_rank), 0) + 1 AS "
+	          "next_rank FROM %1$s) n ",
+	          ht->tool.quoted, type, user, success ? "TRUE" : "FALSE");
+	sbuf_addf(&sql, sql_tail, ht->tool.quoted);
+	batch_add_sql(b, sql.buf, ARRAY_SIZE(v), v);
+	sbuf_release(&sql);
+}
+
+static const struct strata_migration *
+find_migration(const struct history_tables *ht, int64_t version)
+{
+	return ht->src ? strata_source_find(ht->src, version) : NULL;
+}
+
+/* A migration applied: a new SQL row, or the failed row a no-transaction
+ * migration left while it ran marked a success. */
+static void flyway_applied(struct batch *b, const struct history_tables *ht,
+                           int64_t version, const char *version_text,
+                           int64_t execution_time)
+{
+	const struct strata_migration *m = find_migration(ht, version);
+	int64_t ms = execution_time > 0 ? execution_time / 1000000 : 0;
+	const struct db_value v[] = { DBV_TEXT(version_text), DBV_INT(ms) };
+	struct sbuf sql = SBUF_INIT;
+
+	sbuf_addf(
+	        &sql,
+	        "UPDATE %1$s SET success = TRUE, execution_time = CAST($2 AS INTEGER) WHERE "
+	        "installed_rank = (SELECT MAX(installed_rank) FROM %1$s "
+	        "WHERE version = CAST($1 AS VARCHAR)) AND NOT success",
+	        ht->tool.quoted);
+	batch_add_sql(b, sql.buf, ARRAY_SIZE(v), v);
+	sbuf_release(&sql);
+	flyway_insert(
+	        b, ht, version_text, "SQL", basename_of(m ? m->up_path : NULL),
+	        m ? m->description : "", m != NULL, m ? m->flyway_checksum : 0,
+	        ms, true, "WHERE NOT EXISTS " FLYWAY_LAST);
+}
+
 void history_tool_add_dirty(struct batch *b, const struct history_tables *ht,
                             int64_t version)
 {
 	if (ht->layout == STRATA_LAYOUT_GOLANG_MIGRATE)
 		golang_set(b, ht, version, true);
+	if (ht->layout == STRATA_LAYOUT_FLYWAY) {
+		const struct strata_migration *m = find_migration(ht, version);
+		char buf[24];
+
+		if (!m)
+			return;
+		snprintf(buf, sizeof(buf), "%" PRId64, version);
+		/* Flyway's row of a failed migration, until it succeeds */
+		flyway_insert(
+		        b, ht, m->version_text ? m->version_text : buf, "SQL",
+		        basename_of(m->up_path), m->description, true,
+		        m->flyway_checksum, 0, false,
+		        "WHERE NOT EXISTS (SELECT 1 FROM %1$s WHERE "
+		        "installed_rank = (SELECT MAX(installed_rank) FROM %1$s "
+		        "WHERE version = CAST($1 AS VARCHAR)) AND NOT success)");
+	}
 }
 
 void history_tool_add_applied(struct batch *b, const struct history_tables *ht,
-                              int64_t version, const char *version_text)
+                              int64_t version, const char *version_text,
+                              int64_t execution_time)
 {
 	const struct db_value v[] = { DBV_TEXT(version_text) };
 	struct sbuf sql = SBUF_INIT;
 
 	if (ht->layout == STRATA_LAYOUT_GOLANG_MIGRATE) {
 		golang_set(b, ht, version, false);
+		return;
+	}
+	if (ht->layout == STRATA_LAYOUT_FLYWAY) {
+		flyway_applied(b, ht, version, version_text, execution_time);
 		return;
 	}
 
@@ -339,6 +603,28 @@ void history_tool_add_removed(struct batch *b, const struct history_tables *ht,
 			prev = m;
 		}
 		golang_set(b, ht, prev, false);
+		return;
+	}
+
+	if (ht->layout == STRATA_LAYOUT_FLYWAY) {
+		const struct strata_migration *m = find_migration(ht, version);
+
+		/* a failed row goes, as Flyway's repair removes it */
+		sbuf_addf(
+		        &sql,
+		        "DELETE FROM %s WHERE version = CAST($1 AS VARCHAR) AND NOT success",
+		        ht->tool.quoted);
+		batch_add_sql(b, sql.buf, ARRAY_SIZE(v), v);
+		sbuf_release(&sql);
+		/* an applied one is undone, as Flyway Teams' undo records it */
+		flyway_insert(b, ht, version_text, "UNDO_SQL",
+		              basename_of(m ? m->down_path : NULL),
+		              m ? m->description : "", m && m->down_sql,
+		              m && m->down_sql
+		                      ? source_flyway_checksum(m->down_sql,
+		                                               m->down_len)
+		                      : 0,
+		              0, true, "WHERE EXISTS " FLYWAY_LAST);
 		return;
 	}
 

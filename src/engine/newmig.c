@@ -606,6 +606,71 @@ done:
 	return rc;
 }
 
+/*
+ * Flyway's V<NEXT>__<name>.sql: NEXT the newest version's first part + 1
+ * (1.2.3 is followed by 2), with U<NEXT>__<name>.sql when the newest has
+ * an undo, and <file>.conf when the template runs outside a transaction.
+ */
+static int new_flyway(char **paths, const char *dir, const char *sep,
+                      const struct sbuf *name,
+                      const struct strata_migration *newest,
+                      const struct strata_new_options *opts,
+                      const char *description, struct strata_error *err)
+{
+	struct sbuf text = SBUF_INIT, down = SBUF_INIT;
+	unsigned long long next = 1;
+	bool is_undo, is_no_txn;
+	int rc = -1, written = 0;
+
+	if (newest && newest->version_text) {
+		errno = 0;
+		next = strtoull(newest->version_text, NULL, 10) + 1;
+		if (errno || next == 0 ||
+		    next > 999999999999999999ULL) /* 18 digits */
+			return strata_error_set(
+			        err, STRATA_EVALIDATE,
+			        "no Flyway version follows '%s'",
+			        newest->version_text);
+	}
+	is_undo = opts->reversible == STRATA_REVERSIBLE_INFER
+	                  ? newest && newest->down_path
+	                  : opts->reversible == STRATA_REVERSIBLE_YES;
+	template_text(&text, opts->template_kind,
+	              is_undo ? PART_UP : PART_SIMPLE, description);
+	is_no_txn = take_directive(&text);
+	paths[0] = xstrfmt("%s%sV%llu__%s.sql", dir, sep, next, name->buf);
+	if (write_new_file(paths[0], &text, err) < 0)
+		goto done;
+	written = 1;
+	if (is_undo) {
+		template_text(&down, opts->template_kind, PART_DOWN,
+		              description);
+		take_directive(&down);
+		paths[1] =
+		        xstrfmt("%s%sU%llu__%s.sql", dir, sep, next, name->buf);
+		if (write_new_file(paths[1], &down, err) < 0)
+			goto undo;
+		written = 2;
+	}
+	if (is_no_txn) {
+		sbuf_reset(&text);
+		sbuf_adds(&text, "executeInTransaction=false\n");
+		paths[written] = xstrfmt("%s.conf", paths[0]);
+		if (write_new_file(paths[written], &text, err) < 0)
+			goto undo;
+	}
+	rc = 0;
+	goto done;
+undo:
+	/* all or nothing: what this call wrote goes */
+	for (int i = 0; i < written; i++)
+		unlink(paths[i]);
+done:
+	sbuf_release(&text);
+	sbuf_release(&down);
+	return rc;
+}
+
 int strata_migration_new(char ***out_paths, const char *dir,
                          const char *description,
                          const struct strata_new_options *opts,
@@ -640,6 +705,11 @@ int strata_migration_new(char ***out_paths, const char *dir,
 	                                            : opts->layout;
 	if (layout == STRATA_LAYOUT_DIESEL) {
 		rc = new_diesel(paths, dir, sep, &name, newest, opts,
+		                description, err);
+		goto created;
+	}
+	if (layout == STRATA_LAYOUT_FLYWAY) {
+		rc = new_flyway(paths, dir, sep, &name, newest, opts,
 		                description, err);
 		goto created;
 	}

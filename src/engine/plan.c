@@ -28,7 +28,7 @@
 
 /* How the layout runs a file outside a transaction (design.md, Layouts). */
 static int no_transaction_hint(struct strata_error *err,
-                               const struct strata_db *db,
+                               enum strata_layout layout,
                                const struct plan_step *step)
 {
 	bool is_down = step->m && step->sql == step->m->down_sql;
@@ -36,7 +36,7 @@ static int no_transaction_hint(struct strata_error *err,
 	static const char tail[] =
 	        "so it runs outside a transaction, one statement at a time; keep such a migration small, since a failure in it is not rolled back.";
 
-	switch (db ? db->hist.layout : STRATA_LAYOUT_SQLX) {
+	switch (layout) {
 	case STRATA_LAYOUT_DBMATE:
 		return strata_error_hint(
 		        err,
@@ -51,6 +51,11 @@ static int no_transaction_hint(struct strata_error *err,
 		return strata_error_hint(
 		        err,
 		        "Give the statement a file of its own (golang-migrate runs a file of one statement outside a transaction block), or put '-- no-transaction' on the first line of '%s' %s",
+		        step->path, tail);
+	case STRATA_LAYOUT_FLYWAY:
+		return strata_error_hint(
+		        err,
+		        "Give the statement a migration of its own (Flyway runs a migration whose every statement needs it outside a transaction), or write 'executeInTransaction=false' in '%s.conf', %s",
 		        step->path, tail);
 	default:
 		return strata_error_hint(
@@ -89,12 +94,29 @@ static size_t first_flagged(const struct strata_script *s, unsigned flag)
 	return s->n;
 }
 
+static bool is_all_flagged(const struct strata_script *s, unsigned flag)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (!(s->stmts[i].flags & flag))
+			return false;
+	return s->n > 0;
+}
+
 void plan_ctx_init(struct plan_ctx *ctx, struct strata_db *db)
 {
 	ctx->drv = db ? db->drv : &pgdrv_driver;
 	ctx->server_version = db ? db->conn->server_version : 0;
 	ctx->db = db;
 	ctx->lint = NULL;
+	ctx->layout = STRATA_LAYOUT_AUTO;
+}
+
+/* The database's layout once bound, else the source's (validate's) */
+static enum strata_layout ctx_layout(const struct plan_ctx *ctx)
+{
+	if (ctx->db && (ctx->db->is_layout_bound || !ctx->layout))
+		return ctx->db->hist.layout;
+	return ctx->layout ? ctx->layout : STRATA_LAYOUT_SQLX;
 }
 
 static int check_step(struct plan_step *step, const struct plan_ctx *ctx,
@@ -143,12 +165,18 @@ static int check_step(struct plan_step *step, const struct plan_ctx *ctx,
 		/* golang-migrate sends a file as one query: a statement
 		 * alone runs outside a transaction block there */
 		step->mode = MODE_NO_TXN;
+	} else if ((s->flags & STMT_NO_TXN) &&
+	           ctx_layout(ctx) == STRATA_LAYOUT_FLYWAY &&
+	           is_all_flagged(s, STMT_NO_TXN)) {
+		/* Flyway runs a migration of such statements alone outside
+		 * a transaction (mixed with others it refuses it) */
+		step->mode = MODE_NO_TXN;
 	} else if (s->flags & STMT_NO_TXN) {
 		i = first_flagged(s, STMT_NO_TXN);
 		stmt_error(step, i, STRATA_EVALIDATE, err,
 		           "%s cannot run inside a transaction block",
 		           s->stmts[i].what ? s->stmts[i].what : "statement");
-		return no_transaction_hint(err, db, step);
+		return no_transaction_hint(err, ctx_layout(ctx), step);
 	} else {
 		step->mode = MODE_TXN;
 	}

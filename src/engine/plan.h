@@ -43,6 +43,9 @@ struct plan_ctx {
 	struct strata_db *db; /* where warnings go; NULL: dropped */
 	struct strata_lint *lint; /* run's lint gate: each step is linted
 	                             as it is planned, from the same parse */
+	/* the source's layout, for a database not bound to one yet
+	 * (validate); AUTO: the database's */
+	enum strata_layout layout;
 };
 
 /* The context of `db`, or with db NULL PostgreSQL's parser offline. */

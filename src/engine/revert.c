@@ -120,6 +120,16 @@ static int check_revertible(struct strata_db *db, const struct history_row *row,
 			        err,
 			        "Add down.sql beside '%s' with the SQL that undoes it, or write a new migration that does.",
 			        m->up_path);
+		if (db->hist.layout == STRATA_LAYOUT_FLYWAY) {
+			const char *slash = strrchr(m->up_path, '/');
+			const char *name = slash ? slash + 1 : m->up_path;
+
+			/* Flyway Teams' undo: U in place of V */
+			return strata_error_hint(
+			        err,
+			        "Add 'U%s' beside it with the SQL that undoes it (Flyway's undo migration), or write a new migration that does.",
+			        name + 1);
+		}
 		if (m->is_reversible_pair)
 			return strata_error_hint(
 			        err,

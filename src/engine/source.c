@@ -13,9 +13,10 @@
  * file-name order is reported with a count of the others, so the answer does
  * not depend on readdir()'s order. Nothing is returned from an invalid source.
  *
- * Other tools' layouts (diesel, dbmate, Flyway...) are not read:
- * they are recognised only to be refused by name, since sqlx would pass
- * over them or run a dbmate file's down section as part of its up. This
+ * Other tools' layouts are read as those tools read them when the folder
+ * is theirs (dbmate's sections, diesel's directories, Flyway's V/U
+ * files); in another layout they are refused by name, since sqlx would
+ * pass over them or run a dbmate file's down section as part of its up. This
  * file knows nothing of SQL: splitting and linting come later, from the
  * texts kept here.
  *
@@ -144,6 +145,7 @@ static void fill_texts(struct strata_migration *m, const struct entry *up,
 	}
 	if (up->content->is_dbmate)
 		source_fill_dbmate(m, up->content, arena);
+	m->flyway_checksum = up->content->flyway_checksum;
 	if (up->is_diesel) {
 		/* metadata.toml rules both files; "-- no-transaction" is
 		 * sqlx's, not diesel's */
@@ -188,7 +190,8 @@ static char *join_path(struct arena *arena, const char *dir, size_t dir_len,
 static int list_dir(struct entry ***out, size_t *out_n, int *dir_fd,
                     struct aliens *aliens, struct arena *scratch,
                     struct arena *keep, const char *dir, size_t *out_alloc,
-                    bool is_diesel_ok, struct strata_error *err)
+                    bool is_diesel_ok, bool is_flyway_ok,
+                    struct strata_error *err)
 {
 	struct entry **v = NULL;
 	size_t n = 0, alloc = 0, dir_len = strlen(dir);
@@ -227,7 +230,7 @@ static int list_dir(struct entry ***out, size_t *out_n, int *dir_fd,
 		if (de->d_name[0] == '.')
 			continue;
 		if (!source_has_suffix(de->d_name, len, ".sql") ||
-		    source_is_flyway_name(de->d_name)) {
+		    (source_is_flyway_name(de->d_name) && !is_flyway_ok)) {
 			enum alien_kind kind = ALIEN_FLYWAY;
 			unsigned files = 0;
 
@@ -257,6 +260,7 @@ static int list_dir(struct entry ***out, size_t *out_n, int *dir_fd,
 		e->path = join_path(keep, dir, dir_len, de->d_name, len);
 		e->name = e->path + strlen(e->path) - len;
 		e->is_regular = de->d_type == DT_REG;
+		e->is_flyway = source_is_flyway_name(de->d_name);
 		XGROW(v, alloc, n + 1);
 		v[n++] = e;
 	}
@@ -414,17 +418,6 @@ static bool has_diesel_dirs(const struct aliens *a)
 	return false;
 }
 
-/* The aliens but diesel's directories, which diesel's layout reads. */
-static void drop_diesel_aliens(struct aliens *a)
-{
-	size_t k = 0;
-
-	for (size_t i = 0; i < a->n; i++)
-		if (a->v[i].kind != ALIEN_DIESEL)
-			a->v[k++] = a->v[i];
-	a->n = k;
-}
-
 /* A file of one layout in a folder read in another: never passed over. */
 static void layout_problem(struct problems *problems, const struct entry *e,
                            const char *what, enum strata_layout layout)
@@ -441,6 +434,90 @@ static void layout_problem(struct problems *problems, const struct entry *e,
 	source_problems_add(problems, e->name, &err);
 }
 
+/* The aliens but those of `kind`, which the folder's layout reads (diesel's
+ * directories) or passes over (Flyway's V1__notes.md, V1__x.sql.conf). */
+static void drop_aliens(struct aliens *a, enum alien_kind kind)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < a->n; i++)
+		if (a->v[i].kind != kind)
+			a->v[k++] = a->v[i];
+	a->n = k;
+}
+
+static size_t count_flyway(struct entry **v, size_t n)
+{
+	size_t count = 0;
+
+	for (size_t i = 0; i < n; i++)
+		count += v[i]->is_flyway;
+	return count;
+}
+
+/*
+ * A folder read in Flyway's layout: its Flyway files. Another .sql file is
+ * passed over as Flyway passes it over, but one named as sqlx names
+ * migrations is an error naming it and a Flyway file: its migration would
+ * never run. Returns the count kept.
+ */
+static size_t keep_flyway(struct entry **v, size_t n, struct problems *problems,
+                          enum strata_layout asked, const char *dir)
+{
+	const struct entry *first = NULL, *other = NULL;
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (v[i]->is_flyway) {
+			if (!first || strcmp(v[i]->name, first->name) < 0)
+				first = v[i];
+			v[k++] = v[i];
+		} else if (source_is_versioned(v[i]->name, false) &&
+		           (!other || strcmp(v[i]->name, other->name) < 0)) {
+			other = v[i];
+		}
+	}
+	if (other && (asked != STRATA_LAYOUT_AUTO || !first)) {
+		layout_problem(problems, other, "a file of another layout",
+		               STRATA_LAYOUT_FLYWAY);
+	} else if (other) {
+		struct strata_error err = STRATA_ERROR_INIT;
+
+		strata_error_set(
+		        &err, STRATA_EVALIDATE,
+		        "'%s' mixes Flyway migrations ('%s') with sqlx's ('%s')",
+		        dir, first->name, other->name);
+		strata_error_detail(
+		        &err,
+		        "Flyway would pass over '%s', sqlx over '%s': whichever reads the folder, some migrations would never run.",
+		        other->name, first->name);
+		strata_error_hint(
+		        &err,
+		        "Keep one layout per folder: rename the sqlx files to V<VERSION>__<DESCRIPTION>.sql, or move them out.");
+		error_set_location(&err, other->path, NULL, 0, 0);
+		source_problems_add(problems, other->name, &err);
+	}
+	return k;
+}
+
+/*
+ * A folder that is not Flyway's: its Flyway-named .sql files are aliens,
+ * refused as they were in sqlx's layout. Returns the count of the others.
+ */
+static size_t unmark_flyway(struct entry **v, size_t n, struct aliens *aliens)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (v[i]->is_flyway)
+			source_aliens_add(aliens, ALIEN_FLYWAY, 0, v[i]->name,
+			                  v[i]->path);
+		else
+			v[k++] = v[i];
+	}
+	return k;
+}
+
 /*
  * The layout of a folder whose files are read: dbmate's when its files
  * hold dbmate's sections, sqlx's otherwise; a folder of both is neither.
@@ -451,7 +528,8 @@ static enum strata_layout settle_layout(enum strata_layout asked,
 {
 	const struct entry *dbmate = NULL, *other = NULL;
 
-	if (asked == STRATA_LAYOUT_SQLX || asked == STRATA_LAYOUT_DIESEL)
+	if (asked == STRATA_LAYOUT_SQLX || asked == STRATA_LAYOUT_DIESEL ||
+	    asked == STRATA_LAYOUT_FLYWAY)
 		return asked;
 	if (asked == STRATA_LAYOUT_GOLANG_MIGRATE) {
 		/* golang-migrate reads VERSION_title.up.sql / .down.sql */
@@ -575,8 +653,18 @@ int strata_source_load(struct strata_source **out, const char *dir,
 	             dir, &alloc,
 	             r.layout == STRATA_LAYOUT_AUTO ||
 	                     r.layout == STRATA_LAYOUT_DIESEL,
+	             r.layout == STRATA_LAYOUT_AUTO ||
+	                     r.layout == STRATA_LAYOUT_FLYWAY,
 	             err) < 0)
 		goto done;
+	if (r.layout == STRATA_LAYOUT_FLYWAY ||
+	    (r.layout == STRATA_LAYOUT_AUTO && count_flyway(entries, n))) {
+		n = keep_flyway(entries, n, &problems, r.layout, dir);
+		r.layout = STRATA_LAYOUT_FLYWAY;
+		drop_aliens(&aliens, ALIEN_FLYWAY);
+	} else if (r.layout == STRATA_LAYOUT_AUTO) {
+		n = unmark_flyway(entries, n, &aliens);
+	}
 	if (r.layout == STRATA_LAYOUT_DIESEL ||
 	    (r.layout == STRATA_LAYOUT_AUTO && !count_versioned(entries, n) &&
 	     has_diesel_dirs(&aliens))) {
@@ -591,7 +679,7 @@ int strata_source_load(struct strata_source **out, const char *dir,
 		n = 0;
 		source_add_diesel(&entries, &n, &alloc, &problems, &aliens,
 		                  r.dir_fd, &scratch, &src->arena, dir);
-		drop_diesel_aliens(&aliens);
+		drop_aliens(&aliens, ALIEN_DIESEL);
 	}
 	source_scan_aliens(&aliens, r.dir_fd);
 	source_report_aliens(&problems, &aliens, dir, r.layout);
@@ -755,10 +843,36 @@ int64_t strata_source_version_key(const struct strata_source *src,
 
 	if (version < 0)
 		return -1;
-	if (src->layout != STRATA_LAYOUT_DIESEL)
+	if (version & STRATA_VERSION_FLYWAY_KEY)
+		return src->layout == STRATA_LAYOUT_FLYWAY
+		               ? version & ~STRATA_VERSION_FLYWAY_KEY
+		               : -1;
+	if (src->layout != STRATA_LAYOUT_DIESEL &&
+	    src->layout != STRATA_LAYOUT_FLYWAY)
 		return version;
 	len = snprintf(digits, sizeof(digits), "%" PRId64, version);
+	if (src->layout == STRATA_LAYOUT_FLYWAY)
+		return source_flyway_key(digits, (size_t)len);
 	return source_diesel_key(digits, (size_t)len);
+}
+
+int strata_version_parse(int64_t *out, const char *text)
+{
+	char *end;
+	long long v;
+	int64_t key;
+
+	errno = 0;
+	v = strtoll(text, &end, 10);
+	if (!errno && !*end && end != text && v >= 0) {
+		*out = v;
+		return 0;
+	}
+	key = source_flyway_key(text, strlen(text));
+	if (key < 0 || !strpbrk(text, "._"))
+		return -1;
+	*out = key | STRATA_VERSION_FLYWAY_KEY;
+	return 0;
 }
 
 static const char *const layout_names[] = {
@@ -767,6 +881,7 @@ static const char *const layout_names[] = {
 	[STRATA_LAYOUT_DBMATE] = "dbmate",
 	[STRATA_LAYOUT_DIESEL] = "diesel",
 	[STRATA_LAYOUT_GOLANG_MIGRATE] = "golang-migrate",
+	[STRATA_LAYOUT_FLYWAY] = "flyway",
 };
 
 const char *strata_layout_name(enum strata_layout layout)

@@ -29,6 +29,12 @@ void source_name_version(const struct strata_source *src,
 /* diesel's version text as the number that orders as the text does (see
  * strata_source_version_key()); -1 for more than 18 digits. */
 int64_t source_diesel_key(const char *digits, size_t len);
+/* A Flyway version ("1.2", "1_2") as the number that orders as Flyway
+ * orders versions, equal for equal versions ("1" and "1.0"); -1 when it is
+ * no version, -2 when it has too many digits to order. */
+int64_t source_flyway_key(const char *text, size_t len);
+/* Flyway's checksum of a file's text (ChecksumCalculator). */
+int32_t source_flyway_checksum(const char *text, size_t len);
 /* Whether a file's text starts with STRATA_NO_TRANSACTION_DIRECTIVE. */
 bool source_is_no_transaction(const char *text, size_t len);
 /* STRATA_EVALIDATE naming the file when `text` starts with a UTF-8

@@ -356,7 +356,13 @@ int source_check_entry(struct entry *e, struct reader *r,
 		strata_error_release(&ignored);
 		goto fail;
 	}
-	if (!e->is_diesel && source_parse_entry(e, r->arena, err) < 0)
+	if (e->is_flyway
+	            ? source_parse_flyway(e, r->arena, err) < 0
+	            : !e->is_diesel && source_parse_entry(e, r->arena, err) < 0)
+		goto fail;
+	if (e->is_flyway && e->kind != KIND_DOWN &&
+	    source_read_flyway_conf(&e->is_flyway_no_transaction, e, r->dir_fd,
+	                            err) < 0)
 		goto fail;
 	if (r->is_checksums_only && e->kind == KIND_DOWN) {
 		e->is_sound = true;
@@ -364,12 +370,19 @@ int source_check_entry(struct entry *e, struct reader *r,
 	}
 	if (read_entry(e, r, &text, &len, err) < 0)
 		goto fail;
-	if (check_text(e, text, len, r->layout, err) < 0)
+	if (check_text(e, text, len, r->layout, err) < 0 ||
+	    (e->is_flyway &&
+	     source_check_flyway_placeholders(e, text, len, err) < 0))
 		return -1;
 	c = arena_alloc(r->scratch, sizeof(*c));
 	memset(c, 0, sizeof(*c));
 	c->len = len;
 	c->is_no_transaction = source_is_no_transaction(text, len);
+	/* "-- no-transaction" is sqlx's: Flyway reads NAME.conf */
+	if (e->is_flyway) {
+		c->is_no_transaction = e->is_flyway_no_transaction;
+		c->flyway_checksum = source_flyway_checksum(text, len);
+	}
 	if (e->kind == KIND_SIMPLE && !e->is_diesel &&
 	    (r->layout == STRATA_LAYOUT_DBMATE ||
 	     (r->layout == STRATA_LAYOUT_AUTO &&

@@ -249,7 +249,7 @@ void source_report_aliens(struct problems *problems, const struct aliens *a,
 		        first[ALIEN_FLYWAY]->path, count[ALIEN_FLYWAY]);
 		strata_error_hint(
 		        &e,
-		        "Apply them with Flyway, or rename each V file to <VERSION>_<DESCRIPTION>.sql and each U file to <VERSION>_<DESCRIPTION>.down.sql, VERSION in digits alone; repeatable migrations have no equivalent.");
+		        "Read the folder in Flyway's layout (--layout flyway, or layout = flyway in strata.conf), or rename each V file to <VERSION>_<DESCRIPTION>.sql and each U file to <VERSION>_<DESCRIPTION>.down.sql, VERSION in digits alone.");
 		error_set_location(&e, first[ALIEN_FLYWAY]->path, NULL, 0, 0);
 		source_problems_add(problems, first[ALIEN_FLYWAY]->name, &e);
 	}

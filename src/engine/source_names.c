@@ -166,6 +166,28 @@ static int duplicate_error(struct entry **v, size_t n, int64_t version,
 	return -1;
 }
 
+/* Flyway's "Found more than one migration with version" */
+static int flyway_duplicate_error(struct entry **v, size_t n,
+                                  struct strata_error *err)
+{
+	struct sbuf sb = SBUF_INIT;
+
+	add_paths(&sb, v, n);
+	strata_error_set(err, STRATA_EVALIDATE,
+	                 "more than one Flyway migration with version %s: %s",
+	                 v[0]->version_text, sb.buf);
+	strata_error_detail(
+	        err,
+	        "Flyway compares versions part by part as numbers, trailing zeros left out: '%s' and '%s' are one version, which Flyway refuses too.",
+	        v[0]->version_text, v[1]->version_text);
+	strata_error_hint(err, "Give one of them a new version.");
+	strata_error_reason(err, STRATA_REASON_DUPLICATE_VERSION,
+	                    v[0]->version);
+	error_set_location(err, v[1]->path, NULL, 0, 0);
+	sbuf_release(&sb);
+	return -1;
+}
+
 /*
  * The files of one version, each named and not skipped, sorted with
  * cmp_entry_version() (up files first, then down files, each by name): at
@@ -188,6 +210,8 @@ int source_check_version(struct strata_migration *out, struct entry **group,
 		if (group[i]->kind != KIND_DOWN)
 			n_up++;
 	}
+	if (n_up > 1 && group[0]->is_flyway)
+		return flyway_duplicate_error(group, n_up, err);
 	if (n_up > 1)
 		return duplicate_error(group, n_up, group[0]->version,
 		                       "up files", err);
@@ -205,7 +229,9 @@ int source_check_version(struct strata_migration *out, struct entry **group,
 		error_set_location(err, down->path, NULL, 0, 0);
 		return -1;
 	}
-	if (down && strcmp(up->description, down->description) != 0) {
+	/* Flyway pairs an undo with its migration by version alone */
+	if (down && !up->is_flyway &&
+	    strcmp(up->description, down->description) != 0) {
 		strata_error_set(
 		        err, STRATA_EVALIDATE,
 		        "up file '%s' and down file '%s' differ in description",

@@ -49,6 +49,8 @@ struct entry {
 	/* DIR/up.sql or DIR/down.sql of diesel's layout, named from DIR */
 	bool is_diesel;
 	bool is_diesel_no_transaction; /* DIR/metadata.toml says so */
+	bool is_flyway;                /* V1__x.sql, U1__x.sql, R__x.sql */
+	bool is_flyway_no_transaction; /* V1__x.sql.conf says so */
 	/* of an unscanned diesel directory: whether the file is there, and
 	 * DIR/metadata.toml, are found when it is read */
 	bool is_probe;
@@ -62,6 +64,7 @@ struct content {
 	size_t len;
 	unsigned char checksum[STRATA_CHECKSUM_LEN]; /* of an up file */
 	bool is_no_transaction;
+	int32_t flyway_checksum; /* Flyway's, of a Flyway file */
 	/* dbmate's sections: text[0, down_at) is the up (only comments come
 	 * before its marker), text[down_at, len) the down */
 	bool is_dbmate;
@@ -214,5 +217,18 @@ void source_add_diesel(struct entry ***v, size_t *n, size_t *alloc,
  */
 int source_probe_diesel(struct entry *e, struct reader *r,
                         struct strata_error *err);
+
+/* ---- source_flyway.c ----------------------------------------------------
+ */
+
+/* Names a Flyway entry (V, U or R file) as Flyway does, or fills `err`. */
+int source_parse_flyway(struct entry *e, struct arena *arena,
+                        struct strata_error *err);
+/* A Flyway file's ${placeholder}, refused naming its line. */
+int source_check_flyway_placeholders(const struct entry *e, const char *text,
+                                     size_t len, struct strata_error *err);
+/* The migration's executeInTransaction from NAME.conf beside it, if any. */
+int source_read_flyway_conf(bool *out_no_transaction, const struct entry *e,
+                            int dir_fd, struct strata_error *err);
 
 #endif

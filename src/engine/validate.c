@@ -113,6 +113,7 @@ int strata_validate(struct strata_problems *out, struct strata_db *db,
 	if (strata_source_load(&src, dir, &so, err) < 0)
 		return -1;
 	plan_ctx_init(&ctx, db);
+	ctx.layout = strata_source_layout(src);
 	check_sql(out, &ctx, src);
 	if (db)
 		rc = check_history(out, db, src, opts, err);
@@ -136,6 +137,7 @@ int strata_validate_source(struct strata_problems *out, struct strata_db *db,
 	                  "strata_validate_options", err) < 0)
 		return -1;
 	plan_ctx_init(&ctx, db);
+	ctx.layout = strata_source_layout(src);
 	check_sql(out, &ctx, src);
 	return db ? check_history(out, db, src, opts, err) : 0;
 }

@@ -97,8 +97,9 @@ diesel_folder() {
 	for_each_driver diesel_folder
 }
 
-@test "flyway: V1__x.sql, U1__x.sql and R__x.sql are one error naming Flyway" {
+@test "flyway: in sqlx's layout, V1__x.sql, U1__x.sql and R__x.sql are one error naming Flyway" {
 	sqlite_db
+	printf '[strata]\nlayout = sqlx\n' > strata.conf
 	write_migration V1__init.sql "CREATE TABLE a (id int);"
 	write_migration V1.1__more.sql "CREATE TABLE b (id int);"
 	write_migration U1__init.sql "DROP TABLE a;"

@@ -349,9 +349,9 @@ EOF
 
 @test "--layout and layout = in strata.conf: an unknown name is refused" {
 	sqlite_db
-	run strata --layout flyway status
+	run strata --layout liquibase status
 	[ "$status" -eq 2 ]
-	[[ $output == *"unknown layout 'flyway'"* ]]
+	[[ $output == *"unknown layout 'liquibase'"* ]]
 	printf '[strata]\nlayout = nope\n' > strata.conf
 	run strata status
 	[ "$status" -eq 2 ]

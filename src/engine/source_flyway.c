@@ -1,0 +1,285 @@
+/*
+ * Flyway's layout (design.md, Layouts): V<VERSION>__<DESCRIPTION>.sql
+ * versioned, U<VERSION>__<DESCRIPTION>.sql the undo of V<VERSION>, read as
+ * Flyway's ResourceNameParser reads them. VERSION is parts of digits
+ * separated by '.' or '_' ('_' shown as '.', as Flyway's MigrationVersion
+ * shows it), compared part by part as numbers, trailing zeros ignored
+ * ("1" is "1.0"). A per-script V1__x.sql.conf with executeInTransaction=
+ * false runs the migration outside a transaction. Flyway's checksum is a
+ * CRC-32 over the file's lines as Java's BufferedReader reads them.
+ */
+#include "engine/source.h"
+#include "engine/source_read.h"
+#include "util/error.h"
+#include "util/sbuf.h"
+#include "util/text.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <strings.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define KEY_DIGITS 18
+
+/*
+ * Each part as a code that orders as the number does and ends itself: "0"
+ * for zero, else its length (1-8 as one digit, 9-18 as '9' and one more)
+ * and its digits without leading zeros. The codes of the parts, trailing
+ * zero parts left out, order as text in Flyway's order, so diesel's rank
+ * of a text makes the key.
+ */
+int64_t source_flyway_key(const char *text, size_t len)
+{
+	char code[KEY_DIGITS + 1];
+	size_t n = 0, keep = 0;
+
+	for (size_t i = 0; i < len;) {
+		size_t j = i, digits;
+
+		if (text[i] == '.' || text[i] == '_')
+			return -1;
+		while (j < len && text[j] >= '0' && text[j] <= '9')
+			j++;
+		if (j == i || (j < len && text[j] != '.' && text[j] != '_') ||
+		    j + 1 == len)
+			return -1;
+		while (i < j - 1 && text[i] == '0')
+			i++;
+		digits = j - i;
+		if (digits == 1 && text[i] == '0') {
+			if (n + 1 > KEY_DIGITS)
+				return -2;
+			code[n++] = '0';
+		} else {
+			size_t need = digits + (digits > 8 ? 2 : 1);
+
+			if (digits > 18 || n + need > KEY_DIGITS)
+				return -2;
+			if (digits > 8) {
+				code[n++] = '9';
+				code[n++] = (char)('0' + digits - 9);
+			} else {
+				code[n++] = (char)('0' + digits);
+			}
+			memcpy(code + n, text + i, digits);
+			n += digits;
+			keep = n;
+		}
+		i = j + (j < len);
+	}
+	if (!len)
+		return -1;
+	return source_diesel_key(code, keep);
+}
+
+int32_t source_flyway_checksum(const char *text, size_t len)
+{
+	uLong crc = crc32(0L, Z_NULL, 0);
+	size_t i = 0;
+
+	/* BomFilter drops a UTF-8 BOM from the first line */
+	if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
+		i = 3;
+	/* readLine(): "\n", "\r" and "\r\n" end a line, and are dropped */
+	while (i < len) {
+		size_t j = i;
+
+		while (j < len && text[j] != '\n' && text[j] != '\r')
+			j++;
+		crc = crc32(crc, (const Bytef *)text + i, (uInt)(j - i));
+		if (j < len && text[j] == '\r' && j + 1 < len &&
+		    text[j + 1] == '\n')
+			j++;
+		i = j + 1;
+	}
+	return (int32_t)(uint32_t)crc;
+}
+
+static int name_error(const struct entry *e, struct strata_error *err,
+                      const char *why)
+{
+	strata_error_set(err, STRATA_EVALIDATE,
+	                 "invalid Flyway migration name '%s'", e->path);
+	strata_error_detail(err, "%s", why);
+	strata_error_hint(
+	        err,
+	        "Name it V<VERSION>__<DESCRIPTION>.sql as Flyway does, VERSION in digits separated by '.' or '_', for example 'V1.2__add_users.sql'.");
+	return -1;
+}
+
+int source_parse_flyway(struct entry *e, struct arena *arena,
+                        struct strata_error *err)
+{
+	size_t name_len = strlen(e->name), base_len = name_len - 4;
+	const char *ver = e->name + 1, *sep;
+	size_t ver_len;
+	int64_t key;
+	char *text, *desc;
+
+	if (text_utf8_invalid_at(e->name, name_len) != name_len)
+		return name_error(e, err, "The name is not valid UTF-8.");
+	if (e->name[0] == 'R') {
+		strata_error_set(
+		        err, STRATA_EVALIDATE,
+		        "'%s' is a Flyway repeatable migration, which strata does not run",
+		        e->path);
+		strata_error_detail(
+		        err,
+		        "Flyway runs R__ migrations after the versioned ones and again whenever they change; strata runs versioned migrations only.");
+		strata_error_hint(
+		        err,
+		        "Apply the folder with Flyway, or turn the repeatable migration into a versioned one (V<NEXT>__<DESCRIPTION>.sql) each time it changes.");
+		return -1;
+	}
+	sep = strstr(ver, "__");
+	if (!sep || (size_t)(sep - e->name) > base_len)
+		return name_error(e, err,
+		                  "The name has no '__' after the version.");
+	ver_len = (size_t)(sep - ver);
+	key = source_flyway_key(ver, ver_len);
+	if (key == -2) {
+		strata_error_set(
+		        err, STRATA_EVALIDATE,
+		        "Flyway version '%.*s' of '%s' is too long for strata to order",
+		        (int)ver_len, ver, e->path);
+		strata_error_detail(
+		        err,
+		        "strata orders Flyway's versions part by part in a 64-bit key: each part takes its digits and one (two past 8 digits), and the whole at most 18; a part of 0 takes one.");
+		strata_error_hint(
+		        err,
+		        "Use fewer or shorter version parts (20240101120000 and 1.2.3 both fit).");
+		return -1;
+	}
+	if (key < 0)
+		return name_error(
+		        e, err,
+		        "The version is not digits separated by '.' or '_'.");
+	text = arena_strndup(arena, ver, ver_len);
+	for (char *p = text; *p; p++)
+		if (*p == '_')
+			*p = '.';
+	desc = arena_strndup(arena, sep + 2,
+	                     base_len - (size_t)(sep + 2 - e->name));
+	for (char *p = desc; *p; p++)
+		if (*p == '_')
+			*p = ' ';
+	e->kind = e->name[0] == 'U' ? KIND_DOWN : KIND_SIMPLE;
+	e->version = key;
+	e->version_text = text;
+	e->description = desc;
+	e->is_named = true;
+	return 0;
+}
+
+/*
+ * Flyway replaces ${name} everywhere in a file, comments included, and
+ * refuses a name it has no value for; strata replaces none yet, so such
+ * a file is refused rather than sent with the placeholder in it.
+ */
+int source_check_flyway_placeholders(const struct entry *e, const char *text,
+                                     size_t len, struct strata_error *err)
+{
+	for (size_t i = 0; i + 1 < len; i++) {
+		size_t end = i + 2;
+		int line;
+
+		if (text[i] != '$' || text[i + 1] != '{')
+			continue;
+		while (end < len && text[end] != '}' && text[end] != '\n')
+			end++;
+		text_line_col(text, len, i, &line, NULL);
+		strata_error_set(
+		        err, STRATA_EVALIDATE,
+		        "'%s' line %d uses Flyway placeholder '%.*s', which strata does not replace",
+		        e->path, line,
+		        (int)(end - i + (end < len && text[end] == '}')),
+		        text + i);
+		strata_error_detail(
+		        err,
+		        "Flyway replaces ${name} everywhere in a migration, comments included, from its configuration or its built-ins (${flyway:user}...); strata would send it as written.");
+		strata_error_hint(
+		        err,
+		        "Write the value in the file, or apply the folder with Flyway.");
+		error_set_location(err, e->path, text, len, i);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * NAME.conf beside the file: Flyway's per-script configuration, of which
+ * strata reads executeInTransaction (as Flyway does, "key=value" lines,
+ * '#' comments); another key is refused rather than passed over.
+ */
+int source_read_flyway_conf(bool *out_no_transaction, const struct entry *e,
+                            int dir_fd, struct strata_error *err)
+{
+	struct sbuf name = SBUF_INIT, text = SBUF_INIT, path = SBUF_INIT;
+	int rc = -1, line = 0;
+	char *p, *next;
+
+	*out_no_transaction = false;
+	sbuf_addf(&name, "%s.conf", e->name);
+	sbuf_addf(&path, "%s.conf", e->path);
+	if (faccessat(dir_fd, name.buf, F_OK, 0) < 0) {
+		if (errno == ENOENT)
+			rc = 0;
+		else
+			strata_error_set(err, STRATA_EFAILED,
+			                 "could not open '%s': %s", path.buf,
+			                 strerror(errno));
+		goto done;
+	}
+	if (sbuf_read_file(&text, path.buf, 1 << 20, err) < 0)
+		goto done;
+	for (p = text.buf; p && *p; p = next) {
+		char *eq, *key, *value, *end;
+
+		line++;
+		next = strchr(p, '\n');
+		if (next)
+			*next++ = '\0';
+		while (*p == ' ' || *p == '\t')
+			p++;
+		end = p + strlen(p);
+		while (end > p &&
+		       (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+			*--end = '\0';
+		if (!*p || *p == '#')
+			continue;
+		eq = strchr(p, '=');
+		key = p;
+		value = eq ? eq + 1 : NULL;
+		if (eq) {
+			for (end = eq;
+			     end > key && (end[-1] == ' ' || end[-1] == '\t');)
+				end--;
+			*end = '\0';
+			while (*value == ' ' || *value == '\t')
+				value++;
+		}
+		if (eq && !strcmp(key, "executeInTransaction") &&
+		    (!strcasecmp(value, "true") ||
+		     !strcasecmp(value, "false"))) {
+			*out_no_transaction = !strcasecmp(value, "false");
+			continue;
+		}
+		strata_error_set(err, STRATA_EVALIDATE, "'%s' line %d: %s '%s'",
+		                 path.buf, line,
+		                 eq ? "unsupported setting" : "not a setting",
+		                 key);
+		strata_error_hint(
+		        err,
+		        "strata reads executeInTransaction=true or false from Flyway's script configuration; remove the other lines.");
+		error_set_location(err, path.buf, NULL, 0, 0);
+		err->line = line;
+		goto done;
+	}
+	rc = 0;
+done:
+	sbuf_release(&name);
+	sbuf_release(&text);
+	sbuf_release(&path);
+	return rc;
+}
