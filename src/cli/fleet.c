@@ -579,9 +579,9 @@ static void print_report(struct cli *cli, struct fleet *f)
 /*
  * --jobs, but never more than the server has free connections for: each
  * target holds up to three (its session, the lock's, and one that watches
- * what blocks it). The server of the
- * database, else of the first target, is asked; one that cannot be
- * reached is the targets' failure to report, not this one's.
+ * what blocks it). The server of the database, else of the first target,
+ * is asked; one that cannot be reached is the targets' failure to report,
+ * not this one's.
  */
 static size_t cap_jobs(struct cli *cli, struct fleet *f, size_t jobs)
 {
