@@ -88,6 +88,11 @@ void batch_add_script(struct batch *b, const struct strata_script *s,
 	it->is_one_per_call = is_one_per_call;
 }
 
+void batch_add_lock_check(struct batch *b)
+{
+	add(b, BATCH_LOCK_CHECK);
+}
+
 bool batch_has_script(const struct batch *b)
 {
 	for (size_t i = 0; i < b->n; i++)

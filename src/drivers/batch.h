@@ -21,6 +21,9 @@ enum batch_kind {
 	BATCH_TIMEOUTS, /* lock_ms, statement_ms: see below */
 	BATCH_SQL,      /* strata's own SQL, $1…$n */
 	BATCH_SCRIPT,   /* a migration's statements */
+	/* fails the transaction unless the migration lock is still held, on
+	 * the server's word: a dialect without such a lock skips it */
+	BATCH_LOCK_CHECK,
 };
 
 struct batch_item {
@@ -72,6 +75,7 @@ void batch_expect_row(struct batch *b, const char *fmt, ...)
         STRATA_PRINTF(2, 3);
 void batch_add_script(struct batch *b, const struct strata_script *s,
                       bool is_one_per_call);
+void batch_add_lock_check(struct batch *b);
 /* Whether the batch holds a migration's statements. */
 bool batch_has_script(const struct batch *b);
 /* Empty again, keeping nothing. */

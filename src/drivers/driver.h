@@ -26,6 +26,9 @@ struct strata_conn {
 	 * strata's, so that the two tools exclude each other (NULL: none;
 	 * the schema NULL: the session's current one) */
 	const char *tool_lock_schema, *tool_lock_table;
+	/* after exec_batch() failed: 1 + the index of the item that failed,
+	 * 0 when not known */
+	size_t failed_item;
 };
 
 /* Values and rows of the generic query operation: $1…$n in both dialects. */
@@ -157,7 +160,14 @@ struct strata_driver {
 	/* The table's name in history_ddl; NULL: its quoted name. */
 	void (*ddl_name)(struct sbuf *out, const struct table_name *t);
 	const char *current_user; /* an expression, "NULL" when none */
-	const char *iso_time;     /* %s: a column, as ISO 8601 UTC text */
+	/*
+	 * An expression: the nanoseconds since the transaction began, on
+	 * the server's clock; NULL when none. With it a migration's history
+	 * and audit rows are timed by the server, sent with its statements
+	 * and COMMIT in one batch: one round trip.
+	 */
+	const char *elapsed_ns;
+	const char *iso_time; /* %s: a column, as ISO 8601 UTC text */
 	/* %1$s: a column of sqlx's installed_on, as ISO 8601 UTC text, NULL
 	 * when it cannot say */
 	const char *timestamp_iso;

@@ -581,6 +581,7 @@ static int sqlite_exec_batch(struct strata_conn *conn, const struct batch *b,
 			rc = commit(conn, err);
 			break;
 		case BATCH_TIMEOUTS:
+		case BATCH_LOCK_CHECK: /* the write transaction is the lock */
 			break;
 		case BATCH_SQL:
 			rc = sqlitequery_query(conn, it->sql, it->n, it->params,
