@@ -162,11 +162,12 @@ struct strata_driver {
 	const char *current_user; /* an expression, "NULL" when none */
 	/*
 	 * An expression: the nanoseconds since the transaction began, on
-	 * the server's clock; NULL when none. With it a migration's history
-	 * and audit rows are timed by the server, sent with its statements
-	 * and COMMIT in one batch: one round trip.
+	 * the server's clock, kept for elapsed_ns_again, the same value
+	 * later in the transaction; NULL when none. With it a migration's
+	 * history and audit rows are timed by the server, sent with its
+	 * statements and COMMIT in one batch: one round trip.
 	 */
-	const char *elapsed_ns;
+	const char *elapsed_ns, *elapsed_ns_again;
 	const char *iso_time; /* %s: a column, as ISO 8601 UTC text */
 	/* %1$s: a column of sqlx's installed_on, as ISO 8601 UTC text, NULL
 	 * when it cannot say */

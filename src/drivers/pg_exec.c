@@ -519,6 +519,10 @@ static int check_result(const struct sent *c, const PGresult *res,
 	    PQntuples(res) == 0)
 		return strata_error_set(err, STRATA_EFAILED, "%s",
 		                        c->item->no_row);
+	if (c->item->out_int && PQresultStatus(res) == PGRES_TUPLES_OK &&
+	    PQntuples(res) > 0)
+		*c->item->out_int =
+		        strtoll(PQgetvalue((PGresult *)res, 0, 0), NULL, 10);
 	return 0;
 }
 

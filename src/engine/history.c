@@ -272,7 +272,8 @@ int history_has(bool *out, struct strata_conn *c,
  */
 static void add_insert(struct batch *b, const struct history_tables *ht,
                        const struct strata_migration *m, bool success,
-                       int64_t execution_time, const char *elapsed)
+                       int64_t execution_time, const char *elapsed,
+                       int64_t *out)
 {
 	const struct db_value v[] = {
 		DBV_INT(m->version),
@@ -295,7 +296,11 @@ static void add_insert(struct batch *b, const struct history_tables *ht,
 	        "INSERT INTO %s (version, description, success, checksum, execution_time) VALUES ($1, $2, %s, $3, %s)",
 	        ht->own.quoted, success ? "TRUE" : "FALSE",
 	        elapsed ? elapsed : "$4");
+	if (out)
+		sbuf_adds(&sql, " RETURNING execution_time");
 	batch_add_sql(b, sql.buf, ARRAY_SIZE(v) - (elapsed ? 1 : 0), v);
+	if (out)
+		batch_return_int(b, out);
 	sbuf_release(&sql);
 	if (has_tool(ht) && success)
 		history_tool_add_applied(
@@ -309,14 +314,14 @@ void history_add_insert(struct batch *b, const struct history_tables *ht,
                         const struct strata_migration *m, bool success,
                         int64_t execution_time)
 {
-	add_insert(b, ht, m, success, execution_time, NULL);
+	add_insert(b, ht, m, success, execution_time, NULL, NULL);
 }
 
 void history_add_insert_timed(struct batch *b, const struct history_tables *ht,
                               const struct strata_migration *m,
-                              const char *elapsed_ns)
+                              const char *elapsed_ns, int64_t *out)
 {
-	add_insert(b, ht, m, true, 0, elapsed_ns);
+	add_insert(b, ht, m, true, 0, elapsed_ns, out);
 }
 
 /*

@@ -66,15 +66,17 @@ static int apply_one_trip(struct strata_db *db, struct batch *b,
                           struct strata_error *err)
 {
 	struct audit_entry e;
-	int64_t t0 = text_monotonic_ns();
+	int64_t t0 = text_monotonic_ns(), recorded = -1;
 	size_t script;
 	int rc;
 
 	script = b->n;
 	batch_add_script(b, &step->script, false);
-	history_add_insert_timed(b, &db->hist, step->m, db->drv->elapsed_ns);
+	/* the time printed is the one recorded (the server's) */
+	history_add_insert_timed(b, &db->hist, step->m, db->drv->elapsed_ns,
+	                         &recorded);
 	step_audit(&e, db, "apply", step, started);
-	e.elapsed_ns = db->drv->elapsed_ns;
+	e.elapsed_ns = db->drv->elapsed_ns_again;
 	audit_add_to(b, db, &e);
 	batch_add_lock_check(b);
 	batch_add_commit(b);
@@ -83,7 +85,7 @@ static int apply_one_trip(struct strata_db *db, struct batch *b,
 	progress_start(db, step, false);
 	rc = db_exec_batch(db, b, err);
 	progress_stop(db, rc == 0);
-	db->step_ns = text_monotonic_ns() - t0;
+	db->step_ns = recorded >= 0 ? recorded : text_monotonic_ns() - t0;
 	if (rc < 0)
 		return db->conn->failed_item == script + 1 ? -1 : -2;
 	return 0;

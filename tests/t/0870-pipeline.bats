@@ -114,6 +114,8 @@ CREATE TABLE b2 (id int);"
 	# 0.2 s at least, on the server's clock
 	assert_equal "$(psql_db 'SELECT execution_time >= 200000000, execution_time < 60000000000 FROM _sqlx_migrations')" "t|t"
 	assert_equal "$(psql_db "SELECT duration_ns >= 200000000, finished_at >= started_at + interval '0.2 s', finished_at - started_at < interval '60 s' FROM _strata_audit WHERE action = 'apply'")" "t|t|t"
+	# one measure: the audit's duration is the history's
+	assert_equal "$(psql_db "SELECT a.duration_ns = h.execution_time FROM _strata_audit a JOIN _sqlx_migrations h USING (version) WHERE a.action = 'apply'")" "t"
 }
 
 @test "pipeline: a migration waiting for its lock still names its blocker, and is retried" {
