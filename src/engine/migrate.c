@@ -55,48 +55,11 @@ static int check_history(const struct history *h,
 }
 
 /*
- * A transactional step in one batch, one round trip where the driver
- * pipelines: BEGIN, SET LOCAL, the statements, the history and audit rows
- * timed by the server (the driver's elapsed_ns), the lock checked by the
- * server, COMMIT. Returns -1 when the script failed (as the driver says),
- * -2 when the rest did (as after apply_txn()'s second batch).
- */
-static int apply_one_trip(struct strata_db *db, struct batch *b,
-                          const struct plan_step *step, int64_t started,
-                          struct strata_error *err)
-{
-	struct audit_entry e;
-	int64_t t0 = text_monotonic_ns(), recorded = -1;
-	size_t script;
-	int rc;
-
-	script = b->n;
-	batch_add_script(b, &step->script, false);
-	/* the time printed is the one recorded (the server's) */
-	history_add_insert_timed(b, &db->hist, step->m, db->drv->elapsed_ns,
-	                         &recorded);
-	step_audit(&e, db, "apply", step, started);
-	e.elapsed_ns = db->drv->elapsed_ns_again;
-	audit_add_to(b, db, &e);
-	batch_add_lock_check(b);
-	batch_add_commit(b);
-	if (step_check_lock(db, err) < 0)
-		return -2;
-	progress_start(db, step, false);
-	rc = db_exec_batch(db, b, err);
-	progress_stop(db, rc == 0);
-	db->step_ns = recorded >= 0 ? recorded : text_monotonic_ns() - t0;
-	if (rc < 0)
-		return db->conn->failed_item == script + 1 ? -1 : -2;
-	return 0;
-}
-
-/*
  * A transactional step, its transaction built here as two batches: BEGIN,
  * SET LOCAL and the statements; then, the time known and the lock checked,
  * the history row, the audit row and COMMIT. Each is one round trip where
  * the driver pipelines; one in all with the driver's elapsed_ns
- * (apply_one_trip()). In --single-transaction (!is_own_txn) `b` carries
+ * (step_exec_txn()). In --single-transaction (!is_own_txn) `b` carries
  * the rows of the steps before, sent with this step's statements, and
  * this step's rows are left in it for the next step or the final COMMIT.
  */
@@ -129,7 +92,7 @@ static int apply_txn(struct strata_db *db, struct batch *b,
 	db_emit_migration(db, STRATA_EVENT_APPLY_START, step->m, 0);
 	t0 = text_monotonic_ns();
 	if (is_own_txn && db->drv->elapsed_ns)
-		rc = apply_one_trip(db, b, step, started, err);
+		rc = step_exec_txn(db, b, step, false, started, err);
 	else
 		rc = step_exec(db, b, step, false, false, err);
 	if (rc == -2)

@@ -137,7 +137,8 @@ static int check_revertible(struct strata_db *db, const struct history_row *row,
 /*
  * One step back. Transactional: BEGIN, SET LOCAL and the down file's
  * statements in one batch; the history row's delete, the audit row and
- * COMMIT in another. Fenced: the row marked failed and committed first,
+ * COMMIT in another (all in one with the driver's elapsed_ns:
+ * step_exec_txn()). Fenced: the row marked failed and committed first,
  * the statements outside a transaction, then the row deleted.
  */
 static int revert_one(struct strata_db *db, const struct plan_step *step,
@@ -168,6 +169,18 @@ static int revert_one(struct strata_db *db, const struct plan_step *step,
 	db_emit_migration(db, STRATA_EVENT_REVERT_START, step->m, 0);
 	step_audit(&e, db, "revert", step, started);
 	e.up_sql = NULL;
+	if (step->mode == MODE_TXN && drv->elapsed_ns) {
+		step_add_timeouts(&b, db, step, true);
+		rc = step_exec_txn(db, &b, step, true, started, err);
+		if (rc == -2)
+			goto fail;
+		if (rc < 0) {
+			step_fail(db, step, "revert", started, err);
+			step_say_cancelled(step, "rolled back", err);
+			return -1;
+		}
+		return 0;
+	}
 	if (step->mode == MODE_TXN) {
 		step_add_timeouts(&b, db, step, true);
 		if (step_exec(db, &b, step, true, false, err) < 0) {

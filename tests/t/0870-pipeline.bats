@@ -86,6 +86,26 @@ INSERT INTO t$i (id) VALUES (1), (2);"
 	assert_equal "$(psql_db "SELECT count(*) FROM _strata_audit WHERE action = 'apply' AND outcome = 'success'")" 21
 }
 
+@test "pipeline: each transactional revert is one round trip on its session" {
+	local i one more
+	for i in {1..21}; do
+		write_migration "${i}_m$i.up.sql" "CREATE TABLE t$i (id int PRIMARY KEY); CREATE INDEX t${i}_i ON t$i (id);"
+		write_migration "${i}_m$i.down.sql" "DROP INDEX t${i}_i; DROP TABLE t$i;"
+	done
+	strata run
+	relay_start 0
+	relay_mark
+	strata -d "$(relay_url)" revert
+	one=$(relay_trips)
+	relay_mark
+	strata -d "$(relay_url)" revert --all
+	more=$(relay_trips)
+	echo "# 1 revert: $one round trips; 20: $more" >&3
+	assert [ "$((more - one))" -le 20 ]
+	assert_equal "$(psql_db 'SELECT count(*) FROM _sqlx_migrations')" 0
+	assert_equal "$(psql_db "SELECT count(*), bool_and(duration_ns > 0) FROM _strata_audit WHERE action = 'revert' AND outcome = 'success'")" "21|t"
+}
+
 @test "pipeline: a failed statement names its file and line; nothing of the migration stays, its failure is in the audit trail" {
 	write_migration 1_a.sql "CREATE TABLE a (id int);"
 	write_migration 2_b.sql "-- a comment
