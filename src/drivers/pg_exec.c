@@ -270,9 +270,8 @@ int pgexec_run_quiet(struct pg_conn *pc, const char *sql,
                      struct strata_error *err)
 {
 	bool was_quiet = pc->is_quiet;
-	int rc;
-
 	int64_t t0;
+	int rc;
 
 	pc->is_quiet = true;
 	pgdrv_settle_cancel(pc);
