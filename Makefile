@@ -8,7 +8,8 @@
 #   make uninstall     removes what install put there (same variables)
 #   make test, test-unit, test-golden, test-shell, test-faults, valgrind
 #   make asan test     the same, built with ASan and UBSan into build/asan
-#   make format, format-check, fuzz, bench, bench-profile, bench-lock, clean
+#   make format, format-check, fuzz, bench, bench-profile, bench-lock,
+#        bench-latency, clean
 # Dependencies come from Debian packages through pkg-config (see README).
 
 CC      ?= cc
@@ -61,7 +62,7 @@ INSTALLABLE := $(BIN) $(LIB) $(SHLIB) $(MAN_STAMP) $(COMPLETIONS)
 
 .PHONY: all asan test test-unit test-golden test-shell test-faults \
         golden-update format format-check valgrind clean install bench \
-        bench-profile bench-lock fuzz fuzz-build uninstall man completions
+        bench-profile bench-lock bench-latency fuzz fuzz-build uninstall man completions
 all: $(INSTALLABLE)
 asan: $(BIN)
 
@@ -173,13 +174,16 @@ valgrind: $(INSTALLABLE)
 # bench/README.md: strata against psql on a throwaway server (BENCH_FLAGS,
 # for example -n "100 1000" -r 7), and where strata's time goes
 # (PROFILE_FLAGS, for example -n 500 -s 2000); the application's latency
-# while a migration waits for its lock (BENCH_LOCK_FLAGS, for example -r 5).
+# while a migration waits for its lock (BENCH_LOCK_FLAGS, for example -r 5);
+# applying over a slow network (BENCH_LATENCY_FLAGS, for example -n 100).
 bench: $(BIN)
 	STRATA_BIN=$(abspath $(BIN)) bench/run $(BENCH_FLAGS)
 bench-profile: $(BIN)
 	STRATA_BIN=$(abspath $(BIN)) bench/profile $(PROFILE_FLAGS)
 bench-lock: $(BIN)
 	STRATA_BIN=$(abspath $(BIN)) bench/lock-latency $(BENCH_LOCK_FLAGS)
+bench-latency: $(BIN)
+	STRATA_BIN=$(abspath $(BIN)) bench/latency $(BENCH_LATENCY_FLAGS)
 
 # libFuzzer targets (README, Fuzzing): the library again, with clang's
 # coverage and sanitizers, into its own directory; each target runs for

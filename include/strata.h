@@ -884,9 +884,12 @@ struct strata_revert_options {
 	int64_t target_version; /* revert everything above it; 0: all */
 	bool is_all;
 	bool is_dry_run;
+	/* all or nothing: every migration reverted in one transaction (none
+	 * may be fenced), retried whole after a lost lock race */
+	bool is_single_transaction;
 };
 
-#define STRATA_REVERT_OPTIONS_VERSION 1
+#define STRATA_REVERT_OPTIONS_VERSION 2
 #define STRATA_REVERT_OPTIONS_INIT                         \
 	STRATA_OPTIONS_INIT_(struct strata_revert_options, \
 	                     STRATA_REVERT_OPTIONS_VERSION)
@@ -895,7 +898,8 @@ STRATA_API int strata_revert_options_init(struct strata_revert_options *opts,
 
 /*
  * Reverts applied migrations, newest first, each with its down file in a
- * transaction together with the removal of its history row. Every
+ * transaction together with the removal of its history row (or all in
+ * one, is_single_transaction). Every
  * migration to revert is checked first: one without a down file, missing
  * from the source, or edited since it was applied stops the revert before
  * anything runs.

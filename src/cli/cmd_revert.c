@@ -6,7 +6,7 @@
 #include "util/banned.h"
 
 static const char usage[] =
-        "[--count N | --target-version V | --all] [--dry-run]";
+        "[--count N | --target-version V | --all] [--single-transaction] [--dry-run]";
 
 int cmd_revert(struct cli *cli, int argc, char **argv)
 {
@@ -24,6 +24,8 @@ int cmd_revert(struct cli *cli, int argc, char **argv)
 		  "revert every migration above version V (0: all but a version 0)" },
 		{ 0, "all", OPT_FLAG, &ro.is_all, NULL, NULL,
 		  "revert every applied migration" },
+		{ 0, "single-transaction", OPT_FLAG, &ro.is_single_transaction,
+		  NULL, NULL, "revert them all in one transaction, or none" },
 		{ 0, "dry-run", OPT_FLAG, &ro.is_dry_run, NULL, NULL,
 		  "show what would be reverted, revert nothing" },
 		/* sqlx-cli's: there, a revert checks every applied migration */

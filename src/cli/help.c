@@ -58,17 +58,19 @@ static const struct help helps[] = {
 	{
 		.name = "revert",
 		.synopsis = LIST(
-			"[--count N | --target-version V | --all] [--dry-run] [--ignore-missing]"),
+			"[--count N | --target-version V | --all] [--single-transaction] [--dry-run] [--ignore-missing]"),
 		.description = LIST(
 			"Revert the newest applied migration with its down file, or more: the newest N, every one above a version, or all.",
-			"Each migration is reverted in its own transaction together with the deletion of its history row, under the same lock, timeouts and retries as run. A migration without a down file stops the revert with an error naming it; one whose files are gone is reverted with the down SQL kept in the audit trail."),
+			"Each migration is reverted in its own transaction together with the deletion of its history row, under the same lock, timeouts and retries as run; with --single-transaction all of them in one, all or nothing (a down file that runs outside a transaction cannot be part of it). A migration without a down file stops the revert with an error naming it; one whose files are gone is reverted with the down SQL kept in the audit trail."),
 		.examples = PAIRS(
 			{ "strata revert --dry-run",
 			  "What would be reverted" },
 			{ "strata revert --count 2",
 			  "The two newest migrations" },
 			{ "strata revert --target-version 0",
-			  "Every applied migration (as --all)" }),
+			  "Every applied migration (as --all)" },
+			{ "strata revert --all --single-transaction",
+			  "Every applied migration, or none" }),
 		.uses = USES_SOURCE | USES_DB | USES_LOCK | USES_MIGRATE,
 		.exits = X(0) | X(1) | X(2) | X(4) | X(6) | X(7),
 	},

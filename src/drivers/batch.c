@@ -79,6 +79,13 @@ void batch_expect_row(struct batch *b, const char *fmt, ...)
 	sbuf_release(&sb);
 }
 
+void batch_return_int(struct batch *b, int64_t *out)
+{
+	if (!b->n || b->items[b->n - 1].kind != BATCH_SQL)
+		BUG("batch_return_int() after another item than SQL");
+	b->items[b->n - 1].out_int = out;
+}
+
 void batch_add_script(struct batch *b, const struct strata_script *s,
                       bool is_one_per_call)
 {
@@ -86,6 +93,11 @@ void batch_add_script(struct batch *b, const struct strata_script *s,
 
 	it->script = s;
 	it->is_one_per_call = is_one_per_call;
+}
+
+void batch_add_lock_check(struct batch *b)
+{
+	add(b, BATCH_LOCK_CHECK);
 }
 
 bool batch_has_script(const struct batch *b)

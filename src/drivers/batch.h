@@ -21,6 +21,9 @@ enum batch_kind {
 	BATCH_TIMEOUTS, /* lock_ms, statement_ms: see below */
 	BATCH_SQL,      /* strata's own SQL, $1…$n */
 	BATCH_SCRIPT,   /* a migration's statements */
+	/* fails the transaction unless the migration lock is still held, on
+	 * the server's word: a dialect without such a lock skips it */
+	BATCH_LOCK_CHECK,
 };
 
 struct batch_item {
@@ -32,6 +35,9 @@ struct batch_item {
 	/* BATCH_SQL: when set, no row back is an error with this message
 	 * (STRATA_EFAILED), for a change that must find its row */
 	const char *no_row;
+	/* BATCH_SQL: when set, its first row's first column (an integer)
+	 * is read into it */
+	int64_t *out_int;
 	/* BATCH_SCRIPT: borrowed; each statement alone, its own simple
 	 * query, with is_one_per_call (outside a transaction) */
 	const struct strata_script *script;
@@ -70,8 +76,11 @@ void batch_add_sql(struct batch *b, const char *sql, size_t n,
 /* The last item (BATCH_SQL) must return a row, else fails with `msg`. */
 void batch_expect_row(struct batch *b, const char *fmt, ...)
         STRATA_PRINTF(2, 3);
+/* The last item (BATCH_SQL) returns a row: its first column into *out. */
+void batch_return_int(struct batch *b, int64_t *out);
 void batch_add_script(struct batch *b, const struct strata_script *s,
                       bool is_one_per_call);
+void batch_add_lock_check(struct batch *b);
 /* Whether the batch holds a migration's statements. */
 bool batch_has_script(const struct batch *b);
 /* Empty again, keeping nothing. */

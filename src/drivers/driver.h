@@ -31,6 +31,9 @@ struct strata_conn {
 	const char *lock_scope;
 	bool is_tool_lock_flyway; /* Flyway's key for that table, not golang's
 	                           */
+	/* after exec_batch() failed: 1 + the index of the item that failed,
+	 * 0 when not known */
+	size_t failed_item;
 };
 
 /* Values and rows of the generic query operation: $1…$n in both dialects. */
@@ -162,7 +165,15 @@ struct strata_driver {
 	/* The table's name in history_ddl; NULL: its quoted name. */
 	void (*ddl_name)(struct sbuf *out, const struct table_name *t);
 	const char *current_user; /* an expression, "NULL" when none */
-	const char *iso_time;     /* %s: a column, as ISO 8601 UTC text */
+	/*
+	 * An expression: the nanoseconds since the transaction began, on
+	 * the server's clock, kept for elapsed_ns_again, the same value
+	 * later in the transaction; NULL when none. With it a migration's
+	 * history and audit rows are timed by the server, sent with its
+	 * statements and COMMIT in one batch: one round trip.
+	 */
+	const char *elapsed_ns, *elapsed_ns_again;
+	const char *iso_time; /* %s: a column, as ISO 8601 UTC text */
 	/* %1$s: a column of sqlx's installed_on, as ISO 8601 UTC text, NULL
 	 * when it cannot say */
 	const char *timestamp_iso;

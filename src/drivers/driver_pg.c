@@ -208,6 +208,10 @@ const struct strata_driver pgdrv_driver = {
 	.audit_ddl = pg_audit_ddl,
 	.history_ddl = pgquery_history_ddl,
 	.current_user = "current_user",
+	.elapsed_ns =
+	        "CAST(pg_catalog.set_config('strata.elapsed_ns', CAST(CAST(extract(epoch FROM pg_catalog.clock_timestamp() - pg_catalog.now()) * 1000000000 AS bigint) AS text), true) AS bigint)",
+	.elapsed_ns_again =
+	        "CAST(pg_catalog.current_setting('strata.elapsed_ns') AS bigint)",
 	.iso_time =
 	        "to_char(%s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
 	.timestamp_iso = "to_char(CAST(%s AS TIMESTAMPTZ) AT TIME ZONE 'UTC', "

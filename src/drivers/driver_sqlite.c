@@ -581,13 +581,18 @@ static int sqlite_exec_batch(struct strata_conn *conn, const struct batch *b,
 			rc = commit(conn, err);
 			break;
 		case BATCH_TIMEOUTS:
+		case BATCH_LOCK_CHECK: /* the write transaction is the lock */
 			break;
 		case BATCH_SQL:
-			rc = sqlitequery_query(conn, it->sql, it->n, it->params,
-			                       it->no_row ? &rows : NULL, err);
+			rc = sqlitequery_query(
+			        conn, it->sql, it->n, it->params,
+			        it->no_row || it->out_int ? &rows : NULL, err);
 			if (rc == 0 && it->no_row && !rows.n_rows)
 				rc = strata_error_set(err, STRATA_EFAILED, "%s",
 				                      it->no_row);
+			if (rc == 0 && it->out_int && rows.n_rows &&
+			    rows.cells[0])
+				*it->out_int = strtoll(rows.cells[0], NULL, 10);
 			db_rows_release(&rows);
 			break;
 		case BATCH_SCRIPT:

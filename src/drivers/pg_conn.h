@@ -57,6 +57,7 @@ struct pg_conn {
 	int blocker_pid;
 	int64_t reported_ns; /* when the BLOCKED event was last sent */
 	int64_t lock_ms;     /* the lock_timeout set last, < 0 when reset */
+	int64_t rtt_ns;      /* the quickest round trip seen, 0: none yet */
 	bool is_quiet;       /* running strata's own SQL: drop notices */
 	/* of pg and lock_pg, while they are connected */
 	struct pg_cancel cancel, lock_cancel;
@@ -129,6 +130,13 @@ PGconn *pglock_monitor_session(struct pg_conn *pc);
 void pglock_announce(struct pg_conn *pc, bool is_reset);
 int pglock_lock(struct strata_conn *c, double wait, struct strata_error *err);
 int pglock_check(struct strata_conn *c, struct strata_error *err);
+/* A round trip on the work session begun at `t0` (text_monotonic_ns())
+ * has ended: the quickest so far stands for the network's round-trip
+ * time, which delays the first look at a waiting statement. */
+void pgexec_note_rtt(struct pg_conn *pc, int64_t t0);
+/* `err` becomes pglock_check()'s error for a lock the server says is
+ * lost (a BATCH_LOCK_CHECK that failed). Returns -1. */
+int pglock_lost(struct pg_conn *pc, struct strata_error *err);
 int pglock_runner(struct strata_conn *c, struct strata_runner *out,
                   struct strata_error *err);
 void pglock_unlock(struct strata_conn *c);

@@ -147,12 +147,18 @@ static void sample_phase(struct pg_conn *pc)
  */
 static bool await_result(struct pg_conn *pc)
 {
-	/* the first look early, so that even a short lock_timeout (a
-	 * probe's) has named its blocker by the time it fires */
+	/*
+	 * The first look early, so that even a short lock_timeout (a
+	 * probe's) has named its blocker by the time it fires; a round trip
+	 * later over a slow network, where no result can be back before
+	 * that: else every quick migration would be looked at, round trips
+	 * on the monitor session that its own wait for them would add to.
+	 */
 	int64_t first_ms = pc->lock_ms > 0 && pc->lock_ms < 2 * FIRST_SAMPLE_MS
 	                           ? pc->lock_ms / 2 + 1
 	                           : FIRST_SAMPLE_MS;
-	int64_t sample_ns = text_monotonic_ns() + first_ms * NS_PER_MS;
+	int64_t sample_ns =
+	        text_monotonic_ns() + first_ms * NS_PER_MS + pc->rtt_ns;
 	int64_t cancel_ns = 0;
 
 	while (PQisBusy(pc->pg)) {
@@ -247,6 +253,14 @@ static int run_watched(struct pg_conn *pc, const char *sql,
 	return rc;
 }
 
+void pgexec_note_rtt(struct pg_conn *pc, int64_t t0)
+{
+	int64_t d = text_monotonic_ns() - t0;
+
+	if (d > 0 && (!pc->rtt_ns || d < pc->rtt_ns))
+		pc->rtt_ns = d;
+}
+
 /*
  * Like pgsession_run() for strata's own SQL: notices are dropped, and a
  * position in our text would only mislead (the CLI relates positions to
@@ -256,11 +270,14 @@ int pgexec_run_quiet(struct pg_conn *pc, const char *sql,
                      struct strata_error *err)
 {
 	bool was_quiet = pc->is_quiet;
+	int64_t t0;
 	int rc;
 
 	pc->is_quiet = true;
 	pgdrv_settle_cancel(pc);
+	t0 = text_monotonic_ns();
 	rc = pgsession_run(pc->pg, sql, err);
+	pgexec_note_rtt(pc, t0);
 	pc->is_quiet = was_quiet;
 	if (rc < 0 && err)
 		err->position = 0;
@@ -280,6 +297,7 @@ static PGresult *query_as(struct pg_conn *pc, const char *sql, int n,
 	int lengths[8] = { 0 }, formats[8] = { 0 };
 	bool was_quiet = pc->is_quiet;
 	PGresult *res;
+	int64_t t0;
 
 	if (n > (int)ARRAY_SIZE(lengths))
 		BUG("too many parameters");
@@ -288,8 +306,10 @@ static PGresult *query_as(struct pg_conn *pc, const char *sql, int n,
 		formats[binary] = 1;
 	}
 	pc->is_quiet = true;
+	t0 = text_monotonic_ns();
 	res = PQexecParams(pc->pg, sql, n, types, values, lengths, formats,
 	                   result_format);
+	pgexec_note_rtt(pc, t0);
 	pc->is_quiet = was_quiet;
 	if (res && (PQresultStatus(res) == PGRES_COMMAND_OK ||
 	            PQresultStatus(res) == PGRES_TUPLES_OK))
@@ -376,6 +396,7 @@ struct sent {
 };
 
 struct pipeline {
+	const struct batch_item *items; /* the batch's, for failed_item */
 	struct sent *cmds;
 	size_t n, alloc;
 	size_t n_stmts; /* the migrations' statements among them */
@@ -438,6 +459,30 @@ static int send_sql(struct pg_conn *pc, struct pipeline *pl,
 	return 0;
 }
 
+/*
+ * The migration lock still held, by the lock session, in the server's
+ * view at this point of the transaction: else a division by zero aborts
+ * it, and the COMMIT after rolls back (pipeline_sync() says why). A lock
+ * lost while the statements ran is thus never committed past, without
+ * waiting for their results before the COMMIT is sent.
+ */
+static int send_lock_check(struct pg_conn *pc, struct pipeline *pl,
+                           const struct batch_item *it)
+{
+	char sql[320];
+	uint64_t key = (uint64_t)pc->lock_key;
+
+	if (!pc->is_locked || !pc->lock_pg)
+		return 0;
+	snprintf(
+	        sql, sizeof(sql),
+	        "SELECT 1 / count(*)::int FROM pg_catalog.pg_locks WHERE locktype = 'advisory' AND pid = %d AND classid = %" PRIu32
+	        " AND objid = %" PRIu32 " AND objsubid = 1 AND granted",
+	        PQbackendPID(pc->lock_pg), (uint32_t)(key >> 32),
+	        (uint32_t)key);
+	return send_text(pc, pl, it, sql);
+}
+
 /* A migration's statement: the server holds results back until the Sync
  * unless asked to flush; with a Flush after each statement its result
  * tells when it ended (progress). */
@@ -473,6 +518,10 @@ static int check_result(const struct sent *c, const PGresult *res,
 	    PQntuples(res) == 0)
 		return strata_error_set(err, STRATA_EFAILED, "%s",
 		                        c->item->no_row);
+	if (c->item->out_int && PQresultStatus(res) == PGRES_TUPLES_OK &&
+	    PQntuples(res) > 0)
+		*c->item->out_int =
+		        strtoll(PQgetvalue((PGresult *)res, 0, 0), NULL, 10);
 	return 0;
 }
 
@@ -496,6 +545,7 @@ static int pipeline_sync(struct pg_conn *pc, struct pipeline *pl,
 	PGresult *res, *failed = NULL;
 	size_t sent = pl->n, at = 0, failed_at = 0;
 	bool is_synced = false, is_done = false, was_quiet = pc->is_quiet;
+	int64_t t0;
 	int rc = -1;
 
 	if (!pl->is_open)
@@ -503,6 +553,7 @@ static int pipeline_sync(struct pg_conn *pc, struct pipeline *pl,
 	/* even after a failed send: what was sent must be read */
 	if (PQstatus(pg) == CONNECTION_OK)
 		is_synced = PQpipelineSync(pg) == 1;
+	t0 = text_monotonic_ns();
 	/* results come in order: a statement runs once the results of the
 	 * commands before it are in (their own results wait for its Flush) */
 	for (size_t i = 0; i < sent; i++)
@@ -525,6 +576,7 @@ static int pipeline_sync(struct pg_conn *pc, struct pipeline *pl,
 		}
 		if (PQresultStatus(res) == PGRES_PIPELINE_SYNC) {
 			PQclear(res);
+			pgexec_note_rtt(pc, t0);
 			is_done = true;
 			break;
 		}
@@ -540,7 +592,13 @@ static int pipeline_sync(struct pg_conn *pc, struct pipeline *pl,
 		PQclear(res);
 	}
 	pc->is_quiet = was_quiet;
-	if (failed) {
+	if (failed_at && failed_at <= sent)
+		pc->base.failed_item =
+		        (size_t)(pl->cmds[failed_at - 1].item - pl->items) + 1;
+	if (failed && failed_at && failed_at <= sent &&
+	    pl->cmds[failed_at - 1].item->kind == BATCH_LOCK_CHECK) {
+		pglock_lost(pc, err);
+	} else if (failed) {
 		pgsession_error(err, pg, failed);
 		add_blocker(pc, err);
 	} else if (failed_at) {
@@ -564,6 +622,8 @@ static int pipeline_sync(struct pg_conn *pc, struct pipeline *pl,
 		err->statement = c && c->item->kind == BATCH_SCRIPT
 		                         ? (int)c->stmt + 1
 		                         : 0;
+		if (c && c->item->kind == BATCH_LOCK_CHECK)
+			err->statement = 0;
 		if (!err->statement)
 			err->position = 0; /* in our text, not a migration's */
 	}
@@ -618,9 +678,10 @@ int pgexec_batch(struct strata_conn *c, const struct batch *b,
                  struct strata_error *err)
 {
 	struct pg_conn *pc = pg_conn_of(c);
-	struct pipeline pl = { .sql = SBUF_INIT };
+	struct pipeline pl = { .items = b->items, .sql = SBUF_INIT };
 	int rc = 0;
 
+	pc->base.failed_item = 0;
 	/* after a cancel, what follows is the record of what it stopped */
 	pgdrv_settle_cancel(pc);
 	for (size_t i = 0; i < b->n && rc == 0; i++) {
@@ -633,8 +694,8 @@ int pgexec_batch(struct strata_conn *c, const struct batch *b,
 		}
 		if (it->kind == BATCH_SCRIPT && is_alone(it)) {
 			rc = pipeline_sync(pc, &pl, false, err);
-			if (rc == 0)
-				rc = run_alone(pc, it, err);
+			if (rc == 0 && (rc = run_alone(pc, it, err)) < 0)
+				pc->base.failed_item = i + 1;
 			continue;
 		}
 		if (!pl.is_open) {
@@ -656,6 +717,9 @@ int pgexec_batch(struct strata_conn *c, const struct batch *b,
 			break;
 		case BATCH_SQL:
 			sent = send_sql(pc, &pl, it);
+			break;
+		case BATCH_LOCK_CHECK:
+			sent = send_lock_check(pc, &pl, it);
 			break;
 		case BATCH_SCRIPT:
 			for (size_t k = 0;

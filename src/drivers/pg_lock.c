@@ -505,6 +505,22 @@ int pglock_runner(struct strata_conn *c, struct strata_runner *out,
 	return 0;
 }
 
+static int say_lost(struct pg_conn *pc, struct strata_error *err)
+{
+	/* the first line: the server's reason, when it gave one */
+	char *why = pgsession_trimmed(PQerrorMessage(pc->lock_pg));
+
+	why[strcspn(why, "\n")] = '\0';
+	strata_error_set(err, STRATA_ELOCK,
+	                 "lost the migration lock: its session ended");
+	if (*why)
+		strata_error_detail(err, "%s", why);
+	free(why);
+	return strata_error_hint(
+	        err,
+	        "Nothing more was committed once it was lost. Another strata may hold the lock now: run again when it is done.");
+}
+
 /*
  * The lock lives as long as its session, which a DBA's
  * pg_terminate_backend(), idle_session_timeout or a restart may end while
@@ -517,7 +533,6 @@ int pglock_check(struct strata_conn *c, struct strata_error *err)
 	struct pg_conn *pc = pg_conn_of(c);
 	struct pollfd p = { .fd = -1, .events = POLLIN };
 	PGresult *res;
-	char *why;
 	int n;
 
 	if (!pc->is_locked)
@@ -536,17 +551,19 @@ int pglock_check(struct strata_conn *c, struct strata_error *err)
 		if (n)
 			return 0;
 	}
-	/* the first line: the server's reason, when it gave one */
-	why = pgsession_trimmed(PQerrorMessage(pc->lock_pg));
-	why[strcspn(why, "\n")] = '\0';
-	strata_error_set(err, STRATA_ELOCK,
-	                 "lost the migration lock: its session ended");
-	if (*why)
-		strata_error_detail(err, "%s", why);
-	free(why);
-	return strata_error_hint(
-	        err,
-	        "Nothing more was committed once it was lost. Another strata may hold the lock now: run again when it is done.");
+	return say_lost(pc, err);
+}
+
+int pglock_lost(struct pg_conn *pc, struct strata_error *err)
+{
+	if (!err)
+		return -1;
+	strata_error_release(err);
+	*err = (struct strata_error)STRATA_ERROR_INIT;
+	/* its session's end, as the client sees it, says why */
+	if (pglock_check(&pc->base, err) < 0)
+		return -1;
+	return say_lost(pc, err);
 }
 
 /* Releases the lock and closes its session (which releases it anyway). */

@@ -73,13 +73,16 @@ int pgquery_query(struct strata_conn *c, const char *sql, size_t n,
 	struct pg_params p;
 	bool was_quiet = pc->is_quiet;
 	PGresult *res = NULL;
+	int64_t t0;
 	int rc = -1;
 
 	pgquery_params_init(&p, n, params);
 	pc->is_quiet = true;
 	pgdrv_settle_cancel(pc);
+	t0 = text_monotonic_ns();
 	res = PQexecParams(pc->pg, sql, (int)n, p.types, p.values, p.lengths,
 	                   p.formats, 0);
+	pgexec_note_rtt(pc, t0);
 	pc->is_quiet = was_quiet;
 	if (!res || (PQresultStatus(res) != PGRES_COMMAND_OK &&
 	             PQresultStatus(res) != PGRES_TUPLES_OK)) {

@@ -108,7 +108,8 @@ void audit_add_to(struct batch *b, struct strata_db *db,
 		db->has_git_lookup = true;
 	}
 	iso_time(started, begun);
-	iso_time(finished, now);
+	/* timed by the server: the end is the start and what it measured */
+	iso_time(finished, e->elapsed_ns ? begun : now);
 	if (gethostname(host, sizeof(host) - 1) < 0)
 		host[0] = '\0';
 	if (e->error) {
@@ -152,10 +153,25 @@ void audit_add_to(struct batch *b, struct strata_db *db,
 			  .is_borrowed = true },
 		};
 
+		struct sbuf finish = SBUF_INIT, took = SBUF_INIT;
+
+		if (e->elapsed_ns) {
+			sbuf_addf(
+			        &finish,
+			        "CAST($9 AS TIMESTAMPTZ) + (%s) / 1000 * INTERVAL '1 microsecond'",
+			        e->elapsed_ns);
+			sbuf_adds(&took, e->elapsed_ns);
+		} else {
+			sbuf_adds(&finish, "$9");
+			sbuf_adds(&took, "$10");
+		}
 		sbuf_addf(
 		        &sql,
-		        "INSERT INTO %s (action, version, description, checksum, outcome, error, sqlstate, started_at, finished_at, duration_ns, lock_wait_ns, os_user, db_user, host, pid, strata_version, command, git_commit, up_sql, down_sql) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, %s, $13, $14, $15, $16, $17, $18, $19)",
-		        db->audit.quoted, db->drv->current_user);
+		        "INSERT INTO %s (action, version, description, checksum, outcome, error, sqlstate, started_at, finished_at, duration_ns, lock_wait_ns, os_user, db_user, host, pid, strata_version, command, git_commit, up_sql, down_sql) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, %s, %s, $11, $12, %s, $13, $14, $15, $16, $17, $18, $19)",
+		        db->audit.quoted, finish.buf, took.buf,
+		        db->drv->current_user);
+		sbuf_release(&finish);
+		sbuf_release(&took);
 		batch_add_sql(b, sql.buf, ARRAY_SIZE(params), params);
 	}
 	sbuf_release(&sql);

@@ -20,6 +20,9 @@ struct audit_entry {
 	const char *source_dir; /* for the git commit; NULL: none */
 	const char *up_sql, *down_sql;
 	const char *note; /* stored as the error text of a success */
+	/* the driver's elapsed_ns_again: the duration, and the end after
+	 * the start, as the server timed them for the history's row */
+	const char *elapsed_ns;
 };
 
 /* Creates the audit table when missing. */

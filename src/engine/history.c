@@ -270,9 +270,10 @@ int history_has(bool *out, struct strata_conn *c,
  * sqlx writes booleans as true/false in PostgreSQL and 1/0 in SQLite: the
  * literals TRUE and FALSE are each of these in its dialect.
  */
-void history_add_insert(struct batch *b, const struct history_tables *ht,
-                        const struct strata_migration *m, bool success,
-                        int64_t execution_time)
+static void add_insert(struct batch *b, const struct history_tables *ht,
+                       const struct strata_migration *m, bool success,
+                       int64_t execution_time, const char *elapsed,
+                       int64_t *out)
 {
 	const struct db_value v[] = {
 		DBV_INT(m->version),
@@ -292,9 +293,14 @@ void history_add_insert(struct batch *b, const struct history_tables *ht,
 	}
 	sbuf_addf(
 	        &sql,
-	        "INSERT INTO %s (version, description, success, checksum, execution_time) VALUES ($1, $2, %s, $3, $4)",
-	        ht->own.quoted, success ? "TRUE" : "FALSE");
-	batch_add_sql(b, sql.buf, ARRAY_SIZE(v), v);
+	        "INSERT INTO %s (version, description, success, checksum, execution_time) VALUES ($1, $2, %s, $3, %s)",
+	        ht->own.quoted, success ? "TRUE" : "FALSE",
+	        elapsed ? elapsed : "$4");
+	if (out)
+		sbuf_adds(&sql, " RETURNING execution_time");
+	batch_add_sql(b, sql.buf, ARRAY_SIZE(v) - (elapsed ? 1 : 0), v);
+	if (out)
+		batch_return_int(b, out);
 	sbuf_release(&sql);
 	if (has_tool(ht) && success)
 		history_tool_add_applied(
@@ -303,6 +309,20 @@ void history_add_insert(struct batch *b, const struct history_tables *ht,
 		        execution_time);
 	else if (has_tool(ht))
 		history_tool_add_dirty(b, ht, m->version);
+}
+
+void history_add_insert(struct batch *b, const struct history_tables *ht,
+                        const struct strata_migration *m, bool success,
+                        int64_t execution_time)
+{
+	add_insert(b, ht, m, success, execution_time, NULL, NULL);
+}
+
+void history_add_insert_timed(struct batch *b, const struct history_tables *ht,
+                              const struct strata_migration *m,
+                              const char *elapsed_ns, int64_t *out)
+{
+	add_insert(b, ht, m, true, 0, elapsed_ns, out);
 }
 
 /*

@@ -84,6 +84,12 @@ int history_delete(struct strata_conn *c, const struct history_tables *ht,
 void history_add_insert(struct batch *b, const struct history_tables *ht,
                         const struct strata_migration *m, bool success,
                         int64_t execution_time);
+/* A success timed by the server: `elapsed_ns`, the driver's expression
+ * (the nanoseconds since BEGIN), is its execution time, read back into
+ * *out once the batch has run. */
+void history_add_insert_timed(struct batch *b, const struct history_tables *ht,
+                              const struct strata_migration *m,
+                              const char *elapsed_ns, int64_t *out);
 void history_add_finish(struct batch *b, const struct history_tables *ht,
                         int64_t version, const char *version_text,
                         int64_t execution_time);

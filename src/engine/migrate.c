@@ -58,7 +58,8 @@ static int check_history(const struct history *h,
  * A transactional step, its transaction built here as two batches: BEGIN,
  * SET LOCAL and the statements; then, the time known and the lock checked,
  * the history row, the audit row and COMMIT. Each is one round trip where
- * the driver pipelines. In --single-transaction (!is_own_txn) `b` carries
+ * the driver pipelines; one in all with the driver's elapsed_ns
+ * (step_exec_txn()). In --single-transaction (!is_own_txn) `b` carries
  * the rows of the steps before, sent with this step's statements, and
  * this step's rows are left in it for the next step or the final COMMIT.
  */
@@ -68,6 +69,7 @@ static int apply_txn(struct strata_db *db, struct batch *b,
 {
 	int64_t t0, started = audit_now_ns();
 	struct audit_entry e;
+	int rc;
 
 	*is_skipped = false;
 	if (step_check_cancel(step, "applying", err) < 0)
@@ -89,7 +91,13 @@ static int apply_txn(struct strata_db *db, struct batch *b,
 	step_add_timeouts(b, db, step, true);
 	db_emit_migration(db, STRATA_EVENT_APPLY_START, step->m, 0);
 	t0 = text_monotonic_ns();
-	if (step_exec(db, b, step, false, false, err) < 0) {
+	if (is_own_txn && db->drv->elapsed_ns)
+		rc = step_exec_txn(db, b, step, false, started, err);
+	else
+		rc = step_exec(db, b, step, false, false, err);
+	if (rc == -2)
+		goto fail;
+	if (rc < 0) {
 		step_fail(db, step, "apply", started, err);
 		if (!err->hint && is_own_txn)
 			strata_error_hint(
@@ -103,6 +111,8 @@ static int apply_txn(struct strata_db *db, struct batch *b,
 		step_say_cancelled(step, "rolled back", err);
 		return -1;
 	}
+	if (is_own_txn && db->drv->elapsed_ns)
+		return 0;
 	step_audit(&e, db, "apply", step, started);
 	e.duration_ns = db->step_ns = text_monotonic_ns() - t0;
 	history_add_insert(b, &db->hist, step->m, true, e.duration_ns);

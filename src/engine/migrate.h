@@ -47,6 +47,17 @@ void step_reset_timeouts(struct strata_db *db);
 int step_exec(struct strata_db *db, struct batch *b,
               const struct plan_step *step, bool is_down, bool is_one_per_call,
               struct strata_error *err);
+/*
+ * `b` (BEGIN and SET LOCAL; empty after), the step's statements, its
+ * history change and audit row (started at `started_at_ns`) timed by the
+ * server (the driver's elapsed_ns, which it must have), the server's
+ * check of the migration lock, COMMIT: one batch, one round trip where
+ * the driver pipelines. db->step_ns is the time recorded. Returns -1 when
+ * the statements failed, -2 when the rest did (nothing was committed).
+ */
+int step_exec_txn(struct strata_db *db, struct batch *b,
+                  const struct plan_step *step, bool is_down,
+                  int64_t started_at_ns, struct strata_error *err);
 /* `e` filled for step's `action` ("apply", "revert"), a success. */
 void step_audit(struct audit_entry *e, struct strata_db *db, const char *action,
                 const struct plan_step *step, int64_t started_at_ns);

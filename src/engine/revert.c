@@ -147,7 +147,8 @@ static int check_revertible(struct strata_db *db, const struct history_row *row,
 /*
  * One step back. Transactional: BEGIN, SET LOCAL and the down file's
  * statements in one batch; the history row's delete, the audit row and
- * COMMIT in another. Fenced: the row marked failed and committed first,
+ * COMMIT in another (all in one with the driver's elapsed_ns:
+ * step_exec_txn()). Fenced: the row marked failed and committed first,
  * the statements outside a transaction, then the row deleted.
  */
 static int revert_one(struct strata_db *db, const struct plan_step *step,
@@ -178,6 +179,18 @@ static int revert_one(struct strata_db *db, const struct plan_step *step,
 	db_emit_migration(db, STRATA_EVENT_REVERT_START, step->m, 0);
 	step_audit(&e, db, "revert", step, started);
 	e.up_sql = NULL;
+	if (step->mode == MODE_TXN && drv->elapsed_ns) {
+		step_add_timeouts(&b, db, step, true);
+		rc = step_exec_txn(db, &b, step, true, started, err);
+		if (rc == -2)
+			goto fail;
+		if (rc < 0) {
+			step_fail(db, step, "revert", started, err);
+			step_say_cancelled(step, "rolled back", err);
+			return -1;
+		}
+		return 0;
+	}
 	if (step->mode == MODE_TXN) {
 		step_add_timeouts(&b, db, step, true);
 		if (step_exec(db, &b, step, true, false, err) < 0) {
@@ -227,6 +240,128 @@ fail:
 	return -1;
 }
 
+/*
+ * One step of a single-transaction revert, inside the transaction `b`
+ * began: its statements sent with the rows of the steps before, its own
+ * rows left in `b` for the next step or the COMMIT. -1 when it failed,
+ * the whole revert rolled back.
+ */
+static int revert_in_one(struct strata_db *db, struct batch *b,
+                         const struct plan_step *step, bool *is_skipped,
+                         struct strata_error *err)
+{
+	int64_t started = audit_now_ns(), t0;
+	struct audit_entry e;
+	bool has = true;
+
+	*is_skipped = false;
+	if (step_check_cancel(step, "reverting", err) < 0)
+		return -1;
+	if (!(db->drv->caps & DRV_ADVISORY_LOCK) &&
+	    (db_exec_batch(db, b, err) < 0 ||
+	     history_has(&has, db->conn, &db->hist, step->m->version, err) < 0))
+		return -1;
+	if (!has) {
+		*is_skipped = true;
+		return 0;
+	}
+	db_emit_migration(db, STRATA_EVENT_REVERT_START, step->m, 0);
+	step_add_timeouts(b, db, step, true);
+	t0 = text_monotonic_ns();
+	if (step_exec(db, b, step, true, false, err) < 0) {
+		step_fail(db, step, "revert", started, err);
+		if (!err->hint)
+			strata_error_hint(
+			        err,
+			        "The whole revert was rolled back (a single-transaction revert): nothing was reverted.");
+		step_say_cancelled(step, "rolled back", err);
+		return -1;
+	}
+	step_audit(&e, db, "revert", step, started);
+	e.up_sql = NULL;
+	e.duration_ns = db->step_ns = text_monotonic_ns() - t0;
+	history_add_delete(b, &db->hist, step->m->version,
+	                   step->m->version_text);
+	audit_add_to(b, db, &e);
+	return 0;
+}
+
+/*
+ * --single-transaction: every step in one transaction, committed at the
+ * end, as run's (apply_all_in_one()): a lost lock race rolls back the
+ * whole revert, which runs again from the first step after a backoff,
+ * every attempt but the last probing for its locks.
+ */
+static int revert_all_in_one(struct strata_db *db, const struct plan *plan,
+                             size_t *reverted, struct strata_error *err)
+{
+	const struct strata_driver *drv = db->drv;
+	struct batch b = BATCH_INIT;
+	int max = step_max_retries(db);
+	uint64_t seed = step_retry_seed();
+	int64_t *step_ns = xcalloc(plan->n, sizeof(*step_ns));
+	bool *is_skipped = xcalloc(plan->n, sizeof(*is_skipped));
+	int rc = -1;
+
+	for (int attempt = 1;; attempt++) {
+		const struct plan_step *failed = NULL;
+		size_t done = 0;
+
+		/* sent with the first step's statements */
+		batch_add_begin(&b);
+		db->is_lock_probe = attempt <= max;
+		for (size_t i = 0; i < plan->n && !failed; i++) {
+			if (revert_in_one(db, &b, &plan->steps[i],
+			                  &is_skipped[i], err) < 0)
+				failed = &plan->steps[i];
+			else if (!is_skipped[i])
+				step_ns[i] = db->step_ns, done++;
+		}
+		db->is_lock_probe = false;
+		if (!failed) {
+			/* the last step's rows and COMMIT */
+			if (step_check_lock(db, err) < 0) {
+				batch_reset(&b);
+				drv->rollback(db->conn);
+				goto done;
+			}
+			batch_add_commit(&b);
+			if (db_exec_batch(db, &b, err) < 0) {
+				drv->rollback(db->conn);
+				goto done;
+			}
+			for (size_t i = 0; i < plan->n; i++)
+				if (!is_skipped[i])
+					db_emit_migration(
+					        db, STRATA_EVENT_REVERT_DONE,
+					        plan->steps[i].m, step_ns[i]);
+			*reverted = done;
+			rc = 0;
+			goto done;
+		}
+		batch_reset(&b);
+		drv->rollback(db->conn);
+		if (!step_is_retryable(err) || strata_is_cancelled())
+			goto done;
+		if (attempt > max) {
+			err->code = STRATA_ELOCK;
+			if (max)
+				error_prefix(
+				        err,
+				        "the revert gave up after %d attempts",
+				        attempt);
+			goto done;
+		}
+		step_wait_to_retry(db, failed, "the whole revert: ", attempt,
+		                   max, &seed, err);
+	}
+done:
+	batch_release(&b);
+	free(step_ns);
+	free(is_skipped);
+	return rc;
+}
+
 int strata_migrate_revert(size_t *out_reverted, struct strata_db *db,
                           const struct strata_source *src,
                           const struct strata_revert_options *opts,
@@ -266,8 +401,14 @@ int strata_migrate_revert(size_t *out_reverted, struct strata_db *db,
 			break;
 		}
 		if (check_revertible(db, row, src, &m, &keep, err) < 0 ||
-		    plan_add(&plan, &ctx, m, true, false, err) < 0)
+		    plan_add(&plan, &ctx, m, true, opts->is_single_transaction,
+		             err) < 0)
 			goto done;
+	}
+	if (opts->is_single_transaction && plan.n && !opts->is_dry_run) {
+		if (revert_all_in_one(db, &plan, &reverted, err) == 0)
+			rc = 0;
+		goto done;
 	}
 	for (size_t i = 0; i < plan.n; i++) {
 		const struct plan_step *step = &plan.steps[i];

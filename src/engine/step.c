@@ -122,6 +122,51 @@ int step_exec(struct strata_db *db, struct batch *b,
 	return rc;
 }
 
+int step_exec_txn(struct strata_db *db, struct batch *b,
+                  const struct plan_step *step, bool is_down,
+                  int64_t started_at_ns, struct strata_error *err)
+{
+	const struct strata_driver *drv = db->drv;
+	struct audit_entry e;
+	int64_t t0 = text_monotonic_ns(), recorded = -1;
+	size_t script = b->n;
+	int rc;
+
+	batch_add_script(b, &step->script, false);
+	/* the time printed is the one recorded: the server's */
+	if (!is_down) {
+		history_add_insert_timed(b, &db->hist, step->m, drv->elapsed_ns,
+		                         &recorded);
+	} else {
+		struct sbuf sql = SBUF_INIT;
+
+		sbuf_addf(&sql, "SELECT %s", drv->elapsed_ns);
+		batch_add_sql(b, sql.buf, 0, NULL);
+		batch_return_int(b, &recorded);
+		sbuf_release(&sql);
+		history_add_delete(b, &db->hist, step->m->version,
+		                   step->m->version_text);
+	}
+	step_audit(&e, db, is_down ? "revert" : "apply", step, started_at_ns);
+	if (is_down)
+		e.up_sql = NULL;
+	e.elapsed_ns = drv->elapsed_ns_again;
+	audit_add_to(b, db, &e);
+	batch_add_lock_check(b);
+	batch_add_commit(b);
+	if (step_check_lock(db, err) < 0) {
+		batch_reset(b);
+		return -2;
+	}
+	progress_start(db, step, is_down);
+	rc = db_exec_batch(db, b, err);
+	progress_stop(db, rc == 0);
+	db->step_ns = recorded >= 0 ? recorded : text_monotonic_ns() - t0;
+	if (rc < 0)
+		return db->conn->failed_item == script + 1 ? -1 : -2;
+	return 0;
+}
+
 void step_audit(struct audit_entry *e, struct strata_db *db, const char *action,
                 const struct plan_step *step, int64_t started_at_ns)
 {
