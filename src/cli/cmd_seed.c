@@ -146,7 +146,8 @@ static int read_dir(struct cli *cli, struct seed_list *l, const char *dir,
 		}
 		list_add(&files, path);
 	}
-	qsort(files.paths, files.n, sizeof(*files.paths), cmp_path);
+	if (files.n > 1)
+		qsort(files.paths, files.n, sizeof(*files.paths), cmp_path);
 	for (size_t i = 0; i < files.n; i++)
 		list_add(l, files.paths[i]);
 	files.n = 0;

@@ -167,6 +167,7 @@ static void add_entry(struct config *c, const char *env, const char *key,
 	e->value = copy(value);
 	e->line = c->line;
 	e->is_lint = is_lint;
+	e->fleet = NULL;
 }
 
 /* [lint] keys that are not rules: the sizes of a big and a small table. */
