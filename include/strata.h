@@ -1859,11 +1859,12 @@ STRATA_API int strata_drift_check(struct strata_drift **out,
 /* ---- proving down files ------------------------------------------------- */
 
 enum strata_proof_result {
-	STRATA_PROOF_OK,          /* up, down, up again; the down undid the up */
-	STRATA_PROOF_NO_DOWN,     /* up only: the migration has no down file */
-	STRATA_PROOF_UP_FAILED,   /* the up failed (message) */
+	STRATA_PROOF_OK,        /* up, down, up again; the down undid the up */
+	STRATA_PROOF_NO_DOWN,   /* up only: the migration has no down file */
+	STRATA_PROOF_UP_FAILED, /* the up failed (message) */
 	STRATA_PROOF_DOWN_FAILED, /* the down failed (message); rolled back */
-	STRATA_PROOF_DOWN_LEAVES, /* the down left the schema otherwise (diff) */
+	STRATA_PROOF_DOWN_LEAVES, /* the down left the schema otherwise (diff)
+	                           */
 	STRATA_PROOF_REUP_FAILED, /* the up after the down failed (message) */
 	STRATA_PROOF_NOT_RUN,     /* after a failure, without is_keep_going */
 };
