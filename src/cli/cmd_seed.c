@@ -378,7 +378,8 @@ int cli_seed(struct cli *cli, const char *dir, int argc, char **argv)
 			       ms);
 		}
 	}
-	if (cli->format == FORMAT_JSON) {
+	/* after an error, its JSON is the one document */
+	if (!rc && cli->format == FORMAT_JSON) {
 		json_t *doc = json_object();
 
 		json_object_set_new(doc, "environment", cli_json_text(env));

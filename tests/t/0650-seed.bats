@@ -77,6 +77,10 @@ failing() {
 	# the failing file left nothing; the one before it stays; none after ran
 	assert_equal "$(names)" "all too"
 	assert_equal "$(q "SELECT count(*) FROM _strata_audit WHERE action = 'seed' AND outcome = 'failure'")" 1
+	# JSON: the error is the one document
+	run --separate-stderr strata --format json seed
+	assert_failure 1
+	[[ $(jq -s -c '[length, (.[0].error.file != null)]' <<<"$output") == '[1,true]' ]] || fail "$output"
 }
 
 @test "seed: a failing file is rolled back whole, named with its line; the files before it stay" {
