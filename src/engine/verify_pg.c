@@ -440,6 +440,46 @@ done:
 	return rc;
 }
 
+/*
+ * One query per object of `rows` (those `wants`, NULL: every one), made by
+ * `one` while the budget lasts; the objects left are said as not run.
+ * -1 when the command cannot go on.
+ */
+static int each_object(struct verify *v, const struct db_rows *rows,
+                       bool (*wants)(const struct db_rows *, size_t),
+                       int (*one)(struct verify *, const struct db_rows *,
+                                  size_t, struct strata_error *),
+                       const char *check, const char *noun, const char *nouns,
+                       struct strata_error *err)
+{
+	size_t left = 0;
+
+	for (size_t i = 0; i < rows->n_rows; i++)
+		left += !wants || wants(rows, i);
+	for (size_t i = 0; i < rows->n_rows && left; i++) {
+		int rc;
+
+		if (wants && !wants(rows, i))
+			continue;
+		rc = one(v, rows, i, err);
+		if (rc < 0)
+			return -1;
+		if (rc == Q_OUT)
+			break;
+		left--;
+	}
+	if (left)
+		verify_not_run(v, check, left, left == 1 ? noun : nouns);
+	else
+		verify_done(v);
+	return 0;
+}
+
+static bool is_foreign_key(const struct db_rows *rows, size_t i)
+{
+	return is_true(db_rows_get(rows, i, NV_IS_FK));
+}
+
 static int check_not_valid(struct verify *v, struct strata_error *err)
 {
 	struct db_rows rows = { 0 };
@@ -464,22 +504,8 @@ static int check_not_valid(struct verify *v, struct strata_error *err)
 	}
 	verify_done(v);
 	/* then the costly part, table by table, as long as the budget lasts */
-	for (i = 0; i < rows.n_rows && n_fk; i++) {
-		if (!is_true(db_rows_get(&rows, i, NV_IS_FK)))
-			continue;
-		rc = count_orphans(v, &rows, i, err);
-		if (rc < 0)
-			goto done;
-		if (rc == Q_OUT)
-			break;
-		n_fk--;
-	}
-	if (n_fk)
-		verify_not_run(v, "orphaned-rows", n_fk,
-		               n_fk == 1 ? "foreign key" : "foreign keys");
-	else
-		verify_done(v);
-	rc = 0;
+	rc = each_object(v, &rows, is_foreign_key, count_orphans,
+	                 "orphaned-rows", "foreign key", "foreign keys", err);
 done:
 	db_rows_release(&rows);
 	return rc < 0 ? -1 : 0;
@@ -568,25 +594,13 @@ static int sequence_one(struct verify *v, const struct db_rows *rows, size_t i,
 static int check_sequences(struct verify *v, struct strata_error *err)
 {
 	struct db_rows rows = { 0 };
-	size_t i;
 	int rc = catalog(v, "sequence-behind", sequence_sql, 0, NULL, &rows,
 	                 err);
 
 	if (rc != Q_OK)
 		goto done;
-	for (i = 0; i < rows.n_rows; i++) {
-		rc = sequence_one(v, &rows, i, err);
-		if (rc < 0)
-			goto done;
-		if (rc == Q_OUT)
-			break;
-	}
-	if (i < rows.n_rows)
-		verify_not_run(v, "sequence-behind", rows.n_rows - i,
-		               rows.n_rows - i == 1 ? "sequence" : "sequences");
-	else
-		verify_done(v);
-	rc = 0;
+	rc = each_object(v, &rows, NULL, sequence_one, "sequence-behind",
+	                 "sequence", "sequences", err);
 done:
 	db_rows_release(&rows);
 	return rc < 0 ? -1 : 0;
@@ -615,11 +629,37 @@ static const char btree_sql[] =
         " AND x.indisready AND i.relpersistence <> 't' AND" USER_REL(
                 "i", "n") " ORDER BY pg_catalog.pg_relation_size(i.oid), 1";
 
+/* bt_index_check() of index `i`: what amcheck found, as a finding */
+static int btree_one(struct verify *v, const struct db_rows *rows, size_t i,
+                     struct strata_error *err)
+{
+	struct db_rows res = { 0 };
+	const char *name = db_rows_get(rows, i, 0);
+	int rc = run(v, db_rows_get(rows, i, 1), 0, NULL, &res, err);
+
+	db_rows_release(&res);
+	if (rc == Q_DENIED) {
+		verify_add(
+		        v, "no-privilege", STRATA_SEVERITY_WARNING, name, NULL,
+		        "check 'corrupt-index' could not run on index %s: %s",
+		        name, err->message);
+	} else if (rc == Q_FAILED) {
+		/* XX002, index_corrupted, and its kin: what amcheck found */
+		verify_add(v, "corrupt-index", STRATA_SEVERITY_ERROR, name,
+		           db_rows_get(rows, i, 2),
+		           "index %s failed bt_index_check(): %s%s%s", name,
+		           err->message, err->detail ? " " : "",
+		           err->detail ? err->detail : "");
+	}
+	if (rc == Q_DENIED || rc == Q_FAILED)
+		strata_error_release(err);
+	return rc;
+}
+
 static int check_btree(struct verify *v, struct strata_error *err)
 {
-	struct db_rows ext = { 0 }, rows = { 0 }, res = { 0 };
+	struct db_rows ext = { 0 }, rows = { 0 };
 	struct db_value p;
-	size_t i = 0;
 	int rc = catalog(v, "corrupt-index", amcheck_sql, 0, NULL, &ext, err);
 
 	if (rc != Q_OK)
@@ -642,40 +682,9 @@ static int check_btree(struct verify *v, struct strata_error *err)
 	if ((rc = catalog(v, "corrupt-index", btree_sql, 1, &p, &rows, err)) !=
 	    Q_OK)
 		goto done;
-	for (; i < rows.n_rows; i++) {
-		const char *name = db_rows_get(&rows, i, 0);
-
-		db_rows_release(&res);
-		rc = run(v, db_rows_get(&rows, i, 1), 0, NULL, &res, err);
-		if (rc < 0)
-			goto done;
-		if (rc == Q_OUT)
-			break;
-		if (rc == Q_DENIED) {
-			verify_add(
-			        v, "no-privilege", STRATA_SEVERITY_WARNING,
-			        name, NULL,
-			        "check 'corrupt-index' could not run on index %s: %s",
-			        name, err->message);
-		} else if (rc == Q_FAILED) {
-			/* XX002, index_corrupted, and its kin: what amcheck
-			 * found */
-			verify_add(v, "corrupt-index", STRATA_SEVERITY_ERROR,
-			           name, db_rows_get(&rows, i, 2),
-			           "index %s failed bt_index_check(): %s%s%s",
-			           name, err->message, err->detail ? " " : "",
-			           err->detail ? err->detail : "");
-		}
-		strata_error_release(err);
-	}
-	if (i < rows.n_rows)
-		verify_not_run(v, "corrupt-index", rows.n_rows - i,
-		               rows.n_rows - i == 1 ? "index" : "indexes");
-	else
-		verify_done(v);
-	rc = 0;
+	rc = each_object(v, &rows, NULL, btree_one, "corrupt-index", "index",
+	                 "indexes", err);
 done:
-	db_rows_release(&res);
 	db_rows_release(&rows);
 	db_rows_release(&ext);
 	return rc < 0 ? -1 : 0;
