@@ -47,6 +47,10 @@ void step_reset_timeouts(struct strata_db *db);
 int step_exec(struct strata_db *db, struct batch *b,
               const struct plan_step *step, bool is_down, bool is_one_per_call,
               struct strata_error *err);
+/* --single-transaction's end: the last step's rows and COMMIT, once the
+ * lock is known to stand; rolled back on failure. */
+int step_commit_all(struct strata_db *db, struct batch *b,
+                    struct strata_error *err);
 /*
  * `b` (BEGIN and SET LOCAL; empty after), the step's statements, its
  * history change and audit row (started at `started_at_ns`) timed by the

@@ -319,17 +319,8 @@ static int revert_all_in_one(struct strata_db *db, const struct plan *plan,
 		}
 		db->is_lock_probe = false;
 		if (!failed) {
-			/* the last step's rows and COMMIT */
-			if (step_check_lock(db, err) < 0) {
-				batch_reset(&b);
-				drv->rollback(db->conn);
+			if (step_commit_all(db, &b, err) < 0)
 				goto done;
-			}
-			batch_add_commit(&b);
-			if (db_exec_batch(db, &b, err) < 0) {
-				drv->rollback(db->conn);
-				goto done;
-			}
 			for (size_t i = 0; i < plan->n; i++)
 				if (!is_skipped[i])
 					db_emit_migration(

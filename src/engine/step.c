@@ -122,6 +122,22 @@ int step_exec(struct strata_db *db, struct batch *b,
 	return rc;
 }
 
+int step_commit_all(struct strata_db *db, struct batch *b,
+                    struct strata_error *err)
+{
+	if (step_check_lock(db, err) < 0) {
+		batch_reset(b);
+		db->drv->rollback(db->conn);
+		return -1;
+	}
+	batch_add_commit(b);
+	if (db_exec_batch(db, b, err) < 0) {
+		db->drv->rollback(db->conn);
+		return -1;
+	}
+	return 0;
+}
+
 int step_exec_txn(struct strata_db *db, struct batch *b,
                   const struct plan_step *step, bool is_down,
                   int64_t started_at_ns, struct strata_error *err)
