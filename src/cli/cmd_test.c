@@ -176,6 +176,12 @@ int cmd_test(struct cli *cli, int argc, char **argv)
 		rc = cli_error(cli, &err);
 		goto done;
 	}
+	if (!p->n) {
+		/* a range that holds nothing is no proof that all is well */
+		rc = cli_usage_error(cli, "test",
+		                     "--from and --to select no migration");
+		goto done;
+	}
 	if (cli->format == FORMAT_JSON)
 		print_json(p);
 	else

@@ -92,6 +92,9 @@ good() {
 	run strata test --shadow-reset
 	assert_failure 2
 	assert_output --partial "--shadow-reset needs --shadow URL"
+	run strata test --from 9
+	assert_failure 2
+	assert_output --partial "--from and --to select no migration"
 	run strata test --from x
 	assert_failure 2
 	assert_output --partial "--from wants a version, not 'x'"
