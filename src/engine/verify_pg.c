@@ -483,7 +483,7 @@ static bool is_foreign_key(const struct db_rows *rows, size_t i)
 static int check_not_valid(struct verify *v, struct strata_error *err)
 {
 	struct db_rows rows = { 0 };
-	size_t i, n_fk = 0;
+	size_t i;
 	int rc = catalog(v, "not-valid-constraint", not_valid_sql, 0, NULL,
 	                 &rows, err);
 
@@ -500,7 +500,6 @@ static int check_not_valid(struct verify *v, struct strata_error *err)
 		        db_rows_get(&rows, i, NV_NAME),
 		        db_rows_get(&rows, i, NV_DEF),
 		        is_fk ? "" : ", and the planner cannot rely on it");
-		n_fk += is_fk;
 	}
 	verify_done(v);
 	/* then the costly part, table by table, as long as the budget lasts */
