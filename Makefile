@@ -15,7 +15,8 @@
 CC      ?= cc
 PKGS    := libpq sqlite3 libcrypto jansson zlib inih libprotobuf-c
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS   := $(shell pkg-config --libs $(filter-out libprotobuf-c,$(PKGS)))
+# libpq only for its headers: it is loaded when first needed (src/drivers/pq.h).
+PKG_LIBS   := $(shell pkg-config --libs $(filter-out libpq libprotobuf-c,$(PKGS)))
 # libpg_query ships no .pc file; its shared library carries protobuf-c too.
 PG_QUERY_LIBS := -lpg_query
 
@@ -25,7 +26,7 @@ CFLAGS  ?= -O2 -g
 ALL_CFLAGS = -std=c17 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -pthread $(WARN) \
              $(if $(DEVELOPER),-Werror) -Iinclude -Isrc $(PKG_CFLAGS) \
              $(CFLAGS) $(SAN_FLAGS)
-LDLIBS  := $(PG_QUERY_LIBS) $(PKG_LIBS) -lm -pthread
+LDLIBS  := $(PG_QUERY_LIBS) $(PKG_LIBS) -lm -pthread -ldl
 
 BUILD   := build
 ifneq ($(filter asan,$(MAKECMDGOALS)),)
@@ -128,7 +129,8 @@ $(CLI_LIB): $(filter-out $(BUILD)/src/cli/main.o,$(CLI_OBJ))
 # strata serve's HTTP server belongs to the command line, not to libstrata.
 CLI_PKGS        := libmicrohttpd libcrypt
 CLI_PKG_CFLAGS  := $(shell pkg-config --cflags $(CLI_PKGS))
-CLI_PKG_LIBS    := $(shell pkg-config --libs $(CLI_PKGS))
+# libmicrohttpd only for its headers: serve loads it (src/cli/serve_mhd.h).
+CLI_PKG_LIBS    := $(shell pkg-config --libs $(filter-out libmicrohttpd,$(CLI_PKGS)))
 $(CLI_OBJ): ALL_CFLAGS += $(CLI_PKG_CFLAGS)
 $(BIN): LDLIBS += $(CLI_PKG_LIBS)
 

@@ -24,10 +24,10 @@
  * users and commands of every deploy.
  */
 #include "serve.h"
+#include "serve_mhd.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -739,7 +739,7 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 	double interval = DEFAULT_INTERVAL, timeout = DEFAULT_TIMEOUT;
 	size_t max_connections = DEFAULT_MAX_CONNECTIONS;
 	bool is_pending_ok = false, is_auth_health = false, is_no_auth = false;
-	const char *auth_file = NULL, *tls_cert = NULL, *tls_key = NULL;
+	const char *auth_file = NULL, *tls_cert = NULL, *tls_key = NULL, *why;
 	const struct opt opts[] = {
 		{ 0, "listen", OPT_STRING, &listen_addr, NULL, "ADDR",
 		  "where to listen: HOST:PORT, [IPV6]:PORT or unix:PATH (default " DEFAULT_LISTEN
@@ -809,6 +809,13 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 		return cli_usage_error(
 		        cli, "serve",
 		        "--no-auth and --auth-file exclude each other");
+	if ((why = serve_mhd_load())) {
+		fprintf(stderr,
+		        "strata: error: serve needs libmicrohttpd, which could not be loaded: %s\n"
+		        "hint: Install it (Debian: apt install libmicrohttpd12).\n",
+		        why);
+		return 1;
+	}
 	if (tls_cert && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
 		fprintf(stderr,
 		        "strata: error: this libmicrohttpd was built without TLS: serve cannot speak HTTPS\n");

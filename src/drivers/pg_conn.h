@@ -13,7 +13,7 @@
 #include "drivers/driver.h"
 #include "drivers/pgsession.h"
 
-#include <libpq-fe.h>
+#include "drivers/pq.h"
 #include <signal.h>
 
 /* Type OIDs of the parameters we send (server's catalog/pg_type_d.h). */

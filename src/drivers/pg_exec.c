@@ -21,7 +21,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <libpq-fe.h>
+#include "drivers/pq.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

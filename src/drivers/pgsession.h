@@ -15,7 +15,7 @@
 #include "util/sbuf.h"
 #include "engine/url.h"
 
-#include <libpq-fe.h>
+#include "drivers/pq.h"
 
 /* seconds: a server that accepts and never answers must not hang us */
 #define DEFAULT_CONNECT_TIMEOUT STRATA_DEFAULT_CONNECT_TIMEOUT

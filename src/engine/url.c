@@ -9,7 +9,7 @@
 #include "util/sbuf.h"
 
 #include <ctype.h>
-#include <libpq-fe.h>
+#include "drivers/pq.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -152,8 +152,11 @@ static char *redact_url(const char *url)
 static char *redact_keywords(const char *conninfo)
 {
 	struct sbuf out = SBUF_INIT;
-	PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
+	PQconninfoOption *opts;
 
+	if (!pq_available())
+		return xstrdup("(a connection string: libpq is not installed)");
+	opts = PQconninfoParse(conninfo, NULL);
 	if (!opts)
 		return xstrdup("(unparsable connection string)");
 	for (PQconninfoOption *o = opts; o->keyword; o++) {
@@ -509,6 +512,8 @@ int url_parse(struct strata_url *out, const char *s, struct strata_error *err)
 		        "Use postgres://…, a libpq keyword string such as 'host=… dbname=…', sqlite:PATH or sqlite::memory:.");
 	}
 	out->kind = URL_POSTGRES;
+	if (pq_load(err))
+		return -1;
 	opts = PQconninfoParse(s, &errmsg);
 	if (!opts) {
 		struct sbuf secrets = SBUF_INIT;

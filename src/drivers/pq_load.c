@@ -1,0 +1,75 @@
+/*
+ * libpq through dlopen(): see pq.h for why. The soname is the one
+ * libpq-dev links against (libpq5 in Debian), so the library loaded is the
+ * one the headers describe.
+ */
+#define PQ_LOADER
+#include "drivers/pq.h"
+#include "util/error.h"
+
+#include <dlfcn.h>
+
+#define LIBPQ_SONAME "libpq.so.5"
+
+static struct pq_api api;
+static pthread_once_t load_once = PTHREAD_ONCE_INIT;
+static bool is_loaded;
+static char load_error[256];
+
+static void load(void)
+{
+	void *handle = dlopen(LIBPQ_SONAME, RTLD_NOW | RTLD_LOCAL);
+	const char *missing = NULL;
+
+	if (!handle) {
+		snprintf(load_error, sizeof(load_error), "%s", dlerror());
+		return;
+	}
+#define PQ_RESOLVE(name)                                               \
+	api.p_##name = (__typeof__(api.p_##name))dlsym(handle, #name); \
+	if (!api.p_##name && !missing)                                 \
+		missing = #name;
+	PQ_FUNCTIONS(PQ_RESOLVE)
+#undef PQ_RESOLVE
+	if (missing) {
+		/* an older libpq than the headers: say which call it lacks */
+		snprintf(load_error, sizeof(load_error),
+		         "%s has no %s (it is older than strata needs)",
+		         LIBPQ_SONAME, missing);
+		dlclose(handle);
+		return;
+	}
+	__atomic_store_n(&is_loaded, true, __ATOMIC_RELEASE);
+}
+
+bool pq_available(void)
+{
+	if (!__atomic_load_n(&is_loaded, __ATOMIC_ACQUIRE))
+		pthread_once(&load_once, load);
+	return __atomic_load_n(&is_loaded, __ATOMIC_ACQUIRE);
+}
+
+int pq_load(struct strata_error *err)
+{
+	if (pq_available())
+		return 0;
+	strata_error_set(
+	        err, STRATA_EFAILED,
+	        "PostgreSQL needs libpq, which could not be loaded: %s",
+	        load_error);
+	return strata_error_hint(
+	        err,
+	        "Install PostgreSQL's client library (Debian: apt install libpq5); SQLite needs no more than strata.");
+}
+
+const struct pq_api *pq(void)
+{
+	/*
+	 * Plain loads once loaded: PQcancel() is reached from a signal
+	 * handler. Every path to here passed pq_load() first, so a failure
+	 * here is a path that skipped it.
+	 */
+	if (!pq_available())
+		abort();
+	return &api;
+}
