@@ -215,6 +215,8 @@ $(FUZZ_CLI_OBJ): $(FUZZ_BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -fsanitize=fuzzer-no-link -c -o $@ $<
 $(FUZZ_BUILD)/dotenv: $(FUZZ_CLI_OBJ)
+# The URL target checks strata's parse against libpq's own, called directly.
+$(FUZZ_BUILD)/url: LDLIBS += $(shell pkg-config --libs libpq)
 
 $(FUZZ_BIN): $(FUZZ_BUILD)/%: tests/fuzz/%.c $(FUZZ_BUILD)/libstrata.a
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -fsanitize=fuzzer -o $@ $< \
