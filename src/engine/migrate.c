@@ -131,47 +131,15 @@ fail:
 	return -1;
 }
 
-/*
- * A transactional migration that lost a lock race (lock_timeout, deadlock)
- * was rolled back whole: it is run again after a backoff, each attempt
- * recorded in the audit trail, every one but the last only probing for its
- * locks. After the last one: exit 6, the blocker named by the driver in the
- * detail. (--single-transaction: apply_all_in_one().)
- */
-static int apply_with_retries(struct strata_db *db,
-                              const struct plan_step *step, bool *is_skipped,
-                              struct strata_error *err)
+/* A transactional migration, in its own transaction. */
+static int apply_own_txn(struct strata_db *db, const struct plan_step *step,
+                         bool *is_skipped, struct strata_error *err)
 {
 	struct batch b = BATCH_INIT;
-	int max = step_max_retries(db);
-	uint64_t seed = step_retry_seed();
+	int rc = apply_txn(db, &b, step, true, is_skipped, err);
 
-	for (int attempt = 1;; attempt++) {
-		int rc;
-
-		db->is_lock_probe = attempt <= max;
-		rc = apply_txn(db, &b, step, true, is_skipped, err);
-		db->is_lock_probe = false;
-		if (rc == 0)
-			return 0;
-		if (!step_is_retryable(err) || strata_is_cancelled())
-			return -1;
-		if (attempt > max) {
-			err->code = STRATA_ELOCK;
-			free(err->hint);
-			err->hint = xstrdup(
-			        "Nothing of it was applied. End the blocking session or wait for it, then run again; the lock timeout and the retries set how long strata waits.");
-			strata_error_reason(err, STRATA_REASON_LOCK_TIMEOUT,
-			                    step->m->version);
-			if (max)
-				error_prefix(
-				        err,
-				        "migration %s gave up after %d attempts",
-				        migration_version(step->m), attempt);
-			return -1;
-		}
-		step_wait_to_retry(db, step, "", attempt, max, &seed, err);
-	}
+	batch_release(&b);
+	return rc;
 }
 
 /*
@@ -362,7 +330,11 @@ int strata_migrate_run(struct strata_run_result *out, struct strata_db *db,
 		bool is_skipped;
 
 		if (step->mode == MODE_TXN) {
-			if (apply_with_retries(db, step, &is_skipped, err) < 0)
+			/* a lost lock race was rolled back whole: again */
+			if (step_with_retries(
+			            db, step, apply_own_txn, &is_skipped,
+			            "Nothing of it was applied. End the blocking session or wait for it, then run again; the lock timeout and the retries set how long strata waits.",
+			            err) < 0)
 				goto done;
 		} else if (fenced_apply(db, step, &is_skipped, err) < 0) {
 			goto done;

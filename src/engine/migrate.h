@@ -89,6 +89,18 @@ void step_wait_to_retry(struct strata_db *db, const struct plan_step *step,
                         const char *what, int attempt, int max, uint64_t *seed,
                         struct strata_error *err);
 uint64_t step_retry_seed(void);
+/* One transactional step of run or revert: `attempt` once. */
+typedef int (*step_attempt_fn)(struct strata_db *db,
+                               const struct plan_step *step, bool *is_skipped,
+                               struct strata_error *err);
+/*
+ * `attempt` again after a lost lock race (rolled back whole), with backoff,
+ * every attempt but the last only probing for its locks; after the last,
+ * exit 6 with `hint` (what was left undone) and the blocker in the detail.
+ */
+int step_with_retries(struct strata_db *db, const struct plan_step *step,
+                      step_attempt_fn attempt, bool *is_skipped,
+                      const char *hint, struct strata_error *err);
 
 /* fenced.c */
 /* A non-transactional file's statements, each retried where safe. */

@@ -411,7 +411,13 @@ int strata_migrate_revert(size_t *out_reverted, struct strata_db *db,
 			reverted++;
 			continue;
 		}
-		if (revert_one(db, step, &is_skipped, err) < 0)
+		/* a lost lock race of a transactional down: again, as run */
+		if (step->mode == MODE_TXN
+		            ? step_with_retries(
+		                      db, step, revert_one, &is_skipped,
+		                      "Nothing of it was reverted. End the blocking session or wait for it, then revert again; the lock timeout and the retries set how long strata waits.",
+		                      err) < 0
+		            : revert_one(db, step, &is_skipped, err) < 0)
 			goto done;
 		if (is_skipped)
 			continue;

@@ -334,3 +334,37 @@ uint64_t step_retry_seed(void)
 {
 	return (uint64_t)text_monotonic_ns() ^ (uint64_t)getpid() << 32;
 }
+
+int step_with_retries(struct strata_db *db, const struct plan_step *step,
+                      step_attempt_fn attempt_fn, bool *is_skipped,
+                      const char *hint, struct strata_error *err)
+{
+	int max = step_max_retries(db);
+	uint64_t seed = step_retry_seed();
+
+	for (int attempt = 1;; attempt++) {
+		int rc;
+
+		db->is_lock_probe = attempt <= max;
+		rc = attempt_fn(db, step, is_skipped, err);
+		db->is_lock_probe = false;
+		if (rc == 0)
+			return 0;
+		if (!step_is_retryable(err) || strata_is_cancelled())
+			return -1;
+		if (attempt > max) {
+			err->code = STRATA_ELOCK;
+			free(err->hint);
+			err->hint = xstrdup(hint);
+			strata_error_reason(err, STRATA_REASON_LOCK_TIMEOUT,
+			                    step->m->version);
+			if (max)
+				error_prefix(
+				        err,
+				        "migration %s gave up after %d attempts",
+				        migration_version(step->m), attempt);
+			return -1;
+		}
+		step_wait_to_retry(db, step, "", attempt, max, &seed, err);
+	}
+}

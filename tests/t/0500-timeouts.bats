@@ -131,6 +131,37 @@ settings_migration() {
 	assert_equal "$(psql_db "SELECT count(*) FROM information_schema.columns WHERE table_name = 't' AND column_name = 'c'")" 1
 }
 
+@test "retries: revert retries a down that lost a lock race, then exit 6 with nothing reverted" {
+	write_migration 1_t.sql "CREATE TABLE t (id int);"
+	write_migration 2_c.up.sql "ALTER TABLE t ADD COLUMN c int;"
+	write_migration 2_c.down.sql "ALTER TABLE t DROP COLUMN c;"
+	strata run
+	hold_lock 30
+	run strata revert --lock-timeout 300ms --retries 2
+	release_holder
+	assert_failure 6
+	assert_output --partial "migration 2 gave up after 3 attempts"
+	assert_output --partial "attempt 2 of 3"
+	assert_output --partial "Blocked by pid $HOLDER_PID"
+	assert_output --partial "Nothing of it was reverted."
+	assert_equal "$(psql_db "SELECT count(*) FROM _sqlx_migrations WHERE version = 2")" 1
+	assert_equal "$(psql_db "SELECT count(*) FROM _strata_audit WHERE version = 2 AND action = 'revert' AND outcome = 'failure' AND sqlstate = '55P03'")" 3
+}
+
+@test "retries: revert succeeds once the blocker lets go" {
+	write_migration 1_t.sql "CREATE TABLE t (id int);"
+	write_migration 2_c.up.sql "ALTER TABLE t ADD COLUMN c int;"
+	write_migration 2_c.down.sql "ALTER TABLE t DROP COLUMN c;"
+	strata run
+	hold_lock 1.5
+	run strata revert --lock-timeout 400ms --retries 6
+	wait "$HOLDER_JOB" || true
+	assert_success
+	assert_output --partial "canceling statement due to lock timeout (SQLSTATE 55P03): attempt 2"
+	assert_equal "$(psql_db "SELECT count(*) FROM information_schema.columns WHERE table_name = 't' AND column_name = 'c'")" 0
+	assert_equal "$(psql_db "SELECT count(*) FROM _sqlx_migrations WHERE version = 2")" 0
+}
+
 @test "blockers: a waiting statement reports who blocks it; --hide-queries leaves out the text" {
 	write_migration 1_t.sql "CREATE TABLE t (id int);"
 	strata run
