@@ -82,7 +82,17 @@ int pq_load(struct strata_error *err);
 /* Whether libpq is loaded or can be, for paths that cannot fail. */
 bool pq_available(void);
 /* The table; loads libpq when needed (a missing libpq is caught earlier). */
-const struct pq_api *pq(void);
+const struct pq_api *pq_slow(void);
+extern struct pq_api pq_table;
+extern bool pq_is_loaded;
+
+/* Inline: every PQ*() call passes here, PQgetvalue() once per cell. */
+static inline const struct pq_api *pq(void)
+{
+	if (__atomic_load_n(&pq_is_loaded, __ATOMIC_ACQUIRE))
+		return &pq_table;
+	return pq_slow();
+}
 
 #ifndef PQ_LOADER
 #define PQbackendPID         (pq()->p_PQbackendPID)

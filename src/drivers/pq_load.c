@@ -11,9 +11,9 @@
 
 #define LIBPQ_SONAME "libpq.so.5"
 
-static struct pq_api api;
+struct pq_api pq_table;
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
-static bool is_loaded;
+bool pq_is_loaded;
 static char load_error[256];
 
 static void load(void)
@@ -25,9 +25,10 @@ static void load(void)
 		snprintf(load_error, sizeof(load_error), "%s", dlerror());
 		return;
 	}
-#define PQ_RESOLVE(name)                                               \
-	api.p_##name = (__typeof__(api.p_##name))dlsym(handle, #name); \
-	if (!api.p_##name && !missing)                                 \
+#define PQ_RESOLVE(name)                                             \
+	pq_table.p_##name =                                          \
+	        (__typeof__(pq_table.p_##name))dlsym(handle, #name); \
+	if (!pq_table.p_##name && !missing)                          \
 		missing = #name;
 	PQ_FUNCTIONS(PQ_RESOLVE)
 #undef PQ_RESOLVE
@@ -39,14 +40,14 @@ static void load(void)
 		dlclose(handle);
 		return;
 	}
-	__atomic_store_n(&is_loaded, true, __ATOMIC_RELEASE);
+	__atomic_store_n(&pq_is_loaded, true, __ATOMIC_RELEASE);
 }
 
 bool pq_available(void)
 {
-	if (!__atomic_load_n(&is_loaded, __ATOMIC_ACQUIRE))
+	if (!__atomic_load_n(&pq_is_loaded, __ATOMIC_ACQUIRE))
 		pthread_once(&load_once, load);
-	return __atomic_load_n(&is_loaded, __ATOMIC_ACQUIRE);
+	return __atomic_load_n(&pq_is_loaded, __ATOMIC_ACQUIRE);
 }
 
 int pq_load(struct strata_error *err)
@@ -62,7 +63,7 @@ int pq_load(struct strata_error *err)
 	        "Install PostgreSQL's client library (Debian: apt install libpq5); SQLite needs no more than strata.");
 }
 
-const struct pq_api *pq(void)
+const struct pq_api *pq_slow(void)
 {
 	/*
 	 * Plain loads once loaded: PQcancel() is reached from a signal
@@ -71,5 +72,5 @@ const struct pq_api *pq(void)
 	 */
 	if (!pq_available())
 		abort();
-	return &api;
+	return &pq_table;
 }
