@@ -57,14 +57,30 @@ struct prover {
 	struct strata_db *shadow;
 	const struct strata_source *src;
 	struct strata_schema_options so;
-	bool is_stuck; /* the shadow cannot be taken further */
+	bool is_stuck;    /* the shadow cannot be taken further */
+	bool is_prepared; /* the snapshot's statement, on the shadow */
 };
 
+/*
+ * The shadow's schema now. PostgreSQL: a catalog snapshot over the
+ * shadow's session (a pg_dump per step cost twenty times the migrations);
+ * its diff reads as pg_dump's would.
+ */
 static int dump(char **out, struct prover *pv, struct strata_error *err)
 {
+	struct sbuf sb = SBUF_INIT;
+
 	free(*out);
 	*out = NULL;
-	return strata_schema_dump(out, NULL, pv->shadow, &pv->so, err);
+	if (!(pv->shadow->drv->caps & DRV_PG_SQL))
+		return strata_schema_dump(out, NULL, pv->shadow, &pv->so, err);
+	if (cancel_check(err) < 0 ||
+	    pgschema_snapshot(&sb, pv->shadow, &pv->is_prepared, err) < 0) {
+		sbuf_release(&sb);
+		return -1;
+	}
+	*out = sbuf_detach(&sb, NULL);
+	return 0;
 }
 
 static double ms_since(int64_t t0)
@@ -221,6 +237,11 @@ int strata_proof_run(struct strata_proof **out, struct strata_db *db,
 	if ((s.db->drv->caps & DRV_PG_SQL) &&
 	    drift_check_extensions(s.db, src, err) < 0)
 		goto done;
+	/* one lock for the whole proof: a lock session per step cost more
+	 * than the steps */
+	if (s.db->drv->lock(s.db->conn, s.db->opts.lock_wait, err) < 0)
+		goto done;
+	s.db->is_lock_kept = true;
 	p->steps = xcalloc(n + 1, sizeof(*p->steps));
 	/* what comes before `from`: applied, untested */
 	if (opts->has_from) {
@@ -264,6 +285,10 @@ int strata_proof_run(struct strata_proof **out, struct strata_db *db,
 	p = NULL;
 	rc = 0;
 done:
+	if (s.db && s.db->is_lock_kept) {
+		s.db->is_lock_kept = false;
+		s.db->drv->unlock(s.db->conn);
+	}
 	/* on every path, strata_cancel() included: nothing is left behind */
 	drift_shadow_remove(&s, db, p ? p->shadow : (*out)->shadow);
 	free(before);
