@@ -14,6 +14,8 @@
 #include "util/text.h"
 #include "engine/source.h"
 #include "engine/db.h"
+#include "engine/history.h"
+#include "sql/idempotent.h"
 #include "backup/schema.h"
 #include "backup/drift.h"
 
@@ -36,6 +38,8 @@ const char *strata_proof_result_name(enum strata_proof_result r)
 		return "reup-failed";
 	case STRATA_PROOF_NOT_RUN:
 		return "not-run";
+	case STRATA_PROOF_NOT_IDEMPOTENT:
+		return "not-idempotent";
 	}
 	return "?";
 }
@@ -203,6 +207,88 @@ done:
 	return rc;
 }
 
+/* The statements of the up a second run would fail on or repeat, when
+ * the parser can say (PostgreSQL). */
+static void add_unguarded(struct sbuf *msg, struct prover *pv,
+                          const struct strata_migration *m)
+{
+	struct sbuf lines = SBUF_INIT;
+
+	if ((pv->shadow->drv->caps & DRV_PG_SQL) &&
+	    sql_unguarded(&lines, m->up_sql, NULL) == 0 && lines.len) {
+		sbuf_addf(msg, "; without a guard in %s: ", m->up_path);
+		/* one line of the table: "; " between them */
+		for (size_t i = 0; i + 1 < lines.len; i++)
+			if (lines.buf[i] == '\n')
+				sbuf_adds(msg, "; ");
+			else
+				sbuf_addch(msg, lines.buf[i]);
+	}
+	sbuf_release(&lines);
+}
+
+/*
+ * is_idempotent: the up that passed, once more at once after itself (its
+ * history row taken away, so that the run applies it again). It must
+ * succeed and leave the schema as it was. `*now` is the schema before it,
+ * and after it returns, the schema the shadow is left in. -1 only when
+ * the test itself cannot go on.
+ */
+static int run_again(struct strata_proof_step *st, struct prover *pv,
+                     char **now, struct strata_error *err)
+{
+	const struct strata_migration *m = st->migration;
+	struct strata_error e = STRATA_ERROR_INIT;
+	struct sbuf msg = SBUF_INIT;
+	char *after = NULL;
+	int rc = -1;
+
+	if (history_delete(pv->shadow->conn, &pv->shadow->hist, m->version,
+	                   m->version_text, err) < 0)
+		return -1;
+	if (up_to(pv, m->version, &e) < 0) {
+		if (e.code == STRATA_ECANCELED) {
+			error_move(err, &e);
+			goto done;
+		}
+		st->result = STRATA_PROOF_NOT_IDEMPOTENT;
+		sbuf_adds(&msg, "the up run a second time failed: ");
+		sbuf_adds(&msg, e.message ? e.message : "");
+		if (e.file && e.line)
+			sbuf_addf(&msg, " (at %s:%d)", e.file, e.line);
+		strata_error_release(&e);
+		add_unguarded(&msg, pv, m);
+		st->message = sbuf_detach(&msg, NULL);
+		/* rolled back: recorded again as applied, the rest goes on */
+		if (history_insert(pv->shadow->conn, &pv->shadow->hist, m, true,
+		                   0, &e) < 0) {
+			strata_error_release(&e);
+			pv->is_stuck = true;
+		}
+		rc = dump(now, pv, err);
+		goto done;
+	}
+	if (dump(&after, pv, err) < 0)
+		goto done;
+	if (strcmp(after, *now) != 0) {
+		st->result = STRATA_PROOF_NOT_IDEMPOTENT;
+		sbuf_adds(&msg, "the up run a second time changed the schema");
+		add_unguarded(&msg, pv, m);
+		st->message = sbuf_detach(&msg, NULL);
+		if (schema_diff(&st->diff, *now, after, "after the up",
+		                "after the up run again", err) < 0)
+			goto done;
+	}
+	free(*now);
+	*now = after;
+	after = NULL;
+	rc = 0;
+done:
+	sbuf_release(&msg);
+	free(after);
+	return rc;
+}
+
 int strata_proof_run(struct strata_proof **out, struct strata_db *db,
                      const struct strata_source *src,
                      const struct strata_proof_options *opts,
@@ -272,6 +358,11 @@ int strata_proof_run(struct strata_proof **out, struct strata_db *db,
 			continue;
 		}
 		if (prove_one(st, &pv, &before, err) < 0)
+			goto done;
+		if (opts->is_idempotent && !pv.is_stuck &&
+		    (st->result == STRATA_PROOF_OK ||
+		     st->result == STRATA_PROOF_NO_DOWN) &&
+		    run_again(st, &pv, &before, err) < 0)
 			goto done;
 		if (st->result != STRATA_PROOF_OK &&
 		    st->result != STRATA_PROOF_NO_DOWN) {

@@ -12,7 +12,7 @@
 #include "util/banned.h"
 
 static const char usage[] =
-        "[--from V] [--to V] [--keep-going] [--shadow URL [--shadow-reset]]";
+        "[--from V] [--to V] [--keep-going] [--idempotent] [--shadow URL [--shadow-reset]]";
 
 static void print_ms(double ms)
 {
@@ -30,7 +30,8 @@ static const char *version_of(const struct strata_migration *m, char buf[24])
 	return buf;
 }
 
-static void print_text(struct cli *cli, const struct strata_proof *p)
+static void print_text(struct cli *cli, const struct strata_proof *p,
+                       bool is_idempotent)
 {
 	size_t width = strlen("VERSION"), n_no_down = 0;
 	char v[24];
@@ -41,7 +42,7 @@ static void print_text(struct cli *cli, const struct strata_proof *p)
 		if (w > width)
 			width = w;
 	}
-	printf("%-*s %9s %9s  %-12s %s\n", (int)width, "VERSION", "UP ms",
+	printf("%-*s %9s %9s  %-14s %s\n", (int)width, "VERSION", "UP ms",
 	       "DOWN ms", "RESULT", "DESCRIPTION");
 	for (size_t i = 0; i < p->n; i++) {
 		const struct strata_proof_step *st = &p->steps[i];
@@ -49,7 +50,7 @@ static void print_text(struct cli *cli, const struct strata_proof *p)
 		printf("%-*s", (int)width, version_of(st->migration, v));
 		print_ms(st->up_ms);
 		print_ms(st->down_ms);
-		printf("  %-12s %s\n", strata_proof_result_name(st->result),
+		printf("  %-14s %s\n", strata_proof_result_name(st->result),
 		       cli_safe(st->migration->description));
 		if (st->message)
 			printf("    %s\n", cli_safe(st->message));
@@ -72,8 +73,10 @@ static void print_text(struct cli *cli, const struct strata_proof *p)
 	else
 		cli_info(
 		        cli,
-		        "%zu migration%s tested: every down file undoes its up (on %s)%s.",
-		        p->n, p->n == 1 ? "" : "s", cli_safe(p->shadow),
+		        "%zu migration%s tested: every down file undoes its up%s (on %s)%s.",
+		        p->n, p->n == 1 ? "" : "s",
+		        is_idempotent ? ", every up runs twice" : "",
+		        cli_safe(p->shadow),
 		        n_no_down
 		                ? "; those without a down file were applied only"
 		                : "");
@@ -134,6 +137,8 @@ int cmd_test(struct cli *cli, int argc, char **argv)
 		{ 0, "to", OPT_STRING, &to, NULL, "V", "test up to version V" },
 		{ 0, "keep-going", OPT_FLAG, &o.is_keep_going, NULL, NULL,
 		  "test the rest after a failing down" },
+		{ 0, "idempotent", OPT_FLAG, &o.is_idempotent, NULL, NULL,
+		  "also run each up twice in a row: a second run that fails or changes the schema fails" },
 		{ 0, "shadow", OPT_STRING, &o.shadow_url, NULL, "URL",
 		  "run on this database (emptied first) instead of a temporary one" },
 		{ 0, "shadow-reset", OPT_FLAG, &o.is_shadow_reset, NULL, NULL,
@@ -185,7 +190,7 @@ int cmd_test(struct cli *cli, int argc, char **argv)
 	if (cli->format == FORMAT_JSON)
 		print_json(p);
 	else
-		print_text(cli, p);
+		print_text(cli, p, o.is_idempotent);
 	rc = p->n_failed ? EXIT_VALIDATE : EXIT_OK;
 done:
 	strata_error_release(&err);

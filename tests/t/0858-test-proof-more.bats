@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # strata test, more: the schema compared through a catalog snapshot finds
 # what a pg_dump would (a forgotten default, CHECK constraint, enum value,
-# function body, trigger, comment).
+# function body, trigger, comment); --idempotent runs each up twice in a
+# row and names the statements without a guard.
 
 load lib
 
@@ -42,4 +43,58 @@ leaves() {
 	run strata test
 	assert_success
 	assert_line --regexp "^2 +[0-9.]+ +[0-9.]+ +ok +change$"
+}
+
+@test "test --idempotent: a second run that fails or changes the schema, each unguarded statement named" {
+	new_db
+	write_migration 1_a.up.sql "CREATE TABLE IF NOT EXISTS a (id int);
+CREATE INDEX ON a (id);"
+	write_migration 1_a.down.sql "DROP TABLE a;"
+	write_migration 2_b.up.sql "-- a type
+CREATE TABLE IF NOT EXISTS b (id int);
+
+CREATE TYPE mood AS ENUM ('x');"
+	write_migration 2_b.down.sql "DROP TABLE b; DROP TYPE mood;"
+	write_migration 3_c.up.sql "CREATE TABLE IF NOT EXISTS c (id int);
+ALTER TABLE c ADD COLUMN IF NOT EXISTS n int;
+CREATE OR REPLACE VIEW v AS SELECT id FROM c;"
+	write_migration 3_c.down.sql "DROP VIEW v; DROP TABLE c;"
+	# without it: each passes
+	run strata test
+	assert_success
+	run strata test --idempotent --keep-going
+	assert_failure 4
+	assert_line --regexp "^1 +[0-9.]+ +[0-9.]+ +not-idempotent +a$"
+	assert_line "    the up run a second time changed the schema; without a guard in migrations/1_a.up.sql: line 2: CREATE INDEX without a name (each run makes another index)"
+	assert_line "    +CREATE INDEX a_id_idx1 ON public.a USING btree (id);"
+	assert_line --regexp "^2 +[0-9.]+ +[0-9.]+ +not-idempotent +b$"
+	assert_output --partial "the up run a second time failed: type \"mood\" already exists (at migrations/2_b.up.sql:4); without a guard in migrations/2_b.up.sql: line 4: CREATE TYPE (it has no IF NOT EXISTS)"
+	assert_line --regexp "^3 +[0-9.]+ +[0-9.]+ +ok +c$"
+	assert_output --partial "2 of 3 migrations failed the test"
+	# without --keep-going: stops at the first
+	run strata --format json test --idempotent
+	assert_failure 4
+	[[ $(jq -c '[.migrations[].result]' <<<"$output") == '["not-idempotent","not-run","not-run"]' ]] || fail "$output"
+	# guarded: passes, and says so
+	write_migration 1_a.up.sql "CREATE TABLE IF NOT EXISTS a (id int);
+CREATE INDEX IF NOT EXISTS a_id ON a (id);"
+	write_migration 2_b.up.sql "CREATE TABLE IF NOT EXISTS b (id int);
+DO \$\$ BEGIN CREATE TYPE mood AS ENUM ('x'); EXCEPTION WHEN duplicate_object THEN NULL; END \$\$;"
+	run --separate-stderr strata test --idempotent
+	assert_success
+	[[ $stderr == "3 migrations tested: every down file undoes its up, every up runs twice (on "*")." ]] || fail "$stderr"
+	assert_equal "$(psql_db "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")" 0
+}
+
+@test "test --idempotent on SQLite: a second run that fails" {
+	sqlite_db
+	write_migration 1_a.up.sql "CREATE TABLE IF NOT EXISTS a (id int);"
+	write_migration 1_a.down.sql "DROP TABLE a;"
+	write_migration 2_b.up.sql "CREATE TABLE b (id int);"
+	write_migration 2_b.down.sql "DROP TABLE b;"
+	run strata test --idempotent
+	assert_failure 4
+	assert_line --regexp "^1 +[0-9.]+ +[0-9.]+ +ok +a$"
+	assert_line --regexp "^2 +[0-9.]+ +[0-9.]+ +not-idempotent +b$"
+	assert_output --partial "the up run a second time failed: table b already exists"
 }
