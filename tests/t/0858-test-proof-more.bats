@@ -2,7 +2,9 @@
 # strata test, more: the schema compared through a catalog snapshot finds
 # what a pg_dump would (a forgotten default, CHECK constraint, enum value,
 # function body, trigger, comment); --idempotent runs each up twice in a
-# row and names the statements without a guard.
+# row and names the statements without a guard; SQLite with a database
+# file that does not exist yet is tested on a temporary file, and the
+# named file is not created.
 
 load lib
 
@@ -97,4 +99,26 @@ DO \$\$ BEGIN CREATE TYPE mood AS ENUM ('x'); EXCEPTION WHEN duplicate_object TH
 	assert_line --regexp "^1 +[0-9.]+ +[0-9.]+ +ok +a$"
 	assert_line --regexp "^2 +[0-9.]+ +[0-9.]+ +not-idempotent +b$"
 	assert_output --partial "the up run a second time failed: table b already exists"
+}
+
+@test "test: SQLite whose file does not exist yet runs on a temporary file and creates nothing" {
+	sqlite_db
+	write_migration 1_users.up.sql "CREATE TABLE users (id integer PRIMARY KEY, email text);"
+	write_migration 1_users.down.sql "DROP TABLE users;"
+	rm -f "$TEST_SQLITE"
+	run --separate-stderr strata test
+	assert_success
+	assert_line --regexp "^1 +[0-9.]+ +[0-9.]+ +ok +users$"
+	[[ $stderr == "1 migration tested: every down file undoes its up (on a temporary file)." ]] || fail "$stderr"
+	[[ ! -e $TEST_SQLITE ]] || fail "strata test created $TEST_SQLITE"
+	# a down that leaves the table: found all the same
+	write_migration 1_users.down.sql "SELECT 1;"
+	run strata test
+	assert_failure 4
+	assert_line --regexp "^1 +[0-9.]+ +[0-9.]+ +down-leaves +users$"
+	[[ ! -e $TEST_SQLITE ]] || fail "strata test created $TEST_SQLITE"
+	# other commands still refuse a missing file
+	run strata status
+	assert_failure
+	assert_output --partial "does not exist"
 }
