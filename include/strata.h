@@ -1867,6 +1867,10 @@ enum strata_proof_result {
 	                           */
 	STRATA_PROOF_REUP_FAILED, /* the up after the down failed (message) */
 	STRATA_PROOF_NOT_RUN,     /* after a failure, without is_keep_going */
+	/* is_idempotent: the up run a second time failed (message) or changed
+	 * the schema (diff); the message names the statements without a
+	 * guard (IF NOT EXISTS, OR REPLACE, IF EXISTS) */
+	STRATA_PROOF_NOT_IDEMPOTENT,
 };
 
 STRATA_API const char *strata_proof_result_name(enum strata_proof_result r);
@@ -1877,7 +1881,8 @@ struct strata_proof_step {
 	double up_ms, down_ms; /* < 0: not run */
 	char *message;         /* why it failed; NULL */
 	char *diff;            /* DOWN_LEAVES: before the up against after the
-	                          down, diff -u; NULL */
+	                          down, diff -u; NOT_IDEMPOTENT: after the
+	                          first run against after the second; NULL */
 };
 
 struct strata_proof {
@@ -1898,9 +1903,13 @@ struct strata_proof_options {
 	                       those below `from` are applied first, untested */
 	bool is_keep_going; /* test the rest after a failure */
 	const char *pg_bindir;
+	/* each up run twice in a row, as migrations written to be run again
+	 * (IF NOT EXISTS everywhere) claim they may be: a second run that
+	 * fails or changes the schema is STRATA_PROOF_NOT_IDEMPOTENT */
+	bool is_idempotent;
 };
 
-#define STRATA_PROOF_OPTIONS_VERSION 1
+#define STRATA_PROOF_OPTIONS_VERSION 2
 #define STRATA_PROOF_OPTIONS_INIT                         \
 	STRATA_OPTIONS_INIT_(struct strata_proof_options, \
 	                     STRATA_PROOF_OPTIONS_VERSION)
@@ -1913,7 +1922,9 @@ STRATA_API int strata_proof_options_init(struct strata_proof_options *opts,
  * schema is dumped, the up applied, the down applied, the schema dumped
  * again and compared with the one before the up, and the up applied once
  * more, which must succeed. A migration without a down file is applied
- * and passed over. `db` itself is never changed. `*out` (free with
+ * and passed over. With is_idempotent, each up that passed is then run
+ * once more, at once after itself, and must neither fail nor change the
+ * schema. `db` itself is never changed. `*out` (free with
  * strata_proof_free()) says what each migration did; the errors are
  * drift's, for the shadow.
  */

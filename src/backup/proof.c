@@ -14,6 +14,8 @@
 #include "util/text.h"
 #include "engine/source.h"
 #include "engine/db.h"
+#include "engine/history.h"
+#include "sql/idempotent.h"
 #include "backup/schema.h"
 #include "backup/drift.h"
 
@@ -36,6 +38,8 @@ const char *strata_proof_result_name(enum strata_proof_result r)
 		return "reup-failed";
 	case STRATA_PROOF_NOT_RUN:
 		return "not-run";
+	case STRATA_PROOF_NOT_IDEMPOTENT:
+		return "not-idempotent";
 	}
 	return "?";
 }
@@ -57,14 +61,30 @@ struct prover {
 	struct strata_db *shadow;
 	const struct strata_source *src;
 	struct strata_schema_options so;
-	bool is_stuck; /* the shadow cannot be taken further */
+	bool is_stuck;    /* the shadow cannot be taken further */
+	bool is_prepared; /* the snapshot's statement, on the shadow */
 };
 
+/*
+ * The shadow's schema now. PostgreSQL: a catalog snapshot over the
+ * shadow's session (a pg_dump per step cost twenty times the migrations);
+ * its diff reads as pg_dump's would.
+ */
 static int dump(char **out, struct prover *pv, struct strata_error *err)
 {
+	struct sbuf sb = SBUF_INIT;
+
 	free(*out);
 	*out = NULL;
-	return strata_schema_dump(out, NULL, pv->shadow, &pv->so, err);
+	if (!(pv->shadow->drv->caps & DRV_PG_SQL))
+		return strata_schema_dump(out, NULL, pv->shadow, &pv->so, err);
+	if (cancel_check(err) < 0 ||
+	    pgschema_snapshot(&sb, pv->shadow, &pv->is_prepared, err) < 0) {
+		sbuf_release(&sb);
+		return -1;
+	}
+	*out = sbuf_detach(&sb, NULL);
+	return 0;
 }
 
 static double ms_since(int64_t t0)
@@ -187,6 +207,88 @@ done:
 	return rc;
 }
 
+/* The statements of the up a second run would fail on or repeat, when
+ * the parser can say (PostgreSQL). */
+static void add_unguarded(struct sbuf *msg, struct prover *pv,
+                          const struct strata_migration *m)
+{
+	struct sbuf lines = SBUF_INIT;
+
+	if ((pv->shadow->drv->caps & DRV_PG_SQL) &&
+	    sql_unguarded(&lines, m->up_sql, NULL) == 0 && lines.len) {
+		sbuf_addf(msg, "; without a guard in %s: ", m->up_path);
+		/* one line of the table: "; " between them */
+		for (size_t i = 0; i + 1 < lines.len; i++)
+			if (lines.buf[i] == '\n')
+				sbuf_adds(msg, "; ");
+			else
+				sbuf_addch(msg, lines.buf[i]);
+	}
+	sbuf_release(&lines);
+}
+
+/*
+ * is_idempotent: the up that passed, once more at once after itself (its
+ * history row taken away, so that the run applies it again). It must
+ * succeed and leave the schema as it was. `*now` is the schema before it,
+ * and after it returns, the schema the shadow is left in. -1 only when
+ * the test itself cannot go on.
+ */
+static int run_again(struct strata_proof_step *st, struct prover *pv,
+                     char **now, struct strata_error *err)
+{
+	const struct strata_migration *m = st->migration;
+	struct strata_error e = STRATA_ERROR_INIT;
+	struct sbuf msg = SBUF_INIT;
+	char *after = NULL;
+	int rc = -1;
+
+	if (history_delete(pv->shadow->conn, &pv->shadow->hist, m->version,
+	                   m->version_text, err) < 0)
+		return -1;
+	if (up_to(pv, m->version, &e) < 0) {
+		if (e.code == STRATA_ECANCELED) {
+			error_move(err, &e);
+			goto done;
+		}
+		st->result = STRATA_PROOF_NOT_IDEMPOTENT;
+		sbuf_adds(&msg, "the up run a second time failed: ");
+		sbuf_adds(&msg, e.message ? e.message : "");
+		if (e.file && e.line)
+			sbuf_addf(&msg, " (at %s:%d)", e.file, e.line);
+		strata_error_release(&e);
+		add_unguarded(&msg, pv, m);
+		st->message = sbuf_detach(&msg, NULL);
+		/* rolled back: recorded again as applied, the rest goes on */
+		if (history_insert(pv->shadow->conn, &pv->shadow->hist, m, true,
+		                   0, &e) < 0) {
+			strata_error_release(&e);
+			pv->is_stuck = true;
+		}
+		rc = dump(now, pv, err);
+		goto done;
+	}
+	if (dump(&after, pv, err) < 0)
+		goto done;
+	if (strcmp(after, *now) != 0) {
+		st->result = STRATA_PROOF_NOT_IDEMPOTENT;
+		sbuf_adds(&msg, "the up run a second time changed the schema");
+		add_unguarded(&msg, pv, m);
+		st->message = sbuf_detach(&msg, NULL);
+		if (schema_diff(&st->diff, *now, after, "after the up",
+		                "after the up run again", err) < 0)
+			goto done;
+	}
+	free(*now);
+	*now = after;
+	after = NULL;
+	rc = 0;
+done:
+	sbuf_release(&msg);
+	free(after);
+	return rc;
+}
+
 int strata_proof_run(struct strata_proof **out, struct strata_db *db,
                      const struct strata_source *src,
                      const struct strata_proof_options *opts,
@@ -221,6 +323,11 @@ int strata_proof_run(struct strata_proof **out, struct strata_db *db,
 	if ((s.db->drv->caps & DRV_PG_SQL) &&
 	    drift_check_extensions(s.db, src, err) < 0)
 		goto done;
+	/* one lock for the whole proof: a lock session per step cost more
+	 * than the steps */
+	if (s.db->drv->lock(s.db->conn, s.db->opts.lock_wait, err) < 0)
+		goto done;
+	s.db->is_lock_kept = true;
 	p->steps = xcalloc(n + 1, sizeof(*p->steps));
 	/* what comes before `from`: applied, untested */
 	if (opts->has_from) {
@@ -252,6 +359,11 @@ int strata_proof_run(struct strata_proof **out, struct strata_db *db,
 		}
 		if (prove_one(st, &pv, &before, err) < 0)
 			goto done;
+		if (opts->is_idempotent && !pv.is_stuck &&
+		    (st->result == STRATA_PROOF_OK ||
+		     st->result == STRATA_PROOF_NO_DOWN) &&
+		    run_again(st, &pv, &before, err) < 0)
+			goto done;
 		if (st->result != STRATA_PROOF_OK &&
 		    st->result != STRATA_PROOF_NO_DOWN) {
 			p->n_failed++;
@@ -264,6 +376,10 @@ int strata_proof_run(struct strata_proof **out, struct strata_db *db,
 	p = NULL;
 	rc = 0;
 done:
+	if (s.db && s.db->is_lock_kept) {
+		s.db->is_lock_kept = false;
+		s.db->drv->unlock(s.db->conn);
+	}
 	/* on every path, strata_cancel() included: nothing is left behind */
 	drift_shadow_remove(&s, db, p ? p->shadow : (*out)->shadow);
 	free(before);

@@ -33,6 +33,11 @@ void schema_format(struct sbuf *out, const struct schema_entries *e);
 int pgschema_dump(struct sbuf *out, struct strata_db *db,
                   const struct strata_schema_options *opts,
                   struct strata_error *err);
+/* A PostgreSQL schema snapshot over db's session (schema_snapshot.c):
+ * canonical text, equal exactly when the objects are. `*is_prepared`:
+ * whether the session has its statement (false at first; kept by it). */
+int pgschema_snapshot(struct sbuf *out, struct strata_db *db, bool *is_prepared,
+                      struct strata_error *err);
 /* SQLite's schema as a dump of ours. */
 int sqliteschema_dump(struct sbuf *out, struct strata_db *db,
                       struct strata_error *err);

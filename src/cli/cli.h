@@ -360,6 +360,9 @@ int cli_resolve_settings(struct cli *cli);
 void cli_show_database(struct cli *cli);
 int cli_load_source(struct cli *cli, struct strata_source **out);
 int cli_open_db(struct cli *cli, struct strata_db **out);
+/* cli_open_db() that leaves the error to the caller (database given). */
+int cli_open_db_quiet(struct cli *cli, struct strata_db **out,
+                      struct strata_error *err);
 int cli_read_status(struct cli *cli, bool with_applied_by,
                     struct strata_source **src, struct strata_db **db,
                     struct strata_status **st);

@@ -12,7 +12,7 @@
 #include "util/banned.h"
 
 static const char usage[] =
-        "[--from V] [--to V] [--keep-going] [--shadow URL [--shadow-reset]]";
+        "[--from V] [--to V] [--keep-going] [--idempotent] [--shadow URL [--shadow-reset]]";
 
 static void print_ms(double ms)
 {
@@ -30,7 +30,8 @@ static const char *version_of(const struct strata_migration *m, char buf[24])
 	return buf;
 }
 
-static void print_text(struct cli *cli, const struct strata_proof *p)
+static void print_text(struct cli *cli, const struct strata_proof *p,
+                       bool is_idempotent)
 {
 	size_t width = strlen("VERSION"), n_no_down = 0;
 	char v[24];
@@ -41,7 +42,7 @@ static void print_text(struct cli *cli, const struct strata_proof *p)
 		if (w > width)
 			width = w;
 	}
-	printf("%-*s %9s %9s  %-12s %s\n", (int)width, "VERSION", "UP ms",
+	printf("%-*s %9s %9s  %-14s %s\n", (int)width, "VERSION", "UP ms",
 	       "DOWN ms", "RESULT", "DESCRIPTION");
 	for (size_t i = 0; i < p->n; i++) {
 		const struct strata_proof_step *st = &p->steps[i];
@@ -49,7 +50,7 @@ static void print_text(struct cli *cli, const struct strata_proof *p)
 		printf("%-*s", (int)width, version_of(st->migration, v));
 		print_ms(st->up_ms);
 		print_ms(st->down_ms);
-		printf("  %-12s %s\n", strata_proof_result_name(st->result),
+		printf("  %-14s %s\n", strata_proof_result_name(st->result),
 		       cli_safe(st->migration->description));
 		if (st->message)
 			printf("    %s\n", cli_safe(st->message));
@@ -72,8 +73,10 @@ static void print_text(struct cli *cli, const struct strata_proof *p)
 	else
 		cli_info(
 		        cli,
-		        "%zu migration%s tested: every down file undoes its up (on %s)%s.",
-		        p->n, p->n == 1 ? "" : "s", cli_safe(p->shadow),
+		        "%zu migration%s tested: every down file undoes its up%s (on %s)%s.",
+		        p->n, p->n == 1 ? "" : "s",
+		        is_idempotent ? ", every up runs twice" : "",
+		        cli_safe(p->shadow),
 		        n_no_down
 		                ? "; those without a down file were applied only"
 		                : "");
@@ -120,6 +123,31 @@ static void print_json(const struct strata_proof *p)
 	cli_print_json(doc);
 }
 
+/*
+ * The database, which the proof never touches: on SQLite only the shadow
+ * is used, so a file not made yet (a new project's, CI's) is tested all
+ * the same, on a temporary file, and not created.
+ */
+static int open_db(struct cli *cli, struct strata_db **out)
+{
+	struct strata_error err = STRATA_ERROR_INIT;
+	const char *given = cli->database;
+	int rc = 0;
+
+	if (!given || !cli_open_db_quiet(cli, out, &err))
+		return given ? 0 : cli_open_db(cli, out);
+	if (err.reason == STRATA_REASON_NO_DATABASE_FILE) {
+		strata_error_release(&err);
+		cli->database = "sqlite::memory:";
+		rc = cli_open_db(cli, out);
+		cli->database = given;
+		return rc;
+	}
+	rc = cli_error(cli, &err);
+	strata_error_release(&err);
+	return rc;
+}
+
 int cmd_test(struct cli *cli, int argc, char **argv)
 {
 	struct strata_proof_options o = STRATA_PROOF_OPTIONS_INIT;
@@ -134,6 +162,8 @@ int cmd_test(struct cli *cli, int argc, char **argv)
 		{ 0, "to", OPT_STRING, &to, NULL, "V", "test up to version V" },
 		{ 0, "keep-going", OPT_FLAG, &o.is_keep_going, NULL, NULL,
 		  "test the rest after a failing down" },
+		{ 0, "idempotent", OPT_FLAG, &o.is_idempotent, NULL, NULL,
+		  "also run each up twice in a row: a second run that fails or changes the schema fails" },
 		{ 0, "shadow", OPT_STRING, &o.shadow_url, NULL, "URL",
 		  "run on this database (emptied first) instead of a temporary one" },
 		{ 0, "shadow-reset", OPT_FLAG, &o.is_shadow_reset, NULL, NULL,
@@ -170,7 +200,7 @@ int cmd_test(struct cli *cli, int argc, char **argv)
 		o.from = strata_source_version_key(src, o.from);
 	if (o.has_to)
 		o.to = strata_source_version_key(src, o.to);
-	if ((rc = cli_open_db(cli, &db)))
+	if ((rc = open_db(cli, &db)))
 		goto done;
 	if (strata_proof_run(&p, db, src, &o, &err) < 0) {
 		rc = cli_error(cli, &err);
@@ -185,7 +215,7 @@ int cmd_test(struct cli *cli, int argc, char **argv)
 	if (cli->format == FORMAT_JSON)
 		print_json(p);
 	else
-		print_text(cli, p);
+		print_text(cli, p, o.is_idempotent);
 	rc = p->n_failed ? EXIT_VALIDATE : EXIT_OK;
 done:
 	strata_error_release(&err);

@@ -352,9 +352,8 @@ int cli_load_source(struct cli *cli, struct strata_source **out)
 	return load_source(cli, out, &opts);
 }
 
-/* cli_open_db() that leaves the error to the caller (database given). */
-static int cli_open_db_quiet(struct cli *cli, struct strata_db **out,
-                             struct strata_error *err)
+int cli_open_db_quiet(struct cli *cli, struct strata_db **out,
+                      struct strata_error *err)
 {
 	struct strata_db_options opts = {
 		.version = STRATA_DB_OPTIONS_VERSION,

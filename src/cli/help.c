@@ -390,13 +390,15 @@ static const struct help helps[] = {
 	},
 	{
 		.name = "test",
-		.synopsis = LIST("[--from V] [--to V] [--keep-going] [--shadow URL [--shadow-reset]]"),
+		.synopsis = LIST("[--from V] [--to V] [--keep-going] [--idempotent] [--shadow URL [--shadow-reset]]"),
 		.description = LIST(
-			"Prove the down files on a shadow database, as drift makes it (a temporary database on the server, CREATEDB needed, or --shadow URL; SQLite: a temporary file), removed afterwards on every path. For each migration in order: the schema is dumped, the up applied, the down applied, the schema dumped again and compared with the one before the up, and the up applied once more, which must succeed. The database itself is never changed.",
-			"A table of each migration's up and down times and result: ok, no-down (applied only), up-failed, down-failed, down-leaves (with the diff of what the down left or removed), reup-failed, not-run. Exit 4 at the first failure, or after all of them with --keep-going. --from V and --to V test a range; the migrations before V are applied first, untested."),
+			"Prove the down files on a shadow database, as drift makes it (a temporary database on the server, CREATEDB needed, or --shadow URL; SQLite: a temporary file, also when the database file does not exist yet, which is not created), removed afterwards on every path. For each migration in order: the schema is read, the up applied, the down applied, the schema read again and compared with the one before the up, and the up applied once more, which must succeed. On PostgreSQL the schema is read from the catalogs over the shadow's own session, as pg_dump would show it (no owners or privileges). The database itself is never changed.",
+			"A table of each migration's up and down times and result: ok, no-down (applied only), up-failed, down-failed, down-leaves (with the diff of what the down left or removed), reup-failed, not-idempotent, not-run. Exit 4 at the first failure, or after all of them with --keep-going. --from V and --to V test a range; the migrations before V are applied first, untested.",
+			"--idempotent, for ups written to be run again (IF NOT EXISTS everywhere): each up that passed is run a second time at once after itself; one that fails or changes the schema is not-idempotent, with its error or the diff, and on PostgreSQL the statements without a guard (IF NOT EXISTS, OR REPLACE, IF EXISTS, ON CONFLICT) are named by line."),
 		.examples = PAIRS(
 			{ "strata test", "Every migration: up, down, up again" },
-			{ "strata test --from 20250101000000 --keep-going", "The newest ones, every failure reported" }),
+			{ "strata test --from 20250101000000 --keep-going", "The newest ones, every failure reported" },
+			{ "strata test --idempotent", "Each up also run twice in a row" }),
 		.uses = USES_DB | USES_SOURCE,
 		.exits = X(0) | X(1) | X(2) | X(4) | X(7),
 	},

@@ -25,6 +25,9 @@ struct strata_db {
 	bool is_lock_probe; /* this attempt has another after it: see migrate.c
 	                     */
 	int64_t lock_wait_ns; /* of the current command */
+	/* the caller holds the lock across commands (strata test on its
+	 * shadow): each keeps it rather than releasing it */
+	bool is_lock_kept;
 	/* of the step that just ended: its statements' time, the figure its
 	 * history row records (execution_time), which run also prints */
 	int64_t step_ns;

@@ -353,7 +353,8 @@ int strata_migrate_run(struct strata_run_result *out, struct strata_db *db,
 done:
 	if (rc < 0)
 		source_name_version(src, err);
-	drv->unlock(db->conn);
+	if (!db->is_lock_kept)
+		drv->unlock(db->conn);
 	if (out)
 		*out = res;
 	plan_release(&plan);

@@ -429,7 +429,8 @@ int strata_migrate_revert(size_t *out_reverted, struct strata_db *db,
 done:
 	if (rc < 0)
 		source_name_version(src, err);
-	db->drv->unlock(db->conn);
+	if (!db->is_lock_kept)
+		db->drv->unlock(db->conn);
 	if (out_reverted)
 		*out_reverted = reverted;
 	plan_release(&plan);
