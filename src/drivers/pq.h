@@ -31,8 +31,10 @@
 	X(PQdb)                 \
 	X(PQenterPipelineMode)  \
 	X(PQerrorMessage)       \
+	X(PQescapeLiteral)      \
 	X(PQexec)               \
 	X(PQexecParams)         \
+	X(PQexecPrepared)       \
 	X(PQexitPipelineMode)   \
 	X(PQfinish)             \
 	X(PQfreeCancel)         \
@@ -52,6 +54,7 @@
 	X(PQpass)               \
 	X(PQpipelineSync)       \
 	X(PQport)               \
+	X(PQprepare)            \
 	X(PQputCopyEnd)         \
 	X(PQresultErrorField)   \
 	X(PQresultErrorMessage) \
@@ -110,8 +113,10 @@ static inline const struct pq_api *pq(void)
 #define PQdb                 (pq()->p_PQdb)
 #define PQenterPipelineMode  (pq()->p_PQenterPipelineMode)
 #define PQerrorMessage       (pq()->p_PQerrorMessage)
+#define PQescapeLiteral      (pq()->p_PQescapeLiteral)
 #define PQexec               (pq()->p_PQexec)
 #define PQexecParams         (pq()->p_PQexecParams)
+#define PQexecPrepared       (pq()->p_PQexecPrepared)
 #define PQexitPipelineMode   (pq()->p_PQexitPipelineMode)
 #define PQfinish             (pq()->p_PQfinish)
 #define PQfreeCancel         (pq()->p_PQfreeCancel)
@@ -131,6 +136,7 @@ static inline const struct pq_api *pq(void)
 #define PQpass               (pq()->p_PQpass)
 #define PQpipelineSync       (pq()->p_PQpipelineSync)
 #define PQport               (pq()->p_PQport)
+#define PQprepare            (pq()->p_PQprepare)
 #define PQputCopyEnd         (pq()->p_PQputCopyEnd)
 #define PQresultErrorField   (pq()->p_PQresultErrorField)
 #define PQresultErrorMessage (pq()->p_PQresultErrorMessage)
