@@ -50,6 +50,26 @@ int strata_backup_kind_parse(enum strata_backup_kind *out, const char *name)
 	return -1;
 }
 
+static const char *const format_names[] = { "custom", "plain", "directory" };
+
+const char *strata_backup_format_name(enum strata_backup_format format)
+{
+	if ((size_t)format < ARRAY_SIZE(format_names))
+		return format_names[format];
+	BUG("unknown backup format");
+}
+
+int strata_backup_format_parse(enum strata_backup_format *out, const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(format_names); i++) {
+		if (name && strcmp(name, format_names[i]) == 0) {
+			*out = (enum strata_backup_format)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
 /* ---- the backup description --------------------------------------------- */
 
 static void backup_clear(struct strata_backup *b)

@@ -8,6 +8,7 @@
  */
 #include "backup/backup.h"
 #include "backup/files.h"
+#include "backup/plain.h"
 #include "util/xalloc.h"
 #include "util/sbuf.h"
 #include "util/error.h"
@@ -350,6 +351,9 @@ char *backup_manifest_text(const struct strata_backup *b)
 	set_str(o, "strata_version", b->strata_version);
 	set_str(o, "tool", b->tool);
 	set_str(o, "kind", strata_backup_kind_name(b->kind));
+	set_str(o, "format", strata_backup_format_name(b->format));
+	if (b->is_gzip)
+		json_object_set_new(o, "gzip", json_true());
 	set_str(o, "created_at", b->created);
 	json_object_set_new(o, "size", json_integer((json_int_t)b->size));
 	set_str(o, "sha256", b->sha256);
@@ -401,7 +405,8 @@ static int manifest_parse(struct strata_backup *b, json_t *o,
 {
 	json_t *v, *item;
 	char *file = dup_str(o, "file"), *kind = dup_str(o, "kind"),
-	     *created = dup_str(o, "created_at"), *dir = NULL;
+	     *created = dup_str(o, "created_at"), *dir = NULL,
+	     *format = dup_str(o, "format");
 	const char *bad = NULL;
 	size_t i;
 	int rc = -1;
@@ -419,6 +424,10 @@ static int manifest_parse(struct strata_backup *b, json_t *o,
 		bad = "driver";
 	else if (strata_backup_kind_parse(&b->kind, kind) < 0)
 		bad = "kind";
+	/* before formats, every backup was custom (PostgreSQL) or a
+	 * database file (SQLite) */
+	else if (format && strata_backup_format_parse(&b->format, format) < 0)
+		bad = "format";
 	else if (strata_time_parse(&b->created_at, created) < 0)
 		bad = "created_at";
 	else if (!json_is_integer(v = json_object_get(o, "size")) ||
@@ -439,6 +448,7 @@ static int manifest_parse(struct strata_backup *b, json_t *o,
 	v = json_object_get(o, "newest_applied_version");
 	b->newest_applied = json_is_integer(v) ? json_integer_value(v) : 0;
 	b->is_pre_migration = json_is_true(json_object_get(o, "pre_migration"));
+	b->is_gzip = json_is_true(json_object_get(o, "gzip"));
 	v = json_object_get(o, "pending_versions");
 	if (json_is_array(v) && json_array_size(v)) {
 		b->pending = xcalloc(json_array_size(v), sizeof(*b->pending));
@@ -472,6 +482,7 @@ done:
 	free(kind);
 	free(created);
 	free(dir);
+	free(format);
 	return rc;
 }
 
@@ -513,23 +524,31 @@ int backup_manifest_load(struct strata_backup **out, const char *path,
 	return 0;
 }
 
+/* The manifest of the backup at `path` (which may be it): NAME.json. */
+static void manifest_of(struct sbuf *mpath, const char *path)
+{
+	const char *base = base_of(path), *dot = strrchr(base, '.');
+
+	if (backup_has_suffix(path, MANIFEST_SUFFIX)) {
+		sbuf_adds(mpath, path);
+	} else {
+		sbuf_add(mpath, path,
+		         dot && dot != base ? (size_t)(dot - path)
+		                            : strlen(path));
+		sbuf_adds(mpath, MANIFEST_SUFFIX);
+	}
+}
+
 int strata_backup_read(struct strata_backup **out, const char *path,
                        struct strata_error *err)
 {
 	struct sbuf mpath = SBUF_INIT;
-	const char *base = base_of(path), *dot = strrchr(base, '.');
+	const char *base = base_of(path);
 	bool is_foreign;
 	int rc = -1;
 
 	*out = NULL;
-	if (backup_has_suffix(path, MANIFEST_SUFFIX)) {
-		sbuf_adds(&mpath, path);
-	} else {
-		sbuf_add(&mpath, path,
-		         dot && dot != base ? (size_t)(dot - path)
-		                            : strlen(path));
-		sbuf_adds(&mpath, MANIFEST_SUFFIX);
-	}
+	manifest_of(&mpath, path);
 	if (access(mpath.buf, F_OK) != 0) {
 		strata_error_set(err, STRATA_EVALIDATE,
 		                 access(path, F_OK) != 0
@@ -561,6 +580,46 @@ int strata_backup_read(struct strata_backup **out, const char *path,
 	}
 	rc = 0;
 done:
+	sbuf_release(&mpath);
+	return rc;
+}
+
+int strata_backup_open(struct strata_backup **out, const char *path,
+                       struct strata_error *err)
+{
+	struct strata_backup *b = NULL;
+	struct sbuf mpath = SBUF_INIT;
+	struct stat st;
+	int rc = -1;
+
+	*out = NULL;
+	manifest_of(&mpath, path);
+	if (access(mpath.buf, F_OK) == 0 ||
+	    backup_has_suffix(path, MANIFEST_SUFFIX)) {
+		rc = strata_backup_read(out, path, err);
+		goto done;
+	}
+	if (stat(path, &st) < 0) {
+		strata_error_set(err, STRATA_EVALIDATE, "no backup '%s': %s",
+		                 path, strerror(errno));
+		goto done;
+	}
+	b = xcalloc(1, sizeof(*b));
+	b->path = xstrdup(path);
+	b->is_external = true;
+	b->kind = STRATA_BACKUP_FULL;
+	b->created_at = (int64_t)st.st_mtime;
+	backup_format_utc(b->created, sizeof(b->created), "%Y-%m-%dT%H:%M:%SZ",
+	                  b->created_at);
+	if (plain_describe(b, err) < 0 ||
+	    (b->format != STRATA_BACKUP_FORMAT_DIRECTORY &&
+	     backup_hash_file(b->sha256, &b->size, path, false, err) < 0))
+		goto done;
+	*out = b;
+	b = NULL;
+	rc = 0;
+done:
+	strata_backup_free(b);
 	sbuf_release(&mpath);
 	return rc;
 }

@@ -32,6 +32,7 @@
 #include "engine/db.h"
 #include "backup/backup.h"
 #include "backup/backup_pg.h"
+#include "backup/plain.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -608,6 +609,10 @@ static int pg_check(size_t *out, const struct strata_backup *b,
 	int rc = -1;
 
 	*out = 0;
+	if (b->format == STRATA_BACKUP_FORMAT_PLAIN) {
+		free(min_what);
+		return plain_check(out, b, true, err);
+	}
 	child_env_init(&env);
 	if (pgbackup_find_tool(&tool, "pg_restore", 0, dump_major, min_what,
 	                       bindir, err) < 0)
