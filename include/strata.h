@@ -1550,9 +1550,14 @@ struct strata_backup_options {
 	size_t n_pending;
 	const char *pg_bindir; /* NULL: search (see above) */
 	int64_t now;           /* Unix seconds; 0: the current time (tests) */
+	/* PostgreSQL: pg_dump's format (SQLite: custom only). Plain is
+	 * `NAME.sql`, directory a directory `NAME.dir` (whose SHA-256 covers
+	 * its files' names and contents, in name order). */
+	enum strata_backup_format format;
+	int jobs; /* directory format: pg_dump --jobs; 0: one */
 };
 
-#define STRATA_BACKUP_OPTIONS_VERSION 1
+#define STRATA_BACKUP_OPTIONS_VERSION 2
 #define STRATA_BACKUP_OPTIONS_INIT                         \
 	STRATA_OPTIONS_INIT_(struct strata_backup_options, \
 	                     STRATA_BACKUP_OPTIONS_VERSION)
@@ -1744,9 +1749,12 @@ struct strata_restore_options {
 	/* How long a restore inside the target (see is_clean) waits for a
 	 * lock another session holds: as strata_db_options.lock_wait. */
 	double lock_wait;
+	/* A directory-format dump restored into a new database: pg_restore
+	 * --jobs (one transaction, in place, takes one); 0: one. */
+	int jobs;
 };
 
-#define STRATA_RESTORE_OPTIONS_VERSION 1
+#define STRATA_RESTORE_OPTIONS_VERSION 2
 #define STRATA_RESTORE_OPTIONS_INIT                         \
 	STRATA_OPTIONS_INIT_(struct strata_restore_options, \
 	                     STRATA_RESTORE_OPTIONS_VERSION)

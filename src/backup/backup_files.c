@@ -14,6 +14,7 @@
 #include "util/error.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -162,12 +163,185 @@ int backup_write_synced(const char *path, const char *text,
 	return 0;
 }
 
+/* Feeds the file at `path` into `ctx`; *total grows by its size. */
+static int hash_into(EVP_MD_CTX *ctx, uint64_t *total, const char *path,
+                     bool is_sync, struct strata_error *err)
+{
+	char *buf = xmalloc(HASH_CHUNK);
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = -1;
+
+	if (fd < 0) {
+		strata_error_set(err, STRATA_EFAILED, "could not open '%s': %s",
+		                 path, strerror(errno));
+		goto done;
+	}
+	for (;;) {
+		ssize_t n = read(fd, buf, HASH_CHUNK);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			strata_error_set(err, STRATA_EFAILED,
+			                 "could not read '%s': %s", path,
+			                 strerror(errno));
+			goto done;
+		}
+		if (n == 0)
+			break;
+		if (!EVP_DigestUpdate(ctx, buf, (size_t)n))
+			BUG("SHA-256 digest failed");
+		*total += (uint64_t)n;
+	}
+	if (is_sync && fsync(fd) < 0) {
+		strata_error_set(err, STRATA_EFAILED,
+		                 "could not write '%s' to disk: %s", path,
+		                 strerror(errno));
+		goto done;
+	}
+	rc = 0;
+done:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return rc;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A directory-format dump: its files by name, each as name, size, bytes
+ * (a renamed or swapped file changes the hash, not only its bytes). */
+static int hash_dir(EVP_MD_CTX *ctx, uint64_t *total, const char *path,
+                    bool is_sync, struct strata_error *err)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+	struct sbuf p = SBUF_INIT;
+	char **names = NULL;
+	size_t n = 0, alloc = 0;
+	int rc = -1;
+
+	if (!d)
+		return strata_error_set(err, STRATA_EFAILED,
+		                        "could not open directory '%s': %s",
+		                        path, strerror(errno));
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+			XGROW(names, alloc, n + 1);
+			names[n++] = xstrdup(de->d_name);
+		}
+	closedir(d);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), name_cmp);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t before = *total;
+		unsigned char len[8];
+
+		sbuf_reset(&p);
+		sbuf_addf(&p, "%s/%s", path, names[i]);
+		if (!EVP_DigestUpdate(ctx, names[i], strlen(names[i]) + 1) ||
+		    hash_into(ctx, total, p.buf, is_sync, err) < 0)
+			goto done;
+		for (int b = 0; b < 8; b++)
+			len[b] = (unsigned char)((*total - before) >>
+			                         (56 - 8 * b));
+		if (!EVP_DigestUpdate(ctx, len, sizeof(len)))
+			BUG("SHA-256 digest failed");
+	}
+	if (is_sync && backup_sync_dir(path, err) < 0)
+		goto done;
+	rc = 0;
+done:
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	sbuf_release(&p);
+	return rc;
+}
+
+int backup_remove(const char *path)
+{
+	struct stat st;
+	struct dirent *de;
+	struct sbuf p = SBUF_INIT;
+	DIR *d;
+	int rc = 0;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISDIR(st.st_mode))
+		return unlink(path) == 0 || errno == ENOENT ? 0 : -1;
+	/* pg_dump's directory format is flat: toc.dat and N.dat.gz */
+	if (!(d = opendir(path)))
+		return -1;
+	while (rc == 0 && (de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		sbuf_reset(&p);
+		sbuf_addf(&p, "%s/%s", path, de->d_name);
+		if (unlink(p.buf) < 0 && errno != ENOENT)
+			rc = -1;
+	}
+	closedir(d);
+	sbuf_release(&p);
+	return rc == 0 && rmdir(path) < 0 && errno != ENOENT ? -1 : rc;
+}
+
+const char *backup_suffix(enum strata_backup_format format, const char *native)
+{
+	switch (format) {
+	case STRATA_BACKUP_FORMAT_PLAIN:
+		return ".sql";
+	case STRATA_BACKUP_FORMAT_DIRECTORY:
+		return ".dir";
+	case STRATA_BACKUP_FORMAT_CUSTOM:
+		break;
+	}
+	return native;
+}
+
+static int hash_regular(char hex[65], uint64_t *size, const char *path,
+                        bool is_sync, struct strata_error *err);
+
 /*
  * The SHA-256 (lower-case hex) and size of the file at `path`; with
  * is_sync, the file is fsync'd too (it was just written).
  */
 int backup_hash_file(char hex[65], uint64_t *size, const char *path,
                      bool is_sync, struct strata_error *err)
+{
+	struct stat st;
+
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+		unsigned char md[EVP_MAX_MD_SIZE];
+		unsigned int md_len = 0;
+		struct sbuf sb = SBUF_INIT;
+		uint64_t total = 0;
+		int rc = -1;
+
+		if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL))
+			BUG("SHA-256 digest failed");
+		if (hash_dir(ctx, &total, path, is_sync, err) == 0) {
+			if (!EVP_DigestFinal_ex(ctx, md, &md_len) ||
+			    md_len != 32)
+				BUG("SHA-256 digest failed");
+			sbuf_add_hex(&sb, md, md_len);
+			memcpy(hex, sb.buf, 65);
+			*size = total;
+			rc = 0;
+		}
+		EVP_MD_CTX_free(ctx);
+		sbuf_release(&sb);
+		return rc;
+	}
+	return hash_regular(hex, size, path, is_sync, err);
+}
+
+static int hash_regular(char hex[65], uint64_t *size, const char *path,
+                        bool is_sync, struct strata_error *err)
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	unsigned char md[EVP_MAX_MD_SIZE];

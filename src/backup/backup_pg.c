@@ -523,8 +523,8 @@ static int pg_create(struct backup_job *job, struct strata_error *err)
 	struct child c = CHILD_INIT;
 	char *snapshot = NULL, *file_arg = NULL, *snap_arg = NULL;
 	char *min_what = NULL;
-	const char *argv[9];
-	char wait_arg[64];
+	const char *argv[10];
+	char wait_arg[64], jobs_arg[32];
 	size_t n = 0;
 	int rc = -1;
 
@@ -546,7 +546,17 @@ static int pg_create(struct backup_job *job, struct strata_error *err)
 	file_arg = xstrfmt("--file=%s", job->tmp_path);
 	snap_arg = xstrfmt("--snapshot=%s", snapshot);
 	argv[n++] = tool.path;
-	argv[n++] = "--format=custom";
+	argv[n++] = job->opts->format == STRATA_BACKUP_FORMAT_PLAIN
+	                    ? "--format=plain"
+	            : job->opts->format == STRATA_BACKUP_FORMAT_DIRECTORY
+	                    ? "--format=directory"
+	                    : "--format=custom";
+	if (job->opts->format == STRATA_BACKUP_FORMAT_DIRECTORY &&
+	    job->opts->jobs > 1) {
+		snprintf(jobs_arg, sizeof(jobs_arg), "--jobs=%d",
+		         job->opts->jobs);
+		argv[n++] = jobs_arg;
+	}
 	argv[n++] = "--no-password";
 	argv[n++] = file_arg;
 	argv[n++] = snap_arg;
@@ -675,6 +685,9 @@ static int pg_inspect(struct backup_target *t, struct strata_error *err)
 }
 const struct backup_ops pgbackup_ops = {
 	.suffix = ".dump",
+	.formats = 1u << STRATA_BACKUP_FORMAT_CUSTOM |
+	           1u << STRATA_BACKUP_FORMAT_PLAIN |
+	           1u << STRATA_BACKUP_FORMAT_DIRECTORY,
 	.create = pg_create,
 	.check = pg_check,
 	.restore_test = pgrestore_test,

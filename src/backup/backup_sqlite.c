@@ -679,6 +679,7 @@ done:
 
 const struct backup_ops sqlitebackup_ops = {
 	.suffix = ".sqlite",
+	.formats = 1u << STRATA_BACKUP_FORMAT_CUSTOM,
 	.create = sqlite_create,
 	.check = sqlite_check,
 	.restore_test = sqlite_restore_test,

@@ -149,7 +149,7 @@ static int psql_failed(struct strata_error *err, const struct child *c,
  */
 static int run_pg_restore(const struct strata_backup *b,
                           const struct strata_url *url, unsigned flags,
-                          double lock_wait, const char *bindir,
+                          int jobs, double lock_wait, const char *bindir,
                           strata_event_fn on_event, void *event_data,
                           struct strata_error *err)
 {
@@ -163,7 +163,8 @@ static int run_pg_restore(const struct strata_backup *b,
 	struct restore_watch w = { .who = SBUF_INIT };
 	bool is_plain = b->format == STRATA_BACKUP_FORMAT_PLAIN;
 	struct plain_reader in = { .failure = SBUF_INIT };
-	const char *argv[11];
+	const char *argv[12];
+	char jobs_arg[32];
 	size_t n = 0;
 	int rc = -1;
 
@@ -212,6 +213,13 @@ static int run_pg_restore(const struct strata_backup *b,
 		argv[n++] = "--exit-on-error";
 		if (flags & RESTORE_ONE_TXN)
 			argv[n++] = "--single-transaction";
+		/* pg_restore runs jobs of a directory (or custom) archive,
+		 * never in one transaction */
+		else if (jobs > 1 &&
+		         b->format == STRATA_BACKUP_FORMAT_DIRECTORY) {
+			snprintf(jobs_arg, sizeof(jobs_arg), "--jobs=%d", jobs);
+			argv[n++] = jobs_arg;
+		}
 		if (flags & RESTORE_CLEAN) {
 			argv[n++] = "--clean";
 			argv[n++] = "--if-exists";
@@ -313,8 +321,8 @@ static int restore_swap(const struct strata_backup *b, struct backup_target *t,
 	        opts->on_event, opts->event_data, STRATA_EVENT_RESTORE_PROGRESS,
 	        "restoring '%s' into new database '%s' ('%s' stays as it is until that is complete)",
 	        b->path, new_name, name);
-	if (run_pg_restore(b, &new_url, 0, 0, opts->pg_bindir, opts->on_event,
-	                   opts->event_data, err) < 0 ||
+	if (run_pg_restore(b, &new_url, 0, opts->jobs, 0, opts->pg_bindir,
+	                   opts->on_event, opts->event_data, err) < 0 ||
 	    pgdrv_driver.connect(&conn, &new_url, err) < 0)
 		goto done;
 	if (b->kind != STRATA_BACKUP_DATA && !b->is_external &&
@@ -465,7 +473,7 @@ static int restore_in_place(const struct strata_backup *b,
 	        opts->on_event, opts->event_data, STRATA_EVENT_RESTORE_PROGRESS,
 	        "restoring '%s' into '%s' in one transaction (role '%s' may not create databases)",
 	        b->path, t->url.redacted, r->role);
-	if (run_pg_restore(b, &t->url, RESTORE_ONE_TXN | RESTORE_CLEAN,
+	if (run_pg_restore(b, &t->url, RESTORE_ONE_TXN | RESTORE_CLEAN, 0,
 	                   opts->lock_wait, opts->pg_bindir, opts->on_event,
 	                   opts->event_data, err) < 0)
 		goto done;
@@ -520,8 +528,9 @@ int pgrestore_op(const struct strata_backup *b, struct backup_target *t,
 		            STRATA_EVENT_RESTORE_PROGRESS,
 		            "restoring '%s' into new database '%s'", b->path,
 		            t->url.redacted);
-		rc = run_pg_restore(b, &t->url, 0, 0, opts->pg_bindir,
-		                    opts->on_event, opts->event_data, err);
+		rc = run_pg_restore(b, &t->url, 0, opts->jobs, 0,
+		                    opts->pg_bindir, opts->on_event,
+		                    opts->event_data, err);
 		if (rc < 0 &&
 		    pgdrv_driver.database_drop(&t->url, true, &e2) < 0)
 			backup_emit(
@@ -538,7 +547,7 @@ int pgrestore_op(const struct strata_backup *b, struct backup_target *t,
 		            STRATA_EVENT_RESTORE_PROGRESS,
 		            "restoring '%s' into '%s' in one transaction",
 		            b->path, t->url.redacted);
-		return run_pg_restore(b, &t->url, RESTORE_ONE_TXN,
+		return run_pg_restore(b, &t->url, RESTORE_ONE_TXN, 0,
 		                      opts->lock_wait, opts->pg_bindir,
 		                      opts->on_event, opts->event_data, err);
 	}
@@ -609,8 +618,8 @@ int pgrestore_test(struct strata_backup *out, const struct strata_backup *b,
 	backup_emit(opts->on_event, opts->event_data,
 	            STRATA_EVENT_RESTORE_PROGRESS,
 	            "restore test: restoring into scratch database '%s'", name);
-	if (run_pg_restore(b, &scratch, 0, 0, opts->pg_bindir, opts->on_event,
-	                   opts->event_data, err) < 0 ||
+	if (run_pg_restore(b, &scratch, 0, 0, 0, opts->pg_bindir,
+	                   opts->on_event, opts->event_data, err) < 0 ||
 	    pgdrv_driver.connect(&conn, &scratch, err) < 0 ||
 	    pgbackup_counts_send(&k, session_of(conn), false, err) < 0 ||
 	    pgbackup_counts_collect(out, &k, session_of(conn), err) < 0)

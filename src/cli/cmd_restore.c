@@ -162,6 +162,8 @@ int cmd_restore(struct cli *cli, int argc, char **argv)
 	ro.command = cli->command_line;
 	ro.table = cli->table;
 	ro.lock_wait = cli->lock_wait;
+	/* the global --jobs: pg_restore's for a directory-format dump */
+	ro.jobs = cli->fleet_jobs;
 	ro.out_kept = &kept;
 	ro.on_event = cli_event;
 	ro.event_data = cli;

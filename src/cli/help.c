@@ -317,17 +317,20 @@ static const struct help helps[] = {
 	{
 		.name = "backup",
 		.synopsis = LIST(
-			"[--kind full|schema|data] [--dir DIR] [--tag TAG]",
+			"[--kind full|schema|data] [--format custom|plain|directory [--jobs N]] [--dir DIR] [--tag TAG]",
 			"verify FILE [--restore-test]",
 			"list [--dir DIR]",
 			"prune [--dry-run] [--keep-daily N] [--keep-weekly N] [--keep-monthly N] [--keep-pre-migration DURATION] [--dir DIR]"),
 		.description = LIST(
 			"Back up the database with PostgreSQL's own pg_dump (custom format, of the server's major version) or SQLite's online backup API, with a manifest NAME.json beside the file: size, SHA-256, newest applied migration, row counts. A backup is complete once its manifest exists.",
-			"backup verify checks a file against its manifest and that it can be read back. backup list shows the backups of a folder. backup prune removes the ones the retention policy does not keep."),
+			"--format chooses pg_dump's format: custom (the default, NAME.dump), plain (SQL text, NAME.sql, restored through psql in one transaction) or directory (NAME.dir, which --jobs N dumps, and restore --jobs N restores, with N jobs in parallel; its SHA-256 covers each file's name and content). The manifest records it; restore, --latest and prune handle every format. SQLite backups are database files.",
+			"backup verify checks a file against its manifest and that it can be read back. backup list shows the backups of a folder. backup prune removes the ones the retention policy does not keep (a directory backup whole)."),
 		.subcommands = LIST("backup verify", "backup list", "backup prune"),
 		.examples = PAIRS(
 			{ "strata backup --tag before-release",
 			  "backups/app-20250101T120000Z-full-before-release.dump and .json" },
+			{ "strata backup --format directory --jobs 4",
+			  "backups/app-20250101T120000Z-full.dir, dumped by 4 jobs" },
 			{ "strata backup verify backups/app-20250101T120000Z-full.dump --restore-test",
 			  "Checked, and restored into a scratch database" },
 			{ "strata backup prune --dry-run",
