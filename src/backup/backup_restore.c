@@ -193,8 +193,17 @@ int strata_backup_restore(char **out_target, const struct strata_backup *backup,
 	ops = backup_ops_of(b, err);
 	if (!ops || audit_of(&t.audit, o->table, err) < 0)
 		goto done;
-	backup_emit(o->on_event, o->event_data, STRATA_EVENT_RESTORE_PROGRESS,
-	            "verifying '%s'", b->path);
+	if (b->is_external)
+		backup_emit(
+		        o->on_event, o->event_data,
+		        STRATA_EVENT_RESTORE_PROGRESS,
+		        "verifying '%s': no manifest, so a %s%s dump by its content, read to its end (no checksum or row counts to compare)",
+		        b->path, strata_backup_format_name(b->format),
+		        b->is_gzip ? " (gzip)" : "");
+	else
+		backup_emit(o->on_event, o->event_data,
+		            STRATA_EVENT_RESTORE_PROGRESS, "verifying '%s'",
+		            b->path);
 	/* a dump without a manifest has nothing to be checked against */
 	if ((!b->is_external && backup_check_file(b, err) < 0) ||
 	    ops->check(&entries, b, o->pg_bindir, err) < 0 ||

@@ -453,6 +453,10 @@ static int scan_line(struct scan *s, const char *p, size_t len,
 				s->open_line = s->line;
 				add_norm(s, c);
 			} else if (c == '$' && s->is_pg &&
+			           /* not inside a name: a$b$ is one */
+			           (i == 0 ||
+			            !(isalnum((unsigned char)p[i - 1]) ||
+			              p[i - 1] == '_' || p[i - 1] == '$')) &&
 			           (isalpha((unsigned char)next) ||
 			            next == '_' || next == '$')) {
 				size_t j = i + 1;

@@ -193,6 +193,7 @@ tables_of() {
 	pg_dump -Fd -f dir.out
 	run strata -v restore custom.sql --into "${TEST_DB}_c"
 	assert_success
+	assert_output --partial "verifying 'custom.sql': no manifest, so a custom dump by its content"
 	assert_equal "$(tables_of "${TEST_DB}_c")" "users 3"
 	run strata restore plain.dump --into "${TEST_DB}_p"
 	assert_success
@@ -200,6 +201,12 @@ tables_of() {
 	run strata restore dir.out --into "${TEST_DB}_d"
 	assert_success
 	assert_equal "$(tables_of "${TEST_DB}_d")" "users 3"
+
+	# hand-written SQL: '$' inside a name opens no dollar quote
+	printf 'CREATE TABLE t (a$x$ int);\nINSERT INTO t VALUES (1);\n' >names.sql
+	run strata restore names.sql --into "${TEST_DB}_n"
+	assert_success
+	assert_equal "$(tables_of "${TEST_DB}_n")" 't 1'
 
 	mkdir notadump
 	run strata restore notadump --into "${TEST_DB}_x"
