@@ -1466,6 +1466,26 @@ enum strata_backup_kind {
 
 #define STRATA_DEFAULT_BACKUP_DIR "backups"
 
+/*
+ * How a backup's bytes are laid out. PostgreSQL: pg_dump's --format
+ * (custom, the default, is one compressed archive; plain is SQL text that
+ * psql runs; directory is a directory of files, which pg_dump and
+ * pg_restore can each work on with several jobs). SQLite: custom is a
+ * database file, plain the SQL text of sqlite3's .dump.
+ */
+enum strata_backup_format {
+	STRATA_BACKUP_FORMAT_CUSTOM = 0,
+	STRATA_BACKUP_FORMAT_PLAIN,
+	STRATA_BACKUP_FORMAT_DIRECTORY,
+};
+
+/* "custom", "plain", "directory". */
+STRATA_API const char *
+strata_backup_format_name(enum strata_backup_format format);
+/* 0, or -1 when `name` is none of them (no error is set). */
+STRATA_API int strata_backup_format_parse(enum strata_backup_format *out,
+                                          const char *name);
+
 /* "full", "schema", "data". */
 STRATA_API const char *strata_backup_kind_name(enum strata_backup_kind kind);
 /* 0, or -1 when `name` is none of them (no error is set). */
@@ -1506,6 +1526,15 @@ struct strata_backup {
 	struct strata_backup_table *tables; /* sorted by name */
 	size_t n_tables;
 	bool is_file_missing; /* the manifest's backup file is gone (list) */
+	enum strata_backup_format format;
+	bool is_gzip; /* plain SQL compressed with gzip */
+	/*
+	 * A dump strata did not write (strata_backup_open() of a file with no
+	 * manifest): described by its content alone. `driver` is NULL for
+	 * plain SQL (the target's), there are no row counts to verify, and
+	 * `created` is the file's modification time.
+	 */
+	bool is_external;
 };
 
 STRATA_API void strata_backup_free(struct strata_backup *b);
@@ -1521,9 +1550,14 @@ struct strata_backup_options {
 	size_t n_pending;
 	const char *pg_bindir; /* NULL: search (see above) */
 	int64_t now;           /* Unix seconds; 0: the current time (tests) */
+	/* PostgreSQL: pg_dump's format (SQLite: custom only). Plain is
+	 * `NAME.sql`, directory a directory `NAME.dir` (whose SHA-256 covers
+	 * its files' names and contents, in name order). */
+	enum strata_backup_format format;
+	int jobs; /* directory format: pg_dump --jobs; 0: one */
 };
 
-#define STRATA_BACKUP_OPTIONS_VERSION 1
+#define STRATA_BACKUP_OPTIONS_VERSION 2
 #define STRATA_BACKUP_OPTIONS_INIT                         \
 	STRATA_OPTIONS_INIT_(struct strata_backup_options, \
 	                     STRATA_BACKUP_OPTIONS_VERSION)
@@ -1552,6 +1586,18 @@ STRATA_API int strata_backup_create(struct strata_backup **out,
  * is not one of strata's.
  */
 STRATA_API int strata_backup_read(struct strata_backup **out, const char *path,
+                                  struct strata_error *err);
+
+/*
+ * As strata_backup_read() when `path` has a manifest; otherwise a dump
+ * made without strata (`pg_dump > FILE`, `pg_dump | gzip > FILE.gz`,
+ * `pg_dump -Fc`, `pg_dump -Fd`, an SQLite database or its .dump), its
+ * format told by its content, never by its name: gzip's magic number,
+ * pg_dump's "PGDMP" header, a directory with toc.dat, SQLite's header,
+ * else SQL text. The result has is_external set. STRATA_EVALIDATE for a
+ * file that cannot be read, is empty, or is a directory of something else.
+ */
+STRATA_API int strata_backup_open(struct strata_backup **out, const char *path,
                                   struct strata_error *err);
 
 struct strata_verify_options {
@@ -1703,9 +1749,12 @@ struct strata_restore_options {
 	/* How long a restore inside the target (see is_clean) waits for a
 	 * lock another session holds: as strata_db_options.lock_wait. */
 	double lock_wait;
+	/* A directory-format dump restored into a new database: pg_restore
+	 * --jobs (one transaction, in place, takes one); 0: one. */
+	int jobs;
 };
 
-#define STRATA_RESTORE_OPTIONS_VERSION 1
+#define STRATA_RESTORE_OPTIONS_VERSION 2
 #define STRATA_RESTORE_OPTIONS_INIT                         \
 	STRATA_OPTIONS_INIT_(struct strata_restore_options, \
 	                     STRATA_RESTORE_OPTIONS_VERSION)

@@ -26,7 +26,9 @@
 #include "engine/history.h"
 #include "engine/db.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -44,6 +46,26 @@ int strata_backup_kind_parse(enum strata_backup_kind *out, const char *name)
 	for (size_t i = 0; i < ARRAY_SIZE(kind_names); i++) {
 		if (name && strcmp(name, kind_names[i]) == 0) {
 			*out = (enum strata_backup_kind)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static const char *const format_names[] = { "custom", "plain", "directory" };
+
+const char *strata_backup_format_name(enum strata_backup_format format)
+{
+	if ((size_t)format < ARRAY_SIZE(format_names))
+		return format_names[format];
+	BUG("unknown backup format");
+}
+
+int strata_backup_format_parse(enum strata_backup_format *out, const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(format_names); i++) {
+		if (name && strcmp(name, format_names[i]) == 0) {
+			*out = (enum strata_backup_format)i;
 			return 0;
 		}
 	}
@@ -207,10 +229,21 @@ int strata_backup_create(struct strata_backup **out, struct strata_db *db,
 		                 db->drv->name);
 		goto done;
 	}
+	/* an SQLite backup is a database file; the formats are pg_dump's */
+	if (!(ops->formats & (1u << o->format))) {
+		strata_error_set(
+		        err, STRATA_EUSAGE, "a %s backup of %s has no meaning",
+		        strata_backup_format_name(o->format), db->drv->name);
+		strata_error_hint(
+		        err,
+		        "SQLite backups are copies of the database file (the custom format).");
+		goto done;
+	}
 	b->driver = xstrdup(db->drv->name);
 	b->database = xstrdup(db->url.redacted);
 	b->strata_version = xstrdup(STRATA_VERSION);
 	b->kind = o->kind;
+	b->format = o->format;
 	b->created_at = o->now ? o->now : (int64_t)time(NULL);
 	backup_format_utc(b->created, sizeof(b->created), "%Y-%m-%dT%H:%M:%SZ",
 	                  b->created_at);
@@ -225,6 +258,14 @@ int strata_backup_create(struct strata_backup **out, struct strata_db *db,
 	if (backup_make_dir(dir, err) < 0 ||
 	    backup_make_temp(&tmp, dir, "backup", err) < 0)
 		goto done;
+	/* pg_dump -Fd writes into an empty directory */
+	if (o->format == STRATA_BACKUP_FORMAT_DIRECTORY &&
+	    (unlink(tmp.buf) < 0 || mkdir(tmp.buf, 0700) < 0)) {
+		strata_error_set(err, STRATA_EFAILED,
+		                 "could not create directory '%s': %s", tmp.buf,
+		                 strerror(errno));
+		goto done;
+	}
 	job.db = db;
 	job.opts = o;
 	job.tmp_path = tmp.buf;
@@ -246,7 +287,7 @@ int strata_backup_create(struct strata_backup **out, struct strata_db *db,
 			sbuf_addf(&path, "-%d", n);
 		sbuf_reset(&mpath);
 		sbuf_addf(&mpath, "%s" MANIFEST_SUFFIX, path.buf);
-		sbuf_adds(&path, ops->suffix);
+		sbuf_adds(&path, backup_suffix(o->format, ops->suffix));
 		if (access(mpath.buf, F_OK) == 0)
 			continue;
 		if ((r = backup_publish(tmp.buf, path.buf, err)) < 0)
@@ -290,9 +331,9 @@ done:
 		if (has_manifest)
 			unlink(mpath.buf);
 		if (has_dump)
-			unlink(path.buf);
+			backup_remove(path.buf);
 		if (tmp.len)
-			unlink(tmp.buf);
+			backup_remove(tmp.buf);
 		if (mtmp.len)
 			unlink(mtmp.buf);
 	}

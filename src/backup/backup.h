@@ -45,6 +45,7 @@ int backup_compare_tables(const struct strata_backup *want,
 
 struct backup_ops {
 	const char *suffix; /* of the backup file: ".dump", ".sqlite" */
+	unsigned formats;   /* 1u << each strata_backup_format it writes */
 	/* Writes the backup of job->db to job->tmp_path. */
 	int (*create)(struct backup_job *job, struct strata_error *err);
 	/* That the tool reads the backup: *out_entries, what it found. */

@@ -8,11 +8,13 @@
  */
 #include "backup/backup.h"
 #include "backup/files.h"
+#include "backup/plain.h"
 #include "util/xalloc.h"
 #include "util/sbuf.h"
 #include "util/error.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -161,12 +163,185 @@ int backup_write_synced(const char *path, const char *text,
 	return 0;
 }
 
+/* Feeds the file at `path` into `ctx`; *total grows by its size. */
+static int hash_into(EVP_MD_CTX *ctx, uint64_t *total, const char *path,
+                     bool is_sync, struct strata_error *err)
+{
+	char *buf = xmalloc(HASH_CHUNK);
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = -1;
+
+	if (fd < 0) {
+		strata_error_set(err, STRATA_EFAILED, "could not open '%s': %s",
+		                 path, strerror(errno));
+		goto done;
+	}
+	for (;;) {
+		ssize_t n = read(fd, buf, HASH_CHUNK);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			strata_error_set(err, STRATA_EFAILED,
+			                 "could not read '%s': %s", path,
+			                 strerror(errno));
+			goto done;
+		}
+		if (n == 0)
+			break;
+		if (!EVP_DigestUpdate(ctx, buf, (size_t)n))
+			BUG("SHA-256 digest failed");
+		*total += (uint64_t)n;
+	}
+	if (is_sync && fsync(fd) < 0) {
+		strata_error_set(err, STRATA_EFAILED,
+		                 "could not write '%s' to disk: %s", path,
+		                 strerror(errno));
+		goto done;
+	}
+	rc = 0;
+done:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return rc;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A directory-format dump: its files by name, each as name, size, bytes
+ * (a renamed or swapped file changes the hash, not only its bytes). */
+static int hash_dir(EVP_MD_CTX *ctx, uint64_t *total, const char *path,
+                    bool is_sync, struct strata_error *err)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+	struct sbuf p = SBUF_INIT;
+	char **names = NULL;
+	size_t n = 0, alloc = 0;
+	int rc = -1;
+
+	if (!d)
+		return strata_error_set(err, STRATA_EFAILED,
+		                        "could not open directory '%s': %s",
+		                        path, strerror(errno));
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+			XGROW(names, alloc, n + 1);
+			names[n++] = xstrdup(de->d_name);
+		}
+	closedir(d);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), name_cmp);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t before = *total;
+		unsigned char len[8];
+
+		sbuf_reset(&p);
+		sbuf_addf(&p, "%s/%s", path, names[i]);
+		if (!EVP_DigestUpdate(ctx, names[i], strlen(names[i]) + 1) ||
+		    hash_into(ctx, total, p.buf, is_sync, err) < 0)
+			goto done;
+		for (int b = 0; b < 8; b++)
+			len[b] = (unsigned char)((*total - before) >>
+			                         (56 - 8 * b));
+		if (!EVP_DigestUpdate(ctx, len, sizeof(len)))
+			BUG("SHA-256 digest failed");
+	}
+	if (is_sync && backup_sync_dir(path, err) < 0)
+		goto done;
+	rc = 0;
+done:
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	sbuf_release(&p);
+	return rc;
+}
+
+int backup_remove(const char *path)
+{
+	struct stat st;
+	struct dirent *de;
+	struct sbuf p = SBUF_INIT;
+	DIR *d;
+	int rc = 0;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISDIR(st.st_mode))
+		return unlink(path) == 0 || errno == ENOENT ? 0 : -1;
+	/* pg_dump's directory format is flat: toc.dat and N.dat.gz */
+	if (!(d = opendir(path)))
+		return -1;
+	while (rc == 0 && (de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		sbuf_reset(&p);
+		sbuf_addf(&p, "%s/%s", path, de->d_name);
+		if (unlink(p.buf) < 0 && errno != ENOENT)
+			rc = -1;
+	}
+	closedir(d);
+	sbuf_release(&p);
+	return rc == 0 && rmdir(path) < 0 && errno != ENOENT ? -1 : rc;
+}
+
+const char *backup_suffix(enum strata_backup_format format, const char *native)
+{
+	switch (format) {
+	case STRATA_BACKUP_FORMAT_PLAIN:
+		return ".sql";
+	case STRATA_BACKUP_FORMAT_DIRECTORY:
+		return ".dir";
+	case STRATA_BACKUP_FORMAT_CUSTOM:
+		break;
+	}
+	return native;
+}
+
+static int hash_regular(char hex[65], uint64_t *size, const char *path,
+                        bool is_sync, struct strata_error *err);
+
 /*
  * The SHA-256 (lower-case hex) and size of the file at `path`; with
  * is_sync, the file is fsync'd too (it was just written).
  */
 int backup_hash_file(char hex[65], uint64_t *size, const char *path,
                      bool is_sync, struct strata_error *err)
+{
+	struct stat st;
+
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+		unsigned char md[EVP_MAX_MD_SIZE];
+		unsigned int md_len = 0;
+		struct sbuf sb = SBUF_INIT;
+		uint64_t total = 0;
+		int rc = -1;
+
+		if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL))
+			BUG("SHA-256 digest failed");
+		if (hash_dir(ctx, &total, path, is_sync, err) == 0) {
+			if (!EVP_DigestFinal_ex(ctx, md, &md_len) ||
+			    md_len != 32)
+				BUG("SHA-256 digest failed");
+			sbuf_add_hex(&sb, md, md_len);
+			memcpy(hex, sb.buf, 65);
+			*size = total;
+			rc = 0;
+		}
+		EVP_MD_CTX_free(ctx);
+		sbuf_release(&sb);
+		return rc;
+	}
+	return hash_regular(hex, size, path, is_sync, err);
+}
+
+static int hash_regular(char hex[65], uint64_t *size, const char *path,
+                        bool is_sync, struct strata_error *err)
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	unsigned char md[EVP_MAX_MD_SIZE];
@@ -350,6 +525,9 @@ char *backup_manifest_text(const struct strata_backup *b)
 	set_str(o, "strata_version", b->strata_version);
 	set_str(o, "tool", b->tool);
 	set_str(o, "kind", strata_backup_kind_name(b->kind));
+	set_str(o, "format", strata_backup_format_name(b->format));
+	if (b->is_gzip)
+		json_object_set_new(o, "gzip", json_true());
 	set_str(o, "created_at", b->created);
 	json_object_set_new(o, "size", json_integer((json_int_t)b->size));
 	set_str(o, "sha256", b->sha256);
@@ -401,7 +579,8 @@ static int manifest_parse(struct strata_backup *b, json_t *o,
 {
 	json_t *v, *item;
 	char *file = dup_str(o, "file"), *kind = dup_str(o, "kind"),
-	     *created = dup_str(o, "created_at"), *dir = NULL;
+	     *created = dup_str(o, "created_at"), *dir = NULL,
+	     *format = dup_str(o, "format");
 	const char *bad = NULL;
 	size_t i;
 	int rc = -1;
@@ -419,6 +598,10 @@ static int manifest_parse(struct strata_backup *b, json_t *o,
 		bad = "driver";
 	else if (strata_backup_kind_parse(&b->kind, kind) < 0)
 		bad = "kind";
+	/* before formats, every backup was custom (PostgreSQL) or a
+	 * database file (SQLite) */
+	else if (format && strata_backup_format_parse(&b->format, format) < 0)
+		bad = "format";
 	else if (strata_time_parse(&b->created_at, created) < 0)
 		bad = "created_at";
 	else if (!json_is_integer(v = json_object_get(o, "size")) ||
@@ -439,6 +622,7 @@ static int manifest_parse(struct strata_backup *b, json_t *o,
 	v = json_object_get(o, "newest_applied_version");
 	b->newest_applied = json_is_integer(v) ? json_integer_value(v) : 0;
 	b->is_pre_migration = json_is_true(json_object_get(o, "pre_migration"));
+	b->is_gzip = json_is_true(json_object_get(o, "gzip"));
 	v = json_object_get(o, "pending_versions");
 	if (json_is_array(v) && json_array_size(v)) {
 		b->pending = xcalloc(json_array_size(v), sizeof(*b->pending));
@@ -472,6 +656,7 @@ done:
 	free(kind);
 	free(created);
 	free(dir);
+	free(format);
 	return rc;
 }
 
@@ -513,23 +698,31 @@ int backup_manifest_load(struct strata_backup **out, const char *path,
 	return 0;
 }
 
+/* The manifest of the backup at `path` (which may be it): NAME.json. */
+static void manifest_of(struct sbuf *mpath, const char *path)
+{
+	const char *base = base_of(path), *dot = strrchr(base, '.');
+
+	if (backup_has_suffix(path, MANIFEST_SUFFIX)) {
+		sbuf_adds(mpath, path);
+	} else {
+		sbuf_add(mpath, path,
+		         dot && dot != base ? (size_t)(dot - path)
+		                            : strlen(path));
+		sbuf_adds(mpath, MANIFEST_SUFFIX);
+	}
+}
+
 int strata_backup_read(struct strata_backup **out, const char *path,
                        struct strata_error *err)
 {
 	struct sbuf mpath = SBUF_INIT;
-	const char *base = base_of(path), *dot = strrchr(base, '.');
+	const char *base = base_of(path);
 	bool is_foreign;
 	int rc = -1;
 
 	*out = NULL;
-	if (backup_has_suffix(path, MANIFEST_SUFFIX)) {
-		sbuf_adds(&mpath, path);
-	} else {
-		sbuf_add(&mpath, path,
-		         dot && dot != base ? (size_t)(dot - path)
-		                            : strlen(path));
-		sbuf_adds(&mpath, MANIFEST_SUFFIX);
-	}
+	manifest_of(&mpath, path);
 	if (access(mpath.buf, F_OK) != 0) {
 		strata_error_set(err, STRATA_EVALIDATE,
 		                 access(path, F_OK) != 0
@@ -561,6 +754,46 @@ int strata_backup_read(struct strata_backup **out, const char *path,
 	}
 	rc = 0;
 done:
+	sbuf_release(&mpath);
+	return rc;
+}
+
+int strata_backup_open(struct strata_backup **out, const char *path,
+                       struct strata_error *err)
+{
+	struct strata_backup *b = NULL;
+	struct sbuf mpath = SBUF_INIT;
+	struct stat st;
+	int rc = -1;
+
+	*out = NULL;
+	manifest_of(&mpath, path);
+	if (access(mpath.buf, F_OK) == 0 ||
+	    backup_has_suffix(path, MANIFEST_SUFFIX)) {
+		rc = strata_backup_read(out, path, err);
+		goto done;
+	}
+	if (stat(path, &st) < 0) {
+		strata_error_set(err, STRATA_EVALIDATE, "no backup '%s': %s",
+		                 path, strerror(errno));
+		goto done;
+	}
+	b = xcalloc(1, sizeof(*b));
+	b->path = xstrdup(path);
+	b->is_external = true;
+	b->kind = STRATA_BACKUP_FULL;
+	b->created_at = (int64_t)st.st_mtime;
+	backup_format_utc(b->created, sizeof(b->created), "%Y-%m-%dT%H:%M:%SZ",
+	                  b->created_at);
+	if (plain_describe(b, err) < 0 ||
+	    (b->format != STRATA_BACKUP_FORMAT_DIRECTORY &&
+	     backup_hash_file(b->sha256, &b->size, path, false, err) < 0))
+		goto done;
+	*out = b;
+	b = NULL;
+	rc = 0;
+done:
+	strata_backup_free(b);
 	sbuf_release(&mpath);
 	return rc;
 }

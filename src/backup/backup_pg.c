@@ -32,6 +32,7 @@
 #include "engine/db.h"
 #include "backup/backup.h"
 #include "backup/backup_pg.h"
+#include "backup/plain.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -522,8 +523,8 @@ static int pg_create(struct backup_job *job, struct strata_error *err)
 	struct child c = CHILD_INIT;
 	char *snapshot = NULL, *file_arg = NULL, *snap_arg = NULL;
 	char *min_what = NULL;
-	const char *argv[9];
-	char wait_arg[64];
+	const char *argv[10];
+	char wait_arg[64], jobs_arg[32];
 	size_t n = 0;
 	int rc = -1;
 
@@ -545,7 +546,17 @@ static int pg_create(struct backup_job *job, struct strata_error *err)
 	file_arg = xstrfmt("--file=%s", job->tmp_path);
 	snap_arg = xstrfmt("--snapshot=%s", snapshot);
 	argv[n++] = tool.path;
-	argv[n++] = "--format=custom";
+	argv[n++] = job->opts->format == STRATA_BACKUP_FORMAT_PLAIN
+	                    ? "--format=plain"
+	            : job->opts->format == STRATA_BACKUP_FORMAT_DIRECTORY
+	                    ? "--format=directory"
+	                    : "--format=custom";
+	if (job->opts->format == STRATA_BACKUP_FORMAT_DIRECTORY &&
+	    job->opts->jobs > 1) {
+		snprintf(jobs_arg, sizeof(jobs_arg), "--jobs=%d",
+		         job->opts->jobs);
+		argv[n++] = jobs_arg;
+	}
 	argv[n++] = "--no-password";
 	argv[n++] = file_arg;
 	argv[n++] = snap_arg;
@@ -608,6 +619,10 @@ static int pg_check(size_t *out, const struct strata_backup *b,
 	int rc = -1;
 
 	*out = 0;
+	if (b->format == STRATA_BACKUP_FORMAT_PLAIN) {
+		free(min_what);
+		return plain_check(out, b, true, err);
+	}
 	child_env_init(&env);
 	if (pgbackup_find_tool(&tool, "pg_restore", 0, dump_major, min_what,
 	                       bindir, err) < 0)
@@ -670,6 +685,9 @@ static int pg_inspect(struct backup_target *t, struct strata_error *err)
 }
 const struct backup_ops pgbackup_ops = {
 	.suffix = ".dump",
+	.formats = 1u << STRATA_BACKUP_FORMAT_CUSTOM |
+	           1u << STRATA_BACKUP_FORMAT_PLAIN |
+	           1u << STRATA_BACKUP_FORMAT_DIRECTORY,
 	.create = pg_create,
 	.check = pg_check,
 	.restore_test = pgrestore_test,

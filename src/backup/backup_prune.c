@@ -215,7 +215,8 @@ static void apply_rule(struct strata_prune_entry **order, size_t n,
 
 static int remove_file(const char *path, struct strata_error *err)
 {
-	if (unlink(path) == 0 || errno == ENOENT)
+	/* a directory-format backup goes whole */
+	if (backup_remove(path) == 0)
 		return 0;
 	return strata_error_set(err, STRATA_EFAILED,
 	                        "could not remove '%s': %s", path,

@@ -42,9 +42,16 @@ static void record_restore(const struct strata_backup *b,
 	if (strata_db_open(&db, t->url.raw, &o, &e) < 0 ||
 	    audit_ensure(db, &e) < 0)
 		goto done;
-	sbuf_addf(&note, "restored from %s (%s backup of %s, SHA-256 %s)",
-	          b->path, strata_backup_kind_name(b->kind), b->created,
-	          b->sha256);
+	if (b->is_external)
+		sbuf_addf(&note, "restored from %s (%s%s dump, SHA-256 %s)",
+		          b->path, strata_backup_format_name(b->format),
+		          b->is_gzip ? ", gzip" : "",
+		          *b->sha256 ? b->sha256 : "none: a directory");
+	else
+		sbuf_addf(&note,
+		          "restored from %s (%s backup of %s, SHA-256 %s)",
+		          b->path, strata_backup_kind_name(b->kind), b->created,
+		          b->sha256);
 	a.note = note.buf;
 	a.started_at_ns = started;
 	a.version = b->newest_applied;
@@ -118,11 +125,40 @@ static int resolve_target(struct backup_target *t, const struct backup_ops *ops,
 	return rc;
 }
 
-int strata_backup_restore(char **out_target, const struct strata_backup *b,
+/*
+ * The driver that restores SQL text, which names none: the target's
+ * (opts->into when it is a URL, else `url`).
+ */
+static int driver_of_target(char **out, const char *url, const char *into,
+                            struct strata_error *err)
+{
+	struct strata_url u = { 0 };
+	const char *which = into && url_is_url(into) ? into : url;
+	int rc;
+
+	if (!which) {
+		strata_error_set(err, STRATA_EUSAGE,
+		                 "no database to restore into");
+		strata_error_hint(
+		        err, "Give the URL of the database to restore into.");
+		return strata_error_reason(err, STRATA_REASON_NEED_TARGET, -1);
+	}
+	rc = url_parse(&u, which, err);
+	if (rc == 0)
+		*out = xstrdup(driver_for_url(&u)->name);
+	url_release(&u);
+	return rc;
+}
+
+int strata_backup_restore(char **out_target, const struct strata_backup *backup,
                           const char *url,
                           const struct strata_restore_options *opts,
                           struct strata_error *err)
 {
+	/* borrowed from `backup`, but for a driver told by the target */
+	struct strata_backup copy = *backup;
+	const struct strata_backup *b = &copy;
+	char *driver = NULL;
 	static const struct strata_restore_options defaults =
 	        STRATA_RESTORE_OPTIONS_INIT;
 	const struct strata_restore_options *o = opts ? opts : &defaults;
@@ -147,14 +183,29 @@ int strata_backup_restore(char **out_target, const struct strata_backup *b,
 	                     : o->lock_wait == STRATA_NO_WAIT ? 0.001
 	                                                      : o->lock_wait;
 	o = &resolved;
-	ops = backup_ops_of(b, err);
 	if (o->out_kept)
 		*o->out_kept = NULL;
+	if (!copy.driver) {
+		if (driver_of_target(&driver, url, o->into, err) < 0)
+			goto done;
+		copy.driver = driver;
+	}
+	ops = backup_ops_of(b, err);
 	if (!ops || audit_of(&t.audit, o->table, err) < 0)
 		goto done;
-	backup_emit(o->on_event, o->event_data, STRATA_EVENT_RESTORE_PROGRESS,
-	            "verifying '%s'", b->path);
-	if (backup_check_file(b, err) < 0 ||
+	if (b->is_external)
+		backup_emit(
+		        o->on_event, o->event_data,
+		        STRATA_EVENT_RESTORE_PROGRESS,
+		        "verifying '%s': no manifest, so a %s%s dump by its content, read to its end (no checksum or row counts to compare)",
+		        b->path, strata_backup_format_name(b->format),
+		        b->is_gzip ? " (gzip)" : "");
+	else
+		backup_emit(o->on_event, o->event_data,
+		            STRATA_EVENT_RESTORE_PROGRESS, "verifying '%s'",
+		            b->path);
+	/* a dump without a manifest has nothing to be checked against */
+	if ((!b->is_external && backup_check_file(b, err) < 0) ||
 	    ops->check(&entries, b, o->pg_bindir, err) < 0 ||
 	    resolve_target(&t, ops, url, o->into, err) < 0)
 		goto done;
@@ -240,6 +291,7 @@ int strata_backup_restore(char **out_target, const struct strata_backup *b,
 	}
 	rc = 0;
 done:
+	free(driver);
 	url_release(&t.url);
 	free(t.audit);
 	free(t.kept);

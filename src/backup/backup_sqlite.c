@@ -21,6 +21,7 @@
 #include "drivers/driver.h"
 #include "engine/audit.h"
 #include "backup/backup.h"
+#include "backup/plain.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -359,6 +360,8 @@ static int sqlite_check(size_t *out, const struct strata_backup *b,
 
 	UNUSED(bindir);
 	*out = 0;
+	if (b->format == STRATA_BACKUP_FORMAT_PLAIN)
+		return plain_check(out, b, false, err);
 	if (open_file(&db, b->path, OPEN_IMMUTABLE, err) < 0)
 		goto done;
 	if (sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &st, NULL) !=
@@ -567,7 +570,7 @@ static int sqlite_restore(const struct strata_backup *b,
 	char *real = t->exists ? realpath(t->url.path, NULL) : NULL;
 	const char *path = real ? real : t->url.path;
 	const char *slash = strrchr(path, '/');
-	struct sbuf tmp = SBUF_INIT, p = SBUF_INIT;
+	struct sbuf tmp = SBUF_INIT, p = SBUF_INIT, text = SBUF_INIT;
 	sqlite3 *src = NULL, *dst = NULL;
 	struct stat st;
 	int fd, rc = -1;
@@ -592,14 +595,36 @@ static int sqlite_restore(const struct strata_backup *b,
 	if (t->exists && stat(path, &st) == 0)
 		fchmod(fd, st.st_mode & 07777);
 	close(fd);
-	if (open_file(&src, b->path, OPEN_IMMUTABLE, err) < 0 ||
-	    open_file(&dst, tmp.buf, OPEN_WRITE, err) < 0 ||
-	    exec(dst, "PRAGMA journal_mode = OFF", "could not restore", err) <
-	            0 ||
-	    copy_db(dst, src, NULL, "could not restore", err) < 0 ||
-	    exec(dst, "PRAGMA journal_mode = DELETE", "could not restore",
-	         err) < 0)
+	if (b->format == STRATA_BACKUP_FORMAT_PLAIN) {
+		/* .dump output, run into the new file: whatever it does
+		 * (its own BEGIN and COMMIT), the target is untouched until
+		 * the rename */
+		if (plain_read_all(&text, b->path, err) < 0 ||
+		    open_file(&dst, tmp.buf, OPEN_WRITE, err) < 0)
+			goto done;
+		if (sqlite3_exec(dst, text.buf, NULL, NULL, NULL) !=
+		    SQLITE_OK) {
+			sqlitedrv_error(err, dst,
+			                sqlite3_extended_errcode(dst));
+			error_prefix(err, "restoring '%s' failed", b->path);
+			goto done;
+		}
+		if (!sqlite3_get_autocommit(dst)) {
+			strata_error_set(
+			        err, STRATA_EFAILED,
+			        "restoring '%s' failed: it ends inside a transaction it began",
+			        b->path);
+			goto done;
+		}
+	} else if (open_file(&src, b->path, OPEN_IMMUTABLE, err) < 0 ||
+	           open_file(&dst, tmp.buf, OPEN_WRITE, err) < 0 ||
+	           exec(dst, "PRAGMA journal_mode = OFF", "could not restore",
+	                err) < 0 ||
+	           copy_db(dst, src, NULL, "could not restore", err) < 0 ||
+	           exec(dst, "PRAGMA journal_mode = DELETE",
+	                "could not restore", err) < 0) {
 		goto done;
+	}
 	if (t->exists && b->kind == STRATA_BACKUP_FULL &&
 	    carry_audit(dst, path, err) < 0)
 		goto done;
@@ -647,12 +672,14 @@ done:
 	}
 	sbuf_release(&tmp);
 	sbuf_release(&p);
+	sbuf_release(&text);
 	free(real);
 	return rc;
 }
 
 const struct backup_ops sqlitebackup_ops = {
 	.suffix = ".sqlite",
+	.formats = 1u << STRATA_BACKUP_FORMAT_CUSTOM,
 	.create = sqlite_create,
 	.check = sqlite_check,
 	.restore_test = sqlite_restore_test,

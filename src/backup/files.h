@@ -41,9 +41,16 @@ int backup_make_temp(struct sbuf *out, const char *dir, const char *name,
 int backup_write_synced(const char *path, const char *text,
                         struct strata_error *err);
 /* The SHA-256 (lower-case hex) and size of the file at `path`; with
- * is_sync, the file is fsync'd too. */
+ * is_sync, the file is fsync'd too. A directory (a directory-format dump)
+ * hashes each file's name, size and content in name order, and its size
+ * is theirs together. */
 int backup_hash_file(char hex[65], uint64_t *size, const char *path,
                      bool is_sync, struct strata_error *err);
+/* Removes the backup at `path`: a file, or a directory-format dump (its
+ * files, then itself); 0 when it is gone (or never was), else -1 and errno. */
+int backup_remove(const char *path);
+/* The suffix of a backup of `format` by a driver whose own is `native`. */
+const char *backup_suffix(enum strata_backup_format format, const char *native);
 /* Makes the directory's entries (a rename) durable. */
 int backup_sync_dir(const char *dir, struct strata_error *err);
 /* Gives `tmp` the name `path`, never replacing a file that has it; 1 when

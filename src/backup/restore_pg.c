@@ -16,7 +16,9 @@
 #include "engine/db.h"
 #include "backup/backup.h"
 #include "backup/backup_pg.h"
+#include "backup/plain.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
@@ -82,13 +84,72 @@ static void restore_tick(void *data)
 	PQclear(res);
 }
 
+/*
+ * psql's error (its "psql:<stdin>:LINE: ERROR:  ..." line) as the
+ * message, with the file's name and line; what else it said (the
+ * statement's LINE and caret) as the detail. Returns -1.
+ */
+static int psql_failed(struct strata_error *err, const struct child *c,
+                       const char *path, const char *password)
+{
+	char *text = backup_scrub(c->err.buf, password);
+	const char *hit = strstr(text, "ERROR:  "), *start = hit;
+	struct sbuf detail = SBUF_INIT;
+	long line = 0;
+	size_t end = 0;
+
+	if (hit) {
+		while (start > text && start[-1] != '\n')
+			start--;
+		end = (size_t)(hit - text) + strcspn(hit, "\n");
+		/* psql:<stdin>:LINE: */
+		if (!strncmp(start, "psql:<stdin>:", 13))
+			line = strtol(start + 13, NULL, 10);
+		hit += strlen("ERROR:  ");
+		if (line > 0)
+			strata_error_set(
+			        err, STRATA_EFAILED,
+			        "restoring '%s' failed at line %ld: %.*s", path,
+			        line, (int)(text + end - hit), hit);
+		else
+			strata_error_set(err, STRATA_EFAILED,
+			                 "restoring '%s' failed: %.*s", path,
+			                 (int)(text + end - hit), hit);
+		sbuf_add(&detail, text, (size_t)(start - text));
+		sbuf_adds(&detail, text + end + (text[end] == '\n'));
+	} else {
+		strata_error_set(err, STRATA_EFAILED, "restoring '%s' failed",
+		                 path);
+		sbuf_adds(&detail, text);
+	}
+	while (detail.len && strchr("\n ", detail.buf[detail.len - 1]))
+		detail.buf[--detail.len] = '\0';
+	if (detail.len)
+		sbuf_addch(&detail, '\n');
+	sbuf_adds(&detail, "psql ");
+	child_describe_status(&detail, c);
+	sbuf_adds(
+	        &detail,
+	        "; it ran the file in one transaction, which was rolled back.");
+	strata_error_detail(err, "%s", detail.buf);
+	sbuf_release(&detail);
+	free(text);
+	return -1;
+}
+
 #define RESTORE_ONE_TXN 1u /* --single-transaction: all or nothing */
 #define RESTORE_CLEAN   2u /* --clean --if-exists: replace what is there */
 
-/* Runs pg_restore of `b` into the database `url`, which exists. */
+/*
+ * Runs pg_restore of `b` into the database `url`, which exists; SQL text
+ * goes through psql instead, always in one transaction (ON_ERROR_STOP
+ * and --single-transaction), its input streamed from the file by zlib:
+ * when reading fails halfway, psql is killed before it sees an end of
+ * input it would commit.
+ */
 static int run_pg_restore(const struct strata_backup *b,
                           const struct strata_url *url, unsigned flags,
-                          double lock_wait, const char *bindir,
+                          int jobs, double lock_wait, const char *bindir,
                           strata_event_fn on_event, void *event_data,
                           struct strata_error *err)
 {
@@ -100,14 +161,18 @@ static int run_pg_restore(const struct strata_backup *b,
 	char *min_what = xstrfmt("the pg_dump that wrote '%s' (%s)", b->path,
 	                         b->tool ? b->tool : "unknown");
 	struct restore_watch w = { .who = SBUF_INIT };
-	const char *argv[9];
+	bool is_plain = b->format == STRATA_BACKUP_FORMAT_PLAIN;
+	struct plain_reader in = { .failure = SBUF_INIT };
+	const char *argv[12];
+	char jobs_arg[32];
 	size_t n = 0;
 	int rc = -1;
 
 	if (pgdrv_driver.connect(&conn, url, err) < 0)
 		goto done;
 	server_major = PQserverVersion(session_of(conn)) / 10000;
-	if (pgchild_init(&cc, session_of(conn), NULL, "pg_restore", err) < 0)
+	if (pgchild_init(&cc, session_of(conn), NULL,
+	                 is_plain ? "psql" : "pg_restore", err) < 0)
 		goto done;
 	pgdrv_driver.close(conn);
 	conn = NULL;
@@ -122,22 +187,46 @@ static int run_pg_restore(const struct strata_backup *b,
 		c.tick = restore_tick;
 		c.tick_data = &w;
 	}
-	if (pgbackup_find_tool(&tool, "pg_restore",
+	if (pgbackup_find_tool(&tool, is_plain ? "psql" : "pg_restore",
 	                       dump_major > server_major ? dump_major
 	                                                 : server_major,
 	                       dump_major, min_what, bindir, err) < 0)
 		goto done;
 	argv[n++] = tool.path;
 	argv[n++] = "--no-password";
-	argv[n++] = "--exit-on-error";
-	if (flags & RESTORE_ONE_TXN)
+	if (is_plain) {
+		assert(!(flags & RESTORE_CLEAN));
+		if (plain_reader_open(&in, b->path, err) < 0)
+			goto done;
+		argv[n++] = "--no-psqlrc";
+		argv[n++] = "--quiet";
+		argv[n++] = "--set=ON_ERROR_STOP=1";
 		argv[n++] = "--single-transaction";
-	if (flags & RESTORE_CLEAN) {
-		argv[n++] = "--clean";
-		argv[n++] = "--if-exists";
+		/* query results (pg_dump's SELECT set_config()) */
+		argv[n++] = "--output=/dev/null";
+		/* stdin as a file: errors then carry their line */
+		argv[n++] = "--file=-";
+		argv[n++] = cc.dbname_arg;
+		c.feed = plain_reader_feed;
+		c.feed_data = &in;
+	} else {
+		argv[n++] = "--exit-on-error";
+		if (flags & RESTORE_ONE_TXN)
+			argv[n++] = "--single-transaction";
+		/* pg_restore runs jobs of a directory (or custom) archive,
+		 * never in one transaction */
+		else if (jobs > 1 &&
+		         b->format == STRATA_BACKUP_FORMAT_DIRECTORY) {
+			snprintf(jobs_arg, sizeof(jobs_arg), "--jobs=%d", jobs);
+			argv[n++] = jobs_arg;
+		}
+		if (flags & RESTORE_CLEAN) {
+			argv[n++] = "--clean";
+			argv[n++] = "--if-exists";
+		}
+		argv[n++] = cc.dbname_arg;
+		argv[n++] = b->path;
 	}
-	argv[n++] = cc.dbname_arg;
-	argv[n++] = b->path;
 	argv[n] = NULL;
 	c.argv = argv;
 	pgchild_pass(&cc, &c);
@@ -157,9 +246,20 @@ static int run_pg_restore(const struct strata_backup *b,
 		        "End the session in the way, or restore when it is done.");
 		goto done;
 	}
+	if (c.is_feed_failed) {
+		strata_error_set(err, STRATA_EFAILED, "%s", in.failure.buf);
+		strata_error_detail(
+		        err,
+		        "psql was stopped before the end of its input, so its transaction was never committed.");
+		goto done;
+	}
 	if (!child_succeeded(&c)) {
-		pgchild_tool_failed(err, STRATA_EFAILED, "pg_restore failed",
-		                    "pg_restore", &c, cc.password);
+		if (is_plain)
+			psql_failed(err, &c, b->path, cc.password);
+		else
+			pgchild_tool_failed(err, STRATA_EFAILED,
+			                    "pg_restore failed", "pg_restore",
+			                    &c, cc.password);
 		goto done;
 	}
 	pgchild_tool_warnings(on_event, event_data, &c, cc.password);
@@ -173,6 +273,7 @@ done:
 	child_release(&c);
 	pgchild_release(&cc);
 	pgbackup_tool_release(&tool);
+	plain_reader_close(&in);
 	free(min_what);
 	return rc;
 }
@@ -220,11 +321,11 @@ static int restore_swap(const struct strata_backup *b, struct backup_target *t,
 	        opts->on_event, opts->event_data, STRATA_EVENT_RESTORE_PROGRESS,
 	        "restoring '%s' into new database '%s' ('%s' stays as it is until that is complete)",
 	        b->path, new_name, name);
-	if (run_pg_restore(b, &new_url, 0, 0, opts->pg_bindir, opts->on_event,
-	                   opts->event_data, err) < 0 ||
+	if (run_pg_restore(b, &new_url, 0, opts->jobs, 0, opts->pg_bindir,
+	                   opts->on_event, opts->event_data, err) < 0 ||
 	    pgdrv_driver.connect(&conn, &new_url, err) < 0)
 		goto done;
-	if (b->kind != STRATA_BACKUP_DATA &&
+	if (b->kind != STRATA_BACKUP_DATA && !b->is_external &&
 	    pgsafety_verify_restored(b, session_of(conn),
 	                             "the restored copy does not verify",
 	                             err) < 0)
@@ -372,7 +473,7 @@ static int restore_in_place(const struct strata_backup *b,
 	        opts->on_event, opts->event_data, STRATA_EVENT_RESTORE_PROGRESS,
 	        "restoring '%s' into '%s' in one transaction (role '%s' may not create databases)",
 	        b->path, t->url.redacted, r->role);
-	if (run_pg_restore(b, &t->url, RESTORE_ONE_TXN | RESTORE_CLEAN,
+	if (run_pg_restore(b, &t->url, RESTORE_ONE_TXN | RESTORE_CLEAN, 0,
 	                   opts->lock_wait, opts->pg_bindir, opts->on_event,
 	                   opts->event_data, err) < 0)
 		goto done;
@@ -385,7 +486,7 @@ static int restore_in_place(const struct strata_backup *b,
 		            e2.message);
 		goto done;
 	}
-	if (b->kind != STRATA_BACKUP_DATA &&
+	if (b->kind != STRATA_BACKUP_DATA && !b->is_external &&
 	    pgsafety_verify_restored(
 	            b, session_of(conn),
 	            "restored in place, but it differs from the backup",
@@ -427,8 +528,9 @@ int pgrestore_op(const struct strata_backup *b, struct backup_target *t,
 		            STRATA_EVENT_RESTORE_PROGRESS,
 		            "restoring '%s' into new database '%s'", b->path,
 		            t->url.redacted);
-		rc = run_pg_restore(b, &t->url, 0, 0, opts->pg_bindir,
-		                    opts->on_event, opts->event_data, err);
+		rc = run_pg_restore(b, &t->url, 0, opts->jobs, 0,
+		                    opts->pg_bindir, opts->on_event,
+		                    opts->event_data, err);
 		if (rc < 0 &&
 		    pgdrv_driver.database_drop(&t->url, true, &e2) < 0)
 			backup_emit(
@@ -445,7 +547,7 @@ int pgrestore_op(const struct strata_backup *b, struct backup_target *t,
 		            STRATA_EVENT_RESTORE_PROGRESS,
 		            "restoring '%s' into '%s' in one transaction",
 		            b->path, t->url.redacted);
-		return run_pg_restore(b, &t->url, RESTORE_ONE_TXN,
+		return run_pg_restore(b, &t->url, RESTORE_ONE_TXN, 0,
 		                      opts->lock_wait, opts->pg_bindir,
 		                      opts->on_event, opts->event_data, err);
 	}
@@ -457,6 +559,19 @@ int pgrestore_op(const struct strata_backup *b, struct backup_target *t,
 		pgsafety_close_and_await(conn, &t->url);
 		conn = NULL;
 		rc = restore_swap(b, t, &r, opts, err);
+	} else if (b->format == STRATA_BACKUP_FORMAT_PLAIN) {
+		/* its statements create; what to drop first it cannot say,
+		 * and strata will not guess */
+		strata_error_set(
+		        err, STRATA_EFAILED,
+		        "cannot replace '%s' with SQL text in place: role '%s' may not create databases or does not own it",
+		        PQdb(session_of(conn)), r.role);
+		strata_error_detail(
+		        err,
+		        "A plain dump only creates; replacing a database with it means loading it into a new database and swapping that in, which needs CREATEDB and the database's ownership.");
+		strata_error_hint(
+		        err,
+		        "As a superuser, grant them (ALTER ROLE ... CREATEDB; ALTER DATABASE ... OWNER TO ...), or restore into a new database, or restore a custom-format dump (pg_dump -Fc), which can replace in place.");
 	} else {
 		rc = restore_in_place(b, t, &r, session_of(conn), opts, err);
 	}
@@ -503,8 +618,8 @@ int pgrestore_test(struct strata_backup *out, const struct strata_backup *b,
 	backup_emit(opts->on_event, opts->event_data,
 	            STRATA_EVENT_RESTORE_PROGRESS,
 	            "restore test: restoring into scratch database '%s'", name);
-	if (run_pg_restore(b, &scratch, 0, 0, opts->pg_bindir, opts->on_event,
-	                   opts->event_data, err) < 0 ||
+	if (run_pg_restore(b, &scratch, 0, 0, 0, opts->pg_bindir,
+	                   opts->on_event, opts->event_data, err) < 0 ||
 	    pgdrv_driver.connect(&conn, &scratch, err) < 0 ||
 	    pgbackup_counts_send(&k, session_of(conn), false, err) < 0 ||
 	    pgbackup_counts_collect(out, &k, session_of(conn), err) < 0)

@@ -115,6 +115,9 @@ struct cli {
 	const char *schema;     /* --schema: strata_db_options.schema */
 	const char *fleet_name; /* --fleet NAME: [fleet.NAME] of strata.conf */
 	int fleet_jobs, fleet_canary; /* 0: the defaults */
+	/* backup --format custom|plain|directory (--format text|json is the
+	 * output's) */
+	enum strata_backup_format backup_format;
 	bool is_fleet_fail_fast;
 	/* in a fleet's child: the target, in place of the database */
 	const char *fleet_target;

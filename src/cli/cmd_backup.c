@@ -17,7 +17,7 @@
 #include "util/banned.h"
 
 static const char usage[] =
-        "[--kind full|schema|data] [--dir DIR] [--tag TAG]\n"
+        "[--kind full|schema|data] [--format custom|plain|directory [--jobs N]] [--dir DIR] [--tag TAG]\n"
         "       strata backup verify FILE [--restore-test]\n"
         "       strata backup list [--dir DIR]\n"
         "       strata backup prune [--dry-run] [--keep-daily N] [--keep-weekly N] [--keep-monthly N] [--keep-pre-migration DURATION] [--dir DIR]";
@@ -63,6 +63,8 @@ json_t *cli_backup_json(const struct strata_backup *b)
 	                                : json_null());
 	json_object_set_new(o, "kind",
 	                    json_string(strata_backup_kind_name(b->kind)));
+	json_object_set_new(o, "format",
+	                    json_string(strata_backup_format_name(b->format)));
 	json_object_set_new(o, "created_at", cli_json_text(b->created));
 	json_object_set_new(o, "size", json_integer((json_int_t)b->size));
 	json_object_set_new(o, "sha256", json_string(b->sha256));
@@ -109,9 +111,13 @@ static void print_created(struct cli *cli, const struct strata_backup *b)
 	if (cli->verbosity < 0)
 		return;
 	cli_format_size(size, sizeof(size), b->size);
-	printf("Backed up to %s (%s, %s, %zu table%s", cli_safe(b->path), size,
-	       strata_backup_kind_name(b->kind), b->n_tables,
-	       b->n_tables == 1 ? "" : "s");
+	printf("Backed up to %s (%s, %s%s%s, %zu table%s", cli_safe(b->path),
+	       size, strata_backup_kind_name(b->kind),
+	       b->format != STRATA_BACKUP_FORMAT_CUSTOM ? ", " : "",
+	       b->format != STRATA_BACKUP_FORMAT_CUSTOM
+	               ? strata_backup_format_name(b->format)
+	               : "",
+	       b->n_tables, b->n_tables == 1 ? "" : "s");
 	if (b->newest_applied)
 		printf(", newest applied migration %" PRId64,
 		       b->newest_applied);
@@ -157,6 +163,16 @@ static int create(struct cli *cli, int argc, char **argv)
 		        "--kind wants full, schema or data, not '%s'", kind);
 	if ((rc = knob_now(cli, "backup", &bo.now)) != 0)
 		return rc;
+	/* --format and --jobs are global options; a fleet's --jobs is the
+	 * fleet's, one backup's is pg_dump's */
+	bo.format = cli->backup_format;
+	if (!cli->is_fleet_child && cli->fleet_jobs > 1) {
+		if (bo.format != STRATA_BACKUP_FORMAT_DIRECTORY)
+			return cli_usage_error(
+			        cli, "backup",
+			        "--jobs goes with --format directory: pg_dump runs jobs in parallel only into a directory");
+		bo.jobs = cli->fleet_jobs;
+	}
 	bo.dir = cli_backup_dir(cli, dir);
 	bo.tag = tag;
 	bo.pg_bindir = cli_pg_bindir();
@@ -352,8 +368,9 @@ static int list(struct cli *cli, int argc, char **argv)
 		printf("No backups in %s.\n",
 		       cli_safe(cli_backup_dir(cli, dir)));
 	else
-		printf("%-20s %-6s %-10s %-16s %-30s %s\n", "CREATED", "KIND",
-		       "SIZE", "NEWEST APPLIED", "TAG", "FILE");
+		printf("%-20s %-6s %-9s %-10s %-16s %-30s %s\n", "CREATED",
+		       "KIND", "FORMAT", "SIZE", "NEWEST APPLIED", "TAG",
+		       "FILE");
 	for (size_t i = 0; i < l.n; i++) {
 		const struct strata_backup *b = l.items[i];
 		char size[32], newest[24] = "-";
@@ -362,10 +379,10 @@ static int list(struct cli *cli, int argc, char **argv)
 		if (b->newest_applied)
 			snprintf(newest, sizeof(newest), "%" PRId64,
 			         b->newest_applied);
-		printf("%-20s %-6s %-10s %-16s %-30s %s%s\n",
+		printf("%-20s %-6s %-9s %-10s %-16s %-30s %s%s\n",
 		       cli_safe(b->created), strata_backup_kind_name(b->kind),
-		       size, newest, b->tag ? cli_safe(b->tag) : "-",
-		       cli_safe(b->path),
+		       strata_backup_format_name(b->format), size, newest,
+		       b->tag ? cli_safe(b->tag) : "-", cli_safe(b->path),
 		       b->is_file_missing ? " (file missing)" : "");
 	}
 	for (size_t i = 0; i < l.n_incomplete; i++)

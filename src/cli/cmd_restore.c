@@ -162,6 +162,8 @@ int cmd_restore(struct cli *cli, int argc, char **argv)
 	ro.command = cli->command_line;
 	ro.table = cli->table;
 	ro.lock_wait = cli->lock_wait;
+	/* the global --jobs: pg_restore's for a directory-format dump */
+	ro.jobs = cli->fleet_jobs;
 	ro.out_kept = &kept;
 	ro.on_event = cli_event;
 	ro.event_data = cli;
@@ -169,7 +171,7 @@ int cmd_restore(struct cli *cli, int argc, char **argv)
 		cli_info(cli, "Chose %s (taken %s%s%s%s).", cli_safe(b->path),
 		         cli_safe(b->created), b->tag ? ", tagged '" : "",
 		         b->tag ? cli_safe(b->tag) : "", b->tag ? "'" : "");
-	if ((is_chosen ? (b ? 0 : -1) : strata_backup_read(&b, argv[0], &err)) <
+	if ((is_chosen ? (b ? 0 : -1) : strata_backup_open(&b, argv[0], &err)) <
 	            0 ||
 	    strata_backup_restore(&target, b, cli->database, &ro, &err) < 0) {
 		rc = cli_error(cli, &err);

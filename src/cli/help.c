@@ -317,17 +317,20 @@ static const struct help helps[] = {
 	{
 		.name = "backup",
 		.synopsis = LIST(
-			"[--kind full|schema|data] [--dir DIR] [--tag TAG]",
+			"[--kind full|schema|data] [--format custom|plain|directory [--jobs N]] [--dir DIR] [--tag TAG]",
 			"verify FILE [--restore-test]",
 			"list [--dir DIR]",
 			"prune [--dry-run] [--keep-daily N] [--keep-weekly N] [--keep-monthly N] [--keep-pre-migration DURATION] [--dir DIR]"),
 		.description = LIST(
 			"Back up the database with PostgreSQL's own pg_dump (custom format, of the server's major version) or SQLite's online backup API, with a manifest NAME.json beside the file: size, SHA-256, newest applied migration, row counts. A backup is complete once its manifest exists.",
-			"backup verify checks a file against its manifest and that it can be read back. backup list shows the backups of a folder. backup prune removes the ones the retention policy does not keep."),
+			"--format chooses pg_dump's format: custom (the default, NAME.dump), plain (SQL text, NAME.sql, restored through psql in one transaction) or directory (NAME.dir, which --jobs N dumps, and restore --jobs N restores, with N jobs in parallel; its SHA-256 covers each file's name and content). The manifest records it; restore, --latest and prune handle every format. SQLite backups are database files.",
+			"backup verify checks a file against its manifest and that it can be read back. backup list shows the backups of a folder. backup prune removes the ones the retention policy does not keep (a directory backup whole)."),
 		.subcommands = LIST("backup verify", "backup list", "backup prune"),
 		.examples = PAIRS(
 			{ "strata backup --tag before-release",
 			  "backups/app-20250101T120000Z-full-before-release.dump and .json" },
+			{ "strata backup --format directory --jobs 4",
+			  "backups/app-20250101T120000Z-full.dir, dumped by 4 jobs" },
 			{ "strata backup verify backups/app-20250101T120000Z-full.dump --restore-test",
 			  "Checked, and restored into a scratch database" },
 			{ "strata backup prune --dry-run",
@@ -376,10 +379,13 @@ static const struct help helps[] = {
 		.description = LIST(
 			"Verify a backup, then restore it into the database, or --into another one, created when missing. A non-empty target is refused unless --clean, and overwriting one asks first (on a terminal) unless --yes.",
 			"Instead of a file, --latest chooses the newest complete backup of the database (as --database names it) and --kind (full by default) in the backup directory, pre-migration backups included; --before TIME the newest taken at or before TIME, --tag TAG the newest with that tag. The chosen file is named before anything is restored; when none fits, nothing is restored and the error says what was asked.",
-			"A failed restore leaves the target as it was: with --clean, PostgreSQL restores into a new database and swaps it in when complete (which needs CREATEDB and ownership of the target), else restores in one transaction inside it; SQLite writes a new file and renames it over the old."),
+			"A failed restore leaves the target as it was: with --clean, PostgreSQL restores into a new database and swaps it in when complete (which needs CREATEDB and ownership of the target), else restores in one transaction inside it; SQLite writes a new file and renames it over the old.",
+			"FILE may also be a dump without a manifest, its format told by its content, not its name: pg_dump's plain SQL (gzip'd or not), custom (-Fc) or directory (-Fd) format, an SQLite database or its .dump. SQL text runs through psql with ON_ERROR_STOP in one transaction, after it was read to its end: an empty, truncated or unreadable file, and statements that cannot run in one transaction (CREATE DATABASE and \\connect of pg_dumpall or pg_dump --create, BEGIN and COMMIT, VACUUM, psql meta-commands), are refused before anything runs. With --clean, SQL text is loaded into a new database and swapped in; it never drops anything in place."),
 		.examples = PAIRS(
 			{ "strata restore backups/app-20250101T120000Z-full.dump --into app_copy",
 			  "Into a new database beside the original" },
+			{ "strata restore app.sql.gz --into app_copy",
+			  "A dump of pg_dump | gzip, in one transaction" },
 			{ "strata restore --latest --clean",
 			  "The newest full backup, over the database (after a failed deploy: the pre-migration one)" },
 			{ "strata restore --before 2025-01-01T12:00:00Z --into app_copy",

@@ -81,7 +81,7 @@ static struct opt global_opts[] = {
 	{ 0, "targets-query", OPT_STRING, NULL, NULL, "SQL",
 	  "a fleet: the databases the query on --database names, a URL or a database name of that server per row" },
 	{ 0, "jobs", OPT_STRING, &jobs_arg, NULL, "N",
-	  "a fleet's targets at once (default: 4)" },
+	  "a fleet's targets at once (default: 4); one backup --format directory or restore of one: pg_dump's and pg_restore's jobs" },
 	{ 0, "fail-fast", OPT_FLAG, NULL, NULL, NULL,
 	  "a fleet starts no target after one fails" },
 	{ 0, "canary", OPT_STRING, &canary_arg, NULL, "N",
@@ -89,7 +89,7 @@ static struct opt global_opts[] = {
 	{ 0, "hide-queries", OPT_FLAG, NULL, NULL, NULL,
 	  "no query texts in progress, warnings and blocker reports" },
 	{ 0, "format", OPT_STRING, &format_arg, NULL, "text|json",
-	  "output format (default: text)" },
+	  "output format (default: text); backup also takes the dump's: custom (default), plain or directory" },
 	{ 'q', "quiet", OPT_FLAG, &is_quiet, NULL, NULL, "print only errors" },
 	{ 'v', "verbose", OPT_FLAG, &is_verbose, NULL, NULL,
 	  "print more, including server notices" },
@@ -308,10 +308,18 @@ static int apply_globals(struct cli *cli, const char *cmd)
 			cli->format = FORMAT_JSON;
 		else if (strcmp(format_arg, "text") == 0)
 			cli->format = FORMAT_TEXT;
+		/* backup's dump formats share the name */
+		else if ((!cmd || !strcmp(cmd, "backup")) &&
+		         strata_backup_format_parse(&cli->backup_format,
+		                                    format_arg) == 0)
+			;
 		else
 			return cli_usage_error(
 			        cli, cmd,
-			        "--format wants 'text' or 'json', not '%s'",
+			        "--format wants 'text' or 'json'%s, not '%s'",
+			        cmd && !strcmp(cmd, "backup")
+			                ? " (or a backup's: custom, plain or directory)"
+			                : "",
 			        format_arg);
 	}
 	if (is_quiet)

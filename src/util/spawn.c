@@ -1,7 +1,9 @@
 /*
  * Child processes (pg_dump, pg_restore): started with posix_spawn() from an
  * explicit argv and environment, never through a shell, so nothing is
- * quoted or expanded. The child reads /dev/null; its stdout and stderr are
+ * quoted or expanded. The child reads /dev/null, or what a feed callback
+ * gives it (through a socket pair, so that a child that stopped reading
+ * is never a SIGPIPE for the library's caller); its stdout and stderr are
  * captured (up to a cap) for results and error messages. While it runs, a
  * tick callback is called about once a second, which is how long dumps
  * report progress.
@@ -24,6 +26,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -189,8 +192,68 @@ static int wait_child(pid_t pid, int *status)
 	return r < 0 ? -1 : 0;
 }
 
+/* The stdin side of a feed: the parent's end non-blocking. */
+static int make_feed(int fds[2])
+{
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0)
+		return -1;
+	/* one direction only: the child's end never writes back */
+	shutdown(fds[0], SHUT_WR);
+	if (fcntl(fds[1], F_SETFL, fcntl(fds[1], F_GETFL) | O_NONBLOCK) < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		fds[0] = fds[1] = -1;
+		return -1;
+	}
+	return 0;
+}
+
+struct feed_buf {
+	char *buf;
+	size_t len, off;
+};
+
+#define FEED_CHUNK (256u * 1024u)
+
+/*
+ * Gives the child what it can take now. Returns 1 while there is more,
+ * 0 once the input is complete (the caller closes it), -1 when the feed
+ * failed (the child is killed first) or the child stopped reading.
+ */
+static int feed_child(struct child *c, struct feed_buf *f, int fd, pid_t pid)
+{
+	for (;;) {
+		ssize_t n;
+
+		if (f->off == f->len) {
+			n = c->feed(c->feed_data, f->buf, FEED_CHUNK);
+			if (n < 0) {
+				/* before it can take the end as complete */
+				kill(pid, SIGKILL);
+				c->is_feed_failed = true;
+				return -1;
+			}
+			if (n == 0)
+				return 0;
+			f->len = (size_t)n;
+			f->off = 0;
+		}
+		n = send(fd, f->buf + f->off, f->len - f->off,
+		         MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 1;
+		if (n < 0)
+			return -1; /* it stopped reading: its status says why */
+		f->off += (size_t)n;
+	}
+}
+
 int child_run(struct child *c, struct strata_error *err)
 {
+	struct feed_buf feed = { 0 };
+	int inp[2] = { -1, -1 };
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t sigdef;
@@ -198,7 +261,7 @@ int child_run(struct child *c, struct strata_error *err)
 	struct child_hook hook = { .hook.fn = end_child };
 	bool is_ended = false;
 	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
-	struct pollfd pfd[2];
+	struct pollfd pfd[3];
 	size_t max = c->max_output ? c->max_output : DEFAULT_MAX_OUTPUT;
 	int64_t last_tick = text_monotonic_ns();
 	bool has_fa = false;
@@ -208,7 +271,9 @@ int child_run(struct child *c, struct strata_error *err)
 	assert(c->pass_fd < 0 || c->pass_fd != c->pass_fd_as);
 	c->exit_status = -1;
 	c->signal = 0;
-	if (make_pipe(outp) < 0 || make_pipe(errp) < 0) {
+	c->is_feed_failed = false;
+	if (make_pipe(outp) < 0 || make_pipe(errp) < 0 ||
+	    (c->feed && make_feed(inp) < 0)) {
 		strata_error_set(err, STRATA_EFAILED,
 		                 "could not create a pipe for '%s': %s",
 		                 c->argv[0], strerror(errno));
@@ -218,8 +283,9 @@ int child_run(struct child *c, struct strata_error *err)
 		BUG("posix_spawn_file_actions_init failed");
 	has_fa = true;
 	/* dup2 clears close-on-exec on the target; the originals close */
-	if (posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY,
-	                                     0) != 0 ||
+	if ((c->feed ? posix_spawn_file_actions_adddup2(&fa, inp[0], 0)
+	             : posix_spawn_file_actions_addopen(&fa, 0, "/dev/null",
+	                                                O_RDONLY, 0)) != 0 ||
 	    posix_spawn_file_actions_adddup2(&fa, outp[1], 1) != 0 ||
 	    posix_spawn_file_actions_adddup2(&fa, errp[1], 2) != 0 ||
 	    (c->pass_fd >= 0 && posix_spawn_file_actions_adddup2(
@@ -245,6 +311,9 @@ int child_run(struct child *c, struct strata_error *err)
 	}
 	close_fd(&outp[1]);
 	close_fd(&errp[1]);
+	close_fd(&inp[0]);
+	if (c->feed)
+		feed.buf = xmalloc(FEED_CHUNK);
 	hook.pid = pid;
 	cancel_register(&hook.hook);
 	while (outp[0] >= 0 || errp[0] >= 0) {
@@ -257,11 +326,16 @@ int child_run(struct child *c, struct strata_error *err)
 		}
 		pfd[0].fd = outp[0];
 		pfd[1].fd = errp[0];
+		pfd[2].fd = inp[1];
 		pfd[0].events = pfd[1].events = POLLIN;
-		pfd[0].revents = pfd[1].revents = 0;
-		n = poll(pfd, 2, POLL_MS);
+		pfd[2].events = POLLOUT;
+		pfd[0].revents = pfd[1].revents = pfd[2].revents = 0;
+		n = poll(pfd, 3, POLL_MS);
 		if (n < 0 && errno != EINTR)
 			break;
+		if (n > 0 && pfd[2].revents &&
+		    feed_child(c, &feed, inp[1], pid) <= 0)
+			close_fd(&inp[1]);
 		if (n > 0 && pfd[0].revents &&
 		    drain(outp[0], &c->out, max) <= 0)
 			close_fd(&outp[0]);
@@ -275,6 +349,7 @@ int child_run(struct child *c, struct strata_error *err)
 	}
 	close_fd(&outp[0]);
 	close_fd(&errp[0]);
+	close_fd(&inp[1]);
 	if (strata_is_cancelled() && !is_ended)
 		kill(pid, SIGTERM);
 	if (wait_child(pid, &status) < 0) {
@@ -298,6 +373,9 @@ done:
 	close_fd(&outp[1]);
 	close_fd(&errp[0]);
 	close_fd(&errp[1]);
+	close_fd(&inp[0]);
+	close_fd(&inp[1]);
+	free(feed.buf);
 	return rc;
 }
 

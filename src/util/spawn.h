@@ -5,6 +5,8 @@
 #include "util/common.h"
 #include "util/sbuf.h"
 
+#include <sys/types.h>
+
 /* An environment for a child: NULL-terminated "NAME=VALUE" strings. */
 struct child_env {
 	char **v;
@@ -30,21 +32,30 @@ struct child {
 	void *tick_data;
 	int pass_fd;    /* a descriptor the child inherits as pass_fd_as */
 	int pass_fd_as; /* (a different number); -1: none (CHILD_INIT) */
+	/*
+	 * The child's stdin, when set: called for more whenever the child
+	 * can take it; returns bytes put in `buf`, 0 at the end (the child
+	 * then sees end of file), -1 on a failure, which kills the child
+	 * (SIGKILL) before it can see an end of its input. NULL: /dev/null.
+	 */
+	ssize_t (*feed)(void *data, char *buf, size_t size);
+	void *feed_data;
 	/* results */
 	struct sbuf out, err;
 	int exit_status;     /* -1 when ended by a signal */
 	int signal;          /* the signal that ended it, else 0 */
 	bool is_path_search; /* argv[0] is a name looked up in PATH */
+	bool is_feed_failed; /* feed returned -1 and the child was killed */
 };
 
-#define CHILD_INIT                                                           \
-	{                                                                    \
-		NULL, NULL, 0, NULL, NULL, -1, -1, SBUF_INIT, SBUF_INIT, -1, \
-		        0, false                                             \
+#define CHILD_INIT                                                        \
+	{                                                                 \
+		NULL, NULL, 0, NULL, NULL, -1, -1, NULL, NULL, SBUF_INIT, \
+		        SBUF_INIT, -1, 0, false, false                    \
 	}
 
 /*
- * Runs the child to its end, stdin from /dev/null, stdout and stderr
+ * Runs the child to its end, stdin from `feed` or /dev/null, stdout and stderr
  * captured. Fails (STRATA_EFAILED) only when it cannot be started or
  * waited for; its exit status is the caller's to judge.
  */

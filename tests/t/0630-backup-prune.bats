@@ -136,9 +136,9 @@ test-20250315T100000Z-full"
 	echo '{"not": "ours"}' >backups/other.json
 	run --separate-stderr strata backup list
 	assert_success
-	assert_line --index 0 --regexp '^CREATED +KIND +SIZE +NEWEST APPLIED +TAG +FILE$'
-	assert_line --index 1 --regexp '^2025-01-01T00:00:00Z +schema +[0-9.]+ KiB +1 +- +backups/test-20250101T000000Z-schema.sqlite$'
-	assert_line --index 2 --regexp '^2025-01-02T00:00:00Z +full +[0-9.]+ KiB +1 +second +backups/test-20250102T000000Z-full-second.sqlite$'
+	assert_line --index 0 --regexp '^CREATED +KIND +FORMAT +SIZE +NEWEST APPLIED +TAG +FILE$'
+	assert_line --index 1 --regexp '^2025-01-01T00:00:00Z +schema +custom +[0-9.]+ KiB +1 +- +backups/test-20250101T000000Z-schema.sqlite$'
+	assert_line --index 2 --regexp '^2025-01-02T00:00:00Z +full +custom +[0-9.]+ KiB +1 +second +backups/test-20250102T000000Z-full-second.sqlite$'
 	[[ $stderr == *"warning: 'backups/.backup.part-XYZ' is an incomplete backup"* ]]
 	rm backups/test-20250102T000000Z-full-second.sqlite
 	run strata backup list

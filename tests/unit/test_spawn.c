@@ -144,6 +144,70 @@ static void test_child_env_fd_tick(void **state)
 	child_release(&c);
 }
 
+/* Gives `left` bytes of 'x' in chunks, then ends (0) or fails (-1). */
+struct feed_state {
+	size_t left;
+	bool is_failing;
+};
+
+static ssize_t feed(void *data, char *buf, size_t size)
+{
+	struct feed_state *f = data;
+	size_t n = f->left < size ? f->left : size;
+
+	if (!n)
+		return f->is_failing ? -1 : 0;
+	memset(buf, 'x', n);
+	f->left -= n;
+	return (ssize_t)n;
+}
+
+static void test_child_feed(void **state)
+{
+	const char *count[] = { "/bin/sh", "-c", "wc -c", NULL };
+	const char *until_eof[] = { "/bin/sh", "-c", "cat >/dev/null; echo eof",
+		                    NULL };
+	const char *early[] = { "/bin/sh", "-c", "head -c 10 >/dev/null",
+		                NULL };
+	struct strata_error err = STRATA_ERROR_INIT;
+	struct child c = CHILD_INIT;
+	struct feed_state f = { 3u * 1024u * 1024u + 7u, false };
+
+	(void)state;
+	/* more than a socket buffer holds: written as the child reads */
+	c.argv = count;
+	c.feed = feed;
+	c.feed_data = &f;
+	assert_int_equal(child_run(&c, &err), 0);
+	assert_true(child_succeeded(&c));
+	assert_int_equal(strtol(c.out.buf, NULL, 10), 3 * 1024 * 1024 + 7);
+	child_release(&c);
+
+	/* a failing feed kills the child before it sees an end of input */
+	c = (struct child)CHILD_INIT;
+	f = (struct feed_state){ 1024u * 1024u, true };
+	c.argv = until_eof;
+	c.feed = feed;
+	c.feed_data = &f;
+	assert_int_equal(child_run(&c, &err), 0);
+	assert_true(c.is_feed_failed);
+	assert_int_equal(c.signal, SIGKILL);
+	assert_string_equal(c.out.buf, "");
+	child_release(&c);
+
+	/* a child that stops reading ends the feed, not us (no SIGPIPE) */
+	c = (struct child)CHILD_INIT;
+	f = (struct feed_state){ 8u * 1024u * 1024u, false };
+	c.argv = early;
+	c.feed = feed;
+	c.feed_data = &f;
+	signal(SIGPIPE, SIG_DFL);
+	assert_int_equal(child_run(&c, &err), 0);
+	assert_true(child_succeeded(&c));
+	assert_false(c.is_feed_failed);
+	child_release(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -151,6 +215,7 @@ int main(void)
 		cmocka_unit_test(test_child_streams_and_status),
 		cmocka_unit_test(test_child_signal_and_missing),
 		cmocka_unit_test(test_child_env_fd_tick),
+		cmocka_unit_test(test_child_feed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
