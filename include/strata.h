@@ -422,6 +422,11 @@ struct strata_migration {
 	/* Flyway's checksum of the up file (flyway layout; 0 otherwise):
 	 * CRC-32 of its lines, line endings and a BOM left out */
 	int32_t flyway_checksum;
+	/* Flyway's repeatable migration (R__x.sql): no version of its own
+	 * (`version` is from STRATA_VERSION_REPEATABLE, version_text "R"),
+	 * run after the versioned ones and again whenever its checksum
+	 * changes, never reverted */
+	bool is_repeatable;
 };
 
 struct strata_source;
@@ -497,6 +502,12 @@ STRATA_API int64_t strata_source_version_key(const struct strata_source *src,
                                              int64_t version);
 /* Set in a version that strata_version_parse() read as Flyway's parts. */
 #define STRATA_VERSION_FLYWAY_KEY (INT64_C(1) << 62)
+/*
+ * The versions of Flyway's repeatable migrations count up from here, in
+ * the order Flyway runs them (by description), above every versioned
+ * one; they are no version a user writes, and follow the source's files.
+ */
+#define STRATA_VERSION_REPEATABLE (INT64_C(1) << 61)
 /*
  * A version as a user writes it, for strata_source_version_key() and the
  * functions taking one: digits, or Flyway's parts ("1.2", "1_2") as their

@@ -146,6 +146,7 @@ static void fill_texts(struct strata_migration *m, const struct entry *up,
 	if (up->content->is_dbmate)
 		source_fill_dbmate(m, up->content, arena);
 	m->flyway_checksum = up->content->flyway_checksum;
+	m->is_repeatable = up->is_repeatable;
 	if (up->is_diesel) {
 		/* metadata.toml rules both files; "-- no-transaction" is
 		 * sqlx's, not diesel's */
@@ -304,16 +305,44 @@ static bool is_group_sound(struct entry **group, size_t n)
  * The migrations of the sound versions. Once any problem is known only a
  * lenient load (validate) keeps building, to check the rest's SQL.
  */
+static int cmp_entry_description(const void *a, const void *b)
+{
+	const struct entry *const *x = a, *const *y = b;
+
+	return strcmp((*x)->description, (*y)->description);
+}
+
 static void build_migrations(struct strata_source *src, struct entry **v,
                              size_t n, struct problems *problems,
                              bool is_lenient)
 {
 	struct strata_migration *ms;
-	size_t n_named = 0, n_ms = 0, n_versions = 0;
+	size_t n_named = 0, n_ms = 0, n_versions = 0, n_rep = 0;
 
 	for (size_t i = 0; i < n; i++)
 		if (v[i]->is_named)
 			v[n_named++] = v[i];
+	/* Flyway's repeatables run after every versioned one, by
+	 * description (Java's order of strings: of the UTF-8 bytes but past
+	 * U+FFFF); two of one description share a version, which
+	 * source_check_version() refuses as Flyway does */
+	for (size_t i = 0; i < n_named; i++)
+		n_rep += v[i]->is_repeatable;
+	if (n_rep) {
+		struct entry **rep = xcalloc(n_rep, sizeof(*rep));
+		int64_t key = STRATA_VERSION_REPEATABLE;
+
+		for (size_t i = 0, k = 0; i < n_named; i++)
+			if (v[i]->is_repeatable)
+				rep[k++] = v[i];
+		qsort(rep, n_rep, sizeof(*rep), cmp_entry_description);
+		for (size_t i = 0; i < n_rep; i++) {
+			key += i && strcmp(rep[i]->description,
+			                   rep[i - 1]->description);
+			rep[i]->version = key;
+		}
+		free(rep);
+	}
 	if (n_named)
 		qsort(v, n_named, sizeof(*v), cmp_entry_version);
 	for (size_t i = 0; i < n_named; i++)

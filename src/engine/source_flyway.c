@@ -4,9 +4,11 @@
  * Flyway's ResourceNameParser reads them. VERSION is parts of digits
  * separated by '.' or '_' ('_' shown as '.', as Flyway's MigrationVersion
  * shows it), compared part by part as numbers, trailing zeros ignored
- * ("1" is "1.0"). A per-script V1__x.sql.conf with executeInTransaction=
- * false runs the migration outside a transaction. Flyway's checksum is a
- * CRC-32 over the file's lines as Java's BufferedReader reads them.
+ * ("1" is "1.0"). R__<DESCRIPTION>.sql is a repeatable migration, run
+ * after the versioned ones, in the order of descriptions. A per-script
+ * V1__x.sql.conf with executeInTransaction= false runs the migration outside a
+ * transaction. Flyway's checksum is a CRC-32 over the file's lines as Java's
+ * BufferedReader reads them.
  */
 #include "engine/source.h"
 #include "engine/source_read.h"
@@ -120,17 +122,23 @@ int source_parse_flyway(struct entry *e, struct arena *arena,
 	if (text_utf8_invalid_at(e->name, name_len) != name_len)
 		return name_error(e, err, "The name is not valid UTF-8.");
 	if (e->name[0] == 'R') {
-		strata_error_set(
-		        err, STRATA_EVALIDATE,
-		        "'%s' is a Flyway repeatable migration, which strata does not run",
-		        e->path);
-		strata_error_detail(
-		        err,
-		        "Flyway runs R__ migrations after the versioned ones and again whenever they change; strata runs versioned migrations only.");
-		strata_error_hint(
-		        err,
-		        "Apply the folder with Flyway, or turn the repeatable migration into a versioned one (V<NEXT>__<DESCRIPTION>.sql) each time it changes.");
-		return -1;
+		/* R__<DESCRIPTION>.sql: ordered by description once all are
+		 * read (build_migrations()) */
+		if (strncmp(e->name, "R__", 3) != 0 || base_len <= 3)
+			return name_error(
+			        e, err,
+			        "A repeatable migration is named R__<DESCRIPTION>.sql, with no version.");
+		desc = arena_strndup(arena, e->name + 3, base_len - 3);
+		for (char *p = desc; *p; p++)
+			if (*p == '_')
+				*p = ' ';
+		e->kind = KIND_SIMPLE;
+		e->version = STRATA_VERSION_REPEATABLE;
+		e->version_text = "R";
+		e->description = desc;
+		e->is_repeatable = true;
+		e->is_named = true;
+		return 0;
 	}
 	sep = strstr(ver, "__");
 	if (!sep || (size_t)(sep - e->name) > base_len)

@@ -51,6 +51,7 @@ struct entry {
 	bool is_diesel_no_transaction; /* DIR/metadata.toml says so */
 	bool is_flyway;                /* V1__x.sql, U1__x.sql, R__x.sql */
 	bool is_flyway_no_transaction; /* V1__x.sql.conf says so */
+	bool is_repeatable;            /* R__x.sql: version set once sorted */
 	/* of an unscanned diesel directory: whether the file is there, and
 	 * DIR/metadata.toml, are found when it is read */
 	bool is_probe;
