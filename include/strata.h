@@ -458,6 +458,19 @@ struct strata_source_options {
 	/* STRATA_LAYOUT_AUTO: the folder's own; another: that one, and a
 	 * folder of another layout is STRATA_EVALIDATE. */
 	enum strata_layout layout;
+	/* Flyway's ${name} placeholders (flyway layout): replaced in every
+	 * file as Flyway replaces them, names without regard to case; one
+	 * without a value is STRATA_EVALIDATE naming its file and line.
+	 * Besides these, ${flyway:filename}, ${flyway:timestamp},
+	 * ${flyway:workingDirectory} and ${flyway:table} (that of
+	 * `flyway:table` here, else flyway_schema_history) are filled. */
+	const struct strata_placeholder *placeholders;
+	size_t n_placeholders;
+};
+
+struct strata_placeholder {
+	const char *name; /* without ${ and } */
+	const char *value;
 };
 
 #define STRATA_SOURCE_OPTIONS_VERSION 1
@@ -613,6 +626,9 @@ struct strata_new_options {
 	size_t max_file_size;  /* of the source's files; 0: the default */
 	/* STRATA_LAYOUT_AUTO: the folder's (sqlx's for an empty one) */
 	enum strata_layout layout;
+	/* Flyway's ${placeholders}: as strata_source_options' */
+	const struct strata_placeholder *placeholders;
+	size_t n_placeholders;
 };
 
 #define STRATA_NEW_OPTIONS_VERSION 1
@@ -1053,6 +1069,8 @@ struct strata_validate_options {
 	bool is_strict_order;      /* a pending version below the newest applied
 	                              is a problem, not a warning */
 	enum strata_layout layout; /* as strata_source_options' */
+	const struct strata_placeholder *placeholders; /* likewise */
+	size_t n_placeholders;
 };
 
 #define STRATA_VALIDATE_OPTIONS_VERSION 1

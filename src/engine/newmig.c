@@ -694,6 +694,8 @@ int strata_migration_new(char ***out_paths, const char *dir,
 	                  "strata_new_options", err) < 0)
 		goto done;
 	so.max_file_size = opts->max_file_size;
+	so.placeholders = opts->placeholders;
+	so.n_placeholders = opts->n_placeholders;
 	so.is_empty_ok = true; /* the first migration is being made */
 	if (file_description(&name, description, err) < 0 ||
 	    ensure_dir(dir, err) < 0 ||

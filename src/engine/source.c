@@ -36,6 +36,7 @@
 
 #include <assert.h>
 #include <dirent.h>
+#include <time.h>
 #include <inttypes.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -637,6 +638,20 @@ static void check_text_order(const struct strata_source *src,
 	}
 }
 
+/* ${flyway:timestamp}: the load's local time, as Flyway's
+ * SimpleDateFormat("yyyy-MM-dd HH:mm:ss") writes it */
+static const char *flyway_timestamp(struct arena *arena)
+{
+	char buf[32];
+	time_t t = time(NULL);
+	struct tm tm;
+
+	if (!localtime_r(&t, &tm) ||
+	    !strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm))
+		buf[0] = '\0';
+	return arena_strdup(arena, buf);
+}
+
 static struct strata_source *source_new(const char *dir)
 {
 	struct strata_source *src = xcalloc(1, sizeof(*src));
@@ -660,6 +675,8 @@ int strata_source_load(struct strata_source **out, const char *dir,
 		               : STRATA_DEFAULT_MAX_FILE_SIZE,
 		.is_checksums_only = opts && opts->is_checksums_only,
 		.layout = opts ? opts->layout : STRATA_LAYOUT_AUTO,
+		.placeholders = opts ? opts->placeholders : NULL,
+		.n_placeholders = opts ? opts->n_placeholders : 0,
 		.buf = SBUF_INIT,
 	};
 	struct problems problems = { NULL, 0, 0 };
@@ -678,6 +695,7 @@ int strata_source_load(struct strata_source **out, const char *dir,
 	}
 	memset(reader_scratch, 0, sizeof(reader_scratch));
 	r.scratch = &scratch;
+	r.timestamp = flyway_timestamp(&scratch);
 	if (list_dir(&entries, &n, &r.dir_fd, &aliens, &scratch, &src->arena,
 	             dir, &alloc,
 	             r.layout == STRATA_LAYOUT_AUTO ||

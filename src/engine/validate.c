@@ -108,6 +108,8 @@ int strata_validate(struct strata_problems *out, struct strata_db *db,
 		return -1;
 	so.max_file_size = opts->max_file_size;
 	so.layout = opts->layout;
+	so.placeholders = opts->placeholders;
+	so.n_placeholders = opts->n_placeholders;
 	so.problems = out;
 	so.is_lenient = true;
 	/* leniently loaded, so only an unreadable directory fails here */

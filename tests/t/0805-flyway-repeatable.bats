@@ -200,3 +200,68 @@ EOF
 	[[ $output == *"invalid Flyway migration name 'migrations/R__.sql'"* ]]
 	[ ! -e "$TEST_SQLITE" ] || [ "$(sqlite3 "$TEST_SQLITE" "select count(*) from sqlite_master where name = 'a'")" = 0 ]
 }
+
+# Flyway's checksum of a text given on standard input
+flyway_sum_of() {
+	python3 -c '
+import re, sys, zlib
+c = zlib.crc32("".join(re.split("\r\n|\r|\n", sys.stdin.read())).encode())
+print(c - 2**32 if c >= 2**31 else c)'
+}
+
+@test "placeholders: [placeholders] and --placeholder are replaced as Flyway replaces them; a versioned checksum is of the file, a repeatable's of its text replaced" {
+	new_db
+	write_migration V1__create.sql '-- ${flyway:filename} makes ${Table}
+create table ${table} (id int, note text default '"'"'${note}'"'"');'
+	write_migration R__view.sql 'create or replace view ${table}_v as select id, '"'"'${flyway:table}'"'"' as t from ${TABLE};'
+	printf '[placeholders]\ntable = accounts\nnote = from strata.conf\n' >strata.conf
+	run strata run --placeholder 'note=a=b'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(psql_db "select column_default from information_schema.columns where table_name = 'accounts' and column_name = 'note'")" = "'a=b'::text" ]
+	# a value may be a secret: the audit trail keeps the name alone
+	[ "$(psql_db "select count(*) from _strata_audit where command like '%--placeholder note=***%' and command not like '%a=b%'")" -gt 0 ]
+	psql_db "insert into accounts (id) values (1)"
+	[ "$(psql_db "select t from accounts_v")" = flyway_schema_history ]
+	assert_equal "$(psql_db "select script || '|' || checksum from flyway_schema_history order by installed_rank")" \
+		"V1__create.sql|$(flyway_sum migrations/V1__create.sql)
+R__view.sql|$(sed 's/\${table}/accounts/; s/\${TABLE}/accounts/; s/\${flyway:table}/flyway_schema_history/' migrations/R__view.sql | flyway_sum_of)"
+	# a new value: the repeatable is pending again, the versioned one is
+	# not changed
+	run strata --placeholder table=accounts2 status
+	echo "$output"
+	[[ $output == *"1 applied, 1 pending"* ]]
+	[[ $output != *"mismatch"* ]]
+}
+
+@test "placeholders: one without a value, or not closed, is an error naming the file, line and placeholder, nothing applied" {
+	new_db
+	write_migration V1__a.sql 'create table a (x int);'
+	write_migration V2__b.sql 'create table b (x int);
+
+insert into b values (${answer});'
+	run strata run
+	echo "$output"
+	[ "$status" -eq 4 ]
+	[[ $output == *"'migrations/V2__b.sql' line 3: no value for Flyway placeholder '\${answer}'"* ]]
+	[[ $output == *"at migrations/V2__b.sql:3:"* ]]
+	[[ $output == *"[placeholders] section (answer = VALUE) or with --placeholder answer=VALUE"* ]]
+	[ "$(psql_db "select count(*) from pg_tables where tablename in ('a', 'b')")" = 0 ]
+	write_migration V2__b.sql 'create table b (x int); -- ${oops'
+	run strata run --placeholder answer=42
+	echo "$output"
+	[ "$status" -eq 4 ]
+	[[ $output == *"'migrations/V2__b.sql' line 1: Flyway placeholder '\${' has no closing '}'"* ]]
+	write_migration V2__b.sql 'create table b (x int);
+
+insert into b values (${ANSWER});'
+	run strata run --placeholder answer=42
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(psql_db "select x from b")" = 42 ]
+	# the value is the SQL: its own ${...} is not read again
+	write_migration V3__c.sql 'select ${v};'
+	run strata run --placeholder answer=42 --placeholder 'v=length($${x}$$)'
+	echo "$output"
+	[ "$status" -eq 0 ]
+}

@@ -407,7 +407,7 @@ create index concurrently a_z on a (no_such_column);'
 	[[ $output == *"--retry wants a version (digits, or Flyway's 1.2), not '1.2.x'"* ]]
 }
 
-@test "flyway: a \${placeholder} strata does not replace is refused naming the file, line and name, nothing applied" {
+@test "flyway: a \${placeholder} without a value is refused naming the file, line and name, nothing applied" {
 	sqlite_db
 	write_migration V1__a.sql 'create table a (x int);'
 	write_migration V2__b.sql "-- owner: \${flyway:user}
@@ -416,7 +416,8 @@ insert into b values (\${answer});"
 	run strata run
 	echo "$output"
 	[ "$status" -eq 4 ]
-	[[ $output == *"'migrations/V2__b.sql' line 1 uses Flyway placeholder '\${flyway:user}', which strata does not replace"* ]]
+	[[ $output == *"'migrations/V2__b.sql' line 1: no value for Flyway placeholder '\${flyway:user}'"* ]]
+	[[ $output == *"--placeholder flyway:user=VALUE"* ]]
 	[[ $output == *"at migrations/V2__b.sql:1:"* ]]
 	[ ! -e "$TEST_SQLITE" ] || [ "$(sqlite3 "$TEST_SQLITE" "select count(*) from sqlite_master where name in ('a', 'b')")" = 0 ]
 	# a dollar sign alone is no placeholder
