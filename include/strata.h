@@ -423,7 +423,7 @@ struct strata_migration {
 	 * CRC-32 of its lines, line endings and a BOM left out */
 	int32_t flyway_checksum;
 	/* Flyway's repeatable migration (R__x.sql): no version of its own
-	 * (`version` is from STRATA_VERSION_REPEATABLE, version_text "R"),
+	 * (`version` is from STRATA_VERSION_REPEATABLE, version_text "R__x"),
 	 * run after the versioned ones and again whenever its checksum
 	 * changes, never reverted */
 	bool is_repeatable;
@@ -525,7 +525,9 @@ STRATA_API int64_t strata_source_version_key(const struct strata_source *src,
  * A version as a user writes it, for strata_source_version_key() and the
  * functions taking one: digits, or Flyway's parts ("1.2", "1_2") as their
  * order key with STRATA_VERSION_FLYWAY_KEY set (a version only a source in
- * Flyway's layout has). -1 when it is neither.
+ * Flyway's layout has), or a Flyway repeatable's name without ".sql"
+ * ("R__views", its version text), which the source resolves. -1 when it
+ * is none of these.
  */
 STRATA_API int strata_version_parse(int64_t *out, const char *text);
 /* Migrations in ascending version order; `i` < strata_source_count(). */

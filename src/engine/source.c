@@ -882,6 +882,18 @@ enum strata_layout strata_source_layout(const struct strata_source *src)
 	return src->layout;
 }
 
+#define REPEATABLE_HASH_MASK ((INT64_C(1) << 48) - 1)
+
+/* FNV-1a of a repeatable's description, in 48 bits */
+static int64_t repeatable_hash(const char *s, size_t len)
+{
+	uint64_t h = UINT64_C(14695981039346656037);
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * UINT64_C(1099511628211);
+	return (int64_t)(h & (uint64_t)REPEATABLE_HASH_MASK);
+}
+
 int64_t strata_source_version_key(const struct strata_source *src,
                                   int64_t version)
 {
@@ -890,6 +902,20 @@ int64_t strata_source_version_key(const struct strata_source *src,
 
 	if (version < 0)
 		return -1;
+	if ((version & STRATA_VERSION_FLYWAY_KEY) &&
+	    (version & STRATA_VERSION_REPEATABLE)) {
+		for (size_t i = src->n; i-- > 0;) {
+			const struct strata_migration *m = &src->migrations[i];
+
+			if (!m->is_repeatable)
+				break;
+			if (repeatable_hash(m->description,
+			                    strlen(m->description)) ==
+			    (version & REPEATABLE_HASH_MASK))
+				return m->version;
+		}
+		return -1;
+	}
 	if (version & STRATA_VERSION_FLYWAY_KEY)
 		return src->layout == STRATA_LAYOUT_FLYWAY
 		               ? version & ~STRATA_VERSION_FLYWAY_KEY
@@ -908,6 +934,19 @@ int strata_version_parse(int64_t *out, const char *text)
 	char *end;
 	long long v;
 	int64_t key;
+
+	/* a repeatable by its name, R__DESCRIPTION: its description's hash,
+	 * which strata_source_version_key() finds in the source */
+	if (!strncmp(text, "R__", 3) && text[3]) {
+		struct sbuf desc = SBUF_INIT;
+
+		for (const char *p = text + 3; *p; p++)
+			sbuf_addch(&desc, *p == '_' ? ' ' : *p);
+		*out = STRATA_VERSION_FLYWAY_KEY | STRATA_VERSION_REPEATABLE |
+		       repeatable_hash(desc.buf, desc.len);
+		sbuf_release(&desc);
+		return 0;
+	}
 
 	errno = 0;
 	v = strtoll(text, &end, 10);

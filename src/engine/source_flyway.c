@@ -135,7 +135,8 @@ int source_parse_flyway(struct entry *e, struct arena *arena,
 				*p = ' ';
 		e->kind = KIND_SIMPLE;
 		e->version = STRATA_VERSION_REPEATABLE;
-		e->version_text = "R";
+		/* what status shows and a command line names it by */
+		e->version_text = arena_strndup(arena, e->name, base_len);
 		e->description = desc;
 		e->is_repeatable = true;
 		e->is_named = true;

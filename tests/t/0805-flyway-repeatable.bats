@@ -79,7 +79,7 @@ write_folder() {
 	old=$(psql_db "select checksum from flyway_schema_history where installed_rank = 4")
 	run strata status
 	echo "$output"
-	[[ $output == *"R "*"pending"*"users view"* ]]
+	[[ $output == *"R__users_view "*"pending"*"users view"* ]]
 	[[ $output == *"3 applied, 1 pending"* ]]
 	run strata check
 	echo "$output"
@@ -96,7 +96,7 @@ write_folder() {
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ $output != *"out of order"* ]]
-	[[ $output == *"Applied 2 add age"*"Applied R users view"* ]]
+	[[ $output == *"Applied 2 add age"*"Applied R__users_view users view"* ]]
 	[[ $output != *"answer"* ]]
 	assert_equal "$(psql_db "select installed_rank || '|' || coalesce(version, '-') || '|' || script || '|' || checksum from flyway_schema_history where installed_rank > 4 order by installed_rank")" \
 		"5|2|V2__add_age.sql|$(flyway_sum migrations/V2__add_age.sql)
@@ -157,8 +157,8 @@ EOF
 	run strata run
 	echo "$output"
 	[ "$status" -eq 0 ]
-	[[ $output == *"Applied 1.1 add email"*"Applied R users view"* ]]
-	[[ $output != *"R answer"* ]]
+	[[ $output == *"Applied 1.1 add email"*"Applied R__users_view users view"* ]]
+	[[ $output != *"R__answer"* ]]
 	[ "$(psql_db "select string_agg(coalesce(version, description), ',' order by installed_rank) from flyway_schema_history where installed_rank > 5")" = "1.1,users view" ]
 }
 
@@ -181,6 +181,38 @@ EOF
 3|$(flyway_sum migrations/R__users_view.sql)|1"
 	run strata status
 	[[ $output == *"2 applied, 0 pending"* ]]
+}
+
+@test "a repeatable that failed outside a transaction is Flyway's failed row; named R__NAME, repair --retry removes it and run applies it again" {
+	new_db
+	write_migration V1__t.sql 'create table t (id int);'
+	write_migration R__t_idx.sql 'create index concurrently t_idx on t (nope);'
+	write_migration R__t_idx.sql.conf 'executeInTransaction=false'
+	run strata run
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ $output == *"strata repair --retry R__t_idx"* ]]
+	assert_equal "$(rows)" "1|1|t|SQL|V1__t.sql|$(flyway_sum migrations/V1__t.sql)|postgres|true
+2|-|t idx|SQL|R__t_idx.sql|$(flyway_sum migrations/R__t_idx.sql)|postgres|false"
+	run strata status
+	echo "$output"
+	[[ $output == *"R__t_idx "*"failed"* ]]
+	write_migration R__t_idx.sql 'create index concurrently t_idx on t (id);'
+	run strata repair --retry R__t_idx
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ $output == *"Forgot the failed record of migration R__t_idx:"* ]]
+	[ "$(psql_db "select count(*) from flyway_schema_history")" = 1 ]
+	run strata repair --retry R__no_such
+	echo "$output"
+	[ "$status" -eq 4 ]
+	[[ $output == *"no migration of 'migrations' has that name"* ]]
+	run strata run
+	echo "$output"
+	[ "$status" -eq 0 ]
+	assert_equal "$(psql_db "select installed_rank || '|' || script || '|' || checksum || '|' || success from flyway_schema_history where version is null")" \
+		"2|R__t_idx.sql|$(flyway_sum migrations/R__t_idx.sql)|true"
+	[ "$(psql_db "select count(*) from pg_indexes where indexname = 't_idx'")" = 1 ]
 }
 
 @test "repeatables of one description, or of none, are refused as Flyway refuses them" {
