@@ -439,8 +439,16 @@ int history_tool_read(struct strata_conn *c, const struct history_tables *ht,
 		const struct history_row *o = k < own->n ? &own->rows[k] : NULL;
 		struct history_row row;
 
-		/* the tool's table alone says what ran of a repeatable */
+		/* the tool's table alone says what ran of a repeatable;
+		 * strata's record of the same one has its time in ns */
 		if (o && history_is_repeatable(o->version)) {
+			struct history_row *same =
+			        (struct history_row *)history_find(&tool,
+			                                           o->version);
+
+			if (same && o->success &&
+			    !strcmp(same->description, o->description))
+				same->execution_time = o->execution_time;
 			k++;
 			continue;
 		}
