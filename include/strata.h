@@ -422,6 +422,11 @@ struct strata_migration {
 	/* Flyway's checksum of the up file (flyway layout; 0 otherwise):
 	 * CRC-32 of its lines, line endings and a BOM left out */
 	int32_t flyway_checksum;
+	/* Flyway's repeatable migration (R__x.sql): no version of its own
+	 * (`version` is from STRATA_VERSION_REPEATABLE, version_text "R__x"),
+	 * run after the versioned ones and again whenever its checksum
+	 * changes, never reverted */
+	bool is_repeatable;
 };
 
 struct strata_source;
@@ -453,6 +458,19 @@ struct strata_source_options {
 	/* STRATA_LAYOUT_AUTO: the folder's own; another: that one, and a
 	 * folder of another layout is STRATA_EVALIDATE. */
 	enum strata_layout layout;
+	/* Flyway's ${name} placeholders (flyway layout): replaced in every
+	 * file as Flyway replaces them, names without regard to case; one
+	 * without a value is STRATA_EVALIDATE naming its file and line.
+	 * Besides these, ${flyway:filename}, ${flyway:timestamp},
+	 * ${flyway:workingDirectory} and ${flyway:table} (that of
+	 * `flyway:table` here, else flyway_schema_history) are filled. */
+	const struct strata_placeholder *placeholders;
+	size_t n_placeholders;
+};
+
+struct strata_placeholder {
+	const char *name; /* without ${ and } */
+	const char *value;
 };
 
 #define STRATA_SOURCE_OPTIONS_VERSION 1
@@ -498,10 +516,18 @@ STRATA_API int64_t strata_source_version_key(const struct strata_source *src,
 /* Set in a version that strata_version_parse() read as Flyway's parts. */
 #define STRATA_VERSION_FLYWAY_KEY (INT64_C(1) << 62)
 /*
+ * The versions of Flyway's repeatable migrations count up from here, in
+ * the order Flyway runs them (by description), above every versioned
+ * one; they are no version a user writes, and follow the source's files.
+ */
+#define STRATA_VERSION_REPEATABLE (INT64_C(1) << 61)
+/*
  * A version as a user writes it, for strata_source_version_key() and the
  * functions taking one: digits, or Flyway's parts ("1.2", "1_2") as their
  * order key with STRATA_VERSION_FLYWAY_KEY set (a version only a source in
- * Flyway's layout has). -1 when it is neither.
+ * Flyway's layout has), or a Flyway repeatable's name without ".sql"
+ * ("R__views", its version text), which the source resolves. -1 when it
+ * is none of these.
  */
 STRATA_API int strata_version_parse(int64_t *out, const char *text);
 /* Migrations in ascending version order; `i` < strata_source_count(). */
@@ -602,6 +628,9 @@ struct strata_new_options {
 	size_t max_file_size;  /* of the source's files; 0: the default */
 	/* STRATA_LAYOUT_AUTO: the folder's (sqlx's for an empty one) */
 	enum strata_layout layout;
+	/* Flyway's ${placeholders}: as strata_source_options' */
+	const struct strata_placeholder *placeholders;
+	size_t n_placeholders;
 };
 
 #define STRATA_NEW_OPTIONS_VERSION 1
@@ -1042,6 +1071,8 @@ struct strata_validate_options {
 	bool is_strict_order;      /* a pending version below the newest applied
 	                              is a problem, not a warning */
 	enum strata_layout layout; /* as strata_source_options' */
+	const struct strata_placeholder *placeholders; /* likewise */
+	size_t n_placeholders;
 };
 
 #define STRATA_VALIDATE_OPTIONS_VERSION 1

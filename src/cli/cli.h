@@ -58,6 +58,12 @@ struct cli_progress {
 	int reported_pid;  /* the blocker last printed */
 };
 
+/* The values of an OPT_STRINGS option, in the order given (free v). */
+struct opt_strings {
+	const char **v;
+	size_t n;
+};
+
 struct cli {
 	const char *database;   /* -d, else DATABASE_URL; NULL when none */
 	const char *source;     /* -s, else strata.conf, else "migrations" */
@@ -130,6 +136,11 @@ struct cli {
 	/* strata.conf's [lint] settings, for strata_lint_options */
 	struct strata_lint_setting *lint_settings;
 	size_t n_lint_settings;
+	/* Flyway's placeholders: [placeholders], then --placeholder (the
+	 * last of a name wins) */
+	struct opt_strings placeholder_args;
+	struct strata_placeholder *placeholders;
+	size_t n_placeholders;
 };
 
 /* strata's exit codes (design.md, Exit codes). */
@@ -166,12 +177,6 @@ enum opt_kind {
 	OPT_SIZE,     /* size_t, >= 1 */
 	OPT_DURATION, /* double seconds: 30, 30s, 500ms, 5m, 1h, forever */
 	OPT_STRINGS,  /* struct opt_strings: each time it is given, added */
-};
-
-/* The values of an OPT_STRINGS option, in the order given (free v). */
-struct opt_strings {
-	const char **v;
-	size_t n;
 };
 
 struct opt {
@@ -426,6 +431,9 @@ const char *config_environment_at(const struct config *c, size_t i);
  * is in [environment.ENV] rather than [strata]. */
 int config_line(const struct config *c, const char *env, const char *key,
                 bool *is_in_env);
+/* The i-th of [placeholders]' NAME = VALUE, in the file's order. */
+bool config_placeholder_at(const struct config *c, size_t i,
+                           struct strata_placeholder *out);
 /* The i-th `RULE = SEVERITY` of [lint] (rule and severity checked on
  * load; the rule id is borrowed); false past the last. */
 bool config_lint_at(const struct config *c, size_t i,

@@ -44,6 +44,8 @@ static int look(struct cli *cli, struct strata_source **src,
 		.max_file_size = cli->max_file_size,
 		.is_checksums_only = true,
 		.layout = cli->layout,
+		.placeholders = cli->placeholders,
+		.n_placeholders = cli->n_placeholders,
 	};
 	const struct strata_status_options opts = {
 		.version = STRATA_STATUS_OPTIONS_VERSION,

@@ -65,6 +65,8 @@ static struct strata_source *quiet_source(struct cli *cli)
 
 	opts.max_file_size = cli->max_file_size;
 	opts.layout = cli->layout;
+	opts.placeholders = cli->placeholders;
+	opts.n_placeholders = cli->n_placeholders;
 	opts.is_checksums_only = true;
 	if (strata_source_load(&src, cli->source, &opts, &err) < 0)
 		src = NULL;

@@ -114,6 +114,8 @@ static int new_migration(struct cli *cli, const char *name, bool is_sqlx,
 	}
 	no.max_file_size = cli->max_file_size;
 	no.layout = cli->layout;
+	no.placeholders = cli->placeholders;
+	no.n_placeholders = cli->n_placeholders;
 	if (strata_migration_new(&paths, cli->source, description, &no, &err) <
 	    0) {
 		rc = cli_error(cli, &err);

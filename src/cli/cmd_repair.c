@@ -113,6 +113,8 @@ int cmd_repair(struct cli *cli, int argc, char **argv)
 	};
 	int rc = cli_parse_options(cli, "repair", usage, opts, &argc, &argv);
 	const struct strata_migration *m;
+	char buf[24];
+	const char *shown = buf;
 
 	if (rc)
 		return rc < 0 ? 0 : rc;
@@ -133,7 +135,12 @@ int cmd_repair(struct cli *cli, int argc, char **argv)
 		rc = cli_error(cli, &err);
 		goto done;
 	}
-	m = strata_source_find(src, version);
+	/* the version as the layout writes it (Flyway's 1.2, R__NAME) */
+	m = strata_source_find(src, strata_source_version_key(src, version));
+	if (m && m->version_text)
+		shown = m->version_text;
+	else
+		snprintf(buf, sizeof(buf), "%" PRId64, version);
 	if (cli->format == FORMAT_JSON) {
 		json_t *doc = json_object();
 		char sum[2 * STRATA_CHECKSUM_LEN + 1];
@@ -157,9 +164,8 @@ int cmd_repair(struct cli *cli, int argc, char **argv)
 		char sum[2 * STRATA_CHECKSUM_LEN + 1];
 
 		hex(sum, res.old_checksum);
-		printf("Accepted the new checksum of migration %" PRId64
-		       ".\n  applied: %s\n",
-		       version, sum);
+		printf("Accepted the new checksum of migration %s.\n  applied: %s\n",
+		       shown, sum);
 		hex(sum, res.new_checksum);
 		printf("  file:    %s\n", sum);
 		if (res.old_sql && m)
@@ -167,11 +173,10 @@ int cmd_repair(struct cli *cli, int argc, char **argv)
 		else
 			printf("  (the audit trail holds no text of it as applied: no diff)\n");
 	} else if (has_mark) {
-		printf("Recorded migration %" PRId64 " as applied.\n", version);
+		printf("Recorded migration %s as applied.\n", shown);
 	} else {
-		printf("Forgot the failed record of migration %" PRId64
-		       ": the next run applies it.\n",
-		       version);
+		printf("Forgot the failed record of migration %s: the next run applies it.\n",
+		       shown);
 	}
 done:
 	strata_repair_result_release(&res);

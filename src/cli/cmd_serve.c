@@ -170,6 +170,8 @@ int serve_read_state(struct serve_read *r, struct cli *cli,
 		.max_file_size = cli->max_file_size,
 		.is_checksums_only = true,
 		.layout = cli->layout,
+		.placeholders = cli->placeholders,
+		.n_placeholders = cli->n_placeholders,
 	};
 	/* the page's "who" comes from the audit trail read next */
 	const struct strata_status_options opts = {

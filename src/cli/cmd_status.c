@@ -116,7 +116,8 @@ static void print_text(struct cli *cli, const struct strata_status *st)
 	       "INSTALLED ON", "DURATION", "BY", "DESCRIPTION");
 	for (size_t i = 0; i < st->count; i++) {
 		const struct strata_status_entry *e = &st->entries[i];
-		char when[20] = "-", dur[32] = "-", version[32];
+		/* a Flyway repeatable's version is its name */
+		char when[20] = "-", dur[32] = "-", version[256];
 
 		if (e->is_recorded && strlen(e->installed_on) >= 19) {
 			memcpy(when, e->installed_on, 19);

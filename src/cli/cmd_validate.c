@@ -28,6 +28,8 @@ int cmd_validate(struct cli *cli, int argc, char **argv)
 		                       "unexpected argument '%s'", argv[0]);
 	vo.max_file_size = cli->max_file_size;
 	vo.layout = cli->layout;
+	vo.placeholders = cli->placeholders;
+	vo.n_placeholders = cli->n_placeholders;
 	cli->is_read_only = true;
 	/* the source's problems are worth knowing even when the database
 	 * cannot be reached: the connection error then comes on top */

@@ -42,6 +42,52 @@ static void config_where(char *buf, size_t size, struct cli *cli,
 }
 
 /* A value of strata.conf that is not what `key` takes: exit 2. */
+/* Flyway's placeholders: strata.conf's, then --placeholder NAME=VALUE
+ * (the library takes the last of a name), then ${flyway:table}. */
+static int set_placeholders(struct cli *cli)
+{
+	struct strata_placeholder p;
+	size_t n = cli->placeholder_args.n + 1, names = 0;
+	char *name;
+
+	for (size_t i = 0;
+	     cli->settings && config_placeholder_at(cli->settings, i, &p); i++)
+		n++;
+	for (size_t i = 0; i < cli->placeholder_args.n; i++)
+		names += strlen(cli->placeholder_args.v[i]) + 1;
+	/* the array, then the names cut out of --placeholder's arguments */
+	cli->placeholders = calloc(1, n * sizeof(p) + names);
+	if (!cli->placeholders)
+		abort();
+	name = (char *)(cli->placeholders + n);
+	for (size_t i = 0;
+	     cli->settings && config_placeholder_at(cli->settings, i, &p); i++)
+		cli->placeholders[cli->n_placeholders++] = p;
+	for (size_t i = 0; i < cli->placeholder_args.n; i++) {
+		const char *arg = cli->placeholder_args.v[i];
+		const char *eq = strchr(arg, '=');
+		struct strata_placeholder *q =
+		        &cli->placeholders[cli->n_placeholders];
+
+		if (!eq || eq == arg)
+			return cli_usage_error(
+			        cli, NULL,
+			        "--placeholder wants NAME=VALUE, not '%s'",
+			        arg);
+		memcpy(name, arg, (size_t)(eq - arg));
+		name[eq - arg] = '\0';
+		q->name = name;
+		q->value = eq + 1;
+		name += eq - arg + 1;
+		cli->n_placeholders++;
+	}
+	if (cli->table) {
+		cli->placeholders[cli->n_placeholders].name = "flyway:table";
+		cli->placeholders[cli->n_placeholders++].value = cli->table;
+	}
+	return 0;
+}
+
 static int bad_value(struct cli *cli, const char *env, const char *key,
                      const char *wants, const char *value)
 {
@@ -253,6 +299,8 @@ int cli_resolve_settings(struct cli *cli)
 			        "sqlx, dbmate, diesel, golang-migrate or flyway",
 			        v);
 	}
+	if (set_placeholders(cli) < 0)
+		rc = -1;
 	v = config_get(cli->settings, env, "lock_timeout");
 	if (!cli->has_lock_timeout && v &&
 	    cli_parse_timeout(&cli->lock_timeout, v) < 0)
@@ -347,6 +395,8 @@ int cli_load_source(struct cli *cli, struct strata_source **out)
 		.version = STRATA_SOURCE_OPTIONS_VERSION,
 		.max_file_size = cli->max_file_size,
 		.layout = cli->layout,
+		.placeholders = cli->placeholders,
+		.n_placeholders = cli->n_placeholders,
 	};
 
 	return load_source(cli, out, &opts);
@@ -392,6 +442,8 @@ int cli_read_status(struct cli *cli, bool with_applied_by,
 		.version = STRATA_SOURCE_OPTIONS_VERSION,
 		.max_file_size = cli->max_file_size,
 		.layout = cli->layout,
+		.placeholders = cli->placeholders,
+		.n_placeholders = cli->n_placeholders,
 		.is_checksums_only = true,
 	};
 	const struct strata_status_options opts = {

@@ -367,6 +367,14 @@ static int on_entry(void *user, const char *section, const char *key,
 		return on_fleet_entry(c, section + 6, key, value);
 	if (strcmp(section, "drift") == 0)
 		return on_drift_entry(c, key, value);
+	/* Flyway's flyway.placeholders.NAME: any name, as written */
+	if (strcmp(section, "placeholders") == 0) {
+		char *k = format("placeholder.%s", key);
+
+		add_entry(c, NULL, k, value, false);
+		free(k);
+		return 1;
+	}
 	if (strncmp(section, ENV_PREFIX, strlen(ENV_PREFIX)) == 0 &&
 	    section[strlen(ENV_PREFIX)])
 		env = section + strlen(ENV_PREFIX);
@@ -374,9 +382,9 @@ static int on_entry(void *user, const char *section, const char *key,
 		set_problem(
 		        c,
 		        *section
-		                ? format("unknown section '[%s]' (use [strata], [environment.NAME], [fleet.NAME], [lint] or [drift])",
+		                ? format("unknown section '[%s]' (use [strata], [environment.NAME], [fleet.NAME], [lint], [drift] or [placeholders])",
 		                         section)
-		                : format("'%s' is in no section (use [strata], [environment.NAME], [fleet.NAME], [lint] or [drift])",
+		                : format("'%s' is in no section (use [strata], [environment.NAME], [fleet.NAME], [lint], [drift] or [placeholders])",
 		                         key),
 		        NULL);
 		return 0;
@@ -586,6 +594,22 @@ const char *config_get(const struct config *c, const char *env, const char *key)
 const char *config_path(const struct config *c)
 {
 	return c->path;
+}
+
+bool config_placeholder_at(const struct config *c, size_t i,
+                           struct strata_placeholder *out)
+{
+	for (size_t k = 0; k < c->n; k++) {
+		const struct config_entry *e = &c->entries[k];
+
+		if (e->env || e->fleet || strncmp(e->key, "placeholder.", 12) ||
+		    i--)
+			continue;
+		out->name = e->key + 12;
+		out->value = e->value;
+		return true;
+	}
+	return false;
 }
 
 bool config_lint_at(const struct config *c, size_t i,

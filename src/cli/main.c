@@ -229,8 +229,26 @@ static char *redacted_command_line(int argc, char **argv)
 	if (!parts)
 		abort();
 	for (int i = 0; i < argc; i++) {
+		const char *eq = strchr(argv[i], '=');
+
 		/* not the path it was started from: the tool's name */
 		parts[i] = redacted_arg(i ? argv[i] : "strata");
+		/* a placeholder's value may be a password: its name alone */
+		if (i && eq &&
+		    (!strncmp(argv[i], "--placeholder=", 14) ||
+		     !strcmp(argv[i - 1], "--placeholder"))) {
+			const char *name_eq =
+			        strchr(eq + (argv[i][0] == '-'), '=');
+
+			free(parts[i]);
+			parts[i] = malloc(strlen(argv[i]) + 4);
+			if (!parts[i])
+				abort();
+			snprintf(parts[i], strlen(argv[i]) + 4, "%.*s***",
+			         (int)(name_eq ? name_eq + 1 - argv[i]
+			                       : eq + 1 - argv[i]),
+			         argv[i]);
+		}
 		len += strlen(parts[i]) + 1;
 	}
 	line = malloc(len + 1);
@@ -300,6 +318,8 @@ static int run_command_line(int argc, char **argv)
 	config_free(cli.settings);
 	free(cli.command_line);
 	free(cli.lint_settings);
+	free(cli.placeholders);
+	free(cli.placeholder_args.v);
 	return rc;
 }
 

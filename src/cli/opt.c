@@ -67,6 +67,8 @@ static struct opt global_opts[] = {
 	{ 0, "progress-interval", OPT_STRING, &progress_interval_arg, NULL,
 	  "DURATION",
 	  "without a terminal, a line this often while a migration runs (default: 30s; 0: never)" },
+	{ 0, "placeholder", OPT_STRINGS, NULL, NULL, "NAME=VALUE",
+	  "a value for Flyway's ${NAME} (also NAME = VALUE in [placeholders] of strata.conf; repeatable)" },
 	{ 0, "max-file-size", OPT_STRING, &max_file_size_arg, NULL, "SIZE",
 	  "largest migration file read (default: " STRATA_STR(
 	          STRATA_DEFAULT_MAX_FILE_SIZE_MIB) "MiB; 1GiB, 500MB...)" },
@@ -116,6 +118,7 @@ static const struct {
 	{ "source", USES_SOURCE },
 	{ "layout", USES_SOURCE },
 	{ "max-file-size", USES_SOURCE },
+	{ "placeholder", USES_SOURCE },
 	{ "lock-wait", USES_LOCK },
 	/* lint judges a lock-taking statement by the runner's lock_timeout */
 	{ "lock-timeout", USES_MIGRATE | USES_LINT },
@@ -169,6 +172,7 @@ static void bind_globals(struct cli *cli)
 	bind("config", &cli->config);
 	bind("table", &cli->table);
 	bind("layout", &cli->layout_arg);
+	bind("placeholder", &cli->placeholder_args);
 	bind("help", &cli->is_help);
 	bind("hide-queries", &cli->is_hide_queries);
 	bind("fleet", &cli->fleet_name);

@@ -47,6 +47,14 @@ void history_release(struct history *h)
 	memset(h, 0, sizeof(*h));
 }
 
+const struct history_row *history_newest(const struct history *h)
+{
+	for (size_t i = h->n; i-- > 0;)
+		if (!history_is_repeatable(h->rows[i].version))
+			return &h->rows[i];
+	return NULL;
+}
+
 const struct history_row *history_find(const struct history *h, int64_t version)
 {
 	size_t lo = 0, hi = h->n;

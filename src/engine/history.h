@@ -49,6 +49,16 @@ struct history_tables {
 
 void history_tables_release(struct history_tables *ht);
 
+/* Whether a version is a Flyway repeatable's (STRATA_VERSION_REPEATABLE) */
+static inline bool history_is_repeatable(int64_t version)
+{
+	return version >= STRATA_VERSION_REPEATABLE &&
+	       version < STRATA_VERSION_FLYWAY_KEY;
+}
+/* The newest applied versioned migration's row, NULL when none:
+ * repeatables have no place in the order of versions. */
+const struct history_row *history_newest(const struct history *h);
+
 void history_release(struct history *h);
 const struct history_row *history_find(const struct history *h,
                                        int64_t version);

@@ -248,10 +248,25 @@ static void remove_row(struct history *h, struct history_row *row)
 	h->n--;
 }
 
+/* The source's repeatable migration of `description`, NULL when none. */
+static const struct strata_migration *
+repeatable_of(const struct strata_source *src, const char *description)
+{
+	for (size_t i = src ? strata_source_count(src) : 0; i-- > 0;) {
+		const struct strata_migration *m = strata_source_at(src, i);
+
+		if (!m->is_repeatable)
+			break;
+		if (!strcmp(m->description, description))
+			return m;
+	}
+	return NULL;
+}
+
 /*
  * One row of Flyway's table, in installed_rank order (rank, version,
- * type, checksum, success, installed_on, description): the version's
- * state is its last row's. A BASELINE applies every version up to its
+ * type, checksum, success, installed_on, description, execution_time): the
+ * version's state is its last row's. A BASELINE applies every version up to its
  * own; an undo (UNDO_SQL) or Flyway 10's DELETE that succeeded takes the
  * version back out. Repeatables (no version) and the schema's creation
  * are no versioned migration.
@@ -266,9 +281,21 @@ static int flyway_row(void *data, const char *const *cells, size_t n_cols)
 	int64_t key;
 
 	(void)n_cols;
-	if (!v || !strcmp(type, "SCHEMA"))
+	if (!strcmp(type, "SCHEMA"))
 		return 0;
-	key = source_flyway_key(v, strlen(v));
+	if (!v) {
+		/* a repeatable's, known by its description; one no file
+		 * has any more is passed over */
+		const struct strata_migration *m =
+		        repeatable_of(r->ht->src, cells[6] ? cells[6] : "");
+
+		if (!m)
+			return 0;
+		key = m->version;
+		v = m->version_text;
+	} else {
+		key = source_flyway_key(v, strlen(v));
+	}
 	if (key < 0)
 		return strata_error_set(
 		        r->err, STRATA_EFAILED,
@@ -302,6 +329,10 @@ static int flyway_row(void *data, const char *const *cells, size_t n_cols)
 	row.description = arena_strdup(&h->strings, cells[6] ? cells[6] : "");
 	row.installed_on = arena_strdup(&h->strings, cells[5] ? cells[5] : "");
 	row.success = success;
+	/* Flyway's milliseconds: strata's own record, when merged, has
+	 * the nanoseconds */
+	row.execution_time =
+	        cells[7] ? strtoll(cells[7], NULL, 10) * 1000000 : 0;
 	row.is_unverified = !cells[3] || !strcmp(type, "BASELINE");
 	if (!row.is_unverified) {
 		uint32_t crc = (uint32_t)strtol(cells[3], NULL, 10);
@@ -319,6 +350,26 @@ static int flyway_row(void *data, const char *const *cells, size_t n_cols)
 	XGROW(h->rows, h->alloc, h->n + 1);
 	h->rows[h->n++] = row;
 	return 0;
+}
+
+/*
+ * A repeatable applied with another checksum than its file's is pending
+ * again, as Flyway's getPendingResolvedRepeatableMigrations() has it: no
+ * checksum mismatch. A failed run stays, to be repaired as any other.
+ */
+static void drop_outdated(struct history *h, const struct strata_source *src)
+{
+	for (size_t i = h->n; i-- > 0;) {
+		struct history_row *row = &h->rows[i];
+		const struct strata_migration *m;
+
+		if (!history_is_repeatable(row->version) || !row->success)
+			continue;
+		m = strata_source_find(src, row->version);
+		if (!m || row->is_unverified ||
+		    !history_checksum_matches(row, m))
+			remove_row(h, row);
+	}
 }
 
 static int cmp_row(const void *a, const void *b)
@@ -349,11 +400,14 @@ int history_tool_read(struct strata_conn *c, const struct history_tables *ht,
 		                "CAST(checksum AS TEXT), CASE WHEN success "
 		                "THEN 1 ELSE 0 END, ");
 		sbuf_addf(&sql, c->drv->timestamp_iso, "installed_on");
-		sbuf_addf(&sql, ", description FROM %s ORDER BY installed_rank",
+		sbuf_addf(&sql,
+		          ", description, CAST(execution_time AS TEXT) FROM %s "
+		          "ORDER BY installed_rank",
 		          ht->tool.quoted);
 		if (c->drv->query_each(c, sql.buf, 0, NULL, flyway_row, &r,
 		                       err) < 0)
 			goto done;
+		drop_outdated(&tool, ht->src);
 		if (tool.n > 1)
 			qsort(tool.rows, tool.n, sizeof(*tool.rows), cmp_row);
 	} else if (tool.has_table &&
@@ -385,6 +439,19 @@ int history_tool_read(struct strata_conn *c, const struct history_tables *ht,
 		const struct history_row *o = k < own->n ? &own->rows[k] : NULL;
 		struct history_row row;
 
+		/* the tool's table alone says what ran of a repeatable;
+		 * strata's record of the same one has its time in ns */
+		if (o && history_is_repeatable(o->version)) {
+			struct history_row *same =
+			        (struct history_row *)history_find(&tool,
+			                                           o->version);
+
+			if (same && o->success &&
+			    !strcmp(same->description, o->description))
+				same->execution_time = o->execution_time;
+			k++;
+			continue;
+		}
 		if (t && (!o || t->version < o->version)) {
 			row = *t;
 			i++;
@@ -509,6 +576,40 @@ find_migration(const struct history_tables *ht, int64_t version)
 	return ht->src ? strata_source_find(ht->src, version) : NULL;
 }
 
+/* The last row of a repeatable, its description the parameter `p` (%1$s:
+ * the table) */
+#define FLYWAY_LAST_REPEATABLE(p)                            \
+	"installed_rank = (SELECT MAX(installed_rank) FROM " \
+	"%1$s WHERE version IS NULL AND description = CAST(" p " AS VARCHAR))"
+
+/*
+ * A repeatable applied: a row as for a versioned one, version NULL, each
+ * time it runs (Flyway keeps the earlier ones); or the failed row it left
+ * while it ran outside a transaction marked a success.
+ */
+static void flyway_repeatable_applied(struct batch *b,
+                                      const struct history_tables *ht,
+                                      const struct strata_migration *m,
+                                      int64_t ms)
+{
+	const struct db_value v[] = { DBV_INT(ms), DBV_TEXT(m->description) };
+	struct sbuf sql = SBUF_INIT;
+
+	sbuf_addf(&sql,
+	          "UPDATE %1$s SET success = TRUE, execution_time = CAST($1 "
+	          "AS INTEGER) WHERE " FLYWAY_LAST_REPEATABLE(
+	                  "$2") " AND NOT success",
+	          ht->tool.quoted);
+	batch_add_sql(b, sql.buf, ARRAY_SIZE(v), v);
+	sbuf_release(&sql);
+	flyway_insert(
+	        b, ht, NULL, "SQL", basename_of(m->up_path), m->description,
+	        true, m->flyway_checksum, ms, true,
+	        "WHERE NOT EXISTS (SELECT 1 FROM %1$s WHERE "
+	        "" FLYWAY_LAST_REPEATABLE("$2") " AND success AND checksum = "
+	                                        "CAST($4 AS INTEGER))");
+}
+
 /* A migration applied: a new SQL row, or the failed row a no-transaction
  * migration left while it ran marked a success. */
 static void flyway_applied(struct batch *b, const struct history_tables *ht,
@@ -520,6 +621,10 @@ static void flyway_applied(struct batch *b, const struct history_tables *ht,
 	const struct db_value v[] = { DBV_TEXT(version_text), DBV_INT(ms) };
 	struct sbuf sql = SBUF_INIT;
 
+	if (m && m->is_repeatable) {
+		flyway_repeatable_applied(b, ht, m, ms);
+		return;
+	}
 	sbuf_addf(
 	        &sql,
 	        "UPDATE %1$s SET success = TRUE, execution_time = CAST($2 AS INTEGER) WHERE "
@@ -546,6 +651,16 @@ void history_tool_add_dirty(struct batch *b, const struct history_tables *ht,
 		if (!m)
 			return;
 		snprintf(buf, sizeof(buf), "%" PRId64, version);
+		if (m->is_repeatable) {
+			flyway_insert(
+			        b, ht, NULL, "SQL", basename_of(m->up_path),
+			        m->description, true, m->flyway_checksum, 0,
+			        false,
+			        "WHERE NOT EXISTS (SELECT 1 FROM %1$s WHERE "
+			        "" FLYWAY_LAST_REPEATABLE(
+			                "$2") " AND NOT success)");
+			return;
+		}
 		/* Flyway's row of a failed migration, until it succeeds */
 		flyway_insert(
 		        b, ht, m->version_text ? m->version_text : buf, "SQL",
@@ -609,6 +724,20 @@ void history_tool_add_removed(struct batch *b, const struct history_tables *ht,
 	if (ht->layout == STRATA_LAYOUT_FLYWAY) {
 		const struct strata_migration *m = find_migration(ht, version);
 
+		if (m && m->is_repeatable) {
+			/* never reverted: its failed row goes (repair) */
+			const struct db_value rv[] = { DBV_TEXT(
+				m->description) };
+
+			sbuf_addf(
+			        &sql,
+			        "DELETE FROM %1$s WHERE " FLYWAY_LAST_REPEATABLE(
+			                "$1") " AND NOT success",
+			        ht->tool.quoted);
+			batch_add_sql(b, sql.buf, ARRAY_SIZE(rv), rv);
+			sbuf_release(&sql);
+			return;
+		}
 		/* a failed row goes, as Flyway's repair removes it */
 		sbuf_addf(
 		        &sql,

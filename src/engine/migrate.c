@@ -221,10 +221,11 @@ static int collect_pending(struct plan *plan, const struct plan_ctx *ctx,
                            const struct strata_run_options *opts,
                            struct strata_error *err)
 {
-	int64_t newest = h->n ? h->rows[h->n - 1].version : 0;
+	const struct history_row *last = history_newest(h);
+	int64_t newest = last ? last->version : 0;
 	char buf[24];
 	const char *newest_text =
-	        h->n ? history_row_version(&h->rows[h->n - 1],
+	        last ? history_row_version(last,
 	                                   strata_source_find(src, newest), buf)
 	             : "0";
 	const struct strata_migration **todo =

@@ -694,13 +694,17 @@ int strata_migration_new(char ***out_paths, const char *dir,
 	                  "strata_new_options", err) < 0)
 		goto done;
 	so.max_file_size = opts->max_file_size;
+	so.placeholders = opts->placeholders;
+	so.n_placeholders = opts->n_placeholders;
 	so.is_empty_ok = true; /* the first migration is being made */
 	if (file_description(&name, description, err) < 0 ||
 	    ensure_dir(dir, err) < 0 ||
 	    strata_source_load(&src, dir, &so, err) < 0)
 		goto done;
-	if (strata_source_count(src))
-		newest = strata_source_at(src, strata_source_count(src) - 1);
+	/* the newest versioned: a repeatable has no version to follow */
+	for (size_t i = strata_source_count(src); i-- > 0 && !newest;)
+		if (!strata_source_at(src, i)->is_repeatable)
+			newest = strata_source_at(src, i);
 	layout = opts->layout == STRATA_LAYOUT_AUTO ? strata_source_layout(src)
 	                                            : opts->layout;
 	if (layout == STRATA_LAYOUT_DIESEL) {

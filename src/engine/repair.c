@@ -107,6 +107,16 @@ int strata_repair(struct strata_repair_result *out, struct strata_db *db,
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
+	if (version < 0) {
+		/* a repeatable's name the source has no file of */
+		strata_error_set(err, STRATA_EVALIDATE,
+		                 "no migration of '%s' has that name",
+		                 strata_source_dir(src));
+		strata_error_hint(
+		        err,
+		        "The status (strata_status_get()) shows the versions, a Flyway repeatable's as R__NAME.");
+		return strata_error_reason(err, STRATA_REASON_SEE_STATUS, -1);
+	}
 	if (begin_locked(db, &h, src, err) < 0)
 		goto done;
 	row = history_find(&h, version);

@@ -383,6 +383,9 @@ int strata_migrate_revert(size_t *out_reverted, struct strata_db *db,
 		const struct history_row *row = &h.rows[i];
 		const struct strata_migration *m = NULL;
 
+		/* Flyway's repeatables have no undo: never reverted */
+		if (history_is_repeatable(row->version))
+			continue;
 		if (opts->is_all || opts->has_target) {
 			if (!opts->is_all &&
 			    row->version <= strata_source_version_key(

@@ -36,6 +36,7 @@
 
 #include <assert.h>
 #include <dirent.h>
+#include <time.h>
 #include <inttypes.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -146,6 +147,7 @@ static void fill_texts(struct strata_migration *m, const struct entry *up,
 	if (up->content->is_dbmate)
 		source_fill_dbmate(m, up->content, arena);
 	m->flyway_checksum = up->content->flyway_checksum;
+	m->is_repeatable = up->is_repeatable;
 	if (up->is_diesel) {
 		/* metadata.toml rules both files; "-- no-transaction" is
 		 * sqlx's, not diesel's */
@@ -304,16 +306,44 @@ static bool is_group_sound(struct entry **group, size_t n)
  * The migrations of the sound versions. Once any problem is known only a
  * lenient load (validate) keeps building, to check the rest's SQL.
  */
+static int cmp_entry_description(const void *a, const void *b)
+{
+	const struct entry *const *x = a, *const *y = b;
+
+	return strcmp((*x)->description, (*y)->description);
+}
+
 static void build_migrations(struct strata_source *src, struct entry **v,
                              size_t n, struct problems *problems,
                              bool is_lenient)
 {
 	struct strata_migration *ms;
-	size_t n_named = 0, n_ms = 0, n_versions = 0;
+	size_t n_named = 0, n_ms = 0, n_versions = 0, n_rep = 0;
 
 	for (size_t i = 0; i < n; i++)
 		if (v[i]->is_named)
 			v[n_named++] = v[i];
+	/* Flyway's repeatables run after every versioned one, by
+	 * description (Java's order of strings: of the UTF-8 bytes but past
+	 * U+FFFF); two of one description share a version, which
+	 * source_check_version() refuses as Flyway does */
+	for (size_t i = 0; i < n_named; i++)
+		n_rep += v[i]->is_repeatable;
+	if (n_rep) {
+		struct entry **rep = xcalloc(n_rep, sizeof(*rep));
+		int64_t key = STRATA_VERSION_REPEATABLE;
+
+		for (size_t i = 0, k = 0; i < n_named; i++)
+			if (v[i]->is_repeatable)
+				rep[k++] = v[i];
+		qsort(rep, n_rep, sizeof(*rep), cmp_entry_description);
+		for (size_t i = 0; i < n_rep; i++) {
+			key += i && strcmp(rep[i]->description,
+			                   rep[i - 1]->description);
+			rep[i]->version = key;
+		}
+		free(rep);
+	}
 	if (n_named)
 		qsort(v, n_named, sizeof(*v), cmp_entry_version);
 	for (size_t i = 0; i < n_named; i++)
@@ -608,6 +638,20 @@ static void check_text_order(const struct strata_source *src,
 	}
 }
 
+/* ${flyway:timestamp}: the load's local time, as Flyway's
+ * SimpleDateFormat("yyyy-MM-dd HH:mm:ss") writes it */
+static const char *flyway_timestamp(struct arena *arena)
+{
+	char buf[32];
+	time_t t = time(NULL);
+	struct tm tm;
+
+	if (!localtime_r(&t, &tm) ||
+	    !strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm))
+		buf[0] = '\0';
+	return arena_strdup(arena, buf);
+}
+
 static struct strata_source *source_new(const char *dir)
 {
 	struct strata_source *src = xcalloc(1, sizeof(*src));
@@ -631,6 +675,8 @@ int strata_source_load(struct strata_source **out, const char *dir,
 		               : STRATA_DEFAULT_MAX_FILE_SIZE,
 		.is_checksums_only = opts && opts->is_checksums_only,
 		.layout = opts ? opts->layout : STRATA_LAYOUT_AUTO,
+		.placeholders = opts ? opts->placeholders : NULL,
+		.n_placeholders = opts ? opts->n_placeholders : 0,
 		.buf = SBUF_INIT,
 	};
 	struct problems problems = { NULL, 0, 0 };
@@ -649,6 +695,7 @@ int strata_source_load(struct strata_source **out, const char *dir,
 	}
 	memset(reader_scratch, 0, sizeof(reader_scratch));
 	r.scratch = &scratch;
+	r.timestamp = flyway_timestamp(&scratch);
 	if (list_dir(&entries, &n, &r.dir_fd, &aliens, &scratch, &src->arena,
 	             dir, &alloc,
 	             r.layout == STRATA_LAYOUT_AUTO ||
@@ -835,6 +882,18 @@ enum strata_layout strata_source_layout(const struct strata_source *src)
 	return src->layout;
 }
 
+#define REPEATABLE_HASH_MASK ((INT64_C(1) << 48) - 1)
+
+/* FNV-1a of a repeatable's description, in 48 bits */
+static int64_t repeatable_hash(const char *s, size_t len)
+{
+	uint64_t h = UINT64_C(14695981039346656037);
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * UINT64_C(1099511628211);
+	return (int64_t)(h & (uint64_t)REPEATABLE_HASH_MASK);
+}
+
 int64_t strata_source_version_key(const struct strata_source *src,
                                   int64_t version)
 {
@@ -843,6 +902,20 @@ int64_t strata_source_version_key(const struct strata_source *src,
 
 	if (version < 0)
 		return -1;
+	if ((version & STRATA_VERSION_FLYWAY_KEY) &&
+	    (version & STRATA_VERSION_REPEATABLE)) {
+		for (size_t i = src->n; i-- > 0;) {
+			const struct strata_migration *m = &src->migrations[i];
+
+			if (!m->is_repeatable)
+				break;
+			if (repeatable_hash(m->description,
+			                    strlen(m->description)) ==
+			    (version & REPEATABLE_HASH_MASK))
+				return m->version;
+		}
+		return -1;
+	}
 	if (version & STRATA_VERSION_FLYWAY_KEY)
 		return src->layout == STRATA_LAYOUT_FLYWAY
 		               ? version & ~STRATA_VERSION_FLYWAY_KEY
@@ -861,6 +934,19 @@ int strata_version_parse(int64_t *out, const char *text)
 	char *end;
 	long long v;
 	int64_t key;
+
+	/* a repeatable by its name, R__DESCRIPTION: its description's hash,
+	 * which strata_source_version_key() finds in the source */
+	if (!strncmp(text, "R__", 3) && text[3]) {
+		struct sbuf desc = SBUF_INIT;
+
+		for (const char *p = text + 3; *p; p++)
+			sbuf_addch(&desc, *p == '_' ? ' ' : *p);
+		*out = STRATA_VERSION_FLYWAY_KEY | STRATA_VERSION_REPEATABLE |
+		       repeatable_hash(desc.buf, desc.len);
+		sbuf_release(&desc);
+		return 0;
+	}
 
 	errno = 0;
 	v = strtoll(text, &end, 10);

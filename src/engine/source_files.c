@@ -370,9 +370,7 @@ int source_check_entry(struct entry *e, struct reader *r,
 	}
 	if (read_entry(e, r, &text, &len, err) < 0)
 		goto fail;
-	if (check_text(e, text, len, r->layout, err) < 0 ||
-	    (e->is_flyway &&
-	     source_check_flyway_placeholders(e, text, len, err) < 0))
+	if (check_text(e, text, len, r->layout, err) < 0)
 		return -1;
 	c = arena_alloc(r->scratch, sizeof(*c));
 	memset(c, 0, sizeof(*c));
@@ -380,8 +378,29 @@ int source_check_entry(struct entry *e, struct reader *r,
 	c->is_no_transaction = source_is_no_transaction(text, len);
 	/* "-- no-transaction" is sqlx's: Flyway reads NAME.conf */
 	if (e->is_flyway) {
+		const char *sql;
+		size_t sql_len;
+
 		c->is_no_transaction = e->is_flyway_no_transaction;
 		c->flyway_checksum = source_flyway_checksum(text, len);
+		if (source_replace_flyway_placeholders(&sql, &sql_len, e, r,
+		                                       text, len, err) < 0)
+			return -1;
+		/* SqlMigrationResolver: a repeatable's checksum is of its
+		 * text once replaced (a new value runs it again), a
+		 * versioned one's of the file; strata's own is the file's */
+		if (sql != text) {
+			if (e->is_repeatable)
+				c->flyway_checksum =
+				        source_flyway_checksum(sql, sql_len);
+			strata_checksum(c->checksum, text, len);
+			c->len = sql_len;
+			if (!r->is_checksums_only)
+				c->text = sql;
+			e->content = c;
+			e->is_sound = true;
+			return 0;
+		}
 	}
 	if (e->kind == KIND_SIMPLE && !e->is_diesel &&
 	    (r->layout == STRATA_LAYOUT_DBMATE ||

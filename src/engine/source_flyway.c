@@ -4,9 +4,11 @@
  * Flyway's ResourceNameParser reads them. VERSION is parts of digits
  * separated by '.' or '_' ('_' shown as '.', as Flyway's MigrationVersion
  * shows it), compared part by part as numbers, trailing zeros ignored
- * ("1" is "1.0"). A per-script V1__x.sql.conf with executeInTransaction=
- * false runs the migration outside a transaction. Flyway's checksum is a
- * CRC-32 over the file's lines as Java's BufferedReader reads them.
+ * ("1" is "1.0"). R__<DESCRIPTION>.sql is a repeatable migration, run
+ * after the versioned ones, in the order of descriptions. A per-script
+ * V1__x.sql.conf with executeInTransaction= false runs the migration outside a
+ * transaction. Flyway's checksum is a CRC-32 over the file's lines as Java's
+ * BufferedReader reads them.
  */
 #include "engine/source.h"
 #include "engine/source_read.h"
@@ -16,6 +18,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <strings.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -120,17 +123,24 @@ int source_parse_flyway(struct entry *e, struct arena *arena,
 	if (text_utf8_invalid_at(e->name, name_len) != name_len)
 		return name_error(e, err, "The name is not valid UTF-8.");
 	if (e->name[0] == 'R') {
-		strata_error_set(
-		        err, STRATA_EVALIDATE,
-		        "'%s' is a Flyway repeatable migration, which strata does not run",
-		        e->path);
-		strata_error_detail(
-		        err,
-		        "Flyway runs R__ migrations after the versioned ones and again whenever they change; strata runs versioned migrations only.");
-		strata_error_hint(
-		        err,
-		        "Apply the folder with Flyway, or turn the repeatable migration into a versioned one (V<NEXT>__<DESCRIPTION>.sql) each time it changes.");
-		return -1;
+		/* R__<DESCRIPTION>.sql: ordered by description once all are
+		 * read (build_migrations()) */
+		if (strncmp(e->name, "R__", 3) != 0 || base_len <= 3)
+			return name_error(
+			        e, err,
+			        "A repeatable migration is named R__<DESCRIPTION>.sql, with no version.");
+		desc = arena_strndup(arena, e->name + 3, base_len - 3);
+		for (char *p = desc; *p; p++)
+			if (*p == '_')
+				*p = ' ';
+		e->kind = KIND_SIMPLE;
+		e->version = STRATA_VERSION_REPEATABLE;
+		/* what status shows and a command line names it by */
+		e->version_text = arena_strndup(arena, e->name, base_len);
+		e->description = desc;
+		e->is_repeatable = true;
+		e->is_named = true;
+		return 0;
 	}
 	sep = strstr(ver, "__");
 	if (!sep || (size_t)(sep - e->name) > base_len)
@@ -172,39 +182,129 @@ int source_parse_flyway(struct entry *e, struct arena *arena,
 	return 0;
 }
 
-/*
- * Flyway replaces ${name} everywhere in a file, comments included, and
- * refuses a name it has no value for; strata replaces none yet, so such
- * a file is refused rather than sent with the placeholder in it.
- */
-int source_check_flyway_placeholders(const struct entry *e, const char *text,
-                                     size_t len, struct strata_error *err)
+/* The value of placeholder `name` (`len` bytes), NULL when none. */
+static const char *placeholder_value(const struct entry *e,
+                                     const struct reader *r, const char *name,
+                                     size_t len, char *cwd, size_t cwd_size)
 {
+#define IS(s) (len == strlen(s) && !strncasecmp(name, s, len))
+	/* ParsingContext's, put after the configuration's: they win */
+	if (IS("flyway:filename"))
+		return e->name;
+	if (IS("flyway:timestamp"))
+		return r->timestamp;
+	if (IS("flyway:workingDirectory")) {
+		if (!*cwd && !getcwd(cwd, cwd_size))
+			return NULL;
+		return cwd;
+	}
+	for (size_t i = r->n_placeholders; i-- > 0;) {
+		const char *k = r->placeholders[i].name;
+
+		if (IS(k))
+			return r->placeholders[i].value;
+	}
+	if (IS("flyway:table"))
+		return "flyway_schema_history";
+	return NULL;
+#undef IS
+}
+
+static int placeholder_error(const struct entry *e, const char *text,
+                             size_t len, size_t at, size_t name_len,
+                             bool is_closed, struct strata_error *err)
+{
+	const char *name = text + at + 2;
+	bool is_builtin = name_len > 7 && !strncasecmp(name, "flyway:", 7);
+	int line;
+
+	text_line_col(text, len, at, &line, NULL);
+	if (!is_closed) {
+		strata_error_set(
+		        err, STRATA_EVALIDATE,
+		        "'%s' line %d: Flyway placeholder '${' has no closing '}'",
+		        e->path, line);
+		strata_error_detail(
+		        err,
+		        "Flyway reads a placeholder from ${ to the next }, across lines, and fails on one it has no value for.");
+		strata_error_hint(
+		        err,
+		        "Close the placeholder, or write '$' and '{' apart (in a string, '$' || '{').");
+	} else {
+		strata_error_set(
+		        err, STRATA_EVALIDATE,
+		        "'%s' line %d: no value for Flyway placeholder '${%.*s}'",
+		        e->path, line, (int)name_len, name);
+		if (is_builtin)
+			strata_error_detail(
+			        err,
+			        "Flyway fills ${%.*s} from its connection; strata fills ${flyway:filename}, ${flyway:timestamp}, ${flyway:workingDirectory} and ${flyway:table} alone.",
+			        (int)name_len, name);
+		else
+			strata_error_detail(
+			        err,
+			        "Flyway replaces ${name} everywhere in a migration, comments included, and refuses one it has no value for.");
+		strata_error_hint(
+		        err,
+		        is_builtin
+		                ? "Give it with --placeholder %.*s=VALUE."
+		                : "Give it a value in strata.conf's [placeholders] section (%.*s = VALUE) or with --placeholder %.*s=VALUE, as flyway.placeholders.%.*s gives it to Flyway.",
+		        (int)name_len, name, (int)name_len, name, (int)name_len,
+		        name);
+	}
+	error_set_location(err, e->path, text, len, at);
+	return -1;
+}
+
+/*
+ * PlaceholderReplacingReader: ${ to the next } (across lines, comments
+ * and strings included) names a placeholder, without regard to case;
+ * its value is not read again for placeholders. One with no value, or
+ * no closing }, fails the file.
+ */
+int source_replace_flyway_placeholders(const char **out, size_t *out_len,
+                                       const struct entry *e,
+                                       const struct reader *r, const char *text,
+                                       size_t len, struct strata_error *err)
+{
+	struct sbuf sb = SBUF_INIT;
+	char cwd[PATH_MAX] = "";
+	size_t done = 0;
+	int rc = -1;
+
+	*out = text;
+	*out_len = len;
 	for (size_t i = 0; i + 1 < len; i++) {
-		size_t end = i + 2;
-		int line;
+		const char *end, *value;
 
 		if (text[i] != '$' || text[i + 1] != '{')
 			continue;
-		while (end < len && text[end] != '}' && text[end] != '\n')
-			end++;
-		text_line_col(text, len, i, &line, NULL);
-		strata_error_set(
-		        err, STRATA_EVALIDATE,
-		        "'%s' line %d uses Flyway placeholder '%.*s', which strata does not replace",
-		        e->path, line,
-		        (int)(end - i + (end < len && text[end] == '}')),
-		        text + i);
-		strata_error_detail(
-		        err,
-		        "Flyway replaces ${name} everywhere in a migration, comments included, from its configuration or its built-ins (${flyway:user}...); strata would send it as written.");
-		strata_error_hint(
-		        err,
-		        "Write the value in the file, or apply the folder with Flyway.");
-		error_set_location(err, e->path, text, len, i);
-		return -1;
+		end = memchr(text + i + 2, '}', len - i - 2);
+		value = end ? placeholder_value(e, r, text + i + 2,
+		                                (size_t)(end - text - i - 2),
+		                                cwd, sizeof(cwd))
+		            : NULL;
+		if (!value) {
+			placeholder_error(e, text, len, i,
+			                  end ? (size_t)(end - text - i - 2)
+			                      : 0,
+			                  end != NULL, err);
+			goto done;
+		}
+		sbuf_add(&sb, text + done, i - done);
+		sbuf_adds(&sb, value);
+		done = (size_t)(end - text) + 1;
+		i = done - 1;
 	}
-	return 0;
+	if (done) {
+		sbuf_add(&sb, text + done, len - done);
+		*out = arena_strndup(r->arena, sb.buf, sb.len);
+		*out_len = sb.len;
+	}
+	rc = 0;
+done:
+	sbuf_release(&sb);
+	return rc;
 }
 
 /*

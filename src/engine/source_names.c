@@ -173,6 +173,21 @@ static int flyway_duplicate_error(struct entry **v, size_t n,
 	struct sbuf sb = SBUF_INIT;
 
 	add_paths(&sb, v, n);
+	if (v[0]->is_repeatable) {
+		/* "Found more than one repeatable migration with description"
+		 */
+		strata_error_set(
+		        err, STRATA_EVALIDATE,
+		        "more than one Flyway repeatable migration with description '%s': %s",
+		        v[0]->description, sb.buf);
+		strata_error_detail(
+		        err,
+		        "Flyway reads '_' in a name as a space: a repeatable migration is known by its description alone, which Flyway refuses too.");
+		strata_error_hint(err, "Rename one of them.");
+		error_set_location(err, v[1]->path, NULL, 0, 0);
+		sbuf_release(&sb);
+		return -1;
+	}
 	strata_error_set(err, STRATA_EVALIDATE,
 	                 "more than one Flyway migration with version %s: %s",
 	                 v[0]->version_text, sb.buf);

@@ -51,6 +51,7 @@ struct entry {
 	bool is_diesel_no_transaction; /* DIR/metadata.toml says so */
 	bool is_flyway;                /* V1__x.sql, U1__x.sql, R__x.sql */
 	bool is_flyway_no_transaction; /* V1__x.sql.conf says so */
+	bool is_repeatable;            /* R__x.sql: version set once sorted */
 	/* of an unscanned diesel directory: whether the file is there, and
 	 * DIR/metadata.toml, are found when it is read */
 	bool is_probe;
@@ -83,7 +84,10 @@ struct reader {
 	size_t max;
 	bool is_checksums_only;
 	enum strata_layout layout; /* as asked: AUTO reads dbmate's sections */
-	struct sbuf buf;           /* scratch */
+	const struct strata_placeholder *placeholders; /* Flyway's ${name} */
+	size_t n_placeholders;
+	const char *timestamp; /* ${flyway:timestamp}, the load's */
+	struct sbuf buf;       /* scratch */
 	struct entry **entries;
 	size_t n;
 	atomic_size_t *next; /* the next entry to take, shared */
@@ -224,9 +228,12 @@ int source_probe_diesel(struct entry *e, struct reader *r,
 /* Names a Flyway entry (V, U or R file) as Flyway does, or fills `err`. */
 int source_parse_flyway(struct entry *e, struct arena *arena,
                         struct strata_error *err);
-/* A Flyway file's ${placeholder}, refused naming its line. */
-int source_check_flyway_placeholders(const struct entry *e, const char *text,
-                                     size_t len, struct strata_error *err);
+/* A Flyway file's text with its ${placeholders} replaced as Flyway
+ * replaces them, into `*out` (`text` itself when it has none). */
+int source_replace_flyway_placeholders(const char **out, size_t *out_len,
+                                       const struct entry *e,
+                                       const struct reader *r, const char *text,
+                                       size_t len, struct strata_error *err);
 /* The migration's executeInTransaction from NAME.conf beside it, if any. */
 int source_read_flyway_conf(bool *out_no_transaction, const struct entry *e,
                             int dir_fd, struct strata_error *err);

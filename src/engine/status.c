@@ -183,7 +183,8 @@ static void merge(struct status_owner *o, const struct strata_source *src)
 	size_t ns = strata_source_count(src), i = 0, j = 0;
 
 	for (size_t k = 0; k < o->h.n; k++)
-		if (o->h.rows[k].version > st->newest_applied)
+		if (o->h.rows[k].version > st->newest_applied &&
+		    !history_is_repeatable(o->h.rows[k].version))
 			st->newest_applied = o->h.rows[k].version;
 	st->entries =
 	        xcalloc(ns + o->h.n ? ns + o->h.n : 1, sizeof(*st->entries));

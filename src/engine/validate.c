@@ -44,6 +44,7 @@ static int check_history(struct strata_problems *out, struct strata_db *db,
                          struct strata_error *err)
 {
 	struct history h = { 0 };
+	const struct history_row *last;
 	int64_t newest;
 	const char *newest_text;
 	char buf[24];
@@ -57,11 +58,11 @@ static int check_history(struct strata_problems *out, struct strata_db *db,
 		if (history_check_row(&h.rows[i], src, false, &e) < 0)
 			add(out, &e);
 	}
-	newest = h.n ? h.rows[h.n - 1].version : 0;
-	newest_text =
-	        h.n ? history_row_version(&h.rows[h.n - 1],
-	                                  strata_source_find(src, newest), buf)
-	            : "0";
+	last = history_newest(&h);
+	newest = last ? last->version : 0;
+	newest_text = last ? history_row_version(
+	                             last, strata_source_find(src, newest), buf)
+	                   : "0";
 	for (size_t i = 0; i < strata_source_count(src); i++) {
 		const struct strata_migration *m = strata_source_at(src, i);
 		struct strata_error e = STRATA_ERROR_INIT;
@@ -107,6 +108,8 @@ int strata_validate(struct strata_problems *out, struct strata_db *db,
 		return -1;
 	so.max_file_size = opts->max_file_size;
 	so.layout = opts->layout;
+	so.placeholders = opts->placeholders;
+	so.n_placeholders = opts->n_placeholders;
 	so.problems = out;
 	so.is_lenient = true;
 	/* leniently loaded, so only an unreadable directory fails here */
