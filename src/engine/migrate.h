@@ -89,6 +89,8 @@ void step_wait_to_retry(struct strata_db *db, const struct plan_step *step,
                         const char *what, int attempt, int max, uint64_t *seed,
                         struct strata_error *err);
 uint64_t step_retry_seed(void);
+/* Sleeps `s` seconds, less when strata_cancel() comes. */
+void step_sleep(double s);
 
 /* fenced.c */
 /* A non-transactional file's statements, each retried where safe. */
@@ -98,5 +100,22 @@ int fenced_exec(struct strata_db *db, const struct plan_step *step,
 /* Non-transactional: the fence row first, committed on its own. */
 int fenced_apply(struct strata_db *db, const struct plan_step *step,
                  bool *is_skipped, struct strata_error *err);
+
+/* batchrun.c */
+struct batch_stats {
+	int64_t rows, batches;
+};
+/*
+ * A batch migration's statement (MODE_BATCH) run again and again, each
+ * run in a transaction of its own, its size adapted to the time goal,
+ * until it changes no row; progress reported, a standby's lag waited out.
+ */
+int batchrun_exec(struct batch_stats *out, struct strata_db *db,
+                  const struct plan_step *step, int64_t started_at_ns,
+                  struct strata_error *err);
+/* run --dry-run of a batch migration: one batch, rolled back, reported
+ * (rows, time, the estimated whole) as a warning-free event. */
+int batchrun_dry(struct strata_db *db, const struct plan_step *step,
+                 struct strata_error *err);
 
 #endif
