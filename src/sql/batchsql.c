@@ -128,33 +128,17 @@ static bool reads_set_column(const ProtobufCMessage *m, void *data)
 	return false;
 }
 
-static int problem(struct batchsql_shape *out, const char *what, int at)
+static void problem(struct batchsql_shape *out, const char *what, int at)
 {
 	out->problem = what;
 	out->problem_at = at > 0 ? at : 0;
-	return 0;
 }
 
-int batchsql_shape(struct batchsql_shape *out, const char *stmt,
-                   struct strata_error *err)
+static void shape_of(struct batchsql_shape *out, const PgQuery__Node *top)
 {
-	struct pg_parse parsed = { 0 };
-	const PgQuery__Node *top, *where = NULL;
+	const PgQuery__Node *where = NULL;
 	struct found f = { 0 };
-	int rc = -1;
 
-	memset(out, 0, sizeof(*out));
-	if (pg_parse(&parsed, stmt, strlen(stmt), NULL, err) < 0)
-		return -1;
-	if (!parsed.tree) {
-		rc = problem(out, "it does not parse", (int)parsed.error_at);
-		goto done;
-	}
-	if (parsed.tree->n_stmts != 1) {
-		rc = problem(out, "it must hold exactly one statement", 0);
-		goto done;
-	}
-	top = parsed.tree->stmts[0]->stmt;
 	switch (top->node_case) {
 	case PG_QUERY__NODE__NODE_UPDATE_STMT:
 		out->kind = "UPDATE";
@@ -171,34 +155,31 @@ int batchsql_shape(struct batchsql_shape *out, const char *stmt,
 		            PG_QUERY__NODE__NODE_SELECT_STMT ||
 		    top->insert_stmt->select_stmt->select_stmt
 		            ->n_values_lists) {
-			rc = problem(
-			        out,
+			problem(out,
 			        "an INSERT must take its rows from a SELECT",
 			        0);
-			goto done;
+			return;
 		}
 		break;
 	default:
-		rc = problem(
-		        out,
+		problem(out,
 		        "it must be an UPDATE, a DELETE or an INSERT ... SELECT",
 		        0);
-		goto done;
+		return;
 	}
 	node_walk((const ProtobufCMessage *)top, find_walk, &f);
 	if (f.n_other_param) {
-		rc = problem(out,
-		             "only :batch_size is bound: $2 and up are not",
-		             f.other_at);
-		goto done;
+		problem(out, "only :batch_size is bound: $2 and up are not",
+		        f.other_at);
+		return;
 	}
 	if (!f.n_limits) {
-		rc = problem(out, "no SELECT in it has LIMIT :batch_size", 0);
-		goto done;
+		problem(out, "no SELECT in it has LIMIT :batch_size", 0);
+		return;
 	}
 	if (f.n_params > f.n_limits) {
-		rc = problem(out, ":batch_size may only be a LIMIT", 0);
-		goto done;
+		problem(out, ":batch_size may only be a LIMIT", 0);
+		return;
 	}
 	/*
 	 * Done rows must drop out, or the same rows are changed forever: a
@@ -208,11 +189,10 @@ int batchsql_shape(struct batchsql_shape *out, const char *stmt,
 	if (top->node_case != PG_QUERY__NODE__NODE_DELETE_STMT &&
 	    !f.limited->where_clause &&
 	    (!where || where->node_case == PG_QUERY__NODE__NODE_SUB_LINK)) {
-		rc = problem(
-		        out,
+		problem(out,
 		        "no WHERE leaves the rows already done out of the next batch",
 		        0);
-		goto done;
+		return;
 	}
 	if (top->node_case == PG_QUERY__NODE__NODE_UPDATE_STMT) {
 		struct set_cols sc = { .u = top->update_stmt };
@@ -226,8 +206,28 @@ int batchsql_shape(struct batchsql_shape *out, const char *stmt,
 			          reads_set_column, &sc);
 		out->is_skip_unsure = !sc.is_read;
 	}
-	rc = 0;
-done:
+}
+
+void batchsql_shape_node(struct batchsql_shape *out, const PgQuery__Node *top)
+{
+	memset(out, 0, sizeof(*out));
+	shape_of(out, top);
+}
+
+int batchsql_shape(struct batchsql_shape *out, const char *stmt,
+                   struct strata_error *err)
+{
+	struct pg_parse parsed = { 0 };
+
+	memset(out, 0, sizeof(*out));
+	if (pg_parse(&parsed, stmt, strlen(stmt), NULL, err) < 0)
+		return -1;
+	if (!parsed.tree)
+		problem(out, "it does not parse", (int)parsed.error_at);
+	else if (parsed.tree->n_stmts != 1)
+		problem(out, "it must hold exactly one statement", 0);
+	else
+		shape_of(out, parsed.tree->stmts[0]->stmt);
 	pg_parse_release(&parsed);
-	return rc;
+	return 0;
 }

@@ -9,6 +9,9 @@
 
 #include "util/common.h"
 
+#include <pg_query.h>
+#include <pg_query/pg_query.pb-c.h>
+
 #define BATCHSQL_PLACEHOLDER ":batch_size"
 
 /*
@@ -42,5 +45,7 @@ struct batchsql_shape {
  */
 int batchsql_shape(struct batchsql_shape *out, const char *stmt,
                    struct strata_error *err);
+/* The same of a parsed statement (the linter's). */
+void batchsql_shape_node(struct batchsql_shape *out, const PgQuery__Node *top);
 
 #endif
