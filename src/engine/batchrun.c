@@ -159,20 +159,14 @@ static void say(struct run *r, const char *waiting)
 
 /*
  * The replay lag of the most lagging standby, in seconds (0: none, or
- * none streaming): pg_stat_replication on this primary. A standby whose
- * replay stands still while WAL reaches it (replay paused, a conflict)
- * lags by the age of the oldest WAL it has not replayed, which
- * replay_lag alone would only show once replay moves again.
+ * none streaming): pg_stat_replication's replay_lag on this primary,
+ * which grows while a standby's replay stands still and WAL reaches it.
  */
 static int replica_lag(double *out, struct strata_db *db,
                        struct strata_error *err)
 {
 	static const char sql[] =
-	        "SELECT coalesce(max(greatest("
-	        "extract(epoch FROM replay_lag), "
-	        "CASE WHEN replay_lsn < sent_lsn THEN "
-	        "extract(epoch FROM pg_catalog.clock_timestamp() - reply_time) "
-	        "END)), 0) FROM pg_catalog.pg_stat_replication";
+	        "SELECT coalesce(max(extract(epoch FROM replay_lag)), 0) FROM pg_catalog.pg_stat_replication";
 	struct db_rows rows = { 0 };
 	int rc = db->drv->query(db->conn, sql, 0, NULL, &rows, err);
 
