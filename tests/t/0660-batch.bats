@@ -58,13 +58,13 @@ EOF
 
 @test "kill -9 at three moments: each run goes on where the last stopped, every row done once" {
 	make_table 200000
-	backfill "-- strata:batch size=200 target=20ms"
+	backfill "-- strata:batch size=200 target=10ms pause=30ms"
 	strata -q run --target-version 1
-	for delay in 0.4 0.9 0.6; do
-		strata -q run >/dev/null 2>&1 &
+	for delay in 0.4 0.7 0.5; do
+		strata -q run >run.out 2>&1 &
 		pid=$!
 		sleep "$delay"
-		kill -9 "$pid"
+		kill -9 "$pid" || fail "the run ended before the kill: $(cat run.out)"
 		wait "$pid" || true
 		# killed part way: some rows done, the fence row failed
 		done_rows=$(psql_db "SELECT count(*) FROM t WHERE new_field IS NOT NULL")
@@ -72,6 +72,10 @@ EOF
 		assert_equal "$(psql_db "SELECT success FROM _sqlx_migrations WHERE version = 2")" f
 	done
 	[[ $done_rows -gt 0 ]]
+	# what it is, and what to do
+	run strata validate
+	assert_output --partial "recorded as failed"
+	assert_output --partial "Run again: it goes on where it stopped"
 	run strata run
 	assert_success
 	assert_output --partial "Applied 2 backfill"
