@@ -532,6 +532,7 @@ static json_t *event_json(const char *what, const struct strata_event *ev)
 	if (ev->duration_ns)
 		json_object_set_new(o, "duration_ns",
 		                    json_integer(ev->duration_ns));
+	set_str(o, "message", ev->message);
 	return o;
 }
 
@@ -547,10 +548,12 @@ static void print_migration_line(struct cli *cli, const char *verb,
 	if (cli->verbosity < 0)
 		return;
 	cli_progress_end(cli, ev, verb, dur);
-	printf("%s%s%s %s %s%s%s%s\n", cli_color(cli, false, color), verb,
+	/* a batch migration's rows, a dry run's trial batch */
+	printf("%s%s%s %s %s%s%s%s%s%s\n", cli_color(cli, false, color), verb,
 	       cli_color(cli, false, NULL), cli_event_version(ev, v),
 	       cli_safe(ev->description), *dur ? " (" : "", dur,
-	       *dur ? ")" : "");
+	       *dur ? ")" : "", ev->message ? ": " : "",
+	       ev->message ? cli_safe(ev->message) : "");
 	fflush(stdout);
 }
 

@@ -116,6 +116,15 @@ struct strata_driver {
 	 */
 	int (*exec_batch)(struct strata_conn *c, const struct batch *b,
 	                  struct strata_error *err);
+	/*
+	 * A batch migration's statement, $1 bound to `limit` as a bigint,
+	 * in the session's transaction (the caller's BEGIN ... COMMIT): the
+	 * rows it changed, and whether a session blocked it while it ran.
+	 * NULL: the driver runs no batch migrations.
+	 */
+	int (*exec_rows)(struct strata_conn *c, const char *sql, int64_t limit,
+	                 int64_t *rows, bool *was_blocked,
+	                 struct strata_error *err);
 	/* Ends any open or failed transaction; never fails the caller. */
 	void (*rollback)(struct strata_conn *c);
 	int (*lock)(struct strata_conn *c, double wait,

@@ -183,7 +183,9 @@ static const char pg_audit_ddl[] = "CREATE TABLE IF NOT EXISTS %s (\n"
                                    "    command TEXT,\n"
                                    "    git_commit TEXT,\n"
                                    "    up_sql TEXT,\n"
-                                   "    down_sql TEXT\n"
+                                   "    down_sql TEXT,\n"
+                                   "    rows_changed BIGINT,\n"
+                                   "    batches BIGINT\n"
                                    ")";
 
 const struct strata_driver pgdrv_driver = {
@@ -196,6 +198,7 @@ const struct strata_driver pgdrv_driver = {
 	.split_keep = split_pg_keep,
 	.exec = pgexec_exec,
 	.exec_batch = pgexec_batch,
+	.exec_rows = pgexec_exec_rows,
 	.rollback = pgexec_rollback,
 	.lock = pglock_lock,
 	.unlock = pglock_unlock,

@@ -87,6 +87,10 @@ PGresult *pgexec_query(struct pg_conn *pc, const char *sql, int n,
                        const Oid *types, const char *const *values, int binary,
                        int binary_len, struct strata_error *err);
 /* The driver table's exec and exec_batch. */
+/* driver.h's exec_rows */
+int pgexec_exec_rows(struct strata_conn *c, const char *sql, int64_t limit,
+                     int64_t *rows, bool *was_blocked,
+                     struct strata_error *err);
 int pgexec_exec(struct strata_conn *c, const char *sql,
                 struct strata_error *err);
 int pgexec_batch(struct strata_conn *c, const struct batch *b,

@@ -253,6 +253,54 @@ static int run_watched(struct pg_conn *pc, const char *sql,
 	return rc;
 }
 
+/*
+ * One batch of a batch migration: `sql` with $1 = `limit` (bigint), its
+ * blocker watched and strata_cancel() answered as a migration statement's;
+ * the rows it changed in *rows, and whether a session blocked it at any
+ * sample in *was_blocked (the batch size shrinks for that).
+ */
+int pgexec_exec_rows(struct strata_conn *c, const char *sql, int64_t limit,
+                     int64_t *rows, bool *was_blocked, struct strata_error *err)
+{
+	struct pg_conn *pc = pg_conn_of(c);
+	static const Oid types[] = { 20 }; /* int8 */
+	char text[24];
+	const char *vals[] = { text };
+	PGresult *res, *failed = NULL;
+	int rc = 0;
+
+	*rows = 0;
+	*was_blocked = false;
+	snprintf(text, sizeof(text), "%" PRId64, limit);
+	pgdrv_settle_cancel(pc);
+	start_watch(pc);
+	if (!PQsendQueryParams(pc->pg, sql, 1, types, vals, NULL, NULL, 0))
+		return pgsession_error(err, pc->pg, NULL);
+	for (;;) {
+		/* a broken connection ends the wait: PQgetResult() says so */
+		(void)await_result(pc);
+		res = PQgetResult(pc->pg);
+		if (!res)
+			break;
+		if (!failed && !pgsession_result_ok(pc->pg, res)) {
+			failed = res;
+			continue;
+		}
+		if (PQresultStatus(res) == PGRES_COMMAND_OK ||
+		    PQresultStatus(res) == PGRES_TUPLES_OK)
+			*rows = strtoll(PQcmdTuples(res), NULL, 10);
+		PQclear(res);
+	}
+	/* kept until the next start_watch(), once a sample saw one */
+	*was_blocked = pc->blocker != NULL;
+	if (failed || PQstatus(pc->pg) == CONNECTION_BAD)
+		rc = pgsession_error(err, pc->pg, failed);
+	PQclear(failed);
+	if (rc < 0)
+		add_blocker(pc, err);
+	return rc;
+}
+
 void pgexec_note_rtt(struct pg_conn *pc, int64_t t0)
 {
 	int64_t d = text_monotonic_ns() - t0;

@@ -20,6 +20,7 @@
 	X(PQcancel)             \
 	X(PQclear)              \
 	X(PQcmdStatus)          \
+	X(PQcmdTuples)          \
 	X(PQconnectPoll)        \
 	X(PQconnectStart)       \
 	X(PQconnectStartParams) \
@@ -102,6 +103,7 @@ static inline const struct pq_api *pq(void)
 #define PQcancel             (pq()->p_PQcancel)
 #define PQclear              (pq()->p_PQclear)
 #define PQcmdStatus          (pq()->p_PQcmdStatus)
+#define PQcmdTuples          (pq()->p_PQcmdTuples)
 #define PQconnectPoll        (pq()->p_PQconnectPoll)
 #define PQconnectStart       (pq()->p_PQconnectStart)
 #define PQconnectStartParams (pq()->p_PQconnectStartParams)

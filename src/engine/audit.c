@@ -16,6 +16,7 @@
 
 #include <inttypes.h>
 #include <pwd.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -95,6 +96,34 @@ int audit_ensure(struct strata_db *db, struct strata_error *err)
 	return rc;
 }
 
+int audit_add_batch_columns(struct strata_db *db, struct strata_error *err)
+{
+	static const char look[] =
+	        "SELECT count(*) FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass($1) AND attname IN ('rows_changed', 'batches') AND NOT attisdropped";
+	struct db_value v = DBV_TEXT(db->audit.quoted);
+	struct db_rows rows = { 0 };
+	struct sbuf sql = SBUF_INIT;
+	int rc;
+
+	if (db->has_batch_columns)
+		return 0;
+	/* looked at first: ALTER TABLE would lock the trail each time */
+	rc = db->drv->query(db->conn, look, 1, &v, &rows, err);
+	if (rc == 0 && rows.n_rows == 1 && db_rows_get(&rows, 0, 0) &&
+	    strcmp(db_rows_get(&rows, 0, 0), "2") != 0) {
+		sbuf_addf(
+		        &sql,
+		        "ALTER TABLE %s ADD COLUMN IF NOT EXISTS rows_changed BIGINT, ADD COLUMN IF NOT EXISTS batches BIGINT",
+		        db->audit.quoted);
+		rc = db->drv->exec(db->conn, sql.buf, err);
+	}
+	if (rc == 0)
+		db->has_batch_columns = true;
+	db_rows_release(&rows);
+	sbuf_release(&sql);
+	return rc;
+}
+
 void audit_add_to(struct batch *b, struct strata_db *db,
                   const struct audit_entry *e)
 {
@@ -165,14 +194,23 @@ void audit_add_to(struct batch *b, struct strata_db *db,
 			sbuf_adds(&finish, "$9");
 			sbuf_adds(&took, "$10");
 		}
+		struct db_value all[ARRAY_SIZE(params) + 2];
+
+		memcpy(all, params, sizeof(params));
+		all[ARRAY_SIZE(params)] = DBV_INT(e->rows);
+		all[ARRAY_SIZE(params) + 1] = DBV_INT(e->batches);
 		sbuf_addf(
 		        &sql,
-		        "INSERT INTO %s (action, version, description, checksum, outcome, error, sqlstate, started_at, finished_at, duration_ns, lock_wait_ns, os_user, db_user, host, pid, strata_version, command, git_commit, up_sql, down_sql) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, %s, %s, $11, $12, %s, $13, $14, $15, $16, $17, $18, $19)",
-		        db->audit.quoted, finish.buf, took.buf,
-		        db->drv->current_user);
+		        "INSERT INTO %s (action, version, description, checksum, outcome, error, sqlstate, started_at, finished_at, duration_ns, lock_wait_ns, os_user, db_user, host, pid, strata_version, command, git_commit, up_sql, down_sql%s) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, %s, %s, $11, $12, %s, $13, $14, $15, $16, $17, $18, $19%s)",
+		        db->audit.quoted,
+		        e->has_batches ? ", rows_changed, batches" : "",
+		        finish.buf, took.buf, db->drv->current_user,
+		        e->has_batches ? ", $20, $21" : "");
 		sbuf_release(&finish);
 		sbuf_release(&took);
-		batch_add_sql(b, sql.buf, ARRAY_SIZE(params), params);
+		batch_add_sql(b, sql.buf,
+		              ARRAY_SIZE(params) + (e->has_batches ? 2 : 0),
+		              all);
 	}
 	sbuf_release(&sql);
 	sbuf_release(&msg);

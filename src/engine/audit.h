@@ -23,10 +23,17 @@ struct audit_entry {
 	/* the driver's elapsed_ns_again: the duration, and the end after
 	 * the start, as the server timed them for the history's row */
 	const char *elapsed_ns;
+	/* a batch migration's run: the rows it changed, in how many
+	 * batches (columns a trail created before them gains on first use) */
+	bool has_batches;
+	int64_t rows, batches;
 };
 
 /* Creates the audit table when missing. */
 int audit_ensure(struct strata_db *db, struct strata_error *err);
+/* The audit table's rows_changed and batches, added when missing: a
+ * trail created by an older strata lacks them. */
+int audit_add_batch_columns(struct strata_db *db, struct strata_error *err);
 /* Records one action; in the caller's transaction when one is open. */
 int audit_add(struct strata_db *db, const struct audit_entry *e,
               struct strata_error *err);

@@ -31,6 +31,10 @@ struct strata_db {
 	/* of the step that just ended: its statements' time, the figure its
 	 * history row records (execution_time), which run also prints */
 	int64_t step_ns;
+	/* and its account beyond the time, said with its APPLY_DONE (a
+	 * batch migration's rows and batches); NULL: none */
+	char *step_note;
+	bool has_batch_columns; /* the audit table's rows and batches */
 	/* the folder of the current command's source, for the git commit;
 	 * NULL when it has none (embedded), borrowed */
 	const char *source_dir;

@@ -385,12 +385,16 @@ int fenced_apply(struct strata_db *db, const struct plan_step *step,
 	int64_t t0, started = audit_now_ns();
 	struct batch b = BATCH_INIT;
 	struct audit_entry e;
+	struct batch_stats stats = { 0, 0 };
 	int rc;
 
 	*is_skipped = false;
 	if (step_check_cancel(step, "applying", err) < 0 ||
 	    step_check_lock(db, err) < 0)
 		return -1;
+	/* a batch migration stopped part way: its fence row stands */
+	if (step->is_resume)
+		goto run;
 	batch_add_begin(&b);
 	if (!(drv->caps & DRV_ADVISORY_LOCK) &&
 	    (db_exec_batch(db, &b, err) < 0 ||
@@ -404,12 +408,31 @@ int fenced_apply(struct strata_db *db, const struct plan_step *step,
 	batch_add_commit(&b);
 	if (db_exec_batch(db, &b, err) < 0)
 		goto fail;
+run:
+	if (step->mode == MODE_BATCH && audit_add_batch_columns(db, err) < 0)
+		return -1;
 	db_emit_migration(db, STRATA_EVENT_APPLY_START, step->m, 0);
 	t0 = text_monotonic_ns();
-	rc = fenced_exec(db, step, false, "apply", started, err);
+	rc = step->mode == MODE_BATCH
+	             ? batchrun_exec(&stats, db, step, started, err)
+	             : fenced_exec(db, step, false, "apply", started, err);
 	step_reset_timeouts(db);
 	if (rc == 0 && check_indexes_valid(db, step, err) < 0) {
 		step_fail(db, step, "apply", started, err);
+		return -1;
+	}
+	if (rc < 0 && step->mode == MODE_BATCH) {
+		step_fail(db, step, "apply", started, err);
+		strata_error_hint(
+		        err,
+		        "Batch migration %s is recorded as failed after %" PRId64
+		        " batches of this run committed (%" PRId64
+		        " rows): run again once the cause is fixed, and it goes on where it stopped.",
+		        migration_version(step->m), stats.batches, stats.rows);
+		strata_error_reason(err, STRATA_REASON_FAILED_APPLY,
+		                    step->m->version);
+		step_say_cancelled(
+		        step, "recorded as failed; run again to go on", err);
 		return -1;
 	}
 	if (rc < 0) {
@@ -426,6 +449,16 @@ int fenced_apply(struct strata_db *db, const struct plan_step *step,
 	}
 	step_audit(&e, db, "apply", step, started);
 	e.duration_ns = db->step_ns = text_monotonic_ns() - t0;
+	if (step->mode == MODE_BATCH) {
+		e.has_batches = true;
+		e.rows = stats.rows;
+		e.batches = stats.batches;
+		free(db->step_note);
+		db->step_note =
+		        xstrfmt("%" PRId64 " rows in %" PRId64 " batches",
+		                stats.rows, stats.batches);
+		e.note = db->step_note;
+	}
 	batch_add_begin(&b);
 	history_add_finish(&b, &db->hist, step->m->version,
 	                   step->m->version_text, e.duration_ns);

@@ -7,6 +7,7 @@
  */
 #include "engine/history.h"
 #include "engine/source.h"
+#include "engine/plan.h"
 #include "util/xalloc.h"
 #include "util/sbuf.h"
 #include "util/arena.h"
@@ -589,6 +590,18 @@ int history_check_row(const struct history_row *row,
 		        history_row_version(row, m, buf), row->description);
 		if (m)
 			err->file = xstrdup(m->up_path);
+		/* a batch migration's batches are committed, and its WHERE
+		 * leaves them out: run resumes it */
+		if (m && m->up_sql && plan_is_batch(m->up_sql, m->up_len)) {
+			strata_error_detail(
+			        err,
+			        "It is a batch migration that stopped part way: the batches before it stopped are committed.");
+			strata_error_hint(
+			        err,
+			        "Run again: it goes on where it stopped, its WHERE leaving the rows already done out.");
+			return strata_error_reason(
+			        err, STRATA_REASON_FAILED_RECORD, row->version);
+		}
 		strata_error_detail(
 		        err,
 		        "It ran outside a transaction and did not finish, so the database may hold part of its changes.");

@@ -41,14 +41,31 @@ void db_emit_migration(struct strata_db *db, enum strata_event_kind kind,
 	db_emit(db, &ev);
 }
 
+/*
+ * A batch migration recorded as failed (killed, stopped, a batch that
+ * failed) whose file is unchanged: run goes on with it, its WHERE
+ * leaving the rows already done out (design.md, Batch migrations).
+ */
+static bool is_resumable(const struct history_row *row,
+                         const struct strata_source *src)
+{
+	const struct strata_migration *m =
+	        row->success ? NULL : strata_source_find(src, row->version);
+
+	return m && m->up_sql && plan_is_batch(m->up_sql, m->up_len) &&
+	       history_checksum_matches(row, m);
+}
+
 static int check_history(const struct history *h,
                          const struct strata_source *src,
                          bool is_ignore_missing, struct strata_error *err)
 {
-	if (step_check_failed(h, src, err) < 0)
-		return -1;
 	for (size_t i = 0; i < h->n; i++)
-		if (history_check_row(&h->rows[i], src, is_ignore_missing,
+		if (!h->rows[i].success && !is_resumable(&h->rows[i], src))
+			return history_check_row(&h->rows[i], src, true, err);
+	for (size_t i = 0; i < h->n; i++)
+		if (!is_resumable(&h->rows[i], src) &&
+		    history_check_row(&h->rows[i], src, is_ignore_missing,
 		                      err) < 0)
 			return -1;
 	return 0;
@@ -214,6 +231,51 @@ done:
 	return rc;
 }
 
+/* A batch migration's APPLY_DONE says its rows and batches. */
+static void emit_done_with_note(struct strata_db *db,
+                                const struct plan_step *step)
+{
+	struct strata_event ev = { .kind = STRATA_EVENT_APPLY_DONE };
+
+	ev.migration = step->m;
+	ev.version = step->m->version;
+	ev.description = step->m->description;
+	ev.duration_ns = db->step_ns;
+	ev.message = db->step_note;
+	db_emit(db, &ev);
+	free(db->step_note);
+	db->step_note = NULL;
+}
+
+/*
+ * run --dry-run: what would be applied; a batch migration runs one batch
+ * that is rolled back, for its rows and time. Only the first pending
+ * migration's tables are as the batch will find them: a later one may
+ * need what the ones before it create, and is only named.
+ */
+static void dry_run_step(struct strata_db *db, const struct plan_step *step,
+                         size_t i)
+{
+	struct strata_error e = STRATA_ERROR_INIT;
+	struct strata_event ev = { .kind = STRATA_EVENT_DRY_RUN_APPLY };
+	char *msg = NULL;
+
+	if (step->mode == MODE_BATCH && batchrun_dry(db, step, &e) == 0)
+		return;
+	if (step->mode == MODE_BATCH)
+		msg = xstrfmt(
+		        "one batch could not be tried: %s%s", e.message,
+		        i ? " (the migrations before it are not applied in a dry run)"
+		          : "");
+	ev.migration = step->m;
+	ev.version = step->m->version;
+	ev.description = step->m->description;
+	ev.message = msg;
+	db_emit(db, &ev);
+	free(msg);
+	strata_error_release(&e);
+}
+
 static int collect_pending(struct plan *plan, const struct plan_ctx *ctx,
                            struct strata_db *db,
                            const struct strata_source *src,
@@ -230,14 +292,22 @@ static int collect_pending(struct plan *plan, const struct plan_ctx *ctx,
 	             : "0";
 	const struct strata_migration **todo =
 	        xcalloc(strata_source_count(src) + 1, sizeof(*todo));
+	bool *is_resume =
+	        xcalloc(strata_source_count(src) + 1, sizeof(*is_resume));
 	struct presplit *ps;
 	size_t n = 0;
 	int rc = 0;
 
 	for (size_t i = 0; i < strata_source_count(src); i++) {
 		const struct strata_migration *m = strata_source_at(src, i);
+		const struct history_row *row = history_find(h, m->version);
 
-		if (history_find(h, m->version))
+		if (row && is_resumable(row, src)) {
+			is_resume[n] = true;
+			todo[n++] = m;
+			continue;
+		}
+		if (row)
 			continue;
 		if (opts->has_target &&
 		    m->version > strata_source_version_key(
@@ -258,6 +328,7 @@ static int collect_pending(struct plan *plan, const struct plan_ctx *ctx,
 				                    STRATA_REASON_STRICT_ORDER,
 				                    m->version);
 				free(todo);
+				free(is_resume);
 				return -1;
 			}
 			db_emit_warning(
@@ -269,11 +340,15 @@ static int collect_pending(struct plan *plan, const struct plan_ctx *ctx,
 	}
 	/* parsed ahead on other threads, planned (and linted) here */
 	ps = presplit_start(ctx, todo, n);
-	for (size_t i = 0; i < n && rc == 0; i++)
+	for (size_t i = 0; i < n && rc == 0; i++) {
 		rc = plan_add_next(plan, ctx, ps, i, todo[i],
 		                   opts->is_single_transaction, err);
+		if (rc == 0 && is_resume[i])
+			plan->steps[plan->n - 1].is_resume = true;
+	}
 	presplit_stop(ps);
 	free(todo);
+	free(is_resume);
 	return rc;
 }
 
@@ -314,8 +389,7 @@ int strata_migrate_run(struct strata_run_result *out, struct strata_db *db,
 		goto done;
 	if (opts->is_dry_run) {
 		for (size_t i = 0; i < plan.n; i++)
-			db_emit_migration(db, STRATA_EVENT_DRY_RUN_APPLY,
-			                  plan.steps[i].m, 0);
+			dry_run_step(db, &plan.steps[i], i);
 		res.applied = plan.n;
 		rc = 0;
 		goto done;
@@ -339,6 +413,11 @@ int strata_migrate_run(struct strata_run_result *out, struct strata_db *db,
 				goto done;
 		} else if (fenced_apply(db, step, &is_skipped, err) < 0) {
 			goto done;
+		}
+		if (step->mode == MODE_BATCH && !is_skipped) {
+			emit_done_with_note(db, step);
+			res.applied++;
+			continue;
 		}
 		if (is_skipped) {
 			db_emit_migration(db, STRATA_EVENT_APPLY_SKIP, step->m,

@@ -101,6 +101,8 @@ typedef int (*step_attempt_fn)(struct strata_db *db,
 int step_with_retries(struct strata_db *db, const struct plan_step *step,
                       step_attempt_fn attempt, bool *is_skipped,
                       const char *hint, struct strata_error *err);
+/* Sleeps `s` seconds, less when strata_cancel() comes. */
+void step_sleep(double s);
 
 /* fenced.c */
 /* A non-transactional file's statements, each retried where safe. */
@@ -110,5 +112,22 @@ int fenced_exec(struct strata_db *db, const struct plan_step *step,
 /* Non-transactional: the fence row first, committed on its own. */
 int fenced_apply(struct strata_db *db, const struct plan_step *step,
                  bool *is_skipped, struct strata_error *err);
+
+/* batchrun.c */
+struct batch_stats {
+	int64_t rows, batches;
+};
+/*
+ * A batch migration's statement (MODE_BATCH) run again and again, each
+ * run in a transaction of its own, its size adapted to the time goal,
+ * until it changes no row; progress reported, a standby's lag waited out.
+ */
+int batchrun_exec(struct batch_stats *out, struct strata_db *db,
+                  const struct plan_step *step, int64_t started_at_ns,
+                  struct strata_error *err);
+/* run --dry-run of a batch migration: one batch, rolled back, reported
+ * (rows, time, the estimated whole) as a warning-free event. */
+int batchrun_dry(struct strata_db *db, const struct plan_step *step,
+                 struct strata_error *err);
 
 #endif

@@ -12,6 +12,7 @@
 #include "util/text.h"
 #include "engine/source.h"
 #include "sql/split.h"
+#include "sql/batchsql.h"
 #include "engine/db.h"
 #include "lint/gate.h"
 
@@ -119,6 +120,82 @@ static enum strata_layout ctx_layout(const struct plan_ctx *ctx)
 	return ctx->layout ? ctx->layout : STRATA_LAYOUT_SQLX;
 }
 
+/*
+ * A batch migration: on a driver that runs them, up only, never in a
+ * single-transaction run, one statement of the shape batchsql_shape()
+ * accepts (design.md, Batch migrations).
+ */
+static int check_batch(struct plan_step *step, const struct plan_ctx *ctx,
+                       bool is_down, bool is_single, struct strata_error *err)
+{
+	struct strata_script *s = &step->script;
+	struct batchsql_shape shape;
+	struct sbuf text = SBUF_INIT;
+	int rc = -1;
+
+	step->mode = MODE_BATCH;
+	if (!ctx->drv->exec_rows || is_down || is_single) {
+		strata_error_set(
+		        err, STRATA_EVALIDATE,
+		        !ctx->drv->exec_rows
+		                ? "'%s' is a batch migration, which runs on PostgreSQL only"
+		        : is_down
+		                ? "'%s' is a batch migration: a down file cannot be one"
+		                : "'%s' is a batch migration: it cannot be part of a single-transaction run",
+		        step->path);
+		err->file = xstrdup(step->path);
+		return strata_error_hint(
+		        err,
+		        !ctx->drv->exec_rows
+		                ? "Write the change as an ordinary migration (drop the -- strata:batch line): SQLite holds one writer at a time, so batches would not let other writers in sooner."
+		        : is_down
+		                ? "Drop the -- strata:batch line from the down file; a revert runs it as an ordinary migration."
+		                : "Run it on its own: each batch commits by itself.");
+	}
+	if (!s->is_parsed)
+		return 0; /* check_step() says why */
+	if (s->n != 1) {
+		strata_error_set(
+		        err, STRATA_EVALIDATE,
+		        "batch migration '%s' holds %zu statements, not one",
+		        step->path, s->n);
+		if (s->n > 1)
+			error_set_location(err, step->path, step->sql,
+			                   step->len, s->stmts[1].token_offset);
+		else
+			err->file = xstrdup(step->path);
+		return strata_error_hint(
+		        err,
+		        "Give each batched statement a file of its own, and the schema changes files without -- strata:batch.");
+	}
+	script_stmt_text(&text, s, 0);
+	if (batchsql_shape(&shape, text.buf, err) < 0)
+		goto done;
+	if (shape.problem) {
+		stmt_error(step, 0, STRATA_EVALIDATE, err,
+		           "batch migration cannot run in batches: %s",
+		           shape.problem);
+		error_set_location(err, step->path, step->sql, step->len,
+		                   shape.problem_at > 0
+		                           ? s->stmts[0].offset +
+		                                     (size_t)shape.problem_at
+		                           : s->stmts[0].token_offset);
+		strata_error_hint(
+		        err,
+		        "Write one UPDATE, DELETE or INSERT ... SELECT that changes at most :batch_size rows and leaves rows already done out, such as UPDATE t SET b = f(a) WHERE id IN (SELECT id FROM t WHERE b IS NULL LIMIT :batch_size);");
+		goto done;
+	}
+	if (shape.is_skip_unsure)
+		db_emit_warning(
+		        ctx->db, step->m,
+		        "batch migration '%s': no WHERE reads a column its UPDATE sets, so strata cannot tell that rows already done are left out of the next batch (if they are not, it never ends)",
+		        step->path);
+	rc = 0;
+done:
+	sbuf_release(&text);
+	return rc;
+}
+
 static int check_step(struct plan_step *step, const struct plan_ctx *ctx,
                       bool is_no_txn_file, bool is_single,
                       struct strata_error *err)
@@ -156,7 +233,9 @@ static int check_step(struct plan_step *step, const struct plan_ctx *ctx,
 		        err,
 		        "Use INSERT statements, or COPY from a file on the server.");
 	}
-	if (is_no_txn_file) {
+	if (step->mode == MODE_BATCH) {
+		return 0; /* check_batch() */
+	} else if (is_no_txn_file) {
 		step->mode = MODE_NO_TXN;
 	} else if (s->flags & STMT_TXN_CONTROL) {
 		step->mode = MODE_OWN_TXN;
@@ -201,6 +280,110 @@ static int check_step(struct plan_step *step, const struct plan_ctx *ctx,
 }
 
 #define DIRECTIVE_PREFIX "-- strata:"
+#define BATCH_WORD       "batch"
+
+/* `q` (to `le`) is the word batch, alone or before its options */
+static bool is_batch_word(const char *q, const char *le)
+{
+	size_t n = strlen(BATCH_WORD);
+
+	return (size_t)(le - q) >= n && !strncmp(q, BATCH_WORD, n) &&
+	       (q + n == le || q[n] == ' ' || q[n] == '\t' || q[n] == '\r');
+}
+
+bool plan_is_batch(const char *sql, size_t len)
+{
+	const char *p = sql, *end = sql + len;
+	size_t n = strlen(DIRECTIVE_PREFIX);
+
+	/* the comment lines (and blank ones) before the first statement */
+	while (p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		const char *le = eol ? eol : end, *q = p;
+
+		while (q < le && (*q == ' ' || *q == '\t' || *q == '\r'))
+			q++;
+		p = eol ? eol + 1 : end;
+		if (q == le)
+			continue;
+		if (le - q < 2 || q[0] != '-' || q[1] != '-')
+			return false;
+		if ((size_t)(le - q) > n && !strncmp(q, DIRECTIVE_PREFIX, n) &&
+		    is_batch_word(q + n, le))
+			return true;
+	}
+	return false;
+}
+
+static int bad_batch(struct plan_step *step, const char *at, size_t len,
+                     struct strata_error *err)
+{
+	strata_error_set(err, STRATA_EVALIDATE,
+	                 "invalid option '%.*s' of -- strata:batch", (int)len,
+	                 at);
+	error_set_location(err, step->path, step->sql, step->len,
+	                   (size_t)(at - step->sql));
+	return strata_error_hint(
+	        err,
+	        "Known: size=ROWS (the first batch's), target=DURATION (one batch's time, 200ms unless given), pause=DURATION (between batches), max-lag=DURATION (a standby's replay lag to wait out) and, last on the line, total=SELECT ... (a query counting the rows to do).");
+}
+
+/* `-- strata:batch [size=N] [target=D] [pause=D] [max-lag=D] [total=...]` */
+static int parse_batch(struct plan_step *step, const char *q, const char *le,
+                       struct strata_error *err)
+{
+	struct batch_opts *o = &step->batch;
+
+	q += strlen(BATCH_WORD);
+	for (;;) {
+		const char *w, *eq, *we;
+		char value[64];
+		double *slot = NULL;
+
+		while (q < le && (*q == ' ' || *q == '\t'))
+			q++;
+		if (q >= le)
+			return 0;
+		w = q;
+		while (q < le && *q != ' ' && *q != '\t')
+			q++;
+		we = q;
+		eq = memchr(w, '=', (size_t)(we - w));
+		if (eq && eq - w == 5 && !strncmp(w, "total", 5)) {
+			/* the rest of the line: a query has spaces */
+			if (le - eq - 1 < 1)
+				return bad_batch(step, w, (size_t)(le - w),
+				                 err);
+			free(o->total);
+			o->total = xstrndup(eq + 1, (size_t)(le - eq - 1));
+			return 0;
+		}
+		if (!eq || (size_t)(we - eq - 1) >= sizeof(value) ||
+		    eq + 1 == we)
+			return bad_batch(step, w, (size_t)(we - w), err);
+		memcpy(value, eq + 1, (size_t)(we - eq - 1));
+		value[we - eq - 1] = '\0';
+		if (eq - w == 4 && !strncmp(w, "size", 4)) {
+			char *e;
+			long long v = strtoll(value, &e, 10);
+
+			if (*e || v < 1 || v > 100000000)
+				return bad_batch(step, w, (size_t)(we - w),
+				                 err);
+			o->size = v;
+			continue;
+		}
+		if (eq - w == 6 && !strncmp(w, "target", 6))
+			slot = &o->target;
+		else if (eq - w == 5 && !strncmp(w, "pause", 5))
+			slot = &o->pause;
+		else if (eq - w == 7 && !strncmp(w, "max-lag", 7))
+			slot = &o->max_lag;
+		if (!slot || strata_parse_duration(slot, value) < 0 ||
+		    *slot < 0 || (slot == &o->target && *slot <= 0))
+			return bad_batch(step, w, (size_t)(we - w), err);
+	}
+}
 
 /*
  * `-- strata:KEY=VALUE` lines in the comments before the first statement
@@ -231,6 +414,11 @@ static int parse_directives(struct plan_step *step, struct strata_error *err)
 		q += strlen(DIRECTIVE_PREFIX);
 		while (le > q && (le[-1] == '\r' || le[-1] == ' '))
 			le--;
+		if (is_batch_word(q, le)) {
+			if (parse_batch(step, q, le, err) < 0)
+				return -1;
+			continue;
+		}
 		eq = memchr(q, '=', (size_t)(le - q));
 		if (eq && (size_t)(eq - q) < sizeof(key) &&
 		    (size_t)(le - eq - 1) < sizeof(value)) {
@@ -283,7 +471,9 @@ static int add_step(struct plan *p, const struct plan_ctx *ctx,
                     struct strata_error *err)
 {
 	struct pg_trees trees = { NULL, NULL };
+	struct split_result *pre_in = pre;
 	struct plan_step *step;
+	bool is_batch, is_pre_dropped = false;
 	int rc = -1, split_rc;
 
 	XGROW(p->steps, p->alloc, p->n + 1);
@@ -293,6 +483,27 @@ static int add_step(struct plan *p, const struct plan_ctx *ctx,
 	step->path = is_down ? m->down_path : m->up_path;
 	step->sql = is_down ? m->down_sql : m->up_sql;
 	step->len = is_down ? m->down_len : m->up_len;
+	is_batch = plan_is_batch(step->sql, step->len);
+	if (is_batch && !is_down && ctx->drv->exec_rows) {
+		size_t n_bound;
+
+		/* :batch_size is no SQL: bound as $1 before the parse */
+		step->bound_sql = xstrndup(step->sql, step->len);
+		if (batchsql_bind(&n_bound, step->bound_sql, step->len, err) <
+		    0) {
+			error_set_location(err, step->path, NULL, 0, 0);
+			goto done;
+		}
+		step->sql = step->bound_sql;
+		if (pre) {
+			/* made of the text before the binding */
+			script_release(&pre->script);
+			pg_trees_release(&pre->trees);
+			strata_error_release(&pre->err);
+			pre = NULL;
+			is_pre_dropped = true;
+		}
+	}
 	if (pre) {
 		step->script = pre->script;
 		trees = pre->trees;
@@ -315,6 +526,8 @@ static int add_step(struct plan *p, const struct plan_ctx *ctx,
 		goto done;
 	}
 	if (parse_directives(step, err) < 0 ||
+	    (is_batch &&
+	     check_batch(step, ctx, is_down, is_single_transaction, err) < 0) ||
 	    check_step(step, ctx,
 	               is_down ? m->is_down_no_transaction
 	                       : m->is_no_transaction,
@@ -327,10 +540,14 @@ done:
 	/* the trees go now: memory does not grow with the plan */
 	if (pre)
 		pre->trees = trees;
+	else if (is_pre_dropped)
+		pre_in->trees = trees;
 	else
 		pg_trees_release(&trees);
-	if (rc < 0)
+	if (rc < 0) {
 		script_release(&step->script);
+		plan_step_release(step);
+	}
 	return rc;
 }
 
@@ -520,10 +737,19 @@ void presplit_stop(struct presplit *ps)
 	free(ps);
 }
 
+void plan_step_release(struct plan_step *step)
+{
+	free(step->bound_sql);
+	free(step->batch.total);
+	step->bound_sql = step->batch.total = NULL;
+}
+
 void plan_release(struct plan *p)
 {
-	for (size_t i = 0; i < p->n; i++)
+	for (size_t i = 0; i < p->n; i++) {
 		script_release(&p->steps[i].script);
+		plan_step_release(&p->steps[i]);
+	}
 	free(p->steps);
 	memset(p, 0, sizeof(*p));
 }

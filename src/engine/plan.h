@@ -10,6 +10,19 @@ enum run_mode {
 	MODE_TXN,     /* in a transaction with its history row */
 	MODE_NO_TXN,  /* -- no-transaction: one statement per call, fenced */
 	MODE_OWN_TXN, /* manages its own BEGIN/COMMIT: as written, fenced */
+	MODE_BATCH,   /* -- strata:batch: one statement again and again, each
+	                 run its own transaction, until it changes no row;
+	                 fenced */
+};
+
+/* `-- strata:batch size=N target=DURATION pause=DURATION max-lag=DURATION
+ * total=SELECT ...`; 0 or NULL: not given */
+struct batch_opts {
+	int64_t size;   /* the first batch's */
+	double target;  /* seconds one batch should take */
+	double pause;   /* seconds between batches */
+	double max_lag; /* a standby's replay lag to wait out */
+	char *total;    /* a query counting the rows to do */
 };
 
 struct plan_step {
@@ -22,6 +35,13 @@ struct plan_step {
 	/* from `-- strata:KEY=VALUE` directives; < 0: not given */
 	double lock_timeout, statement_timeout, warn_after;
 	double concurrent_lock_timeout;
+	struct batch_opts batch; /* MODE_BATCH's */
+	/* MODE_BATCH: `sql` is this copy of the file, :batch_size bound as
+	 * $1 (see sql/batchsql.h) */
+	char *bound_sql;
+	/* a batch migration recorded as failed (killed, stopped): run goes
+	 * on from where it stopped, under the fence row already there */
+	bool is_resume;
 };
 
 struct plan {
@@ -71,6 +91,11 @@ int plan_add_next(struct plan *p, const struct plan_ctx *ctx,
                   struct strata_error *err);
 void presplit_stop(struct presplit *ps);
 void plan_release(struct plan *p);
+/* What a step owns besides its script. */
+void plan_step_release(struct plan_step *step);
+/* Whether a text is a batch migration's: a `-- strata:batch` line among
+ * the comments that open it. */
+bool plan_is_batch(const char *sql, size_t len);
 /* Fills err's file, line and column from the driver's statement/position. */
 void plan_locate_error(const struct plan_step *step, struct strata_error *err);
 

@@ -58,6 +58,7 @@ void progress_start(struct strata_db *db, const struct plan_step *step,
 	p->at = 0;
 	p->first = 0;
 	p->text[0] = p->phase[0] = '\0';
+	p->is_batch = step->mode == MODE_BATCH;
 	holder_clear(p);
 	db->conn->progress = p;
 }
@@ -253,13 +254,25 @@ void progress_phase(struct strata_conn *c, const char *phase, int percent)
 	struct progress *p = c->progress;
 	bool is_new;
 
-	if (!p)
+	if (!p || p->is_batch)
 		return;
 	is_new = strcmp(p->phase, phase ? phase : "") != 0;
 	copy(p->phase, sizeof(p->phase), phase);
 	p->percent = percent;
 	if (is_new)
 		report(c, p, text_monotonic_ns());
+}
+
+void progress_batch(struct strata_conn *c, const char *phase, int percent)
+{
+	struct progress *p = c->progress;
+
+	if (!p)
+		return;
+	copy(p->phase, sizeof(p->phase), phase);
+	p->percent = percent;
+	/* quick batches: at most one event a tick */
+	progress_tick(c);
 }
 
 void progress_tick(struct strata_conn *c)

@@ -34,6 +34,9 @@ struct progress {
 	char text[400];  /* its start, one line ("": none) */
 	char phase[128]; /* the server's account of it ("": none) */
 	int percent;     /* of the phase; -1: not known */
+	/* a batch migration's: the phase is its account of the batches,
+	 * which the server's (progress_phase()) does not replace */
+	bool is_batch;
 	/* who blocks it, as last sampled; pid 0: nobody */
 	int holder_pid;
 	/* since when the migration has waited on since_pid, over its
@@ -58,6 +61,8 @@ void progress_holder(struct strata_conn *c, int pid, const char *user,
                      const char *state, const char *application, double waited);
 /* The server's phase of the statement (NULL: none) and its percent. */
 void progress_phase(struct strata_conn *c, const char *phase, int percent);
+/* A batch migration's account of its batches, as the phase. */
+void progress_batch(struct strata_conn *c, const char *phase, int percent);
 void progress_tick(struct strata_conn *c);
 /* When the next tick is due (monotonic ns); INT64_MAX when nothing is. */
 int64_t progress_due_ns(const struct strata_conn *c);

@@ -287,7 +287,7 @@ static double backoff_seconds(int attempt, uint64_t *seed)
 	return base * (0.5 + (double)(*seed % 1000) / 2000.0);
 }
 
-static void sleep_seconds(double s)
+void step_sleep(double s)
 {
 	struct timespec ts = { (time_t)s,
 		               (long)((s - (double)(time_t)s) * 1e9) };
@@ -327,7 +327,7 @@ void step_wait_to_retry(struct strata_db *db, const struct plan_step *step,
 	db_emit(db, &ev);
 	sbuf_release(&msg);
 	strata_error_release(err);
-	sleep_seconds(wait);
+	step_sleep(wait);
 }
 
 uint64_t step_retry_seed(void)

@@ -69,7 +69,10 @@ struct lint_ctx {
 	const char *sql;
 	size_t len;
 	bool is_no_transaction; /* -- no-transaction */
-	bool is_wrapped;        /* strata runs it inside one transaction */
+	/* -- strata:batch: one statement run batch after batch, each
+	 * committed (:batch_size bound as $1) */
+	bool is_batch;
+	bool is_wrapped; /* strata runs it inside one transaction */
 	PgQuery__ScanToken **tok;
 	size_t n_tok;
 

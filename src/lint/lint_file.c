@@ -14,6 +14,8 @@
 #include "sql/pgparse.h"
 #include "drivers/driver.h"
 #include "engine/db.h"
+#include "engine/plan.h"
+#include "sql/batchsql.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -286,6 +288,15 @@ int lint_text(struct strata_lint *l, const char *path, const char *sql,
 	copy[len] = '\0';
 	sql = copy;
 	c.sql = sql;
+	/* :batch_size is no SQL: bound as the runner binds it (a given
+	 * parse is of the bound text already) */
+	c.is_batch = plan_is_batch(sql, len);
+	if (c.is_batch && !is_given) {
+		size_t n_bound;
+
+		if (batchsql_bind(&n_bound, copy, len, NULL) < 0)
+			c.is_batch = false;
+	}
 	if (is_given)
 		toks = given->tokens;
 	else

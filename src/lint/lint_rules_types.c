@@ -9,6 +9,7 @@
 #include "sql/pgtree.h"
 #include "lint/lint.h"
 #include "lint/rules.h"
+#include "sql/batchsql.h"
 
 #include <string.h>
 
@@ -436,7 +437,8 @@ void rule_ban_update_without_where(struct lint_ctx *c, const PgQuery__Node *n)
 {
 	const PgQuery__UpdateStmt *u;
 
-	if (!IS(n, UPDATE_STMT))
+	/* a batch commits each bounded run: batch-unbounded's */
+	if (!IS(n, UPDATE_STMT) || c->is_batch)
 		return;
 	u = n->update_stmt;
 	if (u->where_clause || lint_is_new_rel(c, u->relation))
@@ -451,7 +453,7 @@ void rule_ban_delete_without_where(struct lint_ctx *c, const PgQuery__Node *n)
 {
 	const PgQuery__DeleteStmt *d;
 
-	if (!IS(n, DELETE_STMT))
+	if (!IS(n, DELETE_STMT) || c->is_batch)
 		return;
 	d = n->delete_stmt;
 	if (d->where_clause || lint_is_new_rel(c, d->relation))
@@ -459,4 +461,30 @@ void rule_ban_delete_without_where(struct lint_ctx *c, const PgQuery__Node *n)
 	lint_report(c, d->relation ? d->relation->location : -1, NULL,
 	            "DELETE without WHERE removes every row of '%s'",
 	            lint_rv_name(c, d->relation));
+}
+
+/*
+ * A batch migration runs its statement until it changes no row: without
+ * LIMIT :batch_size one run changes (and locks) every row, and without a
+ * WHERE that leaves done rows out it never ends.
+ */
+void rule_batch_unbounded(struct lint_ctx *c, const PgQuery__Node *n)
+{
+	struct batchsql_shape shape;
+
+	/* once per statement, not at the call after the last */
+	if (!c->is_batch || c->is_end)
+		return;
+	if (c->stmt > 0) {
+		lint_report(
+		        c, -1, NULL,
+		        "a batch migration holds one statement; this is statement %zu",
+		        c->stmt + 1);
+		return;
+	}
+	batchsql_shape_node(&shape, n);
+	if (shape.problem)
+		lint_report(c, -1, NULL,
+		            "the batch statement cannot run in batches: %s",
+		            shape.problem);
 }

@@ -110,6 +110,7 @@ void rule_duplicate_column_assignment(struct lint_ctx *c,
                                       const PgQuery__Node *n);
 void rule_ban_update_without_where(struct lint_ctx *c, const PgQuery__Node *n);
 void rule_ban_delete_without_where(struct lint_ctx *c, const PgQuery__Node *n);
+void rule_batch_unbounded(struct lint_ctx *c, const PgQuery__Node *n);
 
 /* lint_rules_names.c: how objects are named */
 void rule_require_table_schema(struct lint_ctx *c, const PgQuery__Node *n);

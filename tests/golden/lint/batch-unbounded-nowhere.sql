@@ -1,0 +1,2 @@
+-- strata:batch
+UPDATE users SET active = true;
