@@ -116,8 +116,12 @@ $(BUILD)/completions/_strata: $(BIN)
 	@mkdir -p $(dir $@)
 	$(BIN) help --completion zsh >$@.tmp && mv $@.tmp $@
 
+# The binary takes libpg_query (and the protobuf-c it calls) statically:
+# its relocations were a tenth of every command's start-up.
+PG_QUERY_STATIC := -Wl,-Bstatic -lpg_query -lprotobuf-c -Wl,-Bdynamic
 $(BIN): $(CLI_OBJ) $(LIB)
-	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(PG_QUERY_STATIC) \
+		$(filter-out $(PG_QUERY_LIBS),$(LDLIBS))
 
 # The command line's modules but main(), for unit tests of its own
 # parsers (strata.conf, .env): a test links only those it calls.

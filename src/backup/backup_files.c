@@ -346,42 +346,14 @@ static int hash_regular(char hex[65], uint64_t *size, const char *path,
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int md_len = 0;
-	char *buf = xmalloc(HASH_CHUNK);
 	struct sbuf sb = SBUF_INIT;
 	uint64_t total = 0;
-	int fd = -1, rc = -1;
+	int rc = -1;
 
 	if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL))
 		BUG("SHA-256 digest failed");
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		strata_error_set(err, STRATA_EFAILED, "could not open '%s': %s",
-		                 path, strerror(errno));
+	if (hash_into(ctx, &total, path, is_sync, err) < 0)
 		goto done;
-	}
-	for (;;) {
-		ssize_t n = read(fd, buf, HASH_CHUNK);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			strata_error_set(err, STRATA_EFAILED,
-			                 "could not read '%s': %s", path,
-			                 strerror(errno));
-			goto done;
-		}
-		if (n == 0)
-			break;
-		if (!EVP_DigestUpdate(ctx, buf, (size_t)n))
-			BUG("SHA-256 digest failed");
-		total += (uint64_t)n;
-	}
-	if (is_sync && fsync(fd) < 0) {
-		strata_error_set(err, STRATA_EFAILED,
-		                 "could not write '%s' to disk: %s", path,
-		                 strerror(errno));
-		goto done;
-	}
 	if (!EVP_DigestFinal_ex(ctx, md, &md_len) || md_len != 32)
 		BUG("SHA-256 digest failed");
 	sbuf_add_hex(&sb, md, md_len);
@@ -389,11 +361,8 @@ static int hash_regular(char hex[65], uint64_t *size, const char *path,
 	*size = total;
 	rc = 0;
 done:
-	if (fd >= 0)
-		close(fd);
 	EVP_MD_CTX_free(ctx);
 	sbuf_release(&sb);
-	free(buf);
 	return rc;
 }
 

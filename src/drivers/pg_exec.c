@@ -221,12 +221,26 @@ static void add_blocker(struct pg_conn *pc, struct strata_error *err)
 	free(old);
 }
 
+/* The end of a watched statement: its error (`failed`, or the connection
+ * lost) with the blocker seen, if any. */
+static int end_watched(struct pg_conn *pc, PGresult *failed,
+                       struct strata_error *err)
+{
+	int rc = 0;
+
+	if (failed || PQstatus(pc->pg) == CONNECTION_BAD)
+		rc = pgsession_error(err, pc->pg, failed);
+	PQclear(failed);
+	if (rc < 0)
+		add_blocker(pc, err);
+	return rc;
+}
+
 /* pgsession_run() for a migration's statements: blockers watched. */
 static int run_watched(struct pg_conn *pc, const char *sql,
                        struct strata_error *err)
 {
 	PGresult *res, *failed = NULL;
-	int rc = 0;
 
 	if (!PQsendQuery(pc->pg, sql))
 		return pgsession_error(err, pc->pg, NULL);
@@ -245,12 +259,7 @@ static int run_watched(struct pg_conn *pc, const char *sql,
 		}
 		PQclear(res);
 	}
-	if (failed || PQstatus(pc->pg) == CONNECTION_BAD)
-		rc = pgsession_error(err, pc->pg, failed);
-	PQclear(failed);
-	if (rc < 0)
-		add_blocker(pc, err);
-	return rc;
+	return end_watched(pc, failed, err);
 }
 
 /*
@@ -267,7 +276,6 @@ int pgexec_exec_rows(struct strata_conn *c, const char *sql, int64_t limit,
 	char text[24];
 	const char *vals[] = { text };
 	PGresult *res, *failed = NULL;
-	int rc = 0;
 
 	*rows = 0;
 	*was_blocked = false;
@@ -293,12 +301,7 @@ int pgexec_exec_rows(struct strata_conn *c, const char *sql, int64_t limit,
 	}
 	/* kept until the next start_watch(), once a sample saw one */
 	*was_blocked = pc->blocker != NULL;
-	if (failed || PQstatus(pc->pg) == CONNECTION_BAD)
-		rc = pgsession_error(err, pc->pg, failed);
-	PQclear(failed);
-	if (rc < 0)
-		add_blocker(pc, err);
-	return rc;
+	return end_watched(pc, failed, err);
 }
 
 void pgexec_note_rtt(struct pg_conn *pc, int64_t t0)
