@@ -45,7 +45,9 @@ EOF
 
 @test "each batch is its own transaction: another session sees rows committed while it runs" {
 	make_table 6000
-	backfill "-- strata:batch size=100 pause=20ms"
+	# pauses long enough for the polls below to land between batches,
+	# however fast a batch runs (sizes grow: about six batches here)
+	backfill "-- strata:batch size=100 pause=300ms"
 	strata -q run --target-version 1
 	strata -q run &
 	pid=$!
