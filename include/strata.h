@@ -473,7 +473,7 @@ struct strata_placeholder {
 	const char *value;
 };
 
-#define STRATA_SOURCE_OPTIONS_VERSION 1
+#define STRATA_SOURCE_OPTIONS_VERSION 2
 #define STRATA_SOURCE_OPTIONS_INIT                         \
 	STRATA_OPTIONS_INIT_(struct strata_source_options, \
 	                     STRATA_SOURCE_OPTIONS_VERSION)
@@ -633,7 +633,7 @@ struct strata_new_options {
 	size_t n_placeholders;
 };
 
-#define STRATA_NEW_OPTIONS_VERSION 1
+#define STRATA_NEW_OPTIONS_VERSION 2
 #define STRATA_NEW_OPTIONS_INIT                         \
 	STRATA_OPTIONS_INIT_(struct strata_new_options, \
 	                     STRATA_NEW_OPTIONS_VERSION)
@@ -1075,7 +1075,7 @@ struct strata_validate_options {
 	size_t n_placeholders;
 };
 
-#define STRATA_VALIDATE_OPTIONS_VERSION 1
+#define STRATA_VALIDATE_OPTIONS_VERSION 2
 #define STRATA_VALIDATE_OPTIONS_INIT                         \
 	STRATA_OPTIONS_INIT_(struct strata_validate_options, \
 	                     STRATA_VALIDATE_OPTIONS_VERSION)
