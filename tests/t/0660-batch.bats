@@ -213,3 +213,14 @@ UPDATE t SET a = 1 WHERE id IN (SELECT id FROM t WHERE a IS NULL LIMIT :batch_si
 	assert_equal "$(psql_db "SELECT count(*) FROM t WHERE new_field IS NOT NULL OR n <> 0")" 0
 	assert_equal "$(psql_db "SELECT count(*) FROM _sqlx_migrations WHERE version = 2")" 0
 }
+
+@test "a batch migration that does not scan: the error names its file and line, nothing runs" {
+	make_table 10
+	strata -q run --target-version 1
+	write_migration 2_backfill.sql $'-- strata:batch\nUPDATE t SET new_field = 1 WHERE id IN (SELECT id FROM t WHERE "new_field IS NULL LIMIT :batch_size);'
+	run strata run
+	assert_failure 4
+	assert_output --partial "unterminated quoted identifier"
+	assert_output --partial "at migrations/2_backfill.sql:2:"
+	assert_equal "$(psql_db "SELECT count(*) FROM _sqlx_migrations WHERE version = 2")" 0
+}
