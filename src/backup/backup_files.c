@@ -302,9 +302,6 @@ const char *backup_suffix(enum strata_backup_format format, const char *native)
 	return native;
 }
 
-static int hash_regular(char hex[65], uint64_t *size, const char *path,
-                        bool is_sync, struct strata_error *err);
-
 /*
  * The SHA-256 (lower-case hex) and size of the file at `path`; with
  * is_sync, the file is fsync'd too (it was just written).
@@ -313,36 +310,7 @@ int backup_hash_file(char hex[65], uint64_t *size, const char *path,
                      bool is_sync, struct strata_error *err)
 {
 	struct stat st;
-
-	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-		EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-		unsigned char md[EVP_MAX_MD_SIZE];
-		unsigned int md_len = 0;
-		struct sbuf sb = SBUF_INIT;
-		uint64_t total = 0;
-		int rc = -1;
-
-		if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL))
-			BUG("SHA-256 digest failed");
-		if (hash_dir(ctx, &total, path, is_sync, err) == 0) {
-			if (!EVP_DigestFinal_ex(ctx, md, &md_len) ||
-			    md_len != 32)
-				BUG("SHA-256 digest failed");
-			sbuf_add_hex(&sb, md, md_len);
-			memcpy(hex, sb.buf, 65);
-			*size = total;
-			rc = 0;
-		}
-		EVP_MD_CTX_free(ctx);
-		sbuf_release(&sb);
-		return rc;
-	}
-	return hash_regular(hex, size, path, is_sync, err);
-}
-
-static int hash_regular(char hex[65], uint64_t *size, const char *path,
-                        bool is_sync, struct strata_error *err)
-{
+	bool is_dir = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int md_len = 0;
@@ -352,7 +320,9 @@ static int hash_regular(char hex[65], uint64_t *size, const char *path,
 
 	if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL))
 		BUG("SHA-256 digest failed");
-	if (hash_into(ctx, &total, path, is_sync, err) < 0)
+	/* a directory-format dump: its files by name (hash_dir()) */
+	if ((is_dir ? hash_dir : hash_into)(ctx, &total, path, is_sync, err) <
+	    0)
 		goto done;
 	if (!EVP_DigestFinal_ex(ctx, md, &md_len) || md_len != 32)
 		BUG("SHA-256 digest failed");
