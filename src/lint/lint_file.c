@@ -234,7 +234,7 @@ int lint_text(struct strata_lint *l, const char *path, const char *sql,
 	static const struct strata_lint_file_options no_opts =
 	        STRATA_LINT_FILE_OPTIONS_INIT;
 	struct pg_parse parsed = { 0 };
-	PgQueryScanResult scanned = { 0 };
+	struct pg_scan scanned = { 0 };
 	PgQuery__ParseResult *tree = NULL;
 	PgQuery__ScanResult *toks = NULL;
 	bool is_given = given && given->tree && given->tokens;
@@ -299,24 +299,11 @@ int lint_text(struct strata_lint *l, const char *path, const char *sql,
 	}
 	if (is_given)
 		toks = given->tokens;
+	else if (pg_scan(&scanned, sql, len, err) < 0)
+		goto done;
 	else
-		scanned = pg_query_scan(sql);
-	if (is_given) {
-		c.tok = toks->tokens;
-		c.n_tok = toks->n_tokens;
-		for (size_t i = 0; i < c.n_tok; i++)
-			if (lint_is_comment_tok(c.tok[i]))
-				lint_parse_ignore(l, sql, c.tok[i]);
-	} else if (!scanned.error) {
-		toks = pg_query__scan_result__unpack(
-		        NULL, scanned.pbuf.len,
-		        (const uint8_t *)scanned.pbuf.data);
-		if (!toks) {
-			strata_error_set(
-			        err, STRATA_EFAILED,
-			        "could not decode the SQL scanner's result");
-			goto done;
-		}
+		toks = scanned.toks;
+	if (toks) {
 		c.tok = toks->tokens;
 		c.n_tok = toks->n_tokens;
 		for (size_t i = 0; i < c.n_tok; i++)
@@ -333,11 +320,8 @@ int lint_text(struct strata_lint *l, const char *path, const char *sql,
 	if (!toks) {
 		/* the scanner rejects it (an unterminated quote): so would
 		 * the parser, which reads the same tokens */
-		int pos = scanned.error->cursorpos;
-
-		parsed.error = xstrdup(scanned.error->message);
-		parsed.error_at =
-		        pos > 0 ? text_char_to_byte(sql, len, pos) : 0;
+		parsed.error = xstrdup(scanned.error);
+		parsed.error_at = scanned.error_at;
 	} else if (pg_parse(&parsed, sql, len, toks, err) < 0) {
 		goto done;
 	}
@@ -355,9 +339,7 @@ done:
 	lint_end_txn(&c);
 	lint_sort_file_findings(l);
 	pg_parse_release(&parsed);
-	if (toks && !is_given)
-		protobuf_c_message_free_unpacked(&toks->base, NULL);
-	pg_query_free_scan_result(scanned);
+	pg_scan_release(&scanned);
 	free(copy);
 	if (rc < 0 && err)
 		err->file = xstrdup(path);

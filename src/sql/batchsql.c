@@ -17,26 +17,18 @@
 int batchsql_bind(size_t *out_n, char *sql, size_t len,
                   struct strata_error *err)
 {
-	PgQueryScanResult r = pg_query_scan(sql);
-	PgQuery__ScanResult *toks = NULL;
+	struct pg_scan scanned;
+	const PgQuery__ScanResult *toks;
 	size_t name_len = strlen(BATCHSQL_PLACEHOLDER) - 1;
-	int rc = -1;
 
 	*out_n = 0;
-	if (r.error) {
-		rc = 0; /* the split says why, at its line */
-		goto done;
-	}
-	toks = pg_query__scan_result__unpack(NULL, r.pbuf.len,
-	                                     (const uint8_t *)r.pbuf.data);
-	if (!toks) {
-		strata_error_set(err, STRATA_EFAILED,
-		                 "could not decode the SQL scanner's result");
-		goto done;
-	}
+	if (pg_scan(&scanned, sql, len, err) < 0)
+		return -1;
+	/* with no tokens, the split says why, at its line */
+	toks = scanned.toks;
 	/* ':' then the word batch_size, touching: never in a string, a
 	 * quoted name or a comment, which are tokens of their own */
-	for (size_t i = 0; i + 1 < toks->n_tokens; i++) {
+	for (size_t i = 0; toks && i + 1 < toks->n_tokens; i++) {
 		const PgQuery__ScanToken *colon = toks->tokens[i];
 		const PgQuery__ScanToken *word = toks->tokens[i + 1];
 		size_t at = (size_t)colon->start;
@@ -53,12 +45,8 @@ int batchsql_bind(size_t *out_n, char *sql, size_t len,
 		memcpy(sql + at, "$1", 2);
 		(*out_n)++;
 	}
-	rc = 0;
-done:
-	if (toks)
-		pg_query__scan_result__free_unpacked(toks, NULL);
-	pg_query_free_scan_result(r);
-	return rc;
+	pg_scan_release(&scanned);
+	return 0;
 }
 
 /* What a walk of the statement found. */

@@ -142,23 +142,17 @@ static size_t first_token(const char *sql, size_t len, size_t at)
 int sql_unguarded(struct sbuf *out, const char *sql, struct strata_error *err)
 {
 	size_t len = strlen(sql);
-	PgQueryScanResult r = pg_query_scan(sql);
-	PgQuery__ScanResult *toks = NULL;
+	struct pg_scan scanned;
 	struct pg_parse parsed = { 0 };
 	int rc = -1;
 
-	if (r.error) {
+	if (pg_scan(&scanned, sql, len, err) < 0)
+		return -1;
+	if (!scanned.toks) {
 		rc = 0; /* the run says why */
 		goto done;
 	}
-	toks = pg_query__scan_result__unpack(NULL, r.pbuf.len,
-	                                     (const uint8_t *)r.pbuf.data);
-	if (!toks) {
-		strata_error_set(err, STRATA_EFAILED,
-		                 "could not decode the SQL scanner's result");
-		goto done;
-	}
-	if (pg_parse(&parsed, sql, len, toks, err) < 0)
+	if (pg_parse(&parsed, sql, len, scanned.toks, err) < 0)
 		goto done;
 	for (size_t i = 0; parsed.tree && i < parsed.tree->n_stmts; i++) {
 		const PgQuery__RawStmt *s = parsed.tree->stmts[i];
@@ -178,8 +172,6 @@ int sql_unguarded(struct sbuf *out, const char *sql, struct strata_error *err)
 	rc = 0;
 done:
 	pg_parse_release(&parsed);
-	if (toks)
-		pg_query__scan_result__free_unpacked(toks, NULL);
-	pg_query_free_scan_result(r);
+	pg_scan_release(&scanned);
 	return rc;
 }

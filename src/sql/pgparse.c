@@ -239,6 +239,43 @@ static size_t token_from(const PgQuery__ScanResult *toks, size_t at)
 	return at;
 }
 
+int pg_scan(struct pg_scan *out, const char *sql, size_t len,
+            struct strata_error *err)
+{
+	PgQueryScanResult r = pg_query_scan(sql);
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (r.error) {
+		int pos = r.error->cursorpos;
+
+		out->error = xstrdup(r.error->message);
+		/* cursorpos counts characters from 1, as the server's. */
+		out->error_at = pos > 0 ? text_char_to_byte(sql, len, pos) : 0;
+		rc = 0;
+		goto done;
+	}
+	out->toks = pg_query__scan_result__unpack(NULL, r.pbuf.len,
+	                                          (const uint8_t *)r.pbuf.data);
+	if (!out->toks) {
+		strata_error_set(err, STRATA_EFAILED,
+		                 "could not decode the SQL scanner's result");
+		goto done;
+	}
+	rc = 0;
+done:
+	pg_query_free_scan_result(r);
+	return rc;
+}
+
+void pg_scan_release(struct pg_scan *s)
+{
+	if (s->toks)
+		protobuf_c_message_free_unpacked(&s->toks->base, NULL);
+	free(s->error);
+	memset(s, 0, sizeof(*s));
+}
+
 static int no_stack(struct strata_error *err, size_t need)
 {
 	strata_error_set(err, STRATA_EFAILED,

@@ -24,6 +24,21 @@
 /* The message of a statement nesting deeper than PG_PARSE_MAX_DEPTH. */
 #define PG_PARSE_TOO_DEEP "stack depth limit exceeded"
 
+struct pg_scan {
+	PgQuery__ScanResult *toks; /* NULL when the text was rejected */
+	char *error;               /* then the scanner's message */
+	size_t error_at;           /* and its byte offset */
+};
+
+/*
+ * The scanner's tokens of the NUL-terminated `sql` of `len` bytes: 0 with
+ * tokens or an error in `out`; -1 with `err` when its result does not
+ * decode.
+ */
+int pg_scan(struct pg_scan *out, const char *sql, size_t len,
+            struct strata_error *err);
+void pg_scan_release(struct pg_scan *s);
+
 struct pg_parse {
 	PgQuery__ParseResult *tree; /* NULL when the text was rejected */
 	char *error;                /* then the parser's message */

@@ -83,28 +83,20 @@ void split_fix_unicode_ends(struct tokens *t, const char *sql, size_t len)
 static int scan(struct tokens *out, PgQuery__ScanResult **res, const char *sql,
                 size_t len, struct strata_error *err)
 {
-	PgQueryScanResult r = pg_query_scan(sql);
-	int rc = -1;
+	struct pg_scan s;
 
 	*res = NULL;
-	if (r.error) {
-		size_t at = r.error->cursorpos > 0
-		                    ? text_char_to_byte(sql, len,
-		                                        r.error->cursorpos)
-		                    : 0;
-
-		strata_error_set(err, STRATA_EVALIDATE, "%s", r.error->message);
+	if (pg_scan(&s, sql, len, err) < 0)
+		return -1;
+	if (s.error) {
+		strata_error_set(err, STRATA_EVALIDATE, "%s", s.error);
 		if (err)
-			text_line_col(sql, len, at, &err->line, &err->column);
-		goto done;
+			text_line_col(sql, len, s.error_at, &err->line,
+			              &err->column);
+		pg_scan_release(&s);
+		return -1;
 	}
-	*res = pg_query__scan_result__unpack(NULL, r.pbuf.len,
-	                                     (const uint8_t *)r.pbuf.data);
-	if (!*res) {
-		strata_error_set(err, STRATA_EFAILED,
-		                 "could not decode the SQL scanner's result");
-		goto done;
-	}
+	*res = s.toks;
 	out->tok = (*res)->tokens;
 	out->n = (*res)->n_tokens;
 	split_fix_unicode_ends(out, sql, len);
@@ -115,10 +107,7 @@ static int scan(struct tokens *out, PgQuery__ScanResult **res, const char *sql,
 			break;
 		}
 	}
-	rc = 0;
-done:
-	pg_query_free_scan_result(r);
-	return rc;
+	return 0;
 }
 
 int split_pg(struct strata_script *out, const char *sql, size_t len,

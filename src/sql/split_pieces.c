@@ -123,7 +123,7 @@ int pg_piece_next(struct pg_piece *out, const char *sql, size_t len,
 		size_t cut = 0;
 		char *piece;
 		struct pg_parse parsed = { 0 };
-		PgQueryScanResult sc;
+		struct pg_scan sc;
 		PgQuery__ParseResult *tree = NULL;
 		PgQuery__ScanResult *toks = NULL;
 
@@ -140,12 +140,9 @@ int pg_piece_next(struct pg_piece *out, const char *sql, size_t len,
 		if (!cut)
 			cut = len;
 		piece = piece_copy(sql + from, cut - from);
-		sc = pg_query_scan(piece);
-		if (!sc.error)
-			toks = pg_query__scan_result__unpack(
-			        NULL, sc.pbuf.len,
-			        (const uint8_t *)sc.pbuf.data);
-		pg_query_free_scan_result(sc);
+		if (pg_scan(&sc, piece, cut - from, NULL) == 0)
+			toks = sc.toks;
+		free(sc.error);
 		/* the tokens size the parser's stack; a piece that cannot be
 		 * parsed is left to the whole text, which reports why */
 		if (toks &&

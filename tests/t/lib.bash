@@ -568,12 +568,17 @@ write_migration() {
 
 # hold_session APP SECONDS SQL: a session named APP runs SQL (which opens a
 # transaction) and then sits idle in it for SECONDS before it commits; its
-# pid in HOLDER_PID, its background job in HOLDER_JOB.
+# pid in HOLDER_PID, its background job in HOLDER_JOB. The sleep's pid is
+# kept so that release_holder ends it too: bats waits at the end of a test
+# for every process still holding its output, a forgotten sleep included.
 hold_session() {
+	HOLDER_SLEEP=$BATS_TEST_TMPDIR/holder-sleep.$1
 	{
 		echo "SET application_name = '$1';"
 		echo "$3"
-		sleep "$2"
+		sleep "$2" &
+		echo $! >"$HOLDER_SLEEP"
+		wait $!
 		echo "COMMIT;"
 	} | psql -XAtq -d "$TEST_DB" >/dev/null &
 	HOLDER_JOB=$!
@@ -583,6 +588,9 @@ hold_session() {
 
 # release_holder: ends hold_session's session now, whatever it was doing.
 release_holder() {
+	if [[ -s ${HOLDER_SLEEP:-} ]]; then
+		kill "$(cat "$HOLDER_SLEEP")" 2>/dev/null || true
+	fi
 	kill "$HOLDER_JOB" 2>/dev/null || true
 	psql_db "SELECT pg_terminate_backend($HOLDER_PID)" >/dev/null 2>&1 || true
 	wait "$HOLDER_JOB" 2>/dev/null || true
