@@ -111,14 +111,15 @@ edited_file_stops_run() {
 big_files() {
 	# a file that takes several reads (the reader's buffer is 64 KiB),
 	# and one of 65,535 bytes, about that size
-	local i
 	mkdir -p migrations
-	{
-		echo "CREATE TABLE big (id int, v text);"
-		for ((i = 0; i < 3000; i++)); do
-			echo "INSERT INTO big VALUES ($i, '$(printf '%*s' $((i % 150)) '' | tr ' ' x)');"
-		done
-	} >migrations/1_big.sql
+	awk 'BEGIN {
+		print "CREATE TABLE big (id int, v text);"
+		for (i = 0; i < 3000; i++) {
+			v = sprintf("%*s", i % 150, "")
+			gsub(/ /, "x", v)
+			printf "INSERT INTO big VALUES (%d, \x27%s\x27);\n", i, v
+		}
+	}' >migrations/1_big.sql
 	sed 's/ big / big2 /' migrations/1_big.sql | head -c 65000 >migrations/2_exact.sql
 	# cut at a line end, so that it stays valid SQL, then padded with a
 	# comment to the buffer's size
