@@ -528,7 +528,7 @@ int strata_drift_check(struct strata_drift **out, struct strata_db *db,
 	ro.is_allow_unsafe = true;
 	ro.is_ignore_missing = false;
 	if ((s.db->drv->caps & DRV_PG_SQL) &&
-	    drift_check_extensions(s.db, sub, err) < 0)
+	    drift_check_extensions(&s, sub, err) < 0)
 		goto done;
 	if (strata_migrate_run(&res, s.db, sub, &ro, err) < 0) {
 		drift_shadow_failed(err, d->shadow);

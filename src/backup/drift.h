@@ -16,6 +16,8 @@ struct shadow {
 	bool is_emptied;       /* a given one: emptied afterwards too */
 	char *cluster_dir;     /* a private cluster's: stopped, removed */
 	long cluster_pid;      /* its postmaster */
+	char *cluster_bin;     /* its programs' directory */
+	int cluster_major;
 	struct strata_db *db;
 };
 
@@ -49,7 +51,7 @@ void drift_cluster_stop(struct shadow *s);
 /* A failure on the shadow said as one; a missing extension named. */
 void drift_shadow_failed(struct strata_error *err, const char *shadow);
 /* Every extension `sub` creates that the shadow's server lacks, at once. */
-int drift_check_extensions(struct strata_db *shadow,
+int drift_check_extensions(const struct shadow *s,
                            const struct strata_source *sub,
                            struct strata_error *err);
 

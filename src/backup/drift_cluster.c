@@ -461,6 +461,8 @@ int drift_cluster_start(struct shadow *s, struct strata_db *db,
 		}
 	}
 	s->cluster_pid = postmaster_pid(s->cluster_dir);
+	s->cluster_bin = xstrdup(bin);
+	s->cluster_major = major;
 	pgsession_add_keyword(&url, "host", s->cluster_dir);
 	sbuf_addch(&url, ' ');
 	pgsession_add_keyword(&url, "port", CLUSTER_PORT);
@@ -498,4 +500,6 @@ void drift_cluster_stop(struct shadow *s)
 	stop_and_remove(s->cluster_dir, s->cluster_pid);
 	free(s->cluster_dir);
 	s->cluster_dir = NULL;
+	free(s->cluster_bin);
+	s->cluster_bin = NULL;
 }

@@ -569,11 +569,11 @@ static void created_extensions(struct sbuf *out, const char *sql)
  * have, said at once before anything runs on the shadow (a migration would
  * stop at the first).
  */
-int drift_check_extensions(struct strata_db *shadow,
+int drift_check_extensions(const struct shadow *s,
                            const struct strata_source *sub,
                            struct strata_error *err)
 {
-	PGconn *pg = session_of(shadow->conn);
+	PGconn *pg = session_of(s->db->conn);
 	struct sbuf want = SBUF_INIT, missing = SBUF_INIT;
 	PGresult *res = NULL;
 	int n_missing = 0, rc = -1;
@@ -602,6 +602,22 @@ int drift_check_extensions(struct strata_db *shadow,
 			n_missing++;
 		}
 		p += len + (p[len] == '\n');
+	}
+	if (n_missing && s->cluster_dir) {
+		/* the cluster's installation is this machine's */
+		strata_error_set(
+		        err, STRATA_EFAILED,
+		        "PostgreSQL %d in '%s', of the private shadow cluster, lacks %s the migrations create: %s",
+		        s->cluster_major, s->cluster_bin,
+		        n_missing == 1 ? "an extension" : "extensions",
+		        missing.buf);
+		strata_error_hint(
+		        err,
+		        "Install %s for PostgreSQL %d on this machine (%s package), give the role the CREATEDB privilege so that the shadow is a database on the server, or a shadow database of its own to use.",
+		        n_missing == 1 ? "it" : "them", s->cluster_major,
+		        n_missing == 1 ? "its" : "their");
+		strata_error_reason(err, STRATA_REASON_SHADOW_CREATEDB, -1);
+		goto done;
 	}
 	if (n_missing) {
 		strata_error_set(

@@ -131,6 +131,42 @@ GRANT SELECT ON t TO reader_$TEST_DB;"
 	assert_nothing_left
 }
 
+@test "shadow cluster: SIGKILL leaves a cluster that the next drift stops and removes" {
+	users
+	migration 20250102000000_slow.up.sql "SELECT pg_sleep(30);"
+	migration 20250102000000_slow.down.sql "SELECT 1;"
+	as_user_exec test >strata.out 2>&1 &
+	local pid=$! i n=0 d
+	for ((i = 0; i < 300; i++)); do
+		d=$(printf '%s\n' "$USER_DIR"/tmp/strata-shadow-cluster-* | head -n 1)
+		n=$(psql -h "$d" -p 5432 -U "app_$TEST_DB" -d postgres -XAtq -c "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(30)%' AND pid <> pg_backend_pid()" 2>/dev/null) || n=0
+		[[ $n == 1 ]] && break
+		sleep 0.05
+	done
+	assert_equal "$n" 1
+	kill -KILL "$pid"
+	wait "$pid" || true
+	[[ -d $d ]] || fail "the killed strata's cluster is gone already"
+	rm migrations/20250102000000_slow.*
+	as_user run
+	run as_user drift
+	assert_success
+	assert_output --partial "removed shadow cluster '$d', left by a strata (pid $pid) that was killed"
+	assert_nothing_left
+}
+
+@test "shadow cluster: an extension the installation lacks is named, with what to install" {
+	migration 20250101000000_ext.up.sql "CREATE EXTENSION IF NOT EXISTS no_such_ext_0859;
+CREATE EXTENSION \"another-missing\";"
+	migration 20250101000000_ext.down.sql "DROP EXTENSION no_such_ext_0859;"
+	run as_user test
+	assert_failure 1
+	assert_output --partial "of the private shadow cluster, lacks extensions the migrations create: 'no_such_ext_0859', 'another-missing'"
+	assert_output --partial "on this machine"
+	assert_output --partial "--shadow URL"
+	assert_nothing_left
+}
+
 @test "shadow cluster: --shadow cluster when the role could create a database" {
 	users
 	as_user run
