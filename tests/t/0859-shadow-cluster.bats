@@ -225,6 +225,9 @@ CREATE INDEX users_email ON users (email);"
       "schema": null,
       "name": "users.nick",
       "state": "unexpected"'
+	run strata drift --shadow cluster
+	assert_failure 2
+	assert_output --partial "a private shadow cluster is for PostgreSQL"
 }
 
 @test "sqlite drift: a changed default, a changed type and a dropped column are named" {
