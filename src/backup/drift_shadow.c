@@ -4,8 +4,9 @@
  * and after use; else a temporary database on the same server, created
  * from template0, marked with its drift's host and pid, and dropped on
  * every path (a later drift on the host drops one whose drift was killed
- * outright); or a temporary SQLite file. Also the extensions the
- * migrations need there.
+ * outright); else, when the role may not create one, a private
+ * throwaway cluster (drift_cluster.c); or a temporary SQLite file. Also
+ * the extensions the migrations need there.
  */
 #include "util/common.h"
 #include "util/xalloc.h"

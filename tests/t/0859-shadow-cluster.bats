@@ -27,8 +27,13 @@ setup() {
 }
 
 teardown() {
+	local f
 	cd /
 	if [[ -n ${USER_DIR:-} ]]; then
+		# a cluster a failing test left running is stopped too
+		for f in "$USER_DIR"/tmp/*/data/postmaster.pid; do
+			[[ -f $f ]] && kill -QUIT "$(head -n 1 "$f")" 2>/dev/null
+		done
 		rm -rf "$USER_DIR"
 	fi
 }
