@@ -1864,9 +1864,17 @@ STRATA_API int strata_schema_write(const char *path, const char *text,
  * tables strata did not make is refused unless is_shadow_reset); else, on
  * PostgreSQL, a new database strata_shadow_PID_RANDOM on the same server
  * (CREATE DATABASE … TEMPLATE template0: it needs CREATEDB), dropped
- * afterwards on every path, strata_cancel() included; on SQLite a
- * temporary file.
+ * afterwards on every path, strata_cancel() included; else (the role
+ * lacks CREATEDB, or shadow_url is STRATA_SHADOW_CLUSTER) a private
+ * throwaway cluster of the server's major version: its initdb and pg_ctl
+ * (in pg_bindir when set, else /usr/lib/postgresql/MAJOR/bin, pg_config
+ * --bindir or PATH), a Unix socket only, in a 0700 directory under
+ * TMPDIR, stopped and removed on every path; never as root (initdb
+ * refuses). On SQLite a temporary file.
  */
+
+/* shadow_url asking for a private throwaway cluster (see above). */
+#define STRATA_SHADOW_CLUSTER "cluster"
 
 enum strata_drift_state {
 	STRATA_DRIFT_MISSING, /* the migrations make it, the database lacks it

@@ -3,7 +3,8 @@
  * (design.md, Schema). The migrations the database has applied (the same
  * versions, none of the pending ones) are applied to a shadow database,
  * both schemas are dumped as strata_schema_dump() dumps them, and the
- * dumps are compared entry by entry (a table's columns one by one), then
+ * dumps are compared entry by entry (a table's columns one by one: from
+ * pg_dump's lines, or SQLite's pragma_table_xinfo), then
  * shown as a unified diff (diff -u: diffutils is in every Debian system).
  *
  * The shadow (drift_shadow.c) is made and removed on every path from
@@ -71,6 +72,8 @@ struct compare {
 	struct strata_drift *d;
 	const struct strata_drift_options *opts;
 	size_t alloc;
+	/* SQLite's: a table's columns read from each database */
+	struct strata_db *want_db, *got_db;
 };
 
 static bool is_excluded(const struct strata_drift_options *opts,
@@ -172,8 +175,12 @@ static void compare_table(struct compare *cmp, const struct schema_entry *want,
                           const struct schema_entry *got, const char *schema)
 {
 	char **a, **b;
-	size_t na = table_columns(&a, want->body),
-	       nb = table_columns(&b, got->body);
+	size_t na = cmp->want_db
+	                    ? sqliteschema_columns(&a, cmp->want_db, want->name)
+	                    : table_columns(&a, want->body);
+	size_t nb = cmp->got_db
+	                    ? sqliteschema_columns(&b, cmp->got_db, got->name)
+	                    : table_columns(&b, got->body);
 	size_t before = cmp->d->n_items + cmp->d->n_excluded;
 	bool is_other = false;
 
@@ -521,7 +528,7 @@ int strata_drift_check(struct strata_drift **out, struct strata_db *db,
 	ro.is_allow_unsafe = true;
 	ro.is_ignore_missing = false;
 	if ((s.db->drv->caps & DRV_PG_SQL) &&
-	    drift_check_extensions(s.db, sub, err) < 0)
+	    drift_check_extensions(&s, sub, err) < 0)
 		goto done;
 	if (strata_migrate_run(&res, s.db, sub, &ro, err) < 0) {
 		drift_shadow_failed(err, d->shadow);
@@ -532,6 +539,10 @@ int strata_drift_check(struct strata_drift **out, struct strata_db *db,
 		goto done;
 	schema_parse(&want, d->expected);
 	schema_parse(&got, d->actual);
+	if (!(db->drv->caps & DRV_PG_SQL)) {
+		cmp.want_db = s.db;
+		cmp.got_db = db;
+	}
 	compare_entries(&cmp, &want, &got);
 	if (d->n_items > 1)
 		qsort(d->items, d->n_items, sizeof(*d->items), item_order);

@@ -4,8 +4,9 @@
  * and after use; else a temporary database on the same server, created
  * from template0, marked with its drift's host and pid, and dropped on
  * every path (a later drift on the host drops one whose drift was killed
- * outright); or a temporary SQLite file. Also the extensions the
- * migrations need there.
+ * outright); else, when the role may not create one, a private
+ * throwaway cluster (drift_cluster.c); or a temporary SQLite file. Also
+ * the extensions the migrations need there.
  */
 #include "util/common.h"
 #include "util/xalloc.h"
@@ -98,6 +99,7 @@ void drift_shadow_remove(struct shadow *s, struct strata_db *db,
 	strata_error_release(&e);
 	strata_db_close(s->db);
 	s->db = NULL;
+	drift_cluster_stop(s);
 	if (s->is_created && pgdrv_driver.database_drop(&s->url, true, &e) < 0)
 		db_emit_warning(db, NULL,
 		                "could not drop shadow database '%s': %s",
@@ -346,13 +348,25 @@ int drift_shadow_open(struct shadow *s, struct strata_db *db,
 {
 	struct strata_db_options o = STRATA_DB_OPTIONS_INIT;
 	bool is_pg = db->drv->caps & DRV_PG_SQL;
+	bool is_cluster = opts->shadow_url &&
+	                  !strcmp(opts->shadow_url, STRATA_SHADOW_CLUSTER);
 	char *url = NULL;
 	int rc = -1;
 
 	o.table = db->opts.table;
 	o.lock_wait = STRATA_NO_WAIT;
 	o.command = db->opts.command;
-	if (opts->shadow_url) {
+	if (is_cluster && !is_pg) {
+		strata_error_set(
+		        err, STRATA_EUSAGE,
+		        "a private shadow cluster is for PostgreSQL, and '%s' is a SQLite database",
+		        db->url.redacted);
+		strata_error_hint(
+		        err,
+		        "On SQLite the shadow is a temporary file: name no shadow.");
+		goto done;
+	}
+	if (opts->shadow_url && !is_cluster) {
 		struct strata_url given = { 0 };
 
 		url = xstrdup(opts->shadow_url);
@@ -364,10 +378,27 @@ int drift_shadow_open(struct shadow *s, struct strata_db *db,
 			unlink(given.path);
 		url_release(&given);
 	} else if (is_pg) {
-		sweep_orphans(db);
-		if (pg_create_shadow(s, db, out_name, err) < 0)
+		/* a database on the server, else (no CREATEDB) a private
+		 * cluster: the contract's order */
+		if (!is_cluster) {
+			struct strata_error ce = STRATA_ERROR_INIT;
+
+			sweep_orphans(db);
+			if (pg_create_shadow(s, db, out_name, &ce) == 0) {
+				url = xstrdup(s->url.raw);
+			} else if (ce.reason != STRATA_REASON_SHADOW_CREATEDB) {
+				if (err)
+					*err = ce;
+				else
+					strata_error_release(&ce);
+				goto done;
+			}
+			strata_error_release(&ce);
+		}
+		if (!url &&
+		    drift_cluster_start(s, db, opts->pg_bindir, !is_cluster,
+		                        &url, out_name, err) < 0)
 			goto done;
-		url = xstrdup(s->url.raw);
 	} else {
 		if (sqlite_temp(s, err) < 0)
 			goto done;
@@ -378,7 +409,9 @@ int drift_shadow_open(struct shadow *s, struct strata_db *db,
 		goto done;
 	if (db_bind_layout(s->db, sub, err) < 0)
 		goto done;
-	if (opts->shadow_url) {
+	if (s->cluster_dir)
+		drift_cluster_ready(s, db);
+	if (opts->shadow_url && !is_cluster) {
 		*out_name = xstrdup(s->db->url.redacted);
 		if (is_same_database(db, s->db)) {
 			strata_error_set(
@@ -537,11 +570,11 @@ static void created_extensions(struct sbuf *out, const char *sql)
  * have, said at once before anything runs on the shadow (a migration would
  * stop at the first).
  */
-int drift_check_extensions(struct strata_db *shadow,
+int drift_check_extensions(const struct shadow *s,
                            const struct strata_source *sub,
                            struct strata_error *err)
 {
-	PGconn *pg = session_of(shadow->conn);
+	PGconn *pg = session_of(s->db->conn);
 	struct sbuf want = SBUF_INIT, missing = SBUF_INIT;
 	PGresult *res = NULL;
 	int n_missing = 0, rc = -1;
@@ -570,6 +603,22 @@ int drift_check_extensions(struct strata_db *shadow,
 			n_missing++;
 		}
 		p += len + (p[len] == '\n');
+	}
+	if (n_missing && s->cluster_dir) {
+		/* the cluster's installation is this machine's */
+		strata_error_set(
+		        err, STRATA_EFAILED,
+		        "PostgreSQL %d in '%s', of the private shadow cluster, lacks %s the migrations create: %s",
+		        s->cluster_major, s->cluster_bin,
+		        n_missing == 1 ? "an extension" : "extensions",
+		        missing.buf);
+		strata_error_hint(
+		        err,
+		        "Install %s for PostgreSQL %d on this machine (%s package), give the role the CREATEDB privilege so that the shadow is a database on the server, or a shadow database of its own to use.",
+		        n_missing == 1 ? "it" : "them", s->cluster_major,
+		        n_missing == 1 ? "its" : "their");
+		strata_error_reason(err, STRATA_REASON_SHADOW_CREATEDB, -1);
+		goto done;
 	}
 	if (n_missing) {
 		strata_error_set(

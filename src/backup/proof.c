@@ -321,7 +321,7 @@ int strata_proof_run(struct strata_proof **out, struct strata_db *db,
 		goto done;
 	pv.shadow = s.db;
 	if ((s.db->drv->caps & DRV_PG_SQL) &&
-	    drift_check_extensions(s.db, src, err) < 0)
+	    drift_check_extensions(&s, src, err) < 0)
 		goto done;
 	/* one lock for the whole proof: a lock session per step cost more
 	 * than the steps */

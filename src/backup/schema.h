@@ -41,6 +41,10 @@ int pgschema_snapshot(struct sbuf *out, struct strata_db *db, bool *is_prepared,
 /* SQLite's schema as a dump of ours. */
 int sqliteschema_dump(struct sbuf *out, struct strata_db *db,
                       struct strata_error *err);
+/* A SQLite table's columns, a line each as drift compares them, in
+ * `*out` (count; the caller frees each and the array). */
+size_t sqliteschema_columns(char ***out, struct strata_db *db,
+                            const char *table);
 /* diff -u of two dumps, labelled; "" when they are the same. */
 int schema_diff(char **out, const char *want, const char *got,
                 const char *want_label, const char *got_label,

@@ -68,3 +68,68 @@ done:
 	sqlite3_finalize(st);
 	return rc;
 }
+
+/*
+ * A table's columns as drift compares them, one line each ("name type
+ * NOT NULL DEFAULT x PRIMARY KEY"), from pragma_table_xinfo: the table's
+ * SQL text says a changed column only as a changed table.
+ */
+size_t sqliteschema_columns(char ***out, struct strata_db *db,
+                            const char *table)
+{
+	sqlite3 *h = db->drv->handle(db->conn);
+	sqlite3_stmt *st = NULL;
+	struct sbuf line = SBUF_INIT;
+	char **v = NULL;
+	size_t n = 0, alloc = 0;
+
+	*out = NULL;
+	if (sqlite3_prepare_v2(h,
+	                       "SELECT name, type, \"notnull\", dflt_value, pk,"
+	                       " hidden FROM pragma_table_xinfo(?1)",
+	                       -1, &st, NULL) != SQLITE_OK)
+		goto done;
+	sqlite3_bind_text(st, 1, table, -1, SQLITE_TRANSIENT);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		const char *type = (const char *)sqlite3_column_text(st, 1);
+		const char *dflt = (const char *)sqlite3_column_text(st, 3);
+		int hidden = sqlite3_column_int(st, 5);
+		bool is_plain = *name && !strchr("0123456789", *name);
+
+		for (const char *p = name; *p && is_plain; p++)
+			is_plain = (*p >= 'a' && *p <= 'z') ||
+			           (*p >= 'A' && *p <= 'Z') ||
+			           (*p >= '0' && *p <= '9') || *p == '_';
+		sbuf_reset(&line);
+		if (is_plain) {
+			sbuf_adds(&line, name);
+		} else {
+			sbuf_addch(&line, '"');
+			for (const char *p = name; *p; p++) {
+				if (*p == '"')
+					sbuf_addch(&line, '"');
+				sbuf_addch(&line, *p);
+			}
+			sbuf_addch(&line, '"');
+		}
+		if (type && *type)
+			sbuf_addf(&line, " %s", type);
+		if (sqlite3_column_int(st, 2))
+			sbuf_adds(&line, " NOT NULL");
+		if (dflt)
+			sbuf_addf(&line, " DEFAULT %s", dflt);
+		if (sqlite3_column_int(st, 4))
+			sbuf_adds(&line, " PRIMARY KEY");
+		if (hidden == 2 || hidden == 3)
+			sbuf_adds(&line, hidden == 3 ? " GENERATED STORED"
+			                             : " GENERATED VIRTUAL");
+		XGROW(v, alloc, n + 1);
+		v[n++] = sbuf_detach(&line, NULL);
+	}
+done:
+	sqlite3_finalize(st);
+	sbuf_release(&line);
+	*out = v;
+	return n;
+}

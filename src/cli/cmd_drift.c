@@ -13,7 +13,7 @@
 #include "util/banned.h"
 
 static const char usage[] =
-        "[--shadow URL [--shadow-reset]] [--exclude PATTERN]... [--owners] [--privileges]";
+        "[--shadow URL [--shadow-reset] | --shadow cluster] [--exclude PATTERN]... [--owners] [--privileges]";
 
 static const char *state_name(enum strata_drift_state s)
 {
@@ -148,8 +148,8 @@ int cmd_drift(struct cli *cli, int argc, char **argv)
 	const char *shadow = NULL;
 	char *conf_copy = NULL;
 	const struct opt opts[] = {
-		{ 0, "shadow", OPT_STRING, &shadow, NULL, "URL",
-		  "build on this database (emptied first) instead of a temporary one" },
+		{ 0, "shadow", OPT_STRING, &shadow, NULL, "URL|cluster",
+		  "build on this database (emptied first), or 'cluster': a private throwaway cluster, instead of a temporary database" },
 		{ 0, "shadow-reset", OPT_FLAG, &o.is_shadow_reset, NULL, NULL,
 		  "empty the --shadow database even when it holds tables strata did not make" },
 		{ 0, "exclude", OPT_STRINGS, &excludes, NULL, "PATTERN",
@@ -169,7 +169,8 @@ int cmd_drift(struct cli *cli, int argc, char **argv)
 		                     argv[0]);
 		goto done;
 	}
-	if (o.is_shadow_reset && !shadow) {
+	if (o.is_shadow_reset &&
+	    (!shadow || !strcmp(shadow, STRATA_SHADOW_CLUSTER))) {
 		rc = cli_usage_error(cli, "drift",
 		                     "--shadow-reset needs --shadow URL");
 		goto done;

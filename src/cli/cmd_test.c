@@ -12,7 +12,7 @@
 #include "util/banned.h"
 
 static const char usage[] =
-        "[--from V] [--to V] [--keep-going] [--idempotent] [--shadow URL [--shadow-reset]]";
+        "[--from V] [--to V] [--keep-going] [--idempotent] [--shadow URL [--shadow-reset] | --shadow cluster]";
 
 static void print_ms(double ms)
 {
@@ -164,8 +164,8 @@ int cmd_test(struct cli *cli, int argc, char **argv)
 		  "test the rest after a failing down" },
 		{ 0, "idempotent", OPT_FLAG, &o.is_idempotent, NULL, NULL,
 		  "also run each up twice in a row: a second run that fails or changes the schema fails" },
-		{ 0, "shadow", OPT_STRING, &o.shadow_url, NULL, "URL",
-		  "run on this database (emptied first) instead of a temporary one" },
+		{ 0, "shadow", OPT_STRING, &o.shadow_url, NULL, "URL|cluster",
+		  "run on this database (emptied first), or 'cluster': a private throwaway cluster, instead of a temporary database" },
 		{ 0, "shadow-reset", OPT_FLAG, &o.is_shadow_reset, NULL, NULL,
 		  "empty the --shadow database even when it holds tables strata did not make" },
 		OPT_END,
@@ -177,7 +177,8 @@ int cmd_test(struct cli *cli, int argc, char **argv)
 	if (argc)
 		return cli_usage_error(cli, "test", "unexpected argument '%s'",
 		                       argv[0]);
-	if (o.is_shadow_reset && !o.shadow_url)
+	if (o.is_shadow_reset &&
+	    (!o.shadow_url || !strcmp(o.shadow_url, STRATA_SHADOW_CLUSTER)))
 		return cli_usage_error(cli, "test",
 		                       "--shadow-reset needs --shadow URL");
 	o.pg_bindir = cli_pg_bindir();

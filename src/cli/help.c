@@ -224,10 +224,10 @@ static const struct help helps[] = {
 	},
 	{
 		.name = "drift",
-		.synopsis = LIST("[--shadow URL [--shadow-reset]] [--exclude PATTERN]... [--owners] [--privileges]"),
+		.synopsis = LIST("[--shadow URL [--shadow-reset] | --shadow cluster] [--exclude PATTERN]... [--owners] [--privileges]"),
 		.description = LIST(
 			"Tell whether the database is what its applied migrations make: the migrations applied on the database (the same versions; pending ones are not) are applied to a shadow database, both schemas are dumped as strata schema dump does, and every object that differs is listed (its kind and name, and whether the database lacks it, has it unexpectedly, or defines it otherwise), followed by a unified diff of the two dumps. Exit 0 when they agree, 4 when the database drifted. An applied migration whose file changed since is said first: the shadow applies the file as it is.",
-			"The shadow: --shadow URL, a database strata may empty (one holding tables strata did not make is refused unless --shadow-reset); else a new database strata_shadow_PID_RANDOM on the same server (the role needs CREATEDB), dropped afterwards, also when strata is interrupted. SQLite: a temporary file. Extensions the migrations create must be available on the shadow's server.",
+			"The shadow: --shadow URL, a database strata may empty (one holding tables strata did not make is refused unless --shadow-reset); else a new database strata_shadow_PID_RANDOM on the same server (the role needs CREATEDB), dropped afterwards, also when strata is interrupted; else (no CREATEDB, or --shadow cluster) a private throwaway cluster of the server's major version that strata starts itself: initdb and pg_ctl from /usr/lib/postgresql/MAJOR/bin (Debian's postgresql-MAJOR), pg_config --bindir or PATH (STRATA_PG_BINDIR names the directory), a Unix socket in a private directory under TMPDIR, no TCP, fsync off, the server's roles made there, stopped and removed afterwards, also when strata is interrupted; not as root, which initdb refuses. SQLite: a temporary file, and a changed table is told column by column. Extensions the migrations create must be available on the shadow's server.",
 			"--exclude PATTERN (repeatable; also exclude = PATTERN, ... in [drift] of strata.conf) ignores differences whose object matches the glob: NAME, SCHEMA.NAME or KIND:NAME (table:audit_*)."),
 		.examples = PAIRS(
 			{ "strata drift",
@@ -235,7 +235,9 @@ static const struct help helps[] = {
 			{ "strata drift --format json --exclude 'public.pg_stat_*'",
 			  "The differences as JSON, ignoring an accepted extension's objects" },
 			{ "strata drift --shadow postgres://ci@localhost/app_shadow",
-			  "With a shadow database of one's own (no CREATEDB needed)" }),
+			  "With a shadow database of one's own (no CREATEDB needed)" },
+			{ "strata drift --shadow cluster",
+			  "On a private throwaway cluster strata starts (PostgreSQL's server programs installed)" }),
 		.uses = USES_SOURCE | USES_DB,
 		.exits = X(0) | X(1) | X(2) | X(4) | X(7),
 	},
@@ -396,9 +398,9 @@ static const struct help helps[] = {
 	},
 	{
 		.name = "test",
-		.synopsis = LIST("[--from V] [--to V] [--keep-going] [--idempotent] [--shadow URL [--shadow-reset]]"),
+		.synopsis = LIST("[--from V] [--to V] [--keep-going] [--idempotent] [--shadow URL [--shadow-reset] | --shadow cluster]"),
 		.description = LIST(
-			"Prove the down files on a shadow database, as drift makes it (a temporary database on the server, CREATEDB needed, or --shadow URL; SQLite: a temporary file, also when the database file does not exist yet, which is not created), removed afterwards on every path. For each migration in order: the schema is read, the up applied, the down applied, the schema read again and compared with the one before the up, and the up applied once more, which must succeed. On PostgreSQL the schema is read from the catalogs over the shadow's own session, as pg_dump would show it (no owners or privileges). The database itself is never changed.",
+			"Prove the down files on a shadow database, as drift makes it (a temporary database on the server, CREATEDB needed, else a private throwaway cluster, or --shadow URL or --shadow cluster; SQLite: a temporary file, also when the database file does not exist yet, which is not created), removed afterwards on every path. For each migration in order: the schema is read, the up applied, the down applied, the schema read again and compared with the one before the up, and the up applied once more, which must succeed. On PostgreSQL the schema is read from the catalogs over the shadow's own session, as pg_dump would show it (no owners or privileges). The database itself is never changed.",
 			"A table of each migration's up and down times and result: ok, no-down (applied only), up-failed, down-failed, down-leaves (with the diff of what the down left or removed), reup-failed, not-idempotent, not-run. Exit 4 at the first failure, or after all of them with --keep-going. --from V and --to V test a range; the migrations before V are applied first, untested.",
 			"--idempotent, for ups written to be run again (IF NOT EXISTS everywhere): each up that passed is run a second time at once after itself; one that fails or changes the schema is not-idempotent, with its error or the diff, and on PostgreSQL the statements without a guard (IF NOT EXISTS, OR REPLACE, IF EXISTS, ON CONFLICT) are named by line."),
 		.examples = PAIRS(
@@ -743,7 +745,7 @@ static const struct help_pair environment[] = {
 	{ "PGHOST, PGUSER, ...",
 	  "libpq's variables, password file and service file apply to PostgreSQL URLs" },
 	{ "STRATA_PG_BINDIR",
-	  "where backup and restore take pg_dump and pg_restore from" },
+	  "where backup and restore take pg_dump and pg_restore from, and a private shadow cluster of drift and test its initdb and pg_ctl" },
 	{ NULL, NULL },
 };
 
