@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <ftw.h>
 #include <glob.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,18 +174,35 @@ static bool is_running(long pid)
 	return running;
 }
 
-/* The postmaster's pid, from its postmaster.pid, else 0. */
+/*
+ * The postmaster's pid, from its postmaster.pid, else 0; 0 too when that
+ * pid is now another process (a postmaster's working directory is its
+ * data directory): a pid left in a file is never signalled blindly.
+ */
 static long postmaster_pid(const char *dir)
 {
 	char *path = xstrfmt("%s/data/postmaster.pid", dir);
+	char *data = xstrfmt("%s/data", dir);
+	char cwd_link[64], cwd[PATH_MAX], *real = NULL;
 	FILE *f = fopen(path, "re");
 	long pid = 0;
+	ssize_t n;
 
 	if (f) {
 		if (fscanf(f, "%ld", &pid) != 1)
 			pid = 0;
 		fclose(f);
 	}
+	if (pid > 0) {
+		snprintf(cwd_link, sizeof(cwd_link), "/proc/%ld/cwd", pid);
+		n = readlink(cwd_link, cwd, sizeof(cwd) - 1);
+		real = realpath(data, NULL);
+		if (n < 0 || !real || (size_t)n != strlen(real) ||
+		    memcmp(cwd, real, (size_t)n))
+			pid = 0;
+	}
+	free(real);
+	free(data);
 	free(path);
 	return pid;
 }
