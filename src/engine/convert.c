@@ -24,6 +24,7 @@
 #include "engine/db.h"
 #include "engine/migrate.h"
 #include "engine/audit.h"
+#include "sql/split.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -213,29 +214,88 @@ static size_t after_line(const char *text, size_t len, size_t at)
 }
 
 /*
+ * Whether the tool runs `text` outside a transaction though nothing marks
+ * it, as plan.c runs it in that layout: golang-migrate sends a file of one
+ * such statement (CREATE INDEX CONCURRENTLY) alone, Flyway a migration of
+ * only such statements. sqlx would run it in one, and fail.
+ */
+static bool is_implied_no_txn(const char *text, size_t len,
+                              enum strata_layout layout)
+{
+	struct strata_script s = { 0 };
+	struct strata_error ignored = STRATA_ERROR_INIT;
+	bool is = false;
+
+	if ((layout == STRATA_LAYOUT_GOLANG_MIGRATE ||
+	     layout == STRATA_LAYOUT_FLYWAY) &&
+	    split_pg(&s, text, len, &ignored) == 0 &&
+	    !(s.flags & STMT_TXN_CONTROL)) {
+		is = s.n > 0 && (s.flags & STMT_NO_TXN);
+		if (layout == STRATA_LAYOUT_GOLANG_MIGRATE)
+			is = is && s.n == 1;
+		for (size_t i = 0; is && i < s.n; i++)
+			is = s.stmts[i].flags & STMT_NO_TXN;
+	}
+	script_release(&s);
+	strata_error_release(&ignored);
+	return is;
+}
+
+/*
+ * `text` into `sb`, with sqlx's "-- no-transaction" first when the tool
+ * runs it outside a transaction. A text that starts with those words the
+ * tool does not read as a directive would change meaning: refused.
+ */
+static int add_text(struct sbuf *sb, bool *out_added, const char *text,
+                    size_t len, bool is_no_txn, bool is_pg,
+                    enum strata_layout layout, const char *path,
+                    struct strata_error *err)
+{
+	bool has = source_is_no_transaction(text, len);
+
+	if (has && !is_no_txn) {
+		strata_error_set(
+		        err, STRATA_EVALIDATE,
+		        "'%s' starts with '" STRATA_NO_TRANSACTION_DIRECTIVE
+		        "', which sqlx reads as its directive, but %s runs it in a transaction",
+		        path, strata_layout_name(layout));
+		error_set_location(err, path, NULL, 0, 0);
+		return strata_error_hint(
+		        err,
+		        "Move the comment off the first line, record the new checksum, then convert.");
+	}
+	if (!has &&
+	    (is_no_txn || (is_pg && is_implied_no_txn(text, len, layout)))) {
+		sbuf_adds(sb, STRATA_NO_TRANSACTION_DIRECTIVE "\n");
+		*out_added = true;
+	}
+	sbuf_add(sb, text, len);
+	return 0;
+}
+
+/*
  * The new up and down texts of `m`. dbmate's up text is the file up to
  * the down marker, its marker line dropped; its down text (which the
  * source pads with the up section's lines) the section after its marker.
  */
-static void build_texts(struct texts *t, struct strata_convert_file *f,
-                        const struct strata_migration *m,
-                        enum strata_layout layout)
+static int build_texts(struct texts *t, struct strata_convert_file *f,
+                       const struct strata_migration *m,
+                       enum strata_layout layout, bool is_pg,
+                       struct strata_error *err)
 {
-	const char *up = m->up_sql, *down = m->down_sql;
-	size_t up_len = m->up_len, down_len = m->down_len;
-	bool has_up_directive = source_is_no_transaction(up, up_len);
+	struct sbuf up = SBUF_INIT;
+	const char *down = m->down_sql;
+	size_t down_len = m->down_len;
+	bool is_down_added = false;
+	int rc = -1;
 
 	if (layout == STRATA_LAYOUT_DBMATE) {
-		size_t at = source_find_dbmate_marker(up, up_len, 0, "up");
+		size_t at = source_find_dbmate_marker(m->up_sql, m->up_len, 0,
+		                                      "up");
 
-		has_up_directive = false;
-		if (m->is_no_transaction) {
-			sbuf_adds(&t->up, STRATA_NO_TRANSACTION_DIRECTIVE "\n");
-			f->is_no_transaction_added = true;
-		}
-		sbuf_add(&t->up, up, at);
-		at = after_line(up, up_len, at);
-		sbuf_add(&t->up, up + at, up_len - at);
+		sbuf_add(&up, m->up_sql, at);
+		at = after_line(m->up_sql, m->up_len, at);
+		sbuf_add(&up, m->up_sql + at, m->up_len - at);
 		if (down) {
 			while (down_len && *down == '\n') {
 				down++;
@@ -246,20 +306,19 @@ static void build_texts(struct texts *t, struct strata_convert_file *f,
 			down_len -= at;
 		}
 	} else {
-		if (m->is_no_transaction && !has_up_directive) {
-			sbuf_adds(&t->up, STRATA_NO_TRANSACTION_DIRECTIVE "\n");
-			f->is_no_transaction_added = true;
-		}
-		sbuf_add(&t->up, up, up_len);
+		sbuf_add(&up, m->up_sql, m->up_len);
 	}
-	if (!m->down_path)
-		return;
-	if (m->is_down_no_transaction && layout != STRATA_LAYOUT_SQLX &&
-	    layout != STRATA_LAYOUT_GOLANG_MIGRATE &&
-	    !source_is_no_transaction(down, down_len))
-		sbuf_adds(&t->down, STRATA_NO_TRANSACTION_DIRECTIVE "\n");
-	if (down)
-		sbuf_add(&t->down, down, down_len);
+	if (add_text(&t->up, &f->is_no_transaction_added, up.buf, up.len,
+	             m->is_no_transaction, is_pg, layout, m->up_path, err) < 0)
+		goto done;
+	if (m->down_path && add_text(&t->down, &is_down_added, down ? down : "",
+	                             down_len, m->is_down_no_transaction, is_pg,
+	                             layout, m->down_path, err) < 0)
+		goto done;
+	rc = 0;
+done:
+	sbuf_release(&up);
+	return rc;
 }
 
 /* sqlx's name: VERSION_DESCRIPTION, spaces back to '_'. */
@@ -659,6 +718,7 @@ int strata_convert(struct strata_convert_result *out, struct strata_db *db,
 	struct batch b = BATCH_INIT;
 	enum strata_layout layout = strata_source_layout(src);
 	char *tmp = NULL;
+	bool is_pg;
 	int rc = -1, state;
 
 	memset(out, 0, sizeof(*out));
@@ -676,6 +736,9 @@ int strata_convert(struct strata_convert_result *out, struct strata_db *db,
 	}
 	if (check_layout(layout, src, err) < 0)
 		goto done;
+	/* without a database, PostgreSQL's rules: SQLite has no statement
+	 * that refuses a transaction */
+	is_pg = !db || db->drv->caps & DRV_PG_SQL;
 	for (size_t i = 0; i < n_all; i++) {
 		const struct strata_migration *m = strata_source_at(src, i);
 
@@ -717,7 +780,8 @@ int strata_convert(struct strata_convert_result *out, struct strata_db *db,
 		                           ? ms[i]->down_path
 		                           : NULL;
 		f->old_version = migration_version(ms[i]);
-		build_texts(&t[i], f, ms[i], layout);
+		if (build_texts(&t[i], f, ms[i], layout, is_pg, err) < 0)
+			goto done;
 		/* Flyway's text replaced: not the file's bytes any more */
 		strata_checksum(sum, ms[i]->up_sql, ms[i]->up_len);
 		f->is_placeholders_replaced =
@@ -785,7 +849,6 @@ int strata_convert(struct strata_convert_result *out, struct strata_db *db,
 	}
 
 	if (db && out->n_copied) {
-		bool is_pg = db->drv->caps & DRV_PG_SQL;
 		char note[80];
 
 		snprintf(note, sizeof(note),

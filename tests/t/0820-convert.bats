@@ -146,6 +146,41 @@ write_golang() {
 	[ "$(psql_db "select count(*) from pg_tables where tablename = '_sqlx_migrations'")" = 0 ]
 }
 
+@test "a statement the tool runs outside a transaction unmarked gets -- no-transaction; the new folder runs on a fresh database" {
+	new_db
+	write_migration 1_users.up.sql "create table users (id int);"
+	write_migration 1_users.down.sql "drop table users;"
+	write_migration 2_index.up.sql "create index concurrently users_id on users (id);"
+	write_migration 2_index.down.sql "drop index concurrently users_id;"
+	strata --layout golang-migrate run
+	strata convert --to sqlx
+	[ "$(cat migrations-sqlx/2_index.up.sql)" = "$(printf -- '-- no-transaction\ncreate index concurrently users_id on users (id);')" ]
+	[ "$(head -1 migrations-sqlx/2_index.down.sql)" = "-- no-transaction" ]
+	[ "$(head -1 migrations-sqlx/1_users.up.sql)" = "create table users (id int);" ]
+	new_db
+	write_migration V1__users.sql "create table users (id int);"
+	write_migration V2__index.sql "create index concurrently users_id on users (id);"
+	strata run
+	strata convert --to sqlx
+	[ "$(head -1 migrations-sqlx/2_index.sql)" = "-- no-transaction" ]
+	# a database made from the new folder alone
+	converted=$PWD/migrations-sqlx
+	new_db
+	mv "$converted" .
+	strata -s migrations-sqlx run
+	[ "$(psql_db "select count(*) from pg_indexes where indexname = 'users_id'")" = 1 ]
+}
+
+@test "a first line '-- no-transaction' that the tool does not read as a directive is refused" {
+	sqlite_db
+	write_migration 2024-01-01-000000_users/up.sql "$(printf -- '-- no-transaction\ncreate table users (id int);')"
+	strata run
+	run strata convert --to sqlx
+	assert_failure 4
+	assert_output --partial "'migrations/2024-01-01-000000_users/up.sql' starts with '-- no-transaction', which sqlx reads as its directive, but diesel runs it in a transaction"
+	[ ! -e migrations-sqlx ]
+}
+
 write_flyway() {
 	write_migration V1__create_users.sql "create table users (id int, name text);"
 	write_migration U1__create_users.sql "drop table users;"
