@@ -311,3 +311,18 @@ write_flyway() {
 	run strata convert --to diesel
 	assert_failure 2
 }
+
+@test "Flyway versions that do not fit one of sqlx's numbers are refused, nothing written" {
+	sqlite_db
+	unset DATABASE_URL
+	write_migration V1.1.1.1.1.1__a.sql "select 1;"
+	write_migration V20240101120000__b.sql "select 2;"
+	run strata convert --to sqlx
+	assert_failure 4
+	assert_output --partial "Flyway's versions take more than 18 digits as one of sqlx's numbers"
+	[ ! -e migrations-sqlx ]
+	rm migrations/V1.1.1.1.1.1__a.sql
+	write_migration V1.1__a.sql "select 1;"
+	strata convert --to sqlx
+	[ "$(ls migrations-sqlx | tr '\n' ' ')" = "11_a.sql 202401011200000_b.sql " ]
+}
