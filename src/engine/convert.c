@@ -17,6 +17,7 @@
 #include "util/common.h"
 #include "util/error.h"
 #include "util/sbuf.h"
+#include "util/arena.h"
 #include "util/xalloc.h"
 #include "drivers/driver.h"
 #include "engine/source.h"
@@ -332,6 +333,33 @@ static char *new_name(int64_t version, const char *description,
 		sbuf_addch(&sb, *p == ' ' ? '_' : *p);
 	sbuf_adds(&sb, suffix);
 	return sbuf_detach(&sb, NULL);
+}
+
+/*
+ * The new name read as sqlx's layout reads it: the same version and kind,
+ * and the description the history row records (sqlx's reading of it).
+ */
+static int read_name(const char **out, const struct strata_convert_file *f,
+                     struct arena *arena, struct strata_error *err)
+{
+	struct source_name sn;
+	struct strata_error e = STRATA_ERROR_INIT;
+	const char *suffix = f->down_name ? ".up.sql" : ".sql";
+
+	if (source_parse_name(&sn, f->up_name, arena, &e) < 0 ||
+	    sn.version != f->version || strcmp(sn.suffix, suffix)) {
+		strata_error_release(&e);
+		strata_error_set(
+		        err, STRATA_EVALIDATE,
+		        "'%s' would not read back in sqlx's layout as '%s'",
+		        f->old_path, f->up_name);
+		error_set_location(err, f->old_path, NULL, 0, 0);
+		return strata_error_hint(
+		        err,
+		        "Rename the migration in its old layout (its description), then convert.");
+	}
+	*out = sn.description;
+	return 0;
 }
 
 static int write_file(const char *dir, const char *name, const struct sbuf *t,
@@ -718,6 +746,8 @@ int strata_convert(struct strata_convert_result *out, struct strata_db *db,
 	struct batch b = BATCH_INIT;
 	enum strata_layout layout = strata_source_layout(src);
 	char *tmp = NULL;
+	const char **desc = xcalloc(n_all + 1, sizeof(*desc));
+	struct arena names = { 0 };
 	bool is_pg;
 	int rc = -1, state;
 
@@ -792,6 +822,8 @@ int strata_convert(struct strata_convert_result *out, struct strata_db *db,
 		if (ms[i]->down_path)
 			f->down_name = new_name(f->version, ms[i]->description,
 			                        ".down.sql");
+		if (read_name(&desc[i], f, &names, err) < 0)
+			goto done;
 	}
 	out->out_dir = opts->out_dir ? xstrdup(opts->out_dir)
 	                             : default_out(strata_source_dir(src));
@@ -865,7 +897,7 @@ int strata_convert(struct strata_convert_result *out, struct strata_db *db,
 			struct audit_entry e = {
 				.action = "convert",
 				.version = out->files[k].version,
-				.description = ms[k]->description,
+				.description = desc[k],
 				.checksum = copies[i].checksum,
 				.is_success = true,
 				.source_dir = db->source_dir,
@@ -879,7 +911,7 @@ int strata_convert(struct strata_convert_result *out, struct strata_db *db,
 			if (is_done[i])
 				continue;
 			add_copy(&b, &st.own, is_pg, &copies[i], &out->files[k],
-			         ms[k]->description);
+			         desc[k]);
 			audit_add_to(&b, db, &e);
 		}
 		if (db_exec_batch(db, &b, err) < 0 ||
@@ -915,6 +947,8 @@ done:
 	}
 	free(t);
 	free(ms);
+	free(desc);
+	arena_release(&names);
 	free(copies);
 	free(is_done);
 	batch_release(&b);
