@@ -21,10 +21,7 @@
 #include "util/xalloc.h"
 #include "drivers/driver.h"
 #include "engine/source.h"
-#include "engine/history.h"
-#include "engine/db.h"
-#include "engine/migrate.h"
-#include "engine/audit.h"
+#include "engine/convert.h"
 #include "sql/split.h"
 
 #include <dirent.h>
@@ -39,10 +36,6 @@
 
 /* The most digits a sqlx version (i64) takes whatever they are. */
 #define MAX_DIGITS 18
-
-struct texts {
-	struct sbuf up, down;
-};
 
 /* "1", "1.2.3": the parts as numbers; -1 when one is too long. */
 static int flyway_parts(int64_t *parts, size_t max, size_t *n, const char *text)
@@ -517,172 +510,6 @@ done:
 	return rc;
 }
 
-/* ---- the history ---------------------------------------------------------
- */
-
-struct copy {
-	const struct history_row *row;
-	size_t file; /* index in the result's files */
-	unsigned char checksum[STRATA_CHECKSUM_LEN];
-};
-
-/*
- * Which rows of the tool's history to copy: every applied versioned
- * migration. A failed, edited or missing one is refused as run refuses
- * it; a repeatable's row goes with its file (is_skip_repeatables).
- */
-static int pick_rows(struct copy **out, size_t *n_out, const struct history *h,
-                     const struct strata_source *src,
-                     const struct strata_convert_result *r,
-                     const struct strata_migration **ms, const struct texts *t,
-                     struct strata_error *err)
-{
-	struct sbuf missing = SBUF_INIT;
-	size_t n_missing = 0;
-	struct copy *c = xcalloc(h->n ? h->n : 1, sizeof(*c));
-	size_t n = 0;
-	char buf[24];
-
-	for (size_t i = 0; i < h->n; i++) {
-		const struct history_row *row = &h->rows[i];
-		const struct strata_migration *m =
-		        strata_source_find(src, row->version);
-
-		if (history_is_repeatable(row->version))
-			continue;
-		if (!m && row->success) {
-			sbuf_addf(&missing, "%s%s", n_missing++ ? ", " : "",
-			          history_row_version(row, NULL, buf));
-			continue;
-		}
-		if (history_check_row(row, src, false, err) < 0) {
-			strata_error_hint(
-			        err,
-			        "Settle it with the old tool or strata repair first (the folder in its old layout), then convert.");
-			goto fail;
-		}
-		for (size_t k = 0; k < r->n_files; k++)
-			if (ms[k] == m) {
-				c[n].row = row;
-				c[n].file = k;
-				strata_checksum(c[n].checksum, t[k].up.buf,
-				                t[k].up.len);
-				n++;
-				break;
-			}
-	}
-	if (n_missing) {
-		strata_error_set(
-		        err, STRATA_EVALIDATE,
-		        "migration%s %s %s applied but %s missing from '%s'",
-		        n_missing > 1 ? "s" : "", missing.buf,
-		        n_missing > 1 ? "were" : "was",
-		        n_missing > 1 ? "are" : "is", strata_source_dir(src));
-		strata_error_hint(
-		        err,
-		        "Restore the files before converting: sqlx's history must have a file for each row.");
-		goto fail;
-	}
-	sbuf_release(&missing);
-	*out = c;
-	*n_out = n;
-	return 0;
-fail:
-	sbuf_release(&missing);
-	free(c);
-	return -1;
-}
-
-/* Rows of sqlx's table that say otherwise than the copy would: refused. */
-static int compare_sqlx(size_t *n_same, bool *is_done, const struct history *s,
-                        const struct copy *c, size_t n,
-                        const struct strata_convert_result *r,
-                        struct strata_error *err)
-{
-	struct sbuf bad = SBUF_INIT;
-	size_t n_bad = 0;
-
-	*n_same = 0;
-	for (size_t i = 0; i < s->n; i++) {
-		const struct history_row *row = &s->rows[i];
-		const struct copy *match = NULL;
-
-		for (size_t k = 0; k < n; k++)
-			if (r->files[c[k].file].version == row->version)
-				match = &c[k];
-		if (match && row->success &&
-		    row->checksum_len == STRATA_CHECKSUM_LEN &&
-		    !memcmp(row->checksum, match->checksum,
-		            STRATA_CHECKSUM_LEN)) {
-			is_done[match - c] = true;
-			(*n_same)++;
-			continue;
-		}
-		sbuf_addf(&bad, "%s%" PRId64, n_bad++ ? ", " : "",
-		          row->version);
-	}
-	if (!n_bad) {
-		sbuf_release(&bad);
-		return 0;
-	}
-	strata_error_set(
-	        err, STRATA_EVALIDATE,
-	        "sqlx's history table already holds %s of version%s %s",
-	        n_bad > 1 ? "rows" : "a row", n_bad > 1 ? "s" : "", bad.buf);
-	strata_error_detail(
-	        err,
-	        "They are not what the conversion would copy: another version, another checksum, or a failed record.");
-	strata_error_hint(
-	        err,
-	        "Find out who wrote them; drop sqlx's table only if it is not in use, then convert again.");
-	sbuf_release(&bad);
-	return -1;
-}
-
-static void add_copy(struct batch *b, const struct table_name *t, bool is_pg,
-                     const struct copy *c, const struct strata_convert_file *f,
-                     const char *description)
-{
-	const struct history_row *row = c->row;
-	const struct db_value v[] = {
-		DBV_INT(f->version),
-		DBV_TEXT(description),
-		DBV_TEXT(*row->installed_on ? row->installed_on : NULL),
-		DBV_BYTES(c->checksum, STRATA_CHECKSUM_LEN),
-		DBV_INT(row->execution_time > 0 ? row->execution_time : 0),
-	};
-	struct sbuf sql = SBUF_INIT;
-
-	/* installed_on as the tool's table has it (dbmate's and
-	 * golang-migrate's have none: now), in sqlx's form for the column */
-	sbuf_addf(&sql,
-	          "INSERT INTO %s (version, description, installed_on, "
-	          "success, checksum, execution_time) VALUES ($1, $2, %s, "
-	          "TRUE, $4, $5)",
-	          t->quoted,
-	          is_pg ? "COALESCE(CAST($3 AS TIMESTAMPTZ), now())"
-	                : "COALESCE(datetime($3), CURRENT_TIMESTAMP)");
-	batch_add_sql(b, sql.buf, ARRAY_SIZE(v), v);
-	sbuf_release(&sql);
-}
-
-/* sqlx's table: `_sqlx_migrations` in the tool's table's schema. */
-static int sqlx_tables(struct history_tables *out, const struct strata_db *db,
-                       struct strata_error *err)
-{
-	char *text = db->hist.tool.schema
-	                     ? xstrfmt("%s.%s", db->hist.tool.schema,
-	                               STRATA_DEFAULT_TABLE)
-	                     : xstrdup(STRATA_DEFAULT_TABLE);
-	int rc;
-
-	memset(out, 0, sizeof(*out));
-	out->layout = STRATA_LAYOUT_SQLX;
-	rc = table_name_parse(&out->own, text, err);
-	free(text);
-	return rc;
-}
-
 /* ---- the whole ------------------------------------------------------------
  */
 
@@ -735,15 +562,12 @@ int strata_convert(struct strata_convert_result *out, struct strata_db *db,
 {
 	const struct strata_convert_options defaults =
 	        STRATA_CONVERT_OPTIONS_INIT;
-	size_t n_all = strata_source_count(src), n = 0, n_copy = 0;
+	size_t n_all = strata_source_count(src), n = 0;
 	size_t n_written = 0, skipped_alloc = 0;
 	const struct strata_migration **ms = xcalloc(n_all + 1, sizeof(*ms));
 	struct texts *t = NULL;
-	struct history h = { 0 }, sh = { 0 };
-	struct history_tables st = { 0 };
-	struct copy *copies = NULL;
-	bool *is_done = NULL, is_locked = false, is_txn = false;
-	struct batch b = BATCH_INIT;
+	struct convert c = { 0 };
+	bool is_locked = false;
 	enum strata_layout layout = strata_source_layout(src);
 	char *tmp = NULL;
 	const char **desc = xcalloc(n_all + 1, sizeof(*desc));
@@ -834,20 +658,14 @@ int strata_convert(struct strata_convert_result *out, struct strata_db *db,
 		if (db->drv->lock(db->conn, db->opts.lock_wait, err) < 0)
 			goto done;
 		is_locked = true;
-		if (history_read(db->conn, &db->hist, &h, err) < 0 ||
-		    pick_rows(&copies, &n_copy, &h, src, out, ms, t, err) < 0 ||
-		    sqlx_tables(&st, db, err) < 0 ||
-		    history_read(db->conn, &st, &sh, err) < 0)
+		c.out = out;
+		c.src = src;
+		c.layout = layout;
+		c.ms = ms;
+		c.t = t;
+		c.desc = desc;
+		if (convert_history_read(&c, db, err) < 0)
 			goto done;
-		is_done = xcalloc(n_copy + 1, sizeof(*is_done));
-		if (compare_sqlx(&out->n_same, is_done, &sh, copies, n_copy,
-		                 out, err) < 0)
-			goto done;
-		out->copied = xcalloc(n_copy + 1, sizeof(*out->copied));
-		for (size_t i = 0; i < n_copy; i++)
-			if (!is_done[i])
-				out->copied[out->n_copied++] =
-				        out->files[copies[i].file].version;
 	}
 
 	if (!opts->is_dry_run || state == 0) {
@@ -880,45 +698,8 @@ int strata_convert(struct strata_convert_result *out, struct strata_db *db,
 		goto done;
 	}
 
-	if (db && out->n_copied) {
-		char note[80];
-
-		snprintf(note, sizeof(note),
-		         "copied from %s's history into sqlx's",
-		         strata_layout_name(layout));
-
-		if (audit_ensure(db, err) < 0 || db_begin(db, err) < 0)
-			goto done;
-		is_txn = true;
-		if (history_ensure(db->conn, &st, err) < 0)
-			goto done;
-		for (size_t i = 0; i < n_copy; i++) {
-			size_t k = copies[i].file;
-			struct audit_entry e = {
-				.action = "convert",
-				.version = out->files[k].version,
-				.description = desc[k],
-				.checksum = copies[i].checksum,
-				.is_success = true,
-				.source_dir = db->source_dir,
-				.up_sql = t[k].up.buf,
-				.down_sql = out->files[k].down_name
-				                    ? t[k].down.buf
-				                    : NULL,
-				.note = note,
-			};
-
-			if (is_done[i])
-				continue;
-			add_copy(&b, &st.own, is_pg, &copies[i], &out->files[k],
-			         desc[k]);
-			audit_add_to(&b, db, &e);
-		}
-		if (db_exec_batch(db, &b, err) < 0 ||
-		    step_check_lock(db, err) < 0 || db_commit(db, err) < 0)
-			goto done;
-		is_txn = false;
-	}
+	if (db && out->n_copied && convert_history_copy(&c, db, err) < 0)
+		goto done;
 	if (!out->is_folder_same) {
 		/* an empty folder is replaced; rename() refuses a full one */
 		if (state == 1)
@@ -934,8 +715,6 @@ int strata_convert(struct strata_convert_result *out, struct strata_db *db,
 	}
 	rc = 0;
 done:
-	if (is_txn)
-		db->drv->rollback(db->conn);
 	if (is_locked)
 		db->drv->unlock(db->conn);
 	if (tmp)
@@ -949,12 +728,7 @@ done:
 	free(ms);
 	free(desc);
 	arena_release(&names);
-	free(copies);
-	free(is_done);
-	batch_release(&b);
-	history_release(&h);
-	history_release(&sh);
-	history_tables_release(&st);
+	convert_history_release(&c);
 	if (rc < 0)
 		strata_convert_result_release(out);
 	return rc;
