@@ -1152,6 +1152,79 @@ STRATA_API int strata_mark_applied(size_t *out_count, struct strata_db *db,
                                    int64_t version, bool is_baseline,
                                    struct strata_error *err);
 
+/* ---- leaving another tool: strata_convert() ------------------------------
+ * A folder of another tool's layout (diesel, dbmate, golang-migrate,
+ * Flyway) rewritten into sqlx's, and the history of what was applied
+ * copied into sqlx's table beside the tool's, which stays as it is
+ * (design.md, Converting to sqlx's layout). */
+
+struct strata_convert_options {
+	unsigned int version; /* STRATA_CONVERT_OPTIONS_VERSION */
+	/* the folder to write, which must not exist or be empty; NULL: the
+	 * source's folder with "-sqlx" after its name, beside it */
+	const char *out_dir;
+	/* say what would be done, write nothing */
+	bool is_dry_run;
+	/* leave Flyway's repeatables (R__) out, said in the result, rather
+	 * than refuse them: sqlx has nothing like them */
+	bool is_skip_repeatables;
+};
+
+#define STRATA_CONVERT_OPTIONS_VERSION 1
+#define STRATA_CONVERT_OPTIONS_INIT                         \
+	STRATA_OPTIONS_INIT_(struct strata_convert_options, \
+	                     STRATA_CONVERT_OPTIONS_VERSION)
+STRATA_API int strata_convert_options_init(struct strata_convert_options *opts,
+                                           unsigned int version);
+
+/* One migration, its old file(s) and its new one(s). */
+struct strata_convert_file {
+	const char *old_path, *old_down_path; /* the source's; down: NULL */
+	const char *old_version;              /* as the old layout shows it */
+	int64_t version;                      /* sqlx's */
+	char *up_name, *down_name;     /* in the new folder; down: NULL */
+	bool is_no_transaction_added;  /* "-- no-transaction" put first */
+	bool is_placeholders_replaced; /* Flyway ${...} written replaced */
+};
+
+struct strata_convert_result {
+	char *out_dir;
+	struct strata_convert_file *files;
+	size_t n_files;
+	/* repeatables left out (is_skip_repeatables): their paths */
+	const char **skipped;
+	size_t n_skipped;
+	bool has_db;
+	/* sqlx's versions whose rows were (or, dry run, would be) copied */
+	int64_t *copied;
+	size_t n_copied;
+	/* rows sqlx's table already held as they would be copied */
+	size_t n_same;
+	/* the folder was already there, as it would be written */
+	bool is_folder_same;
+};
+
+/*
+ * Rewrites `src` (read in its layout, as run reads it) into sqlx's layout
+ * in a new folder, and with `db` (may be NULL: the files alone), copies
+ * every applied migration's row of the tool's history into sqlx's table
+ * (checksum: the new up file's SHA-384), in one transaction under the
+ * migration lock, leaving the tool's table as it is. The folder is
+ * written beside its place and renamed into it at the end: a failure
+ * leaves none. STRATA_EVALIDATE for what cannot be converted faithfully
+ * (a repeatable, versions sqlx cannot order as the tool does, a failed,
+ * edited or missing applied migration, sqlx rows that disagree, a
+ * non-empty folder), naming it. Running it again once done changes
+ * nothing (is_folder_same, n_same). `src` and `db` must outlive `out`;
+ * release it with strata_convert_result_release().
+ */
+STRATA_API int strata_convert(struct strata_convert_result *out,
+                              struct strata_db *db,
+                              const struct strata_source *src,
+                              const struct strata_convert_options *opts,
+                              struct strata_error *err);
+STRATA_API void strata_convert_result_release(struct strata_convert_result *r);
+
 /* ---- the audit trail ---------------------------------------------------- */
 
 struct strata_audit_filter {
@@ -1166,7 +1239,7 @@ struct strata_audit_filter {
 struct strata_audit_row {
 	int64_t id;
 	const char *action; /* apply, revert, repair, mark-applied, baseline,
-	                       accept-checksum, lock-timeout */
+	                       accept-checksum, convert, lock-timeout */
 	bool has_version;
 	int64_t version;
 	const char *description;

@@ -137,7 +137,7 @@ int cmd_history(struct cli *cli, int argc, char **argv)
 		{ 0, "version", OPT_VERSION, &f.version, &f.has_version, "V",
 		  "only actions on migration V" },
 		{ 0, "action", OPT_STRING, &f.action, NULL, "ACTION",
-		  "only apply, revert, fail (any failure), repair, mark-applied, baseline, accept-checksum, restore or lock-timeout" },
+		  "only apply, revert, fail (any failure), repair, mark-applied, baseline, accept-checksum, convert, restore or lock-timeout" },
 		{ 0, "since", OPT_STRING, &f.since, NULL, "DATE",
 		  "only actions started since DATE (ISO 8601, UTC)" },
 		{ 0, "limit", OPT_SIZE, &f.limit, NULL, "N",

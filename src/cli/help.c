@@ -281,6 +281,21 @@ static const struct help helps[] = {
 		.exits = X(0) | X(1) | X(2) | X(4),
 	},
 	{
+		.name = "convert",
+		.synopsis = LIST("--to sqlx [--out DIR] [--dry-run] [--skip-repeatables]"),
+		.description = LIST(
+			"Leave diesel, dbmate, golang-migrate or Flyway for good: rewrite the source folder, read in its layout as run reads it, into sqlx's layout in a new folder (--out, default the folder's name with -sqlx after it, beside it; it must not exist or be empty). The folder is written beside its place and renamed into it at the end, so a failure leaves none.",
+			"Each migration becomes VERSION_DESCRIPTION.sql, or an .up.sql and .down.sql pair when it has a down file (dbmate's up section becomes the up file, its down section the down file). Versions are sqlx's numbers: the digits of diesel's (its 00000000000000_diesel_initial_setup becomes version 0), dbmate's and golang-migrate's; a Flyway version of one part is that number, dotted ones are padded part by part to the widest of each part (1, 1.1, 2, 10 become 10, 11, 20, 100), which keeps Flyway's order; versions sqlx would order otherwise are refused, naming the files. A migration the tool runs outside a transaction gets -- no-transaction as its first line; nothing else of a text changes. Flyway's ${placeholders} are written replaced by the --placeholder values given (and said); a placeholder without a value is refused as run refuses it. Flyway's repeatables have no sqlx form: refused, or left out with --skip-repeatables.",
+			"With a database, every applied migration's row of the tool's table is copied into _sqlx_migrations beside it (the checksum of the new up file, the tool's installed_on and execution_time where it has them), in one transaction under the migration lock; the tool's table is left as it is. A failed or dirty record, an edited or missing applied migration, or rows of _sqlx_migrations that say otherwise are refused; run again once done, it changes nothing and says so. Afterwards status on the new folder shows everything applied and run has nothing to do."),
+		.examples = PAIRS(
+			{ "strata -s db/migrate convert --to sqlx --dry-run",
+			  "The plan: each old name and its new one, the rows to copy" },
+			{ "strata -s migrations convert --to sqlx --out migrations-sqlx -d $DATABASE_URL",
+			  "The folder and the history" }),
+		.uses = USES_SOURCE | USES_DB | USES_LOCK,
+		.exits = X(0) | X(1) | X(2) | X(4) | X(6) | X(7),
+	},
+	{
 		.name = "embed",
 		.synopsis = LIST("[-n NAME] [-o FILE] [DIR]"),
 		.description = LIST(

@@ -42,6 +42,8 @@ static const struct command commands[] = {
 	{ "history", cmd_history,
 	  "Show the audit trail: who applied, reverted or repaired what, and when." },
 	{ "new", cmd_new, "Create the next migration file." },
+	{ "convert", cmd_convert,
+	  "Rewrite another tool's folder into sqlx's layout, with its history." },
 	{ "embed", cmd_embed,
 	  "Write the migrations as C source, to compile into a program." },
 	{ "database", cmd_database,

@@ -1,11 +1,12 @@
 /*
  * The audit trail: one row per action (apply, revert, fail, repair,
- * mark-applied, baseline, accept-checksum, lock-timeout) in a table of
- * strata's own beside the history table, so that `_sqlx_migrations` stays
- * exactly what sqlx writes. Rows of actions that change the history are
- * written in the same transaction as the change; failures are recorded
- * afterwards, best effort. The SQL is generic ($n parameters); the dialect
- * pieces (DDL, current_user, timestamps as text) come from the driver.
+ * mark-applied, baseline, accept-checksum, convert, lock-timeout) in a
+ * table of strata's own beside the history table, so that
+ * `_sqlx_migrations` stays exactly what sqlx writes. Rows of actions that
+ * change the history are written in the same transaction as the change;
+ * failures are recorded afterwards, best effort. The SQL is generic ($n
+ * parameters); the dialect pieces (DDL, current_user, timestamps as text) come
+ * from the driver.
  */
 #include "engine/audit.h"
 #include "util/xalloc.h"
@@ -242,7 +243,7 @@ int audit_stored(struct audit_texts *out, struct strata_db *db, int64_t version)
 	/* the newest row that recorded the migration's texts as applied */
 	sbuf_addf(
 	        &sql,
-	        "SELECT up_sql, down_sql, description FROM %s WHERE version = $1 AND action IN ('apply', 'mark-applied', 'baseline', 'accept-checksum') AND outcome = 'success' ORDER BY id DESC LIMIT 1",
+	        "SELECT up_sql, down_sql, description FROM %s WHERE version = $1 AND action IN ('apply', 'mark-applied', 'baseline', 'accept-checksum', 'convert') AND outcome = 'success' ORDER BY id DESC LIMIT 1",
 	        db->audit.quoted);
 	rc = db->drv->query(db->conn, sql.buf, 1, &v, &rows, NULL);
 	if (rc == 0 && rows.n_rows == 1) {

@@ -336,6 +336,24 @@ static int find_golang(bool *out, struct strata_db *db,
 	if (has_tool &&
 	    db->drv->table_exists(&has_sqlx, db->conn, &db->hist.own, err) < 0)
 		goto done;
+	/* a history converted to sqlx's (strata convert) holds, applied,
+	 * the version golang-migrate's row names: sqlx's is the one in use */
+	if (has_tool && has_sqlx) {
+		struct sbuf sql = SBUF_INIT;
+		struct db_rows rows = { 0 };
+		int q;
+
+		sbuf_addf(&sql,
+		          "SELECT 1 FROM %s s, %s g WHERE s.version = "
+		          "g.version AND s.success AND NOT g.dirty",
+		          db->hist.own.quoted, t.quoted);
+		q = db->drv->query(db->conn, sql.buf, 0, NULL, &rows, err);
+		has_tool = q == 0 && !rows.n_rows;
+		sbuf_release(&sql);
+		db_rows_release(&rows);
+		if (q < 0)
+			goto done;
+	}
 	if (has_tool && has_sqlx) {
 		strata_error_set(
 		        err, STRATA_EUSAGE,

@@ -53,3 +53,5 @@ OPTIONS_INIT_FN(strata_restore_options_init, strata_restore_options,
                 STRATA_RESTORE_OPTIONS_VERSION)
 OPTIONS_INIT_FN(strata_db_verify_options_init, strata_db_verify_options,
                 STRATA_DB_VERIFY_OPTIONS_VERSION)
+OPTIONS_INIT_FN(strata_convert_options_init, strata_convert_options,
+                STRATA_CONVERT_OPTIONS_VERSION)

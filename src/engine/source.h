@@ -35,6 +35,10 @@ int64_t source_diesel_key(const char *digits, size_t len);
 int64_t source_flyway_key(const char *text, size_t len);
 /* Flyway's checksum of a file's text (ChecksumCalculator). */
 int32_t source_flyway_checksum(const char *text, size_t len);
+/* The offset of the first "-- migrate:KIND" marker at or after `from`, as
+ * dbmate's regexp finds it (convert drops it); `len` when there is none. */
+size_t source_find_dbmate_marker(const char *text, size_t len, size_t from,
+                                 const char *kind);
 /* Whether a file's text starts with STRATA_NO_TRANSACTION_DIRECTIVE. */
 bool source_is_no_transaction(const char *text, size_t len);
 /* STRATA_EVALIDATE naming the file when `text` starts with a UTF-8

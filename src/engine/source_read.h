@@ -191,10 +191,6 @@ void source_report_aliens(struct problems *problems, const struct aliens *a,
 /* ---- source_dbmate.c / source_diesel.c -----------------------------------
  */
 
-/* The offset of the first "-- migrate:KIND" marker at or after `from`, as
- * dbmate's regexp finds it; `len` when there is none. */
-size_t source_find_dbmate_marker(const char *text, size_t len, size_t from,
-                                 const char *kind);
 /* Whether `text` holds a "-- migrate:up" or "-- migrate:down" marker. */
 bool source_has_dbmate_marker(const char *text, size_t len);
 /* dbmate's sections of an entry's text into `c`, checked as dbmate checks

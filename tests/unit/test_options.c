@@ -145,6 +145,8 @@ static void test_inits(void **state)
 	           STRATA_SCHEMA_OPTIONS_INIT, STRATA_SCHEMA_OPTIONS_VERSION);
 	CHECK_INIT(strata_drift_options, strata_drift_options_init,
 	           STRATA_DRIFT_OPTIONS_INIT, STRATA_DRIFT_OPTIONS_VERSION);
+	CHECK_INIT(strata_convert_options, strata_convert_options_init,
+	           STRATA_CONVERT_OPTIONS_INIT, STRATA_CONVERT_OPTIONS_VERSION);
 }
 
 /* ---- versions ----------------------------------------------------------- */
