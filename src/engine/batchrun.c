@@ -20,6 +20,7 @@
 #include "engine/progress.h"
 #include "engine/db.h"
 #include "engine/plan.h"
+#include "engine/replica.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -31,6 +32,9 @@
 #define NS_PER_S       1e9
 /* how often a standby's lag is looked at again while it is too high */
 #define LAG_POLL_S 0.5
+/* how long a given standby that stopped answering is waited for, when
+ * no statement timeout says */
+#define LOST_WAIT_S 300
 
 struct run {
 	struct strata_db *db;
@@ -177,39 +181,111 @@ static int replica_lag(double *out, struct strata_db *db,
 	return rc;
 }
 
-/* While a standby lags more than max-lag: waits, saying so. */
+/*
+ * Why the standbys given to the run hold the next batch, into `why` (left
+ * empty when none does): the one lost longest, else the one furthest
+ * behind. A standby lost longer than the statement timeout (else
+ * LOST_WAIT_S) stops the batches: going on unthrottled would be what
+ * max-lag is there to prevent.
+ */
+static int replicas_hold(struct sbuf *why, bool *is_lost, struct run *r,
+                         struct strata_error *err)
+{
+	struct replicas_look look;
+	int64_t statement_ms = step_timeout_ms(
+	        r->step->statement_timeout, r->db->opts.statement_timeout, -1);
+	double bound =
+	        statement_ms > 0 ? (double)statement_ms / 1000 : LOST_WAIT_S;
+	double lost_for;
+
+	if (replicas_look(&look, r->db->replicas, err) < 0)
+		return -1;
+	*is_lost = look.lost != NULL;
+	if (look.lost) {
+		lost_for = (double)(text_monotonic_ns() - look.lost->lost_ns) /
+		           NS_PER_S;
+		if (lost_for > bound) {
+			strata_error_set(
+			        err, STRATA_EFAILED,
+			        "replica '%s' has not answered for %.0f s: %s",
+			        look.lost->url.redacted, lost_for,
+			        look.lost->why);
+			return strata_error_detail(
+			        err,
+			        "Its replay lag cannot be told, so no batch ran after it went; batches wait up to the statement timeout (%.0f s) for a standby to answer again.",
+			        bound);
+		}
+		sbuf_addf(
+		        why,
+		        "replica '%s' does not answer (%s), for %.0f s of at most %.0f s",
+		        look.lost->url.redacted, look.lost->why, lost_for,
+		        bound);
+	} else if (look.behind && look.lag > r->step->batch.max_lag) {
+		sbuf_addf(why,
+		          "replica '%s' is %.1f s behind, above max-lag %g s",
+		          look.behind->url.redacted, look.lag,
+		          r->step->batch.max_lag);
+	}
+	return 0;
+}
+
+/* Why the primary's standbys hold the next batch, as pg_stat_replication
+ * tells. */
+static int primary_hold(struct sbuf *why, bool *is_lost, struct run *r,
+                        struct strata_error *err)
+{
+	double lag;
+
+	*is_lost = false;
+	if (replica_lag(&lag, r->db, err) < 0)
+		return -1;
+	if (lag > r->step->batch.max_lag)
+		sbuf_addf(
+		        why,
+		        "a standby's replay lag is %.1f s, above max-lag %g s",
+		        lag, r->step->batch.max_lag);
+	return 0;
+}
+
+/* While a standby lags more than max-lag: waits, saying so (again when
+ * the reason changes, as from lagging to not answering). */
 static int wait_for_standbys(struct run *r, struct strata_error *err)
 {
-	double max = r->step->batch.max_lag, lag;
-	bool is_said = false;
+	struct sbuf why = SBUF_INIT;
+	bool is_lost_said = false, is_lag_said = false;
+	int rc = -1;
 
-	if (max <= 0)
+	if (r->step->batch.max_lag <= 0)
 		return 0;
 	for (;;) {
-		struct sbuf why = SBUF_INIT;
+		bool is_lost;
 
-		if (replica_lag(&lag, r->db, err) < 0)
-			return -1;
-		if (lag <= max)
+		sbuf_reset(&why);
+		if ((r->db->replicas
+		             ? replicas_hold(&why, &is_lost, r, err)
+		             : primary_hold(&why, &is_lost, r, err)) < 0)
+			goto done;
+		if (!why.len)
 			break;
-		sbuf_addf(
-		        &why,
-		        "a standby's replay lag is %.1f s, above max-lag %g s",
-		        lag, max);
-		if (!is_said)
+		if (is_lost ? !is_lost_said : !is_lag_said)
 			db_emit_warning(r->db, r->step->m,
 			                "batch migration %s waits: %s",
 			                migration_version(r->step->m), why.buf);
-		is_said = true;
+		if (is_lost)
+			is_lost_said = true;
+		else
+			is_lag_said = true;
 		say(r, why.buf);
-		sbuf_release(&why);
 		step_sleep(LAG_POLL_S);
 		if (cancel_check(err) < 0)
-			return -1;
+			goto done;
 	}
-	if (is_said)
+	if (is_lost_said || is_lag_said)
 		say(r, NULL);
-	return 0;
+	rc = 0;
+done:
+	sbuf_release(&why);
+	return rc;
 }
 
 /*
@@ -338,7 +414,9 @@ int batchrun_exec(struct batch_stats *out, struct strata_db *db,
 			attempt++;
 			continue;
 		}
-		if (db->drv->exec(db->conn, "COMMIT", err) < 0)
+		if (db->drv->exec(db->conn, "COMMIT", err) < 0 ||
+		    (db->replicas && step->batch.max_lag > 0 &&
+		     replicas_note(db->replicas, db, err) < 0))
 			goto done;
 		attempt = 1;
 		r.stats.rows += rows;
