@@ -3,7 +3,8 @@
  * UPDATE, DELETE or INSERT ... SELECT bounded by LIMIT :batch_size, run
  * again and again, each run its own short transaction, until it changes
  * no row. Row locks are held for one batch at a time; the size follows a
- * time goal; a standby's replay lag is waited out. The fence row is the
+ * time goal; a standby's replay lag (max-lag) and the server's own load
+ * (max-active) are waited out. The fence row is the
  * caller's (fenced_apply()): a kill leaves it failed, and the next run
  * goes on where this one stopped, the statement's own WHERE leaving the
  * done rows out.
@@ -30,7 +31,8 @@
 #define DEFAULT_TARGET 0.2 /* seconds a batch should take */
 #define MAX_SIZE       INT64_C(10000000)
 #define NS_PER_S       1e9
-/* how often a standby's lag is looked at again while it is too high */
+/* how often a standby's lag or the load is looked at again while too
+ * high */
 #define LAG_POLL_S 0.5
 /* how long a given standby that stopped answering is waited for, when
  * no statement timeout says */
@@ -45,6 +47,7 @@ struct run {
 	int64_t start_ns; /* monotonic */
 	double target;    /* seconds */
 	struct batch_stats stats;
+	bool is_hidden_said; /* max-active's sessions it cannot see */
 };
 
 static int64_t first_int(const struct db_rows *rows)
@@ -181,6 +184,14 @@ static int replica_lag(double *out, struct strata_db *db,
 	return rc;
 }
 
+/* what holds the next batch back, each said once as a warning */
+enum hold {
+	HOLD_NONE = 0,
+	HOLD_LAG = 1,  /* a standby lags more than max-lag */
+	HOLD_LOST = 2, /* a standby given does not answer */
+	HOLD_LOAD = 4, /* more sessions are active than max-active */
+};
+
 /*
  * Why the standbys given to the run hold the next batch, into `why` (left
  * empty when none does): the one lost longest, else the one furthest
@@ -188,7 +199,7 @@ static int replica_lag(double *out, struct strata_db *db,
  * LOST_WAIT_S) stops the batches: going on unthrottled would be what
  * max-lag is there to prevent.
  */
-static int replicas_hold(struct sbuf *why, bool *is_lost, struct run *r,
+static int replicas_hold(struct sbuf *why, enum hold *kind, struct run *r,
                          struct strata_error *err)
 {
 	struct replicas_look look;
@@ -200,7 +211,6 @@ static int replicas_hold(struct sbuf *why, bool *is_lost, struct run *r,
 
 	if (replicas_look(&look, r->db->replicas, err) < 0)
 		return -1;
-	*is_lost = look.lost != NULL;
 	if (look.lost) {
 		lost_for = (double)(text_monotonic_ns() - look.lost->lost_ns) /
 		           NS_PER_S;
@@ -215,12 +225,14 @@ static int replicas_hold(struct sbuf *why, bool *is_lost, struct run *r,
 			        "Its replay lag cannot be told, so no batch ran after it went; batches wait up to the statement timeout (%.0f s) for a standby to answer again.",
 			        bound);
 		}
+		*kind = HOLD_LOST;
 		sbuf_addf(
 		        why,
 		        "replica '%s' does not answer (%s), for %.0f s of at most %.0f s",
 		        look.lost->url.redacted, look.lost->why, lost_for,
 		        bound);
 	} else if (look.behind && look.lag > r->step->batch.max_lag) {
+		*kind = HOLD_LAG;
 		sbuf_addf(why,
 		          "replica '%s' is %.1f s behind, above max-lag %g s",
 		          look.behind->url.redacted, look.lag,
@@ -231,56 +243,103 @@ static int replicas_hold(struct sbuf *why, bool *is_lost, struct run *r,
 
 /* Why the primary's standbys hold the next batch, as pg_stat_replication
  * tells. */
-static int primary_hold(struct sbuf *why, bool *is_lost, struct run *r,
+static int primary_hold(struct sbuf *why, enum hold *kind, struct run *r,
                         struct strata_error *err)
 {
 	double lag;
 
-	*is_lost = false;
 	if (replica_lag(&lag, r->db, err) < 0)
 		return -1;
-	if (lag > r->step->batch.max_lag)
+	if (lag > r->step->batch.max_lag) {
+		*kind = HOLD_LAG;
 		sbuf_addf(
 		        why,
 		        "a standby's replay lag is %.1f s, above max-lag %g s",
 		        lag, r->step->batch.max_lag);
+	}
 	return 0;
 }
 
-/* While a standby lags more than max-lag: waits, saying so (again when
- * the reason changes, as from lagging to not answering). */
-static int wait_for_standbys(struct run *r, struct strata_error *err)
+/*
+ * Why the primary's own load holds the next batch: more client sessions
+ * than max-active running a query (pg_stat_activity's state 'active',
+ * this one left out), the measure gh-ost and pt-online-schema-change
+ * throttle on as Threads_running. Sessions of roles whose state this one
+ * may not read (without pg_read_all_stats: a role's, but no state and no
+ * backend type) cannot be counted: said once.
+ */
+static int load_hold(struct sbuf *why, enum hold *kind, struct run *r,
+                     struct strata_error *err)
 {
+	static const char sql[] =
+	        "SELECT count(*) FILTER (WHERE backend_type = 'client backend' AND state = 'active'), count(*) FILTER (WHERE backend_type IS NULL AND usesysid IS NOT NULL) FROM pg_catalog.pg_stat_activity WHERE pid <> pg_catalog.pg_backend_pid()";
+	struct db_rows rows = { 0 };
+	int64_t active, hidden;
+
+	if (r->db->drv->query(r->db->conn, sql, 0, NULL, &rows, err) < 0)
+		return -1;
+	active = rows.n_rows && db_rows_get(&rows, 0, 0)
+	                 ? strtoll(db_rows_get(&rows, 0, 0), NULL, 10)
+	                 : 0;
+	hidden = rows.n_rows && db_rows_get(&rows, 0, 1)
+	                 ? strtoll(db_rows_get(&rows, 0, 1), NULL, 10)
+	                 : 0;
+	db_rows_release(&rows);
+	if (hidden && !r->is_hidden_said) {
+		r->is_hidden_said = true;
+		db_emit_warning(
+		        r->db, r->step->m,
+		        "batch migration %s: max-active cannot see whether %" PRId64
+		        " sessions of other roles run a query, and counts only those it sees (grant this role pg_read_all_stats to count them all)",
+		        migration_version(r->step->m), hidden);
+	}
+	if (active > r->step->batch.max_active) {
+		*kind = HOLD_LOAD;
+		sbuf_addf(
+		        why,
+		        "%" PRId64
+		        " other sessions are running a query, above max-active %" PRId64,
+		        active, r->step->batch.max_active);
+	}
+	return 0;
+}
+
+/* While a standby lags more than max-lag, or the server is busier than
+ * max-active: waits, saying so (again when the reason changes, as from
+ * lagging to not answering). */
+static int wait_for_room(struct run *r, struct strata_error *err)
+{
+	const struct batch_opts *o = &r->step->batch;
 	struct sbuf why = SBUF_INIT;
-	bool is_lost_said = false, is_lag_said = false;
+	unsigned said = HOLD_NONE;
 	int rc = -1;
 
-	if (r->step->batch.max_lag <= 0)
+	if (o->max_lag <= 0 && o->max_active <= 0)
 		return 0;
 	for (;;) {
-		bool is_lost;
+		enum hold kind = HOLD_NONE;
 
 		sbuf_reset(&why);
-		if ((r->db->replicas
-		             ? replicas_hold(&why, &is_lost, r, err)
-		             : primary_hold(&why, &is_lost, r, err)) < 0)
+		if (o->max_lag > 0 &&
+		    (r->db->replicas ? replicas_hold(&why, &kind, r, err)
+		                     : primary_hold(&why, &kind, r, err)) < 0)
+			goto done;
+		if (!why.len && o->max_active > 0 &&
+		    load_hold(&why, &kind, r, err) < 0)
 			goto done;
 		if (!why.len)
 			break;
-		if (is_lost ? !is_lost_said : !is_lag_said)
+		if (!(said & kind))
 			db_emit_warning(r->db, r->step->m,
 			                "batch migration %s waits: %s",
 			                migration_version(r->step->m), why.buf);
-		if (is_lost)
-			is_lost_said = true;
-		else
-			is_lag_said = true;
+		said |= kind;
 		say(r, why.buf);
 		step_sleep(LAG_POLL_S);
 		if (cancel_check(err) < 0)
 			goto done;
 	}
-	if (is_lost_said || is_lag_said)
+	if (said)
 		say(r, NULL);
 	rc = 0;
 done:
@@ -382,7 +441,7 @@ int batchrun_exec(struct batch_stats *out, struct strata_db *db,
 		                     : lock_ms;
 
 		if (cancel_check(err) < 0 || step_check_lock(db, err) < 0 ||
-		    wait_for_standbys(&r, err) < 0)
+		    wait_for_room(&r, err) < 0)
 			goto done;
 		if (one_batch(&rows, &was_blocked, &took, &r, ms, err) < 0) {
 			struct sbuf what = SBUF_INIT;

@@ -84,7 +84,7 @@ await_output() {
 @test "--replica: a paused standby holds the batches, named, until it replays again" {
 	paused_standby 2000
 	backfill
-	strata run --replica "$(standby_url)" --progress plain --progress-interval 0.3 >run.out 2>&1 &
+	strata run --replica "$(standby_url)" --progress-interval 0.3 >run.out 2>&1 &
 	pid=$!
 	await_output "waits: replica 'postgresql://postgres@/$TEST_DB?host=$STANDBY_SOCK&port=$STANDBY_PORT' is"
 	run cat run.out
@@ -131,7 +131,7 @@ await_output() {
 		[environment.prod]
 		replica = $(standby_url pw-s3cr3t-x)
 	EOF
-	strata run --progress plain --progress-interval 0.3 >run.out 2>&1 &
+	strata run --progress-interval 0.3 >run.out 2>&1 &
 	pid=$!
 	await_output "waits: replica 'postgresql://postgres:***@/$TEST_DB?"
 	standby_sql "SELECT pg_wal_replay_resume()"
@@ -151,11 +151,54 @@ await_output() {
 INSERT INTO t SELECT g FROM generate_series(1, 300) g;"
 	write_migration 2_purge.sql "-- strata:batch size=50 target=1s pause=150ms
 DELETE FROM t WHERE id IN (SELECT id FROM t LIMIT :batch_size);"
-	run strata run --progress plain --progress-interval 0.1
+	run strata run --progress-interval 0.1
 	assert_success
 	assert_output --partial "Still applying 2 purge"
 	assert_output --partial ": DELETE FROM t WHERE id IN (SELECT id FROM t LIMIT :batch_size);"
 	refute_output --partial "LIMIT \$1"
+}
+
+@test "max-active: batches wait while more other sessions run a query, saying so" {
+	write_migration 1_t.sql "CREATE TABLE t (id int);
+INSERT INTO t SELECT g FROM generate_series(1, 200) g;"
+	write_migration 2_purge.sql "-- strata:batch max-active=0
+DELETE FROM t WHERE id IN (SELECT id FROM t LIMIT :batch_size);"
+	run strata run
+	assert_failure
+	assert_output --partial "invalid option 'max-active=0' of -- strata:batch"
+	write_migration 2_purge.sql "-- strata:batch size=50 target=1s max-active=1
+DELETE FROM t WHERE id IN (SELECT id FROM t LIMIT :batch_size);"
+	strata -q run --target-version 1
+	psql_db "SELECT pg_sleep(2)" >/dev/null &
+	s1=$!
+	psql_db "SELECT pg_sleep(2)" >/dev/null &
+	s2=$!
+	await_sql "SELECT 1 FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(2)' HAVING count(*) = 2"
+	strata run --progress-interval 0.3 >run.out 2>&1 &
+	pid=$!
+	await_output "waits: 2 other sessions are running a query, above max-active 1"
+	# no batch meanwhile
+	assert_equal "$(psql_db "SELECT count(*) FROM t")" 200
+	wait "$s1" "$s2"
+	wait "$pid"
+	run cat run.out
+	assert_output --regexp "Applied 2 purge \([^)]*\): 200 rows in [0-9]+ batches"
+}
+
+@test "max-active: a role that cannot see others' sessions is told so, and runs" {
+	psql_db "CREATE ROLE batch_app LOGIN; ALTER DATABASE \"$TEST_DB\" OWNER TO batch_app"
+	write_migration 1_t.sql "CREATE TABLE t (id int);
+INSERT INTO t SELECT g FROM generate_series(1, 100) g;"
+	write_migration 2_purge.sql "-- strata:batch size=50 max-active=1
+DELETE FROM t WHERE id IN (SELECT id FROM t LIMIT :batch_size);"
+	psql_db "SELECT pg_sleep(2)" >/dev/null &
+	s1=$!
+	await_sql "SELECT 1 FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(2)'"
+	run strata run -d "postgresql:///$TEST_DB?host=$PGHOST&port=$PGPORT&user=batch_app"
+	wait "$s1"
+	psql_db "DROP OWNED BY batch_app; ALTER DATABASE \"$TEST_DB\" OWNER TO postgres; DROP ROLE batch_app" || true
+	assert_success
+	assert_output --regexp "max-active cannot see whether [0-9]+ sessions of other roles run a query, and counts only those it sees \(grant this role pg_read_all_stats to count them all\)"
 }
 
 # last: it stops the standby
@@ -165,7 +208,7 @@ DELETE FROM t WHERE id IN (SELECT id FROM t LIMIT :batch_size);"
 -- strata:statement-timeout=2s
 UPDATE t SET new_field = old * 2, n = n + 1
  WHERE id IN (SELECT id FROM t WHERE new_field IS NULL LIMIT :batch_size);"
-	strata run --replica "$(standby_url)" --progress plain --progress-interval 0.3 >run.out 2>&1 &
+	strata run --replica "$(standby_url)" --progress-interval 0.3 >run.out 2>&1 &
 	pid=$!
 	sleep 0.3
 	(cd "$STRATA_TEST_CLUSTER_DIR" && _pg_as_server "$STRATA_TEST_CLUSTER_BIN/pg_ctl" \
