@@ -222,8 +222,8 @@ static int replicas_hold(struct sbuf *why, enum hold *kind, struct run *r,
 			        look.lost->why);
 			return strata_error_detail(
 			        err,
-			        "Its replay lag cannot be told, so no batch ran after it went; batches wait up to the statement timeout (%.0f s) for a standby to answer again.",
-			        bound);
+			        "Its replay lag cannot be told, so no batch ran after it stopped answering; a standby is waited for up to the statement timeout, or %d minutes without one.",
+			        LOST_WAIT_S / 60);
 		}
 		*kind = HOLD_LOST;
 		sbuf_addf(

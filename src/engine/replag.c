@@ -38,6 +38,8 @@ void replag_forget(struct replag *q, uint64_t replayed)
 
 	while (i < q->n && q->marks[i].lsn <= replayed)
 		i++;
+	if (!i)
+		return; /* nothing to drop; marks may be NULL */
 	memmove(q->marks, q->marks + i, (q->n - i) * sizeof(*q->marks));
 	q->n -= i;
 }

@@ -56,9 +56,14 @@ static void test_forget(void **state)
 	struct replag q = REPLAG_INIT;
 
 	(void)state;
+	/* nothing noted yet: nothing to drop */
+	replag_forget(&q, 500);
+	assert_int_equal(q.n, 0);
 	replag_note(&q, 100, 1 * S);
 	replag_note(&q, 200, 2 * S);
 	replag_note(&q, 300, 3 * S);
+	replag_forget(&q, 50);
+	assert_int_equal(q.n, 3);
 	replag_forget(&q, 199);
 	assert_int_equal(q.n, 2);
 	assert_true(replag_lag(&q, 0, 10 * S) == 8);
