@@ -430,6 +430,11 @@ int batchrun_exec(struct batch_stats *out, struct strata_db *db,
 	progress_start(db, step, false);
 	progress_statement(db->conn, 1);
 	r.total = rows_to_do(&r);
+	if (db->replicas && step->batch.max_lag <= 0)
+		db_emit_warning(
+		        db, step->m,
+		        "batch migration %s sets no max-lag: it does not wait for the replicas given",
+		        migration_version(step->m));
 	say(&r, NULL);
 	for (int attempt = 1;;) {
 		int64_t rows = 0;

@@ -146,6 +146,22 @@ await_output() {
 	refute_output --partial "pw-s3cr3t-x"
 }
 
+@test "--replica and a batch migration without max-lag: it says it does not wait for them" {
+	write_migration 1_t.sql "CREATE TABLE t (id int);
+INSERT INTO t SELECT g FROM generate_series(1, 10) g;"
+	write_migration 2_purge.sql "-- strata:batch size=5
+DELETE FROM t WHERE id IN (SELECT id FROM t LIMIT :batch_size);"
+	# the standby has replayed this test's CREATE DATABASE
+	for _ in $(seq 1 100); do
+		standby_sql "SELECT 1" >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	run strata run --replica "$(standby_url)"
+	assert_success
+	assert_output --partial "warning: batch migration 2 sets no max-lag: it does not wait for the replicas given"
+	assert_equal "$(psql_db "SELECT count(*) FROM t")" 0
+}
+
 @test "the progress line shows the statement as the file writes it: :batch_size, not \$1" {
 	write_migration 1_t.sql "CREATE TABLE t (id int);
 INSERT INTO t SELECT g FROM generate_series(1, 300) g;"
