@@ -862,9 +862,19 @@ struct strata_run_options {
 	 */
 	bool is_allow_unsafe;
 	const struct strata_lint_options *lint;
+	/*
+	 * Standbys (PostgreSQL URLs or keyword strings, borrowed) whose
+	 * replay a batch migration's max-lag waits for, each asked directly
+	 * how far it has replayed. When a batch migration is pending, each
+	 * is reached and checked to be in recovery before anything runs
+	 * (STRATA_ECONNECT, STRATA_EUSAGE). None: the lag the primary's
+	 * pg_stat_replication shows.
+	 */
+	const char *const *replicas;
+	size_t n_replicas;
 };
 
-#define STRATA_RUN_OPTIONS_VERSION 1
+#define STRATA_RUN_OPTIONS_VERSION 2
 #define STRATA_RUN_OPTIONS_INIT                         \
 	STRATA_OPTIONS_INIT_(struct strata_run_options, \
 	                     STRATA_RUN_OPTIONS_VERSION)

@@ -48,7 +48,7 @@ struct cli_progress {
 	int64_t elapsed_ns;
 	size_t statement, n_statements;
 	char text[400];
-	char phase[128];
+	char phase[256];
 	int percent;
 	int holder_pid;
 	char holder_user[64], holder_state[128];
@@ -417,6 +417,10 @@ void config_free(struct config *c);
  * back to [strata]; NULL when unset. Borrowed from the configuration. */
 const char *config_get(const struct config *c, const char *env,
                        const char *key);
+/* The i-th of the values a key repeated takes (replica = ...): the
+ * environment's when it sets any, else [strata]'s; NULL past the last. */
+const char *config_get_at(const struct config *c, const char *env,
+                          const char *key, size_t i);
 bool config_has_environment(const struct config *c, const char *env);
 /* [fleet.NAME]'s `key` (NULL: unset), and whether the fleet is there. */
 const char *config_fleet_get(const struct config *c, const char *fleet,

@@ -58,6 +58,26 @@ done:
 	return rc;
 }
 
+/* replica = URL lines of strata.conf, where the command line gives none;
+ * an empty one names none (an environment without standbys) */
+static void add_config_replicas(struct cli *cli, struct opt_strings *out)
+{
+	const char *v;
+
+	for (size_t i = 0;
+	     (v = config_get_at(cli->settings, cli->env, "replica", i)); i++) {
+		const char **p;
+
+		if (!*v)
+			continue;
+		p = realloc(out->v, (out->n + 1) * sizeof(*p));
+		if (!p)
+			abort();
+		out->v = p;
+		out->v[out->n++] = v;
+	}
+}
+
 int cmd_run(struct cli *cli, int argc, char **argv)
 {
 	struct strata_run_options ro = STRATA_RUN_OPTIONS_INIT;
@@ -70,6 +90,7 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 	bool is_verify = false, is_no_verify = false, has_budget = false;
 	double verify_budget = 0;
 	const char *metrics_file = NULL, *dump_schema = NULL;
+	struct opt_strings replicas = { NULL, 0 };
 	const struct opt opts[] = {
 		{ 0, "dry-run", OPT_FLAG, &ro.is_dry_run, NULL, NULL,
 		  "show what would be applied, apply nothing" },
@@ -98,19 +119,27 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 		  "afterwards, write the migration metrics there for node_exporter's textfile collector, whatever the outcome" },
 		{ 0, "dump-schema", OPT_STRING, &dump_schema, NULL, "FILE",
 		  "after a successful run, write the schema to FILE (see 'strata schema dump'; strata.conf: dump_schema)" },
+		{ 0, "replica", OPT_STRINGS, &replicas, NULL, "URL",
+		  "a standby whose replay batch migrations' max-lag waits for, asked how far it has replayed (repeatable; strata.conf: replica)" },
 		OPT_END,
 	};
 	int rc = cli_parse_options(cli, "run", usage, opts, &argc, &argv);
 
-	if (rc)
-		return rc < 0 ? 0 : rc;
-	if (argc)
-		return cli_usage_error(cli, "run", "unexpected argument '%s'",
-		                       argv[0]);
-	if (has_budget && verify_budget <= 0)
-		return cli_usage_error(
+	if (!rc && argc)
+		rc = cli_usage_error(cli, "run", "unexpected argument '%s'",
+		                     argv[0]);
+	else if (!rc && has_budget && verify_budget <= 0)
+		rc = cli_usage_error(
 		        cli, "run",
 		        "--verify-budget must be a positive duration");
+	if (rc) {
+		free(replicas.v);
+		return rc < 0 ? 0 : rc;
+	}
+	if (!replicas.n && cli->settings)
+		add_config_replicas(cli, &replicas);
+	ro.replicas = replicas.v;
+	ro.n_replicas = replicas.n;
 	is_verify = !ro.is_dry_run &&
 	            (is_verify || (cli->is_verify_on_run && !is_no_verify));
 	if (cli->format == FORMAT_JSON) {
@@ -195,5 +224,6 @@ done:
 	strata_error_release(&err);
 	strata_db_close(db);
 	strata_source_free(src);
+	free(replicas.v);
 	return rc;
 }

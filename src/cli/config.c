@@ -114,6 +114,7 @@ static const char *const known_keys[] = {
 	"allow_seed",
 	"verify",
 	"dump_schema",
+	"replica",
 };
 
 /* What the key table holds, for the hint that lists it. */
@@ -589,6 +590,25 @@ const char *config_get(const struct config *c, const char *env, const char *key)
 	const char *v = env ? lookup(c, env, key) : NULL;
 
 	return v ? v : lookup(c, NULL, key);
+}
+
+const char *config_get_at(const struct config *c, const char *env,
+                          const char *key, size_t i)
+{
+	/* the environment's lines replace [strata]'s, all of them */
+	const char *from = env && lookup_entry(c, env, key) ? env : NULL;
+
+	for (size_t k = 0; k < c->n; k++) {
+		const struct config_entry *e = &c->entries[k];
+
+		if (e->is_lint || e->fleet || strcmp(e->key, key) != 0)
+			continue;
+		if (((!from && !e->env) ||
+		     (from && e->env && !strcmp(from, e->env))) &&
+		    !i--)
+			return e->value;
+	}
+	return NULL;
 }
 
 const char *config_path(const struct config *c)

@@ -3,7 +3,8 @@
  * UPDATE, DELETE or INSERT ... SELECT bounded by LIMIT :batch_size, run
  * again and again, each run its own short transaction, until it changes
  * no row. Row locks are held for one batch at a time; the size follows a
- * time goal; a standby's replay lag is waited out. The fence row is the
+ * time goal; a standby's replay lag (max-lag) and the server's own load
+ * (max-active) are waited out. The fence row is the
  * caller's (fenced_apply()): a kill leaves it failed, and the next run
  * goes on where this one stopped, the statement's own WHERE leaving the
  * done rows out.
@@ -20,6 +21,7 @@
 #include "engine/progress.h"
 #include "engine/db.h"
 #include "engine/plan.h"
+#include "engine/replica.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -29,8 +31,12 @@
 #define DEFAULT_TARGET 0.2 /* seconds a batch should take */
 #define MAX_SIZE       INT64_C(10000000)
 #define NS_PER_S       1e9
-/* how often a standby's lag is looked at again while it is too high */
+/* how often a standby's lag or the load is looked at again while too
+ * high */
 #define LAG_POLL_S 0.5
+/* how long a given standby that stopped answering is waited for, when
+ * no statement timeout says */
+#define LOST_WAIT_S 300
 
 struct run {
 	struct strata_db *db;
@@ -41,6 +47,7 @@ struct run {
 	int64_t start_ns; /* monotonic */
 	double target;    /* seconds */
 	struct batch_stats stats;
+	bool is_hidden_said; /* max-active's sessions it cannot see */
 };
 
 static int64_t first_int(const struct db_rows *rows)
@@ -177,39 +184,167 @@ static int replica_lag(double *out, struct strata_db *db,
 	return rc;
 }
 
-/* While a standby lags more than max-lag: waits, saying so. */
-static int wait_for_standbys(struct run *r, struct strata_error *err)
-{
-	double max = r->step->batch.max_lag, lag;
-	bool is_said = false;
+/* what holds the next batch back, each said once as a warning */
+enum hold {
+	HOLD_NONE = 0,
+	HOLD_LAG = 1,  /* a standby lags more than max-lag */
+	HOLD_LOST = 2, /* a standby given does not answer */
+	HOLD_LOAD = 4, /* more sessions are active than max-active */
+};
 
-	if (max <= 0)
+/*
+ * Why the standbys given to the run hold the next batch, into `why` (left
+ * empty when none does): the one lost longest, else the one furthest
+ * behind. A standby lost longer than the statement timeout (else
+ * LOST_WAIT_S) stops the batches: going on unthrottled would be what
+ * max-lag is there to prevent.
+ */
+static int replicas_hold(struct sbuf *why, enum hold *kind, struct run *r,
+                         struct strata_error *err)
+{
+	struct replicas_look look;
+	int64_t statement_ms = step_timeout_ms(
+	        r->step->statement_timeout, r->db->opts.statement_timeout, -1);
+	double bound =
+	        statement_ms > 0 ? (double)statement_ms / 1000 : LOST_WAIT_S;
+	double lost_for;
+
+	if (replicas_look(&look, r->db->replicas, err) < 0)
+		return -1;
+	if (look.lost) {
+		lost_for = (double)(text_monotonic_ns() - look.lost->lost_ns) /
+		           NS_PER_S;
+		if (lost_for > bound) {
+			strata_error_set(
+			        err, STRATA_EFAILED,
+			        "replica '%s' has not answered for %.0f s: %s",
+			        look.lost->url.redacted, lost_for,
+			        look.lost->why);
+			return strata_error_detail(
+			        err,
+			        "Its replay lag cannot be told, so no batch ran after it stopped answering; a standby is waited for up to the statement timeout, or %d minutes without one.",
+			        LOST_WAIT_S / 60);
+		}
+		*kind = HOLD_LOST;
+		sbuf_addf(
+		        why,
+		        "replica '%s' does not answer (%s), for %.0f s of at most %.0f s",
+		        look.lost->url.redacted, look.lost->why, lost_for,
+		        bound);
+	} else if (look.behind && look.lag > r->step->batch.max_lag) {
+		*kind = HOLD_LAG;
+		sbuf_addf(why,
+		          "replica '%s' is %.1f s behind, above max-lag %g s",
+		          look.behind->url.redacted, look.lag,
+		          r->step->batch.max_lag);
+	}
+	return 0;
+}
+
+/* Why the primary's standbys hold the next batch, as pg_stat_replication
+ * tells. */
+static int primary_hold(struct sbuf *why, enum hold *kind, struct run *r,
+                        struct strata_error *err)
+{
+	double lag;
+
+	if (replica_lag(&lag, r->db, err) < 0)
+		return -1;
+	if (lag > r->step->batch.max_lag) {
+		*kind = HOLD_LAG;
+		sbuf_addf(
+		        why,
+		        "a standby's replay lag is %.1f s, above max-lag %g s",
+		        lag, r->step->batch.max_lag);
+	}
+	return 0;
+}
+
+/*
+ * Why the primary's own load holds the next batch: more client sessions
+ * than max-active running a query (pg_stat_activity's state 'active',
+ * this one left out), the measure gh-ost and pt-online-schema-change
+ * throttle on as Threads_running. Sessions of roles whose state this one
+ * may not read (without pg_read_all_stats: a role's, but no state and no
+ * backend type) cannot be counted: said once.
+ */
+static int load_hold(struct sbuf *why, enum hold *kind, struct run *r,
+                     struct strata_error *err)
+{
+	static const char sql[] =
+	        "SELECT count(*) FILTER (WHERE backend_type = 'client backend' AND state = 'active'), count(*) FILTER (WHERE backend_type IS NULL AND usesysid IS NOT NULL) FROM pg_catalog.pg_stat_activity WHERE pid <> pg_catalog.pg_backend_pid()";
+	struct db_rows rows = { 0 };
+	int64_t active, hidden;
+
+	if (r->db->drv->query(r->db->conn, sql, 0, NULL, &rows, err) < 0)
+		return -1;
+	active = rows.n_rows && db_rows_get(&rows, 0, 0)
+	                 ? strtoll(db_rows_get(&rows, 0, 0), NULL, 10)
+	                 : 0;
+	hidden = rows.n_rows && db_rows_get(&rows, 0, 1)
+	                 ? strtoll(db_rows_get(&rows, 0, 1), NULL, 10)
+	                 : 0;
+	db_rows_release(&rows);
+	if (hidden && !r->is_hidden_said) {
+		r->is_hidden_said = true;
+		db_emit_warning(
+		        r->db, r->step->m,
+		        "batch migration %s: max-active cannot see whether %" PRId64
+		        " sessions of other roles run a query, and counts only those it sees (grant this role pg_read_all_stats to count them all)",
+		        migration_version(r->step->m), hidden);
+	}
+	if (active > r->step->batch.max_active) {
+		*kind = HOLD_LOAD;
+		sbuf_addf(
+		        why,
+		        "%" PRId64
+		        " other sessions are running a query, above max-active %" PRId64,
+		        active, r->step->batch.max_active);
+	}
+	return 0;
+}
+
+/* While a standby lags more than max-lag, or the server is busier than
+ * max-active: waits, saying so (again when the reason changes, as from
+ * lagging to not answering). */
+static int wait_for_room(struct run *r, struct strata_error *err)
+{
+	const struct batch_opts *o = &r->step->batch;
+	struct sbuf why = SBUF_INIT;
+	unsigned said = HOLD_NONE;
+	int rc = -1;
+
+	if (o->max_lag <= 0 && o->max_active <= 0)
 		return 0;
 	for (;;) {
-		struct sbuf why = SBUF_INIT;
+		enum hold kind = HOLD_NONE;
 
-		if (replica_lag(&lag, r->db, err) < 0)
-			return -1;
-		if (lag <= max)
+		sbuf_reset(&why);
+		if (o->max_lag > 0 &&
+		    (r->db->replicas ? replicas_hold(&why, &kind, r, err)
+		                     : primary_hold(&why, &kind, r, err)) < 0)
+			goto done;
+		if (!why.len && o->max_active > 0 &&
+		    load_hold(&why, &kind, r, err) < 0)
+			goto done;
+		if (!why.len)
 			break;
-		sbuf_addf(
-		        &why,
-		        "a standby's replay lag is %.1f s, above max-lag %g s",
-		        lag, max);
-		if (!is_said)
+		if (!(said & kind))
 			db_emit_warning(r->db, r->step->m,
 			                "batch migration %s waits: %s",
 			                migration_version(r->step->m), why.buf);
-		is_said = true;
+		said |= kind;
 		say(r, why.buf);
-		sbuf_release(&why);
 		step_sleep(LAG_POLL_S);
 		if (cancel_check(err) < 0)
-			return -1;
+			goto done;
 	}
-	if (is_said)
+	if (said)
 		say(r, NULL);
-	return 0;
+	rc = 0;
+done:
+	sbuf_release(&why);
+	return rc;
 }
 
 /*
@@ -295,6 +430,11 @@ int batchrun_exec(struct batch_stats *out, struct strata_db *db,
 	progress_start(db, step, false);
 	progress_statement(db->conn, 1);
 	r.total = rows_to_do(&r);
+	if (db->replicas && step->batch.max_lag <= 0)
+		db_emit_warning(
+		        db, step->m,
+		        "batch migration %s sets no max-lag: it does not wait for the replicas given",
+		        migration_version(step->m));
 	say(&r, NULL);
 	for (int attempt = 1;;) {
 		int64_t rows = 0;
@@ -306,7 +446,7 @@ int batchrun_exec(struct batch_stats *out, struct strata_db *db,
 		                     : lock_ms;
 
 		if (cancel_check(err) < 0 || step_check_lock(db, err) < 0 ||
-		    wait_for_standbys(&r, err) < 0)
+		    wait_for_room(&r, err) < 0)
 			goto done;
 		if (one_batch(&rows, &was_blocked, &took, &r, ms, err) < 0) {
 			struct sbuf what = SBUF_INIT;
@@ -338,7 +478,9 @@ int batchrun_exec(struct batch_stats *out, struct strata_db *db,
 			attempt++;
 			continue;
 		}
-		if (db->drv->exec(db->conn, "COMMIT", err) < 0)
+		if (db->drv->exec(db->conn, "COMMIT", err) < 0 ||
+		    (db->replicas && step->batch.max_lag > 0 &&
+		     replicas_note(db->replicas, db, err) < 0))
 			goto done;
 		attempt = 1;
 		r.stats.rows += rows;

@@ -39,6 +39,9 @@ struct strata_db {
 	 * NULL when it has none (embedded), borrowed */
 	const char *source_dir;
 	struct progress progress;
+	/* the standbys a run's batch migrations ask for their lag (NULL:
+	 * none given), while strata_migrate_run() lasts */
+	struct replicas *replicas;
 };
 
 /*

@@ -21,6 +21,7 @@
 #include "engine/db.h"
 #include "engine/audit.h"
 #include "engine/plan.h"
+#include "engine/replica.h"
 #include "lint/gate.h"
 
 #include <inttypes.h>
@@ -276,6 +277,23 @@ static void dry_run_step(struct strata_db *db, const struct plan_step *step,
 	strata_error_release(&e);
 }
 
+/* The standbys, when a batch migration is to wait for them: reached and
+ * checked before anything runs, a dry run's too (design.md, Batch
+ * migrations). Without a batch migration they are not looked at. */
+static int open_replicas(struct strata_db *db, const struct plan *plan,
+                         const struct strata_run_options *opts,
+                         struct strata_error *err)
+{
+	bool has_batch = false;
+
+	for (size_t i = 0; i < plan->n && !has_batch; i++)
+		has_batch = plan->steps[i].mode == MODE_BATCH;
+	if (!has_batch || !opts->n_replicas)
+		return 0;
+	return replicas_open(&db->replicas, db, opts->replicas,
+	                     opts->n_replicas, err);
+}
+
 static int collect_pending(struct plan *plan, const struct plan_ctx *ctx,
                            struct strata_db *db,
                            const struct strata_source *src,
@@ -385,7 +403,8 @@ int strata_migrate_run(struct strata_run_result *out, struct strata_db *db,
 		goto done;
 	ctx.lint = lint; /* each step linted as it is planned */
 	if (collect_pending(&plan, &ctx, db, src, &h, opts, err) < 0 ||
-	    lint_end(lint, db, opts, err) < 0)
+	    lint_end(lint, db, opts, err) < 0 ||
+	    open_replicas(db, &plan, opts, err) < 0)
 		goto done;
 	if (opts->is_dry_run) {
 		for (size_t i = 0; i < plan.n; i++)
@@ -437,6 +456,8 @@ done:
 		drv->unlock(db->conn);
 	if (out)
 		*out = res;
+	replicas_free(db->replicas);
+	db->replicas = NULL;
 	plan_release(&plan);
 	strata_lint_free(lint);
 	history_release(&h);

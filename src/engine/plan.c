@@ -325,10 +325,11 @@ static int bad_batch(struct plan_step *step, const char *at, size_t len,
 	                   (size_t)(at - step->sql));
 	return strata_error_hint(
 	        err,
-	        "Known: size=ROWS (the first batch's), target=DURATION (one batch's time, 200ms unless given), pause=DURATION (between batches), max-lag=DURATION (a standby's replay lag to wait out) and, last on the line, total=SELECT ... (a query counting the rows to do).");
+	        "Known: size=ROWS (the first batch's), target=DURATION (one batch's time, 200ms unless given), pause=DURATION (between batches), max-lag=DURATION (a standby's replay lag to wait out), max-active=N (other sessions running a query on this server to wait out) and, last on the line, total=SELECT ... (a query counting the rows to do).");
 }
 
-/* `-- strata:batch [size=N] [target=D] [pause=D] [max-lag=D] [total=...]` */
+/* `-- strata:batch [size=N] [target=D] [pause=D] [max-lag=D]
+ * [max-active=N] [total=...]` */
 static int parse_batch(struct plan_step *step, const char *q, const char *le,
                        struct strata_error *err)
 {
@@ -363,14 +364,15 @@ static int parse_batch(struct plan_step *step, const char *q, const char *le,
 			return bad_batch(step, w, (size_t)(we - w), err);
 		memcpy(value, eq + 1, (size_t)(we - eq - 1));
 		value[we - eq - 1] = '\0';
-		if (eq - w == 4 && !strncmp(w, "size", 4)) {
+		if ((eq - w == 4 && !strncmp(w, "size", 4)) ||
+		    (eq - w == 10 && !strncmp(w, "max-active", 10))) {
 			char *e;
 			long long v = strtoll(value, &e, 10);
 
 			if (*e || v < 1 || v > 100000000)
 				return bad_batch(step, w, (size_t)(we - w),
 				                 err);
-			o->size = v;
+			*(*w == 's' ? &o->size : &o->max_active) = v;
 			continue;
 		}
 		if (eq - w == 6 && !strncmp(w, "target", 6))

@@ -16,13 +16,14 @@ enum run_mode {
 };
 
 /* `-- strata:batch size=N target=DURATION pause=DURATION max-lag=DURATION
- * total=SELECT ...`; 0 or NULL: not given */
+ * max-active=N total=SELECT ...`; 0 or NULL: not given */
 struct batch_opts {
-	int64_t size;   /* the first batch's */
-	double target;  /* seconds one batch should take */
-	double pause;   /* seconds between batches */
-	double max_lag; /* a standby's replay lag to wait out */
-	char *total;    /* a query counting the rows to do */
+	int64_t size;       /* the first batch's */
+	double target;      /* seconds one batch should take */
+	double pause;       /* seconds between batches */
+	double max_lag;     /* a standby's replay lag to wait out */
+	int64_t max_active; /* other active client sessions to wait out */
+	char *total;        /* a query counting the rows to do */
 };
 
 struct plan_step {

@@ -52,6 +52,8 @@ void progress_start(struct strata_db *db, const struct plan_step *step,
 		p->since_pid = 0;
 	}
 	p->script = &step->script;
+	p->text_sql = step->bound_sql && !is_down ? step->m->up_sql
+	                                          : step->script.sql;
 	p->is_hide_queries = db->opts.is_hide_queries;
 	p->warn_after_ns = w > 0 ? (int64_t)(w * 1e9) : 0;
 	p->reported_ns = now;
@@ -76,8 +78,8 @@ void progress_stop(struct strata_db *db, bool is_success)
 static void set_text(struct progress *p, size_t k)
 {
 	const struct strata_stmt *st = &p->script->stmts[k - 1];
-	const char *s = p->script->sql + st->token_offset;
-	const char *end = p->script->sql + st->offset + st->len;
+	const char *s = p->text_sql + st->token_offset;
+	const char *end = p->text_sql + st->offset + st->len;
 	size_t n = 0, chars = 0;
 	bool is_gap = false, is_cut = false;
 

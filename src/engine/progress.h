@@ -21,6 +21,10 @@ struct plan_step;
 struct progress {
 	const struct strata_migration *m; /* NULL: none since the reset */
 	const struct strata_script *script;
+	/* the text shown of its statements: a batch migration's file as
+	 * written (its script holds :batch_size bound as $1, at the same
+	 * offsets) */
+	const char *text_sql;
 	bool is_down;
 	bool is_hide_queries;
 	bool is_warned;
@@ -32,7 +36,7 @@ struct progress {
 	 * no-transaction file is run one statement at a time) */
 	size_t first;
 	char text[400];  /* its start, one line ("": none) */
-	char phase[128]; /* the server's account of it ("": none) */
+	char phase[256]; /* the server's account of it ("": none) */
 	int percent;     /* of the phase; -1: not known */
 	/* a batch migration's: the phase is its account of the batches,
 	 * which the server's (progress_phase()) does not replace */
