@@ -89,7 +89,7 @@ EOF
 	make_table 60000
 	strata -q run --target-version 1
 	backfill "-- strata:batch size=10 target=50ms pause=30ms total=SELECT count(*) FROM t WHERE new_field IS NULL"
-	run strata run --progress plain --progress-interval 0.2
+	run strata run --progress-interval 0.2
 	assert_success
 	assert_output --regexp "Still applying 2 backfill: [0-9.]+ s, statement 1/1, batch [0-9]+: [0-9,]+ rows, [0-9,]+ rows/s, size [0-9,]+, about [0-9]+ s left, done [0-9]+%"
 	assert_output --regexp "Applied 2 backfill \([^)]*\): 60000 rows in [0-9]+ batches"

@@ -24,7 +24,7 @@ UPDATE t SET new_field = old * 2, n = n + 1
 			echo "SELECT pg_sleep(0.01);"
 		done
 	} >writer.sql
-	strata run --progress plain --progress-interval 0.5 >run.out 2>&1 &
+	strata run --progress-interval 0.5 >run.out 2>&1 &
 	run_pid=$!
 	psql -X -A -t -d "$TEST_DB" -f writer.sql >writer.out 2>&1 &
 	writer_pid=$!

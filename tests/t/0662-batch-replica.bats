@@ -56,7 +56,7 @@ INSERT INTO t (old) SELECT g FROM generate_series(1, 30000) g;"
 	write_migration 2_backfill.sql "-- strata:batch size=100 target=5ms pause=100ms max-lag=300ms
 UPDATE t SET new_field = old * 2, n = n + 1
  WHERE id IN (SELECT id FROM t WHERE new_field IS NULL LIMIT :batch_size);"
-	strata run --progress plain --progress-interval 0.5 >run.out 2>&1 &
+	strata run --progress-interval 0.5 >run.out 2>&1 &
 	pid=$!
 	# it waits, saying why, with rows still to do
 	for _ in $(seq 1 200); do
