@@ -58,19 +58,23 @@ EOF
 	assert_equal "$(psql_db "SELECT count(*) FROM t WHERE n <> 1")" 0
 }
 
-@test "kill -9 at three moments: each run goes on where the last stopped, every row done once" {
-	make_table 200000
-	backfill "-- strata:batch size=200 target=10ms pause=30ms"
+@test "kill -9 at three random moments of a 1,000,000-row backfill: each run goes on where the last stopped, every row done once" {
+	local seed=${STRATA_FAULT_SEED:-$RANDOM}
+	echo "# seed $seed (STRATA_FAULT_SEED replays it)" >&3
+	RANDOM=$seed
+	make_table 1000000
+	backfill "-- strata:batch size=5000 target=100ms"
 	strata -q run --target-version 1
-	for delay in 0.4 0.7 0.5; do
+	for _ in 1 2 3; do
+		delay=0.$((3 + RANDOM % 7))$((RANDOM % 10))
 		strata -q run >run.out 2>&1 &
 		pid=$!
 		sleep "$delay"
-		kill -9 "$pid" || fail "the run ended before the kill: $(cat run.out)"
+		kill -9 "$pid" || fail "the run ended before the kill at ${delay} s: $(cat run.out)"
 		wait "$pid" || true
 		# killed part way: some rows done, the fence row failed
 		done_rows=$(psql_db "SELECT count(*) FROM t WHERE new_field IS NOT NULL")
-		[[ $done_rows -lt 200000 ]]
+		[[ $done_rows -lt 1000000 ]]
 		assert_equal "$(psql_db "SELECT success FROM _sqlx_migrations WHERE version = 2")" f
 	done
 	[[ $done_rows -gt 0 ]]
@@ -81,7 +85,7 @@ EOF
 	run strata run
 	assert_success
 	assert_output --partial "Applied 2 backfill"
-	assert_equal "$(psql_db "SELECT count(*) FILTER (WHERE n = 1), count(*) FILTER (WHERE n <> 1), count(*) FILTER (WHERE new_field IS NULL) FROM t")" "200000|0|0"
+	assert_equal "$(psql_db "SELECT count(*) FILTER (WHERE n = 1), count(*) FILTER (WHERE n <> 1), count(*) FILTER (WHERE new_field IS NULL) FROM t")" "1000000|0|0"
 	assert_equal "$(psql_db "SELECT success FROM _sqlx_migrations WHERE version = 2")" t
 }
 

@@ -8,19 +8,19 @@ setup_file() {
 	pg_start
 }
 
-@test "a concurrent writer's single-row UPDATE waits well under a second throughout a backfill" {
+@test "a concurrent writer's single-row UPDATE waits well under a second throughout a 1,000,000-row backfill" {
 	write_migration 1_t.sql "CREATE TABLE t (id bigserial PRIMARY KEY, old int NOT NULL, new_field int, n int NOT NULL DEFAULT 0, other int NOT NULL DEFAULT 0);
-INSERT INTO t (old) SELECT g FROM generate_series(1, 200000) g;
+INSERT INTO t (old) SELECT g FROM generate_series(1, 1000000) g;
 ANALYZE t;"
-	write_migration 2_backfill.sql "-- strata:batch size=1000 target=100ms
+	write_migration 2_backfill.sql "-- strata:batch size=5000 target=100ms
 UPDATE t SET new_field = old * 2, n = n + 1
  WHERE id IN (SELECT id FROM t WHERE new_field IS NULL LIMIT :batch_size);"
 	strata -q run --target-version 1
 	# the writer: one row at a time, spread over the table, each timed
 	{
 		echo '\timing on'
-		for i in $(seq 1 400); do
-			echo "UPDATE t SET other = other + 1 WHERE id = $(((i * 7919) % 200000 + 1));"
+		for i in $(seq 1 6000); do
+			echo "UPDATE t SET other = other + 1 WHERE id = $(((i * 7919) % 1000000 + 1));"
 			echo "SELECT pg_sleep(0.01);"
 		done
 	} >writer.sql
@@ -32,7 +32,7 @@ UPDATE t SET new_field = old * 2, n = n + 1
 	kill "$writer_pid" 2>/dev/null || true
 	wait "$writer_pid" || true
 	run cat run.out
-	assert_output --regexp "Applied 2 backfill \([^)]*\): 200000 rows in [0-9]+ batches"
+	assert_output --regexp "Applied 2 backfill \([^)]*\): 1000000 rows in [0-9]+ batches"
 	# the UPDATEs that ran while the backfill did: each one's time
 	awk '/^UPDATE 1$/ { u = 1; next } u && /^Time: / { print $2; u = 0 }' writer.out >times
 	n=$(wc -l <times)
