@@ -427,6 +427,11 @@ struct strata_migration {
 	 * run after the versioned ones and again whenever its checksum
 	 * changes, never reverted */
 	bool is_repeatable;
+	/* Flyway's equivalent checksum of a repeatable: that of its file as
+	 * read, before ${placeholders} are replaced. A row of either checksum
+	 * is the file applied, as Flyway's checksumMatches() has it (an
+	 * older Flyway recorded this one). */
+	int32_t flyway_equivalent_checksum;
 };
 
 struct strata_source;

@@ -477,7 +477,9 @@ bool history_checksum_matches(const struct history_row *row,
 		               (uint32_t)row->checksum[2] << 8 |
 		               row->checksum[3];
 
-		return (int32_t)crc == m->flyway_checksum;
+		return (int32_t)crc == m->flyway_checksum ||
+		       (m->is_repeatable &&
+		        (int32_t)crc == m->flyway_equivalent_checksum);
 	}
 	return row->checksum_len == STRATA_CHECKSUM_LEN &&
 	       memcmp(row->checksum, m->checksum, STRATA_CHECKSUM_LEN) == 0;

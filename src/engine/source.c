@@ -148,6 +148,7 @@ static void fill_texts(struct strata_migration *m, const struct entry *up,
 		source_fill_dbmate(m, up->content, arena);
 	m->flyway_checksum = up->content->flyway_checksum;
 	m->is_repeatable = up->is_repeatable;
+	m->flyway_equivalent_checksum = up->content->flyway_equivalent_checksum;
 	if (up->is_diesel) {
 		/* metadata.toml rules both files; "-- no-transaction" is
 		 * sqlx's, not diesel's */

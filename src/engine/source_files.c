@@ -383,6 +383,7 @@ int source_check_entry(struct entry *e, struct reader *r,
 
 		c->is_no_transaction = e->is_flyway_no_transaction;
 		c->flyway_checksum = source_flyway_checksum(text, len);
+		c->flyway_equivalent_checksum = c->flyway_checksum;
 		if (source_replace_flyway_placeholders(&sql, &sql_len, e, r,
 		                                       text, len, err) < 0)
 			return -1;

@@ -65,7 +65,8 @@ struct content {
 	size_t len;
 	unsigned char checksum[STRATA_CHECKSUM_LEN]; /* of an up file */
 	bool is_no_transaction;
-	int32_t flyway_checksum; /* Flyway's, of a Flyway file */
+	int32_t flyway_checksum;            /* Flyway's, of a Flyway file */
+	int32_t flyway_equivalent_checksum; /* a repeatable's, unreplaced */
 	/* dbmate's sections: text[0, down_at) is the up (only comments come
 	 * before its marker), text[down_at, len) the down */
 	bool is_dbmate;
