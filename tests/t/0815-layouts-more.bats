@@ -60,3 +60,54 @@ EOF
 	[[ $output == *"Applied R__view view"* ]]
 	[ "$(psql_db "select checksum from flyway_schema_history where installed_rank = 3")" = "$replaced" ]
 }
+
+flyway_bom_case() {
+	printf '\xEF\xBB\xBFcreate table t (x int);\n' >migrations/V1__create.sql
+	printf '\xEF\xBB\xBF-- first line\ncreate view tv as select x from t;\n' >migrations/R__tv.sql
+	run strata run
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ $output != *"byte-order mark"* ]]
+	# Flyway's checksum is of the text without the mark
+	assert_equal "$(query_db "select script || '|' || checksum from flyway_schema_history order by installed_rank")" \
+		"V1__create.sql|$(tail -c +4 migrations/V1__create.sql | flyway_sum_of)
+R__tv.sql|$(tail -c +4 migrations/R__tv.sql | flyway_sum_of)"
+	[ "$(query_db "select count(*) from tv")" = 0 ]
+	run strata check
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
+@test "flyway: a UTF-8 BOM at the start of a file is stripped as Flyway strips it, on PostgreSQL and SQLite" {
+	for_each_driver flyway_bom_case
+}
+
+@test "flyway: baseline writes the one BASELINE row Flyway writes; run applies what follows; a table that records migrations is refused" {
+	new_db
+	write_migration V1__a.sql 'create table a (x int);'
+	write_migration V1.1__b.sql 'create table b (x int);'
+	write_migration V2__c.sql 'create table c (x int);'
+	write_migration V3__d.sql 'create table d (x int);'
+	run strata baseline 2
+	echo "$output"
+	[ "$status" -eq 0 ]
+	u=$(psql_db "select current_user")
+	assert_equal "$(psql_db "select installed_rank || '|' || version || '|' || description || '|' || type || '|' || script || '|' || coalesce(checksum::text, 'NULL') || '|' || installed_by || '|' || execution_time || '|' || success from flyway_schema_history")" \
+		"1|2|<< Flyway Baseline >>|BASELINE|<< Flyway Baseline >>|NULL|$u|0|true"
+	run strata status
+	echo "$output"
+	[[ $output == *"3 applied, 1 pending"* ]]
+	run strata run
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ $output == *"Applied 3 d"* ]]
+	[[ $output != *"Applied 1 a"* ]]
+	assert_equal "$(psql_db "select installed_rank || '|' || version || '|' || type from flyway_schema_history order by 1")" "1|2|BASELINE
+2|3|SQL"
+	run strata baseline 3
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ $output == *'cannot baseline: "flyway_schema_history" already records migrations'* ]]
+	[[ $output == *"mark-applied"* ]]
+	[ "$(psql_db "select count(*) from flyway_schema_history")" = 2 ]
+}
