@@ -111,3 +111,55 @@ R__tv.sql|$(tail -c +4 migrations/R__tv.sql | flyway_sum_of)"
 	[[ $output == *"mark-applied"* ]]
 	[ "$(psql_db "select count(*) from flyway_schema_history")" = 2 ]
 }
+
+@test "the audit trail records the layout's version text: history, its filter and every --format json say 1.1 and R__NAME, not strata's order keys, which shift as repeatables are added" {
+	new_db
+	write_migration V1.1__create.sql 'create table t (x int);'
+	write_migration R__b.sql 'create or replace view vb as select 1 as n;'
+	run strata run
+	[ "$status" -eq 0 ]
+	# a trail an older strata created: no version_text column
+	psql_db "alter table _strata_audit drop column if exists version_text"
+	run strata history
+	echo "$output"
+	[ "$status" -eq 0 ]
+	# a repeatable before it sorts first: strata's keys of R__b shift
+	write_migration R__a.sql 'create or replace view va as select 2 as n;'
+	run strata run --format json -v
+	echo "$output"
+	[ "$status" -eq 0 ]
+	echo "$output" | grep -q '"version_text": *"R__a"'
+	# the column is added back, and filled
+	assert_equal "$(psql_db "select coalesce(version_text, '-') || '|' || description from _strata_audit order by id")" "-|create
+-|b
+R__a|a"
+	run strata history
+	echo "$output"
+	[ "$status" -eq 0 ]
+	echo "$output" | grep -Eq '^1 .* apply +1\.1 +success .* create$'
+	echo "$output" | grep -Eq '^2 .* apply +R__b +success .* b$'
+	echo "$output" | grep -Eq '^3 .* apply +R__a +success .* a$'
+	run strata history --version R__a
+	echo "$output"
+	[ "$(echo "$output" | grep -c ' apply ')" = 1 ]
+	echo "$output" | grep -Eq '^3 .* R__a '
+	run strata history --version R__b
+	echo "$output"
+	[ "$(echo "$output" | grep -c ' apply ')" = 1 ]
+	echo "$output" | grep -Eq '^2 .* R__b '
+	run strata history --format json
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -r '.actions[2].version_text')" = R__a ]
+	# mark-applied and repair say the version as Flyway writes it
+	write_migration V1.2__more.sql 'create table u (x int);'
+	run strata mark-applied --format json 1.2
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -r .version_text)" = 1.2 ]
+	run strata history --format json --version 1.2
+	[ "$(echo "$output" | jq -r '.actions | map(.version_text) | join(",")')" = 1.2 ]
+	write_migration V1.3__other.sql 'create table w (x int);'
+	run strata mark-applied 1.3
+	echo "$output"
+	[[ $output == *"Recorded migration 1.3 as applied"* ]]
+}
