@@ -361,8 +361,7 @@ int source_check_entry(struct entry *e, struct reader *r,
 	            : !e->is_diesel && source_parse_entry(e, r->arena, err) < 0)
 		goto fail;
 	if (e->is_flyway && e->kind != KIND_DOWN &&
-	    source_read_flyway_conf(&e->is_flyway_no_transaction, e, r->dir_fd,
-	                            err) < 0)
+	    source_read_flyway_conf(&e->is_flyway_no_transaction, e, err) < 0)
 		goto fail;
 	if (r->is_checksums_only && e->kind == KIND_DOWN) {
 		e->is_sound = true;

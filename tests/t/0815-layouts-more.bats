@@ -163,3 +163,24 @@ R__a|a"
 	echo "$output"
 	[[ $output == *"Recorded migration 1.3 as applied"* ]]
 }
+
+@test "flyway: a folder's V1__x.sql.conf files are known from its listing, not looked for beside each file" {
+	command -v strace >/dev/null || skip "strace is not installed"
+	sqlite_db
+	for i in $(seq 1 30); do
+		write_migration "V1.${i}__t$i.sql" "create table t$i (x int);"
+	done
+	write_migration V1.7__t7.sql.conf 'executeInTransaction=false'
+	sqlite3 "$TEST_SQLITE" "select 1" >/dev/null
+	run strace -f -qq -e trace=openat,faccessat,faccessat2,newfstatat,statx \
+		-o "$BATS_TEST_TMPDIR/trace" "$STRATA_BIN" status
+	echo "$output"
+	[[ $output == *"0 applied, 30 pending"* ]]
+	# the one .conf there is, opened once; no probe beside the others
+	grep '\.sql\.conf"' "$BATS_TEST_TMPDIR/trace"
+	[ "$(grep -c '\.sql\.conf"' "$BATS_TEST_TMPDIR/trace")" = 1 ]
+	grep -q 'V1\.7__t7\.sql\.conf".*= [0-9]' "$BATS_TEST_TMPDIR/trace"
+	run strata run
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
