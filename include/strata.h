@@ -427,6 +427,11 @@ struct strata_migration {
 	 * run after the versioned ones and again whenever its checksum
 	 * changes, never reverted */
 	bool is_repeatable;
+	/* Flyway's equivalent checksum of a repeatable: that of its file as
+	 * read, before ${placeholders} are replaced. A row of either checksum
+	 * is the file applied, as Flyway's checksumMatches() has it (an
+	 * older Flyway recorded this one). */
+	int32_t flyway_equivalent_checksum;
 };
 
 struct strata_source;
@@ -1243,6 +1248,10 @@ struct strata_audit_filter {
 	const char *action; /* NULL: every action */
 	const char *since;  /* ISO 8601 date or time, UTC; NULL: all */
 	size_t limit;       /* the newest N; 0: all */
+	/* with has_version: the version as the layout writes it, which the
+	 * rows that recorded it are matched by (`version` matches the
+	 * others); NULL: `version` alone */
+	const char *version_text;
 };
 
 /* One recorded action; strings are "" or NULL when not recorded. */
@@ -1265,6 +1274,12 @@ struct strata_audit_row {
 	const char *command; /* as typed, passwords redacted */
 	const char *git_commit;
 	bool has_down_sql;
+	/* the version as its layout writes it (Flyway's 1.2 or R__NAME,
+	 * diesel's digits), NULL in a row from before strata recorded it:
+	 * `version` is an order key, not to be shown, in diesel's and
+	 * Flyway's layouts (a repeatable's changes as repeatables are
+	 * added) */
+	const char *version_text;
 };
 
 struct strata_audit {

@@ -26,6 +26,7 @@ json_t *cli_json_audit_row(const struct strata_audit_row *r)
 	json_object_set_new(o, "version",
 	                    r->has_version ? json_integer(r->version)
 	                                   : json_null());
+	set_str(o, "version_text", r->version_text);
 	set_str(o, "description", r->description);
 	set_str(o, "outcome", r->outcome);
 	/* the column holds a failure's error, or a success's note */
@@ -74,6 +75,29 @@ static struct strata_source *quiet_source(struct cli *cli)
 	return src;
 }
 
+/*
+ * The migration of a row from before the trail kept version_text: by its
+ * key, but a repeatable by its description, as its key shifts when
+ * repeatables are added.
+ */
+static const struct strata_migration *
+row_migration(const struct strata_source *src, const struct strata_audit_row *r)
+{
+	bool is_repeatable = r->version >= STRATA_VERSION_REPEATABLE &&
+	                     r->version < STRATA_VERSION_FLYWAY_KEY;
+
+	for (size_t i = 0; is_repeatable && src && i < strata_source_count(src);
+	     i++) {
+		const struct strata_migration *m = strata_source_at(src, i);
+
+		if (m->is_repeatable && r->description &&
+		    !strcmp(m->description, r->description))
+			return m;
+	}
+	return src && !is_repeatable ? strata_source_find(src, r->version)
+	                             : NULL;
+}
+
 static void print_text(struct cli *cli, const struct strata_audit *a,
                        const struct strata_source *src)
 {
@@ -96,9 +120,11 @@ static void print_text(struct cli *cli, const struct strata_audit *a,
 			when[19] = '\0';
 		}
 		cli_format_duration(dur, sizeof(dur), r->duration_ns);
-		if (r->has_version && src &&
-		    (m = strata_source_find(src, r->version)) &&
-		    m->version_text)
+		if (r->has_version && r->version_text)
+			snprintf(version, sizeof(version), "%s",
+			         cli_safe(r->version_text));
+		else if (r->has_version && (m = row_migration(src, r)) &&
+		         m->version_text)
 			snprintf(version, sizeof(version), "%s",
 			         m->version_text);
 		else if (r->has_version)
@@ -155,8 +181,13 @@ int cmd_history(struct cli *cli, int argc, char **argv)
 	if ((rc = cli_open_db(cli, &db)))
 		goto done;
 	src = quiet_source(cli);
-	if (f.has_version && src)
+	if (f.has_version && src) {
+		const struct strata_migration *m;
+
 		f.version = strata_source_version_key(src, f.version);
+		m = strata_source_find(src, f.version);
+		f.version_text = m ? m->version_text : NULL;
+	}
 	if (strata_audit_read(&a, db, &f, &err) < 0) {
 		rc = cli_error(cli, &err);
 		goto done;

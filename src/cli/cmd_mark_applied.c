@@ -17,6 +17,8 @@ static int record(struct cli *cli, const char *name, bool is_baseline, int argc,
 	struct strata_source *src = NULL;
 	struct strata_db *db = NULL;
 	const struct opt opts[] = { OPT_END };
+	const struct strata_migration *m;
+	const char *shown;
 	size_t count = 0;
 	int64_t version;
 	int rc = cli_parse_options(cli, name, "V", opts, &argc, &argv);
@@ -33,22 +35,25 @@ static int record(struct cli *cli, const char *name, bool is_baseline, int argc,
 		rc = cli_error(cli, &err);
 		goto done;
 	}
+	/* the version as the layout writes it (Flyway's 1.2, R__NAME):
+	 * `version` may be an order key */
+	m = strata_source_find(src, strata_source_version_key(src, version));
+	shown = m && m->version_text ? m->version_text : argv[0];
 	if (cli->format == FORMAT_JSON) {
 		json_t *doc = json_object();
 
 		json_object_set_new(doc, "version", json_integer(version));
+		json_object_set_new(doc, "version_text", cli_json_text(shown));
 		json_object_set_new(doc, "recorded",
 		                    json_integer((json_int_t)count));
 		cli_print_json(doc);
 	} else if (cli->verbosity >= 0) {
 		if (is_baseline)
-			printf("Recorded %zu migration%s up to %" PRId64
-			       " as applied, without running them.\n",
-			       count, count == 1 ? "" : "s", version);
+			printf("Recorded %zu migration%s up to %s as applied, without running them.\n",
+			       count, count == 1 ? "" : "s", cli_safe(shown));
 		else
-			printf("Recorded migration %" PRId64
-			       " as applied, without running it.\n",
-			       version);
+			printf("Recorded migration %s as applied, without running it.\n",
+			       cli_safe(shown));
 	}
 done:
 	strata_error_release(&err);

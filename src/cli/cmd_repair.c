@@ -146,6 +146,7 @@ int cmd_repair(struct cli *cli, int argc, char **argv)
 		char sum[2 * STRATA_CHECKSUM_LEN + 1];
 
 		json_object_set_new(doc, "version", json_integer(version));
+		json_object_set_new(doc, "version_text", cli_json_text(shown));
 		json_object_set_new(doc, "repair",
 		                    json_string(has_mark ? "mark-applied"
 		                                : has_retry

@@ -347,7 +347,11 @@ void cli_progress_json(const char *event, const struct strata_event *ev)
 	json_object_set_new(o, "time", json_string(ts));
 	json_object_set_new(o, "event", json_string(event));
 	if (ev->version) {
+		char v[32];
+
 		json_object_set_new(o, "version", json_integer(ev->version));
+		json_object_set_new(o, "version_text",
+		                    cli_json_text(cli_event_version(ev, v)));
 		if (ev->description)
 			json_object_set_new(o, "description",
 			                    cli_json_text(ev->description));

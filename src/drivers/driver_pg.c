@@ -185,7 +185,8 @@ static const char pg_audit_ddl[] = "CREATE TABLE IF NOT EXISTS %s (\n"
                                    "    up_sql TEXT,\n"
                                    "    down_sql TEXT,\n"
                                    "    rows_changed BIGINT,\n"
-                                   "    batches BIGINT\n"
+                                   "    batches BIGINT,\n"
+                                   "    version_text TEXT\n"
                                    ")";
 
 const struct strata_driver pgdrv_driver = {

@@ -627,7 +627,8 @@ static const char sqlite_audit_ddl[] =
         "    command TEXT,\n"
         "    git_commit TEXT,\n"
         "    up_sql TEXT,\n"
-        "    down_sql TEXT\n"
+        "    down_sql TEXT,\n"
+        "    version_text TEXT\n"
         ")";
 
 /* The sqlite3 *, for the backups. */

@@ -14,6 +14,8 @@
 #include "util/spawn.h"
 #include "drivers/driver.h"
 #include "engine/db.h"
+#include "engine/history.h"
+#include "engine/source.h"
 
 #include <inttypes.h>
 #include <pwd.h>
@@ -78,6 +80,59 @@ static const char *os_user(void)
 	return pw ? pw->pw_name : env;
 }
 
+/*
+ * Whether the trail has a version_text column, from the catalog: a
+ * probe that failed would end the caller's transaction.
+ */
+static bool audit_has_version_text(struct strata_db *db)
+{
+	static const char pg[] =
+	        "SELECT count(*) FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass($1) AND attname = 'version_text' AND NOT attisdropped";
+	bool is_pg = db->drv->caps & DRV_PG_SQL;
+	struct db_value v[] = {
+		DBV_TEXT(is_pg ? db->audit.quoted : db->audit.name),
+		DBV_TEXT(db->audit.schema),
+	};
+	struct db_rows rows = { 0 };
+	struct sbuf sql = SBUF_INIT;
+	bool has = false;
+
+	if (is_pg)
+		sbuf_adds(&sql, pg);
+	else
+		sbuf_addf(
+		        &sql,
+		        "SELECT count(*) FROM pragma_table_info($1%s) WHERE name = 'version_text'",
+		        db->audit.schema ? ", $2" : "");
+	if (db->drv->query(db->conn, sql.buf,
+	                   !is_pg && db->audit.schema ? 2 : 1, v, &rows,
+	                   NULL) == 0 &&
+	    rows.n_rows == 1 && db_rows_get(&rows, 0, 0))
+		has = strcmp(db_rows_get(&rows, 0, 0), "0") != 0;
+	db_rows_release(&rows);
+	sbuf_release(&sql);
+	return has;
+}
+
+/*
+ * A trail created by an older strata gains version_text (its version
+ * column holds diesel's and Flyway's order keys, which a repeatable added
+ * since shifts). Best effort: a role that may not alter the table still
+ * records, without it.
+ */
+static void audit_add_version_text(struct strata_db *db)
+{
+	struct sbuf sql = SBUF_INIT;
+
+	db->has_version_text = audit_has_version_text(db);
+	if (db->has_version_text)
+		return;
+	sbuf_addf(&sql, "ALTER TABLE %s ADD COLUMN version_text TEXT",
+	          db->audit.quoted);
+	db->has_version_text = db->drv->exec(db->conn, sql.buf, NULL) == 0;
+	sbuf_release(&sql);
+}
+
 int audit_ensure(struct strata_db *db, struct strata_error *err)
 {
 	struct sbuf sql = SBUF_INIT;
@@ -92,8 +147,10 @@ int audit_ensure(struct strata_db *db, struct strata_error *err)
 	            0)
 		rc = 0;
 	sbuf_release(&sql);
-	if (rc == 0)
+	if (rc == 0) {
 		db->has_audit = true;
+		audit_add_version_text(db);
+	}
 	return rc;
 }
 
@@ -132,6 +189,7 @@ void audit_add_to(struct batch *b, struct strata_db *db,
 	struct sbuf sql = SBUF_INIT, msg = SBUF_INIT;
 	int64_t now = audit_now_ns();
 	int64_t begun = e->started_at_ns ? e->started_at_ns : now;
+	const char *version_text = e->version_text;
 
 	if (e->source_dir && !db->has_git_lookup && !db->opts.is_no_git) {
 		db->git_commit = git_head(e->source_dir);
@@ -149,6 +207,13 @@ void audit_add_to(struct batch *b, struct strata_db *db,
 			          e->error->line);
 	} else if (e->note) {
 		sbuf_adds(&msg, e->note);
+	}
+	if (!e->is_versionless && !version_text && db->hist.src) {
+		const struct strata_migration *m =
+		        strata_source_find(db->hist.src, e->version);
+
+		if (m)
+			version_text = migration_version(m);
 	}
 	{
 		const struct db_value params[] = {
@@ -195,23 +260,33 @@ void audit_add_to(struct batch *b, struct strata_db *db,
 			sbuf_adds(&finish, "$9");
 			sbuf_adds(&took, "$10");
 		}
-		struct db_value all[ARRAY_SIZE(params) + 2];
+		struct db_value all[ARRAY_SIZE(params) + 3];
+		size_t n = ARRAY_SIZE(params);
+		struct sbuf cols = SBUF_INIT, vals = SBUF_INIT;
 
 		memcpy(all, params, sizeof(params));
-		all[ARRAY_SIZE(params)] = DBV_INT(e->rows);
-		all[ARRAY_SIZE(params) + 1] = DBV_INT(e->batches);
+		if (e->has_batches) {
+			all[n++] = DBV_INT(e->rows);
+			all[n++] = DBV_INT(e->batches);
+			sbuf_addf(&vals, ", $%zu, $%zu", n - 1, n);
+			sbuf_adds(&cols, ", rows_changed, batches");
+		}
+		if (db->has_version_text && version_text) {
+			all[n++] = (struct db_value){ .type = DBV_TEXT,
+				                      .s = version_text };
+			sbuf_addf(&vals, ", $%zu", n);
+			sbuf_adds(&cols, ", version_text");
+		}
 		sbuf_addf(
 		        &sql,
 		        "INSERT INTO %s (action, version, description, checksum, outcome, error, sqlstate, started_at, finished_at, duration_ns, lock_wait_ns, os_user, db_user, host, pid, strata_version, command, git_commit, up_sql, down_sql%s) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, %s, %s, $11, $12, %s, $13, $14, $15, $16, $17, $18, $19%s)",
-		        db->audit.quoted,
-		        e->has_batches ? ", rows_changed, batches" : "",
-		        finish.buf, took.buf, db->drv->current_user,
-		        e->has_batches ? ", $20, $21" : "");
+		        db->audit.quoted, cols.buf, finish.buf, took.buf,
+		        db->drv->current_user, vals.buf);
 		sbuf_release(&finish);
 		sbuf_release(&took);
-		batch_add_sql(b, sql.buf,
-		              ARRAY_SIZE(params) + (e->has_batches ? 2 : 0),
-		              all);
+		sbuf_release(&cols);
+		sbuf_release(&vals);
+		batch_add_sql(b, sql.buf, n, all);
 	}
 	sbuf_release(&sql);
 	sbuf_release(&msg);
@@ -304,6 +379,7 @@ static const char *const audit_columns[] = {
 	"command",
 	"git_commit",
 	"down_sql IS NOT NULL",
+	"version_text", /* left out of a trail that lacks it */
 };
 
 static int64_t to_int(const char *s)
@@ -340,10 +416,10 @@ int strata_audit_read(struct strata_audit **out, struct strata_db *db,
                       struct strata_error *err)
 {
 	struct audit_owner *o = xcalloc(1, sizeof(*o));
-	struct db_value params[3];
-	struct sbuf sql = SBUF_INIT;
+	struct db_value params[4];
+	struct sbuf sql = SBUF_INIT, desc = SBUF_INIT;
 	size_t n = 0;
-	bool exists;
+	bool exists, has_text;
 	int rc = -1;
 
 	*out = &o->a;
@@ -352,7 +428,8 @@ int strata_audit_read(struct strata_audit **out, struct strata_db *db,
 	if (!exists)
 		return 0;
 	sbuf_adds(&sql, "SELECT ");
-	for (size_t i = 0; i < ARRAY_SIZE(audit_columns); i++) {
+	has_text = audit_has_version_text(db);
+	for (size_t i = 0; i < ARRAY_SIZE(audit_columns) - !has_text; i++) {
 		const char *c = audit_columns[i];
 
 		if (i)
@@ -363,7 +440,28 @@ int strata_audit_read(struct strata_audit **out, struct strata_db *db,
 			sbuf_adds(&sql, c);
 	}
 	sbuf_addf(&sql, " FROM %s WHERE 1 = 1", db->audit.quoted);
-	if (f && f->has_version) {
+	if (f && f->has_version && f->version_text && has_text &&
+	    history_is_repeatable(f->version)) {
+		/* a repeatable's key shifts as repeatables are added: an
+		 * older row is known by its description, Flyway's name */
+		for (const char *p = f->version_text + 3; *p; p++)
+			sbuf_addch(&desc, *p == '_' ? ' ' : *p);
+		params[n++] = DBV_TEXT(f->version_text);
+		params[n++] = DBV_TEXT(desc.buf);
+		sbuf_addf(
+		        &sql,
+		        " AND (version_text = $%zu OR (version_text IS NULL AND version >= %" PRId64
+		        " AND version < %" PRId64 " AND description = $%zu))",
+		        n - 1, STRATA_VERSION_REPEATABLE,
+		        STRATA_VERSION_FLYWAY_KEY, n);
+	} else if (f && f->has_version && f->version_text && has_text) {
+		params[n++] = DBV_TEXT(f->version_text);
+		params[n++] = DBV_INT(f->version);
+		sbuf_addf(
+		        &sql,
+		        " AND (version_text = $%zu OR (version_text IS NULL AND version = $%zu))",
+		        n - 1, n);
+	} else if (f && f->has_version) {
 		params[n++] = DBV_INT(f->version);
 		sbuf_addf(&sql, " AND version = $%zu", n);
 	}
@@ -410,10 +508,12 @@ int strata_audit_read(struct strata_audit **out, struct strata_db *db,
 		row->command = db_rows_get(x, r, 16);
 		row->git_commit = db_rows_get(x, r, 17);
 		row->has_down_sql = to_bool(db_rows_get(x, r, 18));
+		row->version_text = has_text ? db_rows_get(x, r, 19) : NULL;
 	}
 	rc = 0;
 fail:
 	sbuf_release(&sql);
+	sbuf_release(&desc);
 	if (rc < 0) {
 		strata_audit_free(&o->a);
 		*out = NULL;

@@ -27,9 +27,12 @@ struct audit_entry {
 	 * batches (columns a trail created before them gains on first use) */
 	bool has_batches;
 	int64_t rows, batches;
+	/* the version as the layout writes it (Flyway's 1.2 or R__NAME,
+	 * diesel's digits); NULL: the source's migration of `version` */
+	const char *version_text;
 };
 
-/* Creates the audit table when missing. */
+/* Creates the audit table when missing, or adds its version_text. */
 int audit_ensure(struct strata_db *db, struct strata_error *err);
 /* The audit table's rows_changed and batches, added when missing: a
  * trail created by an older strata lacks them. */

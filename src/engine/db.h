@@ -35,6 +35,7 @@ struct strata_db {
 	 * batch migration's rows and batches); NULL: none */
 	char *step_note;
 	bool has_batch_columns; /* the audit table's rows and batches */
+	bool has_version_text;  /* the audit table's version_text */
 	/* the folder of the current command's source, for the git commit;
 	 * NULL when it has none (embedded), borrowed */
 	const char *source_dir;

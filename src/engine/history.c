@@ -282,7 +282,7 @@ int history_has(bool *out, struct strata_conn *c,
 static void add_insert(struct batch *b, const struct history_tables *ht,
                        const struct strata_migration *m, bool success,
                        int64_t execution_time, const char *elapsed,
-                       int64_t *out)
+                       int64_t *out, bool is_tool)
 {
 	const struct db_value v[] = {
 		DBV_INT(m->version),
@@ -311,6 +311,8 @@ static void add_insert(struct batch *b, const struct history_tables *ht,
 	if (out)
 		batch_return_int(b, out);
 	sbuf_release(&sql);
+	if (!is_tool)
+		return;
 	if (has_tool(ht) && success)
 		history_tool_add_applied(
 		        b, ht, m->version,
@@ -324,14 +326,14 @@ void history_add_insert(struct batch *b, const struct history_tables *ht,
                         const struct strata_migration *m, bool success,
                         int64_t execution_time)
 {
-	add_insert(b, ht, m, success, execution_time, NULL, NULL);
+	add_insert(b, ht, m, success, execution_time, NULL, NULL, true);
 }
 
 void history_add_insert_timed(struct batch *b, const struct history_tables *ht,
                               const struct strata_migration *m,
                               const char *elapsed_ns, int64_t *out)
 {
-	add_insert(b, ht, m, true, 0, elapsed_ns, out);
+	add_insert(b, ht, m, true, 0, elapsed_ns, out, true);
 }
 
 /*
@@ -425,6 +427,27 @@ int history_insert(struct strata_conn *c, const struct history_tables *ht,
 	return run(c, &b, err);
 }
 
+int history_insert_baselined(struct strata_conn *c,
+                             const struct history_tables *ht,
+                             const struct strata_migration *m,
+                             struct strata_error *err)
+{
+	struct batch b = BATCH_INIT;
+
+	add_insert(&b, ht, m, true, 0, NULL, NULL, false);
+	return run(c, &b, err);
+}
+
+int history_baseline_marker(struct strata_conn *c,
+                            const struct history_tables *ht,
+                            const char *version_text, struct strata_error *err)
+{
+	struct batch b = BATCH_INIT;
+
+	history_tool_add_baseline(&b, ht, version_text);
+	return run(c, &b, err);
+}
+
 int history_finish(struct strata_conn *c, const struct history_tables *ht,
                    int64_t version, const char *text, int64_t execution_time,
                    struct strata_error *err)
@@ -477,7 +500,9 @@ bool history_checksum_matches(const struct history_row *row,
 		               (uint32_t)row->checksum[2] << 8 |
 		               row->checksum[3];
 
-		return (int32_t)crc == m->flyway_checksum;
+		return (int32_t)crc == m->flyway_checksum ||
+		       (m->is_repeatable &&
+		        (int32_t)crc == m->flyway_equivalent_checksum);
 	}
 	return row->checksum_len == STRATA_CHECKSUM_LEN &&
 	       memcmp(row->checksum, m->checksum, STRATA_CHECKSUM_LEN) == 0;

@@ -79,6 +79,15 @@ int history_has(bool *out, struct strata_conn *c,
 int history_insert(struct strata_conn *c, const struct history_tables *ht,
                    const struct strata_migration *m, bool success,
                    int64_t execution_time, struct strata_error *err);
+/* strata's record alone of `m` baselined: Flyway's baseline writes one
+ * BASELINE row for them all (history_baseline_marker()). */
+int history_insert_baselined(struct strata_conn *c,
+                             const struct history_tables *ht,
+                             const struct strata_migration *m,
+                             struct strata_error *err);
+int history_baseline_marker(struct strata_conn *c,
+                            const struct history_tables *ht,
+                            const char *version_text, struct strata_error *err);
 /* The changes of one version's row, which must exist. `version_text`:
  * the version as another tool's table holds it (NULL: in digits). */
 int history_finish(struct strata_conn *c, const struct history_tables *ht,
@@ -147,5 +156,9 @@ void history_tool_add_removed(struct batch *b, const struct history_tables *ht,
  * row (the other tools' tables have no such row). */
 void history_tool_add_dirty(struct batch *b, const struct history_tables *ht,
                             int64_t version);
+/* Flyway's BASELINE row at `version_text`, the one row Flyway's baseline
+ * writes (the other tools have no baseline of their own). */
+void history_tool_add_baseline(struct batch *b, const struct history_tables *ht,
+                               const char *version_text);
 
 #endif

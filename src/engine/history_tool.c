@@ -672,6 +672,17 @@ void history_tool_add_dirty(struct batch *b, const struct history_tables *ht,
 	}
 }
 
+void history_tool_add_baseline(struct batch *b, const struct history_tables *ht,
+                               const char *version_text)
+{
+	/* Database.getBaselineStatement(): the default baselineDescription
+	 * as description and script, no checksum, execution_time 0 */
+	if (ht->layout == STRATA_LAYOUT_FLYWAY)
+		flyway_insert(b, ht, version_text, "BASELINE",
+		              "<< Flyway Baseline >>", "<< Flyway Baseline >>",
+		              false, 0, 0, true, "");
+}
+
 void history_tool_add_applied(struct batch *b, const struct history_tables *ht,
                               int64_t version, const char *version_text,
                               int64_t execution_time)

@@ -200,7 +200,9 @@ int strata_mark_applied(size_t *out_count, struct strata_db *db,
                         bool is_baseline, struct strata_error *err)
 {
 	struct history h = { 0 };
+	const char *marker = NULL;
 	size_t count = 0;
+	bool is_flyway;
 	int rc = -1;
 
 	*out_count = 0;
@@ -217,6 +219,21 @@ int strata_mark_applied(size_t *out_count, struct strata_db *db,
 	}
 	if (begin_locked(db, &h, src, err) < 0)
 		goto done;
+	is_flyway = is_baseline && db->hist.layout == STRATA_LAYOUT_FLYWAY;
+	if (is_flyway && h.n) {
+		/* Flyway's getBaselineMarker() reads the first rows alone */
+		strata_error_set(
+		        err, STRATA_EVALIDATE,
+		        "cannot baseline: %s already records migrations",
+		        db->hist.tool.quoted);
+		strata_error_detail(
+		        err,
+		        "Flyway writes its one BASELINE row into a history table that records no migration yet and refuses one that does: it reads a BASELINE row only before the others.");
+		strata_error_hint(
+		        err,
+		        "Record the versions not yet recorded one by one with strata mark-applied VERSION.");
+		goto done;
+	}
 	for (size_t i = 0; i < strata_source_count(src); i++) {
 		const struct strata_migration *m = strata_source_at(src, i);
 		const struct history_row *row = history_find(&h, m->version);
@@ -241,11 +258,18 @@ int strata_mark_applied(size_t *out_count, struct strata_db *db,
 		e.down_sql = m->down_sql;
 		e.note = "recorded as applied without running it";
 		/* execution_time 0: it did not run here */
-		if (history_insert(db->conn, &db->hist, m, true, 0, err) < 0 ||
+		if ((is_flyway ? history_insert_baselined(db->conn, &db->hist,
+		                                          m, err)
+		               : history_insert(db->conn, &db->hist, m, true, 0,
+		                                err)) < 0 ||
 		    audit_add(db, &e, err) < 0)
 			goto done;
+		marker = m->version_text;
 		count++;
 	}
+	if (is_flyway && marker &&
+	    history_baseline_marker(db->conn, &db->hist, marker, err) < 0)
+		goto done;
 	rc = 0;
 	*out_count = count;
 done:

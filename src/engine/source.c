@@ -33,6 +33,7 @@
 #include "util/arena.h"
 #include "util/error.h"
 #include "util/cancel.h"
+#include "util/strmap.h"
 
 #include <assert.h>
 #include <dirent.h>
@@ -148,6 +149,7 @@ static void fill_texts(struct strata_migration *m, const struct entry *up,
 		source_fill_dbmate(m, up->content, arena);
 	m->flyway_checksum = up->content->flyway_checksum;
 	m->is_repeatable = up->is_repeatable;
+	m->flyway_equivalent_checksum = up->content->flyway_equivalent_checksum;
 	if (up->is_diesel) {
 		/* metadata.toml rules both files; "-- no-transaction" is
 		 * sqlx's, not diesel's */
@@ -197,6 +199,9 @@ static int list_dir(struct entry ***out, size_t *out_n, int *dir_fd,
 {
 	struct entry **v = NULL;
 	size_t n = 0, alloc = 0, dir_len = strlen(dir);
+	/* Flyway's NAME.sql.conf files, seen here rather than looked for
+	 * beside each file */
+	struct strmap confs = { 0 };
 	struct dirent *de;
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d = fd < 0 ? NULL : fdopendir(fd);
@@ -231,6 +236,11 @@ static int list_dir(struct entry ***out, size_t *out_n, int *dir_fd,
 		 * never be migrations: sqlx would reject them as unparsable. */
 		if (de->d_name[0] == '.')
 			continue;
+		if (is_flyway_ok &&
+		    source_has_suffix(de->d_name, len, ".sql.conf"))
+			strmap_put(&confs, scratch,
+			           arena_strndup(scratch, de->d_name, len - 5),
+			           NULL);
 		if (!source_has_suffix(de->d_name, len, ".sql") ||
 		    (source_is_flyway_name(de->d_name) && !is_flyway_ok)) {
 			enum alien_kind kind = ALIEN_FLYWAY;
@@ -272,8 +282,13 @@ static int list_dir(struct entry ***out, size_t *out_n, int *dir_fd,
 		                 dir, strerror(errno));
 		closedir(d);
 		free(v);
+		strmap_release(&confs);
 		return -1;
 	}
+	for (size_t i = 0; confs.n && i < n; i++)
+		v[i]->has_flyway_conf =
+		        v[i]->is_flyway && strmap_has(&confs, v[i]->name);
+	strmap_release(&confs);
 	*dir_fd = dup(dirfd(d));
 	closedir(d);
 	if (*dir_fd < 0) {

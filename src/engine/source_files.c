@@ -361,8 +361,7 @@ int source_check_entry(struct entry *e, struct reader *r,
 	            : !e->is_diesel && source_parse_entry(e, r->arena, err) < 0)
 		goto fail;
 	if (e->is_flyway && e->kind != KIND_DOWN &&
-	    source_read_flyway_conf(&e->is_flyway_no_transaction, e, r->dir_fd,
-	                            err) < 0)
+	    source_read_flyway_conf(&e->is_flyway_no_transaction, e, err) < 0)
 		goto fail;
 	if (r->is_checksums_only && e->kind == KIND_DOWN) {
 		e->is_sound = true;
@@ -378,25 +377,34 @@ int source_check_entry(struct entry *e, struct reader *r,
 	c->is_no_transaction = source_is_no_transaction(text, len);
 	/* "-- no-transaction" is sqlx's: Flyway reads NAME.conf */
 	if (e->is_flyway) {
-		const char *sql;
-		size_t sql_len;
+		const char *body = text, *sql;
+		size_t body_len = len, sql_len;
 
 		c->is_no_transaction = e->is_flyway_no_transaction;
 		c->flyway_checksum = source_flyway_checksum(text, len);
+		c->flyway_equivalent_checksum = c->flyway_checksum;
+		/* Flyway's BomFilter: the server never sees a UTF-8 BOM */
+		if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
+			body += 3;
+			body_len -= 3;
+		}
 		if (source_replace_flyway_placeholders(&sql, &sql_len, e, r,
-		                                       text, len, err) < 0)
+		                                       body, body_len, err) < 0)
 			return -1;
 		/* SqlMigrationResolver: a repeatable's checksum is of its
 		 * text once replaced (a new value runs it again), a
 		 * versioned one's of the file; strata's own is the file's */
 		if (sql != text) {
-			if (e->is_repeatable)
+			if (e->is_repeatable && sql != body)
 				c->flyway_checksum =
 				        source_flyway_checksum(sql, sql_len);
 			strata_checksum(c->checksum, text, len);
 			c->len = sql_len;
 			if (!r->is_checksums_only)
-				c->text = sql;
+				c->text = sql != body
+				                  ? sql
+				                  : arena_strndup(r->arena, sql,
+				                                  sql_len);
 			e->content = c;
 			e->is_sound = true;
 			return 0;

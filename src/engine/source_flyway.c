@@ -313,24 +313,17 @@ done:
  * '#' comments); another key is refused rather than passed over.
  */
 int source_read_flyway_conf(bool *out_no_transaction, const struct entry *e,
-                            int dir_fd, struct strata_error *err)
+                            struct strata_error *err)
 {
-	struct sbuf name = SBUF_INIT, text = SBUF_INIT, path = SBUF_INIT;
+	struct sbuf text = SBUF_INIT, path = SBUF_INIT;
 	int rc = -1, line = 0;
 	char *p, *next;
 
 	*out_no_transaction = false;
-	sbuf_addf(&name, "%s.conf", e->name);
+	/* the folder's listing said whether it is there: no probe per file */
+	if (!e->has_flyway_conf)
+		return 0;
 	sbuf_addf(&path, "%s.conf", e->path);
-	if (faccessat(dir_fd, name.buf, F_OK, 0) < 0) {
-		if (errno == ENOENT)
-			rc = 0;
-		else
-			strata_error_set(err, STRATA_EFAILED,
-			                 "could not open '%s': %s", path.buf,
-			                 strerror(errno));
-		goto done;
-	}
 	if (sbuf_read_file(&text, path.buf, 1 << 20, err) < 0)
 		goto done;
 	for (p = text.buf; p && *p; p = next) {
@@ -378,7 +371,6 @@ int source_read_flyway_conf(bool *out_no_transaction, const struct entry *e,
 	}
 	rc = 0;
 done:
-	sbuf_release(&name);
 	sbuf_release(&text);
 	sbuf_release(&path);
 	return rc;

@@ -51,6 +51,7 @@ struct entry {
 	bool is_diesel_no_transaction; /* DIR/metadata.toml says so */
 	bool is_flyway;                /* V1__x.sql, U1__x.sql, R__x.sql */
 	bool is_flyway_no_transaction; /* V1__x.sql.conf says so */
+	bool has_flyway_conf;          /* V1__x.sql.conf is in the listing */
 	bool is_repeatable;            /* R__x.sql: version set once sorted */
 	/* of an unscanned diesel directory: whether the file is there, and
 	 * DIR/metadata.toml, are found when it is read */
@@ -65,7 +66,8 @@ struct content {
 	size_t len;
 	unsigned char checksum[STRATA_CHECKSUM_LEN]; /* of an up file */
 	bool is_no_transaction;
-	int32_t flyway_checksum; /* Flyway's, of a Flyway file */
+	int32_t flyway_checksum;            /* Flyway's, of a Flyway file */
+	int32_t flyway_equivalent_checksum; /* a repeatable's, unreplaced */
 	/* dbmate's sections: text[0, down_at) is the up (only comments come
 	 * before its marker), text[down_at, len) the down */
 	bool is_dbmate;
@@ -232,6 +234,6 @@ int source_replace_flyway_placeholders(const char **out, size_t *out_len,
                                        size_t len, struct strata_error *err);
 /* The migration's executeInTransaction from NAME.conf beside it, if any. */
 int source_read_flyway_conf(bool *out_no_transaction, const struct entry *e,
-                            int dir_fd, struct strata_error *err);
+                            struct strata_error *err);
 
 #endif

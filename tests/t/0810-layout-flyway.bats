@@ -357,21 +357,21 @@ CREATE INDEX "flyway_schema_history_s_idx" ON "flyway_schema_history" ("success"
 @test "flyway: mark-applied and baseline write Flyway's rows; history shows the audit trail" {
 	new_db
 	write_flyway_folder
-	run strata mark-applied 1
-	echo "$output"
-	[ "$status" -eq 0 ]
-	assert_equal "$(history_rows)" "1|1|create users|SQL|V1__create_users.sql|$(flyway_sum migrations/V1__create_users.sql)|postgres|true"
 	run strata baseline 2
 	echo "$output"
 	[ "$status" -eq 0 ]
-	assert_equal "$(psql_db "select string_agg(version, ',' order by installed_rank) from flyway_schema_history")" "1,1.1,1.2,1.10,2"
+	assert_equal "$(history_rows)" "1|2|<< Flyway Baseline >>|BASELINE|<< Flyway Baseline >>||postgres|true"
+	run strata mark-applied 3
+	echo "$output"
+	[ "$status" -eq 0 ]
+	assert_equal "$(history_rows | tail -n 1)" "2|3|orders user idx|SQL|V3__orders_user_idx.sql|$(flyway_sum migrations/V3__orders_user_idx.sql)|postgres|true"
 	run strata status
-	[[ $output == *"5 applied, 7 pending"* ]]
+	[[ $output == *"6 applied, 6 pending"* ]]
 	# the audit trail names versions as Flyway writes them
 	run strata history
 	echo "$output"
 	[ "$status" -eq 0 ]
-	echo "$output" | grep -Eq '^[0-9]+ +[0-9-]+ [0-9:]+ mark-applied +1 +success'
+	echo "$output" | grep -Eq '^[0-9]+ +[0-9-]+ [0-9:]+ mark-applied +3 +success'
 	echo "$output" | grep -Eq '^[0-9]+ +[0-9-]+ [0-9:]+ baseline +1\.10 +success'
 	run strata history --version 1.10
 	[ "$status" -eq 0 ]
