@@ -103,8 +103,14 @@ static void print_text(const struct strata_convert_result *r, bool is_dry_run)
 	printf("%s %zu row%s into sqlx's history (versions",
 	       is_dry_run ? "Would copy" : "Copied", r->n_copied,
 	       r->n_copied == 1 ? "" : "s");
-	for (size_t i = 0; i < r->n_copied; i++)
-		printf("%s %" PRId64, i ? "," : "", r->copied[i]);
+	/* a few by name; a whole folder's as its range (JSON has each) */
+	if (r->n_copied <= 8) {
+		for (size_t i = 0; i < r->n_copied; i++)
+			printf("%s %" PRId64, i ? "," : "", r->copied[i]);
+	} else {
+		printf(" %" PRId64 " to %" PRId64, r->copied[0],
+		       r->copied[r->n_copied - 1]);
+	}
 	printf("); the old tool's table is left as it was.\n");
 }
 

@@ -145,6 +145,45 @@ static int digits_version(int64_t *out, const char *text)
 	return 0;
 }
 
+/*
+ * diesel's versions as sqlx's numbers. diesel orders them as strings:
+ * digits of one width order as numbers already. Of several widths (its
+ * newer 18-digit names beside older 14-digit ones), each is padded on the
+ * right with zeros to the widest, and a last digit, its width over the
+ * narrowest, orders a version after another that is its prefix, as the
+ * strings order (20260527120000 before 202605271200000000).
+ */
+static int diesel_versions(int64_t *out, const struct strata_migration **ms,
+                           size_t n)
+{
+	size_t widest = 0, narrowest = SIZE_MAX;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t w = strlen(migration_version(ms[i]));
+
+		widest = w > widest ? w : widest;
+		narrowest = w < narrowest ? w : narrowest;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *text = migration_version(ms[i]);
+		size_t w = strlen(text);
+
+		if (digits_version(&out[i], text) < 0)
+			return -1;
+		if (widest == narrowest)
+			continue;
+		if (widest - narrowest > 9)
+			return -1;
+		for (size_t k = w; k <= widest; k++) {
+			if (out[i] > (INT64_MAX - 9) / 10)
+				return -1;
+			out[i] *= 10;
+		}
+		out[i] += (int64_t)(w - narrowest);
+	}
+	return 0;
+}
+
 /* The versioned migrations, sqlx's versions in `out->files`, in order. */
 static int map_versions(struct strata_convert_result *out,
                         const struct strata_migration **ms, size_t n,
@@ -158,6 +197,16 @@ static int map_versions(struct strata_convert_result *out,
 			strata_error_hint(
 			        err,
 			        "sqlx's versions are 64-bit numbers: rename the migrations with fewer version parts first.");
+			goto done;
+		}
+	} else if (layout == STRATA_LAYOUT_DIESEL) {
+		if (diesel_versions(v, ms, n) < 0) {
+			strata_error_set(
+			        err, STRATA_EVALIDATE,
+			        "diesel's versions, made one width to keep their order, do not fit sqlx's 64-bit numbers");
+			strata_error_hint(
+			        err,
+			        "sqlx's versions are 64-bit numbers: rename the migrations with the longest versions first.");
 			goto done;
 		}
 	} else {

@@ -107,6 +107,23 @@ EOF
 	for_each_driver check
 }
 
+@test "diesel: versions of two widths (14 and 18 digits, one the other's prefix) keep diesel's order as sqlx's numbers" {
+	check() {
+		write_migration 2017-07-28-002039_a/up.sql "create table a (id int);"
+		write_migration 2025-12-29-110242-0000_b/up.sql "create table b (id int);"
+		write_migration 2026-01-20-162913_c/up.sql "create table c (id int);"
+		write_migration 2026-05-27-120000_d/up.sql "create table d (id int);"
+		write_migration 2026-05-27-120000-0000_e/up.sql "create table e (id int);"
+		strata run
+		run strata convert --to sqlx --out migrations-sqlx
+		assert_success
+		assert_output --partial "Copied 5 rows into sqlx's history (versions 2017072800203900000, 2025122911024200004, 2026012016291300000, 2026052712000000000, 2026052712000000004)"
+		[ "$(ls migrations-sqlx | tr '\n' ' ')" = "2017072800203900000_a.sql 2025122911024200004_b.sql 2026012016291300000_c.sql 2026052712000000000_d.sql 2026052712000000004_e.sql " ]
+		assert_all_applied 5
+	}
+	for_each_driver check
+}
+
 write_golang() {
 	write_migration 1_create_users.up.sql "create table users (id int);"
 	write_migration 1_create_users.down.sql "drop table users;"
