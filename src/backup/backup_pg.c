@@ -130,7 +130,7 @@ done:
 	return rc;
 }
 
-static bool is_executable(const char *path)
+bool pgbackup_is_executable(const char *path)
 {
 	struct stat st;
 
@@ -153,7 +153,7 @@ static char *find_debian(const char *name, int want)
 			long major =
 			        strtol(p + strlen(DEBIAN_PREFIX), NULL, 10);
 
-			if (major <= 0 || !is_executable(p))
+			if (major <= 0 || !pgbackup_is_executable(p))
 				continue;
 			if (best && major != want &&
 			    (best_major == want || major < best_major))
@@ -168,7 +168,7 @@ static char *find_debian(const char *name, int want)
 	return best;
 }
 
-static char *find_on_path(const char *name)
+char *pgbackup_find_on_path(const char *name)
 {
 	const char *path = getenv("PATH");
 	struct sbuf sb = SBUF_INIT;
@@ -179,7 +179,7 @@ static char *find_on_path(const char *name)
 		sbuf_reset(&sb);
 		sbuf_add(&sb, n ? path : ".", n ? n : 1);
 		sbuf_addf(&sb, "/%s", name);
-		if (is_executable(sb.buf))
+		if (pgbackup_is_executable(sb.buf))
 			return sbuf_detach(&sb, NULL);
 		path += n + (path[n] == ':');
 	}
@@ -201,7 +201,7 @@ int pgbackup_find_tool(struct pg_tool *out, const char *name, int want, int min,
 	memset(out, 0, sizeof(*out));
 	if (bindir && *bindir) {
 		path = xstrfmt("%s/%s", bindir, name);
-		if (!is_executable(path)) {
+		if (!pgbackup_is_executable(path)) {
 			strata_error_set(err, STRATA_EFAILED,
 			                 "no program '%s' in '%s'", name,
 			                 bindir);
@@ -211,7 +211,7 @@ int pgbackup_find_tool(struct pg_tool *out, const char *name, int want, int min,
 			goto done;
 		}
 	} else if (!(path = find_debian(name, want)) &&
-	           !(path = find_on_path(name))) {
+	           !(path = pgbackup_find_on_path(name))) {
 		strata_error_set(err, STRATA_EFAILED, "%s was not found", name);
 		strata_error_hint(
 		        err,

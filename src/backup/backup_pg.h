@@ -59,6 +59,11 @@ struct target_rights {
 void pgbackup_tool_release(struct pg_tool *t);
 /* The major version in "pg_dump (PostgreSQL) 16.2", else 0. */
 int pgbackup_version_major(const char *text);
+/* A regular file this process may execute. */
+bool pgbackup_is_executable(const char *path);
+/* The first `name` in PATH's directories that is executable, else NULL. */
+char *pgbackup_find_on_path(const char *name);
+
 /*
  * The `name` tool to use: of major version `want` when there is one
  * (0: the newest), refused when older than `min` (what `min_what` is).

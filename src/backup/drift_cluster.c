@@ -46,18 +46,10 @@ static const char *tmp_dir(void)
 	return t && *t ? t : "/tmp";
 }
 
-static bool is_executable(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
-	       access(path, X_OK) == 0;
-}
-
 static bool has_server(const char *dir)
 {
 	char *a = xstrfmt("%s/initdb", dir), *b = xstrfmt("%s/pg_ctl", dir);
-	bool ok = is_executable(a) && is_executable(b);
+	bool ok = pgbackup_is_executable(a) && pgbackup_is_executable(b);
 
 	free(a);
 	free(b);
@@ -84,23 +76,19 @@ static char *pg_config_bindir(void)
 	return dir;
 }
 
-/* The directory of PATH's initdb. */
+/* The directory of PATH's initdb, when pg_ctl is beside it. */
 static char *path_bindir(void)
 {
-	const char *path = getenv("PATH");
-	struct sbuf sb = SBUF_INIT;
+	char *dir = pgbackup_find_on_path("initdb");
 
-	while (path && *path) {
-		size_t n = strcspn(path, ":");
-
-		sbuf_reset(&sb);
-		sbuf_add(&sb, n ? path : ".", n ? n : 1);
-		if (has_server(sb.buf))
-			return sbuf_detach(&sb, NULL);
-		path += n + (path[n] == ':');
+	if (dir) {
+		*strrchr(dir, '/') = '\0';
+		if (!has_server(dir)) {
+			free(dir);
+			dir = NULL;
+		}
 	}
-	sbuf_release(&sb);
-	return NULL;
+	return dir;
 }
 
 /*

@@ -6,45 +6,22 @@
 # on its own socket.
 
 load lib
+load standby
 
 setup_file() {
 	pg_start
 	require_pg
-	standby=$STRATA_TEST_CLUSTER_DIR/standby
-	standby_sock=$STRATA_TEST_CLUSTER_DIR/standby-sock
-	mkdir -p "$standby_sock"
-	if [[ -n $STRATA_TEST_CLUSTER_RUNAS ]]; then
-		chown "$STRATA_TEST_CLUSTER_RUNAS:" "$standby_sock"
-	fi
-	standby_port=$((STRATA_TEST_CLUSTER_PORT + 1))
-	(cd "$STRATA_TEST_CLUSTER_DIR" && _pg_as_server "$STRATA_TEST_CLUSTER_BIN/pg_basebackup" \
-		-D "$standby" -R -X stream -h "$STRATA_TEST_CLUSTER_SOCK" \
-		-p "$STRATA_TEST_CLUSTER_PORT" -U postgres) >&2
-	cat >>"$standby/postgresql.conf" <<-EOF
-		unix_socket_directories = '$standby_sock'
-		port = $standby_port
-	EOF
-	(cd "$STRATA_TEST_CLUSTER_DIR" && _strata_close_fds &&
-		_pg_as_server "$STRATA_TEST_CLUSTER_BIN/pg_ctl" -D "$standby" \
-			-l "$STRATA_TEST_CLUSTER_DIR/standby.log" -w -t 60 -s start) </dev/null >&2
-	export STANDBY_DATA=$standby STANDBY_SOCK=$standby_sock STANDBY_PORT=$standby_port
+	standby_start
 }
 
 teardown_file() {
-	if [[ -n ${STANDBY_DATA:-} && -f $STANDBY_DATA/postmaster.pid ]]; then
-		(cd "$STRATA_TEST_CLUSTER_DIR" && _pg_as_server "$STRATA_TEST_CLUSTER_BIN/pg_ctl" \
-			-D "$STANDBY_DATA" -m immediate -w -t 30 stop) >/dev/null 2>&1 || true
-	fi
+	standby_stop
 	pg_stop
 }
 
 teardown() {
 	# a test that failed half way leaves no standby paused for the next
 	standby_sql "SELECT pg_wal_replay_resume()" >/dev/null 2>&1 || true
-}
-
-standby_sql() {
-	psql -X -At -v ON_ERROR_STOP=1 -h "$STANDBY_SOCK" -p "$STANDBY_PORT" -d "$TEST_DB" -c "$1"
 }
 
 # the standby's URL for this test's database; $1: a password to put in it
