@@ -460,6 +460,43 @@ static void remove_dir(const char *dir)
 	rmdir(dir);
 }
 
+/*
+ * Whether `path` (which need not exist yet: its parent is resolved) is
+ * the folder `dir` or lies inside it, where the next read of `dir` would
+ * find the new folder among its migrations.
+ */
+static bool is_within(const char *path, const char *dir)
+{
+	char *real_dir = realpath(dir, NULL), *real_path = realpath(path, NULL);
+	bool within = false;
+
+	if (!real_path) {
+		struct sbuf parent = SBUF_INIT;
+		const char *slash = strrchr(path, '/');
+		char *real_parent;
+
+		sbuf_add(&parent, path, slash ? (size_t)(slash - path) : 0);
+		if (slash && slash == path)
+			sbuf_addch(&parent, '/');
+		real_parent = realpath(parent.len ? parent.buf : ".", NULL);
+		if (real_parent)
+			real_path = xstrfmt("%s/%s", real_parent,
+			                    slash ? slash + 1 : path);
+		free(real_parent);
+		sbuf_release(&parent);
+	}
+	if (real_dir && real_path) {
+		size_t n = strlen(real_dir);
+
+		within = !strncmp(real_path, real_dir, n) &&
+		         (real_path[n] == '\0' || real_path[n] == '/' ||
+		          (n == 1 && real_dir[0] == '/'));
+	}
+	free(real_dir);
+	free(real_path);
+	return within;
+}
+
 /* 1: `dir` holds nothing, 0: it holds something, -1: it is no folder. */
 static int dir_state(const char *dir, struct strata_error *err)
 {
@@ -700,6 +737,15 @@ int strata_convert(struct strata_convert_result *out, struct strata_db *db,
 	}
 	out->out_dir = opts->out_dir ? xstrdup(opts->out_dir)
 	                             : default_out(strata_source_dir(src));
+	if (is_within(out->out_dir, strata_source_dir(src))) {
+		strata_error_set(err, STRATA_EVALIDATE,
+		                 "'%s' is inside the folder it converts, '%s'",
+		                 out->out_dir, strata_source_dir(src));
+		strata_error_hint(
+		        err,
+		        "Write the new folder beside the old one (--out), where reading the old folder will not find it.");
+		goto done;
+	}
 	if ((state = dir_state(out->out_dir, err)) < 0)
 		goto done;
 

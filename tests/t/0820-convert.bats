@@ -279,6 +279,21 @@ write_flyway() {
 	[ "$(ls out | wc -l)" = 5 ]
 }
 
+@test "a target inside the folder it converts is refused, and the old folder stays as it was" {
+	sqlite_db
+	write_dbmate
+	strata run
+	for out in migrations/inner migrations "$PWD/migrations/x" migrations/../migrations/y; do
+		run strata convert --to sqlx --out "$out"
+		assert_failure 4
+		assert_output --partial "'$out' is inside the folder it converts, 'migrations'"
+	done
+	[ "$(ls -A migrations | wc -l)" = 3 ]
+	run strata status
+	assert_success
+	assert_output --partial "3 applied, 0 pending."
+}
+
 @test "an applied migration missing from the folder is refused by version" {
 	sqlite_db
 	write_dbmate
