@@ -614,13 +614,19 @@ static int check_layout(enum strata_layout layout,
 }
 
 /* The default: "DIR-sqlx" beside DIR. */
+/* `path`'s length without its trailing slashes ("/" stays). */
+static size_t trimmed_len(const char *path)
+{
+	size_t len = strlen(path);
+
+	while (len > 1 && path[len - 1] == '/')
+		len--;
+	return len;
+}
+
 static char *default_out(const char *dir)
 {
-	size_t len = strlen(dir);
-
-	while (len > 1 && dir[len - 1] == '/')
-		len--;
-	return xstrfmt("%.*s-sqlx", (int)len, dir);
+	return xstrfmt("%.*s-sqlx", (int)trimmed_len(dir), dir);
 }
 
 /* A temporary folder beside `out`, so that rename() moves it in place. */
@@ -735,7 +741,18 @@ int strata_convert(struct strata_convert_result *out, struct strata_db *db,
 		if (read_name(&desc[i], f, &names, err) < 0)
 			goto done;
 	}
-	out->out_dir = opts->out_dir ? xstrdup(opts->out_dir)
+	if (opts->out_dir && !*opts->out_dir) {
+		strata_error_set(
+		        err, STRATA_EUSAGE,
+		        "the folder to write is named by an empty string");
+		strata_error_hint(
+		        err,
+		        "Name the new folder (--out DIR), or leave it out for the default.");
+		goto done;
+	}
+	/* "out/" is "out": the temporary folder goes beside it */
+	out->out_dir = opts->out_dir ? xstrndup(opts->out_dir,
+	                                        trimmed_len(opts->out_dir))
 	                             : default_out(strata_source_dir(src));
 	if (is_within(out->out_dir, strata_source_dir(src))) {
 		strata_error_set(err, STRATA_EVALIDATE,

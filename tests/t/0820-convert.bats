@@ -294,6 +294,20 @@ write_flyway() {
 	assert_output --partial "3 applied, 0 pending."
 }
 
+@test "--out with a trailing slash is the folder itself; an empty --out is a usage error" {
+	sqlite_db
+	write_dbmate
+	strata run
+	run strata convert --to sqlx --out ''
+	assert_failure 2
+	assert_output --partial "the folder to write is named by an empty string"
+	run strata convert --to sqlx --out out/
+	assert_success
+	assert_output --partial "Wrote out:"
+	[ "$(ls out | wc -l)" = 5 ]
+	[ "$(ls -A . | tr '\n' ' ')" = "migrations out test.db " ]
+}
+
 @test "an applied migration missing from the folder is refused by version" {
 	sqlite_db
 	write_dbmate
