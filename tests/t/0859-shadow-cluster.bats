@@ -19,7 +19,10 @@ setup() {
 	# the user's own directory: the project and TMPDIR, where the cluster
 	# goes (and must be gone from afterwards)
 	USER_DIR=$(mktemp -d /tmp/strata-0859.XXXXXX)
-	mkdir "$USER_DIR/tmp" "$USER_DIR/proj" "$USER_DIR/proj/migrations"
+	mkdir "$USER_DIR/tmp" "$USER_DIR/proj" "$USER_DIR/proj/migrations" \
+		"$USER_DIR/strata"
+	# strata too: the checkout may be where that user cannot reach (/root)
+	cp "$STRATA_BIN" "$USER_DIR/strata/strata"
 	if [[ -n ${STRATA_TEST_CLUSTER_RUNAS:-} ]]; then
 		chown -R "$STRATA_TEST_CLUSTER_RUNAS:" "$USER_DIR"
 	fi
@@ -51,7 +54,7 @@ as_user_exec() {
 			--regid="$STRATA_TEST_CLUSTER_RUNAS" --clear-groups)
 	fi
 	exec "${runas[@]}" env --default-signal TMPDIR="$USER_DIR/tmp" \
-		"$STRATA_BIN" -d "$APP_URL" "$@"
+		"$USER_DIR/strata/strata" -d "$APP_URL" "$@"
 }
 
 migration() {
