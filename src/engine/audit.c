@@ -115,6 +115,29 @@ static bool audit_has_version_text(struct strata_db *db)
 }
 
 /*
+ * An ALTER of the trail, its lock bounded (STRATA_DEFAULT_LOCK_TIMEOUT):
+ * a session that read the trail in a transaction still open must not hold
+ * the command up without end.
+ */
+static int audit_alter(struct strata_db *db, const char *sql,
+                       struct strata_error *err)
+{
+	bool is_pg = db->drv->caps & DRV_PG_SQL;
+	char set[64];
+	int rc;
+
+	snprintf(set, sizeof(set), "SET lock_timeout = '%ds'",
+	         STRATA_DEFAULT_LOCK_TIMEOUT);
+	if (is_pg && db->drv->exec(db->conn, set, err) < 0)
+		return -1;
+	rc = db->drv->exec(db->conn, sql, err);
+	if (is_pg && db->drv->exec(db->conn, "RESET lock_timeout",
+	                           rc < 0 ? NULL : err) < 0)
+		rc = -1;
+	return rc;
+}
+
+/*
  * A trail created by an older strata gains version_text (its version
  * column holds diesel's and Flyway's order keys, which a repeatable added
  * since shifts). Best effort: a role that may not alter the table still
@@ -129,7 +152,7 @@ static void audit_add_version_text(struct strata_db *db)
 		return;
 	sbuf_addf(&sql, "ALTER TABLE %s ADD COLUMN version_text TEXT",
 	          db->audit.quoted);
-	db->has_version_text = db->drv->exec(db->conn, sql.buf, NULL) == 0;
+	db->has_version_text = audit_alter(db, sql.buf, NULL) == 0;
 	sbuf_release(&sql);
 }
 
@@ -173,7 +196,7 @@ int audit_add_batch_columns(struct strata_db *db, struct strata_error *err)
 		        &sql,
 		        "ALTER TABLE %s ADD COLUMN IF NOT EXISTS rows_changed BIGINT, ADD COLUMN IF NOT EXISTS batches BIGINT",
 		        db->audit.quoted);
-		rc = db->drv->exec(db->conn, sql.buf, err);
+		rc = audit_alter(db, sql.buf, err);
 	}
 	if (rc == 0)
 		db->has_batch_columns = true;

@@ -164,6 +164,26 @@ R__a|a"
 	[[ $output == *"Recorded migration 1.3 as applied"* ]]
 }
 
+@test "an older trail's new column waits at most the default lock_timeout for a session that read the trail, then the run goes on without it" {
+	new_db
+	write_migration 1_a.sql 'create table a (x int);'
+	strata -q run
+	psql_db "alter table _strata_audit drop column version_text"
+	hold_session trail-reader 30 "BEGIN; SELECT count(*) FROM _strata_audit;"
+	write_migration 2_b.sql 'create table b (x int);'
+	SECONDS=0
+	run timeout 20 strata run
+	took=$SECONDS
+	release_holder
+	assert_success
+	assert_output --partial "Applied 2 b"
+	((took < 10)) || fail "the run took $took s behind the reader"
+	# the next command, nothing in its way, adds it
+	write_migration 3_c.sql 'create table c (x int);'
+	strata -q run
+	assert_equal "$(psql_db "select version_text from _strata_audit where description = 'c'")" 3
+}
+
 @test "flyway: a folder's V1__x.sql.conf files are known from its listing, not looked for beside each file" {
 	command -v strace >/dev/null || skip "strace is not installed"
 	sqlite_db
