@@ -116,50 +116,45 @@ GRANT SELECT ON t TO reader_$TEST_DB;"
 	assert_nothing_left
 }
 
-@test "shadow cluster: SIGINT mid-proof stops the cluster and removes it" {
+# `strata test` in the background on a migration that sleeps on the shadow
+# cluster, returning once it sleeps there: its pid in PROOF_PID, the
+# cluster's directory in PROOF_CLUSTER.
+start_sleeping_proof() {
+	local i n=0
 	users
 	migration 20250102000000_slow.up.sql "SELECT pg_sleep(30);"
 	migration 20250102000000_slow.down.sql "SELECT 1;"
 	as_user_exec test >strata.out 2>&1 &
-	local pid=$! i
-	# until pg_sleep runs on the shadow cluster
-	local d n=0
+	PROOF_PID=$!
 	for ((i = 0; i < 300; i++)); do
-		d=$(printf '%s\n' "$USER_DIR"/tmp/strata-shadow-cluster-* | head -n 1)
-		n=$(psql -h "$d" -p 5432 -U "app_$TEST_DB" -d postgres -XAtq -c "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(30)%' AND pid <> pg_backend_pid()" 2>/dev/null) || n=0
+		PROOF_CLUSTER=$(printf '%s\n' "$USER_DIR"/tmp/strata-shadow-cluster-* | head -n 1)
+		n=$(psql -h "$PROOF_CLUSTER" -p 5432 -U "app_$TEST_DB" -d postgres -XAtq -c "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(30)%' AND pid <> pg_backend_pid()" 2>/dev/null) || n=0
 		[[ $n == 1 ]] && break
 		sleep 0.05
 	done
 	assert_equal "$n" 1
-	kill -INT "$pid"
+}
+
+@test "shadow cluster: SIGINT mid-proof stops the cluster and removes it" {
 	local rc=0
-	wait "$pid" || rc=$?
+	start_sleeping_proof
+	kill -INT "$PROOF_PID"
+	wait "$PROOF_PID" || rc=$?
 	cat strata.out
 	assert_equal "$rc" 130
 	assert_nothing_left
 }
 
 @test "shadow cluster: SIGKILL leaves a cluster that the next drift stops and removes" {
-	users
-	migration 20250102000000_slow.up.sql "SELECT pg_sleep(30);"
-	migration 20250102000000_slow.down.sql "SELECT 1;"
-	as_user_exec test >strata.out 2>&1 &
-	local pid=$! i n=0 d
-	for ((i = 0; i < 300; i++)); do
-		d=$(printf '%s\n' "$USER_DIR"/tmp/strata-shadow-cluster-* | head -n 1)
-		n=$(psql -h "$d" -p 5432 -U "app_$TEST_DB" -d postgres -XAtq -c "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(30)%' AND pid <> pg_backend_pid()" 2>/dev/null) || n=0
-		[[ $n == 1 ]] && break
-		sleep 0.05
-	done
-	assert_equal "$n" 1
-	kill -KILL "$pid"
-	wait "$pid" || true
-	[[ -d $d ]] || fail "the killed strata's cluster is gone already"
+	start_sleeping_proof
+	kill -KILL "$PROOF_PID"
+	wait "$PROOF_PID" || true
+	[[ -d $PROOF_CLUSTER ]] || fail "the killed strata's cluster is gone already"
 	rm migrations/20250102000000_slow.*
 	as_user run
 	run as_user drift
 	assert_success
-	assert_output --partial "removed shadow cluster '$d', left by a strata (pid $pid) that was killed"
+	assert_output --partial "removed shadow cluster '$PROOF_CLUSTER', left by a strata (pid $PROOF_PID) that was killed"
 	assert_nothing_left
 }
 
