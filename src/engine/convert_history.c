@@ -217,9 +217,13 @@ int convert_history_copy(struct convert *c, struct strata_db *db,
 	for (size_t i = 0; i < c->n_copies; i++) {
 		size_t k = c->copies[i].file;
 		const struct strata_convert_file *f = &c->out->files[k];
+		char version_text[24];
 		struct audit_entry e = {
 			.action = "convert",
 			.version = f->version,
+			/* sqlx's version, which the row is of: not the old
+			 * layout's that the same number may be a key of */
+			.version_text = version_text,
 			.description = c->desc[k],
 			.checksum = c->copies[i].checksum,
 			.is_success = true,
@@ -231,6 +235,8 @@ int convert_history_copy(struct convert *c, struct strata_db *db,
 
 		if (c->is_done[i])
 			continue;
+		snprintf(version_text, sizeof(version_text), "%" PRId64,
+		         f->version);
 		add_copy(&b, &c->st.own, is_pg, &c->copies[i], f, c->desc[k]);
 		audit_add_to(&b, db, &e);
 	}
