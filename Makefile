@@ -150,7 +150,8 @@ $(BUILD)/tests/%-dump: tests/golden/%-dump.c $(LIB)
 TEST_ENV = STRATA_BIN=$(abspath $(BIN)) STRATA_BUILD=$(abspath $(BUILD)) \
            STRATA_SAN_FLAGS="$(SAN_FLAGS)" CMOCKA_MESSAGE_OUTPUT=TAP
 PROVE   ?= prove
-PROVE_FLAGS ?= -j2
+# --failures --comments: a failing test's own words reach the log
+PROVE_FLAGS ?= -j2 --failures --comments
 test: $(INSTALLABLE) $(UNIT_BIN) $(TOOL_BIN)
 	$(TEST_ENV) $(PROVE) $(PROVE_FLAGS) --exec tests/run-one \
 		$(UNIT_BIN) tests/golden/golden.t $(sort $(wildcard tests/t/*.bats))
