@@ -294,6 +294,12 @@ void strata_db_close(struct strata_db *db)
 	free(db);
 }
 
+/* A boolean as either dialect returns it: PostgreSQL's t, SQLite's 1. */
+static bool is_true(const char *v)
+{
+	return v && (!strcmp(v, "t") || !strcmp(v, "1"));
+}
+
 /*
  * Whether the database's history is golang-migrate's, for a folder of
  * .up.sql/.down.sql pairs either tool reads: its table (version, dirty)
@@ -336,23 +342,44 @@ static int find_golang(bool *out, struct strata_db *db,
 	if (has_tool &&
 	    db->drv->table_exists(&has_sqlx, db->conn, &db->hist.own, err) < 0)
 		goto done;
-	/* a history converted to sqlx's (strata convert) holds, applied,
-	 * the version golang-migrate's row names: sqlx's is the one in use */
+	/*
+	 * Which of the two is in use. A history converted to sqlx's (strata
+	 * convert) holds, applied, the version golang-migrate's row names:
+	 * sqlx's. An empty sqlx table beside golang-migrate's rows (a first
+	 * run refused under sqlx's reading leaves one) records nothing:
+	 * golang-migrate's. Otherwise it is for a person to say.
+	 */
 	if (has_tool && has_sqlx) {
 		struct sbuf sql = SBUF_INIT;
 		struct db_rows rows = { 0 };
+		bool is_converted, sqlx_rows, tool_rows;
 		int q;
 
-		sbuf_addf(&sql,
-		          "SELECT 1 FROM %s s, %s g WHERE s.version = "
-		          "g.version AND s.success AND NOT g.dirty",
-		          db->hist.own.quoted, t.quoted);
+		sbuf_addf(
+		        &sql,
+		        "SELECT EXISTS (SELECT 1 FROM %s s, %s g WHERE "
+		        "s.version = g.version AND s.success AND NOT g.dirty), "
+		        "EXISTS (SELECT 1 FROM %s), EXISTS (SELECT 1 FROM %s)",
+		        db->hist.own.quoted, t.quoted, db->hist.own.quoted,
+		        t.quoted);
 		q = db->drv->query(db->conn, sql.buf, 0, NULL, &rows, err);
-		has_tool = q == 0 && !rows.n_rows;
 		sbuf_release(&sql);
-		db_rows_release(&rows);
-		if (q < 0)
+		if (q < 0 || rows.n_rows != 1) {
+			db_rows_release(&rows);
+			if (q == 0)
+				strata_error_set(
+				        err, STRATA_EFAILED,
+				        "could not tell which history is in use");
 			goto done;
+		}
+		is_converted = is_true(db_rows_get(&rows, 0, 0));
+		sqlx_rows = is_true(db_rows_get(&rows, 0, 1));
+		tool_rows = is_true(db_rows_get(&rows, 0, 2));
+		db_rows_release(&rows);
+		if (is_converted)
+			has_tool = false;
+		else if (!sqlx_rows && tool_rows)
+			has_sqlx = false;
 	}
 	if (has_tool && has_sqlx) {
 		strata_error_set(

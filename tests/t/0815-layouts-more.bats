@@ -184,6 +184,28 @@ R__a|a"
 	assert_equal "$(psql_db "select version_text from _strata_audit where description = 'c'")" 3
 }
 
+@test "golang-migrate: an empty _sqlx_migrations beside golang-migrate's table, left by a refused first run, does not make the history ambiguous" {
+	new_db
+	write_migration 1_users.up.sql 'CREATE TABLE users (id int, email text);'
+	write_migration 1_users.down.sql 'DROP TABLE users;'
+	write_migration 2_email.up.sql 'CREATE UNIQUE INDEX CONCURRENTLY users_email ON users (email);'
+	write_migration 2_email.down.sql 'DROP INDEX users_email;'
+	# read as sqlx's on a fresh database: refused, nothing applied
+	run strata run
+	assert_failure
+	assert_output --partial "CREATE INDEX CONCURRENTLY cannot run inside a transaction block"
+	assert_equal "$(psql_db "SELECT count(*) FROM _sqlx_migrations")" 0
+	strata --layout golang-migrate run
+	run strata status
+	assert_success
+	assert_output --partial "2 applied, 0 pending."
+	# with a row in each, it is for a person to say
+	psql_db "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) VALUES (1, 'users', true, '\\x00', 0)"
+	run strata status
+	assert_failure 2
+	assert_output --partial "holds both sqlx's history"
+}
+
 @test "flyway: a folder's V1__x.sql.conf files are known from its listing, not looked for beside each file" {
 	command -v strace >/dev/null || skip "strace is not installed"
 	sqlite_db
