@@ -59,6 +59,14 @@ static int no_transaction_hint(struct strata_error *err,
 		        "Give the statement a migration of its own (Flyway runs a migration whose every statement needs it outside a transaction), or write 'executeInTransaction=false' in '%s.conf', %s",
 		        step->path, tail);
 	default:
+		/* a pair folder is golang-migrate's too, when nothing said so
+		 */
+		if (step->m && step->m->down_path &&
+		    step->m->down_path != step->m->up_path)
+			return strata_error_hint(
+			        err,
+			        "Put '-- no-transaction' on the first line of '%s' %s If the folder is golang-migrate's, which runs a file of one such statement outside a transaction itself, say so instead: --layout golang-migrate (or layout = in strata.conf).",
+			        step->path, tail);
 		return strata_error_hint(
 		        err,
 		        "Put '-- no-transaction' on the first line of '%s' %s",

@@ -194,6 +194,8 @@ R__a|a"
 	run strata run
 	assert_failure
 	assert_output --partial "CREATE INDEX CONCURRENTLY cannot run inside a transaction block"
+	assert_output --partial "If the folder is golang-migrate's"
+	assert_output --partial "--layout golang-migrate"
 	assert_equal "$(psql_db "SELECT count(*) FROM _sqlx_migrations")" 0
 	strata --layout golang-migrate run
 	run strata status
