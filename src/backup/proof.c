@@ -61,8 +61,8 @@ struct prover {
 	struct strata_db *shadow;
 	const struct strata_source *src;
 	struct strata_schema_options so;
-	bool is_stuck;    /* the shadow cannot be taken further */
-	bool is_prepared; /* the snapshot's statement, on the shadow */
+	bool is_stuck;              /* the shadow cannot be taken further */
+	struct pgschema_cache snap; /* the shadow's snapshots */
 };
 
 /*
@@ -79,7 +79,7 @@ static int dump(char **out, struct prover *pv, struct strata_error *err)
 	if (!(pv->shadow->drv->caps & DRV_PG_SQL))
 		return strata_schema_dump(out, NULL, pv->shadow, &pv->so, err);
 	if (cancel_check(err) < 0 ||
-	    pgschema_snapshot(&sb, pv->shadow, &pv->is_prepared, err) < 0) {
+	    pgschema_snapshot(&sb, pv->shadow, &pv->snap, err) < 0) {
 		sbuf_release(&sb);
 		return -1;
 	}
@@ -321,7 +321,8 @@ int strata_proof_run(struct strata_proof **out, struct strata_db *db,
 		goto done;
 	pv.shadow = s.db;
 	if ((s.db->drv->caps & DRV_PG_SQL) &&
-	    drift_check_extensions(&s, src, err) < 0)
+	    (drift_check_extensions(&s, src, err) < 0 ||
+	     pgschema_watch(s.db, &pv.snap, err) < 0))
 		goto done;
 	/* one lock for the whole proof: a lock session per step cost more
 	 * than the steps */
@@ -383,6 +384,7 @@ done:
 	/* on every path, strata_cancel() included: nothing is left behind */
 	drift_shadow_remove(&s, db, p ? p->shadow : (*out)->shadow);
 	free(before);
+	pgschema_cache_release(&pv.snap);
 	strata_proof_free(p);
 	return rc;
 }

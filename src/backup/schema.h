@@ -33,11 +33,38 @@ void schema_format(struct sbuf *out, const struct schema_entries *e);
 int pgschema_dump(struct sbuf *out, struct strata_db *db,
                   const struct strata_schema_options *opts,
                   struct strata_error *err);
+/* One object's row of a snapshot: its oid, sort key and text. */
+struct pgschema_row {
+	unsigned unit;
+	char *key, *text;
+};
+/*
+ * A session's snapshots (zeroed at first; pgschema_cache_release()): its
+ * prepared statements and, while the session is watched
+ * (pgschema_watch()), the last snapshot's rows, of which a read
+ * re-describes only what changed since.
+ */
+struct pgschema_cache {
+	bool is_prepared, is_part_prepared;
+	bool is_watching; /* event triggers log what commands touch */
+	bool is_valid;    /* rows are the last read's, the log empty since */
+	char *digest;     /* of what no event trigger reports */
+	char xid[24];     /* where the transactions after the last read begin */
+	struct pgschema_row *rows;
+	size_t n, alloc;
+};
 /* A PostgreSQL schema snapshot over db's session (schema_snapshot.c):
- * canonical text, equal exactly when the objects are. `*is_prepared`:
- * whether the session has its statement (false at first; kept by it). */
-int pgschema_snapshot(struct sbuf *out, struct strata_db *db, bool *is_prepared,
-                      struct strata_error *err);
+ * canonical text, equal exactly when the objects are. */
+int pgschema_snapshot(struct sbuf *out, struct strata_db *db,
+                      struct pgschema_cache *c, struct strata_error *err);
+/*
+ * Event triggers on db (a shadow of strata's own; it takes a superuser,
+ * and without one every read stays a full one) that let the next reads
+ * of `c` re-describe only what commands touched.
+ */
+int pgschema_watch(struct strata_db *db, struct pgschema_cache *c,
+                   struct strata_error *err);
+void pgschema_cache_release(struct pgschema_cache *c);
 /* SQLite's schema as a dump of ours. */
 int sqliteschema_dump(struct sbuf *out, struct strata_db *db,
                       struct strata_error *err);
