@@ -9,7 +9,7 @@
 #   make test, test-unit, test-golden, test-shell, test-faults, valgrind
 #   make asan test     the same, built with ASan and UBSan into build/asan
 #   make format, format-check, fuzz, bench, bench-profile, bench-lock,
-#        bench-latency, clean
+#        bench-latency, bench-tools, clean
 # Dependencies come from Debian packages through pkg-config (see README).
 
 CC      ?= cc
@@ -48,7 +48,9 @@ UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
-TOOL_BIN := $(BUILD)/tests/split-dump $(BUILD)/tests/lint-dump
+# bench/relay's delaying TCP relay, for bench/latency, bench/fleet and tests
+RELAY_BIN := $(BUILD)/bench/relay
+TOOL_BIN := $(BUILD)/tests/split-dump $(BUILD)/tests/lint-dump $(RELAY_BIN)
 LIB     := $(BUILD)/libstrata.a
 BIN     := $(BUILD)/strata
 # The shared library: the same sources compiled again with -fPIC.
@@ -191,6 +193,13 @@ bench-lock: $(BIN)
 	STRATA_BIN=$(abspath $(BIN)) bench/lock-latency $(BENCH_LOCK_FLAGS)
 bench-latency: $(BIN)
 	STRATA_BIN=$(abspath $(BIN)) bench/latency $(BENCH_LATENCY_FLAGS)
+# The relay bench/relay runs (it builds it itself when missing): no
+# library, and none of the sanitizers, whose cost would be the network's.
+.PHONY: bench-tools
+bench-tools: $(RELAY_BIN)
+$(RELAY_BIN): bench/relay.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c17 -O2 -g $(WARN) $(if $(DEVELOPER),-Werror) -o $@ $<
 
 # libFuzzer targets (README, Fuzzing): the library again, with clang's
 # coverage and sanitizers, into its own directory; each target runs for
@@ -232,7 +241,7 @@ fuzz: $(FUZZ_BIN)
 	tests/fuzz/run $(FUZZ_SECONDS) $(FUZZ_BIN)
 
 FORMAT_FILES = $(wildcard include/*.h src/*/*.[ch] tests/unit/*.h \
-               tests/unit/*.c tests/golden/*.c tests/fuzz/*.c)
+               tests/unit/*.c tests/golden/*.c tests/fuzz/*.c bench/*.c)
 format:
 	clang-format -i $(FORMAT_FILES)
 format-check:

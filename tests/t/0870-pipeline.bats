@@ -9,12 +9,11 @@ load lib
 
 relay_start() {
 	local port
-	command -v python3 >/dev/null || skip "python3 is needed for the relay"
 	RELAY_STATS=$BATS_TEST_TMPDIR/relay.stats
 	: >"$RELAY_STATS"
 	for _ in 1 2 3 4 5; do
 		port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
-		python3 "$STRATA_TEST_ROOT/bench/relay" "$port" \
+		"$STRATA_TEST_ROOT/bench/relay" "$port" \
 			"$PGHOST/.s.PGSQL.$PGPORT" "${1:-0}" "$RELAY_STATS" 3>&- &
 		RELAY_PID=$!
 		for _ in {1..50}; do
