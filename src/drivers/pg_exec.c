@@ -511,26 +511,31 @@ static int send_sql(struct pg_conn *pc, struct pipeline *pl,
 }
 
 /*
- * The migration lock still held, by the lock session, in the server's
- * view at this point of the transaction: else a division by zero aborts
- * it, and the COMMIT after rolls back (pipeline_sync() says why). A lock
- * lost while the statements ran is thus never committed past, without
- * waiting for their results before the COMMIT is sent.
+ * The migration lock still held at this point of the transaction, in the
+ * server's view: else a division by zero aborts it, and the COMMIT after
+ * rolls back (pipeline_sync() says why). A lock lost while the statements
+ * ran is thus never committed past, without waiting for their results
+ * before the COMMIT is sent. A shared try of the key fails only while a
+ * session holds it: one look at the key's own entry, where a read of
+ * pg_locks scans the server's whole lock table (a few hundred µs per
+ * migration where max_locks_per_transaction is large). A held key is the
+ * lock session's: it holds it until it ends, and one that ended is seen
+ * (pglock_check()) before the next transaction is sent; the history's
+ * primary key backs up a successor that took it meanwhile. A free key is
+ * taken for this transaction only, which the division rolls back.
  */
 static int send_lock_check(struct pg_conn *pc, struct pipeline *pl,
                            const struct batch_item *it)
 {
-	char sql[320];
-	uint64_t key = (uint64_t)pc->lock_key;
+	char sql[160];
 
 	if (!pc->is_locked || !pc->lock_pg)
 		return 0;
 	snprintf(
 	        sql, sizeof(sql),
-	        "SELECT 1 / count(*)::int FROM pg_catalog.pg_locks WHERE locktype = 'advisory' AND pid = %d AND classid = %" PRIu32
-	        " AND objid = %" PRIu32 " AND objsubid = 1 AND granted",
-	        PQbackendPID(pc->lock_pg), (uint32_t)(key >> 32),
-	        (uint32_t)key);
+	        "SELECT 1 / (NOT pg_catalog.pg_try_advisory_xact_lock_shared('%" PRId64
+	        "'::bigint))::int",
+	        pc->lock_key);
 	return send_text(pc, pl, it, sql);
 }
 
