@@ -81,3 +81,59 @@ loses_lock() {
 	strata revert --all
 	assert_equal "$(psql_db 'SELECT count(*) FROM _sqlx_migrations')" 0
 }
+
+# The names of the prepared statements that ran $2 since byte $1 of the
+# log, one a line ("<unnamed>" for a text parsed at its use).
+executed_as() {
+	tail -c +"$1" "$STRATA_TEST_CLUSTER_DIR/server.log" |
+		grep -F -- "$2" | sed -n 's/.*LOG:  execute \([^:]*\):.*/\1/p'
+}
+
+@test "prepared: the history's and the audit's rows are parsed once per session, not per migration" {
+	psql_db "ALTER DATABASE \"$TEST_DB\" SET log_statement = 'all'" >/dev/null
+	pairs 10
+	local from
+	for args in "run" "revert --all" "run --single-transaction" "revert --all --single-transaction"; do
+		from=$(log_from)
+		# shellcheck disable=SC2086
+		strata $args
+		echo "# $args: audit rows as $(executed_as "$from" 'INSERT INTO "_strata_audit"' | sort | uniq -c | paste -sd' ')" >&3
+		assert_equal "$(executed_as "$from" 'INSERT INTO "_strata_audit"' | wc -l)" 10
+		assert_equal "$(executed_as "$from" 'INSERT INTO "_strata_audit"' | sort -u | wc -l)" 1
+		refute [ "$(executed_as "$from" 'INSERT INTO "_strata_audit"' | sort -u)" = "<unnamed>" ]
+		assert_equal "$(executed_as "$from" 'INTO "_sqlx_migrations"' | wc -l)$(executed_as "$from" 'DELETE FROM "_sqlx_migrations"' | wc -l)" "$([[ $args == run* ]] && echo 100 || echo 010)"
+		assert_equal "$( (executed_as "$from" 'INTO "_sqlx_migrations"' && executed_as "$from" 'DELETE FROM "_sqlx_migrations"') | grep -c unnamed)" 0
+	done
+	assert_equal "$(psql_db "SELECT count(*) FROM _strata_audit WHERE outcome = 'success'")" 40
+}
+
+@test "prepared: a migration's DEALLOCATE ALL or DISCARD ALL does not take strata's statements with it" {
+	write_migration 1_a.sql "CREATE TABLE a (id int);"
+	write_migration 2_dealloc.up.sql "CREATE TABLE b (id int); DEALLOCATE ALL;"
+	write_migration 2_dealloc.down.sql "DEALLOCATE ALL; DROP TABLE b;"
+	write_migration 3_c.sql "CREATE TABLE c (id int);"
+	write_migration 4_discard.up.sql "-- no-transaction
+DISCARD ALL;"
+	write_migration 4_discard.down.sql "-- no-transaction
+DISCARD ALL;"
+	write_migration 5_d.sql "CREATE TABLE d (id int);"
+	strata run
+	assert_equal "$(psql_db 'SELECT version FROM _sqlx_migrations WHERE success ORDER BY version' | paste -sd,)" "1,2,3,4,5"
+	rm migrations/5_d.sql migrations/3_c.sql migrations/1_a.sql
+	write_migration 5_d.up.sql "CREATE TABLE d (id int);"
+	write_migration 5_d.down.sql "DROP TABLE d;"
+	write_migration 3_c.up.sql "CREATE TABLE c (id int);"
+	write_migration 3_c.down.sql "DROP TABLE c;"
+	write_migration 1_a.up.sql "CREATE TABLE a (id int);"
+	write_migration 1_a.down.sql "DROP TABLE a;"
+	run strata revert --all
+	assert_success
+	assert_equal "$(psql_db 'SELECT count(*) FROM _sqlx_migrations')" 0
+	assert_equal "$(psql_db "SELECT count(*) FROM _strata_audit WHERE action = 'revert' AND outcome = 'success'")" 5
+	# (one transaction cannot hold DISCARD ALL)
+	rm migrations/4_discard.*
+	strata run --single-transaction
+	run strata revert --all --single-transaction
+	assert_success
+	assert_equal "$(psql_db 'SELECT count(*) FROM _sqlx_migrations')" 0
+}
