@@ -529,7 +529,8 @@ static bool prepared_name(struct pg_conn *pc, struct pipeline *pl,
 	struct sbuf key = SBUF_INIT;
 	uintptr_t id;
 
-	if (!it->n)
+	/* texts that recur: with parameters, or the time a revert reads */
+	if (!it->n && !it->out_int)
 		return false;
 	/* the types are part of the statement: NULL, text, bigint, bytea */
 	for (size_t i = 0; i < it->n; i++)
