@@ -3,7 +3,8 @@
 # per migration or one in all): one look at the migration lock's own key,
 # never a read of pg_locks, whose scan of the server's whole lock table
 # cost more than a small migration; and what it guards still holds: a lock
-# lost while a migration runs lets nothing of it be committed.
+# lost while a migration runs lets nothing of it be committed. strata's
+# own rows, prepared once per session rather than parsed per migration.
 
 load lib
 
