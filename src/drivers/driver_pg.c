@@ -117,6 +117,8 @@ static void pg_close(struct strata_conn *c)
 	pglock_close(pc);
 	pgdrv_cancel_disarm(&pc->cancel);
 	PQfinish(pc->pg);
+	strmap_release(&pc->prepared);
+	arena_release(&pc->prepared_keys);
 	free(pc->blocker);
 	free(pc->conninfo);
 	free(pc->redacted);

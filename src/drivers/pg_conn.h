@@ -10,6 +10,8 @@
 
 #include "util/common.h"
 #include "util/cancel.h"
+#include "util/arena.h"
+#include "util/strmap.h"
 #include "drivers/driver.h"
 #include "drivers/pgsession.h"
 
@@ -59,6 +61,14 @@ struct pg_conn {
 	int64_t lock_ms;     /* the lock_timeout set last, < 0 when reset */
 	int64_t rtt_ns;      /* the quickest round trip seen, 0: none yet */
 	bool is_quiet;       /* running strata's own SQL: drop notices */
+	/*
+	 * strata's own SQL with parameters (the history's and the audit's
+	 * rows), parsed and planned once per session: its parameter types
+	 * and text to the number in its name, strata_N
+	 */
+	struct strmap prepared;
+	struct arena prepared_keys;
+	unsigned n_prepared; /* names handed out */
 	/* of pg and lock_pg, while they are connected */
 	struct pg_cancel cancel, lock_cancel;
 };

@@ -12,6 +12,7 @@
 #include "util/xalloc.h"
 #include "util/sbuf.h"
 #include "util/arena.h"
+#include "util/strmap.h"
 #include "util/error.h"
 #include "util/cancel.h"
 #include "util/text.h"
@@ -25,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <poll.h>
 #include <time.h>
 
@@ -494,15 +496,81 @@ static int send_timeouts(struct pg_conn *pc, struct pipeline *pl,
 	return send_text(pc, pl, it, sql);
 }
 
+/*
+ * A migration's DEALLOCATE or DISCARD ALL drops the session's prepared
+ * statements, strata's too: those after it are prepared again, under new
+ * names. A mere mention of the words costs no more than that.
+ */
+static void forget_if_deallocated(struct pg_conn *pc, const char *sql,
+                                  size_t len)
+{
+	for (size_t i = 0; pc->prepared.n && i + 7 <= len; i++)
+		if (!strncasecmp(sql + i, "discard", 7) ||
+		    (i + 10 <= len && !strncasecmp(sql + i, "deallocate", 10)))
+			strmap_clear(&pc->prepared);
+}
+
+/* Names handed out at most: past them a text is parsed at each use, so
+ * that texts that never recur cannot fill the session. */
+#define PREPARED_MAX 64
+
+/*
+ * The name `it`'s text is prepared under on this session, into `name`,
+ * with a Parse sent first when it is not yet: the history's and the
+ * audit's rows of every migration, parsed, analysed and planned once
+ * rather than per migration. A pipeline that fails forgets every name
+ * (pipeline_sync()): a Parse after the failure never ran. false: send it
+ * unnamed.
+ */
+static bool prepared_name(struct pg_conn *pc, struct pipeline *pl,
+                          const struct batch_item *it,
+                          const struct pg_params *p, char name[static 24])
+{
+	struct sbuf key = SBUF_INIT;
+	uintptr_t id;
+
+	/* texts that recur: with parameters, or the time a revert reads */
+	if (!it->n && !it->out_int)
+		return false;
+	/* the types are part of the statement: NULL, text, bigint, bytea */
+	for (size_t i = 0; i < it->n; i++)
+		sbuf_addf(&key, "%u,", (unsigned)p->types[i]);
+	sbuf_adds(&key, it->sql);
+	id = (uintptr_t)strmap_get(&pc->prepared, key.buf);
+	if (!id && pc->n_prepared < PREPARED_MAX) {
+		id = ++pc->n_prepared;
+		snprintf(name, 24, "strata_%u", (unsigned)id);
+		if (!PQsendPrepare(pc->pg, name, it->sql, (int)it->n,
+		                   p->types)) {
+			sbuf_release(&key);
+			return false;
+		}
+		/* its own result, read as the item's */
+		note(pl, it, 0);
+		strmap_put(&pc->prepared, &pc->prepared_keys, key.buf,
+		           (void *)id);
+	}
+	sbuf_release(&key);
+	if (!id)
+		return false;
+	snprintf(name, 24, "strata_%u", (unsigned)id);
+	return true;
+}
+
 static int send_sql(struct pg_conn *pc, struct pipeline *pl,
                     const struct batch_item *it)
 {
 	struct pg_params p;
+	char name[24];
 	int ok;
 
 	pgquery_params_init(&p, it->n, it->params);
-	ok = PQsendQueryParams(pc->pg, it->sql, (int)it->n, p.types, p.values,
-	                       p.lengths, p.formats, 0);
+	if (prepared_name(pc, pl, it, &p, name))
+		ok = PQsendQueryPrepared(pc->pg, name, (int)it->n, p.values,
+		                         p.lengths, p.formats, 0);
+	else
+		ok = PQsendQueryParams(pc->pg, it->sql, (int)it->n, p.types,
+		                       p.values, p.lengths, p.formats, 0);
 	pgquery_params_release(&p);
 	if (!ok)
 		return -1;
@@ -511,26 +579,31 @@ static int send_sql(struct pg_conn *pc, struct pipeline *pl,
 }
 
 /*
- * The migration lock still held, by the lock session, in the server's
- * view at this point of the transaction: else a division by zero aborts
- * it, and the COMMIT after rolls back (pipeline_sync() says why). A lock
- * lost while the statements ran is thus never committed past, without
- * waiting for their results before the COMMIT is sent.
+ * The migration lock still held at this point of the transaction, in the
+ * server's view: else a division by zero aborts it, and the COMMIT after
+ * rolls back (pipeline_sync() says why). A lock lost while the statements
+ * ran is thus never committed past, without waiting for their results
+ * before the COMMIT is sent. A shared try of the key fails only while a
+ * session holds it: one look at the key's own entry, where a read of
+ * pg_locks scans the server's whole lock table (a few hundred µs per
+ * migration where max_locks_per_transaction is large). A held key is the
+ * lock session's: it holds it until it ends, and one that ended is seen
+ * (pglock_check()) before the next transaction is sent; the history's
+ * primary key backs up a successor that took it meanwhile. A free key is
+ * taken for this transaction only, which the division rolls back.
  */
 static int send_lock_check(struct pg_conn *pc, struct pipeline *pl,
                            const struct batch_item *it)
 {
-	char sql[320];
-	uint64_t key = (uint64_t)pc->lock_key;
+	char sql[160];
 
 	if (!pc->is_locked || !pc->lock_pg)
 		return 0;
 	snprintf(
 	        sql, sizeof(sql),
-	        "SELECT 1 / count(*)::int FROM pg_catalog.pg_locks WHERE locktype = 'advisory' AND pid = %d AND classid = %" PRIu32
-	        " AND objid = %" PRIu32 " AND objsubid = 1 AND granted",
-	        PQbackendPID(pc->lock_pg), (uint32_t)(key >> 32),
-	        (uint32_t)key);
+	        "SELECT 1 / (NOT pg_catalog.pg_try_advisory_xact_lock_shared('%" PRId64
+	        "'::bigint))::int",
+	        pc->lock_key);
 	return send_text(pc, pl, it, sql);
 }
 
@@ -541,6 +614,7 @@ static int send_stmt(struct pg_conn *pc, struct pipeline *pl,
                      const struct batch_item *it, size_t k)
 {
 	script_stmt_text(&pl->sql, it->script, k);
+	forget_if_deallocated(pc, pl->sql.buf, pl->sql.len);
 	if (!PQsendQueryParams(pc->pg, pl->sql.buf, 0, NULL, NULL, NULL, NULL,
 	                       0) ||
 	    !PQsendFlushRequest(pc->pg))
@@ -664,6 +738,8 @@ static int pipeline_sync(struct pg_conn *pc, struct pipeline *pl,
 	} else {
 		rc = 0;
 	}
+	if (rc < 0)
+		strmap_clear(&pc->prepared);
 	if (rc < 0 && err) {
 		/* a number only for a migration's own statements */
 		const struct sent *c = failed_at && failed_at <= sent
@@ -705,6 +781,7 @@ static int run_alone(struct pg_conn *pc, const struct batch_item *it,
 	 * COPY FROM STDIN cannot be pipelined: the server would read the next
 	 * statement as COPY data and end the session. Alone it fails cleanly.
 	 */
+	forget_if_deallocated(pc, s->sql, s->len);
 	if (it->is_one_per_call ||
 	    (s->is_parsed && (s->flags & STMT_COPY_STDIN)))
 		return run_each(pc, s, err);

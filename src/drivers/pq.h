@@ -61,8 +61,10 @@
 	X(PQresultErrorMessage) \
 	X(PQresultStatus)       \
 	X(PQsendFlushRequest)   \
+	X(PQsendPrepare)        \
 	X(PQsendQuery)          \
 	X(PQsendQueryParams)    \
+	X(PQsendQueryPrepared)  \
 	X(PQserverVersion)      \
 	X(PQsetNoticeReceiver)  \
 	X(PQsetSingleRowMode)   \
@@ -144,8 +146,10 @@ static inline const struct pq_api *pq(void)
 #define PQresultErrorMessage (pq()->p_PQresultErrorMessage)
 #define PQresultStatus       (pq()->p_PQresultStatus)
 #define PQsendFlushRequest   (pq()->p_PQsendFlushRequest)
+#define PQsendPrepare        (pq()->p_PQsendPrepare)
 #define PQsendQuery          (pq()->p_PQsendQuery)
 #define PQsendQueryParams    (pq()->p_PQsendQueryParams)
+#define PQsendQueryPrepared  (pq()->p_PQsendQueryPrepared)
 #define PQserverVersion      (pq()->p_PQserverVersion)
 #define PQsetNoticeReceiver  (pq()->p_PQsetNoticeReceiver)
 #define PQsetSingleRowMode   (pq()->p_PQsetSingleRowMode)
