@@ -33,6 +33,17 @@ void schema_format(struct sbuf *out, const struct schema_entries *e);
 int pgschema_dump(struct sbuf *out, struct strata_db *db,
                   const struct strata_schema_options *opts,
                   struct strata_error *err);
+/* The same begun and left to run (its own process, on a thread that
+ * collects its output) while the caller uses db's session for other
+ * work; finished (waited for, judged), or aborted (ended, reaped) on
+ * every path. Both free the job. */
+struct pgschema_job;
+int pgschema_dump_start(struct pgschema_job **out, struct strata_db *db,
+                        const struct strata_schema_options *opts,
+                        struct strata_error *err);
+int pgschema_dump_finish(struct pgschema_job *job, struct sbuf *out,
+                         struct strata_error *err);
+void pgschema_dump_abort(struct pgschema_job *job);
 /* A PostgreSQL schema snapshot over db's session (schema_snapshot.c):
  * canonical text, equal exactly when the objects are. `*is_prepared`:
  * whether the session has its statement (false at first; kept by it). */
