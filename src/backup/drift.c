@@ -482,10 +482,10 @@ void strata_drift_free(struct strata_drift *d)
 	free(d);
 }
 
-/* The database's dump, begun before the shadow was built, as
- * strata_schema_dump() gives it. */
-static int actual_finish(struct strata_drift *d, struct pgschema_job *job,
-                         struct strata_error *err)
+/* A dump begun with pgschema_dump_start(), as strata_schema_dump()
+ * gives it, into *out. */
+static int dump_finish(char **out, struct pgschema_job *job,
+                       struct strata_error *err)
 {
 	struct sbuf raw = SBUF_INIT, text = SBUF_INIT;
 	struct schema_entries e = { 0 };
@@ -495,7 +495,7 @@ static int actual_finish(struct strata_drift *d, struct pgschema_job *job,
 		goto done;
 	schema_parse(&e, raw.buf);
 	schema_format(&text, &e);
-	d->actual = sbuf_detach(&text, NULL);
+	*out = sbuf_detach(&text, NULL);
 	rc = 0;
 done:
 	schema_entries_release(&e);
@@ -546,7 +546,7 @@ int strata_drift_check(struct strata_drift **out, struct strata_db *db,
 	 */
 	if (db->drv->caps & DRV_PG_SQL) {
 		if (cancel_check(err) < 0 ||
-		    pgschema_dump_start(&job, db, &so, err) < 0)
+		    pgschema_dump_start(&job, db, &so, NULL, err) < 0)
 			goto done;
 	} else if (strata_schema_dump(&d->actual, NULL, db, &so, err) < 0) {
 		goto done;
@@ -566,14 +566,20 @@ int strata_drift_check(struct strata_drift **out, struct strata_db *db,
 		goto done;
 	}
 	so.src = sub;
-	if (strata_schema_dump(&d->expected, NULL, s.db, &so, err) < 0)
-		goto done;
 	if (job) {
-		struct pgschema_job *j = job;
+		struct pgschema_job *mine = NULL, *j;
 
-		job = NULL;
-		if (actual_finish(d, j, err) < 0)
+		if (cancel_check(err) < 0 ||
+		    db_bind_layout(s.db, sub, err) < 0 ||
+		    pgschema_dump_start(&mine, s.db, &so, job, err) < 0 ||
+		    dump_finish(&d->expected, mine, err) < 0)
 			goto done;
+		j = job;
+		job = NULL;
+		if (dump_finish(&d->actual, j, err) < 0)
+			goto done;
+	} else if (strata_schema_dump(&d->expected, NULL, s.db, &so, err) < 0) {
+		goto done;
 	}
 	schema_parse(&want, d->expected);
 	schema_parse(&got, d->actual);

@@ -80,6 +80,7 @@ static int exclusions(struct sbuf *out, struct strata_db *db, PGconn *pg,
 /* A pg_dump of the schema: what it needs for as long as it runs. */
 struct pgschema_job {
 	struct strata_db *db;
+	int server_major;
 	struct pg_tool tool;
 	struct child_conn cc;
 	struct child c;
@@ -104,6 +105,7 @@ static void job_free(struct pgschema_job *job)
 
 int pgschema_dump_start(struct pgschema_job **out, struct strata_db *db,
                         const struct strata_schema_options *opts,
+                        const struct pgschema_job *like,
                         struct strata_error *err)
 {
 	PGconn *pg = session_of(db->conn);
@@ -113,15 +115,23 @@ int pgschema_dump_start(struct pgschema_job **out, struct strata_db *db,
 
 	*out = NULL;
 	job->db = db;
+	job->server_major = server_major;
 	job->cc.pass_fd = -1;
 	job->c = (struct child)CHILD_INIT;
 	job->excl = (struct sbuf)SBUF_INIT;
 	job->min_what = xstrfmt("the server (PostgreSQL %s)",
 	                        PQparameterStatus(pg, "server_version"));
-	if (pgbackup_find_tool(&job->tool, "pg_dump", server_major,
-	                       server_major, job->min_what, opts->pg_bindir,
-	                       err) < 0 ||
-	    exclusions(&job->excl, db, pg, err) < 0 ||
+	/* a server of the same major version: the same pg_dump, asked once */
+	if (like && like->server_major == server_major) {
+		job->tool.path = xstrdup(like->tool.path);
+		job->tool.version = xstrdup(like->tool.version);
+		job->tool.major = like->tool.major;
+	} else if (pgbackup_find_tool(&job->tool, "pg_dump", server_major,
+	                              server_major, job->min_what,
+	                              opts->pg_bindir, err) < 0) {
+		goto fail;
+	}
+	if (exclusions(&job->excl, db, pg, err) < 0 ||
 	    pgchild_init(&job->cc, pg, NULL, "pg_dump", err) < 0)
 		goto fail;
 	for (size_t i = 0; i < job->excl.len; i++)
@@ -204,7 +214,7 @@ int pgschema_dump(struct sbuf *out, struct strata_db *db,
 {
 	struct pgschema_job *job;
 
-	if (pgschema_dump_start(&job, db, opts, err) < 0)
+	if (pgschema_dump_start(&job, db, opts, NULL, err) < 0)
 		return -1;
 	return pgschema_dump_finish(job, out, err);
 }

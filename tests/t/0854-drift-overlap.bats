@@ -79,3 +79,14 @@ SELECT 1 / (CASE WHEN current_database() LIKE 'strata\_shadow\_%' THEN 0 ELSE 1 
 	assert_no_shadow
 	release_t
 }
+
+@test "drift: pg_dump is looked for and asked its version once, for both dumps of a server's major version" {
+	command -v strace >/dev/null || skip "strace is not installed"
+	write_migration 1_t.sql "CREATE TABLE t (id int);"
+	strata run >/dev/null
+	run strace -f -qq -e trace=execve -e signal=none -o "$BATS_TEST_TMPDIR/trace" "$STRATA_BIN" drift
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c 'pg_dump", \[.*"--version"' "$BATS_TEST_TMPDIR/trace")" = 1 ]
+	[ "$(grep -c 'pg_dump", \[.*"--schema-only"' "$BATS_TEST_TMPDIR/trace")" = 2 ]
+}
