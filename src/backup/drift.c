@@ -482,6 +482,28 @@ void strata_drift_free(struct strata_drift *d)
 	free(d);
 }
 
+/* A dump begun with pgschema_dump_start(), as strata_schema_dump()
+ * gives it, into *out. */
+static int dump_finish(char **out, struct pgschema_job *job,
+                       struct strata_error *err)
+{
+	struct sbuf raw = SBUF_INIT, text = SBUF_INIT;
+	struct schema_entries e = { 0 };
+	int rc = -1;
+
+	if (pgschema_dump_finish(job, &raw, err) < 0)
+		goto done;
+	schema_parse(&e, raw.buf);
+	schema_format(&text, &e);
+	*out = sbuf_detach(&text, NULL);
+	rc = 0;
+done:
+	schema_entries_release(&e);
+	sbuf_release(&raw);
+	sbuf_release(&text);
+	return rc;
+}
+
 int strata_drift_check(struct strata_drift **out, struct strata_db *db,
                        const struct strata_source *src,
                        const struct strata_drift_options *opts,
@@ -496,6 +518,7 @@ int strata_drift_check(struct strata_drift **out, struct strata_db *db,
 	struct sbuf a = SBUF_INIT, b = SBUF_INIT;
 	struct strata_source *sub = NULL;
 	struct shadow s = { 0 };
+	struct pgschema_job *job = NULL;
 	struct compare cmp = { .d = d };
 	bool *keep = NULL;
 	int rc = -1;
@@ -516,10 +539,18 @@ int strata_drift_check(struct strata_drift **out, struct strata_db *db,
 	keep = xcalloc(strata_source_count(src) + 1, sizeof(*keep));
 	if (applied_set(keep, d, db, src, err) < 0)
 		goto done;
-	/* the database's first: a pg_dump that cannot run fails before a
-	 * shadow is made */
-	if (strata_schema_dump(&d->actual, NULL, db, &so, err) < 0)
+	/*
+	 * The database's first: a pg_dump that cannot be found fails before a
+	 * shadow is made. PostgreSQL's runs on while the shadow is built, as
+	 * it does not depend on it, and is collected after the shadow's.
+	 */
+	if (db->drv->caps & DRV_PG_SQL) {
+		if (cancel_check(err) < 0 ||
+		    pgschema_dump_start(&job, db, &so, NULL, err) < 0)
+			goto done;
+	} else if (strata_schema_dump(&d->actual, NULL, db, &so, err) < 0) {
 		goto done;
+	}
 	sub = source_subset(src, keep, db->hist.layout);
 	if (cancel_check(err) < 0 ||
 	    drift_shadow_open(&s, db, sub, opts, &d->shadow, err) < 0)
@@ -535,8 +566,21 @@ int strata_drift_check(struct strata_drift **out, struct strata_db *db,
 		goto done;
 	}
 	so.src = sub;
-	if (strata_schema_dump(&d->expected, NULL, s.db, &so, err) < 0)
+	if (job) {
+		struct pgschema_job *mine = NULL, *j;
+
+		if (cancel_check(err) < 0 ||
+		    db_bind_layout(s.db, sub, err) < 0 ||
+		    pgschema_dump_start(&mine, s.db, &so, job, err) < 0 ||
+		    dump_finish(&d->expected, mine, err) < 0)
+			goto done;
+		j = job;
+		job = NULL;
+		if (dump_finish(&d->actual, j, err) < 0)
+			goto done;
+	} else if (strata_schema_dump(&d->expected, NULL, s.db, &so, err) < 0) {
 		goto done;
+	}
 	schema_parse(&want, d->expected);
 	schema_parse(&got, d->actual);
 	if (!(db->drv->caps & DRV_PG_SQL)) {
@@ -556,7 +600,9 @@ int strata_drift_check(struct strata_drift **out, struct strata_db *db,
 	d = NULL;
 	rc = 0;
 done:
-	/* on every path, strata_cancel() included: nothing is left behind */
+	/* on every path, strata_cancel() included: nothing is left behind,
+	 * the database's pg_dump ended and reaped too */
+	pgschema_dump_abort(job);
 	drift_shadow_remove(&s, db, d ? d->shadow : (*out)->shadow);
 	schema_entries_release(&want);
 	schema_entries_release(&got);

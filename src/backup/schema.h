@@ -53,6 +53,19 @@ struct pgschema_cache {
 	struct pgschema_row *rows;
 	size_t n, alloc;
 };
+/* The same begun and left to run (its own process, on a thread that
+ * collects its output) while the caller uses db's session for other
+ * work; finished (waited for, judged), or aborted (ended, reaped) on
+ * every path. Both free the job. `like`, when given: a job whose
+ * pg_dump serves if db's server has its major version. */
+struct pgschema_job;
+int pgschema_dump_start(struct pgschema_job **out, struct strata_db *db,
+                        const struct strata_schema_options *opts,
+                        const struct pgschema_job *like,
+                        struct strata_error *err);
+int pgschema_dump_finish(struct pgschema_job *job, struct sbuf *out,
+                         struct strata_error *err);
+void pgschema_dump_abort(struct pgschema_job *job);
 /* A PostgreSQL schema snapshot over db's session (schema_snapshot.c):
  * canonical text, equal exactly when the objects are. */
 int pgschema_snapshot(struct sbuf *out, struct strata_db *db,

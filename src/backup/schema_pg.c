@@ -77,77 +77,144 @@ static int exclusions(struct sbuf *out, struct strata_db *db, PGconn *pg,
 	return 0;
 }
 
-int pgschema_dump(struct sbuf *out, struct strata_db *db,
-                  const struct strata_schema_options *opts,
-                  struct strata_error *err)
+/* A pg_dump of the schema: what it needs for as long as it runs. */
+struct pgschema_job {
+	struct strata_db *db;
+	int server_major;
+	struct pg_tool tool;
+	struct child_conn cc;
+	struct child c;
+	struct sbuf excl;
+	const char **argv;
+	char *min_what, wait_arg[64];
+	struct child_bg *bg;
+};
+
+static void job_free(struct pgschema_job *job)
+{
+	if (!job)
+		return;
+	child_release(&job->c);
+	pgchild_release(&job->cc);
+	pgbackup_tool_release(&job->tool);
+	sbuf_release(&job->excl);
+	free(job->argv);
+	free(job->min_what);
+	free(job);
+}
+
+int pgschema_dump_start(struct pgschema_job **out, struct strata_db *db,
+                        const struct strata_schema_options *opts,
+                        const struct pgschema_job *like,
+                        struct strata_error *err)
 {
 	PGconn *pg = session_of(db->conn);
 	int server_major = PQserverVersion(pg) / 10000;
-	struct pg_tool tool = { 0 };
-	struct child_conn cc = { .pass_fd = -1 };
-	struct child c = CHILD_INIT;
-	struct sbuf excl = SBUF_INIT;
-	const char **argv = NULL;
-	char *min_what = NULL, wait_arg[64];
+	struct pgschema_job *job = xcalloc(1, sizeof(*job));
 	size_t n = 0, n_excl = 0;
-	int rc = -1;
 
-	min_what = xstrfmt("the server (PostgreSQL %s)",
-	                   PQparameterStatus(pg, "server_version"));
-	if (pgbackup_find_tool(&tool, "pg_dump", server_major, server_major,
-	                       min_what, opts->pg_bindir, err) < 0 ||
-	    exclusions(&excl, db, pg, err) < 0 ||
-	    pgchild_init(&cc, pg, NULL, "pg_dump", err) < 0)
-		goto done;
-	for (size_t i = 0; i < excl.len; i++)
-		if (excl.buf[i] == '\n')
+	*out = NULL;
+	job->db = db;
+	job->server_major = server_major;
+	job->cc.pass_fd = -1;
+	job->c = (struct child)CHILD_INIT;
+	job->excl = (struct sbuf)SBUF_INIT;
+	job->min_what = xstrfmt("the server (PostgreSQL %s)",
+	                        PQparameterStatus(pg, "server_version"));
+	/* a server of the same major version: the same pg_dump, asked once */
+	if (like && like->server_major == server_major) {
+		job->tool.path = xstrdup(like->tool.path);
+		job->tool.version = xstrdup(like->tool.version);
+		job->tool.major = like->tool.major;
+	} else if (pgbackup_find_tool(&job->tool, "pg_dump", server_major,
+	                              server_major, job->min_what,
+	                              opts->pg_bindir, err) < 0) {
+		goto fail;
+	}
+	if (exclusions(&job->excl, db, pg, err) < 0 ||
+	    pgchild_init(&job->cc, pg, NULL, "pg_dump", err) < 0)
+		goto fail;
+	for (size_t i = 0; i < job->excl.len; i++)
+		if (job->excl.buf[i] == '\n')
 			n_excl++;
-	argv = xcalloc(n_excl + 10, sizeof(*argv));
-	argv[n++] = tool.path;
-	argv[n++] = "--schema-only";
-	argv[n++] = "--no-password";
+	job->argv = xcalloc(n_excl + 10, sizeof(*job->argv));
+	job->argv[n++] = job->tool.path;
+	job->argv[n++] = "--schema-only";
+	job->argv[n++] = "--no-password";
 	if (!opts->is_owners)
-		argv[n++] = "--no-owner";
+		job->argv[n++] = "--no-owner";
 	if (!opts->is_privileges)
-		argv[n++] = "--no-privileges";
+		job->argv[n++] = "--no-privileges";
 	if (db->opts.lock_wait >= 0) {
 		/* a table locked by a long migration: as backups wait */
-		snprintf(wait_arg, sizeof(wait_arg), "--lock-wait-timeout=%lld",
+		snprintf(job->wait_arg, sizeof(job->wait_arg),
+		         "--lock-wait-timeout=%lld",
 		         (long long)(db->opts.lock_wait * 1000) + 1);
-		argv[n++] = wait_arg;
+		job->argv[n++] = job->wait_arg;
 	}
-	for (char *p = excl.buf; *p;) {
+	for (char *p = job->excl.buf; p && *p;) {
 		char *nl = strchr(p, '\n');
 
 		*nl = '\0';
-		argv[n++] = p;
+		job->argv[n++] = p;
 		p = nl + 1;
 	}
-	argv[n++] = cc.dbname_arg;
-	argv[n] = NULL;
-	c.argv = argv;
-	pgchild_pass(&cc, &c);
-	if (child_run(&c, err) < 0)
+	job->argv[n++] = job->cc.dbname_arg;
+	job->argv[n] = NULL;
+	job->c.argv = job->argv;
+	pgchild_pass(&job->cc, &job->c);
+	if (child_start(&job->bg, &job->c, err) < 0)
+		goto fail;
+	*out = job;
+	return 0;
+fail:
+	job_free(job);
+	return -1;
+}
+
+int pgschema_dump_finish(struct pgschema_job *job, struct sbuf *out,
+                         struct strata_error *err)
+{
+	struct strata_db *db = job->db;
+	int rc = -1;
+
+	if (child_finish(job->bg, err) < 0)
 		goto done;
-	if (!child_succeeded(&c)) {
+	if (!child_succeeded(&job->c)) {
 		/* ended by strata_cancel(): that is the story */
 		if (cancel_check(err) < 0)
 			goto done;
 		pgchild_tool_failed(err, STRATA_EFAILED,
 		                    "pg_dump of the schema failed", "pg_dump",
-		                    &c, cc.password);
+		                    &job->c, job->cc.password);
 		goto done;
 	}
-	pgchild_tool_warnings(db->opts.on_event, db->opts.event_data, &c,
-	                      cc.password);
-	sbuf_add(out, c.out.buf, c.out.len);
+	pgchild_tool_warnings(db->opts.on_event, db->opts.event_data, &job->c,
+	                      job->cc.password);
+	sbuf_add(out, job->c.out.buf, job->c.out.len);
 	rc = 0;
 done:
-	child_release(&c);
-	pgchild_release(&cc);
-	pgbackup_tool_release(&tool);
-	sbuf_release(&excl);
-	free(argv);
-	free(min_what);
+	job_free(job);
 	return rc;
+}
+
+void pgschema_dump_abort(struct pgschema_job *job)
+{
+	if (!job)
+		return;
+	child_stop(job->bg);
+	/* reaped before its password file goes */
+	child_finish(job->bg, NULL);
+	job_free(job);
+}
+
+int pgschema_dump(struct sbuf *out, struct strata_db *db,
+                  const struct strata_schema_options *opts,
+                  struct strata_error *err)
+{
+	struct pgschema_job *job;
+
+	if (pgschema_dump_start(&job, db, opts, NULL, err) < 0)
+		return -1;
+	return pgschema_dump_finish(job, out, err);
 }

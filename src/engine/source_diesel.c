@@ -191,25 +191,51 @@ int source_probe_diesel(struct entry *e, struct reader *r,
 	size_t name_len = strlen(e->name) - strlen(file);
 	size_t path_len = strlen(e->path) - strlen(file);
 	struct stat st;
+	int fd;
 
-	if (e->kind == KIND_UP &&
+	/* status and check run nothing: whether a transaction is wanted is
+	 * no part of what they read, as a down file's text is not */
+	if (e->kind == KIND_UP && !r->is_checksums_only &&
 	    parse_metadata(&e->is_diesel_no_transaction, e->path, path_len,
 	                   e->name, name_len, r->dir_fd, err) < 0)
 		return -1;
+	/*
+	 * A file that is read is opened at once, its type told by the open
+	 * descriptor: no stat before the open. Never a link (the slower
+	 * check follows one inside the folder) and never waiting on a FIFO.
+	 */
+	if (!(r->is_checksums_only && e->kind == KIND_DOWN)) {
+		fd = openat(r->dir_fd, e->name,
+		            O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+		                    O_CLOEXEC);
+		if (fd < 0 && errno == ENOENT)
+			goto missing;
+		if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+			e->has_fd = true;
+			e->fd = fd;
+			e->fd_size = st.st_size;
+			e->is_regular = true;
+			return 0;
+		}
+		if (fd >= 0)
+			close(fd);
+	}
 	/* status reads no down file: whether it is there is enough */
 	if (fstatat(r->dir_fd, e->name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 		if (errno != ENOENT)
 			return strata_error_set(err, STRATA_EFAILED,
 			                        "could not stat '%s': %s",
 			                        e->path, strerror(errno));
-		if (e->kind == KIND_DOWN)
-			return 1;
-		return strata_error_set(err, STRATA_EVALIDATE,
-		                        "diesel migration '%.*s' has no up.sql",
-		                        (int)path_len, e->path);
+		goto missing;
 	}
 	e->is_regular = S_ISREG(st.st_mode);
 	return 0;
+missing:
+	if (e->kind == KIND_DOWN)
+		return 1;
+	return strata_error_set(err, STRATA_EVALIDATE,
+	                        "diesel migration '%.*s' has no up.sql",
+	                        (int)path_len, e->path);
 }
 
 static struct entry *new_entry(const struct entry *named, const char *file,

@@ -228,10 +228,14 @@ static int read_entry(struct entry *e, struct reader *r, const char **text,
                       size_t *len, struct strata_error *err)
 {
 	struct sbuf *b = &r->buf;
-	int fd = openat(r->dir_fd, e->name, O_RDONLY | O_CLOEXEC);
+	/* a probed diesel file is open already, its size known */
+	bool is_probed = e->has_fd;
+	int fd = is_probed ? e->fd
+	                   : openat(r->dir_fd, e->name, O_RDONLY | O_CLOEXEC);
 	struct stat st;
 	int rc = -1;
 
+	e->has_fd = false;
 	if (fd < 0)
 		return strata_error_set(err, STRATA_EFAILED,
 		                        "could not open '%s': %s", e->path,
@@ -239,7 +243,11 @@ static int read_entry(struct entry *e, struct reader *r, const char **text,
 	sbuf_reset(b);
 	/* A text that is kept is read straight into the arena, sized by
 	 * fstat(): a large file is then held once, not twice. */
-	if (!r->is_checksums_only && fstat(fd, &st) == 0 &&
+	if (is_probed) {
+		st.st_mode = S_IFREG;
+		st.st_size = e->fd_size;
+	}
+	if (!r->is_checksums_only && (is_probed || fstat(fd, &st) == 0) &&
 	    S_ISREG(st.st_mode) && (uintmax_t)st.st_size <= r->max) {
 		size_t cap = (size_t)st.st_size + 1, got = 0;
 		char *p = arena_alloc(r->arena, cap + 1);

@@ -56,6 +56,11 @@ struct entry {
 	/* of an unscanned diesel directory: whether the file is there, and
 	 * DIR/metadata.toml, are found when it is read */
 	bool is_probe;
+	/* the probe's open descriptor of a regular file, and its size: read
+	 * from it, with no second open (`has_fd` false: none) */
+	bool has_fd;
+	int fd;
+	off_t fd_size;
 	struct content *content;  /* NULL until read */
 	struct strata_error *err; /* what check_entry() found wrong, if any */
 };

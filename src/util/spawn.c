@@ -18,6 +18,7 @@
 #include "util/sbuf.h"
 #include "util/cancel.h"
 #include "util/text.h"
+#include "util/error.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -256,12 +257,12 @@ int child_run(struct child *c, struct strata_error *err)
 	int inp[2] = { -1, -1 };
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
-	sigset_t sigdef;
+	sigset_t sigdef, sigmask;
 	struct child_env ours = { 0 };
 	struct child_hook hook = { .hook.fn = end_child };
 	bool is_ended = false;
 	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
-	struct pollfd pfd[3];
+	struct pollfd pfd[4];
 	size_t max = c->max_output ? c->max_output : DEFAULT_MAX_OUTPUT;
 	int64_t last_tick = text_monotonic_ns();
 	bool has_fa = false;
@@ -294,11 +295,16 @@ int child_run(struct child *c, struct strata_error *err)
 	if (!c->envp)
 		child_env_init(&ours);
 	/* strata ignores SIGPIPE (a closed stdout must not kill a run); the
-	 * child gets its default back, as if started by a shell */
+	 * child gets its default back, as if started by a shell, and no
+	 * signal blocked: one started from a thread of child_start(), which
+	 * blocks them all, would otherwise not end on SIGTERM */
 	if (posix_spawnattr_init(&attr) != 0 || sigemptyset(&sigdef) != 0 ||
 	    sigaddset(&sigdef, SIGPIPE) != 0 ||
 	    posix_spawnattr_setsigdefault(&attr, &sigdef) != 0 ||
-	    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF) != 0)
+	    sigemptyset(&sigmask) != 0 ||
+	    posix_spawnattr_setsigmask(&attr, &sigmask) != 0 ||
+	    posix_spawnattr_setflags(
+	            &attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK) != 0)
 		BUG("posix_spawnattr failed");
 	e = (c->is_path_search ? posix_spawnp : posix_spawn)(
 	        &pid, c->argv[0], &fa, &attr, (char *const *)c->argv,
@@ -327,12 +333,19 @@ int child_run(struct child *c, struct strata_error *err)
 		pfd[0].fd = outp[0];
 		pfd[1].fd = errp[0];
 		pfd[2].fd = inp[1];
-		pfd[0].events = pfd[1].events = POLLIN;
+		pfd[3].fd = is_ended ? -1 : c->stop_fd;
+		pfd[0].events = pfd[1].events = pfd[3].events = POLLIN;
 		pfd[2].events = POLLOUT;
-		pfd[0].revents = pfd[1].revents = pfd[2].revents = 0;
-		n = poll(pfd, 3, POLL_MS);
+		pfd[0].revents = pfd[1].revents = 0;
+		pfd[2].revents = pfd[3].revents = 0;
+		n = poll(pfd, 4, POLL_MS);
 		if (n < 0 && errno != EINTR)
 			break;
+		/* child_stop(): ended here, where it is sure not reaped yet */
+		if (n > 0 && pfd[3].revents) {
+			kill(pid, SIGTERM);
+			is_ended = true;
+		}
 		if (n > 0 && pfd[2].revents &&
 		    feed_child(c, &feed, inp[1], pid) <= 0)
 			close_fd(&inp[1]);
@@ -376,6 +389,77 @@ done:
 	close_fd(&inp[0]);
 	close_fd(&inp[1]);
 	free(feed.buf);
+	return rc;
+}
+
+/* ---- in the background ------------------------------------------------ */
+
+struct child_bg {
+	struct child *c;
+	pthread_t thread;
+	bool is_thread;
+	int stop[2]; /* a pipe: child_stop() writes, the child's loop polls */
+	int rc;
+	struct strata_error err;
+};
+
+static void *bg_run(void *arg)
+{
+	struct child_bg *b = arg;
+
+	b->rc = child_run(b->c, &b->err);
+	return NULL;
+}
+
+int child_start(struct child_bg **out, struct child *c,
+                struct strata_error *err)
+{
+	struct child_bg *b = xcalloc(1, sizeof(*b));
+
+	b->c = c;
+	b->err = (struct strata_error)STRATA_ERROR_INIT;
+	if (make_pipe(b->stop) < 0) {
+		strata_error_set(err, STRATA_EFAILED,
+		                 "could not create a pipe for '%s': %s",
+		                 c->argv[0], strerror(errno));
+		free(b);
+		return -1;
+	}
+	c->stop_fd = b->stop[0];
+	/* no thread to be had (strata_set_threads(false)): run it now */
+	b->is_thread = !cancel_thread_create(&b->thread, bg_run, b);
+	if (!b->is_thread)
+		bg_run(b);
+	*out = b;
+	return 0;
+}
+
+void child_stop(struct child_bg *b)
+{
+	ssize_t w;
+
+	if (!b || b->stop[1] < 0)
+		return;
+	do
+		w = write(b->stop[1], "x", 1);
+	while (w < 0 && errno == EINTR);
+	close_fd(&b->stop[1]);
+}
+
+int child_finish(struct child_bg *b, struct strata_error *err)
+{
+	int rc;
+
+	if (b->is_thread)
+		pthread_join(b->thread, NULL);
+	rc = b->rc;
+	if (rc < 0)
+		error_move(err, &b->err);
+	strata_error_release(&b->err);
+	b->c->stop_fd = -1;
+	close_fd(&b->stop[0]);
+	close_fd(&b->stop[1]);
+	free(b);
 	return rc;
 }
 

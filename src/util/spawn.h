@@ -40,6 +40,7 @@ struct child {
 	 */
 	ssize_t (*feed)(void *data, char *buf, size_t size);
 	void *feed_data;
+	int stop_fd; /* readable: the child is ended (SIGTERM); -1: none */
 	/* results */
 	struct sbuf out, err;
 	int exit_status;     /* -1 when ended by a signal */
@@ -48,10 +49,10 @@ struct child {
 	bool is_feed_failed; /* feed returned -1 and the child was killed */
 };
 
-#define CHILD_INIT                                                        \
-	{                                                                 \
-		NULL, NULL, 0, NULL, NULL, -1, -1, NULL, NULL, SBUF_INIT, \
-		        SBUF_INIT, -1, 0, false, false                    \
+#define CHILD_INIT                                                            \
+	{                                                                     \
+		NULL, NULL, 0, NULL, NULL, -1, -1, NULL, NULL, -1, SBUF_INIT, \
+		        SBUF_INIT, -1, 0, false, false                        \
 	}
 
 /*
@@ -60,6 +61,19 @@ struct child {
  * waited for; its exit status is the caller's to judge.
  */
 int child_run(struct child *c, struct strata_error *err);
+/*
+ * A child run to its end on a thread of its own while the caller does
+ * other work: child_start() returns once it is started (or, when no
+ * thread may be made, once it has run), child_finish() waits for it and
+ * returns what child_run() would have, and frees `b`. child_stop() ends
+ * it (SIGTERM) if it still runs; it must still be finished, which reaps
+ * it. `c` must outlive it.
+ */
+struct child_bg;
+int child_start(struct child_bg **out, struct child *c,
+                struct strata_error *err);
+void child_stop(struct child_bg *b);
+int child_finish(struct child_bg *b, struct strata_error *err);
 bool child_succeeded(const struct child *c);
 /* "exited with status 1", "was ended by signal 9 (Killed)". */
 void child_describe_status(struct sbuf *sb, const struct child *c);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/common.h"
@@ -92,6 +93,37 @@ static void test_child_signal_and_missing(void **state)
 	child_release(&c);
 	child_release(&m);
 	sbuf_release(&sb);
+}
+
+/*
+ * In the background: a child's output collected while the caller works,
+ * and one ended by child_stop() even from a thread that blocks every
+ * signal (the child must not inherit that mask), then reaped.
+ */
+static void test_child_background(void **state)
+{
+	const char *echo[] = { "/bin/sh", "-c", "echo done", NULL };
+	const char *wait[] = { "/bin/sleep", "30", NULL };
+	struct strata_error err = STRATA_ERROR_INIT;
+	struct child c = CHILD_INIT, w = CHILD_INIT;
+	struct child_bg *b = NULL;
+	time_t t0 = time(NULL);
+
+	(void)state;
+	c.argv = echo;
+	assert_int_equal(child_start(&b, &c, &err), 0);
+	assert_int_equal(child_finish(b, &err), 0);
+	assert_true(child_succeeded(&c));
+	assert_string_equal(c.out.buf, "done\n");
+	w.argv = wait;
+	assert_int_equal(child_start(&b, &w, &err), 0);
+	child_stop(b);
+	assert_int_equal(child_finish(b, &err), 0);
+	assert_int_equal(w.signal, SIGTERM);
+	assert_true(time(NULL) - t0 < 10);
+	assert_int_equal(w.stop_fd, -1);
+	child_release(&c);
+	child_release(&w);
 }
 
 static int ticks;
@@ -216,6 +248,7 @@ int main(void)
 		cmocka_unit_test(test_child_signal_and_missing),
 		cmocka_unit_test(test_child_env_fd_tick),
 		cmocka_unit_test(test_child_feed),
+		cmocka_unit_test(test_child_background),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

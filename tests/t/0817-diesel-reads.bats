@@ -1,0 +1,105 @@
+#!/usr/bin/env bats
+# What reading diesel's directories costs: a file that is read is opened
+# at once (no stat before it), status and check read no metadata.toml,
+# and what each reads is still right (down_file, links, a FIFO, a bad
+# metadata.toml at run).
+
+load lib
+
+diesel_folder() { # N
+	local i
+	for ((i = 1; i <= $1; i++)); do
+		write_migration "2024-01-01-$(printf '%06d' "$i")_t$i/up.sql" "create table t$i (a int);"
+		write_migration "2024-01-01-$(printf '%06d' "$i")_t$i/down.sql" "drop table t$i;"
+	done
+}
+
+# The files of the folder a command looked at, by system call, in
+# $BATS_TEST_TMPDIR/trace.
+trace() {
+	# LeakSanitizer cannot run under ptrace: a sanitized build's leak
+	# check is for the other tests
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+		run strace -f -qq -e trace=openat,newfstatat,statx,faccessat,faccessat2 \
+		-o "$BATS_TEST_TMPDIR/trace" "$STRATA_BIN" "$@"
+	echo "$output"
+}
+
+calls() { # PATTERN
+	grep -c "$1" "$BATS_TEST_TMPDIR/trace" || true
+}
+
+@test "diesel reads: status opens each up.sql once with no stat of it, looks for each down.sql once, and for no metadata.toml" {
+	command -v strace >/dev/null || skip "strace is not installed"
+	sqlite_db
+	diesel_folder 20
+	write_migration 2024-01-01-000003_t3/metadata.toml 'run_in_transaction = false'
+	sqlite3 "$TEST_SQLITE" "select 1" >/dev/null
+	trace status
+	[[ $output == *"0 applied, 20 pending"* ]]
+	[ "$(calls 'metadata\.toml')" = 0 ]
+	[ "$(calls 'openat(.*/up\.sql"')" = 20 ]
+	[ "$(calls 'newfstatat(.*/up\.sql"')" = 0 ]
+	[ "$(calls '/down\.sql"')" = 20 ]
+}
+
+@test "diesel reads: run opens each file once with no stat before it, and reads each metadata.toml" {
+	command -v strace >/dev/null || skip "strace is not installed"
+	sqlite_db
+	diesel_folder 20
+	write_migration 2024-01-01-000003_t3/metadata.toml 'run_in_transaction = false'
+	trace run
+	[ "$status" -eq 0 ]
+	[ "$(calls 'openat(.*/up\.sql"')" = 20 ]
+	[ "$(calls 'openat(.*/down\.sql"')" = 20 ]
+	[ "$(calls 'stat.*/\(up\|down\)\.sql"')" = 0 ]
+	[ "$(calls 'metadata\.toml')" = 20 ]
+	[ "$(query_db "select count(*) from __diesel_schema_migrations")" = 20 ]
+}
+
+@test "diesel reads: status's down_file is each directory's down.sql, or null without one" {
+	sqlite_db
+	diesel_folder 2
+	rm migrations/2024-01-01-000002_t2/down.sql
+	sqlite3 "$TEST_SQLITE" "select 1" >/dev/null
+	run strata status --format json
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(jq -r '[.migrations[].down_file] | map(. // "null") | join(" ")' <<<"$output")" = "migrations/2024-01-01-000001_t1/down.sql null" ]
+}
+
+@test "diesel reads: a bad metadata.toml is for run to refuse; status, which runs nothing, reads none" {
+	sqlite_db
+	diesel_folder 1
+	write_migration 2024-01-01-000001_t1/metadata.toml 'run_in_transaction = "no"'
+	sqlite3 "$TEST_SQLITE" "select 1" >/dev/null
+	run strata status
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ $output == *"0 applied, 1 pending"* ]]
+	run strata run
+	[ "$status" -ne 0 ]
+	[[ $output == *"metadata.toml' line 1: run_in_transaction is not true or false"* ]]
+}
+
+@test "diesel reads: an up.sql linked inside the folder is read, a FIFO is refused without waiting on it" {
+	sqlite_db
+	diesel_folder 1
+	mkdir -p migrations/shared
+	printf 'create table linked (a int);\n' >migrations/shared/linked.sql
+	mkdir migrations/2024-01-01-000002_linked
+	ln -s ../shared/linked.sql migrations/2024-01-01-000002_linked/up.sql
+	run strata run
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(query_db "select count(*) from sqlite_master where name = 'linked'")" = 1 ]
+	mkdir migrations/2024-01-01-000003_fifo
+	mkfifo migrations/2024-01-01-000003_fifo/up.sql
+	run timeout 10 "$STRATA_BIN" status
+	echo "$output"
+	[ "$status" -ne 124 ]
+	[[ $output == *"2024-01-01-000003_fifo/up.sql' is not a regular file"* ]]
+	run timeout 10 "$STRATA_BIN" run
+	[ "$status" -ne 124 ]
+	[[ $output == *"2024-01-01-000003_fifo/up.sql' is not a regular file"* ]]
+}
