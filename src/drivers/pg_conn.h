@@ -52,6 +52,13 @@ struct pg_conn {
 	int64_t lock_key;
 	int64_t tool_lock_key; /* golang-migrate's, beside it; 0: none */
 	int64_t busy_key;      /* the key another session held last */
+	/*
+	 * A random key the lock session holds beside the lock's while it
+	 * lives: the check before each COMMIT looks at this one, which no
+	 * other session can hold, so that a lock taken over by a successor
+	 * after the lock session ended is not taken for ours.
+	 */
+	int64_t session_key;
 	bool is_locked;
 	/* while a migration's statement waits: who blocks it, sampled on
 	 * the lock connection */

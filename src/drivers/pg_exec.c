@@ -583,14 +583,14 @@ static int send_sql(struct pg_conn *pc, struct pipeline *pl,
  * server's view: else a division by zero aborts it, and the COMMIT after
  * rolls back (pipeline_sync() says why). A lock lost while the statements
  * ran is thus never committed past, without waiting for their results
- * before the COMMIT is sent. A shared try of the key fails only while a
- * session holds it: one look at the key's own entry, where a read of
- * pg_locks scans the server's whole lock table (a few hundred µs per
- * migration where max_locks_per_transaction is large). A held key is the
- * lock session's: it holds it until it ends, and one that ended is seen
- * (pglock_check()) before the next transaction is sent; the history's
- * primary key backs up a successor that took it meanwhile. A free key is
- * taken for this transaction only, which the division rolls back.
+ * before the COMMIT is sent. The key looked at is the lock session's own
+ * (pg_conn.h, session_key), held while it lives, and it lives holding the
+ * lock: a successor that took the lock after it ended is not mistaken for
+ * it. A shared try of the key fails only while a session holds it: one
+ * look at the key's own entry, where a read of pg_locks scans the
+ * server's whole lock table (a few hundred µs per migration where
+ * max_locks_per_transaction is large). A free key is taken for this
+ * transaction only, which the division rolls back.
  */
 static int send_lock_check(struct pg_conn *pc, struct pipeline *pl,
                            const struct batch_item *it)
@@ -603,7 +603,7 @@ static int send_lock_check(struct pg_conn *pc, struct pipeline *pl,
 	        sql, sizeof(sql),
 	        "SELECT 1 / (NOT pg_catalog.pg_try_advisory_xact_lock_shared('%" PRId64
 	        "'::bigint))::int",
-	        pc->lock_key);
+	        pc->session_key);
 	return send_text(pc, pl, it, sql);
 }
 

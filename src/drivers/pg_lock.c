@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <sys/random.h>
 #include "drivers/pq.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -358,6 +359,50 @@ void pglock_announce(struct pg_conn *pc, bool is_reset)
 }
 
 /*
+ * The lock session's own key (pg_conn.h, session_key), taken once the
+ * lock is: random, so that no other session holds it; another draw in
+ * the unlikely case that one does.
+ */
+static int take_session_key(struct pg_conn *pc, struct strata_error *err)
+{
+	char key[24];
+	const char *vals[] = { key };
+	PGresult *res;
+	bool got = false;
+
+	for (int attempt = 0; !got && attempt < 8; attempt++) {
+		int64_t k;
+
+		if (getrandom(&k, sizeof(k), 0) != (ssize_t)sizeof(k))
+			return strata_error_set(
+			        err, STRATA_EFAILED,
+			        "could not draw a random lock key: %s",
+			        strerror(errno));
+		if (k == pc->lock_key || k == pc->tool_lock_key)
+			continue;
+		snprintf(key, sizeof(key), "%" PRId64, k);
+		res = PQexecParams(pc->lock_pg,
+		                   "SELECT pg_try_advisory_lock($1::bigint)", 1,
+		                   NULL, vals, NULL, NULL, 0);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK ||
+		    PQntuples(res) != 1) {
+			int rc = pgsession_error(err, pc->lock_pg, res);
+
+			PQclear(res);
+			return rc;
+		}
+		got = !strcmp(PQgetvalue(res, 0, 0), "t");
+		PQclear(res);
+		if (got)
+			pc->session_key = k;
+	}
+	return got ? 0
+	           : strata_error_set(
+	                     err, STRATA_EFAILED,
+	                     "could not take the lock session's own key");
+}
+
+/*
  * 1 when taken (both keys, when another tool's is taken too), 0 when
  * someone else holds one (pc->busy_key), -1 on error. A key taken alone
  * is given back at once, so that neither runner holds half.
@@ -388,7 +433,7 @@ static int try_lock(struct pg_conn *pc, struct strata_error *err)
 		got_tool = !strcmp(PQgetvalue(res, 0, 1), "t");
 	PQclear(res);
 	if (got && got_tool)
-		return 1;
+		return take_session_key(pc, err) < 0 ? -1 : 1;
 	pc->busy_key = got ? pc->tool_lock_key : pc->lock_key;
 	if (has_tool && got != got_tool)
 		PQclear(PQexecParams(

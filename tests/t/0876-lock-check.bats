@@ -55,7 +55,7 @@ loses_lock() {
 	strata "$@" >"$BATS_TEST_TMPDIR/out" 2>&1 &
 	local job=$!
 	await_sql "SELECT pid FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%pg_sleep(1.5)%' AND pid <> pg_backend_pid()" >/dev/null
-	pid=$(await_sql "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted")
+	pid=$(await_sql "SELECT DISTINCT pid FROM pg_locks WHERE locktype = 'advisory' AND granted")
 	psql_db "SELECT pg_terminate_backend($pid)" >/dev/null
 	local rc=0
 	wait "$job" || rc=$?
@@ -81,6 +81,34 @@ loses_lock() {
 	assert_equal "$(psql_db "SELECT count(*) FROM _strata_audit WHERE action = 'revert' AND outcome = 'success'")" 0
 	strata revert --all
 	assert_equal "$(psql_db 'SELECT count(*) FROM _sqlx_migrations')" 0
+}
+
+# The check looks at the lock session's own key, not at the lock's: a
+# lock session that ended while its client could not see it (stopped
+# here; a dead network in the field), and a successor that took the lock
+# meanwhile, are not taken for the lock still being ours.
+@test "lock check: a successor holding the lock after the lock session ended does not let the migration commit" {
+	write_migration 1_a.sql "CREATE TABLE a (id int); SELECT pg_sleep(2);"
+	strata run >"$BATS_TEST_TMPDIR/first" 2>&1 &
+	local first=$! pid rc=0
+	await_sql "SELECT pid FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%pg_sleep(2)%' AND pid <> pg_backend_pid()" >/dev/null
+	# the whole transaction, its check and COMMIT included, is sent
+	kill -STOP "$first"
+	pid=$(await_sql "SELECT DISTINCT pid FROM pg_locks WHERE locktype = 'advisory' AND granted")
+	psql_db "SELECT pg_terminate_backend($pid)" >/dev/null
+	# a successor takes the lock, finds 1 pending, and waits on a's name
+	strata run >"$BATS_TEST_TMPDIR/second" 2>&1 || rc=$?
+	kill -CONT "$first"
+	echo "# second: exit $rc: $(cat "$BATS_TEST_TMPDIR/second")" >&3
+	assert_equal "$rc" 0
+	rc=0
+	wait "$first" || rc=$?
+	echo "# first: exit $rc: $(cat "$BATS_TEST_TMPDIR/first")" >&3
+	assert [ "$rc" -ne 0 ]
+	run cat "$BATS_TEST_TMPDIR/first"
+	assert_output --partial "lost the migration lock"
+	assert_equal "$(psql_db 'SELECT count(*) FROM _sqlx_migrations')" 1
+	assert_equal "$(psql_db "SELECT count(*) FROM _strata_audit WHERE action = 'apply' AND outcome = 'success'")" 1
 }
 
 # The names of the prepared statements that ran $2 since byte $1 of the
