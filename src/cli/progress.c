@@ -92,14 +92,17 @@ static void stamp(char *buf, size_t size)
 	snprintf(buf + n, size - n, ".%03ldZ", ts.tv_nsec / 1000000);
 }
 
-void cli_progress_stamp(struct cli *cli)
+void cli_progress_stamp(struct cli *cli, char buf[static 40])
 {
-	char ts[40];
+	size_t n;
 
+	*buf = '\0';
 	if (cli->progress.mode != PROGRESS_PLAIN)
 		return;
-	stamp(ts, sizeof(ts));
-	fprintf(stderr, "%s ", ts);
+	stamp(buf, 39);
+	n = strlen(buf);
+	buf[n] = ' ';
+	buf[n + 1] = '\0';
 }
 
 /* "0.4 s", "12.4 s", "1m 05s", "2h 07m". */
