@@ -484,7 +484,7 @@ void cli_warn(struct cli *cli, const char *fmt, ...)
 	if (cli->verbosity < 0)
 		return;
 	cli_end_progress(cli);
-	cli_progress_stamp(cli, ts);
+	cli_progress_stamp_text(cli, ts);
 	va_start(ap, fmt);
 	msg = vsafe_format(fmt, ap);
 	va_end(ap);
@@ -503,7 +503,7 @@ void cli_info(struct cli *cli, const char *fmt, ...)
 	if (cli->verbosity < 0)
 		return;
 	cli_end_progress(cli);
-	cli_progress_stamp(cli, ts);
+	cli_progress_stamp_text(cli, ts);
 	va_start(ap, fmt);
 	msg = vsafe_format(fmt, ap);
 	va_end(ap);

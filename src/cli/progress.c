@@ -92,7 +92,15 @@ static void stamp(char *buf, size_t size)
 	snprintf(buf + n, size - n, ".%03ldZ", ts.tv_nsec / 1000000);
 }
 
-void cli_progress_stamp(struct cli *cli, char buf[static 40])
+void cli_progress_stamp(struct cli *cli)
+{
+	char ts[40];
+
+	cli_progress_stamp_text(cli, ts);
+	fputs(ts, stderr);
+}
+
+void cli_progress_stamp_text(struct cli *cli, char buf[static 40])
 {
 	size_t n;
 
