@@ -352,6 +352,9 @@ void cli_progress_clear(struct cli *cli);
 void cli_progress_restore(struct cli *cli);
 /* The timestamp that starts a line in the plain mode. */
 void cli_progress_stamp(struct cli *cli);
+/* The same with its space, in `buf` ("" in the other modes): a line
+ * written whole in one write. */
+void cli_progress_stamp_text(struct cli *cli, char buf[static 40]);
 /* Whether a BLOCKED event names another blocker than the last printed. */
 bool cli_progress_is_new_blocker(struct cli *cli,
                                  const struct strata_event *ev);

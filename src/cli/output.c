@@ -477,17 +477,18 @@ int cli_usage_error(struct cli *cli, const char *cmd, const char *fmt, ...)
 
 void cli_warn(struct cli *cli, const char *fmt, ...)
 {
+	char ts[40];
 	va_list ap;
 	char *msg;
 
 	if (cli->verbosity < 0)
 		return;
 	cli_end_progress(cli);
-	cli_progress_stamp(cli);
+	cli_progress_stamp_text(cli, ts);
 	va_start(ap, fmt);
 	msg = vsafe_format(fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "strata: %swarning:%s %s\n",
+	fprintf(stderr, "%sstrata: %swarning:%s %s\n", ts,
 	        cli_color(cli, true, YELLOW), cli_color(cli, true, NULL), msg);
 	free(msg);
 }
@@ -495,17 +496,19 @@ void cli_warn(struct cli *cli, const char *fmt, ...)
 /* Progress and informational lines: stderr, silenced by -q. */
 void cli_info(struct cli *cli, const char *fmt, ...)
 {
+	char ts[40];
 	va_list ap;
 	char *msg;
 
 	if (cli->verbosity < 0)
 		return;
 	cli_end_progress(cli);
-	cli_progress_stamp(cli);
+	cli_progress_stamp_text(cli, ts);
 	va_start(ap, fmt);
 	msg = vsafe_format(fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "%s\n", msg);
+	/* one write: a line of a log shared with others stays whole */
+	fprintf(stderr, "%s%s\n", ts, msg);
 	free(msg);
 }
 

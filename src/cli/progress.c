@@ -96,10 +96,21 @@ void cli_progress_stamp(struct cli *cli)
 {
 	char ts[40];
 
+	cli_progress_stamp_text(cli, ts);
+	fputs(ts, stderr);
+}
+
+void cli_progress_stamp_text(struct cli *cli, char buf[static 40])
+{
+	size_t n;
+
+	*buf = '\0';
 	if (cli->progress.mode != PROGRESS_PLAIN)
 		return;
-	stamp(ts, sizeof(ts));
-	fprintf(stderr, "%s ", ts);
+	stamp(buf, 39);
+	n = strlen(buf);
+	buf[n] = ' ';
+	buf[n + 1] = '\0';
 }
 
 /* "0.4 s", "12.4 s", "1m 05s", "2h 07m". */

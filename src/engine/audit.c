@@ -72,12 +72,22 @@ static char *git_head(const char *dir)
 	return head;
 }
 
-static const char *os_user(void)
+/* The process's user, host and pid, kept on `db` for the rows after. */
+static void look_up_identity(struct strata_db *db)
 {
-	struct passwd *pw = getpwuid(geteuid());
-	const char *env = getenv("USER");
+	struct passwd *pw;
+	const char *user;
+	char host[256] = "";
 
-	return pw ? pw->pw_name : env;
+	if (db->has_identity)
+		return;
+	pw = getpwuid(geteuid());
+	user = pw ? pw->pw_name : getenv("USER");
+	db->os_user = user ? xstrdup(user) : NULL;
+	if (gethostname(host, sizeof(host) - 1) == 0 && *host)
+		db->host = xstrdup(host);
+	db->pid = getpid();
+	db->has_identity = true;
 }
 
 /*
@@ -208,7 +218,7 @@ int audit_add_batch_columns(struct strata_db *db, struct strata_error *err)
 void audit_add_to(struct batch *b, struct strata_db *db,
                   const struct audit_entry *e)
 {
-	char started[64], finished[64], host[256] = "";
+	char started[64], finished[64];
 	struct sbuf sql = SBUF_INIT, msg = SBUF_INIT;
 	int64_t now = audit_now_ns();
 	int64_t begun = e->started_at_ns ? e->started_at_ns : now;
@@ -221,8 +231,7 @@ void audit_add_to(struct batch *b, struct strata_db *db,
 	iso_time(started, begun);
 	/* timed by the server: the end is the start and what it measured */
 	iso_time(finished, e->elapsed_ns ? begun : now);
-	if (gethostname(host, sizeof(host) - 1) < 0)
-		host[0] = '\0';
+	look_up_identity(db);
 	if (e->error) {
 		sbuf_adds(&msg, e->error->message ? e->error->message : "");
 		if (e->error->file)
@@ -255,10 +264,9 @@ void audit_add_to(struct batch *b, struct strata_db *db,
 			{ .type = DBV_TEXT, .s = finished },
 			DBV_INT(e->duration_ns ? e->duration_ns : now - begun),
 			DBV_INT(db->lock_wait_ns),
-			DBV_TEXT(os_user()),
-			*host ? (struct db_value){ .type = DBV_TEXT, .s = host }
-			      : (struct db_value){ .type = DBV_NULL },
-			DBV_INT(getpid()),
+			DBV_TEXT(db->os_user),
+			DBV_TEXT(db->host),
+			DBV_INT(db->pid),
 			DBV_TEXT(STRATA_VERSION),
 			DBV_TEXT(db->command),
 			DBV_TEXT(db->git_commit),

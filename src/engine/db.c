@@ -290,6 +290,8 @@ void strata_db_close(struct strata_db *db)
 	table_name_release(&db->audit);
 	free(db->command);
 	free(db->git_commit);
+	free(db->os_user);
+	free(db->host);
 	free(db->step_note);
 	free(db);
 }

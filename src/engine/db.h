@@ -20,6 +20,11 @@ struct strata_db {
 	char *command;    /* opts.command, owned */
 	char *git_commit; /* of the source, once looked up */
 	bool has_git_lookup;
+	/* the audit rows' os_user, host and pid, looked up once: the user's
+	 * lookup reads /etc/passwd, which a run of many migrations felt */
+	char *os_user, *host;
+	int64_t pid;
+	bool has_identity;
 	bool has_audit;       /* the audit table is known to exist */
 	bool is_layout_bound; /* by the first source: db_bind_layout() */
 	bool is_lock_probe; /* this attempt has another after it: see migrate.c
