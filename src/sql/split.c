@@ -40,6 +40,10 @@
 
 #include <assert.h>
 
+/* a file of a million INSERTs holds a million of these */
+_Static_assert(sizeof(struct strata_stmt) <= 24,
+               "a statement's entry outgrew its 24 bytes");
+
 /* Every `what` the classifiers give, by number (a pointer is 8 bytes). */
 static const char *const whats[] = {
 	NULL,
