@@ -43,10 +43,10 @@ static bool is_repeatable(const struct strata_script *s, size_t k)
 		return false;
 	if (!st->what)
 		return true;
-	if (!strcmp(st->what, "CREATE INDEX CONCURRENTLY"))
+	if (!strcmp(stmt_what(st), "CREATE INDEX CONCURRENTLY"))
 		return st->index_kind == 'c';
-	return strcmp(st->what, "REINDEX CONCURRENTLY") != 0 &&
-	       strcmp(st->what,
+	return strcmp(stmt_what(st), "REINDEX CONCURRENTLY") != 0 &&
+	       strcmp(stmt_what(st),
 	              "ALTER TABLE ... DETACH PARTITION CONCURRENTLY") != 0;
 }
 
@@ -66,7 +66,7 @@ static bool is_concurrent(const struct strata_stmt *st)
 	};
 
 	for (size_t i = 0; st->what && i < ARRAY_SIZE(whats); i++)
-		if (!strcmp(st->what, whats[i]))
+		if (!strcmp(stmt_what(st), whats[i]))
 			return true;
 	return false;
 }
@@ -131,8 +131,8 @@ static int invalid_indexes(struct db_rows *out, struct strata_db *db,
 	struct db_value v[4];
 
 	v[0] = (struct db_value){ .type = DBV_TEXT, .s = kind };
-	v[1] = DBV_TEXT(st->index_target);
-	v[2] = DBV_TEXT(st->index_name);
+	v[1] = DBV_TEXT(st->index->target);
+	v[2] = DBV_TEXT(st->index->name);
 	v[3] = DBV_TEXT(is_to_drop ? "t" : "f");
 	memset(out, 0, sizeof(*out));
 	return db->drv->query(db->conn, sql, 4, v, out, err);
@@ -207,7 +207,7 @@ static void drop_after_failure(struct strata_db *db,
 		return;
 	err->detail = NULL;
 	if (drop_invalid_indexes(db, st, &dropped, &ignored) < 0) {
-		sbuf_add_ident(&name, st->index_name);
+		sbuf_add_ident(&name, st->index->name);
 		strata_error_detail(
 		        err,
 		        "%s%sThe invalid index %s it may have left could not be dropped (%s): drop it (DROP INDEX CONCURRENTLY IF EXISTS) before running it again.",

@@ -406,6 +406,11 @@ int strata_migrate_run(struct strata_run_result *out, struct strata_db *db,
 	    lint_end(lint, db, opts, err) < 0 ||
 	    open_replicas(db, &plan, opts, err) < 0)
 		goto done;
+	/* its judgement made: what it kept of each statement (as many
+	 * entries as a large file has statements) need not last the run */
+	strata_lint_free(lint);
+	lint = NULL;
+	ctx.lint = NULL;
 	if (opts->is_dry_run) {
 		for (size_t i = 0; i < plan.n; i++)
 			dry_run_step(db, &plan.steps[i], i);

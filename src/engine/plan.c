@@ -262,7 +262,8 @@ static int check_step(struct plan_step *step, const struct plan_ctx *ctx,
 		i = first_flagged(s, STMT_NO_TXN);
 		stmt_error(step, i, STRATA_EVALIDATE, err,
 		           "%s cannot run inside a transaction block",
-		           s->stmts[i].what ? s->stmts[i].what : "statement");
+		           stmt_what(&s->stmts[i]) ? stmt_what(&s->stmts[i])
+		                                   : "statement");
 		return no_transaction_hint(err, ctx_layout(ctx), step);
 	} else {
 		step->mode = MODE_TXN;

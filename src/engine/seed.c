@@ -42,8 +42,9 @@ static int check_seed(const struct plan_step *step, struct strata_error *err)
 
 		if (!why)
 			continue;
-		strata_error_set(err, STRATA_EVALIDATE, "%s %s",
-		                 st->what ? st->what : "this statement", why);
+		strata_error_set(
+		        err, STRATA_EVALIDATE, "%s %s",
+		        stmt_what(st) ? stmt_what(st) : "this statement", why);
 		error_set_location(err, step->path, step->sql, step->len,
 		                   st->token_offset);
 		err->statement = (int)i + 1;

@@ -40,6 +40,58 @@
 
 #include <assert.h>
 
+/* a file of a million INSERTs holds a million of these */
+_Static_assert(sizeof(struct strata_stmt) <= 24,
+               "a statement's entry outgrew its 24 bytes");
+
+/* Every `what` the classifiers give, by number (a pointer is 8 bytes). */
+static const char *const whats[] = {
+	NULL,
+	"BEGIN",
+	"START TRANSACTION",
+	"COMMIT",
+	"ROLLBACK",
+	"PREPARE TRANSACTION",
+	"COMMIT PREPARED",
+	"ROLLBACK PREPARED",
+	"REINDEX CONCURRENTLY",
+	"REINDEX SCHEMA",
+	"REINDEX SYSTEM",
+	"REINDEX DATABASE",
+	"ALTER TABLE ... DETACH PARTITION CONCURRENTLY",
+	"ALTER SUBSCRIPTION ... REFRESH PUBLICATION",
+	"ALTER SUBSCRIPTION ... PUBLICATION with refresh",
+	"CREATE SUBSCRIPTION",
+	"CREATE INDEX CONCURRENTLY",
+	"DROP INDEX CONCURRENTLY",
+	"VACUUM",
+	"ALTER SYSTEM",
+	"CREATE DATABASE",
+	"DROP DATABASE",
+	"ALTER DATABASE SET TABLESPACE",
+	"CREATE TABLESPACE",
+	"DROP TABLESPACE",
+	"CLUSTER",
+	"DROP SUBSCRIPTION",
+	"DISCARD ALL",
+	"COPY FROM STDIN",
+};
+
+uint8_t stmt_what_id(const char *what)
+{
+	if (!what)
+		return 0;
+	for (size_t i = 1; i < ARRAY_SIZE(whats); i++)
+		if (!strcmp(whats[i], what))
+			return (uint8_t)i;
+	BUG("a statement's kind missing from whats[]");
+}
+
+const char *stmt_what(const struct strata_stmt *st)
+{
+	return st->what < ARRAY_SIZE(whats) ? whats[st->what] : NULL;
+}
+
 void split_add_stmt(struct stmts *s, size_t offset, size_t end,
                     size_t token_offset, unsigned flags, const char *what)
 {
@@ -47,14 +99,13 @@ void split_add_stmt(struct stmts *s, size_t offset, size_t end,
 
 	XGROW(s->v, s->alloc, s->n + 1);
 	st = &s->v[s->n++];
-	st->offset = offset;
-	st->len = end - offset;
-	st->token_offset = token_offset;
-	st->flags = flags;
-	st->what = what;
+	st->offset = (uint32_t)offset;
+	st->len = (uint32_t)(end - offset);
+	st->token_offset = (uint32_t)token_offset;
+	st->flags = (uint16_t)flags;
+	st->what = stmt_what_id(what);
 	st->index_kind = 0;
-	st->index_target = NULL;
-	st->index_name = NULL;
+	st->index = NULL;
 }
 
 /* ---- the entry points --------------------------------------------------- */
@@ -131,6 +182,11 @@ int split_pg_keep(struct strata_script *out, const char *sql, size_t len,
 	if (strlen(sql) != len)
 		return strata_error_set(err, STRATA_EVALIDATE,
 		                        "SQL text holds a NUL byte");
+	if (len > SPLIT_MAX_LEN)
+		return strata_error_set(
+		        err, STRATA_EVALIDATE,
+		        "SQL text of %zu bytes is too long to split (4 GiB at most)",
+		        len);
 	if (len > PG_PIECES_FROM && split_pieces(out, sql, len) == 0)
 		return 0; /* no trees kept: the linter parses the pieces */
 
@@ -173,14 +229,21 @@ done:
 	return rc;
 }
 
+void stmt_index_free(struct strata_stmt_index *ix)
+{
+	if (!ix)
+		return;
+	free(ix->target);
+	free(ix->name);
+	free(ix);
+}
+
 void script_release(struct strata_script *s)
 {
 	if (!s)
 		return;
-	for (size_t i = 0; i < s->n; i++) {
-		free(s->stmts[i].index_name);
-		free(s->stmts[i].index_target);
-	}
+	for (size_t i = 0; i < s->n; i++)
+		stmt_index_free(s->stmts[i].index);
 	free(s->stmts);
 	free(s->parse_error);
 	memset(s, 0, sizeof(*s));

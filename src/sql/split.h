@@ -11,23 +11,43 @@ enum stmt_flag {
 	STMT_COPY_STDIN = 1 << 2, /* COPY … FROM STDIN: needs a data stream */
 };
 
+/* What a concurrent build or rebuild names (see strata_stmt.index_kind). */
+struct strata_stmt_index {
+	char *target;
+	char *name;
+};
+
+/*
+ * One statement, by place in the script's text (never a copy of it): a
+ * script of a million INSERTs holds a million of these, so it takes 24
+ * bytes (32-bit places: split refuses a text of 4 GiB or more, what it is
+ * by a number, see stmt_what()) and what few need more is allocated apart.
+ */
 struct strata_stmt {
-	size_t offset; /* bytes into the script, including leading comments */
-	size_t len;    /* through the terminating ';', when there is one */
-	size_t token_offset; /* the first token after comments and space */
-	unsigned flags;
-	const char *what; /* when flagged: "CREATE INDEX CONCURRENTLY"... */
+	uint32_t offset; /* bytes into the script, including leading comments */
+	uint32_t token_offset; /* the first token after comments and space */
+	uint32_t len; /* through the terminating ';', if there is one */
+	uint16_t flags;
 	/*
 	 * What a concurrent build or rebuild may leave invalid, found in the
-	 * catalog by these (never by the statement's text): index_kind 'c'
-	 * CREATE INDEX CONCURRENTLY of index_name (unquoted, in the schema of
-	 * the table index_target); 'i', 't', 's' REINDEX ... CONCURRENTLY of
-	 * the index, table or schema index_target (quoted for SQL); 0: none.
+	 * catalog by `index` (never by the statement's text): index_kind 'c'
+	 * CREATE INDEX CONCURRENTLY of index->name (unquoted, in the schema of
+	 * the table index->target); 'i', 't', 's' REINDEX ... CONCURRENTLY of
+	 * the index, table or schema index->target (quoted for SQL); 0: none
+	 * (and index NULL).
 	 */
 	char index_kind;
-	char *index_target;
-	char *index_name;
+	uint8_t what; /* when flagged, see stmt_what(); 0: none */
+	struct strata_stmt_index *index;
 };
+
+/* What a flagged statement is ("CREATE INDEX CONCURRENTLY"...), or NULL. */
+const char *stmt_what(const struct strata_stmt *st);
+/* The number of `what` (NULL: 0) for strata_stmt.what. */
+uint8_t stmt_what_id(const char *what);
+
+/* The longest text split: statements' lengths are 32-bit. */
+#define SPLIT_MAX_LEN ((size_t)UINT32_MAX)
 
 struct strata_script {
 	const char *sql; /* borrowed: the file's text */
@@ -41,6 +61,7 @@ struct strata_script {
 };
 
 void script_release(struct strata_script *s);
+void stmt_index_free(struct strata_stmt_index *ix);
 /* The statement's text, NUL-terminated, in `sb` (reset first). */
 void script_stmt_text(struct sbuf *sb, const struct strata_script *s, size_t i);
 
@@ -75,7 +96,7 @@ void pg_trees_release(struct pg_trees *t);
  * keeps no trees, and the linter parses the pieces again itself.
  */
 #define PG_PIECES_FROM (4u << 20)
-#define PG_PIECE_SIZE  (1u << 20)
+#define PG_PIECE_SIZE  (128u << 10)
 /*
  * The linter (which keeps no tree past its statement) lints a text past
  * LINT_PIECES_FROM bytes in pieces of about LINT_PIECE_SIZE: its memory

@@ -54,12 +54,13 @@ static void concurrent_index_target(struct strata_stmt *st,
 		    !ix->relation || !ix->relation->relname)
 			return;
 		st->index_kind = 'c';
-		st->index_target = quoted_range_var(ix->relation);
-		st->index_name = xstrdup(ix->idxname);
+		st->index = xcalloc(1, sizeof(*st->index));
+		st->index->target = quoted_range_var(ix->relation);
+		st->index->name = xstrdup(ix->idxname);
 		return;
 	}
 	if (n->node_case != PG_QUERY__NODE__NODE_REINDEX_STMT || !st->what ||
-	    strcmp(st->what, "REINDEX CONCURRENTLY"))
+	    strcmp(stmt_what(st), "REINDEX CONCURRENTLY"))
 		return;
 	r = n->reindex_stmt;
 	switch (r->kind) {
@@ -71,14 +72,16 @@ static void concurrent_index_target(struct strata_stmt *st,
 		        r->kind == PG_QUERY__REINDEX_OBJECT_TYPE__REINDEX_OBJECT_INDEX
 		                ? 'i'
 		                : 't';
-		st->index_target = quoted_range_var(r->relation);
+		st->index = xcalloc(1, sizeof(*st->index));
+		st->index->target = quoted_range_var(r->relation);
 		return;
 	case PG_QUERY__REINDEX_OBJECT_TYPE__REINDEX_OBJECT_SCHEMA:
 		if (!r->name || !*r->name)
 			return;
 		sbuf_add_ident(&q, r->name);
 		st->index_kind = 's';
-		st->index_target = sbuf_detach(&q, NULL);
+		st->index = xcalloc(1, sizeof(*st->index));
+		st->index->target = sbuf_detach(&q, NULL);
 		return;
 	default:
 		return;

@@ -216,7 +216,7 @@ int split_pieces(struct strata_script *out, const char *sql, size_t len)
 	}
 	if (r < 0) {
 		for (size_t i = 0; i < st.n; i++)
-			free(st.v[i].index_name);
+			stmt_index_free(st.v[i].index);
 		free(st.v);
 		return -1;
 	}

@@ -17,13 +17,15 @@
 
 /*
  * A private `:memory:` connection on which statements are prepared, never
- * run, so that SQLite's own parser says what they are; and a copy of the
- * script that sqlite3_complete() can read up to any `;` (it wants a NUL).
+ * run, so that SQLite's own parser says what they are. The script is
+ * read where it lies (a copy of a large file would double its memory);
+ * sqlite3_complete(), which reads to a NUL, gets a copy of one statement.
  */
 struct classifier {
 	sqlite3 *db;
-	unsigned flags; /* what the authorizer saw */
-	char *text;     /* the script, NUL-terminated, cut only for a moment */
+	unsigned flags;   /* what the authorizer saw */
+	const char *text; /* the script, NUL-terminated */
+	char *copy;       /* the script's copy, when the caller's ends no NUL */
 	size_t len;
 	struct sbuf buf;
 };
@@ -76,7 +78,11 @@ static int classifier_init(struct classifier *k, const char *sql, size_t len,
 		return -1;
 	}
 	sqlite3_set_authorizer(k->db, authorize, k);
-	k->text = xstrndup(sql, len);
+	/* prepare() reads to a NUL (given a length, SQLite copies the text) */
+	if (sql[len] == '\0')
+		k->text = sql;
+	else
+		k->text = k->copy = xstrndup(sql, len);
 	k->len = len;
 	return 0;
 }
@@ -85,7 +91,8 @@ static void classifier_release(struct classifier *k)
 {
 	sqlite3_close(k->db);
 	k->db = NULL;
-	free(k->text);
+	free(k->copy);
+	k->copy = NULL;
 	k->text = NULL;
 	sbuf_release(&k->buf);
 }
@@ -197,13 +204,13 @@ static bool classify(struct classifier *k, struct strata_stmt *out,
 	if (rc == SQLITE_OK && !st)
 		return false;
 	tok = first_token(k, p, n);
-	out->token_offset = out->offset + tok;
+	out->token_offset = (uint32_t)(out->offset + tok);
 	if (st && (seen & STMT_TXN_CONTROL)) {
 		out->flags |= STMT_TXN_CONTROL;
 	} else if (st && !sqlite3_stmt_readonly(st) &&
 	           is_vacuum(k, p + tok, n - tok)) {
 		out->flags |= STMT_NO_TXN;
-		out->what = "VACUUM";
+		out->what = stmt_what_id("VACUUM");
 	}
 	sqlite3_finalize(st);
 	return true;
@@ -212,13 +219,9 @@ static bool classify(struct classifier *k, struct strata_stmt *out,
 /* Whether sqlite3_complete() finds text[start..semi] complete. */
 static bool is_complete_at(struct classifier *k, size_t start, size_t semi)
 {
-	char saved = k->text[semi + 1];
-	bool is_complete;
-
-	k->text[semi + 1] = '\0';
-	is_complete = sqlite3_complete(k->text + start) != 0;
-	k->text[semi + 1] = saved;
-	return is_complete;
+	sbuf_reset(&k->buf);
+	sbuf_add(&k->buf, k->text + start, semi + 1 - start);
+	return sqlite3_complete(k->buf.buf) != 0;
 }
 
 /*
@@ -288,6 +291,11 @@ int split_sqlite(struct strata_script *out, const char *sql, size_t len,
 	memset(out, 0, sizeof(*out));
 	out->sql = sql;
 	out->len = len;
+	if (len > SPLIT_MAX_LEN)
+		return strata_error_set(
+		        err, STRATA_EVALIDATE,
+		        "SQL text of %zu bytes is too long to split (4 GiB at most)",
+		        len);
 	if (classifier_init(&k, sql, len, err) < 0) {
 		classifier_release(&k);
 		return -1;
@@ -302,8 +310,8 @@ int split_sqlite(struct strata_script *out, const char *sql, size_t len,
 			end = len;
 			next = len;
 		}
-		st.offset = start;
-		st.len = end - start;
+		st.offset = (uint32_t)start;
+		st.len = (uint32_t)(end - start);
 		if (classify(&k, &st, sql + start, end - start)) {
 			/* what SQLite would refuse only once the statements
 			 * before it ran: refused before anything runs */

@@ -8,7 +8,8 @@
 /*
  * `sql` as SQLite's statements (see strata_script): each ends where
  * sqlite3_complete() says, and is classified by preparing it on a private
- * `:memory:` connection. Fails (STRATA_EVALIDATE) on a NUL byte.
+ * `:memory:` connection; `sql[len]` is read (a NUL there spares a copy).
+ * Fails (STRATA_EVALIDATE) on a NUL byte inside.
  */
 int split_sqlite(struct strata_script *out, const char *sql, size_t len,
                  struct strata_error *err);

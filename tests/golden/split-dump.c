@@ -86,7 +86,7 @@ static void dump(const struct strata_script *s)
 
 		text_line_col(s->sql, s->len, st->token_offset, &line, NULL);
 		printf("\n-- statement %zu, line %d, flags: ", i + 1, line);
-		print_flags(st->flags, st->what);
+		print_flags(st->flags, stmt_what(st));
 		putchar('\n');
 		fwrite(s->sql + st->token_offset, 1,
 		       st->offset + st->len - st->token_offset, stdout);

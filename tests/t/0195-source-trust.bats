@@ -438,35 +438,35 @@ peak_kib() {
 	tail -1 "$BATS_TEST_TMPDIR/rss"
 }
 
-# Within 3x the file's size, plus what parsing one piece at a time takes
-# whatever the size (it was fifty times the size, parsed whole).
-@test "large file: memory for one migration stays within 3x its size (run, lint, status; PostgreSQL and SQLite)" {
+# At most 3x the file's size in all (the process's own memory included):
+# statements are kept as places in the file's one copy, and the file is
+# parsed a piece at a time. PostgreSQL's run sends the whole text once more
+# for its audit row, which libpq's send buffer holds whole: 4x there.
+@test "large file: memory for one migration stays within 3x its size (run, lint, validate, status; PostgreSQL and SQLite)" {
 	if [[ ${STRATA_VALGRIND:-} == 1 ]] || ldd "$STRATA_BIN" 2>/dev/null | grep -q 'libasan'; then
 		skip "memory is measured on the plain build"
 	fi
 	[[ -x /usr/bin/time ]] || skip "no /usr/bin/time"
 	new_db
-	local size base peak c
-	write_migration 1_small.sql "CREATE TABLE small (id int);"
-	base=$(peak_kib run --allow-unsafe) || fail "the baseline run failed"
-	psql_db "DROP TABLE small; DELETE FROM _sqlx_migrations"
-	rm migrations/1_small.sql
-	big_migration 16 "SELECT 1;" >migrations/1_big.sql
+	local size peak c limit
+	big_migration 32 "SELECT 1;" >migrations/1_big.sql
 	size=$(($(stat -c %s migrations/1_big.sql) / 1024))
-	for c in lint status "run --allow-unsafe"; do
+	for c in lint validate status "run --allow-unsafe"; do
 		peak=$(peak_kib $c) || fail "strata $c failed"
-		echo "# $c on PostgreSQL: $peak KiB, baseline $base KiB, file $size KiB" >&3
-		((peak - base <= 3 * size + 65536)) || fail "strata $c: $peak KiB at peak, over $base + 3 x $size + 65536 KiB"
+		limit=$((3 * size))
+		[[ $c == run* ]] && limit=$((4 * size))
+		echo "# $c on PostgreSQL: $peak KiB, file $size KiB, at most $limit KiB" >&3
+		((peak <= limit)) || fail "strata $c: $peak KiB at peak, over $limit KiB for a file of $size KiB"
 	done
 	assert_equal "$(psql_db "SELECT count(*) FROM _sqlx_migrations")" 1
 	sqlite_db
-	big_migration 16 "SELECT 1;" >migrations/1_big.sql
+	big_migration 32 "SELECT 1;" >migrations/1_big.sql
 	sed -i -e '/CREATE FUNCTION/,/^END/d' -e '/^\/\*/,/\*\//d' -e '/^\$body\$;$/d' migrations/1_big.sql
 	size=$(($(stat -c %s migrations/1_big.sql) / 1024))
 	for c in run status; do
 		peak=$(peak_kib $c) || fail "strata $c failed"
-		echo "# $c on SQLite: $peak KiB, baseline $base KiB, file $size KiB" >&3
-		((peak - base <= 3 * size + 65536)) || fail "strata $c: $peak KiB at peak, over $base + 3 x $size + 65536 KiB"
+		echo "# $c on SQLite: $peak KiB, file $size KiB, at most $((3 * size)) KiB" >&3
+		((peak <= 3 * size)) || fail "strata $c: $peak KiB at peak, over 3 x $size KiB"
 	done
 	assert_equal "$(sqlite3 "$TEST_SQLITE" "SELECT count(*) FROM _sqlx_migrations")" 1
 }
