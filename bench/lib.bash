@@ -14,12 +14,17 @@
 #                      installs it as the EXIT trap)
 #   bench_admin SQL    run SQL on the postgres database
 #   bench_url DB       a libpq URL for database DB
+#   bench_find_dbmate  set bench_dbmate to the peer dbmate's binary, if any
+#   bench_dbmate_folder SRC DST, bench_dbmate_url DB
+#                      gen-migrations' files and a database as dbmate's
 #
 # Set bench_extra_conf to lines for postgresql.conf before bench_pg_start
 # (bench/profile loads pg_stat_statements that way).
 #
 # Knobs: STRATA_BENCH_PG_BINDIR, STRATA_BENCH_PG_OSUSER (default
 # strata-test), STRATA_BENCH_TMP (default /tmp).
+
+bench_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 bench_find_bindir() {
 	local d
@@ -171,3 +176,44 @@ bench_history_sql="SELECT CAST(version AS BIGINT), CAST(description AS TEXT),
        CASE WHEN CAST(success AS BOOLEAN) THEN 1 ELSE 0 END,
        encode(CAST(checksum AS BYTEA), 'hex'), CAST(execution_time AS BIGINT)
   FROM \"_sqlx_migrations\" ORDER BY version"
+
+# bench_find_dbmate: sets bench_dbmate to dbmate's binary, empty when
+# there is none: npm's where the tests install it (tests/deps), its Go
+# binary itself rather than the node script that starts it (node's start
+# would be dbmate's time and memory), else dbmate on PATH
+bench_find_dbmate() {
+	local npm
+	bench_dbmate=
+	for npm in "$bench_root"/tests/deps/node_modules/@dbmate/*/bin/dbmate; do
+		[[ -x $npm ]] && "$npm" --version >/dev/null 2>&1 && bench_dbmate=$npm && return
+	done
+	bench_dbmate=$(command -v dbmate || true)
+}
+
+# bench_dbmate_folder SRC DST: gen-migrations' sqlx files in SRC as dbmate
+# writes them in DST: one file per version, `-- migrate:up` then the up
+# file, `-- migrate:down` then the down file
+bench_dbmate_folder() {
+	local src=$1 dst=$2 f base v name down
+	mkdir -p "$dst"
+	for f in "$src"/*.sql; do
+		base=${f##*/}
+		[[ $base == *.down.sql ]] && continue
+		v=${base%%_*}
+		name=${base%.sql}
+		name=${name%.up}
+		down=$src/$name.down.sql
+		{
+			echo "-- migrate:up"
+			cat "$f"
+			echo
+			echo "-- migrate:down"
+			[[ -f $down ]] && cat "$down"
+		} >"$dst/$name.sql"
+	done
+}
+
+# bench_dbmate_url DB: the throwaway server's database DB as dbmate's URL
+bench_dbmate_url() {
+	echo "postgres://postgres@/$1?socket=$bench_sock&port=$bench_port&sslmode=disable"
+}
