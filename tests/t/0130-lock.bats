@@ -19,7 +19,9 @@ lock_key() {
 	strata run &
 	local pid=$!
 	local seen=""
-	seen=$(await_sql "SELECT (classid::bigint << 32) | objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1 AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")
+	# (beside it, the lock session holds a random key of its own: the
+	# check before each COMMIT looks at that one)
+	seen=$(await_sql "SELECT (classid::bigint << 32) | objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1 AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND (classid::bigint << 32) | objid::bigint = $key")
 	wait "$pid"
 	assert_equal "$seen" "$key"
 	# released afterwards

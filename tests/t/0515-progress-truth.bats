@@ -104,7 +104,7 @@ frames() {
 	write_migration 1_slow.sql "SELECT pg_sleep(3);"
 	strata run >first.out 2>&1 &
 	local first=$! holder=""
-	holder=$(await_sql "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted")
+	holder=$(await_sql "SELECT DISTINCT pid FROM pg_locks WHERE locktype = 'advisory' AND granted")
 	# long enough for the holder to have looked at its statement a
 	# few times: on its monitor session, not on the lock session
 	sleep 1
