@@ -149,6 +149,8 @@ PGconn *pglock_monitor_session(struct pg_conn *pc);
 /* Tells the lock session's pg_stat_activity row which migration runs
  * (see pg_lock.c); is_reset: a new statement began. */
 void pglock_announce(struct pg_conn *pc, bool is_reset);
+/* Whether the work session may be waiting on a lock (true when unknown). */
+bool pglock_work_may_wait(struct pg_conn *pc);
 int pglock_lock(struct strata_conn *c, double wait, struct strata_error *err);
 int pglock_check(struct strata_conn *c, struct strata_error *err);
 /* A round trip on the work session begun at `t0` (text_monotonic_ns())

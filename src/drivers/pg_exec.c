@@ -162,6 +162,7 @@ static bool await_result(struct pg_conn *pc)
 	int64_t sample_ns =
 	        text_monotonic_ns() + first_ms * NS_PER_MS + pc->rtt_ns;
 	int64_t cancel_ns = 0;
+	bool is_first_look = true;
 
 	while (PQisBusy(pc->pg)) {
 		struct pollfd p = { .fd = PQsocket(pc->pg), .events = POLLIN };
@@ -189,10 +190,20 @@ static bool await_result(struct pg_conn *pc)
 			return false;
 		now = text_monotonic_ns();
 		if (now >= sample_ns) {
+			/* the first look only at a statement that waits: a
+			 * slow one that does not is looked at later */
+			bool is_look =
+			        !is_first_look || pglock_work_may_wait(pc);
+
 			pglock_announce(pc, false);
-			sample_blocker(pc);
-			sample_phase(pc);
-			sample_ns = now + SAMPLE_MS * NS_PER_MS;
+			if (is_look) {
+				sample_blocker(pc);
+				sample_phase(pc);
+			}
+			sample_ns =
+			        now + (is_look ? SAMPLE_MS : FIRST_SAMPLE_MS) *
+			                      NS_PER_MS;
+			is_first_look = false;
 		}
 		progress_tick(&pc->base);
 	}

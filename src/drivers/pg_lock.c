@@ -359,6 +359,37 @@ void pglock_announce(struct pg_conn *pc, bool is_reset)
 }
 
 /*
+ * Whether the work session waits on a lock now, asked on the lock session
+ * (idle, and open already): one row of the server's activity for one pid.
+ * A statement not waiting is not looked at yet (await_result()): a look
+ * asks the monitor session, which it may have to open, two questions,
+ * where many migrations slower than the first look's time (a loaded
+ * server) wait on nothing. true when it cannot be told (no lock session,
+ * an error, a row hidden from this role): the look then decides.
+ */
+bool pglock_work_may_wait(struct pg_conn *pc)
+{
+	char pid[16];
+	const char *vals[] = { pid };
+	PGresult *res;
+	bool may_wait = true;
+
+	if (!pc->is_locked || !pc->lock_pg ||
+	    PQstatus(pc->lock_pg) != CONNECTION_OK)
+		return true;
+	lock_drain(pc);
+	snprintf(pid, sizeof(pid), "%d", PQbackendPID(pc->pg));
+	res = PQexecParams(
+	        pc->lock_pg,
+	        "SELECT coalesce(s.wait_event_type, '') FROM pg_catalog.pg_stat_get_activity($1::int) s WHERE s.state IS NOT NULL",
+	        1, NULL, vals, NULL, NULL, 0);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+		may_wait = !strcmp(PQgetvalue(res, 0, 0), "Lock");
+	PQclear(res);
+	return may_wait;
+}
+
+/*
  * The lock session's own key (pg_conn.h, session_key), taken once the
  * lock is: random, so that no other session holds it; another draw in
  * the unlikely case that one does.
