@@ -437,6 +437,11 @@ int source_check_entry(struct entry *e, struct reader *r,
 	e->is_sound = true;
 	return 0;
 fail:
+	/* a probe's descriptor the read never took */
+	if (e->has_fd) {
+		close(e->fd);
+		e->has_fd = false;
+	}
 	if (!err->file)
 		error_set_location(err, e->path, NULL, 0, 0);
 	return -1;
