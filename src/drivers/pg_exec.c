@@ -159,10 +159,22 @@ static bool await_result(struct pg_conn *pc)
 	int64_t first_ms = pc->lock_ms > 0 && pc->lock_ms < 2 * FIRST_SAMPLE_MS
 	                           ? pc->lock_ms / 2 + 1
 	                           : FIRST_SAMPLE_MS;
-	int64_t sample_ns =
-	        text_monotonic_ns() + first_ms * NS_PER_MS + pc->rtt_ns;
+	int64_t start_ns = text_monotonic_ns();
+	int64_t sample_ns = start_ns + first_ms * NS_PER_MS + pc->rtt_ns;
+	/*
+	 * Until then a look is only taken at a statement found waiting on a
+	 * lock, asked every first_ms (cheap: one row, on the idle lock
+	 * session), so that a wait that begins late is still named before a
+	 * probe's lock_timeout fires; a slow statement that waits on nothing
+	 * (a loaded server) opens no monitor session. After it, every look.
+	 */
+	int64_t gate_end_ns =
+	        start_ns +
+	        (first_ms * 2 > FIRST_SAMPLE_MS ? first_ms * 2
+	                                        : FIRST_SAMPLE_MS) *
+	                NS_PER_MS +
+	        pc->rtt_ns;
 	int64_t cancel_ns = 0;
-	bool is_first_look = true;
 
 	while (PQisBusy(pc->pg)) {
 		struct pollfd p = { .fd = PQsocket(pc->pg), .events = POLLIN };
@@ -190,20 +202,20 @@ static bool await_result(struct pg_conn *pc)
 			return false;
 		now = text_monotonic_ns();
 		if (now >= sample_ns) {
-			/* the first look only at a statement that waits: a
-			 * slow one that does not is looked at later */
-			bool is_look =
-			        !is_first_look || pglock_work_may_wait(pc);
+			bool is_gated = now < gate_end_ns;
+			bool is_look = !is_gated || pglock_work_may_wait(pc);
 
 			pglock_announce(pc, false);
 			if (is_look) {
 				sample_blocker(pc);
 				sample_phase(pc);
+				gate_end_ns = 0;
+				sample_ns = now + SAMPLE_MS * NS_PER_MS;
+			} else {
+				sample_ns = now + first_ms * NS_PER_MS;
+				if (sample_ns > gate_end_ns)
+					sample_ns = gate_end_ns;
 			}
-			sample_ns =
-			        now + (is_look ? SAMPLE_MS : FIRST_SAMPLE_MS) *
-			                      NS_PER_MS;
-			is_first_look = false;
 		}
 		progress_tick(&pc->base);
 	}
