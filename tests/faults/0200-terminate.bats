@@ -26,7 +26,7 @@ migration_session() {
 
 # The pid of the session holding the migration lock.
 lock_session() {
-	await_sql "SELECT l.pid FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE l.locktype = 'advisory' AND l.granted AND a.application_name LIKE 'strata%'"
+	await_sql "SELECT DISTINCT l.pid FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE l.locktype = 'advisory' AND l.granted AND a.application_name LIKE 'strata%'"
 }
 
 versions() {
