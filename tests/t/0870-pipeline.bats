@@ -7,33 +7,8 @@
 
 load lib
 
-relay_start() {
-	local port
-	RELAY_STATS=$BATS_TEST_TMPDIR/relay.stats
-	: >"$RELAY_STATS"
-	for _ in 1 2 3 4 5; do
-		port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
-		"$STRATA_TEST_ROOT/bench/relay" "$port" \
-			"$PGHOST/.s.PGSQL.$PGPORT" "${1:-0}" "$RELAY_STATS" 3>&- &
-		RELAY_PID=$!
-		for _ in {1..50}; do
-			if (exec 9<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-				RELAY_PORT=$port
-				return 0
-			fi
-			kill -0 "$RELAY_PID" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill "$RELAY_PID" 2>/dev/null || true
-	done
-	fail "the relay did not start"
-}
-
 teardown() {
-	if [[ -n ${RELAY_PID:-} ]]; then
-		kill "$RELAY_PID" 2>/dev/null || true
-		wait "$RELAY_PID" 2>/dev/null || true
-	fi
+	relay_stop
 }
 
 relay_url() {

@@ -6,46 +6,8 @@
 
 load lib
 
-# relay_start RTT_MS: RELAY_PID, RELAY_PORT, RELAY_STATS
-relay_start() {
-	local port
-	RELAY_STATS=$BATS_TEST_TMPDIR/relay.stats
-	for _ in 1 2 3 4 5; do
-		port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
-		"$STRATA_TEST_ROOT/bench/relay" "$port" \
-			"$PGHOST/.s.PGSQL.$PGPORT" "$1" "$RELAY_STATS" 3>&- &
-		RELAY_PID=$!
-		for _ in {1..100}; do
-			if (exec 9<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-				RELAY_PORT=$port
-				# the probe's own connection is not counted
-				relay_settle
-				: >"$RELAY_STATS"
-				return 0
-			fi
-			kill -0 "$RELAY_PID" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill "$RELAY_PID" 2>/dev/null || true
-	done
-	fail "the relay did not start"
-}
-
-# until the relay has no connection open (it says so on SIGUSR1)
-relay_settle() {
-	for _ in {1..100}; do
-		kill -USR1 "$RELAY_PID"
-		sleep 0.05
-		[[ $(grep '^open' "$RELAY_STATS" | tail -n 1) == "open 0" ]] && return 0
-	done
-	fail "the relay still has connections open"
-}
-
 teardown() {
-	if [[ -n ${RELAY_PID:-} ]]; then
-		kill "$RELAY_PID" 2>/dev/null || true
-		wait "$RELAY_PID" 2>/dev/null || true
-	fi
+	relay_stop
 }
 
 relay_conninfo() {

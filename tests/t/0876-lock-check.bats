@@ -8,22 +8,12 @@
 
 load lib
 
-# The statements logged since byte $1 of the server's log that contain $2.
-logged() {
-	tail -c +"$1" "$STRATA_TEST_CLUSTER_DIR/server.log" |
-		grep -E 'LOG:  (statement|execute [^:]*):' | grep -cF -- "$2" || true
-}
-
 pairs() {
 	local i
 	for ((i = 1; i <= $1; i++)); do
 		write_migration "${i}_m$i.up.sql" "CREATE TABLE t$i (id int PRIMARY KEY);"
 		write_migration "${i}_m$i.down.sql" "DROP TABLE t$i;"
 	done
-}
-
-log_from() {
-	echo $(($(stat -c %s "$STRATA_TEST_CLUSTER_DIR/server.log") + 1))
 }
 
 @test "lock check: one look at the key per transaction, no read of pg_locks" {

@@ -6,16 +6,6 @@
 
 load lib
 
-log_from() {
-	echo $(($(stat -c %s "$STRATA_TEST_CLUSTER_DIR/server.log") + 1))
-}
-
-# The statements logged since byte $1 of the server's log that contain $2.
-logged() {
-	tail -c +"$1" "$STRATA_TEST_CLUSTER_DIR/server.log" |
-		grep -E 'LOG:  (statement|execute [^:]*):' | grep -cF -- "$2" || true
-}
-
 @test "first look: migrations slower than it but waiting on nothing are not looked at" {
 	psql_db "ALTER DATABASE \"$TEST_DB\" SET log_statement = 'all'" >/dev/null
 	local i from

@@ -600,3 +600,58 @@ release_holder() {
 hold_lock() {
 	hold_session long-report "$1" "BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE; SELECT 'locked';"
 }
+
+# relay_start [RTT_MS]: a bench/relay to the test cluster; RELAY_PID, RELAY_PORT, RELAY_STATS
+relay_start() {
+	local port
+	RELAY_STATS=$BATS_TEST_TMPDIR/relay.stats
+	for _ in 1 2 3 4 5; do
+		port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+		"$STRATA_TEST_ROOT/bench/relay" "$port" \
+			"$PGHOST/.s.PGSQL.$PGPORT" "${1:-0}" "$RELAY_STATS" 3>&- &
+		RELAY_PID=$!
+		for _ in {1..100}; do
+			if (exec 9<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+				RELAY_PORT=$port
+				# the probe's own connection is not counted
+				relay_settle
+				: >"$RELAY_STATS"
+				return 0
+			fi
+			kill -0 "$RELAY_PID" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill "$RELAY_PID" 2>/dev/null || true
+	done
+	fail "the relay did not start"
+}
+
+# until the relay has no connection open (it says so on SIGUSR1)
+relay_settle() {
+	for _ in {1..100}; do
+		kill -USR1 "$RELAY_PID"
+		sleep 0.05
+		[[ $(grep '^open' "$RELAY_STATS" | tail -n 1) == "open 0" ]] && return 0
+	done
+	fail "the relay still has connections open"
+}
+
+# relay_stop: ends relay_start's relay, if any (for a teardown)
+relay_stop() {
+	if [[ -n ${RELAY_PID:-} ]]; then
+		kill "$RELAY_PID" 2>/dev/null || true
+		wait "$RELAY_PID" 2>/dev/null || true
+	fi
+}
+
+# log_from: the byte of the test cluster's server log where what it logs
+# next begins (logged() reads from there)
+log_from() {
+	echo $(($(stat -c %s "$STRATA_TEST_CLUSTER_DIR/server.log") + 1))
+}
+
+# The statements logged since byte $1 of the server's log that contain $2.
+logged() {
+	tail -c +"$1" "$STRATA_TEST_CLUSTER_DIR/server.log" |
+		grep -E 'LOG:  (statement|execute [^:]*):' | grep -cF -- "$2" || true
+}
