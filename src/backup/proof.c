@@ -15,7 +15,9 @@
 #include "engine/source.h"
 #include "engine/db.h"
 #include "engine/history.h"
+#include "engine/migrate.h"
 #include "sql/idempotent.h"
+#include "sql/split.h"
 #include "backup/schema.h"
 #include "backup/drift.h"
 
@@ -92,7 +94,9 @@ static double ms_since(int64_t t0)
 	return (double)(text_monotonic_ns() - t0) / 1e6;
 }
 
-/* Applies the source up to `version`; -1 with `err` when it failed. */
+/* Applies the source up to the migration of order key `version` (not a
+ * version as a user names it: diesel's and Flyway's differ); -1 with
+ * `err` when it failed. */
 static int up_to(struct prover *pv, int64_t version, struct strata_error *err)
 {
 	struct strata_run_options ro = STRATA_RUN_OPTIONS_INIT;
@@ -100,9 +104,8 @@ static int up_to(struct prover *pv, int64_t version, struct strata_error *err)
 
 	/* proving downs, not judging ups: the gate is run's business */
 	ro.is_allow_unsafe = true;
-	ro.has_target = true;
-	ro.target_version = version;
-	return strata_migrate_run(&res, pv->shadow, pv->src, &ro, err);
+	return migrate_run_upto_key(&res, pv->shadow, pv->src, &ro, version,
+	                            err);
 }
 
 static int down_one(struct prover *pv, struct strata_error *err)
@@ -112,6 +115,24 @@ static int down_one(struct prover *pv, struct strata_error *err)
 
 	vo.count = 1;
 	return strata_migrate_revert(&n, pv->shadow, pv->src, &vo, err);
+}
+
+/* An empty down file (diesel writes one for an up it cannot undo) or
+ * one of comments only: worth saying, as its diff alone looks like a
+ * down that undid the wrong thing. */
+static bool is_without_statement(const char *sql, size_t len)
+{
+	struct strata_script script = { 0 };
+	struct strata_error e = STRATA_ERROR_INIT;
+	bool is_none;
+
+	if (split_pg(&script, sql, len, &e) < 0) {
+		strata_error_release(&e);
+		return false;
+	}
+	is_none = script.is_parsed && script.n == 0;
+	script_release(&script);
+	return is_none;
 }
 
 static char *take_message(struct strata_error *err)
@@ -173,7 +194,9 @@ static int prove_one(struct strata_proof_step *st, struct prover *pv,
 	if (strcmp(after, *before) != 0) {
 		st->result = STRATA_PROOF_DOWN_LEAVES;
 		st->message = xstrdup(
-		        "after the down, the schema is not what it was before the up");
+		        is_without_statement(m->down_sql, m->down_len)
+		                ? "the down file holds no statement: after it, the schema is not what it was before the up"
+		                : "after the down, the schema is not what it was before the up");
 		if (schema_diff(&st->diff, *before, after, "before the up",
 		                "after the down", err) < 0)
 			goto done;

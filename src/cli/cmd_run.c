@@ -197,7 +197,9 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 		goto done;
 	}
 	if (cli->verbosity >= 0) {
-		if (!res.applied && !res.skipped)
+		if (!res.applied && !res.skipped && ro.has_target)
+			printf("Nothing to apply up to the target version.\n");
+		else if (!res.applied && !res.skipped)
 			printf("Nothing to apply: the database is up to date.\n");
 		else if (ro.is_dry_run)
 			printf("%zu migration%s would be applied (dry run).\n",

@@ -298,7 +298,7 @@ static int collect_pending(struct plan *plan, const struct plan_ctx *ctx,
                            struct strata_db *db,
                            const struct strata_source *src,
                            const struct history *h,
-                           const struct strata_run_options *opts,
+                           const struct strata_run_options *opts, int64_t upto,
                            struct strata_error *err)
 {
 	const struct history_row *last = history_newest(h);
@@ -327,9 +327,7 @@ static int collect_pending(struct plan *plan, const struct plan_ctx *ctx,
 		}
 		if (row)
 			continue;
-		if (opts->has_target &&
-		    m->version > strata_source_version_key(
-		                         src, opts->target_version))
+		if (m->version > upto)
 			break;
 		if (m->version < newest) {
 			if (opts->is_strict_order) {
@@ -370,10 +368,12 @@ static int collect_pending(struct plan *plan, const struct plan_ctx *ctx,
 	return rc;
 }
 
-int strata_migrate_run(struct strata_run_result *out, struct strata_db *db,
-                       const struct strata_source *src,
-                       const struct strata_run_options *opts,
-                       struct strata_error *err)
+/* Applies what is pending up to the order key `*upto_key`, or when it is
+ * NULL up to the options' target as a user names it. */
+static int run_upto(struct strata_run_result *out, struct strata_db *db,
+                    const struct strata_source *src,
+                    const struct strata_run_options *opts,
+                    const int64_t *upto_key, struct strata_error *err)
 {
 	static const struct strata_run_options defaults =
 	        STRATA_RUN_OPTIONS_INIT;
@@ -383,6 +383,7 @@ int strata_migrate_run(struct strata_run_result *out, struct strata_db *db,
 	struct plan plan = { 0 };
 	struct strata_lint *lint = NULL;
 	struct plan_ctx ctx;
+	int64_t upto = INT64_MAX;
 	int rc = -1;
 
 	plan_ctx_init(&ctx, db);
@@ -396,13 +397,17 @@ int strata_migrate_run(struct strata_run_result *out, struct strata_db *db,
 		strata_error_set(err, STRATA_EUSAGE, "invalid target version");
 		goto done;
 	}
+	if (upto_key)
+		upto = *upto_key;
+	else if (opts->has_target)
+		upto = strata_source_version_key(src, opts->target_version);
 	if (db_bind_layout(db, src, err) < 0 ||
 	    step_lock_and_read(db, &h, !opts->is_dry_run, err) < 0 ||
 	    check_history(&h, src, opts->is_ignore_missing, err) < 0 ||
 	    lint_begin(&lint, db, opts, err) < 0)
 		goto done;
 	ctx.lint = lint; /* each step linted as it is planned */
-	if (collect_pending(&plan, &ctx, db, src, &h, opts, err) < 0 ||
+	if (collect_pending(&plan, &ctx, db, src, &h, opts, upto, err) < 0 ||
 	    lint_end(lint, db, opts, err) < 0 ||
 	    open_replicas(db, &plan, opts, err) < 0)
 		goto done;
@@ -467,4 +472,20 @@ done:
 	strata_lint_free(lint);
 	history_release(&h);
 	return rc;
+}
+
+int strata_migrate_run(struct strata_run_result *out, struct strata_db *db,
+                       const struct strata_source *src,
+                       const struct strata_run_options *opts,
+                       struct strata_error *err)
+{
+	return run_upto(out, db, src, opts, NULL, err);
+}
+
+int migrate_run_upto_key(struct strata_run_result *out, struct strata_db *db,
+                         const struct strata_source *src,
+                         const struct strata_run_options *opts, int64_t key,
+                         struct strata_error *err)
+{
+	return run_upto(out, db, src, opts, &key, err);
 }

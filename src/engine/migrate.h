@@ -104,6 +104,14 @@ int step_with_retries(struct strata_db *db, const struct plan_step *step,
 /* Sleeps `s` seconds, less when strata_cancel() comes. */
 void step_sleep(double s);
 
+/* migrate.c */
+/* strata_migrate_run() up to a migration's order key (its `version`),
+ * where the options' target is a version as a user names it. */
+int migrate_run_upto_key(struct strata_run_result *out, struct strata_db *db,
+                         const struct strata_source *src,
+                         const struct strata_run_options *opts, int64_t key,
+                         struct strata_error *err);
+
 /* fenced.c */
 /* A non-transactional file's statements, each retried where safe. */
 int fenced_exec(struct strata_db *db, const struct plan_step *step,

@@ -379,6 +379,11 @@ int strata_migrate_revert(size_t *out_reverted, struct strata_db *db,
 		goto done;
 	if (h.has_table && audit_ensure(db, err) < 0)
 		goto done;
+	int64_t target_key =
+	        opts->has_target
+	                ? strata_source_version_key(src, opts->target_version)
+	                : -1;
+
 	for (size_t i = h.n; i-- > 0;) {
 		const struct history_row *row = &h.rows[i];
 		const struct strata_migration *m = NULL;
@@ -387,9 +392,7 @@ int strata_migrate_revert(size_t *out_reverted, struct strata_db *db,
 		if (history_is_repeatable(row->version))
 			continue;
 		if (opts->is_all || opts->has_target) {
-			if (!opts->is_all &&
-			    row->version <= strata_source_version_key(
-			                            src, opts->target_version))
+			if (!opts->is_all && row->version <= target_key)
 				break;
 		} else if (plan.n >= count) {
 			break;

@@ -909,6 +909,29 @@ static int64_t repeatable_hash(const char *s, size_t len)
 	return (int64_t)(h & (uint64_t)REPEATABLE_HASH_MASK);
 }
 
+/*
+ * diesel orders versions as text, and a number loses its leading zeros:
+ * 0 names "00000000000000" (diesel's initial setup) when that is the one
+ * migration whose digits have that value. Else the digits as written.
+ */
+static int64_t diesel_version_key(const struct strata_source *src,
+                                  int64_t version, const char *digits,
+                                  size_t len)
+{
+	int64_t key = -1;
+	size_t n_same = 0;
+
+	for (size_t i = 0; i < src->n; i++) {
+		const char *text = src->migrations[i].version_text;
+
+		if (text && strtoll(text, NULL, 10) == version) {
+			key = src->migrations[i].version;
+			n_same++;
+		}
+	}
+	return n_same == 1 ? key : source_diesel_key(digits, len);
+}
+
 int64_t strata_source_version_key(const struct strata_source *src,
                                   int64_t version)
 {
@@ -941,7 +964,7 @@ int64_t strata_source_version_key(const struct strata_source *src,
 	len = snprintf(digits, sizeof(digits), "%" PRId64, version);
 	if (src->layout == STRATA_LAYOUT_FLYWAY)
 		return source_flyway_key(digits, (size_t)len);
-	return source_diesel_key(digits, (size_t)len);
+	return diesel_version_key(src, version, digits, (size_t)len);
 }
 
 int strata_version_parse(int64_t *out, const char *text)
