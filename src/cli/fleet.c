@@ -298,34 +298,51 @@ static int start(struct cli *cli, struct fleet *f, struct target *t)
 	return 0;
 }
 
-/* The child's JSON: its error's message, or NULL. */
+/*
+ * The child's JSON: its error's message, where it was, and the server's
+ * detail (why a connection failed: a fleet's report is where a database
+ * that does not exist or a password refused is read), or NULL.
+ */
 static char *error_of(const struct target *t)
 {
 	const char *brace = t->out.buf ? strchr(t->out.buf, '{') : NULL;
-	json_t *doc, *e, *m;
+	json_t *doc, *e, *m, *file, *line, *detail;
 	char *msg = NULL;
+	size_t n;
 
 	if (!brace || !(doc = json_loads(brace, JSON_DISABLE_EOF_CHECK, NULL)))
 		return NULL;
 	e = json_object_get(doc, "error");
-	if ((m = json_object_get(e, "message")) && json_is_string(m)) {
-		json_t *file = json_object_get(e, "file");
-		json_t *line = json_object_get(e, "line");
-
-		if (json_is_string(file) && json_is_integer(line)) {
-			size_t n = strlen(json_string_value(m)) +
-			           strlen(json_string_value(file)) + 32;
-
-			msg = malloc(n);
-			if (!msg)
-				abort();
-			snprintf(msg, n, "%s (at %s:%lld)",
-			         json_string_value(m), json_string_value(file),
-			         (long long)json_integer_value(line));
-		} else {
-			msg = strdup(json_string_value(m));
-		}
+	m = json_object_get(e, "message");
+	if (!json_is_string(m)) {
+		json_decref(doc);
+		return NULL;
 	}
+	file = json_object_get(e, "file");
+	line = json_object_get(e, "line");
+	detail = json_object_get(e, "detail");
+	if (!json_is_string(file) || !json_is_integer(line))
+		file = NULL;
+	if (!json_is_string(detail) || !*json_string_value(detail))
+		detail = NULL;
+	n = json_string_length(m) + 64 +
+	    (file ? json_string_length(file) : 0) +
+	    (detail ? json_string_length(detail) : 0);
+	msg = malloc(n);
+	if (!msg)
+		abort();
+	snprintf(msg, n, "%s", json_string_value(m));
+	if (file)
+		snprintf(msg + strlen(msg), n - strlen(msg), " (at %s:%lld)",
+		         json_string_value(file),
+		         (long long)json_integer_value(line));
+	if (detail)
+		snprintf(msg + strlen(msg), n - strlen(msg), ": %s",
+		         json_string_value(detail));
+	/* one line in the report and the log */
+	for (char *c = msg; *c; c++)
+		if (*c == '\n' || *c == '\t')
+			*c = ' ';
 	json_decref(doc);
 	return msg;
 }

@@ -147,6 +147,13 @@ three_migrations() {
 	run strata --format json --targets targets.txt status
 	refute_output --partial "Fl33tSecret"
 	assert_equal "$(on 2 "SELECT count(*) FROM a")" 0
+	# a target that cannot be reached: the report and the log say why
+	echo "postgresql://postgres:Fl33tSecret@/${FLEET_PREFIX}nosuch?host=$STRATA_TEST_CLUSTER_SOCK&port=$STRATA_TEST_CLUSTER_PORT" >>targets.txt
+	run strata --targets targets.txt status
+	assert_failure 1
+	assert_output --partial "3 targets: 2 ok, 1 failed"
+	[ "$(grep -c "database \"${FLEET_PREFIX}nosuch\" does not exist" <<<"$output")" = 2 ]
+	refute_output --partial "Fl33tSecret"
 	: >empty.txt
 	run strata --targets empty.txt run
 	assert_failure 4
