@@ -31,9 +31,9 @@ static const char *version_of(const struct strata_migration *m, char buf[24])
 }
 
 static void print_text(struct cli *cli, const struct strata_proof *p,
-                       bool is_idempotent)
+                       bool is_idempotent, bool is_keep_going)
 {
-	size_t width = strlen("VERSION"), n_no_down = 0;
+	size_t width = strlen("VERSION"), n_no_down = 0, stop = p->n;
 	char v[24];
 
 	for (size_t i = 0; i < p->n; i++) {
@@ -66,8 +66,20 @@ static void print_text(struct cli *cli, const struct strata_proof *p,
 			}
 		}
 		n_no_down += st->result == STRATA_PROOF_NO_DOWN;
+		if (st->result == STRATA_PROOF_NOT_RUN && stop == p->n)
+			stop = i;
 	}
-	if (p->n_failed)
+	if (p->n_failed && stop < p->n && stop > 0)
+		/* what was not tested, and why: never a silent remainder */
+		cli_info(
+		        cli,
+		        "%zu of %zu migrations failed the test (on %s); the %zu after %s were not run: %s.",
+		        p->n_failed, p->n, cli_safe(p->shadow), p->n - stop,
+		        version_of(p->steps[stop - 1].migration, v),
+		        is_keep_going
+		                ? "its up failed, and the shadow cannot go on past it; mend it and test again, or test the rest with --from"
+		                : "the test stops at the first failure (--keep-going tests the rest)");
+	else if (p->n_failed)
 		cli_info(cli, "%zu of %zu migrations failed the test (on %s).",
 		         p->n_failed, p->n, cli_safe(p->shadow));
 	else
@@ -216,7 +228,7 @@ int cmd_test(struct cli *cli, int argc, char **argv)
 	if (cli->format == FORMAT_JSON)
 		print_json(p);
 	else
-		print_text(cli, p, o.is_idempotent);
+		print_text(cli, p, o.is_idempotent, o.is_keep_going);
 	rc = p->n_failed ? EXIT_VALIDATE : EXIT_OK;
 done:
 	strata_error_release(&err);

@@ -2,8 +2,9 @@
 # strata test on every layout: each migration is proven alone, up to its
 # own version, in layouts whose order keys are not the versions a user
 # writes (diesel's text order, Flyway's dotted parts); an empty down file
-# is named as such. A version written without its leading zeros names
-# diesel's initial setup in run and revert.
+# is named as such, and what a failure left untested is said. A version
+# written without its leading zeros names diesel's initial setup in run
+# and revert.
 
 load lib
 
@@ -70,6 +71,18 @@ proves_diesel() {
 	assert_line --regexp "^202401020000010000 .* down-leaves +b$"
 	[ "$(grep -c "the down file holds no statement: after it, the schema is not what it was before the up" <<<"$output")" = 2 ]
 	assert_line --regexp "^20240103000001 .* ok +c$"
+	# without --keep-going: what was not run, and why
+	run strata test
+	assert_failure 4
+	assert_output --partial "1 of 4 migrations failed the test (on "
+	assert_output --partial "); the 2 after 20240101000001 were not run: the test stops at the first failure (--keep-going tests the rest)."
+	# an up that cannot run again after its empty down: the rest cannot
+	# be tested, and the summary says so
+	write_migration 2024-01-01-000001_a/up.sql "CREATE TABLE a (id int);"
+	run strata test --keep-going
+	assert_failure 4
+	assert_line --regexp "^202401020000010000 .* not-run +b$"
+	assert_output --partial "); the 2 after 20240101000001 were not run: its up failed, and the shadow cannot go on past it; mend it and test again, or test the rest with --from."
 }
 
 diesel_targets() {
