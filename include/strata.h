@@ -2052,7 +2052,9 @@ enum strata_proof_result {
 	STRATA_PROOF_DOWN_LEAVES, /* the down left the schema otherwise (diff)
 	                           */
 	STRATA_PROOF_REUP_FAILED, /* the up after the down failed (message) */
-	STRATA_PROOF_NOT_RUN,     /* after a failure, without is_keep_going */
+	/* after a failure without is_keep_going, or after an up that could
+	 * not run (the shadow cannot go on past it) */
+	STRATA_PROOF_NOT_RUN,
 	/* is_idempotent: the up run a second time failed (message) or changed
 	 * the schema (diff); the message names the statements without a
 	 * guard (IF NOT EXISTS, OR REPLACE, IF EXISTS) */
