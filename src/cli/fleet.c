@@ -325,8 +325,7 @@ static char *error_of(const struct target *t)
 		file = NULL;
 	if (!json_is_string(detail) || !*json_string_value(detail))
 		detail = NULL;
-	n = json_string_length(m) + 64 +
-	    (file ? json_string_length(file) : 0) +
+	n = json_string_length(m) + 64 + (file ? json_string_length(file) : 0) +
 	    (detail ? json_string_length(detail) : 0);
 	msg = malloc(n);
 	if (!msg)
