@@ -5,6 +5,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -361,5 +362,15 @@ int main(int argc, char **argv)
 	/* A closed stdout must not kill a migration mid-flight: writes to it
 	 * fail instead (EPIPE), and finish_stdout() says nothing of it. */
 	signal(SIGPIPE, SIG_IGN);
+	/*
+	 * Blocks of a MiB and more (a large file's text, libpq's send buffer
+	 * as it doubles for an audit row that keeps that text) each get
+	 * their own mapping, so growing one moves no bytes and a freed one
+	 * leaves nothing touched behind. glibc's moving threshold would
+	 * otherwise rise past them after the first large free, and a buffer
+	 * growing on the heap is copied, old and new both touched: 154 MiB
+	 * at the peak of a 50 MiB migration's run, 138 MiB with this.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 1 << 20);
 	return finish_stdout(run_command_line(argc, argv));
 }
