@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # What a run with nothing pending costs: it reads no down file (a run
 # reads only those of the migrations it applies, for their audit rows,
-# checked as the load would check them, before anything is applied).
+# checked as the load would check them, before anything is applied) and
+# sends no DDL to a database whose history table is there.
 
 load lib
 
@@ -151,3 +152,26 @@ pairs() { # FROM TO
 	assert_output "DROP TABLE a;"
 }
 
+@test "no-op run: nothing pending sends no CREATE TABLE (the lock is still taken); a first run creates the tables" {
+	command -v strace >/dev/null || skip "strace is not installed"
+	new_db
+	pairs 1 3
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+		run strace -f -qq -e trace=sendto -s 256 -o "$BATS_TEST_TMPDIR/trace" "$STRATA_BIN" run
+	assert_success
+	[ "$(calls 'CREATE TABLE IF NOT EXISTS')" -ge 2 ]
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+		run strace -f -qq -e trace=sendto -s 256 -o "$BATS_TEST_TMPDIR/trace" "$STRATA_BIN" run
+	echo "$output"
+	assert_success
+	assert_output --partial "Nothing to apply: the database is up to date."
+	[ "$(calls 'CREATE TABLE')" = 0 ]
+	[ "$(calls 'pg_try_advisory_lock')" -ge 1 ]
+	# with something pending the tables are ensured as before
+	pairs 4 4
+	run strata run
+	assert_success
+	assert_output --partial "Applied 4 t4"
+	run psql_db "SELECT count(*) FROM _strata_audit WHERE action = 'apply'"
+	assert_output 4
+}
