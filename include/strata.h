@@ -456,6 +456,12 @@ struct strata_source_options {
 	 * it (up_sql and down_sql stay NULL; down files are checked by name
 	 * only). Not for running or reverting. */
 	bool is_checksums_only;
+	/* Read each down file only when a run applies its migration
+	 * (strata_migrate_run() reads them, and fails naming one it cannot
+	 * read or that is invalid, before applying anything): a run with
+	 * nothing pending opens no down file. down_sql stays NULL until then,
+	 * so such a source is for running only, not for reverting. */
+	bool is_down_deferred;
 	/* A folder that holds no migration loads (to create the first one);
 	 * otherwise it is STRATA_EVALIDATE: read as "up to date", a wrong
 	 * or emptied folder would hide everything the database is missing. */
@@ -478,7 +484,7 @@ struct strata_placeholder {
 	const char *value;
 };
 
-#define STRATA_SOURCE_OPTIONS_VERSION 2
+#define STRATA_SOURCE_OPTIONS_VERSION 3
 #define STRATA_SOURCE_OPTIONS_INIT                         \
 	STRATA_OPTIONS_INIT_(struct strata_source_options, \
 	                     STRATA_SOURCE_OPTIONS_VERSION)

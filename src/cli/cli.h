@@ -370,6 +370,8 @@ int cli_resolve_settings(struct cli *cli);
 /* "strata: database URL (from …)", redacted, once (-v, run's log). */
 void cli_show_database(struct cli *cli);
 int cli_load_source(struct cli *cli, struct strata_source **out);
+/* The source for `run`: down files read only for what it applies. */
+int cli_load_source_to_run(struct cli *cli, struct strata_source **out);
 int cli_open_db(struct cli *cli, struct strata_db **out);
 /* cli_open_db() that leaves the error to the caller (database given). */
 int cli_open_db_quiet(struct cli *cli, struct strata_db **out,

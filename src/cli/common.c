@@ -389,7 +389,8 @@ static int load_source(struct cli *cli, struct strata_source **out,
 	return rc;
 }
 
-int cli_load_source(struct cli *cli, struct strata_source **out)
+static int load_source_to(struct cli *cli, struct strata_source **out,
+                          bool is_down_deferred)
 {
 	const struct strata_source_options opts = {
 		.version = STRATA_SOURCE_OPTIONS_VERSION,
@@ -397,9 +398,20 @@ int cli_load_source(struct cli *cli, struct strata_source **out)
 		.layout = cli->layout,
 		.placeholders = cli->placeholders,
 		.n_placeholders = cli->n_placeholders,
+		.is_down_deferred = is_down_deferred,
 	};
 
 	return load_source(cli, out, &opts);
+}
+
+int cli_load_source(struct cli *cli, struct strata_source **out)
+{
+	return load_source_to(cli, out, false);
+}
+
+int cli_load_source_to_run(struct cli *cli, struct strata_source **out)
+{
+	return load_source_to(cli, out, true);
 }
 
 int cli_open_db_quiet(struct cli *cli, struct strata_db **out,

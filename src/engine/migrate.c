@@ -354,6 +354,12 @@ static int collect_pending(struct plan *plan, const struct plan_ctx *ctx,
 		}
 		todo[n++] = m;
 	}
+	/* their down files, for the audit rows, before anything runs */
+	if (source_read_downs(src, todo, n, err) < 0) {
+		free(todo);
+		free(is_resume);
+		return -1;
+	}
 	/* parsed ahead on other threads, planned (and linted) here */
 	ps = presplit_start(ctx, todo, n);
 	for (size_t i = 0; i < n && rc == 0; i++) {
@@ -366,6 +372,42 @@ static int collect_pending(struct plan *plan, const struct plan_ctx *ctx,
 	free(todo);
 	free(is_resume);
 	return rc;
+}
+
+/* Whether anything is to be applied up to `upto` (collect_pending()'s
+ * choice, without its checks). */
+static bool has_pending(const struct strata_source *src,
+                        const struct history *h, int64_t upto)
+{
+	for (size_t i = 0; i < strata_source_count(src); i++) {
+		const struct strata_migration *m = strata_source_at(src, i);
+		const struct history_row *row = history_find(h, m->version);
+
+		if (row ? is_resumable(row, src) : m->version <= upto)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The history and audit tables, once the history was read under the lock.
+ * On a database without them everything is pending: the down files are
+ * read first, so that an invalid one leaves no table behind, as an
+ * invalid source does. A run with nothing to apply to an existing sqlx
+ * table writes nothing, so it sends no DDL.
+ */
+static int ensure_tables(struct strata_db *db, const struct strata_source *src,
+                         const struct history *h, int64_t upto,
+                         struct strata_error *err)
+{
+	bool has_tool = db->hist.layout != STRATA_LAYOUT_SQLX &&
+	                db->hist.layout != STRATA_LAYOUT_AUTO;
+
+	if (!h->has_table && source_read_downs(src, NULL, 0, err) < 0)
+		return -1;
+	if (h->has_table && !has_tool && !has_pending(src, h, upto))
+		return 0;
+	return step_ensure_tables(db, err);
 }
 
 /* Applies what is pending up to the order key `*upto_key`, or when it is
@@ -402,8 +444,9 @@ static int run_upto(struct strata_run_result *out, struct strata_db *db,
 	else if (opts->has_target)
 		upto = strata_source_version_key(src, opts->target_version);
 	if (db_bind_layout(db, src, err) < 0 ||
-	    step_lock_and_read(db, &h, !opts->is_dry_run, err) < 0 ||
+	    step_lock_and_read(db, &h, false, err) < 0 ||
 	    check_history(&h, src, opts->is_ignore_missing, err) < 0 ||
+	    (!opts->is_dry_run && ensure_tables(db, src, &h, upto, err) < 0) ||
 	    lint_begin(&lint, db, opts, err) < 0)
 		goto done;
 	ctx.lint = lint; /* each step linted as it is planned */

@@ -32,6 +32,8 @@ int step_check_failed(const struct history *h, const struct strata_source *src,
 /* Takes the lock, creates the tables (is_create), then reads the history. */
 int step_lock_and_read(struct strata_db *db, struct history *h, bool is_create,
                        struct strata_error *err);
+/* The history and audit tables, created when missing. */
+int step_ensure_tables(struct strata_db *db, struct strata_error *err);
 /* A step's directive, else the option, else the default; ms, 0: none. */
 int64_t step_timeout_ms(double directive, double option, double fallback);
 /* The step's lock and statement timeouts, for its transaction (is_local)

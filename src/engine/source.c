@@ -328,6 +328,22 @@ static int cmp_entry_description(const void *a, const void *b)
 	return strcmp((*x)->description, (*y)->description);
 }
 
+/* The down file of migration `k`, unread, kept for source_read_downs(). */
+static void keep_down(struct strata_source *src, size_t k, struct entry **group,
+                      size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct entry *e;
+
+		if (group[i]->kind != KIND_DOWN || group[i]->content)
+			continue;
+		e = arena_alloc(&src->arena, sizeof(*e));
+		*e = *group[i];
+		e->is_sound = false;
+		src->downs[k] = e;
+	}
+}
+
 static void build_migrations(struct strata_source *src, struct entry **v,
                              size_t n, struct problems *problems,
                              bool is_lenient)
@@ -365,6 +381,13 @@ static void build_migrations(struct strata_source *src, struct entry **v,
 		n_versions += !i || v[i]->version != v[i - 1]->version;
 	ms = arena_alloc(&src->arena,
 	                 (n_versions ? n_versions : 1) * sizeof(*ms));
+	if (src->downs) {
+		src->downs =
+		        arena_alloc(&src->arena, (n_versions ? n_versions : 1) *
+		                                         sizeof(*src->downs));
+		memset(src->downs, 0,
+		       (n_versions ? n_versions : 1) * sizeof(*src->downs));
+	}
 	for (size_t i = 0; i < n_named;) {
 		struct strata_error perr = STRATA_ERROR_INIT;
 		struct strata_migration *m = &ms[n_ms];
@@ -379,6 +402,8 @@ static void build_migrations(struct strata_source *src, struct entry **v,
 		                      : !problems->n) {
 			fill_texts(m, v[i], j - i > 1 ? v[i + 1] : NULL,
 			           &src->arena);
+			if (src->downs)
+				keep_down(src, n_ms, v + i, j - i);
 			n_ms++;
 		}
 		i = j;
@@ -667,12 +692,36 @@ static const char *flyway_timestamp(struct arena *arena)
 	return arena_strdup(arena, buf);
 }
 
+/* What reading a deferred down file later needs of the load's reader. */
+static void keep_reader(struct strata_source *src, const struct reader *r)
+{
+	/* non-NULL marks the load deferred: build_migrations() sizes it */
+	src->downs = arena_alloc(&src->arena, sizeof(*src->downs));
+	src->max_file_size = r->max;
+	src->read_layout = r->layout;
+	src->timestamp = arena_strdup(&src->arena, r->timestamp);
+	src->n_placeholders = r->n_placeholders;
+	if (r->n_placeholders)
+		src->placeholders = arena_alloc(
+		        &src->arena,
+		        r->n_placeholders * sizeof(*src->placeholders));
+	for (size_t i = 0; i < r->n_placeholders; i++) {
+		const struct strata_placeholder *p = &r->placeholders[i];
+
+		src->placeholders[i].name =
+		        p->name ? arena_strdup(&src->arena, p->name) : NULL;
+		src->placeholders[i].value =
+		        p->value ? arena_strdup(&src->arena, p->value) : NULL;
+	}
+}
+
 static struct strata_source *source_new(const char *dir)
 {
 	struct strata_source *src = xcalloc(1, sizeof(*src));
 
 	src->dir = arena_strdup(&src->arena, dir);
 	src->layout = STRATA_LAYOUT_SQLX;
+	pthread_mutex_init(&src->downs_lock, NULL);
 	return src;
 }
 
@@ -689,6 +738,8 @@ int strata_source_load(struct strata_source **out, const char *dir,
 		               ? opts->max_file_size
 		               : STRATA_DEFAULT_MAX_FILE_SIZE,
 		.is_checksums_only = opts && opts->is_checksums_only,
+		.is_down_deferred = opts && !opts->is_checksums_only &&
+		                    opts->is_down_deferred,
 		.layout = opts ? opts->layout : STRATA_LAYOUT_AUTO,
 		.placeholders = opts ? opts->placeholders : NULL,
 		.n_placeholders = opts ? opts->n_placeholders : 0,
@@ -746,6 +797,8 @@ int strata_source_load(struct strata_source **out, const char *dir,
 	source_scan_aliens(&aliens, r.dir_fd);
 	source_report_aliens(&problems, &aliens, dir, r.layout);
 	read_entries(src, &r, reader_scratch, entries, n);
+	if (r.is_down_deferred)
+		keep_reader(src, &r);
 	src->layout = settle_layout(r.layout, entries, n, &problems);
 	src->is_layout_asked = r.layout != STRATA_LAYOUT_AUTO;
 	for (size_t i = 0; i < n; i++)
@@ -808,6 +861,7 @@ void strata_source_free(struct strata_source *src)
 	arena_release(&src->arena);
 	for (size_t t = 0; t < MAX_READERS - 1; t++)
 		arena_release(&src->reader_arenas[t]);
+	pthread_mutex_destroy(&src->downs_lock);
 	free(src);
 }
 

@@ -63,6 +63,17 @@ void source_set_migrations(struct strata_source *src,
 struct strata_source *source_subset(const struct strata_source *src,
                                     const bool *keep,
                                     enum strata_layout layout);
+/*
+ * Reads the down files of `ms` (migrations of `src`) that a load with
+ * is_down_deferred left unread, with the checks the load makes, and
+ * fills their down_sql: a run calls it for what it is about to apply.
+ * The source is const to its users as its texts are a cache filled here,
+ * under its lock. `ms` NULL: every migration's. -1 with `err` naming the
+ * first file that fails.
+ */
+int source_read_downs(const struct strata_source *src,
+                      const struct strata_migration *const *ms, size_t n,
+                      struct strata_error *err);
 /* The folder the files were read from, for the audit trail's git commit;
  * NULL for a built source (its folder is not there to ask). */
 const char *source_folder(const struct strata_source *src);

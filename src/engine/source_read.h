@@ -12,6 +12,7 @@
 #include "util/sbuf.h"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <stdatomic.h>
 
 /* Threads reading files: system calls dominate a large source's load. */
@@ -27,6 +28,16 @@ struct strata_source {
 	bool is_built; /* not read from `dir` (source_new_built()) */
 	enum strata_layout layout;
 	bool is_layout_asked; /* not detected: the database cannot change it */
+	/* A load with is_down_deferred: each migration's down file (by its
+	 * index; NULL: none, or read), read when a run applies it
+	 * (source_read_downs()), as the load would have read it. */
+	struct entry **downs;
+	pthread_mutex_t downs_lock; /* runs may share a source */
+	size_t max_file_size;
+	enum strata_layout read_layout;
+	struct strata_placeholder *placeholders;
+	size_t n_placeholders;
+	const char *timestamp;
 };
 
 enum kind {
@@ -90,6 +101,7 @@ struct reader {
 	const char *dir;
 	size_t max;
 	bool is_checksums_only;
+	bool is_down_deferred;     /* down files only named, kept for later */
 	enum strata_layout layout; /* as asked: AUTO reads dbmate's sections */
 	const struct strata_placeholder *placeholders; /* Flyway's ${name} */
 	size_t n_placeholders;

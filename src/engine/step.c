@@ -54,11 +54,18 @@ int step_lock_and_read(struct strata_db *db, struct history *h, bool is_create,
 		}
 		return -1;
 	}
-	if (is_create && (history_ensure(db->conn, &db->hist, err) < 0 ||
-	                  audit_ensure(db, err) < 0))
+	if (is_create && step_ensure_tables(db, err) < 0)
 		return -1;
 	/* design.md, The lock: the history is read after the lock is taken. */
 	return history_read(db->conn, &db->hist, h, err);
+}
+
+int step_ensure_tables(struct strata_db *db, struct strata_error *err)
+{
+	if (history_ensure(db->conn, &db->hist, err) < 0 ||
+	    audit_ensure(db, err) < 0)
+		return -1;
+	return 0;
 }
 
 /* A step's directive, else the option, else the default; ms, 0: none. */

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "strata.h"
+#include "engine/source.h"
 #include "tmpdir.h"
 
 /*
@@ -160,6 +161,44 @@ static void test_reversible_pair(void **state)
 	assert_string_equal(
 	        m->down_path,
 	        in(f->dir, "20250101120000_create_users_table.down.sql"));
+	strata_source_free(src);
+}
+
+/* run's load: down files named, read only when asked for (for the
+ * migrations a run applies), with the checks the load makes */
+static void test_down_deferred(void **state)
+{
+	struct fixture *f = *state;
+	struct strata_source_options o = STRATA_SOURCE_OPTIONS_INIT;
+	struct strata_error err = STRATA_ERROR_INIT;
+	struct strata_source *src;
+	const struct strata_migration *ms[1];
+
+	put(f->dir, "1_a.up.sql", "UP 1;\n");
+	put(f->dir, "1_a.down.sql", "DOWN 1;\n");
+	put(f->dir, "2_b.up.sql", "UP 2;\n");
+	put(f->dir, "2_b.down.sql", "DOWN\xff;\n");
+	o.is_down_deferred = true;
+	assert_int_equal(strata_source_load(&src, f->dir, &o, &err), 0);
+	assert_int_equal(strata_source_count(src), 2);
+	ms[0] = strata_source_at(src, 0);
+	assert_string_equal(ms[0]->up_sql, "UP 1;\n");
+	assert_string_equal(ms[0]->down_path, in(f->dir, "1_a.down.sql"));
+	assert_null(ms[0]->down_sql);
+	assert_int_equal(source_read_downs(src, ms, 1, &err), 0);
+	assert_string_equal(ms[0]->down_sql, "DOWN 1;\n");
+	assert_int_equal(ms[0]->down_len, 8);
+	/* read once: asked again, nothing changes */
+	assert_int_equal(source_read_downs(src, ms, 1, &err), 0);
+	assert_string_equal(ms[0]->down_sql, "DOWN 1;\n");
+	ms[0] = strata_source_at(src, 1);
+	assert_null(ms[0]->down_sql);
+	assert_int_equal(source_read_downs(src, ms, 1, &err), -1);
+	assert_int_equal(err.code, STRATA_EVALIDATE);
+	assert_non_null(strstr(err.message, "2_b.down.sql"));
+	assert_non_null(strstr(err.message, "not valid UTF-8"));
+	assert_null(ms[0]->down_sql);
+	strata_error_release(&err);
 	strata_source_free(src);
 }
 
@@ -602,6 +641,7 @@ int main(void)
 		T(test_numeric_order),
 		T(test_largest_version),
 		T(test_reversible_pair),
+		T(test_down_deferred),
 		T(test_down_beside_plain),
 		T(test_description_parsing),
 		T(test_non_migrations_passed_over),

@@ -1,0 +1,86 @@
+/*
+ * Down files read on demand (strata_source_options.is_down_deferred): a
+ * run reads the down files of the migrations it applies, for their audit
+ * rows, and no others, so a run with nothing pending opens none. Each is
+ * read and checked as the load would have read it (source_check_entry()).
+ */
+#include "engine/source.h"
+#include "engine/source_read.h"
+#include "util/arena.h"
+#include "util/error.h"
+#include "util/sbuf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+static int read_down(struct strata_source *src, struct reader *r, size_t k,
+                     struct strata_error *err)
+{
+	struct entry *e = src->downs[k];
+	struct strata_migration *m = &src->migrations[k];
+
+	if (r->dir_fd < 0) {
+		r->dir_fd = open(src->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (r->dir_fd < 0)
+			return strata_error_set(
+			        err, STRATA_EFAILED,
+			        "could not open migration directory '%s': %s",
+			        src->dir, strerror(errno));
+	}
+	if (source_check_entry(e, r, err) < 0)
+		return -1;
+	src->downs[k] = NULL;
+	/* a diesel directory's down.sql, looked for only now, is not there */
+	if (!e->content) {
+		m->down_path = NULL;
+		return 0;
+	}
+	m->down_sql = e->content->text;
+	m->down_len = e->content->len;
+	/* diesel's metadata.toml, read with the up file, rules both */
+	if (!e->is_diesel)
+		m->is_down_no_transaction = e->content->is_no_transaction;
+	return 0;
+}
+
+int source_read_downs(const struct strata_source *csrc,
+                      const struct strata_migration *const *ms, size_t n,
+                      struct strata_error *err)
+{
+	struct strata_source *src = (struct strata_source *)csrc;
+	struct arena scratch = ARENA_INIT;
+	struct reader r = {
+		.arena = &src->arena,
+		.scratch = &scratch,
+		.dir_fd = -1,
+		.dir = src->dir,
+		.max = src->max_file_size,
+		.layout = src->read_layout,
+		.placeholders = src->placeholders,
+		.n_placeholders = src->n_placeholders,
+		.timestamp = src->timestamp,
+		.buf = SBUF_INIT,
+	};
+	int rc = 0;
+
+	if (!src->downs)
+		return 0;
+	pthread_mutex_lock(&src->downs_lock);
+	if (!ms)
+		n = src->n;
+	for (size_t i = 0; i < n && !rc; i++) {
+		size_t k = ms ? (size_t)(ms[i] - src->migrations) : i;
+
+		if (k >= src->n)
+			BUG("migration not of this source");
+		if (src->downs[k])
+			rc = read_down(src, &r, k, err);
+	}
+	pthread_mutex_unlock(&src->downs_lock);
+	if (r.dir_fd >= 0)
+		close(r.dir_fd);
+	sbuf_release(&r.buf);
+	arena_release(&scratch);
+	return rc;
+}
