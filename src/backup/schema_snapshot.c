@@ -570,8 +570,15 @@ static int read_at_once(struct pgschema_cache *c, PGconn *pg, const char *begin,
 
 	sbuf_adds(&sql, begin);
 	/* the xid is the server's number, as the check gave it */
+	/*
+	 * Each branch looks up one object: costing a rescan of a small
+	 * catalog (pg_opclass, pg_conversion...) below its index's, the
+	 * planner scanned them whole for each dirty object. The partial
+	 * read is planned here only, so the setting holds for its plan.
+	 */
 	sbuf_addf(&sql,
-	          "; EXECUTE " PART_STATEMENT "('%s');"
+	          "; SET LOCAL enable_seqscan = off;"
+	          " EXECUTE " PART_STATEMENT "('%s');"
 	          " DELETE FROM pg_temp.strata_proof_log; COMMIT",
 	          c->xid);
 	if (!PQsendQuery(pg, sql.buf))
@@ -614,10 +621,9 @@ int pgschema_snapshot(struct sbuf *out, struct strata_db *db,
                       struct pgschema_cache *c, struct strata_error *err)
 {
 	PGconn *pg = session_of(db->conn);
-	const char *xid_prev = c->xid;
 	struct sbuf sql = SBUF_INIT;
 	PGresult *res = NULL, *check = NULL;
-	bool is_begun = false, is_part = false, is_watched = false;
+	bool is_begun = false, is_watched = false;
 	int rc = -1, done_at_once = 0;
 
 	if (!c->is_prepared) {
@@ -641,7 +647,6 @@ int pgschema_snapshot(struct sbuf *out, struct strata_db *db,
 			goto done;
 		}
 		/* a full read: the log, emptied or not, is not read again */
-		c->is_valid = false;
 		if (!c->is_watching) {
 			sbuf_reset(&sql);
 			if (begin_sql(&sql, pg, db, false, err) < 0)
@@ -658,40 +663,17 @@ int pgschema_snapshot(struct sbuf *out, struct strata_db *db,
 			pgsession_error(err, pg, check);
 			goto done;
 		}
+		/* the watch gone or disabled: full reads from now on */
 		is_watched = !strcmp(PQgetvalue(check, 0, 0), "t");
-		/* the watch gone, disabled, or blind to a change: full reads */
-		is_part = is_watched && c->is_valid && c->digest &&
-		          !strcmp(c->digest, PQgetvalue(check, 0, 1));
 		if (!is_watched)
 			c->is_watching = false;
 	}
-	if (is_part && !c->is_part_prepared) {
-		if (prepare(pg, PART_STATEMENT, true, err) < 0)
-			goto done;
-		c->is_part_prepared = true;
+	res = PQexecPrepared(pg, SNAPSHOT_STATEMENT, 0, NULL, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		pgsession_error(err, pg, res);
+		goto done;
 	}
-	if (is_part) {
-		res = PQexecPrepared(pg, PART_STATEMENT, 1, &xid_prev, NULL,
-		                     NULL, 0);
-		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-			pgsession_error(err, pg, res);
-			goto done;
-		}
-		if (wants_full(res)) {
-			PQclear(res);
-			res = NULL;
-			is_part = false;
-		}
-	}
-	if (!res) {
-		res = PQexecPrepared(pg, SNAPSHOT_STATEMENT, 0, NULL, NULL,
-		                     NULL, 0);
-		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-			pgsession_error(err, pg, res);
-			goto done;
-		}
-	}
-	rows_merge(c, res, is_part);
+	rows_merge(c, res, false);
 	c->is_valid = is_watched;
 	if (is_watched)
 		keep_check(c, check);
