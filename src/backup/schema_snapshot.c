@@ -15,6 +15,7 @@
 #include "util/common.h"
 #include "util/xalloc.h"
 #include "util/sbuf.h"
+#include "util/cancel.h"
 #include "drivers/driver.h"
 #include "drivers/pgsession.h"
 #include "engine/db.h"
@@ -54,221 +55,224 @@ static const char snapshot_settings[] =
  */
 static const char
         snapshot_sql
-                [] = "own_rel(oid) AS (SELECT pg_catalog.unnest(pg_catalog.string_to_array("
-                     "pg_catalog.current_setting('strata.own'), ','))::pg_catalog.oid),"
-                     " own(oid) AS ("
-                     " SELECT c.oid FROM pg_catalog.pg_class c"
-                     " WHERE c.oid IN (SELECT oid FROM own_rel)"
-                     " OR (c.relkind = 'S' AND c.oid IN (SELECT d.objid FROM pg_catalog.pg_depend d"
-                     " WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass"
-                     " AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass"
-                     " AND d.deptype IN ('a', 'i') AND d.refobjid IN (SELECT oid FROM own_rel)))),"
-                     " ext AS MATERIALIZED (SELECT classid, objid FROM pg_catalog.pg_depend WHERE deptype = 'e'),"
-                     " ns AS (SELECT n.oid, n.nspname FROM pg_catalog.pg_namespace n"
-                     " WHERE n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'"
-                     " AND (n.oid, 'pg_catalog.pg_namespace'::pg_catalog.regclass) NOT IN (SELECT objid, classid FROM ext)),"
-                     " rel AS (SELECT c.* FROM pg_catalog.pg_class c JOIN ns ON ns.oid = c.relnamespace"
-                     " WHERE c.oid NOT IN (SELECT oid FROM own)"
-                     " AND c.oid NOT IN (SELECT objid FROM ext WHERE classid = 'pg_catalog.pg_class'::pg_catalog.regclass)),"
-                     " typ AS (SELECT t.* FROM pg_catalog.pg_type t JOIN ns ON ns.oid = t.typnamespace"
-                     " WHERE t.oid NOT IN (SELECT objid FROM ext WHERE classid = 'pg_catalog.pg_type'::pg_catalog.regclass)),"
-                     " coll(oid, name) AS (SELECT co.oid, pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(co.collname)"
-                     " FROM pg_catalog.pg_collation co JOIN pg_catalog.pg_namespace n ON n.oid = co.collnamespace)"
-                     " SELECT u, k, d FROM ("
-                     " SELECT ns.oid AS u, '1 ' || ns.nspname AS k, 'CREATE SCHEMA ' || pg_catalog.quote_ident(ns.nspname) || ';' AS d FROM ns WHERE @{ns.oid}"
-                     " UNION ALL"
-                     " SELECT e.oid, '2 ' || e.extname, 'CREATE EXTENSION ' || pg_catalog.quote_ident(e.extname)"
-                     " || ' WITH SCHEMA ' || pg_catalog.quote_ident(n.nspname) || ' VERSION ' || pg_catalog.quote_literal(e.extversion) || ';'"
-                     " FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace WHERE @{e.oid}"
-                     " UNION ALL"
-                     " SELECT t.oid, '3 ' || t.oid::pg_catalog.regtype::text, CASE t.typtype"
-                     " WHEN 'e' THEN 'CREATE TYPE ' || t.oid::pg_catalog.regtype::text || ' AS ENUM ('"
-                     " || coalesce((SELECT pg_catalog.string_agg(pg_catalog.quote_literal(l.enumlabel), ', ' ORDER BY l.enumsortorder)"
-                     " FROM pg_catalog.pg_enum l WHERE l.enumtypid = t.oid), '') || ');'"
-                     " WHEN 'd' THEN 'CREATE DOMAIN ' || t.oid::pg_catalog.regtype::text || ' AS '"
-                     " || pg_catalog.format_type(t.typbasetype, t.typtypmod)"
-                     " || coalesce(' COLLATE ' || (SELECT name FROM coll WHERE coll.oid = t.typcollation"
-                     " AND t.typcollation <> (SELECT b.typcollation FROM pg_catalog.pg_type b WHERE b.oid = t.typbasetype)), '')"
-                     " || coalesce(' DEFAULT ' || t.typdefault, '') || CASE WHEN t.typnotnull THEN ' NOT NULL' ELSE '' END || ';'"
-                     " WHEN 'c' THEN 'CREATE TYPE ' || t.oid::pg_catalog.regtype::text || ' AS ('"
-                     " || coalesce((SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname) || ' '"
-                     " || pg_catalog.format_type(a.atttypid, a.atttypmod)"
-                     " || coalesce(' COLLATE ' || (SELECT name FROM coll WHERE coll.oid = a.attcollation"
-                     " AND a.attcollation <> (SELECT b.typcollation FROM pg_catalog.pg_type b WHERE b.oid = a.atttypid)), ''),"
-                     " ', ' ORDER BY a.attnum) FROM pg_catalog.pg_attribute a"
-                     " WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped), '') || ');'"
-                     " WHEN 'r' THEN 'CREATE TYPE ' || t.oid::pg_catalog.regtype::text || ' AS RANGE (SUBTYPE = '"
-                     " || pg_catalog.format_type(r.rngsubtype, NULL)"
-                     " || coalesce(', COLLATION = ' || (SELECT name FROM coll WHERE coll.oid = r.rngcollation), '')"
-                     " || ', SUBTYPE_OPCLASS = ' || (SELECT pg_catalog.quote_ident(o.opcname) FROM pg_catalog.pg_opclass o WHERE o.oid = r.rngsubopc)"
-                     " || coalesce(', CANONICAL = ' || NULLIF(r.rngcanonical::oid, 0)::pg_catalog.regprocedure::text, '')"
-                     " || coalesce(', SUBTYPE_DIFF = ' || NULLIF(r.rngsubdiff::oid, 0)::pg_catalog.regprocedure::text, '') || ');'"
-                     " ELSE 'CREATE TYPE ' || t.oid::pg_catalog.regtype::text || ' (INPUT = ' || t.typinput::text"
-                     " || ', OUTPUT = ' || t.typoutput::text || ', RECEIVE = ' || t.typreceive::text || ', SEND = ' || t.typsend::text"
-                     " || ', INTERNALLENGTH = ' || t.typlen || ', ALIGNMENT = ' || t.typalign::text || ', STORAGE = ' || t.typstorage::text::text"
-                     " || ', CATEGORY = ' || pg_catalog.quote_literal(t.typcategory::text) || ', DEFINED = ' || t.typisdefined || ');'"
-                     " END"
-                     " FROM typ t LEFT JOIN pg_catalog.pg_range r ON r.rngtypid = t.oid"
-                     " WHERE @{t.oid} AND (t.typtype IN ('b', 'e', 'd', 'r')"
-                     " AND NOT (t.typtype = 'b' AND t.typelem <> 0 AND EXISTS (SELECT 1 FROM pg_catalog.pg_type e WHERE e.oid = t.typelem AND e.typarray = t.oid))"
-                     " OR (t.typtype = 'c' AND EXISTS (SELECT 1 FROM rel WHERE rel.oid = t.typrelid AND rel.relkind = 'c')))"
-                     " UNION ALL"
-                     " SELECT c.oid, '4 ' || c.oid::pg_catalog.regclass::text,"
-                     " 'CREATE ' || CASE c.relpersistence WHEN 'u' THEN 'UNLOGGED ' ELSE '' END"
-                     " || CASE c.relkind WHEN 'f' THEN 'FOREIGN TABLE ' WHEN 'v' THEN 'VIEW ' WHEN 'm' THEN 'MATERIALIZED VIEW ' ELSE 'TABLE ' END"
-                     " || c.oid::pg_catalog.regclass::text || ' ('"
-                     " || coalesce(E'\\n' || (SELECT pg_catalog.string_agg('    ' || pg_catalog.quote_ident(a.attname) || ' '"
-                     " || pg_catalog.format_type(a.atttypid, a.atttypmod)"
-                     " || coalesce(' COLLATE ' || (SELECT name FROM coll WHERE coll.oid = a.attcollation AND a.attcollation <> ty.typcollation), '')"
-                     " || CASE WHEN a.attgenerated <> '' THEN ' GENERATED ALWAYS AS (' || pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) || ') STORED'"
-                     " ELSE coalesce(' DEFAULT ' || pg_catalog.pg_get_expr(ad.adbin, ad.adrelid), '') END"
-                     " || CASE a.attidentity WHEN 'a' THEN ' GENERATED ALWAYS AS IDENTITY' WHEN 'd' THEN ' GENERATED BY DEFAULT AS IDENTITY' ELSE '' END"
-                     " || CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END"
-                     " || CASE WHEN coalesce(a.attstattarget::int, -1) >= 0 THEN ' STATISTICS ' || a.attstattarget ELSE '' END"
-                     " || CASE WHEN a.attstorage <> ty.typstorage THEN ' STORAGE ' || a.attstorage::text ELSE '' END"
-                     " || coalesce(' OPTIONS (' || (SELECT pg_catalog.string_agg(o, ', ' ORDER BY o) FROM pg_catalog.unnest(a.attoptions) o"
-                     " WHERE o ~ '^n_distinct(_inherited)?=') || ')', '')"
-                     " || coalesce(' FDW OPTIONS (' || pg_catalog.array_to_string(a.attfdwoptions, ', ') || ')', '')"
-                     " || CASE WHEN NOT a.attislocal THEN ' INHERITED' ELSE '' END,"
-                     " E',\\n' ORDER BY a.attnum)"
-                     " FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type ty ON ty.oid = a.atttypid"
-                     " LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum"
-                     " WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '')"
-                     " || E'\\n)'"
-                     " || CASE WHEN c.relkind = 'p' THEN ' PARTITION BY ' || pg_catalog.pg_get_partkeydef(c.oid) ELSE '' END"
-                     " || coalesce(' INHERITS (' || (SELECT pg_catalog.string_agg(i.inhparent::pg_catalog.regclass::text, ', ' ORDER BY i.inhseqno)"
-                     " FROM pg_catalog.pg_inherits i WHERE i.inhrelid = c.oid) || ')', '')"
-                     " || coalesce(' ' || pg_catalog.pg_get_expr(c.relpartbound, c.oid), '')"
-                     " || coalesce(' USING ' || (SELECT am.amname FROM pg_catalog.pg_am am WHERE am.oid = c.relam AND c.relkind IN ('r', 'm')), '')"
-                     " || coalesce(' WITH (' || pg_catalog.array_to_string(c.reloptions, ', ') || ')', '')"
-                     " || coalesce(' TABLESPACE ' || (SELECT pg_catalog.quote_ident(s.spcname) FROM pg_catalog.pg_tablespace s WHERE s.oid = c.reltablespace), '')"
-                     " || coalesce(' SERVER ' || (SELECT pg_catalog.quote_ident(s.srvname) || coalesce(' OPTIONS (' || pg_catalog.array_to_string(f.ftoptions, ', ') || ')', '')"
-                     " FROM pg_catalog.pg_foreign_table f JOIN pg_catalog.pg_foreign_server s ON s.oid = f.ftserver WHERE f.ftrelid = c.oid), '')"
-                     " || coalesce(E' AS\\n' || pg_catalog.rtrim(pg_catalog.pg_get_viewdef(c.oid), ';'), '')"
-                     " || ';'"
-                     " || CASE WHEN c.relrowsecurity THEN E'\\nALTER TABLE ' || c.oid::pg_catalog.regclass::text || ' ENABLE ROW LEVEL SECURITY;' ELSE '' END"
-                     " || CASE WHEN c.relforcerowsecurity THEN E'\\nALTER TABLE ' || c.oid::pg_catalog.regclass::text || ' FORCE ROW LEVEL SECURITY;' ELSE '' END"
-                     " || CASE WHEN c.relkind NOT IN ('r', 'p') THEN '' ELSE CASE c.relreplident WHEN 'n' THEN E'\\nALTER TABLE ' || c.oid::pg_catalog.regclass::text || ' REPLICA IDENTITY NOTHING;'"
-                     " WHEN 'f' THEN E'\\nALTER TABLE ' || c.oid::pg_catalog.regclass::text || ' REPLICA IDENTITY FULL;' ELSE '' END END"
-                     " FROM rel c WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND @{c.oid}"
-                     " UNION ALL"
-                     " SELECT c.oid, '4 ' || c.oid::pg_catalog.regclass::text,"
-                     " 'CREATE ' || CASE c.relpersistence WHEN 'u' THEN 'UNLOGGED ' ELSE '' END || 'SEQUENCE ' || c.oid::pg_catalog.regclass::text"
-                     " || ' AS ' || pg_catalog.format_type(s.seqtypid, NULL) || ' START WITH ' || s.seqstart || ' INCREMENT BY ' || s.seqincrement"
-                     " || ' MINVALUE ' || s.seqmin || ' MAXVALUE ' || s.seqmax || ' CACHE ' || s.seqcache || CASE WHEN s.seqcycle THEN ' CYCLE' ELSE '' END || ';'"
-                     " || coalesce((SELECT pg_catalog.string_agg(E'\\nALTER SEQUENCE ' || c.oid::pg_catalog.regclass::text"
-                     " || CASE d.deptype WHEN 'i' THEN ' IDENTITY OF ' ELSE ' OWNED BY ' END"
-                     " || d.refobjid::pg_catalog.regclass::text || '.' || pg_catalog.quote_ident(a.attname) || ';', '')"
-                     " FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid"
-                     " WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = c.oid"
-                     " AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.deptype IN ('a', 'i')), '')"
-                     " FROM rel c JOIN pg_catalog.pg_sequence s ON s.seqrelid = c.oid WHERE @{c.oid}"
-                     " UNION ALL"
-                     " SELECT p.oid, '5 ' || p.oid::pg_catalog.regprocedure::text,"
-                     " CASE WHEN p.prokind = 'a' THEN 'CREATE AGGREGATE ' || p.oid::pg_catalog.regprocedure::text"
-                     " || ' (SFUNC = ' || g.aggtransfn::pg_catalog.regprocedure::text || ', STYPE = ' || pg_catalog.format_type(g.aggtranstype, NULL)"
-                     " || ', KIND = ' || g.aggkind::text || ', DIRECT ARGS = ' || g.aggnumdirectargs"
-                     " || coalesce(', FINALFUNC = ' || NULLIF(g.aggfinalfn::oid, 0)::pg_catalog.regprocedure::text, '')"
-                     " || coalesce(', COMBINEFUNC = ' || NULLIF(g.aggcombinefn::oid, 0)::pg_catalog.regprocedure::text, '')"
-                     " || coalesce(', SERIALFUNC = ' || NULLIF(g.aggserialfn::oid, 0)::pg_catalog.regprocedure::text, '')"
-                     " || coalesce(', DESERIALFUNC = ' || NULLIF(g.aggdeserialfn::oid, 0)::pg_catalog.regprocedure::text, '')"
-                     " || coalesce(', MSFUNC = ' || NULLIF(g.aggmtransfn::oid, 0)::pg_catalog.regprocedure::text, '')"
-                     " || coalesce(', MINVFUNC = ' || NULLIF(g.aggminvtransfn::oid, 0)::pg_catalog.regprocedure::text, '')"
-                     " || coalesce(', MFINALFUNC = ' || NULLIF(g.aggmfinalfn::oid, 0)::pg_catalog.regprocedure::text, '')"
-                     " || coalesce(', MSTYPE = ' || pg_catalog.format_type(NULLIF(g.aggmtranstype, 0), NULL), '')"
-                     " || coalesce(', SORTOP = ' || NULLIF(g.aggsortop, 0)::pg_catalog.regoperator::text, '')"
-                     " || coalesce(', INITCOND = ' || pg_catalog.quote_literal(g.agginitval), '')"
-                     " || coalesce(', MINITCOND = ' || pg_catalog.quote_literal(g.aggminitval), '')"
-                     " || ', PARALLEL = ' || p.proparallel::text || ');'"
-                     " ELSE pg_catalog.rtrim(pg_catalog.pg_get_functiondef(p.oid), E'\\n') || ';' END"
-                     " FROM pg_catalog.pg_proc p JOIN ns ON ns.oid = p.pronamespace"
-                     " LEFT JOIN pg_catalog.pg_aggregate g ON g.aggfnoid = p.oid"
-                     " WHERE @{p.oid} AND p.oid NOT IN (SELECT objid FROM ext WHERE classid = 'pg_catalog.pg_proc'::pg_catalog.regclass)"
-                     " UNION ALL"
-                     " SELECT c.oid, '6 ' || i.indrelid::pg_catalog.regclass::text || ' ' || c.relname,"
-                     " pg_catalog.pg_get_indexdef(i.indexrelid) || ';'"
-                     " || CASE WHEN i.indisclustered THEN E'\\nALTER TABLE ' || i.indrelid::pg_catalog.regclass::text || ' CLUSTER ON ' || pg_catalog.quote_ident(c.relname) || ';' ELSE '' END"
-                     " || CASE WHEN i.indisreplident THEN E'\\nALTER TABLE ' || i.indrelid::pg_catalog.regclass::text || ' REPLICA IDENTITY USING INDEX ' || pg_catalog.quote_ident(c.relname) || ';' ELSE '' END"
-                     " || CASE WHEN NOT i.indisvalid THEN E'\\n-- invalid' ELSE '' END"
-                     " FROM pg_catalog.pg_index i JOIN rel c ON c.oid = i.indexrelid"
-                     " WHERE @{i.indexrelid} AND i.indrelid IN (SELECT oid FROM rel)"
-                     " UNION ALL"
-                     " SELECT co.oid, '7 ' || co.conrelid::pg_catalog.regclass::text || ' ' || co.conname,"
-                     " 'ALTER TABLE ONLY ' || co.conrelid::pg_catalog.regclass::text || ' ADD CONSTRAINT ' || pg_catalog.quote_ident(co.conname)"
-                     " || ' ' || pg_catalog.pg_get_constraintdef(co.oid) || ';' || CASE WHEN NOT co.conislocal THEN ' -- inherited' ELSE '' END"
-                     " FROM pg_catalog.pg_constraint co WHERE @{co.oid} AND co.conrelid IN (SELECT oid FROM rel)"
-                     " UNION ALL"
-                     " SELECT co.oid, '7 ' || co.contypid::pg_catalog.regtype::text || ' ' || co.conname,"
-                     " 'ALTER DOMAIN ' || co.contypid::pg_catalog.regtype::text || ' ADD CONSTRAINT ' || pg_catalog.quote_ident(co.conname)"
-                     " || ' ' || pg_catalog.pg_get_constraintdef(co.oid) || ';'"
-                     " FROM pg_catalog.pg_constraint co WHERE @{co.oid} AND co.contypid IN (SELECT oid FROM typ)"
-                     " UNION ALL"
-                     " SELECT tg.oid, '8 ' || tg.tgrelid::pg_catalog.regclass::text || ' ' || tg.tgname,"
-                     " pg_catalog.pg_get_triggerdef(tg.oid) || ';'"
-                     " || CASE tg.tgenabled WHEN 'D' THEN E'\\n-- disabled' WHEN 'R' THEN E'\\n-- enabled replica' WHEN 'A' THEN E'\\n-- enabled always' ELSE '' END"
-                     " FROM pg_catalog.pg_trigger tg WHERE @{tg.oid} AND NOT tg.tgisinternal AND tg.tgrelid IN (SELECT oid FROM rel)"
-                     " UNION ALL"
-                     " SELECT po.oid, '9 ' || po.polrelid::pg_catalog.regclass::text || ' ' || po.polname,"
-                     " 'CREATE POLICY ' || pg_catalog.quote_ident(po.polname) || ' ON ' || po.polrelid::pg_catalog.regclass::text"
-                     " || CASE WHEN po.polpermissive THEN '' ELSE ' AS RESTRICTIVE' END"
-                     " || ' FOR ' || CASE po.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE' WHEN 'd' THEN 'DELETE' ELSE 'ALL' END"
-                     " || ' TO ' || (SELECT pg_catalog.string_agg(CASE WHEN r = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(r)) END, ', ' ORDER BY 1)"
-                     " FROM pg_catalog.unnest(po.polroles) r)"
-                     " || coalesce(' USING (' || pg_catalog.pg_get_expr(po.polqual, po.polrelid) || ')', '')"
-                     " || coalesce(' WITH CHECK (' || pg_catalog.pg_get_expr(po.polwithcheck, po.polrelid) || ')', '') || ';'"
-                     " FROM pg_catalog.pg_policy po WHERE @{po.oid} AND po.polrelid IN (SELECT oid FROM rel)"
-                     " UNION ALL"
-                     " SELECT ru.oid, 'a ' || ru.ev_class::pg_catalog.regclass::text || ' ' || ru.rulename,"
-                     " pg_catalog.pg_get_ruledef(ru.oid) || CASE WHEN ru.ev_enabled <> 'O' THEN E'\\n-- enabled ' || ru.ev_enabled::text ELSE '' END"
-                     " FROM pg_catalog.pg_rewrite ru WHERE @{ru.oid} AND ru.rulename <> '_RETURN' AND ru.ev_class IN (SELECT oid FROM rel)"
-                     " UNION ALL"
-                     " SELECT s.oid, 'b ' || pg_catalog.pg_describe_object(s.tableoid, s.oid, 0), pg_catalog.pg_get_statisticsobjdef(s.oid) || ';'"
-                     " FROM pg_catalog.pg_statistic_ext s WHERE @{s.oid} AND s.stxrelid IN (SELECT oid FROM rel)"
-                     " UNION ALL"
-                     " SELECT o.objid, 'c ' || pg_catalog.pg_describe_object(o.classid, o.objid, 0), pg_catalog.pg_describe_object(o.classid, o.objid, 0) || coalesce(' ' || o.detail, '')"
-                     " FROM ("
-                     " SELECT x.tableoid AS classid, x.oid AS objid, pg_catalog.format('%s WITH %s AS %s',"
-                     " CASE x.castmethod WHEN 'f' THEN x.castfunc::pg_catalog.regprocedure::text WHEN 'i' THEN 'INOUT' ELSE 'BINARY' END,"
-                     " x.castcontext, x.castmethod) AS detail FROM pg_catalog.pg_cast x WHERE x.oid >= 16384"
-                     " UNION ALL SELECT x.tableoid, x.oid, pg_catalog.format('FUNCTION %s COMMUTATOR %s NEGATOR %s RESTRICT %s JOIN %s HASHES %s MERGES %s',"
-                     " x.oprcode::oid::pg_catalog.regprocedure, x.oprcom::pg_catalog.regoperator, x.oprnegate::pg_catalog.regoperator,"
-                     " x.oprrest, x.oprjoin, x.oprcanhash, x.oprcanmerge)"
-                     " FROM pg_catalog.pg_operator x JOIN ns ON ns.oid = x.oprnamespace"
-                     " UNION ALL SELECT x.tableoid, x.oid, (pg_catalog.to_jsonb(x) - 'oid' - 'collnamespace' - 'collowner')::text"
-                     " FROM pg_catalog.pg_collation x JOIN ns ON ns.oid = x.collnamespace"
-                     " UNION ALL SELECT x.tableoid, x.oid, NULL FROM pg_catalog.pg_opclass x JOIN ns ON ns.oid = x.opcnamespace"
-                     " UNION ALL SELECT x.tableoid, x.oid, NULL FROM pg_catalog.pg_opfamily x JOIN ns ON ns.oid = x.opfnamespace"
-                     " UNION ALL SELECT x.tableoid, x.oid, x.conproc::text FROM pg_catalog.pg_conversion x JOIN ns ON ns.oid = x.connamespace"
-                     " UNION ALL SELECT x.tableoid, x.oid, NULL FROM pg_catalog.pg_ts_config x JOIN ns ON ns.oid = x.cfgnamespace"
-                     " UNION ALL SELECT x.tableoid, x.oid, x.dictinitoption FROM pg_catalog.pg_ts_dict x JOIN ns ON ns.oid = x.dictnamespace"
-                     " UNION ALL SELECT x.tableoid, x.oid, NULL FROM pg_catalog.pg_ts_parser x JOIN ns ON ns.oid = x.prsnamespace"
-                     " UNION ALL SELECT x.tableoid, x.oid, NULL FROM pg_catalog.pg_ts_template x JOIN ns ON ns.oid = x.tmplnamespace"
-                     " UNION ALL SELECT x.tableoid, x.oid, pg_catalog.format('ON %s EXECUTE %s ENABLED %s TAGS %s',"
-                     " x.evtevent, x.evtfoid::pg_catalog.regprocedure, x.evtenabled, x.evttags) FROM pg_catalog.pg_event_trigger x"
-                     " WHERE x.evtfoid NOT IN (SELECT oid FROM pg_catalog.pg_proc WHERE pronamespace = pg_catalog.pg_my_temp_schema())"
-                     " UNION ALL SELECT x.tableoid, x.oid, pg_catalog.format('HANDLER %s VALIDATOR %s OPTIONS %s',"
-                     " x.fdwhandler, x.fdwvalidator, x.fdwoptions) FROM pg_catalog.pg_foreign_data_wrapper x WHERE x.oid >= 16384"
-                     " UNION ALL SELECT x.tableoid, x.oid, pg_catalog.format('TYPE %s VERSION %s OPTIONS %s', x.srvtype, x.srvversion, x.srvoptions)"
-                     " FROM pg_catalog.pg_foreign_server x"
-                     " UNION ALL SELECT x.tableoid, x.oid, pg_catalog.format('OPTIONS %s', x.umoptions) FROM pg_catalog.pg_user_mapping x"
-                     " UNION ALL SELECT x.tableoid, x.oid, (pg_catalog.to_jsonb(x) - 'oid' - 'pubowner')::text"
-                     " FROM pg_catalog.pg_publication x"
-                     " UNION ALL SELECT x.tableoid, x.oid, NULL FROM pg_catalog.pg_publication_rel x"
-                     " UNION ALL SELECT x.tableoid, x.oid, pg_catalog.format('HANDLER %s TYPE %s', x.amhandler, x.amtype)"
-                     " FROM pg_catalog.pg_am x WHERE x.oid >= 16384"
-                     " UNION ALL SELECT x.tableoid, x.oid, NULL FROM pg_catalog.pg_transform x"
-                     " UNION ALL SELECT x.tableoid, x.oid, pg_catalog.format('TRUSTED %s HANDLER %s INLINE %s VALIDATOR %s',"
-                     " x.lanpltrusted, x.lanplcallfoid::pg_catalog.regprocedure, x.laninline::pg_catalog.regprocedure, x.lanvalidator::pg_catalog.regprocedure)"
-                     " FROM pg_catalog.pg_language x WHERE x.oid >= 16384"
-                     " ) o WHERE @{o.objid} AND (o.classid, o.objid) NOT IN (SELECT classid, objid FROM ext)"
-                     " UNION ALL"
-                     " SELECT d.objoid, 'd ' || pg_catalog.pg_describe_object(d.classoid, d.objoid, d.objsubid),"
-                     " 'COMMENT ON ' || pg_catalog.pg_describe_object(d.classoid, d.objoid, d.objsubid) || ' IS ' || pg_catalog.quote_literal(d.description) || ';'"
-                     " FROM pg_catalog.pg_description d"
-                     " WHERE @{d.objoid} AND (d.objoid >= 16384 OR (d.classoid = 'pg_catalog.pg_namespace'::pg_catalog.regclass AND d.objoid IN (SELECT oid FROM ns)))"
-                     " AND NOT (d.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objoid IN (SELECT oid FROM own))"
-                     " AND (d.classoid, d.objoid) NOT IN (SELECT classid, objid FROM ext)"
-                     " ) s";
+                [] =
+                        "own_rel(oid) AS (SELECT pg_catalog.unnest(pg_catalog.string_to_array("
+                        "pg_catalog.current_setting('strata.own'), ','))::pg_catalog.oid),"
+                        /* both by index, as the catalogs' scans grew with the
+                           schema */
+                        " own(oid) AS ("
+                        " SELECT c.oid FROM pg_catalog.pg_class c WHERE c.oid IN (SELECT oid FROM own_rel)"
+                        " UNION SELECT c.oid FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_class c ON c.oid = d.objid"
+                        " WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass"
+                        " AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass"
+                        " AND d.deptype IN ('a', 'i') AND d.refobjid IN (SELECT oid FROM own_rel) AND c.relkind = 'S'),"
+                        " ext AS MATERIALIZED (SELECT classid, objid FROM pg_catalog.pg_depend"
+                        " WHERE refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass AND deptype = 'e'),"
+                        " ns AS (SELECT n.oid, n.nspname FROM pg_catalog.pg_namespace n"
+                        " WHERE n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'"
+                        " AND (n.oid, 'pg_catalog.pg_namespace'::pg_catalog.regclass) NOT IN (SELECT objid, classid FROM ext)),"
+                        " rel AS NOT MATERIALIZED (SELECT c.oid, c.relkind FROM pg_catalog.pg_class c JOIN ns ON ns.oid = c.relnamespace"
+                        " WHERE c.oid NOT IN (SELECT oid FROM own)"
+                        " AND c.oid NOT IN (SELECT objid FROM ext WHERE classid = 'pg_catalog.pg_class'::pg_catalog.regclass)),"
+                        " typ AS NOT MATERIALIZED (SELECT t.oid FROM pg_catalog.pg_type t JOIN ns ON ns.oid = t.typnamespace"
+                        " WHERE t.oid NOT IN (SELECT objid FROM ext WHERE classid = 'pg_catalog.pg_type'::pg_catalog.regclass)),"
+                        " coll(oid, name) AS (SELECT co.oid, pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(co.collname)"
+                        " FROM pg_catalog.pg_collation co JOIN pg_catalog.pg_namespace n ON n.oid = co.collnamespace)"
+                        " SELECT s.u, s.k, s.d FROM @{} ("
+                        " SELECT ns.oid AS u, '1 ' || ns.nspname AS k, 'CREATE SCHEMA ' || pg_catalog.quote_ident(ns.nspname) || ';' AS d FROM ns WHERE @{ns.oid}"
+                        " UNION ALL"
+                        " SELECT e.oid, '2 ' || e.extname, 'CREATE EXTENSION ' || pg_catalog.quote_ident(e.extname)"
+                        " || ' WITH SCHEMA ' || pg_catalog.quote_ident(n.nspname) || ' VERSION ' || pg_catalog.quote_literal(e.extversion) || ';'"
+                        " FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace WHERE @{e.oid}"
+                        " UNION ALL"
+                        " SELECT t.oid, '3 ' || t.oid::pg_catalog.regtype::text, CASE t.typtype"
+                        " WHEN 'e' THEN 'CREATE TYPE ' || t.oid::pg_catalog.regtype::text || ' AS ENUM ('"
+                        " || coalesce((SELECT pg_catalog.string_agg(pg_catalog.quote_literal(l.enumlabel), ', ' ORDER BY l.enumsortorder)"
+                        " FROM pg_catalog.pg_enum l WHERE l.enumtypid = t.oid), '') || ');'"
+                        " WHEN 'd' THEN 'CREATE DOMAIN ' || t.oid::pg_catalog.regtype::text || ' AS '"
+                        " || pg_catalog.format_type(t.typbasetype, t.typtypmod)"
+                        " || coalesce(' COLLATE ' || (SELECT name FROM coll WHERE coll.oid = t.typcollation"
+                        " AND t.typcollation <> (SELECT b.typcollation FROM pg_catalog.pg_type b WHERE b.oid = t.typbasetype)), '')"
+                        " || coalesce(' DEFAULT ' || t.typdefault, '') || CASE WHEN t.typnotnull THEN ' NOT NULL' ELSE '' END || ';'"
+                        " WHEN 'c' THEN 'CREATE TYPE ' || t.oid::pg_catalog.regtype::text || ' AS ('"
+                        " || coalesce((SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname) || ' '"
+                        " || pg_catalog.format_type(a.atttypid, a.atttypmod)"
+                        " || coalesce(' COLLATE ' || (SELECT name FROM coll WHERE coll.oid = a.attcollation"
+                        " AND a.attcollation <> (SELECT b.typcollation FROM pg_catalog.pg_type b WHERE b.oid = a.atttypid)), ''),"
+                        " ', ' ORDER BY a.attnum) FROM pg_catalog.pg_attribute a"
+                        " WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped), '') || ');'"
+                        " WHEN 'r' THEN 'CREATE TYPE ' || t.oid::pg_catalog.regtype::text || ' AS RANGE (SUBTYPE = '"
+                        " || pg_catalog.format_type(r.rngsubtype, NULL)"
+                        " || coalesce(', COLLATION = ' || (SELECT name FROM coll WHERE coll.oid = r.rngcollation), '')"
+                        " || ', SUBTYPE_OPCLASS = ' || (SELECT pg_catalog.quote_ident(o.opcname) FROM pg_catalog.pg_opclass o WHERE o.oid = r.rngsubopc)"
+                        " || coalesce(', CANONICAL = ' || NULLIF(r.rngcanonical::oid, 0)::pg_catalog.regprocedure::text, '')"
+                        " || coalesce(', SUBTYPE_DIFF = ' || NULLIF(r.rngsubdiff::oid, 0)::pg_catalog.regprocedure::text, '') || ');'"
+                        " ELSE 'CREATE TYPE ' || t.oid::pg_catalog.regtype::text || ' (INPUT = ' || t.typinput::text"
+                        " || ', OUTPUT = ' || t.typoutput::text || ', RECEIVE = ' || t.typreceive::text || ', SEND = ' || t.typsend::text"
+                        " || ', INTERNALLENGTH = ' || t.typlen || ', ALIGNMENT = ' || t.typalign::text || ', STORAGE = ' || t.typstorage::text::text"
+                        " || ', CATEGORY = ' || pg_catalog.quote_literal(t.typcategory::text) || ', DEFINED = ' || t.typisdefined || ');'"
+                        " END"
+                        " FROM pg_catalog.pg_type t LEFT JOIN pg_catalog.pg_range r ON r.rngtypid = t.oid"
+                        " WHERE @{t.oid} AND t.oid IN (SELECT oid FROM typ) AND (t.typtype IN ('b', 'e', 'd', 'r')"
+                        " AND NOT (t.typtype = 'b' AND t.typelem <> 0 AND EXISTS (SELECT 1 FROM pg_catalog.pg_type e WHERE e.oid = t.typelem AND e.typarray = t.oid))"
+                        " OR (t.typtype = 'c' AND EXISTS (SELECT 1 FROM rel WHERE rel.oid = t.typrelid AND rel.relkind = 'c')))"
+                        " UNION ALL"
+                        " SELECT c.oid, '4 ' || c.oid::pg_catalog.regclass::text,"
+                        " 'CREATE ' || CASE c.relpersistence WHEN 'u' THEN 'UNLOGGED ' ELSE '' END"
+                        " || CASE c.relkind WHEN 'f' THEN 'FOREIGN TABLE ' WHEN 'v' THEN 'VIEW ' WHEN 'm' THEN 'MATERIALIZED VIEW ' ELSE 'TABLE ' END"
+                        " || c.oid::pg_catalog.regclass::text || ' ('"
+                        " || coalesce(E'\\n' || (SELECT pg_catalog.string_agg('    ' || pg_catalog.quote_ident(a.attname) || ' '"
+                        " || pg_catalog.format_type(a.atttypid, a.atttypmod)"
+                        " || coalesce(' COLLATE ' || (SELECT name FROM coll WHERE coll.oid = a.attcollation AND a.attcollation <> ty.typcollation), '')"
+                        " || CASE WHEN a.attgenerated <> '' THEN ' GENERATED ALWAYS AS (' || pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) || ') STORED'"
+                        " ELSE coalesce(' DEFAULT ' || pg_catalog.pg_get_expr(ad.adbin, ad.adrelid), '') END"
+                        " || CASE a.attidentity WHEN 'a' THEN ' GENERATED ALWAYS AS IDENTITY' WHEN 'd' THEN ' GENERATED BY DEFAULT AS IDENTITY' ELSE '' END"
+                        " || CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END"
+                        " || CASE WHEN coalesce(a.attstattarget::int, -1) >= 0 THEN ' STATISTICS ' || a.attstattarget ELSE '' END"
+                        " || CASE WHEN a.attstorage <> ty.typstorage THEN ' STORAGE ' || a.attstorage::text ELSE '' END"
+                        " || coalesce(' OPTIONS (' || (SELECT pg_catalog.string_agg(o, ', ' ORDER BY o) FROM pg_catalog.unnest(a.attoptions) o"
+                        " WHERE o ~ '^n_distinct(_inherited)?=') || ')', '')"
+                        " || coalesce(' FDW OPTIONS (' || pg_catalog.array_to_string(a.attfdwoptions, ', ') || ')', '')"
+                        " || CASE WHEN NOT a.attislocal THEN ' INHERITED' ELSE '' END,"
+                        " E',\\n' ORDER BY a.attnum)"
+                        " FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type ty ON ty.oid = a.atttypid"
+                        " LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum"
+                        " WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '')"
+                        " || E'\\n)'"
+                        " || CASE WHEN c.relkind = 'p' THEN ' PARTITION BY ' || pg_catalog.pg_get_partkeydef(c.oid) ELSE '' END"
+                        " || coalesce(' INHERITS (' || (SELECT pg_catalog.string_agg(i.inhparent::pg_catalog.regclass::text, ', ' ORDER BY i.inhseqno)"
+                        " FROM pg_catalog.pg_inherits i WHERE i.inhrelid = c.oid) || ')', '')"
+                        " || coalesce(' ' || pg_catalog.pg_get_expr(c.relpartbound, c.oid), '')"
+                        " || coalesce(' USING ' || (SELECT am.amname FROM pg_catalog.pg_am am WHERE am.oid = c.relam AND c.relkind IN ('r', 'm')), '')"
+                        " || coalesce(' WITH (' || pg_catalog.array_to_string(c.reloptions, ', ') || ')', '')"
+                        " || coalesce(' TABLESPACE ' || (SELECT pg_catalog.quote_ident(s.spcname) FROM pg_catalog.pg_tablespace s WHERE s.oid = c.reltablespace), '')"
+                        " || coalesce(' SERVER ' || (SELECT pg_catalog.quote_ident(s.srvname) || coalesce(' OPTIONS (' || pg_catalog.array_to_string(f.ftoptions, ', ') || ')', '')"
+                        " FROM pg_catalog.pg_foreign_table f JOIN pg_catalog.pg_foreign_server s ON s.oid = f.ftserver WHERE f.ftrelid = c.oid), '')"
+                        " || coalesce(E' AS\\n' || pg_catalog.rtrim(pg_catalog.pg_get_viewdef(c.oid), ';'), '')"
+                        " || ';'"
+                        " || CASE WHEN c.relrowsecurity THEN E'\\nALTER TABLE ' || c.oid::pg_catalog.regclass::text || ' ENABLE ROW LEVEL SECURITY;' ELSE '' END"
+                        " || CASE WHEN c.relforcerowsecurity THEN E'\\nALTER TABLE ' || c.oid::pg_catalog.regclass::text || ' FORCE ROW LEVEL SECURITY;' ELSE '' END"
+                        " || CASE WHEN c.relkind NOT IN ('r', 'p') THEN '' ELSE CASE c.relreplident WHEN 'n' THEN E'\\nALTER TABLE ' || c.oid::pg_catalog.regclass::text || ' REPLICA IDENTITY NOTHING;'"
+                        " WHEN 'f' THEN E'\\nALTER TABLE ' || c.oid::pg_catalog.regclass::text || ' REPLICA IDENTITY FULL;' ELSE '' END END"
+                        " FROM pg_catalog.pg_class c WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND @{c.oid} AND c.oid IN (SELECT oid FROM rel)"
+                        " UNION ALL"
+                        " SELECT c.oid, '4 ' || c.oid::pg_catalog.regclass::text,"
+                        " 'CREATE ' || CASE c.relpersistence WHEN 'u' THEN 'UNLOGGED ' ELSE '' END || 'SEQUENCE ' || c.oid::pg_catalog.regclass::text"
+                        " || ' AS ' || pg_catalog.format_type(s.seqtypid, NULL) || ' START WITH ' || s.seqstart || ' INCREMENT BY ' || s.seqincrement"
+                        " || ' MINVALUE ' || s.seqmin || ' MAXVALUE ' || s.seqmax || ' CACHE ' || s.seqcache || CASE WHEN s.seqcycle THEN ' CYCLE' ELSE '' END || ';'"
+                        " || coalesce((SELECT pg_catalog.string_agg(E'\\nALTER SEQUENCE ' || c.oid::pg_catalog.regclass::text"
+                        " || CASE d.deptype WHEN 'i' THEN ' IDENTITY OF ' ELSE ' OWNED BY ' END"
+                        " || d.refobjid::pg_catalog.regclass::text || '.' || pg_catalog.quote_ident(a.attname) || ';', '')"
+                        " FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid"
+                        " WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = c.oid"
+                        " AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.deptype IN ('a', 'i')), '')"
+                        " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_sequence s ON s.seqrelid = c.oid WHERE @{c.oid} AND c.oid IN (SELECT oid FROM rel)"
+                        " UNION ALL"
+                        " SELECT p.oid, '5 ' || p.oid::pg_catalog.regprocedure::text,"
+                        " CASE WHEN p.prokind = 'a' THEN 'CREATE AGGREGATE ' || p.oid::pg_catalog.regprocedure::text"
+                        " || ' (SFUNC = ' || g.aggtransfn::pg_catalog.regprocedure::text || ', STYPE = ' || pg_catalog.format_type(g.aggtranstype, NULL)"
+                        " || ', KIND = ' || g.aggkind::text || ', DIRECT ARGS = ' || g.aggnumdirectargs"
+                        " || coalesce(', FINALFUNC = ' || NULLIF(g.aggfinalfn::oid, 0)::pg_catalog.regprocedure::text, '')"
+                        " || coalesce(', COMBINEFUNC = ' || NULLIF(g.aggcombinefn::oid, 0)::pg_catalog.regprocedure::text, '')"
+                        " || coalesce(', SERIALFUNC = ' || NULLIF(g.aggserialfn::oid, 0)::pg_catalog.regprocedure::text, '')"
+                        " || coalesce(', DESERIALFUNC = ' || NULLIF(g.aggdeserialfn::oid, 0)::pg_catalog.regprocedure::text, '')"
+                        " || coalesce(', MSFUNC = ' || NULLIF(g.aggmtransfn::oid, 0)::pg_catalog.regprocedure::text, '')"
+                        " || coalesce(', MINVFUNC = ' || NULLIF(g.aggminvtransfn::oid, 0)::pg_catalog.regprocedure::text, '')"
+                        " || coalesce(', MFINALFUNC = ' || NULLIF(g.aggmfinalfn::oid, 0)::pg_catalog.regprocedure::text, '')"
+                        " || coalesce(', MSTYPE = ' || pg_catalog.format_type(NULLIF(g.aggmtranstype, 0), NULL), '')"
+                        " || coalesce(', SORTOP = ' || NULLIF(g.aggsortop, 0)::pg_catalog.regoperator::text, '')"
+                        " || coalesce(', INITCOND = ' || pg_catalog.quote_literal(g.agginitval), '')"
+                        " || coalesce(', MINITCOND = ' || pg_catalog.quote_literal(g.aggminitval), '')"
+                        " || ', PARALLEL = ' || p.proparallel::text || ');'"
+                        " ELSE pg_catalog.rtrim(pg_catalog.pg_get_functiondef(p.oid), E'\\n') || ';' END"
+                        " FROM pg_catalog.pg_proc p JOIN ns ON ns.oid = p.pronamespace"
+                        " LEFT JOIN pg_catalog.pg_aggregate g ON g.aggfnoid = p.oid"
+                        " WHERE @{p.oid} AND p.oid NOT IN (SELECT objid FROM ext WHERE classid = 'pg_catalog.pg_proc'::pg_catalog.regclass)"
+                        " UNION ALL"
+                        " SELECT c.oid, '6 ' || i.indrelid::pg_catalog.regclass::text || ' ' || c.relname,"
+                        " pg_catalog.pg_get_indexdef(i.indexrelid) || ';'"
+                        " || CASE WHEN i.indisclustered THEN E'\\nALTER TABLE ' || i.indrelid::pg_catalog.regclass::text || ' CLUSTER ON ' || pg_catalog.quote_ident(c.relname) || ';' ELSE '' END"
+                        " || CASE WHEN i.indisreplident THEN E'\\nALTER TABLE ' || i.indrelid::pg_catalog.regclass::text || ' REPLICA IDENTITY USING INDEX ' || pg_catalog.quote_ident(c.relname) || ';' ELSE '' END"
+                        " || CASE WHEN NOT i.indisvalid THEN E'\\n-- invalid' ELSE '' END"
+                        " FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid"
+                        " WHERE @{i.indexrelid} AND c.oid IN (SELECT oid FROM rel) AND i.indrelid IN (SELECT oid FROM rel)"
+                        " UNION ALL"
+                        " SELECT co.oid, '7 ' || co.conrelid::pg_catalog.regclass::text || ' ' || co.conname,"
+                        " 'ALTER TABLE ONLY ' || co.conrelid::pg_catalog.regclass::text || ' ADD CONSTRAINT ' || pg_catalog.quote_ident(co.conname)"
+                        " || ' ' || pg_catalog.pg_get_constraintdef(co.oid) || ';' || CASE WHEN NOT co.conislocal THEN ' -- inherited' ELSE '' END"
+                        " FROM pg_catalog.pg_constraint co WHERE @{co.oid} AND co.conrelid IN (SELECT oid FROM rel)"
+                        " UNION ALL"
+                        " SELECT co.oid, '7 ' || co.contypid::pg_catalog.regtype::text || ' ' || co.conname,"
+                        " 'ALTER DOMAIN ' || co.contypid::pg_catalog.regtype::text || ' ADD CONSTRAINT ' || pg_catalog.quote_ident(co.conname)"
+                        " || ' ' || pg_catalog.pg_get_constraintdef(co.oid) || ';'"
+                        " FROM pg_catalog.pg_constraint co WHERE @{co.oid} AND co.contypid IN (SELECT oid FROM typ)"
+                        " UNION ALL"
+                        " SELECT tg.oid, '8 ' || tg.tgrelid::pg_catalog.regclass::text || ' ' || tg.tgname,"
+                        " pg_catalog.pg_get_triggerdef(tg.oid) || ';'"
+                        " || CASE tg.tgenabled WHEN 'D' THEN E'\\n-- disabled' WHEN 'R' THEN E'\\n-- enabled replica' WHEN 'A' THEN E'\\n-- enabled always' ELSE '' END"
+                        " FROM pg_catalog.pg_trigger tg WHERE @{tg.oid} AND NOT tg.tgisinternal AND tg.tgrelid IN (SELECT oid FROM rel)"
+                        " UNION ALL"
+                        " SELECT po.oid, '9 ' || po.polrelid::pg_catalog.regclass::text || ' ' || po.polname,"
+                        " 'CREATE POLICY ' || pg_catalog.quote_ident(po.polname) || ' ON ' || po.polrelid::pg_catalog.regclass::text"
+                        " || CASE WHEN po.polpermissive THEN '' ELSE ' AS RESTRICTIVE' END"
+                        " || ' FOR ' || CASE po.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE' WHEN 'd' THEN 'DELETE' ELSE 'ALL' END"
+                        " || ' TO ' || (SELECT pg_catalog.string_agg(CASE WHEN r = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(r)) END, ', ' ORDER BY 1)"
+                        " FROM pg_catalog.unnest(po.polroles) r)"
+                        " || coalesce(' USING (' || pg_catalog.pg_get_expr(po.polqual, po.polrelid) || ')', '')"
+                        " || coalesce(' WITH CHECK (' || pg_catalog.pg_get_expr(po.polwithcheck, po.polrelid) || ')', '') || ';'"
+                        " FROM pg_catalog.pg_policy po WHERE @{po.oid} AND po.polrelid IN (SELECT oid FROM rel)"
+                        " UNION ALL"
+                        " SELECT ru.oid, 'a ' || ru.ev_class::pg_catalog.regclass::text || ' ' || ru.rulename,"
+                        " pg_catalog.pg_get_ruledef(ru.oid) || CASE WHEN ru.ev_enabled <> 'O' THEN E'\\n-- enabled ' || ru.ev_enabled::text ELSE '' END"
+                        " FROM pg_catalog.pg_rewrite ru WHERE @{ru.oid} AND ru.rulename <> '_RETURN' AND ru.ev_class IN (SELECT oid FROM rel)"
+                        " UNION ALL"
+                        " SELECT s.oid, 'b ' || pg_catalog.pg_describe_object(s.tableoid, s.oid, 0), pg_catalog.pg_get_statisticsobjdef(s.oid) || ';'"
+                        " FROM pg_catalog.pg_statistic_ext s WHERE @{s.oid} AND s.stxrelid IN (SELECT oid FROM rel)"
+                        " UNION ALL"
+                        " SELECT o.objid, 'c ' || pg_catalog.pg_describe_object(o.classid, o.objid, 0), pg_catalog.pg_describe_object(o.classid, o.objid, 0) || coalesce(' ' || o.detail, '')"
+                        " FROM ("
+                        " SELECT x.tableoid AS classid, x.oid AS objid, pg_catalog.format('%s WITH %s AS %s',"
+                        " CASE x.castmethod WHEN 'f' THEN x.castfunc::pg_catalog.regprocedure::text WHEN 'i' THEN 'INOUT' ELSE 'BINARY' END,"
+                        " x.castcontext, x.castmethod) AS detail FROM pg_catalog.pg_cast x WHERE x.oid >= 16384"
+                        " UNION ALL SELECT x.tableoid, x.oid, pg_catalog.format('FUNCTION %s COMMUTATOR %s NEGATOR %s RESTRICT %s JOIN %s HASHES %s MERGES %s',"
+                        " x.oprcode::oid::pg_catalog.regprocedure, x.oprcom::pg_catalog.regoperator, x.oprnegate::pg_catalog.regoperator,"
+                        " x.oprrest, x.oprjoin, x.oprcanhash, x.oprcanmerge)"
+                        " FROM pg_catalog.pg_operator x JOIN ns ON ns.oid = x.oprnamespace"
+                        " UNION ALL SELECT x.tableoid, x.oid, (pg_catalog.to_jsonb(x) - 'oid' - 'collnamespace' - 'collowner')::text"
+                        " FROM pg_catalog.pg_collation x JOIN ns ON ns.oid = x.collnamespace"
+                        " UNION ALL SELECT x.tableoid, x.oid, NULL FROM pg_catalog.pg_opclass x JOIN ns ON ns.oid = x.opcnamespace"
+                        " UNION ALL SELECT x.tableoid, x.oid, NULL FROM pg_catalog.pg_opfamily x JOIN ns ON ns.oid = x.opfnamespace"
+                        " UNION ALL SELECT x.tableoid, x.oid, x.conproc::text FROM pg_catalog.pg_conversion x JOIN ns ON ns.oid = x.connamespace"
+                        " UNION ALL SELECT x.tableoid, x.oid, NULL FROM pg_catalog.pg_ts_config x JOIN ns ON ns.oid = x.cfgnamespace"
+                        " UNION ALL SELECT x.tableoid, x.oid, x.dictinitoption FROM pg_catalog.pg_ts_dict x JOIN ns ON ns.oid = x.dictnamespace"
+                        " UNION ALL SELECT x.tableoid, x.oid, NULL FROM pg_catalog.pg_ts_parser x JOIN ns ON ns.oid = x.prsnamespace"
+                        " UNION ALL SELECT x.tableoid, x.oid, NULL FROM pg_catalog.pg_ts_template x JOIN ns ON ns.oid = x.tmplnamespace"
+                        " UNION ALL SELECT x.tableoid, x.oid, pg_catalog.format('ON %s EXECUTE %s ENABLED %s TAGS %s',"
+                        " x.evtevent, x.evtfoid::pg_catalog.regprocedure, x.evtenabled, x.evttags) FROM pg_catalog.pg_event_trigger x"
+                        " WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_proc p WHERE p.oid = x.evtfoid AND p.pronamespace = pg_catalog.pg_my_temp_schema())"
+                        " UNION ALL SELECT x.tableoid, x.oid, pg_catalog.format('HANDLER %s VALIDATOR %s OPTIONS %s',"
+                        " x.fdwhandler, x.fdwvalidator, x.fdwoptions) FROM pg_catalog.pg_foreign_data_wrapper x WHERE x.oid >= 16384"
+                        " UNION ALL SELECT x.tableoid, x.oid, pg_catalog.format('TYPE %s VERSION %s OPTIONS %s', x.srvtype, x.srvversion, x.srvoptions)"
+                        " FROM pg_catalog.pg_foreign_server x"
+                        " UNION ALL SELECT x.tableoid, x.oid, pg_catalog.format('OPTIONS %s', x.umoptions) FROM pg_catalog.pg_user_mapping x"
+                        " UNION ALL SELECT x.tableoid, x.oid, (pg_catalog.to_jsonb(x) - 'oid' - 'pubowner')::text"
+                        " FROM pg_catalog.pg_publication x"
+                        " UNION ALL SELECT x.tableoid, x.oid, NULL FROM pg_catalog.pg_publication_rel x"
+                        " UNION ALL SELECT x.tableoid, x.oid, pg_catalog.format('HANDLER %s TYPE %s', x.amhandler, x.amtype)"
+                        " FROM pg_catalog.pg_am x WHERE x.oid >= 16384"
+                        " UNION ALL SELECT x.tableoid, x.oid, NULL FROM pg_catalog.pg_transform x"
+                        " UNION ALL SELECT x.tableoid, x.oid, pg_catalog.format('TRUSTED %s HANDLER %s INLINE %s VALIDATOR %s',"
+                        " x.lanpltrusted, x.lanplcallfoid::pg_catalog.regprocedure, x.laninline::pg_catalog.regprocedure, x.lanvalidator::pg_catalog.regprocedure)"
+                        " FROM pg_catalog.pg_language x WHERE x.oid >= 16384"
+                        " ) o WHERE @{o.objid} AND (o.classid, o.objid) NOT IN (SELECT classid, objid FROM ext)"
+                        " UNION ALL"
+                        " SELECT d.objoid, 'd ' || pg_catalog.pg_describe_object(d.classoid, d.objoid, d.objsubid),"
+                        " 'COMMENT ON ' || pg_catalog.pg_describe_object(d.classoid, d.objoid, d.objsubid) || ' IS ' || pg_catalog.quote_literal(d.description) || ';'"
+                        " FROM pg_catalog.pg_description d"
+                        " WHERE @{d.objoid} AND (d.objoid >= 16384 OR (d.classoid = 'pg_catalog.pg_namespace'::pg_catalog.regclass AND d.objoid IN (SELECT oid FROM ns)))"
+                        " AND NOT (d.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objoid IN (SELECT oid FROM own))"
+                        " AND (d.classoid, d.objoid) NOT IN (SELECT classid, objid FROM ext)"
+                        " ) s";
 
 /*
  * What strata test's reads re-describe (pgschema_watch()): every object a
@@ -285,7 +289,12 @@ static const char part_dirty[] =
         "seed(c, o) AS (SELECT classid, objid FROM pg_temp.strata_proof_log WHERE objid IS NOT NULL"
         " UNION SELECT 'pg_catalog.pg_class'::pg_catalog.regclass, c.oid FROM pg_catalog.pg_class c"
         " WHERE pg_catalog.age(c.xmin) <= pg_catalog.age($1::pg_catalog.xid)),"
-        " cl(c, o) AS (SELECT c, o FROM seed UNION SELECT x.c, x.o FROM cl, LATERAL ("
+        /* through an array, whose length the planner takes for ten: the
+         * hash table of the union is sized from the estimate, and ten
+         * million rows cost more to allocate at each read than the read */
+        " cl(c, o) AS (SELECT (v >> 32)::pg_catalog.oid, (v & 4294967295)::pg_catalog.oid"
+        " FROM pg_catalog.unnest(ARRAY(SELECT (c::pg_catalog.int8 << 32) | o::pg_catalog.int8 FROM seed)) v"
+        " UNION SELECT x.c, x.o FROM cl, LATERAL ("
         " SELECT d.classid, d.objid FROM pg_catalog.pg_depend d WHERE d.refclassid = cl.c AND d.refobjid = cl.o"
         " UNION ALL SELECT 'pg_catalog.pg_class'::pg_catalog.regclass, ad.adrelid FROM pg_catalog.pg_attrdef ad"
         " WHERE cl.c = 'pg_catalog.pg_attrdef'::pg_catalog.regclass AND ad.oid = cl.o"
@@ -350,8 +359,13 @@ static const char watch_sql[] =
 #define SNAPSHOT_STATEMENT "strata_schema_snapshot"
 #define PART_STATEMENT     "strata_schema_snapshot_part"
 
-/* The statement's text: each @{x} a filter, of every row or of those
- * whose object x is dirty. */
+/*
+ * The statement's text: each @{x} a filter, of every row or of those
+ * whose object x is dirty, and @{} where the rows come from. A partial
+ * read takes each dirty object in turn and each branch looks its object
+ * up by oid in its catalog's index: filtering whole catalogs by the
+ * dirty set scanned each of them at every read.
+ */
 static void build_sql(struct sbuf *out, bool is_part)
 {
 	const char *s = snapshot_sql, *at;
@@ -363,10 +377,15 @@ static void build_sql(struct sbuf *out, bool is_part)
 		const char *end = strchr(at, '}');
 
 		sbuf_add(out, s, (size_t)(at - s));
-		if (is_part) {
+		if (end == at + 2) {
+			/* the rows' source: per dirty object in a partial read
+			 */
+			if (is_part)
+				sbuf_adds(out, "dirty dy, LATERAL");
+		} else if (is_part) {
 			sbuf_addch(out, '(');
 			sbuf_add(out, at + 2, (size_t)(end - at - 2));
-			sbuf_adds(out, ") IN (SELECT u FROM dirty)");
+			sbuf_adds(out, ") = dy.u");
 		} else {
 			sbuf_adds(out, "true");
 		}
@@ -499,39 +518,141 @@ int pgschema_watch(struct strata_db *db, struct pgschema_cache *c,
 	return 0;
 }
 
+/* The text a read begins with: its transaction, its settings and, on a
+ * watched session, the check (watch_check). */
+static int begin_sql(struct sbuf *sql, PGconn *pg, struct strata_db *db,
+                     bool is_watching, struct strata_error *err)
+{
+	const struct table_name *own[4];
+
+	sbuf_adds(sql, snapshot_begin);
+	schema_own_tables(db, own);
+	for (size_t i = 0; i < 3 && own[i]; i++) {
+		char *lit = PQescapeLiteral(pg, own[i]->quoted,
+		                            strlen(own[i]->quoted));
+
+		if (!lit)
+			return pgsession_error(err, pg, NULL);
+		sbuf_addf(sql, " UNION ALL SELECT pg_catalog.to_regclass(%s)",
+		          lit);
+		PQfreemem(lit);
+	}
+	sbuf_adds(sql, snapshot_settings);
+	if (is_watching)
+		sbuf_adds(sql, watch_check);
+	return 0;
+}
+
+/* The watch's state after a read: its digest and where the next changes'
+ * transaction ids begin, from the check's row; the log emptied. */
+static void keep_check(struct pgschema_cache *c, const PGresult *check)
+{
+	free(c->digest);
+	c->digest = xstrdup(PQgetvalue(check, 0, 1));
+	snprintf(c->xid, sizeof(c->xid), "%s", PQgetvalue(check, 0, 2));
+}
+
+/*
+ * The usual read of a watched session in one round trip: the check, the
+ * partial read, the log emptied and the commit sent as one query, the
+ * partial read's result kept only if the check says it stands. 1 when it
+ * did; 0 when a full read is due (the log may be emptied all the same),
+ * -1 only when cancelled.
+ */
+static int read_at_once(struct pgschema_cache *c, PGconn *pg, const char *begin,
+                        struct strata_error *err)
+{
+	struct sbuf sql = SBUF_INIT;
+	PGresult *res, *tuples[3] = { NULL, NULL, NULL };
+	size_t n_tuples = 0;
+	bool is_failed = false;
+	int rc = 0;
+
+	sbuf_adds(&sql, begin);
+	/* the xid is the server's number, as the check gave it */
+	/*
+	 * Each branch looks up one object: costing a rescan of a small
+	 * catalog (pg_opclass, pg_conversion...) below its index's, the
+	 * planner scanned them whole for each dirty object. The partial
+	 * read is planned here only, so the setting holds for its plan.
+	 */
+	sbuf_addf(&sql,
+	          "; SET LOCAL enable_seqscan = off;"
+	          " EXECUTE " PART_STATEMENT "('%s');"
+	          " DELETE FROM pg_temp.strata_proof_log; COMMIT",
+	          c->xid);
+	if (!PQsendQuery(pg, sql.buf))
+		is_failed = true;
+	while (!is_failed && (res = PQgetResult(pg))) {
+		if (!pgsession_result_ok(pg, res))
+			is_failed = true;
+		if (PQresultStatus(res) == PGRES_TUPLES_OK && n_tuples < 3)
+			tuples[n_tuples++] = res;
+		else
+			PQclear(res);
+	}
+	/* set_config()'s, the check's, the partial read's */
+	if (is_failed || n_tuples < 3) {
+		while ((res = PQgetResult(pg)))
+			PQclear(res);
+		if (PQtransactionStatus(pg) != PQTRANS_IDLE)
+			PQclear(PQexec(pg, "ROLLBACK"));
+		rc = cancel_check(err);
+		goto done;
+	}
+	if (strcmp(PQgetvalue(tuples[1], 0, 0), "t") != 0) {
+		c->is_watching = false;
+		goto done;
+	}
+	if (strcmp(c->digest, PQgetvalue(tuples[1], 0, 1)) != 0 ||
+	    wants_full(tuples[2]))
+		goto done;
+	rows_merge(c, tuples[2], true);
+	keep_check(c, tuples[1]);
+	rc = 1;
+done:
+	for (size_t i = 0; i < n_tuples; i++)
+		PQclear(tuples[i]);
+	sbuf_release(&sql);
+	return rc;
+}
+
 int pgschema_snapshot(struct sbuf *out, struct strata_db *db,
                       struct pgschema_cache *c, struct strata_error *err)
 {
 	PGconn *pg = session_of(db->conn);
-	const struct table_name *own[4];
-	const char *xid_prev = c->xid;
 	struct sbuf sql = SBUF_INIT;
 	PGresult *res = NULL, *check = NULL;
-	bool is_begun = false, is_part = false, is_watched = false;
-	int rc = -1;
+	bool is_begun = false, is_watched = false;
+	int rc = -1, done_at_once = 0;
 
 	if (!c->is_prepared) {
 		if (prepare(pg, SNAPSHOT_STATEMENT, false, err) < 0)
 			goto done;
 		c->is_prepared = true;
 	}
-	sbuf_adds(&sql, snapshot_begin);
-	schema_own_tables(db, own);
-	for (size_t i = 0; i < 3 && own[i]; i++) {
-		char *lit = PQescapeLiteral(pg, own[i]->quoted,
-		                            strlen(own[i]->quoted));
-
-		if (!lit) {
-			pgsession_error(err, pg, NULL);
+	if (begin_sql(&sql, pg, db, c->is_watching, err) < 0)
+		goto done;
+	if (c->is_watching && c->is_valid && c->digest) {
+		if (!c->is_part_prepared) {
+			if (prepare(pg, PART_STATEMENT, true, err) < 0)
+				goto done;
+			c->is_part_prepared = true;
+		}
+		done_at_once = read_at_once(c, pg, sql.buf, err);
+		if (done_at_once < 0)
+			goto done;
+		if (done_at_once) {
+			rc = 0;
 			goto done;
 		}
-		sbuf_addf(&sql, " UNION ALL SELECT pg_catalog.to_regclass(%s)",
-		          lit);
-		PQfreemem(lit);
+		/* a full read: the log, emptied or not, is not read again */
+		if (!c->is_watching) {
+			sbuf_reset(&sql);
+			if (begin_sql(&sql, pg, db, false, err) < 0)
+				goto done;
+		}
 	}
-	sbuf_adds(&sql, snapshot_settings);
-	if (c->is_watching)
-		sbuf_adds(&sql, watch_check);
 	is_begun = true;
 	if (!c->is_watching) {
 		if (pgsession_run(pg, sql.buf, err) < 0)
@@ -542,55 +663,26 @@ int pgschema_snapshot(struct sbuf *out, struct strata_db *db,
 			pgsession_error(err, pg, check);
 			goto done;
 		}
+		/* the watch gone or disabled: full reads from now on */
 		is_watched = !strcmp(PQgetvalue(check, 0, 0), "t");
-		/* the watch gone, disabled, or blind to a change: full reads */
-		is_part = is_watched && c->is_valid && c->digest &&
-		          !strcmp(c->digest, PQgetvalue(check, 0, 1));
 		if (!is_watched)
 			c->is_watching = false;
 	}
-	if (is_part && !c->is_part_prepared) {
-		if (prepare(pg, PART_STATEMENT, true, err) < 0)
-			goto done;
-		c->is_part_prepared = true;
+	res = PQexecPrepared(pg, SNAPSHOT_STATEMENT, 0, NULL, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		pgsession_error(err, pg, res);
+		goto done;
 	}
-	if (is_part) {
-		res = PQexecPrepared(pg, PART_STATEMENT, 1, &xid_prev, NULL,
-		                     NULL, 0);
-		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-			pgsession_error(err, pg, res);
-			goto done;
-		}
-		if (wants_full(res)) {
-			PQclear(res);
-			res = NULL;
-			is_part = false;
-		}
-	}
-	if (!res) {
-		res = PQexecPrepared(pg, SNAPSHOT_STATEMENT, 0, NULL, NULL,
-		                     NULL, 0);
-		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-			pgsession_error(err, pg, res);
-			goto done;
-		}
-	}
-	rows_merge(c, res, is_part);
+	rows_merge(c, res, false);
 	c->is_valid = is_watched;
-	if (is_watched) {
-		free(c->digest);
-		c->digest = xstrdup(PQgetvalue(check, 0, 1));
-		snprintf(c->xid, sizeof(c->xid), "%s", PQgetvalue(check, 0, 2));
-		/* a temporary table: a read-only transaction may write it */
-		if (pgsession_run(pg, "DELETE FROM pg_temp.strata_proof_log",
-		                  err) < 0)
-			goto done;
-	}
-	for (size_t i = 0; i < c->n; i++) {
-		sbuf_adds(out, c->rows[i].text);
-		sbuf_adds(out, "\n\n");
-	}
-	rc = pgsession_run(pg, "COMMIT", err);
+	if (is_watched)
+		keep_check(c, check);
+	/* a temporary table: a read-only transaction may write it */
+	rc = pgsession_run(pg,
+	                   is_watched ? "DELETE FROM pg_temp.strata_proof_log;"
+	                                " COMMIT"
+	                              : "COMMIT",
+	                   err);
 	is_begun = false;
 done:
 	/* a failed transaction of ours must not outlive the call */
@@ -598,6 +690,11 @@ done:
 		PQclear(PQexec(pg, "ROLLBACK"));
 	if (rc < 0)
 		c->is_valid = false;
+	else
+		for (size_t i = 0; i < c->n; i++) {
+			sbuf_adds(out, c->rows[i].text);
+			sbuf_adds(out, "\n\n");
+		}
 	PQclear(check);
 	PQclear(res);
 	sbuf_release(&sql);

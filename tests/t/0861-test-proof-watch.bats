@@ -58,3 +58,34 @@ CREATE POLICY pol ON t TO strata_watch_r USING (true);"
 		"ALTER TABLE t DROP COLUMN n;" \
 		"-    n integer DEFAULT 1"
 }
+
+@test "test watch: each changed object read on its own: a composite type, a domain, a sequence, an index, an event trigger" {
+	new_db
+	write_migration 1_base.up.sql "CREATE TYPE pair AS (a int, b int);
+CREATE DOMAIN pos AS int;
+CREATE SEQUENCE sq;
+CREATE TABLE t (id int, n int DEFAULT 1);
+CREATE INDEX t_n ON t (n);
+CREATE FUNCTION evf() RETURNS event_trigger LANGUAGE plpgsql AS 'BEGIN END';"
+	write_migration 1_base.down.sql "DROP TABLE t; DROP SEQUENCE sq; DROP DOMAIN pos; DROP TYPE pair; DROP FUNCTION evf();"
+	leaves 2_pair "ALTER TYPE pair ADD ATTRIBUTE c text;" "SELECT 1;" \
+		"+CREATE TYPE public.pair AS (a integer, b integer, c text);"
+	leaves 2_pos "ALTER DOMAIN pos ADD CONSTRAINT pos_check CHECK (VALUE > 0);" "SELECT 1;" \
+		"+ALTER DOMAIN public.pos ADD CONSTRAINT pos_check CHECK ((VALUE > 0));"
+	leaves 2_seq "ALTER SEQUENCE sq INCREMENT BY 5;" "SELECT 1;" \
+		"+CREATE SEQUENCE public.sq AS bigint START WITH 1 INCREMENT BY 5 "
+	leaves 2_idx "DROP INDEX t_n; CREATE INDEX t_n ON t (n DESC);" "SELECT 1;" \
+		"+CREATE INDEX t_n ON public.t USING btree (n DESC);"
+	leaves 2_evt "CREATE EVENT TRIGGER strata_watch_ev ON ddl_command_start EXECUTE FUNCTION evf();" \
+		"SELECT 1;" "+event trigger strata_watch_ev ON ddl_command_start EXECUTE public.evf() ENABLED O"
+}
+
+@test "test watch: a read whose log a migration dropped is a full one" {
+	new_db
+	write_migration 1_base.up.sql "CREATE TABLE t (id int, n int DEFAULT 1);"
+	write_migration 1_base.down.sql "DROP TABLE t;"
+	leaves 2_nolog "SELECT 1;" \
+		"ALTER EVENT TRIGGER strata_proof_ddl DISABLE; ALTER EVENT TRIGGER strata_proof_drop DISABLE;
+DROP TABLE pg_temp.strata_proof_log; ALTER TABLE t ALTER COLUMN n SET DEFAULT 4;" \
+		"+    n integer DEFAULT 4"
+}
