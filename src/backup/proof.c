@@ -102,7 +102,8 @@ static int up_to(struct prover *pv, int64_t version, struct strata_error *err)
 	struct strata_run_options ro = STRATA_RUN_OPTIONS_INIT;
 	struct strata_run_result res = { 0 };
 
-	/* proving downs, not judging ups: the gate is run's business */
+	/* proving downs, not judging ups: the gate is run's business, and
+	 * migrate_run_upto_key() does not lint */
 	ro.is_allow_unsafe = true;
 	return migrate_run_upto_key(&res, pv->shadow, pv->src, &ro, version,
 	                            err);
