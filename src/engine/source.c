@@ -387,6 +387,16 @@ static void build_migrations(struct strata_source *src, struct entry **v,
 	src->n = n_ms;
 }
 
+static void check_entry(struct entry *e, struct reader *r)
+{
+	struct strata_error err = STRATA_ERROR_INIT;
+
+	if (source_check_entry(e, r, &err) < 0) {
+		e->err = xmalloc(sizeof(err));
+		*e->err = err;
+	}
+}
+
 static void *reader_run(void *arg)
 {
 	struct reader *r = arg;
@@ -396,12 +406,9 @@ static void *reader_run(void *arg)
 
 		if (i >= r->n)
 			break;
-		struct strata_error err = STRATA_ERROR_INIT;
-
-		if (source_check_entry(r->entries[i], r, &err) < 0) {
-			r->entries[i]->err = xmalloc(sizeof(err));
-			*r->entries[i]->err = err;
-		}
+		check_entry(r->entries[i], r);
+		if (r->entries[i]->partner)
+			check_entry(r->entries[i]->partner, r);
 	}
 	return NULL;
 }
@@ -419,14 +426,24 @@ static void read_entries(struct strata_source *src, struct reader *r,
 	pthread_t threads[MAX_READERS - 1];
 	atomic_size_t next = 0;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	size_t n_threads = n / FILES_PER_READER, started = 0;
+	size_t n_threads = n / FILES_PER_READER, started = 0, n_taken = n;
+	/* the entries taken in turn: a partner is read with its up file */
+	struct entry **taken = entries;
 
+	if (r->layout == STRATA_LAYOUT_DIESEL) {
+		taken = xcalloc(n ? n : 1, sizeof(*taken));
+		n_taken = 0;
+		for (size_t i = 0; i < n; i++)
+			if (!(entries[i]->is_probe &&
+			      entries[i]->kind == KIND_DOWN))
+				taken[n_taken++] = entries[i];
+	}
 	if (n_threads > (size_t)(cpus > 0 ? cpus : 1))
 		n_threads = (size_t)(cpus > 0 ? cpus : 1);
 	if (n_threads > MAX_READERS)
 		n_threads = MAX_READERS;
-	r->entries = entries;
-	r->n = n;
+	r->entries = taken;
+	r->n = n_taken;
 	r->next = &next;
 	for (size_t t = 0; t + 1 < n_threads; t++) {
 		others[t] = *r;
@@ -444,6 +461,8 @@ static void read_entries(struct strata_source *src, struct reader *r,
 		pthread_join(threads[t], NULL);
 		sbuf_release(&others[t].buf);
 	}
+	if (taken != entries)
+		free(taken);
 }
 
 static size_t count_versioned(struct entry **v, size_t n)
@@ -740,7 +759,7 @@ int strata_source_load(struct strata_source **out, const char *dir,
 				               STRATA_LAYOUT_DIESEL);
 		n = 0;
 		source_add_diesel(&entries, &n, &alloc, &problems, &aliens,
-		                  r.dir_fd, &scratch, &src->arena, dir);
+		                  r.dir_fd, &scratch, &src->arena);
 		drop_aliens(&aliens, ALIEN_DIESEL);
 	}
 	source_scan_aliens(&aliens, r.dir_fd);

@@ -43,6 +43,25 @@ calls() { # PATTERN
 	[ "$(calls '/down\.sql"')" = 20 ]
 }
 
+@test "diesel reads: status looks for each down.sql on the thread that read its up.sql, right after it" {
+	command -v strace >/dev/null || skip "strace is not installed"
+	(($(getconf _NPROCESSORS_ONLN) > 1)) || skip "one processor: the files are read on one thread"
+	sqlite_db
+	# enough files for more than one reader thread
+	diesel_folder 300
+	sqlite3 "$TEST_SQLITE" "select 1" >/dev/null
+	trace status
+	[[ $output == *"0 applied, 300 pending"* ]]
+	[ "$(calls '/down\.sql"')" = 300 ]
+	# each down.sql's directory is the last one whose up.sql that
+	# thread opened
+	run awk '
+		/openat\(.*\/up\.sql"/ { match($0, /"[^"]*\/up\.sql"/); up[$1] = substr($0, RSTART + 1, RLENGTH - 9) }
+		/\/down\.sql"/ { match($0, /"[^"]*\/down\.sql"/); if (substr($0, RSTART + 1, RLENGTH - 11) != up[$1]) bad++ }
+		END { print bad + 0 }' "$BATS_TEST_TMPDIR/trace"
+	[ "$output" = 0 ]
+}
+
 @test "diesel reads: run opens each file once with no stat before it, and reads each metadata.toml" {
 	command -v strace >/dev/null || skip "strace is not installed"
 	sqlite_db
