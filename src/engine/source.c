@@ -328,6 +328,45 @@ static int cmp_entry_description(const void *a, const void *b)
 	return strcmp((*x)->description, (*y)->description);
 }
 
+/*
+ * The named entries of diesel's directories, all read and sound, in
+ * cmp_entry_version()'s order with only the up files sorted: a down file
+ * DIR/down.sql orders among the others as its DIR/up.sql does, so each
+ * version's down files follow its up files in their order. Half the
+ * entries to sort, on the main thread. False (nothing changed) for any
+ * other folder.
+ */
+static bool sort_diesel_pairs(struct entry **v, size_t n)
+{
+	struct entry **ups;
+	size_t n_up = 0, k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (!v[i]->is_probe || !v[i]->is_sound)
+			return false;
+	ups = xcalloc(n, sizeof(*ups));
+	for (size_t i = 0; i < n; i++)
+		if (v[i]->kind == KIND_UP)
+			ups[n_up++] = v[i];
+	qsort(ups, n_up, sizeof(*ups), cmp_entry_version);
+	for (size_t i = 0; i < n_up;) {
+		size_t j = i + 1;
+
+		while (j < n_up && ups[j]->version == ups[i]->version)
+			j++;
+		for (size_t u = i; u < j; u++)
+			v[k++] = ups[u];
+		for (size_t u = i; u < j; u++)
+			if (ups[u]->partner->is_named)
+				v[k++] = ups[u]->partner;
+		i = j;
+	}
+	if (k != n)
+		BUG("diesel's down files are not their up files' partners");
+	free(ups);
+	return true;
+}
+
 static void build_migrations(struct strata_source *src, struct entry **v,
                              size_t n, struct problems *problems,
                              bool is_lenient)
@@ -359,7 +398,7 @@ static void build_migrations(struct strata_source *src, struct entry **v,
 		}
 		free(rep);
 	}
-	if (n_named)
+	if (n_named && !sort_diesel_pairs(v, n_named))
 		qsort(v, n_named, sizeof(*v), cmp_entry_version);
 	for (size_t i = 0; i < n_named; i++)
 		n_versions += !i || v[i]->version != v[i - 1]->version;

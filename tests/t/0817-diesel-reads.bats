@@ -87,6 +87,28 @@ calls() { # PATTERN
 	[ "$(jq -r '[.migrations[].down_file] | map(. // "null") | join(" ")' <<<"$output")" = "migrations/2024-01-01-000001_t1/down.sql null" ]
 }
 
+@test "diesel reads: each migration keeps its own down.sql in version order, and two directories of one version are named in order" {
+	sqlite_db
+	local d
+	for d in 2024-01-01-000003_c 2024-01-01-000001_a 2024-01-01-000010_j 2024-01-01-000002_b; do
+		write_migration "$d/up.sql" "create table ${d##*_} (a int);"
+	done
+	write_migration 2024-01-01-000003_c/down.sql "drop table c;"
+	write_migration 2024-01-01-000002_b/down.sql "drop table b;"
+	sqlite3 "$TEST_SQLITE" "select 1" >/dev/null
+	run strata status --format json
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(jq -r '[.migrations[] | "\(.description):\(.down_file // "null")"] | join(" ")' <<<"$output")" = "a:null b:migrations/2024-01-01-000002_b/down.sql c:migrations/2024-01-01-000003_c/down.sql j:null" ]
+	write_migration 20240101000001_x/up.sql "create table x (a int);"
+	write_migration 20240101000001_x/down.sql "drop table x;"
+	write_migration 20240101000001_a_b/up.sql "create table ab (a int);"
+	run strata status
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ $output == *"duplicate up files for migration version "*": 'migrations/2024-01-01-000001_a/up.sql', 'migrations/20240101000001_a_b/up.sql' and 'migrations/20240101000001_x/up.sql'"* ]]
+}
+
 @test "diesel reads: a bad metadata.toml is for run to refuse; status, which runs nothing, reads none" {
 	sqlite_db
 	diesel_folder 1
