@@ -344,6 +344,45 @@ static void keep_down(struct strata_source *src, size_t k, struct entry **group,
 	}
 }
 
+/*
+ * The named entries of diesel's directories, all read and sound, in
+ * cmp_entry_version()'s order with only the up files sorted: a down file
+ * DIR/down.sql orders among the others as its DIR/up.sql does, so each
+ * version's down files follow its up files in their order. Half the
+ * entries to sort, on the main thread. False (nothing changed) for any
+ * other folder.
+ */
+static bool sort_diesel_pairs(struct entry **v, size_t n)
+{
+	struct entry **ups;
+	size_t n_up = 0, k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (!v[i]->is_probe || !v[i]->is_sound)
+			return false;
+	ups = xcalloc(n, sizeof(*ups));
+	for (size_t i = 0; i < n; i++)
+		if (v[i]->kind == KIND_UP)
+			ups[n_up++] = v[i];
+	qsort(ups, n_up, sizeof(*ups), cmp_entry_version);
+	for (size_t i = 0; i < n_up;) {
+		size_t j = i + 1;
+
+		while (j < n_up && ups[j]->version == ups[i]->version)
+			j++;
+		for (size_t u = i; u < j; u++)
+			v[k++] = ups[u];
+		for (size_t u = i; u < j; u++)
+			if (ups[u]->partner->is_named)
+				v[k++] = ups[u]->partner;
+		i = j;
+	}
+	if (k != n)
+		BUG("diesel's down files are not their up files' partners");
+	free(ups);
+	return true;
+}
+
 static void build_migrations(struct strata_source *src, struct entry **v,
                              size_t n, struct problems *problems,
                              bool is_lenient)
@@ -375,7 +414,7 @@ static void build_migrations(struct strata_source *src, struct entry **v,
 		}
 		free(rep);
 	}
-	if (n_named)
+	if (n_named && !sort_diesel_pairs(v, n_named))
 		qsort(v, n_named, sizeof(*v), cmp_entry_version);
 	for (size_t i = 0; i < n_named; i++)
 		n_versions += !i || v[i]->version != v[i - 1]->version;
@@ -412,6 +451,16 @@ static void build_migrations(struct strata_source *src, struct entry **v,
 	src->n = n_ms;
 }
 
+static void check_entry(struct entry *e, struct reader *r)
+{
+	struct strata_error err = STRATA_ERROR_INIT;
+
+	if (source_check_entry(e, r, &err) < 0) {
+		e->err = xmalloc(sizeof(err));
+		*e->err = err;
+	}
+}
+
 static void *reader_run(void *arg)
 {
 	struct reader *r = arg;
@@ -421,12 +470,9 @@ static void *reader_run(void *arg)
 
 		if (i >= r->n)
 			break;
-		struct strata_error err = STRATA_ERROR_INIT;
-
-		if (source_check_entry(r->entries[i], r, &err) < 0) {
-			r->entries[i]->err = xmalloc(sizeof(err));
-			*r->entries[i]->err = err;
-		}
+		check_entry(r->entries[i], r);
+		if (r->entries[i]->partner)
+			check_entry(r->entries[i]->partner, r);
 	}
 	return NULL;
 }
@@ -444,14 +490,24 @@ static void read_entries(struct strata_source *src, struct reader *r,
 	pthread_t threads[MAX_READERS - 1];
 	atomic_size_t next = 0;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	size_t n_threads = n / FILES_PER_READER, started = 0;
+	size_t n_threads = n / FILES_PER_READER, started = 0, n_taken = n;
+	/* the entries taken in turn: a partner is read with its up file */
+	struct entry **taken = entries;
 
+	if (r->layout == STRATA_LAYOUT_DIESEL) {
+		taken = xcalloc(n ? n : 1, sizeof(*taken));
+		n_taken = 0;
+		for (size_t i = 0; i < n; i++)
+			if (!(entries[i]->is_probe &&
+			      entries[i]->kind == KIND_DOWN))
+				taken[n_taken++] = entries[i];
+	}
 	if (n_threads > (size_t)(cpus > 0 ? cpus : 1))
 		n_threads = (size_t)(cpus > 0 ? cpus : 1);
 	if (n_threads > MAX_READERS)
 		n_threads = MAX_READERS;
-	r->entries = entries;
-	r->n = n;
+	r->entries = taken;
+	r->n = n_taken;
 	r->next = &next;
 	for (size_t t = 0; t + 1 < n_threads; t++) {
 		others[t] = *r;
@@ -469,6 +525,8 @@ static void read_entries(struct strata_source *src, struct reader *r,
 		pthread_join(threads[t], NULL);
 		sbuf_release(&others[t].buf);
 	}
+	if (taken != entries)
+		free(taken);
 }
 
 static size_t count_versioned(struct entry **v, size_t n)
@@ -791,7 +849,7 @@ int strata_source_load(struct strata_source **out, const char *dir,
 				               STRATA_LAYOUT_DIESEL);
 		n = 0;
 		source_add_diesel(&entries, &n, &alloc, &problems, &aliens,
-		                  r.dir_fd, &scratch, &src->arena, dir);
+		                  r.dir_fd, &scratch, &src->arena);
 		drop_aliens(&aliens, ALIEN_DIESEL);
 	}
 	source_scan_aliens(&aliens, r.dir_fd);

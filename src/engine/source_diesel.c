@@ -62,8 +62,10 @@ static int parse_dir_name(struct entry *e, const struct alien *x,
 {
 	const char *us = strchr(x->name, '_');
 	size_t end = us ? (size_t)(us - x->name) : strlen(x->name);
-	struct sbuf digits = SBUF_INIT;
-	int64_t v = 0;
+	/* the digits, on the stack: this runs once per directory, before
+	 * any file is read */
+	char digits[KEY_DIGITS];
+	size_t n_digits = 0;
 	char *desc;
 
 	for (size_t i = 0; i < end; i++) {
@@ -71,38 +73,32 @@ static int parse_dir_name(struct entry *e, const struct alien *x,
 
 		if (ch == '-')
 			continue;
-		if (ch < '0' || ch > '9') {
-			sbuf_release(&digits);
+		if (ch < '0' || ch > '9')
 			return dir_error(
 			        problems, x,
 			        "diesel migration '%s' has a version that is not a number",
 			        "Name the directory VERSION_NAME with VERSION in digits and dashes, as diesel migration generate does (2023-01-01-000000_create_users).");
-		}
-		sbuf_addch(&digits, ch);
+		if (n_digits < KEY_DIGITS)
+			digits[n_digits] = ch;
+		n_digits++;
 	}
-	/* diesel orders versions as text: the key orders as the text */
-	v = digits.len ? source_diesel_key(digits.buf, digits.len) : -1;
-	if (digits.len && v < 0) {
-		sbuf_release(&digits);
+	if (n_digits > KEY_DIGITS)
 		return dir_error(
 		        problems, x,
 		        "diesel migration '%s' has a version of more than 18 digits",
 		        "Name the directory with a version of at most 18 digits (diesel's 2023-01-01-000000 has 14).");
-	}
-	if (!digits.len) {
-		sbuf_release(&digits);
+	if (!n_digits)
 		return dir_error(
 		        problems, x, "diesel migration '%s' has no version",
 		        "Name the directory VERSION_NAME, as diesel migration generate does (2023-01-01-000000_create_users).");
-	}
-	e->version = v;
-	e->version_text = arena_strndup(keep, digits.buf, digits.len);
+	/* diesel orders versions as text: the key orders as the text */
+	e->version = source_diesel_key(digits, n_digits);
+	e->version_text = arena_strndup(keep, digits, n_digits);
 	desc = arena_strdup(keep, us ? us + 1 : "");
 	for (char *p = desc; *p; p++)
 		if (*p == '_')
 			*p = ' ';
 	e->description = desc;
-	sbuf_release(&digits);
 	return 0;
 }
 
@@ -189,7 +185,8 @@ int source_probe_diesel(struct entry *e, struct reader *r,
 {
 	const char *file = e->kind == KIND_UP ? "/up.sql" : "/down.sql";
 	size_t name_len = strlen(e->name) - strlen(file);
-	size_t path_len = strlen(e->path) - strlen(file);
+	/* the name ends the path (new_entry()) */
+	size_t path_len = (size_t)(e->name - e->path) + name_len;
 	struct stat st;
 	int fd;
 
@@ -238,36 +235,34 @@ missing:
 	                        (int)path_len, e->path);
 }
 
+/* DIR/FILE, from the directory's path as listed: no format to parse */
 static struct entry *new_entry(const struct entry *named, const char *file,
-                               enum kind kind, struct arena *scratch,
-                               struct arena *keep, const char *dir,
+                               size_t file_len, enum kind kind,
+                               struct arena *scratch, struct arena *keep,
                                const struct alien *x)
 {
 	struct entry *e = arena_alloc(scratch, sizeof(*e));
-	struct sbuf path = SBUF_INIT;
-	size_t dir_len = strlen(dir);
+	size_t path_len = strlen(x->path), name_len = strlen(x->name);
+	char *path = arena_alloc(keep, path_len + 1 + file_len + 1);
 
 	*e = *named;
-	sbuf_add(&path, dir, dir_len);
-	if (dir_len && dir[dir_len - 1] != '/')
-		sbuf_addch(&path, '/');
-	sbuf_addf(&path, "%s/%s", x->name, file);
-	e->path = arena_strndup(keep, path.buf, path.len);
+	memcpy(path, x->path, path_len);
+	path[path_len] = '/';
+	memcpy(path + path_len + 1, file, file_len + 1);
+	e->path = path;
 	/* relative to the directory's descriptor, as files are opened */
-	e->name = e->path + path.len - strlen(x->name) - 1 - strlen(file);
+	e->name = path + path_len - name_len;
 	e->kind = kind;
-	sbuf_release(&path);
 	return e;
 }
 
 void source_add_diesel(struct entry ***v, size_t *n, size_t *alloc,
                        struct problems *problems, const struct aliens *a,
-                       int dir_fd, struct arena *scratch, struct arena *keep,
-                       const char *dir)
+                       int dir_fd, struct arena *scratch, struct arena *keep)
 {
 	for (size_t i = 0; i < a->n; i++) {
 		const struct alien *x = &a->v[i];
-		struct entry named = { 0 };
+		struct entry named = { 0 }, *up;
 
 		if (x->kind != ALIEN_DIESEL)
 			continue;
@@ -280,10 +275,13 @@ void source_add_diesel(struct entry ***v, size_t *n, size_t *alloc,
 			named.is_diesel = named.is_named = named.is_probe =
 			        true;
 			XGROW(*v, *alloc, *n + 2);
-			(*v)[(*n)++] = new_entry(&named, "up.sql", KIND_UP,
-			                         scratch, keep, dir, x);
-			(*v)[(*n)++] = new_entry(&named, "down.sql", KIND_DOWN,
-			                         scratch, keep, dir, x);
+			up = new_entry(&named, "up.sql", 6, KIND_UP, scratch,
+			               keep, x);
+			/* read right after its up file, on the same thread */
+			up->partner = new_entry(&named, "down.sql", 8,
+			                        KIND_DOWN, scratch, keep, x);
+			(*v)[(*n)++] = up;
+			(*v)[(*n)++] = up->partner;
 			continue;
 		}
 		if (!(x->files & DIESEL_UP)) {
@@ -296,11 +294,11 @@ void source_add_diesel(struct entry ***v, size_t *n, size_t *alloc,
 		named.is_named = true;
 		XGROW(*v, *alloc, *n + 2);
 		named.is_regular = x->files & DIESEL_UP_REGULAR;
-		(*v)[(*n)++] = new_entry(&named, "up.sql", KIND_UP, scratch,
-		                         keep, dir, x);
+		(*v)[(*n)++] = new_entry(&named, "up.sql", 6, KIND_UP, scratch,
+		                         keep, x);
 		named.is_regular = x->files & DIESEL_DOWN_REGULAR;
 		if (x->files & DIESEL_DOWN)
-			(*v)[(*n)++] = new_entry(&named, "down.sql", KIND_DOWN,
-			                         scratch, keep, dir, x);
+			(*v)[(*n)++] = new_entry(&named, "down.sql", 8,
+			                         KIND_DOWN, scratch, keep, x);
 	}
 }

@@ -67,6 +67,9 @@ struct entry {
 	/* of an unscanned diesel directory: whether the file is there, and
 	 * DIR/metadata.toml, are found when it is read */
 	bool is_probe;
+	/* of a probed up file: its directory's down file, read with it (by
+	 * the same thread, right after it) rather than taken in turn */
+	struct entry *partner;
 	/* the probe's open descriptor of a regular file, and its size: read
 	 * from it, with no second open (`has_fd` false: none) */
 	bool has_fd;
@@ -227,8 +230,7 @@ void source_fill_dbmate(struct strata_migration *m, const struct content *c,
  */
 void source_add_diesel(struct entry ***v, size_t *n, size_t *alloc,
                        struct problems *problems, const struct aliens *a,
-                       int dir_fd, struct arena *scratch, struct arena *keep,
-                       const char *dir);
+                       int dir_fd, struct arena *scratch, struct arena *keep);
 /*
  * A probed entry of an unscanned diesel directory, before it is read:
  * its up file's metadata.toml; 1 when the (down) file is not there, so

@@ -43,6 +43,25 @@ calls() { # PATTERN
 	[ "$(calls '/down\.sql"')" = 20 ]
 }
 
+@test "diesel reads: status looks for each down.sql on the thread that read its up.sql, right after it" {
+	command -v strace >/dev/null || skip "strace is not installed"
+	(($(getconf _NPROCESSORS_ONLN) > 1)) || skip "one processor: the files are read on one thread"
+	sqlite_db
+	# enough files for more than one reader thread
+	diesel_folder 300
+	sqlite3 "$TEST_SQLITE" "select 1" >/dev/null
+	trace status
+	[[ $output == *"0 applied, 300 pending"* ]]
+	[ "$(calls '/down\.sql"')" = 300 ]
+	# each down.sql's directory is the last one whose up.sql that
+	# thread opened
+	run awk '
+		/openat\(.*\/up\.sql"/ { match($0, /"[^"]*\/up\.sql"/); up[$1] = substr($0, RSTART + 1, RLENGTH - 9) }
+		/\/down\.sql"/ { match($0, /"[^"]*\/down\.sql"/); if (substr($0, RSTART + 1, RLENGTH - 11) != up[$1]) bad++ }
+		END { print bad + 0 }' "$BATS_TEST_TMPDIR/trace"
+	[ "$output" = 0 ]
+}
+
 @test "diesel reads: run opens each file once with no stat before it, and reads each metadata.toml" {
 	command -v strace >/dev/null || skip "strace is not installed"
 	sqlite_db
@@ -66,6 +85,28 @@ calls() { # PATTERN
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "$(jq -r '[.migrations[].down_file] | map(. // "null") | join(" ")' <<<"$output")" = "migrations/2024-01-01-000001_t1/down.sql null" ]
+}
+
+@test "diesel reads: each migration keeps its own down.sql in version order, and two directories of one version are named in order" {
+	sqlite_db
+	local d
+	for d in 2024-01-01-000003_c 2024-01-01-000001_a 2024-01-01-000010_j 2024-01-01-000002_b; do
+		write_migration "$d/up.sql" "create table ${d##*_} (a int);"
+	done
+	write_migration 2024-01-01-000003_c/down.sql "drop table c;"
+	write_migration 2024-01-01-000002_b/down.sql "drop table b;"
+	sqlite3 "$TEST_SQLITE" "select 1" >/dev/null
+	run strata status --format json
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(jq -r '[.migrations[] | "\(.description):\(.down_file // "null")"] | join(" ")' <<<"$output")" = "a:null b:migrations/2024-01-01-000002_b/down.sql c:migrations/2024-01-01-000003_c/down.sql j:null" ]
+	write_migration 20240101000001_x/up.sql "create table x (a int);"
+	write_migration 20240101000001_x/down.sql "drop table x;"
+	write_migration 20240101000001_a_b/up.sql "create table ab (a int);"
+	run strata status
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ $output == *"duplicate up files for migration version "*": 'migrations/2024-01-01-000001_a/up.sql', 'migrations/20240101000001_a_b/up.sql' and 'migrations/20240101000001_x/up.sql'"* ]]
 }
 
 @test "diesel reads: a bad metadata.toml is for run to refuse; status, which runs nothing, reads none" {
