@@ -57,28 +57,30 @@ proves_diesel() {
 	assert_line --regexp "^2 +[0-9.]+ +[0-9.]+ +ok +c$"
 }
 
-@test "test: an empty down file is named as one" {
+@test "test: an empty down file is named as one, and the rest is tested past it" {
 	new_db
 	diesel_folder
-	# ups that can run again, so that the proof goes on past them
-	write_migration 2024-01-01-000001_a/up.sql "CREATE TABLE IF NOT EXISTS a (id int);"
-	write_migration 2024-01-02-000001-0000_b/up.sql "CREATE TABLE IF NOT EXISTS b (id int);"
 	write_migration -n 2024-01-01-000001_a/down.sql ""
 	write_migration 2024-01-02-000001-0000_b/down.sql "-- cannot be undone"
+	# the ups cannot run again after their empty downs: the shadow is
+	# still theirs, so the rest is tested on it
 	run strata test --keep-going
 	assert_failure 4
 	assert_line --regexp "^20240101000001 .* down-leaves +a$"
 	assert_line --regexp "^202401020000010000 .* down-leaves +b$"
-	[ "$(grep -c "the down file holds no statement: after it, the schema is not what it was before the up" <<<"$output")" = 2 ]
+	[ "$(grep -c "the down file holds no statement: after it, the schema is not what it was before the up; the up then failed again: relation \"[ab]\" already exists" <<<"$output")" = 2 ]
 	assert_line --regexp "^20240103000001 .* ok +c$"
+	assert_output --partial "2 of 4 migrations failed the test (on "
+	refute_output --partial "not run"
 	# without --keep-going: what was not run, and why
 	run strata test
 	assert_failure 4
 	assert_output --partial "1 of 4 migrations failed the test (on "
 	assert_output --partial "); the 2 after 20240101000001 were not run: the test stops at the first failure (--keep-going tests the rest)."
-	# an up that cannot run again after its empty down: the rest cannot
-	# be tested, and the summary says so
-	write_migration 2024-01-01-000001_a/up.sql "CREATE TABLE a (id int);"
+	# a down that leaves part of the up behind: the up cannot run again,
+	# the rest cannot be tested, and the summary says so
+	write_migration 2024-01-01-000001_a/up.sql "CREATE TABLE a (id int); CREATE TABLE a2 (id int);"
+	write_migration 2024-01-01-000001_a/down.sql "DROP TABLE a2;"
 	run strata test --keep-going
 	assert_failure 4
 	assert_line --regexp "^202401020000010000 .* not-run +b$"
