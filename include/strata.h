@@ -459,8 +459,8 @@ struct strata_source_options {
 	/* Read each down file only when a run applies its migration
 	 * (strata_migrate_run() reads them, and fails naming one it cannot
 	 * read or that is invalid, before applying anything): a run with
-	 * nothing pending opens no down file. down_sql stays NULL until then,
-	 * so such a source is for running only, not for reverting. */
+	 * nothing pending opens no down file. down_sql stays NULL until then;
+	 * strata_migrate_revert() reads every down file first. */
 	bool is_down_deferred;
 	/* A folder that holds no migration loads (to create the first one);
 	 * otherwise it is STRATA_EVALIDATE: read as "up to date", a wrong

@@ -371,8 +371,11 @@ int strata_migrate_revert(size_t *out_reverted, struct strata_db *db,
 	db->source_dir = source_folder(src);
 	if (!opts)
 		opts = &defaults;
+	/* a source loaded for running (is_down_deferred) has not read its
+	 * down files: every one is read now, checked as the load checks */
 	if (OPTIONS_CHECK(opts, STRATA_REVERT_OPTIONS_VERSION,
 	                  "strata_revert_options", err) < 0 ||
+	    source_read_downs(src, NULL, 0, err) < 0 ||
 	    db_bind_layout(db, src, err) < 0 ||
 	    step_lock_and_read(db, &h, false, err) < 0 ||
 	    step_check_failed(&h, src, err) < 0)

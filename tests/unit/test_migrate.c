@@ -167,6 +167,34 @@ static void revert_runs_down_files_newest_first(void **state)
 	assert_int_equal(run_all(f), 2);
 }
 
+/* A source loaded for running (down files deferred) reverts all the
+ * same: revert reads the down files it needs itself. */
+static void revert_reads_deferred_down_files(void **state)
+{
+	struct fixture *f = *state;
+	struct strata_source_options so = STRATA_SOURCE_OPTIONS_INIT;
+	struct strata_revert_options opts = STRATA_REVERT_OPTIONS_INIT;
+	size_t reverted = 0;
+
+	write_file(f, "1_a.up.sql", "CREATE TABLE a (id int);");
+	write_file(f, "1_a.down.sql", "DROP TABLE a;");
+	load(f);
+	assert_int_equal(run_all(f), 1);
+	/* loaded again for running, as by a later process: nothing read */
+	strata_source_free(f->src);
+	so.is_down_deferred = true;
+	if (strata_source_load(&f->src, f->dir, &so, &f->err) < 0)
+		fail_msg("source load: %s", f->err.message);
+	assert_null(strata_source_at(f->src, 0)->down_sql);
+	assert_int_equal(
+	        strata_migrate_revert(&reverted, f->db, f->src, &opts, &f->err),
+	        0);
+	assert_int_equal(reverted, 1);
+	assert_int_equal(state_of(f, 1), STRATA_STATE_PENDING);
+	/* the down file ran: the table can be created again */
+	assert_int_equal(run_all(f), 1);
+}
+
 static void revert_without_down_file_reverts_nothing(void **state)
 {
 	struct fixture *f = *state;
@@ -199,6 +227,7 @@ int main(void)
 		T(missing_applied_migration_needs_ignore_missing),
 		T(pending_lists_what_run_would_apply),
 		T(revert_runs_down_files_newest_first),
+		T(revert_reads_deferred_down_files),
 		T(revert_without_down_file_reverts_nothing),
 	};
 #undef T
