@@ -477,6 +477,11 @@ struct strata_source_options {
 	 * `flyway:table` here, else flyway_schema_history) are filled. */
 	const struct strata_placeholder *placeholders;
 	size_t n_placeholders;
+	/* With is_checksums_only, for a status that shows no down file: a
+	 * down file the folder's listing does not name (diesel's
+	 * DIR/down.sql) is not looked for, a path lookup saved a migration,
+	 * and its down_path stays NULL (unknown, not absent). */
+	bool is_down_lookup_skipped;
 };
 
 struct strata_placeholder {
@@ -484,7 +489,7 @@ struct strata_placeholder {
 	const char *value;
 };
 
-#define STRATA_SOURCE_OPTIONS_VERSION 3
+#define STRATA_SOURCE_OPTIONS_VERSION 4
 #define STRATA_SOURCE_OPTIONS_INIT                         \
 	STRATA_OPTIONS_INIT_(struct strata_source_options, \
 	                     STRATA_SOURCE_OPTIONS_VERSION)

@@ -457,6 +457,8 @@ int cli_read_status(struct cli *cli, bool with_applied_by,
 		.placeholders = cli->placeholders,
 		.n_placeholders = cli->n_placeholders,
 		.is_checksums_only = true,
+		/* status's JSON names each down file; nothing else here does */
+		.is_down_lookup_skipped = cli->format != FORMAT_JSON,
 	};
 	const struct strata_status_options opts = {
 		.version = STRATA_STATUS_OPTIONS_VERSION,

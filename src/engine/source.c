@@ -798,6 +798,8 @@ int strata_source_load(struct strata_source **out, const char *dir,
 		.is_checksums_only = opts && opts->is_checksums_only,
 		.is_down_deferred = opts && !opts->is_checksums_only &&
 		                    opts->is_down_deferred,
+		.is_down_lookup_skipped = opts && opts->is_checksums_only &&
+		                          opts->is_down_lookup_skipped,
 		.layout = opts ? opts->layout : STRATA_LAYOUT_AUTO,
 		.placeholders = opts ? opts->placeholders : NULL,
 		.n_placeholders = opts ? opts->n_placeholders : 0,

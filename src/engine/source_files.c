@@ -351,6 +351,11 @@ int source_check_entry(struct entry *e, struct reader *r,
 		e->is_sound = true;
 		return 0;
 	}
+	/* not looked for: as if absent, which the caller takes as unknown */
+	if (e->is_probe && r->is_down_lookup_skipped && e->kind == KIND_DOWN) {
+		e->is_named = false;
+		return 0;
+	}
 	if (e->is_probe) {
 		int rc = source_probe_diesel(e, r, err);
 

@@ -104,7 +104,8 @@ struct reader {
 	const char *dir;
 	size_t max;
 	bool is_checksums_only;
-	bool is_down_deferred;     /* down files only named, kept for later */
+	bool is_down_deferred;       /* down files only named, kept for later */
+	bool is_down_lookup_skipped; /* diesel's down.sql not looked for */
 	enum strata_layout layout; /* as asked: AUTO reads dbmate's sections */
 	const struct strata_placeholder *placeholders; /* Flyway's ${name} */
 	size_t n_placeholders;

@@ -35,12 +35,33 @@ calls() { # PATTERN
 	diesel_folder 20
 	write_migration 2024-01-01-000003_t3/metadata.toml 'run_in_transaction = false'
 	sqlite3 "$TEST_SQLITE" "select 1" >/dev/null
-	trace status
-	[[ $output == *"0 applied, 20 pending"* ]]
+	trace status --format json
+	[ "$(jq -r .summary.pending <<<"$output")" = 20 ]
 	[ "$(calls 'metadata\.toml')" = 0 ]
 	[ "$(calls 'openat(.*/up\.sql"')" = 20 ]
 	[ "$(calls 'newfstatat(.*/up\.sql"')" = 0 ]
 	[ "$(calls '/down\.sql"')" = 20 ]
+}
+
+@test "diesel reads: status as a table and check, which show no down file, look for none" {
+	command -v strace >/dev/null || skip "strace is not installed"
+	sqlite_db
+	diesel_folder 20
+	sqlite3 "$TEST_SQLITE" "select 1" >/dev/null
+	trace status
+	[[ $output == *"0 applied, 20 pending"* ]]
+	[ "$(calls 'openat(.*/up\.sql"')" = 20 ]
+	[ "$(calls '/down\.sql"')" = 0 ]
+	trace check
+	[ "$status" -eq 3 ]
+	[ "$(calls 'openat(.*/up\.sql"')" = 20 ]
+	[ "$(calls '/down\.sql"')" = 0 ]
+	# a down.sql that is not a file is still refused where it is read
+	rm migrations/2024-01-01-000002_t2/down.sql
+	mkdir migrations/2024-01-01-000002_t2/down.sql
+	run strata status --format json
+	[ "$status" -ne 0 ]
+	[[ $output == *"2024-01-01-000002_t2/down.sql"* ]]
 }
 
 @test "diesel reads: status looks for each down.sql on the thread that read its up.sql, right after it" {
@@ -50,8 +71,8 @@ calls() { # PATTERN
 	# enough files for more than one reader thread
 	diesel_folder 300
 	sqlite3 "$TEST_SQLITE" "select 1" >/dev/null
-	trace status
-	[[ $output == *"0 applied, 300 pending"* ]]
+	trace status --format json
+	[ "$(jq -r .summary.pending <<<"$output")" = 300 ]
 	[ "$(calls '/down\.sql"')" = 300 ]
 	# each down.sql's directory is the last one whose up.sql that
 	# thread opened
