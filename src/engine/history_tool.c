@@ -524,10 +524,17 @@ static void golang_set(struct batch *b, const struct history_tables *ht,
 	"installed_rank) FROM %1$s WHERE version = CAST($1 AS VARCHAR)) AND success AND " \
 	"type NOT LIKE 'UNDO%%' AND type <> 'DELETE')"
 
-static const char *basename_of(const char *path)
+/* Flyway's `script`: the file's path below the folder (its own name for
+ * one at the top), as Flyway's scanner names what it finds. */
+static const char *script_of(const struct history_tables *ht, const char *path)
 {
+	const char *dir = ht->src ? strata_source_dir(ht->src) : NULL;
+	size_t len = dir ? strlen(dir) : 0;
 	const char *slash = path ? strrchr(path, '/') : NULL;
 
+	if (path && len && !strncmp(path, dir, len) &&
+	    (dir[len - 1] == '/' || path[len] == '/'))
+		return path + len + (dir[len - 1] != '/');
 	return slash ? slash + 1 : path ? path : "";
 }
 
@@ -603,7 +610,7 @@ static void flyway_repeatable_applied(struct batch *b,
 	batch_add_sql(b, sql.buf, ARRAY_SIZE(v), v);
 	sbuf_release(&sql);
 	flyway_insert(
-	        b, ht, NULL, "SQL", basename_of(m->up_path), m->description,
+	        b, ht, NULL, "SQL", script_of(ht, m->up_path), m->description,
 	        true, m->flyway_checksum, ms, true,
 	        "WHERE NOT EXISTS (SELECT 1 FROM %1$s WHERE "
 	        "" FLYWAY_LAST_REPEATABLE("$2") " AND success AND checksum = "
@@ -633,10 +640,11 @@ static void flyway_applied(struct batch *b, const struct history_tables *ht,
 	        ht->tool.quoted);
 	batch_add_sql(b, sql.buf, ARRAY_SIZE(v), v);
 	sbuf_release(&sql);
-	flyway_insert(
-	        b, ht, version_text, "SQL", basename_of(m ? m->up_path : NULL),
-	        m ? m->description : "", m != NULL, m ? m->flyway_checksum : 0,
-	        ms, true, "WHERE NOT EXISTS " FLYWAY_LAST);
+	flyway_insert(b, ht, version_text, "SQL",
+	              script_of(ht, m ? m->up_path : NULL),
+	              m ? m->description : "", m != NULL,
+	              m ? m->flyway_checksum : 0, ms, true,
+	              "WHERE NOT EXISTS " FLYWAY_LAST);
 }
 
 void history_tool_add_dirty(struct batch *b, const struct history_tables *ht,
@@ -653,7 +661,7 @@ void history_tool_add_dirty(struct batch *b, const struct history_tables *ht,
 		snprintf(buf, sizeof(buf), "%" PRId64, version);
 		if (m->is_repeatable) {
 			flyway_insert(
-			        b, ht, NULL, "SQL", basename_of(m->up_path),
+			        b, ht, NULL, "SQL", script_of(ht, m->up_path),
 			        m->description, true, m->flyway_checksum, 0,
 			        false,
 			        "WHERE NOT EXISTS (SELECT 1 FROM %1$s WHERE "
@@ -664,7 +672,7 @@ void history_tool_add_dirty(struct batch *b, const struct history_tables *ht,
 		/* Flyway's row of a failed migration, until it succeeds */
 		flyway_insert(
 		        b, ht, m->version_text ? m->version_text : buf, "SQL",
-		        basename_of(m->up_path), m->description, true,
+		        script_of(ht, m->up_path), m->description, true,
 		        m->flyway_checksum, 0, false,
 		        "WHERE NOT EXISTS (SELECT 1 FROM %1$s WHERE "
 		        "installed_rank = (SELECT MAX(installed_rank) FROM %1$s "
@@ -758,7 +766,7 @@ void history_tool_add_removed(struct batch *b, const struct history_tables *ht,
 		sbuf_release(&sql);
 		/* an applied one is undone, as Flyway Teams' undo records it */
 		flyway_insert(b, ht, version_text, "UNDO_SQL",
-		              basename_of(m ? m->down_path : NULL),
+		              script_of(ht, m ? m->down_path : NULL),
 		              m ? m->description : "", m && m->down_sql,
 		              m && m->down_sql
 		                      ? source_flyway_checksum(m->down_sql,

@@ -191,17 +191,25 @@ static char *join_path(struct arena *arena, const char *dir, size_t dir_len,
  * `*dir_fd` stays open on the directory for reading them. The entries are
  * in `scratch`, their paths (which the migrations keep) in `keep`.
  */
+/* What the folder's listing holds besides its .sql files, for Flyway. */
+struct listing {
+	/* its NAME.sql.conf files, seen here rather than looked for beside
+	 * each file */
+	struct strmap confs;
+	/* its subdirectories (and links, and names of no known type), which
+	 * Flyway reads too */
+	const char **dirs;
+	size_t n_dirs, dirs_alloc;
+};
+
 static int list_dir(struct entry ***out, size_t *out_n, int *dir_fd,
-                    struct aliens *aliens, struct arena *scratch,
-                    struct arena *keep, const char *dir, size_t *out_alloc,
-                    bool is_diesel_ok, bool is_flyway_ok,
+                    struct aliens *aliens, struct listing *l,
+                    struct arena *scratch, struct arena *keep, const char *dir,
+                    size_t *out_alloc, bool is_diesel_ok, bool is_flyway_ok,
                     struct strata_error *err)
 {
 	struct entry **v = NULL;
 	size_t n = 0, alloc = 0, dir_len = strlen(dir);
-	/* Flyway's NAME.sql.conf files, seen here rather than looked for
-	 * beside each file */
-	struct strmap confs = { 0 };
 	struct dirent *de;
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d = fd < 0 ? NULL : fdopendir(fd);
@@ -238,9 +246,17 @@ static int list_dir(struct entry ***out, size_t *out_n, int *dir_fd,
 			continue;
 		if (is_flyway_ok &&
 		    source_has_suffix(de->d_name, len, ".sql.conf"))
-			strmap_put(&confs, scratch,
+			strmap_put(&l->confs, scratch,
 			           arena_strndup(scratch, de->d_name, len - 5),
 			           NULL);
+		if (is_flyway_ok &&
+		    (de->d_type == DT_DIR || de->d_type == DT_LNK ||
+		     de->d_type == DT_UNKNOWN) &&
+		    !source_has_suffix(de->d_name, len, ".sql")) {
+			XGROW(l->dirs, l->dirs_alloc, l->n_dirs + 1);
+			l->dirs[l->n_dirs++] =
+			        arena_strndup(scratch, de->d_name, len);
+		}
 		if (!source_has_suffix(de->d_name, len, ".sql") ||
 		    (source_is_flyway_name(de->d_name) && !is_flyway_ok)) {
 			enum alien_kind kind = ALIEN_FLYWAY;
@@ -282,13 +298,8 @@ static int list_dir(struct entry ***out, size_t *out_n, int *dir_fd,
 		                 dir, strerror(errno));
 		closedir(d);
 		free(v);
-		strmap_release(&confs);
 		return -1;
 	}
-	for (size_t i = 0; confs.n && i < n; i++)
-		v[i]->has_flyway_conf =
-		        v[i]->is_flyway && strmap_has(&confs, v[i]->name);
-	strmap_release(&confs);
 	*dir_fd = dup(dirfd(d));
 	closedir(d);
 	if (*dir_fd < 0) {
@@ -600,7 +611,8 @@ static size_t keep_flyway(struct entry **v, size_t n, struct problems *problems,
 			if (!first || strcmp(v[i]->name, first->name) < 0)
 				first = v[i];
 			v[k++] = v[i];
-		} else if (source_is_versioned(v[i]->name, false) &&
+		} else if (source_is_versioned(source_entry_file(v[i]),
+		                               false) &&
 		           (!other || strcmp(v[i]->name, other->name) < 0)) {
 			other = v[i];
 		}
@@ -626,6 +638,41 @@ static size_t keep_flyway(struct entry **v, size_t n, struct problems *problems,
 		source_problems_add(problems, other->name, &err);
 	}
 	return k;
+}
+
+/*
+ * Flyway reads the folder's subdirectories too: they are walked when the
+ * folder is Flyway's, or may be (no other layout's migration at its top),
+ * and their files kept when it is. Then each Flyway file learns whether
+ * its NAME.sql.conf was listed beside it.
+ */
+static int walk_flyway(struct entry ***v, size_t *n, size_t *alloc,
+                       struct listing *l, struct aliens *aliens,
+                       enum strata_layout layout, int dir_fd, const char *dir,
+                       struct arena *scratch, struct arena *keep,
+                       struct strata_error *err)
+{
+	size_t top = *n;
+
+	if (l->n_dirs &&
+	    (layout == STRATA_LAYOUT_FLYWAY ||
+	     (layout == STRATA_LAYOUT_AUTO &&
+	      (count_flyway(*v, *n) ||
+	       (!count_versioned(*v, *n) && !has_diesel_dirs(aliens)))))) {
+		if (source_walk_flyway(v, n, alloc, &l->confs, dir_fd, dir,
+		                       l->dirs, l->n_dirs, scratch, keep,
+		                       err) < 0)
+			return -1;
+		if (layout == STRATA_LAYOUT_FLYWAY || count_flyway(*v, *n))
+			/* read: no longer directories strata passes over */
+			drop_aliens(aliens, ALIEN_DIR);
+		else
+			*n = top;
+	}
+	for (size_t i = 0; l->confs.n && i < *n; i++)
+		(*v)[i]->has_flyway_conf = (*v)[i]->is_flyway &&
+		                           strmap_has(&l->confs, (*v)[i]->name);
+	return 0;
 }
 
 /*
@@ -807,6 +854,7 @@ int strata_source_load(struct strata_source **out, const char *dir,
 	};
 	struct problems problems = { NULL, 0, 0 };
 	struct aliens aliens = { NULL, 0, 0 };
+	struct listing listing = { 0 };
 	/* the entries and what was read of them: gone once loaded */
 	struct arena scratch = ARENA_INIT, reader_scratch[MAX_READERS - 1];
 	struct entry **entries = NULL;
@@ -822,13 +870,15 @@ int strata_source_load(struct strata_source **out, const char *dir,
 	memset(reader_scratch, 0, sizeof(reader_scratch));
 	r.scratch = &scratch;
 	r.timestamp = flyway_timestamp(&scratch);
-	if (list_dir(&entries, &n, &r.dir_fd, &aliens, &scratch, &src->arena,
-	             dir, &alloc,
+	if (list_dir(&entries, &n, &r.dir_fd, &aliens, &listing, &scratch,
+	             &src->arena, dir, &alloc,
 	             r.layout == STRATA_LAYOUT_AUTO ||
 	                     r.layout == STRATA_LAYOUT_DIESEL,
 	             r.layout == STRATA_LAYOUT_AUTO ||
 	                     r.layout == STRATA_LAYOUT_FLYWAY,
-	             err) < 0)
+	             err) < 0 ||
+	    walk_flyway(&entries, &n, &alloc, &listing, &aliens, r.layout,
+	                r.dir_fd, dir, &scratch, &src->arena, err) < 0)
 		goto done;
 	if (r.layout == STRATA_LAYOUT_FLYWAY ||
 	    (r.layout == STRATA_LAYOUT_AUTO && count_flyway(entries, n))) {
@@ -904,6 +954,8 @@ done:
 	strata_source_free(src);
 	problems_release(&problems);
 	free(aliens.v);
+	strmap_release(&listing.confs);
+	free(listing.dirs);
 	sbuf_release(&r.buf);
 	free(entries);
 	arena_release(&scratch);

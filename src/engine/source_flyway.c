@@ -114,36 +114,38 @@ static int name_error(const struct entry *e, struct strata_error *err,
 int source_parse_flyway(struct entry *e, struct arena *arena,
                         struct strata_error *err)
 {
-	size_t name_len = strlen(e->name), base_len = name_len - 4;
-	const char *ver = e->name + 1, *sep;
+	/* a file in a subdirectory is named by its own name */
+	const char *name = source_entry_file(e);
+	size_t name_len = strlen(name), base_len = name_len - 4;
+	const char *ver = name + 1, *sep;
 	size_t ver_len;
 	int64_t key;
 	char *text, *desc;
 
-	if (text_utf8_invalid_at(e->name, name_len) != name_len)
+	if (text_utf8_invalid_at(name, name_len) != name_len)
 		return name_error(e, err, "The name is not valid UTF-8.");
-	if (e->name[0] == 'R') {
+	if (name[0] == 'R') {
 		/* R__<DESCRIPTION>.sql: ordered by description once all are
 		 * read (build_migrations()) */
-		if (strncmp(e->name, "R__", 3) != 0 || base_len <= 3)
+		if (strncmp(name, "R__", 3) != 0 || base_len <= 3)
 			return name_error(
 			        e, err,
 			        "A repeatable migration is named R__<DESCRIPTION>.sql, with no version.");
-		desc = arena_strndup(arena, e->name + 3, base_len - 3);
+		desc = arena_strndup(arena, name + 3, base_len - 3);
 		for (char *p = desc; *p; p++)
 			if (*p == '_')
 				*p = ' ';
 		e->kind = KIND_SIMPLE;
 		e->version = STRATA_VERSION_REPEATABLE;
 		/* what status shows and a command line names it by */
-		e->version_text = arena_strndup(arena, e->name, base_len);
+		e->version_text = arena_strndup(arena, name, base_len);
 		e->description = desc;
 		e->is_repeatable = true;
 		e->is_named = true;
 		return 0;
 	}
 	sep = strstr(ver, "__");
-	if (!sep || (size_t)(sep - e->name) > base_len)
+	if (!sep || (size_t)(sep - name) > base_len)
 		return name_error(e, err,
 		                  "The name has no '__' after the version.");
 	ver_len = (size_t)(sep - ver);
@@ -170,11 +172,11 @@ int source_parse_flyway(struct entry *e, struct arena *arena,
 		if (*p == '_')
 			*p = '.';
 	desc = arena_strndup(arena, sep + 2,
-	                     base_len - (size_t)(sep + 2 - e->name));
+	                     base_len - (size_t)(sep + 2 - name));
 	for (char *p = desc; *p; p++)
 		if (*p == '_')
 			*p = ' ';
-	e->kind = e->name[0] == 'U' ? KIND_DOWN : KIND_SIMPLE;
+	e->kind = name[0] == 'U' ? KIND_DOWN : KIND_SIMPLE;
 	e->version = key;
 	e->version_text = text;
 	e->description = desc;
@@ -190,7 +192,7 @@ static const char *placeholder_value(const struct entry *e,
 #define IS(s) (len == strlen(s) && !strncasecmp(name, s, len))
 	/* ParsingContext's, put after the configuration's: they win */
 	if (IS("flyway:filename"))
-		return e->name;
+		return source_entry_file(e);
 	if (IS("flyway:timestamp"))
 		return r->timestamp;
 	if (IS("flyway:workingDirectory")) {

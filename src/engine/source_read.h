@@ -10,6 +10,7 @@
 #include "util/common.h"
 #include "util/arena.h"
 #include "util/sbuf.h"
+#include "util/strmap.h"
 
 #include <dirent.h>
 #include <pthread.h>
@@ -255,5 +256,20 @@ int source_replace_flyway_placeholders(const char **out, size_t *out_len,
 /* The migration's executeInTransaction from NAME.conf beside it, if any. */
 int source_read_flyway_conf(bool *out_no_transaction, const struct entry *e,
                             struct strata_error *err);
+
+/* ---- source_flyway_dirs.c -----------------------------------------------
+ */
+
+/* An entry's file name, without the subdirectories it is in. */
+const char *source_entry_file(const struct entry *e);
+/* The .sql files below the folder's directories `dirs` (names in the
+ * folder), at any depth but hidden ones, appended to *v named
+ * SUBDIR/FILE, and their SUBDIR/FILE.sql.conf put in `confs`; a directory
+ * that cannot be read, or a link to one, fills `err`. */
+int source_walk_flyway(struct entry ***v, size_t *n, size_t *alloc,
+                       struct strmap *confs, int dir_fd, const char *dir,
+                       const char *const *dirs, size_t n_dirs,
+                       struct arena *scratch, struct arena *keep,
+                       struct strata_error *err);
 
 #endif

@@ -425,3 +425,72 @@ insert into b values (\${answer});"
 	run strata run
 	[ "$status" -eq 0 ]
 }
+
+@test "flyway: subdirectories are read as Flyway reads them, hidden ones passed over, each row's script the file's path below the folder" {
+	new_db
+	write_migration V1__create_a.sql 'create table a (x int);'
+	write_migration 2024/V2__create_b.sql 'create table b (x int);'
+	write_migration 2024/U2__create_b.sql 'drop table b;'
+	write_migration 2024/q1/V3__index_b.sql 'create index concurrently b_x on b (x);'
+	write_migration 2024/q1/V3__index_b.sql.conf 'executeInTransaction=false'
+	write_migration 2024/q1/R__b_view.sql 'create or replace view bv as select x from b;'
+	# passed over by Flyway: a hidden directory, and SQL not named as a
+	# migration
+	write_migration .archive/V4__old.sql 'create table old (x int);'
+	write_migration 2024/notes.sql 'select 1;'
+	run strata run
+	echo "$output"
+	[ "$status" -eq 0 ]
+	local f want=""
+	for f in V1__create_a.sql 2024/V2__create_b.sql 2024/q1/V3__index_b.sql; do
+		want+="$f|$(flyway_sum "migrations/$f")"$'\n'
+	done
+	want+="2024/q1/R__b_view.sql|$(flyway_sum migrations/2024/q1/R__b_view.sql)"
+	assert_equal "$(psql_db "select script || '|' || checksum from flyway_schema_history order by installed_rank")" "$want"
+	[ "$(psql_db "select count(*) from pg_indexes where indexname = 'b_x'")" = 1 ]
+	[ "$(psql_db "select to_regclass('old') is null")" = t ]
+	run strata status
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ $output == *"4 applied, 0 pending"* ]]
+	run strata validate
+	[ "$status" -eq 0 ]
+	# the undo in a subdirectory is V2's
+	run strata revert --target-version 1
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ $output == *"cannot revert migration 3"* ]]
+	# one version in two directories is Flyway's error too
+	write_migration 2025/V2__again.sql 'select 1;'
+	run strata status
+	echo "$output"
+	[ "$status" -eq 4 ]
+	[[ $output == *"more than one Flyway migration with version"*"2024/V2__create_b.sql"*"2025/V2__again.sql"* ]]
+	rm -r migrations/2025
+	# a link to a directory is refused, not followed out of the folder
+	ln -s "$BATS_TEST_TMPDIR" migrations/2024/elsewhere
+	run strata status
+	echo "$output"
+	[ "$status" -eq 4 ]
+	[[ $output == *"'migrations/2024/elsewhere' is a link to a directory, which strata does not follow"* ]]
+	rm migrations/2024/elsewhere
+	run strata status
+	[ "$status" -eq 0 ]
+}
+
+@test "flyway: a folder whose Flyway files are all in subdirectories is Flyway's; a sqlx folder's subdirectory stays refused" {
+	sqlite_db
+	write_migration 1.0/V1__a.sql 'create table a (x int);'
+	write_migration 1.1/V1.1__b.sql 'create table b (x int);'
+	run strata run
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(sqlite3 "$TEST_SQLITE" "select group_concat(script, ',') from (select script from flyway_schema_history order by installed_rank)")" = "1.0/V1__a.sql,1.1/V1.1__b.sql" ]
+	rm -r migrations "$TEST_SQLITE"
+	write_migration 1_a.sql 'create table a (x int);'
+	write_migration old/2_b.sql 'create table b (x int);'
+	run strata run
+	echo "$output"
+	[ "$status" -eq 4 ]
+	[[ $output == *"directory 'migrations/old' looks like a migration"* ]]
+}
