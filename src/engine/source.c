@@ -594,11 +594,31 @@ static size_t count_flyway(struct entry **v, size_t n)
 	return count;
 }
 
+/* A Flyway callback: Flyway runs it at its event, strata never would. */
+static void callback_problem(struct problems *problems, const struct entry *e,
+                             const char *event)
+{
+	struct strata_error err = STRATA_ERROR_INIT;
+
+	strata_error_set(
+	        &err, STRATA_EVALIDATE,
+	        "'%s' is a Flyway callback (%s), which strata does not run",
+	        e->path, event);
+	strata_error_detail(
+	        &err,
+	        "Flyway runs it at that point of its commands; strata would apply the migrations without it.");
+	strata_error_hint(
+	        &err,
+	        "Move it out of the migration directory and run it yourself where Flyway would (after strata run, for afterMigrate), or make it a repeatable migration (R__name.sql) if it is to run whenever it changes.");
+	error_set_location(&err, e->path, NULL, 0, 0);
+	source_problems_add(problems, e->name, &err);
+}
+
 /*
  * A folder read in Flyway's layout: its Flyway files. Another .sql file is
  * passed over as Flyway passes it over, but one named as sqlx names
  * migrations is an error naming it and a Flyway file: its migration would
- * never run. Returns the count kept.
+ * never run; so is a callback Flyway runs. Returns the count kept.
  */
 static size_t keep_flyway(struct entry **v, size_t n, struct problems *problems,
                           enum strata_layout asked, const char *dir)
@@ -607,10 +627,15 @@ static size_t keep_flyway(struct entry **v, size_t n, struct problems *problems,
 	size_t k = 0;
 
 	for (size_t i = 0; i < n; i++) {
+		const char *event =
+		        source_flyway_callback(source_entry_file(v[i]));
+
 		if (v[i]->is_flyway) {
 			if (!first || strcmp(v[i]->name, first->name) < 0)
 				first = v[i];
 			v[k++] = v[i];
+		} else if (event) {
+			callback_problem(problems, v[i], event);
 		} else if (source_is_versioned(source_entry_file(v[i]),
 		                               false) &&
 		           (!other || strcmp(v[i]->name, other->name) < 0)) {

@@ -31,6 +31,83 @@ struct walk {
 	struct arena *scratch, *keep;
 };
 
+static bool has_suffix(const char *s, size_t len, const char *suffix)
+{
+	size_t n = strlen(suffix);
+
+	return len >= n && !memcmp(s + len - n, suffix, n);
+}
+
+/* Flyway's callback events (api/callback/Event.java), each a file name */
+static const char *const callback_events[] = {
+	"beforeClean",
+	"afterClean",
+	"afterCleanError",
+	"beforeMigrate",
+	"beforeEachMigrate",
+	"beforeEachMigrateStatement",
+	"afterEachMigrateStatement",
+	"afterEachMigrateStatementError",
+	"afterEachMigrate",
+	"afterEachMigrateError",
+	"beforeRepeatables",
+	"afterVersioned",
+	"afterMigrateApplied",
+	"afterMigrate",
+	"afterMigrateError",
+	"beforeUndo",
+	"beforeEachUndo",
+	"beforeEachUndoStatement",
+	"afterEachUndoStatement",
+	"afterEachUndoStatementError",
+	"afterEachUndo",
+	"afterEachUndoError",
+	"afterUndo",
+	"afterUndoError",
+	"beforeValidate",
+	"afterValidate",
+	"afterValidateError",
+	"beforeBaseline",
+	"afterBaseline",
+	"afterBaselineError",
+	"beforeRepair",
+	"afterRepair",
+	"afterRepairError",
+	"beforeInfo",
+	"afterInfo",
+	"afterInfoError",
+	"afterMigrateOperationFinish",
+	"afterInfoOperationFinish",
+	"afterValidateOperationFinish",
+	"afterBaselineOperationFinish",
+	"afterRepairOperationFinish",
+	"afterCleanOperationFinish",
+	"afterUndoOperationFinish",
+	"createSchema",
+	"beforeCreateSchema",
+	"beforeConnect",
+	"afterConnect",
+};
+
+const char *source_flyway_callback(const char *file)
+{
+	size_t len = strlen(file);
+
+	/* EVENT.sql or EVENT__DESCRIPTION.sql: ResourceNameParser takes
+	 * nothing else between the event and "__" */
+	if (!has_suffix(file, len, ".sql"))
+		return NULL;
+	len -= 4;
+	for (size_t i = 0; i < ARRAY_SIZE(callback_events); i++) {
+		size_t n = strlen(callback_events[i]);
+
+		if (n <= len && !strncmp(file, callback_events[i], n) &&
+		    (n == len || !strncmp(file + n, "__", 2)))
+			return callback_events[i];
+	}
+	return NULL;
+}
+
 const char *source_entry_file(const struct entry *e)
 {
 	const char *slash = strrchr(e->name, '/');
@@ -65,13 +142,6 @@ static int link_error(struct strata_error *err, const struct walk *w,
 	return strata_error_hint(
 	        err,
 	        "Move its migrations into the folder, or replace the link by the directory itself.");
-}
-
-static bool has_suffix(const char *s, size_t len, const char *suffix)
-{
-	size_t n = strlen(suffix);
-
-	return len >= n && !memcmp(s + len - n, suffix, n);
 }
 
 static void add_file(struct walk *w, const char *rel, const char *name,

@@ -260,6 +260,9 @@ int source_read_flyway_conf(bool *out_no_transaction, const struct entry *e,
 /* ---- source_flyway_dirs.c -----------------------------------------------
  */
 
+/* The Flyway callback event a file name (afterMigrate.sql,
+ * beforeMigrate__x.sql) names, or NULL. */
+const char *source_flyway_callback(const char *file);
 /* An entry's file name, without the subdirectories it is in. */
 const char *source_entry_file(const struct entry *e);
 /* The .sql files below the folder's directories `dirs` (names in the

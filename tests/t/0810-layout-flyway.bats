@@ -494,3 +494,27 @@ insert into b values (\${answer});"
 	[ "$status" -eq 4 ]
 	[[ $output == *"directory 'migrations/old' looks like a migration"* ]]
 }
+
+@test "flyway: a callback Flyway would run (afterMigrate.sql, beforeEachMigrate__x.sql, in a subdirectory too) is refused naming it, not passed over; nothing applied" {
+	sqlite_db
+	write_migration V1__a.sql 'create table a (x int);'
+	write_migration afterMigrate.sql 'create table grants (x int);'
+	run strata run
+	echo "$output"
+	[ "$status" -eq 4 ]
+	[[ $output == *"'migrations/afterMigrate.sql' is a Flyway callback (afterMigrate), which strata does not run"* ]]
+	[ ! -e "$TEST_SQLITE" ] || [ "$(sqlite3 "$TEST_SQLITE" "select count(*) from sqlite_master where name = 'a'")" = 0 ]
+	rm migrations/afterMigrate.sql
+	write_migration hooks/beforeEachMigrate__log.sql 'select 1;'
+	run strata validate
+	echo "$output"
+	[ "$status" -eq 4 ]
+	[[ $output == *"'migrations/hooks/beforeEachMigrate__log.sql' is a Flyway callback (beforeEachMigrate)"* ]]
+	rm -r migrations/hooks
+	# a name that only starts like an event is SQL Flyway passes over
+	write_migration afterMigrateNotes.sql 'select 1;'
+	write_migration afterMigrate.old.sql 'select 1;'
+	run strata run
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
