@@ -191,17 +191,6 @@ static char *join_path(struct arena *arena, const char *dir, size_t dir_len,
  * `*dir_fd` stays open on the directory for reading them. The entries are
  * in `scratch`, their paths (which the migrations keep) in `keep`.
  */
-/* What the folder's listing holds besides its .sql files, for Flyway. */
-struct listing {
-	/* its NAME.sql.conf files, seen here rather than looked for beside
-	 * each file */
-	struct strmap confs;
-	/* its subdirectories (and links, and names of no known type), which
-	 * Flyway reads too */
-	const char **dirs;
-	size_t n_dirs, dirs_alloc;
-};
-
 static int list_dir(struct entry ***out, size_t *out_n, int *dir_fd,
                     struct aliens *aliens, struct listing *l,
                     struct arena *scratch, struct arena *keep, const char *dir,
@@ -249,6 +238,12 @@ static int list_dir(struct entry ***out, size_t *out_n, int *dir_fd,
 			strmap_put(&l->confs, scratch,
 			           arena_strndup(scratch, de->d_name, len - 5),
 			           NULL);
+		if (is_flyway_ok && source_is_flyway_name(de->d_name) &&
+		    source_is_flyway_script(de->d_name)) {
+			XGROW(l->scripts, l->scripts_alloc, l->n_scripts + 1);
+			l->scripts[l->n_scripts++] = join_path(
+			        scratch, dir, dir_len, de->d_name, len);
+		}
 		if (is_flyway_ok &&
 		    (de->d_type == DT_DIR || de->d_type == DT_LNK ||
 		     de->d_type == DT_UNKNOWN) &&
@@ -684,9 +679,8 @@ static int walk_flyway(struct entry ***v, size_t *n, size_t *alloc,
 	     (layout == STRATA_LAYOUT_AUTO &&
 	      (count_flyway(*v, *n) ||
 	       (!count_versioned(*v, *n) && !has_diesel_dirs(aliens)))))) {
-		if (source_walk_flyway(v, n, alloc, &l->confs, dir_fd, dir,
-		                       l->dirs, l->n_dirs, scratch, keep,
-		                       err) < 0)
+		if (source_walk_flyway(v, n, alloc, l, dir_fd, dir, scratch,
+		                       keep, err) < 0)
 			return -1;
 		if (layout == STRATA_LAYOUT_FLYWAY || count_flyway(*v, *n))
 			/* read: no longer directories strata passes over */
@@ -908,6 +902,7 @@ int strata_source_load(struct strata_source **out, const char *dir,
 	if (r.layout == STRATA_LAYOUT_FLYWAY ||
 	    (r.layout == STRATA_LAYOUT_AUTO && count_flyway(entries, n))) {
 		n = keep_flyway(entries, n, &problems, r.layout, dir);
+		source_flyway_script_problems(&problems, &listing);
 		r.layout = STRATA_LAYOUT_FLYWAY;
 		drop_aliens(&aliens, ALIEN_FLYWAY);
 	} else if (r.layout == STRATA_LAYOUT_AUTO) {
@@ -981,6 +976,7 @@ done:
 	free(aliens.v);
 	strmap_release(&listing.confs);
 	free(listing.dirs);
+	free(listing.scripts);
 	sbuf_release(&r.buf);
 	free(entries);
 	arena_release(&scratch);

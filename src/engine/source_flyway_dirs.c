@@ -25,7 +25,7 @@
 struct walk {
 	struct entry ***v;
 	size_t *n, *alloc;
-	struct strmap *confs;
+	struct listing *l;
 	int dir_fd;
 	const char *dir;
 	struct arena *scratch, *keep;
@@ -106,6 +106,43 @@ const char *source_flyway_callback(const char *file)
 			return callback_events[i];
 	}
 	return NULL;
+}
+
+/* ScriptMigrationResolver's file types: Flyway runs them as programs */
+static const char *const script_suffixes[] = {
+	".cmd", ".bat", ".ps1", ".py", ".sh", ".bash",
+};
+
+bool source_is_flyway_script(const char *file)
+{
+	size_t len = strlen(file);
+
+	for (size_t i = 0; i < ARRAY_SIZE(script_suffixes); i++)
+		if (has_suffix(file, len, script_suffixes[i]))
+			return true;
+	return false;
+}
+
+void source_flyway_script_problems(struct problems *problems,
+                                   const struct listing *l)
+{
+	for (size_t i = 0; i < l->n_scripts; i++) {
+		struct strata_error err = STRATA_ERROR_INIT;
+		const char *path = l->scripts[i];
+
+		strata_error_set(
+		        &err, STRATA_EVALIDATE,
+		        "'%s' is a Flyway script migration, which strata does not run",
+		        path);
+		strata_error_detail(
+		        &err,
+		        "Flyway runs it as a program at its version; strata would apply the migrations around it without it.");
+		strata_error_hint(
+		        &err,
+		        "Write what it does as SQL (V<VERSION>__<DESCRIPTION>.sql), or keep running this folder with Flyway.");
+		error_set_location(&err, path, NULL, 0, 0);
+		source_problems_add(problems, path, &err);
+	}
 }
 
 const char *source_entry_file(const struct entry *e)
@@ -197,8 +234,14 @@ static int walk_entry(struct walk *w, int fd, const char *rel,
 	if (type == DT_LNK && fstatat(fd, de->d_name, &st, 0) == 0 &&
 	    S_ISDIR(st.st_mode))
 		return link_error(err, w, child);
+	if (source_is_flyway_name(de->d_name) &&
+	    source_is_flyway_script(de->d_name)) {
+		XGROW(w->l->scripts, w->l->scripts_alloc, w->l->n_scripts + 1);
+		w->l->scripts[w->l->n_scripts++] =
+		        arena_strfmt(w->scratch, "%s/%s", w->dir, child);
+	}
 	if (has_suffix(de->d_name, len, ".sql.conf"))
-		strmap_put(w->confs, w->scratch,
+		strmap_put(&w->l->confs, w->scratch,
 		           arena_strndup(w->scratch, child, strlen(child) - 5),
 		           NULL);
 	else if (has_suffix(de->d_name, len, ".sql"))
@@ -248,12 +291,13 @@ static int walk_dir(struct walk *w, const char *rel, unsigned depth,
 }
 
 int source_walk_flyway(struct entry ***v, size_t *n, size_t *alloc,
-                       struct strmap *confs, int dir_fd, const char *dir,
-                       const char *const *dirs, size_t n_dirs,
+                       struct listing *l, int dir_fd, const char *dir,
                        struct arena *scratch, struct arena *keep,
                        struct strata_error *err)
 {
-	struct walk w = { v, n, alloc, confs, dir_fd, dir, scratch, keep };
+	struct walk w = { v, n, alloc, l, dir_fd, dir, scratch, keep };
+	const char *const *dirs = l->dirs;
+	size_t n_dirs = l->n_dirs;
 	struct stat st;
 
 	for (size_t i = 0; i < n_dirs; i++) {

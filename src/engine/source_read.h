@@ -260,18 +260,39 @@ int source_read_flyway_conf(bool *out_no_transaction, const struct entry *e,
 /* ---- source_flyway_dirs.c -----------------------------------------------
  */
 
+/* What the folder's listing holds besides its .sql files, for Flyway. */
+struct listing {
+	/* its NAME.sql.conf files, seen there rather than looked for beside
+	 * each file */
+	struct strmap confs;
+	/* its subdirectories (and links, and names of no known type), which
+	 * Flyway reads too */
+	const char **dirs;
+	size_t n_dirs, dirs_alloc;
+	/* Flyway's script migrations (V1__x.sh...), which strata does not run:
+	 * paths, as listed */
+	const char **scripts;
+	size_t n_scripts, scripts_alloc;
+};
+
+/* Whether a file name is one of Flyway's script migrations (V1__x.sh,
+ * R__x.py...), which Flyway runs as a program. */
+bool source_is_flyway_script(const char *file);
+/* Each script migration the listing holds, as a problem. */
+void source_flyway_script_problems(struct problems *problems,
+                                   const struct listing *l);
+
 /* The Flyway callback event a file name (afterMigrate.sql,
  * beforeMigrate__x.sql) names, or NULL. */
 const char *source_flyway_callback(const char *file);
 /* An entry's file name, without the subdirectories it is in. */
 const char *source_entry_file(const struct entry *e);
-/* The .sql files below the folder's directories `dirs` (names in the
- * folder), at any depth but hidden ones, appended to *v named
- * SUBDIR/FILE, and their SUBDIR/FILE.sql.conf put in `confs`; a directory
- * that cannot be read, or a link to one, fills `err`. */
+/* The .sql files below the listing's directories, at any depth but hidden
+ * ones, appended to *v named SUBDIR/FILE, their SUBDIR/FILE.sql.conf put in
+ * its confs and script migrations in its scripts; a directory that cannot
+ * be read, or a link to one, fills `err`. */
 int source_walk_flyway(struct entry ***v, size_t *n, size_t *alloc,
-                       struct strmap *confs, int dir_fd, const char *dir,
-                       const char *const *dirs, size_t n_dirs,
+                       struct listing *l, int dir_fd, const char *dir,
                        struct arena *scratch, struct arena *keep,
                        struct strata_error *err);
 

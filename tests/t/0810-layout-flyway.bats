@@ -495,7 +495,7 @@ insert into b values (\${answer});"
 	[[ $output == *"directory 'migrations/old' looks like a migration"* ]]
 }
 
-@test "flyway: a callback Flyway would run (afterMigrate.sql, beforeEachMigrate__x.sql, in a subdirectory too) is refused naming it, not passed over; nothing applied" {
+@test "flyway: a callback or a script migration Flyway would run (afterMigrate.sql, beforeEachMigrate__x.sql, V2__x.sh, in a subdirectory too) is refused naming it, not passed over; nothing applied" {
 	sqlite_db
 	write_migration V1__a.sql 'create table a (x int);'
 	write_migration afterMigrate.sql 'create table grants (x int);'
@@ -511,6 +511,18 @@ insert into b values (\${answer});"
 	[ "$status" -eq 4 ]
 	[[ $output == *"'migrations/hooks/beforeEachMigrate__log.sql' is a Flyway callback (beforeEachMigrate)"* ]]
 	rm -r migrations/hooks
+	# a script migration Flyway runs as a program, at the top or below
+	write_migration V2__b.sh 'echo b'
+	run strata run
+	echo "$output"
+	[ "$status" -eq 4 ]
+	[[ $output == *"'migrations/V2__b.sh' is a Flyway script migration, which strata does not run"* ]]
+	rm migrations/V2__b.sh
+	write_migration 2024/V3__c.py 'print(1)'
+	run strata run
+	[ "$status" -eq 4 ]
+	[[ $output == *"'migrations/2024/V3__c.py' is a Flyway script migration"* ]]
+	rm -r migrations/2024
 	# a name that only starts like an event is SQL Flyway passes over
 	write_migration afterMigrateNotes.sql 'select 1;'
 	write_migration afterMigrate.old.sql 'select 1;'
