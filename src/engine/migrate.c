@@ -449,7 +449,8 @@ static int run_upto(struct strata_run_result *out, struct strata_db *db,
 	    step_lock_and_read(db, &h, false, err) < 0 ||
 	    check_history(&h, src, opts->is_ignore_missing, err) < 0 ||
 	    (!opts->is_dry_run && ensure_tables(db, src, &h, upto, err) < 0) ||
-	    (is_linted && lint_begin(&lint, db, opts, err) < 0))
+	    (is_linted &&
+	     lint_begin(&lint, db, opts, strata_source_layout(src), err) < 0))
 		goto done;
 	ctx.lint = lint; /* each step linted as it is planned */
 	if (collect_pending(&plan, &ctx, db, src, &h, opts, upto, err) < 0 ||

@@ -14,7 +14,8 @@
  * executes. The caller frees the lint with strata_lint_free().
  */
 int lint_begin(struct strata_lint **out, struct strata_db *db,
-               const struct strata_run_options *opts, struct strata_error *err);
+               const struct strata_run_options *opts, enum strata_layout layout,
+               struct strata_error *err);
 int lint_step(struct strata_lint *l, struct strata_db *db,
               const struct plan_step *step, const struct pg_trees *trees,
               struct strata_error *err);

@@ -481,6 +481,37 @@ static void set_subject(struct strata_lint *l, size_t i,
 	        on->to_shown ? arena_strdup(&l->arena, on->to_shown) : NULL;
 }
 
+/*
+ * A hint that says "-- no-transaction", which is sqlx's, followed by how
+ * the layout of the migrations says it: a diesel, dbmate or Flyway user
+ * following it alone would write a comment their layout ignores.
+ */
+static const char *layout_hint(struct strata_lint *l, const char *hint)
+{
+	const char *how = NULL;
+
+	if (strstr(hint, "no-transaction")) {
+		switch (l->layout) {
+		case STRATA_LAYOUT_DIESEL:
+			how = "In diesel's layout, instead, a migration runs outside a transaction when its metadata.toml says run_in_transaction = false.";
+			break;
+		case STRATA_LAYOUT_DBMATE:
+			how = "In dbmate's layout, instead, a migration runs outside a transaction when its marker says '-- migrate:up transaction:false'.";
+			break;
+		case STRATA_LAYOUT_FLYWAY:
+			how = "In Flyway's layout, instead, a file runs outside a transaction when its NAME.sql.conf says executeInTransaction=false, or when none of its statements can run in one.";
+			break;
+		case STRATA_LAYOUT_GOLANG_MIGRATE:
+			how = "In golang-migrate's layout, instead, a file runs outside a transaction when it is one statement that cannot run in one: give that statement a file of its own.";
+			break;
+		default:
+			break;
+		}
+	}
+	return how ? arena_strfmt(&l->arena, "%s %s", hint, how)
+	           : arena_strdup(&l->arena, hint);
+}
+
 void lint_add_finding(struct strata_lint *l, const struct lint_ctx *c,
                       size_t rule, enum strata_severity sev, size_t at,
                       size_t stmt, const char *hint, const char *msg)
@@ -498,7 +529,7 @@ void lint_add_finding(struct strata_lint *l, const struct lint_ctx *c,
 	line_col(l, c->sql, at, &f->line, &f->column);
 	f->statement = stmt == SIZE_MAX ? 0 : (int)stmt + 1;
 	f->message = arena_strdup(&l->arena, msg);
-	f->hint = hint ? arena_strdup(&l->arena, hint) : NULL;
+	f->hint = hint ? layout_hint(l, hint) : NULL;
 	set_subject(l, l->n - 1, &c->on);
 }
 

@@ -402,6 +402,7 @@ int strata_lint_source(struct strata_lint *l, const struct strata_source *src,
 	struct strata_status *st = NULL;
 	int rc = -1;
 
+	l->layout = strata_source_layout(src);
 	if (!db) {
 		for (size_t i = 0; i < strata_source_count(src); i++)
 			if (strata_lint_migration(l, strata_source_at(src, i),

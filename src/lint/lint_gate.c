@@ -22,9 +22,11 @@
  */
 
 int lint_begin(struct strata_lint **out, struct strata_db *db,
-               const struct strata_run_options *opts, struct strata_error *err)
+               const struct strata_run_options *opts, enum strata_layout layout,
+               struct strata_error *err)
 {
 	struct strata_lint_options lo = STRATA_LINT_OPTIONS_INIT;
+	int rc;
 
 	*out = NULL;
 	/* SQLite's SQL is not PostgreSQL's: its migrations are not linted. */
@@ -34,7 +36,9 @@ int lint_begin(struct strata_lint **out, struct strata_db *db,
 		lo = *opts->lint;
 	if (!lo.pg_version)
 		lo.pg_version = db->conn->server_version;
-	return strata_lint_new(out, &lo, err);
+	if ((rc = strata_lint_new(out, &lo, err)) == 0)
+		(*out)->layout = layout;
+	return rc;
 }
 
 int lint_step(struct strata_lint *l, struct strata_db *db,

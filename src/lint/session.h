@@ -42,6 +42,8 @@ struct strata_lint {
 	bool is_runner_lock_timeout;
 	bool is_runner_statement_timeout;
 	bool is_robust_notes; /* strata_lint_options */
+	/* of the migrations linted: how a hint says to leave the transaction */
+	enum strata_layout layout;
 	size_t max_file_size;
 	enum strata_severity *sev; /* per rule */
 	struct strata_finding *findings;

@@ -228,3 +228,47 @@ R__a|a"
 	echo "$output"
 	[ "$status" -eq 0 ]
 }
+
+@test "lint: a hint that says '-- no-transaction' also says how the folder's layout runs a migration outside a transaction" {
+	local hint
+	# sqlx: the hint as it is
+	write_migration 1_a.sql 'create table a (x int);'
+	write_migration 2_b.sql 'create index concurrently a_x on a (x);'
+	run strata lint
+	echo "$output"
+	[[ $output == *"Put '-- no-transaction' on the first line of the file"* ]]
+	[[ $output != *"In "*"layout"* ]]
+	rm -r migrations
+	write_migration 2024-01-01-000001_a/up.sql 'create table a (x int);'
+	write_migration 2024-01-01-000002_b/up.sql 'create index concurrently a_x on a (x);'
+	run strata lint
+	echo "$output"
+	[[ $output == *"In diesel's layout, instead, a migration runs outside a transaction when its metadata.toml says run_in_transaction = false"* ]]
+	rm -r migrations
+	write_migration 20240101000001_a.sql '-- migrate:up
+create table a (x int);
+-- migrate:down'
+	write_migration 20240101000002_b.sql '-- migrate:up
+create index concurrently a_x on a (x);
+-- migrate:down'
+	run strata lint
+	echo "$output"
+	[[ $output == *"'-- migrate:up transaction:false'"* ]]
+	rm -r migrations
+	write_migration V1__a.sql 'create table a (x int);'
+	write_migration V2__b.sql 'create table b (x int); create index concurrently a_x on a (x);'
+	run strata lint
+	echo "$output"
+	[[ $output == *"NAME.sql.conf says executeInTransaction=false"* ]]
+	# and against a database, for what is pending
+	new_db
+	rm -r migrations
+	write_migration 2024-01-01-000001_a/up.sql 'create table a (x int);'
+	run strata run
+	[ "$status" -eq 0 ]
+	write_migration 2024-01-01-000002_b/up.sql 'create index a_x on a (x);'
+	run strata lint
+	echo "$output"
+	[[ $output == *"[require-concurrent-index-creation]"* ]]
+	[[ $output == *"In diesel's layout, instead, a migration runs outside a transaction"* ]]
+}
