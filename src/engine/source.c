@@ -234,7 +234,8 @@ static int list_dir(struct entry ***out, size_t *out_n, int *dir_fd,
 		if (de->d_name[0] == '.')
 			continue;
 		if (is_flyway_ok &&
-		    source_has_suffix(de->d_name, len, ".sql.conf"))
+		    source_has_suffix(de->d_name, len, ".conf") &&
+		    source_has_suffix_nocase(de->d_name, len - 5, ".sql"))
 			strmap_put(&l->confs, scratch,
 			           arena_strndup(scratch, de->d_name, len - 5),
 			           NULL);
@@ -252,7 +253,11 @@ static int list_dir(struct entry ***out, size_t *out_n, int *dir_fd,
 			l->dirs[l->n_dirs++] =
 			        arena_strndup(scratch, de->d_name, len);
 		}
-		if (!source_has_suffix(de->d_name, len, ".sql") ||
+		if (!(source_has_suffix(de->d_name, len, ".sql") ||
+		      (is_flyway_ok &&
+		       (source_is_flyway_name(de->d_name) ||
+		        source_flyway_callback(de->d_name)) &&
+		       source_has_suffix_nocase(de->d_name, len, ".sql"))) ||
 		    (source_is_flyway_name(de->d_name) && !is_flyway_ok)) {
 			enum alien_kind kind = ALIEN_FLYWAY;
 			unsigned files = 0;

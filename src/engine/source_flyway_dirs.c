@@ -95,7 +95,7 @@ const char *source_flyway_callback(const char *file)
 
 	/* EVENT.sql or EVENT__DESCRIPTION.sql: ResourceNameParser takes
 	 * nothing else between the event and "__" */
-	if (!has_suffix(file, len, ".sql"))
+	if (!source_has_suffix_nocase(file, len, ".sql"))
 		return NULL;
 	len -= 4;
 	for (size_t i = 0; i < ARRAY_SIZE(callback_events); i++) {
@@ -240,11 +240,15 @@ static int walk_entry(struct walk *w, int fd, const char *rel,
 		w->l->scripts[w->l->n_scripts++] =
 		        arena_strfmt(w->scratch, "%s/%s", w->dir, child);
 	}
-	if (has_suffix(de->d_name, len, ".sql.conf"))
+	if (has_suffix(de->d_name, len, ".conf") &&
+	    source_has_suffix_nocase(de->d_name, len - 5, ".sql"))
 		strmap_put(&w->l->confs, w->scratch,
 		           arena_strndup(w->scratch, child, strlen(child) - 5),
 		           NULL);
-	else if (has_suffix(de->d_name, len, ".sql"))
+	else if (has_suffix(de->d_name, len, ".sql") ||
+	         ((source_is_flyway_name(de->d_name) ||
+	           source_flyway_callback(de->d_name)) &&
+	          source_has_suffix_nocase(de->d_name, len, ".sql")))
 		add_file(w, rel, de->d_name, len, type == DT_REG);
 	return 0;
 }

@@ -24,6 +24,13 @@ bool source_has_suffix(const char *s, size_t len, const char *suffix)
 	return len >= n && memcmp(s + len - n, suffix, n) == 0;
 }
 
+bool source_has_suffix_nocase(const char *s, size_t len, const char *suffix)
+{
+	size_t n = strlen(suffix);
+
+	return len >= n && strncasecmp(s + len - n, suffix, n) == 0;
+}
+
 static const char *kind_suffix(enum kind kind)
 {
 	switch (kind) {

@@ -140,6 +140,9 @@ void source_problems_add(struct problems *p, const char *key,
  */
 
 bool source_has_suffix(const char *s, size_t len, const char *suffix);
+/* The same, letters in any case: Flyway's ResourceNameParser strips its
+ * ".sql" so ("V1__x.SQL" is a migration). */
+bool source_has_suffix_nocase(const char *s, size_t len, const char *suffix);
 /* Names `e` (version, kind, description), or fills `err`. */
 int source_parse_entry(struct entry *e, struct arena *arena,
                        struct strata_error *err);

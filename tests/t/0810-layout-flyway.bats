@@ -530,3 +530,15 @@ insert into b values (\${answer});"
 	echo "$output"
 	[ "$status" -eq 0 ]
 }
+
+@test "flyway: a file ending in .SQL is a migration, as Flyway strips its suffix in any case, and its .SQL.conf is read" {
+	new_db
+	write_migration V1__a.sql 'create table a (x int);'
+	write_migration V2__b.SQL 'create index concurrently a_x on a (x);'
+	write_migration V2__b.SQL.conf 'executeInTransaction=false'
+	run strata run
+	echo "$output"
+	[ "$status" -eq 0 ]
+	assert_equal "$(psql_db "select string_agg(version || ':' || script, ',' order by installed_rank) from flyway_schema_history")" "1:V1__a.sql,2:V2__b.SQL"
+	[ "$(psql_db "select count(*) from pg_indexes where indexname = 'a_x'")" = 1 ]
+}
