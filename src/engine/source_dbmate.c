@@ -207,3 +207,41 @@ void source_fill_dbmate(struct strata_migration *m, const struct content *c,
 	m->down_len = down.len;
 	sbuf_release(&down);
 }
+
+int source_parse_dbmate_name(struct entry *e, struct arena *arena)
+{
+	size_t len = strlen(e->name), digits = 0;
+	const char *rest;
+	int64_t v = 0;
+
+	/* migrationFileRegexp: ^(\d+).*\.sql$ */
+	while (e->name[digits] >= '0' && e->name[digits] <= '9') {
+		int d = e->name[digits] - '0';
+
+		if (v > (INT64_MAX - d) / 10)
+			return -1;
+		v = v * 10 + d;
+		digits++;
+	}
+	if (!digits || !source_has_suffix(e->name, len, ".sql") ||
+	    text_utf8_invalid_at(e->name, len) != len)
+		return -1;
+	rest = e->name + digits;
+	/* what follows the version, past a separator, is its description */
+	while (*rest == '_' || *rest == '-' || *rest == '.')
+		rest++;
+	e->kind = KIND_SIMPLE;
+	e->version = v;
+	e->version_text = arena_strndup(arena, e->name, digits);
+	e->description =
+	        rest < e->name + len - 4
+	                ? arena_strndup(arena, rest,
+	                                (size_t)(e->name + len - 4 - rest))
+	                : "";
+	for (char *p = (char *)e->description; *p; p++)
+		if (*p == '_')
+			*p = ' ';
+	e->is_dbmate_named = true;
+	e->is_named = true;
+	return 0;
+}

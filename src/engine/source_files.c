@@ -341,6 +341,7 @@ bool source_is_no_transaction(const char *text, size_t len)
 int source_check_entry(struct entry *e, struct reader *r,
                        struct strata_error *err)
 {
+	struct strata_error name_err = STRATA_ERROR_INIT;
 	struct content *c;
 	const char *text = NULL;
 	size_t len = 0;
@@ -375,10 +376,20 @@ int source_check_entry(struct entry *e, struct reader *r,
 		strata_error_release(&ignored);
 		goto fail;
 	}
-	if (e->is_flyway
-	            ? source_parse_flyway(e, r->arena, err) < 0
-	            : !e->is_diesel && source_parse_entry(e, r->arena, err) < 0)
-		goto fail;
+	if (e->is_flyway) {
+		if (source_parse_flyway(e, r->arena, err) < 0)
+			goto fail;
+	} else if (!e->is_diesel &&
+	           source_parse_entry(e, r->arena, &name_err) < 0) {
+		/* dbmate's name, kept if the text is dbmate's: sqlx's error
+		 * otherwise */
+		if (!(r->layout == STRATA_LAYOUT_DBMATE ||
+		      r->layout == STRATA_LAYOUT_AUTO) ||
+		    source_parse_dbmate_name(e, r->arena) < 0) {
+			error_move(err, &name_err);
+			goto fail;
+		}
+	}
 	if (e->is_flyway && e->kind != KIND_DOWN &&
 	    source_read_flyway_conf(&e->is_flyway_no_transaction, e, err) < 0)
 		goto fail;
@@ -389,8 +400,10 @@ int source_check_entry(struct entry *e, struct reader *r,
 	}
 	if (read_entry(e, r, &text, &len, err) < 0)
 		goto fail;
-	if (check_text(e, text, len, r->layout, err) < 0)
+	if (check_text(e, text, len, r->layout, err) < 0) {
+		strata_error_release(&name_err);
 		return -1;
+	}
 	c = arena_alloc(r->scratch, sizeof(*c));
 	memset(c, 0, sizeof(*c));
 	c->len = len;
@@ -434,8 +447,16 @@ int source_check_entry(struct entry *e, struct reader *r,
 	    (r->layout == STRATA_LAYOUT_DBMATE ||
 	     (r->layout == STRATA_LAYOUT_AUTO &&
 	      source_has_dbmate_marker(text, len))) &&
-	    source_read_dbmate(c, e, text, len, err) < 0)
+	    source_read_dbmate(c, e, text, len, err) < 0) {
+		strata_error_release(&name_err);
 		return -1;
+	}
+	if (e->is_dbmate_named && !c->is_dbmate) {
+		error_move(err, &name_err);
+		e->is_named = false;
+		goto fail;
+	}
+	strata_error_release(&name_err);
 	/* dbmate's checksum is of its up section, as the down's is no
 	 * part of sqlx's either */
 	if (e->kind != KIND_DOWN)
@@ -449,6 +470,7 @@ int source_check_entry(struct entry *e, struct reader *r,
 	e->is_sound = true;
 	return 0;
 fail:
+	strata_error_release(&name_err);
 	/* a probe's descriptor the read never took */
 	if (e->has_fd) {
 		close(e->fd);

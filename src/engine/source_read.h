@@ -65,6 +65,9 @@ struct entry {
 	bool is_flyway_no_transaction; /* V1__x.sql.conf says so */
 	bool has_flyway_conf;          /* V1__x.sql.conf is in the listing */
 	bool is_repeatable;            /* R__x.sql: version set once sorted */
+	/* named as dbmate names (003.sql), not as sqlx does: a migration
+	 * only if its text is dbmate's */
+	bool is_dbmate_named;
 	/* of an unscanned diesel directory: whether the file is there, and
 	 * DIR/metadata.toml, are found when it is read */
 	bool is_probe;
@@ -220,6 +223,10 @@ void source_report_aliens(struct problems *problems, const struct aliens *a,
 
 /* Whether `text` holds a "-- migrate:up" or "-- migrate:down" marker. */
 bool source_has_dbmate_marker(const char *text, size_t len);
+/* dbmate's parse of a name sqlx refuses (VERSION.sql, VERSION-name.sql:
+ * any name of leading digits ending in .sql), for a file that proves to
+ * be dbmate's; -1 for a name dbmate passes over too. */
+int source_parse_dbmate_name(struct entry *e, struct arena *arena);
 /* dbmate's sections of an entry's text into `c`, checked as dbmate checks
  * them (migration.go), or fills `err`. */
 int source_read_dbmate(struct content *c, const struct entry *e,

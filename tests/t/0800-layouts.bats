@@ -119,6 +119,44 @@ EOF
 	for_each_driver check
 }
 
+@test "dbmate: names dbmate reads that sqlx does not (VERSION.sql, VERSION-name.sql, leading zeros) are read as dbmate reads them, and the real dbmate agrees" {
+	dbmate_bin
+	check() {
+		write_migration 001_create_a.sql '-- migrate:up
+create table a (x int);
+-- migrate:down
+drop table a;'
+		write_migration 002-add_b.sql '-- migrate:up
+create table b (x int);
+-- migrate:down
+drop table b;'
+		write_migration 003.sql '-- migrate:up
+create table c (x int);
+-- migrate:down
+drop table c;'
+		run strata run --dry-run
+		echo "$output"
+		[ "$status" -eq 0 ]
+		[[ $output == *"002 add b"* && $output == *"003"* ]]
+		run strata run
+		echo "$output"
+		[ "$status" -eq 0 ]
+		# the versions as dbmate writes them: the leading digits, as text
+		[ "$(query_db "select version from schema_migrations order by version" | paste -sd,)" = "001,002,003" ]
+		run dbmate status --exit-code
+		echo "$output"
+		[ "$status" -eq 0 ]
+		[[ $output == *"[X] 002-add_b.sql"* && $output == *"[X] 003.sql"* && $output == *"Pending: 0"* ]]
+		# such a name without dbmate's sections is still no migration
+		write_migration 004.sql 'create table d (x int);'
+		run strata status
+		echo "$output"
+		[ "$status" -eq 4 ]
+		[[ $output == *"invalid migration file name 'migrations/004.sql'"* ]]
+	}
+	for_each_driver check
+}
+
 @test "dbmate: transaction:false runs the section outside a transaction" {
 	new_db
 	write_migration 20240101000000_t.sql <<'EOF'
