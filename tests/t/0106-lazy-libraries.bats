@@ -96,6 +96,12 @@ strata_without() {
 	assert_output ""
 	[[ $stderr == "strata: error: SHA-384 needs OpenSSL's libcrypto, which could not be loaded: "* ]]
 	[[ $stderr == *"apt install libssl3"* ]]
+	mkdir seeds
+	echo "INSERT INTO a VALUES (1);" >seeds/01_a.sql
+	run --separate-stderr strata_without libcrypto.so.3 seed
+	assert_failure 1
+	[[ $stderr == "strata: error: SHA-384 needs OpenSSL's libcrypto, which could not be loaded: "* ]]
+	assert_equal "$(sqlite3 "$TEST_SQLITE" "SELECT count(*) FROM a")" 0
 	run --separate-stderr strata_without libcrypto.so.3 backup
 	assert_failure 1
 	[[ $stderr == "strata: error: a backup's SHA-256 needs OpenSSL's libcrypto, which could not be loaded: "* ]]
@@ -108,4 +114,10 @@ strata_without() {
 	[[ $stderr == "strata: error: a backup's SHA-256 needs OpenSSL's libcrypto, which could not be loaded: "* ]]
 	run strata backup verify "$file"
 	assert_success
+	# serve reads the source before its credentials: the same error
+	echo "bearer:0123456789abcdef0123" >auth
+	run --separate-stderr strata_without libcrypto.so.3 serve \
+		--listen 127.0.0.1:0 --auth-file auth
+	assert_failure 1
+	[[ $stderr == "strata: error: SHA-384 needs OpenSSL's libcrypto, which could not be loaded: "* ]]
 }
