@@ -669,6 +669,13 @@ STRATA_API void strata_strv_free(char **strv);
 
 /* ---- checksums ---------------------------------------------------------- */
 
+/*
+ * The SHA-384 of `data`, as sqlx records it. OpenSSL's libcrypto
+ * (libcrypto.so.3) is loaded at the first use; where it cannot be, this
+ * aborts. strata_source_load() and strata_source_from_embedded() report
+ * that case as their error (STRATA_EFAILED), so that a program that
+ * loaded a source first never meets it.
+ */
 STRATA_API void strata_checksum(unsigned char out[STRATA_CHECKSUM_LEN],
                                 const void *data, size_t len);
 

@@ -12,13 +12,13 @@
 #include "util/xalloc.h"
 #include "util/sbuf.h"
 #include "util/error.h"
+#include "util/crypto.h"
 
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -302,6 +302,11 @@ const char *backup_suffix(enum strata_backup_format format, const char *native)
 	return native;
 }
 
+int backup_hash_load(struct strata_error *err)
+{
+	return crypto_load("a backup's SHA-256", err);
+}
+
 /*
  * The SHA-256 (lower-case hex) and size of the file at `path`; with
  * is_sync, the file is fsync'd too (it was just written).
@@ -311,13 +316,16 @@ int backup_hash_file(char hex[65], uint64_t *size, const char *path,
 {
 	struct stat st;
 	bool is_dir = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	EVP_MD_CTX *ctx = NULL;
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int md_len = 0;
 	struct sbuf sb = SBUF_INIT;
 	uint64_t total = 0;
 	int rc = -1;
 
+	if (backup_hash_load(err) < 0)
+		return -1;
+	ctx = EVP_MD_CTX_new();
 	if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL))
 		BUG("SHA-256 digest failed");
 	/* a directory-format dump: its files by name (hash_dir()) */

@@ -40,6 +40,9 @@ int backup_make_temp(struct sbuf *out, const char *dir, const char *name,
 /* Writes `text` to `path` (which exists) and fsyncs it. */
 int backup_write_synced(const char *path, const char *text,
                         struct strata_error *err);
+/* 0 once backup_hash_file() can run (it needs libcrypto, loaded when first
+ * needed); else STRATA_EFAILED saying what to install. */
+int backup_hash_load(struct strata_error *err);
 /* The SHA-256 (lower-case hex) and size of the file at `path`; with
  * is_sync, the file is fsync'd too. A directory (a directory-format dump)
  * hashes each file's name, size and content in name order, and its size

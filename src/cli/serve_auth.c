@@ -19,15 +19,12 @@
 
 #include <crypt.h>
 #include <errno.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/rand.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "util/crypto.h"
 #include "util/banned.h"
 
 #define MAC_SIZE        32   /* HMAC-SHA-256 */
@@ -179,13 +176,18 @@ static int add_line(struct serve_auth *a, char *text, const char *path,
 int serve_auth_load(struct serve_auth **out, const char *path,
                     struct strata_error *err)
 {
-	struct serve_auth *a = checked(calloc(1, sizeof(*a)));
-	FILE *fp = fopen(path, "r");
+	struct serve_auth *a = NULL;
+	FILE *fp = NULL;
 	char *buf = NULL;
 	size_t alloc = 0;
 	ssize_t n;
 	int line = 0, rc = -1;
 
+	/* first: even the clean-up wipes with OPENSSL_cleanse() */
+	if (crypto_load("--auth-file", err) < 0)
+		return -1;
+	a = checked(calloc(1, sizeof(*a)));
+	fp = fopen(path, "r");
 	pthread_mutex_init(&a->lock, NULL);
 	if (!fp) {
 		strata_error_set(err, STRATA_EUSAGE,

@@ -10,14 +10,10 @@
 #include "serve.h"
 
 #include <errno.h>
-#include <openssl/bio.h>
-#include <openssl/crypto.h>
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/crypto.h"
 #include "util/banned.h"
 
 #define MAX_PEM (1024 * 1024)
@@ -76,6 +72,9 @@ int serve_tls_load(struct serve_tls *out, const char *cert_path,
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
+	/* first: even the clean-up wipes with OPENSSL_cleanse() */
+	if (crypto_load("--tls-cert", err) < 0)
+		return -1;
 	if (!(out->cert = read_pem(cert_path, "TLS certificate", err)) ||
 	    !(out->key = read_pem(key_path, "TLS key", err)))
 		goto done;

@@ -1,13 +1,14 @@
 /*
  * The checksum of a migration: SHA-384 of the up file's bytes, exactly as
  * sqlx computes it (design.md, History table), so that a database migrated by
- * sqlx-cli is up to date for strata. OpenSSL's libcrypto does the hashing;
- * no normalisation (line endings, BOM) happens here: comparing leniently
- * is the status code's business.
+ * sqlx-cli is up to date for strata. OpenSSL's libcrypto does the hashing,
+ * loaded by checksum_load() (util/crypto.h says why); no normalisation
+ * (line endings, BOM) happens here: comparing leniently is the status
+ * code's business.
  */
-#include "util/common.h"
+#include "engine/checksum.h"
+#include "util/crypto.h"
 
-#include <openssl/evp.h>
 #include <pthread.h>
 
 /*
@@ -20,6 +21,11 @@ static pthread_once_t sha384_once = PTHREAD_ONCE_INIT;
 static void fetch_sha384(void)
 {
 	sha384 = EVP_MD_fetch(NULL, "SHA384", NULL);
+}
+
+int checksum_load(struct strata_error *err)
+{
+	return crypto_load("SHA-384", err);
 }
 
 void strata_checksum(unsigned char out[STRATA_CHECKSUM_LEN], const void *data,

@@ -11,6 +11,7 @@
 #include "drivers/batch.h"
 #include "drivers/driver.h"
 #include "engine/audit.h"
+#include "engine/checksum.h"
 #include "engine/db.h"
 #include "engine/plan.h"
 
@@ -81,6 +82,8 @@ int strata_seed_run(struct strata_db *db, const char *path, const char *sql,
 	struct audit_entry e = { 0 };
 	int rc = -1;
 
+	if (checksum_load(err) < 0)
+		return -1;
 	if (drv->split(&step.script, sql, len, err) < 0) {
 		error_set_location(err, path, NULL, 0, 0);
 		goto done;

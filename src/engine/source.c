@@ -26,6 +26,7 @@
  * in source_files.c, other tools' layouts in source_layouts.c, sharing
  * source_read.h.
  */
+#include "engine/checksum.h"
 #include "engine/source.h"
 #include "engine/source_read.h"
 #include "util/xalloc.h"
@@ -887,7 +888,8 @@ int strata_source_load(struct strata_source **out, const char *dir,
 
 	*out = NULL;
 	if (OPTIONS_CHECK(opts, STRATA_SOURCE_OPTIONS_VERSION,
-	                  "strata_source_options", err) < 0) {
+	                  "strata_source_options", err) < 0 ||
+	    checksum_load(err) < 0) {
 		strata_source_free(src);
 		return -1;
 	}

@@ -7,6 +7,7 @@
  * not. The texts stay where they are (static data); only the paths that
  * errors show, "DIR/NAME (embedded)", are made here.
  */
+#include "engine/checksum.h"
 #include "engine/source.h"
 #include "util/arena.h"
 #include "util/error.h"
@@ -211,6 +212,8 @@ int strata_source_from_embedded(struct strata_source **out,
 	if (!emb)
 		return strata_error_set(err, STRATA_EUSAGE,
 		                        "no embedded migrations were given");
+	if (checksum_load(err) < 0)
+		return -1;
 	dir = emb->dir ? emb->dir : "";
 	sbuf_addf(&name, "%s" EMBEDDED_SUFFIX, *dir ? dir : ".");
 	src = source_new_built(name.buf, &arena);

@@ -32,7 +32,7 @@ setup() {
 # A program that applies its migrations at start-up, as an application
 # would: the version it was built with and the one it runs with, then a
 # run on an in-memory SQLite database and a lint of one statement (so
-# that a static link needs SQLite, libpg_query, libcrypto... too).
+# that a static link needs SQLite, libpg_query... too).
 write_app() {
 	cat >app.c <<-'EOF'
 	#include <stdio.h>

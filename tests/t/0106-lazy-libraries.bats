@@ -1,8 +1,8 @@
 #!/usr/bin/env bats
-# libpq and libmicrohttpd are loaded when first needed: a command that
-# needs neither starts without them (faster, and SQLite works on a machine
-# without PostgreSQL's client library); one that needs a missing one says
-# which and how to install it.
+# libpq, libmicrohttpd and libcrypto are loaded when first needed: a
+# command that needs none starts without them (faster, and SQLite works on
+# a machine without PostgreSQL's client library); one that needs a missing
+# one says which and how to install it.
 
 load lib
 
@@ -58,4 +58,66 @@ strata_without() {
 	assert_failure 1
 	[[ $stderr == *"serve needs libmicrohttpd, which could not be loaded"* ]]
 	[[ $stderr == *"apt install libmicrohttpd12"* ]]
+}
+
+@test "lazy libraries: libcrypto is loaded by the first hash, once, also beside libpq" {
+	run readelf -d "$STRATA_BIN"
+	assert_success
+	refute_output --partial "libcrypto"
+	run env LD_DEBUG=files "$STRATA_BIN" --version
+	assert_success
+	refute_output --partial "file=libcrypto.so"
+	sqlite_db
+	write_migration 1_a.sql "CREATE TABLE a (id int);"
+	run env LD_DEBUG=files "$STRATA_BIN" run
+	assert_success
+	assert_output --partial "file=libcrypto.so.3 [0];  dynamically loaded by"
+	# libpq links libcrypto itself: the process still holds one
+	new_db
+	write_migration 1_a.sql "CREATE TABLE a (id int);"
+	run env LD_DEBUG=files "$STRATA_BIN" status
+	assert_success
+	assert_output --partial "file=libpq.so.5"
+	assert_equal "$(grep -c 'file=libcrypto.so.3 .*generating link map' <<<"$output")" 1
+}
+
+@test "lazy libraries: without libcrypto, what hashes says what to install" {
+	sqlite_db
+	write_migration 1_a.sql "CREATE TABLE a (id int);"
+	strata run >/dev/null
+	strata backup >/dev/null
+	file=$(ls backups/*.sqlite)
+	before=$(ls -A backups)
+	run strata_without libcrypto.so.3 --version
+	assert_success
+	assert_output --partial "strata "
+	run --separate-stderr strata_without libcrypto.so.3 status
+	assert_failure 1
+	assert_output ""
+	[[ $stderr == "strata: error: SHA-384 needs OpenSSL's libcrypto, which could not be loaded: "* ]]
+	[[ $stderr == *"apt install libssl3"* ]]
+	mkdir seeds
+	echo "INSERT INTO a VALUES (1);" >seeds/01_a.sql
+	run --separate-stderr strata_without libcrypto.so.3 seed
+	assert_failure 1
+	[[ $stderr == "strata: error: SHA-384 needs OpenSSL's libcrypto, which could not be loaded: "* ]]
+	assert_equal "$(sqlite3 "$TEST_SQLITE" "SELECT count(*) FROM a")" 0
+	run --separate-stderr strata_without libcrypto.so.3 backup
+	assert_failure 1
+	[[ $stderr == "strata: error: a backup's SHA-256 needs OpenSSL's libcrypto, which could not be loaded: "* ]]
+	[[ $stderr == *"apt install libssl3"* ]]
+	# refused before dumping: nothing left behind
+	run ls -A backups
+	assert_output "$before"
+	run --separate-stderr strata_without libcrypto.so.3 backup verify "$file"
+	assert_failure 1
+	[[ $stderr == "strata: error: a backup's SHA-256 needs OpenSSL's libcrypto, which could not be loaded: "* ]]
+	run strata backup verify "$file"
+	assert_success
+	# serve reads the source before its credentials: the same error
+	echo "bearer:0123456789abcdef0123" >auth
+	run --separate-stderr strata_without libcrypto.so.3 serve \
+		--listen 127.0.0.1:0 --auth-file auth
+	assert_failure 1
+	[[ $stderr == "strata: error: SHA-384 needs OpenSSL's libcrypto, which could not be loaded: "* ]]
 }
