@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # What strata test sends to its shadow, which it alone writes: the history
 # never read back and strata's tables made once, however many steps (each up,
-# down and up again kept the history in step).
+# down and up again kept the history in step); and the partial schema
+# read planned to look each changed object up in its own catalog only.
 # The results stay those of a read per step: a down that fails, one that
 # leaves something behind and an up run again are told as before.
 
@@ -55,4 +56,30 @@ pairs() {
 	# recorded as applied again after 4: 5 is proven on it
 	assert_line --regexp "^5 +[0-9.]+ +[0-9.]+ +down-leaves +m5$"
 	assert_line --regexp "^6 +- +- +not-run +m6$"
+}
+
+@test "test: the partial read finds a trigger by its oid and skips the branches of other catalogs" {
+	new_db
+	pairs 3
+	write_migration 4_trg.up.sql "CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS \$\$BEGIN RETURN NEW; END\$\$;
+CREATE TRIGGER t1_f BEFORE INSERT ON t1 FOR EACH ROW EXECUTE FUNCTION f();"
+	write_migration 4_trg.down.sql "DROP TRIGGER t1_f ON t1; DROP FUNCTION f();"
+	local from
+	from=$(log_from)
+	PGOPTIONS="-c session_preload_libraries=auto_explain -c auto_explain.log_min_duration=0" run strata test
+	assert_success
+	# the plans of the partial read, as auto_explain logged them
+	tail -c +"$from" "$STRATA_TEST_CLUSTER_DIR/server.log" |
+		awk '/LOG:  duration: .* plan:/ { keep = 0 }
+		     /Query Text: WITH RECURSIVE seed/ { keep = 1; n++ }
+		     keep' >"$BATS_TEST_TMPDIR/plans"
+	run grep -c "Query Text: WITH RECURSIVE seed" "$BATS_TEST_TMPDIR/plans"
+	assert_success
+	(( output >= 4 ))
+	# pg_trigger by its oid's index, never through another index whole
+	run grep -E " on pg_trigger " "$BATS_TEST_TMPDIR/plans"
+	assert_success
+	refute_output --partial "pg_trigger_tgrelid_tgname_index"
+	# each catalog's branch gated on the class of the changed object
+	(( $(grep -c "One-Time Filter: (dy.c = " "$BATS_TEST_TMPDIR/plans") >= 4 * 15 ))
 }
