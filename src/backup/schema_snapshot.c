@@ -53,6 +53,7 @@ static const char snapshot_settings[] =
  * defines (a server may keep private ones there that no DDL sets and
  * pg_dump does not show). Extension members are the extension's.
  */
+/* clang-format off */
 static const char
         snapshot_sql
                 [] =
@@ -79,11 +80,11 @@ static const char
                         " coll(oid, name) AS (SELECT co.oid, pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(co.collname)"
                         " FROM pg_catalog.pg_collation co JOIN pg_catalog.pg_namespace n ON n.oid = co.collnamespace)"
                         " SELECT s.u, s.k, s.d FROM @{} ("
-                        " SELECT ns.oid AS u, '1 ' || ns.nspname AS k, 'CREATE SCHEMA ' || pg_catalog.quote_ident(ns.nspname) || ';' AS d FROM ns WHERE @{ns.oid}"
+                        " SELECT ns.oid AS u, '1 ' || ns.nspname AS k, 'CREATE SCHEMA ' || pg_catalog.quote_ident(ns.nspname) || ';' AS d FROM ns WHERE @{ns.oid|pg_namespace}"
                         " UNION ALL"
                         " SELECT e.oid, '2 ' || e.extname, 'CREATE EXTENSION ' || pg_catalog.quote_ident(e.extname)"
                         " || ' WITH SCHEMA ' || pg_catalog.quote_ident(n.nspname) || ' VERSION ' || pg_catalog.quote_literal(e.extversion) || ';'"
-                        " FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace WHERE @{e.oid}"
+                        " FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace WHERE @{e.oid|pg_extension}"
                         " UNION ALL"
                         " SELECT t.oid, '3 ' || t.oid::pg_catalog.regtype::text, CASE t.typtype"
                         " WHEN 'e' THEN 'CREATE TYPE ' || t.oid::pg_catalog.regtype::text || ' AS ENUM ('"
@@ -113,7 +114,7 @@ static const char
                         " || ', CATEGORY = ' || pg_catalog.quote_literal(t.typcategory::text) || ', DEFINED = ' || t.typisdefined || ');'"
                         " END"
                         " FROM pg_catalog.pg_type t LEFT JOIN pg_catalog.pg_range r ON r.rngtypid = t.oid"
-                        " WHERE @{t.oid} AND t.oid IN (SELECT oid FROM typ) AND (t.typtype IN ('b', 'e', 'd', 'r')"
+                        " WHERE @{t.oid|pg_type} AND t.oid IN (SELECT oid FROM typ) AND (t.typtype IN ('b', 'e', 'd', 'r')"
                         " AND NOT (t.typtype = 'b' AND t.typelem <> 0 AND EXISTS (SELECT 1 FROM pg_catalog.pg_type e WHERE e.oid = t.typelem AND e.typarray = t.oid))"
                         " OR (t.typtype = 'c' AND EXISTS (SELECT 1 FROM rel WHERE rel.oid = t.typrelid AND rel.relkind = 'c')))"
                         " UNION ALL"
@@ -154,7 +155,7 @@ static const char
                         " || CASE WHEN c.relforcerowsecurity THEN E'\\nALTER TABLE ' || c.oid::pg_catalog.regclass::text || ' FORCE ROW LEVEL SECURITY;' ELSE '' END"
                         " || CASE WHEN c.relkind NOT IN ('r', 'p') THEN '' ELSE CASE c.relreplident WHEN 'n' THEN E'\\nALTER TABLE ' || c.oid::pg_catalog.regclass::text || ' REPLICA IDENTITY NOTHING;'"
                         " WHEN 'f' THEN E'\\nALTER TABLE ' || c.oid::pg_catalog.regclass::text || ' REPLICA IDENTITY FULL;' ELSE '' END END"
-                        " FROM pg_catalog.pg_class c WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND @{c.oid} AND c.oid IN (SELECT oid FROM rel)"
+                        " FROM pg_catalog.pg_class c WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND @{c.oid|pg_class} AND c.oid IN (SELECT oid FROM rel)"
                         " UNION ALL"
                         " SELECT c.oid, '4 ' || c.oid::pg_catalog.regclass::text,"
                         " 'CREATE ' || CASE c.relpersistence WHEN 'u' THEN 'UNLOGGED ' ELSE '' END || 'SEQUENCE ' || c.oid::pg_catalog.regclass::text"
@@ -166,7 +167,7 @@ static const char
                         " FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid"
                         " WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = c.oid"
                         " AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.deptype IN ('a', 'i')), '')"
-                        " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_sequence s ON s.seqrelid = c.oid WHERE @{c.oid} AND c.oid IN (SELECT oid FROM rel)"
+                        " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_sequence s ON s.seqrelid = c.oid WHERE @{c.oid|pg_class} AND c.oid IN (SELECT oid FROM rel)"
                         " UNION ALL"
                         " SELECT p.oid, '5 ' || p.oid::pg_catalog.regprocedure::text,"
                         " CASE WHEN p.prokind = 'a' THEN 'CREATE AGGREGATE ' || p.oid::pg_catalog.regprocedure::text"
@@ -187,7 +188,7 @@ static const char
                         " ELSE pg_catalog.rtrim(pg_catalog.pg_get_functiondef(p.oid), E'\\n') || ';' END"
                         " FROM pg_catalog.pg_proc p JOIN ns ON ns.oid = p.pronamespace"
                         " LEFT JOIN pg_catalog.pg_aggregate g ON g.aggfnoid = p.oid"
-                        " WHERE @{p.oid} AND p.oid NOT IN (SELECT objid FROM ext WHERE classid = 'pg_catalog.pg_proc'::pg_catalog.regclass)"
+                        " WHERE @{p.oid|pg_proc} AND p.oid NOT IN (SELECT objid FROM ext WHERE classid = 'pg_catalog.pg_proc'::pg_catalog.regclass)"
                         " UNION ALL"
                         " SELECT c.oid, '6 ' || i.indrelid::pg_catalog.regclass::text || ' ' || c.relname,"
                         " pg_catalog.pg_get_indexdef(i.indexrelid) || ';'"
@@ -195,22 +196,22 @@ static const char
                         " || CASE WHEN i.indisreplident THEN E'\\nALTER TABLE ' || i.indrelid::pg_catalog.regclass::text || ' REPLICA IDENTITY USING INDEX ' || pg_catalog.quote_ident(c.relname) || ';' ELSE '' END"
                         " || CASE WHEN NOT i.indisvalid THEN E'\\n-- invalid' ELSE '' END"
                         " FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid"
-                        " WHERE @{i.indexrelid} AND c.oid IN (SELECT oid FROM rel) AND i.indrelid IN (SELECT oid FROM rel)"
+                        " WHERE @{i.indexrelid|pg_class} AND c.oid IN (SELECT oid FROM rel) AND i.indrelid IN (SELECT oid FROM rel)"
                         " UNION ALL"
                         " SELECT co.oid, '7 ' || co.conrelid::pg_catalog.regclass::text || ' ' || co.conname,"
                         " 'ALTER TABLE ONLY ' || co.conrelid::pg_catalog.regclass::text || ' ADD CONSTRAINT ' || pg_catalog.quote_ident(co.conname)"
                         " || ' ' || pg_catalog.pg_get_constraintdef(co.oid) || ';' || CASE WHEN NOT co.conislocal THEN ' -- inherited' ELSE '' END"
-                        " FROM pg_catalog.pg_constraint co WHERE @{co.oid} AND co.conrelid IN (SELECT oid FROM rel)"
+                        " FROM pg_catalog.pg_constraint co WHERE @{co.oid|pg_constraint} AND co.conrelid IN (SELECT oid FROM rel)"
                         " UNION ALL"
                         " SELECT co.oid, '7 ' || co.contypid::pg_catalog.regtype::text || ' ' || co.conname,"
                         " 'ALTER DOMAIN ' || co.contypid::pg_catalog.regtype::text || ' ADD CONSTRAINT ' || pg_catalog.quote_ident(co.conname)"
                         " || ' ' || pg_catalog.pg_get_constraintdef(co.oid) || ';'"
-                        " FROM pg_catalog.pg_constraint co WHERE @{co.oid} AND co.contypid IN (SELECT oid FROM typ)"
+                        " FROM pg_catalog.pg_constraint co WHERE @{co.oid|pg_constraint} AND co.contypid IN (SELECT oid FROM typ)"
                         " UNION ALL"
                         " SELECT tg.oid, '8 ' || tg.tgrelid::pg_catalog.regclass::text || ' ' || tg.tgname,"
                         " pg_catalog.pg_get_triggerdef(tg.oid) || ';'"
                         " || CASE tg.tgenabled WHEN 'D' THEN E'\\n-- disabled' WHEN 'R' THEN E'\\n-- enabled replica' WHEN 'A' THEN E'\\n-- enabled always' ELSE '' END"
-                        " FROM pg_catalog.pg_trigger tg WHERE @{tg.oid} AND NOT tg.tgisinternal AND tg.tgrelid IN (SELECT oid FROM rel)"
+                        " FROM pg_catalog.pg_trigger tg WHERE @{tg.oid|pg_trigger} AND NOT tg.tgisinternal AND @[tg.tgrelid]"
                         " UNION ALL"
                         " SELECT po.oid, '9 ' || po.polrelid::pg_catalog.regclass::text || ' ' || po.polname,"
                         " 'CREATE POLICY ' || pg_catalog.quote_ident(po.polname) || ' ON ' || po.polrelid::pg_catalog.regclass::text"
@@ -220,59 +221,62 @@ static const char
                         " FROM pg_catalog.unnest(po.polroles) r)"
                         " || coalesce(' USING (' || pg_catalog.pg_get_expr(po.polqual, po.polrelid) || ')', '')"
                         " || coalesce(' WITH CHECK (' || pg_catalog.pg_get_expr(po.polwithcheck, po.polrelid) || ')', '') || ';'"
-                        " FROM pg_catalog.pg_policy po WHERE @{po.oid} AND po.polrelid IN (SELECT oid FROM rel)"
+                        " FROM pg_catalog.pg_policy po WHERE @{po.oid|pg_policy} AND po.polrelid IN (SELECT oid FROM rel)"
                         " UNION ALL"
                         " SELECT ru.oid, 'a ' || ru.ev_class::pg_catalog.regclass::text || ' ' || ru.rulename,"
                         " pg_catalog.pg_get_ruledef(ru.oid) || CASE WHEN ru.ev_enabled <> 'O' THEN E'\\n-- enabled ' || ru.ev_enabled::text ELSE '' END"
-                        " FROM pg_catalog.pg_rewrite ru WHERE @{ru.oid} AND ru.rulename <> '_RETURN' AND ru.ev_class IN (SELECT oid FROM rel)"
+                        " FROM pg_catalog.pg_rewrite ru WHERE @{ru.oid|pg_rewrite} AND ru.rulename <> '_RETURN' AND ru.ev_class IN (SELECT oid FROM rel)"
                         " UNION ALL"
                         " SELECT s.oid, 'b ' || pg_catalog.pg_describe_object(s.tableoid, s.oid, 0), pg_catalog.pg_get_statisticsobjdef(s.oid) || ';'"
-                        " FROM pg_catalog.pg_statistic_ext s WHERE @{s.oid} AND s.stxrelid IN (SELECT oid FROM rel)"
+                        " FROM pg_catalog.pg_statistic_ext s WHERE @{s.oid|pg_statistic_ext} AND s.stxrelid IN (SELECT oid FROM rel)"
                         " UNION ALL"
                         " SELECT o.objid, 'c ' || pg_catalog.pg_describe_object(o.classid, o.objid, 0), pg_catalog.pg_describe_object(o.classid, o.objid, 0) || coalesce(' ' || o.detail, '')"
                         " FROM ("
-                        " SELECT x.tableoid AS classid, x.oid AS objid, pg_catalog.format('%s WITH %s AS %s',"
+                        /* each catalog named as a constant, not by tableoid:
+                           a partial read tests it before the lookup */
+                        " SELECT 'pg_catalog.pg_cast'::pg_catalog.regclass AS classid, x.oid AS objid, pg_catalog.format('%s WITH %s AS %s',"
                         " CASE x.castmethod WHEN 'f' THEN x.castfunc::pg_catalog.regprocedure::text WHEN 'i' THEN 'INOUT' ELSE 'BINARY' END,"
                         " x.castcontext, x.castmethod) AS detail FROM pg_catalog.pg_cast x WHERE x.oid >= 16384"
-                        " UNION ALL SELECT x.tableoid, x.oid, pg_catalog.format('FUNCTION %s COMMUTATOR %s NEGATOR %s RESTRICT %s JOIN %s HASHES %s MERGES %s',"
+                        " UNION ALL SELECT 'pg_catalog.pg_operator'::pg_catalog.regclass, x.oid, pg_catalog.format('FUNCTION %s COMMUTATOR %s NEGATOR %s RESTRICT %s JOIN %s HASHES %s MERGES %s',"
                         " x.oprcode::oid::pg_catalog.regprocedure, x.oprcom::pg_catalog.regoperator, x.oprnegate::pg_catalog.regoperator,"
                         " x.oprrest, x.oprjoin, x.oprcanhash, x.oprcanmerge)"
                         " FROM pg_catalog.pg_operator x JOIN ns ON ns.oid = x.oprnamespace"
-                        " UNION ALL SELECT x.tableoid, x.oid, (pg_catalog.to_jsonb(x) - 'oid' - 'collnamespace' - 'collowner')::text"
+                        " UNION ALL SELECT 'pg_catalog.pg_collation'::pg_catalog.regclass, x.oid, (pg_catalog.to_jsonb(x) - 'oid' - 'collnamespace' - 'collowner')::text"
                         " FROM pg_catalog.pg_collation x JOIN ns ON ns.oid = x.collnamespace"
-                        " UNION ALL SELECT x.tableoid, x.oid, NULL FROM pg_catalog.pg_opclass x JOIN ns ON ns.oid = x.opcnamespace"
-                        " UNION ALL SELECT x.tableoid, x.oid, NULL FROM pg_catalog.pg_opfamily x JOIN ns ON ns.oid = x.opfnamespace"
-                        " UNION ALL SELECT x.tableoid, x.oid, x.conproc::text FROM pg_catalog.pg_conversion x JOIN ns ON ns.oid = x.connamespace"
-                        " UNION ALL SELECT x.tableoid, x.oid, NULL FROM pg_catalog.pg_ts_config x JOIN ns ON ns.oid = x.cfgnamespace"
-                        " UNION ALL SELECT x.tableoid, x.oid, x.dictinitoption FROM pg_catalog.pg_ts_dict x JOIN ns ON ns.oid = x.dictnamespace"
-                        " UNION ALL SELECT x.tableoid, x.oid, NULL FROM pg_catalog.pg_ts_parser x JOIN ns ON ns.oid = x.prsnamespace"
-                        " UNION ALL SELECT x.tableoid, x.oid, NULL FROM pg_catalog.pg_ts_template x JOIN ns ON ns.oid = x.tmplnamespace"
-                        " UNION ALL SELECT x.tableoid, x.oid, pg_catalog.format('ON %s EXECUTE %s ENABLED %s TAGS %s',"
+                        " UNION ALL SELECT 'pg_catalog.pg_opclass'::pg_catalog.regclass, x.oid, NULL FROM pg_catalog.pg_opclass x JOIN ns ON ns.oid = x.opcnamespace"
+                        " UNION ALL SELECT 'pg_catalog.pg_opfamily'::pg_catalog.regclass, x.oid, NULL FROM pg_catalog.pg_opfamily x JOIN ns ON ns.oid = x.opfnamespace"
+                        " UNION ALL SELECT 'pg_catalog.pg_conversion'::pg_catalog.regclass, x.oid, x.conproc::text FROM pg_catalog.pg_conversion x JOIN ns ON ns.oid = x.connamespace"
+                        " UNION ALL SELECT 'pg_catalog.pg_ts_config'::pg_catalog.regclass, x.oid, NULL FROM pg_catalog.pg_ts_config x JOIN ns ON ns.oid = x.cfgnamespace"
+                        " UNION ALL SELECT 'pg_catalog.pg_ts_dict'::pg_catalog.regclass, x.oid, x.dictinitoption FROM pg_catalog.pg_ts_dict x JOIN ns ON ns.oid = x.dictnamespace"
+                        " UNION ALL SELECT 'pg_catalog.pg_ts_parser'::pg_catalog.regclass, x.oid, NULL FROM pg_catalog.pg_ts_parser x JOIN ns ON ns.oid = x.prsnamespace"
+                        " UNION ALL SELECT 'pg_catalog.pg_ts_template'::pg_catalog.regclass, x.oid, NULL FROM pg_catalog.pg_ts_template x JOIN ns ON ns.oid = x.tmplnamespace"
+                        " UNION ALL SELECT 'pg_catalog.pg_event_trigger'::pg_catalog.regclass, x.oid, pg_catalog.format('ON %s EXECUTE %s ENABLED %s TAGS %s',"
                         " x.evtevent, x.evtfoid::pg_catalog.regprocedure, x.evtenabled, x.evttags) FROM pg_catalog.pg_event_trigger x"
                         " WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_proc p WHERE p.oid = x.evtfoid AND p.pronamespace = pg_catalog.pg_my_temp_schema())"
-                        " UNION ALL SELECT x.tableoid, x.oid, pg_catalog.format('HANDLER %s VALIDATOR %s OPTIONS %s',"
+                        " UNION ALL SELECT 'pg_catalog.pg_foreign_data_wrapper'::pg_catalog.regclass, x.oid, pg_catalog.format('HANDLER %s VALIDATOR %s OPTIONS %s',"
                         " x.fdwhandler, x.fdwvalidator, x.fdwoptions) FROM pg_catalog.pg_foreign_data_wrapper x WHERE x.oid >= 16384"
-                        " UNION ALL SELECT x.tableoid, x.oid, pg_catalog.format('TYPE %s VERSION %s OPTIONS %s', x.srvtype, x.srvversion, x.srvoptions)"
+                        " UNION ALL SELECT 'pg_catalog.pg_foreign_server'::pg_catalog.regclass, x.oid, pg_catalog.format('TYPE %s VERSION %s OPTIONS %s', x.srvtype, x.srvversion, x.srvoptions)"
                         " FROM pg_catalog.pg_foreign_server x"
-                        " UNION ALL SELECT x.tableoid, x.oid, pg_catalog.format('OPTIONS %s', x.umoptions) FROM pg_catalog.pg_user_mapping x"
-                        " UNION ALL SELECT x.tableoid, x.oid, (pg_catalog.to_jsonb(x) - 'oid' - 'pubowner')::text"
+                        " UNION ALL SELECT 'pg_catalog.pg_user_mapping'::pg_catalog.regclass, x.oid, pg_catalog.format('OPTIONS %s', x.umoptions) FROM pg_catalog.pg_user_mapping x"
+                        " UNION ALL SELECT 'pg_catalog.pg_publication'::pg_catalog.regclass, x.oid, (pg_catalog.to_jsonb(x) - 'oid' - 'pubowner')::text"
                         " FROM pg_catalog.pg_publication x"
-                        " UNION ALL SELECT x.tableoid, x.oid, NULL FROM pg_catalog.pg_publication_rel x"
-                        " UNION ALL SELECT x.tableoid, x.oid, pg_catalog.format('HANDLER %s TYPE %s', x.amhandler, x.amtype)"
+                        " UNION ALL SELECT 'pg_catalog.pg_publication_rel'::pg_catalog.regclass, x.oid, NULL FROM pg_catalog.pg_publication_rel x"
+                        " UNION ALL SELECT 'pg_catalog.pg_am'::pg_catalog.regclass, x.oid, pg_catalog.format('HANDLER %s TYPE %s', x.amhandler, x.amtype)"
                         " FROM pg_catalog.pg_am x WHERE x.oid >= 16384"
-                        " UNION ALL SELECT x.tableoid, x.oid, NULL FROM pg_catalog.pg_transform x"
-                        " UNION ALL SELECT x.tableoid, x.oid, pg_catalog.format('TRUSTED %s HANDLER %s INLINE %s VALIDATOR %s',"
+                        " UNION ALL SELECT 'pg_catalog.pg_transform'::pg_catalog.regclass, x.oid, NULL FROM pg_catalog.pg_transform x"
+                        " UNION ALL SELECT 'pg_catalog.pg_language'::pg_catalog.regclass, x.oid, pg_catalog.format('TRUSTED %s HANDLER %s INLINE %s VALIDATOR %s',"
                         " x.lanpltrusted, x.lanplcallfoid::pg_catalog.regprocedure, x.laninline::pg_catalog.regprocedure, x.lanvalidator::pg_catalog.regprocedure)"
                         " FROM pg_catalog.pg_language x WHERE x.oid >= 16384"
-                        " ) o WHERE @{o.objid} AND (o.classid, o.objid) NOT IN (SELECT classid, objid FROM ext)"
+                        " ) o WHERE @{o.objid|o.classid} AND (o.classid, o.objid) NOT IN (SELECT classid, objid FROM ext)"
                         " UNION ALL"
                         " SELECT d.objoid, 'd ' || pg_catalog.pg_describe_object(d.classoid, d.objoid, d.objsubid),"
                         " 'COMMENT ON ' || pg_catalog.pg_describe_object(d.classoid, d.objoid, d.objsubid) || ' IS ' || pg_catalog.quote_literal(d.description) || ';'"
                         " FROM pg_catalog.pg_description d"
-                        " WHERE @{d.objoid} AND (d.objoid >= 16384 OR (d.classoid = 'pg_catalog.pg_namespace'::pg_catalog.regclass AND d.objoid IN (SELECT oid FROM ns)))"
+                        " WHERE @{d.objoid|d.classoid} AND (d.objoid >= 16384 OR (d.classoid = 'pg_catalog.pg_namespace'::pg_catalog.regclass AND d.objoid IN (SELECT oid FROM ns)))"
                         " AND NOT (d.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objoid IN (SELECT oid FROM own))"
                         " AND (d.classoid, d.objoid) NOT IN (SELECT classid, objid FROM ext)"
                         " ) s";
+/* clang-format on */
 
 /*
  * What strata test's reads re-describe (pgschema_watch()): every object a
@@ -305,7 +309,7 @@ static const char part_dirty[] =
         " UNION ALL SELECT 'pg_catalog.pg_type'::pg_catalog.regclass, r.reltype FROM pg_catalog.pg_class r"
         " WHERE cl.c = 'pg_catalog.pg_class'::pg_catalog.regclass AND r.oid = cl.o AND r.reltype <> 0"
         " ) x(c, o)),"
-        " dirty(u) AS (SELECT DISTINCT o FROM cl),";
+        " dirty(u, c) AS (SELECT DISTINCT o, c FROM cl),";
 static const char part_tail[] =
         " UNION ALL SELECT u, NULL, NULL FROM dirty"
         " UNION ALL SELECT 0, NULL, 'full' WHERE EXISTS (SELECT 1 FROM cl"
@@ -360,11 +364,19 @@ static const char watch_sql[] =
 #define PART_STATEMENT     "strata_schema_snapshot_part"
 
 /*
- * The statement's text: each @{x} a filter, of every row or of those
- * whose object x is dirty, and @{} where the rows come from. A partial
- * read takes each dirty object in turn and each branch looks its object
- * up by oid in its catalog's index: filtering whole catalogs by the
- * dirty set scanned each of them at every read.
+ * The statement's text: each @{x|class} a filter, of every row or of
+ * those whose object x, of catalog `class` (pg_X, or a column that says
+ * it), is dirty; @[x] that the relation x is one of `rel`; and @{} where
+ * the rows come from. A partial read takes each dirty object in turn and
+ * each branch looks its object up by oid in its catalog's index:
+ * filtering whole catalogs by the dirty set scanned each of them at
+ * every read. The class is tested on the dirty object alone, before any
+ * lookup, so that an object is looked up in its own catalog only (every
+ * branch probing its index for every object cost more than the rows).
+ * The plan is made once, while the shadow is near empty: joined to `rel`,
+ * pg_trigger was planned as a whole read of its (tgrelid, tgname) index
+ * for each object, costed then as a lookup by oid; with `rel` looked up
+ * for the row found instead, it is read by oid.
  */
 static void build_sql(struct sbuf *out, bool is_part)
 {
@@ -373,19 +385,42 @@ static void build_sql(struct sbuf *out, bool is_part)
 	sbuf_adds(out, is_part ? "WITH RECURSIVE " : "WITH ");
 	if (is_part)
 		sbuf_adds(out, part_dirty);
-	while ((at = strstr(s, "@{"))) {
-		const char *end = strchr(at, '}');
+	while ((at = strchr(s, '@'))) {
+		const char *end = strchr(at, at[1] == '[' ? ']' : '}');
 
 		sbuf_add(out, s, (size_t)(at - s));
-		if (end == at + 2) {
+		if (at[1] == '[') {
+			/* a table of `rel`: looked up, not joined, in a
+			 * partial read (above) */
+			sbuf_adds(
+			        out,
+			        is_part ? "EXISTS (SELECT FROM rel WHERE rel.oid = "
+			                : "");
+			sbuf_add(out, at + 2, (size_t)(end - at - 2));
+			sbuf_adds(out, is_part ? " OFFSET 0)"
+			                       : " IN (SELECT oid FROM rel)");
+		} else if (end == at + 2) {
 			/* the rows' source: per dirty object in a partial read
 			 */
 			if (is_part)
 				sbuf_adds(out, "dirty dy, LATERAL");
 		} else if (is_part) {
+			const char *bar = memchr(at, '|', (size_t)(end - at));
+
+			if (!bar)
+				BUG("a filter without its catalog");
 			sbuf_addch(out, '(');
-			sbuf_add(out, at + 2, (size_t)(end - at - 2));
-			sbuf_adds(out, ") = dy.u");
+			sbuf_add(out, at + 2, (size_t)(bar - at - 2));
+			sbuf_adds(out, ") = dy.u AND dy.c = ");
+			/* a constant makes a test of the outer row alone,
+			 * made before the branch looks its catalog up */
+			if (!strncmp(bar + 1, "pg_", 3))
+				sbuf_addf(
+				        out,
+				        "'pg_catalog.%.*s'::pg_catalog.regclass",
+				        (int)(end - bar - 1), bar + 1);
+			else
+				sbuf_add(out, bar + 1, (size_t)(end - bar - 1));
 		} else {
 			sbuf_adds(out, "true");
 		}

@@ -285,6 +285,7 @@ void strata_db_close(struct strata_db *db)
 		db->drv->close(db->conn);
 	url_release(&db->url);
 	history_tables_release(&db->hist);
+	history_release(&db->kept);
 	free(db->table_text);
 	free(db->schema);
 	table_name_release(&db->audit);

@@ -33,6 +33,11 @@ struct strata_db {
 	/* the caller holds the lock across commands (strata test on its
 	 * shadow): each keeps it rather than releasing it */
 	bool is_lock_kept;
+	/* and alone writes the history there: read once, then kept in step
+	 * with each transactional step that commits, read again after
+	 * anything else (step.c); has_kept: `kept` is what the table holds */
+	bool is_history_kept, has_kept;
+	struct history kept;
 	/* of the step that just ended: its statements' time, the figure its
 	 * history row records (execution_time), which run also prints */
 	int64_t step_ns;

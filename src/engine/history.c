@@ -48,6 +48,68 @@ void history_release(struct history *h)
 	memset(h, 0, sizeof(*h));
 }
 
+bool history_has_tool(const struct history_tables *ht)
+{
+	return has_tool(ht);
+}
+
+void history_copy(struct history *out, const struct history *h)
+{
+	memset(out, 0, sizeof(*out));
+	out->has_table = h->has_table;
+	if (!h->n)
+		return;
+	XGROW(out->rows, out->alloc, h->n);
+	for (size_t i = 0; i < h->n; i++) {
+		struct history_row row = h->rows[i];
+
+		row.description = arena_strdup(&out->strings, row.description);
+		row.installed_on =
+		        arena_strdup(&out->strings, row.installed_on);
+		if (row.version_text)
+			row.version_text =
+			        arena_strdup(&out->strings, row.version_text);
+		out->rows[i] = row;
+	}
+	out->n = h->n;
+}
+
+void history_put_applied(struct history *h, const struct strata_migration *m,
+                         int64_t execution_time)
+{
+	struct history_row row = { 0 };
+	size_t at = h->n;
+
+	row.version = m->version;
+	row.description = arena_strdup(&h->strings, m->description);
+	row.installed_on = "";
+	row.success = true;
+	memcpy(row.checksum, m->checksum, STRATA_CHECKSUM_LEN);
+	row.checksum_len = STRATA_CHECKSUM_LEN;
+	row.execution_time = execution_time;
+	history_take_out(h, m->version);
+	while (at > 0 && h->rows[at - 1].version > m->version)
+		at--;
+	XGROW(h->rows, h->alloc, h->n + 1);
+	memmove(&h->rows[at + 1], &h->rows[at], (h->n - at) * sizeof(*h->rows));
+	h->rows[at] = row;
+	h->n++;
+	h->has_table = true;
+}
+
+void history_take_out(struct history *h, int64_t version)
+{
+	const struct history_row *row = history_find(h, version);
+	size_t at;
+
+	if (!row)
+		return;
+	at = (size_t)(row - h->rows);
+	memmove(&h->rows[at], &h->rows[at + 1],
+	        (h->n - at - 1) * sizeof(*h->rows));
+	h->n--;
+}
+
 const struct history_row *history_newest(const struct history *h)
 {
 	for (size_t i = h->n; i-- > 0;)

@@ -60,6 +60,16 @@ static inline bool history_is_repeatable(int64_t version)
 const struct history_row *history_newest(const struct history *h);
 
 void history_release(struct history *h);
+/* `out` (empty) made a copy of `h`, its strings its own. */
+void history_copy(struct history *out, const struct history *h);
+/* The row a transactional apply of `m` commits, as a read would return it
+ * (but installed_on, which is empty), in its place in version order. */
+void history_put_applied(struct history *h, const struct strata_migration *m,
+                         int64_t execution_time);
+/* Version's row taken out, as a revert's delete does. */
+void history_take_out(struct history *h, int64_t version);
+/* Whether another tool's table is read besides strata's own. */
+bool history_has_tool(const struct history_tables *ht);
 const struct history_row *history_find(const struct history *h,
                                        int64_t version);
 

@@ -407,6 +407,10 @@ static int ensure_tables(struct strata_db *db, const struct strata_source *src,
 		return -1;
 	if (h->has_table && !has_tool && !has_pending(src, h, upto))
 		return 0;
+	/* a kept history's table was there when it was read, and every
+	 * step since committed its row in it */
+	if (h->has_table && db->has_kept && db->has_audit)
+		return 0;
 	return step_ensure_tables(db, err);
 }
 
@@ -470,6 +474,7 @@ static int run_upto(struct strata_run_result *out, struct strata_db *db,
 		goto done;
 	}
 	if (opts->is_single_transaction && plan.n) {
+		step_forget_history(db);
 		if (apply_all_in_one(db, &plan, &res, err) < 0)
 			goto done;
 		rc = 0;
@@ -489,6 +494,10 @@ static int run_upto(struct strata_run_result *out, struct strata_db *db,
 		} else if (fenced_apply(db, step, &is_skipped, err) < 0) {
 			goto done;
 		}
+		if (step->mode == MODE_TXN && !is_skipped)
+			step_kept_applied(db, step->m);
+		else
+			step_forget_history(db);
 		if (step->mode == MODE_BATCH && !is_skipped) {
 			emit_done_with_note(db, step);
 			res.applied++;
@@ -506,8 +515,10 @@ static int run_upto(struct strata_run_result *out, struct strata_db *db,
 	}
 	rc = 0;
 done:
-	if (rc < 0)
+	if (rc < 0) {
 		source_name_version(src, err);
+		step_forget_history(db);
+	}
 	if (!db->is_lock_kept)
 		drv->unlock(db->conn);
 	if (out)

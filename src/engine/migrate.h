@@ -34,6 +34,13 @@ int step_lock_and_read(struct strata_db *db, struct history *h, bool is_create,
                        struct strata_error *err);
 /* The history and audit tables, created when missing. */
 int step_ensure_tables(struct strata_db *db, struct strata_error *err);
+/* The kept history (db->is_history_kept) after a transactional step of
+ * `m` committed: its row added, or taken out for a revert. */
+void step_kept_applied(struct strata_db *db, const struct strata_migration *m);
+void step_kept_reverted(struct strata_db *db, const struct strata_migration *m);
+/* Anything else written to the history, or a step that failed: the next
+ * step reads it again. */
+void step_forget_history(struct strata_db *db);
 /* A step's directive, else the option, else the default; ms, 0: none. */
 int64_t step_timeout_ms(double directive, double option, double fallback);
 /* The step's lock and statement timeouts, for its transaction (is_local)

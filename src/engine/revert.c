@@ -406,6 +406,7 @@ int strata_migrate_revert(size_t *out_reverted, struct strata_db *db,
 			goto done;
 	}
 	if (opts->is_single_transaction && plan.n && !opts->is_dry_run) {
+		step_forget_history(db);
 		if (revert_all_in_one(db, &plan, &reverted, err) == 0)
 			rc = 0;
 		goto done;
@@ -428,6 +429,10 @@ int strata_migrate_revert(size_t *out_reverted, struct strata_db *db,
 		                      err) < 0
 		            : revert_one(db, step, &is_skipped, err) < 0)
 			goto done;
+		if (step->mode == MODE_TXN && !is_skipped)
+			step_kept_reverted(db, step->m);
+		else
+			step_forget_history(db);
 		if (is_skipped)
 			continue;
 		reverted++;
@@ -436,8 +441,10 @@ int strata_migrate_revert(size_t *out_reverted, struct strata_db *db,
 	}
 	rc = 0;
 done:
-	if (rc < 0)
+	if (rc < 0) {
 		source_name_version(src, err);
+		step_forget_history(db);
+	}
 	if (!db->is_lock_kept)
 		db->drv->unlock(db->conn);
 	if (out_reverted)

@@ -56,8 +56,40 @@ int step_lock_and_read(struct strata_db *db, struct history *h, bool is_create,
 	}
 	if (is_create && step_ensure_tables(db, err) < 0)
 		return -1;
+	/* kept since it was read under the lock, which was never let go */
+	if (db->has_kept) {
+		history_copy(h, &db->kept);
+		return 0;
+	}
 	/* design.md, The lock: the history is read after the lock is taken. */
-	return history_read(db->conn, &db->hist, h, err);
+	if (history_read(db->conn, &db->hist, h, err) < 0)
+		return -1;
+	/* another tool's table has rows of its own: always read */
+	if (db->is_history_kept && db->is_lock_kept &&
+	    !history_has_tool(&db->hist)) {
+		history_release(&db->kept);
+		history_copy(&db->kept, h);
+		db->has_kept = true;
+	}
+	return 0;
+}
+
+void step_kept_applied(struct strata_db *db, const struct strata_migration *m)
+{
+	if (db->has_kept)
+		history_put_applied(&db->kept, m, db->step_ns);
+}
+
+void step_kept_reverted(struct strata_db *db, const struct strata_migration *m)
+{
+	if (db->has_kept)
+		history_take_out(&db->kept, m->version);
+}
+
+void step_forget_history(struct strata_db *db)
+{
+	history_release(&db->kept);
+	db->has_kept = false;
 }
 
 int step_ensure_tables(struct strata_db *db, struct strata_error *err)
