@@ -628,14 +628,14 @@ static size_t keep_flyway(struct entry **v, size_t n, struct problems *problems,
 	size_t k = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		const char *event =
-		        source_flyway_callback(source_entry_file(v[i]));
+		const char *event = NULL;
 
 		if (v[i]->is_flyway) {
 			if (!first || strcmp(v[i]->name, first->name) < 0)
 				first = v[i];
 			v[k++] = v[i];
-		} else if (event) {
+		} else if ((event = source_flyway_callback(
+		                    source_entry_file(v[i])))) {
 			callback_problem(problems, v[i], event);
 		} else if (source_is_versioned(source_entry_file(v[i]),
 		                               false) &&
