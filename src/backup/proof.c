@@ -326,6 +326,84 @@ done:
 	return rc;
 }
 
+/* The shadow made (or made again) and readied: watched, locked for the
+ * whole proof, its history kept. */
+static int shadow_begin(struct prover *pv, struct shadow *s,
+                        struct strata_db *db,
+                        const struct strata_drift_options *dopts, char **name,
+                        struct strata_error *err)
+{
+	if (drift_shadow_open(s, db, pv->src, dopts, name, err) < 0)
+		return -1;
+	pv->shadow = s->db;
+	if ((s->db->drv->caps & DRV_PG_SQL) &&
+	    (drift_check_extensions(s, pv->src, err) < 0 ||
+	     pgschema_watch(s->db, &pv->snap, err) < 0))
+		return -1;
+	/* one lock for the whole proof: a lock session per step cost more
+	 * than the steps */
+	if (s->db->drv->lock(s->db->conn, s->db->opts.lock_wait, err) < 0)
+		return -1;
+	s->db->is_lock_kept = true;
+	/* the shadow's history is the proof's alone: read once, then kept
+	 * in step by the steps (a read per step cost 900 at N = 300) */
+	s->db->is_history_kept = true;
+	return 0;
+}
+
+static void shadow_end(struct prover *pv, struct shadow *s,
+                       struct strata_db *db, const char *name)
+{
+	if (s->db && s->db->is_lock_kept) {
+		s->db->is_lock_kept = false;
+		s->db->drv->unlock(s->db->conn);
+	}
+	drift_shadow_remove(s, db, name);
+	memset(s, 0, sizeof(*s));
+	pv->shadow = NULL;
+	pgschema_cache_release(&pv->snap);
+}
+
+/*
+ * A down that runs outside a transaction and failed part-way left the
+ * shadow neither before nor after its up, its row recorded as failed: no
+ * later up can be applied to it. With --keep-going the shadow is made
+ * again, every up through this one applied (untested), so that the rest
+ * are tested from where this migration's up leaves the schema.
+ */
+static int rebuild(struct strata_proof_step *st, struct prover *pv,
+                   struct shadow *s, struct strata_db *db,
+                   const struct strata_drift_options *dopts,
+                   struct strata_proof *p, char **before,
+                   struct strata_error *err)
+{
+	struct strata_error e = STRATA_ERROR_INIT;
+	char *more;
+
+	shadow_end(pv, s, db, p->shadow);
+	free(p->shadow);
+	p->shadow = NULL;
+	if (shadow_begin(pv, s, db, dopts, &p->shadow, err) < 0)
+		return -1;
+	if (up_to(pv, st->migration->version, &e) < 0) {
+		if (e.code == STRATA_ECANCELED) {
+			error_move(err, &e);
+			return -1;
+		}
+		strata_error_release(&e);
+		pv->is_stuck = true;
+	} else {
+		more = xstrfmt(
+		        "%s; it ran outside a transaction and stopped part-way, so the shadow was made again, every up through this one applied, to test the rest",
+		        st->message ? st->message : "");
+		free(st->message);
+		st->message = more;
+	}
+	free(*before);
+	*before = NULL;
+	return dump(before, pv, err);
+}
+
 int strata_proof_run(struct strata_proof **out, struct strata_db *db,
                      const struct strata_source *src,
                      const struct strata_proof_options *opts,
@@ -354,21 +432,8 @@ int strata_proof_run(struct strata_proof **out, struct strata_db *db,
 	pv.so.src = src;
 	pv.so.pg_bindir = opts->pg_bindir;
 	if (db_bind_layout(db, src, err) < 0 || cancel_check(err) < 0 ||
-	    drift_shadow_open(&s, db, src, &dopts, &p->shadow, err) < 0)
+	    shadow_begin(&pv, &s, db, &dopts, &p->shadow, err) < 0)
 		goto done;
-	pv.shadow = s.db;
-	if ((s.db->drv->caps & DRV_PG_SQL) &&
-	    (drift_check_extensions(&s, src, err) < 0 ||
-	     pgschema_watch(s.db, &pv.snap, err) < 0))
-		goto done;
-	/* one lock for the whole proof: a lock session per step cost more
-	 * than the steps */
-	if (s.db->drv->lock(s.db->conn, s.db->opts.lock_wait, err) < 0)
-		goto done;
-	s.db->is_lock_kept = true;
-	/* the shadow's history is the proof's alone: read once, then kept
-	 * in step by the steps (a read per step cost 900 at N = 300) */
-	s.db->is_history_kept = true;
 	p->steps = xcalloc(n + 1, sizeof(*p->steps));
 	/* what comes before `from`: applied, untested */
 	if (opts->has_from) {
@@ -405,6 +470,10 @@ int strata_proof_run(struct strata_proof **out, struct strata_db *db,
 		     st->result == STRATA_PROOF_NO_DOWN) &&
 		    run_again(st, &pv, &before, err) < 0)
 			goto done;
+		if (st->result == STRATA_PROOF_DOWN_FAILED &&
+		    m->is_down_no_transaction && opts->is_keep_going &&
+		    rebuild(st, &pv, &s, db, &dopts, p, &before, err) < 0)
+			goto done;
 		if (st->result != STRATA_PROOF_OK &&
 		    st->result != STRATA_PROOF_NO_DOWN) {
 			p->n_failed++;
@@ -417,14 +486,9 @@ int strata_proof_run(struct strata_proof **out, struct strata_db *db,
 	p = NULL;
 	rc = 0;
 done:
-	if (s.db && s.db->is_lock_kept) {
-		s.db->is_lock_kept = false;
-		s.db->drv->unlock(s.db->conn);
-	}
 	/* on every path, strata_cancel() included: nothing is left behind */
-	drift_shadow_remove(&s, db, p ? p->shadow : (*out)->shadow);
+	shadow_end(&pv, &s, db, p ? p->shadow : (*out)->shadow);
 	free(before);
-	pgschema_cache_release(&pv.snap);
 	strata_proof_free(p);
 	return rc;
 }

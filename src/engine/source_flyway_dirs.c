@@ -260,11 +260,16 @@ static int walk_dir(struct walk *w, const char *rel, unsigned depth,
 	int fd, rc = 0;
 	DIR *d;
 
-	if (depth > MAX_DEPTH)
-		return strata_error_set(
+	if (depth > MAX_DEPTH) {
+		strata_error_set(
 		        err, STRATA_EVALIDATE,
 		        "'%s/%s' is nested more than %d directories deep",
 		        w->dir, rel, MAX_DEPTH);
+		return strata_error_hint(
+		        err,
+		        "Keep migrations within %d directories of the folder, or move this tree out of it.",
+		        MAX_DEPTH);
+	}
 	fd = openat(w->dir_fd, rel,
 	            O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)

@@ -122,3 +122,32 @@ DO \$\$ BEGIN CREATE TYPE mood AS ENUM ('x'); EXCEPTION WHEN duplicate_object TH
 	assert_failure
 	assert_output --partial "does not exist"
 }
+
+@test "test --keep-going: after a down outside a transaction that stopped part-way, the shadow is made again and the rest are tested" {
+	new_db
+	write_migration 1_a.up.sql "CREATE TABLE a (id int PRIMARY KEY);"
+	write_migration 1_a.down.sql "DROP TABLE a;"
+	write_migration 2_b.up.sql "-- no-transaction
+CREATE TABLE b (id int);
+CREATE INDEX CONCURRENTLY b_id ON b (id);"
+	# drops the index, then fails: neither before nor after the up
+	write_migration 2_b.down.sql "-- no-transaction
+DROP INDEX CONCURRENTLY b_id;
+DROP TABLE missing;
+DROP TABLE b;"
+	write_migration 3_c.up.sql "CREATE TABLE c (id int REFERENCES a);"
+	write_migration 3_c.down.sql "DROP TABLE c;"
+	write_migration 4_d.up.sql "CREATE TABLE d (id int);"
+	write_migration 4_d.down.sql "DROP TABLE d; CREATE TABLE extra (id int);"
+	run strata --format json test --keep-going
+	echo "$output"
+	assert_failure 4
+	[[ $(jq -c '[.migrations[].result]' <<<"$output") == '["ok","down-failed","ok","down-leaves"]' ]] || fail "$output"
+	[[ $(jq -r '.migrations[1].message' <<<"$output") == *'table "missing" does not exist'*"it ran outside a transaction and stopped part-way, so the shadow was made again, every up through this one applied, to test the rest"* ]] || fail "$output"
+	# without --keep-going: stops there
+	run strata --format json test
+	assert_failure 4
+	[[ $(jq -c '[.migrations[].result]' <<<"$output") == '["ok","down-failed","not-run","not-run"]' ]] || fail "$output"
+	# and no shadow is left behind
+	assert_equal "$(psql_db "SELECT count(*) FROM pg_database WHERE datname LIKE 'strata_shadow%'")" 0
+}
