@@ -5,6 +5,7 @@
  */
 #define PQ_LOADER
 #include "drivers/pq.h"
+#include "util/crypto.h"
 #include "util/error.h"
 
 #include <dlfcn.h>
@@ -18,9 +19,19 @@ static char load_error[256];
 
 static void load(void)
 {
-	void *handle = dlopen(LIBPQ_SONAME, RTLD_NOW | RTLD_LOCAL);
+	struct strata_error ignored = STRATA_ERROR_INIT;
+	void *handle;
 	const char *missing = NULL;
 
+	/*
+	 * libcrypto first, which libpq links too: opened by name after libpq
+	 * had brought it in as a dependency, glibc's loader lost the list it
+	 * made for it (40 bytes valgrind reports). Without it, libpq's own
+	 * load fails and says so.
+	 */
+	crypto_load("libpq", &ignored);
+	strata_error_release(&ignored);
+	handle = dlopen(LIBPQ_SONAME, RTLD_NOW | RTLD_LOCAL);
 	if (!handle) {
 		snprintf(load_error, sizeof(load_error), "%s", dlerror());
 		return;
