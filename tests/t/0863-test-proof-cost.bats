@@ -12,17 +12,9 @@ setup_file() {
 	pg_start
 }
 
-pairs() {
-	local i
-	for ((i = 1; i <= $1; i++)); do
-		write_migration "${i}_m$i.up.sql" "CREATE TABLE t$i (id int PRIMARY KEY);"
-		write_migration "${i}_m$i.down.sql" "DROP TABLE t$i;"
-	done
-}
-
 @test "test: the shadow's history is never read back and strata's tables are made once, for 10 migrations" {
 	new_db
-	pairs 10
+	table_pairs 10
 	local from
 	from=$(log_from)
 	PGOPTIONS="-c log_statement=all" run strata test
@@ -40,7 +32,7 @@ pairs() {
 
 @test "test: after a down that fails, one of no statement and one that leaves a table, each is told as before" {
 	new_db
-	pairs 6
+	table_pairs 6
 	# 2: its down fails, rolled back; 4: a down of no statement, 5: one
 	# that leaves the table: the up fails again after both
 	write_migration 2_m2.down.sql "DROP TABLE nowhere;"
@@ -60,7 +52,7 @@ pairs() {
 
 @test "test: the partial read finds a trigger by its oid and skips the branches of other catalogs" {
 	new_db
-	pairs 3
+	table_pairs 3
 	write_migration 4_trg.up.sql "CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS \$\$BEGIN RETURN NEW; END\$\$;
 CREATE TRIGGER t1_f BEFORE INSERT ON t1 FOR EACH ROW EXECUTE FUNCTION f();"
 	write_migration 4_trg.down.sql "DROP TRIGGER t1_f ON t1; DROP FUNCTION f();"

@@ -8,17 +8,9 @@
 
 load lib
 
-pairs() {
-	local i
-	for ((i = 1; i <= $1; i++)); do
-		write_migration "${i}_m$i.up.sql" "CREATE TABLE t$i (id int PRIMARY KEY);"
-		write_migration "${i}_m$i.down.sql" "DROP TABLE t$i;"
-	done
-}
-
 @test "lock check: one look at the key per transaction, no read of pg_locks" {
 	psql_db "ALTER DATABASE \"$TEST_DB\" SET log_statement = 'all'" >/dev/null
-	pairs 10
+	table_pairs 10
 	local from
 	for args in "run" "revert --all" "run --single-transaction" "revert --all --single-transaction"; do
 		from=$(log_from)
@@ -110,7 +102,7 @@ executed_as() {
 
 @test "prepared: the history's and the audit's rows are parsed once per session, not per migration" {
 	psql_db "ALTER DATABASE \"$TEST_DB\" SET log_statement = 'all'" >/dev/null
-	pairs 10
+	table_pairs 10
 	local from
 	for args in "run" "revert --all" "run --single-transaction" "revert --all --single-transaction"; do
 		from=$(log_from)

@@ -566,6 +566,16 @@ write_migration() {
 	fi
 }
 
+# table_pairs N: migrations 1 to N, each an up file making table tN and a
+# down file dropping it
+table_pairs() {
+	local i
+	for ((i = 1; i <= $1; i++)); do
+		write_migration "${i}_m$i.up.sql" "CREATE TABLE t$i (id int PRIMARY KEY);"
+		write_migration "${i}_m$i.down.sql" "DROP TABLE t$i;"
+	done
+}
+
 # hold_session APP SECONDS SQL: a session named APP runs SQL (which opens a
 # transaction) and then sits idle in it for SECONDS before it commits; its
 # pid in HOLDER_PID, its background job in HOLDER_JOB. The sleep's pid is
