@@ -31,13 +31,6 @@ struct walk {
 	struct arena *scratch, *keep;
 };
 
-static bool has_suffix(const char *s, size_t len, const char *suffix)
-{
-	size_t n = strlen(suffix);
-
-	return len >= n && !memcmp(s + len - n, suffix, n);
-}
-
 /* Flyway's callback events (api/callback/Event.java), each a file name */
 static const char *const callback_events[] = {
 	"beforeClean",
@@ -118,7 +111,7 @@ bool source_is_flyway_script(const char *file)
 	size_t len = strlen(file);
 
 	for (size_t i = 0; i < ARRAY_SIZE(script_suffixes); i++)
-		if (has_suffix(file, len, script_suffixes[i]))
+		if (source_has_suffix(file, len, script_suffixes[i]))
 			return true;
 	return false;
 }
@@ -182,26 +175,18 @@ static int link_error(struct strata_error *err, const struct walk *w,
 }
 
 static void add_file(struct walk *w, const char *rel, const char *name,
-                     size_t len, bool is_regular)
+                     bool is_regular)
 {
 	struct entry *e = arena_alloc(w->scratch, sizeof(*e));
-	size_t rel_len = strlen(rel), dir_len = strlen(w->dir);
+	size_t dir_len = strlen(w->dir);
 	bool has_slash = dir_len && w->dir[dir_len - 1] == '/';
-	char *path = arena_alloc(w->keep, dir_len + 1 + rel_len + 1 + len + 1);
-	char *q = path;
+	char *path = arena_strfmt(w->keep, "%s%s%s/%s", w->dir,
+	                          has_slash ? "" : "/", rel, name);
 
-	memcpy(q, w->dir, dir_len);
-	q += dir_len;
-	if (!has_slash)
-		*q++ = '/';
 	memset(e, 0, sizeof(*e));
-	/* the name, relative to the folder's descriptor, ends the path */
-	e->name = q;
-	memcpy(q, rel, rel_len);
-	q += rel_len;
-	*q++ = '/';
-	memcpy(q, name, len + 1);
 	e->path = path;
+	/* the name, relative to the folder's descriptor, ends the path */
+	e->name = path + dir_len + !has_slash;
 	e->is_regular = is_regular;
 	e->is_flyway = source_is_flyway_name(name);
 	XGROW(*w->v, *w->alloc, *w->n + 1);
@@ -240,16 +225,16 @@ static int walk_entry(struct walk *w, int fd, const char *rel,
 		w->l->scripts[w->l->n_scripts++] =
 		        arena_strfmt(w->scratch, "%s/%s", w->dir, child);
 	}
-	if (has_suffix(de->d_name, len, ".conf") &&
+	if (source_has_suffix(de->d_name, len, ".conf") &&
 	    source_has_suffix_nocase(de->d_name, len - 5, ".sql"))
 		strmap_put(&w->l->confs, w->scratch,
 		           arena_strndup(w->scratch, child, strlen(child) - 5),
 		           NULL);
-	else if (has_suffix(de->d_name, len, ".sql") ||
+	else if (source_has_suffix(de->d_name, len, ".sql") ||
 	         ((source_is_flyway_name(de->d_name) ||
 	           source_flyway_callback(de->d_name)) &&
 	          source_has_suffix_nocase(de->d_name, len, ".sql")))
-		add_file(w, rel, de->d_name, len, type == DT_REG);
+		add_file(w, rel, de->d_name, type == DT_REG);
 	return 0;
 }
 

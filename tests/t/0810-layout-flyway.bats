@@ -476,6 +476,15 @@ insert into b values (\${answer});"
 	rm migrations/2024/elsewhere
 	run strata status
 	[ "$status" -eq 0 ]
+	# a tree deeper than strata reads is refused, not passed over
+	local deep=migrations/deep i
+	for ((i = 0; i < 33; i++)); do deep+=/d; done
+	write_migration "${deep#migrations/}/V9__deep.sql" 'select 1;'
+	run strata status
+	echo "$output"
+	[ "$status" -eq 4 ]
+	[[ $output == *"is nested more than 32 directories deep"* ]]
+	[[ $output == *"Keep migrations within 32 directories of the folder"* ]]
 }
 
 @test "flyway: a folder whose Flyway files are all in subdirectories is Flyway's; a sqlx folder's subdirectory stays refused" {
@@ -511,6 +520,12 @@ insert into b values (\${answer});"
 	[ "$status" -eq 4 ]
 	[[ $output == *"'migrations/hooks/beforeEachMigrate__log.sql' is a Flyway callback (beforeEachMigrate)"* ]]
 	rm -r migrations/hooks
+	# the suffix in any case, as Flyway strips it
+	write_migration afterMigrate.SQL 'select 1;'
+	run strata run
+	[ "$status" -eq 4 ]
+	[[ $output == *"'migrations/afterMigrate.SQL' is a Flyway callback (afterMigrate)"* ]]
+	rm migrations/afterMigrate.SQL
 	# a script migration Flyway runs as a program, at the top or below
 	write_migration V2__b.sh 'echo b'
 	run strata run

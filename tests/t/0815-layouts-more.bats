@@ -260,6 +260,12 @@ create index concurrently a_x on a (x);
 	run strata lint
 	echo "$output"
 	[[ $output == *"NAME.sql.conf says executeInTransaction=false"* ]]
+	rm -r migrations
+	write_migration 1_a.up.sql 'create table a (x int);'
+	write_migration 2_b.up.sql 'create table b (x int); create index concurrently a_x on a (x);'
+	run strata --layout golang-migrate lint
+	echo "$output"
+	[[ $output == *"In golang-migrate's layout, instead, a file runs outside a transaction when it is one statement that cannot run in one"* ]]
 	# and against a database, for what is pending
 	new_db
 	rm -r migrations
