@@ -236,10 +236,15 @@ static int read_in_layout(struct status_owner *o, struct strata_db *db,
                           const struct strata_source *src, bool with_applied_by,
                           struct strata_error *err)
 {
-	if (strata_source_layout(src) == db->hist.layout && db->is_layout_bound)
+	enum strata_layout read_as = db->hist.layout;
+
+	if (strata_source_layout(src) == read_as && db->is_layout_bound)
 		return 0;
 	if (db_bind_layout(db, src, err) < 0)
 		return -1;
+	/* bound to the tables already read: the first read stands */
+	if (db->hist.layout == read_as)
+		return 0;
 	history_release(&o->h);
 	free(o->by);
 	o->by = NULL;

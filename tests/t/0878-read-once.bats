@@ -1,0 +1,67 @@
+#!/usr/bin/env bats
+# What the read-only commands send: status, check and a run with nothing
+# to do read the history (and status the audit trail) once, whether the
+# folder holds single files or up and down pairs. A folder of pairs whose
+# database holds golang-migrate's table is still read in golang-migrate's
+# layout.
+
+load lib
+
+setup_file() {
+	pg_start
+}
+
+# history_reads CMD...: runs strata CMD with every statement logged; the
+# number of reads of sqlx's history and of the audit trail's authors in
+# $reads.
+history_reads() {
+	local from
+	from=$(log_from)
+	PGOPTIONS="-c log_statement=all" run strata "$@"
+	reads="$(logged "$from" 'FROM "_sqlx_migrations" ORDER BY version') $(logged "$from" 'FROM "_strata_audit" WHERE version IS NOT NULL')"
+}
+
+@test "status, check and a run with nothing to do read the history once, in a folder of pairs" {
+	new_db
+	table_pairs 5
+	run strata run
+	assert_success
+	history_reads status
+	assert_success
+	assert_output --partial "5 applied"
+	assert_equal "$reads" "1 1"
+	history_reads check
+	assert_success
+	assert_equal "$reads" "1 0"
+	history_reads run
+	assert_success
+	assert_output --partial "up to date"
+	assert_equal "$reads" "1 0"
+}
+
+@test "status reads the history once in a folder of single files" {
+	new_db
+	write_migration 1_a.sql "CREATE TABLE a (id int);"
+	write_migration 2_b.sql "CREATE TABLE b (id int);"
+	run strata run
+	assert_success
+	history_reads status
+	assert_success
+	assert_equal "$reads" "1 1"
+}
+
+@test "a folder of pairs beside golang-migrate's table is still read in its layout" {
+	new_db
+	write_migration 1_a.up.sql "CREATE TABLE a (id int);"
+	write_migration 1_a.down.sql "DROP TABLE a;"
+	write_migration 2_b.up.sql "CREATE TABLE b (id int);"
+	write_migration 2_b.down.sql "DROP TABLE b;"
+	psql_db "CREATE TABLE schema_migrations (version bigint PRIMARY KEY, dirty boolean NOT NULL);
+INSERT INTO schema_migrations VALUES (1, false);
+CREATE TABLE a (id int);"
+	run strata status
+	assert_success
+	assert_line --regexp "^1 +applied"
+	assert_line --regexp "^2 +pending"
+	assert_line "1 applied, 1 pending."
+}
