@@ -65,6 +65,8 @@ struct crypto_api {
 int crypto_load(const char *what, struct strata_error *err);
 /* The table; loads libcrypto when needed (a missing one is caught earlier). */
 const struct crypto_api *crypto_slow(void);
+/* A function outside the table, NULL when this libcrypto has none. */
+void *crypto_symbol(const char *name);
 extern struct crypto_api crypto_table;
 extern bool crypto_is_loaded;
 

@@ -14,6 +14,7 @@
 
 struct crypto_api crypto_table;
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
+static void *library;
 bool crypto_is_loaded;
 static char load_error[256];
 
@@ -41,6 +42,7 @@ static void load(void)
 		dlclose(handle);
 		return;
 	}
+	library = handle;
 	__atomic_store_n(&crypto_is_loaded, true, __ATOMIC_RELEASE);
 }
 
@@ -70,4 +72,9 @@ const struct crypto_api *crypto_slow(void)
 	if (!available())
 		abort();
 	return &crypto_table;
+}
+
+void *crypto_symbol(const char *name)
+{
+	return available() ? dlsym(library, name) : NULL;
 }
