@@ -318,10 +318,12 @@ STRATA_API void strata_set_connect_timeout(double seconds);
  * What the library does beyond the work each call documents, and how to
  * turn it off:
  *  - Threads. strata_source_load() reads and hashes files on a few
- *    threads, strata_status_load() asks the database on one while the
- *    files are read, and a run parses the next migrations on others while
- *    one runs. They block every signal but faults (a program's handlers
- *    run on its own threads) and end before the call returns.
+ *    threads, strata_source_load_begin() starts that load on one more
+ *    (strata_status_load() too, and asks the database meanwhile), and a
+ *    run parses the next migrations on others while one runs. They
+ *    block every signal but faults (a program's handlers run on its own
+ *    threads) and end before the call returns (a begun load's, before
+ *    strata_source_load_end() returns).
  *    strata_set_threads(false) does all of it on the calling thread.
  *  - A `git` child. The audit trail records the commit of the source's
  *    git work tree: once per database handle, at the first audited action
@@ -515,6 +517,23 @@ STRATA_API int strata_source_load(struct strata_source **out, const char *dir,
                                   const struct strata_source_options *opts,
                                   struct strata_error *err);
 STRATA_API void strata_source_free(struct strata_source *src);
+
+/*
+ * strata_source_load() begun on a thread of its own, so that the caller
+ * can do something else meanwhile (open the database: status, check and a
+ * run with nothing to do spend most of their time in the two).
+ * strata_source_load_end() waits for it and returns what
+ * strata_source_load() would have; every begun load is ended, once.
+ * `dir` and `opts` are read until then. Without threads (see side
+ * effects) begin does the whole load. Never NULL.
+ */
+struct strata_source_loading;
+STRATA_API struct strata_source_loading *
+strata_source_load_begin(const char *dir,
+                         const struct strata_source_options *opts);
+STRATA_API int strata_source_load_end(struct strata_source **out,
+                                      struct strata_source_loading *loading,
+                                      struct strata_error *err);
 STRATA_API const char *strata_source_dir(const struct strata_source *src);
 /* The layout the migrations were read in (never STRATA_LAYOUT_AUTO). */
 STRATA_API enum strata_layout
@@ -1086,6 +1105,17 @@ STRATA_API int strata_status_load(struct strata_status **out,
                                   const struct strata_source_options *src_opts,
                                   const struct strata_status_options *opts,
                                   struct strata_error *err);
+/*
+ * strata_status_load() of a load begun with strata_source_load_begin():
+ * the database is read on the calling thread while the load finishes,
+ * and the load is ended, whatever the outcome.
+ */
+STRATA_API int strata_status_load_end(struct strata_status **out,
+                                      struct strata_source **out_src,
+                                      struct strata_db *db,
+                                      struct strata_source_loading *loading,
+                                      const struct strata_status_options *opts,
+                                      struct strata_error *err);
 STRATA_API void strata_status_free(struct strata_status *st);
 
 /*

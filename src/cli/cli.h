@@ -370,9 +370,17 @@ int cli_resolve_settings(struct cli *cli);
 /* "strata: database URL (from …)", redacted, once (-v, run's log). */
 void cli_show_database(struct cli *cli);
 int cli_load_source(struct cli *cli, struct strata_source **out);
-/* The source for `run`: down files read only for what it applies. */
-int cli_load_source_to_run(struct cli *cli, struct strata_source **out);
 int cli_open_db(struct cli *cli, struct strata_db **out);
+/*
+ * cli_load_source() and cli_open_db() at once (for `run`, down files
+ * read only for what it applies): the files are read while libpq loads
+ * and the server answers (SQLite's file is opened, and created, only for
+ * a sound source). A broken source is the error reported, before the
+ * database's; both results are NULL on failure.
+ */
+int cli_load_source_and_open_db(struct cli *cli, bool is_to_run,
+                                struct strata_source **src,
+                                struct strata_db **db);
 /* cli_open_db() that leaves the error to the caller (database given). */
 int cli_open_db_quiet(struct cli *cli, struct strata_db **out,
                       struct strata_error *err);

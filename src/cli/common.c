@@ -389,10 +389,10 @@ static int load_source(struct cli *cli, struct strata_source **out,
 	return rc;
 }
 
-static int load_source_to(struct cli *cli, struct strata_source **out,
-                          bool is_down_deferred)
+static struct strata_source_options source_options(const struct cli *cli,
+                                                   bool is_down_deferred)
 {
-	const struct strata_source_options opts = {
+	return (struct strata_source_options){
 		.version = STRATA_SOURCE_OPTIONS_VERSION,
 		.max_file_size = cli->max_file_size,
 		.layout = cli->layout,
@@ -400,18 +400,50 @@ static int load_source_to(struct cli *cli, struct strata_source **out,
 		.n_placeholders = cli->n_placeholders,
 		.is_down_deferred = is_down_deferred,
 	};
+}
 
-	return load_source(cli, out, &opts);
+int cli_load_source_and_open_db(struct cli *cli, bool is_to_run,
+                                struct strata_source **src,
+                                struct strata_db **db)
+{
+	const struct strata_source_options opts =
+	        source_options(cli, is_to_run);
+	struct strata_error err = STRATA_ERROR_INIT;
+	struct strata_error src_err = STRATA_ERROR_INIT;
+	struct strata_source_loading *loading;
+	int db_rc = -1, rc = 0;
+
+	*db = NULL;
+	/* SQLite's file, created if missing, only for a sound source */
+	if (!cli->database || !strncmp(cli->database, "sqlite:", 7)) {
+		if (!(rc = load_source(cli, src, &opts)) &&
+		    (rc = cli_open_db(cli, db))) {
+			strata_source_free(*src);
+			*src = NULL;
+		}
+		return rc;
+	}
+	/* the files are read while libpq loads and the server answers */
+	loading = strata_source_load_begin(cli->source, &opts);
+	db_rc = cli_open_db_quiet(cli, db, &err);
+	if (strata_source_load_end(src, loading, &src_err) < 0)
+		rc = cli_error(cli, &src_err);
+	else if (db_rc < 0)
+		rc = cli_error(cli, &err);
+	if (rc) {
+		strata_db_close(*db);
+		*db = NULL;
+	}
+	strata_error_release(&src_err);
+	strata_error_release(&err);
+	return rc;
 }
 
 int cli_load_source(struct cli *cli, struct strata_source **out)
 {
-	return load_source_to(cli, out, false);
-}
+	const struct strata_source_options opts = source_options(cli, false);
 
-int cli_load_source_to_run(struct cli *cli, struct strata_source **out)
-{
-	return load_source_to(cli, out, true);
+	return load_source(cli, out, &opts);
 }
 
 int cli_open_db_quiet(struct cli *cli, struct strata_db **out,
@@ -464,21 +496,27 @@ int cli_read_status(struct cli *cli, bool with_applied_by,
 		.version = STRATA_STATUS_OPTIONS_VERSION,
 		.is_without_applied_by = !with_applied_by,
 	};
-	int rc;
+	struct strata_source_loading *loading;
+	int rc = 0;
 
 	cli->is_read_only = true;
+	/* the files are read while libpq loads and the server answers */
+	loading = strata_source_load_begin(cli->source, &src_opts);
 	if (!cli->database || cli_open_db_quiet(cli, db, &err) < 0) {
+		struct strata_error src_err = STRATA_ERROR_INIT;
+
 		/* the database's error, kept: connecting again would wait
 		 * for an unresponsive server twice */
-		if (!(rc = load_source(cli, src, &src_opts)))
+		if (strata_source_load_end(src, loading, &src_err) < 0)
+			rc = cli_error(cli, &src_err);
+		else
 			rc = cli->database ? cli_error(cli, &err)
 			                   : cli_open_db(cli, db);
+		strata_error_release(&src_err);
 		strata_error_release(&err);
 		return rc;
 	}
-	rc = 0;
-	if (strata_status_load(st, src, *db, cli->source, &src_opts, &opts,
-	                       &err) < 0)
+	if (strata_status_load_end(st, src, *db, loading, &opts, &err) < 0)
 		rc = cli_error(cli, &err);
 	strata_error_release(&err);
 	return rc;

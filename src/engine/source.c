@@ -888,8 +888,7 @@ int strata_source_load(struct strata_source **out, const char *dir,
 
 	*out = NULL;
 	if (OPTIONS_CHECK(opts, STRATA_SOURCE_OPTIONS_VERSION,
-	                  "strata_source_options", err) < 0 ||
-	    checksum_load(err) < 0) {
+	                  "strata_source_options", err) < 0) {
 		strata_source_free(src);
 		return -1;
 	}
@@ -933,6 +932,12 @@ int strata_source_load(struct strata_source **out, const char *dir,
 	}
 	source_scan_aliens(&aliens, r.dir_fd);
 	source_report_aliens(&problems, &aliens, dir, r.layout);
+	/*
+	 * Loaded once listed: a load begun beside libpq's (which brings
+	 * libcrypto in) lists the folder while the loader's lock is held.
+	 */
+	if (checksum_load(err) < 0)
+		goto done;
 	read_entries(src, &r, reader_scratch, entries, n);
 	if (r.is_down_deferred)
 		keep_reader(src, &r);

@@ -7,14 +7,12 @@
 #include "util/xalloc.h"
 #include "util/arena.h"
 #include "util/error.h"
-#include "util/cancel.h"
 #include "drivers/driver.h"
 #include "engine/db.h"
 #include "engine/audit.h"
 #include "engine/history.h"
 
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -270,23 +268,6 @@ int strata_status_get(struct strata_status **out, struct strata_db *db,
 	return 0;
 }
 
-struct database_job {
-	struct status_owner *o;
-	struct strata_db *db;
-	bool with_applied_by;
-	struct strata_error err;
-	int rc;
-};
-
-static void *read_database_job(void *arg)
-{
-	struct database_job *job = arg;
-
-	job->rc =
-	        read_database(job->o, job->db, job->with_applied_by, &job->err);
-	return NULL;
-}
-
 int strata_status_load(struct strata_status **out,
                        struct strata_source **out_src, struct strata_db *db,
                        const char *dir,
@@ -294,40 +275,43 @@ int strata_status_load(struct strata_status **out,
                        const struct strata_status_options *opts,
                        struct strata_error *err)
 {
-	struct status_owner *o = xcalloc(1, sizeof(*o));
-	struct database_job job = { o, db,
-		                    !(opts && opts->is_without_applied_by),
-		                    STRATA_ERROR_INIT, 0 };
+	return strata_status_load_end(out, out_src, db,
+	                              strata_source_load_begin(dir, src_opts),
+	                              opts, err);
+}
+
+int strata_status_load_end(struct strata_status **out,
+                           struct strata_source **out_src, struct strata_db *db,
+                           struct strata_source_loading *loading,
+                           const struct strata_status_options *opts,
+                           struct strata_error *err)
+{
+	bool with_applied_by = !(opts && opts->is_without_applied_by);
+	struct strata_error db_err = STRATA_ERROR_INIT;
 	struct strata_error src_err = STRATA_ERROR_INIT;
 	struct strata_source *src = NULL;
-	pthread_t thread;
-	bool is_threaded;
-	int src_rc;
+	struct status_owner *o;
+	int db_rc, src_rc;
 
 	*out = NULL;
 	*out_src = NULL;
 	if (OPTIONS_CHECK(opts, STRATA_STATUS_OPTIONS_VERSION,
 	                  "strata_status_options", err) < 0) {
-		free(o);
+		if (strata_source_load_end(&src, loading, &src_err) == 0)
+			strata_source_free(src);
+		strata_error_release(&src_err);
 		return -1;
 	}
-	/*
-	 * The server answers while the files are read and hashed here (on
-	 * this thread, so that the memory the load frees serves the merge).
-	 */
-	is_threaded = !cancel_thread_create(&thread, read_database_job, &job);
-	src_rc = strata_source_load(&src, dir, src_opts, &src_err);
-	if (is_threaded)
-		pthread_join(thread, NULL);
-	else
-		read_database_job(&job);
-	if (src_rc == 0 && job.rc == 0)
-		job.rc = read_in_layout(o, db, src, job.with_applied_by,
-		                        &job.err);
-	if (src_rc < 0 || job.rc < 0) {
-		error_move(err, src_rc < 0 ? &src_err : &job.err);
+	o = xcalloc(1, sizeof(*o));
+	/* the server answers while the files are read and hashed */
+	db_rc = read_database(o, db, with_applied_by, &db_err);
+	src_rc = strata_source_load_end(&src, loading, &src_err);
+	if (src_rc == 0 && db_rc == 0)
+		db_rc = read_in_layout(o, db, src, with_applied_by, &db_err);
+	if (src_rc < 0 || db_rc < 0) {
+		error_move(err, src_rc < 0 ? &src_err : &db_err);
 		strata_error_release(&src_err);
-		strata_error_release(&job.err);
+		strata_error_release(&db_err);
 		strata_source_free(src);
 		strata_status_free(&o->st);
 		return -1;

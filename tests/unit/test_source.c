@@ -629,6 +629,57 @@ static void test_first_problem_and_count(void **state)
 	strata_error_release(&err);
 }
 
+/* ---- a load begun on its own thread ------------------------------------ */
+
+/* What strata_source_load() returns, with threads and without, the
+ * options read while it runs. */
+static void test_load_begun_and_ended(void **state)
+{
+	struct fixture *f = *state;
+	const struct strata_source_options o = {
+		.version = STRATA_SOURCE_OPTIONS_VERSION,
+		.is_checksums_only = true,
+	};
+	struct strata_error err = STRATA_ERROR_INIT;
+
+	put(f->dir, "1_a.sql", "SELECT 1;\n");
+	put(f->dir, "2_b.up.sql", "SELECT 2;\n");
+	put(f->dir, "2_b.down.sql", "SELECT 3;\n");
+	for (int threads = 1; threads >= 0; threads--) {
+		struct strata_source_loading *l;
+		struct strata_source *src = NULL;
+
+		strata_set_threads(threads);
+		l = strata_source_load_begin(f->dir, &o);
+		assert_non_null(l);
+		assert_int_equal(strata_source_load_end(&src, l, &err), 0);
+		assert_int_equal(strata_source_count(src), 2);
+		assert_true(strata_source_at(src, 1)->version == 2);
+		/* checksums only: the text is not kept */
+		assert_null(strata_source_at(src, 0)->up_sql);
+		strata_source_free(src);
+	}
+	strata_set_threads(true);
+}
+
+/* A load that fails returns its error at the end, and nothing. */
+static void test_load_begun_fails_at_end(void **state)
+{
+	struct fixture *f = *state;
+	struct strata_error err = STRATA_ERROR_INIT;
+	struct strata_source_loading *l;
+	struct strata_source *src = (struct strata_source *)&src;
+
+	put(f->dir, "1_a.sql", "SELECT 1;\n");
+	put(f->dir, "1_b.sql", "SELECT 2;\n");
+	l = strata_source_load_begin(f->dir, NULL);
+	assert_int_equal(strata_source_load_end(&src, l, &err), -1);
+	assert_null(src);
+	assert_int_equal(err.code, STRATA_EVALIDATE);
+	assert_non_null(strstr(err.message, "1_"));
+	strata_error_release(&err);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -666,6 +717,8 @@ int main(void)
 		T(test_no_transaction_directive),
 		T(test_missing_directory),
 		T(test_first_problem_and_count),
+		T(test_load_begun_and_ended),
+		T(test_load_begun_fails_at_end),
 	};
 #undef T
 
