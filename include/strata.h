@@ -858,6 +858,15 @@ STRATA_API int strata_db_open(struct strata_db **out, const char *url,
                               const struct strata_db_options *opts,
                               struct strata_error *err);
 STRATA_API void strata_db_close(struct strata_db *db);
+/*
+ * Opens, ahead of the first call that takes the migration lock, the
+ * session PostgreSQL's lock is held on (its second connection): a caller
+ * waiting anyway (for a load begun with strata_source_load_begin()) waits
+ * for that connection meanwhile. Takes no lock; a connection that fails
+ * is tried again, and its error reported, by the call that locks.
+ * Nothing for SQLite.
+ */
+STRATA_API void strata_db_prepare_lock(struct strata_db *db);
 STRATA_API const char *strata_db_driver_name(const struct strata_db *db);
 /* The server's version as PQserverVersion() gives it (150004); 0 for
  * SQLite. */

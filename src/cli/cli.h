@@ -374,12 +374,13 @@ int cli_open_db(struct cli *cli, struct strata_db **out);
 /*
  * cli_load_source() and cli_open_db() at once (for `run`, down files
  * read only for what it applies): the files are read while libpq loads
- * and the server answers (SQLite's file is opened, and created, only for
- * a sound source). A broken source is the error reported, before the
- * database's; both results are NULL on failure.
+ * and the server answers, and the lock's session connects if is_locking
+ * (SQLite's file is opened, and created, only for a sound source). A broken
+ * source is the error reported, before the database's; both results are NULL on
+ * failure.
  */
 int cli_load_source_and_open_db(struct cli *cli, bool is_to_run,
-                                struct strata_source **src,
+                                bool is_locking, struct strata_source **src,
                                 struct strata_db **db);
 /* cli_open_db() that leaves the error to the caller (database given). */
 int cli_open_db_quiet(struct cli *cli, struct strata_db **out,

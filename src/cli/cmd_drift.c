@@ -181,7 +181,7 @@ int cmd_drift(struct cli *cli, int argc, char **argv)
 	o.n_exclude = excludes.n;
 	o.pg_bindir = cli_pg_bindir();
 	cli->is_read_only = true;
-	if ((rc = cli_load_source_and_open_db(cli, false, &src, &db)))
+	if ((rc = cli_load_source_and_open_db(cli, false, false, &src, &db)))
 		goto done;
 	if (strata_drift_check(&d, db, src, &o, &err) < 0) {
 		rc = cli_error(cli, &err);

@@ -28,7 +28,7 @@ static int record(struct cli *cli, const char *name, bool is_baseline, int argc,
 	if (argc != 1 || cli_parse_version(&version, argv[0]) < 0)
 		return cli_usage_error(
 		        cli, name, "one version, please (a number, 0 or more)");
-	if ((rc = cli_load_source_and_open_db(cli, false, &src, &db)))
+	if ((rc = cli_load_source_and_open_db(cli, false, true, &src, &db)))
 		goto done;
 	if (strata_mark_applied(&count, db, src, version, is_baseline, &err) <
 	    0) {

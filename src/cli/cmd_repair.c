@@ -129,7 +129,7 @@ int cmd_repair(struct cli *cli, int argc, char **argv)
 	       : has_retry ? STRATA_REPAIR_RETRY
 	                   : STRATA_REPAIR_ACCEPT_CHECKSUM;
 	version = has_mark ? v_mark : has_retry ? v_retry : v_accept;
-	if ((rc = cli_load_source_and_open_db(cli, false, &src, &db)))
+	if ((rc = cli_load_source_and_open_db(cli, false, true, &src, &db)))
 		goto done;
 	if (strata_repair(&res, db, src, kind, version, &err) < 0) {
 		rc = cli_error(cli, &err);

@@ -49,7 +49,7 @@ int cmd_revert(struct cli *cli, int argc, char **argv)
 		cli->warnings = json_array();
 	}
 	cli_progress_init(cli);
-	if ((rc = cli_load_source_and_open_db(cli, false, &src, &db)))
+	if ((rc = cli_load_source_and_open_db(cli, false, true, &src, &db)))
 		goto done;
 	if (strata_migrate_revert(&reverted, db, src, &ro, &err) < 0) {
 		rc = cli_error(cli, &err);

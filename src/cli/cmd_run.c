@@ -151,7 +151,7 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 	cli_progress_init(cli);
 	cli_lint_options(cli, &lo);
 	ro.lint = &lo;
-	if ((rc = cli_load_source_and_open_db(cli, true, &src, &db)))
+	if ((rc = cli_load_source_and_open_db(cli, true, true, &src, &db)))
 		goto done;
 	/* backed up before the run, not under its lock: see cmd_backup.c */
 	if (!ro.is_dry_run &&

@@ -205,6 +205,7 @@ const struct strata_driver pgdrv_driver = {
 	.rollback = pgexec_rollback,
 	.lock = pglock_lock,
 	.unlock = pglock_unlock,
+	.prepare_lock = pglock_prepare,
 	.lock_check = pglock_check,
 	.runner = pglock_runner,
 	.create_failed = pgquery_create_failed,

@@ -221,7 +221,13 @@ static int open_lock_conn(struct pg_conn *pc, struct strata_error *err)
 	PGresult *res = NULL;
 	int rc = -1;
 
-	pc->lock_pg = connect_sibling(pc, "strata", 0);
+	/* connected ahead by pglock_prepare(): once more if that failed */
+	if (pc->lock_pg && PQstatus(pc->lock_pg) != CONNECTION_OK) {
+		PQfinish(pc->lock_pg);
+		pc->lock_pg = NULL;
+	}
+	if (!pc->lock_pg)
+		pc->lock_pg = connect_sibling(pc, "strata", 0);
 	if (PQstatus(pc->lock_pg) != CONNECTION_OK)
 		password = pgsession_conninfo_password(pc->conninfo);
 	if (pgsession_check_connected(pc->lock_pg, pc->redacted, password,
@@ -265,6 +271,14 @@ done:
 	if (rc < 0)
 		pglock_close(pc);
 	return rc;
+}
+
+void pglock_prepare(struct strata_conn *c)
+{
+	struct pg_conn *pc = pg_conn_of(c);
+
+	if (!pc->lock_pg)
+		pc->lock_pg = connect_sibling(pc, "strata", 0);
 }
 
 /* Reads the result of pglock_announce() on the lock session, if one is due. */

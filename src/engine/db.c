@@ -277,6 +277,12 @@ fail:
 	return -1;
 }
 
+void strata_db_prepare_lock(struct strata_db *db)
+{
+	if (db->drv->prepare_lock)
+		db->drv->prepare_lock(db->conn);
+}
+
 void strata_db_close(struct strata_db *db)
 {
 	if (!db)

@@ -4,14 +4,6 @@
 
 load lib
 
-lock_key() {
-	# 0x3d32ad9e * crc32(current_database()), computed independently: the
-	# CRC-32 of gzip's trailer (little-endian)
-	local crc
-	crc=$(printf '%s' "$1" | gzip -c | tail -c8 | head -c4 | od -An -tu4 | tr -d ' ')
-	echo $((0x3d32ad9e * crc))
-}
-
 @test "lock: pg_locks shows sqlx's advisory key during a run" {
 	write_migration 1_slow.sql "SELECT pg_sleep(3);"
 	local key

@@ -65,12 +65,6 @@ refute_flag() {
 	fi
 }
 
-lock_key() {
-	local crc
-	crc=$(printf '%s' "$1" | gzip -c | tail -c8 | head -c4 | od -An -tu4 | tr -d ' ')
-	echo $((0x3d32ad9e * crc))
-}
-
 @test "advice: a held migration lock: the library says allow a longer wait, strata says --lock-wait" {
 	write_migration 1_a.sql "CREATE TABLE a (id int);"
 	local key holder

@@ -65,3 +65,37 @@ CREATE TABLE a (id int);"
 	assert_line --regexp "^2 +pending"
 	assert_line "1 applied, 1 pending."
 }
+
+# sessions_opened: the sessions (server pids) that logged a statement
+# since byte $1 of the server's log
+sessions_opened() {
+	tail -c +"$1" "$STRATA_TEST_CLUSTER_DIR/server.log" |
+		grep -E 'LOG:  (statement|execute [^:]*):' |
+		sed -nE 's/^[^[]*\[([0-9]+)\].*/\1/p' | sort -u | wc -l
+}
+
+@test "run, revert and mark-applied open the lock's session once, connected ahead of the lock" {
+	new_db
+	table_pairs 3
+	local from cmd
+	for cmd in run "revert --all" "run --target-version 2" "mark-applied 3"; do
+		from=$(log_from)
+		# shellcheck disable=SC2086
+		PGOPTIONS="-c log_statement=all" run strata $cmd
+		assert_success
+		# the work's session and the lock's, nothing more
+		assert_equal "$(sessions_opened "$from")" 2
+	done
+	assert_equal "$(psql_db 'SELECT count(*) FROM _sqlx_migrations')" 3
+	# and a run that has nothing to do takes the lock as before
+	local key
+	key=$(lock_key "$TEST_DB")
+	psql -XAtq -d "$TEST_DB" -c "SET application_name = 'deployer'" -c "SELECT pg_advisory_lock($key)" -c "SELECT pg_sleep(30)" >/dev/null &
+	local holder=$!
+	await_sql "SELECT a.pid FROM pg_stat_activity a JOIN pg_locks l USING (pid) WHERE a.application_name = 'deployer' AND l.locktype = 'advisory' AND l.granted" >/dev/null
+	run strata run --lock-wait 1s
+	kill "$holder"
+	wait "$holder" || true
+	assert_failure 6
+	assert_output --partial "deployer"
+}

@@ -576,6 +576,15 @@ table_pairs() {
 	done
 }
 
+# lock_key DB: sqlx's advisory-lock key of database DB,
+# 0x3d32ad9e * crc32(current_database()), computed independently: the
+# CRC-32 of gzip's trailer (little-endian)
+lock_key() {
+	local crc
+	crc=$(printf '%s' "$1" | gzip -c | tail -c8 | head -c4 | od -An -tu4 | tr -d ' ')
+	echo $((0x3d32ad9e * crc))
+}
+
 # hold_session APP SECONDS SQL: a session named APP runs SQL (which opens a
 # transaction) and then sits idle in it for SECONDS before it commits; its
 # pid in HOLDER_PID, its background job in HOLDER_JOB. The sleep's pid is
