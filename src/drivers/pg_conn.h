@@ -36,6 +36,9 @@ struct pg_conn {
 	struct strata_conn base;
 	PGconn *pg;
 	PGconn *lock_pg; /* the lock's dedicated session, NULL when none */
+	/* its current_database() and current_schema(), read as it opened:
+	 * NULL until then */
+	char *lock_db, *lock_schema;
 	/*
 	 * Where a waiting statement is looked at (the phase, the blocker):
 	 * its own session, "strata monitor", opened when first needed, so

@@ -36,6 +36,9 @@ void pglock_close(struct pg_conn *pc)
 	pgdrv_cancel_disarm(&pc->lock_cancel);
 	PQfinish(pc->lock_pg);
 	pc->lock_pg = NULL;
+	free(pc->lock_db);
+	free(pc->lock_schema);
+	pc->lock_db = pc->lock_schema = NULL;
 	pc->is_locked = false;
 	pc->is_announce_pending = false;
 	pc->announced = NULL;
@@ -213,21 +216,17 @@ static PGconn *connect_sibling(struct pg_conn *pc, const char *application,
 	return pgsession_connect(keys, vals, 1);
 }
 
-/* The lock's own session, named "strata" so that waiters can tell who
- * holds it. */
-static int open_lock_conn(struct pg_conn *pc, struct strata_error *err)
+/*
+ * The lock's own session, named "strata" so that waiters can tell who
+ * holds it, and the names its keys are made of.
+ */
+static int open_lock_session(struct pg_conn *pc, struct strata_error *err)
 {
 	char *password = NULL;
 	PGresult *res = NULL;
 	int rc = -1;
 
-	/* connected ahead by pglock_prepare(): once more if that failed */
-	if (pc->lock_pg && PQstatus(pc->lock_pg) != CONNECTION_OK) {
-		PQfinish(pc->lock_pg);
-		pc->lock_pg = NULL;
-	}
-	if (!pc->lock_pg)
-		pc->lock_pg = connect_sibling(pc, "strata", 0);
+	pc->lock_pg = connect_sibling(pc, "strata", 0);
 	if (PQstatus(pc->lock_pg) != CONNECTION_OK)
 		password = pgsession_conninfo_password(pc->conninfo);
 	if (pgsession_check_connected(pc->lock_pg, pc->redacted, password,
@@ -242,25 +241,8 @@ static int open_lock_conn(struct pg_conn *pc, struct strata_error *err)
 		pgsession_error(err, pc->lock_pg, res);
 		goto done;
 	}
-	pc->lock_key = pc->base.lock_scope
-	                       ? lockkey_for_schema(PQgetvalue(res, 0, 0),
-	                                            pc->base.lock_scope)
-	                       : lockkey_for_database(PQgetvalue(res, 0, 0));
-	if (pc->base.tool_lock_table) {
-		const char *schema = pc->base.tool_lock_schema
-		                             ? pc->base.tool_lock_schema
-		                             : PQgetvalue(res, 0, 1);
-
-		pc->tool_lock_key =
-		        pc->base.is_tool_lock_flyway
-		                ? lockkey_flyway(schema,
-		                                 pc->base.tool_lock_table)
-		                : lockkey_golang_migrate(
-		                          PQgetvalue(res, 0, 0), schema,
-		                          pc->base.tool_lock_table);
-	} else {
-		pc->tool_lock_key = 0;
-	}
+	pc->lock_db = xstrdup(PQgetvalue(res, 0, 0));
+	pc->lock_schema = xstrdup(PQgetvalue(res, 0, 1));
 	rc = 0;
 done:
 	PQclear(res);
@@ -273,12 +255,45 @@ done:
 	return rc;
 }
 
+/*
+ * The lock's session, opened ahead by pglock_prepare() or now, and its
+ * keys: the lock's scope and another tool's table are known by now.
+ */
+static int open_lock_conn(struct pg_conn *pc, struct strata_error *err)
+{
+	if (!pc->lock_db && open_lock_session(pc, err) < 0)
+		return -1;
+	pc->lock_key =
+	        pc->base.lock_scope
+	                ? lockkey_for_schema(pc->lock_db, pc->base.lock_scope)
+	                : lockkey_for_database(pc->lock_db);
+	if (pc->base.tool_lock_table) {
+		const char *schema = pc->base.tool_lock_schema
+		                             ? pc->base.tool_lock_schema
+		                             : pc->lock_schema;
+
+		pc->tool_lock_key =
+		        pc->base.is_tool_lock_flyway
+		                ? lockkey_flyway(schema,
+		                                 pc->base.tool_lock_table)
+		                : lockkey_golang_migrate(
+		                          pc->lock_db, schema,
+		                          pc->base.tool_lock_table);
+	} else {
+		pc->tool_lock_key = 0;
+	}
+	return 0;
+}
+
 void pglock_prepare(struct strata_conn *c)
 {
 	struct pg_conn *pc = pg_conn_of(c);
+	struct strata_error ignored = STRATA_ERROR_INIT;
 
+	/* a failure is the lock's to report, when it opens one itself */
 	if (!pc->lock_pg)
-		pc->lock_pg = connect_sibling(pc, "strata", 0);
+		open_lock_session(pc, &ignored);
+	strata_error_release(&ignored);
 }
 
 /* Reads the result of pglock_announce() on the lock session, if one is due. */
@@ -450,24 +465,38 @@ static int take_session_key(struct pg_conn *pc, struct strata_error *err)
 /*
  * 1 when taken (both keys, when another tool's is taken too), 0 when
  * someone else holds one (pc->busy_key), -1 on error. A key taken alone
- * is given back at once, so that neither runner holds half.
+ * is given back at once, so that neither runner holds half. The session's
+ * own key is asked for in the same statement, only once the lock's are
+ * taken (MATERIALIZED: each key is tried once): one round trip.
  */
 static int try_lock(struct pg_conn *pc, struct strata_error *err)
 {
-	char key[24], tool_key[24];
-	const char *vals[] = { key, tool_key };
-	bool has_tool = pc->tool_lock_key != 0, got, got_tool = true;
+	char key[24], tool_key[24], own_key[24];
+	const char *vals[] = { key, tool_key, own_key };
+	const char *vals_alone[] = { key, own_key };
+	bool has_tool = pc->tool_lock_key != 0, got, got_tool = true, got_own;
+	int64_t own;
 	PGresult *res;
 	int rc;
 
+	if (getrandom(&own, sizeof(own), 0) != (ssize_t)sizeof(own))
+		return strata_error_set(err, STRATA_EFAILED,
+		                        "could not draw a random lock key: %s",
+		                        strerror(errno));
 	snprintf(key, sizeof(key), "%" PRId64, pc->lock_key);
 	snprintf(tool_key, sizeof(tool_key), "%" PRId64, pc->tool_lock_key);
-	res = PQexecParams(pc->lock_pg,
-	                   has_tool
-	                           ? "SELECT pg_try_advisory_lock($1::bigint), "
-	                             "pg_try_advisory_lock($2::bigint)"
-	                           : "SELECT pg_try_advisory_lock($1::bigint)",
-	                   has_tool ? 2 : 1, NULL, vals, NULL, NULL, 0);
+	snprintf(own_key, sizeof(own_key), "%" PRId64, own);
+	res = has_tool
+	              ? PQexecParams(
+	                        pc->lock_pg,
+	                        "WITH l AS MATERIALIZED (SELECT pg_try_advisory_lock($1::bigint) AS got, pg_try_advisory_lock($2::bigint) AS got_tool) "
+	                        "SELECT got, got_tool, CASE WHEN got AND got_tool THEN pg_try_advisory_lock($3::bigint) END FROM l",
+	                        3, NULL, vals, NULL, NULL, 0)
+	              : PQexecParams(
+	                        pc->lock_pg,
+	                        "WITH l AS MATERIALIZED (SELECT pg_try_advisory_lock($1::bigint) AS got) "
+	                        "SELECT got, true, CASE WHEN got THEN pg_try_advisory_lock($2::bigint) END FROM l",
+	                        2, NULL, vals_alone, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
 		rc = pgsession_error(err, pc->lock_pg, res);
 		PQclear(res);
@@ -476,9 +505,22 @@ static int try_lock(struct pg_conn *pc, struct strata_error *err)
 	got = !strcmp(PQgetvalue(res, 0, 0), "t");
 	if (has_tool)
 		got_tool = !strcmp(PQgetvalue(res, 0, 1), "t");
+	got_own = !strcmp(PQgetvalue(res, 0, 2), "t");
 	PQclear(res);
-	if (got && got_tool)
+	if (got && got_tool && got_own && own != pc->lock_key &&
+	    own != pc->tool_lock_key) {
+		pc->session_key = own;
+		return 1;
+	}
+	if (got && got_tool) {
+		/* the draw was one of ours, or held: another */
+		if (got_own)
+			PQclear(PQexecParams(
+			        pc->lock_pg,
+			        "SELECT pg_advisory_unlock($1::bigint)", 1,
+			        NULL, vals + 2, NULL, NULL, 0));
 		return take_session_key(pc, err) < 0 ? -1 : 1;
+	}
 	pc->busy_key = got ? pc->tool_lock_key : pc->lock_key;
 	if (has_tool && got != got_tool)
 		PQclear(PQexecParams(
@@ -509,11 +551,12 @@ int pglock_lock(struct strata_conn *c, double wait, struct strata_error *err)
 	struct pg_conn *pc = pg_conn_of(c);
 	struct lock_holder holder = { 0 };
 	int64_t start, reported = 0, interval = LOCK_POLL_FIRST_MS;
-	bool has_waited = false;
+	bool has_waited = false, is_opened_ahead;
 	int rc = -1;
 
 	if (pc->is_locked)
 		return 0;
+	is_opened_ahead = pc->lock_db != NULL;
 	if (open_lock_conn(pc, err) < 0)
 		return -1;
 	start = text_monotonic_ns();
@@ -522,6 +565,16 @@ int pglock_lock(struct strata_conn *c, double wait, struct strata_error *err)
 		int64_t now = text_monotonic_ns(), nap;
 		double waited = (double)(now - start) / 1e9;
 
+		/* a session opened ahead and lost since: opened again, once */
+		if (got < 0 && is_opened_ahead &&
+		    PQstatus(pc->lock_pg) == CONNECTION_BAD) {
+			is_opened_ahead = false;
+			pglock_close(pc);
+			strata_error_release(err);
+			if (open_lock_conn(pc, err) < 0)
+				return -1;
+			continue;
+		}
 		if (got < 0)
 			goto done;
 		if (strata_is_cancelled()) {

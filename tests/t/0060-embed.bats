@@ -169,6 +169,26 @@ embedded_against_folder() {
 	for_each_driver embedded_against_folder
 }
 
+@test "embed: a lock session opened ahead and lost before the run is opened again" {
+	write_migration 1_a.sql "CREATE TABLE a (id int);"
+	write_migration 2_b.sql "CREATE TABLE b (id int);"
+	strata embed -o migrations.c
+	build_prog migrations.c
+	coproc PROG { ./prog run-ahead "$DATABASE_URL" 2>&1; }
+	local line lock_pid prog_pid=$PROG_PID
+	read -r -t 30 line <&"${PROG[0]}"
+	assert_equal "$line" prepared
+	# the session opened ahead: idle, its question asked
+	lock_pid=$(await_sql "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'strata' AND query LIKE 'SELECT current_database()%'")
+	psql_db "SELECT pg_terminate_backend($lock_pid)" >/dev/null
+	await_sql "SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $lock_pid)" >/dev/null
+	echo go >&"${PROG[1]}"
+	read -r -t 30 line <&"${PROG[0]}"
+	assert_equal "$line" "applied 2"
+	wait "$prog_pid"
+	assert_equal "$(psql_db 'SELECT count(*) FROM _sqlx_migrations')" 2
+}
+
 @test "embed: lint reads the embedded files, named as embedded" {
 	STRATA_TEST_DRIVER=postgres write_folder
 	write_migration 20250101000006_add_index.sql "CREATE INDEX t_a ON t (a);"

@@ -74,7 +74,7 @@ sessions_opened() {
 		sed -nE 's/^[^[]*\[([0-9]+)\].*/\1/p' | sort -u | wc -l
 }
 
-@test "run, revert and mark-applied open the lock's session once, connected ahead of the lock" {
+@test "run, revert and mark-applied open the lock's session once, connected ahead of the lock, and lock in one statement" {
 	new_db
 	table_pairs 3
 	local from cmd
@@ -83,8 +83,10 @@ sessions_opened() {
 		# shellcheck disable=SC2086
 		PGOPTIONS="-c log_statement=all" run strata $cmd
 		assert_success
-		# the work's session and the lock's, nothing more
+		# the work's session and the lock's, nothing more; the lock
+		# and the session's own key taken in one statement
 		assert_equal "$(sessions_opened "$from")" 2
+		assert_equal "$(logged "$from" pg_try_advisory_lock)" 1
 	done
 	assert_equal "$(psql_db 'SELECT count(*) FROM _sqlx_migrations')" 3
 	# and a run that has nothing to do takes the lock as before

@@ -4,6 +4,8 @@
  *
  *	embed-prog load|lint                  no database
  *	embed-prog run|status|check|validate|revert URL
+ *	embed-prog run-ahead URL   the lock's session opened ahead; a line
+ *	                           read from stdin before the run
  *
  * Prints one line per migration or result; exits with the error's code.
  */
@@ -39,10 +41,18 @@ static int load(const struct strata_source *src)
 static int with_db(const char *cmd, struct strata_db *db,
                    const struct strata_source *src, struct strata_error *err)
 {
-	if (!strcmp(cmd, "run")) {
+	if (!strcmp(cmd, "run") || !strcmp(cmd, "run-ahead")) {
 		struct strata_run_options ro = STRATA_RUN_OPTIONS_INIT;
 		struct strata_run_result res;
+		char line[16];
 
+		if (!strcmp(cmd, "run-ahead")) {
+			strata_db_prepare_lock(db);
+			printf("prepared\n");
+			fflush(stdout);
+			if (!fgets(line, sizeof(line), stdin))
+				return 2;
+		}
 		if (strata_migrate_run(&res, db, src, &ro, err) < 0)
 			return -1;
 		printf("applied %zu\n", res.applied);
