@@ -527,10 +527,13 @@ static int send_timeouts(struct pg_conn *pc, struct pipeline *pl,
 static void forget_if_deallocated(struct pg_conn *pc, const char *sql,
                                   size_t len)
 {
-	for (size_t i = 0; pc->prepared.n && i + 7 <= len; i++)
+	for (size_t i = 0; pc->prepared.n && i + 7 <= len; i++) {
+		if ((sql[i] | 0x20) != 'd') /* most bytes: no call */
+			continue;
 		if (!strncasecmp(sql + i, "discard", 7) ||
 		    (i + 10 <= len && !strncasecmp(sql + i, "deallocate", 10)))
 			strmap_clear(&pc->prepared);
+	}
 }
 
 /* Names handed out at most: past them a text is parsed at each use, so

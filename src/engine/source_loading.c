@@ -4,6 +4,7 @@
  * library to load and its server to answer.
  */
 #include "strata.h"
+#include "engine/checksum.h"
 #include "util/cancel.h"
 #include "util/error.h"
 #include "util/xalloc.h"
@@ -36,6 +37,13 @@ strata_source_load_begin(const char *dir,
 
 	l->dir = dir;
 	l->opts = opts;
+	/*
+	 * libcrypto loaded here, before the caller loads libpq: the loader's
+	 * lock is held through a dlopen(), and the thread would wait for
+	 * all of libpq's before it hashed a file (the load reports a
+	 * failure).
+	 */
+	checksum_load(NULL);
 	l->is_threaded = !cancel_thread_create(&l->thread, load, l);
 	if (!l->is_threaded)
 		load(l);
