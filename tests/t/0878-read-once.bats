@@ -147,6 +147,25 @@ errors_logged() {
 	assert_line "1 applied, 0 pending."
 }
 
+@test "status on SQLite shows who applied each, and BY empty when the trail is unreadable or missing" {
+	sqlite_db
+	write_migration 1_a.sql "CREATE TABLE a (id int);"
+	run strata run
+	assert_success
+	run strata status
+	assert_success
+	assert_line --regexp "^1 +applied .* [^ ]+@[^ ]+ +a$"
+	sqlite3 "$TEST_SQLITE" "ALTER TABLE _strata_audit RENAME COLUMN host TO place"
+	run strata status
+	assert_success
+	assert_line --regexp "^1 +applied .* - +a$"
+	sqlite3 "$TEST_SQLITE" "DROP TABLE _strata_audit"
+	run strata status
+	assert_success
+	assert_line --regexp "^1 +applied .* - +a$"
+	assert_line "1 applied, 0 pending."
+}
+
 @test "status and check say what is wrong with a history they cannot read" {
 	new_db
 	write_migration 1_a.sql "CREATE TABLE a (id int);"
@@ -160,6 +179,14 @@ UPDATE _sqlx_migrations SET description = NULL WHERE version = 2"
 		run strata "$cmd"
 		assert_failure
 		assert_output --partial 'unexpected value in history table "_sqlx_migrations" (row 2, column 2)'
+	done
+	# a value the server cannot cast: its error, the trail's read skipped
+	psql_db "ALTER TABLE _sqlx_migrations ALTER execution_time TYPE text;
+UPDATE _sqlx_migrations SET description = 'b', execution_time = 'x' WHERE version = 2"
+	for cmd in status check; do
+		run strata "$cmd"
+		assert_failure
+		assert_output --partial 'invalid input syntax for type bigint: "x"'
 	done
 }
 
