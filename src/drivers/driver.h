@@ -76,6 +76,17 @@ static inline const char *db_rows_get(const struct db_rows *r, size_t row,
 	return r->cells[row * r->n_cols + col];
 }
 
+/* One read of query_each_all(): query_each()'s arguments, its outcome. */
+struct db_read {
+	const char *sql;
+	size_t n;
+	const struct db_value *params;
+	db_row_fn *fn;
+	void *data;
+	struct strata_error *err; /* may be NULL */
+	int rc;                   /* out: query_each()'s */
+};
+
 /* The history table's name: `schema.name` or `name`. */
 struct table_name {
 	char *schema; /* NULL when not qualified */
@@ -155,6 +166,11 @@ struct strata_driver {
 	int (*table_exists)(bool *out, struct strata_conn *c,
 	                    const struct table_name *t,
 	                    struct strata_error *err);
+	/* table_exists() of each of `t`, into out[i], asked at once (one
+	 * statement where the dialect allows). */
+	int (*tables_exist)(bool *out, struct strata_conn *c,
+	                    const struct table_name *const *t, size_t n,
+	                    struct strata_error *err);
 	/*
 	 * Generic parameterised SQL ($1…$n), for strata's own tables; rows
 	 * (as text) into `out` when not NULL.
@@ -168,6 +184,14 @@ struct strata_driver {
 	int (*query_each)(struct strata_conn *c, const char *sql, size_t n,
 	                  const struct db_value *params, db_row_fn *fn,
 	                  void *data, struct strata_error *err);
+	/*
+	 * query_each() of each read, in order, in one round trip where the
+	 * protocol allows; each has its own outcome (reads[i].rc, .err). One
+	 * that fails on the server leaves those after it unrun: their rc is
+	 * -1 too. Returns -1 when any failed.
+	 */
+	int (*query_each_all)(struct strata_conn *c, struct db_read *reads,
+	                      size_t n);
 	/* Dialect pieces for generic SQL (printf formats where noted). */
 	const char *audit_ddl; /* %s: the quoted audit table name */
 	/* sqlx's CREATE TABLE IF NOT EXISTS of its history table, byte for

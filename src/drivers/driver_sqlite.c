@@ -561,6 +561,17 @@ static int sqlite_table_exists(bool *out, struct strata_conn *conn,
 	return step_exists(out, c, st, rc, err);
 }
 
+/* One after the other: SQLite has no round trips to save. */
+static int sqlite_tables_exist(bool *out, struct strata_conn *conn,
+                               const struct table_name *const *t, size_t n,
+                               struct strata_error *err)
+{
+	for (size_t i = 0; i < n; i++)
+		if (sqlite_table_exists(&out[i], conn, t[i], err) < 0)
+			return -1;
+	return 0;
+}
+
 /*
  * A batch in order, one item after the other: SQLite has no round trips
  * to save. Timeouts are not SQLite's (the busy timeout bounds its waits).
@@ -649,8 +660,10 @@ const struct strata_driver sqlitedrv_driver = {
 	.lock = sqlite_lock,
 	.unlock = sqlite_unlock,
 	.table_exists = sqlite_table_exists,
+	.tables_exist = sqlite_tables_exist,
 	.query = sqlitequery_query,
 	.query_each = sqlitequery_each,
+	.query_each_all = sqlitequery_each_all,
 	.audit_ddl = sqlite_audit_ddl,
 	.history_ddl = sqlite_history_ddl,
 	.ddl_name = ddl_name,

@@ -141,6 +141,10 @@ int pgquery_create_failed(struct strata_conn *c, const struct table_name *t,
                           const char *what, struct strata_error *err);
 int pgquery_table_exists(bool *out, struct strata_conn *c,
                          const struct table_name *t, struct strata_error *err);
+int pgquery_tables_exist(bool *out, struct strata_conn *c,
+                         const struct table_name *const *t, size_t n,
+                         struct strata_error *err);
+int pgquery_each_all(struct strata_conn *c, struct db_read *reads, size_t n);
 extern const char pgquery_history_ddl[];
 
 /* pg_lock.c */

@@ -171,6 +171,144 @@ done:
 	return rc;
 }
 
+/* A read's results, as pgquery_each() takes them; its outcome. */
+static int take_results(struct pg_conn *pc, struct db_read *r)
+{
+	const char *cells[64];
+	bool is_done = false; /* its last result read: a session lost before
+	                       * then is no empty table */
+	PGresult *res;
+	int rc = 0;
+
+	PQsetSingleRowMode(pc->pg); /* refused: one result, as correct */
+	while ((res = PQgetResult(pc->pg))) {
+		ExecStatusType status = PQresultStatus(res);
+
+		is_done = status != PGRES_SINGLE_TUPLE;
+		if (status == PGRES_SINGLE_TUPLE || status == PGRES_TUPLES_OK) {
+			int cols = PQnfields(res);
+
+			if (cols > (int)ARRAY_SIZE(cells))
+				BUG("too many columns");
+			for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
+				for (int k = 0; k < cols; k++)
+					cells[k] =
+					        PQgetisnull(res, i, k)
+					                ? NULL
+					                : PQgetvalue(res, i, k);
+				rc = r->fn(r->data, cells, (size_t)cols);
+			}
+		} else if (status == PGRES_PIPELINE_ABORTED && rc == 0) {
+			rc = strata_error_set(
+			        r->err, STRATA_EFAILED,
+			        "not read: an earlier read failed");
+		} else if (status != PGRES_COMMAND_OK && rc == 0) {
+			pgsession_error(r->err, pc->pg, res);
+			if (r->err)
+				r->err->position = 0;
+			rc = -1;
+		}
+		PQclear(res);
+	}
+	if (!is_done && rc == 0) {
+		pgsession_error(r->err, pc->pg, NULL);
+		rc = -1;
+	}
+	return rc;
+}
+
+/*
+ * The reads in one pipeline with one Sync: one write, one round trip.
+ * Each query's results end with a NULL from PQgetResult(); the Sync's
+ * result comes last. After an error the server skips the queries up to
+ * the Sync (PGRES_PIPELINE_ABORTED).
+ */
+int pgquery_each_all(struct strata_conn *c, struct db_read *reads, size_t n)
+{
+	struct pg_conn *pc = pg_conn_of(c);
+	bool was_quiet = pc->is_quiet, is_synced = false;
+	size_t sent = 0;
+	PGresult *res;
+	int64_t t0;
+	int rc = 0;
+
+	pc->is_quiet = true;
+	pgdrv_settle_cancel(pc);
+	if (PQenterPipelineMode(pc->pg)) {
+		for (; sent < n; sent++) {
+			struct db_read *r = &reads[sent];
+			struct pg_params p;
+			int ok;
+
+			pgquery_params_init(&p, r->n, r->params);
+			ok = PQsendQueryParams(pc->pg, r->sql, (int)r->n,
+			                       p.types, p.values, p.lengths,
+			                       p.formats, 0);
+			pgquery_params_release(&p);
+			if (!ok)
+				break;
+		}
+		is_synced = PQpipelineSync(pc->pg) == 1;
+	}
+	t0 = text_monotonic_ns();
+	for (size_t i = 0; i < n; i++) {
+		struct db_read *r = &reads[i];
+
+		if (is_synced && i < sent) {
+			r->rc = take_results(pc, r);
+		} else {
+			pgsession_error(r->err, pc->pg, NULL);
+			r->rc = -1;
+		}
+		if (r->rc < 0)
+			rc = -1;
+	}
+	if (is_synced && PQstatus(pc->pg) == CONNECTION_OK) {
+		res = PQgetResult(pc->pg);
+		if (PQresultStatus(res) == PGRES_PIPELINE_SYNC)
+			pgexec_note_rtt(pc, t0);
+		PQclear(res);
+	}
+	/* what is left unread, should the results have ended early */
+	for (int i = 0; i < 1000 && !PQexitPipelineMode(pc->pg); i++) {
+		if (PQstatus(pc->pg) != CONNECTION_OK)
+			break;
+		PQclear(PQgetResult(pc->pg));
+	}
+	pc->is_quiet = was_quiet;
+	return rc;
+}
+
+/* to_regclass() of each, one column apiece: one statement, no error
+ * logged for a missing table. */
+int pgquery_tables_exist(bool *out, struct strata_conn *c,
+                         const struct table_name *const *t, size_t n,
+                         struct strata_error *err)
+{
+	const char *vals[8];
+	struct sbuf sql = SBUF_INIT;
+	PGresult *res;
+
+	if (n > ARRAY_SIZE(vals))
+		BUG("too many tables");
+	sbuf_adds(&sql, "SELECT ");
+	for (size_t i = 0; i < n; i++) {
+		vals[i] = t[i]->quoted;
+		sbuf_addf(&sql, "%spg_catalog.to_regclass($%zu) IS NOT NULL",
+		          i ? ", " : "", i + 1);
+	}
+	res = pgexec_query(pg_conn_of(c), sql.buf, (int)n, NULL, vals, -1, 0,
+	                   err);
+	sbuf_release(&sql);
+	if (!res)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		out[i] = PQntuples(res) == 1 && PQnfields(res) == (int)n &&
+		         !strcmp(PQgetvalue(res, 0, (int)i), "t");
+	PQclear(res);
+	return 0;
+}
+
 /*
  * CREATE TABLE IF NOT EXISTS refused for want of the CREATE privilege on
  * the schema (42501), which PostgreSQL checks before it looks for the

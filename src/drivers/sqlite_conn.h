@@ -32,13 +32,15 @@ static inline struct sqlite_conn *to_sqlite(struct strata_conn *c)
  * now; an SQLite result code. */
 int sqlitedrv_check_database(sqlite3 *db);
 
-/* sqlite_query.c: the driver table's query and query_each */
+/* sqlite_query.c: the driver table's query, query_each and query_each_all */
 int sqlitequery_query(struct strata_conn *conn, const char *sql, size_t n,
                       const struct db_value *params, struct db_rows *out,
                       struct strata_error *err);
 int sqlitequery_each(struct strata_conn *conn, const char *sql, size_t n,
                      const struct db_value *params, db_row_fn *fn, void *data,
                      struct strata_error *err);
+int sqlitequery_each_all(struct strata_conn *conn, struct db_read *reads,
+                         size_t n);
 
 /* sqlite_database.c: the driver table's database_create, _drop, _exists */
 int sqlitedb_create(const struct strata_url *url, struct strata_error *err);

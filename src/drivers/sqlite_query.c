@@ -95,6 +95,29 @@ int sqlitequery_each(struct strata_conn *conn, const char *sql, size_t n,
 	return 0;
 }
 
+/* One after the other: SQLite has no round trips to save. As in a
+ * pipeline, a failure leaves the reads after it unrun. */
+int sqlitequery_each_all(struct strata_conn *conn, struct db_read *reads,
+                         size_t n)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct db_read *r = &reads[i];
+
+		if (rc < 0) {
+			r->rc = strata_error_set(
+			        r->err, STRATA_EFAILED,
+			        "not read: an earlier read failed");
+			continue;
+		}
+		r->rc = sqlitequery_each(conn, r->sql, r->n, r->params, r->fn,
+		                         r->data, r->err);
+		rc = r->rc;
+	}
+	return rc;
+}
+
 /* query() as query_each() into rows: every cell copied. */
 struct rows_collector {
 	struct db_rows *out;

@@ -584,23 +584,12 @@ int audit_reverted(struct strata_db *db, db_row_fn *fn, void *data)
 	return rc;
 }
 
-int audit_applied_by(struct strata_db *db, db_row_fn *fn, void *data)
+void audit_applied_by_sql(struct sbuf *out, const struct strata_db *db)
 {
-	struct sbuf sql = SBUF_INIT;
-	bool exists = false;
-	int rc = 0;
-
-	audit_exists(&exists, db, NULL);
-	if (exists) {
-		/* unsorted (a sort of the whole trail was most of the
-		 * query's time): the caller keeps the newest id per version */
-		sbuf_addf(
-		        &sql,
-		        "SELECT version, id, coalesce(os_user, '?') || '@' || coalesce(host, '?') FROM %s WHERE version IS NOT NULL AND outcome = 'success' AND action IN ('apply', 'mark-applied', 'baseline', 'repair')",
-		        db->audit.quoted);
-		rc = db->drv->query_each(db->conn, sql.buf, 0, NULL, fn, data,
-		                         NULL);
-	}
-	sbuf_release(&sql);
-	return rc;
+	/* unsorted (a sort of the whole trail was most of the query's
+	 * time): the caller keeps the newest id per version */
+	sbuf_addf(
+	        out,
+	        "SELECT version, id, coalesce(os_user, '?') || '@' || coalesce(host, '?') FROM %s WHERE version IS NOT NULL AND outcome = 'success' AND action IN ('apply', 'mark-applied', 'baseline', 'repair')",
+	        db->audit.quoted);
 }

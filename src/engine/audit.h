@@ -56,10 +56,9 @@ void audit_texts_release(struct audit_texts *t);
 /* Records a failure where the trail already exists (no lock is held). */
 void audit_add_if_present(struct strata_db *db, const struct audit_entry *e);
 int64_t audit_now_ns(void);
-/* To `fn`: version, id, "user@host" of every successful apply-like
- * action, in no order; the newest id per version is who applied it
- * (no rows without a trail). */
-int audit_applied_by(struct strata_db *db, db_row_fn *fn, void *data);
+/* The query of version, id, "user@host" of every successful apply-like
+ * action, in no order; the newest id per version is who applied it. */
+void audit_applied_by_sql(struct sbuf *out, const struct strata_db *db);
 /* Each version reverted (successfully) at some time, with its newest
  * revert's time as ISO 8601: `fn` sees (version, time); no trail, no
  * rows. */

@@ -76,9 +76,27 @@ const struct history_row *history_find(const struct history *h,
 /* CREATE TABLE IF NOT EXISTS in the driver's sqlx form. */
 int history_ensure(struct strata_conn *c, const struct history_tables *ht,
                    struct strata_error *err);
-/* Every row, ascending; a missing table is no error: !out->has_table. */
+/* Every row, ascending; a missing table is no error: !out->has_table
+ * (history_read.c). */
 int history_read(struct strata_conn *c, const struct history_tables *ht,
                  struct history *out, struct strata_error *err);
+/* Another of strata's tables read beside the history: `sql`'s rows to
+ * `fn` when `table` exists (status: who applied each, from the trail). */
+struct history_beside {
+	const struct table_name *table;
+	const char *sql;
+	db_row_fn *fn;
+	void *data;
+	int rc; /* out: -1 when the table is missing or could not be read */
+};
+/*
+ * history_read() with `beside` read too, in two round trips where the
+ * driver pipelines: whether the tables exist, asked at once, then what
+ * exists. `beside`'s failure is its own (beside->rc), never the call's.
+ */
+int history_read_beside(struct strata_conn *c, const struct history_tables *ht,
+                        struct history_beside *beside, struct history *out,
+                        struct strata_error *err);
 int history_has(bool *out, struct strata_conn *c,
                 const struct history_tables *ht, int64_t version,
                 struct strata_error *err);

@@ -52,7 +52,7 @@ struct status_owner {
 	size_t n_whos;
 };
 
-/* One row of audit_applied_by(): version, id, who. */
+/* One row of audit_applied_by_sql(): version, id, who. */
 static int add_applied_row(void *data, const char *const *cells, size_t n_cols)
 {
 	struct status_owner *o = data;
@@ -166,12 +166,22 @@ static void count(struct strata_status *st, enum strata_state s)
 static int read_database(struct status_owner *o, struct strata_db *db,
                          bool with_applied_by, struct strata_error *err)
 {
-	if (history_read(db->conn, &db->hist, &o->h, err) < 0)
-		return -1;
+	struct history_beside by = { .table = &db->audit,
+		                     .fn = add_applied_row,
+		                     .data = o };
+	struct sbuf sql = SBUF_INIT;
+	int rc;
+
+	if (!with_applied_by)
+		return history_read(db->conn, &db->hist, &o->h, err);
+	audit_applied_by_sql(&sql, db);
+	by.sql = sql.buf;
+	rc = history_read_beside(db->conn, &db->hist, &by, &o->h, err);
 	/* without the trail the BY column stays empty: not an error */
-	if (with_applied_by && audit_applied_by(db, add_applied_row, o) < 0)
+	if (by.rc < 0)
 		o->n_by = 0;
-	return 0;
+	sbuf_release(&sql);
+	return rc;
 }
 
 /* The source and the history side by side, in `o->st`. */

@@ -11,6 +11,10 @@ setup_file() {
 	pg_start
 }
 
+teardown() {
+	relay_stop
+}
+
 # history_reads CMD...: runs strata CMD with every statement logged; the
 # number of reads of sqlx's history and of the audit trail's authors in
 # $reads.
@@ -100,4 +104,123 @@ sessions_opened() {
 	wait "$holder" || true
 	assert_failure 6
 	assert_output --partial "deployer"
+}
+
+# errors_logged: the ERROR lines of the server's log since byte $1
+errors_logged() {
+	tail -c +"$1" "$STRATA_TEST_CLUSTER_DIR/server.log" | grep -c 'ERROR:' || true
+}
+
+@test "status asks in one statement whether the history and the trail exist, and probes nothing that fails" {
+	new_db
+	write_migration 1_a.sql "CREATE TABLE a (id int);"
+	write_migration 2_b.sql "CREATE TABLE b (id int);"
+	run strata run
+	assert_success
+	local from
+	for trail in kept dropped; do
+		[[ $trail == dropped ]] && psql_db "DROP TABLE _strata_audit"
+		from=$(log_from)
+		PGOPTIONS="-c log_statement=all" run strata status
+		assert_success
+		assert_line "2 applied, 0 pending."
+		assert_equal "$(logged "$from" 'WHERE 1 = 0')" 0
+		assert_equal "$(logged "$from" 'to_regclass')" 1
+		assert_equal "$(logged "$from" 'to_regclass($2)')" 1
+		# a missing trail is no error, on the server either
+		assert_equal "$(errors_logged "$from")" 0
+	done
+	# without the trail the BY column is empty
+	assert_line --regexp "^1 +applied .* - +a$"
+}
+
+@test "status reads what the trail says, and leaves BY empty when the trail cannot be read" {
+	new_db
+	write_migration 1_a.sql "CREATE TABLE a (id int);"
+	run strata run
+	assert_success
+	run strata status
+	assert_success
+	assert_line --regexp "^1 +applied .* [^ ]+@[^ ]+ +a$"
+	psql_db "ALTER TABLE _strata_audit RENAME COLUMN host TO place"
+	run strata status
+	assert_success
+	assert_line --regexp "^1 +applied .* - +a$"
+	assert_line "1 applied, 0 pending."
+}
+
+@test "status on SQLite shows who applied each, and BY empty when the trail is unreadable or missing" {
+	sqlite_db
+	write_migration 1_a.sql "CREATE TABLE a (id int);"
+	run strata run
+	assert_success
+	run strata status
+	assert_success
+	assert_line --regexp "^1 +applied .* [^ ]+@[^ ]+ +a$"
+	sqlite3 "$TEST_SQLITE" "ALTER TABLE _strata_audit RENAME COLUMN host TO place"
+	run strata status
+	assert_success
+	assert_line --regexp "^1 +applied .* - +a$"
+	sqlite3 "$TEST_SQLITE" "DROP TABLE _strata_audit"
+	run strata status
+	assert_success
+	assert_line --regexp "^1 +applied .* - +a$"
+	assert_line "1 applied, 0 pending."
+}
+
+@test "status and check say what is wrong with a history they cannot read" {
+	new_db
+	write_migration 1_a.sql "CREATE TABLE a (id int);"
+	write_migration 2_b.sql "CREATE TABLE b (id int);"
+	run strata run
+	assert_success
+	psql_db "ALTER TABLE _sqlx_migrations ALTER description DROP NOT NULL;
+UPDATE _sqlx_migrations SET description = NULL WHERE version = 2"
+	local cmd
+	for cmd in status check; do
+		run strata "$cmd"
+		assert_failure
+		assert_output --partial 'unexpected value in history table "_sqlx_migrations" (row 2, column 2)'
+	done
+	# a value the server cannot cast: its error, the trail's read skipped
+	psql_db "ALTER TABLE _sqlx_migrations ALTER execution_time TYPE text;
+UPDATE _sqlx_migrations SET description = 'b', execution_time = 'x' WHERE version = 2"
+	for cmd in status check; do
+		run strata "$cmd"
+		assert_failure
+		assert_output --partial 'invalid input syntax for type bigint: "x"'
+	done
+}
+
+# relay_busiest: once every connection through the relay is closed, the
+# round trips of the busiest one
+relay_busiest() {
+	relay_settle
+	awk '!/^open/ { if ($1 > m) m = $1 } END { print m + 0 }' "$RELAY_STATS"
+}
+
+@test "status and check take two round trips to read the database, whatever it holds" {
+	relay_start 0
+	new_db
+	local url="postgresql://postgres@127.0.0.1:$RELAY_PORT/$TEST_DB?sslmode=disable&gssencmode=disable"
+	local cmd
+	write_migration 1_a.sql "CREATE TABLE a (id int);"
+	write_migration 2_b.sql "CREATE TABLE b (id int);"
+	# nothing applied: no history table, no trail
+	for cmd in status check; do
+		: >"$RELAY_STATS"
+		run strata -d "$url" "$cmd"
+		assert_output --partial "pending"
+		# the start-up, whether the tables exist, the reads, and the
+		# Terminate the relay counts as one more: 4
+		assert [ "$(relay_busiest)" -le 4 ]
+	done
+	run strata run
+	assert_success
+	for cmd in status check; do
+		: >"$RELAY_STATS"
+		run strata -d "$url" "$cmd"
+		assert_success
+		assert [ "$(relay_busiest)" -le 4 ]
+	done
 }
