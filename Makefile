@@ -9,7 +9,7 @@
 #   make test, test-unit, test-golden, test-shell, test-faults, valgrind
 #   make asan test     the same, built with ASan and UBSan into build/asan
 #   make format, format-check, fuzz, bench, bench-profile, bench-lock,
-#        bench-latency, bench-tools, clean
+#        bench-latency, bench-gate, bench-tools, clean
 # Dependencies come from Debian packages through pkg-config (see README).
 
 CC      ?= cc
@@ -66,7 +66,7 @@ INSTALLABLE := $(BIN) $(LIB) $(SHLIB) $(MAN_STAMP) $(COMPLETIONS)
 
 .PHONY: all asan test test-unit test-golden test-shell test-faults \
         golden-update format format-check valgrind clean install bench \
-        bench-profile bench-lock bench-latency fuzz fuzz-build uninstall man completions
+        bench-profile bench-lock bench-latency bench-gate fuzz fuzz-build uninstall man completions
 all: $(INSTALLABLE)
 asan: $(BIN)
 
@@ -194,6 +194,8 @@ bench-lock: $(BIN)
 	STRATA_BIN=$(abspath $(BIN)) bench/lock-latency $(BENCH_LOCK_FLAGS)
 bench-latency: $(BIN)
 	STRATA_BIN=$(abspath $(BIN)) bench/latency $(BENCH_LATENCY_FLAGS)
+bench-gate: $(BIN)
+	STRATA_BIN=$(abspath $(BIN)) bench/gate $(BENCH_GATE_FLAGS)
 # The relay bench/relay runs (it builds it itself when missing): no
 # library, and none of the sanitizers, whose cost would be the network's.
 .PHONY: bench-tools

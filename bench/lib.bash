@@ -17,6 +17,9 @@
 #   bench_find_dbmate  set bench_dbmate to the peer dbmate's binary, if any
 #   bench_dbmate_folder SRC DST, bench_dbmate_url DB
 #                      gen-migrations' files and a database as dbmate's
+#   bench_relay_start RTT, bench_relay_stop, bench_relay_trips
+#                      bench/relay to the server, adding RTT ms, and the
+#                      round trips it counted
 #
 # Set bench_extra_conf to lines for postgresql.conf before bench_pg_start
 # (bench/profile loads pg_stat_statements that way).
@@ -167,9 +170,9 @@ bench_url() {
 	echo "postgresql:///$1?host=$bench_sock&port=$bench_port&user=postgres"
 }
 
-# What strata reads for status, check and a no-op run (src/engine/history.c,
-# history_read(), PostgreSQL's dialect): psql sending the same query is
-# their floor.
+# What strata reads for status, check and a no-op run
+# (src/engine/history_read.c, PostgreSQL's dialect): psql sending the same
+# query is their floor.
 # shellcheck disable=SC2034
 bench_history_sql="SELECT CAST(version AS BIGINT), CAST(description AS TEXT),
        coalesce(to_char(CAST(installed_on AS TIMESTAMPTZ) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), CAST(installed_on AS TEXT)),
@@ -216,4 +219,50 @@ bench_dbmate_folder() {
 # bench_dbmate_url DB: the throwaway server's database DB as dbmate's URL
 bench_dbmate_url() {
 	echo "postgres://postgres@/$1?socket=$bench_sock&port=$bench_port&sslmode=disable"
+}
+
+# bench_relay_start RTT: bench/relay (bench_root/bench/relay) between
+# loopback TCP and the server, adding RTT ms per round trip; sets
+# bench_relay_port, bench_relay_pid and bench_relay_stats (its file).
+bench_relay_start() {
+	bench_relay_port=$(bench_pick_port)
+	bench_relay_stats=$bench_scratch/relay.$1.stats
+	bench_relay_seen=0
+	: >"$bench_relay_stats"
+	"$bench_root/bench/relay" "$bench_relay_port" \
+		"$bench_sock/.s.PGSQL.$bench_port" "$1" "$bench_relay_stats" &
+	bench_relay_pid=$!
+	for _ in {1..100}; do
+		(exec 9<>"/dev/tcp/127.0.0.1/$bench_relay_port") 2>/dev/null && return
+		sleep 0.05
+	done
+	echo "bench: the relay did not start" >&2
+	exit 1
+}
+
+bench_relay_stop() {
+	if [[ -n ${bench_relay_pid:-} ]]; then
+		kill "$bench_relay_pid" 2>/dev/null || true
+		wait "$bench_relay_pid" 2>/dev/null || true
+	fi
+	bench_relay_pid=
+}
+
+# bench_relay_trips: the round trips of the connections closed since the
+# last call, once the relay has none open: "SUM<tab>BUSIEST" (the busiest
+# connection's: the session that did the work)
+bench_relay_trips() {
+	for _ in {1..200}; do
+		kill -USR1 "$bench_relay_pid"
+		sleep 0.02
+		[[ $(grep '^open' "$bench_relay_stats" | tail -n 1) == "open 0" ]] && break
+	done
+	awk -v from="$bench_relay_seen" '!/^open/ && ++k > from { t += $1; if ($1 > m) m = $1 }
+		END { printf "%d\t%d\n", t, m }' "$bench_relay_stats"
+	bench_relay_seen=$(grep -vc '^open' "$bench_relay_stats" || true)
+}
+
+# bench_relay_conninfo DB: database DB through the relay (TCP, no TLS)
+bench_relay_conninfo() {
+	echo "host=127.0.0.1 port=$bench_relay_port user=postgres dbname=$1 sslmode=disable gssencmode=disable"
 }
