@@ -119,6 +119,24 @@ done:
 	return rc;
 }
 
+/* Each row of `res` to `fn`, until it returns non-zero: its value. */
+static int feed_rows(PGresult *res, db_row_fn *fn, void *data)
+{
+	const char *cells[64];
+	int cols = PQnfields(res), rc = 0;
+
+	if (cols > (int)ARRAY_SIZE(cells))
+		BUG("too many columns");
+	for (int r = 0; rc == 0 && r < PQntuples(res); r++) {
+		for (int k = 0; k < cols; k++)
+			cells[k] = PQgetisnull(res, r, k)
+			                   ? NULL
+			                   : PQgetvalue(res, r, k);
+		rc = fn(data, cells, (size_t)cols);
+	}
+	return rc;
+}
+
 /* Row by row (single-row mode): no whole result in memory at once. */
 int pgquery_each(struct strata_conn *c, const char *sql, size_t n,
                  const struct db_value *params, db_row_fn *fn, void *data,
@@ -127,7 +145,6 @@ int pgquery_each(struct strata_conn *c, const char *sql, size_t n,
 	struct pg_conn *pc = pg_conn_of(c);
 	struct pg_params p;
 	bool was_quiet = pc->is_quiet;
-	const char *cells[64];
 	PGresult *res;
 	int rc = -1;
 
@@ -145,18 +162,8 @@ int pgquery_each(struct strata_conn *c, const char *sql, size_t n,
 		ExecStatusType status = PQresultStatus(res);
 
 		if (status == PGRES_SINGLE_TUPLE || status == PGRES_TUPLES_OK) {
-			int cols = PQnfields(res);
-
-			if (cols > (int)ARRAY_SIZE(cells))
-				BUG("too many columns");
-			for (int r = 0; rc == 0 && r < PQntuples(res); r++) {
-				for (int k = 0; k < cols; k++)
-					cells[k] =
-					        PQgetisnull(res, r, k)
-					                ? NULL
-					                : PQgetvalue(res, r, k);
-				rc = fn(data, cells, (size_t)cols);
-			}
+			if (rc == 0)
+				rc = feed_rows(res, fn, data);
 		} else if (status != PGRES_COMMAND_OK && rc == 0) {
 			pgsession_error(err, pc->pg, res);
 			if (err)
@@ -174,7 +181,6 @@ done:
 /* A read's results, as pgquery_each() takes them; its outcome. */
 static int take_results(struct pg_conn *pc, struct db_read *r)
 {
-	const char *cells[64];
 	bool is_done = false; /* its last result read: a session lost before
 	                       * then is no empty table */
 	PGresult *res;
@@ -186,18 +192,8 @@ static int take_results(struct pg_conn *pc, struct db_read *r)
 
 		is_done = status != PGRES_SINGLE_TUPLE;
 		if (status == PGRES_SINGLE_TUPLE || status == PGRES_TUPLES_OK) {
-			int cols = PQnfields(res);
-
-			if (cols > (int)ARRAY_SIZE(cells))
-				BUG("too many columns");
-			for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
-				for (int k = 0; k < cols; k++)
-					cells[k] =
-					        PQgetisnull(res, i, k)
-					                ? NULL
-					                : PQgetvalue(res, i, k);
-				rc = r->fn(r->data, cells, (size_t)cols);
-			}
+			if (rc == 0)
+				rc = feed_rows(res, r->fn, r->data);
 		} else if (status == PGRES_PIPELINE_ABORTED && rc == 0) {
 			rc = strata_error_set(
 			        r->err, STRATA_EFAILED,
