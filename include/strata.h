@@ -859,14 +859,15 @@ STRATA_API int strata_db_open(struct strata_db **out, const char *url,
                               struct strata_error *err);
 STRATA_API void strata_db_close(struct strata_db *db);
 /*
- * Opens, ahead of the first call that takes the migration lock, the
- * session PostgreSQL's lock is held on (its second connection): a caller
- * waiting anyway (for a load begun with strata_source_load_begin()) waits
- * for that connection meanwhile. Takes no lock; a connection that fails
- * is tried again, and its error reported, by the call that locks.
- * Nothing for SQLite.
+ * Does ahead what a command that takes the migration lock does first, for
+ * a caller waiting anyway (for a load begun with
+ * strata_source_load_begin()): opens the session PostgreSQL's lock is held
+ * on (its second connection), and asks whether golang-migrate's table is
+ * there (what a folder of up and down pairs is read by). Takes no lock;
+ * what fails here is tried again, and reported, by the call that needs
+ * it. The lock's session: nothing for SQLite.
  */
-STRATA_API void strata_db_prepare_lock(struct strata_db *db);
+STRATA_API void strata_db_prepare(struct strata_db *db);
 STRATA_API const char *strata_db_driver_name(const struct strata_db *db);
 /* The server's version as PQserverVersion() gives it (150004); 0 for
  * SQLite. */

@@ -426,9 +426,9 @@ int cli_load_source_and_open_db(struct cli *cli, bool is_to_run,
 	/* the files are read while libpq loads and the server answers */
 	loading = strata_source_load_begin(cli->source, &opts);
 	db_rc = cli_open_db_quiet(cli, db, &err);
-	/* and the lock's own session, if the load is not done by then */
+	/* and what the lock needs first, if the load is not done by then */
 	if (db_rc == 0 && is_locking)
-		strata_db_prepare_lock(*db);
+		strata_db_prepare(*db);
 	if (strata_source_load_end(src, loading, &src_err) < 0)
 		rc = cli_error(cli, &src_err);
 	else if (db_rc < 0)

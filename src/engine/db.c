@@ -277,10 +277,20 @@ fail:
 	return -1;
 }
 
-void strata_db_prepare_lock(struct strata_db *db)
+void strata_db_prepare(struct strata_db *db)
 {
+	struct table_name t = { 0 };
+	const struct table_name *tables[] = { &t };
+	bool is_there;
+
 	if (db->drv->prepare_lock)
 		db->drv->prepare_lock(db->conn);
+	/* best effort: a question that fails is asked again when needed */
+	if (!db->is_layout_bound && db->golang_seen == TABLE_UNASKED &&
+	    db_golang_table(&t, db, NULL) == 0 &&
+	    db->drv->tables_exist(&is_there, db->conn, tables, 1, NULL) == 0)
+		db->golang_seen = is_there ? TABLE_THERE : TABLE_MISSING;
+	table_name_release(&t);
 }
 
 void strata_db_close(struct strata_db *db)
@@ -309,6 +319,17 @@ static bool is_true(const char *v)
 	return v && (!strcmp(v, "t") || !strcmp(v, "1"));
 }
 
+int db_golang_table(struct table_name *out, const struct strata_db *db,
+                    struct strata_error *err)
+{
+	return table_name_parse(out,
+	                        db->table_text
+	                                ? db->table_text
+	                                : history_tool_default_table(
+	                                          STRATA_LAYOUT_GOLANG_MIGRATE),
+	                        err);
+}
+
 /*
  * Whether the database's history is golang-migrate's, for a folder of
  * .up.sql/.down.sql pairs either tool reads: its table (version, dirty)
@@ -322,14 +343,16 @@ static int find_golang(bool *out, struct strata_db *db,
 	int rc = -1;
 
 	*out = false;
-	if (table_name_parse(&t,
-	                     db->table_text
-	                             ? db->table_text
-	                             : history_tool_default_table(
-	                                       STRATA_LAYOUT_GOLANG_MIGRATE),
-	                     err) < 0)
+	if (db_golang_table(&t, db, err) < 0)
 		return -1;
-	if (db->drv->table_exists(&has_tool, db->conn, &t, err) < 0)
+	/* asked already, most often missing: no question more */
+	if (db->golang_seen == TABLE_MISSING) {
+		rc = 0;
+		goto done;
+	}
+	has_tool = db->golang_seen == TABLE_THERE;
+	if (db->golang_seen == TABLE_UNASKED &&
+	    db->drv->table_exists(&has_tool, db->conn, &t, err) < 0)
 		goto done;
 	if (has_tool) {
 		/* dbmate's (or Rails') table has the same name and no dirty

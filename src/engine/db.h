@@ -7,6 +7,9 @@
 #include "drivers/driver.h"
 #include "engine/progress.h"
 
+/* What a question asked ahead said of a table. */
+enum table_seen { TABLE_UNASKED, TABLE_MISSING, TABLE_THERE };
+
 struct strata_db {
 	const struct strata_driver *drv;
 	struct strata_conn *conn;
@@ -27,6 +30,10 @@ struct strata_db {
 	bool has_identity;
 	bool has_audit;       /* the audit table is known to exist */
 	bool is_layout_bound; /* by the first source: db_bind_layout() */
+	/* golang-migrate's table, asked about before the layout is bound
+	 * (status's first read, strata_db_prepare()): what binding a folder
+	 * of pairs would ask first */
+	enum table_seen golang_seen;
 	bool is_lock_probe; /* this attempt has another after it: see migrate.c
 	                     */
 	int64_t lock_wait_ns; /* of the current command */
@@ -60,6 +67,9 @@ struct strata_db {
  * source a command brings decides them; another layout later on the same
  * handle is STRATA_EUSAGE.
  */
+/* The table golang-migrate's history would be in (--table, or its own). */
+int db_golang_table(struct table_name *out, const struct strata_db *db,
+                    struct strata_error *err);
 int db_bind_layout(struct strata_db *db, const struct strata_source *src,
                    struct strata_error *err);
 

@@ -83,11 +83,14 @@ int history_read(struct strata_conn *c, const struct history_tables *ht,
 /* Another of strata's tables read beside the history: `sql`'s rows to
  * `fn` when `table` exists (status: who applied each, from the trail). */
 struct history_beside {
-	const struct table_name *table;
+	const struct table_name *table; /* NULL: nothing read beside */
 	const char *sql;
 	db_row_fn *fn;
 	void *data;
 	int rc; /* out: -1 when the table is missing or could not be read */
+	/* only asked whether it exists, in the same statement (NULL: none) */
+	const struct table_name *asked;
+	bool is_asked_there; /* out */
 };
 /*
  * history_read() with `beside` read too, in two round trips where the

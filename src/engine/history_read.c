@@ -120,39 +120,49 @@ static void select_sql(struct sbuf *sql, const struct strata_driver *drv,
 }
 
 /*
- * strata's own table and `beside`'s: whether they exist in one question,
- * then what exists in one more (query_each_all()); the history first, so
- * that a failure of `beside` leaves it read.
+ * strata's own table and `beside`'s: whether they exist (and the table
+ * only asked about) in one question, then what exists in one more
+ * (query_each_all()); the history first, so that a failure of `beside`
+ * leaves it read.
  */
 static int read_with(struct strata_conn *c, struct reader *r,
                      struct history_beside *beside, struct strata_error *err)
 {
-	const struct table_name *t[] = { r->table, beside->table };
+	const struct table_name *t[3] = { r->table };
 	struct strata_error beside_err = STRATA_ERROR_INIT;
 	struct sbuf sql = SBUF_INIT;
 	struct db_read reads[2];
-	bool exists[2] = { false, false };
-	size_t n = 0;
+	bool exists[3] = { false, false, false };
+	size_t n = 0, n_tables = 1, at_beside = 0, at_asked = 0;
 	int rc = -1;
 
+	if (beside->table) {
+		at_beside = n_tables;
+		t[n_tables++] = beside->table;
+	}
+	if (beside->asked) {
+		at_asked = n_tables;
+		t[n_tables++] = beside->asked;
+	}
 	beside->rc = -1;
-	if (c->drv->tables_exist(exists, c, t, ARRAY_SIZE(t), err) < 0)
+	if (c->drv->tables_exist(exists, c, t, n_tables, err) < 0)
 		goto done;
 	r->h->has_table = exists[0];
+	beside->is_asked_there = at_asked && exists[at_asked];
 	if (exists[0]) {
 		select_sql(&sql, c->drv, r->table);
 		reads[n++] = (struct db_read){
 			.sql = sql.buf, .fn = add_row, .data = r, .err = err
 		};
 	}
-	if (exists[1])
+	if (at_beside && exists[at_beside])
 		reads[n++] = (struct db_read){ .sql = beside->sql,
 			                       .fn = beside->fn,
 			                       .data = beside->data,
 			                       .err = &beside_err };
 	if (n)
 		c->drv->query_each_all(c, reads, n);
-	if (exists[1])
+	if (at_beside && exists[at_beside])
 		beside->rc = reads[n - 1].rc;
 	if (exists[0] && reads[0].rc < 0)
 		goto done;

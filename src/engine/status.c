@@ -166,20 +166,29 @@ static void count(struct strata_status *st, enum strata_state s)
 static int read_database(struct status_owner *o, struct strata_db *db,
                          bool with_applied_by, struct strata_error *err)
 {
-	struct history_beside by = { .table = &db->audit,
-		                     .fn = add_applied_row,
-		                     .data = o };
+	struct history_beside by = { .fn = add_applied_row, .data = o };
+	struct table_name golang = { 0 };
 	struct sbuf sql = SBUF_INIT;
 	int rc;
 
-	if (!with_applied_by)
-		return history_read(db->conn, &db->hist, &o->h, err);
-	audit_applied_by_sql(&sql, db);
-	by.sql = sql.buf;
+	if (with_applied_by) {
+		audit_applied_by_sql(&sql, db);
+		by.table = &db->audit;
+		by.sql = sql.buf;
+	}
+	/* read before the folder's layout is known: what binding a folder
+	 * of pairs asks first, asked now too */
+	if (!db->is_layout_bound && db->golang_seen == TABLE_UNASKED &&
+	    db_golang_table(&golang, db, NULL) == 0)
+		by.asked = &golang;
 	rc = history_read_beside(db->conn, &db->hist, &by, &o->h, err);
+	if (rc == 0 && by.asked)
+		db->golang_seen =
+		        by.is_asked_there ? TABLE_THERE : TABLE_MISSING;
 	/* without the trail the BY column stays empty: not an error */
-	if (by.rc < 0)
+	if (with_applied_by && by.rc < 0)
 		o->n_by = 0;
+	table_name_release(&golang);
 	sbuf_release(&sql);
 	return rc;
 }

@@ -68,6 +68,14 @@ CREATE TABLE a (id int);"
 	assert_line --regexp "^1 +applied"
 	assert_line --regexp "^2 +pending"
 	assert_line "1 applied, 1 pending."
+	run strata check
+	assert_failure 3
+	# a run asks ahead too, and applies 2 in golang-migrate's table
+	run strata run
+	assert_success
+	assert_output --partial "Applied 1 migration"
+	assert_equal "$(psql_db 'SELECT version FROM schema_migrations')" 2
+	assert_equal "$(psql_db "SELECT to_regclass('_sqlx_migrations') IS NULL")" t
 }
 
 # sessions_opened: the sessions (server pids) that logged a statement
@@ -212,6 +220,20 @@ relay_busiest() {
 		# Terminate the relay counts as one more: 4
 		assert [ "$(relay_busiest)" -le 4 ]
 	done
+	run strata run
+	assert_success
+	for cmd in status check; do
+		: >"$RELAY_STATS"
+		run strata -d "$url" "$cmd"
+		assert_success
+		assert [ "$(relay_busiest)" -le 4 ]
+	done
+	# a folder of pairs, which golang-migrate could have written: whether
+	# its table is there is asked with the others
+	rm migrations/*
+	new_db
+	url="postgresql://postgres@127.0.0.1:$RELAY_PORT/$TEST_DB?sslmode=disable&gssencmode=disable"
+	table_pairs 3
 	run strata run
 	assert_success
 	for cmd in status check; do

@@ -47,7 +47,7 @@ static int with_db(const char *cmd, struct strata_db *db,
 		char line[16];
 
 		if (!strcmp(cmd, "run-ahead")) {
-			strata_db_prepare_lock(db);
+			strata_db_prepare(db);
 			printf("prepared\n");
 			fflush(stdout);
 			if (!fgets(line, sizeof(line), stdin))
