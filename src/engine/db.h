@@ -62,14 +62,14 @@ struct strata_db {
 	struct replicas *replicas;
 };
 
+/* The table golang-migrate's history would be in (--table, or its own). */
+int db_golang_table(struct table_name *out, const struct strata_db *db,
+                    struct strata_error *err);
 /*
  * The history tables of `src`'s layout (design.md, Layouts): the first
  * source a command brings decides them; another layout later on the same
  * handle is STRATA_EUSAGE.
  */
-/* The table golang-migrate's history would be in (--table, or its own). */
-int db_golang_table(struct table_name *out, const struct strata_db *db,
-                    struct strata_error *err);
 int db_bind_layout(struct strata_db *db, const struct strata_source *src,
                    struct strata_error *err);
 
