@@ -141,7 +141,7 @@ struct strata_driver {
 	int (*lock)(struct strata_conn *c, double wait,
 	            struct strata_error *err);
 	void (*unlock)(struct strata_conn *c);
-	/* strata_db_prepare_lock(); NULL: nothing to open ahead. */
+	/* strata_db_prepare()'s first part; NULL: nothing to open ahead. */
 	void (*prepare_lock)(struct strata_conn *c);
 	/*
 	 * 0 while the lock taken by lock() stands, else -1 with STRATA_ELOCK:

@@ -159,7 +159,7 @@ void pglock_announce(struct pg_conn *pc, bool is_reset);
 /* Whether the work session may be waiting on a lock (true when unknown). */
 bool pglock_work_may_wait(struct pg_conn *pc);
 int pglock_lock(struct strata_conn *c, double wait, struct strata_error *err);
-/* Connects the lock session now, without a lock (strata_db_prepare_lock()). */
+/* Connects the lock session now, without a lock (strata_db_prepare()). */
 void pglock_prepare(struct strata_conn *c);
 int pglock_check(struct strata_conn *c, struct strata_error *err);
 /* A round trip on the work session begun at `t0` (text_monotonic_ns())

@@ -1,9 +1,12 @@
 #!/usr/bin/env bats
-# What the read-only commands send: status, check and a run with nothing
-# to do read the history (and status the audit trail) once, whether the
-# folder holds single files or up and down pairs. A folder of pairs whose
-# database holds golang-migrate's table is still read in golang-migrate's
-# layout.
+# What the start-up gate sends: status, check and a run with nothing to
+# do read the history (and status the audit trail) once, whether the
+# folder holds single files or up and down pairs, status and check in two
+# round trips (which tables exist, then what exists), with no probe that
+# fails; a folder of pairs whose database holds golang-migrate's table is
+# still read in golang-migrate's layout. run, revert and mark-applied
+# open two sessions, the lock's connected ahead, and lock in one
+# statement.
 
 load lib
 
