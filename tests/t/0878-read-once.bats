@@ -207,6 +207,19 @@ relay_busiest() {
 	awk '!/^open/ { if ($1 > m) m = $1 } END { print m + 0 }' "$RELAY_STATS"
 }
 
+# gate_reads_in_two URL: status and check succeed on URL, through the
+# relay, the busiest connection taking the start-up, whether the tables
+# exist, the reads, and the Terminate the relay counts as one more: 4
+gate_reads_in_two() {
+	local cmd
+	for cmd in status check; do
+		: >"$RELAY_STATS"
+		run strata -d "$1" "$cmd"
+		assert_success
+		assert [ "$(relay_busiest)" -le 4 ]
+	done
+}
+
 @test "status and check take two round trips to read the database, whatever it holds" {
 	relay_start 0
 	new_db
@@ -225,12 +238,7 @@ relay_busiest() {
 	done
 	run strata run
 	assert_success
-	for cmd in status check; do
-		: >"$RELAY_STATS"
-		run strata -d "$url" "$cmd"
-		assert_success
-		assert [ "$(relay_busiest)" -le 4 ]
-	done
+	gate_reads_in_two "$url"
 	# a folder of pairs, which golang-migrate could have written: whether
 	# its table is there is asked with the others
 	rm migrations/*
@@ -239,10 +247,23 @@ relay_busiest() {
 	table_pairs 3
 	run strata run
 	assert_success
-	for cmd in status check; do
-		: >"$RELAY_STATS"
-		run strata -d "$url" "$cmd"
-		assert_success
-		assert [ "$(relay_busiest)" -le 4 ]
+	gate_reads_in_two "$url"
+}
+
+@test "run, revert, repair, mark-applied and drift say a broken source before a database they cannot reach, and create no SQLite file for it" {
+	write_migration 1_ok.sql "SELECT 1;"
+	write_migration not_a_migration.sql "SELECT 2;"
+	local cmd
+	for cmd in run "revert --all" "repair --mark-applied 1" "mark-applied 1" drift; do
+		# shellcheck disable=SC2086
+		run strata -d "postgres://nobody@127.0.0.1:1/none?connect_timeout=2" $cmd
+		assert_failure 4
+		assert_output --partial "not_a_migration.sql"
+		refute_output --partial "could not connect"
+		# shellcheck disable=SC2086
+		run strata -d "sqlite:$BATS_TEST_TMPDIR/new.db" $cmd
+		assert_failure 4
+		assert_output --partial "not_a_migration.sql"
+		assert [ ! -e "$BATS_TEST_TMPDIR/new.db" ]
 	done
 }
