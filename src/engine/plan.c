@@ -481,7 +481,7 @@ static int add_step(struct plan *p, const struct plan_ctx *ctx,
                     bool is_single_transaction, struct split_result *pre,
                     struct strata_error *err)
 {
-	struct pg_trees trees = { NULL, NULL };
+	struct pg_trees trees = { NULL, NULL, NULL };
 	struct split_result *pre_in = pre;
 	struct plan_step *step;
 	bool is_batch, is_pre_dropped = false;

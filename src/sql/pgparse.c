@@ -1,22 +1,24 @@
 /*
  * Parsing a text whose statements may nest without bound. Three things
- * recurse once per level of the tree: libpg_query turning PostgreSQL's
- * nodes into protobuf, protobuf-c unpacking them, and freeing them. The
- * grammar bounds nesting in parentheses (bison's stack: about 3,300
- * subqueries) but not a chain of operators ("1+1+...": one level a term),
- * and PostgreSQL itself refuses a tree deeper than its max_stack_depth
- * allows only after parsing it.
+ * would recurse once per level of the tree: libpg_query turning
+ * PostgreSQL's nodes into protobuf, protobuf-c unpacking them, and
+ * protobuf-c freeing them. The grammar bounds nesting in parentheses
+ * (bison's stack: about 3,300 subqueries) but not a chain of operators
+ * ("1+1+...": one level a term), and PostgreSQL itself refuses a tree
+ * deeper than its max_stack_depth allows only after parsing it.
  *
  * So: before parsing, the tokens bound how deep the tree can be (an
  * estimate that is never below it), and libpg_query runs on a stack that
  * large (util/stack.h); before unpacking, the packed tree's depth is read
  * without recursion, refused past PG_PARSE_MAX_DEPTH, and unpacking runs
- * on a stack for that depth; the tree is freed without recursion, and
- * node_walk() walks it without recursion. Stack costs were measured on
- * libpg_query 15: about 0.5 kB a level of nesting for the parse, 1 kB a
- * protobuf message for unpacking; twice that is reserved.
+ * on a stack for that depth; the tree is freed all at once with the
+ * memory it was unpacked into (sql/pgmem.h), and node_walk() walks it
+ * without recursion. Stack costs were measured on libpg_query 15: about
+ * 0.5 kB a level of nesting for the parse, 1 kB a protobuf message for
+ * unpacking; twice that is reserved.
  */
 #include "sql/pgparse.h"
+#include "sql/pgmem.h"
 #include "util/stack.h"
 #include "util/xalloc.h"
 #include "util/text.h"
@@ -25,6 +27,8 @@
 #define PARSE_PER_LEVEL  1024u
 #define UNPACK_BASE      (256u << 10)
 #define UNPACK_PER_LEVEL 2048u
+/* bytes unpacked per byte packed, about: it sizes the first block */
+#define UNPACKED_PER_BYTE 4u
 
 /*
  * An upper bound of the tree's depth, in nesting "levels", from the
@@ -206,6 +210,7 @@ static size_t packed_depth(const uint8_t *buf, size_t len, bool *is_too_deep,
 struct parse_job {
 	const char *sql;
 	PgQueryProtobufParseResult r;
+	struct pgmem *mem;
 	PgQuery__ParseResult *tree;
 };
 
@@ -221,7 +226,7 @@ static void unpack_job_run(void *arg)
 	struct parse_job *job = arg;
 
 	job->tree = pg_query__parse_result__unpack(
-	        NULL, job->r.parse_tree.len,
+	        pgmem_allocator(job->mem), job->r.parse_tree.len,
 	        (const uint8_t *)job->r.parse_tree.data);
 }
 
@@ -255,9 +260,13 @@ int pg_scan(struct pg_scan *out, const char *sql, size_t len,
 		rc = 0;
 		goto done;
 	}
-	out->toks = pg_query__scan_result__unpack(NULL, r.pbuf.len,
+	out->mem = pgmem_new(r.pbuf.len * UNPACKED_PER_BYTE);
+	out->toks = pg_query__scan_result__unpack(pgmem_allocator(out->mem),
+	                                          r.pbuf.len,
 	                                          (const uint8_t *)r.pbuf.data);
 	if (!out->toks) {
+		pgmem_free(out->mem);
+		out->mem = NULL;
 		strata_error_set(err, STRATA_EFAILED,
 		                 "could not decode the SQL scanner's result");
 		goto done;
@@ -270,8 +279,7 @@ done:
 
 void pg_scan_release(struct pg_scan *s)
 {
-	if (s->toks)
-		protobuf_c_message_free_unpacked(&s->toks->base, NULL);
+	pgmem_free(s->mem);
 	free(s->error);
 	memset(s, 0, sizeof(*s));
 }
@@ -319,6 +327,7 @@ int pg_parse(struct pg_parse *out, const char *sql, size_t len,
 		goto done;
 	}
 	need = UNPACK_BASE + UNPACK_PER_LEVEL * depth;
+	job.mem = pgmem_new(job.r.parse_tree.len * UNPACKED_PER_BYTE);
 	if (stack_run(need, unpack_job_run, &job) < 0) {
 		no_stack(err, need);
 		goto done;
@@ -329,100 +338,18 @@ int pg_parse(struct pg_parse *out, const char *sql, size_t len,
 		goto done;
 	}
 	out->tree = job.tree;
+	out->mem = job.mem;
+	job.mem = NULL;
 	rc = 0;
 done:
+	pgmem_free(job.mem);
 	pg_query_free_protobuf_parse_result(job.r);
 	return rc;
 }
 
 void pg_parse_release(struct pg_parse *p)
 {
-	if (p->tree)
-		pgtree_free(&p->tree->base);
+	pgmem_free(p->mem);
 	free(p->error);
 	memset(p, 0, sizeof(*p));
-}
-
-/* As protobuf_c_message_free_unpacked() (protobuf-c 1.4), with the
- * messages still to free on a heap stack instead of the call stack. */
-void pgtree_free(ProtobufCMessage *m)
-{
-	ProtobufCMessage **todo = NULL;
-	size_t n = 0, alloc = 0;
-
-	if (!m)
-		return;
-	XGROW(todo, alloc, n + 1);
-	todo[n++] = m;
-	while (n) {
-		const ProtobufCMessageDescriptor *d;
-		char *base;
-
-		m = todo[--n];
-		d = m->descriptor;
-		base = (char *)m;
-		for (unsigned i = 0; i < d->n_fields; i++) {
-			const ProtobufCFieldDescriptor *f = &d->fields[i];
-
-			if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
-			    *(const uint32_t *)(base + f->quantifier_offset) !=
-			            f->id)
-				continue;
-			if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-				size_t k = *(size_t *)(base +
-				                       f->quantifier_offset);
-				void *arr = *(void **)(base + f->offset);
-
-				if (!arr)
-					continue;
-				for (size_t j = 0; j < k; j++) {
-					if (f->type == PROTOBUF_C_TYPE_STRING) {
-						free(((char **)arr)[j]);
-					} else if (f->type ==
-					           PROTOBUF_C_TYPE_BYTES) {
-						free(((ProtobufCBinaryData *)
-						              arr)[j]
-						             .data);
-					} else if (
-					        f->type ==
-					                PROTOBUF_C_TYPE_MESSAGE &&
-					        ((ProtobufCMessage **)arr)[j]) {
-						XGROW(todo, alloc, n + 1);
-						todo[n++] =
-						        ((ProtobufCMessage **)
-						                 arr)[j];
-					}
-				}
-				free(arr);
-			} else if (f->type == PROTOBUF_C_TYPE_STRING) {
-				char *s = *(char **)(base + f->offset);
-
-				if (s && s != f->default_value)
-					free(s);
-			} else if (f->type == PROTOBUF_C_TYPE_BYTES) {
-				const ProtobufCBinaryData *def =
-				        f->default_value;
-				void *data =
-				        ((ProtobufCBinaryData *)(base +
-				                                 f->offset))
-				                ->data;
-
-				if (data && (!def || def->data != data))
-					free(data);
-			} else if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
-				ProtobufCMessage *sub = *(
-				        ProtobufCMessage **)(base + f->offset);
-
-				if (sub && sub != f->default_value) {
-					XGROW(todo, alloc, n + 1);
-					todo[n++] = sub;
-				}
-			}
-		}
-		for (size_t j = 0; j < m->n_unknown_fields; j++)
-			free(m->unknown_fields[j].data);
-		free(m->unknown_fields);
-		free(m);
-	}
-	free(todo);
 }

@@ -1,7 +1,7 @@
 /*
  * libpg_query's parse of one text, on a stack deep enough for it, into an
- * unpacked tree that is freed without recursion: no statement, however
- * deeply it nests, can overflow strata's stack.
+ * unpacked tree that is freed all at once: no statement, however deeply it
+ * nests, can overflow strata's stack.
  */
 #ifndef STRATA_SQL_PGPARSE_H
 #define STRATA_SQL_PGPARSE_H
@@ -24,8 +24,11 @@
 /* The message of a statement nesting deeper than PG_PARSE_MAX_DEPTH. */
 #define PG_PARSE_TOO_DEEP "stack depth limit exceeded"
 
+struct pgmem;
+
 struct pg_scan {
 	PgQuery__ScanResult *toks; /* NULL when the text was rejected */
+	struct pgmem *mem;         /* what toks is made of */
 	char *error;               /* then the scanner's message */
 	size_t error_at;           /* and its byte offset */
 };
@@ -41,6 +44,7 @@ void pg_scan_release(struct pg_scan *s);
 
 struct pg_parse {
 	PgQuery__ParseResult *tree; /* NULL when the text was rejected */
+	struct pgmem *mem;          /* what tree is made of */
 	char *error;                /* then the parser's message */
 	size_t error_at;            /* and its byte offset */
 };
@@ -54,8 +58,5 @@ struct pg_parse {
 int pg_parse(struct pg_parse *out, const char *sql, size_t len,
              const PgQuery__ScanResult *toks, struct strata_error *err);
 void pg_parse_release(struct pg_parse *p);
-
-/* protobuf_c_message_free_unpacked() without recursion (NULL is fine). */
-void pgtree_free(ProtobufCMessage *m);
 
 #endif

@@ -37,6 +37,7 @@
 #include "util/text.h"
 #include "sql/pgtree.h"
 #include "sql/pgparse.h"
+#include "sql/pgmem.h"
 
 #include <assert.h>
 
@@ -131,12 +132,14 @@ void split_fix_unicode_ends(struct tokens *t, const char *sql, size_t len)
 	}
 }
 
-static int scan(struct tokens *out, PgQuery__ScanResult **res, const char *sql,
-                size_t len, struct strata_error *err)
+static int scan(struct tokens *out, PgQuery__ScanResult **res,
+                struct pgmem **mem, const char *sql, size_t len,
+                struct strata_error *err)
 {
 	struct pg_scan s;
 
 	*res = NULL;
+	*mem = NULL;
 	if (pg_scan(&s, sql, len, err) < 0)
 		return -1;
 	if (s.error) {
@@ -148,6 +151,7 @@ static int scan(struct tokens *out, PgQuery__ScanResult **res, const char *sql,
 		return -1;
 	}
 	*res = s.toks;
+	*mem = s.mem;
 	out->tok = (*res)->tokens;
 	out->n = (*res)->n_tokens;
 	split_fix_unicode_ends(out, sql, len);
@@ -172,6 +176,7 @@ int split_pg_keep(struct strata_script *out, const char *sql, size_t len,
 {
 	struct pg_parse parsed = { 0 };
 	PgQuery__ScanResult *scanned = NULL;
+	struct pgmem *scanned_mem = NULL;
 	struct tokens toks;
 	struct stmts st = { NULL, 0, 0 };
 	int rc = -1;
@@ -191,7 +196,7 @@ int split_pg_keep(struct strata_script *out, const char *sql, size_t len,
 		return 0; /* no trees kept: the linter parses the pieces */
 
 	/* the tokens first: they size the parser's stack */
-	if (scan(&toks, &scanned, sql, len, err) < 0 ||
+	if (scan(&toks, &scanned, &scanned_mem, sql, len, err) < 0 ||
 	    pg_parse(&parsed, sql, len, scanned, err) < 0)
 		goto done;
 	if (parsed.tree) {
@@ -215,12 +220,12 @@ done:
 		/* handed over: the linter reads the same trees */
 		keep->tree = parsed.tree;
 		keep->tokens = scanned;
+		keep->mem = pgmem_join(parsed.mem, scanned_mem);
 		parsed.tree = NULL;
-		scanned = NULL;
+		parsed.mem = scanned_mem = NULL;
 	}
 	pg_parse_release(&parsed);
-	if (scanned)
-		protobuf_c_message_free_unpacked(&scanned->base, NULL);
+	pgmem_free(scanned_mem);
 	if (rc < 0) {
 		script_release(out);
 		out->sql = sql;
@@ -261,10 +266,7 @@ void script_stmt_text(struct sbuf *sb, const struct strata_script *s, size_t i)
 
 void pg_trees_release(struct pg_trees *t)
 {
-	if (t->tree)
-		pgtree_free(&((PgQuery__ParseResult *)t->tree)->base);
-	if (t->tokens)
-		protobuf_c_message_free_unpacked(
-		        &((PgQuery__ScanResult *)t->tokens)->base, NULL);
+	pgmem_free(t->mem);
 	t->tree = t->tokens = NULL;
+	t->mem = NULL;
 }

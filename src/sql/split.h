@@ -79,8 +79,9 @@ int split_pg(struct strata_script *out, const char *sql, size_t len,
 /* libpg_query's unpacked trees of one text (PgQuery__ParseResult and
  * PgQuery__ScanResult), parsed once for splitting and linting. */
 struct pg_trees {
-	void *tree;   /* NULL when the parser rejected the text */
-	void *tokens; /* NULL when even the scanner did */
+	void *tree;        /* NULL when the parser rejected the text */
+	void *tokens;      /* NULL when even the scanner did */
+	struct pgmem *mem; /* what both are made of */
 };
 
 /* split_pg() that also hands over its trees (release them). */
@@ -106,8 +107,9 @@ void pg_trees_release(struct pg_trees *t);
 #define LINT_PIECE_SIZE  (64u << 10)
 
 struct pg_piece {
-	void *tree;   /* PgQuery__ParseResult, locations as in the text */
-	void *tokens; /* PgQuery__ScanResult, likewise */
+	void *tree;        /* PgQuery__ParseResult, locations as in the text */
+	void *tokens;      /* PgQuery__ScanResult, likewise */
+	struct pgmem *mem; /* what both are made of */
 };
 
 /*

@@ -11,6 +11,7 @@
 #include "util/xalloc.h"
 #include "sql/pgtree.h"
 #include "sql/pgparse.h"
+#include "sql/pgmem.h"
 
 /* ---- large texts, in pieces --------------------------------------------- */
 
@@ -126,6 +127,7 @@ int pg_piece_next(struct pg_piece *out, const char *sql, size_t len,
 		struct pg_scan sc;
 		PgQuery__ParseResult *tree = NULL;
 		PgQuery__ScanResult *toks = NULL;
+		struct pgmem *mem;
 
 		if (len - from > size && !is_scanned) {
 			/* first the next ';' byte: in a file of INSERTs, most
@@ -143,24 +145,25 @@ int pg_piece_next(struct pg_piece *out, const char *sql, size_t len,
 		if (pg_scan(&sc, piece, cut - from, NULL) == 0)
 			toks = sc.toks;
 		free(sc.error);
+		mem = sc.mem;
 		/* the tokens size the parser's stack; a piece that cannot be
 		 * parsed is left to the whole text, which reports why */
 		if (toks &&
 		    pg_parse(&parsed, piece, cut - from, toks, NULL) == 0)
 			tree = parsed.tree;
 		free(parsed.error);
+		mem = pgmem_join(mem, parsed.mem);
 		free(piece);
 		if (tree && toks &&
 		    (cut == len || ends_statement(toks, cut - from))) {
 			shift_piece(tree, toks, from);
 			out->tree = tree;
 			out->tokens = toks;
+			out->mem = mem;
 			*at = cut;
 			return 1;
 		}
-		pgtree_free(tree ? &tree->base : NULL);
-		if (toks)
-			protobuf_c_message_free_unpacked(&toks->base, NULL);
+		pgmem_free(mem);
 		if (cut == len)
 			return -1;
 		/* a ';' inside a string, comment or statement (BEGIN ATOMIC):
@@ -174,10 +177,11 @@ int pg_piece_next(struct pg_piece *out, const char *sql, size_t len,
 
 void pg_piece_release(struct pg_piece *p)
 {
-	struct pg_trees t = { p->tree, p->tokens };
+	struct pg_trees t = { p->tree, p->tokens, p->mem };
 
 	pg_trees_release(&t);
 	p->tree = p->tokens = NULL;
+	p->mem = NULL;
 }
 
 static void piece_tokens(struct tokens *out, PgQuery__ScanResult *toks,

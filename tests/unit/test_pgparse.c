@@ -3,7 +3,8 @@
  * as deep as PostgreSQL parses is parsed, walked and freed; a deeper one
  * is "stack depth limit exceeded" at its statement; without threads, a
  * statement that needs more stack than the caller has is an error, never
- * a crash.
+ * a crash. A tree's memory (src/sql/pgmem.c) is aligned for its fields,
+ * gives back protobuf-c's large scratch when asked, and joins another's.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +19,7 @@
 #include "util/common.h"
 #include "util/sbuf.h"
 #include "sql/pgparse.h"
+#include "sql/pgmem.h"
 #include "sql/pgtree.h"
 #include "sql/split.h"
 
@@ -43,7 +45,7 @@ static void test_deep_tree_walked_and_freed(void **state)
 {
 	struct sbuf sb = SBUF_INIT;
 	struct strata_script s;
-	struct pg_trees keep = { NULL, NULL };
+	struct pg_trees keep = { NULL, NULL, NULL };
 	size_t n = 0;
 
 	(void)state;
@@ -102,12 +104,49 @@ static void test_no_threads_no_crash(void **state)
 	sbuf_release(&sb);
 }
 
+static void test_tree_memory(void **state)
+{
+	struct pgmem *a = pgmem_new(0), *b = pgmem_new(1u << 20);
+	ProtobufCAllocator *al = pgmem_allocator(a);
+	void *small[600], *large[8];
+
+	(void)state;
+	/* many small pieces: several blocks, each piece aligned and apart */
+	for (size_t i = 0; i < ARRAY_SIZE(small); i++) {
+		small[i] = al->alloc(al->allocator_data, 1 + i % 200);
+		assert_int_equal((uintptr_t)small[i] % sizeof(void *), 0);
+		memset(small[i], (int)i, 1 + i % 200);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(small); i++)
+		assert_int_equal(*(unsigned char *)small[i], (unsigned char)i);
+	/* large pieces freed out of order, a small one's free ignored */
+	for (size_t i = 0; i < ARRAY_SIZE(large); i++)
+		large[i] = al->alloc(al->allocator_data, 1024u << i);
+	al->free(al->allocator_data, large[3]);
+	al->free(al->allocator_data, large[0]);
+	al->free(al->allocator_data, large[7]);
+	al->free(al->allocator_data, small[5]);
+	al->free(al->allocator_data, NULL);
+	memset(large[1], 1, 2048);
+	memset(large[6], 6, 1024u << 6);
+	al = pgmem_allocator(b);
+	memset(al->alloc(al->allocator_data, 0), 0, 1);
+	memset(al->alloc(al->allocator_data, 5000), 0, 5000);
+	/* what is left of both goes with one free (ASan sees any leak) */
+	assert_ptr_equal(pgmem_join(a, b), a);
+	assert_ptr_equal(pgmem_join(a, NULL), a);
+	assert_ptr_equal(pgmem_join(NULL, a), a);
+	pgmem_free(a);
+	pgmem_free(NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_deep_tree_walked_and_freed),
 		cmocka_unit_test(test_too_deep_is_a_parse_error),
 		cmocka_unit_test(test_no_threads_no_crash),
+		cmocka_unit_test(test_tree_memory),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
