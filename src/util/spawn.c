@@ -60,6 +60,9 @@ void child_env_init(struct child_env *e)
 	 */
 	child_env_unset(e, "DATABASE_URL");
 	child_env_unset(e, "PGPASSWORD");
+	/* what strata's CLI sets for itself (cli/main.c), or a user did:
+	 * no PostgreSQL program needs it */
+	child_env_unset(e, "GNUTLS_NO_IMPLICIT_INIT");
 }
 
 static bool is_entry_of(const char *entry, const char *name)

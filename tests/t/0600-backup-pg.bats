@@ -274,6 +274,7 @@ make_spy() {
 				printf 'argv:'; printf ' %q' "\$0" "\$@"; echo
 				echo "PGPASSWORD=\${PGPASSWORD-unset}"
 				echo "DATABASE_URL=\${DATABASE_URL-unset}"
+				echo "GNUTLS_NO_IMPLICIT_INIT=\${GNUTLS_NO_IMPLICIT_INIT-unset}"
 				for v in \$(compgen -e); do
 					[[ \$v == SPY_* || \${!v} != *s3cr3t* ]] || echo "secret-in-environment \$v"
 				done
@@ -333,6 +334,8 @@ make_spy() {
 	assert_output ""
 	# no child, even one that connects nowhere, has DATABASE_URL
 	assert_equal "$(grep -c '^DATABASE_URL=unset$' spy.log)" "$(grep -c '^argv:' spy.log)"
+	# nor what strata's CLI sets for itself: they start as they would
+	assert_equal "$(grep -c '^GNUTLS_NO_IMPLICIT_INIT=unset$' spy.log)" "$(grep -c '^argv:' spy.log)"
 	run grep secret-in-environment spy.log
 	assert_output ""
 	run grep -v '^passfile-mode=600$' <(grep '^passfile-mode=' spy.log)
