@@ -378,7 +378,8 @@ int main(int argc, char **argv)
 	 * CPU at every command that connects, for nothing strata uses
 	 * (libpq's TLS is OpenSSL's; libldap and libmicrohttpd initialise
 	 * GnuTLS themselves before they use it). Set before any thread
-	 * starts; children start without it (util/spawn.c).
+	 * starts; the PostgreSQL programs strata starts go without it
+	 * (util/spawn.c).
 	 */
 	setenv("GNUTLS_NO_IMPLICIT_INIT", "1", 0);
 	return finish_stdout(run_command_line(argc, argv));
