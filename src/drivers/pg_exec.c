@@ -559,8 +559,17 @@ static bool prepared_name(struct pg_conn *pc, struct pipeline *pl,
 	if (!it->n && !it->out_int)
 		return false;
 	/* the types are part of the statement: NULL, text, bigint, bytea */
-	for (size_t i = 0; i < it->n; i++)
-		sbuf_addf(&key, "%u,", (unsigned)p->types[i]);
+	for (size_t i = 0; i < it->n; i++) {
+		/* "%u," without printf's cost, paid for every parameter */
+		char digits[12];
+		size_t n = 0;
+
+		for (unsigned v = (unsigned)p->types[i]; v || !n; v /= 10)
+			digits[n++] = (char)('0' + v % 10);
+		while (n)
+			sbuf_addch(&key, digits[--n]);
+		sbuf_addch(&key, ',');
+	}
 	sbuf_adds(&key, it->sql);
 	id = (uintptr_t)strmap_get(&pc->prepared, key.buf);
 	if (!id && pc->n_prepared < PREPARED_MAX) {
