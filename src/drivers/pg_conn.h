@@ -36,8 +36,8 @@ struct pg_conn {
 	struct strata_conn base;
 	PGconn *pg;
 	PGconn *lock_pg; /* the lock's dedicated session, NULL when none */
-	/* its current_database() and current_schema(), read as it opened:
-	 * NULL until then */
+	/* its current_database() and current_schema(), asked as it opened
+	 * and read when the lock is taken: NULL until then */
 	char *lock_db, *lock_schema;
 	/*
 	 * Where a waiting statement is looked at (the phase, the blocker):
@@ -49,6 +49,7 @@ struct pg_conn {
 	PGconn *monitor_pg;
 	bool is_monitor_failed;
 	bool is_announce_pending; /* a result to read on lock_pg */
+	bool is_names_pending;    /* lock_db's and lock_schema's, likewise */
 	const struct strata_migration *announced;
 	char *conninfo; /* url->raw: holds the password, never shown */
 	char *redacted;

@@ -41,6 +41,7 @@ void pglock_close(struct pg_conn *pc)
 	pc->lock_db = pc->lock_schema = NULL;
 	pc->is_locked = false;
 	pc->is_announce_pending = false;
+	pc->is_names_pending = false;
 	pc->announced = NULL;
 	PQfinish(pc->monitor_pg);
 	pc->monitor_pg = NULL;
@@ -218,12 +219,14 @@ static PGconn *connect_sibling(struct pg_conn *pc, const char *application,
 
 /*
  * The lock's own session, named "strata" so that waiters can tell who
- * holds it, and the names its keys are made of.
+ * holds it, with the names its keys are made of asked for: the server's,
+ * as sqlx's key is (a pooler's name for the database may differ), read by
+ * read_lock_names() when the lock is taken. Opened ahead, the question
+ * costs no round trip of its own.
  */
 static int open_lock_session(struct pg_conn *pc, struct strata_error *err)
 {
 	char *password = NULL;
-	PGresult *res = NULL;
 	int rc = -1;
 
 	pc->lock_pg = connect_sibling(pc, "strata", 0);
@@ -234,18 +237,15 @@ static int open_lock_session(struct pg_conn *pc, struct strata_error *err)
 		goto done;
 	pgdrv_cancel_arm(&pc->lock_cancel, pc->lock_pg);
 	PQsetNoticeReceiver(pc->lock_pg, pgsession_drop_notice, NULL);
-	res = PQexec(
-	        pc->lock_pg,
-	        "SELECT current_database(), coalesce(current_schema(), '')");
-	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-		pgsession_error(err, pc->lock_pg, res);
+	if (!PQsendQuery(
+	            pc->lock_pg,
+	            "SELECT current_database(), coalesce(current_schema(), '')")) {
+		pgsession_error(err, pc->lock_pg, NULL);
 		goto done;
 	}
-	pc->lock_db = xstrdup(PQgetvalue(res, 0, 0));
-	pc->lock_schema = xstrdup(PQgetvalue(res, 0, 1));
+	pc->is_names_pending = true;
 	rc = 0;
 done:
-	PQclear(res);
 	if (password) {
 		memset(password, 0, strlen(password));
 		free(password);
@@ -255,14 +255,56 @@ done:
 	return rc;
 }
 
+/* The answer to the question open_lock_session() sent. */
+static int read_lock_names(struct pg_conn *pc, struct strata_error *err)
+{
+	PGresult *res, *more;
+	int rc = -1;
+
+	if (!pc->is_names_pending)
+		return 0;
+	pc->is_names_pending = false;
+	res = PQgetResult(pc->lock_pg);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		pgsession_error(err, pc->lock_pg, res);
+		goto done;
+	}
+	pc->lock_db = xstrdup(PQgetvalue(res, 0, 0));
+	pc->lock_schema = xstrdup(PQgetvalue(res, 0, 1));
+	rc = 0;
+done:
+	PQclear(res);
+	while ((more = PQgetResult(pc->lock_pg)))
+		PQclear(more);
+	return rc;
+}
+
 /*
  * The lock's session, opened ahead by pglock_prepare() or now, and its
  * keys: the lock's scope and another tool's table are known by now.
  */
 static int open_lock_conn(struct pg_conn *pc, struct strata_error *err)
 {
-	if (!pc->lock_db && open_lock_session(pc, err) < 0)
+	bool is_ahead = pc->lock_pg != NULL;
+
+	if (!is_ahead && open_lock_session(pc, err) < 0)
 		return -1;
+	if (read_lock_names(pc, err) < 0) {
+		/* a session opened ahead and lost since: opened again, once */
+		bool is_lost =
+		        is_ahead && PQstatus(pc->lock_pg) == CONNECTION_BAD;
+
+		pglock_close(pc);
+		if (!is_lost)
+			return -1;
+		strata_error_release(err);
+		if (open_lock_session(pc, err) < 0)
+			return -1;
+		if (read_lock_names(pc, err) < 0) {
+			pglock_close(pc);
+			return -1;
+		}
+	}
 	pc->lock_key =
 	        pc->base.lock_scope
 	                ? lockkey_for_schema(pc->lock_db, pc->base.lock_scope)
@@ -556,7 +598,7 @@ int pglock_lock(struct strata_conn *c, double wait, struct strata_error *err)
 
 	if (pc->is_locked)
 		return 0;
-	is_opened_ahead = pc->lock_db != NULL;
+	is_opened_ahead = pc->lock_pg != NULL;
 	if (open_lock_conn(pc, err) < 0)
 		return -1;
 	start = text_monotonic_ns();

@@ -280,16 +280,23 @@ fail:
 void strata_db_prepare(struct strata_db *db)
 {
 	struct table_name t = { 0 };
-	const struct table_name *tables[] = { &t };
-	bool is_there;
+	const struct table_name *tables[] = { &t, &db->hist.own };
+	bool is_there[2];
 
 	if (db->drv->prepare_lock)
 		db->drv->prepare_lock(db->conn);
-	/* best effort: a question that fails is asked again when needed */
+	/*
+	 * Best effort: a question that fails is asked again when needed. The
+	 * history's table asked too, in the same statement: there, it is not
+	 * asked again under the lock; missing, it is (another run may create
+	 * it meanwhile).
+	 */
 	if (!db->is_layout_bound && db->golang_seen == TABLE_UNASKED &&
 	    db_golang_table(&t, db, NULL) == 0 &&
-	    db->drv->tables_exist(&is_there, db->conn, tables, 1, NULL) == 0)
-		db->golang_seen = is_there ? TABLE_THERE : TABLE_MISSING;
+	    db->drv->tables_exist(is_there, db->conn, tables, 2, NULL) == 0) {
+		db->golang_seen = is_there[0] ? TABLE_THERE : TABLE_MISSING;
+		db->hist.is_own_seen = is_there[1];
+	}
 	table_name_release(&t);
 }
 

@@ -45,6 +45,9 @@ struct history_tables {
 	const struct strata_source *src;
 	/* the driver's expression for the session's user ("NULL": none) */
 	const char *current_user;
+	/* `own` was there when strata_db_prepare() asked: strata never drops
+	 * it, so the read under the lock need not ask again */
+	bool is_own_seen;
 };
 
 void history_tables_release(struct history_tables *ht);

@@ -188,7 +188,9 @@ static int read_tables(struct strata_conn *c, const struct history_tables *ht,
 		if (read_with(c, &r, beside, err) < 0)
 			goto done;
 	} else {
-		if (drv->table_exists(&h.has_table, c, table, err) < 0)
+		h.has_table = ht->is_own_seen;
+		if (!h.has_table &&
+		    drv->table_exists(&h.has_table, c, table, err) < 0)
 			goto done;
 		if (h.has_table) {
 			select_sql(&sql, drv, table);

@@ -6,7 +6,8 @@
 # fails; a folder of pairs whose database holds golang-migrate's table is
 # still read in golang-migrate's layout. run, revert and mark-applied
 # open two sessions, the lock's connected ahead, and lock in one
-# statement.
+# statement; a run asks whether its tables exist once, ahead, when they
+# do.
 
 load lib
 
@@ -115,6 +116,28 @@ sessions_opened() {
 	wait "$holder" || true
 	assert_failure 6
 	assert_output --partial "deployer"
+}
+
+@test "a run asks once whether its tables exist when they do, and again under the lock when the history is missing" {
+	new_db
+	table_pairs 3
+	local from cmd
+	# a fresh database: asked ahead, and again under the lock, where
+	# another run may have made the table meanwhile
+	from=$(log_from)
+	PGOPTIONS="-c log_statement=all" run strata run --target-version 2
+	assert_success
+	assert_equal "$(logged "$from" 'to_regclass($1) IS NOT NULL')" 2
+	# the table there: the answer given ahead (with golang-migrate's
+	# table, in one statement) stands under the lock
+	for cmd in run "run --target-version 2" "revert"; do
+		from=$(log_from)
+		# shellcheck disable=SC2086
+		PGOPTIONS="-c log_statement=all" run strata $cmd
+		assert_success
+		assert_equal "$(logged "$from" 'to_regclass($1) IS NOT NULL')" 1
+	done
+	assert_equal "$(psql_db 'SELECT count(*) FROM _sqlx_migrations')" 2
 }
 
 # errors_logged: the ERROR lines of the server's log since byte $1
