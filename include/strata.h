@@ -863,7 +863,8 @@ STRATA_API void strata_db_close(struct strata_db *db);
  * a caller waiting anyway (for a load begun with
  * strata_source_load_begin()): opens the session PostgreSQL's lock is held
  * on (its second connection), and asks whether golang-migrate's table is
- * there (what a folder of up and down pairs is read by). Takes no lock;
+ * there (what a folder of up and down pairs is read by) and the history's
+ * (there, it is not asked again under the lock). Takes no lock;
  * what fails here is tried again, and reported, by the call that needs
  * it. The lock's session: nothing for SQLite.
  */
