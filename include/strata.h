@@ -869,6 +869,17 @@ STRATA_API void strata_db_close(struct strata_db *db);
  * it. The lock's session: nothing for SQLite.
  */
 STRATA_API void strata_db_prepare(struct strata_db *db);
+/*
+ * strata_db_open() and then strata_db_prepare(), for a caller that takes
+ * the migration lock next (run, revert, repair): on PostgreSQL the lock's
+ * session connects beside the work's rather than after it, so that over
+ * a network the two connections cost the round trips of one. It is kept
+ * only if it reached the server the work's did; else the lock connects
+ * as strata_db_prepare() would.
+ */
+STRATA_API int strata_db_open_locking(struct strata_db **out, const char *url,
+                                      const struct strata_db_options *opts,
+                                      struct strata_error *err);
 STRATA_API const char *strata_db_driver_name(const struct strata_db *db);
 /* The server's version as PQserverVersion() gives it (150004); 0 for
  * SQLite. */

@@ -402,6 +402,41 @@ static struct strata_source_options source_options(const struct cli *cli,
 	};
 }
 
+/* The database opened, for a command that locks next when is_locking. */
+static int open_db_quiet(struct cli *cli, struct strata_db **out,
+                         bool is_locking, struct strata_error *err)
+{
+	struct strata_db_options opts = {
+		.version = STRATA_DB_OPTIONS_VERSION,
+		.table = cli->table,
+		.lock_wait = cli->lock_wait,
+		.on_event = cli_event,
+		.event_data = cli,
+		.command = cli->command_line,
+		.lock_timeout = cli->lock_timeout,
+		.lock_probe = cli->lock_probe,
+		.concurrent_lock_timeout = cli->concurrent_lock_timeout,
+		.warn_after = cli->warn_after,
+		.statement_timeout = cli->statement_timeout,
+		.retries = cli->retries,
+		.is_hide_queries = cli->is_hide_queries,
+		.is_read_only = cli->is_read_only,
+		.schema = cli->schema,
+	};
+
+	if (cli->verbosity > 0 && cli->format != FORMAT_JSON)
+		cli_show_database(cli);
+	if (is_locking)
+		return strata_db_open_locking(out, cli->database, &opts, err);
+	return strata_db_open(out, cli->database, &opts, err);
+}
+
+int cli_open_db_quiet(struct cli *cli, struct strata_db **out,
+                      struct strata_error *err)
+{
+	return open_db_quiet(cli, out, false, err);
+}
+
 int cli_load_source_and_open_db(struct cli *cli, bool is_to_run,
                                 bool is_locking, struct strata_source **src,
                                 struct strata_db **db)
@@ -425,10 +460,8 @@ int cli_load_source_and_open_db(struct cli *cli, bool is_to_run,
 	}
 	/* the files are read while libpq loads and the server answers */
 	loading = strata_source_load_begin(cli->source, &opts);
-	db_rc = cli_open_db_quiet(cli, db, &err);
 	/* and what the lock needs first, if the load is not done by then */
-	if (db_rc == 0 && is_locking)
-		strata_db_prepare(*db);
+	db_rc = open_db_quiet(cli, db, is_locking, &err);
 	if (strata_source_load_end(src, loading, &src_err) < 0)
 		rc = cli_error(cli, &src_err);
 	else if (db_rc < 0)
@@ -447,32 +480,6 @@ int cli_load_source(struct cli *cli, struct strata_source **out)
 	const struct strata_source_options opts = source_options(cli, false);
 
 	return load_source(cli, out, &opts);
-}
-
-int cli_open_db_quiet(struct cli *cli, struct strata_db **out,
-                      struct strata_error *err)
-{
-	struct strata_db_options opts = {
-		.version = STRATA_DB_OPTIONS_VERSION,
-		.table = cli->table,
-		.lock_wait = cli->lock_wait,
-		.on_event = cli_event,
-		.event_data = cli,
-		.command = cli->command_line,
-		.lock_timeout = cli->lock_timeout,
-		.lock_probe = cli->lock_probe,
-		.concurrent_lock_timeout = cli->concurrent_lock_timeout,
-		.warn_after = cli->warn_after,
-		.statement_timeout = cli->statement_timeout,
-		.retries = cli->retries,
-		.is_hide_queries = cli->is_hide_queries,
-		.is_read_only = cli->is_read_only,
-		.schema = cli->schema,
-	};
-
-	if (cli->verbosity > 0 && cli->format != FORMAT_JSON)
-		cli_show_database(cli);
-	return strata_db_open(out, cli->database, &opts, err);
 }
 
 /*

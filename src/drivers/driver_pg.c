@@ -132,13 +132,16 @@ static int pg_connect(struct strata_conn **out, const struct strata_url *url,
 		                     NULL };
 	const char *const vals[] = { url->raw, "strata", NULL };
 	struct pg_conn *pc = xcalloc(1, sizeof(*pc));
+	struct pglock_ahead *ahead;
 	char *password = NULL;
 	int rc = -1;
 
 	pc->base.drv = &pgdrv_driver;
 	pc->conninfo = xstrdup(url->raw);
 	pc->redacted = xstrdup(url->redacted);
+	ahead = url->is_lock_ahead ? pglock_ahead_begin(url->raw) : NULL;
 	pc->pg = pgsession_connect(keys, vals, 1);
+	pglock_ahead_end(pc, ahead);
 	if (PQstatus(pc->pg) != CONNECTION_OK)
 		password = pgsession_conninfo_password(url->raw);
 	if (pgsession_check_connected(pc->pg, pc->redacted, password, err) < 0)

@@ -162,6 +162,11 @@ bool pglock_work_may_wait(struct pg_conn *pc);
 int pglock_lock(struct strata_conn *c, double wait, struct strata_error *err);
 /* Connects the lock session now, without a lock (strata_db_prepare()). */
 void pglock_prepare(struct strata_conn *c);
+/* The lock's session connected on a thread while the work's connects
+ * (NULL: no thread), and made the lock's once both are done. */
+struct pglock_ahead;
+struct pglock_ahead *pglock_ahead_begin(const char *conninfo);
+void pglock_ahead_end(struct pg_conn *pc, struct pglock_ahead *a);
 int pglock_check(struct strata_conn *c, struct strata_error *err);
 /* A round trip on the work session begun at `t0` (text_monotonic_ns())
  * has ended: the quickest so far stands for the network's round-trip

@@ -19,6 +19,8 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <sys/random.h>
 #include "drivers/pq.h"
 #include <stdio.h>
@@ -217,6 +219,19 @@ static PGconn *connect_sibling(struct pg_conn *pc, const char *application,
 	return pgsession_connect(keys, vals, 1);
 }
 
+/* The connected session `pc->lock_pg` made the lock's. */
+static int adopt_lock_session(struct pg_conn *pc, struct strata_error *err)
+{
+	pgdrv_cancel_arm(&pc->lock_cancel, pc->lock_pg);
+	PQsetNoticeReceiver(pc->lock_pg, pgsession_drop_notice, NULL);
+	if (!PQsendQuery(
+	            pc->lock_pg,
+	            "SELECT current_database(), coalesce(current_schema(), '')"))
+		return pgsession_error(err, pc->lock_pg, NULL);
+	pc->is_names_pending = true;
+	return 0;
+}
+
 /*
  * The lock's own session, named "strata" so that waiters can tell who
  * holds it, with the names its keys are made of asked for: the server's,
@@ -235,16 +250,7 @@ static int open_lock_session(struct pg_conn *pc, struct strata_error *err)
 	if (pgsession_check_connected(pc->lock_pg, pc->redacted, password,
 	                              err) < 0)
 		goto done;
-	pgdrv_cancel_arm(&pc->lock_cancel, pc->lock_pg);
-	PQsetNoticeReceiver(pc->lock_pg, pgsession_drop_notice, NULL);
-	if (!PQsendQuery(
-	            pc->lock_pg,
-	            "SELECT current_database(), coalesce(current_schema(), '')")) {
-		pgsession_error(err, pc->lock_pg, NULL);
-		goto done;
-	}
-	pc->is_names_pending = true;
-	rc = 0;
+	rc = adopt_lock_session(pc, err);
 done:
 	if (password) {
 		memset(password, 0, strlen(password));
@@ -325,6 +331,82 @@ static int open_lock_conn(struct pg_conn *pc, struct strata_error *err)
 		pc->tool_lock_key = 0;
 	}
 	return 0;
+}
+
+/*
+ * The lock's session connected beside the work's, on a thread, for a
+ * command that locks next: over a network the two connections' round
+ * trips overlap. It is kept only if it reached the server the work did
+ * (the same host, port and address: a URL of several hosts may lead
+ * elsewhere); else the lock connects after the work, to its address.
+ */
+struct pglock_ahead {
+	pthread_t thread;
+	const char *keys[4], *vals[4];
+	int64_t deadline; /* 0: none */
+	atomic_bool is_stopped;
+	PGconn *pg; /* the thread's result: NULL when it failed */
+};
+
+static void *ahead_run(void *arg)
+{
+	struct pglock_ahead *a = arg;
+
+	a->pg = pgsession_connect_polled(a->keys, a->vals, 1, a->deadline,
+	                                 &a->is_stopped);
+	return NULL;
+}
+
+struct pglock_ahead *pglock_ahead_begin(const char *conninfo)
+{
+	struct pglock_ahead *a = xcalloc(1, sizeof(*a));
+	double timeout = pgsession_connect_timeout();
+	size_t n = 0;
+
+	a->keys[n] = "dbname";
+	a->vals[n++] = conninfo;
+	a->keys[n] = "application_name";
+	a->vals[n++] = "strata";
+	a->keys[n] = a->vals[n] = NULL;
+	a->deadline = timeout > 0
+	                      ? text_monotonic_ns() + (int64_t)(timeout * 1e9)
+	                      : 0;
+	atomic_init(&a->is_stopped, false);
+	if (cancel_thread_create(&a->thread, ahead_run, a)) {
+		free(a);
+		return NULL;
+	}
+	return a;
+}
+
+static bool is_same_text(const char *x, const char *y)
+{
+	return !strcmp(x ? x : "", y ? y : "");
+}
+
+void pglock_ahead_end(struct pg_conn *pc, struct pglock_ahead *a)
+{
+	struct strata_error ignored = STRATA_ERROR_INIT;
+
+	if (!a)
+		return;
+	/* the work's connection failed: the lock's is not waited for */
+	if (PQstatus(pc->pg) != CONNECTION_OK)
+		atomic_store(&a->is_stopped, true);
+	pthread_join(a->thread, NULL);
+	if (a->pg && !pc->lock_pg && PQstatus(pc->pg) == CONNECTION_OK &&
+	    is_same_text(PQhost(a->pg), PQhost(pc->pg)) &&
+	    is_same_text(PQport(a->pg), PQport(pc->pg)) &&
+	    is_same_text(PQhostaddr(a->pg), PQhostaddr(pc->pg))) {
+		pc->lock_pg = a->pg;
+		a->pg = NULL;
+		/* a failure is the lock's to report, as pglock_prepare()'s */
+		if (adopt_lock_session(pc, &ignored) < 0)
+			pglock_close(pc);
+		strata_error_release(&ignored);
+	}
+	PQfinish(a->pg);
+	free(a);
 }
 
 void pglock_prepare(struct strata_conn *c)

@@ -345,17 +345,21 @@ PGconn *pgsession_connect(const char *const *keys, const char *const *vals,
 	return pg;
 }
 
+double pgsession_connect_timeout(void)
+{
+	return connect_timeout_s ? connect_timeout_s : DEFAULT_CONNECT_TIMEOUT;
+}
+
 /*
  * Not a blocking PQconnectdbParams() counted by cancel_connecting(): a
  * signal while it ran would find a connect under way and end the command
  * on the spot, without the unwinding that records and reports the work it
  * cancelled; and the work's own cancel waited for the connect.
  */
-PGconn *pgsession_connect_beside(const char *const *keys,
+PGconn *pgsession_connect_polled(const char *const *keys,
                                  const char *const *vals, int expand,
-                                 double timeout)
+                                 int64_t deadline, const atomic_bool *stop)
 {
-	int64_t deadline = text_monotonic_ns() + (int64_t)(timeout * 1e9);
 	PostgresPollingStatusType state = PGRES_POLLING_WRITING;
 	PGconn *pg = PQconnectStartParams(keys, vals, expand);
 
@@ -363,11 +367,12 @@ PGconn *pgsession_connect_beside(const char *const *keys,
 		goto fail;
 	while (state != PGRES_POLLING_OK) {
 		struct pollfd pfd = { .fd = PQsocket(pg) };
-		int64_t left = deadline - text_monotonic_ns();
+		int64_t left = deadline ? deadline - text_monotonic_ns()
+		                        : INT64_C(50000000);
 		int r;
 
 		if (state == PGRES_POLLING_FAILED || pfd.fd < 0 || left <= 0 ||
-		    strata_is_cancelled())
+		    strata_is_cancelled() || (stop && atomic_load(stop)))
 			goto fail;
 		pfd.events = state == PGRES_POLLING_READING ? POLLIN : POLLOUT;
 		/* a look at the cancel flag every 50 ms at least */
@@ -382,6 +387,15 @@ PGconn *pgsession_connect_beside(const char *const *keys,
 fail:
 	PQfinish(pg);
 	return NULL;
+}
+
+PGconn *pgsession_connect_beside(const char *const *keys,
+                                 const char *const *vals, int expand,
+                                 double timeout)
+{
+	return pgsession_connect_polled(
+	        keys, vals, expand,
+	        text_monotonic_ns() + (int64_t)(timeout * 1e9), NULL);
 }
 
 /* The URL's options as keyword/value arrays, without dbname. */

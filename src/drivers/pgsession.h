@@ -13,6 +13,8 @@
 
 #include "util/common.h"
 #include "util/sbuf.h"
+
+#include <stdatomic.h>
 #include "engine/url.h"
 
 #include "drivers/pq.h"
@@ -55,6 +57,16 @@ PGconn *pgsession_connect(const char *const *keys, const char *const *vals,
 PGconn *pgsession_connect_beside(const char *const *keys,
                                  const char *const *vals, int expand,
                                  double timeout);
+/*
+ * The same, until `deadline` (text_monotonic_ns(); 0: none) or until
+ * `*stop` is set (NULL: never).
+ */
+PGconn *pgsession_connect_polled(const char *const *keys,
+                                 const char *const *vals, int expand,
+                                 int64_t deadline, const atomic_bool *stop);
+/* The connect timeout in seconds that pgsession_connect() passes (< 0:
+ * none). */
+double pgsession_connect_timeout(void);
 /*
  * A session on the maintenance database ("postgres", else "template1")
  * with the URL's other options; `*out_target` is the database the URL

@@ -226,8 +226,8 @@ static int set_search_path(struct strata_db *db, struct strata_error *err)
 	return rc;
 }
 
-int strata_db_open(struct strata_db **out, const char *url,
-                   const struct strata_db_options *opts,
+static int db_open(struct strata_db **out, const char *url,
+                   const struct strata_db_options *opts, bool is_locking,
                    struct strata_error *err)
 {
 	struct strata_db *db;
@@ -261,6 +261,7 @@ int strata_db_open(struct strata_db **out, const char *url,
 		db->url.is_read_only_command = true;
 	}
 	db->drv = driver_for_url(&db->url);
+	db->url.is_lock_ahead = is_locking;
 	if (db->drv->connect(&db->conn, &db->url, err) < 0)
 		goto fail;
 	db->conn->drv = db->drv;
@@ -275,6 +276,23 @@ int strata_db_open(struct strata_db **out, const char *url,
 fail:
 	strata_db_close(db);
 	return -1;
+}
+
+int strata_db_open(struct strata_db **out, const char *url,
+                   const struct strata_db_options *opts,
+                   struct strata_error *err)
+{
+	return db_open(out, url, opts, false, err);
+}
+
+int strata_db_open_locking(struct strata_db **out, const char *url,
+                           const struct strata_db_options *opts,
+                           struct strata_error *err)
+{
+	if (db_open(out, url, opts, true, err) < 0)
+		return -1;
+	strata_db_prepare(*out);
+	return 0;
 }
 
 void strata_db_prepare(struct strata_db *db)

@@ -18,6 +18,7 @@ struct strata_url {
 	bool is_create; /* SQLite mode allows creating the file */
 	bool is_readonly;
 	bool is_read_only_command; /* the command only reads: create nothing */
+	bool is_lock_ahead; /* the lock follows: its session connects beside */
 };
 
 int url_parse(struct strata_url *out, const char *s, struct strata_error *err);

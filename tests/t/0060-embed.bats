@@ -169,12 +169,10 @@ embedded_against_folder() {
 	for_each_driver embedded_against_folder
 }
 
-@test "embed: a lock session opened ahead and lost before the run is opened again" {
-	write_migration 1_a.sql "CREATE TABLE a (id int);"
-	write_migration 2_b.sql "CREATE TABLE b (id int);"
-	strata embed -o migrations.c
-	build_prog migrations.c
-	coproc PROG { ./prog run-ahead "$DATABASE_URL" 2>&1; }
+# lost_lock_session_then_run MODE: ./prog MODE, its lock session ended
+# by the server before the run, which applies 1_a and 2_b anyway.
+lost_lock_session_then_run() {
+	coproc PROG { ./prog "$1" "$DATABASE_URL" 2>&1; }
 	local line lock_pid prog_pid=$PROG_PID
 	read -r -t 30 line <&"${PROG[0]}"
 	assert_equal "$line" prepared
@@ -187,6 +185,17 @@ embedded_against_folder() {
 	assert_equal "$line" "applied 2"
 	wait "$prog_pid"
 	assert_equal "$(psql_db 'SELECT count(*) FROM _sqlx_migrations')" 2
+}
+
+@test "embed: a lock session opened ahead and lost before the run is opened again" {
+	write_migration 1_a.sql "CREATE TABLE a (id int);"
+	write_migration 2_b.sql "CREATE TABLE b (id int);"
+	strata embed -o migrations.c
+	build_prog migrations.c
+	lost_lock_session_then_run run-ahead
+	# connected beside the work's session by strata_db_open_locking()
+	psql_db "DROP TABLE a, b, _sqlx_migrations" >/dev/null
+	lost_lock_session_then_run run-locking
 }
 
 @test "embed: lint reads the embedded files, named as embedded" {

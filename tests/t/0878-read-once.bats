@@ -6,8 +6,8 @@
 # fails; a folder of pairs whose database holds golang-migrate's table is
 # still read in golang-migrate's layout. run, revert and mark-applied
 # open two sessions, the lock's connected ahead, and lock in one
-# statement; a run asks whether its tables exist once, ahead, when they
-# do.
+# statement, its session connected beside the work's; a run asks
+# whether its tables exist once, ahead, when they do.
 
 load lib
 
@@ -138,6 +138,24 @@ sessions_opened() {
 		assert_equal "$(logged "$from" 'to_regclass($1) IS NOT NULL')" 1
 	done
 	assert_equal "$(psql_db 'SELECT count(*) FROM _sqlx_migrations')" 2
+}
+
+@test "run connects the lock's session beside the work's, not after it" {
+	# a round trip of 600 ms: connected after the work's session, the
+	# lock's would start at least that much later
+	relay_start 600
+	new_db
+	local url="postgresql://postgres@127.0.0.1:$RELAY_PORT/$TEST_DB?sslmode=disable&gssencmode=disable"
+	write_migration 1_a.sql "SELECT pg_sleep(2);"
+	strata -d "$url" run >/dev/null 2>&1 &
+	local runner=$! work apart
+	work=$(await_sql "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_sleep(2)%' AND state = 'active' AND pid <> pg_backend_pid()")
+	apart=$(psql_db "SELECT round(abs(extract(epoch FROM l.backend_start - w.backend_start)) * 1000) FROM pg_stat_activity w, pg_stat_activity l WHERE w.pid = $work AND l.datname = w.datname AND l.pid <> w.pid AND l.pid <> pg_backend_pid() AND l.application_name LIKE 'strata%' AND l.application_name <> 'strata monitor'")
+	wait "$runner"
+	echo "# the two sessions started $apart ms apart" >&3
+	assert [ -n "$apart" ]
+	assert [ "$apart" -lt 300 ]
+	assert_equal "$(psql_db 'SELECT count(*) FROM _sqlx_migrations')" 1
 }
 
 # errors_logged: the ERROR lines of the server's log since byte $1

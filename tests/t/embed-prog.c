@@ -6,6 +6,8 @@
  *	embed-prog run|status|check|validate|revert URL
  *	embed-prog run-ahead URL   the lock's session opened ahead; a line
  *	                           read from stdin before the run
+ *	embed-prog run-locking URL the same, opened with the work's session
+ *	                           (strata_db_open_locking())
  *
  * Prints one line per migration or result; exits with the error's code.
  */
@@ -41,13 +43,16 @@ static int load(const struct strata_source *src)
 static int with_db(const char *cmd, struct strata_db *db,
                    const struct strata_source *src, struct strata_error *err)
 {
-	if (!strcmp(cmd, "run") || !strcmp(cmd, "run-ahead")) {
+	if (!strcmp(cmd, "run") || !strcmp(cmd, "run-ahead") ||
+	    !strcmp(cmd, "run-locking")) {
 		struct strata_run_options ro = STRATA_RUN_OPTIONS_INIT;
 		struct strata_run_result res;
 		char line[16];
 
-		if (!strcmp(cmd, "run-ahead")) {
-			strata_db_prepare(db);
+		if (strcmp(cmd, "run")) {
+			/* strata_db_open_locking() prepared it already */
+			if (!strcmp(cmd, "run-ahead"))
+				strata_db_prepare(db);
 			printf("prepared\n");
 			fflush(stdout);
 			if (!fgets(line, sizeof(line), stdin))
@@ -133,7 +138,9 @@ int main(int argc, char **argv)
 		rc = 2;
 	} else {
 		dbo.lock_wait = 60;
-		rc = strata_db_open(&db, argv[2], &dbo, &err);
+		rc = !strcmp(argv[1], "run-locking")
+		             ? strata_db_open_locking(&db, argv[2], &dbo, &err)
+		             : strata_db_open(&db, argv[2], &dbo, &err);
 		if (!rc)
 			rc = with_db(argv[1], db, src, &err);
 	}
