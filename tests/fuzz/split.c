@@ -91,7 +91,7 @@ static void check_script(const struct strata_script *s, const char *sql,
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct strata_error err = STRATA_ERROR_INIT;
-	struct pg_trees trees = { NULL, NULL };
+	struct pg_trees trees = { NULL, NULL, NULL };
 	struct strata_script s;
 	char *sql = xmalloc(size + 1);
 	int rc;
