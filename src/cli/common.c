@@ -460,7 +460,7 @@ int cli_load_source_and_open_db(struct cli *cli, bool is_to_run,
 	}
 	/* the files are read while libpq loads and the server answers */
 	loading = strata_source_load_begin(cli->source, &opts);
-	/* and what the lock needs first, if the load is not done by then */
+	/* and, for a command that locks, what the lock needs first */
 	db_rc = open_db_quiet(cli, db, is_locking, &err);
 	if (strata_source_load_end(src, loading, &src_err) < 0)
 		rc = cli_error(cli, &src_err);
