@@ -71,7 +71,7 @@ static void *pgmem_alloc(void *data, size_t size)
 	if (!b || b->size - b->used < need) {
 		size_t size_of_block = m->next_size;
 
-		if (m->next_size < BLOCK_MAX)
+		if (sizeof(*b) + 2 * m->next_size <= BLOCK_MAX)
 			m->next_size *= 2;
 		b = xmalloc(sizeof(*b) + size_of_block);
 		b->used = 0;
