@@ -291,26 +291,9 @@ done:
  */
 static int open_lock_conn(struct pg_conn *pc, struct strata_error *err)
 {
-	bool is_ahead = pc->lock_pg != NULL;
-
-	if (!is_ahead && open_lock_session(pc, err) < 0)
+	if ((!pc->lock_pg && open_lock_session(pc, err) < 0) ||
+	    read_lock_names(pc, err) < 0)
 		return -1;
-	if (read_lock_names(pc, err) < 0) {
-		/* a session opened ahead and lost since: opened again, once */
-		bool is_lost =
-		        is_ahead && PQstatus(pc->lock_pg) == CONNECTION_BAD;
-
-		pglock_close(pc);
-		if (!is_lost)
-			return -1;
-		strata_error_release(err);
-		if (open_lock_session(pc, err) < 0)
-			return -1;
-		if (read_lock_names(pc, err) < 0) {
-			pglock_close(pc);
-			return -1;
-		}
-	}
 	pc->lock_key =
 	        pc->base.lock_scope
 	                ? lockkey_for_schema(pc->lock_db, pc->base.lock_scope)
@@ -665,6 +648,22 @@ static void sleep_ms(int64_t ms)
 }
 
 /*
+ * Whether the session opened ahead (while the folder was read) was lost
+ * since, the server having ended it: then it is closed, `err` cleared, to
+ * be opened again, once.
+ */
+static bool is_lost_ahead(struct pg_conn *pc, bool *is_opened_ahead,
+                          struct strata_error *err)
+{
+	if (!*is_opened_ahead || PQstatus(pc->lock_pg) != CONNECTION_BAD)
+		return false;
+	*is_opened_ahead = false;
+	pglock_close(pc);
+	strata_error_release(err);
+	return true;
+}
+
+/*
  * design.md, The lock: polls pg_try_advisory_lock, never the blocking
  * pg_advisory_lock, so that a waiter never sits inside a statement (it
  * would hold a snapshot that CREATE INDEX CONCURRENTLY of the holder
@@ -681,22 +680,19 @@ int pglock_lock(struct strata_conn *c, double wait, struct strata_error *err)
 	if (pc->is_locked)
 		return 0;
 	is_opened_ahead = pc->lock_pg != NULL;
-	if (open_lock_conn(pc, err) < 0)
-		return -1;
+	if (open_lock_conn(pc, err) < 0 &&
+	    (!is_lost_ahead(pc, &is_opened_ahead, err) ||
+	     open_lock_conn(pc, err) < 0))
+		goto done;
 	start = text_monotonic_ns();
 	for (;;) {
 		int got = strata_is_cancelled() ? 0 : try_lock(pc, err);
 		int64_t now = text_monotonic_ns(), nap;
 		double waited = (double)(now - start) / 1e9;
 
-		/* a session opened ahead and lost since: opened again, once */
-		if (got < 0 && is_opened_ahead &&
-		    PQstatus(pc->lock_pg) == CONNECTION_BAD) {
-			is_opened_ahead = false;
-			pglock_close(pc);
-			strata_error_release(err);
+		if (got < 0 && is_lost_ahead(pc, &is_opened_ahead, err)) {
 			if (open_lock_conn(pc, err) < 0)
-				return -1;
+				goto done;
 			continue;
 		}
 		if (got < 0)

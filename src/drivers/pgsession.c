@@ -367,8 +367,9 @@ PGconn *pgsession_connect_polled(const char *const *keys,
 		goto fail;
 	while (state != PGRES_POLLING_OK) {
 		struct pollfd pfd = { .fd = PQsocket(pg) };
-		int64_t left = deadline ? deadline - text_monotonic_ns()
-		                        : INT64_C(50000000);
+		/* without a deadline, time is never short */
+		int64_t left =
+		        deadline ? deadline - text_monotonic_ns() : INT64_MAX;
 		int r;
 
 		if (state == PGRES_POLLING_FAILED || pfd.fd < 0 || left <= 0 ||

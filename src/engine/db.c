@@ -295,6 +295,29 @@ int strata_db_open_locking(struct strata_db **out, const char *url,
 	return 0;
 }
 
+/* The table golang-migrate's history would be in (--table, or its own). */
+static int golang_table(struct table_name *out, const struct strata_db *db,
+                        struct strata_error *err)
+{
+	return table_name_parse(out,
+	                        db->table_text
+	                                ? db->table_text
+	                                : history_tool_default_table(
+	                                          STRATA_LAYOUT_GOLANG_MIGRATE),
+	                        err);
+}
+
+bool db_golang_to_ask(struct table_name *out, const struct strata_db *db)
+{
+	return !db->is_layout_bound && db->golang_seen == TABLE_UNASKED &&
+	       golang_table(out, db, NULL) == 0;
+}
+
+void db_golang_seen(struct strata_db *db, bool is_there)
+{
+	db->golang_seen = is_there ? TABLE_THERE : TABLE_MISSING;
+}
+
 void strata_db_prepare(struct strata_db *db)
 {
 	struct table_name t = { 0 };
@@ -309,10 +332,9 @@ void strata_db_prepare(struct strata_db *db)
 	 * asked again under the lock; missing, it is (another run may create
 	 * it meanwhile).
 	 */
-	if (!db->is_layout_bound && db->golang_seen == TABLE_UNASKED &&
-	    db_golang_table(&t, db, NULL) == 0 &&
+	if (db_golang_to_ask(&t, db) &&
 	    db->drv->tables_exist(is_there, db->conn, tables, 2, NULL) == 0) {
-		db->golang_seen = is_there[0] ? TABLE_THERE : TABLE_MISSING;
+		db_golang_seen(db, is_there[0]);
 		db->hist.is_own_seen = is_there[1];
 	}
 	table_name_release(&t);
@@ -344,17 +366,6 @@ static bool is_true(const char *v)
 	return v && (!strcmp(v, "t") || !strcmp(v, "1"));
 }
 
-int db_golang_table(struct table_name *out, const struct strata_db *db,
-                    struct strata_error *err)
-{
-	return table_name_parse(out,
-	                        db->table_text
-	                                ? db->table_text
-	                                : history_tool_default_table(
-	                                          STRATA_LAYOUT_GOLANG_MIGRATE),
-	                        err);
-}
-
 /*
  * Whether the database's history is golang-migrate's, for a folder of
  * .up.sql/.down.sql pairs either tool reads: its table (version, dirty)
@@ -368,7 +379,7 @@ static int find_golang(bool *out, struct strata_db *db,
 	int rc = -1;
 
 	*out = false;
-	if (db_golang_table(&t, db, err) < 0)
+	if (golang_table(&t, db, err) < 0)
 		return -1;
 	/* asked already, most often missing: no question more */
 	if (db->golang_seen == TABLE_MISSING) {

@@ -62,9 +62,14 @@ struct strata_db {
 	struct replicas *replicas;
 };
 
-/* The table golang-migrate's history would be in (--table, or its own). */
-int db_golang_table(struct table_name *out, const struct strata_db *db,
-                    struct strata_error *err);
+/*
+ * Whether a question asked before the folder's layout is bound (status's
+ * first read, strata_db_prepare()) should ask if golang-migrate's table is
+ * there, which binding a folder of pairs asks first: its name in `out`
+ * (release it either way). db_golang_seen() records the answer.
+ */
+bool db_golang_to_ask(struct table_name *out, const struct strata_db *db);
+void db_golang_seen(struct strata_db *db, bool is_there);
 /*
  * The history tables of `src`'s layout (design.md, Layouts): the first
  * source a command brings decides them; another layout later on the same

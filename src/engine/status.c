@@ -178,13 +178,11 @@ static int read_database(struct status_owner *o, struct strata_db *db,
 	}
 	/* read before the folder's layout is known: what binding a folder
 	 * of pairs asks first, asked now too */
-	if (!db->is_layout_bound && db->golang_seen == TABLE_UNASKED &&
-	    db_golang_table(&golang, db, NULL) == 0)
+	if (db_golang_to_ask(&golang, db))
 		by.asked = &golang;
 	rc = history_read_beside(db->conn, &db->hist, &by, &o->h, err);
 	if (rc == 0 && by.asked)
-		db->golang_seen =
-		        by.is_asked_there ? TABLE_THERE : TABLE_MISSING;
+		db_golang_seen(db, by.is_asked_there);
 	/* without the trail the BY column stays empty: not an error */
 	if (with_applied_by && by.rc < 0)
 		o->n_by = 0;
