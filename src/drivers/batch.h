@@ -50,17 +50,27 @@ struct batch_item {
 	 */
 	int64_t lock_ms, statement_ms;
 	bool is_local;
+	/* the caller's own mark (a migration's number in a run of many) */
+	size_t tag;
 };
 
 struct batch {
 	struct batch_item *items;
 	size_t n, alloc;
 	struct arena mem;
+	/*
+	 * Called as the server comes to a BATCH_SCRIPT item (is_end false:
+	 * before its first statement's result is awaited) and once all its
+	 * results are in (is_end true, not after a failure): how a batch of
+	 * many migrations' scripts, sent at once, says which one runs.
+	 */
+	void (*on_script)(void *data, const struct batch_item *it, bool is_end);
+	void *on_script_data;
 };
 
-#define BATCH_INIT                     \
-	{                              \
-		NULL, 0, 0, ARENA_INIT \
+#define BATCH_INIT                                 \
+	{                                          \
+		NULL, 0, 0, ARENA_INIT, NULL, NULL \
 	}
 
 void batch_add_begin(struct batch *b);

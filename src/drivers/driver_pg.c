@@ -224,6 +224,14 @@ const struct strata_driver pgdrv_driver = {
 	        "CAST(pg_catalog.set_config('strata.elapsed_ns', CAST(CAST(extract(epoch FROM pg_catalog.clock_timestamp() - pg_catalog.now()) * 1000000000 AS bigint) AS text), true) AS bigint)",
 	.elapsed_ns_again =
 	        "CAST(pg_catalog.current_setting('strata.elapsed_ns') AS bigint)",
+	/* seconds since the epoch as text: exact, whatever the DateStyle a
+	 * migration sets */
+	.mark_step =
+	        "SELECT pg_catalog.set_config('strata.step_at', CAST(extract(epoch FROM pg_catalog.clock_timestamp()) AS text), true)",
+	.elapsed_since_mark =
+	        "CAST(pg_catalog.set_config('strata.elapsed_ns', CAST(CAST((extract(epoch FROM pg_catalog.clock_timestamp()) - CAST(pg_catalog.current_setting('strata.step_at') AS numeric)) * 1000000000 AS bigint) AS text), true) AS bigint)",
+	.marked_at =
+	        "(TIMESTAMPTZ 'epoch' + CAST(pg_catalog.current_setting('strata.step_at') || ' s' AS interval))",
 	.iso_time =
 	        "to_char(%s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
 	.timestamp_iso = "to_char(CAST(%s AS TIMESTAMPTZ) AT TIME ZONE 'UTC', "

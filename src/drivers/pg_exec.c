@@ -472,10 +472,14 @@ struct sent {
 };
 
 struct pipeline {
+	const struct batch *b;
 	const struct batch_item *items; /* the batch's, for failed_item */
 	struct sent *cmds;
 	size_t n, alloc;
 	size_t n_stmts; /* the migrations' statements among them */
+	/* the script the server is in, its end not yet read (a long one
+	 * spans pipelines) */
+	const struct batch_item *script;
 	struct sbuf sql;
 	bool is_open; /* in pipeline mode */
 };
@@ -691,6 +695,52 @@ static void say_statement(struct pg_conn *pc, const struct sent *c)
 		progress_statement(&pc->base, c->stmt + 1);
 }
 
+/* A script the server comes to: the caller told, the watch and the lock
+ * session's word about what runs begun anew. */
+static void script_begins(struct pg_conn *pc, const struct batch *b,
+                          const struct batch_item *it)
+{
+	if (b->on_script)
+		b->on_script(b->on_script_data, it, false);
+	start_watch(pc);
+	pglock_announce(pc, true);
+}
+
+static void script_ends(const struct batch *b, const struct batch_item *it)
+{
+	if (b->on_script)
+		b->on_script(b->on_script_data, it, true);
+}
+
+/* Whether `c` is its script's last statement. */
+static bool is_last_statement(const struct sent *c)
+{
+	return c->item->kind == BATCH_SCRIPT &&
+	       c->stmt + 1 >= c->item->script->n;
+}
+
+/*
+ * The results of command `at - 1` all read: a script whose last statement
+ * it was has ended; a script whose first statement comes next begins
+ * (`*script`: the one under way, which a long script keeps across
+ * pipelines).
+ */
+static void come_to(struct pg_conn *pc, const struct pipeline *pl, size_t at,
+                    const struct batch_item **script)
+{
+	if (at > 0 && *script && is_last_statement(&pl->cmds[at - 1])) {
+		script_ends(pl->b, *script);
+		*script = NULL;
+	}
+	if (at >= pl->n || pl->cmds[at].item->kind != BATCH_SCRIPT)
+		return;
+	if (*script != pl->cmds[at].item) {
+		*script = pl->cmds[at].item;
+		script_begins(pc, pl->b, *script);
+	}
+	say_statement(pc, &pl->cmds[at]);
+}
+
 /*
  * Ends the pipeline being filled: one Sync, one round trip, its results
  * read. After an error the server skips the rest (PGRES_PIPELINE_ABORTED),
@@ -703,6 +753,7 @@ static int pipeline_sync(struct pg_conn *pc, struct pipeline *pl,
 {
 	PGconn *pg = pc->pg;
 	PGresult *res, *failed = NULL;
+	const struct batch_item *script = pl->script;
 	size_t sent = pl->n, at = 0, failed_at = 0;
 	bool is_synced = false, is_done = false, was_quiet = pc->is_quiet;
 	int64_t t0;
@@ -715,10 +766,12 @@ static int pipeline_sync(struct pg_conn *pc, struct pipeline *pl,
 		is_synced = PQpipelineSync(pg) == 1;
 	t0 = text_monotonic_ns();
 	/* results come in order: a statement runs once the results of the
-	 * commands before it are in (their own results wait for its Flush) */
+	 * commands before it are in (their own results wait for its Flush);
+	 * the first script is told at once, the commands before it (BEGIN,
+	 * SET LOCAL) being quick */
 	for (size_t i = 0; i < sent; i++)
 		if (pl->cmds[i].item->kind == BATCH_SCRIPT) {
-			say_statement(pc, &pl->cmds[i]);
+			come_to(pc, pl, i, &script);
 			break;
 		}
 	while (is_synced) {
@@ -729,9 +782,8 @@ static int pipeline_sync(struct pg_conn *pc, struct pipeline *pl,
 			/* each query's results end with NULL, the Sync's not */
 			if (PQstatus(pg) == CONNECTION_BAD || ++at > sent)
 				break;
-			if (!failed && at < sent && at > 0 &&
-			    pl->cmds[at - 1].item->kind == BATCH_SCRIPT)
-				say_statement(pc, &pl->cmds[at]);
+			if (!failed && !failed_at)
+				come_to(pc, pl, at, &script);
 			continue;
 		}
 		if (PQresultStatus(res) == PGRES_PIPELINE_SYNC) {
@@ -752,6 +804,7 @@ static int pipeline_sync(struct pg_conn *pc, struct pipeline *pl,
 		PQclear(res);
 	}
 	pc->is_quiet = was_quiet;
+	pl->script = failed || failed_at || !is_done ? NULL : script;
 	if (failed_at && failed_at <= sent)
 		pc->base.failed_item =
 		        (size_t)(pl->cmds[failed_at - 1].item - pl->items) + 1;
@@ -841,7 +894,7 @@ int pgexec_batch(struct strata_conn *c, const struct batch *b,
                  struct strata_error *err)
 {
 	struct pg_conn *pc = pg_conn_of(c);
-	struct pipeline pl = { .items = b->items, .sql = SBUF_INIT };
+	struct pipeline pl = { .b = b, .items = b->items, .sql = SBUF_INIT };
 	int rc = 0;
 
 	pc->base.failed_item = 0;
@@ -851,14 +904,14 @@ int pgexec_batch(struct strata_conn *c, const struct batch *b,
 		const struct batch_item *it = &b->items[i];
 		int sent = 0;
 
-		if (it->kind == BATCH_SCRIPT) {
-			start_watch(pc);
-			pglock_announce(pc, true);
-		}
 		if (it->kind == BATCH_SCRIPT && is_alone(it)) {
 			rc = pipeline_sync(pc, &pl, false, err);
+			if (rc == 0)
+				script_begins(pc, b, it);
 			if (rc == 0 && (rc = run_alone(pc, it, err)) < 0)
 				pc->base.failed_item = i + 1;
+			else if (rc == 0)
+				script_ends(b, it);
 			continue;
 		}
 		if (!pl.is_open) {
@@ -885,6 +938,11 @@ int pgexec_batch(struct strata_conn *c, const struct batch *b,
 			sent = send_lock_check(pc, &pl, it);
 			break;
 		case BATCH_SCRIPT:
+			/* the results before it out at once: when they are
+			 * in, the server is at the script (a batch of many
+			 * migrations' scripts says which one runs by them) */
+			if (pl.n && !PQsendFlushRequest(pc->pg))
+				sent = -1;
 			for (size_t k = 0;
 			     k < it->script->n && sent == 0 && rc == 0; k++) {
 				sent = send_stmt(pc, &pl, it, k);

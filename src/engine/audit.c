@@ -279,15 +279,29 @@ void audit_add_to(struct batch *b, struct strata_db *db,
 			  .is_borrowed = true },
 		};
 
-		struct sbuf finish = SBUF_INIT, took = SBUF_INIT;
+		struct sbuf start = SBUF_INIT, finish = SBUF_INIT,
+		            took = SBUF_INIT;
 
-		if (e->elapsed_ns) {
+		/* $8 and $9 stay named: a parameter the statement does not
+		 * use has no type the server can tell */
+		if (e->elapsed_ns && e->started_at_sql) {
+			sbuf_addf(&start,
+			          "coalesce(%s, CAST($8 AS TIMESTAMPTZ))",
+			          e->started_at_sql);
+			sbuf_addf(
+			        &finish,
+			        "coalesce(%s, CAST($9 AS TIMESTAMPTZ)) + (%s) / 1000 * INTERVAL '1 microsecond'",
+			        e->started_at_sql, e->elapsed_ns);
+			sbuf_adds(&took, e->elapsed_ns);
+		} else if (e->elapsed_ns) {
+			sbuf_adds(&start, "$8");
 			sbuf_addf(
 			        &finish,
 			        "CAST($9 AS TIMESTAMPTZ) + (%s) / 1000 * INTERVAL '1 microsecond'",
 			        e->elapsed_ns);
 			sbuf_adds(&took, e->elapsed_ns);
 		} else {
+			sbuf_adds(&start, "$8");
 			sbuf_adds(&finish, "$9");
 			sbuf_adds(&took, "$10");
 		}
@@ -310,9 +324,10 @@ void audit_add_to(struct batch *b, struct strata_db *db,
 		}
 		sbuf_addf(
 		        &sql,
-		        "INSERT INTO %s (action, version, description, checksum, outcome, error, sqlstate, started_at, finished_at, duration_ns, lock_wait_ns, os_user, db_user, host, pid, strata_version, command, git_commit, up_sql, down_sql%s) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, %s, %s, $11, $12, %s, $13, $14, $15, $16, $17, $18, $19%s)",
-		        db->audit.quoted, cols.buf, finish.buf, took.buf,
-		        db->drv->current_user, vals.buf);
+		        "INSERT INTO %s (action, version, description, checksum, outcome, error, sqlstate, started_at, finished_at, duration_ns, lock_wait_ns, os_user, db_user, host, pid, strata_version, command, git_commit, up_sql, down_sql%s) VALUES ($1, $2, $3, $4, $5, $6, $7, %s, %s, %s, $11, $12, %s, $13, $14, $15, $16, $17, $18, $19%s)",
+		        db->audit.quoted, cols.buf, start.buf, finish.buf,
+		        took.buf, db->drv->current_user, vals.buf);
+		sbuf_release(&start);
 		sbuf_release(&finish);
 		sbuf_release(&took);
 		sbuf_release(&cols);

@@ -23,6 +23,10 @@ struct audit_entry {
 	/* the driver's elapsed_ns_again: the duration, and the end after
 	 * the start, as the server timed them for the history's row */
 	const char *elapsed_ns;
+	/* with elapsed_ns: the start on the server's clock (the driver's
+	 * marked_at), for a migration sent before the ones ahead of it ran;
+	 * NULL: started_at_ns */
+	const char *started_at_sql;
 	/* a batch migration's run: the rows it changed, in how many
 	 * batches (columns a trail created before them gains on first use) */
 	bool has_batches;

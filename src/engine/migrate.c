@@ -160,11 +160,42 @@ static int apply_own_txn(struct strata_db *db, const struct plan_step *step,
 	return rc;
 }
 
+/* --single-transaction's steps one at a time, each a round trip, `b`
+ * carrying the rows of the one before (apply_txn()); the step that failed,
+ * or NULL. */
+static const struct plan_step *apply_each(struct strata_db *db, struct batch *b,
+                                          const struct plan *plan,
+                                          int64_t *step_ns, size_t *applied,
+                                          size_t *skipped,
+                                          struct strata_error *err)
+{
+	/* sent with the first step's statements */
+	batch_add_begin(b);
+	for (size_t i = 0; i < plan->n; i++) {
+		bool is_skipped;
+
+		if (apply_txn(db, b, &plan->steps[i], false, &is_skipped, err) <
+		    0)
+			return &plan->steps[i];
+		if (is_skipped) {
+			db_emit_migration(db, STRATA_EVENT_APPLY_SKIP,
+			                  plan->steps[i].m, 0);
+			(*skipped)++;
+		} else {
+			step_ns[i] = db->step_ns;
+			(*applied)++;
+		}
+	}
+	return NULL;
+}
+
 /*
  * --single-transaction: every step in one transaction, committed at the
- * end. A lost lock race (lock timeout, deadlock) rolls back the whole run,
- * which runs again from the first step after a backoff; every attempt but
- * the last probes for its locks, as a migration's do.
+ * end. Sent many steps at a time where the driver pipelines
+ * (single_pipelined.c), else one at a time. A lost lock race (lock timeout,
+ * deadlock) rolls back the whole run, which runs again from the first step
+ * after a backoff; every attempt but the last probes for its locks, as a
+ * migration's do.
  */
 static int apply_all_in_one(struct strata_db *db, const struct plan *plan,
                             struct strata_run_result *res,
@@ -181,23 +212,14 @@ static int apply_all_in_one(struct strata_db *db, const struct plan *plan,
 		const struct plan_step *failed = NULL;
 		size_t applied = 0, skipped = 0;
 
-		/* sent with the first step's statements */
-		batch_add_begin(&b);
 		db->is_lock_probe = attempt <= max;
-		for (size_t i = 0; i < plan->n && !failed; i++) {
-			bool is_skipped;
-
-			if (apply_txn(db, &b, &plan->steps[i], false,
-			              &is_skipped, err) < 0) {
-				failed = &plan->steps[i];
-			} else if (is_skipped) {
-				db_emit_migration(db, STRATA_EVENT_APPLY_SKIP,
-				                  plan->steps[i].m, 0);
-				skipped++;
-			} else {
-				step_ns[i] = db->step_ns;
-				applied++;
-			}
+		if (drv->mark_step) {
+			if (migrate_pipelined(db, plan, false, step_ns, &failed,
+			                      err) == 0)
+				applied = plan->n;
+		} else {
+			failed = apply_each(db, &b, plan, step_ns, &applied,
+			                    &skipped, err);
 		}
 		db->is_lock_probe = false;
 		if (!failed) {

@@ -148,4 +148,16 @@ int batchrun_exec(struct batch_stats *out, struct strata_db *db,
 int batchrun_dry(struct strata_db *db, const struct plan_step *step,
                  struct strata_error *err);
 
+/* single_pipelined.c */
+/*
+ * run's or revert's (is_down) --single-transaction steps, in the
+ * transaction begun here, sent many at a time where the driver pipelines
+ * (its mark_step): each one's server time in step_ns; on failure *failed
+ * is the step, rolled back.
+ */
+int migrate_pipelined(struct strata_db *db, const struct plan *plan,
+                      bool is_down, int64_t *step_ns,
+                      const struct plan_step **failed,
+                      struct strata_error *err);
+
 #endif

@@ -286,9 +286,29 @@ static int revert_in_one(struct strata_db *db, struct batch *b,
 	return 0;
 }
 
+/* The steps one at a time, each a round trip (revert_in_one()); the step
+ * that failed, or NULL. */
+static const struct plan_step *
+revert_each(struct strata_db *db, struct batch *b, const struct plan *plan,
+            int64_t *step_ns, bool *is_skipped, size_t *done,
+            struct strata_error *err)
+{
+	/* sent with the first step's statements */
+	batch_add_begin(b);
+	for (size_t i = 0; i < plan->n; i++) {
+		if (revert_in_one(db, b, &plan->steps[i], &is_skipped[i], err) <
+		    0)
+			return &plan->steps[i];
+		if (!is_skipped[i])
+			step_ns[i] = db->step_ns, (*done)++;
+	}
+	return NULL;
+}
+
 /*
  * --single-transaction: every step in one transaction, committed at the
- * end, as run's (apply_all_in_one()): a lost lock race rolls back the
+ * end, as run's (apply_all_in_one()), many steps at a time where the
+ * driver pipelines: a lost lock race rolls back the
  * whole revert, which runs again from the first step after a backoff,
  * every attempt but the last probing for its locks.
  */
@@ -307,15 +327,14 @@ static int revert_all_in_one(struct strata_db *db, const struct plan *plan,
 		const struct plan_step *failed = NULL;
 		size_t done = 0;
 
-		/* sent with the first step's statements */
-		batch_add_begin(&b);
 		db->is_lock_probe = attempt <= max;
-		for (size_t i = 0; i < plan->n && !failed; i++) {
-			if (revert_in_one(db, &b, &plan->steps[i],
-			                  &is_skipped[i], err) < 0)
-				failed = &plan->steps[i];
-			else if (!is_skipped[i])
-				step_ns[i] = db->step_ns, done++;
+		if (drv->mark_step) {
+			if (migrate_pipelined(db, plan, true, step_ns, &failed,
+			                      err) == 0)
+				done = plan->n;
+		} else {
+			failed = revert_each(db, &b, plan, step_ns, is_skipped,
+			                     &done, err);
 		}
 		db->is_lock_probe = false;
 		if (!failed) {

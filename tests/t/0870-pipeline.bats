@@ -4,6 +4,10 @@
 # pipeline, counted through a TCP relay (bench/relay) that records each
 # connection's round trips; and everything that used to follow from two
 # (the failing statement's place, the rows' times, the lock's fence).
+# run and revert --single-transaction send their migrations many at a
+# time, in round trips that do not grow with them, and still say where a
+# failure was, time each migration on the server and name the one under
+# way.
 
 load lib
 
@@ -124,3 +128,122 @@ CREATE TABLE b2 (id int);"
 	assert_equal "$(psql_db "SELECT count(*) FROM information_schema.columns WHERE table_name = 't' AND column_name = 'c'")" 1
 }
 
+
+@test "pipeline: --single-transaction sends its migrations without waiting for each: its round trips do not grow with them" {
+	relay_start 0
+	many 1 1
+	relay_mark
+	strata -d "$(relay_url)" run --single-transaction
+	local one more
+	one=$(relay_trips)
+	many 2 41
+	relay_mark
+	strata -d "$(relay_url)" run --single-transaction
+	more=$(relay_trips)
+	echo "# 1 migration: $one round trips; 41: $more" >&3
+	assert [ "$((more - one))" -le 2 ]
+	assert_equal "$(psql_db 'SELECT count(*) FROM _sqlx_migrations WHERE success')" 41
+	assert_equal "$(psql_db "SELECT count(*) FROM _strata_audit WHERE action = 'apply' AND outcome = 'success'")" 41
+}
+
+@test "pipeline: --single-transaction: a failure in the third of five names its file and line, stops there, and leaves nothing" {
+	write_migration 1_a.sql "CREATE TABLE a (id int);"
+	write_migration 2_b.sql "CREATE TABLE b (id int);"
+	write_migration 3_c.sql "CREATE TABLE c (id int);
+
+INSERT INTO c VALUES ('not a number');"
+	write_migration 4_d.sql "CREATE TABLE d (id int);"
+	write_migration 5_e.sql "CREATE TABLE e (id int);"
+	run strata run --single-transaction
+	assert_failure
+	assert_output --partial "migrations/3_c.sql:3"
+	assert_output --partial "statement 2"
+	assert_output --partial "not a number"
+	assert_output --partial "nothing was applied"
+	assert_output --partial "Applying 3 c"
+	refute_output --partial "Applying 4 d"
+	refute_output --partial "Applied"
+	assert_equal "$(psql_db 'SELECT count(*) FROM _sqlx_migrations')" 0
+	assert_equal "$(psql_db "SELECT to_regclass('a') IS NULL, to_regclass('d') IS NULL")" "t|t"
+	assert_equal "$(psql_db "SELECT version, outcome, sqlstate FROM _strata_audit")" "3|failure|22P02"
+	# fixed, all five apply
+	write_migration 3_c.sql "CREATE TABLE c (id int);"
+	strata run --single-transaction
+	assert_equal "$(psql_db 'SELECT string_agg(version::text, $$,$$ ORDER BY version) FROM _sqlx_migrations')" "1,2,3,4,5"
+}
+
+@test "pipeline: --single-transaction times each migration on the server, one after the other" {
+	write_migration 1_quick.sql "CREATE TABLE q (id int);"
+	write_migration 2_slow.sql "CREATE TABLE s (id int); SELECT pg_sleep(0.3);"
+	write_migration 3_quick.sql "CREATE TABLE q3 (id int);"
+	write_migration 4_slow.sql "SELECT pg_sleep(0.2);"
+	run strata run --single-transaction
+	assert_success
+	assert_line --regexp "^Applied 1 quick \([0-9.]+ ms\)$"
+	assert_line --regexp "^Applied 2 slow \(3[0-9][0-9]\.[0-9] ms\)$"
+	assert_equal "$(psql_db 'SELECT string_agg((execution_time >= 300000000)::text, $$,$$ ORDER BY version) FROM _sqlx_migrations')" "false,true,false,false"
+	assert_equal "$(psql_db 'SELECT execution_time BETWEEN 200000000 AND 290000000 FROM _sqlx_migrations WHERE version = 4')" t
+	# each one's own time: the slow ones' sleeps are not the quick ones'
+	assert_equal "$(psql_db 'SELECT bool_and(execution_time < 100000000) FROM _sqlx_migrations WHERE version IN (1, 3)')" t
+	# the audit's duration is the history's, each one's start after the
+	# end of the one before, on the server's clock
+	assert_equal "$(psql_db "SELECT bool_and(a.duration_ns = h.execution_time), bool_and(a.finished_at = a.started_at + a.duration_ns / 1000 * interval '1 microsecond') FROM _strata_audit a JOIN _sqlx_migrations h USING (version)")" "t|t"
+	assert_equal "$(psql_db "SELECT bool_and(a.started_at >= b.finished_at - interval '1 microsecond') FROM _strata_audit a JOIN _strata_audit b ON b.version = a.version - 1")" t
+	assert_equal "$(psql_db "SELECT max(finished_at) - min(started_at) >= interval '0.5 s' FROM _strata_audit")" t
+}
+
+@test "pipeline: --single-transaction names the migration under way to the server while it runs" {
+	write_migration 1_first.sql "CREATE TABLE f (id int);"
+	write_migration 2_sleeps.sql "SELECT pg_sleep(2);"
+	write_migration 3_last.sql "CREATE TABLE l (id int);"
+	strata run --single-transaction >"$BATS_TEST_TMPDIR/out" 2>&1 &
+	local job=$! seen=""
+	for _ in {1..60}; do
+		seen=$(psql_db "SELECT application_name FROM pg_stat_activity WHERE application_name LIKE 'strata: %'")
+		[[ -n $seen ]] && break
+		sleep 0.05
+	done
+	wait "$job"
+	assert_equal "$seen" "strata: applying 2 sleeps"
+	assert_equal "$(psql_db 'SELECT count(*) FROM _sqlx_migrations')" 3
+}
+
+@test "pipeline: revert --all --single-transaction sends its downs without waiting for each: its round trips do not grow with them" {
+	local i one more
+	for i in {1..41}; do
+		write_migration "${i}_m$i.up.sql" "CREATE TABLE t$i (id int PRIMARY KEY); CREATE INDEX t${i}_i ON t$i (id);"
+		write_migration "${i}_m$i.down.sql" "DROP INDEX t${i}_i; DROP TABLE t$i;"
+	done
+	strata run
+	relay_start 0
+	relay_mark
+	strata -d "$(relay_url)" revert --single-transaction
+	one=$(relay_trips)
+	relay_mark
+	strata -d "$(relay_url)" revert --all --single-transaction
+	more=$(relay_trips)
+	echo "# 1 revert: $one round trips; 40: $more" >&3
+	assert [ "$((more - one))" -le 2 ]
+	assert_equal "$(psql_db 'SELECT count(*) FROM _sqlx_migrations')" 0
+	assert_equal "$(psql_db "SELECT count(*), bool_and(duration_ns > 0), bool_and(finished_at >= started_at) FROM _strata_audit WHERE action = 'revert' AND outcome = 'success'")" "41|t|t"
+}
+
+@test "pipeline: revert --all --single-transaction: a failed down names its file and line, and nothing is reverted" {
+	local i
+	for i in 1 2 3 4; do
+		write_migration "${i}_m$i.up.sql" "CREATE TABLE t$i (id int);"
+		write_migration "${i}_m$i.down.sql" "DROP TABLE t$i;"
+	done
+	write_migration 2_m2.down.sql "DROP TABLE t2;
+DROP TABLE no_such_table;"
+	strata run
+	run strata revert --all --single-transaction
+	assert_failure
+	assert_output --partial "migrations/2_m2.down.sql:2"
+	assert_output --partial "no_such_table"
+	assert_output --partial "nothing was reverted"
+	refute_output --partial "Reverting 1 m1"
+	assert_equal "$(psql_db 'SELECT string_agg(version::text, $$,$$ ORDER BY version) FROM _sqlx_migrations')" "1,2,3,4"
+	assert_equal "$(psql_db "SELECT to_regclass('t4') IS NOT NULL, to_regclass('t2') IS NOT NULL")" "t|t"
+	assert_equal "$(psql_db "SELECT version, action, outcome, sqlstate FROM _strata_audit WHERE outcome = 'failure'")" "2|revert|failure|42P01"
+}
