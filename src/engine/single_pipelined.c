@@ -39,24 +39,34 @@ struct sent_steps {
 	bool is_showing;     /* its progress started, not stopped */
 };
 
-static void on_script(void *data, const struct batch_item *it, bool is_end)
+static void step_begins(struct sent_steps *s, size_t tag)
 {
-	struct sent_steps *s = data;
-	const struct plan_step *step = &s->plan->steps[it->tag - 1];
+	const struct plan_step *step = &s->plan->steps[tag - 1];
 
-	if (is_end) {
-		progress_stop(s->db, true);
-		s->is_showing = false;
-		return;
-	}
-	s->current = it->tag;
-	s->started_ns[it->tag - 1] = audit_now_ns();
+	s->current = tag;
+	s->started_ns[tag - 1] = audit_now_ns();
 	db_emit_migration(s->db,
 	                  s->is_down ? STRATA_EVENT_REVERT_START
 	                             : STRATA_EVENT_APPLY_START,
 	                  step->m, 0);
 	progress_start(s->db, step, s->is_down);
 	s->is_showing = true;
+}
+
+static void step_ends(struct sent_steps *s)
+{
+	progress_stop(s->db, true);
+	s->is_showing = false;
+}
+
+static void on_script(void *data, const struct batch_item *it, bool is_end)
+{
+	struct sent_steps *s = data;
+
+	if (is_end)
+		step_ends(s);
+	else
+		step_begins(s, it->tag);
 }
 
 /* A step's items, each tagged with its 1-based number: its timeouts, the
@@ -157,6 +167,17 @@ int migrate_pipelined(struct strata_db *db, const struct plan *plan,
 		       (next == first ||
 		        statements + plan->steps[next].script.n <=
 		                CHUNK_STATEMENTS)) {
+			/*
+			 * A script of no statement gives the driver nothing
+			 * to tell: begun and ended here, first of a chunk,
+			 * once the ones before it have run
+			 */
+			if (!plan->steps[next].script.n && next != first)
+				break;
+			if (!plan->steps[next].script.n) {
+				step_begins(&s, next + 1);
+				step_ends(&s);
+			}
 			statements += plan->steps[next].script.n;
 			add_step(&b, db, &plan->steps[next], is_down, next + 1,
 			         &step_ns[next]);

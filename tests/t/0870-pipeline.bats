@@ -247,3 +247,14 @@ DROP TABLE no_such_table;"
 	assert_equal "$(psql_db "SELECT to_regclass('t4') IS NOT NULL, to_regclass('t2') IS NOT NULL")" "t|t"
 	assert_equal "$(psql_db "SELECT version, action, outcome, sqlstate FROM _strata_audit WHERE outcome = 'failure'")" "2|revert|failure|42P01"
 }
+
+@test "pipeline: --single-transaction says each migration as it begins, one of no statement too, in order" {
+	write_migration 1_a.sql "CREATE TABLE a (id int);"
+	write_migration 2_empty.sql "-- nothing to do yet"
+	write_migration 3_c.sql "CREATE TABLE c (id int);"
+	run strata run --single-transaction
+	assert_success
+	assert_equal "$(grep -o 'Applying [0-9] [a-z]*' <<<"$output" | paste -sd,)" "Applying 1 a,Applying 2 empty,Applying 3 c"
+	assert_equal "$(psql_db 'SELECT string_agg(version::text, $$,$$ ORDER BY version) FROM _sqlx_migrations')" "1,2,3"
+	assert_equal "$(psql_db "SELECT count(*) FROM _strata_audit WHERE action = 'apply' AND outcome = 'success'")" 3
+}
