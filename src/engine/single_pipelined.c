@@ -118,11 +118,15 @@ static void step_failed(struct sent_steps *s, const struct batch *b,
 	const struct plan_step *step =
 	        tag ? &s->plan->steps[tag - 1] : &s->plan->steps[0];
 
+	/* the session lost while a script ran, the item not told: that
+	 * script's failure */
+	bool is_script = it ? it->kind == BATCH_SCRIPT : s->is_showing;
+
 	if (s->is_showing)
 		progress_stop(s->db, false);
 	s->is_showing = false;
 	*failed = step;
-	if (!it || it->kind != BATCH_SCRIPT) {
+	if (!is_script || !tag) {
 		s->db->drv->rollback(s->db->conn);
 		return;
 	}
