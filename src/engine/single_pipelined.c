@@ -22,13 +22,14 @@
 #include <stdlib.h>
 
 /*
- * Statements sent before their results are read: libpq keeps each text
- * until its result is in (the driver syncs its pipelines every 10,000
- * statements as well), and a bounded chunk keeps what a failure leaves
- * unsent small.
+ * Steps and statements sent before their results are read: libpq keeps
+ * each text until its result is in, and the chunk's rows are in the
+ * batch. 512 steps a chunk peaked 1.5 MB above one step at a time for
+ * 1,000 migrations; 128 peak as it did, and over a 10 ms network cost
+ * one round trip per 128 migrations, no slower within the noise.
  */
-#define CHUNK_STATEMENTS 4096
-#define CHUNK_STEPS      512
+#define CHUNK_STATEMENTS 1024
+#define CHUNK_STEPS      128
 
 struct sent_steps {
 	struct strata_db *db;

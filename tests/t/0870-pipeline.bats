@@ -258,3 +258,28 @@ DROP TABLE no_such_table;"
 	assert_equal "$(psql_db 'SELECT string_agg(version::text, $$,$$ ORDER BY version) FROM _sqlx_migrations')" "1,2,3"
 	assert_equal "$(psql_db "SELECT count(*) FROM _strata_audit WHERE action = 'apply' AND outcome = 'success'")" 3
 }
+
+@test "pipeline: --single-transaction over several batches: a round trip each, and a failure in a later one leaves nothing of the earlier" {
+	local i one more
+	for i in {1..260}; do
+		write_migration "${i}_t$i.sql" "CREATE TABLE t$i (id int);"
+	done
+	write_migration 250_t250.sql "CREATE TABLE t250 (id int); SELECT 1 / 0;"
+	run strata run --single-transaction
+	assert_failure
+	assert_output --partial "migrations/250_t250.sql:1"
+	assert_output --partial "division by zero"
+	assert_equal "$(psql_db 'SELECT count(*) FROM _sqlx_migrations')" 0
+	assert_equal "$(psql_db "SELECT to_regclass('t1') IS NULL, to_regclass('t249') IS NULL")" "t|t"
+	write_migration 250_t250.sql "CREATE TABLE t250 (id int);"
+	relay_start 0
+	relay_mark
+	strata -d "$(relay_url)" run --single-transaction
+	more=$(relay_trips)
+	echo "# 260 migrations: $more round trips" >&3
+	# connecting, the lock, the history and the commit, and three batches
+	# (the relay counts a batch twice when the server answers its first
+	# statements before the client has sent its last): not one each
+	assert [ "$more" -le 20 ]
+	assert_equal "$(psql_db 'SELECT count(*), count(DISTINCT execution_time) > 1 FROM _sqlx_migrations')" "260|t"
+}
