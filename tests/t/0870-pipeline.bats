@@ -45,20 +45,28 @@ INSERT INTO t$i (id) VALUES (1), (2);"
 	done
 }
 
-@test "pipeline: each transactional migration is one round trip on its session" {
+# trips_of_one_and_more N [RUN-OPTION...]: the round trips of `strata
+# run` over one migration, then over N - 1 more, in $one and $more
+trips_of_one_and_more() {
+	local n=$1
+	shift
 	relay_start 0
 	many 1 1
 	relay_mark
-	strata -d "$(relay_url)" run
-	local one more
+	strata -d "$(relay_url)" run "$@"
 	one=$(relay_trips)
-	many 2 21
+	many 2 "$n"
 	relay_mark
-	strata -d "$(relay_url)" run
+	strata -d "$(relay_url)" run "$@"
 	more=$(relay_trips)
+	echo "# 1 migration: $one round trips; $n: $more" >&3
+}
+
+@test "pipeline: each transactional migration is one round trip on its session" {
+	local one more
+	trips_of_one_and_more 21
 	# the same fixed cost (connect, lock, history) in both runs: the
 	# difference is what 20 migrations more cost
-	echo "# 1 migration: $one round trips; 21: $more" >&3
 	assert [ "$((more - one))" -le 21 ]
 	assert_equal "$(psql_db 'SELECT count(*) FROM _sqlx_migrations WHERE success')" 21
 	assert_equal "$(psql_db "SELECT count(*) FROM _strata_audit WHERE action = 'apply' AND outcome = 'success'")" 21
@@ -130,17 +138,8 @@ CREATE TABLE b2 (id int);"
 
 
 @test "pipeline: --single-transaction sends its migrations without waiting for each: its round trips do not grow with them" {
-	relay_start 0
-	many 1 1
-	relay_mark
-	strata -d "$(relay_url)" run --single-transaction
 	local one more
-	one=$(relay_trips)
-	many 2 41
-	relay_mark
-	strata -d "$(relay_url)" run --single-transaction
-	more=$(relay_trips)
-	echo "# 1 migration: $one round trips; 41: $more" >&3
+	trips_of_one_and_more 41 --single-transaction
 	assert [ "$((more - one))" -le 2 ]
 	assert_equal "$(psql_db 'SELECT count(*) FROM _sqlx_migrations WHERE success')" 41
 	assert_equal "$(psql_db "SELECT count(*) FROM _strata_audit WHERE action = 'apply' AND outcome = 'success'")" 41
