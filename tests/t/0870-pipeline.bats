@@ -62,6 +62,27 @@ trips_of_one_and_more() {
 	echo "# 1 migration: $one round trips; $n: $more" >&3
 }
 
+# trips_of_revert_one_and_more N [REVERT-OPTION...]: N reversible
+# migrations applied, then the round trips of `strata revert` of the
+# newest, then of the N - 1 others (--all), in $one and $more
+trips_of_revert_one_and_more() {
+	local n=$1 i
+	shift
+	for ((i = 1; i <= n; i++)); do
+		write_migration "${i}_m$i.up.sql" "CREATE TABLE t$i (id int PRIMARY KEY); CREATE INDEX t${i}_i ON t$i (id);"
+		write_migration "${i}_m$i.down.sql" "DROP INDEX t${i}_i; DROP TABLE t$i;"
+	done
+	strata run
+	relay_start 0
+	relay_mark
+	strata -d "$(relay_url)" revert "$@"
+	one=$(relay_trips)
+	relay_mark
+	strata -d "$(relay_url)" revert --all "$@"
+	more=$(relay_trips)
+	echo "# 1 revert: $one round trips; $((n - 1)): $more" >&3
+}
+
 @test "pipeline: each transactional migration is one round trip on its session" {
 	local one more
 	trips_of_one_and_more 21
@@ -73,20 +94,8 @@ trips_of_one_and_more() {
 }
 
 @test "pipeline: each transactional revert is one round trip on its session" {
-	local i one more
-	for i in {1..21}; do
-		write_migration "${i}_m$i.up.sql" "CREATE TABLE t$i (id int PRIMARY KEY); CREATE INDEX t${i}_i ON t$i (id);"
-		write_migration "${i}_m$i.down.sql" "DROP INDEX t${i}_i; DROP TABLE t$i;"
-	done
-	strata run
-	relay_start 0
-	relay_mark
-	strata -d "$(relay_url)" revert
-	one=$(relay_trips)
-	relay_mark
-	strata -d "$(relay_url)" revert --all
-	more=$(relay_trips)
-	echo "# 1 revert: $one round trips; 20: $more" >&3
+	local one more
+	trips_of_revert_one_and_more 21
 	assert [ "$((more - one))" -le 20 ]
 	assert_equal "$(psql_db 'SELECT count(*) FROM _sqlx_migrations')" 0
 	assert_equal "$(psql_db "SELECT count(*), bool_and(duration_ns > 0) FROM _strata_audit WHERE action = 'revert' AND outcome = 'success'")" "21|t"
@@ -208,20 +217,8 @@ INSERT INTO c VALUES ('not a number');"
 }
 
 @test "pipeline: revert --all --single-transaction sends its downs without waiting for each: its round trips do not grow with them" {
-	local i one more
-	for i in {1..41}; do
-		write_migration "${i}_m$i.up.sql" "CREATE TABLE t$i (id int PRIMARY KEY); CREATE INDEX t${i}_i ON t$i (id);"
-		write_migration "${i}_m$i.down.sql" "DROP INDEX t${i}_i; DROP TABLE t$i;"
-	done
-	strata run
-	relay_start 0
-	relay_mark
-	strata -d "$(relay_url)" revert --single-transaction
-	one=$(relay_trips)
-	relay_mark
-	strata -d "$(relay_url)" revert --all --single-transaction
-	more=$(relay_trips)
-	echo "# 1 revert: $one round trips; 40: $more" >&3
+	local one more
+	trips_of_revert_one_and_more 41 --single-transaction
 	assert [ "$((more - one))" -le 2 ]
 	assert_equal "$(psql_db 'SELECT count(*) FROM _sqlx_migrations')" 0
 	assert_equal "$(psql_db "SELECT count(*), bool_and(duration_ns > 0), bool_and(finished_at >= started_at) FROM _strata_audit WHERE action = 'revert' AND outcome = 'success'")" "41|t|t"
