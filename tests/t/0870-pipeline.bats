@@ -149,7 +149,10 @@ CREATE TABLE b2 (id int);"
 @test "pipeline: --single-transaction sends its migrations without waiting for each: its round trips do not grow with them" {
 	local one more
 	trips_of_one_and_more 41 --single-transaction
-	assert [ "$((more - one))" -le 2 ]
+	# one a migration sent each on its own (40 more); sent together, the
+	# relay still counts the client's later writes of the batch once the
+	# server has answered its first statements (more on a busy machine)
+	assert [ "$((more - one))" -le 10 ]
 	assert_equal "$(psql_db 'SELECT count(*) FROM _sqlx_migrations WHERE success')" 41
 	assert_equal "$(psql_db "SELECT count(*) FROM _strata_audit WHERE action = 'apply' AND outcome = 'success'")" 41
 }
@@ -219,7 +222,8 @@ INSERT INTO c VALUES ('not a number');"
 @test "pipeline: revert --all --single-transaction sends its downs without waiting for each: its round trips do not grow with them" {
 	local one more
 	trips_of_revert_one_and_more 41 --single-transaction
-	assert [ "$((more - one))" -le 2 ]
+	# as a run's (above): not one a migration
+	assert [ "$((more - one))" -le 10 ]
 	assert_equal "$(psql_db 'SELECT count(*) FROM _sqlx_migrations')" 0
 	assert_equal "$(psql_db "SELECT count(*), bool_and(duration_ns > 0), bool_and(finished_at >= started_at) FROM _strata_audit WHERE action = 'revert' AND outcome = 'success'")" "41|t|t"
 }
