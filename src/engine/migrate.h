@@ -71,6 +71,16 @@ int step_commit_all(struct strata_db *db, struct batch *b,
 int step_exec_txn(struct strata_db *db, struct batch *b,
                   const struct plan_step *step, bool is_down,
                   int64_t started_at_ns, struct strata_error *err);
+/*
+ * A step's history change and audit row, timed by the server: `elapsed`,
+ * the driver's expression of the nanoseconds it took (read back into
+ * *recorded), the audit row started at `started_sql` (the server's clock)
+ * or else at `started_at_ns`.
+ */
+void step_add_timed_rows(struct batch *b, struct strata_db *db,
+                         const struct plan_step *step, bool is_down,
+                         const char *elapsed, const char *started_sql,
+                         int64_t started_at_ns, int64_t *recorded);
 /* `e` filled for step's `action` ("apply", "revert"), a success. */
 void step_audit(struct audit_entry *e, struct strata_db *db, const char *action,
                 const struct plan_step *step, int64_t started_at_ns);

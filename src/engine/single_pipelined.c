@@ -13,7 +13,6 @@
  */
 #include "engine/migrate.h"
 #include "util/xalloc.h"
-#include "util/sbuf.h"
 #include "util/cancel.h"
 #include "drivers/batch.h"
 #include "drivers/driver.h"
@@ -77,32 +76,13 @@ static void add_step(struct batch *b, struct strata_db *db,
                      const struct plan_step *step, bool is_down, size_t tag,
                      int64_t *recorded)
 {
-	const struct strata_driver *drv = db->drv;
 	size_t first = b->n;
-	struct audit_entry e;
 
 	step_add_timeouts(b, db, step, true);
-	batch_add_sql(b, drv->mark_step, 0, NULL);
+	batch_add_sql(b, db->drv->mark_step, 0, NULL);
 	batch_add_script(b, &step->script, false);
-	if (!is_down) {
-		history_add_insert_timed(b, &db->hist, step->m,
-		                         drv->elapsed_since_mark, recorded);
-	} else {
-		struct sbuf sql = SBUF_INIT;
-
-		sbuf_addf(&sql, "SELECT %s", drv->elapsed_since_mark);
-		batch_add_sql(b, sql.buf, 0, NULL);
-		batch_return_int(b, recorded);
-		sbuf_release(&sql);
-		history_add_delete(b, &db->hist, step->m->version,
-		                   step->m->version_text);
-	}
-	step_audit(&e, db, is_down ? "revert" : "apply", step, audit_now_ns());
-	if (is_down)
-		e.up_sql = NULL;
-	e.elapsed_ns = drv->elapsed_ns_again;
-	e.started_at_sql = drv->marked_at;
-	audit_add_to(b, db, &e);
+	step_add_timed_rows(b, db, step, is_down, db->drv->elapsed_since_mark,
+	                    db->drv->marked_at, audit_now_ns(), recorded);
 	for (size_t i = first; i < b->n; i++)
 		b->items[i].tag = tag;
 }

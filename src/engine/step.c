@@ -177,27 +177,22 @@ int step_commit_all(struct strata_db *db, struct batch *b,
 	return 0;
 }
 
-int step_exec_txn(struct strata_db *db, struct batch *b,
-                  const struct plan_step *step, bool is_down,
-                  int64_t started_at_ns, struct strata_error *err)
+void step_add_timed_rows(struct batch *b, struct strata_db *db,
+                         const struct plan_step *step, bool is_down,
+                         const char *elapsed, const char *started_sql,
+                         int64_t started_at_ns, int64_t *recorded)
 {
-	const struct strata_driver *drv = db->drv;
 	struct audit_entry e;
-	int64_t t0 = text_monotonic_ns(), recorded = -1;
-	size_t script = b->n;
-	int rc;
 
-	batch_add_script(b, &step->script, false);
-	/* the time printed is the one recorded: the server's */
 	if (!is_down) {
-		history_add_insert_timed(b, &db->hist, step->m, drv->elapsed_ns,
-		                         &recorded);
+		history_add_insert_timed(b, &db->hist, step->m, elapsed,
+		                         recorded);
 	} else {
 		struct sbuf sql = SBUF_INIT;
 
-		sbuf_addf(&sql, "SELECT %s", drv->elapsed_ns);
+		sbuf_addf(&sql, "SELECT %s", elapsed);
 		batch_add_sql(b, sql.buf, 0, NULL);
-		batch_return_int(b, &recorded);
+		batch_return_int(b, recorded);
 		sbuf_release(&sql);
 		history_add_delete(b, &db->hist, step->m->version,
 		                   step->m->version_text);
@@ -205,8 +200,24 @@ int step_exec_txn(struct strata_db *db, struct batch *b,
 	step_audit(&e, db, is_down ? "revert" : "apply", step, started_at_ns);
 	if (is_down)
 		e.up_sql = NULL;
-	e.elapsed_ns = drv->elapsed_ns_again;
+	e.elapsed_ns = db->drv->elapsed_ns_again;
+	e.started_at_sql = started_sql;
 	audit_add_to(b, db, &e);
+}
+
+int step_exec_txn(struct strata_db *db, struct batch *b,
+                  const struct plan_step *step, bool is_down,
+                  int64_t started_at_ns, struct strata_error *err)
+{
+	const struct strata_driver *drv = db->drv;
+	int64_t t0 = text_monotonic_ns(), recorded = -1;
+	size_t script = b->n;
+	int rc;
+
+	batch_add_script(b, &step->script, false);
+	/* the time printed is the one recorded: the server's */
+	step_add_timed_rows(b, db, step, is_down, drv->elapsed_ns, NULL,
+	                    started_at_ns, &recorded);
 	batch_add_lock_check(b);
 	batch_add_commit(b);
 	if (step_check_lock(db, err) < 0) {
