@@ -47,29 +47,71 @@ static void iso_time(char buf[static 64], int64_t ns)
 
 /*
  * The commit of the source's git work tree, from git itself; NULL outside
- * a work tree or without git.
+ * a work tree or without git. git runs while the command goes on
+ * (audit_look_up_git()): the first row waits for it, if it must.
  */
-static char *git_head(const char *dir)
+struct git_lookup {
+	char *dir;
+	const char *argv[8];
+	struct child c;
+	struct child_bg *bg;
+};
+
+void audit_look_up_git(struct strata_db *db, const char *dir)
 {
-	const char *argv[] = { "git",      "-C", dir,    "rev-parse",
-		               "--verify", "-q", "HEAD", NULL };
-	struct child c = CHILD_INIT;
-	char *head = NULL;
+	struct git_lookup *g;
 
-	c.argv = argv;
-	c.is_path_search = true;
-	c.max_output = 256;
-	if (child_run(&c, NULL) == 0 && child_succeeded(&c)) {
-		size_t len = c.out.len;
+	if (db->git || db->has_git_lookup || db->opts.is_no_git || !dir)
+		return;
+	g = xcalloc(1, sizeof(*g));
+	g->dir = xstrdup(dir);
+	g->argv[0] = "git";
+	g->argv[1] = "-C";
+	g->argv[2] = g->dir;
+	g->argv[3] = "rev-parse";
+	g->argv[4] = "--verify";
+	g->argv[5] = "-q";
+	g->argv[6] = "HEAD";
+	g->c = (struct child)CHILD_INIT;
+	g->c.argv = g->argv;
+	g->c.is_path_search = true;
+	g->c.max_output = 256;
+	if (child_start(&g->bg, &g->c, NULL) < 0) {
+		child_release(&g->c);
+		free(g->dir);
+		free(g);
+		return;
+	}
+	db->git = g;
+}
 
-		while (len && (c.out.buf[len - 1] == '\n' ||
-		               c.out.buf[len - 1] == '\r'))
+static void git_lookup_end(struct strata_db *db, bool is_wanted)
+{
+	struct git_lookup *g = db->git;
+
+	if (!g)
+		return;
+	db->git = NULL;
+	if (!is_wanted)
+		child_stop(g->bg);
+	if (child_finish(g->bg, NULL) == 0 && child_succeeded(&g->c) &&
+	    is_wanted) {
+		size_t len = g->c.out.len;
+
+		while (len && (g->c.out.buf[len - 1] == '\n' ||
+		               g->c.out.buf[len - 1] == '\r'))
 			len--;
 		if (len >= 40)
-			head = xstrndup(c.out.buf, len);
+			db->git_commit = xstrndup(g->c.out.buf, len);
 	}
-	child_release(&c);
-	return head;
+	child_release(&g->c);
+	free(g->dir);
+	free(g);
+}
+
+void audit_forget_git(struct strata_db *db)
+{
+	git_lookup_end(db, false);
 }
 
 /* The process's user, host and pid, kept on `db` for the rows after. */
@@ -166,6 +208,17 @@ static void audit_add_version_text(struct strata_db *db)
 	sbuf_release(&sql);
 }
 
+void audit_ddl(struct sbuf *sql, const struct strata_db *db)
+{
+	sbuf_addf(sql, db->drv->audit_ddl, db->audit.quoted);
+}
+
+void audit_created(struct strata_db *db)
+{
+	db->has_audit = true;
+	db->has_version_text = true; /* audit_ddl() has it */
+}
+
 int audit_ensure(struct strata_db *db, struct strata_error *err)
 {
 	struct sbuf sql = SBUF_INIT;
@@ -173,7 +226,14 @@ int audit_ensure(struct strata_db *db, struct strata_error *err)
 
 	if (db->has_audit)
 		return 0;
-	sbuf_addf(&sql, db->drv->audit_ddl, db->audit.quoted);
+	/* seen ahead, version_text with it: nothing to send */
+	if (db->audit_seen == TABLE_THERE) {
+		db->has_audit = true;
+		if (!db->has_version_text)
+			audit_add_version_text(db);
+		return 0;
+	}
+	audit_ddl(&sql, db);
 	rc = db->drv->exec(db->conn, sql.buf, err);
 	if (rc < 0 && db->drv->create_failed &&
 	    db->drv->create_failed(db->conn, &db->audit, "audit table", err) ==
@@ -225,7 +285,10 @@ void audit_add_to(struct batch *b, struct strata_db *db,
 	const char *version_text = e->version_text;
 
 	if (e->source_dir && !db->has_git_lookup && !db->opts.is_no_git) {
-		db->git_commit = git_head(e->source_dir);
+		if (db->git && strcmp(db->git->dir, e->source_dir))
+			audit_forget_git(db);
+		audit_look_up_git(db, e->source_dir);
+		git_lookup_end(db, true);
 		db->has_git_lookup = true;
 	}
 	iso_time(started, begun);

@@ -38,6 +38,14 @@ struct audit_entry {
 
 /* Creates the audit table when missing, or adds its version_text. */
 int audit_ensure(struct strata_db *db, struct strata_error *err);
+/* Its CREATE TABLE IF NOT EXISTS; audit_created() once it has run. */
+void audit_ddl(struct sbuf *sql, const struct strata_db *db);
+void audit_created(struct strata_db *db);
+/* git's commit of the source folder `dir` asked for now, in the
+ * background, for the rows to come (NULL: no folder, nothing asked);
+ * audit_forget_git() drops an answer no row took. */
+void audit_look_up_git(struct strata_db *db, const char *dir);
+void audit_forget_git(struct strata_db *db);
 /* The audit table's rows_changed and batches, added when missing: a
  * trail created by an older strata lacks them. */
 int audit_add_batch_columns(struct strata_db *db, struct strata_error *err);

@@ -318,11 +318,51 @@ void db_golang_seen(struct strata_db *db, bool is_there)
 	db->golang_seen = is_there ? TABLE_THERE : TABLE_MISSING;
 }
 
+/* A boolean as either dialect returns it: PostgreSQL's t, SQLite's 1. */
+static bool is_true(const char *v)
+{
+	return v && (!strcmp(v, "t") || !strcmp(v, "1"));
+}
+
+/*
+ * On PostgreSQL, in one statement: golang-migrate's table (when `golang`
+ * names it), the history's, the trail's and whether the trail has
+ * version_text. A run on a database that has both tables then sends no
+ * DDL and asks nothing more of them (audit_ensure()).
+ */
+static void ask_tables_ahead(struct strata_db *db,
+                             const struct table_name *golang)
+{
+	static const char sql[] =
+	        "SELECT pg_catalog.to_regclass($1) IS NOT NULL, pg_catalog.to_regclass($2) IS NOT NULL, pg_catalog.to_regclass($3) IS NOT NULL, EXISTS (SELECT FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass($3) AND attname = 'version_text' AND NOT attisdropped)";
+	const struct db_value v[] = {
+		DBV_TEXT(golang ? golang->quoted : NULL),
+		DBV_TEXT(db->hist.own.quoted),
+		DBV_TEXT(db->audit.quoted),
+	};
+	struct db_rows rows = { 0 };
+	bool is_there[4];
+
+	if (db->drv->query(db->conn, sql, ARRAY_SIZE(v), v, &rows, NULL) < 0 ||
+	    rows.n_rows != 1 || rows.n_cols != 4)
+		goto done;
+	for (size_t i = 0; i < 4; i++)
+		is_there[i] = is_true(db_rows_get(&rows, 0, i));
+	if (golang)
+		db_golang_seen(db, is_there[0]);
+	db->hist.is_own_seen = is_there[1];
+	db->audit_seen = is_there[2] ? TABLE_THERE : TABLE_MISSING;
+	db->has_version_text = is_there[3];
+done:
+	db_rows_release(&rows);
+}
+
 void strata_db_prepare(struct strata_db *db)
 {
 	struct table_name t = { 0 };
 	const struct table_name *tables[] = { &t, &db->hist.own };
 	bool is_there[2];
+	bool is_golang_asked = db_golang_to_ask(&t, db);
 
 	if (db->drv->prepare_lock)
 		db->drv->prepare_lock(db->conn);
@@ -332,8 +372,11 @@ void strata_db_prepare(struct strata_db *db)
 	 * asked again under the lock; missing, it is (another run may create
 	 * it meanwhile).
 	 */
-	if (db_golang_to_ask(&t, db) &&
-	    db->drv->tables_exist(is_there, db->conn, tables, 2, NULL) == 0) {
+	if (db->drv->caps & DRV_PG_SQL)
+		ask_tables_ahead(db, is_golang_asked ? &t : NULL);
+	else if (is_golang_asked &&
+	         db->drv->tables_exist(is_there, db->conn, tables, 2, NULL) ==
+	                 0) {
 		db_golang_seen(db, is_there[0]);
 		db->hist.is_own_seen = is_there[1];
 	}
@@ -353,17 +396,12 @@ void strata_db_close(struct strata_db *db)
 	free(db->schema);
 	table_name_release(&db->audit);
 	free(db->command);
+	audit_forget_git(db);
 	free(db->git_commit);
 	free(db->os_user);
 	free(db->host);
 	free(db->step_note);
 	free(db);
-}
-
-/* A boolean as either dialect returns it: PostgreSQL's t, SQLite's 1. */
-static bool is_true(const char *v)
-{
-	return v && (!strcmp(v, "t") || !strcmp(v, "1"));
 }
 
 /*

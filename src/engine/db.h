@@ -23,12 +23,16 @@ struct strata_db {
 	char *command;    /* opts.command, owned */
 	char *git_commit; /* of the source, once looked up */
 	bool has_git_lookup;
+	struct git_lookup *git; /* git asked, not yet answered (audit.c) */
 	/* the audit rows' os_user, host and pid, looked up once: the user's
 	 * lookup reads /etc/passwd, which a run of many migrations felt */
 	char *os_user, *host;
 	int64_t pid;
 	bool has_identity;
-	bool has_audit;       /* the audit table is known to exist */
+	bool has_audit; /* the audit table is known to exist */
+	/* the audit table, asked about ahead (strata_db_prepare()): strata
+	 * never drops it, so one seen there is there under the lock */
+	enum table_seen audit_seen;
 	bool is_layout_bound; /* by the first source: db_bind_layout() */
 	/* golang-migrate's table, asked about before the layout is bound
 	 * (status's first read, strata_db_prepare()): what binding a folder

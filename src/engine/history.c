@@ -137,20 +137,29 @@ const struct history_row *history_find(const struct history *h, int64_t version)
 
 /* ---- the table ---------------------------------------------------------- */
 
+void history_ddl(struct sbuf *sql, const struct strata_driver *drv,
+                 const struct history_tables *ht)
+{
+	struct sbuf name = SBUF_INIT;
+
+	if (drv->ddl_name)
+		drv->ddl_name(&name, &ht->own);
+	else
+		sbuf_adds(&name, ht->own.quoted);
+	sbuf_addf(sql, drv->history_ddl, name.buf);
+	sbuf_release(&name);
+}
+
 int history_ensure(struct strata_conn *c, const struct history_tables *ht,
                    struct strata_error *err)
 {
 	const struct strata_driver *drv = c->drv;
-	struct sbuf sql = SBUF_INIT, name = SBUF_INIT, fix = SBUF_INIT;
+	struct sbuf sql = SBUF_INIT, fix = SBUF_INIT;
 	int rc;
 
 	const struct table_name *table = &ht->own;
 
-	if (drv->ddl_name)
-		drv->ddl_name(&name, table);
-	else
-		sbuf_adds(&name, table->quoted);
-	sbuf_addf(&sql, drv->history_ddl, name.buf);
+	history_ddl(&sql, drv, ht);
 	rc = drv->exec(c, sql.buf, err);
 	if (rc < 0 && drv->create_failed &&
 	    drv->create_failed(c, table, "history table", err) == 0)
@@ -174,7 +183,6 @@ int history_ensure(struct strata_conn *c, const struct history_tables *ht,
 		strata_error_reason(err, STRATA_REASON_HISTORY_TABLE, -1);
 	}
 	sbuf_release(&fix);
-	sbuf_release(&name);
 	sbuf_release(&sql);
 	return rc;
 }

@@ -76,7 +76,10 @@ bool history_has_tool(const struct history_tables *ht);
 const struct history_row *history_find(const struct history *h,
                                        int64_t version);
 
-/* CREATE TABLE IF NOT EXISTS in the driver's sqlx form. */
+/* CREATE TABLE IF NOT EXISTS in the driver's sqlx form: the statement,
+ * and running it. */
+void history_ddl(struct sbuf *sql, const struct strata_driver *drv,
+                 const struct history_tables *ht);
 int history_ensure(struct strata_conn *c, const struct history_tables *ht,
                    struct strata_error *err);
 /* Every row, ascending; a missing table is no error: !out->has_table

@@ -433,7 +433,9 @@ static int ensure_tables(struct strata_db *db, const struct strata_source *src,
 	 * step since committed its row in it */
 	if (h->has_table && db->has_kept && db->has_audit)
 		return 0;
-	return step_ensure_tables(db, err);
+	/* the commit for the audit rows, asked of git while the run goes on */
+	audit_look_up_git(db, db->source_dir);
+	return step_ensure_tables(db, h->has_table, err);
 }
 
 /* Applies what is pending up to the order key `*upto_key`, or when it is

@@ -32,8 +32,10 @@ int step_check_failed(const struct history *h, const struct strata_source *src,
 /* Takes the lock, creates the tables (is_create), then reads the history. */
 int step_lock_and_read(struct strata_db *db, struct history *h, bool is_create,
                        struct strata_error *err);
-/* The history and audit tables, created when missing. */
-int step_ensure_tables(struct strata_db *db, struct strata_error *err);
+/* The history and audit tables, created when missing: the history's
+ * only when the read under the lock did not find it (is_history_there). */
+int step_ensure_tables(struct strata_db *db, bool is_history_there,
+                       struct strata_error *err);
 /* The kept history (db->is_history_kept) after a transactional step of
  * `m` committed: its row added, or taken out for a revert. */
 void step_kept_applied(struct strata_db *db, const struct strata_migration *m);

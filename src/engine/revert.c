@@ -399,6 +399,9 @@ int strata_migrate_revert(size_t *out_reverted, struct strata_db *db,
 	    step_lock_and_read(db, &h, false, err) < 0 ||
 	    step_check_failed(&h, src, err) < 0)
 		goto done;
+	/* the commit for the audit rows, asked of git meanwhile */
+	if (h.n && !opts->is_dry_run)
+		audit_look_up_git(db, db->source_dir);
 	if (h.has_table && audit_ensure(db, err) < 0)
 		goto done;
 	int64_t target_key =

@@ -54,7 +54,7 @@ int step_lock_and_read(struct strata_db *db, struct history *h, bool is_create,
 		}
 		return -1;
 	}
-	if (is_create && step_ensure_tables(db, err) < 0)
+	if (is_create && step_ensure_tables(db, false, err) < 0)
 		return -1;
 	/* kept since it was read under the lock, which was never let go */
 	if (db->has_kept) {
@@ -92,8 +92,40 @@ void step_forget_history(struct strata_db *db)
 	db->has_kept = false;
 }
 
-int step_ensure_tables(struct strata_db *db, struct strata_error *err)
+/*
+ * Both tables missing on PostgreSQL: created in one statement, one round
+ * trip and one commit. Any failure is left to the statements one by one,
+ * which say what failed and what to do (nothing of this one committed).
+ */
+static bool create_both(struct strata_db *db)
 {
+	struct sbuf sql = SBUF_INIT;
+	struct strata_error ignored = STRATA_ERROR_INIT;
+	bool is_done;
+
+	history_ddl(&sql, db->drv, &db->hist);
+	sbuf_adds(&sql, sql.len && sql.buf[sql.len - 1] == ';' ? "\n" : ";\n");
+	audit_ddl(&sql, db);
+	is_done = db->drv->exec(db->conn, sql.buf, &ignored) == 0;
+	if (is_done)
+		audit_created(db);
+	strata_error_release(&ignored);
+	sbuf_release(&sql);
+	return is_done;
+}
+
+int step_ensure_tables(struct strata_db *db, bool is_history_there,
+                       struct strata_error *err)
+{
+	bool has_tool = history_has_tool(&db->hist);
+
+	/* strata never drops its tables: one seen is there */
+	if (is_history_there && !has_tool)
+		return audit_ensure(db, err);
+	if (!is_history_there && !has_tool && !db->has_audit &&
+	    db->audit_seen == TABLE_MISSING && (db->drv->caps & DRV_PG_SQL) &&
+	    create_both(db))
+		return 0;
 	if (history_ensure(db->conn, &db->hist, err) < 0 ||
 	    audit_ensure(db, err) < 0)
 		return -1;

@@ -7,7 +7,8 @@
 # still read in golang-migrate's layout. run, revert and mark-applied
 # open two sessions, the lock's connected ahead, and lock in one
 # statement, its session connected beside the work's; a run asks
-# whether its tables exist once, ahead, when they do.
+# whether its tables exist once, ahead, when they do, creates both in
+# one statement when they do not, and sends no DDL when they are there.
 
 load lib
 
@@ -138,6 +139,34 @@ sessions_opened() {
 		assert_equal "$(logged "$from" 'to_regclass($1) IS NOT NULL')" 1
 	done
 	assert_equal "$(psql_db 'SELECT count(*) FROM _sqlx_migrations')" 2
+}
+
+@test "a run creates its two tables in one statement, and sends no DDL and no question of the trail once they are there" {
+	new_db
+	write_migration 1_a.sql "CREATE TABLE a (id int);"
+	local from
+	# fresh: one statement (its second CREATE on a line of its own in
+	# the log), one commit, and version_text not asked of a trail it made
+	from=$(log_from)
+	PGOPTIONS="-c log_statement=all" run strata run
+	assert_success
+	assert_equal "$(logged "$from" 'CREATE TABLE IF NOT EXISTS')" 1
+	assert_equal "$(logged "$from" 'SELECT count(*) FROM pg_catalog.pg_attribute')" 0
+	# both there, seen ahead: nothing sent for them under the lock
+	write_migration 2_b.sql "CREATE TABLE b (id int);"
+	from=$(log_from)
+	PGOPTIONS="-c log_statement=all" run strata run
+	assert_success
+	assert_output --partial "Applied 1 migration"
+	assert_equal "$(logged "$from" 'CREATE TABLE IF NOT EXISTS')" 0
+	assert_equal "$(logged "$from" 'SELECT count(*) FROM pg_catalog.pg_attribute')" 0
+	assert_equal "$(psql_db "SELECT string_agg(version_text, ',' ORDER BY id) FROM _strata_audit WHERE action = 'apply'")" "1,2"
+	# a trail an older strata made, without version_text: the run adds it
+	psql_db "ALTER TABLE _strata_audit DROP COLUMN version_text"
+	write_migration 3_c.sql "CREATE TABLE c (id int);"
+	run strata run
+	assert_success
+	assert_equal "$(psql_db "SELECT version_text FROM _strata_audit WHERE action = 'apply' AND version = 3")" 3
 }
 
 @test "run connects the lock's session beside the work's, not after it" {
