@@ -65,6 +65,13 @@ void batch_add_sql(struct batch *b, const char *sql, size_t n,
 	}
 }
 
+void batch_mark_recurring(struct batch *b)
+{
+	if (!b->n || b->items[b->n - 1].kind != BATCH_SQL)
+		BUG("no statement to mark");
+	b->items[b->n - 1].is_recurring = true;
+}
+
 void batch_expect_row(struct batch *b, const char *fmt, ...)
 {
 	struct sbuf sb = SBUF_INIT;

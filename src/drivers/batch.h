@@ -38,6 +38,9 @@ struct batch_item {
 	/* BATCH_SQL: when set, its first row's first column (an integer)
 	 * is read into it */
 	int64_t *out_int;
+	/* BATCH_SQL: sent again and again, without parameters: prepared
+	 * once on the session (parsed and analysed once) */
+	bool is_recurring;
 	/* BATCH_SCRIPT: borrowed; each statement alone, its own simple
 	 * query, with is_one_per_call (outside a transaction) */
 	const struct strata_script *script;
@@ -83,6 +86,8 @@ void batch_add_timeouts(struct batch *b, int64_t lock_ms, int64_t statement_ms,
  */
 void batch_add_sql(struct batch *b, const char *sql, size_t n,
                    const struct db_value *params);
+/* The last item (BATCH_SQL) recurs: see is_recurring. */
+void batch_mark_recurring(struct batch *b);
 /* The last item (BATCH_SQL) must return a row, else fails with `msg`. */
 void batch_expect_row(struct batch *b, const char *fmt, ...)
         STRATA_PRINTF(2, 3);

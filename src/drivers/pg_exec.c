@@ -559,8 +559,9 @@ static bool prepared_name(struct pg_conn *pc, struct pipeline *pl,
 	struct sbuf key = SBUF_INIT;
 	uintptr_t id;
 
-	/* texts that recur: with parameters, or the time a revert reads */
-	if (!it->n && !it->out_int)
+	/* texts that recur: with parameters, the time a revert reads, or
+	 * marked so */
+	if (!it->n && !it->out_int && !it->is_recurring)
 		return false;
 	/* the types are part of the statement: NULL, text, bigint, bytea */
 	for (size_t i = 0; i < it->n; i++) {

@@ -80,6 +80,7 @@ static void add_step(struct batch *b, struct strata_db *db,
 
 	step_add_timeouts(b, db, step, true);
 	batch_add_sql(b, db->drv->mark_step, 0, NULL);
+	batch_mark_recurring(b);
 	batch_add_script(b, &step->script, false);
 	step_add_timed_rows(b, db, step, is_down, db->drv->elapsed_since_mark,
 	                    db->drv->marked_at, audit_now_ns(), recorded);

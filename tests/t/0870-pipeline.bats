@@ -203,6 +203,19 @@ INSERT INTO c VALUES ('not a number');"
 	assert_equal "$(psql_db "SELECT max(finished_at) - min(started_at) >= interval '0.5 s' FROM _strata_audit")" t
 }
 
+@test "pipeline: --single-transaction parses its mark once, a prepared statement run for each migration" {
+	write_migration 1_a.sql "CREATE TABLE a (id int);"
+	write_migration 2_b.sql "CREATE TABLE b (id int);"
+	write_migration 3_c.sql "CREATE TABLE c (id int);"
+	local from
+	from=$(log_from)
+	PGOPTIONS="-c log_statement=all" run strata run --single-transaction
+	assert_success
+	assert_equal "$(logged "$from" "execute strata_")" 9
+	assert_equal "$(tail -c +"$from" "$STRATA_TEST_CLUSTER_DIR/server.log" | grep -c "execute strata_[0-9]*: SELECT pg_catalog.set_config('strata.step_at'")" 3
+	assert_equal "$(logged "$from" "set_config('strata.step_at'")" 3
+}
+
 @test "pipeline: --single-transaction names the migration under way to the server while it runs" {
 	write_migration 1_first.sql "CREATE TABLE f (id int);"
 	write_migration 2_sleeps.sql "SELECT pg_sleep(2);"
