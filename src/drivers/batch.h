@@ -69,11 +69,15 @@ struct batch {
 	 */
 	void (*on_script)(void *data, const struct batch_item *it, bool is_end);
 	void *on_script_data;
+	/* Called with on_script_data as each BATCH_COMMIT's result is in, a
+	 * commit (not a rollback): a batch of many transactions says which
+	 * ones are committed as they are. */
+	void (*on_commit)(void *data, const struct batch_item *it);
 };
 
-#define BATCH_INIT                                 \
-	{                                          \
-		NULL, 0, 0, ARENA_INIT, NULL, NULL \
+#define BATCH_INIT                                       \
+	{                                                \
+		NULL, 0, 0, ARENA_INIT, NULL, NULL, NULL \
 	}
 
 void batch_add_begin(struct batch *b);

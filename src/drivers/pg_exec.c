@@ -802,6 +802,11 @@ static int pipeline_sync(struct pg_conn *pc, struct pipeline *pl,
 		if (!failed && !failed_at && at < sent &&
 		    check_result(&pl->cmds[at], res, err) < 0)
 			failed_at = at + 1;
+		else if (!failed && !failed_at && at < sent &&
+		         pl->cmds[at].item->kind == BATCH_COMMIT &&
+		         pl->b->on_commit)
+			pl->b->on_commit(pl->b->on_script_data,
+			                 pl->cmds[at].item);
 		PQclear(res);
 	}
 	pc->is_quiet = was_quiet;

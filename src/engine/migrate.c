@@ -149,6 +149,10 @@ fail:
 	return -1;
 }
 
+/* What a migration that lost its lock race every time left. */
+#define APPLY_RACE_HINT \
+	"Nothing of it was applied. End the blocking session or wait for it, then run again; the lock timeout and the retries set how long strata waits."
+
 /* A transactional migration, in its own transaction. */
 static int apply_own_txn(struct strata_db *db, const struct plan_step *step,
                          bool *is_skipped, struct strata_error *err)
@@ -192,7 +196,7 @@ static const struct plan_step *apply_each(struct strata_db *db, struct batch *b,
 /*
  * --single-transaction: every step in one transaction, committed at the
  * end. Sent many steps at a time where the driver pipelines
- * (single_pipelined.c), else one at a time. A lost lock race (lock timeout,
+ * (pipelined.c), else one at a time. A lost lock race (lock timeout,
  * deadlock) rolls back the whole run, which runs again from the first step
  * after a backoff; every attempt but the last probes for its locks, as a
  * migration's do.
@@ -505,15 +509,34 @@ static int run_upto(struct strata_run_result *out, struct strata_db *db,
 		goto done;
 	}
 	for (size_t i = 0; i < plan.n; i++) {
-		const struct plan_step *step = &plan.steps[i];
-		bool is_skipped;
+		const struct plan_step *step;
+		bool is_skipped, is_raced = false;
 
+		if (plan.steps[i].mode == MODE_TXN && drv->mark_step) {
+			size_t applied = 0;
+			int sent;
+
+			/* the first attempt of each probes, as below */
+			db->is_lock_probe = step_max_retries(db) > 0;
+			sent = migrate_pipelined_txns(db, &plan, false, &i,
+			                              &applied, err);
+			db->is_lock_probe = false;
+			res.applied += applied;
+			if (sent < 0)
+				goto done;
+			if (sent == 0) {
+				i--;
+				continue;
+			}
+			is_raced = true;
+		}
+		step = &plan.steps[i];
 		if (step->mode == MODE_TXN) {
 			/* a lost lock race was rolled back whole: again */
-			if (step_with_retries(
+			if ((is_raced ? step_retry_after_first
+			              : step_with_retries)(
 			            db, step, apply_own_txn, &is_skipped,
-			            "Nothing of it was applied. End the blocking session or wait for it, then run again; the lock timeout and the retries set how long strata waits.",
-			            err) < 0)
+			            APPLY_RACE_HINT, err) < 0)
 				goto done;
 		} else if (fenced_apply(db, step, &is_skipped, err) < 0) {
 			goto done;

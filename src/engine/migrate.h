@@ -122,6 +122,11 @@ typedef int (*step_attempt_fn)(struct strata_db *db,
 int step_with_retries(struct strata_db *db, const struct plan_step *step,
                       step_attempt_fn attempt, bool *is_skipped,
                       const char *hint, struct strata_error *err);
+/* The same after a first attempt made elsewhere failed with `err`, a lost
+ * lock race: its retry event, backoff, then attempts from the second. */
+int step_retry_after_first(struct strata_db *db, const struct plan_step *step,
+                           step_attempt_fn attempt, bool *is_skipped,
+                           const char *hint, struct strata_error *err);
 /* Sleeps `s` seconds, less when strata_cancel() comes. */
 void step_sleep(double s);
 
@@ -160,7 +165,7 @@ int batchrun_exec(struct batch_stats *out, struct strata_db *db,
 int batchrun_dry(struct strata_db *db, const struct plan_step *step,
                  struct strata_error *err);
 
-/* single_pipelined.c */
+/* pipelined.c */
 /*
  * run's or revert's (is_down) --single-transaction steps, in the
  * transaction begun here, sent many at a time where the driver pipelines
@@ -171,5 +176,18 @@ int migrate_pipelined(struct strata_db *db, const struct plan *plan,
                       bool is_down, int64_t *step_ns,
                       const struct plan_step **failed,
                       struct strata_error *err);
+/*
+ * run's or revert's (is_down) steps from *next on while they are
+ * MODE_TXN, each in its own transaction, sent many at a time where the
+ * driver pipelines (its mark_step); each committed one is said done
+ * (APPLY_DONE, REVERT_DONE) as its COMMIT is in. *next is then the first
+ * step not committed, *applied how many were. 0: all of them; -1: a
+ * failure that ends the run (recorded, rolled back); 1: step *next lost a
+ * lock race (err says how, its failure recorded), nothing of it
+ * committed, to be tried again on its own.
+ */
+int migrate_pipelined_txns(struct strata_db *db, const struct plan *plan,
+                           bool is_down, size_t *next, size_t *applied,
+                           struct strata_error *err);
 
 #endif

@@ -240,6 +240,10 @@ fail:
 	return -1;
 }
 
+/* What a down that lost its lock race every time left. */
+#define REVERT_RACE_HINT \
+	"Nothing of it was reverted. End the blocking session or wait for it, then revert again; the lock timeout and the retries set how long strata waits."
+
 /*
  * One step of a single-transaction revert, inside the transaction `b`
  * began: its statements sent with the rows of the steps before, its own
@@ -435,7 +439,7 @@ int strata_migrate_revert(size_t *out_reverted, struct strata_db *db,
 	}
 	for (size_t i = 0; i < plan.n; i++) {
 		const struct plan_step *step = &plan.steps[i];
-		bool is_skipped = false;
+		bool is_skipped = false, is_raced = false;
 
 		if (opts->is_dry_run) {
 			db_emit_migration(db, STRATA_EVENT_DRY_RUN_REVERT,
@@ -443,12 +447,31 @@ int strata_migrate_revert(size_t *out_reverted, struct strata_db *db,
 			reverted++;
 			continue;
 		}
+		if (step->mode == MODE_TXN && db->drv->mark_step) {
+			size_t done = 0;
+			int sent;
+
+			/* the first attempt of each probes, as below */
+			db->is_lock_probe = step_max_retries(db) > 0;
+			sent = migrate_pipelined_txns(db, &plan, true, &i,
+			                              &done, err);
+			db->is_lock_probe = false;
+			reverted += done;
+			if (sent < 0)
+				goto done;
+			if (sent == 0) {
+				i--;
+				continue;
+			}
+			is_raced = true;
+			step = &plan.steps[i];
+		}
 		/* a lost lock race of a transactional down: again, as run */
 		if (step->mode == MODE_TXN
-		            ? step_with_retries(
+		            ? (is_raced ? step_retry_after_first
+		                        : step_with_retries)(
 		                      db, step, revert_one, &is_skipped,
-		                      "Nothing of it was reverted. End the blocking session or wait for it, then revert again; the lock timeout and the retries set how long strata waits.",
-		                      err) < 0
+		                      REVERT_RACE_HINT, err) < 0
 		            : revert_one(db, step, &is_skipped, err) < 0)
 			goto done;
 		if (step->mode == MODE_TXN && !is_skipped)

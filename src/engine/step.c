@@ -417,36 +417,57 @@ uint64_t step_retry_seed(void)
 	return (uint64_t)text_monotonic_ns() ^ (uint64_t)getpid() << 32;
 }
 
-int step_with_retries(struct strata_db *db, const struct plan_step *step,
+/* Attempts from `first` on; attempt first - 1 (if any) failed with `err`,
+ * a lost lock race. */
+static int retry_from(struct strata_db *db, const struct plan_step *step,
                       step_attempt_fn attempt_fn, bool *is_skipped,
-                      const char *hint, struct strata_error *err)
+                      const char *hint, int first, struct strata_error *err)
 {
 	int max = step_max_retries(db);
 	uint64_t seed = step_retry_seed();
 
-	for (int attempt = 1;; attempt++) {
+	for (int attempt = first;; attempt++) {
 		int rc;
 
+		if (attempt > first || first > 1) {
+			if (!step_is_retryable(err) || strata_is_cancelled())
+				return -1;
+			if (attempt - 1 > max) {
+				err->code = STRATA_ELOCK;
+				free(err->hint);
+				err->hint = xstrdup(hint);
+				strata_error_reason(err,
+				                    STRATA_REASON_LOCK_TIMEOUT,
+				                    step->m->version);
+				if (max)
+					error_prefix(
+					        err,
+					        "migration %s gave up after %d attempts",
+					        migration_version(step->m),
+					        attempt - 1);
+				return -1;
+			}
+			step_wait_to_retry(db, step, "", attempt - 1, max,
+			                   &seed, err);
+		}
 		db->is_lock_probe = attempt <= max;
 		rc = attempt_fn(db, step, is_skipped, err);
 		db->is_lock_probe = false;
 		if (rc == 0)
 			return 0;
-		if (!step_is_retryable(err) || strata_is_cancelled())
-			return -1;
-		if (attempt > max) {
-			err->code = STRATA_ELOCK;
-			free(err->hint);
-			err->hint = xstrdup(hint);
-			strata_error_reason(err, STRATA_REASON_LOCK_TIMEOUT,
-			                    step->m->version);
-			if (max)
-				error_prefix(
-				        err,
-				        "migration %s gave up after %d attempts",
-				        migration_version(step->m), attempt);
-			return -1;
-		}
-		step_wait_to_retry(db, step, "", attempt, max, &seed, err);
 	}
+}
+
+int step_with_retries(struct strata_db *db, const struct plan_step *step,
+                      step_attempt_fn attempt_fn, bool *is_skipped,
+                      const char *hint, struct strata_error *err)
+{
+	return retry_from(db, step, attempt_fn, is_skipped, hint, 1, err);
+}
+
+int step_retry_after_first(struct strata_db *db, const struct plan_step *step,
+                           step_attempt_fn attempt_fn, bool *is_skipped,
+                           const char *hint, struct strata_error *err)
+{
+	return retry_from(db, step, attempt_fn, is_skipped, hint, 2, err);
 }

@@ -83,22 +83,103 @@ trips_of_revert_one_and_more() {
 	echo "# 1 revert: $one round trips; $((n - 1)): $more" >&3
 }
 
-@test "pipeline: each transactional migration is one round trip on its session" {
+@test "pipeline: migrations each in its own transaction are sent without waiting for each: their round trips do not grow with them" {
 	local one more
-	trips_of_one_and_more 21
-	# the same fixed cost (connect, lock, history) in both runs: the
-	# difference is what 20 migrations more cost
-	assert [ "$((more - one))" -le 21 ]
-	assert_equal "$(psql_db 'SELECT count(*) FROM _sqlx_migrations WHERE success')" 21
-	assert_equal "$(psql_db "SELECT count(*) FROM _strata_audit WHERE action = 'apply' AND outcome = 'success'")" 21
+	trips_of_one_and_more 41
+	# the same fixed cost (connect, lock, history) in both runs, and the
+	# first creates the tables: 40 migrations more cost no round trip
+	# each (the relay counts a batch twice when the server answers its
+	# first statements before the client has sent its last)
+	assert [ "$((more - one))" -le 10 ]
+	assert_equal "$(psql_db 'SELECT count(*) FROM _sqlx_migrations WHERE success')" 41
+	assert_equal "$(psql_db "SELECT count(*) FROM _strata_audit WHERE action = 'apply' AND outcome = 'success'")" 41
+	# each its own transaction
+	assert_equal "$(psql_db 'SELECT count(DISTINCT xmin::text) FROM _sqlx_migrations')" 41
 }
 
-@test "pipeline: each transactional revert is one round trip on its session" {
+@test "pipeline: a failure in the third of five migrations sent together: the two before it are applied, nothing after it ran" {
+	write_migration 1_a.sql "CREATE TABLE a (id int);"
+	write_migration 2_b.sql "CREATE TABLE b (id int);"
+	write_migration 3_c.sql "CREATE TABLE c (id int);
+
+INSERT INTO c VALUES ('not a number');"
+	write_migration 4_d.sql "CREATE TABLE d (id int);"
+	write_migration 5_e.sql "CREATE TABLE e (id int);"
+	run strata run
+	assert_failure
+	assert_output --partial "migrations/3_c.sql:3"
+	assert_output --partial "statement 2"
+	assert_output --partial "not a number"
+	assert_output --partial "Migration 3 was rolled back: nothing of it was applied."
+	assert_equal "$(grep -oE 'Appl(ying|ied) [0-9] [a-z]+' <<<"$output" | paste -sd,)" "Applying 1 a,Applied 1 a,Applying 2 b,Applied 2 b,Applying 3 c"
+	assert_equal "$(psql_db 'SELECT string_agg(version::text, $$,$$ ORDER BY version) FROM _sqlx_migrations')" "1,2"
+	assert_equal "$(psql_db "SELECT to_regclass('b') IS NOT NULL, to_regclass('c') IS NULL, to_regclass('d') IS NULL, to_regclass('e') IS NULL")" "t|t|t|t"
+	assert_equal "$(psql_db "SELECT string_agg(version || ':' || outcome, ',' ORDER BY id) FROM _strata_audit")" "1:success,2:success,3:failure"
+	write_migration 3_c.sql "CREATE TABLE c (id int);"
+	strata run
+	assert_equal "$(psql_db 'SELECT string_agg(version::text, $$,$$ ORDER BY version) FROM _sqlx_migrations')" "1,2,3,4,5"
+}
+
+@test "pipeline: a migration sent with others that loses its lock race is retried on its own, the ones before it kept, the ones after it run after" {
+	write_migration 1_t.sql "CREATE TABLE t (id int);"
+	strata run
+	write_migration 2_a.sql "CREATE TABLE a (id int);"
+	write_migration 3_alter.sql "ALTER TABLE t ADD COLUMN c int;"
+	write_migration 4_b.sql "CREATE TABLE b (id int);"
+	hold_lock 1.5
+	run strata run --lock-timeout 5s --retries 5
+	release_holder
+	assert_success
+	assert_output --partial "attempt 2 of 6"
+	assert_equal "$(psql_db 'SELECT string_agg(version::text, $$,$$ ORDER BY version) FROM _sqlx_migrations')" "1,2,3,4"
+	# 2 committed before 3's first try, 4 after 3 at last
+	assert_equal "$(psql_db "SELECT string_agg(version || ':' || outcome, ',' ORDER BY id) FROM _strata_audit WHERE version > 1 AND (outcome = 'success' OR version = 3)" | sed -E 's/(3:failure,)+/3:failure,/')" "2:success,3:failure,3:success,4:success"
+}
+
+@test "pipeline: each migration sent with others is said applied once its COMMIT is in, before the next one ends" {
+	write_migration 1_a.sql "CREATE TABLE a (id int);"
+	write_migration 2_slow.sql "SELECT pg_sleep(3);"
+	strata run >"$BATS_TEST_TMPDIR/out" 2>&1 &
+	local pid=$! i
+	for i in {1..100}; do
+		grep -q "Applying 2 slow" "$BATS_TEST_TMPDIR/out" && break
+		sleep 0.05
+	done
+	grep -q "Applying 2 slow" "$BATS_TEST_TMPDIR/out"
+	# 2 still running, 1 already said applied and committed
+	run cat "$BATS_TEST_TMPDIR/out"
+	assert_output --partial "Applied 1 a"
+	refute_output --partial "Applied 2 slow"
+	assert_equal "$(psql_db 'SELECT string_agg(version::text, $$,$$ ORDER BY version) FROM _sqlx_migrations')" "1"
+	wait "$pid"
+	run cat "$BATS_TEST_TMPDIR/out"
+	assert_output --partial "Applied 2 slow"
+}
+
+@test "pipeline: reverts each in its own transaction are sent without waiting for each: their round trips do not grow with them" {
 	local one more
 	trips_of_revert_one_and_more 21
-	assert [ "$((more - one))" -le 20 ]
+	assert [ "$((more - one))" -le 10 ]
 	assert_equal "$(psql_db 'SELECT count(*) FROM _sqlx_migrations')" 0
 	assert_equal "$(psql_db "SELECT count(*), bool_and(duration_ns > 0) FROM _strata_audit WHERE action = 'revert' AND outcome = 'success'")" "21|t"
+}
+
+@test "pipeline: revert --all: a down failing in the middle of those sent together leaves the ones before it reverted and nothing after it run" {
+	local i
+	for i in 1 2 3 4 5; do
+		write_migration "${i}_m$i.up.sql" "CREATE TABLE t$i (id int);"
+		write_migration "${i}_m$i.down.sql" "DROP TABLE t$i;"
+	done
+	write_migration 3_m3.down.sql "DROP TABLE t3; SELECT 1 / 0;"
+	strata run
+	run strata revert --all
+	assert_failure
+	assert_output --partial "migrations/3_m3.down.sql:1"
+	assert_output --partial "division by zero"
+	assert_equal "$(grep -oE 'Revert(ing|ed) [0-9] m[0-9]' <<<"$output" | paste -sd,)" "Reverting 5 m5,Reverted 5 m5,Reverting 4 m4,Reverted 4 m4,Reverting 3 m3"
+	assert_equal "$(psql_db 'SELECT string_agg(version::text, $$,$$ ORDER BY version) FROM _sqlx_migrations')" "1,2,3"
+	assert_equal "$(psql_db "SELECT to_regclass('t3') IS NOT NULL, to_regclass('t2') IS NOT NULL, to_regclass('t4') IS NULL")" "t|t|t"
+	assert_equal "$(psql_db "SELECT string_agg(version || ':' || outcome, ',' ORDER BY id) FROM _strata_audit WHERE action = 'revert'")" "5:success,4:success,3:failure"
 }
 
 @test "pipeline: a failed statement names its file and line; nothing of the migration stays, its failure is in the audit trail" {
