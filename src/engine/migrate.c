@@ -513,15 +513,9 @@ static int run_upto(struct strata_run_result *out, struct strata_db *db,
 		bool is_skipped, is_raced = false;
 
 		if (plan.steps[i].mode == MODE_TXN && drv->mark_step) {
-			size_t applied = 0;
-			int sent;
+			int sent = migrate_pipelined_txns(db, &plan, false, &i,
+			                                  &res.applied, err);
 
-			/* the first attempt of each probes, as below */
-			db->is_lock_probe = step_max_retries(db) > 0;
-			sent = migrate_pipelined_txns(db, &plan, false, &i,
-			                              &applied, err);
-			db->is_lock_probe = false;
-			res.applied += applied;
 			if (sent < 0)
 				goto done;
 			if (sent == 0) {

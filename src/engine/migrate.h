@@ -181,7 +181,8 @@ int migrate_pipelined(struct strata_db *db, const struct plan *plan,
  * MODE_TXN, each in its own transaction, sent many at a time where the
  * driver pipelines (its mark_step); each committed one is said done
  * (APPLY_DONE, REVERT_DONE) as its COMMIT is in. *next is then the first
- * step not committed, *applied how many were. 0: all of them; -1: a
+ * step not committed, and *applied grew by how many were. 0: all of
+ * them; -1: a
  * failure that ends the run (recorded, rolled back); 1: step *next lost a
  * lock race (err says how, its failure recorded), nothing of it
  * committed, to be tried again on its own.

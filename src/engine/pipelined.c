@@ -278,9 +278,13 @@ int migrate_pipelined_txns(struct strata_db *db, const struct plan *plan,
 	s.step_ns = xcalloc(plan->n ? plan->n : 1, sizeof(*s.step_ns));
 	s.started_ns = xcalloc(plan->n ? plan->n : 1, sizeof(*s.started_ns));
 	s.committed = from;
+	/* each one's first attempt, which probes for its locks as the
+	 * first of step_with_retries() does */
+	db->is_lock_probe = step_max_retries(db) > 0;
 	rc = send_steps(&s, next, end, &failed, err);
+	db->is_lock_probe = false;
 	/* a batch that failed committed the steps before the failed one */
-	*applied = s.committed - from;
+	*applied += s.committed - from;
 	*next = s.committed;
 	if (rc != 0 && failed && (size_t)(failed - plan->steps) != *next)
 		BUG("a failure not at the first step not committed");

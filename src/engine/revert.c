@@ -448,15 +448,9 @@ int strata_migrate_revert(size_t *out_reverted, struct strata_db *db,
 			continue;
 		}
 		if (step->mode == MODE_TXN && db->drv->mark_step) {
-			size_t done = 0;
-			int sent;
+			int sent = migrate_pipelined_txns(db, &plan, true, &i,
+			                                  &reverted, err);
 
-			/* the first attempt of each probes, as below */
-			db->is_lock_probe = step_max_retries(db) > 0;
-			sent = migrate_pipelined_txns(db, &plan, true, &i,
-			                              &done, err);
-			db->is_lock_probe = false;
-			reverted += done;
 			if (sent < 0)
 				goto done;
 			if (sent == 0) {

@@ -45,6 +45,18 @@ INSERT INTO t$i (id) VALUES (1), (2);"
 	done
 }
 
+# five_with_the_third_failing: migrations 1 to 5 (tables a to e), the
+# third failing at its second statement, line 3
+five_with_the_third_failing() {
+	write_migration 1_a.sql "CREATE TABLE a (id int);"
+	write_migration 2_b.sql "CREATE TABLE b (id int);"
+	write_migration 3_c.sql "CREATE TABLE c (id int);
+
+INSERT INTO c VALUES ('not a number');"
+	write_migration 4_d.sql "CREATE TABLE d (id int);"
+	write_migration 5_e.sql "CREATE TABLE e (id int);"
+}
+
 # trips_of_one_and_more N [RUN-OPTION...]: the round trips of `strata
 # run` over one migration, then over N - 1 more, in $one and $more
 trips_of_one_and_more() {
@@ -98,13 +110,7 @@ trips_of_revert_one_and_more() {
 }
 
 @test "pipeline: a failure in the third of five migrations sent together: the two before it are applied, nothing after it ran" {
-	write_migration 1_a.sql "CREATE TABLE a (id int);"
-	write_migration 2_b.sql "CREATE TABLE b (id int);"
-	write_migration 3_c.sql "CREATE TABLE c (id int);
-
-INSERT INTO c VALUES ('not a number');"
-	write_migration 4_d.sql "CREATE TABLE d (id int);"
-	write_migration 5_e.sql "CREATE TABLE e (id int);"
+	five_with_the_third_failing
 	run strata run
 	assert_failure
 	assert_output --partial "migrations/3_c.sql:3"
@@ -239,13 +245,7 @@ CREATE TABLE b2 (id int);"
 }
 
 @test "pipeline: --single-transaction: a failure in the third of five names its file and line, stops there, and leaves nothing" {
-	write_migration 1_a.sql "CREATE TABLE a (id int);"
-	write_migration 2_b.sql "CREATE TABLE b (id int);"
-	write_migration 3_c.sql "CREATE TABLE c (id int);
-
-INSERT INTO c VALUES ('not a number');"
-	write_migration 4_d.sql "CREATE TABLE d (id int);"
-	write_migration 5_e.sql "CREATE TABLE e (id int);"
+	five_with_the_third_failing
 	run strata run --single-transaction
 	assert_failure
 	assert_output --partial "migrations/3_c.sql:3"
