@@ -429,7 +429,7 @@ static int retry_from(struct strata_db *db, const struct plan_step *step,
 	for (int attempt = first;; attempt++) {
 		int rc;
 
-		if (attempt > first || first > 1) {
+		if (attempt > 1) {
 			if (!step_is_retryable(err) || strata_is_cancelled())
 				return -1;
 			if (attempt - 1 > max) {
