@@ -206,6 +206,21 @@ apply|success|1|true|true|true|true|true|0.1.0"
 	assert_equal "$(jq -r '.actions[0].git_commit' <<<"$output")" "$(git rev-parse HEAD)"
 }
 
+@test "history: the git commit, asked of git while the run goes on, is on every row of a run of many and of a revert" {
+	git init -q .
+	git -c user.email=t@example.com -c user.name=t commit -q --allow-empty -m init
+	write_migration 1_a.up.sql "CREATE TABLE a (id int);"
+	write_migration 1_a.down.sql "DROP TABLE a;"
+	write_migration 2_b.up.sql "CREATE TABLE b (id int);"
+	write_migration 2_b.down.sql "DROP TABLE b;"
+	strata run
+	strata revert --all
+	run strata history --format json
+	assert_success
+	assert_equal "$(jq -r '[.actions[] | .action] | join(",")' <<<"$output")" "apply,apply,revert,revert"
+	assert_equal "$(jq -r --arg head "$(git rev-parse HEAD)" '[.actions[] | .git_commit == $head] | all' <<<"$output")" true
+}
+
 @test "history: passwords in the command line are not recorded" {
 	write_migration 1_a.sql "CREATE TABLE a (id int);"
 	strata run -d "postgresql://postgres:SECRETpw123@/$TEST_DB?host=$PGHOST&port=$PGPORT"
