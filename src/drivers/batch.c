@@ -72,6 +72,14 @@ void batch_mark_recurring(struct batch *b)
 	b->items[b->n - 1].is_recurring = true;
 }
 
+void batch_mark_step(struct batch *b)
+{
+	if (!b->n || b->items[b->n - 1].kind != BATCH_TIMEOUTS ||
+	    !b->items[b->n - 1].is_local)
+		BUG("no transaction's timeouts to mark");
+	b->items[b->n - 1].is_marking = true;
+}
+
 void batch_expect_row(struct batch *b, const char *fmt, ...)
 {
 	struct sbuf sb = SBUF_INIT;

@@ -53,6 +53,9 @@ struct batch_item {
 	 */
 	int64_t lock_ms, statement_ms;
 	bool is_local;
+	/* BATCH_TIMEOUTS: the driver's mark (its mark_step) set by the same
+	 * statement: one statement a migration, not three */
+	bool is_marking;
 	/* the caller's own mark (a migration's number in a run of many) */
 	size_t tag;
 };
@@ -92,6 +95,9 @@ void batch_add_sql(struct batch *b, const char *sql, size_t n,
                    const struct db_value *params);
 /* The last item (BATCH_SQL) recurs: see is_recurring. */
 void batch_mark_recurring(struct batch *b);
+/* The last item (BATCH_TIMEOUTS, local) sets the step's mark: see
+ * is_marking. Only for a driver with mark_step. */
+void batch_mark_step(struct batch *b);
 /* The last item (BATCH_SQL) must return a row, else fails with `msg`. */
 void batch_expect_row(struct batch *b, const char *fmt, ...)
         STRATA_PRINTF(2, 3);

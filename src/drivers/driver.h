@@ -209,12 +209,13 @@ struct strata_driver {
 	 */
 	const char *elapsed_ns, *elapsed_ns_again;
 	/*
-	 * For a run in one transaction whose migrations are sent without
-	 * waiting for the ones before (exec_batch() calling the batch's
-	 * on_script): a statement marking where a migration starts on the
-	 * server's clock, the nanoseconds since that mark (kept for
-	 * elapsed_ns_again, as elapsed_ns is), and the mark as a
-	 * TIMESTAMPTZ; NULL when the driver does not pipeline.
+	 * For migrations sent without waiting for the ones before
+	 * (exec_batch() calling the batch's on_script): a statement marking
+	 * where a migration starts on the server's clock, the nanoseconds
+	 * since that mark (kept for elapsed_ns_again, as elapsed_ns is), and
+	 * the mark as a TIMESTAMPTZ; NULL when the driver does not pipeline.
+	 * Such a driver sets the mark with a transaction's timeouts when
+	 * their item says so (batch_item.is_marking).
 	 */
 	const char *mark_step, *elapsed_since_mark, *marked_at;
 	const char *iso_time; /* %s: a column, as ISO 8601 UTC text */

@@ -224,10 +224,7 @@ const struct strata_driver pgdrv_driver = {
 	        "CAST(pg_catalog.set_config('strata.elapsed_ns', CAST(CAST(extract(epoch FROM pg_catalog.clock_timestamp() - pg_catalog.now()) * 1000000000 AS bigint) AS text), true) AS bigint)",
 	.elapsed_ns_again =
 	        "CAST(pg_catalog.current_setting('strata.elapsed_ns') AS bigint)",
-	/* seconds since the epoch as text: exact, whatever the DateStyle a
-	 * migration sets */
-	.mark_step =
-	        "SELECT pg_catalog.set_config('strata.step_at', CAST(extract(epoch FROM pg_catalog.clock_timestamp()) AS text), true)",
+	.mark_step = "SELECT " PG_STEP_MARK,
 	.elapsed_since_mark =
 	        "CAST(pg_catalog.set_config('strata.elapsed_ns', CAST(CAST((extract(epoch FROM pg_catalog.clock_timestamp()) - CAST(pg_catalog.current_setting('strata.step_at') AS numeric)) * 1000000000 AS bigint) AS text), true) AS bigint)",
 	.marked_at =

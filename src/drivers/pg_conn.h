@@ -24,6 +24,12 @@
 #define INT8OID  20
 #define TEXTOID  25
 
+/* Where a migration starts on the server's clock, as seconds since the
+ * epoch in text: exact, whatever the DateStyle a migration sets. */
+#define PG_STEP_MARK                                                       \
+	"pg_catalog.set_config('strata.step_at', CAST(extract(epoch FROM " \
+	"pg_catalog.clock_timestamp()) AS text), true)"
+
 /* A session strata_cancel() reaches: PQcancel() is async-signal-safe. */
 struct pg_cancel {
 	struct cancel_hook hook;

@@ -502,27 +502,6 @@ static int send_text(struct pg_conn *pc, struct pipeline *pl,
 	return 0;
 }
 
-static int send_timeouts(struct pg_conn *pc, struct pipeline *pl,
-                         const struct batch_item *it)
-{
-	char sql[80];
-
-	pc->lock_ms = it->lock_ms;
-	if (it->lock_ms < 0 && it->statement_ms < 0)
-		return send_text(pc, pl, it, "RESET lock_timeout") < 0 ||
-		                       send_text(pc, pl, it,
-		                                 "RESET statement_timeout") < 0
-		               ? -1
-		               : 0;
-	snprintf(sql, sizeof(sql), "SET %slock_timeout = %" PRId64,
-	         it->is_local ? "LOCAL " : "", it->lock_ms);
-	if (send_text(pc, pl, it, sql) < 0)
-		return -1;
-	snprintf(sql, sizeof(sql), "SET %sstatement_timeout = %" PRId64,
-	         it->is_local ? "LOCAL " : "", it->statement_ms);
-	return send_text(pc, pl, it, sql);
-}
-
 /*
  * A migration's DEALLOCATE or DISCARD ALL drops the session's prepared
  * statements, strata's too: those after it are prepared again, under new
@@ -544,44 +523,34 @@ static void forget_if_deallocated(struct pg_conn *pc, const char *sql,
  * that texts that never recur cannot fill the session. */
 #define PREPARED_MAX 64
 
-/*
- * The name `it`'s text is prepared under on this session, into `name`,
- * with a Parse sent first when it is not yet: the history's and the
- * audit's rows of every migration, parsed, analysed and planned once
- * rather than per migration. A pipeline that fails forgets every name
- * (pipeline_sync()): a Parse after the failure never ran. false: send it
- * unnamed.
- */
-static bool prepared_name(struct pg_conn *pc, struct pipeline *pl,
-                          const struct batch_item *it,
-                          const struct pg_params *p, char name[static 24])
+/* As prepared_name() below, for `sql` with `n_params` parameters of
+ * `types`, its Parse sent as item `it`'s. */
+static bool prepared_text(struct pg_conn *pc, struct pipeline *pl,
+                          const struct batch_item *it, const char *sql,
+                          size_t n_params, const Oid *types,
+                          char name[static 24])
 {
 	struct sbuf key = SBUF_INIT;
 	uintptr_t id;
 
-	/* texts that recur: with parameters, the time a revert reads, or
-	 * marked so */
-	if (!it->n && !it->out_int && !it->is_recurring)
-		return false;
 	/* the types are part of the statement: NULL, text, bigint, bytea */
-	for (size_t i = 0; i < it->n; i++) {
+	for (size_t i = 0; i < n_params; i++) {
 		/* "%u," without printf's cost, paid for every parameter */
 		char digits[12];
 		size_t n = 0;
 
-		for (unsigned v = (unsigned)p->types[i]; v || !n; v /= 10)
+		for (unsigned v = (unsigned)types[i]; v || !n; v /= 10)
 			digits[n++] = (char)('0' + v % 10);
 		while (n)
 			sbuf_addch(&key, digits[--n]);
 		sbuf_addch(&key, ',');
 	}
-	sbuf_adds(&key, it->sql);
+	sbuf_adds(&key, sql);
 	id = (uintptr_t)strmap_get(&pc->prepared, key.buf);
 	if (!id && pc->n_prepared < PREPARED_MAX) {
 		id = ++pc->n_prepared;
 		snprintf(name, 24, "strata_%u", (unsigned)id);
-		if (!PQsendPrepare(pc->pg, name, it->sql, (int)it->n,
-		                   p->types)) {
+		if (!PQsendPrepare(pc->pg, name, sql, (int)n_params, types)) {
 			sbuf_release(&key);
 			return false;
 		}
@@ -595,6 +564,89 @@ static bool prepared_name(struct pg_conn *pc, struct pipeline *pl,
 		return false;
 	snprintf(name, 24, "strata_%u", (unsigned)id);
 	return true;
+}
+
+/*
+ * The name `it`'s text is prepared under on this session, into `name`,
+ * with a Parse sent first when it is not yet: the history's and the
+ * audit's rows of every migration, parsed, analysed and planned once
+ * rather than per migration. A pipeline that fails forgets every name
+ * (pipeline_sync()): a Parse after the failure never ran. false: send it
+ * unnamed.
+ */
+static bool prepared_name(struct pg_conn *pc, struct pipeline *pl,
+                          const struct batch_item *it,
+                          const struct pg_params *p, char name[static 24])
+{
+	/* texts that recur: with parameters, the time a revert reads, or
+	 * marked so */
+	if (!it->n && !it->out_int && !it->is_recurring)
+		return false;
+	return prepared_text(pc, pl, it, it->sql, it->n, p->types, name);
+}
+
+/* `sql` with text parameters, prepared once on the session as item
+ * `it`: a statement every migration of a run sends. */
+static int send_recurring(struct pg_conn *pc, struct pipeline *pl,
+                          const struct batch_item *it, const char *sql,
+                          size_t n, const Oid *types, const char *const *values)
+{
+	char name[24];
+	int ok;
+
+	if (prepared_text(pc, pl, it, sql, n, types, name))
+		ok = PQsendQueryPrepared(pc->pg, name, (int)n, values, NULL,
+		                         NULL, 0);
+	else
+		ok = PQsendQueryParams(pc->pg, sql, (int)n, types, values, NULL,
+		                       NULL, 0);
+	if (!ok)
+		return -1;
+	note(pl, it, 0);
+	return 0;
+}
+
+/*
+ * A migration's timeouts, and its mark with them when the item says so,
+ * in one statement prepared once: `SET LOCAL` twice and the mark were
+ * three statements to parse and run for every migration.
+ */
+static int send_marked_timeouts(struct pg_conn *pc, struct pipeline *pl,
+                                const struct batch_item *it)
+{
+	static const char sql[] =
+	        "SELECT pg_catalog.set_config('lock_timeout', $1, true), "
+	        "pg_catalog.set_config('statement_timeout', $2, true), " PG_STEP_MARK;
+	static const Oid types[] = { TEXTOID, TEXTOID };
+	char lock[24], statement[24];
+	const char *values[] = { lock, statement };
+
+	snprintf(lock, sizeof(lock), "%" PRId64, it->lock_ms);
+	snprintf(statement, sizeof(statement), "%" PRId64, it->statement_ms);
+	return send_recurring(pc, pl, it, sql, 2, types, values);
+}
+
+static int send_timeouts(struct pg_conn *pc, struct pipeline *pl,
+                         const struct batch_item *it)
+{
+	char sql[80];
+
+	pc->lock_ms = it->lock_ms;
+	if (it->is_marking)
+		return send_marked_timeouts(pc, pl, it);
+	if (it->lock_ms < 0 && it->statement_ms < 0)
+		return send_text(pc, pl, it, "RESET lock_timeout") < 0 ||
+		                       send_text(pc, pl, it,
+		                                 "RESET statement_timeout") < 0
+		               ? -1
+		               : 0;
+	snprintf(sql, sizeof(sql), "SET %slock_timeout = %" PRId64,
+	         it->is_local ? "LOCAL " : "", it->lock_ms);
+	if (send_text(pc, pl, it, sql) < 0)
+		return -1;
+	snprintf(sql, sizeof(sql), "SET %sstatement_timeout = %" PRId64,
+	         it->is_local ? "LOCAL " : "", it->statement_ms);
+	return send_text(pc, pl, it, sql);
 }
 
 static int send_sql(struct pg_conn *pc, struct pipeline *pl,
@@ -635,16 +687,16 @@ static int send_sql(struct pg_conn *pc, struct pipeline *pl,
 static int send_lock_check(struct pg_conn *pc, struct pipeline *pl,
                            const struct batch_item *it)
 {
-	char sql[160];
+	static const char sql[] =
+	        "SELECT 1 / (NOT pg_catalog.pg_try_advisory_xact_lock_shared($1))::int";
+	static const Oid types[] = { INT8OID };
+	char key[24];
+	const char *values[] = { key };
 
 	if (!pc->is_locked || !pc->lock_pg)
 		return 0;
-	snprintf(
-	        sql, sizeof(sql),
-	        "SELECT 1 / (NOT pg_catalog.pg_try_advisory_xact_lock_shared('%" PRId64
-	        "'::bigint))::int",
-	        pc->session_key);
-	return send_text(pc, pl, it, sql);
+	snprintf(key, sizeof(key), "%" PRId64, pc->session_key);
+	return send_recurring(pc, pl, it, sql, 1, types, values);
 }
 
 /* A migration's statement: the server holds results back until the Sync

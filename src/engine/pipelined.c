@@ -119,8 +119,7 @@ static void add_step(struct batch *b, struct sent_steps *s, size_t k)
 	if (s->is_own_txns)
 		batch_add_begin(b);
 	step_add_timeouts(b, db, step, true);
-	batch_add_sql(b, db->drv->mark_step, 0, NULL);
-	batch_mark_recurring(b);
+	batch_mark_step(b);
 	batch_add_script(b, &step->script, false);
 	step_add_timed_rows(b, db, step, s->is_down,
 	                    db->drv->elapsed_since_mark, db->drv->marked_at,

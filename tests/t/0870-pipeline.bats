@@ -284,7 +284,7 @@ CREATE TABLE b2 (id int);"
 	assert_equal "$(psql_db "SELECT max(finished_at) - min(started_at) >= interval '0.5 s' FROM _strata_audit")" t
 }
 
-@test "pipeline: --single-transaction parses its mark once, a prepared statement run for each migration" {
+@test "pipeline: --single-transaction sets each migration's timeouts and mark in one statement, parsed once" {
 	write_migration 1_a.sql "CREATE TABLE a (id int);"
 	write_migration 2_b.sql "CREATE TABLE b (id int);"
 	write_migration 3_c.sql "CREATE TABLE c (id int);"
@@ -293,8 +293,29 @@ CREATE TABLE b2 (id int);"
 	PGOPTIONS="-c log_statement=all" run strata run --single-transaction
 	assert_success
 	assert_equal "$(logged "$from" "execute strata_")" 9
-	assert_equal "$(tail -c +"$from" "$STRATA_TEST_CLUSTER_DIR/server.log" | grep -c "execute strata_[0-9]*: SELECT pg_catalog.set_config('strata.step_at'")" 3
+	assert_equal "$(tail -c +"$from" "$STRATA_TEST_CLUSTER_DIR/server.log" | grep -c "execute strata_[0-9]*: SELECT pg_catalog.set_config('lock_timeout', \$1, true), pg_catalog.set_config('statement_timeout', \$2, true), pg_catalog.set_config('strata.step_at'")" 3
 	assert_equal "$(logged "$from" "set_config('strata.step_at'")" 3
+	assert_equal "$(logged "$from" "SET LOCAL")" 0
+}
+
+@test "pipeline: a migration in its own transaction sends BEGIN, one statement of timeouts and mark, its own, its rows, the lock's check and COMMIT, strata's parsed once" {
+	for i in 1 2 3 4; do
+		write_migration "${i}_t$i.sql" "CREATE TABLE t$i (id int);"
+	done
+	local from
+	from=$(log_from)
+	PGOPTIONS="-c log_statement=all" run strata run --lock-timeout 15ms
+	assert_success
+	# each: timeouts and mark, history row, audit row, lock check
+	assert_equal "$(logged "$from" "execute strata_")" 16
+	assert_equal "$(logged "$from" "SET LOCAL")" 0
+	assert_equal "$(tail -c +"$from" "$STRATA_TEST_CLUSTER_DIR/server.log" | grep -c "execute strata_[0-9]*: SELECT 1 / (NOT pg_catalog.pg_try_advisory_xact_lock_shared(\$1))::int")" 4
+	assert_equal "$(logged "$from" "execute <unnamed>: SELECT 1 / (NOT")" 0
+	assert_equal "$(tail -c +"$from" "$STRATA_TEST_CLUSTER_DIR/server.log" | grep -c "DETAIL:  parameters: \$1 = '15', \$2 = '0'")" 4
+	# each its own transaction still, and the timeouts are the
+	# transaction's: the session's own are the server's after
+	assert_equal "$(psql_db 'SELECT count(DISTINCT xmin::text) FROM _sqlx_migrations')" 4
+	assert_equal "$(logged "$from" "COMMIT")" 4
 }
 
 @test "pipeline: --single-transaction names the migration under way to the server while it runs" {
