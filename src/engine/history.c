@@ -322,6 +322,35 @@ void history_add_delete(struct batch *b, const struct history_tables *ht,
 	                         version_text(text, version, buf));
 }
 
+void history_add_delete_timed(struct batch *b, const struct history_tables *ht,
+                              int64_t version, const char *text,
+                              const char *elapsed_ns, int64_t *out)
+{
+	const struct db_value v[] = { DBV_INT(version) };
+	struct sbuf sql = SBUF_INIT;
+
+	/* strata's row, which must be there, tells the time as it goes: one
+	 * statement, not two */
+	if (!has_tool(ht)) {
+		sbuf_addf(&sql,
+		          "DELETE FROM %s WHERE version = $1 RETURNING %s",
+		          ht->own.quoted, elapsed_ns);
+		batch_add_sql(b, sql.buf, ARRAY_SIZE(v), v);
+		batch_expect_row(
+		        b, "no row for version %" PRId64 " in history table %s",
+		        version, ht->own.quoted);
+		batch_return_int(b, out);
+		sbuf_release(&sql);
+		return;
+	}
+	/* a tool's history may hold a row strata's does not: timed apart */
+	sbuf_addf(&sql, "SELECT %s", elapsed_ns);
+	batch_add_sql(b, sql.buf, 0, NULL);
+	batch_return_int(b, out);
+	sbuf_release(&sql);
+	history_add_delete(b, ht, version, text);
+}
+
 /* `b` alone, now. */
 static int run(struct strata_conn *c, struct batch *b, struct strata_error *err)
 {

@@ -153,6 +153,12 @@ void history_add_set_failed(struct batch *b, const struct history_tables *ht,
                             const struct strata_migration *m);
 void history_add_delete(struct batch *b, const struct history_tables *ht,
                         int64_t version, const char *version_text);
+/* A revert timed by the server: `elapsed_ns` (as for
+ * history_add_insert_timed()) read back into *out once the batch has
+ * run, and the row deleted. */
+void history_add_delete_timed(struct batch *b, const struct history_tables *ht,
+                              int64_t version, const char *version_text,
+                              const char *elapsed_ns, int64_t *out);
 
 /* A row's version as its layout shows it: its migration's (`m`, may be
  * NULL), else the tool's text, else the number in `buf`. */

@@ -220,14 +220,9 @@ void step_add_timed_rows(struct batch *b, struct strata_db *db,
 		history_add_insert_timed(b, &db->hist, step->m, elapsed,
 		                         recorded);
 	} else {
-		struct sbuf sql = SBUF_INIT;
-
-		sbuf_addf(&sql, "SELECT %s", elapsed);
-		batch_add_sql(b, sql.buf, 0, NULL);
-		batch_return_int(b, recorded);
-		sbuf_release(&sql);
-		history_add_delete(b, &db->hist, step->m->version,
-		                   step->m->version_text);
+		history_add_delete_timed(b, &db->hist, step->m->version,
+		                         step->m->version_text, elapsed,
+		                         recorded);
 	}
 	step_audit(&e, db, is_down ? "revert" : "apply", step, started_at_ns);
 	if (is_down)

@@ -318,6 +318,24 @@ CREATE TABLE b2 (id int);"
 	assert_equal "$(logged "$from" "COMMIT")" 4
 }
 
+@test "pipeline: a revert deletes its history row and reads its server time in one statement, and its audit row has that time" {
+	for i in 1 2 3; do
+		write_migration "${i}_m$i.up.sql" "CREATE TABLE t$i (id int);"
+		write_migration "${i}_m$i.down.sql" "DROP TABLE t$i;"
+	done
+	write_migration 2_m2.down.sql "SELECT pg_sleep(0.2); DROP TABLE t2;"
+	strata run
+	local from
+	from=$(log_from)
+	PGOPTIONS="-c log_statement=all" run strata revert --all
+	assert_success
+	assert_line --regexp "^Reverted 2 m2 \(2[0-9][0-9]\.[0-9] ms\)$"
+	assert_equal "$(logged "$from" 'RETURNING CAST(pg_catalog.set_config('"'"'strata.elapsed_ns'"'"'')" 3
+	assert_equal "$(logged "$from" "SELECT CAST(pg_catalog.set_config('strata.elapsed_ns'")" 0
+	assert_equal "$(psql_db 'SELECT count(*) FROM _sqlx_migrations')" 0
+	assert_equal "$(psql_db "SELECT string_agg((duration_ns >= 200000000)::text, ',' ORDER BY version) FROM _strata_audit WHERE action = 'revert'")" "false,true,false"
+}
+
 @test "pipeline: --single-transaction names the migration under way to the server while it runs" {
 	write_migration 1_first.sql "CREATE TABLE f (id int);"
 	write_migration 2_sleeps.sql "SELECT pg_sleep(2);"

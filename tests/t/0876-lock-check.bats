@@ -114,9 +114,9 @@ executed_as() {
 		refute [ "$(executed_as "$from" 'INSERT INTO "_strata_audit"' | sort -u)" = "<unnamed>" ]
 		assert_equal "$(executed_as "$from" 'INTO "_sqlx_migrations"' | wc -l)$(executed_as "$from" 'DELETE FROM "_sqlx_migrations"' | wc -l)" "$([[ $args == run* ]] && echo 100 || echo 010)"
 		assert_equal "$( (executed_as "$from" 'INTO "_sqlx_migrations"' && executed_as "$from" 'DELETE FROM "_sqlx_migrations"') | grep -c unnamed)" 0
-		# the server's time a revert records
+		# the server's time a revert records, read as its row goes
 		[[ $args != revert*single* ]] || continue
-		[[ $args == run* ]] || assert_equal "$(executed_as "$from" "SELECT CAST(pg_catalog.set_config('strata.elapsed_ns'" | sort | uniq -c | awk '{ print $1, ($2 == "<unnamed>") }')" "10 0"
+		[[ $args == run* ]] || assert_equal "$(executed_as "$from" "RETURNING CAST(pg_catalog.set_config('strata.elapsed_ns'" | sort | uniq -c | awk '{ print $1, ($2 == "<unnamed>") }')" "10 0"
 	done
 	assert_equal "$(psql_db "SELECT count(*) FROM _strata_audit WHERE outcome = 'success'")" 40
 }
