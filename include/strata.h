@@ -484,6 +484,14 @@ struct strata_source_options {
 	 * DIR/down.sql) is not looked for, a path lookup saved a migration,
 	 * and its down_path stays NULL (unknown, not absent). */
 	bool is_down_lookup_skipped;
+	/* Keep no up file's text once the load has checked and hashed it:
+	 * strata_migrate_run() reads again those it is about to apply, and
+	 * fails before applying anything, naming the file, if one no longer
+	 * reads as the load hashed it. up_sql stays NULL until then, so a run
+	 * with nothing pending holds no migration's text (a dbmate file,
+	 * whose down section is read with it, keeps its text). For running
+	 * only, as is_down_deferred; ignored with is_checksums_only. */
+	bool is_up_deferred;
 };
 
 struct strata_placeholder {
@@ -491,7 +499,7 @@ struct strata_placeholder {
 	const char *value;
 };
 
-#define STRATA_SOURCE_OPTIONS_VERSION 4
+#define STRATA_SOURCE_OPTIONS_VERSION 5
 #define STRATA_SOURCE_OPTIONS_INIT                         \
 	STRATA_OPTIONS_INIT_(struct strata_source_options, \
 	                     STRATA_SOURCE_OPTIONS_VERSION)

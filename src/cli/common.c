@@ -389,8 +389,9 @@ static int load_source(struct cli *cli, struct strata_source **out,
 	return rc;
 }
 
+/* A source loaded to run reads only what the run applies of it. */
 static struct strata_source_options source_options(const struct cli *cli,
-                                                   bool is_down_deferred)
+                                                   bool is_to_run)
 {
 	return (struct strata_source_options){
 		.version = STRATA_SOURCE_OPTIONS_VERSION,
@@ -398,7 +399,8 @@ static struct strata_source_options source_options(const struct cli *cli,
 		.layout = cli->layout,
 		.placeholders = cli->placeholders,
 		.n_placeholders = cli->n_placeholders,
-		.is_down_deferred = is_down_deferred,
+		.is_down_deferred = is_to_run,
+		.is_up_deferred = is_to_run,
 	};
 }
 

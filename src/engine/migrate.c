@@ -303,6 +303,23 @@ static void dry_run_step(struct strata_db *db, const struct plan_step *step,
 	strata_error_release(&e);
 }
 
+/* A source loaded for status (is_checksums_only) holds no text to run. */
+static int check_texts(const struct strata_migration *const *ms, size_t n,
+                       struct strata_error *err)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!ms[i]->up_sql) {
+			strata_error_set(
+			        err, STRATA_EUSAGE,
+			        "'%s' was not read to be run: the source was loaded with is_checksums_only",
+			        ms[i]->up_path);
+			return strata_error_hint(
+			        err,
+			        "Load the source for running (without is_checksums_only).");
+		}
+	return 0;
+}
+
 /* The standbys, when a batch migration is to wait for them: reached and
  * checked before anything runs, a dry run's too (design.md, Batch
  * migrations). Without a batch migration they are not looked at. */
@@ -380,8 +397,11 @@ static int collect_pending(struct plan *plan, const struct plan_ctx *ctx,
 		}
 		todo[n++] = m;
 	}
-	/* their down files, for the audit rows, before anything runs */
-	if (source_read_downs(src, todo, n, err) < 0) {
+	/* their texts, unless the load kept them, and their down files, for
+	 * the audit rows, before anything runs */
+	if (source_read_ups(src, todo, n, err) < 0 ||
+	    check_texts(todo, n, err) < 0 ||
+	    source_read_downs(src, todo, n, err) < 0) {
 		free(todo);
 		free(is_resume);
 		return -1;
@@ -479,6 +499,7 @@ static int run_upto(struct strata_run_result *out, struct strata_db *db,
 		upto = strata_source_version_key(src, opts->target_version);
 	if (db_bind_layout(db, src, err) < 0 ||
 	    step_lock_and_read(db, &h, false, err) < 0 ||
+	    step_read_failed_ups(&h, src, err) < 0 ||
 	    check_history(&h, src, opts->is_ignore_missing, err) < 0 ||
 	    (!opts->is_dry_run && ensure_tables(db, src, &h, upto, err) < 0) ||
 	    (is_linted &&

@@ -29,6 +29,11 @@
 /* The first failed record, checked (see history_check_row()). */
 int step_check_failed(const struct history *h, const struct strata_source *src,
                       struct strata_error *err);
+/* The texts of the failed records' migrations, deferred by the load: what
+ * a failed record is (a batch migration that goes on) is read in them. */
+int step_read_failed_ups(const struct history *h,
+                         const struct strata_source *src,
+                         struct strata_error *err);
 /* Takes the lock, creates the tables (is_create), then reads the history. */
 int step_lock_and_read(struct strata_db *db, struct history *h, bool is_create,
                        struct strata_error *err);

@@ -401,6 +401,7 @@ int strata_migrate_revert(size_t *out_reverted, struct strata_db *db,
 	    source_read_downs(src, NULL, 0, err) < 0 ||
 	    db_bind_layout(db, src, err) < 0 ||
 	    step_lock_and_read(db, &h, false, err) < 0 ||
+	    step_read_failed_ups(&h, src, err) < 0 ||
 	    step_check_failed(&h, src, err) < 0)
 		goto done;
 	/* the commit for the audit rows, asked of git meanwhile */

@@ -74,6 +74,11 @@ struct strata_source *source_subset(const struct strata_source *src,
 int source_read_downs(const struct strata_source *src,
                       const struct strata_migration *const *ms, size_t n,
                       struct strata_error *err);
+/* Likewise the up files' texts a load with is_up_deferred did not keep,
+ * each checked to be what the load hashed: -1 naming one that changed. */
+int source_read_ups(const struct strata_source *src,
+                    const struct strata_migration *const *ms, size_t n,
+                    struct strata_error *err);
 /* The folder the files were read from, for the audit trail's git commit;
  * NULL for a built source (its folder is not there to ask). */
 const char *source_folder(const struct strata_source *src);

@@ -1,8 +1,11 @@
 /*
- * Down files read on demand (strata_source_options.is_down_deferred): a
- * run reads the down files of the migrations it applies, for their audit
- * rows, and no others, so a run with nothing pending opens none. Each is
- * read and checked as the load would have read it (source_check_entry()).
+ * Files read on demand. Down files (strata_source_options.is_down_deferred):
+ * a run reads the down files of the migrations it applies, for their audit
+ * rows, and no others, so a run with nothing pending opens none. Up files'
+ * texts (is_up_deferred): the load hashed every one and kept no text; a run
+ * reads again those it applies, each checked to be what the load hashed.
+ * Each is read and checked as the load would have read it
+ * (source_check_entry()).
  */
 #include "engine/source.h"
 #include "engine/source_read.h"
@@ -14,21 +17,27 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+static int open_dir(struct strata_source *src, struct reader *r,
+                    struct strata_error *err)
+{
+	if (r->dir_fd >= 0)
+		return 0;
+	r->dir_fd = open(src->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (r->dir_fd < 0)
+		return strata_error_set(
+		        err, STRATA_EFAILED,
+		        "could not open migration directory '%s': %s", src->dir,
+		        strerror(errno));
+	return 0;
+}
+
 static int read_down(struct strata_source *src, struct reader *r, size_t k,
                      struct strata_error *err)
 {
 	struct entry *e = src->downs[k];
 	struct strata_migration *m = &src->migrations[k];
 
-	if (r->dir_fd < 0) {
-		r->dir_fd = open(src->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (r->dir_fd < 0)
-			return strata_error_set(
-			        err, STRATA_EFAILED,
-			        "could not open migration directory '%s': %s",
-			        src->dir, strerror(errno));
-	}
-	if (source_check_entry(e, r, err) < 0)
+	if (open_dir(src, r, err) < 0 || source_check_entry(e, r, err) < 0)
 		return -1;
 	src->downs[k] = NULL;
 	/* a diesel directory's down.sql, looked for only now, is not there */
@@ -44,11 +53,44 @@ static int read_down(struct strata_source *src, struct reader *r, size_t k,
 	return 0;
 }
 
-int source_read_downs(const struct strata_source *csrc,
-                      const struct strata_migration *const *ms, size_t n,
-                      struct strata_error *err)
+/* The up file of migration `k` again, as the load read it: the same
+ * bytes, or an error naming it. */
+static int read_up(struct strata_source *src, struct reader *r, size_t k,
+                   struct strata_error *err)
+{
+	struct entry *e = src->ups[k];
+	struct strata_migration *m = &src->migrations[k];
+	const struct content *c;
+
+	if (open_dir(src, r, err) < 0 || source_check_entry(e, r, err) < 0)
+		return -1;
+	c = e->content;
+	if (!e->is_named || !c || !c->text ||
+	    memcmp(c->checksum, m->checksum, sizeof(m->checksum))) {
+		strata_error_set(
+		        err, STRATA_EVALIDATE,
+		        "'%s' changed while strata ran: it no longer reads as it did when the folder was read",
+		        m->up_path);
+		error_set_location(err, m->up_path, NULL, 0, 0);
+		return strata_error_hint(
+		        err,
+		        "Nothing was applied. Run again once the folder is no longer being written to.");
+	}
+	m->up_sql = c->text;
+	m->up_len = c->len;
+	free(e);
+	src->ups[k] = NULL;
+	return 0;
+}
+
+/* Reads what the load deferred of `ms` (NULL: every migration), their up
+ * files' texts or their down files. */
+static int read_deferred(const struct strata_source *csrc,
+                         const struct strata_migration *const *ms, size_t n,
+                         bool is_up, struct strata_error *err)
 {
 	struct strata_source *src = (struct strata_source *)csrc;
+	struct entry **deferred = is_up ? src->ups : src->downs;
 	struct arena scratch = ARENA_INIT;
 	struct reader r = {
 		.arena = &src->arena,
@@ -64,7 +106,7 @@ int source_read_downs(const struct strata_source *csrc,
 	};
 	int rc = 0;
 
-	if (!src->downs)
+	if (!deferred)
 		return 0;
 	pthread_mutex_lock(&src->downs_lock);
 	if (!ms)
@@ -74,8 +116,9 @@ int source_read_downs(const struct strata_source *csrc,
 
 		if (k >= src->n)
 			BUG("migration not of this source");
-		if (src->downs[k])
-			rc = read_down(src, &r, k, err);
+		if (deferred[k])
+			rc = is_up ? read_up(src, &r, k, err)
+			           : read_down(src, &r, k, err);
 	}
 	pthread_mutex_unlock(&src->downs_lock);
 	if (r.dir_fd >= 0)
@@ -83,4 +126,18 @@ int source_read_downs(const struct strata_source *csrc,
 	sbuf_release(&r.buf);
 	arena_release(&scratch);
 	return rc;
+}
+
+int source_read_downs(const struct strata_source *src,
+                      const struct strata_migration *const *ms, size_t n,
+                      struct strata_error *err)
+{
+	return read_deferred(src, ms, n, false, err);
+}
+
+int source_read_ups(const struct strata_source *src,
+                    const struct strata_migration *const *ms, size_t n,
+                    struct strata_error *err)
+{
+	return read_deferred(src, ms, n, true, err);
 }

@@ -219,6 +219,15 @@ static int check_text(const struct entry *e, const char *text, size_t len,
 	return check_dbmate(e, text, len, err);
 }
 
+/* Whether the load keeps a file's text, not only what it learnt of it (a
+ * deferred up file that proves dbmate's keeps it all the same: its down
+ * section is in it). */
+static bool is_text_kept(const struct entry *e, const struct reader *r)
+{
+	return !r->is_checksums_only &&
+	       !(r->is_up_deferred && e->kind != KIND_DOWN);
+}
+
 /*
  * The file's bytes into r->buf: open, read to the end, close, relative to
  * the directory already open (three system calls: this runs for every file
@@ -230,8 +239,11 @@ static int read_entry(struct entry *e, struct reader *r, const char **text,
 	struct sbuf *b = &r->buf;
 	/* a probed diesel file is open already, its size known */
 	bool is_probed = e->has_fd;
-	int fd = is_probed ? e->fd
-	                   : openat(r->dir_fd, e->name, O_RDONLY | O_CLOEXEC);
+	/* never waiting on a FIFO put where a file was */
+	int fd = is_probed
+	                 ? e->fd
+	                 : openat(r->dir_fd, e->name,
+	                          O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	struct stat st;
 	int rc = -1;
 
@@ -247,7 +259,7 @@ static int read_entry(struct entry *e, struct reader *r, const char **text,
 		st.st_mode = S_IFREG;
 		st.st_size = e->fd_size;
 	}
-	if (!r->is_checksums_only && (is_probed || fstat(fd, &st) == 0) &&
+	if (is_text_kept(e, r) && (is_probed || fstat(fd, &st) == 0) &&
 	    S_ISREG(st.st_mode) && (uintmax_t)st.st_size <= r->max) {
 		size_t cap = (size_t)st.st_size + 1, got = 0;
 		char *p = arena_alloc(r->arena, cap + 1);
@@ -336,7 +348,7 @@ bool source_is_no_transaction(const char *text, size_t len)
  * Everything that can be wrong with one file on its own: its type, its
  * name, its size and its bytes. On success the entry is named and sound, with
  * its text in the arena, or only its checksum for a checksums-only load (which
- * reads no down file at all).
+ * reads no down file at all) and for an up file whose text is deferred.
  */
 int source_check_entry(struct entry *e, struct reader *r,
                        struct strata_error *err)
@@ -433,7 +445,7 @@ int source_check_entry(struct entry *e, struct reader *r,
 				        source_flyway_checksum(sql, sql_len);
 			strata_checksum(c->checksum, text, len);
 			c->len = sql_len;
-			if (!r->is_checksums_only)
+			if (is_text_kept(e, r))
 				c->text = sql != body
 				                  ? sql
 				                  : arena_strndup(r->arena, sql,
@@ -462,7 +474,7 @@ int source_check_entry(struct entry *e, struct reader *r,
 	if (e->kind != KIND_DOWN)
 		strata_checksum(c->checksum, text,
 		                c->is_dbmate ? c->down_at : len);
-	if (!r->is_checksums_only)
+	if (is_text_kept(e, r) || (c->is_dbmate && !r->is_checksums_only))
 		c->text = text == r->buf.buf
 		                  ? arena_strndup(r->arena, text, len)
 		                  : text;

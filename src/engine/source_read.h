@@ -33,7 +33,10 @@ struct strata_source {
 	 * index; NULL: none, or read), read when a run applies it
 	 * (source_read_downs()), as the load would have read it. */
 	struct entry **downs;
-	pthread_mutex_t downs_lock; /* runs may share a source */
+	/* Likewise with is_up_deferred: each up file whose text was not
+	 * kept, read again when a run applies it (source_read_ups()). */
+	struct entry **ups;
+	pthread_mutex_t downs_lock; /* of both: runs may share a source */
 	size_t max_file_size;
 	enum strata_layout read_layout;
 	struct strata_placeholder *placeholders;
@@ -109,6 +112,7 @@ struct reader {
 	size_t max;
 	bool is_checksums_only;
 	bool is_down_deferred;       /* down files only named, kept for later */
+	bool is_up_deferred;         /* up files' texts not kept once hashed */
 	bool is_down_lookup_skipped; /* diesel's down.sql not looked for */
 	enum strata_layout layout; /* as asked: AUTO reads dbmate's sections */
 	const struct strata_placeholder *placeholders; /* Flyway's ${name} */

@@ -35,6 +35,22 @@ int step_check_failed(const struct history *h, const struct strata_source *src,
 	return 0;
 }
 
+int step_read_failed_ups(const struct history *h,
+                         const struct strata_source *src,
+                         struct strata_error *err)
+{
+	for (size_t i = 0; i < h->n; i++) {
+		const struct strata_migration *m;
+
+		if (h->rows[i].success ||
+		    !(m = strata_source_find(src, h->rows[i].version)))
+			continue;
+		if (source_read_ups(src, &m, 1, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int step_lock_and_read(struct strata_db *db, struct history *h, bool is_create,
                        struct strata_error *err)
 {

@@ -180,3 +180,58 @@ pairs() { # FROM TO
 	run psql_db "SELECT count(*) FROM _strata_audit WHERE action = 'apply'"
 	assert_output 4
 }
+
+@test "no-op run: a run keeps no up file's text it does not apply: an applied file is opened once, one it applies twice, and what runs is what was hashed" {
+	command -v strace >/dev/null || skip "strace is not installed"
+	new_db
+	pairs 1 5
+	run strata run
+	assert_success
+	pairs 6 7
+	run traced "$STRATA_BIN" run
+	echo "$output"
+	assert_success
+	assert_output --partial "Applied 2 migrations."
+	local i
+	for i in 1 2 3 4 5; do
+		[ "$(calls "openat(.*\"${i}_t$i\.up\.sql\"")" = 1 ]
+	done
+	[ "$(calls 'openat(.*"6_t6\.up\.sql"')" = 2 ]
+	[ "$(calls 'openat(.*"7_t7\.up\.sql"')" = 2 ]
+	run psql_db "SELECT version, rtrim(up_sql, E'\\n') FROM _strata_audit WHERE action = 'apply' AND version >= 6 ORDER BY version"
+	assert_output "6|CREATE TABLE t6 (id int);
+7|CREATE TABLE t7 (id int);"
+	assert_equal "$(psql_db "SELECT count(*) FROM _sqlx_migrations WHERE success")" 7
+}
+
+@test "no-op run: a pending file changed while the run waits for the lock fails it before anything is applied, naming the file; the next run applies the new text" {
+	new_db
+	pairs 1 2
+	run strata run
+	assert_success
+	pairs 3 4
+	local key holder pid rc=0
+	key=$(lock_key "$TEST_DB")
+	psql -XAtq -d "$TEST_DB" -c "SELECT pg_advisory_lock($key)" -c "SELECT pg_sleep(60)" >/dev/null &
+	holder=$!
+	await_sql "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid = ($key & 4294967295)::oid" >/dev/null
+	strata run --lock-wait 30s >"$BATS_TEST_TMPDIR/out" 2>&1 &
+	pid=$!
+	# asking for the lock, the run has read the folder
+	await_sql "SELECT 1 FROM pg_stat_activity WHERE query LIKE '%pg_try_advisory_lock%' AND pid <> pg_backend_pid()" >/dev/null
+	write_migration 4_t4.up.sql "CREATE TABLE t4 (id int, changed int);"
+	kill "$holder"
+	wait "$holder" 2>/dev/null || true
+	psql_db "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()" >/dev/null
+	wait "$pid" || rc=$?
+	cat "$BATS_TEST_TMPDIR/out"
+	assert_equal "$rc" 4
+	run cat "$BATS_TEST_TMPDIR/out"
+	assert_output --partial "4_t4.up.sql' changed while strata ran"
+	assert_output --partial "Nothing was applied"
+	assert_equal "$(psql_db "SELECT count(*) FROM _sqlx_migrations")" 2
+	assert_equal "$(psql_db "SELECT to_regclass('t3') IS NULL")" t
+	run strata run
+	assert_success
+	assert_equal "$(psql_db "SELECT count(*) FROM information_schema.columns WHERE table_name = 't4' AND column_name = 'changed'")" 1
+}
