@@ -419,6 +419,16 @@ static bool sort_diesel_pairs(struct entry **v, size_t n)
 	return true;
 }
 
+/* A deferred file per migration, none yet. */
+static struct entry **deferred_table(struct strata_source *src, size_t n)
+{
+	size_t size = (n ? n : 1) * sizeof(struct entry *);
+	struct entry **v = arena_alloc(&src->arena, size);
+
+	memset(v, 0, size);
+	return v;
+}
+
 static void build_migrations(struct strata_source *src, struct entry **v,
                              size_t n, struct problems *problems,
                              bool is_lenient)
@@ -456,20 +466,10 @@ static void build_migrations(struct strata_source *src, struct entry **v,
 		n_versions += !i || v[i]->version != v[i - 1]->version;
 	ms = arena_alloc(&src->arena,
 	                 (n_versions ? n_versions : 1) * sizeof(*ms));
-	if (src->downs) {
-		src->downs =
-		        arena_alloc(&src->arena, (n_versions ? n_versions : 1) *
-		                                         sizeof(*src->downs));
-		memset(src->downs, 0,
-		       (n_versions ? n_versions : 1) * sizeof(*src->downs));
-	}
-	if (src->ups) {
-		src->ups =
-		        arena_alloc(&src->arena, (n_versions ? n_versions : 1) *
-		                                         sizeof(*src->ups));
-		memset(src->ups, 0,
-		       (n_versions ? n_versions : 1) * sizeof(*src->ups));
-	}
+	if (src->downs)
+		src->downs = deferred_table(src, n_versions);
+	if (src->ups)
+		src->ups = deferred_table(src, n_versions);
 	for (size_t i = 0; i < n_named;) {
 		struct strata_error perr = STRATA_ERROR_INIT;
 		struct strata_migration *m = &ms[n_ms];
