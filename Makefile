@@ -123,7 +123,7 @@ $(BUILD)/completions/_strata: $(BIN)
 # its relocations were a tenth of every command's start-up.
 PG_QUERY_STATIC := -Wl,-Bstatic -lpg_query -lprotobuf-c -Wl,-Bdynamic
 # Its ten thousand pointers to relocate (protobuf's descriptors, the
-# parser's tables) as a bitmap: 2 kB read at start, not 230 kB (glibc 2.36
+# parser's tables) as a bitmap: 3 kB read at start, not 230 kB (glibc 2.36
 # and binutils 2.38 on); elsewhere the usual table.
 RELR_LDFLAGS := $(shell printf 'int main(void){return 0;}\n' | \
 	$(CC) -x c - -o /dev/null -Wl,-z,pack-relative-relocs 2>/dev/null && \
