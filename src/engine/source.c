@@ -1038,7 +1038,8 @@ done:
 	/* what the reading threads freed (every file's entry, and its text
 	 * where not kept) stays theirs unless given back: 2 MB of a run with
 	 * nothing to do at 10,000 migrations. Not worth the walk of the heap
-	 * (a millisecond) for a few files, as `serve` reads at each request. */
+	 * (a millisecond) for a few files, which `serve` reads at each
+	 * refresh. */
 	if (n >= FILES_PER_READER)
 		malloc_trim(0);
 #endif
