@@ -62,8 +62,16 @@ static int read_up(struct strata_source *src, struct reader *r, size_t k,
 	struct strata_migration *m = &src->migrations[k];
 	const struct content *c;
 
-	if (open_dir(src, r, err) < 0 || source_check_entry(e, r, err) < 0)
+	if (open_dir(src, r, err) < 0)
 		return -1;
+	if (source_check_entry(e, r, err) < 0) {
+		/* there when the folder was read: gone or changed since */
+		if (err && !err->hint)
+			strata_error_hint(
+			        err,
+			        "It was read with the folder when the run began. Nothing was applied. Run again once the folder is no longer being written to.");
+		return -1;
+	}
 	c = e->content;
 	if (!e->is_named || !c || !c->text ||
 	    memcmp(c->checksum, m->checksum, sizeof(m->checksum))) {

@@ -204,28 +204,35 @@ pairs() { # FROM TO
 	assert_equal "$(psql_db "SELECT count(*) FROM _sqlx_migrations WHERE success")" 7
 }
 
-@test "no-op run: a pending file changed while the run waits for the lock fails it before anything is applied, naming the file; the next run applies the new text" {
-	new_db
-	pairs 1 2
-	run strata run
-	assert_success
-	pairs 3 4
-	local key holder pid rc=0
+# strata run behind a held migration lock; once it asks for the lock
+# (the folder read), "$@" runs, then the lock is let go. The run's exit
+# status in WAITED_RC, its output in $BATS_TEST_TMPDIR/out.
+run_while_waiting() {
+	local key holder pid
 	key=$(lock_key "$TEST_DB")
 	psql -XAtq -d "$TEST_DB" -c "SELECT pg_advisory_lock($key)" -c "SELECT pg_sleep(60)" >/dev/null &
 	holder=$!
 	await_sql "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid = ($key & 4294967295)::oid" >/dev/null
 	strata run --lock-wait 30s >"$BATS_TEST_TMPDIR/out" 2>&1 &
 	pid=$!
-	# asking for the lock, the run has read the folder
 	await_sql "SELECT 1 FROM pg_stat_activity WHERE query LIKE '%pg_try_advisory_lock%' AND pid <> pg_backend_pid()" >/dev/null
-	write_migration 4_t4.up.sql "CREATE TABLE t4 (id int, changed int);"
+	"$@"
 	kill "$holder"
 	wait "$holder" 2>/dev/null || true
 	psql_db "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()" >/dev/null
-	wait "$pid" || rc=$?
+	WAITED_RC=0
+	wait "$pid" || WAITED_RC=$?
 	cat "$BATS_TEST_TMPDIR/out"
-	assert_equal "$rc" 4
+}
+
+@test "no-op run: a pending file changed while the run waits for the lock fails it before anything is applied, naming the file; the next run applies the new text" {
+	new_db
+	pairs 1 2
+	run strata run
+	assert_success
+	pairs 3 4
+	run_while_waiting write_migration 4_t4.up.sql "CREATE TABLE t4 (id int, changed int);"
+	assert_equal "$WAITED_RC" 4
 	run cat "$BATS_TEST_TMPDIR/out"
 	assert_output --partial "4_t4.up.sql' changed while strata ran"
 	assert_output --partial "Nothing was applied"
@@ -234,4 +241,25 @@ pairs() { # FROM TO
 	run strata run
 	assert_success
 	assert_equal "$(psql_db "SELECT count(*) FROM information_schema.columns WHERE table_name = 't4' AND column_name = 'changed'")" 1
+}
+
+@test "no-op run: a pending file removed, or made a FIFO, while the run waits for the lock fails it before anything is applied, without hanging" {
+	new_db
+	pairs 1 2
+	run strata run
+	assert_success
+	pairs 3 4
+	run_while_waiting rm migrations/4_t4.up.sql
+	assert_equal "$WAITED_RC" 1
+	run cat "$BATS_TEST_TMPDIR/out"
+	assert_output --partial "could not open 'migrations/4_t4.up.sql'"
+	assert_output --partial "It was read with the folder when the run began. Nothing was applied."
+	assert_equal "$(psql_db "SELECT count(*) FROM _sqlx_migrations")" 2
+	write_migration 4_t4.up.sql "CREATE TABLE t4 (id int);"
+	make_fifo() { rm migrations/4_t4.up.sql && mkfifo migrations/4_t4.up.sql; }
+	run_while_waiting make_fifo
+	assert_equal "$WAITED_RC" 4
+	run cat "$BATS_TEST_TMPDIR/out"
+	assert_output --partial "4_t4.up.sql' changed while strata ran"
+	assert_equal "$(psql_db "SELECT count(*) FROM _sqlx_migrations")" 2
 }
