@@ -551,11 +551,8 @@ int strata_drift_check(struct strata_drift **out, struct strata_db *db,
 	} else if (strata_schema_dump(&d->actual, NULL, db, &so, err) < 0) {
 		goto done;
 	}
-	/* the subset copies the migrations: their texts first, if deferred */
-	if (source_read_ups(src, NULL, 0, err) < 0)
-		goto done;
-	sub = source_subset(src, keep, db->hist.layout);
-	if (cancel_check(err) < 0 ||
+	if (source_subset(&sub, src, keep, db->hist.layout, err) < 0 ||
+	    cancel_check(err) < 0 ||
 	    drift_shadow_open(&s, db, sub, opts, &d->shadow, err) < 0)
 		goto done;
 	/* the migrations as they were applied: the gate judged them then */

@@ -1069,22 +1069,35 @@ struct strata_source *source_new_built(const char *dir,
 	return src;
 }
 
-struct strata_source *source_subset(const struct strata_source *src,
-                                    const bool *keep, enum strata_layout layout)
+int source_subset(struct strata_source **out, const struct strata_source *src,
+                  const bool *keep, enum strata_layout layout,
+                  struct strata_error *err)
 {
+	const struct strata_migration **kept =
+	        xcalloc(src->n ? src->n : 1, sizeof(*kept));
+	struct strata_source *sub;
 	struct arena *arena;
-	struct strata_source *out = source_new_built(src->dir, &arena);
 	size_t n = 0;
 
-	out->migrations = arena_alloc(arena, (src->n ? src->n : 1) *
-	                                             sizeof(*src->migrations));
+	*out = NULL;
 	for (size_t i = 0; i < src->n; i++)
 		if (keep[i])
-			out->migrations[n++] = src->migrations[i];
-	out->n = n;
-	out->layout = layout;
-	out->is_layout_asked = true;
-	return out;
+			kept[n++] = &src->migrations[i];
+	if (source_read_ups(src, kept, n, err) < 0) {
+		free(kept);
+		return -1;
+	}
+	sub = source_new_built(src->dir, &arena);
+	sub->migrations =
+	        arena_alloc(arena, (n ? n : 1) * sizeof(*src->migrations));
+	for (size_t i = 0; i < n; i++)
+		sub->migrations[i] = *kept[i];
+	sub->n = n;
+	sub->layout = layout;
+	sub->is_layout_asked = true;
+	free(kept);
+	*out = sub;
+	return 0;
 }
 
 const char *source_folder(const struct strata_source *src)

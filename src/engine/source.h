@@ -58,11 +58,13 @@ void source_set_migrations(struct strata_source *src,
 /*
  * A source of `src`'s migrations whose versions `keep` says (in `src`'s
  * order), read in `layout` as if asked: drift's shadow applies what the
- * database has applied. It borrows from `src`, which must outlive it.
+ * database has applied. It borrows from `src`, which must outlive it, and
+ * reads first the texts of those a load deferred (source_read_ups()):
+ * the copies must hold them. -1 naming a file that fails.
  */
-struct strata_source *source_subset(const struct strata_source *src,
-                                    const bool *keep,
-                                    enum strata_layout layout);
+int source_subset(struct strata_source **out, const struct strata_source *src,
+                  const bool *keep, enum strata_layout layout,
+                  struct strata_error *err);
 /*
  * Reads the down files of `ms` (migrations of `src`) that a load with
  * is_down_deferred left unread, with the checks the load makes, and

@@ -680,6 +680,50 @@ static void test_load_begun_fails_at_end(void **state)
 	strata_error_release(&err);
 }
 
+/* A load for running keeps no up text (is_up_deferred); what reads the
+ * migrations' texts reads them first, each checked to be what was hashed:
+ * a subset of them (drift's shadow) holds the files' texts. */
+static void test_up_texts_deferred(void **state)
+{
+	struct fixture *f = *state;
+	const struct strata_source_options deferred = {
+		.version = STRATA_SOURCE_OPTIONS_VERSION,
+		.is_down_deferred = true,
+		.is_up_deferred = true,
+	};
+	const bool keep[] = { true, false, true };
+	struct strata_error err = STRATA_ERROR_INIT;
+	struct strata_source *src = NULL, *sub = NULL;
+
+	put(f->dir, "1_a.sql", "CREATE TABLE a ();\n");
+	put(f->dir, "2_b.sql", "CREATE TABLE b ();\n");
+	put(f->dir, "3_c.sql", "CREATE TABLE c ();\n");
+	assert_int_equal(strata_source_load(&src, f->dir, &deferred, &err), 0);
+	assert_null(strata_source_at(src, 0)->up_sql);
+	assert_int_equal(
+	        source_subset(&sub, src, keep, STRATA_LAYOUT_SQLX, &err), 0);
+	assert_int_equal(strata_source_count(sub), 2);
+	assert_string_equal(strata_source_at(sub, 0)->up_sql,
+	                    "CREATE TABLE a ();\n");
+	assert_string_equal(strata_source_at(sub, 1)->up_sql,
+	                    "CREATE TABLE c ();\n");
+	/* only what was kept was read */
+	assert_null(strata_source_at(src, 1)->up_sql);
+	strata_source_free(sub);
+	sub = NULL;
+	/* the second changed since the load hashed it */
+	put(f->dir, "2_b.sql", "CREATE TABLE b (changed int);\n");
+	assert_int_equal(source_subset(&sub, src, (const bool[]){ 1, 1, 1 },
+	                               STRATA_LAYOUT_SQLX, &err),
+	                 -1);
+	assert_null(sub);
+	assert_int_equal(err.code, STRATA_EVALIDATE);
+	assert_non_null(
+	        strstr(err.message, "2_b.sql' changed while strata ran"));
+	strata_error_release(&err);
+	strata_source_free(src);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -719,6 +763,7 @@ int main(void)
 		T(test_first_problem_and_count),
 		T(test_load_begun_and_ended),
 		T(test_load_begun_fails_at_end),
+		T(test_up_texts_deferred),
 	};
 #undef T
 
