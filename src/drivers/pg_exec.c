@@ -523,8 +523,9 @@ static void forget_if_deallocated(struct pg_conn *pc, const char *sql,
  * that texts that never recur cannot fill the session. */
 #define PREPARED_MAX 64
 
-/* As prepared_name() below, for `sql` with `n_params` parameters of
- * `types`, its Parse sent as item `it`'s. */
+/* The name `sql` (with `n_params` parameters of `types`) is prepared
+ * under on this session, its Parse sent first as item `it`'s when it is
+ * not yet; false once the names run out: send it unnamed. */
 static bool prepared_text(struct pg_conn *pc, struct pipeline *pl,
                           const struct batch_item *it, const char *sql,
                           size_t n_params, const Oid *types,
@@ -567,39 +568,27 @@ static bool prepared_text(struct pg_conn *pc, struct pipeline *pl,
 }
 
 /*
- * The name `it`'s text is prepared under on this session, into `name`,
- * with a Parse sent first when it is not yet: the history's and the
- * audit's rows of every migration, parsed, analysed and planned once
- * rather than per migration. A pipeline that fails forgets every name
- * (pipeline_sync()): a Parse after the failure never ran. false: send it
- * unnamed.
+ * `sql` with `n` parameters `p`, its result read as item `it`'s. When
+ * `is_recurring`, under the name it is prepared under on this session,
+ * with a Parse sent first when it is not yet (prepared_text()): the
+ * history's and the audit's rows of every migration, parsed, analysed and
+ * planned once rather than per migration. A pipeline that fails forgets
+ * every name (pipeline_sync()): a Parse after the failure never ran.
+ * Unnamed otherwise, or once the names run out.
  */
-static bool prepared_name(struct pg_conn *pc, struct pipeline *pl,
-                          const struct batch_item *it,
-                          const struct pg_params *p, char name[static 24])
-{
-	/* texts that recur: with parameters, the time a revert reads, or
-	 * marked so */
-	if (!it->n && !it->out_int && !it->is_recurring)
-		return false;
-	return prepared_text(pc, pl, it, it->sql, it->n, p->types, name);
-}
-
-/* `sql` with text parameters, prepared once on the session as item
- * `it`: a statement every migration of a run sends. */
-static int send_recurring(struct pg_conn *pc, struct pipeline *pl,
-                          const struct batch_item *it, const char *sql,
-                          size_t n, const Oid *types, const char *const *values)
+static int send_query(struct pg_conn *pc, struct pipeline *pl,
+                      const struct batch_item *it, const char *sql, size_t n,
+                      const struct pg_params *p, bool is_recurring)
 {
 	char name[24];
 	int ok;
 
-	if (prepared_text(pc, pl, it, sql, n, types, name))
-		ok = PQsendQueryPrepared(pc->pg, name, (int)n, values, NULL,
-		                         NULL, 0);
+	if (is_recurring && prepared_text(pc, pl, it, sql, n, p->types, name))
+		ok = PQsendQueryPrepared(pc->pg, name, (int)n, p->values,
+		                         p->lengths, p->formats, 0);
 	else
-		ok = PQsendQueryParams(pc->pg, sql, (int)n, types, values, NULL,
-		                       NULL, 0);
+		ok = PQsendQueryParams(pc->pg, sql, (int)n, p->types, p->values,
+		                       p->lengths, p->formats, 0);
 	if (!ok)
 		return -1;
 	note(pl, it, 0);
@@ -617,13 +606,14 @@ static int send_marked_timeouts(struct pg_conn *pc, struct pipeline *pl,
 	static const char sql[] =
 	        "SELECT pg_catalog.set_config('lock_timeout', $1, true), "
 	        "pg_catalog.set_config('statement_timeout', $2, true), " PG_STEP_MARK;
-	static const Oid types[] = { TEXTOID, TEXTOID };
+	Oid types[] = { TEXTOID, TEXTOID };
 	char lock[24], statement[24];
 	const char *values[] = { lock, statement };
+	const struct pg_params p = { .values = values, .types = types };
 
 	snprintf(lock, sizeof(lock), "%" PRId64, it->lock_ms);
 	snprintf(statement, sizeof(statement), "%" PRId64, it->statement_ms);
-	return send_recurring(pc, pl, it, sql, 2, types, values);
+	return send_query(pc, pl, it, sql, 2, &p, true);
 }
 
 static int send_timeouts(struct pg_conn *pc, struct pipeline *pl,
@@ -653,21 +643,15 @@ static int send_sql(struct pg_conn *pc, struct pipeline *pl,
                     const struct batch_item *it)
 {
 	struct pg_params p;
-	char name[24];
-	int ok;
+	int rc;
 
 	pgquery_params_init(&p, it->n, it->params);
-	if (prepared_name(pc, pl, it, &p, name))
-		ok = PQsendQueryPrepared(pc->pg, name, (int)it->n, p.values,
-		                         p.lengths, p.formats, 0);
-	else
-		ok = PQsendQueryParams(pc->pg, it->sql, (int)it->n, p.types,
-		                       p.values, p.lengths, p.formats, 0);
+	/* texts that recur: with parameters, the time a revert reads, or
+	 * marked so */
+	rc = send_query(pc, pl, it, it->sql, it->n, &p,
+	                it->n || it->out_int || it->is_recurring);
 	pgquery_params_release(&p);
-	if (!ok)
-		return -1;
-	note(pl, it, 0);
-	return 0;
+	return rc;
 }
 
 /*
@@ -689,14 +673,15 @@ static int send_lock_check(struct pg_conn *pc, struct pipeline *pl,
 {
 	static const char sql[] =
 	        "SELECT 1 / (NOT pg_catalog.pg_try_advisory_xact_lock_shared($1))::int";
-	static const Oid types[] = { INT8OID };
+	Oid types[] = { INT8OID };
 	char key[24];
 	const char *values[] = { key };
+	const struct pg_params p = { .values = values, .types = types };
 
 	if (!pc->is_locked || !pc->lock_pg)
 		return 0;
 	snprintf(key, sizeof(key), "%" PRId64, pc->session_key);
-	return send_recurring(pc, pl, it, sql, 1, types, values);
+	return send_query(pc, pl, it, sql, 1, &p, true);
 }
 
 /* A migration's statement: the server holds results back until the Sync
