@@ -215,11 +215,32 @@ static void revert_without_down_file_reverts_nothing(void **state)
 	assert_int_equal(state_of(f, 2), STRATA_STATE_APPLIED);
 }
 
+/* A source loaded for status holds no text: running it is refused,
+ * naming the file, and nothing is applied (it crashed in the splitter). */
+static void checksums_only_source_is_not_run(void **state)
+{
+	struct fixture *f = *state;
+	const struct strata_source_options checksums = {
+		.version = STRATA_SOURCE_OPTIONS_VERSION,
+		.is_checksums_only = true,
+	};
+
+	write_file(f, "1_a.sql", "CREATE TABLE a (id int);");
+	if (strata_source_load(&f->src, f->dir, &checksums, &f->err) < 0)
+		fail_msg("source load: %s", f->err.message);
+	assert_int_equal(run_all(f), -1);
+	assert_int_equal(f->err.code, STRATA_EUSAGE);
+	assert_non_null(
+	        strstr(f->err.message, "1_a.sql' was not read to be run"));
+	assert_int_equal(state_of(f, 1), STRATA_STATE_PENDING);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(run_applies_pending_in_order_once),
+		T(checksums_only_source_is_not_run),
 		T(failing_migration_leaves_nothing),
 		T(single_transaction_is_all_or_nothing),
 		T(target_version_and_dry_run),
