@@ -157,14 +157,20 @@ static size_t raw_stmt_location(const uint8_t *p, const uint8_t *end)
 static size_t packed_depth(const uint8_t *buf, size_t len, bool *is_too_deep,
                            size_t *too_deep_at)
 {
+	/*
+	 * Grown as deep as the tree goes: a frame for PG_PARSE_MAX_DEPTH up
+	 * front was 640 kB a parse, which glibc gave back to the kernel at
+	 * each free (an madvise, and a TLB flush on every core).
+	 */
 	struct frame {
 		const ProtobufCMessageDescriptor *d;
 		const uint8_t *end;
-	} *st = xmalloc((PG_PARSE_MAX_DEPTH + 2) * sizeof(*st));
+	} *st = NULL;
 	const uint8_t *p = buf, *stmt = NULL, *stmt_end = NULL;
-	size_t n = 1, max = 1;
+	size_t n = 1, max = 1, alloc = 0;
 	uint64_t tag, v;
 
+	XGROW(st, alloc, 64);
 	*is_too_deep = false;
 	st[0].d = &pg_query__parse_result__descriptor;
 	st[0].end = buf + len;
@@ -198,6 +204,7 @@ static size_t packed_depth(const uint8_t *buf, size_t len, bool *is_too_deep,
 			        stmt ? raw_stmt_location(stmt, stmt_end) : 0;
 			break;
 		}
+		XGROW(st, alloc, n + 1);
 		st[n].d = f->descriptor;
 		st[n].end = p + v;
 		if (++n > max)
