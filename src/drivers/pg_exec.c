@@ -38,7 +38,17 @@
 #define NS_PER_MS       INT64_C(1000000)
 #define FIRST_SAMPLE_MS 100 /* when a waiting statement is first looked at */
 #define SAMPLE_MS       500 /* how often after that */
-#define REPORT_AGAIN_S  10  /* how often the same blocker is reported */
+#define NS_PER_S        INT64_C(1000000000)
+/*
+ * Many migrations sent ahead answer a result a statement, each flushed by
+ * the server so that progress knows which statement runs; woken for every
+ * one, the client spent more CPU being woken than reading. Input that
+ * comes within COALESCE_NS of the last is read together: progress learns
+ * of a statement's end at most this late, and a pipeline ends at most
+ * this much later.
+ */
+#define COALESCE_NS    (2 * NS_PER_MS)
+#define REPORT_AGAIN_S 10 /* how often the same blocker is reported */
 
 /*
  * Who blocks the work session, by pg_blocking_pids() on the monitor
@@ -194,6 +204,23 @@ static bool await_result(struct pg_conn *pc)
 			due = cancel_ns;
 		if (due > sample_ns)
 			due = sample_ns;
+		if (pc->is_coalescing && pc->input_ns &&
+		    pc->input_ns + COALESCE_NS > now) {
+			int64_t until = pc->input_ns + COALESCE_NS;
+
+			pc->input_ns = 0;
+			if (until > due)
+				until = due;
+			if (until > now &&
+			    clock_nanosleep(
+			            CLOCK_MONOTONIC, TIMER_ABSTIME,
+			            &(struct timespec){
+			                    .tv_sec = until / NS_PER_S,
+			                    .tv_nsec = until % NS_PER_S },
+			            NULL) == EINTR)
+				continue;
+			now = text_monotonic_ns();
+		}
 		n = poll(&p, 1,
 		         due > now ? (int)((due - now) / NS_PER_MS) + 1 : 0);
 		if (n < 0 && errno == EINTR)
@@ -201,6 +228,8 @@ static bool await_result(struct pg_conn *pc)
 		if (n < 0 || (n > 0 && !PQconsumeInput(pc->pg)))
 			return false;
 		now = text_monotonic_ns();
+		if (n > 0)
+			pc->input_ns = now;
 		if (now >= sample_ns) {
 			bool is_gated = now < gate_end_ns;
 			bool is_look = !is_gated || pglock_work_may_wait(pc);
@@ -779,6 +808,17 @@ static void come_to(struct pg_conn *pc, const struct pipeline *pl, size_t at,
 	say_statement(pc, &pl->cmds[at]);
 }
 
+/* How many migrations' scripts the pipeline holds statements of. */
+static size_t scripts_sent(const struct pipeline *pl)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < pl->n; i++)
+		n += pl->cmds[i].item->kind == BATCH_SCRIPT &&
+		     (i == 0 || pl->cmds[i - 1].item != pl->cmds[i].item);
+	return n;
+}
+
 /*
  * Ends the pipeline being filled: one Sync, one round trip, its results
  * read. After an error the server skips the rest (PGRES_PIPELINE_ABORTED),
@@ -812,6 +852,9 @@ static int pipeline_sync(struct pg_conn *pc, struct pipeline *pl,
 			come_to(pc, pl, i, &script);
 			break;
 		}
+	/* only where many migrations were sent: one alone ends no later */
+	pc->is_coalescing = scripts_sent(pl) > 1;
+	pc->input_ns = 0;
 	while (is_synced) {
 		pc->is_quiet =
 		        at < sent && pl->cmds[at].item->kind != BATCH_SCRIPT;
@@ -847,6 +890,7 @@ static int pipeline_sync(struct pg_conn *pc, struct pipeline *pl,
 		PQclear(res);
 	}
 	pc->is_quiet = was_quiet;
+	pc->is_coalescing = false;
 	pl->script = failed || failed_at || !is_done ? NULL : script;
 	if (failed_at && failed_at <= sent)
 		pc->base.failed_item =

@@ -244,6 +244,25 @@ SELECT 2;"
 	for_each_driver which_statement
 }
 
+@test "progress: among many migrations sent at once, the statement named is the one running" {
+	require_pg
+	# quick migrations before and after: their results come in together
+	for v in $(seq 1 40); do
+		write_migration "${v}_quick.sql" "SELECT $v; SELECT $v;"
+	done
+	write_migration 41_three.sql "SELECT 1;
+SELECT pg_sleep(1.5);
+SELECT 2;"
+	for v in $(seq 42 80); do
+		write_migration "${v}_quick.sql" "SELECT $v; SELECT $v;"
+	done
+	run strata run --warn-after 300ms
+	assert_success
+	assert_output --regexp "warning: migration 41 \(three\) has been running for over 0\.3 s, on statement 2 of 3: SELECT pg_sleep"
+	assert_line --regexp "^Applied 80 quick \([0-9.]+ ms\)$"
+	refute_output --partial "warning: migration 4 "
+}
+
 @test "progress: by default a migration warns after 60 s, not before" {
 	write_migration 1_slow.sql "SELECT pg_sleep(1.5);"
 	run strata run
