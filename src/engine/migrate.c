@@ -407,6 +407,7 @@ static int collect_pending(struct plan *plan, const struct plan_ctx *ctx,
 		return -1;
 	}
 	/* parsed ahead on other threads, planned (and linted) here */
+	plan_reserve(plan, n);
 	ps = presplit_start(ctx, todo, n);
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		rc = plan_add_next(plan, ctx, ps, i, todo[i],

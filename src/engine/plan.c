@@ -562,6 +562,16 @@ done:
 	return rc;
 }
 
+void plan_reserve(struct plan *p, size_t n)
+{
+	if (p->alloc - p->n >= n)
+		return;
+	if (n > SIZE_MAX / sizeof(*p->steps) - p->n)
+		BUG("a plan of more steps than memory holds");
+	p->steps = xrealloc(p->steps, (p->n + n) * sizeof(*p->steps));
+	p->alloc = p->n + n;
+}
+
 int plan_add(struct plan *p, const struct plan_ctx *ctx,
              const struct strata_migration *m, bool is_down,
              bool is_single_transaction, struct strata_error *err)
@@ -593,7 +603,8 @@ struct presplit {
 	pthread_cond_t cond; /* a result is done, or one was taken */
 	const struct strata_driver *drv;
 	const struct strata_migration *const *ms;
-	struct split_result *results;
+	/* ms[i]'s in results[i % SPLIT_AHEAD]: no more are ahead at once */
+	struct split_result results[SPLIT_AHEAD];
 	size_t n, next, taken;
 	bool is_keep_trees, is_stopping;
 	struct splitter splitters[MAX_SPLITTERS];
@@ -648,7 +659,7 @@ static void *splitter_run(void *arg)
 		                                &r.err);
 		r.is_done = true;
 		pthread_mutex_lock(&ps->mu);
-		ps->results[i] = r;
+		ps->results[i % SPLIT_AHEAD] = r;
 		pthread_cond_broadcast(&ps->cond);
 	}
 	pthread_mutex_unlock(&ps->mu);
@@ -672,7 +683,6 @@ struct presplit *presplit_start(const struct plan_ctx *ctx,
 	pthread_cond_init(&ps->cond, NULL);
 	ps->ms = ms;
 	ps->n = n;
-	ps->results = xcalloc(n, sizeof(*ps->results));
 	ps->drv = ctx->drv;
 	ps->is_keep_trees = ctx->lint && ctx->drv->split_keep;
 	for (size_t t = 0; t < want; t++) {
@@ -702,10 +712,10 @@ int plan_add_next(struct plan *p, const struct plan_ctx *ctx,
 	if (!ps)
 		return plan_add(p, ctx, m, false, is_single_transaction, err);
 	pthread_mutex_lock(&ps->mu);
-	while (!ps->results[i].is_done)
+	while (!ps->results[i % SPLIT_AHEAD].is_done)
 		pthread_cond_wait(&ps->cond, &ps->mu);
-	r = ps->results[i];
-	memset(&ps->results[i], 0, sizeof(ps->results[i]));
+	r = ps->results[i % SPLIT_AHEAD];
+	memset(&ps->results[i % SPLIT_AHEAD], 0, sizeof(r));
 	ps->taken = i + 1;
 	pthread_cond_broadcast(&ps->cond);
 	pthread_mutex_unlock(&ps->mu);
@@ -737,14 +747,13 @@ void presplit_stop(struct presplit *ps)
 		free(sp->garbage);
 	}
 	/* what was made ahead and not taken */
-	for (size_t i = 0; i < ps->n; i++) {
+	for (size_t i = 0; i < SPLIT_AHEAD; i++) {
 		script_release(&ps->results[i].script);
 		pg_trees_release(&ps->results[i].trees);
 		strata_error_release(&ps->results[i].err);
 	}
 	pthread_mutex_destroy(&ps->mu);
 	pthread_cond_destroy(&ps->cond);
-	free(ps->results);
 	free(ps);
 }
 

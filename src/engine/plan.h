@@ -74,6 +74,9 @@ void plan_ctx_init(struct plan_ctx *ctx, struct strata_db *db);
 int plan_add(struct plan *p, const struct plan_ctx *ctx,
              const struct strata_migration *m, bool is_down,
              bool is_single_transaction, struct strata_error *err);
+/* Room for `n` more steps, exactly: a plan of 10,000 grown by doubling
+ * held room for 16,384. */
+void plan_reserve(struct plan *p, size_t n);
 /*
  * The driver's parse of the up files of `ms`, made ahead on other threads
  * (a bounded distance ahead, so memory does not grow with the plan), for

@@ -414,6 +414,9 @@ int strata_migrate_revert(size_t *out_reverted, struct strata_db *db,
 	                ? strata_source_version_key(src, opts->target_version)
 	                : -1;
 
+	plan_reserve(&plan, opts->is_all || opts->has_target || count > h.n
+	                            ? h.n
+	                            : count);
 	for (size_t i = h.n; i-- > 0;) {
 		const struct history_row *row = &h.rows[i];
 		const struct strata_migration *m = NULL;
