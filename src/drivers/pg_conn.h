@@ -77,10 +77,11 @@ struct pg_conn {
 	int64_t reported_ns; /* when the BLOCKED event was last sent */
 	int64_t lock_ms;     /* the lock_timeout set last, < 0 when reset */
 	int64_t rtt_ns;      /* the quickest round trip seen, 0: none yet */
-	/* reading a pipeline's many results: when input last came in */
+	bool is_quiet;       /* running strata's own SQL: drop notices */
+	/* reading the results of many migrations sent at once (COALESCE_NS
+	 * in pg_exec.c): when input last came in, 0 once waited for */
 	bool is_coalescing;
 	int64_t input_ns;
-	bool is_quiet; /* running strata's own SQL: drop notices */
 	/*
 	 * strata's own SQL with parameters (the history's and the audit's
 	 * rows), parsed and planned once per session: its parameter types

@@ -70,6 +70,27 @@ SELECT pg_sleep(30);"
 	assert_equal "$(psql_db "SELECT count(*) FROM _strata_audit WHERE action = 'apply' AND outcome <> 'success' AND sqlstate = '57014'")" 1
 }
 
+@test "signals: among many migrations sent at once, SIGINT cancels the one running; those before stay applied" {
+	for v in $(seq 1 30); do
+		write_migration "${v}_quick.sql" "SELECT $v; SELECT $v;"
+	done
+	write_migration 31_slow.sql "SELECT 1;
+SELECT pg_sleep(30);"
+	for v in $(seq 32 60); do
+		write_migration "${v}_quick.sql" "SELECT $v;"
+	done
+	start_strata run
+	await_active 'pg_sleep(30)'
+	kill -INT "$STRATA_PID"
+	await_exit 10
+	cat strata.out
+	assert_equal "$STRATA_RC" 130
+	((STRATA_MS < 2500)) || fail "exit took ${STRATA_MS} ms"
+	assert_nothing_left
+	grep -q "^strata: interrupted: cancelled 31 slow while running statement 2 (line 2); rolled back$" strata.out
+	assert_equal "$(psql_db "SELECT count(*), max(version) FROM _sqlx_migrations")" "30|30"
+}
+
 @test "signals: SIGTERM exits 143, SIGHUP 129, nothing left running" {
 	interrupt_txn TERM 143
 	new_db
