@@ -46,10 +46,10 @@ await_active() {
 	await_sql "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'strata' AND state = 'active' AND query LIKE '%$1%' AND pid <> pg_backend_pid()" >/dev/null
 }
 
-interrupt_txn() {
+# strata run, signalled SIG once its pg_sleep(30) runs: it exits CODE
+# within 2.5 s, leaving nothing running.
+interrupt_run() {
 	local sig=$1 code=$2
-	write_migration 20240101000000_add_index.sql "CREATE TABLE t (id int);
-SELECT pg_sleep(30);"
 	start_strata run
 	await_active 'pg_sleep(30)'
 	kill -"$sig" "$STRATA_PID"
@@ -59,6 +59,13 @@ SELECT pg_sleep(30);"
 	echo "# SIG$sig: exit $code ${STRATA_MS} ms after the signal" >&3
 	((STRATA_MS < 2500)) || fail "exit took ${STRATA_MS} ms"
 	assert_nothing_left
+}
+
+interrupt_txn() {
+	local sig=$1 code=$2
+	write_migration 20240101000000_add_index.sql "CREATE TABLE t (id int);
+SELECT pg_sleep(30);"
+	interrupt_run "$sig" "$code"
 	grep -q "^strata: interrupted: cancelled 20240101000000 add index while running statement 2 (line 2); rolled back$" strata.out
 	# rolled back: no table, no history row
 	assert_equal "$(psql_db "SELECT to_regclass('t') IS NULL, count(*) FROM _sqlx_migrations")" "t|0"
@@ -79,14 +86,7 @@ SELECT pg_sleep(30);"
 	for v in $(seq 32 60); do
 		write_migration "${v}_quick.sql" "SELECT $v;"
 	done
-	start_strata run
-	await_active 'pg_sleep(30)'
-	kill -INT "$STRATA_PID"
-	await_exit 10
-	cat strata.out
-	assert_equal "$STRATA_RC" 130
-	((STRATA_MS < 2500)) || fail "exit took ${STRATA_MS} ms"
-	assert_nothing_left
+	interrupt_run INT 130
 	grep -q "^strata: interrupted: cancelled 31 slow while running statement 2 (line 2); rolled back$" strata.out
 	assert_equal "$(psql_db "SELECT count(*), max(version) FROM _sqlx_migrations")" "30|30"
 }
@@ -102,14 +102,7 @@ SELECT pg_sleep(30);"
 CREATE TABLE t (id int);
 SELECT pg_sleep(30);
 CREATE TABLE never (id int);"
-	start_strata run
-	await_active 'pg_sleep(30)'
-	kill -INT "$STRATA_PID"
-	await_exit 10
-	cat strata.out
-	assert_equal "$STRATA_RC" 130
-	((STRATA_MS < 2500)) || fail "exit took ${STRATA_MS} ms"
-	assert_nothing_left
+	interrupt_run INT 130
 	grep -q "^strata: interrupted: cancelled 20240101000000 slow index while running statement 2 (line 3); recorded as failed, see strata repair$" strata.out
 	# the crash model: recorded failed before it started, and stays so
 	assert_equal "$(psql_db "SELECT version, success FROM _sqlx_migrations")" "20240101000000|f"
