@@ -887,7 +887,7 @@ static struct strata_source *source_new(const char *dir)
 
 	src->dir = arena_strdup(&src->arena, dir);
 	src->layout = STRATA_LAYOUT_SQLX;
-	pthread_mutex_init(&src->downs_lock, NULL);
+	pthread_mutex_init(&src->deferred_lock, NULL);
 	return src;
 }
 
@@ -1055,7 +1055,7 @@ void strata_source_free(struct strata_source *src)
 	arena_release(&src->arena);
 	for (size_t t = 0; t < MAX_READERS - 1; t++)
 		arena_release(&src->reader_arenas[t]);
-	pthread_mutex_destroy(&src->downs_lock);
+	pthread_mutex_destroy(&src->deferred_lock);
 	free(src);
 }
 

@@ -116,7 +116,7 @@ static int read_deferred(const struct strata_source *csrc,
 
 	if (!deferred)
 		return 0;
-	pthread_mutex_lock(&src->downs_lock);
+	pthread_mutex_lock(&src->deferred_lock);
 	if (!ms)
 		n = src->n;
 	for (size_t i = 0; i < n && !rc; i++) {
@@ -128,7 +128,7 @@ static int read_deferred(const struct strata_source *csrc,
 			rc = is_up ? read_up(src, &r, k, err)
 			           : read_down(src, &r, k, err);
 	}
-	pthread_mutex_unlock(&src->downs_lock);
+	pthread_mutex_unlock(&src->deferred_lock);
 	if (r.dir_fd >= 0)
 		close(r.dir_fd);
 	sbuf_release(&r.buf);

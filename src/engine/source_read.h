@@ -36,7 +36,8 @@ struct strata_source {
 	/* Likewise with is_up_deferred: each up file whose text was not
 	 * kept, read again when a run applies it (source_read_ups()). */
 	struct entry **ups;
-	pthread_mutex_t downs_lock; /* of both: runs may share a source */
+	/* of both tables: runs may share a source */
+	pthread_mutex_t deferred_lock;
 	size_t max_file_size;
 	enum strata_layout read_layout;
 	struct strata_placeholder *placeholders;
