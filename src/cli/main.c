@@ -152,7 +152,7 @@ static void on_signal(int sig)
 
 	if (got_signal) {
 		strata_cancel();
-		say("strata: interrupted again: exiting without waiting for the rollback\n");
+		say("strata: interrupted again: exiting without waiting for the rollback; 'strata status' shows what was committed\n");
 		_exit(128 + sig);
 	}
 	got_signal = sig;
@@ -164,11 +164,13 @@ static void on_signal(int sig)
 	errno = saved;
 }
 
+/* Migrations sent ahead may have committed after the last one said
+ * Applied: the history, not this output, tells which. */
 static void on_alarm(int sig)
 {
 	(void)sig;
 	strata_cancel();
-	say("strata: interrupted: the cancelled work did not end in time; exiting (the server rolls back what was not committed)\n");
+	say("strata: interrupted: the cancelled work did not end in time; exiting (the server rolls back what was not committed; 'strata status' shows what was)\n");
 	_exit(128 + got_signal);
 }
 

@@ -157,7 +157,7 @@ assert_statement_ends() {
 	cat strata.out
 	assert_equal "$STRATA_RC" 130
 	((STRATA_MS < 500)) || fail "exit took ${STRATA_MS} ms"
-	grep -q "^strata: interrupted again: exiting without waiting for the rollback$" strata.out
+	grep -q "^strata: interrupted again: exiting without waiting for the rollback; 'strata status' shows what was committed$" strata.out
 	assert_statement_ends
 }
 
@@ -170,7 +170,7 @@ assert_statement_ends() {
 	cat strata.out
 	assert_equal "$STRATA_RC" 130
 	((STRATA_MS >= 4500 && STRATA_MS < 7000)) || fail "exit took ${STRATA_MS} ms"
-	grep -q "did not end in time" strata.out
+	grep -q "did not end in time; exiting (the server rolls back what was not committed; 'strata status' shows what was)$" strata.out
 	assert_statement_ends
 }
 
