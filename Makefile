@@ -15,9 +15,9 @@
 CC      ?= cc
 PKGS    := libpq sqlite3 libcrypto jansson zlib inih libprotobuf-c
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
-# libpq and libcrypto only for their headers: each is loaded when first
-# needed (src/drivers/pq.h, src/util/crypto.h).
-PKG_LIBS   := $(shell pkg-config --libs $(filter-out libpq libcrypto libprotobuf-c,$(PKGS)))
+# libpq, libcrypto and SQLite only for their headers: each is loaded when
+# first needed (src/drivers/pq.h, src/util/crypto.h, src/util/sqlite_lib.h).
+PKG_LIBS   := $(shell pkg-config --libs $(filter-out libpq libcrypto sqlite3 libprotobuf-c,$(PKGS)))
 # libpg_query ships no .pc file; its shared library carries protobuf-c too.
 PG_QUERY_LIBS := -lpg_query
 

@@ -25,7 +25,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <sqlite3.h>
+#include "util/sqlite_lib.h"
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -362,6 +362,8 @@ static int sqlite_check(size_t *out, const struct strata_backup *b,
 	*out = 0;
 	if (b->format == STRATA_BACKUP_FORMAT_PLAIN)
 		return plain_check(out, b, false, err);
+	if (sqlite_load(err) < 0)
+		return -1;
 	if (open_file(&db, b->path, OPEN_IMMUTABLE, err) < 0)
 		goto done;
 	if (sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &st, NULL) !=
@@ -403,6 +405,8 @@ static int sqlite_restore_test(struct strata_backup *out,
 	int rc = -1;
 
 	UNUSED(opts);
+	if (sqlite_load(err) < 0)
+		return -1;
 	if (sqlite3_open(":memory:", &dst) != SQLITE_OK) {
 		strata_error_set(err, STRATA_EFAILED,
 		                 "could not open an SQLite memory database");

@@ -12,7 +12,7 @@
 #include "engine/db.h"
 #include "backup/schema.h"
 
-#include <sqlite3.h>
+#include "util/sqlite_lib.h"
 #include <string.h>
 
 static const char schema_sql[] =

@@ -33,7 +33,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <sqlite3.h>
+#include "util/sqlite_lib.h"
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -261,6 +261,9 @@ static int sqlite_connect(struct strata_conn **out,
 	struct sqlite_conn *c;
 	int flags, rc;
 
+	*out = NULL;
+	if (sqlite_load(err) < 0)
+		return -1;
 	if (!path)
 		BUG("SQLite URL without a path");
 	c = xcalloc(1, sizeof(*c));

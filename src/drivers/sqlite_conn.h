@@ -10,7 +10,7 @@
 #include "util/cancel.h"
 #include "drivers/driver.h"
 
-#include <sqlite3.h>
+#include "util/sqlite_lib.h"
 
 struct sqlite_conn {
 	struct strata_conn base;

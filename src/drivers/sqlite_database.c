@@ -13,7 +13,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <sqlite3.h>
+#include "util/sqlite_lib.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +27,8 @@ int sqlitedb_create(const struct strata_url *url, struct strata_error *err)
 
 	if (url->is_memory)
 		return 0;
+	if (sqlite_load(err) < 0)
+		return -1;
 	rc = sqlite3_open_v2(url->path, &db,
 	                     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
 	if (rc == SQLITE_OK)

@@ -13,7 +13,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <sqlite3.h>
+#include "util/sqlite_lib.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

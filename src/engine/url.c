@@ -10,6 +10,7 @@
 
 #include <ctype.h>
 #include "drivers/pq.h"
+#include "util/sqlite_lib.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -501,7 +502,9 @@ int url_parse(struct strata_url *out, const char *s, struct strata_error *err)
 	out->redacted = strata_url_redact(s);
 	if (is_sqlite_url(s)) {
 		out->kind = URL_SQLITE;
-		return parse_sqlite(out, s, err);
+		if (parse_sqlite(out, s, err) < 0)
+			return -1;
+		return sqlite_load(err);
 	}
 	if (!is_pg_url(s) && !is_keyword_string(s)) {
 		strata_error_set(err, STRATA_EUSAGE,

@@ -11,7 +11,7 @@
 #include "util/text.h"
 
 #include <limits.h>
-#include <sqlite3.h>
+#include "util/sqlite_lib.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -291,6 +291,8 @@ int split_sqlite(struct strata_script *out, const char *sql, size_t len,
 	memset(out, 0, sizeof(*out));
 	out->sql = sql;
 	out->len = len;
+	if (sqlite_load(err) < 0)
+		return -1;
 	if (len > SPLIT_MAX_LEN)
 		return strata_error_set(
 		        err, STRATA_EVALIDATE,

@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
-# libpq, libmicrohttpd and libcrypto are loaded when first needed: a
-# command that needs none starts without them (faster, and SQLite works on
-# a machine without PostgreSQL's client library); one that needs a missing
-# one says which and how to install it.
+# libpq, libsqlite3, libmicrohttpd and libcrypto are loaded when first
+# needed: a command that needs none starts without them (faster, and
+# lighter: SQLite works on a machine without PostgreSQL's client library,
+# PostgreSQL without SQLite's); one that needs a missing one says which and
+# how to install it.
 
 load lib
 
@@ -32,6 +33,47 @@ strata_without() {
 	run env LD_DEBUG=files "$STRATA_BIN" status
 	assert_success
 	assert_output --partial "file=libpq.so.5"
+}
+
+@test "lazy libraries: SQLite is loaded by the first SQLite URL, never for PostgreSQL" {
+	run readelf -d "$STRATA_BIN"
+	assert_success
+	refute_output --partial "libsqlite3"
+	run env LD_DEBUG=files "$STRATA_BIN" --version
+	assert_success
+	refute_output --partial "file=libsqlite3"
+	sqlite_db
+	write_migration 1_a.sql "CREATE TABLE a (id int);"
+	run env LD_DEBUG=files "$STRATA_BIN" run
+	assert_success
+	assert_output --partial "file=libsqlite3.so.0 [0];  dynamically loaded by"
+	assert_output --partial "Applied 1"
+	new_db
+	write_migration 1_a.sql "CREATE TABLE a (id int);"
+	run env LD_DEBUG=files "$STRATA_BIN" run
+	assert_success
+	assert_output --partial "file=libpq.so.5"
+	refute_output --partial "file=libsqlite3"
+	run env LD_DEBUG=files "$STRATA_BIN" status
+	assert_success
+	refute_output --partial "file=libsqlite3"
+}
+
+@test "lazy libraries: without libsqlite3, PostgreSQL works and SQLite says what to install" {
+	write_migration 1_a.sql "CREATE TABLE a (id int);"
+	run strata_without libsqlite3.so.0 --version
+	assert_success
+	run strata_without libsqlite3.so.0 run
+	assert_success
+	assert_output --partial "Applied 1"
+	run --separate-stderr strata_without libsqlite3.so.0 status \
+		--database-url "sqlite:$BATS_TEST_TMPDIR/app.db"
+	assert_failure 1
+	assert_output ""
+	[[ $stderr == "strata: error: SQLite needs libsqlite3, which could not be loaded: "* ]]
+	[[ $stderr == *"apt install libsqlite3-0"* ]]
+	# refused before anything was made
+	[[ ! -e $BATS_TEST_TMPDIR/app.db ]]
 }
 
 @test "lazy libraries: without libpq, SQLite works and PostgreSQL says what to install" {

@@ -16,7 +16,6 @@
 #include <dlfcn.h>
 #include <limits.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +31,7 @@ struct fixture {
 };
 
 #include "rmtree.h"
+#include "util/sqlite_lib.h"
 
 static void write_file(const char *dir, const char *name, const char *text)
 {
@@ -442,6 +442,7 @@ static void test_lock_wait_reason(void **state)
 	sqlite3 *holder = NULL;
 
 	/* another connection writes: the database's write lock is held */
+	assert_int_equal(sqlite_load(NULL), 0);
 	assert_int_equal(sqlite3_open(f->url + strlen("sqlite:"), &holder),
 	                 SQLITE_OK);
 	assert_int_equal(
