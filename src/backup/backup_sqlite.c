@@ -22,10 +22,10 @@
 #include "engine/audit.h"
 #include "backup/backup.h"
 #include "backup/plain.h"
+#include "util/sqlite_lib.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include "util/sqlite_lib.h"
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>

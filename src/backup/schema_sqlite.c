@@ -11,8 +11,8 @@
 #include "drivers/driver.h"
 #include "engine/db.h"
 #include "backup/schema.h"
-
 #include "util/sqlite_lib.h"
+
 #include <string.h>
 
 static const char schema_sql[] =

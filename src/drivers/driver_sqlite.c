@@ -29,11 +29,11 @@
 #include "drivers/sqlite_conn.h"
 #include "engine/progress.h"
 #include "backup/backup.h"
+#include "util/sqlite_lib.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
-#include "util/sqlite_lib.h"
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>

@@ -9,7 +9,6 @@
 #include "util/common.h"
 #include "util/cancel.h"
 #include "drivers/driver.h"
-
 #include "util/sqlite_lib.h"
 
 struct sqlite_conn {

@@ -9,11 +9,11 @@
 #include "engine/url.h"
 #include "drivers/driver.h"
 #include "drivers/sqlite_conn.h"
+#include "util/sqlite_lib.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
-#include "util/sqlite_lib.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -7,10 +7,10 @@
 #include "engine/url.h"
 #include "util/xalloc.h"
 #include "util/sbuf.h"
-
-#include <ctype.h>
 #include "drivers/pq.h"
 #include "util/sqlite_lib.h"
+
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -9,9 +9,9 @@
 #include "util/xalloc.h"
 #include "util/sbuf.h"
 #include "util/text.h"
+#include "util/sqlite_lib.h"
 
 #include <limits.h>
-#include "util/sqlite_lib.h"
 #include <stdlib.h>
 #include <string.h>
 
