@@ -157,6 +157,18 @@ static void sample_phase(struct pg_conn *pc)
  * migration. Returns false when the connection broke (PQgetResult then
  * reports it).
  */
+/* Sleeps until `until_ns` on text_monotonic_ns()'s clock; false when a
+ * signal ended the sleep first (never restarted, whatever SA_RESTART
+ * says), so that the caller looks at the cancel at once. */
+static bool sleep_until(int64_t until_ns)
+{
+	struct timespec ts = { .tv_sec = until_ns / NS_PER_S,
+		               .tv_nsec = until_ns % NS_PER_S };
+
+	return clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) !=
+	       EINTR;
+}
+
 static bool await_result(struct pg_conn *pc)
 {
 	/*
@@ -211,13 +223,7 @@ static bool await_result(struct pg_conn *pc)
 			pc->input_ns = 0;
 			if (until > due)
 				until = due;
-			if (until > now &&
-			    clock_nanosleep(
-			            CLOCK_MONOTONIC, TIMER_ABSTIME,
-			            &(struct timespec){
-			                    .tv_sec = until / NS_PER_S,
-			                    .tv_nsec = until % NS_PER_S },
-			            NULL) == EINTR)
+			if (until > now && !sleep_until(until))
 				continue;
 			now = text_monotonic_ns();
 		}
